@@ -1,0 +1,110 @@
+// App mode: Electron opens the window and wires IPC to the same dispatcher browser mode uses.
+// This folder is the only one that imports 'electron', and it holds no business logic.
+import path from 'node:path';
+import { app, BrowserWindow, Menu, Notification, nativeImage, session, Tray } from 'electron';
+import { createApp, type App } from '../core/app';
+import { createLogger } from '../core/logger';
+import { PRODUCT_NAME } from '../core/paths';
+import { utilityHelper } from './helper';
+import { wireIpc } from './ipc';
+import { registerAppScheme, serveRenderer } from './protocol';
+import { createSafeStorageSecretStore } from './secret-store';
+import { APP_ORIGIN, hardenSession, hardenWebContents } from './security';
+
+app.setName(PRODUCT_NAME);
+app.enableSandbox();
+registerAppScheme();
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  let window: BrowserWindow | null = null;
+  let tray: Tray | null = null;
+  let core: App | null = null;
+  const { log, close: closeLog } = createLogger({ dir: path.join(app.getPath('userData'), 'logs') });
+  hardenWebContents(log);
+
+  const createWindow = (): void => {
+    window = new BrowserWindow({
+      width: 1440,
+      height: 900,
+      minWidth: 960,
+      minHeight: 600,
+      show: false,
+      backgroundColor: '#0f1115',
+      title: PRODUCT_NAME,
+      webPreferences: {
+        preload: path.join(__dirname, '../preload/index.js'),
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        nodeIntegrationInWorker: false,
+        webSecurity: true,
+        allowRunningInsecureContent: false,
+        experimentalFeatures: false,
+        webviewTag: false,
+        spellcheck: false,
+      },
+    });
+    window.once('ready-to-show', () => window?.show());
+    window.on('closed', () => (window = null));
+    void window.loadURL(`${APP_ORIGIN}/index.html`);
+  };
+
+  app.on('second-instance', () => {
+    if (window) {
+      if (window.isMinimized()) window.restore();
+      window.focus();
+    }
+  });
+
+  void app.whenReady().then(() => {
+    hardenSession(session.defaultSession, log);
+    serveRenderer(path.join(__dirname, '../renderer'));
+    core = createApp({
+      mode: 'electron',
+      dataDir: app.getPath('userData'),
+      log,
+      secretStore: createSafeStorageSecretStore,
+      notifier: {
+        notify: (n) => {
+          if (Notification.isSupported()) new Notification({ title: n.title, body: n.body, urgency: n.severity === 'critical' ? 'critical' : 'normal' }).show();
+        },
+      },
+      launchHelper: utilityHelper,
+    });
+    wireIpc({ dispatcher: core.dispatcher, bus: core.bus, audit: core.audit, windows: () => BrowserWindow.getAllWindows().map((w) => w.webContents) });
+
+    tray = new Tray(nativeImage.createFromPath(path.join(__dirname, '../../resources/icon.png')));
+    const refreshTray = async (): Promise<void> => {
+      const counts = await core!.dispatcher.dispatch('audit.counts', {}, { transport: 'internal', peer: 'tray' });
+      const open = counts.ok ? (counts.value as { open: number }).open : 0;
+      const status = open ? `${open} security event${open === 1 ? '' : 's'} to review` : 'running';
+      tray?.setToolTip(`${PRODUCT_NAME} — ${status}`);
+      tray?.setContextMenu(
+        Menu.buildFromTemplate([
+          { label: status, enabled: false },
+          { label: 'Show window', click: () => (window ? window.show() : createWindow()) },
+          { type: 'separator' },
+          { label: 'Quit', click: () => app.quit() },
+        ]),
+      );
+    };
+    core.bus.subscribe('audit.recorded', () => void refreshTray());
+    core.bus.subscribe('audit.resolved', () => void refreshTray());
+    void refreshTray();
+    createWindow();
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) createWindow();
+    });
+  });
+
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('will-quit', () => {
+    void core?.close();
+    tray?.destroy();
+    closeLog();
+  });
+}

@@ -1,0 +1,1 @@
+export { openDatabase, NewerDatabaseError, type Db, type Migration } from './database';

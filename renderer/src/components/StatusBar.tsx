@@ -1,0 +1,41 @@
+import { useEffect, useState } from 'react';
+import { useApp } from '../stores/app';
+
+const labels = { connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting', closed: 'Disconnected' } as const;
+
+export function StatusBar() {
+  const connection = useApp((s) => s.connection);
+  const info = useApp((s) => s.info);
+  const [, tick] = useState(0);
+  useEffect(() => {
+    if (connection.status === 'open') return;
+    const t = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(t);
+  }, [connection.status]);
+  const seconds = Math.round((Date.now() - connection.since) / 1000);
+
+  return (
+    <footer className="statusbar" aria-label="Status">
+      <span role="status" aria-live="polite" className={`conn conn-${connection.status}`} data-testid="connection">
+        <span className="dot" aria-hidden="true" />
+        {labels[connection.status]}
+        {connection.status !== 'open' && connection.detail ? ` — ${connection.detail}` : ''}
+        {connection.status === 'reconnecting' ? ` (${seconds} s)` : ''}
+      </span>
+      {info && (
+        <>
+          <span>{info.mode === 'browser' ? 'Browser mode' : 'Desktop app'}</span>
+          <span title="Version">v{info.version}</span>
+          <span className="datadir" title="Data folder">
+            Data: <code>{info.dataDir}</code>
+          </span>
+          {info.warnings.map((w) => (
+            <span key={w} className="warn" role="note">
+              ⚠ {w}
+            </span>
+          ))}
+        </>
+      )}
+    </footer>
+  );
+}

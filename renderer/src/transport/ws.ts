@@ -1,0 +1,105 @@
+import type { ContractError } from '../../../preload/contract';
+import { CallError, type ConnectionState, type Transport } from './types';
+
+const PROTOCOL = 'omnisight.v1';
+const CALL_TIMEOUT_MS = 30_000;
+
+interface Pending {
+  resolve: (v: never) => void;
+  reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Browser mode: one WebSocket to the loopback server, the token offered as a subprotocol. It
+ * reconnects by itself with capped exponential backoff and says so through its state.
+ */
+export function createWsTransport(url: string, token: string): Transport {
+  let ws: WebSocket | undefined;
+  let nextId = 1;
+  const pending = new Map<number, Pending>();
+  const handlers = new Map<string, Set<(p: unknown) => void>>();
+  const stateListeners = new Set<(s: ConnectionState) => void>();
+  let state: ConnectionState = { status: 'connecting', attempt: 0, since: Date.now() };
+  const queue: string[] = [];
+
+  const setState = (s: Omit<ConnectionState, 'since'>): void => {
+    state = { ...s, since: s.status === state.status ? state.since : Date.now() };
+    for (const l of stateListeners) l(state);
+  };
+
+  const failPending = (why: string): void => {
+    for (const [id, p] of pending) {
+      clearTimeout(p.timer);
+      p.reject(new CallError({ code: 'unavailable', message: why }));
+      pending.delete(id);
+    }
+  };
+
+  const connect = (): void => {
+    const socket = new WebSocket(url, [PROTOCOL, `token.${token}`]);
+    ws = socket;
+    socket.onopen = () => {
+      setState({ status: 'open', attempt: 0 });
+      for (const m of queue.splice(0)) socket.send(m);
+    };
+    socket.onmessage = (ev) => {
+      if (typeof ev.data !== 'string') return;
+      const msg = JSON.parse(ev.data) as { type: string; id?: number; topic?: string; payload?: unknown; ok?: boolean; value?: unknown; error?: ContractError };
+      if (msg.type === 'result' && msg.id !== undefined) {
+        const p = pending.get(msg.id);
+        if (!p) return;
+        pending.delete(msg.id);
+        clearTimeout(p.timer);
+        if (msg.ok) p.resolve(msg.value as never);
+        else p.reject(new CallError(msg.error!));
+      } else if (msg.type === 'event' && msg.topic) {
+        for (const h of handlers.get(msg.topic) ?? []) h(msg.payload);
+      }
+    };
+    socket.onclose = () => {
+      failPending('The connection to OmniSight was lost; it is reconnecting. Try again in a moment.');
+      const attempt = state.attempt + 1;
+      const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
+      setState({
+        status: 'reconnecting',
+        attempt,
+        detail:
+          attempt > 8
+            ? 'Still cannot reach OmniSight. If it was restarted, open the new address it printed (the old token no longer works).'
+            : `Reconnecting (attempt ${attempt})…`,
+      });
+      setTimeout(connect, delay);
+    };
+  };
+  connect();
+
+  return {
+    kind: 'ws',
+    call(method, input) {
+      return new Promise((resolve, reject) => {
+        const id = nextId++;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new CallError({ code: 'unavailable', message: `${method} got no answer within ${CALL_TIMEOUT_MS / 1000} s.` }));
+        }, CALL_TIMEOUT_MS);
+        pending.set(id, { resolve: resolve as (v: never) => void, reject, timer });
+        const msg = JSON.stringify({ type: 'call', id, method, input });
+        if (ws?.readyState === WebSocket.OPEN) ws.send(msg);
+        else queue.push(msg);
+      });
+    },
+    on(topic, handler) {
+      let set = handlers.get(topic);
+      if (!set) handlers.set(topic, (set = new Set()));
+      set.add(handler as (p: unknown) => void);
+      return () => set.delete(handler as (p: unknown) => void);
+    },
+    state: () => state,
+    onState(l) {
+      stateListeners.add(l);
+      return () => stateListeners.delete(l);
+    },
+    socket: () => ws,
+  };
+}
