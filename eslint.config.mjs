@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'http', 'net', 'url', 'util', 'events', 'stream', 'worker_threads'];
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'bench-results/**', 'e2e/artifacts/**', 'native/dist/**', 'native/build/**', 'coverage/**'] },
+  { ignores: ['security/fixtures/**', 'out/**', 'dist/**', 'node_modules/**', 'bench-results/**', 'e2e/artifacts/**', 'native/dist/**', 'native/build/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -61,8 +61,16 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const token = crypto.randomBytes(32).toString('base64url');
+  // A fixed token (OMNISIGHT_TOKEN) lets a supervisor restart the server without reloading its
+  // pages; by default every launch gets a fresh random one.
+  const fixed = process.env.OMNISIGHT_TOKEN;
+  if (fixed !== undefined && fixed.length < 32) {
+    process.stderr.write('OMNISIGHT_TOKEN must be at least 32 characters; unset it to get a random token.\n');
+    process.exit(2);
+  }
+  const token = fixed ?? crypto.randomBytes(32).toString('base64url');
   const server = await startWebServer({ port, token, rendererDir, dispatcher: app.dispatcher, bus: app.bus, audit: app.audit, log });
+  server.onClient((ws) => app.fleet.fleet.attachSocket(ws)); // camera frames share the contract socket
   log.info({ port: server.port, dataDir }, 'browser mode ready');
   // The token travels in the fragment: browsers never send it to a server or put it in a Referer.
   process.stdout.write(`OMNISIGHT_URL=${server.url}#token=${token}\n`);

@@ -29,7 +29,7 @@ export function createLogger(opts: LoggerOptions = {}): { log: Logger; close: ()
     });
     streams.push({ stream: file, level: 'debug' });
   }
-  if (opts.console !== false) streams.push({ stream: opts.console ?? process.stderr, level: 'debug' });
+  if (opts.console !== false) streams.push({ stream: humanReadable(opts.console ?? process.stderr), level: 'debug' });
   const log = pino(
     { level: opts.level ?? 'info', base: { pid: process.pid }, redact: ['password', '*.password', 'token', '*.token'] },
     pino.multistream(streams),
@@ -38,6 +38,26 @@ export function createLogger(opts: LoggerOptions = {}): { log: Logger; close: ()
     log,
     close: () => {
       file?.end();
+    },
+  };
+}
+
+const levelNames: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
+
+/** The file keeps JSON for tools; the console gets one readable line per entry. */
+function humanReadable(out: NodeJS.WritableStream): { write(line: string): void } {
+  return {
+    write(line: string) {
+      try {
+        const { level, time, msg, pid: _pid, ...rest } = JSON.parse(line) as Record<string, unknown>;
+        const extras = Object.entries(rest)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' ');
+        const t = new Date(Number(time)).toISOString().slice(11, 19);
+        out.write(`${t} ${levelNames[Number(level)] ?? level} ${String(msg ?? '')}${extras ? `  ${extras}` : ''}\n`);
+      } catch {
+        out.write(line);
+      }
     },
   };
 }

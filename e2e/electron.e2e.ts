@@ -1,0 +1,30 @@
+// The real desktop app, where an Electron binary exists (it cannot be downloaded on every machine).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { _electron as electron } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { electronBinary } from '../scripts/lib/electron-binary.mjs';
+import { artifactPath } from './lib/browser';
+import { root } from './lib/serve';
+
+const binary = electronBinary();
+const hasDisplay = !!process.env.DISPLAY || process.platform !== 'linux';
+const skipReason = !binary.path ? binary.reason : !hasDisplay ? 'no display (run under xvfb-run)' : undefined;
+if (skipReason) console.log(`Electron e2e skipped: ${skipReason}.`);
+
+describe.skipIf(!!skipReason)('the desktop app (Electron)', () => {
+  it('opens the window from app://, isolated and sandboxed, and keeps a setting', async () => {
+    const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-electron-'));
+    const app = await electron.launch({ executablePath: binary.path, args: [root, `--user-data-dir=${userData}`] });
+    const win = await app.firstWindow();
+    expect(win.url()).toMatch(/^app:\/\/omnisight\//);
+    expect(await win.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined');
+    expect(await win.evaluate(() => typeof (window as unknown as { omnisight?: unknown }).omnisight)).toBe('object');
+    await win.getByRole('button', { name: 'Settings' }).click();
+    await win.getByLabel('Theme').selectOption('light');
+    await expect.poll(() => win.getByText('Theme saved').count()).toBe(1);
+    await win.screenshot({ path: artifactPath('electron-settings.png') });
+    await app.close();
+  });
+});

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { artifactPath, launchBrowser } from './lib/browser';
+import { serve, type Served } from './lib/serve';
+
+let server: Served;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  server = await serve({ args: ['--no-demo'] });
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+});
+afterAll(async () => {
+  await browser?.close();
+  expect(await server?.stop()).toBe(0); // clean shutdown on SIGTERM
+});
+
+describe('the shell in browser mode', () => {
+  it('loads, connects, and keeps the token out of the address bar', async () => {
+    await page.goto(server.url);
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Connected' }).count()).toBe(1);
+    expect(page.url()).not.toContain('token=');
+    await expect.poll(() => page.getByText(server.dataDir).count()).toBeGreaterThan(0);
+  });
+
+  it('changes a setting, reloads, and finds it kept', async () => {
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Theme').selectOption('light');
+    await expect.poll(() => page.getByText('Theme saved').count()).toBe(1);
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
+    await page.reload();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Connected' }).count()).toBe(1);
+    await expect.poll(() => page.getByLabel('Theme').inputValue()).toBe('light');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
+    await page.screenshot({ path: artifactPath('settings-light.png') });
+  });
+
+  it('shows an invalid value as an error where the user typed it', async () => {
+    const count = page.getByLabel('Simulated cameras');
+    await count.fill('500');
+    await count.blur();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/demoCameraCount/);
+  });
+
+  it('lists a refused connection in the Security view and lets the user resolve it', async () => {
+    await new Promise<void>((resolve) => {
+      const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/ws`, ['omnisight.v1', 'token.wrong']);
+      ws.on('error', () => resolve());
+      ws.on('unexpected-response', () => resolve());
+    });
+    await page.getByRole('button', { name: 'Security' }).click();
+    const row = page.getByRole('row').filter({ hasText: 'wrong token' });
+    await expect.poll(() => row.count()).toBe(1);
+    await row.getByRole('button', { name: /Mark event \d+ resolved/ }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Mark resolved' }).click();
+    await expect.poll(() => page.getByRole('row').filter({ hasText: 'wrong token' }).count()).toBe(0);
+    await page.screenshot({ path: artifactPath('security.png') });
+  });
+
+  it('switches views with the keyboard', async () => {
+    await page.keyboard.press('Alt+2');
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Settings');
+  });
+
+  it('says so when the server goes away, and reconnects by itself when it is back', async () => {
+    // A supervisor restart: same port, data folder and (fixed) token.
+    const token = 'e2e-fixed-token-0123456789abcdefghij';
+    await server.stop();
+    server = await serve({ dataDir: server.dataDir, args: ['--no-demo', '--port', new URL(server.origin).port], env: { OMNISIGHT_TOKEN: token } });
+    await page.evaluate((t) => sessionStorage.setItem('omnisight.token', t), token);
+    await page.reload();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Connected' }).count()).toBe(1);
+    await server.stop();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Reconnecting' }).count(), { timeout: 10_000 }).toBe(1);
+    server = await serve({ dataDir: server.dataDir, args: ['--no-demo', '--port', new URL(server.origin).port], env: { OMNISIGHT_TOKEN: token } });
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Connected' }).count(), { timeout: 15_000 }).toBe(1);
+    await page.keyboard.press('Alt+2');
+    await expect.poll(() => page.getByLabel('Theme').inputValue()).toBe('light');
+  });
+});

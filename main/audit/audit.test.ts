@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../core/testing/harness';
+
+const ctx = { transport: 'internal' as const, peer: 'test' };
+let app: TestApp | undefined;
+afterEach(async () => app?.close());
+
+describe('audit log', () => {
+  it('records, filters, counts and resolves events', async () => {
+    let t = 1000;
+    app = createTestApp({ now: () => t++ });
+    app.audit.record({ kind: 'transport.refused', severity: 'warning', source: '127.0.0.1:1', message: 'bad token', detail: { reason: 'wrong token' } });
+    app.audit.record({ kind: 'camera.quarantined', severity: 'critical', source: 'cam-1', message: 'equivocation' });
+    const all = await app.dispatcher.dispatch('audit.list', {}, ctx);
+    expect(all).toMatchObject({ ok: true, value: { total: 2 } });
+    const crit = await app.dispatcher.dispatch('audit.list', { severity: 'critical' }, ctx);
+    expect(crit.ok && (crit.value as { events: { kind: string }[] }).events.map((e) => e.kind)).toEqual(['camera.quarantined']);
+    const text = await app.dispatcher.dispatch('audit.list', { text: 'wrong token' }, ctx);
+    expect(text.ok && (text.value as { total: number }).total).toBe(1);
+
+    const first = (all.ok && (all.value as { events: { id: number }[] }).events[1]!.id) as number;
+    const resolved = await app.dispatcher.dispatch('audit.resolve', { id: first, note: 'was me' }, ctx);
+    expect(resolved).toMatchObject({ ok: true, value: { resolvedNote: 'was me' } });
+    const counts = await app.dispatcher.dispatch('audit.counts', {}, ctx);
+    expect(counts).toMatchObject({ ok: true, value: { total: 2, open: 1, bySeverity: { warning: 1, critical: 1, info: 0 } } });
+    const open = await app.dispatcher.dispatch('audit.list', { status: 'open' }, ctx);
+    expect(open.ok && (open.value as { total: number }).total).toBe(1);
+  });
+
+  it('treats % and _ in a search as plain characters', async () => {
+    app = createTestApp();
+    app.audit.record({ kind: 'k', severity: 'info', source: 's', message: '100% sure' });
+    app.audit.record({ kind: 'k', severity: 'info', source: 's', message: 'something else' });
+    const r = await app.dispatcher.dispatch('audit.list', { text: '%' }, ctx);
+    expect(r.ok && (r.value as { total: number }).total).toBe(1);
+  });
+
+  it('folds a flood from one source into a count instead of recording every entry', () => {
+    let t = 0;
+    app = createTestApp({ now: () => t });
+    for (let i = 0; i < 500; i++) app.audit.record({ kind: 'transport.refused', severity: 'warning', source: 'flood', message: 'x' });
+    t = 61_000;
+    app.audit.record({ kind: 'transport.refused', severity: 'warning', source: 'flood', message: 'x' });
+    const n = app.db.prepare("SELECT count(*) AS n FROM audit_events WHERE source = 'flood'").get() as { n: number };
+    expect(n.n).toBe(22); // 20 recorded, 1 summary of the 480 suppressed, 1 from the next minute
+    const summary = app.db.prepare("SELECT message FROM audit_events WHERE message LIKE '%480 more%'").get();
+    expect(summary).toBeDefined();
+  });
+
+  it('records rejected calls made through the dispatcher', async () => {
+    app = createTestApp();
+    await app.dispatcher.dispatch('settings.set', { theme: 'purple' }, { transport: 'ws', peer: '127.0.0.1:9' });
+    const r = await app.dispatcher.dispatch('audit.list', { kind: 'input.rejected' }, ctx);
+    expect(r.ok && (r.value as { total: number }).total).toBe(1);
+  });
+
+  it('answers not_found for an unknown id', async () => {
+    app = createTestApp();
+    const r = await app.dispatcher.dispatch('audit.resolve', { id: 999 }, ctx);
+    expect(r).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+});

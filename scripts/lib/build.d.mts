@@ -1,0 +1,2 @@
+export function needsBuild(): boolean;
+export function ensureBuilt(opts?: { force?: boolean; quiet?: boolean }): Promise<void>;
