@@ -1,14 +1,25 @@
 // Composition root: builds every service once and wires them to the dispatcher and event bus.
 // Both front doors (Electron in main/electron/, browser mode in main/serve.ts) call createApp and
 // differ only in the adapters they pass in.
+import { randomBytes } from 'node:crypto';
 import { version } from '../../package.json';
 import type { AppInfo } from '../../preload/contract';
+import { createAgentBridge, type AgentBridge } from '../agents';
+import { createClipboardRelay, relayRoomsFrom, type RelayClipboard } from '../agents/clipboard-relay';
+import { createOrchestrator } from '../agents/orchestrator';
+import { createSummaryService, summaryRoomsFrom } from '../agents/summary';
 import { createAuditLog, type AuditLog } from '../audit';
+import { createFederatedService } from '../federated';
+import { createFleetRuntime, type FleetRuntime } from '../fleet/runtime';
+import { createRoomsService, type RoomsService } from '../rooms';
 import { createSettingsService, type SettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
+import { createTimelineService, type TimelineService } from '../timeline';
+import { seededRandom } from '../timeline/rng';
 import { createEventBus, type EventBus } from './bus';
 import { createDispatcher, type Dispatcher, type RejectedCall } from './dispatcher';
 import type { Logger } from './logger';
+import { createNodeClipboard } from './clipboard-node';
 import { PRODUCT_NAME } from './paths';
 import type { HelperLauncher, Notifier, SecretStore } from './ports';
 
@@ -24,6 +35,10 @@ export interface AppOptions {
   /** Turn the simulated fleet off regardless of the setting (--no-demo). */
   noDemo?: boolean;
   now?: () => number;
+  /** Agent bridge port on 127.0.0.1; 0 or absent picks a free one (written to <dataDir>/bridge.json). */
+  agentBridgePort?: number;
+  /** The clipboard relay's adapter: Electron's clipboard in app mode; xclip / clipboardy when absent. */
+  clipboard?: RelayClipboard;
 }
 
 export interface App {
@@ -33,6 +48,13 @@ export interface App {
   settings: SettingsService;
   secrets: SecretStore;
   db: Db;
+  /** Camera fleet: helper, MQTT, registry; browser mode binds its frame sockets through it. */
+  fleet: FleetRuntime;
+  /** Tracks and predictions; the MQTT side feeds it through timeline.ingest(). */
+  timeline: TimelineService;
+  rooms: RoomsService;
+  /** The agent bridge; it starts listening with the app (agents.start() resolves to its port). */
+  agents: AgentBridge;
   info: () => AppInfo;
   close(): Promise<void>;
 }
@@ -82,9 +104,58 @@ export function createApp(opts: AppOptions): App {
   });
   dispatcher.register(settings.handlers);
   dispatcher.register(audit.handlers);
+  const rooms = createRoomsService({ db, bus, now, dataDir: opts.dataDir, log });
+  dispatcher.register(rooms.handlers);
+  const agents = createAgentBridge({ db, bus, audit, rooms, log, now, dataDir: opts.dataDir, dispatcher, port: opts.agentBridgePort });
+  dispatcher.register(agents.handlers);
+  agents.start().catch((err: unknown) => log.error({ err }, 'the agent bridge could not start; agents cannot connect'));
+  const fleet = createFleetRuntime({ db, bus, log, audit, secrets, settings, now, launchHelper: opts.launchHelper, noDemo: opts.noDemo });
+  dispatcher.register(fleet.fleet.handlers);
+  // Assist: team plans (apply creates the room and issues one token per member), room summaries,
+  // and the Claude Desktop clipboard relay (Node adapter unless the front door passes Electron's).
+  dispatcher.register(
+    createOrchestrator({
+      db,
+      now,
+      createRoom: ({ name }) => rooms.createRoom({ name }),
+      addMember: ({ roomId, memberId, name, role }) => rooms.addMember({ roomId, member: { kind: 'agent', id: memberId, name }, roles: [role] }),
+      issueToken: (t) => {
+        const { token, info } = agents.tokens.create(t);
+        audit.record({ kind: 'agents.token.created', severity: 'info', source: 'orchestrator', message: `Agent token "${t.name}" issued with ${t.scopes.join(', ')}`, detail: { tokenId: info.id } });
+        return { token, memberId: `agent:${info.id}` }; // the id the bridge posts this agent as
+      },
+    }).handlers,
+  );
+  const summaries = createSummaryService({ db, bus, log, now, secrets, rooms: summaryRoomsFrom(rooms, bus) });
+  dispatcher.register(summaries.handlers);
+  const clipboard = opts.clipboard ?? createNodeClipboard();
+  const relay = createClipboardRelay({
+    db, bus, log, now, clipboard,
+    rooms: relayRoomsFrom(rooms, bus),
+    notifier: { notify: (n) => bus.publish('app.notification', n) },
+    pollMs: 'suggestedPollMs' in clipboard ? (clipboard as { suggestedPollMs: number }).suggestedPollMs : 300,
+    audit: (kind, message, detail) => audit.record({ kind, severity: 'info', source: 'clipboard-relay', message, detail }),
+  });
+  dispatcher.register(relay.handlers);
+  // Fixed seed: the random source only draws the common samples for zone-entry probabilities.
+  const timeline = createTimelineService({ db, bus, log, now, random: seededRandom(0x7e11) });
+  dispatcher.register(timeline.handlers);
+  // Federated rounds run over the simulated cameras (one in-process client each) until the swarm
+  // supplies real camera ids and link health.
+  const federated = createFederatedService({
+    db, bus, log, now, audit,
+    seed: randomBytes(32),
+    cameras: () => Array.from({ length: settings.get().demoCameraCount }, (_, i) => `SIM-${String(i + 1).padStart(2, '0')}`),
+  });
+  dispatcher.register(federated.handlers);
 
   bus.subscribe('app.notification', (n) => {
     if (settings.get().notifications) opts.notifier.notify(n);
+  });
+  // The log level is a setting: applied at start and whenever it changes.
+  if (!process.env.OMNISIGHT_LOG_LEVEL) log.level = settings.get().logLevel;
+  bus.subscribe('settings.changed', (s) => {
+    if (!process.env.OMNISIGHT_LOG_LEVEL && log.level !== s.logLevel) log.level = s.logLevel;
   });
 
   const missing = dispatcher.unhandled();
@@ -97,8 +168,20 @@ export function createApp(opts: AppOptions): App {
     settings,
     secrets,
     db,
+    fleet,
+    timeline,
+    rooms,
+    agents,
     info,
     async close() {
+      await agents.close();
+      relay.close();
+      summaries.close();
+      await summaries.idle();
+      rooms.close();
+      await fleet.close();
+      timeline.close();
+      await federated.close();
       db.close();
     },
   };

@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../core/testing/harness';
 
@@ -46,5 +47,21 @@ describe('settings', () => {
     app.settings.set({ theme: 'dark', notifications: false });
     app.settings.reset(['theme']);
     expect(app.settings.get()).toMatchObject({ theme: 'system', notifications: false });
+  });
+});
+
+describe('settings that act at once', () => {
+  it('applies the log level to the running logger', () => {
+    const saved = process.env.OMNISIGHT_LOG_LEVEL;
+    delete process.env.OMNISIGHT_LOG_LEVEL;
+    try {
+      const log = pino({ level: 'info' }, { write: () => {} });
+      app = createTestApp({ log });
+      expect(log.level).toBe('info');
+      app.settings.set({ logLevel: 'error' });
+      expect(log.level).toBe('error');
+    } finally {
+      if (saved !== undefined) process.env.OMNISIGHT_LOG_LEVEL = saved;
+    }
   });
 });

@@ -1,5 +1,6 @@
 import * as Tooltip from '@radix-ui/react-tooltip';
-import { useEffect } from 'react';
+import { Suspense, useEffect } from 'react';
+import { Eye } from 'lucide-react';
 import { StatusBar } from './components/StatusBar';
 import { Toasts } from './components/Toasts';
 import { useApp } from './stores/app';
@@ -30,7 +31,7 @@ export function App() {
       <div className="shell">
         <nav className="rail" aria-label="Views">
           <div className="brand" aria-hidden="true">
-            ◉
+            <Eye size={24} />
           </div>
           {views.map((v, i) => (
             <Tooltip.Root key={v.id}>
@@ -43,9 +44,7 @@ export function App() {
                   aria-keyshortcuts={`Alt+${i + 1}`}
                   onClick={() => go(v.id)}
                 >
-                  <span className="rail-icon" aria-hidden="true">
-                    {v.icon}
-                  </span>
+                  <v.icon className="rail-icon" size={18} aria-hidden="true" />
                   <span className="rail-label">{v.label}</span>
                 </button>
               </Tooltip.Trigger>
@@ -58,7 +57,9 @@ export function App() {
           ))}
         </nav>
         <main className="content" aria-label={current.label}>
-          <current.component />
+          <Suspense fallback={<p className="empty">Loading {current.label}…</p>}>
+            <current.component />
+          </Suspense>
         </main>
         <StatusBar />
         <Toasts />

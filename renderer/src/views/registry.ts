@@ -1,12 +1,11 @@
-import type { ComponentType } from 'react';
-import { SecurityView } from './security/SecurityView';
-import { SettingsView } from './settings/SettingsView';
+import { lazy, type ComponentType } from 'react';
+import { Settings, ShieldAlert, type LucideIcon } from 'lucide-react';
 
 export interface ViewSpec {
   id: string;
   label: string;
-  /** One glyph for the navigation rail. */
-  icon: string;
+  icon: LucideIcon;
+  /** Loaded on first visit, so start-up parses only the shell. */
   component: ComponentType;
 }
 
@@ -16,6 +15,6 @@ export interface ViewSpec {
  * (and Ctrl+1…9 in the desktop app) open them in this order.
  */
 export const views: ViewSpec[] = [
-  { id: 'security', label: 'Security', icon: '⛨', component: SecurityView },
-  { id: 'settings', label: 'Settings', icon: '⚙', component: SettingsView },
+  { id: 'security', label: 'Security', icon: ShieldAlert, component: lazy(() => import('./security/SecurityView').then((m) => ({ default: m.SecurityView }))) },
+  { id: 'settings', label: 'Settings', icon: Settings, component: lazy(() => import('./settings/SettingsView').then((m) => ({ default: m.SettingsView }))) },
 ];
