@@ -2,25 +2,57 @@
 // it is told. Each capability keeps its part in preload/contract/<capability>.ts; this file joins
 // them. Imports nothing from Node or the DOM (lint enforces it).
 import type { z } from 'zod';
+import { agentsEvents, agentsMethods } from './contract/agents';
 import { appEvents, appMethods } from './contract/app';
+import { roomsEvents, roomsMethods } from './contract/rooms';
+import { assistEvents, assistMethods } from './contract/assist';
 import { auditEvents, auditMethods } from './contract/audit';
+import { perfEvents, perfMethods } from './contract/perf';
+import { swarmEvents, swarmMethods } from './contract/swarm';
+import { federatedEvents, federatedMethods } from './contract/federated';
+import { fleetEvents, fleetMethods } from './contract/fleet';
 import { settingsEvents, settingsMethods } from './contract/settings';
+import { timelineEvents, timelineMethods } from './contract/timeline';
 
 export * from './contract/define';
+export * from './contract/agents';
 export * from './contract/app';
+export * from './contract/rooms';
+export * from './contract/assist';
 export * from './contract/audit';
+export * from './contract/perf';
+export * from './contract/swarm';
+export * from './contract/federated';
+export * from './contract/fleet';
 export * from './contract/settings';
+export * from './contract/timeline';
 
 export const methods = {
+  ...timelineMethods,
   ...appMethods,
   ...settingsMethods,
   ...auditMethods,
+  ...swarmMethods,
+  ...perfMethods,
+  ...federatedMethods,
+  ...fleetMethods,
+  ...assistMethods,
+  ...roomsMethods,
+  ...agentsMethods,
 } as const;
 
 export const events = {
+  ...timelineEvents,
   ...appEvents,
   ...settingsEvents,
   ...auditEvents,
+  ...swarmEvents,
+  ...perfEvents,
+  ...federatedEvents,
+  ...fleetEvents,
+  ...assistEvents,
+  ...roomsEvents,
+  ...agentsEvents,
 } as const;
 
 export type Methods = typeof methods;

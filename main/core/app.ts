@@ -15,6 +15,8 @@ import { createRoomsService, type RoomsService } from '../rooms';
 import { createSettingsService, type SettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
 import { createTimelineService, type TimelineService } from '../timeline';
+import { createPerfService, type PerfService } from '../perf';
+import { createSwarmService, type SwarmService } from '../swarm';
 import { seededRandom } from '../timeline/rng';
 import { createEventBus, type EventBus } from './bus';
 import { createDispatcher, type Dispatcher, type RejectedCall } from './dispatcher';
@@ -55,6 +57,10 @@ export interface App {
   rooms: RoomsService;
   /** The agent bridge; it starts listening with the app (agents.start() resolves to its port). */
   agents: AgentBridge;
+  /** Swarm coordinator; the MQTT side feeds it through swarm.ingest(payload, receivedAt, topic). */
+  swarm: SwarmService;
+  /** Performance monitor; browser mode serves perf.metricsRoute() at /metrics (token required). */
+  perf: PerfService;
   info: () => AppInfo;
   close(): Promise<void>;
 }
@@ -148,6 +154,20 @@ export function createApp(opts: AppOptions): App {
     cameras: () => Array.from({ length: settings.get().demoCameraCount }, (_, i) => `SIM-${String(i + 1).padStart(2, '0')}`),
   });
   dispatcher.register(federated.handlers);
+  const perf = createPerfService({ bus, log, now, dataDir: opts.dataDir });
+  dispatcher.register(perf.handlers);
+  const swarm = createSwarmService({
+    db, bus, log, now, audit,
+    onFusionLatency: (s, open) => perf.recordFusion(s, open),
+    onIngest: (r, bytes) => {
+      perf.recordReport(r.accepted ? 'accepted' : r.reason);
+      if (r.accepted) {
+        perf.recordBytes(r.camera, bytes);
+        if (r.stats) perf.recordCameraStats(r.camera, r.stats);
+      }
+    },
+  });
+  dispatcher.register(swarm.handlers);
 
   bus.subscribe('app.notification', (n) => {
     if (settings.get().notifications) opts.notifier.notify(n);
@@ -172,6 +192,8 @@ export function createApp(opts: AppOptions): App {
     timeline,
     rooms,
     agents,
+    swarm,
+    perf,
     info,
     async close() {
       await agents.close();
@@ -182,6 +204,8 @@ export function createApp(opts: AppOptions): App {
       await fleet.close();
       timeline.close();
       await federated.close();
+      swarm.close();
+      perf.close();
       db.close();
     },
   };

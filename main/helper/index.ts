@@ -1,27 +1,32 @@
-// The helper process: owns camera I/O (VAPIX, MJPEG, packaging) so that slow or hostile devices
-// never stall main. Started by main with utilityProcess.fork (app mode) or child_process.fork
-// (browser mode). This entry answers a ping; the fleet capability adds its protocol here.
-import { z } from 'zod';
+// The helper process: owns camera I/O (VAPIX, MJPEG) so that slow or hostile devices never stall
+// main. Started by main with utilityProcess.fork (app mode) or child_process.fork (browser mode);
+// the logic lives in core.ts, this file only binds it to whichever parent channel exists.
+import { createHelperCore } from './core';
+import type { FromHelper } from './protocol';
 
-const request = z.object({ type: z.literal('ping'), id: z.number() }).strict();
-
-type Port = { postMessage(m: unknown): void; on(ev: 'message', l: (e: { data: unknown }) => void): void };
+type Port = {
+  postMessage(m: unknown, transfer?: unknown[]): void;
+  on(ev: 'message', l: (e: { data: unknown }) => void): void;
+};
 const utilityPort = (process as unknown as { parentPort?: Port }).parentPort;
 
-const reply = (m: unknown): void => {
+const send = (m: FromHelper): void => {
   if (utilityPort) utilityPort.postMessage(m);
-  else process.send?.(m);
+  else if (process.connected) process.send?.(m);
 };
 
-const handle = (raw: unknown): void => {
-  const parsed = request.safeParse(raw);
-  if (!parsed.success) {
-    reply({ type: 'error', message: 'Unknown helper request' });
-    return;
-  }
-  reply({ type: 'pong', id: parsed.data.id, pid: process.pid });
-};
+const core = createHelperCore({ send });
 
-if (utilityPort) utilityPort.on('message', (e) => handle(e.data));
-else process.on('message', handle);
-reply({ type: 'ready', pid: process.pid });
+if (utilityPort) utilityPort.on('message', (e) => core.handle(e.data));
+else {
+  process.on('message', (m) => core.handle(m));
+  // Main went away: nothing left to serve.
+  process.on('disconnect', () => {
+    core.close();
+    process.exit(0);
+  });
+}
+// A bad camera must never take the helper down; log and keep serving the others.
+process.on('uncaughtException', (err) => send({ type: 'log', level: 'error', msg: `uncaught: ${err.message}` }));
+process.on('unhandledRejection', (err) => send({ type: 'log', level: 'error', msg: `unhandled rejection: ${String(err)}` }));
+send({ type: 'ready', pid: process.pid });

@@ -42,6 +42,15 @@ describe('settings', () => {
     expect(app.settings.get().demoCameraCount).toBe(8);
   });
 
+  it('changes only the settings a patch names', async () => {
+    app = createTestApp();
+    await app.dispatcher.dispatch('settings.set', { demoCameraCount: 16, notifications: false }, ctx);
+    await app.dispatcher.dispatch('settings.set', { theme: 'dark' }, ctx);
+    expect(app.settings.get()).toMatchObject({ theme: 'dark', demoCameraCount: 16, notifications: false });
+    const rows = app.db.prepare('SELECT key FROM settings ORDER BY key').all() as { key: string }[];
+    expect(rows.map((r) => r.key)).toEqual(['demoCameraCount', 'notifications', 'theme']);
+  });
+
   it('resets chosen settings to their defaults', async () => {
     app = createTestApp();
     app.settings.set({ theme: 'dark', notifications: false });

@@ -8,27 +8,47 @@ const mqttUrl = z
     message: 'Use a broker URL such as mqtt://broker.example:1883 or mqtts://broker.example:8883',
   });
 
-/**
- * Every setting, its type and its default. Flat keys keep one row per setting in the database and
- * make a partial update obvious.
- */
+/** Every setting and its type. Flat keys keep one row per setting and make a partial update obvious. */
+const settingFields = {
+  theme: z.enum(['system', 'light', 'dark']),
+  /** With no camera and no setting the app runs on the simulated ARTPEC fleet. */
+  demoFleet: z.boolean(),
+  demoCameraCount: z.number().int().min(1).max(64),
+  mqttMode: z.enum(['embedded', 'external']),
+  mqttUrl,
+  mqttUsername: z.string().max(256),
+  notifications: z.boolean(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']),
+};
+
+export const settingsDefaults = {
+  theme: 'system',
+  demoFleet: true,
+  demoCameraCount: 8,
+  mqttMode: 'embedded',
+  mqttUrl: '',
+  mqttUsername: '',
+  notifications: true,
+  logLevel: 'info',
+} as const satisfies { [K in keyof typeof settingFields]: z.input<(typeof settingFields)[K]> };
+
 export const settingsSchema = z
   .object({
-    theme: z.enum(['system', 'light', 'dark']).default('system'),
-    /** With no camera and no setting the app runs on the simulated ARTPEC fleet. */
-    demoFleet: z.boolean().default(true),
-    demoCameraCount: z.number().int().min(1).max(64).default(8),
-    mqttMode: z.enum(['embedded', 'external']).default('embedded'),
-    mqttUrl: mqttUrl.default(''),
-    mqttUsername: z.string().max(256).default(''),
-    notifications: z.boolean().default(true),
-    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    theme: settingFields.theme.default(settingsDefaults.theme),
+    demoFleet: settingFields.demoFleet.default(settingsDefaults.demoFleet),
+    demoCameraCount: settingFields.demoCameraCount.default(settingsDefaults.demoCameraCount),
+    mqttMode: settingFields.mqttMode.default(settingsDefaults.mqttMode),
+    mqttUrl: settingFields.mqttUrl.default(settingsDefaults.mqttUrl),
+    mqttUsername: settingFields.mqttUsername.default(settingsDefaults.mqttUsername),
+    notifications: settingFields.notifications.default(settingsDefaults.notifications),
+    logLevel: settingFields.logLevel.default(settingsDefaults.logLevel),
   })
   .strict();
 export type Settings = z.infer<typeof settingsSchema>;
 export type SettingKey = keyof Settings;
 
-export const settingsPatchSchema = settingsSchema.partial().strict();
+/** Built from the fields without defaults: zod 4 would otherwise fill every absent key with its default. */
+export const settingsPatchSchema = z.object(settingFields).partial().strict();
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
 
 export const settingsMethods = {

@@ -1,0 +1,199 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Message } from '../../preload/contract';
+import { BridgeCallError, connectBridge, httpCall, signingInput, type BridgeClient } from './index';
+import { refusals, startRig, type Rig } from './testkit';
+
+let rig: Rig;
+const clients: BridgeClient[] = [];
+const connect = async (token: string): Promise<BridgeClient> => {
+  const c = await connectBridge({ url: rig.url, token });
+  clients.push(c);
+  return c;
+};
+const issue = (scopes: ('rooms:read' | 'rooms:write' | 'fleet:read' | 'actions:propose')[] = ['rooms:read', 'rooms:write', 'actions:propose'], extra = {}) =>
+  rig.bridge.tokens.create({ name: `agent-${crypto.randomBytes(2).toString('hex')}`, scopes, ratePerMinute: 100_000, burst: 10_000, ...extra });
+const until = async (cond: () => boolean, ms = 3000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+beforeEach(async () => {
+  rig = await startRig();
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close().catch(() => undefined);
+  await rig.stop();
+});
+
+describe('authentication and refusals', () => {
+  it('refuses missing, malformed, wrong, expired and revoked tokens on the socket and over HTTP, and audits each', async () => {
+    const good = issue();
+    const expiring = rig.bridge.tokens.create({ name: 'short', scopes: ['rooms:read'], expiresInDays: 1 });
+    const revoked = issue();
+    rig.bridge.handlers['agents.tokens.revoke']!({ id: revoked.info.id }, { transport: 'internal', peer: 't' });
+    rig.clock.t += 2 * 86_400_000;
+    const wrong = good.token.slice(0, -4) + (good.token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+
+    for (const t of ['', 'hello', wrong, expiring.token, revoked.token]) {
+      await expect(connectBridge({ url: rig.url, token: t })).rejects.toMatchObject({ code: 'unauthorized' });
+      await expect(httpCall(rig.url, t, 'rooms.list', {})).rejects.toMatchObject({ code: 'unauthorized' });
+    }
+    expect(refusals(rig).map((r) => r.reason)).toEqual(
+      ['missing token', 'missing token', 'malformed token', 'malformed token', 'wrong token', 'wrong token', 'expired token', 'expired token', 'revoked token', 'revoked token'],
+    );
+    // The good one still works on both doors.
+    const c = await connect(good.token);
+    expect(c.welcome.tokenId).toBe(good.info.id);
+    expect(await httpCall(rig.url, good.token, 'rooms.list', {})).toEqual({ rooms: [] });
+  });
+
+  it('revoking a token closes its open connections', async () => {
+    const t = issue();
+    const c = await connect(t.token);
+    rig.bridge.handlers['agents.tokens.revoke']!({ id: t.info.id }, { transport: 'internal', peer: 't' });
+    await expect(until(() => false, 200).catch(() => c.call('rooms.list'))).rejects.toBeInstanceOf(BridgeCallError);
+  });
+
+  it('enforces scopes, validates input at the edge (10,000 characters) and audits refusals', async () => {
+    const room = rig.rooms.createRoom({ name: 'Ops' });
+    const reader = await connect(issue(['rooms:read']).token);
+    await expect(reader.call('rooms.post', { roomId: room.id, text: 'hi' })).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(reader.call('rooms.propose', { roomId: room.id, title: 't', subject: 's', outcome: 'o' })).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(reader.call('fleet.status', {})).rejects.toMatchObject({ code: 'forbidden' });
+    const writer = await connect(issue().token);
+    await expect(writer.call('rooms.post', { roomId: room.id, text: 'x'.repeat(10_001) })).rejects.toMatchObject({ code: 'invalid_input' });
+    expect(await writer.call<Message>('rooms.post', { roomId: room.id, text: 'x'.repeat(10_000) })).toMatchObject({ author: { kind: 'agent' } });
+    await expect(writer.call('rooms.post', { roomId: '../etc', text: 'x' })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(writer.call('rooms.vote', { proposalId: 1, choice: 'yes', weight: 100 })).rejects.toThrow(/weight/);
+    await expect(writer.call('nope.op', {})).rejects.toMatchObject({ code: 'unknown_method' });
+    const reasons = refusals(rig).map((r) => r.reason);
+    expect(reasons.filter((r) => r === 'scope')).toHaveLength(3);
+    expect(reasons.filter((r) => r === 'invalid input')).toHaveLength(3);
+    expect(reasons).toContain('unknown op');
+  });
+
+  it('rate-limits per token with a token bucket, whatever the client sends', async () => {
+    rig.rooms.createRoom({ name: 'Ops' });
+    const limited = rig.bridge.tokens.create({ name: 'slow', scopes: ['rooms:read'], ratePerMinute: 60, burst: 3 });
+    const other = issue(['rooms:read']);
+    const a = await connect(limited.token);
+    const a2 = await connect(limited.token); // a second socket shares the same bucket
+    await a.call('rooms.list');
+    await a2.call('rooms.list');
+    await httpCall(rig.url, limited.token, 'rooms.list', {});
+    await expect(a.call('rooms.list')).rejects.toMatchObject({ code: 'rate_limited' });
+    await expect(httpCall(rig.url, limited.token, 'rooms.list', {})).rejects.toMatchObject({ code: 'rate_limited' });
+    expect(await httpCall(rig.url, other.token, 'rooms.list', {})).toBeTruthy();
+    rig.clock.t += 1000; // 60 a minute: one more call a second
+    await a2.call('rooms.list');
+    await expect(a2.call('rooms.list')).rejects.toMatchObject({ code: 'rate_limited' });
+    expect(refusals(rig).filter((r) => r.reason === 'rate limited' && r.source === `agent:${limited.info.id}`)).toHaveLength(3);
+  });
+});
+
+describe('messages, delivery and resume', () => {
+  it('delivers to the other members, records acknowledgements, and a reconnect resumes without loss', async () => {
+    const room = rig.rooms.createRoom({ name: 'Team' });
+    const alice = await connect(issue().token);
+    const bob = await connect(issue().token);
+    const got: Message[] = [];
+    bob.onMessage((m) => got.push(m));
+    await alice.subscribe(room.id);
+    await bob.subscribe(room.id);
+    const first = await alice.call<Message>('rooms.post', { roomId: room.id, text: 'hello @bob', act: 'request' });
+    expect(rig.rooms.getMessage(first.id)!.text).toBe('hello @bob'); // acknowledged = committed
+    await until(() => got.length === 1);
+    await until(() => rig.rooms.deliveries(first.id).length === 1);
+    expect(rig.rooms.deliveries(first.id)[0]!.memberId).toBe(bob.welcome.memberId);
+
+    bob.terminate(); // a crash: no goodbye
+    const sent = await Promise.all(Array.from({ length: 40 }, (_, i) => alice.call<Message>('rooms.post', { roomId: room.id, text: `m${i}` })));
+    await bob.reconnect();
+    await until(() => got.length === 41);
+    expect(got.map((m) => m.id)).toEqual([first.id, ...sent.map((m) => m.id)]);
+    expect(new Set(got.map((m) => m.id)).size).toBe(41);
+    // and live delivery carries on after the resume
+    const after = await alice.call<Message>('rooms.post', { roomId: room.id, text: 'after' });
+    await until(() => got.length === 42);
+    expect(got.at(-1)!.id).toBe(after.id);
+    await until(() => rig.rooms.deliveries(after.id).length === 1);
+  });
+
+  it('wait blocks until another member posts', async () => {
+    const room = rig.rooms.createRoom({ name: 'Team' });
+    const t = issue();
+    const a = await connect(t.token);
+    const b = await connect(issue().token);
+    const mine = await a.call<Message>('rooms.post', { roomId: room.id, text: 'mine' });
+    const waiting = httpCall<{ messages: Message[] }>(rig.url, t.token, 'rooms.wait', { roomId: room.id, after: mine.id, timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 30));
+    await b.call('rooms.post', { roomId: room.id, text: 'yours' });
+    expect((await waiting).messages.map((m) => m.text)).toEqual(['yours']);
+    expect((await a.call<{ messages: Message[] }>('rooms.wait', { roomId: room.id, after: 1e9, timeoutMs: 10 })).messages).toEqual([]);
+  });
+
+  it('verifies Ed25519-signed messages against the key registered with the token', async () => {
+    const room = rig.rooms.createRoom({ name: 'Signed' });
+    const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+    const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64');
+    const t = issue();
+    const c = await connect(t.token);
+    await expect(c.call('rooms.post', { roomId: room.id, text: 'x', sig: 'AAAA' })).rejects.toMatchObject({ code: 'invalid_input' });
+    await c.call('agent.registerKey', { publicKey: raw });
+    const sign = (text: string) => crypto.sign(null, signingInput({ tokenId: t.info.id, roomId: room.id, act: 'inform', text }), privateKey).toString('base64');
+    const m = await c.call<Message>('rooms.post', { roomId: room.id, text: 'signed', sig: sign('signed') });
+    expect(m).toMatchObject({ signed: true, verified: true });
+    await expect(c.call('rooms.post', { roomId: room.id, text: 'tampered', sig: sign('signed') })).rejects.toMatchObject({ code: 'unauthorized' });
+    expect((await c.call<Message>('rooms.post', { roomId: room.id, text: 'plain' })).verified).toBe(false);
+    expect(refusals(rig).some((r) => r.reason === 'bad signature')).toBe(true);
+  });
+
+  it('votes through the bridge use the owner-set weight; propose_deploy only proposes', async () => {
+    const room = rig.rooms.createRoom({ name: 'Vote', defaultRule: 'weighted' });
+    const a = await connect(issue().token);
+    const p = await a.call<{ id: number }>('deploy.propose', { roomId: room.id, target: 'lobby cameras', artifact: 'omnisight-1.2.0.eap', reason: 'fixes fps' });
+    rig.rooms.updateMember({ roomId: room.id, memberId: a.welcome.memberId, weight: 3, by: 'user' });
+    const voted = await a.call<{ status: string; votes: { weight: number }[]; kind: string }>('rooms.vote', { proposalId: p.id, choice: 'yes' });
+    expect(voted).toMatchObject({ status: 'passed', kind: 'deploy' }); // 3 of 4
+    expect(voted.votes[0]!.weight).toBe(3);
+    expect(await a.call('fleet.status', {}).catch((e: BridgeCallError) => e.code)).toBe('forbidden');
+    const f = await connect(issue(['fleet:read']).token);
+    expect(await f.call('fleet.status', {})).toMatchObject({ available: false });
+  });
+
+  it('tracks presence: online on connect, idle after a quiet spell, offline on disconnect', async () => {
+    await rig.stop();
+    rig = await startRig({ idleMs: 1000 });
+    const c = await connect(issue().token);
+    const id = c.welcome.memberId;
+    expect(rig.rooms.presenceOf(id)).toBe('online');
+    rig.clock.t += 1500;
+    await until(() => rig.rooms.presenceOf(id) === 'idle', 2000);
+    await c.call('rooms.list');
+    expect(rig.rooms.presenceOf(id)).toBe('online');
+    expect(rig.bridge.handlers['agents.connected']!({}, { transport: 'internal', peer: 't' })).toMatchObject({ agents: [{ tokenId: c.welcome.tokenId }] });
+    await c.close();
+    await until(() => rig.rooms.presenceOf(id) === 'offline');
+  });
+
+  it('writes bridge.json (0600) and keeps tokens and messages across a restart', async () => {
+    const file = path.join(rig.dir, 'bridge.json');
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ port: Number(rig.url.split(':').at(-1)), pid: process.pid });
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const room = rig.rooms.createRoom({ name: 'Keep' });
+    const t = issue();
+    const m = await httpCall<Message>(rig.url, t.token, 'rooms.post', { roomId: room.id, text: 'kept' });
+    const dir = rig.dir;
+    await rig.stop(false);
+    expect(fs.existsSync(file)).toBe(false);
+    rig = await startRig({ dir });
+    const again = await httpCall<{ messages: Message[] }>(rig.url, t.token, 'rooms.read', { roomId: room.id });
+    expect(again.messages.map((x) => x.id)).toEqual([m.id]);
+  });
+});

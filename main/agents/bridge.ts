@@ -1,0 +1,680 @@
+// The agent bridge: its own server on 127.0.0.1 (WebSocket at /ws, JSON HTTP at /api/<op>), apart
+// from browser mode's server. Every request carries an agent token; every refusal is audited.
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { z } from 'zod';
+import {
+  channelNameSchema,
+  fileIdSchema,
+  isMethodName,
+  memberIdSchema,
+  messageTextSchema,
+  proposeInputSchema,
+  quorumRules,
+  roomIdSchema,
+  speechActs,
+  voteChoices,
+  type AgentScope,
+  type Author,
+  type ConnectedAgent,
+  type ErrorCode,
+  type Message,
+} from '../../preload/contract';
+import type { AuditLog } from '../audit';
+import type { EventBus } from '../core/bus';
+import type { Dispatcher } from '../core/dispatcher';
+import { AppError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import { describeZodError } from '../core/validation';
+import type { PostMessageInput, RoomsService } from '../rooms';
+import { createRateLimiter, refusalText, signingInput, verifyEd25519, type TokenRecord, type TokenStore } from './tokens';
+
+export const AGENT_WS_PROTOCOL = 'omnisight.agent.v1';
+export const MAX_FRAME_BYTES = 256 * 1024;
+export const BRIDGE_FILE = 'bridge.json';
+const MAX_WAIT_MS = 120_000;
+
+export interface BridgeDeps {
+  tokens: TokenStore;
+  rooms: RoomsService;
+  bus: EventBus;
+  audit: AuditLog;
+  log: Logger;
+  now: () => number;
+  /** Where bridge.json goes so the MCP server and the CLI find the port. */
+  dataDir?: string;
+  /** For fleet_status / recent_events, when those contract methods exist. */
+  dispatcher?: Dispatcher;
+  /** After this long without a frame a connected agent shows as idle. */
+  idleMs?: number;
+}
+
+export interface BridgeServer {
+  readonly port: number;
+  connected(): ConnectedAgent[];
+  /** Closes every connection that uses this token (after a revocation). */
+  disconnectToken(tokenId: string, reason: string): void;
+  close(): Promise<void>;
+}
+
+interface Caller {
+  token: TokenRecord;
+  author: Author;
+  peer: string;
+}
+
+type OpSpec = {
+  scope: AgentScope | null;
+  input: z.ZodType;
+  run: (c: Caller, input: never, conn?: Conn) => unknown;
+};
+
+interface Conn {
+  ws: WebSocket;
+  caller: Caller;
+  connectedAt: number;
+  lastSeenAt: number;
+  rooms: Set<string>;
+  /** Highest message id sent to this socket per room: an acknowledgement cannot claim more. */
+  sentUpTo: Map<string, number>;
+}
+
+const statusOf: Partial<Record<ErrorCode, number>> = {
+  unauthorized: 401,
+  forbidden: 403,
+  rate_limited: 429,
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unavailable: 503,
+  unknown_method: 404,
+};
+
+const postSchema = z
+  .object({
+    roomId: roomIdSchema,
+    text: messageTextSchema,
+    act: z.enum(speechActs).default('inform'),
+    replyTo: z.number().int().positive().optional(),
+    mentions: z.array(z.string().max(80)).max(50).optional(),
+    channel: channelNameSchema.optional(),
+    attachments: z.array(fileIdSchema).max(20).optional(),
+    /** Ed25519 signature (base64) over signingInput(); needs a public key registered with the token. */
+    sig: z.string().max(200).optional(),
+  })
+  .strict();
+
+export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<BridgeServer> {
+  const { tokens, rooms, bus, audit, log, now } = deps;
+  const idleMs = deps.idleMs ?? 60_000;
+  const limiter = createRateLimiter(now);
+  const conns = new Set<Conn>();
+  const byRoom = new Map<string, Set<Conn>>();
+  let boundPort = 0;
+
+  const joined = new Set<string>();
+  const join = (roomId: string, c: Caller): void => {
+    const key = `${roomId}\u0000${c.author.id}`;
+    if (joined.has(key)) return;
+    rooms.ensureMember(roomId, c.author, c.token.roles);
+    if (joined.size > 100_000) joined.clear();
+    joined.add(key);
+  };
+
+  const refuse = (source: string, reason: string, message: string, detail: Record<string, string | number> = {}): void => {
+    log.warn({ source, reason, ...detail }, 'agent request refused');
+    audit.record({ kind: 'agents.refused', severity: 'warning', source, message, detail: { reason, ...detail } });
+  };
+
+  const authenticate = (given: string | undefined, peerAddr: string, where: string): Caller | AppError => {
+    const check = tokens.check(given);
+    if (!check.ok) {
+      refuse(check.tokenId ? `agent:${check.tokenId}` : `bridge:${peerAddr}`, `${check.reason} token`, `Refused an agent ${where}: ${check.reason} token`, {
+        where,
+      });
+      return new AppError('unauthorized', refusalText[check.reason]);
+    }
+    tokens.touch(check.token.id);
+    return {
+      token: check.token,
+      author: { kind: 'agent', id: `agent:${check.token.id}`, name: check.token.name },
+      peer: peerAddr,
+    };
+  };
+
+  // --- group commit: posts arriving in the same turn of the event loop share one transaction,
+  // and each is acknowledged only after that transaction committed.
+  let pending: { input: PostMessageInput; resolve: (m: Message) => void; reject: (e: unknown) => void }[] = [];
+  let pendingAcks = new Map<string, Map<string, number>>();
+  let flushScheduled = false;
+  const flush = (): void => {
+    flushScheduled = false;
+    const batch = pending;
+    pending = [];
+    const acks = pendingAcks;
+    pendingAcks = new Map();
+    if (batch.length) {
+      try {
+        const results = rooms.postMany(batch.map((b) => b.input));
+        results.forEach((r, i) => (r.ok ? batch[i]!.resolve(r.message) : batch[i]!.reject(r.error)));
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    for (const [member, marks] of acks) {
+      try {
+        rooms.recordDelivery(member, [...marks].map(([roomId, upTo]) => ({ roomId, upTo })));
+      } catch (err) {
+        log.warn({ err, member }, 'recording deliveries failed');
+      }
+    }
+  };
+  const scheduleFlush = (): void => {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(flush);
+  };
+  const enqueuePost = (input: PostMessageInput): Promise<Message> =>
+    new Promise((resolve, reject) => {
+      pending.push({ input, resolve, reject });
+      scheduleFlush();
+    });
+
+  const requireFleetMethod = async (c: Caller, method: string, input: unknown): Promise<unknown> => {
+    if (!deps.dispatcher || !isMethodName(method))
+      return { available: false, message: 'The fleet is not available in this build of OmniSight yet (no swarm capability).' };
+    const r = await deps.dispatcher.dispatch(method, input, { transport: 'agent', peer: c.author.name });
+    if (!r.ok) throw new AppError(r.error.code, r.error.message);
+    return { available: true, value: r.value };
+  };
+
+  const summaryOfRoom = (r: ReturnType<RoomsService['listRooms']>[number]) => ({
+    id: r.id,
+    name: r.name,
+    unread: r.unread,
+    members: r.members,
+    lastMessageAt: r.lastMessageAt,
+  });
+
+  const ops: Record<string, OpSpec> = {
+    'rooms.list': {
+      scope: 'rooms:read',
+      input: z.object({}).strict(),
+      run: (c) => ({ rooms: rooms.listRooms(c.author.id).map(summaryOfRoom) }),
+    },
+    'rooms.read': {
+      scope: 'rooms:read',
+      input: z
+        .object({
+          roomId: roomIdSchema,
+          after: z.number().int().nonnegative().optional(),
+          thread: z.number().int().positive().optional(),
+          limit: z.number().int().min(1).max(500).default(50),
+        })
+        .strict(),
+      run: (_c, i: { roomId: string; after?: number; thread?: number; limit: number }) => rooms.listMessages(i),
+    },
+    'rooms.post': {
+      scope: 'rooms:write',
+      input: postSchema,
+      run: (c, i: z.infer<typeof postSchema>) => {
+        let signed = false;
+        let verified = false;
+        if (i.sig !== undefined) {
+          if (!c.token.publicKey) throw new AppError('invalid_input', 'This message is signed but no public key is registered with the token. Register one (agent.registerKey) or leave "sig" out.');
+          signed = true;
+          verified = verifyEd25519(c.token.publicKey, signingInput({ tokenId: c.token.id, roomId: i.roomId, act: i.act, replyTo: i.replyTo, text: i.text }), i.sig);
+          if (!verified) {
+            refuse(`agent:${c.token.id}`, 'bad signature', 'Refused an agent message: its Ed25519 signature does not match the registered key', { room: i.roomId });
+            throw new AppError('unauthorized', 'The signature does not match the key registered with this token. Sign the exact text with that key, or leave "sig" out.');
+          }
+        }
+        join(i.roomId, c);
+        const { sig: _sig, ...rest } = i;
+        return enqueuePost({ ...rest, author: c.author, signed, verified });
+      },
+    },
+    'rooms.wait': {
+      scope: 'rooms:read',
+      input: z
+        .object({
+          roomId: roomIdSchema,
+          after: z.number().int().nonnegative(),
+          timeoutMs: z.number().int().min(0).max(MAX_WAIT_MS).default(30_000),
+          includeOwn: z.boolean().default(false),
+        })
+        .strict(),
+      run: async (c, i: { roomId: string; after: number; timeoutMs: number; includeOwn: boolean }) => ({
+        messages: await rooms.waitForMessages({ roomId: i.roomId, after: i.after, timeoutMs: i.timeoutMs, excludeAuthor: i.includeOwn ? undefined : c.author.id }),
+      }),
+    },
+    'rooms.subscribe': {
+      scope: 'rooms:read',
+      input: z.object({ roomId: roomIdSchema, after: z.number().int().nonnegative().optional() }).strict(),
+      run: (c, i: { roomId: string; after?: number }, conn?: Conn) => {
+        if (!conn) throw new AppError('invalid_input', 'rooms.subscribe needs the WebSocket; over HTTP use rooms.wait.');
+        rooms.getRoom(i.roomId);
+        // Backlog and subscription in the same turn: nothing committed in between can be missed.
+        let cursor = i.after ?? Number.MAX_SAFE_INTEGER;
+        let sent = 0;
+        if (i.after !== undefined) {
+          // Resuming after X says "I have everything up to X": that is an acknowledgement too.
+          const upTo = Math.min(i.after, rooms.listMessages({ roomId: i.roomId, limit: 1 }).messages[0]?.id ?? 0);
+          if (upTo > 0) {
+            conn.sentUpTo.set(i.roomId, Math.max(conn.sentUpTo.get(i.roomId) ?? 0, upTo));
+            let marks = pendingAcks.get(c.author.id);
+            if (!marks) pendingAcks.set(c.author.id, (marks = new Map()));
+            marks.set(i.roomId, Math.max(marks.get(i.roomId) ?? 0, upTo));
+            scheduleFlush();
+          }
+          for (;;) {
+            const page = rooms.listMessages({ roomId: i.roomId, after: cursor, limit: 500 });
+            for (const m of page.messages) {
+              if (m.author.id !== c.author.id) {
+                conn.ws.send(JSON.stringify({ type: 'message', message: m }));
+                conn.sentUpTo.set(m.roomId, m.id);
+                sent++;
+              }
+              cursor = m.id;
+            }
+            if (!page.hasMore) break;
+          }
+        }
+        if (i.after === undefined) cursor = rooms.listMessages({ roomId: i.roomId, limit: 1 }).messages[0]?.id ?? 0;
+        conn.rooms.add(i.roomId);
+        let set = byRoom.get(i.roomId);
+        if (!set) byRoom.set(i.roomId, (set = new Set()));
+        set.add(conn);
+        announceConnected();
+        return { roomId: i.roomId, backlog: sent, lastId: cursor };
+      },
+    },
+    'rooms.members': {
+      scope: 'rooms:read',
+      input: z.object({ roomId: roomIdSchema }).strict(),
+      run: (_c, i: { roomId: string }) => ({ members: rooms.listMembers(i.roomId) }),
+    },
+    'rooms.propose': {
+      scope: 'actions:propose',
+      input: proposeInputSchema,
+      run: (c, i: z.infer<typeof proposeInputSchema>) => {
+        join(i.roomId, c);
+        return rooms.propose({ ...i, by: c.author });
+      },
+    },
+    'rooms.vote': {
+      scope: 'rooms:write',
+      // No weight field: weights come from the room's owner, and .strict() refuses one.
+      input: z.object({ proposalId: z.number().int().positive(), choice: z.enum(voteChoices), veto: z.boolean().optional() }).strict(),
+      run: (c, i: { proposalId: number; choice: (typeof voteChoices)[number]; veto?: boolean }) => {
+        const p = rooms.getProposal(i.proposalId);
+        join(p.roomId, c);
+        return rooms.vote({ ...i, voter: c.author.id });
+      },
+    },
+    'rooms.proposals': {
+      scope: 'rooms:read',
+      input: z.object({ roomId: roomIdSchema, open: z.boolean().default(false) }).strict(),
+      run: (_c, i: { roomId: string; open: boolean }) => ({ proposals: rooms.listProposals(i.roomId, i.open ? 'open' : undefined) }),
+    },
+    'rooms.decisions': {
+      scope: 'rooms:read',
+      input: z.object({ roomId: roomIdSchema }).strict(),
+      run: (_c, i: { roomId: string }) => ({ decisions: rooms.listDecisions(i.roomId) }),
+    },
+    'tasks.list': {
+      scope: 'rooms:read',
+      input: z.object({ roomId: roomIdSchema }).strict(),
+      run: (_c, i: { roomId: string }) => ({ tasks: rooms.listTasks(i.roomId) }),
+    },
+    'tasks.create': {
+      scope: 'rooms:write',
+      input: z.object({ roomId: roomIdSchema, title: z.string().trim().min(1).max(300), assignee: memberIdSchema.optional() }).strict(),
+      run: (c, i: { roomId: string; title: string; assignee?: string }) => rooms.createTask({ ...i, by: c.author.id }),
+    },
+    'tasks.update': {
+      scope: 'rooms:write',
+      input: z
+        .object({
+          roomId: roomIdSchema,
+          taskId: z.number().int().positive(),
+          assignee: memberIdSchema.nullable().optional(),
+          progress: z.number().int().min(0).max(100).optional(),
+          done: z.boolean().optional(),
+        })
+        .strict(),
+      run: (c, i: { roomId: string; taskId: number; assignee?: string | null; progress?: number; done?: boolean }) => rooms.updateTask({ ...i, by: c.author.id }),
+    },
+    'deploy.propose': {
+      scope: 'actions:propose',
+      input: z
+        .object({
+          roomId: roomIdSchema,
+          target: z.string().trim().min(1).max(200),
+          artifact: z.string().trim().min(1).max(200),
+          reason: z.string().trim().min(1).max(2000),
+          rule: z.enum(quorumRules).optional(),
+          deadlineMs: z.number().int().min(1000).max(7 * 86_400_000).optional(),
+        })
+        .strict(),
+      // Only a proposal: a passed deploy proposal is a decision the user acts on; nothing deploys here.
+      run: (c, i: { roomId: string; target: string; artifact: string; reason: string; rule?: (typeof quorumRules)[number]; deadlineMs?: number }) => {
+        join(i.roomId, c);
+        return rooms.propose({
+          roomId: i.roomId,
+          by: c.author,
+          kind: 'deploy',
+          title: `Deploy ${i.artifact} to ${i.target}`,
+          subject: `deploy ${i.target}`,
+          outcome: `deploy ${i.artifact}`,
+          text: `Deploy proposal: ${i.artifact} → ${i.target}. ${i.reason}`,
+          rule: i.rule,
+          deadlineMs: i.deadlineMs,
+        });
+      },
+    },
+    'fleet.status': { scope: 'fleet:read', input: z.object({}).strict(), run: (c) => requireFleetMethod(c, 'fleet.list', {}) },
+    'fleet.events': {
+      scope: 'fleet:read',
+      input: z.object({ limit: z.number().int().min(1).max(500).default(50) }).strict(),
+      run: (c, i: { limit: number }) => requireFleetMethod(c, 'swarm.events', { limit: i.limit }),
+    },
+    'agent.whoami': {
+      scope: null,
+      input: z.object({}).strict(),
+      run: (c) => ({ tokenId: c.token.id, memberId: c.author.id, name: c.token.name, scopes: c.token.scopes, roles: c.token.roles, hasPublicKey: !!c.token.publicKey }),
+    },
+    'agent.registerKey': {
+      scope: null,
+      input: z.object({ publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, { message: 'Send the raw 32-byte Ed25519 public key in standard base64' }) }).strict(),
+      run: (c, i: { publicKey: string }) => {
+        // First registration only; replacing a key is the user's decision (new token in the Agents view).
+        if (c.token.publicKey && c.token.publicKey !== i.publicKey)
+          throw new AppError('conflict', 'A different public key is already registered with this token. Ask the user for a new token to use another key.');
+        tokens.setPublicKey(c.token.id, i.publicKey);
+        c.token.publicKey = i.publicKey;
+        return { registered: true };
+      },
+    },
+  };
+
+  /** Validation, scope and rate limit for one call; throws AppError for refusals. */
+  const runOp = async (c: Caller, op: string, input: unknown, conn?: Conn): Promise<unknown> => {
+    const src = `agent:${c.token.id}`;
+    const spec = Object.prototype.hasOwnProperty.call(ops, op) ? ops[op] : undefined;
+    if (!spec) {
+      refuse(src, 'unknown op', `Refused an agent call to an unknown operation`, { op: op.slice(0, 80) });
+      throw new AppError('unknown_method', `Unknown operation "${op.slice(0, 80)}". Operations: ${Object.keys(ops).join(', ')}.`);
+    }
+    if (c.token.expiresAt !== null && c.token.expiresAt <= now()) {
+      refuse(src, 'expired token', 'Refused an agent call: the token expired while connected', { op });
+      throw new AppError('unauthorized', refusalText.expired);
+    }
+    const rl = limiter.take(c.token.id, c.token.ratePerMinute, c.token.burst);
+    if (!rl.ok) {
+      refuse(src, 'rate limited', `Refused an agent call: over ${c.token.ratePerMinute} calls a minute`, { op, retryAfterMs: rl.retryAfterMs });
+      throw new AppError('rate_limited', `Too many calls: this token may make ${c.token.ratePerMinute} a minute (burst ${c.token.burst}). Retry in ${Math.ceil(rl.retryAfterMs / 1000)} s.`);
+    }
+    if (spec.scope && !c.token.scopes.includes(spec.scope)) {
+      refuse(src, 'scope', `Refused an agent call: ${op} needs the ${spec.scope} scope`, { op, scope: spec.scope });
+      throw new AppError('forbidden', `${op} needs the "${spec.scope}" scope, which this token does not have. Ask the user for a token with it.`);
+    }
+    const parsed = spec.input.safeParse(input ?? {});
+    if (!parsed.success) {
+      const { message, issues } = describeZodError(parsed.error);
+      refuse(src, 'invalid input', `Refused an agent call to ${op}: ${message}`, { op });
+      throw new AppError('invalid_input', `${op}: ${message}`, issues);
+    }
+    return spec.run(c, parsed.data as never, conn);
+  };
+
+  const asError = (err: unknown): { code: ErrorCode; message: string; issues?: { path: string; message: string }[] } => {
+    if (err instanceof AppError) return err.toContract();
+    log.error({ err }, 'agent operation failed');
+    return { code: 'internal', message: 'The operation failed unexpectedly; the details are in the OmniSight log.' };
+  };
+
+  // --- presence -------------------------------------------------------------------------------
+
+  const connectedList = (): ConnectedAgent[] =>
+    [...conns].map((c) => ({
+      tokenId: c.caller.token.id,
+      name: c.caller.token.name,
+      peer: c.caller.peer,
+      connectedAt: c.connectedAt,
+      lastSeenAt: c.lastSeenAt,
+      presence: rooms.presenceOf(c.caller.author.id),
+      rooms: [...c.rooms],
+      verifiedKey: !!c.caller.token.publicKey,
+    }));
+  let announceTimer: NodeJS.Timeout | undefined;
+  // Coalesced: 5,000 agents connecting at once must not send 5,000 lists of up to 5,000 entries.
+  const announceConnected = (): void => {
+    if (announceTimer) return;
+    announceTimer = setTimeout(() => {
+      announceTimer = undefined;
+      bus.publish('agents.connected', { agents: connectedList().slice(0, 1000) });
+    }, 50);
+    announceTimer.unref();
+  };
+  const refreshPresence = (memberId: string, name: string): void => {
+    let latest = -1;
+    for (const c of conns) if (c.caller.author.id === memberId) latest = Math.max(latest, c.lastSeenAt);
+    rooms.setPresence(memberId, name, latest < 0 ? 'offline' : now() - latest >= idleMs ? 'idle' : 'online');
+  };
+  const idleTimer = setInterval(() => {
+    const seen = new Map<string, string>();
+    for (const c of conns) seen.set(c.caller.author.id, c.caller.author.name);
+    for (const [id, name] of seen) refreshPresence(id, name);
+  }, Math.max(250, Math.floor(idleMs / 4)));
+  idleTimer.unref();
+
+  const unsubscribe = bus.subscribe('rooms.message', (m) => {
+    const set = byRoom.get(m.roomId);
+    if (!set?.size) return;
+    const frame = JSON.stringify({ type: 'message', message: m });
+    for (const c of set)
+      if (c.caller.author.id !== m.author.id && c.ws.readyState === c.ws.OPEN) {
+        c.ws.send(frame);
+        c.sentUpTo.set(m.roomId, m.id);
+      }
+  });
+
+  // --- HTTP -----------------------------------------------------------------------------------
+
+  const hostOk = (host: string | undefined): boolean => host === `127.0.0.1:${boundPort}` || host === `localhost:${boundPort}`;
+  const bearer = (h: string | undefined): string | undefined => (h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined);
+  const sendJson = (res: http.ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void => {
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...extra });
+    res.end(JSON.stringify(body));
+  };
+
+  const server = http.createServer((req, res) => {
+    const peerAddr = req.socket.remoteAddress ?? '?';
+    if (!hostOk(req.headers.host)) {
+      refuse(`bridge:${peerAddr}`, 'host', 'Refused an agent request with an unexpected Host header', { host: String(req.headers.host ?? '') });
+      return sendJson(res, 421, { ok: false, error: { code: 'forbidden', message: 'Misdirected request' } });
+    }
+    const pathname = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method === 'GET' && pathname === '/api/health') return sendJson(res, 200, { ok: true, value: { bridge: 'omnisight', port: boundPort } });
+    const m = /^\/api\/([a-z]+\.[A-Za-z]+)$/.exec(pathname);
+    if (!m || req.method !== 'POST') return sendJson(res, 404, { ok: false, error: { code: 'unknown_method', message: 'Use POST /api/<operation> with a JSON body.' } });
+    const auth = authenticate(bearer(req.headers.authorization), peerAddr, `HTTP ${m[1]}`);
+    if (auth instanceof AppError) return sendJson(res, 401, { ok: false, error: auth.toContract() }, { 'WWW-Authenticate': 'Bearer' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_FRAME_BYTES) tooBig = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      if (tooBig) {
+        refuse(`agent:${auth.token.id}`, 'too large', 'Refused an agent request over the size limit', { bytes: size });
+        return sendJson(res, 413, { ok: false, error: { code: 'too_large', message: `Requests are at most ${MAX_FRAME_BYTES} bytes.` } });
+      }
+      let input: unknown;
+      try {
+        input = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+      } catch {
+        refuse(`agent:${auth.token.id}`, 'invalid input', 'Refused an agent request whose body is not JSON', { op: m[1]! });
+        return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: 'The body must be JSON.' } });
+      }
+      runOp(auth, m[1]!, input).then(
+        (value) => sendJson(res, 200, { ok: true, value }),
+        (err: unknown) => {
+          const e = asError(err);
+          sendJson(res, statusOf[e.code] ?? 500, { ok: false, error: e });
+        },
+      );
+    });
+  });
+
+  // --- WebSocket ------------------------------------------------------------------------------
+
+  const frameSchema = z.discriminatedUnion('type', [
+    z.object({ type: z.literal('call'), id: z.number().int().nonnegative(), op: z.string().max(100), input: z.unknown().optional() }).strict(),
+    // "I have every message of this room up to upTo" (delivery is in order per room).
+    z.object({ type: z.literal('ack'), roomId: roomIdSchema, upTo: z.number().int().positive() }).strict(),
+    z.object({ type: z.literal('ping') }).strict(),
+  ]);
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME_BYTES,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has(AGENT_WS_PROTOCOL) ? AGENT_WS_PROTOCOL : false),
+  });
+
+  server.on('upgrade', (req, socket, head) => {
+    const peerAddr = req.socket.remoteAddress ?? '?';
+    const reject = (status: number, text: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if ((req.url ?? '').split('?')[0] !== '/ws') {
+      refuse(`bridge:${peerAddr}`, 'path', 'Refused an agent socket on an unknown path', { path: String(req.url).slice(0, 100) });
+      return reject(404, 'Not Found');
+    }
+    if (!hostOk(req.headers.host)) {
+      refuse(`bridge:${peerAddr}`, 'host', 'Refused an agent socket with an unexpected Host header', { host: String(req.headers.host ?? '') });
+      return reject(421, 'Misdirected Request');
+    }
+    // Agents are programs, not web pages: a browser always sends Origin, so refuse any.
+    if (req.headers.origin !== undefined) {
+      refuse(`bridge:${peerAddr}`, 'origin', 'Refused an agent socket opened by a web page', { origin: String(req.headers.origin) });
+      return reject(403, 'Forbidden');
+    }
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim());
+    const given = bearer(req.headers.authorization) ?? offered.find((p) => p.startsWith('token.'))?.slice(6);
+    const auth = authenticate(given, peerAddr, 'socket');
+    if (auth instanceof AppError) return reject(401, 'Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, auth));
+  });
+
+  const onConnection = (ws: WebSocket, caller: Caller): void => {
+    const t = now();
+    const conn: Conn = { ws, caller, connectedAt: t, lastSeenAt: t, rooms: new Set(), sentUpTo: new Map() };
+    conns.add(conn);
+    refreshPresence(caller.author.id, caller.author.name);
+    announceConnected();
+    ws.send(
+      JSON.stringify({
+        type: 'welcome',
+        tokenId: caller.token.id,
+        memberId: caller.author.id,
+        name: caller.token.name,
+        scopes: caller.token.scopes,
+      }),
+    );
+    ws.on('message', (data, isBinary) => {
+      const wasIdle = now() - conn.lastSeenAt >= idleMs;
+      conn.lastSeenAt = now();
+      if (wasIdle) refreshPresence(caller.author.id, caller.author.name);
+      let frame: z.infer<typeof frameSchema>;
+      try {
+        if (isBinary) throw new Error('binary frames are not used');
+        const parsed = frameSchema.safeParse(JSON.parse(data.toString()));
+        if (!parsed.success) throw new Error(describeZodError(parsed.error).message);
+        frame = parsed.data;
+      } catch (err) {
+        refuse(`agent:${caller.token.id}`, 'malformed frame', `Refused a malformed agent frame: ${(err as Error).message}`);
+        ws.send(JSON.stringify({ type: 'error', message: 'Malformed frame: expected {"type":"call","id":n,"op":"…","input":{…}} or {"type":"ack","ids":[…]}' }));
+        return;
+      }
+      if (frame.type === 'ping') return void ws.send('{"type":"pong"}');
+      if (frame.type === 'ack') {
+        const sent = conn.sentUpTo.get(frame.roomId) ?? 0;
+        if (frame.upTo > sent) {
+          refuse(`agent:${caller.token.id}`, 'invalid ack', 'Refused an acknowledgement for messages this connection was not sent', { room: frame.roomId, upTo: frame.upTo });
+          return;
+        }
+        let marks = pendingAcks.get(caller.author.id);
+        if (!marks) pendingAcks.set(caller.author.id, (marks = new Map()));
+        marks.set(frame.roomId, Math.max(marks.get(frame.roomId) ?? 0, frame.upTo));
+        scheduleFlush();
+        return;
+      }
+      const id = frame.id;
+      runOp(caller, frame.op, frame.input, conn).then(
+        (value) => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ type: 'result', id, ok: true, value })),
+        (err: unknown) => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ type: 'result', id, ok: false, error: asError(err) })),
+      );
+    });
+    ws.on('error', (err) => log.debug({ err }, 'agent socket error'));
+    ws.on('close', () => {
+      conns.delete(conn);
+      for (const r of conn.rooms) byRoom.get(r)?.delete(conn);
+      refreshPresence(caller.author.id, caller.author.name);
+      announceConnected();
+    });
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  boundPort = (server.address() as AddressInfo).port;
+  server.maxConnections = 20_000;
+
+  const bridgeFile = deps.dataDir ? path.join(deps.dataDir, BRIDGE_FILE) : undefined;
+  if (bridgeFile) {
+    fs.mkdirSync(deps.dataDir!, { recursive: true });
+    const tmp = `${bridgeFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ port: boundPort, pid: process.pid }), { mode: 0o600 });
+    fs.renameSync(tmp, bridgeFile);
+  }
+  log.info({ port: boundPort }, 'agent bridge listening');
+
+  return {
+    port: boundPort,
+    connected: connectedList,
+    disconnectToken(tokenId, reason) {
+      for (const c of conns) if (c.caller.token.id === tokenId) c.ws.close(4001, reason.slice(0, 120));
+    },
+    async close() {
+      clearInterval(idleTimer);
+      if (announceTimer) clearTimeout(announceTimer);
+      unsubscribe();
+      flush();
+      for (const c of conns) c.ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (bridgeFile) {
+        try {
+          const cur = JSON.parse(fs.readFileSync(bridgeFile, 'utf8')) as { pid?: number };
+          if (cur.pid === process.pid) fs.rmSync(bridgeFile, { force: true });
+        } catch {
+          // already gone
+        }
+      }
+    },
+  };
+}

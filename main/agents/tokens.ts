@@ -1,0 +1,192 @@
+import crypto from 'node:crypto';
+import {
+  DEFAULT_BURST,
+  DEFAULT_RATE_PER_MINUTE,
+  type AgentScope,
+  type CreateTokenInput,
+  type TokenInfo,
+} from '../../preload/contract';
+import { notFound } from '../core/errors';
+import type { Db } from '../store';
+
+/** omni_<12 hex id>_<32 random bytes, base64url>. The id is for lookup; only the hash is stored. */
+const TOKEN_RE = /^omni_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  scopes: AgentScope[];
+  roles: string[];
+  ratePerMinute: number;
+  burst: number;
+  publicKey: string | null;
+  expiresAt: number | null;
+}
+
+export type TokenCheck =
+  | { ok: true; token: TokenRecord }
+  | { ok: false; reason: 'missing' | 'malformed' | 'unknown' | 'wrong' | 'expired' | 'revoked'; tokenId?: string };
+
+interface Row {
+  id: string;
+  name: string;
+  hash: Buffer;
+  scopes: string;
+  roles: string;
+  rate_per_minute: number;
+  burst: number;
+  public_key: string | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+const sha256 = (s: string): Buffer => crypto.createHash('sha256').update(s).digest();
+
+export const refusalText: Record<Exclude<TokenCheck, { ok: true }>['reason'], string> = {
+  missing: 'No token was given. Pass an agent token (create one in the Agents view or with "npx omnisight token create").',
+  malformed: 'That is not an OmniSight agent token (they look like omni_<12 hex>_<secret>). Copy the whole token.',
+  unknown: 'This token is not known to this OmniSight data folder. Create a new one in the Agents view.',
+  wrong: 'This token is not valid. Copy it again in full, or create a new one in the Agents view.',
+  expired: 'This token has expired. Create a new one in the Agents view.',
+  revoked: 'This token was revoked. Ask the user for a new one.',
+};
+
+export interface TokenStore {
+  create(input: CreateTokenInput): { token: string; info: TokenInfo };
+  list(): TokenInfo[];
+  revoke(id: string): TokenInfo;
+  check(token: string | undefined): TokenCheck;
+  setPublicKey(id: string, publicKey: string): void;
+  touch(id: string): void;
+}
+
+/** Works on the database alone, so the CLI can issue tokens while the app is not running. */
+export function createTokenStore(deps: { db: Db; now: () => number; randomBytes?: (n: number) => Buffer }): TokenStore {
+  const { db, now } = deps;
+  const rand = deps.randomBytes ?? crypto.randomBytes;
+  const byId = db.prepare('SELECT * FROM agent_tokens WHERE id = ?');
+  const toInfo = (r: Row): TokenInfo => ({
+    id: r.id,
+    name: r.name,
+    scopes: JSON.parse(r.scopes) as AgentScope[],
+    roles: JSON.parse(r.roles) as string[],
+    ratePerMinute: r.rate_per_minute,
+    burst: r.burst,
+    hasPublicKey: r.public_key !== null,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+    lastUsedAt: r.last_used_at,
+    status: r.revoked_at !== null ? 'revoked' : r.expires_at !== null && r.expires_at <= now() ? 'expired' : 'active',
+  });
+  const lastTouched = new Map<string, number>();
+
+  return {
+    create(input) {
+      const id = rand(6).toString('hex');
+      const token = `omni_${id}_${rand(32).toString('base64url')}`;
+      const t = now();
+      const scopes = [...new Set(input.scopes)];
+      // Writers join rooms ready to vote; read-only agents only watch.
+      const roles = input.roles ?? (scopes.includes('rooms:write') ? ['coder'] : ['observer']);
+      db.transaction(() =>
+        db
+          .prepare(
+            `INSERT INTO agent_tokens (id, name, hash, scopes, roles, rate_per_minute, burst, public_key, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            id,
+            input.name,
+            sha256(token),
+            JSON.stringify(scopes),
+            JSON.stringify(roles),
+            input.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE,
+            input.burst ?? DEFAULT_BURST,
+            input.publicKey ?? null,
+            t,
+            input.expiresInDays ? t + input.expiresInDays * 86_400_000 : null,
+          ),
+      ).immediate();
+      return { token, info: toInfo(byId.get(id) as Row) };
+    },
+    list: () => (db.prepare('SELECT * FROM agent_tokens ORDER BY created_at DESC, id').all() as Row[]).map(toInfo),
+    revoke(id) {
+      const r = byId.get(id) as Row | undefined;
+      if (!r) throw notFound(`Token ${id}`);
+      if (r.revoked_at === null) db.prepare('UPDATE agent_tokens SET revoked_at = ? WHERE id = ?').run(now(), id);
+      return toInfo(byId.get(id) as Row);
+    },
+    check(token) {
+      if (!token) return { ok: false, reason: 'missing' };
+      const m = TOKEN_RE.exec(token);
+      if (!m) return { ok: false, reason: 'malformed' };
+      const id = m[1]!;
+      const r = byId.get(id) as Row | undefined;
+      if (!r) return { ok: false, reason: 'unknown', tokenId: id };
+      if (!crypto.timingSafeEqual(sha256(token), r.hash)) return { ok: false, reason: 'wrong', tokenId: id };
+      if (r.revoked_at !== null) return { ok: false, reason: 'revoked', tokenId: id };
+      if (r.expires_at !== null && r.expires_at <= now()) return { ok: false, reason: 'expired', tokenId: id };
+      return {
+        ok: true,
+        token: {
+          id,
+          name: r.name,
+          scopes: JSON.parse(r.scopes) as AgentScope[],
+          roles: JSON.parse(r.roles) as string[],
+          ratePerMinute: r.rate_per_minute,
+          burst: r.burst,
+          publicKey: r.public_key,
+          expiresAt: r.expires_at,
+        },
+      };
+    },
+    setPublicKey(id, publicKey) {
+      db.prepare('UPDATE agent_tokens SET public_key = ? WHERE id = ?').run(publicKey, id);
+    },
+    touch(id) {
+      // At most once a minute per token: a busy agent should not turn every call into a write.
+      const t = now();
+      if ((lastTouched.get(id) ?? 0) + 60_000 > t) return;
+      lastTouched.set(id, t);
+      db.prepare('UPDATE agent_tokens SET last_used_at = ? WHERE id = ?').run(t, id);
+    },
+  };
+}
+
+/** Token bucket per token id: `burst` calls at once, refilled at ratePerMinute. */
+export function createRateLimiter(now: () => number) {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return {
+    take(key: string, ratePerMinute: number, burst: number): { ok: true } | { ok: false; retryAfterMs: number } {
+      const t = now();
+      const b = buckets.get(key) ?? { tokens: burst, at: t };
+      b.tokens = Math.min(burst, b.tokens + ((t - b.at) * ratePerMinute) / 60_000);
+      b.at = t;
+      buckets.set(key, b);
+      if (b.tokens >= 1) {
+        b.tokens -= 1;
+        return { ok: true };
+      }
+      return { ok: false, retryAfterMs: Math.ceil(((1 - b.tokens) * 60_000) / ratePerMinute) };
+    },
+  };
+}
+
+/** The bytes an agent signs (UTF-8, joined by "\n"). */
+export function signingInput(m: { tokenId: string; roomId: string; act: string; replyTo?: number; text: string }): Buffer {
+  return Buffer.from(['omnisight.room.v1', m.tokenId, m.roomId, m.act, m.replyTo ?? '', m.text].join('\n'), 'utf8');
+}
+
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+export function verifyEd25519(publicKeyB64: string, data: Buffer, sigB64: string): boolean {
+  try {
+    const key = crypto.createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, Buffer.from(publicKeyB64, 'base64')]), format: 'der', type: 'spki' });
+    const sig = Buffer.from(sigB64, 'base64');
+    return sig.length === 64 && crypto.verify(null, data, key, sig);
+  } catch {
+    return false;
+  }
+}

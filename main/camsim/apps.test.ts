@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulatedFleet, type SimCameraInfo, type SimFleet } from './index';
+import { curl } from './testkit';
+
+async function eap(files: Record<string, string>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const [name, text] of Object.entries(files)) pack.entry({ name, mtime: new Date(0), uid: 0, gid: 0 }, text);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return gzipSync(Buffer.concat(chunks));
+}
+
+const manifest = (appName: string, version = '1.0.0', extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ schemaVersion: '1.7.0', acapPackageConf: { setup: { appName, friendlyName: `${appName} app`, vendor: 'Acme', version, runMode: 'respawn', architecture: 'aarch64', ...extra } } });
+
+describe('application API', () => {
+  let fleet: SimFleet;
+  let cam: SimCameraInfo;
+  let dir: string;
+  let auth: { user: string; pass: string };
+  const file = (name: string, data: Buffer): string => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, data);
+    return p;
+  };
+  const upload = async (p: string, field = 'file'): Promise<string> => (await curl(`${cam.url}/axis-cgi/applications/upload.cgi`, { ...auth, form: [`${field}=@${p}`] })).body.toString();
+  const control = async (action: string, pkg: string): Promise<string> => (await curl(`${cam.url}/axis-cgi/applications/control.cgi?action=${action}&package=${pkg}`, auth)).body.toString();
+  const list = async (): Promise<string> => (await curl(`${cam.url}/axis-cgi/applications/list.cgi`, { ...auth, method: 'POST' })).body.toString();
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'camsim-apps-'));
+    fleet = await startSimulatedFleet({ cameras: 2, seed: 3 });
+    cam = fleet.cameras[1]!; // ARTPEC-9 on AXIS OS 12: unsigned refused by default
+    auth = { user: cam.username, pass: cam.password };
+  });
+  afterAll(async () => {
+    await fleet.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists the built-in agent as running', async () => {
+    const r = await curl(`${cam.url}/axis-cgi/applications/list.cgi`, auth);
+    expect(r.headers['content-type']).toMatch(/^text\/xml/);
+    expect(r.body.toString()).toMatch(/^<reply result="ok">\n <application Name="omnisight" NiceName="OmniSight" Vendor="OmniSight" Version="1\.2\.0" ApplicationID="[^"]*" License="None" Status="Running"/);
+  });
+
+  it('handles AllowUnsigned and refuses unsigned uploads until it is set', async () => {
+    const get = await curl(`${cam.url}/axis-cgi/applications/config.cgi?action=get&name=AllowUnsigned`, auth);
+    expect(get.body.toString()).toContain('<param name="AllowUnsigned" value="false"/>');
+    const pkg = file('hello.eap', await eap({ 'manifest.json': manifest('hello'), hello: '#!/bin/sh\n' }));
+    expect(await upload(pkg)).toBe('Error: 2\n');
+    const set = await curl(`${cam.url}/axis-cgi/applications/config.cgi?action=set&name=AllowUnsigned&value=true`, auth);
+    expect(set.body.toString()).toMatch(/^<reply result="ok">/);
+    const bad = await curl(`${cam.url}/axis-cgi/applications/config.cgi?action=set&name=AllowUnsigned&value=maybe`, auth);
+    expect(bad.body.toString()).toMatch(/^<reply result="error">\n <error type="\d+" message="[^"]+"\/>/);
+    expect(await upload(pkg)).toBe('OK\n');
+    expect(await list()).toMatch(/<application Name="hello" NiceName="hello app" Vendor="Acme" Version="1\.0\.0"[^>]*Status="Stopped"/);
+  });
+
+  it('starts, stops, restarts and removes with Axis error codes', async () => {
+    expect(await control('start', 'hello')).toBe('OK\n');
+    expect(await control('start', 'hello')).toBe('Error: 6\n');
+    expect(await list()).toMatch(/Name="hello"[^>]*Status="Running"/);
+    expect(await control('stop', 'hello')).toBe('OK\n');
+    expect(await control('stop', 'hello')).toBe('Error: 7\n');
+    expect(await control('restart', 'hello')).toBe('OK\n');
+    expect(await control('remove', 'hello')).toBe('OK\n');
+    expect(await control('remove', 'hello')).toBe('Error: 4\n');
+    expect(await control('start', '1bad')).toBe('Error: 1\n');
+    expect(await control('explode', 'omnisight')).toBe('Error: 10\n');
+    expect(await list()).not.toContain('Name="hello"');
+  });
+
+  it('accepts the packfil field and rejects broken packages with their codes', async () => {
+    expect(await upload(file('other.eap', await eap({ 'manifest.json': manifest('other') })), 'packfil')).toBe('OK\n');
+    expect(await upload(file('case.eap', await eap({ 'manifest.json': manifest('Other') })))).toBe('Error: 14\n');
+    expect(await upload(file('text.eap', Buffer.from('definitely not a package')))).toBe('Error: 1\n');
+    expect(await upload(file('nomanifest.eap', await eap({ README: 'x' })))).toBe('Error: 29\n');
+    expect(await upload(file('badjson.eap', await eap({ 'manifest.json': '{"acapPackageConf":' })))).toBe('Error: 29\n');
+    expect(await upload(file('armv7.eap', await eap({ 'manifest.json': manifest('oldarch', '1.0.0', { architecture: 'armv7hf' }) })))).toBe('Error: 5\n');
+    const v1 = file('v1.eap', await eap({ 'manifest.json': manifest('vend', '1.0.0', { vendorId: '0123456789' }) }));
+    const v2 = file('v2.eap', await eap({ 'manifest.json': manifest('vend', '2.0.0', { vendorId: 'abcdefabcd' }) }));
+    expect(await upload(v1)).toBe('OK\n');
+    expect(await upload(v2)).toBe('Error: 27\n');
+    // No file part at all.
+    const none = await curl(`${cam.url}/axis-cgi/applications/upload.cgi`, { ...auth, form: ['other=x'] });
+    expect(none.body.toString()).toBe('Error: 1\n');
+  });
+
+  it('refuses uploads over 64 MiB with Error: 3', async () => {
+    const big = path.join(dir, 'big.eap');
+    fs.writeFileSync(big, Buffer.alloc(65 * 1024 * 1024, 1));
+    expect(await upload(big)).toBe('Error: 3\n');
+    fs.rmSync(big);
+  });
+
+  it('keeps the agent key until the agent is redeployed, then rotates it', async () => {
+    const viewer = cam.users!.find((u) => u.role === 'viewer')!;
+    const id1 = JSON.parse((await curl(`${cam.url}/local/omnisight/identity.cgi`, { user: viewer.username, pass: viewer.password })).body.toString());
+    expect(id1).toMatchObject({ camera: cam.serial, key: 'k1', version: '1.2.0' });
+    expect(Buffer.from(id1.publicKey, 'base64')).toHaveLength(32);
+    expect(await upload(file('agent.eap', await eap({ 'manifest.json': manifest('omnisight', '1.3.0') })))).toBe('OK\n');
+    expect((await curl(`${cam.url}/local/omnisight/identity.cgi`, auth)).status).toBe(503);
+    expect(await control('start', 'omnisight')).toBe('OK\n');
+    const id2 = JSON.parse((await curl(`${cam.url}/local/omnisight/identity.cgi`, auth)).body.toString());
+    expect(id2).toMatchObject({ key: 'k2', version: '1.3.0' });
+    expect(id2.publicKey).not.toBe(id1.publicKey);
+  });
+});

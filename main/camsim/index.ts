@@ -1,0 +1,113 @@
+/**
+ * The simulated ARTPEC fleet: every camera is its own HTTP server on 127.0.0.1 speaking VAPIX
+ * (Digest, basicdeviceinfo, param.cgi, MJPEG, applications, MQTT client) and, once its MQTT client
+ * is activated, publishing signed detections per docs/protocol.md. Clients in the app talk to it
+ * over the wire only; nothing outside this folder may reach into its insides.
+ */
+export interface SimUser {
+  username: string;
+  password: string;
+  role: 'administrator' | 'operator' | 'viewer';
+}
+
+export interface SimCameraInfo {
+  id: string;
+  url: string;
+  username: string;
+  password: string;
+  serial: string;
+  model: string;
+  mac: string;
+  soc: 'Axis Artpec-8' | 'Axis Artpec-9';
+  /** All three accounts (administrator, operator, viewer), for tests of roles. */
+  users?: SimUser[];
+}
+
+export interface SimFleetOptions {
+  cameras: number;
+  /** 0 or absent = ephemeral ports; otherwise camera i listens on basePort + i. */
+  basePort?: number;
+  seed?: number;
+  /** Default broker URL to suggest; cameras only connect after VAPIX activateClient. */
+  broker?: string;
+  frameWidth?: number;
+  frameHeight?: number;
+  now?: () => number;
+}
+
+export interface SimFaults {
+  refuseConnections(on: boolean): void;
+  stallStream(on: boolean): void;
+  slowReplies(ms: number): void;
+  corruptNextFrames(n: number): void;
+  dropMqtt(on: boolean): void;
+  crash(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+export type SimActorClass = 'Human' | 'Car' | 'Truck' | 'Bike';
+
+export interface SimZone {
+  id: string;
+  name: string;
+  /** Ground-plane polygon in metres (x east, y north). */
+  polygon: readonly (readonly [number, number])[];
+  restricted: boolean;
+}
+
+export interface SimActor {
+  id: string;
+  kind: SimActorClass;
+  /** Centre of the footprint on the ground, metres. */
+  x: number;
+  y: number;
+  /** Direction of travel, radians from +x. */
+  heading: number;
+  /** Current speed, m/s (0 while stopped). */
+  speed: number;
+  length: number;
+  width: number;
+  height: number;
+}
+
+export interface SimCalibration {
+  cameraId: string;
+  /** Camera centre in metres; z is the mounting height. */
+  position: { x: number; y: number; z: number };
+  /** Look direction: yaw from +x (radians), pitch below the horizon (radians). */
+  yaw: number;
+  pitch: number;
+  hfovDeg: number;
+  /** Image width / height the calibration assumes (16:9). */
+  aspect: number;
+  /** Row-major 3×3 homography mapping ground (x, y, 1) in metres to normalised image (u, v, 1), u,v in 0..1. */
+  homography: number[];
+  /** Ids of the zones whose area this camera sees (mostly). */
+  zones: string[];
+  /** Beyond this distance the detector sees nothing. */
+  maxRangeM: number;
+}
+
+export interface SimScene {
+  /** Ground plane size in metres. */
+  width: number;
+  height: number;
+  zones: readonly SimZone[];
+  cameras: readonly SimCalibration[];
+  /** Ground truth at (or just before) time t (ms since epoch); times older than the short history return the oldest kept. */
+  actorsAt(t: number): SimActor[];
+  /** Project a world point (metres) into a camera's normalised image; undefined when behind it. */
+  project(cameraId: string, x: number, y: number, z: number): { u: number; v: number; depth: number } | undefined;
+}
+
+export interface SimFleet {
+  cameras: SimCameraInfo[];
+  /** Fault switches for tests. */
+  faults(id: string): SimFaults;
+  /** Read-only view of the ground truth (actors, zones, camera calibrations). */
+  scene: SimScene;
+  stop(): Promise<void>;
+}
+
+export { startSimulatedFleet } from './fleet';
+export type { AppRuntime, InstalledApp, InstallResult } from './apps';

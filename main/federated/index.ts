@@ -1,0 +1,410 @@
+import { createHash } from 'node:crypto';
+import {
+  federatedConfig,
+  federatedConfigDefaults,
+  federatedConfigSchema,
+  type FederatedConfig,
+  type FederatedModel,
+  type FederatedPrivacy,
+  type FederatedRound,
+  type MethodOutput,
+} from '../../preload/contract';
+import type { AuditInput } from '../audit';
+import type { EventBus } from '../core/bus';
+import type { Handlers } from '../core/dispatcher';
+import { AppError, notFound } from '../core/errors';
+import type { Logger } from '../core/logger';
+import type { Db } from '../store';
+import { generateTask, type TaskSpec } from './data';
+import { checkPlan, Federation, planFor, PlanError, type RoundContext } from './engine';
+import { epsilonFromBudget, privacyLevel } from './privacy';
+import { createRng } from './random';
+
+export { Federation, checkPlan, planFor, trainCentralised } from './engine';
+export { generateTask, type TaskSpec } from './data';
+
+export interface FederatedDeps {
+  db: Db;
+  bus: EventBus;
+  log: Logger;
+  now: () => number;
+  /** Seed of the random source (32 secret bytes in the app; a fixed string in tests). */
+  seed: Uint8Array | string;
+  /** The cameras that can take part (the simulated fleet in this build). */
+  cameras: () => string[];
+  /** Link health 0..1 per camera (from the swarm's heartbeats); unknown cameras count as healthy. */
+  linkHealth?: (cameraId: string) => number;
+  audit?: { record(input: AuditInput): unknown };
+  /** Shape of the generated local data sets. */
+  task?: Partial<TaskSpec>;
+  /** Simulated dropouts; by default weak links drop more often. */
+  dropout?: RoundContext['dropout'];
+  /** Yields between rounds so other calls are served; tests may pass an immediate one. */
+  defer?: () => Promise<void>;
+}
+
+export interface FederatedService {
+  handlers: Handlers;
+  /** Resolves when the rounds in progress have finished. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const DEFAULT_TASK: TaskSpec = { classes: 10, features: 32, clients: 0, samplesPerClient: 200, testSamples: 2000, alpha: 0.5, separation: 3 };
+const ACCOUNTANT = 'Rényi DP of the Gaussian mechanism (Mironov 2017), composed over the rounds each camera took part in; no subsampling amplification';
+
+interface RoundRow {
+  round: number;
+  lineage: number;
+  started_at: number;
+  finished_at: number;
+  status: 'completed' | 'aborted';
+  aggregation: FederatedRound['aggregation'];
+  algorithm: FederatedRound['algorithm'];
+  selected: string;
+  participants: string;
+  dropped: string;
+  accuracy: number | null;
+  loss: number | null;
+  epsilon: number | null;
+  delta: number;
+  sigma: number | null;
+  reason: string | null;
+  model_version: number | null;
+}
+interface ModelRow {
+  version: number;
+  lineage: number;
+  round: number;
+  created_at: number;
+  aggregation: FederatedModel['aggregation'];
+  algorithm: FederatedModel['algorithm'];
+  participants: string;
+  accuracy: number;
+  loss: number;
+  epsilon: number | null;
+  delta: number;
+  hash: string;
+  classes: number;
+  features: number;
+  param_count: number;
+}
+
+const toRound = (r: RoundRow): FederatedRound => ({
+  round: r.round,
+  lineage: r.lineage,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  status: r.status,
+  aggregation: r.aggregation,
+  algorithm: r.algorithm,
+  selected: JSON.parse(r.selected) as string[],
+  participants: JSON.parse(r.participants) as string[],
+  dropped: JSON.parse(r.dropped) as string[],
+  accuracy: r.accuracy,
+  loss: r.loss,
+  epsilon: r.epsilon,
+  delta: r.delta,
+  reason: r.reason,
+  modelVersion: r.model_version,
+});
+const toModel = (r: ModelRow): FederatedModel => ({
+  version: r.version,
+  lineage: r.lineage,
+  round: r.round,
+  createdAt: r.created_at,
+  aggregation: r.aggregation,
+  algorithm: r.algorithm,
+  participants: JSON.parse(r.participants) as string[],
+  accuracy: r.accuracy,
+  loss: r.loss,
+  epsilon: r.epsilon,
+  delta: r.delta,
+  hash: r.hash,
+  classes: r.classes,
+  features: r.features,
+  paramCount: r.param_count,
+});
+
+const paramsToBytes = (p: Float32Array): Buffer => {
+  const out = Buffer.alloc(p.length * 4);
+  for (let i = 0; i < p.length; i++) out.writeFloatLE(p[i]!, i * 4);
+  return out;
+};
+const bytesToParams = (b: Buffer): Float32Array => {
+  const out = new Float32Array(b.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = b.readFloatLE(i * 4);
+  return out;
+};
+
+const aggregationNote = (c: FederatedConfig): string =>
+  ({
+    secure: 'Secure aggregation is on: the coordinator sees only the sum of the cameras’ updates. Robust aggregation is off.',
+    plain: 'Plain FedAvg: the coordinator sees each camera’s update. Neither secure nor robust aggregation is on.',
+    'robust-trimmed': `Robust aggregation (coordinate-wise trimmed mean, ${Math.round(c.trimFraction * 100)}% each end) is on; secure aggregation is off, so the coordinator sees each update.`,
+    'robust-median': 'Robust aggregation (coordinate-wise median) is on; secure aggregation is off, so the coordinator sees each update.',
+    krum: `Robust aggregation (Krum, up to ${c.krumFaulty} faulty) is on; secure aggregation is off, so the coordinator sees each update.`,
+  })[c.aggregation];
+
+/**
+ * Federated learning across the cameras: configuration, rounds in the background with progress
+ * events, the privacy budget, and stored model versions a deploy can ship.
+ */
+export function createFederatedService(deps: FederatedDeps): FederatedService {
+  const { db, bus, log, now } = deps;
+  const rng = createRng(deps.seed);
+  const linkHealth = (id: string): number => deps.linkHealth?.(id) ?? 1;
+  const defer = deps.defer ?? (() => new Promise<void>((r) => setImmediate(r)));
+
+  const loadConfig = (): FederatedConfig => {
+    const row = db.prepare('SELECT value FROM federated_config WHERE id = 1').get() as { value: string } | undefined;
+    if (row) {
+      const parsed = federatedConfigSchema.safeParse({ ...federatedConfigDefaults, ...(JSON.parse(row.value) as object) });
+      if (parsed.success) return parsed.data;
+      log.warn('stored federated configuration is invalid; using the defaults');
+    }
+    return federatedConfig();
+  };
+  let config = loadConfig();
+
+  const currentLineage = (): number => {
+    const row = db.prepare('SELECT max(id) AS id FROM federated_lineages').get() as { id: number | null };
+    return row.id ?? (db.prepare('INSERT INTO federated_lineages (started_at) VALUES (?) RETURNING id').get(now()) as { id: number }).id;
+  };
+  let lineage = currentLineage();
+  const lastRound = (): number => (db.prepare('SELECT max(round) AS r FROM federated_rounds').get() as { r: number | null }).r ?? 0;
+
+  let federation: Federation | undefined;
+  let federationKey = '';
+  const getFederation = (): Federation => {
+    const cams = [...deps.cameras()].sort();
+    const key = cams.join(',');
+    if (federation && key === federationKey) return federation;
+    const spec: TaskSpec = { ...DEFAULT_TASK, ...deps.task, clients: cams.length };
+    const previous = federation?.params;
+    federation = new Federation(generateTask(spec, rng.fork(`task/${key}`)), cams, rng.fork(`federation/${key}`));
+    federationKey = key;
+    if (previous) federation.params = previous;
+    else {
+      // Continue the current lineage from its newest stored model after a restart.
+      const row = db
+        .prepare('SELECT b.data FROM federated_models m JOIN federated_blobs b ON b.hash = m.hash WHERE m.lineage = ? ORDER BY m.version DESC LIMIT 1')
+        .get(lineage) as { data: Buffer } | undefined;
+      if (row && row.data.length === federation.paramCount * 4) federation.params = bytesToParams(row.data);
+    }
+    return federation;
+  };
+
+  /** Worst camera's ε over the lineage, null when some camera took part in a round without noise. */
+  const privacy = (): FederatedPrivacy => {
+    const rows = db.prepare("SELECT participants, sigma FROM federated_rounds WHERE lineage = ? AND status = 'completed'").all(lineage) as {
+      participants: string;
+      sigma: number | null;
+    }[];
+    const budget = new Map<string, number>();
+    let unprotected = false;
+    for (const r of rows) {
+      const ids = JSON.parse(r.participants) as string[];
+      if (r.sigma === null) {
+        if (ids.length) unprotected = true;
+        continue;
+      }
+      for (const id of ids) budget.set(id, (budget.get(id) ?? 0) + 1 / (r.sigma * r.sigma));
+    }
+    const worst = Math.max(0, ...budget.values());
+    const epsilon = unprotected || (!config.dpEnabled && rows.length === 0) ? null : epsilonFromBudget(worst, config.dpDelta);
+    const enabled = config.dpEnabled && !unprotected;
+    const secure = config.aggregation === 'secure';
+    return {
+      enabled: config.dpEnabled,
+      epsilon,
+      delta: config.dpDelta,
+      level: privacyLevel(enabled, epsilon ?? Infinity),
+      perCamera: true,
+      accountant: ACCOUNTANT,
+      note: unprotected
+        ? 'A round of this model ran without privacy noise, so no finite ε holds. Reset the model (a new lineage) with privacy on to get a guarantee.'
+        : !config.dpEnabled
+          ? 'Differential privacy is off: updates are not clipped or noised.'
+          : secure
+            ? 'Each camera clips its update and adds its share of the Gaussian noise before masking; ε is for the worst camera. With few cameras, a camera-level ε ≤ 10 costs a lot of accuracy.'
+            : 'The coordinator clips each update and adds Gaussian noise to the sum; it sees each update (secure aggregation is off). ε is for the worst camera.',
+    };
+  };
+
+  const insertBlob = db.prepare('INSERT OR IGNORE INTO federated_blobs (hash, data, created_at) VALUES (?, ?, ?)');
+  const insertModel = db.prepare(
+    `INSERT INTO federated_models (lineage, round, created_at, aggregation, algorithm, participants, accuracy, loss, epsilon, delta, hash, classes, features, param_count)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING version`,
+  );
+  const insertRound = db.prepare(
+    `INSERT INTO federated_rounds (round, lineage, started_at, finished_at, status, aggregation, algorithm, selected, participants, dropped, accuracy, loss, epsilon, delta, sigma, reason, model_version)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+
+  let running: Promise<void> | undefined;
+  let stopRequested = false;
+  let remaining = 0;
+
+  const runOne = (): void => {
+    const fed = getFederation();
+    const round = lastRound() + 1;
+    const cfg = config;
+    const startedAt = now();
+    const publish = (phase: 'selected' | 'training' | 'aggregating', selected: number): void =>
+      bus.publish('federated.round', { round, phase, selected, participants: 0, dropped: 0, accuracy: null, loss: null, epsilon: null, message: null });
+    const out = fed.runRound({ round, config: cfg, linkHealth, dropout: deps.dropout, onPhase: (phase, info) => publish(phase, info.selected.length) });
+    const finishedAt = now();
+    let version: number | null = null;
+    db.transaction(() => {
+      insertRound.run(
+        round, lineage, startedAt, finishedAt, out.status, cfg.aggregation, cfg.algorithm,
+        JSON.stringify(out.selected), JSON.stringify(out.participants), JSON.stringify(out.dropped),
+        out.accuracy, out.loss, null, cfg.dpDelta, out.sigma, out.reason, null,
+      );
+      const eps = privacy().epsilon;
+      db.prepare('UPDATE federated_rounds SET epsilon = ? WHERE round = ?').run(eps, round);
+      if (out.status === 'completed') {
+        const bytes = paramsToBytes(fed.params);
+        const hash = createHash('sha256').update(bytes).digest('hex');
+        insertBlob.run(hash, bytes, finishedAt);
+        version = (
+          insertModel.get(
+            lineage, round, finishedAt, cfg.aggregation, cfg.algorithm, JSON.stringify(out.participants),
+            out.accuracy, out.loss, eps, cfg.dpDelta, hash, fed.shape.classes, fed.shape.features, fed.paramCount,
+          ) as { version: number }
+        ).version;
+        db.prepare('UPDATE federated_rounds SET model_version = ? WHERE round = ?').run(version, round);
+      }
+    })();
+    const epsilon = privacy().epsilon;
+    bus.publish('federated.round', {
+      round,
+      phase: out.status,
+      selected: out.selected.length,
+      participants: out.participants.length,
+      dropped: out.dropped.length,
+      accuracy: out.accuracy,
+      loss: out.loss,
+      epsilon,
+      message: out.reason,
+    });
+    if (out.status === 'aborted') {
+      log.warn({ round, reason: out.reason }, 'federated round aborted');
+      deps.audit?.record({
+        kind: 'federated.round.aborted',
+        severity: 'warning',
+        source: 'federated',
+        message: out.reason ?? 'round aborted',
+        detail: { round, selected: out.selected.length, participants: out.participants.length },
+      });
+    }
+  };
+
+  const loop = async (count: number): Promise<void> => {
+    try {
+      for (remaining = count; remaining > 0 && !stopRequested; remaining--) {
+        await defer();
+        if (stopRequested) break;
+        runOne();
+      }
+    } catch (err) {
+      log.error({ err }, 'federated rounds stopped by an error');
+      bus.publish('federated.round', { round: lastRound(), phase: 'stopped', selected: 0, participants: 0, dropped: 0, accuracy: null, loss: null, epsilon: null, message: 'Rounds stopped by an internal error; the details are in the log file.' });
+    } finally {
+      if (stopRequested)
+        bus.publish('federated.round', { round: lastRound(), phase: 'stopped', selected: 0, participants: 0, dropped: 0, accuracy: null, loss: null, epsilon: null, message: 'Stopped on request.' });
+      remaining = 0;
+      running = undefined;
+    }
+  };
+
+  const asPlanError = (err: unknown): never => {
+    if (err instanceof PlanError) throw new AppError('invalid_input', err.message);
+    throw err;
+  };
+
+  const status = (): MethodOutput<'federated.status'> => ({
+    running: running !== undefined,
+    remaining,
+    lastRound: lastRound(),
+    lineage,
+    cameras: deps.cameras().length,
+    config,
+    privacy: privacy(),
+    aggregationNote: aggregationNote(config),
+  });
+
+  const handlers: Handlers = {
+    'federated.config.get': () => config,
+    'federated.config.set': (patch) => {
+      const next = federatedConfig({ ...config, ...patch });
+      try {
+        checkPlan(planFor(next));
+      } catch (err) {
+        asPlanError(err);
+      }
+      db.prepare(
+        'INSERT INTO federated_config (id, value, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+      ).run(JSON.stringify(next), now());
+      config = next;
+      return config;
+    },
+    'federated.status': status,
+    'federated.start': ({ rounds }) => {
+      if (running) throw new AppError('conflict', `Federated rounds are already running (${remaining} to go). Stop them first, or wait for them to finish.`);
+      const cams = deps.cameras();
+      if (cams.length < 3) throw new AppError('unavailable', `Federated learning needs at least 3 cameras; ${cams.length} are available. Add cameras or turn on the simulated fleet.`);
+      try {
+        checkPlan(planFor(config));
+      } catch (err) {
+        asPlanError(err);
+      }
+      stopRequested = false;
+      const fromRound = lastRound() + 1;
+      remaining = rounds;
+      running = loop(rounds);
+      return { started: true, fromRound, rounds };
+    },
+    'federated.stop': () => {
+      const was = running !== undefined;
+      if (was) stopRequested = true;
+      return { stopped: was };
+    },
+    'federated.reset': () => {
+      if (running) throw new AppError('conflict', 'Stop the running rounds before starting a new model.');
+      lineage = (db.prepare('INSERT INTO federated_lineages (started_at) VALUES (?) RETURNING id').get(now()) as { id: number }).id;
+      federation?.reset();
+      return { lineage };
+    },
+    'federated.rounds': ({ limit, beforeRound }) => {
+      const rows = (
+        beforeRound
+          ? db.prepare('SELECT * FROM federated_rounds WHERE round < ? ORDER BY round DESC LIMIT ?').all(beforeRound, limit)
+          : db.prepare('SELECT * FROM federated_rounds ORDER BY round DESC LIMIT ?').all(limit)
+      ) as RoundRow[];
+      return { rounds: rows.map(toRound) };
+    },
+    'federated.models': ({ limit }) => ({
+      models: (db.prepare('SELECT * FROM federated_models ORDER BY version DESC LIMIT ?').all(limit) as ModelRow[]).map(toModel),
+    }),
+    'federated.model': ({ version, withParameters }) => {
+      const row = db.prepare('SELECT * FROM federated_models WHERE version = ?').get(version) as ModelRow | undefined;
+      if (!row) throw notFound(`Model version ${version}`);
+      if (!withParameters) return toModel(row);
+      const blob = db.prepare('SELECT data FROM federated_blobs WHERE hash = ?').get(row.hash) as { data: Buffer };
+      return { ...toModel(row), parameters: blob.data.toString('base64') };
+    },
+  };
+
+  return {
+    handlers,
+    idle: async () => {
+      await running;
+    },
+    async close() {
+      stopRequested = true;
+      await running;
+    },
+  };
+}

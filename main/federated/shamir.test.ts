@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { createRng } from './random';
+import { combine, FIELD_PRIME, randomField, split } from './shamir';
+
+describe('Shamir secret sharing over GF(2^255 − 19)', () => {
+  const rng = createRng('shamir-test');
+
+  it('rebuilds the secret from any t shares', () => {
+    const secret = randomField(rng);
+    const shares = split(secret, 10, 7, rng);
+    for (let trial = 0; trial < 20; trial++) {
+      const pick = [...shares].sort(() => rng.float() - 0.5).slice(0, 7);
+      expect(combine(pick)).toBe(secret);
+    }
+    expect(combine(shares)).toBe(secret);
+  });
+
+  it('does not rebuild it from t − 1 shares, and those shares fit every other secret too', () => {
+    const secret = randomField(rng);
+    const shares = split(secret, 10, 7, rng);
+    for (let trial = 0; trial < 20; trial++) {
+      const pick = [...shares].sort(() => rng.float() - 0.5).slice(0, 6);
+      expect(combine(pick)).not.toBe(secret);
+    }
+    // Perfect secrecy, concretely: for an arbitrary candidate secret s', the t − 1 shares plus the
+    // point (0, s') define a degree t − 1 polynomial, so the shares are consistent with s' as well.
+    const six = shares.slice(0, 6);
+    const candidate = randomField(rng);
+    const withCandidate = [...six, { x: 0, y: candidate }];
+    // A seventh share taken from that polynomial, joined with the real six, rebuilds the candidate.
+    expect(combine([...six, { x: 11, y: combineAt(withCandidate, 11) }])).toBe(candidate);
+  });
+
+  it('refuses a threshold outside 1..n and a secret outside the field', () => {
+    expect(() => split(1n, 5, 6, rng)).toThrow(/threshold/);
+    expect(() => split(FIELD_PRIME, 5, 3, rng)).toThrow(/outside/);
+  });
+});
+
+/** Lagrange evaluation at x (test helper, written independently of the module's at-zero weights). */
+function combineAt(points: { x: number; y: bigint }[], x: number): bigint {
+  const P = FIELD_PRIME;
+  const pow = (b: bigint, e: bigint): bigint => {
+    let r = 1n;
+    let bb = ((b % P) + P) % P;
+    let ee = e;
+    while (ee > 0n) {
+      if (ee & 1n) r = (r * bb) % P;
+      bb = (bb * bb) % P;
+      ee >>= 1n;
+    }
+    return r;
+  };
+  let acc = 0n;
+  for (const pi of points) {
+    let num = 1n;
+    let den = 1n;
+    for (const pj of points) {
+      if (pj === pi) continue;
+      num = (num * BigInt(x - pj.x)) % P;
+      den = (den * BigInt(pi.x - pj.x)) % P;
+    }
+    acc = (acc + pi.y * num * pow(den, P - 2n)) % P;
+  }
+  return ((acc % P) + P) % P;
+}

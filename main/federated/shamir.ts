@@ -1,0 +1,101 @@
+import type { Rng } from './random';
+
+/**
+ * Shamir t-of-n secret sharing over the prime field GF(2^255 − 19). Secrets are 32-byte
+ * values below the prime (X25519 scalars after clamping are below 2^255 and are re-drawn in the
+ * astronomically rare case they are not below p).
+ */
+export const FIELD_PRIME = (1n << 255n) - 19n;
+const P = FIELD_PRIME;
+
+export interface Share {
+  /** Evaluation point 1..n (the holder's index in the round). */
+  x: number;
+  y: bigint;
+}
+
+const mod = (a: bigint): bigint => {
+  const r = a % P;
+  return r < 0n ? r + P : r;
+};
+
+/** Modular inverse by the extended Euclidean algorithm. */
+function inverse(a: bigint): bigint {
+  let [r0, r1] = [mod(a), P];
+  let [s0, s1] = [1n, 0n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [s0, s1] = [s1, s0 - q * s1];
+  }
+  if (r0 !== 1n) throw new Error('not invertible');
+  return mod(s0);
+}
+
+export const bytesToField = (b: Uint8Array): bigint => {
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+  return v;
+};
+
+export const fieldToBytes = (v: bigint): Buffer => {
+  const out = Buffer.alloc(32);
+  let x = v;
+  for (let i = 0; i < 32; i++) {
+    out[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
+};
+
+/** A uniformly random field element, by rejection from 255-bit draws. */
+export function randomField(rng: Rng): bigint {
+  for (;;) {
+    const b = rng.bytes(32);
+    b[31]! &= 0x7f;
+    const v = bytesToField(b);
+    if (v < P) return v;
+  }
+}
+
+/** Splits `secret` into n shares so that any t of them rebuild it and t − 1 reveal nothing. */
+export function split(secret: bigint, n: number, t: number, rng: Rng): Share[] {
+  if (!(t >= 1 && t <= n)) throw new Error(`threshold ${t} must be between 1 and ${n}`);
+  if (secret < 0n || secret >= P) throw new Error('secret is outside the field');
+  const coeffs: bigint[] = [secret];
+  for (let i = 1; i < t; i++) coeffs.push(randomField(rng));
+  const shares: Share[] = [];
+  for (let x = 1; x <= n; x++) {
+    // Horner's rule from the highest coefficient.
+    const bx = BigInt(x);
+    let y = 0n;
+    for (let i = t - 1; i >= 0; i--) y = (y * bx + coeffs[i]!) % P;
+    shares.push({ x, y });
+  }
+  return shares;
+}
+
+/** Lagrange weights at 0 for the given evaluation points; reusable for every secret shared over the same points. */
+export function lagrangeAtZero(xs: readonly number[]): bigint[] {
+  if (new Set(xs).size !== xs.length) throw new Error('duplicate share points');
+  return xs.map((xi, i) => {
+    let num = 1n;
+    let den = 1n;
+    for (let j = 0; j < xs.length; j++) {
+      if (j === i) continue;
+      num = (num * BigInt(xs[j]!)) % P;
+      den = (den * mod(BigInt(xs[j]! - xi))) % P;
+    }
+    return (num * inverse(den)) % P;
+  });
+}
+
+/**
+ * Interpolates the polynomial through the shares at 0. With at least t shares of one sharing this is
+ * the secret; with fewer it is a field element unrelated to it.
+ */
+export function combine(shares: readonly Share[], weights = lagrangeAtZero(shares.map((s) => s.x))): bigint {
+  let acc = 0n;
+  for (let i = 0; i < shares.length; i++) acc = (acc + shares[i]!.y * weights[i]!) % P;
+  return acc;
+}

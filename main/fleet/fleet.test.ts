@@ -1,0 +1,197 @@
+// The fleet service over the wire: in-process helper core (same message boundary) against the
+// simulator, the real database and a file-key SecretStore; the forked helper for restarts.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../audit';
+import { startSimulatedFleet } from '../camsim';
+import { createEventBus } from '../core/bus';
+import { createDispatcher } from '../core/dispatcher';
+import { silentLogger } from '../core/logger';
+import { createFileKeySecretStore } from '../core/secret-store-file';
+import { createMqttService } from '../mqtt';
+import { createSettingsService } from '../settings';
+import { openDatabase } from '../store';
+import { createFrameMux, decodeFrame } from './frames';
+import { createFleetService, type FleetService } from './index';
+import { createHelperSupervisor, forkHelperFromSource, inProcessHelper, type HelperSupervisor } from './supervisor';
+
+type Fleet = Awaited<ReturnType<typeof startSimulatedFleet>>;
+const log = silentLogger();
+const until = async (cond: () => boolean, ms: number): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+let sim: Fleet;
+let dir: string;
+beforeAll(async () => {
+  sim = await startSimulatedFleet({ cameras: 2, seed: 3 });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omni-fleet-'));
+});
+afterAll(async () => {
+  await sim?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function build(dataDir: string) {
+  const { db, file } = openDatabase({ dir: dataDir });
+  const bus = createEventBus();
+  const audit = createAuditLog({ db, bus, now: Date.now });
+  const secrets = createFileKeySecretStore(db, dataDir);
+  const settings = createSettingsService({ db, bus, log, now: Date.now });
+  const ref: { fleet?: FleetService } = {};
+  const helper = createHelperSupervisor({
+    launch: inProcessHelper({ tuning: { stallMs: 1000 } }),
+    entry: 'in-process',
+    log,
+    onEvent: (e) => ref.fleet?.onHelperEvent(e),
+    onReady: (r) => ref.fleet?.onHelperReady(r),
+  });
+  const mqtt = createMqttService({
+    config: () => ({ mode: 'embedded', url: '', username: '' }),
+    secrets,
+    log,
+    onMessage: (m) => ref.fleet?.onCameraMessage(m),
+    onBad: (b) => ref.fleet?.onBadMessage(b),
+  });
+  const fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
+  ref.fleet = fleet;
+  const dispatcher = createDispatcher({ log });
+  dispatcher.register(fleet.handlers);
+  const call = async (method: string, input: unknown, peer = 'test') => dispatcher.dispatch(method, input, { transport: 'internal', peer });
+  return {
+    db,
+    file,
+    bus,
+    fleet,
+    mqtt,
+    call,
+    async close() {
+      await fleet.close();
+      helper.close();
+      await mqtt.close();
+      db.close();
+    },
+  };
+}
+
+const addr = (i: number): string => new URL(sim.cameras[i]!.url).host;
+
+describe('fleet registry over the wire', () => {
+  it('refuses bad cameras with specific messages, registers a good one, keeps passwords out of the db', async () => {
+    const app = build(path.join(dir, 'a'));
+    await app.mqtt.start();
+    const cam = sim.cameras[0]!;
+    try {
+      const wrong = await app.call('fleet.add', { address: addr(0), username: cam.username, password: 'nope' });
+      expect(wrong).toMatchObject({ ok: false, error: { code: 'unauthorized', message: expect.stringMatching(/refused user/) } });
+      const viewer = cam.users!.find((u) => u.role === 'viewer')!;
+      const weak = await app.call('fleet.add', { address: addr(0), username: viewer.username, password: viewer.password });
+      expect(weak).toMatchObject({ ok: false, error: { code: 'forbidden', message: expect.stringMatching(/needs an administrator account/) } });
+      const gone = await app.call('fleet.add', { address: '127.0.0.1:1', username: 'root', password: 'x' });
+      expect(gone).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringMatching(/Nothing answers at 127\.0\.0\.1:1/) } });
+
+      const added = await app.call('fleet.add', { address: addr(0), username: cam.username, password: cam.password, name: 'Gate' });
+      expect(added.ok).toBe(true);
+      const c = (added as { value: { id: string; model: string; architecture: string; serial: string; soc: string } }).value;
+      expect(c).toMatchObject({ serial: cam.serial, architecture: 'aarch64' });
+      expect(cam.model).toContain(c.model);
+      expect(await app.call('fleet.add', { address: addr(0), username: cam.username, password: cam.password })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+
+      // The camera's MQTT client was pointed at the embedded broker: heartbeats give inference times.
+      await until(() => (app.fleet.status(c.id)?.inferenceMs ?? null) !== null, 8000);
+      expect(app.fleet.status(c.id)).toMatchObject({ state: 'online' });
+
+      // Feeds: a watched camera sends frames through the mux with channel ids.
+      const got: Buffer[] = [];
+      app.fleet.attachSink('viewer-1', { send: (d) => got.push(d), bufferedAmount: () => 0, isOpen: () => true });
+      const w = await app.call('fleet.watch', { cameraIds: [c.id], width: 320, height: 180, fps: 5 }, 'viewer-1');
+      const channel = (w as { value: { channels: { channel: number }[] } }).value.channels[0]!.channel;
+      await until(() => got.length >= 2, 8000);
+      const f = decodeFrame(got[0]!)!;
+      expect(f).toMatchObject({ channel, width: 320, height: 180 });
+      expect(f.jpeg[0]).toBe(0xff);
+      expect(Math.abs(f.ts - Date.now())).toBeLessThan(5000);
+      expect(await app.call('fleet.unwatch', {}, 'viewer-1')).toMatchObject({ ok: true, value: { stopped: 1 } });
+    } finally {
+      await app.close();
+    }
+
+    // Persistence: reopen and find the camera; its password is only in the secret store.
+    const again = build(path.join(dir, 'a'));
+    try {
+      const list = (await again.call('fleet.list', {})) as { ok: true; value: { cameras: { id: string; name: string }[] } };
+      expect(list.value.cameras.map((x) => x.name)).toEqual(['Gate']);
+      again.db.pragma('wal_checkpoint(TRUNCATE)');
+      const bytes = Buffer.concat([fs.readFileSync(again.file), ...['-wal', '-shm'].filter((s) => fs.existsSync(again.file + s)).map((s) => fs.readFileSync(again.file + s))]);
+      expect(bytes.includes(Buffer.from(cam.password))).toBe(false);
+      expect(bytes.includes(Buffer.from(cam.serial))).toBe(true); // the scan does see stored text
+      const id = list.value.cameras[0]!.id;
+      expect(await again.call('fleet.remove', { id })).toMatchObject({ ok: true });
+      expect(again.db.prepare('SELECT count(*) AS n FROM secrets WHERE name = ?').get(`camera.${id}.password`)).toEqual({ n: 0 });
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('counts invalid MQTT payloads per camera and records them in the audit log', async () => {
+    const app = build(path.join(dir, 'b'));
+    await app.mqtt.start();
+    try {
+      const cam = sim.cameras[1]!;
+      const added = (await app.call('fleet.add', { address: addr(1), username: cam.username, password: cam.password })) as { ok: true; value: { id: string } };
+      const mqtt = await import('mqtt');
+      const ep = app.mqtt.endpoint()!;
+      const pub = await mqtt.default.connectAsync(`mqtt://${ep.host}:${ep.port}`);
+      await pub.publishAsync(`axis/${cam.serial}/omnisight/detections`, '{"v":1}');
+      await pub.endAsync();
+      await until(() => (app.fleet.status(added.value.id)?.badInput.mqtt ?? 0) >= 1, 3000);
+      const n = app.db.prepare("SELECT count(*) AS n FROM audit_events WHERE kind = 'camera.bad_input'").get() as { n: number };
+      expect(n.n).toBeGreaterThanOrEqual(1);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('helper supervisor', () => {
+  let sup: HelperSupervisor | undefined;
+  afterAll(() => sup?.close());
+  it('forks the TS helper, restarts it after it is killed, and answers again', async () => {
+    sup = createHelperSupervisor({ launch: forkHelperFromSource, entry: path.join(__dirname, '../helper/index.ts'), log, backoffBaseMs: 50 });
+    await sup.whenReady();
+    const first = await sup.call({ op: 'ping' });
+    expect(first.pid).toBe(sup.pid);
+    process.kill(first.pid, 'SIGKILL');
+    await until(() => sup!.restarts === 1 && sup!.ready, 10_000);
+    const second = await sup.call({ op: 'ping' });
+    expect(second.pid).not.toBe(first.pid);
+    const bad = await sup.call({ op: 'probe', target: { host: '127.0.0.1', port: 1, username: 'a', password: 'b' }, requireAdmin: true }).catch((e: Error) => e);
+    expect(bad).toMatchObject({ kind: 'refused' });
+  });
+});
+
+describe('frame channel', () => {
+  it('drops frames for a backed-up client instead of queueing, and frames carry channel, ts and size', () => {
+    const mux = createFrameMux({ onChange: () => {} });
+    const fast: Buffer[] = [];
+    const slow: Buffer[] = [];
+    let slowBuffered = 0;
+    mux.attach('fast', { send: (d) => fast.push(d), bufferedAmount: () => 0, isOpen: () => true });
+    mux.attach('slow', { send: (d) => (slow.push(d), (slowBuffered += d.length)), bufferedAmount: () => slowBuffered, isOpen: () => true });
+    const [a] = mux.watch('fast', ['c1'], 64, 36, 10);
+    mux.watch('slow', ['c1'], 64, 36, 10);
+    expect(mux.wanted().size).toBe(1); // same size and rate share one camera stream
+    const jpeg = new Uint8Array(400 * 1024).fill(1);
+    for (let i = 0; i < 10; i++) mux.deliver('c1@64x36@10', { ts: 1000 + i, width: 64, height: 36, jpeg });
+    expect(fast.length).toBe(10);
+    expect(slow.length).toBe(3);
+    expect(mux.stats('slow')).toEqual({ sent: 3, dropped: 7 });
+    expect(decodeFrame(fast[9]!)).toMatchObject({ channel: a!.channel, ts: 1009, width: 64, height: 36 });
+  });
+});

@@ -1,0 +1,151 @@
+// One multiplexed frame channel per client: binary messages with a 16-byte header and the JPEG
+// (format in docs/protocol.md, "Camera frames to the renderer"). A client whose socket is backed up
+// loses frames instead of queueing them, so a slow tab never grows main's memory or its latency.
+
+export const FRAME_VERSION = 1;
+export const FRAME_KIND_JPEG = 1;
+export const FRAME_HEADER_BYTES = 16;
+/** Above this many unsent bytes on a client's socket, new frames for it are dropped. */
+export const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024;
+
+export interface FrameHeader {
+  channel: number;
+  ts: number;
+  width: number;
+  height: number;
+}
+
+export function encodeFrame(h: FrameHeader, jpeg: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + jpeg.length);
+  out.writeUInt8(FRAME_VERSION, 0);
+  out.writeUInt8(FRAME_KIND_JPEG, 1);
+  out.writeUInt16BE(h.channel, 2);
+  out.writeDoubleBE(h.ts, 4);
+  out.writeUInt16BE(h.width, 12);
+  out.writeUInt16BE(h.height, 14);
+  out.set(jpeg, FRAME_HEADER_BYTES);
+  return out;
+}
+
+export function decodeFrame(buf: Uint8Array): (FrameHeader & { jpeg: Uint8Array }) | undefined {
+  if (buf.length < FRAME_HEADER_BYTES || buf[0] !== FRAME_VERSION || buf[1] !== FRAME_KIND_JPEG) return undefined;
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  return { channel: v.getUint16(2), ts: v.getFloat64(4), width: v.getUint16(12), height: v.getUint16(14), jpeg: buf.subarray(FRAME_HEADER_BYTES) };
+}
+
+/** A client's end of the channel: a WebSocket in browser mode, a MessagePort in app mode. */
+export interface FrameSink {
+  send(data: Buffer): void;
+  bufferedAmount(): number;
+  isOpen(): boolean;
+}
+
+export interface StreamSpec {
+  key: string;
+  cameraId: string;
+  width: number;
+  height: number;
+  fps: number;
+}
+
+export const streamKey = (cameraId: string, width: number, height: number, fps: number): string => `${cameraId}@${width}x${height}@${fps}`;
+
+interface Client {
+  sink: FrameSink | undefined;
+  channels: Map<number, StreamSpec>;
+  nextChannel: number;
+  sent: number;
+  dropped: number;
+}
+
+export interface FrameMux {
+  /** Binds a client's sink (on connect); frames for its channels start flowing. */
+  attach(peer: string, sink: FrameSink): void;
+  detach(peer: string): void;
+  watch(peer: string, cameraIds: string[], width: number, height: number, fps: number): { cameraId: string; channel: number }[];
+  unwatch(peer: string, channels?: number[]): number;
+  /** Drops every channel of a camera (it was removed). */
+  forgetCamera(cameraId: string): void;
+  deliver(streamKey: string, f: { ts: number; width: number; height: number; jpeg: Uint8Array }): void;
+  /** The streams some client currently wants. */
+  wanted(): Map<string, StreamSpec>;
+  stats(peer: string): { sent: number; dropped: number } | undefined;
+}
+
+export function createFrameMux(opts: { onChange: () => void; highWaterBytes?: number }): FrameMux {
+  const high = opts.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
+  const clients = new Map<string, Client>();
+  const client = (peer: string): Client => {
+    let c = clients.get(peer);
+    if (!c) {
+      c = { sink: undefined, channels: new Map(), nextChannel: 1, sent: 0, dropped: 0 };
+      clients.set(peer, c);
+    }
+    return c;
+  };
+
+  return {
+    attach(peer, sink) {
+      client(peer).sink = sink;
+    },
+    detach(peer) {
+      const had = clients.get(peer)?.channels.size ?? 0;
+      clients.delete(peer);
+      if (had) opts.onChange();
+    },
+    watch(peer, cameraIds, width, height, fps) {
+      const c = client(peer);
+      const out = cameraIds.map((cameraId) => {
+        // Channel ids stay below 65536 (u16 in the header); reuse freed ones when they wrap.
+        let channel = c.nextChannel;
+        while (c.channels.has(channel)) channel = (channel % 65535) + 1;
+        c.nextChannel = (channel % 65535) + 1;
+        c.channels.set(channel, { key: streamKey(cameraId, width, height, fps), cameraId, width, height, fps });
+        return { cameraId, channel };
+      });
+      opts.onChange();
+      return out;
+    },
+    unwatch(peer, channels) {
+      const c = clients.get(peer);
+      if (!c) return 0;
+      let n = 0;
+      for (const ch of channels ?? [...c.channels.keys()]) if (c.channels.delete(ch)) n++;
+      if (n) opts.onChange();
+      return n;
+    },
+    forgetCamera(cameraId) {
+      let n = 0;
+      for (const c of clients.values())
+        for (const [ch, s] of c.channels)
+          if (s.cameraId === cameraId) {
+            c.channels.delete(ch);
+            n++;
+          }
+      if (n) opts.onChange();
+    },
+    deliver(key, f) {
+      for (const c of clients.values()) {
+        if (!c.sink?.isOpen()) continue;
+        for (const [channel, s] of c.channels) {
+          if (s.key !== key) continue;
+          if (c.sink.bufferedAmount() > high) {
+            c.dropped++;
+            continue;
+          }
+          c.sink.send(encodeFrame({ channel, ts: f.ts, width: f.width, height: f.height }, f.jpeg));
+          c.sent++;
+        }
+      }
+    },
+    wanted() {
+      const out = new Map<string, StreamSpec>();
+      for (const c of clients.values()) for (const s of c.channels.values()) out.set(s.key, s);
+      return out;
+    },
+    stats: (peer) => {
+      const c = clients.get(peer);
+      return c && { sent: c.sent, dropped: c.dropped };
+    },
+  };
+}

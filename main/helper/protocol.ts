@@ -1,0 +1,131 @@
+// The typed message protocol between main and the helper process. Both sides validate what they
+// receive with these schemas; frames carry their JPEG as a Uint8Array (structured clone with
+// serialization:'advanced', or a MessagePort postMessage in app mode).
+import { z } from 'zod';
+
+const target = z
+  .object({
+    host: z.string().min(1).max(253),
+    port: z.number().int().min(1).max(65535),
+    username: z.string().max(128),
+    password: z.string().max(256),
+  })
+  .strict();
+export type HelperTarget = z.infer<typeof target>;
+
+export const helperRequestSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('ping') }).strict(),
+  z.object({ op: z.literal('probe'), target, requireAdmin: z.boolean().default(true) }).strict(),
+  z
+    .object({
+      op: z.literal('configureMqtt'),
+      target,
+      clientId: z.string().min(1).max(128),
+      broker: z
+        .object({
+          host: z.string().max(253),
+          port: z.number().int().min(1).max(65535),
+          protocol: z.enum(['tcp', 'ssl']),
+          username: z.string().max(256).optional(),
+          password: z.string().max(256).optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+  z.object({ op: z.literal('identity'), target }).strict(),
+  z
+    .object({
+      op: z.literal('watch'),
+      streamId: z.string().min(1).max(200),
+      cameraId: z.string().min(1).max(64),
+      target,
+      width: z.number().int().min(16).max(7680),
+      height: z.number().int().min(16).max(4320),
+      fps: z.number().min(0.1).max(60),
+    })
+    .strict(),
+  z.object({ op: z.literal('unwatch'), streamId: z.string().max(200) }).strict(),
+]);
+export type HelperRequest = z.input<typeof helperRequestSchema>;
+export type HelperOp = HelperRequest['op'];
+
+export const deviceInfoSchema = z.object({
+  model: z.string(),
+  productName: z.string(),
+  serial: z.string(),
+  architecture: z.string(),
+  soc: z.string(),
+  firmware: z.string(),
+});
+
+/** What each request resolves to. */
+export const helperResultSchemas = {
+  ping: z.object({ pid: z.number() }),
+  probe: deviceInfoSchema,
+  configureMqtt: z.object({ ok: z.literal(true) }),
+  identity: z.object({ camera: z.string(), key: z.string(), publicKey: z.string(), version: z.string() }),
+  watch: z.object({ ok: z.literal(true) }),
+  unwatch: z.object({ ok: z.literal(true) }),
+} satisfies Record<HelperOp, z.ZodType>;
+export type HelperResult<O extends HelperOp> = z.infer<(typeof helperResultSchemas)[O]>;
+
+export const helperErrorKinds = [
+  'refused',
+  'unreachable',
+  'timeout',
+  'unauthorized',
+  'forbidden',
+  'not_axis',
+  'bad_reply',
+  'too_large',
+  'http',
+  'invalid_request',
+  'internal',
+] as const;
+export type HelperErrorKind = (typeof helperErrorKinds)[number];
+
+export const streamStateSchema = z.enum(['connecting', 'online', 'stalled', 'offline', 'circuit_open']);
+export type StreamState = z.infer<typeof streamStateSchema>;
+
+export const streamStatusSchema = z.object({
+  streamId: z.string(),
+  cameraId: z.string(),
+  state: streamStateSchema,
+  since: z.number(),
+  fps: z.number(),
+  frames: z.number().int(),
+  badFrames: z.number().int(),
+  badByReason: z.record(z.string(), z.number().int()),
+  reconnects: z.number().int(),
+  lastError: z.string().nullable(),
+  lastFrameTs: z.number().nullable(),
+});
+export type StreamStatus = z.infer<typeof streamStatusSchema>;
+
+/** Main → helper. */
+export const toHelperSchema = z.object({ type: z.literal('request'), id: z.number().int().nonnegative(), req: z.unknown() }).strict();
+
+/** Helper → main. */
+export const fromHelperSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), pid: z.number() }),
+  z.object({
+    type: z.literal('response'),
+    id: z.number().int(),
+    ok: z.boolean(),
+    value: z.unknown().optional(),
+    error: z.object({ kind: z.enum(helperErrorKinds), message: z.string().max(2000) }).optional(),
+  }),
+  z.object({
+    type: z.literal('frame'),
+    streamId: z.string(),
+    cameraId: z.string(),
+    ts: z.number(),
+    width: z.number().int(),
+    height: z.number().int(),
+    jpeg: z.instanceof(Uint8Array),
+  }),
+  z.object({ type: z.literal('status'), status: streamStatusSchema }),
+  z.object({ type: z.literal('log'), level: z.enum(['debug', 'info', 'warn', 'error']), msg: z.string(), detail: z.record(z.string(), z.unknown()).optional() }),
+]);
+export type FromHelper = z.infer<typeof fromHelperSchema>;
+export type HelperFrame = Extract<FromHelper, { type: 'frame' }>;

@@ -1,0 +1,161 @@
+// VAPIX calls the desktop needs: device probe, parameters, the camera's MQTT client, and the
+// OmniSight identity endpoint. Replies are bounded and parsed strictly; anything odd becomes a
+// VapixError whose message says what to check.
+import { z } from 'zod';
+import { DigestSession, readBody, VapixError, type Target } from './digest';
+
+const MAX_JSON_BYTES = 256 * 1024;
+const MAX_TEXT_BYTES = 512 * 1024;
+
+const where = (t: Target): string => `${t.host}:${t.port}`;
+
+export interface DeviceInfo {
+  model: string;
+  productName: string;
+  serial: string;
+  architecture: string;
+  soc: string;
+  firmware: string;
+}
+
+const propertyList = z
+  .object({
+    ProdNbr: z.string().max(200).optional(),
+    ProdFullName: z.string().max(200).optional(),
+    SerialNumber: z.string().max(64),
+    Architecture: z.string().max(64).optional(),
+    Soc: z.string().max(200).optional(),
+    Version: z.string().max(64).optional(),
+  })
+  .loose();
+
+const deviceInfoError = z.object({ error: z.object({ code: z.number(), message: z.string().max(500).optional() }).loose() }).loose();
+const deviceInfoReply = z.object({ data: z.object({ propertyList }).loose() }).loose();
+
+function statusCheck(status: number | undefined, t: Target, what: string): void {
+  if (status === 403)
+    throw new VapixError('forbidden', `User "${t.username}" may log in to ${where(t)} but its role is too low: this needs an administrator account. Enter an administrator account for this camera.`);
+  if (status === 404) throw new VapixError('not_axis', `${where(t)} has no ${what}: it is not an Axis camera, or not its HTTP port. Check the address and port.`);
+  if (status === undefined || status >= 400) throw new VapixError('http', `${where(t)} answered ${what} with HTTP ${status}. Try again; check the camera's firmware if it persists.`);
+}
+
+function parseJson(body: Buffer, t: Target, what: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new VapixError('bad_reply', `${where(t)} sent an unreadable ${what} reply (not JSON). It may not be an Axis camera or runs unusual firmware.`);
+  }
+}
+
+export class VapixClient {
+  private readonly session: DigestSession;
+
+  constructor(
+    readonly target: Target,
+    private readonly timeoutMs = 8000,
+  ) {
+    this.session = new DigestSession(target);
+  }
+
+  get digest(): DigestSession {
+    return this.session;
+  }
+
+  private async postJson(path: string, body: unknown, what: string): Promise<unknown> {
+    const res = await this.session.open({ method: 'POST', path, body: JSON.stringify(body), timeoutMs: this.timeoutMs });
+    if (res.statusCode !== 200) {
+      res.resume();
+      statusCheck(res.statusCode, this.target, what);
+    }
+    return parseJson(await readBody(res, MAX_JSON_BYTES, this.target, this.timeoutMs), this.target, what);
+  }
+
+  /** basicdeviceinfo getAllProperties: proves it is an Axis device and fills the registry row. */
+  async probe(): Promise<DeviceInfo> {
+    const t = this.target;
+    let raw: unknown;
+    try {
+      raw = await this.postJson('/axis-cgi/basicdeviceinfo.cgi', { apiVersion: '1.0', context: 'omnisight', method: 'getAllProperties' }, 'basicdeviceinfo.cgi');
+    } catch (err) {
+      if (err instanceof VapixError && (err.kind === 'bad_reply' || err.kind === 'http'))
+        throw new VapixError('not_axis', `${where(t)} is not an Axis camera: its basicdeviceinfo.cgi reply is missing or unreadable. Check the address and port.`);
+      throw err;
+    }
+    const failed = deviceInfoError.safeParse(raw);
+    if (failed.success)
+      throw new VapixError('bad_reply', `${where(t)} refused basicdeviceinfo.cgi (error ${failed.data.error.code}: ${failed.data.error.message ?? 'no message'}). Update the camera's firmware or try again.`);
+    const parsed = deviceInfoReply.safeParse(raw);
+    if (!parsed.success) throw new VapixError('not_axis', `${where(t)} is not an Axis camera: basicdeviceinfo.cgi did not return device properties. Check the address and port.`);
+    const p = parsed.data.data.propertyList;
+    return {
+      model: p.ProdNbr ?? '',
+      productName: p.ProdFullName ?? '',
+      serial: p.SerialNumber.toUpperCase(),
+      architecture: p.Architecture ?? '',
+      soc: p.Soc ?? '',
+      firmware: p.Version ?? '',
+    };
+  }
+
+  /** param.cgi?action=list: `root.Group.Name=value` lines into a map. */
+  async params(group: string): Promise<Record<string, string>> {
+    const path = `/axis-cgi/param.cgi?action=list&group=${encodeURIComponent(group)}`;
+    const res = await this.session.open({ path, timeoutMs: this.timeoutMs });
+    if (res.statusCode !== 200) {
+      res.resume();
+      statusCheck(res.statusCode, this.target, 'param.cgi');
+    }
+    const text = (await readBody(res, MAX_TEXT_BYTES, this.target, this.timeoutMs)).toString('utf8');
+    if (/^#\s*Error/im.test(text) || /^Error/i.test(text.trim()))
+      throw new VapixError('bad_reply', `${where(this.target)} refused parameter group ${group}: ${text.trim().slice(0, 200)}`);
+    const out: Record<string, string> = {};
+    for (const line of text.split(/\r?\n/)) {
+      const eq = line.indexOf('=');
+      if (eq > 0) out[line.slice(0, eq).trim()] = line.slice(eq + 1);
+    }
+    return out;
+  }
+
+  private async mqttCall(method: string, params?: unknown): Promise<unknown> {
+    const raw = await this.postJson('/axis-cgi/mqtt/client.cgi', { apiVersion: '1.0', context: 'omnisight', method, ...(params ? { params } : {}) }, 'mqtt/client.cgi');
+    const reply = z.object({ error: z.object({ code: z.number(), message: z.string().max(500).optional() }).loose().optional(), data: z.unknown().optional() }).loose().safeParse(raw);
+    if (!reply.success) throw new VapixError('bad_reply', `${where(this.target)} sent an unexpected mqtt/client.cgi reply. Update the camera's firmware or try again.`);
+    if (reply.data.error)
+      throw new VapixError('bad_reply', `${where(this.target)} refused ${method} (error ${reply.data.error.code}: ${reply.data.error.message ?? 'no message'}).`);
+    return reply.data.data;
+  }
+
+  /** Points the camera's own MQTT client at our broker and switches it on. */
+  async configureMqtt(broker: { host: string; port: number; protocol: 'tcp' | 'ssl'; username?: string; password?: string }, clientId: string): Promise<void> {
+    await this.mqttCall('configureClient', {
+      server: { protocol: broker.protocol, host: broker.host, port: broker.port },
+      ...(broker.username ? { username: broker.username, password: broker.password ?? '' } : {}),
+      clientId,
+      keepAliveInterval: 60,
+      cleanSession: true,
+      autoReconnect: true,
+    });
+    await this.mqttCall('activateClient');
+  }
+
+  async mqttStatus(): Promise<unknown> {
+    return this.mqttCall('getClientStatus');
+  }
+
+  /** The OmniSight app's signing key (docs/protocol.md, Keys). */
+  async identity(): Promise<{ camera: string; key: string; publicKey: string; version: string }> {
+    const res = await this.session.open({ path: '/local/omnisight/identity.cgi', timeoutMs: this.timeoutMs });
+    if (res.statusCode !== 200) {
+      res.resume();
+      if (res.statusCode === 404) throw new VapixError('not_axis', `The OmniSight app is not running on ${where(this.target)} (identity.cgi not found). Deploy it first.`);
+      statusCheck(res.statusCode, this.target, 'identity.cgi');
+    }
+    const raw = parseJson(await readBody(res, 16 * 1024, this.target, this.timeoutMs), this.target, 'identity.cgi');
+    const parsed = z
+      .object({ camera: z.string().max(64), key: z.string().max(64), publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/), version: z.string().max(64) })
+      .loose()
+      .safeParse(raw);
+    if (!parsed.success) throw new VapixError('bad_reply', `${where(this.target)} sent an identity.cgi reply without a valid public key. Redeploy the OmniSight app.`);
+    return { camera: parsed.data.camera, key: parsed.data.key, publicKey: parsed.data.publicKey, version: parsed.data.version };
+  }
+}

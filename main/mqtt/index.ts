@@ -1,0 +1,136 @@
+// MQTT for the fleet: the broker in use (embedded aedes on 127.0.0.1, or an external one from
+// Settings) and main's subscriber on axis/+/omnisight/#, which validates each payload and hands
+// valid ones to a consumer (the swarm coordinator plugs in there later).
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from '../core/logger';
+import type { SecretStore } from '../core/ports';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker';
+import { isBad, parseCameraMessage, type BadMessage, type CameraMessage } from './ingest';
+
+export { startEmbeddedBroker, type EmbeddedBroker } from './broker';
+export * from './ingest';
+
+export const MQTT_PASSWORD_SECRET = 'mqtt.password';
+export const CAMERA_TOPIC_FILTER = 'axis/+/omnisight/#';
+
+export interface BrokerConfig {
+  mode: 'embedded' | 'external';
+  url: string;
+  username: string;
+}
+
+/** Where a camera should publish: what VAPIX configureClient needs. */
+export interface BrokerEndpoint {
+  host: string;
+  port: number;
+  protocol: 'tcp' | 'ssl';
+  username?: string;
+  password?: string;
+}
+
+export interface MqttService {
+  start(): Promise<void>;
+  /** The broker cameras should be pointed at; undefined before start() or when it failed. */
+  endpoint(): BrokerEndpoint | undefined;
+  connected(): boolean;
+  counts(): { handled: number; bad: number };
+  close(): Promise<void>;
+}
+
+export interface MqttDeps {
+  config: () => BrokerConfig;
+  secrets: SecretStore;
+  log: Logger;
+  now?: () => number;
+  /** Port for the embedded broker; 0 = any free port. */
+  embeddedPort?: number;
+  onMessage: (m: CameraMessage) => void;
+  onBad: (b: BadMessage) => void;
+}
+
+export function parseBrokerUrl(url: string): { host: string; port: number; protocol: 'tcp' | 'ssl' } {
+  const u = new URL(url);
+  const tls = u.protocol === 'mqtts:' || u.protocol === 'wss:';
+  return { host: u.hostname, port: u.port ? Number(u.port) : tls ? 8883 : 1883, protocol: tls ? 'ssl' : 'tcp' };
+}
+
+export function createMqttService(deps: MqttDeps): MqttService {
+  const now = deps.now ?? Date.now;
+  let broker: EmbeddedBroker | undefined;
+  let client: MqttClient | undefined;
+  let ep: BrokerEndpoint | undefined;
+  let handled = 0;
+  let bad = 0;
+
+  const ingest = (topic: string, payload: Buffer): void => {
+    try {
+      const r = parseCameraMessage(topic, payload, now());
+      if (isBad(r)) {
+        bad++;
+        deps.onBad(r);
+      } else {
+        handled++;
+        deps.onMessage(r);
+      }
+    } catch (err) {
+      // The consumer threw: its bug, not the camera's; keep the subscriber alive.
+      deps.log.error({ err, topic: topic.slice(0, 200) }, 'camera message consumer failed');
+    }
+  };
+
+  return {
+    async start() {
+      const cfg = deps.config();
+      let url: string;
+      let username: string | undefined;
+      let password: string | undefined;
+      if (cfg.mode === 'external' && cfg.url) {
+        url = cfg.url;
+        username = cfg.username || undefined;
+        password = deps.secrets.get(MQTT_PASSWORD_SECRET);
+        ep = { ...parseBrokerUrl(url), ...(username ? { username, password: password ?? '' } : {}) };
+      } else {
+        broker = await startEmbeddedBroker({ port: deps.embeddedPort });
+        url = broker.url;
+        ep = { host: broker.host, port: broker.port, protocol: 'tcp' };
+      }
+      const c = mqtt.connect(url, {
+        clientId: `omnisight-desktop-${process.pid}-${Math.floor(now() % 1e6)}`,
+        username,
+        password,
+        reconnectPeriod: 2000,
+        connectTimeout: 10_000,
+        clean: true,
+      });
+      client = c;
+      c.on('message', (topic, payload) => ingest(topic, payload));
+      c.on('error', (err) => deps.log.warn({ err: err.message, url }, 'MQTT client error'));
+      c.on('connect', () => {
+        deps.log.info({ url }, 'MQTT connected');
+        c.subscribe(CAMERA_TOPIC_FILTER, { qos: 1 }, (err) => {
+          if (err) deps.log.error({ err: err.message }, 'MQTT subscribe failed');
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`The MQTT broker at ${url} did not accept a connection within 10 s. Check the broker URL, user and password in Settings.`)), 10_000);
+        c.once('connect', () => {
+          // Resolve once subscribed, so nothing published right after start() is missed.
+          c.subscribe(CAMERA_TOPIC_FILTER, { qos: 1 }, () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      });
+    },
+    endpoint: () => ep,
+    connected: () => client?.connected ?? false,
+    counts: () => ({ handled, bad }),
+    async close() {
+      if (client) await client.endAsync(true).catch(() => undefined);
+      client = undefined;
+      await broker?.close();
+      broker = undefined;
+    },
+  };
+}
+

@@ -1,0 +1,122 @@
+// The coordinator pipeline without I/O: verify → fusion → topology. The service (index.ts) and the
+// deterministic simulation (sim/) both drive this one object, so the simulation tests what ships.
+import { performance } from 'node:perf_hooks';
+import type { ObjectClass } from './envelope';
+import { createFusion, type CameraCoverage, type Fusion, type FusionOptions, type FusionOutput, type Report } from './fusion';
+import { createTopology, type Topology, type TopologyChange, type TopologyOptions } from './topology';
+import { createVerifier, type AuditSink, type KeyRegistry, type RejectReason, type Verifier, type VerifiedMessage, type VerifyMode } from './verify';
+
+export interface CoordinatorOptions {
+  now: () => number;
+  keys: KeyRegistry;
+  audit?: AuditSink;
+  mode?: VerifyMode;
+  skewToleranceMs?: number;
+  fusion: Omit<FusionOptions, 'now'>;
+  topology?: Omit<TopologyOptions, 'now' | 'reputation'>;
+  /** Wall-clock timer for the fusion-latency metric; injectable so tests stay deterministic. */
+  hrtime?: () => number;
+  onFusionLatency?: (seconds: number) => void;
+}
+
+export type IngestResult =
+  | { accepted: true; camera: string; kind: 'detections' | 'heartbeat'; flags: RejectReason[]; outputs: FusionOutput[]; stats?: CameraStats }
+  | { accepted: false; reason: RejectReason; camera: string | undefined; detail: string; outputs: FusionOutput[] };
+
+/** The detector figures a camera reports with its messages, for the performance monitor. */
+export interface CameraStats {
+  inferenceMs: number;
+  fpsCamera: number;
+  fpsProcessed: number;
+  fpsSkipped: number;
+}
+
+export interface Coordinator {
+  verifier: Verifier;
+  fusion: Fusion;
+  topology: Topology;
+  addCamera(id: string, coverage: CameraCoverage): void;
+  removeCamera(id: string): void;
+  ingest(payload: string | Uint8Array, receivedAt: number, topic?: string): IngestResult;
+  /** For already-verified reports (the simulation's unsigned scenarios feed fusion through here). */
+  ingestReport(report: Report): FusionOutput[];
+  tick(): { outputs: FusionOutput[]; topology: TopologyChange };
+  release(camera: string): boolean;
+}
+
+export const toReport = (m: VerifiedMessage): Report | undefined => {
+  if (m.data.kind !== 'detections') return undefined;
+  const frame = m.data.body.frame;
+  return {
+    camera: m.envelope.camera,
+    seq: m.envelope.seq,
+    frameTs: frame.timestamp,
+    receivedAt: m.receivedAt,
+    raw: m.raw,
+    flagged: m.flags.length > 0,
+    observations: frame.observations.map((o) => ({ box: o.bounding_box, cls: o.class.type as ObjectClass, trackId: o.track_id, ts: o.timestamp })),
+  };
+};
+
+export function createCoordinator(opts: CoordinatorOptions): Coordinator {
+  const { now } = opts;
+  const hr = opts.hrtime ?? (() => performance.now());
+  const verifier = createVerifier({ keys: opts.keys, audit: opts.audit, mode: opts.mode, skewToleranceMs: opts.skewToleranceMs });
+  const fusion = createFusion({ ...opts.fusion, now });
+  const topology = createTopology({ ...opts.topology, now, reputation: (id) => fusion.reputation(id).score });
+
+  const afterFusion = (outputs: FusionOutput[]): FusionOutput[] => {
+    for (const o of outputs) if (o.type === 'equivocation') topology.setQuarantined(o.proof.camera, true);
+    return outputs;
+  };
+  const ingestReport = (r: Report): FusionOutput[] => {
+    const t0 = hr();
+    const out = fusion.ingest(r);
+    opts.onFusionLatency?.((hr() - t0) / 1000);
+    return afterFusion(out);
+  };
+
+  return {
+    verifier,
+    fusion,
+    topology,
+    addCamera(id, coverage) {
+      fusion.setCamera(id, coverage);
+      topology.join(id, coverage.zones);
+    },
+    removeCamera(id) {
+      fusion.removeCamera(id);
+      topology.leave(id);
+      verifier.forget(id);
+    },
+    ingest(payload, receivedAt, topic) {
+      const v = verifier.verify(payload, receivedAt, topic);
+      if (!v.ok) return { accepted: false, reason: v.reason, camera: v.camera, detail: v.detail, outputs: [] };
+      const m = v.message;
+      const cam = m.envelope.camera;
+      // Unauthenticated messages a permissive fleet lets through must not keep a camera "alive".
+      const authentic = !m.flags.some((f) => f === 'bad_signature' || f === 'unknown_camera' || f === 'wrong_key' || f === 'replay');
+      if (authentic) {
+        topology.observe(cam, m.envelope.seq, m.envelope.sent, receivedAt);
+        if (m.data.kind === 'heartbeat') topology.heartbeat(cam, receivedAt);
+      }
+      const report = toReport(m);
+      const outputs = report ? ingestReport(report) : [];
+      const st = m.data.kind === 'heartbeat' ? m.data.body : m.data.body.stats;
+      const stats = st ? { inferenceMs: st.inference_ms, fpsCamera: st.fps_camera, fpsProcessed: st.fps_processed, fpsSkipped: st.fps_skipped } : undefined;
+      return { accepted: true, camera: cam, kind: m.data.kind, flags: m.flags, outputs, stats };
+    },
+    ingestReport,
+    tick() {
+      const change = topology.tick();
+      for (const id of change.failed) fusion.setDown(id, true);
+      for (const id of change.recovered) fusion.setDown(id, false);
+      return { outputs: fusion.tick(), topology: change };
+    },
+    release(camera) {
+      const ok = fusion.release(camera);
+      if (ok) topology.setQuarantined(camera, false);
+      return ok;
+    },
+  };
+}

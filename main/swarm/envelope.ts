@@ -1,0 +1,99 @@
+// The signed camera message as docs/protocol.md defines it, written for the coordinator's side
+// (the simulator and the C app have their own implementations on purpose).
+import { z } from 'zod';
+
+export const ENVELOPE_VERSION = 1;
+export const MAX_ENVELOPE_BYTES = 64 * 1024;
+export const SIGNING_DOMAIN = 'omnisight.v1';
+export const objectClasses = ['Human', 'Car', 'Truck', 'Bus', 'Bike', 'Animal', 'Other'] as const;
+export type ObjectClass = (typeof objectClasses)[number];
+export type MessageKind = 'detections' | 'heartbeat';
+
+export interface Envelope {
+  v: 1;
+  camera: string;
+  seq: number;
+  sent: number;
+  kind: MessageKind;
+  key: string;
+  body: string;
+  sig: string;
+}
+
+/** The exact bytes the camera signs: fields joined by "\n", no trailing newline. */
+export const signingInput = (e: Pick<Envelope, 'camera' | 'seq' | 'sent' | 'kind' | 'key' | 'body'>): string =>
+  `${SIGNING_DOMAIN}\n${e.camera}\n${e.seq}\n${e.sent}\n${e.kind}\n${e.key}\n${e.body}`;
+
+const SERIAL = /^[0-9A-F]{12}$/;
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const SIG_B64 = /^[A-Za-z0-9+/]{86}==$/; // 64 bytes in standard base64
+
+/**
+ * Shape check by hand: this runs for every message, and a few typeof tests are cheaper than a
+ * schema walk. Returns a reason for the first thing wrong, or the envelope.
+ */
+export function checkEnvelope(x: unknown): Envelope | string {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return 'not a JSON object';
+  const o = x as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!envelopeFields.has(k)) return `unknown field "${k.slice(0, 40)}"`;
+  }
+  if (o.v !== ENVELOPE_VERSION) return 'v must be 1';
+  if (typeof o.camera !== 'string' || !SERIAL.test(o.camera)) return 'camera must be a 12-digit upper-case hex serial';
+  if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 1) return 'seq must be a positive integer';
+  if (typeof o.sent !== 'number' || !Number.isSafeInteger(o.sent) || o.sent < 0) return 'sent must be a millisecond timestamp';
+  if (o.kind !== 'detections' && o.kind !== 'heartbeat') return 'kind must be detections or heartbeat';
+  if (typeof o.key !== 'string' || !KEY_ID.test(o.key)) return 'key must be a short key id';
+  if (typeof o.body !== 'string') return 'body must be a JSON text';
+  if (typeof o.sig !== 'string' || !SIG_B64.test(o.sig)) return 'sig must be 64 bytes of standard base64';
+  return o as unknown as Envelope;
+}
+const envelopeFields = new Set(['v', 'camera', 'seq', 'sent', 'kind', 'key', 'body', 'sig']);
+
+const unit = z.number().min(0).max(1);
+export const boxSchema = z
+  .object({ left: unit, top: unit, right: unit, bottom: unit })
+  .refine((b) => b.left < b.right && b.top < b.bottom, { message: 'box must have left < right and top < bottom' });
+export type Box = z.infer<typeof boxSchema>;
+
+// Bodies come from devices that may be a version ahead of us: extra fields are ignored, not refused.
+export const detectionsBodySchema = z.object({
+  frame: z.object({
+    timestamp: z.number().int().nonnegative(),
+    observations: z
+      .array(
+        z.object({
+          bounding_box: boxSchema,
+          class: z.object({ type: z.enum(objectClasses), score: z.number().min(0).max(1) }),
+          track_id: z.string().max(64),
+          timestamp: z.number().int().nonnegative(),
+        }),
+      )
+      .max(256),
+    operations: z.array(z.object({ id: z.string().max(64), type: z.string().max(64) })).max(256).optional(),
+  }),
+  stats: z
+    .object({
+      inference_ms: z.number().nonnegative(),
+      fps_camera: z.number().nonnegative(),
+      fps_processed: z.number().nonnegative(),
+      fps_skipped: z.number().nonnegative(),
+      width: z.number().int().positive().optional(),
+      height: z.number().int().positive().optional(),
+    })
+    .optional(),
+});
+export type DetectionsBody = z.infer<typeof detectionsBodySchema>;
+
+export const heartbeatBodySchema = z.object({
+  app: z.string().max(64),
+  version: z.string().max(64),
+  uptime_s: z.number().nonnegative(),
+  fps_camera: z.number().nonnegative(),
+  fps_processed: z.number().nonnegative(),
+  fps_skipped: z.number().nonnegative(),
+  inference_ms: z.number().nonnegative(),
+  mem_bytes: z.number().nonnegative().optional(),
+  model: z.string().max(128).optional(),
+});
+export type HeartbeatBody = z.infer<typeof heartbeatBodySchema>;

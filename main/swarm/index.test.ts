@@ -1,0 +1,92 @@
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../audit';
+import { createEventBus, type AnyEvent } from '../core/bus';
+import { openDatabase } from '../store';
+import type { Zone } from './fusion';
+import { createSwarmService } from './index';
+import { sealEnvelope, simKey } from './sim/keys';
+
+const zone: Zone = { id: 'gate', polygon: [{ x: 0, y: 0 }, { x: 1, y: 0 }, { x: 1, y: 1 }, { x: 0, y: 1 }] };
+const cams = ['B8A44F000001', 'B8A44F000002', 'B8A44F000003', 'B8A44F000004'];
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-'))) {
+  dirs.push(dir);
+  let clock = 1_795_000_000_000;
+  const now = () => clock;
+  const { db } = openDatabase({ dir, now });
+  const bus = createEventBus();
+  const events: AnyEvent[] = [];
+  bus.subscribeAll((e) => events.push(e));
+  const audit = createAuditLog({ db, bus, now });
+  const svc = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit, zones: [zone], every: () => () => {} });
+  for (const id of cams) svc.registerCamera({ id, keyId: 'k1', publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
+  const seqs = new Map<string, number>();
+  const send = (cam: string, cls: string, trackId = '1', ts = clock) => {
+    const seq = (seqs.get(cam) ?? 0) + 1;
+    seqs.set(cam, seq);
+    const body = JSON.stringify({ frame: { timestamp: ts, observations: [{ bounding_box: { left: 0.4, top: 0.4, right: 0.5, bottom: 0.5 }, class: { type: cls, score: 0.9 }, track_id: trackId, timestamp: ts }] }, stats: { inference_ms: 20, fps_camera: 10, fps_processed: 10, fps_skipped: 0 } });
+    return svc.ingest(Buffer.from(sealEnvelope({ camera: cam, seq, sent: clock, kind: 'detections', key: 'k1', body }, simKey(cam).privateKey)), clock, `axis/${cam}/omnisight/detections`);
+  };
+  const call = <T>(name: keyof typeof svc.handlers, input: unknown): T => (svc.handlers[name] as (i: unknown, c: unknown) => T)(input, { transport: 'internal', peer: 'test' });
+  return { svc, db, dir, events, send, call, advance: (ms: number) => (clock += ms), close: () => { svc.close(); db.close(); } };
+}
+
+describe('swarm service', () => {
+  it('confirms an event from signed reports, stores it, and pages it through swarm.events', () => {
+    const s = setup();
+    expect(s.send(cams[0]!, 'Human').accepted).toBe(true);
+    s.advance(100);
+    s.send(cams[1]!, 'Human');
+    const pushed = s.events.filter((e) => e.topic === 'swarm.event');
+    expect(pushed).toHaveLength(1);
+    const page = s.call<{ events: { confirmers: string[]; zone: string }[]; total: number }>('swarm.events', { limit: 10 });
+    expect(page.total).toBe(1);
+    expect(page.events[0]!.confirmers.sort()).toEqual([cams[0], cams[1]]);
+    s.close();
+  });
+
+  it('quarantines an equivocating camera with proof, audits it, survives a restart, and releases on request', () => {
+    const s = setup();
+    s.send(cams[2]!, 'Human', '9');
+    s.send(cams[2]!, 'Car', '9'); // same track, same frame time, another class
+    const status = s.call<{ quarantined: { camera: string; first: string; second: string }[]; graph: { nodes: { id: string; status: string }[] } }>('swarm.status', {});
+    expect(status.quarantined.map((q) => q.camera)).toEqual([cams[2]]);
+    expect(JSON.parse(status.quarantined[0]!.first).sig).toMatch(/==$/);
+    expect(s.events.some((e) => e.topic === 'audit.recorded' && e.payload.kind === 'swarm.quarantined')).toBe(true);
+    expect(s.events.some((e) => e.topic === 'app.notification')).toBe(true);
+    const insights = s.call<{ patterns: { kind: string }[] }>('swarm.insights', { recent: 10 });
+    expect(insights.patterns.map((p) => p.kind)).toContain('camera_quarantined');
+    s.svc.close();
+    s.db.close();
+
+    const again = setup(s.dir);
+    expect(again.svc.coordinator.fusion.isQuarantined(cams[2]!)).toBe(true);
+    again.svc.tick();
+    expect(again.svc.coordinator.topology.graph().nodes.find((n) => n.id === cams[2])!.status).toBe('quarantined');
+    expect(again.call<{ released: boolean }>('swarm.release', { camera: cams[2] }).released).toBe(true);
+    expect(() => again.call('swarm.release', { camera: cams[2] })).toThrow(/not quarantined/);
+    again.close();
+  });
+
+  it('setMode persists and changes what happens to a forged report', () => {
+    const s = setup();
+    const forged = () =>
+      s.svc.ingest(sealEnvelope({ camera: cams[0]!, seq: 77, sent: Date.now(), kind: 'heartbeat', key: 'k1', body: JSON.stringify({ app: 'omnisight', version: '1', uptime_s: 1, fps_camera: 10, fps_processed: 10, fps_skipped: 0, inference_ms: 9 }) }, simKey('forger').privateKey), Date.now());
+    expect(forged().accepted).toBe(false);
+    expect(s.call<{ mode: string }>('swarm.setMode', { mode: 'permissive' }).mode).toBe('permissive');
+    expect((s.db.prepare("SELECT value FROM swarm_state WHERE key = 'mode'").get() as { value: string }).value).toBe('permissive');
+    const r = forged();
+    expect(r.accepted && r.flags).toEqual(['bad_signature']);
+    const st = s.call<{ rejected: { total: number; byReason: Record<string, number> } }>('swarm.status', {});
+    expect(st.rejected.byReason.bad_signature).toBe(2);
+    s.close();
+  });
+});

@@ -1,0 +1,304 @@
+// The swarm coordinator's public surface.
+//
+// THE INGEST SEAM (for main/mqtt and main/fleet): call
+//     swarm.ingest(payload, receivedAt, topic)
+// with every raw payload received on `axis/+/omnisight/#` — the bytes or string exactly as they
+// arrived (a Buffer is fine), the desktop clock at receipt (ms since epoch) and the topic. It is
+// synchronous and never throws: bad messages are counted, audited and refused (or flagged, per
+// mode). Register each camera's recorded key and coverage with `swarm.registerCamera(...)` when
+// it is registered or redeployed, and `swarm.removeCamera(id)` when it is removed.
+import type { SwarmEvent, SwarmQuarantine } from '../../preload/contract';
+import type { AuditLog } from '../audit';
+import type { EventBus } from '../core/bus';
+import type { Handlers } from '../core/dispatcher';
+import { AppError, notFound } from '../core/errors';
+import type { Logger } from '../core/logger';
+import type { Db } from '../store';
+import { createCoordinator, type Coordinator, type IngestResult } from './coordinator';
+import type { CameraCoverage, ConfirmedEvent, EquivocationProof, FusionOutput, Zone } from './fusion';
+import { createInsights, type Decision, type Insights } from './insights';
+import type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
+
+export type { CameraCoverage, Zone } from './fusion';
+export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
+export type { IngestResult } from './coordinator';
+
+export interface SwarmCamera extends RecordedKey {
+  id: string;
+  coverage: CameraCoverage;
+}
+
+export interface SwarmServiceDeps {
+  db: Db;
+  bus: EventBus;
+  log: Logger;
+  now: () => number;
+  audit: Pick<AuditLog, 'record'>;
+  zones?: readonly Zone[];
+  /** Where recorded keys come from; defaults to the keys given to registerCamera. */
+  keys?: KeyRegistry;
+  heartbeatIntervalMs?: number;
+  missedHeartbeats?: number;
+  windowMs?: number;
+  skewToleranceMs?: number;
+  maxF?: number;
+  /** Periodic timer; returns a stop function. Injected so tests drive ticks themselves. */
+  every?: (ms: number, fn: () => void) => () => void;
+  /** Per-report fusion compute, for the performance monitor. */
+  onFusionLatency?: (seconds: number, openCandidates: number) => void;
+  onIngest?: (r: IngestResult, bytes: number) => void;
+}
+
+export interface SwarmService {
+  ingest(message: unknown, receivedAt: number, topic?: string): IngestResult;
+  registerCamera(cam: SwarmCamera): void;
+  removeCamera(id: string): void;
+  tick(): void;
+  coordinator: Coordinator;
+  insights: Insights;
+  handlers: Handlers;
+  close(): void;
+}
+
+interface EventRow {
+  id: number;
+  zone: string;
+  cls: string;
+  start_ts: number;
+  end_ts: number;
+  confirmed_at: number;
+  confirmers: string;
+  disagreed: string;
+  flagged: string;
+  f: number;
+  n: number;
+  closed: number;
+}
+const toEvent = (r: EventRow): SwarmEvent => ({
+  id: r.id,
+  zone: r.zone,
+  cls: r.cls,
+  startTs: r.start_ts,
+  endTs: r.end_ts,
+  confirmedAt: r.confirmed_at,
+  confirmers: JSON.parse(r.confirmers) as string[],
+  disagreed: JSON.parse(r.disagreed) as string[],
+  flagged: JSON.parse(r.flagged) as string[],
+  f: r.f,
+  n: r.n,
+  closed: r.closed === 1,
+});
+const quarantineDto = (p: EquivocationProof, releasedAt: number | null): SwarmQuarantine => ({
+  camera: p.camera,
+  reason: p.reason,
+  trackId: p.trackId,
+  ts: p.ts,
+  detectedAt: p.detectedAt,
+  first: p.first,
+  second: p.second,
+  releasedAt,
+});
+
+const defaultEvery = (ms: number, fn: () => void): (() => void) => {
+  const t = setInterval(fn, ms);
+  t.unref();
+  return () => clearInterval(t);
+};
+
+export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
+  const { db, bus, log, now } = deps;
+  const recorded = new Map<string, RecordedKey>();
+  const keys: KeyRegistry = deps.keys ?? { get: (id) => recorded.get(id) };
+  const getState = db.prepare('SELECT value FROM swarm_state WHERE key = ?');
+  const setState = db.prepare('INSERT INTO swarm_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+  const storedMode = (getState.get('mode') as { value: string } | undefined)?.value;
+  const mode: VerifyMode = storedMode === 'permissive' || storedMode === 'audit' ? storedMode : 'strict';
+  const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 1_000;
+
+  const coordinator = createCoordinator({
+    now,
+    keys,
+    audit: deps.audit,
+    mode,
+    skewToleranceMs: deps.skewToleranceMs,
+    fusion: { zones: deps.zones ?? [], windowMs: deps.windowMs, maxF: deps.maxF },
+    topology: { heartbeatIntervalMs, missedHeartbeats: deps.missedHeartbeats },
+    onFusionLatency: (s) => deps.onFusionLatency?.(s, coordinator.fusion.openCandidates()),
+  });
+  const insights = createInsights({ now });
+
+  const insertEvent = db.prepare(
+    'INSERT INTO swarm_events (zone, cls, start_ts, end_ts, confirmed_at, confirmers, disagreed, flagged, f, n, closed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
+  );
+  const updateEvent = db.prepare('UPDATE swarm_events SET end_ts = ?, confirmers = ?, disagreed = ?, closed = ? WHERE id = ? RETURNING *');
+  const insertQuarantine = db.prepare(
+    'INSERT INTO swarm_quarantines (camera, reason, track_id, ts, first, second, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const releaseQuarantine = db.prepare('UPDATE swarm_quarantines SET released_at = ?, released_note = ? WHERE camera = ? AND released_at IS NULL');
+  const bumpDecision = db.prepare(
+    'INSERT INTO swarm_decisions (day, rule, subject, count) VALUES (?, ?, ?, 1) ON CONFLICT(day, rule, subject) DO UPDATE SET count = count + 1',
+  );
+  // Quarantine survives a restart: it ends only when the user releases the camera.
+  for (const q of db.prepare('SELECT * FROM swarm_quarantines WHERE released_at IS NULL ORDER BY id').all() as {
+    camera: string;
+    reason: string;
+    track_id: string;
+    ts: number;
+    first: string;
+    second: string;
+    detected_at: number;
+  }[])
+    coordinator.fusion.quarantine({ camera: q.camera, reason: q.reason, trackId: q.track_id, ts: q.ts, first: q.first, second: q.second, detectedAt: q.detected_at });
+
+  /** fusion's event id → row id, while the event is open */
+  const rowOf = new Map<string, number>();
+
+  const summarise = (ds: readonly Decision[]): void => {
+    const day = Math.floor(now() / 86_400_000);
+    for (const d of ds) {
+      bumpDecision.run(day, d.rule, d.zone ?? '*');
+      for (const c of [...d.overruled, ...d.quarantined]) bumpDecision.run(day, `${d.rule}:camera`, c);
+    }
+  };
+
+  const persist = (ev: ConfirmedEvent): SwarmEvent => {
+    const id = rowOf.get(ev.id);
+    const row = (
+      id === undefined
+        ? insertEvent.get(ev.zone, ev.cls, ev.startTs, ev.endTs, ev.confirmedAt, JSON.stringify(ev.confirmers), JSON.stringify(ev.disagreed), JSON.stringify(ev.flagged), ev.f, ev.n, ev.closed ? 1 : 0)
+        : updateEvent.get(ev.endTs, JSON.stringify(ev.confirmers), JSON.stringify(ev.disagreed), ev.closed ? 1 : 0, id)
+    ) as EventRow;
+    if (ev.closed) rowOf.delete(ev.id);
+    else rowOf.set(ev.id, row.id);
+    return toEvent(row);
+  };
+
+  const handle = (outputs: readonly FusionOutput[]): void => {
+    if (!outputs.length) return;
+    db.transaction(() => {
+      summarise(insights.record(outputs));
+      for (const o of outputs) {
+        if (o.type === 'confirmed' || o.type === 'closed') bus.publish('swarm.event', persist(o.event));
+        else if (o.type === 'equivocation') {
+          const p = o.proof;
+          insertQuarantine.run(p.camera, p.reason, p.trackId, p.ts, p.first, p.second, p.detectedAt);
+          deps.audit.record({
+            kind: 'swarm.quarantined',
+            severity: 'critical',
+            source: `camera:${p.camera}`,
+            message: `Camera ${p.camera} sent two conflicting signed reports (${p.reason}); it is quarantined until you release it.`,
+            detail: { trackId: p.trackId, ts: p.ts },
+          });
+          bus.publish('swarm.quarantine', quarantineDto(p, null));
+          bus.publish('app.notification', {
+            title: 'Camera quarantined',
+            body: `${p.camera} contradicted itself (${p.reason}). Its reports no longer count; look at the proof in the Swarm view.`,
+            severity: 'critical',
+          });
+        }
+      }
+    })();
+  };
+
+  const toText = (message: unknown): string | Uint8Array => {
+    if (typeof message === 'string' || message instanceof Uint8Array) return message;
+    // An already-parsed envelope: the signature covers the fields, not the JSON text, so re-serialising is exact.
+    return JSON.stringify(message) ?? '';
+  };
+
+  const ingest = (message: unknown, receivedAt: number, topic?: string): IngestResult => {
+    let r: IngestResult;
+    try {
+      const text = toText(message);
+      r = coordinator.ingest(text, receivedAt, topic);
+      deps.onIngest?.(r, typeof text === 'string' ? text.length : text.byteLength);
+      handle(r.outputs);
+    } catch (err) {
+      log.error({ err }, 'swarm ingest failed');
+      return { accepted: false, reason: 'malformed', camera: undefined, detail: 'internal error while ingesting', outputs: [] };
+    }
+    return r;
+  };
+
+  const tick = (): void => {
+    const { outputs, topology } = coordinator.tick();
+    handle(outputs);
+    if (topology.changed) bus.publish('swarm.topology', topology.graph);
+  };
+  // Ticks at a quarter of the heartbeat interval: a failure is acted on within a quarter interval of its timeout.
+  const stop = (deps.every ?? defaultEvery)(Math.max(50, heartbeatIntervalMs / 4), tick);
+
+  const handlers: Handlers = {
+    'swarm.status': () => {
+      const counts = coordinator.verifier.counts();
+      return {
+        mode: coordinator.verifier.mode(),
+        graph: coordinator.topology.graph(),
+        zones: coordinator.fusion.zones(),
+        quarantined: coordinator.fusion.quarantined().map((p) => quarantineDto(p, null)),
+        rejected: { total: Object.values(counts.byReason).reduce((a, b) => a + b, 0), byReason: counts.byReason },
+        accepted: counts.accepted,
+      };
+    },
+    'swarm.events': ({ limit, beforeId, zone }) => {
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      if (zone) {
+        where.push('zone = ?');
+        args.push(zone);
+      }
+      const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      const total = (db.prepare(`SELECT count(*) AS n FROM swarm_events ${filter}`).get(...args) as { n: number }).n;
+      if (beforeId) {
+        where.push('id < ?');
+        args.push(beforeId);
+      }
+      const page = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      const rows = db.prepare(`SELECT * FROM swarm_events ${page} ORDER BY id DESC LIMIT ?`).all(...args, limit) as EventRow[];
+      return { events: rows.map(toEvent), total };
+    },
+    'swarm.release': ({ camera, note }) => {
+      const proof = coordinator.fusion.quarantined().find((p) => p.camera === camera);
+      if (!proof) {
+        if (!coordinator.fusion.zoneOf(camera).length && !recorded.has(camera)) throw notFound(`Camera ${camera}`);
+        throw new AppError('conflict', `Camera ${camera} is not quarantined; nothing to release.`);
+      }
+      coordinator.release(camera);
+      const at = now();
+      releaseQuarantine.run(at, note ?? null, camera);
+      summarise([insights.released(camera, note)]);
+      deps.audit.record({ kind: 'swarm.released', severity: 'warning', source: `camera:${camera}`, message: `Camera ${camera} was released from quarantine; its reports count again.`, detail: { note: note ?? null } });
+      bus.publish('swarm.quarantine', quarantineDto(proof, at));
+      return { camera, released: true };
+    },
+    'swarm.setMode': ({ mode: m }) => {
+      coordinator.verifier.setMode(m);
+      setState.run('mode', m);
+      deps.audit.record({ kind: 'swarm.mode', severity: m === 'strict' ? 'info' : 'warning', source: 'swarm', message: `Report verification set to ${m}.`, detail: { mode: m } });
+      return { mode: m };
+    },
+    'swarm.insights': ({ recent }) => ({
+      patterns: insights.patterns(coordinator.fusion.zones(), coordinator.fusion.quarantined().map((q) => q.camera)),
+      byRule: insights.byRule(),
+      recent: insights.recent(recent),
+    }),
+  };
+
+  return {
+    ingest,
+    registerCamera(cam) {
+      recorded.set(cam.id, { keyId: cam.keyId, publicKey: cam.publicKey });
+      coordinator.addCamera(cam.id, cam.coverage);
+      if (coordinator.fusion.isQuarantined(cam.id)) coordinator.topology.setQuarantined(cam.id, true);
+    },
+    removeCamera(id) {
+      recorded.delete(id);
+      coordinator.removeCamera(id);
+    },
+    tick,
+    coordinator,
+    insights,
+    handlers,
+    close: stop,
+  };
+}

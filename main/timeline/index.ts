@@ -1,0 +1,397 @@
+/**
+ * Timeline: ground-plane tracking across cameras, probable futures, restricted zones and
+ * intervention points, and learning from how predictions turned out.
+ *
+ * ## Ingest seam (for the MQTT side)
+ * `service.ingest(cameraId, frameTimestamp, observations)` takes one verified `detections` message:
+ * `cameraId` is the camera serial, `frameTimestamp` is `body.frame.timestamp` (capture time, ms) and
+ * `observations` is `body.frame.observations` as it arrived (normalised boxes, class, score). Call
+ * it once per frame, in arrival order per camera; frames of different cameras may interleave. A
+ * camera without a ground calibration is skipped (the result says so) until `timeline.calibration`
+ * (four reference points) or `setHomography` (the simulator's true calibration) provides one.
+ * The tracker runs on frame time; `now` only throttles the `timeline.tracks` event (5 Hz).
+ */
+import type { TimelineIntervention, TimelineStats, TimelineTrack, TimelineZone } from '../../preload/contract';
+import type { EventBus } from '../core/bus';
+import type { Handlers } from '../core/dispatcher';
+import { AppError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import type { Db } from '../store';
+import { DegenerateCalibrationError, estimateHomography, type Mat3, type PointPair } from './homography';
+import { defaultModels, defaultSwitchMatrix, predictFutures, weightedMeanPath, type Future } from './imm';
+import { emptyOutcomes, scorePrediction, type OutcomeState, type PendingPrediction } from './outcomes';
+import type { Random } from './rng';
+import { Tracker, type Observation, type Track, type TrackerConfig } from './tracker';
+import { entryProbabilities, interventionPoint, normalSamples, pointInPolygon, type Intervention, type Zone } from './zones';
+
+export type { Observation } from './tracker';
+
+export interface TimelineConfig {
+  /** Prediction step and horizon: 12 steps of 0.4 s. */
+  dt: number;
+  horizon: number;
+  futures: number;
+  publishHz: number;
+  /** How often a track's prediction is kept for scoring, s. */
+  predictionEveryS: number;
+  /** Prior weight (pseudo-counts per row) of the default switch matrix. */
+  switchPrior: number;
+  /** Image σ of a foot point for calibrated cameras (normalised units). */
+  sigmaImage: number;
+  tracker: Partial<TrackerConfig>;
+}
+
+export const defaultTimelineConfig: TimelineConfig = {
+  dt: 0.4,
+  horizon: 12,
+  futures: 5,
+  publishHz: 5,
+  predictionEveryS: 1,
+  switchPrior: 50,
+  sigmaImage: 0.004,
+  tracker: {},
+};
+
+export interface TimelineDeps {
+  db: Db;
+  bus: EventBus;
+  log: Logger;
+  now: () => number;
+  random: Random;
+  config?: Partial<TimelineConfig>;
+}
+
+interface Calibration {
+  points: PointPair[];
+  h: Mat3;
+  rmsErrorM: number;
+  source: 'reference-points' | 'simulator';
+}
+
+export interface TimelineService {
+  ingest(cameraId: string, frameTimestamp: number, observations: readonly Observation[]): { accepted: boolean; reason?: string; tracks: number };
+  /** The simulator's true calibration (image → ground), kept in memory only. */
+  setHomography(cameraId: string, h: Mat3): void;
+  tracks(confirmedOnly?: boolean): { at: number; tracks: TimelineTrack[] };
+  interventions(): TimelineIntervention[];
+  zones(): TimelineZone[];
+  setZones(zones: TimelineZone[]): TimelineZone[];
+  stats(): TimelineStats;
+  readonly tracker: Tracker;
+  handlers: Handlers;
+  close(): void;
+}
+
+const round = (v: number, d = 3): number => Math.round(v * 10 ** d) / 10 ** d;
+
+export function createTimelineService(deps: TimelineDeps): TimelineService {
+  const { db, bus, log, now } = deps;
+  const cfg = { ...defaultTimelineConfig, ...deps.config };
+  const models = defaultModels;
+  const n = models.length;
+
+  // ---- persisted state -------------------------------------------------------------------------
+  const getLearning = db.prepare('SELECT value FROM timeline_learning WHERE key = ?');
+  const putLearning = db.prepare(
+    'INSERT INTO timeline_learning (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+  );
+  const readJson = <T>(key: string): T | undefined => {
+    const row = getLearning.get(key) as { value: string } | undefined;
+    try {
+      return row ? (JSON.parse(row.value) as T) : undefined;
+    } catch {
+      log.warn({ key }, 'stored timeline statistics are not JSON; starting afresh');
+      return undefined;
+    }
+  };
+
+  const prior = defaultSwitchMatrix(n);
+  const storedCounts = readJson<number[]>('switch_counts');
+  const counts = storedCounts?.length === n * n ? Float64Array.from(storedCounts) : prior.map((p) => p * cfg.switchPrior);
+  const switching = { n, pi: new Float64Array(n * n) };
+  const recomputeSwitch = (): void => {
+    for (let i = 0; i < n; i++) {
+      let row = 0;
+      for (let j = 0; j < n; j++) row += counts[i * n + j]!;
+      for (let j = 0; j < n; j++) switching.pi[i * n + j] = row > 0 ? counts[i * n + j]! / row : prior[i * n + j]!;
+    }
+  };
+  recomputeSwitch();
+  const outcomes: OutcomeState = { ...emptyOutcomes(), ...readJson<OutcomeState>('outcomes') };
+  const storedQ = readJson<number>('process_noise');
+
+  const pending: PendingPrediction[] = [];
+  const endedHistories = new Map<string, Track['history']>();
+  const tracker = new Tracker({ ...cfg.tracker, ...(storedQ ? { q: storedQ } : {}) }, models, {
+    onEnded: (tr) => {
+      // Keep the history of an ended track until its pending predictions are scored.
+      if (pending.some((p) => p.trackId === tr.id)) endedHistories.set(tr.id, tr.history);
+      harvest(tr);
+    },
+  }, switching);
+
+  const saveLearning = (): void => {
+    const ts = now();
+    db.transaction(() => {
+      putLearning.run('switch_counts', JSON.stringify([...counts]), ts);
+      putLearning.run('outcomes', JSON.stringify(outcomes), ts);
+      putLearning.run('process_noise', JSON.stringify(tracker.config.q), ts);
+    })();
+  };
+
+  const zoneRows = (): Zone[] =>
+    (db.prepare('SELECT definition FROM timeline_zones ORDER BY id').all() as { definition: string }[]).map((r) => JSON.parse(r.definition) as Zone);
+  let zones: Zone[] = zoneRows();
+
+  const calibrations = new Map<string, Calibration>();
+  for (const r of db.prepare('SELECT camera_id, points, homography, rms_error_m FROM timeline_calibrations').all() as {
+    camera_id: string;
+    points: string;
+    homography: string;
+    rms_error_m: number;
+  }[]) {
+    const c: Calibration = { points: JSON.parse(r.points), h: JSON.parse(r.homography), rmsErrorM: r.rms_error_m, source: 'reference-points' };
+    calibrations.set(r.camera_id, c);
+    tracker.setCamera(r.camera_id, c.h, cfg.sigmaImage);
+  }
+
+  // ---- learning --------------------------------------------------------------------------------
+  /** Adds a track's filtered mode-switch soft counts to the shared statistics. */
+  function harvest(tr: Track): void {
+    const sc = tr.imm.softCounts;
+    for (let k = 0; k < n * n; k++) counts[k] = counts[k]! + sc[k]!;
+    sc.fill(0);
+    recomputeSwitch();
+  }
+
+  /**
+   * Process noise by covariance matching: the mean normalised innovation squared of a consistent
+   * 2-D filter is 2, so q is nudged (at most ±25 % per step) toward that.
+   */
+  const adaptProcessNoise = (): void => {
+    if (tracker.nisCount < 100) return;
+    const ratio = tracker.nisSum / tracker.nisCount / 2;
+    const factor = Math.min(1.25, Math.max(0.8, Math.sqrt(ratio)));
+    tracker.config.q = Math.min(5, Math.max(0.02, tracker.config.q * factor));
+    tracker.nisSum = 0;
+    tracker.nisCount = 0;
+  };
+
+  let frameClock = -Infinity; // s
+  let lastSaved = -Infinity;
+  const resolveOutcomes = (): void => {
+    let changed = false;
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const p = pending[i]!;
+      if (p.t0 + p.path.length * p.dt > frameClock) continue;
+      const live = tracker.tracks.get(p.trackId);
+      const history = live?.history ?? endedHistories.get(p.trackId);
+      if (history) scorePrediction(outcomes, p, history, zones);
+      else outcomes.unresolved++;
+      if (live) harvest(live);
+      pending.splice(i, 1);
+      changed = true;
+    }
+    for (const id of endedHistories.keys()) if (!pending.some((p) => p.trackId === id)) endedHistories.delete(id);
+    if (changed) {
+      adaptProcessNoise();
+      if (frameClock - lastSaved > 30) {
+        saveLearning();
+        lastSaved = frameClock;
+      }
+    }
+  };
+
+  // ---- futures and interventions ---------------------------------------------------------------
+  const samples = normalSamples(deps.random, 128);
+  const lastPredictionAt = new Map<string, number>();
+  const active = new Map<string, Intervention>();
+  let snapshot: { at: number; tracks: TimelineTrack[]; all: TimelineTrack[]; interventions: Intervention[] } | undefined;
+  let snapshotClock = NaN;
+
+  const toContract = (tr: Track, futures: Future[]): TimelineTrack => ({
+    id: tr.id,
+    cls: tr.cls,
+    confirmed: tr.confirmed,
+    x: round(tr.kf.x[0]!),
+    y: round(tr.kf.x[1]!),
+    vx: round(tr.kf.x[2]!),
+    vy: round(tr.kf.x[3]!),
+    cov: [round(tr.kf.p[0]!, 5), round(tr.kf.p[1]!, 5), round(tr.kf.p[5]!, 5)],
+    cameras: [...tr.cameras],
+    lastCamera: tr.lastCamera,
+    updatedAt: Math.round(tr.lastUpdate * 1000),
+    modes: Object.fromEntries(models.map((m, j) => [m.id, round(tr.imm.mu[j]!, 4)])),
+    futures: futures.map((f) => ({
+      label: f.label,
+      weight: round(f.weight, 4),
+      points: f.points.map((p) => ({ dt: round(p.dt, 2), x: round(p.x), y: round(p.y), cov: [round(p.cov[0], 5), round(p.cov[1], 5), round(p.cov[2], 5)] })),
+    })),
+  });
+
+  const refresh = (): NonNullable<typeof snapshot> => {
+    if (snapshot && snapshotClock === frameClock) return snapshot;
+    const all: TimelineTrack[] = [];
+    const found: Intervention[] = [];
+    for (const tr of tracker.tracks.values()) {
+      if (!tr.confirmed) {
+        all.push(toContract(tr, []));
+        continue;
+      }
+      const { futures } = predictFutures(tr.imm, { dt: cfg.dt, horizon: cfg.horizon, count: cfg.futures });
+      const zoneProbs: Record<string, number> = {};
+      for (const z of zones) {
+        const curve = entryProbabilities(futures, z, samples);
+        zoneProbs[z.id] = curve[curve.length - 1] ?? 0;
+        if (pointInPolygon(tr.kf.x[0]!, tr.kf.x[1]!, z.polygon)) continue; // already inside: an incursion, not a prediction
+        const iv = interventionPoint(curve, cfg.dt, z, tr.id, Math.round(tr.imm.t * 1000), Math.max(0, frameClock - tr.imm.t));
+        if (iv) found.push(iv);
+      }
+      if (frameClock - (lastPredictionAt.get(tr.id) ?? -Infinity) >= cfg.predictionEveryS) {
+        lastPredictionAt.set(tr.id, frameClock);
+        pending.push({ trackId: tr.id, cameraId: tr.lastCamera, t0: tr.imm.t, dt: cfg.dt, path: weightedMeanPath(futures), zoneProbs });
+      }
+      all.push(toContract(tr, futures));
+    }
+    for (const id of lastPredictionAt.keys()) if (!tracker.tracks.has(id)) lastPredictionAt.delete(id);
+    resolveOutcomes();
+    found.sort((a, b) => a.at - b.at);
+    const keys = new Set<string>();
+    for (const iv of found) {
+      const key = `${iv.trackId}|${iv.zoneId}`;
+      keys.add(key);
+      if (!active.has(key)) {
+        bus.publish('timeline.intervention', iv);
+        const zone = zones.find((z) => z.id === iv.zoneId);
+        bus.publish('app.notification', {
+          title: `Intervention point: ${zone?.name ?? iv.zoneId}`,
+          body: `Track ${iv.trackId} may enter in ${iv.leadTimeS.toFixed(1)} s (p = ${iv.probability.toFixed(2)}). ${iv.suggestedAction}`,
+          severity: 'warning',
+        });
+      }
+      active.set(key, iv);
+    }
+    for (const key of [...active.keys()]) if (!keys.has(key)) active.delete(key);
+    snapshot = { at: Number.isFinite(frameClock) ? Math.round(frameClock * 1000) : 0, tracks: all.filter((t) => t.confirmed), all, interventions: found };
+    snapshotClock = frameClock;
+    return snapshot;
+  };
+
+  let lastPublish = -Infinity;
+  const warnedUncalibrated = new Set<string>();
+
+  const ingest: TimelineService['ingest'] = (cameraId, frameTimestamp, observations) => {
+    if (!tracker.cameras.has(cameraId)) {
+      if (!warnedUncalibrated.has(cameraId)) {
+        warnedUncalibrated.add(cameraId);
+        log.warn({ cameraId }, 'detections from a camera without ground calibration are not tracked; set four reference points in the Timeline view');
+      }
+      return { accepted: false, reason: 'Camera has no ground calibration; set four reference points for it.', tracks: tracker.tracks.size };
+    }
+    const t = frameTimestamp / 1000;
+    tracker.ingest(cameraId, t, observations);
+    if (t > frameClock) frameClock = t;
+    tracker.sweep(frameClock);
+    const wall = now();
+    if (wall - lastPublish >= 1000 / cfg.publishHz) {
+      lastPublish = wall;
+      const s = refresh();
+      bus.publish('timeline.tracks', { at: s.at, tracks: s.tracks });
+    }
+    return { accepted: true, tracks: tracker.tracks.size };
+  };
+
+  const setZones = (list: TimelineZone[]): TimelineZone[] => {
+    const ids = new Set<string>();
+    for (const z of list) {
+      if (ids.has(z.id)) throw new AppError('invalid_input', `Two zones are called "${z.id}". Give every zone its own id.`);
+      ids.add(z.id);
+      let area = 0;
+      z.polygon.forEach((p, i) => {
+        const q = z.polygon[(i + 1) % z.polygon.length]!;
+        area += p.x * q.y - q.x * p.y;
+      });
+      if (Math.abs(area) / 2 < 0.01)
+        throw new AppError('invalid_input', `Zone "${z.name}" has no area (its corners lie on one line). Draw at least three corners that enclose ground.`);
+    }
+    const ts = now();
+    db.transaction(() => {
+      db.prepare('DELETE FROM timeline_zones').run();
+      const ins = db.prepare('INSERT INTO timeline_zones (id, definition, updated_at) VALUES (?, ?, ?)');
+      for (const z of list) ins.run(z.id, JSON.stringify(z), ts);
+    })();
+    zones = zoneRows();
+    snapshot = undefined;
+    return zones as TimelineZone[];
+  };
+
+  const calibration = (cameraId: string, points?: PointPair[]) => {
+    if (points) {
+      let est: { h: Mat3; rmsErrorM: number };
+      try {
+        est = estimateHomography(points);
+      } catch (err) {
+        if (err instanceof DegenerateCalibrationError) throw new AppError('invalid_input', err.message);
+        throw err;
+      }
+      db.prepare(
+        `INSERT INTO timeline_calibrations (camera_id, points, homography, rms_error_m, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(camera_id) DO UPDATE SET points = excluded.points, homography = excluded.homography, rms_error_m = excluded.rms_error_m, updated_at = excluded.updated_at`,
+      ).run(cameraId, JSON.stringify(points), JSON.stringify(est.h), est.rmsErrorM, now());
+      calibrations.set(cameraId, { points, h: est.h, rmsErrorM: est.rmsErrorM, source: 'reference-points' });
+      tracker.setCamera(cameraId, est.h, cfg.sigmaImage);
+    }
+    const c = calibrations.get(cameraId);
+    return {
+      cameraId,
+      homography: c ? [...c.h] : null,
+      rmsErrorM: c ? c.rmsErrorM : null,
+      source: c?.source ?? ('none' as const),
+      points: c?.points ?? [],
+    };
+  };
+
+  const stats = (): TimelineStats => {
+    const avg = (s: { ade: number; fde: number; n: number }) => ({ ade: s.n ? round(s.ade / s.n, 4) : null, fde: s.n ? round(s.fde / s.n, 4) : null, n: s.n });
+    return {
+      overall: { ...avg(outcomes.overall), brier: outcomes.brierN ? round(outcomes.brierSum / outcomes.brierN, 4) : null, brierN: outcomes.brierN },
+      perCamera: Object.entries(outcomes.perCamera)
+        .map(([cameraId, s]) => ({ cameraId, ...avg(s) }))
+        .sort((a, b) => a.cameraId.localeCompare(b.cameraId)),
+      modes: models.map((m) => m.name),
+      switchMatrix: Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => round(switching.pi[i * n + j]!, 4))),
+      processNoise: round(tracker.config.q, 4),
+      unresolved: outcomes.unresolved,
+    };
+  };
+
+  return {
+    ingest,
+    setHomography(cameraId, h) {
+      calibrations.set(cameraId, { points: [], h, rmsErrorM: 0, source: 'simulator' });
+      tracker.setCamera(cameraId, h, cfg.sigmaImage);
+    },
+    tracks: (confirmedOnly = true) => {
+      const s = refresh();
+      return { at: s.at, tracks: confirmedOnly ? s.tracks : s.all };
+    },
+    interventions: () => refresh().interventions,
+    zones: () => zones as TimelineZone[],
+    setZones,
+    stats,
+    tracker,
+    handlers: {
+      'timeline.tracks': ({ confirmedOnly }) => {
+        const s = refresh();
+        return { at: Number.isFinite(s.at) ? s.at : 0, tracks: confirmedOnly ? s.tracks : s.all };
+      },
+      'timeline.zones': ({ set }) => (set ? setZones(set) : (zones as TimelineZone[])),
+      'timeline.interventions': () => refresh().interventions,
+      'timeline.calibration': ({ cameraId, points }) => calibration(cameraId, points),
+      'timeline.stats': () => stats(),
+    },
+    close() {
+      saveLearning();
+    },
+  };
+}

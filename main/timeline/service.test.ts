@@ -1,0 +1,202 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AppNotification, TimelineIntervention } from '../../preload/contract';
+import { createEventBus } from '../core/bus';
+import { silentLogger } from '../core/logger';
+import { openDatabase, type Db } from '../store';
+import { evaluate, parseTrajectories, TrajectoryParseError } from './evaluation';
+import type { Mat3 } from './homography';
+import { createTimelineService } from './index';
+import { seededRandom } from './rng';
+import { Tracker, type Observation } from './tracker';
+
+// Camera A sees ground x ∈ [0, 12], camera B x ∈ [8, 20]; both y ∈ [0, 10] (affine, u → x, v → y).
+const camA: Mat3 = [12, 0, 0, 0, 10, 0, 0, 0, 1];
+const camB: Mat3 = [12, 0, 8, 0, 10, 0, 0, 0, 1];
+const box = (h: Mat3, x: number, y: number): Observation => {
+  const u = (x - h[2]) / h[0];
+  const v = y / h[4];
+  return { bounding_box: { left: u - 0.01, top: v - 0.1, right: u + 0.01, bottom: v }, class: { type: 'Human', score: 0.9 } };
+};
+const inView = (h: Mat3, x: number): boolean => x >= h[2] && x <= h[2] + 12;
+
+describe('multi-camera tracker', () => {
+  it('keeps one id through a camera hand-over and through missed detections', () => {
+    const tracker = new Tracker();
+    tracker.setCamera('A', camA);
+    tracker.setCamera('B', camB);
+    const ids = new Set<string>();
+    for (let k = 0; k < 160; k++) {
+      const t = k * 0.1;
+      const x = 1 + 1.2 * t; // walks from x=1 to x≈20
+      const missed = k >= 60 && k < 63; // both cameras lose it for 0.3 s in the overlap
+      for (const [id, h, off] of [['A', camA, 0], ['B', camB, 0.05]] as const) {
+        const xt = 1 + 1.2 * (t + off);
+        tracker.ingest(id, t + off, !missed && inView(h, xt) && xt < 19.9 ? [box(h, xt, 5)] : []);
+      }
+      for (const tr of tracker.tracks.values()) if (tr.confirmed) ids.add(tr.id);
+      if (x > 19.5) break;
+    }
+    expect([...ids]).toEqual(['t1']);
+    const tr = tracker.tracks.get('t1')!;
+    expect(tr.cameras).toEqual(new Set(['A', 'B']));
+    expect(tr.lastCamera).toBe('B');
+    expect(tr.kf.x[2]!).toBeCloseTo(1.2, 1);
+  });
+
+  it('gates out a far outlier: it starts a tentative track instead of pulling the real one', () => {
+    const tracker = new Tracker();
+    tracker.setCamera('A', camA);
+    for (let k = 0; k < 20; k++) tracker.ingest('A', k * 0.1, [box(camA, 2 + 0.12 * k, 5)]);
+    const before = tracker.tracks.get('t1')!;
+    const y0 = before.kf.x[1]!;
+    tracker.ingest('A', 2.0, [box(camA, 2 + 0.12 * 20, 5), box(camA, 2 + 0.12 * 20, 9)]);
+    expect(Math.abs(tracker.tracks.get('t1')!.kf.x[1]! - y0)).toBeLessThan(0.05);
+    const others = [...tracker.tracks.values()].filter((t) => t.id !== 't1');
+    expect(others).toHaveLength(1);
+    expect(others[0]!.confirmed).toBe(false);
+    // Tentative tracks die quickly when they are not seen again (hysteresis: 2 misses).
+    tracker.ingest('A', 2.1, [box(camA, 2 + 0.12 * 21, 5)]);
+    tracker.ingest('A', 2.2, [box(camA, 2 + 0.12 * 22, 5)]);
+    expect([...tracker.tracks.keys()]).toEqual(['t1']);
+  });
+});
+
+describe('timeline service', () => {
+  let db: Db | undefined;
+  afterEach(() => db?.close());
+
+  const setup = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-timeline-'));
+    db = openDatabase({ dir }).db;
+    const bus = createEventBus();
+    let wall = 0;
+    const notes: AppNotification[] = [];
+    const ivs: TimelineIntervention[] = [];
+    let trackEvents = 0;
+    bus.subscribe('app.notification', (n) => notes.push(n));
+    bus.subscribe('timeline.intervention', (i) => ivs.push(i));
+    bus.subscribe('timeline.tracks', () => trackEvents++);
+    const svc = createTimelineService({ db, bus, log: silentLogger(), now: () => wall, random: seededRandom(1) });
+    return { svc, notes, ivs, advance: (ms: number) => (wall += ms), trackEvents: () => trackEvents };
+  };
+
+  const zone = { id: 'gate', name: 'Gate', polygon: [{ x: 10, y: 3 }, { x: 12, y: 3 }, { x: 12, y: 7 }, { x: 10, y: 7 }], threshold: 0.5, reactionS: 2 };
+
+  it('raises an intervention point with the right lead time for a track heading into a zone, not for one walking away', () => {
+    const { svc, notes, ivs, advance } = setup();
+    svc.setHomography('A', camA);
+    svc.setZones([zone]);
+    // Track 1 walks east toward the gate at 1.5 m/s along y=5; track 2 walks west, away from it, along y=2.
+    for (let k = 0; k <= 30; k++) {
+      const t = k * 0.1;
+      advance(100);
+      svc.ingest('A', 1000 * t, [box(camA, 1 + 1.5 * t, 5), box(camA, 7 - 1.0 * t, 1)]);
+    }
+    const found = svc.interventions();
+    expect(found).toHaveLength(1);
+    const iv = found[0]!;
+    const toward = svc.tracks().tracks.find((t) => t.id === iv.trackId)!;
+    expect(toward.y).toBeCloseTo(5, 0);
+    // At t = 3 s it is at x = 5.5, 4.5 m (3 s) from the gate. The mean path reaches the edge at 3 s,
+    // when P(entered) is still just under ½ (the 2 m-deep zone is narrower than the ±1.2 m spread
+    // of a 3 s prediction); ½ is passed one or two 0.4 s steps later, and never before the mean arrives.
+    expect(iv.leadTimeS).toBeGreaterThanOrEqual(3);
+    expect(iv.leadTimeS).toBeLessThanOrEqual(4.4);
+    expect(iv.probability).toBeGreaterThanOrEqual(0.5);
+    expect(iv.actBy).toBe(iv.at - 2000);
+    expect(ivs.map((i) => i.trackId)).toEqual([iv.trackId]); // announced once, not every tick
+    expect(notes[0]!.title).toContain('Gate');
+    // Every confirmed track carries 3–5 weighted futures of 12 steps.
+    for (const t of svc.tracks().tracks) {
+      expect(t.futures.length).toBeGreaterThanOrEqual(3);
+      expect(t.futures.length).toBeLessThanOrEqual(5);
+      expect(t.futures[0]!.points).toHaveLength(12);
+    }
+  });
+
+  it('scores predictions once their horizon passes: ADE/FDE per camera and a Brier score', () => {
+    const { svc, advance, trackEvents } = setup();
+    svc.setHomography('A', camA);
+    svc.setZones([zone]);
+    for (let k = 0; k <= 100; k++) {
+      advance(50); // 20 Hz wall clock against 10 Hz frames: the 5 Hz throttle must drop some events
+      svc.ingest('A', 100 * k, [box(camA, 0.5 + 0.1 * k, 5)]);
+    }
+    const s = svc.stats();
+    expect(s.overall.n).toBeGreaterThan(0);
+    expect(s.perCamera.map((c) => c.cameraId)).toEqual(['A']);
+    expect(s.overall.ade!).toBeLessThan(0.5); // a straight walk is easy
+    expect(s.overall.brier).not.toBeNull();
+    expect(s.overall.brier!).toBeLessThan(0.25);
+    expect(s.switchMatrix).toHaveLength(4);
+    expect(trackEvents()).toBeLessThanOrEqual(Math.ceil((101 * 50) / 200) + 1);
+  });
+
+  it('calibrates from four reference points and refuses collinear ones', async () => {
+    const { svc } = setup();
+    const pts = [
+      { image: { u: 0.1, v: 0.9 }, ground: { x: 0, y: 0 } },
+      { image: { u: 0.9, v: 0.9 }, ground: { x: 8, y: 0 } },
+      { image: { u: 0.7, v: 0.4 }, ground: { x: 8, y: 12 } },
+      { image: { u: 0.3, v: 0.4 }, ground: { x: 0, y: 12 } },
+    ];
+    const ok = await svc.handlers['timeline.calibration']!({ cameraId: 'B8A44F7D507D', points: pts }, { transport: 'internal', peer: 't' });
+    expect(ok.source).toBe('reference-points');
+    expect(ok.rmsErrorM!).toBeLessThan(1e-6);
+    const line = pts.map((p, i) => ({ ...p, image: { u: 0.1 + 0.2 * i, v: 0.5 } }));
+    expect(() => svc.handlers['timeline.calibration']!({ cameraId: 'X', points: line }, { transport: 'internal', peer: 't' })).toThrow(/one line/);
+    expect(svc.ingest('unknown', 0, []).accepted).toBe(false);
+  });
+});
+
+describe('prediction evaluation', () => {
+  // Track 1 walks 1 m per step along x, then continues 1 m to the side: CV is off by exactly 1 m at
+  // every step (ADE 1, FDE 1). Track 2 stands at (5,5) for 8 steps, then walks 0.5 m per step: CV
+  // predicts standing still, off by 0.5k at step k (ADE 0.5·6.5 = 3.25, FDE 6).
+  // Overall: cv_ade = (1 + 3.25)/2 = 2.125, cv_fde = (1 + 6)/2 = 3.5.
+  const fixture = [
+    '# frame id x y',
+    ...Array.from({ length: 20 }, (_, k) => `${k * 10} 1 ${k}.0 ${k < 8 ? 0 : 1}`),
+    '',
+    ...Array.from({ length: 20 }, (_, k) => `${k * 10}\t2\t${k < 8 ? 5 : 5 + 0.5 * (k - 7)}\t5`),
+  ].join('\n');
+
+  it('computes the constant-velocity baseline exactly as by hand', () => {
+    const r = evaluate(parseTrajectories(fixture));
+    expect(r.tracks).toBe(2);
+    expect(r.windows).toBe(2);
+    expect(r.cv_ade).toBeCloseTo(2.125, 6);
+    expect(r.cv_fde).toBeCloseTo(3.5, 6);
+    expect(r.ade).toBeGreaterThan(0);
+  });
+
+  it('reports malformed lines with their line numbers', () => {
+    const bad = '0 1 0 0\n\n10 1 x 0\n20 1 2\n# fine\n30 1 3 4 5\n';
+    try {
+      parseTrajectories(bad);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(TrajectoryParseError);
+      const msg = (err as Error).message;
+      expect(msg).toContain('line 3: x "x" is not a number');
+      expect(msg).toContain('line 4: expected 4 fields');
+      expect(msg).toContain('line 6: expected 4 fields');
+      expect(msg).not.toContain('line 5');
+    }
+  });
+
+  it('runs as a command and prints the JSON figures', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-eval-')), 'fixture.txt');
+    fs.writeFileSync(file, fixture);
+    const tsx = path.resolve('node_modules/.bin/tsx');
+    const out = JSON.parse(execFileSync(tsx, ['scripts/eval-prediction.ts', file], { encoding: 'utf8' })) as Record<string, number>;
+    expect(Object.keys(out)).toEqual(expect.arrayContaining(['ade', 'fde', 'cv_ade', 'cv_fde', 'tracks']));
+    expect(out.cv_ade).toBeCloseTo(2.125, 6);
+    fs.writeFileSync(file, '0 1 0 0\n10 1 zero 0\n');
+    expect(() => execFileSync(tsx, ['scripts/eval-prediction.ts', file], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/line 2/);
+  });
+});

@@ -1,0 +1,339 @@
+/* OmniSight Agent: the on-camera application.
+ * Reads processed frames from the HAL, turns raw detections into the scene-metadata shape, and
+ * publishes signed detections (QoS 0) and a 1 Hz heartbeat (QoS 1) over MQTT per docs/protocol.md.
+ * It also answers GET identity.cgi on a loopback port so the camera can reverse-proxy it. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <mosquitto.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "hal.h"
+#include "identity.h"
+#include "json.h"
+#include "log.h"
+
+#ifndef OMNISIGHT_VERSION
+#define OMNISIGHT_VERSION "0.0.0"
+#endif
+#define APP_NAME "omnisight"
+#define FPS_WINDOW 256
+
+static volatile sig_atomic_t g_stop;
+static atomic_int g_connected;
+static atomic_int g_announce; /* publish a heartbeat right away (set on every (re)connect) */
+
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Environment first (the simulator and tests), then the platform's parameters (a real camera). */
+static const char *cfg(hal_t *h, const char *env, const char *param, const char *def) {
+  const char *v = getenv(env);
+  if (v && *v) return v;
+  v = h ? hal_param(h, param) : NULL;
+  return v && *v ? v : def;
+}
+
+/* Model labels (COCO-style or already scene-metadata) → the scene-metadata classes of the protocol. */
+static const char *scene_class(const char *label) {
+  static const struct { const char *label, *cls; } map[] = {
+    {"human", "Human"}, {"person", "Human"}, {"pedestrian", "Human"}, {"face", "Human"},
+    {"car", "Car"}, {"vehicle", "Car"},
+    {"truck", "Truck"}, {"bus", "Bus"},
+    {"bike", "Bike"}, {"bicycle", "Bike"}, {"motorcycle", "Bike"}, {"motorbike", "Bike"},
+    {"animal", "Animal"}, {"dog", "Animal"}, {"cat", "Animal"}, {"bird", "Animal"}, {"horse", "Animal"},
+    {"sheep", "Animal"}, {"cow", "Animal"}, {"bear", "Animal"}, {"deer", "Animal"},
+  };
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (strcasecmp(label, map[i].label) == 0) return map[i].cls;
+  return "Other";
+}
+
+static double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+
+typedef struct {
+  int64_t start_ms;
+  int64_t done_ms[FPS_WINDOW]; /* monotonic completion times of recent frames (ring) */
+  double infer_ms[FPS_WINDOW];
+  size_t head, count;
+  double fps_camera;
+  uint64_t synth_track;
+} stats_t;
+
+static void stats_add(stats_t *st, int64_t now, double infer_ms, double fps_camera) {
+  st->done_ms[st->head] = now;
+  st->infer_ms[st->head] = infer_ms;
+  st->head = (st->head + 1) % FPS_WINDOW;
+  if (st->count < FPS_WINDOW) st->count++;
+  if (fps_camera > 0) st->fps_camera = fps_camera;
+}
+
+/* Frames completed in the last second, and their mean inference time. */
+static void stats_window(const stats_t *st, int64_t now, int *fps, double *infer) {
+  int n = 0;
+  double sum = 0;
+  for (size_t i = 0; i < st->count; i++) {
+    size_t k = (st->head + FPS_WINDOW - 1 - i) % FPS_WINDOW;
+    if (now - st->done_ms[k] >= 1000) break;
+    n++;
+    sum += st->infer_ms[k];
+  }
+  *fps = n;
+  *infer = n ? sum / n : 0;
+}
+
+static void build_detections(jbuf *b, const hal_frame *f, stats_t *st, double min_score, int64_t now) {
+  int fps;
+  double infer;
+  stats_window(st, now, &fps, &infer);
+  jb_fmt(b, "{\"frame\":{\"timestamp\":%" PRId64 ",\"observations\":[", f->timestamp_ms);
+  int first = 1;
+  for (size_t i = 0; i < f->n; i++) {
+    const hal_detection *d = &f->det[i];
+    if (!isfinite(d->x1) || !isfinite(d->y1) || !isfinite(d->x2) || !isfinite(d->y2) || !isfinite(d->score)) continue;
+    if (d->score < min_score) continue;
+    /* Normalise to 0..1 of the processed frame; accept corners in either order. */
+    double l = clamp01(fmin(d->x1, d->x2) / f->width), r = clamp01(fmax(d->x1, d->x2) / f->width);
+    double t = clamp01(fmin(d->y1, d->y2) / f->height), btm = clamp01(fmax(d->y1, d->y2) / f->height);
+    l = round(l * 1e4) / 1e4; r = round(r * 1e4) / 1e4; t = round(t * 1e4) / 1e4; btm = round(btm * 1e4) / 1e4;
+    if (!(l < r) || !(t < btm)) continue; /* degenerate after clamping: nothing visible */
+    if (!first) jb_raw(b, ",");
+    first = 0;
+    jb_raw(b, "{\"bounding_box\":{\"left\":");
+    jb_num(b, l, 4); jb_raw(b, ",\"top\":"); jb_num(b, t, 4);
+    jb_raw(b, ",\"right\":"); jb_num(b, r, 4); jb_raw(b, ",\"bottom\":"); jb_num(b, btm, 4);
+    jb_fmt(b, "},\"class\":{\"type\":\"%s\",\"score\":", scene_class(d->cls));
+    jb_num(b, clamp01(d->score), 3);
+    jb_raw(b, "},\"track_id\":");
+    char synth[HAL_TRACK_LEN];
+    const char *tid = d->track_id;
+    if (!tid[0]) { snprintf(synth, sizeof synth, "u%" PRIu64, ++st->synth_track); tid = synth; }
+    jb_str(b, tid, strlen(tid));
+    jb_fmt(b, ",\"timestamp\":%" PRId64 "}", f->timestamp_ms);
+  }
+  jb_raw(b, "],\"operations\":[");
+  for (size_t i = 0; i < f->n_deleted; i++) {
+    if (i) jb_raw(b, ",");
+    jb_raw(b, "{\"id\":");
+    jb_str(b, f->deleted[i], strlen(f->deleted[i]));
+    jb_raw(b, ",\"type\":\"DeleteOperation\"}");
+  }
+  int fps_cam = (int)lround(st->fps_camera);
+  int skipped = fps_cam > fps ? fps_cam - fps : 0;
+  jb_raw(b, "]},\"stats\":{\"inference_ms\":");
+  jb_num(b, f->inference_ms, 1);
+  jb_fmt(b, ",\"fps_camera\":%d,\"fps_processed\":%d,\"fps_skipped\":%d,\"width\":%d,\"height\":%d}}",
+         fps_cam, fps, skipped, f->width, f->height);
+}
+
+static long resident_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long pages = 0, rss = 0;
+  if (f) {
+    if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
+    fclose(f);
+  }
+  return rss * sysconf(_SC_PAGESIZE);
+}
+
+static void build_heartbeat(jbuf *b, stats_t *st, const char *model, int64_t now) {
+  int fps;
+  double infer;
+  stats_window(st, now, &fps, &infer);
+  int fps_cam = (int)lround(st->fps_camera);
+  jb_fmt(b, "{\"app\":\"%s\",\"version\":\"%s\",\"uptime_s\":%" PRId64 ",\"fps_camera\":%d,\"fps_processed\":%d,\"fps_skipped\":%d,\"inference_ms\":",
+         APP_NAME, OMNISIGHT_VERSION, (now - st->start_ms) / 1000, fps_cam, fps, fps_cam > fps ? fps_cam - fps : 0);
+  jb_num(b, infer, 1);
+  jb_fmt(b, ",\"mem_bytes\":%ld,\"model\":", resident_bytes());
+  jb_str(b, model, strlen(model));
+  jb_raw(b, "}");
+}
+
+static void on_connect(struct mosquitto *m, void *ud, int rc) {
+  (void)m; (void)ud;
+  if (rc == 0) {
+    atomic_store(&g_connected, 1);
+    atomic_store(&g_announce, 1);
+    LOGI("connected to the MQTT broker");
+  } else {
+    LOGW("MQTT broker refused the connection: %s", mosquitto_connack_string(rc));
+  }
+}
+
+static void on_disconnect(struct mosquitto *m, void *ud, int rc) {
+  (void)m; (void)ud;
+  atomic_store(&g_connected, 0);
+  if (rc != 0) LOGW("lost the MQTT connection; reconnecting");
+}
+
+typedef struct {
+  struct mosquitto *mq;
+  signer *sg;
+  char topic_det[96], topic_hb[96];
+  unsigned long dropped;
+} publisher;
+
+static void publish(publisher *p, const char *kind, const char *body, size_t len) {
+  static char env[ENVELOPE_MAX_BYTES + 1];
+  jbuf out;
+  jb_init(&out, env, sizeof env);
+  if (envelope_build(p->sg, kind, wall_ms(), body, len, &out) < 0) {
+    LOGW("a %s message would exceed 64 KiB; dropped", kind);
+    return;
+  }
+  int hb = strcmp(kind, "heartbeat") == 0;
+  int rc = mosquitto_publish(p->mq, NULL, hb ? p->topic_hb : p->topic_det, (int)out.len, out.buf, hb ? 1 : 0, false);
+  if (rc != MOSQ_ERR_SUCCESS && p->dropped++ % 100 == 0)
+    LOGW("publish failed (%s); %lu messages dropped so far", mosquitto_strerror(rc), p->dropped);
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  LOGI("OmniSight Agent %s starting (pid %d)", OMNISIGHT_VERSION, (int)getpid());
+#ifdef OMNISIGHT_CRASH_AT_START
+  /* The deliberately broken build for the deploy fault tests: it must fail right after start. */
+  LOGE("this is the deliberately broken build (CRASH_AT_START=1); exiting with status 70");
+  return 70;
+#endif
+  char err[512];
+  const char *expected = getenv("OMNISIGHT_APP_VERSION");
+  if (expected && *expected && strcmp(expected, OMNISIGHT_VERSION) != 0) {
+    /* The installer says one version, this binary is another: refuse rather than mislead a verifier. */
+    LOGE("OMNISIGHT_APP_VERSION=%s but this binary is %s: reinstall the package or fix the launcher", expected, OMNISIGHT_VERSION);
+    return 78;
+  }
+  if (sodium_init() < 0) { LOGE("libsodium failed to initialise"); return 1; }
+
+  /* Block the stop signals in every thread we create; main unblocks them and handles them. */
+  sigset_t stopset, old;
+  sigemptyset(&stopset);
+  sigaddset(&stopset, SIGTERM);
+  sigaddset(&stopset, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stopset, &old);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal; /* no SA_RESTART: a pending poll() returns EINTR at once */
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  hal_t *hal = hal_open(err, sizeof err);
+  if (!hal) { LOGE("%s", err); return 1; }
+
+  const char *serial = cfg(hal, "OMNISIGHT_CAMERA_SERIAL", "SerialNumber", NULL);
+  const char *host = cfg(hal, "OMNISIGHT_MQTT_HOST", "MqttHost", "127.0.0.1");
+  const char *port_s = cfg(hal, "OMNISIGHT_MQTT_PORT", "MqttPort", "1883");
+  const char *key_file = cfg(hal, "OMNISIGHT_KEY_FILE", "KeyFile", "/usr/local/packages/omnisight/localdata/signing.key");
+  const char *key_id = cfg(hal, "OMNISIGHT_KEY_ID", "KeyId", "k1");
+  const char *state_dir = cfg(hal, "OMNISIGHT_STATE_DIR", "StateDir", "");
+  const char *http_s = cfg(hal, "OMNISIGHT_HTTP_PORT", "HttpPort", "2001");
+  const char *score_s = cfg(hal, "OMNISIGHT_MIN_SCORE", "MinScore", "0.25");
+  char *end;
+  long port = strtol(port_s, &end, 10);
+  if (*end || port <= 0 || port > 65535) { LOGE("MQTT port '%s' is not 1-65535: fix OMNISIGHT_MQTT_PORT", port_s); hal_close(hal); return 1; }
+  double min_score = strtod(score_s, &end);
+  if (*end || !(min_score >= 0 && min_score <= 1)) { LOGE("minimum score '%s' must be 0..1: fix OMNISIGHT_MIN_SCORE", score_s); hal_close(hal); return 1; }
+
+  static signer sg;
+  if (signer_init(&sg, key_file, key_id, serial, state_dir, err, sizeof err) < 0) { LOGE("%s", err); hal_close(hal); return 1; }
+
+  identity_server *ids = NULL;
+  if (strcmp(http_s, "off") != 0) {
+    long hp = strtol(http_s, &end, 10);
+    if (*end || hp < 0 || hp > 65535) { LOGE("HTTP port '%s' is not 0-65535 or off: fix OMNISIGHT_HTTP_PORT", http_s); hal_close(hal); return 1; }
+    char pkb64[64], ident[256];
+    signer_public_b64(&sg, pkb64, sizeof pkb64);
+    snprintf(ident, sizeof ident, "{\"camera\":\"%s\",\"key\":\"%s\",\"publicKey\":\"%s\",\"version\":\"%s\"}",
+             sg.serial, sg.key_id, pkb64, OMNISIGHT_VERSION);
+    if (!(ids = identity_start((int)hp, ident, err, sizeof err))) { LOGE("%s", err); hal_close(hal); return 1; }
+    /* On stdout so a launcher that asked for port 0 can learn the port. */
+    printf("omnisight: identity endpoint http://127.0.0.1:%d/identity.cgi\n", identity_port(ids));
+  }
+
+  mosquitto_lib_init();
+  char client_id[64];
+  snprintf(client_id, sizeof client_id, "omnisight-%s", sg.serial);
+  publisher pub = { .sg = &sg };
+  snprintf(pub.topic_det, sizeof pub.topic_det, "axis/%s/omnisight/detections", sg.serial);
+  snprintf(pub.topic_hb, sizeof pub.topic_hb, "axis/%s/omnisight/heartbeat", sg.serial);
+  pub.mq = mosquitto_new(client_id, true, NULL);
+  if (!pub.mq) { LOGE("cannot create the MQTT client"); return 1; }
+  mosquitto_int_option(pub.mq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  mosquitto_connect_callback_set(pub.mq, on_connect);
+  mosquitto_disconnect_callback_set(pub.mq, on_disconnect);
+  mosquitto_reconnect_delay_set(pub.mq, 1, 10, true);
+  int rc = mosquitto_connect_async(pub.mq, host, (int)port, 30);
+  if (rc != MOSQ_ERR_SUCCESS) LOGW("MQTT broker %s:%ld not reachable yet (%s); retrying", host, port, mosquitto_strerror(rc));
+  if (mosquitto_loop_start(pub.mq) != MOSQ_ERR_SUCCESS) { LOGE("cannot start the MQTT network thread"); return 1; }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+  static stats_t st;
+  st.start_ms = mono_ms();
+  static hal_frame frame;
+  static char body[ENVELOPE_MAX_BYTES / 2];
+  int64_t next_hb = st.start_ms;
+  int64_t last_reconnect = st.start_ms;
+  int exit_code = 0;
+  LOGI("running as camera %s, key %s, broker %s:%ld", sg.serial, sg.key_id, host, port);
+
+  while (!g_stop) {
+    int64_t now = mono_ms();
+    if (!atomic_load(&g_connected) && rc != MOSQ_ERR_SUCCESS && now - last_reconnect >= 1000) {
+      /* The first connect failed before the network thread owned the socket: retry it here. */
+      last_reconnect = now;
+      rc = mosquitto_reconnect_async(pub.mq);
+    }
+    if (atomic_exchange(&g_announce, 0) || now >= next_hb) {
+      if (atomic_load(&g_connected)) {
+        jbuf b;
+        jb_init(&b, body, sizeof body);
+        build_heartbeat(&b, &st, hal_model(hal), now);
+        publish(&pub, "heartbeat", b.buf, b.len);
+      }
+      next_hb = now + 1000;
+    }
+    int wait = (int)(next_hb - mono_ms());
+    int r = hal_next(hal, &frame, wait < 0 ? 0 : wait);
+    if (r < 0) { LOGE("the frame source failed; exiting so the system restarts the app"); exit_code = 1; break; }
+    if (r == 0) continue;
+    now = mono_ms();
+    stats_add(&st, now, frame.inference_ms, frame.fps_camera);
+    jbuf b;
+    jb_init(&b, body, sizeof body);
+    build_detections(&b, &frame, &st, min_score, now);
+    if (b.overflow) { LOGW("a detections body would exceed the limit; frame dropped"); continue; }
+    if (atomic_load(&g_connected)) publish(&pub, "detections", b.buf, b.len);
+  }
+
+  LOGI("stopping");
+  mosquitto_disconnect(pub.mq);
+  mosquitto_loop_stop(pub.mq, false);
+  mosquitto_destroy(pub.mq);
+  mosquitto_lib_cleanup();
+  identity_stop(ids);
+  hal_close(hal);
+  signer_wipe(&sg);
+  LOGI("stopped");
+  return exit_code;
+}

@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import { event, method, noInput } from './define';
+
+export const federatedAggregations = ['secure', 'plain', 'robust-trimmed', 'robust-median', 'krum'] as const;
+
+/**
+ * How federated rounds run. One aggregation mode per deployment: secure aggregation hides each
+ * camera's update from the coordinator, robust aggregation (trimmed mean, median, Krum) needs to see
+ * each update to discard outliers, so the two cannot be on together.
+ */
+const federatedConfigFields = {
+  aggregation: z.enum(federatedAggregations),
+  algorithm: z.enum(['fedavg', 'fedprox']),
+  /** FedProx proximal weight μ (used when algorithm is fedprox). */
+  mu: z.number().min(0).max(10),
+  /** Differential privacy: clip each camera's update to dpClip (L2) and add Gaussian noise. */
+  dpEnabled: z.boolean(),
+  dpClip: z.number().positive().max(1000),
+  dpNoiseMultiplier: z.number().min(0.1).max(1000),
+  dpDelta: z.number().gt(0).max(0.01),
+  clientsPerRound: z.number().int().min(3).max(1000),
+  localEpochs: z.number().int().min(1).max(50),
+  learningRate: z.number().positive().max(10),
+  batchSize: z.number().int().min(1).max(4096),
+  /** Fraction trimmed at each end per coordinate (robust-trimmed). */
+  trimFraction: z.number().min(0).max(0.45),
+  /** Faulty updates Krum tolerates; it needs more than 2f + 2 participants. */
+  krumFaulty: z.number().int().min(0).max(100),
+};
+
+/**
+ * How federated rounds run. One aggregation mode per deployment: secure aggregation hides each
+ * camera's update from the coordinator, robust aggregation (trimmed mean, median, Krum) needs to see
+ * each update to discard outliers, so the two cannot be on together.
+ */
+export const federatedConfigSchema = z.object(federatedConfigFields).strict();
+export type FederatedConfig = z.infer<typeof federatedConfigSchema>;
+// No defaults in the patch: zod 4 would fill them in and a one-field change would reset the rest.
+export const federatedConfigPatchSchema = z.object(federatedConfigFields).partial().strict();
+export type FederatedConfigPatch = z.infer<typeof federatedConfigPatchSchema>;
+
+export const federatedConfigDefaults: FederatedConfig = {
+  aggregation: 'secure',
+  algorithm: 'fedavg',
+  mu: 0.01,
+  dpEnabled: false,
+  dpClip: 1,
+  dpNoiseMultiplier: 1,
+  dpDelta: 1e-5,
+  clientsPerRound: 10,
+  localEpochs: 1,
+  learningRate: 0.1,
+  batchSize: 16,
+  trimFraction: 0.1,
+  krumFaulty: 1,
+};
+
+/** A full configuration: the defaults with a patch applied, validated. */
+export const federatedConfig = (patch: FederatedConfigPatch = {}): FederatedConfig =>
+  federatedConfigSchema.parse({ ...federatedConfigDefaults, ...patch });
+
+export const federatedPrivacySchema = z.object({
+  enabled: z.boolean(),
+  /** Worst camera's ε for the current model; null when no finite ε holds (a round ran without noise). */
+  epsilon: z.number().nullable(),
+  delta: z.number(),
+  level: z.enum(['off', 'strong', 'moderate', 'weak']),
+  /** Always true: the guarantee covers one camera's whole contribution, not one image. */
+  perCamera: z.boolean(),
+  accountant: z.string(),
+  note: z.string(),
+});
+export type FederatedPrivacy = z.infer<typeof federatedPrivacySchema>;
+
+export const federatedRoundSchema = z.object({
+  round: z.number().int(),
+  lineage: z.number().int(),
+  startedAt: z.number(),
+  finishedAt: z.number(),
+  status: z.enum(['completed', 'aborted']),
+  aggregation: z.enum(federatedAggregations),
+  algorithm: z.enum(['fedavg', 'fedprox']),
+  selected: z.array(z.string()),
+  participants: z.array(z.string()),
+  dropped: z.array(z.string()),
+  accuracy: z.number().nullable(),
+  loss: z.number().nullable(),
+  epsilon: z.number().nullable(),
+  delta: z.number(),
+  reason: z.string().nullable(),
+  modelVersion: z.number().int().nullable(),
+});
+export type FederatedRound = z.infer<typeof federatedRoundSchema>;
+
+export const federatedModelSchema = z.object({
+  version: z.number().int(),
+  lineage: z.number().int(),
+  round: z.number().int(),
+  createdAt: z.number(),
+  aggregation: z.enum(federatedAggregations),
+  algorithm: z.enum(['fedavg', 'fedprox']),
+  participants: z.array(z.string()),
+  accuracy: z.number(),
+  loss: z.number(),
+  epsilon: z.number().nullable(),
+  delta: z.number(),
+  /** SHA-256 of the float32 little-endian parameters: what a deploy ships and a camera checks. */
+  hash: z.string(),
+  classes: z.number().int(),
+  features: z.number().int(),
+  paramCount: z.number().int(),
+});
+export type FederatedModel = z.infer<typeof federatedModelSchema>;
+
+export const federatedStatusSchema = z.object({
+  running: z.boolean(),
+  /** Rounds still queued by the last federated.start. */
+  remaining: z.number().int(),
+  lastRound: z.number().int(),
+  lineage: z.number().int(),
+  cameras: z.number().int(),
+  config: federatedConfigSchema,
+  privacy: federatedPrivacySchema,
+  /** Which aggregation is on, in words for the UI. */
+  aggregationNote: z.string(),
+});
+
+export const federatedMethods = {
+  'federated.config.get': method('The federated-learning configuration.', noInput, federatedConfigSchema),
+  'federated.config.set': method(
+    'Change the federated-learning configuration; applies from the next round.',
+    federatedConfigPatchSchema,
+    federatedConfigSchema,
+  ),
+  'federated.status': method('Whether rounds are running, which aggregation is on, and the privacy budget spent.', noInput, federatedStatusSchema),
+  'federated.start': method(
+    'Run federated rounds across the cameras in the background; progress arrives as federated.round events.',
+    z.object({ rounds: z.number().int().min(1).max(1000).default(10) }).strict(),
+    z.object({ started: z.boolean(), fromRound: z.number().int(), rounds: z.number().int() }),
+  ),
+  'federated.stop': method('Stop after the round in progress.', noInput, z.object({ stopped: z.boolean() })),
+  'federated.reset': method(
+    'Start a new model from zero (a new lineage with a fresh privacy budget); history is kept.',
+    noInput,
+    z.object({ lineage: z.number().int() }),
+  ),
+  'federated.rounds': method(
+    'Round history, newest first: participation, dropouts, accuracy, loss, ε.',
+    z.object({ limit: z.number().int().min(1).max(1000).default(100), beforeRound: z.number().int().positive().optional() }).strict(),
+    z.object({ rounds: z.array(federatedRoundSchema) }),
+  ),
+  'federated.models': method(
+    'Stored model versions, newest first.',
+    z.object({ limit: z.number().int().min(1).max(1000).default(50) }).strict(),
+    z.object({ models: z.array(federatedModelSchema) }),
+  ),
+  'federated.model': method(
+    'One model version; with parameters as base64 float32 little-endian when asked (for a deploy).',
+    z.object({ version: z.number().int().positive(), withParameters: z.boolean().default(false) }).strict(),
+    federatedModelSchema.extend({ parameters: z.string().optional() }),
+  ),
+} as const;
+
+export const federatedEvents = {
+  'federated.round': event(
+    'Progress and results of a federated round.',
+    z.object({
+      round: z.number().int(),
+      phase: z.enum(['selected', 'training', 'aggregating', 'completed', 'aborted', 'stopped']),
+      selected: z.number().int(),
+      participants: z.number().int(),
+      dropped: z.number().int(),
+      accuracy: z.number().nullable(),
+      loss: z.number().nullable(),
+      epsilon: z.number().nullable(),
+      message: z.string().nullable(),
+    }),
+  ),
+} as const;

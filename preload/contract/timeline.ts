@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { event, method, noInput } from './define';
+
+const coord = z.number().finite().min(-1e5).max(1e5);
+const groundPoint = z.object({ x: coord, y: coord }).strict();
+const unit = z.number().finite().min(0).max(1);
+
+export const timelineZoneSchema = z
+  .object({
+    id: z.string().min(1).max(64),
+    name: z.string().min(1).max(100),
+    polygon: z.array(groundPoint).min(3).max(64),
+    /** Entry probability at which an intervention point is raised. */
+    threshold: z.number().min(0.01).max(0.99).default(0.5),
+    /** Seconds somebody needs to act; earlier warnings only. */
+    reactionS: z.number().min(0).max(60).default(2),
+    action: z.string().max(200).optional(),
+  })
+  .strict();
+export type TimelineZone = z.infer<typeof timelineZoneSchema>;
+
+const cov = z.tuple([z.number(), z.number(), z.number()]);
+export const timelineFutureSchema = z.object({
+  label: z.string(),
+  weight: z.number(),
+  points: z.array(z.object({ dt: z.number(), x: z.number(), y: z.number(), cov })),
+});
+
+export const timelineTrackSchema = z.object({
+  id: z.string(),
+  cls: z.string(),
+  confirmed: z.boolean(),
+  x: z.number(),
+  y: z.number(),
+  vx: z.number(),
+  vy: z.number(),
+  cov,
+  cameras: z.array(z.string()),
+  lastCamera: z.string(),
+  /** Frame time of the last update, ms. */
+  updatedAt: z.number(),
+  modes: z.record(z.string(), z.number()),
+  futures: z.array(timelineFutureSchema),
+});
+export type TimelineTrack = z.infer<typeof timelineTrackSchema>;
+
+export const timelineInterventionSchema = z.object({
+  trackId: z.string(),
+  zoneId: z.string(),
+  probability: z.number(),
+  at: z.number(),
+  leadTimeS: z.number(),
+  actBy: z.number(),
+  suggestedAction: z.string(),
+});
+export type TimelineIntervention = z.infer<typeof timelineInterventionSchema>;
+
+const calibrationPoint = z.object({ image: z.object({ u: unit, v: unit }).strict(), ground: groundPoint }).strict();
+export const timelineCalibrationSchema = z.object({
+  cameraId: z.string(),
+  homography: z.array(z.number()).length(9).nullable(),
+  rmsErrorM: z.number().nullable(),
+  source: z.enum(['reference-points', 'simulator', 'none']),
+  points: z.array(calibrationPoint),
+});
+
+const errorStats = z.object({ ade: z.number().nullable(), fde: z.number().nullable(), n: z.number() });
+export const timelineStatsSchema = z.object({
+  overall: errorStats.extend({ brier: z.number().nullable(), brierN: z.number() }),
+  perCamera: z.array(errorStats.extend({ cameraId: z.string() })),
+  modes: z.array(z.string()),
+  switchMatrix: z.array(z.array(z.number())),
+  processNoise: z.number(),
+  unresolved: z.number(),
+});
+export type TimelineStats = z.infer<typeof timelineStatsSchema>;
+
+export const timelineMethods = {
+  'timeline.tracks': method(
+    'Current ground-plane tracks with their probable futures.',
+    z.object({ confirmedOnly: z.boolean().default(true) }).strict(),
+    z.object({ at: z.number(), tracks: z.array(timelineTrackSchema) }),
+  ),
+  'timeline.zones': method(
+    'Restricted zones (polygons on the ground, metres). With `set`, replaces all zones first.',
+    z.object({ set: z.array(timelineZoneSchema).max(64).optional() }).strict(),
+    z.array(timelineZoneSchema),
+  ),
+  'timeline.interventions': method('Current intervention points, earliest first.', noInput, z.array(timelineInterventionSchema)),
+  'timeline.calibration': method(
+    "A camera's ground mapping. With `points` (4–32 image↔ground pairs) it is estimated and saved first.",
+    z.object({ cameraId: z.string().min(1).max(64), points: z.array(calibrationPoint).min(4).max(32).optional() }).strict(),
+    timelineCalibrationSchema,
+  ),
+  'timeline.stats': method('Prediction quality: ADE/FDE per camera and overall, Brier score, learned switch matrix.', noInput, timelineStatsSchema),
+} as const;
+
+export const timelineEvents = {
+  'timeline.tracks': event('Tracks with futures, at most 5 times a second.', z.object({ at: z.number(), tracks: z.array(timelineTrackSchema) })),
+  'timeline.intervention': event('A new intervention point (once per track and zone until it clears).', timelineInterventionSchema),
+} as const;

@@ -1,0 +1,351 @@
+// npm run bench:bridge → bench-results/bridge.json
+// 100 agents in 20 rooms of 5 post through the agent bridge (running in a child process, every message
+// committed before it is acknowledged and delivered to the 4 other members); the same fan-out through
+// Debian's Mosquitto at QoS 1; 5,000 idle authenticated connections; 1,000 rooms; and acknowledged
+// messages lost after SIGKILL during load. Bounded loops: the whole run stays well under 3 minutes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import mqtt from 'mqtt';
+import pino from 'pino';
+import WebSocket from 'ws';
+import { createAuditLog } from '../main/audit';
+import { connectBridge, createTokenStore, type BridgeClient } from '../main/agents';
+import { AGENT_WS_PROTOCOL } from '../main/agents/bridge';
+import { createAgentBridge } from '../main/agents';
+import { createEventBus } from '../main/core/bus';
+import { createRoomsService } from '../main/rooms';
+import { openDatabase } from '../main/store';
+import type { Message } from '../preload/contract';
+
+const CLIENTS = 100;
+const ROOMS = 20;
+const LOAD_MS = 5000;
+const WINDOW = 4; // posts in flight per client
+const IDLE_TARGET = 5000;
+const MOSQUITTO = '/usr/sbin/mosquitto';
+const stamp = (): number => performance.timeOrigin + performance.now();
+
+// --- the bridge as its own process ------------------------------------------------------------
+async function serve(dir: string): Promise<void> {
+  const { db } = openDatabase({ dir });
+  const bus = createEventBus();
+  const log = pino({ level: 'silent' });
+  const audit = createAuditLog({ db, bus, now: Date.now });
+  const rooms = createRoomsService({ db, bus, now: Date.now, dataDir: dir, log });
+  const bridge = createAgentBridge({ db, bus, audit, rooms, log, now: Date.now, dataDir: dir });
+  const port = await bridge.start();
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+  process.on('SIGTERM', () => void bridge.close().then(() => process.exit(0)));
+}
+
+function startServer(dir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [...process.execArgv, __filename, '--serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /\{"port":(\d+)\}/.exec(buf);
+      if (m) resolve({ child, url: `ws://127.0.0.1:${m[1]}` });
+    });
+    child.once('exit', (code) => reject(new Error(`bridge process exited (${code}) before listening`)));
+  });
+}
+
+const rssMb = (pid: number): number => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+};
+
+const pct = (sorted: Float64Array, p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
+
+function openFileLimit(): number {
+  const m = /Max open files\s+(\d+|unlimited)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+  return !m || m[1] === 'unlimited' ? Infinity : Number(m[1]);
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Data folder with rooms of 5 and one token per agent (rate limit raised for the load). */
+function prepare(dir: string, extraRooms = 0): { tokens: string[]; rooms: string[]; extra: string[] } {
+  const { db } = openDatabase({ dir });
+  const bus = createEventBus();
+  const rooms = createRoomsService({ db, bus, now: Date.now, dataDir: dir });
+  const store = createTokenStore({ db, now: Date.now });
+  const roomIds = Array.from({ length: ROOMS }, (_, i) => rooms.createRoom({ name: `load ${i}` }).id);
+  const tokens = Array.from({ length: CLIENTS }, (_, i) => {
+    const t = store.create({ name: `agent ${i}`, scopes: ['rooms:read', 'rooms:write'], ratePerMinute: 10_000_000, burst: 100_000 });
+    rooms.ensureMember(roomIds[Math.floor(i / 5)]!, { kind: 'agent', id: `agent:${t.info.id}`, name: `agent ${i}` }, ['coder']);
+    return t.token;
+  });
+  const extra = db.transaction(() => Array.from({ length: extraRooms }, (_, i) => rooms.createRoom({ name: `many ${i}` }).id))();
+  rooms.close();
+  db.close();
+  return { tokens, rooms: roomIds, extra };
+}
+
+interface LoadResult {
+  acked: number;
+  elapsedMs: number;
+  delivered: number;
+  expected: number;
+  latencies: Float64Array;
+}
+
+/** Closed loop: every client keeps WINDOW posts in flight until the time is up. */
+async function bridgeLoad(url: string, tokens: string[], roomIds: string[], ms: number, onAck?: (m: Message) => void): Promise<LoadResult & { clients: BridgeClient[] }> {
+  const clients = await Promise.all(tokens.map((token) => connectBridge({ url, token, autoAck: true })));
+  const lat = new Float64Array(4_000_000);
+  let n = 0;
+  let delivered = 0;
+  for (const c of clients)
+    c.onMessage((m) => {
+      delivered++;
+      const sent = Number(m.text.slice(0, m.text.indexOf('|')));
+      if (n < lat.length) lat[n++] = stamp() - sent;
+    });
+  await Promise.all(clients.map((c, i) => c.subscribe(roomIds[Math.floor(i / 5)]!)));
+  let acked = 0;
+  let stop = false;
+  const t0 = stamp();
+  let last = t0;
+  await Promise.all(
+    clients.map(async (c, i) => {
+      const roomId = roomIds[Math.floor(i / 5)]!;
+      let seq = 0;
+      const lane = async (): Promise<void> => {
+        while (!stop) {
+          try {
+            const m = await c.call<Message>('rooms.post', { roomId, text: `${stamp()}|${i}|${seq++}` });
+            acked++;
+            last = stamp();
+            onAck?.(m);
+          } catch {
+            return; // the server went away (kill test)
+          }
+        }
+      };
+      const timer = setTimeout(() => (stop = true), ms);
+      await Promise.all(Array.from({ length: WINDOW }, lane));
+      clearTimeout(timer);
+    }),
+  );
+  const expected = acked * 4;
+  const until = stamp() + 3000;
+  while (delivered < expected && stamp() < until) await new Promise((r) => setTimeout(r, 20));
+  const sorted = lat.slice(0, n).sort();
+  return { acked, elapsedMs: last - t0, delivered, expected, latencies: sorted, clients };
+}
+
+async function mosquittoLoad(ms: number): Promise<{ msgsPerS: number; p99: number; note?: string }> {
+  if (!fs.existsSync(MOSQUITTO)) return { msgsPerS: NaN, p99: NaN, note: `${MOSQUITTO} is missing (apt-get install mosquitto)` };
+  const port = await freePort();
+  const conf = path.join(os.tmpdir(), `bench-mosq-${process.pid}.conf`);
+  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 100\nmax_queued_messages 100000\n`);
+  const broker = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100; i++) {
+      if (await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); r(true); }).once('error', () => r(false)))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const clients = await Promise.all(
+      Array.from({ length: CLIENTS }, (_, i) => mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `bench-${i}`, protocolVersion: 5, clean: true, reconnectPeriod: 0 })),
+    );
+    const lat = new Float64Array(4_000_000);
+    let n = 0;
+    let delivered = 0;
+    clients.forEach((c) =>
+      c.on('message', (_t, payload) => {
+        delivered++;
+        const s = payload.toString();
+        if (n < lat.length) lat[n++] = stamp() - Number(s.slice(0, s.indexOf('|')));
+      }),
+    );
+    // nl (no local): like the bridge, a member does not get its own message back.
+    await Promise.all(clients.map((c, i) => c.subscribeAsync(`rooms/${Math.floor(i / 5)}`, { qos: 1, nl: true })));
+    let acked = 0;
+    let stop = false;
+    const t0 = stamp();
+    let last = t0;
+    setTimeout(() => (stop = true), ms);
+    await Promise.all(
+      clients.map(async (c, i) => {
+        let seq = 0;
+        const lane = async (): Promise<void> => {
+          while (!stop) {
+            await c.publishAsync(`rooms/${Math.floor(i / 5)}`, `${stamp()}|${i}|${seq++}`, { qos: 1 });
+            acked++;
+            last = stamp();
+          }
+        };
+        await Promise.all(Array.from({ length: WINDOW }, lane));
+      }),
+    );
+    const until = stamp() + 3000;
+    while (delivered < acked * 4 && stamp() < until) await new Promise((r) => setTimeout(r, 20));
+    await Promise.all(clients.map((c) => c.endAsync(true)));
+    const sorted = lat.slice(0, n).sort();
+    return { msgsPerS: acked / ((last - t0) / 1000), p99: pct(sorted, 99) };
+  } finally {
+    broker.kill('SIGTERM');
+    fs.rmSync(conf, { force: true });
+  }
+}
+
+async function idleConnections(url: string, tokens: string[], pid: number, target: number): Promise<{ held: number; rssMb: number; rssBeforeMb: number }> {
+  const before = rssMb(pid);
+  const sockets: WebSocket[] = [];
+  let held = 0;
+  for (let i = 0; i < target; i += 250) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(250, target - i) }, (_, j) =>
+        new Promise<WebSocket | null>((resolve) => {
+          const ws = new WebSocket(`${url}/ws`, AGENT_WS_PROTOCOL, { headers: { Authorization: `Bearer ${tokens[(i + j) % tokens.length]}` }, perMessageDeflate: false });
+          ws.once('message', () => resolve(ws)); // the welcome: authenticated
+          ws.once('error', () => resolve(null));
+        }),
+      ),
+    );
+    for (const ws of batch) if (ws) (sockets.push(ws), held++);
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  // Every socket must still be open and answering after the pause (they are held, not just opened).
+  const alive = await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<boolean>((resolve) => {
+          if (ws.readyState !== ws.OPEN) return resolve(false);
+          const t = setTimeout(() => resolve(false), 10_000);
+          ws.once('message', () => (clearTimeout(t), resolve(true)));
+          ws.send('{"type":"ping"}');
+        }),
+    ),
+  );
+  const rss = rssMb(pid);
+  for (const ws of sockets) ws.terminate();
+  return { held: alive.filter(Boolean).length, rssMb: rss, rssBeforeMb: before };
+}
+
+/** 1,000 rooms: one agent follows all of them, another posts once in each; all must arrive. */
+async function thousandRooms(url: string, tokens: string[], extra: string[]): Promise<{ ok: boolean; ms: number }> {
+  const t0 = stamp();
+  const watcher = await connectBridge({ url, token: tokens[0]! });
+  const poster = await connectBridge({ url, token: tokens[1]! });
+  const seen = new Set<string>();
+  watcher.onMessage((m) => seen.add(m.roomId));
+  for (const r of extra) await watcher.subscribe(r);
+  await Promise.all(extra.map((roomId) => poster.call('rooms.post', { roomId, text: `hello ${roomId}` })));
+  const listed = (await watcher.call<{ rooms: unknown[] }>('rooms.list')).rooms.length;
+  const until = stamp() + 10_000;
+  while (seen.size < extra.length && stamp() < until) await new Promise((r) => setTimeout(r, 20));
+  await watcher.close();
+  await poster.close();
+  return { ok: seen.size === extra.length && listed >= extra.length, ms: stamp() - t0 };
+}
+
+async function killDuringLoad(): Promise<{ acked: number; lost: number }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-kill-'));
+  try {
+    const { tokens, rooms } = prepare(dir);
+    const { child, url } = await startServer(dir);
+    const acked = new Map<number, string>();
+    setTimeout(() => child.kill('SIGKILL'), 1500);
+    const r = await bridgeLoad(url, tokens.slice(0, 40), rooms, 4000, (m) => acked.set(m.id, m.text));
+    for (const c of r.clients) c.terminate();
+    await new Promise((res) => (child.exitCode !== null || child.signalCode ? res(null) : child.once('exit', res)));
+    const { db } = openDatabase({ dir });
+    const get = db.prepare('SELECT text FROM room_messages WHERE id = ?');
+    let lost = 0;
+    for (const [id, text] of acked) if ((get.get(id) as { text: string } | undefined)?.text !== text) lost++;
+    db.close();
+    return { acked: acked.size, lost };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const began = stamp();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bridge-'));
+  const { tokens, rooms, extra } = prepare(dir, 1000);
+  const { child, url } = await startServer(dir);
+  try {
+    process.stderr.write('bridge: load…\n');
+    const load = await bridgeLoad(url, tokens, rooms, LOAD_MS);
+    await Promise.all(load.clients.map((c) => c.close()));
+    const msgsPerS = load.acked / (load.elapsedMs / 1000);
+
+    process.stderr.write('bridge: 1,000 rooms…\n');
+    const many = await thousandRooms(url, tokens, extra);
+
+    const limit = openFileLimit();
+    const target = Math.min(IDLE_TARGET, Math.max(0, limit - 300));
+    process.stderr.write(`bridge: ${target} idle connections…\n`);
+    const idle = await idleConnections(url, tokens, child.pid!, target);
+
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+
+    process.stderr.write('mosquitto: load…\n');
+    const mosq = await mosquittoLoad(LOAD_MS);
+
+    process.stderr.write('bridge: SIGKILL during load…\n');
+    const kill = await killDuringLoad();
+
+    const result = {
+      clients: CLIENTS,
+      rooms: ROOMS,
+      msgs_per_s: Math.round(msgsPerS),
+      p50_ms: round(pct(load.latencies, 50)),
+      p95_ms: round(pct(load.latencies, 95)),
+      p99_ms: round(pct(load.latencies, 99)),
+      idle_connections: idle.held,
+      idle_rss_mb: round(idle.rssMb, 1),
+      rooms_1000_ok: many.ok,
+      mosquitto_msgs_per_s: Number.isFinite(mosq.msgsPerS) ? Math.round(mosq.msgsPerS) : null,
+      ratio_vs_mosquitto: Number.isFinite(mosq.msgsPerS) ? round(msgsPerS / mosq.msgsPerS, 3) : null,
+      lost_after_kill: kill.lost,
+      notes: {
+        messages_acknowledged: load.acked,
+        deliveries: `${load.delivered} of ${load.expected}`,
+        in_flight_per_client: WINDOW,
+        load_seconds: LOAD_MS / 1000,
+        idle_rss_before_mb: round(idle.rssBeforeMb, 1),
+        idle_limit: target < IDLE_TARGET ? `open-file limit ${limit} allows ${target} of ${IDLE_TARGET} connections; raise ulimit -n` : null,
+        mosquitto_p99_ms: round(mosq.p99),
+        mosquitto: mosq.note ?? 'Debian mosquitto, QoS 1, MQTT 5 no-local subscriptions, persistence off',
+        kill_acknowledged_before_sigkill: kill.acked,
+        rooms_1000_ms: Math.round(many.ms),
+        cpus: os.cpus().length,
+        loadavg_at_end: os.loadavg().map((x) => round(x, 1)),
+        total_seconds: round((stamp() - began) / 1000, 1),
+      },
+    };
+    fs.mkdirSync('bench-results', { recursive: true });
+    fs.writeFileSync(path.join('bench-results', 'bridge.json'), `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    if (child.exitCode === null && !child.signalCode) child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--serve') void serve(process.argv[3]!);
+else
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench-bridge failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );

@@ -1,0 +1,92 @@
+// npm run bench:camsim — render+encode cost per simulated frame, and a live 16-camera run.
+// Writes bench-results/camsim.json.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startSimulatedFleet } from '../main/camsim';
+import { encodeJpeg, renderBackground, renderFrame } from '../main/camsim/render';
+import { createScene } from '../main/camsim/scene';
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const r2 = (v: number): number => Math.round(v * 100) / 100;
+
+async function perFrame(): Promise<Record<string, number>> {
+  const W = 640;
+  const H = 360;
+  const scene = createScene({ seed: 1, cameras: 16, origin: Date.now() });
+  const cam = scene.models[0]!;
+  const t0 = performance.now();
+  const bg = renderBackground(scene, cam, W, H);
+  const backgroundMs = performance.now() - t0;
+  const render: number[] = [];
+  const encode: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const k = i * 3;
+    const a = performance.now();
+    const rgb = renderFrame(bg, scene.models[i % 16]!, scene.snapshot(k), W, H);
+    const b = performance.now();
+    await encodeJpeg(rgb, W, H, 30, scene.timeOfTick(k));
+    encode.push(performance.now() - b);
+    render.push(b - a);
+  }
+  const total = render.map((r, i) => r + encode[i]!);
+  return {
+    background_ms_once: r2(backgroundMs),
+    render_ms_p50: r2(pct(render, 50)),
+    encode_ms_p50: r2(pct(encode, 50)),
+    frame_ms_p50: r2(pct(total, 50)),
+    frame_ms_p95: r2(pct(total, 95)),
+    cpu_cores_for_16x10fps: r2((16 * 10 * pct(total, 50)) / 1000),
+  };
+}
+
+async function live(seconds: number): Promise<Record<string, number>> {
+  const fleet = await startSimulatedFleet({ cameras: 16, seed: 2 });
+  const counts = new Array<number>(16).fill(0);
+  const procs = fleet.cameras.map((c, i) => {
+    // curl is the independent Digest client; we only count part boundaries.
+    const p = spawn('curl', ['-s', '-N', '--digest', '-u', `${c.username}:${c.password}`, `${c.url}/axis-cgi/mjpg/video.cgi?resolution=640x360&fps=10`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let tail = '';
+    p.stdout.on('data', (b: Buffer) => {
+      const s = tail + b.toString('latin1');
+      counts[i]! += s.split('--myboundary\r\n').length - 1;
+      tail = s.slice(-20);
+    });
+    return p;
+  });
+  await new Promise((r) => setTimeout(r, 1500)); // warm-up: backgrounds, connections
+  const start = counts.slice();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const cpu = process.cpuUsage(cpu0);
+  const wall = (performance.now() - t0) / 1000;
+  const fps = counts.map((c, i) => (c - start[i]!) / wall);
+  for (const p of procs) p.kill('SIGTERM');
+  await fleet.stop();
+  return {
+    cameras: 16,
+    requested_fps: 10,
+    seconds: r2(wall),
+    delivered_fps_min: r2(Math.min(...fps)),
+    delivered_fps_median: r2(pct(fps, 50)),
+    simulator_cpu_percent: r2(((cpu.user + cpu.system) / 1e6 / wall) * 100),
+  };
+}
+
+async function main(): Promise<void> {
+  const frame = await perFrame();
+  const fleet16 = await live(Number(process.env.CAMSIM_BENCH_SECONDS ?? 10));
+  const out = { resolution: '640x360', compression: 30, ...frame, live: fleet16 };
+  fs.mkdirSync('bench-results', { recursive: true });
+  fs.writeFileSync(path.join('bench-results', 'camsim.json'), `${JSON.stringify(out, null, 2)}\n`);
+  console.log(JSON.stringify(out, null, 2));
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

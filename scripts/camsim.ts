@@ -1,0 +1,64 @@
+// npm run camsim -- --cameras N [--base-port P] [--broker mqtt://127.0.0.1:1883] [--seed S]
+// Prints one JSON line per simulated camera, then serves until SIGINT/SIGTERM (exit 0).
+import { startSimulatedFleet } from '../main/camsim';
+
+interface Args {
+  cameras: number;
+  basePort?: number;
+  broker?: string;
+  seed?: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const out: Args = { cameras: 4 };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const int = (min: number, max: number): number => {
+      const v = Number(value());
+      if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${flag} must be an integer from ${min} to ${max}`);
+      return v;
+    };
+    switch (flag) {
+      case '--cameras':
+        out.cameras = int(1, 256);
+        break;
+      case '--base-port':
+        out.basePort = int(0, 65535);
+        break;
+      case '--broker':
+        out.broker = value();
+        break;
+      case '--seed':
+        out.seed = int(0, 0xffffffff);
+        break;
+      default:
+        throw new Error(`unknown option ${flag}; usage: camsim --cameras N [--base-port P] [--broker mqtt://…] [--seed S]`);
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const fleet = await startSimulatedFleet(parseArgs(process.argv.slice(2)));
+  for (const c of fleet.cameras) {
+    process.stdout.write(`${JSON.stringify({ id: c.id, url: c.url, username: c.username, password: c.password, serial: c.serial, model: c.model })}\n`);
+  }
+  let stopping = false;
+  const shutdown = (): void => {
+    if (stopping) return;
+    stopping = true;
+    fleet.stop().finally(() => process.exit(0));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+main().catch((e: unknown) => {
+  console.error(`camsim: ${(e as Error).message}`);
+  process.exit(2);
+});
