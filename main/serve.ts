@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       secretStore: (db) => createFileKeySecretStore(db, dataDir),
       notifier: { notify: (n) => log.info({ notification: n }, 'notification') },
       launchHelper: forkHelper,
+      helperEntry: path.join(__dirname, 'helper.js'),
       noDemo: args['no-demo'],
     });
   } catch (err) {

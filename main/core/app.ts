@@ -34,6 +34,8 @@ export interface AppOptions {
   notifier: Notifier;
   /** Starts the helper process; absent in unit tests. */
   launchHelper?: HelperLauncher;
+  /** The built helper entry (out/main/helper.js), resolved by the front door that knows where it runs from. */
+  helperEntry?: string;
   /** Turn the simulated fleet off regardless of the setting (--no-demo). */
   noDemo?: boolean;
   now?: () => number;
@@ -115,7 +117,7 @@ export function createApp(opts: AppOptions): App {
   const agents = createAgentBridge({ db, bus, audit, rooms, log, now, dataDir: opts.dataDir, dispatcher, port: opts.agentBridgePort });
   dispatcher.register(agents.handlers);
   agents.start().catch((err: unknown) => log.error({ err }, 'the agent bridge could not start; agents cannot connect'));
-  const fleet = createFleetRuntime({ db, bus, log, audit, secrets, settings, now, launchHelper: opts.launchHelper, noDemo: opts.noDemo });
+  const fleet = createFleetRuntime({ db, bus, log, audit, secrets, settings, now, launchHelper: opts.launchHelper, helperEntry: opts.helperEntry, noDemo: opts.noDemo });
   dispatcher.register(fleet.fleet.handlers);
   // Assist: team plans (apply creates the room and issues one token per member), room summaries,
   // and the Claude Desktop clipboard relay (Node adapter unless the front door passes Electron's).

@@ -72,6 +72,7 @@ if (!app.requestSingleInstanceLock()) {
         },
       },
       launchHelper: utilityHelper,
+      helperEntry: path.join(__dirname, 'helper.js'),
     });
     wireIpc({ dispatcher: core.dispatcher, bus: core.bus, audit: core.audit, windows: () => BrowserWindow.getAllWindows().map((w) => w.webContents) });
 
