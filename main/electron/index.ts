@@ -5,6 +5,7 @@ import { app, BrowserWindow, Menu, Notification, nativeImage, session, Tray } fr
 import { createApp, type App } from '../core/app';
 import { createLogger } from '../core/logger';
 import { PRODUCT_NAME } from '../core/paths';
+import { createElectronClipboard } from './clipboard';
 import { utilityHelper } from './helper';
 import { wireIpc } from './ipc';
 import { registerAppScheme, serveRenderer } from './protocol';
@@ -73,6 +74,7 @@ if (!app.requestSingleInstanceLock()) {
       },
       launchHelper: utilityHelper,
       helperEntry: path.join(__dirname, 'helper.js'),
+      clipboard: createElectronClipboard(),
     });
     wireIpc({ dispatcher: core.dispatcher, bus: core.bus, audit: core.audit, windows: () => BrowserWindow.getAllWindows().map((w) => w.webContents) });
 
