@@ -107,6 +107,8 @@ export interface ZoneStatus {
 }
 
 export interface Fusion {
+  /** Replaces the site's zones; open candidates in a zone that no longer exists are dropped. */
+  setZones(zones: readonly Zone[]): void;
   setCamera(id: string, coverage: CameraCoverage): void;
   removeCamera(id: string): void;
   /** Marks a camera down (missed heartbeats) or up again; only affects liveness reporting. */
@@ -327,6 +329,15 @@ export function createFusion(opts: FusionOptions): Fusion {
   };
 
   return {
+    setZones(zones) {
+      polygons.clear();
+      for (const z of zones) polygons.set(z.id, z.polygon);
+      for (const [key, list] of [...open]) {
+        if (polygons.has(list[0]?.zone ?? '')) continue;
+        openCount -= list.length;
+        open.delete(key);
+      }
+    },
     setCamera(id, coverage) {
       const prev = cameras.get(id);
       if (prev) for (const z of prev.zones) zoneCams.get(z)?.delete(id);

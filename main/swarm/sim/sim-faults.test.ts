@@ -47,9 +47,17 @@ describe('simulation checkers are not vacuous', () => {
     expect(a.trace.at(-1)).toMatch(/^verdict safety=ok liveness=ok/);
     expect(runSimulation('delay', 43, { trace: true }).trace).not.toEqual(a.trace);
   });
-  it('liveness checker reports a miss when f+1 cameras crash before the event', () => {
-    // crash with more than f: the checker declares liveness not applicable rather than passing it
-    const r = runSimulation('too-many-liars', 7);
-    expect(r.liveness.applicable).toBe(false);
+  it('with more than f faulty, liveness is declared not applicable rather than passed', () => {
+    expect(runSimulation('too-many-liars', 7).liveness.applicable).toBe(false);
+  });
+  it('the safety checker catches f liars once fusion is mis-configured to accept a single camera', () => {
+    let caught = 0;
+    for (let seed = 1; seed <= 50; seed++) if (!runSimulation('colluding-liars', seed, { fusion: { maxF: 0 } }).safety.ok) caught++;
+    expect(caught).toBe(50);
+  });
+  it('the liveness checker catches a fusion window too short for honest reports to meet', () => {
+    let missed = 0;
+    for (let seed = 1; seed <= 50; seed++) if (!runSimulation('honest', seed, { fusion: { windowMs: 1 } }).liveness.ok) missed++;
+    expect(missed).toBeGreaterThan(0); // some runs still meet by chance (frames land in the same millisecond)
   });
 });

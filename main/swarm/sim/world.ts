@@ -68,7 +68,13 @@ interface Msg {
   payload?: string;
 }
 
-export function runSimulation(scenario: ScenarioName, seed: number, opts: { trace?: boolean } = {}): SimResult {
+export interface SimOptions {
+  trace?: boolean;
+  /** Deliberately mis-configure fusion (tests of the checkers use this to prove they can fail). */
+  fusion?: { maxF?: number; windowMs?: number };
+}
+
+export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOptions = {}): SimResult {
   const spec = scenarios[scenario];
   // Idle frames double as heartbeats, so the heartbeat interval is the frame period. Signed runs
   // send only the frames that carry an event (each costs a real Ed25519 sign and verify), so their
@@ -197,7 +203,7 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: { trac
   const coord: Coordinator = createCoordinator({
     now: () => clock,
     keys: { get: (id) => keys.get(id) },
-    fusion: { zones, windowMs: SIM_WINDOW_MS, graceMs: 2_000 },
+    fusion: { zones, windowMs: SIM_WINDOW_MS, graceMs: 2_000, ...opts.fusion },
     topology: { heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, missedHeartbeats: 3 },
     hrtime: () => 0,
   });
