@@ -39,21 +39,31 @@ async function serve(dir: string): Promise<void> {
   const bridge = createAgentBridge({ db, bus, audit, rooms, log, now: Date.now, dataDir: dir });
   const port = await bridge.start();
   process.stdout.write(`${JSON.stringify({ port })}\n`);
-  process.on('SIGTERM', () => void bridge.close().then(() => process.exit(0)));
+  process.on('SIGTERM', () => {
+    process.stdout.write(`${JSON.stringify({ stats: bridge.stats() })}\n`);
+    void bridge.close().then(() => process.exit(0));
+  });
 }
 
-function startServer(dir: string): Promise<{ child: ChildProcess; url: string }> {
+function startServer(dir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const child = spawn(process.execPath, [...process.execArgv, __filename, '--serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buf = '';
+    const output = (): string => buf;
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       const m = /\{"port":(\d+)\}/.exec(buf);
-      if (m) resolve({ child, url: `ws://127.0.0.1:${m[1]}` });
+      if (m) resolve({ child, url: `ws://127.0.0.1:${m[1]}`, output });
     });
     child.once('exit', (code) => reject(new Error(`bridge process exited (${code}) before listening`)));
   });
 }
+
+/** CPU seconds (user + system) a process has used, from /proc: independent of how busy the machine is. */
+const cpuSeconds = (pid: number): number => {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
 
 const rssMb = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -205,7 +215,6 @@ async function mosquittoLoad(ms: number): Promise<{ msgsPerS: number; p99: numbe
 async function idleConnections(url: string, tokens: string[], pid: number, target: number): Promise<{ held: number; rssMb: number; rssBeforeMb: number }> {
   const before = rssMb(pid);
   const sockets: WebSocket[] = [];
-  let held = 0;
   for (let i = 0; i < target; i += 250) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(250, target - i) }, (_, j) =>
@@ -216,7 +225,7 @@ async function idleConnections(url: string, tokens: string[], pid: number, targe
         }),
       ),
     );
-    for (const ws of batch) if (ws) (sockets.push(ws), held++);
+    for (const ws of batch) if (ws) sockets.push(ws);
   }
   await new Promise((r) => setTimeout(r, 1000));
   // Every socket must still be open and answering after the pause (they are held, not just opened).
@@ -278,10 +287,12 @@ async function main(): Promise<void> {
   const began = stamp();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bridge-'));
   const { tokens, rooms, extra } = prepare(dir, 1000);
-  const { child, url } = await startServer(dir);
+  const { child, url, output } = await startServer(dir);
   try {
     process.stderr.write('bridge: load…\n');
+    const cpu0 = cpuSeconds(child.pid!);
     const load = await bridgeLoad(url, tokens, rooms, LOAD_MS);
+    const serverCpuUsPerMsg = ((cpuSeconds(child.pid!) - cpu0) * 1e6) / Math.max(1, load.acked);
     await Promise.all(load.clients.map((c) => c.close()));
     const msgsPerS = load.acked / (load.elapsedMs / 1000);
 
@@ -295,6 +306,7 @@ async function main(): Promise<void> {
 
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+    const stats = (JSON.parse(/\{"stats":.*\}/.exec(output())?.[0] ?? '{"stats":{"posts":0,"commits":1}}') as { stats: { posts: number; commits: number } }).stats;
 
     process.stderr.write('mosquitto: load…\n');
     const mosq = await mosquittoLoad(LOAD_MS);
@@ -317,6 +329,9 @@ async function main(): Promise<void> {
       lost_after_kill: kill.lost,
       notes: {
         messages_acknowledged: load.acked,
+        messages_per_group_commit: round(stats.posts / Math.max(1, stats.commits), 1),
+        bridge_cpu_us_per_msg: Math.round(serverCpuUsPerMsg),
+        bridge_cpu_bound_msgs_per_s: Math.round(1e6 / serverCpuUsPerMsg),
         deliveries: `${load.delivered} of ${load.expected}`,
         in_flight_per_client: WINDOW,
         load_seconds: LOAD_MS / 1000,

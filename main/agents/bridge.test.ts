@@ -57,7 +57,23 @@ describe('authentication and refusals', () => {
     const t = issue();
     const c = await connect(t.token);
     rig.bridge.handlers['agents.tokens.revoke']!({ id: t.info.id }, { transport: 'internal', peer: 't' });
-    await expect(until(() => false, 200).catch(() => c.call('rooms.list'))).rejects.toBeInstanceOf(BridgeCallError);
+    await new Promise((r) => setTimeout(r, 100));
+    await expect(c.call('rooms.list')).rejects.toBeInstanceOf(BridgeCallError);
+    await expect(connectBridge({ url: rig.url, token: t.token })).rejects.toMatchObject({ code: 'unauthorized' });
+  });
+
+  it('refuses an acknowledgement for messages the connection was never sent', async () => {
+    const room = rig.rooms.createRoom({ name: 'Acks' });
+    const poster = await connect(issue().token);
+    const cheat = await connect(issue().token);
+    await cheat.subscribe(room.id);
+    const m = await poster.call<Message>('rooms.post', { roomId: room.id, text: 'one' });
+    await until(() => rig.rooms.deliveries(m.id).length === 1);
+    cheat.ack({ roomId: room.id, id: m.id + 1000 });
+    await until(() => refusals(rig).some((r) => r.reason === 'invalid ack'));
+    await new Promise((r) => setTimeout(r, 20)); // a flush would have run by now
+    const mark = rig.db.prepare('SELECT delivered_upto FROM room_deliveries WHERE member_id = ?').get(cheat.welcome.memberId) as { delivered_upto: number };
+    expect(mark.delivered_upto).toBe(m.id);
   });
 
   it('enforces scopes, validates input at the edge (10,000 characters) and audits refusals', async () => {

@@ -55,6 +55,8 @@ export interface BridgeDeps {
 export interface BridgeServer {
   readonly port: number;
   connected(): ConnectedAgent[];
+  /** Messages committed and the group commits that carried them (posts / commits = batch size). */
+  stats(): { posts: number; commits: number };
   /** Closes every connection that uses this token (after a revocation). */
   disconnectToken(tokenId: string, reason: string): void;
   close(): Promise<void>;
@@ -116,6 +118,25 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
   const byRoom = new Map<string, Set<Conn>>();
   let boundPort = 0;
 
+  // Outgoing frames are queued per socket and written once per turn of the event loop, several as
+  // one {"type":"batch"} frame: one write per socket per turn instead of one per message under load.
+  const outbox = new Map<Conn, string[]>();
+  let draining = false;
+  const drain = (): void => {
+    draining = false;
+    for (const [c, q] of outbox) if (c.ws.readyState === c.ws.OPEN) c.ws.send(q.length === 1 ? q[0]! : `{"type":"batch","frames":[${q.join(',')}]}`);
+    outbox.clear();
+  };
+  const sendTo = (c: Conn, frame: string): void => {
+    let q = outbox.get(c);
+    if (!q) outbox.set(c, (q = []));
+    q.push(frame);
+    if (!draining) {
+      draining = true;
+      setImmediate(drain);
+    }
+  };
+
   const joined = new Set<string>();
   const join = (roomId: string, c: Caller): void => {
     const key = `${roomId}\u0000${c.author.id}`;
@@ -151,6 +172,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
   let pending: { input: PostMessageInput; resolve: (m: Message) => void; reject: (e: unknown) => void }[] = [];
   let pendingAcks = new Map<string, Map<string, number>>();
   let flushScheduled = false;
+  const stats = { posts: 0, commits: 0 };
   const flush = (): void => {
     flushScheduled = false;
     const batch = pending;
@@ -158,6 +180,8 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
     const acks = pendingAcks;
     pendingAcks = new Map();
     if (batch.length) {
+      stats.posts += batch.length;
+      stats.commits++;
       try {
         const results = rooms.postMany(batch.map((b) => b.input));
         results.forEach((r, i) => (r.ok ? batch[i]!.resolve(r.message) : batch[i]!.reject(r.error)));
@@ -275,7 +299,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
             const page = rooms.listMessages({ roomId: i.roomId, after: cursor, limit: 500 });
             for (const m of page.messages) {
               if (m.author.id !== c.author.id) {
-                conn.ws.send(JSON.stringify({ type: 'message', message: m }));
+                sendTo(conn, JSON.stringify({ type: 'message', message: m }));
                 conn.sentUpTo.set(m.roomId, m.id);
                 sent++;
               }
@@ -479,7 +503,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
     const frame = JSON.stringify({ type: 'message', message: m });
     for (const c of set)
       if (c.caller.author.id !== m.author.id && c.ws.readyState === c.ws.OPEN) {
-        c.ws.send(frame);
+        sendTo(c, frame);
         c.sentUpTo.set(m.roomId, m.id);
       }
   });
@@ -608,7 +632,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
         ws.send(JSON.stringify({ type: 'error', message: 'Malformed frame: expected {"type":"call","id":n,"op":"…","input":{…}} or {"type":"ack","ids":[…]}' }));
         return;
       }
-      if (frame.type === 'ping') return void ws.send('{"type":"pong"}');
+      if (frame.type === 'ping') return sendTo(conn, '{"type":"pong"}');
       if (frame.type === 'ack') {
         const sent = conn.sentUpTo.get(frame.roomId) ?? 0;
         if (frame.upTo > sent) {
@@ -623,13 +647,14 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
       }
       const id = frame.id;
       runOp(caller, frame.op, frame.input, conn).then(
-        (value) => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ type: 'result', id, ok: true, value })),
-        (err: unknown) => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ type: 'result', id, ok: false, error: asError(err) })),
+        (value) => sendTo(conn, JSON.stringify({ type: 'result', id, ok: true, value })),
+        (err: unknown) => sendTo(conn, JSON.stringify({ type: 'result', id, ok: false, error: asError(err) })),
       );
     });
     ws.on('error', (err) => log.debug({ err }, 'agent socket error'));
     ws.on('close', () => {
       conns.delete(conn);
+      outbox.delete(conn);
       for (const r of conn.rooms) byRoom.get(r)?.delete(conn);
       refreshPresence(caller.author.id, caller.author.name);
       announceConnected();
@@ -655,6 +680,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
   return {
     port: boundPort,
     connected: connectedList,
+    stats: () => ({ ...stats }),
     disconnectToken(tokenId, reason) {
       for (const c of conns) if (c.caller.token.id === tokenId) c.ws.close(4001, reason.slice(0, 120));
     },
@@ -663,6 +689,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
       if (announceTimer) clearTimeout(announceTimer);
       unsubscribe();
       flush();
+      drain();
       for (const c of conns) c.ws.terminate();
       wss.close();
       server.closeAllConnections();

@@ -122,12 +122,17 @@ export async function connectBridge(opts: { url: string; token: string; autoAck?
         waiting.clear();
       });
       sock.on('message', (data) => {
-        const f = JSON.parse(data.toString()) as
+        const parsed = JSON.parse(data.toString()) as { type: string; frames?: unknown[] };
+        for (const f of parsed.type === 'batch' ? parsed.frames! : [parsed]) onFrame(f as never);
+      });
+      const onFrame = (
+        f:
           | ({ type: 'welcome' } & Welcome)
           | { type: 'result'; id: number; ok: true; value: unknown }
           | { type: 'result'; id: number; ok: false; error: ContractError }
           | { type: 'message'; message: Message }
-          | { type: 'error'; message: string };
+          | { type: 'error'; message: string },
+      ): void => {
         if (f.type === 'welcome') {
           welcome = { tokenId: f.tokenId, memberId: f.memberId, name: f.name, scopes: f.scopes };
           welcomed = true;
@@ -144,7 +149,7 @@ export async function connectBridge(opts: { url: string; token: string; autoAck?
           for (const l of listeners) l(m);
           if (autoAck) ack(m);
         }
-      });
+      };
     });
 
   const call = <T>(op: string, input?: unknown): Promise<T> =>

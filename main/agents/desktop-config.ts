@@ -17,6 +17,7 @@ export function desktopConfigPath(platform = process.platform, env: NodeJS.Proce
 export interface McpLaunch {
   command: string;
   args: string[];
+  env?: Record<string, string>;
 }
 
 export interface McpEntry extends McpLaunch {
@@ -30,7 +31,7 @@ export function mcpEntry(launch: McpLaunch, dataDir: string, token?: string): Mc
   return {
     command: launch.command,
     args: [...launch.args, 'mcp', '--data-dir', dataDir],
-    env: { OMNISIGHT_TOKEN: token ?? '<paste an agent token here>' },
+    env: { ...launch.env, OMNISIGHT_TOKEN: token ?? '<paste an agent token here>' },
   };
 }
 

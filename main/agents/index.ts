@@ -40,6 +40,7 @@ export interface AgentBridge {
   /** Starts listening on 127.0.0.1 and writes <dataDir>/bridge.json. */
   start(): Promise<number>;
   port(): number | null;
+  stats(): { posts: number; commits: number };
   close(): Promise<void>;
 }
 
@@ -47,7 +48,8 @@ function defaultLaunch(): McpLaunch {
   // In a checkout scripts/omnisight.mjs sits two folders up from main/agents (or out/main).
   for (const dir of [path.resolve(__dirname, '../../scripts'), path.resolve(__dirname, '../../../scripts'), path.resolve(process.cwd(), 'scripts')]) {
     const file = path.join(dir, 'omnisight.mjs');
-    if (fs.existsSync(file)) return { command: process.execPath.includes('lectron') ? 'node' : process.execPath, args: [file] };
+    // Under Electron the same binary runs the launcher as plain Node.
+    if (fs.existsSync(file)) return { command: process.execPath, args: [file], env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : undefined };
   }
   return { command: process.execPath, args: [] };
 }
@@ -65,6 +67,7 @@ export function createAgentBridge(deps: AgentBridgeDeps): AgentBridge {
   return {
     tokens,
     port: () => server?.port ?? null,
+    stats: () => server?.stats() ?? { posts: 0, commits: 0 },
     start() {
       starting ??= startBridgeServer(
         { tokens, rooms: deps.rooms, bus: deps.bus, audit: deps.audit, log: deps.log, now: deps.now, dataDir: deps.dataDir, dispatcher: deps.dispatcher, idleMs: deps.idleMs },
