@@ -241,7 +241,7 @@ int main(void) {
   hal_t *hal = hal_open(err, sizeof err);
   if (!hal) { LOGE("%s", err); return 1; }
 
-  const char *serial = cfg(hal, "OMNISIGHT_CAMERA_SERIAL", "SerialNumber", NULL);
+  const char *serial = cfg(hal, "OMNISIGHT_CAMERA_SERIAL", "CameraSerial", NULL);
   const char *host = cfg(hal, "OMNISIGHT_MQTT_HOST", "MqttHost", "127.0.0.1");
   const char *port_s = cfg(hal, "OMNISIGHT_MQTT_PORT", "MqttPort", "1883");
   const char *key_file = cfg(hal, "OMNISIGHT_KEY_FILE", "KeyFile", "/usr/local/packages/omnisight/localdata/signing.key");
