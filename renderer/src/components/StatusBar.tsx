@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useApp } from '../stores/app';
+import { RelayIndicator } from '../views/agents/RelayIndicator';
 
 const labels = { connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting', closed: 'Disconnected' } as const;
 
@@ -22,6 +23,7 @@ export function StatusBar() {
         {connection.status !== 'open' && connection.detail ? ` — ${connection.detail}` : ''}
         {connection.status === 'reconnecting' ? ` (${seconds} s)` : ''}
       </span>
+      <RelayIndicator />
       {info && (
         <>
           <span>{info.mode === 'browser' ? 'Browser mode' : 'Desktop app'}</span>
