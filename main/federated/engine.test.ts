@@ -36,6 +36,32 @@ describe('federation', () => {
     expect(out.accuracy!).toBeGreaterThan(0.3);
   });
 
+  it('SecAgg+ and the full graph release the same exact sum, so the same model; offline cameras are never picked', () => {
+    const many = Array.from({ length: 24 }, (_, i) => `CAM${String(i).padStart(2, '0')}`);
+    const task = generateTask({ ...spec, clients: 24, samplesPerClient: 40 }, createRng('t5'));
+    const models = (['secagg+', 'full'] as const).map((secureGraph) => {
+      const fed = new Federation(task, many, createRng('f5'));
+      const out = fed.runRound({
+        round: 1,
+        config: federatedConfig({ aggregation: 'secure', secureGraph, clientsPerRound: 24 }),
+        linkHealth: () => 1,
+        dropout: (id) => (['CAM02', 'CAM09', 'CAM17'].includes(id) ? 'share' : id === 'CAM05' ? 'masked' : undefined),
+      });
+      expect(out.status).toBe('completed');
+      expect(out.dropped.sort()).toEqual(['CAM02', 'CAM09', 'CAM17']);
+      return Array.from(fed.params);
+    });
+    expect(models[0]).toEqual(models[1]);
+
+    const fed = new Federation(task, many, createRng('f6'));
+    const online = new Set(many.slice(0, 10));
+    const out = fed.runRound({ round: 1, config: federatedConfig({ aggregation: 'plain', clientsPerRound: 24 }), linkHealth: () => 1, available: (id) => online.has(id), dropout: () => undefined });
+    expect(out.selected.sort()).toEqual([...online].sort());
+    const none = fed.runRound({ round: 2, config: federatedConfig({}), linkHealth: () => 1, available: (id) => id === 'CAM00' });
+    expect(none.status).toBe('aborted');
+    expect(none.reason).toMatch(/Only 1 of 24 cameras are online and at least 3 are needed/);
+  });
+
   it('refuses secure and robust aggregation on the same round, and privacy with robust aggregation', () => {
     expect(() => checkPlan({ secure: true, robust: 'krum', privacy: false })).toThrow(/cannot run on the same round.*Choose one aggregation mode/);
     expect(() => checkPlan({ secure: false, robust: 'median', privacy: true })).toThrow(/sum-based aggregation/);

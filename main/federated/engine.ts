@@ -5,7 +5,7 @@ import { addGaussian, clipL2 } from './privacy';
 import { dequantize, quantize, quantizer } from './quantize';
 import type { Rng } from './random';
 import { krum, median, trimmedMean, weightedMean } from './robust';
-import { QuorumError, quorum, runSecureAggregation, SecAggClient, type ClientMessage, type Phase } from './secagg';
+import { quorum, runSecureAggregation, SecAggAbort, SecAggClient, type ClientMessage, type Phase } from './secagg';
 import { selectParticipants } from './selection';
 
 /** What one round does, derived from the configuration; kept separate so a bad mix is refused in one place. */
@@ -45,6 +45,8 @@ export interface RoundContext {
   round: number;
   config: FederatedConfig;
   linkHealth: (cameraId: string) => number;
+  /** Whether a camera can take part now (offline cameras are never selected); all by default. */
+  available?: (cameraId: string) => boolean;
   /** Simulated dropouts: after which protocol message a camera goes silent, if at all. */
   dropout?: (cameraId: string, health: number, rng: Rng) => Phase | undefined;
   /** Sees every message the coordinator receives during secure aggregation. */
@@ -114,7 +116,13 @@ export class Federation {
     const { config } = ctx;
     const plan = ctx.plan ?? planFor(config);
     checkPlan(plan);
-    const selected = selectParticipants(this.cameraIds, config.clientsPerRound, ctx.linkHealth, this.rng);
+    const eligible = ctx.available ? this.cameraIds.filter((id) => ctx.available!(id)) : this.cameraIds;
+    if (eligible.length < 3)
+      return {
+        status: 'aborted', selected: [], participants: [], dropped: [], accuracy: null, loss: null, sigma: null,
+        reason: `Only ${eligible.length} of ${this.cameraIds.length} cameras are online and at least 3 are needed. Bring cameras back online, then start again.`,
+      };
+    const selected = selectParticipants(eligible, config.clientsPerRound, ctx.linkHealth, this.rng);
     ctx.onPhase?.('selected', { selected });
     const need = quorum(selected.length);
     const drops = new Map(selected.map((id) => [id, (ctx.dropout ?? linkDropout)(id, ctx.linkHealth(id), this.rng)]));
@@ -170,9 +178,16 @@ export class Federation {
       });
       let result;
       try {
-        result = runSecureAggregation({ round: `round-${ctx.round}`, vectorLength: P + 1, participants: participantsIn, threshold: need, tap: ctx.tap });
+        result = runSecureAggregation({
+          round: `round-${ctx.round}`,
+          vectorLength: P + 1,
+          participants: participantsIn,
+          threshold: need,
+          graph: config.secureGraph,
+          tap: ctx.tap,
+        });
       } catch (err) {
-        if (err instanceof QuorumError) return abort(err.message);
+        if (err instanceof SecAggAbort) return abort(err.message);
         throw err;
       }
       participants = result.included.map((i) => selected[i - 1]!);

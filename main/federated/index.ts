@@ -16,11 +16,12 @@ import { AppError, notFound } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { Db } from '../store';
 import { generateTask, type TaskSpec } from './data';
-import { checkPlan, Federation, planFor, PlanError, type RoundContext } from './engine';
+import { checkPlan, Federation, planFor, PlanError, trainCentralised, type RoundContext } from './engine';
 import { epsilonFromBudget, privacyLevel } from './privacy';
 import { createRng } from './random';
 
 export { Federation, checkPlan, planFor, trainCentralised } from './engine';
+export { liveCameras, swarmLinkHealth, fleetStateFallbackHealth, type LiveCameras, type SwarmLink } from './links';
 export { generateTask, type TaskSpec } from './data';
 
 export interface FederatedDeps {
@@ -30,9 +31,11 @@ export interface FederatedDeps {
   now: () => number;
   /** Seed of the random source (32 secret bytes in the app; a fixed string in tests). */
   seed: Uint8Array | string;
-  /** The cameras that can take part (the simulated fleet in this build). */
+  /** The registered cameras: the federation's members, each with its own local data. */
   cameras: () => string[];
-  /** Link health 0..1 per camera (from the swarm's heartbeats); unknown cameras count as healthy. */
+  /** Whether a camera can take part now; offline cameras are never selected. All by default. */
+  available?: (cameraId: string) => boolean;
+  /** Link health 0..1 per camera (from the swarm's link measurements); unknown cameras count as healthy. */
   linkHealth?: (cameraId: string) => number;
   audit?: { record(input: AuditInput): unknown };
   /** Shape of the generated local data sets. */
@@ -139,7 +142,7 @@ const bytesToParams = (b: Buffer): Float32Array => {
 
 const aggregationNote = (c: FederatedConfig): string =>
   ({
-    secure: 'Secure aggregation is on: the coordinator sees only the sum of the cameras’ updates. Robust aggregation is off.',
+    secure: `Secure aggregation is on (${c.secureGraph === 'secagg+' ? 'SecAgg+, each camera masks with about 4·log2 n neighbours' : 'full graph, each camera masks with every other'}): the coordinator sees only the sum of the cameras’ updates. Robust aggregation is off.`,
     plain: 'Plain FedAvg: the coordinator sees each camera’s update. Neither secure nor robust aggregation is on.',
     'robust-trimmed': `Robust aggregation (coordinate-wise trimmed mean, ${Math.round(c.trimFraction * 100)}% each end) is on; secure aggregation is off, so the coordinator sees each update.`,
     'robust-median': 'Robust aggregation (coordinate-wise median) is on; secure aggregation is off, so the coordinator sees each update.',
@@ -154,6 +157,8 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
   const { db, bus, log, now } = deps;
   const rng = createRng(deps.seed);
   const linkHealth = (id: string): number => deps.linkHealth?.(id) ?? 1;
+  const available = (id: string): boolean => deps.available?.(id) ?? true;
+  const onlineCount = (cams: readonly string[]): number => cams.filter(available).length;
   const defer = deps.defer ?? (() => new Promise<void>((r) => setImmediate(r)));
 
   const loadConfig = (): FederatedConfig => {
@@ -193,6 +198,21 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       if (row && row.data.length === federation.paramCount * 4) federation.params = bytesToParams(row.data);
     }
     return federation;
+  };
+
+  // Centralised training on the same cameras' data pooled: the reference line of the charts. One
+  // epoch per round the UI is likely to show is overkill; 20 epochs is where this head levels off.
+  const REFERENCE_EPOCHS = 20;
+  let reference: { key: string; accuracy: number; loss: number } | undefined;
+  const centralReference = (): { accuracy: number; loss: number; epochs: number } | null => {
+    if (deps.cameras().length < 3) return null;
+    const fed = getFederation();
+    const key = `${federationKey}|${config.learningRate}|${config.batchSize}`;
+    if (reference?.key !== key) {
+      const r = trainCentralised(fed.task, { epochs: REFERENCE_EPOCHS, batchSize: config.batchSize, lr: config.learningRate }, rng.fork(`central/${key}`));
+      reference = { key, accuracy: r.accuracy, loss: r.loss };
+    }
+    return { accuracy: reference.accuracy, loss: reference.loss, epochs: REFERENCE_EPOCHS };
   };
 
   /** Worst camera's ε over the lineage, null when some camera took part in a round without noise. */
@@ -253,7 +273,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     const startedAt = now();
     const publish = (phase: 'selected' | 'training' | 'aggregating', selected: number): void =>
       bus.publish('federated.round', { round, phase, selected, participants: 0, dropped: 0, accuracy: null, loss: null, epsilon: null, message: null });
-    const out = fed.runRound({ round, config: cfg, linkHealth, dropout: deps.dropout, onPhase: (phase, info) => publish(phase, info.selected.length) });
+    const out = fed.runRound({ round, config: cfg, linkHealth, available, dropout: deps.dropout, onPhase: (phase, info) => publish(phase, info.selected.length) });
     const finishedAt = now();
     let version: number | null = null;
     db.transaction(() => {
@@ -330,9 +350,11 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     lastRound: lastRound(),
     lineage,
     cameras: deps.cameras().length,
+    camerasOnline: onlineCount(deps.cameras()),
     config,
     privacy: privacy(),
     aggregationNote: aggregationNote(config),
+    reference: centralReference(),
   });
 
   const handlers: Handlers = {
@@ -354,7 +376,9 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     'federated.start': ({ rounds }) => {
       if (running) throw new AppError('conflict', `Federated rounds are already running (${remaining} to go). Stop them first, or wait for them to finish.`);
       const cams = deps.cameras();
-      if (cams.length < 3) throw new AppError('unavailable', `Federated learning needs at least 3 cameras; ${cams.length} are available. Add cameras or turn on the simulated fleet.`);
+      if (cams.length < 3) throw new AppError('unavailable', `Federated learning needs at least 3 cameras; ${cams.length} are registered. Add cameras or turn on the simulated fleet.`);
+      const online = onlineCount(cams);
+      if (online < 3) throw new AppError('unavailable', `Federated learning needs at least 3 online cameras; ${online} of ${cams.length} are online. Bring cameras back online, then start again.`);
       try {
         checkPlan(planFor(config));
       } catch (err) {

@@ -41,7 +41,8 @@ function forward(w: Float32Array, shape: HeadShape, data: Dataset, i: number, p:
 }
 
 /**
- * Minibatch SGD on the cross-entropy, starting from `start`. With mu > 0 the gradient carries
+ * Minibatch SGD on the cross-entropy, starting from `start`. The hot loop allocates nothing: one
+ * copy of the weights, one gradient buffer and one probability vector per call. With mu > 0 the gradient carries
  * FedProx's proximal term mu·(w − start), which keeps a camera with skewed data near the global model.
  */
 export function train(start: Float32Array, shape: HeadShape, data: Dataset, opts: TrainOptions, rng: Rng): { params: Float32Array; loss: number } {
@@ -50,7 +51,11 @@ export function train(start: Float32Array, shape: HeadShape, data: Dataset, opts
   const w = start.slice();
   const g = new Float32Array(w.length);
   const p = new Float64Array(k);
-  const order = Array.from({ length: data.n }, (_, i) => i);
+  const order = new Uint32Array(data.n);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  const x = data.x;
+  const lr = opts.lr;
+  const mu = opts.mu;
   let lossSum = 0;
   let seen = 0;
   for (let e = 0; e < opts.epochs; e++) {
@@ -69,12 +74,10 @@ export function train(start: Float32Array, shape: HeadShape, data: Dataset, opts
           const coef = (p[c]! - (c === label ? 1 : 0)) * inv;
           if (Math.abs(coef) < 1e-9) continue;
           const base = c * stride;
-          for (let j = 0; j < d; j++) g[base + j]! += coef * data.x[off + j]!;
+          for (let j = 0; j < d; j++) g[base + j]! += coef * x[off + j]!;
           g[base + d]! += coef;
         }
       }
-      const lr = opts.lr;
-      const mu = opts.mu;
       if (mu > 0) for (let q = 0; q < w.length; q++) w[q]! -= lr * (g[q]! + mu * (w[q]! - start[q]!));
       else for (let q = 0; q < w.length; q++) w[q]! -= lr * g[q]!;
     }

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { quantize, quantizer } from './quantize';
 import { createRng, type Rng } from './random';
-import { QuorumError, quorum, runSecureAggregation, SecAggClient, type ClientMessage, type Phase } from './secagg';
+import {
+  maskingGraph,
+  QuorumError,
+  quorum,
+  runSecureAggregation,
+  SecAggAbort,
+  SecAggClient,
+  SecAggServer,
+  secaggPlusParameters,
+  survivorsConnected,
+  type ClientMessage,
+  type MaskGraph,
+  type Phase,
+} from './secagg';
 
 const L = 4096;
 
@@ -17,11 +30,11 @@ function plainSum(xs: Int32Array[]): Int32Array {
   return s;
 }
 
-function run(n: number, drops: Partial<Record<number, Phase>>, seed: string, tap?: (m: ClientMessage) => void) {
+function run(n: number, drops: Partial<Record<number, Phase>>, seed: string, tap?: (m: ClientMessage) => void, graph: MaskGraph = 'full') {
   const rng = createRng(seed);
   const xs = inputs(n, rng);
   const participants = xs.map((input, i) => ({ client: new SecAggClient(i + 1, rng.fork(`c${i + 1}`)), input, dropAfter: drops[i + 1] }));
-  return { xs, result: () => runSecureAggregation({ round: `r-${seed}`, vectorLength: L, participants, tap }) };
+  return { xs, result: () => runSecureAggregation({ round: `r-${seed}`, vectorLength: L, participants, tap, graph }) };
 }
 
 const pearson = (a: Int32Array, b: Int32Array): number => {
@@ -125,5 +138,100 @@ describe('secure aggregation (Bonawitz et al. 2017)', () => {
 
     const atShare = run(6, { 1: 'advertise', 2: 'advertise', 3: 'advertise' }, 'q3');
     expect(atShare.result).toThrow(/share step: 3 of the cameras answered and at least 4/);
+  });
+});
+
+describe('SecAgg+ (Bell et al. 2020): masks and shares only among k neighbours', () => {
+  const n = 30;
+  const { k, t } = secaggPlusParameters(n)!;
+
+  it('picks k = 4⌈log2 n⌉ + 2 and t = ⌈k/3⌉, and the full graph when that is no dearer', () => {
+    expect(secaggPlusParameters(100)).toEqual({ k: 30, t: 10 });
+    expect({ k, t }).toEqual({ k: 22, t: 8 });
+    expect(secaggPlusParameters(12)).toBeNull();
+  });
+
+  it('derives one k-regular graph from the public roster, the same for everyone, new each round', () => {
+    const rng = createRng('graph');
+    const peers = Array.from({ length: 100 }, (_, i) => ({ id: i + 1, cPk: rng.bytes(32), sPk: rng.bytes(32) }));
+    const g = maskingGraph({ round: 'a', graph: 'secagg+', threshold: quorum(100), peers });
+    const again = maskingGraph({ round: 'a', graph: 'secagg+', threshold: quorum(100), peers: [...peers].reverse() });
+    const other = maskingGraph({ round: 'b', graph: 'secagg+', threshold: quorum(100), peers });
+    for (const p of peers) {
+      const nb = g.neighbours(p.id);
+      expect(nb).toHaveLength(30);
+      expect(new Set(nb).size).toBe(30);
+      expect(nb).not.toContain(p.id);
+      for (const v of nb) expect(g.neighbours(v)).toContain(p.id);
+      expect(again.neighbours(p.id)).toEqual(nb);
+    }
+    expect(peers.filter((p) => other.neighbours(p.id).join() !== g.neighbours(p.id).join()).length).toBeGreaterThan(90);
+    // A third dropping at random keeps every neighbourhood at t shares and the survivors connected.
+    let failures = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const ids = peers.map((p) => p.id);
+      for (let i = ids.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+      }
+      const alive = new Set(ids.slice(33));
+      const short = peers.some((p) => g.neighbours(p.id).filter((v) => alive.has(v)).length < g.t);
+      if (short || !survivorsConnected(g, [...alive])) failures++;
+    }
+    expect(failures).toBe(0);
+    // Two survivors that are not neighbours, with everyone between them gone: a split, detected.
+    const a = peers[0]!.id;
+    const far = peers.find((p) => p.id !== a && !g.neighbours(a).includes(p.id))!.id;
+    expect(survivorsConnected(g, [a, far])).toBe(false);
+    expect(survivorsConnected(g, [a, g.neighbours(a)[0]!])).toBe(true);
+  });
+
+  it('gives the server exactly the sum with a third dropping, and each client handles only its neighbours', () => {
+    const seen: ClientMessage[] = [];
+    const drops: Partial<Record<number, Phase>> = { 2: 'share', 7: 'share', 11: 'share', 19: 'share', 23: 'share', 4: 'masked', 9: 'masked', 15: 'masked', 26: 'masked', 30: 'masked' };
+    expect(Object.keys(drops)).toHaveLength(n - quorum(n));
+    const { xs, result } = run(n, drops, 'plus-drop', (m) => seen.push(m), 'secagg+');
+    const r = result();
+    const gone = [2, 7, 11, 19, 23];
+    expect(r.dropped.sort((a, b) => a - b)).toEqual(gone);
+    expect(Array.from(r.sum)).toEqual(Array.from(plainSum(xs.filter((_, i) => !gone.includes(i + 1)))));
+    for (const m of seen) if (m.kind === 'shares') expect(m.boxes).toHaveLength(k);
+    // Survivors reveal b shares for live neighbours and s shares for dropped ones, never both for one owner.
+    for (const m of seen)
+      if (m.kind === 'unmask') {
+        const selfOf = new Set(m.selfShares.map((e) => e.of));
+        for (const e of m.keyShares) {
+          expect(selfOf.has(e.of)).toBe(false);
+          expect(gone).toContain(e.of);
+        }
+      }
+    const masked = seen.filter((m): m is Extract<ClientMessage, { kind: 'masked' }> => m.kind === 'masked');
+    for (const m of masked) {
+      expect(Math.abs(pearson(m.y, xs[m.from - 1]!))).toBeLessThan(0.08);
+      expect(chiSquareTopBits(m.y)).toBeLessThan(CHI2_15_P001);
+    }
+  });
+
+  it('aborts below quorum, and fails closed when a dropped camera’s neighbours are too few to unmask it', () => {
+    const below = run(n, Object.fromEntries(Array.from({ length: 11 }, (_, i) => [i + 1, 'share' as Phase])), 'plus-q', undefined, 'secagg+');
+    expect(below.result).toThrow(/masked step: 19 of the cameras answered and at least 20 are needed/);
+
+    // 60 clients (k = 26, t = 9); client 1 drops after sharing, and so do k − t + 1 of its
+    // neighbours plus others up to a third: at most t − 1 shares of its key survive, so its mask
+    // cannot be removed, and the server stops instead of releasing anything.
+    const N = 60;
+    const rng = createRng('plus-short');
+    const clients = Array.from({ length: N }, (_, i) => new SecAggClient(i + 1, rng.fork(`c${i + 1}`)));
+    const server = new SecAggServer({ round: 'short', threshold: quorum(N), vectorLength: 8, graph: 'secagg+' });
+    const roster = server.receiveAdvertise(clients.map((c) => c.advertise('short')));
+    const g = maskingGraph(roster);
+    expect([g.k, g.t]).toEqual([26, 9]);
+    const drop = new Set([1, ...g.neighbours(1).slice(0, g.k - g.t + 1)]);
+    for (let id = 2; drop.size < N - quorum(N); id++) drop.add(id);
+    const deliveries = server.receiveShares(clients.map((c) => c.share(roster)));
+    const survivors = server.receiveMasked(deliveries.filter((d) => !drop.has(d.to)).map((d) => clients[d.to - 1]!.mask(d, new Int32Array(8))));
+    const unmasking = survivors.masked.map((id) => clients[id - 1]!.unmask(survivors));
+    expect(() => server.receiveUnmask(unmasking)).toThrow(SecAggAbort);
+    expect(() => server.receiveUnmask(unmasking)).toThrow(/only [0-8] of the 9 shares needed to remove one camera’s mask/);
   });
 });

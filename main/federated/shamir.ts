@@ -61,18 +61,23 @@ export function randomField(rng: Rng): bigint {
 /** Splits `secret` into n shares so that any t of them rebuild it and t − 1 reveal nothing. */
 export function split(secret: bigint, n: number, t: number, rng: Rng): Share[] {
   if (!(t >= 1 && t <= n)) throw new Error(`threshold ${t} must be between 1 and ${n}`);
+  return splitAt(secret, Array.from({ length: n }, (_, i) => i + 1), t, rng);
+}
+
+/** Like `split`, evaluated only at the given points (the holders): the cost follows the holders, not n. */
+export function splitAt(secret: bigint, xs: readonly number[], t: number, rng: Rng): Share[] {
+  if (!(t >= 1 && t <= xs.length)) throw new Error(`threshold ${t} must be between 1 and ${xs.length}`);
   if (secret < 0n || secret >= P) throw new Error('secret is outside the field');
+  if (xs.some((x) => !(Number.isInteger(x) && x > 0)) || new Set(xs).size !== xs.length) throw new Error('share points must be distinct positive integers');
   const coeffs: bigint[] = [secret];
   for (let i = 1; i < t; i++) coeffs.push(randomField(rng));
-  const shares: Share[] = [];
-  for (let x = 1; x <= n; x++) {
+  return xs.map((x) => {
     // Horner's rule from the highest coefficient.
     const bx = BigInt(x);
     let y = 0n;
     for (let i = t - 1; i >= 0; i--) y = (y * bx + coeffs[i]!) % P;
-    shares.push({ x, y });
-  }
-  return shares;
+    return { x, y };
+  });
 }
 
 /** Lagrange weights at 0 for the given evaluation points; reusable for every secret shared over the same points. */

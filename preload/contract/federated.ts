@@ -10,6 +10,8 @@ export const federatedAggregations = ['secure', 'plain', 'robust-trimmed', 'robu
  */
 const federatedConfigFields = {
   aggregation: z.enum(federatedAggregations),
+  /** Masking graph of secure aggregation: SecAgg+ (k ≈ 4·log2 n neighbours each) or Bonawitz's full graph. */
+  secureGraph: z.enum(['secagg+', 'full']),
   algorithm: z.enum(['fedavg', 'fedprox']),
   /** FedProx proximal weight μ (used when algorithm is fedprox). */
   mu: z.number().min(0).max(10),
@@ -41,6 +43,7 @@ export type FederatedConfigPatch = z.infer<typeof federatedConfigPatchSchema>;
 
 export const federatedConfigDefaults: FederatedConfig = {
   aggregation: 'secure',
+  secureGraph: 'secagg+',
   algorithm: 'fedavg',
   mu: 0.01,
   dpEnabled: false,
@@ -118,11 +121,15 @@ export const federatedStatusSchema = z.object({
   remaining: z.number().int(),
   lastRound: z.number().int(),
   lineage: z.number().int(),
+  /** Registered cameras, and how many of them are online (only those are selected). */
   cameras: z.number().int(),
+  camerasOnline: z.number().int(),
   config: federatedConfigSchema,
   privacy: federatedPrivacySchema,
   /** Which aggregation is on, in words for the UI. */
   aggregationNote: z.string(),
+  /** Centralised training on all cameras' data pooled (the charts' reference line); null below 3 cameras. */
+  reference: z.object({ accuracy: z.number(), loss: z.number(), epochs: z.number().int() }).nullable(),
 });
 
 export const federatedMethods = {
