@@ -12,6 +12,8 @@ export default defineConfig({
           index: resolve(__dirname, 'main/electron/index.ts'),
           serve: resolve(__dirname, 'main/serve.ts'),
           helper: resolve(__dirname, 'main/helper/index.ts'),
+          // `npx omnisight …` uses out/main/cli.js when built (scripts/omnisight.mjs), tsx otherwise.
+          cli: resolve(__dirname, 'scripts/omnisight.ts'),
         },
       },
     },

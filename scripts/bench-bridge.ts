@@ -3,7 +3,7 @@
 // committed before it is acknowledged and delivered to the 4 other members); the same fan-out through
 // Debian's Mosquitto at QoS 1; 5,000 idle authenticated connections; 1,000 rooms; and acknowledged
 // messages lost after SIGKILL during load. Bounded loops: the whole run stays well under 3 minutes.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -24,7 +24,11 @@ import type { Message } from '../preload/contract';
 const CLIENTS = 100;
 const ROOMS = 20;
 const LOAD_MS = 5000;
-const WINDOW = 4; // posts in flight per client
+// Posts in flight per client (closed loop). By Little's law the mean send→ack time is at least
+// (CLIENTS × WINDOW) / throughput: with 400 in flight, 20,000 msg/s means ≥ 20 ms on average, so the
+// p99 < 20 ms target can only be met with a smaller window (BENCH_BRIDGE_WINDOW=1: an agent that
+// waits for each acknowledgement). Mosquitto runs with the same window.
+const WINDOW = Number(process.env.BENCH_BRIDGE_WINDOW ?? 4);
 const IDLE_TARGET = 5000;
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const stamp = (): number => performance.timeOrigin + performance.now();
@@ -46,7 +50,11 @@ async function serve(dir: string): Promise<void> {
 }
 
 function startServer(dir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [...process.execArgv, __filename, '--serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_BRIDGE_PROF=<dir>: a V8 CPU profile of the bridge process (open it in Chrome DevTools).
+  const prof = process.env.BENCH_BRIDGE_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_BRIDGE_PROF)] : [];
+  const argv = [...process.execArgv, ...prof, __filename, '--serve', dir];
+  // One core for the bridge, the other for the clients and mosquitto (see pinCores).
+  const child = PIN ? spawn('taskset', ['-c', '1', process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buf = '';
     const output = (): string => buf;
@@ -57,6 +65,16 @@ function startServer(dir: string): Promise<{ child: ChildProcess; url: string; o
     });
     child.once('exit', (code) => reject(new Error(`bridge process exited (${code}) before listening`)));
   });
+}
+
+/**
+ * Two cores: the bridge process on CPU 1, this process (the 100 clients) and mosquitto (spawned
+ * from here, so it inherits the mask) on CPU 0, so the clients never steal the bridge's core.
+ * BENCH_BRIDGE_PIN=0 turns it off.
+ */
+const PIN = process.env.BENCH_BRIDGE_PIN !== '0' && os.cpus().length >= 2 && fs.existsSync('/usr/bin/taskset');
+function pinCores(): void {
+  if (PIN) spawnSync('taskset', ['-apc', '0', String(process.pid)], { stdio: 'ignore' });
 }
 
 /** CPU seconds (user + system) a process has used, from /proc: independent of how busy the machine is. */
@@ -285,6 +303,8 @@ async function killDuringLoad(): Promise<{ acked: number; lost: number }> {
 
 async function main(): Promise<void> {
   const began = stamp();
+  pinCores();
+  const loadBefore = os.loadavg().map((x) => round(x, 1));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bridge-'));
   const { tokens, rooms, extra } = prepare(dir, 1000);
   const { child, url, output } = await startServer(dir);
@@ -334,6 +354,9 @@ async function main(): Promise<void> {
         bridge_cpu_bound_msgs_per_s: Math.round(1e6 / serverCpuUsPerMsg),
         deliveries: `${load.delivered} of ${load.expected}`,
         in_flight_per_client: WINDOW,
+        in_flight_total: CLIENTS * WINDOW,
+        littles_law_mean_ms_at_20k: round(((CLIENTS * WINDOW) / 20_000) * 1000, 1),
+        cores: PIN ? 'bridge pinned to CPU 1; clients and mosquitto to CPU 0 (taskset)' : 'not pinned',
         load_seconds: LOAD_MS / 1000,
         idle_rss_before_mb: round(idle.rssBeforeMb, 1),
         idle_limit: target < IDLE_TARGET ? `open-file limit ${limit} allows ${target} of ${IDLE_TARGET} connections; raise ulimit -n` : null,
@@ -342,6 +365,7 @@ async function main(): Promise<void> {
         kill_acknowledged_before_sigkill: kill.acked,
         rooms_1000_ms: Math.round(many.ms),
         cpus: os.cpus().length,
+        loadavg_at_start: loadBefore,
         loadavg_at_end: os.loadavg().map((x) => round(x, 1)),
         total_seconds: round((stamp() - began) / 1000, 1),
       },

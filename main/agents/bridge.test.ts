@@ -162,12 +162,49 @@ describe('messages, delivery and resume', () => {
     const c = await connect(t.token);
     await expect(c.call('rooms.post', { roomId: room.id, text: 'x', sig: 'AAAA' })).rejects.toMatchObject({ code: 'invalid_input' });
     await c.call('agent.registerKey', { publicKey: raw });
-    const sign = (text: string) => crypto.sign(null, signingInput({ tokenId: t.info.id, roomId: room.id, act: 'inform', text }), privateKey).toString('base64');
-    const m = await c.call<Message>('rooms.post', { roomId: room.id, text: 'signed', sig: sign('signed') });
+    let n = 0;
+    const signed = (text: string, ts = rig.clock.t, nonce = `nonce-${n++}-abcdef`) => ({
+      roomId: room.id,
+      text,
+      ts,
+      nonce,
+      sig: crypto.sign(null, signingInput({ tokenId: t.info.id, roomId: room.id, act: 'inform', ts, nonce, text }), privateKey).toString('base64'),
+    });
+    const first = signed('signed');
+    const m = await c.call<Message>('rooms.post', first);
     expect(m).toMatchObject({ signed: true, verified: true });
-    await expect(c.call('rooms.post', { roomId: room.id, text: 'tampered', sig: sign('signed') })).rejects.toMatchObject({ code: 'unauthorized' });
+    await expect(c.call('rooms.post', { ...signed('signed'), text: 'tampered' })).rejects.toMatchObject({ code: 'unauthorized' });
     expect((await c.call<Message>('rooms.post', { roomId: room.id, text: 'plain' })).verified).toBe(false);
     expect(refusals(rig).some((r) => r.reason === 'bad signature')).toBe(true);
+    // Replay protection: the very same signed frame again, on another socket too, is refused...
+    await expect(c.call('rooms.post', first)).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/nonce/) });
+    const c2 = await connect(t.token);
+    await expect(c2.call('rooms.post', first)).rejects.toMatchObject({ code: 'unauthorized' });
+    // ...and so is a signature without nonce/ts, one from too long ago, or one from the future.
+    const { nonce: _n, ts: _t, ...bare } = signed('bare');
+    await expect(c.call('rooms.post', bare)).rejects.toMatchObject({ code: 'invalid_input' });
+    rig.clock.t += 200_000;
+    await expect(c.call('rooms.post', signed('old', rig.clock.t - 150_000))).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/too old/) });
+    await expect(c.call('rooms.post', signed('ahead', rig.clock.t + 60_000))).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/future/) });
+    expect(await c.call<Message>('rooms.post', signed('fresh'))).toMatchObject({ verified: true });
+    expect(refusals(rig).filter((r) => r.reason.startsWith('signature ')).map((r) => r.reason)).toEqual(['signature replayed', 'signature replayed', 'signature stale', 'signature future']);
+    const texts = rig.rooms.listMessages({ roomId: room.id, limit: 50 }).messages.map((x) => x.text);
+    expect(texts).toEqual(['signed', 'plain', 'fresh']);
+  });
+
+  it('refuses a signed message replayed after a restart (signed before the app started)', async () => {
+    const room = rig.rooms.createRoom({ name: 'Signed' });
+    const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+    const t = issue(undefined, { publicKey: publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64') });
+    const ts = rig.clock.t;
+    const frame = { roomId: room.id, text: 'once', ts, nonce: 'restart-nonce-1', sig: '' };
+    frame.sig = crypto.sign(null, signingInput({ tokenId: t.info.id, roomId: room.id, act: 'inform', ts, nonce: frame.nonce, text: 'once' }), privateKey).toString('base64');
+    expect(await httpCall<Message>(rig.url, t.token, 'rooms.post', frame)).toMatchObject({ verified: true });
+    const dir = rig.dir;
+    await rig.stop(false);
+    rig = await startRig({ dir, clockStart: ts + 30_000 }); // well inside the window, but a new process
+    await expect(httpCall(rig.url, t.token, 'rooms.post', frame)).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(rig.rooms.listMessages({ roomId: room.id, limit: 10 }).messages.map((m) => m.text)).toEqual(['once']);
   });
 
   it('votes through the bridge use the owner-set weight; propose_deploy only proposes', async () => {

@@ -21,7 +21,6 @@ import {
   type Author,
   type ConnectedAgent,
   type ErrorCode,
-  type Message,
 } from '../../preload/contract';
 import type { AuditLog } from '../audit';
 import type { EventBus } from '../core/bus';
@@ -29,8 +28,8 @@ import type { Dispatcher } from '../core/dispatcher';
 import { AppError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { describeZodError } from '../core/validation';
-import type { PostMessageInput, RoomsService } from '../rooms';
-import { createRateLimiter, refusalText, signingInput, verifyEd25519, type TokenRecord, type TokenStore } from './tokens';
+import type { RoomsService } from '../rooms';
+import { createRateLimiter, createReplayGuard, REPLAY_WINDOW_MS, refusalText, signingInput, verifyEd25519, type TokenRecord, type TokenStore } from './tokens';
 
 export const AGENT_WS_PROTOCOL = 'omnisight.agent.v1';
 export const MAX_FRAME_BYTES = 256 * 1024;
@@ -82,6 +81,11 @@ interface Conn {
   rooms: Set<string>;
   /** Highest message id sent to this socket per room: an acknowledgement cannot claim more. */
   sentUpTo: Map<string, number>;
+  /**
+   * Per room, the last id the subscription's backlog covered: a message committed before the
+   * subscription but announced after it (the writer thread answers later) is not sent twice.
+   */
+  floor: Map<string, number>;
 }
 
 const statusOf: Partial<Record<ErrorCode, number>> = {
@@ -107,6 +111,10 @@ const postSchema = z
     attachments: z.array(fileIdSchema).max(20).optional(),
     /** Ed25519 signature (base64) over signingInput(); needs a public key registered with the token. */
     sig: z.string().max(200).optional(),
+    /** With sig: fresh per message (8–64 characters of A–Z a–z 0–9 _ -); a nonce is accepted once. */
+    nonce: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, { message: 'nonce must be 8–64 characters of A–Z, a–z, 0–9, _ or -' }).optional(),
+    /** With sig: when it was signed, ms since the epoch; accepted for a couple of minutes. */
+    ts: z.number().int().nonnegative().optional(),
   })
   .strict();
 
@@ -114,6 +122,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
   const { tokens, rooms, bus, audit, log, now } = deps;
   const idleMs = deps.idleMs ?? 60_000;
   const limiter = createRateLimiter(now);
+  const replay = createReplayGuard(now);
   const conns = new Set<Conn>();
   const byRoom = new Map<string, Set<Conn>>();
   let boundPort = 0;
@@ -167,46 +176,8 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
     };
   };
 
-  // --- group commit: posts arriving in the same turn of the event loop share one transaction,
-  // and each is acknowledged only after that transaction committed.
-  let pending: { input: PostMessageInput; resolve: (m: Message) => void; reject: (e: unknown) => void }[] = [];
-  let pendingAcks = new Map<string, Map<string, number>>();
-  let flushScheduled = false;
-  const stats = { posts: 0, commits: 0 };
-  const flush = (): void => {
-    flushScheduled = false;
-    const batch = pending;
-    pending = [];
-    const acks = pendingAcks;
-    pendingAcks = new Map();
-    if (batch.length) {
-      stats.posts += batch.length;
-      stats.commits++;
-      try {
-        const results = rooms.postMany(batch.map((b) => b.input));
-        results.forEach((r, i) => (r.ok ? batch[i]!.resolve(r.message) : batch[i]!.reject(r.error)));
-      } catch (err) {
-        for (const b of batch) b.reject(err);
-      }
-    }
-    for (const [member, marks] of acks) {
-      try {
-        rooms.recordDelivery(member, [...marks].map(([roomId, upTo]) => ({ roomId, upTo })));
-      } catch (err) {
-        log.warn({ err, member }, 'recording deliveries failed');
-      }
-    }
-  };
-  const scheduleFlush = (): void => {
-    if (flushScheduled) return;
-    flushScheduled = true;
-    setImmediate(flush);
-  };
-  const enqueuePost = (input: PostMessageInput): Promise<Message> =>
-    new Promise((resolve, reject) => {
-      pending.push({ input, resolve, reject });
-      scheduleFlush();
-    });
+  // Acknowledgements ride on the next group commit of the rooms writer: no commit of their own.
+  const markDelivered = (memberId: string, roomId: string, upTo: number): void => rooms.recordDeliveryLater(memberId, [{ roomId, upTo }]);
 
   const requireFleetMethod = async (c: Caller, method: string, input: unknown): Promise<unknown> => {
     if (!deps.dispatcher || !isMethodName(method))
@@ -250,16 +221,35 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
         let verified = false;
         if (i.sig !== undefined) {
           if (!c.token.publicKey) throw new AppError('invalid_input', 'This message is signed but no public key is registered with the token. Register one (agent.registerKey) or leave "sig" out.');
+          if (i.nonce === undefined || i.ts === undefined)
+            throw new AppError('invalid_input', 'A signed message needs "nonce" (fresh for each message) and "ts" (now, in ms since the epoch), both covered by the signature.');
           signed = true;
-          verified = verifyEd25519(c.token.publicKey, signingInput({ tokenId: c.token.id, roomId: i.roomId, act: i.act, replyTo: i.replyTo, text: i.text }), i.sig);
+          const input = signingInput({ tokenId: c.token.id, roomId: i.roomId, act: i.act, replyTo: i.replyTo, ts: i.ts, nonce: i.nonce, text: i.text });
+          verified = verifyEd25519(c.token.publicKey, input, i.sig);
           if (!verified) {
             refuse(`agent:${c.token.id}`, 'bad signature', 'Refused an agent message: its Ed25519 signature does not match the registered key', { room: i.roomId });
             throw new AppError('unauthorized', 'The signature does not match the key registered with this token. Sign the exact text with that key, or leave "sig" out.');
           }
+          // Only after the signature holds: a forged nonce must not burn a genuine one.
+          const fresh = replay.check(`${c.token.id}:${c.token.publicKey}`, i.nonce, i.ts);
+          if (!fresh.ok) {
+            refuse(`agent:${c.token.id}`, `signature ${fresh.reason}`, `Refused a signed agent message: ${fresh.reason === 'replayed' ? 'its nonce was used before (a replay)' : `its timestamp is ${fresh.reason}`}`, {
+              room: i.roomId,
+            });
+            throw new AppError(
+              'unauthorized',
+              fresh.reason === 'replayed'
+                ? 'This signed message was already received (same nonce). Sign each message with a new nonce.'
+                : fresh.reason === 'full'
+                  ? 'Too many signed messages from this key within two minutes. Slow down and retry.'
+                  : `The signature's "ts" is ${fresh.reason === 'stale' ? 'too old' : 'in the future'}: sign with the current time (accepted for ${REPLAY_WINDOW_MS / 1000} s, and not from before OmniSight started).`,
+            );
+          }
         }
         join(i.roomId, c);
-        const { sig: _sig, ...rest } = i;
-        return enqueuePost({ ...rest, author: c.author, signed, verified });
+        const { sig: _sig, nonce: _nonce, ts: _ts, ...rest } = i;
+        // Resolves after the writer's commit: the acknowledgement (the result frame) means "on disk".
+        return rooms.postQueued({ ...rest, author: c.author, signed, verified });
       },
     },
     'rooms.wait': {
@@ -290,10 +280,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
           const upTo = Math.min(i.after, rooms.listMessages({ roomId: i.roomId, limit: 1 }).messages[0]?.id ?? 0);
           if (upTo > 0) {
             conn.sentUpTo.set(i.roomId, Math.max(conn.sentUpTo.get(i.roomId) ?? 0, upTo));
-            let marks = pendingAcks.get(c.author.id);
-            if (!marks) pendingAcks.set(c.author.id, (marks = new Map()));
-            marks.set(i.roomId, Math.max(marks.get(i.roomId) ?? 0, upTo));
-            scheduleFlush();
+            markDelivered(c.author.id, i.roomId, upTo);
           }
           for (;;) {
             const page = rooms.listMessages({ roomId: i.roomId, after: cursor, limit: 500 });
@@ -310,6 +297,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
         }
         if (i.after === undefined) cursor = rooms.listMessages({ roomId: i.roomId, limit: 1 }).messages[0]?.id ?? 0;
         conn.rooms.add(i.roomId);
+        conn.floor.set(i.roomId, cursor);
         let set = byRoom.get(i.roomId);
         if (!set) byRoom.set(i.roomId, (set = new Set()));
         set.add(conn);
@@ -491,6 +479,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
     rooms.setPresence(memberId, name, latest < 0 ? 'offline' : now() - latest >= idleMs ? 'idle' : 'online');
   };
   const idleTimer = setInterval(() => {
+    replay.sweep();
     const seen = new Map<string, string>();
     for (const c of conns) seen.set(c.caller.author.id, c.caller.author.name);
     for (const [id, name] of seen) refreshPresence(id, name);
@@ -502,7 +491,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
     if (!set?.size) return;
     const frame = JSON.stringify({ type: 'message', message: m });
     for (const c of set)
-      if (c.caller.author.id !== m.author.id && c.ws.readyState === c.ws.OPEN) {
+      if (c.caller.author.id !== m.author.id && c.ws.readyState === c.ws.OPEN && m.id > (c.floor.get(m.roomId) ?? 0)) {
         sendTo(c, frame);
         c.sentUpTo.set(m.roomId, m.id);
       }
@@ -604,7 +593,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
 
   const onConnection = (ws: WebSocket, caller: Caller): void => {
     const t = now();
-    const conn: Conn = { ws, caller, connectedAt: t, lastSeenAt: t, rooms: new Set(), sentUpTo: new Map() };
+    const conn: Conn = { ws, caller, connectedAt: t, lastSeenAt: t, rooms: new Set(), sentUpTo: new Map(), floor: new Map() };
     conns.add(conn);
     refreshPresence(caller.author.id, caller.author.name);
     announceConnected();
@@ -639,10 +628,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
           refuse(`agent:${caller.token.id}`, 'invalid ack', 'Refused an acknowledgement for messages this connection was not sent', { room: frame.roomId, upTo: frame.upTo });
           return;
         }
-        let marks = pendingAcks.get(caller.author.id);
-        if (!marks) pendingAcks.set(caller.author.id, (marks = new Map()));
-        marks.set(frame.roomId, Math.max(marks.get(frame.roomId) ?? 0, frame.upTo));
-        scheduleFlush();
+        markDelivered(caller.author.id, frame.roomId, frame.upTo);
         return;
       }
       const id = frame.id;
@@ -680,15 +666,19 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
   return {
     port: boundPort,
     connected: connectedList,
-    stats: () => ({ ...stats }),
+    stats: () => {
+      const { posts, commits } = rooms.writeStats();
+      return { posts, commits };
+    },
     disconnectToken(tokenId, reason) {
       for (const c of conns) if (c.caller.token.id === tokenId) c.ws.close(4001, reason.slice(0, 120));
     },
     async close() {
       clearInterval(idleTimer);
       if (announceTimer) clearTimeout(announceTimer);
+      // Posts already accepted are committed and answered before the sockets go.
+      await Promise.race([rooms.flushWrites(), new Promise((r) => setTimeout(r, 5000).unref())]);
       unsubscribe();
-      flush();
       drain();
       for (const c of conns) c.ws.terminate();
       wss.close();

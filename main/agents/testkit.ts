@@ -22,9 +22,9 @@ export interface Rig {
   stop(removeDir?: boolean): Promise<void>;
 }
 
-export async function startRig(opts: { dir?: string; idleMs?: number; desktopConfigFile?: string; realClock?: boolean } = {}): Promise<Rig> {
+export async function startRig(opts: { dir?: string; idleMs?: number; desktopConfigFile?: string; realClock?: boolean; clockStart?: number } = {}): Promise<Rig> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-'));
-  const clock = { t: 1_700_000_000_000 };
+  const clock = { t: opts.clockStart ?? 1_700_000_000_000 };
   const now = opts.realClock ? Date.now : () => clock.t;
   const { db } = openDatabase({ dir, now });
   const bus = createEventBus();

@@ -175,9 +175,59 @@ export function createRateLimiter(now: () => number) {
   };
 }
 
-/** The bytes an agent signs (UTF-8, joined by "\n"). */
-export function signingInput(m: { tokenId: string; roomId: string; act: string; replyTo?: number; text: string }): Buffer {
-  return Buffer.from(['omnisight.room.v1', m.tokenId, m.roomId, m.act, m.replyTo ?? '', m.text].join('\n'), 'utf8');
+/**
+ * The bytes an agent signs (UTF-8, joined by "\n"). `ts` (the signer's clock, ms since the epoch)
+ * and `nonce` (fresh per message) make each signature usable once: see createReplayGuard.
+ */
+export function signingInput(m: { tokenId: string; roomId: string; act: string; replyTo?: number; ts: number; nonce: string; text: string }): Buffer {
+  return Buffer.from(['omnisight.room.v2', m.tokenId, m.roomId, m.act, m.replyTo ?? '', String(m.ts), m.nonce, m.text].join('\n'), 'utf8');
+}
+
+export const REPLAY_WINDOW_MS = 120_000;
+/** The signer runs on this machine (the bridge is loopback only), so its clock may run only a little ahead. */
+const MAX_AHEAD_MS = 5_000;
+const MAX_NONCES_PER_KEY = 200_000;
+
+export type ReplayCheck = { ok: true } | { ok: false; reason: 'stale' | 'future' | 'replayed' | 'full' };
+
+/**
+ * Refuses a signed message seen before. A signature is accepted only while its `ts` is within the
+ * window and its nonce is new for that key; a nonce is remembered for as long as its `ts` can still
+ * pass, so the memory is bounded by the window. Messages signed before this guard existed (before
+ * the app started) are stale: a replay after a restart fails too, with nothing kept on disk.
+ */
+export function createReplayGuard(now: () => number, windowMs = REPLAY_WINDOW_MS) {
+  const startedAt = now();
+  const seen = new Map<string, Map<string, number>>();
+  const prune = (nonces: Map<string, number>, t: number): void => {
+    // Insertion order is roughly ts order; stop at the first one still inside the window.
+    for (const [n, ts] of nonces) {
+      if (ts >= t - windowMs) break;
+      nonces.delete(n);
+    }
+  };
+  return {
+    check(key: string, nonce: string, ts: number): ReplayCheck {
+      const t = now();
+      if (ts < t - windowMs || ts < startedAt - MAX_AHEAD_MS) return { ok: false, reason: 'stale' };
+      if (ts > t + MAX_AHEAD_MS) return { ok: false, reason: 'future' };
+      let nonces = seen.get(key);
+      if (!nonces) seen.set(key, (nonces = new Map()));
+      if (nonces.has(nonce)) return { ok: false, reason: 'replayed' };
+      if (nonces.size >= MAX_NONCES_PER_KEY) prune(nonces, t);
+      if (nonces.size >= MAX_NONCES_PER_KEY) return { ok: false, reason: 'full' };
+      nonces.set(nonce, ts);
+      return { ok: true };
+    },
+    /** Drops nonces whose ts can no longer pass (the bridge calls it from its idle timer). */
+    sweep(): void {
+      const t = now();
+      for (const [k, nonces] of seen) {
+        for (const [n, ts] of nonces) if (ts < t - windowMs) nonces.delete(n);
+        if (!nonces.size) seen.delete(k);
+      }
+    },
+  };
 }
 
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');

@@ -16,7 +16,18 @@ app.setName(PRODUCT_NAME);
 app.enableSandbox();
 registerAppScheme();
 
-if (!app.requestSingleInstanceLock()) {
+// `OmniSight mcp --token …`: Claude Code / Claude Desktop start the packaged app as their MCP stdio
+// server. No window, no single-instance lock (the app itself is usually running): the CLI's mcp
+// command talks to the running app's agent bridge and exits when its client closes stdin.
+const cliArgs = process.argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('--inspect'));
+if (cliArgs[0] === 'mcp') {
+  app.dock?.hide();
+  void import('../agents/cli').then(({ runCli }) =>
+    runCli(cliArgs).then((code) => {
+      if (code >= 0) app.exit(code);
+    }),
+  );
+} else if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   let window: BrowserWindow | null = null;

@@ -109,6 +109,18 @@ export interface RoomsService {
   postMessage(input: PostMessageInput): Message;
   /** Group commit: all in one transaction; each input succeeds or fails on its own. */
   postMany(inputs: PostMessageInput[]): PostResult[];
+  /**
+   * The agent bridge's path: checked now (a refusal rejects at once), committed with everything
+   * queued in the same turn by the writer thread without blocking the event loop, then published.
+   * Resolves only after the commit: an acknowledged message is on disk.
+   */
+  postQueued(input: PostMessageInput): Promise<Message>;
+  /** recordDelivery, carried by the next group commit instead of a commit of its own. */
+  recordDeliveryLater(memberId: string, marks: { roomId: string; upTo: number }[]): void;
+  /** Resolves once every queued write has committed. */
+  flushWrites(): Promise<void>;
+  /** Messages and group commits through the queued path (posts / commits = batch size). */
+  writeStats(): { posts: number; commits: number; mode: 'worker' | 'inline' };
   listMessages(input: ListMessagesInput): { messages: Message[]; hasMore: boolean };
   getMessage(id: number): Message | undefined;
   /** Resolves with the messages after `after` as soon as there is at least one (or [] at the timeout). */

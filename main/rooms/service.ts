@@ -6,6 +6,7 @@ import type { EventBus } from '../core/bus';
 import { AppError, notFound } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { Db } from '../store';
+import { createInlineWriter, createWorkerWriter, type RoomsWriter, type WriteOp } from './writer';
 import type {
   Decision,
   FileInfo,
@@ -34,7 +35,26 @@ export interface RoomsDeps {
   randomBytes?: (n: number) => Buffer;
   /** Schedules the deadline timer; returns a cancel function. */
   schedule?: (fn: () => void, ms: number) => () => void;
+  /**
+   * Where queued writes (postQueued, recordDeliveryLater) commit: a worker thread with its own
+   * connection (default for a database file), or this connection (default for :memory:).
+   */
+  writer?: 'worker' | 'inline';
 }
+
+/** Statements the writer runs; positional arguments are built in this file only. */
+const WRITER_STATEMENTS = {
+  channel: 'INSERT OR IGNORE INTO room_channels (room_id, name, created_at) VALUES (?, ?, ?)',
+  message: `INSERT INTO room_messages (room_id, channel, author_kind, author_id, author_name, act, text, reply_to, mentions, attachments, signed, verified, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  delivered: `INSERT INTO room_deliveries (room_id, member_id, delivered_upto, updated_at) VALUES (?, ?, ?, ?)
+              ON CONFLICT (room_id, member_id) DO UPDATE SET delivered_upto = excluded.delivered_upto, updated_at = excluded.updated_at
+              WHERE excluded.delivered_upto > room_deliveries.delivered_upto`,
+};
+/** Batches handed to the writer at once: one committing while the next waits, so its thread never idles. */
+const MAX_BATCHES_IN_FLIGHT = 2;
+/** Upper bound on the messages of one commit (bounds the worst-case latency of a burst). */
+const MAX_BATCH = 2000;
 
 export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_QUOTA_BYTES = 100 * 1024 * 1024;
@@ -474,9 +494,9 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     for (const w of set) w();
   };
 
-  const insertOne = (input: PostMessageInput, t: number): Message => {
+  /** The checks a message must pass before it is written (both write paths); returns its room and mentions. */
+  const checkMessage = (input: PostMessageInput): { room: RoomRow; mentions: string[] } => {
     const room = roomRow(input.roomId);
-    const channel = input.channel ?? 'general';
     if (input.replyTo !== undefined) {
       const parent = q.messageRoom.get(input.replyTo) as { room_id: string } | undefined;
       if (!parent || parent.room_id !== room.id)
@@ -485,6 +505,12 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     for (const f of input.attachments ?? [])
       if (!q.fileInRoom.get(f, room.id)) throw new AppError('invalid_input', `File ${f} is not in "${room.name}"; upload it to this room first.`);
     const mentions = [...new Set([...(input.mentions ?? []).map((m) => m.toLowerCase()), ...parseMentions(input.text)])].slice(0, 50);
+    return { room, mentions };
+  };
+
+  const insertOne = (input: PostMessageInput, t: number): Message => {
+    const { room, mentions } = checkMessage(input);
+    const channel = input.channel ?? 'general';
     const ck = `${room.id}\u0000${channel}`;
     if (!channelCache.has(ck)) {
       q.insertChannel.run(room.id, channel, t);
@@ -508,7 +534,7 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     return toMessage(row);
   };
 
-  const announce = (messages: Message[]): void => {
+  const publish = (messages: Message[]): void => {
     const rooms = new Set<string>();
     for (const m of messages) {
       bus.publish('rooms.message', m);
@@ -516,6 +542,172 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     }
     for (const r of rooms) wake(r);
   };
+
+  // --- queued writes: group commit through the writer ------------------------------------------
+  // Subscribers see each room's messages in id order. Ids are handed out in commit order, so a
+  // message committed here while writer batches are under way waits until either a batch comes
+  // back with a higher id (it committed before that batch) or every batch handed over before it
+  // has come back (nothing committed earlier is still unannounced); it is then merged by id.
+  interface QueuedPost {
+    message: Omit<Message, 'id' | 'createdAt'>;
+    resolve: (m: Message) => void;
+    reject: (e: unknown) => void;
+  }
+  let writer: RoomsWriter | undefined;
+  let queue: QueuedPost[] = [];
+  let marks = new Map<string, Map<string, number>>();
+  let inFlight = 0;
+  let submitted = 0;
+  let pumpScheduled = false;
+  let deferred: { barrier: number; message: Message }[] = [];
+  const drained = new Set<() => void>();
+  const writeStats = { posts: 0, commits: 0 };
+
+  const writerOf = (): RoomsWriter => {
+    if (writer) return writer;
+    const mode = deps.writer ?? (db.memory ? 'inline' : 'worker');
+    if (mode === 'worker') {
+      try {
+        writer = createWorkerWriter(db.name, WRITER_STATEMENTS, (err) => {
+          deps.log?.error({ err }, 'the rooms writer thread failed; writing on the main thread from now on');
+          writer = createInlineWriter(db, WRITER_STATEMENTS);
+        });
+        return writer;
+      } catch (err) {
+        deps.log?.error({ err }, 'the rooms writer thread could not start; writing on the main thread');
+      }
+    }
+    return (writer = createInlineWriter(db, WRITER_STATEMENTS));
+  };
+
+  const announce = (messages: Message[]): void => {
+    if (inFlight === 0) publish(messages);
+    else for (const message of messages) deferred.push({ barrier: submitted, message });
+  };
+
+  const schedulePump = (): void => {
+    if (pumpScheduled || closed) return;
+    pumpScheduled = true;
+    setImmediate(pump);
+  };
+
+  const settle = (seq: number, committed: Message[]): void => {
+    inFlight--;
+    let out = committed;
+    if (deferred.length) {
+      const top = committed.length ? committed[committed.length - 1]!.id : 0;
+      const ready = deferred.filter((d) => d.barrier <= seq || d.message.id < top);
+      if (ready.length) {
+        deferred = deferred.filter((d) => !(d.barrier <= seq || d.message.id < top));
+        out = committed.concat(ready.map((d) => d.message)).sort((a, b) => a.id - b.id);
+      }
+    }
+    publish(out);
+    if (queue.length || marks.size) schedulePump();
+    else if (inFlight === 0) for (const d of [...drained]) d();
+  };
+
+  function pump(): void {
+    pumpScheduled = false;
+    if (closed || inFlight >= MAX_BATCHES_IN_FLIGHT || (!queue.length && !marks.size)) return;
+    const batch = queue.length > MAX_BATCH ? queue.splice(0, MAX_BATCH) : queue;
+    if (batch === queue) queue = [];
+    const batchMarks = marks;
+    marks = new Map();
+    const t = now();
+    const ops: WriteOp[] = [];
+    const at: number[] = [];
+    const newChannels = new Set<string>();
+    for (const p of batch) {
+      const m = p.message;
+      const ck = `${m.roomId}\u0000${m.channel}`;
+      if (!channelCache.has(ck) && !newChannels.has(ck)) {
+        newChannels.add(ck);
+        ops.push(['channel', [m.roomId, m.channel, t]]);
+      }
+      at.push(ops.length);
+      ops.push([
+        'message',
+        [m.roomId, m.channel, m.author.kind, m.author.id, m.author.name, m.act, m.text, m.replyTo, JSON.stringify(m.mentions), JSON.stringify(m.attachments), m.signed ? 1 : 0, m.verified ? 1 : 0, t],
+      ]);
+    }
+    for (const [member, rooms] of batchMarks) for (const [roomId, upTo] of rooms) ops.push(['delivered', [roomId, member, upTo, t]]);
+    inFlight++;
+    const seq = ++submitted;
+    writerOf()
+      .run(ops)
+      .then(
+        (results) => {
+          for (const ck of newChannels) channelCache.add(ck);
+          const committed: Message[] = [];
+          batch.forEach((p, i) => {
+            const r = results[at[i]!];
+            if (typeof r === 'number') {
+              const m: Message = { ...p.message, id: r, createdAt: t };
+              committed.push(m);
+              p.resolve(m);
+            } else p.reject(new AppError('failed', `The message was not saved (${r?.error ?? 'no result'}). Send it again.`));
+          });
+          writeStats.posts += committed.length;
+          writeStats.commits++;
+          settle(seq, committed);
+        },
+        (err: unknown) => {
+          deps.log?.error({ err }, 'a group commit of room messages failed');
+          for (const p of batch) p.reject(new AppError('unavailable', `The message was not saved: ${(err as Error).message}. Send it again.`));
+          settle(seq, []);
+        },
+      );
+    if (queue.length) schedulePump();
+  }
+
+  const postQueued: RoomsService['postQueued'] = (input) => {
+    try {
+      if (closed) throw new AppError('unavailable', 'Rooms are shutting down; send the message again once OmniSight is back.');
+      const { room, mentions } = checkMessage(input);
+      const message: QueuedPost['message'] = {
+        roomId: room.id,
+        channel: input.channel ?? 'general',
+        author: { kind: input.author.kind, id: input.author.id, name: input.author.name },
+        act: input.act ?? 'inform',
+        text: input.text,
+        replyTo: input.replyTo ?? null,
+        mentions,
+        attachments: input.attachments ?? [],
+        signed: !!input.signed,
+        verified: !!input.verified,
+        replies: 0,
+      };
+      return new Promise<Message>((resolve, reject) => {
+        queue.push({ message, resolve, reject });
+        schedulePump();
+      });
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+
+  const recordDeliveryLater: RoomsService['recordDeliveryLater'] = (memberId, list) => {
+    let mine = marks.get(memberId);
+    for (const m of list) {
+      if (!roomCache.has(m.roomId) && !q.room.get(m.roomId)) continue;
+      if (!mine) marks.set(memberId, (mine = new Map()));
+      if (m.upTo > (mine.get(m.roomId) ?? 0)) mine.set(m.roomId, m.upTo);
+    }
+    if (mine) schedulePump();
+  };
+
+  const flushWrites: RoomsService['flushWrites'] = () =>
+    inFlight === 0 && !queue.length && !marks.size
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const d = (): void => {
+            drained.delete(d);
+            resolve();
+          };
+          drained.add(d);
+          schedulePump();
+        });
 
   const postMessage: RoomsService['postMessage'] = (input) => {
     const m = tx(() => insertOne(input, now()));
@@ -979,6 +1171,10 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     listMembers: (roomId) => (roomRow(roomId), (q.members.all(roomId) as MemberRow[]).map(toMember)),
     postMessage,
     postMany,
+    postQueued,
+    recordDeliveryLater,
+    flushWrites,
+    writeStats: () => ({ ...writeStats, mode: writer?.mode ?? deps.writer ?? (db.memory ? 'inline' : 'worker') }),
     listMessages,
     getMessage,
     waitForMessages,
@@ -1006,6 +1202,9 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     close() {
       closed = true;
       cancelTimer?.();
+      for (const p of queue.splice(0)) p.reject(new AppError('unavailable', 'Rooms closed before the message was saved. Send it again once OmniSight is back.'));
+      for (const d of [...drained]) d();
+      void writer?.close();
       for (const set of waiters.values()) for (const w of set) w();
       waiters.clear();
     },
