@@ -72,6 +72,8 @@ async function main(): Promise<void> {
   const token = fixed ?? crypto.randomBytes(32).toString('base64url');
   const server = await startWebServer({ port, token, rendererDir, dispatcher: app.dispatcher, bus: app.bus, audit: app.audit, log });
   server.onClient((ws) => app.fleet.fleet.attachSocket(ws)); // camera frames share the contract socket
+  // Prometheus scrape endpoint (Authorization: Bearer <token>). App mode has no HTTP server, so no /metrics there.
+  server.addTokenRoute('/metrics', app.perf.metricsRoute());
   log.info({ port: server.port, dataDir }, 'browser mode ready');
   // The token travels in the fragment: browsers never send it to a server or put it in a Referer.
   process.stdout.write(`OMNISIGHT_URL=${server.url}#token=${token}\n`);

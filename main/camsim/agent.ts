@@ -14,10 +14,61 @@ export interface Agent {
   /** Decide for one sensor frame whether it is processed or skipped (exposed for tests). */
   processFrame(tick: number): { skipped: true } | { skipped: false; inferenceMs: number; payload: string };
   stats(): { fps_camera: number; fps_processed: number; fps_skipped: number; inference_ms: number };
+  /** Fault: report, confidently, an object that is not there (a lying camera). */
+  setLie(on: boolean): void;
+  /** Fault: after each detections message, publish a second, conflicting signed one for the same track and frame. */
+  setEquivocate(on: boolean): void;
   close(): void;
 }
 
+/** Observation shape the agent publishes (the detector's). */
+type Obs = { bounding_box: { left: number; top: number; right: number; bottom: number }; class: { type: string; score: number }; track_id: string; timestamp: number };
+
+/** The same frame, but its first object reported as another class somewhere else: a self-contradiction. */
+export function conflictingTwin(body: string): string | undefined {
+  const b = JSON.parse(body) as { frame: { observations: Obs[] } };
+  const o = b.frame.observations[0];
+  if (!o) return undefined;
+  const bb = o.bounding_box;
+  const w = bb.right - bb.left;
+  const h = bb.bottom - bb.top;
+  const left = bb.left > 0.5 ? Math.max(0, bb.left - 0.4) : Math.min(1 - w, bb.left + 0.4);
+  const top = Math.min(1 - h, Math.max(0, bb.top));
+  b.frame.observations[0] = { ...o, class: { ...o.class, type: o.class.type === 'Car' ? 'Human' : 'Car' }, bounding_box: { left, top, right: left + w, bottom: top + h } };
+  return JSON.stringify(b);
+}
+
 export const APP_VERSION = '1.2.0';
+
+/**
+ * The camera's true ground calibration as image↔ground reference pairs (GET
+ * /local/omnisight/calibration.cgi, docs/protocol.md): a 3×3 grid of image points in the lower
+ * part of the frame, each mapped to the ground through the inverse of the true homography
+ * (ground → normalised image). Points beyond the horizon or behind the camera are left out.
+ */
+export function calibrationPairs(groundToImage: readonly number[], maxRangeM: number, position: { x: number; y: number }): { image: { u: number; v: number }; ground: { x: number; y: number } }[] {
+  const h = groundToImage;
+  // Inverse by the adjugate (the scale does not matter for a homography).
+  const inv = [
+    h[4]! * h[8]! - h[5]! * h[7]!, h[2]! * h[7]! - h[1]! * h[8]!, h[1]! * h[5]! - h[2]! * h[4]!,
+    h[5]! * h[6]! - h[3]! * h[8]!, h[0]! * h[8]! - h[2]! * h[6]!, h[2]! * h[3]! - h[0]! * h[5]!,
+    h[3]! * h[7]! - h[4]! * h[6]!, h[1]! * h[6]! - h[0]! * h[7]!, h[0]! * h[4]! - h[1]! * h[3]!,
+  ];
+  const out: { image: { u: number; v: number }; ground: { x: number; y: number } }[] = [];
+  for (const v of [0.55, 0.75, 0.95])
+    for (const u of [0.1, 0.5, 0.9]) {
+      const w = inv[6]! * u + inv[7]! * v + inv[8]!;
+      if (Math.abs(w) < 1e-12) continue;
+      const x = (inv[0]! * u + inv[1]! * v + inv[2]!) / w;
+      const y = (inv[3]! * u + inv[4]! * v + inv[5]!) / w;
+      // Check it maps forward to the same image point with a positive depth (in front of the camera).
+      const wf = h[6]! * x + h[7]! * y + h[8]!;
+      if (!(wf > 0) || Math.hypot(x - position.x, y - position.y) > 2 * maxRangeM) continue;
+      const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
+      out.push({ image: { u, v }, ground: { x: r6(x), y: r6(y) } });
+    }
+  return out;
+}
 const MAX_PAYLOAD = 64 * 1024;
 
 export function signingInput(camera: string, seq: number, sent: number, kind: string, key: string, body: string): string {
@@ -32,6 +83,8 @@ export function createAgent(deps: {
   model: ModelName;
   fpsCamera: number;
   publish: (topic: string, payload: string, qos: 0 | 1) => boolean;
+  /** Where a lying camera claims a person stands (normalised box); absent = the image centre. */
+  phantomBox?: () => { left: number; top: number; right: number; bottom: number };
 }): Agent {
   const { serial, now, scene, detector } = deps;
   const stride = Math.max(1, Math.round(SENSOR_FPS / deps.fpsCamera));
@@ -48,6 +101,8 @@ export function createAgent(deps: {
   let beatTimer: NodeJS.Timeout | undefined;
   const pending = new Set<NodeJS.Timeout>();
   let on = false;
+  let lying = false;
+  let equivocating = false;
 
   function newKey(n: number): { id: string; priv: KeyObject; pubRaw: string } {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -90,6 +145,8 @@ export function createAgent(deps: {
     lastInference = inferenceMs;
     processedAt.push(ts);
     const frame = detector.detect(scene.snapshot(tick), ts);
+    if (lying)
+      (frame.observations as Obs[]).push({ bounding_box: deps.phantomBox?.() ?? { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 }, class: { type: 'Human', score: 0.97 }, track_id: 'phantom-1', timestamp: ts });
     const s = stats();
     const body = JSON.stringify({ frame, stats: { ...s, width: 640, height: 360 } });
     return { skipped: false, inferenceMs, payload: body };
@@ -107,6 +164,8 @@ export function createAgent(deps: {
         const t = setTimeout(() => {
           pending.delete(t);
           send('detections', r.payload);
+          const twin = equivocating ? conflictingTwin(r.payload) : undefined;
+          if (twin) send('detections', twin);
         }, r.inferenceMs);
         pending.add(t);
       }
@@ -153,6 +212,12 @@ export function createAgent(deps: {
     },
     processFrame,
     stats,
+    setLie: (v) => {
+      lying = v;
+    },
+    setEquivocate: (v) => {
+      equivocating = v;
+    },
     close: () => {
       on = false;
       stopTimers();

@@ -24,6 +24,10 @@ export interface AppRuntime {
   /** undefined on success, otherwise an Axis control.cgi error code. */
   start(app: InstalledApp): Promise<number | undefined>;
   stop(app: InstalledApp): Promise<number | undefined>;
+  /** A program that ended by itself (exit at start, crash): the store marks it Stopped. */
+  onExit?(listener: (name: string, code: number | null) => void): void;
+  /** Power loss: every program dies without an exit report. */
+  halt?(): Promise<void>;
 }
 
 export const UPLOAD_ERR = { notEap: 1, verification: 2, tooLarge: 3, incompatible: 5, unspecified: 10, inProgress: 12, letterCase: 14, vendorIdDiffers: 27, badManifest: 29 } as const;
@@ -139,6 +143,14 @@ export interface AppStore {
   listXml(): string;
   control(action: string | null, pkg: string | null): Promise<string>;
   config(action: string | null, name: string | null, value: string | null): string;
+  /** True while an upload is being received or installed. */
+  busy(): boolean;
+  /** Marks an upload body being received (a second upload meanwhile gets Error: 12). */
+  receiving(on: boolean): void;
+  /** Camera going down: programs die, the installed list (and what ran) is kept. */
+  suspend(): Promise<void>;
+  /** Camera back up: what was running starts again. */
+  resume(): Promise<void>;
 }
 
 /** Installed apps in memory, with Axis's reply formats; `onStatus` tells the camera when an app starts or stops. */
@@ -154,7 +166,14 @@ export function createAppStore(opts: {
   // AXIS OS 12 refuses unsigned packages by default.
   let allowUnsigned = Number(opts.firmware.split('.')[0]) < 12;
   let uploading = false;
+  let receivingBody = false;
   const maxRunning = opts.maxRunning ?? 8;
+  opts.runtime.onExit?.((name) => {
+    const app = apps.find((a) => a.name === name);
+    if (!app || app.status !== 'Running') return;
+    app.status = 'Stopped';
+    opts.onStatus(app, false);
+  });
 
   const upload = async (pkg: Buffer): Promise<string> => {
     if (uploading) return `Error: ${UPLOAD_ERR.inProgress}\n`;
@@ -210,6 +229,7 @@ export function createAppStore(opts: {
         }
         case 'restart': {
           if (app.status === 'Running') await opts.runtime.stop(app);
+          app.status = 'Stopped';
           const code = await opts.runtime.start(app);
           if (code !== undefined) return `Error: ${code}\n`;
           app.status = 'Running';
@@ -243,5 +263,31 @@ export function createAppStore(opts: {
     return err(1, 'action must be get or set');
   };
 
-  return { apps: () => apps, get: (n) => apps.find((a) => a.name === n), allowUnsigned: () => allowUnsigned, upload, listXml, control, config };
+  const suspend = async (): Promise<void> => {
+    await opts.runtime.halt?.();
+  };
+  const resume = async (): Promise<void> => {
+    for (const app of apps) {
+      if (app.status !== 'Running') continue;
+      const code = await opts.runtime.start(app).catch(() => CONTROL_ERR.unspecified);
+      if (code !== undefined) app.status = 'Stopped';
+      opts.onStatus(app, false);
+    }
+  };
+
+  return {
+    apps: () => apps,
+    get: (n) => apps.find((a) => a.name === n),
+    allowUnsigned: () => allowUnsigned,
+    upload,
+    listXml,
+    control,
+    config,
+    busy: () => uploading || receivingBody,
+    receiving: (on) => {
+      receivingBody = on;
+    },
+    suspend,
+    resume,
+  };
 }

@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
-import { createAgent, type Agent } from './agent';
+import { calibrationPairs, createAgent, type Agent } from './agent';
 import { createAppStore, UPLOAD_ERR, type AppRuntime, type AppStore, type InstalledApp } from './apps';
+import type { EapRuntime, SimHardware } from './runner';
 import { createDetector, type ModelName } from './detector';
 import { createDigestServer, type DigestServer } from './digest';
 import type { SimFaults, SimUser } from './index';
 import { encodeJpeg, renderBackground, renderFrame } from './render';
 import type { Rng } from './rng';
-import { SENSOR_FPS, type CameraModel, type SceneEngine } from './scene';
+import { projectActorBox, SENSOR_FPS, zoneCentroid, type CameraModel, type SceneEngine } from './scene';
 
 export interface CameraIdentity {
   id: string;
@@ -102,7 +103,8 @@ export function createSimCamera(opts: {
   frameHeight: number;
   model: ModelName;
   fpsCamera: number;
-  runtime: AppRuntime;
+  /** A shared runtime, or a factory that gets this camera's hardware layer (programs run per camera). */
+  runtime: AppRuntime | ((hw: SimHardware) => AppRuntime);
 }): SimCamera {
   const { identity: id, scene, cam, now } = opts;
   const realm = `AXIS_${id.mac.replace(/:/g, '').toUpperCase()}`;
@@ -111,7 +113,7 @@ export function createSimCamera(opts: {
   let server: http.Server | undefined;
   const sockets = new Set<Socket>();
   let crashed = false;
-  const fault = { refuse: false, stall: false, slowMs: 0, corrupt: 0, corruptVariant: 0, dropMqtt: false };
+  const fault = { refuse: false, stall: false, slowMs: 0, corrupt: 0, corruptVariant: 0, dropMqtt: false, crashUploadAfter: -1 };
   const hubs = new Map<string, Hub>();
   const backgrounds = new Map<string, Buffer>();
   const appLog: string[] = [];
@@ -138,10 +140,57 @@ export function createSimCamera(opts: {
       c.publish(topic, payload, { qos });
       return true;
     },
+    phantomBox: () => {
+      // A standing person at the middle of the first zone this camera sees: a lie that lands in a zone.
+      const z = scene.zones.find((x) => x.id === cam.zones[0]);
+      if (!z) return { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 };
+      const c = zoneCentroid(z);
+      const b = projectActorBox(cam, { id: 'phantom', kind: 'Human', x: c.x, y: c.y, heading: 0, speed: 0, length: 0.45, width: 0.5, height: 1.75 });
+      const clamp = (v: number): number => Math.min(1, Math.max(0, v));
+      return b && clamp(b.right) - clamp(b.left) > 0.002 && clamp(b.bottom) - clamp(b.top) > 0.002
+        ? { left: clamp(b.left), top: clamp(b.top), right: clamp(b.right), bottom: clamp(b.bottom) }
+        : { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 };
+    },
   });
 
+  // The hardware layer a deployed program gets: raw detections in pixels (native/README.md), the broker, the serial.
+  const hardware: SimHardware = {
+    serial: id.serial,
+    // The drop-MQTT fault reaches a program started while it is on: it gets a closed port.
+    broker: () => (fault.dropMqtt ? { host: '127.0.0.1', port: 1 } : mqttActive && mqttConfig && mqttConfig.server.protocol === 'tcp' ? { host: mqttConfig.server.host, port: mqttConfig.server.port } : undefined),
+    fpsCamera: opts.fpsCamera,
+    log: (line) => logApp(line),
+    detectionLine: () => {
+      if (crashed) return undefined;
+      const r = agent.processFrame(scene.tickAt(now()));
+      if (r.skipped) return undefined;
+      const body = JSON.parse(r.payload) as {
+        frame: { timestamp: number; observations: { bounding_box: { left: number; top: number; right: number; bottom: number }; class: { type: string; score: number }; track_id: string }[]; operations: { id: string }[] };
+        stats: { inference_ms: number; fps_camera: number; width: number; height: number };
+      };
+      const { width: w, height: h } = body.stats;
+      return JSON.stringify({
+        timestamp: body.frame.timestamp,
+        width: w,
+        height: h,
+        inference_ms: body.stats.inference_ms,
+        fps_camera: body.stats.fps_camera,
+        model: opts.model,
+        detections: body.frame.observations.map((o) => ({
+          box: [o.bounding_box.left * w, o.bounding_box.top * h, o.bounding_box.right * w, o.bounding_box.bottom * h].map((v) => Math.round(v * 10) / 10),
+          score: o.class.score,
+          label: o.class.type,
+          track: o.track_id,
+        })),
+        deleted: body.frame.operations.map((op) => op.id),
+      });
+    },
+  };
+  const runtime: AppRuntime = typeof opts.runtime === 'function' ? opts.runtime(hardware) : opts.runtime;
+  const nativeRunning = (name: string): boolean => (runtime as Partial<EapRuntime>).isNative?.(name) ?? false;
+
   const apps: AppStore = createAppStore({
-    runtime: opts.runtime,
+    runtime,
     architecture: 'aarch64',
     firmware: id.firmware,
     preinstalled: [{ name: 'omnisight', niceName: 'OmniSight', vendor: 'OmniSight', version: '1.2.0', applicationId: '', status: 'Running' }],
@@ -154,7 +203,8 @@ export function createSimCamera(opts: {
   });
 
   const omnisightRunning = (): boolean => apps.get('omnisight')?.status === 'Running';
-  const syncAgent = (): void => agent.setRunning(!crashed && omnisightRunning() && !!mqttClient?.connected);
+  // A deployed program that really runs publishes for itself; the built-in agent stands in otherwise.
+  const syncAgent = (): void => agent.setRunning(!crashed && omnisightRunning() && !nativeRunning('omnisight') && !!mqttClient?.connected);
 
   // ---- MQTT client of the camera -------------------------------------------------------------
   const mqttDisconnect = (): void => {
@@ -486,7 +536,28 @@ export function createSimCamera(opts: {
       send(res, 405, 'text/plain', 'Method Not Allowed\n', { Allow: 'POST' });
       return;
     }
-    const body = await readBody(req, MAX_UPLOAD);
+    if (apps.busy()) {
+      req.resume();
+      send(res, 200, 'text/plain', `Error: ${UPLOAD_ERR.inProgress}\n`);
+      return;
+    }
+    apps.receiving(true);
+    let body: Buffer | undefined;
+    try {
+      if (fault.crashUploadAfter >= 0) {
+        const limit = fault.crashUploadAfter;
+        fault.crashUploadAfter = -1;
+        let seen = 0;
+        req.on('data', (c: Buffer) => {
+          seen += c.length;
+          if (seen >= limit && !crashed) void goDown();
+        });
+      }
+      body = await readBody(req, MAX_UPLOAD);
+    } finally {
+      apps.receiving(false);
+    }
+    if (crashed) return;
     if (!body) {
       send(res, 200, 'text/plain', `Error: ${UPLOAD_ERR.tooLarge}\n`);
       return;
@@ -610,7 +681,15 @@ export function createSimCamera(opts: {
         if (!authorise(req, res, 'viewer')) return;
         if (!apps.get('omnisight')) return send(res, 404, 'text/html', htmlError(404, 'Not Found', 'The requested URL was not found on this server.'));
         if (!omnisightRunning()) return send(res, 503, 'text/html', htmlError(503, 'Service Unavailable', 'The application is not running.'));
-        return send(res, 200, 'application/json', JSON.stringify(agent.identity()));
+        {
+          // The deployed program signs with the key provisioned for it at start.
+          const native = (runtime as Partial<EapRuntime>).identity?.('omnisight');
+          return send(res, 200, 'application/json', JSON.stringify(native ? { camera: id.serial, ...native } : agent.identity()));
+        }
+      case '/local/omnisight/calibration.cgi':
+        if (!authorise(req, res, 'viewer')) return;
+        if (!apps.get('omnisight')) return send(res, 404, 'text/html', htmlError(404, 'Not Found', 'The requested URL was not found on this server.'));
+        return send(res, 200, 'application/json', JSON.stringify({ camera: id.serial, source: 'simulator', points: calibrationPairs(cam.homography, cam.maxRangeM, cam.position) }));
       default:
         void method;
         return send(res, 404, 'text/html', htmlError(404, 'Not Found', 'The requested URL was not found on this server.'));
@@ -652,6 +731,7 @@ export function createSimCamera(opts: {
 
   const goDown = async (): Promise<void> => {
     crashed = true;
+    const halted = apps.suspend();
     for (const hub of hubs.values()) {
       if (hub.timer) clearTimeout(hub.timer);
       for (const v of hub.viewers) v.res.destroy();
@@ -667,6 +747,7 @@ export function createSimCamera(opts: {
       s.closeAllConnections();
       await closed;
     }
+    await halted;
   };
 
   const faults: SimFaults = {
@@ -693,8 +774,14 @@ export function createSimCamera(opts: {
       crashed = false;
       await listen();
       mqttConnect();
+      await apps.resume();
       syncAgent();
     },
+    crashDuringUpload: (afterBytes) => {
+      fault.crashUploadAfter = Math.max(0, Math.floor(afterBytes));
+    },
+    lie: (on) => agent.setLie(on),
+    equivocate: (on) => agent.setEquivocate(on),
   };
 
   return {
@@ -707,6 +794,7 @@ export function createSimCamera(opts: {
     },
     stop: async () => {
       await goDown();
+      await runtime.halt?.();
       agent.close();
     },
   };

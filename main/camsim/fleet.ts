@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createPackageCheckRuntime } from './apps';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createSimCamera, parseBrokerUrl, type CameraIdentity, type SimCamera } from './camera';
 import type { ModelName } from './detector';
 import type { SimCameraInfo, SimFleet, SimFleetOptions, SimUser } from './index';
 import { createRng, type Rng } from './rng';
+import { createEapRuntime, findEmulator, type EapRuntime } from './runner';
 import { createScene } from './scene';
 
 const MODELS: { soc: CameraIdentity['soc']; prodNbr: string; prodFullName: string; prodType: string }[] = [
@@ -51,7 +54,11 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
   const ops = { operator: password(), viewer: password() };
   const taken = new Set<string>();
   const cams: SimCamera[] = [];
-  const runtime = createPackageCheckRuntime();
+  // Each camera installs into its own folder; a temp folder unless the caller keeps one.
+  const ownDir = !opts.dataDir;
+  const baseDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'camsim-apps-'));
+  const emulator = opts.apps === 'agent' ? null : (findEmulator() ?? undefined);
+  const runtimes: EapRuntime[] = [];
   for (let i = 0; i < n; i++) {
     const identity = identityFor(i, rng.fork(100 + i), ops, taken);
     const model: ModelName = i % 4 === 3 ? 'yolov5n' : 'ssd_mobilenet_v2';
@@ -68,7 +75,11 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
         frameHeight: opts.frameHeight ?? 360,
         model,
         fpsCamera: 10,
-        runtime,
+        runtime: (hw) => {
+          const r = createEapRuntime({ dir: path.join(baseDir, identity.serial), hw, emulator });
+          runtimes.push(r);
+          return r;
+        },
       }),
     );
   }
@@ -76,6 +87,7 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
     for (const c of cams) await c.start();
   } catch (e) {
     await Promise.all(cams.map((c) => c.stop()));
+    if (ownDir) fs.rmSync(baseDir, { recursive: true, force: true });
     throw e;
   }
   const byId = new Map(cams.map((c) => [c.identity.id, c]));
@@ -97,6 +109,8 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
   return {
     cameras,
     scene,
+    appMode: runtimes[0]?.mode ?? 'agent',
+    appNote: runtimes[0]?.note ?? '',
     faults: (id) => {
       const c = byId.get(id);
       if (!c) throw new Error(`No simulated camera ${id}; the fleet has ${[...byId.keys()].join(', ')}`);
@@ -106,6 +120,7 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
       if (stopped) return;
       stopped = true;
       await Promise.all(cams.map((c) => c.stop()));
+      if (ownDir) fs.rmSync(baseDir, { recursive: true, force: true });
     },
   };
 }

@@ -33,6 +33,13 @@ export interface SimFleetOptions {
   frameWidth?: number;
   frameHeight?: number;
   now?: () => number;
+  /**
+   * How uploaded programs run: 'auto' (default) runs aarch64 programs under qemu-aarch64-static
+   * when it is on PATH, else the built-in agent; 'agent' always uses the built-in agent.
+   */
+  apps?: 'auto' | 'agent';
+  /** Where cameras keep installed apps (a temp folder by default; removed on stop). */
+  dataDir?: string;
 }
 
 export interface SimFaults {
@@ -43,6 +50,12 @@ export interface SimFaults {
   dropMqtt(on: boolean): void;
   crash(): Promise<void>;
   restart(): Promise<void>;
+  /** The next upload.cgi takes this many body bytes, then the camera crashes (as if it lost power). */
+  crashDuringUpload(afterBytes: number): void;
+  /** The built-in agent reports, with confidence, a person who is not there (in the camera's first zone when it covers one). */
+  lie(on: boolean): void;
+  /** The built-in agent follows each detections message with a conflicting signed one for the same track and frame. */
+  equivocate(on: boolean): void;
 }
 
 export type SimActorClass = 'Human' | 'Car' | 'Truck' | 'Bike';
@@ -106,8 +119,13 @@ export interface SimFleet {
   faults(id: string): SimFaults;
   /** Read-only view of the ground truth (actors, zones, camera calibrations). */
   scene: SimScene;
+  /** 'native' when uploaded aarch64 programs really run (qemu), 'agent' when the built-in agent stands in. */
+  appMode: 'native' | 'agent';
+  /** The same in words, for logs and the UI. */
+  appNote: string;
   stop(): Promise<void>;
 }
 
 export { startSimulatedFleet } from './fleet';
 export type { AppRuntime, InstalledApp, InstallResult } from './apps';
+export { findEmulator } from './runner';

@@ -9,14 +9,16 @@ import { createClipboardRelay, relayRoomsFrom, type RelayClipboard } from '../ag
 import { createOrchestrator } from '../agents/orchestrator';
 import { createSummaryService, summaryRoomsFrom } from '../agents/summary';
 import { createAuditLog, type AuditLog } from '../audit';
-import { createFederatedService } from '../federated';
+import { createFederatedService, liveCameras } from '../federated';
 import { createFleetRuntime, type FleetRuntime } from '../fleet/runtime';
+import { createDeployService, defaultNativeDir } from '../fleet/deploy';
 import { createRoomsService, type RoomsService } from '../rooms';
 import { createSettingsService, type SettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
 import { createTimelineService, type TimelineService } from '../timeline';
 import { createPerfService, type PerfService } from '../perf';
 import { createSwarmService, type SwarmService } from '../swarm';
+import { linkSwarm, timelineCalibration } from './wiring-swarm';
 import { seededRandom } from '../timeline/rng';
 import { createEventBus, type EventBus } from './bus';
 import { createDispatcher, type Dispatcher, type RejectedCall } from './dispatcher';
@@ -117,8 +119,31 @@ export function createApp(opts: AppOptions): App {
   const agents = createAgentBridge({ db, bus, audit, rooms, log, now, dataDir: opts.dataDir, dispatcher, port: opts.agentBridgePort });
   dispatcher.register(agents.handlers);
   agents.start().catch((err: unknown) => log.error({ err }, 'the agent bridge could not start; agents cannot connect'));
-  const fleet = createFleetRuntime({ db, bus, log, audit, secrets, settings, now, launchHelper: opts.launchHelper, helperEntry: opts.helperEntry, noDemo: opts.noDemo });
+  const fleet = createFleetRuntime({
+    db, bus, log, audit, secrets, settings, now, launchHelper: opts.launchHelper, helperEntry: opts.helperEntry, noDemo: opts.noDemo,
+    // Timeline: detections of registered cameras (keyed by serial) and the calibration a camera supplies.
+    consumer: (m) => {
+      if (m.kind === 'detections' && fleet.fleet.keyFor(m.serial)) timeline.ingest(m.serial, m.body.frame.timestamp, m.body.frame.observations);
+    },
+    onCalibration: (c) => {
+      try {
+        timeline.calibrate(c.serial, c.points, c.source === 'simulator' ? 'simulator' : 'camera');
+      } catch (err) {
+        log.warn({ camera: c.cameraId, err: (err as Error).message }, 'the calibration this camera supplies is unusable; set reference points in the Timeline view');
+      }
+    },
+  });
   dispatcher.register(fleet.fleet.handlers);
+  // One-click deploy drives the helper; heartbeats reach it through the fleet's message feed.
+  const deploy = createDeployService({
+    db, bus, log: log.child({ cap: 'deploy' }), audit, now, dataDir: opts.dataDir,
+    helper: fleet.helper,
+    registry: fleet.fleet.registry,
+    subscribeMessages: (l) => fleet.fleet.subscribeMessages(l),
+    onHelperProgress: (l) => fleet.onHelperProgress(l),
+    nativeDir: defaultNativeDir(),
+  });
+  dispatcher.register(deploy.handlers);
   // Assist: team plans (apply creates the room and issues one token per member), room summaries,
   // and the Claude Desktop clipboard relay (Node adapter unless the front door passes Electron's).
   dispatcher.register(
@@ -146,14 +171,18 @@ export function createApp(opts: AppOptions): App {
   });
   dispatcher.register(relay.handlers);
   // Fixed seed: the random source only draws the common samples for zone-entry probabilities.
-  const timeline = createTimelineService({ db, bus, log, now, random: seededRandom(0x7e11) });
+  const timeline = createTimelineService({ db, bus, log, now, random: seededRandom(0x7e11), resolveCamera: (id) => fleet.fleet.registry.get(id)?.serial });
   dispatcher.register(timeline.handlers);
-  // Federated rounds run over the simulated cameras (one in-process client each) until the swarm
-  // supplies real camera ids and link health.
+  // Federated rounds over the registered cameras (one in-process client each); offline cameras are
+  // skipped, link health comes from the swarm's measurements (read at round time, after the swarm
+  // below exists), with the fleet's connection state as the fallback for cameras it does not know.
+  const fedCameras = liveCameras({ fleet: fleet.fleet, swarmLinks: () => swarm.coordinator.topology.graph().nodes });
   const federated = createFederatedService({
     db, bus, log, now, audit,
     seed: randomBytes(32),
-    cameras: () => Array.from({ length: settings.get().demoCameraCount }, (_, i) => `SIM-${String(i + 1).padStart(2, '0')}`),
+    cameras: fedCameras.cameras,
+    available: fedCameras.available,
+    linkHealth: fedCameras.linkHealth,
   });
   dispatcher.register(federated.handlers);
   const perf = createPerfService({ bus, log, now, dataDir: opts.dataDir });
@@ -170,6 +199,7 @@ export function createApp(opts: AppOptions): App {
     },
   });
   dispatcher.register(swarm.handlers);
+  const swarmLink = linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: timelineCalibration(timeline) });
 
   bus.subscribe('app.notification', (n) => {
     if (settings.get().notifications) opts.notifier.notify(n);
@@ -203,9 +233,11 @@ export function createApp(opts: AppOptions): App {
       summaries.close();
       await summaries.idle();
       rooms.close();
+      await deploy.close();
       await fleet.close();
       timeline.close();
       await federated.close();
+      swarmLink.close();
       swarm.close();
       perf.close();
       db.close();

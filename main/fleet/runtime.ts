@@ -3,15 +3,21 @@
 // and the demo fleet come up in the background and report failures in the log.
 import path from 'node:path';
 import type { AuditLog } from '../audit';
-import { startSimulatedFleet } from '../camsim';
+import { startSimulatedFleet, type SimFleet } from '../camsim';
 import type { EventBus } from '../core/bus';
 import type { Logger } from '../core/logger';
 import type { HelperLauncher, SecretStore } from '../core/ports';
+import type { FromHelper } from '../helper/protocol';
 import { createMqttService, type MqttService } from '../mqtt';
 import type { SettingsService } from '../settings';
 import type { Db } from '../store';
-import { createFleetService, type FleetService } from './index';
+import { createFleetService, type FleetDeps, type FleetService } from './index';
 import { createHelperSupervisor, inProcessHelper, type HelperSupervisor } from './supervisor';
+
+export function demoCountFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const n = Number(env.OMNISIGHT_DEMO_CAMERAS);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
+}
 
 export interface FleetRuntime {
   fleet: FleetService;
@@ -19,8 +25,14 @@ export interface FleetRuntime {
   mqtt: MqttService | undefined;
   /** Resolves when the broker and demo fleet are up (or failed and were logged). */
   ready: Promise<void>;
+  /** The running demo fleet's public scene (zones, calibrations) and cameras, for the swarm's zone seed. */
+  demo(): Pick<SimFleet, 'cameras' | 'scene'> | undefined;
+  /** Upload bytes and build log lines the helper reports, keyed by the id in the request (deploy). */
+  onHelperProgress(listener: (ev: HelperProgress) => void): () => void;
   close(): Promise<void>;
 }
+
+export type HelperProgress = Extract<FromHelper, { type: 'progress' }>;
 
 export function createFleetRuntime(o: {
   db: Db;
@@ -34,15 +46,25 @@ export function createFleetRuntime(o: {
   launchHelper?: HelperLauncher;
   helperEntry?: string;
   noDemo?: boolean;
+  /** Size of the simulated fleet for this run, instead of the demoCameraCount setting. */
+  demoCount?: number;
+  /** Passed through to the fleet service (valid camera messages; calibrations read over VAPIX). */
+  consumer?: FleetDeps['consumer'];
+  onCalibration?: FleetDeps['onCalibration'];
 }): FleetRuntime {
   const log = o.log.child({ cap: 'fleet' });
   const ref: { fleet?: FleetService } = {};
+  let demoFleet: SimFleet | undefined;
+  const progressListeners = new Set<(ev: HelperProgress) => void>();
   const helper = createHelperSupervisor({
     launch: o.launchHelper ?? inProcessHelper(),
     entry: o.helperEntry ?? path.join(__dirname, 'helper.js'),
     log,
     now: o.now,
     onEvent: (ev) => ref.fleet?.onHelperEvent(ev),
+    onProgress: (ev) => {
+      for (const l of progressListeners) l(ev);
+    },
     onReady: (restarted) => ref.fleet?.onHelperReady(restarted),
   });
   const full = o.launchHelper !== undefined;
@@ -70,7 +92,20 @@ export function createFleetRuntime(o: {
     broker: () => mqtt?.endpoint(),
     now: o.now,
     noDemo: o.noDemo || !full,
-    startDemo: async (count) => startSimulatedFleet({ cameras: count, seed: 1 }),
+    consumer: o.consumer,
+    onCalibration: o.onCalibration,
+    // OMNISIGHT_DEMO_CAMERAS overrides the setting for one run (e2e and benchmarks size the fleet).
+    startDemo: async (count) => {
+      const sim = await startSimulatedFleet({ cameras: o.demoCount ?? demoCountFromEnv() ?? count, seed: 1 });
+      demoFleet = sim;
+      return {
+        cameras: sim.cameras,
+        stop: async () => {
+          if (demoFleet === sim) demoFleet = undefined;
+          await sim.stop();
+        },
+      };
+    },
   });
   ref.fleet = fleet;
   const f = fleet;
@@ -89,6 +124,11 @@ export function createFleetRuntime(o: {
     helper,
     mqtt,
     ready,
+    demo: () => demoFleet,
+    onHelperProgress(l) {
+      progressListeners.add(l);
+      return () => void progressListeners.delete(l);
+    },
     async close() {
       await f.close();
       helper.close();

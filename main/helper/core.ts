@@ -4,6 +4,8 @@ import { VapixError } from './digest';
 import { fromHelperSchema, helperRequestSchema, toHelperSchema, type FromHelper, type HelperErrorKind } from './protocol';
 import { startStream, type StreamReader, type StreamTuning, type Timers } from './stream';
 import { VapixClient } from './vapix';
+import { AppClient, uploadApp } from './apps';
+import { runNativeBuild } from './build';
 
 export interface HelperCoreOptions {
   /** Where replies, frames and status go; `transfer` lists buffers that may be moved, not copied. */
@@ -23,6 +25,19 @@ export function createHelperCore(o: HelperCoreOptions): HelperCore {
   const now = o.now ?? Date.now;
   const random = o.random ?? Math.random;
   const streams = new Map<string, StreamReader>();
+  const uploads = new Map<string, AbortController>();
+  // One Digest session per camera account, so app calls after the first skip the 401 round trip.
+  const appClients = new Map<string, AppClient>();
+  const appClient = (t: { host: string; port: number; username: string; password: string }): AppClient => {
+    const key = JSON.stringify([t.host, t.port, t.username, t.password]);
+    let c = appClients.get(key);
+    if (!c) {
+      if (appClients.size >= 1024) appClients.delete(appClients.keys().next().value!);
+      c = new AppClient(t);
+      appClients.set(key, c);
+    }
+    return c;
+  };
 
   const respondError = (id: number, kind: HelperErrorKind, message: string): void =>
     o.send({ type: 'response', id, ok: false, error: { kind, message: message.slice(0, 2000) } });
@@ -54,6 +69,9 @@ export function createHelperCore(o: HelperCoreOptions): HelperCore {
         case 'identity':
           value = await new VapixClient(req.target).identity();
           break;
+        case 'calibration':
+          value = await new VapixClient(req.target).calibration();
+          break;
         case 'watch': {
           streams.get(req.streamId)?.close();
           streams.set(
@@ -80,6 +98,37 @@ export function createHelperCore(o: HelperCoreOptions): HelperCore {
           streams.delete(req.streamId);
           value = { ok: true };
           break;
+        case 'uploadApp': {
+          const ac = new AbortController();
+          uploads.set(req.uploadId, ac);
+          try {
+            value = await uploadApp(req.target, req.file, { signal: ac.signal, onProgress: (sent, total) => o.send({ type: 'progress', id: req.uploadId, sent, total }) });
+          } finally {
+            uploads.delete(req.uploadId);
+          }
+          break;
+        }
+        case 'cancelUpload': {
+          const ac = uploads.get(req.uploadId);
+          ac?.abort();
+          value = { cancelled: !!ac };
+          break;
+        }
+        case 'appControl':
+          value = await appClient(req.target).control(req.action, req.package);
+          break;
+        case 'listApps':
+          value = { apps: await appClient(req.target).list() };
+          break;
+        case 'allowUnsigned':
+          value = { allowUnsigned: await appClient(req.target).allowUnsigned(req.set) };
+          break;
+        case 'appLog':
+          value = { text: await appClient(req.target).log(req.app) };
+          break;
+        case 'buildCameraApp':
+          value = await runNativeBuild(req, (line) => o.send({ type: 'progress', id: req.buildId, line }));
+          break;
       }
       o.send({ type: 'response', id, ok: true, value });
     } catch (err) {
@@ -98,6 +147,7 @@ export function createHelperCore(o: HelperCoreOptions): HelperCore {
       void run(msg.data.id, msg.data.req);
     },
     close() {
+      for (const u of uploads.values()) u.abort();
       for (const s of streams.values()) s.close();
       streams.clear();
     },

@@ -33,6 +33,7 @@ export const helperRequestSchema = z.discriminatedUnion('op', [
     })
     .strict(),
   z.object({ op: z.literal('identity'), target }).strict(),
+  z.object({ op: z.literal('calibration'), target }).strict(),
   z
     .object({
       op: z.literal('watch'),
@@ -45,6 +46,16 @@ export const helperRequestSchema = z.discriminatedUnion('op', [
     })
     .strict(),
   z.object({ op: z.literal('unwatch'), streamId: z.string().max(200) }).strict(),
+  // Deploy: application management (main/helper/apps.ts) and the native build.
+  z.object({ op: z.literal('uploadApp'), target, uploadId: z.string().min(1).max(200), file: z.string().min(1).max(4096) }).strict(),
+  z.object({ op: z.literal('cancelUpload'), uploadId: z.string().min(1).max(200) }).strict(),
+  z.object({ op: z.literal('appControl'), target, action: z.enum(['start', 'stop', 'restart', 'remove']), package: z.string().min(1).max(64) }).strict(),
+  z.object({ op: z.literal('listApps'), target }).strict(),
+  z.object({ op: z.literal('allowUnsigned'), target, set: z.boolean().optional() }).strict(),
+  z.object({ op: z.literal('appLog'), target, app: z.string().min(1).max(64) }).strict(),
+  z
+    .object({ op: z.literal('buildCameraApp'), buildId: z.string().min(1).max(200), nativeDir: z.string().min(1).max(4096), outDir: z.string().max(4096).optional(), version: z.string().max(64).optional(), crashAtStart: z.boolean().optional() })
+    .strict(),
 ]);
 export type HelperRequest = z.input<typeof helperRequestSchema>;
 export type HelperOp = HelperRequest['op'];
@@ -64,8 +75,20 @@ export const helperResultSchemas = {
   probe: deviceInfoSchema,
   configureMqtt: z.object({ ok: z.literal(true) }),
   identity: z.object({ camera: z.string(), key: z.string(), publicKey: z.string(), version: z.string() }),
+  calibration: z.object({
+    camera: z.string(),
+    source: z.string(),
+    points: z.array(z.object({ image: z.object({ u: z.number(), v: z.number() }), ground: z.object({ x: z.number(), y: z.number() }) })),
+  }),
   watch: z.object({ ok: z.literal(true) }),
   unwatch: z.object({ ok: z.literal(true) }),
+  uploadApp: z.object({ ok: z.boolean(), code: z.number().nullable(), text: z.string(), sent: z.number(), total: z.number() }),
+  cancelUpload: z.object({ cancelled: z.boolean() }),
+  appControl: z.object({ ok: z.boolean(), code: z.number().nullable(), text: z.string() }),
+  listApps: z.object({ apps: z.array(z.object({ name: z.string(), niceName: z.string(), vendor: z.string(), version: z.string(), status: z.string() })) }),
+  allowUnsigned: z.object({ allowUnsigned: z.boolean().nullable() }),
+  appLog: z.object({ text: z.string() }),
+  buildCameraApp: z.object({ path: z.string(), fileName: z.string(), bytes: z.number(), sha256: z.string(), version: z.string(), buildMs: z.number(), logTail: z.string() }),
 } satisfies Record<HelperOp, z.ZodType>;
 export type HelperResult<O extends HelperOp> = z.infer<(typeof helperResultSchemas)[O]>;
 
@@ -125,6 +148,8 @@ export const fromHelperSchema = z.discriminatedUnion('type', [
     jpeg: z.instanceof(Uint8Array),
   }),
   z.object({ type: z.literal('status'), status: streamStatusSchema }),
+  // Long work (uploads, builds): bytes sent of total, or a line of build output.
+  z.object({ type: z.literal('progress'), id: z.string(), sent: z.number().optional(), total: z.number().optional(), line: z.string().max(2000).optional() }),
   z.object({ type: z.literal('log'), level: z.enum(['debug', 'info', 'warn', 'error']), msg: z.string(), detail: z.record(z.string(), z.unknown()).optional() }),
 ]);
 export type FromHelper = z.infer<typeof fromHelperSchema>;

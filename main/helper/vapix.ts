@@ -158,4 +158,36 @@ export class VapixClient {
     if (!parsed.success) throw new VapixError('bad_reply', `${where(this.target)} sent an identity.cgi reply without a valid public key. Redeploy the OmniSight app.`);
     return { camera: parsed.data.camera, key: parsed.data.key, publicKey: parsed.data.publicKey, version: parsed.data.version };
   }
+
+  /**
+   * The camera's ground calibration as image↔ground reference pairs, from the OmniSight app's
+   * `GET /local/omnisight/calibration.cgi` (Viewer role; the simulator supplies its true one).
+   */
+  async calibration(): Promise<{ camera: string; source: string; points: { image: { u: number; v: number }; ground: { x: number; y: number } }[] }> {
+    const res = await this.session.open({ path: '/local/omnisight/calibration.cgi', timeoutMs: this.timeoutMs });
+    if (res.statusCode !== 200) {
+      res.resume();
+      if (res.statusCode === 404)
+        throw new VapixError('not_axis', `${where(this.target)} offers no ground calibration (calibration.cgi not found). Set four reference points for it in the Timeline view.`);
+      statusCheck(res.statusCode, this.target, 'calibration.cgi');
+    }
+    const raw = parseJson(await readBody(res, 16 * 1024, this.target, this.timeoutMs), this.target, 'calibration.cgi');
+    const coord = z.number().finite().min(-1e5).max(1e5);
+    const unit = z.number().finite().min(0).max(1);
+    const parsed = z
+      .object({
+        camera: z.string().max(64),
+        source: z.string().max(64).default('camera'),
+        points: z.array(z.object({ image: z.object({ u: unit, v: unit }).loose(), ground: z.object({ x: coord, y: coord }).loose() }).loose()).min(4).max(32),
+      })
+      .loose()
+      .safeParse(raw);
+    if (!parsed.success)
+      throw new VapixError('bad_reply', `${where(this.target)} sent a calibration.cgi reply without 4–32 valid reference points. Set four reference points for it in the Timeline view.`);
+    return {
+      camera: parsed.data.camera,
+      source: parsed.data.source,
+      points: parsed.data.points.map((p) => ({ image: { u: p.image.u, v: p.image.v }, ground: { x: p.ground.x, y: p.ground.y } })),
+    };
+  }
 }

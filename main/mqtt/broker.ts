@@ -12,7 +12,9 @@ export interface EmbeddedBroker {
 
 export async function startEmbeddedBroker(opts: { port?: number } = {}): Promise<EmbeddedBroker> {
   const aedes = await Aedes.createBroker();
-  const server = net.createServer(aedes.handle);
+  // No Nagle: one socket carries every camera's messages to the subscriber, and coalescing small
+  // writes while waiting for delayed ACKs adds tens of milliseconds per detection.
+  const server = net.createServer({ noDelay: true }, aedes.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());

@@ -34,6 +34,8 @@ export interface MqttService {
   endpoint(): BrokerEndpoint | undefined;
   connected(): boolean;
   counts(): { handled: number; bad: number };
+  /** Every payload on axis/+/omnisight/# exactly as it arrived, before parsing (the swarm verifies the signed bytes). */
+  onRaw(listener: (topic: string, payload: Buffer, receivedAt: number) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -61,8 +63,16 @@ export function createMqttService(deps: MqttDeps): MqttService {
   let ep: BrokerEndpoint | undefined;
   let handled = 0;
   let bad = 0;
+  const rawListeners = new Set<(topic: string, payload: Buffer, receivedAt: number) => void>();
 
   const ingest = (topic: string, payload: Buffer): void => {
+    for (const l of rawListeners) {
+      try {
+        l(topic, payload, now());
+      } catch (err) {
+        deps.log.error({ err, topic: topic.slice(0, 200) }, 'raw camera message listener failed');
+      }
+    }
     try {
       const r = parseCameraMessage(topic, payload, now());
       if (isBad(r)) {
@@ -125,6 +135,10 @@ export function createMqttService(deps: MqttDeps): MqttService {
     endpoint: () => ep,
     connected: () => client?.connected ?? false,
     counts: () => ({ handled, bad }),
+    onRaw(listener) {
+      rawListeners.add(listener);
+      return () => rawListeners.delete(listener);
+    },
     async close() {
       if (client) await client.endAsync(true).catch(() => undefined);
       client = undefined;

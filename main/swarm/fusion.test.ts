@@ -112,4 +112,24 @@ describe('fusion', () => {
     const perReportUs = ((performance.now() - t0) / 20_000) * 1000;
     expect(perReportUs).toBeLessThan(200); // generous for a shared machine; the bench reports p99
   });
+
+  it('setZones replaces the site: candidates of a removed zone are dropped, a new zone confirms', () => {
+    const { f, report } = setup(4); // f = 1
+    f.ingest(report('C0', 1_000, [{ box: boxAt(1.5) }])); // a candidate in B
+    expect(f.openCandidates()).toBe(1);
+    f.setZones([square('A', 0)]);
+    expect(f.openCandidates()).toBe(0);
+    expect(f.zones().map((z) => z.zone)).toEqual(['A']);
+    expect(f.ingest(report('C1', 1_100, [{ box: boxAt(1.5), trackId: 'q' }]))).toEqual([]); // B is gone
+    f.setZones([square('A', 0), square('C', 1)]); // the same ground, a new id
+    f.ingest(report('C0', 1_200, [{ box: boxAt(1.5) }]));
+    const out = f.ingest(report('C1', 1_300, [{ box: boxAt(1.5), trackId: 'r' }]));
+    expect(out.map((o) => o.type === 'confirmed' && o.event.zone)).toEqual([]); // cameras still list A and B only
+    f.setCamera('C0', { ...both, zones: ['A', 'C'] });
+    f.setCamera('C1', { ...both, zones: ['A', 'C'] });
+    // Two cameras cover C: f = 0, so the first report confirms.
+    const ok = f.ingest(report('C0', 1_400, [{ box: boxAt(1.5), trackId: 's' }]));
+    expect(ok.map((o) => o.type === 'confirmed' && o.event.zone)).toEqual(['C']);
+    expect(f.zones().find((z) => z.zone === 'C')!.covering).toEqual(['C0', 'C1']);
+  });
 });

@@ -89,4 +89,24 @@ describe('swarm service', () => {
     expect(st.rejected.byReason.bad_signature).toBe(2);
     s.close();
   });
+
+  it('swarm.setZones validates, persists across a restart, audits, and tells listeners', () => {
+    const s = setup();
+    let told = 0;
+    s.svc.onZonesChanged(() => told++);
+    const zones = [{ id: 'north', name: 'North gate', polygon: [{ x: 0, y: 0 }, { x: 4, y: 0 }, { x: 4, y: 4 }], cameras: [cams[0]!] }];
+    expect(s.call<{ source: string }>('swarm.zones', {}).source).toBe('none');
+    const out = s.call<{ zones: { id: string }[]; source: string }>('swarm.setZones', { zones });
+    expect(out).toEqual({ zones, source: 'user' });
+    expect(told).toBe(1);
+    expect(s.svc.coordinator.fusion.zones().map((z) => z.zone)).toEqual(['north']);
+    expect(s.events.some((e) => e.topic === 'swarm.zones')).toBe(true);
+    expect(s.events.some((e) => e.topic === 'audit.recorded' && e.payload.kind === 'swarm.zones')).toBe(true);
+    s.svc.close();
+    s.db.close();
+    const again = setup(s.dir);
+    expect(again.call<{ zones: unknown[]; source: string }>('swarm.zones', {})).toEqual({ zones, source: 'user' });
+    expect(again.svc.coordinator.fusion.zones().map((z) => z.zone)).toEqual(['north']);
+    again.close();
+  });
 });

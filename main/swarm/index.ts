@@ -15,6 +15,7 @@ import { AppError, notFound } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { Db } from '../store';
 import { createCoordinator, type Coordinator, type IngestResult } from './coordinator';
+import type { ZoneConfig } from './coverage';
 import type { CameraCoverage, ConfirmedEvent, EquivocationProof, FusionOutput, Zone } from './fusion';
 import { createInsights, type Decision, type Insights } from './insights';
 import type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
@@ -22,6 +23,8 @@ import type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
 export type { CameraCoverage, Zone } from './fusion';
 export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
 export type { IngestResult } from './coordinator';
+export { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type ZoneConfig } from './coverage';
+export type ZoneSource = 'none' | 'demo' | 'user';
 
 export interface SwarmCamera extends RecordedKey {
   id: string;
@@ -54,6 +57,12 @@ export interface SwarmService {
   registerCamera(cam: SwarmCamera): void;
   removeCamera(id: string): void;
   tick(): void;
+  /** The site zones and where they came from (none yet, seeded from the demo scene, or set by the user). */
+  zoneConfig(): { zones: ZoneConfig[]; source: ZoneSource };
+  /** Replaces the site zones (persisted); the caller re-registers cameras, whose coverage depends on them. */
+  setZoneConfig(zones: readonly ZoneConfig[], source: Exclude<ZoneSource, 'none'>): void;
+  /** Called after the zones changed, so camera coverage can be rebuilt. */
+  onZonesChanged(listener: () => void): () => void;
   coordinator: Coordinator;
   insights: Insights;
   handlers: Handlers;
@@ -115,13 +124,26 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const mode: VerifyMode = storedMode === 'permissive' || storedMode === 'audit' ? storedMode : 'strict';
   const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 1_000;
 
+  const readZones = (): { zones: ZoneConfig[]; source: ZoneSource } => {
+    const raw = (getState.get('zones') as { value: string } | undefined)?.value;
+    if (!raw) return { zones: deps.zones ? deps.zones.map((z) => ({ ...z, name: z.id, cameras: [] })) : [], source: 'none' };
+    try {
+      return JSON.parse(raw) as { zones: ZoneConfig[]; source: ZoneSource };
+    } catch {
+      log.warn('stored swarm zones are not JSON; starting without zones');
+      return { zones: [], source: 'none' };
+    }
+  };
+  let zoneState = readZones();
+  const zoneListeners = new Set<() => void>();
+
   const coordinator = createCoordinator({
     now,
     keys,
     audit: deps.audit,
     mode,
     skewToleranceMs: deps.skewToleranceMs,
-    fusion: { zones: deps.zones ?? [], windowMs: deps.windowMs, maxF: deps.maxF },
+    fusion: { zones: zoneState.zones, windowMs: deps.windowMs, maxF: deps.maxF },
     topology: { heartbeatIntervalMs, missedHeartbeats: deps.missedHeartbeats },
     onFusionLatency: (s) => deps.onFusionLatency?.(s, coordinator.fusion.openCandidates()),
   });
@@ -228,7 +250,22 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   // Ticks at a quarter of the heartbeat interval: a failure is acted on within a quarter interval of its timeout.
   const stop = (deps.every ?? defaultEvery)(Math.max(50, heartbeatIntervalMs / 4), tick);
 
+  const zonesDto = () => ({ zones: zoneState.zones.map((z) => ({ id: z.id, name: z.name, polygon: z.polygon.map((p) => ({ x: p.x, y: p.y })), cameras: [...z.cameras] })), source: zoneState.source });
+  const setZoneConfig = (zones: readonly ZoneConfig[], source: Exclude<ZoneSource, 'none'>): void => {
+    zoneState = { zones: zones.map((z) => ({ id: z.id, name: z.name, polygon: z.polygon.map((p) => ({ x: p.x, y: p.y })), cameras: [...z.cameras] })), source };
+    setState.run('zones', JSON.stringify(zoneState));
+    coordinator.fusion.setZones(zoneState.zones);
+    for (const l of zoneListeners) l();
+    bus.publish('swarm.zones', zonesDto());
+  };
+
   const handlers: Handlers = {
+    'swarm.zones': () => zonesDto(),
+    'swarm.setZones': ({ zones }) => {
+      setZoneConfig(zones, 'user');
+      deps.audit.record({ kind: 'swarm.zones', severity: 'info', source: 'swarm', message: `Site zones set: ${zones.map((z) => z.name).join(', ') || 'none'}.`, detail: { count: zones.length } });
+      return zonesDto();
+    },
     'swarm.status': () => {
       const counts = coordinator.verifier.counts();
       return {
@@ -296,6 +333,12 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
       coordinator.removeCamera(id);
     },
     tick,
+    zoneConfig: () => zoneState,
+    setZoneConfig,
+    onZonesChanged(listener) {
+      zoneListeners.add(listener);
+      return () => zoneListeners.delete(listener);
+    },
     coordinator,
     insights,
     handlers,

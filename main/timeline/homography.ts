@@ -152,7 +152,10 @@ export function estimateHomography(pairs: PointPair[]): { h: Mat3; rmsErrorM: nu
     throw new DegenerateCalibrationError('The reference points do not determine a unique ground mapping. Spread them over the image and the ground.');
   const hn = vectors[order[0]![1]]! as Mat3;
   let h = mul3(mul3(invert3(tg), hn), ti);
-  const s = h[8] !== 0 ? h[8] : 1;
+  // Scale (sign included) is free: pick the sign that gives the reference points w > 0 (the side
+  // of the horizon the camera sees; apply() refuses the other), and |h₂₂| = 1 when it can.
+  const w0 = h[6] * pairs[0]!.image.u + h[7] * pairs[0]!.image.v + h[8];
+  const s = (w0 < 0 ? -1 : 1) * (Math.abs(h[8]) > 1e-12 ? Math.abs(h[8]) : 1);
   h = h.map((c) => c / s) as Mat3;
   let se = 0;
   for (const p of pairs) {

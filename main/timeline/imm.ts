@@ -4,7 +4,7 @@
  * Every mode shares the state [x, y, vx, vy], so mixing is a plain weighted sum. Ground axes are
  * taken as right-handed (x east, y north): a positive turn rate turns left (counter-clockwise).
  */
-import { innovation, predictInPlace, updateInPlace, whiteAccelerationQ, type Cov2, type Mat4, type Vec4 } from './kalman';
+import { predictBlockInPlace, updateInPlaceRaw, whiteAccelerationQ, type Cov2, type Mat4, type Vec4 } from './kalman';
 
 export interface MotionModel {
   id: 'cv' | 'left' | 'right' | 'stop';
@@ -93,13 +93,40 @@ export class ModelSet {
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
+/** Per-mode-count scratch for Imm.step, shared by every instance (the step is synchronous). */
+interface StepScratch {
+  prevMu: Float64Array;
+  c: Float64Array;
+  xs: Float64Array;
+  ps: Float64Array;
+  logL: Float64Array;
+  lik: Float64Array;
+  joint: Float64Array;
+}
+const stepScratch = new Map<number, StepScratch>();
+function scratchFor(n: number): StepScratch {
+  let s = stepScratch.get(n);
+  if (!s) {
+    s = {
+      prevMu: new Float64Array(n),
+      c: new Float64Array(n),
+      xs: new Float64Array(4 * n),
+      ps: new Float64Array(16 * n),
+      logL: new Float64Array(n),
+      lik: new Float64Array(n),
+      joint: new Float64Array(n * n),
+    };
+    stepScratch.set(n, s);
+  }
+  return s;
+}
+
 export class Imm {
   readonly x: Vec4[];
   readonly p: Mat4[];
   readonly mu: Float64Array;
   /** Filtered soft counts of mode transitions since the last harvest (for learning the switch matrix). */
   readonly softCounts: Float64Array;
-  private readonly tmp = new Float64Array(16);
   readonly modelSet: ModelSet;
 
   constructor(
@@ -123,13 +150,20 @@ export class Imm {
     const n = this.models.length;
     const dt = t - this.t;
     const pi = this.switching.pi;
-    const prevMu = Float64Array.from(this.mu);
+    const s = scratchFor(n);
+    const prevMu = s.prevMu;
+    prevMu.set(this.mu);
     if (dt > 1e-6) {
       // Interaction: mixed initial conditions for every mode.
-      const c = new Float64Array(n);
+      const c = s.c;
+      c.fill(0);
       for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) c[j] = c[j]! + pi[i * n + j]! * this.mu[i]!;
-      const xs = this.x.map((v) => Float64Array.from(v));
-      const ps = this.p.map((v) => Float64Array.from(v));
+      for (let i = 0; i < n; i++) {
+        s.xs.set(this.x[i]!, i * 4);
+        s.ps.set(this.p[i]!, i * 16);
+      }
+      const xs = s.xs;
+      const ps = s.ps;
       for (let j = 0; j < n; j++) {
         const xj = this.x[j]!;
         const pj = this.p[j]!;
@@ -137,34 +171,45 @@ export class Imm {
         pj.fill(0);
         for (let i = 0; i < n; i++) {
           const w = c[j]! > 0 ? (pi[i * n + j]! * this.mu[i]!) / c[j]! : 1 / n;
-          for (let k = 0; k < 4; k++) xj[k] = xj[k]! + w * xs[i]![k]!;
+          for (let k = 0; k < 4; k++) xj[k] = xj[k]! + w * xs[i * 4 + k]!;
         }
         for (let i = 0; i < n; i++) {
           const w = c[j]! > 0 ? (pi[i * n + j]! * this.mu[i]!) / c[j]! : 1 / n;
           if (w === 0) continue;
-          const xi = xs[i]!;
-          const pp = ps[i]!;
+          const xo = i * 4;
+          const po = i * 16;
           for (let a = 0; a < 4; a++) {
-            const da = xi[a]! - xj[a]!;
-            for (let b = 0; b < 4; b++) pj[a * 4 + b] = pj[a * 4 + b]! + w * (pp[a * 4 + b]! + da * (xi[b]! - xj[b]!));
+            const da = xs[xo + a]! - xj[a]!;
+            for (let b = 0; b < 4; b++) pj[a * 4 + b] = pj[a * 4 + b]! + w * (ps[po + a * 4 + b]! + da * (xs[xo + b]! - xj[b]!));
           }
         }
       }
       const { f, q } = this.modelSet.at(dt);
-      for (let j = 0; j < n; j++) predictInPlace(this.x[j]!, this.p[j]!, f[j]!, q[j]!, this.tmp);
+      for (let j = 0; j < n; j++) predictBlockInPlace(this.x[j]!, this.p[j]!, f[j]!, q[j]!);
       this.mu.set(c);
     }
     // Mode-matched updates and likelihoods (in logs, so a far measurement does not underflow to 0/0).
-    const logL = new Float64Array(n);
+    const logL = s.logL;
     for (let j = 0; j < n; j++) {
-      const inn = innovation(this.x[j]!, this.p[j]!, z0, z1, r);
-      logL[j] = -0.5 * (inn.d2 + Math.log(Math.max(inn.detS, 1e-300))) - LOG_2PI;
-      updateInPlace(this.x[j]!, this.p[j]!, inn);
+      const xj = this.x[j]!;
+      const pj = this.p[j]!;
+      const s00 = pj[0]! + r[0];
+      const s01 = pj[1]! + r[1];
+      const s11 = pj[5]! + r[2];
+      const det = s00 * s11 - s01 * s01;
+      const a = s11 / det;
+      const b = -s01 / det;
+      const cc = s00 / det;
+      const y0 = z0 - xj[0]!;
+      const y1 = z1 - xj[1]!;
+      const d2 = y0 * y0 * a + 2 * y0 * y1 * b + y1 * y1 * cc;
+      logL[j] = -0.5 * (d2 + Math.log(Math.max(det, 1e-300))) - LOG_2PI;
+      updateInPlaceRaw(xj, pj, y0, y1, a, b, cc);
     }
     let maxL = -Infinity;
     for (let j = 0; j < n; j++) maxL = Math.max(maxL, logL[j]!);
     let total = 0;
-    const lik = new Float64Array(n);
+    const lik = s.lik;
     for (let j = 0; j < n; j++) {
       lik[j] = Math.exp(logL[j]! - maxL);
       total += lik[j]! * this.mu[j]!;
@@ -178,7 +223,7 @@ export class Imm {
       // P(mode i before, mode j now | data so far) ∝ π_ij μ_i Λ_j; its sum over a track is the
       // filtered (not smoothed) expected number of i→j switches.
       let z = 0;
-      const joint = new Float64Array(n * n);
+      const joint = s.joint;
       for (let i = 0; i < n; i++)
         for (let j = 0; j < n; j++) {
           joint[i * n + j] = pi[i * n + j]! * prevMu[i]! * lik[j]!;
@@ -215,16 +260,47 @@ export interface FuturePoint {
   cov: Cov2;
 }
 
-export interface Future {
-  /** Mode held first, and the mode switched to (same when no switch). */
-  from: number;
-  to: number;
-  /** Step at which the switch happens (horizon+1 = none). */
-  switchStep: number;
-  label: string;
-  /** Normalised over the futures returned. */
-  weight: number;
-  points: FuturePoint[];
+/** Values per step of a packed future: x, y, cov xx, cov xy, cov yy. */
+export const FUTURE_STRIDE = 5;
+
+/**
+ * One probable future. Its numbers live in a packed Float64Array shared by the track's futures
+ * (FUTURE_STRIDE per step), so predicting 1,000 tracks × 5 futures allocates 1,000 arrays rather
+ * than 120,000 point objects; `points` and `label` are built on first use (tracks shown or sent).
+ */
+export class Future {
+  private pointsCache: FuturePoint[] | undefined;
+  constructor(
+    readonly models: readonly MotionModel[],
+    /** Mode held first, and the mode switched to (same when no switch). */
+    readonly from: number,
+    readonly to: number,
+    /** Step at which the switch happens (horizon+1 = none). */
+    readonly switchStep: number,
+    /** Normalised over the futures returned. */
+    readonly weight: number,
+    readonly dt: number,
+    /** Packed steps: buf[offset + k·FUTURE_STRIDE + (0..4)] for step k (shared by one call's futures). */
+    readonly buf: Float64Array,
+    readonly offset: number,
+    readonly steps: number,
+  ) {}
+
+  get label(): string {
+    const m = this.models;
+    return this.from === this.to ? m[this.from]!.name : `${m[this.from]!.name}, then ${m[this.to]!.name} after ${((this.switchStep - 1) * this.dt).toFixed(1)} s`;
+  }
+
+  get points(): FuturePoint[] {
+    if (!this.pointsCache) {
+      const d = this.buf;
+      this.pointsCache = Array.from({ length: this.steps }, (_, k) => {
+        const o = this.offset + k * FUTURE_STRIDE;
+        return { dt: (k + 1) * this.dt, x: d[o]!, y: d[o + 1]!, cov: [d[o + 2]!, d[o + 3]!, d[o + 4]!] as Cov2 };
+      });
+    }
+    return this.pointsCache;
+  }
 }
 
 export interface FutureOptions {
@@ -247,10 +323,9 @@ export function predictFutures(imm: Imm, opts: FutureOptions): { futures: Future
   // Top-K selection by insertion into small typed arrays: 148 candidates per track, K ≤ 5, and no
   // per-candidate objects (this runs for every track at 5 Hz).
   const K = Math.max(1, opts.count);
-  const topP = new Float64Array(K).fill(-1);
-  const topFrom = new Int32Array(K);
-  const topTo = new Int32Array(K);
-  const topS = new Int32Array(K);
+  const sc = selectScratch(K, n);
+  const { topP, topFrom, topTo, topS, need } = sc;
+  topP.fill(-1);
   const offer = (pr: number, a: number, b: number, s: number): void => {
     if (pr <= topP[K - 1]!) return;
     let i = K - 1;
@@ -274,45 +349,129 @@ export function predictFutures(imm: Imm, opts: FutureOptions): { futures: Future
       if (b === a) continue;
       const sw = pi[a * n + b]!;
       const stayB = pi[b * n + b]!;
-      let pr = mu * sw * stayB ** (H - 1); // switch at step 1
+      // P(switch at step s) is geometric in s (ratio stay_a/stay_b), so it is monotone: walk from
+      // the most probable end and stop at the first candidate the top-K refuses.
       const ratio = stayB > 0 ? stay / stayB : 0;
-      for (let s = 1; s <= H; s++) {
-        offer(pr, a, b, s);
-        pr *= ratio;
+      if (ratio > 1) {
+        let pr = mu * sw * stay ** (H - 1); // switch at the last step
+        for (let s = H; s >= 1; s--) {
+          if (pr <= topP[K - 1]!) break;
+          offer(pr, a, b, s);
+          pr /= ratio;
+        }
+      } else {
+        let pr = mu * sw * stayB ** (H - 1); // switch at step 1
+        for (let s = 1; s <= H; s++) {
+          if (pr <= topP[K - 1]!) break;
+          offer(pr, a, b, s);
+          pr *= ratio;
+        }
       }
     }
   }
-  const chosen: { p: number; from: number; to: number; s: number }[] = [];
-  for (let i = 0; i < K; i++) if (topP[i]! >= 0) chosen.push({ p: topP[i]!, from: topFrom[i]!, to: topTo[i]!, s: topS[i]! });
-  const mass = chosen.reduce((s, c) => s + c.p, 0);
+  let count = 0;
+  let mass = 0;
+  while (count < K && topP[count]! >= 0) mass += topP[count++]!;
   const sets = imm.modelSet.at(opts.dt);
-  const tmp = new Float64Array(16);
-  const futures = chosen.map((c): Future => {
-    const x = Float64Array.from(imm.x[c.from]!);
-    const p = Float64Array.from(imm.p[c.from]!);
-    const points: FuturePoint[] = [];
-    for (let k = 1; k <= H; k++) {
-      const m = k >= c.s ? c.to : c.from;
-      predictInPlace(x, p, sets.f[m]!, sets.q[m]!, tmp);
-      points.push({ dt: k * opts.dt, x: x[0]!, y: x[1]!, cov: [p[0]!, p[1]!, p[5]!] });
+  // Shared prefixes: every future starting in mode a follows a's dynamics until its switch, so a's
+  // path is propagated once (as far as the longest prefix needs), written straight into every
+  // future that shares it, and its full state saved only where a future branches off; each
+  // switched future then propagates just its tail.
+  const span = H * FUTURE_STRIDE;
+  const out = new Float64Array(count * span); // one allocation for all of this track's futures
+  const branch = branchScratch(K);
+  const x = branch.x;
+  const p = branch.p;
+  need.fill(-1);
+  for (let i = 0; i < count; i++) {
+    const a = topFrom[i]!;
+    const len = Math.min(H, topS[i]! - 1);
+    if (len > need[a]!) need[a] = len;
+  }
+  for (let a = 0; a < n; a++) {
+    const len = need[a]!;
+    if (len < 0) continue;
+    x.set(imm.x[a]!);
+    p.set(imm.p[a]!);
+    for (let k = 0; k <= len; k++) {
+      if (k > 0) predictBlockInPlace(x, p, sets.f[a]!, sets.q[a]!);
+      for (let i = 0; i < count; i++) {
+        if (topFrom[i] !== a) continue;
+        const shared = Math.min(H, topS[i]! - 1);
+        if (k > 0 && k <= shared) writePoint(out, i * span + (k - 1) * FUTURE_STRIDE, x, p);
+        if (k === shared && shared < H) {
+          branch.states.set(x, i * 20);
+          branch.states.set(p, i * 20 + 4);
+        }
+      }
     }
-    const label =
-      c.from === c.to ? imm.models[c.from]!.name : `${imm.models[c.from]!.name}, then ${imm.models[c.to]!.name} after ${((c.s - 1) * opts.dt).toFixed(1)} s`;
-    return { from: c.from, to: c.to, switchStep: c.s, label, weight: mass > 0 ? c.p / mass : 1 / chosen.length, points };
-  });
+  }
+  const futures: Future[] = [];
+  for (let i = 0; i < count; i++) {
+    const from = topFrom[i]!;
+    const to = topTo[i]!;
+    const sw = topS[i]!;
+    const shared = Math.min(H, sw - 1);
+    if (shared < H) {
+      x.set(branch.states.subarray(i * 20, i * 20 + 4));
+      p.set(branch.states.subarray(i * 20 + 4, i * 20 + 20));
+      for (let k = shared + 1; k <= H; k++) {
+        predictBlockInPlace(x, p, sets.f[to]!, sets.q[to]!);
+        writePoint(out, i * span + (k - 1) * FUTURE_STRIDE, x, p);
+      }
+    }
+    futures.push(new Future(imm.models, from, to, sw, mass > 0 ? topP[i]! / mass : 1 / count, opts.dt, out, i * span, H));
+  }
   return { futures, mass };
 }
 
+interface SelectScratch {
+  k: number;
+  n: number;
+  topP: Float64Array;
+  topFrom: Int32Array;
+  topTo: Int32Array;
+  topS: Int32Array;
+  need: Int32Array;
+}
+let selectCache: SelectScratch | undefined;
+function selectScratch(k: number, n: number): SelectScratch {
+  if (!selectCache || selectCache.k !== k || selectCache.n !== n)
+    selectCache = { k, n, topP: new Float64Array(k), topFrom: new Int32Array(k), topTo: new Int32Array(k), topS: new Int32Array(k), need: new Int32Array(n) };
+  return selectCache;
+}
+
+function writePoint(data: Float64Array, d: number, x: Vec4, p: Mat4): void {
+  data[d] = x[0]!;
+  data[d + 1] = x[1]!;
+  data[d + 2] = p[0]!;
+  data[d + 3] = p[1]!;
+  data[d + 4] = p[5]!;
+}
+
+interface BranchScratch {
+  k: number;
+  /** Per future: the state (x then P, 20 cells) where it leaves its first mode. */
+  states: Float64Array;
+  x: Float64Array;
+  p: Float64Array;
+}
+let branchCache: BranchScratch | undefined;
+function branchScratch(k: number): BranchScratch {
+  if (!branchCache || branchCache.k < k) branchCache = { k, states: new Float64Array(k * 20), x: new Float64Array(4), p: new Float64Array(16) };
+  return branchCache;
+}
+
 /** Probability-weighted mean path of a set of futures. */
-export function weightedMeanPath(futures: Future[]): { x: number; y: number }[] {
-  const h = futures[0]?.points.length ?? 0;
+export function weightedMeanPath(futures: readonly Future[]): { x: number; y: number }[] {
+  const h = futures[0]?.steps ?? 0;
   const out: { x: number; y: number }[] = [];
   for (let k = 0; k < h; k++) {
     let x = 0;
     let y = 0;
     for (const f of futures) {
-      x += f.weight * f.points[k]!.x;
-      y += f.weight * f.points[k]!.y;
+      x += f.weight * f.buf[f.offset + k * FUTURE_STRIDE]!;
+      y += f.weight * f.buf[f.offset + k * FUTURE_STRIDE + 1]!;
     }
     out.push({ x, y });
   }

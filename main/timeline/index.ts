@@ -2,22 +2,24 @@
  * Timeline: ground-plane tracking across cameras, probable futures, restricted zones and
  * intervention points, and learning from how predictions turned out.
  *
- * ## Ingest seam (for the MQTT side)
- * `service.ingest(cameraId, frameTimestamp, observations)` takes one verified `detections` message:
- * `cameraId` is the camera serial, `frameTimestamp` is `body.frame.timestamp` (capture time, ms) and
- * `observations` is `body.frame.observations` as it arrived (normalised boxes, class, score). Call
- * it once per frame, in arrival order per camera; frames of different cameras may interleave. A
- * camera without a ground calibration is skipped (the result says so) until `timeline.calibration`
- * (four reference points) or `setHomography` (the simulator's true calibration) provides one.
- * The tracker runs on frame time; `now` only throttles the `timeline.tracks` event (5 Hz).
+ * ## Ingest seam (wired in core/app.ts through the fleet's `consumer`)
+ * `service.ingest(cameraId, frameTimestamp, observations)` takes one `detections` message of a
+ * registered camera: `cameraId` is the camera serial, `frameTimestamp` is `body.frame.timestamp`
+ * (capture time, ms) and `observations` is `body.frame.observations` as it arrived (normalised
+ * boxes, class, score). Call it once per frame, in arrival order per camera; frames of different
+ * cameras may interleave. A camera without a ground calibration is skipped (the result says so)
+ * until one arrives: `calibrate()` with the pairs the camera supplies over VAPIX
+ * (calibration.cgi, read by the fleet at registration), `timeline.calibration` with the user's
+ * four reference points, or `setHomography` (tests). The tracker runs on frame time; `now` only
+ * throttles the `timeline.tracks` event (5 Hz).
  */
-import type { TimelineIntervention, TimelineStats, TimelineTrack, TimelineZone } from '../../preload/contract';
+import type { TimelineFeedPath, TimelineIntervention, TimelineStats, TimelineTrack, TimelineZone } from '../../preload/contract';
 import type { EventBus } from '../core/bus';
 import type { Handlers } from '../core/dispatcher';
 import { AppError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { Db } from '../store';
-import { DegenerateCalibrationError, estimateHomography, type Mat3, type PointPair } from './homography';
+import { DegenerateCalibrationError, apply, estimateHomography, type Mat3, type PointPair } from './homography';
 import { defaultModels, defaultSwitchMatrix, predictFutures, weightedMeanPath, type Future } from './imm';
 import { emptyOutcomes, scorePrediction, type OutcomeState, type PendingPrediction } from './outcomes';
 import type { Random } from './rng';
@@ -59,19 +61,34 @@ export interface TimelineDeps {
   now: () => number;
   random: Random;
   config?: Partial<TimelineConfig>;
+  /**
+   * Maps an id the UI uses for a camera (the fleet registry id) to the id its detections arrive
+   * under (the serial); identity when absent or unknown.
+   */
+  resolveCamera?: (id: string) => string | undefined;
 }
+
+export type CalibrationSource = 'reference-points' | 'simulator' | 'camera';
 
 interface Calibration {
   points: PointPair[];
   h: Mat3;
   rmsErrorM: number;
-  source: 'reference-points' | 'simulator';
+  source: CalibrationSource;
 }
 
 export interface TimelineService {
   ingest(cameraId: string, frameTimestamp: number, observations: readonly Observation[]): { accepted: boolean; reason?: string; tracks: number };
   /** The simulator's true calibration (image → ground), kept in memory only. */
   setHomography(cameraId: string, h: Mat3): void;
+  /**
+   * Estimates and saves a camera's mapping from image↔ground reference pairs: the user's four
+   * points (`reference-points`) or what the camera supplies over VAPIX (`simulator` / `camera`).
+   * Throws AppError('invalid_input') for degenerate points.
+   */
+  calibrate(cameraId: string, points: PointPair[], source: CalibrationSource): void;
+  /** Futures of the current tracks in one camera's normalised image. */
+  futuresForCamera(cameraId: string): { cameraId: string; at: number; calibrated: boolean; paths: TimelineFeedPath[] };
   tracks(confirmedOnly?: boolean): { at: number; tracks: TimelineTrack[] };
   interventions(): TimelineIntervention[];
   zones(): TimelineZone[];
@@ -144,13 +161,14 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   let zones: Zone[] = zoneRows();
 
   const calibrations = new Map<string, Calibration>();
-  for (const r of db.prepare('SELECT camera_id, points, homography, rms_error_m FROM timeline_calibrations').all() as {
+  for (const r of db.prepare('SELECT camera_id, points, homography, rms_error_m, source FROM timeline_calibrations').all() as {
     camera_id: string;
     points: string;
     homography: string;
     rms_error_m: number;
+    source: CalibrationSource;
   }[]) {
-    const c: Calibration = { points: JSON.parse(r.points), h: JSON.parse(r.homography), rmsErrorM: r.rms_error_m, source: 'reference-points' };
+    const c: Calibration = { points: JSON.parse(r.points), h: JSON.parse(r.homography), rmsErrorM: r.rms_error_m, source: r.source };
     calibrations.set(r.camera_id, c);
     tracker.setCamera(r.camera_id, c.h, cfg.sigmaImage);
   }
@@ -325,30 +343,83 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     return zones as TimelineZone[];
   };
 
-  const calibration = (cameraId: string, points?: PointPair[]) => {
-    if (points) {
-      let est: { h: Mat3; rmsErrorM: number };
-      try {
-        est = estimateHomography(points);
-      } catch (err) {
-        if (err instanceof DegenerateCalibrationError) throw new AppError('invalid_input', err.message);
-        throw err;
-      }
-      db.prepare(
-        `INSERT INTO timeline_calibrations (camera_id, points, homography, rms_error_m, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(camera_id) DO UPDATE SET points = excluded.points, homography = excluded.homography, rms_error_m = excluded.rms_error_m, updated_at = excluded.updated_at`,
-      ).run(cameraId, JSON.stringify(points), JSON.stringify(est.h), est.rmsErrorM, now());
-      calibrations.set(cameraId, { points, h: est.h, rmsErrorM: est.rmsErrorM, source: 'reference-points' });
-      tracker.setCamera(cameraId, est.h, cfg.sigmaImage);
+  const calibrate = (cameraId: string, points: PointPair[], source: CalibrationSource): void => {
+    let est: { h: Mat3; rmsErrorM: number };
+    try {
+      est = estimateHomography(points);
+    } catch (err) {
+      if (err instanceof DegenerateCalibrationError) throw new AppError('invalid_input', err.message);
+      throw err;
     }
-    const c = calibrations.get(cameraId);
+    db.prepare(
+      `INSERT INTO timeline_calibrations (camera_id, points, homography, rms_error_m, updated_at, source) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(camera_id) DO UPDATE SET points = excluded.points, homography = excluded.homography, rms_error_m = excluded.rms_error_m,
+         updated_at = excluded.updated_at, source = excluded.source`,
+    ).run(cameraId, JSON.stringify(points), JSON.stringify(est.h), est.rmsErrorM, now(), source);
+    calibrations.set(cameraId, { points, h: est.h, rmsErrorM: est.rmsErrorM, source });
+    tracker.setCamera(cameraId, est.h, cfg.sigmaImage);
+    warnedUncalibrated.delete(cameraId);
+  };
+
+  const resolve = (id: string): string => (calibrations.has(id) ? id : (deps.resolveCamera?.(id) ?? id));
+
+  const calibration = (cameraId: string, points?: PointPair[]) => {
+    const id = resolve(cameraId);
+    if (points) calibrate(id, points, 'reference-points');
+    const c = calibrations.get(id);
     return {
-      cameraId,
+      cameraId: id,
       homography: c ? [...c.h] : null,
       rmsErrorM: c ? c.rmsErrorM : null,
       source: c?.source ?? ('none' as const),
       points: c?.points ?? [],
     };
+  };
+
+  const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? round(v, 2) + 0 : null); // + 0 turns −0 into 0
+  const cameras = () =>
+    [...calibrations.entries()]
+      .map(([cameraId, c]) => {
+        const f = tracker.cameras.get(cameraId)?.footprint;
+        return {
+          cameraId,
+          source: c.source,
+          rmsErrorM: round(c.rmsErrorM, 4),
+          footprint: { minX: finiteOrNull(f?.minX ?? NaN), minY: finiteOrNull(f?.minY ?? NaN), maxX: finiteOrNull(f?.maxX ?? NaN), maxY: finiteOrNull(f?.maxY ?? NaN) },
+        };
+      })
+      .sort((a, b) => a.cameraId.localeCompare(b.cameraId));
+
+  /**
+   * Ground → image through the inverse homography. A path is cut where it passes behind the
+   * camera (the mapping's scale changes sign), so nothing is drawn mirrored.
+   */
+  const futuresForCamera = (cameraId: string) => {
+    const id = resolve(cameraId);
+    const cam = tracker.cameras.get(id);
+    const s = refresh();
+    if (!cam) return { cameraId, at: s.at, calibrated: false, paths: [] };
+    const hi = cam.hInv;
+    // The tracker scales hInv so that ground the camera sees maps with w > 0; apply() refuses the rest.
+    const toImage = (x: number, y: number): [number, number] | undefined => {
+      const p = apply(hi, x, y);
+      return p ? [round(p.x, 4), round(p.y, 4)] : undefined;
+    };
+    const paths: TimelineFeedPath[] = [];
+    for (const t of s.tracks) {
+      const start = toImage(t.x, t.y);
+      if (!start || start[0] < -0.5 || start[0] > 1.5 || start[1] < -0.5 || start[1] > 1.5) continue; // far outside this view
+      for (const f of t.futures) {
+        const points: [number, number][] = [start];
+        for (const p of f.points) {
+          const q = toImage(p.x, p.y);
+          if (!q) break;
+          points.push(q);
+        }
+        paths.push({ trackId: t.id, label: f.label, weight: f.weight, points });
+      }
+    }
+    return { cameraId, at: s.at, calibrated: true, paths };
   };
 
   const stats = (): TimelineStats => {
@@ -367,6 +438,8 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
 
   return {
     ingest,
+    calibrate,
+    futuresForCamera,
     setHomography(cameraId, h) {
       calibrations.set(cameraId, { points: [], h, rmsErrorM: 0, source: 'simulator' });
       tracker.setCamera(cameraId, h, cfg.sigmaImage);
@@ -389,6 +462,8 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
       'timeline.interventions': () => refresh().interventions,
       'timeline.calibration': ({ cameraId, points }) => calibration(cameraId, points),
       'timeline.stats': () => stats(),
+      'timeline.cameras': () => cameras(),
+      'timeline.futuresForCamera': ({ cameraId }) => futuresForCamera(cameraId),
     },
     close() {
       saveLearning();

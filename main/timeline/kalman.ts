@@ -48,6 +48,60 @@ export function predictInPlace(x: Vec4, p: Mat4, f: Mat4, q: Mat4, tmp: Mat4 = n
         tmp[i * 4]! * f[j * 4]! + tmp[i * 4 + 1]! * f[j * 4 + 1]! + tmp[i * 4 + 2]! * f[j * 4 + 2]! + tmp[i * 4 + 3]! * f[j * 4 + 3]! + q[i * 4 + j]!;
 }
 
+/**
+ * The same prediction for transitions of the block form F = [[I, A], [0, B]] (every motion model
+ * here: position gains A·v, velocity becomes B·v), written out on the 2×2 blocks and using P's
+ * symmetry: about a third of the multiplications of the general 4×4 product, no scratch.
+ */
+export function predictBlockInPlace(x: Vec4, p: Mat4, f: Mat4, q: Mat4): void {
+  const a00 = f[2]!, a01 = f[3]!, a10 = f[6]!, a11 = f[7]!;
+  const b00 = f[10]!, b01 = f[11]!, b10 = f[14]!, b11 = f[15]!;
+  const vx = x[2]!, vy = x[3]!;
+  x[0] = x[0]! + a00 * vx + a01 * vy;
+  x[1] = x[1]! + a10 * vx + a11 * vy;
+  x[2] = b00 * vx + b01 * vy;
+  x[3] = b10 * vx + b11 * vy;
+  // Blocks of P: P11 = [p00 p01; p01 p11], P12 = [p02 p03; p12 p13], P22 = [p22 p23; p23 p33].
+  const p00 = p[0]!, p01 = p[1]!, p02 = p[2]!, p03 = p[3]!;
+  const p11 = p[5]!, p12 = p[6]!, p13 = p[7]!;
+  const p22 = p[10]!, p23 = p[11]!, p33 = p[15]!;
+  // M = P12 + A P22
+  const m00 = p02 + a00 * p22 + a01 * p23;
+  const m01 = p03 + a00 * p23 + a01 * p33;
+  const m10 = p12 + a10 * p22 + a11 * p23;
+  const m11 = p13 + a10 * p23 + a11 * p33;
+  // U = P11 + A P12ᵀ
+  const u00 = p00 + a00 * p02 + a01 * p03;
+  const u01 = p01 + a00 * p12 + a01 * p13;
+  const u11 = p11 + a10 * p12 + a11 * p13;
+  // P'11 = U + M Aᵀ, P'12 = M Bᵀ, P'22 = B P22 Bᵀ (each plus Q)
+  const n00 = u00 + m00 * a00 + m01 * a01 + q[0]!;
+  const n01 = u01 + m00 * a10 + m01 * a11 + q[1]!;
+  const n11 = u11 + m10 * a10 + m11 * a11 + q[5]!;
+  const n02 = m00 * b00 + m01 * b01 + q[2]!;
+  const n03 = m00 * b10 + m01 * b11 + q[3]!;
+  const n12 = m10 * b00 + m11 * b01 + q[6]!;
+  const n13 = m10 * b10 + m11 * b11 + q[7]!;
+  // B P22
+  const w00 = b00 * p22 + b01 * p23;
+  const w01 = b00 * p23 + b01 * p33;
+  const w10 = b10 * p22 + b11 * p23;
+  const w11 = b10 * p23 + b11 * p33;
+  const n22 = w00 * b00 + w01 * b01 + q[10]!;
+  const n23 = w00 * b10 + w01 * b11 + q[11]!;
+  const n33 = w10 * b10 + w11 * b11 + q[15]!;
+  p[0] = n00;
+  p[1] = p[4] = n01;
+  p[2] = p[8] = n02;
+  p[3] = p[12] = n03;
+  p[5] = n11;
+  p[6] = p[9] = n12;
+  p[7] = p[13] = n13;
+  p[10] = n22;
+  p[11] = p[14] = n23;
+  p[15] = n33;
+}
+
 export interface Innovation {
   y0: number;
   y1: number;
@@ -70,22 +124,34 @@ export function innovation(x: Vec4, p: Mat4, z0: number, z1: number, r: Cov2): I
   return { y0, y1, si, detS: det, d2: y0 * y0 * si[0] + 2 * y0 * y1 * si[1] + y1 * y1 * si[2] };
 }
 
+// Scratch for updateInPlace: K (4×2) and the first two rows of P. Module-level so the hot path
+// (every IMM mode of every track on every frame) allocates nothing; the code is synchronous.
+const gainK = new Float64Array(8);
+const rowH0 = new Float64Array(4);
+const rowH1 = new Float64Array(4);
+
 /** Kalman update in place with a precomputed innovation. */
 export function updateInPlace(x: Vec4, p: Mat4, inn: Innovation): void {
-  const [a, b, c] = inn.si;
+  updateInPlaceRaw(x, p, inn.y0, inn.y1, inn.si[0], inn.si[1], inn.si[2]);
+}
+
+/** The same update from the innovation's scalars (y and S⁻¹ as xx, xy, yy), without an object. */
+export function updateInPlaceRaw(x: Vec4, p: Mat4, y0: number, y1: number, a: number, b: number, c: number): void {
+  const k = gainK;
   // K = P Hᵀ S⁻¹ (4×2); P Hᵀ is the first two columns of P.
-  const k = new Float64Array(8);
   for (let i = 0; i < 4; i++) {
     const p0 = p[i * 4]!;
     const p1 = p[i * 4 + 1]!;
     k[i * 2] = p0 * a + p1 * b;
     k[i * 2 + 1] = p0 * b + p1 * c;
   }
-  for (let i = 0; i < 4; i++) x[i] = x[i]! + k[i * 2]! * inn.y0 + k[i * 2 + 1]! * inn.y1;
+  for (let i = 0; i < 4; i++) x[i] = x[i]! + k[i * 2]! * y0 + k[i * 2 + 1]! * y1;
   // P ← P − K H P  (H P is the first two rows of P); then symmetrise against round-off.
-  const h0 = p.slice(0, 4);
-  const h1 = p.slice(4, 8);
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) p[i * 4 + j] = p[i * 4 + j]! - k[i * 2]! * h0[j]! - k[i * 2 + 1]! * h1[j]!;
+  for (let j = 0; j < 4; j++) {
+    rowH0[j] = p[j]!;
+    rowH1[j] = p[4 + j]!;
+  }
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) p[i * 4 + j] = p[i * 4 + j]! - k[i * 2]! * rowH0[j]! - k[i * 2 + 1]! * rowH1[j]!;
   for (let i = 0; i < 4; i++)
     for (let j = i + 1; j < 4; j++) {
       const m = (p[i * 4 + j]! + p[j * 4 + i]!) / 2;
@@ -111,7 +177,6 @@ export class CvKalman {
   readonly p: Mat4;
   private readonly f = new Float64Array(16);
   private readonly q = new Float64Array(16);
-  private readonly tmp = new Float64Array(16);
 
   constructor(x: Vec4, p: Mat4) {
     this.x = x;
@@ -120,7 +185,7 @@ export class CvKalman {
 
   predict(dt: number, q: number): void {
     if (dt <= 0) return;
-    predictInPlace(this.x, this.p, constantVelocityF(dt, this.f), whiteAccelerationQ(dt, q, this.q), this.tmp);
+    predictBlockInPlace(this.x, this.p, constantVelocityF(dt, this.f), whiteAccelerationQ(dt, q, this.q));
   }
 
   innovation(z0: number, z1: number, r: Cov2): Innovation {

@@ -151,6 +151,51 @@ describe('timeline service', () => {
     expect(() => svc.handlers['timeline.calibration']!({ cameraId: 'X', points: line }, { transport: 'internal', peer: 't' })).toThrow(/one line/);
     expect(svc.ingest('unknown', 0, []).accepted).toBe(false);
   });
+
+  it('keeps a camera-supplied calibration with its source across a restart and resolves registry ids', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-timeline-'));
+    const open = () => {
+      db?.close();
+      db = openDatabase({ dir }).db;
+      return createTimelineService({ db, bus: createEventBus(), log: silentLogger(), now: () => 0, random: seededRandom(1), resolveCamera: (id) => (id === 'cam_1' ? 'SERIAL1' : undefined) });
+    };
+    const pairs = [[0.1, 0.2], [0.9, 0.2], [0.9, 0.9], [0.1, 0.9], [0.5, 0.5]].map(([u, v]) => ({ image: { u: u!, v: v! }, ground: { x: 12 * u!, y: 10 * v! } }));
+    open().calibrate('SERIAL1', pairs, 'simulator');
+    const again = open();
+    const ctx = { transport: 'internal' as const, peer: 't' };
+    expect(await again.handlers['timeline.calibration']!({ cameraId: 'cam_1' }, ctx)).toMatchObject({ cameraId: 'SERIAL1', source: 'simulator' });
+    const cams = await again.handlers['timeline.cameras']!({}, ctx);
+    expect(cams).toEqual([{ cameraId: 'SERIAL1', source: 'simulator', rmsErrorM: 0, footprint: { minX: 0, minY: 0, maxX: 12, maxY: 10 } }]);
+    expect(again.ingest('SERIAL1', 0, []).accepted).toBe(true);
+  });
+
+  it('projects futures into a camera image through the inverse of its calibration', async () => {
+    const { svc, advance } = setup();
+    svc.setHomography('A', camA);
+    svc.setHomography('B', camB);
+    for (let k = 0; k <= 20; k++) {
+      advance(100);
+      svc.ingest('A', 100 * k, [box(camA, 1 + 1.0 * 0.1 * k, 5)]);
+    }
+    const ctx = { transport: 'internal' as const, peer: 't' };
+    const a = await svc.handlers['timeline.futuresForCamera']!({ cameraId: 'A' }, ctx);
+    const track = svc.tracks().tracks[0]!;
+    expect(a.calibrated).toBe(true);
+    expect(a.paths).toHaveLength(track.futures.length);
+    // First point: the track itself; then each future point mapped ground → image (u = x/12, v = y/10).
+    for (const [i, p] of a.paths.entries()) {
+      expect(p.points[0]![0]).toBeCloseTo(track.x / 12, 3);
+      expect(p.points[0]![1]).toBeCloseTo(track.y / 10, 3);
+      const f = track.futures[i]!;
+      expect(p.weight).toBe(f.weight);
+      expect(p.points[12]![0]).toBeCloseTo(f.points[11]!.x / 12, 3);
+      expect(p.points[12]![1]).toBeCloseTo(f.points[11]!.y / 10, 3);
+    }
+    // Camera B (x from 8 m) sees the same track left of its frame; an unknown camera has nothing.
+    const b = await svc.handlers['timeline.futuresForCamera']!({ cameraId: 'B' }, ctx);
+    expect(b.paths[0]!.points[0]![0]).toBeCloseTo((track.x - 8) / 12, 3);
+    expect(await svc.handlers['timeline.futuresForCamera']!({ cameraId: 'nope' }, ctx)).toMatchObject({ calibrated: false, paths: [] });
+  });
 });
 
 describe('prediction evaluation', () => {

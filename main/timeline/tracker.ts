@@ -52,6 +52,90 @@ export interface Camera {
   hInv: Mat3;
   /** σ of the foot point in normalised image units. */
   sigmaImage: number;
+  /** Ground bounding box of the image (infinite sides when the horizon is in view). */
+  footprint: { minX: number; minY: number; maxX: number; maxY: number };
+}
+
+/**
+ * Ground bounding box of the normalised image through h. The image border is sampled (a
+ * homography maps the border's segments to segments, so the corners bound it unless the horizon
+ * crosses the image); when any border point maps beyond the horizon the box is left unbounded.
+ */
+export function groundFootprint(h: Mat3): Camera['footprint'] {
+  const box = { minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity };
+  for (let k = 0; k <= 16; k++) {
+    const s = k / 16;
+    for (const [u, v] of [[s, 0], [s, 1], [0, s], [1, s]] as const) {
+      const g = apply(h, u, v);
+      if (!g) return { minX: -Infinity, minY: -Infinity, maxX: Infinity, maxY: Infinity };
+      box.minX = Math.min(box.minX, g.x);
+      box.minY = Math.min(box.minY, g.y);
+      box.maxX = Math.max(box.maxX, g.x);
+      box.maxY = Math.max(box.maxY, g.y);
+    }
+  }
+  return box;
+}
+
+/**
+ * Uniform grid over one frame's measurements (bucketed by counting sort into typed arrays), so a
+ * track's gate visits only the cells within its radius.
+ */
+export class MeasurementGrid {
+  private constructor(
+    private readonly ms: readonly Measurement[],
+    private readonly x0: number,
+    private readonly y0: number,
+    private readonly cell: number,
+    private readonly nx: number,
+    private readonly ny: number,
+    private readonly start: Int32Array,
+    private readonly items: Int32Array,
+  ) {}
+
+  static build(ms: readonly Measurement[]): MeasurementGrid {
+    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    for (const z of ms) {
+      minX = Math.min(minX, z.x);
+      minY = Math.min(minY, z.y);
+      maxX = Math.max(maxX, z.x);
+      maxY = Math.max(maxY, z.y);
+    }
+    if (ms.length === 0) return new MeasurementGrid(ms, 0, 0, 1, 1, 1, new Int32Array(2), new Int32Array(0));
+    // About one measurement per cell, at most 64 × 64 cells, never finer than 0.5 m.
+    const side = Math.max(maxX - minX, maxY - minY, 1e-3);
+    const cell = Math.max(0.5, side / Math.min(64, Math.ceil(Math.sqrt(ms.length)) + 1));
+    const nx = Math.floor((maxX - minX) / cell) + 1;
+    const ny = Math.floor((maxY - minY) / cell) + 1;
+    const start = new Int32Array(nx * ny + 1);
+    const cellOf = new Int32Array(ms.length);
+    ms.forEach((z, i) => {
+      const c = Math.floor((z.y - minY) / cell) * nx + Math.floor((z.x - minX) / cell);
+      cellOf[i] = c;
+      start[c + 1]!++;
+    });
+    for (let c = 0; c < nx * ny; c++) start[c + 1] = start[c + 1]! + start[c]!;
+    const fill = start.slice(0, nx * ny);
+    const items = new Int32Array(ms.length);
+    for (let i = 0; i < ms.length; i++) items[fill[cellOf[i]!]!++] = i;
+    return new MeasurementGrid(ms, minX, minY, cell, nx, ny, start, items);
+  }
+
+  /** Indices of measurements in the cells overlapping the square of `radius` around (x, y), into out; returns how many. */
+  near(x: number, y: number, radius: number, out: Int32Array): number {
+    if (this.ms.length === 0) return 0;
+    const cx0 = Math.max(0, Math.floor((x - radius - this.x0) / this.cell));
+    const cx1 = Math.min(this.nx - 1, Math.floor((x + radius - this.x0) / this.cell));
+    const cy0 = Math.max(0, Math.floor((y - radius - this.y0) / this.cell));
+    const cy1 = Math.min(this.ny - 1, Math.floor((y + radius - this.y0) / this.cell));
+    let k = 0;
+    for (let cy = cy0; cy <= cy1; cy++)
+      for (let cx = cx0; cx <= cx1; cx++) {
+        const c = cy * this.nx + cx;
+        for (let e = this.start[c]!; e < this.start[c + 1]!; e++) out[k++] = this.items[e]!;
+      }
+    return k;
+  }
 }
 
 export interface Track {
@@ -109,7 +193,13 @@ export class Tracker {
   }
 
   setCamera(id: string, h: Mat3, sigmaImage = 0.004): void {
-    this.cameras.set(id, { id, h, hInv: invert3(h), sigmaImage });
+    // A homography is defined up to scale, sign included: scale both directions so that points the
+    // camera sees map with a positive w (apply() refuses w ≤ 0 as beyond the horizon).
+    const hs = h[6] * 0.5 + h[7] * 1 + h[8] < 0 ? (h.map((v) => -v) as Mat3) : h;
+    let hInv = invert3(hs);
+    const g0 = apply(hs, 0.5, 1);
+    if (g0 && hInv[6] * g0.x + hInv[7] * g0.y + hInv[8] < 0) hInv = hInv.map((v) => -v) as Mat3;
+    this.cameras.set(id, { id, h: hs, hInv, sigmaImage, footprint: groundFootprint(hs) });
   }
 
   /** Maps one camera's boxes to ground measurements; boxes above the horizon are dropped. */
@@ -130,6 +220,8 @@ export class Tracker {
 
   /** Whether the camera's image contains this ground point (so a missing detection counts as a miss). */
   covers(cam: Camera, x: number, y: number): boolean {
+    const b = cam.footprint;
+    if (x < b.minX || x > b.maxX || y < b.minY || y > b.maxY) return false;
     const p = apply(cam.hInv, x, y);
     return !!p && p.x >= 0 && p.x <= 1 && p.y >= 0 && p.y <= 1;
   }
@@ -151,47 +243,59 @@ export class Tracker {
         tr.t = t;
       }
     }
-    // Gated cost matrix, restricted to tracks that could take any measurement.
     const m = ms.length;
+    const grid = MeasurementGrid.build(ms);
+    // Gating through the grid: a measurement can pass the Mahalanobis gate only within
+    // √(gate·λmax(S)) metres of the prediction, and λmax(S) ≤ trace(S) ≤ trace(P) + max trace(R),
+    // so only grid cells within that radius are visited (no all-pairs scan).
+    let maxTraceR = 0;
+    for (const z of ms) maxTraceR = Math.max(maxTraceR, z.r[0] + z.r[2]);
     const cols: number[] = [];
-    const d2s: number[][] = [];
-    const innovations: ReturnType<CvKalman['innovation']>[][] = [];
-    for (let j = 0; j < tracks.length; j++) {
+    const costs: number[] = []; // per gated track: m cells, Infinity where out of gate
+    let minCost = 0;
+    if (this.candidates.length < m) this.candidates = new Int32Array(m);
+    const found = this.candidates;
+    for (let j = 0; j < tracks.length && m > 0; j++) {
       const tr = tracks[j]!;
+      const x = tr.kf.x;
+      const p = tr.kf.p;
+      const radius = Math.sqrt(cfg.gate * (p[0]! + p[5]! + maxTraceR));
+      const hits = grid.near(x[0]!, x[1]!, radius, found);
+      if (hits === 0) continue;
       let any = false;
-      const row: number[] = [];
-      const inns: ReturnType<CvKalman['innovation']>[] = [];
-      for (let i = 0; i < m; i++) {
+      const base = costs.length;
+      for (let i = 0; i < m; i++) costs.push(Infinity);
+      for (let h = 0; h < hits; h++) {
+        const i = found[h]!;
         const z = ms[i]!;
-        // Cheap reject before the Mahalanobis test: 30 m away is never the same object.
-        if (z.cls !== tr.cls || Math.abs(z.x - tr.kf.x[0]!) > 30 || Math.abs(z.y - tr.kf.x[1]!) > 30) {
-          row.push(Infinity);
-          inns.push(undefined as never);
-          continue;
-        }
-        const inn = tr.kf.innovation(z.x, z.y, z.r);
-        inns.push(inn);
-        row.push(inn.d2 <= cfg.gate ? inn.d2 + Math.log(inn.detS) : Infinity);
-        if (inn.d2 <= cfg.gate) any = true;
+        if (z.cls !== tr.cls) continue;
+        const s00 = p[0]! + z.r[0];
+        const s01 = p[1]! + z.r[1];
+        const s11 = p[5]! + z.r[2];
+        const det = s00 * s11 - s01 * s01;
+        const y0 = z.x - x[0]!;
+        const y1 = z.y - x[1]!;
+        const d2 = (y0 * y0 * s11 - 2 * y0 * y1 * s01 + y1 * y1 * s00) / det;
+        if (d2 > cfg.gate) continue;
+        // Cost d² + ln|S| (negative log-likelihood up to a constant) so a vague tentative track
+        // does not win over a precise one just because its Mahalanobis distance is small.
+        const c = d2 + Math.log(det);
+        costs[base + i] = c;
+        if (c < minCost) minCost = c;
+        any = true;
       }
-      if (any) {
-        cols.push(j);
-        d2s.push(row);
-        innovations.push(inns);
-      }
+      if (any) cols.push(j);
+      else costs.length = base;
     }
     const n = cols.length;
-    // Costs d² + ln|S| (negative log-likelihood up to a constant) so a vague tentative track does
-    // not win over a precise one just because its Mahalanobis distance is small. Shifted to ≥ 0.
-    let minCost = 0;
-    for (const row of d2s) for (const c of row) if (Number.isFinite(c)) minCost = Math.min(minCost, c);
+    // Shifted to ≥ 0 for the assignment.
     const cost = new Float64Array(m * n);
     for (let i = 0; i < m; i++)
       for (let k = 0; k < n; k++) {
-        const c = d2s[k]![i]!;
+        const c = costs[k * m + i]!;
         cost[i * n + k] = Number.isFinite(c) ? c - minCost : FORBIDDEN;
       }
-    const assign = hungarian(cost, m, n);
+    const assign = n > 0 ? hungarian(cost, m, n) : new Int32Array(m).fill(-1);
     const updated = new Set<Track>();
     let born = 0;
     for (let i = 0; i < m; i++) {
@@ -199,7 +303,7 @@ export class Tracker {
       const k = assign[i]!;
       if (k >= 0) {
         const tr = tracks[cols[k]!]!;
-        const inn = innovations[k]![i]!;
+        const inn = tr.kf.innovation(z.x, z.y, z.r);
         this.nisSum += inn.d2;
         this.nisCount++;
         tr.kf.update(inn);
@@ -230,6 +334,9 @@ export class Tracker {
     }
     return { measurements: m, assigned: updated.size, born };
   }
+
+  /** Scratch for grid queries (indices of measurements near a track). */
+  private candidates = new Int32Array(64);
 
   private birth(z: Measurement, t: number, cameraId: string): Track {
     const { x, p } = initialState(z.x, z.y, z.r, this.config.speedSigma);

@@ -1,5 +1,5 @@
 /** Restricted zones on the ground plane, the probability of entering one, and intervention points. */
-import type { Future } from './imm';
+import { FUTURE_STRIDE, type Future } from './imm';
 import { gaussian, type Random } from './rng';
 
 export interface GroundPoint {
@@ -61,18 +61,21 @@ export function normalSamples(random: Random, count = 128): Float64Array {
  * "entered by" is monotone in k.
  */
 export function entryProbabilities(futures: readonly Future[], zone: Zone, samples: Float64Array): Float64Array {
-  const h = futures[0]?.points.length ?? 0;
+  const h = futures[0]?.steps ?? 0;
   const out = new Float64Array(h);
   const box = bbox(zone.polygon);
   const count = samples.length / 2;
   const entered = new Uint8Array(count);
   for (const f of futures) {
+    const d = f.buf;
+    const base = f.offset;
     // Skip a future whose 4-σ envelope never touches the zone's bounding box.
     let near = false;
-    for (const p of f.points) {
-      const sx = 4 * Math.sqrt(p.cov[0]);
-      const sy = 4 * Math.sqrt(p.cov[2]);
-      if (p.x + sx >= box.minX && p.x - sx <= box.maxX && p.y + sy >= box.minY && p.y - sy <= box.maxY) {
+    for (let k = 0; k < h; k++) {
+      const o = base + k * FUTURE_STRIDE;
+      const sx = 4 * Math.sqrt(d[o + 2]!);
+      const sy = 4 * Math.sqrt(d[o + 4]!);
+      if (d[o]! + sx >= box.minX && d[o]! - sx <= box.maxX && d[o + 1]! + sy >= box.minY && d[o + 1]! - sy <= box.maxY) {
         near = true;
         break;
       }
@@ -81,16 +84,18 @@ export function entryProbabilities(futures: readonly Future[], zone: Zone, sampl
     entered.fill(0);
     let n = 0;
     for (let k = 0; k < h; k++) {
-      const p = f.points[k]!;
-      const l00 = Math.sqrt(Math.max(p.cov[0], 0));
-      const l10 = l00 > 0 ? p.cov[1] / l00 : 0;
-      const l11 = Math.sqrt(Math.max(p.cov[2] - l10 * l10, 0));
+      const o = base + k * FUTURE_STRIDE;
+      const px = d[o]!;
+      const py = d[o + 1]!;
+      const l00 = Math.sqrt(Math.max(d[o + 2]!, 0));
+      const l10 = l00 > 0 ? d[o + 3]! / l00 : 0;
+      const l11 = Math.sqrt(Math.max(d[o + 4]! - l10 * l10, 0));
       for (let s = 0; s < count; s++) {
         if (entered[s]) continue;
         const z0 = samples[2 * s]!;
         const z1 = samples[2 * s + 1]!;
-        const x = p.x + l00 * z0;
-        const y = p.y + l10 * z0 + l11 * z1;
+        const x = px + l00 * z0;
+        const y = py + l10 * z0 + l11 * z1;
         if (x < box.minX || x > box.maxX || y < box.minY || y > box.maxY) continue;
         if (pointInPolygon(x, y, zone.polygon)) {
           entered[s] = 1;

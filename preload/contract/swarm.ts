@@ -37,6 +37,23 @@ export const swarmZoneSchema = z.object({
   byzantineTolerant: z.boolean(),
 });
 
+const groundPoint = z.object({ x: z.number().finite().min(-1e6).max(1e6), y: z.number().finite().min(-1e6).max(1e6) }).strict();
+export const swarmZoneConfigSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'Use a short id: lower-case letters, digits, - or _'),
+    name: z.string().min(1).max(100),
+    /** Ground-plane polygon in metres, at least a triangle. */
+    polygon: z.array(groundPoint).min(3).max(64),
+    /** Cameras (serials) that cover this zone without a ground calibration. */
+    cameras: z.array(serial).max(500).default([]),
+  })
+  .strict();
+export type SwarmZoneConfig = z.infer<typeof swarmZoneConfigSchema>;
+const zonesOut = z.object({
+  zones: z.array(z.object({ id: z.string(), name: z.string(), polygon: z.array(z.object({ x: z.number(), y: z.number() })), cameras: z.array(z.string()) })),
+  source: z.enum(['none', 'demo', 'user']),
+});
+
 export const swarmQuarantineSchema = z.object({
   camera: z.string(),
   reason: z.string(),
@@ -118,6 +135,15 @@ export const swarmMethods = {
     z.object({ mode: swarmModeSchema }).strict(),
     z.object({ mode: swarmModeSchema }),
   ),
+  'swarm.zones': method('The site zones fusion confirms events in (ground polygons in metres), and where they came from.', noInput, zonesOut),
+  'swarm.setZones': method(
+    'Replace the site zones. Calibrated cameras cover the zones in their view; list a camera under a zone when it has no calibration.',
+    z
+      .object({ zones: z.array(swarmZoneConfigSchema).max(200) })
+      .strict()
+      .refine((v) => new Set(v.zones.map((x) => x.id)).size === v.zones.length, 'Zone ids must be unique'),
+    zonesOut,
+  ),
   'swarm.insights': method(
     "The coordinator's record of its own decisions and the patterns in it, each with a suggestion.",
     z.object({ recent: z.number().int().min(0).max(500).default(50) }).strict(),
@@ -132,5 +158,6 @@ export const swarmMethods = {
 export const swarmEvents = {
   'swarm.event': event('A confirmed event, when confirmed and again when it closes.', swarmEventSchema),
   'swarm.topology': event('The topology after it was re-formed.', swarmGraphSchema),
+  'swarm.zones': event('The site zones changed.', zonesOut),
   'swarm.quarantine': event('A camera was quarantined (with its proof) or released.', swarmQuarantineSchema),
 } as const;

@@ -60,7 +60,7 @@ export const timelineCalibrationSchema = z.object({
   cameraId: z.string(),
   homography: z.array(z.number()).length(9).nullable(),
   rmsErrorM: z.number().nullable(),
-  source: z.enum(['reference-points', 'simulator', 'none']),
+  source: z.enum(['reference-points', 'simulator', 'camera', 'none']),
   points: z.array(calibrationPoint),
 });
 
@@ -74,6 +74,23 @@ export const timelineStatsSchema = z.object({
   unresolved: z.number(),
 });
 export type TimelineStats = z.infer<typeof timelineStatsSchema>;
+
+export const timelineFeedPathSchema = z.object({
+  trackId: z.string(),
+  label: z.string(),
+  weight: z.number(),
+  /** Normalised image points (u right, v down, 0..1; may fall outside the frame), starting at the track's position. */
+  points: z.array(z.tuple([z.number(), z.number()])),
+});
+export type TimelineFeedPath = z.infer<typeof timelineFeedPathSchema>;
+
+export const timelineCameraSchema = z.object({
+  cameraId: z.string(),
+  source: z.enum(['reference-points', 'simulator', 'camera']),
+  rmsErrorM: z.number(),
+  /** Ground bounding box the image covers (null sides when the horizon is in view). */
+  footprint: z.object({ minX: z.number().nullable(), minY: z.number().nullable(), maxX: z.number().nullable(), maxY: z.number().nullable() }),
+});
 
 export const timelineMethods = {
   'timeline.tracks': method(
@@ -91,6 +108,12 @@ export const timelineMethods = {
     "A camera's ground mapping. With `points` (4–32 image↔ground pairs) it is estimated and saved first.",
     z.object({ cameraId: z.string().min(1).max(64), points: z.array(calibrationPoint).min(4).max(32).optional() }).strict(),
     timelineCalibrationSchema,
+  ),
+  'timeline.cameras': method('Calibrated cameras: where each calibration came from, its error and the ground it covers.', noInput, z.array(timelineCameraSchema)),
+  'timeline.futuresForCamera': method(
+    "Current tracks' probable futures projected into one camera's image (ground → image through its calibration), to draw on its feed.",
+    z.object({ cameraId: z.string().min(1).max(64) }).strict(),
+    z.object({ cameraId: z.string(), at: z.number(), calibrated: z.boolean(), paths: z.array(timelineFeedPathSchema) }),
   ),
   'timeline.stats': method('Prediction quality: ADE/FDE per camera and overall, Brier score, learned switch matrix.', noInput, timelineStatsSchema),
 } as const;

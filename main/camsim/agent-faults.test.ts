@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { conflictingTwin, createAgent } from './agent';
+import type { Detector } from './detector';
+import type { SceneEngine } from './scene';
+
+const sceneStub = { timeOfTick: (k: number) => 1_000 + k * 33, tickAt: () => 0, snapshot: () => [] } as unknown as SceneEngine;
+const detector: Detector = { sampleInferenceMs: () => 20, detect: (_a, ts) => ({ timestamp: ts, observations: [], operations: [] }) };
+
+describe('agent faults', () => {
+  it('lie() adds a confident detection of an object that is not in the scene', () => {
+    const a = createAgent({ serial: 'ACCC8E000001', now: () => 1_000, scene: sceneStub, detector, model: 'ssd_mobilenet_v2', fpsCamera: 10, publish: () => true, phantomBox: () => ({ left: 0.1, top: 0.2, right: 0.2, bottom: 0.5 }) });
+    const honest = a.processFrame(0);
+    expect(!honest.skipped && JSON.parse(honest.payload).frame.observations).toEqual([]);
+    a.setLie(true);
+    const lie = a.processFrame(3);
+    if (lie.skipped) throw new Error('frame skipped');
+    const obs = JSON.parse(lie.payload).frame.observations;
+    expect(obs).toHaveLength(1);
+    expect(obs[0].class.score).toBeGreaterThan(0.9);
+    expect(obs[0].bounding_box).toEqual({ left: 0.1, top: 0.2, right: 0.2, bottom: 0.5 });
+    a.close();
+  });
+
+  it('conflictingTwin keeps the track and frame but changes class and place', () => {
+    const body = JSON.stringify({ frame: { timestamp: 5, observations: [{ bounding_box: { left: 0.1, top: 0.2, right: 0.2, bottom: 0.5 }, class: { type: 'Human', score: 0.9 }, track_id: '3', timestamp: 5 }], operations: [] }, stats: {} });
+    const twin = JSON.parse(conflictingTwin(body)!);
+    const o = twin.frame.observations[0];
+    expect(o.track_id).toBe('3');
+    expect(o.timestamp).toBe(5);
+    expect(o.class.type).toBe('Car');
+    expect(Math.abs(o.bounding_box.left - 0.1)).toBeGreaterThan(0.3);
+    expect(o.bounding_box.right - o.bounding_box.left).toBeCloseTo(0.1, 9);
+    expect(conflictingTwin(JSON.stringify({ frame: { observations: [] } }))).toBeUndefined();
+  });
+});

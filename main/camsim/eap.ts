@@ -1,0 +1,161 @@
+// The simulated camera's own .eap reader: gunzip, then the tar headers parsed by hand (ustar and
+// GNU long names), then the manifest checked the way the firmware does. Written independently of
+// the desktop's packaging code on purpose: each side tests the other.
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+
+// Off the event loop (libuv's pool), as a camera's own CPU would do it while the server keeps serving.
+const gunzipAsync = promisify(gunzip);
+
+export interface EapEntry {
+  name: string;
+  mode: number;
+  data: Buffer;
+}
+
+export type EapCheck =
+  | { ok: true; appName: string; friendlyName: string; vendor: string; vendorId?: string; version: string; appId: string; architecture: string; runMode: string; entries: EapEntry[] }
+  | { ok: false; code: number; reason: string };
+
+const BLOCK = 512;
+const MAX_UNPACKED = 256 * 1024 * 1024;
+const APP_NAME = /^[A-Za-z][A-Za-z0-9_]{0,25}$/;
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
+const cstr = (b: Buffer, off: number, len: number): string => {
+  const s = b.subarray(off, off + len);
+  const z = s.indexOf(0);
+  return s.subarray(0, z < 0 ? s.length : z).toString('utf8');
+};
+
+const octal = (b: Buffer, off: number, len: number): number => {
+  const s = cstr(b, off, len).trim();
+  if (s === '') return 0;
+  if (!/^[0-7]+$/.test(s)) throw new Error(`bad octal field "${s}"`);
+  return parseInt(s, 8);
+};
+
+/** Walks a tar archive; throws when a header checksum or size is wrong. */
+export function readTar(tar: Buffer): EapEntry[] {
+  const out: EapEntry[] = [];
+  let pos = 0;
+  let longName: string | undefined;
+  while (pos + BLOCK <= tar.length) {
+    const h = tar.subarray(pos, pos + BLOCK);
+    if (h.every((x) => x === 0)) break; // end-of-archive marker
+    let sum = 0;
+    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
+    if (sum !== octal(h, 148, 8)) throw new Error('tar header checksum mismatch');
+    const size = octal(h, 124, 12);
+    const type = String.fromCharCode(h[156]!);
+    const dataStart = pos + BLOCK;
+    if (dataStart + size > tar.length) throw new Error('tar entry runs past the end');
+    const data = tar.subarray(dataStart, dataStart + size);
+    pos = dataStart + Math.ceil(size / BLOCK) * BLOCK;
+    if (type === 'L') {
+      longName = cstr(data, 0, data.length);
+      continue;
+    }
+    const magic = cstr(h, 257, 6);
+    const prefix = magic.startsWith('ustar') ? cstr(h, 345, 155) : '';
+    const name = (longName ?? (prefix ? `${prefix}/${cstr(h, 0, 100)}` : cstr(h, 0, 100))).replace(/^\.\//, '');
+    longName = undefined;
+    if (type === '0' || type === '\0') out.push({ name, mode: octal(h, 100, 8), data });
+  }
+  return out;
+}
+
+export function parsePackageConf(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^([A-Z_]+)="(.*)"$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+// Keys the manifest schemas know (1.x and 2.x); anything else is refused as the schemas do.
+const TOP_KEYS = new Set(['schemaVersion', 'acapPackageConf', 'resources']);
+const CONF_KEYS = new Set(['setup', 'configuration', 'installation', 'uninstallation', 'copyProtection']);
+const SETUP_KEYS = new Set(['appName', 'appId', 'architecture', 'embeddedSdkVersion', 'friendlyName', 'runMode', 'runOptions', 'user', 'vendor', 'vendorUrl', 'vendorId', 'version', 'compatibleOsVersions']);
+
+const fail = (code: number, reason: string): EapCheck => ({ ok: false, code, reason });
+
+/** Reads and checks a package. Codes follow upload.cgi: 1 not an EAP, 5 incompatible, 29 bad manifest. */
+export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapCheck> {
+  if (pkg.length < 18 || pkg[0] !== 0x1f || pkg[1] !== 0x8b) return fail(1, 'not gzip');
+  let entries: EapEntry[];
+  try {
+    entries = readTar(await gunzipAsync(pkg, { maxOutputLength: MAX_UNPACKED }));
+  } catch (e) {
+    return fail(1, `not a gzip tar: ${(e as Error).message}`);
+  }
+  if (entries.length === 0) return fail(1, 'empty archive');
+  const get = (n: string): Buffer | undefined => entries.find((e) => e.name === n)?.data;
+  const conf = get('package.conf') ? parsePackageConf(get('package.conf')!.toString('utf8')) : undefined;
+  const mtext = get('manifest.json');
+  let setup: Record<string, unknown>;
+  let schemaMajor = 0;
+  if (mtext) {
+    let m: unknown;
+    try {
+      m = JSON.parse(mtext.toString('utf8'));
+    } catch {
+      return fail(29, 'manifest.json is not JSON');
+    }
+    if (!m || typeof m !== 'object' || Array.isArray(m)) return fail(29, 'manifest.json is not an object');
+    const top = m as Record<string, unknown>;
+    for (const k of Object.keys(top)) if (!TOP_KEYS.has(k)) return fail(29, `unknown key ${k}`);
+    const apc = top.acapPackageConf as Record<string, unknown> | undefined;
+    if (!apc || typeof apc !== 'object') return fail(29, 'acapPackageConf missing');
+    for (const k of Object.keys(apc)) if (!CONF_KEYS.has(k)) return fail(29, `unknown key acapPackageConf.${k}`);
+    const s = apc.setup as Record<string, unknown> | undefined;
+    if (!s || typeof s !== 'object') return fail(29, 'acapPackageConf.setup missing');
+    for (const k of Object.keys(s)) if (!SETUP_KEYS.has(k)) return fail(29, `unknown key setup.${k}`);
+    // Older test packages carry no schemaVersion; treat them as 1.x.
+    const sv = typeof top.schemaVersion === 'string' ? top.schemaVersion : '1.0';
+    schemaMajor = Number(sv.split('.')[0]);
+    if (!(schemaMajor === 1 || schemaMajor === 2)) return fail(29, `schemaVersion ${sv} unsupported`);
+    for (const f of ['appName', 'vendor', 'version'] as const) if (typeof s[f] !== 'string') return fail(29, `setup.${f} missing`);
+    if (s.runMode !== undefined && !['respawn', 'once', 'never'].includes(s.runMode as string)) return fail(29, 'setup.runMode invalid');
+    if (schemaMajor === 2) {
+      if (typeof s.vendorId !== 'string' || !/^[0-9a-fA-F]{10}$/.test(s.vendorId)) return fail(29, 'setup.vendorId must be 10 hex characters');
+      if (!Array.isArray(s.compatibleOsVersions) || s.compatibleOsVersions.length === 0) return fail(29, 'setup.compatibleOsVersions missing');
+      if (typeof s.architecture !== 'string') return fail(29, 'setup.architecture missing');
+      if (s.embeddedSdkVersion !== undefined) return fail(29, 'setup.embeddedSdkVersion is not allowed in schema 2');
+    }
+    setup = s;
+  } else if (conf) {
+    if (!conf.APPNAME || !conf.VENDOR || !conf.APPMAJORVERSION) return fail(29, 'package.conf lacks APPNAME, VENDOR or version');
+    setup = {
+      appName: conf.APPNAME,
+      friendlyName: conf.PACKAGENAME,
+      vendor: conf.VENDOR,
+      version: [conf.APPMAJORVERSION, conf.APPMINORVERSION ?? '0', conf.APPMICROVERSION ?? '0'].join('.'),
+      appId: conf.APPID,
+      architecture: conf.APPTYPE,
+      runMode: conf.STARTMODE,
+    };
+  } else {
+    return fail(29, 'neither manifest.json nor package.conf');
+  }
+  const appName = setup.appName as string;
+  const version = setup.version as string;
+  if (!APP_NAME.test(appName)) return fail(29, `appName ${appName} invalid`);
+  if (!SEMVER.test(version)) return fail(29, `version ${version} is not semver`);
+  // Either declaration of a foreign architecture makes the package incompatible.
+  const archs = [setup.architecture, conf?.APPTYPE].filter((a): a is string => typeof a === 'string' && a !== '');
+  for (const a of archs) if (a !== 'all' && a !== 'noarch' && a !== cameraArch) return fail(5, `built for ${a}, camera is ${cameraArch}`);
+  return {
+    ok: true,
+    appName,
+    friendlyName: typeof setup.friendlyName === 'string' && setup.friendlyName ? setup.friendlyName : appName,
+    vendor: setup.vendor as string,
+    vendorId: typeof setup.vendorId === 'string' ? setup.vendorId : undefined,
+    version,
+    appId: typeof setup.appId === 'string' ? setup.appId : '',
+    architecture: archs[0] ?? 'all',
+    runMode: typeof setup.runMode === 'string' ? setup.runMode : 'never',
+    entries,
+  };
+}

@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../audit';
+import { openDatabase } from '../store';
+import { createSwarmService } from '../swarm';
+import { buildCoverage, invert3, type Mat3 } from '../swarm/coverage';
+import { sealEnvelope, simKey } from '../swarm/sim/keys';
+import { createEventBus } from './bus';
+import { linkSwarm, INGEST_QUEUE_LIMIT } from './wiring-swarm';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+// Ground → image for a camera looking straight down at a 10 m × 10 m square from (0,0): u = x/10, v = y/10.
+const groundToImage: Mat3 = [0.1, 0, 0, 0, 0.1, 0, 0, 0, 1];
+const scene = {
+  zones: [
+    { id: 'yard', name: 'Yard', polygon: [[0, 0], [5, 0], [5, 10], [0, 10]] as [number, number][], restricted: false },
+    { id: 'dock', name: 'Dock', polygon: [[5, 0], [10, 0], [10, 10], [5, 10]] as [number, number][], restricted: false },
+    { id: 'far', name: 'Far away', polygon: [[100, 100], [110, 100], [110, 110]] as [number, number][], restricted: false },
+  ],
+};
+const serials = ['ACCC8E000001', 'ACCC8E000002', 'ACCC8E000003', 'ACCC8E000004'];
+
+function setup() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-link-'));
+  dirs.push(dir);
+  let clock = 1_795_000_000_000;
+  const now = () => clock;
+  const { db } = openDatabase({ dir, now });
+  const bus = createEventBus();
+  const audit = createAuditLog({ db, bus, now });
+  const log = pino({ level: 'silent' });
+  const swarm = createSwarmService({ db, bus, log, now, audit, every: () => () => {} });
+  const cameras = serials.map((serial, i) => ({ id: `c${i}`, serial, demo: true, demoActive: true }));
+  const keys = new Map(serials.map((s, i) => [`c${i}`, { keyId: 'k1', publicKey: simKey(s).publicKey }]));
+  let raw: ((topic: string, payload: Buffer, at: number) => void) | undefined;
+  const depths: number[] = [];
+  const pending: (() => void)[] = [];
+  const fleet = {
+    fleet: { registry: { list: () => cameras, keyOf: (id: string) => keys.get(id) } },
+    mqtt: { onRaw: (l: typeof raw) => ((raw = l), () => (raw = undefined)) },
+    demo: () => ({ cameras: serials.map((serial, i) => ({ id: `cam-${i}`, serial })), scene: { ...scene, cameras: serials.map((_, i) => ({ cameraId: `cam-${i}`, homography: [...groundToImage], zones: ['yard', 'dock'] })) } }),
+    ready: Promise.resolve(),
+  };
+  const link = linkSwarm({
+    swarm,
+    perf: { setIngestQueue: (d) => depths.push(d) },
+    fleet: fleet as never,
+    bus,
+    log,
+    defer: (fn) => pending.push(fn),
+  });
+  const seqs = new Map<string, number>();
+  const detection = (serial: string, box: { left: number; top: number; right: number; bottom: number }, ts = clock) => {
+    const seq = (seqs.get(serial) ?? 0) + 1;
+    seqs.set(serial, seq);
+    const body = JSON.stringify({ frame: { timestamp: ts, observations: [{ bounding_box: box, class: { type: 'Human', score: 0.9 }, track_id: '7', timestamp: ts }] }, stats: { inference_ms: 20, fps_camera: 10, fps_processed: 10, fps_skipped: 0, width: 640, height: 360 } });
+    return Buffer.from(sealEnvelope({ camera: serial, seq, sent: clock, kind: 'detections', key: 'k1', body }, simKey(serial).privateKey));
+  };
+  const drainAll = () => {
+    while (pending.length) pending.shift()!();
+  };
+  return { swarm, link, cameras, keys, depths, drainAll, detection, raw: () => raw, bus, now, advance: (ms: number) => (clock += ms), close: () => (link.close(), swarm.close(), db.close()) };
+}
+
+describe('buildCoverage', () => {
+  it('maps a box to the ground at its foot point through the inverse of the scene homography', () => {
+    const h = invert3(groundToImage)!;
+    const cov = buildCoverage({ serial: 'X', imageToGround: h }, scene.zones.map((z) => ({ ...z, polygon: z.polygon.map(([x, y]) => ({ x, y })), cameras: [] })));
+    expect(cov.calibrated).toBe(true);
+    expect(cov.zones).toEqual(['yard', 'dock']); // "far" projects outside the image
+    const g = cov.toGround({ left: 0.6, top: 0.2, right: 0.8, bottom: 0.5 });
+    expect(g.x).toBeCloseTo(7, 9);
+    expect(g.y).toBeCloseTo(5, 9);
+  });
+
+  it('falls back to the zones a camera is listed under when it has no calibration', () => {
+    const zones = [{ id: 'yard', name: 'Yard', polygon: [{ x: 0, y: 0 }, { x: 4, y: 0 }, { x: 4, y: 4 }], cameras: ['B'] }];
+    expect(buildCoverage({ serial: 'A' }, zones).zones).toEqual([]);
+    const cov = buildCoverage({ serial: 'B' }, zones);
+    expect(cov.zones).toEqual(['yard']);
+    expect(cov.calibrated).toBe(false);
+  });
+});
+
+describe('linkSwarm', () => {
+  it('seeds zones from the demo scene and registers cameras with their recorded keys and coverage', () => {
+    const s = setup();
+    expect(s.swarm.zoneConfig().source).toBe('demo');
+    expect(s.swarm.zoneConfig().zones.map((z) => z.id)).toEqual(['yard', 'dock', 'far']);
+    s.swarm.tick(); // the topology re-forms on the coordinator's tick
+    const graph = s.swarm.coordinator.topology.graph();
+    expect(graph.nodes.map((n) => n.id).sort()).toEqual([...serials].sort());
+    expect(s.swarm.coordinator.fusion.zoneOf(serials[0]!)).toEqual(['yard', 'dock']);
+    s.close();
+  });
+
+  it('queues raw MQTT payloads, drains them into the coordinator, and confirms an event seen by f+1 cameras', () => {
+    const s = setup();
+    const confirmed: unknown[] = [];
+    s.bus.subscribe('swarm.event', (e) => confirmed.push(e));
+    // A person at ground (7, 5): in the dock zone for every camera (all share the top-down view).
+    for (const serial of serials) s.raw()!(`axis/${serial}/omnisight/detections`, s.detection(serial, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
+    expect(s.link.queueDepth()).toBe(4);
+    expect(s.depths.at(-1)).toBe(4);
+    s.drainAll();
+    expect(s.link.queueDepth()).toBe(0);
+    expect(s.depths.at(-1)).toBe(0);
+    expect(s.swarm.coordinator.verifier.counts().accepted).toBe(4);
+    expect(confirmed).toHaveLength(1);
+    expect((confirmed[0] as { zone: string }).zone).toBe('dock');
+    s.close();
+  });
+
+  it('removes a camera that left the registry and refuses its messages afterwards', () => {
+    const s = setup();
+    s.cameras.splice(3, 1);
+    s.bus.publish('fleet.changed', { cameras: [] });
+    s.swarm.tick();
+    expect(s.swarm.coordinator.topology.graph().nodes.map((n) => n.id)).not.toContain(serials[3]);
+    s.link.enqueue(`axis/${serials[3]}/omnisight/detections`, s.detection(serials[3]!, { left: 0.1, top: 0.1, right: 0.2, bottom: 0.2 }), s.now());
+    s.drainAll();
+    expect(s.swarm.coordinator.verifier.counts().byReason.unknown_camera).toBe(1);
+    s.close();
+  });
+
+  it('re-registers cameras when the user edits the zones', () => {
+    const s = setup();
+    s.swarm.setZoneConfig([{ id: 'all', name: 'All', polygon: [{ x: 0, y: 0 }, { x: 10, y: 0 }, { x: 10, y: 10 }, { x: 0, y: 10 }], cameras: [] }], 'user');
+    // The demo scene lists yard/dock for the cameras; "all" is kept only through the homography when listed, so it is empty here.
+    expect(s.swarm.coordinator.fusion.zones().map((z) => z.zone)).toEqual(['all']);
+    s.swarm.setZoneConfig([{ id: 'all', name: 'All', polygon: [{ x: 0, y: 0 }, { x: 10, y: 0 }, { x: 10, y: 10 }, { x: 0, y: 10 }], cameras: [serials[0]!] }], 'user');
+    expect(s.swarm.coordinator.fusion.zoneOf(serials[0]!)).toEqual(['all']);
+    s.close();
+  });
+
+  it('sheds the oldest message when the queue is full', () => {
+    const s = setup();
+    const buf = Buffer.from('{}');
+    for (let i = 0; i < INGEST_QUEUE_LIMIT + 5; i++) s.link.enqueue('axis/ACCC8E000001/omnisight/detections', buf, 0);
+    expect(s.link.queueDepth()).toBe(INGEST_QUEUE_LIMIT);
+    expect(s.link.dropped()).toBe(5);
+    s.close();
+  });
+});

@@ -1,0 +1,195 @@
+// Glue between the camera fleet and the swarm coordinator / performance monitor:
+//  - every raw MQTT payload on axis/+/omnisight/# goes to swarm.ingest through a bounded queue
+//    drained off the MQTT callback (its depth is the perf "ingest" queue gauge);
+//  - the camera registry drives swarm.registerCamera / removeCamera, with the recorded key and a
+//    coverage built from the camera's ground calibration (timeline's store, else the demo scene's
+//    public calibration) or, failing that, the zones the user listed it under;
+//  - the site zones are seeded once from the demo fleet's public scene description.
+import type { EventBus } from './bus';
+import type { Logger } from './logger';
+import type { FleetRuntime } from '../fleet/runtime';
+import type { PerfService } from '../perf';
+import type { TimelineService } from '../timeline';
+import { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type SwarmService, type ZoneConfig } from '../swarm';
+
+export const INGEST_QUEUE_LIMIT = 20_000;
+/** Messages handled per drain before yielding, so a burst cannot starve the event loop. */
+const DRAIN_BATCH = 500;
+
+export interface SwarmLinkDeps {
+  swarm: SwarmService;
+  perf: Pick<PerfService, 'setIngestQueue'>;
+  fleet: Pick<FleetRuntime, 'fleet' | 'mqtt' | 'demo' | 'ready'>;
+  bus: EventBus;
+  log: Logger;
+  /** A camera's image → ground homography from the timeline's calibration store, by camera id. */
+  calibrationOf?: (cameraId: string) => Mat3 | undefined;
+  /** Schedules the queue drain (setImmediate); injectable so tests drain synchronously. */
+  defer?: (fn: () => void) => void;
+}
+
+export interface SwarmLink {
+  /** Queue one raw message (what the MQTT seam calls). */
+  enqueue(topic: string, payload: Buffer | string, receivedAt: number): void;
+  /** Re-reads the registry and zones and (re-)registers cameras with the coordinator. */
+  sync(): void;
+  queueDepth(): number;
+  dropped(): number;
+  close(): void;
+}
+
+interface Msg {
+  topic: string;
+  payload: Buffer | string;
+  receivedAt: number;
+}
+
+export function demoZones(scene: { zones: readonly { id: string; name: string; polygon: readonly (readonly [number, number])[] }[] }): ZoneConfig[] {
+  return scene.zones.map((z) => ({ id: z.id, name: z.name, polygon: z.polygon.map(([x, y]) => ({ x, y })), cameras: [] }));
+}
+
+export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
+  const { swarm, perf, fleet, bus, log } = deps;
+  const defer = deps.defer ?? ((fn) => void setImmediate(fn));
+  // A ring would avoid the shift cost, but head-index + periodic compaction is as cheap and simpler.
+  let queue: Msg[] = [];
+  let head = 0;
+  let scheduled = false;
+  let dropped = 0;
+  let closed = false;
+  const depth = (): number => queue.length - head;
+
+  const drain = (): void => {
+    scheduled = false;
+    if (closed) return;
+    const end = Math.min(queue.length, head + DRAIN_BATCH);
+    while (head < end) {
+      const m = queue[head]!;
+      queue[head++] = undefined as unknown as Msg;
+      swarm.ingest(m.payload, m.receivedAt, m.topic);
+    }
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+    } else if (head > 4096) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    perf.setIngestQueue(depth());
+    if (depth() > 0) schedule();
+  };
+  const schedule = (): void => {
+    if (scheduled || closed) return;
+    scheduled = true;
+    defer(drain);
+  };
+
+  const enqueue = (topic: string, payload: Buffer | string, receivedAt: number): void => {
+    if (closed) return;
+    if (depth() >= INGEST_QUEUE_LIMIT) {
+      // Shed the oldest: a fresh report is worth more to fusion than one already stale.
+      head++;
+      dropped++;
+      if (dropped === 1 || dropped % 1000 === 0) log.warn({ dropped, limit: INGEST_QUEUE_LIMIT }, 'swarm ingest queue full; dropping the oldest camera messages');
+    }
+    queue.push({ topic, payload, receivedAt });
+    perf.setIngestQueue(depth());
+    schedule();
+  };
+
+  // ---- cameras → coordinator ------------------------------------------------------------------
+  const registered = new Map<string, string>(); // serial → fingerprint of key + coverage
+  const coverageInput = (cameraId: string, serial: string): CoverageInput => {
+    const fromTimeline = deps.calibrationOf?.(cameraId) ?? deps.calibrationOf?.(serial);
+    if (fromTimeline) return { serial, imageToGround: fromTimeline };
+    const demo = fleet.demo();
+    const simId = demo?.cameras.find((c) => c.serial === serial)?.id;
+    const cal = simId ? demo?.scene.cameras.find((c) => c.cameraId === simId) : undefined;
+    const inv = cal?.homography.length === 9 ? invert3(cal.homography as unknown as Mat3) : undefined;
+    // The scene's homography maps ground → image; fusion needs image → ground.
+    if (cal && inv) return { serial, imageToGround: inv, zonesInView: cal.zones };
+    return { serial };
+  };
+
+  const seedZones = (): void => {
+    if (swarm.zoneConfig().source !== 'none') return;
+    const demo = fleet.demo();
+    if (!demo) return;
+    swarm.setZoneConfig(demoZones(demo.scene), 'demo');
+    log.info({ zones: demo.scene.zones.length }, 'swarm zones seeded from the demo scene');
+  };
+
+  let syncing = false;
+  const sync = (): void => {
+    if (closed || syncing) return;
+    syncing = true;
+    try {
+      seedZones();
+      const zones = swarm.zoneConfig().zones;
+      const zonesSig = JSON.stringify(zones);
+      const want = new Set<string>();
+      for (const c of fleet.fleet.registry.list()) {
+        if (!c.serial || (c.demo && !c.demoActive)) continue;
+        const key = fleet.fleet.registry.keyOf(c.id);
+        if (!key) continue; // no recorded key yet: its messages are refused as unknown_camera
+        want.add(c.serial);
+        const input = coverageInput(c.id, c.serial);
+        const fp = `${key.keyId}|${key.publicKey}|${coverageKey(input, zones)}|${zonesSig}`;
+        if (registered.get(c.serial) === fp) continue;
+        const { calibrated, ...coverage } = buildCoverage(input, zones);
+        swarm.registerCamera({ id: c.serial, keyId: key.keyId, publicKey: key.publicKey, coverage });
+        registered.set(c.serial, fp);
+        log.debug({ serial: c.serial, zones: coverage.zones, calibrated }, 'swarm camera registered');
+      }
+      for (const serial of [...registered.keys()]) {
+        if (want.has(serial)) continue;
+        swarm.removeCamera(serial);
+        registered.delete(serial);
+      }
+    } catch (err) {
+      log.error({ err }, 'could not sync cameras with the swarm coordinator');
+    } finally {
+      syncing = false;
+    }
+  };
+
+  const offRaw = fleet.mqtt?.onRaw((topic, payload, receivedAt) => enqueue(topic, payload, receivedAt));
+  const offs = [
+    bus.subscribe('fleet.changed', () => sync()),
+    swarm.onZonesChanged(() => sync()),
+  ];
+  void fleet.ready.then(() => sync());
+  sync();
+
+  return {
+    enqueue,
+    sync,
+    queueDepth: depth,
+    dropped: () => dropped,
+    close() {
+      closed = true;
+      offRaw?.();
+      for (const off of offs) off();
+      queue = [];
+      head = 0;
+    },
+  };
+}
+
+/**
+ * Reads a camera's image → ground homography through the timeline's own contract handler (its
+ * public surface), so the swarm sees the same calibration the tracker uses.
+ */
+export function timelineCalibration(timeline: Pick<TimelineService, 'handlers'>): (cameraId: string) => Mat3 | undefined {
+  return (cameraId) => {
+    const h = timeline.handlers['timeline.calibration'];
+    if (!h) return undefined;
+    try {
+      const r = h({ cameraId }, { transport: 'internal', peer: 'swarm' });
+      if (r instanceof Promise) return undefined; // the store answers synchronously; anything else is not ours to await here
+      return r.homography?.length === 9 ? (r.homography as unknown as Mat3) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}

@@ -1,0 +1,174 @@
+import { useEffect, useRef, useState } from 'react';
+import type { SwarmGraph } from '../../../../preload/contract';
+import { draw, fitView, GraphLayout, hitTest, readPalette, type Palette, type View } from './graph';
+
+type GNode = SwarmGraph['nodes'][number];
+
+export interface GraphBenchResult {
+  /** Mean main-thread milliseconds per frame spent in the layout step and in drawing. */
+  stepMs: number;
+  drawMs: number;
+  frames: number;
+  seconds: number;
+  fps: number;
+  nodes: number;
+}
+
+declare global {
+  interface Window {
+    __swarmGraphBench?: GraphBenchResult;
+  }
+}
+
+const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
+
+/**
+ * The live topology on one <canvas> (see graph.ts for why). React renders only the frame around it
+ * and the hover card; the rAF loop redraws when the layout moves or the data changed.
+ * `continuous` redraws every frame (the benchmark measures redraws per second that way).
+ */
+export function GraphCanvas({ graph, selected, onSelect, continuous = false }: { graph: SwarmGraph | undefined; selected?: string; onSelect: (id: string | undefined) => void; continuous?: boolean }) {
+  const wrap = useRef<HTMLDivElement>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const layout = useRef(new GraphLayout());
+  const dirty = useRef(true);
+  const view = useRef<View | undefined>(undefined);
+  const hoverRef = useRef<string | undefined>(undefined);
+  const selectedRef = useRef(selected);
+  const [hover, setHover] = useState<{ node: GNode; x: number; y: number }>();
+
+  useEffect(() => {
+    if (graph) layout.current.update(graph);
+    dirty.current = true;
+  }, [graph]);
+  useEffect(() => {
+    selectedRef.current = selected;
+    dirty.current = true;
+  }, [selected]);
+
+  useEffect(() => {
+    const c = canvas.current;
+    const w = wrap.current;
+    if (!c || !w) return;
+    const ctx = c.getContext('2d');
+    if (!ctx) return;
+    let palette: Palette = readPalette(c);
+    let size = { w: 0, h: 0 };
+    const resize = (): void => {
+      const r = w.getBoundingClientRect();
+      const dpr = window.devicePixelRatio || 1;
+      size = { w: Math.max(1, Math.floor(r.width)), h: Math.max(1, Math.floor(r.height)) };
+      c.width = size.w * dpr;
+      c.height = size.h * dpr;
+      c.style.width = `${size.w}px`;
+      c.style.height = `${size.h}px`;
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      palette = readPalette(c);
+      dirty.current = true;
+    };
+    resize();
+    const ro = new ResizeObserver(resize);
+    ro.observe(w);
+    // The theme can switch while the view is open.
+    const mo = new MutationObserver(() => {
+      palette = readPalette(c);
+      dirty.current = true;
+    });
+    mo.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+
+    let frames = 0;
+    let stepMs = 0;
+    let drawMs = 0;
+    let t0 = performance.now();
+    let raf = 0;
+    const loop = (): void => {
+      raf = requestAnimationFrame(loop);
+      const ts = performance.now();
+      const moved = layout.current.step();
+      if (!moved && !dirty.current && !continuous) return;
+      const td = performance.now();
+      dirty.current = false;
+      const prev = view.current;
+      view.current = fitView(prev, layout.current, size.w, size.h);
+      // Keep easing the fit until it has converged, so the picture never stops half-way.
+      if (prev && (Math.abs(prev.ox - view.current.ox) > 0.3 || Math.abs(prev.oy - view.current.oy) > 0.3 || Math.abs(prev.scale - view.current.scale) > 1e-3)) dirty.current = true;
+      draw(ctx, layout.current, view.current, palette, size.w, size.h, hoverRef.current, selectedRef.current);
+      if (continuous) {
+        frames++;
+        const t = performance.now();
+        stepMs += td - ts;
+        drawMs += t - td;
+        if (t - t0 >= 10_000) {
+          window.__swarmGraphBench = { frames, seconds: (t - t0) / 1000, fps: frames / ((t - t0) / 1000), nodes: layout.current.nodes.size, stepMs: stepMs / frames, drawMs: drawMs / frames };
+          frames = 0;
+          stepMs = 0;
+          drawMs = 0;
+          t0 = t;
+        }
+      }
+    };
+    raf = requestAnimationFrame(loop);
+    return () => {
+      cancelAnimationFrame(raf);
+      ro.disconnect();
+      mo.disconnect();
+    };
+  }, [continuous]);
+
+  const pick = (e: React.MouseEvent): string | undefined => {
+    const r = canvas.current!.getBoundingClientRect();
+    return view.current ? hitTest(layout.current, view.current, e.clientX - r.left, e.clientY - r.top) : undefined;
+  };
+
+  const quarantined = graph?.nodes.filter((n) => n.status === 'quarantined').map((n) => n.id) ?? [];
+  const summary = graph
+    ? `${graph.mode === 'mesh' ? 'Mesh' : 'Clusters with heads'}: ${graph.nodes.length} cameras, ${graph.clusters.length} clusters, ${quarantined.length} quarantined`
+    : 'No topology yet';
+
+  return (
+    <div className="swarm-graph" ref={wrap}>
+      <canvas
+        ref={canvas}
+        role="img"
+        aria-label={`Swarm topology. ${summary}`}
+        data-mode={graph?.mode ?? 'none'}
+        data-quarantined={quarantined.join(' ')}
+        onMouseMove={(e) => {
+          const id = pick(e);
+          if (id !== hoverRef.current) {
+            hoverRef.current = id;
+            dirty.current = true;
+          }
+          const node = id ? layout.current.nodes.get(id)?.data : undefined;
+          const r = canvas.current!.getBoundingClientRect();
+          setHover(node ? { node, x: e.clientX - r.left, y: e.clientY - r.top } : undefined);
+        }}
+        onMouseLeave={() => {
+          hoverRef.current = undefined;
+          dirty.current = true;
+          setHover(undefined);
+        }}
+        onClick={(e) => onSelect(pick(e))}
+      />
+      {hover && (
+        <div className="swarm-hover" style={{ left: hover.x + 14, top: hover.y + 14 }} role="tooltip">
+          <strong className="mono">{hover.node.id}</strong> <span className={`swarm-status st-${hover.node.status}`}>{hover.node.status}</span>
+          <div>
+            {hover.node.head ? 'cluster head · ' : ''}
+            {hover.node.zones.join(', ') || 'no zone'}
+          </div>
+          <div>
+            latency {hover.node.latencyMs === null ? '—' : `${hover.node.latencyMs.toFixed(0)} ms`} · loss {pct(hover.node.loss)} · reputation {hover.node.reputation.toFixed(2)}
+          </div>
+        </div>
+      )}
+      <ul className="swarm-legend" aria-label="Legend">
+        <li><span className="dot st-healthy" /> healthy</li>
+        <li><span className="dot st-degraded" /> degraded</li>
+        <li><span className="dot st-down" /> down</li>
+        <li><span className="dot st-quarantined" /> quarantined ✕</li>
+        <li><span className="ring" /> cluster head</li>
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { TimelineTrack } from '../../../../preload/contract';
+import { growBounds, laneSegments, pointAhead, pushSnapshot, snapshotAt, validateZone, zoneId, type Snapshot } from './model';
+
+const track = (id: string, cam: string, x = 0): TimelineTrack => ({
+  id, cls: 'Human', confirmed: true, x, y: 0, vx: 1, vy: 0, cov: [0.1, 0, 0.1], cameras: [cam], lastCamera: cam, updatedAt: 0, modes: {}, futures: [],
+});
+
+describe('timeline view model', () => {
+  it('keeps snapshots of the window only, in order, and finds the one in force at a time', () => {
+    let list: Snapshot[] = [];
+    for (const at of [1000, 2000, 3000, 2500]) list = pushSnapshot(list, { at, tracks: [] }, 5000);
+    expect(list.map((s) => s.at)).toEqual([1000, 2000, 3000]); // an older snapshot arriving late is ignored
+    list = pushSnapshot(list, { at: 7500, tracks: [] }, 5000);
+    expect(list.map((s) => s.at)).toEqual([3000, 7500]); // older than 5 s before the newest: dropped
+    list = [1000, 2000, 3000].reduce<Snapshot[]>((l, at) => pushSnapshot(l, { at, tracks: [] }, 10_000), []);
+    expect(snapshotAt(list, 2500)?.at).toBe(2000);
+    expect(snapshotAt(list, 3000)?.at).toBe(3000);
+    expect(snapshotAt(list, 999)).toBeUndefined();
+  });
+
+  it('merges a track into one segment per camera lane and splits it after a gap', () => {
+    const snaps: Snapshot[] = [
+      { at: 0, tracks: [track('t1', 'A')] },
+      { at: 500, tracks: [track('t1', 'A')] },
+      { at: 1000, tracks: [track('t1', 'B')] },
+      { at: 5000, tracks: [track('t1', 'B')] },
+    ];
+    const lanes = laneSegments(snaps, 1500);
+    expect(lanes.get('A')).toEqual([{ trackId: 't1', from: 0, to: 500 }]);
+    expect(lanes.get('B')).toEqual([
+      { trackId: 't1', from: 1000, to: 1000 },
+      { trackId: 't1', from: 5000, to: 5000 },
+    ]);
+  });
+
+  it('grows map bounds with a margin and never shrinks them', () => {
+    const b1 = growBounds(undefined, [{ x: 0, y: 0 }], 2)!;
+    expect(b1).toEqual({ minX: -2, minY: -2, maxX: 2, maxY: 2 });
+    const b2 = growBounds(b1, [{ x: 10, y: 1 }], 2)!;
+    expect(b2).toEqual({ minX: -2, minY: -2, maxX: 12, maxY: 3 });
+    expect(growBounds(b2, [{ x: 1, y: 1 }], 2)).toBe(b2); // unchanged: same object, no re-render
+  });
+
+  it('says what is wrong with a zone draft, field by field', () => {
+    const ok = { name: 'Dock', polygon: [{ x: 0, y: 0 }, { x: 4, y: 0 }, { x: 4, y: 3 }], threshold: '0.5', reactionS: '2', action: '' };
+    expect(validateZone(ok, [])).toEqual({});
+    expect(validateZone({ ...ok, name: ' ' }, []).name).toMatch(/name/);
+    expect(validateZone(ok, [{ id: 'x', name: 'Dock', polygon: [], threshold: 0.5, reactionS: 2 }]).name).toMatch(/already/);
+    expect(validateZone({ ...ok, polygon: ok.polygon.slice(0, 2) }, []).polygon).toMatch(/2 so far/);
+    expect(validateZone({ ...ok, polygon: [{ x: 0, y: 0 }, { x: 1, y: 1 }, { x: 2, y: 2 }] }, []).polygon).toMatch(/one line/);
+    expect(validateZone({ ...ok, threshold: '1.5' }, []).threshold).toBeDefined();
+    expect(validateZone({ ...ok, reactionS: '' }, []).reactionS).toBeDefined();
+  });
+
+  it('derives unique zone ids and finds the point a future reaches after the lead time', () => {
+    expect(zoneId('Loading Dock #1', new Set())).toBe('loading-dock-1');
+    expect(zoneId('Loading Dock #1', new Set(['loading-dock-1']))).toBe('loading-dock-1-2');
+    const t = {
+      ...track('t1', 'A'),
+      futures: [
+        { label: 'a', weight: 0.3, points: [{ dt: 0.4, x: 9, y: 9, cov: [0, 0, 0] as [number, number, number] }] },
+        { label: 'b', weight: 0.7, points: [0.4, 0.8, 1.2].map((dt) => ({ dt, x: dt * 10, y: 0, cov: [0, 0, 0] as [number, number, number] })) },
+      ],
+    };
+    expect(pointAhead(t, 0.8)).toEqual({ x: 8, y: 0 });
+  });
+});

@@ -1,0 +1,128 @@
+// Pure helpers of the Timeline view: the kept history of track snapshots, what each camera lane
+// shows, map bounds that only grow (so live data never jumps the layout), and zone validation.
+import type { TimelineTrack, TimelineZone } from '../../../../preload/contract';
+
+export interface Snapshot {
+  at: number;
+  tracks: TimelineTrack[];
+}
+
+/** Snapshots of the last `keepMs`, oldest first. Returns a new array (state stays immutable). */
+export function pushSnapshot(list: readonly Snapshot[], s: Snapshot, keepMs: number): Snapshot[] {
+  if (list.length && s.at <= list[list.length - 1]!.at) return list as Snapshot[];
+  const from = s.at - keepMs;
+  let i = 0;
+  while (i < list.length && list[i]!.at < from) i++;
+  return [...list.slice(i), s];
+}
+
+/** The snapshot in force at time t (the last one at or before t), by binary search. */
+export function snapshotAt(list: readonly Snapshot[], t: number): Snapshot | undefined {
+  let lo = 0;
+  let hi = list.length - 1;
+  let best: Snapshot | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.at <= t) {
+      best = list[mid];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best;
+}
+
+/** Per camera lane: intervals during which a track was last seen by that camera (merged per track). */
+export function laneSegments(list: readonly Snapshot[], maxGapMs = 1500): Map<string, { trackId: string; from: number; to: number }[]> {
+  const lanes = new Map<string, { trackId: string; from: number; to: number }[]>();
+  const open = new Map<string, { trackId: string; from: number; to: number }>();
+  for (const s of list) {
+    for (const t of s.tracks) {
+      const key = `${t.lastCamera}|${t.id}`;
+      const seg = open.get(key);
+      if (seg && s.at - seg.to <= maxGapMs) seg.to = s.at;
+      else {
+        const fresh = { trackId: t.id, from: s.at, to: s.at };
+        open.set(key, fresh);
+        const lane = lanes.get(t.lastCamera) ?? [];
+        lane.push(fresh);
+        lanes.set(t.lastCamera, lane);
+      }
+    }
+  }
+  return lanes;
+}
+
+export interface Bounds {
+  minX: number;
+  minY: number;
+  maxX: number;
+  maxY: number;
+}
+
+/** Grows `b` to hold the points with a margin; never shrinks, so the map does not jump. */
+export function growBounds(b: Bounds | undefined, pts: readonly { x: number; y: number }[], margin = 3): Bounds | undefined {
+  let out = b ? { ...b } : undefined;
+  for (const p of pts) {
+    if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) continue;
+    if (!out) out = { minX: p.x - margin, minY: p.y - margin, maxX: p.x + margin, maxY: p.y + margin };
+    else {
+      out.minX = Math.min(out.minX, p.x - margin);
+      out.minY = Math.min(out.minY, p.y - margin);
+      out.maxX = Math.max(out.maxX, p.x + margin);
+      out.maxY = Math.max(out.maxY, p.y + margin);
+    }
+  }
+  if (!out || (b && out.minX === b.minX && out.minY === b.minY && out.maxX === b.maxX && out.maxY === b.maxY)) return b ?? out;
+  return out;
+}
+
+export interface ZoneDraft {
+  id?: string;
+  name: string;
+  polygon: { x: number; y: number }[];
+  threshold: string;
+  reactionS: string;
+  action: string;
+}
+
+/** Field errors for a zone draft, in words that say how to fix it; empty when it can be saved. */
+export function validateZone(d: ZoneDraft, others: readonly TimelineZone[]): Partial<Record<'name' | 'polygon' | 'threshold' | 'reactionS', string>> {
+  const e: Partial<Record<'name' | 'polygon' | 'threshold' | 'reactionS', string>> = {};
+  const name = d.name.trim();
+  if (!name) e.name = 'Give the zone a name.';
+  else if (name.length > 100) e.name = 'Keep the name to 100 characters.';
+  else if (others.some((z) => z.name === name && z.id !== d.id)) e.name = `Another zone is already called "${name}".`;
+  if (d.polygon.length < 3) e.polygon = `Click at least three corners on the map (${d.polygon.length} so far).`;
+  else if (Math.abs(polygonArea(d.polygon)) < 0.01) e.polygon = 'The corners lie on one line; click corners that enclose ground.';
+  const th = Number(d.threshold);
+  if (!(th >= 0.01 && th <= 0.99)) e.threshold = 'Threshold is a probability between 0.01 and 0.99.';
+  const rs = Number(d.reactionS);
+  if (d.reactionS.trim() === '' || !(rs >= 0 && rs <= 60)) e.reactionS = 'Reaction time is 0 to 60 seconds.';
+  return e;
+}
+
+export function polygonArea(p: readonly { x: number; y: number }[]): number {
+  let a = 0;
+  p.forEach((q, i) => {
+    const r = p[(i + 1) % p.length]!;
+    a += q.x * r.y - r.x * q.y;
+  });
+  return a / 2;
+}
+
+/** A zone id from its name: lower-case words joined by dashes, made unique against the others. */
+export function zoneId(name: string, taken: ReadonlySet<string>): string {
+  const base = name.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 48) || 'zone';
+  let id = base;
+  for (let k = 2; taken.has(id); k++) id = `${base}-${k}`;
+  return id;
+}
+
+/** Where on the ground a track's most probable future is `leadS` seconds ahead (for intervention markers). */
+export function pointAhead(t: TimelineTrack, leadS: number): { x: number; y: number } {
+  const best = [...t.futures].sort((a, b) => b.weight - a.weight)[0];
+  if (!best || !best.points.length) return { x: t.x + t.vx * leadS, y: t.y + t.vy * leadS };
+  let p = best.points[0]!;
+  for (const q of best.points) if (q.dt <= leadS + 1e-6) p = q;
+  return { x: p.x, y: p.y };
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { drawFuturesOnFeed, segmentStyle } from './overlay';
+
+/** A recording stand-in for the 2-D context: only what drawFuturesOnFeed uses. */
+function recorder() {
+  const lines: { from: [number, number]; to: [number, number]; style: string; width: number }[] = [];
+  const texts: { text: string; x: number; y: number }[] = [];
+  let from: [number, number] = [0, 0];
+  let to: [number, number] = [0, 0];
+  let saved = 0;
+  const ctx = {
+    strokeStyle: '',
+    fillStyle: '',
+    lineWidth: 1,
+    lineCap: 'butt',
+    lineJoin: 'miter',
+    font: '',
+    save: () => void saved++,
+    restore: () => void saved--,
+    beginPath: () => undefined,
+    moveTo: (x: number, y: number) => void (from = [x, y]),
+    lineTo: (x: number, y: number) => void (to = [x, y]),
+    stroke() {
+      lines.push({ from, to, style: ctx.strokeStyle, width: ctx.lineWidth });
+    },
+    fillText: (text: string, x: number, y: number) => void texts.push({ text, x, y }),
+  };
+  return { ctx: ctx as unknown as CanvasRenderingContext2D, lines, texts, balanced: () => saved === 0 };
+}
+
+describe('drawFuturesOnFeed', () => {
+  it('scales normalised points to the canvas, fades along the path and draws the likely future last and thickest', () => {
+    const r = recorder();
+    drawFuturesOnFeed(
+      r.ctx,
+      [
+        { points: [[0.5, 0.5], [0.6, 0.5], [0.7, 0.5]], weight: 0.7 },
+        { points: [[0.5, 0.5], [0.5, 0.6]], weight: 0.1 },
+      ],
+      640,
+      360,
+    );
+    expect(r.balanced()).toBe(true);
+    expect(r.lines).toHaveLength(3);
+    // The improbable one first (underneath).
+    expect(r.lines[0]).toMatchObject({ from: [320, 180], to: [320, 216] });
+    expect(r.lines[1]).toMatchObject({ from: [320, 180], to: [384, 180] });
+    expect(r.lines[2]).toMatchObject({ from: [384, 180], to: [448, 180] });
+    const alpha = (s: string) => Number(/,\s*([\d.]+)\)$/.exec(s)![1]);
+    expect(alpha(r.lines[2]!.style)).toBeLessThan(alpha(r.lines[1]!.style));
+    expect(r.lines[1]!.width).toBeGreaterThan(r.lines[0]!.width);
+    // Only the probable one is labelled, at its end.
+    expect(r.texts).toEqual([{ text: '70%', x: 452, y: 176 }]);
+  });
+
+  it('keeps every segment visible and clamps weights outside 0..1', () => {
+    expect(segmentStyle(2, 0, 4)).toEqual(segmentStyle(1, 0, 4));
+    expect(segmentStyle(0, 3, 4).alpha).toBeGreaterThan(0);
+  });
+});
