@@ -30,8 +30,9 @@ describe('SLO burn rates', () => {
     for (let t = 122 * MIN; t < 140 * MIN; t += 30_000) s.add(t, 50, 100);
     st = evaluateSlo(spec, s, 140 * MIN - 1, 24 * 60 * MIN);
     expect(st.fast).toBe(true);
-    expect(st.remaining).toBe(0);
-    expect(healthScore([st])).toBe(0);
+    // 2,200 bad of 28,000 events in 140 min; projected over 24 h the budget allows 1% of 288,000.
+    expect(st.remaining).toBeCloseTo(1 - 2200 / 2880, 3);
+    expect(healthScore([st])).toBe(24);
   });
 
   it('health score is the weakest budget, capped while an alert fires', () => {
@@ -137,5 +138,20 @@ describe('performance service', () => {
     expect(r.stderr + r.stdout).toBe('');
     expect(r.status).toBe(0);
     perf.close();
+  });
+});
+
+describe('error budget early in the period', () => {
+  it('does not read one bad sample seconds after start as an exhausted budget', () => {
+    const spec = { name: 'x', description: 'x', objective: 0.99 };
+    const s = new BucketSeries(10_000, 24 * 3_600_000);
+    const start = 1_000_000;
+    for (let i = 0; i < 10; i++) s.add(start + i * 1000, i === 0 ? 0 : 1, 1);
+    const early = evaluateSlo(spec, s, start + 10_000, 24 * 3_600_000);
+    expect(early.remaining).toBeGreaterThan(0.99);
+    // The same error rate sustained over the whole period does exhaust it.
+    const full = new BucketSeries(60_000, 24 * 3_600_000);
+    for (let m = 0; m < 24 * 60; m++) full.add(start + m * 60_000, 90, 100);
+    expect(evaluateSlo(spec, full, start + 24 * 3_600_000 - 1, 24 * 3_600_000).remaining).toBe(0);
   });
 });

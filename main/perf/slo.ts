@@ -6,6 +6,8 @@ export class BucketSeries {
   private readonly good: Float64Array;
   private readonly total: Float64Array;
   private readonly index: Float64Array; // which bucket number each slot holds
+  /** Time of the first event ever added: how much of the budget period has been observed. */
+  firstAt: number | undefined;
   constructor(
     readonly bucketMs: number,
     readonly spanMs: number,
@@ -16,6 +18,7 @@ export class BucketSeries {
     this.index = new Float64Array(n).fill(-1);
   }
   add(t: number, good: number, total: number): void {
+    if (this.firstAt === undefined || t < this.firstAt) this.firstAt = t;
     const b = Math.floor(t / this.bucketMs);
     const slot = b % this.good.length;
     if (this.index[slot] !== b) {
@@ -84,7 +87,11 @@ export function evaluateSlo(spec: SloSpec, s: BucketSeries, now: number, periodM
     '6h': burnRate(s, now, BURN_WINDOWS['6h'], spec.objective),
   };
   const { good, total } = s.sum(now, periodMs);
-  const allowed = (1 - spec.objective) * total;
+  // The budget is the errors allowed over the whole period. Until a full period has been observed,
+  // project the period's traffic from the rate seen so far (at least one minute of it), so one bad
+  // sample seconds after start does not read as an exhausted budget.
+  const observed = Math.min(periodMs, Math.max(60_000, now - (s.firstAt ?? now)));
+  const allowed = (1 - spec.objective) * total * (periodMs / observed);
   const remaining = total <= 0 ? 1 : Math.max(0, Math.min(1, 1 - (total - good) / allowed));
   return {
     slo: spec.name,
