@@ -11,6 +11,7 @@ import {
   fileIdSchema,
   isMethodName,
   memberIdSchema,
+  MAX_MESSAGE_CHARS,
   messageTextSchema,
   proposeInputSchema,
   quorumRules,
@@ -33,6 +34,7 @@ import { createRateLimiter, createReplayGuard, REPLAY_WINDOW_MS, refusalText, si
 
 export const AGENT_WS_PROTOCOL = 'omnisight.agent.v1';
 export const MAX_FRAME_BYTES = 256 * 1024;
+const PONG = Buffer.from('{"type":"pong"}');
 export const BRIDGE_FILE = 'bridge.json';
 const MAX_WAIT_MS = 120_000;
 
@@ -70,6 +72,11 @@ interface Caller {
 type OpSpec = {
   scope: AgentScope | null;
   input: z.ZodType;
+  /**
+   * The common, plainly valid input checked by hand (what the zod schema would return), or
+   * undefined to let the schema decide and word the refusal. Must accept nothing the schema refuses.
+   */
+  fast?: (input: unknown) => unknown;
   run: (c: Caller, input: never, conn?: Conn) => unknown;
 };
 
@@ -86,6 +93,8 @@ interface Conn {
    * subscription but announced after it (the writer thread answers later) is not sent twice.
    */
   floor: Map<string, number>;
+  /** Frames waiting for this turn's write (see drain); reused, never reallocated. */
+  out: Buffer[];
 }
 
 const statusOf: Partial<Record<ErrorCode, number>> = {
@@ -100,7 +109,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   unknown_method: 404,
 };
 
-const postSchema = z
+export const postSchema = z
   .object({
     roomId: roomIdSchema,
     text: messageTextSchema,
@@ -118,6 +127,72 @@ const postSchema = z
   })
   .strict();
 
+const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const ACTS: ReadonlySet<unknown> = new Set(speechActs);
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** rooms.post as agents nearly always send it ({roomId, text, act?}); anything else goes to postSchema. */
+export function fastPost(v: unknown): z.infer<typeof postSchema> | undefined {
+  if (!isPlainObject(v)) return undefined;
+  for (const k in v) if (hasOwn(v, k) && k !== 'roomId' && k !== 'text' && k !== 'act') return undefined;
+  const { roomId, text, act } = v;
+  if (typeof roomId !== 'string' || !ROOM_ID_RE.test(roomId)) return undefined;
+  if (typeof text !== 'string' || text.length < 1 || text.length > MAX_MESSAGE_CHARS) return undefined;
+  if (act !== undefined && !ACTS.has(act)) return undefined;
+  return { roomId, text, act: (act ?? 'inform') as (typeof speechActs)[number] };
+}
+
+type Frame = { type: 'call'; id: number; op: string; input?: unknown } | { type: 'ack'; roomId: string; upTo: number } | { type: 'ping' };
+
+/**
+ * The three frames an agent sends, checked by hand: the strict shapes the bridge has always
+ * accepted (no unknown fields), without a schema pass per frame. Returns the refusal as text.
+ */
+export function parseFrame(v: unknown): Frame | string {
+  if (!isPlainObject(v)) return 'a frame is a JSON object';
+  const extra = (allowed: readonly string[]): string | undefined => {
+    for (const k in v) if (hasOwn(v, k) && !allowed.includes(k)) return `unknown field "${k.slice(0, 40)}"; remove it`;
+    return undefined;
+  };
+  switch (v.type) {
+    case 'call': {
+      const bad = extra(['type', 'id', 'op', 'input']);
+      if (bad) return bad;
+      if (typeof v.id !== 'number' || !Number.isSafeInteger(v.id) || v.id < 0) return 'id: a non-negative integer';
+      if (typeof v.op !== 'string' || v.op.length > 100) return 'op: the operation name (at most 100 characters)';
+      return { type: 'call', id: v.id, op: v.op, input: v.input };
+    }
+    case 'ack': {
+      const bad = extra(['type', 'roomId', 'upTo']);
+      if (bad) return bad;
+      if (typeof v.roomId !== 'string' || !ROOM_ID_RE.test(v.roomId)) return 'roomId: Room ids are letters, digits, "_" and "-"';
+      if (typeof v.upTo !== 'number' || !Number.isSafeInteger(v.upTo) || v.upTo < 1) return 'upTo: a positive integer';
+      return { type: 'ack', roomId: v.roomId, upTo: v.upTo };
+    }
+    case 'ping':
+      return extra(['type']) ?? { type: 'ping' };
+    default:
+      return 'type: "call", "ack" or "ping"';
+  }
+}
+
+const BATCH_OPEN = Buffer.from('{"type":"batch","frames":[');
+const BATCH_CLOSE = Buffer.from(']}');
+const COMMA = 0x2c;
+const TEXT = { binary: false } as const;
+
+/**
+ * A message's JSON, made once per message and shared by its fan-out frame and the poster's result
+ * frame (the rooms service hands both paths the same object).
+ */
+const messageJson = new WeakMap<object, string>();
+const jsonOfMessage = (m: object): string => {
+  let j = messageJson.get(m);
+  if (j === undefined) messageJson.set(m, (j = JSON.stringify(m)));
+  return j;
+};
+
 export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<BridgeServer> {
   const { tokens, rooms, bus, audit, log, now } = deps;
   const idleMs = deps.idleMs ?? 60_000;
@@ -129,22 +204,43 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
 
   // Outgoing frames are queued per socket and written once per turn of the event loop, several as
   // one {"type":"batch"} frame: one write per socket per turn instead of one per message under load.
-  const outbox = new Map<Conn, string[]>();
-  let draining = false;
+  // Frames are UTF-8 bytes made once: a message's frame is the same Buffer for every recipient, and
+  // a batch is one copy of those bytes into a buffer of the exact size.
+  let dirty: Conn[] = [];
+  let spare: Conn[] = [];
   const drain = (): void => {
-    draining = false;
-    for (const [c, q] of outbox) if (c.ws.readyState === c.ws.OPEN) c.ws.send(q.length === 1 ? q[0]! : `{"type":"batch","frames":[${q.join(',')}]}`);
-    outbox.clear();
-  };
-  const sendTo = (c: Conn, frame: string): void => {
-    let q = outbox.get(c);
-    if (!q) outbox.set(c, (q = []));
-    q.push(frame);
-    if (!draining) {
-      draining = true;
-      setImmediate(drain);
+    const list = dirty;
+    dirty = spare;
+    for (const c of list) {
+      const q = c.out;
+      if (q.length && c.ws.readyState === c.ws.OPEN) {
+        if (q.length === 1) c.ws.send(q[0]!, TEXT);
+        else {
+          let size = BATCH_OPEN.length + BATCH_CLOSE.length + q.length - 1;
+          for (const f of q) size += f.length;
+          const buf = Buffer.allocUnsafe(size);
+          let at = BATCH_OPEN.copy(buf, 0);
+          for (let i = 0; i < q.length; i++) {
+            if (i) buf[at++] = COMMA;
+            at += q[i]!.copy(buf, at);
+          }
+          BATCH_CLOSE.copy(buf, at);
+          c.ws.send(buf, TEXT);
+        }
+      }
+      q.length = 0;
     }
+    list.length = 0;
+    spare = list;
   };
+  const sendTo = (c: Conn, frame: Buffer): void => {
+    if (!c.out.length) {
+      if (!dirty.length) setImmediate(drain);
+      dirty.push(c);
+    }
+    c.out.push(frame);
+  };
+  const sendText = (c: Conn, frame: string): void => sendTo(c, Buffer.from(frame));
 
   const joined = new Set<string>();
   const join = (roomId: string, c: Caller): void => {
@@ -216,6 +312,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
     'rooms.post': {
       scope: 'rooms:write',
       input: postSchema,
+      fast: fastPost,
       run: (c, i: z.infer<typeof postSchema>) => {
         let signed = false;
         let verified = false;
@@ -247,9 +344,19 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
           }
         }
         join(i.roomId, c);
-        const { sig: _sig, nonce: _nonce, ts: _ts, ...rest } = i;
         // Resolves after the writer's commit: the acknowledgement (the result frame) means "on disk".
-        return rooms.postQueued({ ...rest, author: c.author, signed, verified });
+        return rooms.postQueued({
+          roomId: i.roomId,
+          text: i.text,
+          act: i.act,
+          replyTo: i.replyTo,
+          mentions: i.mentions,
+          channel: i.channel,
+          attachments: i.attachments,
+          author: c.author,
+          signed,
+          verified,
+        });
       },
     },
     'rooms.wait': {
@@ -286,7 +393,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
             const page = rooms.listMessages({ roomId: i.roomId, after: cursor, limit: 500 });
             for (const m of page.messages) {
               if (m.author.id !== c.author.id) {
-                sendTo(conn, JSON.stringify({ type: 'message', message: m }));
+                sendText(conn, `{"type":"message","message":${jsonOfMessage(m)}}`);
                 conn.sentUpTo.set(m.roomId, m.id);
                 sent++;
               }
@@ -435,6 +542,8 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
       refuse(src, 'scope', `Refused an agent call: ${op} needs the ${spec.scope} scope`, { op, scope: spec.scope });
       throw new AppError('forbidden', `${op} needs the "${spec.scope}" scope, which this token does not have. Ask the user for a token with it.`);
     }
+    const quick = spec.fast?.(input);
+    if (quick !== undefined) return spec.run(c, quick as never, conn);
     const parsed = spec.input.safeParse(input ?? {});
     if (!parsed.success) {
       const { message, issues } = describeZodError(parsed.error);
@@ -489,10 +598,11 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
   const unsubscribe = bus.subscribe('rooms.message', (m) => {
     const set = byRoom.get(m.roomId);
     if (!set?.size) return;
-    const frame = JSON.stringify({ type: 'message', message: m });
+    let frame: Buffer | undefined;
+    const author = m.author.id;
     for (const c of set)
-      if (c.caller.author.id !== m.author.id && c.ws.readyState === c.ws.OPEN && m.id > (c.floor.get(m.roomId) ?? 0)) {
-        sendTo(c, frame);
+      if (c.caller.author.id !== author && c.ws.readyState === c.ws.OPEN && m.id > (c.floor.get(m.roomId) ?? 0)) {
+        sendTo(c, (frame ??= Buffer.from(`{"type":"message","message":${jsonOfMessage(m)}}`)));
         c.sentUpTo.set(m.roomId, m.id);
       }
   });
@@ -550,13 +660,6 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
 
   // --- WebSocket ------------------------------------------------------------------------------
 
-  const frameSchema = z.discriminatedUnion('type', [
-    z.object({ type: z.literal('call'), id: z.number().int().nonnegative(), op: z.string().max(100), input: z.unknown().optional() }).strict(),
-    // "I have every message of this room up to upTo" (delivery is in order per room).
-    z.object({ type: z.literal('ack'), roomId: roomIdSchema, upTo: z.number().int().positive() }).strict(),
-    z.object({ type: z.literal('ping') }).strict(),
-  ]);
-
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_FRAME_BYTES,
@@ -593,7 +696,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
 
   const onConnection = (ws: WebSocket, caller: Caller): void => {
     const t = now();
-    const conn: Conn = { ws, caller, connectedAt: t, lastSeenAt: t, rooms: new Set(), sentUpTo: new Map(), floor: new Map() };
+    const conn: Conn = { ws, caller, connectedAt: t, lastSeenAt: t, rooms: new Set(), sentUpTo: new Map(), floor: new Map(), out: [] };
     conns.add(conn);
     refreshPresence(caller.author.id, caller.author.name);
     announceConnected();
@@ -607,21 +710,23 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
       }),
     );
     ws.on('message', (data, isBinary) => {
-      const wasIdle = now() - conn.lastSeenAt >= idleMs;
-      conn.lastSeenAt = now();
+      const t = now();
+      const wasIdle = t - conn.lastSeenAt >= idleMs;
+      conn.lastSeenAt = t;
       if (wasIdle) refreshPresence(caller.author.id, caller.author.name);
-      let frame: z.infer<typeof frameSchema>;
+      let frame: Frame | string;
       try {
-        if (isBinary) throw new Error('binary frames are not used');
-        const parsed = frameSchema.safeParse(JSON.parse(data.toString()));
-        if (!parsed.success) throw new Error(describeZodError(parsed.error).message);
-        frame = parsed.data;
-      } catch (err) {
-        refuse(`agent:${caller.token.id}`, 'malformed frame', `Refused a malformed agent frame: ${(err as Error).message}`);
-        ws.send(JSON.stringify({ type: 'error', message: 'Malformed frame: expected {"type":"call","id":n,"op":"…","input":{…}} or {"type":"ack","ids":[…]}' }));
+        // One JSON.parse straight from the bytes, then the hand check: the only validation of the frame.
+        frame = isBinary ? 'binary frames are not used' : parseFrame(JSON.parse(data.toString()));
+      } catch {
+        frame = 'not JSON';
+      }
+      if (typeof frame === 'string') {
+        refuse(`agent:${caller.token.id}`, 'malformed frame', `Refused a malformed agent frame: ${frame}`);
+        ws.send(JSON.stringify({ type: 'error', message: 'Malformed frame: expected {"type":"call","id":n,"op":"…","input":{…}}, {"type":"ack","roomId":"…","upTo":n} or {"type":"ping"}' }));
         return;
       }
-      if (frame.type === 'ping') return sendTo(conn, '{"type":"pong"}');
+      if (frame.type === 'ping') return sendTo(conn, PONG);
       if (frame.type === 'ack') {
         const sent = conn.sentUpTo.get(frame.roomId) ?? 0;
         if (frame.upTo > sent) {
@@ -633,14 +738,21 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
       }
       const id = frame.id;
       runOp(caller, frame.op, frame.input, conn).then(
-        (value) => sendTo(conn, JSON.stringify({ type: 'result', id, ok: true, value })),
-        (err: unknown) => sendTo(conn, JSON.stringify({ type: 'result', id, ok: false, error: asError(err) })),
+        // A posted message's JSON is already made for its fan-out: splice it in rather than serialise it again.
+        (value) =>
+          sendText(
+            conn,
+            value === undefined
+              ? `{"type":"result","id":${id},"ok":true}`
+              : `{"type":"result","id":${id},"ok":true,"value":${(typeof value === 'object' && value !== null && messageJson.get(value)) || JSON.stringify(value)}}`,
+          ),
+        (err: unknown) => sendText(conn, JSON.stringify({ type: 'result', id, ok: false, error: asError(err) })),
       );
     });
     ws.on('error', (err) => log.debug({ err }, 'agent socket error'));
     ws.on('close', () => {
       conns.delete(conn);
-      outbox.delete(conn);
+      conn.out.length = 0; // drain skips it (closed) and a late sendTo finds it empty
       for (const r of conn.rooms) byRoom.get(r)?.delete(conn);
       refreshPresence(caller.author.id, caller.author.name);
       announceConnected();

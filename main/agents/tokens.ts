@@ -157,18 +157,22 @@ export function createTokenStore(deps: { db: Db; now: () => number; randomBytes?
 }
 
 /** Token bucket per token id: `burst` calls at once, refilled at ratePerMinute. */
+const TAKEN = { ok: true } as const;
 export function createRateLimiter(now: () => number) {
   const buckets = new Map<string, { tokens: number; at: number }>();
   return {
+    // On the path of every call: one map lookup, no allocation once the bucket exists.
     take(key: string, ratePerMinute: number, burst: number): { ok: true } | { ok: false; retryAfterMs: number } {
       const t = now();
-      const b = buckets.get(key) ?? { tokens: burst, at: t };
-      b.tokens = Math.min(burst, b.tokens + ((t - b.at) * ratePerMinute) / 60_000);
-      b.at = t;
-      buckets.set(key, b);
+      let b = buckets.get(key);
+      if (!b) buckets.set(key, (b = { tokens: burst, at: t }));
+      else if (t !== b.at) {
+        b.tokens = Math.min(burst, b.tokens + ((t - b.at) * ratePerMinute) / 60_000);
+        b.at = t;
+      }
       if (b.tokens >= 1) {
         b.tokens -= 1;
-        return { ok: true };
+        return TAKEN;
       }
       return { ok: false, retryAfterMs: Math.ceil(((1 - b.tokens) * 60_000) / ratePerMinute) };
     },

@@ -13,7 +13,7 @@ import { createFileKeySecretStore } from '../core/secret-store-file';
 import { createMqttService } from '../mqtt';
 import { createSettingsService } from '../settings';
 import { openDatabase } from '../store';
-import { createFrameMux, decodeFrame } from './frames';
+import { createFrameMux, decodeFrame, FRAME_KIND_DETECTIONS, FRAME_KIND_JPEG } from './frames';
 import { createFleetService, type FleetService } from './index';
 import { createHelperSupervisor, forkHelperFromSource, inProcessHelper, type HelperSupervisor } from './supervisor';
 
@@ -112,11 +112,22 @@ describe('fleet registry over the wire', () => {
       app.fleet.attachSink('viewer-1', { send: (d) => got.push(d), bufferedAmount: () => 0, isOpen: () => true });
       const w = await app.call('fleet.watch', { cameraIds: [c.id], width: 320, height: 180, fps: 5 }, 'viewer-1');
       const channel = (w as { value: { channels: { channel: number }[] } }).value.channels[0]!.channel;
-      await until(() => got.length >= 2, 8000);
-      const f = decodeFrame(got[0]!)!;
+      await until(() => got.filter((b) => b[1] === FRAME_KIND_JPEG).length >= 2, 8000);
+      const f = decodeFrame(got.find((b) => b[1] === FRAME_KIND_JPEG)!)!;
       expect(f).toMatchObject({ channel, width: 320, height: 180 });
       expect(f.jpeg[0]).toBe(0xff);
       expect(Math.abs(f.ts - Date.now())).toBeLessThan(5000);
+      // Detections ride the same channel, stamped with the capture time of the frame they belong to.
+      const frameTs = (): Set<number> => new Set(got.filter((b) => b[1] === FRAME_KIND_JPEG).map((b) => decodeFrame(b)!.ts));
+      const detTs = (): number[] => got.filter((b) => b[1] === FRAME_KIND_DETECTIONS).map((b) => b.readDoubleBE(4));
+      await until(() => detTs().some((t) => frameTs().has(t)), 8000);
+      const det = got.find((b) => b[1] === FRAME_KIND_DETECTIONS)!;
+      expect(det.readUInt16BE(2)).toBe(channel);
+      const body = JSON.parse(det.subarray(16).toString('utf8')) as { observations: unknown[]; inferenceMs: number };
+      expect(Array.isArray(body.observations)).toBe(true);
+      expect(body.inferenceMs).toBeGreaterThan(0);
+      // The signing key was read from identity.cgi at registration.
+      expect(app.fleet.keyFor(cam.serial)).toMatchObject({ cameraId: c.id, publicKey: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/) });
       expect(await app.call('fleet.unwatch', {}, 'viewer-1')).toMatchObject({ ok: true, value: { stopped: 1 } });
     } finally {
       await app.close();
@@ -193,5 +204,27 @@ describe('frame channel', () => {
     expect(slow.length).toBe(3);
     expect(mux.stats('slow')).toEqual({ sent: 3, dropped: 7 });
     expect(decodeFrame(fast[9]!)).toMatchObject({ channel: a!.channel, ts: 1009, width: 64, height: 36 });
+  });
+
+  it('sends a camera\'s detections to every channel showing it, at any size, and to nobody else', () => {
+    const mux = createFrameMux({ onChange: () => {} });
+    const a: Buffer[] = [];
+    const b: Buffer[] = [];
+    mux.attach('a', { send: (d) => a.push(d), bufferedAmount: () => 0, isOpen: () => true });
+    mux.attach('b', { send: (d) => b.push(d), bufferedAmount: () => 0, isOpen: () => true });
+    const [small] = mux.watch('a', ['c1'], 320, 180, 10);
+    const [big] = mux.watch('a', ['c1'], 1280, 720, 10);
+    mux.watch('b', ['c2'], 320, 180, 10);
+    expect(mux.watching('c1')).toBe(true);
+    expect(mux.watching('c3')).toBe(false);
+    const obs = [{ box: { left: 0.1, top: 0.2, right: 0.3, bottom: 0.4 }, cls: 'Human', score: 0.9, trackId: '7' }];
+    mux.deliverDetections('c1', 1795222210400, { observations: obs, inferenceMs: 17 });
+    expect(b).toHaveLength(0);
+    expect(a.map((m) => [m[1], m.readUInt16BE(2), m.readDoubleBE(4)])).toEqual([
+      [FRAME_KIND_DETECTIONS, small!.channel, 1795222210400],
+      [FRAME_KIND_DETECTIONS, big!.channel, 1795222210400],
+    ]);
+    expect(decodeFrame(a[0]!)).toBeUndefined(); // not a JPEG frame
+    expect(JSON.parse(a[0]!.subarray(16).toString('utf8'))).toEqual({ observations: obs, inferenceMs: 17 });
   });
 });

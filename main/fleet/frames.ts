@@ -4,6 +4,8 @@
 
 export const FRAME_VERSION = 1;
 export const FRAME_KIND_JPEG = 1;
+/** Detections for one frame: the header's timestamp is `frame.timestamp`, width/height are 0, the payload is JSON. */
+export const FRAME_KIND_DETECTIONS = 2;
 export const FRAME_HEADER_BYTES = 16;
 /** Above this many unsent bytes on a client's socket, new frames for it are dropped. */
 export const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024;
@@ -15,10 +17,10 @@ export interface FrameHeader {
   height: number;
 }
 
-export function encodeFrame(h: FrameHeader, jpeg: Uint8Array): Buffer {
+export function encodeFrame(h: FrameHeader, jpeg: Uint8Array, kind: number = FRAME_KIND_JPEG): Buffer {
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + jpeg.length);
   out.writeUInt8(FRAME_VERSION, 0);
-  out.writeUInt8(FRAME_KIND_JPEG, 1);
+  out.writeUInt8(kind, 1);
   out.writeUInt16BE(h.channel, 2);
   out.writeDoubleBE(h.ts, 4);
   out.writeUInt16BE(h.width, 12);
@@ -31,6 +33,16 @@ export function decodeFrame(buf: Uint8Array): (FrameHeader & { jpeg: Uint8Array 
   if (buf.length < FRAME_HEADER_BYTES || buf[0] !== FRAME_VERSION || buf[1] !== FRAME_KIND_JPEG) return undefined;
   const v = new DataView(buf.buffer, buf.byteOffset, buf.length);
   return { channel: v.getUint16(2), ts: v.getFloat64(4), width: v.getUint16(12), height: v.getUint16(14), jpeg: buf.subarray(FRAME_HEADER_BYTES) };
+}
+
+/** What a detections message carries (JSON after the header); boxes normalised to 0..1. */
+export interface FrameDetections {
+  observations: { box: { left: number; top: number; right: number; bottom: number }; cls: string; score: number; trackId: string }[];
+  inferenceMs: number | null;
+}
+
+export function encodeDetections(channel: number, frameTs: number, d: FrameDetections): Buffer {
+  return encodeFrame({ channel, ts: frameTs, width: 0, height: 0 }, Buffer.from(JSON.stringify(d), 'utf8'), FRAME_KIND_DETECTIONS);
 }
 
 /** A client's end of the channel: a WebSocket in browser mode, a MessagePort in app mode. */
@@ -67,6 +79,10 @@ export interface FrameMux {
   /** Drops every channel of a camera (it was removed). */
   forgetCamera(cameraId: string): void;
   deliver(streamKey: string, f: { ts: number; width: number; height: number; jpeg: Uint8Array }): void;
+  /** Detections of one camera's frame to every channel that shows that camera (any size). */
+  deliverDetections(cameraId: string, frameTs: number, d: FrameDetections): void;
+  /** Whether some client watches this camera. */
+  watching(cameraId: string): boolean;
   /** The streams some client currently wants. */
   wanted(): Map<string, StreamSpec>;
   stats(peer: string): { sent: number; dropped: number } | undefined;
@@ -137,6 +153,25 @@ export function createFrameMux(opts: { onChange: () => void; highWaterBytes?: nu
           c.sent++;
         }
       }
+    },
+    deliverDetections(cameraId, frameTs, d) {
+      let json: Buffer | undefined; // serialised once, only when someone watches
+      for (const c of clients.values()) {
+        if (!c.sink?.isOpen()) continue;
+        for (const [channel, s] of c.channels) {
+          if (s.cameraId !== cameraId) continue;
+          if (c.sink.bufferedAmount() > high) {
+            c.dropped++;
+            continue;
+          }
+          json ??= Buffer.from(JSON.stringify(d), 'utf8');
+          c.sink.send(encodeFrame({ channel, ts: frameTs, width: 0, height: 0 }, json, FRAME_KIND_DETECTIONS));
+        }
+      }
+    },
+    watching(cameraId) {
+      for (const c of clients.values()) for (const s of c.channels.values()) if (s.cameraId === cameraId) return true;
+      return false;
     },
     wanted() {
       const out = new Map<string, StreamSpec>();

@@ -18,7 +18,7 @@ import { createRegistry, type Registry } from './registry';
 import { toAppError, type HelperSupervisor } from './supervisor';
 
 export { createHelperSupervisor, inProcessHelper, forkHelperFromSource, HelperCallError, toAppError } from './supervisor';
-export { encodeFrame, decodeFrame, FRAME_HEADER_BYTES } from './frames';
+export { encodeFrame, decodeFrame, encodeDetections, FRAME_HEADER_BYTES, FRAME_KIND_JPEG, FRAME_KIND_DETECTIONS, type FrameDetections } from './frames';
 export { createRegistry } from './registry';
 
 /** What the fleet needs from a simulated fleet (main/camsim's startSimulatedFleet). */
@@ -43,6 +43,10 @@ export interface FleetDeps {
   consumer?: (m: CameraMessage) => void;
   /** A heartbeat older than this no longer counts as "online". */
   heartbeatTimeoutMs?: number;
+  /** A camera's signing key was recorded from identity.cgi (the swarm capability listens here). */
+  onKeyRecorded?: (k: { cameraId: string; serial: string; keyId: string; publicKey: string }) => void;
+  /** The app's ground calibration (calibration.cgi), read right after the key; the timeline listens here. */
+  onCalibration?: (c: { cameraId: string; serial: string; source: string; points: { image: { u: number; v: number }; ground: { x: number; y: number } }[] }) => void;
 }
 
 export interface FleetService {
@@ -52,11 +56,15 @@ export interface FleetService {
   /** Starts the demo fleet when the settings ask for it. */
   start(): Promise<void>;
   onCameraMessage(m: CameraMessage): void;
+  /** Every valid camera message (heartbeats, detections) after the fleet's bookkeeping; returns the unsubscribe. */
+  subscribeMessages(listener: (m: CameraMessage) => void): () => void;
   onBadMessage(b: BadMessage): void;
   /** Browser mode: binds a client's WebSocket as its frame sink. */
   attachSocket(ws: WebSocket): void;
   attachSink(peer: string, sink: FrameSink): void;
   status(id: string): CameraStatus | undefined;
+  /** The signing key recorded for the active camera with this serial, for verifying its messages. */
+  keyFor(serial: string): { cameraId: string; keyId: string; publicKey: string } | undefined;
   /** Frames and stream status from the helper (wire as the supervisor's onEvent). */
   onHelperEvent(ev: HelperEvent): void;
   /** Wire as the supervisor's onReady: after a restart, streams are started again. */
@@ -104,6 +112,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
   let demoBusy: Promise<void> = Promise.resolve();
   let closed = false;
 
+  const messageListeners = new Set<(m: CameraMessage) => void>();
   const liveOf = (id: string): Live => {
     let l = live.get(id);
     if (!l) {
@@ -241,6 +250,31 @@ export function createFleetService(deps: FleetDeps): FleetService {
     }
   };
 
+  /**
+   * Reads the app's signing key over VAPIX and keeps it with the camera. A camera without the
+   * OmniSight app yet (404) is fine: the key is recorded again when it is deployed or re-added.
+   */
+  const recordIdentity = async (c: Camera): Promise<Camera> => {
+    try {
+      const id = await helper.call({ op: 'identity', target: target(c) });
+      if (c.serial && id.camera !== c.serial) {
+        log.warn({ camera: c.id, serial: c.serial, claimed: id.camera }, 'identity.cgi names another serial; key not recorded');
+        return c;
+      }
+      const updated = registry.update(c.id, { publicKey: id.publicKey, keyId: id.key });
+      deps.onKeyRecorded?.({ cameraId: c.id, serial: c.serial, keyId: id.key, publicKey: id.publicKey });
+      if (deps.onCalibration)
+        void helper.call({ op: 'calibration', target: target(c) }).then(
+          (cal) => deps.onCalibration?.({ cameraId: c.id, serial: c.serial, source: cal.source, points: cal.points }),
+          (err: unknown) => log.info({ camera: c.id, err: (err as Error).message }, 'no ground calibration from this camera; set reference points in the Timeline view'),
+        );
+      return updated;
+    } catch (err) {
+      log.info({ camera: c.id, err: (err as Error).message }, 'no OmniSight signing key on this camera yet');
+      return c;
+    }
+  };
+
   // ---- demo fleet ----
   const startDemo = async (): Promise<void> => {
     if (demo || !deps.startDemo) return;
@@ -274,6 +308,8 @@ export function createFleetService(deps: FleetDeps): FleetService {
       }
     }
     registry.setState('demo.registered', '1');
+    // The simulated cameras make a new key each run: record it every time they come up.
+    for (const [i, c] of touched.entries()) touched[i] = await recordIdentity(c);
     changed();
     await Promise.all(touched.map((c) => configureMqtt(c)));
     reconcile();
@@ -323,7 +359,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
       const info = await probe({ host, port, username, password });
       const same = registry.bySerial(info.serial).find((c) => !c.demo || c.demoActive);
       if (same) throw new AppError('conflict', `This camera (serial ${info.serial}) is already registered as "${same.name}" at ${same.host}:${same.port}. Edit that one instead.`);
-      const cam = registry.insert({ name: name ?? `${info.model || 'Axis camera'} ${info.serial.slice(-4)}`, host, port, username, password, ...info });
+      const cam = await recordIdentity(registry.insert({ name: name ?? `${info.model || 'Axis camera'} ${info.serial.slice(-4)}`, host, port, username, password, ...info }));
       audit.record({ kind: 'camera.added', severity: 'info', source: cam.id, message: `Camera ${cam.name} (${info.model}, ${info.serial}) added at ${host}:${port}`, detail: { serial: info.serial } });
       changed();
       void configureMqtt(cam).then(() => publishStatus(cam));
@@ -342,7 +378,8 @@ export function createFleetService(deps: FleetDeps): FleetService {
       }
       const creds = { username: username ?? c.username, password: password ?? registry.password(id) };
       if (reauth) info = await probe({ ...addr, ...creds });
-      const updated = registry.update(id, { name, fov, ...(reauth ? { ...addr, ...creds, ...info } : {}) });
+      let updated = registry.update(id, { name, fov, ...(reauth ? { ...addr, ...creds, ...info } : {}) });
+      if (reauth) updated = await recordIdentity(updated);
       if (reauth) {
         stopCameraStreams(id); // restarted with the new target by reconcile
         reconcile();
@@ -387,6 +424,10 @@ export function createFleetService(deps: FleetDeps): FleetService {
     registry,
     mux,
     start: () => applyDemoSetting(),
+    subscribeMessages(l) {
+      messageListeners.add(l);
+      return () => void messageListeners.delete(l);
+    },
     onCameraMessage(m) {
       const c = cameraForSerial(m.serial);
       if (c) {
@@ -402,9 +443,12 @@ export function createFleetService(deps: FleetDeps): FleetService {
             frameTs: m.body.frame.timestamp,
             observations: m.body.frame.observations.map((o) => ({ box: o.bounding_box, cls: o.class.type, score: o.class.score, trackId: o.track_id })),
           };
+          // Viewers get them on the frame channel, tagged with the frame they belong to.
+          if (mux.watching(c.id)) mux.deliverDetections(c.id, m.body.frame.timestamp, { observations: l.detections.observations, inferenceMs: l.inferenceMs });
         }
       }
       deps.consumer?.(m);
+      for (const l of messageListeners) l(m);
     },
     onBadMessage(b) {
       const c = cameraForSerial(b.serial);
@@ -429,6 +473,11 @@ export function createFleetService(deps: FleetDeps): FleetService {
     status: (id) => {
       const c = registry.get(id);
       return c && statusOf(c);
+    },
+    keyFor(serial) {
+      const c = cameraForSerial(serial);
+      const k = c && registry.keyOf(c.id);
+      return c && k ? { cameraId: c.id, ...k } : undefined;
     },
     onHelperEvent,
     onHelperReady(restarted) {

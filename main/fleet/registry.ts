@@ -19,6 +19,7 @@ interface Row {
   status: string;
   fov: string;
   public_key: string | null;
+  key_id: string | null;
   demo: number;
   demo_active: number;
   created_at: number;
@@ -78,7 +79,12 @@ export interface Registry {
   byAddress(host: string, port: number): Camera | undefined;
   bySerial(serial: string): Camera[];
   insert(c: NewCamera): Camera;
-  update(id: string, patch: Partial<Omit<NewCamera, 'demo'>> & { fov?: Camera['fov']; status?: CameraState; demoActive?: boolean; publicKey?: string | null }): Camera;
+  update(
+    id: string,
+    patch: Partial<Omit<NewCamera, 'demo'>> & { fov?: Camera['fov']; status?: CameraState; demoActive?: boolean; publicKey?: string | null; keyId?: string | null },
+  ): Camera;
+  /** The signing key recorded from the camera's identity.cgi (docs/protocol.md, Keys). */
+  keyOf(id: string): { keyId: string; publicKey: string } | undefined;
   remove(id: string): boolean;
   password(id: string): string;
   state(key: string): string | undefined;
@@ -104,6 +110,7 @@ export function createRegistry(deps: { db: Db; secrets: SecretStore; now: () => 
     firmware: 'firmware',
     status: 'status',
     publicKey: 'public_key',
+    keyId: 'key_id',
   };
 
   return {
@@ -155,6 +162,10 @@ export function createRegistry(deps: { db: Db; secrets: SecretStore; now: () => 
         secrets.delete(passwordSecret(id));
       })();
       return removed;
+    },
+    keyOf: (id) => {
+      const r = db.prepare('SELECT key_id, public_key FROM cameras WHERE id = ?').get(id) as Pick<Row, 'key_id' | 'public_key'> | undefined;
+      return r?.key_id && r.public_key ? { keyId: r.key_id, publicKey: r.public_key } : undefined;
     },
     password: (id) => secrets.get(passwordSecret(id)) ?? '',
     state: (key) => (db.prepare('SELECT value FROM fleet_state WHERE key = ?').get(key) as { value: string } | undefined)?.value,

@@ -95,6 +95,10 @@ export function sanitiseFileName(name: string): string {
 }
 
 const MENTION = /(?:^|[^\w@])@([A-Za-z0-9_.-]{1,64})/g;
+/** Shared by every message without mentions or attachments; frozen, so a stray mutation throws instead of spreading. */
+const EMPTY: string[] = Object.freeze([]) as unknown as string[];
+const EMPTY_LIST_JSON = '[]';
+const listJson = (l: readonly string[]): string => (l.length ? JSON.stringify(l) : EMPTY_LIST_JSON);
 const parseMentions = (text: string): string[] => {
   const out = new Set<string>();
   for (const m of text.matchAll(MENTION)) out.add(m[1]!.replace(/[.]+$/, '').toLowerCase());
@@ -504,7 +508,11 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     }
     for (const f of input.attachments ?? [])
       if (!q.fileInRoom.get(f, room.id)) throw new AppError('invalid_input', `File ${f} is not in "${room.name}"; upload it to this room first.`);
-    const mentions = [...new Set([...(input.mentions ?? []).map((m) => m.toLowerCase()), ...parseMentions(input.text)])].slice(0, 50);
+    // Most messages mention nobody: skip the regex scan and the set when there is no "@" at all.
+    const mentions =
+      !input.mentions?.length && !input.text.includes('@')
+        ? EMPTY
+        : [...new Set([...(input.mentions ?? []).map((m) => m.toLowerCase()), ...parseMentions(input.text)])].slice(0, 50);
     return { room, mentions };
   };
 
@@ -628,7 +636,7 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
       at.push(ops.length);
       ops.push([
         'message',
-        [m.roomId, m.channel, m.author.kind, m.author.id, m.author.name, m.act, m.text, m.replyTo, JSON.stringify(m.mentions), JSON.stringify(m.attachments), m.signed ? 1 : 0, m.verified ? 1 : 0, t],
+        [m.roomId, m.channel, m.author.kind, m.author.id, m.author.name, m.act, m.text, m.replyTo, listJson(m.mentions), listJson(m.attachments), m.signed ? 1 : 0, m.verified ? 1 : 0, t],
       ]);
     }
     for (const [member, rooms] of batchMarks) for (const [roomId, upTo] of rooms) ops.push(['delivered', [roomId, member, upTo, t]]);
@@ -640,14 +648,32 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
         (results) => {
           for (const ck of newChannels) channelCache.add(ck);
           const committed: Message[] = [];
-          batch.forEach((p, i) => {
+          for (let i = 0; i < batch.length; i++) {
+            const p = batch[i]!;
             const r = results[at[i]!];
             if (typeof r === 'number') {
-              const m: Message = { ...p.message, id: r, createdAt: t };
+              // The same object goes to the poster and to the rooms.message subscribers (the bridge
+              // serialises it once for both), with the field order of the Message type.
+              const q = p.message;
+              const m: Message = {
+                id: r,
+                roomId: q.roomId,
+                channel: q.channel,
+                author: q.author,
+                act: q.act,
+                text: q.text,
+                replyTo: q.replyTo,
+                mentions: q.mentions,
+                attachments: q.attachments,
+                signed: q.signed,
+                verified: q.verified,
+                createdAt: t,
+                replies: 0,
+              };
               committed.push(m);
               p.resolve(m);
             } else p.reject(new AppError('failed', `The message was not saved (${r?.error ?? 'no result'}). Send it again.`));
-          });
+          }
           writeStats.posts += committed.length;
           writeStats.commits++;
           settle(seq, committed);
@@ -673,7 +699,7 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
         text: input.text,
         replyTo: input.replyTo ?? null,
         mentions,
-        attachments: input.attachments ?? [],
+        attachments: input.attachments ?? EMPTY,
         signed: !!input.signed,
         verified: !!input.verified,
         replies: 0,

@@ -26,4 +26,6 @@ export interface Transport {
   onState(listener: (s: ConnectionState) => void): () => void;
   /** The underlying socket for binary channels (browser mode only). */
   socket?(): WebSocket | undefined;
+  /** Binary messages (camera frames, docs/protocol.md); absent where no binary channel exists yet. */
+  onBinary?(handler: (data: ArrayBuffer) => void): () => void;
 }

@@ -22,6 +22,7 @@ export function createWsTransport(url: string, token: string): Transport {
   const stateListeners = new Set<(s: ConnectionState) => void>();
   let state: ConnectionState = { status: 'connecting', attempt: 0, since: Date.now() };
   const queue: string[] = [];
+  const binaryHandlers = new Set<(data: ArrayBuffer) => void>();
 
   const setState = (s: Omit<ConnectionState, 'since'>): void => {
     state = { ...s, since: s.status === state.status ? state.since : Date.now() };
@@ -38,13 +39,18 @@ export function createWsTransport(url: string, token: string): Transport {
 
   const connect = (): void => {
     const socket = new WebSocket(url, [PROTOCOL, `token.${token}`]);
+    // Frames arrive as binary messages; ArrayBuffer avoids a Blob round trip per frame.
+    socket.binaryType = 'arraybuffer';
     ws = socket;
     socket.onopen = () => {
       setState({ status: 'open', attempt: 0 });
       for (const m of queue.splice(0)) socket.send(m);
     };
     socket.onmessage = (ev) => {
-      if (typeof ev.data !== 'string') return;
+      if (typeof ev.data !== 'string') {
+        if (ev.data instanceof ArrayBuffer) for (const h of binaryHandlers) h(ev.data);
+        return;
+      }
       const msg = JSON.parse(ev.data) as { type: string; id?: number; topic?: string; payload?: unknown; ok?: boolean; value?: unknown; error?: ContractError };
       if (msg.type === 'result' && msg.id !== undefined) {
         const p = pending.get(msg.id);
@@ -101,5 +107,9 @@ export function createWsTransport(url: string, token: string): Transport {
       return () => stateListeners.delete(l);
     },
     socket: () => ws,
+    onBinary(handler) {
+      binaryHandlers.add(handler);
+      return () => binaryHandlers.delete(handler);
+    },
   };
 }

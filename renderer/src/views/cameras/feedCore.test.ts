@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { DetectionBuffer, feedSizeFor, FpsMeter, pageOf, parseChannelMessage, type FrameDetections } from './feedCore';
+
+// Messages built from docs/protocol.md ("Camera frames to the renderer"), not from main's encoder.
+function message(kind: number, channel: number, ts: number, width: number, height: number, payload: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(16 + payload.length);
+  const v = new DataView(out);
+  v.setUint8(0, 1);
+  v.setUint8(1, kind);
+  v.setUint16(2, channel);
+  v.setFloat64(4, ts);
+  v.setUint16(12, width);
+  v.setUint16(14, height);
+  new Uint8Array(out, 16).set(payload);
+  return out;
+}
+const encodeFrame = (h: { channel: number; ts: number; width: number; height: number }, payload: Uint8Array, kind = 1): ArrayBuffer =>
+  message(kind, h.channel, h.ts, h.width, h.height, payload);
+const encodeDetections = (channel: number, ts: number, d: unknown): ArrayBuffer => message(2, channel, ts, 0, 0, new TextEncoder().encode(JSON.stringify(d)));
+const ab = (b: ArrayBuffer): ArrayBuffer => b;
+const det = (trackId: string): FrameDetections => ({ observations: [{ box: { left: 0.1, top: 0.2, right: 0.3, bottom: 0.5 }, cls: 'Human', score: 0.8, trackId }], inferenceMs: 12 });
+
+describe('frame channel messages (main encodes, the renderer parses)', () => {
+  it('reads a JPEG frame and a detections message with their channel and frame timestamp', () => {
+    const jpeg = new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9]);
+    expect(parseChannelMessage(ab(encodeFrame({ channel: 7, ts: 1795222210400, width: 640, height: 360 }, jpeg)))).toMatchObject({
+      kind: 'jpeg',
+      channel: 7,
+      ts: 1795222210400,
+      width: 640,
+      height: 360,
+      jpeg: new Uint8Array(jpeg),
+    });
+    expect(parseChannelMessage(ab(encodeDetections(9, 1795222210500, det('4'))))).toEqual({ kind: 'detections', channel: 9, ts: 1795222210500, detections: det('4') });
+  });
+
+  it('refuses what is malformed instead of throwing', () => {
+    expect(parseChannelMessage(new ArrayBuffer(8))).toBeUndefined();
+    expect(parseChannelMessage(ab(encodeFrame({ channel: 1, ts: 1, width: 1, height: 1 }, new TextEncoder().encode('not a jpeg'))))).toBeUndefined();
+    const badBox = { observations: [{ box: { left: 0, top: 0, right: 2, bottom: 1 }, cls: 'Human', score: 0.5, trackId: '1' }], inferenceMs: 1 };
+    expect(parseChannelMessage(ab(encodeDetections(1, 1, badBox)))).toBeUndefined();
+    const notJson = encodeFrame({ channel: 1, ts: 1, width: 0, height: 0 }, new TextEncoder().encode('{oops'), 2);
+    expect(parseChannelMessage(ab(notJson))).toBeUndefined();
+    const unknownKind = encodeFrame({ channel: 1, ts: 1, width: 0, height: 0 }, new Uint8Array([0xff, 0xd8, 0, 0]), 9);
+    expect(parseChannelMessage(ab(unknownKind))).toBeUndefined();
+  });
+});
+
+describe('DetectionBuffer', () => {
+  it('gives a frame its own detections, not the latest ones', () => {
+    const b = new DetectionBuffer();
+    b.add(1000, det('a'));
+    b.add(1100, det('b'));
+    b.add(1200, det('c'));
+    expect(b.match(1100, 50)?.d.observations[0]!.trackId).toBe('b');
+    // Nearest within half a frame period (a camera clock a few ms off).
+    expect(b.match(1190, 50)?.d.observations[0]!.trackId).toBe('c');
+    // A frame the detector skipped gets no boxes rather than a neighbour's.
+    expect(b.match(1150, 40)).toBeUndefined();
+    expect(b.match(1300, 50)).toBeUndefined();
+  });
+
+  it('accepts late and out-of-order arrivals, replaces a duplicate and keeps only its capacity', () => {
+    const b = new DetectionBuffer(3);
+    b.add(1200, det('c'));
+    b.add(1000, det('a'));
+    b.add(1100, det('b'));
+    b.add(1100, det('b2'));
+    expect(b.size).toBe(3);
+    expect(b.match(1100, 0)?.d.observations[0]!.trackId).toBe('b2');
+    b.add(1300, det('d'));
+    expect(b.size).toBe(3);
+    expect(b.match(1000, 0)).toBeUndefined(); // the oldest went
+    expect(b.match(1300, 0)?.d.observations[0]!.trackId).toBe('d');
+  });
+});
+
+describe('feed size per layout', () => {
+  it('asks for no more pixels than the tile shows, full size in focus', () => {
+    expect(feedSizeFor(16, false)).toEqual({ width: 320, height: 180, fps: 10 });
+    expect(feedSizeFor(9, false)).toEqual({ width: 480, height: 270, fps: 10 });
+    expect(feedSizeFor(4, false)).toEqual({ width: 640, height: 360, fps: 10 });
+    expect(feedSizeFor(16, true)).toEqual({ width: 1280, height: 720, fps: 10 });
+    expect(feedSizeFor(1, false)).toEqual(feedSizeFor(4, true));
+    expect(feedSizeFor(16, false, 'high')).toEqual({ width: 640, height: 360, fps: 10 });
+  });
+
+  it('pages cameras by layout and clamps the page', () => {
+    const items = Array.from({ length: 10 }, (_, i) => i);
+    expect(pageOf(items, 4, 2)).toEqual({ items: [8, 9], page: 2, pages: 3 });
+    expect(pageOf(items, 4, 9).page).toBe(2);
+    expect(pageOf([], 16, 0)).toEqual({ items: [], page: 0, pages: 1 });
+  });
+
+  it('counts painted frames over a sliding window', () => {
+    const m = new FpsMeter(1000);
+    for (let t = 0; t < 2000; t += 100) m.tick(t);
+    expect(m.fps(1950)).toBe(10);
+    expect(m.fps(3000)).toBe(0);
+  });
+});

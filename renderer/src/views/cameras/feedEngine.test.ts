@@ -1,0 +1,104 @@
+// The engine's channel bookkeeping against a fake transport: one fleet.watch per feed size, only
+// for tiles on screen, unwatch when a tile leaves the screen or changes size, and every feed asked
+// for again after the socket reconnects (channels belong to a socket).
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConnectionState, Transport } from '../../transport/types';
+import { FeedEngine } from './feedEngine';
+
+function fakeTransport() {
+  const calls: { method: string; input: Record<string, unknown> }[] = [];
+  const stateListeners = new Set<(s: ConnectionState) => void>();
+  let state: ConnectionState = { status: 'open', attempt: 0, since: 0 };
+  let nextChannel = 1;
+  const t: Transport = {
+    kind: 'ws',
+    call: ((method: string, input: Record<string, unknown>) => {
+      calls.push({ method, input });
+      if (method === 'fleet.watch') return Promise.resolve({ channels: (input.cameraIds as string[]).map((cameraId) => ({ cameraId, channel: nextChannel++ })) });
+      return Promise.resolve({ stopped: 1 });
+    }) as Transport['call'],
+    on: () => () => {},
+    state: () => state,
+    onState: (l) => {
+      stateListeners.add(l);
+      return () => stateListeners.delete(l);
+    },
+    onBinary: () => () => {},
+  };
+  return {
+    t,
+    calls,
+    setState(status: ConnectionState['status']) {
+      state = { status, attempt: 0, since: 0 };
+      for (const l of stateListeners) l(state);
+    },
+  };
+}
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 80));
+const canvas = (): HTMLCanvasElement => ({}) as HTMLCanvasElement;
+const small = { width: 320, height: 180, fps: 10 };
+const big = { width: 1280, height: 720, fps: 10 };
+
+let engine: FeedEngine | undefined;
+afterEach(() => engine?.close());
+
+describe('FeedEngine channels', () => {
+  it('watches visible tiles in one call per size and stops what leaves the screen', async () => {
+    const f = fakeTransport();
+    engine = new FeedEngine(f.t);
+    const cs = ['a', 'b', 'c'].map((id) => {
+      const c = canvas();
+      engine!.attach(id, c, small);
+      return c;
+    });
+    engine.setVisible('a', true);
+    engine.setVisible('b', true);
+    await settle();
+    expect(f.calls).toEqual([{ method: 'fleet.watch', input: { cameraIds: ['a', 'b'], ...small } }]);
+    const chA = engine.stats().find((s) => s.cameraId === 'a')!.channel!;
+
+    // Scrolled off screen: its channel is given back.
+    engine.setVisible('a', false);
+    await settle();
+    expect(f.calls[1]).toEqual({ method: 'fleet.unwatch', input: { channels: [chA] } });
+
+    // Focused: the same camera at full size replaces the small feed.
+    f.calls.length = 0;
+    engine.attach('b', cs[1]!, big);
+    await settle();
+    expect(f.calls.map((c) => c.method)).toEqual(['fleet.unwatch', 'fleet.watch']);
+    expect(f.calls[1]!.input).toEqual({ cameraIds: ['b'], ...big });
+    expect(engine.stats().find((s) => s.cameraId === 'b')!.size).toBe('1280x720@10');
+  });
+
+  it('asks for every visible feed again after a reconnect, and nothing while disconnected', async () => {
+    const f = fakeTransport();
+    engine = new FeedEngine(f.t);
+    engine.attach('a', canvas(), small);
+    engine.setVisible('a', true);
+    await settle();
+    f.setState('reconnecting');
+    f.calls.length = 0;
+    engine.attach('b', canvas(), small);
+    engine.setVisible('b', true);
+    await settle();
+    expect(f.calls).toEqual([]);
+    f.setState('open');
+    await settle();
+    expect(f.calls).toEqual([{ method: 'fleet.watch', input: { cameraIds: ['a', 'b'], ...small } }]);
+  });
+
+  it('gives every channel back when the view closes', async () => {
+    const f = fakeTransport();
+    engine = new FeedEngine(f.t);
+    engine.attach('a', canvas(), small);
+    engine.attach('b', canvas(), small);
+    engine.setVisible('a', true);
+    engine.setVisible('b', true);
+    await settle();
+    engine.close();
+    engine = undefined;
+    expect(f.calls.at(-1)).toEqual({ method: 'fleet.unwatch', input: { channels: [1, 2] } });
+  });
+});

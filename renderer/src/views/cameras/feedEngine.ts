@@ -1,0 +1,353 @@
+// Live feeds without React in the loop: one engine per view owns the channels (fleet.watch /
+// fleet.unwatch on the shared socket), decodes JPEGs with createImageBitmap, keeps a short
+// detection buffer per camera, and paints every dirty tile in ONE requestAnimationFrame loop.
+// React only tells it which canvases exist, what size they show and whether they are on screen.
+import type { Transport } from '../../transport';
+import { DetectionBuffer, FpsMeter, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
+
+interface Tile {
+  cameraId: string;
+  canvas: HTMLCanvasElement;
+  /** Where the engine writes "9.8 fps" once a second (outside React state). */
+  fpsLabel?: HTMLElement;
+  visible: boolean;
+  size: FeedSize;
+  /** Channel currently carrying this camera's frames, and the size it was asked for. */
+  channel?: number;
+  channelSize?: string;
+  bitmap?: ImageBitmap;
+  bitmapTs: number;
+  /** Decodes in flight. */
+  decoding: number;
+  pending?: { ts: number; jpeg: Uint8Array };
+  dirty: boolean;
+  meter: FpsMeter;
+  painted: number;
+  /** JPEG frames that reached this page for the tile (painted ≤ received: the rest were superseded). */
+  received: number;
+  boxesDrawn: number;
+  paintedTs: number[];
+  latencies: number[];
+  halfPeriodMs: number;
+}
+
+export interface TileStats {
+  cameraId: string;
+  painted: number;
+  received: number;
+  fps: number;
+  boxesDrawn: number;
+  /** Capture timestamps of the last frames painted (newest last). */
+  recentTs: number[];
+  /** Capture-to-paint latencies (ms) since the last reset. */
+  latencies: number[];
+  channel: number | undefined;
+  size: string | undefined;
+}
+
+const COLORS: Record<string, string> = { Human: '#4ade80', Car: '#60a5fa', Truck: '#a78bfa', Bus: '#f472b6', Bike: '#facc15', Animal: '#fb923c', Other: '#e5e7eb' };
+const MAX_DECODES_PER_TILE = 3;
+const sizeKey = (s: FeedSize): string => `${s.width}x${s.height}@${s.fps}`;
+
+export class FeedEngine {
+  private readonly tiles = new Map<string, Tile>();
+  private readonly byChannel = new Map<number, Tile>();
+  private readonly detections = new Map<string, DetectionBuffer>();
+  private readonly offs: (() => void)[] = [];
+  private raf = 0;
+  private reconcileTimer: ReturnType<typeof setTimeout> | undefined;
+  private labelTimer: ReturnType<typeof setInterval> | undefined;
+  private busy = false;
+  private again = false;
+  private closed = false;
+  /** Malformed binary messages (bad header, not a JPEG, invalid detections). */
+  badMessages = 0;
+
+  constructor(private readonly t: Transport) {
+    if (t.onBinary) this.offs.push(t.onBinary((buf) => this.onMessage(buf)));
+    // Channels belong to a socket: after a reconnect every feed must be asked for again.
+    let wasOpen = t.state().status === 'open';
+    this.offs.push(
+      t.onState((s) => {
+        const open = s.status === 'open';
+        if (open && !wasOpen) {
+          this.byChannel.clear();
+          for (const tile of this.tiles.values()) tile.channel = tile.channelSize = undefined;
+          this.scheduleReconcile();
+        }
+        wasOpen = open;
+      }),
+    );
+    this.labelTimer = setInterval(() => this.updateLabels(), 1000);
+  }
+
+  /** Whether frames can reach this renderer at all (browser mode today). */
+  get supported(): boolean {
+    return !!this.t.onBinary;
+  }
+
+  attach(cameraId: string, canvas: HTMLCanvasElement, size: FeedSize, fpsLabel?: HTMLElement): void {
+    const prev = this.tiles.get(cameraId);
+    if (prev) {
+      prev.canvas = canvas;
+      prev.fpsLabel = fpsLabel;
+      prev.size = size;
+      prev.dirty = true;
+    } else {
+      this.tiles.set(cameraId, {
+        cameraId,
+        canvas,
+        fpsLabel,
+        visible: false,
+        size,
+        bitmapTs: 0,
+        decoding: 0,
+        dirty: false,
+        meter: new FpsMeter(),
+        painted: 0,
+        received: 0,
+        boxesDrawn: 0,
+        paintedTs: [],
+        latencies: [],
+        halfPeriodMs: 50,
+      });
+    }
+    this.scheduleReconcile();
+  }
+
+  detach(cameraId: string, canvas: HTMLCanvasElement): void {
+    const tile = this.tiles.get(cameraId);
+    if (!tile || tile.canvas !== canvas) return; // a newer tile for the same camera took over
+    tile.visible = false;
+    // A full-size bitmap is megabytes of memory: let it go with its tile.
+    tile.bitmap?.close();
+    tile.bitmap = undefined;
+    tile.bitmapTs = 0;
+    this.scheduleReconcile();
+  }
+
+  setVisible(cameraId: string, visible: boolean): void {
+    const tile = this.tiles.get(cameraId);
+    if (!tile || tile.visible === visible) return;
+    tile.visible = visible;
+    this.scheduleReconcile();
+  }
+
+  /** Camera frame period from its heartbeat, for the half-period matching tolerance. */
+  setCameraFps(cameraId: string, fps: number | null): void {
+    const tile = this.tiles.get(cameraId);
+    if (tile && fps && fps > 0) tile.halfPeriodMs = 500 / fps;
+  }
+
+  stats(): TileStats[] {
+    const now = performance.now();
+    return [...this.tiles.values()].map((t) => ({
+      cameraId: t.cameraId,
+      painted: t.painted,
+      received: t.received,
+      fps: t.meter.fps(now),
+      boxesDrawn: t.boxesDrawn,
+      recentTs: [...t.paintedTs],
+      latencies: [...t.latencies],
+      channel: t.channel,
+      size: t.channelSize,
+    }));
+  }
+
+  resetStats(): void {
+    for (const t of this.tiles.values()) {
+      t.painted = 0;
+      t.received = 0;
+      t.boxesDrawn = 0;
+      t.latencies = [];
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.raf) cancelAnimationFrame(this.raf);
+    clearTimeout(this.reconcileTimer);
+    clearInterval(this.labelTimer);
+    for (const off of this.offs) off();
+    const channels = [...this.byChannel.keys()];
+    if (channels.length) this.t.call('fleet.unwatch', { channels }).catch(() => undefined);
+    for (const t of this.tiles.values()) t.bitmap?.close();
+    this.tiles.clear();
+    this.byChannel.clear();
+  }
+
+  // ---- channels ----
+
+  private scheduleReconcile(): void {
+    if (this.closed) return;
+    clearTimeout(this.reconcileTimer);
+    // Batch the burst of attach/visibility changes a layout switch causes into one watch per size.
+    this.reconcileTimer = setTimeout(() => void this.reconcile(), 30);
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    try {
+      if (!this.supported || this.t.state().status !== 'open') return;
+      const stop: number[] = [];
+      const start = new Map<string, Tile[]>();
+      for (const tile of this.tiles.values()) {
+        const want = tile.visible ? sizeKey(tile.size) : undefined;
+        if (tile.channelSize === want) continue;
+        if (tile.channel !== undefined) {
+          stop.push(tile.channel);
+          this.byChannel.delete(tile.channel);
+          tile.channel = tile.channelSize = undefined;
+        }
+        if (want) start.set(want, [...(start.get(want) ?? []), tile]);
+      }
+      if (stop.length) await this.t.call('fleet.unwatch', { channels: stop }).catch(() => undefined);
+      for (const tiles of start.values()) {
+        const size = tiles[0]!.size;
+        try {
+          const r = await this.t.call('fleet.watch', { cameraIds: tiles.map((x) => x.cameraId), width: size.width, height: size.height, fps: size.fps });
+          for (const { cameraId, channel } of r.channels) {
+            const tile = this.tiles.get(cameraId);
+            if (!tile || this.closed) continue;
+            tile.channel = channel;
+            tile.channelSize = sizeKey(size);
+            this.byChannel.set(channel, tile);
+          }
+        } catch {
+          // A camera removed meanwhile, or the socket dropped: the next change or reconnect retries.
+        }
+      }
+    } finally {
+      this.busy = false;
+      if (this.again) {
+        this.again = false;
+        void this.reconcile();
+      }
+    }
+  }
+
+  // ---- frames and detections ----
+
+  private onMessage(buf: ArrayBuffer): void {
+    const m = parseChannelMessage(buf);
+    if (!m) {
+      this.badMessages++;
+      return;
+    }
+    const tile = this.byChannel.get(m.channel);
+    if (!tile) return; // a channel just unwatched
+    if (m.kind === 'detections') {
+      let b = this.detections.get(tile.cameraId);
+      if (!b) this.detections.set(tile.cameraId, (b = new DetectionBuffer()));
+      b.add(m.ts, m.detections);
+      // Boxes that arrive after their frame was painted: repaint that frame with them.
+      if (Math.abs(m.ts - tile.bitmapTs) <= tile.halfPeriodMs) this.markDirty(tile);
+      return;
+    }
+    tile.received++;
+    if (m.ts <= tile.bitmapTs) return; // older than what is shown
+    tile.pending = { ts: m.ts, jpeg: m.jpeg }; // a newer frame replaces one still waiting: drop, never queue
+    this.decode(tile);
+  }
+
+  /**
+   * Decodes run off the main thread; their latency (queueing on a busy machine) is much longer
+   * than their cost, so a few per tile may be in flight at once. Whichever finishes, only a frame
+   * newer than the one shown replaces it; frames beyond that wait as one pending (newest wins).
+   */
+  private decode(tile: Tile): void {
+    while (tile.pending && tile.decoding < MAX_DECODES_PER_TILE && !this.closed) {
+      const { ts, jpeg } = tile.pending;
+      tile.pending = undefined;
+      tile.decoding++;
+      createImageBitmap(new Blob([jpeg as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }))
+        .then((bmp) => {
+          if (ts > tile.bitmapTs && !this.closed) {
+            tile.bitmap?.close();
+            tile.bitmap = bmp;
+            tile.bitmapTs = ts;
+            this.markDirty(tile);
+          } else bmp.close(); // a newer frame finished first
+        })
+        .catch(() => {
+          this.badMessages++; // a truncated JPEG that slipped through: skip it
+        })
+        .finally(() => {
+          tile.decoding--;
+          this.decode(tile);
+        });
+    }
+  }
+
+  private markDirty(tile: Tile): void {
+    tile.dirty = true;
+    if (!this.raf && !this.closed) this.raf = requestAnimationFrame(() => this.paint());
+  }
+
+  private paint(): void {
+    this.raf = 0;
+    const paintedAt = performance.timeOrigin + performance.now();
+    for (const tile of this.tiles.values()) {
+      if (!tile.dirty || !tile.bitmap) continue;
+      tile.dirty = false;
+      const c = tile.canvas;
+      const bmp = tile.bitmap;
+      if (c.width !== bmp.width || c.height !== bmp.height) {
+        c.width = bmp.width;
+        c.height = bmp.height;
+      }
+      const ctx = c.getContext('2d');
+      if (!ctx) continue;
+      ctx.drawImage(bmp, 0, 0);
+      const hit = this.detections.get(tile.cameraId)?.match(tile.bitmapTs, tile.halfPeriodMs);
+      if (hit) {
+        drawBoxes(ctx, c.width, c.height, hit.d);
+        tile.boxesDrawn += hit.d.observations.length;
+      }
+      // A repaint of the same frame (its boxes came late) is not a new frame.
+      if (tile.paintedTs[tile.paintedTs.length - 1] !== tile.bitmapTs) {
+        tile.painted++;
+        tile.meter.tick(performance.now());
+        tile.paintedTs.push(tile.bitmapTs);
+        if (tile.paintedTs.length > 20) tile.paintedTs.shift();
+        tile.latencies.push(paintedAt - tile.bitmapTs);
+        if (tile.latencies.length > 10_000) tile.latencies.shift();
+      }
+      c.dataset.ts = String(tile.bitmapTs);
+      c.dataset.boxes = String(hit ? hit.d.observations.length : 0);
+    }
+  }
+
+  private updateLabels(): void {
+    const now = performance.now();
+    for (const t of this.tiles.values()) if (t.fpsLabel) t.fpsLabel.textContent = `${t.meter.fps(now).toFixed(1)} fps`;
+  }
+}
+
+function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: FrameDetections): void {
+  const line = Math.max(1, Math.round(w / 320));
+  const font = Math.max(9, Math.round(w / 40));
+  ctx.lineWidth = line * 1.5;
+  ctx.font = `600 ${font}px system-ui, sans-serif`;
+  ctx.textBaseline = 'bottom';
+  for (const o of d.observations) {
+    const x = o.box.left * w;
+    const y = o.box.top * h;
+    const bw = (o.box.right - o.box.left) * w;
+    const bh = (o.box.bottom - o.box.top) * h;
+    const color = COLORS[o.cls] ?? COLORS.Other!;
+    ctx.strokeStyle = color;
+    ctx.strokeRect(x, y, bw, bh);
+    const label = `${o.cls} ${Math.round(o.score * 100)}% #${o.trackId}`;
+    const tw = ctx.measureText(label).width + 6;
+    const ly = y > font + 2 ? y : y + bh + font + 2;
+    ctx.fillStyle = color;
+    ctx.fillRect(x, ly - font - 2, tw, font + 2);
+    ctx.fillStyle = '#000';
+    ctx.fillText(label, x + 3, ly - 1);
+  }
+}
