@@ -60,9 +60,14 @@ describe('the shell in browser mode', () => {
     await page.screenshot({ path: artifactPath('security.png') });
   });
 
-  it('switches views with the keyboard', async () => {
-    await page.keyboard.press('Alt+2');
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Settings');
+  it('switches views with the keyboard, using the shortcut each view announces', async () => {
+    const nav = page.getByRole('navigation', { name: 'Views' });
+    for (const name of ['Security', 'Settings']) {
+      const shortcut = await nav.getByRole('button', { name }).getAttribute('aria-keyshortcuts');
+      expect(shortcut).toMatch(/^Alt\+\d$/);
+      await page.keyboard.press(shortcut!);
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(name);
+    }
   });
 
   it('says so when the server goes away, and reconnects by itself when it is back', async () => {
@@ -77,7 +82,7 @@ describe('the shell in browser mode', () => {
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Reconnecting' }).count(), { timeout: 10_000 }).toBe(1);
     server = await serve({ dataDir: server.dataDir, args: ['--no-demo', '--port', new URL(server.origin).port], env: { OMNISIGHT_TOKEN: token } });
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Connected' }).count(), { timeout: 15_000 }).toBe(1);
-    await page.keyboard.press('Alt+2');
+    await page.getByRole('button', { name: 'Settings' }).click();
     await expect.poll(() => page.getByLabel('Theme').inputValue()).toBe('light');
   });
 });

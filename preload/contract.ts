@@ -11,6 +11,7 @@ import { perfEvents, perfMethods } from './contract/perf';
 import { swarmEvents, swarmMethods } from './contract/swarm';
 import { federatedEvents, federatedMethods } from './contract/federated';
 import { fleetEvents, fleetMethods } from './contract/fleet';
+import { deployEvents, deployMethods } from './contract/deploy';
 import { settingsEvents, settingsMethods } from './contract/settings';
 import { timelineEvents, timelineMethods } from './contract/timeline';
 
@@ -24,6 +25,7 @@ export * from './contract/perf';
 export * from './contract/swarm';
 export * from './contract/federated';
 export * from './contract/fleet';
+export * from './contract/deploy';
 export * from './contract/settings';
 export * from './contract/timeline';
 
@@ -36,6 +38,7 @@ export const methods = {
   ...perfMethods,
   ...federatedMethods,
   ...fleetMethods,
+  ...deployMethods,
   ...assistMethods,
   ...roomsMethods,
   ...agentsMethods,
@@ -50,6 +53,7 @@ export const events = {
   ...perfEvents,
   ...federatedEvents,
   ...fleetEvents,
+  ...deployEvents,
   ...assistEvents,
   ...roomsEvents,
   ...agentsEvents,

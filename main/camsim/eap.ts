@@ -95,7 +95,6 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
   const conf = get('package.conf') ? parsePackageConf(get('package.conf')!.toString('utf8')) : undefined;
   const mtext = get('manifest.json');
   let setup: Record<string, unknown>;
-  let schemaMajor = 0;
   if (mtext) {
     let m: unknown;
     try {
@@ -114,7 +113,7 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
     for (const k of Object.keys(s)) if (!SETUP_KEYS.has(k)) return fail(29, `unknown key setup.${k}`);
     // Older test packages carry no schemaVersion; treat them as 1.x.
     const sv = typeof top.schemaVersion === 'string' ? top.schemaVersion : '1.0';
-    schemaMajor = Number(sv.split('.')[0]);
+    const schemaMajor = Number(sv.split('.')[0]);
     if (!(schemaMajor === 1 || schemaMajor === 2)) return fail(29, `schemaVersion ${sv} unsupported`);
     for (const f of ['appName', 'vendor', 'version'] as const) if (typeof s[f] !== 'string') return fail(29, `setup.${f} missing`);
     if (s.runMode !== undefined && !['respawn', 'once', 'never'].includes(s.runMode as string)) return fail(29, 'setup.runMode invalid');

@@ -163,6 +163,13 @@ export function createEapRuntime(o: {
     };
     proc.stdout!.on('data', lines);
     proc.stderr!.on('data', lines);
+    // Listen for the exit at once: a program that dies at start can exit before 'spawn' is handled.
+    let exitCode: number | null | undefined;
+    let onExit: ((code: number | null) => void) | undefined;
+    proc.once('exit', (code) => {
+      exitCode = code;
+      onExit?.(code);
+    });
     const spawned = await new Promise<boolean>((resolve) => {
       proc.once('spawn', () => resolve(true));
       proc.once('error', () => resolve(false));
@@ -179,20 +186,22 @@ export function createEapRuntime(o: {
       if (line) for (const s of sockets) s.write(`${line}\n`);
     }, interval);
     const r: Running = { proc, feed, sockets, timer, identity: id, stopping: false, exited: Promise.resolve() };
+    running.set(app.name, r);
     r.exited = new Promise<void>((resolve) => {
-      proc.once('exit', (code) => {
+      onExit = (code) => {
         clearInterval(timer);
         for (const s of sockets) s.destroy();
         feed.close();
         if (running.get(app.name) === r) running.delete(app.name);
         if (!r.stopping) {
           o.hw.log(`${app.name} exited with status ${code ?? 'signal'}`);
-          for (const l of exitListeners) l(app.name, code);
+          // After control.cgi has marked the app Running, so the store sees the change.
+          setImmediate(() => exitListeners.forEach((l) => l(app.name, code)));
         }
         resolve();
-      });
+      };
+      if (exitCode !== undefined) onExit(exitCode);
     });
-    running.set(app.name, r);
     return undefined;
   };
 

@@ -31,6 +31,8 @@ export interface SupervisorOptions {
   stableAfterMs?: number;
   /** Frames and stream status. */
   onEvent?: (ev: Extract<FromHelper, { type: 'frame' | 'status' }>) => void;
+  /** Upload bytes and build output lines (deploy). */
+  onProgress?: (ev: Extract<FromHelper, { type: 'progress' }>) => void;
   /** Called after each (re)start once the helper said ready: re-send what it should be doing. */
   onReady?: (restarted: boolean) => void;
 }
@@ -110,6 +112,9 @@ export function createHelperSupervisor(o: SupervisorOptions): HelperSupervisor {
       }
       case 'log':
         o.log[m.level]({ from: 'helper', ...m.detail }, m.msg);
+        return;
+      case 'progress':
+        o.onProgress?.(m);
         return;
       default:
         o.onEvent?.(m);

@@ -193,14 +193,13 @@ export async function uploadApp(t: Target, file: string, o: UploadOptions = {}):
 
   // Round 1: no body, to learn the nonce. Round 2: the package, authorised.
   const first = await request(undefined, false);
-  let r = first;
-  if (first.status !== 401) r = await request(undefined, true);
-  else {
+  let auth: string | undefined;
+  if (first.status === 401) {
     const c = parseChallenge(first.challenge);
     if (!c) throw new VapixError('not_axis', `${where(t)} asks for a login the way Axis cameras do not. Check that this is an Axis camera.`);
-    const auth = digestAuthorization(c, t, 'POST', p, 1, crypto.randomBytes(8).toString('hex'));
-    r = await request(auth, true);
+    auth = digestAuthorization(c, t, 'POST', p, 1, crypto.randomBytes(8).toString('hex'));
   }
+  const r = await request(auth, true);
   if (r.status === 401) throw new VapixError('unauthorized', `The camera at ${where(t)} refused user "${t.username}" and its password. Check both and try again.`);
   if (r.status === 403) throw new VapixError('forbidden', `User "${t.username}" on ${where(t)} is not an administrator; uploading apps needs one.`);
   if (r.status !== 200) throw new VapixError('http', `${where(t)} answered upload.cgi with HTTP ${r.status}.`);

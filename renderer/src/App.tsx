@@ -16,11 +16,16 @@ export function App() {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
-      const digit = Number(e.key);
+      // Alt+1…9 open the first nine views and Alt+0 the tenth (e.code: Alt+digit types other
+      // characters on some layouts).
+      const match = /^Digit(\d)$/.exec(e.code) ?? /^(\d)$/.exec(e.key);
       const modifier = e.altKey || (mode === 'electron' && (e.ctrlKey || e.metaKey));
-      if (!modifier || !Number.isInteger(digit) || digit < 1 || digit > views.length) return;
+      if (!modifier || !match) return;
+      const index = match[1] === '0' ? 9 : Number(match[1]) - 1;
+      const target = views[index];
+      if (!target) return;
       e.preventDefault();
-      go(views[digit - 1]!.id);
+      go(target.id);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -41,7 +46,7 @@ export function App() {
                   className="rail-item"
                   aria-current={v.id === current.id ? 'page' : undefined}
                   aria-label={v.label}
-                  aria-keyshortcuts={`Alt+${i + 1}`}
+                  aria-keyshortcuts={i < 10 ? `Alt+${(i + 1) % 10}` : undefined}
                   onClick={() => go(v.id)}
                 >
                   <v.icon className="rail-icon" size={18} aria-hidden="true" />
@@ -50,7 +55,7 @@ export function App() {
               </Tooltip.Trigger>
               <Tooltip.Portal>
                 <Tooltip.Content className="tooltip" side="right" sideOffset={6}>
-                  {v.label} <kbd>Alt+{i + 1}</kbd>
+                  {v.label} {i < 10 && <kbd>Alt+{(i + 1) % 10}</kbd>}
                 </Tooltip.Content>
               </Tooltip.Portal>
             </Tooltip.Root>

@@ -1,5 +1,5 @@
 import { lazy, type ComponentType } from 'react';
-import { Settings, ShieldAlert, type LucideIcon } from 'lucide-react';
+import { Activity, Bot, BrainCircuit, ChartGantt, MessagesSquare, Rocket, Settings, Share2, ShieldAlert, Video, type LucideIcon } from 'lucide-react';
 
 export interface ViewSpec {
   id: string;
@@ -10,11 +10,19 @@ export interface ViewSpec {
 }
 
 /**
- * The views that exist, in navigation order. Capabilities add theirs here (Rooms, Swarm, Cameras,
- * Deploy, Timeline, Performance, Agents); the navigation lists only what is registered. Alt+1…9
- * (and Ctrl+1…9 in the desktop app) open them in this order.
+ * The views that exist, in navigation order: the fleet first (what an operator watches), then the
+ * agents' rooms, then administration. The first is where a fresh profile opens. Alt+1…9 and Alt+0
+ * (Ctrl/Cmd in the desktop app too) open the first ten in this order.
  */
 export const views: ViewSpec[] = [
+  { id: 'cameras', label: 'Cameras', icon: Video, component: lazy(() => import('./cameras/CamerasView').then((m) => ({ default: m.CamerasView }))) },
+  { id: 'swarm', label: 'Swarm', icon: Share2, component: lazy(() => import('./swarm/SwarmView').then((m) => ({ default: m.SwarmView }))) },
+  { id: 'timeline', label: 'Timeline', icon: ChartGantt, component: lazy(() => import('./timeline/TimelineView').then((m) => ({ default: m.TimelineView }))) },
+  { id: 'performance', label: 'Performance', icon: Activity, component: lazy(() => import('./performance/PerformanceView').then((m) => ({ default: m.PerformanceView }))) },
+  { id: 'deploy', label: 'Deploy', icon: Rocket, component: lazy(() => import('./deploy/DeployView').then((m) => ({ default: m.DeployView }))) },
+  { id: 'federated', label: 'Federated', icon: BrainCircuit, component: lazy(() => import('./federated/FederatedView').then((m) => ({ default: m.FederatedView }))) },
+  { id: 'rooms', label: 'Rooms', icon: MessagesSquare, component: lazy(() => import('./rooms/RoomsView').then((m) => ({ default: m.RoomsView }))) },
+  { id: 'agents', label: 'Agents', icon: Bot, component: lazy(() => import('./agents/AgentsView').then((m) => ({ default: m.AgentsView }))) },
   { id: 'security', label: 'Security', icon: ShieldAlert, component: lazy(() => import('./security/SecurityView').then((m) => ({ default: m.SecurityView }))) },
   { id: 'settings', label: 'Settings', icon: Settings, component: lazy(() => import('./settings/SettingsView').then((m) => ({ default: m.SettingsView }))) },
 ];

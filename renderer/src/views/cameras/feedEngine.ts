@@ -3,6 +3,7 @@
 // detection buffer per camera, and paints every dirty tile in ONE requestAnimationFrame loop.
 // React only tells it which canvases exist, what size they show and whether they are on screen.
 import type { Transport } from '../../transport';
+import { drawFuturesOnFeed, type FeedPath } from '../timeline/overlay';
 import { DetectionBuffer, FpsMeter, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
 
 interface Tile {
@@ -62,6 +63,9 @@ export class FeedEngine {
   private closed = false;
   /** Malformed binary messages (bad header, not a JPEG, invalid detections). */
   badMessages = 0;
+  /** Each visible camera's tracks' probable futures in image coordinates, refreshed twice a second. */
+  private readonly futures = new Map<string, FeedPath[]>();
+  private readonly futuresTimer: ReturnType<typeof setInterval>;
 
   constructor(private readonly t: Transport) {
     if (t.onBinary) this.offs.push(t.onBinary((buf) => this.onMessage(buf)));
@@ -79,6 +83,22 @@ export class FeedEngine {
       }),
     );
     this.labelTimer = setInterval(() => this.updateLabels(), 1000);
+    this.futuresTimer = setInterval(() => void this.refreshFutures(), 500);
+  }
+
+  /** Futures drawn on the feeds as fading paths (from the timeline's tracks, through each camera's calibration). */
+  private async refreshFutures(): Promise<void> {
+    const visible = [...this.tiles.values()].filter((t) => t.visible && t.bitmap);
+    await Promise.all(
+      visible.map(async (tile) => {
+        try {
+          const r = await this.t.call('timeline.futuresForCamera', { cameraId: tile.cameraId });
+          this.futures.set(tile.cameraId, r.calibrated ? r.paths : []);
+        } catch {
+          this.futures.delete(tile.cameraId); // no timeline, or not calibrated: boxes only
+        }
+      }),
+    );
   }
 
   /** Whether frames can reach this renderer at all (browser mode today). */
@@ -168,6 +188,7 @@ export class FeedEngine {
     if (this.raf) cancelAnimationFrame(this.raf);
     clearTimeout(this.reconcileTimer);
     clearInterval(this.labelTimer);
+    clearInterval(this.futuresTimer);
     for (const off of this.offs) off();
     const channels = [...this.byChannel.keys()];
     if (channels.length) this.t.call('fleet.unwatch', { channels }).catch(() => undefined);
@@ -304,6 +325,8 @@ export class FeedEngine {
       if (!ctx) continue;
       ctx.drawImage(bmp, 0, 0);
       const hit = this.detections.get(tile.cameraId)?.match(tile.bitmapTs, tile.halfPeriodMs);
+      const paths = this.futures.get(tile.cameraId);
+      if (paths?.length) drawFuturesOnFeed(ctx, paths, c.width, c.height);
       if (hit) {
         drawBoxes(ctx, c.width, c.height, hit.d);
         tile.boxesDrawn += hit.d.observations.length;

@@ -1,0 +1,54 @@
+// The Deploy view in browser mode: serve runs a demo fleet of 3 simulated cameras; the test picks
+// the native build, selects the cameras, reads the preflight, deploys and waits for every camera
+// to report "running <version> (verified)".
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { artifactPath, launchBrowser } from './lib/browser';
+import { root, serve, type Served } from './lib/serve';
+
+let server: Served;
+let browser: Browser;
+let page: Page;
+const dist = path.join(root, 'native/dist');
+const eap = fs.existsSync(dist) ? fs.readdirSync(dist).find((f) => f.endsWith('.eap')) : undefined;
+if (!eap) console.warn('deploy e2e skipped: no .eap in native/dist (run npm run build:camera-app)');
+
+describe.skipIf(!eap)('deploy in browser mode', () => {
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([serve({ env: { OMNISIGHT_DEMO_CAMERAS: '3' } }), launchBrowser()]);
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, colorScheme: 'dark' });
+    page.setDefaultTimeout(15_000);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('picks the build, checks the cameras, deploys and ends verified on every camera', async () => {
+    await page.goto(server.url);
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Deploy' }).click();
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Deploy');
+    const version = /_(\d+)_(\d+)_(\d+)_/.exec(eap!)!.slice(1).join('.');
+    const option = page.getByRole('combobox', { name: 'Build' }).locator('option', { hasText: eap! }).first();
+    await expect.poll(() => option.count(), { timeout: 20_000 }).toBe(1);
+    await page.getByRole('combobox', { name: 'Build' }).selectOption({ value: (await option.getAttribute('value'))! });
+    // The demo cameras register in the background: wait for all three rows.
+    await expect.poll(() => page.getByRole('checkbox', { name: /^Select / }).count(), { timeout: 30_000 }).toBe(3);
+    await page.getByRole('button', { name: 'Select shown' }).click();
+    await page.getByRole('button', { name: 'Check 3 camera(s)' }).click();
+    const preflight = page.getByRole('table', { name: 'Preflight' });
+    await expect.poll(() => preflight.locator('tbody tr').count(), { timeout: 30_000 }).toBe(3);
+    expect(await preflight.locator('tbody').textContent()).toMatch(/ready/);
+    await page.getByRole('button', { name: 'Deploy to 3' }).click();
+    const rows = page.locator('.deploy-progress li');
+    await expect.poll(() => rows.count()).toBe(3);
+    await expect
+      .poll(async () => (await rows.allTextContents()).filter((t) => t.includes(`running ${version} (verified)`)).length, { timeout: 90_000, interval: 500 })
+      .toBe(3);
+    await page.screenshot({ path: artifactPath('deploy.png'), fullPage: true });
+    // The history shows the deploy with its outcome.
+    await expect.poll(() => page.locator('.deploy-history li').first().textContent(), { timeout: 10_000 }).toMatch(/3 verified/);
+  }, 150_000);
+});

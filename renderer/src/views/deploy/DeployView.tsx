@@ -1,0 +1,351 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { Camera, Deploy, DeployBuild, DeployTarget, PreflightRow } from '../../../../preload/contract';
+import { CallError, transport } from '../../transport';
+import './deploy.css';
+
+type Installed = { version: string | null; status: string | null; error: string | null };
+const msg = (err: unknown): string => (err instanceof CallError ? err.message : String(err));
+const kb = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`);
+const time = (ts: number): string => new Date(ts).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+
+/** What a person reads at the end of a camera's row. */
+function outcomeText(t: DeployTarget): string {
+  if (t.outcome === 'verified') return `running ${t.finalVersion} (verified)`;
+  if (t.outcome === 'rolled_back') return t.finalVersion ? `rolled back to ${t.finalVersion}: ${t.message.replace(/^rolled back to \S+ \(verified\): /, '')}` : t.message;
+  if (t.outcome === 'pending') return t.message;
+  return `${t.outcome.replace('_', ' ')}: ${t.message}`;
+}
+
+export function DeployView() {
+  const [builds, setBuilds] = useState<DeployBuild[]>([]);
+  const [nativeDir, setNativeDir] = useState<string | null>(null);
+  const [buildSha, setBuildSha] = useState('');
+  const [filePath, setFilePath] = useState('');
+  const [building, setBuilding] = useState(false);
+  const [buildLog, setBuildLog] = useState<string[]>([]);
+  const [cameras, setCameras] = useState<Camera[]>([]);
+  const [installed, setInstalled] = useState<Record<string, Installed>>({});
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [filter, setFilter] = useState('');
+  const [allowUnsigned, setAllowUnsigned] = useState(true);
+  const [preflight, setPreflight] = useState<PreflightRow[]>();
+  const [checking, setChecking] = useState(false);
+  const [current, setCurrent] = useState<Deploy>();
+  const [history, setHistory] = useState<Deploy[]>([]);
+  const [detail, setDetail] = useState<string>();
+  const [error, setError] = useState<string>();
+  const buildId = useRef('');
+
+  const loadBuilds = useCallback(async () => {
+    const r = await transport().call('deploy.builds', {});
+    setBuilds(r.builds);
+    setNativeDir(r.nativeDir);
+    setBuildSha((s) => s || r.builds.find((b) => b.problems.length === 0 && !b.fileName.startsWith('crash-at-start/'))?.sha256 || '');
+  }, []);
+  const loadHistory = useCallback(async () => setHistory((await transport().call('deploy.history', { limit: 30 })).deploys), []);
+  const loadCameras = useCallback(async () => {
+    const list = (await transport().call('fleet.list', {})).cameras.filter((c) => !c.demo || c.demoActive);
+    setCameras(list);
+    const inst = await transport().call('deploy.installed', { cameraIds: list.map((c) => c.id) });
+    setInstalled(Object.fromEntries(inst.cameras.map((c) => [c.cameraId, c])));
+  }, []);
+
+  useEffect(() => {
+    Promise.all([loadBuilds(), loadHistory(), loadCameras()]).catch((e: unknown) => setError(msg(e)));
+    const offs = [
+      transport().on('deploy.progress', ({ deployId, target }) =>
+        setCurrent((d) => (d && d.id === deployId ? { ...d, targets: d.targets.map((t) => (t.cameraId === target.cameraId ? target : t)) } : d)),
+      ),
+      transport().on('deploy.changed', ({ deployId, status }) => {
+        setCurrent((d) => (d && d.id === deployId ? { ...d, status } : d));
+        if (status !== 'running') {
+          void loadHistory();
+          void loadCameras().catch(() => undefined);
+        }
+      }),
+      transport().on('deploy.buildLog', ({ buildId: id, line }) => {
+        if (id === buildId.current) setBuildLog((l) => [...l.slice(-30), line]);
+      }),
+      transport().on('fleet.changed', () => void loadCameras().catch(() => undefined)),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [loadBuilds, loadHistory, loadCameras]);
+
+  const build = builds.find((b) => b.sha256 === buildSha);
+  const shown = useMemo(() => {
+    const f = filter.trim().toLowerCase();
+    return f ? cameras.filter((c) => `${c.name} ${c.model} ${c.firmware} ${c.soc}`.toLowerCase().includes(f)) : cameras;
+  }, [cameras, filter]);
+
+  const toggle = (id: string): void => {
+    setPreflight(undefined);
+    setSelected((s) => {
+      const n = new Set(s);
+      if (n.has(id)) n.delete(id);
+      else n.add(id);
+      return n;
+    });
+  };
+
+  const runBuild = async (): Promise<void> => {
+    buildId.current = `b${Date.now()}`;
+    setBuilding(true);
+    setBuildLog([]);
+    setError(undefined);
+    try {
+      const r = await transport().call('deploy.buildNative', { buildId: buildId.current });
+      setBuildLog((l) => [...l, `built in ${(r.buildMs / 1000).toFixed(1)} s`]);
+      await loadBuilds();
+      setBuildSha(r.build.sha256);
+    } catch (e) {
+      setError(msg(e));
+    } finally {
+      setBuilding(false);
+    }
+  };
+
+  const addFile = async (): Promise<void> => {
+    try {
+      const b = await transport().call('deploy.addBuild', { path: filePath.trim() });
+      await loadBuilds();
+      setBuildSha(b.sha256);
+      setFilePath('');
+      setError(undefined);
+    } catch (e) {
+      setError(msg(e));
+    }
+  };
+
+  const check = async (): Promise<void> => {
+    if (!build) return;
+    setChecking(true);
+    setError(undefined);
+    try {
+      setPreflight((await transport().call('deploy.preflight', { buildSha: build.sha256, cameraIds: [...selected], allowUnsigned })).rows);
+    } catch (e) {
+      setError(msg(e));
+    } finally {
+      setChecking(false);
+    }
+  };
+
+  const start = async (): Promise<void> => {
+    if (!build || !preflight) return;
+    const ids = preflight.filter((r) => r.ok).map((r) => r.cameraId);
+    try {
+      const { deployId } = await transport().call('deploy.start', { buildSha: build.sha256, cameraIds: ids, allowUnsigned });
+      setCurrent(await transport().call('deploy.get', { deployId }));
+      setPreflight(undefined);
+    } catch (e) {
+      setError(msg(e));
+    }
+  };
+
+  const retry = async (deployId: string): Promise<void> => {
+    try {
+      const r = await transport().call('deploy.retry', { deployId });
+      setCurrent(await transport().call('deploy.get', { deployId: r.deployId }));
+    } catch (e) {
+      setError(msg(e));
+    }
+  };
+
+  const blocked = preflight?.filter((r) => !r.ok).length ?? 0;
+  return (
+    <section className="view deploy">
+      <header className="view-header">
+        <h1>Deploy</h1>
+        <p className="muted">Pick a build and cameras, check them, deploy. Each camera ends running the new version (verified) or rolled back to what it ran, with the reason.</p>
+      </header>
+      {error && (
+        <p className="deploy-error" role="alert">
+          {error}
+        </p>
+      )}
+
+      <div className="deploy-grid">
+        <section className="panel" aria-labelledby="deploy-builds">
+          <h2 id="deploy-builds">1. Build</h2>
+          <label className="field">
+            <span>Build</span>
+            <select aria-label="Build" value={buildSha} onChange={(e) => (setBuildSha(e.target.value), setPreflight(undefined))}>
+              <option value="">Choose a build…</option>
+              {builds.map((b) => (
+                <option key={b.sha256} value={b.sha256} disabled={b.problems.length > 0}>
+                  {b.fileName} — {b.appName} {b.version} ({b.architecture}, {kb(b.bytes)}){b.problems.length ? ' — invalid' : ''}
+                </option>
+              ))}
+            </select>
+          </label>
+          {builds.length === 0 && <p className="muted">No builds yet: build from native/ or add an .eap file.</p>}
+          <div className="row">
+            <button type="button" onClick={() => void runBuild()} disabled={building || !nativeDir} title={nativeDir ? `make in ${nativeDir}` : 'No native/ folder in this installation'}>
+              {building ? 'Building…' : 'Build from native/'}
+            </button>
+            <input aria-label="Path of an .eap file" placeholder="/path/to/app.eap" value={filePath} onChange={(e) => setFilePath(e.target.value)} />
+            <button type="button" onClick={() => void addFile()} disabled={!filePath.trim()}>
+              Add file
+            </button>
+          </div>
+          {buildLog.length > 0 && (
+            <pre className="build-log" aria-label="Build log">
+              {buildLog.join('\n')}
+            </pre>
+          )}
+        </section>
+
+        <section className="panel" aria-labelledby="deploy-cameras">
+          <h2 id="deploy-cameras">2. Cameras</h2>
+          <div className="row">
+            <input aria-label="Filter cameras" placeholder="Filter by name, model, firmware, SoC" value={filter} onChange={(e) => setFilter(e.target.value)} />
+            <button type="button" onClick={() => (setSelected(new Set(shown.map((c) => c.id))), setPreflight(undefined))}>
+              Select shown
+            </button>
+            <button type="button" onClick={() => (setSelected(new Set()), setPreflight(undefined))}>
+              Clear
+            </button>
+          </div>
+          <table className="deploy-table">
+            <thead>
+              <tr>
+                <th scope="col">Deploy</th>
+                <th scope="col">Camera</th>
+                <th scope="col">Model</th>
+                <th scope="col">Firmware</th>
+                <th scope="col">Installed</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((c) => {
+                const i = installed[c.id];
+                return (
+                  <tr key={c.id}>
+                    <td>
+                      <input type="checkbox" aria-label={`Select ${c.name}`} checked={selected.has(c.id)} onChange={() => toggle(c.id)} />
+                    </td>
+                    <td>{c.name}</td>
+                    <td>{c.model}</td>
+                    <td>{c.firmware}</td>
+                    <td>{i ? (i.error ? <span className="bad">unreachable</span> : i.version ? `${i.version} (${i.status})` : 'none') : '…'}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          {cameras.length === 0 && <p className="muted">No cameras: add one in Cameras, or switch the demo fleet on in Settings.</p>}
+        </section>
+      </div>
+
+      <section className="panel" aria-labelledby="deploy-preflight">
+        <h2 id="deploy-preflight">3. Preflight</h2>
+        <div className="row">
+          <label className="check">
+            <input type="checkbox" checked={allowUnsigned} onChange={(e) => (setAllowUnsigned(e.target.checked), setPreflight(undefined))} /> Switch AllowUnsigned on where needed (our builds are unsigned)
+          </label>
+          <button type="button" onClick={() => void check()} disabled={!build || selected.size === 0 || checking}>
+            {checking ? 'Checking…' : `Check ${selected.size} camera(s)`}
+          </button>
+          <button type="button" className="primary" onClick={() => void start()} disabled={!preflight || preflight.every((r) => !r.ok) || current?.status === 'running'}>
+            Deploy{preflight ? ` to ${preflight.length - blocked}` : ''}
+          </button>
+        </div>
+        {preflight && (
+          <table className="deploy-table" aria-label="Preflight">
+            <thead>
+              <tr>
+                <th scope="col">Camera</th>
+                <th scope="col">Reachable</th>
+                <th scope="col">Role</th>
+                <th scope="col">Arch / SoC</th>
+                <th scope="col">AllowUnsigned</th>
+                <th scope="col">Installed</th>
+                <th scope="col">Free</th>
+                <th scope="col">Verdict</th>
+              </tr>
+            </thead>
+            <tbody>
+              {preflight.map((r) => (
+                <tr key={r.cameraId} className={r.ok ? '' : 'blocked'}>
+                  <td>{r.name}</td>
+                  <td>{r.reachable ? 'yes' : 'no'}</td>
+                  <td>{r.role === 'too_low' ? 'too low' : r.role}</td>
+                  <td className={r.archOk && r.socOk ? '' : 'bad'}>
+                    {r.architecture || '?'} / {r.soc || '?'}
+                  </td>
+                  <td>{r.allowUnsigned === null ? 'n/a' : r.allowUnsigned ? 'on' : 'off'}</td>
+                  <td>{r.installedVersion ? `${r.installedVersion} (${r.installedStatus})` : 'none'}</td>
+                  <td>{r.freeBytes === null ? 'unknown' : kb(r.freeBytes)}</td>
+                  <td>{r.ok ? ['ready', ...r.notes].join(' · ') : r.blockers.join(' · ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      {current && (
+        <section className="panel" aria-labelledby="deploy-progress">
+          <h2 id="deploy-progress">
+            4. Deploying {current.fileName} ({current.version}) — {current.status}
+          </h2>
+          <div className="row">
+            <button type="button" onClick={() => void transport().call('deploy.cancel', { deployId: current.id })} disabled={current.status !== 'running'}>
+              Cancel
+            </button>
+            <button type="button" onClick={() => void retry(current.id)} disabled={current.status === 'running' || current.targets.every((t) => t.outcome === 'verified')}>
+              Retry failed
+            </button>
+          </div>
+          <ul className="deploy-progress">
+            {current.targets.map((t) => (
+              <li key={t.cameraId} className={`outcome-${t.outcome}`} aria-label={`${t.cameraName} progress`}>
+                <span className="cam">{t.cameraName}</span>
+                <span className="phase">{t.phase}</span>
+                <progress
+                  aria-label={`${t.cameraName} upload`}
+                  max={Math.max(1, t.bytesTotal)}
+                  value={t.phase === 'done' || ['start', 'verify'].includes(t.phase) ? Math.max(1, t.bytesTotal) : t.bytesSent}
+                />
+                <span className="bytes">
+                  {kb(t.bytesSent)} / {kb(t.bytesTotal)}
+                </span>
+                <span className="msg">{outcomeText(t)}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+
+      <section className="panel" aria-labelledby="deploy-history">
+        <h2 id="deploy-history">History</h2>
+        {history.length === 0 && <p className="muted">No deploys yet.</p>}
+        <ul className="deploy-history">
+          {history.map((d) => {
+            const n = (o: string) => d.targets.filter((t) => t.outcome === o).length;
+            return (
+              <li key={d.id}>
+                <button type="button" className="link" aria-expanded={detail === d.id} onClick={() => setDetail(detail === d.id ? undefined : d.id)}>
+                  {time(d.createdAt)} · {d.fileName} ({d.version}) · {d.status} · {n('verified')} verified, {n('rolled_back')} rolled back{n('failed') ? `, ${n('failed')} failed` : ''} · by {d.user}
+                </button>
+                {d.status === 'interrupted' && (
+                  <button type="button" onClick={() => void retry(d.id)}>
+                    Resume
+                  </button>
+                )}
+                {detail === d.id && (
+                  <ul className="deploy-detail">
+                    {d.targets.map((t) => (
+                      <li key={t.cameraId}>
+                        {t.cameraName}: {outcomeText(t)} (was {t.previousVersion ?? 'none'})
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      </section>
+    </section>
+  );
+}
