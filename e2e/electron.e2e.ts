@@ -27,4 +27,30 @@ describe.skipIf(!!skipReason)('the desktop app (Electron)', () => {
     await win.screenshot({ path: artifactPath('electron-settings.png') });
     await app.close();
   });
+
+  it('plays camera frames over the window\'s MessagePort (no WebSocket in app mode)', async () => {
+    const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-electron-'));
+    const app = await electron.launch({
+      executablePath: binary.path,
+      args: [root, `--user-data-dir=${userData}`],
+      env: { ...process.env, OMNISIGHT_DEMO_CAMERAS: '2' } as Record<string, string>,
+    });
+    try {
+      const win = await app.firstWindow();
+      win.setDefaultTimeout(15_000);
+      await win.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Cameras' }).click();
+      await expect.poll(() => win.getByRole('heading', { level: 1 }).textContent()).toBe('Cameras');
+      // The view offers video here: the IPC transport has a binary channel.
+      expect(await win.getByText(/frame port is not wired yet/).count()).toBe(0);
+      const canvas = win.locator('canvas.tile-canvas[data-ts]').first();
+      await expect.poll(() => canvas.count(), { timeout: 30_000 }).toBe(1);
+      const first = Number(await canvas.getAttribute('data-ts'));
+      expect(first).toBeGreaterThan(0);
+      // A later frame is painted on the same canvas: the feed is live, not one stale picture.
+      await expect.poll(async () => Number(await canvas.getAttribute('data-ts')), { timeout: 15_000 }).toBeGreaterThan(first);
+      await win.screenshot({ path: artifactPath('electron-cameras.png') });
+    } finally {
+      await app.close();
+    }
+  });
 });

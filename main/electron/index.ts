@@ -1,12 +1,13 @@
 // App mode: Electron opens the window and wires IPC to the same dispatcher browser mode uses.
 // This folder is the only one that imports 'electron', and it holds no business logic.
 import path from 'node:path';
-import { app, BrowserWindow, Menu, Notification, nativeImage, session, Tray } from 'electron';
+import { app, BrowserWindow, Menu, Notification, nativeImage, session, Tray, type WebContents } from 'electron';
 import { createApp, type App } from '../core/app';
 import { createLogger } from '../core/logger';
 import { PRODUCT_NAME } from '../core/paths';
 import { createElectronClipboard } from './clipboard';
 import { utilityHelper } from './helper';
+import { wireFramePorts } from './frames';
 import { wireIpc } from './ipc';
 import { registerAppScheme, serveRenderer } from './protocol';
 import { createSafeStorageSecretStore } from './secret-store';
@@ -33,6 +34,7 @@ if (cliArgs[0] === 'mcp') {
   let window: BrowserWindow | null = null;
   let tray: Tray | null = null;
   let core: App | null = null;
+  let unwireFrames: (() => void) | null = null;
   const { log, close: closeLog } = createLogger({ dir: path.join(app.getPath('userData'), 'logs') });
   hardenWebContents(log);
 
@@ -87,7 +89,9 @@ if (cliArgs[0] === 'mcp') {
       helperEntry: path.join(__dirname, 'helper.js'),
       clipboard: createElectronClipboard(),
     });
-    wireIpc({ dispatcher: core.dispatcher, bus: core.bus, audit: core.audit, windows: () => BrowserWindow.getAllWindows().map((w) => w.webContents) });
+    const appWindows = (): WebContents[] => BrowserWindow.getAllWindows().map((w) => w.webContents);
+    wireIpc({ dispatcher: core.dispatcher, bus: core.bus, audit: core.audit, windows: appWindows });
+    unwireFrames = wireFramePorts({ fleet: core.fleet.fleet, audit: core.audit, windows: appWindows });
 
     tray = new Tray(nativeImage.createFromPath(path.join(__dirname, '../../resources/icon.png')));
     const refreshTray = async (): Promise<void> => {
@@ -117,6 +121,7 @@ if (cliArgs[0] === 'mcp') {
     if (process.platform !== 'darwin') app.quit();
   });
   app.on('will-quit', () => {
+    unwireFrames?.();
     void core?.close();
     tray?.destroy();
     closeLog();

@@ -1,4 +1,4 @@
-import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { ipcMain, type IpcMainEvent, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import type { AuditLog } from '../audit';
 import type { EventBus } from '../core/bus';
 import type { Dispatcher } from '../core/dispatcher';
@@ -7,8 +7,11 @@ import { APP_ORIGIN } from './security';
 export const CALL_CHANNEL = 'omnisight:call';
 export const EVENT_CHANNEL = 'omnisight:event';
 
+/** The dispatcher's name for a window: fleet.watch channels and the window's frame port meet under it. */
+export const windowPeer = (webContentsId: number): string => `window:${webContentsId}`;
+
 /** Checklist item 17: only the app's own main frame may call. */
-function senderIsTrusted(event: IpcMainInvokeEvent): boolean {
+export function senderIsTrusted(event: Pick<IpcMainInvokeEvent | IpcMainEvent, 'sender' | 'senderFrame'>): boolean {
   const frame = event.senderFrame;
   return !!frame && frame === event.sender.mainFrame && frame.url.startsWith(`${APP_ORIGIN}/`);
 }
@@ -25,7 +28,7 @@ export function wireIpc(deps: { dispatcher: Dispatcher; bus: EventBus; audit: Au
       });
       return { ok: false, error: { code: 'forbidden', message: 'Calls are accepted only from the app window.' } };
     }
-    return deps.dispatcher.dispatch(method, input, { transport: 'ipc', peer: `window:${event.sender.id}` });
+    return deps.dispatcher.dispatch(method, input, { transport: 'ipc', peer: windowPeer(event.sender.id) });
   });
   const unsubscribe = deps.bus.subscribeAll((ev) => {
     for (const wc of deps.windows()) if (!wc.isDestroyed()) wc.send(EVENT_CHANNEL, ev.topic, ev.payload);

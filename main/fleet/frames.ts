@@ -184,3 +184,117 @@ export function createFrameMux(opts: { onChange: () => void; highWaterBytes?: nu
     },
   };
 }
+
+// ---- App mode: one MessagePort per window ----
+// Electron's MessagePortMain has no bufferedAmount, so the renderer acknowledges what it has
+// taken off the port: after each message it posts `{ack: <total bytes received so far>}`. The
+// sink's "unsent" bytes are the bytes posted but not yet acknowledged, and the mux applies the
+// same high-water rule to them as to a socket: a renderer that falls behind loses frames.
+
+/** What the frame channel uses of Electron's MessagePortMain (tests pass a fake with the same shape). */
+export interface FramePort {
+  postMessage(message: unknown): void;
+  start(): void;
+  close(): void;
+  on(event: 'message', listener: (e: { data: unknown }) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+/** Where window sinks are bound: the fleet service (attachSink / detachSink). */
+export interface FrameSinkTarget {
+  attachSink(peer: string, sink: FrameSink): void;
+  /** Forgets the peer's sink and every channel it watched. */
+  detachSink(peer: string): void;
+}
+
+export interface WindowFrameSinks {
+  /**
+   * A window's document was handed `port`: it becomes that window's frame sink. A port the window
+   * held before belonged to its previous document (a reload), so it is closed and its channels go.
+   */
+  open(peer: string, port: FramePort): void;
+  /** The window is gone: close its port and stop its channels. */
+  close(peer: string): void;
+  closeAll(): void;
+  /** Bytes posted to the window and not yet acknowledged, and acknowledgements refused as malformed. */
+  stats(peer: string): { unacked: number; badAcks: number } | undefined;
+}
+
+interface PortEntry {
+  port: FramePort;
+  sent: number;
+  acked: number;
+  badAcks: number;
+  closed: boolean;
+}
+
+/** Reads `{ack: n}` and nothing else; n must be a whole byte count. */
+const ackOf = (data: unknown): number | undefined => {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  const keys = Object.keys(data);
+  const ack = (data as { ack?: unknown }).ack;
+  return keys.length === 1 && keys[0] === 'ack' && Number.isSafeInteger(ack) && (ack as number) >= 0 ? (ack as number) : undefined;
+};
+
+/** A Buffer may be a view into Node's shared pool; post exactly the message's bytes as an ArrayBuffer. */
+const ownBytes = (d: Buffer): ArrayBuffer =>
+  d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer
+    ? d.buffer
+    : (d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength) as ArrayBuffer);
+
+export function createWindowFrameSinks(target: FrameSinkTarget): WindowFrameSinks {
+  const current = new Map<string, PortEntry>();
+
+  const drop = (peer: string, e: PortEntry): void => {
+    e.closed = true;
+    if (current.get(peer) !== e) return; // already replaced: the new port owns the peer now
+    current.delete(peer);
+    target.detachSink(peer);
+  };
+
+  return {
+    open(peer, port) {
+      const old = current.get(peer);
+      if (old) {
+        drop(peer, old);
+        old.port.close();
+      }
+      const e: PortEntry = { port, sent: 0, acked: 0, badAcks: 0, closed: false };
+      current.set(peer, e);
+      port.on('message', (ev) => {
+        const ack = ackOf(ev.data);
+        // An acknowledgement can only grow and never exceed what was posted.
+        if (ack === undefined || ack < e.acked || ack > e.sent) e.badAcks++;
+        else e.acked = ack;
+      });
+      // The renderer's end went away (page closed or crashed) without a new document asking.
+      port.on('close', () => drop(peer, e));
+      port.start();
+      target.attachSink(peer, {
+        send(data) {
+          if (e.closed) return;
+          port.postMessage(ownBytes(data));
+          e.sent += data.byteLength;
+        },
+        bufferedAmount: () => e.sent - e.acked,
+        isOpen: () => !e.closed,
+      });
+    },
+    close(peer) {
+      const e = current.get(peer);
+      if (!e) return;
+      drop(peer, e);
+      e.port.close();
+    },
+    closeAll() {
+      for (const [peer, e] of [...current]) {
+        drop(peer, e);
+        e.port.close();
+      }
+    },
+    stats(peer) {
+      const e = current.get(peer);
+      return e && { unacked: e.sent - e.acked, badAcks: e.badAcks };
+    },
+  };
+}

@@ -19,6 +19,7 @@ import { toAppError, type HelperSupervisor } from './supervisor';
 
 export { createHelperSupervisor, inProcessHelper, forkHelperFromSource, HelperCallError, toAppError } from './supervisor';
 export { encodeFrame, decodeFrame, encodeDetections, FRAME_HEADER_BYTES, FRAME_KIND_JPEG, FRAME_KIND_DETECTIONS, type FrameDetections } from './frames';
+export { createWindowFrameSinks, type FramePort, type FrameSinkTarget, type WindowFrameSinks } from './frames';
 export { createRegistry } from './registry';
 
 /** What the fleet needs from a simulated fleet (main/camsim's startSimulatedFleet). */
@@ -61,7 +62,10 @@ export interface FleetService {
   onBadMessage(b: BadMessage): void;
   /** Browser mode: binds a client's WebSocket as its frame sink. */
   attachSocket(ws: WebSocket): void;
+  /** App mode: binds a window's frame port (see createWindowFrameSinks); `peer` is the dispatcher's name for the window. */
   attachSink(peer: string, sink: FrameSink): void;
+  /** Unbinds a sink and stops every channel its peer watched. */
+  detachSink(peer: string): void;
   status(id: string): CameraStatus | undefined;
   /** The signing key recorded for the active camera with this serial, for verifying its messages. */
   keyFor(serial: string): { cameraId: string; keyId: string; publicKey: string } | undefined;
@@ -470,6 +474,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
       ws.on('close', () => mux.detach(peer));
     },
     attachSink: (peer, sink) => mux.attach(peer, sink),
+    detachSink: (peer) => mux.detach(peer),
     status: (id) => {
       const c = registry.get(id);
       return c && statusOf(c);

@@ -101,7 +101,7 @@ export class FeedEngine {
     );
   }
 
-  /** Whether frames can reach this renderer at all (browser mode today). */
+  /** Whether frames can reach this renderer (the socket in browser mode, the frame port in the app). */
   get supported(): boolean {
     return !!this.t.onBinary;
   }
