@@ -1,6 +1,7 @@
 // The Deploy view in browser mode: serve runs a demo fleet of 3 simulated cameras; the test picks
 // the native build, selects the cameras, reads the preflight, deploys and waits for every camera
 // to report "running <version> (verified)".
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +13,14 @@ let server: Served;
 let browser: Browser;
 let page: Page;
 const dist = path.join(root, 'native/dist');
-const eap = fs.existsSync(dist) ? fs.readdirSync(dist).find((f) => f.endsWith('.eap')) : undefined;
-if (!eap) console.warn('deploy e2e skipped: no .eap in native/dist (run npm run build:camera-app)');
+const findEap = (): string | undefined => (fs.existsSync(dist) ? fs.readdirSync(dist).find((f) => f.endsWith('.eap')) : undefined);
+// A fresh checkout has no build yet: make one (under 5 s) when the cross toolchain is installed.
+if (!findEap()) {
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/build-camera-app.ts'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) console.warn(`deploy e2e: building the camera app failed (scripts/setup-cross.sh installs the toolchain):\n${r.stderr}`);
+}
+const eap = findEap();
+if (!eap) console.warn('deploy e2e skipped: no .eap in native/dist and none could be built (run scripts/setup-cross.sh, then npm run build:camera-app)');
 
 describe.skipIf(!eap)('deploy in browser mode', () => {
   beforeAll(async () => {
@@ -28,7 +35,7 @@ describe.skipIf(!eap)('deploy in browser mode', () => {
 
   it('picks the build, checks the cameras, deploys and ends verified on every camera', async () => {
     await page.goto(server.url);
-    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Deploy' }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Deploy', exact: true }).click();
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Deploy');
     const version = /_(\d+)_(\d+)_(\d+)_/.exec(eap!)!.slice(1).join('.');
     const option = page.getByRole('combobox', { name: 'Build' }).locator('option', { hasText: eap! }).first();

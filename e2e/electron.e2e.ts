@@ -21,7 +21,7 @@ describe.skipIf(!!skipReason)('the desktop app (Electron)', () => {
     expect(win.url()).toMatch(/^app:\/\/omnisight\//);
     expect(await win.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined');
     expect(await win.evaluate(() => typeof (window as unknown as { omnisight?: unknown }).omnisight)).toBe('object');
-    await win.getByRole('button', { name: 'Settings' }).click();
+    await win.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Settings', exact: true }).click();
     await win.getByLabel('Theme').selectOption('light');
     await expect.poll(() => win.getByText('Theme saved').count()).toBe(1);
     await win.screenshot({ path: artifactPath('electron-settings.png') });
@@ -38,7 +38,7 @@ describe.skipIf(!!skipReason)('the desktop app (Electron)', () => {
     try {
       const win = await app.firstWindow();
       win.setDefaultTimeout(15_000);
-      await win.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Cameras' }).click();
+      await win.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Cameras', exact: true }).click();
       await expect.poll(() => win.getByRole('heading', { level: 1 }).textContent()).toBe('Cameras');
       // The view offers video here: the IPC transport has a binary channel.
       expect(await win.getByText(/frame port is not wired yet/).count()).toBe(0);

@@ -22,7 +22,7 @@ afterAll(async () => {
 describe('federated learning in browser mode', () => {
   it('runs secure rounds with progress, charts and stored model versions', async () => {
     await page.goto(server.url);
-    await page.getByRole('button', { name: 'Federated' }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Federated', exact: true }).click();
     await expect.poll(() => page.getByRole('status', { name: 'Aggregation in use' }).textContent()).toMatch(/Secure aggregation is on/);
     await expect.poll(() => page.getByText(/No rounds yet for this model/).count()).toBe(1);
     // The demo cameras register in the background; at least 3 must be online before a round.

@@ -60,7 +60,7 @@ afterAll(async () => {
 describe('rooms: two agents and the user vote, and it all survives a restart', () => {
   it('creates a room from the Rooms view', async () => {
     await open();
-    await page.getByRole('button', { name: 'Rooms', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Rooms', exact: true }).click();
     await expect.poll(() => page.getByText('Create a room to start').count()).toBe(1);
     await page.getByRole('button', { name: 'New room' }).click();
     await page.getByRole('dialog').getByLabel('Name').fill(ROOM);
@@ -69,7 +69,7 @@ describe('rooms: two agents and the user vote, and it all survives a restart', (
   });
 
   it('issues agent A a token in the Agents view (shown once) and agent B one with the CLI', async () => {
-    await page.getByRole('button', { name: 'Agents', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Agents', exact: true }).click();
     const form = page.getByRole('form', { name: 'New token' });
     await form.getByLabel('Name').fill('agent-a');
     await form.getByLabel('actions:propose').check();
@@ -104,7 +104,7 @@ describe('rooms: two agents and the user vote, and it all survives a restart', (
     const { stdout } = await cli('vote', '--proposal', String(proposalId), '--choice', 'yes', '--token', tokenB);
     expect(stdout).toMatch(new RegExp(`#${proposalId} open yes=1 no=0 abstain=0 eligible=3`));
 
-    await page.getByRole('button', { name: 'Rooms', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Rooms', exact: true }).click();
     const stream = page.getByRole('list', { name: 'Messages' });
     await expect.poll(() => stream.getByText('agent A here').count()).toBe(1);
     await expect.poll(() => stream.locator('mark.mention-me').count()).toBe(1); // @user is the reader
@@ -121,13 +121,13 @@ describe('rooms: two agents and the user vote, and it all survives a restart', (
     await expect.poll(() => decision.getByText('2 yes, 0 no, 0 abstain of 3').count()).toBe(1);
     await page.screenshot({ path: artifactPath('rooms.png') });
 
-    await page.getByRole('button', { name: 'Agents', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Agents', exact: true }).click();
     await expect.poll(() => page.getByRole('table', { name: 'Agent tokens' }).getByRole('row').filter({ hasText: 'agent-b' }).count()).toBe(1);
     await page.screenshot({ path: artifactPath('agents.png'), fullPage: true });
   });
 
   it('threads, the keyboard, search, tasks, files and the summary work in the room', async () => {
-    await page.getByRole('button', { name: 'Rooms', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Rooms', exact: true }).click();
     const stream = page.getByRole('list', { name: 'Messages' });
     // Enter sends; Shift+Enter is a new line in the same message.
     const box = page.getByRole('textbox', { name: 'Message', exact: true });
@@ -177,7 +177,7 @@ describe('rooms: two agents and the user vote, and it all survives a restart', (
   });
 
   it('plans a team in the orchestrator and shows its tokens once', async () => {
-    await page.getByRole('button', { name: 'Agents', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Agents', exact: true }).click();
     const form = page.getByRole('form', { name: 'Team plan' });
     await form.getByLabel('Task description').fill('Add an audit trail to the deploy pipeline');
     await form.getByLabel('Files', { exact: true }).fill('20');
@@ -195,7 +195,7 @@ describe('rooms: two agents and the user vote, and it all survives a restart', (
     await server.stop();
     server = await serve({ dataDir: server.dataDir, args: ['--no-demo'] });
     await open();
-    await page.getByRole('button', { name: 'Rooms', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Rooms', exact: true }).click();
     await page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: ROOM }).click();
     await expect.poll(() => page.getByRole('heading', { level: 2, name: ROOM }).count()).toBe(1);
     await expect.poll(() => page.getByRole('list', { name: 'Messages' }).getByText('Agent B ready to review.').count()).toBe(1);

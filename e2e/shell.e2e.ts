@@ -27,7 +27,7 @@ describe('the shell in browser mode', () => {
   });
 
   it('changes a setting, reloads, and finds it kept', async () => {
-    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Settings', exact: true }).click();
     await page.getByLabel('Theme').selectOption('light');
     await expect.poll(() => page.getByText('Theme saved').count()).toBe(1);
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
@@ -51,7 +51,7 @@ describe('the shell in browser mode', () => {
       ws.on('error', () => resolve());
       ws.on('unexpected-response', () => resolve());
     });
-    await page.getByRole('button', { name: 'Security' }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Security', exact: true }).click();
     const row = page.getByRole('row').filter({ hasText: 'wrong token' });
     await expect.poll(() => row.count()).toBe(1);
     await row.getByRole('button', { name: /Mark event \d+ resolved/ }).click();
@@ -63,7 +63,7 @@ describe('the shell in browser mode', () => {
   it('switches views with the keyboard, using the shortcut each view announces', async () => {
     const nav = page.getByRole('navigation', { name: 'Views' });
     for (const name of ['Security', 'Settings']) {
-      const shortcut = await nav.getByRole('button', { name }).getAttribute('aria-keyshortcuts');
+      const shortcut = await nav.getByRole('button', { name, exact: true }).getAttribute('aria-keyshortcuts');
       expect(shortcut).toMatch(/^Alt\+\d$/);
       await page.keyboard.press(shortcut!);
       await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(name);
@@ -82,7 +82,7 @@ describe('the shell in browser mode', () => {
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Reconnecting' }).count(), { timeout: 10_000 }).toBe(1);
     server = await serve({ dataDir: server.dataDir, args: ['--no-demo', '--port', new URL(server.origin).port], env: { OMNISIGHT_TOKEN: token } });
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Connected' }).count(), { timeout: 15_000 }).toBe(1);
-    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Settings', exact: true }).click();
     await expect.poll(() => page.getByLabel('Theme').inputValue()).toBe('light');
   });
 });

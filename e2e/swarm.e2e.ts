@@ -53,7 +53,7 @@ afterAll(async () => {
 describe('swarm in browser mode', () => {
   it('draws the demo fleet as clusters with heads and seeds the zones from the demo scene', async () => {
     await page.goto(server.url);
-    await page.getByRole('button', { name: 'Swarm' }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Swarm', exact: true }).click();
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Swarm');
     const canvas = page.getByRole('img', { name: /Swarm topology/ });
     // 6 cameras: above the mesh limit of 5, so clusters by zone with heads.
@@ -85,23 +85,23 @@ describe('swarm in browser mode', () => {
     await page.waitForTimeout(800);
     await page.screenshot({ path: artifactPath('swarm-quarantine.png') });
 
-    await page.getByRole('button', { name: 'Security' }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Security', exact: true }).click();
     const row = page.getByRole('row').filter({ hasText: 'swarm.quarantined' }).filter({ hasText: cam.serial });
     await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
 
     // Release with confirmation; the fault is still on, so it stops first.
     sim.faults(cam.id).equivocate(false);
     sim.faults(cam.id).lie(false);
-    await page.getByRole('button', { name: 'Swarm' }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Swarm', exact: true }).click();
     await page.getByRole('button', { name: `Release camera ${cam.serial}` }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Release camera' }).click();
     await expect.poll(() => page.getByRole('list', { name: 'Quarantined cameras' }).count(), { timeout: 10_000 }).toBe(0);
-    await page.getByRole('button', { name: 'Security' }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Security', exact: true }).click();
     await expect.poll(() => page.getByRole('row').filter({ hasText: 'swarm.released' }).count(), { timeout: 10_000 }).toBe(1);
   });
 
   it('shows health, budgets and the charts in the Performance view, and serves /metrics with the token only', async () => {
-    await page.getByRole('button', { name: 'Performance' }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Performance', exact: true }).click();
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Performance');
     // The score itself depends on this machine's load (fusion and inference SLOs); it must be there.
     await expect.poll(() => page.getByRole('meter', { name: 'Health score' }).textContent(), { timeout: 15_000 }).toMatch(/^\d+health score/);

@@ -47,7 +47,7 @@ afterAll(async () => {
 describe('the Timeline view', () => {
   it('shows tracks moving on the ground map and across the time strip', async () => {
     await page.goto(server.url);
-    await page.getByRole('button', { name: 'Timeline' }).click();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Timeline', exact: true }).click();
     await expect.poll(() => page.locator('svg.timeline-map g.track').count(), { timeout: 40_000, interval: 500 }).toBeGreaterThan(0);
     // Some track keeps its id and moves on the map (the view redraws live).
     const first = new Map((await readTracks()).map((t) => [t.id, t]));
