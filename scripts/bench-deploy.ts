@@ -3,9 +3,12 @@
 // new version AND a heartbeat reporting it), against Axis's documented method in the same run: a
 // sequential loop of `curl --digest` upload + start per camera. Writes bench-results/deploy.json.
 //
-// The simulated fleet runs in a child process (so peak_rss_mb is the app's alone: this process
-// with the fleet, MQTT and deploy services, plus the forked helper). The cameras use the built-in
-// agent path: 50 programs under qemu on 2 cores would measure the emulator, not the deploy.
+// The simulated fleet runs in several child processes (BENCH_SIM_PROCS, default 4): 50 cameras are
+// 50 machines, and one simulator event loop would serialise every camera's install for both
+// methods alike. peak_rss_mb is the app's alone: this process with the fleet, MQTT and deploy
+// services, plus the forked helper. The cameras use the built-in agent path: 50 programs under
+// qemu on 2 cores would measure the emulator, not the deploy. A per-phase profile (wall time per
+// helper op, phase spans, CPU seconds per process) goes to stdout, not into the JSON.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,14 +20,24 @@ const root = path.resolve(__dirname, '..');
 const CAMERAS = Number(process.env.BENCH_CAMERAS ?? 50);
 const PAD_BYTES = 5 * 1024 * 1024;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const SIM_PROCS = Math.max(1, Math.min(CAMERAS, Number(process.env.BENCH_SIM_PROCS ?? 4)));
 
 // ---- child mode: the simulated fleet ----
-async function simChild(n: number): Promise<void> {
+async function simChild(n: number, seed: number): Promise<void> {
   const { startSimulatedFleet } = await import('../main/camsim');
-  const fleet = await startSimulatedFleet({ cameras: n, seed: 21, apps: 'agent' });
-  for (const c of fleet.cameras) process.stdout.write(`${JSON.stringify({ url: c.url, username: c.username, password: c.password })}\n`);
+  // Each camera writes its installs to the "flash" of its own machine. Here the 50 share one
+  // host disk, so the installs go to tmpfs when there is one: ext4 block allocation on the host
+  // (~13 ms CPU per 5 MB file, measured) is not something the cameras would do on our 2 cores.
+  const base = process.env.BENCH_SIM_DIR ?? (fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
+  const dataDir = fs.mkdtempSync(path.join(base, 'bench-deploy-sim-'));
+  const fleet = await startSimulatedFleet({ cameras: n, seed, apps: 'agent', dataDir });
+  for (const c of fleet.cameras) process.stdout.write(`${JSON.stringify({ url: c.url, username: c.username, password: c.password, serial: c.serial })}\n`);
   process.stdout.write('ready\n');
-  const stop = (): void => void fleet.stop().finally(() => process.exit(0));
+  const stop = (): void =>
+    void fleet.stop().finally(() => {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    });
   process.on('SIGTERM', stop);
   process.on('disconnect', stop);
 }
@@ -38,6 +51,18 @@ function pad(bytes: number): Buffer {
 
 const curl = (args: string[]): Promise<string> =>
   new Promise((resolve, reject) => execFile('curl', ['-s', '--max-time', '60', ...args], { maxBuffer: 1 << 20 }, (err, out) => (err ? reject(err) : resolve(out))));
+
+/** user+system CPU seconds of a process so far (Linux /proc). */
+const CLK_TCK = 100;
+const cpuS = (pid: number | undefined): number => {
+  if (!pid) return 0;
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+};
 
 const vmHwmMb = (pid: number | undefined): number => {
   if (!pid) return 0;
@@ -65,7 +90,7 @@ async function main(): Promise<void> {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-deploy-'));
   const log = silentLogger();
-  let sim: ChildProcess | undefined;
+  const sims: ChildProcess[] = [];
   try {
     // ---- build: make (incremental, as in a dev loop) + the padded package ----
     const nativeDir = path.join(root, 'native');
@@ -80,27 +105,44 @@ async function main(): Promise<void> {
     const buildS = (performance.now() - t0) / 1000;
     console.log(`build: ${eap.fileName} ${eap.data.length} bytes in ${buildS.toFixed(2)} s`);
 
-    // ---- the simulated fleet, in its own process ----
-    sim = spawn(process.execPath, ['--import', 'tsx', __filename, '--sim', String(CAMERAS)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    const cams: { url: string; username: string; password: string }[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const rl = readline.createInterface({ input: sim!.stdout! });
-      rl.on('line', (l) => (l === 'ready' ? resolve() : l.startsWith('{') && cams.push(JSON.parse(l) as (typeof cams)[number])));
-      sim!.once('exit', (c) => reject(new Error(`the simulator exited (${c})`)));
-    });
+    // ---- the simulated fleet: SIM_PROCS processes, cameras split evenly ----
+    type Cam = { url: string; username: string; password: string; serial: string };
+    const groups = Array.from({ length: SIM_PROCS }, (_, g) => Math.floor(CAMERAS / SIM_PROCS) + (g < CAMERAS % SIM_PROCS ? 1 : 0));
+    const perGroup = await Promise.all(
+      groups.map(
+        (n, g) =>
+          new Promise<Cam[]>((resolve, reject) => {
+            const sim = spawn(process.execPath, [...(process.env.BENCH_SIM_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SIM_PROF}`] : []), '--import', 'tsx', __filename, '--sim', String(n), String(21 + g)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+            sims.push(sim);
+            const got: Cam[] = [];
+            const rl = readline.createInterface({ input: sim.stdout! });
+            rl.on('line', (l) => (l === 'ready' ? resolve(got) : l.startsWith('{') && got.push(JSON.parse(l) as Cam)));
+            sim.once('exit', (c) => reject(new Error(`simulator process ${g} exited (${c})`)));
+          }),
+      ),
+    );
+    const cams = perGroup.flat();
+    // Different seeds per process; a serial collision would merge two cameras' heartbeats.
+    if (new Set(cams.map((c) => c.serial)).size !== cams.length) throw new Error('two simulator processes drew the same camera serial; change the seeds');
+    const simCpu = (): number => sims.reduce((a, p) => a + cpuS(p.pid), 0);
     // Our builds are unsigned: both methods get cameras that accept them.
     await Promise.all(cams.map((c) => curl(['--digest', '-u', `${c.username}:${c.password}`, `${c.url}/axis-cgi/applications/config.cgi?action=set&name=AllowUnsigned&value=true`])));
 
     // ---- Axis's documented method: sequential curl --digest upload + start ----
     const s0 = performance.now();
+    const sCpu0 = simCpu();
+    let curlUpMs = 0;
     for (const c of cams) {
+      const u0 = performance.now();
       const up = await curl(['--digest', '-u', `${c.username}:${c.password}`, '-F', `file=@${eapPath}`, `${c.url}/axis-cgi/applications/upload.cgi`]);
       if (!/^OK/.test(up)) throw new Error(`curl upload to ${c.url}: ${up}`);
+      curlUpMs += performance.now() - u0;
       const st = await curl(['--digest', '-u', `${c.username}:${c.password}`, `${c.url}/axis-cgi/applications/control.cgi?action=restart&package=omnisight`]);
       if (!/^OK/.test(st)) throw new Error(`curl start on ${c.url}: ${st}`);
     }
     const sequentialS = (performance.now() - s0) / 1000;
-    console.log(`sequential curl: ${sequentialS.toFixed(2)} s`);
+    const seqSimCpu = simCpu() - sCpu0;
+    console.log(`sequential curl: ${sequentialS.toFixed(2)} s (uploads ${(curlUpMs / 1000).toFixed(2)} s, starts ${(sequentialS - curlUpMs / 1000).toFixed(2)} s; simulator CPU ${seqSimCpu.toFixed(2)} s)`);
 
     // ---- the app: fleet + MQTT + deploy services, forked helper ----
     const { db } = openDatabase({ dir });
@@ -123,8 +165,37 @@ async function main(): Promise<void> {
     await mqtt.start();
     const fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
     ref.fleet = fleet;
+    // Wall time per helper op while the deploy runs (the deploy service sees the same helper).
+    const ops = new Map<string, { n: number; ms: number; max: number }>();
+    let profiling = false;
+    const timedHelper: Pick<typeof helper, 'call'> = {
+      call: (async (req: { op: string }, timeoutMs?: number) => {
+        const t = performance.now();
+        try {
+          return await (helper.call as (r: unknown, ms?: number) => Promise<unknown>)(req, timeoutMs);
+        } finally {
+          if (profiling) {
+            const o = ops.get(req.op) ?? { n: 0, ms: 0, max: 0 };
+            const d = performance.now() - t;
+            o.n++;
+            o.ms += d;
+            o.max = Math.max(o.max, d);
+            ops.set(req.op, o);
+          }
+        }
+      }) as typeof helper.call,
+    };
+    // Phase spans per camera from the progress events: preflight → upload (bytes) → install reply → start+verify → done.
+    const marks = new Map<string, Record<string, number>>();
+    bus.subscribe('deploy.progress', ({ target: t }) => {
+      const m = marks.get(t.cameraId) ?? {};
+      const at = performance.now();
+      m[t.phase] ??= at;
+      if (t.phase === 'upload' && t.bytesTotal > 0 && t.bytesSent >= t.bytesTotal) m.sent ??= at;
+      marks.set(t.cameraId, m);
+    });
     const deploy = createDeployService({
-      db, bus, log, audit, now: Date.now, dataDir: dir, helper, registry: fleet.registry,
+      db, bus, log, audit, now: Date.now, dataDir: dir, helper: timedHelper, registry: fleet.registry,
       subscribeMessages: (l) => fleet.subscribeMessages(l),
       onHelperProgress: (l) => {
         progress.add(l);
@@ -146,10 +217,34 @@ async function main(): Promise<void> {
     const end = Date.now() + 20_000;
     while (ids.some((id) => fleet.status(id)?.lastHeartbeat === null) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
 
+    // Background: the 50 live agents publish detections and heartbeats that the app ingests.
+    const i0 = { sim: simCpu(), helper: cpuS(helper.pid), main: process.cpuUsage(), t: performance.now() };
+    await new Promise((r) => setTimeout(r, 1000));
+    const idleMain = process.cpuUsage(i0.main);
+    const idleS = (performance.now() - i0.t) / 1000;
+    const idle = { sim: (simCpu() - i0.sim) / idleS, helper: (cpuS(helper.pid) - i0.helper) / idleS, main: (idleMain.user + idleMain.system) / 1e6 / idleS };
+
     const d0 = performance.now();
+    const cpu0 = { sim: simCpu(), helper: cpuS(helper.pid), main: process.cpuUsage() };
+    profiling = true;
     const { deployId } = await call<{ deployId: string }>('deploy.start', { buildSha: build.sha256, cameraIds: ids, concurrency: CONCURRENCY });
     await deploy.idle();
     const deployS = (performance.now() - d0) / 1000;
+    profiling = false;
+    const mainCpu = process.cpuUsage(cpu0.main);
+    const cpu = { sim: simCpu() - cpu0.sim, helper: cpuS(helper.pid) - cpu0.helper, main: (mainCpu.user + mainCpu.system) / 1e6 };
+    const span = (a: string, b: string): string => {
+      const d = [...marks.values()].filter((m) => m[a] !== undefined && m[b] !== undefined).map((m) => m[b]! - m[a]!);
+      return d.length ? `avg ${(d.reduce((x, y) => x + y, 0) / d.length).toFixed(0)} ms, max ${Math.max(...d).toFixed(0)} ms` : 'n/a';
+    };
+    console.log('deploy profile (per camera, wall):');
+    console.log(`  preflight (listApps + allowUnsigned): ${span('preflight', 'upload')}`);
+    console.log(`  upload bytes (first byte → last byte accepted): ${span('upload', 'sent')}`);
+    console.log(`  server-side install (last byte → upload.cgi OK): ${span('sent', 'start')}`);
+    console.log(`  start + verify + key + log: ${span('start', 'done')}`);
+    console.log(`  background before the deploy (CPU s per s): simulators ${idle.sim.toFixed(2)}, helper ${idle.helper.toFixed(2)}, app ${idle.main.toFixed(2)}`);
+    for (const [op, o] of [...ops].sort((a, b) => b[1].ms - a[1].ms)) console.log(`  helper ${op}: ${o.n} calls, ${(o.ms / 1000).toFixed(2)} s total, avg ${(o.ms / o.n).toFixed(0)} ms, max ${o.max.toFixed(0)} ms`);
+    console.log(`  CPU during deploy: simulators ${cpu.sim.toFixed(2)} s, helper ${cpu.helper.toFixed(2)} s, app ${cpu.main.toFixed(2)} s (wall ${deployS.toFixed(2)} s × 2 cores = ${(deployS * 2).toFixed(2)} core-s)`);
     const result = await call<{ targets: { outcome: string; message: string }[] }>('deploy.get', { deployId });
     const verified = result.targets.filter((t) => t.outcome === 'verified').length;
     console.log(`deploy: ${deployS.toFixed(2)} s, ${verified}/${ids.length} verified`);
@@ -168,6 +263,8 @@ async function main(): Promise<void> {
       concurrency: CONCURRENCY,
       load: fs.readFileSync('/proc/loadavg', 'utf8').trim(),
       notes:
+        `The fleet ran as ${SIM_PROCS} simulator processes (node + tsx, ${groups.join('/')} cameras each, loopback HTTP on ephemeral ports, installs written under ${process.env.BENCH_SIM_DIR ?? (fs.existsSync('/dev/shm') ? '/dev/shm (tmpfs)' : os.tmpdir())}), started before timing; the sequential curl loop and the app deploy talk to the same ${ids.length} cameras. ` +
+        `CPU during the deploy: simulators ${cpu.sim.toFixed(2)} s, helper ${cpu.helper.toFixed(2)} s, app ${cpu.main.toFixed(2)} s = ${(cpu.sim + cpu.helper + cpu.main).toFixed(2)} CPU-s, so on ${os.cpus().length} cores deploy_s cannot go below ${((cpu.sim + cpu.helper + cpu.main) / os.cpus().length).toFixed(2)} s (ratio ${((cpu.sim + cpu.helper + cpu.main) / os.cpus().length / sequentialS).toFixed(2)}); the sequential loop used ${seqSimCpu.toFixed(2)} simulator CPU-s plus curl. ` +
         'Simulated cameras run the built-in agent path (apps: "agent"): 50 programs under qemu-aarch64-static would saturate 2 cores. deploy_s includes preflight bookkeeping, upload, start and verification (list.cgi Running with the new version and a heartbeat reporting it over MQTT); sequential_s is curl --digest upload + control.cgi restart per camera with no verification. build_s = incremental make of native/ + packaging the 5 MB padded .eap. peak_rss_mb = this process (app services) + the forked helper.',
     };
     fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
@@ -179,12 +276,12 @@ async function main(): Promise<void> {
     await mqtt.close();
     db.close();
   } finally {
-    sim?.kill('SIGTERM');
+    for (const sim of sims) sim.kill('SIGTERM');
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (process.argv[2] === '--sim') void simChild(Number(process.argv[3]));
+if (process.argv[2] === '--sim') void simChild(Number(process.argv[3]), Number(process.argv[4] ?? 21));
 else
   main().then(
     () => process.exit(0),

@@ -246,12 +246,20 @@ export function createSimCamera(opts: {
       const chunks: Buffer[] = [];
       let size = 0;
       let over = false;
+      // A declared length (every upload client sends one) fills one buffer: no chunk list, no 5 MB concat copy.
+      const declared = Number(req.headers['content-length']);
+      let whole = Number.isInteger(declared) && declared > 0 && declared <= limit ? Buffer.allocUnsafe(declared) : undefined;
       req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > limit) over = true; // keep draining so the reply can still be read
+        if (whole && size + c.length > whole.length) {
+          chunks.push(whole.subarray(0, size)); // more than declared: back to a chunk list
+          whole = undefined;
+        }
+        if (size + c.length > limit) over = true; // keep draining so the reply can still be read
+        else if (whole) c.copy(whole, size);
         else chunks.push(c);
+        size += c.length;
       });
-      req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
+      req.on('end', () => resolve(over ? undefined : whole ? whole.subarray(0, size) : Buffer.concat(chunks)));
       req.on('error', reject);
     });
 

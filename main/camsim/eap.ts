@@ -19,6 +19,18 @@ export type EapCheck =
 
 const BLOCK = 512;
 const MAX_UNPACKED = 256 * 1024 * 1024;
+
+/**
+ * Output chunk size for one package: gzip's trailer holds the unpacked size (mod 2^32), so one
+ * chunk of that size inflates in a single pool job instead of hundreds of 16 KiB round trips and
+ * a final copy. The trailer is only a hint: a lying one costs speed, never correctness, and the
+ * chunk is capped by deflate's best ratio (~1032:1) so a tiny package cannot claim a huge buffer.
+ */
+const chunkFor = (gz: Buffer): number => {
+  const isize = gz.readUInt32LE(gz.length - 4);
+  return Math.max(64 * 1024, Math.min(isize + 1, gz.length * 1032, 64 * 1024 * 1024));
+};
+
 const APP_NAME = /^[A-Za-z][A-Za-z0-9_]{0,25}$/;
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
@@ -86,7 +98,7 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
   if (pkg.length < 18 || pkg[0] !== 0x1f || pkg[1] !== 0x8b) return fail(1, 'not gzip');
   let entries: EapEntry[];
   try {
-    entries = readTar(await gunzipAsync(pkg, { maxOutputLength: MAX_UNPACKED }));
+    entries = readTar(await gunzipAsync(pkg, { maxOutputLength: MAX_UNPACKED, chunkSize: chunkFor(pkg) }));
   } catch (e) {
     return fail(1, `not a gzip tar: ${(e as Error).message}`);
   }

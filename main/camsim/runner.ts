@@ -229,7 +229,8 @@ export function createEapRuntime(o: {
       // Unpack beside the old copy and swap, so a failed write leaves the previous install intact.
       const target = path.join(appsDir, c.appName);
       const staging = `${target}.new`;
-      fs.rmSync(staging, { recursive: true, force: true });
+      // File-system work goes through libuv's pool: the camera keeps answering while it installs.
+      await fs.promises.rm(staging, { recursive: true, force: true });
       for (const e of c.entries) {
         const p = path.resolve(staging, e.name);
         if (!p.startsWith(`${path.resolve(staging)}${path.sep}`)) return { ok: false, code: UPLOAD_ERR.badManifest };
@@ -243,8 +244,18 @@ export function createEapRuntime(o: {
       );
       const r = running.get(c.appName);
       if (r) await stopProc(r);
-      fs.rmSync(target, { recursive: true, force: true });
-      fs.renameSync(staging, target);
+      // Swap by renames; the old copy is deleted after the new one is in place, off the reply's path.
+      const old = `${target}.old`;
+      await fs.promises.rm(old, { recursive: true, force: true });
+      const had = await fs.promises.rename(target, old).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+          return false;
+        },
+      );
+      await fs.promises.rename(staging, target);
+      if (had) void fs.promises.rm(old, { recursive: true, force: true }).catch(() => undefined);
       return { ok: true, app: { name: c.appName, niceName: c.friendlyName, vendor: c.vendor, version: c.version, applicationId: c.appId, vendorId: c.vendorId } };
     },
     async start(app) {

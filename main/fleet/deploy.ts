@@ -394,8 +394,14 @@ export function createDeployService(deps: DeployDeps): DeployService {
     // 1. Record what the camera runs now, so it can be put back.
     try {
       setTarget(deployId, c.id, { phase: 'preflight', message: 'checking the camera' });
-      if (row.previous_version === null && row.previous_sha === null) {
-        const apps = (await helper.call({ op: 'listApps', target: t }, 10_000)).apps;
+      // The two reads are independent: one round trip of waiting instead of two.
+      const needPrev = row.previous_version === null && row.previous_sha === null;
+      const [listed, allow] = await Promise.all([
+        needPrev ? helper.call({ op: 'listApps', target: t }, 10_000) : undefined,
+        helper.call({ op: 'allowUnsigned', target: t }, 10_000).then((r) => r.allowUnsigned),
+      ]);
+      if (listed) {
+        const apps = listed.apps;
         const cur = apps.find((a) => a.name === appName);
         const known = db.prepare('SELECT * FROM deploy_installed WHERE camera_id = ?').get(c.id) as { version: string; build_sha: string | null } | undefined;
         const prevSha = cur && known && known.version === cur.version && known.build_sha && fs.existsSync(buildPath(known.build_sha)) ? known.build_sha : null;
@@ -403,7 +409,6 @@ export function createDeployService(deps: DeployDeps): DeployService {
         setTarget(deployId, c.id, { previous_version: row.previous_version, previous_sha: prevSha });
         step(deployId, c, `runs ${cur ? `${appName} ${cur.version} (${cur.status})` : `no ${appName}`} before the deploy`, { previousVersion: cur?.version ?? null, previousSha: prevSha });
       }
-      const allow = (await helper.call({ op: 'allowUnsigned', target: t }, 10_000)).allowUnsigned;
       if (allow === false) {
         if (!opts.allowUnsigned) throw new StepError('the camera only accepts signed apps (AllowUnsigned is off) and switching it on was not allowed');
         await helper.call({ op: 'allowUnsigned', target: t, set: true }, 10_000);
@@ -424,8 +429,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
         hb.stop();
       }
       recordInstalled(c, appName, build.version, build.sha256);
-      await refreshKey(c);
-      const note = await agentNote(c, appName);
+      const [, note] = await Promise.all([refreshKey(c), agentNote(c, appName)]);
       setTarget(deployId, c.id, { phase: 'done', outcome: 'verified', final_version: build.version, message: `running ${build.version} (verified)${note}` });
       step(deployId, c, `running ${build.version} (verified)${note}`, { version: build.version });
     } catch (e) {

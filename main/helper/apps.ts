@@ -108,6 +108,29 @@ export interface UploadOptions {
   field?: string;
 }
 
+// A deploy sends one package to many cameras: read it from disk once, not once per camera. Two
+// entries (the new build and a rollback's previous one), each bounded; bigger files stream from disk.
+const CACHE_MAX_BYTES = 64 * 1024 * 1024;
+const SLICE = 256 * 1024;
+const fileCache = new Map<string, { key: string; data: Buffer }>();
+async function cachedFile(file: string, st: fs.Stats): Promise<Buffer | undefined> {
+  // Timestamps tick coarsely: a file changed within the last seconds could keep size and mtime, so only settled files are cached.
+  if (st.size > CACHE_MAX_BYTES || Date.now() - st.mtimeMs < 2000) return undefined;
+  const key = `${st.size}:${st.mtimeMs}:${st.ino}`;
+  const hit = fileCache.get(file);
+  if (hit?.key === key) {
+    fileCache.delete(file);
+    fileCache.set(file, hit);
+    return hit.data;
+  }
+  const data = await fs.promises.readFile(file);
+  if (data.length !== st.size) return undefined; // changed while read: stream it instead
+  fileCache.delete(file);
+  fileCache.set(file, { key, data });
+  while (fileCache.size > 2) fileCache.delete(fileCache.keys().next().value!);
+  return data;
+}
+
 /**
  * Streams the file as multipart/form-data to upload.cgi. The Digest challenge is fetched with an
  * empty request first, so the package is sent once, authorised. Progress counts bytes the socket
@@ -116,7 +139,8 @@ export interface UploadOptions {
 export async function uploadApp(t: Target, file: string, o: UploadOptions = {}): Promise<AxisReply & { sent: number; total: number }> {
   const idle = o.idleTimeoutMs ?? 20_000;
   const p = '/axis-cgi/applications/upload.cgi';
-  const size = (await fs.promises.stat(file)).size;
+  const st = await fs.promises.stat(file);
+  const size = st.size;
   const boundary = `----omnisight${crypto.randomBytes(12).toString('hex')}`;
   const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${o.field ?? 'file'}"; filename="${path.basename(file).replace(/"/g, '')}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
@@ -175,13 +199,22 @@ export async function uploadApp(t: Target, file: string, o: UploadOptions = {}):
       void (async () => {
         try {
           await write(head);
-          const rs = fs.createReadStream(file, { highWaterMark: 64 * 1024 });
-          for await (const c of rs) {
-            if (settled) {
-              rs.destroy();
-              return;
+          const data = await cachedFile(file, st);
+          if (data) {
+            // Slices of the cached bytes (no copies), paced by the socket like the disk stream.
+            for (let off = 0; off < data.length; off += SLICE) {
+              if (settled) return;
+              await write(data.subarray(off, off + SLICE));
             }
-            await write(c as Buffer);
+          } else {
+            const rs = fs.createReadStream(file, { highWaterMark: SLICE });
+            for await (const c of rs) {
+              if (settled) {
+                rs.destroy();
+                return;
+              }
+              await write(c as Buffer);
+            }
           }
           await write(tail);
           req.end();
