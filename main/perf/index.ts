@@ -172,11 +172,14 @@ export function createPerfService(deps: PerfServiceDeps): PerfService {
   const recordCameraStats = (camera: string, s: CameraStatsInput): void => {
     const t = now();
     const c = cam(camera);
-    metrics.inference.observe({ camera }, s.inferenceMs / 1000);
+    // A camera reports inference_ms 0 until its detector has run once: that is "no reading", not
+    // a 0 ms inference, so it must not pull the chart, the histogram or the SLO towards zero.
+    const inferred = s.inferenceMs > 0;
+    if (inferred) metrics.inference.observe({ camera }, s.inferenceMs / 1000);
     metrics.fps.set({ camera, stage: 'camera' }, s.fpsCamera);
     metrics.fps.set({ camera, stage: 'processed' }, s.fpsProcessed);
     metrics.fps.set({ camera, stage: 'skipped' }, s.fpsSkipped);
-    slo.get('inference_latency')!.add(t, s.inferenceMs <= FRIGATE_INFERENCE_ERROR_MS ? 1 : 0, 1);
+    if (inferred) slo.get('inference_latency')!.add(t, s.inferenceMs <= FRIGATE_INFERENCE_ERROR_MS ? 1 : 0, 1);
     if (s.fpsCamera > 0) slo.get('frames_processed')!.add(t, Math.min(s.fpsProcessed, s.fpsCamera), s.fpsCamera);
     c.skippedTotal += (s.fpsSkipped * Math.max(0, t - c.lastT)) / 1000;
     c.lastT = t;
@@ -184,7 +187,7 @@ export function createPerfService(deps: PerfServiceDeps): PerfService {
     // Charts and stage samples are downsampled: a camera reports ten times a second.
     if (t - c.lastPoint >= POINT_EVERY_MS) {
       c.lastPoint = t;
-      point('inference_ms', camera, t, s.inferenceMs);
+      if (inferred) point('inference_ms', camera, t, s.inferenceMs);
       point('fps_camera', camera, t, s.fpsCamera);
       point('fps_processed', camera, t, s.fpsProcessed);
       point('fps_skipped', camera, t, s.fpsSkipped);

@@ -114,6 +114,33 @@ describe('performance service', () => {
     perf.close();
   });
 
+  it('charts what the Performance view plots: real inference ms, bytes/s per camera, fusion in µs', async () => {
+    const { perf, advance } = setup();
+    const call = <T>(name: keyof typeof perf.handlers, input: unknown): T => (perf.handlers[name] as (i: unknown, c: unknown) => T)(input, {});
+    type Lines = { lines: { label: string; points: [number, number][] }[] };
+    // A camera's first reports carry inference_ms 0 (its detector has not run yet): no reading.
+    perf.recordCameraStats('CAM1', { inferenceMs: 0, fpsCamera: 10, fpsProcessed: 0, fpsSkipped: 0 });
+    expect(call<Lines>('perf.series', { metric: 'inference_ms', sinceMs: 60_000 }).lines).toEqual([]);
+    expect(call<Lines>('perf.series', { metric: 'fps_camera', sinceMs: 60_000 }).lines[0]!.points).toHaveLength(1);
+    for (let i = 0; i < 3; i++) {
+      advance(5_000);
+      perf.recordCameraStats('CAM1', { inferenceMs: 17 + i, fpsCamera: 10, fpsProcessed: 10, fpsSkipped: 0 });
+      perf.recordBytes('CAM1', 10_240);
+      perf.recordFusion(0.00004, 1);
+      await perf.sample();
+    }
+    const inf = call<Lines>('perf.series', { metric: 'inference_ms', sinceMs: 60_000 });
+    expect(inf.lines.map((l) => l.label)).toEqual(['CAM1']);
+    expect(inf.lines[0]!.points.map((p) => p[1])).toEqual([17, 18, 19]);
+    const bw = call<Lines>('perf.series', { metric: 'bandwidth_bytes_per_s', sinceMs: 60_000 });
+    expect(bw.lines[0]!.points.at(-1)![1]).toBeCloseTo(10_240 / 5); // 10 KiB over 5 s
+    const fusion = call<Lines>('perf.series', { metric: 'fusion_latency_us', sinceMs: 60_000 });
+    expect(fusion.lines.find((l) => l.label === 'mean')!.points.at(-1)![1]).toBeCloseTo(40);
+    // The zero placeholder did not count as a fast inference either.
+    expect(await perf.metrics.registry.getSingleMetricAsString('omnisight_camera_inference_seconds')).toContain('omnisight_camera_inference_seconds_count{camera="CAM1"} 3');
+    perf.close();
+  });
+
   it('exposes valid Prometheus text (promtool check metrics)', async () => {
     const { perf } = setup();
     perf.recordCameraStats('B8A44F000001', { inferenceMs: 18, fpsCamera: 10, fpsProcessed: 10, fpsSkipped: 0 });

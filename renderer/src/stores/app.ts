@@ -1,10 +1,7 @@
 import { create } from 'zustand';
 import type { AppInfo, AppNotification, Settings, SettingsPatch } from '../../../preload/contract';
 import { CallError, transport, type ConnectionState } from '../transport';
-
-interface Toast extends AppNotification {
-  id: number;
-}
+import { expireToasts, pushToast, type Toast } from './toasts';
 
 interface AppState {
   connection: ConnectionState;
@@ -19,6 +16,7 @@ interface AppState {
 }
 
 let toastId = 1;
+let sweep: ReturnType<typeof setTimeout> | undefined;
 
 export const useApp = create<AppState>((set, get) => ({
   connection: transport().state(),
@@ -38,9 +36,19 @@ export const useApp = create<AppState>((set, get) => ({
     }
   },
   toast(n) {
-    const id = toastId++;
-    set({ toasts: [...get().toasts.slice(-4), { ...n, id }] });
-    setTimeout(() => get().dismiss(id), n.severity === 'critical' ? 15_000 : 6_000);
+    set({ toasts: pushToast(get().toasts, n, toastId++, Date.now()) });
+    // One timer for the stack, set for the next toast to expire (repeats push theirs back).
+    const schedule = (): void => {
+      if (sweep) clearTimeout(sweep);
+      sweep = undefined;
+      const next = Math.min(...get().toasts.map((t) => t.expiresAt));
+      if (!Number.isFinite(next)) return;
+      sweep = setTimeout(() => {
+        set({ toasts: expireToasts(get().toasts, Date.now()) });
+        schedule();
+      }, Math.max(50, next - Date.now()));
+    };
+    schedule();
   },
   dismiss(id) {
     set({ toasts: get().toasts.filter((t) => t.id !== id) });

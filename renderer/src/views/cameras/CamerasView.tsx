@@ -92,12 +92,12 @@ function Tile({ camera, status, engine, size, onOpen, large }: { camera: Camera;
           </span>
         )}
       </button>
-      <header className="tile-top">
+      <header className="tile-top media-overlay">
         <span className="tile-name">{camera.name}</span>
         {camera.demo && <span className="badge tile-demo">Simulated</span>}
         <span className={`badge tile-state state-${state}`}>{STATE_LABEL[state]}</span>
       </header>
-      <footer className="tile-bottom">
+      <footer className="tile-bottom media-overlay">
         <span ref={fps} className="tile-fps" aria-label="Painted frames per second">
           0.0 fps
         </span>
@@ -111,8 +111,16 @@ function Tile({ camera, status, engine, size, onOpen, large }: { camera: Camera;
 }
 
 function ManagePanel({ cameras, onEdit, onRemove }: { cameras: Camera[]; onEdit: (c: Camera) => void; onRemove: (c: Camera) => void }) {
+  // The table sits under the grid, below the fold: bring it into view when it opens, or the
+  // button looks as if it did nothing.
+  const ref = useRef<HTMLTableElement>(null);
+  useEffect(() => {
+    // Braces matter: recent Chromium returns a Promise from scrollIntoView, and an effect must
+    // return nothing or a cleanup function.
+    ref.current?.scrollIntoView?.({ block: 'start', behavior: 'smooth' });
+  }, []);
   return (
-    <table className="table camera-table">
+    <table ref={ref} className="table camera-table" aria-label="Registered cameras">
       <thead>
         <tr>
           <th>Name</th>

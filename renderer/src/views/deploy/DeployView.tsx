@@ -34,6 +34,9 @@ export function DeployView() {
   const [history, setHistory] = useState<Deploy[]>([]);
   const [detail, setDetail] = useState<string>();
   const [error, setError] = useState<string>();
+  // Errors show where the action was: under the build controls, or under preflight and deploy.
+  const [buildError, setBuildError] = useState<string>();
+  const [stepError, setStepError] = useState<string>();
   const buildId = useRef('');
 
   const loadBuilds = useCallback(async () => {
@@ -91,14 +94,14 @@ export function DeployView() {
     buildId.current = `b${Date.now()}`;
     setBuilding(true);
     setBuildLog([]);
-    setError(undefined);
+    setBuildError(undefined);
     try {
       const r = await transport().call('deploy.buildNative', { buildId: buildId.current });
       setBuildLog((l) => [...l, `built in ${(r.buildMs / 1000).toFixed(1)} s`]);
       await loadBuilds();
       setBuildSha(r.build.sha256);
     } catch (e) {
-      setError(msg(e));
+      setBuildError(msg(e));
     } finally {
       setBuilding(false);
     }
@@ -110,20 +113,20 @@ export function DeployView() {
       await loadBuilds();
       setBuildSha(b.sha256);
       setFilePath('');
-      setError(undefined);
+      setBuildError(undefined);
     } catch (e) {
-      setError(msg(e));
+      setBuildError(msg(e));
     }
   };
 
   const check = async (): Promise<void> => {
     if (!build) return;
     setChecking(true);
-    setError(undefined);
+    setStepError(undefined);
     try {
       setPreflight((await transport().call('deploy.preflight', { buildSha: build.sha256, cameraIds: [...selected], allowUnsigned })).rows);
     } catch (e) {
-      setError(msg(e));
+      setStepError(msg(e));
     } finally {
       setChecking(false);
     }
@@ -137,7 +140,7 @@ export function DeployView() {
       setCurrent(await transport().call('deploy.get', { deployId }));
       setPreflight(undefined);
     } catch (e) {
-      setError(msg(e));
+      setStepError(msg(e));
     }
   };
 
@@ -187,6 +190,11 @@ export function DeployView() {
               Add file
             </button>
           </div>
+          {buildError && (
+            <p className="deploy-error" role="alert">
+              {buildError}
+            </p>
+          )}
           {buildLog.length > 0 && (
             <pre className="build-log" aria-label="Build log">
               {buildLog.join('\n')}
@@ -249,6 +257,11 @@ export function DeployView() {
             Deploy{preflight ? ` to ${preflight.length - blocked}` : ''}
           </button>
         </div>
+        {stepError && (
+          <p className="deploy-error" role="alert">
+            {stepError}
+          </p>
+        )}
         {preflight && (
           <table className="deploy-table" aria-label="Preflight">
             <thead>

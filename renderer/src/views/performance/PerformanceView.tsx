@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { MethodOutput, PerfAlert } from '../../../../preload/contract';
 import { CallError, transport } from '../../transport';
+import { fleetTotal, rows, timeTick } from './series';
 import './performance.css';
 
 type Health = MethodOutput<'perf.health'>;
@@ -11,56 +12,33 @@ type Metric = Series['metric'];
 
 const WINDOW_MS = 15 * 60_000;
 const REFRESH_MS = 5_000;
-/** At most this many per-camera lines per chart (the slowest ones); the rest would be noise. */
-const MAX_LINES = 8;
-const COLOURS = ['#4c9dff', '#3fb950', '#d29922', '#f85149', '#a371f7', '#39c5cf', '#ff7b72', '#e3b341'];
+// Theme tokens, so lines keep their contrast on the light background too.
+const COLOURS = Array.from({ length: 8 }, (_, i) => `var(--chart-${i + 1})`);
 const CHARTED: Metric[] = ['inference_ms', 'fps_camera', 'fps_processed', 'fps_skipped', 'bandwidth_bytes_per_s', 'fusion_latency_us', 'event_loop_delay_ms'];
 const levers: Record<Bottlenecks[number]['lever'], string> = { lower_fps: 'Lower the frame rate', smaller_model: 'Use a smaller model', fewer_streams: 'Watch fewer streams' };
 
-const hhmm = (t: number): string => new Date(t).toLocaleTimeString(undefined, { hour12: false, hour: '2-digit', minute: '2-digit' });
-
-/** Lines → recharts rows keyed by time; per-camera lines are limited to the worst MAX_LINES by their last value. */
-function rows(s: Series | undefined, worstFirst = true): { data: Record<string, number>[]; keys: string[] } {
-  if (!s) return { data: [], keys: [] };
-  const lines = [...s.lines].sort((a, b) => (worstFirst ? (b.points.at(-1)?.[1] ?? 0) - (a.points.at(-1)?.[1] ?? 0) : a.label.localeCompare(b.label))).slice(0, MAX_LINES);
-  lines.sort((a, b) => a.label.localeCompare(b.label)); // stable colours while values move
-  const byT = new Map<number, Record<string, number>>();
-  for (const l of lines)
-    for (const [t, v] of l.points) {
-      const k = Math.round(t / 1000) * 1000;
-      let r = byT.get(k);
-      if (!r) byT.set(k, (r = { t: k }));
-      r[l.label] = v;
-    }
-  return { data: [...byT.values()].sort((a, b) => a.t! - b.t!), keys: lines.map((l) => l.label) };
-}
-
-/** Sum of all per-camera lines at each time (fleet totals for fps). */
-function total(s: Series | undefined): [number, number][] {
-  const m = new Map<number, number>();
-  for (const l of s?.lines ?? []) for (const [t, v] of l.points) m.set(Math.round(t / 5000) * 5000, (m.get(Math.round(t / 5000) * 5000) ?? 0) + v);
-  return [...m.entries()].sort((a, b) => a[0] - b[0]);
-}
-
 function Chart({ title, unit, data, keys, refs, domain }: { title: string; unit: string; data: Record<string, number>[]; keys: string[]; refs?: { y: number; label: string; colour: string }[]; domain?: [number, number | 'auto'] }) {
+  const span = data.length > 1 ? data.at(-1)!.t! - data[0]!.t! : 0;
+  // With only a point or two a line is too short to see: draw the points themselves.
+  const dots = data.length < 3;
   return (
     <figure className="perf-chart" aria-label={title}>
       <figcaption>
         {title} <span className="muted">({unit})</span>
       </figcaption>
       {data.length === 0 ? (
-        <p className="perf-nodata muted">No samples yet.</p>
+        <p className="perf-nodata muted">Waiting for the first samples (one every 5 s)…</p>
       ) : (
         <ResponsiveContainer width="100%" height={200}>
           <LineChart data={data} margin={{ top: 6, right: 12, bottom: 0, left: 0 }}>
             <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
-            <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={hhmm} stroke="var(--text-muted)" fontSize={11} />
+            <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(t: number) => timeTick(t, span)} stroke="var(--text-muted)" fontSize={11} />
             <YAxis stroke="var(--text-muted)" fontSize={11} width={48} domain={domain ?? [0, 'auto']} />
             <Tooltip labelFormatter={(t) => new Date(Number(t)).toLocaleTimeString()} contentStyle={{ background: 'var(--bg-raised)', border: '1px solid var(--border)' }} />
             {keys.length > 1 && <Legend wrapperStyle={{ fontSize: 11 }} />}
             {refs?.map((r) => <ReferenceLine key={r.label} y={r.y} stroke={r.colour} strokeDasharray="4 3" label={{ value: r.label, fill: r.colour, fontSize: 10, position: 'insideTopRight' }} />)}
             {keys.map((k, i) => (
-              <Line key={k} dataKey={k} stroke={COLOURS[i % COLOURS.length]} dot={false} isAnimationActive={false} strokeWidth={1.5} connectNulls />
+              <Line key={k} dataKey={k} stroke={COLOURS[i % COLOURS.length]} dot={dots ? { r: 3 } : false} isAnimationActive={false} strokeWidth={1.5} connectNulls />
             ))}
           </LineChart>
         </ResponsiveContainer>
@@ -101,21 +79,21 @@ export function PerformanceView() {
     };
   }, [refresh]);
 
-  const inference = rows(series.inference_ms);
+  const inference = rows(series.inference_ms?.lines);
   const fpsData = (() => {
     const m = new Map<number, Record<string, number>>();
     for (const [name, metric] of [['camera', 'fps_camera'], ['processed', 'fps_processed'], ['skipped', 'fps_skipped']] as const)
-      for (const [t, v] of total(series[metric])) {
+      for (const [t, v] of fleetTotal(series[metric]?.lines, REFRESH_MS)) {
         let r = m.get(t);
         if (!r) m.set(t, (r = { t }));
         r[name] = v;
       }
     return [...m.values()].sort((a, b) => a.t! - b.t!);
   })();
-  const bandwidth = rows(series.bandwidth_bytes_per_s);
+  const bandwidth = rows(series.bandwidth_bytes_per_s?.lines);
   const bwKb = bandwidth.data.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k === 't' ? v : Math.round(v / 10.24) / 100])));
-  const fusion = rows(series.fusion_latency_us, false);
-  const loop = rows(series.event_loop_delay_ms, false);
+  const fusion = rows(series.fusion_latency_us?.lines, false);
+  const loop = rows(series.event_loop_delay_ms?.lines, false);
   const score = health ? Math.round(health.score) : undefined;
   const scoreClass = score === undefined ? '' : score >= 90 ? 'ok' : score >= 70 ? 'warn' : 'bad';
 

@@ -1,11 +1,17 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent, type PointerEvent } from 'react';
 import { isMethodName, type MethodOutput, type TimelineIntervention, type TimelineTrack, type TimelineZone } from '../../../../preload/contract';
 import { CallError, transport } from '../../transport';
-import { growBounds, laneSegments, pointAhead, pushSnapshot, snapshotAt, validateZone, zoneId, type Bounds, type Snapshot, type ZoneDraft } from './model';
+import { growBounds, laneSegments, pointAhead, pushSnapshot, scaleBar, snapshotAt, validateZone, zoneId, type Bounds, type Snapshot, type ZoneDraft } from './model';
 import './timeline.css';
 
 type Stats = MethodOutput<'timeline.stats'>;
 type Cameras = MethodOutput<'timeline.cameras'>;
+/** A site zone from the swarm (where events are confirmed): context on the map, not editable here. */
+interface SiteZone {
+  id: string;
+  name: string;
+  polygon: { x: number; y: number }[];
+}
 interface SwarmEventLite {
   id: number;
   zone: string;
@@ -38,7 +44,9 @@ export function TimelineView() {
   const [cursor, setCursor] = useState<number | null>(null); // null = live
   const [now, setNow] = useState(() => Date.now());
   const [error, setError] = useState<string>();
+  const [siteZones, setSiteZones] = useState<SiteZone[]>([]);
   const hasEvents = useMemo(() => isMethodName('swarm.events'), []);
+  const hasSiteZones = useMemo(() => isMethodName('swarm.zones'), []);
 
   const addSnapshot = useCallback((s: Snapshot) => {
     if (!s.at) return;
@@ -73,6 +81,13 @@ export function TimelineView() {
     } catch {
       // The fleet capability may be absent; calibrated cameras are still listed.
     }
+    if (hasSiteZones) {
+      try {
+        setSiteZones((await transport().call('swarm.zones', {})).zones);
+      } catch {
+        // Site zones are context only; the map works without them.
+      }
+    }
     if (hasEvents) {
       try {
         const e = await transport().call('swarm.events', { limit: 200 });
@@ -81,7 +96,7 @@ export function TimelineView() {
         setEvents(undefined);
       }
     }
-  }, [hasEvents]);
+  }, [hasEvents, hasSiteZones]);
 
   useEffect(() => {
     void refresh();
@@ -92,14 +107,16 @@ export function TimelineView() {
     }, 1000);
     const slow = setInterval(() => void refreshSlow(), 5000);
     const offTracks = transport().on('timeline.tracks', (p) => addSnapshot(p));
+    const offSite = hasSiteZones ? transport().on('swarm.zones', (z) => setSiteZones(z.zones)) : () => {};
     const offIv = transport().on('timeline.intervention', (iv) => setIvLog((l) => [...l.filter((x) => x.seenAt > Date.now() - KEEP_MS), { ...iv, seenAt: Date.now() }]));
     return () => {
       clearInterval(fast);
       clearInterval(slow);
       offTracks();
       offIv();
+      offSite();
     };
-  }, [refresh, refreshSlow, addSnapshot]);
+  }, [refresh, refreshSlow, addSnapshot, hasSiteZones]);
 
   // Interventions also enter the log when first seen by polling (events may arrive before we subscribed).
   useEffect(() => {
@@ -150,6 +167,7 @@ export function TimelineView() {
         <GroundMap
           tracks={shown?.tracks ?? []}
           zones={zones}
+          siteZones={siteZones}
           cameras={cameras}
           interventions={shownIvs}
           caption={live ? `Live · ${latest ? clock(latest.at) : 'waiting for tracks'}` : `Scrubbed to ${clock(cursor ?? 0)}`}
@@ -279,8 +297,9 @@ function TimeStrip(p: {
             </g>
           ) : null;
         })}
-        {ticks.map((t) => (
-          <text key={t} x={Math.min(W - 40, x(t))} y={H - 4} className="tick">
+        {ticks.map((t, i) => (
+          // The last label ends at the right edge instead of being cut off by it.
+          <text key={t} x={x(t)} y={H - 4} className="tick" textAnchor={i === ticks.length - 1 ? 'end' : 'start'}>
             {clock(t)}
           </text>
         ))}
@@ -298,6 +317,7 @@ const emptyDraft = (): ZoneDraft => ({ name: '', polygon: [], threshold: '0.5', 
 function GroundMap(p: {
   tracks: TimelineTrack[];
   zones: TimelineZone[];
+  siteZones: SiteZone[];
   cameras: Cameras;
   interventions: TimelineIntervention[];
   caption: string;
@@ -314,7 +334,8 @@ function GroundMap(p: {
     // reaches to its horizon and would shrink the people to dots. Camera footprints only frame an
     // empty map.
     const pts: { x: number; y: number }[] = p.tracks.map((t) => ({ x: t.x, y: t.y }));
-    for (const z of p.zones) pts.push(...z.polygon);
+    // The site's zones frame the map too: they are the places an operator knows the site by.
+    for (const z of [...p.zones, ...p.siteZones]) pts.push(...z.polygon);
     if (!pts.length)
       for (const c of p.cameras) {
         const f = c.footprint;
@@ -322,7 +343,7 @@ function GroundMap(p: {
           pts.push({ x: f.minX, y: f.minY }, { x: f.maxX, y: f.maxY });
       }
     setBounds((b) => growBounds(b, pts, 6));
-  }, [p.tracks, p.zones, p.cameras]);
+  }, [p.tracks, p.zones, p.siteZones, p.cameras]);
 
   const b = bounds ?? { minX: 0, minY: 0, maxX: 40, maxY: 30 };
   const w = b.maxX - b.minX;
@@ -330,6 +351,9 @@ function GroundMap(p: {
   const unit = Math.max(w, h) / 100; // one "pixel" of the drawing, for strokes and text
   const pathOf = (pts: readonly { x: number; y: number }[]): string => pts.map((q, i) => `${i ? 'L' : 'M'}${q.x.toFixed(2)},${(-q.y).toFixed(2)}`).join(' ');
   const byId = new Map(p.tracks.map((t) => [t.id, t]));
+  const bar = scaleBar(w);
+  const barX = b.minX + unit * 3;
+  const barY = -b.minY - unit * 3;
 
   const onMapClick = (e: MouseEvent<SVGSVGElement>): void => {
     if (edit.mode !== 'drawing') return;
@@ -409,10 +433,18 @@ function GroundMap(p: {
         className={`timeline-map ${edit.mode === 'drawing' ? 'drawing' : ''}`}
         viewBox={`${b.minX} ${-b.maxY} ${w} ${h}`}
         role="img"
-        aria-label="Ground map: zones, tracks and their probable futures"
+        aria-label={`Ground map: zones, tracks and their probable futures; scale bar ${bar.label}`}
         data-bounds={`${b.minX},${b.minY},${b.maxX},${b.maxY}`}
         onClick={onMapClick}
       >
+        {p.siteZones.map((z) => (
+          <g key={`site:${z.id}`} className="site-zone" data-site-zone={z.id}>
+            <path d={`${pathOf(z.polygon)} Z`} strokeWidth={unit * 0.2} />
+            <text x={z.polygon[0]!.x + unit} y={-z.polygon[0]!.y - unit} fontSize={unit * 1.8}>
+              {z.name}
+            </text>
+          </g>
+        ))}
         {p.zones.map((z) => (
           <g key={z.id} className="zone">
             <path d={`${pathOf(z.polygon)} Z`} strokeWidth={unit * 0.3} />
@@ -462,6 +494,12 @@ function GroundMap(p: {
             </g>
           );
         })}
+        <g className="scale-bar" aria-hidden="true">
+          <path d={`M${barX},${barY - unit} V${barY} H${barX + bar.metres} V${barY - unit}`} strokeWidth={unit * 0.3} />
+          <text x={barX + bar.metres / 2} y={barY - unit * 1.4} fontSize={unit * 1.8} textAnchor="middle">
+            {bar.label}
+          </text>
+        </g>
       </svg>
       {p.tracks.length === 0 && <p className="empty">No tracks yet. Tracks appear once calibrated cameras report people or vehicles (turn the demo fleet on in Settings, or set four reference points for a camera).</p>}
       {edit.mode === 'form' && (

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TimelineTrack } from '../../../../preload/contract';
-import { growBounds, laneSegments, pointAhead, pushSnapshot, snapshotAt, validateZone, zoneId, type Snapshot } from './model';
+import { growBounds, laneSegments, pointAhead, pushSnapshot, scaleBar, snapshotAt, validateZone, zoneId, type Snapshot } from './model';
 
 const track = (id: string, cam: string, x = 0): TimelineTrack => ({
   id, cls: 'Human', confirmed: true, x, y: 0, vx: 1, vy: 0, cov: [0.1, 0, 0.1], cameras: [cam], lastCamera: cam, updatedAt: 0, modes: {}, futures: [],
@@ -64,5 +64,16 @@ describe('timeline view model', () => {
       ],
     };
     expect(pointAhead(t, 0.8)).toEqual({ x: 8, y: 0 });
+  });
+});
+
+describe('map scale bar', () => {
+  it('picks the longest 1-2-5 length within a fifth of the map', () => {
+    expect(scaleBar(130)).toEqual({ metres: 20, label: '20 m' });
+    expect(scaleBar(40)).toEqual({ metres: 5, label: '5 m' });
+    expect(scaleBar(12)).toEqual({ metres: 2, label: '2 m' });
+    expect(scaleBar(5)).toEqual({ metres: 1, label: '1 m' });
+    expect(scaleBar(2)).toEqual({ metres: 0.2, label: '20 cm' });
+    expect(scaleBar(30_000)).toEqual({ metres: 5000, label: '5 km' });
   });
 });

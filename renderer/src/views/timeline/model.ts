@@ -126,3 +126,15 @@ export function pointAhead(t: TimelineTrack, leadS: number): { x: number; y: num
   for (const q of best.points) if (q.dt <= leadS + 1e-6) p = q;
   return { x: p.x, y: p.y };
 }
+
+/**
+ * A scale bar for a map `widthM` metres wide: the longest 1, 2 or 5 × 10^k metres that fits in
+ * `fraction` of the width, so a person can read distances off the map.
+ */
+export function scaleBar(widthM: number, fraction = 0.2): { metres: number; label: string } {
+  const target = Math.max(widthM * fraction, 1e-3);
+  const p = 10 ** Math.floor(Math.log10(target));
+  const metres = [5, 2, 1].map((m) => m * p).find((m) => m <= target) ?? p;
+  const label = metres >= 1000 ? `${metres / 1000} km` : metres >= 1 ? `${metres} m` : `${Math.round(metres * 100)} cm`;
+  return { metres, label };
+}
