@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { conflictingTwin, createAgent } from './agent';
 import type { Detector } from './detector';
 import type { SceneEngine } from './scene';
@@ -31,5 +31,28 @@ describe('agent faults', () => {
     expect(Math.abs(o.bounding_box.left - 0.1)).toBeGreaterThan(0.3);
     expect(o.bounding_box.right - o.bounding_box.left).toBeCloseTo(0.1, 9);
     expect(conflictingTwin(JSON.stringify({ frame: { observations: [] } }))).toBeUndefined();
+  });
+});
+
+describe('agent frame clock', () => {
+  it('never processes one sensor frame twice when floating point puts a timer just before its tick', () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      // Ticks of 1000/30 ms: at t = 100 ms, t / (1000/30) is 2.9999999999999996 in floating point,
+      // so the timer for tick 3 fires while tickAt still says 2.
+      const now = (): number => Date.now();
+      const period = 1000 / 30;
+      const scene = { timeOfTick: (k: number) => k * period, tickAt: (t: number) => Math.floor(t / period), snapshot: () => [] } as unknown as SceneEngine;
+      const published: string[] = [];
+      const a = createAgent({ serial: 'ACCC8E000002', now, scene, detector, model: 'ssd_mobilenet_v2', fpsCamera: 10, publish: (_t, p) => (published.push(p), true) });
+      a.setRunning(true);
+      vi.advanceTimersByTime(3_000);
+      const s = a.stats();
+      expect(s.fps_skipped).toBe(0);
+      expect(s.fps_processed).toBeGreaterThanOrEqual(9);
+      a.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -131,7 +131,11 @@ export function createAgent(deps: {
 
   const stats = (): ReturnType<Agent['stats']> => {
     const t = now();
-    return { fps_camera: deps.fpsCamera, fps_processed: trim(processedAt, t), fps_skipped: trim(skippedAt, t), inference_ms: lastInference };
+    // Rates over the last second, or over the time since start when that is shorter, so a camera
+    // that just started does not report a fraction of its frame rate as if frames were lost.
+    const window = Math.min(1000, Math.max(1, t - started));
+    const rate = (n: number): number => Math.round((n * 1000) / Math.max(window, 1000 / deps.fpsCamera));
+    return { fps_camera: deps.fpsCamera, fps_processed: Math.min(deps.fpsCamera, rate(trim(processedAt, t))), fps_skipped: rate(trim(skippedAt, t)), inference_ms: lastInference };
   };
 
   const processFrame: Agent['processFrame'] = (tick) => {
@@ -152,10 +156,16 @@ export function createAgent(deps: {
     return { skipped: false, inferenceMs, payload: body };
   };
 
+  let lastTick = -1;
   const scheduleFrame = (): void => {
     if (!on) return;
-    const k = scene.tickAt(now());
+    // A timer can fire a little before its tick by Date.now() (Node measures timeouts from the
+    // event loop's cached clock), and tick arithmetic can round down; either way tickAt(now())
+    // can still name the tick just processed, which would process it again and count a skip.
+    // Never go back to a tick already taken.
+    const k = Math.max(scene.tickAt(now()), lastTick);
     const next = (Math.floor(k / stride) + 1) * stride;
+    lastTick = next;
     const delay = Math.max(2, scene.timeOfTick(next) - now());
     frameTimer = setTimeout(() => {
       const r = processFrame(next);

@@ -484,7 +484,8 @@ export function createSimCamera(opts: {
     }
     const hubFps = Math.max(...[...hub.viewers].map((v) => v.fps));
     const stride = Math.max(1, Math.round(SENSOR_FPS / hubFps));
-    const k = scene.tickAt(now());
+    // As in the agent: a timer may fire just before its tick; never render a tick twice.
+    const k = Math.max(scene.tickAt(now()), hub.last?.tick ?? -1);
     const next = (Math.floor(k / stride) + 1) * stride;
     const delay = Math.max(2, scene.timeOfTick(next) - now());
     hub.timer = setTimeout(() => {

@@ -180,7 +180,8 @@ export function createPerfService(deps: PerfServiceDeps): PerfService {
     metrics.fps.set({ camera, stage: 'processed' }, s.fpsProcessed);
     metrics.fps.set({ camera, stage: 'skipped' }, s.fpsSkipped);
     if (inferred) slo.get('inference_latency')!.add(t, s.inferenceMs <= FRIGATE_INFERENCE_ERROR_MS ? 1 : 0, 1);
-    if (s.fpsCamera > 0) slo.get('frames_processed')!.add(t, Math.min(s.fpsProcessed, s.fpsCamera), s.fpsCamera);
+    // Before its detector has run once a camera has processed nothing yet: not a lost frame.
+    if (inferred && s.fpsCamera > 0) slo.get('frames_processed')!.add(t, Math.min(s.fpsProcessed, s.fpsCamera), s.fpsCamera);
     c.skippedTotal += (s.fpsSkipped * Math.max(0, t - c.lastT)) / 1000;
     c.lastT = t;
     c.last = s;
