@@ -19,6 +19,7 @@ import { createTimelineService, type TimelineService } from '../timeline';
 import { createPerfService, type PerfService } from '../perf';
 import { createSwarmService, type SwarmService } from '../swarm';
 import { linkSwarm, timelineCalibration } from './wiring-swarm';
+import { linkQuarantineToFleet, linkVerifiedTimeline } from './wiring-glue';
 import { seededRandom } from '../timeline/rng';
 import { createEventBus, type EventBus } from './bus';
 import { createDispatcher, type Dispatcher, type RejectedCall } from './dispatcher';
@@ -56,7 +57,7 @@ export interface App {
   db: Db;
   /** Camera fleet: helper, MQTT, registry; browser mode binds its frame sockets through it. */
   fleet: FleetRuntime;
-  /** Tracks and predictions; the MQTT side feeds it through timeline.ingest(). */
+  /** Tracks and predictions; fed through timeline.ingest() with the swarm's verified detections only. */
   timeline: TimelineService;
   rooms: RoomsService;
   /** The agent bridge; it starts listening with the app (agents.start() resolves to its port). */
@@ -121,10 +122,7 @@ export function createApp(opts: AppOptions): App {
   agents.start().catch((err: unknown) => log.error({ err }, 'the agent bridge could not start; agents cannot connect'));
   const fleet = createFleetRuntime({
     db, bus, log, audit, secrets, settings, now, launchHelper: opts.launchHelper, helperEntry: opts.helperEntry, noDemo: opts.noDemo,
-    // Timeline: detections of registered cameras (keyed by serial) and the calibration a camera supplies.
-    consumer: (m) => {
-      if (m.kind === 'detections' && fleet.fleet.keyFor(m.serial)) timeline.ingest(m.serial, m.body.frame.timestamp, m.body.frame.observations);
-    },
+    // Timeline: the calibration a camera supplies (its detections arrive verified, from the swarm below).
     onCalibration: (c) => {
       try {
         timeline.calibrate(c.serial, c.points, c.source === 'simulator' ? 'simulator' : 'camera');
@@ -183,6 +181,7 @@ export function createApp(opts: AppOptions): App {
     cameras: fedCameras.cameras,
     available: fedCameras.available,
     linkHealth: fedCameras.linkHealth,
+    linkLoss: fedCameras.linkLoss,
   });
   dispatcher.register(federated.handlers);
   const perf = createPerfService({ bus, log, now, dataDir: opts.dataDir });
@@ -200,6 +199,9 @@ export function createApp(opts: AppOptions): App {
   });
   dispatcher.register(swarm.handlers);
   const swarmLink = linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: timelineCalibration(timeline) });
+  // Only reports the swarm accepted reach the timeline; its quarantines show in fleet status.
+  const offVerified = linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => fleet.fleet.keyFor(serial) !== undefined });
+  const offQuarantine = linkQuarantineToFleet({ swarm, fleet: fleet.fleet, bus });
 
   bus.subscribe('app.notification', (n) => {
     if (settings.get().notifications) opts.notifier.notify(n);
@@ -238,6 +240,8 @@ export function createApp(opts: AppOptions): App {
       timeline.close();
       await federated.close();
       swarmLink.close();
+      offVerified();
+      offQuarantine();
       swarm.close();
       perf.close();
       db.close();

@@ -47,7 +47,12 @@ export interface RoundContext {
   linkHealth: (cameraId: string) => number;
   /** Whether a camera can take part now (offline cameras are never selected); all by default. */
   available?: (cameraId: string) => boolean;
-  /** Simulated dropouts: after which protocol message a camera goes silent, if at all. */
+  /**
+   * Measured message loss 0..1 per camera (the swarm's sequence gaps); null when unmeasured. The
+   * default simulated dropouts are drawn from it (see lossDropout); without it nobody drops.
+   */
+  linkLoss?: (cameraId: string) => number | null;
+  /** Overrides the simulated dropouts: after which protocol message a camera goes silent, if at all. */
   dropout?: (cameraId: string, health: number, rng: Rng) => Phase | undefined;
   /** Sees every message the coordinator receives during secure aggregation. */
   tap?: (m: ClientMessage) => void;
@@ -66,13 +71,25 @@ export interface RoundOutcome {
   reason: string | null;
   /** Noise multiplier σ applied to the released sum this round (null without privacy). */
   sigma: number | null;
+  /** Per selected camera: the link health and loss used and the simulated dropout drawn (for the log). */
+  drops?: { id: string; health: number; loss: number | null; dropAfter: Phase | null }[];
 }
 
-/** Dropout default: a camera with a weak link is likelier to go silent, at a random step. */
-export const linkDropout = (_id: string, health: number, rng: Rng): Phase | undefined => {
-  if (rng.float() >= 0.3 * (1 - Math.max(0, Math.min(1, health)))) return undefined;
-  return (['advertise', 'share', 'masked'] as const)[rng.int(3)];
-};
+/**
+ * Default simulated dropout, from the camera's measured message loss p (the swarm's fraction of
+ * missing sequence numbers). Each protocol message after the advertise (shares, masked input,
+ * unmask shares) is lost independently with probability p, and nothing is retransmitted, so the
+ * camera goes silent from its first lost message: it drops after the advertise with probability p,
+ * after the shares with (1 − p)·p, after the masked input with (1 − p)²·p. A camera with no
+ * measurement (null) never drops: link health alone (which includes latency and, for unmeasured
+ * cameras, a guess from the fleet state) is not a loss rate. On a loss-free link the round is whole.
+ */
+export function lossDropout(loss: number | null, rng: Rng): Phase | undefined {
+  if (loss === null || !(loss > 0)) return undefined;
+  const p = Math.min(1, loss);
+  for (const phase of ['advertise', 'share', 'masked'] as const) if (rng.float() < p) return phase;
+  return undefined;
+}
 
 /** Whether a camera's update reaches the coordinator when it drops after `phase` (no masking protocol). */
 const delivers = (phase: Phase | undefined): boolean => phase === undefined || phase === 'masked' || phase === 'unmask';
@@ -125,7 +142,13 @@ export class Federation {
     const selected = selectParticipants(eligible, config.clientsPerRound, ctx.linkHealth, this.rng);
     ctx.onPhase?.('selected', { selected });
     const need = quorum(selected.length);
-    const drops = new Map(selected.map((id) => [id, (ctx.dropout ?? linkDropout)(id, ctx.linkHealth(id), this.rng)]));
+    const dropLog = selected.map((id) => {
+      const health = ctx.linkHealth(id);
+      const loss = ctx.linkLoss?.(id) ?? null;
+      const dropAfter = ctx.dropout ? ctx.dropout(id, health, this.rng) : lossDropout(loss, this.rng);
+      return { id, health, loss, dropAfter: dropAfter ?? null };
+    });
+    const drops = new Map(dropLog.map((d) => [d.id, d.dropAfter ?? undefined]));
     const abort = (reason: string, participants: string[] = []): RoundOutcome => ({
       status: 'aborted',
       selected,
@@ -135,6 +158,7 @@ export class Federation {
       loss: null,
       reason,
       sigma: null,
+      drops: dropLog,
     });
 
     // Local training, only on cameras that get as far as sending an update.
@@ -226,6 +250,7 @@ export class Federation {
       loss,
       reason: null,
       sigma,
+      drops: dropLog,
     };
   }
 }

@@ -19,6 +19,7 @@ import { generateTask, type TaskSpec } from './data';
 import { checkPlan, Federation, planFor, PlanError, trainCentralised, type RoundContext } from './engine';
 import { epsilonFromBudget, privacyLevel } from './privacy';
 import { createRng } from './random';
+import { effectiveMaskGraph } from './secagg';
 
 export { Federation, checkPlan, planFor, trainCentralised } from './engine';
 export { liveCameras, swarmLinkHealth, fleetStateFallbackHealth, type LiveCameras, type SwarmLink } from './links';
@@ -40,7 +41,12 @@ export interface FederatedDeps {
   audit?: { record(input: AuditInput): unknown };
   /** Shape of the generated local data sets. */
   task?: Partial<TaskSpec>;
-  /** Simulated dropouts; by default weak links drop more often. */
+  /**
+   * Measured message loss 0..1 per camera (the swarm's sequence gaps), null when unmeasured. The
+   * simulated dropouts are drawn from it (engine's lossDropout); without it nobody drops out.
+   */
+  linkLoss?: (cameraId: string) => number | null;
+  /** Overrides the simulated dropouts (tests). */
   dropout?: RoundContext['dropout'];
   /** Yields between rounds so other calls are served; tests may pass an immediate one. */
   defer?: () => Promise<void>;
@@ -140,9 +146,18 @@ const bytesToParams = (b: Buffer): Float32Array => {
   return out;
 };
 
-const aggregationNote = (c: FederatedConfig): string =>
+/** The masking graph in words, for the n cameras a round would select now (the one the protocol will use). */
+const maskGraphNote = (c: FederatedConfig, n: number): string => {
+  const g = effectiveMaskGraph(c.secureGraph, n);
+  const quorumText = `${g.quorum} of ${n} must answer at every step`;
+  if (g.kind === 'secagg+') return `SecAgg+, each of ${n} cameras masks with ${g.k} neighbours and ${g.t} of them can unmask it; ${quorumText}`;
+  if (g.fallback) return `SecAgg+ is chosen but the full graph is used: ${g.fallback}; each camera masks with every other, ${quorumText}`;
+  return `full graph, each camera masks with every other; ${quorumText}`;
+};
+
+const aggregationNote = (c: FederatedConfig, n: number): string =>
   ({
-    secure: `Secure aggregation is on (${c.secureGraph === 'secagg+' ? 'SecAgg+, each camera masks with about 4·log2 n neighbours' : 'full graph, each camera masks with every other'}): the coordinator sees only the sum of the cameras’ updates. Robust aggregation is off.`,
+    secure: `Secure aggregation is on (${n >= 3 ? maskGraphNote(c, n) : c.secureGraph === 'secagg+' ? 'SecAgg+ for large rounds, the full graph up to 23 cameras' : 'full graph, each camera masks with every other'}): the coordinator sees only the sum of the cameras’ updates. Robust aggregation is off.`,
     plain: 'Plain FedAvg: the coordinator sees each camera’s update. Neither secure nor robust aggregation is on.',
     'robust-trimmed': `Robust aggregation (coordinate-wise trimmed mean, ${Math.round(c.trimFraction * 100)}% each end) is on; secure aggregation is off, so the coordinator sees each update.`,
     'robust-median': 'Robust aggregation (coordinate-wise median) is on; secure aggregation is off, so the coordinator sees each update.',
@@ -273,8 +288,12 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     const startedAt = now();
     const publish = (phase: 'selected' | 'training' | 'aggregating', selected: number): void =>
       bus.publish('federated.round', { round, phase, selected, participants: 0, dropped: 0, accuracy: null, loss: null, epsilon: null, message: null });
-    const out = fed.runRound({ round, config: cfg, linkHealth, available, dropout: deps.dropout, onPhase: (phase, info) => publish(phase, info.selected.length) });
+    const out = fed.runRound({ round, config: cfg, linkHealth, linkLoss: deps.linkLoss, available, dropout: deps.dropout, onPhase: (phase, info) => publish(phase, info.selected.length) });
     const finishedAt = now();
+    // Which cameras were simulated to drop and from what measurement: the evidence when rounds abort.
+    const simulated = (out.drops ?? []).filter((d) => d.dropAfter !== null);
+    log.info({ round, status: out.status, selected: out.selected.length, simulatedDrops: simulated }, 'federated round finished');
+    if (simulated.length || out.status === 'aborted') log.debug({ round, drops: out.drops }, 'federated round: link health, measured loss and simulated dropouts');
     let version: number | null = null;
     db.transaction(() => {
       insertRound.run(
@@ -353,7 +372,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     camerasOnline: onlineCount(deps.cameras()),
     config,
     privacy: privacy(),
-    aggregationNote: aggregationNote(config),
+    aggregationNote: aggregationNote(config, Math.min(config.clientsPerRound, onlineCount(deps.cameras()))),
     reference: centralReference(),
   });
 

@@ -4,7 +4,7 @@ import { fleetStateFallbackHealth, liveCameras, swarmLinkHealth, type SwarmLink 
 
 function fakeFleet(states: Record<string, CameraState>) {
   return {
-    registry: { list: () => Object.keys(states).map((id) => ({ id })) } as never,
+    registry: { list: () => Object.keys(states).map((id) => ({ id })), get: (id: string) => (id in states ? { id, serial: id } : undefined) } as never,
     status: (id: string) => (id in states ? ({ cameraId: id, state: states[id]! } as never) : undefined),
   };
 }

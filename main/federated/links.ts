@@ -9,6 +9,8 @@ export interface LiveCameras {
   available(cameraId: string): boolean;
   /** 0..1; selection prefers healthy links. */
   linkHealth(cameraId: string): number;
+  /** Measured message loss 0..1 from the swarm; null when nothing has been measured for the camera. */
+  linkLoss(cameraId: string): number | null;
 }
 
 /** The swarm topology's view of one camera's link (main/swarm's TopoNode, structurally). */
@@ -18,6 +20,8 @@ export interface SwarmLink {
   /** Fraction of sequence numbers missing, exponentially weighted. */
   loss: number;
   latencyMs: number | null;
+  /** When the last authentic message arrived; null before any (then loss means nothing yet). */
+  lastSeen?: number | null;
 }
 
 /** Link health from the swarm's measurements: delivery rate, discounted beyond 500 ms latency. */
@@ -41,18 +45,27 @@ export function liveCameras(deps: {
   /** The swarm topology's nodes (swarm.coordinator.topology.graph().nodes); omit when there is no swarm. */
   swarmLinks?: () => readonly SwarmLink[];
 }): LiveCameras {
-  const links = (): Map<string, SwarmLink> => new Map((deps.swarmLinks?.() ?? []).map((l) => [l.id, l]));
+  // The swarm knows a camera by its serial (what it signs its messages with), the fleet and the
+  // federation by the registry id: look links up by serial, or the measurements are never found.
+  const linkOf = (id: string): SwarmLink | undefined => {
+    const serial = deps.fleet.registry.get(id)?.serial || id;
+    return (deps.swarmLinks?.() ?? []).find((l) => l.id === serial);
+  };
   const state = (id: string): CameraState => deps.fleet.status(id)?.state ?? 'offline';
   return {
     cameras: () => deps.fleet.registry.list().map((c) => c.id),
     available: (id) => {
       if (state(id) === 'offline') return false;
-      const l = links().get(id);
+      const l = linkOf(id);
       return !l || (l.status !== 'down' && l.status !== 'quarantined');
     },
     linkHealth: (id) => {
-      const l = links().get(id);
+      const l = linkOf(id);
       return l ? swarmLinkHealth(l) : fleetStateFallbackHealth(state(id));
+    },
+    linkLoss: (id) => {
+      const l = linkOf(id);
+      return l && l.lastSeen !== null && Number.isFinite(l.loss) ? Math.max(0, Math.min(1, l.loss)) : null;
     },
   };
 }

@@ -126,6 +126,31 @@ export function secaggPlusParameters(n: number): { k: number; t: number } | null
   return k >= n - 1 ? null : { k, t: Math.ceil(k / 3) };
 }
 
+/**
+ * The masking graph a round of n cameras really uses, and why: SecAgg+ falls back to the full graph
+ * when its degree would not be below n − 1 (up to 23 cameras, where k = 22), where it would save nothing.
+ * The thresholds are the ones the protocol applies: every phase needs ⌈2n/3⌉ messages; a camera's
+ * secrets need t of their holders (⌈2n/3⌉ on the full graph, ⌈k/3⌉ on SecAgg+).
+ */
+export function effectiveMaskGraph(
+  graph: MaskGraph,
+  n: number,
+): { kind: MaskGraph; k: number; t: number; quorum: number; fallback: string | null } {
+  const params = graph === 'secagg+' ? secaggPlusParameters(n) : null;
+  if (params) return { kind: 'secagg+', k: params.k, t: params.t, quorum: quorum(n), fallback: null };
+  const k = 4 * Math.ceil(Math.log2(Math.max(2, n))) + 2;
+  return {
+    kind: 'full',
+    k: Math.max(0, n - 1),
+    t: quorum(n),
+    quorum: quorum(n),
+    fallback:
+      graph === 'secagg+'
+        ? `with ${n} cameras per round SecAgg+ would give each camera 4·⌈log2 ${n}⌉ + 2 = ${k} neighbours, not fewer than the ${Math.max(0, n - 1)} other cameras, so it would save nothing`
+        : null,
+  };
+}
+
 /** Who masks with whom and shares with whom; every client and the server derive the same one from the roster. */
 export interface MaskingGraph {
   neighbours(id: number): readonly number[];

@@ -92,6 +92,26 @@ describe('federated service', () => {
     await expect(call('federated.model', { version: 999 })).rejects.toThrow(/not found/);
   });
 
+  it('says which masking graph a round really uses: the full graph on a small fleet, with the reason', async () => {
+    // No dropout override: the service draws dropouts from measured loss, and these links have none.
+    let online = 9;
+    const { svc, call } = setup({ dropout: undefined, available: (id) => Number(id.slice(4)) <= online, linkHealth: () => 0.3, linkLoss: () => 0 });
+    let note = (await call('federated.status', {})).aggregationNote;
+    expect(note).toMatch(/^Secure aggregation is on \(SecAgg\+ is chosen but the full graph is used: with 9 cameras per round SecAgg\+ would give each camera 4·⌈log2 9⌉ \+ 2 = 18 neighbours, not fewer than the 8 other cameras/);
+    expect(note).toMatch(/6 of 9 must answer at every step/);
+    online = 5; // the round size follows the cameras online
+    note = (await call('federated.status', {})).aggregationNote;
+    expect(note).toMatch(/with 5 cameras per round .* = 14 neighbours, not fewer than the 4 other cameras.*4 of 5 must answer/);
+    await call('federated.config.set', { secureGraph: 'full' });
+    expect((await call('federated.status', {})).aggregationNote).toMatch(/^Secure aggregation is on \(full graph, each camera masks with every other; 4 of 5 must answer/);
+    await call('federated.config.set', { secureGraph: 'secagg+' });
+    online = 9;
+    await call('federated.start', { rounds: 3 });
+    await svc.idle();
+    const { rounds } = await call('federated.rounds', {});
+    expect(rounds.map((r) => [r.status, r.dropped.length])).toEqual([['completed', 0], ['completed', 0], ['completed', 0]]);
+  });
+
   it('records an aborted round below quorum and audits it', async () => {
     const { svc, call, audits, events } = setup({ dropout: (id) => (['SIM-1', 'SIM-2', 'SIM-3', 'SIM-4'].includes(id) ? 'share' : undefined) });
     await call('federated.config.set', { clientsPerRound: 9 });

@@ -180,7 +180,7 @@ export function FederatedView() {
             <label className="fed-field" htmlFor="fed-graph">
               <span>Masking graph</span>
               <select id="fed-graph" value={c.secureGraph} onChange={(e) => void set({ secureGraph: e.target.value as FederatedConfig['secureGraph'] }, 'secureGraph')}>
-                <option value="secagg+">SecAgg+ (about 4·log2 n neighbours each)</option>
+                <option value="secagg+">SecAgg+ (about 4·log2 n neighbours each; the full graph up to 23 cameras)</option>
                 <option value="full">Full graph (Bonawitz et al.)</option>
               </select>
             </label>
