@@ -43,6 +43,15 @@ describe.skipIf(!eap)('deploy in browser mode', () => {
     await page.getByRole('combobox', { name: 'Build' }).selectOption({ value: (await option.getAttribute('value'))! });
     // The demo cameras register in the background: wait for all three rows.
     await expect.poll(() => page.getByRole('checkbox', { name: /^Select / }).count(), { timeout: 30_000 }).toBe(3);
+    // Zone filter: the swarm's coverage of the demo scene; a zone shows exactly the cameras covering it.
+    const zoneSelect = page.getByRole('combobox', { name: 'Filter by zone' });
+    await expect.poll(() => zoneSelect.locator('option').count(), { timeout: 30_000 }).toBeGreaterThan(1);
+    const zoneOption = zoneSelect.locator('option').nth(1);
+    const covering = Number(/\((\d+)\)$/.exec((await zoneOption.textContent()) ?? '')?.[1]);
+    await zoneSelect.selectOption({ value: (await zoneOption.getAttribute('value'))! });
+    await expect.poll(() => page.getByRole('checkbox', { name: /^Select / }).count()).toBe(covering);
+    await zoneSelect.selectOption({ value: '' });
+    await expect.poll(() => page.getByRole('checkbox', { name: /^Select / }).count()).toBe(3);
     await page.getByRole('button', { name: 'Select shown' }).click();
     await page.getByRole('button', { name: 'Check 3 camera(s)' }).click();
     const preflight = page.getByRole('table', { name: 'Preflight' });

@@ -89,6 +89,17 @@ describe('swarm in browser mode', () => {
     const row = page.getByRole('row').filter({ hasText: 'swarm.quarantined' }).filter({ hasText: cam.serial });
     await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
 
+    // The fleet shows it as well: its status carries the quarantine, its Cameras tile a badge that leads to the Swarm view.
+    type Listed = { statuses: { cameraId: string; quarantined?: { since: number; reason: string } }[] };
+    const quarantineOf = async () => (await call<Listed>('fleet.list', {})).statuses.find((s) => s.cameraId === added.id)?.quarantined;
+    expect((await quarantineOf())?.reason).toBeTruthy();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Cameras', exact: true }).click();
+    await page.getByRole('button', { name: '9 cameras per page' }).click();
+    const badge = page.locator(`article[data-camera="${added.id}"]`).getByRole('button', { name: /^Quarantined since/ });
+    await expect.poll(() => badge.count(), { timeout: 10_000 }).toBe(1);
+    await badge.click();
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Swarm');
+
     // Release with confirmation; the fault is still on, so it stops first.
     sim.faults(cam.id).equivocate(false);
     sim.faults(cam.id).lie(false);
@@ -96,6 +107,7 @@ describe('swarm in browser mode', () => {
     await page.getByRole('button', { name: `Release camera ${cam.serial}` }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Release camera' }).click();
     await expect.poll(() => page.getByRole('list', { name: 'Quarantined cameras' }).count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(quarantineOf, { timeout: 10_000 }).toBeUndefined();
     await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Security', exact: true }).click();
     await expect.poll(() => page.getByRole('row').filter({ hasText: 'swarm.released' }).count(), { timeout: 10_000 }).toBe(1);
   });

@@ -170,6 +170,29 @@ describe('fleet registry over the wire', () => {
   });
 });
 
+describe('swarm quarantine in fleet status', () => {
+  it('shows since and reason on the camera with that serial, publishes it, and clears it on release', async () => {
+    const app = build(path.join(dir, 'q'));
+    try {
+      const cam = sim.cameras[0]!;
+      const added = (await app.call('fleet.add', { address: addr(0), username: cam.username, password: cam.password })) as { ok: true; value: { id: string } };
+      const pushed: { cameraId: string; quarantined?: unknown }[] = [];
+      app.bus.subscribe('fleet.cameraStatus', (st) => pushed.push(st));
+      expect(app.fleet.status(added.value.id)?.quarantined).toBeUndefined();
+      app.fleet.setQuarantine(cam.serial, { since: 1234, reason: 'conflicting_class' });
+      expect(app.fleet.status(added.value.id)?.quarantined).toEqual({ since: 1234, reason: 'conflicting_class' });
+      expect(pushed.at(-1)).toMatchObject({ cameraId: added.value.id, quarantined: { since: 1234, reason: 'conflicting_class' } });
+      const listed = (await app.call('fleet.list', {})) as { ok: true; value: { statuses: { cameraId: string; quarantined?: unknown }[] } };
+      expect(listed.value.statuses.find((x) => x.cameraId === added.value.id)?.quarantined).toEqual({ since: 1234, reason: 'conflicting_class' });
+      app.fleet.setQuarantine(cam.serial, null);
+      expect(app.fleet.status(added.value.id)?.quarantined).toBeUndefined();
+      expect(pushed.at(-1)?.quarantined).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('helper supervisor', () => {
   let sup: HelperSupervisor | undefined;
   afterAll(() => sup?.close());

@@ -67,6 +67,8 @@ export interface FleetService {
   /** Unbinds a sink and stops every channel its peer watched. */
   detachSink(peer: string): void;
   status(id: string): CameraStatus | undefined;
+  /** The swarm quarantined (or, with null, released) the camera with this serial; shown in its status. */
+  setQuarantine(serial: string, q: { since: number; reason: string } | null): void;
   /** The signing key recorded for the active camera with this serial, for verifying its messages. */
   keyFor(serial: string): { cameraId: string; keyId: string; publicKey: string } | undefined;
   /** Frames and stream status from the helper (wire as the supervisor's onEvent). */
@@ -117,6 +119,8 @@ export function createFleetService(deps: FleetDeps): FleetService {
   let closed = false;
 
   const messageListeners = new Set<(m: CameraMessage) => void>();
+  // By serial, as the swarm knows cameras; kept for serials not (yet) registered too.
+  const quarantines = new Map<string, { since: number; reason: string }>();
   const liveOf = (id: string): Live => {
     let l = live.get(id);
     if (!l) {
@@ -168,6 +172,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
       lastHeartbeat: l.lastHeartbeat,
       badInput: { frames, mqtt: l.badMqtt, vapix: l.badVapix },
       lastError: lastErr,
+      ...(quarantines.has(c.serial) ? { quarantined: { ...quarantines.get(c.serial)! } } : {}),
     };
   };
 
@@ -175,7 +180,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
   const publishStatus = (c: Camera): void => {
     const s = statusOf(c);
     const l = liveOf(c.id);
-    const sig = JSON.stringify([s.state, s.since, s.fps, s.inferenceMs, s.badInput, s.lastError]);
+    const sig = JSON.stringify([s.state, s.since, s.fps, s.inferenceMs, s.badInput, s.lastError, s.quarantined ?? null]);
     if (sig === l.published) return;
     l.published = sig;
     bus.publish('fleet.cameraStatus', s);
@@ -478,6 +483,11 @@ export function createFleetService(deps: FleetDeps): FleetService {
     status: (id) => {
       const c = registry.get(id);
       return c && statusOf(c);
+    },
+    setQuarantine(serial, q) {
+      if (q) quarantines.set(serial, { since: q.since, reason: q.reason });
+      else if (!quarantines.delete(serial)) return;
+      for (const c of registry.bySerial(serial)) publishStatus(c);
     },
     keyFor(serial) {
       const c = cameraForSerial(serial);

@@ -1,7 +1,7 @@
 // The coordinator pipeline without I/O: verify → fusion → topology. The service (index.ts) and the
 // deterministic simulation (sim/) both drive this one object, so the simulation tests what ships.
 import { performance } from 'node:perf_hooks';
-import type { ObjectClass } from './envelope';
+import type { DetectionsBody, ObjectClass } from './envelope';
 import { createFusion, type CameraCoverage, type Fusion, type FusionOptions, type FusionOutput, type Report } from './fusion';
 import { createTopology, type Topology, type TopologyChange, type TopologyOptions } from './topology';
 import { createVerifier, type AuditSink, type KeyRegistry, type RejectReason, type Verifier, type VerifiedMessage, type VerifyMode } from './verify';
@@ -20,8 +20,19 @@ export interface CoordinatorOptions {
 }
 
 export type IngestResult =
-  | { accepted: true; camera: string; kind: 'detections' | 'heartbeat'; flags: RejectReason[]; outputs: FusionOutput[]; stats?: CameraStats }
+  | { accepted: true; camera: string; kind: 'detections' | 'heartbeat'; flags: RejectReason[]; outputs: FusionOutput[]; stats?: CameraStats; verified?: VerifiedDetections }
   | { accepted: false; reason: RejectReason; camera: string | undefined; detail: string; outputs: FusionOutput[] };
+
+/**
+ * A detections report the swarm accepted into fusion, from a camera that is not quarantined (also
+ * not by this very report). It follows the swarm's acceptance: in permissive mode a report that
+ * failed a check is accepted with `flags` set; in audit mode flags are cleared, as for fusion.
+ */
+export interface VerifiedDetections {
+  frameTs: number;
+  observations: DetectionsBody['frame']['observations'];
+  flags: RejectReason[];
+}
 
 /** The detector figures a camera reports with its messages, for the performance monitor. */
 export interface CameraStats {
@@ -104,7 +115,10 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       const outputs = report ? ingestReport(report) : [];
       const st = m.data.kind === 'heartbeat' ? m.data.body : m.data.body.stats;
       const stats = st ? { inferenceMs: st.inference_ms, fpsCamera: st.fps_camera, fpsProcessed: st.fps_processed, fpsSkipped: st.fps_skipped } : undefined;
-      return { accepted: true, camera: cam, kind: m.data.kind, flags: m.flags, outputs, stats };
+      // Checked after fusion: an equivocating report quarantines its camera and must not count downstream either.
+      const verified: VerifiedDetections | undefined =
+        m.data.kind === 'detections' && !fusion.isQuarantined(cam) ? { frameTs: m.data.body.frame.timestamp, observations: m.data.body.frame.observations, flags: m.flags } : undefined;
+      return { accepted: true, camera: cam, kind: m.data.kind, flags: m.flags, outputs, stats, ...(verified ? { verified } : {}) };
     },
     ingestReport,
     tick() {

@@ -14,7 +14,7 @@ import type { Handlers } from '../core/dispatcher';
 import { AppError, notFound } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { Db } from '../store';
-import { createCoordinator, type Coordinator, type IngestResult } from './coordinator';
+import { createCoordinator, type Coordinator, type IngestResult, type VerifiedDetections } from './coordinator';
 import type { ZoneConfig } from './coverage';
 import type { CameraCoverage, ConfirmedEvent, EquivocationProof, FusionOutput, Zone } from './fusion';
 import { createInsights, type Decision, type Insights } from './insights';
@@ -22,7 +22,7 @@ import type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
 
 export type { CameraCoverage, Zone } from './fusion';
 export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
-export type { IngestResult } from './coordinator';
+export type { IngestResult, VerifiedDetections } from './coordinator';
 export { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type ZoneConfig } from './coverage';
 export type ZoneSource = 'none' | 'demo' | 'user';
 
@@ -63,6 +63,11 @@ export interface SwarmService {
   setZoneConfig(zones: readonly ZoneConfig[], source: Exclude<ZoneSource, 'none'>): void;
   /** Called after the zones changed, so camera coverage can be rebuilt. */
   onZonesChanged(listener: () => void): () => void;
+  /**
+   * Detections of reports the swarm accepted (verified, or let through by the fleet's mode with
+   * `flags`) from cameras that are not quarantined; the timeline feeds from here. Returns the unsubscribe.
+   */
+  onVerifiedDetections(listener: (cameraId: string, frameTs: number, observations: VerifiedDetections['observations'], flags: VerifiedDetections['flags']) => void): () => void;
   coordinator: Coordinator;
   insights: Insights;
   handlers: Handlers;
@@ -136,6 +141,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   };
   let zoneState = readZones();
   const zoneListeners = new Set<() => void>();
+  const detectionListeners = new Set<Parameters<SwarmService['onVerifiedDetections']>[0]>();
 
   const coordinator = createCoordinator({
     now,
@@ -239,6 +245,16 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
       log.error({ err }, 'swarm ingest failed');
       return { accepted: false, reason: 'malformed', camera: undefined, detail: 'internal error while ingesting', outputs: [] };
     }
+    // Outside the try: a failing listener must not turn an accepted report into a refused one.
+    if (r.accepted && r.verified) {
+      for (const l of detectionListeners) {
+        try {
+          l(r.camera, r.verified.frameTs, r.verified.observations, r.verified.flags);
+        } catch (err) {
+          log.error({ err, camera: r.camera }, 'a verified-detections listener failed');
+        }
+      }
+    }
     return r;
   };
 
@@ -338,6 +354,10 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     onZonesChanged(listener) {
       zoneListeners.add(listener);
       return () => zoneListeners.delete(listener);
+    },
+    onVerifiedDetections(listener) {
+      detectionListeners.add(listener);
+      return () => detectionListeners.delete(listener);
     },
     coordinator,
     insights,

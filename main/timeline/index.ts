@@ -2,7 +2,7 @@
  * Timeline: ground-plane tracking across cameras, probable futures, restricted zones and
  * intervention points, and learning from how predictions turned out.
  *
- * ## Ingest seam (wired in core/app.ts through the fleet's `consumer`)
+ * ## Ingest seam (wired in core/wiring-glue.ts from the swarm's verified detections only)
  * `service.ingest(cameraId, frameTimestamp, observations)` takes one `detections` message of a
  * registered camera: `cameraId` is the camera serial, `frameTimestamp` is `body.frame.timestamp`
  * (capture time, ms) and `observations` is `body.frame.observations` as it arrived (normalised

@@ -66,6 +66,8 @@ export const cameraStatusSchema = z.object({
     vapix: z.number().int(),
   }),
   lastError: z.string().nullable(),
+  /** Set while the swarm holds the camera in quarantine (its reports do not count); release it in the Swarm view. */
+  quarantined: z.object({ since: z.number(), reason: z.string() }).optional(),
 });
 export type CameraStatus = z.infer<typeof cameraStatusSchema>;
 

@@ -51,6 +51,11 @@ function BadInput({ s }: { s: CameraStatus | undefined }) {
             <dd>{s.fps}</dd>
           </dl>
           {s.lastError && <p className="muted">{s.lastError}</p>}
+          {s.quarantined && (
+            <p className="tile-quarantine-detail">
+              Quarantined by the swarm since {clock(s.quarantined.since)}: {s.quarantined.reason}. Its reports do not count; release it in the Swarm view.
+            </p>
+          )}
         </Tooltip.Content>
       </Tooltip.Portal>
     </Tooltip.Root>
@@ -80,10 +85,12 @@ function Tile({ camera, status, engine, size, onOpen, large }: { camera: Camera;
 
   useEffect(() => engine.setCameraFps(camera.id, status?.fpsCamera ?? null), [engine, camera.id, status?.fpsCamera]);
 
+  const go = useNav((s) => s.go);
   const state = camera.demo && !camera.demoActive ? 'offline' : (status?.state ?? 'unknown');
   const cover = placeholder(status, camera);
+  const q = status?.quarantined;
   return (
-    <article ref={box} className={`tile ${large ? 'tile-large' : ''}`} data-state={state} aria-label={camera.name} data-camera={camera.id}>
+    <article ref={box} className={`tile ${large ? 'tile-large' : ''}`} data-state={state} data-quarantined={q ? 'true' : undefined} aria-label={camera.name} data-camera={camera.id}>
       <button type="button" className="tile-view" aria-label={large ? `${camera.name} (focused)` : `Focus ${camera.name}`} onClick={onOpen}>
         <canvas ref={canvas} className="tile-canvas" aria-hidden="true" />
         {cover && (
@@ -95,6 +102,17 @@ function Tile({ camera, status, engine, size, onOpen, large }: { camera: Camera;
       <header className="tile-top media-overlay">
         <span className="tile-name">{camera.name}</span>
         {camera.demo && <span className="badge tile-demo">Simulated</span>}
+        {q && (
+          <button
+            type="button"
+            className="badge tile-quarantined"
+            title={`Quarantined since ${clock(q.since)}: ${q.reason}`}
+            aria-label={`Quarantined since ${clock(q.since)}: ${q.reason}. Open the Swarm view to review the proof and release it`}
+            onClick={() => go('swarm')}
+          >
+            Quarantined
+          </button>
+        )}
         <span className={`badge tile-state state-${state}`}>{STATE_LABEL[state]}</span>
       </header>
       <footer className="tile-bottom media-overlay">

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Camera, Deploy, DeployBuild, DeployTarget, PreflightRow } from '../../../../preload/contract';
 import { CallError, transport } from '../../transport';
+import { filterCameras, zoneOptions, type ZoneOption } from './zoneFilter';
 import './deploy.css';
 
 type Installed = { version: string | null; status: string | null; error: string | null };
@@ -27,6 +28,8 @@ export function DeployView() {
   const [installed, setInstalled] = useState<Record<string, Installed>>({});
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [filter, setFilter] = useState('');
+  const [zone, setZone] = useState('');
+  const [zones, setZones] = useState<ZoneOption[]>([]);
   const [allowUnsigned, setAllowUnsigned] = useState(true);
   const [preflight, setPreflight] = useState<PreflightRow[]>();
   const [checking, setChecking] = useState(false);
@@ -53,8 +56,15 @@ export function DeployView() {
     setInstalled(Object.fromEntries(inst.cameras.map((c) => [c.cameraId, c])));
   }, []);
 
+  // Which zones each camera covers, from the swarm; without it the zone select is just empty.
+  const loadZones = useCallback(async () => {
+    const [status, config] = await Promise.all([transport().call('swarm.status', {}), transport().call('swarm.zones', {})]);
+    setZones(zoneOptions(status.zones, config.zones));
+  }, []);
+
   useEffect(() => {
     Promise.all([loadBuilds(), loadHistory(), loadCameras()]).catch((e: unknown) => setError(msg(e)));
+    loadZones().catch(() => setZones([]));
     const offs = [
       transport().on('deploy.progress', ({ deployId, target }) =>
         setCurrent((d) => (d && d.id === deployId ? { ...d, targets: d.targets.map((t) => (t.cameraId === target.cameraId ? target : t)) } : d)),
@@ -69,16 +79,17 @@ export function DeployView() {
       transport().on('deploy.buildLog', ({ buildId: id, line }) => {
         if (id === buildId.current) setBuildLog((l) => [...l.slice(-30), line]);
       }),
-      transport().on('fleet.changed', () => void loadCameras().catch(() => undefined)),
+      transport().on('fleet.changed', () => {
+        void loadCameras().catch(() => undefined);
+        void loadZones().catch(() => undefined);
+      }),
+      transport().on('swarm.zones', () => void loadZones().catch(() => undefined)),
     ];
     return () => offs.forEach((off) => off());
-  }, [loadBuilds, loadHistory, loadCameras]);
+  }, [loadBuilds, loadHistory, loadCameras, loadZones]);
 
   const build = builds.find((b) => b.sha256 === buildSha);
-  const shown = useMemo(() => {
-    const f = filter.trim().toLowerCase();
-    return f ? cameras.filter((c) => `${c.name} ${c.model} ${c.firmware} ${c.soc}`.toLowerCase().includes(f)) : cameras;
-  }, [cameras, filter]);
+  const shown = useMemo(() => filterCameras(cameras, filter, zone, zones), [cameras, filter, zone, zones]);
 
   const toggle = (id: string): void => {
     setPreflight(undefined);
@@ -206,6 +217,14 @@ export function DeployView() {
           <h2 id="deploy-cameras">2. Cameras</h2>
           <div className="row">
             <input aria-label="Filter cameras" placeholder="Filter by name, model, firmware, SoC" value={filter} onChange={(e) => setFilter(e.target.value)} />
+            <select aria-label="Filter by zone" value={zone} onChange={(e) => setZone(e.target.value)}>
+              <option value="">All zones</option>
+              {zones.map((z) => (
+                <option key={z.id} value={z.id}>
+                  {z.name} ({z.serials.length})
+                </option>
+              ))}
+            </select>
             <button type="button" onClick={() => (setSelected(new Set(shown.map((c) => c.id))), setPreflight(undefined))}>
               Select shown
             </button>

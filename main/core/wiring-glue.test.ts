@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../audit';
+import { openDatabase } from '../store';
+import { createSwarmService } from '../swarm';
+import { sealEnvelope, simKey } from '../swarm/sim/keys';
+import { createEventBus } from './bus';
+import { linkQuarantineToFleet, linkVerifiedTimeline } from './wiring-glue';
+
+const cams = ['B8A44F0000A1', 'B8A44F0000A2', 'B8A44F0000A3'];
+const zone = { id: 'gate', polygon: [{ x: 0, y: 0 }, { x: 1, y: 0 }, { x: 1, y: 1 }, { x: 0, y: 1 }] };
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glue-'))) {
+  dirs.push(dir);
+  let clock = 1_795_000_000_000;
+  const now = () => clock;
+  const { db } = openDatabase({ dir, now });
+  const bus = createEventBus();
+  const audit = createAuditLog({ db, bus, now });
+  const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit, zones: [zone], every: () => () => {} });
+  for (const id of cams) swarm.registerCamera({ id, keyId: 'k1', publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
+  const ingested: { serial: string; ts: number; cls: string[] }[] = [];
+  const timeline = {
+    ingest: (serial: string, ts: number, obs: readonly { class: { type: string } }[]) => {
+      ingested.push({ serial, ts, cls: obs.map((o) => o.class.type) });
+      return { accepted: true, tracks: 0 };
+    },
+  };
+  const registered = new Set(cams);
+  const offTimeline = linkVerifiedTimeline({ swarm, timeline, isRegistered: (s) => registered.has(s) });
+  const quarantine = new Map<string, { since: number; reason: string }>();
+  const fleet = { setQuarantine: (serial: string, q: { since: number; reason: string } | null) => void (q ? quarantine.set(serial, q) : quarantine.delete(serial)) };
+  const offFleet = linkQuarantineToFleet({ swarm, fleet, bus });
+  const seqs = new Map<string, number>();
+  /** A detections report from `cam`, signed with `signer`'s key (a forgery when they differ). */
+  const send = (cam: string, cls: string, opts: { signer?: string; trackId?: string; ts?: number } = {}) => {
+    const seq = (seqs.get(cam) ?? 0) + 1;
+    seqs.set(cam, seq);
+    const ts = opts.ts ?? clock;
+    const body = JSON.stringify({ frame: { timestamp: ts, observations: [{ bounding_box: { left: 0.4, top: 0.4, right: 0.5, bottom: 0.5 }, class: { type: cls, score: 0.9 }, track_id: opts.trackId ?? '1', timestamp: ts }] }, stats: { inference_ms: 20, fps_camera: 10, fps_processed: 10, fps_skipped: 0 } });
+    const payload = Buffer.from(sealEnvelope({ camera: cam, seq, sent: clock, kind: 'detections', key: 'k1', body }, simKey(opts.signer ?? cam).privateKey));
+    return swarm.ingest(payload, clock, `axis/${cam}/omnisight/detections`);
+  };
+  const call = (name: keyof typeof swarm.handlers, input: unknown): unknown => swarm.handlers[name]!(input as never, { transport: 'internal', peer: 'test' });
+  return {
+    swarm, bus, ingested, quarantine, registered, send, call, dir,
+    advance: (ms: number) => (clock += ms),
+    close: () => {
+      offTimeline();
+      offFleet();
+      swarm.close();
+      db.close();
+    },
+  };
+}
+
+describe('verified detections → timeline', () => {
+  it('passes a validly signed report and never a forged one (strict mode)', () => {
+    const s = setup();
+    expect(s.send(cams[0]!, 'Human').accepted).toBe(true);
+    expect(s.ingested).toEqual([{ serial: cams[0], ts: expect.any(Number), cls: ['Human'] }]);
+    s.advance(50);
+    const forged = s.send(cams[1]!, 'Car', { signer: cams[2] });
+    expect(forged.accepted).toBe(false);
+    expect(s.ingested.map((i) => i.cls[0])).toEqual(['Human']);
+    s.close();
+  });
+
+  it('follows the swarm in permissive mode: a flagged report it accepts reaches the timeline', () => {
+    const s = setup();
+    s.call('swarm.setMode', { mode: 'permissive' });
+    const forged = s.send(cams[1]!, 'Car', { signer: cams[2] });
+    expect(forged.accepted && forged.flags).toContain('bad_signature');
+    expect(s.ingested).toEqual([{ serial: cams[1], ts: expect.any(Number), cls: ['Car'] }]);
+    s.close();
+  });
+
+  it('drops the equivocating report and everything after it from a quarantined camera, until release', () => {
+    const s = setup();
+    const ts = 1_795_000_000_000;
+    s.send(cams[2]!, 'Human', { trackId: '9', ts });
+    expect(s.ingested).toHaveLength(1);
+    s.send(cams[2]!, 'Car', { trackId: '9', ts }); // same track and frame time, another class: equivocation
+    expect(s.swarm.coordinator.fusion.isQuarantined(cams[2]!)).toBe(true);
+    s.advance(100);
+    expect(s.send(cams[2]!, 'Human', { trackId: '10' }).accepted).toBe(true); // verified, but quarantined
+    expect(s.ingested).toHaveLength(1);
+    s.call('swarm.release', { camera: cams[2] });
+    s.advance(100);
+    s.send(cams[2]!, 'Human', { trackId: '11' });
+    expect(s.ingested).toHaveLength(2);
+    s.close();
+  });
+
+  it('skips cameras the fleet has not registered, and stops after the unsubscribe', () => {
+    const s = setup();
+    s.registered.delete(cams[0]!);
+    s.send(cams[0]!, 'Human');
+    s.send(cams[1]!, 'Human');
+    expect(s.ingested.map((i) => i.serial)).toEqual([cams[1]]);
+    s.close();
+    expect(s.ingested).toHaveLength(1);
+  });
+});
+
+describe('swarm quarantine → fleet status', () => {
+  it('marks the camera with since and reason, clears it on release, and restores it after a restart', () => {
+    const s = setup();
+    const ts = 1_795_000_000_000;
+    s.send(cams[1]!, 'Human', { trackId: '4', ts });
+    s.send(cams[1]!, 'Car', { trackId: '4', ts });
+    const q = s.quarantine.get(cams[1]!);
+    expect(q?.since).toBe(ts);
+    expect(q?.reason).toMatch(/\w/);
+    expect([...s.quarantine.keys()]).toEqual([cams[1]]);
+    s.close();
+
+    const again = setup(s.dir); // same database: the quarantine is restored from the store
+    expect(again.quarantine.get(cams[1]!)).toEqual(q);
+    again.call('swarm.release', { camera: cams[1] });
+    expect(again.quarantine.size).toBe(0);
+    again.close();
+  });
+});
