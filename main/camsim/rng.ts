@@ -1,3 +1,5 @@
+import { mulberry32 } from '../core/random';
+
 /** A small seeded random source (mulberry32): fast, 32-bit state, good enough for simulation noise. */
 export interface Rng {
   next(): number; // [0, 1)
@@ -10,15 +12,9 @@ export interface Rng {
 }
 
 export function createRng(seed: number): Rng {
-  let state = seed >>> 0 || 0x9e3779b9;
+  // Seed 0 maps to a fixed constant, as it always has, so every seed keeps the scene it gave before.
+  const next = mulberry32(seed >>> 0 || 0x9e3779b9);
   let spare: number | undefined;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
   const rng: Rng = {
     next,
     range: (min, max) => min + (max - min) * next(),

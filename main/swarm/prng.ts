@@ -1,19 +1,6 @@
-/**
- * mulberry32: a small 32-bit seeded PRNG (Tommy Ettinger's construction). Not cryptographic; used
- * so a simulation run is fully determined by its seed.
- */
-export type Random = () => number;
+import type { Random } from '../core/random';
 
-export function mulberry32(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, type Random } from '../core/random';
 
 /** Integer in [lo, hi] inclusive. */
 export const randInt = (rnd: Random, lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));

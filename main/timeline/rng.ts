@@ -1,16 +1,9 @@
-/** A seeded uniform source in [0, 1): mulberry32. Small, fast and reproducible across runs. */
-export type Random = () => number;
+import { mulberry32, type Random } from '../core/random';
 
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export type { Random } from '../core/random';
+
+/** A seeded uniform source in [0, 1) (mulberry32). */
+export const seededRandom = (seed: number): Random => mulberry32(seed);
 
 /** Standard normal draw by Box–Muller from any uniform source. */
 export function gaussian(random: Random): number {
