@@ -98,6 +98,7 @@ export function createFleetRuntime(o: {
     startDemo: async (count) => {
       const sim = await startSimulatedFleet({ cameras: o.demoCount ?? demoCountFromEnv() ?? count, seed: 1 });
       demoFleet = sim;
+      log.info({ cameras: sim.cameras.length, first: sim.cameras[0]?.url }, 'simulated ARTPEC fleet running (turn it off in Settings → Camera fleet)');
       return {
         cameras: sim.cameras,
         stop: async () => {
