@@ -210,7 +210,7 @@ describe('messages, delivery and resume', () => {
   it('votes through the bridge use the owner-set weight; propose_deploy only proposes', async () => {
     const room = rig.rooms.createRoom({ name: 'Vote', defaultRule: 'weighted' });
     const a = await connect(issue().token);
-    const p = await a.call<{ id: number }>('deploy.propose', { roomId: room.id, target: 'lobby cameras', artifact: 'omnisight-1.2.0.eap', reason: 'fixes fps' });
+    const p = await a.call<{ id: number }>('deploy.propose', { roomId: room.id, build: 'omnisight-1.2.0.eap', cameraIds: ['cam-1'], reason: 'fixes fps' });
     rig.rooms.updateMember({ roomId: room.id, memberId: a.welcome.memberId, weight: 3, by: 'user' });
     const voted = await a.call<{ status: string; votes: { weight: number }[]; kind: string }>('rooms.vote', { proposalId: p.id, choice: 'yes' });
     expect(voted).toMatchObject({ status: 'passed', kind: 'deploy' }); // 3 of 4

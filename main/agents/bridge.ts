@@ -22,6 +22,7 @@ import {
   type Author,
   type ConnectedAgent,
   type ErrorCode,
+  type Proposal,
 } from '../../preload/contract';
 import type { AuditLog } from '../audit';
 import type { EventBus } from '../core/bus';
@@ -29,6 +30,7 @@ import type { Dispatcher } from '../core/dispatcher';
 import { AppError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { describeZodError } from '../core/validation';
+import type { ProposeDeployInput } from '../fleet/approval';
 import type { RoomsService } from '../rooms';
 import { createRateLimiter, createReplayGuard, REPLAY_WINDOW_MS, refusalText, signingInput, verifyEd25519, type TokenRecord, type TokenStore } from './tokens';
 
@@ -51,6 +53,8 @@ export interface BridgeDeps {
   dispatcher?: Dispatcher;
   /** After this long without a frame a connected agent shows as idle. */
   idleMs?: number;
+  /** Creates a checked deploy proposal (main/fleet/approval); absent when the app has no deploy. */
+  proposeDeploy?: (input: ProposeDeployInput) => Proposal;
 }
 
 export interface BridgeServer {
@@ -473,27 +477,19 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
       input: z
         .object({
           roomId: roomIdSchema,
-          target: z.string().trim().min(1).max(200),
-          artifact: z.string().trim().min(1).max(200),
+          /** sha256 or file name of a build the app knows (Deploy view → builds). */
+          build: z.string().trim().min(1).max(200),
+          cameraIds: z.array(z.string().min(1).max(64)).min(1).max(256),
           reason: z.string().trim().min(1).max(2000),
           rule: z.enum(quorumRules).optional(),
           deadlineMs: z.number().int().min(1000).max(7 * 86_400_000).optional(),
         })
         .strict(),
-      // Only a proposal: a passed deploy proposal is a decision the user acts on; nothing deploys here.
-      run: (c, i: { roomId: string; target: string; artifact: string; reason: string; rule?: (typeof quorumRules)[number]; deadlineMs?: number }) => {
+      // Only a proposal: the deploy starts when the room's decision on it passes, never from here.
+      run: (c, i: { roomId: string; build: string; cameraIds: string[]; reason: string; rule?: (typeof quorumRules)[number]; deadlineMs?: number }) => {
+        if (!deps.proposeDeploy) throw new AppError('unavailable', 'Deploys are not available in this build of OmniSight; propose in words with the propose tool instead.');
         join(i.roomId, c);
-        return rooms.propose({
-          roomId: i.roomId,
-          by: c.author,
-          kind: 'deploy',
-          title: `Deploy ${i.artifact} to ${i.target}`,
-          subject: `deploy ${i.target}`,
-          outcome: `deploy ${i.artifact}`,
-          text: `Deploy proposal: ${i.artifact} → ${i.target}. ${i.reason}`,
-          rule: i.rule,
-          deadlineMs: i.deadlineMs,
-        });
+        return deps.proposeDeploy({ ...i, by: c.author });
       },
     },
     'fleet.status': { scope: 'fleet:read', input: z.object({}).strict(), run: (c) => requireFleetMethod(c, 'fleet.list', {}) },

@@ -8,7 +8,7 @@ import { AppError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { RoomsService } from '../rooms';
 import type { Db } from '../store';
-import { startBridgeServer, type BridgeServer } from './bridge';
+import { startBridgeServer, type BridgeDeps, type BridgeServer } from './bridge';
 import { claudeCodeCommand, desktopConfigPath, mcpEntry, MCP_SERVER_NAME, writeDesktopConfig, type McpLaunch } from './desktop-config';
 import { createTokenStore, type TokenStore } from './tokens';
 
@@ -25,6 +25,8 @@ export interface AgentBridgeDeps {
   now: () => number;
   dataDir: string;
   dispatcher?: Dispatcher;
+  /** Checked deploy proposals (main/fleet/approval); the only way an agent reaches a deploy. */
+  proposeDeploy?: BridgeDeps['proposeDeploy'];
   /** 0 (default) picks a free port. */
   port?: number;
   idleMs?: number;
@@ -70,7 +72,7 @@ export function createAgentBridge(deps: AgentBridgeDeps): AgentBridge {
     stats: () => server?.stats() ?? { posts: 0, commits: 0 },
     start() {
       starting ??= startBridgeServer(
-        { tokens, rooms: deps.rooms, bus: deps.bus, audit: deps.audit, log: deps.log, now: deps.now, dataDir: deps.dataDir, dispatcher: deps.dispatcher, idleMs: deps.idleMs },
+        { tokens, rooms: deps.rooms, bus: deps.bus, audit: deps.audit, log: deps.log, now: deps.now, dataDir: deps.dataDir, dispatcher: deps.dispatcher, idleMs: deps.idleMs, proposeDeploy: deps.proposeDeploy },
         deps.port ?? 0,
       ).then((s) => {
         server = s;

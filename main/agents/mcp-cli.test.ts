@@ -66,7 +66,7 @@ describe('MCP server over stdio, driven by the official MCP client', () => {
       await client.callTool({ name: 'update_task', arguments: { roomId: room.id, taskId: task.id, progress: 50 } });
       expect(text(await client.callTool({ name: 'list_tasks', arguments: { roomId: room.id } }))).toContain('"progress": 50');
 
-      expect(text(await client.callTool({ name: 'propose_deploy', arguments: { roomId: room.id, target: 'all', artifact: 'a.eap', reason: 'r' } }))).toMatch(/Nothing was deployed/);
+      expect(text(await client.callTool({ name: 'propose_deploy', arguments: { roomId: room.id, build: 'a.eap', cameraIds: ['cam-1'], reason: 'r' } }))).toMatch(/Nothing was deployed/);
       expect(text(await client.callTool({ name: 'fleet_status', arguments: {} }))).toMatch(/not available/);
 
       const tooLong = await client.callTool({ name: 'post_message', arguments: { roomId: room.id, text: 'x'.repeat(10_001) } });

@@ -1,5 +1,6 @@
 // The MCP server (stdio) that Claude Code and Claude Desktop start: each tool is one call to the
-// running app's agent bridge with the agent's token. Nothing is decided or deployed here.
+// running app's agent bridge with the agent's token. Nothing is decided or deployed here: a deploy
+// starts only when a room decision on a propose_deploy proposal passes (main/fleet/approval).
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
@@ -158,12 +159,18 @@ export async function createOmnisightMcpServer(opts: McpOptions): Promise<{ serv
   server.registerTool(
     'propose_deploy',
     {
-      description: 'Propose deploying an artifact to cameras. This only creates a proposal in the room; nothing is deployed unless the room decides and the user acts.',
-      inputSchema: { roomId, target: z.string().min(1).max(200), artifact: z.string().min(1).max(200), reason: z.string().min(1).max(2000) },
+      description:
+        "Propose deploying a build to cameras. It only creates a proposal in the room: the deploy starts when the room's vote passes, and its outcome is posted back into the room. build is a sha256 or file name the app knows; cameraIds come from fleet_status.",
+      inputSchema: {
+        roomId,
+        build: z.string().min(1).max(200),
+        cameraIds: z.array(z.string().min(1).max(64)).min(1).max(256),
+        reason: z.string().min(1).max(2000),
+      },
     },
-    tool(async (a: { roomId: string; target: string; artifact: string; reason: string }) => {
+    tool(async (a: { roomId: string; build: string; cameraIds: string[]; reason: string }) => {
       const p = await call<{ id: number }>('deploy.propose', a);
-      return `Deploy proposal #${p.id} created; it needs the room's vote. Nothing was deployed.`;
+      return `Deploy proposal #${p.id} created; it needs the room's vote. Nothing was deployed yet.`;
     }),
   );
   const fleet = (op: string, input: unknown) =>

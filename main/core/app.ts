@@ -12,6 +12,7 @@ import { createAuditLog, type AuditLog } from '../audit';
 import { createFederatedService, liveCameras } from '../federated';
 import { createFleetRuntime, type FleetRuntime } from '../fleet/runtime';
 import { createDeployService, defaultNativeDir } from '../fleet/deploy';
+import { createDeployApproval, type DeployApproval } from '../fleet/approval';
 import { createRoomsService, type RoomsService } from '../rooms';
 import { createSettingsService, type SettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
@@ -117,7 +118,13 @@ export function createApp(opts: AppOptions): App {
   dispatcher.register(audit.handlers);
   const rooms = createRoomsService({ db, bus, now, dataDir: opts.dataDir, log });
   dispatcher.register(rooms.handlers);
-  const agents = createAgentBridge({ db, bus, audit, rooms, log, now, dataDir: opts.dataDir, dispatcher, port: opts.agentBridgePort });
+  // Agents reach a deploy only through a proposal the room must pass (approval is built after deploy below).
+  const approvalRef: { current?: DeployApproval } = {};
+  const proposeDeploy = (i: Parameters<DeployApproval['propose']>[0]) => {
+    if (!approvalRef.current) throw new Error('deploy approval is not ready');
+    return approvalRef.current.propose(i);
+  };
+  const agents = createAgentBridge({ db, bus, audit, rooms, log, now, dataDir: opts.dataDir, dispatcher, port: opts.agentBridgePort, proposeDeploy });
   dispatcher.register(agents.handlers);
   agents.start().catch((err: unknown) => log.error({ err }, 'the agent bridge could not start; agents cannot connect'));
   const fleet = createFleetRuntime({
@@ -142,6 +149,7 @@ export function createApp(opts: AppOptions): App {
     nativeDir: defaultNativeDir(),
   });
   dispatcher.register(deploy.handlers);
+  const approval = (approvalRef.current = createDeployApproval({ db, bus, log: log.child({ cap: 'deploy-approval' }), now, rooms, deploy }));
   // Assist: team plans (apply creates the room and issues one token per member), room summaries,
   // and the Claude Desktop clipboard relay (Node adapter unless the front door passes Electron's).
   dispatcher.register(
@@ -234,6 +242,7 @@ export function createApp(opts: AppOptions): App {
       relay.close();
       summaries.close();
       await summaries.idle();
+      approval.close();
       rooms.close();
       await deploy.close();
       await fleet.close();

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Deploy, DeployBuild, DeployOutcome, DeployPhase, DeployTarget, PreflightRow } from '../../preload/contract/deploy';
+import type { Deploy, DeployApproval, DeployBuild, DeployOutcome, DeployPhase, DeployTarget, PreflightRow } from '../../preload/contract/deploy';
 import type { Camera } from '../../preload/contract/fleet';
 import type { AuditLog } from '../audit';
 import type { EventBus } from '../core/bus';
@@ -41,6 +41,11 @@ export interface DeployDeps {
 
 export interface DeployService {
   handlers: Handlers;
+  /** Resolves a build (sha256 or file name) and camera ids for a proposal; AppError when unknown. */
+  resolve(build: string, cameraIds: readonly string[]): { build: DeployBuild; cameras: { id: string; name: string }[] };
+  /** Starts a deploy a room decision approved; `who` goes into the history and the audit. */
+  startApproved(input: { buildSha: string; cameraIds: string[]; who: string; approval: DeployApproval }): string;
+  get(deployId: string): Deploy;
   /** Resolves when every running deploy has finished (tests, shutdown). */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -83,6 +88,7 @@ interface DeployRow {
   status: Deploy['status'];
   options: string;
   retry_of: string | null;
+  approval: string | null;
 }
 interface TargetRow {
   deploy_id: string;
@@ -280,7 +286,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
     if (!d) throw notFound(`Deploy ${id}`);
     const b = getBuild(d.build_sha)!;
     const targets = (db.prepare('SELECT * FROM deploy_targets WHERE deploy_id = ? ORDER BY camera_name, camera_id').all(id) as TargetRow[]).map(toTarget);
-    return { id: d.id, createdAt: d.created_at, finishedAt: d.finished_at, user: d.user, buildSha: d.build_sha, appName: b.app_name, version: b.version, fileName: b.file_name, status: d.status, retryOf: d.retry_of, targets };
+    return { id: d.id, createdAt: d.created_at, finishedAt: d.finished_at, user: d.user, buildSha: d.build_sha, appName: b.app_name, version: b.version, fileName: b.file_name, status: d.status, retryOf: d.retry_of, approval: d.approval ? (JSON.parse(d.approval) as DeployApproval) : null, targets };
   };
   const step = (deployId: string, c: Camera, message: string, detail: Record<string, string | number | boolean | null> = {}): void => {
     audit.record({ kind: 'deploy.step', severity: 'info', source: c.id, message: `${c.name}: ${message}`, detail: { deployId, ...detail } });
@@ -515,7 +521,14 @@ export function createDeployService(deps: DeployDeps): DeployService {
     running.set(deployId, ctl);
   };
 
-  const create = (buildSha: string, cameraIds: string[], opts: Options, ctx: CallContext, retryOf: string | null, previous?: Map<string, TargetRow>): string => {
+  const create = (
+    buildSha: string,
+    cameraIds: string[],
+    opts: Options,
+    ctx: CallContext | { who: string; approval: DeployApproval },
+    retryOf: string | null,
+    previous?: Map<string, TargetRow>,
+  ): string => {
     const build = getBuild(buildSha);
     if (!build) throw notFound(`Build ${buildSha.slice(0, 12)}`);
     const problems = JSON.parse(build.problems) as string[];
@@ -523,15 +536,24 @@ export function createDeployService(deps: DeployDeps): DeployService {
     if (!fs.existsSync(buildPath(buildSha))) throw new AppError('not_found', `The package file for ${build.file_name} is missing from ${buildsDir}. Add the build again.`);
     const cams = [...new Set(cameraIds)].map(camera);
     const id = randomUUID();
-    const user = `${os.userInfo().username} via ${ctx.transport}`;
+    const approval = 'approval' in ctx ? ctx.approval : null;
+    const user = 'who' in ctx ? ctx.who : `${os.userInfo().username} via ${ctx.transport}`;
     db.transaction(() => {
-      db.prepare('INSERT INTO deploys (id, created_at, user, build_sha, status, options, retry_of) VALUES (?,?,?,?,?,?,?)').run(id, now(), user, buildSha, 'running', JSON.stringify(opts), retryOf);
+      db.prepare('INSERT INTO deploys (id, created_at, user, build_sha, status, options, retry_of, approval) VALUES (?,?,?,?,?,?,?,?)').run(
+        id, now(), user, buildSha, 'running', JSON.stringify(opts), retryOf, approval ? JSON.stringify(approval) : null,
+      );
       const ins = db.prepare(
         'INSERT INTO deploy_targets (deploy_id, camera_id, camera_name, phase, outcome, bytes_total, message, previous_version, previous_sha, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)',
       );
       // A resumed camera keeps what it ran before the interrupted deploy, so the rollback still knows it.
       for (const c of cams) ins.run(id, c.id, c.name, 'queued', 'pending', build.bytes, 'queued', previous?.get(c.id)?.previous_version ?? null, previous?.get(c.id)?.previous_sha ?? null, now());
     })();
+    if (approval)
+      audit.record({
+        kind: 'deploy.approved', severity: 'info', source: 'deploy',
+        message: `${user} approved a deploy of ${build.app_name} ${build.version} (${build.file_name}) to ${cams.length} camera(s); it starts now`,
+        detail: { deployId: id, build: buildSha, roomId: approval.roomId, proposalId: approval.proposalId, decisionId: approval.decisionId },
+      });
     audit.record({ kind: 'deploy.step', severity: 'info', source: 'deploy', message: `${user} started a deploy of ${build.app_name} ${build.version} (${build.file_name}) to ${cams.length} camera(s)`, detail: { deployId: id, build: buildSha, cameras: cams.map((c) => c.id).join(',') } });
     bus.publish('deploy.changed', { deployId: id, status: 'running' });
     run(id, build, cams, opts);
@@ -638,8 +660,28 @@ export function createDeployService(deps: DeployDeps): DeployService {
     'deploy.get': ({ deployId }) => deployOf(deployId),
   };
 
+  const resolveBuild = (ref: string): BuildRow => {
+    const bySha = /^[0-9a-f]{64}$/.test(ref) ? getBuild(ref) : undefined;
+    const rows = bySha ? [bySha] : (db.prepare('SELECT * FROM deploy_builds WHERE file_name = ? ORDER BY added_at DESC').all(ref) as BuildRow[]);
+    if (rows.length === 0) throw new AppError('not_found', `No build "${ref}" is known to the app. Name one from the Deploy view's builds by its sha256 or file name.`);
+    if (rows.length > 1) throw new AppError('conflict', `${rows.length} builds are named "${ref}". Name the one you mean by its sha256: ${rows.map((r) => r.sha256.slice(0, 12)).join(', ')}.`);
+    const b = rows[0]!;
+    const problems = JSON.parse(b.problems) as string[];
+    if (problems.length) throw new AppError('invalid_input', `${b.file_name} cannot be deployed: ${problems.join('; ')}.`);
+    return b;
+  };
+
   return {
     handlers,
+    resolve(ref, cameraIds) {
+      const b = resolveBuild(ref);
+      const unknown = cameraIds.filter((c) => !registry.get(c));
+      if (unknown.length) throw new AppError('not_found', `Unknown camera id(s): ${unknown.join(', ')}. Read the fleet's state (fleet_status) for the ids.`);
+      if (cameraIds.length === 0) throw new AppError('invalid_input', 'Name at least one camera to deploy to.');
+      return { build: toBuild(b), cameras: [...new Set(cameraIds)].map((c) => ({ id: c, name: registry.get(c)!.name })) };
+    },
+    startApproved: ({ buildSha, cameraIds, who, approval }) => create(buildSha, cameraIds, { allowUnsigned: true, concurrency: 8, verifyTimeoutMs: 20_000 }, { who, approval }, null),
+    get: (deployId) => deployOf(deployId),
     async idle() {
       while (running.size) await Promise.all([...running.values()].map((r) => r.done));
     },

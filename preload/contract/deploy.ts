@@ -77,8 +77,11 @@ export const deploySchema = z.object({
   fileName: z.string(),
   status: deployStatusSchema,
   retryOf: z.string().nullable(),
+  /** Set when a room decision started this deploy (an agent's proposal that passed). */
+  approval: z.object({ roomId: z.string(), roomName: z.string(), proposalId: z.number(), decisionId: z.number() }).nullable(),
   targets: z.array(deployTargetSchema),
 });
+export type DeployApproval = NonNullable<Deploy['approval']>;
 export type Deploy = z.infer<typeof deploySchema>;
 
 export const deployMethods = {

@@ -359,6 +359,11 @@ export function DeployView() {
                 <button type="button" className="link" aria-expanded={detail === d.id} onClick={() => setDetail(detail === d.id ? undefined : d.id)}>
                   {time(d.createdAt)} · {d.fileName} ({d.version}) · {d.status} · {n('verified')} verified, {n('rolled_back')} rolled back{n('failed') ? `, ${n('failed')} failed` : ''} · by {d.user}
                 </button>
+                {d.approval && (
+                  <span className="deploy-approval" title={`Started by decision #${d.approval.decisionId} on proposal #${d.approval.proposalId}`}>
+                    approved in room {d.approval.roomName}, decision #{d.approval.decisionId}
+                  </span>
+                )}
                 {d.status === 'interrupted' && (
                   <button type="button" onClick={() => void retry(d.id)}>
                     Resume

@@ -1,0 +1,219 @@
+// The whole approval path with the real rooms, agent bridge and deploy services against two
+// simulated cameras (in-process app agent, no qemu): an agent proposes through the bridge, the room
+// votes, the passed decision starts the deploy once, the outcome is posted back into the room.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Deploy } from '../../preload/contract/deploy';
+import { connectBridge, type BridgeCallError, type BridgeClient } from '../agents/client';
+import { createAgentBridge, type AgentBridge } from '../agents';
+import { createAuditLog } from '../audit';
+import { startSimulatedFleet, type SimFleet } from '../camsim';
+import { createEventBus, type EventBus } from '../core/bus';
+import { createDispatcher } from '../core/dispatcher';
+import { silentLogger } from '../core/logger';
+import { createFileKeySecretStore } from '../core/secret-store-file';
+import { createMqttService } from '../mqtt';
+import { buildEap } from '../packaging';
+import { createRoomsService, type RoomsService } from '../rooms';
+import { createSettingsService } from '../settings';
+import { openDatabase, type Db } from '../store';
+import { createDeployApproval, type DeployApproval } from './approval';
+import { createDeployService, type DeployService } from './deploy';
+import { createFleetService, type FleetService } from './index';
+import { createHelperSupervisor, inProcessHelper } from './supervisor';
+
+const log = silentLogger();
+const OWNER = 'user'; // the room's owner (the local user) votes too
+const nativeDir = path.resolve(__dirname, '../../native');
+
+describe('deploys approved by a room decision', () => {
+  let sim: SimFleet;
+  let dir: string;
+  let db: Db;
+  let bus: EventBus;
+  let rooms: RoomsService;
+  let fleet: FleetService;
+  let deploy: DeployService;
+  let approval: DeployApproval;
+  let bridge: AgentBridge;
+  let agent: BridgeClient;
+  let url: string;
+  let closeAll: () => Promise<void>;
+  let buildSha = '';
+  let buildName = '';
+  const ids: string[] = [];
+  const deploys = (): number => (db.prepare('SELECT COUNT(*) AS n FROM deploys').get() as { n: number }).n;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omni-approve-'));
+    sim = await startSimulatedFleet({ cameras: 2, seed: 7, apps: 'agent' });
+    db = openDatabase({ dir }).db;
+    bus = createEventBus();
+    const audit = createAuditLog({ db, bus, now: Date.now });
+    const secrets = createFileKeySecretStore(db, dir);
+    const settings = createSettingsService({ db, bus, log, now: Date.now });
+    const ref: { fleet?: FleetService } = {};
+    const helper = createHelperSupervisor({ launch: inProcessHelper(), entry: 'in-process', log, onEvent: (e) => ref.fleet?.onHelperEvent(e) });
+    const mqtt = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets, log, onMessage: (m) => ref.fleet?.onCameraMessage(m), onBad: (b) => ref.fleet?.onBadMessage(b) });
+    await mqtt.start();
+    fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
+    ref.fleet = fleet;
+    deploy = createDeployService({
+      db, bus, log, audit, now: Date.now, dataDir: dir, helper, registry: fleet.registry,
+      subscribeMessages: (l) => fleet.subscribeMessages(l),
+      onHelperProgress: () => () => undefined,
+      reconnectTimeoutMs: 5000,
+      pollMs: 100,
+    });
+    rooms = createRoomsService({ db, bus, now: Date.now, dataDir: dir, log });
+    approval = createDeployApproval({ db, bus, log, now: Date.now, rooms, deploy });
+    const dispatcher = createDispatcher({ log });
+    dispatcher.register(fleet.handlers);
+    dispatcher.register(deploy.handlers);
+    bridge = createAgentBridge({ db, bus, audit, rooms, log, now: Date.now, dataDir: dir, dispatcher, proposeDeploy: (i) => approval.propose(i) });
+    url = `ws://127.0.0.1:${await bridge.start()}`;
+    const call = async <T,>(m: string, i: unknown): Promise<T> => {
+      const r = await dispatcher.dispatch(m, i, { transport: 'internal', peer: 'test' });
+      if (!r.ok) throw new Error(`${m}: ${r.error.message}`);
+      return r.value as T;
+    };
+    for (const c of sim.cameras) ids.push((await call<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password })).id);
+    const manifest = JSON.parse(fs.readFileSync(path.join(nativeDir, 'manifest.json'), 'utf8')) as { acapPackageConf: { setup: Record<string, unknown> } };
+    manifest.acapPackageConf.setup.version = '2.0.0';
+    const eap = await buildEap({ manifest, executable: Buffer.from('simulated program'), license: 'test' });
+    fs.writeFileSync(path.join(dir, eap.fileName), eap.data);
+    const b = await call<{ sha256: string; fileName: string }>('deploy.addBuild', { path: path.join(dir, eap.fileName) });
+    buildSha = b.sha256;
+    buildName = b.fileName;
+    const end = Date.now() + 10_000;
+    while (ids.some((id) => fleet.status(id)?.lastHeartbeat === null) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    const tok = bridge.tokens.create({ name: 'planner', scopes: ['rooms:read', 'rooms:write', 'actions:propose', 'fleet:read'], ratePerMinute: 10_000, burst: 1000 });
+    agent = await connectBridge({ url, token: tok.token });
+    closeAll = async () => {
+      await agent.close();
+      await bridge.close();
+      approval.close();
+      rooms.close();
+      await deploy.close();
+      await fleet.close();
+      helper.close();
+      await mqtt.close();
+    };
+  }, 60_000);
+
+  afterAll(async () => {
+    await closeAll?.();
+    db?.close();
+    await sim?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A room with the agent and two human voters; majority of three. */
+  const room = (name: string) => {
+    const r = rooms.createRoom({ name, defaultRule: 'majority' });
+    rooms.addMember({ roomId: r.id, member: { kind: 'human', id: 'alice', name: 'Alice' }, roles: ['coder'] });
+    rooms.addMember({ roomId: r.id, member: { kind: 'human', id: 'bob', name: 'Bob' }, roles: ['coder'] });
+    return r;
+  };
+
+  it('refuses an unknown build or camera when proposed, with a clear reason', async () => {
+    const r = room('Refusals');
+    await expect(agent.call('deploy.propose', { roomId: r.id, build: 'nope.eap', cameraIds: [ids[0]], reason: 'x' })).rejects.toMatchObject({ code: 'not_found', message: expect.stringMatching(/No build "nope.eap"/) });
+    await expect(agent.call('deploy.propose', { roomId: r.id, build: buildSha, cameraIds: [ids[0], 'cam-ghost'], reason: 'x' })).rejects.toMatchObject({ message: expect.stringMatching(/Unknown camera id\(s\): cam-ghost/) });
+    expect(rooms.listProposals(r.id)).toHaveLength(0);
+  });
+
+  it('a passed decision starts the deploy once, records who approved it, and posts the outcome to the room', async () => {
+    const r = room('Ops');
+    const before = deploys();
+    const p = await agent.call<{ id: number; kind: string }>('deploy.propose', { roomId: r.id, build: buildName, cameraIds: ids, reason: 'new detector' });
+    expect(p.kind).toBe('deploy');
+    expect(deploys()).toBe(before); // proposing deploys nothing
+    const ended = new Promise<string>((res) => {
+      const off = bus.subscribe('deploy.changed', (e) => e.status !== 'running' && (off(), res(e.deployId)));
+    });
+    rooms.vote({ proposalId: p.id, voter: 'alice', choice: 'yes' });
+    rooms.vote({ proposalId: p.id, voter: 'bob', choice: 'yes' });
+    expect(deploys()).toBe(before); // 2 of 4 (owner, agent, Alice, Bob): not yet
+    const passed = rooms.vote({ proposalId: p.id, voter: OWNER, choice: 'yes' });
+    expect(passed.status).toBe('passed');
+    expect(deploys()).toBe(before + 1);
+    const deployId = await ended;
+    await deploy.idle();
+    const d = await new Promise<Deploy>((res) => res(deploy.get(deployId)));
+    const decision = rooms.listDecisions(r.id).find((x) => x.proposalId === p.id)!;
+    expect(d.user).toBe(`room Ops, decision #${decision.id}`);
+    expect(d.approval).toEqual({ roomId: r.id, roomName: 'Ops', proposalId: p.id, decisionId: decision.id });
+    expect(d.targets.map((t) => [t.outcome, t.finalVersion])).toEqual([['verified', '2.0.0'], ['verified', '2.0.0']]);
+    const audited = db.prepare("SELECT message, detail FROM audit_events WHERE kind = 'deploy.approved'").all() as { message: string; detail: string }[];
+    expect(audited).toHaveLength(1);
+    expect(JSON.parse(audited[0]!.detail)).toMatchObject({ deployId, decisionId: decision.id, proposalId: p.id });
+    const texts = rooms.listMessages({ roomId: r.id, limit: 50 }).messages.filter((m) => m.author.id === 'omnisight:deploy').map((m) => m.text);
+    expect(texts).toHaveLength(2);
+    expect(texts[1]).toContain(`(decision #${decision.id}) done`);
+    for (const t of d.targets) expect(texts[1]).toContain(`- ${t.cameraName}: running 2.0.0`);
+
+    // The same decision again (a repeated event) or a fresh service on the same database (a restart) runs nothing.
+    bus.publish('rooms.decision', decision);
+    const again = createDeployApproval({ db, bus: createEventBus(), log, now: Date.now, rooms, deploy });
+    again.close();
+    expect(deploys()).toBe(before + 1);
+    expect(rooms.listMessages({ roomId: r.id, limit: 50 }).messages.filter((m) => m.author.id === 'omnisight:deploy')).toHaveLength(2);
+  }, 60_000);
+
+  it('a rejected or expired proposal starts nothing, also after a restart', async () => {
+    const r = room('Careful');
+    const before = deploys();
+    const rejected = await agent.call<{ id: number }>('deploy.propose', { roomId: r.id, build: buildSha, cameraIds: [ids[0]], reason: 'try' });
+    rooms.vote({ proposalId: rejected.id, voter: 'alice', choice: 'no' });
+    expect(rooms.vote({ proposalId: rejected.id, voter: 'bob', choice: 'no' }).status).toBe('rejected'); // a majority of 4 is out of reach
+    const expiring = await agent.call<{ id: number }>('deploy.propose', { roomId: r.id, build: buildSha, cameraIds: [ids[1]], reason: 'try', deadlineMs: 1000 });
+    db.prepare('UPDATE room_proposals SET deadline = ? WHERE id = ?').run(Date.now() - 1, expiring.id);
+    rooms.closeDueVotes();
+    expect(rooms.getProposal(expiring.id).status).not.toBe('passed');
+    const again = createDeployApproval({ db, bus: createEventBus(), log, now: Date.now, rooms, deploy });
+    again.close();
+    expect(deploys()).toBe(before);
+    expect((db.prepare("SELECT status FROM deploy_approvals WHERE proposal_id IN (?, ?)").all(rejected.id, expiring.id) as { status: string }[]).map((x) => x.status)).toEqual(['closed', 'closed']);
+  });
+
+  it('a decision that passed while nothing listened runs once at the next start', async () => {
+    const r = room('Offline');
+    const p = await agent.call<{ id: number }>('deploy.propose', { roomId: r.id, build: buildSha, cameraIds: [ids[0]], reason: 'catch up' });
+    approval.close(); // the app is "down" while the vote passes
+    for (const v of ['alice', 'bob', OWNER]) rooms.vote({ proposalId: p.id, voter: v, choice: 'yes' });
+    expect(rooms.getProposal(p.id).status).toBe('passed');
+    const before = deploys();
+    approval = createDeployApproval({ db, bus, log, now: Date.now, rooms, deploy });
+    expect(deploys()).toBe(before + 1);
+    const second = createDeployApproval({ db, bus: createEventBus(), log, now: Date.now, rooms, deploy });
+    second.close();
+    expect(deploys()).toBe(before + 1);
+    await deploy.idle();
+  }, 60_000);
+
+  it('no operation an agent token can reach starts a deploy', async () => {
+    const all = bridge.tokens.create({ name: 'everything', scopes: ['rooms:read', 'rooms:write', 'actions:propose', 'fleet:read'], ratePerMinute: 10_000, burst: 1000 });
+    const c = await connectBridge({ url, token: all.token });
+    try {
+      const before = deploys();
+      for (const op of ['deploy.start', 'deploy.retry', 'deploy.builds', 'deploy.approve']) {
+        const e = (await c.call(op, { buildSha, cameraIds: ids, deployId: 'x' }).catch((err: BridgeCallError) => err)) as BridgeCallError;
+        expect(e.code, op).toBe('unknown_method');
+      }
+      // The bridge's whole list of operations (it names them when refusing an unknown one): none deploys.
+      const listed = ((await c.call('nope', {}).catch((err: BridgeCallError) => err)) as BridgeCallError).message;
+      const ops = /Operations: (.*)\.$/.exec(listed)![1]!.split(', ');
+      expect(ops).toContain('deploy.propose');
+      expect(ops.filter((o) => o.startsWith('deploy.'))).toEqual(['deploy.propose']);
+      // fleet_status and recent_events dispatch fixed read-only methods, whatever the input.
+      await c.call('fleet.status', {});
+      await expect(c.call('fleet.status', { method: 'deploy.start' })).rejects.toMatchObject({ code: 'invalid_input' });
+      expect(deploys()).toBe(before);
+    } finally {
+      await c.close();
+    }
+  });
+});

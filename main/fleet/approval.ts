@@ -1,0 +1,158 @@
+// Deploys that only a room decision can approve. An agent proposes a deploy with a structured
+// payload (build, cameras), checked at once; the rooms service closes the vote and publishes the
+// decision; a PASSED decision starts that deploy exactly once (the row moves pending → started in
+// one UPDATE, so a repeated event or an app restart cannot run it again); when the deploy ends the
+// outcome per camera is posted back into the room. Rejected, vetoed and expired proposals start
+// nothing. This is the only path from an agent to a deploy.
+import type { Decision, Proposal } from '../../preload/contract';
+import type { EventBus } from '../core/bus';
+import type { Logger } from '../core/logger';
+import type { Author, QuorumRule, RoomsService } from '../rooms';
+import type { Db } from '../store';
+import type { DeployService } from './deploy';
+
+export interface DeployApprovalDeps {
+  db: Db;
+  bus: EventBus;
+  log: Logger;
+  now: () => number;
+  rooms: Pick<RoomsService, 'propose' | 'getProposal' | 'getRoom' | 'listDecisions' | 'postMessage' | 'ensureMember'>;
+  deploy: Pick<DeployService, 'resolve' | 'startApproved' | 'get'>;
+}
+
+export interface ProposeDeployInput {
+  roomId: string;
+  by: Author;
+  /** sha256 or file name of a build the app knows. */
+  build: string;
+  cameraIds: string[];
+  reason: string;
+  rule?: QuorumRule;
+  deadlineMs?: number;
+}
+
+export interface DeployApproval {
+  propose(input: ProposeDeployInput): Proposal;
+  close(): void;
+}
+
+interface ApprovalRow {
+  proposal_id: number;
+  room_id: string;
+  build_sha: string;
+  camera_ids: string;
+  status: 'pending' | 'started' | 'closed';
+  decision_id: number | null;
+  deploy_id: string | null;
+  reported: number;
+}
+
+/** The app's own voice in a room (an observer: it never votes). */
+export const DEPLOY_AUTHOR: Author = { kind: 'desktop', id: 'omnisight:deploy', name: 'OmniSight deploy' };
+
+export function createDeployApproval(deps: DeployApprovalDeps): DeployApproval {
+  const { db, bus, log, rooms, deploy } = deps;
+  const row = (proposalId: number): ApprovalRow | undefined => db.prepare('SELECT * FROM deploy_approvals WHERE proposal_id = ?').get(proposalId) as ApprovalRow | undefined;
+
+  const say = (roomId: string, text: string, replyTo?: number): void => {
+    try {
+      rooms.ensureMember(roomId, DEPLOY_AUTHOR, ['observer']);
+      rooms.postMessage({ roomId, author: DEPLOY_AUTHOR, text, act: 'inform', replyTo });
+    } catch (err) {
+      log.warn({ err: (err as Error).message, roomId }, 'could not post the deploy outcome to the room');
+    }
+  };
+
+  const propose: DeployApproval['propose'] = (i) => {
+    const { build, cameras } = deploy.resolve(i.build, i.cameraIds);
+    const names = cameras.map((c) => c.name).join(', ');
+    const p = rooms.propose({
+      roomId: i.roomId,
+      by: i.by,
+      kind: 'deploy',
+      title: `Deploy ${build.fileName} (${build.version}) to ${cameras.length} camera(s)`,
+      subject: `deploy ${cameras.map((c) => c.id).sort().join(' ')}`,
+      outcome: `deploy ${build.appName} ${build.version} (${build.sha256.slice(0, 12)})`,
+      text: `Deploy proposal: ${build.fileName} ${build.version} → ${names}. ${i.reason}`,
+      rule: i.rule,
+      deadlineMs: i.deadlineMs,
+    });
+    db.prepare('INSERT INTO deploy_approvals (proposal_id, room_id, build_sha, camera_ids, status, created_at) VALUES (?,?,?,?,?,?)').run(
+      p.id, p.roomId, build.sha256, JSON.stringify(cameras.map((c) => c.id)), 'pending', deps.now(),
+    );
+    return p;
+  };
+
+  const execute = (d: Pick<Decision, 'id' | 'proposalId' | 'roomId'>): void => {
+    const r = row(d.proposalId);
+    if (!r) return; // not a deploy proposal
+    // Claim it: only one caller ever sees changes === 1.
+    const claimed = db.prepare("UPDATE deploy_approvals SET status = 'started', decision_id = ? WHERE proposal_id = ? AND status = 'pending'").run(d.id, d.proposalId).changes === 1;
+    if (!claimed) return;
+    const room = rooms.getRoom(r.room_id);
+    const who = `room ${room.name}, decision #${d.id}`;
+    try {
+      const deployId = deploy.startApproved({
+        buildSha: r.build_sha,
+        cameraIds: JSON.parse(r.camera_ids) as string[],
+        who,
+        approval: { roomId: room.id, roomName: room.name, proposalId: d.proposalId, decisionId: d.id },
+      });
+      db.prepare('UPDATE deploy_approvals SET deploy_id = ? WHERE proposal_id = ?').run(deployId, d.proposalId);
+      say(room.id, `Decision #${d.id} passed: deploy ${deployId.slice(0, 8)} started.`, rooms.getProposal(d.proposalId).messageId);
+    } catch (err) {
+      // Still "started": the decision is spent; the user can deploy by hand from the Deploy view.
+      db.prepare("UPDATE deploy_approvals SET reported = 1 WHERE proposal_id = ?").run(d.proposalId);
+      say(room.id, `Decision #${d.id} passed, but the deploy could not start: ${(err as Error).message}`);
+    }
+  };
+
+  const report = (deployId: string): void => {
+    const r = db.prepare('SELECT * FROM deploy_approvals WHERE deploy_id = ? AND reported = 0').get(deployId) as ApprovalRow | undefined;
+    if (!r) return;
+    const d = deploy.get(deployId);
+    if (d.status === 'running') return;
+    if (db.prepare('UPDATE deploy_approvals SET reported = 1 WHERE proposal_id = ? AND reported = 0').run(r.proposal_id).changes !== 1) return;
+    const lines = d.targets.map((t) => `- ${t.cameraName}: ${t.outcome === 'verified' ? `running ${t.finalVersion}` : t.outcome === 'rolled_back' ? `rolled back${t.finalVersion ? ` to ${t.finalVersion}` : ''}` : t.outcome} (${t.message})`);
+    say(r.room_id, `Deploy ${deployId.slice(0, 8)} of ${d.appName} ${d.version} (decision #${r.decision_id}) ${d.status}:\n${lines.join('\n')}`);
+  };
+
+  const offs = [
+    bus.subscribe('rooms.decision', (d) => execute(d)),
+    // Rejected, vetoed, expired: the payload is closed and never runs.
+    bus.subscribe('rooms.vote', (p) => {
+      if (p.kind === 'deploy' && p.status !== 'open' && p.status !== 'passed') db.prepare("UPDATE deploy_approvals SET status = 'closed' WHERE proposal_id = ? AND status = 'pending'").run(p.id);
+    }),
+    bus.subscribe('deploy.changed', ({ deployId, status }) => {
+      if (status !== 'running') report(deployId);
+    }),
+  ];
+
+  // Catch up after a restart: a decision that passed while no listener ran starts now (once), and a
+  // deploy that ended unreported is reported. Started rows are never run again.
+  for (const r of db.prepare("SELECT * FROM deploy_approvals WHERE status = 'pending'").all() as ApprovalRow[]) {
+    try {
+      const p = rooms.getProposal(r.proposal_id);
+      if (p.status === 'passed') {
+        const d = rooms.listDecisions(r.room_id).find((x) => x.proposalId === p.id);
+        if (d) execute(d);
+      } else if (p.status !== 'open') db.prepare("UPDATE deploy_approvals SET status = 'closed' WHERE proposal_id = ?").run(r.proposal_id);
+    } catch (err) {
+      log.warn({ err: (err as Error).message, proposal: r.proposal_id }, 'a pending deploy proposal could not be checked');
+    }
+  }
+  for (const r of db.prepare("SELECT deploy_id FROM deploy_approvals WHERE status = 'started' AND reported = 0 AND deploy_id IS NOT NULL").all() as { deploy_id: string }[]) {
+    try {
+      report(r.deploy_id);
+    } catch {
+      /* the deploy row is gone; nothing to report */
+    }
+  }
+
+  return {
+    propose,
+    close() {
+      for (const off of offs) off();
+    },
+  };
+}
