@@ -11,6 +11,12 @@ export interface InstalledApp {
   applicationId: string;
   vendorId?: string;
   status: 'Running' | 'Stopped' | 'Idle';
+  /**
+   * Simulator-only: the files the installer unpacked (package paths, sorted). list.cgi shows them
+   * as an extra Files="a,b" attribute after Status so tests can see what arrived (e.g. a model);
+   * real cameras have no such attribute.
+   */
+  files?: string[];
 }
 
 export type InstallResult = { ok: true; app: Omit<InstalledApp, 'status'> } | { ok: false; code: number };
@@ -200,7 +206,7 @@ export function createAppStore(opts: {
     if (apps.length === 0) return '<reply result="ok">\n</reply>\n';
     const rows = apps.map(
       (a) =>
-        ` <application Name="${xmlAttr(a.name)}" NiceName="${xmlAttr(a.niceName)}" Vendor="${xmlAttr(a.vendor)}" Version="${xmlAttr(a.version)}" ApplicationID="${xmlAttr(a.applicationId)}" License="None" Status="${a.status}" ConfigurationPage="local_${xmlAttr(a.name)}" VendorHomePage="" LicenseName="Proprietary"/>`,
+        ` <application Name="${xmlAttr(a.name)}" NiceName="${xmlAttr(a.niceName)}" Vendor="${xmlAttr(a.vendor)}" Version="${xmlAttr(a.version)}" ApplicationID="${xmlAttr(a.applicationId)}" License="None" Status="${a.status}" ConfigurationPage="local_${xmlAttr(a.name)}" VendorHomePage="" LicenseName="Proprietary"${a.files ? ` Files="${xmlAttr(a.files.join(','))}"` : ''}/>`,
     );
     return `<reply result="ok">\n${rows.join('\n')}\n</reply>\n`;
   };

@@ -256,7 +256,8 @@ export function createEapRuntime(o: {
       );
       await fs.promises.rename(staging, target);
       if (had) void fs.promises.rm(old, { recursive: true, force: true }).catch(() => undefined);
-      return { ok: true, app: { name: c.appName, niceName: c.friendlyName, vendor: c.vendor, version: c.version, applicationId: c.appId, vendorId: c.vendorId } };
+      const files = c.entries.map((e) => e.name).sort();
+      return { ok: true, app: { name: c.appName, niceName: c.friendlyName, vendor: c.vendor, version: c.version, applicationId: c.appId, vendorId: c.vendorId, files } };
     },
     async start(app) {
       if (running.has(app.name)) return 6;

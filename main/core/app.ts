@@ -147,6 +147,8 @@ export function createApp(opts: AppOptions): App {
     subscribeMessages: (l) => fleet.fleet.subscribeMessages(l),
     onHelperProgress: (l) => fleet.onHelperProgress(l),
     nativeDir: defaultNativeDir(),
+    // Read at deploy time, after the federated service below exists.
+    models: (v) => federated.modelArtifact(v),
   });
   dispatcher.register(deploy.handlers);
   const approval = (approvalRef.current = createDeployApproval({ db, bus, log: log.child({ cap: 'deploy-approval' }), now, rooms, deploy }));

@@ -54,6 +54,8 @@ export interface FederatedDeps {
 
 export interface FederatedService {
   handlers: Handlers;
+  /** A stored model version with its parameters (Float32 LE), for shipping with a deploy; undefined when unknown. */
+  modelArtifact(version: number): { version: number; round: number; aggregation: string; classes: number; features: number; parameters: Buffer } | undefined;
   /** Resolves when the rounds in progress have finished. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -442,6 +444,13 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
 
   return {
     handlers,
+    modelArtifact(version) {
+      const row = db.prepare('SELECT * FROM federated_models WHERE version = ?').get(version) as ModelRow | undefined;
+      if (!row) return undefined;
+      const blob = db.prepare('SELECT data FROM federated_blobs WHERE hash = ?').get(row.hash) as { data: Buffer } | undefined;
+      if (!blob) return undefined;
+      return { version: row.version, round: row.round, aggregation: row.aggregation, classes: row.classes, features: row.features, parameters: Buffer.from(blob.data) };
+    },
     idle: async () => {
       await running;
     },

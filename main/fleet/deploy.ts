@@ -17,6 +17,7 @@ import type { Logger } from '../core/logger';
 import type { HelperTarget } from '../helper/protocol';
 import type { CameraMessage } from '../mqtt';
 import { readEap } from '../packaging';
+import { addModelToEap, type ModelArtifact } from './model-package';
 import type { Db } from '../store';
 import type { Registry } from './registry';
 import type { HelperSupervisor } from './supervisor';
@@ -34,6 +35,8 @@ export interface DeployDeps {
   onHelperProgress: (l: (ev: { id: string; sent?: number; total?: number; line?: string }) => void) => () => void;
   /** The native/ folder whose dist/ holds builds; undefined when the app ships without it. */
   nativeDir?: string;
+  /** A stored federated model version with its parameters; undefined when unknown. Absent: no models. */
+  models?: (version: number) => ModelArtifact | undefined;
   /** How long a rollback waits for a camera that went away (crash, restart). */
   reconnectTimeoutMs?: number;
   pollMs?: number;
@@ -78,6 +81,8 @@ interface BuildRow {
   source: DeployBuild['source'];
   problems: string;
   added_at: number;
+  base_sha: string | null;
+  model_version: number | null;
 }
 interface DeployRow {
   id: string;
@@ -89,6 +94,7 @@ interface DeployRow {
   options: string;
   retry_of: string | null;
   approval: string | null;
+  model_version: number | null;
 }
 interface TargetRow {
   deploy_id: string;
@@ -102,6 +108,7 @@ interface TargetRow {
   previous_version: string | null;
   previous_sha: string | null;
   final_version: string | null;
+  model_version: number | null;
   updated_at: number;
 }
 interface Options {
@@ -131,6 +138,7 @@ const toTarget = (r: TargetRow): DeployTarget => ({
   message: r.message,
   previousVersion: r.previous_version,
   finalVersion: r.final_version,
+  modelVersion: r.model_version,
   updatedAt: r.updated_at,
 });
 
@@ -275,7 +283,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
     if (persist)
       db.prepare(
         `UPDATE deploy_targets SET phase=@phase, outcome=@outcome, bytes_sent=@bytes_sent, bytes_total=@bytes_total, message=@message,
-         previous_version=@previous_version, previous_sha=@previous_sha, final_version=@final_version, updated_at=@updated_at WHERE deploy_id=@deploy_id AND camera_id=@camera_id`,
+         previous_version=@previous_version, previous_sha=@previous_sha, final_version=@final_version, model_version=@model_version, updated_at=@updated_at WHERE deploy_id=@deploy_id AND camera_id=@camera_id`,
       ).run(r);
     const t = toTarget(r);
     bus.publish('deploy.progress', { deployId, target: t });
@@ -286,7 +294,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
     if (!d) throw notFound(`Deploy ${id}`);
     const b = getBuild(d.build_sha)!;
     const targets = (db.prepare('SELECT * FROM deploy_targets WHERE deploy_id = ? ORDER BY camera_name, camera_id').all(id) as TargetRow[]).map(toTarget);
-    return { id: d.id, createdAt: d.created_at, finishedAt: d.finished_at, user: d.user, buildSha: d.build_sha, appName: b.app_name, version: b.version, fileName: b.file_name, status: d.status, retryOf: d.retry_of, approval: d.approval ? (JSON.parse(d.approval) as DeployApproval) : null, targets };
+    return { id: d.id, createdAt: d.created_at, finishedAt: d.finished_at, user: d.user, buildSha: d.build_sha, appName: b.app_name, version: b.version, fileName: b.file_name, status: d.status, retryOf: d.retry_of, modelVersion: d.model_version, approval: d.approval ? (JSON.parse(d.approval) as DeployApproval) : null, targets };
   };
   const step = (deployId: string, c: Camera, message: string, detail: Record<string, string | number | boolean | null> = {}): void => {
     audit.record({ kind: 'deploy.step', severity: 'info', source: c.id, message: `${c.name}: ${message}`, detail: { deployId, ...detail } });
@@ -436,8 +444,11 @@ export function createDeployService(deps: DeployDeps): DeployService {
       }
       recordInstalled(c, appName, build.version, build.sha256);
       const [, note] = await Promise.all([refreshKey(c), agentNote(c, appName)]);
-      setTarget(deployId, c.id, { phase: 'done', outcome: 'verified', final_version: build.version, message: `running ${build.version} (verified)${note}` });
-      step(deployId, c, `running ${build.version} (verified)${note}`, { version: build.version });
+      // The model travels inside the package, so a verified install means the camera has it.
+      const modelV = build.model_version;
+      const what = `${build.version}${modelV !== null ? ` with model v${modelV}` : ''}`;
+      setTarget(deployId, c.id, { phase: 'done', outcome: 'verified', final_version: build.version, model_version: modelV, message: `running ${what} (verified)${note}` });
+      step(deployId, c, `running ${what} (verified)${note}`, { version: build.version, modelVersion: modelV });
     } catch (e) {
       const reason = errText(e);
       row = targetRow(deployId, c.id);
@@ -539,8 +550,8 @@ export function createDeployService(deps: DeployDeps): DeployService {
     const approval = 'approval' in ctx ? ctx.approval : null;
     const user = 'who' in ctx ? ctx.who : `${os.userInfo().username} via ${ctx.transport}`;
     db.transaction(() => {
-      db.prepare('INSERT INTO deploys (id, created_at, user, build_sha, status, options, retry_of, approval) VALUES (?,?,?,?,?,?,?,?)').run(
-        id, now(), user, buildSha, 'running', JSON.stringify(opts), retryOf, approval ? JSON.stringify(approval) : null,
+      db.prepare('INSERT INTO deploys (id, created_at, user, build_sha, status, options, retry_of, approval, model_version) VALUES (?,?,?,?,?,?,?,?,?)').run(
+        id, now(), user, buildSha, 'running', JSON.stringify(opts), retryOf, approval ? JSON.stringify(approval) : null, build.model_version,
       );
       const ins = db.prepare(
         'INSERT INTO deploy_targets (deploy_id, camera_id, camera_name, phase, outcome, bytes_total, message, previous_version, previous_sha, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)',
@@ -633,9 +644,10 @@ export function createDeployService(deps: DeployDeps): DeployService {
       );
       return { rows };
     },
-    'deploy.start': ({ buildSha, cameraIds, allowUnsigned, concurrency, verifyTimeoutMs }, ctx) => ({
-      deployId: create(buildSha, cameraIds, { allowUnsigned, concurrency, verifyTimeoutMs }, ctx, null),
-    }),
+    'deploy.start': async ({ buildSha, cameraIds, allowUnsigned, concurrency, verifyTimeoutMs, modelVersion }, ctx) => {
+      const sha = modelVersion === undefined ? buildSha : (await withModel(buildSha, modelVersion)).sha256;
+      return { deployId: create(sha, cameraIds, { allowUnsigned, concurrency, verifyTimeoutMs }, ctx, null) };
+    },
     'deploy.cancel': ({ deployId }) => {
       const ctl = running.get(deployId);
       if (!ctl) return { cancelled: false };
@@ -658,6 +670,30 @@ export function createDeployService(deps: DeployDeps): DeployService {
       deploys: (db.prepare('SELECT id FROM deploys ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as { id: string }[]).map((r) => deployOf(r.id)),
     }),
     'deploy.get': ({ deployId }) => deployOf(deployId),
+  };
+
+  /** The build with the model version added (made once, then kept by content hash). */
+  const withModel = async (baseSha: string, version: number): Promise<BuildRow> => {
+    const base = getBuild(baseSha);
+    if (!base) throw notFound(`Build ${baseSha.slice(0, 12)}`);
+    if (base.model_version !== null) throw new AppError('invalid_input', `${base.file_name} already carries model v${base.model_version}. Choose the plain build to ship another model.`);
+    const made = db.prepare('SELECT * FROM deploy_builds WHERE base_sha = ? AND model_version = ? ORDER BY added_at DESC').get(baseSha, version) as BuildRow | undefined;
+    if (made && fs.existsSync(buildPath(made.sha256))) return made;
+    if (!deps.models) throw new AppError('unavailable', 'Federated models are not available in this installation. Deploy without a model.');
+    const model = deps.models(version);
+    if (!model) throw new AppError('not_found', `Model version ${version} is not stored. Choose one from the federated models list, or deploy without a model.`);
+    if (!fs.existsSync(buildPath(baseSha))) throw new AppError('not_found', `The package file for ${base.file_name} is missing from ${buildsDir}. Add the build again.`);
+    let built;
+    try {
+      built = await addModelToEap(fs.readFileSync(buildPath(baseSha)), model);
+    } catch (e) {
+      throw new AppError('invalid_input', `Model v${version} cannot be added to ${base.file_name}: ${errText(e)}.`);
+    }
+    const fileName = `${base.file_name.replace(/\.eap$/, '')}+model-v${version}.eap`;
+    const b = await addBuildBytes(built.data, fileName, base.source);
+    db.prepare('UPDATE deploy_builds SET base_sha = ?, model_version = ? WHERE sha256 = ?').run(baseSha, version, b.sha256);
+    audit.record({ kind: 'deploy.step', severity: 'info', source: 'deploy', message: `Model v${version} added to ${base.file_name} as ${fileName}`, detail: { base: baseSha, build: b.sha256, modelVersion: version, modelSha256: built.model.sha256 } });
+    return getBuild(b.sha256)!;
   };
 
   const resolveBuild = (ref: string): BuildRow => {

@@ -22,7 +22,7 @@ export class EapError extends Error {
 }
 
 export interface EapExtraFile {
-  /** Path inside the package: html/…, lib/…, cgi.conf, or an install script named by the manifest. */
+  /** Path inside the package: html/…, lib/…, model/…, cgi.conf, or an install script named by the manifest. */
   name: string;
   data: Buffer;
   mode?: number;
@@ -122,8 +122,9 @@ export async function buildEap(input: BuildEapInput): Promise<BuiltEap> {
       throw new EapError('invalid_input', `${n}: package paths must be relative, at most 100 characters, without ".."`);
     }
     const top = n.split('/')[0]!;
-    const allowed = n.includes('/') ? top === 'html' || top === 'lib' : ROOT_FILES.has(n) || scripts.has(n);
-    if (!allowed) throw new EapError('invalid_input', `${n}: extra files go under html/ or lib/, or are cgi.conf or an install script the manifest names`);
+    // model/ carries federated model parameters the deploy adds (main/fleet/model-package.ts).
+    const allowed = n.includes('/') ? top === 'html' || top === 'lib' || top === 'model' : ROOT_FILES.has(n) || scripts.has(n);
+    if (!allowed) throw new EapError('invalid_input', `${n}: extra files go under html/, lib/ or model/, or are cgi.conf or an install script the manifest names`);
     if (files.has(n)) throw new EapError('invalid_input', `${n}: is already in the package`);
     files.set(n, { data: f.data, mode: f.mode ?? (scripts.has(n) ? 0o755 : 0o644) });
     const parts = n.split('/');

@@ -61,6 +61,8 @@ export const deployTargetSchema = z.object({
   previousVersion: z.string().nullable(),
   /** The version verified running at the end (new or previous), null when none was. */
   finalVersion: z.string().nullable(),
+  /** The federated model version this camera received (verified with the new build), null when none. */
+  modelVersion: z.number().int().nullable(),
   updatedAt: z.number(),
 });
 export type DeployTarget = z.infer<typeof deployTargetSchema>;
@@ -77,6 +79,8 @@ export const deploySchema = z.object({
   fileName: z.string(),
   status: deployStatusSchema,
   retryOf: z.string().nullable(),
+  /** The federated model version the package carries (model/head-v<N>.bin), null when none. */
+  modelVersion: z.number().int().nullable(),
   /** Set when a room decision started this deploy (an agent's proposal that passed). */
   approval: z.object({ roomId: z.string(), roomName: z.string(), proposalId: z.number(), decisionId: z.number() }).nullable(),
   targets: z.array(deployTargetSchema),
@@ -108,6 +112,8 @@ export const deployMethods = {
         allowUnsigned: z.boolean().default(true),
         concurrency: z.number().int().min(1).max(64).default(8),
         verifyTimeoutMs: z.number().int().min(1000).max(300_000).default(20_000),
+        /** Ship this federated model version with the build (added as model/head-v<N>.bin and .json). */
+        modelVersion: z.number().int().min(1).optional(),
       })
       .strict(),
     z.object({ deployId: z.string() }),

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { Camera, Deploy, DeployBuild, DeployTarget, PreflightRow } from '../../../../preload/contract';
+import type { Camera, Deploy, DeployBuild, DeployTarget, FederatedModel, PreflightRow } from '../../../../preload/contract';
 import { CallError, transport } from '../../transport';
 import { filterCameras, zoneOptions, type ZoneOption } from './zoneFilter';
 import './deploy.css';
@@ -11,7 +11,7 @@ const time = (ts: number): string => new Date(ts).toLocaleString(undefined, { da
 
 /** What a person reads at the end of a camera's row. */
 function outcomeText(t: DeployTarget): string {
-  if (t.outcome === 'verified') return `running ${t.finalVersion} (verified)`;
+  if (t.outcome === 'verified') return `running ${t.finalVersion}${t.modelVersion !== null ? ` with model v${t.modelVersion}` : ''} (verified)`;
   if (t.outcome === 'rolled_back') return t.finalVersion ? `rolled back to ${t.finalVersion}: ${t.message.replace(/^rolled back to \S+ \(verified\): /, '')}` : t.message;
   if (t.outcome === 'pending') return t.message;
   return `${t.outcome.replace('_', ' ')}: ${t.message}`;
@@ -31,6 +31,9 @@ export function DeployView() {
   const [zone, setZone] = useState('');
   const [zones, setZones] = useState<ZoneOption[]>([]);
   const [allowUnsigned, setAllowUnsigned] = useState(true);
+  // Federated model versions that can ship with the build; '' = none.
+  const [models, setModels] = useState<FederatedModel[]>([]);
+  const [modelVersion, setModelVersion] = useState('');
   const [preflight, setPreflight] = useState<PreflightRow[]>();
   const [checking, setChecking] = useState(false);
   const [current, setCurrent] = useState<Deploy>();
@@ -47,6 +50,11 @@ export function DeployView() {
     setBuilds(r.builds);
     setNativeDir(r.nativeDir);
     setBuildSha((s) => s || r.builds.find((b) => b.problems.length === 0 && !b.fileName.startsWith('crash-at-start/'))?.sha256 || '');
+  }, []);
+  const loadModels = useCallback(async () => {
+    // Optional: an installation without federated models still deploys.
+    const r = await transport().call('federated.models', { limit: 50 }).catch(() => ({ models: [] as FederatedModel[] }));
+    setModels(r.models);
   }, []);
   const loadHistory = useCallback(async () => setHistory((await transport().call('deploy.history', { limit: 30 })).deploys), []);
   const loadCameras = useCallback(async () => {
@@ -65,6 +73,7 @@ export function DeployView() {
   useEffect(() => {
     Promise.all([loadBuilds(), loadHistory(), loadCameras()]).catch((e: unknown) => setError(msg(e)));
     loadZones().catch(() => setZones([]));
+    void loadModels();
     const offs = [
       transport().on('deploy.progress', ({ deployId, target }) =>
         setCurrent((d) => (d && d.id === deployId ? { ...d, targets: d.targets.map((t) => (t.cameraId === target.cameraId ? target : t)) } : d)),
@@ -86,7 +95,7 @@ export function DeployView() {
       transport().on('swarm.zones', () => void loadZones().catch(() => undefined)),
     ];
     return () => offs.forEach((off) => off());
-  }, [loadBuilds, loadHistory, loadCameras, loadZones]);
+  }, [loadBuilds, loadHistory, loadCameras, loadZones, loadModels]);
 
   const build = builds.find((b) => b.sha256 === buildSha);
   const shown = useMemo(() => filterCameras(cameras, filter, zone, zones), [cameras, filter, zone, zones]);
@@ -147,7 +156,8 @@ export function DeployView() {
     if (!build || !preflight) return;
     const ids = preflight.filter((r) => r.ok).map((r) => r.cameraId);
     try {
-      const { deployId } = await transport().call('deploy.start', { buildSha: build.sha256, cameraIds: ids, allowUnsigned });
+      const model = modelVersion ? { modelVersion: Number(modelVersion) } : {};
+      const { deployId } = await transport().call('deploy.start', { buildSha: build.sha256, cameraIds: ids, allowUnsigned, ...model });
       setCurrent(await transport().call('deploy.get', { deployId }));
       setPreflight(undefined);
     } catch (e) {
@@ -269,6 +279,17 @@ export function DeployView() {
           <label className="check">
             <input type="checkbox" checked={allowUnsigned} onChange={(e) => (setAllowUnsigned(e.target.checked), setPreflight(undefined))} /> Switch AllowUnsigned on where needed (our builds are unsigned)
           </label>
+          <label>
+            Federated model{' '}
+            <select aria-label="Federated model" value={modelVersion} onFocus={() => void loadModels()} onChange={(e) => setModelVersion(e.target.value)}>
+              <option value="">none</option>
+              {models.map((m) => (
+                <option key={m.version} value={String(m.version)}>
+                  v{m.version} · round {m.round} · {m.aggregation} · accuracy {(m.accuracy * 100).toFixed(1)}%
+                </option>
+              ))}
+            </select>
+          </label>
           <button type="button" onClick={() => void check()} disabled={!build || selected.size === 0 || checking}>
             {checking ? 'Checking…' : `Check ${selected.size} camera(s)`}
           </button>
@@ -318,7 +339,7 @@ export function DeployView() {
       {current && (
         <section className="panel" aria-labelledby="deploy-progress">
           <h2 id="deploy-progress">
-            4. Deploying {current.fileName} ({current.version}) — {current.status}
+            4. Deploying {current.fileName} ({current.version}){current.modelVersion !== null ? ` with model v${current.modelVersion}` : ''} — {current.status}
           </h2>
           <div className="row">
             <button type="button" onClick={() => void transport().call('deploy.cancel', { deployId: current.id })} disabled={current.status !== 'running'}>
@@ -357,7 +378,7 @@ export function DeployView() {
             return (
               <li key={d.id}>
                 <button type="button" className="link" aria-expanded={detail === d.id} onClick={() => setDetail(detail === d.id ? undefined : d.id)}>
-                  {time(d.createdAt)} · {d.fileName} ({d.version}) · {d.status} · {n('verified')} verified, {n('rolled_back')} rolled back{n('failed') ? `, ${n('failed')} failed` : ''} · by {d.user}
+                  {time(d.createdAt)} · {d.fileName} ({d.version}){d.modelVersion !== null ? ` · model v${d.modelVersion}` : ''} · {d.status} · {n('verified')} verified, {n('rolled_back')} rolled back{n('failed') ? `, ${n('failed')} failed` : ''} · by {d.user}
                 </button>
                 {d.approval && (
                   <span className="deploy-approval" title={`Started by decision #${d.approval.decisionId} on proposal #${d.approval.proposalId}`}>
