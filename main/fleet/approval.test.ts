@@ -8,21 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deploy } from '../../preload/contract/deploy';
 import { connectBridge, type BridgeCallError, type BridgeClient } from '../agents/client';
 import { createAgentBridge, type AgentBridge } from '../agents';
-import { createAuditLog } from '../audit';
 import { startSimulatedFleet, type SimFleet } from '../camsim';
 import { createEventBus, type EventBus } from '../core/bus';
 import { createDispatcher } from '../core/dispatcher';
 import { silentLogger } from '../core/logger';
-import { createFileKeySecretStore } from '../core/secret-store-file';
-import { createMqttService } from '../mqtt';
 import { buildEap } from '../packaging';
 import { createRoomsService, type RoomsService } from '../rooms';
-import { createSettingsService } from '../settings';
-import { openDatabase, type Db } from '../store';
+import { type Db } from '../store';
 import { createDeployApproval, type DeployApproval } from './approval';
 import { createDeployService, type DeployService } from './deploy';
-import { createFleetService, type FleetService } from './index';
-import { createHelperSupervisor, inProcessHelper } from './supervisor';
+import type { FleetService } from './index';
+import { createFleetHarness } from './testing';
 
 const log = silentLogger();
 const OWNER = 'user'; // the room's owner (the local user) votes too
@@ -49,17 +45,9 @@ describe('deploys approved by a room decision', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omni-approve-'));
     sim = await startSimulatedFleet({ cameras: 2, seed: 7, apps: 'agent' });
-    db = openDatabase({ dir }).db;
-    bus = createEventBus();
-    const audit = createAuditLog({ db, bus, now: Date.now });
-    const secrets = createFileKeySecretStore(db, dir);
-    const settings = createSettingsService({ db, bus, log, now: Date.now });
-    const ref: { fleet?: FleetService } = {};
-    const helper = createHelperSupervisor({ launch: inProcessHelper(), entry: 'in-process', log, onEvent: (e) => ref.fleet?.onHelperEvent(e) });
-    const mqtt = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets, log, onMessage: (m) => ref.fleet?.onCameraMessage(m), onBad: (b) => ref.fleet?.onBadMessage(b) });
-    await mqtt.start();
-    fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
-    ref.fleet = fleet;
+    const h = await createFleetHarness(dir, log);
+    ({ db, bus, fleet } = h);
+    const { audit, helper } = h;
     deploy = createDeployService({
       db, bus, log, audit, now: Date.now, dataDir: dir, helper, registry: fleet.registry,
       subscribeMessages: (l) => fleet.subscribeMessages(l),
@@ -97,15 +85,12 @@ describe('deploys approved by a room decision', () => {
       approval.close();
       rooms.close();
       await deploy.close();
-      await fleet.close();
-      helper.close();
-      await mqtt.close();
+      await h.close();
     };
   }, 60_000);
 
   afterAll(async () => {
     await closeAll?.();
-    db?.close();
     await sim?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -12,22 +12,17 @@ import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deploy, DeployBuild } from '../../preload/contract/deploy';
 import type { FederatedModel } from '../../preload/contract/federated';
-import { createAuditLog } from '../audit';
 import { startSimulatedFleet, type SimFleet } from '../camsim';
 import { curl } from '../camsim/testkit';
-import { createEventBus } from '../core/bus';
 import { createDispatcher } from '../core/dispatcher';
 import { silentLogger } from '../core/logger';
-import { createFileKeySecretStore } from '../core/secret-store-file';
 import { createFederatedService, type FederatedService } from '../federated';
-import { createMqttService } from '../mqtt';
 import { buildEap, readEap } from '../packaging';
-import { createSettingsService } from '../settings';
 import { openDatabase } from '../store';
 import { createDeployService, type DeployService } from './deploy';
-import { createFleetService, type FleetService } from './index';
+import type { FleetService } from './index';
+import { createFleetHarness } from './testing';
 import { addModelToEap } from './model-package';
-import { createHelperSupervisor, inProcessHelper } from './supervisor';
 
 const log = silentLogger();
 const nativeDir = path.resolve(__dirname, '../../native');
@@ -78,24 +73,9 @@ describe('deploy with a federated model version', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omni-deploy-model-'));
     sim = await startSimulatedFleet({ cameras: 2, seed: 23, apps: 'agent' });
-    db = openDatabase({ dir }).db;
-    const bus = createEventBus();
-    const audit = createAuditLog({ db, bus, now: Date.now });
-    const secrets = createFileKeySecretStore(db, dir);
-    const settings = createSettingsService({ db, bus, log, now: Date.now });
-    const ref: { fleet?: FleetService } = {};
-    const progressListeners = new Set<(ev: { id: string; sent?: number; total?: number; line?: string }) => void>();
-    const helper = createHelperSupervisor({
-      launch: inProcessHelper(),
-      entry: 'in-process',
-      log,
-      onEvent: (e) => ref.fleet?.onHelperEvent(e),
-      onProgress: (e) => progressListeners.forEach((l) => l(e)),
-    });
-    const mqtt = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets, log, onMessage: (m) => ref.fleet?.onCameraMessage(m), onBad: (b) => ref.fleet?.onBadMessage(b) });
-    await mqtt.start();
-    fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
-    ref.fleet = fleet;
+    const h = await createFleetHarness(dir, log);
+    ({ db, fleet } = h);
+    const { bus, audit, helper } = h;
     // A small deterministic federation (its own simulated clients) produces the model versions.
     federated = createFederatedService({
       db, bus, log, now: Date.now, seed: 'deploy-model',
@@ -106,10 +86,7 @@ describe('deploy with a federated model version', () => {
     deploy = createDeployService({
       db, bus, log, audit, now: Date.now, dataDir: dir, helper, registry: fleet.registry,
       subscribeMessages: (l) => fleet.subscribeMessages(l),
-      onHelperProgress: (l) => {
-        progressListeners.add(l);
-        return () => void progressListeners.delete(l);
-      },
+      onHelperProgress: (l) => h.onHelperProgress(l),
       models: (v) => federated.modelArtifact(v),
       reconnectTimeoutMs: 10_000,
       pollMs: 100,
@@ -122,10 +99,7 @@ describe('deploy with a federated model version', () => {
     closeAll = async () => {
       await deploy.close();
       await federated.close();
-      await fleet.close();
-      helper.close();
-      await mqtt.close();
-      db.close();
+      await h.close();
     };
     for (const c of sim.cameras) ids.push((await ok<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password })).id);
     // The built-in agent stands in for the program, so any executable bytes do.

@@ -13,14 +13,11 @@ import { curl } from '../camsim/testkit';
 import { createEventBus } from '../core/bus';
 import { createDispatcher } from '../core/dispatcher';
 import { silentLogger } from '../core/logger';
-import { createFileKeySecretStore } from '../core/secret-store-file';
-import { createMqttService } from '../mqtt';
 import { buildEap, buildNativeApp } from '../packaging';
-import { createSettingsService } from '../settings';
 import { openDatabase } from '../store';
 import { createDeployService, type DeployService } from './deploy';
-import { createFleetService, type FleetService } from './index';
-import { createHelperSupervisor, inProcessHelper } from './supervisor';
+import type { FleetService } from './index';
+import { createFleetHarness } from './testing';
 
 const log = silentLogger();
 const nativeDir = path.resolve(__dirname, '../../native');
@@ -69,36 +66,17 @@ describe.skipIf(!canBuild)('deploy against the simulated fleet', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omni-deploy-'));
     sim = await startSimulatedFleet({ cameras: 4, seed: 11 });
     if (!native()) console.warn(`deploy tests: ${sim.appNote}; the crash-at-start case is skipped`);
-    const opened = openDatabase({ dir });
-    db = opened.db;
-    const bus = createEventBus();
+    const h = await createFleetHarness(dir, log);
+    ({ db, fleet } = h);
+    const { bus, audit, helper } = h;
     bus.subscribe('deploy.progress', (p) => {
       progress.push(p);
       for (const h of progressHooks) h(p);
     });
-    const audit = createAuditLog({ db, bus, now: Date.now });
-    const secrets = createFileKeySecretStore(db, dir);
-    const settings = createSettingsService({ db, bus, log, now: Date.now });
-    const ref: { fleet?: FleetService } = {};
-    const progressListeners = new Set<(ev: { id: string; sent?: number; total?: number; line?: string }) => void>();
-    const helper = createHelperSupervisor({
-      launch: inProcessHelper(),
-      entry: 'in-process',
-      log,
-      onEvent: (e) => ref.fleet?.onHelperEvent(e),
-      onProgress: (e) => progressListeners.forEach((l) => l(e)),
-    });
-    const mqtt = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets, log, onMessage: (m) => ref.fleet?.onCameraMessage(m), onBad: (b) => ref.fleet?.onBadMessage(b) });
-    await mqtt.start();
-    fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
-    ref.fleet = fleet;
     deploy = createDeployService({
       db, bus, log, audit, now: Date.now, dataDir: dir, helper, registry: fleet.registry,
       subscribeMessages: (l) => fleet.subscribeMessages(l),
-      onHelperProgress: (l) => {
-        progressListeners.add(l);
-        return () => void progressListeners.delete(l);
-      },
+      onHelperProgress: (l) => h.onHelperProgress(l),
       nativeDir,
       reconnectTimeoutMs: 15_000,
       pollMs: 200,
@@ -109,10 +87,7 @@ describe.skipIf(!canBuild)('deploy against the simulated fleet', () => {
     call = (m, i) => dispatcher.dispatch(m, i, { transport: 'internal', peer: 'test' });
     closeAll = async () => {
       await deploy.close();
-      await fleet.close();
-      helper.close();
-      await mqtt.close();
-      db.close();
+      await h.close();
     };
     for (const c of sim.cameras) {
       const cam = await ok<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password });

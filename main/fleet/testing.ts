@@ -1,0 +1,74 @@
+// Test harness: the real fleet stack (in-process helper, embedded MQTT broker, registry) on a
+// temporary database, for tests that talk to the simulated cameras over the wire.
+import type { AuditLog } from '../audit';
+import { createAuditLog } from '../audit';
+import { createEventBus, type EventBus } from '../core/bus';
+import type { Logger } from '../core/logger';
+import type { SecretStore } from '../core/ports';
+import { createFileKeySecretStore } from '../core/secret-store-file';
+import { createMqttService, type MqttService } from '../mqtt';
+import { createSettingsService } from '../settings';
+import { openDatabase, type Db } from '../store';
+import { createFleetService, type FleetService } from './index';
+import { createHelperSupervisor, inProcessHelper, type HelperSupervisor } from './supervisor';
+
+type ProgressListener = (ev: { id: string; sent?: number; total?: number; line?: string }) => void;
+
+export interface FleetHarness {
+  db: Db;
+  bus: EventBus;
+  audit: AuditLog;
+  secrets: SecretStore;
+  helper: HelperSupervisor;
+  mqtt: MqttService;
+  fleet: FleetService;
+  /** Pass as a deploy service's onHelperProgress. */
+  onHelperProgress(l: ProgressListener): () => void;
+  /** Closes the fleet, helper, broker and database (close the services built on top first). */
+  close(): Promise<void>;
+}
+
+export async function createFleetHarness(dir: string, log: Logger, bus: EventBus = createEventBus()): Promise<FleetHarness> {
+  const db = openDatabase({ dir }).db;
+  const audit = createAuditLog({ db, bus, now: Date.now });
+  const secrets = createFileKeySecretStore(db, dir);
+  const settings = createSettingsService({ db, bus, log, now: Date.now });
+  const ref: { fleet?: FleetService } = {};
+  const progress = new Set<ProgressListener>();
+  const helper = createHelperSupervisor({
+    launch: inProcessHelper(),
+    entry: 'in-process',
+    log,
+    onEvent: (e) => ref.fleet?.onHelperEvent(e),
+    onProgress: (e) => progress.forEach((l) => l(e)),
+  });
+  const mqtt = createMqttService({
+    config: () => ({ mode: 'embedded', url: '', username: '' }),
+    secrets,
+    log,
+    onMessage: (m) => ref.fleet?.onCameraMessage(m),
+    onBad: (b) => ref.fleet?.onBadMessage(b),
+  });
+  await mqtt.start();
+  const fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
+  ref.fleet = fleet;
+  return {
+    db,
+    bus,
+    audit,
+    secrets,
+    helper,
+    mqtt,
+    fleet,
+    onHelperProgress(l) {
+      progress.add(l);
+      return () => void progress.delete(l);
+    },
+    async close() {
+      await fleet.close();
+      helper.close();
+      await mqtt.close();
+      db.close();
+    },
+  };
+}
