@@ -82,6 +82,9 @@ function setup() {
 describe('performance service', () => {
   it('applies Frigate thresholds and alerts once through the bus until it clears', async () => {
     const { perf, events, advance } = setup();
+    // Burn-rate alerts need their short window observed: one healthy frame, then six minutes on.
+    perf.recordCameraStats('CAM0', { inferenceMs: 10, fpsCamera: 1, fpsProcessed: 1, fpsSkipped: 0 });
+    advance(6 * 60_000);
     perf.recordCameraStats('CAM1', { inferenceMs: 120, fpsCamera: 10, fpsProcessed: 6, fpsSkipped: 4 });
     perf.recordCameraStats('CAM2', { inferenceMs: 60, fpsCamera: 10, fpsProcessed: 10, fpsSkipped: 0 });
     await perf.sample();
@@ -101,6 +104,8 @@ describe('performance service', () => {
     const { perf, advance } = setup();
     const call = <T>(name: keyof typeof perf.handlers, input: unknown): T => (perf.handlers[name] as (i: unknown, c: unknown) => T)(input, {});
     expect(call<{ score: number }>('perf.health', {}).score).toBe(100);
+    perf.recordFusion(0.00005, 1);
+    advance(6 * 60_000); // burn-rate alerts need their short window observed
     for (let i = 0; i < 1_000; i++) perf.recordFusion(i % 10 === 0 ? 0.005 : 0.00005, 3); // 10% over 1 ms vs 0.1% allowed
     await perf.sample();
     const h = call<{ score: number; alerts: { kind: string }[] }>('perf.health', {});
@@ -180,5 +185,19 @@ describe('error budget early in the period', () => {
     const full = new BucketSeries(60_000, 24 * 3_600_000);
     for (let m = 0; m < 24 * 60; m++) full.add(start + m * 60_000, 90, 100);
     expect(evaluateSlo(spec, full, start + 24 * 3_600_000 - 1, 24 * 3_600_000).remaining).toBe(0);
+  });
+});
+
+describe('burn-rate alerts at start-up', () => {
+  it('do not fire before their short window has been observed, and do after', () => {
+    const spec = { name: 'x', description: 'x', objective: 0.999 };
+    const s = new BucketSeries(10_000, 24 * 3_600_000);
+    const start = 5_000_000;
+    // Every sample bad from the first second: a start-up spike, or a real outage.
+    for (let t = 0; t <= 40 * 60_000; t += 10_000) s.add(start + t, 0, 100);
+    expect(evaluateSlo(spec, s, start + 60_000, 24 * 3_600_000).fast).toBe(false); // 1 min in
+    expect(evaluateSlo(spec, s, start + 6 * 60_000, 24 * 3_600_000).fast).toBe(true); // 6 min in
+    expect(evaluateSlo(spec, s, start + 6 * 60_000, 24 * 3_600_000).slow).toBe(false);
+    expect(evaluateSlo(spec, s, start + 31 * 60_000, 24 * 3_600_000).slow).toBe(true);
   });
 });

@@ -90,7 +90,8 @@ export function evaluateSlo(spec: SloSpec, s: BucketSeries, now: number, periodM
   // The budget is the errors allowed over the whole period. Until a full period has been observed,
   // project the period's traffic from the rate seen so far (at least one minute of it), so one bad
   // sample seconds after start does not read as an exhausted budget.
-  const observed = Math.min(periodMs, Math.max(60_000, now - (s.firstAt ?? now)));
+  const seen = now - (s.firstAt ?? now);
+  const observed = Math.min(periodMs, Math.max(60_000, seen));
   const allowed = (1 - spec.objective) * total * (periodMs / observed);
   const remaining = total <= 0 ? 1 : Math.max(0, Math.min(1, 1 - (total - good) / allowed));
   return {
@@ -99,8 +100,10 @@ export function evaluateSlo(spec: SloSpec, s: BucketSeries, now: number, periodM
     objective: spec.objective,
     remaining,
     burn,
-    fast: burn['1h'] >= FAST_BURN && burn['5m'] >= FAST_BURN && s.sum(now, BURN_WINDOWS['5m']).total >= minEvents,
-    slow: burn['6h'] >= SLOW_BURN && burn['30m'] >= SLOW_BURN && s.sum(now, BURN_WINDOWS['30m']).total >= minEvents,
+    // A window's burn rate means something only once that much time has been observed: seconds
+    // after start every window holds the same few samples, and one start-up spike would page.
+    fast: seen >= BURN_WINDOWS['5m'] && burn['1h'] >= FAST_BURN && burn['5m'] >= FAST_BURN && s.sum(now, BURN_WINDOWS['5m']).total >= minEvents,
+    slow: seen >= BURN_WINDOWS['30m'] && burn['6h'] >= SLOW_BURN && burn['30m'] >= SLOW_BURN && s.sum(now, BURN_WINDOWS['30m']).total >= minEvents,
   };
 }
 
