@@ -84,6 +84,22 @@ describe('fusion', () => {
     expect(f.ingest(report('C0', 1_200, [{ trackId: 'other' }])).map((o) => o.type)).toEqual(['confirmed']);
   });
 
+  it('after a release, conflicts captured before it (still in flight) do not quarantine again; new ones do', () => {
+    const { f, report, setClock } = setup(4);
+    setClock(1_000);
+    f.ingest(report('C0', 1_000, [{ cls: 'Human' }]));
+    expect(f.ingest(report('C0', 1_000, [{ cls: 'Car' }])).map((o) => o.type)).toEqual(['equivocation']);
+    setClock(2_000);
+    expect(f.release('C0')).toBe(true);
+    // The same fault's pair for a frame from before the release arrives late.
+    f.ingest(report('C0', 1_500, [{ cls: 'Human', trackId: 't9' }]));
+    expect(f.ingest(report('C0', 1_500, [{ cls: 'Car', trackId: 't9' }]))).toEqual([]);
+    expect(f.isQuarantined('C0')).toBe(false);
+    // A conflict about a frame after the release is new evidence.
+    f.ingest(report('C0', 2_100, [{ cls: 'Human', trackId: 't9' }]));
+    expect(f.ingest(report('C0', 2_100, [{ cls: 'Car', trackId: 't9' }])).map((o) => o.type)).toEqual(['equivocation']);
+  });
+
   it('equivocation needs a real conflict: the same box again, or a box within the threshold, is not one', () => {
     const { f, report } = setup(4);
     f.ingest(report('C0', 1_000, [{ box: boxAt(0.5) }]));

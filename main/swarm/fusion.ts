@@ -185,7 +185,13 @@ export function createFusion(opts: FusionOptions): Fusion {
   const byReputation = (ids: Iterable<string>, at: number): string[] =>
     [...ids].map((id) => [id, rep.get(id, at).score] as const).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map((x) => x[0]);
 
+  /** When the user last released each camera: what it saw before then has been looked at. */
+  const releasedAt = new Map<string, number>();
   const checkEquivocation = (r: Report, o: Observation): EquivocationProof | undefined => {
+    // Reports still in flight when the user released the camera (the same conflict, or more of
+    // it, captured before the release) must not quarantine it again at once.
+    const released = releasedAt.get(r.camera);
+    if (released !== undefined && o.ts <= released) return undefined;
     let s = seen.get(r.camera);
     if (!s) seen.set(r.camera, (s = { map: new Map(), order: [], head: 0 }));
     // Prune what fell out of the horizon (amortised O(1) per report).
@@ -364,6 +370,7 @@ export function createFusion(opts: FusionOptions): Fusion {
     quarantine: doQuarantine,
     release(camera) {
       seen.delete(camera); // the old conflicting observations must not re-trigger at once
+      releasedAt.set(camera, now());
       return quarantine.delete(camera);
     },
     isQuarantined: (c) => quarantine.has(c),
