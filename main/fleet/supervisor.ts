@@ -1,7 +1,7 @@
 // Main's side of the helper: starts it through the HelperLauncher port, restarts it with
 // exponential backoff when it dies, and turns the message protocol into typed promises with
 // request ids and timeouts. Everything the helper says is validated before it is believed.
-import { fork } from 'node:child_process';
+import { forkHelperWith } from '../core/helper-fork';
 import { AppError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { HelperChannel, HelperLauncher } from '../core/ports';
@@ -246,17 +246,4 @@ export function inProcessHelper(opts: Omit<HelperCoreOptions, 'send'> = {}): Hel
 }
 
 /** Forks the TypeScript entry through tsx (tests, and `npm run serve` from sources). */
-export const forkHelperFromSource: HelperLauncher = (entry) => {
-  const child = fork(entry, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return {
-    send: (m) => {
-      if (child.connected) child.send(m as never);
-    },
-    onMessage: (l) => child.on('message', l),
-    onExit: (l) => child.on('exit', (code) => l(code)),
-    kill: () => child.kill(),
-    get pid() {
-      return child.pid;
-    },
-  };
-};
+export const forkHelperFromSource: HelperLauncher = forkHelperWith(['--import', 'tsx']);

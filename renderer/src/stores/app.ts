@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { AppInfo, AppNotification, Settings, SettingsPatch } from '../../../preload/contract';
-import { CallError, transport, type ConnectionState } from '../transport';
+import { errorText, transport, type ConnectionState } from '../transport';
 import { expireToasts, pushToast, type Toast } from './toasts';
 
 interface AppState {
@@ -31,7 +31,7 @@ export const useApp = create<AppState>((set, get) => ({
       set({ settings, settingsError: undefined });
       return true;
     } catch (err) {
-      set({ settingsError: err instanceof CallError ? err.message : String(err) });
+      set({ settingsError: errorText(err) });
       return false;
     }
   },

@@ -17,6 +17,9 @@ export class CallError extends Error {
   }
 }
 
+/** What to show the user for a failed call: the contract's message, or the error's own. */
+export const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 /** The one interface the renderer talks through: Electron IPC or the browser-mode WebSocket. */
 export interface Transport {
   readonly kind: 'ipc' | 'ws';

@@ -13,11 +13,10 @@ import {
   type TeamPlan,
   type TokenInfo,
 } from '../../../../preload/contract';
-import { CallError, transport } from '../../transport';
+import { errorText, transport } from '../../transport';
 import { expiresSoon, parsePrice, priceRows, relative, secondsLeft, skippedSummary, sortTokens, tokensShort, usd } from './agentsCore';
 import './agents.css';
 
-const errText = (err: unknown): string => (err instanceof CallError ? err.message : err instanceof Error ? err.message : String(err));
 const when = (ts: number): string => new Date(ts).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 
 function ErrorLine({ error }: { error?: string }) {
@@ -110,7 +109,7 @@ function TokensSection({ onIssued }: { onIssued: (t: { name: string; token: stri
     try {
       setTokens((await transport().call('agents.tokens.list', {})).tokens);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   }, []);
   useEffect(() => {
@@ -127,7 +126,7 @@ function TokensSection({ onIssued }: { onIssued: (t: { name: string; token: stri
       setName('');
       await load();
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   const revoke = async (): Promise<void> => {
@@ -137,7 +136,7 @@ function TokensSection({ onIssued }: { onIssued: (t: { name: string; token: stri
       setRevoking(undefined);
       await load();
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
 
@@ -310,7 +309,7 @@ function McpSection() {
           setSetup(s);
           setError(undefined);
         })
-        .catch((err: unknown) => setError(errText(err)));
+        .catch((err: unknown) => setError(errorText(err)));
     }, 200);
     return () => clearTimeout(t);
   }, [token]);
@@ -321,7 +320,7 @@ function McpSection() {
       setConfirming(false);
     } catch (err) {
       setConfirming(false);
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   return (
@@ -399,7 +398,7 @@ function RelaySection({ rooms }: { rooms: RoomListItem[] }) {
   const [error, setError] = useState<string>();
   const now = useNow(!!state?.undoable.length || !!state?.enabled);
   useEffect(() => {
-    void transport().call('assist.relay.get', {}).then(setState).catch((err: unknown) => setError(errText(err)));
+    void transport().call('assist.relay.get', {}).then(setState).catch((err: unknown) => setError(errorText(err)));
     return transport().on('assist.relay', setState);
   }, []);
   const set = async (enabled: boolean, roomId?: string): Promise<void> => {
@@ -407,14 +406,14 @@ function RelaySection({ rooms }: { rooms: RoomListItem[] }) {
     try {
       setState(await transport().call('assist.relay.set', { enabled, ...(roomId ? { roomId } : {}) }));
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   const undo = async (messageId: string): Promise<void> => {
     try {
       await transport().call('assist.relay.undo', { messageId });
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   const roomName = (id: string | null): string => rooms.find((r) => r.id === id)?.name ?? id ?? '—';
@@ -521,7 +520,7 @@ function PriceEditor({ table, onChange }: { table: PriceTable; onChange: (t: Pri
       onChange(await transport().call('assist.orchestrator.setPrice', { model, inputPerMTok: i, outputPerMTok: o, reset: false }));
       setDraft(({ [model]: _, ...rest }) => rest);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   return (
@@ -605,7 +604,7 @@ function OrchestratorSection({ onIssued }: { onIssued: (tokens: { name: string; 
     try {
       setPlan(await transport().call('assist.orchestrator.plan', { description, hints: hintValues() }));
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   const apply = async (): Promise<void> => {
@@ -615,7 +614,7 @@ function OrchestratorSection({ onIssued }: { onIssued: (tokens: { name: string; 
       setCreated(r.roomId);
       onIssued(r.members.map((m) => ({ name: m.name, token: m.token, note: `${m.role}, ${m.model}` })));
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
 
@@ -743,7 +742,7 @@ function SummaryKeySection() {
       setMsg(r.saved ? 'Key saved in the secret store; summaries are now written by Claude.' : 'Key removed; summaries are extractive.');
       setKey('');
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   return (

@@ -1,11 +1,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Camera, Deploy, DeployBuild, DeployTarget, FederatedModel, PreflightRow } from '../../../../preload/contract';
-import { CallError, transport } from '../../transport';
+import { errorText, transport } from '../../transport';
 import { filterCameras, zoneOptions, type ZoneOption } from './zoneFilter';
 import './deploy.css';
 
 type Installed = { version: string | null; status: string | null; error: string | null };
-const msg = (err: unknown): string => (err instanceof CallError ? err.message : String(err));
 const kb = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`);
 const time = (ts: number): string => new Date(ts).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 
@@ -71,7 +70,7 @@ export function DeployView() {
   }, []);
 
   useEffect(() => {
-    Promise.all([loadBuilds(), loadHistory(), loadCameras()]).catch((e: unknown) => setError(msg(e)));
+    Promise.all([loadBuilds(), loadHistory(), loadCameras()]).catch((e: unknown) => setError(errorText(e)));
     loadZones().catch(() => setZones([]));
     void loadModels();
     const offs = [
@@ -121,7 +120,7 @@ export function DeployView() {
       await loadBuilds();
       setBuildSha(r.build.sha256);
     } catch (e) {
-      setBuildError(msg(e));
+      setBuildError(errorText(e));
     } finally {
       setBuilding(false);
     }
@@ -135,7 +134,7 @@ export function DeployView() {
       setFilePath('');
       setBuildError(undefined);
     } catch (e) {
-      setBuildError(msg(e));
+      setBuildError(errorText(e));
     }
   };
 
@@ -146,7 +145,7 @@ export function DeployView() {
     try {
       setPreflight((await transport().call('deploy.preflight', { buildSha: build.sha256, cameraIds: [...selected], allowUnsigned })).rows);
     } catch (e) {
-      setStepError(msg(e));
+      setStepError(errorText(e));
     } finally {
       setChecking(false);
     }
@@ -161,7 +160,7 @@ export function DeployView() {
       setCurrent(await transport().call('deploy.get', { deployId }));
       setPreflight(undefined);
     } catch (e) {
-      setStepError(msg(e));
+      setStepError(errorText(e));
     }
   };
 
@@ -170,7 +169,7 @@ export function DeployView() {
       const r = await transport().call('deploy.retry', { deployId });
       setCurrent(await transport().call('deploy.get', { deployId: r.deployId }));
     } catch (e) {
-      setError(msg(e));
+      setError(errorText(e));
     }
   };
 

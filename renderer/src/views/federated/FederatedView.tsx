@@ -2,7 +2,7 @@ import * as Switch from '@radix-ui/react-switch';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import type { EventPayload, FederatedConfig, FederatedConfigPatch, FederatedModel, FederatedRound, MethodOutput } from '../../../../preload/contract';
-import { CallError, transport } from '../../transport';
+import { errorText, transport } from '../../transport';
 import './federated.css';
 
 type Status = MethodOutput<'federated.status'>;
@@ -21,7 +21,6 @@ const modeLabel = (m: FederatedConfig['aggregation']): string => modes.find((x) 
 const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
 const num = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
 const eps = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v === Infinity ? '∞' : v.toFixed(2));
-const message = (err: unknown): string => (err instanceof CallError ? err.message : String(err));
 
 function Refusal({ field, refused }: { field: Field; refused?: { field: Field; message: string } }) {
   if (refused?.field !== field) return null;
@@ -81,7 +80,7 @@ export function FederatedView() {
       setModels(m.models);
       setError(undefined);
     } catch (err) {
-      setError(message(err));
+      setError(errorText(err));
     }
   }, []);
 
@@ -110,7 +109,7 @@ export function FederatedView() {
       setRefused(undefined);
       await refresh();
     } catch (err) {
-      setRefused({ field, message: message(err) });
+      setRefused({ field, message: errorText(err) });
     } finally {
       busy.current = false;
     }
@@ -124,14 +123,14 @@ export function FederatedView() {
       setProgress(undefined);
       await refresh();
     } catch (err) {
-      setRefused({ field: 'start', message: message(err) });
+      setRefused({ field: 'start', message: errorText(err) });
     }
   };
   const stop = async (): Promise<void> => {
     try {
       await transport().call('federated.stop', {});
     } catch (err) {
-      setError(message(err));
+      setError(errorText(err));
     }
   };
 
@@ -264,7 +263,7 @@ export function FederatedView() {
                 Start
               </button>
             )}
-            <button type="button" disabled={running} onClick={() => void transport().call('federated.reset', {}).then(refresh, (err: unknown) => setError(message(err)))}>
+            <button type="button" disabled={running} onClick={() => void transport().call('federated.reset', {}).then(refresh, (err: unknown) => setError(errorText(err)))}>
               New model
             </button>
           </div>

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { MethodOutput, PerfAlert } from '../../../../preload/contract';
-import { CallError, transport } from '../../transport';
+import { errorText, transport } from '../../transport';
 import { fleetTotal, rows, timeTick } from './series';
 import './performance.css';
 
@@ -65,7 +65,7 @@ export function PerformanceView() {
       setSeries(Object.fromEntries((s as Series[]).map((x) => [x.metric, x])));
       setError(undefined);
     } catch (err) {
-      setError(err instanceof CallError ? err.message : String(err));
+      setError(errorText(err));
     }
   }, []);
 

@@ -14,8 +14,8 @@ import {
   type RoomListItem,
   type SearchHit,
 } from '../../../../preload/contract';
-import { transport } from '../../transport';
-import { ActBadge, AuthorBadge, ErrorLine, ME, MessageText, Verified, clock, errText } from './parts';
+import { transport, errorText } from '../../transport';
+import { ActBadge, AuthorBadge, ErrorLine, ME, MessageText, Verified, clock } from './parts';
 import { DecisionsPanel, downloadFile, FilesPanel, MembersPanel, SearchPanel, SummaryPanel, TasksPanel, uploadTo, VotesPanel } from './panels';
 import { applyPresence, applyReply, isSendKey, mergeMessages, upsertById } from './roomCore';
 import './rooms.css';
@@ -40,7 +40,7 @@ function NewRoomDialog({ open, onOpenChange, onCreated }: { open: boolean; onOpe
       setVeto('');
       onCreated(room);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   return (
@@ -204,7 +204,7 @@ function Composer({ room, replyTo, onSent, compact }: { room: Room; replyTo?: nu
       setAct('inform');
       onSent?.();
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }
@@ -222,7 +222,7 @@ function Composer({ room, replyTo, onSent, compact }: { room: Room; replyTo?: nu
       const info = await uploadTo(room, f);
       setFiles((list) => [...list, info]);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     } finally {
       if (fileInput.current) fileInput.current.value = '';
     }
@@ -325,7 +325,7 @@ export function RoomsView() {
       setRooms(r.rooms);
       setSelected((s) => s ?? r.rooms[0]?.id);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   }, []);
 
@@ -360,7 +360,7 @@ export function RoomsView() {
         const last = page.messages.at(-1);
         if (last) markRead(roomId, last.id);
       } catch (err) {
-        setError(errText(err));
+        setError(errorText(err));
       }
     },
     [markRead],
@@ -426,7 +426,7 @@ export function RoomsView() {
       setThreadMsgs(r.messages.filter((x) => x.id !== m.id));
       if (highlight) setFlash(highlight);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   }, []);
 
@@ -460,7 +460,7 @@ export function RoomsView() {
         if (parent) await openThread(parent, hit.id);
       } else setFlash(hit.id);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   useEffect(() => {

@@ -3,8 +3,8 @@
 import { AlertTriangle, Download, Paperclip } from 'lucide-react';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import type { Decision, FileInfo, Member, Proposal, Room, RoomSummary, SearchHit, Task } from '../../../../preload/contract';
-import { transport } from '../../transport';
-import { ErrorLine, Countdown, ME, errText, when } from './parts';
+import { transport, errorText } from '../../transport';
+import { ErrorLine, Countdown, ME, when } from './parts';
 import { base64ToBytes, bytesToBase64, formatBytes, quorumText, share, sortTasks, uploadProblem, upsertById } from './roomCore';
 
 // --- members --------------------------------------------------------------------------------------
@@ -62,7 +62,7 @@ export function VoteCard({ p, room, members }: { p: Proposal; room: Room; member
     try {
       await transport().call('rooms.vote', { proposalId: p.id, choice, ...(veto ? { veto: true } : {}) });
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }
@@ -194,7 +194,7 @@ export function TasksPanel({ roomId, members }: { roomId: string; members: Membe
     transport()
       .call('rooms.tasks', { roomId })
       .then((r) => live && setTasks(r.tasks))
-      .catch((err: unknown) => live && setError(errText(err)));
+      .catch((err: unknown) => live && setError(errorText(err)));
     const off = transport().on('rooms.task', (t) => {
       if (t.roomId === roomId) setTasks((list) => upsertById(list, t));
     });
@@ -209,7 +209,7 @@ export function TasksPanel({ roomId, members }: { roomId: string; members: Membe
     try {
       await fn();
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   const create = (e: FormEvent): void => {
@@ -319,7 +319,7 @@ export function FilesPanel({ room }: { room: Room }) {
       setFiles(r.files);
       setUsed(r.usedBytes);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   }, [room.id]);
   useEffect(() => void load(), [load]);
@@ -331,7 +331,7 @@ export function FilesPanel({ room }: { room: Room }) {
       await uploadTo(room, f, used);
       await load();
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     } finally {
       if (input.current) input.current.value = '';
     }
@@ -360,7 +360,7 @@ export function FilesPanel({ room }: { room: Room }) {
               </span>
               <span className="small muted nums">{formatBytes(f.size)}</span>
               <span className="small muted">{f.uploadedBy === ME ? 'You' : f.uploadedBy}</span>
-              <button type="button" className="ghost" aria-label={`Download ${f.name}`} onClick={() => void downloadFile(f.id).catch((err: unknown) => setError(errText(err)))}>
+              <button type="button" className="ghost" aria-label={`Download ${f.name}`} onClick={() => void downloadFile(f.id).catch((err: unknown) => setError(errorText(err)))}>
                 <Download size={13} aria-hidden="true" />
               </button>
             </li>
@@ -385,7 +385,7 @@ export function SearchPanel({ roomId, onJump }: { roomId: string; onJump: (hit: 
     try {
       setHits((await transport().call('rooms.search', { query, limit: 50, ...(all ? {} : { roomId }) })).hits);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   return (
@@ -433,7 +433,7 @@ export function SummaryPanel({ roomId }: { roomId: string }) {
     transport()
       .call('assist.summary.get', { roomId })
       .then((s) => live && setSummary(s))
-      .catch((err: unknown) => live && setError(errText(err)));
+      .catch((err: unknown) => live && setError(errorText(err)));
     const offs = [
       // Each delta carries the text so far, so a missed delta never leaves a gap.
       transport().on('assist.summary.delta', (d) => d.roomId === roomId && setStreaming(d.text)),
@@ -456,7 +456,7 @@ export function SummaryPanel({ roomId }: { roomId: string }) {
       setSummary(await transport().call('assist.summary.run', { roomId, extractiveOnly: false }));
       setStreaming(null);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }

@@ -1,12 +1,10 @@
-// Small pieces shared by the Rooms view's panels: author, speech act, message text, errors.
+// Small pieces shared by the Rooms view's panels: author, speech act, message text, errors shown.
 import { Bot, Monitor, ShieldCheck, ShieldQuestion, User } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import type { Author, Message } from '../../../../preload/contract';
-import { CallError } from '../../transport';
 import { countdown, splitMentions } from './roomCore';
 
 export const ME = 'user';
-export const errText = (err: unknown): string => (err instanceof CallError ? err.message : err instanceof Error ? err.message : String(err));
 export const clock = (ts: number): string => new Date(ts).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 export const when = (ts: number): string => new Date(ts).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 

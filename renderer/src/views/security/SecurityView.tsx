@@ -1,7 +1,7 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import { useCallback, useEffect, useState } from 'react';
 import type { AuditEvent, MethodOutput } from '../../../../preload/contract';
-import { CallError, transport } from '../../transport';
+import { errorText, transport } from '../../transport';
 
 type Counts = MethodOutput<'audit.counts'>;
 type Severity = AuditEvent['severity'];
@@ -32,7 +32,7 @@ export function SecurityView() {
       setCounts(c);
       setError(undefined);
     } catch (err) {
-      setError(err instanceof CallError ? err.message : String(err));
+      setError(errorText(err));
     }
   }, [severity, status, kind, text]);
 
@@ -49,7 +49,7 @@ export function SecurityView() {
       setResolving(undefined);
       setNote('');
     } catch (err) {
-      setError(err instanceof CallError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
 

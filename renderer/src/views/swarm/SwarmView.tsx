@@ -1,7 +1,7 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { MethodOutput, SwarmEvent, SwarmGraph } from '../../../../preload/contract';
-import { CallError, transport } from '../../transport';
+import { errorText, transport } from '../../transport';
 import { GraphCanvas } from './GraphCanvas';
 import { syntheticGraph } from './graph';
 import './swarm.css';
@@ -17,7 +17,6 @@ const modes: { id: Mode; label: string; hint: string }[] = [
   { id: 'permissive', label: 'Permissive', hint: 'accept and flag them' },
   { id: 'audit', label: 'Audit', hint: 'accept and only record' },
 ];
-const errText = (err: unknown): string => (err instanceof CallError ? err.message : String(err));
 
 /** ?bench=swarm-graph[&n=500]: the graph fed by a synthetic topology that changes every second, redrawn every frame. */
 function benchParams(): { n: number } | undefined {
@@ -73,7 +72,7 @@ export function SwarmView() {
       setZones(z);
       setError(undefined);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   }, [bench]);
 
@@ -109,7 +108,7 @@ export function SwarmView() {
       await transport().call('swarm.setMode', { mode });
       await refresh();
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   const release = async (): Promise<void> => {
@@ -120,7 +119,7 @@ export function SwarmView() {
       setNote('');
       await refresh();
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   const saveZones = async (): Promise<void> => {
@@ -131,7 +130,7 @@ export function SwarmView() {
       setEditZones(undefined);
       await refresh();
     } catch (err) {
-      setError(err instanceof SyntaxError ? `The zones are not valid JSON: ${err.message}` : errText(err));
+      setError(err instanceof SyntaxError ? `The zones are not valid JSON: ${err.message}` : errorText(err));
     }
   };
 

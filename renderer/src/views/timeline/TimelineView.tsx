@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent, type PointerEvent } from 'react';
 import { isMethodName, type MethodOutput, type TimelineIntervention, type TimelineTrack, type TimelineZone } from '../../../../preload/contract';
-import { CallError, transport } from '../../transport';
+import { errorText, transport } from '../../transport';
 import { growBounds, laneSegments, pointAhead, pushSnapshot, scaleBar, snapshotAt, validateZone, zoneId, type Bounds, type Snapshot, type ZoneDraft } from './model';
 import './timeline.css';
 
@@ -26,7 +26,6 @@ interface LoggedIntervention extends TimelineIntervention {
 
 const WINDOWS = [1, 5, 10] as const;
 const KEEP_MS = 10 * 60_000;
-const errText = (err: unknown): string => (err instanceof CallError ? err.message : String(err));
 const clock = (ts: number): string => new Date(ts).toLocaleTimeString(undefined, { hour12: false });
 const fmt = (v: number | null | undefined, d = 2): string => (v === null || v === undefined ? '—' : v.toFixed(d));
 const short = (id: string): string => (id.length > 8 ? `…${id.slice(-6)}` : id);
@@ -60,7 +59,7 @@ export function TimelineView() {
       setIvs(iv);
       setError(undefined);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   }, [addSnapshot]);
 
@@ -71,7 +70,7 @@ export function TimelineView() {
       setStats(s);
       setCameras(c);
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
     try {
       // Registered cameras by serial (the id detections and calibrations use), for names and for
@@ -387,7 +386,7 @@ function GroundMap(p: {
       setSaveError(undefined);
       setTried(false);
     } catch (err) {
-      setSaveError(errText(err));
+      setSaveError(errorText(err));
     }
   };
 
@@ -395,7 +394,7 @@ function GroundMap(p: {
     try {
       p.onZonesSaved(await transport().call('timeline.zones', { set: p.zones.filter((z) => z.id !== id) }));
     } catch (err) {
-      setSaveError(errText(err));
+      setSaveError(errorText(err));
     }
   };
 
@@ -697,7 +696,7 @@ function CalibrationForm(p: { cameraId: string; name: string; onDone: () => void
       setError(undefined);
       p.onDone();
     } catch (err) {
-      setError(errText(err));
+      setError(errorText(err));
     }
   };
   return (
