@@ -39,7 +39,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'electron', message: 'Only main/electron/ (and the preload) import electron; use a port from main/core/ports.ts.' }] },
+        { paths: [{ name: 'electron', message: 'Only main/electron/ (and the preload) import electron; use a port from main/kernel/ports.ts.' }] },
       ],
     },
   },

@@ -4,12 +4,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApp } from './core/app';
-import { forkHelper } from './core/helper-fork';
-import { createLogger } from './core/logger';
-import { defaultDataDir } from './core/paths';
-import { createFileKeySecretStore } from './core/secret-store-file';
-import { startWebServer } from './core/web-server';
+import { createApp } from './app/app';
+import { forkHelper } from './app/helper-fork';
+import { createLogger } from './kernel/logger';
+import { defaultDataDir } from './kernel/paths';
+import { createFileKeySecretStore } from './app/secret-store-file';
+import { startWebServer } from './app/web-server';
 
 const usage = 'Usage: npm run serve -- [--port N] [--data-dir DIR] [--no-demo]';
 

@@ -22,7 +22,7 @@ import { createAuditLog } from '../main/audit';
 import { connectBridge, createTokenStore, type BridgeClient } from '../main/agents';
 import { AGENT_WS_PROTOCOL } from '../main/agents/bridge';
 import { createAgentBridge } from '../main/agents';
-import { createEventBus } from '../main/core/bus';
+import { createEventBus } from '../main/kernel/bus';
 import { createRoomsService } from '../main/rooms';
 import { openDatabase } from '../main/store';
 import type { Message } from '../preload/contract';

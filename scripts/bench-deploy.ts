@@ -77,10 +77,10 @@ const vmHwmMb = (pid: number | undefined): number => {
 async function main(): Promise<void> {
   const { buildEap, buildNativeApp } = await import('../main/packaging');
   const { createAuditLog } = await import('../main/audit');
-  const { createEventBus } = await import('../main/core/bus');
-  const { createDispatcher } = await import('../main/core/dispatcher');
-  const { silentLogger } = await import('../main/core/logger');
-  const { createFileKeySecretStore } = await import('../main/core/secret-store-file');
+  const { createEventBus } = await import('../main/kernel/bus');
+  const { createDispatcher } = await import('../main/kernel/dispatcher');
+  const { silentLogger } = await import('../main/kernel/logger');
+  const { createFileKeySecretStore } = await import('../main/app/secret-store-file');
   const { createMqttService } = await import('../main/mqtt');
   const { createSettingsService } = await import('../main/settings');
   const { openDatabase } = await import('../main/store');

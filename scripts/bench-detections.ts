@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { silentLogger } from '../main/core/logger';
+import { silentLogger } from '../main/kernel/logger';
 import { createMqttService } from '../main/mqtt';
 
 const CAMERAS = Number(process.env.BENCH_CAMERAS ?? 100);

@@ -25,11 +25,11 @@ import {
   type Proposal,
 } from '../../preload/contract';
 import type { AuditLog } from '../audit';
-import type { EventBus } from '../core/bus';
-import type { Dispatcher } from '../core/dispatcher';
-import { AppError } from '../core/errors';
-import type { Logger } from '../core/logger';
-import { describeZodError } from '../core/validation';
+import type { EventBus } from '../kernel/bus';
+import type { Dispatcher } from '../kernel/dispatcher';
+import { AppError } from '../kernel/errors';
+import type { Logger } from '../kernel/logger';
+import { describeZodError } from '../kernel/validation';
 import type { ProposeDeployInput } from '../fleet/approval';
 import type { RoomsService } from '../rooms';
 import { createRateLimiter, createReplayGuard, REPLAY_WINDOW_MS, refusalText, signingInput, verifyEd25519, type TokenRecord, type TokenStore } from './tokens';

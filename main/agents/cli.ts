@@ -7,8 +7,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { version } from '../../package.json';
 import { agentScopes, createTokenInputSchema, speechActs, voteChoices, type Message } from '../../preload/contract';
 import { BridgeCallError, createTokenStore, httpCall, resolveBridgeUrl } from './index';
-import { defaultDataDir } from '../core/paths';
-import { describeZodError } from '../core/validation';
+import { defaultDataDir } from '../kernel/paths';
+import { describeZodError } from '../kernel/validation';
 import { openDatabase } from '../store';
 
 class UsageError extends Error {}

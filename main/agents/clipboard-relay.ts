@@ -3,11 +3,11 @@
 // Desktop, and a room message addressed to Desktop is put on the clipboard, ready to paste.
 import crypto from 'node:crypto';
 import type { RelayState } from '../../preload/contract';
-import type { EventBus } from '../core/bus';
-import type { Handlers } from '../core/dispatcher';
-import { AppError } from '../core/errors';
-import type { Logger } from '../core/logger';
-import type { Clipboard, Notifier } from '../core/ports';
+import type { EventBus } from '../kernel/bus';
+import type { Handlers } from '../kernel/dispatcher';
+import { AppError } from '../kernel/errors';
+import type { Logger } from '../kernel/logger';
+import type { Clipboard, Notifier } from '../kernel/ports';
 import type { RoomsService } from '../rooms';
 import type { Db } from '../store';
 import { detectSecret, type SecretKind } from './clipboard-secrets';

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppError } from '../core/errors';
+import { AppError } from '../kernel/errors';
 
 export const MCP_SERVER_NAME = 'omnisight';
 

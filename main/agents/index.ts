@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AuditLog } from '../audit';
-import type { EventBus } from '../core/bus';
-import type { Dispatcher, Handlers } from '../core/dispatcher';
-import { AppError } from '../core/errors';
-import type { Logger } from '../core/logger';
+import type { EventBus } from '../kernel/bus';
+import type { Dispatcher, Handlers } from '../kernel/dispatcher';
+import { AppError } from '../kernel/errors';
+import type { Logger } from '../kernel/logger';
 import type { RoomsService } from '../rooms';
 import type { Db } from '../store';
 import { startBridgeServer, type BridgeDeps, type BridgeServer } from './bridge';

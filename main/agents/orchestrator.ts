@@ -4,8 +4,8 @@
 import { z } from 'zod';
 import shippedPrices from '../../resources/model-prices.json';
 import { priceTableSchema, type AgentScope, type PriceTable, type SizeHints, type TeamPlan, teamRoles, modelTiers } from '../../preload/contract';
-import type { Handlers } from '../core/dispatcher';
-import { AppError } from '../core/errors';
+import type { Handlers } from '../kernel/dispatcher';
+import { AppError } from '../kernel/errors';
 import type { Db } from '../store';
 
 export type Role = (typeof teamRoles)[number];

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEventBus } from '../core/bus';
+import { createEventBus } from '../kernel/bus';
 import { createRoomsService } from '../rooms';
 import { openDatabase } from '../store';
 import { createClipboardRelay, relayRoomsFrom, type RelayClipboard } from './clipboard-relay';

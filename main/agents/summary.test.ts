@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEventBus } from '../core/bus';
-import type { SecretStore } from '../core/ports';
+import { createEventBus } from '../kernel/bus';
+import type { SecretStore } from '../kernel/ports';
 import { openDatabase, type Db } from '../store';
 import { ANTHROPIC_KEY, createSummaryService, extractiveSummary, type SummaryMessage, type SummaryRooms } from './summary';
 

@@ -3,11 +3,11 @@
 // the API fails, an extractive summary (decisions, action items, open questions) is made locally.
 import Anthropic, { APIConnectionError, APIError } from '@anthropic-ai/sdk';
 import type { RoomSummary, SummaryConfig } from '../../preload/contract';
-import type { EventBus } from '../core/bus';
-import type { Handlers } from '../core/dispatcher';
-import { AppError } from '../core/errors';
-import type { Logger } from '../core/logger';
-import type { SecretStore } from '../core/ports';
+import type { EventBus } from '../kernel/bus';
+import type { Handlers } from '../kernel/dispatcher';
+import { AppError } from '../kernel/errors';
+import type { Logger } from '../kernel/logger';
+import type { SecretStore } from '../kernel/ports';
 import type { RoomsService } from '../rooms';
 import type { Db } from '../store';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { createAuditLog, type AuditLog } from '../audit';
-import { createEventBus, type EventBus } from '../core/bus';
+import { createEventBus, type EventBus } from '../kernel/bus';
 import { createRoomsService, type RoomsService } from '../rooms';
 import { openDatabase, type Db } from '../store';
 import { createAgentBridge, type AgentBridge } from './index';

@@ -6,7 +6,7 @@ import {
   type CreateTokenInput,
   type TokenInfo,
 } from '../../preload/contract';
-import { notFound } from '../core/errors';
+import { notFound } from '../kernel/errors';
 import type { Db } from '../store';
 
 /** omni_<12 hex id>_<32 random bytes, base64url>. The id is for lookup; only the hash is stored. */

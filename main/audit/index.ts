@@ -1,8 +1,8 @@
 import type { AuditEvent } from '../../preload/contract';
 import { auditSeverities } from '../../preload/contract';
-import type { EventBus } from '../core/bus';
-import type { Handlers } from '../core/dispatcher';
-import { notFound } from '../core/errors';
+import type { EventBus } from '../kernel/bus';
+import type { Handlers } from '../kernel/dispatcher';
+import { notFound } from '../kernel/errors';
 import type { Db } from '../store';
 
 export type AuditDetail = AuditEvent['detail'];

@@ -1,4 +1,4 @@
-import { mulberry32 } from '../core/random';
+import { mulberry32 } from '../kernel/random';
 
 /** A small seeded random source (mulberry32): fast, 32-bit state, good enough for simulation noise. */
 export interface Rng {

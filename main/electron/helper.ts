@@ -1,5 +1,5 @@
 import { utilityProcess } from 'electron';
-import type { HelperChannel, HelperLauncher } from '../core/ports';
+import type { HelperChannel, HelperLauncher } from '../kernel/ports';
 
 /** With the runAsNode fuse off, child_process.fork of the app binary no longer works. */
 export const utilityHelper: HelperLauncher = (entry) => {

@@ -2,9 +2,9 @@
 // This folder is the only one that imports 'electron', and it holds no business logic.
 import path from 'node:path';
 import { app, BrowserWindow, Menu, Notification, nativeImage, session, Tray, type WebContents } from 'electron';
-import { createApp, type App } from '../core/app';
-import { createLogger } from '../core/logger';
-import { PRODUCT_NAME } from '../core/paths';
+import { createApp, type App } from '../app/app';
+import { createLogger } from '../kernel/logger';
+import { PRODUCT_NAME } from '../kernel/paths';
 import { createElectronClipboard } from './clipboard';
 import { utilityHelper } from './helper';
 import { wireFramePorts } from './frames';

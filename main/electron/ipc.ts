@@ -1,7 +1,7 @@
 import { ipcMain, type IpcMainEvent, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import type { AuditLog } from '../audit';
-import type { EventBus } from '../core/bus';
-import type { Dispatcher } from '../core/dispatcher';
+import type { EventBus } from '../kernel/bus';
+import type { Dispatcher } from '../kernel/dispatcher';
 import { APP_ORIGIN } from './security';
 
 export const CALL_CHANNEL = 'omnisight:call';

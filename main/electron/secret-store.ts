@@ -1,6 +1,6 @@
 import { safeStorage } from 'electron';
 import type { Db } from '../store';
-import type { SecretProtection, SecretStore } from '../core/ports';
+import type { SecretProtection, SecretStore } from '../kernel/ports';
 
 const SCHEME = 'electron-safeStorage';
 

@@ -1,5 +1,5 @@
 import { app, shell, type Session, type WebContents } from 'electron';
-import type { Logger } from '../core/logger';
+import type { Logger } from '../kernel/logger';
 
 export const APP_ORIGIN = 'app://omnisight';
 

@@ -10,10 +10,10 @@ import {
   type MethodOutput,
 } from '../../preload/contract';
 import type { AuditInput } from '../audit';
-import type { EventBus } from '../core/bus';
-import type { Handlers } from '../core/dispatcher';
-import { AppError, notFound } from '../core/errors';
-import type { Logger } from '../core/logger';
+import type { EventBus } from '../kernel/bus';
+import type { Handlers } from '../kernel/dispatcher';
+import { AppError, notFound } from '../kernel/errors';
+import type { Logger } from '../kernel/logger';
 import type { Db } from '../store';
 import { generateTask, type TaskSpec } from './data';
 import { checkPlan, Federation, planFor, PlanError, trainCentralised, type RoundContext } from './engine';

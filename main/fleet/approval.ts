@@ -5,8 +5,8 @@
 // outcome per camera is posted back into the room. Rejected, vetoed and expired proposals start
 // nothing. This is the only path from an agent to a deploy.
 import type { Decision, Proposal } from '../../preload/contract';
-import type { EventBus } from '../core/bus';
-import type { Logger } from '../core/logger';
+import type { EventBus } from '../kernel/bus';
+import type { Logger } from '../kernel/logger';
 import type { Author, QuorumRule, RoomsService } from '../rooms';
 import type { Db } from '../store';
 import type { DeployService } from './deploy';

@@ -10,9 +10,9 @@ import type { Deploy, DeployTarget, PreflightRow } from '../../preload/contract/
 import { createAuditLog } from '../audit';
 import { startSimulatedFleet, type SimFleet } from '../camsim';
 import { curl } from '../camsim/testkit';
-import { createEventBus } from '../core/bus';
-import { createDispatcher } from '../core/dispatcher';
-import { silentLogger } from '../core/logger';
+import { createEventBus } from '../kernel/bus';
+import { createDispatcher } from '../kernel/dispatcher';
+import { silentLogger } from '../kernel/logger';
 import { buildEap, buildNativeApp } from '../packaging';
 import { openDatabase } from '../store';
 import { createDeployService, type DeployService } from './deploy';

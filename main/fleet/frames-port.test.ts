@@ -9,10 +9,10 @@ import { MessageChannel, type MessagePort as NodeMessagePort } from 'node:worker
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIpcTransport, FRAMES_MESSAGE, type FrameWindow } from '../../renderer/src/transport/ipc';
 import { createAuditLog } from '../audit';
-import { createEventBus } from '../core/bus';
-import { createDispatcher } from '../core/dispatcher';
-import { silentLogger } from '../core/logger';
-import { createFileKeySecretStore } from '../core/secret-store-file';
+import { createEventBus } from '../kernel/bus';
+import { createDispatcher } from '../kernel/dispatcher';
+import { silentLogger } from '../kernel/logger';
+import { createFileKeySecretStore } from '../app/secret-store-file';
 import { createSettingsService } from '../settings';
 import { openDatabase } from '../store';
 import { createFrameMux, createWindowFrameSinks, decodeFrame, FRAME_HEADER_BYTES, FRAME_KIND_DETECTIONS, type FramePort, type FrameSink, type FrameSinkTarget } from './frames';

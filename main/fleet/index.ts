@@ -3,11 +3,11 @@
 import type { WebSocket } from 'ws';
 import type { Camera, CameraState, CameraStatus } from '../../preload/contract/fleet';
 import type { AuditLog } from '../audit';
-import type { EventBus } from '../core/bus';
-import type { Handlers } from '../core/dispatcher';
-import { AppError, notFound } from '../core/errors';
-import type { Logger } from '../core/logger';
-import type { SecretStore } from '../core/ports';
+import type { EventBus } from '../kernel/bus';
+import type { Handlers } from '../kernel/dispatcher';
+import { AppError, notFound } from '../kernel/errors';
+import type { Logger } from '../kernel/logger';
+import type { SecretStore } from '../kernel/ports';
 import type { FromHelper, HelperTarget, StreamStatus } from '../helper/protocol';
 import type { BadMessage, BrokerEndpoint, CameraMessage } from '../mqtt';
 import { MQTT_PASSWORD_SECRET } from '../mqtt';

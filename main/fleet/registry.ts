@@ -2,7 +2,7 @@
 // camera.<id>.password.
 import crypto from 'node:crypto';
 import { fovSchema, type Camera, type CameraState } from '../../preload/contract/fleet';
-import type { SecretStore } from '../core/ports';
+import type { SecretStore } from '../kernel/ports';
 import type { Db } from '../store';
 
 interface Row {

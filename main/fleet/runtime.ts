@@ -4,9 +4,9 @@
 import path from 'node:path';
 import type { AuditLog } from '../audit';
 import { startSimulatedFleet, type SimFleet } from '../camsim';
-import type { EventBus } from '../core/bus';
-import type { Logger } from '../core/logger';
-import type { HelperLauncher, SecretStore } from '../core/ports';
+import type { EventBus } from '../kernel/bus';
+import type { Logger } from '../kernel/logger';
+import type { HelperLauncher, SecretStore } from '../kernel/ports';
 import type { FromHelper } from '../helper/protocol';
 import { createMqttService, type MqttService } from '../mqtt';
 import type { SettingsService } from '../settings';

@@ -1,10 +1,10 @@
 // Main's side of the helper: starts it through the HelperLauncher port, restarts it with
 // exponential backoff when it dies, and turns the message protocol into typed promises with
 // request ids and timeouts. Everything the helper says is validated before it is believed.
-import { forkHelperWith } from '../core/helper-fork';
-import { AppError } from '../core/errors';
-import type { Logger } from '../core/logger';
-import type { HelperChannel, HelperLauncher } from '../core/ports';
+import { forkHelperWith } from '../app/helper-fork';
+import { AppError } from '../kernel/errors';
+import type { Logger } from '../kernel/logger';
+import type { HelperChannel, HelperLauncher } from '../kernel/ports';
 import { createHelperCore, parseFromHelper, type HelperCoreOptions } from '../helper/core';
 import { helperResultSchemas, type FromHelper, type HelperErrorKind, type HelperOp, type HelperRequest, type HelperResult } from '../helper/protocol';
 

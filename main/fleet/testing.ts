@@ -2,10 +2,10 @@
 // temporary database, for tests that talk to the simulated cameras over the wire.
 import type { AuditLog } from '../audit';
 import { createAuditLog } from '../audit';
-import { createEventBus, type EventBus } from '../core/bus';
-import type { Logger } from '../core/logger';
-import type { SecretStore } from '../core/ports';
-import { createFileKeySecretStore } from '../core/secret-store-file';
+import { createEventBus, type EventBus } from '../kernel/bus';
+import type { Logger } from '../kernel/logger';
+import type { SecretStore } from '../kernel/ports';
+import { createFileKeySecretStore } from '../app/secret-store-file';
 import { createMqttService, type MqttService } from '../mqtt';
 import { createSettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';

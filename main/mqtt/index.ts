@@ -2,8 +2,8 @@
 // Settings) and main's subscriber on axis/+/omnisight/#, which validates each payload and hands
 // valid ones to a consumer (the swarm coordinator plugs in there later).
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Logger } from '../core/logger';
-import type { SecretStore } from '../core/ports';
+import type { Logger } from '../kernel/logger';
+import type { SecretStore } from '../kernel/ports';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker';
 import { isBad, parseCameraMessage, type BadMessage, type CameraMessage } from './ingest';
 

@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../core/logger';
-import type { SecretStore } from '../core/ports';
+import { silentLogger } from '../kernel/logger';
+import type { SecretStore } from '../kernel/ports';
 import { createMqttService, parseCameraMessage, startEmbeddedBroker, type BadMessage, type CameraMessage, type EmbeddedBroker } from './index';
 
 const SERIAL = 'B8A44F7D507D';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createEventBus, type AnyEvent } from '../core/bus';
+import { createEventBus, type AnyEvent } from '../kernel/bus';
 import { findBottlenecks, queueSlopePerMin } from './bottleneck';
 import { createPerfService, type HostProbe } from './index';
 import { BucketSeries, burnRate, evaluateSlo, healthScore } from './slo';

@@ -16,8 +16,8 @@ import type {
   speechActs,
   voteChoices,
 } from '../../preload/contract';
-import type { AppError } from '../core/errors';
-import type { Handlers } from '../core/dispatcher';
+import type { AppError } from '../kernel/errors';
+import type { Handlers } from '../kernel/dispatcher';
 
 export type { Author, Decision, FileInfo, Member, Message, Presence, Proposal, Room, RoomListItem, SearchHit, Task };
 export type SpeechAct = (typeof speechActs)[number];

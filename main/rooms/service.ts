@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { builtinRoles, LOCAL_USER_ID, type Author } from '../../preload/contract';
-import type { EventBus } from '../core/bus';
-import { AppError, notFound } from '../core/errors';
-import type { Logger } from '../core/logger';
+import type { EventBus } from '../kernel/bus';
+import { AppError, notFound } from '../kernel/errors';
+import type { Logger } from '../kernel/logger';
 import type { Db } from '../store';
 import { createInlineWriter, createWorkerWriter, type RoomsWriter, type WriteOp } from './writer';
 import type {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../preload/contract';
-import { createEventBus } from '../core/bus';
+import { createEventBus } from '../kernel/bus';
 import { openDatabase, type Db } from '../store';
 import { createRoomsService, type RoomsService } from './index';
 
@@ -93,7 +93,7 @@ it('an acknowledged message survives the process being killed (worker writer, SI
   const script = `
     const { openDatabase } = require(${JSON.stringify(path.resolve(__dirname, '../store'))});
     const { createRoomsService } = require(${JSON.stringify(path.resolve(__dirname, './index'))});
-    const { createEventBus } = require(${JSON.stringify(path.resolve(__dirname, '../core/bus'))});
+    const { createEventBus } = require(${JSON.stringify(path.resolve(__dirname, '../kernel/bus'))});
     const { db } = openDatabase({ dir: ${JSON.stringify(dir)} });
     const rooms = createRoomsService({ db, bus: createEventBus(), now: Date.now, dataDir: ${JSON.stringify(dir)} });
     const roomId = rooms.listRooms()[0].id;

@@ -1,7 +1,7 @@
 import { settingsSchema, type SettingKey, type Settings, type SettingsPatch } from '../../preload/contract';
-import type { EventBus } from '../core/bus';
-import type { Handlers } from '../core/dispatcher';
-import type { Logger } from '../core/logger';
+import type { EventBus } from '../kernel/bus';
+import type { Handlers } from '../kernel/dispatcher';
+import type { Logger } from '../kernel/logger';
 import type { Db } from '../store';
 
 export interface SettingsService {

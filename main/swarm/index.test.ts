@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../audit';
-import { createEventBus, type AnyEvent } from '../core/bus';
+import { createEventBus, type AnyEvent } from '../kernel/bus';
 import { openDatabase } from '../store';
 import type { Zone } from './fusion';
 import { createSwarmService } from './index';

@@ -9,10 +9,10 @@
 // it is registered or redeployed, and `swarm.removeCamera(id)` when it is removed.
 import type { SwarmEvent, SwarmQuarantine } from '../../preload/contract';
 import type { AuditLog } from '../audit';
-import type { EventBus } from '../core/bus';
-import type { Handlers } from '../core/dispatcher';
-import { AppError, notFound } from '../core/errors';
-import type { Logger } from '../core/logger';
+import type { EventBus } from '../kernel/bus';
+import type { Handlers } from '../kernel/dispatcher';
+import { AppError, notFound } from '../kernel/errors';
+import type { Logger } from '../kernel/logger';
 import type { Db } from '../store';
 import { createCoordinator, type Coordinator, type IngestResult, type VerifiedDetections } from './coordinator';
 import type { ZoneConfig } from './coverage';

@@ -1,6 +1,6 @@
-import type { Random } from '../core/random';
+import type { Random } from '../kernel/random';
 
-export { mulberry32, type Random } from '../core/random';
+export { mulberry32, type Random } from '../kernel/random';
 
 /** Integer in [lo, hi] inclusive. */
 export const randInt = (rnd: Random, lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));

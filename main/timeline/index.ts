@@ -2,7 +2,7 @@
  * Timeline: ground-plane tracking across cameras, probable futures, restricted zones and
  * intervention points, and learning from how predictions turned out.
  *
- * ## Ingest seam (wired in core/wiring-glue.ts from the swarm's verified detections only)
+ * ## Ingest seam (wired in app/wiring-glue.ts from the swarm's verified detections only)
  * `service.ingest(cameraId, frameTimestamp, observations)` takes one `detections` message of a
  * registered camera: `cameraId` is the camera serial, `frameTimestamp` is `body.frame.timestamp`
  * (capture time, ms) and `observations` is `body.frame.observations` as it arrived (normalised
@@ -14,10 +14,10 @@
  * throttles the `timeline.tracks` event (5 Hz).
  */
 import type { TimelineFeedPath, TimelineIntervention, TimelineStats, TimelineTrack, TimelineZone } from '../../preload/contract';
-import type { EventBus } from '../core/bus';
-import type { Handlers } from '../core/dispatcher';
-import { AppError } from '../core/errors';
-import type { Logger } from '../core/logger';
+import type { EventBus } from '../kernel/bus';
+import type { Handlers } from '../kernel/dispatcher';
+import { AppError } from '../kernel/errors';
+import type { Logger } from '../kernel/logger';
 import type { Db } from '../store';
 import { DegenerateCalibrationError, apply, estimateHomography, type Mat3, type PointPair } from './homography';
 import { defaultModels, defaultSwitchMatrix, predictFutures, weightedMeanPath, type Future } from './imm';

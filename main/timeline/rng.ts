@@ -1,6 +1,6 @@
-import { mulberry32, type Random } from '../core/random';
+import { mulberry32, type Random } from '../kernel/random';
 
-export type { Random } from '../core/random';
+export type { Random } from '../kernel/random';
 
 /** A seeded uniform source in [0, 1) (mulberry32). */
 export const seededRandom = (seed: number): Random => mulberry32(seed);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp, type App, type AppOptions } from '../app';
-import { silentLogger } from '../logger';
+import { silentLogger } from '../../kernel/logger';
 import type { AppNotification } from '../../../preload/contract';
 import { createFileKeySecretStore } from '../secret-store-file';
 

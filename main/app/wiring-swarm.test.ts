@@ -8,7 +8,7 @@ import { openDatabase } from '../store';
 import { createSwarmService } from '../swarm';
 import { buildCoverage, invert3, type Mat3 } from '../swarm/coverage';
 import { sealEnvelope, simKey } from '../swarm/sim/keys';
-import { createEventBus } from './bus';
+import { createEventBus } from '../kernel/bus';
 import { linkSwarm, INGEST_QUEUE_LIMIT } from './wiring-swarm';
 
 const dirs: string[] = [];

@@ -22,12 +22,12 @@ import { createSwarmService, type SwarmService } from '../swarm';
 import { linkSwarm, timelineCalibration } from './wiring-swarm';
 import { linkQuarantineToFleet, linkVerifiedTimeline } from './wiring-glue';
 import { seededRandom } from '../timeline/rng';
-import { createEventBus, type EventBus } from './bus';
-import { createDispatcher, type Dispatcher, type RejectedCall } from './dispatcher';
-import type { Logger } from './logger';
+import { createEventBus, type EventBus } from '../kernel/bus';
+import { createDispatcher, type Dispatcher, type RejectedCall } from '../kernel/dispatcher';
+import type { Logger } from '../kernel/logger';
 import { createNodeClipboard } from './clipboard-node';
-import { PRODUCT_NAME } from './paths';
-import type { HelperLauncher, Notifier, SecretStore } from './ports';
+import { PRODUCT_NAME } from '../kernel/paths';
+import type { HelperLauncher, Notifier, SecretStore } from '../kernel/ports';
 
 export interface AppOptions {
   mode: AppInfo['mode'];

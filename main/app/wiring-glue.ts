@@ -6,7 +6,7 @@
 // Verification mode: the timeline follows the swarm's acceptance. In strict mode a report that fails
 // any check never reaches it; in permissive mode the user has chosen to let flagged reports count,
 // so the timeline takes them as fusion does; in audit mode failures are only recorded.
-import type { EventBus } from './bus';
+import type { EventBus } from '../kernel/bus';
 import type { FleetService } from '../fleet';
 import type { SwarmService } from '../swarm';
 import type { TimelineService } from '../timeline';

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { AuditLog } from '../audit';
-import type { EventBus } from './bus';
-import type { Dispatcher } from './dispatcher';
-import type { Logger } from './logger';
+import type { EventBus } from '../kernel/bus';
+import type { Dispatcher } from '../kernel/dispatcher';
+import type { Logger } from '../kernel/logger';
 
 export const WS_PROTOCOL = 'omnisight.v1';
 export const TOKEN_PROTOCOL_PREFIX = 'token.';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestApp, tempDir, type TestApp } from './testing/harness';
-import { silentLogger } from './logger';
+import { silentLogger } from '../kernel/logger';
 import { startWebServer, type WebServer } from './web-server';
 
 const TOKEN = 'test-token-0123456789abcdef';

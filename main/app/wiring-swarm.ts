@@ -5,8 +5,8 @@
 //    coverage built from the camera's ground calibration (timeline's store, else the demo scene's
 //    public calibration) or, failing that, the zones the user listed it under;
 //  - the site zones are seeded once from the demo fleet's public scene description.
-import type { EventBus } from './bus';
-import type { Logger } from './logger';
+import type { EventBus } from '../kernel/bus';
+import type { Logger } from '../kernel/logger';
 import type { FleetRuntime } from '../fleet/runtime';
 import type { PerfService } from '../perf';
 import type { TimelineService } from '../timeline';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../store';
-import type { SecretStore } from './ports';
+import type { SecretStore } from '../kernel/ports';
 
 const SCHEME = 'aes-256-gcm/file-key';
 

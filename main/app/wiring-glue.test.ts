@@ -7,7 +7,7 @@ import { createAuditLog } from '../audit';
 import { openDatabase } from '../store';
 import { createSwarmService } from '../swarm';
 import { sealEnvelope, simKey } from '../swarm/sim/keys';
-import { createEventBus } from './bus';
+import { createEventBus } from '../kernel/bus';
 import { linkQuarantineToFleet, linkVerifiedTimeline } from './wiring-glue';
 
 const cams = ['B8A44F0000A1', 'B8A44F0000A2', 'B8A44F0000A3'];

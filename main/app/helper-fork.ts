@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import type { HelperChannel, HelperLauncher } from './ports';
+import type { HelperChannel, HelperLauncher } from '../kernel/ports';
 
 /** A launcher that forks the helper as a plain Node child with the given Node flags. */
 export const forkHelperWith =

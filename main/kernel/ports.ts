@@ -1,5 +1,5 @@
 // Operating-system features behind ports, so that services run the same in app mode (Electron
-// adapters in main/electron/) and browser mode (Node adapters in main/core/).
+// adapters in main/electron/) and browser mode (Node adapters in main/app/).
 import type { AppNotification } from '../../preload/contract';
 
 export type SecretProtection = 'os-keychain' | 'basic-text' | 'file-key';
