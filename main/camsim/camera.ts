@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { calibrationPairs, createAgent, type Agent } from './agent';
@@ -10,6 +11,7 @@ import { createDigestServer, type DigestServer } from './digest';
 import type { SimFaults, SimUser } from './index';
 import { encodeJpeg, renderBackground, renderFrame } from './render';
 import type { Rng } from './rng';
+import { loadOrCreateCameraTls } from './tls';
 import { projectActorBox, SENSOR_FPS, zoneCentroid, type CameraModel, type SceneEngine } from './scene';
 
 export interface CameraIdentity {
@@ -27,6 +29,10 @@ export interface CameraIdentity {
 export interface SimCamera {
   identity: CameraIdentity;
   port(): number;
+  /** The HTTPS port: the same routes and Digest over TLS with the camera's own self-signed certificate. */
+  httpsPort(): number;
+  /** SHA-256 fingerprint of the camera's certificate (after start), for the fleet's own logs and tests. */
+  tlsFingerprint(): string;
   faults: SimFaults;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -94,6 +100,10 @@ export function parseBrokerUrl(url: string, clientId: string): MqttConfig | unde
 export function createSimCamera(opts: {
   identity: CameraIdentity;
   port: number;
+  /** 0 = ephemeral. */
+  httpsPort?: number;
+  /** The camera's own folder: its HTTPS key and certificate live here across restarts. */
+  stateDir: string;
   scene: SceneEngine;
   cam: CameraModel;
   rng: Rng;
@@ -111,6 +121,9 @@ export function createSimCamera(opts: {
   const digest: DigestServer = createDigestServer({ realm, users: () => id.users, now });
   let port = opts.port;
   let server: http.Server | undefined;
+  let tlsPort = opts.httpsPort ?? 0;
+  let tlsServer: https.Server | undefined;
+  let fingerprint = '';
   const sockets = new Set<Socket>();
   let crashed = false;
   const fault = { refuse: false, stall: false, slowMs: 0, corrupt: 0, corruptVariant: 0, dropMqtt: false, crashUploadAfter: -1 };
@@ -713,8 +726,9 @@ export function createSimCamera(opts: {
     });
   };
 
-  const listen = async (): Promise<void> => {
-    const s = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 10_000, requestTimeout: 0 }, onRequest);
+  const serverOptions = { keepAliveTimeout: 5000, headersTimeout: 10_000, requestTimeout: 0 };
+  const bind = async (s: http.Server | https.Server, at: number): Promise<number> => {
+    // Plain TCP sockets are counted for both servers (so a crash cuts them all), the refuse fault drops them at once.
     s.on('connection', (sock: Socket) => {
       if (fault.refuse) {
         sock.destroy();
@@ -729,13 +743,30 @@ export function createSimCamera(opts: {
     });
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => {
+      s.listen(at, '127.0.0.1', () => {
         s.off('error', reject);
         resolve();
       });
     });
-    port = (s.address() as AddressInfo).port;
+    return (s.address() as AddressInfo).port;
+  };
+
+  const listen = async (): Promise<void> => {
+    // Read back (or, at the very first start, make) the certificate: restarts keep the same one.
+    const tls = await loadOrCreateCameraTls(opts.stateDir, id.serial);
+    fingerprint = tls.fingerprint;
+    const s = http.createServer(serverOptions, onRequest);
+    port = await bind(s, port);
     server = s;
+    const t = https.createServer({ ...serverOptions, key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, onRequest);
+    try {
+      tlsPort = await bind(t, tlsPort);
+    } catch (e) {
+      server = undefined;
+      await new Promise<void>((r) => s.close(() => r()));
+      throw e;
+    }
+    tlsServer = t;
   };
 
   const goDown = async (): Promise<void> => {
@@ -748,14 +779,13 @@ export function createSimCamera(opts: {
     hubs.clear();
     mqttDisconnect();
     agent.setRunning(false);
-    const s = server;
+    const open = [server, tlsServer].filter((x): x is http.Server | https.Server => x !== undefined);
     server = undefined;
-    if (s) {
-      const closed = new Promise<void>((r) => s.close(() => r()));
-      for (const sock of sockets) sock.destroy();
-      s.closeAllConnections();
-      await closed;
-    }
+    tlsServer = undefined;
+    const closed = open.map((s) => new Promise<void>((r) => s.close(() => r())));
+    for (const sock of sockets) sock.destroy();
+    for (const s of open) s.closeAllConnections();
+    await Promise.all(closed);
     await halted;
   };
 
@@ -796,6 +826,8 @@ export function createSimCamera(opts: {
   return {
     identity: id,
     port: () => port,
+    httpsPort: () => tlsPort,
+    tlsFingerprint: () => fingerprint,
     faults,
     start: async () => {
       crashed = false;

@@ -13,6 +13,8 @@ export interface SimUser {
 export interface SimCameraInfo {
   id: string;
   url: string;
+  /** HTTPS on 127.0.0.1 with the same routes and Digest; self-signed certificate kept in the camera's state dir. */
+  httpsPort: number;
   username: string;
   password: string;
   serial: string;
@@ -27,6 +29,8 @@ export interface SimFleetOptions {
   cameras: number;
   /** 0 or absent = ephemeral ports; otherwise camera i listens on basePort + i. */
   basePort?: number;
+  /** Camera i serves HTTPS on httpsBasePort + i; absent: basePort + cameras + i when basePort is set, else ephemeral. */
+  httpsBasePort?: number;
   seed?: number;
   /** Default broker URL to suggest; cameras only connect after VAPIX activateClient. */
   broker?: string;
@@ -38,7 +42,7 @@ export interface SimFleetOptions {
    * when it is on PATH, else the built-in agent; 'agent' always uses the built-in agent.
    */
   apps?: 'auto' | 'agent';
-  /** Where cameras keep installed apps (a temp folder by default; removed on stop). */
+  /** Where cameras keep installed apps and their HTTPS certificate (a temp folder by default; removed on stop). */
   dataDir?: string;
 }
 
