@@ -161,6 +161,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
       fps = Math.max(fps, s.fps);
       frames += s.badFrames;
       if (s.lastError) lastErr = s.lastError;
+      else if (s.warning) lastErr = s.warning;
     }
     return {
       cameraId: c.id,
