@@ -97,3 +97,32 @@ describe('inputKey', () => {
     expect(inputKey({ a: [1, 2] })).not.toBe(inputKey({ a: [2, 1] }));
   });
 });
+
+describe('createQuery with a minimum interval', () => {
+  it('starts fetches at least that far apart, one fetch standing for every refresh asked meanwhile', async () => {
+    let clock = 0;
+    const timers: { fn: () => void; at: number }[] = [];
+    let calls = 0;
+    const q = createQuery(
+      () => Promise.resolve(++calls),
+      () => {},
+      { now: () => clock, minIntervalMs: 1000, setTimeout: (fn, ms) => timers.push({ fn, at: clock + ms }), clearTimeout: () => {} },
+    );
+    q.refresh();
+    await flush();
+    expect(calls).toBe(1);
+    clock = 200;
+    q.refresh();
+    q.refresh();
+    q.refresh();
+    await flush();
+    expect(calls).toBe(1);
+    expect(timers).toHaveLength(1);
+    expect(timers[0]!.at).toBe(1000);
+    clock = 1000;
+    timers[0]!.fn();
+    await flush();
+    expect(calls).toBe(2);
+    expect(q.state().data).toBe(2);
+  });
+});

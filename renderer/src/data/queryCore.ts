@@ -23,7 +23,20 @@ export interface QueryController<T> {
   dispose(): void;
 }
 
-export function createQuery<T>(fetch: () => Promise<T>, notify: (s: QueryState<T>) => void, now: () => number = Date.now): QueryController<T> {
+export interface QueryTiming {
+  now(): number;
+  /** Fetches start at least this far apart (an event that comes 5 times a second need not cost 5 calls). */
+  minIntervalMs?: number;
+  setTimeout?(fn: () => void, ms: number): unknown;
+  clearTimeout?(handle: unknown): void;
+}
+
+export function createQuery<T>(fetch: () => Promise<T>, notify: (s: QueryState<T>) => void, timing: QueryTiming | (() => number) = Date.now): QueryController<T> {
+  const t: QueryTiming = typeof timing === 'function' ? { now: timing } : timing;
+  const now = t.now;
+  const gap = t.minIntervalMs ?? 0;
+  let lastStart = -Infinity;
+  let waiting: unknown;
   let state: QueryState<T> = { data: undefined, error: undefined, loading: true, updatedAt: undefined };
   let inFlight = false;
   let again = false;
@@ -38,6 +51,18 @@ export function createQuery<T>(fetch: () => Promise<T>, notify: (s: QueryState<T
   };
 
   const run = (): void => {
+    const wait = lastStart + gap - now();
+    if (wait > 0 && t.setTimeout) {
+      // Too soon after the last one: one fetch at the end of the gap stands for all asked meanwhile.
+      if (waiting === undefined)
+        waiting = t.setTimeout(() => {
+          waiting = undefined;
+          if (!disposed && !inFlight) run();
+          else if (inFlight) again = true;
+        }, wait);
+      return;
+    }
+    lastStart = now();
     inFlight = true;
     again = false;
     const startedAt = generation;
@@ -57,7 +82,7 @@ export function createQuery<T>(fetch: () => Promise<T>, notify: (s: QueryState<T
     refresh() {
       if (disposed) return;
       if (inFlight) again = true;
-      else run();
+      else if (waiting === undefined) run();
     },
     apply(fn) {
       if (disposed) return;
@@ -69,6 +94,7 @@ export function createQuery<T>(fetch: () => Promise<T>, notify: (s: QueryState<T
     state: () => state,
     dispose() {
       disposed = true;
+      if (waiting !== undefined) t.clearTimeout?.(waiting);
     },
   };
 }

@@ -19,6 +19,8 @@ export interface FetchOptions<O> {
   enabled?: boolean;
   /** Only where no event announces a change (say which at the call). */
   pollMs?: number;
+  /** Fetches start at least this far apart, for events that come several times a second. */
+  minIntervalMs?: number;
 }
 
 export interface Query<O> extends QueryState<O> {
@@ -52,7 +54,12 @@ export function useFetch<O>(fetcher: () => Promise<O>, key: string, opts: FetchO
       return;
     }
     const t = transport();
-    const q = createQuery<O>(() => latest.current.fetcher(), setState);
+    const q = createQuery<O>(() => latest.current.fetcher(), setState, {
+      now: () => Date.now(),
+      minIntervalMs: latest.current.opts.minIntervalMs,
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    });
     ctl.current = q;
     setState(q.state());
     q.refresh();
