@@ -211,10 +211,14 @@ describe('messages, delivery and resume', () => {
     const room = rig.rooms.createRoom({ name: 'Vote', defaultRule: 'weighted' });
     const a = await connect(issue().token);
     const p = await a.call<{ id: number }>('deploy.propose', { roomId: room.id, build: 'omnisight-1.2.0.eap', cameraIds: ['cam-1'], reason: 'fixes fps' });
-    rig.rooms.updateMember({ roomId: room.id, memberId: a.welcome.memberId, weight: 3, by: 'user' });
-    const voted = await a.call<{ status: string; votes: { weight: number }[]; kind: string }>('rooms.vote', { proposalId: p.id, choice: 'yes' });
-    expect(voted).toMatchObject({ status: 'passed', kind: 'deploy' }); // 3 of 4
+    // The agent joined without a vote; the owner gives it one with a weight.
+    await expect(a.call('rooms.vote', { proposalId: p.id, choice: 'yes' })).rejects.toMatchObject({ code: 'forbidden', message: expect.stringMatching(/without a vote/) });
+    rig.rooms.updateMember({ roomId: room.id, memberId: a.welcome.memberId, weight: 3, canVote: true, by: 'user' });
+    const voted = await a.call<{ status: string; votes: { weight: number }[]; kind: string; needsApproval: boolean }>('rooms.vote', { proposalId: p.id, choice: 'yes' });
+    // 3 of 4 meets the weighted rule, but a deploy also needs the owner's yes.
+    expect(voted).toMatchObject({ status: 'open', kind: 'deploy', needsApproval: true });
     expect(voted.votes[0]!.weight).toBe(3);
+    expect(rig.rooms.vote({ proposalId: p.id, voter: 'user', choice: 'yes' })).toMatchObject({ status: 'passed', approvedBy: 'user' });
     expect(await a.call('fleet.status', {}).catch((e: BridgeCallError) => e.code)).toBe('forbidden');
     const f = await connect(issue(['fleet:read']).token);
     expect(await f.call('fleet.status', {})).toMatchObject({ available: false });

@@ -59,6 +59,8 @@ describe('MCP server over stdio, driven by the official MCP client', () => {
 
       const proposed = text(await client.callTool({ name: 'propose', arguments: { roomId: room.id, title: 'Adopt MCP', subject: 'integration', outcome: 'use MCP' } }));
       const id = Number(/#(\d+)/.exec(proposed)![1]);
+      expect(text(await client.callTool({ name: 'vote', arguments: { proposalId: id, choice: 'yes' } }))).toMatch(/without a vote/);
+      rig.rooms.updateMember({ roomId: room.id, memberId: `agent:${/^omni_([0-9a-f]{12})_/.exec(token)![1]}`, canVote: true, by: 'user' });
       expect(text(await client.callTool({ name: 'vote', arguments: { proposalId: id, choice: 'yes' } }))).toMatch(/open|passed/);
       expect(rig.rooms.getProposal(id).votes).toHaveLength(1);
 
@@ -104,6 +106,8 @@ describe('omnisight CLI', () => {
     expect(waited.code).toBe(3);
 
     const p = rig.rooms.propose({ roomId: room.id, by: { kind: 'human', id: 'user', name: 'You' }, title: 'Ship', subject: 'release', outcome: 'ship it' });
+    await expect(cli(['vote', '--proposal', String(p.id), '--choice', 'yes', '--data-dir', rig.dir], env)).resolves.toMatchObject({ stderr: expect.stringMatching(/without a vote/) });
+    rig.rooms.updateMember({ roomId: room.id, memberId: `agent:${/^omni_([0-9a-f]{12})_/.exec(token)![1]}`, canVote: true, by: 'user' });
     const voted = await cli(['vote', '--proposal', String(p.id), '--choice', 'yes', '--data-dir', rig.dir], env);
     expect(voted.stdout).toMatch(new RegExp(`#${p.id} (open|passed)`));
 

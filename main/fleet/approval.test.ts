@@ -40,6 +40,8 @@ describe('deploys approved by a room decision', () => {
   let buildSha = '';
   let buildName = '';
   const ids: string[] = [];
+  /** The rooms' clock runs ahead by this much: deadlines pass without waiting. */
+  let skew = 0;
   const deploys = (): number => (db.prepare('SELECT COUNT(*) AS n FROM deploys').get() as { n: number }).n;
 
   beforeAll(async () => {
@@ -55,7 +57,7 @@ describe('deploys approved by a room decision', () => {
       reconnectTimeoutMs: 5000,
       pollMs: 100,
     });
-    rooms = createRoomsService({ db, bus, now: Date.now, dataDir: dir, log });
+    rooms = createRoomsService({ db, bus, now: () => Date.now() + skew, dataDir: dir, log });
     approval = createDeployApproval({ db, bus, log, now: Date.now, rooms, deploy });
     const dispatcher = createDispatcher({ log });
     dispatcher.register(fleet.handlers);
@@ -121,7 +123,7 @@ describe('deploys approved by a room decision', () => {
     });
     rooms.vote({ proposalId: p.id, voter: 'alice', choice: 'yes' });
     rooms.vote({ proposalId: p.id, voter: 'bob', choice: 'yes' });
-    expect(deploys()).toBe(before); // 2 of 4 (owner, agent, Alice, Bob): not yet
+    expect(deploys()).toBe(before); // 2 of 3 (the owner, Alice, Bob; the agent has no vote): the rule is met, but not the owner's approval
     const passed = rooms.vote({ proposalId: p.id, voter: OWNER, choice: 'yes' });
     expect(passed.status).toBe('passed');
     expect(deploys()).toBe(before + 1);
@@ -178,6 +180,60 @@ describe('deploys approved by a room decision', () => {
     expect(deploys()).toBe(before + 1);
     await deploy.idle();
   }, 60_000);
+
+  it('agents cannot start a deploy without the owner: several tokens, every rule, with and without deadlines', async () => {
+    const agents: BridgeClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = bridge.tokens.create({ name: `attacker-${i}`, scopes: ['rooms:read', 'rooms:write', 'actions:propose'], ratePerMinute: 10_000, burst: 1000 });
+      agents.push(await connectBridge({ url, token: t.token }));
+    }
+    try {
+      const before = deploys();
+      const voteAll = async (proposalId: number): Promise<BridgeCallError[]> => {
+        const refused: BridgeCallError[] = [];
+        for (const a of agents) await a.call('rooms.vote', { proposalId, choice: 'yes' }).catch((e: BridgeCallError) => refused.push(e));
+        return refused;
+      };
+      for (const rule of ['majority', 'two-thirds', 'weighted', 'unanimous'] as const)
+        for (const deadlineMs of [undefined, 1000]) {
+          const label = `${rule}, ${deadlineMs ? 'deadline' : 'no deadline'}`;
+          const r = rooms.createRoom({ name: `Attack ${label}` });
+          // 1. Agents as they join: members without a vote.
+          const p = await agents[0]!.call<{ id: number }>('deploy.propose', { roomId: r.id, build: buildSha, cameraIds: [ids[0]], reason: 'trust me', rule, deadlineMs });
+          const refused = await voteAll(p.id);
+          expect(refused.map((e) => e.code), label).toEqual(['forbidden', 'forbidden', 'forbidden']);
+          expect(refused[0]!.message).toMatch(/without a vote/);
+          // 2. The owner gives every agent a vote and a heavy weight: the rule is met without the owner, who stays silent.
+          for (const a of agents) rooms.updateMember({ roomId: r.id, memberId: a.welcome.memberId, canVote: true, weight: 50, by: OWNER });
+          const q = await agents[1]!.call<{ id: number }>('deploy.propose', { roomId: r.id, build: buildSha, cameraIds: [ids[1]], reason: 'we agree', rule, deadlineMs });
+          expect(await voteAll(q.id), label).toEqual([]);
+          expect(rooms.getProposal(q.id).status, label).toBe('open');
+          if (deadlineMs) {
+            skew += deadlineMs + 1; // the deadline passes in silence
+            rooms.closeDueVotes();
+            expect(rooms.getProposal(p.id).status, label).toBe('expired');
+            expect(rooms.getProposal(q.id).status, label).toBe('expired');
+          }
+          expect(deploys(), label).toBe(before);
+          expect(db.prepare("SELECT count(*) AS n FROM deploy_approvals WHERE proposal_id IN (?, ?) AND status = 'started'").get(p.id, q.id), label).toEqual({ n: 0 });
+        }
+    } finally {
+      for (const a of agents) await a.close();
+    }
+  }, 60_000);
+
+  it("a deploy decision without a person's approval is not run, and the room is told why", async () => {
+    const r = room('Forged');
+    const p = await agent.call<{ id: number }>('deploy.propose', { roomId: r.id, build: buildSha, cameraIds: [ids[0]], reason: 'forged' });
+    // As if another path had closed it as passed without the owner (the rooms service never does).
+    db.prepare("UPDATE room_proposals SET status = 'passed' WHERE id = ?").run(p.id);
+    const before = deploys();
+    const pr = rooms.getProposal(p.id);
+    bus.publish('rooms.decision', { id: 9999, proposalId: p.id, roomId: r.id, title: pr.title, subject: pr.subject, outcome: pr.outcome, rule: pr.rule, votes: [], tally: pr.tally, contradicts: [], warning: null, decidedAt: Date.now() });
+    expect(deploys()).toBe(before);
+    const last = rooms.listMessages({ roomId: r.id, limit: 1 }).messages[0]!;
+    expect(last).toMatchObject({ author: { id: 'omnisight:deploy' }, text: expect.stringMatching(/not started: a deploy needs a yes from the room's owner/) });
+  });
 
   it('no operation an agent token can reach starts a deploy', async () => {
     const all = bridge.tokens.create({ name: 'everything', scopes: ['rooms:read', 'rooms:write', 'actions:propose', 'fleet:read'], ratePerMinute: 10_000, burst: 1000 });

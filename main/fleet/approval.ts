@@ -91,6 +91,15 @@ export function createDeployApproval(deps: DeployApprovalDeps): DeployApproval {
     if (!claimed) return;
     const room = rooms.getRoom(r.room_id);
     const who = `room ${room.name}, decision #${d.id}`;
+    // The rooms service passes an action on cameras only with a person's yes; check it again here,
+    // where the cameras are moved: no path from agents alone to a deploy.
+    const approvedBy = rooms.getProposal(d.proposalId).approvedBy;
+    if (!approvedBy) {
+      db.prepare('UPDATE deploy_approvals SET reported = 1 WHERE proposal_id = ?').run(d.proposalId);
+      log.warn({ proposal: d.proposalId, decision: d.id }, 'a deploy decision without an approval by a person was not run');
+      say(room.id, `Decision #${d.id} passed, but the deploy was not started: a deploy needs a yes from the room's owner${room.approverRole ? ` or a person with the role ${room.approverRole}` : ''}, and none was given.`);
+      return;
+    }
     try {
       const deployId = deploy.startApproved({
         buildSha: r.build_sha,

@@ -56,6 +56,8 @@ export interface CreateRoomInput {
   name: string;
   roles?: string[];
   vetoRoles?: string[];
+  /** Besides the owner, people with this role approve actions on cameras. */
+  approverRole?: string;
   defaultRule?: QuorumRule;
   maxFileBytes?: number;
   quotaBytes?: number;
@@ -68,6 +70,8 @@ export interface AddMemberInput {
   member: Author;
   roles?: string[];
   weight?: number;
+  /** People vote by default, agents only when given a vote. */
+  canVote?: boolean;
   /** Who asks; when given it must be the room's owner. */
   by?: string;
 }
@@ -99,7 +103,7 @@ export interface RoomsService {
   getRoom(roomId: string): Room;
   listRooms(member?: string): RoomListItem[];
   addMember(input: AddMemberInput): Member;
-  updateMember(input: { roomId: string; memberId: string; roles?: string[]; weight?: number; by: string }): Member;
+  updateMember(input: { roomId: string; memberId: string; roles?: string[]; weight?: number; canVote?: boolean; by: string }): Member;
   /** Adds the author with these roles if not yet a member; returns the member either way. */
   ensureMember(roomId: string, author: Author, roles: string[]): Member;
   getMember(roomId: string, memberId: string): Member | undefined;
