@@ -85,6 +85,25 @@ describe('MCP server over stdio, driven by the official MCP client', () => {
   }, 30_000);
 });
 
+describe('MCP server shutdown', () => {
+  it('exits when its stdin closes (the MCP stdio shutdown), even with the bridge socket open', async () => {
+    const { token } = rig.bridge.tokens.create({ name: 'closer', scopes: ['rooms:read'] });
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [launcher, 'mcp', '--url', rig.url], { env: { ...process.env, OMNISIGHT_TOKEN: token }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      // Running and connected to the bridge: it answers an initialize request.
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } })}\n`);
+      await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => String(d).includes('"id":1') && resolve()));
+      child.stdin.end();
+      const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 8000))]);
+      expect(code).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
+});
+
 describe('omnisight CLI', () => {
   it('creates a token straight in the database that the running bridge accepts, then sends, reads, waits and votes', async () => {
     const room = rig.rooms.createRoom({ name: 'CLI room' });

@@ -320,6 +320,16 @@ describe('files and search', () => {
     expect(rooms.listFiles(room.id).usedBytes).toBe(800);
     expect(sanitiseFileName('C:\\Users\\x\\..\\report<1>.pdf')).toBe('report_1_.pdf');
     expect(sanitiseFileName('..hidden\u0000\u202e.txt')).toBe('hidden.txt');
+    // Long names are cut by whole characters: no lone surrogate, no half of an emoji sequence.
+    const wellFormed = (s: string): boolean => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+    const cams = sanitiseFileName('🎥'.repeat(70));
+    expect(wellFormed(cams)).toBe(true);
+    expect(cams).toBe('🎥'.repeat(63)); // 252 bytes
+    const clip = sanitiseFileName(`${'🎥'.repeat(70)}.mp4`);
+    expect(clip).toBe(`${'🎥'.repeat(62)}.mp4`);
+    expect(sanitiseFileName('🇸🇪'.repeat(40))).toBe('🇸🇪'.repeat(31)); // 8 bytes a flag: whole flags only
+    expect(sanitiseFileName('👍🏽'.repeat(40))).toBe('👍🏽'.repeat(31));
+    expect(Buffer.byteLength(sanitiseFileName('é'.repeat(300)))).toBeLessThanOrEqual(255);
     expect(sanitiseFileName('CON.txt')).toBe('_CON.txt');
     expect(sanitiseFileName('...')).toBe('file');
     expect(Buffer.byteLength(sanitiseFileName(`${'é'.repeat(300)}.md`))).toBeLessThanOrEqual(255);

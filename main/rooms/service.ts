@@ -72,6 +72,7 @@ export function normaliseSubject(s: string): string {
 }
 const normaliseOutcome = (s: string): string => s.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 /**
  * A name that is safe to show and to save anywhere: no folders, no control or reserved characters,
@@ -87,9 +88,14 @@ export function sanitiseFileName(name: string): string {
     .replace(/[\s.]+$/, '')
     .trim();
   if (WINDOWS_RESERVED.test(base)) base = `_${base}`;
-  while (Buffer.byteLength(base) > 255) {
-    const ext = path.extname(base);
-    base = ext && ext.length < 20 ? base.slice(0, base.length - ext.length - 1) + ext : base.slice(0, -1);
+  if (Buffer.byteLength(base) > 255) {
+    // Cut whole characters (grapheme clusters), never inside one: a cut between the halves of a
+    // surrogate pair leaves an invalid name (70 × 🎥 once ended in a lone surrogate).
+    const raw = path.extname(base);
+    const ext = raw && raw.length < 20 ? raw : '';
+    const stem = [...graphemes.segment(base.slice(0, base.length - ext.length))].map((g) => g.segment);
+    while (stem.length && Buffer.byteLength(stem.join('') + ext) > 255) stem.pop();
+    base = (stem.join('') + ext).replace(/[\s.]+$/, '');
   }
   return base || 'file';
 }
