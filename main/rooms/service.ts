@@ -22,7 +22,7 @@ import type {
   RoomListItem,
   SearchHit,
   Task,
-} from './index';
+} from './types';
 
 export interface RoomsDeps {
   db: Db;
