@@ -5,9 +5,9 @@ import { HttpFail, send, type Req, type Res, type Route } from './http-kit';
 import { encodeJpeg, renderBackground, renderFrame } from './render';
 import { SENSOR_FPS, type CameraModel, type SceneEngine } from './scene';
 import type { FaultState } from './types';
+import { RESOLUTIONS, type ParamStore } from './vapix-params';
 
 const BOUNDARY = 'myboundary';
-export const RESOLUTIONS = ['1920x1080', '1280x720', '1024x576', '800x450', '640x360', '480x270', '320x180', '160x90'];
 
 interface Viewer {
   res: http.ServerResponse;
@@ -30,21 +30,20 @@ export interface VideoEndpoints {
   stopAll(): void;
 }
 
-export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: () => number; frameWidth: number; frameHeight: number; fault: FaultState; crashed: () => boolean }): VideoEndpoints {
+export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: () => number; params: ParamStore; fault: FaultState; crashed: () => boolean }): VideoEndpoints {
   const { scene, cam, now } = o;
   const hubs = new Map<string, Hub>();
   const backgrounds = new Map<string, Buffer>();
 
   const videoParams = (url: URL): { width: number; height: number; fps: number; compression: number } => {
-    const res = url.searchParams.get('resolution') ?? `${o.frameWidth}x${o.frameHeight}`;
-    const m = /^(\d{2,4})x(\d{2,4})$/.exec(res);
-    const width = m ? Number(m[1]) : NaN;
-    const height = m ? Number(m[2]) : NaN;
-    if (!m || width < 16 || height < 16 || width > 1920 || height > 1080) throw new HttpFail(400, `Error: Invalid value '${res}' for parameter resolution`);
+    const res = url.searchParams.get('resolution') ?? o.params.get('root.Image.I0.Appearance.Resolution') ?? '640x360';
+    // Only the sizes the camera lists in Properties.Image.Resolution: any other is refused, as firmware does.
+    if (!RESOLUTIONS.includes(res)) throw new HttpFail(400, `Error: Invalid value '${res}' for parameter resolution`);
+    const [width, height] = res.split('x').map(Number) as [number, number];
     const fpsRaw = url.searchParams.get('fps') ?? '0';
     const fps = Number(fpsRaw);
     if (!/^\d+$/.test(fpsRaw) || fps > 60) throw new HttpFail(400, `Error: Invalid value '${fpsRaw}' for parameter fps`);
-    const compRaw = url.searchParams.get('compression') ?? '30';
+    const compRaw = url.searchParams.get('compression') ?? o.params.get('root.Image.I0.Appearance.Compression') ?? '30';
     const compression = Number(compRaw);
     if (!/^\d+$/.test(compRaw) || compression > 100) throw new HttpFail(400, `Error: Invalid value '${compRaw}' for parameter compression`);
     const camera = url.searchParams.get('camera') ?? '1';
