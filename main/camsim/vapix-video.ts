@@ -21,6 +21,8 @@ interface Hub {
   compression: number;
   viewers: Set<Viewer>;
   timer?: NodeJS.Timeout;
+  /** A loop is rendering or waiting for this hub. */
+  running?: boolean;
   last?: { tick: number; ts: number; jpeg: Buffer };
 }
 
@@ -99,39 +101,52 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
     v.res.write('\r\n');
   };
 
+  /**
+   * One hub loop step: render the next tick ahead of its time (encoding is off the critical path),
+   * then send it when its time comes. A loop that fell more than two frames behind jumps ahead
+   * instead of queueing; a frame a little late is still sent rather than dropped.
+   */
   const hubTick = (hub: Hub, key: string): void => {
     hub.timer = undefined;
     if (hub.viewers.size === 0 || o.crashed()) {
+      hub.running = false;
       // Nobody watches: stop rendering. A hub from before a restart must not remove its successor.
       if (hubs.get(key) === hub) hubs.delete(key);
       return;
     }
+    hub.running = true;
     const hubFps = Math.max(...[...hub.viewers].map((v) => v.fps));
     const stride = Math.max(1, Math.round(SENSOR_FPS / hubFps));
-    // As in the agent: a timer may fire just before its tick; never render a tick twice.
-    const k = Math.max(scene.tickAt(now()), hub.last?.tick ?? -1);
-    const next = (Math.floor(k / stride) + 1) * stride;
-    const delay = Math.max(2, scene.timeOfTick(next) - now());
-    hub.timer = setTimeout(() => {
-      void (async () => {
-        if (hub.viewers.size > 0 && !o.crashed()) {
-          // Render once for every viewer of this size and compression.
-          const frame = await renderAt(next, hub.width, hub.height, hub.compression);
-          hub.last = { tick: next, ...frame };
-          if (!o.fault.stall) {
-            for (const v of hub.viewers) {
-              if (v.res.destroyed) continue;
-              if (frame.ts - v.lastTs < 1000 / v.fps - 1000 / SENSOR_FPS / 2) continue;
-              // A viewer that cannot keep up loses frames instead of queueing them.
-              if (v.res.writableLength > frame.jpeg.length * 2) continue;
-              v.lastTs = frame.ts;
-              writePart(v, frame.ts, frame.jpeg);
+    const k = scene.tickAt(now());
+    const fresh = (Math.floor(k / stride) + 1) * stride;
+    // Never a tick twice; never further back than two frames.
+    const next = hub.last && hub.last.tick + stride >= k - 2 * stride ? hub.last.tick + stride : Math.max(fresh, (hub.last?.tick ?? -1) + 1);
+    void (async () => {
+      // Render once for every viewer of this size and compression.
+      const frame = await renderAt(next, hub.width, hub.height, hub.compression);
+      hub.timer = setTimeout(
+        () => {
+          hub.timer = undefined;
+          if (hub.viewers.size > 0 && !o.crashed()) {
+            hub.last = { tick: next, ...frame };
+            if (!o.fault.stall) {
+              for (const v of hub.viewers) {
+                if (v.res.destroyed) continue;
+                if (frame.ts - v.lastTs < 1000 / v.fps - 1000 / SENSOR_FPS / 2) continue;
+                // A viewer that cannot keep up loses frames instead of queueing them.
+                if (v.res.writableLength > frame.jpeg.length * 2) continue;
+                v.lastTs = frame.ts;
+                writePart(v, frame.ts, frame.jpeg);
+              }
             }
           }
-        }
-        hubTick(hub, key);
-      })().catch(() => hubTick(hub, key));
-    }, delay);
+          hubTick(hub, key);
+        },
+        Math.max(0, frame.ts - now()),
+      );
+    })().catch(() => {
+      hub.timer = setTimeout(() => hubTick(hub, key), 1000 / SENSOR_FPS);
+    });
   };
 
   const mjpeg = (_req: Req, res: Res, url: URL): void => {
@@ -147,7 +162,7 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
     res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`, 'Cache-Control': 'no-cache', Pragma: 'no-cache', Connection: 'close' });
     const h = hub;
     res.on('close', () => h.viewers.delete(viewer));
-    if (!hub.timer) hubTick(hub, key);
+    if (!hub.running) hubTick(hub, key);
   };
 
   const snapshot = async (res: Res, url: URL): Promise<void> => {
@@ -171,6 +186,7 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
     stopAll: () => {
       for (const hub of hubs.values()) {
         if (hub.timer) clearTimeout(hub.timer);
+        hub.running = false;
         for (const v of hub.viewers) v.res.destroy();
       }
       hubs.clear();
