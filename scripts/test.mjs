@@ -15,6 +15,7 @@ const steps = [
   ['lint', [bin('eslint/bin/eslint.js'), '--max-warnings', '0', '.']],
   ['build', [bin('electron-vite/bin/electron-vite.js'), 'build']],
   ['security', ['scripts/security-check.mjs']],
+  ['package', ['scripts/check-package.mjs', '--without-electron-build']],
   ['unit', [bin('vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(reports, 'unit.json')}`]],
   ['e2e', [bin('vitest/vitest.mjs'), 'run', '--config', 'vitest.e2e.config.mts', '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(reports, 'e2e.json')}`]],
 ];
