@@ -15,6 +15,10 @@ import { createTokenStore, type TokenStore } from './tokens';
 export { connectBridge, httpCall, resolveBridgeUrl, BridgeCallError, type BridgeClient } from './client';
 export { createTokenStore, signingInput, type TokenStore } from './tokens';
 export { BRIDGE_FILE } from './bridge';
+export { createClipboardRelay, relayRoomsFrom, isConcealed, MAX_RELAY_CHARS, type ClipboardRelay, type RelayClipboard, type RelayDeps, type RelayRooms } from './clipboard-relay';
+export { createOrchestrator, planTeam, type Orchestrator, type OrchestratorDeps } from './orchestrator';
+export { createSummaryService, summaryRoomsFrom, extractiveSummary, ANTHROPIC_KEY, DEFAULT_SUMMARY_MODEL, type SummaryService, type SummaryDeps } from './summary';
+export { runCli } from './cli';
 
 export interface AgentBridgeDeps {
   db: Db;

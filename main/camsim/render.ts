@@ -1,5 +1,5 @@
 import type SharpModule from 'sharp';
-import type { SimActor } from './index';
+import type { SimActor } from './types';
 import { pointInPolygon, projectActorBox, type CameraModel, type SceneEngine } from './scene';
 
 type RGB = [number, number, number];

@@ -2,7 +2,7 @@
 // This folder is the only one that imports 'electron', and it holds no business logic.
 import path from 'node:path';
 import { app, BrowserWindow, dialog, Menu, Notification, nativeImage, session, Tray, type WebContents } from 'electron';
-import type { App } from '../app/app';
+import type { App } from '../app';
 import { createLogger } from '../kernel/logger';
 import { PRODUCT_NAME } from '../kernel/paths';
 import { createElectronClipboard } from './clipboard';
@@ -30,7 +30,7 @@ registerAppScheme();
 const cliArgs = process.argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('--inspect'));
 if (cliArgs[0] === 'mcp') {
   app.dock?.hide();
-  void import('../agents/cli').then(({ runCli }) =>
+  void import('../agents').then(({ runCli }) =>
     runCli(cliArgs).then((code) => {
       if (code >= 0) app.exit(code);
     }),
@@ -108,7 +108,7 @@ if (cliArgs[0] === 'mcp') {
             electronVersion: process.versions.electron,
             abi: process.versions.modules,
           });
-          const { createApp } = await import('../app/app');
+          const { createApp } = await import('../app');
           return createApp({
             mode: 'electron',
             dataDir: app.getPath('userData'),

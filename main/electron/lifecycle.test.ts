@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { createTestApp, tempDir } from '../app/testing/harness';
+import { createTestApp, tempDir } from '../app/testkit';
 import { silentLogger } from '../kernel/logger';
 import { createQuitGuard, startCore, startupFailureText } from './lifecycle';
 

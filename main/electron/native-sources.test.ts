@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../app/testing/harness';
+import { tempDir } from '../app/testkit';
 import { prepareNativeSources } from './native-sources';
 
 describe('camera-app sources in an install', () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../app/testing/harness';
+import { tempDir } from '../app/testkit';
 import { openDatabase } from '../store';
 import { electronSqliteBinding } from './sqlite-binding';
 
