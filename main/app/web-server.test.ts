@@ -102,6 +102,16 @@ describe('browser-mode server', () => {
     ws!.close();
   });
 
+  it('answers a malformed call whose id can be read as that call, so it fails at once instead of hanging', async () => {
+    const { ws } = await handshake({ protocols: ['omnisight.v1', `token.${TOKEN}`] });
+    const msgs: Record<string, unknown>[] = [];
+    ws!.on('message', (d) => msgs.push(JSON.parse(String(d))));
+    ws!.send(JSON.stringify({ type: 'call', id: 42, method: 'app.ping', input: { sentAt: 1 }, extra: true }));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(msgs).toContainEqual({ type: 'result', id: 42, ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/^Malformed message/) } });
+    ws!.close();
+  });
+
   it('pushes bus events to connected clients', async () => {
     const { ws } = await handshake({ protocols: ['omnisight.v1', `token.${TOKEN}`] });
     const got = new Promise<Record<string, unknown>>((resolve) => ws!.on('message', (d) => resolve(JSON.parse(String(d)))));

@@ -237,13 +237,17 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     ws.on('message', (data, isBinary) => {
       if (isBinary) return; // binary frames belong to capabilities that registered onClient
       let msg: z.infer<typeof clientMessage>;
+      let raw: unknown;
       try {
-        const parsed = clientMessage.safeParse(JSON.parse(data.toString()));
+        const parsed = clientMessage.safeParse((raw = JSON.parse(data.toString())));
         if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'bad envelope');
         msg = parsed.data;
       } catch (err) {
         audit.record({ kind: 'input.rejected', severity: 'warning', source: `ws:${peer}`, message: `Malformed message: ${(err as Error).message}` });
-        ws.send(JSON.stringify({ type: 'error', message: 'Malformed message: expected {"type":"call","id":n,"method":"…","input":…}' }));
+        const message = 'Malformed message: expected {"type":"call","id":n,"method":"…","input":…}';
+        // When the request id can be read, the answer is that call's result: it fails now instead of hanging.
+        const id = (raw as { id?: unknown } | null)?.id;
+        ws.send(JSON.stringify(Number.isSafeInteger(id) ? { type: 'result', id, ok: false, error: { code: 'invalid_input', message } } : { type: 'error', message }));
         return;
       }
       void dispatcher
