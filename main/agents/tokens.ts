@@ -263,3 +263,5 @@ export function verifyEd25519(publicKeyB64: string, data: Buffer, sigB64: string
     return false;
   }
 }
+
+export type ReplayGuard = ReturnType<typeof createReplayGuard>;
