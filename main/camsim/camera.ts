@@ -27,6 +27,17 @@ import { videoEndpoints } from './vapix-video';
 
 export { parseBrokerUrl } from './vapix-mqtt';
 
+/** a < b for dotted AXIS OS versions (12.0.91 vs 9.80). */
+export function versionBelow(a: string, b: string): boolean {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d < 0;
+  }
+  return false;
+}
+
 export function createSimCamera(opts: {
   identity: CameraIdentity;
   port: number;
@@ -194,6 +205,8 @@ export function createSimCamera(opts: {
     ...localAppRoutes({ id, cam, apps, agent, runtime, omnisightRunning }),
   ]) {
     if (routes.has(r.path)) throw new Error(`two handlers for ${r.path}`);
+    // Older firmware than the API's first release does not serve it at all.
+    if (r.since && versionBelow(id.firmware, r.since)) continue;
     routes.set(r.path, r);
   }
 
