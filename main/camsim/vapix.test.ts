@@ -208,6 +208,16 @@ describe('MQTT client and event bridge like a fresh device', () => {
       expect(got[0]!.payload).toEqual({ timestamp: expect.any(Number), topic: 'onvif:Device/axis:Status/SystemReady', message: { source: {}, key: {}, data: { ready: '1' } }, serialNumber: cam.serial });
       // A filter the topic does not match publishes nothing of it.
       expect(got.every((g) => g.topic.includes('/axis:Status/'))).toBe(true);
+      // The device's motion alarm and the installed app's own event, without namespaces when asked.
+      got.length = 0;
+      expect((await call('/axis-cgi/mqtt/event.cgi', 'configureEventPublication', { eventFilterList: [{ topicFilter: 'onvif:VideoSource//.' }, { topicFilter: 'onvif:CameraApplicationPlatform//.' }], includeTopicNamespaces: false })).error).toBeUndefined();
+      for (let i = 0; i < 30 && got.length < 2; i++) await sleep(100);
+      const topics = got.map((g) => g.topic);
+      expect(topics).toContain(`axis/${cam.serial}/event/VideoSource/MotionAlarm`);
+      expect(topics).toContain(`axis/${cam.serial}/event/CameraApplicationPlatform/OmniSight/Presence`);
+      const motion = got.find((g) => g.topic.endsWith('/MotionAlarm'))!.payload;
+      expect(motion.message).toEqual({ source: { VideoSourceConfigurationToken: '1' }, key: {}, data: { State: expect.stringMatching(/^[01]$/) } });
+      expect(motion.serialNumber).toBe(cam.serial);
     } finally {
       await sub.endAsync();
     }
