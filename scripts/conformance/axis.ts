@@ -256,6 +256,56 @@ export async function runConformance(t: Target, timeoutMs = 10_000): Promise<Api
     }
   }
 
+  // MJPEG: multipart/x-mixed-replace, boundary from the header, parts framed with Content-Type and Content-Length.
+  {
+    const c = new Check();
+    const res = resolutions.includes('320x180') ? '320x180' : resolutions[resolutions.length - 1];
+    if (!res) {
+      c.ok(false, 'a resolution list to test against (param-cgi)');
+      record('mjpg-video', c);
+    } else {
+      const r = await client.request(`${base}/axis-cgi/mjpg/video.cgi?resolution=${res}&fps=5`, { digestAuth: `${t.user}:${t.password}`, dataType: 'stream', timeout: timeoutMs });
+      const type = String(r.headers['content-type'] ?? '');
+      const boundary = /boundary=("?)([^";]+)\1/.exec(type)?.[2];
+      c.ok(r.status === 200 && type.startsWith('multipart/x-mixed-replace') && !!boundary, `200 multipart/x-mixed-replace with a boundary (got ${r.status} ${type})`);
+      const stream = r.res as unknown as NodeJS.ReadableStream & { destroy(): void };
+      let buf = Buffer.alloc(0);
+      const parts: { head: string; body: Buffer }[] = [];
+      if (boundary) {
+        const delim = Buffer.from(`--${boundary}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          stream.on('data', (chunk: Buffer) => {
+            buf = Buffer.concat([buf, chunk]);
+            for (;;) {
+              const at = buf.indexOf(delim);
+              const headEnd = at < 0 ? -1 : buf.indexOf('\r\n\r\n', at);
+              if (headEnd < 0) break;
+              const head = buf.subarray(at + delim.length, headEnd).toString('latin1');
+              const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? NaN);
+              if (!Number.isFinite(len) || buf.length < headEnd + 4 + len) break;
+              parts.push({ head, body: buf.subarray(headEnd + 4, headEnd + 4 + len) });
+              buf = buf.subarray(headEnd + 4 + len);
+            }
+            if (parts.length >= 2) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          stream.on('end', () => resolve());
+          stream.on('error', () => resolve());
+        });
+      }
+      stream.destroy();
+      c.ok(parts.length >= 2, `two parts within ${timeoutMs} ms (got ${parts.length})`);
+      for (const p of parts) {
+        c.ok(/content-type:\s*image\/jpeg/i.test(p.head), 'each part to say Content-Type: image/jpeg');
+        c.ok(p.body[0] === 0xff && p.body[1] === 0xd8 && p.body[p.body.length - 2] === 0xff && p.body[p.body.length - 1] === 0xd9, 'each part to be a whole JPEG (SOI … EOI)');
+      }
+      record('mjpg-video', c);
+    }
+  }
+
   // Applications (the product deploys through it).
   {
     const c = new Check();
