@@ -140,6 +140,15 @@ describe('VAPIX surface like AXIS OS 12', () => {
     }
   });
 
+  it('streams with the arguments of a stream profile, URL arguments overriding them', async () => {
+    const img = await curl(`${cam.url}/axis-cgi/jpg/image.cgi?streamprofile=Quality`, viewer);
+    expect(img.status).toBe(200);
+    expect((await sharp(img.body).metadata()).width).toBe(1280);
+    const small = await curl(`${cam.url}/axis-cgi/jpg/image.cgi?streamprofile=Quality&resolution=320x180`, viewer);
+    expect((await sharp(small.body).metadata()).width).toBe(320);
+    expect((await curl(`${cam.url}/axis-cgi/jpg/image.cgi?streamprofile=NoSuch`, viewer)).status).toBe(400);
+  });
+
   it('answers the SOAP event service after authentication', async () => {
     const soap = '<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetEventInstances xmlns="http://www.axis.com/vapix/ws/event1"/></s:Body></s:Envelope>';
     expect((await curl(`${cam.url}/vapix/services`, { data: soap })).status).toBe(401);
