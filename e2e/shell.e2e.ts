@@ -60,6 +60,25 @@ describe('the shell in browser mode', () => {
     await page.screenshot({ path: artifactPath('security.png') });
   });
 
+  it('shows a flood of refused connections as one row with a count, resolved at once', async () => {
+    const refuse = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/ws`, ['omnisight.v1', 'token.wrong']);
+        ws.on('error', () => resolve());
+        ws.on('unexpected-response', () => resolve());
+      });
+    for (let i = 0; i < 12; i++) await refuse();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Security', exact: true }).click();
+    const table = page.getByRole('table', { name: 'Audit events' });
+    // Twelve connections from twelve ports of one address: one row, not twelve.
+    await expect.poll(() => table.getByRole('row').filter({ hasText: 'transport.refused' }).count(), { timeout: 10_000 }).toBe(1);
+    const bulk = table.getByRole('button', { name: /^Resolve all \d+ open transport\.refused events$/ });
+    await expect.poll(() => bulk.getAttribute('aria-label'), { timeout: 10_000 }).toMatch(/Resolve all 12 open/);
+    await bulk.click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Resolve them' }).click();
+    await expect.poll(() => table.getByRole('row').filter({ hasText: 'transport.refused' }).count(), { timeout: 10_000 }).toBe(0);
+  });
+
   it('switches views with the keyboard, using the shortcut each view announces', async () => {
     const nav = page.getByRole('navigation', { name: 'Views' });
     for (const name of ['Security', 'Settings']) {

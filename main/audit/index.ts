@@ -102,6 +102,31 @@ export function createAuditLog(deps: { db: Db; bus: EventBus; now: () => number 
     return ev;
   };
 
+  // A peer's address without its port: one client's flood of refused connections comes from a new
+  // port each time, and is still one thing happening.
+  const SRC = `(CASE WHEN source GLOB '[0-9]*.[0-9]*.[0-9]*.[0-9]*:[0-9]*' THEN substr(source, 1, instr(source, ':') - 1)
+    WHEN source GLOB '[[]*]:[0-9]*' THEN substr(source, 1, instr(source, ']')) ELSE source END)`;
+  const filterOf = (q: { severity?: AuditEvent['severity']; kind?: string; status: 'open' | 'resolved' | 'all'; text?: string }): { filter: string; args: (string | number)[] } => {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.severity) {
+      where.push('severity = ?');
+      args.push(q.severity);
+    }
+    if (q.kind) {
+      where.push('kind = ?');
+      args.push(q.kind);
+    }
+    if (q.status === 'open') where.push('resolved_at IS NULL');
+    if (q.status === 'resolved') where.push('resolved_at IS NOT NULL');
+    if (q.text) {
+      where.push("(message LIKE ? ESCAPE '\\' OR source LIKE ? ESCAPE '\\' OR detail LIKE ? ESCAPE '\\')");
+      const like = `%${q.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      args.push(like, like, like);
+    }
+    return { filter: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+  };
+
   return {
     record,
     handlers: {
@@ -122,6 +147,10 @@ export function createAuditLog(deps: { db: Db; bus: EventBus; now: () => number 
           where.push("(message LIKE ? ESCAPE '\\' OR source LIKE ? ESCAPE '\\' OR detail LIKE ? ESCAPE '\\')");
           const like = `%${q.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
           args.push(like, like, like);
+        }
+        if (q.source !== undefined) {
+          where.push(`${SRC} = ?`);
+          args.push(q.source);
         }
         const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
         const total = (db.prepare(`SELECT count(*) AS n FROM audit_events ${filter}`).get(...args) as { n: number }).n;
@@ -148,6 +177,38 @@ export function createAuditLog(deps: { db: Db; bus: EventBus; now: () => number 
           .prepare('SELECT count(*) AS total, sum(resolved_at IS NULL) AS open FROM audit_events')
           .get() as { total: number; open: number | null };
         return { total: totals.total, open: totals.open ?? 0, bySeverity, byKind };
+      },
+      'audit.groups': (q) => {
+        const { filter, args } = filterOf(q);
+        const total = (db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM audit_events ${filter} GROUP BY kind, ${SRC})`).get(...args) as { n: number }).n;
+        const rows = db
+          .prepare(
+            `SELECT kind, ${SRC} AS source, count(*) AS count, sum(resolved_at IS NULL) AS open, min(ts) AS firstTs, max(ts) AS lastTs, max(id) AS latestId,
+               max(CASE severity WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END) AS rank
+             FROM audit_events ${filter} GROUP BY kind, ${SRC} ORDER BY latestId DESC LIMIT ?`,
+          )
+          .all(...args, q.limit) as { kind: string; source: string; count: number; open: number; firstTs: number; lastTs: number; latestId: number; rank: number }[];
+        const groups = rows.map((r) => ({
+          kind: r.kind,
+          source: r.source,
+          severity: (['info', 'warning', 'critical'] as const)[r.rank] ?? 'info',
+          count: r.count,
+          open: r.open,
+          firstTs: r.firstTs,
+          lastTs: r.lastTs,
+          latestId: r.latestId,
+          message: (byId.get(r.latestId) as Row).message,
+        }));
+        return { groups, total };
+      },
+      'audit.resolveMany': ({ kind, source, upToId, note }) => {
+        const rows = db
+          .prepare(`UPDATE audit_events SET resolved_at = ?, resolved_note = ? WHERE resolved_at IS NULL AND kind = ? AND id <= ?${source !== undefined ? ` AND ${SRC} = ?` : ''} RETURNING *`)
+          .all(now(), note ?? null, kind, upToId, ...(source !== undefined ? [source] : [])) as Row[];
+        // One event for the batch (the newest): views read the list again, not thousands of pushes.
+        const newest = rows.reduce<Row | undefined>((a, r) => (!a || r.id > a.id ? r : a), undefined);
+        if (newest) bus.publish('audit.resolved', toEvent(newest));
+        return { resolved: rows.length };
       },
       'audit.resolve': ({ id, note }) => {
         if (!byId.get(id)) throw notFound(`Audit event ${id}`);
