@@ -42,7 +42,25 @@ describe('the shell in browser mode', () => {
     const count = page.getByLabel('Simulated cameras');
     await count.fill('500');
     await count.blur();
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/demoCameraCount/);
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('Simulated cameras: at most 64.');
+    expect(await count.getAttribute('aria-invalid')).toBe('true');
+  });
+
+  it('does not save an external broker without an address, and says what is wrong with a bad one', async () => {
+    await page.getByRole('combobox', { name: /^Broker/ }).selectOption('external');
+    // Choosing it saves nothing yet: the address comes first.
+    expect(await page.getByRole('status').filter({ hasText: 'saved' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Use this broker' }).click();
+    const urlError = page.getByRole('alert').filter({ hasText: /^Broker URL:/ });
+    await expect.poll(() => urlError.textContent()).toMatch(/^Broker URL: an external broker needs its address/);
+    await page.getByRole('textbox', { name: /^Broker URL/ }).fill('not a url');
+    await page.getByRole('button', { name: 'Use this broker' }).click();
+    await expect.poll(() => urlError.textContent()).toMatch(/^Broker URL: Use a broker URL such as mqtt:/);
+    // Leaving the view and coming back: still the embedded broker, nothing was saved.
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Security', exact: true }).click();
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Security');
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Settings', exact: true }).click();
+    await expect.poll(() => page.getByRole('combobox', { name: /^Broker/ }).inputValue()).toBe('embedded');
   });
 
   it('lists a refused connection in the Security view and lets the user resolve it', async () => {

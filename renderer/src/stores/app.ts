@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { AppInfo, AppNotification, Settings, SettingsPatch } from '../../../preload/contract';
+import type { AppInfo, AppNotification, Settings } from '../../../preload/contract';
 import { errorText, transport, type ConnectionState } from '../transport';
 import { expireToasts, pushToast, type Toast } from './toasts';
 
@@ -7,10 +7,10 @@ interface AppState {
   connection: ConnectionState;
   info?: AppInfo;
   settings?: Settings;
-  settingsError?: string;
+  /** Why the app's info or settings could not be read (shown by the views that need them). */
+  loadError?: string;
   toasts: Toast[];
   load(): Promise<void>;
-  updateSettings(patch: SettingsPatch): Promise<boolean>;
   toast(n: AppNotification): void;
   dismiss(id: number): void;
 }
@@ -22,17 +22,11 @@ export const useApp = create<AppState>((set, get) => ({
   connection: transport().state(),
   toasts: [],
   async load() {
-    const [info, settings] = await Promise.all([transport().call('app.info', {}), transport().call('settings.get', {})]);
-    set({ info, settings });
-  },
-  async updateSettings(patch) {
     try {
-      const settings = await transport().call('settings.set', patch);
-      set({ settings, settingsError: undefined });
-      return true;
+      const [info, settings] = await Promise.all([transport().call('app.info', {}), transport().call('settings.get', {})]);
+      set({ info, settings, loadError: undefined });
     } catch (err) {
-      set({ settingsError: errorText(err) });
-      return false;
+      set({ loadError: errorText(err) });
     }
   },
   toast(n) {
@@ -61,9 +55,9 @@ export function startAppStore(): void {
   t.onState((connection) => {
     useApp.setState({ connection });
     // After a reconnect, anything may have changed while we were away.
-    if (connection.status === 'open') void useApp.getState().load().catch(() => {});
+    if (connection.status === 'open') void useApp.getState().load();
   });
   t.on('settings.changed', (settings) => useApp.setState({ settings }));
   t.on('app.notification', (n) => useApp.getState().toast(n));
-  void useApp.getState().load().catch(() => {});
+  void useApp.getState().load();
 }
