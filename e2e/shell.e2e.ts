@@ -122,4 +122,33 @@ describe('the shell in browser mode', () => {
     await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Settings', exact: true }).click();
     await expect.poll(() => page.getByLabel('Theme').inputValue()).toBe('light');
   });
+
+  it('restarted with a new token: says so, and a pasted new address reconnects without a reload', async () => {
+    const port = new URL(server.origin).port;
+    await server.stop();
+    server = await serve({ dataDir: server.dataDir, args: ['--no-demo', '--port', port] });
+    const banner = page.getByRole('region', { name: 'Connection problem' });
+    await expect.poll(() => banner.textContent(), { timeout: 20_000 }).toMatch(/does not take this page’s token/);
+    const marker = await page.evaluate(() => ((window as unknown as { __mark?: number }).__mark = Math.random()));
+    await banner.getByRole('textbox', { name: 'OmniSight address' }).fill(server.url);
+    await banner.getByRole('button', { name: 'Connect' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Connected' }).count(), { timeout: 15_000 }).toBe(1);
+    // The same page (no reload), now working.
+    expect(await page.evaluate(() => (window as unknown as { __mark?: number }).__mark)).toBe(marker);
+    expect(await banner.count()).toBe(0);
+  });
+
+  it('opened without a token: says what to do instead of retrying forever', async () => {
+    const fresh = await browser.newPage({ viewport: { width: 1024, height: 700 } });
+    await fresh.goto(server.origin + '/');
+    const banner = fresh.getByRole('region', { name: 'Connection problem' });
+    await expect.poll(() => banner.textContent(), { timeout: 10_000 }).toMatch(/This address has no token/);
+    await banner.getByRole('textbox', { name: 'OmniSight address' }).fill('not an address');
+    await banner.getByRole('button', { name: 'Connect' }).click();
+    await expect.poll(() => banner.getByRole('alert').textContent()).toMatch(/not an address/);
+    await banner.getByRole('textbox', { name: 'OmniSight address' }).fill(server.url);
+    await banner.getByRole('button', { name: 'Connect' }).click();
+    await expect.poll(() => fresh.getByRole('status').filter({ hasText: 'Connected' }).count(), { timeout: 15_000 }).toBe(1);
+    await fresh.close();
+  });
 });
