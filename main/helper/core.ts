@@ -80,6 +80,11 @@ export function createHelperCore(o: HelperCoreOptions): HelperCore {
         case 'calibration':
           value = await new VapixClient(req.target).calibration();
           break;
+        case 'snapshot': {
+          const jpeg = await new VapixClient(req.target).snapshot(req.width, req.height);
+          value = { jpegBase64: jpeg.toString('base64'), bytes: jpeg.length };
+          break;
+        }
         case 'watch': {
           streams.get(req.streamId)?.close();
           streams.set(
