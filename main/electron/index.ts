@@ -8,7 +8,7 @@ import { PRODUCT_NAME } from '../kernel/paths';
 import { createElectronClipboard } from './clipboard';
 import { createRestartBudget, goneMessage, rendererGoneAction } from './crash';
 import { menuTemplate } from './menu';
-import { externalUrlAllowed } from './policy';
+import { APP_ID, externalUrlAllowed } from './policy';
 import { electronUpdater } from './updater-electron';
 import { createUpdateController, type UpdateController } from './updates';
 import { loadWindowState, MIN_SIZE, restoreBounds, saveWindowState } from './window-state';
@@ -21,9 +21,6 @@ import { wireIpc } from './ipc';
 import { registerAppScheme, serveRenderer } from './protocol';
 import { createSafeStorageSecretStore } from './secret-store';
 import { APP_ORIGIN, hardenSession, hardenWebContents } from './security';
-
-/** electron-builder.yml's appId: Windows groups the taskbar and shows notifications under it (AUMID). */
-export const APP_ID = 'com.omnisight.controlcenter';
 
 app.setName(PRODUCT_NAME);
 if (process.platform === 'win32') app.setAppUserModelId(APP_ID);
