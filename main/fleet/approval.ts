@@ -11,7 +11,7 @@ import type { Decision, Proposal } from '../../preload/contract';
 import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { Author, QuorumRule, RoomsService } from '../rooms';
-import type { Db } from '../store';
+import { command, jsonText, query, type Db, type Query } from '../store';
 import type { DeployService } from './deploy';
 
 export interface DeployApprovalDeps {
@@ -43,12 +43,7 @@ const approvalRowSchema = z.object({
   proposal_id: z.number(),
   room_id: z.string(),
   build_sha: z.string(),
-  camera_ids: z.string().transform((t, ctx): string[] => {
-    const parsed = z.array(z.string()).safeParse(JSON.parse(t));
-    if (parsed.success) return parsed.data;
-    ctx.addIssue({ code: 'custom', message: 'camera_ids is not a list of ids' });
-    return z.NEVER;
-  }),
+  camera_ids: jsonText(z.array(z.string())),
   status: z.enum(['pending', 'started', 'closed']),
   decision_id: z.number().nullable(),
   deploy_id: z.string().nullable(),
@@ -59,28 +54,19 @@ type ApprovalRow = z.output<typeof approvalRowSchema>;
 
 /** Every statement of deploy approvals, rows decoded by schema. */
 function statements(db: Db) {
-  const rows = (sql: string) => {
-    const st = db.prepare(sql);
-    return {
-      get: (...a: unknown[]): ApprovalRow | undefined => {
-        const r: unknown = st.get(...a);
-        return r === undefined ? undefined : approvalRowSchema.parse(r);
-      },
-      all: (...a: unknown[]): ApprovalRow[] => st.all(...a).map((r) => approvalRowSchema.parse(r)),
-    };
-  };
+  const rows = (sql: string): Query<ApprovalRow> => query(db, sql, approvalRowSchema);
   return {
     byProposal: rows('SELECT * FROM deploy_approvals WHERE proposal_id = ?'),
     unreportedByDeploy: rows('SELECT * FROM deploy_approvals WHERE deploy_id = ? AND reported = 0'),
     pending: rows("SELECT * FROM deploy_approvals WHERE status = 'pending'"),
     claimedWithoutDeploy: rows("SELECT * FROM deploy_approvals WHERE status = 'started' AND reported = 0 AND deploy_id IS NULL"),
     startedUnreported: rows("SELECT * FROM deploy_approvals WHERE status = 'started' AND reported = 0 AND deploy_id IS NOT NULL"),
-    insert: db.prepare('INSERT INTO deploy_approvals (proposal_id, room_id, build_sha, camera_ids, status, created_at) VALUES (?,?,?,?,?,?)'),
-    claim: db.prepare("UPDATE deploy_approvals SET status = 'started', decision_id = ? WHERE proposal_id = ? AND status = 'pending'"),
-    spend: db.prepare("UPDATE deploy_approvals SET status = 'started', decision_id = ?, reported = 1 WHERE proposal_id = ? AND status = 'pending'"),
-    setDeploy: db.prepare('UPDATE deploy_approvals SET deploy_id = ? WHERE proposal_id = ?'),
-    markReported: db.prepare('UPDATE deploy_approvals SET reported = 1 WHERE proposal_id = ? AND reported = 0'),
-    closePending: db.prepare("UPDATE deploy_approvals SET status = 'closed' WHERE proposal_id = ? AND status = 'pending'"),
+    insert: command(db, 'INSERT INTO deploy_approvals (proposal_id, room_id, build_sha, camera_ids, status, created_at) VALUES (?,?,?,?,?,?)'),
+    claim: command(db, "UPDATE deploy_approvals SET status = 'started', decision_id = ? WHERE proposal_id = ? AND status = 'pending'"),
+    spend: command(db, "UPDATE deploy_approvals SET status = 'started', decision_id = ?, reported = 1 WHERE proposal_id = ? AND status = 'pending'"),
+    setDeploy: command(db, 'UPDATE deploy_approvals SET deploy_id = ? WHERE proposal_id = ?'),
+    markReported: command(db, 'UPDATE deploy_approvals SET reported = 1 WHERE proposal_id = ? AND reported = 0'),
+    closePending: command(db, "UPDATE deploy_approvals SET status = 'closed' WHERE proposal_id = ? AND status = 'pending'"),
     /** The deploy a decision started (the deploys table records its approval). */
     deployOfProposal: db
       .prepare("SELECT id FROM deploys WHERE approval IS NOT NULL AND json_extract(approval, '$.proposalId') = ? ORDER BY created_at LIMIT 1")
