@@ -1,20 +1,9 @@
 // Every SQL statement of the agents folder (tokens, signed-message nonces, the assist services'
 // summaries and preferences), with the rows decoded by schema: no other file here writes SQL or
 // casts a row.
-import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { agentScopes } from '../../preload/contract';
-import type { Db } from '../store';
-
-const jsonOf = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((s, ctx): z.output<T> => {
-    try {
-      return schema.parse(JSON.parse(s));
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'a JSON column does not hold what it should' });
-      return z.NEVER;
-    }
-  });
+import { command, jsonText as jsonOf, query, type Db } from '../store';
 
 export const tokenRowSchema = z.object({
   id: z.string(),
@@ -44,43 +33,42 @@ export const summaryRowSchema = z.object({
 });
 export type SummaryRow = z.output<typeof summaryRowSchema>;
 
-const rows = <S extends z.ZodType>(st: Database.Statement, schema: S) => ({
-  get: (...args: unknown[]): z.output<S> | undefined => {
-    const r: unknown = st.get(...args);
-    return r === undefined ? undefined : schema.parse(r);
-  },
-  one: (...args: unknown[]): z.output<S> => schema.parse(st.get(...args)),
-  all: (...args: unknown[]): z.output<S>[] => st.all(...args).map((r) => schema.parse(r)),
-});
+/** The store's decoded query, plus `one` for statements that always return a row. */
+const rows = <S extends z.ZodType>(db: Db, sql: string, schema: S) => {
+  const q = query(db, sql, schema);
+  return {
+    ...q,
+    one: (...args: unknown[]): z.output<S> => {
+      const r = q.get(...args);
+      if (r === undefined) throw new Error(`No row came back from: ${sql.replace(/\s+/g, ' ').slice(0, 120)}`);
+      return r;
+    },
+  };
+};
 
 export function tokenStatements(db: Db) {
   return {
-    byId: rows(db.prepare('SELECT * FROM agent_tokens WHERE id = ?'), tokenRowSchema),
-    list: rows(db.prepare('SELECT * FROM agent_tokens ORDER BY created_at DESC, id'), tokenRowSchema),
-    insert: db.prepare(
-      `INSERT INTO agent_tokens (id, name, hash, scopes, roles, rate_per_minute, burst, public_key, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    revoke: db.prepare('UPDATE agent_tokens SET revoked_at = ? WHERE id = ?'),
-    setPublicKey: db.prepare('UPDATE agent_tokens SET public_key = ? WHERE id = ?'),
-    touch: db.prepare('UPDATE agent_tokens SET last_used_at = ? WHERE id = ?'),
+    byId: rows(db, 'SELECT * FROM agent_tokens WHERE id = ?', tokenRowSchema),
+    list: rows(db, 'SELECT * FROM agent_tokens ORDER BY created_at DESC, id', tokenRowSchema),
+    insert: command(db, `INSERT INTO agent_tokens (id, name, hash, scopes, roles, rate_per_minute, burst, public_key, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    revoke: command(db, 'UPDATE agent_tokens SET revoked_at = ? WHERE id = ?'),
+    setPublicKey: command(db, 'UPDATE agent_tokens SET public_key = ? WHERE id = ?'),
+    touch: command(db, 'UPDATE agent_tokens SET last_used_at = ? WHERE id = ?'),
   };
 }
 
 export function nonceStatements(db: Db) {
   return {
-    insert: db.prepare('INSERT OR IGNORE INTO agent_nonces (key, nonce, ts) VALUES (?, ?, ?)'),
-    prune: db.prepare('DELETE FROM agent_nonces WHERE ts < ?'),
+    insert: command(db, 'INSERT OR IGNORE INTO agent_nonces (key, nonce, ts) VALUES (?, ?, ?)'),
+    prune: command(db, 'DELETE FROM agent_nonces WHERE ts < ?'),
   };
 }
 
 export function summaryStatements(db: Db) {
   return {
-    insert: rows(
-      db.prepare('INSERT INTO assist_summaries (room_id, created_at, source, model, text, message_count, note) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *'),
-      summaryRowSchema,
-    ),
-    latest: rows(db.prepare('SELECT * FROM assist_summaries WHERE room_id = ? ORDER BY id DESC LIMIT 1'), summaryRowSchema),
+    insert: rows(db, 'INSERT INTO assist_summaries (room_id, created_at, source, model, text, message_count, note) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *', summaryRowSchema),
+    latest: rows(db, 'SELECT * FROM assist_summaries WHERE room_id = ? ORDER BY id DESC LIMIT 1', summaryRowSchema),
   };
 }
 
@@ -90,9 +78,7 @@ export function summaryStatements(db: Db) {
  */
 export function preference<S extends z.ZodType>(db: Db, key: string, schema: S) {
   const get = db.prepare('SELECT value FROM assist_prefs WHERE key = ?').pluck();
-  const put = db.prepare(
-    'INSERT INTO assist_prefs (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
-  );
+  const put = command(db, 'INSERT INTO assist_prefs (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at');
   return {
     get(): { ok: true; value: z.output<S> } | { ok: false; stored: boolean } {
       const raw: unknown = get.get(key);

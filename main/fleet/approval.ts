@@ -6,11 +6,12 @@
 // twice or leave it claimed without a deploy); when the deploy ends the outcome per camera is
 // posted back into the room, and a decision that could not deploy says why there. Rejected, vetoed
 // and expired proposals start nothing. This is the only path from an agent to a deploy.
+import { z } from 'zod';
 import type { Decision, Proposal } from '../../preload/contract';
 import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { Author, QuorumRule, RoomsService } from '../rooms';
-import type { Db } from '../store';
+import { command, jsonText, query, type Db, type Query } from '../store';
 import type { DeployService } from './deploy';
 
 export interface DeployApprovalDeps {
@@ -38,15 +39,39 @@ export interface DeployApproval {
   close(): void;
 }
 
-interface ApprovalRow {
-  proposal_id: number;
-  room_id: string;
-  build_sha: string;
-  camera_ids: string;
-  status: 'pending' | 'started' | 'closed';
-  decision_id: number | null;
-  deploy_id: string | null;
-  reported: number;
+const approvalRowSchema = z.object({
+  proposal_id: z.number(),
+  room_id: z.string(),
+  build_sha: z.string(),
+  camera_ids: jsonText(z.array(z.string())),
+  status: z.enum(['pending', 'started', 'closed']),
+  decision_id: z.number().nullable(),
+  deploy_id: z.string().nullable(),
+  reported: z.union([z.literal(0), z.literal(1)]),
+  created_at: z.number(),
+});
+type ApprovalRow = z.output<typeof approvalRowSchema>;
+
+/** Every statement of deploy approvals, rows decoded by schema. */
+function statements(db: Db) {
+  const rows = (sql: string): Query<ApprovalRow> => query(db, sql, approvalRowSchema);
+  return {
+    byProposal: rows('SELECT * FROM deploy_approvals WHERE proposal_id = ?'),
+    unreportedByDeploy: rows('SELECT * FROM deploy_approvals WHERE deploy_id = ? AND reported = 0'),
+    pending: rows("SELECT * FROM deploy_approvals WHERE status = 'pending'"),
+    claimedWithoutDeploy: rows("SELECT * FROM deploy_approvals WHERE status = 'started' AND reported = 0 AND deploy_id IS NULL"),
+    startedUnreported: rows("SELECT * FROM deploy_approvals WHERE status = 'started' AND reported = 0 AND deploy_id IS NOT NULL"),
+    insert: command(db, 'INSERT INTO deploy_approvals (proposal_id, room_id, build_sha, camera_ids, status, created_at) VALUES (?,?,?,?,?,?)'),
+    claim: command(db, "UPDATE deploy_approvals SET status = 'started', decision_id = ? WHERE proposal_id = ? AND status = 'pending'"),
+    spend: command(db, "UPDATE deploy_approvals SET status = 'started', decision_id = ?, reported = 1 WHERE proposal_id = ? AND status = 'pending'"),
+    setDeploy: command(db, 'UPDATE deploy_approvals SET deploy_id = ? WHERE proposal_id = ?'),
+    markReported: command(db, 'UPDATE deploy_approvals SET reported = 1 WHERE proposal_id = ? AND reported = 0'),
+    closePending: command(db, "UPDATE deploy_approvals SET status = 'closed' WHERE proposal_id = ? AND status = 'pending'"),
+    /** The deploy a decision started (the deploys table records its approval). */
+    deployOfProposal: db
+      .prepare("SELECT id FROM deploys WHERE approval IS NOT NULL AND json_extract(approval, '$.proposalId') = ? ORDER BY created_at LIMIT 1")
+      .pluck(),
+  };
 }
 
 /** The app's own voice in a room (an observer: it never votes). */
@@ -54,7 +79,8 @@ export const DEPLOY_AUTHOR: Author = { kind: 'desktop', id: 'omnisight:deploy', 
 
 export function createDeployApproval(deps: DeployApprovalDeps): DeployApproval {
   const { db, bus, log, rooms, deploy } = deps;
-  const row = (proposalId: number): ApprovalRow | undefined => db.prepare('SELECT * FROM deploy_approvals WHERE proposal_id = ?').get(proposalId) as ApprovalRow | undefined;
+  const q = statements(db);
+  const row = (proposalId: number): ApprovalRow | undefined => q.byProposal.get(proposalId);
 
   const say = (roomId: string, text: string, replyTo?: number): void => {
     try {
@@ -79,7 +105,7 @@ export function createDeployApproval(deps: DeployApprovalDeps): DeployApproval {
       rule: i.rule,
       deadlineMs: i.deadlineMs,
     });
-    db.prepare('INSERT INTO deploy_approvals (proposal_id, room_id, build_sha, camera_ids, status, created_at) VALUES (?,?,?,?,?,?)').run(
+    q.insert.run(
       p.id, p.roomId, build.sha256, JSON.stringify(cameras.map((c) => c.id)), 'pending', deps.now(),
     );
     return p;
@@ -104,15 +130,15 @@ export function createDeployApproval(deps: DeployApprovalDeps): DeployApproval {
       // service reports it interrupted at the next start) or neither (still pending: it starts at the
       // next start). Only one caller ever sees changes === 1.
       deployId = db.transaction(() => {
-        const claimed = db.prepare("UPDATE deploy_approvals SET status = 'started', decision_id = ? WHERE proposal_id = ? AND status = 'pending'").run(d.id, d.proposalId).changes === 1;
+        const claimed = q.claim.run(d.id, d.proposalId).changes === 1;
         if (!claimed) return undefined;
         const id = deploy.startApproved({
           buildSha: r.build_sha,
-          cameraIds: JSON.parse(r.camera_ids) as string[],
+          cameraIds: r.camera_ids,
           who,
           approval: { roomId: room.id, roomName: room.name, proposalId: d.proposalId, decisionId: d.id },
         });
-        db.prepare('UPDATE deploy_approvals SET deploy_id = ? WHERE proposal_id = ?').run(id, d.proposalId);
+        q.setDeploy.run(id, d.proposalId);
         return id;
       })();
     } catch (err) {
@@ -126,15 +152,15 @@ export function createDeployApproval(deps: DeployApprovalDeps): DeployApproval {
   /** Marks a passed decision as handled without a deploy (the caller says why in the room); false if someone else handled it. */
   const spend = (d: Pick<Decision, 'id' | 'proposalId'>, why: string): boolean => {
     log.warn({ proposal: d.proposalId, decision: d.id }, why);
-    return db.prepare("UPDATE deploy_approvals SET status = 'started', decision_id = ?, reported = 1 WHERE proposal_id = ? AND status = 'pending'").run(d.id, d.proposalId).changes === 1;
+    return q.spend.run(d.id, d.proposalId).changes === 1;
   };
 
   const report = (deployId: string): void => {
-    const r = db.prepare('SELECT * FROM deploy_approvals WHERE deploy_id = ? AND reported = 0').get(deployId) as ApprovalRow | undefined;
+    const r = q.unreportedByDeploy.get(deployId);
     if (!r) return;
     const d = deploy.get(deployId);
     if (d.status === 'running') return;
-    if (db.prepare('UPDATE deploy_approvals SET reported = 1 WHERE proposal_id = ? AND reported = 0').run(r.proposal_id).changes !== 1) return;
+    if (q.markReported.run(r.proposal_id).changes !== 1) return;
     const lines = d.targets.map((t) => `- ${t.cameraName}: ${t.outcome === 'verified' ? `running ${t.finalVersion}` : t.outcome === 'rolled_back' ? `rolled back${t.finalVersion ? ` to ${t.finalVersion}` : ''}` : t.outcome} (${t.message})`);
     say(r.room_id, `Deploy ${deployId.slice(0, 8)} of ${d.appName} ${d.version} (decision #${r.decision_id}) ${d.status}:\n${lines.join('\n')}`);
   };
@@ -143,7 +169,7 @@ export function createDeployApproval(deps: DeployApprovalDeps): DeployApproval {
     bus.subscribe('rooms.decision', (d) => execute(d)),
     // Rejected, vetoed, expired: the payload is closed and never runs.
     bus.subscribe('rooms.vote', (p) => {
-      if (p.kind === 'deploy' && p.status !== 'open' && p.status !== 'passed') db.prepare("UPDATE deploy_approvals SET status = 'closed' WHERE proposal_id = ? AND status = 'pending'").run(p.id);
+      if (p.kind === 'deploy' && p.status !== 'open' && p.status !== 'passed') q.closePending.run(p.id);
     }),
     bus.subscribe('deploy.changed', ({ deployId, status }) => {
       if (status !== 'running') report(deployId);
@@ -152,27 +178,27 @@ export function createDeployApproval(deps: DeployApprovalDeps): DeployApproval {
 
   // Catch up after a restart: a decision that passed while no listener ran starts now (once), and a
   // deploy that ended unreported is reported. Started rows are never run again.
-  for (const r of db.prepare("SELECT * FROM deploy_approvals WHERE status = 'pending'").all() as ApprovalRow[]) {
+  for (const r of q.pending.all()) {
     try {
       const p = rooms.getProposal(r.proposal_id);
       if (p.status === 'passed') {
         const d = rooms.listDecisions(r.room_id).find((x) => x.proposalId === p.id);
         if (d) execute(d);
-      } else if (p.status !== 'open') db.prepare("UPDATE deploy_approvals SET status = 'closed' WHERE proposal_id = ?").run(r.proposal_id);
+      } else if (p.status !== 'open') q.closePending.run(r.proposal_id);
     } catch (err) {
       log.warn({ err: (err as Error).message, proposal: r.proposal_id }, 'a pending deploy proposal could not be checked');
     }
   }
   // A claim without a deploy (left by a kill between the two before they shared a transaction):
   // link the deploy if it exists, else tell the room that nothing was sent to the cameras.
-  for (const r of db.prepare("SELECT * FROM deploy_approvals WHERE status = 'started' AND reported = 0 AND deploy_id IS NULL").all() as ApprovalRow[]) {
+  for (const r of q.claimedWithoutDeploy.all()) {
     try {
-      const found = db.prepare("SELECT id FROM deploys WHERE approval IS NOT NULL AND json_extract(approval, '$.proposalId') = ? ORDER BY created_at LIMIT 1").get(r.proposal_id) as { id: string } | undefined;
-      if (found) {
-        db.prepare('UPDATE deploy_approvals SET deploy_id = ? WHERE proposal_id = ?').run(found.id, r.proposal_id);
+      const found: unknown = q.deployOfProposal.get(r.proposal_id);
+      if (typeof found === 'string') {
+        q.setDeploy.run(found, r.proposal_id);
         continue; // reported below
       }
-      if (db.prepare('UPDATE deploy_approvals SET reported = 1 WHERE proposal_id = ? AND reported = 0').run(r.proposal_id).changes !== 1) continue;
+      if (q.markReported.run(r.proposal_id).changes !== 1) continue;
       say(
         r.room_id,
         `Decision #${r.decision_id ?? '?'} passed, but OmniSight stopped before its deploy started: nothing was sent to the cameras. Propose the deploy again if it is still wanted.`,
@@ -182,9 +208,9 @@ export function createDeployApproval(deps: DeployApprovalDeps): DeployApproval {
       log.warn({ err: (err as Error).message, proposal: r.proposal_id }, 'a claimed deploy proposal could not be reconciled');
     }
   }
-  for (const r of db.prepare("SELECT deploy_id FROM deploy_approvals WHERE status = 'started' AND reported = 0 AND deploy_id IS NOT NULL").all() as { deploy_id: string }[]) {
+  for (const r of q.startedUnreported.all()) {
     try {
-      report(r.deploy_id);
+      if (r.deploy_id) report(r.deploy_id);
     } catch {
       /* the deploy row is gone; nothing to report */
     }

@@ -1,19 +1,9 @@
 // Every SQL statement of rooms, and the rows they return decoded by schema (JSON columns included):
 // the rest of the folder never writes SQL nor casts a row.
-import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { authorKinds, proposalKinds, proposalStatuses, quorumRules, speechActs, voteChoices, voteRecordSchema, tallySchema } from '../../preload/contract';
-import type { Db } from '../store';
+import { command, jsonText as jsonOf, query as storeQuery, type Db, type Query as StoreQuery } from '../store';
 
-const jsonOf = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((s, ctx): z.output<T> => {
-    try {
-      return schema.parse(JSON.parse(s));
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'a JSON column does not hold what it should' });
-      return z.NEVER;
-    }
-  });
 const stringList = jsonOf(z.array(z.string()));
 const flag = z.union([z.literal(0), z.literal(1)]);
 
@@ -136,27 +126,23 @@ export type FileRow = z.output<typeof fileRowSchema>;
 const countSchema = z.object({ n: z.number() });
 const searchRowSchema = z.object({ id: z.number(), room_id: z.string(), created_at: z.number(), snip: z.string(), rank: z.number() });
 
-/** A prepared statement whose rows come back decoded (and checked) by a schema. */
-export interface Query<Row> {
-  get(...args: unknown[]): Row | undefined;
+/** The store's decoded query, plus `one` for statements that always return a row. */
+export interface Query<Row> extends StoreQuery<Row> {
   /** The one row a statement always returns (INSERT … RETURNING, an aggregate). */
   one(...args: unknown[]): Row;
-  all(...args: unknown[]): Row[];
-  run(...args: unknown[]): Database.RunResult;
 }
 const query = <S extends z.ZodType>(db: Db, sql: string, schema: S): Query<z.output<S>> => {
-  const st = db.prepare(sql);
+  const q = storeQuery(db, sql, schema);
   return {
-    get: (...args) => {
-      const r: unknown = st.get(...args);
-      return r === undefined ? undefined : schema.parse(r);
+    ...q,
+    one: (...args) => {
+      const r = q.get(...args);
+      if (r === undefined) throw new Error(`No row came back from: ${sql.replace(/\s+/g, ' ').slice(0, 120)}`);
+      return r;
     },
-    one: (...args) => schema.parse(st.get(...args)),
-    all: (...args) => st.all(...args).map((r) => schema.parse(r)),
-    run: (...args) => st.run(...args),
   };
 };
-const write = (db: Db, sql: string): Pick<Database.Statement, 'run'> => db.prepare(sql);
+const write = command;
 
 /** Statements the writer thread runs (queued posts, delivery marks); positional arguments are built in messages.ts. */
 export const WRITER_STATEMENTS = {
