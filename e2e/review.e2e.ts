@@ -49,7 +49,7 @@ describe('event review in browser mode', () => {
   it('lists confirmed events with the snapshots their cameras took, and reviews them with the keyboard', async () => {
     // The app took the pictures itself, over VAPIX, when the swarm confirmed an event.
     await expect
-      .poll(async () => (await call<Listed>('review.list', { reviewed: 'all', limit: 20 })).items.some((i) => i.snapshots.some((s) => s.sha256)), { timeout: 90_000, intervals: [1000] })
+      .poll(async () => (await call<Listed>('review.list', { reviewed: 'all', limit: 20 })).items.some((i) => i.snapshots.some((s) => s.sha256)), { timeout: 90_000, interval: 1000 })
       .toBe(true);
     await page.goto(server.url);
     await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Review', exact: true }).click();
