@@ -89,14 +89,12 @@ export function useFetch<O>(fetcher: () => Promise<O>, key: string, opts: FetchO
     };
   }, [key, topics, enabled]);
 
-  return useMemo(
-    () => ({
-      ...state,
-      refresh: () => ctl.current?.refresh(),
-      apply: (fn: (prev: O | undefined) => O | undefined) => ctl.current?.apply(fn),
-    }),
-    [state],
-  );
+  // Stable for the component's life, so they can sit in effect dependencies.
+  const stable = useRef({
+    refresh: () => ctl.current?.refresh(),
+    apply: (fn: (prev: O | undefined) => O | undefined) => ctl.current?.apply(fn),
+  });
+  return useMemo(() => ({ ...state, ...stable.current }), [state]);
 }
 
 /** One contract method's answer, kept fresh by the events named for it. */
