@@ -77,4 +77,20 @@ describe('event review in browser mode', () => {
     await page.keyboard.press('t');
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Timeline');
   });
+
+  it('fits a 1024×700 window: whole camera names on 16 tiles, a composer wide enough to write in', async () => {
+    await page.setViewportSize({ width: 1024, height: 700 });
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Cameras', exact: true }).click();
+    await page.getByRole('button', { name: '16 cameras per page' }).click();
+    const names = page.locator('.tile-name');
+    await expect.poll(() => names.count(), { timeout: 15_000 }).toBe(6);
+    const cut = await names.evaluateAll((els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent));
+    expect(cut).toEqual([]);
+    await call('rooms.create', { name: 'Narrow', defaultRule: 'majority' });
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Rooms', exact: true }).click();
+    await page.getByRole('button', { name: /^Narrow/ }).click();
+    const box = await page.getByRole('textbox', { name: 'Message' }).boundingBox();
+    expect(box!.width).toBeGreaterThan(300);
+    await page.screenshot({ path: artifactPath('rooms-1024.png') });
+  });
 });

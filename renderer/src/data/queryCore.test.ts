@@ -69,6 +69,16 @@ describe('createQuery', () => {
     expect(q.state().data).toEqual([1, 99]);
   });
 
+  it('a patch (an event that changes one part) does not make the fetch in flight stale', async () => {
+    const f = manualFetch<{ graph: number; quarantined: string[] }>();
+    const q = createQuery(f.fetch, () => {});
+    q.refresh();
+    q.apply((prev) => (prev ? { ...prev, graph: 2 } : { graph: 2, quarantined: [] }), { patch: true });
+    f.pending[0]!.resolve({ graph: 1, quarantined: ['CAM1'] });
+    await flush();
+    expect(q.state().data?.quarantined).toEqual(['CAM1']);
+  });
+
   it('an apply that returns the same data changes nothing and notifies nobody', () => {
     let notified = 0;
     const q = createQuery(() => Promise.resolve(1), () => notified++);

@@ -17,8 +17,12 @@ export interface QueryState<T> {
 export interface QueryController<T> {
   /** Fetch now, or once more after the fetch in flight settles. */
   refresh(): void;
-  /** Change the data in place from an event; returning `prev` unchanged means "not for me". */
-  apply(fn: (prev: T | undefined) => T | undefined): void;
+  /**
+   * Change the data in place from an event; returning `prev` unchanged means "not for me". With
+   * `patch`, the event changes a part only: a fetch in flight is still taken when it lands (it is
+   * newer in every other part); without it, that fetch is older than the data and dropped.
+   */
+  apply(fn: (prev: T | undefined) => T | undefined, opts?: { patch?: boolean }): void;
   state(): QueryState<T>;
   dispose(): void;
 }
@@ -84,11 +88,11 @@ export function createQuery<T>(fetch: () => Promise<T>, notify: (s: QueryState<T
       if (inFlight) again = true;
       else if (waiting === undefined) run();
     },
-    apply(fn) {
+    apply(fn, opts) {
       if (disposed) return;
       const next = fn(state.data);
       if (next === state.data) return;
-      generation++;
+      if (!opts?.patch) generation++;
       set({ data: next, loading: false, updatedAt: now() });
     },
     state: () => state,

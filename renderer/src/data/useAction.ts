@@ -1,5 +1,6 @@
 // One user action's `{ run, pending, error }`: the error is shown where the action was (ErrorLine),
-// in the contract's words; `run` never throws, it answers whether it worked.
+// in the contract's words; `run` never throws, it answers whether it worked. `run`, `fail` and
+// `clear` keep their identity for the component's life, so they can sit in effect dependencies.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { createAction, type ActionResult, type ActionRunner, type ActionState } from './actionCore';
 
@@ -17,18 +18,15 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
   const fnRef = useRef(fn);
   fnRef.current = fn;
   useEffect(() => {
-    const r = runner.current;
-    return () => r?.dispose();
+    // A fresh runner per mount (StrictMode mounts twice; a disposed runner would report nothing).
+    const r = createAction(setState);
+    runner.current = r;
+    return () => r.dispose();
   }, []);
-  // run, fail and clear keep their identity across renders: a callback or effect that depends on
-  // `run` must not fire again each time the action's state changes (RoomsView reloaded a room forever).
-  const stable = useMemo(
-    () => ({
-      run: (...args: A) => runner.current!.run(() => fnRef.current(...args)),
-      fail: (m: string) => runner.current!.fail(m),
-      clear: () => runner.current!.clear(),
-    }),
-    [],
-  );
-  return useMemo(() => ({ ...state, ...stable }), [state, stable]);
+  const stable = useRef({
+    run: (...args: A) => runner.current!.run(() => fnRef.current(...args)),
+    fail: (m: string) => runner.current!.fail(m),
+    clear: () => runner.current!.clear(),
+  });
+  return useMemo(() => ({ ...state, ...stable.current }), [state]);
 }

@@ -13,8 +13,10 @@ export type RefreshMap = { [T in EventTopic]?: (payload: EventPayload<T>) => boo
 export interface FetchOptions<O> {
   /** Events after which the answer may differ: fetch again (bursts coalesce into one fetch). */
   refreshOn?: readonly EventTopic[] | RefreshMap;
-  /** Events that carry the new answer, or a piece of it: applied in place, no call. */
+  /** Events that carry the new answer: applied in place, no call (a fetch in flight is then stale). */
   apply?: ApplyMap<O>;
+  /** Events that change one part of the answer: applied in place; a fetch in flight still counts. */
+  patch?: ApplyMap<O>;
   /** When false: no call and no subscription (nothing selected yet, capability absent). */
   enabled?: boolean;
   /** Only where no event announces a change (say which at the call). */
@@ -46,7 +48,7 @@ export function useFetch<O>(fetcher: () => Promise<O>, key: string, opts: FetchO
   const ctl = useRef<QueryController<O> | undefined>(undefined);
   const latest = useRef({ fetcher, opts });
   latest.current = { fetcher, opts };
-  const topics = [...new Set([...refreshTopics(opts.refreshOn), ...(Object.keys(opts.apply ?? {}) as EventTopic[])])].sort().join(',');
+  const topics = [...new Set([...refreshTopics(opts.refreshOn), ...(Object.keys(opts.apply ?? {}) as EventTopic[]), ...(Object.keys(opts.patch ?? {}) as EventTopic[])])].sort().join(',');
 
   useEffect(() => {
     if (!enabled) {
@@ -67,6 +69,8 @@ export function useFetch<O>(fetcher: () => Promise<O>, key: string, opts: FetchO
       t.on(topic, (payload) => {
         const reducer = latest.current.opts.apply?.[topic] as ((prev: O | undefined, p: unknown) => O | undefined) | undefined;
         if (reducer) q.apply((prev) => reducer(prev, payload));
+        const patcher = latest.current.opts.patch?.[topic] as ((prev: O | undefined, p: unknown) => O | undefined) | undefined;
+        if (patcher) q.apply((prev) => patcher(prev, payload), { patch: true });
         if (concerns(latest.current.opts.refreshOn, topic, payload)) q.refresh();
       }),
     );
@@ -89,14 +93,12 @@ export function useFetch<O>(fetcher: () => Promise<O>, key: string, opts: FetchO
     };
   }, [key, topics, enabled]);
 
-  return useMemo(
-    () => ({
-      ...state,
-      refresh: () => ctl.current?.refresh(),
-      apply: (fn: (prev: O | undefined) => O | undefined) => ctl.current?.apply(fn),
-    }),
-    [state],
-  );
+  // Stable for the component's life, so they can sit in effect dependencies.
+  const stable = useRef({
+    refresh: () => ctl.current?.refresh(),
+    apply: (fn: (prev: O | undefined) => O | undefined) => ctl.current?.apply(fn),
+  });
+  return useMemo(() => ({ ...state, ...stable.current }), [state]);
 }
 
 /** One contract method's answer, kept fresh by the events named for it. */

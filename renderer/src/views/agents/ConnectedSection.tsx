@@ -4,7 +4,7 @@ import { useQuery } from '../../data/useQuery';
 import { relative } from './agentsCore';
 
 export function ConnectedSection() {
-  const q = useQuery('agents.connected', {}, { apply: { 'agents.connected': (prev, r) => (prev ? { ...prev, agents: r.agents } : prev) } });
+  const q = useQuery('agents.connected', {}, { patch: { 'agents.connected': (prev, r) => (prev ? { ...prev, agents: r.agents } : prev) } });
   const agents = q.data?.agents ?? [];
   const port = q.data?.port ?? null;
   const now = useNow();

@@ -25,7 +25,7 @@ export function PerformanceView() {
   const [rangeMs, setRangeMs] = useState<number>(15 * 60_000);
   const healthQ = useQuery('perf.health', {}, {
     pollMs: REFRESH_MS,
-    apply: { 'perf.alert': (h, a: PerfAlert) => (h && !h.alerts.some((x) => x.id === a.id) ? { ...h, alerts: [a, ...h.alerts] } : h) },
+    patch: { 'perf.alert': (h, a: PerfAlert) => (h && !h.alerts.some((x) => x.id === a.id) ? { ...h, alerts: [a, ...h.alerts] } : h) },
   });
   const bottlenecksQ = useQuery('perf.bottlenecks', {}, { pollMs: REFRESH_MS });
   const seriesQ = useFetch(

@@ -44,7 +44,7 @@ export function SwarmView() {
   const benchGraph = useBenchGraph(bench?.n);
   const live = !bench;
   // Link health and liveness change without a topology event: the status is read again every 2 s.
-  const status = useQuery('swarm.status', {}, { enabled: live, pollMs: 2000, refreshOn: ['swarm.quarantine'], apply: { 'swarm.topology': (s, graph) => (s ? { ...s, graph } : s) } });
+  const status = useQuery('swarm.status', {}, { enabled: live, pollMs: 2000, refreshOn: ['swarm.quarantine'], patch: { 'swarm.topology': (s, graph) => (s ? { ...s, graph } : s) } });
   const events = useQuery('swarm.events', { limit: 50 }, {
     enabled: live,
     apply: {

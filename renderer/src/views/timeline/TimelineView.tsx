@@ -92,7 +92,7 @@ export function TimelineView() {
         <h1>Timeline</h1>
         <p className="muted">
           Ground tracks from every camera, their probable futures, and intervention points before a restricted zone is entered.{' '}
-          {eventsShown !== undefined
+          {hasEvents && !events.error
             ? 'Confirmed swarm events are shown in their own lane.'
             : 'Confirmed swarm events are not available in this build: the timeline shows tracks, predictions and interventions only.'}
         </p>
