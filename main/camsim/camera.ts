@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
-import { calibrationPairs, createAgent, type Agent } from './agent';
+import fs from 'node:fs';
+import path from 'node:path';
+import { calibrationPairs, createAgent, OMNISIGHT_REVERSE_PROXY, type Agent } from './agent';
+import { serveLocal } from './app-proxy';
 import { createAppStore, UPLOAD_ERR, type AppRuntime, type AppStore, type InstalledApp } from './apps';
 import type { EapRuntime, SimHardware } from './runner';
 import { createDetector, type ModelName } from './detector';
@@ -127,32 +130,6 @@ export function createSimCamera(opts: {
     if (appLog.length > 200) appLog.shift();
   };
 
-  const agent: Agent = createAgent({
-    serial: id.serial,
-    now,
-    scene,
-    detector: createDetector({ cam, rng: opts.rng.fork(7), model: opts.model, soc: id.soc }),
-    model: opts.model,
-    fpsCamera: opts.fpsCamera,
-    publish: (topic, payload, qos) => {
-      const c = mqttClient;
-      if (!c || !c.connected) return false;
-      c.publish(topic, payload, { qos });
-      return true;
-    },
-    phantomBox: () => {
-      // A standing person at the middle of the first zone this camera sees: a lie that lands in a zone.
-      const z = scene.zones.find((x) => x.id === cam.zones[0]);
-      if (!z) return { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 };
-      const c = zoneCentroid(z);
-      const b = projectActorBox(cam, { id: 'phantom', kind: 'Human', x: c.x, y: c.y, heading: 0, speed: 0, length: 0.45, width: 0.5, height: 1.75 });
-      const clamp = (v: number): number => Math.min(1, Math.max(0, v));
-      return b && clamp(b.right) - clamp(b.left) > 0.002 && clamp(b.bottom) - clamp(b.top) > 0.002
-        ? { left: clamp(b.left), top: clamp(b.top), right: clamp(b.right), bottom: clamp(b.bottom) }
-        : { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 };
-    },
-  });
-
   // The hardware layer a deployed program gets: raw detections in pixels (native/README.md), the broker, the serial.
   const hardware: SimHardware = {
     serial: id.serial,
@@ -187,16 +164,53 @@ export function createSimCamera(opts: {
     },
   };
   const runtime: AppRuntime = typeof opts.runtime === 'function' ? opts.runtime(hardware) : opts.runtime;
+  // The built-in agent is the preinstalled omnisight app: its identity lives in that app's local data.
+  const agentData = (runtime as Partial<EapRuntime>).localData?.('omnisight');
+  if (agentData && !fs.existsSync(path.join(agentData, 'calibration.json'))) {
+    // Whoever mounted the camera calibrated it (POST /local/omnisight/admin/calibration.cgi); the
+    // simulator knows the true ground mapping. A real camera has this file only if someone set it.
+    const points = calibrationPairs(cam.homography, cam.maxRangeM, cam.position);
+    if (points.length >= 4) fs.writeFileSync(path.join(agentData, 'calibration.json'), `${JSON.stringify({ camera: id.serial, source: 'simulator', points })}\n`, { mode: 0o600 });
+  }
+  const agent: Agent = createAgent({
+    localData: agentData,
+    serial: id.serial,
+    now,
+    scene,
+    detector: createDetector({ cam, rng: opts.rng.fork(7), model: opts.model, soc: id.soc }),
+    model: opts.model,
+    fpsCamera: opts.fpsCamera,
+    publish: (topic, payload, qos) => {
+      const c = mqttClient;
+      if (!c || !c.connected) return false;
+      c.publish(topic, payload, { qos });
+      return true;
+    },
+    phantomBox: () => {
+      // A standing person at the middle of the first zone this camera sees: a lie that lands in a zone.
+      const z = scene.zones.find((x) => x.id === cam.zones[0]);
+      if (!z) return { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 };
+      const c = zoneCentroid(z);
+      const b = projectActorBox(cam, { id: 'phantom', kind: 'Human', x: c.x, y: c.y, heading: 0, speed: 0, length: 0.45, width: 0.5, height: 1.75 });
+      const clamp = (v: number): number => Math.min(1, Math.max(0, v));
+      return b && clamp(b.right) - clamp(b.left) > 0.002 && clamp(b.bottom) - clamp(b.top) > 0.002
+        ? { left: clamp(b.left), top: clamp(b.top), right: clamp(b.right), bottom: clamp(b.bottom) }
+        : { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 };
+    },
+  });
+
   const nativeRunning = (name: string): boolean => (runtime as Partial<EapRuntime>).isNative?.(name) ?? false;
 
   const apps: AppStore = createAppStore({
     runtime,
     architecture: 'aarch64',
     firmware: id.firmware,
-    preinstalled: [{ name: 'omnisight', niceName: 'OmniSight', vendor: 'OmniSight', version: '1.2.0', applicationId: '', status: 'Running' }],
+    preinstalled: [{ name: 'omnisight', niceName: 'OmniSight', vendor: 'OmniSight', version: '1.2.0', applicationId: '', status: 'Running', reverseProxy: OMNISIGHT_REVERSE_PROXY }],
     onStatus: (app: InstalledApp, installedNow: boolean) => {
       if (app.name !== 'omnisight') return;
-      if (installedNow) agent.rotateKey(app.version);
+      // An upgrade keeps the key (it lives in local data); every start of the app is a new boot epoch.
+      if (installedNow) agent.setVersion(app.version);
+      if (app.status === 'Running') agentProcess = false;
       logApp(`${installedNow ? 'installed' : app.status.toLowerCase()} version ${app.version}`);
       syncAgent();
     },
@@ -204,7 +218,17 @@ export function createSimCamera(opts: {
 
   const omnisightRunning = (): boolean => apps.get('omnisight')?.status === 'Running';
   // A deployed program that really runs publishes for itself; the built-in agent stands in otherwise.
-  const syncAgent = (): void => agent.setRunning(!crashed && omnisightRunning() && !nativeRunning('omnisight') && !!mqttClient?.connected);
+  // agentProcess: the agent's "process" is up; when it comes up it writes its next boot epoch first.
+  let agentProcess = false;
+  const syncAgent = (): void => {
+    const up = !crashed && omnisightRunning() && !nativeRunning('omnisight');
+    if (up && !agentProcess) {
+      agentProcess = true;
+      agent.boot();
+    }
+    if (!up) agentProcess = false;
+    agent.setRunning(up && !!mqttClient?.connected);
+  };
 
   // ---- MQTT client of the camera -------------------------------------------------------------
   const mqttDisconnect = (): void => {
@@ -686,21 +710,21 @@ export function createSimCamera(opts: {
         return mqttClientApi(req, res);
       case '/axis-cgi/mqtt/event.cgi':
         return mqttEventApi(req, res);
-      case '/local/omnisight/identity.cgi':
-        if (!authorise(req, res, 'viewer')) return;
-        if (!apps.get('omnisight')) return send(res, 404, 'text/html', htmlError(404, 'Not Found', 'The requested URL was not found on this server.'));
-        if (!omnisightRunning()) return send(res, 503, 'text/html', htmlError(503, 'Service Unavailable', 'The application is not running.'));
-        {
-          // The deployed program signs with the key provisioned for it at start.
-          const native = (runtime as Partial<EapRuntime>).identity?.('omnisight');
-          return send(res, 200, 'application/json', JSON.stringify(native ? { camera: id.serial, ...native } : agent.identity()));
-        }
-      case '/local/omnisight/calibration.cgi':
-        if (!authorise(req, res, 'viewer')) return;
-        if (!apps.get('omnisight')) return send(res, 404, 'text/html', htmlError(404, 'Not Found', 'The requested URL was not found on this server.'));
-        return send(res, 200, 'application/json', JSON.stringify({ camera: id.serial, source: 'simulator', points: calibrationPairs(cam.homography, cam.maxRangeM, cam.position) }));
       default:
         void method;
+        // Installed apps' routes, through the reverse proxy their manifest declares.
+        if (
+          await serveLocal(req, res, url, {
+            app: (n) => apps.get(n),
+            authorise,
+            nativePort: (n) => (runtime as Partial<EapRuntime>).httpPort?.(n),
+            inProcess: (n) => (n === 'omnisight' && !nativeRunning(n) ? agent.serveHttp : undefined),
+            send: (r, status, type, body) => send(r, status, type, body),
+            notFound: (r) => send(r, 404, 'text/html', htmlError(404, 'Not Found', 'The requested URL was not found on this server.')),
+            unavailable: (r, why) => send(r, 503, 'text/html', htmlError(503, 'Service Unavailable', why)),
+          })
+        )
+          return;
         return send(res, 404, 'text/html', htmlError(404, 'Not Found', 'The requested URL was not found on this server.'));
     }
   };

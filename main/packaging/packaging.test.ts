@@ -137,7 +137,7 @@ describe('shipped manifests', () => {
     const path = await import('node:path');
     const read = (f: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '../../native', f), 'utf8')) as Record<string, never>;
     const m1 = read('manifest.json');
-    const m2 = read('manifest.v2.json') as { schemaVersion: string; acapPackageConf: { setup: Record<string, unknown> }; resources: { linux: { user: { groups: string[] } } } };
+    const m2 = read('manifest.v2.json') as unknown as { schemaVersion: string; acapPackageConf: { setup: Record<string, unknown> }; resources: { linux: { user: { groups: string[] } } } };
     expect(validateManifest(m1)).toMatchObject({ ok: true, schemaMajor: 1 });
     expect(validateManifest(m2)).toMatchObject({ ok: true, schemaMajor: 2 });
     expect(m2.acapPackageConf.setup.user).toBeUndefined();
