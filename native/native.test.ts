@@ -280,3 +280,30 @@ describe.skipIf(skipReason !== null)('on-camera app under qemu (aarch64), camera
     expect(err).toContain('CRASH_AT_START');
   });
 });
+
+const glibArm64 = existsSync('/usr/lib/aarch64-linux-gnu/pkgconfig/glib-2.0.pc');
+describe.skipIf(skipReason !== null || !glibArm64)('the real-camera HAL (hal_axis.c) compiles against the SDK signatures', () => {
+  it('compiles with -Werror against sdk-decl/ (every call declared, types right), and fails when a declaration is missing', () => {
+    const ok = spawnSync('make', ['-s', 'check-hal-axis'], { cwd: NATIVE, encoding: 'utf8' });
+    expect(ok.stderr + ok.stdout).toBe('');
+    expect(ok.status).toBe(0);
+    // The check is not vacuous: without larodRunJob's declaration the same compile fails.
+    const decl = mkdtempSync(join(tmpdir(), 'sdk-decl-'));
+    try {
+      spawnSync('cp', ['-r', `${join(NATIVE, 'sdk-decl')}/.`, decl]);
+      writeFileSync(join(decl, 'larod.h'), readFileSync(join(decl, 'larod.h'), 'utf8').replace(/^bool larodRunJob.*$/m, ''));
+      const bad = spawnSync('make', ['-s', 'check-hal-axis', `SDK_DECL=${decl}`], { cwd: NATIVE, encoding: 'utf8' });
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toMatch(/implicit declaration of function .larodRunJob./);
+    } finally {
+      rmSync(decl, { recursive: true, force: true });
+    }
+  });
+
+  it('handles the VDO row pitch: asks VDO for it and hands it to the preprocessing', () => {
+    const src = readFileSync(join(NATIVE, 'src/hal_axis.c'), 'utf8');
+    expect(src).toMatch(/vdo_stream_get_info\(/);
+    expect(src).toMatch(/vdo_map_get_uint32\(info, "pitch"/);
+    expect(src).toMatch(/"image\.input\.row-pitch", h->pitch/);
+  });
+});
