@@ -294,21 +294,38 @@ export function createEapRuntime(o: {
       const r = running.get(c.appName);
       if (r) await stopProc(r);
       // Local data survives an upgrade (Axis: "All content in the localdata directory remains after
-      // an application upgrade"): it moves into the new copy before the swap.
-      await fs.promises.rename(path.join(target, 'localdata'), path.join(staging, 'localdata')).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
-      // Swap by renames; the old copy is deleted after the new one is in place, off the reply's path.
+      // an application upgrade"): it moves into the new copy before the swap. Swap by renames; the
+      // old copy is deleted after the new one is in place, off the reply's path. Any failure puts
+      // the previous install (and its local data) back and removes the staging folder.
       const old = `${target}.old`;
-      await fs.promises.rm(old, { recursive: true, force: true });
-      const had = await fs.promises.rename(target, old).then(
-        () => true,
-        (e: NodeJS.ErrnoException) => {
-          if (e.code !== 'ENOENT') throw e;
-          return false;
-        },
-      );
-      await fs.promises.rename(staging, target);
+      const keepData = path.join(target, 'localdata');
+      const movedData = path.join(staging, 'localdata');
+      let moved = false;
+      let had = false;
+      try {
+        moved = await fs.promises.rename(keepData, movedData).then(
+          () => true,
+          (e: NodeJS.ErrnoException) => {
+            if (e.code !== 'ENOENT') throw e;
+            return false;
+          },
+        );
+        await fs.promises.rm(old, { recursive: true, force: true });
+        had = await fs.promises.rename(target, old).then(
+          () => true,
+          (e: NodeJS.ErrnoException) => {
+            if (e.code !== 'ENOENT') throw e;
+            return false;
+          },
+        );
+        await fs.promises.rename(staging, target);
+      } catch (e) {
+        if (had && !fs.existsSync(target)) await fs.promises.rename(old, target).catch(() => undefined);
+        if (moved && fs.existsSync(movedData)) await fs.promises.rename(movedData, keepData).catch(() => undefined);
+        await fs.promises.rm(staging, { recursive: true, force: true });
+        o.hw.log(`install of ${c.appName} failed while swapping it in: ${(e as Error).message}; the previous install is kept`);
+        return { ok: false, code: UPLOAD_ERR.unspecified };
+      }
       if (had) void fs.promises.rm(old, { recursive: true, force: true }).catch(() => undefined);
       const files = c.entries.map((e) => e.name).sort();
       return { ok: true, app: { name: c.appName, niceName: c.friendlyName, vendor: c.vendor, version: c.version, applicationId: c.appId, vendorId: c.vendorId, files, reverseProxy: c.reverseProxy } };
