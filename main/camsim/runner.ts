@@ -383,7 +383,7 @@ const alive = (pid: number): boolean => {
  * is gone, and unmarked ones older than `unmarkedAgeMs` (a run killed before it wrote its mark).
  * Returns the folders removed.
  */
-export function sweepStaleFleetDirs(parent: string, prefix = 'camsim-apps-', now = Date.now(), unmarkedAgeMs = 60 * 60 * 1000): string[] {
+export function sweepStaleFleetDirs(parent: string, prefix = 'camsim-apps-', now = Date.now(), unmarkedAgeMs = 24 * 60 * 60 * 1000): string[] {
   const removed: string[] = [];
   let names: string[];
   try {
