@@ -350,6 +350,8 @@ export function createSimCamera(opts: {
     start: async () => {
       crashed = false;
       await listen();
+      // The preinstalled app starts with the camera (its boot epoch is written now, not at the first MQTT connection).
+      syncAgent();
     },
     stop: async () => {
       await goDown();
