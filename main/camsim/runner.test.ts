@@ -7,7 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt';
-import { checkEap, readTar } from './eap';
+import { checkEap, checkLoadable, readElf, readTar } from './eap';
 import { findEmulator, startSimulatedFleet, type SimCameraInfo, type SimFleet } from './index';
 import { curl, sleep } from './testkit';
 
@@ -41,6 +41,23 @@ describe('eap reader', () => {
     const raw = Buffer.alloc(1536);
     raw.write('a.txt', 0);
     expect(() => readTar(raw)).toThrow(/checksum/);
+  });
+});
+
+const cameraBinary = path.resolve(__dirname, '../../native/build/aarch64-camera-1.0.0/omnisight');
+describe.skipIf(!fs.existsSync(cameraBinary) || !fs.existsSync('/usr/bin/aarch64-linux-gnu-readelf'))('the simulator\'s ELF reader', () => {
+  it('reads what binutils reads from the camera build: loader, needed libraries, RPATH', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const text = execFileSync('aarch64-linux-gnu-readelf', ['-W', '-l', '-d', cameraBinary], { encoding: 'utf8' });
+    const info = readElf(fs.readFileSync(cameraBinary))!;
+    expect(info.machine).toBe(183);
+    expect(info.interpreter).toBe(/program interpreter: ([^\]]+)\]/.exec(text)![1]);
+    expect(info.needed).toEqual([...text.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]));
+    expect(info.rpath).toBe(/Library rpath: \[([^\]]+)\]/.exec(text)![1]);
+    // Without its bundled libraries the same program is refused; a shell script is not checked.
+    expect(checkLoadable([{ name: 'omnisight', mode: 0o755, data: fs.readFileSync(cameraBinary) }], 'omnisight')).toMatchObject({ ok: false, reason: expect.stringContaining('libsodium.so.23') });
+    expect(checkLoadable([{ name: 'omnisight', mode: 0o755, data: Buffer.from('#!/bin/sh\n') }], 'omnisight')).toEqual({ ok: true });
+    expect(() => readElf(Buffer.concat([fs.readFileSync(cameraBinary).subarray(0, 64), Buffer.alloc(8)]))).toThrow();
   });
 });
 
