@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { UPLOAD_ERR, type AppRuntime, type InstalledApp } from './apps';
-import { checkEap, checkLoadable } from './eap';
+import { checkEap, checkLoadable, osCompatible } from './eap';
 
 /** What the camera lends a running program. */
 export interface SimHardware {
@@ -251,6 +251,10 @@ export function createEapRuntime(o: {
       if (!c.ok) {
         o.hw.log(`upload refused: ${c.reason}`);
         return { ok: false, code: c.code };
+      }
+      if (!osCompatible(c.compatibleOsVersions, ctx.firmware)) {
+        o.hw.log(`upload refused: ${c.appName} ${c.version} is for AXIS OS ${JSON.stringify(c.compatibleOsVersions)}; this camera runs ${ctx.firmware}`);
+        return { ok: false, code: UPLOAD_ERR.incompatible };
       }
       // Nothing the simulator accepts is signed by Axis: AXIS OS 12 refuses it unless AllowUnsigned is on.
       if (!ctx.allowUnsigned) {
