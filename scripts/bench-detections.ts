@@ -13,6 +13,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { silentLogger } from '../main/kernel/logger';
 import { createMqttService } from '../main/mqtt';
+import { parseMessage } from '../main/swarm/verify';
 
 const CAMERAS = Number(process.env.BENCH_CAMERAS ?? 100);
 const RATE_HZ = Number(process.env.BENCH_RATE_HZ ?? 10);
@@ -96,19 +97,21 @@ async function main(): Promise<void> {
     config: () => ({ mode: 'embedded', url: '', username: '' }),
     secrets: { protection: 'os', get: () => undefined, set: () => undefined, delete: () => undefined } as never,
     log: silentLogger(),
-    onMessage: (m) => {
-      const now = Date.now();
-      handled++;
-      if (m.envelope.sent >= measureFrom) {
-        measured++;
-        lastAt = now;
-        latencies.push(now - m.envelope.sent);
-      }
-      const prev = lastSeq.get(m.serial) ?? 0;
-      if (m.envelope.seq !== prev + 1) gaps += m.envelope.seq - prev - 1;
-      lastSeq.set(m.serial, m.envelope.seq);
-    },
-    onBad: () => void bad++,
+  });
+  service.onRaw((topic, payload) => {
+    const r = parseMessage(payload, topic);
+    if (!r.ok) return void bad++;
+    const m = r.parsed.envelope;
+    const now = Date.now();
+    handled++;
+    if (m.sent >= measureFrom) {
+      measured++;
+      lastAt = now;
+      latencies.push(now - m.sent);
+    }
+    const prev = lastSeq.get(m.camera) ?? 0;
+    if (m.seq !== prev + 1) gaps += m.seq - prev - 1;
+    lastSeq.set(m.camera, m.seq);
   });
   await service.start();
   const ep = service.endpoint()!;

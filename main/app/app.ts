@@ -19,8 +19,8 @@ import { openDatabase, type Db } from '../store';
 import { createTimelineService, type TimelineService } from '../timeline';
 import { createPerfService, type PerfService } from '../perf';
 import { createSwarmService, type SwarmService } from '../swarm';
-import { linkSwarm, timelineCalibration } from './wiring-swarm';
-import { linkQuarantineToFleet, linkVerifiedTimeline } from './wiring-glue';
+import { linkSwarm } from './wiring-swarm';
+import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline } from './wiring-glue';
 import { seededRandom } from '../timeline/rng';
 import { createEventBus, type EventBus } from '../kernel/bus';
 import { createDispatcher, type Dispatcher, type RejectedCall } from '../kernel/dispatcher';
@@ -208,10 +208,11 @@ export function createApp(opts: AppOptions): App {
     },
   });
   dispatcher.register(swarm.handlers);
-  const swarmLink = linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: timelineCalibration(timeline) });
+  const swarmLink = linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: (serial) => timeline.homographyOf(serial) });
   // Only reports the swarm accepted reach the timeline; its quarantines show in fleet status.
   const offVerified = linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => fleet.fleet.keyFor(serial) !== undefined });
   const offQuarantine = linkQuarantineToFleet({ swarm, fleet: fleet.fleet, bus });
+  const offFleetMessages = linkSwarmMessagesToFleet({ swarm, fleet: fleet.fleet });
 
   bus.subscribe('app.notification', (n) => {
     if (settings.get().notifications) opts.notifier.notify(n);
@@ -253,6 +254,7 @@ export function createApp(opts: AppOptions): App {
       swarmLink.close();
       offVerified();
       offQuarantine();
+      offFleetMessages();
       swarm.close();
       perf.close();
       db.close();

@@ -8,7 +8,7 @@ import { openDatabase } from '../store';
 import { createSwarmService } from '../swarm';
 import { sealEnvelope, simKey } from '../swarm/sim/keys';
 import { createEventBus } from '../kernel/bus';
-import { linkQuarantineToFleet, linkVerifiedTimeline } from './wiring-glue';
+import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline } from './wiring-glue';
 
 const cams = ['B8A44F0000A1', 'B8A44F0000A2', 'B8A44F0000A3'];
 const zone = { id: 'gate', polygon: [{ x: 0, y: 0 }, { x: 1, y: 0 }, { x: 1, y: 1 }, { x: 0, y: 1 }] };
@@ -73,12 +73,26 @@ describe('verified detections → timeline', () => {
     s.close();
   });
 
-  it('follows the swarm in permissive mode: a flagged report it accepts reaches the timeline', () => {
+  it('in permissive mode a forged report never reaches the timeline: the fleet only shows it, marked unverified', () => {
     const s = setup();
     s.call('swarm.setMode', { mode: 'permissive' });
+    const toFleet: { serial: string; verified: boolean; kind: string }[] = [];
+    const bad: string[] = [];
+    const off = linkSwarmMessagesToFleet({
+      swarm: s.swarm,
+      fleet: { onCameraMessage: (m) => toFleet.push({ serial: m.serial, verified: m.verified, kind: m.kind }), onBadMessage: (b) => bad.push(b.reason) },
+    });
     const forged = s.send(cams[1]!, 'Car', { signer: cams[2] });
-    expect(forged.accepted && forged.flags).toContain('bad_signature');
-    expect(s.ingested).toEqual([{ serial: cams[1], ts: expect.any(Number), cls: ['Car'] }]);
+    expect(forged.accepted).toBe(false);
+    expect(s.ingested).toEqual([]);
+    s.send(cams[0]!, 'Human');
+    expect(toFleet).toEqual([
+      { serial: cams[1], verified: false, kind: 'detections' },
+      { serial: cams[0], verified: true, kind: 'detections' },
+    ]);
+    s.swarm.ingest('{"v":2', 1, `axis/${cams[0]}/omnisight/detections`);
+    expect(bad).toEqual(['malformed']);
+    off();
     s.close();
   });
 

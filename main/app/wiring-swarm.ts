@@ -9,7 +9,6 @@ import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { FleetRuntime } from '../fleet/runtime';
 import type { PerfService } from '../perf';
-import type { TimelineService } from '../timeline';
 import { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type SwarmService, type ZoneConfig } from '../swarm';
 
 export const INGEST_QUEUE_LIMIT = 20_000;
@@ -22,8 +21,8 @@ export interface SwarmLinkDeps {
   fleet: Pick<FleetRuntime, 'fleet' | 'mqtt' | 'demo' | 'ready'>;
   bus: EventBus;
   log: Logger;
-  /** A camera's image → ground homography from the timeline's calibration store, by camera id. */
-  calibrationOf?: (cameraId: string) => Mat3 | undefined;
+  /** A camera's image → ground homography from the timeline's calibration store, by serial. */
+  calibrationOf?: (serial: string) => Mat3 | undefined;
   /** Schedules the queue drain (setImmediate); injectable so tests drain synchronously. */
   defer?: (fn: () => void) => void;
 }
@@ -101,8 +100,8 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
 
   // ---- cameras → coordinator ------------------------------------------------------------------
   const registered = new Map<string, string>(); // serial → fingerprint of key + coverage
-  const coverageInput = (cameraId: string, serial: string): CoverageInput => {
-    const fromTimeline = deps.calibrationOf?.(cameraId) ?? deps.calibrationOf?.(serial);
+  const coverageInput = (serial: string): CoverageInput => {
+    const fromTimeline = deps.calibrationOf?.(serial);
     if (fromTimeline) return { serial, imageToGround: fromTimeline };
     const demo = fleet.demo();
     const simId = demo?.cameras.find((c) => c.serial === serial)?.id;
@@ -135,7 +134,7 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
         const key = fleet.fleet.registry.keyOf(c.id);
         if (!key) continue; // no recorded key yet: its messages are refused as unknown_camera
         want.add(c.serial);
-        const input = coverageInput(c.id, c.serial);
+        const input = coverageInput(c.serial);
         const fp = `${key.keyId}|${key.publicKey}|${coverageKey(input, zones)}|${zonesSig}`;
         if (registered.get(c.serial) === fp) continue;
         const { calibrated, ...coverage } = buildCoverage(input, zones);
@@ -175,23 +174,5 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
       queue = [];
       head = 0;
     },
-  };
-}
-
-/**
- * Reads a camera's image → ground homography through the timeline's own contract handler (its
- * public surface), so the swarm sees the same calibration the tracker uses.
- */
-export function timelineCalibration(timeline: Pick<TimelineService, 'handlers'>): (cameraId: string) => Mat3 | undefined {
-  return (cameraId) => {
-    const h = timeline.handlers['timeline.calibration'];
-    if (!h) return undefined;
-    try {
-      const r = h({ cameraId }, { transport: 'internal', peer: 'swarm' });
-      if (r instanceof Promise) return undefined; // the store answers synchronously; anything else is not ours to await here
-      return r.homography?.length === 9 ? (r.homography as unknown as Mat3) : undefined;
-    } catch {
-      return undefined;
-    }
   };
 }

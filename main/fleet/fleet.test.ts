@@ -11,6 +11,7 @@ import { createDispatcher } from '../kernel/dispatcher';
 import { silentLogger } from '../kernel/logger';
 import { createFileKeySecretStore } from '../app/secret-store-file';
 import { createMqttService } from '../mqtt';
+import { createSwarmService } from '../swarm';
 import { createSettingsService } from '../settings';
 import { openDatabase } from '../store';
 import { createFrameMux, decodeFrame, FRAME_KIND_DETECTIONS, FRAME_KIND_JPEG } from './frames';
@@ -52,13 +53,12 @@ function build(dataDir: string) {
     onEvent: (e) => ref.fleet?.onHelperEvent(e),
     onReady: (r) => ref.fleet?.onHelperReady(r),
   });
-  const mqtt = createMqttService({
-    config: () => ({ mode: 'embedded', url: '', username: '' }),
-    secrets,
-    log,
-    onMessage: (m) => ref.fleet?.onCameraMessage(m),
-    onBad: (b) => ref.fleet?.onBadMessage(b),
-  });
+  const mqtt = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets, log });
+  // The one trust path, as in the app: raw payloads → the swarm → the fleet.
+  const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, keys: { get: (serial) => ref.fleet?.keyFor(serial) }, every: () => () => {} });
+  mqtt.onRaw((topic, payload, at) => swarm.ingest(payload, at, topic));
+  swarm.onMessage((m) => ref.fleet?.onCameraMessage(m));
+  swarm.onRefused((b) => ref.fleet?.onBadMessage(b));
   const fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
   ref.fleet = fleet;
   const dispatcher = createDispatcher({ log });
@@ -75,6 +75,7 @@ function build(dataDir: string) {
       await fleet.close();
       helper.close();
       await mqtt.close();
+      swarm.close();
       db.close();
     },
   };

@@ -48,7 +48,7 @@ export function createFleetRuntime(o: {
   noDemo?: boolean;
   /** Size of the simulated fleet for this run, instead of the demoCameraCount setting. */
   demoCount?: number;
-  /** Passed through to the fleet service (valid camera messages; calibrations read over VAPIX). */
+  /** Passed through to the fleet service (verified camera messages; calibrations read over VAPIX). */
   consumer?: FleetDeps['consumer'];
   onCalibration?: FleetDeps['onCalibration'];
 }): FleetRuntime {
@@ -77,8 +77,7 @@ export function createFleetRuntime(o: {
         secrets: o.secrets,
         log,
         now: o.now,
-        onMessage: (m) => ref.fleet?.onCameraMessage(m),
-        onBad: (b) => ref.fleet?.onBadMessage(b),
+        // Raw payloads go to the swarm (the app links it); the fleet hears of what the swarm verified.
       })
     : undefined;
   const fleet = createFleetService({

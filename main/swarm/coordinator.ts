@@ -1,10 +1,10 @@
 // The coordinator pipeline without I/O: verify → fusion → topology. The service (index.ts) and the
 // deterministic simulation (sim/) both drive this one object, so the simulation tests what ships.
 import { performance } from 'node:perf_hooks';
-import type { DetectionsBody, ObjectClass } from './envelope';
+import type { DetectionsBody, Envelope, ObjectClass } from './envelope';
 import { createFusion, type CameraCoverage, type Fusion, type FusionOptions, type FusionOutput, type Report } from './fusion';
 import { createTopology, type Topology, type TopologyChange, type TopologyOptions } from './topology';
-import { createVerifier, type AuditSink, type KeyRegistry, type RejectReason, type ReplayStore, type Verifier, type VerifiedMessage, type VerifyMode, type VerifyResult } from './verify';
+import { createVerifier, type AuditSink, type KeyRegistry, type RejectReason, type ReplayStore, type Verifier, type VerifiedBody, type VerifiedMessage, type VerifyMode, type VerifyResult } from './verify';
 
 export interface CoordinatorOptions {
   now: () => number;
@@ -30,12 +30,23 @@ export type IngestResult =
       key: string;
       epoch: number;
       version?: string;
-      flags: RejectReason[];
+      /** The verified message itself (envelope and parsed body). */
+      message: VerifiedMessage;
       outputs: FusionOutput[];
       stats?: CameraStats;
+      /** Detections for the timeline: absent when the camera is quarantined (also by this very report). */
       verified?: VerifiedDetections;
     }
-  | { accepted: false; reason: RejectReason; camera: string | undefined; detail: string; label: string; outputs: FusionOutput[] };
+  | {
+      accepted: false;
+      reason: RejectReason;
+      camera: string | undefined;
+      detail: string;
+      label: string;
+      outputs: FusionOutput[];
+      /** Permissive mode: a well-formed report that failed a trust check, to be shown marked (never fused). */
+      unverified?: { envelope: Envelope; data: VerifiedBody };
+    };
 
 /** One raw message as it arrived: the payload bytes, the desktop clock at receipt, the MQTT topic. */
 export interface RawMessage {
@@ -45,14 +56,12 @@ export interface RawMessage {
 }
 
 /**
- * A detections report the swarm accepted into fusion, from a camera that is not quarantined (also
- * not by this very report). It follows the swarm's acceptance: in permissive mode a report that
- * failed a check is accepted with `flags` set; in audit mode flags are cleared, as for fusion.
+ * A detections report the swarm verified (every check passed, whatever the mode) and fused, from a
+ * camera that is not quarantined (also not by this very report).
  */
 export interface VerifiedDetections {
   frameTs: number;
   observations: DetectionsBody['frame']['observations'];
-  flags: RejectReason[];
 }
 
 /** The detector figures a camera reports with its messages, for the performance monitor. */
@@ -90,7 +99,6 @@ export const toReport = (m: VerifiedMessage): Report | undefined => {
     frameTs: frame.timestamp,
     receivedAt: m.receivedAt,
     raw: m.raw,
-    flagged: m.flags.length > 0,
     observations: frame.observations.map((o) => ({ box: o.bounding_box, cls: o.class.type as ObjectClass, trackId: o.track_id, ts: o.timestamp })),
   };
 };
@@ -114,25 +122,21 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   };
 
   const apply = (v: VerifyResult): IngestResult => {
-    if (!v.ok) return { accepted: false, reason: v.reason, camera: v.camera, detail: v.detail, label: v.label, outputs: [] };
+    if (!v.ok) return { accepted: false, reason: v.reason, camera: v.camera, detail: v.detail, label: v.label, outputs: [], ...(v.unverified ? { unverified: v.unverified } : {}) };
     const m = v.message;
     const cam = m.envelope.camera;
     const receivedAt = m.receivedAt;
-    // Unauthenticated messages a permissive fleet lets through must not keep a camera "alive".
-    const authentic = !m.flags.some((f) => f === 'bad_signature' || f === 'unknown_camera' || f === 'wrong_key' || f === 'replay');
-    if (authentic) {
-      topology.observe(cam, m.envelope.seq, m.envelope.sent, receivedAt);
-      if (m.data.kind === 'heartbeat') topology.heartbeat(cam, receivedAt);
-    }
+    topology.observe(cam, m.envelope.seq, m.envelope.sent, receivedAt);
+    if (m.data.kind === 'heartbeat') topology.heartbeat(cam, receivedAt);
     const report = toReport(m);
     const outputs = report ? ingestReport(report) : [];
     const st = m.data.kind === 'heartbeat' ? m.data.body : m.data.body.stats;
     const stats = st ? { inferenceMs: st.inference_ms, fpsCamera: st.fps_camera, fpsProcessed: st.fps_processed, fpsSkipped: st.fps_skipped } : undefined;
     // Checked after fusion: an equivocating report quarantines its camera and must not count downstream either.
     const verified: VerifiedDetections | undefined =
-      m.data.kind === 'detections' && !fusion.isQuarantined(cam) ? { frameTs: m.data.body.frame.timestamp, observations: m.data.body.frame.observations, flags: m.flags } : undefined;
+      m.data.kind === 'detections' && !fusion.isQuarantined(cam) ? { frameTs: m.data.body.frame.timestamp, observations: m.data.body.frame.observations } : undefined;
     const version = m.data.kind === 'heartbeat' ? m.data.body.version : undefined;
-    return { accepted: true, camera: cam, kind: m.data.kind, key: m.envelope.key, epoch: m.envelope.epoch, ...(version !== undefined ? { version } : {}), flags: m.flags, outputs, stats, ...(verified ? { verified } : {}) };
+    return { accepted: true, camera: cam, kind: m.data.kind, key: m.envelope.key, epoch: m.envelope.epoch, ...(version !== undefined ? { version } : {}), message: m, outputs, stats, ...(verified ? { verified } : {}) };
   };
 
   const ingestBatch = (messages: readonly RawMessage[]): IngestResult[] => {

@@ -38,8 +38,6 @@ export interface Report {
   observations: readonly Observation[];
   /** The signed payload, kept as proof should this report turn out to equivocate. */
   raw: string;
-  /** Verification checks a permissive fleet let through. */
-  flagged?: boolean;
 }
 
 export interface ConfirmedEvent {
@@ -53,8 +51,6 @@ export interface ConfirmedEvent {
   confirmers: string[];
   /** Covering cameras that were reporting frames at the time and did not report it (known at close). */
   disagreed: string[];
-  /** Confirmers whose reports failed a check a permissive fleet let through. */
-  flagged: string[];
   f: number;
   n: number;
   closed: boolean;
@@ -134,7 +130,6 @@ interface Candidate {
   lastTs: number;
   /** camera → its latest report time for this candidate */
   cams: Map<string, number>;
-  flagged: Set<string>;
   event?: ConfirmedEvent;
 }
 
@@ -257,7 +252,7 @@ export function createFusion(opts: FusionOptions): Fusion {
       let cand: Candidate | undefined;
       for (const c of list) if (o.ts <= c.lastTs + W && o.ts >= c.startTs - W) cand = c;
       if (!cand) {
-        cand = { zone, cls: o.cls, startTs: o.ts, lastTs: o.ts, cams: new Map(), flagged: new Set() };
+        cand = { zone, cls: o.cls, startTs: o.ts, lastTs: o.ts, cams: new Map() };
         list.push(cand);
         openCount++;
       }
@@ -265,7 +260,6 @@ export function createFusion(opts: FusionOptions): Fusion {
       cand.lastTs = Math.max(cand.lastTs, o.ts);
       const prevTs = cand.cams.get(r.camera);
       cand.cams.set(r.camera, prevTs === undefined ? o.ts : Math.max(prevTs, o.ts));
-      if (r.flagged) cand.flagged.add(r.camera);
       const n = nOf(zone);
       const f = faultBound(n, opts.maxF);
       if (cand.event) {
@@ -287,7 +281,6 @@ export function createFusion(opts: FusionOptions): Fusion {
           confirmedAt: at,
           confirmers: byReputation(cand.cams.keys(), at),
           disagreed: [],
-          flagged: [...cand.flagged],
           f,
           n,
           closed: false,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sealEnvelope, simKey } from './sim/keys';
 import { ReplayState } from './replay';
-import { createVerifier, type RecordedKey, type ReplayStore } from './verify';
+import { createVerifier, parseMessage, type RecordedKey, type ReplayStore } from './verify';
 import type { ReplayEntry } from './replay';
 
 const CAM = 'B8A44F7D507D';
@@ -174,15 +174,45 @@ describe('report verification', () => {
     expect(store.rows.get(`${CAM}|${key.keyId}`)).toMatchObject({ epoch: 1, highest: 1 });
   });
 
-  it('permissive accepts and flags; audit accepts without flags; both record', () => {
-    for (const mode of ['permissive', 'audit'] as const) {
+  it('refuses a report that failed a check in every mode; the modes differ only in what is recorded and shown', () => {
+    const seen: Record<string, unknown> = {};
+    for (const mode of ['strict', 'permissive', 'audit'] as const) {
       const { v, audited } = setup(mode);
       const r = v.verify(msg(1, {}, simKey('forger')), T0);
-      expect(r.ok).toBe(true);
-      if (r.ok) expect(r.message.flags).toEqual(mode === 'permissive' ? ['bad_signature'] : []);
-      expect(audited).toHaveLength(1);
-      // Garbage is refused in every mode: there is nothing to flag.
-      expect(v.verify('nope', T0).ok).toBe(false);
+      expect(r.ok, mode).toBe(false);
+      if (r.ok) continue;
+      expect(r.reason).toBe('bad_signature');
+      expect(audited, mode).toHaveLength(1);
+      seen[mode] = { shown: r.unverified?.data.kind ?? null, payload: typeof audited[0]!.detail?.payload };
+      // Garbage is refused and never shown, whatever the mode.
+      const g = v.verify('nope', T0);
+      expect(!g.ok && g.unverified).toBeFalsy();
+      // The window did not move: the honest message with that seq is still accepted.
+      expect(v.verify(msg(1), T0).ok, mode).toBe(true);
+      expect(v.counts().accepted).toBe(1);
     }
+    expect(seen).toEqual({
+      strict: { shown: null, payload: 'undefined' },
+      permissive: { shown: 'detections', payload: 'undefined' }, // shown on the tile, marked
+      audit: { shown: null, payload: 'string' }, // the message kept in the audit log
+    });
+  });
+});
+
+describe('the one parser', () => {
+  const t = `axis/${CAM}/omnisight/detections`;
+  it('names what is wrong with each kind of bad input', () => {
+    expect(parseMessage(Buffer.alloc(70 * 1024, 0x20), t)).toMatchObject({ ok: false, reason: 'too_large' });
+    expect(parseMessage('{not json', t)).toMatchObject({ ok: false, reason: 'malformed', detail: 'payload is not JSON' });
+    const env = JSON.parse(msg(1)) as Record<string, unknown>;
+    expect(parseMessage(JSON.stringify({ ...env, sig: 'short' }), t)).toMatchObject({ ok: false, reason: 'malformed', detail: expect.stringMatching(/sig/) });
+    expect(parseMessage(JSON.stringify({ ...env, extra: 1 }), t)).toMatchObject({ ok: false, reason: 'malformed', detail: expect.stringMatching(/unknown field/) });
+    expect(parseMessage(msg(1), `axis/${OTHER}/omnisight/detections`)).toMatchObject({ ok: false, reason: 'topic_mismatch' });
+    expect(parseMessage(msg(1), `axis/${CAM}/omnisight/heartbeat`)).toMatchObject({ ok: false, reason: 'topic_mismatch' });
+    const flipped = body.replace('"left":0.4', '"left":0.9');
+    expect(parseMessage(msg(1, { body: flipped }), t)).toMatchObject({ ok: false, reason: 'bad_body', detail: expect.stringMatching(/left < right/) });
+    expect(parseMessage(msg(1, { body: '{oops' }), t)).toMatchObject({ ok: false, reason: 'bad_body', detail: 'body is not JSON text' });
+    const ok = parseMessage(Buffer.from(msg(1)), t);
+    expect(ok.ok && ok.parsed.data.kind === 'detections' && ok.parsed.data.body.frame.observations[0]!.track_id).toBe('1');
   });
 });

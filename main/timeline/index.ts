@@ -87,6 +87,8 @@ export interface TimelineService {
    * Throws AppError('invalid_input') for degenerate points.
    */
   calibrate(cameraId: string, points: PointPair[], source: CalibrationSource): void;
+  /** The image → ground mapping the tracker uses for a camera (by serial, as detections arrive), if calibrated. */
+  homographyOf(serial: string): Mat3 | undefined;
   /** Futures of the current tracks in one camera's normalised image. */
   futuresForCamera(cameraId: string): { cameraId: string; at: number; calibrated: boolean; paths: TimelineFeedPath[] };
   tracks(confirmedOnly?: boolean): { at: number; tracks: TimelineTrack[] };
@@ -439,6 +441,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   return {
     ingest,
     calibrate,
+    homographyOf: (serial) => calibrations.get(serial)?.h,
     futuresForCamera,
     setHomography(cameraId, h) {
       calibrations.set(cameraId, { points: [], h, rmsErrorM: 0, source: 'simulator' });

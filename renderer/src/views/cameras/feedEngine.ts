@@ -342,6 +342,7 @@ export class FeedEngine {
       }
       c.dataset.ts = String(tile.bitmapTs);
       c.dataset.boxes = String(hit ? hit.d.observations.length : 0);
+      c.dataset.unverified = hit?.d.unverified ? 'true' : 'false';
     }
   }
 
@@ -364,8 +365,11 @@ function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: Frame
     const bh = (o.box.bottom - o.box.top) * h;
     const color = COLORS[o.cls] ?? COLORS.Other!;
     ctx.strokeStyle = color;
+    // Unverified boxes (permissive mode): dashed and labelled, so they never pass for verified ones.
+    ctx.setLineDash(d.unverified ? [line * 4, line * 3] : []);
     ctx.strokeRect(x, y, bw, bh);
-    const label = `${o.cls} ${Math.round(o.score * 100)}% #${o.trackId}`;
+    ctx.setLineDash([]);
+    const label = `${d.unverified ? 'unverified · ' : ''}${o.cls} ${Math.round(o.score * 100)}% #${o.trackId}`;
     const tw = ctx.measureText(label).width + 6;
     const ly = y > font + 2 ? y : y + bh + font + 2;
     ctx.fillStyle = color;
