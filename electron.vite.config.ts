@@ -11,10 +11,13 @@ export default defineConfig({
           // Electron's main process (app mode) and the browser-mode server share one bundle graph.
           index: resolve(__dirname, 'main/electron/index.ts'),
           serve: resolve(__dirname, 'main/serve.ts'),
-          helper: resolve(__dirname, 'main/helper/index.ts'),
+          helper: resolve(__dirname, 'main/helper/main.ts'),
           // `npx omnisight …` uses out/main/cli.js when built (scripts/omnisight.mjs), tsx otherwise.
           cli: resolve(__dirname, 'scripts/omnisight.ts'),
         },
+        // A lazy import('sharp') becomes a lazy require: Electron's CommonJS loader reads packages
+        // inside app.asar (and their unpacked .node files) on every version.
+        output: { dynamicImportInCjs: false },
       },
     },
   },

@@ -4,12 +4,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApp } from './app/app';
-import { forkHelper } from './app/helper-fork';
+import { createApp, createFileKeySecretStore, startWebServer } from './app';
+import { forkHelper } from './helper';
 import { createLogger } from './kernel/logger';
 import { defaultDataDir } from './kernel/paths';
-import { createFileKeySecretStore } from './app/secret-store-file';
-import { startWebServer } from './app/web-server';
 
 const usage = 'Usage: npm run serve -- [--port N] [--data-dir DIR] [--no-demo]';
 

@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     const progress = new Set<(ev: { id: string; sent?: number; total?: number; line?: string }) => void>();
     const helper = createHelperSupervisor({
       launch: forkHelperFromSource,
-      entry: path.join(root, 'main/helper/index.ts'),
+      entry: path.join(root, 'main/helper/main.ts'),
       log,
       requestTimeoutMs: 60_000,
       onEvent: (e) => ref.fleet?.onHelperEvent(e),

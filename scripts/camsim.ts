@@ -1,4 +1,4 @@
-// npm run camsim -- --cameras N [--base-port P] [--broker mqtt://127.0.0.1:1883] [--seed S]
+// npm run camsim -- --cameras N [--base-port P] [--broker mqtt://127.0.0.1:1883] [--seed S] [--data-dir DIR]
 // Prints one JSON line per simulated camera, then serves until SIGINT/SIGTERM (exit 0).
 import { startSimulatedFleet } from '../main/camsim';
 
@@ -7,6 +7,7 @@ interface Args {
   basePort?: number;
   broker?: string;
   seed?: number;
+  dataDir?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -36,8 +37,12 @@ function parseArgs(argv: string[]): Args {
       case '--seed':
         out.seed = int(0, 0xffffffff);
         break;
+      case '--data-dir':
+        // Kept between runs (with the same --seed): installed apps and each camera's HTTPS certificate survive.
+        out.dataDir = value();
+        break;
       default:
-        throw new Error(`unknown option ${flag}; usage: camsim --cameras N [--base-port P] [--broker mqtt://…] [--seed S]`);
+        throw new Error(`unknown option ${flag}; usage: camsim --cameras N [--base-port P] [--broker mqtt://…] [--seed S] [--data-dir DIR]`);
     }
   }
   return out;
@@ -46,7 +51,7 @@ function parseArgs(argv: string[]): Args {
 async function main(): Promise<void> {
   const fleet = await startSimulatedFleet(parseArgs(process.argv.slice(2)));
   for (const c of fleet.cameras) {
-    process.stdout.write(`${JSON.stringify({ id: c.id, url: c.url, username: c.username, password: c.password, serial: c.serial, model: c.model })}\n`);
+    process.stdout.write(`${JSON.stringify({ id: c.id, url: c.url, httpsPort: c.httpsPort, username: c.username, password: c.password, serial: c.serial, model: c.model })}\n`);
   }
   let stopping = false;
   const shutdown = (): void => {

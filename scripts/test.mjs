@@ -1,4 +1,4 @@
-// npm test: type-check, lint, build, security scan, unit tests, end-to-end tests — in that order,
+// npm test: type-check, lint, import boundaries, build, security scan, unit tests, end-to-end tests — in that order,
 // each step's time printed, and one closing line "N passed, N failed, N skipped" over all tests.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,11 +8,16 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..');
 const bin = (p) => path.join(root, 'node_modules', p);
 const reports = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-test-'));
-const only = process.argv.slice(2); // e.g. `npm test -- unit e2e`
+const only = process.argv.slice(2); // e.g. `npm test -- unit e2e` (`typecheck` runs all three configs)
 
 const steps = [
+  // Main/scripts with Node types only, the renderer with DOM types only, the few files on both sides.
   ['typecheck', [bin('typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json']],
+  ['typecheck-web', [bin('typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.web.json']],
+  ['typecheck-cross', [bin('typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.cross.json']],
   ['lint', [bin('eslint/bin/eslint.js'), '--max-warnings', '0', '.']],
+  // No deep cross-capability import, no import cycle in main/ (ARCHITECTURE.md, Layout).
+  ['boundaries', ['scripts/check-boundaries.mjs']],
   ['build', [bin('electron-vite/bin/electron-vite.js'), 'build']],
   ['security', ['scripts/security-check.mjs']],
   ['unit', [bin('vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(reports, 'unit.json')}`]],
@@ -23,7 +28,7 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const failedSteps = [];
 const started = Date.now();
 for (const [name, args] of steps) {
-  if (only.length && !only.includes(name)) continue;
+  if (only.length && !only.some((o) => name === o || name.startsWith(`${o}-`))) continue;
   const t0 = Date.now();
   process.stdout.write(`\n── ${name} ${'─'.repeat(60 - name.length)}\n`);
   const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.env.CI ? '0' : '1' } });

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../app/testing/harness';
+import { createTestApp, type TestApp } from '../app/testkit';
 import { connectBridge } from './index';
 
 const ctx = { transport: 'internal' as const, peer: 'test' };

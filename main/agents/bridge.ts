@@ -30,7 +30,7 @@ import type { Dispatcher } from '../kernel/dispatcher';
 import { AppError } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import { describeZodError } from '../kernel/validation';
-import type { ProposeDeployInput } from '../fleet/approval';
+import type { ProposeDeployInput } from '../fleet';
 import type { RoomsService } from '../rooms';
 import { createRateLimiter, createReplayGuard, REPLAY_WINDOW_MS, refusalText, signingInput, verifyEd25519, type TokenRecord, type TokenStore } from './tokens';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEventBus } from '../kernel/bus';
-import { createNodeClipboard } from '../app/clipboard-node';
+import { createNodeClipboard } from '../app';
 import type { AppNotification } from '../../preload/contract';
 import { openDatabase, type Db } from '../store';
 import { createClipboardRelay, type ClipboardRelay, type RelayClipboard, type RelayRoomMessage, type RelayRooms } from './clipboard-relay';

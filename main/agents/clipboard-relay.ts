@@ -10,7 +10,7 @@ import type { Logger } from '../kernel/logger';
 import type { Clipboard, Notifier } from '../kernel/ports';
 import type { RoomsService } from '../rooms';
 import type { Db } from '../store';
-import { detectSecret, type SecretKind } from './clipboard-secrets';
+import { detectSecret, prepareSecretDetection, type SecretKind } from './clipboard-secrets';
 
 /** The Clipboard port, plus what an adapter can tell or do beyond plain text. */
 export interface RelayClipboard extends Clipboard {
@@ -229,7 +229,7 @@ export function createClipboardRelay(deps: RelayDeps): ClipboardRelay {
     const formats = clipboard.readFormats ? await clipboard.readFormats().catch(() => []) : [];
     if (isConcealed(formats)) return skip('concealed');
     if (text.length > MAX_RELAY_CHARS) return skip('tooLarge');
-    const kind = detectSecret(text);
+    const kind = await detectSecret(text);
     if (kind) return skip('secret', kind);
     try {
       await relayOut(text, roomId);
@@ -288,6 +288,8 @@ export function createClipboardRelay(deps: RelayDeps): ClipboardRelay {
         const msg = err instanceof Error ? err.message : String(err);
         throw new AppError('unavailable', `The clipboard cannot be read, so the relay stays off: ${msg}`);
       }
+      // Load the secret rules now, so the first copy is judged as fast as the next ones.
+      await prepareSecretDetection();
       enabled = true;
       loop();
     } else if (!on && enabled) {

@@ -5,14 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { version } from '../../package.json';
 import type { AppInfo } from '../../preload/contract';
 import { createAgentBridge, type AgentBridge } from '../agents';
-import { createClipboardRelay, relayRoomsFrom, type RelayClipboard } from '../agents/clipboard-relay';
-import { createOrchestrator } from '../agents/orchestrator';
-import { createSummaryService, summaryRoomsFrom } from '../agents/summary';
+import { createClipboardRelay, createOrchestrator, createSummaryService, relayRoomsFrom, summaryRoomsFrom, type RelayClipboard } from '../agents';
 import { createAuditLog, type AuditLog } from '../audit';
 import { createFederatedService, liveCameras } from '../federated';
-import { createFleetRuntime, type FleetRuntime } from '../fleet/runtime';
-import { createDeployService, defaultNativeDir } from '../fleet/deploy';
-import { createDeployApproval, type DeployApproval } from '../fleet/approval';
+import { createDeployApproval, createDeployService, defaultNativeDir, type DeployApproval } from '../fleet';
+import { createFleetRuntime, type FleetRuntime } from './fleet-runtime';
 import { createRoomsService, type RoomsService } from '../rooms';
 import { createSettingsService, type SettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
@@ -21,7 +18,7 @@ import { createPerfService, type PerfService } from '../perf';
 import { createSwarmService, type SwarmService } from '../swarm';
 import { linkSwarm } from './wiring-swarm';
 import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline } from './wiring-glue';
-import { seededRandom } from '../timeline/rng';
+import { mulberry32 } from '../kernel/random';
 import { createEventBus, type EventBus } from '../kernel/bus';
 import { createDispatcher, type Dispatcher, type RejectedCall } from '../kernel/dispatcher';
 import type { Logger } from '../kernel/logger';
@@ -179,7 +176,7 @@ export function createApp(opts: AppOptions): App {
   });
   dispatcher.register(relay.handlers);
   // Fixed seed: the random source only draws the common samples for zone-entry probabilities.
-  const timeline = createTimelineService({ db, bus, log, now, random: seededRandom(0x7e11), resolveCamera: (id) => fleet.fleet.registry.get(id)?.serial });
+  const timeline = createTimelineService({ db, bus, log, now, random: mulberry32(0x7e11), resolveCamera: (id) => fleet.fleet.registry.get(id)?.serial });
   dispatcher.register(timeline.handlers);
   // Federated rounds over the registered cameras (one in-process client each); offline cameras are
   // skipped, link health comes from the swarm's measurements (read at round time, after the swarm

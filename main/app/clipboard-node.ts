@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RelayClipboard } from '../agents/clipboard-relay';
+import type { RelayClipboard } from '../agents';
 
 export interface NodeClipboard extends RelayClipboard {
   readonly backend: 'xclip' | 'clipboardy';

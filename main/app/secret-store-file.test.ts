@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from './testing/harness';
+import { createTestApp, type TestApp } from './testkit';
 
 let app: TestApp | undefined;
 afterEach(async () => app?.close());

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createTestApp, tempDir, type TestApp } from './testing/harness';
+import { createTestApp, tempDir, type TestApp } from './testkit';
 import { silentLogger } from '../kernel/logger';
 import { startWebServer, type WebServer } from './web-server';
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../audit';
 import { openDatabase } from '../store';
 import { createSwarmService } from '../swarm';
-import { sealEnvelope, simKey } from '../swarm/sim/keys';
+import { sealEnvelope, simKey } from '../swarm/testkit';
 import { createEventBus } from '../kernel/bus';
 import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline } from './wiring-glue';
 

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../audit';
 import { openDatabase } from '../store';
 import { createSwarmService } from '../swarm';
-import { buildCoverage, invert3, type Mat3 } from '../swarm/coverage';
-import { sealEnvelope, simKey } from '../swarm/sim/keys';
+import { buildCoverage, invert3, type Mat3 } from '../swarm';
+import { sealEnvelope, simKey } from '../swarm/testkit';
 import { createEventBus } from '../kernel/bus';
 import { linkSwarm, INGEST_QUEUE_LIMIT } from './wiring-swarm';
 

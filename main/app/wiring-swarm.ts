@@ -7,7 +7,7 @@
 //  - the site zones are seeded once from the demo fleet's public scene description.
 import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
-import type { FleetRuntime } from '../fleet/runtime';
+import type { FleetRuntime } from './fleet-runtime';
 import type { PerfService } from '../perf';
 import { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type SwarmService, type ZoneConfig } from '../swarm';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../app/testing/harness';
+import { createTestApp, type TestApp } from '../app/testkit';
 
 const ctx = { transport: 'internal' as const, peer: 'test' };
 let app: TestApp | undefined;

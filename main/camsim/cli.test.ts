@@ -23,11 +23,14 @@ describe('npm run camsim', () => {
     });
     const cams = lines.map((l) => JSON.parse(l) as Record<string, string>);
     for (const c of cams) {
-      expect(Object.keys(c)).toEqual(['id', 'url', 'username', 'password', 'serial', 'model']);
+      expect(Object.keys(c)).toEqual(['id', 'url', 'httpsPort', 'username', 'password', 'serial', 'model']);
       expect(c.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(Number(c.httpsPort)).toBeGreaterThan(0);
     }
     const r = await curl(`${cams[0]!.url}/axis-cgi/param.cgi?action=list&group=Brand.ProdNbr`, { user: cams[0]!.username, pass: cams[0]!.password });
     expect(r.body.toString()).toBe('root.Brand.ProdNbr=Q1656\r\n');
+    const s = await curl(`https://127.0.0.1:${cams[0]!.httpsPort}/axis-cgi/param.cgi?action=list&group=Brand.ProdNbr`, { user: cams[0]!.username, pass: cams[0]!.password, extra: ['-k'] });
+    expect(s.body.toString()).toBe('root.Brand.ProdNbr=Q1656\r\n');
     const code = await new Promise<number | null>((resolve) => {
       child.on('exit', (c) => resolve(c));
       child.kill('SIGTERM');

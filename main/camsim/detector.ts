@@ -1,4 +1,4 @@
-import type { SimActor, SimActorClass } from './index';
+import type { SimActor, SimActorClass } from './types';
 import type { Rng } from './rng';
 import { projectActorBox, type CameraModel } from './scene';
 

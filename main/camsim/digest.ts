@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { SimUser } from './index';
+import type { SimUser } from './types';
 
 /** Server side of HTTP Digest (RFC 7616) with MD5 and qop="auth", as Axis firmware speaks it. */
 export interface DigestServer {

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createSimCamera, parseBrokerUrl, type CameraIdentity, type SimCamera } from './camera';
+import { createSimCamera, parseBrokerUrl } from './camera';
 import type { ModelName } from './detector';
-import type { SimCameraInfo, SimFleet, SimFleetOptions, SimUser } from './index';
+import type { CameraIdentity, SimCamera, SimCameraInfo, SimFleet, SimFleetOptions, SimUser } from './types';
 import { createRng, type Rng } from './rng';
 import { createEapRuntime, findEmulator, type EapRuntime } from './runner';
 import { createScene } from './scene';
@@ -66,6 +66,9 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
       createSimCamera({
         identity,
         port: opts.basePort ? opts.basePort + i : 0,
+        // HTTPS ports follow the HTTP ones (basePort + cameras + i) unless given on their own.
+        httpsPort: opts.httpsBasePort ? opts.httpsBasePort + i : opts.basePort ? opts.basePort + n + i : 0,
+        stateDir: path.join(baseDir, identity.serial),
         scene,
         cam: scene.model(identity.id),
         rng: rng.fork(1000 + i),
@@ -96,6 +99,7 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
     return {
       id: c.identity.id,
       url: `http://127.0.0.1:${c.port()}`,
+      httpsPort: c.httpsPort(),
       username: admin.username,
       password: admin.password,
       serial: c.identity.serial,

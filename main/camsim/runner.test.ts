@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import mqtt, { type MqttClient } from 'mqtt';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/broker';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt';
 import { checkEap, readTar } from './eap';
 import { findEmulator, startSimulatedFleet, type SimCameraInfo, type SimFleet } from './index';
 import { curl, sleep } from './testkit';

@@ -1,4 +1,4 @@
-import type { SimActor, SimActorClass, SimCalibration, SimScene, SimZone } from './index';
+import type { SimActor, SimActorClass, SimCalibration, SimScene, SimZone } from './types';
 import { createRng, type Rng } from './rng';
 
 /** The sensor clock: every camera captures on this grid, so frames and detections share timestamps. */

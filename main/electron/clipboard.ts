@@ -2,7 +2,7 @@
 // the relay can poll every 300 ms). Electron 44+ writes several formats atomically through
 // ClipboardItem, which is how relayed text gets the "do not record" markers beside it.
 import { clipboard, ClipboardItem } from 'electron';
-import type { RelayClipboard } from '../agents/clipboard-relay';
+import type { RelayClipboard } from '../agents';
 
 const os = (format: string): string => `electron application/osclipboard;format="${format}"`;
 

@@ -4,7 +4,7 @@
 // document, before any page script runs, so a reload always starts from a fresh port.
 import { ipcMain, MessageChannelMain, type IpcMainEvent, type WebContents } from 'electron';
 import type { AuditLog } from '../audit';
-import { createWindowFrameSinks, type FrameSinkTarget } from '../fleet/frames';
+import { createWindowFrameSinks, type FrameSinkTarget } from '../fleet';
 import { senderIsTrusted, windowPeer } from './ipc';
 
 export const FRAMES_CHANNEL = 'omnisight:frames';

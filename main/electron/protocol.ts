@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { protocol } from 'electron';
-import { contentSecurityPolicy } from '../app/web-server';
+import { contentSecurityPolicy } from '../app';
 
 /** Must run before app "ready": app:// behaves like https (secure context, fetch, storage). */
 export function registerAppScheme(): void {

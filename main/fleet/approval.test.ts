@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deploy } from '../../preload/contract/deploy';
-import { connectBridge, type BridgeCallError, type BridgeClient } from '../agents/client';
+import { connectBridge, type BridgeCallError, type BridgeClient } from '../agents';
 import { createAgentBridge, type AgentBridge } from '../agents';
 import { startSimulatedFleet, type SimFleet } from '../camsim';
 import { createEventBus, type EventBus } from '../kernel/bus';

@@ -5,13 +5,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../app/app';
+import { createApp, createFileKeySecretStore, demoCountFromEnv, type App } from '../app';
 import { createEventBus } from '../kernel/bus';
 import { silentLogger } from '../kernel/logger';
-import { createFileKeySecretStore } from '../app/secret-store-file';
 import { createSettingsService } from '../settings';
 import { openDatabase } from '../store';
-import { demoCountFromEnv } from './runtime';
 import { inProcessHelper } from './supervisor';
 
 const log = silentLogger();

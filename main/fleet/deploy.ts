@@ -14,7 +14,7 @@ import type { EventBus } from '../kernel/bus';
 import type { CallContext, Handlers } from '../kernel/dispatcher';
 import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
-import type { HelperTarget } from '../helper/protocol';
+import type { HelperTarget } from '../helper';
 import type { CameraMessage } from '../swarm';
 import { readEap } from '../packaging';
 import { addModelToEap, type ModelArtifact } from './model-package';

@@ -9,7 +9,7 @@ import { startSimulatedFleet } from '../camsim';
 import { createEventBus } from '../kernel/bus';
 import { createDispatcher } from '../kernel/dispatcher';
 import { silentLogger } from '../kernel/logger';
-import { createFileKeySecretStore } from '../app/secret-store-file';
+import { createFileKeySecretStore } from '../app';
 import { createMqttService } from '../mqtt';
 import { createSwarmService } from '../swarm';
 import { createSettingsService } from '../settings';
@@ -198,7 +198,7 @@ describe('helper supervisor', () => {
   let sup: HelperSupervisor | undefined;
   afterAll(() => sup?.close());
   it('forks the TS helper, restarts it after it is killed, and answers again', async () => {
-    sup = createHelperSupervisor({ launch: forkHelperFromSource, entry: path.join(__dirname, '../helper/index.ts'), log, backoffBaseMs: 50 });
+    sup = createHelperSupervisor({ launch: forkHelperFromSource, entry: path.join(__dirname, '../helper/main.ts'), log, backoffBaseMs: 50 });
     await sup.whenReady();
     const first = await sup.call({ op: 'ping' });
     expect(first.pid).toBe(sup.pid);

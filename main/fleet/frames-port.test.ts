@@ -12,7 +12,7 @@ import { createAuditLog } from '../audit';
 import { createEventBus } from '../kernel/bus';
 import { createDispatcher } from '../kernel/dispatcher';
 import { silentLogger } from '../kernel/logger';
-import { createFileKeySecretStore } from '../app/secret-store-file';
+import { createFileKeySecretStore } from '../app';
 import { createSettingsService } from '../settings';
 import { openDatabase } from '../store';
 import { createFrameMux, createWindowFrameSinks, decodeFrame, FRAME_HEADER_BYTES, FRAME_KIND_DETECTIONS, type FramePort, type FrameSink, type FrameSinkTarget } from './frames';

@@ -8,7 +8,7 @@ import type { Handlers } from '../kernel/dispatcher';
 import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import type { SecretStore } from '../kernel/ports';
-import type { FromHelper, HelperTarget, StreamStatus } from '../helper/protocol';
+import type { FromHelper, HelperTarget, StreamStatus } from '../helper';
 import type { BrokerEndpoint } from '../mqtt';
 import { MQTT_PASSWORD_SECRET } from '../mqtt';
 import type { BadMessage, CameraMessage } from '../swarm';
@@ -18,7 +18,9 @@ import { createFrameMux, type FrameMux, type FrameSink } from './frames';
 import { createRegistry, type Registry } from './registry';
 import { toAppError, type HelperSupervisor } from './supervisor';
 
-export { createHelperSupervisor, inProcessHelper, forkHelperFromSource, HelperCallError, toAppError } from './supervisor';
+export { createHelperSupervisor, inProcessHelper, forkHelperFromSource, HelperCallError, toAppError, type HelperSupervisor } from './supervisor';
+export { createDeployApproval, DEPLOY_AUTHOR, type DeployApproval, type DeployApprovalDeps, type ProposeDeployInput } from './approval';
+export { createDeployService, defaultNativeDir, type DeployDeps, type DeployService } from './deploy';
 export { encodeFrame, decodeFrame, encodeDetections, FRAME_HEADER_BYTES, FRAME_KIND_JPEG, FRAME_KIND_DETECTIONS, type FrameDetections } from './frames';
 export { createWindowFrameSinks, type FramePort, type FrameSinkTarget, type WindowFrameSinks } from './frames';
 export { createRegistry } from './registry';
@@ -167,6 +169,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
       fps = Math.max(fps, s.fps);
       frames += s.badFrames;
       if (s.lastError) lastErr = s.lastError;
+      else if (s.warning) lastErr = s.warning;
     }
     return {
       cameraId: c.id,

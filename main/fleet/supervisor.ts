@@ -1,12 +1,21 @@
 // Main's side of the helper: starts it through the HelperLauncher port, restarts it with
 // exponential backoff when it dies, and turns the message protocol into typed promises with
 // request ids and timeouts. Everything the helper says is validated before it is believed.
-import { forkHelperWith } from '../app/helper-fork';
 import { AppError } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import type { HelperChannel, HelperLauncher } from '../kernel/ports';
-import { createHelperCore, parseFromHelper, type HelperCoreOptions } from '../helper/core';
-import { helperResultSchemas, type FromHelper, type HelperErrorKind, type HelperOp, type HelperRequest, type HelperResult } from '../helper/protocol';
+import {
+  createHelperCore,
+  forkHelperFromSource,
+  helperResultSchemas,
+  parseFromHelper,
+  type FromHelper,
+  type HelperCoreOptions,
+  type HelperErrorKind,
+  type HelperOp,
+  type HelperRequest,
+  type HelperResult,
+} from '../helper';
 
 /** A helper failure carried to callers with its kind, so the fleet can word it for the user. */
 export class HelperCallError extends Error {
@@ -245,5 +254,5 @@ export function inProcessHelper(opts: Omit<HelperCoreOptions, 'send'> = {}): Hel
   };
 }
 
-/** Forks the TypeScript entry through tsx (tests, and `npm run serve` from sources). */
-export const forkHelperFromSource: HelperLauncher = forkHelperWith(['--import', 'tsx']);
+/** Re-exported for the callers that start a supervisor from sources (tests, benchmarks). */
+export { forkHelperFromSource };

@@ -5,7 +5,7 @@ import { createAuditLog } from '../audit';
 import { createEventBus, type EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { SecretStore } from '../kernel/ports';
-import { createFileKeySecretStore } from '../app/secret-store-file';
+import { createFileKeySecretStore } from '../app';
 import { createMqttService, type MqttService } from '../mqtt';
 import { createSettingsService } from '../settings';
 import { createSwarmService } from '../swarm';

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { digestAuthorization, DigestSession, parseChallenge, readBody, VapixError, type Target } from './digest';
+import { authenticateHeaders, digestAuthorization, DigestSession, parseChallenge, readBody, VapixError, type Target } from './digest';
 
 const where = (t: Target): string => `${t.host}:${t.port}`;
 
@@ -146,12 +146,12 @@ export async function uploadApp(t: Target, file: string, o: UploadOptions = {}):
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const total = head.length + size + tail.length;
 
-  const request = (auth: string | undefined, body: boolean): Promise<{ status: number; text: string; challenge?: string; sent: number }> =>
+  const request = (auth: string | undefined, body: boolean): Promise<{ status: number; text: string; challenge?: string[]; sent: number }> =>
     new Promise((resolve, reject) => {
       let sent = 0;
       let lastReport = 0;
       let settled = false;
-      const done = (err: Error | undefined, v?: { status: number; text: string; challenge?: string; sent: number }): void => {
+      const done = (err: Error | undefined, v?: { status: number; text: string; challenge?: string[]; sent: number }): void => {
         if (settled) return;
         settled = true;
         o.signal?.removeEventListener('abort', onAbort);
@@ -162,7 +162,7 @@ export async function uploadApp(t: Target, file: string, o: UploadOptions = {}):
       if (auth) headers.Authorization = auth;
       const req = http.request({ host: t.host, port: t.port, method: 'POST', path: p, headers, agent: false }, (res) => {
         readBody(res, 16 * 1024, t, idle).then(
-          (b) => done(undefined, { status: res.statusCode ?? 0, text: b.toString('utf8'), challenge: res.headers['www-authenticate'] as string | undefined, sent }),
+          (b) => done(undefined, { status: res.statusCode ?? 0, text: b.toString('utf8'), challenge: authenticateHeaders(res), sent }),
           (e: Error) => done(e),
         );
       });

@@ -1,4 +1,4 @@
-// Client side of HTTP Digest authentication (RFC 7616 subset: MD5, qop=auth) over node:http, so
+// Client side of HTTP Digest authentication (RFC 7616 subset: SHA-256 preferred, MD5, qop=auth) over node:http, so
 // that response sizes, timeouts and streaming bodies stay under our control.
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -41,27 +41,91 @@ export interface Challenge {
   stale?: boolean;
 }
 
-/** Parses `Digest realm="…", nonce="…", qop="auth"`; undefined when it is not a Digest challenge. */
-export function parseChallenge(header: string | undefined): Challenge | undefined {
-  if (!header) return undefined;
-  const m = /^\s*Digest\s+(.*)$/is.exec(header);
-  if (!m) return undefined;
-  const params: Record<string, string> = {};
-  const re = /([a-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))/gi;
-  let p: RegExpExecArray | null;
-  while ((p = re.exec(m[1]!))) params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]!;
-  if (!params.realm || !params.nonce) return undefined;
-  return {
-    realm: params.realm,
-    nonce: params.nonce,
-    opaque: params.opaque,
-    qop: params.qop,
-    algorithm: params.algorithm,
-    stale: params.stale?.toLowerCase() === 'true',
-  };
+/**
+ * Every challenge in one or more `WWW-Authenticate` values. Node joins repeated headers with ", ",
+ * so a value may hold several challenges (`Basic realm="x", Digest realm="y", nonce="z"`); pass
+ * `res.rawHeaders` values where available. One left-to-right scan: a hostile 15 kB header costs
+ * linear time (the regex it replaces backtracked quadratically on `Digest aaaa…`).
+ */
+export function parseChallenges(headers: string | readonly string[] | undefined): { scheme: string; params: Record<string, string> }[] {
+  const out: { scheme: string; params: Record<string, string> }[] = [];
+  for (const header of typeof headers === 'string' ? [headers] : (headers ?? [])) {
+    const s = header.slice(0, 16_384); // longer than any real challenge; the rest is ignored
+    let i = 0;
+    let current: { scheme: string; params: Record<string, string> } | undefined;
+    const isTokenChar = (c: string): boolean => /[A-Za-z0-9!#$%&'*+.^_`|~-]/.test(c);
+    const skipSpace = (): void => {
+      while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
+    };
+    while (i < s.length) {
+      skipSpace();
+      if (s[i] === ',') {
+        i++;
+        continue;
+      }
+      const start = i;
+      while (i < s.length && isTokenChar(s[i]!)) i++;
+      if (i === start) {
+        i++; // a stray character: skip it rather than stall
+        continue;
+      }
+      const token = s.slice(start, i);
+      skipSpace();
+      if (s[i] === '=') {
+        // auth-param of the current challenge (token68 values of other schemes end up here too)
+        i++;
+        skipSpace();
+        let value = '';
+        if (s[i] === '"') {
+          i++;
+          while (i < s.length && s[i] !== '"') {
+            if (s[i] === '\\' && i + 1 < s.length) i++;
+            value += s[i]!;
+            i++;
+          }
+          i++; // closing quote (or the end)
+        } else {
+          const vs = i;
+          while (i < s.length && s[i] !== ',' && s[i] !== ' ' && s[i] !== '\t') i++;
+          value = s.slice(vs, i);
+        }
+        if (current) current.params[token.toLowerCase()] = value;
+      } else {
+        current = { scheme: token.toLowerCase(), params: {} };
+        out.push(current);
+      }
+    }
+  }
+  return out;
 }
 
-const md5 = (s: string): string => crypto.createHash('md5').update(s).digest('hex');
+const supportedAlgorithms = ['SHA-256', 'MD5'] as const;
+
+/**
+ * The Digest challenge to answer among all offered: SHA-256 when the camera offers it (RFC 7616
+ * asks clients to prefer it), else MD5; undefined when there is no Digest challenge we can answer.
+ */
+export function parseChallenge(headers: string | readonly string[] | undefined): Challenge | undefined {
+  const digests = parseChallenges(headers)
+    .filter((c) => c.scheme === 'digest' && c.params.realm !== undefined && c.params.nonce)
+    .map(
+      (c): Challenge => ({
+        realm: c.params.realm!,
+        nonce: c.params.nonce!,
+        opaque: c.params.opaque,
+        qop: c.params.qop,
+        algorithm: c.params.algorithm,
+        stale: c.params.stale?.toLowerCase() === 'true',
+      }),
+    );
+  for (const alg of supportedAlgorithms) {
+    const found = digests.find((c) => (c.algorithm ?? 'MD5').toUpperCase() === alg);
+    if (found) return found;
+  }
+  return digests[0]; // an algorithm we cannot answer: digestAuthorization says so
+}
+
+const hashes = { MD5: 'md5', 'SHA-256': 'sha256' } as const;
 
 /** The Authorization header for one request; nc counts requests made with the same nonce. */
 export function digestAuthorization(
@@ -72,20 +136,22 @@ export function digestAuthorization(
   nc: number,
   cnonce: string,
 ): string {
-  if (c.algorithm && c.algorithm.toUpperCase() !== 'MD5')
-    throw new VapixError('bad_reply', `The camera asks for Digest ${c.algorithm}; only MD5 is supported.`);
-  const ha1 = md5(`${t.username}:${c.realm}:${t.password}`);
-  const ha2 = md5(`${method}:${uri}`);
+  const algorithm = (c.algorithm ?? 'MD5').toUpperCase() as keyof typeof hashes;
+  if (!(algorithm in hashes))
+    throw new VapixError('bad_reply', `The camera asks for Digest ${c.algorithm}; only SHA-256 and MD5 are supported.`);
+  const h = (s: string): string => crypto.createHash(hashes[algorithm]).update(s).digest('hex');
+  const ha1 = h(`${t.username}:${c.realm}:${t.password}`);
+  const ha2 = h(`${method}:${uri}`);
   const qops = (c.qop ?? '').split(',').map((q) => q.trim());
   const ncHex = nc.toString(16).padStart(8, '0');
   const quote = (s: string): string => s.replace(/(["\\])/g, '\\$1');
   const parts = [`username="${quote(t.username)}"`, `realm="${quote(c.realm)}"`, `nonce="${quote(c.nonce)}"`, `uri="${quote(uri)}"`];
   if (qops.includes('auth')) {
-    parts.push(`qop=auth`, `nc=${ncHex}`, `cnonce="${cnonce}"`, `response="${md5(`${ha1}:${c.nonce}:${ncHex}:${cnonce}:auth:${ha2}`)}"`);
+    parts.push(`qop=auth`, `nc=${ncHex}`, `cnonce="${cnonce}"`, `response="${h(`${ha1}:${c.nonce}:${ncHex}:${cnonce}:auth:${ha2}`)}"`);
   } else {
-    parts.push(`response="${md5(`${ha1}:${c.nonce}:${ha2}`)}"`);
+    parts.push(`response="${h(`${ha1}:${c.nonce}:${ha2}`)}"`);
   }
-  parts.push('algorithm=MD5');
+  parts.push(`algorithm=${algorithm}`);
   if (c.opaque !== undefined) parts.push(`opaque="${quote(c.opaque)}"`);
   return `Digest ${parts.join(', ')}`;
 }
@@ -122,6 +188,13 @@ function networkError(err: NodeJS.ErrnoException, t: Target, timeoutMs: number):
   }
 }
 
+/** Each WWW-Authenticate header as sent (Node joins repeated ones in res.headers). */
+export function authenticateHeaders(res: http.IncomingMessage): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) if (res.rawHeaders[i]!.toLowerCase() === 'www-authenticate') out.push(res.rawHeaders[i + 1]!);
+  return out;
+}
+
 /** Digest state per camera, so that requests after the first skip the 401 round trip. */
 export class DigestSession {
   private challenge: Challenge | undefined;
@@ -138,7 +211,7 @@ export class DigestSession {
       const res = await this.send(o);
       if (res.statusCode !== 401) return res;
       res.resume();
-      const c = parseChallenge(res.headers['www-authenticate']);
+      const c = parseChallenge(authenticateHeaders(res));
       if (!c) throw new VapixError('not_axis', `${where(this.target)} asks for a login the way Axis cameras do not (no Digest challenge). Check that this is an Axis camera.`);
       const hadAnswer = this.challenge !== undefined && attempt > 0;
       this.challenge = c;

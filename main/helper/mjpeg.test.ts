@@ -89,3 +89,31 @@ describe('MJPEG framing', () => {
     expect(frames.map((f) => f.ts)).toEqual([9]);
   });
 });
+
+describe('MJPEG parser memory bounds', () => {
+  it('a boundary with no line end does not hold the rest of the stream (every state is bounded)', () => {
+    const { p, frames, bad } = collect('b');
+    p.push(Buffer.from('--b'));
+    // 131 MB arrived in the report; 2 MB of no line end is plenty to show growth without the bound.
+    for (let i = 0; i < 200; i++) p.push(Buffer.alloc(10_000, 0x41));
+    expect(p.buffered).toBeLessThan(10_000 + 4096 + 300);
+    expect(bad).toContain('bad_headers');
+    // And the parser still reads a good part afterwards.
+    p.push(Buffer.from('\r\n'));
+    p.push(part('b', jpeg(8, 8, { ts: 7 })));
+    p.push(Buffer.from('--b\r\n'));
+    expect(frames.map((f) => f.ts)).toEqual([7]);
+  });
+
+  it('never holds more than one frame and its headers, whatever the input', () => {
+    const { p } = collect('bnd');
+    let max = 0;
+    const chunks = [Buffer.from('--bnd'), Buffer.from('\r\nX: '), Buffer.alloc(5000, 0x20), Buffer.from('--bnd\r\n\r\n'), Buffer.alloc(30_000, 0xff), Buffer.from('--b'), Buffer.alloc(3000, 0x0d)];
+    for (let round = 0; round < 50; round++)
+      for (const c of chunks) {
+        p.push(c);
+        max = Math.max(max, p.buffered);
+      }
+    expect(max).toBeLessThanOrEqual(10_000 + 4096 + 5 + 256 + 4);
+  });
+});

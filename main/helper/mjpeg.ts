@@ -76,6 +76,8 @@ export interface MjpegParserOptions {
 const CRLF2 = Buffer.from('\r\n\r\n');
 const EOI = Buffer.from([0xff, 0xd9]);
 const MAX_HEADER_BYTES = 4096;
+/** What may follow `--boundary` on its line (`--` at the end, transport padding). */
+const MAX_BOUNDARY_LINE = 256;
 
 /** Incremental parser: push() chunks as they arrive; frames and bad parts come out as callbacks. */
 export class MjpegParser {
@@ -96,6 +98,18 @@ export class MjpegParser {
       const progressed = this.state === 'seek' ? this.seek() : this.state === 'headers' ? this.headers() : this.body();
       if (!progressed) break;
     }
+    // Each state bounds what it keeps; this is the backstop that holds whatever a state forgot.
+    if (this.buf.length > this.maxBuffered) this.resync('oversized', this.buf.length);
+  }
+
+  /** The most any state may hold between pushes: one frame plus its headers and boundary line. */
+  private get maxBuffered(): number {
+    return this.maxFrame + MAX_HEADER_BYTES + this.delim.length + MAX_BOUNDARY_LINE + 4;
+  }
+
+  /** Bytes held between pushes (for tests and memory accounting). */
+  get buffered(): number {
+    return this.buf.length;
   }
 
   private seek(): boolean {
@@ -114,6 +128,8 @@ export class MjpegParser {
     const eol = this.buf.indexOf('\r\n', at + this.delim.length);
     if (eol < 0) {
       this.buf = this.buf.subarray(at);
+      // A boundary line never ends: without this bound the rest of the stream would pile up here.
+      if (this.buf.length > this.delim.length + MAX_BOUNDARY_LINE) this.resync('bad_headers', this.buf.length);
       return false;
     }
     this.buf = this.buf.subarray(eol + 2);

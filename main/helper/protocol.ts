@@ -122,6 +122,10 @@ export const streamStatusSchema = z.object({
   reconnects: z.number().int(),
   lastError: z.string().nullable(),
   lastFrameTs: z.number().nullable(),
+  /** Frames dropped because the camera sent more than was asked (rate or byte budget). */
+  dropped: z.number().int().optional(),
+  /** Said to the user while the camera overruns what was asked; null once it keeps to it. */
+  warning: z.string().nullable().optional(),
 });
 export type StreamStatus = z.infer<typeof streamStatusSchema>;
 

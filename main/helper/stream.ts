@@ -27,6 +27,11 @@ export interface StreamTuning {
   breakerOpenMs: number;
   connectTimeoutMs: number;
   maxFrameBytes: number;
+  /** Frames forwarded may exceed the asked rate by this factor (cameras round their rates). */
+  rateTolerance: number;
+  /** Bytes a second the helper reads per stream: at least this, or asked fps × pixels × this. */
+  minBytesPerSecond: number;
+  bytesPerPixel: number;
 }
 
 export const defaultTuning: StreamTuning = {
@@ -37,6 +42,10 @@ export const defaultTuning: StreamTuning = {
   breakerOpenMs: 30_000,
   connectTimeoutMs: 8000,
   maxFrameBytes: 4 * 1024 * 1024,
+  rateTolerance: 1.5,
+  minBytesPerSecond: 1024 * 1024,
+  // A JPEG is far below one byte per pixel at any quality a camera streams; 1.5 leaves room.
+  bytesPerPixel: 1.5,
 };
 
 export interface StreamSpec {
@@ -80,6 +89,21 @@ export function startStream(spec: StreamSpec, deps: StreamDeps): StreamReader {
   let lastError: string | null = null;
   let lastFrameTs: number | null = null;
   const recent: number[] = [];
+  // What the camera is allowed to send: the asked rate (token bucket) and a byte budget per
+  // second. A camera that ignores the asked rate (one sent ~821 fps of 200 kB frames for 1 fps)
+  // would otherwise flood main and the UI and grow the helper by hundreds of MB.
+  const maxRate = Math.max(1, spec.fps) * tuning.rateTolerance;
+  const burst = Math.max(2, Math.ceil(maxRate));
+  let tokens = burst;
+  let tokensAt = now();
+  const byteBudget = Math.max(tuning.minBytesPerSecond, spec.fps * spec.width * spec.height * tuning.bytesPerPixel);
+  let windowStart = now();
+  let windowBytes = 0;
+  let windowFrames = 0;
+  let dropped = 0;
+  let warning: string | null = null;
+  let overrunAt = -Infinity;
+  let pauseTimer: unknown;
   let res: http.IncomingMessage | undefined;
   let retryTimer: unknown;
   let stallTimer: unknown;
@@ -103,6 +127,8 @@ export function startStream(spec: StreamSpec, deps: StreamDeps): StreamReader {
     reconnects,
     lastError,
     lastFrameTs,
+    dropped,
+    warning,
   });
 
   const setState = (next: StreamState): void => {
@@ -124,8 +150,34 @@ export function startStream(spec: StreamSpec, deps: StreamDeps): StreamReader {
     badByReason[reason] = (badByReason[reason] ?? 0) + 1;
   };
 
+  /** Rolls the one-second accounting window; says so to the user while the camera overruns. */
+  const rollWindow = (t: number): void => {
+    if (t - windowStart < 1000) return;
+    const secs = (t - windowStart) / 1000;
+    const rate = windowFrames / secs;
+    const bytesPerSec = windowBytes / secs;
+    if (rate > maxRate || bytesPerSec > byteBudget) {
+      overrunAt = t;
+      const mb = (bytesPerSec / 1e6).toFixed(1);
+      warning = `The camera sends about ${Math.round(rate)} fps (${mb} MB/s) where ${spec.fps} fps was asked: the helper drops the excess and slows the stream. Check the camera's stream settings.`;
+    } else if (warning && t - overrunAt > 5000) warning = null;
+    windowStart = t;
+    windowBytes = 0;
+    windowFrames = 0;
+  };
+
+  /** One frame may pass when the bucket holds a token (refilled at the asked rate × tolerance). */
+  const admit = (t: number): boolean => {
+    tokens = Math.min(burst, tokens + ((t - tokensAt) / 1000) * maxRate);
+    tokensAt = t;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+
   const drop = (): void => {
     timers.clearTimeout(stallTimer);
+    timers.clearTimeout(pauseTimer);
     if (res) {
       res.removeAllListeners('data');
       res.destroy();
@@ -202,6 +254,12 @@ export function startStream(spec: StreamSpec, deps: StreamDeps): StreamReader {
       maxFrameBytes: tuning.maxFrameBytes,
       onFrame: (f) => {
         const t = now();
+        windowFrames++;
+        if (!admit(t)) {
+          dropped++;
+          armStall(); // the camera is alive, just too fast
+          return;
+        }
         frames++;
         failures = 0; // a frame closes the circuit
         recent.push(t);
@@ -216,8 +274,20 @@ export function startStream(spec: StreamSpec, deps: StreamDeps): StreamReader {
     });
     armStall();
     r.on('data', (chunk: Buffer) => {
+      const t = now();
+      rollWindow(t);
+      windowBytes += chunk.length;
       try {
         parser.push(chunk);
+        if (windowBytes > byteBudget && res === r) {
+          // Over the byte budget: stop reading until the window ends. TCP backpressure then
+          // slows the camera itself, instead of the helper parsing (and dropping) the flood.
+          r.pause();
+          timers.clearTimeout(pauseTimer);
+          pauseTimer = timers.setTimeout(() => {
+            if (res === r) r.resume();
+          }, Math.max(1, 1000 - (t - windowStart)));
+        }
       } catch (err) {
         bad('garbage');
         fail(`Unreadable video stream: ${(err as Error).message}`);

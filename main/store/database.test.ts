@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../app/testing/harness';
+import { tempDir } from '../app/testkit';
 import { NewerDatabaseError, openDatabase } from './database';
 import type { Migration } from './migrate';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { tempDir } from '../app/testing/harness';
+import { tempDir } from '../app/testkit';
 import { openDatabase } from './database';
 
 let child: ChildProcess | undefined;

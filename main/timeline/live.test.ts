@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createApp } from '../app/app';
+import { createApp } from '../app';
 import { createEventBus } from '../kernel/bus';
 import { silentLogger } from '../kernel/logger';
-import { createFileKeySecretStore } from '../app/secret-store-file';
-import { inProcessHelper } from '../fleet/supervisor';
+import { createFileKeySecretStore } from '../app';
+import { inProcessHelper } from '../fleet';
 import { createSettingsService } from '../settings';
 import { openDatabase } from '../store';
 

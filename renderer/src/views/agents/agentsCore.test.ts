@@ -23,6 +23,9 @@ describe('agents view formatting', () => {
     expect(relative(1000, 10_000)).toBe('just now');
     expect(relative(0, 5 * 60_000)).toBe('5 min ago');
     expect(relative(3 * 3_600_000, 0)).toBe('in 3 h');
+    // "Last used" just after use, with the page's clock a tick behind: never "in 1 min".
+    expect(relative(70_000, 0, 'past')).toBe('just now');
+    expect(relative(0, 5 * 60_000, 'past')).toBe('5 min ago');
     expect(relative(0, 3 * 86_400_000)).toBe('3 d ago');
   });
 

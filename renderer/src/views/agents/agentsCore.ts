@@ -1,10 +1,14 @@
 // The Agents view's formatting rules, apart from React so they are tested in Node.
 import type { PriceTable, RelayState, TokenInfo } from '../../../../preload/contract';
 
-/** "just now", "5 min ago", "3 h ago", "2 d ago"; "in 4 d" for the future; "never" for null. */
-export function relative(ts: number | null, now: number): string {
+/**
+ * "just now", "5 min ago", "3 h ago", "2 d ago"; "in 4 d" for the future; "never" for null. A time
+ * that can only be past ('past': last used, connected) never reads as future, even when it is a
+ * little ahead of the clock the page last ticked.
+ */
+export function relative(ts: number | null, now: number, kind: 'past' | 'any' = 'any'): string {
   if (ts === null) return 'never';
-  const d = ts - now;
+  const d = kind === 'past' ? Math.min(0, ts - now) : ts - now;
   const abs = Math.abs(d);
   const fmt = (n: number, u: string): string => (d > 0 ? `in ${n} ${u}` : `${n} ${u} ago`);
   if (abs < 45_000) return d > 0 ? 'in a moment' : 'just now';
@@ -76,3 +80,5 @@ export function parsePrice(s: string): number | string {
   if (n < 0 || n > 10_000) return 'Prices are from 0 to 10,000 US$ per million tokens';
   return n;
 }
+
+export const when = (ts: number): string => new Date(ts).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });

@@ -1,296 +1,26 @@
-import * as Dialog from '@radix-ui/react-dialog';
+// The Rooms view: the room list, the message stream with its threads, and the side panels.
 import * as Tabs from '@radix-ui/react-tabs';
-import { MessageSquareReply, Paperclip, Plus, X } from 'lucide-react';
-import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import {
-  quorumRules,
-  speechActs,
-  type Decision,
-  type FileInfo,
-  type Member,
-  type Message,
-  type Proposal,
-  type Room,
-  type RoomListItem,
-  type SearchHit,
-} from '../../../../preload/contract';
-import { transport, errorText } from '../../transport';
-import { ActBadge, AuthorBadge, ErrorLine, ME, MessageText, Verified, clock } from './parts';
-import { DecisionsPanel, downloadFile, FilesPanel, MembersPanel, SearchPanel, SummaryPanel, TasksPanel, uploadTo, VotesPanel } from './panels';
-import { applyPresence, applyReply, isSendKey, mergeMessages, upsertById } from './roomCore';
+import { Plus, X } from 'lucide-react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { Decision, FileInfo, Member, Message, Proposal, Room, RoomListItem, SearchHit } from '../../../../preload/contract';
+import { ErrorLine } from '../../components/ErrorLine';
+import { ignoreBecause } from '../../data/ignore';
+import { useAction } from '../../data/useAction';
+import { transport } from '../../transport';
+import { Composer } from './Composer';
+import { MessageRow, useStickToBottom } from './MessageRow';
+import { NewRoomDialog } from './NewRoomDialog';
+import { ME } from './parts';
+import { DecisionsPanel } from './panels/DecisionsPanel';
+import { downloadFile } from './panels/files';
+import { FilesPanel } from './panels/FilesPanel';
+import { MembersPanel } from './panels/MembersPanel';
+import { SearchPanel } from './panels/SearchPanel';
+import { SummaryPanel } from './panels/SummaryPanel';
+import { TasksPanel } from './panels/TasksPanel';
+import { VotesPanel } from './panels/VotesPanel';
+import { applyPresence, applyReply, mergeMessages, upsertById } from './roomCore';
 import './rooms.css';
-
-type SpeechAct = (typeof speechActs)[number];
-type Rule = (typeof quorumRules)[number];
-
-// --- room list ------------------------------------------------------------------------------------
-
-function NewRoomDialog({ open, onOpenChange, onCreated }: { open: boolean; onOpenChange: (o: boolean) => void; onCreated: (r: Room) => void }) {
-  const [name, setName] = useState('');
-  const [rule, setRule] = useState<Rule>('majority');
-  const [veto, setVeto] = useState('');
-  const [error, setError] = useState<string>();
-  const submit = async (e: FormEvent): Promise<void> => {
-    e.preventDefault();
-    setError(undefined);
-    try {
-      const vetoRoles = veto.split(',').map((s) => s.trim()).filter(Boolean);
-      const room = await transport().call('rooms.create', { name, defaultRule: rule, ...(vetoRoles.length ? { vetoRoles } : {}) });
-      setName('');
-      setVeto('');
-      onCreated(room);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  };
-  return (
-    <Dialog.Root open={open} onOpenChange={onOpenChange}>
-      <Dialog.Portal>
-        <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog" aria-describedby="new-room-hint">
-          <Dialog.Title>New room</Dialog.Title>
-          <p id="new-room-hint" className="muted small">
-            You own the room and join it as coordinator. Agents join when they first post with their token.
-          </p>
-          <form onSubmit={(e) => void submit(e)} className="dialog-form">
-            <label>
-              Name
-              <input value={name} onChange={(e) => setName(e.target.value)} maxLength={80} required autoFocus placeholder="e.g. Release 2.4" />
-            </label>
-            <label>
-              Default quorum rule
-              <select value={rule} onChange={(e) => setRule(e.target.value as Rule)}>
-                {quorumRules.map((r) => (
-                  <option key={r} value={r}>
-                    {r}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              Roles that may veto <small className="muted">comma-separated, e.g. reviewer</small>
-              <input value={veto} onChange={(e) => setVeto(e.target.value)} placeholder="none" />
-            </label>
-            <ErrorLine error={error} />
-            <div className="dialog-actions">
-              <Dialog.Close asChild>
-                <button type="button">Cancel</button>
-              </Dialog.Close>
-              <button type="submit" className="primary">
-                Create room
-              </button>
-            </div>
-          </form>
-        </Dialog.Content>
-      </Dialog.Portal>
-    </Dialog.Root>
-  );
-}
-
-// --- messages -------------------------------------------------------------------------------------
-
-function MessageRow({
-  m,
-  files,
-  proposal,
-  onThread,
-  onShowVote,
-  flash,
-}: {
-  m: Message;
-  files: Map<string, FileInfo>;
-  proposal?: Proposal;
-  onThread?: (m: Message) => void;
-  onShowVote?: () => void;
-  flash: boolean;
-}) {
-  return (
-    <li className={`msg${flash ? ' flash' : ''}${m.author.id === ME ? ' mine' : ''}`} id={`msg-${m.id}`} data-id={m.id}>
-      <div className="msg-head">
-        <AuthorBadge author={m.author} />
-        <ActBadge act={m.act} />
-        <Verified m={m} />
-        <time className="muted small" dateTime={new Date(m.createdAt).toISOString()}>
-          {clock(m.createdAt)}
-        </time>
-      </div>
-      <div className="msg-body">
-        <MessageText text={m.text} />
-      </div>
-      {m.attachments.length > 0 && (
-        <div className="attachments">
-          {m.attachments.map((id) => (
-            <button key={id} type="button" className="chip" onClick={() => void downloadFile(id)} aria-label={`Download ${files.get(id)?.name ?? id}`}>
-              <Paperclip size={11} aria-hidden="true" /> {files.get(id)?.name ?? id}
-            </button>
-          ))}
-        </div>
-      )}
-      {proposal && (
-        <button type="button" className={`chip pchip pstatus-${proposal.status}`} onClick={onShowVote}>
-          Proposal #{proposal.id} · {proposal.status} · {proposal.tally.yes} yes / {proposal.tally.no} no
-        </button>
-      )}
-      {onThread && (
-        <button type="button" className="ghost reply-link small" onClick={() => onThread(m)} aria-label={`Reply in thread to message ${m.id}`}>
-          <MessageSquareReply size={12} aria-hidden="true" /> {m.replies ? `${m.replies} ${m.replies === 1 ? 'reply' : 'replies'}` : 'Reply'}
-        </button>
-      )}
-    </li>
-  );
-}
-
-/** Keeps the list pinned to the bottom when the reader is there; leaves it alone when they scrolled up. */
-function useStickToBottom(dep: unknown) {
-  const ref = useRef<HTMLDivElement>(null);
-  const atBottom = useRef(true);
-  useLayoutEffect(() => {
-    const el = ref.current;
-    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
-  }, [dep]);
-  const onScroll = (): void => {
-    const el = ref.current;
-    if (el) atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
-  };
-  return { ref, onScroll };
-}
-
-// --- composer -------------------------------------------------------------------------------------
-
-function Composer({ room, replyTo, onSent, compact }: { room: Room; replyTo?: number; onSent?: () => void; compact?: boolean }) {
-  const [text, setText] = useState('');
-  const [act, setAct] = useState<SpeechAct>('inform');
-  const [subject, setSubject] = useState('');
-  const [outcome, setOutcome] = useState('');
-  const [rule, setRule] = useState<Rule>(room.defaultRule);
-  const [deadlineMin, setDeadlineMin] = useState('');
-  const [files, setFiles] = useState<FileInfo[]>([]);
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const fileInput = useRef<HTMLInputElement>(null);
-  const proposing = act === 'propose' && replyTo === undefined;
-
-  useEffect(() => setRule(room.defaultRule), [room.defaultRule]);
-
-  const send = async (): Promise<void> => {
-    if (busy || !text.trim()) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      if (proposing) {
-        const firstLine = text.trim().split('\n')[0]!.slice(0, 200);
-        await transport().call('rooms.propose', {
-          roomId: room.id,
-          title: firstLine,
-          subject: subject || firstLine,
-          outcome: outcome || firstLine,
-          text,
-          rule,
-          ...(deadlineMin ? { deadlineMs: Math.round(Number(deadlineMin) * 60_000) } : {}),
-        });
-        setSubject('');
-        setOutcome('');
-      } else {
-        await transport().call('rooms.post', {
-          roomId: room.id,
-          text,
-          act,
-          ...(replyTo !== undefined ? { replyTo } : {}),
-          ...(files.length ? { attachments: files.map((f) => f.id) } : {}),
-        });
-      }
-      setText('');
-      setFiles([]);
-      setAct('inform');
-      onSent?.();
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>): void => {
-    if (isSendKey({ key: e.key, shiftKey: e.shiftKey, altKey: e.altKey, isComposing: e.nativeEvent.isComposing })) {
-      e.preventDefault();
-      void send();
-    }
-  };
-  const attach = async (f: File | undefined): Promise<void> => {
-    if (!f) return;
-    setError(undefined);
-    try {
-      const info = await uploadTo(room, f);
-      setFiles((list) => [...list, info]);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      if (fileInput.current) fileInput.current.value = '';
-    }
-  };
-
-  return (
-    <form className={`composer${compact ? ' compact' : ''}`} onSubmit={(e) => (e.preventDefault(), void send())} aria-label={replyTo ? 'Reply in thread' : 'New message'}>
-      {proposing && (
-        <div className="propose-fields">
-          <input aria-label="Subject" value={subject} onChange={(e) => setSubject(e.target.value)} placeholder="Subject (e.g. database)" maxLength={200} />
-          <input aria-label="Outcome if it passes" value={outcome} onChange={(e) => setOutcome(e.target.value)} placeholder="Outcome if it passes" maxLength={500} />
-          <select aria-label="Quorum rule" value={rule} onChange={(e) => setRule(e.target.value as Rule)}>
-            {quorumRules.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-          <input aria-label="Deadline in minutes" type="number" min={1} max={43200} value={deadlineMin} onChange={(e) => setDeadlineMin(e.target.value)} placeholder="deadline (min)" />
-        </div>
-      )}
-      {files.length > 0 && (
-        <div className="attachments">
-          {files.map((f) => (
-            <span key={f.id} className="chip">
-              <Paperclip size={11} aria-hidden="true" /> {f.name}
-              <button type="button" className="ghost" aria-label={`Remove ${f.name}`} onClick={() => setFiles((l) => l.filter((x) => x.id !== f.id))}>
-                <X size={11} />
-              </button>
-            </span>
-          ))}
-        </div>
-      )}
-      <div className="composer-row">
-        <select aria-label="Speech act" value={act} onChange={(e) => setAct(e.target.value as SpeechAct)}>
-          {speechActs
-            .filter((a) => replyTo === undefined || a !== 'propose')
-            .map((a) => (
-              <option key={a} value={a}>
-                {a}
-              </option>
-            ))}
-        </select>
-        <textarea
-          aria-label={replyTo ? 'Reply' : 'Message'}
-          rows={compact ? 2 : 2}
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-          onKeyDown={onKey}
-          maxLength={10_000}
-          placeholder={proposing ? 'The proposal: first line is its title. Enter to put it to the vote' : 'Write a message; @name mentions. Enter sends, Shift+Enter for a new line'}
-        />
-        {!proposing && (
-          <button type="button" className="ghost" aria-label="Attach a file" onClick={() => fileInput.current?.click()}>
-            <Paperclip size={15} />
-          </button>
-        )}
-        <input ref={fileInput} type="file" hidden aria-label="Choose a file to attach" onChange={(e) => void attach(e.target.files?.[0])} />
-        <button type="submit" className="primary" disabled={busy || !text.trim()}>
-          {proposing ? 'Propose' : 'Send'}
-        </button>
-      </div>
-      <ErrorLine error={error} />
-    </form>
-  );
-}
-
-// --- the view -------------------------------------------------------------------------------------
 
 type Tab = 'members' | 'votes' | 'decisions' | 'tasks' | 'files' | 'search' | 'summary';
 
@@ -309,7 +39,9 @@ export function RoomsView() {
   const [tab, setTab] = useState<Tab>('votes');
   const [flash, setFlash] = useState<number>();
   const [newRoom, setNewRoom] = useState(false);
-  const [error, setError] = useState<string>();
+  // Loading and navigating (the list, a room, a thread, a search hit): one error line at the top.
+  const work = useAction((fn: () => Promise<void>) => fn());
+  const download = useAction(downloadFile);
   const selectedRef = useRef<string | undefined>(undefined);
   const threadRef = useRef<number | undefined>(undefined);
   const membersRef = useRef<Member[]>([]);
@@ -319,28 +51,29 @@ export function RoomsView() {
   membersRef.current = members;
   filesRef.current = fileMap;
 
-  const loadRooms = useCallback(async () => {
-    try {
-      const r = await transport().call('rooms.list', { member: ME });
-      setRooms(r.rooms);
-      setSelected((s) => s ?? r.rooms[0]?.id);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, []);
+  const { run } = work;
+  const loadRooms = useCallback(
+    () =>
+      run(async () => {
+        const r = await transport().call('rooms.list', { member: ME });
+        setRooms(r.rooms);
+        setSelected((s) => s ?? r.rooms[0]?.id);
+      }),
+    [run],
+  );
 
   const markRead = useCallback((roomId: string, upTo: number) => {
     if (document.visibilityState === 'hidden') return;
     void transport()
       .call('rooms.markRead', { roomId, upTo })
       .then(({ unread }) => setRooms((list) => list?.map((r) => (r.id === roomId ? { ...r, unread } : r))))
-      .catch(() => {});
+      .catch(ignoreBecause('marking a room read failed; the next message marks it again'));
   }, []);
 
   // Everything about one room, loaded together when it is selected.
   const loadRoom = useCallback(
-    async (roomId: string) => {
-      try {
+    (roomId: string) =>
+      run(async () => {
         const [detail, page, props, decs, files] = await Promise.all([
           transport().call('rooms.get', { roomId }),
           transport().call('rooms.messages', { roomId, limit: 100 }),
@@ -356,14 +89,10 @@ export function RoomsView() {
         setProposals(props.proposals);
         setDecisions(decs.decisions);
         setFileMap(new Map(files.files.map((f) => [f.id, f])));
-        setError(undefined);
         const last = page.messages.at(-1);
         if (last) markRead(roomId, last.id);
-      } catch (err) {
-        setError(errorText(err));
-      }
-    },
-    [markRead],
+      }),
+    [markRead, run],
   );
 
   useEffect(() => void loadRooms(), [loadRooms]);
@@ -392,12 +121,16 @@ export function RoomsView() {
         setMessages((list) => applyReply(mergeMessages(list, [m]), m));
         if (m.replyTo !== null && m.replyTo === threadRef.current) setThreadMsgs((list) => mergeMessages(list, [m]));
         setRooms((list) => list?.map((r) => (r.id === m.roomId ? { ...r, lastMessageAt: m.createdAt } : r)));
-        if (!membersRef.current.some((x) => x.id === m.author.id)) void transport().call('rooms.members', { roomId: m.roomId }).then((r) => setMembers(r.members)).catch(() => {});
+        if (!membersRef.current.some((x) => x.id === m.author.id))
+          void transport()
+            .call('rooms.members', { roomId: m.roomId })
+            .then((r) => setMembers(r.members))
+            .catch(ignoreBecause('a new author shows by the name on the message until the room is loaded again'));
         if (m.attachments.some((id) => !filesRef.current.has(id)))
           void transport()
             .call('rooms.files.list', { roomId: m.roomId })
             .then((r) => setFileMap(new Map(r.files.map((f) => [f.id, f]))))
-            .catch(() => {});
+            .catch(ignoreBecause('an attachment shows by its id until the room is loaded again'));
         markRead(m.roomId, m.id);
       }),
       t.on('rooms.vote', (p) => p.roomId === selectedRef.current && setProposals((list) => upsertById(list, p))),
@@ -418,23 +151,26 @@ export function RoomsView() {
     [loadRooms, loadRoom],
   );
 
-  const openThread = useCallback(async (m: Message, highlight?: number) => {
-    setThread(m);
-    setThreadMsgs([]);
-    try {
-      const r = await transport().call('rooms.messages', { roomId: m.roomId, thread: m.id, after: 0, limit: 500 });
-      setThreadMsgs(r.messages.filter((x) => x.id !== m.id));
-      if (highlight) setFlash(highlight);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, []);
+  const openThread = useCallback(
+    (m: Message, highlight?: number) => {
+      setThread(m);
+      setThreadMsgs([]);
+      return run(async () => {
+        const r = await transport().call('rooms.messages', { roomId: m.roomId, thread: m.id, after: 0, limit: 500 });
+        setThreadMsgs(r.messages.filter((x) => x.id !== m.id));
+        if (highlight) setFlash(highlight);
+      });
+    },
+    [run],
+  );
 
-  const loadEarlier = async (): Promise<void> => {
+  const loadEarlier = (): void => {
     if (!selected || !messages.length) return;
-    const r = await transport().call('rooms.messages', { roomId: selected, before: messages[0]!.id, limit: 100 });
-    setMessages((list) => mergeMessages(list, r.messages));
-    setHasMore(r.hasMore);
+    void run(async () => {
+      const r = await transport().call('rooms.messages', { roomId: selected, before: messages[0]!.id, limit: 100 });
+      setMessages((list) => mergeMessages(list, r.messages));
+      setHasMore(r.hasMore);
+    });
   };
 
   // Search results jump to the message: load the page around it, then scroll and flash it.
@@ -448,7 +184,7 @@ export function RoomsView() {
       setTab('decisions');
       return;
     }
-    try {
+    await run(async () => {
       const [before, after] = await Promise.all([
         transport().call('rooms.messages', { roomId: hit.roomId, before: hit.id + 1, limit: 50 }),
         transport().call('rooms.messages', { roomId: hit.roomId, after: hit.id, limit: 50 }),
@@ -459,9 +195,7 @@ export function RoomsView() {
         const parent = (await transport().call('rooms.messages', { roomId: hit.roomId, before: target.replyTo + 1, limit: 1 })).messages[0];
         if (parent) await openThread(parent, hit.id);
       } else setFlash(hit.id);
-    } catch (err) {
-      setError(errorText(err));
-    }
+    });
   };
   useEffect(() => {
     if (flash === undefined) return;
@@ -481,7 +215,7 @@ export function RoomsView() {
         <h1>Rooms</h1>
         <p className="muted">Where you and your agents post, propose, vote and decide. Everything here is kept on disk.</p>
       </header>
-      <ErrorLine error={error} />
+      <ErrorLine error={work.error ?? download.error} />
       <div className="rooms-grid">
         <nav className="room-list" aria-label="Rooms">
           <button type="button" className="new-room" onClick={() => setNewRoom(true)}>
@@ -520,7 +254,7 @@ export function RoomsView() {
               </div>
               <div className="stream" ref={stick.ref} onScroll={stick.onScroll}>
                 {hasMore && (
-                  <button type="button" className="ghost small load-earlier" onClick={() => void loadEarlier()}>
+                  <button type="button" className="ghost small load-earlier" onClick={loadEarlier}>
                     Load earlier messages
                   </button>
                 )}
@@ -537,6 +271,7 @@ export function RoomsView() {
                         onThread={(x) => void openThread(x)}
                         onShowVote={() => setTab('votes')}
                         flash={flash === m.id}
+                        onDownload={(id) => void download.run(id)}
                       />
                     ))}
                   </ol>
@@ -555,9 +290,9 @@ export function RoomsView() {
                     </button>
                   </div>
                   <ol className="messages">
-                    <MessageRow m={thread} files={fileMap} flash={false} />
+                    <MessageRow m={thread} files={fileMap} flash={false} onDownload={(id) => void download.run(id)} />
                     {threadMsgs.map((m) => (
-                      <MessageRow key={m.id} m={m} files={fileMap} flash={flash === m.id} />
+                      <MessageRow key={m.id} m={m} files={fileMap} flash={flash === m.id} onDownload={(id) => void download.run(id)} />
                     ))}
                   </ol>
                   {threadMsgs.length === 0 && <p className="small muted">No replies yet.</p>}

@@ -1,6 +1,6 @@
 // Small pieces shared by the Rooms view's panels: author, speech act, message text, errors shown.
 import { Bot, Monitor, ShieldCheck, ShieldQuestion, User } from 'lucide-react';
-import { useEffect, useState } from 'react';
+import { useNow } from '../../data/clock';
 import type { Author, Message } from '../../../../preload/contract';
 import { countdown, splitMentions } from './roomCore';
 
@@ -54,25 +54,13 @@ export function MessageText({ text }: { text: string }) {
   );
 }
 
-/** A ticking "ends in …", one timer per shown deadline. */
+/** A ticking "ends in …" on the shared clock. */
 export function Countdown({ deadline }: { deadline: number }) {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, []);
+  const now = useNow();
   const left = countdown(deadline, now);
   return (
     <span className="countdown" title={new Date(deadline).toLocaleString()}>
       {left === 'ended' ? 'deadline passed' : `ends in ${left}`}
     </span>
   );
-}
-
-export function ErrorLine({ error }: { error?: string }) {
-  return error ? (
-    <p role="alert" className="error small">
-      {error}
-    </p>
-  ) : null;
 }

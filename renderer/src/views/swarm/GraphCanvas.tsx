@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { SwarmGraph } from '../../../../preload/contract';
+import { cameraLabel, type CameraNames } from '../../stores/cameraNamesCore';
 import { draw, fitView, GraphLayout, hitTest, readPalette, type Palette, type View } from './graph';
 
 type GNode = SwarmGraph['nodes'][number];
@@ -20,6 +21,8 @@ declare global {
   }
 }
 
+/** Canvas labels stay short: the name's first 14 characters. */
+const shortName = (s: string): string => (s.length > 14 ? `${s.slice(0, 13)}…` : s);
 const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
 
 /**
@@ -27,7 +30,21 @@ const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
  * and the hover card; the rAF loop redraws when the layout moves or the data changed.
  * `continuous` redraws every frame (the benchmark measures redraws per second that way).
  */
-export function GraphCanvas({ graph, selected, onSelect, continuous = false }: { graph: SwarmGraph | undefined; selected?: string; onSelect: (id: string | undefined) => void; continuous?: boolean }) {
+export function GraphCanvas({
+  graph,
+  selected,
+  onSelect,
+  continuous = false,
+  names = new Map(),
+}: {
+  graph: SwarmGraph | undefined;
+  selected?: string;
+  onSelect: (id: string | undefined) => void;
+  continuous?: boolean;
+  names?: CameraNames;
+}) {
+  const namesRef = useRef(names);
+  namesRef.current = names;
   const wrap = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const layout = useRef(new GraphLayout());
@@ -45,6 +62,23 @@ export function GraphCanvas({ graph, selected, onSelect, continuous = false }: {
     selectedRef.current = selected;
     dirty.current = true;
   }, [selected]);
+  useEffect(() => {
+    dirty.current = true;
+  }, [names]);
+
+  // The keyboard path: arrows move the selection through the cameras in name order, Escape clears it.
+  const onKey = (e: React.KeyboardEvent): void => {
+    const ids = (graph?.nodes ?? []).map((n) => n.id).sort((a, b) => cameraLabel(a, names).localeCompare(cameraLabel(b, names)));
+    if (!ids.length) return;
+    const i = selected ? ids.indexOf(selected) : -1;
+    if (e.key === 'ArrowRight' || e.key === 'ArrowDown') onSelect(ids[(i + 1) % ids.length]);
+    else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') onSelect(ids[(i - 1 + ids.length) % ids.length]);
+    else if (e.key === 'Home') onSelect(ids[0]);
+    else if (e.key === 'End') onSelect(ids[ids.length - 1]);
+    else if (e.key === 'Escape') onSelect(undefined);
+    else return;
+    e.preventDefault();
+  };
 
   useEffect(() => {
     const c = canvas.current;
@@ -92,7 +126,7 @@ export function GraphCanvas({ graph, selected, onSelect, continuous = false }: {
       view.current = fitView(prev, layout.current, size.w, size.h);
       // Keep easing the fit until it has converged, so the picture never stops half-way.
       if (prev && (Math.abs(prev.ox - view.current.ox) > 0.3 || Math.abs(prev.oy - view.current.oy) > 0.3 || Math.abs(prev.scale - view.current.scale) > 1e-3)) dirty.current = true;
-      draw(ctx, layout.current, view.current, palette, size.w, size.h, hoverRef.current, selectedRef.current);
+      draw(ctx, layout.current, view.current, palette, size.w, size.h, hoverRef.current, selectedRef.current, (id) => shortName(cameraLabel(id, namesRef.current)));
       if (continuous) {
         frames++;
         const t = performance.now();
@@ -130,7 +164,10 @@ export function GraphCanvas({ graph, selected, onSelect, continuous = false }: {
       <canvas
         ref={canvas}
         role="img"
-        aria-label={`Swarm topology. ${summary}`}
+        tabIndex={0}
+        aria-label={`Swarm topology. ${summary}. Arrow keys choose a camera${selected ? `; chosen: ${cameraLabel(selected, names)}` : ''}.`}
+        aria-keyshortcuts="ArrowLeft ArrowRight Home End Escape"
+        onKeyDown={onKey}
         data-mode={graph?.mode ?? 'none'}
         data-quarantined={quarantined.join(' ')}
         onMouseMove={(e) => {
@@ -152,7 +189,7 @@ export function GraphCanvas({ graph, selected, onSelect, continuous = false }: {
       />
       {hover && (
         <div className="swarm-hover" style={{ left: hover.x + 14, top: hover.y + 14 }} role="tooltip">
-          <strong className="mono">{hover.node.id}</strong> <span className={`swarm-status st-${hover.node.status}`}>{hover.node.status}</span>
+          <strong>{cameraLabel(hover.node.id, names)}</strong> <span className="mono muted">{hover.node.id}</span> <span className={`swarm-status st-${hover.node.status}`}>{hover.node.status}</span>
           <div>
             {hover.node.head ? 'cluster head · ' : ''}
             {hover.node.zones.join(', ') || 'no zone'}

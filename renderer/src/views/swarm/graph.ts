@@ -163,7 +163,7 @@ export function fitView(prev: View | undefined, layout: GraphLayout, w: number, 
   return { scale: prev.scale + (target.scale - prev.scale) * k, ox: prev.ox + (target.ox - prev.ox) * k, oy: prev.oy + (target.oy - prev.oy) * k };
 }
 
-export function draw(ctx: CanvasRenderingContext2D, layout: GraphLayout, view: View, p: Palette, w: number, h: number, hover?: string, selected?: string): void {
+export function draw(ctx: CanvasRenderingContext2D, layout: GraphLayout, view: View, p: Palette, w: number, h: number, hover?: string, selected?: string, labelOf: (id: string) => string = (id) => id.slice(-4)): void {
   ctx.clearRect(0, 0, w, h);
   const { scale, ox, oy } = view;
   const X = (n: LayoutNode): number => ox + (n.x ?? 0) * scale;
@@ -235,7 +235,7 @@ export function draw(ctx: CanvasRenderingContext2D, layout: GraphLayout, view: V
     ctx.fillStyle = p.text;
     ctx.font = '11px system-ui, sans-serif';
     ctx.textAlign = 'center';
-    for (const n of layout.nodes.values()) ctx.fillText(n.id.slice(-4), X(n), Y(n) - r - 6);
+    for (const n of layout.nodes.values()) ctx.fillText(labelOf(n.id), X(n), Y(n) - r - 6);
   }
 }
 

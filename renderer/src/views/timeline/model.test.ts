@@ -77,3 +77,30 @@ describe('map scale bar', () => {
     expect(scaleBar(30_000)).toEqual({ metres: 5000, label: '5 km' });
   });
 });
+
+describe('calibration and corner input', () => {
+  it('refuses a point with a missing number or an image position outside 0..1', async () => {
+    const { calibrationPoints } = await import('./model');
+    const ok = { u: '0.1', v: '0.2', x: '1', y: '2' };
+    expect(calibrationPoints([ok, { ...ok, x: '' }])).toMatch(/Point 2 needs all four numbers/);
+    expect(calibrationPoints([{ ...ok, u: '1.5' }])).toMatch(/run from 0 to 1/);
+    expect(calibrationPoints([ok])).toEqual([{ image: { u: 0.1, v: 0.2 }, ground: { x: 1, y: 2 } }]);
+  });
+  it('reads a typed corner', async () => {
+    const { parseCorner } = await import('./model');
+    expect(parseCorner('12.5, -4')).toEqual({ x: 12.5, y: -4 });
+    expect(parseCorner('3 4')).toEqual({ x: 3, y: 4 });
+    expect(parseCorner('north')).toMatch(/x, y in metres/);
+  });
+});
+
+describe('liveCaption', () => {
+  it('says live with the time now, and says how long tracks have been quiet instead of pretending', async () => {
+    const { liveCaption } = await import('./model');
+    const now = Date.UTC(2026, 0, 1, 8, 19, 42);
+    expect(liveCaption(undefined, now)).toMatch(/waiting for tracks/);
+    expect(liveCaption(now - 500, now)).not.toMatch(/no track update/);
+    const quiet = liveCaption(now - 221_000, now);
+    expect(quiet).toMatch(/no track update for 4 min/);
+  });
+});

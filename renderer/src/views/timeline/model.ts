@@ -138,3 +138,37 @@ export function scaleBar(widthM: number, fraction = 0.2): { metres: number; labe
   const label = metres >= 1000 ? `${metres / 1000} km` : metres >= 1 ? `${metres} m` : `${Math.round(metres * 100)} cm`;
   return { metres, label };
 }
+
+export type PointRow = { u: string; v: string; x: string; y: string };
+export type CalibrationPoint = { image: { u: number; v: number }; ground: { x: number; y: number } };
+
+/** Reference points typed into the calibration form, or what is wrong with them in words. */
+export function calibrationPoints(rows: readonly PointRow[]): CalibrationPoint[] | string {
+  const bad = rows.findIndex((r) => [r.u, r.v, r.x, r.y].some((v) => v.trim() === '' || !Number.isFinite(Number(v))));
+  if (bad >= 0) return `Point ${bad + 1} needs all four numbers: image u and v (0 to 1 across and down the frame) and ground x and y in metres.`;
+  const points = rows.map((r) => ({ image: { u: Number(r.u), v: Number(r.v) }, ground: { x: Number(r.x), y: Number(r.y) } }));
+  if (points.some((q) => q.image.u < 0 || q.image.u > 1 || q.image.v < 0 || q.image.v > 1)) return 'Image positions run from 0 to 1 (left to right, top to bottom of the frame).';
+  return points;
+}
+
+/** A corner typed as "x, y" (metres; keyboard path for drawing a zone), or what is wrong with it. */
+export function parseCorner(text: string): { x: number; y: number } | string {
+  const m = /^\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*$/.exec(text);
+  if (!m) return 'Type the corner as x, y in metres, e.g. 12.5, 4';
+  return { x: Number(m[1]), y: Number(m[2]) };
+}
+
+/**
+ * The live caption: the time now, and how old the newest track update is when that is more than a
+ * few seconds (tracks are published only while cameras see something, so an old one is a pause,
+ * not "live at" a minute ago).
+ */
+export function liveCaption(latestAt: number | undefined, now: number, receivedAt?: number): string {
+  const time = new Date(now).toLocaleTimeString(undefined, { hour12: false });
+  if (latestAt === undefined) return `Live · ${time} · waiting for tracks`;
+  const age = now - (receivedAt ?? latestAt);
+  if (age < 3000) return `Live · ${time}`;
+  const s = Math.round(age / 1000);
+  const ago = s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
+  return `Live · ${time} · no track update for ${ago} (last ${new Date(latestAt).toLocaleTimeString(undefined, { hour12: false })})`;
+}

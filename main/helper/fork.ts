@@ -1,3 +1,4 @@
+// How main starts the helper as a Node child (browser mode, tests); app mode uses utilityProcess.
 import { fork } from 'node:child_process';
 import type { HelperChannel, HelperLauncher } from '../kernel/ports';
 
@@ -22,3 +23,6 @@ export const forkHelperWith =
 
 /** Browser mode starts the built helper as a plain Node child; app mode uses utilityProcess instead. */
 export const forkHelper: HelperLauncher = forkHelperWith([]);
+
+/** Forks the TypeScript entry through tsx (tests, and `npm run serve` from sources). */
+export const forkHelperFromSource: HelperLauncher = forkHelperWith(['--import', 'tsx']);

@@ -7,12 +7,11 @@ import { startSimulatedFleet, type SimFleet } from '../camsim';
 import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { HelperLauncher, SecretStore } from '../kernel/ports';
-import type { FromHelper } from '../helper/protocol';
+import type { FromHelper } from '../helper';
 import { createMqttService, type MqttService } from '../mqtt';
 import type { SettingsService } from '../settings';
 import type { Db } from '../store';
-import { createFleetService, type FleetDeps, type FleetService } from './index';
-import { createHelperSupervisor, inProcessHelper, type HelperSupervisor } from './supervisor';
+import { createFleetService, createHelperSupervisor, inProcessHelper, type FleetDeps, type FleetService, type HelperSupervisor } from '../fleet';
 
 export function demoCountFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const n = Number(env.OMNISIGHT_DEMO_CAMERAS);

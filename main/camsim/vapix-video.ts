@@ -1,0 +1,180 @@
+// Video: MJPEG streams (video.cgi) and snapshots (image.cgi), rendered once per size and shared by viewers.
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
+import { HttpFail, send, type Req, type Res, type Route } from './http-kit';
+import { encodeJpeg, renderBackground, renderFrame } from './render';
+import { SENSOR_FPS, type CameraModel, type SceneEngine } from './scene';
+import type { FaultState } from './types';
+
+const BOUNDARY = 'myboundary';
+export const RESOLUTIONS = ['1920x1080', '1280x720', '1024x576', '800x450', '640x360', '480x270', '320x180', '160x90'];
+
+interface Viewer {
+  res: http.ServerResponse;
+  fps: number;
+  lastTs: number;
+}
+
+interface Hub {
+  width: number;
+  height: number;
+  compression: number;
+  viewers: Set<Viewer>;
+  timer?: NodeJS.Timeout;
+  last?: { tick: number; ts: number; jpeg: Buffer };
+}
+
+export interface VideoEndpoints {
+  routes: Route[];
+  /** Stop every stream (the camera went down). */
+  stopAll(): void;
+}
+
+export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: () => number; frameWidth: number; frameHeight: number; fault: FaultState; crashed: () => boolean }): VideoEndpoints {
+  const { scene, cam, now } = o;
+  const hubs = new Map<string, Hub>();
+  const backgrounds = new Map<string, Buffer>();
+
+  const videoParams = (url: URL): { width: number; height: number; fps: number; compression: number } => {
+    const res = url.searchParams.get('resolution') ?? `${o.frameWidth}x${o.frameHeight}`;
+    const m = /^(\d{2,4})x(\d{2,4})$/.exec(res);
+    const width = m ? Number(m[1]) : NaN;
+    const height = m ? Number(m[2]) : NaN;
+    if (!m || width < 16 || height < 16 || width > 1920 || height > 1080) throw new HttpFail(400, `Error: Invalid value '${res}' for parameter resolution`);
+    const fpsRaw = url.searchParams.get('fps') ?? '0';
+    const fps = Number(fpsRaw);
+    if (!/^\d+$/.test(fpsRaw) || fps > 60) throw new HttpFail(400, `Error: Invalid value '${fpsRaw}' for parameter fps`);
+    const compRaw = url.searchParams.get('compression') ?? '30';
+    const compression = Number(compRaw);
+    if (!/^\d+$/.test(compRaw) || compression > 100) throw new HttpFail(400, `Error: Invalid value '${compRaw}' for parameter compression`);
+    const camera = url.searchParams.get('camera') ?? '1';
+    if (camera !== '1') throw new HttpFail(400, `Error: Invalid value '${camera}' for parameter camera`);
+    return { width, height, fps: fps === 0 ? SENSOR_FPS : Math.min(fps, SENSOR_FPS), compression };
+  };
+
+  const background = (width: number, height: number): Buffer => {
+    const key = `${width}x${height}`;
+    let bg = backgrounds.get(key);
+    if (!bg) {
+      bg = renderBackground(scene, cam, width, height);
+      backgrounds.set(key, bg);
+      if (backgrounds.size > 6) backgrounds.delete(backgrounds.keys().next().value!);
+    }
+    return bg;
+  };
+
+  const renderAt = async (tick: number, width: number, height: number, compression: number): Promise<{ ts: number; jpeg: Buffer }> => {
+    const ts = scene.timeOfTick(tick);
+    const rgb = renderFrame(background(width, height), cam, scene.snapshot(tick), width, height);
+    return { ts, jpeg: await encodeJpeg(rgb, width, height, compression, ts) };
+  };
+
+  const partHeader = (len: number, ts: number): string => `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${len}\r\nX-Frame-Timestamp: ${ts}\r\n\r\n`;
+
+  /** Write one part to one viewer, or a corrupted one while the corrupt switch has parts left. */
+  const writePart = (v: Viewer, ts: number, jpeg: Buffer): void => {
+    if (o.fault.corrupt > 0) {
+      o.fault.corrupt--;
+      const variant = o.fault.corruptVariant++ % 3;
+      if (variant === 0) {
+        const junk = randomBytes(512 + (jpeg.length % 1024));
+        v.res.write(partHeader(junk.length, ts));
+        v.res.write(junk);
+        v.res.write('\r\n');
+      } else if (variant === 1) {
+        const cut = jpeg.subarray(0, Math.floor(jpeg.length / 2));
+        v.res.write(partHeader(cut.length, ts));
+        v.res.write(cut);
+        v.res.write('\r\n');
+      } else {
+        // Bytes outside any part: a reader must resynchronise on the next boundary.
+        v.res.write(randomBytes(700));
+        v.res.write(partHeader(jpeg.length, ts));
+        v.res.write(jpeg);
+        v.res.write('\r\n');
+      }
+      return;
+    }
+    v.res.write(partHeader(jpeg.length, ts));
+    v.res.write(jpeg);
+    v.res.write('\r\n');
+  };
+
+  const hubTick = (hub: Hub, key: string): void => {
+    hub.timer = undefined;
+    if (hub.viewers.size === 0 || o.crashed()) {
+      // Nobody watches: stop rendering. A hub from before a restart must not remove its successor.
+      if (hubs.get(key) === hub) hubs.delete(key);
+      return;
+    }
+    const hubFps = Math.max(...[...hub.viewers].map((v) => v.fps));
+    const stride = Math.max(1, Math.round(SENSOR_FPS / hubFps));
+    // As in the agent: a timer may fire just before its tick; never render a tick twice.
+    const k = Math.max(scene.tickAt(now()), hub.last?.tick ?? -1);
+    const next = (Math.floor(k / stride) + 1) * stride;
+    const delay = Math.max(2, scene.timeOfTick(next) - now());
+    hub.timer = setTimeout(() => {
+      void (async () => {
+        if (hub.viewers.size > 0 && !o.crashed()) {
+          // Render once for every viewer of this size and compression.
+          const frame = await renderAt(next, hub.width, hub.height, hub.compression);
+          hub.last = { tick: next, ...frame };
+          if (!o.fault.stall) {
+            for (const v of hub.viewers) {
+              if (v.res.destroyed) continue;
+              if (frame.ts - v.lastTs < 1000 / v.fps - 1000 / SENSOR_FPS / 2) continue;
+              // A viewer that cannot keep up loses frames instead of queueing them.
+              if (v.res.writableLength > frame.jpeg.length * 2) continue;
+              v.lastTs = frame.ts;
+              writePart(v, frame.ts, frame.jpeg);
+            }
+          }
+        }
+        hubTick(hub, key);
+      })().catch(() => hubTick(hub, key));
+    }, delay);
+  };
+
+  const mjpeg = (_req: Req, res: Res, url: URL): void => {
+    const p = videoParams(url);
+    const key = `${p.width}x${p.height}@${p.compression}`;
+    let hub = hubs.get(key);
+    if (!hub) {
+      hub = { width: p.width, height: p.height, compression: p.compression, viewers: new Set() };
+      hubs.set(key, hub);
+    }
+    const viewer: Viewer = { res, fps: p.fps, lastTs: -Infinity };
+    hub.viewers.add(viewer);
+    res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`, 'Cache-Control': 'no-cache', Pragma: 'no-cache', Connection: 'close' });
+    const h = hub;
+    res.on('close', () => h.viewers.delete(viewer));
+    if (!hub.timer) hubTick(hub, key);
+  };
+
+  const snapshot = async (res: Res, url: URL): Promise<void> => {
+    const p = videoParams(url);
+    const k = scene.tickAt(now());
+    const hub = hubs.get(`${p.width}x${p.height}@${p.compression}`);
+    const frame = hub?.last && k - hub.last.tick <= 1 ? hub.last : await renderAt(k, p.width, p.height, p.compression);
+    let jpeg = frame.jpeg;
+    if (o.fault.corrupt > 0) {
+      o.fault.corrupt--;
+      jpeg = jpeg.subarray(0, Math.floor(jpeg.length / 2));
+    }
+    send(res, 200, 'image/jpeg', jpeg, { 'X-Frame-Timestamp': frame.ts, 'Cache-Control': 'no-cache' });
+  };
+
+  return {
+    routes: [
+      { path: '/axis-cgi/mjpg/video.cgi', need: 'viewer', handle: (req, res, url) => mjpeg(req, res, url) },
+      { path: '/axis-cgi/jpg/image.cgi', need: 'viewer', handle: (_req, res, url) => snapshot(res, url) },
+    ],
+    stopAll: () => {
+      for (const hub of hubs.values()) {
+        if (hub.timer) clearTimeout(hub.timer);
+        for (const v of hub.viewers) v.res.destroy();
+      }
+      hubs.clear();
+    },
+  };
+}

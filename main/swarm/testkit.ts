@@ -1,0 +1,3 @@
+// Test kit of the swarm (tests of other folders import it instead of reaching into sim/):
+// deterministic camera keys and the signing side of the report envelope.
+export { keyFromSeed, sealEnvelope, simKey, type SimKey } from './sim/keys';
