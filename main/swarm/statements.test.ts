@@ -14,7 +14,7 @@ const open = () => {
   dirs.push(dir);
   return openDatabase({ dir }).db;
 };
-const event = { id: 'ev1', zone: 'gate', cls: 'Human' as const, startTs: 1, endTs: 2, confirmedAt: 3, confirmers: ['A', 'B'], disagreed: [], f: 1, n: 4, closed: false };
+const event = { id: 'ev1', zone: 'gate', cls: 'Human' as const, startTs: 1, endTs: 2, confirmedAt: 3, x: 4, y: 5, confirmers: ['A', 'B'], disagreed: [], f: 1, n: 4, closed: false };
 
 describe('swarm statements', () => {
   it('stores and pages events, by zone too, decoding each row', () => {
