@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   if (only.has('reconfigure')) {
     const reconf = reconfigureMs();
     result.reconfigure_ms = reconf.ms;
-    notes.reconfigure_ms = `worst over 8 trials at 500 cameras of (tick that publishes the new topology - heartbeat timeout expiry) + that tick's compute (${reconf.computeMs} ms); ticks run every ${reconf.tickMs} ms (heartbeat ${reconf.intervalMs} ms, timeout 3 intervals); target < interval + 100 ms.`;
+    notes.reconfigure_ms = `worst over 8 trials at 500 cameras of (tick that publishes the re-formed topology view - heartbeat timeout expiry) + that tick's compute (${reconf.computeMs} ms); ticks run every ${reconf.tickMs} ms (heartbeat ${reconf.intervalMs} ms, timeout 3 intervals); target < interval + 100 ms. The topology is a view of coverage and link health (no report is routed through a head), so this is how fast the view follows a failure.`;
   }
   // A figure that cannot be measured is written as null with the reason; the run still fails.
   const attempt = async (key: string, run: () => Promise<{ value: number; note: string }>): Promise<void> => {
