@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { DetectionsBody, Envelope, ObjectClass } from './envelope';
 import { createFusion, type CameraCoverage, type Fusion, type FusionOptions, type FusionOutput, type Report } from './fusion';
 import { createTopology, type Topology, type TopologyChange, type TopologyOptions } from './topology';
-import { createVerifier, type AuditSink, type KeyRegistry, type RejectReason, type ReplayStore, type Verifier, type VerifiedBody, type VerifiedMessage, type VerifyMode, type VerifyResult } from './verify';
+import { createVerifier, type AuditSink, type KeyRegistry, type RejectReason, type ReplayStore, type Verifier, type VerifiedBody, type VerifiedMessage, type VerifyMode, type VerifyResult, type WorkerVerdict } from './verify';
 
 export interface CoordinatorOptions {
   now: () => number;
@@ -84,6 +84,8 @@ export interface Coordinator {
    * flush), and only then fuses them: group commit. Throws, with nothing fused, when that write fails.
    */
   ingestBatch(messages: readonly RawMessage[]): IngestResult[];
+  /** The same for messages a verification worker parsed and signature-checked (verify-pool.ts). */
+  ingestChecked(items: readonly { verdict: WorkerVerdict; receivedAt: number }[]): IngestResult[];
   /** For already-verified reports (the simulation's unsigned scenarios feed fusion through here). */
   ingestReport(report: Report): FusionOutput[];
   tick(): { outputs: FusionOutput[]; topology: TopologyChange };
@@ -145,6 +147,12 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     return verdicts.map(apply);
   };
 
+  const ingestChecked = (items: readonly { verdict: WorkerVerdict; receivedAt: number }[]): IngestResult[] => {
+    const verdicts = items.map(({ verdict, receivedAt }) => (verdict.parse.ok ? verifier.admit(verdict.parse.parsed, receivedAt, verdict.sig) : verifier.parseFailed(verdict.parse)));
+    verifier.flush();
+    return verdicts.map(apply);
+  };
+
   return {
     verifier,
     fusion,
@@ -162,6 +170,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       return ingestBatch([{ payload, receivedAt, topic }])[0]!;
     },
     ingestBatch,
+    ingestChecked,
     ingestReport,
     tick() {
       const change = topology.tick();

@@ -22,11 +22,20 @@ import type { ZoneConfig } from './coverage';
 import type { CameraCoverage, ConfirmedEvent, EquivocationProof, FusionOutput, Zone } from './fusion';
 import { createInsights, type Decision, type Insights } from './insights';
 import { swarmStatements, type StoredEvent } from './statements';
-import { formReasons, type KeyRegistry, type RecordedKey, type RejectReason, type VerifyMode } from './verify';
+import { formReasons, type KeyRegistry, type RecordedKey, type RejectReason, type VerifyMode, type WorkerVerdict } from './verify';
 
 export type { CameraCoverage, Zone } from './fusion';
 export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
 export type { IngestResult, RawMessage, VerifiedDetections } from './coordinator';
+export { createVerifyPool, type VerifyPool, type VerifyPoolOptions } from './verify-pool';
+export type { WorkerVerdict } from './verify';
+/** A message a verification worker checked, with what the service needs to account for it. */
+export interface CheckedMessage {
+  verdict: WorkerVerdict;
+  receivedAt: number;
+  topic?: string;
+  bytes: number;
+}
 export { keyIdOf, type DetectionsBody, type Envelope, type HeartbeatBody } from './envelope';
 export type { RejectReason } from './verify';
 
@@ -104,6 +113,11 @@ export interface SwarmService {
    * one transaction, then fused. Results in the same order.
    */
   ingestBatch(messages: readonly RawMessage[]): IngestResult[];
+  /**
+   * The same for messages a verification worker already parsed and signature-checked
+   * (createVerifyPool): the stateful checks, the replay write and fusion happen here.
+   */
+  ingestChecked(items: readonly CheckedMessage[]): IngestResult[];
   /** What the swarm accepted from this camera (see CameraAcceptance). */
   acceptanceOf(serial: string): CameraAcceptance;
   registerCamera(cam: SwarmCamera): void;
@@ -307,19 +321,31 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const internalError = (): IngestResult => ({ accepted: false, reason: 'malformed', camera: undefined, detail: 'internal error while ingesting', label: 'internal error', outputs: [] });
 
   const ingestBatch = (messages: readonly RawMessage[]): IngestResult[] => {
-    let results: IngestResult[];
     const texts = messages.map((m) => toText(m.payload));
+    const meta = messages.map((m, i) => ({ receivedAt: m.receivedAt, topic: m.topic, bytes: byteLength(texts[i]!) }));
+    return run(meta, () => coordinator.ingestBatch(messages.map((m, i) => ({ payload: texts[i]!, receivedAt: m.receivedAt, topic: m.topic }))));
+  };
+
+  const ingestChecked = (items: readonly CheckedMessage[]): IngestResult[] =>
+    run(
+      items.map((x) => ({ receivedAt: x.receivedAt, topic: x.topic, bytes: x.bytes })),
+      () => coordinator.ingestChecked(items),
+    );
+
+  const byteLength = (t: string | Uint8Array): number => (typeof t === 'string' ? t.length : t.byteLength);
+
+  const run = (meta: readonly { receivedAt: number; topic?: string; bytes: number }[], verify: () => IngestResult[]): IngestResult[] => {
+    let results: IngestResult[];
     try {
-      results = coordinator.ingestBatch(messages.map((m, i) => ({ payload: texts[i]!, receivedAt: m.receivedAt, topic: m.topic })));
+      results = verify();
     } catch (err) {
       // The replay state could not be written: nothing of this batch counts (it was not fused either).
-      log.error({ err, messages: messages.length }, 'swarm ingest failed');
-      return messages.map(internalError);
+      log.error({ err, messages: meta.length }, 'swarm ingest failed');
+      return meta.map(internalError);
     }
     for (const [i, r] of results.entries()) {
-      const m = messages[i]!;
-      const text = texts[i]!;
-      const bytes = typeof text === 'string' ? text.length : text.byteLength;
+      const m = meta[i]!;
+      const bytes = m.bytes;
       try {
         deps.onIngest?.(r, bytes);
         noteAcceptance(r, m.receivedAt);
@@ -421,6 +447,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   return {
     ingest,
     ingestBatch,
+    ingestChecked,
     acceptanceOf: (serial) => {
       const a = acceptance.get(serial);
       return a ? { ...a, ...(a.lastRefusal ? { lastRefusal: { ...a.lastRefusal } } : {}) } : { serial, accepted: 0, refused: 0 };

@@ -179,6 +179,12 @@ const issue = (e: { issues: readonly { path: readonly PropertyKey[]; message: st
   return i ? `${i.path.map(String).join('.') || '(root)'}: ${i.message}` : 'invalid';
 };
 
+/** What a verification worker found: the parse, and the signature's validity under the key it was given. */
+export interface WorkerVerdict {
+  parse: ParseResult;
+  sig?: { valid: boolean; publicKey: string };
+}
+
 /** Ed25519 over the signing input: the one expensive step (≈60 µs), done here or in a worker. */
 export function signatureValid(env: Envelope, key: crypto.KeyObject): boolean {
   return crypto.verify(null, Buffer.from(signingInput(env)), key, Buffer.from(env.sig, 'base64'));
