@@ -25,7 +25,7 @@ describe('verification in worker threads', () => {
     const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now: () => T, audit: createAuditLog({ db, bus, now: () => T }), every: () => () => {} });
     const k = simKey(CAM);
     swarm.registerCamera({ id: CAM, keyId: k.keyId, publicKey: k.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
-    const pool = createVerifyPool({ size: 2, entry: path.join(__dirname, 'verify-worker.ts'), execArgv: ['--import', 'tsx'] });
+    const pool = createVerifyPool({ size: 2, entry: path.join(__dirname, 'verify-worker.ts') });
     try {
       pool.setKeys([[CAM, { keyId: k.keyId, publicKey: k.publicKey }]]);
       const body = JSON.stringify({ frame: { timestamp: T, observations: [] } });

@@ -9,10 +9,15 @@ import type { FromWorker, ToWorker } from './verify-worker';
 
 export interface VerifyPoolOptions {
   size: number;
-  /** The worker entry: the built verify-worker.js, or verify-worker.ts with execArgv ['--import', 'tsx']. */
-  entry: string | URL;
-  execArgv?: string[];
+  /** The worker entry: the built verify-worker.js, or verify-worker.ts (loaded through tsx, for scripts and tests). */
+  entry: string;
 }
+
+/** A worker for the entry; a .ts entry is loaded through tsx's require hook (a dev dependency). */
+const spawn = (entry: string): Worker =>
+  entry.endsWith('.ts')
+    ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`, { eval: true })
+    : new Worker(entry);
 
 export interface VerifyPool {
   /** Tells every worker the recorded keys (serial → key); call again after a key changes. */
@@ -24,7 +29,7 @@ export interface VerifyPool {
 }
 
 export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
-  const workers = Array.from({ length: Math.max(1, o.size) }, () => new Worker(o.entry, { execArgv: o.execArgv }));
+  const workers = Array.from({ length: Math.max(1, o.size) }, () => spawn(o.entry));
   const pending = new Map<number, { resolve: (v: WorkerVerdict[]) => void; reject: (e: Error) => void; worker: number }>();
   const load = workers.map(() => 0);
   let nextId = 1;
