@@ -108,7 +108,7 @@ export const toReport = (m: VerifiedMessage): Report | undefined => {
 export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   const { now } = opts;
   const hr = opts.hrtime ?? (() => performance.now());
-  const verifier = createVerifier({ keys: opts.keys, audit: opts.audit, mode: opts.mode, skewToleranceMs: opts.skewToleranceMs, replayStore: opts.replayStore });
+  const verifier = createVerifier({ keys: opts.keys, audit: opts.audit, mode: opts.mode, skewToleranceMs: opts.skewToleranceMs, replayStore: opts.replayStore, now });
   const fusion = createFusion({ ...opts.fusion, now });
   const topology = createTopology({ ...opts.topology, now, reputation: (id) => fusion.reputation(id).score });
 

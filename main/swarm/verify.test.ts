@@ -107,7 +107,22 @@ describe('report verification', () => {
     expect(c.byReason.replay).toBe(1);
     expect(c.byReason.malformed).toBe(2);
     expect(c.byCamera[CAM]!.bad_signature).toBe(1);
-    expect(audited.filter((a) => a.kind === 'swarm.rejected')).toHaveLength(cases.length);
+    // The two malformed payloads name no camera: one row, the second folded into the next one.
+    expect(audited.filter((a) => a.kind === 'swarm.rejected')).toHaveLength(cases.length - 1);
+  });
+
+  it('folds a flood of refusals into one audit row per camera and reason every 10 s, counting every one', () => {
+    let t = T0;
+    const audited: { message: string; detail?: Record<string, unknown> }[] = [];
+    const v = createVerifier({ keys: { get: () => ({ keyId: key.keyId, publicKey: key.publicKey }) }, audit: { record: (e) => audited.push(e) }, now: () => t });
+    for (let i = 0; i < 500; i++) v.verify(msg(i + 1, {}, simKey('forger')), T0);
+    expect(v.counts().byReason.bad_signature).toBe(500);
+    expect(audited).toHaveLength(1);
+    t += 10_000;
+    v.verify(msg(999, { sent: T0 + 10_000 }, simKey('forger')), T0 + 10_000);
+    expect(audited).toHaveLength(2);
+    expect(audited[1]!.detail?.folded).toBe(499);
+    expect(audited[1]!.message).toMatch(/and 499 more refused/);
   });
 
   it('a forged message does not burn the sequence numbers it names', () => {

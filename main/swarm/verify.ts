@@ -97,6 +97,8 @@ export interface VerifierOptions {
   maxBytes?: number;
   /** Persistence of the replay state; without it the state lives only as long as the verifier. */
   replayStore?: ReplayStore;
+  /** Clock for folding repeated refusals in the audit log. */
+  now?: () => number;
 }
 
 export interface Verifier {
@@ -128,6 +130,7 @@ export function ed25519PublicKey(rawBase64: string): crypto.KeyObject {
 }
 
 const MAX_TRACKED_CAMERAS = 10_000;
+const AUDIT_FOLD_MS = 10_000;
 const TOPIC = /^axis\/([^/]+)\/omnisight\/(detections|heartbeat)$/;
 
 /** A message that is well-formed: envelope and body parsed, nothing about trust checked yet. */
@@ -195,6 +198,7 @@ export const formReasons: ReadonlySet<RejectReason> = new Set(['too_large', 'mal
 
 export function createVerifier(opts: VerifierOptions): Verifier {
   let mode: VerifyMode = opts.mode ?? 'strict';
+  const now = opts.now ?? Date.now;
   const skew = opts.skewToleranceMs ?? 5_000;
   const maxBytes = opts.maxBytes ?? MAX_ENVELOPE_BYTES;
   const keyCache = new Map<string, { keyId: string; publicKey: string; obj: crypto.KeyObject }>();
@@ -233,24 +237,40 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   //  - permissive: the same, and a well-formed refused report is handed on as `unverified` so the
   //    Cameras view can draw its boxes marked as unverified;
   //  - audit: the refusal is audited with the message itself (its first 2 kB), for diagnosis.
+  // A flood of refusals (a replaying attacker, a camera whose clock drifted, a wrong key at 10 Hz)
+  // must not become a flood of audit rows: per camera and reason, one row per AUDIT_FOLD_MS, the
+  // next one saying how many were folded into it. Every refusal is still counted (counts()).
+  const folded = new Map<string, { until: number; skipped: number }>();
   const fail = (reason: RejectReason, camera: string | undefined, detail: string, parsed?: ParsedMessage, label = reasonLabel[reason]): VerifyResult => {
     count(reason, camera);
     const env = parsed?.envelope;
+    const foldKey = `${camera ?? '?'}|${reason}`;
+    const t = now();
+    const fold = folded.get(foldKey);
+    if (fold && t < fold.until) fold.skipped++;
+    else {
+      if (folded.size >= MAX_TRACKED_CAMERAS) folded.clear();
+      folded.set(foldKey, { until: t + AUDIT_FOLD_MS, skipped: 0 });
+      audit(reason, camera, detail, parsed, label, env, fold?.skipped ?? 0);
+    }
+    const shown = mode === 'permissive' && parsed && !formReasons.has(reason) ? { unverified: { envelope: parsed.envelope, data: parsed.data } } : {};
+    return { ok: false, reason, camera, detail, label, ...shown };
+  };
+  const audit = (reason: RejectReason, camera: string | undefined, detail: string, parsed: ParsedMessage | undefined, label: string, env: Envelope | undefined, skipped: number): void => {
     opts.audit?.record({
       kind: 'swarm.rejected',
       severity: reason === 'bad_signature' || reason === 'wrong_key' ? 'critical' : 'warning',
       source: camera ? `camera:${camera}` : 'camera:unknown',
-      message: `Camera report refused (${label}): ${detail}`,
+      message: `Camera report refused (${label}): ${detail}${skipped ? ` (and ${skipped} more refused for the same reason in the ${AUDIT_FOLD_MS / 1000} s before)` : ''}`,
       detail: {
         reason,
         mode,
         epoch: env?.epoch ?? null,
         seq: env?.seq ?? null,
+        folded: skipped,
         ...(mode === 'audit' && parsed ? { key: parsed.envelope.key, payload: parsed.raw.slice(0, 2048) } : {}),
       },
     });
-    const shown = mode === 'permissive' && parsed && !formReasons.has(reason) ? { unverified: { envelope: parsed.envelope, data: parsed.data } } : {};
-    return { ok: false, reason, camera, detail, label, ...shown };
   };
 
   /**
