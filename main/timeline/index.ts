@@ -88,8 +88,8 @@ export interface TimelineService {
    * Throws AppError('invalid_input') for degenerate points.
    */
   calibrate(cameraId: string, points: PointPair[], source: CalibrationSource): void;
-  /** The image → ground mapping the tracker uses for a camera (by serial, as detections arrive), if calibrated. */
-  homographyOf(serial: string): Mat3 | undefined;
+  /** A camera's saved image → ground mapping (by camera id, or the serial it resolves to), if any. */
+  homographyOf(cameraId: string): Mat3 | undefined;
   /** Futures of the current tracks in one camera's normalised image. */
   futuresForCamera(cameraId: string): { cameraId: string; at: number; calibrated: boolean; paths: TimelineFeedPath[] };
   tracks(confirmedOnly?: boolean): { at: number; tracks: TimelineTrack[] };
@@ -406,7 +406,10 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   return {
     ingest,
     calibrate,
-    homographyOf: (serial) => calibrations.get(serial)?.h,
+    homographyOf: (cameraId) => {
+      const c = calibrations.get(resolve(cameraId));
+      return c ? ([...c.h] as Mat3) : undefined;
+    },
     futuresForCamera,
     setHomography(cameraId, h) {
       calibrations.set(cameraId, { points: [], h, rmsErrorM: 0, source: 'simulator' });
