@@ -194,6 +194,34 @@ describe('swarm quarantine in fleet status', () => {
   });
 });
 
+describe('camera messages come only through the swarm', () => {
+  it('an unverified report (permissive mode) shows its boxes marked and nothing else; a verified one counts', async () => {
+    const app = build(path.join(dir, 'u'));
+    try {
+      const cam = sim.cameras[1]!;
+      const added = (await app.call('fleet.add', { address: addr(1), username: cam.username, password: cam.password })) as { ok: true; value: { id: string } };
+      const id = added.value.id;
+      const heard: boolean[] = [];
+      app.fleet.subscribeMessages((m) => heard.push(m.verified));
+      const envelope = { v: 2 as const, camera: cam.serial, epoch: 1, seq: 1, sent: 1, kind: 'detections' as const, key: '0123456789abcdef', body: '', sig: '' };
+      const frame = { timestamp: 1795000000000, observations: [{ bounding_box: { left: 0.1, top: 0.1, right: 0.2, bottom: 0.3 }, class: { type: 'Human' as const, score: 0.9 }, track_id: '7', timestamp: 1795000000000 }] };
+      const before = app.fleet.status(id)!;
+      app.fleet.onCameraMessage({ kind: 'heartbeat', serial: cam.serial, envelope: { ...envelope, kind: 'heartbeat' }, body: { app: 'omnisight', version: '9', uptime_s: 1, fps_camera: 99, fps_processed: 1, fps_skipped: 0, inference_ms: 1 }, receivedAt: Date.now(), verified: false });
+      app.fleet.onCameraMessage({ kind: 'detections', serial: cam.serial, envelope, body: { frame }, receivedAt: Date.now(), verified: false });
+      expect(app.fleet.status(id)!.lastHeartbeat).toBe(before.lastHeartbeat); // an unverified heartbeat keeps nobody online
+      const shown = (await app.call('fleet.detections', { id })) as { ok: true; value: { unverified?: boolean; observations: unknown[] } };
+      expect(shown.value).toMatchObject({ unverified: true, observations: [{ cls: 'Human', trackId: '7' }] });
+      expect(heard).toEqual([]); // the deploy and other subscribers never hear of it
+      app.fleet.onCameraMessage({ kind: 'detections', serial: cam.serial, envelope, body: { frame }, receivedAt: Date.now(), verified: true });
+      const verified = (await app.call('fleet.detections', { id })) as { ok: true; value: { unverified?: boolean } };
+      expect(verified.value.unverified).toBeUndefined();
+      expect(heard).toEqual([true]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('helper supervisor', () => {
   let sup: HelperSupervisor | undefined;
   afterAll(() => sup?.close());
