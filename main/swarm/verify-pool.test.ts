@@ -49,4 +49,14 @@ describe('verification in worker threads', () => {
       db.close();
     }
   });
+
+  it('a worker that cannot start fails every call at once instead of leaving it waiting', async () => {
+    const pool = createVerifyPool({ size: 1, entry: path.join(__dirname, 'no-such-worker.js') });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await expect(pool.verify([{ payload: Buffer.from('{}') }])).rejects.toThrow();
+    } finally {
+      await pool.close();
+    }
+  });
 });

@@ -33,6 +33,8 @@ export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
   const pending = new Map<number, { resolve: (v: WorkerVerdict[]) => void; reject: (e: Error) => void; worker: number }>();
   const load = workers.map(() => 0);
   let nextId = 1;
+  let broken: Error | undefined;
+  let closing = false;
   workers.forEach((w, i) => {
     w.on('message', (m: FromWorker) => {
       const p = pending.get(m.id);
@@ -41,12 +43,19 @@ export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
       load[i]!--;
       p.resolve(m.verdicts);
     });
-    w.on('error', (err) => {
+    // A worker that failed (or could not start) fails what it holds and every later call: the
+    // caller falls back to verifying on its own thread instead of waiting forever.
+    const fail = (err: Error): void => {
+      broken ??= err;
       for (const [id, p] of pending)
         if (p.worker === i) {
           pending.delete(id);
           p.reject(err);
         }
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => {
+      if (!closing) fail(new Error(`verification worker exited with code ${code}`));
     });
   });
   return {
@@ -55,6 +64,7 @@ export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
       for (const w of workers) w.postMessage(msg);
     },
     verify(items) {
+      if (broken) return Promise.reject(broken);
       // The least loaded worker takes the batch.
       let best = 0;
       for (let i = 1; i < workers.length; i++) if (load[i]! < load[best]!) best = i;
@@ -68,6 +78,7 @@ export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
     },
     inFlight: () => pending.size,
     async close() {
+      closing = true;
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };
