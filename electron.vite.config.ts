@@ -12,6 +12,8 @@ export default defineConfig({
           index: resolve(__dirname, 'main/electron/index.ts'),
           serve: resolve(__dirname, 'main/serve.ts'),
           helper: resolve(__dirname, 'main/helper/main.ts'),
+          // Report verification in worker threads (main/swarm/verify-pool.ts loads it beside app.ts's bundle).
+          'verify-worker': resolve(__dirname, 'main/swarm/verify-worker.ts'),
           // `npx omnisight …` uses out/main/cli.js when built (scripts/omnisight.mjs), tsx otherwise.
           cli: resolve(__dirname, 'scripts/omnisight.ts'),
         },

@@ -161,7 +161,13 @@ async function main(): Promise<void> {
       onProgress: (e) => progress.forEach((l) => l(e)),
     });
     await helper.whenReady();
-    const mqtt = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets, log, onMessage: (m) => ref.fleet?.onCameraMessage(m), onBad: (b) => ref.fleet?.onBadMessage(b) });
+    const mqtt = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets, log });
+    // The one trust path, as in the app: raw payloads → the swarm → the fleet.
+    const { createSwarmService } = await import('../main/swarm');
+    const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, keys: { get: (serial) => ref.fleet?.keyFor(serial) }, every: () => () => {} });
+    mqtt.onRaw((topic, payload, at) => swarm.ingest(payload, at, topic));
+    swarm.onMessage((m) => ref.fleet?.onCameraMessage(m));
+    swarm.onRefused((b) => ref.fleet?.onBadMessage(b));
     await mqtt.start();
     const fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
     ref.fleet = fleet;
@@ -274,6 +280,7 @@ async function main(): Promise<void> {
     await fleet.close();
     helper.close();
     await mqtt.close();
+    swarm.close();
     db.close();
   } finally {
     for (const sim of sims) sim.kill('SIGTERM');

@@ -4,6 +4,9 @@
 // service method or a signal. Both front doors (Electron in main/electron/, browser mode in
 // main/serve.ts) call createApp and differ only in the adapters they pass in.
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { version } from '../../package.json';
 import type { AppInfo } from '../../preload/contract';
 import { createAgentBridge, type AgentBridge } from '../agents';
@@ -18,9 +21,9 @@ import { createSettingsService, type SettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
 import { createTimelineService, type TimelineService } from '../timeline';
 import { createPerfService, type PerfService } from '../perf';
-import { createSwarmService, type SwarmService } from '../swarm';
-import { linkSwarm, timelineCalibration } from './wiring-swarm';
-import { linkQuarantineToFleet, linkVerifiedTimeline } from './wiring-glue';
+import { createSwarmService, createVerifyPool, type SwarmService } from '../swarm';
+import { linkSwarm } from './wiring-swarm';
+import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline } from './wiring-glue';
 import { mulberry32 } from '../kernel/random';
 import { createEventBus, type EventBus } from '../kernel/bus';
 import { createDispatcher, type Dispatcher, type RejectedCall } from '../kernel/dispatcher';
@@ -228,11 +231,19 @@ export function createApp(opts: AppOptions): App {
     }),
     (off) => off(),
   );
-  closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: timelineCalibration(timeline) }), (l) => l.close());
+  // Signature checks in worker threads when the built worker is there (app and browser mode); unit
+  // tests run from source and verify on this thread. Closed after the link that feeds it.
+  const verifyWorker = path.join(__dirname, 'verify-worker.js');
+  const pool = fs.existsSync(verifyWorker)
+    ? closers.add('verification workers', createVerifyPool({ size: Math.max(1, Math.min(2, os.availableParallelism() - 1)), entry: verifyWorker }), (p) => p.close())
+    : undefined;
+  closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: (serial) => timeline.homographyOf(serial), pool }), (l) => l.close());
   // Only reports the swarm accepted reach the timeline; its quarantines show in fleet status.
   closers.add('verified timeline link', linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => fleet.fleet.keyFor(serial) !== undefined }), (off) => off());
   closers.add('review link', bus.subscribe('swarm.event', (e) => review.onSwarmEvent(e)), (off) => off());
   closers.add('quarantine link', linkQuarantineToFleet({ swarm, fleet: fleet.fleet, bus }), (off) => off());
+  // The fleet hears of camera messages only through the swarm (the one trust path).
+  closers.add('swarm → fleet messages', linkSwarmMessagesToFleet({ swarm, fleet: fleet.fleet }), (off) => off());
   closers.add(
     'notifications',
     bus.subscribe('app.notification', (n) => {

@@ -11,7 +11,7 @@ import type { Logger } from '../kernel/logger';
 import type { HelperLauncher, SecretStore } from '../kernel/ports';
 import { createFleetService, createHelperSupervisor, inProcessHelper, type FleetDeps, type FleetService, type HelperEvent, type HelperSupervisor } from '../fleet';
 import type { FromHelper } from '../helper';
-import { createMqttService, type BadMessage, type CameraMessage, type MqttService } from '../mqtt';
+import { createMqttService, type MqttService } from '../mqtt';
 import type { SettingsService } from '../settings';
 import type { Db } from '../store';
 import { createSignal, type Closers } from './lifecycle';
@@ -55,7 +55,7 @@ export function createFleetRuntime(o: {
   noDemo?: boolean;
   /** Size of the simulated fleet for this run, instead of the demoCameraCount setting. */
   demoCount?: number;
-  /** Passed through to the fleet service (valid camera messages). */
+  /** Passed through to the fleet service (verified camera messages: MQTT hands raw payloads to the swarm, which the app links to the fleet). */
   consumer?: FleetDeps['consumer'];
 }): FleetRuntime {
   const log = o.log.child({ cap: 'fleet' });
@@ -64,8 +64,6 @@ export function createFleetRuntime(o: {
   const helperEvents = createSignal<[HelperEvent]>();
   const helperReady = createSignal<[boolean]>();
   const helperProgress = createSignal<[HelperProgress]>();
-  const cameraMessages = createSignal<[CameraMessage]>();
-  const badMessages = createSignal<[BadMessage]>();
   const calibrations = createSignal<[FleetCalibration]>();
 
   // ---- build --------------------------------------------------------------------------------
@@ -94,8 +92,6 @@ export function createFleetRuntime(o: {
           secrets: o.secrets,
           log,
           now: o.now,
-          onMessage: cameraMessages.emit,
-          onBad: badMessages.emit,
         }),
         (m) => m.close(),
       )
@@ -136,8 +132,6 @@ export function createFleetRuntime(o: {
   const links = [
     helperEvents.on((ev) => fleet.onHelperEvent(ev)),
     helperReady.on((restarted) => fleet.onHelperReady(restarted)),
-    cameraMessages.on((m) => fleet.onCameraMessage(m)),
-    badMessages.on((b) => fleet.onBadMessage(b)),
   ];
   o.closers.add('fleet links', links, (offs) => offs.forEach((off) => off()));
 

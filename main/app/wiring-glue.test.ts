@@ -8,7 +8,7 @@ import { openDatabase } from '../store';
 import { createSwarmService } from '../swarm';
 import { sealEnvelope, simKey } from '../swarm/testkit';
 import { createEventBus } from '../kernel/bus';
-import { linkQuarantineToFleet, linkVerifiedTimeline } from './wiring-glue';
+import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline } from './wiring-glue';
 
 const cams = ['B8A44F0000A1', 'B8A44F0000A2', 'B8A44F0000A3'];
 const zone = { id: 'gate', polygon: [{ x: 0, y: 0 }, { x: 1, y: 0 }, { x: 1, y: 1 }, { x: 0, y: 1 }] };
@@ -25,7 +25,7 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glue-'))) {
   const bus = createEventBus();
   const audit = createAuditLog({ db, bus, now });
   const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit, zones: [zone], every: () => () => {} });
-  for (const id of cams) swarm.registerCamera({ id, keyId: 'k1', publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
+  for (const id of cams) swarm.registerCamera({ id, keyId: simKey(id).keyId, publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
   const ingested: { serial: string; ts: number; cls: string[] }[] = [];
   const timeline = {
     ingest: (serial: string, ts: number, obs: readonly { class: { type: string } }[]) => {
@@ -45,7 +45,7 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glue-'))) {
     seqs.set(cam, seq);
     const ts = opts.ts ?? clock;
     const body = JSON.stringify({ frame: { timestamp: ts, observations: [{ bounding_box: { left: 0.4, top: 0.4, right: 0.5, bottom: 0.5 }, class: { type: cls, score: 0.9 }, track_id: opts.trackId ?? '1', timestamp: ts }] }, stats: { inference_ms: 20, fps_camera: 10, fps_processed: 10, fps_skipped: 0 } });
-    const payload = Buffer.from(sealEnvelope({ camera: cam, seq, sent: clock, kind: 'detections', key: 'k1', body }, simKey(opts.signer ?? cam).privateKey));
+    const payload = Buffer.from(sealEnvelope({ camera: cam, seq, sent: clock, kind: 'detections', key: simKey(cam).keyId, body }, simKey(opts.signer ?? cam).privateKey));
     return swarm.ingest(payload, clock, `axis/${cam}/omnisight/detections`);
   };
   const call = (name: keyof typeof swarm.handlers, input: unknown): unknown => swarm.handlers[name]!(input as never, { transport: 'internal', peer: 'test' });
@@ -73,12 +73,26 @@ describe('verified detections → timeline', () => {
     s.close();
   });
 
-  it('follows the swarm in permissive mode: a flagged report it accepts reaches the timeline', () => {
+  it('in permissive mode a forged report never reaches the timeline: the fleet only shows it, marked unverified', () => {
     const s = setup();
     s.call('swarm.setMode', { mode: 'permissive' });
+    const toFleet: { serial: string; verified: boolean; kind: string }[] = [];
+    const bad: string[] = [];
+    const off = linkSwarmMessagesToFleet({
+      swarm: s.swarm,
+      fleet: { onCameraMessage: (m) => toFleet.push({ serial: m.serial, verified: m.verified, kind: m.kind }), onBadMessage: (b) => bad.push(b.reason) },
+    });
     const forged = s.send(cams[1]!, 'Car', { signer: cams[2] });
-    expect(forged.accepted && forged.flags).toContain('bad_signature');
-    expect(s.ingested).toEqual([{ serial: cams[1], ts: expect.any(Number), cls: ['Car'] }]);
+    expect(forged.accepted).toBe(false);
+    expect(s.ingested).toEqual([]);
+    s.send(cams[0]!, 'Human');
+    expect(toFleet).toEqual([
+      { serial: cams[1], verified: false, kind: 'detections' },
+      { serial: cams[0], verified: true, kind: 'detections' },
+    ]);
+    s.swarm.ingest('{"v":2', 1, `axis/${cams[0]}/omnisight/detections`);
+    expect(bad).toEqual(['malformed']);
+    off();
     s.close();
   });
 

@@ -1,11 +1,11 @@
-// Glue between the swarm coordinator and the capabilities that act on its verdicts:
-//  - the timeline tracks only detections the swarm accepted (signature, key, replay and clock
-//    checks per the fleet's verification mode) from cameras that are not quarantined; there is no
-//    other path from MQTT to the timeline;
+// Glue between the swarm coordinator and the capabilities that act on its verdicts (the one trust
+// path: MQTT hands raw payloads to the swarm, which alone parses and verifies them):
+//  - the timeline tracks only detections the swarm verified (signature, key, replay and clock
+//    checks all passed, whatever the verification mode) from cameras that are not quarantined;
+//  - the fleet's live status, tile boxes and the deploy's heartbeats come from the swarm's verified
+//    messages; in permissive mode a well-formed report that failed a check is shown on its tile,
+//    marked as unverified, and nothing else; malformed messages count as the camera's bad input;
 //  - the fleet shows a camera the swarm quarantines as quarantined until it is released.
-// Verification mode: the timeline follows the swarm's acceptance. In strict mode a report that fails
-// any check never reaches it; in permissive mode the user has chosen to let flagged reports count,
-// so the timeline takes them as fusion does; in audit mode failures are only recorded.
 import type { EventBus } from '../kernel/bus';
 import type { FleetService } from '../fleet';
 import type { SwarmService } from '../swarm';
@@ -23,6 +23,17 @@ export function linkVerifiedTimeline(deps: VerifiedTimelineDeps): () => void {
   return deps.swarm.onVerifiedDetections((serial, frameTs, observations) => {
     if (deps.isRegistered(serial)) deps.timeline.ingest(serial, frameTs, observations);
   });
+}
+
+export interface SwarmFleetDeps {
+  swarm: Pick<SwarmService, 'onMessage' | 'onRefused'>;
+  fleet: Pick<FleetService, 'onCameraMessage' | 'onBadMessage'>;
+}
+
+/** The fleet hears of camera messages only through the swarm; returns the unsubscribe. */
+export function linkSwarmMessagesToFleet(deps: SwarmFleetDeps): () => void {
+  const offs = [deps.swarm.onMessage((m) => deps.fleet.onCameraMessage(m)), deps.swarm.onRefused((b) => deps.fleet.onBadMessage(b))];
+  return () => offs.forEach((off) => off());
 }
 
 export interface QuarantineFleetDeps {

@@ -7,7 +7,7 @@ import { createAuditLog } from '../audit';
 import { openDatabase } from '../store';
 import { createSwarmService } from '../swarm';
 import { buildCoverage, invert3, type Mat3 } from '../swarm';
-import { sealEnvelope, simKey } from '../swarm/testkit';
+import { ed25519PublicKey, parseMessage, sealEnvelope, signatureValid, simKey } from '../swarm/testkit';
 import { createEventBus } from '../kernel/bus';
 import { linkSwarm, INGEST_QUEUE_LIMIT } from './wiring-swarm';
 
@@ -27,7 +27,7 @@ const scene = {
 };
 const serials = ['ACCC8E000001', 'ACCC8E000002', 'ACCC8E000003', 'ACCC8E000004'];
 
-function setup() {
+function setup(pool?: Parameters<typeof linkSwarm>[0]['pool']) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-link-'));
   dirs.push(dir);
   let clock = 1_795_000_000_000;
@@ -38,7 +38,7 @@ function setup() {
   const log = pino({ level: 'silent' });
   const swarm = createSwarmService({ db, bus, log, now, audit, every: () => () => {} });
   const cameras = serials.map((serial, i) => ({ id: `c${i}`, serial, demo: true, demoActive: true }));
-  const keys = new Map(serials.map((s, i) => [`c${i}`, { keyId: 'k1', publicKey: simKey(s).publicKey }]));
+  const keys = new Map(serials.map((s, i) => [`c${i}`, { keyId: simKey(s).keyId, publicKey: simKey(s).publicKey }]));
   let raw: ((topic: string, payload: Buffer, at: number) => void) | undefined;
   const depths: number[] = [];
   const pending: (() => void)[] = [];
@@ -55,13 +55,14 @@ function setup() {
     bus,
     log,
     defer: (fn) => pending.push(fn),
+    pool,
   });
   const seqs = new Map<string, number>();
   const detection = (serial: string, box: { left: number; top: number; right: number; bottom: number }, ts = clock) => {
     const seq = (seqs.get(serial) ?? 0) + 1;
     seqs.set(serial, seq);
     const body = JSON.stringify({ frame: { timestamp: ts, observations: [{ bounding_box: box, class: { type: 'Human', score: 0.9 }, track_id: '7', timestamp: ts }] }, stats: { inference_ms: 20, fps_camera: 10, fps_processed: 10, fps_skipped: 0, width: 640, height: 360 } });
-    return Buffer.from(sealEnvelope({ camera: serial, seq, sent: clock, kind: 'detections', key: 'k1', body }, simKey(serial).privateKey));
+    return Buffer.from(sealEnvelope({ camera: serial, seq, sent: clock, kind: 'detections', key: simKey(serial).keyId, body }, simKey(serial).privateKey));
   };
   const drainAll = () => {
     while (pending.length) pending.shift()!();
@@ -137,6 +138,39 @@ describe('linkSwarm', () => {
     expect(s.swarm.coordinator.fusion.zones().map((z) => z.zone)).toEqual(['all']);
     s.swarm.setZoneConfig([{ id: 'all', name: 'All', polygon: [{ x: 0, y: 0 }, { x: 10, y: 0 }, { x: 10, y: 10 }, { x: 0, y: 10 }], cameras: [serials[0]!] }], 'user');
     expect(s.swarm.coordinator.fusion.zoneOf(serials[0]!)).toEqual(['all']);
+    s.close();
+  });
+
+  it('with verification workers: batches go through the pool and back to the swarm in order; a failing pool falls back to this thread', async () => {
+    // A pool that does what verify-worker.ts does, in-process, and records the keys it was given.
+    const given: string[] = [];
+    let fail = false;
+    const pool = {
+      setKeys: (keys: Iterable<[string, { keyId: string; publicKey: string }]>) => void given.push(...[...keys].map(([s]) => s)),
+      verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
+        if (fail) throw new Error('worker died');
+        return items.map((it) => {
+          const parse = parseMessage(it.payload, it.topic);
+          if (!parse.ok) return { parse };
+          const k = simKey(parse.parsed.envelope.camera);
+          return { parse, sig: { valid: signatureValid(parse.parsed.envelope, ed25519PublicKey(k.publicKey)), publicKey: k.publicKey } };
+        });
+      },
+    };
+    const s = setup(pool);
+    expect(given.sort()).toEqual([...serials].sort());
+    const confirmed: unknown[] = [];
+    s.bus.subscribe('swarm.event', (e) => confirmed.push(e));
+    for (const serial of serials) s.raw()!(`axis/${serial}/omnisight/detections`, s.detection(serial, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
+    s.drainAll();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(s.swarm.coordinator.verifier.counts().accepted).toBe(4);
+    expect(confirmed).toHaveLength(1);
+    fail = true;
+    s.raw()!(`axis/${serials[0]}/omnisight/detections`, s.detection(serials[0]!, { left: 0.1, top: 0.1, right: 0.2, bottom: 0.2 }), s.now());
+    s.drainAll();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(s.swarm.coordinator.verifier.counts().accepted).toBe(5); // verified here instead
     s.close();
   });
 

@@ -9,12 +9,13 @@ import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { FleetRuntime } from './fleet-runtime';
 import type { PerfService } from '../perf';
-import type { TimelineService } from '../timeline';
-import { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type SwarmService, type ZoneConfig } from '../swarm';
+import { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type SwarmService, type VerifyPool, type ZoneConfig } from '../swarm';
 
 export const INGEST_QUEUE_LIMIT = 20_000;
 /** Messages handled per drain before yielding, so a burst cannot starve the event loop. */
 const DRAIN_BATCH = 500;
+/** Batches at the verification workers at once: enough to keep them busy, few enough to stay fresh. */
+const MAX_POOL_BATCHES = 4;
 
 export interface SwarmLinkDeps {
   swarm: SwarmService;
@@ -22,10 +23,12 @@ export interface SwarmLinkDeps {
   fleet: Pick<FleetRuntime, 'fleet' | 'mqtt' | 'demo' | 'ready'>;
   bus: EventBus;
   log: Logger;
-  /** A camera's image → ground homography from the timeline's calibration store, by camera id. */
-  calibrationOf?: (cameraId: string) => Mat3 | undefined;
+  /** A camera's image → ground homography from the timeline's calibration store, by serial. */
+  calibrationOf?: (serial: string) => Mat3 | undefined;
   /** Schedules the queue drain (setImmediate); injectable so tests drain synchronously. */
   defer?: (fn: () => void) => void;
+  /** Verification worker threads (main/swarm createVerifyPool); without it, verification runs here. */
+  pool?: Pick<VerifyPool, 'verify' | 'setKeys'>;
 }
 
 export interface SwarmLink {
@@ -59,15 +62,43 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
   let closed = false;
   const depth = (): number => queue.length - head;
 
+  // With a verification pool, parsing and signatures run in worker threads; batches go back to the
+  // swarm in the order they were taken. Should the pool fail, verification falls back to this thread.
+  let pool = deps.pool;
+  let inFlight = 0;
+  let chain: Promise<void> = Promise.resolve();
+  const viaPool = (batch: Msg[], p: NonNullable<SwarmLinkDeps['pool']>): void => {
+    inFlight++;
+    const payloads = batch.map((m) => (typeof m.payload === 'string' ? Buffer.from(m.payload) : m.payload));
+    const verdicts = p.verify(payloads.map((payload, i) => ({ payload, topic: batch[i]!.topic })));
+    chain = chain.then(async () => {
+      try {
+        const vs = await verdicts;
+        if (!closed) swarm.ingestChecked(vs.map((verdict, i) => ({ verdict, receivedAt: batch[i]!.receivedAt, topic: batch[i]!.topic, bytes: payloads[i]!.byteLength })));
+      } catch (err) {
+        log.error({ err }, 'the verification workers failed; verifying on the main thread from now on');
+        pool = undefined;
+        if (!closed) swarm.ingestBatch(batch);
+      } finally {
+        inFlight--;
+        schedule();
+      }
+    });
+  };
+
   const drain = (): void => {
     scheduled = false;
     if (closed) return;
+    if (pool && inFlight >= MAX_POOL_BATCHES) return; // a finishing batch schedules the next drain
     const end = Math.min(queue.length, head + DRAIN_BATCH);
+    const batch: Msg[] = [];
     while (head < end) {
-      const m = queue[head]!;
+      batch.push(queue[head]!);
       queue[head++] = undefined as unknown as Msg;
-      swarm.ingest(m.payload, m.receivedAt, m.topic);
     }
+    // One batch: the swarm writes the replay state it changed in one transaction (group commit).
+    if (batch.length && pool) viaPool(batch, pool);
+    else if (batch.length) swarm.ingestBatch(batch);
     if (head === queue.length) {
       queue = [];
       head = 0;
@@ -99,8 +130,8 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
 
   // ---- cameras → coordinator ------------------------------------------------------------------
   const registered = new Map<string, string>(); // serial → fingerprint of key + coverage
-  const coverageInput = (cameraId: string, serial: string): CoverageInput => {
-    const fromTimeline = deps.calibrationOf?.(cameraId) ?? deps.calibrationOf?.(serial);
+  const coverageInput = (serial: string): CoverageInput => {
+    const fromTimeline = deps.calibrationOf?.(serial);
     if (fromTimeline) return { serial, imageToGround: fromTimeline };
     const demo = fleet.demo();
     const simId = demo?.cameras.find((c) => c.serial === serial)?.id;
@@ -128,12 +159,14 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
       const zones = swarm.zoneConfig().zones;
       const zonesSig = JSON.stringify(zones);
       const want = new Set<string>();
+      const workerKeys: [string, { keyId: string; publicKey: string }][] = [];
       for (const c of fleet.fleet.registry.list()) {
         if (!c.serial || (c.demo && !c.demoActive)) continue;
         const key = fleet.fleet.registry.keyOf(c.id);
         if (!key) continue; // no recorded key yet: its messages are refused as unknown_camera
         want.add(c.serial);
-        const input = coverageInput(c.id, c.serial);
+        workerKeys.push([c.serial, key]);
+        const input = coverageInput(c.serial);
         const fp = `${key.keyId}|${key.publicKey}|${coverageKey(input, zones)}|${zonesSig}`;
         if (registered.get(c.serial) === fp) continue;
         const { calibrated, ...coverage } = buildCoverage(input, zones);
@@ -146,6 +179,7 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
         swarm.removeCamera(serial);
         registered.delete(serial);
       }
+      pool?.setKeys(workerKeys);
     } catch (err) {
       log.error({ err }, 'could not sync cameras with the swarm coordinator');
     } finally {
@@ -174,10 +208,4 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
       head = 0;
     },
   };
-}
-
-/** A camera's image → ground homography from the timeline's calibration store (its service
- * method), so the swarm sees the same calibration the tracker uses. */
-export function timelineCalibration(timeline: Pick<TimelineService, 'homographyOf'>): (cameraId: string) => Mat3 | undefined {
-  return (cameraId) => timeline.homographyOf(cameraId);
 }

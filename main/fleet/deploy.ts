@@ -15,7 +15,7 @@ import type { CallContext, Handlers } from '../kernel/dispatcher';
 import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import type { HelperTarget } from '../helper';
-import type { CameraMessage } from '../mqtt';
+import type { CameraMessage } from '../swarm';
 import { readEap } from '../packaging';
 import { addModelToEap, type ModelArtifact } from './model-package';
 import type { Db } from '../store';

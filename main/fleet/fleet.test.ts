@@ -11,6 +11,7 @@ import { createDispatcher } from '../kernel/dispatcher';
 import { silentLogger } from '../kernel/logger';
 import { createFileKeySecretStore } from '../app';
 import { createMqttService } from '../mqtt';
+import { createSwarmService } from '../swarm';
 import { createSettingsService } from '../settings';
 import { openDatabase } from '../store';
 import { createFrameMux, decodeFrame, FRAME_KIND_DETECTIONS, FRAME_KIND_JPEG } from './frames';
@@ -52,13 +53,12 @@ function build(dataDir: string) {
     onEvent: (e) => ref.fleet?.onHelperEvent(e),
     onReady: (r) => ref.fleet?.onHelperReady(r),
   });
-  const mqtt = createMqttService({
-    config: () => ({ mode: 'embedded', url: '', username: '' }),
-    secrets,
-    log,
-    onMessage: (m) => ref.fleet?.onCameraMessage(m),
-    onBad: (b) => ref.fleet?.onBadMessage(b),
-  });
+  const mqtt = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets, log });
+  // The one trust path, as in the app: raw payloads → the swarm → the fleet.
+  const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, keys: { get: (serial) => ref.fleet?.keyFor(serial) }, every: () => () => {} });
+  mqtt.onRaw((topic, payload, at) => swarm.ingest(payload, at, topic));
+  swarm.onMessage((m) => ref.fleet?.onCameraMessage(m));
+  swarm.onRefused((b) => ref.fleet?.onBadMessage(b));
   const fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
   ref.fleet = fleet;
   const dispatcher = createDispatcher({ log });
@@ -75,6 +75,7 @@ function build(dataDir: string) {
       await fleet.close();
       helper.close();
       await mqtt.close();
+      swarm.close();
       db.close();
     },
   };
@@ -187,6 +188,34 @@ describe('swarm quarantine in fleet status', () => {
       app.fleet.setQuarantine(cam.serial, null);
       expect(app.fleet.status(added.value.id)?.quarantined).toBeUndefined();
       expect(pushed.at(-1)?.quarantined).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('camera messages come only through the swarm', () => {
+  it('an unverified report (permissive mode) shows its boxes marked and nothing else; a verified one counts', async () => {
+    const app = build(path.join(dir, 'u'));
+    try {
+      const cam = sim.cameras[1]!;
+      const added = (await app.call('fleet.add', { address: addr(1), username: cam.username, password: cam.password })) as { ok: true; value: { id: string } };
+      const id = added.value.id;
+      const heard: boolean[] = [];
+      app.fleet.subscribeMessages((m) => heard.push(m.verified));
+      const envelope = { v: 2 as const, camera: cam.serial, epoch: 1, seq: 1, sent: 1, kind: 'detections' as const, key: '0123456789abcdef', body: '', sig: '' };
+      const frame = { timestamp: 1795000000000, observations: [{ bounding_box: { left: 0.1, top: 0.1, right: 0.2, bottom: 0.3 }, class: { type: 'Human' as const, score: 0.9 }, track_id: '7', timestamp: 1795000000000 }] };
+      const before = app.fleet.status(id)!;
+      app.fleet.onCameraMessage({ kind: 'heartbeat', serial: cam.serial, envelope: { ...envelope, kind: 'heartbeat' }, body: { app: 'omnisight', version: '9', uptime_s: 1, fps_camera: 99, fps_processed: 1, fps_skipped: 0, inference_ms: 1 }, receivedAt: Date.now(), verified: false });
+      app.fleet.onCameraMessage({ kind: 'detections', serial: cam.serial, envelope, body: { frame }, receivedAt: Date.now(), verified: false });
+      expect(app.fleet.status(id)!.lastHeartbeat).toBe(before.lastHeartbeat); // an unverified heartbeat keeps nobody online
+      const shown = (await app.call('fleet.detections', { id })) as { ok: true; value: { unverified?: boolean; observations: unknown[] } };
+      expect(shown.value).toMatchObject({ unverified: true, observations: [{ cls: 'Human', trackId: '7' }] });
+      expect(heard).toEqual([]); // the deploy and other subscribers never hear of it
+      app.fleet.onCameraMessage({ kind: 'detections', serial: cam.serial, envelope, body: { frame }, receivedAt: Date.now(), verified: true });
+      const verified = (await app.call('fleet.detections', { id })) as { ok: true; value: { unverified?: boolean } };
+      expect(verified.value.unverified).toBeUndefined();
+      expect(heard).toEqual([true]);
     } finally {
       await app.close();
     }

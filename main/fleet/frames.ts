@@ -39,6 +39,8 @@ export function decodeFrame(buf: Uint8Array): (FrameHeader & { jpeg: Uint8Array 
 export interface FrameDetections {
   observations: { box: { left: number; top: number; right: number; bottom: number }; cls: string; score: number; trackId: string }[];
   inferenceMs: number | null;
+  /** The report failed a trust check (shown in permissive mode only): draw the boxes marked as unverified. */
+  unverified?: true;
 }
 
 export function encodeDetections(channel: number, frameTs: number, d: FrameDetections): Buffer {

@@ -9,8 +9,9 @@ import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import type { SecretStore } from '../kernel/ports';
 import type { FromHelper, HelperTarget, StreamStatus } from '../helper';
-import type { BadMessage, BrokerEndpoint, CameraMessage } from '../mqtt';
+import type { BrokerEndpoint } from '../mqtt';
 import { MQTT_PASSWORD_SECRET } from '../mqtt';
+import type { BadMessage, CameraMessage } from '../swarm';
 import type { SettingsService } from '../settings';
 import type { Db } from '../store';
 import { createFrameMux, type FrameMux, type FrameSink } from './frames';
@@ -42,7 +43,7 @@ export interface FleetDeps {
   now: () => number;
   noDemo?: boolean;
   startDemo?: (count: number) => Promise<DemoFleet>;
-  /** Valid camera messages after the fleet's bookkeeping (the swarm coordinator plugs in here). */
+  /** Verified camera messages after the fleet's bookkeeping. */
   consumer?: (m: CameraMessage) => void;
   /** A heartbeat older than this no longer counts as "online". */
   heartbeatTimeoutMs?: number;
@@ -58,8 +59,13 @@ export interface FleetService {
   mux: FrameMux;
   /** Starts the demo fleet when the settings ask for it. */
   start(): Promise<void>;
+  /**
+   * A camera message as the swarm passed it on (the one trust path): a verified one updates the
+   * camera's live status and tile and reaches the subscribers; an unverified one (permissive mode)
+   * only shows its boxes on the tile, marked as unverified.
+   */
   onCameraMessage(m: CameraMessage): void;
-  /** Every valid camera message (heartbeats, detections) after the fleet's bookkeeping; returns the unsubscribe. */
+  /** Every verified camera message (heartbeats, detections) after the fleet's bookkeeping; returns the unsubscribe. */
   subscribeMessages(listener: (m: CameraMessage) => void): () => void;
   onBadMessage(b: BadMessage): void;
   /** Browser mode: binds a client's WebSocket as its frame sink. */
@@ -94,7 +100,7 @@ interface Live {
   badMqtt: number;
   badVapix: number;
   lastError: string | null;
-  detections: { frameTs: number | null; observations: { box: { left: number; top: number; right: number; bottom: number }; cls: string; score: number; trackId: string }[] };
+  detections: { frameTs: number | null; observations: { box: { left: number; top: number; right: number; bottom: number }; cls: string; score: number; trackId: string }[]; unverified?: true };
   published: string;
 }
 
@@ -444,6 +450,15 @@ export function createFleetService(deps: FleetDeps): FleetService {
     },
     onCameraMessage(m) {
       const c = cameraForSerial(m.serial);
+      if (!m.verified) {
+        // Shown, marked, and nothing else: no liveness, no stats, no subscriber hears of it.
+        if (c && m.kind === 'detections') {
+          const l = liveOf(c.id);
+          l.detections = { frameTs: m.body.frame.timestamp, observations: m.body.frame.observations.map((o) => ({ box: o.bounding_box, cls: o.class.type, score: o.class.score, trackId: o.track_id })), unverified: true };
+          if (mux.watching(c.id)) mux.deliverDetections(c.id, m.body.frame.timestamp, { observations: l.detections.observations, inferenceMs: l.inferenceMs, unverified: true });
+        }
+        return;
+      }
       if (c) {
         const l = liveOf(c.id);
         if (m.kind === 'heartbeat') {
@@ -451,8 +466,10 @@ export function createFleetService(deps: FleetDeps): FleetService {
           l.fpsCamera = m.body.fps_camera;
           l.inferenceMs = m.body.inference_ms;
         } else {
-          l.inferenceMs = m.body.stats.inference_ms;
-          l.fpsCamera = m.body.stats.fps_camera;
+          if (m.body.stats) {
+            l.inferenceMs = m.body.stats.inference_ms;
+            l.fpsCamera = m.body.stats.fps_camera;
+          }
           l.detections = {
             frameTs: m.body.frame.timestamp,
             observations: m.body.frame.observations.map((o) => ({ box: o.bounding_box, cls: o.class.type, score: o.class.score, trackId: o.track_id })),

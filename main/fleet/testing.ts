@@ -8,6 +8,7 @@ import type { SecretStore } from '../kernel/ports';
 import { createFileKeySecretStore } from '../app';
 import { createMqttService, type MqttService } from '../mqtt';
 import { createSettingsService } from '../settings';
+import { createSwarmService } from '../swarm';
 import { openDatabase, type Db } from '../store';
 import { createFleetService, type FleetService } from './index';
 import { createHelperSupervisor, inProcessHelper, type HelperSupervisor } from './supervisor';
@@ -42,13 +43,12 @@ export async function createFleetHarness(dir: string, log: Logger, bus: EventBus
     onEvent: (e) => ref.fleet?.onHelperEvent(e),
     onProgress: (e) => progress.forEach((l) => l(e)),
   });
-  const mqtt = createMqttService({
-    config: () => ({ mode: 'embedded', url: '', username: '' }),
-    secrets,
-    log,
-    onMessage: (m) => ref.fleet?.onCameraMessage(m),
-    onBad: (b) => ref.fleet?.onBadMessage(b),
-  });
+  const mqtt = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets, log });
+  // The one trust path, as in the app: raw payloads → the swarm (keys as the fleet recorded them) → the fleet.
+  const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, keys: { get: (serial) => ref.fleet?.keyFor(serial) }, every: () => () => {} });
+  mqtt.onRaw((topic, payload, at) => swarm.ingest(payload, at, topic));
+  swarm.onMessage((m) => ref.fleet?.onCameraMessage(m));
+  swarm.onRefused((b) => ref.fleet?.onBadMessage(b));
   await mqtt.start();
   const fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
   ref.fleet = fleet;
@@ -68,6 +68,7 @@ export async function createFleetHarness(dir: string, log: Logger, bus: EventBus
       await fleet.close();
       helper.close();
       await mqtt.close();
+      swarm.close();
       db.close();
     },
   };

@@ -1,14 +1,14 @@
 // MQTT for the fleet: the broker in use (embedded aedes on 127.0.0.1, or an external one from
-// Settings) and main's subscriber on axis/+/omnisight/#, which validates each payload and hands
-// valid ones to a consumer (the swarm coordinator plugs in there later).
+// Settings) and main's subscriber on axis/+/omnisight/#, which hands every payload exactly as it
+// arrived to its raw listeners. It parses nothing: the swarm capability is the one parser and the
+// one judge of a camera message (main/swarm, "the ingest seam"), and everything else hears of a
+// message only once the swarm has verified it.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../kernel/logger';
 import type { SecretStore } from '../kernel/ports';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker';
-import { isBad, parseCameraMessage, type BadMessage, type CameraMessage } from './ingest';
 
 export { startEmbeddedBroker, type EmbeddedBroker } from './broker';
-export * from './ingest';
 
 export const MQTT_PASSWORD_SECRET = 'mqtt.password';
 export const CAMERA_TOPIC_FILTER = 'axis/+/omnisight/#';
@@ -33,7 +33,8 @@ export interface MqttService {
   /** The broker cameras should be pointed at; undefined before start() or when it failed. */
   endpoint(): BrokerEndpoint | undefined;
   connected(): boolean;
-  counts(): { handled: number; bad: number };
+  /** Messages received on the camera topics. */
+  counts(): { received: number };
   /** Every payload on axis/+/omnisight/# exactly as it arrived, before parsing (the swarm verifies the signed bytes). */
   onRaw(listener: (topic: string, payload: Buffer, receivedAt: number) => void): () => void;
   close(): Promise<void>;
@@ -46,8 +47,6 @@ export interface MqttDeps {
   now?: () => number;
   /** Port for the embedded broker; 0 = any free port. */
   embeddedPort?: number;
-  onMessage: (m: CameraMessage) => void;
-  onBad: (b: BadMessage) => void;
 }
 
 export function parseBrokerUrl(url: string): { host: string; port: number; protocol: 'tcp' | 'ssl' } {
@@ -61,30 +60,19 @@ export function createMqttService(deps: MqttDeps): MqttService {
   let broker: EmbeddedBroker | undefined;
   let client: MqttClient | undefined;
   let ep: BrokerEndpoint | undefined;
-  let handled = 0;
-  let bad = 0;
+  let received = 0;
   const rawListeners = new Set<(topic: string, payload: Buffer, receivedAt: number) => void>();
 
   const ingest = (topic: string, payload: Buffer): void => {
+    received++;
+    const at = now();
     for (const l of rawListeners) {
       try {
-        l(topic, payload, now());
+        l(topic, payload, at);
       } catch (err) {
+        // The listener's bug, not the camera's: keep the subscriber alive.
         deps.log.error({ err, topic: topic.slice(0, 200) }, 'raw camera message listener failed');
       }
-    }
-    try {
-      const r = parseCameraMessage(topic, payload, now());
-      if (isBad(r)) {
-        bad++;
-        deps.onBad(r);
-      } else {
-        handled++;
-        deps.onMessage(r);
-      }
-    } catch (err) {
-      // The consumer threw: its bug, not the camera's; keep the subscriber alive.
-      deps.log.error({ err, topic: topic.slice(0, 200) }, 'camera message consumer failed');
     }
   };
 
@@ -134,7 +122,7 @@ export function createMqttService(deps: MqttDeps): MqttService {
     },
     endpoint: () => ep,
     connected: () => client?.connected ?? false,
-    counts: () => ({ handled, bad }),
+    counts: () => ({ received }),
     onRaw(listener) {
       rawListeners.add(listener);
       return () => rawListeners.delete(listener);

@@ -1,10 +1,10 @@
 // The coordinator pipeline without I/O: verify → fusion → topology. The service (index.ts) and the
 // deterministic simulation (sim/) both drive this one object, so the simulation tests what ships.
 import { performance } from 'node:perf_hooks';
-import type { DetectionsBody, ObjectClass } from './envelope';
+import type { DetectionsBody, Envelope, ObjectClass } from './envelope';
 import { createFusion, type CameraCoverage, type Fusion, type FusionOptions, type FusionOutput, type Report } from './fusion';
 import { createTopology, type Topology, type TopologyChange, type TopologyOptions } from './topology';
-import { createVerifier, type AuditSink, type KeyRegistry, type RejectReason, type Verifier, type VerifiedMessage, type VerifyMode } from './verify';
+import { createVerifier, type AuditSink, type KeyRegistry, type RejectReason, type ReplayStore, type Verifier, type VerifiedBody, type VerifiedMessage, type VerifyMode, type VerifyResult, type WorkerVerdict } from './verify';
 
 export interface CoordinatorOptions {
   now: () => number;
@@ -12,6 +12,8 @@ export interface CoordinatorOptions {
   audit?: AuditSink;
   mode?: VerifyMode;
   skewToleranceMs?: number;
+  /** Where the replay state persists (SQLite in the service). */
+  replayStore?: ReplayStore;
   fusion: Omit<FusionOptions, 'now'>;
   topology?: Omit<TopologyOptions, 'now' | 'reputation'>;
   /** Wall-clock timer for the fusion-latency metric; injectable so tests stay deterministic. */
@@ -20,18 +22,46 @@ export interface CoordinatorOptions {
 }
 
 export type IngestResult =
-  | { accepted: true; camera: string; kind: 'detections' | 'heartbeat'; flags: RejectReason[]; outputs: FusionOutput[]; stats?: CameraStats; verified?: VerifiedDetections }
-  | { accepted: false; reason: RejectReason; camera: string | undefined; detail: string; outputs: FusionOutput[] };
+  | {
+      accepted: true;
+      camera: string;
+      kind: 'detections' | 'heartbeat';
+      /** Signing key id and boot epoch of the message; `version` is the app version a heartbeat names. */
+      key: string;
+      epoch: number;
+      version?: string;
+      /** The verified message itself (envelope and parsed body). */
+      message: VerifiedMessage;
+      outputs: FusionOutput[];
+      stats?: CameraStats;
+      /** Detections for the timeline: absent when the camera is quarantined (also by this very report). */
+      verified?: VerifiedDetections;
+    }
+  | {
+      accepted: false;
+      reason: RejectReason;
+      camera: string | undefined;
+      detail: string;
+      label: string;
+      outputs: FusionOutput[];
+      /** Permissive mode: a well-formed report that failed a trust check, to be shown marked (never fused). */
+      unverified?: { envelope: Envelope; data: VerifiedBody };
+    };
+
+/** One raw message as it arrived: the payload bytes, the desktop clock at receipt, the MQTT topic. */
+export interface RawMessage {
+  payload: string | Uint8Array;
+  receivedAt: number;
+  topic?: string;
+}
 
 /**
- * A detections report the swarm accepted into fusion, from a camera that is not quarantined (also
- * not by this very report). It follows the swarm's acceptance: in permissive mode a report that
- * failed a check is accepted with `flags` set; in audit mode flags are cleared, as for fusion.
+ * A detections report the swarm verified (every check passed, whatever the mode) and fused, from a
+ * camera that is not quarantined (also not by this very report).
  */
 export interface VerifiedDetections {
   frameTs: number;
   observations: DetectionsBody['frame']['observations'];
-  flags: RejectReason[];
 }
 
 /** The detector figures a camera reports with its messages, for the performance monitor. */
@@ -49,6 +79,13 @@ export interface Coordinator {
   addCamera(id: string, coverage: CameraCoverage): void;
   removeCamera(id: string): void;
   ingest(payload: string | Uint8Array, receivedAt: number, topic?: string): IngestResult;
+  /**
+   * Verifies every message, persists the replay state they changed in one write (the verifier's
+   * flush), and only then fuses them: group commit. Throws, with nothing fused, when that write fails.
+   */
+  ingestBatch(messages: readonly RawMessage[]): IngestResult[];
+  /** The same for messages a verification worker parsed and signature-checked (verify-pool.ts). */
+  ingestChecked(items: readonly { verdict: WorkerVerdict; receivedAt: number }[]): IngestResult[];
   /** For already-verified reports (the simulation's unsigned scenarios feed fusion through here). */
   ingestReport(report: Report): FusionOutput[];
   tick(): { outputs: FusionOutput[]; topology: TopologyChange };
@@ -64,7 +101,6 @@ export const toReport = (m: VerifiedMessage): Report | undefined => {
     frameTs: frame.timestamp,
     receivedAt: m.receivedAt,
     raw: m.raw,
-    flagged: m.flags.length > 0,
     observations: frame.observations.map((o) => ({ box: o.bounding_box, cls: o.class.type as ObjectClass, trackId: o.track_id, ts: o.timestamp })),
   };
 };
@@ -72,7 +108,7 @@ export const toReport = (m: VerifiedMessage): Report | undefined => {
 export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   const { now } = opts;
   const hr = opts.hrtime ?? (() => performance.now());
-  const verifier = createVerifier({ keys: opts.keys, audit: opts.audit, mode: opts.mode, skewToleranceMs: opts.skewToleranceMs });
+  const verifier = createVerifier({ keys: opts.keys, audit: opts.audit, mode: opts.mode, skewToleranceMs: opts.skewToleranceMs, replayStore: opts.replayStore, now });
   const fusion = createFusion({ ...opts.fusion, now });
   const topology = createTopology({ ...opts.topology, now, reputation: (id) => fusion.reputation(id).score });
 
@@ -85,6 +121,36 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     const out = fusion.ingest(r);
     opts.onFusionLatency?.((hr() - t0) / 1000);
     return afterFusion(out);
+  };
+
+  const apply = (v: VerifyResult): IngestResult => {
+    if (!v.ok) return { accepted: false, reason: v.reason, camera: v.camera, detail: v.detail, label: v.label, outputs: [], ...(v.unverified ? { unverified: v.unverified } : {}) };
+    const m = v.message;
+    const cam = m.envelope.camera;
+    const receivedAt = m.receivedAt;
+    topology.observe(cam, m.envelope.seq, m.envelope.sent, receivedAt);
+    if (m.data.kind === 'heartbeat') topology.heartbeat(cam, receivedAt);
+    const report = toReport(m);
+    const outputs = report ? ingestReport(report) : [];
+    const st = m.data.kind === 'heartbeat' ? m.data.body : m.data.body.stats;
+    const stats = st ? { inferenceMs: st.inference_ms, fpsCamera: st.fps_camera, fpsProcessed: st.fps_processed, fpsSkipped: st.fps_skipped } : undefined;
+    // Checked after fusion: an equivocating report quarantines its camera and must not count downstream either.
+    const verified: VerifiedDetections | undefined =
+      m.data.kind === 'detections' && !fusion.isQuarantined(cam) ? { frameTs: m.data.body.frame.timestamp, observations: m.data.body.frame.observations } : undefined;
+    const version = m.data.kind === 'heartbeat' ? m.data.body.version : undefined;
+    return { accepted: true, camera: cam, kind: m.data.kind, key: m.envelope.key, epoch: m.envelope.epoch, ...(version !== undefined ? { version } : {}), message: m, outputs, stats, ...(verified ? { verified } : {}) };
+  };
+
+  const ingestBatch = (messages: readonly RawMessage[]): IngestResult[] => {
+    const verdicts = messages.map((x) => verifier.verify(x.payload, x.receivedAt, x.topic));
+    verifier.flush();
+    return verdicts.map(apply);
+  };
+
+  const ingestChecked = (items: readonly { verdict: WorkerVerdict; receivedAt: number }[]): IngestResult[] => {
+    const verdicts = items.map(({ verdict, receivedAt }) => (verdict.parse.ok ? verifier.admit(verdict.parse.parsed, receivedAt, verdict.sig) : verifier.parseFailed(verdict.parse)));
+    verifier.flush();
+    return verdicts.map(apply);
   };
 
   return {
@@ -101,25 +167,10 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       verifier.forget(id);
     },
     ingest(payload, receivedAt, topic) {
-      const v = verifier.verify(payload, receivedAt, topic);
-      if (!v.ok) return { accepted: false, reason: v.reason, camera: v.camera, detail: v.detail, outputs: [] };
-      const m = v.message;
-      const cam = m.envelope.camera;
-      // Unauthenticated messages a permissive fleet lets through must not keep a camera "alive".
-      const authentic = !m.flags.some((f) => f === 'bad_signature' || f === 'unknown_camera' || f === 'wrong_key' || f === 'replay');
-      if (authentic) {
-        topology.observe(cam, m.envelope.seq, m.envelope.sent, receivedAt);
-        if (m.data.kind === 'heartbeat') topology.heartbeat(cam, receivedAt);
-      }
-      const report = toReport(m);
-      const outputs = report ? ingestReport(report) : [];
-      const st = m.data.kind === 'heartbeat' ? m.data.body : m.data.body.stats;
-      const stats = st ? { inferenceMs: st.inference_ms, fpsCamera: st.fps_camera, fpsProcessed: st.fps_processed, fpsSkipped: st.fps_skipped } : undefined;
-      // Checked after fusion: an equivocating report quarantines its camera and must not count downstream either.
-      const verified: VerifiedDetections | undefined =
-        m.data.kind === 'detections' && !fusion.isQuarantined(cam) ? { frameTs: m.data.body.frame.timestamp, observations: m.data.body.frame.observations, flags: m.flags } : undefined;
-      return { accepted: true, camera: cam, kind: m.data.kind, flags: m.flags, outputs, stats, ...(verified ? { verified } : {}) };
+      return ingestBatch([{ payload, receivedAt, topic }])[0]!;
     },
+    ingestBatch,
+    ingestChecked,
     ingestReport,
     tick() {
       const change = topology.tick();

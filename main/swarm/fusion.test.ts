@@ -7,7 +7,7 @@ const zones = [square('A', 0), square('B', 1)];
 const both: CameraCoverage = { zones: ['A', 'B'], toGround: (b) => ({ x: (b.left + b.right), y: (b.top + b.bottom) / 2 }) };
 const boxAt = (gx: number, gy = 0.5) => ({ left: gx / 2 - 0.02, right: gx / 2 + 0.02, top: gy - 0.05, bottom: gy + 0.05 });
 
-function setup(n: number, opts: { maxF?: number } = {}) {
+function setup(n: number, opts: { maxF?: number; positionGate?: number } = {}) {
   let clock = 0;
   const f = createFusion({ zones, windowMs: 1_000, graceMs: 1_000, now: () => clock, ...opts });
   const cams = Array.from({ length: n }, (_, i) => `C${i}`);
@@ -42,6 +42,18 @@ describe('fusion', () => {
     const ev = out[0]!.type === 'confirmed' ? out[0]!.event : undefined;
     expect(ev).toMatchObject({ zone: 'B', cls: 'Human', f: 2, n: 7 });
     expect(ev!.confirmers.sort()).toEqual(['C0', 'C1', 'C2']);
+  });
+
+  it('a report far from a candidate is another candidate: liars next to a real event cannot join it or confirm their own', () => {
+    const { f, report } = setup(4, { positionGate: 0.2 }); // f = 1: quorum 2
+    // One liar claims a Human 0.6 from where the real one is, at the same time, in the same zone.
+    expect(f.ingest(report('C3', 1_000, [{ box: boxAt(0.9) }]))).toEqual([]);
+    expect(f.ingest(report('C0', 1_000, [{ box: boxAt(0.3) }]))).toEqual([]); // not merged with the liar's
+    const out = f.ingest(report('C1', 1_050, [{ box: boxAt(0.32) }]));
+    const ev = out[0]?.type === 'confirmed' ? out[0].event : undefined;
+    expect(ev?.confirmers.sort()).toEqual(['C0', 'C1']);
+    expect(ev?.x).toBeCloseTo(0.31, 6); // the median of the honest points, not pulled toward the liar
+    expect(f.openCandidates()).toBe(2);
   });
 
   it('reports outside the window do not add up', () => {

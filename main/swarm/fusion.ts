@@ -38,8 +38,6 @@ export interface Report {
   observations: readonly Observation[];
   /** The signed payload, kept as proof should this report turn out to equivocate. */
   raw: string;
-  /** Verification checks a permissive fleet let through. */
-  flagged?: boolean;
 }
 
 export interface ConfirmedEvent {
@@ -49,12 +47,13 @@ export interface ConfirmedEvent {
   startTs: number;
   endTs: number;
   confirmedAt: number;
+  /** Where it is on the ground: the coordinate-wise median of the confirmers' latest points. */
+  x: number;
+  y: number;
   /** Cameras that reported it, most reputable first. */
   confirmers: string[];
   /** Covering cameras that were reporting frames at the time and did not report it (known at close). */
   disagreed: string[];
-  /** Confirmers whose reports failed a check a permissive fleet let through. */
-  flagged: string[];
   f: number;
   n: number;
   closed: boolean;
@@ -81,6 +80,12 @@ export interface FusionOptions {
   zones: readonly Zone[];
   /** Reports of one event must fall within this window of each other, ms. */
   windowMs?: number;
+  /**
+   * Reports of one event must also lie within this distance of its current position (ground units,
+   * metres on a site): a liar's "Human" a few metres from a real one is another candidate, which it
+   * cannot confirm alone, rather than one more voice for the real one.
+   */
+  positionGate?: number;
   /** How long after its last report a candidate waits for late reports before it closes, ms. */
   graceMs?: number;
   /** Upper bound for f (configure lower than ⌊(n−1)/3⌋ for a small fleet that accepts less). */
@@ -134,7 +139,11 @@ interface Candidate {
   lastTs: number;
   /** camera → its latest report time for this candidate */
   cams: Map<string, number>;
-  flagged: Set<string>;
+  /** camera → its latest ground point for this candidate */
+  pts: Map<string, Point>;
+  /** Median of pts. */
+  x: number;
+  y: number;
   event?: ConfirmedEvent;
 }
 
@@ -156,11 +165,28 @@ export function pointInPolygon(p: Point, poly: readonly Point[]): boolean {
   return inside;
 }
 
+const median = (xs: number[]): number => {
+  const s = xs.sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+/** Coordinate-wise median of the points: up to half of them may lie without dragging it far. */
+const centre = (pts: Map<string, Point>): Point => {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const p of pts.values()) {
+    xs.push(p.x);
+    ys.push(p.y);
+  }
+  return { x: median(xs), y: median(ys) };
+};
+
 /** f = ⌊(n−1)/3⌋, capped by configuration. */
 export const faultBound = (n: number, maxF = Infinity): number => Math.max(0, Math.min(maxF, Math.floor((n - 1) / 3)));
 
 export function createFusion(opts: FusionOptions): Fusion {
   const W = opts.windowMs ?? 2_000;
+  const gate = opts.positionGate ?? 2.5;
   const grace = opts.graceMs ?? 2_000;
   const eqDist = opts.equivocationDistance ?? 0.1;
   const eqHorizon = opts.equivocationHorizonMs ?? 10_000;
@@ -226,7 +252,11 @@ export function createFusion(opts: FusionOptions): Fusion {
     if (quarantine.has(proof.camera)) return [];
     quarantine.set(proof.camera, proof);
     // Its reports stop counting, including those already in open candidates.
-    for (const list of open.values()) for (const c of list) c.cams.delete(proof.camera);
+    for (const list of open.values())
+      for (const c of list) {
+        c.cams.delete(proof.camera);
+        c.pts.delete(proof.camera);
+      }
     return [{ type: 'equivocation', proof }];
   };
 
@@ -254,10 +284,19 @@ export function createFusion(opts: FusionOptions): Fusion {
       const key = `${zone}|${o.cls}`;
       let list = open.get(key);
       if (!list) open.set(key, (list = []));
+      // The nearest open candidate within the time window and the position gate.
       let cand: Candidate | undefined;
-      for (const c of list) if (o.ts <= c.lastTs + W && o.ts >= c.startTs - W) cand = c;
+      let best = Infinity;
+      for (const c of list) {
+        if (o.ts > c.lastTs + W || o.ts < c.startTs - W) continue;
+        const d = Math.hypot(g.x - c.x, g.y - c.y);
+        if (d <= gate && d < best) {
+          best = d;
+          cand = c;
+        }
+      }
       if (!cand) {
-        cand = { zone, cls: o.cls, startTs: o.ts, lastTs: o.ts, cams: new Map(), flagged: new Set() };
+        cand = { zone, cls: o.cls, startTs: o.ts, lastTs: o.ts, cams: new Map(), pts: new Map(), x: g.x, y: g.y };
         list.push(cand);
         openCount++;
       }
@@ -265,12 +304,17 @@ export function createFusion(opts: FusionOptions): Fusion {
       cand.lastTs = Math.max(cand.lastTs, o.ts);
       const prevTs = cand.cams.get(r.camera);
       cand.cams.set(r.camera, prevTs === undefined ? o.ts : Math.max(prevTs, o.ts));
-      if (r.flagged) cand.flagged.add(r.camera);
+      if (prevTs === undefined || o.ts >= prevTs) cand.pts.set(r.camera, g);
+      const mid = centre(cand.pts);
+      cand.x = mid.x;
+      cand.y = mid.y;
       const n = nOf(zone);
       const f = faultBound(n, opts.maxF);
       if (cand.event) {
         if (!cand.event.confirmers.includes(r.camera)) cand.event.confirmers.push(r.camera);
         cand.event.endTs = cand.lastTs;
+        cand.event.x = cand.x;
+        cand.event.y = cand.y;
         continue;
       }
       // Distinct cameras with a report within the window of this one.
@@ -285,9 +329,10 @@ export function createFusion(opts: FusionOptions): Fusion {
           startTs: cand.startTs,
           endTs: cand.lastTs,
           confirmedAt: at,
+          x: cand.x,
+          y: cand.y,
           confirmers: byReputation(cand.cams.keys(), at),
           disagreed: [],
-          flagged: [...cand.flagged],
           f,
           n,
           closed: false,

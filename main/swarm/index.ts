@@ -1,28 +1,62 @@
 // The swarm coordinator's public surface.
 //
-// THE INGEST SEAM (for main/mqtt and main/fleet): call
-//     swarm.ingest(payload, receivedAt, topic)
-// with every raw payload received on `axis/+/omnisight/#` — the bytes or string exactly as they
-// arrived (a Buffer is fine), the desktop clock at receipt (ms since epoch) and the topic. It is
-// synchronous and never throws: bad messages are counted, audited and refused (or flagged, per
-// mode). Register each camera's recorded key and coverage with `swarm.registerCamera(...)` when
-// it is registered or redeployed, and `swarm.removeCamera(id)` when it is removed.
+// THE INGEST SEAM, the one trust path for camera messages: every raw payload received on
+// `axis/+/omnisight/#` goes to `swarm.ingestBatch([{ payload, receivedAt, topic }])` (or `ingest`
+// for one) exactly as it arrived. The swarm is the only parser of a camera message (envelope and
+// body, verify.ts) and decides trust; what it verified then reaches the rest of the product through
+// it: `onMessage` (the fleet's live status, tile boxes and the deploy's heartbeats),
+// `onVerifiedDetections` (the timeline), fusion (confirmed events). Nothing else parses these
+// messages. It is synchronous and never throws: bad messages are counted, audited and refused.
+// Register each camera's recorded key and coverage with `swarm.registerCamera(...)` when it is
+// registered or redeployed, and `swarm.removeCamera(id)` when it is removed.
 import type { SwarmEvent, SwarmQuarantine } from '../../preload/contract';
+import type { DetectionsBody, Envelope, HeartbeatBody } from './envelope';
 import type { AuditLog } from '../audit';
 import type { EventBus } from '../kernel/bus';
 import type { Handlers } from '../kernel/dispatcher';
 import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import type { Db } from '../store';
-import { createCoordinator, type Coordinator, type IngestResult, type VerifiedDetections } from './coordinator';
+import { createCoordinator, type Coordinator, type IngestResult, type RawMessage, type VerifiedDetections } from './coordinator';
 import type { ZoneConfig } from './coverage';
 import type { CameraCoverage, ConfirmedEvent, EquivocationProof, FusionOutput, Zone } from './fusion';
 import { createInsights, type Decision, type Insights } from './insights';
-import type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
+import { swarmStatements, type StoredEvent } from './statements';
+import { formReasons, type KeyRegistry, type RecordedKey, type RejectReason, type VerifyMode, type WorkerVerdict } from './verify';
 
 export type { CameraCoverage, Zone } from './fusion';
 export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
-export type { IngestResult, VerifiedDetections } from './coordinator';
+export type { IngestResult, RawMessage, VerifiedDetections } from './coordinator';
+export { createVerifyPool, type VerifyPool, type VerifyPoolOptions } from './verify-pool';
+export type { WorkerVerdict } from './verify';
+/** A message a verification worker checked, with what the service needs to account for it. */
+export interface CheckedMessage {
+  verdict: WorkerVerdict;
+  receivedAt: number;
+  topic?: string;
+  bytes: number;
+}
+export { keyIdOf, type DetectionsBody, type Envelope, type HeartbeatBody } from './envelope';
+export type { RejectReason } from './verify';
+
+/**
+ * A camera message after the swarm's checks. `verified: true`: every check passed. `verified:
+ * false` only in permissive mode, for a well-formed report that failed a trust check: it may be
+ * shown, marked as unverified, and must count for nothing (no liveness, no fusion, no timeline).
+ */
+export type CameraMessage =
+  | { kind: 'detections'; serial: string; envelope: Envelope; body: DetectionsBody; receivedAt: number; verified: boolean }
+  | { kind: 'heartbeat'; serial: string; envelope: Envelope; body: HeartbeatBody; receivedAt: number; verified: boolean };
+
+/** A message refused because it is not well-formed (size, JSON, envelope, topic, body). */
+export interface BadMessage {
+  /** The envelope's camera, else the serial in the topic, else "unknown". */
+  serial: string;
+  topic: string;
+  reason: RejectReason;
+  message: string;
+  bytes: number;
+}
 export { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type ZoneConfig } from './coverage';
 export type ZoneSource = 'none' | 'demo' | 'user';
 
@@ -52,8 +86,40 @@ export interface SwarmServiceDeps {
   onIngest?: (r: IngestResult, bytes: number) => void;
 }
 
+/**
+ * What the swarm has accepted from one camera (by serial): the deploy counts a camera verified only
+ * when this shows the new version under the enrolled key, accepted after the install finished.
+ */
+export interface CameraAcceptance {
+  serial: string;
+  /** Key id, boot epoch and app version of the last accepted message (version: of the last heartbeat in that key and epoch). */
+  key?: string;
+  epoch?: number;
+  version?: string;
+  /** The first accepted message with the current (key, epoch, version). */
+  firstAcceptedAt?: number;
+  lastAcceptedAt?: number;
+  /** Counters since start. */
+  accepted: number;
+  refused: number;
+  /** e.g. "replay (old epoch)", "bad signature", "unknown key". */
+  lastRefusal?: { reason: string; at: number };
+}
+
 export interface SwarmService {
   ingest(message: unknown, receivedAt: number, topic?: string): IngestResult;
+  /**
+   * Many raw messages at once (what the MQTT drain calls): verified, their replay state written in
+   * one transaction, then fused. Results in the same order.
+   */
+  ingestBatch(messages: readonly RawMessage[]): IngestResult[];
+  /**
+   * The same for messages a verification worker already parsed and signature-checked
+   * (createVerifyPool): the stateful checks, the replay write and fusion happen here.
+   */
+  ingestChecked(items: readonly CheckedMessage[]): IngestResult[];
+  /** What the swarm accepted from this camera (see CameraAcceptance). */
+  acceptanceOf(serial: string): CameraAcceptance;
   registerCamera(cam: SwarmCamera): void;
   removeCamera(id: string): void;
   tick(): void;
@@ -64,40 +130,30 @@ export interface SwarmService {
   /** Called after the zones changed, so camera coverage can be rebuilt. */
   onZonesChanged(listener: () => void): () => void;
   /**
-   * Detections of reports the swarm accepted (verified, or let through by the fleet's mode with
-   * `flags`) from cameras that are not quarantined; the timeline feeds from here. Returns the unsubscribe.
+   * Detections of reports the swarm verified (every check passed, in every mode) from cameras that
+   * are not quarantined; the timeline feeds from here. Returns the unsubscribe.
    */
-  onVerifiedDetections(listener: (cameraId: string, frameTs: number, observations: VerifiedDetections['observations'], flags: VerifiedDetections['flags']) => void): () => void;
+  onVerifiedDetections(listener: (serial: string, frameTs: number, observations: VerifiedDetections['observations']) => void): () => void;
+  /** Every verified message, and in permissive mode unverified reports to show marked (see CameraMessage). */
+  onMessage(listener: (m: CameraMessage) => void): () => void;
+  /** Messages refused as not well-formed (the fleet counts them as bad input on the camera). */
+  onRefused(listener: (b: BadMessage) => void): () => void;
   coordinator: Coordinator;
   insights: Insights;
   handlers: Handlers;
   close(): void;
 }
 
-interface EventRow {
-  id: number;
-  zone: string;
-  cls: string;
-  start_ts: number;
-  end_ts: number;
-  confirmed_at: number;
-  confirmers: string;
-  disagreed: string;
-  flagged: string;
-  f: number;
-  n: number;
-  closed: number;
-}
-const toEvent = (r: EventRow): SwarmEvent => ({
+const toEvent = (r: StoredEvent): SwarmEvent => ({
   id: r.id,
   zone: r.zone,
   cls: r.cls,
   startTs: r.start_ts,
   endTs: r.end_ts,
   confirmedAt: r.confirmed_at,
-  confirmers: JSON.parse(r.confirmers) as string[],
-  disagreed: JSON.parse(r.disagreed) as string[],
-  flagged: JSON.parse(r.flagged) as string[],
+  confirmers: r.confirmers,
+  disagreed: r.disagreed,
+  flagged: r.flagged,
   f: r.f,
   n: r.n,
   closed: r.closed === 1,
@@ -123,31 +179,39 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const { db, bus, log, now } = deps;
   const recorded = new Map<string, RecordedKey>();
   const keys: KeyRegistry = deps.keys ?? { get: (id) => recorded.get(id) };
-  const getState = db.prepare('SELECT value FROM swarm_state WHERE key = ?');
-  const setState = db.prepare('INSERT INTO swarm_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-  const storedMode = (getState.get('mode') as { value: string } | undefined)?.value;
+  const sql = swarmStatements(db);
+  const storedMode = sql.getState('mode');
   const mode: VerifyMode = storedMode === 'permissive' || storedMode === 'audit' ? storedMode : 'strict';
   const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 1_000;
 
   const readZones = (): { zones: ZoneConfig[]; source: ZoneSource } => {
-    const raw = (getState.get('zones') as { value: string } | undefined)?.value;
-    if (!raw) return { zones: deps.zones ? deps.zones.map((z) => ({ ...z, name: z.id, cameras: [] })) : [], source: 'none' };
     try {
-      return JSON.parse(raw) as { zones: ZoneConfig[]; source: ZoneSource };
-    } catch {
-      log.warn('stored swarm zones are not JSON; starting without zones');
+      const stored = sql.readZones();
+      if (stored) return stored;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'the stored swarm zones are unreadable; starting without zones');
       return { zones: [], source: 'none' };
     }
+    return { zones: deps.zones ? deps.zones.map((z) => ({ ...z, name: z.id, cameras: [] })) : [], source: 'none' };
   };
   let zoneState = readZones();
   const zoneListeners = new Set<() => void>();
   const detectionListeners = new Set<Parameters<SwarmService['onVerifiedDetections']>[0]>();
 
+  // Replay state (envelope v2): loaded at start, written back once per ingest batch before the batch
+  // has any effect (group commit in coordinator.ingestBatch). What it costs: one SQLite transaction
+  // — one WAL fsync with synchronous=FULL, about 1–5 ms on an SSD — per batch, with one upsert per
+  // (camera, key) the batch touched (a camera sending 10 messages in a batch is written once).
+  // MQTT messages are drained in batches of up to 500 (wiring-swarm), so at 10,000 messages/s the
+  // cost is a few dozen fsyncs a second, not 10,000. Writing per message instead would cap ingest
+  // at the disk's fsync rate; writing behind (after acting) would let a message accepted just before
+  // a crash be replayed once after it.
   const coordinator = createCoordinator({
     now,
     keys,
     audit: deps.audit,
     mode,
+    replayStore: { load: () => sql.loadReplay(), save: (entries) => sql.saveReplay(entries, now()) },
     skewToleranceMs: deps.skewToleranceMs,
     fusion: { zones: zoneState.zones, windowMs: deps.windowMs, maxF: deps.maxF },
     topology: { heartbeatIntervalMs, missedHeartbeats: deps.missedHeartbeats },
@@ -155,28 +219,8 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   });
   const insights = createInsights({ now });
 
-  const insertEvent = db.prepare(
-    'INSERT INTO swarm_events (zone, cls, start_ts, end_ts, confirmed_at, confirmers, disagreed, flagged, f, n, closed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
-  );
-  const updateEvent = db.prepare('UPDATE swarm_events SET end_ts = ?, confirmers = ?, disagreed = ?, closed = ? WHERE id = ? RETURNING *');
-  const insertQuarantine = db.prepare(
-    'INSERT INTO swarm_quarantines (camera, reason, track_id, ts, first, second, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const releaseQuarantine = db.prepare('UPDATE swarm_quarantines SET released_at = ?, released_note = ? WHERE camera = ? AND released_at IS NULL');
-  const bumpDecision = db.prepare(
-    'INSERT INTO swarm_decisions (day, rule, subject, count) VALUES (?, ?, ?, 1) ON CONFLICT(day, rule, subject) DO UPDATE SET count = count + 1',
-  );
   // Quarantine survives a restart: it ends only when the user releases the camera.
-  for (const q of db.prepare('SELECT * FROM swarm_quarantines WHERE released_at IS NULL ORDER BY id').all() as {
-    camera: string;
-    reason: string;
-    track_id: string;
-    ts: number;
-    first: string;
-    second: string;
-    detected_at: number;
-  }[])
-    coordinator.fusion.quarantine({ camera: q.camera, reason: q.reason, trackId: q.track_id, ts: q.ts, first: q.first, second: q.second, detectedAt: q.detected_at });
+  for (const q of sql.openQuarantines()) coordinator.fusion.quarantine(q);
 
   /** fusion's event id → row id, while the event is open */
   const rowOf = new Map<string, number>();
@@ -184,18 +228,14 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const summarise = (ds: readonly Decision[]): void => {
     const day = Math.floor(now() / 86_400_000);
     for (const d of ds) {
-      bumpDecision.run(day, d.rule, d.zone ?? '*');
-      for (const c of [...d.overruled, ...d.quarantined]) bumpDecision.run(day, `${d.rule}:camera`, c);
+      sql.bumpDecision(day, d.rule, d.zone ?? '*');
+      for (const c of [...d.overruled, ...d.quarantined]) sql.bumpDecision(day, `${d.rule}:camera`, c);
     }
   };
 
   const persist = (ev: ConfirmedEvent): SwarmEvent => {
     const id = rowOf.get(ev.id);
-    const row = (
-      id === undefined
-        ? insertEvent.get(ev.zone, ev.cls, ev.startTs, ev.endTs, ev.confirmedAt, JSON.stringify(ev.confirmers), JSON.stringify(ev.disagreed), JSON.stringify(ev.flagged), ev.f, ev.n, ev.closed ? 1 : 0)
-        : updateEvent.get(ev.endTs, JSON.stringify(ev.confirmers), JSON.stringify(ev.disagreed), ev.closed ? 1 : 0, id)
-    ) as EventRow;
+    const row = id === undefined ? sql.insertEvent(ev) : sql.updateEvent(id, ev);
     if (ev.closed) rowOf.delete(ev.id);
     else rowOf.set(ev.id, row.id);
     return toEvent(row);
@@ -203,13 +243,13 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
 
   const handle = (outputs: readonly FusionOutput[]): void => {
     if (!outputs.length) return;
-    db.transaction(() => {
+    sql.transaction(() => {
       summarise(insights.record(outputs));
       for (const o of outputs) {
         if (o.type === 'confirmed' || o.type === 'closed') bus.publish('swarm.event', persist(o.event));
         else if (o.type === 'equivocation') {
           const p = o.proof;
-          insertQuarantine.run(p.camera, p.reason, p.trackId, p.ts, p.first, p.second, p.detectedAt);
+          sql.insertQuarantine(p);
           deps.audit.record({
             kind: 'swarm.quarantined',
             severity: 'critical',
@@ -225,7 +265,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
           });
         }
       }
-    })();
+    });
   };
 
   const toText = (message: unknown): string | Uint8Array => {
@@ -234,28 +274,108 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     return JSON.stringify(message) ?? '';
   };
 
-  const ingest = (message: unknown, receivedAt: number, topic?: string): IngestResult => {
-    let r: IngestResult;
-    try {
-      const text = toText(message);
-      r = coordinator.ingest(text, receivedAt, topic);
-      deps.onIngest?.(r, typeof text === 'string' ? text.length : text.byteLength);
-      handle(r.outputs);
-    } catch (err) {
-      log.error({ err }, 'swarm ingest failed');
-      return { accepted: false, reason: 'malformed', camera: undefined, detail: 'internal error while ingesting', outputs: [] };
+  // ---- acceptance per camera (for the deploy's verification) ----
+  const MAX_ACCEPTANCE = 10_000;
+  const acceptance = new Map<string, CameraAcceptance>();
+  const acceptanceEntry = (serial: string): CameraAcceptance | undefined => {
+    let a = acceptance.get(serial);
+    if (!a && acceptance.size < MAX_ACCEPTANCE) acceptance.set(serial, (a = { serial, accepted: 0, refused: 0 }));
+    return a;
+  };
+  const noteAcceptance = (r: IngestResult, at: number): void => {
+    if (!r.camera) return;
+    const a = acceptanceEntry(r.camera);
+    if (!a) return;
+    if (!r.accepted) {
+      a.refused++;
+      a.lastRefusal = { reason: r.label, at };
+      return;
     }
-    // Outside the try: a failing listener must not turn an accepted report into a refused one.
-    if (r.accepted && r.verified) {
-      for (const l of detectionListeners) {
-        try {
-          l(r.camera, r.verified.frameTs, r.verified.observations, r.verified.flags);
-        } catch (err) {
-          log.error({ err, camera: r.camera }, 'a verified-detections listener failed');
-        }
+    a.accepted++;
+    if (a.key !== r.key || a.epoch !== r.epoch) {
+      // A new key or boot: the version is known again from this boot's first heartbeat.
+      a.key = r.key;
+      a.epoch = r.epoch;
+      a.version = r.version;
+      a.firstAcceptedAt = at;
+    } else if (r.version !== undefined && r.version !== a.version) {
+      a.version = r.version;
+      a.firstAcceptedAt = at;
+    }
+    a.lastAcceptedAt = at;
+  };
+
+  const messageListeners = new Set<(m: CameraMessage) => void>();
+  const refusedListeners = new Set<(b: BadMessage) => void>();
+  const guard = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      log.error({ err }, 'a swarm message listener failed');
+    }
+  };
+  const emit = <T>(listeners: Set<(x: T) => void>, x: T): void => {
+    for (const l of listeners) guard(() => l(x));
+  };
+
+  const internalError = (): IngestResult => ({ accepted: false, reason: 'malformed', camera: undefined, detail: 'internal error while ingesting', label: 'internal error', outputs: [] });
+
+  const ingestBatch = (messages: readonly RawMessage[]): IngestResult[] => {
+    const texts = messages.map((m) => toText(m.payload));
+    const meta = messages.map((m, i) => ({ receivedAt: m.receivedAt, topic: m.topic, bytes: byteLength(texts[i]!) }));
+    return run(meta, () => coordinator.ingestBatch(messages.map((m, i) => ({ payload: texts[i]!, receivedAt: m.receivedAt, topic: m.topic }))));
+  };
+
+  const ingestChecked = (items: readonly CheckedMessage[]): IngestResult[] =>
+    run(
+      items.map((x) => ({ receivedAt: x.receivedAt, topic: x.topic, bytes: x.bytes })),
+      () => coordinator.ingestChecked(items),
+    );
+
+  const byteLength = (t: string | Uint8Array): number => (typeof t === 'string' ? t.length : t.byteLength);
+
+  const run = (meta: readonly { receivedAt: number; topic?: string; bytes: number }[], verify: () => IngestResult[]): IngestResult[] => {
+    let results: IngestResult[];
+    try {
+      results = verify();
+    } catch (err) {
+      // The replay state could not be written: nothing of this batch counts (it was not fused either).
+      log.error({ err, messages: meta.length }, 'swarm ingest failed');
+      return meta.map(internalError);
+    }
+    for (const [i, r] of results.entries()) {
+      const m = meta[i]!;
+      const bytes = m.bytes;
+      try {
+        deps.onIngest?.(r, bytes);
+        noteAcceptance(r, m.receivedAt);
+        handle(r.outputs);
+      } catch (err) {
+        log.error({ err }, 'swarm: recording an ingested message failed');
+      }
+      // Listeners run after the swarm's own bookkeeping; a failing one changes nothing of the verdict.
+      if (r.accepted) {
+        const v = r.message;
+        emit(messageListeners, { kind: v.data.kind, serial: r.camera, envelope: v.envelope, body: v.data.body, receivedAt: v.receivedAt, verified: true } as CameraMessage);
+        if (r.verified) for (const l of detectionListeners) guard(() => l(r.camera, r.verified!.frameTs, r.verified!.observations));
+      } else if (r.unverified) {
+        const u = r.unverified;
+        emit(messageListeners, { kind: u.data.kind, serial: u.envelope.camera, envelope: u.envelope, body: u.data.body, receivedAt: m.receivedAt, verified: false } as CameraMessage);
+      } else if (formReasons.has(r.reason)) {
+        const serial = r.camera ?? /^axis\/([0-9A-F]{12})\//.exec(m.topic ?? '')?.[1] ?? 'unknown';
+        emit(refusedListeners, { serial, topic: (m.topic ?? '').slice(0, 200), reason: r.reason, message: r.detail, bytes });
       }
     }
-    return r;
+    return results;
+  };
+
+  const ingest = (message: unknown, receivedAt: number, topic?: string): IngestResult => {
+    try {
+      return ingestBatch([{ payload: toText(message), receivedAt, topic }])[0]!;
+    } catch (err) {
+      log.error({ err }, 'swarm ingest failed');
+      return internalError();
+    }
   };
 
   const tick = (): void => {
@@ -269,7 +389,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const zonesDto = () => ({ zones: zoneState.zones.map((z) => ({ id: z.id, name: z.name, polygon: z.polygon.map((p) => ({ x: p.x, y: p.y })), cameras: [...z.cameras] })), source: zoneState.source });
   const setZoneConfig = (zones: readonly ZoneConfig[], source: Exclude<ZoneSource, 'none'>): void => {
     zoneState = { zones: zones.map((z) => ({ id: z.id, name: z.name, polygon: z.polygon.map((p) => ({ x: p.x, y: p.y })), cameras: [...z.cameras] })), source };
-    setState.run('zones', JSON.stringify(zoneState));
+    sql.writeZones(zoneState);
     coordinator.fusion.setZones(zoneState.zones);
     for (const l of zoneListeners) l();
     bus.publish('swarm.zones', zonesDto());
@@ -294,20 +414,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
       };
     },
     'swarm.events': ({ limit, beforeId, zone }) => {
-      const where: string[] = [];
-      const args: (string | number)[] = [];
-      if (zone) {
-        where.push('zone = ?');
-        args.push(zone);
-      }
-      const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const total = (db.prepare(`SELECT count(*) AS n FROM swarm_events ${filter}`).get(...args) as { n: number }).n;
-      if (beforeId) {
-        where.push('id < ?');
-        args.push(beforeId);
-      }
-      const page = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const rows = db.prepare(`SELECT * FROM swarm_events ${page} ORDER BY id DESC LIMIT ?`).all(...args, limit) as EventRow[];
+      const { rows, total } = sql.events({ limit, beforeId, zone });
       return { events: rows.map(toEvent), total };
     },
     'swarm.release': ({ camera, note }) => {
@@ -318,7 +425,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
       }
       coordinator.release(camera);
       const at = now();
-      releaseQuarantine.run(at, note ?? null, camera);
+      sql.releaseQuarantine(camera, at, note ?? null);
       summarise([insights.released(camera, note)]);
       deps.audit.record({ kind: 'swarm.released', severity: 'warning', source: `camera:${camera}`, message: `Camera ${camera} was released from quarantine; its reports count again.`, detail: { note: note ?? null } });
       bus.publish('swarm.quarantine', quarantineDto(proof, at));
@@ -326,7 +433,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     },
     'swarm.setMode': ({ mode: m }) => {
       coordinator.verifier.setMode(m);
-      setState.run('mode', m);
+      sql.setState('mode', m);
       deps.audit.record({ kind: 'swarm.mode', severity: m === 'strict' ? 'info' : 'warning', source: 'swarm', message: `Report verification set to ${m}.`, detail: { mode: m } });
       return { mode: m };
     },
@@ -339,6 +446,12 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
 
   return {
     ingest,
+    ingestBatch,
+    ingestChecked,
+    acceptanceOf: (serial) => {
+      const a = acceptance.get(serial);
+      return a ? { ...a, ...(a.lastRefusal ? { lastRefusal: { ...a.lastRefusal } } : {}) } : { serial, accepted: 0, refused: 0 };
+    },
     registerCamera(cam) {
       recorded.set(cam.id, { keyId: cam.keyId, publicKey: cam.publicKey });
       coordinator.addCamera(cam.id, cam.coverage);
@@ -358,6 +471,14 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     onVerifiedDetections(listener) {
       detectionListeners.add(listener);
       return () => detectionListeners.delete(listener);
+    },
+    onMessage(listener) {
+      messageListeners.add(listener);
+      return () => messageListeners.delete(listener);
+    },
+    onRefused(listener) {
+      refusedListeners.add(listener);
+      return () => refusedListeners.delete(listener);
     },
     coordinator,
     insights,

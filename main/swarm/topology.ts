@@ -1,6 +1,14 @@
-// Adaptive topology: every camera cross-checked with every other (a mesh) for a small fleet;
-// above meshMax, clusters by zone with one head each. Re-formed on join, failure (missed
-// heartbeats), recovery and quarantine, at the next tick after the heartbeat timeout expires.
+// The fleet's structure as the coordinator sees it: a VIEW of coverage and link health, not a
+// routing layer. Every camera sends its signed reports straight to the coordinator over MQTT, and
+// fusion cross-checks every report against every other report of the zone there, whatever this
+// view says; no message is forwarded, pre-fused or checked by a cluster head. What it computes:
+// up to meshMax cameras are drawn as a mesh (each pair of cameras sharing a zone); above that, one
+// group per zone with a "head" — the zone's best-linked, most reputable healthy camera, shown as
+// its reference point for the operator. Each node carries its link health (latency, loss, last
+// heartbeat) and status (down after missed heartbeats, quarantined), and the view is re-formed on
+// join, failure, recovery and quarantine, at the next tick after the heartbeat timeout expires
+// (`reconfigure_ms` in bench:swarm measures that). The mesh / cluster / head names stay on the
+// wire (contract `swarm.status`), but they describe this picture, not a message path.
 
 export type NodeStatus = 'healthy' | 'degraded' | 'down' | 'quarantined';
 export interface LinkHealth {

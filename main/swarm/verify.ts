@@ -1,6 +1,7 @@
 // Report verification: shape, known camera and recorded key, Ed25519 signature, replay window,
 // clock skew and size. The cheap checks run first so a flood of junk costs little.
 import crypto from 'node:crypto';
+import { ReplayState, replayText, type ReplayEntry } from './replay';
 import {
   checkEnvelope,
   detectionsBodySchema,
@@ -27,8 +28,6 @@ export const rejectReasons = [
 ] as const;
 export type RejectReason = (typeof rejectReasons)[number];
 
-/** Reasons no mode can accept: there is nothing trustworthy left to flag. */
-const ALWAYS_REJECT: ReadonlySet<RejectReason> = new Set(['too_large', 'malformed', 'bad_body']);
 
 export interface RecordedKey {
   keyId: string;
@@ -47,12 +46,37 @@ export interface VerifiedMessage {
   raw: string;
   receivedAt: number;
   data: VerifiedBody;
-  /** Checks that failed but were let through by a permissive fleet. Empty in strict mode. */
-  flags: RejectReason[];
 }
 export type VerifyResult =
   | { ok: true; message: VerifiedMessage }
-  | { ok: false; reason: RejectReason; camera: string | undefined; detail: string };
+  | {
+      ok: false;
+      reason: RejectReason;
+      camera: string | undefined;
+      detail: string;
+      label: string;
+      /** Permissive mode only: what a well-formed but untrusted report says, to be shown marked as unverified. */
+      unverified?: { envelope: Envelope; data: VerifiedBody };
+    };
+
+/** Short words for a refusal, as the deploy and the Swarm view show them. */
+export const reasonLabel: Record<RejectReason, string> = {
+  too_large: 'too large',
+  malformed: 'malformed',
+  topic_mismatch: 'topic mismatch',
+  unknown_camera: 'unknown camera',
+  wrong_key: 'unknown key',
+  bad_signature: 'bad signature',
+  replay: 'replay',
+  clock_skew: 'clock skew',
+  bad_body: 'bad body',
+};
+
+/** Where the replay state is kept between runs (SQLite in the service; absent in the simulation). */
+export interface ReplayStore {
+  load(): Iterable<ReplayEntry>;
+  save(entries: readonly ReplayEntry[]): void;
+}
 
 export interface AuditSink {
   record(input: {
@@ -70,68 +94,32 @@ export interface VerifierOptions {
   mode?: VerifyMode;
   /** Accepted |sent − receivedAt|, ms. */
   skewToleranceMs?: number;
-  /** Sequence numbers remembered behind the highest seen (multiple of 32). */
-  replayWindow?: number;
   maxBytes?: number;
+  /** Persistence of the replay state; without it the state lives only as long as the verifier. */
+  replayStore?: ReplayStore;
+  /** Clock for folding repeated refusals in the audit log. */
+  now?: () => number;
 }
 
 export interface Verifier {
   /** payload: the raw MQTT payload; topic: when known, its serial and kind must match the envelope. */
   verify(payload: string | Uint8Array, receivedAt: number, topic?: string): VerifyResult;
+  /** The trust checks of a message parsed elsewhere (a worker), with that worker's signature verdict. */
+  admit(parsed: ParsedMessage, receivedAt: number, worker?: { valid: boolean; publicKey: string }): VerifyResult;
+  /** Counts and audits a message the parser refused elsewhere (a worker). */
+  parseFailed(r: Extract<ParseResult, { ok: false }>): VerifyResult;
   mode(): VerifyMode;
   setMode(m: VerifyMode): void;
-  counts(): { byReason: Record<RejectReason, number>; byCamera: Record<string, Partial<Record<RejectReason, number>>>; accepted: number; flagged: number };
-  /** Forget a camera's window (after its key was re-provisioned and seq restarts at 1). */
+  counts(): { byReason: Record<RejectReason, number>; byCamera: Record<string, Partial<Record<RejectReason, number>>>; accepted: number };
+  /** Drops a camera's cached public key (it was removed). Its replay state is kept: a replay stays a replay. */
   forget(cameraId: string): void;
-}
-
-/**
- * Sliding replay window over sequence numbers: a bitmap of the last `size` numbers behind the
- * highest accepted one (the IPsec/DTLS anti-replay scheme). Anything at or below highest − size
- * is treated as a replay, because we can no longer tell.
- */
-export class ReplayWindow {
-  private highest = 0;
-  private readonly bits: Uint32Array;
-  constructor(private readonly size = 1024) {
-    if (size % 32 !== 0 || size <= 0) throw new Error('replay window size must be a positive multiple of 32');
-    this.bits = new Uint32Array(size / 32);
-  }
-  /** True when seq has not been accepted before and is inside the window; does not record it. */
-  fresh(seq: number): boolean {
-    if (seq > this.highest) return true;
-    if (this.highest - seq >= this.size) return false;
-    return !this.test(seq);
-  }
-  /** Records seq as seen (call only after the message proved authentic). */
-  accept(seq: number): void {
-    if (seq > this.highest) {
-      const advance = seq - this.highest;
-      if (advance >= this.size) this.bits.fill(0);
-      else for (let s = this.highest + 1; s < seq; s++) this.clear(s);
-      this.highest = seq;
-    }
-    this.set(seq);
-  }
-  get top(): number {
-    return this.highest;
-  }
-  private idx(seq: number): [number, number] {
-    const b = seq % this.size;
-    return [b >>> 5, 1 << (b & 31)];
-  }
-  private test(seq: number): boolean {
-    const [w, m] = this.idx(seq);
-    return (this.bits[w]! & m) !== 0;
-  }
-  private set(seq: number): void {
-    const [w, m] = this.idx(seq);
-    this.bits[w]! |= m;
-  }
-  private clear(seq: number): void {
-    const [w, m] = this.idx(seq);
-    this.bits[w]! &= ~m;
-  }
+  /**
+   * Persists the replay state changed since the last flush (one write for all of it). Call before
+   * acting on the messages verified since then; throws when the store fails (they must not count).
+   */
+  flush(): void;
+  /** The replay state of a camera's key (for tests and diagnostics). */
+  replayOf(cameraId: string, keyId: string): Readonly<ReplayEntry> | undefined;
 }
 
 /** Raw 32-byte Ed25519 public key → KeyObject (through JWK, which node accepts for raw OKP keys). */
@@ -142,21 +130,84 @@ export function ed25519PublicKey(rawBase64: string): crypto.KeyObject {
 }
 
 const MAX_TRACKED_CAMERAS = 10_000;
+const AUDIT_FOLD_MS = 10_000;
 const TOPIC = /^axis\/([^/]+)\/omnisight\/(detections|heartbeat)$/;
+
+/** A message that is well-formed: envelope and body parsed, nothing about trust checked yet. */
+export interface ParsedMessage {
+  envelope: Envelope;
+  raw: string;
+  data: VerifiedBody;
+}
+export type ParseResult = { ok: true; parsed: ParsedMessage } | { ok: false; reason: 'too_large' | 'malformed' | 'topic_mismatch' | 'bad_body'; camera: string | undefined; detail: string };
+
+/**
+ * The one parser of a camera message (docs/protocol.md): size, JSON, envelope, topic, body. Pure,
+ * so it runs in the verification workers as well as here; trust is decided by the verifier.
+ */
+export function parseMessage(payload: string | Uint8Array, topic: string | undefined, maxBytes = MAX_ENVELOPE_BYTES): ParseResult {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+  if (size > maxBytes) return { ok: false, reason: 'too_large', camera: undefined, detail: `${size} bytes is over the ${maxBytes}-byte limit` };
+  const raw = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, reason: 'malformed', camera: undefined, detail: 'payload is not JSON' };
+  }
+  const env = checkEnvelope(json);
+  if (typeof env === 'string') return { ok: false, reason: 'malformed', camera: undefined, detail: env };
+  const cam = env.camera;
+  if (topic !== undefined) {
+    const m = TOPIC.exec(topic);
+    if (!m || m[1] !== cam || m[2] !== env.kind) return { ok: false, reason: 'topic_mismatch', camera: cam, detail: `topic ${topic.slice(0, 100)} does not match camera ${cam} / kind ${env.kind}` };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(env.body);
+  } catch {
+    return { ok: false, reason: 'bad_body', camera: cam, detail: 'body is not JSON text' };
+  }
+  if (env.kind === 'detections') {
+    const b = detectionsBodySchema.safeParse(body);
+    if (!b.success) return { ok: false, reason: 'bad_body', camera: cam, detail: `detections body: ${issue(b.error)}` };
+    return { ok: true, parsed: { envelope: env, raw, data: { kind: 'detections', body: b.data } } };
+  }
+  const b = heartbeatBodySchema.safeParse(body);
+  if (!b.success) return { ok: false, reason: 'bad_body', camera: cam, detail: `heartbeat body: ${issue(b.error)}` };
+  return { ok: true, parsed: { envelope: env, raw, data: { kind: 'heartbeat', body: b.data } } };
+}
+const issue = (e: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string => {
+  const i = e.issues[0];
+  return i ? `${i.path.map(String).join('.') || '(root)'}: ${i.message}` : 'invalid';
+};
+
+/** What a verification worker found: the parse, and the signature's validity under the key it was given. */
+export interface WorkerVerdict {
+  parse: ParseResult;
+  sig?: { valid: boolean; publicKey: string };
+}
+
+/** Ed25519 over the signing input: the one expensive step (≈60 µs), done here or in a worker. */
+export function signatureValid(env: Envelope, key: crypto.KeyObject): boolean {
+  return crypto.verify(null, Buffer.from(signingInput(env)), key, Buffer.from(env.sig, 'base64'));
+}
+
+/** Reasons that say the message is not well-formed (the rest say it cannot be trusted). */
+export const formReasons: ReadonlySet<RejectReason> = new Set(['too_large', 'malformed', 'topic_mismatch', 'bad_body']);
 
 export function createVerifier(opts: VerifierOptions): Verifier {
   let mode: VerifyMode = opts.mode ?? 'strict';
+  const now = opts.now ?? Date.now;
   const skew = opts.skewToleranceMs ?? 5_000;
-  const windowSize = opts.replayWindow ?? 1024;
   const maxBytes = opts.maxBytes ?? MAX_ENVELOPE_BYTES;
   const keyCache = new Map<string, { keyId: string; publicKey: string; obj: crypto.KeyObject }>();
-  const windows = new Map<string, { keyId: string; w: ReplayWindow }>();
+  const replay = new ReplayState(opts.replayStore?.load() ?? []);
   const byReason = Object.fromEntries(rejectReasons.map((r) => [r, 0])) as Record<RejectReason, number>;
   const byCamera = new Map<string, Partial<Record<RejectReason, number>>>();
   let accepted = 0;
-  let flagged = 0;
 
-  const keyFor = (camera: string): { keyId: string; obj: crypto.KeyObject } | undefined => {
+  const keyFor = (camera: string): { keyId: string; publicKey: string; obj: crypto.KeyObject } | undefined => {
     const rec = opts.keys.get(camera);
     if (!rec) return undefined;
     const cached = keyCache.get(camera);
@@ -172,15 +223,6 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     return entry;
   };
 
-  const windowFor = (camera: string, keyId: string): ReplayWindow => {
-    const cur = windows.get(camera);
-    if (cur && cur.keyId === keyId) return cur.w;
-    // A new key restarts seq at 1 (protocol.md), so the old window no longer applies.
-    const w = new ReplayWindow(windowSize);
-    windows.set(camera, { keyId, w });
-    return w;
-  };
-
   const count = (reason: RejectReason, camera: string | undefined): void => {
     byReason[reason]++;
     const key = camera && (byCamera.has(camera) || byCamera.size < MAX_TRACKED_CAMERAS) ? camera : '(other)';
@@ -189,109 +231,102 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     byCamera.set(key, c);
   };
 
-  const fail = (reason: RejectReason, camera: string | undefined, detail: string, seq?: number): VerifyResult => {
+  // Whatever the mode, a message that failed a check is refused: it never reaches fusion, the
+  // timeline, quarantine or a camera's liveness. The modes differ only in what is recorded and shown:
+  //  - strict: the refusal is audited with its reason;
+  //  - permissive: the same, and a well-formed refused report is handed on as `unverified` so the
+  //    Cameras view can draw its boxes marked as unverified;
+  //  - audit: the refusal is audited with the message itself (its first 2 kB), for diagnosis.
+  // A flood of refusals (a replaying attacker, a camera whose clock drifted, a wrong key at 10 Hz)
+  // must not become a flood of audit rows: per camera and reason, one row per AUDIT_FOLD_MS, the
+  // next one saying how many were folded into it. Every refusal is still counted (counts()).
+  const folded = new Map<string, { until: number; skipped: number }>();
+  const fail = (reason: RejectReason, camera: string | undefined, detail: string, parsed?: ParsedMessage, label = reasonLabel[reason]): VerifyResult => {
     count(reason, camera);
+    const env = parsed?.envelope;
+    const foldKey = `${camera ?? '?'}|${reason}`;
+    const t = now();
+    const fold = folded.get(foldKey);
+    if (fold && t < fold.until) fold.skipped++;
+    else {
+      if (folded.size >= MAX_TRACKED_CAMERAS) folded.clear();
+      folded.set(foldKey, { until: t + AUDIT_FOLD_MS, skipped: 0 });
+      audit(reason, camera, detail, parsed, label, env, fold?.skipped ?? 0);
+    }
+    const shown = mode === 'permissive' && parsed && !formReasons.has(reason) ? { unverified: { envelope: parsed.envelope, data: parsed.data } } : {};
+    return { ok: false, reason, camera, detail, label, ...shown };
+  };
+  const audit = (reason: RejectReason, camera: string | undefined, detail: string, parsed: ParsedMessage | undefined, label: string, env: Envelope | undefined, skipped: number): void => {
     opts.audit?.record({
       kind: 'swarm.rejected',
       severity: reason === 'bad_signature' || reason === 'wrong_key' ? 'critical' : 'warning',
       source: camera ? `camera:${camera}` : 'camera:unknown',
-      message: `Camera report refused (${reason.replace('_', ' ')}): ${detail}`,
-      detail: { reason, mode, seq: seq ?? null },
+      message: `Camera report refused (${label}): ${detail}${skipped ? ` (and ${skipped} more refused for the same reason in the ${AUDIT_FOLD_MS / 1000} s before)` : ''}`,
+      detail: {
+        reason,
+        mode,
+        epoch: env?.epoch ?? null,
+        seq: env?.seq ?? null,
+        folded: skipped,
+        ...(mode === 'audit' && parsed ? { key: parsed.envelope.key, payload: parsed.raw.slice(0, 2048) } : {}),
+      },
     });
-    return { ok: false, reason, camera, detail };
+  };
+
+  /**
+   * The trust checks of a parsed message: recorded key, clock, replay rule, signature. `signature`
+   * is the verdict of a worker that checked it with `checkedKey` (the recorded public key it was
+   * given); when absent, or when the recorded key changed since, it is checked here.
+   */
+  const admit = (p: ParsedMessage, receivedAt: number, worker?: { valid: boolean; publicKey: string }): VerifyResult => {
+    const env = p.envelope;
+    const cam = env.camera;
+    const key = keyFor(cam);
+    if (!key) return fail('unknown_camera', cam, `no key is recorded for camera ${cam}; register or redeploy the camera`, p);
+    if (key.keyId !== env.key) return fail('wrong_key', cam, `signed with key "${env.key}" but the recorded key is "${key.keyId}"; redeploy to record the new key`, p);
+    if (Math.abs(env.sent - receivedAt) > skew) return fail('clock_skew', cam, `sent ${env.sent - receivedAt} ms from the desktop clock (tolerance ±${skew} ms); check the camera's NTP`, p);
+    const verdict = replay.check(cam, env.key, env.epoch, env.seq);
+    if (verdict !== 'fresh') {
+      const st = replay.get(cam, env.key);
+      const where = st ? `epoch ${st.epoch}, highest seq ${st.highest}` : 'nothing';
+      return fail('replay', cam, `${replayText[verdict]}: epoch ${env.epoch} seq ${env.seq} (accepted so far: ${where})`, p, replayText[verdict]);
+    }
+    const authentic = worker && worker.publicKey === key.publicKey ? worker.valid : signatureValid(env, key.obj);
+    if (!authentic) return fail('bad_signature', cam, `the signature does not match key "${env.key}"`, p);
+    // Only an authentic, fresh message moves the window; otherwise a forger could burn future numbers.
+    replay.accept(cam, env.key, env.epoch, env.seq);
+    accepted++;
+    return { ok: true, message: { envelope: env, raw: p.raw, receivedAt, data: p.data } };
   };
 
   const verify = (payload: string | Uint8Array, receivedAt: number, topic?: string): VerifyResult => {
-    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
-    if (size > maxBytes) return fail('too_large', undefined, `${size} bytes is over the ${maxBytes}-byte limit`);
-    const raw = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      return fail('malformed', undefined, 'payload is not JSON');
-    }
-    const env = checkEnvelope(parsed);
-    if (typeof env === 'string') return fail('malformed', undefined, env);
-    const cam = env.camera;
-    const flags: RejectReason[] = [];
-    // In strict mode the first failed check refuses; otherwise it is noted and the rest still run.
-    const soft = (reason: RejectReason, detail: string): VerifyResult | undefined => {
-      if (mode === 'strict' || ALWAYS_REJECT.has(reason)) return fail(reason, cam, detail, env.seq);
-      flags.push(reason);
-      fail(reason, cam, `${detail} (accepted: fleet is in ${mode} mode)`, env.seq);
-      return undefined;
-    };
-
-    if (topic !== undefined) {
-      const m = TOPIC.exec(topic);
-      if (!m || m[1] !== cam || m[2] !== env.kind) {
-        const r = soft('topic_mismatch', `topic ${topic.slice(0, 100)} does not match camera ${cam} / kind ${env.kind}`);
-        if (r) return r;
-      }
-    }
-    const key = keyFor(cam);
-    let sigChecked = false;
-    if (!key) {
-      const r = soft('unknown_camera', `no key is recorded for camera ${cam}; register or redeploy the camera`);
-      if (r) return r;
-    } else if (key.keyId !== env.key) {
-      const r = soft('wrong_key', `signed with key "${env.key}" but the recorded key is "${key.keyId}"; redeploy to record the new key`);
-      if (r) return r;
-    } else {
-      sigChecked = true;
-    }
-    if (Math.abs(env.sent - receivedAt) > skew) {
-      const r = soft('clock_skew', `sent ${env.sent - receivedAt} ms from the desktop clock (tolerance ±${skew} ms); check the camera's NTP`);
-      if (r) return r;
-    }
-    const win = windowFor(cam, env.key);
-    if (!win.fresh(env.seq)) {
-      const r = soft('replay', `seq ${env.seq} was already seen or is older than the window (highest ${win.top})`);
-      if (r) return r;
-    }
-    let authentic = false;
-    if (sigChecked && key) {
-      authentic = crypto.verify(null, Buffer.from(signingInput(env)), key.obj, Buffer.from(env.sig, 'base64'));
-      if (!authentic) {
-        const r = soft('bad_signature', `the signature does not match key "${env.key}"`);
-        if (r) return r;
-      }
-    }
-    // Only an authentic message moves the window; otherwise a forger could burn future numbers.
-    if (authentic) win.accept(env.seq);
-
-    let data: VerifiedBody;
-    try {
-      const json: unknown = JSON.parse(env.body);
-      if (env.kind === 'detections') {
-        const b = detectionsBodySchema.safeParse(json);
-        if (!b.success) return fail('bad_body', cam, `detections body: ${b.error.issues[0]?.message ?? 'invalid'}`, env.seq);
-        data = { kind: 'detections', body: b.data };
-      } else {
-        const b = heartbeatBodySchema.safeParse(json);
-        if (!b.success) return fail('bad_body', cam, `heartbeat body: ${b.error.issues[0]?.message ?? 'invalid'}`, env.seq);
-        data = { kind: 'heartbeat', body: b.data };
-      }
-    } catch {
-      return fail('bad_body', cam, 'body is not JSON text', env.seq);
-    }
-    accepted++;
-    if (flags.length) flagged++;
-    // In audit mode failures are recorded but the message is treated as clean downstream.
-    return { ok: true, message: { envelope: env, raw, receivedAt, data, flags: mode === 'audit' ? [] : flags } };
+    const r = parseMessage(payload, topic, maxBytes);
+    if (!r.ok) return fail(r.reason, r.camera, r.detail);
+    return admit(r.parsed, receivedAt);
   };
 
   return {
     verify,
+    admit,
+    parseFailed: (r) => fail(r.reason, r.camera, r.detail),
     mode: () => mode,
     setMode: (m) => {
       mode = m;
     },
-    counts: () => ({ byReason: { ...byReason }, byCamera: Object.fromEntries(byCamera), accepted, flagged }),
+    counts: () => ({ byReason: { ...byReason }, byCamera: Object.fromEntries(byCamera), accepted }),
     forget: (id) => {
-      windows.delete(id);
       keyCache.delete(id);
     },
+    flush: () => {
+      const dirty = replay.takeDirty();
+      if (!dirty.length || !opts.replayStore) return;
+      try {
+        opts.replayStore.save(dirty);
+      } catch (err) {
+        replay.markDirty(dirty);
+        throw err;
+      }
+    },
+    replayOf: (id, keyId) => replay.get(id, keyId),
   };
 }

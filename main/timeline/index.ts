@@ -25,6 +25,7 @@ import { emptyOutcomes, scorePrediction, type OutcomeState, type PendingPredicti
 import type { Random } from './rng';
 import { Tracker, type Observation, type Track, type TrackerConfig } from './tracker';
 import { entryProbabilities, interventionPoint, normalSamples, pointInPolygon, type Intervention, type Zone } from './zones';
+import { timelineStatements, type CalibrationSource } from './statements';
 
 export type { Observation } from './tracker';
 
@@ -68,7 +69,7 @@ export interface TimelineDeps {
   resolveCamera?: (id: string) => string | undefined;
 }
 
-export type CalibrationSource = 'reference-points' | 'simulator' | 'camera';
+export type { CalibrationSource };
 
 interface Calibration {
   points: PointPair[];
@@ -110,22 +111,9 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   const n = models.length;
 
   // ---- persisted state -------------------------------------------------------------------------
-  const getLearning = db.prepare('SELECT value FROM timeline_learning WHERE key = ?');
-  const putLearning = db.prepare(
-    'INSERT INTO timeline_learning (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
-  );
-  const readJson = <T>(key: string): T | undefined => {
-    const row = getLearning.get(key) as { value: string } | undefined;
-    try {
-      return row ? (JSON.parse(row.value) as T) : undefined;
-    } catch {
-      log.warn({ key }, 'stored timeline statistics are not JSON; starting afresh');
-      return undefined;
-    }
-  };
-
+  const sql = timelineStatements(db, (what, err) => log.warn({ err }, `stored ${what} is unreadable; starting without it`));
   const prior = defaultSwitchMatrix(n);
-  const storedCounts = readJson<number[]>('switch_counts');
+  const storedCounts = sql.learning('switch_counts');
   const counts = storedCounts?.length === n * n ? Float64Array.from(storedCounts) : prior.map((p) => p * cfg.switchPrior);
   const switching = { n, pi: new Float64Array(n * n) };
   const recomputeSwitch = (): void => {
@@ -136,8 +124,8 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     }
   };
   recomputeSwitch();
-  const outcomes: OutcomeState = { ...emptyOutcomes(), ...readJson<OutcomeState>('outcomes') };
-  const storedQ = readJson<number>('process_noise');
+  const outcomes: OutcomeState = { ...emptyOutcomes(), ...sql.learning('outcomes') };
+  const storedQ = sql.learning('process_noise');
 
   const pending: PendingPrediction[] = [];
   const endedHistories = new Map<string, Track['history']>();
@@ -150,29 +138,15 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   }, switching);
 
   const saveLearning = (): void => {
-    const ts = now();
-    db.transaction(() => {
-      putLearning.run('switch_counts', JSON.stringify([...counts]), ts);
-      putLearning.run('outcomes', JSON.stringify(outcomes), ts);
-      putLearning.run('process_noise', JSON.stringify(tracker.config.q), ts);
-    })();
+    sql.saveLearning({ switch_counts: [...counts], outcomes, process_noise: tracker.config.q }, now());
   };
 
-  const zoneRows = (): Zone[] =>
-    (db.prepare('SELECT definition FROM timeline_zones ORDER BY id').all() as { definition: string }[]).map((r) => JSON.parse(r.definition) as Zone);
-  let zones: Zone[] = zoneRows();
+  let zones: Zone[] = sql.zones();
 
   const calibrations = new Map<string, Calibration>();
-  for (const r of db.prepare('SELECT camera_id, points, homography, rms_error_m, source FROM timeline_calibrations').all() as {
-    camera_id: string;
-    points: string;
-    homography: string;
-    rms_error_m: number;
-    source: CalibrationSource;
-  }[]) {
-    const c: Calibration = { points: JSON.parse(r.points), h: JSON.parse(r.homography), rmsErrorM: r.rms_error_m, source: r.source };
-    calibrations.set(r.camera_id, c);
-    tracker.setCamera(r.camera_id, c.h, cfg.sigmaImage);
+  for (const { cameraId, ...c } of sql.calibrations()) {
+    calibrations.set(cameraId, c);
+    tracker.setCamera(cameraId, c.h, cfg.sigmaImage);
   }
 
   // ---- learning --------------------------------------------------------------------------------
@@ -334,13 +308,8 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
       if (Math.abs(area) / 2 < 0.01)
         throw new AppError('invalid_input', `Zone "${z.name}" has no area (its corners lie on one line). Draw at least three corners that enclose ground.`);
     }
-    const ts = now();
-    db.transaction(() => {
-      db.prepare('DELETE FROM timeline_zones').run();
-      const ins = db.prepare('INSERT INTO timeline_zones (id, definition, updated_at) VALUES (?, ?, ?)');
-      for (const z of list) ins.run(z.id, JSON.stringify(z), ts);
-    })();
-    zones = zoneRows();
+    sql.replaceZones(list, now());
+    zones = sql.zones();
     snapshot = undefined;
     return zones as TimelineZone[];
   };
@@ -353,11 +322,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
       if (err instanceof DegenerateCalibrationError) throw new AppError('invalid_input', err.message);
       throw err;
     }
-    db.prepare(
-      `INSERT INTO timeline_calibrations (camera_id, points, homography, rms_error_m, updated_at, source) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(camera_id) DO UPDATE SET points = excluded.points, homography = excluded.homography, rms_error_m = excluded.rms_error_m,
-         updated_at = excluded.updated_at, source = excluded.source`,
-    ).run(cameraId, JSON.stringify(points), JSON.stringify(est.h), est.rmsErrorM, now(), source);
+    sql.saveCalibration({ cameraId, points, h: est.h, rmsErrorM: est.rmsErrorM, source }, now());
     calibrations.set(cameraId, { points, h: est.h, rmsErrorM: est.rmsErrorM, source });
     tracker.setCamera(cameraId, est.h, cfg.sigmaImage);
     warnedUncalibrated.delete(cameraId);

@@ -119,7 +119,7 @@ export const fleetMethods = {
   'fleet.detections': method(
     'Latest detections of a camera with the frame timestamp they belong to.',
     z.object({ id: cameraId }).strict(),
-    z.object({ frameTs: z.number().nullable(), observations: z.array(observationOutSchema) }),
+    z.object({ frameTs: z.number().nullable(), observations: z.array(observationOutSchema), unverified: z.literal(true).optional() }),
   ),
   'fleet.watch': method(
     'Start feeds for these cameras at the size and rate the view shows. Frames arrive as binary messages on the same socket (see docs/protocol.md, "Camera frames to the renderer"), tagged with the channel ids returned here.',

@@ -131,7 +131,7 @@ export const swarmMethods = {
     z.object({ camera: z.string(), released: z.boolean() }),
   ),
   'swarm.setMode': method(
-    'How refused reports are handled: strict refuses them, permissive accepts and flags them, audit accepts and only records.',
+    'What is recorded and shown of reports that fail a check. In every mode they are refused: they never count toward a confirmed event, a quarantine, the timeline or a camera being online. strict records the refusal; permissive also draws their boxes on the camera tile, marked unverified; audit records the refused message itself for diagnosis.',
     z.object({ mode: swarmModeSchema }).strict(),
     z.object({ mode: swarmModeSchema }),
   ),

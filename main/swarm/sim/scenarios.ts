@@ -1,5 +1,7 @@
 // The fault scenarios the simulation knows. Each says how many cameras misbehave and how, relative
-// to f of the zone; world.ts turns that into messages.
+// to f of the zone the adversaries target; world.ts turns that into messages. Faulty cameras are
+// chosen among those covering the target zone, never more than f of any zone they cover (except
+// where a scenario is meant to exceed it).
 export const scenarioNames = [
   'honest',
   'crash',
@@ -9,6 +11,7 @@ export const scenarioNames = [
   'forged',
   'equivocation',
   'colluding-liars',
+  'intermittent-liars',
   'too-many-liars',
 ] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
@@ -16,12 +19,16 @@ export type ScenarioName = (typeof scenarioNames)[number];
 export interface ScenarioSpec {
   /** Needs real Ed25519 signing and the verifier in the path. */
   signed: boolean;
-  /** Faulty cameras as a function of f: crashed, partitioned, lying, equivocating. */
+  /** Faulty cameras as a function of the target zone's f: crashed, partitioned, lying, equivocating. */
   crashed: (f: number) => number;
   partitioned: (f: number) => number;
   liars: (f: number) => number;
   equivocators: (f: number) => number;
-  /** Messages replayed by an attacker on the network. */
+  /** Probability that a liar tells its lie for a given fake event (1: always; below 1: lies only sometimes). */
+  lieRate: number;
+  /** Liars may exceed f in the target zone (the scenario that must break safety). */
+  overBudget: boolean;
+  /** Messages replayed by an attacker on the network (and every camera restarts once, with a new boot epoch). */
   replays: boolean;
   /** Messages forged under honest cameras' names (without their keys). */
   forgeries: boolean;
@@ -38,6 +45,8 @@ const base: ScenarioSpec = {
   partitioned: () => 0,
   liars: () => 0,
   equivocators: () => 0,
+  lieRate: 1,
+  overBudget: false,
   replays: false,
   forgeries: false,
   delay: [1, 40],
@@ -54,5 +63,6 @@ export const scenarios: Record<ScenarioName, ScenarioSpec> = {
   forged: { ...base, signed: true, forgeries: true },
   equivocation: { ...base, signed: true, equivocators: (f) => Math.max(1, f) },
   'colluding-liars': { ...base, liars: (f) => f },
-  'too-many-liars': { ...base, liars: (f) => f + 1, expectLive: false },
+  'intermittent-liars': { ...base, liars: (f) => f, lieRate: 0.5 },
+  'too-many-liars': { ...base, liars: (f) => f + 1, overBudget: true, expectLive: false },
 };

@@ -1,8 +1,15 @@
-// One deterministic simulation run: a ground truth of events in two zones, n cameras (some faulty
-// as the scenario says), a network with delays, drops, partitions and reordering, an attacker that
-// replays or forges messages, and the real coordinator. Cameras are open-loop (they do not react to
-// the coordinator), so every message is generated up front and then delivered in time order
-// against an injected clock. Every run ends with the safety and liveness checkers.
+// One deterministic simulation run: a site of four zones (10 m × 10 m each, in a row), a fleet of
+// 4–16 cameras with partial and overlapping coverage (f up to 5 in a zone seen by 16), a ground
+// truth of events, faulty cameras as the scenario says, a network with delays, drops, partitions
+// and reordering, an attacker that replays or forges messages, and the real coordinator. Cameras
+// are open-loop (they do not react to the coordinator), so every message is generated up front and
+// then delivered in time order against an injected clock. Every run ends with the checkers: safety
+// compares each confirmed event with the ground truth (zone, class, position within SAFE_DISTANCE_M
+// of a true event, time), liveness wants every true event confirmed by its deadline.
+//
+// Liars are the plausible kind: they collude on one zone, claim objects of the classes that really
+// occur there, next to true events (a few metres off, at the same time), report the true events
+// too (sometimes with the wrong class), and in one scenario lie only some of the time.
 import type { ObjectClass } from '../envelope';
 import { createCoordinator, type Coordinator } from '../coordinator';
 import type { ConfirmedEvent, FusionOutput, Observation, Report, Zone } from '../fusion';
@@ -15,9 +22,13 @@ export type Role = 'honest' | 'crashed' | 'partitioned' | 'liar' | 'equivocator'
 export interface SimCamera {
   id: string;
   role: Role;
+  /** The zones it sees (and reports on). */
+  zones: string[];
   mirrored: boolean;
   crashAt?: number;
   partition?: [number, number];
+  /** Replay scenario: the camera restarts here (a new boot epoch, seq from 1). */
+  restartAt?: number;
 }
 export interface TrueEvent {
   id: number;
@@ -31,10 +42,15 @@ export interface SimResult {
   scenario: ScenarioName;
   seed: number;
   n: number;
+  /** f of the zone the adversaries target. */
   f: number;
+  zones: { id: string; n: number; f: number }[];
+  target: string;
   cameras: SimCamera[];
   truth: TrueEvent[];
-  confirmed: ConfirmedEvent[];
+  /** The liars' invented events (they never happened). */
+  fakes: TrueEvent[];
+  confirmed: (ConfirmedEvent & { atConfirmation: { x: number; y: number } })[];
   quarantined: string[];
   rejected: Partial<Record<RejectReason, number>>;
   safety: { ok: boolean; violations: string[] };
@@ -45,20 +61,33 @@ export interface SimResult {
 }
 
 export const SIM_WINDOW_MS = 1_000;
+/** A confirmed event must lie this close to a true event of its class (metres): the fusion gate. */
+export const SAFE_DISTANCE_M = 2.5;
 const DURATION_MS = 6_000;
 const TICK_MS = 250;
 const EVENT_FRAMES = [40, 240]; // an event is seen on two frames this long after it happens
+const ZONE_M = 10;
+const ZONES = 4;
+const SITE_M = ZONE_M * ZONES;
+const CLASSES: ObjectClass[] = ['Human', 'Car', 'Truck', 'Bike'];
 
-const zones: Zone[] = [
-  { id: 'Z0', polygon: [{ x: 0, y: 0 }, { x: 1, y: 0 }, { x: 1, y: 1 }, { x: 0, y: 1 }] },
-  { id: 'Z1', polygon: [{ x: 1, y: 0 }, { x: 2, y: 0 }, { x: 2, y: 1 }, { x: 1, y: 1 }] },
-];
+const zones: Zone[] = Array.from({ length: ZONES }, (_, i) => ({
+  id: `Z${i}`,
+  polygon: [
+    { x: i * ZONE_M, y: 0 },
+    { x: (i + 1) * ZONE_M, y: 0 },
+    { x: (i + 1) * ZONE_M, y: ZONE_M },
+    { x: i * ZONE_M, y: ZONE_M },
+  ],
+}));
 const cameraId = (i: number): string => `B8A44F${(i + 1).toString(16).toUpperCase().padStart(6, '0')}`;
+const faultBoundOf = (n: number): number => Math.max(0, Math.floor((n - 1) / 3));
 
 interface Msg {
   at: number; // delivery time
   order: number;
   camera: string;
+  epoch: number;
   seq: number;
   sent: number;
   frameTs: number;
@@ -71,7 +100,7 @@ interface Msg {
 export interface SimOptions {
   trace?: boolean;
   /** Deliberately mis-configure fusion (tests of the checkers use this to prove they can fail). */
-  fusion?: { maxF?: number; windowMs?: number };
+  fusion?: { maxF?: number; windowMs?: number; positionGate?: number };
 }
 
 export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOptions = {}): SimResult {
@@ -85,53 +114,98 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
   const trace: string[] = [];
   const log = opts.trace ? (s: string) => trace.push(s) : undefined;
 
-  const n = [4, 5, 7][randInt(rnd, 0, 2)]!;
-  const f = Math.floor((n - 1) / 3);
-  const roles: Role[] = [];
-  const push = (role: Role, k: number) => {
-    for (let i = 0; i < k; i++) roles.push(role);
+  // ---- fleet and coverage: partial and overlapping ----
+  const n = randInt(rnd, 4, 16);
+  // Some sites are one yard that every camera sees (up to 16 covering one zone: f = 5).
+  const wide = rnd() < 0.2 ? 1 : 0.35;
+  const coverage: Set<string>[] = Array.from({ length: n }, () => {
+    if (rnd() < wide) return new Set(zones.map((z) => z.id)); // a wide view over the whole site
+    const a = randInt(rnd, 0, ZONES - 1);
+    const len = randInt(rnd, 1, 2);
+    return new Set(Array.from({ length: len }, (_, k) => `Z${Math.min(ZONES - 1, a + k)}`));
+  });
+  // Every zone seen by at least 4 cameras, so f ≥ 1 everywhere: one liar can never confirm alone.
+  for (const z of zones) {
+    const covering = () => coverage.filter((c) => c.has(z.id)).length;
+    for (const i of shuffled(rnd, [...coverage.keys()])) {
+      if (covering() >= 4) break;
+      coverage[i]!.add(z.id);
+    }
+  }
+  const nOf = new Map(zones.map((z) => [z.id, coverage.filter((c) => c.has(z.id)).length]));
+  const fOf = new Map([...nOf].map(([z, k]) => [z, faultBoundOf(k)]));
+  const target = `Z${randInt(rnd, 0, ZONES - 1)}`;
+  const F = fOf.get(target)!;
+
+  // ---- faulty cameras: among those covering the target zone, within every zone's budget ----
+  const roles: Role[] = Array.from({ length: n }, () => 'honest');
+  const faultyIn = new Map(zones.map((z) => [z.id, 0]));
+  const candidates = shuffled(rnd, [...coverage.keys()].filter((i) => coverage[i]!.has(target)));
+  const assign = (role: Role, k: number, overBudget = false): void => {
+    for (const i of candidates) {
+      if (k <= 0) return;
+      if (roles[i] !== 'honest') continue;
+      const zs = [...coverage[i]!];
+      if (!overBudget && zs.some((z) => faultyIn.get(z)! + 1 > fOf.get(z)!)) continue;
+      roles[i] = role;
+      for (const z of zs) faultyIn.set(z, faultyIn.get(z)! + 1);
+      k--;
+    }
   };
-  push('crashed', spec.crashed(f));
-  push('partitioned', spec.partitioned(f));
-  push('liar', spec.liars(f));
-  push('equivocator', spec.equivocators(f));
-  while (roles.length < n) roles.push('honest');
-  const assigned = shuffled(rnd, roles);
-  const cams: SimCamera[] = assigned.map((role, i) => {
-    const c: SimCamera = { id: cameraId(i), role, mirrored: rnd() < 0.5 };
+  assign('crashed', spec.crashed(F));
+  assign('partitioned', spec.partitioned(F));
+  assign('liar', spec.liars(F), spec.overBudget);
+  assign('equivocator', spec.equivocators(F));
+  const cams: SimCamera[] = roles.map((role, i) => {
+    const c: SimCamera = { id: cameraId(i), role, zones: [...coverage[i]!].sort(), mirrored: rnd() < 0.5 };
     if (role === 'crashed') c.crashAt = randInt(rnd, 0, 4_000);
     if (role === 'partitioned') {
       const a = randInt(rnd, 0, 3_000);
       c.partition = [a, a + 3_000];
     }
+    if (spec.replays) c.restartAt = randInt(rnd, 0, DURATION_MS);
     return c;
   });
   const byId = new Map(cams.map((c) => [c.id, c]));
   const isByzantine = (c: SimCamera) => c.role === 'liar' || c.role === 'equivocator';
 
+  // ---- ground truth; at least one true event in the target zone, where the liars lie ----
   const truth: TrueEvent[] = [];
-  const eventCount = spec.signed ? 1 : randInt(rnd, 1, 2);
+  const eventCount = spec.signed ? 1 : randInt(rnd, 1, 3);
   for (let i = 0; i < eventCount; i++) {
-    const z = randInt(rnd, 0, 1);
-    truth.push({ id: i + 1, zone: `Z${z}`, cls: rnd() < 0.5 ? 'Human' : 'Car', t: randInt(rnd, 500, 4_000), x: z + 0.1 + 0.8 * rnd(), y: 0.1 + 0.8 * rnd() });
+    const z = i === 0 ? Number(target.slice(1)) : randInt(rnd, 0, ZONES - 1);
+    truth.push({ id: i + 1, zone: `Z${z}`, cls: CLASSES[randInt(rnd, 0, CLASSES.length - 1)]!, t: randInt(rnd, 500, 4_000), x: z * ZONE_M + 1 + 8 * rnd(), y: 1 + 8 * rnd() });
   }
-  // Colluding liars agree on the same invented events (a class that never truly occurs).
+  // The liars' shared story: objects of a class that really occurs, next to a true event in the
+  // target zone (4–7 m off, inside the zone), at about the same time.
   const fakes: TrueEvent[] = [];
+  const anchor = truth[0]!;
   for (let i = 0; i < randInt(rnd, 1, 2); i++) {
-    const z = randInt(rnd, 0, 1);
-    fakes.push({ id: 100 + i, zone: `Z${z}`, cls: 'Animal', t: randInt(rnd, 500, 4_000), x: z + 0.5, y: 0.5 });
+    const zx = Number(target.slice(1)) * ZONE_M;
+    let x = anchor.x;
+    let y = anchor.y;
+    for (let tries = 0; tries < 50; tries++) {
+      const d = 4 + 3 * rnd();
+      const a = 2 * Math.PI * rnd();
+      x = anchor.x + d * Math.cos(a);
+      y = anchor.y + d * Math.sin(a);
+      // Inside the zone, and a real lie: at least 4 m from every true event (not one that happens to be there).
+      if (x > zx + 0.2 && x < zx + ZONE_M - 0.2 && y > 0.2 && y < ZONE_M - 0.2 && truth.every((t) => Math.hypot(t.x - x, t.y - y) >= 4)) break;
+    }
+    const cls = i === 0 ? anchor.cls : CLASSES[randInt(rnd, 0, CLASSES.length - 1)]!;
+    fakes.push({ id: 100 + i, zone: target, cls, t: anchor.t + randInt(rnd, -300, 300), x, y });
   }
 
+  /** The camera's image box around a ground point (a known affine view of the whole site). */
   const boxFor = (c: SimCamera, x: number, y: number) => {
-    const cx = Math.min(0.95, Math.max(0.05, c.mirrored ? (2 - x) / 2 : x / 2 + (rnd() - 0.5) * 0.004));
-    const cy = Math.min(0.95, Math.max(0.05, y));
-    return { left: cx - 0.03, top: cy - 0.05, right: cx + 0.03, bottom: cy + 0.05 };
+    const u = x / SITE_M + (rnd() - 0.5) * 0.002;
+    const cx = Math.min(0.99, Math.max(0.01, c.mirrored ? 1 - u : u));
+    const cy = Math.min(0.95, Math.max(0.05, y / ZONE_M));
+    return { left: cx - 0.005, top: cy - 0.05, right: cx + 0.005, bottom: cy + 0.05 };
   };
 
   // ---- messages each camera sends ----
   const msgs: Msg[] = [];
-  /** What honest cameras (including crashed and partitioned ones) actually reported: the safety reference. */
-  const honestSaw: { zone: string; cls: ObjectClass; ts: number }[] = [];
   let order = 0;
   const [dLo, dHi] = spec.delay;
   const deliver = (m: Omit<Msg, 'at' | 'order'>, extraDelay = 0): void => {
@@ -143,29 +217,38 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
 
   for (const c of cams) {
     let seq = 0;
+    let epoch = 1;
     const phase = randInt(rnd, 0, FRAME_EVERY_MS - 1);
     const frames = new Map<number, Observation[]>();
     if (!spec.signed) for (let t = phase; t < DURATION_MS; t += FRAME_EVERY_MS) frames.set(t, []);
-    const seen = c.role === 'liar' ? fakes : truth;
-    for (const e of seen) {
+    const add = (e: TrueEvent, cls: ObjectClass, track: string): void => {
       for (const dt of EVENT_FRAMES) {
         const ts = e.t + dt + randInt(rnd, 0, 20);
         const list = frames.get(ts) ?? [];
-        list.push({ box: boxFor(c, e.x, e.y), cls: e.cls, trackId: String(e.id), ts });
+        list.push({ box: boxFor(c, e.x, e.y), cls, trackId: track, ts });
         frames.set(ts, list);
       }
+    };
+    for (const e of truth) {
+      if (!c.zones.includes(e.zone)) continue; // it cannot see that zone
+      if (c.role !== 'liar') add(e, e.cls, String(e.id));
+      else if (rnd() < 0.7) add(e, rnd() < 0.3 ? CLASSES[(CLASSES.indexOf(e.cls) + 1) % CLASSES.length]! : e.cls, String(e.id)); // sometimes with the wrong class
     }
+    if (c.role === 'liar') for (const e of fakes) if (rnd() < spec.lieRate) add(e, e.cls, `f${e.id}`);
     let equivocated = false;
     for (const ts of [...frames.keys()].sort((a, b) => a - b)) {
       if (c.crashAt !== undefined && ts >= c.crashAt) break;
+      if (c.restartAt !== undefined && epoch === 1 && ts >= c.restartAt) {
+        epoch = 2; // the camera restarted: a new boot epoch, seq from 1
+        seq = 0;
+      }
       const obs = frames.get(ts)!;
       const sent = ts + randInt(rnd, 5, 30);
-      deliver({ camera: c.id, seq: ++seq, sent, frameTs: ts, obs, origin: 'camera' });
-      if (!isByzantine(c)) for (const o of obs) honestSaw.push({ zone: truth.find((e) => String(e.id) === o.trackId)!.zone, cls: o.cls, ts: o.ts });
+      deliver({ camera: c.id, epoch, seq: ++seq, sent, frameTs: ts, obs, origin: 'camera' });
       if (c.role === 'equivocator' && !equivocated && obs.length) {
         // Same track, same frame time, another class: a second signed statement contradicting the first.
         equivocated = true;
-        deliver({ camera: c.id, seq: ++seq, sent: sent + 1, frameTs: ts, obs: obs.map((o) => ({ ...o, cls: 'Animal' as const })), origin: 'camera' });
+        deliver({ camera: c.id, epoch, seq: ++seq, sent: sent + 1, frameTs: ts, obs: obs.map((o) => ({ ...o, cls: CLASSES[(CLASSES.indexOf(o.cls) + 1) % CLASSES.length]! })), origin: 'camera' });
       }
     }
   }
@@ -186,6 +269,7 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
       forgeriesInjected++;
       msgs.push({
         camera: c.id,
+        epoch: 1,
         seq: 10_000 + forgeriesInjected,
         sent: fake.t,
         frameTs: fake.t,
@@ -199,7 +283,7 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
 
   // ---- the coordinator under test ----
   let clock = 0;
-  const keys = new Map<string, RecordedKey>(cams.map((c) => [c.id, { keyId: 'k1', publicKey: spec.signed ? simKey(c.id).publicKey : '' }]));
+  const keys = new Map<string, RecordedKey>(cams.map((c) => [c.id, { keyId: simKey(c.id).keyId, publicKey: spec.signed ? simKey(c.id).publicKey : '' }]));
   const coord: Coordinator = createCoordinator({
     now: () => clock,
     keys: { get: (id) => keys.get(id) },
@@ -209,14 +293,14 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
   });
   for (const c of cams)
     coord.addCamera(c.id, {
-      zones: ['Z0', 'Z1'],
+      zones: c.zones,
       toGround: (b) => {
         const cx = (b.left + b.right) / 2;
-        return { x: c.mirrored ? 2 - 2 * cx : 2 * cx, y: (b.top + b.bottom) / 2 };
+        return { x: (c.mirrored ? 1 - cx : cx) * SITE_M, y: ((b.top + b.bottom) / 2) * ZONE_M };
       },
     });
 
-  const confirmed: ConfirmedEvent[] = [];
+  const confirmed: SimResult['confirmed'] = [];
   const confirmedAt = new Map<string, number>();
   const rejected: Partial<Record<RejectReason, number>> = {};
   const rejectedByOrigin = { camera: 0, replay: 0, forgery: 0 };
@@ -224,9 +308,10 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
   const handle = (outs: FusionOutput[]): void => {
     for (const o of outs) {
       if (o.type === 'confirmed') {
-        confirmed.push(o.event);
+        // Where it was said to be when it was confirmed: what a user saw first.
+        confirmed.push(Object.assign(o.event, { atConfirmation: { x: o.event.x, y: o.event.y } }));
         confirmedAt.set(o.event.id, clock);
-        log?.(`t=${clock} decision confirmed ${o.event.id} zone=${o.event.zone} class=${o.event.cls} by=${o.event.confirmers.join(',')} (f=${o.event.f}, n=${o.event.n})`);
+        log?.(`t=${clock} decision confirmed ${o.event.id} zone=${o.event.zone} class=${o.event.cls} at=(${o.event.x.toFixed(2)},${o.event.y.toFixed(2)}) by=${o.event.confirmers.join(',')} (f=${o.event.f}, n=${o.event.n})`);
       } else if (o.type === 'closed') {
         log?.(`t=${clock} decision closed ${o.event.id} confirmers=${o.event.confirmers.join(',')} disagreed=${o.event.disagreed.join(',') || '-'}`);
       } else if (o.type === 'unconfirmed') {
@@ -243,8 +328,9 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
   const timeline = [...msgs.map((m) => ({ m, at: m.at, order: m.order })), ...ticks.map((t) => ({ m: undefined, at: t.at, order: t.order }))].sort(
     (a, b) => a.at - b.at || a.order - b.order,
   );
-  log?.(`run scenario=${scenario} seed=${seed} n=${n} f=${f} cameras=${cams.map((c) => `${c.id}:${c.role}${c.mirrored ? '/mirrored' : ''}`).join(' ')}`);
-  log?.(`truth ${truth.map((e) => `#${e.id} ${e.cls}@${e.zone} t=${e.t}`).join('; ')}`);
+  log?.(`run scenario=${scenario} seed=${seed} n=${n} target=${target} (f=${F}) zones=${zones.map((z) => `${z.id}:n${nOf.get(z.id)}/f${fOf.get(z.id)}`).join(' ')}`);
+  log?.(`cameras ${cams.map((c) => `${c.id}:${c.role}[${c.zones.join(',')}]${c.mirrored ? '/mirrored' : ''}`).join(' ')}`);
+  log?.(`truth ${truth.map((e) => `#${e.id} ${e.cls}@${e.zone}(${e.x.toFixed(1)},${e.y.toFixed(1)}) t=${e.t}`).join('; ')}; fakes ${fakes.map((e) => `${e.cls}(${e.x.toFixed(1)},${e.y.toFixed(1)}) t=${e.t}`).join('; ')}`);
 
   for (const item of timeline) {
     clock = item.at;
@@ -259,11 +345,11 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
       continue;
     }
     const body = JSON.stringify({ frame: { timestamp: m.frameTs, observations: m.obs.map((o) => ({ bounding_box: o.box, class: { type: o.cls, score: 0.9 }, track_id: o.trackId, timestamp: o.ts })) } });
-    log?.(`t=${clock} deliver ${m.origin} camera=${m.camera} seq=${m.seq} sent=${m.sent} frame=${m.frameTs} obs=[${m.obs.map((o) => `${o.cls}#${o.trackId}`).join(',')}]`);
+    log?.(`t=${clock} deliver ${m.origin} camera=${m.camera} epoch=${m.epoch} seq=${m.seq} sent=${m.sent} frame=${m.frameTs} obs=[${m.obs.map((o) => `${o.cls}#${o.trackId}`).join(',')}]`);
     if (spec.signed) {
       if (!m.payload) {
         const key = m.origin === 'forgery' ? forger! : simKey(m.camera);
-        m.payload = sealEnvelope({ camera: m.camera, seq: m.seq, sent: m.sent, kind: 'detections', key: 'k1', body }, key.privateKey);
+        m.payload = sealEnvelope({ camera: m.camera, epoch: m.epoch, seq: m.seq, sent: m.sent, kind: 'detections', key: simKey(m.camera).keyId, body }, key.privateKey);
       }
       const r = coord.ingest(m.payload, clock, `axis/${m.camera}/omnisight/detections`);
       if (!r.accepted) {
@@ -284,19 +370,26 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
 
   // ---- checkers ----
   const W = SIM_WINDOW_MS;
+  const lastFrame = EVENT_FRAMES[1]! + 20;
   const violations: string[] = [];
   for (const e of confirmed) {
-    const ok = honestSaw.some((h) => h.zone === e.zone && h.cls === e.cls && h.ts >= e.startTs - W && h.ts <= e.endTs + W);
-    if (!ok) violations.push(`${e.id}: ${e.cls} in ${e.zone} at ${e.startTs}–${e.endTs} confirmed by ${e.confirmers.join(',')} but no honest camera saw it`);
+    const p = e.atConfirmation;
+    const match = truth.find(
+      (t) => t.zone === e.zone && t.cls === e.cls && Math.hypot(t.x - p.x, t.y - p.y) <= SAFE_DISTANCE_M && e.startTs <= t.t + lastFrame + W && e.endTs >= t.t - W,
+    );
+    if (!match)
+      violations.push(`${e.id}: ${e.cls} in ${e.zone} at (${p.x.toFixed(1)}, ${p.y.toFixed(1)}) ${e.startTs}–${e.endTs} confirmed by ${e.confirmers.join(',')} matches no true event (class, within ${SAFE_DISTANCE_M} m, time)`);
   }
-  const faulty = cams.filter((c) => c.role !== 'honest').length;
-  const applicable = spec.expectLive && faulty <= f && n >= 2 * f + 1;
-  const deadline = EVENT_FRAMES[1]! + 20 + 30 + dHi + TICK_MS + 500;
+  // Liveness applies when no zone has more than f faulty cameras (n ≥ 3f+1 holds by f's definition).
+  const overBudget = zones.filter((z) => cams.filter((c) => c.role !== 'honest' && c.zones.includes(z.id)).length > fOf.get(z.id)!);
+  const applicable = spec.expectLive && overBudget.length === 0;
+  const deadline = lastFrame + 30 + dHi + TICK_MS + 500;
   const missed: string[] = [];
   if (applicable)
     for (const t of truth) {
       const hit = confirmed.some(
-        (e) => e.zone === t.zone && e.cls === t.cls && e.startTs <= t.t + EVENT_FRAMES[1]! + 20 + W && e.endTs >= t.t - W && confirmedAt.get(e.id)! <= t.t + deadline,
+        (e) =>
+          e.zone === t.zone && e.cls === t.cls && Math.hypot(t.x - e.atConfirmation.x, t.y - e.atConfirmation.y) <= SAFE_DISTANCE_M && e.startTs <= t.t + lastFrame + W && e.endTs >= t.t - W && confirmedAt.get(e.id)! <= t.t + deadline,
       );
       if (!hit) missed.push(`#${t.id} ${t.cls} in ${t.zone} at ${t.t} not confirmed by ${t.t + deadline}`);
     }
@@ -319,9 +412,12 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
     scenario,
     seed,
     n,
-    f,
+    f: F,
+    zones: zones.map((z) => ({ id: z.id, n: nOf.get(z.id)!, f: fOf.get(z.id)! })),
+    target,
     cameras: cams,
     truth,
+    fakes,
     confirmed,
     quarantined,
     rejected,

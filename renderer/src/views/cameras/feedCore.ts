@@ -24,6 +24,8 @@ const detectionsSchema = z.object({
     )
     .max(500),
   inferenceMs: z.number().nonnegative().nullable(),
+  /** The report failed a trust check (permissive mode shows it): drawn marked, never as confirmed. */
+  unverified: z.literal(true).optional(),
 });
 export type FrameDetections = z.infer<typeof detectionsSchema>;
 

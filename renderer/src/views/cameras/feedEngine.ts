@@ -353,6 +353,7 @@ export class FeedEngine {
       }
       c.dataset.ts = String(tile.bitmapTs);
       c.dataset.boxes = String(hit && ov.boxes ? hit.d.observations.length : 0);
+      c.dataset.unverified = hit?.d.unverified ? 'true' : 'false';
     }
   }
 
@@ -368,7 +369,7 @@ function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: Frame
   ctx.lineWidth = line * 1.5;
   ctx.font = `600 ${font}px system-ui, sans-serif`;
   ctx.textBaseline = 'bottom';
-  const texts = d.observations.map((o) => `${o.cls} ${Math.round(o.score * 100)}% #${o.trackId}`);
+  const texts = d.observations.map((o) => `${d.unverified ? 'unverified · ' : ''}${o.cls} ${Math.round(o.score * 100)}% #${o.trackId}`);
   const boxes = d.observations.map((o, i) => ({
     x: o.box.left * w,
     y: o.box.top * h,
@@ -384,7 +385,10 @@ function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: Frame
     const b = boxes[i]!;
     const color = COLORS[o.cls] ?? COLORS.Other!;
     ctx.strokeStyle = color;
+    // Unverified boxes (permissive mode): dashed and labelled, so they never pass for verified ones.
+    ctx.setLineDash(d.unverified ? [line * 4, line * 3] : []);
     ctx.strokeRect(b.x, b.y, b.w, b.h);
+    ctx.setLineDash([]);
     const at = spots[i];
     if (!at) return;
     ctx.fillStyle = color;

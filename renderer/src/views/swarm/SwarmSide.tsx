@@ -12,9 +12,9 @@ type GNode = SwarmGraph['nodes'][number];
 
 const time = (ts: number): string => new Date(ts).toLocaleTimeString(undefined, { hour12: false });
 const modes: { id: Mode; label: string; hint: string }[] = [
-  { id: 'strict', label: 'Strict', hint: 'refuse reports that fail a check' },
-  { id: 'permissive', label: 'Permissive', hint: 'accept and flag them' },
-  { id: 'audit', label: 'Audit', hint: 'accept and only record' },
+  { id: 'strict', label: 'Strict', hint: 'refuse reports that fail a check and record why' },
+  { id: 'permissive', label: 'Permissive', hint: 'refuse them too, but draw their boxes on the tile marked unverified' },
+  { id: 'audit', label: 'Audit', hint: 'refuse them too, and keep each refused message in the audit log' },
 ];
 
 export function SwarmSide(p: {

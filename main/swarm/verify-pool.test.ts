@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../audit';
+import { createEventBus } from '../kernel/bus';
+import { openDatabase } from '../store';
+import { createSwarmService, createVerifyPool } from './index';
+import { sealEnvelope, simKey } from './sim/keys';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+const CAM = 'B8A44F000001';
+const T = 1_795_000_000_000;
+
+describe('verification in worker threads', () => {
+  it('parses and checks signatures off the main thread; the swarm does the rest with the same verdicts as inline', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-'));
+    dirs.push(dir);
+    const { db } = openDatabase({ dir });
+    const bus = createEventBus();
+    const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now: () => T, audit: createAuditLog({ db, bus, now: () => T }), every: () => () => {} });
+    const k = simKey(CAM);
+    swarm.registerCamera({ id: CAM, keyId: k.keyId, publicKey: k.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+    const pool = createVerifyPool({ size: 2, entry: path.join(__dirname, 'verify-worker.ts') });
+    try {
+      pool.setKeys([[CAM, { keyId: k.keyId, publicKey: k.publicKey }]]);
+      const body = JSON.stringify({ frame: { timestamp: T, observations: [] } });
+      const msg = (seq: number, signer = k) => Buffer.from(sealEnvelope({ camera: CAM, seq, sent: T, kind: 'detections', key: k.keyId, body }, signer.privateKey));
+      const topic = `axis/${CAM}/omnisight/detections`;
+      const items = [msg(1), msg(2, simKey('forger')), Buffer.from('{"v":2'), msg(1), msg(3)].map((payload) => ({ payload, topic }));
+      const verdicts = await pool.verify(items);
+      expect(verdicts.map((v) => (v.parse.ok ? (v.sig?.valid ? 'signed' : 'forged') : v.parse.reason))).toEqual(['signed', 'forged', 'malformed', 'signed', 'signed']);
+      const rs = swarm.ingestChecked(verdicts.map((verdict, i) => ({ verdict, receivedAt: T, topic, bytes: items[i]!.payload.length })));
+      expect(rs.map((r) => (r.accepted ? 'ok' : r.label))).toEqual(['ok', 'bad signature', 'malformed', 'replay (duplicate)', 'ok']);
+      // A worker verdict made with a key the desktop no longer holds is not trusted: checked again here.
+      const k2 = simKey('rotated');
+      swarm.registerCamera({ id: CAM, keyId: k.keyId, publicKey: k2.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+      const [stale] = await pool.verify([{ payload: msg(4), topic }]);
+      expect(stale!.sig?.valid).toBe(true);
+      const [r] = swarm.ingestChecked([{ verdict: stale!, receivedAt: T, topic, bytes: 1 }]);
+      expect(r!.accepted ? 'ok' : r!.label).toBe('bad signature');
+    } finally {
+      await pool.close();
+      swarm.close();
+      db.close();
+    }
+  });
+
+  it('a worker that cannot start fails every call at once instead of leaving it waiting', async () => {
+    const pool = createVerifyPool({ size: 1, entry: path.join(__dirname, 'no-such-worker.js') });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await expect(pool.verify([{ payload: Buffer.from('{}') }])).rejects.toThrow();
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -1,0 +1,85 @@
+// Spreads the stateless part of verification (parse + Ed25519, ≈60–80 µs a message) over worker
+// threads, so a fleet of 1,000 cameras at 10 Hz does not need a whole core on the main thread for
+// signatures alone. Messages go in batches (one postMessage per batch, not per message: the
+// structured-clone and wake-up cost is paid once per batch). Verdicts come back in order per batch;
+// the caller hands them to `swarm.ingestChecked`, which does the stateful checks and fusion.
+import { Worker } from 'node:worker_threads';
+import type { RecordedKey, WorkerVerdict } from './verify';
+import type { FromWorker, ToWorker } from './verify-worker';
+
+export interface VerifyPoolOptions {
+  size: number;
+  /** The worker entry: the built verify-worker.js, or verify-worker.ts (loaded through tsx, for scripts and tests). */
+  entry: string;
+}
+
+/** A worker for the entry; a .ts entry is loaded through tsx's require hook (a dev dependency). */
+const spawn = (entry: string): Worker =>
+  entry.endsWith('.ts')
+    ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`, { eval: true })
+    : new Worker(entry);
+
+export interface VerifyPool {
+  /** Tells every worker the recorded keys (serial → key); call again after a key changes. */
+  setKeys(keys: Iterable<[string, RecordedKey]>): void;
+  verify(items: { payload: Uint8Array; topic?: string }[]): Promise<WorkerVerdict[]>;
+  /** Batches sent and not answered yet. */
+  inFlight(): number;
+  close(): Promise<void>;
+}
+
+export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
+  const workers = Array.from({ length: Math.max(1, o.size) }, () => spawn(o.entry));
+  const pending = new Map<number, { resolve: (v: WorkerVerdict[]) => void; reject: (e: Error) => void; worker: number }>();
+  const load = workers.map(() => 0);
+  let nextId = 1;
+  let broken: Error | undefined;
+  let closing = false;
+  workers.forEach((w, i) => {
+    w.on('message', (m: FromWorker) => {
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      load[i]!--;
+      p.resolve(m.verdicts);
+    });
+    // A worker that failed (or could not start) fails what it holds and every later call: the
+    // caller falls back to verifying on its own thread instead of waiting forever.
+    const fail = (err: Error): void => {
+      broken ??= err;
+      for (const [id, p] of pending)
+        if (p.worker === i) {
+          pending.delete(id);
+          p.reject(err);
+        }
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => {
+      if (!closing) fail(new Error(`verification worker exited with code ${code}`));
+    });
+  });
+  return {
+    setKeys(keys) {
+      const msg: ToWorker = { type: 'keys', keys: [...keys].map(([serial, k]) => [serial, k.keyId, k.publicKey]) };
+      for (const w of workers) w.postMessage(msg);
+    },
+    verify(items) {
+      if (broken) return Promise.reject(broken);
+      // The least loaded worker takes the batch.
+      let best = 0;
+      for (let i = 1; i < workers.length; i++) if (load[i]! < load[best]!) best = i;
+      const id = nextId++;
+      load[best]!++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject, worker: best });
+        const msg: ToWorker = { type: 'batch', id, items };
+        workers[best]!.postMessage(msg);
+      });
+    },
+    inFlight: () => pending.size,
+    async close() {
+      closing = true;
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
