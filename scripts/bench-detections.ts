@@ -27,9 +27,11 @@ type ToParent = { type: 'ready' } | { type: 'done'; sent: number };
 async function publishers(port: number): Promise<void> {
   const send = (m: ToParent): void => void process.send?.(m);
   const cams = Array.from({ length: CAMERAS }, (_, i) => {
-    const { privateKey } = crypto.generateKeyPairSync('ed25519');
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+    const spki = publicKey.export({ format: 'der', type: 'spki' });
+    const keyId = crypto.createHash('sha256').update(spki.subarray(spki.length - 32)).digest('hex').slice(0, 16);
     const serial = `B8A44F${(0x100000 + i).toString(16).toUpperCase().padStart(6, '0')}`;
-    return { serial, privateKey, seq: 0 };
+    return { serial, privateKey, keyId, seq: 0 };
   });
   const clients = await Promise.all(cams.map((c) => mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `bench-${c.serial}`, clean: true, reconnectPeriod: 0 })));
   send({ type: 'ready' });
@@ -52,9 +54,9 @@ async function publishers(port: number): Promise<void> {
       stats: { inference_ms: 17.9, fps_camera: RATE_HZ, fps_processed: RATE_HZ, fps_skipped: 0, width: 640, height: 360 },
     });
     c.seq += 1;
-    const input = ['omnisight.v1', c.serial, String(c.seq), String(t), 'detections', 'k1', body].join('\n');
+    const input = ['omnisight.v2', c.serial, '1', String(c.seq), String(t), 'detections', c.keyId, body].join('\n');
     const sig = crypto.sign(null, Buffer.from(input, 'utf8'), c.privateKey).toString('base64');
-    const env = JSON.stringify({ v: 1, camera: c.serial, seq: c.seq, sent: t, kind: 'detections', key: 'k1', body, sig });
+    const env = JSON.stringify({ v: 2, camera: c.serial, epoch: 1, seq: c.seq, sent: t, kind: 'detections', key: c.keyId, body, sig });
     clients[i]!.publish(`axis/${c.serial}/omnisight/detections`, env, { qos: 0 });
     sent++;
   };

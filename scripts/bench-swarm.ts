@@ -53,11 +53,11 @@ function fusionP99(cameras: number): number {
 
 function verifyPerSecond(): number {
   const cams = Array.from({ length: 20 }, (_, i) => `B8A44F${String(i + 1).padStart(6, '0')}`);
-  const keys = new Map(cams.map((c) => [c, { keyId: 'k1', publicKey: simKey(c).publicKey }]));
+  const keys = new Map(cams.map((c) => [c, { keyId: simKey(c).keyId, publicKey: simKey(c).publicKey }]));
   const t = 1_795_222_210_000;
   const body = JSON.stringify({ frame: { timestamp: t, observations: [{ bounding_box: { left: 0.41, top: 0.22, right: 0.47, bottom: 0.61 }, class: { type: 'Human', score: 0.87 }, track_id: '17', timestamp: t }] }, stats: { inference_ms: 17.9, fps_camera: 10, fps_processed: 10, fps_skipped: 0 } });
   const N = 4_000;
-  const msgs = Array.from({ length: N }, (_, i) => sealEnvelope({ camera: cams[i % cams.length]!, seq: Math.floor(i / cams.length) + 1, sent: t, kind: 'detections', key: 'k1', body }, simKey(cams[i % cams.length]!).privateKey));
+  const msgs = Array.from({ length: N }, (_, i) => sealEnvelope({ camera: cams[i % cams.length]!, seq: Math.floor(i / cams.length) + 1, sent: t, kind: 'detections', key: simKey(cams[i % cams.length]!).keyId, body }, simKey(cams[i % cams.length]!).privateKey));
   const v = createVerifier({ keys: { get: (id) => keys.get(id) } });
   const t0 = performance.now();
   let ok = 0;

@@ -25,7 +25,7 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glue-'))) {
   const bus = createEventBus();
   const audit = createAuditLog({ db, bus, now });
   const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit, zones: [zone], every: () => () => {} });
-  for (const id of cams) swarm.registerCamera({ id, keyId: 'k1', publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
+  for (const id of cams) swarm.registerCamera({ id, keyId: simKey(id).keyId, publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
   const ingested: { serial: string; ts: number; cls: string[] }[] = [];
   const timeline = {
     ingest: (serial: string, ts: number, obs: readonly { class: { type: string } }[]) => {
@@ -45,7 +45,7 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glue-'))) {
     seqs.set(cam, seq);
     const ts = opts.ts ?? clock;
     const body = JSON.stringify({ frame: { timestamp: ts, observations: [{ bounding_box: { left: 0.4, top: 0.4, right: 0.5, bottom: 0.5 }, class: { type: cls, score: 0.9 }, track_id: opts.trackId ?? '1', timestamp: ts }] }, stats: { inference_ms: 20, fps_camera: 10, fps_processed: 10, fps_skipped: 0 } });
-    const payload = Buffer.from(sealEnvelope({ camera: cam, seq, sent: clock, kind: 'detections', key: 'k1', body }, simKey(opts.signer ?? cam).privateKey));
+    const payload = Buffer.from(sealEnvelope({ camera: cam, seq, sent: clock, kind: 'detections', key: simKey(cam).keyId, body }, simKey(opts.signer ?? cam).privateKey));
     return swarm.ingest(payload, clock, `axis/${cam}/omnisight/detections`);
   };
   const call = (name: keyof typeof swarm.handlers, input: unknown): unknown => swarm.handlers[name]!(input as never, { transport: 'internal', peer: 'test' });

@@ -38,7 +38,7 @@ function setup() {
   const log = pino({ level: 'silent' });
   const swarm = createSwarmService({ db, bus, log, now, audit, every: () => () => {} });
   const cameras = serials.map((serial, i) => ({ id: `c${i}`, serial, demo: true, demoActive: true }));
-  const keys = new Map(serials.map((s, i) => [`c${i}`, { keyId: 'k1', publicKey: simKey(s).publicKey }]));
+  const keys = new Map(serials.map((s, i) => [`c${i}`, { keyId: simKey(s).keyId, publicKey: simKey(s).publicKey }]));
   let raw: ((topic: string, payload: Buffer, at: number) => void) | undefined;
   const depths: number[] = [];
   const pending: (() => void)[] = [];
@@ -61,7 +61,7 @@ function setup() {
     const seq = (seqs.get(serial) ?? 0) + 1;
     seqs.set(serial, seq);
     const body = JSON.stringify({ frame: { timestamp: ts, observations: [{ bounding_box: box, class: { type: 'Human', score: 0.9 }, track_id: '7', timestamp: ts }] }, stats: { inference_ms: 20, fps_camera: 10, fps_processed: 10, fps_skipped: 0, width: 640, height: 360 } });
-    return Buffer.from(sealEnvelope({ camera: serial, seq, sent: clock, kind: 'detections', key: 'k1', body }, simKey(serial).privateKey));
+    return Buffer.from(sealEnvelope({ camera: serial, seq, sent: clock, kind: 'detections', key: simKey(serial).keyId, body }, simKey(serial).privateKey));
   };
   const drainAll = () => {
     while (pending.length) pending.shift()!();

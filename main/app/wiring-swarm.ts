@@ -63,11 +63,13 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
     scheduled = false;
     if (closed) return;
     const end = Math.min(queue.length, head + DRAIN_BATCH);
+    const batch: Msg[] = [];
     while (head < end) {
-      const m = queue[head]!;
+      batch.push(queue[head]!);
       queue[head++] = undefined as unknown as Msg;
-      swarm.ingest(m.payload, m.receivedAt, m.topic);
     }
+    // One batch: the swarm writes the replay state it changed in one transaction (group commit).
+    swarm.ingestBatch(batch);
     if (head === queue.length) {
       queue = [];
       head = 0;

@@ -10,12 +10,13 @@ const ms = z.number().int().nonnegative().max(8.64e15);
 
 export const envelopeSchema = z
   .object({
-    v: z.literal(1),
+    v: z.literal(2),
     camera: serial,
+    epoch: z.number().int().min(1).max(0xffff_ffff),
     seq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
     sent: ms,
     kind: z.enum(['detections', 'heartbeat']),
-    key: z.string().min(1).max(64),
+    key: z.string().regex(/^[0-9a-f]{16}$/, 'key must be the key id: 16 lower-case hex digits'),
     body: z.string().max(MAX_PAYLOAD_BYTES),
     sig: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'sig must be 64 bytes of standard base64'),
   })

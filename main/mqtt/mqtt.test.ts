@@ -14,7 +14,7 @@ import { createMqttService, parseCameraMessage, startEmbeddedBroker, type BadMes
 const SERIAL = 'B8A44F7D507D';
 const sig = Buffer.alloc(64, 7).toString('base64');
 const envelope = (kind: 'detections' | 'heartbeat', body: unknown, over: Record<string, unknown> = {}): string =>
-  JSON.stringify({ v: 1, camera: SERIAL, seq: 1, sent: 1795222210426, kind, key: 'k1', body: JSON.stringify(body), sig, ...over });
+  JSON.stringify({ v: 2, camera: SERIAL, epoch: 1, seq: 1, sent: 1795222210426, kind, key: '0123456789abcdef', body: JSON.stringify(body), sig, ...over });
 const detections = {
   frame: {
     timestamp: 1795222210400,
@@ -43,7 +43,7 @@ describe('camera message parsing', () => {
     const flipped = structuredClone(detections);
     flipped.frame.observations[0]!.bounding_box.left = 0.9;
     expect(at(t, envelope('detections', flipped))).toMatchObject({ reason: 'body', message: expect.stringMatching(/left < right/) });
-    expect(at(t, JSON.stringify({ v: 1, camera: SERIAL, seq: 1, sent: 1, kind: 'detections', key: 'k1', body: '{oops', sig }))).toMatchObject({ reason: 'json' });
+    expect(at(t, JSON.stringify({ v: 2, camera: SERIAL, epoch: 1, seq: 1, sent: 1, kind: 'detections', key: '0123456789abcdef', body: '{oops', sig }))).toMatchObject({ reason: 'json' });
     expect(at('axis/x/other', '{}')).toMatchObject({ reason: 'topic' });
   });
 });

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { DetectionsBody, ObjectClass } from './envelope';
 import { createFusion, type CameraCoverage, type Fusion, type FusionOptions, type FusionOutput, type Report } from './fusion';
 import { createTopology, type Topology, type TopologyChange, type TopologyOptions } from './topology';
-import { createVerifier, type AuditSink, type KeyRegistry, type RejectReason, type Verifier, type VerifiedMessage, type VerifyMode } from './verify';
+import { createVerifier, type AuditSink, type KeyRegistry, type RejectReason, type ReplayStore, type Verifier, type VerifiedMessage, type VerifyMode, type VerifyResult } from './verify';
 
 export interface CoordinatorOptions {
   now: () => number;
@@ -12,6 +12,8 @@ export interface CoordinatorOptions {
   audit?: AuditSink;
   mode?: VerifyMode;
   skewToleranceMs?: number;
+  /** Where the replay state persists (SQLite in the service). */
+  replayStore?: ReplayStore;
   fusion: Omit<FusionOptions, 'now'>;
   topology?: Omit<TopologyOptions, 'now' | 'reputation'>;
   /** Wall-clock timer for the fusion-latency metric; injectable so tests stay deterministic. */
@@ -20,8 +22,27 @@ export interface CoordinatorOptions {
 }
 
 export type IngestResult =
-  | { accepted: true; camera: string; kind: 'detections' | 'heartbeat'; flags: RejectReason[]; outputs: FusionOutput[]; stats?: CameraStats; verified?: VerifiedDetections }
-  | { accepted: false; reason: RejectReason; camera: string | undefined; detail: string; outputs: FusionOutput[] };
+  | {
+      accepted: true;
+      camera: string;
+      kind: 'detections' | 'heartbeat';
+      /** Signing key id and boot epoch of the message; `version` is the app version a heartbeat names. */
+      key: string;
+      epoch: number;
+      version?: string;
+      flags: RejectReason[];
+      outputs: FusionOutput[];
+      stats?: CameraStats;
+      verified?: VerifiedDetections;
+    }
+  | { accepted: false; reason: RejectReason; camera: string | undefined; detail: string; label: string; outputs: FusionOutput[] };
+
+/** One raw message as it arrived: the payload bytes, the desktop clock at receipt, the MQTT topic. */
+export interface RawMessage {
+  payload: string | Uint8Array;
+  receivedAt: number;
+  topic?: string;
+}
 
 /**
  * A detections report the swarm accepted into fusion, from a camera that is not quarantined (also
@@ -49,6 +70,11 @@ export interface Coordinator {
   addCamera(id: string, coverage: CameraCoverage): void;
   removeCamera(id: string): void;
   ingest(payload: string | Uint8Array, receivedAt: number, topic?: string): IngestResult;
+  /**
+   * Verifies every message, persists the replay state they changed in one write (the verifier's
+   * flush), and only then fuses them: group commit. Throws, with nothing fused, when that write fails.
+   */
+  ingestBatch(messages: readonly RawMessage[]): IngestResult[];
   /** For already-verified reports (the simulation's unsigned scenarios feed fusion through here). */
   ingestReport(report: Report): FusionOutput[];
   tick(): { outputs: FusionOutput[]; topology: TopologyChange };
@@ -72,7 +98,7 @@ export const toReport = (m: VerifiedMessage): Report | undefined => {
 export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   const { now } = opts;
   const hr = opts.hrtime ?? (() => performance.now());
-  const verifier = createVerifier({ keys: opts.keys, audit: opts.audit, mode: opts.mode, skewToleranceMs: opts.skewToleranceMs });
+  const verifier = createVerifier({ keys: opts.keys, audit: opts.audit, mode: opts.mode, skewToleranceMs: opts.skewToleranceMs, replayStore: opts.replayStore });
   const fusion = createFusion({ ...opts.fusion, now });
   const topology = createTopology({ ...opts.topology, now, reputation: (id) => fusion.reputation(id).score });
 
@@ -85,6 +111,34 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     const out = fusion.ingest(r);
     opts.onFusionLatency?.((hr() - t0) / 1000);
     return afterFusion(out);
+  };
+
+  const apply = (v: VerifyResult): IngestResult => {
+    if (!v.ok) return { accepted: false, reason: v.reason, camera: v.camera, detail: v.detail, label: v.label, outputs: [] };
+    const m = v.message;
+    const cam = m.envelope.camera;
+    const receivedAt = m.receivedAt;
+    // Unauthenticated messages a permissive fleet lets through must not keep a camera "alive".
+    const authentic = !m.flags.some((f) => f === 'bad_signature' || f === 'unknown_camera' || f === 'wrong_key' || f === 'replay');
+    if (authentic) {
+      topology.observe(cam, m.envelope.seq, m.envelope.sent, receivedAt);
+      if (m.data.kind === 'heartbeat') topology.heartbeat(cam, receivedAt);
+    }
+    const report = toReport(m);
+    const outputs = report ? ingestReport(report) : [];
+    const st = m.data.kind === 'heartbeat' ? m.data.body : m.data.body.stats;
+    const stats = st ? { inferenceMs: st.inference_ms, fpsCamera: st.fps_camera, fpsProcessed: st.fps_processed, fpsSkipped: st.fps_skipped } : undefined;
+    // Checked after fusion: an equivocating report quarantines its camera and must not count downstream either.
+    const verified: VerifiedDetections | undefined =
+      m.data.kind === 'detections' && !fusion.isQuarantined(cam) ? { frameTs: m.data.body.frame.timestamp, observations: m.data.body.frame.observations, flags: m.flags } : undefined;
+    const version = m.data.kind === 'heartbeat' ? m.data.body.version : undefined;
+    return { accepted: true, camera: cam, kind: m.data.kind, key: m.envelope.key, epoch: m.envelope.epoch, ...(version !== undefined ? { version } : {}), flags: m.flags, outputs, stats, ...(verified ? { verified } : {}) };
+  };
+
+  const ingestBatch = (messages: readonly RawMessage[]): IngestResult[] => {
+    const verdicts = messages.map((x) => verifier.verify(x.payload, x.receivedAt, x.topic));
+    verifier.flush();
+    return verdicts.map(apply);
   };
 
   return {
@@ -101,25 +155,9 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       verifier.forget(id);
     },
     ingest(payload, receivedAt, topic) {
-      const v = verifier.verify(payload, receivedAt, topic);
-      if (!v.ok) return { accepted: false, reason: v.reason, camera: v.camera, detail: v.detail, outputs: [] };
-      const m = v.message;
-      const cam = m.envelope.camera;
-      // Unauthenticated messages a permissive fleet lets through must not keep a camera "alive".
-      const authentic = !m.flags.some((f) => f === 'bad_signature' || f === 'unknown_camera' || f === 'wrong_key' || f === 'replay');
-      if (authentic) {
-        topology.observe(cam, m.envelope.seq, m.envelope.sent, receivedAt);
-        if (m.data.kind === 'heartbeat') topology.heartbeat(cam, receivedAt);
-      }
-      const report = toReport(m);
-      const outputs = report ? ingestReport(report) : [];
-      const st = m.data.kind === 'heartbeat' ? m.data.body : m.data.body.stats;
-      const stats = st ? { inferenceMs: st.inference_ms, fpsCamera: st.fps_camera, fpsProcessed: st.fps_processed, fpsSkipped: st.fps_skipped } : undefined;
-      // Checked after fusion: an equivocating report quarantines its camera and must not count downstream either.
-      const verified: VerifiedDetections | undefined =
-        m.data.kind === 'detections' && !fusion.isQuarantined(cam) ? { frameTs: m.data.body.frame.timestamp, observations: m.data.body.frame.observations, flags: m.flags } : undefined;
-      return { accepted: true, camera: cam, kind: m.data.kind, flags: m.flags, outputs, stats, ...(verified ? { verified } : {}) };
+      return ingestBatch([{ payload, receivedAt, topic }])[0]!;
     },
+    ingestBatch,
     ingestReport,
     tick() {
       const change = topology.tick();

@@ -1,17 +1,23 @@
-// The signed camera message as docs/protocol.md defines it, written for the coordinator's side
-// (the simulator and the C app have their own implementations on purpose).
+// The signed camera message as docs/protocol.md defines it (envelope v2, with the camera's boot
+// epoch), written for the coordinator's side (the simulator and the C app have their own
+// implementations on purpose).
+import crypto from 'node:crypto';
 import { z } from 'zod';
 
-export const ENVELOPE_VERSION = 1;
+export const ENVELOPE_VERSION = 2;
 export const MAX_ENVELOPE_BYTES = 64 * 1024;
-export const SIGNING_DOMAIN = 'omnisight.v1';
+export const SIGNING_DOMAIN = 'omnisight.v2';
+/** Boot epochs are 1..2^32-1 (the camera persists and increments one per app start). */
+export const MAX_EPOCH = 0xffff_ffff;
 export const objectClasses = ['Human', 'Car', 'Truck', 'Bus', 'Bike', 'Animal', 'Other'] as const;
 export type ObjectClass = (typeof objectClasses)[number];
 export type MessageKind = 'detections' | 'heartbeat';
 
 export interface Envelope {
-  v: 1;
+  v: 2;
   camera: string;
+  /** The camera's boot epoch: seq restarts at 1 in each epoch. */
+  epoch: number;
   seq: number;
   sent: number;
   kind: MessageKind;
@@ -21,11 +27,17 @@ export interface Envelope {
 }
 
 /** The exact bytes the camera signs: fields joined by "\n", no trailing newline. */
-export const signingInput = (e: Pick<Envelope, 'camera' | 'seq' | 'sent' | 'kind' | 'key' | 'body'>): string =>
-  `${SIGNING_DOMAIN}\n${e.camera}\n${e.seq}\n${e.sent}\n${e.kind}\n${e.key}\n${e.body}`;
+export const signingInput = (e: Pick<Envelope, 'camera' | 'epoch' | 'seq' | 'sent' | 'kind' | 'key' | 'body'>): string =>
+  `${SIGNING_DOMAIN}\n${e.camera}\n${e.epoch}\n${e.seq}\n${e.sent}\n${e.kind}\n${e.key}\n${e.body}`;
 
 const SERIAL = /^[0-9A-F]{12}$/;
-const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** Lower-case hex of the first 8 bytes of SHA-256 over the raw public key. */
+const KEY_ID = /^[0-9a-f]{16}$/;
+
+/** The key id of a raw 32-byte Ed25519 public key (standard base64), as the camera computes it. */
+export function keyIdOf(publicKeyBase64: string): string {
+  return crypto.createHash('sha256').update(Buffer.from(publicKeyBase64, 'base64')).digest('hex').slice(0, 16);
+}
 const SIG_B64 = /^[A-Za-z0-9+/]{86}==$/; // 64 bytes in standard base64
 
 /**
@@ -38,17 +50,18 @@ export function checkEnvelope(x: unknown): Envelope | string {
   for (const k of Object.keys(o)) {
     if (!envelopeFields.has(k)) return `unknown field "${k.slice(0, 40)}"`;
   }
-  if (o.v !== ENVELOPE_VERSION) return 'v must be 1';
+  if (o.v !== ENVELOPE_VERSION) return o.v === 1 ? 'envelope v1 is no longer accepted: update the camera app (v2 adds the boot epoch)' : 'v must be 2';
   if (typeof o.camera !== 'string' || !SERIAL.test(o.camera)) return 'camera must be a 12-digit upper-case hex serial';
+  if (typeof o.epoch !== 'number' || !Number.isSafeInteger(o.epoch) || o.epoch < 1 || o.epoch > MAX_EPOCH) return 'epoch must be an integer 1..2^32-1';
   if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 1) return 'seq must be a positive integer';
   if (typeof o.sent !== 'number' || !Number.isSafeInteger(o.sent) || o.sent < 0) return 'sent must be a millisecond timestamp';
   if (o.kind !== 'detections' && o.kind !== 'heartbeat') return 'kind must be detections or heartbeat';
-  if (typeof o.key !== 'string' || !KEY_ID.test(o.key)) return 'key must be a short key id';
+  if (typeof o.key !== 'string' || !KEY_ID.test(o.key)) return 'key must be the key id: 16 lower-case hex digits';
   if (typeof o.body !== 'string') return 'body must be a JSON text';
   if (typeof o.sig !== 'string' || !SIG_B64.test(o.sig)) return 'sig must be 64 bytes of standard base64';
   return o as unknown as Envelope;
 }
-const envelopeFields = new Set(['v', 'camera', 'seq', 'sent', 'kind', 'key', 'body', 'sig']);
+const envelopeFields = new Set(['v', 'camera', 'epoch', 'seq', 'sent', 'kind', 'key', 'body', 'sig']);
 
 const unit = z.number().min(0).max(1);
 export const boxSchema = z

@@ -27,16 +27,25 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-'))) {
   bus.subscribeAll((e) => events.push(e));
   const audit = createAuditLog({ db, bus, now });
   const svc = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit, zones: [zone], every: () => () => {} });
-  for (const id of cams) svc.registerCamera({ id, keyId: 'k1', publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
+  for (const id of cams) svc.registerCamera({ id, keyId: simKey(id).keyId, publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
   const seqs = new Map<string, number>();
   const send = (cam: string, cls: string, trackId = '1', ts = clock) => {
     const seq = (seqs.get(cam) ?? 0) + 1;
     seqs.set(cam, seq);
     const body = JSON.stringify({ frame: { timestamp: ts, observations: [{ bounding_box: { left: 0.4, top: 0.4, right: 0.5, bottom: 0.5 }, class: { type: cls, score: 0.9 }, track_id: trackId, timestamp: ts }] }, stats: { inference_ms: 20, fps_camera: 10, fps_processed: 10, fps_skipped: 0 } });
-    return svc.ingest(Buffer.from(sealEnvelope({ camera: cam, seq, sent: clock, kind: 'detections', key: 'k1', body }, simKey(cam).privateKey)), clock, `axis/${cam}/omnisight/detections`);
+    return svc.ingest(Buffer.from(sealEnvelope({ camera: cam, seq, sent: clock, kind: 'detections', key: simKey(cam).keyId, body }, simKey(cam).privateKey)), clock, `axis/${cam}/omnisight/detections`);
+  };
+  /** Any message from `cam` in boot epoch `epoch`, signed by `signer` (a forgery when it is not `cam`). */
+  const seal = (cam: string, o: { epoch: number; seq: number; kind?: 'detections' | 'heartbeat'; version?: string; signer?: string }) => {
+    const kind = o.kind ?? 'heartbeat';
+    const body =
+      kind === 'heartbeat'
+        ? JSON.stringify({ app: 'omnisight', version: o.version ?? '1.2.0', uptime_s: 1, fps_camera: 10, fps_processed: 10, fps_skipped: 0, inference_ms: 9 })
+        : JSON.stringify({ frame: { timestamp: clock, observations: [] } });
+    return sealEnvelope({ camera: cam, epoch: o.epoch, seq: o.seq, sent: clock, kind, key: simKey(cam).keyId, body }, simKey(o.signer ?? cam).privateKey);
   };
   const call = <T>(name: keyof typeof svc.handlers, input: unknown): T => (svc.handlers[name] as (i: unknown, c: unknown) => T)(input, { transport: 'internal', peer: 'test' });
-  return { svc, db, dir, events, send, call, advance: (ms: number) => (clock += ms), close: () => { svc.close(); db.close(); } };
+  return { svc, db, dir, events, send, seal, call, now, advance: (ms: number) => (clock += ms), close: () => { svc.close(); db.close(); } };
 }
 
 describe('swarm service', () => {
@@ -79,7 +88,7 @@ describe('swarm service', () => {
   it('setMode persists and changes what happens to a forged report', () => {
     const s = setup();
     const forged = () =>
-      s.svc.ingest(sealEnvelope({ camera: cams[0]!, seq: 77, sent: Date.now(), kind: 'heartbeat', key: 'k1', body: JSON.stringify({ app: 'omnisight', version: '1', uptime_s: 1, fps_camera: 10, fps_processed: 10, fps_skipped: 0, inference_ms: 9 }) }, simKey('forger').privateKey), Date.now());
+      s.svc.ingest(sealEnvelope({ camera: cams[0]!, seq: 77, sent: Date.now(), kind: 'heartbeat', key: simKey(cams[0]!).keyId, body: JSON.stringify({ app: 'omnisight', version: '1', uptime_s: 1, fps_camera: 10, fps_processed: 10, fps_skipped: 0, inference_ms: 9 }) }, simKey('forger').privateKey), Date.now());
     expect(forged().accepted).toBe(false);
     expect(s.call<{ mode: string }>('swarm.setMode', { mode: 'permissive' }).mode).toBe('permissive');
     expect((s.db.prepare("SELECT value FROM swarm_state WHERE key = 'mode'").get() as { value: string }).value).toBe('permissive');
@@ -87,6 +96,71 @@ describe('swarm service', () => {
     expect(r.accepted && r.flags).toEqual(['bad_signature']);
     const st = s.call<{ rejected: { total: number; byReason: Record<string, number> } }>('swarm.status', {});
     expect(st.rejected.byReason.bad_signature).toBe(2);
+    s.close();
+  });
+
+  it('refuses after a desktop restart what it accepted before, accepts a restarted camera at once, refuses its old epoch', () => {
+    const s = setup();
+    const cam = cams[0]!;
+    const m1 = s.seal(cam, { epoch: 7, seq: 41 });
+    const m2 = s.seal(cam, { epoch: 7, seq: 42 });
+    expect(s.svc.ingest(m1, s.now(), `axis/${cam}/omnisight/heartbeat`).accepted).toBe(true);
+    // Committed by the time ingest returns: another connection (as after a crash) already sees it.
+    const other = openDatabase({ dir: s.dir }).db;
+    expect(other.prepare('SELECT epoch, highest FROM swarm_replay WHERE camera = ?').get(cam)).toEqual({ epoch: 7, highest: 41 });
+    other.close();
+    expect(s.svc.ingestBatch([{ payload: m2, receivedAt: s.now() }])[0]!.accepted).toBe(true);
+    s.svc.close();
+    s.db.close();
+
+    const again = setup(s.dir);
+    for (const m of [m1, m2]) {
+      const r = again.svc.ingest(m, again.now());
+      expect(r.accepted ? 'accepted' : r.label).toBe('replay (duplicate)');
+    }
+    expect(again.svc.ingest(again.seal(cam, { epoch: 7, seq: 43 }), again.now()).accepted).toBe(true); // the same boot goes on
+    expect(again.svc.ingest(again.seal(cam, { epoch: 8, seq: 1 }), again.now()).accepted).toBe(true); // the camera restarted
+    const old = again.svc.ingest(again.seal(cam, { epoch: 7, seq: 44 }), again.now());
+    expect(old.accepted ? 'accepted' : old.label).toBe('replay (old epoch)');
+    again.close();
+  });
+
+  it('ingestBatch verifies a batch, writes its replay state once, and returns results in order', () => {
+    const s = setup();
+    const cam = cams[1]!;
+    const batch = [1, 2, 2, 3].map((seq) => ({ payload: s.seal(cam, { epoch: 1, seq }), receivedAt: s.now() }));
+    const rs = s.svc.ingestBatch(batch);
+    expect(rs.map((r) => (r.accepted ? 'ok' : r.label))).toEqual(['ok', 'ok', 'replay (duplicate)', 'ok']);
+    expect(s.db.prepare('SELECT epoch, highest, updated_at AS at FROM swarm_replay WHERE camera = ?').all(cam)).toEqual([{ epoch: 1, highest: 3, at: s.now() }]);
+    s.close();
+  });
+
+  it('acceptanceOf: key, epoch and version of what was accepted, when, and the last refusal', () => {
+    const s = setup();
+    const cam = cams[2]!;
+    expect(s.svc.acceptanceOf(cam)).toEqual({ serial: cam, accepted: 0, refused: 0 });
+    const t0 = s.now();
+    s.svc.ingest(s.seal(cam, { epoch: 3, seq: 1, version: '1.2.0' }), s.now());
+    s.advance(1000);
+    s.svc.ingest(s.seal(cam, { epoch: 3, seq: 2, kind: 'detections' }), s.now());
+    expect(s.svc.acceptanceOf(cam)).toEqual({ serial: cam, key: simKey(cam).keyId, epoch: 3, version: '1.2.0', firstAcceptedAt: t0, lastAcceptedAt: t0 + 1000, accepted: 2, refused: 0 });
+    // A forged message and a replay: refused, with the reason; nothing accepted changes.
+    s.advance(1000);
+    s.svc.ingest(s.seal(cam, { epoch: 3, seq: 3, signer: 'attacker' }), s.now());
+    expect(s.svc.acceptanceOf(cam)).toMatchObject({ accepted: 2, refused: 1, lastRefusal: { reason: 'bad signature', at: t0 + 2000 }, lastAcceptedAt: t0 + 1000 });
+    s.svc.ingest(s.seal(cam, { epoch: 2, seq: 9 }), s.now());
+    expect(s.svc.acceptanceOf(cam).lastRefusal).toEqual({ reason: 'replay (old epoch)', at: t0 + 2000 });
+    // After a deploy: a new boot; the version is known from its first heartbeat, and counts from then.
+    s.advance(1000);
+    s.svc.ingest(s.seal(cam, { epoch: 4, seq: 1, kind: 'detections' }), s.now());
+    expect(s.svc.acceptanceOf(cam)).toMatchObject({ epoch: 4, version: undefined, firstAcceptedAt: t0 + 3000 });
+    s.advance(1000);
+    s.svc.ingest(s.seal(cam, { epoch: 4, seq: 2, version: '1.3.0' }), s.now());
+    expect(s.svc.acceptanceOf(cam)).toMatchObject({ epoch: 4, version: '1.3.0', firstAcceptedAt: t0 + 4000, lastAcceptedAt: t0 + 4000, accepted: 4, refused: 2 });
+    // A report signed with another key than the recorded one.
+    const rotated = sealEnvelope({ camera: cam, epoch: 4, seq: 3, sent: s.now(), kind: 'heartbeat', key: simKey('new-key').keyId, body: '{}' }, simKey('new-key').privateKey);
+    s.svc.ingest(rotated, s.now());
+    expect(s.svc.acceptanceOf(cam).lastRefusal?.reason).toBe('unknown key');
     s.close();
   });
 

@@ -14,15 +14,17 @@ import type { Handlers } from '../kernel/dispatcher';
 import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import type { Db } from '../store';
-import { createCoordinator, type Coordinator, type IngestResult, type VerifiedDetections } from './coordinator';
+import { createCoordinator, type Coordinator, type IngestResult, type RawMessage, type VerifiedDetections } from './coordinator';
 import type { ZoneConfig } from './coverage';
 import type { CameraCoverage, ConfirmedEvent, EquivocationProof, FusionOutput, Zone } from './fusion';
 import { createInsights, type Decision, type Insights } from './insights';
+import { replayStatements } from './statements';
 import type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
 
 export type { CameraCoverage, Zone } from './fusion';
 export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
-export type { IngestResult, VerifiedDetections } from './coordinator';
+export type { IngestResult, RawMessage, VerifiedDetections } from './coordinator';
+export { keyIdOf } from './envelope';
 export { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type ZoneConfig } from './coverage';
 export type ZoneSource = 'none' | 'demo' | 'user';
 
@@ -52,8 +54,35 @@ export interface SwarmServiceDeps {
   onIngest?: (r: IngestResult, bytes: number) => void;
 }
 
+/**
+ * What the swarm has accepted from one camera (by serial): the deploy counts a camera verified only
+ * when this shows the new version under the enrolled key, accepted after the install finished.
+ */
+export interface CameraAcceptance {
+  serial: string;
+  /** Key id, boot epoch and app version of the last accepted message (version: of the last heartbeat in that key and epoch). */
+  key?: string;
+  epoch?: number;
+  version?: string;
+  /** The first accepted message with the current (key, epoch, version). */
+  firstAcceptedAt?: number;
+  lastAcceptedAt?: number;
+  /** Counters since start. */
+  accepted: number;
+  refused: number;
+  /** e.g. "replay (old epoch)", "bad signature", "unknown key". */
+  lastRefusal?: { reason: string; at: number };
+}
+
 export interface SwarmService {
   ingest(message: unknown, receivedAt: number, topic?: string): IngestResult;
+  /**
+   * Many raw messages at once (what the MQTT drain calls): verified, their replay state written in
+   * one transaction, then fused. Results in the same order.
+   */
+  ingestBatch(messages: readonly RawMessage[]): IngestResult[];
+  /** What the swarm accepted from this camera (see CameraAcceptance). */
+  acceptanceOf(serial: string): CameraAcceptance;
   registerCamera(cam: SwarmCamera): void;
   removeCamera(id: string): void;
   tick(): void;
@@ -143,11 +172,21 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const zoneListeners = new Set<() => void>();
   const detectionListeners = new Set<Parameters<SwarmService['onVerifiedDetections']>[0]>();
 
+  // Replay state (envelope v2): loaded at start, written back once per ingest batch before the batch
+  // has any effect (group commit in coordinator.ingestBatch). What it costs: one SQLite transaction
+  // — one WAL fsync with synchronous=FULL, about 1–5 ms on an SSD — per batch, with one upsert per
+  // (camera, key) the batch touched (a camera sending 10 messages in a batch is written once).
+  // MQTT messages are drained in batches of up to 500 (wiring-swarm), so at 10,000 messages/s the
+  // cost is a few dozen fsyncs a second, not 10,000. Writing per message instead would cap ingest
+  // at the disk's fsync rate; writing behind (after acting) would let a message accepted just before
+  // a crash be replayed once after it.
+  const replayDb = replayStatements(db);
   const coordinator = createCoordinator({
     now,
     keys,
     audit: deps.audit,
     mode,
+    replayStore: { load: () => replayDb.load(), save: (entries) => replayDb.save(entries, now()) },
     skewToleranceMs: deps.skewToleranceMs,
     fusion: { zones: zoneState.zones, windowMs: deps.windowMs, maxF: deps.maxF },
     topology: { heartbeatIntervalMs, missedHeartbeats: deps.missedHeartbeats },
@@ -234,28 +273,85 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     return JSON.stringify(message) ?? '';
   };
 
-  const ingest = (message: unknown, receivedAt: number, topic?: string): IngestResult => {
-    let r: IngestResult;
-    try {
-      const text = toText(message);
-      r = coordinator.ingest(text, receivedAt, topic);
-      deps.onIngest?.(r, typeof text === 'string' ? text.length : text.byteLength);
-      handle(r.outputs);
-    } catch (err) {
-      log.error({ err }, 'swarm ingest failed');
-      return { accepted: false, reason: 'malformed', camera: undefined, detail: 'internal error while ingesting', outputs: [] };
+  // ---- acceptance per camera (for the deploy's verification) ----
+  const MAX_ACCEPTANCE = 10_000;
+  const acceptance = new Map<string, CameraAcceptance>();
+  const acceptanceEntry = (serial: string): CameraAcceptance | undefined => {
+    let a = acceptance.get(serial);
+    if (!a && acceptance.size < MAX_ACCEPTANCE) acceptance.set(serial, (a = { serial, accepted: 0, refused: 0 }));
+    return a;
+  };
+  const noteAcceptance = (r: IngestResult, at: number): void => {
+    if (!r.camera) return;
+    const a = acceptanceEntry(r.camera);
+    if (!a) return;
+    if (!r.accepted) {
+      a.refused++;
+      a.lastRefusal = { reason: r.label, at };
+      return;
     }
-    // Outside the try: a failing listener must not turn an accepted report into a refused one.
-    if (r.accepted && r.verified) {
-      for (const l of detectionListeners) {
-        try {
-          l(r.camera, r.verified.frameTs, r.verified.observations, r.verified.flags);
-        } catch (err) {
-          log.error({ err, camera: r.camera }, 'a verified-detections listener failed');
+    if (r.flags.length) {
+      // Let through by a permissive fleet, but not verified: not an acceptance of this camera.
+      a.refused++;
+      a.lastRefusal = { reason: r.flags.join(', ').replace(/_/g, ' '), at };
+      return;
+    }
+    a.accepted++;
+    if (a.key !== r.key || a.epoch !== r.epoch) {
+      // A new key or boot: the version is known again from this boot's first heartbeat.
+      a.key = r.key;
+      a.epoch = r.epoch;
+      a.version = r.version;
+      a.firstAcceptedAt = at;
+    } else if (r.version !== undefined && r.version !== a.version) {
+      a.version = r.version;
+      a.firstAcceptedAt = at;
+    }
+    a.lastAcceptedAt = at;
+  };
+
+  const internalError = (): IngestResult => ({ accepted: false, reason: 'malformed', camera: undefined, detail: 'internal error while ingesting', label: 'internal error', outputs: [] });
+
+  const ingestBatch = (messages: readonly RawMessage[]): IngestResult[] => {
+    let results: IngestResult[];
+    const texts = messages.map((m) => toText(m.payload));
+    try {
+      results = coordinator.ingestBatch(messages.map((m, i) => ({ payload: texts[i]!, receivedAt: m.receivedAt, topic: m.topic })));
+    } catch (err) {
+      // The replay state could not be written: nothing of this batch counts (it was not fused either).
+      log.error({ err, messages: messages.length }, 'swarm ingest failed');
+      return messages.map(internalError);
+    }
+    for (const [i, r] of results.entries()) {
+      const text = texts[i]!;
+      try {
+        deps.onIngest?.(r, typeof text === 'string' ? text.length : text.byteLength);
+        noteAcceptance(r, messages[i]!.receivedAt);
+        handle(r.outputs);
+      } catch (err) {
+        log.error({ err }, 'swarm: recording an ingested message failed');
+      }
+      // A failing listener must not turn an accepted report into a refused one.
+      if (r.accepted && r.verified) {
+        for (const l of detectionListeners) {
+          try {
+            l(r.camera, r.verified.frameTs, r.verified.observations, r.verified.flags);
+          } catch (err) {
+            log.error({ err, camera: r.camera }, 'a verified-detections listener failed');
+          }
         }
       }
     }
-    return r;
+    return results;
+  };
+
+  const ingest = (message: unknown, receivedAt: number, topic?: string): IngestResult => {
+    try {
+      return ingestBatch([{ payload: toText(message), receivedAt, topic }])[0]!;
+    } catch (err) {
+      log.error({ err }, 'swarm ingest failed');
+      return internalError();
+    }
   };
 
   const tick = (): void => {
@@ -339,6 +435,11 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
 
   return {
     ingest,
+    ingestBatch,
+    acceptanceOf: (serial) => {
+      const a = acceptance.get(serial);
+      return a ? { ...a, ...(a.lastRefusal ? { lastRefusal: { ...a.lastRefusal } } : {}) } : { serial, accepted: 0, refused: 0 };
+    },
     registerCamera(cam) {
       recorded.set(cam.id, { keyId: cam.keyId, publicKey: cam.publicKey });
       coordinator.addCamera(cam.id, cam.coverage);

@@ -1,6 +1,7 @@
 // Report verification: shape, known camera and recorded key, Ed25519 signature, replay window,
 // clock skew and size. The cheap checks run first so a flood of junk costs little.
 import crypto from 'node:crypto';
+import { ReplayState, replayText, type ReplayEntry } from './replay';
 import {
   checkEnvelope,
   detectionsBodySchema,
@@ -52,7 +53,26 @@ export interface VerifiedMessage {
 }
 export type VerifyResult =
   | { ok: true; message: VerifiedMessage }
-  | { ok: false; reason: RejectReason; camera: string | undefined; detail: string };
+  | { ok: false; reason: RejectReason; camera: string | undefined; detail: string; label: string };
+
+/** Short words for a refusal, as the deploy and the Swarm view show them. */
+export const reasonLabel: Record<RejectReason, string> = {
+  too_large: 'too large',
+  malformed: 'malformed',
+  topic_mismatch: 'topic mismatch',
+  unknown_camera: 'unknown camera',
+  wrong_key: 'unknown key',
+  bad_signature: 'bad signature',
+  replay: 'replay',
+  clock_skew: 'clock skew',
+  bad_body: 'bad body',
+};
+
+/** Where the replay state is kept between runs (SQLite in the service; absent in the simulation). */
+export interface ReplayStore {
+  load(): Iterable<ReplayEntry>;
+  save(entries: readonly ReplayEntry[]): void;
+}
 
 export interface AuditSink {
   record(input: {
@@ -70,9 +90,9 @@ export interface VerifierOptions {
   mode?: VerifyMode;
   /** Accepted |sent − receivedAt|, ms. */
   skewToleranceMs?: number;
-  /** Sequence numbers remembered behind the highest seen (multiple of 32). */
-  replayWindow?: number;
   maxBytes?: number;
+  /** Persistence of the replay state; without it the state lives only as long as the verifier. */
+  replayStore?: ReplayStore;
 }
 
 export interface Verifier {
@@ -81,57 +101,15 @@ export interface Verifier {
   mode(): VerifyMode;
   setMode(m: VerifyMode): void;
   counts(): { byReason: Record<RejectReason, number>; byCamera: Record<string, Partial<Record<RejectReason, number>>>; accepted: number; flagged: number };
-  /** Forget a camera's window (after its key was re-provisioned and seq restarts at 1). */
+  /** Drops a camera's cached public key (it was removed). Its replay state is kept: a replay stays a replay. */
   forget(cameraId: string): void;
-}
-
-/**
- * Sliding replay window over sequence numbers: a bitmap of the last `size` numbers behind the
- * highest accepted one (the IPsec/DTLS anti-replay scheme). Anything at or below highest − size
- * is treated as a replay, because we can no longer tell.
- */
-export class ReplayWindow {
-  private highest = 0;
-  private readonly bits: Uint32Array;
-  constructor(private readonly size = 1024) {
-    if (size % 32 !== 0 || size <= 0) throw new Error('replay window size must be a positive multiple of 32');
-    this.bits = new Uint32Array(size / 32);
-  }
-  /** True when seq has not been accepted before and is inside the window; does not record it. */
-  fresh(seq: number): boolean {
-    if (seq > this.highest) return true;
-    if (this.highest - seq >= this.size) return false;
-    return !this.test(seq);
-  }
-  /** Records seq as seen (call only after the message proved authentic). */
-  accept(seq: number): void {
-    if (seq > this.highest) {
-      const advance = seq - this.highest;
-      if (advance >= this.size) this.bits.fill(0);
-      else for (let s = this.highest + 1; s < seq; s++) this.clear(s);
-      this.highest = seq;
-    }
-    this.set(seq);
-  }
-  get top(): number {
-    return this.highest;
-  }
-  private idx(seq: number): [number, number] {
-    const b = seq % this.size;
-    return [b >>> 5, 1 << (b & 31)];
-  }
-  private test(seq: number): boolean {
-    const [w, m] = this.idx(seq);
-    return (this.bits[w]! & m) !== 0;
-  }
-  private set(seq: number): void {
-    const [w, m] = this.idx(seq);
-    this.bits[w]! |= m;
-  }
-  private clear(seq: number): void {
-    const [w, m] = this.idx(seq);
-    this.bits[w]! &= ~m;
-  }
+  /**
+   * Persists the replay state changed since the last flush (one write for all of it). Call before
+   * acting on the messages verified since then; throws when the store fails (they must not count).
+   */
+  flush(): void;
+  /** The replay state of a camera's key (for tests and diagnostics). */
+  replayOf(cameraId: string, keyId: string): Readonly<ReplayEntry> | undefined;
 }
 
 /** Raw 32-byte Ed25519 public key → KeyObject (through JWK, which node accepts for raw OKP keys). */
@@ -147,10 +125,9 @@ const TOPIC = /^axis\/([^/]+)\/omnisight\/(detections|heartbeat)$/;
 export function createVerifier(opts: VerifierOptions): Verifier {
   let mode: VerifyMode = opts.mode ?? 'strict';
   const skew = opts.skewToleranceMs ?? 5_000;
-  const windowSize = opts.replayWindow ?? 1024;
   const maxBytes = opts.maxBytes ?? MAX_ENVELOPE_BYTES;
   const keyCache = new Map<string, { keyId: string; publicKey: string; obj: crypto.KeyObject }>();
-  const windows = new Map<string, { keyId: string; w: ReplayWindow }>();
+  const replay = new ReplayState(opts.replayStore?.load() ?? []);
   const byReason = Object.fromEntries(rejectReasons.map((r) => [r, 0])) as Record<RejectReason, number>;
   const byCamera = new Map<string, Partial<Record<RejectReason, number>>>();
   let accepted = 0;
@@ -172,15 +149,6 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     return entry;
   };
 
-  const windowFor = (camera: string, keyId: string): ReplayWindow => {
-    const cur = windows.get(camera);
-    if (cur && cur.keyId === keyId) return cur.w;
-    // A new key restarts seq at 1 (protocol.md), so the old window no longer applies.
-    const w = new ReplayWindow(windowSize);
-    windows.set(camera, { keyId, w });
-    return w;
-  };
-
   const count = (reason: RejectReason, camera: string | undefined): void => {
     byReason[reason]++;
     const key = camera && (byCamera.has(camera) || byCamera.size < MAX_TRACKED_CAMERAS) ? camera : '(other)';
@@ -189,7 +157,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     byCamera.set(key, c);
   };
 
-  const fail = (reason: RejectReason, camera: string | undefined, detail: string, seq?: number): VerifyResult => {
+  const fail = (reason: RejectReason, camera: string | undefined, detail: string, seq?: number, label = reasonLabel[reason]): VerifyResult => {
     count(reason, camera);
     opts.audit?.record({
       kind: 'swarm.rejected',
@@ -198,7 +166,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       message: `Camera report refused (${reason.replace('_', ' ')}): ${detail}`,
       detail: { reason, mode, seq: seq ?? null },
     });
-    return { ok: false, reason, camera, detail };
+    return { ok: false, reason, camera, detail, label };
   };
 
   const verify = (payload: string | Uint8Array, receivedAt: number, topic?: string): VerifyResult => {
@@ -216,8 +184,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     const cam = env.camera;
     const flags: RejectReason[] = [];
     // In strict mode the first failed check refuses; otherwise it is noted and the rest still run.
-    const soft = (reason: RejectReason, detail: string): VerifyResult | undefined => {
-      if (mode === 'strict' || ALWAYS_REJECT.has(reason)) return fail(reason, cam, detail, env.seq);
+    const soft = (reason: RejectReason, detail: string, label?: string): VerifyResult | undefined => {
+      if (mode === 'strict' || ALWAYS_REJECT.has(reason)) return fail(reason, cam, detail, env.seq, label);
       flags.push(reason);
       fail(reason, cam, `${detail} (accepted: fleet is in ${mode} mode)`, env.seq);
       return undefined;
@@ -245,9 +213,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       const r = soft('clock_skew', `sent ${env.sent - receivedAt} ms from the desktop clock (tolerance ±${skew} ms); check the camera's NTP`);
       if (r) return r;
     }
-    const win = windowFor(cam, env.key);
-    if (!win.fresh(env.seq)) {
-      const r = soft('replay', `seq ${env.seq} was already seen or is older than the window (highest ${win.top})`);
+    const verdict = replay.check(cam, env.key, env.epoch, env.seq);
+    if (verdict !== 'fresh') {
+      const st = replay.get(cam, env.key);
+      const where = st ? `epoch ${st.epoch}, highest seq ${st.highest}` : 'nothing';
+      const r = soft('replay', `${replayText[verdict]}: epoch ${env.epoch} seq ${env.seq} (accepted so far: ${where})`, replayText[verdict]);
       if (r) return r;
     }
     let authentic = false;
@@ -258,8 +228,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         if (r) return r;
       }
     }
-    // Only an authentic message moves the window; otherwise a forger could burn future numbers.
-    if (authentic) win.accept(env.seq);
+    // Only an authentic, fresh message moves the window; otherwise a forger could burn future numbers.
+    if (authentic && verdict === 'fresh') replay.accept(cam, env.key, env.epoch, env.seq);
 
     let data: VerifiedBody;
     try {
@@ -290,8 +260,18 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     },
     counts: () => ({ byReason: { ...byReason }, byCamera: Object.fromEntries(byCamera), accepted, flagged }),
     forget: (id) => {
-      windows.delete(id);
       keyCache.delete(id);
     },
+    flush: () => {
+      const dirty = replay.takeDirty();
+      if (!dirty.length || !opts.replayStore) return;
+      try {
+        opts.replayStore.save(dirty);
+      } catch (err) {
+        replay.markDirty(dirty);
+        throw err;
+      }
+    },
+    replayOf: (id, keyId) => replay.get(id, keyId),
   };
 }

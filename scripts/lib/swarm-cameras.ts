@@ -10,14 +10,19 @@ const CLASSES = ['Human', 'Car', 'Truck', 'Bus', 'Bike', 'Animal', 'Other'] as c
 const PER_ZONE = 5;
 
 const nowHr = (): number => performance.timeOrigin + performance.now();
+// Envelope v2 (docs/protocol.md): the boot epoch is this run's start second, so a rerun never reuses (epoch, seq).
+const EPOCH = Math.floor(Date.now() / 1000) % 0xffff_ffff || 1;
 const signingInput = (camera: string, seq: number, sent: number, kind: string, key: string, body: string): Buffer =>
-  Buffer.from(['omnisight.v1', camera, String(seq), String(sent), kind, key, body].join('\n'), 'utf8');
+  Buffer.from(['omnisight.v2', camera, String(EPOCH), String(seq), String(sent), kind, key, body].join('\n'), 'utf8');
+/** Key id: lower-case hex of the first 8 bytes of SHA-256 over the raw public key. */
+const keyIdOf = (raw: Buffer): string => crypto.createHash('sha256').update(raw).digest('hex').slice(0, 16);
 
 interface Cam {
   serial: string;
   zone: number;
   priv: crypto.KeyObject;
   publicKey: string;
+  keyId: string;
   seq: number;
   client?: MqttClient;
 }
@@ -30,9 +35,10 @@ async function main(): Promise<void> {
   const cams: Cam[] = Array.from({ length: n }, (_, i) => {
     const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
     const spki = publicKey.export({ format: 'der', type: 'spki' });
-    return { serial: `ACCC8E${(0x100000 + i).toString(16).toUpperCase()}`, zone: Math.floor(i / PER_ZONE), priv: privateKey, publicKey: spki.subarray(spki.length - 32).toString('base64'), seq: 0 };
+    const raw = spki.subarray(spki.length - 32);
+    return { serial: `ACCC8E${(0x100000 + i).toString(16).toUpperCase()}`, zone: Math.floor(i / PER_ZONE), priv: privateKey, publicKey: raw.toString('base64'), keyId: keyIdOf(raw), seq: 0 };
   });
-  process.send!({ type: 'keys', cameras: cams.map((c) => ({ serial: c.serial, zone: c.zone, publicKey: c.publicKey })) });
+  process.send!({ type: 'keys', cameras: cams.map((c) => ({ serial: c.serial, zone: c.zone, publicKey: c.publicKey, keyId: c.keyId })) });
   await new Promise<void>((resolve) => process.once('message', () => resolve())); // "go": keys are registered
 
   await Promise.all(
@@ -51,8 +57,8 @@ async function main(): Promise<void> {
   const publish = (c: Cam, kind: 'detections' | 'heartbeat', body: string): void => {
     const sent = Date.now();
     c.seq++;
-    const sig = crypto.sign(null, signingInput(c.serial, c.seq, sent, kind, 'k1', body), c.priv).toString('base64');
-    const payload = JSON.stringify({ v: 1, camera: c.serial, seq: c.seq, sent, kind, key: 'k1', body, sig });
+    const sig = crypto.sign(null, signingInput(c.serial, c.seq, sent, kind, c.keyId, body), c.priv).toString('base64');
+    const payload = JSON.stringify({ v: 2, camera: c.serial, epoch: EPOCH, seq: c.seq, sent, kind, key: c.keyId, body, sig });
     if (kind === 'detections') published.push([c.serial, c.seq, nowHr()]);
     c.client!.publish(`axis/${c.serial}/omnisight/${kind}`, payload, { qos: kind === 'heartbeat' ? 1 : 0 });
   };

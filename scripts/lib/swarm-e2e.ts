@@ -45,16 +45,20 @@ export async function mqttEndToEnd(o: { cameras: number; seconds: number; report
   };
   const swarm: SwarmService = {
     ...real,
-    ingest(message, receivedAt, topic) {
-      const r = real.ingest(message, receivedAt, topic);
-      if (r.accepted && r.outputs.some((x) => x.type === 'confirmed')) confirmations.push({ camera: r.camera, seq: seqOf(message), at: nowHr() });
-      return r;
+    ingestBatch(messages) {
+      const rs = real.ingestBatch(messages);
+      const at = nowHr();
+      rs.forEach((r, i) => {
+        if (r.accepted && r.outputs.some((x) => x.type === 'confirmed')) confirmations.push({ camera: r.camera, seq: seqOf(messages[i]!.payload), at });
+      });
+      return rs;
     },
   };
 
   const child = fork(path.join(__dirname, 'swarm-cameras.ts'), [broker.url, String(o.cameras), String(o.seconds), String(o.reportsPerSecond)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const keys = await new Promise<{ serial: string; zone: number; publicKey: string }[]>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { cameras: { serial: string; zone: number; publicKey: string }[] }).cameras));
+  type CamKey = { serial: string; zone: number; publicKey: string; keyId: string };
+  const keys = await new Promise<CamKey[]>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { cameras: CamKey[] }).cameras));
     child.once('exit', (code) => reject(new Error(`camera process exited with ${code}`)));
   });
   const zones = [...new Set(keys.map((k) => k.zone))].map((z) => ({
@@ -64,7 +68,7 @@ export async function mqttEndToEnd(o: { cameras: number; seconds: number; report
     cameras: keys.filter((k) => k.zone === z).map((k) => k.serial),
   }));
   const registry = keys.map((k) => ({ id: k.serial, serial: k.serial, demo: false, demoActive: false }));
-  const keyOf = new Map(keys.map((k) => [k.serial, { keyId: 'k1', publicKey: k.publicKey }]));
+  const keyOf = new Map(keys.map((k) => [k.serial, { keyId: k.keyId, publicKey: k.publicKey }]));
 
   // The desktop's MQTT subscriber, handing raw payloads to the same seam the app uses.
   const sub = mqtt.connect(broker.url, { clientId: 'bench-desktop' });

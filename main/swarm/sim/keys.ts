@@ -1,7 +1,7 @@
 // Deterministic Ed25519 keys for simulated cameras: the private key is built from a 32-byte seed
 // (PKCS#8 wrapping of RFC 8410), so a run is reproducible from its seed alone.
 import crypto from 'node:crypto';
-import { signingInput, type Envelope } from '../envelope';
+import { keyIdOf, signingInput, type Envelope } from '../envelope';
 
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
@@ -12,11 +12,13 @@ export interface SimKey {
   publicKey: string;
 }
 
-export function keyFromSeed(seed: Buffer, keyId = 'k1'): SimKey {
+/** keyId: the protocol's id (SHA-256 of the public key, 8 bytes hex) unless a test forges another. */
+export function keyFromSeed(seed: Buffer, keyId?: string): SimKey {
   if (seed.length !== 32) throw new Error('An Ed25519 seed is 32 bytes');
   const privateKey = crypto.createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
   const jwk = crypto.createPublicKey(privateKey).export({ format: 'jwk' });
-  return { keyId, privateKey, publicKey: Buffer.from(jwk.x!, 'base64url').toString('base64') };
+  const publicKey = Buffer.from(jwk.x!, 'base64url').toString('base64');
+  return { keyId: keyId ?? keyIdOf(publicKey), privateKey, publicKey };
 }
 
 const cache = new Map<string, SimKey>();
@@ -27,8 +29,9 @@ export function simKey(label: string): SimKey {
   return k;
 }
 
-/** Signs an envelope the way docs/protocol.md says a camera does. */
-export function sealEnvelope(e: Omit<Envelope, 'sig' | 'v'>, key: crypto.KeyObject): string {
-  const sig = crypto.sign(null, Buffer.from(signingInput(e)), key).toString('base64');
-  return JSON.stringify({ v: 1, camera: e.camera, seq: e.seq, sent: e.sent, kind: e.kind, key: e.key, body: e.body, sig });
+/** Signs an envelope (v2) the way docs/protocol.md says a camera does; epoch defaults to 1. */
+export function sealEnvelope(e: Omit<Envelope, 'sig' | 'v' | 'epoch'> & { epoch?: number }, key: crypto.KeyObject): string {
+  const env = { camera: e.camera, epoch: e.epoch ?? 1, seq: e.seq, sent: e.sent, kind: e.kind, key: e.key, body: e.body };
+  const sig = crypto.sign(null, Buffer.from(signingInput(env)), key).toString('base64');
+  return JSON.stringify({ v: 2, ...env, sig });
 }

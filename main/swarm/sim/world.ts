@@ -199,7 +199,7 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
 
   // ---- the coordinator under test ----
   let clock = 0;
-  const keys = new Map<string, RecordedKey>(cams.map((c) => [c.id, { keyId: 'k1', publicKey: spec.signed ? simKey(c.id).publicKey : '' }]));
+  const keys = new Map<string, RecordedKey>(cams.map((c) => [c.id, { keyId: simKey(c.id).keyId, publicKey: spec.signed ? simKey(c.id).publicKey : '' }]));
   const coord: Coordinator = createCoordinator({
     now: () => clock,
     keys: { get: (id) => keys.get(id) },
@@ -263,7 +263,7 @@ export function runSimulation(scenario: ScenarioName, seed: number, opts: SimOpt
     if (spec.signed) {
       if (!m.payload) {
         const key = m.origin === 'forgery' ? forger! : simKey(m.camera);
-        m.payload = sealEnvelope({ camera: m.camera, seq: m.seq, sent: m.sent, kind: 'detections', key: 'k1', body }, key.privateKey);
+        m.payload = sealEnvelope({ camera: m.camera, seq: m.seq, sent: m.sent, kind: 'detections', key: simKey(m.camera).keyId, body }, key.privateKey);
       }
       const r = coord.ingest(m.payload, clock, `axis/${m.camera}/omnisight/detections`);
       if (!r.accepted) {
