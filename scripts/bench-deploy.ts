@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   const { openDatabase } = await import('../main/store');
   const { createDeployService } = await import('../main/fleet/deploy');
   const { createFleetService } = await import('../main/fleet');
+  const { buildCoverage, createSwarmService } = await import('../main/swarm');
   const { createHelperSupervisor, forkHelperFromSource } = await import('../main/fleet/supervisor');
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-deploy-'));
@@ -162,8 +163,17 @@ async function main(): Promise<void> {
     });
     await helper.whenReady();
     const mqtt = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets, log, onMessage: (m) => ref.fleet?.onCameraMessage(m), onBad: (b) => ref.fleet?.onBadMessage(b) });
+    // The swarm coordinator verifies every report, as in the app: a deploy is verified by its acceptance.
+    const swarm = createSwarmService({ db, bus, log, now: Date.now, audit });
+    mqtt.onRaw((topic, payload, receivedAt) => swarm.ingest(payload, receivedAt, topic));
     await mqtt.start();
-    const fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
+    const fleet = createFleetService({
+      db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true,
+      onKeyRecorded: (k) => {
+        const { calibrated: _c, ...coverage } = buildCoverage({ serial: k.serial }, []);
+        swarm.registerCamera({ id: k.serial, keyId: k.keyId, publicKey: k.publicKey, coverage });
+      },
+    });
     ref.fleet = fleet;
     // Wall time per helper op while the deploy runs (the deploy service sees the same helper).
     const ops = new Map<string, { n: number; ms: number; max: number }>();
@@ -196,7 +206,8 @@ async function main(): Promise<void> {
     });
     const deploy = createDeployService({
       db, bus, log, audit, now: Date.now, dataDir: dir, helper: timedHelper, registry: fleet.registry,
-      subscribeMessages: (l) => fleet.subscribeMessages(l),
+      enrolment: fleet.enrolment,
+      acceptanceOf: (serial) => swarm.acceptanceOf(serial),
       onHelperProgress: (l) => {
         progress.add(l);
         return () => void progress.delete(l);

@@ -2,6 +2,7 @@
 // Both front doors (Electron in main/electron/, browser mode in main/serve.ts) call createApp and
 // differ only in the adapters they pass in.
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { version } from '../../package.json';
 import type { AppInfo } from '../../preload/contract';
 import { createAgentBridge, type AgentBridge } from '../agents';
@@ -126,6 +127,7 @@ export function createApp(opts: AppOptions): App {
   agents.start().catch((err: unknown) => log.error({ err }, 'the agent bridge could not start; agents cannot connect'));
   const fleet = createFleetRuntime({
     db, bus, log, audit, secrets, settings, now, launchHelper: opts.launchHelper, helperEntry: opts.helperEntry, noDemo: opts.noDemo,
+    demoDataDir: path.join(opts.dataDir, 'demo-fleet'),
     // Timeline: the calibration a camera supplies (its detections arrive verified, from the swarm below).
     onCalibration: (c) => {
       try {
@@ -141,7 +143,9 @@ export function createApp(opts: AppOptions): App {
     db, bus, log: log.child({ cap: 'deploy' }), audit, now, dataDir: opts.dataDir,
     helper: fleet.helper,
     registry: fleet.fleet.registry,
-    subscribeMessages: (l) => fleet.fleet.subscribeMessages(l),
+    enrolment: fleet.fleet.enrolment,
+    // Verified = the swarm accepts the new version's signed reports (read at verify time; the swarm is built below).
+    acceptanceOf: (serial) => swarm.acceptanceOf(serial),
     onHelperProgress: (l) => fleet.onHelperProgress(l),
     nativeDir: defaultNativeDir(),
     // Read at deploy time, after the federated service below exists.

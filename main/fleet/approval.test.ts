@@ -50,7 +50,7 @@ describe('deploys approved by a room decision', () => {
     const { audit, helper } = h;
     deploy = createDeployService({
       db, bus, log, audit, now: Date.now, dataDir: dir, helper, registry: fleet.registry,
-      subscribeMessages: (l) => fleet.subscribeMessages(l),
+      ...h.deployDeps,
       onHelperProgress: () => () => undefined,
       reconnectTimeoutMs: 5000,
       pollMs: 100,

@@ -85,7 +85,7 @@ describe('deploy with a federated model version', () => {
     });
     deploy = createDeployService({
       db, bus, log, audit, now: Date.now, dataDir: dir, helper, registry: fleet.registry,
-      subscribeMessages: (l) => fleet.subscribeMessages(l),
+      ...h.deployDeps,
       onHelperProgress: (l) => h.onHelperProgress(l),
       models: (v) => federated.modelArtifact(v),
       reconnectTimeoutMs: 10_000,

@@ -75,7 +75,7 @@ describe.skipIf(!canBuild)('deploy against the simulated fleet', () => {
     });
     deploy = createDeployService({
       db, bus, log, audit, now: Date.now, dataDir: dir, helper, registry: fleet.registry,
-      subscribeMessages: (l) => fleet.subscribeMessages(l),
+      ...h.deployDeps,
       onHelperProgress: (l) => h.onHelperProgress(l),
       nativeDir,
       reconnectTimeoutMs: 15_000,
@@ -200,7 +200,7 @@ describe.skipIf(!canBuild)('deploy against the simulated fleet', () => {
     const now = Date.now();
     db.prepare("INSERT INTO deploys (id, created_at, user, build_sha, status, options) VALUES ('cut', ?, 'test', ?, 'running', ?)").run(now, builds.v110, JSON.stringify({ allowUnsigned: true, concurrency: 4, verifyTimeoutMs: 15000 }));
     db.prepare("INSERT INTO deploy_targets (deploy_id, camera_id, camera_name, phase, outcome, message, previous_version, previous_sha, updated_at) VALUES ('cut', ?, 'x', 'upload', 'pending', '', '1.0.0', ?, ?)").run(ids[1], builds.v100, now);
-    const again = createDeployService({ db, bus, log, audit: createAuditLog({ db, bus, now: Date.now }), now: Date.now, dataDir: dir, helper: { call: () => Promise.reject(new Error('unused')) }, registry: fleet.registry, subscribeMessages: () => () => undefined, onHelperProgress: () => () => undefined });
+    const again = createDeployService({ db, bus, log, audit: createAuditLog({ db, bus, now: Date.now }), now: Date.now, dataDir: dir, helper: { call: () => Promise.reject(new Error('unused')) }, registry: fleet.registry, enrolment: fleet.enrolment, acceptanceOf: () => undefined, onHelperProgress: () => () => undefined });
     const d = (await again.handlers['deploy.get']!({ deployId: 'cut' }, { transport: 'internal', peer: 't' })) as Deploy;
     expect(d.status).toBe('interrupted');
     expect(d.targets[0]).toMatchObject({ outcome: 'interrupted', message: expect.stringMatching(/stopped during upload/) });

@@ -1,8 +1,11 @@
-// One-click deploy, driving the helper: builds kept by content hash, a preflight per camera, then
-// with bounded concurrency upload (byte progress) → start → verify (list.cgi Running with the new
-// version AND a heartbeat from the new program reporting it) → on any failure re-send and start
-// what ran before and verify that. Every step is written to SQLite before it is taken, so a deploy
-// cut short by an app restart is reported as interrupted and can be resumed.
+// One-click deploy, driving the helper: builds kept by content hash, a preflight per camera, then a
+// staged rollout (a canary set first, verified, then the rest; the first failure stops it) with
+// bounded concurrency: upload (byte progress) → start → verify → on any failure re-send and start
+// what ran before and verify that the same way. Verified means what the product relies on: list.cgi
+// Running, identity.cgi over the pinned HTTPS channel still naming the enrolled key, and the swarm
+// coordinator accepting signed reports from the new version under that key and a fresh epoch
+// (verdict.ts). Every step is written to SQLite before it is taken, so a deploy cut short by an
+// app restart is reported as interrupted and can be resumed.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,8 +18,9 @@ import type { CallContext, Handlers } from '../kernel/dispatcher';
 import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import type { HelperTarget } from '../helper';
-import type { CameraMessage } from '../mqtt';
 import { readEap } from '../packaging';
+import type { Enrolment } from './enrolment';
+import { acceptanceVerdict, compareVersions, stageSizes, type CameraAcceptance } from './verdict';
 import { addModelToEap, type ModelArtifact } from './model-package';
 import type { Db } from '../store';
 import type { Registry } from './registry';
@@ -30,8 +34,11 @@ export interface DeployDeps {
   now: () => number;
   dataDir: string;
   helper: Pick<HelperSupervisor, 'call'>;
-  registry: Pick<Registry, 'get' | 'list' | 'password' | 'update'>;
-  subscribeMessages: (l: (m: CameraMessage) => void) => () => void;
+  registry: Pick<Registry, 'get' | 'list' | 'password' | 'update' | 'keyOf'>;
+  /** The pinned HTTPS channel: identity.cgi after a start, and the key of a first install. */
+  enrolment: Pick<Enrolment, 'read' | 'enrol'>;
+  /** The swarm coordinator's view of a camera (SwarmService.acceptanceOf): what "verified" rests on. */
+  acceptanceOf: (serial: string) => CameraAcceptance | undefined;
   onHelperProgress: (l: (ev: { id: string; sent?: number; total?: number; line?: string }) => void) => () => void;
   /** The native/ folder whose dist/ holds builds; undefined when the app ships without it. */
   nativeDir?: string;
@@ -85,6 +92,7 @@ interface BuildRow {
   model_version: number | null;
 }
 interface DeployRow {
+  stopped_reason: string | null;
   id: string;
   created_at: number;
   finished_at: number | null;
@@ -109,10 +117,13 @@ interface TargetRow {
   previous_sha: string | null;
   final_version: string | null;
   model_version: number | null;
+  stage: number;
   updated_at: number;
 }
 interface Options {
   allowUnsigned: boolean;
+  allowDowngrade?: boolean;
+  canary?: number;
   concurrency: number;
   verifyTimeoutMs: number;
 }
@@ -139,10 +150,13 @@ const toTarget = (r: TargetRow): DeployTarget => ({
   previousVersion: r.previous_version,
   finalVersion: r.final_version,
   modelVersion: r.model_version,
+  stage: r.stage,
   updatedAt: r.updated_at,
 });
 
 class StepError extends Error {}
+/** Not tried: a guardrail refused the camera before anything was sent. */
+class Refused extends Error {}
 
 /** native/ beside the app (OMNISIGHT_NATIVE_DIR overrides); undefined when there is none. */
 export function defaultNativeDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -216,8 +230,9 @@ export function createDeployService(deps: DeployDeps): DeployService {
     return c;
   };
   const target = (c: Camera): HelperTarget => ({ host: c.host, port: c.port, username: c.username, password: registry.password(c.id) });
+  const enrolledKey = (c: Camera): string | undefined => registry.keyOf(c.id)?.keyId;
 
-  const preflightOne = async (c: Camera, build: BuildRow, allowUnsigned: boolean): Promise<PreflightRow> => {
+  const preflightOne = async (c: Camera, build: BuildRow, allowUnsigned: boolean, allowDowngrade: boolean): Promise<PreflightRow> => {
     const row: PreflightRow = {
       cameraId: c.id,
       name: c.name,
@@ -233,6 +248,8 @@ export function createDeployService(deps: DeployDeps): DeployService {
       installedVersion: null,
       installedStatus: null,
       freeBytes: null,
+      downgrade: false,
+      refusesUnsigned: null,
       blockers: [],
       notes: [],
       ok: false,
@@ -266,11 +283,21 @@ export function createDeployService(deps: DeployDeps): DeployService {
         row.blockers.push(`User "${c.username}" is not an administrator on this camera. Enter an administrator account in the camera's settings.`);
       } else row.blockers.push(msg);
     }
-    // Our builds are unsigned: the camera must accept unsigned apps, or the user must allow switching it on.
+    // Builds made here are not signed by Axis: AXIS OS 12+ refuses them unless AllowUnsigned is on,
+    // which is switched only when the user asks for it in this deploy.
     if (row.allowUnsigned === false) {
-      if (allowUnsigned) row.notes.push('AllowUnsigned is off: the deploy will switch it on (config.cgi).');
-      else row.blockers.push('The camera only accepts signed apps (AllowUnsigned is off). Allow switching it on, or deploy a signed build.');
+      row.refusesUnsigned = `AXIS OS ${row.firmware || '12+'} refuses unsigned apps: its AllowUnsigned setting is off (the default since AXIS OS 12.0; AXIS OS 13 removes it and requires apps signed by Axis)`;
+      if (allowUnsigned) row.notes.push(`${row.refusesUnsigned}. This deploy switches AllowUnsigned on (config.cgi), as you asked.`);
+      else if (build.source === 'native')
+        row.blockers.push(`${row.refusesUnsigned}. ${build.file_name} is built here and not signed by Axis: tick "Switch AllowUnsigned on" for this deploy, or deploy an Axis-signed build.`);
+      else row.notes.push(`${row.refusesUnsigned}. Unless ${build.file_name} is signed by Axis the camera will refuse it (Error 2); tick "Switch AllowUnsigned on" to allow an unsigned one.`);
+    } else if (row.allowUnsigned === true) row.notes.push('Accepts unsigned apps (AllowUnsigned is on).');
+    if (row.installedVersion && compareVersions(build.version, row.installedVersion) < 0) {
+      row.downgrade = true;
+      if (allowDowngrade) row.notes.push(`Downgrade from ${row.installedVersion} to ${build.version}, as you chose.`);
+      else row.blockers.push(`Runs ${row.installedVersion}, newer than ${build.version}: this is a downgrade. Choose "Allow downgrade" to install the older version.`);
     }
+    if (!enrolledKey(c)) row.notes.push('No signing key is enrolled yet: it is read over the pinned HTTPS certificate after the install.');
     if (row.installedVersion === build.version && row.installedStatus === 'Running') row.notes.push(`Already runs ${build.version}; it will be reinstalled and verified.`);
     row.ok = row.blockers.length === 0;
     return row;
@@ -293,51 +320,95 @@ export function createDeployService(deps: DeployDeps): DeployService {
     const d = db.prepare('SELECT * FROM deploys WHERE id = ?').get(id) as DeployRow | undefined;
     if (!d) throw notFound(`Deploy ${id}`);
     const b = getBuild(d.build_sha)!;
-    const targets = (db.prepare('SELECT * FROM deploy_targets WHERE deploy_id = ? ORDER BY camera_name, camera_id').all(id) as TargetRow[]).map(toTarget);
-    return { id: d.id, createdAt: d.created_at, finishedAt: d.finished_at, user: d.user, buildSha: d.build_sha, appName: b.app_name, version: b.version, fileName: b.file_name, status: d.status, retryOf: d.retry_of, modelVersion: d.model_version, approval: d.approval ? (JSON.parse(d.approval) as DeployApproval) : null, targets };
+    const targets = (db.prepare('SELECT * FROM deploy_targets WHERE deploy_id = ? ORDER BY stage, camera_name, camera_id').all(id) as TargetRow[]).map(toTarget);
+    const opts = JSON.parse(d.options) as Partial<Options>;
+    const stages = [0, 1].map((s) => targets.filter((t) => t.stage === s).length).filter((n) => n > 0);
+    return { stages, stopped: d.stopped_reason, allowUnsigned: opts.allowUnsigned ?? false, allowDowngrade: opts.allowDowngrade ?? false, id: d.id, createdAt: d.created_at, finishedAt: d.finished_at, user: d.user, buildSha: d.build_sha, appName: b.app_name, version: b.version, fileName: b.file_name, status: d.status, retryOf: d.retry_of, modelVersion: d.model_version, approval: d.approval ? (JSON.parse(d.approval) as DeployApproval) : null, targets };
   };
   const step = (deployId: string, c: Camera, message: string, detail: Record<string, string | number | boolean | null> = {}): void => {
     audit.record({ kind: 'deploy.step', severity: 'info', source: c.id, message: `${c.name}: ${message}`, detail: { deployId, ...detail } });
   };
 
   // ---- one camera ----
-  const heartbeatWaiter = (serial: string, version: string, since: number): { seen: () => boolean; stop: () => void } => {
-    let hit = false;
-    const stop = deps.subscribeMessages((m) => {
-      if (m.kind === 'heartbeat' && m.serial === serial && m.body.version === version && m.receivedAt >= since) hit = true;
-    });
-    return { seen: () => hit, stop };
-  };
-
-  /** Starts `appName` and waits for list.cgi Running + version and a heartbeat with that version. */
-  const startAndVerify = async (c: Camera, appName: string, version: string, timeoutMs: number, hb: { seen: () => boolean }, start = true): Promise<void> => {
+  /** Starts `appName` (unless `start` is false) and polls list.cgi until it runs `version`; a stopped app fails with its log. */
+  const startAndList = async (c: Camera, appName: string, version: string, end: number, start = true): Promise<void> => {
     const t = target(c);
     if (start) {
       let r = await helper.call({ op: 'appControl', target: t, action: 'start', package: appName }, 20_000);
       if (!r.ok && r.code === 6) r = await helper.call({ op: 'appControl', target: t, action: 'restart', package: appName }, 20_000);
       if (!r.ok) throw new StepError(`control.cgi start refused: Error ${r.code ?? '?'} (${CONTROL_CODES[r.code ?? 0] ?? r.text})`);
     }
-    const end = now() + timeoutMs;
-    let listed = false;
     let lastStatus = '';
     while (now() < end) {
       const apps = (await helper.call({ op: 'listApps', target: t }, 10_000)).apps;
       const a = apps.find((x) => x.name === appName);
       lastStatus = a ? `${a.status} ${a.version}` : 'not installed';
-      listed = !!a && a.status === 'Running' && a.version === version;
       if (a && a.status !== 'Running') {
         const logText = await helper.call({ op: 'appLog', target: t, app: appName }, 10_000).then((l) => l.text.trim().split('\n').slice(-3).join(' | '), () => '');
         throw new StepError(`the app stopped right after start (list.cgi: ${a.status})${logText ? `; its log: ${logText}` : ''}`);
       }
-      if (listed && hb.seen()) return;
-      // Between list.cgi polls, watch for the heartbeat closely: it usually follows within milliseconds.
-      const next = Math.min(end, now() + pollMs);
-      while (now() < next && !(listed && hb.seen())) await sleep(20);
-      if (listed && hb.seen()) return;
+      if (a?.version === version) return;
+      await sleep(Math.min(pollMs, 200));
     }
-    if (!listed) throw new StepError(`list.cgi did not report ${appName} ${version} Running within ${Math.round(timeoutMs / 1000)} s (it shows ${lastStatus})`);
-    throw new StepError(`no heartbeat reporting version ${version} arrived over MQTT within ${Math.round(timeoutMs / 1000)} s (list.cgi says Running): check the app's broker setting and the camera's MQTT client`);
+    throw new StepError(`list.cgi did not report ${appName} ${version} Running in time (it shows ${lastStatus})`);
   };
+
+  /**
+   * identity.cgi over the pinned HTTPS channel: the running app reports `version` and signs with the
+   * enrolled key. A camera without an enrolled key (first install) has it enrolled here; a different
+   * key is a failed check, never silently re-enrolled (a rotation is an explicit step).
+   */
+  const checkIdentity = async (c: Camera, version: string, end: number): Promise<number | null> => {
+    let last = 'no answer';
+    while (now() < end) {
+      try {
+        const id = await deps.enrolment.read(c, { timeoutMs: Math.max(1000, Math.min(8000, end - now())) });
+        if (id.version === version) {
+          const key = enrolledKey(c);
+          if (!key) {
+            deps.enrolment.enrol(c, id, 'first install');
+            step(runningDeploy.get(c.id) ?? '', c, `signing key ${id.key} enrolled over the pinned HTTPS certificate (first install)`);
+          } else if (id.key !== key)
+            throw new StepError(`the app signs with key ${id.key}, not the enrolled key ${key}, so the swarm refuses its reports (identity.cgi over the pinned HTTPS certificate)`);
+          return id.epoch;
+        }
+        last = `it reports version ${id.version}`;
+      } catch (e) {
+        if (e instanceof StepError) throw e;
+        // A changed certificate stops the deploy on this camera: nothing more is read from it.
+        if (e instanceof AppError && e.code === 'conflict') throw new StepError(e.message);
+        last = errText(e);
+      }
+      await sleep(Math.min(pollMs, 200));
+    }
+    throw new StepError(`identity.cgi over HTTPS did not confirm version ${version} in time (${last})`);
+  };
+
+  /** Polls the swarm's acceptance until the verdict holds; otherwise says which check failed. */
+  const awaitAcceptance = async (c: Camera, version: string, since: number, before: Pick<CameraAcceptance, 'accepted' | 'epoch'>, epoch: number | null, end: number): Promise<void> => {
+    for (;;) {
+      const v = acceptanceVerdict(deps.acceptanceOf(c.serial), { version, key: enrolledKey(c), since, before, epoch });
+      if (v.ok) return;
+      if (now() >= end) throw new StepError(`not accepted by the swarm (${v.check} check): ${v.reason}`);
+      await sleep(Math.min(pollMs, 100));
+    }
+  };
+
+  /**
+   * The whole verification of `version` on a camera, within `timeoutMs`: list.cgi Running, the pinned
+   * identity, and the swarm accepting its signed reports under the enrolled key and a fresh epoch
+   * (when the app was (re)started; `beforeEpoch` is the swarm's epoch before the upload).
+   */
+  const verify = async (c: Camera, appName: string, version: string, timeoutMs: number, o: { start: boolean; beforeEpoch: number | undefined }): Promise<void> => {
+    const end = now() + timeoutMs;
+    const snapshot = deps.acceptanceOf(c.serial);
+    const before = { accepted: snapshot?.accepted ?? 0, epoch: o.start ? o.beforeEpoch : undefined };
+    const since = now();
+    await startAndList(c, appName, version, end, o.start);
+    const epoch = await checkIdentity(c, version, end);
+    await awaitAcceptance(c, version, since, before, epoch, end);
+  };
+  const runningDeploy = new Map<string, string>(); // camera id → deploy id, for audit lines
 
   const waitReachable = async (c: Camera, deadline: number): Promise<void> => {
     for (;;) {
@@ -383,15 +454,6 @@ export function createDeployService(deps: DeployDeps): DeployService {
     ).run(c.id, appName, version, sha, now());
   };
 
-  const refreshKey = async (c: Camera): Promise<void> => {
-    try {
-      const id = await helper.call({ op: 'identity', target: target(c) }, 10_000);
-      registry.update(c.id, { publicKey: id.publicKey, keyId: id.key });
-    } catch (e) {
-      log.warn({ camera: c.id, err: errText(e) }, 'deployed, but the new signing key could not be read');
-    }
-  };
-
   const agentNote = async (c: Camera, appName: string): Promise<string> => {
     const text = await helper.call({ op: 'appLog', target: target(c), app: appName }, 10_000).then((l) => l.text, () => '');
     return /built-in agent/i.test(text) ? ' — this camera has no aarch64 emulator: its built-in agent runs, reporting the package version' : '';
@@ -423,34 +485,45 @@ export function createDeployService(deps: DeployDeps): DeployService {
         setTarget(deployId, c.id, { previous_version: row.previous_version, previous_sha: prevSha });
         step(deployId, c, `runs ${cur ? `${appName} ${cur.version} (${cur.status})` : `no ${appName}`} before the deploy`, { previousVersion: cur?.version ?? null, previousSha: prevSha });
       }
+      // Guardrails, before anything is sent.
+      if (row.previous_version && compareVersions(build.version, row.previous_version) < 0 && !opts.allowDowngrade)
+        throw new Refused(`not sent: it runs ${row.previous_version}, newer than ${build.version}, and a downgrade was not allowed for this deploy`);
       if (allow === false) {
-        if (!opts.allowUnsigned) throw new StepError('the camera only accepts signed apps (AllowUnsigned is off) and switching it on was not allowed');
-        await helper.call({ op: 'allowUnsigned', target: t, set: true }, 10_000);
-        step(deployId, c, 'switched AllowUnsigned on');
+        if (!opts.allowUnsigned && build.source === 'native')
+          throw new Refused(`not sent: the camera refuses unsigned apps (AllowUnsigned is off) and ${build.file_name} is not signed by Axis; switching AllowUnsigned on was not asked for in this deploy`);
+        if (opts.allowUnsigned) {
+          await helper.call({ op: 'allowUnsigned', target: t, set: true }, 10_000);
+          step(deployId, c, 'switched AllowUnsigned on, as this deploy asked');
+          audit.record({ kind: 'deploy.allow_unsigned', severity: 'warning', source: c.id, message: `${c.name}: AllowUnsigned switched on for the deploy of ${build.file_name}, as the user asked`, detail: { deployId } });
+        }
       }
+      const beforeEpoch = deps.acceptanceOf(c.serial)?.epoch;
       // 2. Upload with byte progress.
       setTarget(deployId, c.id, { phase: 'upload', message: `uploading ${build.file_name}`, bytes_sent: 0, bytes_total: build.bytes });
       step(deployId, c, `uploading ${build.file_name} (${build.bytes} bytes)`);
       await upload(deployId, c, build.sha256, ctl);
-      // 3. Start and 4. verify.
+      // 3. Start and 4. verify: the swarm must accept the new version's signed reports.
       setTarget(deployId, c.id, { phase: 'start', message: `starting ${appName} ${build.version}` });
       step(deployId, c, `installed ${appName} ${build.version}; starting it`);
-      const hb = heartbeatWaiter(c.serial, build.version, now());
-      try {
-        setTarget(deployId, c.id, { phase: 'verify', message: `waiting for list.cgi Running ${build.version} and a heartbeat reporting it` });
-        await startAndVerify(c, appName, build.version, opts.verifyTimeoutMs, hb);
-      } finally {
-        hb.stop();
-      }
+      setTarget(deployId, c.id, { phase: 'verify', message: `waiting for the swarm to accept signed reports from ${build.version} (key ${enrolledKey(c) ?? 'to be enrolled'}, fresh epoch)` });
+      runningDeploy.set(c.id, deployId);
+      await verify(c, appName, build.version, opts.verifyTimeoutMs, { start: true, beforeEpoch });
       recordInstalled(c, appName, build.version, build.sha256);
-      const [, note] = await Promise.all([refreshKey(c), agentNote(c, appName)]);
+      const note = await agentNote(c, appName);
       // The model travels inside the package, so a verified install means the camera has it.
       const modelV = build.model_version;
       const what = `${build.version}${modelV !== null ? ` with model v${modelV}` : ''}`;
-      setTarget(deployId, c.id, { phase: 'done', outcome: 'verified', final_version: build.version, model_version: modelV, message: `running ${what} (verified)${note}` });
-      step(deployId, c, `running ${what} (verified)${note}`, { version: build.version, modelVersion: modelV });
+      const acc = deps.acceptanceOf(c.serial);
+      const proof = `the swarm accepts its reports: key ${acc?.key ?? '?'}, epoch ${acc?.epoch ?? '?'}`;
+      setTarget(deployId, c.id, { phase: 'done', outcome: 'verified', final_version: build.version, model_version: modelV, message: `running ${what} (verified: ${proof})${note}` });
+      step(deployId, c, `running ${what} (verified: ${proof})${note}`, { version: build.version, modelVersion: modelV });
     } catch (e) {
       const reason = errText(e);
+      if (e instanceof Refused) {
+        setTarget(deployId, c.id, { phase: 'done', outcome: 'skipped', final_version: targetRow(deployId, c.id).previous_version, message: reason });
+        step(deployId, c, reason);
+        return;
+      }
       row = targetRow(deployId, c.id);
       await rollback(deployId, c, build, row, reason, opts);
     }
@@ -476,27 +549,23 @@ export function createDeployService(deps: DeployDeps): DeployService {
         step(deployId, c, `rolled back: removed ${appName}; reason: ${reason}`);
         return;
       }
-      const hb = heartbeatWaiter(c.serial, prevV, now());
-      try {
-        let start = true;
-        if (cur?.version === prevV) {
-          // The previous app is still installed (upload refused, dropped, or never sent): keep or restart it.
-          start = cur.status !== 'Running';
-        } else if (row.previous_sha) {
-          setTarget(deployId, c.id, { message: `re-sending ${prevV}`, bytes_sent: 0 });
-          const r = await helper.call({ op: 'uploadApp', target: t, uploadId: `${deployId}:${c.id}:rollback`, file: buildPath(row.previous_sha) }, 10 * 60_000);
-          if (!r.ok) throw new StepError(`the camera refused the previous package: Error ${r.code ?? '?'} (${UPLOAD_CODES[r.code ?? 0] ?? r.text})`);
-          step(deployId, c, `re-sent ${prevV}`);
-        } else {
-          throw new StepError(`${prevV} was not installed by this app, so its package is not kept here and cannot be re-sent; the camera has ${cur ? `${cur.version} (${cur.status})` : `no ${appName}`}`);
-        }
-        await startAndVerify(c, appName, prevV, opts.verifyTimeoutMs, hb, start);
-      } finally {
-        hb.stop();
+      let start = true;
+      const beforeEpoch = deps.acceptanceOf(c.serial)?.epoch;
+      if (cur?.version === prevV) {
+        // The previous app is still installed (upload refused, dropped, or never sent): keep or restart it.
+        start = cur.status !== 'Running';
+      } else if (row.previous_sha) {
+        setTarget(deployId, c.id, { message: `re-sending ${prevV}`, bytes_sent: 0 });
+        const r = await helper.call({ op: 'uploadApp', target: t, uploadId: `${deployId}:${c.id}:rollback`, file: buildPath(row.previous_sha) }, 10 * 60_000);
+        if (!r.ok) throw new StepError(`the camera refused the previous package: Error ${r.code ?? '?'} (${UPLOAD_CODES[r.code ?? 0] ?? r.text})`);
+        step(deployId, c, `re-sent ${prevV}`);
+      } else {
+        throw new StepError(`${prevV} was not installed by this app, so its package is not kept here and cannot be re-sent; the camera has ${cur ? `${cur.version} (${cur.status})` : `no ${appName}`}`);
       }
+      // Verified the same way as a deploy: the swarm accepts the previous version's reports again.
+      await verify(c, appName, prevV, opts.verifyTimeoutMs, { start, beforeEpoch });
       recordInstalled(c, appName, prevV, row.previous_sha);
-      await refreshKey(c);
-      setTarget(deployId, c.id, { phase: 'done', outcome: 'rolled_back', final_version: prevV, message: `rolled back to ${prevV} (verified): ${reason}` });
+      setTarget(deployId, c.id, { phase: 'done', outcome: 'rolled_back', final_version: prevV, message: `rolled back to ${prevV} (verified: the swarm accepts its reports again): ${reason}` });
       step(deployId, c, `rolled back to ${prevV} (verified); reason: ${reason}`, { version: prevV });
     } catch (e) {
       const why = errText(e);
@@ -506,20 +575,53 @@ export function createDeployService(deps: DeployDeps): DeployService {
   };
 
   // ---- a deploy ----
+  /**
+   * A staged rollout: the canary stage first, every camera of it verified, then the rest. The first
+   * camera that does not end verified stops the rollout: cameras not started yet are skipped.
+   */
   const run = (deployId: string, build: BuildRow, cameras: Camera[], opts: Options): void => {
     const ctl = { cancelled: false, uploads: new Set<string>(), done: Promise.resolve() };
-    const queue = [...cameras];
-    const worker = async (): Promise<void> => {
-      for (let c = queue.shift(); c; c = queue.shift()) {
-        try {
-          await runTarget(deployId, c, build, opts, ctl);
-        } catch (e) {
-          log.error({ err: errText(e), camera: c.id }, 'deploy step failed unexpectedly');
-          setTarget(deployId, c.id, { phase: 'done', outcome: 'failed', message: `internal error: ${errText(e)}` });
-        }
-      }
+    const sizes = stageSizes(cameras.length, opts.canary ?? 0);
+    const stages = sizes.map((n, i) => cameras.slice(i === 0 ? 0 : sizes[0], i === 0 ? n : undefined));
+    let stopped: string | null = null;
+    const skip = (c: Camera): void => {
+      const r = targetRow(deployId, c.id);
+      setTarget(deployId, c.id, { phase: 'done', outcome: 'skipped', final_version: r.previous_version, message: `not tried: the rollout stopped at the first failure (${stopped})` });
     };
-    ctl.done = Promise.all(Array.from({ length: Math.min(opts.concurrency, cameras.length) }, worker)).then(() => {
+    const runStage = async (list: Camera[]): Promise<void> => {
+      const queue = [...list];
+      const worker = async (): Promise<void> => {
+        for (let c = queue.shift(); c; c = queue.shift()) {
+          if (stopped && !ctl.cancelled) {
+            skip(c);
+            continue;
+          }
+          try {
+            await runTarget(deployId, c, build, opts, ctl);
+          } catch (e) {
+            log.error({ err: errText(e), camera: c.id }, 'deploy step failed unexpectedly');
+            setTarget(deployId, c.id, { phase: 'done', outcome: 'failed', message: `internal error: ${errText(e)}` });
+          }
+          const t = targetRow(deployId, c.id);
+          if (!stopped && t.outcome !== 'verified' && t.outcome !== 'cancelled') {
+            stopped = `${c.name}: ${t.message}`;
+            db.prepare('UPDATE deploys SET stopped_reason = ? WHERE id = ?').run(stopped, deployId);
+            audit.record({ kind: 'deploy.stopped', severity: 'warning', source: 'deploy', message: `Deploy of ${build.version} stopped at its first failure (${stopped}); cameras not started yet are skipped`, detail: { deployId, camera: c.id } });
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(opts.concurrency, list.length) }, worker));
+    };
+    ctl.done = (async () => {
+      for (const [i, stage] of stages.entries()) {
+        if (stopped && !ctl.cancelled) {
+          for (const c of stage) skip(c);
+          continue;
+        }
+        if (stages.length > 1) step(deployId, stage[0]!, `${i === 0 ? 'canary' : 'second'} stage: ${stage.length} camera(s)`);
+        await runStage(stage);
+      }
+    })().then(() => {
       if (closed) return;
       const status = ctl.cancelled ? 'cancelled' : 'done';
       db.prepare('UPDATE deploys SET status = ?, finished_at = ? WHERE id = ?').run(status, now(), deployId);
@@ -554,10 +656,12 @@ export function createDeployService(deps: DeployDeps): DeployService {
         id, now(), user, buildSha, 'running', JSON.stringify(opts), retryOf, approval ? JSON.stringify(approval) : null, build.model_version,
       );
       const ins = db.prepare(
-        'INSERT INTO deploy_targets (deploy_id, camera_id, camera_name, phase, outcome, bytes_total, message, previous_version, previous_sha, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)',
+        'INSERT INTO deploy_targets (deploy_id, camera_id, camera_name, phase, outcome, bytes_total, message, previous_version, previous_sha, stage, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
       );
+      const [first = 0] = stageSizes(cams.length, opts.canary ?? 0);
       // A resumed camera keeps what it ran before the interrupted deploy, so the rollback still knows it.
-      for (const c of cams) ins.run(id, c.id, c.name, 'queued', 'pending', build.bytes, 'queued', previous?.get(c.id)?.previous_version ?? null, previous?.get(c.id)?.previous_sha ?? null, now());
+      for (const [i, c] of cams.entries())
+        ins.run(id, c.id, c.name, 'queued', 'pending', build.bytes, 'queued', previous?.get(c.id)?.previous_version ?? null, previous?.get(c.id)?.previous_sha ?? null, i < first ? 0 : 1, now());
     })();
     if (approval)
       audit.record({
@@ -628,7 +732,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
       );
       return { cameras: out.sort((a, b) => a.cameraId.localeCompare(b.cameraId)) };
     },
-    'deploy.preflight': async ({ buildSha, cameraIds, allowUnsigned }) => {
+    'deploy.preflight': async ({ buildSha, cameraIds, allowUnsigned, allowDowngrade }) => {
       const build = getBuild(buildSha);
       if (!build) throw notFound(`Build ${buildSha.slice(0, 12)}`);
       const cams = [...new Set(cameraIds)].map(camera);
@@ -638,15 +742,15 @@ export function createDeployService(deps: DeployDeps): DeployService {
         Array.from({ length: Math.min(8, cams.length) }, async () => {
           while (next < cams.length) {
             const i = next++;
-            rows[i] = await preflightOne(cams[i]!, build, allowUnsigned);
+            rows[i] = await preflightOne(cams[i]!, build, allowUnsigned, allowDowngrade);
           }
         }),
       );
       return { rows };
     },
-    'deploy.start': async ({ buildSha, cameraIds, allowUnsigned, concurrency, verifyTimeoutMs, modelVersion }, ctx) => {
+    'deploy.start': async ({ buildSha, cameraIds, allowUnsigned, allowDowngrade, canary, concurrency, verifyTimeoutMs, modelVersion }, ctx) => {
       const sha = modelVersion === undefined ? buildSha : (await withModel(buildSha, modelVersion)).sha256;
-      return { deployId: create(sha, cameraIds, { allowUnsigned, concurrency, verifyTimeoutMs }, ctx, null) };
+      return { deployId: create(sha, cameraIds, { allowUnsigned, allowDowngrade, canary, concurrency, verifyTimeoutMs }, ctx, null) };
     },
     'deploy.cancel': ({ deployId }) => {
       const ctl = running.get(deployId);
@@ -716,7 +820,10 @@ export function createDeployService(deps: DeployDeps): DeployService {
       if (cameraIds.length === 0) throw new AppError('invalid_input', 'Name at least one camera to deploy to.');
       return { build: toBuild(b), cameras: [...new Set(cameraIds)].map((c) => ({ id: c, name: registry.get(c)!.name })) };
     },
-    startApproved: ({ buildSha, cameraIds, who, approval }) => create(buildSha, cameraIds, { allowUnsigned: true, concurrency: 8, verifyTimeoutMs: 20_000 }, { who, approval }, null),
+    // A room's decision approves the build and the cameras; it does not switch AllowUnsigned on or
+    // allow a downgrade (those stay the user's explicit choices in the Deploy view). One canary first.
+    startApproved: ({ buildSha, cameraIds, who, approval }) =>
+      create(buildSha, cameraIds, { allowUnsigned: false, allowDowngrade: false, canary: 1, concurrency: 8, verifyTimeoutMs: 20_000 }, { who, approval }, null),
     get: (deployId) => deployOf(deployId),
     async idle() {
       while (running.size) await Promise.all([...running.values()].map((r) => r.done));

@@ -1,4 +1,5 @@
-// Test harness: the real fleet stack (in-process helper, embedded MQTT broker, registry) on a
+// Test harness: the real fleet stack (in-process helper, embedded MQTT broker, registry) and the
+// real swarm coordinator fed with every raw camera message (as main/app wires them), on a
 // temporary database, for tests that talk to the simulated cameras over the wire.
 import type { AuditLog } from '../audit';
 import { createAuditLog } from '../audit';
@@ -9,6 +10,7 @@ import { createFileKeySecretStore } from '../app';
 import { createMqttService, type MqttService } from '../mqtt';
 import { createSettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
+import { buildCoverage, createSwarmService, type SwarmService } from '../swarm';
 import { createFleetService, type FleetService } from './index';
 import { createHelperSupervisor, inProcessHelper, type HelperSupervisor } from './supervisor';
 
@@ -22,6 +24,10 @@ export interface FleetHarness {
   helper: HelperSupervisor;
   mqtt: MqttService;
   fleet: FleetService;
+  /** The swarm coordinator: enrolled keys are registered with it, every camera message is ingested. */
+  swarm: SwarmService;
+  /** Pass as a deploy service's deps: the pinned enrolment channel and the swarm's acceptance. */
+  deployDeps: { enrolment: FleetService['enrolment']; acceptanceOf: SwarmService['acceptanceOf'] };
   /** Pass as a deploy service's onHelperProgress. */
   onHelperProgress(l: ProgressListener): () => void;
   /** Closes the fleet, helper, broker and database (close the services built on top first). */
@@ -49,8 +55,16 @@ export async function createFleetHarness(dir: string, log: Logger, bus: EventBus
     onMessage: (m) => ref.fleet?.onCameraMessage(m),
     onBad: (b) => ref.fleet?.onBadMessage(b),
   });
+  const swarm = createSwarmService({ db, bus, log, now: Date.now, audit });
+  const offRaw = mqtt.onRaw((topic, payload, receivedAt) => swarm.ingest(payload, receivedAt, topic));
   await mqtt.start();
-  const fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
+  const fleet = createFleetService({
+    db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true,
+    onKeyRecorded: (k) => {
+      const { calibrated: _c, ...coverage } = buildCoverage({ serial: k.serial }, []);
+      swarm.registerCamera({ id: k.serial, keyId: k.keyId, publicKey: k.publicKey, coverage });
+    },
+  });
   ref.fleet = fleet;
   return {
     db,
@@ -60,6 +74,8 @@ export async function createFleetHarness(dir: string, log: Logger, bus: EventBus
     helper,
     mqtt,
     fleet,
+    swarm,
+    deployDeps: { enrolment: fleet.enrolment, acceptanceOf: (serial) => swarm.acceptanceOf(serial) },
     onHelperProgress(l) {
       progress.add(l);
       return () => void progress.delete(l);
@@ -67,7 +83,9 @@ export async function createFleetHarness(dir: string, log: Logger, bus: EventBus
     async close() {
       await fleet.close();
       helper.close();
+      offRaw();
       await mqtt.close();
+      swarm.close();
       db.close();
     },
   };

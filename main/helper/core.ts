@@ -3,7 +3,8 @@
 import { VapixError } from './digest';
 import { fromHelperSchema, helperRequestSchema, toHelperSchema, type FromHelper, type HelperErrorKind } from './protocol';
 import { startStream, type StreamReader, type StreamTuning, type Timers } from './stream';
-import { VapixClient } from './vapix';
+import { readIdentity, VapixClient } from './vapix';
+import { peekCertificate } from './tls';
 import { AppClient, uploadApp } from './apps';
 import { runNativeBuild } from './build';
 
@@ -67,7 +68,10 @@ export function createHelperCore(o: HelperCoreOptions): HelperCore {
           value = { ok: true };
           break;
         case 'identity':
-          value = await new VapixClient(req.target).identity();
+          value = await readIdentity(req.target, req.tls, { rotate: req.rotate });
+          break;
+        case 'certificate':
+          value = await peekCertificate(req.host, req.tls);
           break;
         case 'calibration':
           value = await new VapixClient(req.target).calibration();
