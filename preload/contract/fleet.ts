@@ -93,6 +93,8 @@ export const peerCertificateSchema = z.object({
   caError: z.string().nullable(),
 });
 
+export type PeerCertificate = z.infer<typeof peerCertificateSchema>;
+
 export const observationOutSchema = z.object({
   box: z.object({ left: z.number(), top: z.number(), right: z.number(), bottom: z.number() }),
   cls: z.string(),
