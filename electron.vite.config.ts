@@ -15,6 +15,9 @@ export default defineConfig({
           // `npx omnisight …` uses out/main/cli.js when built (scripts/omnisight.mjs), tsx otherwise.
           cli: resolve(__dirname, 'scripts/omnisight.ts'),
         },
+        // A lazy import('sharp') becomes a lazy require: Electron's CommonJS loader reads packages
+        // inside app.asar (and their unpacked .node files) on every version.
+        output: { dynamicImportInCjs: false },
       },
     },
   },

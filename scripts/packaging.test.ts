@@ -37,3 +37,34 @@ describe('electron-builder.yml', () => {
     expect(config.asarUnpack).toContain('node_modules/better-sqlite3/**');
   });
 });
+
+describe('icons', () => {
+  const png = (file: string) => {
+    const buf = fs.readFileSync(path.join(root, 'resources', file));
+    expect(buf.subarray(1, 4).toString('latin1')).toBe('PNG');
+    return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20), bytes: buf.length };
+  };
+
+  it('the app icon is big enough for a macOS .icns (≥ 512×512, square) and small enough to ship (< 2 MiB)', () => {
+    const icon = png('icon.png');
+    expect(icon.width).toBeGreaterThanOrEqual(512);
+    expect(icon.height).toBe(icon.width);
+    expect(icon.bytes).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it('the tray has macOS template images (black with alpha, 16 px and @2x) and a coloured one', async () => {
+    const sharp = (await import('sharp')).default;
+    for (const [file, size] of [['trayTemplate.png', 16], ['trayTemplate@2x.png', 32]] as const) {
+      const { data, info } = await sharp(path.join(root, 'resources', file)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      expect([info.width, info.height]).toEqual([size, size]);
+      let opaque = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3]! > 0) expect([data[i], data[i + 1], data[i + 2]]).toEqual([0, 0, 0]);
+        if (data[i + 3]! > 128) opaque++;
+      }
+      expect(opaque).toBeGreaterThan(size); // a drawing, not an empty square
+      expect(opaque).toBeLessThan(size * size); // and not a filled one
+    }
+    expect(png('tray.png').width).toBe(32);
+  });
+});

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { claudeCodeCommand, desktopConfigPath, mcpEntry } from './desktop-config';
+import { claudeCodeCommand, desktopConfigPath, installedExecutable, mcpEntry } from './desktop-config';
 import { startRig, type Rig } from './testkit';
 
 let rig: Rig | undefined;
@@ -54,5 +54,14 @@ describe('Claude setup', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe('{ "mcpServers": { broken');
     expect(() => h['agents.writeDesktopConfig']!({ token: 'omni_nope_nope', confirm: true }, ctx)).toThrow(/not a valid, active agent token/);
     fs.rmSync(home, { recursive: true, force: true });
+  });
+});
+
+describe('the executable written into Claude configs', () => {
+  it('is the AppImage file itself, not its temporary mount, when running from an AppImage', () => {
+    const mounted = '/tmp/.mount_OmniSiXyZ/omnisight-control-center';
+    expect(installedExecutable({ APPIMAGE: '/home/u/Apps/OmniSight.AppImage' }, mounted)).toBe('/home/u/Apps/OmniSight.AppImage');
+    expect(installedExecutable({}, mounted)).toBe(mounted);
+    expect(installedExecutable({ APPIMAGE: 'relative/x.AppImage' }, '/opt/OmniSight/omnisight')).toBe('/opt/OmniSight/omnisight');
   });
 });

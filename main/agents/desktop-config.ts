@@ -14,6 +14,14 @@ export function desktopConfigPath(platform = process.platform, env: NodeJS.Proce
   return path.join(env.XDG_CONFIG_HOME ?? path.join(home, '.config'), 'Claude', 'claude_desktop_config.json');
 }
 
+/**
+ * The executable Claude should start. Inside an AppImage, process.execPath is a path under the
+ * temporary /tmp/.mount_* that exists only while this copy runs; APPIMAGE names the file itself.
+ */
+export function installedExecutable(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath): string {
+  return env.APPIMAGE && path.isAbsolute(env.APPIMAGE) ? env.APPIMAGE : execPath;
+}
+
 export interface McpLaunch {
   command: string;
   args: string[];

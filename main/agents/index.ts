@@ -9,7 +9,7 @@ import type { Logger } from '../kernel/logger';
 import type { RoomsService } from '../rooms';
 import type { Db } from '../store';
 import { startBridgeServer, type BridgeDeps, type BridgeServer } from './bridge';
-import { claudeCodeCommand, desktopConfigPath, mcpEntry, MCP_SERVER_NAME, writeDesktopConfig, type McpLaunch } from './desktop-config';
+import { claudeCodeCommand, desktopConfigPath, installedExecutable, mcpEntry, MCP_SERVER_NAME, writeDesktopConfig, type McpLaunch } from './desktop-config';
 import { createTokenStore, type TokenStore } from './tokens';
 
 export { connectBridge, httpCall, resolveBridgeUrl, BridgeCallError, type BridgeClient } from './client';
@@ -57,7 +57,7 @@ function defaultLaunch(): McpLaunch {
     // Under Electron the same binary runs the launcher as plain Node.
     if (fs.existsSync(file)) return { command: process.execPath, args: [file], env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : undefined };
   }
-  return { command: process.execPath, args: [] };
+  return { command: installedExecutable(), args: [] };
 }
 
 export function createAgentBridge(deps: AgentBridgeDeps): AgentBridge {

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import type SharpModule from 'sharp';
 import type { SimActor } from './types';
 import { pointInPolygon, projectActorBox, type CameraModel, type SceneEngine } from './scene';
 
@@ -161,8 +161,14 @@ export function renderFrame(background: Buffer, cam: CameraModel, actors: readon
 /** Axis compression 0..100 (higher = smaller files) mapped onto libjpeg quality. */
 export const qualityFor = (compression: number): number => Math.max(5, Math.min(100, Math.round(100 - compression)));
 
+// sharp is loaded on first use, not at import: the main bundle reaches this file at start, and an
+// install may carry sharp's binary for another architecture only (a mac/Windows build made for two).
+let sharpModule: Promise<typeof SharpModule> | undefined;
+const loadSharp = (): Promise<typeof SharpModule> => (sharpModule ??= import('sharp').then((m) => m.default));
+
 /** Encode raw RGB with libjpeg-turbo (sharp) and put the capture time in a COM segment right after SOI. */
 export async function encodeJpeg(rgb: Buffer, width: number, height: number, compression: number, ts: number): Promise<Buffer> {
+  const sharp = await loadSharp();
   const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: qualityFor(compression), chromaSubsampling: '4:2:0' }).toBuffer();
   return withTimestampComment(jpeg, ts);
 }

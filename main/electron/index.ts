@@ -1,11 +1,13 @@
 // App mode: Electron opens the window and wires IPC to the same dispatcher browser mode uses.
 // This folder is the only one that imports 'electron', and it holds no business logic.
 import path from 'node:path';
-import { app, BrowserWindow, Menu, Notification, nativeImage, session, Tray, type WebContents } from 'electron';
-import { createApp, type App } from '../app';
+import { app, BrowserWindow, dialog, Menu, Notification, nativeImage, session, Tray, type WebContents } from 'electron';
+import type { App } from '../app';
 import { createLogger } from '../kernel/logger';
 import { PRODUCT_NAME } from '../kernel/paths';
 import { createElectronClipboard } from './clipboard';
+import { createQuitGuard, startCore } from './lifecycle';
+import { prepareNativeSources } from './native-sources';
 import { utilityHelper } from './helper';
 import { wireFramePorts } from './frames';
 import { wireIpc } from './ipc';
@@ -13,7 +15,11 @@ import { registerAppScheme, serveRenderer } from './protocol';
 import { createSafeStorageSecretStore } from './secret-store';
 import { APP_ORIGIN, hardenSession, hardenWebContents } from './security';
 
+/** electron-builder.yml's appId: Windows groups the taskbar and shows notifications under it (AUMID). */
+export const APP_ID = 'com.omnisight.controlcenter';
+
 app.setName(PRODUCT_NAME);
+if (process.platform === 'win32') app.setAppUserModelId(APP_ID);
 app.enableSandbox();
 registerAppScheme();
 
@@ -35,7 +41,8 @@ if (cliArgs[0] === 'mcp') {
   let tray: Tray | null = null;
   let core: App | null = null;
   let unwireFrames: (() => void) | null = null;
-  const { log, close: closeLog } = createLogger({ dir: path.join(app.getPath('userData'), 'logs') });
+  const logDir = path.join(app.getPath('userData'), 'logs');
+  const { log, close: closeLog } = createLogger({ dir: logDir });
   hardenWebContents(log);
 
   const createWindow = (): void => {
@@ -72,28 +79,48 @@ if (cliArgs[0] === 'mcp') {
     }
   });
 
-  void app.whenReady().then(() => {
+  void app.whenReady().then(async () => {
     hardenSession(session.defaultSession, log);
     serveRenderer(path.join(__dirname, '../renderer'));
-    core = createApp({
-      mode: 'electron',
-      dataDir: app.getPath('userData'),
-      log,
-      secretStore: createSafeStorageSecretStore,
-      notifier: {
-        notify: (n) => {
-          if (Notification.isSupported()) new Notification({ title: n.title, body: n.body, urgency: n.severity === 'critical' ? 'critical' : 'normal' }).show();
+    // The composition root is imported here, not at the top: a module that fails to load (a native
+    // binary for another ABI) becomes the same visible start-up error as a database that cannot open.
+    core =
+      (await startCore({
+        log,
+        logDir,
+        showError: (title, body) => dialog.showErrorBox(title, body),
+        releaseSingleInstanceLock: () => app.releaseSingleInstanceLock(),
+        quit: () => app.quit(),
+        createCore: async () => {
+          // An install carries the camera app's sources read-only in resources/native; builds run on a copy.
+          if (app.isPackaged && !process.env.OMNISIGHT_NATIVE_DIR) {
+            const dir = prepareNativeSources(path.join(process.resourcesPath, 'native'), app.getPath('userData'), app.getVersion());
+            if (dir) process.env.OMNISIGHT_NATIVE_DIR = dir;
+          }
+          const { createApp } = await import('../app');
+          return createApp({
+            mode: 'electron',
+            dataDir: app.getPath('userData'),
+            log,
+            secretStore: createSafeStorageSecretStore,
+            notifier: {
+              notify: (n) => {
+                if (Notification.isSupported()) new Notification({ title: n.title, body: n.body, urgency: n.severity === 'critical' ? 'critical' : 'normal' }).show();
+              },
+            },
+            launchHelper: utilityHelper,
+            helperEntry: path.join(__dirname, 'helper.js'),
+            clipboard: createElectronClipboard(),
+          });
         },
-      },
-      launchHelper: utilityHelper,
-      helperEntry: path.join(__dirname, 'helper.js'),
-      clipboard: createElectronClipboard(),
-    });
+      })) ?? null;
+    if (!core) return;
     const appWindows = (): WebContents[] => BrowserWindow.getAllWindows().map((w) => w.webContents);
     wireIpc({ dispatcher: core.dispatcher, bus: core.bus, audit: core.audit, windows: appWindows });
     unwireFrames = wireFramePorts({ fleet: core.fleet.fleet, audit: core.audit, windows: appWindows });
 
-    tray = new Tray(nativeImage.createFromPath(path.join(__dirname, '../../resources/icon.png')));
+    // macOS: a black "Template" image (and its @2x) that the menu bar recolours; elsewhere a coloured one.
+    tray = new Tray(nativeImage.createFromPath(path.join(__dirname, '../../resources', process.platform === 'darwin' ? 'trayTemplate.png' : 'tray.png')));
     const refreshTray = async (): Promise<void> => {
       const counts = await core!.dispatcher.dispatch('audit.counts', {}, { transport: 'internal', peer: 'tray' });
       const open = counts.ok ? (counts.value as { open: number }).open : 0;
@@ -120,10 +147,22 @@ if (cliArgs[0] === 'mcp') {
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
-  app.on('will-quit', () => {
-    unwireFrames?.();
-    void core?.close();
-    tray?.destroy();
-    closeLog();
-  });
+  // Quit waits for the core: the database checkpoints its WAL and bridge.json is removed before
+  // the process ends (a `void core.close()` here let the process exit half-way through).
+  app.on(
+    'will-quit',
+    createQuitGuard({
+      log,
+      quit: () => app.quit(),
+      shutdown: async () => {
+        unwireFrames?.();
+        tray?.destroy();
+        try {
+          await core?.close();
+        } finally {
+          closeLog();
+        }
+      },
+    }),
+  );
 }

@@ -2,7 +2,7 @@ import { ipcMain, type IpcMainEvent, type IpcMainInvokeEvent, type WebContents }
 import type { AuditLog } from '../audit';
 import type { EventBus } from '../kernel/bus';
 import type { Dispatcher } from '../kernel/dispatcher';
-import { APP_ORIGIN } from './security';
+import { APP_ORIGIN } from './policy';
 
 export const CALL_CHANNEL = 'omnisight:call';
 export const EVENT_CHANNEL = 'omnisight:event';

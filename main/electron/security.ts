@@ -1,33 +1,42 @@
 import { app, shell, type Session, type WebContents } from 'electron';
 import type { Logger } from '../kernel/logger';
+import { devicePermissionAllowed, externalUrlAllowed, navigationAllowed, permissionAllowed } from './policy';
 
-export const APP_ORIGIN = 'app://omnisight';
+export { APP_ORIGIN } from './policy';
 
-/** Links the app may open in the user's browser; everything else is refused. */
-const externalAllowList = [/^https:\/\/(www\.)?axis\.com\//, /^https:\/\/docs\.anthropic\.com\//, /^https:\/\/github\.com\/[\w.-]+\/[\w.-]+/];
-
-/** Checklist items 5, 13 and 14: permissions, navigation and new windows are denied by default. */
+/** Checklist item 5: permissions (and HID/serial/USB devices) are denied unless policy.ts grants them. */
 export function hardenSession(session: Session, log: Logger): void {
-  session.setPermissionRequestHandler((wc, permission, callback) => {
-    const allowed = permission === 'notifications' && wc.getURL().startsWith(APP_ORIGIN);
-    if (!allowed) log.warn({ permission, url: wc.getURL() }, 'permission denied');
+  session.setPermissionRequestHandler((wc, permission, callback, details) => {
+    const url = 'requestingUrl' in details ? details.requestingUrl : wc.getURL();
+    const allowed = permissionAllowed(permission, url, details.isMainFrame);
+    if (!allowed) log.warn({ permission, url }, 'permission denied');
     callback(allowed);
   });
-  session.setPermissionCheckHandler((_wc, permission, origin) => permission === 'notifications' && origin.startsWith(APP_ORIGIN));
+  session.setPermissionCheckHandler((_wc, permission, origin, details) =>
+    permissionAllowed(permission, details.requestingUrl ?? `${origin}/`, details.isMainFrame),
+  );
+  session.setDevicePermissionHandler((details) => {
+    const allowed = devicePermissionAllowed(details);
+    if (!allowed) log.warn({ deviceType: details.deviceType, origin: details.origin }, 'device permission denied');
+    return allowed;
+  });
 }
 
+/** Checklist items 13 and 14: navigation, redirects, frame navigation and new windows stay in the app. */
 export function hardenWebContents(log: Logger): void {
   app.on('web-contents-created', (_event, contents: WebContents) => {
-    contents.on('will-navigate', (event, url) => {
-      if (!url.startsWith(`${APP_ORIGIN}/`)) {
-        event.preventDefault();
-        log.warn({ url }, 'navigation blocked');
-      }
-    });
+    const guard = (kind: string) => (event: { url: string; preventDefault(): void }) => {
+      if (navigationAllowed(event.url)) return;
+      event.preventDefault();
+      log.warn({ url: event.url.slice(0, 500) }, `${kind} blocked`);
+    };
+    contents.on('will-navigate', guard('navigation'));
+    contents.on('will-redirect', guard('redirect'));
+    contents.on('will-frame-navigate', guard('frame navigation'));
     contents.on('will-attach-webview', (event) => event.preventDefault());
     contents.setWindowOpenHandler(({ url }) => {
-      if (externalAllowList.some((re) => re.test(url))) void shell.openExternal(url);
-      else log.warn({ url }, 'window.open blocked');
+      if (externalUrlAllowed(url)) void shell.openExternal(url);
+      else log.warn({ url: url.slice(0, 500) }, 'window.open blocked');
       return { action: 'deny' };
     });
   });
