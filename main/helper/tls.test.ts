@@ -70,7 +70,7 @@ beforeAll(async () => {
       res.writeHead(401, { 'WWW-Authenticate': digest.challenge() }).end();
       return;
     }
-    if (req.url === '/local/omnisight/identity.cgi' || (req.url === '/local/omnisight/identity.cgi?action=rotate' && req.method === 'POST')) {
+    if (req.url === '/local/omnisight/identity.cgi' || (req.url === '/local/omnisight/admin/identity.cgi?action=rotate' && req.method === 'POST')) {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(identityBody));
       return;
     }

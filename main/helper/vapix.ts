@@ -194,7 +194,8 @@ const identityReply = z
     key: z.string().regex(/^[0-9a-f]{16}$/, 'key id: 16 lowercase hex'),
     publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/),
     version: z.string().max(64),
-    epoch: z.number().int().min(1).max(2 ** 32 - 1).optional(),
+    // 0: the app has not signed anything yet (the simulator answers before its first start).
+    epoch: z.number().int().min(0).max(2 ** 32 - 1).optional(),
   })
   .loose();
 
@@ -208,7 +209,8 @@ export async function readIdentity(target: Target, policy: TlsPolicy, o: { rotat
   let cert: CameraIdentity['certificate'] | undefined;
   const session = new DigestSession(target, (ms) => pinnedSocket(target.host, policy, ms, (c, trust) => (cert = { ...c, trust })));
   const where = `${target.host}:${policy.port}`;
-  const res = await session.open({ method: o.rotate ? 'POST' : 'GET', path: `/local/omnisight/identity.cgi${o.rotate ? '?action=rotate' : ''}`, timeoutMs });
+  // Rotation needs an administrator: the app's reverse proxy grants that per path, so it lives under admin/.
+  const res = await session.open({ method: o.rotate ? 'POST' : 'GET', path: o.rotate ? '/local/omnisight/admin/identity.cgi?action=rotate' : '/local/omnisight/identity.cgi', timeoutMs });
   if (res.statusCode !== 200) {
     res.resume();
     if (res.statusCode === 404) throw new VapixError('not_axis', `The OmniSight app is not running on ${where} (identity.cgi not found). Deploy it first.`);
