@@ -358,7 +358,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
    * enrolled key. A camera without an enrolled key (first install) has it enrolled here; a different
    * key is a failed check, never silently re-enrolled (a rotation is an explicit step).
    */
-  const checkIdentity = async (c: Camera, version: string, end: number): Promise<number | null> => {
+  const checkIdentity = async (c: Camera, appName: string, version: string, end: number): Promise<number | null> => {
     let last = 'no answer';
     while (now() < end) {
       try {
@@ -378,6 +378,10 @@ export function createDeployService(deps: DeployDeps): DeployService {
         // A changed certificate stops the deploy on this camera: nothing more is read from it.
         if (e instanceof AppError && e.code === 'conflict') throw new StepError(e.message);
         last = errText(e);
+        // No answer: an app that stopped says why in its log.
+        await startAndList(c, appName, version, now() + 1, false).catch((err: unknown) => {
+          if (err instanceof StepError && /stopped right after start/.test(err.message)) throw err;
+        });
       }
       await sleep(Math.min(pollMs, 200));
     }
@@ -385,9 +389,9 @@ export function createDeployService(deps: DeployDeps): DeployService {
   };
 
   /** Polls the swarm's acceptance until the verdict holds; otherwise says which check failed. */
-  const awaitAcceptance = async (c: Camera, version: string, since: number, before: Pick<CameraAcceptance, 'accepted' | 'epoch'>, epoch: number | null, end: number): Promise<void> => {
+  const awaitAcceptance = async (c: Camera, version: string, since: number, before: Pick<CameraAcceptance, 'accepted' | 'epoch'>, epoch: number | null, end: number, restarted: boolean): Promise<void> => {
     for (;;) {
-      const v = acceptanceVerdict(deps.acceptanceOf(c.serial), { version, key: enrolledKey(c), since, before, epoch });
+      const v = acceptanceVerdict(deps.acceptanceOf(c.serial), { version, key: enrolledKey(c), since, before, epoch, restarted });
       if (v.ok) return;
       if (now() >= end) throw new StepError(`not accepted by the swarm (${v.check} check): ${v.reason}`);
       await sleep(Math.min(pollMs, 100));
@@ -405,8 +409,8 @@ export function createDeployService(deps: DeployDeps): DeployService {
     const before = { accepted: snapshot?.accepted ?? 0, epoch: o.start ? o.beforeEpoch : undefined };
     const since = now();
     await startAndList(c, appName, version, end, o.start);
-    const epoch = await checkIdentity(c, version, end);
-    await awaitAcceptance(c, version, since, before, epoch, end);
+    const epoch = await checkIdentity(c, appName, version, end);
+    await awaitAcceptance(c, version, since, before, epoch, end, o.start);
   };
   const runningDeploy = new Map<string, string>(); // camera id → deploy id, for audit lines
 

@@ -33,7 +33,9 @@ describe('what verified means', () => {
   });
 
   it('does not ask for a fresh epoch when the app was not restarted (a rollback to the app still running)', () => {
-    expect(acceptanceVerdict({ ...good, epoch: 7 }, { ...expectNew, before: { accepted: 40, epoch: undefined }, epoch: 7 })).toEqual({ ok: true });
+    const still = { ...good, epoch: 7, firstAcceptedAt: since - 60_000 };
+    expect(acceptanceVerdict(still, { ...expectNew, before: { accepted: 40, epoch: undefined }, epoch: 7, restarted: false })).toEqual({ ok: true });
+    expect(acceptanceVerdict(still, { ...expectNew, before: { accepted: 40, epoch: undefined }, epoch: 7 })).toMatchObject({ ok: false, check: 'accepted' });
   });
 });
 

@@ -28,6 +28,8 @@ export interface AcceptanceExpectation {
   epoch?: number | null;
   /** Accepted reports needed after the install (a heartbeat and one more). */
   minReports?: number;
+  /** The app was (re)started at `since`, so its reports must all be new ones; false when a rollback found it still running. */
+  restarted?: boolean;
 }
 
 export type Verdict = { ok: true } | { ok: false; check: 'key' | 'accepted' | 'refused' | 'version' | 'epoch'; reason: string };
@@ -47,7 +49,7 @@ export function acceptanceVerdict(acc: CameraAcceptance | undefined, e: Acceptan
   if (e.before?.epoch !== undefined && (after.epoch === undefined || after.epoch <= e.before.epoch))
     return { ok: false, check: 'epoch', reason: `the accepted reports carry epoch ${after.epoch ?? '?'}, not a fresh one after ${e.before.epoch} (the app did not restart with the new version)` };
   if (e.epoch != null && after.epoch !== e.epoch) return { ok: false, check: 'epoch', reason: `the accepted reports carry epoch ${after.epoch ?? '?'}, but the running app reports epoch ${e.epoch}` };
-  if (after.firstAcceptedAt === undefined || after.firstAcceptedAt < e.since)
+  if (e.restarted !== false && (after.firstAcceptedAt === undefined || after.firstAcceptedAt < e.since))
     return { ok: false, check: 'accepted', reason: 'no report from the new app was accepted yet (only ones from before the install)' };
   // The camera is being refused right now (a later refusal than the last acceptance).
   if (refusedSince && refusedSince.at > after.lastAcceptedAt!) return { ok: false, check: 'refused', reason: `the swarm now refuses the camera's reports ("${refusedSince.reason}")` };
