@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Deploy, DeployApproval, DeployBuild, DeployOutcome, DeployPhase, DeployTarget, PreflightRow } from '../../preload/contract/deploy';
+import { z } from 'zod';
+import { deploySchema, type Deploy, type DeployApproval, type DeployBuild, type DeployTarget, type PreflightRow } from '../../preload/contract/deploy';
 import type { Camera } from '../../preload/contract/fleet';
 import type { AuditLog } from '../audit';
 import type { EventBus } from '../kernel/bus';
@@ -24,6 +25,7 @@ import { acceptanceVerdict, compareVersions, stageSizes, type CameraAcceptance }
 import { addModelToEap, type ModelArtifact } from './model-package';
 import type { Db } from '../store';
 import type { Registry } from './registry';
+import { deployStatements, type BuildRow, type DeployRow, type TargetRow } from './statements';
 import type { HelperSupervisor } from './supervisor';
 
 export interface DeployDeps {
@@ -78,55 +80,18 @@ const UPLOAD_CODES: Record<number, string> = {
 const CONTROL_CODES: Record<number, string> = { 1: 'invalid package', 4: 'not found', 6: 'already running', 7: 'not running', 9: 'too many apps running', 10: 'unspecified error', 15: 'timeout' };
 const AARCH64_SOCS = /artpec-(8|9)|cv25|ambarella|i\.mx8|s5l/i;
 
-interface BuildRow {
-  sha256: string;
-  file_name: string;
-  app_name: string;
-  version: string;
-  architecture: string;
-  bytes: number;
-  source: DeployBuild['source'];
-  problems: string;
-  added_at: number;
-  base_sha: string | null;
-  model_version: number | null;
-}
-interface DeployRow {
-  stopped_reason: string | null;
-  id: string;
-  created_at: number;
-  finished_at: number | null;
-  user: string;
-  build_sha: string;
-  status: Deploy['status'];
-  options: string;
-  retry_of: string | null;
-  approval: string | null;
-  model_version: number | null;
-}
-interface TargetRow {
-  deploy_id: string;
-  camera_id: string;
-  camera_name: string;
-  phase: DeployPhase;
-  outcome: DeployOutcome;
-  bytes_sent: number;
-  bytes_total: number;
-  message: string;
-  previous_version: string | null;
-  previous_sha: string | null;
-  final_version: string | null;
-  model_version: number | null;
-  stage: number;
-  updated_at: number;
-}
-interface Options {
-  allowUnsigned: boolean;
-  allowDowngrade?: boolean;
-  canary?: number;
-  concurrency: number;
-  verifyTimeoutMs: number;
-}
+// The JSON columns, decoded by schema too (options written by older versions lack the newer fields).
+const optionsSchema = z.object({
+  allowUnsigned: z.boolean(),
+  allowDowngrade: z.boolean().optional(),
+  canary: z.number().int().optional(),
+  concurrency: z.number().int(),
+  verifyTimeoutMs: z.number().int(),
+});
+type Options = z.infer<typeof optionsSchema>;
+const problemsSchema = z.array(z.string());
+const approvalSchema = deploySchema.shape.approval.unwrap();
+const parseJson = <T,>(schema: z.ZodType<T>, text: string): T => schema.parse(JSON.parse(text));
 
 const toBuild = (r: BuildRow): DeployBuild => ({
   sha256: r.sha256,
@@ -137,7 +102,7 @@ const toBuild = (r: BuildRow): DeployBuild => ({
   bytes: r.bytes,
   source: r.source,
   addedAt: r.added_at,
-  problems: JSON.parse(r.problems) as string[],
+  problems: parseJson(problemsSchema, r.problems),
 });
 const toTarget = (r: TargetRow): DeployTarget => ({
   cameraId: r.camera_id,
@@ -177,7 +142,8 @@ export function createDeployService(deps: DeployDeps): DeployService {
 
   // ---- builds ----
   const buildPath = (sha: string): string => path.join(buildsDir, `${sha}.eap`);
-  const getBuild = (sha: string): BuildRow | undefined => db.prepare('SELECT * FROM deploy_builds WHERE sha256 = ?').get(sha) as BuildRow | undefined;
+  const q = deployStatements(db);
+  const getBuild = (sha: string): BuildRow | undefined => q.build.get(sha);
 
   /** Inspects an .eap with main/packaging's reader and keeps it by content hash. */
   const addBuildBytes = async (data: Buffer, fileName: string, source: DeployBuild['source']): Promise<DeployBuild> => {
@@ -193,10 +159,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
       fs.writeFileSync(`${file}.tmp`, data);
       fs.renameSync(`${file}.tmp`, file);
     }
-    db.prepare(
-      `INSERT INTO deploy_builds (sha256, file_name, app_name, version, architecture, bytes, source, problems, added_at) VALUES (?,?,?,?,?,?,?,?,?)
-       ON CONFLICT (sha256) DO UPDATE SET problems = excluded.problems`,
-    ).run(info.sha256, fileName, info.appName, info.version, info.architecture ?? 'all', data.length, source, JSON.stringify(info.problems), now());
+    q.upsertBuild(info.sha256, fileName, info.appName, info.version, info.architecture ?? 'all', data.length, source, JSON.stringify(info.problems), now());
     return toBuild(getBuild(info.sha256)!);
   };
 
@@ -304,26 +267,26 @@ export function createDeployService(deps: DeployDeps): DeployService {
   };
 
   // ---- persistence ----
-  const targetRow = (deployId: string, cameraId: string): TargetRow => db.prepare('SELECT * FROM deploy_targets WHERE deploy_id = ? AND camera_id = ?').get(deployId, cameraId) as TargetRow;
+  const targetRow = (deployId: string, cameraId: string): TargetRow => {
+    const r = q.target.get(deployId, cameraId);
+    if (!r) throw new Error(`no target row for camera ${cameraId} in deploy ${deployId}`);
+    return r;
+  };
   const setTarget = (deployId: string, cameraId: string, patch: Partial<Omit<TargetRow, 'deploy_id' | 'camera_id'>>, persist = true): DeployTarget => {
     const r = { ...targetRow(deployId, cameraId), ...patch, updated_at: now() };
-    if (persist)
-      db.prepare(
-        `UPDATE deploy_targets SET phase=@phase, outcome=@outcome, bytes_sent=@bytes_sent, bytes_total=@bytes_total, message=@message,
-         previous_version=@previous_version, previous_sha=@previous_sha, final_version=@final_version, model_version=@model_version, updated_at=@updated_at WHERE deploy_id=@deploy_id AND camera_id=@camera_id`,
-      ).run(r);
+    if (persist) q.updateTarget(r);
     const t = toTarget(r);
     bus.publish('deploy.progress', { deployId, target: t });
     return t;
   };
   const deployOf = (id: string): Deploy => {
-    const d = db.prepare('SELECT * FROM deploys WHERE id = ?').get(id) as DeployRow | undefined;
+    const d: DeployRow | undefined = q.deploy.get(id);
     if (!d) throw notFound(`Deploy ${id}`);
     const b = getBuild(d.build_sha)!;
-    const targets = (db.prepare('SELECT * FROM deploy_targets WHERE deploy_id = ? ORDER BY stage, camera_name, camera_id').all(id) as TargetRow[]).map(toTarget);
-    const opts = JSON.parse(d.options) as Partial<Options>;
+    const targets = q.targets.all(id).map(toTarget);
+    const opts = parseJson(optionsSchema.partial(), d.options);
     const stages = [0, 1].map((s) => targets.filter((t) => t.stage === s).length).filter((n) => n > 0);
-    return { stages, stopped: d.stopped_reason, allowUnsigned: opts.allowUnsigned ?? false, allowDowngrade: opts.allowDowngrade ?? false, id: d.id, createdAt: d.created_at, finishedAt: d.finished_at, user: d.user, buildSha: d.build_sha, appName: b.app_name, version: b.version, fileName: b.file_name, status: d.status, retryOf: d.retry_of, modelVersion: d.model_version, approval: d.approval ? (JSON.parse(d.approval) as DeployApproval) : null, targets };
+    return { stages, stopped: d.stopped_reason, allowUnsigned: opts.allowUnsigned ?? false, allowDowngrade: opts.allowDowngrade ?? false, id: d.id, createdAt: d.created_at, finishedAt: d.finished_at, user: d.user, buildSha: d.build_sha, appName: b.app_name, version: b.version, fileName: b.file_name, status: d.status, retryOf: d.retry_of, modelVersion: d.model_version, approval: d.approval ? parseJson(approvalSchema, d.approval) : null, targets };
   };
   const step = (deployId: string, c: Camera, message: string, detail: Record<string, string | number | boolean | null> = {}): void => {
     audit.record({ kind: 'deploy.step', severity: 'info', source: c.id, message: `${c.name}: ${message}`, detail: { deployId, ...detail } });
@@ -452,10 +415,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
   };
 
   const recordInstalled = (c: Camera, appName: string, version: string, sha: string | null): void => {
-    db.prepare(
-      `INSERT INTO deploy_installed (camera_id, app_name, version, build_sha, recorded_at) VALUES (?,?,?,?,?)
-       ON CONFLICT (camera_id) DO UPDATE SET app_name=excluded.app_name, version=excluded.version, build_sha=excluded.build_sha, recorded_at=excluded.recorded_at`,
-    ).run(c.id, appName, version, sha, now());
+    q.recordInstalled(c.id, appName, version, sha, now());
   };
 
   const agentNote = async (c: Camera, appName: string): Promise<string> => {
@@ -483,7 +443,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
       if (listed) {
         const apps = listed.apps;
         const cur = apps.find((a) => a.name === appName);
-        const known = db.prepare('SELECT * FROM deploy_installed WHERE camera_id = ?').get(c.id) as { version: string; build_sha: string | null } | undefined;
+        const known = q.installed.get(c.id);
         const prevSha = cur && known && known.version === cur.version && known.build_sha && fs.existsSync(buildPath(known.build_sha)) ? known.build_sha : null;
         row = { ...row, previous_version: cur?.version ?? null, previous_sha: prevSha };
         setTarget(deployId, c.id, { previous_version: row.previous_version, previous_sha: prevSha });
@@ -609,7 +569,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
           const t = targetRow(deployId, c.id);
           if (!stopped && t.outcome !== 'verified' && t.outcome !== 'cancelled') {
             stopped = `${c.name}: ${t.message}`;
-            db.prepare('UPDATE deploys SET stopped_reason = ? WHERE id = ?').run(stopped, deployId);
+            q.stopDeploy(stopped, deployId);
             audit.record({ kind: 'deploy.stopped', severity: 'warning', source: 'deploy', message: `Deploy of ${build.version} stopped at its first failure (${stopped}); cameras not started yet are skipped`, detail: { deployId, camera: c.id } });
           }
         }
@@ -628,7 +588,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
     })().then(() => {
       if (closed) return;
       const status = ctl.cancelled ? 'cancelled' : 'done';
-      db.prepare('UPDATE deploys SET status = ?, finished_at = ? WHERE id = ?').run(status, now(), deployId);
+      q.finishDeploy(status, now(), deployId);
       running.delete(deployId);
       const d = deployOf(deployId);
       const counts = d.targets.reduce<Record<string, number>>((a, t) => ((a[t.outcome] = (a[t.outcome] ?? 0) + 1), a), {});
@@ -648,7 +608,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
   ): string => {
     const build = getBuild(buildSha);
     if (!build) throw notFound(`Build ${buildSha.slice(0, 12)}`);
-    const problems = JSON.parse(build.problems) as string[];
+    const problems = parseJson(problemsSchema, build.problems);
     if (problems.length) throw new AppError('invalid_input', `${build.file_name} cannot be deployed: ${problems.join('; ')}. Fix the manifest and rebuild.`);
     if (!fs.existsSync(buildPath(buildSha))) throw new AppError('not_found', `The package file for ${build.file_name} is missing from ${buildsDir}. Add the build again.`);
     const cams = [...new Set(cameraIds)].map(camera);
@@ -656,16 +616,13 @@ export function createDeployService(deps: DeployDeps): DeployService {
     const approval = 'approval' in ctx ? ctx.approval : null;
     const user = 'who' in ctx ? ctx.who : `${os.userInfo().username} via ${ctx.transport}`;
     db.transaction(() => {
-      db.prepare('INSERT INTO deploys (id, created_at, user, build_sha, status, options, retry_of, approval, model_version) VALUES (?,?,?,?,?,?,?,?,?)').run(
+      q.insertDeploy(
         id, now(), user, buildSha, 'running', JSON.stringify(opts), retryOf, approval ? JSON.stringify(approval) : null, build.model_version,
-      );
-      const ins = db.prepare(
-        'INSERT INTO deploy_targets (deploy_id, camera_id, camera_name, phase, outcome, bytes_total, message, previous_version, previous_sha, stage, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
       );
       const [first = 0] = stageSizes(cams.length, opts.canary ?? 0);
       // A resumed camera keeps what it ran before the interrupted deploy, so the rollback still knows it.
       for (const [i, c] of cams.entries())
-        ins.run(id, c.id, c.name, 'queued', 'pending', build.bytes, 'queued', previous?.get(c.id)?.previous_version ?? null, previous?.get(c.id)?.previous_sha ?? null, i < first ? 0 : 1, now());
+        q.insertTarget(id, c.id, c.name, 'queued', 'pending', build.bytes, 'queued', previous?.get(c.id)?.previous_version ?? null, previous?.get(c.id)?.previous_sha ?? null, i < first ? 0 : 1, now());
     })();
     if (approval)
       audit.record({
@@ -680,17 +637,17 @@ export function createDeployService(deps: DeployDeps): DeployService {
   };
 
   // An app restart cut these short: say so, truthfully, and offer to resume.
-  const interrupted = db.prepare("SELECT id FROM deploys WHERE status = 'running'").all() as { id: string }[];
+  const interrupted = q.runningIds.all();
   for (const { id } of interrupted) {
-    db.prepare("UPDATE deploy_targets SET outcome = 'interrupted', message = 'the app stopped during ' || phase || '; the camera may run either version — retry to resume and verify', updated_at = ? WHERE deploy_id = ? AND outcome = 'pending'").run(now(), id);
-    db.prepare("UPDATE deploys SET status = 'interrupted', finished_at = ? WHERE id = ?").run(now(), id);
+    q.interruptTargets(now(), id);
+    q.interruptDeploy(now(), id);
     audit.record({ kind: 'deploy.failed', severity: 'warning', source: 'deploy', message: `A deploy was interrupted by an app restart; open Deploy → History to resume it`, detail: { deployId: id } });
   }
 
   const handlers: Handlers = {
     'deploy.builds': async () => {
       await importNative();
-      const builds = (db.prepare('SELECT * FROM deploy_builds ORDER BY added_at DESC, file_name').all() as BuildRow[]).map(toBuild);
+      const builds = q.builds.all().map(toBuild);
       return { builds, nativeDir: deps.nativeDir ?? null };
     },
     'deploy.addBuild': async ({ path: file }) => {
@@ -765,17 +722,17 @@ export function createDeployService(deps: DeployDeps): DeployService {
       return { cancelled: true };
     },
     'deploy.retry': ({ deployId }, ctx) => {
-      const d = db.prepare('SELECT * FROM deploys WHERE id = ?').get(deployId) as DeployRow | undefined;
+      const d = q.deploy.get(deployId);
       if (!d) throw notFound(`Deploy ${deployId}`);
       if (d.status === 'running') throw new AppError('conflict', 'This deploy is still running. Wait for it to finish, or cancel it first.');
-      const rows = (db.prepare("SELECT * FROM deploy_targets WHERE deploy_id = ? AND outcome != 'verified'").all(deployId) as TargetRow[]).filter((r) => registry.get(r.camera_id));
+      const rows = q.unverifiedTargets.all(deployId).filter((r) => registry.get(r.camera_id));
       if (rows.length === 0) throw new AppError('conflict', 'Every camera of this deploy already runs the new version (verified). Nothing to retry.');
-      const opts = JSON.parse(d.options) as Options;
+      const opts = parseJson(optionsSchema, d.options);
       const prev = new Map(rows.filter((r) => r.outcome === 'interrupted').map((r) => [r.camera_id, r]));
       return { deployId: create(d.build_sha, rows.map((r) => r.camera_id), opts, ctx, deployId, prev), cameras: rows.length };
     },
     'deploy.history': ({ limit }) => ({
-      deploys: (db.prepare('SELECT id FROM deploys ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as { id: string }[]).map((r) => deployOf(r.id)),
+      deploys: q.recentIds.all(limit).map((r) => deployOf(r.id)),
     }),
     'deploy.get': ({ deployId }) => deployOf(deployId),
   };
@@ -785,7 +742,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
     const base = getBuild(baseSha);
     if (!base) throw notFound(`Build ${baseSha.slice(0, 12)}`);
     if (base.model_version !== null) throw new AppError('invalid_input', `${base.file_name} already carries model v${base.model_version}. Choose the plain build to ship another model.`);
-    const made = db.prepare('SELECT * FROM deploy_builds WHERE base_sha = ? AND model_version = ? ORDER BY added_at DESC').get(baseSha, version) as BuildRow | undefined;
+    const made = q.buildWithModel.get(baseSha, version);
     if (made && fs.existsSync(buildPath(made.sha256))) return made;
     if (!deps.models) throw new AppError('unavailable', 'Federated models are not available in this installation. Deploy without a model.');
     const model = deps.models(version);
@@ -799,18 +756,18 @@ export function createDeployService(deps: DeployDeps): DeployService {
     }
     const fileName = `${base.file_name.replace(/\.eap$/, '')}+model-v${version}.eap`;
     const b = await addBuildBytes(built.data, fileName, base.source);
-    db.prepare('UPDATE deploy_builds SET base_sha = ?, model_version = ? WHERE sha256 = ?').run(baseSha, version, b.sha256);
+    q.setBuildModel(baseSha, version, b.sha256);
     audit.record({ kind: 'deploy.step', severity: 'info', source: 'deploy', message: `Model v${version} added to ${base.file_name} as ${fileName}`, detail: { base: baseSha, build: b.sha256, modelVersion: version, modelSha256: built.model.sha256 } });
     return getBuild(b.sha256)!;
   };
 
   const resolveBuild = (ref: string): BuildRow => {
     const bySha = /^[0-9a-f]{64}$/.test(ref) ? getBuild(ref) : undefined;
-    const rows = bySha ? [bySha] : (db.prepare('SELECT * FROM deploy_builds WHERE file_name = ? ORDER BY added_at DESC').all(ref) as BuildRow[]);
+    const rows = bySha ? [bySha] : q.buildsNamed.all(ref);
     if (rows.length === 0) throw new AppError('not_found', `No build "${ref}" is known to the app. Name one from the Deploy view's builds by its sha256 or file name.`);
     if (rows.length > 1) throw new AppError('conflict', `${rows.length} builds are named "${ref}". Name the one you mean by its sha256: ${rows.map((r) => r.sha256.slice(0, 12)).join(', ')}.`);
     const b = rows[0]!;
-    const problems = JSON.parse(b.problems) as string[];
+    const problems = parseJson(problemsSchema, b.problems);
     if (problems.length) throw new AppError('invalid_input', `${b.file_name} cannot be deployed: ${problems.join('; ')}.`);
     return b;
   };

@@ -87,6 +87,11 @@ export function DeployView() {
       transport().on('deploy.changed', ({ deployId, status }) => {
         setCurrent((d) => (d && d.id === deployId ? { ...d, status } : d));
         if (status !== 'running') {
+          // The finished deploy as stored: why it stopped, and every camera's last word.
+          transport()
+            .call('deploy.get', { deployId })
+            .then((full) => setCurrent((d) => (d && d.id === deployId ? full : d)))
+            .catch((e: unknown) => setError(errorText(e)));
           void loadHistory();
           void loadCameras().catch(() => undefined);
         }
