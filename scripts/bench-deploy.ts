@@ -97,6 +97,29 @@ function pad(bytes: number): Buffer {
   return out;
 }
 
+/** Regular files of an .eap whose names pass `keep` (tar-stream over the gzip stream). */
+async function eapFiles(eap: Buffer, keep: (name: string) => boolean): Promise<{ name: string; data: Buffer; mode: number }[]> {
+  const tar = (await import('tar-stream')).default;
+  const zlib = await import('node:zlib');
+  const out: { name: string; data: Buffer; mode: number }[] = [];
+  const ex = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (h, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
+      stream.on('end', () => {
+        if (h.type === 'file' && keep(h.name)) out.push({ name: h.name, data: Buffer.concat(chunks), mode: (h.mode ?? 0o644) & 0o7777 });
+        next();
+      });
+    });
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+  });
+  ex.end(zlib.gunzipSync(eap));
+  await done;
+  return out;
+}
+
 const curl = (args: string[]): Promise<string> =>
   new Promise((resolve, reject) => execFile('curl', ['-s', '--max-time', '60', ...args], { maxBuffer: 1 << 20 }, (err, out) => (err ? reject(err) : resolve(out))));
 
@@ -148,7 +171,9 @@ async function main(): Promise<void> {
     const manifest = JSON.parse(fs.readFileSync(path.join(nativeDir, 'manifest.json'), 'utf8')) as { acapPackageConf: { setup: Record<string, unknown> } };
     manifest.acapPackageConf.setup.version = '1.4.0';
     const exe = fs.readFileSync(built.executable);
-    const eap = await buildEap({ manifest, executable: exe, license: fs.readFileSync(path.join(nativeDir, 'LICENSE')), extraFiles: [{ name: 'lib/pad.bin', data: pad(PAD_BYTES) }] });
+    // The camera package bundles its libraries under lib/ (AXIS OS lacks them): keep them, add the padding.
+    const libs = await eapFiles(fs.readFileSync(built.path), (n) => n.startsWith('lib/'));
+    const eap = await buildEap({ manifest, executable: exe, license: fs.readFileSync(path.join(nativeDir, 'LICENSE')), extraFiles: [...libs, { name: 'lib/pad.bin', data: pad(PAD_BYTES) }] });
     const eapPath = path.join(dir, eap.fileName);
     fs.writeFileSync(eapPath, eap.data);
     const buildS = (performance.now() - t0) / 1000;
