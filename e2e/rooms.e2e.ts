@@ -101,16 +101,23 @@ describe('rooms: two agents and the user vote, and it all survives a restart', (
     proposalId = p.id;
     expect(p.status).toBe('open');
 
-    const { stdout } = await cli('vote', '--proposal', String(proposalId), '--choice', 'yes', '--token', tokenB);
-    expect(stdout).toMatch(new RegExp(`#${proposalId} open yes=1 no=0 abstain=0 eligible=3`));
-
+    // Agents join without a vote: B's first try is refused, then the user gives B a vote in the Members tab.
+    const refused = await cli('vote', '--proposal', String(proposalId), '--choice', 'yes', '--token', tokenB).catch((e: { stderr?: string }) => ({ stdout: '', stderr: e.stderr ?? '' }));
+    expect(refused.stderr).toMatch(/without a vote/);
     await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Rooms', exact: true }).click();
+    await page.getByRole('tab', { name: 'Members' }).click();
+    await page.getByRole('button', { name: 'Give a vote to agent-b' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Take the vote of agent-b' }).count()).toBe(1);
+    await page.getByRole('tab', { name: 'Votes' }).click();
+    const { stdout } = await cli('vote', '--proposal', String(proposalId), '--choice', 'yes', '--token', tokenB);
+    expect(stdout).toMatch(new RegExp(`#${proposalId} open yes=1 no=0 abstain=0 eligible=2`));
+
     const stream = page.getByRole('list', { name: 'Messages' });
     await expect.poll(() => stream.getByText('agent A here').count()).toBe(1);
     await expect.poll(() => stream.locator('mark.mention-me').count()).toBe(1); // @user is the reader
     const card = page.getByRole('article', { name: `Proposal ${proposalId}: ${TITLE}` });
     // The live tally: B's yes arrived as an event or with the load.
-    await expect.poll(() => card.getByLabel(/^Tally:/).getAttribute('aria-label')).toBe('Tally: 1 yes, 0 no, 0 abstain of 3');
+    await expect.poll(() => card.getByLabel(/^Tally:/).getAttribute('aria-label')).toBe('Tally: 1 yes, 0 no, 0 abstain of 2');
     await expect.poll(() => card.getByText(/ends in/).count()).toBe(1);
     await card.getByRole('button', { name: `Vote yes on proposal ${proposalId}` }).click();
     await expect.poll(() => card.locator('.pstatus').textContent()).toBe('passed');
@@ -118,7 +125,7 @@ describe('rooms: two agents and the user vote, and it all survives a restart', (
     await page.getByRole('tab', { name: 'Decisions' }).click();
     const decision = page.getByRole('listitem', { name: /^Decision \d+: / }).filter({ hasText: TITLE });
     await expect.poll(() => decision.count()).toBe(1);
-    await expect.poll(() => decision.getByText('2 yes, 0 no, 0 abstain of 3').count()).toBe(1);
+    await expect.poll(() => decision.getByText('2 yes, 0 no, 0 abstain of 2').count()).toBe(1);
     await page.screenshot({ path: artifactPath('rooms.png') });
 
     await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Agents', exact: true }).click();
@@ -202,7 +209,7 @@ describe('rooms: two agents and the user vote, and it all survives a restart', (
 
     const card = page.getByRole('article', { name: `Proposal ${proposalId}: ${TITLE}` });
     await expect.poll(() => card.locator('.pstatus').textContent()).toBe('passed');
-    expect(await card.getByLabel(/^Tally:/).getAttribute('aria-label')).toBe('Tally: 2 yes, 0 no, 0 abstain of 3');
+    expect(await card.getByLabel(/^Tally:/).getAttribute('aria-label')).toBe('Tally: 2 yes, 0 no, 0 abstain of 2');
     const record = await card.locator('.vote-record').textContent();
     expect(record).toContain('agent-b: yes');
     expect(record).toContain('You: yes');

@@ -77,10 +77,40 @@ async function live(seconds: number): Promise<Record<string, number>> {
   };
 }
 
+/** One viewer per listed size at the full sensor rate: does the camera deliver what it lists (issue 13 item 5)? */
+async function listedSizes(seconds: number): Promise<Record<string, { requested_fps: number; delivered_fps: number }>> {
+  const fleet = await startSimulatedFleet({ cameras: 1, seed: 3, apps: 'agent' });
+  const c = fleet.cameras[0]!;
+  const out: Record<string, { requested_fps: number; delivered_fps: number }> = {};
+  try {
+    for (const res of ['1920x1080', '1280x720', '640x360']) {
+      let parts = 0;
+      let tail = '';
+      const p = spawn('curl', ['-s', '-N', '--digest', '-u', `${c.username}:${c.password}`, `${c.url}/axis-cgi/mjpg/video.cgi?resolution=${res}&fps=30`], { stdio: ['ignore', 'pipe', 'ignore'] });
+      p.stdout.on('data', (b: Buffer) => {
+        const s = tail + b.toString('latin1');
+        parts += s.split('--myboundary\r\n').length - 1;
+        tail = s.slice(-20);
+      });
+      await new Promise((r) => setTimeout(r, 1000)); // warm-up: background render, connection
+      const p0 = parts;
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      out[res] = { requested_fps: 30, delivered_fps: r2((parts - p0) / ((performance.now() - t0) / 1000)) };
+      p.kill('SIGTERM');
+    }
+  } finally {
+    await fleet.stop();
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
+  const seconds = Number(process.env.CAMSIM_BENCH_SECONDS ?? 10);
   const frame = await perFrame();
-  const fleet16 = await live(Number(process.env.CAMSIM_BENCH_SECONDS ?? 10));
-  const out = { resolution: '640x360', compression: 30, ...frame, live: fleet16 };
+  const fleet16 = await live(seconds);
+  const sizes = await listedSizes(Math.max(2, Math.round(seconds / 2)));
+  const out = { resolution: '640x360', compression: 30, ...frame, live: fleet16, single_viewer_30fps: sizes };
   fs.mkdirSync('bench-results', { recursive: true });
   fs.writeFileSync(path.join('bench-results', 'camsim.json'), `${JSON.stringify(out, null, 2)}\n`);
   console.log(JSON.stringify(out, null, 2));

@@ -34,7 +34,8 @@ describe('electron-builder.yml', () => {
     expect(config.mac.target.map((t: { target: string }) => t.target)).toEqual(['dmg', 'zip']);
     expect(config.mac.hardenedRuntime).toBe(true);
     expect(config.linux.target).toEqual(['AppImage', 'deb']);
-    expect(config.asarUnpack).toContain('node_modules/better-sqlite3/**');
+    expect(config.npmRebuild).toBe(false);
+    expect(config.extraResources[0]).toMatchObject({ to: 'electron-native' });
   });
 });
 

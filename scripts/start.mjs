@@ -1,6 +1,7 @@
 // npm start: builds if needed, then opens the desktop app when the Electron binary is present,
 // else browser mode (same UI in the default browser). `--browser` forces browser mode.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { ensureBuilt } from './lib/build.mjs';
@@ -13,6 +14,20 @@ const passOn = args.filter((a) => a !== '--browser');
 
 await ensureBuilt();
 const electron = electronBinary();
+
+// App mode loads better-sqlite3 built for Electron's ABI from build/electron-native/ (node_modules
+// keeps Node's build for browser mode and the tests): build it on first use.
+if (electron.path && !forceBrowser) {
+  const binding = path.join(root, 'build/electron-native', `${process.platform}-${process.arch}`, 'better_sqlite3.node');
+  if (!fs.existsSync(binding)) {
+    console.error('First start in app mode: building better-sqlite3 for Electron (npm run rebuild:electron)…');
+    const r = spawnSync(process.execPath, [path.join(root, 'scripts/electron-native.mjs')], { stdio: 'inherit' });
+    if (r.status !== 0) {
+      electron.path = undefined;
+      electron.reason = 'better-sqlite3 could not be built for Electron here (see above)';
+    }
+  }
+}
 
 if (electron.path && !forceBrowser) {
   const child = spawn(electron.path, [root, ...passOn], { stdio: 'inherit' });

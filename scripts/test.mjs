@@ -20,6 +20,7 @@ const steps = [
   ['boundaries', ['scripts/check-boundaries.mjs']],
   ['build', [bin('electron-vite/bin/electron-vite.js'), 'build']],
   ['security', ['scripts/security-check.mjs']],
+  ['package', ['scripts/check-package.mjs', '--without-electron-build']],
   ['unit', [bin('vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(reports, 'unit.json')}`]],
   ['e2e', [bin('vitest/vitest.mjs'), 'run', '--config', 'vitest.e2e.config.mts', '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(reports, 'e2e.json')}`]],
 ];

@@ -33,11 +33,14 @@ describe('rooms and agents in the app', () => {
     const a1 = await connectBridge({ url, token: t1.token });
     const a2 = await connectBridge({ url, token: t2.token });
     const p = await a1.call<{ id: number }>('rooms.propose', { roomId: room.id, title: 'Ship 1.2', subject: 'release', outcome: 'ship 1.2 on Friday' });
+    // Agents join without a vote; the owner gives reviewer-1 one.
+    await expect(a2.call('rooms.vote', { proposalId: p.id, choice: 'yes' })).rejects.toMatchObject({ code: 'forbidden' });
+    await call(app, 'rooms.updateMember', { roomId: room.id, memberId: a2.welcome.memberId, canVote: true });
     await a2.call('rooms.vote', { proposalId: p.id, choice: 'yes' });
     // the user, as owner, through the contract; a weight field is refused at the edge
     const refused = await app.dispatcher.dispatch('rooms.vote', { proposalId: p.id, choice: 'yes', weight: 9 }, ctx);
     expect(refused.ok).toBe(false);
-    expect((await call<{ status: string }>(app, 'rooms.vote', { proposalId: p.id, choice: 'yes' })).status).toBe('passed'); // 2 of 3
+    expect((await call<{ status: string }>(app, 'rooms.vote', { proposalId: p.id, choice: 'yes' })).status).toBe('passed'); // 2 of 2 (coder-1 has no vote)
     expect((await call<{ agents: unknown[] }>(app, 'agents.connected', {})).agents).toHaveLength(2);
     await a1.close();
     await a2.close();

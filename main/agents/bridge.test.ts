@@ -174,7 +174,8 @@ describe('messages, delivery and resume', () => {
     const m = await c.call<Message>('rooms.post', first);
     expect(m).toMatchObject({ signed: true, verified: true });
     await expect(c.call('rooms.post', { ...signed('signed'), text: 'tampered' })).rejects.toMatchObject({ code: 'unauthorized' });
-    expect((await c.call<Message>('rooms.post', { roomId: room.id, text: 'plain' })).verified).toBe(false);
+    // With a key registered, an unsigned message from this token is refused: it could be anyone holding the token.
+    await expect(c.call('rooms.post', { roomId: room.id, text: 'plain' })).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/must be signed/) });
     expect(refusals(rig).some((r) => r.reason === 'bad signature')).toBe(true);
     // Replay protection: the very same signed frame again, on another socket too, is refused...
     await expect(c.call('rooms.post', first)).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/nonce/) });
@@ -189,7 +190,8 @@ describe('messages, delivery and resume', () => {
     expect(await c.call<Message>('rooms.post', signed('fresh'))).toMatchObject({ verified: true });
     expect(refusals(rig).filter((r) => r.reason.startsWith('signature ')).map((r) => r.reason)).toEqual(['signature replayed', 'signature replayed', 'signature stale', 'signature future']);
     const texts = rig.rooms.listMessages({ roomId: room.id, limit: 50 }).messages.map((x) => x.text);
-    expect(texts).toEqual(['signed', 'plain', 'fresh']);
+    expect(texts).toEqual(['signed', 'fresh']);
+    expect(refusals(rig).filter((r) => r.reason === 'unsigned')).toHaveLength(1);
   });
 
   it('refuses a signed message replayed after a restart (signed before the app started)', async () => {
@@ -207,14 +209,64 @@ describe('messages, delivery and resume', () => {
     expect(rig.rooms.listMessages({ roomId: room.id, limit: 10 }).messages.map((m) => m.text)).toEqual(['once']);
   });
 
+  it('refuses a signed message replayed right after a restart (the nonce is kept on disk)', async () => {
+    const room = rig.rooms.createRoom({ name: 'Signed' });
+    const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+    const t = issue(undefined, { publicKey: publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64') });
+    const ts = rig.clock.t;
+    const frame = { roomId: room.id, text: 'once', ts, nonce: 'restart-nonce-2', sig: '' };
+    frame.sig = crypto.sign(null, signingInput({ tokenId: t.info.id, roomId: room.id, act: 'inform', ts, nonce: frame.nonce, text: 'once' }), privateKey).toString('base64');
+    expect(await httpCall<Message>(rig.url, t.token, 'rooms.post', frame)).toMatchObject({ verified: true });
+    const dir = rig.dir;
+    await rig.stop(false);
+    rig = await startRig({ dir, clockStart: ts + 1000 }); // restarted a second later: the signature's time still passes
+    await expect(httpCall(rig.url, t.token, 'rooms.post', frame)).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/already received/) });
+    expect(rig.rooms.listMessages({ roomId: room.id, limit: 10 }).messages.map((m) => m.text)).toEqual(['once']);
+    // The nonce is on disk once (swept when its time can no longer pass).
+    expect(rig.db.prepare('SELECT count(*) AS n FROM agent_nonces').get()).toEqual({ n: 1 });
+  });
+
+  it('a read-only token cannot register a signing key', async () => {
+    const reader = await connect(issue(['rooms:read']).token);
+    const raw = crypto.generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64');
+    await expect(reader.call('agent.registerKey', { publicKey: raw })).rejects.toMatchObject({ code: 'forbidden' });
+    expect(rig.bridge.tokens.list().find((x) => x.id === reader.welcome.tokenId)!.hasPublicKey).toBe(false);
+  });
+
+  it('answers 429 with Retry-After, and a malformed call frame with a result carrying its id', async () => {
+    const t = rig.bridge.tokens.create({ name: 'slow', scopes: ['rooms:read'], ratePerMinute: 6, burst: 1 });
+    const http = rig.url.replace(/^ws:/, 'http:');
+    const post = () => fetch(`${http}/api/rooms.list`, { method: 'POST', headers: { Authorization: `Bearer ${t.token}`, 'Content-Type': 'application/json' }, body: '{}' });
+    expect((await post()).status).toBe(200);
+    const limited = await post();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('10'); // 6 a minute: the next call in 10 s
+
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(`${rig.url}/ws`, 'omnisight.agent.v1', { headers: { Authorization: `Bearer ${issue().token}` } });
+    const frames: Record<string, unknown>[] = [];
+    ws.on('message', (d) => frames.push(JSON.parse(String(d)) as Record<string, unknown>));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'call', id: 17, op: 'rooms.list', input: {}, extra: 1 }));
+    ws.send(JSON.stringify({ type: 'nope' }));
+    await until(() => frames.length >= 3);
+    ws.close();
+    expect(frames[1]).toEqual({ type: 'result', id: 17, ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/^Malformed frame \(unknown field "extra"/) } });
+    expect(frames[2]).toMatchObject({ type: 'error', message: expect.stringMatching(/^Malformed frame/) });
+  });
+
   it('votes through the bridge use the owner-set weight; propose_deploy only proposes', async () => {
     const room = rig.rooms.createRoom({ name: 'Vote', defaultRule: 'weighted' });
     const a = await connect(issue().token);
     const p = await a.call<{ id: number }>('deploy.propose', { roomId: room.id, build: 'omnisight-1.2.0.eap', cameraIds: ['cam-1'], reason: 'fixes fps' });
-    rig.rooms.updateMember({ roomId: room.id, memberId: a.welcome.memberId, weight: 3, by: 'user' });
-    const voted = await a.call<{ status: string; votes: { weight: number }[]; kind: string }>('rooms.vote', { proposalId: p.id, choice: 'yes' });
-    expect(voted).toMatchObject({ status: 'passed', kind: 'deploy' }); // 3 of 4
+    // The agent joined without a vote; the owner gives it one with a weight.
+    await expect(a.call('rooms.vote', { proposalId: p.id, choice: 'yes' })).rejects.toMatchObject({ code: 'forbidden', message: expect.stringMatching(/without a vote/) });
+    rig.rooms.updateMember({ roomId: room.id, memberId: a.welcome.memberId, weight: 3, canVote: true, by: 'user' });
+    const voted = await a.call<{ status: string; votes: { weight: number }[]; kind: string; needsApproval: boolean }>('rooms.vote', { proposalId: p.id, choice: 'yes' });
+    // 3 of 4 meets the weighted rule, but a deploy also needs the owner's yes.
+    expect(voted).toMatchObject({ status: 'open', kind: 'deploy', needsApproval: true });
     expect(voted.votes[0]!.weight).toBe(3);
+    expect(rig.rooms.vote({ proposalId: p.id, voter: 'user', choice: 'yes' })).toMatchObject({ status: 'passed', approvedBy: 'user' });
     expect(await a.call('fleet.status', {}).catch((e: BridgeCallError) => e.code)).toBe('forbidden');
     const f = await connect(issue(['fleet:read']).token);
     expect(await f.call('fleet.status', {})).toMatchObject({ available: false });

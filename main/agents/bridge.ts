@@ -32,7 +32,7 @@ import type { Logger } from '../kernel/logger';
 import { describeZodError } from '../kernel/validation';
 import type { ProposeDeployInput } from '../fleet';
 import type { RoomsService } from '../rooms';
-import { createRateLimiter, createReplayGuard, REPLAY_WINDOW_MS, refusalText, signingInput, verifyEd25519, type TokenRecord, type TokenStore } from './tokens';
+import { createRateLimiter, createReplayGuard, REPLAY_WINDOW_MS, refusalText, signingInput, verifyEd25519, type NonceStore, type TokenRecord, type TokenStore } from './tokens';
 
 export const AGENT_WS_PROTOCOL = 'omnisight.agent.v1';
 export const MAX_FRAME_BYTES = 256 * 1024;
@@ -42,6 +42,8 @@ const MAX_WAIT_MS = 120_000;
 
 export interface BridgeDeps {
   tokens: TokenStore;
+  /** Nonces of signed messages on disk: a replay after a restart is refused too. */
+  nonces?: NonceStore;
   rooms: RoomsService;
   bus: EventBus;
   audit: AuditLog;
@@ -131,6 +133,16 @@ export const postSchema = z
   })
   .strict();
 
+/** A rate-limit refusal that knows when a retry can succeed (HTTP answers it with Retry-After). */
+class RateLimited extends AppError {
+  constructor(
+    readonly retryAfterMs: number,
+    message: string,
+  ) {
+    super('rate_limited', message);
+  }
+}
+
 const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const ACTS: ReadonlySet<unknown> = new Set(speechActs);
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
@@ -201,7 +213,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
   const { tokens, rooms, bus, audit, log, now } = deps;
   const idleMs = deps.idleMs ?? 60_000;
   const limiter = createRateLimiter(now);
-  const replay = createReplayGuard(now);
+  const replay = createReplayGuard(now, REPLAY_WINDOW_MS, deps.nonces);
   const conns = new Set<Conn>();
   const byRoom = new Map<string, Set<Conn>>();
   let boundPort = 0;
@@ -320,6 +332,13 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
       run: (c, i: z.infer<typeof postSchema>) => {
         let signed = false;
         let verified = false;
+        if (i.sig === undefined && c.token.publicKey) {
+          refuse(`agent:${c.token.id}`, 'unsigned', 'Refused an unsigned message from a token with a registered signing key', { room: i.roomId });
+          throw new AppError(
+            'unauthorized',
+            'This token has a registered signing key, so every message it posts must be signed ("sig", "nonce", "ts"). Sign it, or ask the user for a token without a key.',
+          );
+        }
         if (i.sig !== undefined) {
           if (!c.token.publicKey) throw new AppError('invalid_input', 'This message is signed but no public key is registered with the token. Register one (agent.registerKey) or leave "sig" out.');
           if (i.nonce === undefined || i.ts === undefined)
@@ -504,7 +523,8 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
       run: (c) => ({ tokenId: c.token.id, memberId: c.author.id, name: c.token.name, scopes: c.token.scopes, roles: c.token.roles, hasPublicKey: !!c.token.publicKey }),
     },
     'agent.registerKey': {
-      scope: null,
+      // A key makes messages "verified": only a token that may write gets one.
+      scope: 'rooms:write',
       input: z.object({ publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, { message: 'Send the raw 32-byte Ed25519 public key in standard base64' }) }).strict(),
       run: (c, i: { publicKey: string }) => {
         // First registration only; replacing a key is the user's decision (new token in the Agents view).
@@ -532,7 +552,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
     const rl = limiter.take(c.token.id, c.token.ratePerMinute, c.token.burst);
     if (!rl.ok) {
       refuse(src, 'rate limited', `Refused an agent call: over ${c.token.ratePerMinute} calls a minute`, { op, retryAfterMs: rl.retryAfterMs });
-      throw new AppError('rate_limited', `Too many calls: this token may make ${c.token.ratePerMinute} a minute (burst ${c.token.burst}). Retry in ${Math.ceil(rl.retryAfterMs / 1000)} s.`);
+      throw new RateLimited(rl.retryAfterMs, `Too many calls: this token may make ${c.token.ratePerMinute} a minute (burst ${c.token.burst}). Retry in ${Math.ceil(rl.retryAfterMs / 1000)} s.`);
     }
     if (spec.scope && !c.token.scopes.includes(spec.scope)) {
       refuse(src, 'scope', `Refused an agent call: ${op} needs the ${spec.scope} scope`, { op, scope: spec.scope });
@@ -648,7 +668,9 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
         (value) => sendJson(res, 200, { ok: true, value }),
         (err: unknown) => {
           const e = asError(err);
-          sendJson(res, statusOf[e.code] ?? 500, { ok: false, error: e });
+          // RFC 9110 §10.2.3: whole seconds until a retry can succeed.
+          const extra: Record<string, string> = err instanceof RateLimited ? { 'Retry-After': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) } : {};
+          sendJson(res, statusOf[e.code] ?? 500, { ok: false, error: e }, extra);
         },
       );
     });
@@ -711,15 +733,19 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
       conn.lastSeenAt = t;
       if (wasIdle) refreshPresence(caller.author.id, caller.author.name);
       let frame: Frame | string;
+      let raw: unknown;
       try {
         // One JSON.parse straight from the bytes, then the hand check: the only validation of the frame.
-        frame = isBinary ? 'binary frames are not used' : parseFrame(JSON.parse(data.toString()));
+        frame = isBinary ? 'binary frames are not used' : parseFrame((raw = JSON.parse(data.toString())));
       } catch {
         frame = 'not JSON';
       }
       if (typeof frame === 'string') {
         refuse(`agent:${caller.token.id}`, 'malformed frame', `Refused a malformed agent frame: ${frame}`);
-        ws.send(JSON.stringify({ type: 'error', message: 'Malformed frame: expected {"type":"call","id":n,"op":"…","input":{…}}, {"type":"ack","roomId":"…","upTo":n} or {"type":"ping"}' }));
+        const message = `Malformed frame (${frame}): expected {"type":"call","id":n,"op":"…","input":{…}}, {"type":"ack","roomId":"…","upTo":n} or {"type":"ping"}`;
+        // A call whose id can be read gets its answer as that call's result: the caller is not left waiting.
+        const id = isPlainObject(raw) && Number.isSafeInteger(raw.id) && (raw.id as number) >= 0 ? (raw.id as number) : undefined;
+        ws.send(JSON.stringify(id === undefined ? { type: 'error', message } : { type: 'result', id, ok: false, error: { code: 'invalid_input', message } }));
         return;
       }
       if (frame.type === 'ping') return sendTo(conn, PONG);

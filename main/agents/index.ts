@@ -10,7 +10,7 @@ import type { RoomsService } from '../rooms';
 import type { Db } from '../store';
 import { startBridgeServer, type BridgeDeps, type BridgeServer } from './bridge';
 import { claudeCodeCommand, desktopConfigPath, installedExecutable, mcpEntry, MCP_SERVER_NAME, writeDesktopConfig, type McpLaunch } from './desktop-config';
-import { createTokenStore, type TokenStore } from './tokens';
+import { createNonceStore, createTokenStore, type TokenStore } from './tokens';
 
 export { connectBridge, httpCall, resolveBridgeUrl, BridgeCallError, type BridgeClient } from './client';
 export { createTokenStore, signingInput, type TokenStore } from './tokens';
@@ -76,7 +76,7 @@ export function createAgentBridge(deps: AgentBridgeDeps): AgentBridge {
     stats: () => server?.stats() ?? { posts: 0, commits: 0 },
     start() {
       starting ??= startBridgeServer(
-        { tokens, rooms: deps.rooms, bus: deps.bus, audit: deps.audit, log: deps.log, now: deps.now, dataDir: deps.dataDir, dispatcher: deps.dispatcher, idleMs: deps.idleMs, proposeDeploy: deps.proposeDeploy },
+        { tokens, nonces: createNonceStore(deps.db), rooms: deps.rooms, bus: deps.bus, audit: deps.audit, log: deps.log, now: deps.now, dataDir: deps.dataDir, dispatcher: deps.dispatcher, idleMs: deps.idleMs, proposeDeploy: deps.proposeDeploy },
         deps.port ?? 0,
       ).then((s) => {
         server = s;

@@ -59,6 +59,8 @@ describe('MCP server over stdio, driven by the official MCP client', () => {
 
       const proposed = text(await client.callTool({ name: 'propose', arguments: { roomId: room.id, title: 'Adopt MCP', subject: 'integration', outcome: 'use MCP' } }));
       const id = Number(/#(\d+)/.exec(proposed)![1]);
+      expect(text(await client.callTool({ name: 'vote', arguments: { proposalId: id, choice: 'yes' } }))).toMatch(/without a vote/);
+      rig.rooms.updateMember({ roomId: room.id, memberId: `agent:${/^omni_([0-9a-f]{12})_/.exec(token)![1]}`, canVote: true, by: 'user' });
       expect(text(await client.callTool({ name: 'vote', arguments: { proposalId: id, choice: 'yes' } }))).toMatch(/open|passed/);
       expect(rig.rooms.getProposal(id).votes).toHaveLength(1);
 
@@ -83,6 +85,25 @@ describe('MCP server over stdio, driven by the official MCP client', () => {
   }, 30_000);
 });
 
+describe('MCP server shutdown', () => {
+  it('exits when its stdin closes (the MCP stdio shutdown), even with the bridge socket open', async () => {
+    const { token } = rig.bridge.tokens.create({ name: 'closer', scopes: ['rooms:read'] });
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [launcher, 'mcp', '--url', rig.url], { env: { ...process.env, OMNISIGHT_TOKEN: token }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      // Running and connected to the bridge: it answers an initialize request.
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } })}\n`);
+      await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => String(d).includes('"id":1') && resolve()));
+      child.stdin.end();
+      const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 8000))]);
+      expect(code).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
+});
+
 describe('omnisight CLI', () => {
   it('creates a token straight in the database that the running bridge accepts, then sends, reads, waits and votes', async () => {
     const room = rig.rooms.createRoom({ name: 'CLI room' });
@@ -104,6 +125,8 @@ describe('omnisight CLI', () => {
     expect(waited.code).toBe(3);
 
     const p = rig.rooms.propose({ roomId: room.id, by: { kind: 'human', id: 'user', name: 'You' }, title: 'Ship', subject: 'release', outcome: 'ship it' });
+    await expect(cli(['vote', '--proposal', String(p.id), '--choice', 'yes', '--data-dir', rig.dir], env)).resolves.toMatchObject({ stderr: expect.stringMatching(/without a vote/) });
+    rig.rooms.updateMember({ roomId: room.id, memberId: `agent:${/^omni_([0-9a-f]{12})_/.exec(token)![1]}`, canVote: true, by: 'user' });
     const voted = await cli(['vote', '--proposal', String(p.id), '--choice', 'yes', '--data-dir', rig.dir], env);
     expect(voted.stdout).toMatch(new RegExp(`#${p.id} (open|passed)`));
 

@@ -160,7 +160,7 @@ export async function createOmnisightMcpServer(opts: McpOptions): Promise<{ serv
     'propose_deploy',
     {
       description:
-        "Propose deploying a build to cameras. It only creates a proposal in the room: the deploy starts when the room's vote passes, and its outcome is posted back into the room. build is a sha256 or file name the app knows; cameraIds come from fleet_status.",
+        "Propose deploying a build to cameras. It only creates a proposal in the room: the deploy starts when the room's vote passes with a yes from the room's owner (agents alone never pass it), and its outcome is posted back into the room. build is a sha256 or file name the app knows; cameraIds come from fleet_status.",
       inputSchema: {
         roomId,
         build: z.string().min(1).max(200),
@@ -190,10 +190,27 @@ export async function createOmnisightMcpServer(opts: McpOptions): Promise<{ serv
   };
 }
 
-/** `omnisight mcp`: serve MCP on stdin/stdout until the client goes away. */
+/**
+ * `omnisight mcp`: serve MCP on stdin/stdout until the client goes away. A client ends a stdio
+ * server by closing its stdin (the MCP specification's shutdown): the SDK's transport does not
+ * watch for that, and the open bridge socket would keep the process alive, so the end of stdin
+ * closes everything and exits.
+ */
 export async function runMcpStdio(opts: McpOptions): Promise<void> {
   const { server, close } = await createOmnisightMcpServer(opts);
   const transport = new StdioServerTransport();
-  transport.onclose = () => void close().finally(() => process.exit(0));
+  let ending = false;
+  const end = (): void => {
+    if (ending) return;
+    ending = true;
+    // Whatever close() does, leave promptly: the client is gone.
+    setTimeout(() => process.exit(0), 2000).unref();
+    void close()
+      .catch(() => undefined)
+      .finally(() => process.exit(0));
+  };
+  transport.onclose = end;
+  process.stdin.once('end', end);
+  process.stdin.once('close', end);
   await server.connect(transport);
 }

@@ -194,13 +194,30 @@ const MAX_NONCES_PER_KEY = 200_000;
 
 export type ReplayCheck = { ok: true } | { ok: false; reason: 'stale' | 'future' | 'replayed' | 'full' };
 
+/** Where accepted nonces outlive the process: a replay after a restart is refused too. */
+export interface NonceStore {
+  /** Records the nonce; false when it was recorded before. */
+  add(key: string, nonce: string, ts: number): boolean;
+  /** Forgets nonces whose ts is before this time. */
+  prune(before: number): void;
+}
+
+export function createNonceStore(db: Db): NonceStore {
+  const insert = db.prepare('INSERT OR IGNORE INTO agent_nonces (key, nonce, ts) VALUES (?, ?, ?)');
+  const prune = db.prepare('DELETE FROM agent_nonces WHERE ts < ?');
+  return {
+    add: (key, nonce, ts) => insert.run(key, nonce, ts).changes === 1,
+    prune: (before) => void prune.run(before),
+  };
+}
+
 /**
  * Refuses a signed message seen before. A signature is accepted only while its `ts` is within the
  * window and its nonce is new for that key; a nonce is remembered for as long as its `ts` can still
- * pass, so the memory is bounded by the window. Messages signed before this guard existed (before
- * the app started) are stale: a replay after a restart fails too, with nothing kept on disk.
+ * pass, so the memory is bounded by the window. With a store the nonces are also kept on disk
+ * (committed before the message is accepted), so a replay after a restart is refused as well.
  */
-export function createReplayGuard(now: () => number, windowMs = REPLAY_WINDOW_MS) {
+export function createReplayGuard(now: () => number, windowMs = REPLAY_WINDOW_MS, store?: NonceStore) {
   const startedAt = now();
   const seen = new Map<string, Map<string, number>>();
   const prune = (nonces: Map<string, number>, t: number): void => {
@@ -220,6 +237,7 @@ export function createReplayGuard(now: () => number, windowMs = REPLAY_WINDOW_MS
       if (nonces.has(nonce)) return { ok: false, reason: 'replayed' };
       if (nonces.size >= MAX_NONCES_PER_KEY) prune(nonces, t);
       if (nonces.size >= MAX_NONCES_PER_KEY) return { ok: false, reason: 'full' };
+      if (store && !store.add(key, nonce, ts)) return { ok: false, reason: 'replayed' };
       nonces.set(nonce, ts);
       return { ok: true };
     },
@@ -230,6 +248,7 @@ export function createReplayGuard(now: () => number, windowMs = REPLAY_WINDOW_MS
         for (const [n, ts] of nonces) if (ts < t - windowMs) nonces.delete(n);
         if (!nonces.size) seen.delete(k);
       }
+      store?.prune(t - windowMs);
     },
   };
 }

@@ -1,6 +1,8 @@
-// Composition root: builds every service once and wires them to the dispatcher and event bus.
-// Both front doors (Electron in main/electron/, browser mode in main/serve.ts) call createApp and
-// differ only in the adapters they pass in.
+// Composition root: builds every service once, then links them, then starts what listens; closes
+// them in reverse order of construction from one list (lifecycle.ts). A service is built only from
+// services built before it; where two services talk both ways, the link phase joins them through a
+// service method or a signal. Both front doors (Electron in main/electron/, browser mode in
+// main/serve.ts) call createApp and differ only in the adapters they pass in.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { version } from '../../package.json';
@@ -9,7 +11,7 @@ import { createAgentBridge, type AgentBridge } from '../agents';
 import { createClipboardRelay, createOrchestrator, createSummaryService, relayRoomsFrom, summaryRoomsFrom, type RelayClipboard } from '../agents';
 import { createAuditLog, type AuditLog } from '../audit';
 import { createFederatedService, liveCameras } from '../federated';
-import { createDeployApproval, createDeployService, defaultNativeDir, type DeployApproval } from '../fleet';
+import { createDeployApproval, createDeployService, defaultNativeDir } from '../fleet';
 import { createFleetRuntime, type FleetRuntime } from './fleet-runtime';
 import { createRoomsService, type RoomsService } from '../rooms';
 import { createSettingsService, type SettingsService } from '../settings';
@@ -24,6 +26,7 @@ import { createEventBus, type EventBus } from '../kernel/bus';
 import { createDispatcher, type Dispatcher, type RejectedCall } from '../kernel/dispatcher';
 import type { Logger } from '../kernel/logger';
 import { createNodeClipboard } from './clipboard-node';
+import { createClosers } from './lifecycle';
 import { PRODUCT_NAME } from '../kernel/paths';
 import type { HelperLauncher, Notifier, SecretStore } from '../kernel/ports';
 
@@ -72,14 +75,15 @@ export interface App {
 export function createApp(opts: AppOptions): App {
   const now = opts.now ?? Date.now;
   const { log } = opts;
-  const { db, file, migrated } = openDatabase({ dir: opts.dataDir, now });
+  const closers = createClosers(log);
+  const { db, file, migrated } = closers.add('database', openDatabase({ dir: opts.dataDir, now }), (d) => d.db.close());
   if (migrated.length) log.info({ file, migrated }, 'database migrated');
 
+  // ---- build: every service, each from services built before it --------------------------------
   const bus = createEventBus((err) => log.error({ err }, 'event listener failed'));
   const audit = createAuditLog({ db, bus, now });
   const secrets = opts.secretStore(db);
   const settings = createSettingsService({ db, bus, log, now });
-
   const recordRejection = (r: RejectedCall): void => {
     audit.record({
       kind: 'input.rejected',
@@ -89,7 +93,6 @@ export function createApp(opts: AppOptions): App {
       detail: { method: r.method, code: r.code },
     });
   };
-
   const dispatcher = createDispatcher({ log, onRejected: recordRejection });
   const startedAt = now();
   const warnings: string[] = [];
@@ -108,123 +111,145 @@ export function createApp(opts: AppOptions): App {
     startedAt,
   });
 
+  const rooms = closers.add('rooms', createRoomsService({ db, bus, now, dataDir: opts.dataDir, log }), (s) => s.close());
+  // Camera fleet: helper, MQTT, registry (each added to the close list as it is built).
+  // The demo cameras keep their certificates and app data under the data folder: a restart meets the same identities.
+  const fleet = createFleetRuntime({ db, bus, log, audit, secrets, settings, now, closers, launchHelper: opts.launchHelper, helperEntry: opts.helperEntry, noDemo: opts.noDemo, demoDataDir: path.join(opts.dataDir, 'demo-fleet') });
+  // Fixed seed: the random source only draws the common samples for zone-entry probabilities.
+  const timeline = closers.add(
+    'timeline',
+    createTimelineService({ db, bus, log, now, random: mulberry32(0x7e11), resolveCamera: (id) => fleet.fleet.registry.get(id)?.serial }),
+    (s) => s.close(),
+  );
+  const perf = closers.add('perf', createPerfService({ bus, log, now, dataDir: opts.dataDir }), (s) => s.close());
+  const swarm = closers.add(
+    'swarm',
+    createSwarmService({
+      db, bus, log, now, audit,
+      onFusionLatency: (s, open) => perf.recordFusion(s, open),
+      onIngest: (r, bytes) => {
+        perf.recordReport(r.accepted ? 'accepted' : r.reason);
+        if (r.accepted) {
+          perf.recordBytes(r.camera, bytes);
+          if (r.stats) perf.recordCameraStats(r.camera, r.stats);
+        }
+      },
+    }),
+    (s) => s.close(),
+  );
+  // Federated rounds over the registered cameras (one in-process client each); offline cameras are
+  // skipped, link health comes from the swarm's measurements, with the fleet's connection state as
+  // the fallback for cameras it does not know.
+  const fedCameras = liveCameras({ fleet: fleet.fleet, swarmLinks: () => swarm.coordinator.topology.graph().nodes });
+  const federated = closers.add(
+    'federated',
+    createFederatedService({
+      db, bus, log, now, audit,
+      seed: randomBytes(32),
+      cameras: fedCameras.cameras,
+      available: fedCameras.available,
+      linkHealth: fedCameras.linkHealth,
+      linkLoss: fedCameras.linkLoss,
+    }),
+    (s) => s.close(),
+  );
+  // One-click deploy drives the helper; heartbeats reach it through the fleet's message feed.
+  const deploy = closers.add(
+    'deploy',
+    createDeployService({
+      db, bus, log: log.child({ cap: 'deploy' }), audit, now, dataDir: opts.dataDir,
+      helper: fleet.helper,
+      registry: fleet.fleet.registry,
+      enrolment: fleet.fleet.enrolment,
+      // Verified = the swarm accepts the new version's signed reports under the enrolled key.
+      acceptanceOf: (serial) => swarm.acceptanceOf(serial),
+      onHelperProgress: (l) => fleet.onHelperProgress(l),
+      nativeDir: defaultNativeDir(),
+      models: (v) => federated.modelArtifact(v),
+    }),
+    (s) => s.close(),
+  );
+  const approval = closers.add('deploy approval', createDeployApproval({ db, bus, log: log.child({ cap: 'deploy-approval' }), now, rooms, deploy }), (s) => s.close());
+  // Agents reach a deploy only through a proposal the room must pass.
+  const agents = closers.add(
+    'agents',
+    createAgentBridge({ db, bus, audit, rooms, log, now, dataDir: opts.dataDir, dispatcher, port: opts.agentBridgePort, proposeDeploy: (i) => approval.propose(i) }),
+    (s) => s.close(),
+  );
+  // Assist: team plans (apply creates the room and issues one token per member), room summaries,
+  // and the Claude Desktop clipboard relay (Node adapter unless the front door passes Electron's).
+  const orchestrator = createOrchestrator({
+    db,
+    now,
+    createRoom: ({ name }) => rooms.createRoom({ name }),
+    addMember: ({ roomId, memberId, name, role }) => rooms.addMember({ roomId, member: { kind: 'agent', id: memberId, name }, roles: [role] }),
+    issueToken: (t) => {
+      const { token, info } = agents.tokens.create(t);
+      audit.record({ kind: 'agents.token.created', severity: 'info', source: 'orchestrator', message: `Agent token "${t.name}" issued with ${t.scopes.join(', ')}`, detail: { tokenId: info.id } });
+      return { token, memberId: `agent:${info.id}` }; // the id the bridge posts this agent as
+    },
+  });
+  const summaries = closers.add('summaries', createSummaryService({ db, bus, log, now, secrets, rooms: summaryRoomsFrom(rooms, bus) }), async (s) => {
+    s.close();
+    await s.idle();
+  });
+  const clipboard = opts.clipboard ?? createNodeClipboard();
+  const relay = closers.add(
+    'clipboard relay',
+    createClipboardRelay({
+      db, bus, log, now, clipboard,
+      rooms: relayRoomsFrom(rooms, bus),
+      notifier: { notify: (n) => bus.publish('app.notification', n) },
+      pollMs: 'suggestedPollMs' in clipboard ? (clipboard as { suggestedPollMs: number }).suggestedPollMs : 300,
+      audit: (kind, message, detail) => audit.record({ kind, severity: 'info', source: 'clipboard-relay', message, detail }),
+    }),
+    (s) => s.close(),
+  );
+
+  // ---- link: the contract, then the glue between capabilities (service methods only) ------------
   dispatcher.register({
     'app.info': info,
     'app.ping': ({ sentAt }) => ({ sentAt, receivedAt: now() }),
   });
-  dispatcher.register(settings.handlers);
-  dispatcher.register(audit.handlers);
-  const rooms = createRoomsService({ db, bus, now, dataDir: opts.dataDir, log });
-  dispatcher.register(rooms.handlers);
-  // Agents reach a deploy only through a proposal the room must pass (approval is built after deploy below).
-  const approvalRef: { current?: DeployApproval } = {};
-  const proposeDeploy = (i: Parameters<DeployApproval['propose']>[0]) => {
-    if (!approvalRef.current) throw new Error('deploy approval is not ready');
-    return approvalRef.current.propose(i);
-  };
-  const agents = createAgentBridge({ db, bus, audit, rooms, log, now, dataDir: opts.dataDir, dispatcher, port: opts.agentBridgePort, proposeDeploy });
-  dispatcher.register(agents.handlers);
-  agents.start().catch((err: unknown) => log.error({ err }, 'the agent bridge could not start; agents cannot connect'));
-  const fleet = createFleetRuntime({
-    db, bus, log, audit, secrets, settings, now, launchHelper: opts.launchHelper, helperEntry: opts.helperEntry, noDemo: opts.noDemo,
-    demoDataDir: path.join(opts.dataDir, 'demo-fleet'),
-    // Timeline: the calibration a camera supplies (its detections arrive verified, from the swarm below).
-    onCalibration: (c) => {
+  for (const handlers of [settings.handlers, audit.handlers, rooms.handlers, agents.handlers, fleet.fleet.handlers, deploy.handlers, orchestrator.handlers, summaries.handlers, relay.handlers, timeline.handlers, federated.handlers, perf.handlers, swarm.handlers])
+    dispatcher.register(handlers);
+  // Timeline: the calibration a camera supplies (its detections arrive verified, from the swarm).
+  closers.add(
+    'calibration link',
+    fleet.onCalibration((c) => {
       try {
         timeline.calibrate(c.serial, c.points, c.source === 'simulator' ? 'simulator' : 'camera');
       } catch (err) {
         log.warn({ camera: c.cameraId, err: (err as Error).message }, 'the calibration this camera supplies is unusable; set reference points in the Timeline view');
       }
-    },
-  });
-  dispatcher.register(fleet.fleet.handlers);
-  // One-click deploy drives the helper; heartbeats reach it through the fleet's message feed.
-  const deploy = createDeployService({
-    db, bus, log: log.child({ cap: 'deploy' }), audit, now, dataDir: opts.dataDir,
-    helper: fleet.helper,
-    registry: fleet.fleet.registry,
-    enrolment: fleet.fleet.enrolment,
-    // Verified = the swarm accepts the new version's signed reports (read at verify time; the swarm is built below).
-    acceptanceOf: (serial) => swarm.acceptanceOf(serial),
-    onHelperProgress: (l) => fleet.onHelperProgress(l),
-    nativeDir: defaultNativeDir(),
-    // Read at deploy time, after the federated service below exists.
-    models: (v) => federated.modelArtifact(v),
-  });
-  dispatcher.register(deploy.handlers);
-  const approval = (approvalRef.current = createDeployApproval({ db, bus, log: log.child({ cap: 'deploy-approval' }), now, rooms, deploy }));
-  // Assist: team plans (apply creates the room and issues one token per member), room summaries,
-  // and the Claude Desktop clipboard relay (Node adapter unless the front door passes Electron's).
-  dispatcher.register(
-    createOrchestrator({
-      db,
-      now,
-      createRoom: ({ name }) => rooms.createRoom({ name }),
-      addMember: ({ roomId, memberId, name, role }) => rooms.addMember({ roomId, member: { kind: 'agent', id: memberId, name }, roles: [role] }),
-      issueToken: (t) => {
-        const { token, info } = agents.tokens.create(t);
-        audit.record({ kind: 'agents.token.created', severity: 'info', source: 'orchestrator', message: `Agent token "${t.name}" issued with ${t.scopes.join(', ')}`, detail: { tokenId: info.id } });
-        return { token, memberId: `agent:${info.id}` }; // the id the bridge posts this agent as
-      },
-    }).handlers,
+    }),
+    (off) => off(),
   );
-  const summaries = createSummaryService({ db, bus, log, now, secrets, rooms: summaryRoomsFrom(rooms, bus) });
-  dispatcher.register(summaries.handlers);
-  const clipboard = opts.clipboard ?? createNodeClipboard();
-  const relay = createClipboardRelay({
-    db, bus, log, now, clipboard,
-    rooms: relayRoomsFrom(rooms, bus),
-    notifier: { notify: (n) => bus.publish('app.notification', n) },
-    pollMs: 'suggestedPollMs' in clipboard ? (clipboard as { suggestedPollMs: number }).suggestedPollMs : 300,
-    audit: (kind, message, detail) => audit.record({ kind, severity: 'info', source: 'clipboard-relay', message, detail }),
-  });
-  dispatcher.register(relay.handlers);
-  // Fixed seed: the random source only draws the common samples for zone-entry probabilities.
-  const timeline = createTimelineService({ db, bus, log, now, random: mulberry32(0x7e11), resolveCamera: (id) => fleet.fleet.registry.get(id)?.serial });
-  dispatcher.register(timeline.handlers);
-  // Federated rounds over the registered cameras (one in-process client each); offline cameras are
-  // skipped, link health comes from the swarm's measurements (read at round time, after the swarm
-  // below exists), with the fleet's connection state as the fallback for cameras it does not know.
-  const fedCameras = liveCameras({ fleet: fleet.fleet, swarmLinks: () => swarm.coordinator.topology.graph().nodes });
-  const federated = createFederatedService({
-    db, bus, log, now, audit,
-    seed: randomBytes(32),
-    cameras: fedCameras.cameras,
-    available: fedCameras.available,
-    linkHealth: fedCameras.linkHealth,
-    linkLoss: fedCameras.linkLoss,
-  });
-  dispatcher.register(federated.handlers);
-  const perf = createPerfService({ bus, log, now, dataDir: opts.dataDir });
-  dispatcher.register(perf.handlers);
-  const swarm = createSwarmService({
-    db, bus, log, now, audit,
-    onFusionLatency: (s, open) => perf.recordFusion(s, open),
-    onIngest: (r, bytes) => {
-      perf.recordReport(r.accepted ? 'accepted' : r.reason);
-      if (r.accepted) {
-        perf.recordBytes(r.camera, bytes);
-        if (r.stats) perf.recordCameraStats(r.camera, r.stats);
-      }
-    },
-  });
-  dispatcher.register(swarm.handlers);
-  const swarmLink = linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: timelineCalibration(timeline) });
+  closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: timelineCalibration(timeline) }), (l) => l.close());
   // Only reports the swarm accepted reach the timeline; its quarantines show in fleet status.
-  const offVerified = linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => fleet.fleet.keyFor(serial) !== undefined });
-  const offQuarantine = linkQuarantineToFleet({ swarm, fleet: fleet.fleet, bus });
-
-  bus.subscribe('app.notification', (n) => {
-    if (settings.get().notifications) opts.notifier.notify(n);
-  });
+  closers.add('verified timeline link', linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => fleet.fleet.keyFor(serial) !== undefined }), (off) => off());
+  closers.add('quarantine link', linkQuarantineToFleet({ swarm, fleet: fleet.fleet, bus }), (off) => off());
+  closers.add(
+    'notifications',
+    bus.subscribe('app.notification', (n) => {
+      if (settings.get().notifications) opts.notifier.notify(n);
+    }),
+    (off) => off(),
+  );
   // The log level is a setting: applied at start and whenever it changes.
   if (!process.env.OMNISIGHT_LOG_LEVEL) log.level = settings.get().logLevel;
-  bus.subscribe('settings.changed', (s) => {
-    if (!process.env.OMNISIGHT_LOG_LEVEL && log.level !== s.logLevel) log.level = s.logLevel;
-  });
-
+  closers.add(
+    'log level',
+    bus.subscribe('settings.changed', (s) => {
+      if (!process.env.OMNISIGHT_LOG_LEVEL && log.level !== s.logLevel) log.level = s.logLevel;
+    }),
+    (off) => off(),
+  );
   const missing = dispatcher.unhandled();
   if (missing.length) log.warn({ missing }, 'contract methods without a handler');
+
+  // ---- start: what listens (the fleet's broker and helper came up in the background above) ------
+  agents.start().catch((err: unknown) => log.error({ err }, 'the agent bridge could not start; agents cannot connect'));
 
   return {
     dispatcher,
@@ -240,23 +265,6 @@ export function createApp(opts: AppOptions): App {
     swarm,
     perf,
     info,
-    async close() {
-      await agents.close();
-      relay.close();
-      summaries.close();
-      await summaries.idle();
-      approval.close();
-      rooms.close();
-      await deploy.close();
-      await fleet.close();
-      timeline.close();
-      await federated.close();
-      swarmLink.close();
-      offVerified();
-      offQuarantine();
-      swarm.close();
-      perf.close();
-      db.close();
-    },
+    close: () => closers.closeAll(),
   };
 }

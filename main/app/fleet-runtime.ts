@@ -1,22 +1,27 @@
 // Builds the fleet's moving parts for the composition root: helper supervisor, MQTT (broker and
-// subscriber) and the fleet service, wired to each other. createApp stays synchronous; the broker
-// and the demo fleet come up in the background and report failures in the log.
+// subscriber) and the fleet service. Each is built once, in that order, then linked (helper and
+// MQTT events reach the fleet through signals attached after the fleet exists); each is added to the
+// app's one close list. createApp stays synchronous; the broker and the demo fleet come up in the
+// background and report failures in the log.
 import path from 'node:path';
 import type { AuditLog } from '../audit';
 import { startSimulatedFleet, type SimFleet } from '../camsim';
 import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { HelperLauncher, SecretStore } from '../kernel/ports';
+import { createFleetService, createHelperSupervisor, inProcessHelper, type FleetDeps, type FleetService, type HelperEvent, type HelperSupervisor } from '../fleet';
 import type { FromHelper } from '../helper';
-import { createMqttService, type MqttService } from '../mqtt';
+import { createMqttService, type BadMessage, type CameraMessage, type MqttService } from '../mqtt';
 import type { SettingsService } from '../settings';
 import type { Db } from '../store';
-import { createFleetService, createHelperSupervisor, inProcessHelper, type FleetDeps, type FleetService, type HelperSupervisor } from '../fleet';
+import { createSignal, type Closers } from './lifecycle';
 
 export function demoCountFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const n = Number(env.OMNISIGHT_DEMO_CAMERAS);
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
 }
+
+export type FleetCalibration = Parameters<NonNullable<FleetDeps['onCalibration']>>[0];
 
 export interface FleetRuntime {
   fleet: FleetService;
@@ -28,7 +33,8 @@ export interface FleetRuntime {
   demo(): Pick<SimFleet, 'cameras' | 'scene'> | undefined;
   /** Upload bytes and build log lines the helper reports, keyed by the id in the request (deploy). */
   onHelperProgress(listener: (ev: HelperProgress) => void): () => void;
-  close(): Promise<void>;
+  /** The calibration a camera supplies over VAPIX, as the fleet reads it (the timeline's feed). */
+  onCalibration(listener: (c: FleetCalibration) => void): () => void;
 }
 
 export type HelperProgress = Extract<FromHelper, { type: 'progress' }>;
@@ -41,6 +47,8 @@ export function createFleetRuntime(o: {
   secrets: SecretStore;
   settings: SettingsService;
   now: () => number;
+  /** The app's close list: the helper, the MQTT service and the fleet are added in that order. */
+  closers: Closers;
   /** Without a launcher (unit tests of the app) the helper runs in-process and no broker or demo starts. */
   launchHelper?: HelperLauncher;
   helperEntry?: string;
@@ -52,68 +60,93 @@ export function createFleetRuntime(o: {
   demoDataDir?: string;
   /** Size of the simulated fleet for this run, instead of the demoCameraCount setting. */
   demoCount?: number;
-  /** Passed through to the fleet service (valid camera messages; calibrations read over VAPIX). */
+  /** Passed through to the fleet service (valid camera messages). */
   consumer?: FleetDeps['consumer'];
-  onCalibration?: FleetDeps['onCalibration'];
 }): FleetRuntime {
   const log = o.log.child({ cap: 'fleet' });
-  const ref: { fleet?: FleetService } = {};
   let demoFleet: SimFleet | undefined;
-  const progressListeners = new Set<(ev: HelperProgress) => void>();
-  const helper = createHelperSupervisor({
-    launch: o.launchHelper ?? inProcessHelper(),
-    entry: o.helperEntry ?? path.join(__dirname, 'helper.js'),
-    log,
-    now: o.now,
-    onEvent: (ev) => ref.fleet?.onHelperEvent(ev),
-    onProgress: (ev) => {
-      for (const l of progressListeners) l(ev);
-    },
-    onReady: (restarted) => ref.fleet?.onHelperReady(restarted),
-  });
+  // Channels from the helper and MQTT (built first) to the fleet (built after them, since it calls both).
+  const helperEvents = createSignal<[HelperEvent]>();
+  const helperReady = createSignal<[boolean]>();
+  const helperProgress = createSignal<[HelperProgress]>();
+  const cameraMessages = createSignal<[CameraMessage]>();
+  const badMessages = createSignal<[BadMessage]>();
+  const calibrations = createSignal<[FleetCalibration]>();
+
+  // ---- build --------------------------------------------------------------------------------
+  const helper = o.closers.add(
+    'helper',
+    createHelperSupervisor({
+      launch: o.launchHelper ?? inProcessHelper(),
+      entry: o.helperEntry ?? path.join(__dirname, 'helper.js'),
+      log,
+      now: o.now,
+      onEvent: helperEvents.emit,
+      onProgress: helperProgress.emit,
+      onReady: helperReady.emit,
+    }),
+    (h) => h.close(),
+  );
   const full = o.launchHelper !== undefined;
   const mqtt = full
-    ? createMqttService({
-        config: () => {
-          const s = o.settings.get();
-          return { mode: s.mqttMode, url: s.mqttUrl, username: s.mqttUsername };
-        },
-        secrets: o.secrets,
-        log,
-        now: o.now,
-        onMessage: (m) => ref.fleet?.onCameraMessage(m),
-        onBad: (b) => ref.fleet?.onBadMessage(b),
-      })
+    ? o.closers.add(
+        'mqtt',
+        createMqttService({
+          config: () => {
+            const s = o.settings.get();
+            return { mode: s.mqttMode, url: s.mqttUrl, username: s.mqttUsername };
+          },
+          secrets: o.secrets,
+          log,
+          now: o.now,
+          onMessage: cameraMessages.emit,
+          onBad: badMessages.emit,
+        }),
+        (m) => m.close(),
+      )
     : undefined;
-  const fleet = createFleetService({
-    db: o.db,
-    bus: o.bus,
-    log,
-    audit: o.audit,
-    secrets: o.secrets,
-    settings: o.settings,
-    helper,
-    broker: () => mqtt?.endpoint(),
-    now: o.now,
-    noDemo: o.noDemo || !full,
-    consumer: o.consumer,
-    onCalibration: o.onCalibration,
-    // OMNISIGHT_DEMO_CAMERAS overrides the setting for one run (e2e and benchmarks size the fleet).
-    startDemo: async (count) => {
-      const sim = await startSimulatedFleet({ cameras: o.demoCount ?? demoCountFromEnv() ?? count, seed: 1, ...(o.demoDataDir ? { dataDir: o.demoDataDir } : {}) });
-      demoFleet = sim;
-      log.info({ cameras: sim.cameras.length, first: sim.cameras[0]?.url }, 'simulated ARTPEC fleet running (turn it off in Settings → Camera fleet)');
-      return {
-        cameras: sim.cameras,
-        stop: async () => {
-          if (demoFleet === sim) demoFleet = undefined;
-          await sim.stop();
-        },
-      };
-    },
-  });
-  ref.fleet = fleet;
-  const f = fleet;
+  const fleet = o.closers.add(
+    'fleet',
+    createFleetService({
+      db: o.db,
+      bus: o.bus,
+      log,
+      audit: o.audit,
+      secrets: o.secrets,
+      settings: o.settings,
+      helper,
+      broker: () => mqtt?.endpoint(),
+      now: o.now,
+      noDemo: o.noDemo || !full,
+      consumer: o.consumer,
+      onCalibration: calibrations.emit,
+      // OMNISIGHT_DEMO_CAMERAS overrides the setting for one run (e2e and benchmarks size the fleet).
+      startDemo: async (count) => {
+        const sim = await startSimulatedFleet({ cameras: o.demoCount ?? demoCountFromEnv() ?? count, seed: 1, ...(o.demoDataDir ? { dataDir: o.demoDataDir } : {}) });
+        demoFleet = sim;
+        log.info({ cameras: sim.cameras.length, first: sim.cameras[0]?.url }, 'simulated ARTPEC fleet running (turn it off in Settings → Camera fleet)');
+        return {
+          cameras: sim.cameras,
+          stop: async () => {
+            if (demoFleet === sim) demoFleet = undefined;
+            await sim.stop();
+          },
+        };
+      },
+    }),
+    (f) => f.close(),
+  );
+
+  // ---- link ---------------------------------------------------------------------------------
+  const links = [
+    helperEvents.on((ev) => fleet.onHelperEvent(ev)),
+    helperReady.on((restarted) => fleet.onHelperReady(restarted)),
+    cameraMessages.on((m) => fleet.onCameraMessage(m)),
+    badMessages.on((b) => fleet.onBadMessage(b)),
+  ];
+  o.closers.add('fleet links', links, (offs) => offs.forEach((off) => off()));
+
+  // ---- start --------------------------------------------------------------------------------
   const ready = (async () => {
     try {
       await mqtt?.start();
@@ -121,23 +154,16 @@ export function createFleetRuntime(o: {
       log.error({ err: (err as Error).message }, 'MQTT did not start; detections will not arrive');
     }
     await helper.whenReady();
-    await f.start();
+    await fleet.start();
   })();
 
   return {
-    fleet: f,
+    fleet,
     helper,
     mqtt,
     ready,
     demo: () => demoFleet,
-    onHelperProgress(l) {
-      progressListeners.add(l);
-      return () => void progressListeners.delete(l);
-    },
-    async close() {
-      await f.close();
-      helper.close();
-      await mqtt?.close();
-    },
+    onHelperProgress: (l) => helperProgress.on(l),
+    onCalibration: (l) => calibrations.on(l),
   };
 }

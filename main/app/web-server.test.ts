@@ -102,6 +102,16 @@ describe('browser-mode server', () => {
     ws!.close();
   });
 
+  it('answers a malformed call whose id can be read as that call, so it fails at once instead of hanging', async () => {
+    const { ws } = await handshake({ protocols: ['omnisight.v1', `token.${TOKEN}`] });
+    const msgs: Record<string, unknown>[] = [];
+    ws!.on('message', (d) => msgs.push(JSON.parse(String(d))));
+    ws!.send(JSON.stringify({ type: 'call', id: 42, method: 'app.ping', input: { sentAt: 1 }, extra: true }));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(msgs).toContainEqual({ type: 'result', id: 42, ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/^Malformed message/) } });
+    ws!.close();
+  });
+
   it('pushes bus events to connected clients', async () => {
     const { ws } = await handshake({ protocols: ['omnisight.v1', `token.${TOKEN}`] });
     const got = new Promise<Record<string, unknown>>((resolve) => ws!.on('message', (d) => resolve(JSON.parse(String(d)))));
@@ -115,7 +125,7 @@ describe('browser-mode server', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     const trav = await fetch(`http://127.0.0.1:${server.port}/..%2f..%2fetc%2fpasswd`);
-    expect(trav.status).toBe(404);
+    expect(trav.status).toBe(400); // not a clean path: refused before any file is looked up
   });
 
   it('protects token routes with a bearer token', async () => {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { AuditLog } from '../audit';
@@ -76,6 +77,28 @@ export function contentSecurityPolicy(port: number): string {
   ].join('; ');
 }
 
+const MAX_LOGGED_HEADER = 200;
+/** A header value as it may be logged: at most MAX_LOGGED_HEADER characters, with the cut said. */
+export const capHeader = (v: string): string => (v.length > MAX_LOGGED_HEADER ? `${v.slice(0, MAX_LOGGED_HEADER)}…(${v.length} chars)` : v);
+
+/**
+ * The renderer file a URL path names, or undefined when the path is not clean: it must decode,
+ * and then hold only the characters a built asset name uses, in segments that are neither empty,
+ * `.` nor `..` (so no NUL, no control character, no backslash, no traversal, no double slash).
+ */
+export function cleanPath(pathname: string): string | undefined {
+  let rel: string;
+  try {
+    rel = decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+  if (rel === '/' || rel === '') return '/index.html';
+  if (!/^(\/[A-Za-z0-9_@~+-][A-Za-z0-9._@~+-]*)+$/.test(rel)) return undefined;
+  if (rel.split('/').some((seg) => seg === '.' || seg === '..')) return undefined;
+  return rel;
+}
+
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const { dispatcher, bus, audit, log, token } = opts;
   const routes = new Map<string, RouteHandler>();
@@ -85,20 +108,21 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const allowedOrigins = (): Set<string> => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
   const rendererRoot = path.resolve(opts.rendererDir);
 
+  // A refusal is audited (folded per peer address and reason by the audit log) and logged only when
+  // the audit kept it, so a flood of handshakes leaves a few rows and lines, not one per attempt;
+  // header values an attacker chose (Origin, Host, path) are cut short first.
   const refuse = (peer: string, reason: string, detail: Record<string, string>): void => {
-    log.warn({ peer, reason, ...detail }, 'connection refused');
-    audit.record({ kind: 'transport.refused', severity: 'warning', source: peer, message: `Refused a browser-mode connection: ${reason}`, detail });
+    const capped = Object.fromEntries(Object.entries(detail).map(([k, v]) => [k, capHeader(v)]));
+    const kept = audit.record({ kind: 'transport.refused', severity: 'warning', source: peer, message: `Refused a browser-mode connection: ${reason}`, detail: { reason, ...capped } });
+    if (kept) log.warn({ peer, reason, ...capped }, 'connection refused');
   };
 
   const serveStatic = (req: http.IncomingMessage, res: http.ServerResponse, pathname: string): void => {
-    let rel: string;
-    try {
-      rel = decodeURIComponent(pathname);
-    } catch {
-      res.writeHead(400).end('Bad path');
+    const rel = cleanPath(pathname);
+    if (rel === undefined) {
+      res.writeHead(400, { 'Content-Type': 'text/plain' }).end('Bad path');
       return;
     }
-    if (rel === '/' || rel === '') rel = '/index.html';
     const file = path.resolve(rendererRoot, `.${rel}`);
     if (!file.startsWith(rendererRoot + path.sep)) {
       res.writeHead(404).end('Not found');
@@ -121,7 +145,17 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     });
   };
 
+  // No request may end the process: whatever a handler throws becomes a 500 (or a closed socket).
   const server = http.createServer((req, res) => {
+    try {
+      handleRequest(req, res);
+    } catch (err) {
+      log.error({ err, url: capHeader(String(req.url)) }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end('Internal error');
+      else res.destroy();
+    }
+  });
+  const handleRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     // DNS rebinding: a page on evil.example that resolves to 127.0.0.1 still sends its own Host.
     if (!allowedHosts().has(req.headers.host ?? '')) {
@@ -139,10 +173,13 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         res.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Bearer' }).end('A valid token is required');
         return;
       }
-      Promise.resolve(route(req, res)).catch((err: unknown) => {
-        log.error({ err, pathname }, 'route failed');
-        if (!res.headersSent) res.writeHead(500).end('Internal error');
-      });
+      Promise.resolve()
+        .then(() => route(req, res))
+        .catch((err: unknown) => {
+          log.error({ err, pathname }, 'route failed');
+          if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end('Internal error');
+          else res.destroy();
+        });
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -150,7 +187,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       return;
     }
     serveStatic(req, res, pathname);
-  });
+  };
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -159,6 +196,14 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   });
 
   server.on('upgrade', (req, socket, head) => {
+    try {
+      handleUpgrade(req, socket, head);
+    } catch (err) {
+      log.error({ err, url: capHeader(String(req.url)) }, 'handshake failed');
+      socket.destroy();
+    }
+  });
+  const handleUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     const reject = (status: number, text: string, reason: string, detail: Record<string, string> = {}): void => {
       refuse(peer, reason, detail);
@@ -176,7 +221,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const given = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))?.slice(TOKEN_PROTOCOL_PREFIX.length);
     if (!tokenMatches(given, token)) return reject(401, 'Unauthorized', given ? 'wrong token' : 'missing token');
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  });
+  };
 
   wss.on('connection', (ws: WebSocket, req: http.IncomingMessage) => {
     const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
@@ -192,18 +237,25 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     ws.on('message', (data, isBinary) => {
       if (isBinary) return; // binary frames belong to capabilities that registered onClient
       let msg: z.infer<typeof clientMessage>;
+      let raw: unknown;
       try {
-        const parsed = clientMessage.safeParse(JSON.parse(data.toString()));
+        const parsed = clientMessage.safeParse((raw = JSON.parse(data.toString())));
         if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'bad envelope');
         msg = parsed.data;
       } catch (err) {
         audit.record({ kind: 'input.rejected', severity: 'warning', source: `ws:${peer}`, message: `Malformed message: ${(err as Error).message}` });
-        ws.send(JSON.stringify({ type: 'error', message: 'Malformed message: expected {"type":"call","id":n,"method":"…","input":…}' }));
+        const message = 'Malformed message: expected {"type":"call","id":n,"method":"…","input":…}';
+        // When the request id can be read, the answer is that call's result: it fails now instead of hanging.
+        const id = (raw as { id?: unknown } | null)?.id;
+        ws.send(JSON.stringify(Number.isSafeInteger(id) ? { type: 'result', id, ok: false, error: { code: 'invalid_input', message } } : { type: 'error', message }));
         return;
       }
-      void dispatcher.dispatch(msg.method, msg.input, { transport: 'ws', peer }).then((result) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'result', id: msg.id, ...result }));
-      });
+      void dispatcher
+        .dispatch(msg.method, msg.input, { transport: 'ws', peer })
+        .then((result) => {
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'result', id: msg.id, ...result }));
+        })
+        .catch((err: unknown) => log.error({ err, method: msg.method }, 'could not send a result'));
     });
     for (const l of clientListeners) l(ws);
   });

@@ -178,20 +178,8 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
   };
 }
 
-/**
- * Reads a camera's image → ground homography through the timeline's own contract handler (its
- * public surface), so the swarm sees the same calibration the tracker uses.
- */
-export function timelineCalibration(timeline: Pick<TimelineService, 'handlers'>): (cameraId: string) => Mat3 | undefined {
-  return (cameraId) => {
-    const h = timeline.handlers['timeline.calibration'];
-    if (!h) return undefined;
-    try {
-      const r = h({ cameraId }, { transport: 'internal', peer: 'swarm' });
-      if (r instanceof Promise) return undefined; // the store answers synchronously; anything else is not ours to await here
-      return r.homography?.length === 9 ? (r.homography as unknown as Mat3) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+/** A camera's image → ground homography from the timeline's calibration store (its service
+ * method), so the swarm sees the same calibration the tracker uses. */
+export function timelineCalibration(timeline: Pick<TimelineService, 'homographyOf'>): (cameraId: string) => Mat3 | undefined {
+  return (cameraId) => timeline.homographyOf(cameraId);
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../app/testkit';
+import { peerAddress } from './index';
 
 const ctx = { transport: 'internal' as const, peer: 'test' };
 let app: TestApp | undefined;
@@ -45,6 +46,36 @@ describe('audit log', () => {
     expect(n.n).toBe(22); // 20 recorded, 1 summary of the 480 suppressed, 1 from the next minute
     const summary = app.db.prepare("SELECT message FROM audit_events WHERE message LIKE '%480 more%'").get();
     expect(summary).toBeDefined();
+  });
+
+  it('folds refusals from one address whatever the port, keeping reasons and addresses apart', () => {
+    let t = 0;
+    app = createTestApp({ now: () => t });
+    for (let i = 0; i < 200; i++) {
+      const reason = i % 2 ? 'foreign origin' : 'wrong token';
+      app.audit.record({ kind: 'transport.refused', severity: 'warning', source: `127.0.0.1:${40_000 + i}`, message: `Refused: ${reason}`, detail: { reason } });
+    }
+    for (let i = 0; i < 5; i++) app.audit.record({ kind: 'transport.refused', severity: 'warning', source: `127.0.0.2:${40_000 + i}`, message: 'x', detail: { reason: 'wrong token' } });
+    const count = (where: string): number => (app!.db.prepare(`SELECT count(*) AS n FROM audit_events WHERE ${where}`).get() as { n: number }).n;
+    expect(count("source LIKE '127.0.0.1:%'")).toBe(40); // 20 per reason in the minute
+    expect(count("source LIKE '127.0.0.2:%'")).toBe(5);
+    t = 61_000;
+    app.audit.record({ kind: 'transport.refused', severity: 'warning', source: '127.0.0.1:1', message: 'x', detail: { reason: 'wrong token' } });
+    // The summary names the address (not one port) and the reason.
+    const summary = app.db.prepare("SELECT source, detail FROM audit_events WHERE message LIKE '80 more%'").get() as { source: string; detail: string };
+    expect(summary.source).toBe('127.0.0.1');
+    expect(JSON.parse(summary.detail)).toEqual({ suppressed: 80, reason: 'wrong token' });
+  });
+
+  it('takes the peer address out of the sources a transport writes', () => {
+    expect(peerAddress('127.0.0.1:5555')).toBe('127.0.0.1');
+    expect(peerAddress('::ffff:127.0.0.1:5555')).toBe('::ffff:127.0.0.1');
+    expect(peerAddress('[::1]:80')).toBe('::1');
+    expect(peerAddress('ws:127.0.0.1:9')).toBe('ws:127.0.0.1');
+    expect(peerAddress('ws:::1:9')).toBe('ws:::1');
+    expect(peerAddress('camera:cam-1')).toBe('camera:cam-1');
+    expect(peerAddress('deploy')).toBe('deploy');
+    expect(peerAddress('127.0.0.1')).toBe('127.0.0.1');
   });
 
   it('records rejected calls made through the dispatcher', async () => {

@@ -1,9 +1,10 @@
+import { isIP } from 'node:net';
 import type { AuditEvent } from '../../preload/contract';
-import { auditSeverities } from '../../preload/contract';
 import type { EventBus } from '../kernel/bus';
 import type { Handlers } from '../kernel/dispatcher';
 import { notFound } from '../kernel/errors';
 import type { Db } from '../store';
+import { auditStatements } from './statements';
 
 export type AuditDetail = AuditEvent['detail'];
 export interface AuditInput {
@@ -14,37 +15,32 @@ export interface AuditInput {
   detail?: AuditDetail;
 }
 
+/** Events of one kind from one peer for one reason are "the same" for the flood guard. */
 const BURST = 20;
+const WINDOW_MS = 60_000;
+
+/**
+ * The peer address in a source such as `127.0.0.1:54321`, `ws:::ffff:127.0.0.1:80` or `[::1]:9`,
+ * without the port (every refused browser handshake comes from a new port, so ip:port would never
+ * fold); any other source is returned as it is.
+ */
+export function peerAddress(source: string): string {
+  const cut = source.lastIndexOf(':');
+  if (cut <= 0 || !/^\d{1,5}$/.test(source.slice(cut + 1))) return source;
+  const head = source.slice(0, cut);
+  const prefix = /^[a-z][a-z0-9+.-]*:(?=[\d[:])/i.exec(head)?.[0] ?? '';
+  for (const [pre, addr] of [['', head], [prefix, head.slice(prefix.length)]] as const) {
+    const bare = addr.startsWith('[') && addr.endsWith(']') ? addr.slice(1, -1) : addr;
+    if (isIP(bare)) return `${pre}${bare}`;
+  }
+  return source;
+}
 
 export interface AuditLog {
   /** Records an event; returns undefined when it was folded into a flood summary. */
   record(input: AuditInput): AuditEvent | undefined;
   handlers: Handlers;
 }
-
-interface Row {
-  id: number;
-  ts: number;
-  kind: string;
-  severity: AuditEvent['severity'];
-  source: string;
-  message: string;
-  detail: string;
-  resolved_at: number | null;
-  resolved_note: string | null;
-}
-
-const toEvent = (r: Row): AuditEvent => ({
-  id: r.id,
-  ts: r.ts,
-  kind: r.kind,
-  severity: r.severity,
-  source: r.source,
-  message: r.message,
-  detail: JSON.parse(r.detail) as AuditDetail,
-  resolvedAt: r.resolved_at,
-  resolvedNote: r.resolved_note,
-});
 
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
@@ -53,28 +49,28 @@ const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n -
  * into it through record(); the Security view reads it through the contract.
  */
 export function createAuditLog(deps: { db: Db; bus: EventBus; now: () => number }): AuditLog {
-  const { db, bus, now } = deps;
-  const insert = db.prepare(
-    'INSERT INTO audit_events (ts, kind, severity, source, message, detail) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
-  );
-  const byId = db.prepare('SELECT * FROM audit_events WHERE id = ?');
-  const resolve = db.prepare('UPDATE audit_events SET resolved_at = ?, resolved_note = ? WHERE id = ? RETURNING *');
+  const { bus, now } = deps;
+  const sql = auditStatements(deps.db);
 
-  // A flood (a script hammering a port with bad tokens) must not fill the disk: at most BURST
-  // entries per (kind, source) per minute, then one entry that counts the rest.
+  // A flood (a script hammering a port with bad tokens) must not fill the disk or the UI: at most
+  // BURST entries per (kind, peer address, reason) per minute, then one entry that counts the rest.
+  // The port is left out (a browser handshake comes from a new port each time); the reason is the
+  // detail's `reason` when there is one.
   const windows = new Map<string, { start: number; count: number }>();
   const admit = (input: AuditInput): boolean => {
-    const key = `${input.kind}|${input.source}`;
+    const source = peerAddress(input.source);
+    const reason = input.detail?.reason;
+    const key = `${input.kind}|${source}|${typeof reason === 'string' ? reason : ''}`;
     const t = now();
     const w = windows.get(key);
-    if (w && t - w.start < 60_000) return ++w.count <= BURST;
+    if (w && t - w.start < WINDOW_MS) return ++w.count <= BURST;
     if (w && w.count > BURST)
       write({
         kind: input.kind,
         severity: input.severity,
-        source: input.source,
+        source,
         message: `${w.count - BURST} more like this in the minute before were counted, not recorded one by one`,
-        detail: { suppressed: w.count - BURST },
+        detail: { suppressed: w.count - BURST, ...(typeof reason === 'string' ? { reason } : {}) },
       });
     if (windows.size > 10_000) windows.clear();
     windows.set(key, { start: t, count: 1 });
@@ -89,15 +85,14 @@ export function createAuditLog(deps: { db: Db; bus: EventBus; now: () => number 
     for (const [k, v] of Object.entries(input.detail ?? {}).slice(0, 20)) {
       detail[clip(k, 64)] = typeof v === 'string' ? clip(v, 500) : v;
     }
-    const row = insert.get(
-      now(),
-      clip(input.kind, 100),
-      input.severity,
-      clip(input.source, 200),
-      clip(input.message, 1000),
-      JSON.stringify(detail),
-    ) as Row;
-    const ev = toEvent(row);
+    const ev = sql.insert({
+      ts: now(),
+      kind: clip(input.kind, 100),
+      severity: input.severity,
+      source: clip(input.source, 200),
+      message: clip(input.message, 1000),
+      detail: JSON.stringify(detail),
+    });
     bus.publish('audit.recorded', ev);
     return ev;
   };
@@ -105,53 +100,11 @@ export function createAuditLog(deps: { db: Db; bus: EventBus; now: () => number 
   return {
     record,
     handlers: {
-      'audit.list': (q) => {
-        const where: string[] = [];
-        const args: (string | number)[] = [];
-        if (q.severity) {
-          where.push('severity = ?');
-          args.push(q.severity);
-        }
-        if (q.kind) {
-          where.push('kind = ?');
-          args.push(q.kind);
-        }
-        if (q.status === 'open') where.push('resolved_at IS NULL');
-        if (q.status === 'resolved') where.push('resolved_at IS NOT NULL');
-        if (q.text) {
-          where.push("(message LIKE ? ESCAPE '\\' OR source LIKE ? ESCAPE '\\' OR detail LIKE ? ESCAPE '\\')");
-          const like = `%${q.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-          args.push(like, like, like);
-        }
-        const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-        const total = (db.prepare(`SELECT count(*) AS n FROM audit_events ${filter}`).get(...args) as { n: number }).n;
-        const page = q.beforeId ? `${filter ? `${filter} AND` : 'WHERE'} id < ?` : filter;
-        const rows = db
-          .prepare(`SELECT * FROM audit_events ${page} ORDER BY id DESC LIMIT ?`)
-          .all(...args, ...(q.beforeId ? [q.beforeId] : []), q.limit) as Row[];
-        return { events: rows.map(toEvent), total };
-      },
-      'audit.counts': () => {
-        const bySeverity = Object.fromEntries(auditSeverities.map((s) => [s, 0])) as Record<AuditEvent['severity'], number>;
-        for (const r of db.prepare('SELECT severity, count(*) AS n FROM audit_events GROUP BY severity').all() as {
-          severity: AuditEvent['severity'];
-          n: number;
-        }[])
-          bySeverity[r.severity] = r.n;
-        const byKind: Record<string, number> = {};
-        for (const r of db.prepare('SELECT kind, count(*) AS n FROM audit_events GROUP BY kind ORDER BY n DESC LIMIT 50').all() as {
-          kind: string;
-          n: number;
-        }[])
-          byKind[r.kind] = r.n;
-        const totals = db
-          .prepare('SELECT count(*) AS total, sum(resolved_at IS NULL) AS open FROM audit_events')
-          .get() as { total: number; open: number | null };
-        return { total: totals.total, open: totals.open ?? 0, bySeverity, byKind };
-      },
+      'audit.list': (q) => sql.list(q, { beforeId: q.beforeId, limit: q.limit }),
+      'audit.counts': () => sql.counts(),
       'audit.resolve': ({ id, note }) => {
-        if (!byId.get(id)) throw notFound(`Audit event ${id}`);
-        const ev = toEvent(resolve.get(now(), note ?? null, id) as Row);
+        const ev = sql.resolve(id, now(), note ?? null);
+        if (!ev) throw notFound(`Audit event ${id}`);
         bus.publish('audit.resolved', ev);
         return ev;
       },

@@ -53,8 +53,9 @@ export async function serveLocal(req: http.IncomingMessage, res: http.ServerResp
   const app = deps.app(m[1]!);
   const hit = app ? matchProxy(app.reverseProxy ?? [], m[2]!) : undefined;
   if (!app || !hit) {
+    // As for any unknown path: 404 only for a caller who logged in.
+    if (deps.authorise(req, res, 'viewer')) deps.notFound(res);
     req.resume();
-    deps.notFound(res);
     return true;
   }
   if (!deps.authorise(req, res, ROLE[hit.entry.access])) {

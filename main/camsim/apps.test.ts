@@ -94,6 +94,14 @@ describe('application API', () => {
     expect(none.body.toString()).toBe('Error: 1\n');
   });
 
+  it('refuses a package whose compatibleOsVersions exclude the camera\'s AXIS OS with Error: 5', async () => {
+    const v2 = (range: Record<string, string>): string =>
+      JSON.stringify({ schemaVersion: '2.2.0', acapPackageConf: { setup: { appName: 'osgate', vendor: 'Acme', vendorId: '0a1b2c3d4e', version: '1.0.0', runMode: 'never', architecture: 'aarch64', compatibleOsVersions: [range] } } });
+    // This camera runs AXIS OS 12.2.
+    expect(await upload(file('newer.eap', await eap({ 'manifest.json': v2({ min: '12.11', max: '13' }) })))).toBe('Error: 5\n');
+    expect(await upload(file('fits.eap', await eap({ 'manifest.json': v2({ max: '13' }) })))).toBe('OK\n');
+  });
+
   it('refuses uploads over 64 MiB with Error: 3', async () => {
     const big = path.join(dir, 'big.eap');
     fs.writeFileSync(big, Buffer.alloc(65 * 1024 * 1024, 1));

@@ -10,16 +10,21 @@ import { calibrationPairs, createAgent, OMNISIGHT_REVERSE_PROXY, type Agent } fr
 import { createAppStore, type AppRuntime, type AppStore, type InstalledApp } from './apps';
 import { createDetector, type ModelName } from './detector';
 import { createDigestServer, type DigestServer } from './digest';
-import { createAuthoriser, HttpFail, send, type Req, type Res, type Route } from './http-kit';
+import { createAuth, gate, HttpFail, notFound, send, type Req, type Res, type Route } from './http-kit';
 import type { Rng } from './rng';
 import type { EapRuntime, SimHardware } from './runner';
-import { projectActorBox, zoneCentroid, type CameraModel, type SceneEngine } from './scene';
+import { projectActorBox, SENSOR_FPS, zoneCentroid, type CameraModel, type SceneEngine } from './scene';
 import { loadOrCreateCameraTls } from './tls';
 import type { CameraIdentity, FaultState, SimCamera, SimFaults } from './types';
 import { appRoutes } from './vapix-apps';
-import { deviceRoutes } from './vapix-device';
+import { BUILD_DATE, deviceRoutes } from './vapix-device';
+import { ioRoutes } from './vapix-io';
 import { localAppRoutes } from './vapix-local';
-import { mqttEndpoints } from './vapix-mqtt';
+import { mqttEndpoints, type DeviceEvent } from './vapix-mqtt';
+import { createParamStore, paramRoutes } from './vapix-params';
+import { servicesRoutes } from './vapix-services';
+import { streamProfileRoutes } from './vapix-streamprofile';
+import { userRoutes } from './vapix-users';
 import { videoEndpoints } from './vapix-video';
 
 export { parseBrokerUrl } from './vapix-mqtt';
@@ -46,7 +51,8 @@ export function createSimCamera(opts: {
   const { identity: id, scene, cam, now } = opts;
   const realm = `AXIS_${id.mac.replace(/:/g, '').toUpperCase()}`;
   const digest: DigestServer = createDigestServer({ realm, users: () => id.users, now });
-  const authorise = createAuthoriser(digest);
+  const auth = createAuth(digest);
+  const params = createParamStore({ id, frameWidth: opts.frameWidth, frameHeight: opts.frameHeight, buildDate: BUILD_DATE });
   let port = opts.port;
   let server: http.Server | undefined;
   let tlsPort = opts.httpsPort ?? 0;
@@ -59,8 +65,37 @@ export function createSimCamera(opts: {
   const appLog: string[] = [];
   // Filled below, once the agent exists; the MQTT client calls back through it on every connection change.
   let syncAgent = (): void => undefined;
-  const mq = mqttEndpoints({ serial: id.serial, broker: opts.broker, authorise, fault, crashed: isCrashed, onChange: () => syncAgent() });
-  const video = videoEndpoints({ scene, cam, now, frameWidth: opts.frameWidth, frameHeight: opts.frameHeight, fault, crashed: isCrashed });
+  let bootedAt = now();
+
+  // ---- the device's own events (published by the MQTT event bridge, listed by the event service) --
+  let motion = false;
+  const motionEvent = (): DeviceEvent => ({ topic: 'onvif:VideoSource/MotionAlarm', source: { VideoSourceConfigurationToken: '1' }, data: { State: motion ? '1' : '0' }, property: true });
+  const properties = (): DeviceEvent[] => [
+    { topic: 'onvif:Device/axis:Status/SystemReady', source: {}, data: { ready: crashed ? '0' : '1' }, property: true },
+    { topic: 'onvif:Device/axis:IO/Port', source: { port: '1' }, data: { state: '0' }, property: true },
+    motionEvent(),
+  ];
+  const mq = mqttEndpoints({ serial: id.serial, broker: opts.broker, auth, now, fault, crashed: isCrashed, onChange: () => syncAgent(), properties });
+  const video = videoEndpoints({ scene, cam, now, params, fault, crashed: isCrashed });
+  // Motion: something moving inside this camera's view and range, checked a few times a second while the client is connected.
+  let motionTimer: NodeJS.Timeout | undefined;
+  const watchMotion = (): void => {
+    if (motionTimer) return;
+    motionTimer = setInterval(() => {
+      if (crashed || !mq.client()?.connected) return;
+      const k = scene.tickAt(now());
+      const moving = scene.snapshot(k).some((a) => {
+        if (a.speed <= 0.05) return false;
+        const b = projectActorBox(cam, a);
+        return !!b && b.depth < cam.maxRangeM && b.right > 0 && b.left < 1 && b.bottom > 0 && b.top < 1;
+      });
+      if (moving !== motion) {
+        motion = moving;
+        mq.event(motionEvent());
+      }
+    }, Math.round((1000 / SENSOR_FPS) * 10));
+    motionTimer.unref();
+  };
 
   const logApp = (line: string): void => {
     appLog.push(`${new Date(now()).toISOString()} ${id.serial} omnisight[0]: ${line}`);
@@ -167,12 +202,17 @@ export function createSimCamera(opts: {
     agent.setRunning(up && !!mq.client()?.connected);
   };
 
-  const local = localAppRoutes({ apps, agent, runtime, nativeRunning, authorise });
+  const local = localAppRoutes({ apps, agent, runtime, nativeRunning, auth });
 
   // ---- the route table ------------------------------------------------------------------------
   const routes = new Map<string, Route>();
   for (const r of [
-    ...deviceRoutes({ id, authorise, frameWidth: opts.frameWidth, frameHeight: opts.frameHeight }),
+    ...deviceRoutes({ id, auth, now, bootedAt: () => bootedAt, apiList: () => [...routes.values()].flatMap((x) => (x.api ? [x.api] : [])).sort((a, b) => (a.id < b.id ? -1 : 1)) }),
+    ...paramRoutes({ auth, params }),
+    ...userRoutes({ users: () => id.users }),
+    ...ioRoutes({ auth, params }),
+    ...streamProfileRoutes({ auth, params }),
+    ...servicesRoutes({ events: properties }),
     ...video.routes,
     ...appRoutes({ apps, fault, crashed: isCrashed, goDown: () => goDown(), appLog: () => appLog }),
     ...mq.routes,
@@ -186,10 +226,14 @@ export function createSimCamera(opts: {
     if (res.destroyed) return;
     const url = new URL(req.url ?? '/', 'http://camera');
     const r = routes.get(url.pathname);
-    // Installed apps' routes (/local/<app>/…), through the reverse proxy their manifest declares.
-    if (!r) return local(req, res, url);
-    if (r.need !== 'by-method' && !authorise(req, res, r.need)) return void req.resume();
-    return r.handle(req, res, url);
+    // Installed apps' routes (/local/<app>/…) go through the reverse proxy their manifest declares,
+    // which applies the entry's access level (one Digest verification per request, done there).
+    if (!r && url.pathname.startsWith('/local/')) return local(req, res, url);
+    // Authentication comes before anything else: an unknown path is 404 only for a caller who logged in.
+    const user = gate(auth, req, res, r ? (r.need === 'by-method' ? 'anonymous' : r.need) : 'viewer');
+    if (user === false) return void req.resume();
+    if (!r) return notFound(res);
+    return r.handle(req, res, url, user);
   };
 
   const onRequest = (req: Req, res: Res): void => {
@@ -241,6 +285,7 @@ export function createSimCamera(opts: {
       throw e;
     }
     tlsServer = t;
+    watchMotion();
   };
 
   const goDown = async (): Promise<void> => {
@@ -248,6 +293,8 @@ export function createSimCamera(opts: {
     const halted = apps.suspend();
     video.stopAll();
     mq.disconnect();
+    if (motionTimer) clearInterval(motionTimer);
+    motionTimer = undefined;
     agent.setRunning(false);
     const open = [server, tlsServer].filter((x): x is http.Server | https.Server => x !== undefined);
     server = undefined;
@@ -281,6 +328,7 @@ export function createSimCamera(opts: {
     restart: async () => {
       if (server) return;
       crashed = false;
+      bootedAt = now();
       await listen();
       mq.connect();
       await apps.resume();
@@ -302,6 +350,8 @@ export function createSimCamera(opts: {
     start: async () => {
       crashed = false;
       await listen();
+      // The preinstalled app starts with the camera (its boot epoch is written now, not at the first MQTT connection).
+      syncAgent();
     },
     stop: async () => {
       await goDown();

@@ -14,7 +14,7 @@ export interface EapEntry {
 }
 
 export type EapCheck =
-  | { ok: true; appName: string; friendlyName: string; vendor: string; vendorId?: string; version: string; appId: string; architecture: string; runMode: string; reverseProxy: ReverseProxyEntry[]; entries: EapEntry[] }
+  | { ok: true; appName: string; friendlyName: string; vendor: string; vendorId?: string; version: string; appId: string; architecture: string; runMode: string; reverseProxy: ReverseProxyEntry[]; compatibleOsVersions?: { min?: string; max?: string }[]; entries: EapEntry[] }
   | { ok: false; code: number; reason: string };
 
 /** configuration.reverseProxy: /local/<appName>/<apiPath> is forwarded to target with the access level given. */
@@ -188,6 +188,7 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
     architecture: archs[0] ?? 'all',
     runMode: typeof setup.runMode === 'string' ? setup.runMode : 'never',
     reverseProxy,
+    compatibleOsVersions: Array.isArray(setup.compatibleOsVersions) ? (setup.compatibleOsVersions as { min?: string; max?: string }[]) : undefined,
     entries,
   };
 }
@@ -300,4 +301,22 @@ export function checkLoadable(entries: readonly EapEntry[], appName: string): { 
     for (const n of li.needed) queue.push({ lib: n, by: `lib/${lib}` });
   }
   return { ok: true };
+}
+
+/**
+ * Whether the firmware version lies in one of the manifest's compatibleOsVersions ranges. A bound
+ * compares only the parts it names: max "13" admits every 13.x, min "12.11" starts at 12.11.
+ */
+export function osCompatible(ranges: readonly { min?: string; max?: string }[] | undefined, firmware: string): boolean {
+  if (!ranges) return true;
+  const fw = firmware.split('.').map(Number);
+  const cmp = (bound: string): number => {
+    const b = bound.split('.').map(Number);
+    for (let i = 0; i < b.length; i++) {
+      const d = (fw[i] ?? 0) - (b[i] ?? 0);
+      if (d) return d;
+    }
+    return 0;
+  };
+  return ranges.some((r) => (r.min === undefined || cmp(r.min) >= 0) && (r.max === undefined || cmp(r.max) <= 0));
 }

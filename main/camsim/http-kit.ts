@@ -1,6 +1,7 @@
 // The simulated camera's HTTP plumbing: replies in AXIS OS's shapes, bounded body reads, Digest roles.
 import type http from 'node:http';
 import type { DigestServer } from './digest';
+import type { SimUser } from './types';
 
 export const ROLE_RANK = { viewer: 1, operator: 2, administrator: 3 } as const;
 export type Role = keyof typeof ROLE_RANK | 'anonymous';
@@ -54,25 +55,53 @@ export const readBody = (req: Req, limit: number): Promise<Buffer | undefined> =
     req.on('error', reject);
   });
 
-export type Authorise = (req: Req, res: Res, need: Role) => boolean;
+/** Digest in three steps, so a request is verified once (a nonce count may be used only once). */
+export interface Auth {
+  /** Who sent the request: a user, undefined for no credentials, or false for wrong ones (stale: an old nonce). */
+  identify(req: Req): SimUser | undefined | { wrong: true; stale: boolean };
+  /** 401 with a fresh challenge. */
+  challenge(res: Res, stale?: boolean): void;
+  /** 403: the user's role is below what the resource needs. */
+  forbid(res: Res, user: SimUser): void;
+}
 
-/** Digest check: 401 for missing or wrong credentials (stale=true for an old nonce), 403 for a role too low. */
-export function createAuthoriser(digest: DigestServer): Authorise {
-  return (req, res, need) => {
-    if (need === 'anonymous') return true;
-    const r = digest.verify(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
-    if (!r.ok) {
+export const roleAllows = (user: SimUser | undefined, need: Role): boolean => need === 'anonymous' || (user !== undefined && ROLE_RANK[user.role] >= ROLE_RANK[need]);
+
+export function createAuth(digest: DigestServer): Auth {
+  return {
+    identify: (req) => {
+      const header = req.headers.authorization;
+      if (!header) return undefined;
+      const r = digest.verify(req.method ?? 'GET', req.url ?? '/', header);
+      return r.ok ? r.user : { wrong: true, stale: r.stale };
+    },
+    challenge: (res, stale = false) =>
       send(res, 401, 'text/html', htmlError(401, 'Unauthorized', 'Your client does not have permission to get this URL from this server.'), {
-        'WWW-Authenticate': digest.challenge(r.stale),
-      });
-      return false;
-    }
-    if (ROLE_RANK[r.user.role] < ROLE_RANK[need]) {
-      send(res, 403, 'text/html', htmlError(403, 'Forbidden', `Your user ${r.user.username} (${r.user.role}) may not access this resource.`));
-      return false;
-    }
-    return true;
+        'WWW-Authenticate': digest.challenge(stale),
+      }),
+    forbid: (res, user) => send(res, 403, 'text/html', htmlError(403, 'Forbidden', `Your user ${user.username} (${user.role}) may not access this resource.`)),
   };
+}
+
+/**
+ * Check a request that reached a resource needing `need`: 401 when credentials are missing or wrong,
+ * 403 when the role is too low. Returns the user (undefined for anonymous resources), or false when it replied.
+ */
+export function gate(auth: Auth, req: Req, res: Res, need: Role, who = auth.identify(req)): SimUser | undefined | false {
+  if (who && 'wrong' in who) {
+    auth.challenge(res, who.stale);
+    return false;
+  }
+  if (need === 'anonymous') return who;
+  if (!who) {
+    auth.challenge(res);
+    return false;
+  }
+  if (!roleAllows(who, need)) {
+    auth.forbid(res, who);
+    return false;
+  }
+  return who;
 }
 
 /** Pull one named file part out of a multipart/form-data body. */
@@ -100,9 +129,12 @@ export function multipartFile(contentType: string, body: Buffer, names: readonly
 export interface Route {
   path: string;
   /**
-   * The role the path needs before anything else is looked at. JSON APIs whose methods differ
-   * (some anonymous) say 'by-method' and authorise inside, once the method is known.
+   * The role the path needs before anything else is looked at (the router answers 401/403 itself).
+   * JSON APIs with some anonymous methods say 'by-method': the router then only refuses wrong
+   * credentials, and the API checks the method's role once it has read the request.
    */
   need: Role | 'by-method';
-  handle(req: Req, res: Res, url: URL): void | Promise<void>;
+  handle(req: Req, res: Res, url: URL, user: SimUser | undefined): void | Promise<void>;
+  /** How API discovery lists this path, when it is a listed API. */
+  api?: { id: string; version: string; name: string; docLink: string; status?: string };
 }

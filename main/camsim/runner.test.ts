@@ -7,7 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt';
-import { checkEap, readTar } from './eap';
+import { checkEap, checkLoadable, osCompatible, readElf, readTar } from './eap';
 import { findEmulator, startSimulatedFleet, type SimCameraInfo, type SimFleet } from './index';
 import { curl, sleep } from './testkit';
 
@@ -37,10 +37,34 @@ describe('eap reader', () => {
     expect(await checkEap(await eap({ 'manifest.json': manifest('1.0.0', { appName: '9lives' }) }), 'aarch64')).toMatchObject({ ok: false, code: 29 });
     const v2 = JSON.stringify({ schemaVersion: '2.0.0', acapPackageConf: { setup: { appName: 'omnisight', vendor: 'O', version: '1.0.0', runMode: 'never', architecture: 'aarch64' } } });
     expect(await checkEap(await eap({ 'manifest.json': v2 }), 'aarch64')).toMatchObject({ ok: false, code: 29, reason: expect.stringContaining('vendorId') });
+    // compatibleOsVersions: a bound compares the parts it names.
+    expect(osCompatible([{ max: '13' }], '13.2.5')).toBe(true);
+    expect(osCompatible([{ min: '12.0', max: '13' }], '11.11.73')).toBe(false);
+    expect(osCompatible([{ min: '12.11', max: '13' }], '12.2.62')).toBe(false);
+    expect(osCompatible([{ min: '12.0' }], '12.0.91')).toBe(true);
+    expect(osCompatible([{ max: '12' }], '13.0.0')).toBe(false);
+    expect(osCompatible(undefined, '10.12.1')).toBe(true);
     // A corrupted header checksum is not a tar.
     const raw = Buffer.alloc(1536);
     raw.write('a.txt', 0);
     expect(() => readTar(raw)).toThrow(/checksum/);
+  });
+});
+
+const cameraBinary = path.resolve(__dirname, '../../native/build/aarch64-camera-1.0.0/omnisight');
+describe.skipIf(!fs.existsSync(cameraBinary) || !fs.existsSync('/usr/bin/aarch64-linux-gnu-readelf'))('the simulator\'s ELF reader', () => {
+  it('reads what binutils reads from the camera build: loader, needed libraries, RPATH', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const text = execFileSync('aarch64-linux-gnu-readelf', ['-W', '-l', '-d', cameraBinary], { encoding: 'utf8' });
+    const info = readElf(fs.readFileSync(cameraBinary))!;
+    expect(info.machine).toBe(183);
+    expect(info.interpreter).toBe(/program interpreter: ([^\]]+)\]/.exec(text)![1]);
+    expect(info.needed).toEqual([...text.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]));
+    expect(info.rpath).toBe(/Library rpath: \[([^\]]+)\]/.exec(text)![1]);
+    // Without its bundled libraries the same program is refused; a shell script is not checked.
+    expect(checkLoadable([{ name: 'omnisight', mode: 0o755, data: fs.readFileSync(cameraBinary) }], 'omnisight')).toMatchObject({ ok: false, reason: expect.stringContaining('libsodium.so.23') });
+    expect(checkLoadable([{ name: 'omnisight', mode: 0o755, data: Buffer.from('#!/bin/sh\n') }], 'omnisight')).toEqual({ ok: true });
+    expect(() => readElf(Buffer.concat([fs.readFileSync(cameraBinary).subarray(0, 64), Buffer.alloc(8)]))).toThrow();
   });
 });
 

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { UPLOAD_ERR, type AppRuntime, type InstalledApp } from './apps';
-import { checkEap, checkLoadable } from './eap';
+import { checkEap, checkLoadable, osCompatible } from './eap';
 
 /** What the camera lends a running program. */
 export interface SimHardware {
@@ -252,6 +252,10 @@ export function createEapRuntime(o: {
         o.hw.log(`upload refused: ${c.reason}`);
         return { ok: false, code: c.code };
       }
+      if (!osCompatible(c.compatibleOsVersions, ctx.firmware)) {
+        o.hw.log(`upload refused: ${c.appName} ${c.version} is for AXIS OS ${JSON.stringify(c.compatibleOsVersions)}; this camera runs ${ctx.firmware}`);
+        return { ok: false, code: UPLOAD_ERR.incompatible };
+      }
       // Nothing the simulator accepts is signed by Axis: AXIS OS 12 refuses it unless AllowUnsigned is on.
       if (!ctx.allowUnsigned) {
         o.hw.log(`upload refused: ${c.appName} ${c.version} is not signed and AllowUnsigned is false (applications/config.cgi)`);
@@ -294,21 +298,38 @@ export function createEapRuntime(o: {
       const r = running.get(c.appName);
       if (r) await stopProc(r);
       // Local data survives an upgrade (Axis: "All content in the localdata directory remains after
-      // an application upgrade"): it moves into the new copy before the swap.
-      await fs.promises.rename(path.join(target, 'localdata'), path.join(staging, 'localdata')).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
-      // Swap by renames; the old copy is deleted after the new one is in place, off the reply's path.
+      // an application upgrade"): it moves into the new copy before the swap. Swap by renames; the
+      // old copy is deleted after the new one is in place, off the reply's path. Any failure puts
+      // the previous install (and its local data) back and removes the staging folder.
       const old = `${target}.old`;
-      await fs.promises.rm(old, { recursive: true, force: true });
-      const had = await fs.promises.rename(target, old).then(
-        () => true,
-        (e: NodeJS.ErrnoException) => {
-          if (e.code !== 'ENOENT') throw e;
-          return false;
-        },
-      );
-      await fs.promises.rename(staging, target);
+      const keepData = path.join(target, 'localdata');
+      const movedData = path.join(staging, 'localdata');
+      let moved = false;
+      let had = false;
+      try {
+        moved = await fs.promises.rename(keepData, movedData).then(
+          () => true,
+          (e: NodeJS.ErrnoException) => {
+            if (e.code !== 'ENOENT') throw e;
+            return false;
+          },
+        );
+        await fs.promises.rm(old, { recursive: true, force: true });
+        had = await fs.promises.rename(target, old).then(
+          () => true,
+          (e: NodeJS.ErrnoException) => {
+            if (e.code !== 'ENOENT') throw e;
+            return false;
+          },
+        );
+        await fs.promises.rename(staging, target);
+      } catch (e) {
+        if (had && !fs.existsSync(target)) await fs.promises.rename(old, target).catch(() => undefined);
+        if (moved && fs.existsSync(movedData)) await fs.promises.rename(movedData, keepData).catch(() => undefined);
+        await fs.promises.rm(staging, { recursive: true, force: true });
+        o.hw.log(`install of ${c.appName} failed while swapping it in: ${(e as Error).message}; the previous install is kept`);
+        return { ok: false, code: UPLOAD_ERR.unspecified };
+      }
       if (had) void fs.promises.rm(old, { recursive: true, force: true }).catch(() => undefined);
       const files = c.entries.map((e) => e.name).sort();
       return { ok: true, app: { name: c.appName, niceName: c.friendlyName, vendor: c.vendor, version: c.version, applicationId: c.appId, vendorId: c.vendorId, files, reverseProxy: c.reverseProxy } };
@@ -366,7 +387,7 @@ const alive = (pid: number): boolean => {
  * is gone, and unmarked ones older than `unmarkedAgeMs` (a run killed before it wrote its mark).
  * Returns the folders removed.
  */
-export function sweepStaleFleetDirs(parent: string, prefix = 'camsim-apps-', now = Date.now(), unmarkedAgeMs = 60 * 60 * 1000): string[] {
+export function sweepStaleFleetDirs(parent: string, prefix = 'camsim-apps-', now = Date.now(), unmarkedAgeMs = 24 * 60 * 60 * 1000): string[] {
   const removed: string[] = [];
   let names: string[];
   try {

@@ -1,11 +1,10 @@
-// Device facts: basicdeviceinfo.cgi (JSON) and param.cgi (text parameter lists).
-import { send, type Authorise, type Route } from './http-kit';
-import { JSON_ERR, JsonApiError, serveJsonApi } from './json-api';
-import { SENSOR_FPS } from './scene';
+// Device facts and state: basicdeviceinfo.cgi, apidiscovery.cgi, systemready.cgi (JSON APIs).
+import { randomBytes } from 'node:crypto';
+import type { Auth, Route } from './http-kit';
+import { DISCOVERY_ERR, JsonApiError, jsonRoute, unsupported, type ApiDescription } from './json-api';
 import type { CameraIdentity } from './types';
-import { RESOLUTIONS } from './vapix-video';
 
-const BDI_VERSION = '1.3';
+export const BUILD_DATE = 'Jun 12 2025 09:15';
 
 export interface DeviceFacts {
   unrestricted(): Record<string, string>;
@@ -15,7 +14,7 @@ export interface DeviceFacts {
 export function deviceFacts(id: CameraIdentity): DeviceFacts {
   const unrestricted = (): Record<string, string> => ({
     Brand: 'AXIS',
-    BuildDate: 'Jun 12 2025 09:15',
+    BuildDate: BUILD_DATE,
     HardwareID: id.prodNbr === 'Q1656' ? '7A1' : id.soc === 'Axis Artpec-9' ? '9C2' : '7B4',
     ProdFullName: id.prodFullName,
     ProdNbr: id.prodNbr,
@@ -30,83 +29,68 @@ export function deviceFacts(id: CameraIdentity): DeviceFacts {
   return { unrestricted, all };
 }
 
-export function deviceRoutes(o: { id: CameraIdentity; authorise: Authorise; frameWidth: number; frameHeight: number }): Route[] {
-  const { id, authorise } = o;
+export function deviceRoutes(o: { id: CameraIdentity; auth: Auth; now: () => number; bootedAt: () => number; apiList: () => ApiDescription[] }): Route[] {
+  const { id, auth } = o;
   const facts = deviceFacts(id);
-
-  const params = (): [string, string][] => {
-    const p = facts.all();
-    return [
-      ['root.Brand.Brand', 'AXIS'],
-      ['root.Brand.ProdFullName', p.ProdFullName!],
-      ['root.Brand.ProdNbr', p.ProdNbr!],
-      ['root.Brand.ProdShortName', p.ProdShortName!],
-      ['root.Brand.ProdType', p.ProdType!],
-      ['root.Brand.ProdVariant', ''],
-      ['root.Brand.WebURL', 'http://www.axis.com'],
-      ['root.Image.I0.Appearance.Compression', '30'],
-      ['root.Image.I0.Appearance.Resolution', `${o.frameWidth}x${o.frameHeight}`],
-      ['root.Image.I0.Stream.FPS', '0'],
-      ['root.ImageSource.I0.Sensor.CaptureFrequency', String(SENSOR_FPS)],
-      ['root.Network.eth0.MACAddress', id.mac],
-      ['root.Properties.API.HTTP.Version', '3'],
-      ['root.Properties.API.Metadata.Metadata', 'yes'],
-      ['root.Properties.EmbeddedDevelopment.Version', '3.5'],
-      ['root.Properties.Firmware.BuildDate', p.BuildDate!],
-      ['root.Properties.Firmware.Version', id.firmware],
-      ['root.Properties.Image.Format', 'jpeg,mjpeg,h264,h265'],
-      ['root.Properties.Image.NbrOfViews', '1'],
-      ['root.Properties.Image.Resolution', RESOLUTIONS.join(',')],
-      ['root.Properties.Image.Rotation', '0,180'],
-      ['root.Properties.System.Architecture', 'aarch64'],
-      ['root.Properties.System.SerialNumber', id.serial],
-      ['root.Properties.System.Soc', id.soc],
-    ];
-  };
-
-  const paramList = (url: URL): string => {
-    const action = url.searchParams.get('action');
-    if (action !== 'list') return `# Error: action '${action ?? ''}' is not supported\r\n`;
-    const groups = (url.searchParams.get('group') ?? '').split(',').filter(Boolean);
-    const all = params();
-    if (groups.length === 0) return all.map(([k, v]) => `${k}=${v}\r\n`).join('');
-    let out = '';
-    for (const g of groups) {
-      const full = g.startsWith('root.') ? g : `root.${g}`;
-      const hit = all.filter(([k]) => k === full || k.startsWith(`${full}.`));
-      out += hit.length ? hit.map(([k, v]) => `${k}=${v}\r\n`).join('') : `# Error: Error -1 getting param in group '${g}'\r\n`;
-    }
-    return out;
-  };
-
+  // A new boot id at every start of this object (one per simulated power-on of the process).
+  const bootId = randomBytes(16).toString('hex');
   return [
-    {
+    jsonRoute(auth, {
       path: '/axis-cgi/basicdeviceinfo.cgi',
+      id: 'basic-device-info',
+      name: 'Basic Device Information',
+      versions: ['1.0', '1.1', '1.2', '1.3'],
       need: 'by-method',
-      handle: (req, res) =>
-        serveJsonApi(req, res, authorise, {
-          version: BDI_VERSION,
-          need: (m) => (m === 'getAllUnrestrictedProperties' || m === 'getSupportedVersions' ? 'anonymous' : 'viewer'),
-          handle: (method, p) => {
-            switch (method) {
-              case 'getSupportedVersions':
-                return { apiVersions: ['1.0', '1.1', '1.2', BDI_VERSION] };
-              case 'getAllUnrestrictedProperties':
-                return { propertyList: facts.unrestricted() };
-              case 'getAllProperties':
-                return { propertyList: facts.all() };
-              case 'getProperties': {
-                const list = p.propertyList;
-                if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) throw new JsonApiError(JSON_ERR.badParam, 'propertyList must be a list of property names');
-                const all = facts.all();
-                return { propertyList: Object.fromEntries(list.filter((x: string) => x in all).map((x: string) => [x, all[x]])) };
-              }
-              default:
-                throw new JsonApiError(JSON_ERR.methodNotSupported, `Method not supported: ${method}`);
-            }
-          },
-        }),
-    },
-    { path: '/axis-cgi/param.cgi', need: 'operator', handle: (_req, res, url) => send(res, 200, 'text/plain', paramList(url)) },
+      methodNeed: (m) => (m === 'getAllUnrestrictedProperties' ? 'anonymous' : 'viewer'),
+      handle: (method, p) => {
+        switch (method) {
+          case 'getAllUnrestrictedProperties':
+            return { propertyList: facts.unrestricted() };
+          case 'getAllProperties':
+            return { propertyList: facts.all() };
+          case 'getProperties': {
+            const list = p.propertyList;
+            if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) throw new JsonApiError('badParam', 'propertyList must be a list of property names');
+            const all = facts.all();
+            return { propertyList: Object.fromEntries(list.filter((x: string) => x in all).map((x: string) => [x, all[x]])) };
+          }
+          default:
+            return unsupported(method);
+        }
+      },
+    }),
+    jsonRoute(auth, {
+      path: '/axis-cgi/apidiscovery.cgi',
+      id: 'api-discovery',
+      name: 'API Discovery Service',
+      versions: ['1.0'],
+      codes: DISCOVERY_ERR,
+      // Discovery needs no authentication: a client asks it before it knows what to log in to.
+      need: 'by-method',
+      methodNeed: () => 'anonymous',
+      handle: (method, p) => {
+        if (method !== 'getApiList') return unsupported(method);
+        const wanted = p.id;
+        if (wanted !== undefined && typeof wanted !== 'string') throw new JsonApiError('badParam', 'id must be a string');
+        return { apiList: o.apiList().filter((a) => wanted === undefined || a.id === wanted) };
+      },
+    }),
+    jsonRoute(auth, {
+      path: '/axis-cgi/systemready.cgi',
+      id: 'systemready',
+      name: 'Systemready',
+      versions: ['1.0', '1.1', '1.2', '1.3', '1.4'],
+      // Readiness is asked before setup, without credentials.
+      need: 'by-method',
+      methodNeed: () => 'anonymous',
+      handle: (method, p) => {
+        if (method !== 'systemready') return unsupported(method);
+        if (p.timeout !== undefined && (typeof p.timeout !== 'number' || !Number.isInteger(p.timeout) || p.timeout < 1 || p.timeout > 3600)) {
+          throw new JsonApiError('badParam', 'timeout must be an integer number of seconds');
+        }
+        // The simulator is ready as soon as it answers; users exist, so no setup is needed.
+        return { systemready: 'yes', needsetup: 'no', uptime: String(Math.max(0, Math.floor((o.now() - o.bootedAt()) / 1000))), bootid: bootId };
+      },
+    }),
   ];
 }

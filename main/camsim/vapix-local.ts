@@ -5,15 +5,15 @@
 import type { Agent } from './agent';
 import { serveLocal } from './app-proxy';
 import type { AppRuntime, AppStore } from './apps';
-import { htmlError, notFound, send, type Authorise, type Req, type Res } from './http-kit';
+import { gate, htmlError, notFound, send, type Auth, type Req, type Res } from './http-kit';
 import type { EapRuntime } from './runner';
 
-export function localAppRoutes(o: { apps: AppStore; agent: Agent; runtime: AppRuntime; nativeRunning: (name: string) => boolean; authorise: Authorise }): (req: Req, res: Res, url: URL) => Promise<void> {
-  const { apps, agent, runtime, nativeRunning, authorise } = o;
+export function localAppRoutes(o: { apps: AppStore; agent: Agent; runtime: AppRuntime; nativeRunning: (name: string) => boolean; auth: Auth }): (req: Req, res: Res, url: URL) => Promise<void> {
+  const { apps, agent, runtime, nativeRunning, auth } = o;
   return async (req, res, url) => {
     const handled = await serveLocal(req, res, url, {
       app: (n) => apps.get(n),
-      authorise,
+      authorise: (req, res, need) => gate(auth, req, res, need) !== false,
       nativePort: (n) => (runtime as Partial<EapRuntime>).httpPort?.(n),
       inProcess: (n) => (n === 'omnisight' && !nativeRunning(n) ? agent.serveHttp : undefined),
       send: (r, status, type, body) => send(r, status, type, body),

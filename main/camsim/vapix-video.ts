@@ -5,9 +5,9 @@ import { HttpFail, send, type Req, type Res, type Route } from './http-kit';
 import { encodeJpeg, renderBackground, renderFrame } from './render';
 import { SENSOR_FPS, type CameraModel, type SceneEngine } from './scene';
 import type { FaultState } from './types';
+import { RESOLUTIONS, type ParamStore } from './vapix-params';
 
 const BOUNDARY = 'myboundary';
-export const RESOLUTIONS = ['1920x1080', '1280x720', '1024x576', '800x450', '640x360', '480x270', '320x180', '160x90'];
 
 interface Viewer {
   res: http.ServerResponse;
@@ -21,6 +21,8 @@ interface Hub {
   compression: number;
   viewers: Set<Viewer>;
   timer?: NodeJS.Timeout;
+  /** A loop is rendering or waiting for this hub. */
+  running?: boolean;
   last?: { tick: number; ts: number; jpeg: Buffer };
 }
 
@@ -30,21 +32,20 @@ export interface VideoEndpoints {
   stopAll(): void;
 }
 
-export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: () => number; frameWidth: number; frameHeight: number; fault: FaultState; crashed: () => boolean }): VideoEndpoints {
+export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: () => number; params: ParamStore; fault: FaultState; crashed: () => boolean }): VideoEndpoints {
   const { scene, cam, now } = o;
   const hubs = new Map<string, Hub>();
   const backgrounds = new Map<string, Buffer>();
 
   const videoParams = (url: URL): { width: number; height: number; fps: number; compression: number } => {
-    const res = url.searchParams.get('resolution') ?? `${o.frameWidth}x${o.frameHeight}`;
-    const m = /^(\d{2,4})x(\d{2,4})$/.exec(res);
-    const width = m ? Number(m[1]) : NaN;
-    const height = m ? Number(m[2]) : NaN;
-    if (!m || width < 16 || height < 16 || width > 1920 || height > 1080) throw new HttpFail(400, `Error: Invalid value '${res}' for parameter resolution`);
+    const res = url.searchParams.get('resolution') ?? o.params.get('root.Image.I0.Appearance.Resolution') ?? '640x360';
+    // Only the sizes the camera lists in Properties.Image.Resolution: any other is refused, as firmware does.
+    if (!RESOLUTIONS.includes(res)) throw new HttpFail(400, `Error: Invalid value '${res}' for parameter resolution`);
+    const [width, height] = res.split('x').map(Number) as [number, number];
     const fpsRaw = url.searchParams.get('fps') ?? '0';
     const fps = Number(fpsRaw);
     if (!/^\d+$/.test(fpsRaw) || fps > 60) throw new HttpFail(400, `Error: Invalid value '${fpsRaw}' for parameter fps`);
-    const compRaw = url.searchParams.get('compression') ?? '30';
+    const compRaw = url.searchParams.get('compression') ?? o.params.get('root.Image.I0.Appearance.Compression') ?? '30';
     const compression = Number(compRaw);
     if (!/^\d+$/.test(compRaw) || compression > 100) throw new HttpFail(400, `Error: Invalid value '${compRaw}' for parameter compression`);
     const camera = url.searchParams.get('camera') ?? '1';
@@ -100,39 +101,52 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
     v.res.write('\r\n');
   };
 
+  /**
+   * One hub loop step: render the next tick ahead of its time (encoding is off the critical path),
+   * then send it when its time comes. A loop that fell more than two frames behind jumps ahead
+   * instead of queueing; a frame a little late is still sent rather than dropped.
+   */
   const hubTick = (hub: Hub, key: string): void => {
     hub.timer = undefined;
     if (hub.viewers.size === 0 || o.crashed()) {
+      hub.running = false;
       // Nobody watches: stop rendering. A hub from before a restart must not remove its successor.
       if (hubs.get(key) === hub) hubs.delete(key);
       return;
     }
+    hub.running = true;
     const hubFps = Math.max(...[...hub.viewers].map((v) => v.fps));
     const stride = Math.max(1, Math.round(SENSOR_FPS / hubFps));
-    // As in the agent: a timer may fire just before its tick; never render a tick twice.
-    const k = Math.max(scene.tickAt(now()), hub.last?.tick ?? -1);
-    const next = (Math.floor(k / stride) + 1) * stride;
-    const delay = Math.max(2, scene.timeOfTick(next) - now());
-    hub.timer = setTimeout(() => {
-      void (async () => {
-        if (hub.viewers.size > 0 && !o.crashed()) {
-          // Render once for every viewer of this size and compression.
-          const frame = await renderAt(next, hub.width, hub.height, hub.compression);
-          hub.last = { tick: next, ...frame };
-          if (!o.fault.stall) {
-            for (const v of hub.viewers) {
-              if (v.res.destroyed) continue;
-              if (frame.ts - v.lastTs < 1000 / v.fps - 1000 / SENSOR_FPS / 2) continue;
-              // A viewer that cannot keep up loses frames instead of queueing them.
-              if (v.res.writableLength > frame.jpeg.length * 2) continue;
-              v.lastTs = frame.ts;
-              writePart(v, frame.ts, frame.jpeg);
+    const k = scene.tickAt(now());
+    const fresh = (Math.floor(k / stride) + 1) * stride;
+    // Never a tick twice; never further back than two frames.
+    const next = hub.last && hub.last.tick + stride >= k - 2 * stride ? hub.last.tick + stride : Math.max(fresh, (hub.last?.tick ?? -1) + 1);
+    void (async () => {
+      // Render once for every viewer of this size and compression.
+      const frame = await renderAt(next, hub.width, hub.height, hub.compression);
+      hub.timer = setTimeout(
+        () => {
+          hub.timer = undefined;
+          if (hub.viewers.size > 0 && !o.crashed()) {
+            hub.last = { tick: next, ...frame };
+            if (!o.fault.stall) {
+              for (const v of hub.viewers) {
+                if (v.res.destroyed) continue;
+                if (frame.ts - v.lastTs < 1000 / v.fps - 1000 / SENSOR_FPS / 2) continue;
+                // A viewer that cannot keep up loses frames instead of queueing them.
+                if (v.res.writableLength > frame.jpeg.length * 2) continue;
+                v.lastTs = frame.ts;
+                writePart(v, frame.ts, frame.jpeg);
+              }
             }
           }
-        }
-        hubTick(hub, key);
-      })().catch(() => hubTick(hub, key));
-    }, delay);
+          hubTick(hub, key);
+        },
+        Math.max(0, frame.ts - now()),
+      );
+    })().catch(() => {
+      hub.timer = setTimeout(() => hubTick(hub, key), 1000 / SENSOR_FPS);
+    });
   };
 
   const mjpeg = (_req: Req, res: Res, url: URL): void => {
@@ -148,7 +162,7 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
     res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`, 'Cache-Control': 'no-cache', Pragma: 'no-cache', Connection: 'close' });
     const h = hub;
     res.on('close', () => h.viewers.delete(viewer));
-    if (!hub.timer) hubTick(hub, key);
+    if (!hub.running) hubTick(hub, key);
   };
 
   const snapshot = async (res: Res, url: URL): Promise<void> => {
@@ -172,6 +186,7 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
     stopAll: () => {
       for (const hub of hubs.values()) {
         if (hub.timer) clearTimeout(hub.timer);
+        hub.running = false;
         for (const v of hub.viewers) v.res.destroy();
       }
       hubs.clear();

@@ -8,6 +8,7 @@ import { PRODUCT_NAME } from '../kernel/paths';
 import { createElectronClipboard } from './clipboard';
 import { createQuitGuard, startCore } from './lifecycle';
 import { prepareNativeSources } from './native-sources';
+import { electronSqliteBinding } from './sqlite-binding';
 import { utilityHelper } from './helper';
 import { wireFramePorts } from './frames';
 import { wireIpc } from './ipc';
@@ -97,6 +98,16 @@ if (cliArgs[0] === 'mcp') {
             const dir = prepareNativeSources(path.join(process.resourcesPath, 'native'), app.getPath('userData'), app.getVersion());
             if (dir) process.env.OMNISIGHT_NATIVE_DIR = dir;
           }
+          // better-sqlite3 for Electron's ABI, kept apart from node_modules' Node build (README).
+          process.env.OMNISIGHT_SQLITE_BINDING ??= electronSqliteBinding({
+            packaged: app.isPackaged,
+            resourcesPath: process.resourcesPath,
+            appPath: app.getAppPath(),
+            platform: process.platform,
+            arch: process.arch,
+            electronVersion: process.versions.electron,
+            abi: process.versions.modules,
+          });
           const { createApp } = await import('../app');
           return createApp({
             mode: 'electron',

@@ -20,7 +20,9 @@ export interface StartPorts<C> {
 export function startupFailureText(err: unknown, logDir: string): string {
   const message = err instanceof Error ? err.message : String(err);
   const hints: string[] = [];
-  if (/NODE_MODULE_VERSION|was compiled against a different Node\.js version|invalid ELF header|not a valid Win32 application|wrong architecture|incompatible architecture/i.test(message))
+  if (/rebuild:electron|Reinstall OmniSight/.test(message)) {
+    // the message says what to do already
+  } else if (/NODE_MODULE_VERSION|was compiled against a different Node\.js version|invalid ELF header|not a valid Win32 application|wrong architecture|incompatible architecture/i.test(message))
     hints.push('A native module in this install was built for another runtime or processor. Reinstall OmniSight (developers: run `npm run rebuild:electron`).');
   else if (/SQLITE_BUSY|database is locked/i.test(message)) hints.push('Another program holds the database. Close other OmniSight windows or processes and start again.');
   else if (/SQLITE_CORRUPT|malformed|not a database/i.test(message)) hints.push('The database file is damaged. Move it out of the data folder to start fresh (your old data stays in the moved file).');

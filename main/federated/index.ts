@@ -4,9 +4,7 @@ import {
   federatedConfigDefaults,
   federatedConfigSchema,
   type FederatedConfig,
-  type FederatedModel,
   type FederatedPrivacy,
-  type FederatedRound,
   type MethodOutput,
 } from '../../preload/contract';
 import type { AuditInput } from '../audit';
@@ -14,7 +12,9 @@ import type { EventBus } from '../kernel/bus';
 import type { Handlers } from '../kernel/dispatcher';
 import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
-import type { Db } from '../store';
+import { z } from 'zod';
+import { jsonText, type Db } from '../store';
+import { federatedStatements } from './statements';
 import { generateTask, type TaskSpec } from './data';
 import { checkPlan, Federation, planFor, PlanError, trainCentralised, type RoundContext } from './engine';
 import { epsilonFromBudget, privacyLevel } from './privacy';
@@ -64,79 +64,6 @@ export interface FederatedService {
 const DEFAULT_TASK: TaskSpec = { classes: 10, features: 32, clients: 0, samplesPerClient: 200, testSamples: 2000, alpha: 0.5, separation: 3 };
 const ACCOUNTANT = 'Rényi DP of the Gaussian mechanism (Mironov 2017), composed over the rounds each camera took part in; no subsampling amplification';
 
-interface RoundRow {
-  round: number;
-  lineage: number;
-  started_at: number;
-  finished_at: number;
-  status: 'completed' | 'aborted';
-  aggregation: FederatedRound['aggregation'];
-  algorithm: FederatedRound['algorithm'];
-  selected: string;
-  participants: string;
-  dropped: string;
-  accuracy: number | null;
-  loss: number | null;
-  epsilon: number | null;
-  delta: number;
-  sigma: number | null;
-  reason: string | null;
-  model_version: number | null;
-}
-interface ModelRow {
-  version: number;
-  lineage: number;
-  round: number;
-  created_at: number;
-  aggregation: FederatedModel['aggregation'];
-  algorithm: FederatedModel['algorithm'];
-  participants: string;
-  accuracy: number;
-  loss: number;
-  epsilon: number | null;
-  delta: number;
-  hash: string;
-  classes: number;
-  features: number;
-  param_count: number;
-}
-
-const toRound = (r: RoundRow): FederatedRound => ({
-  round: r.round,
-  lineage: r.lineage,
-  startedAt: r.started_at,
-  finishedAt: r.finished_at,
-  status: r.status,
-  aggregation: r.aggregation,
-  algorithm: r.algorithm,
-  selected: JSON.parse(r.selected) as string[],
-  participants: JSON.parse(r.participants) as string[],
-  dropped: JSON.parse(r.dropped) as string[],
-  accuracy: r.accuracy,
-  loss: r.loss,
-  epsilon: r.epsilon,
-  delta: r.delta,
-  reason: r.reason,
-  modelVersion: r.model_version,
-});
-const toModel = (r: ModelRow): FederatedModel => ({
-  version: r.version,
-  lineage: r.lineage,
-  round: r.round,
-  createdAt: r.created_at,
-  aggregation: r.aggregation,
-  algorithm: r.algorithm,
-  participants: JSON.parse(r.participants) as string[],
-  accuracy: r.accuracy,
-  loss: r.loss,
-  epsilon: r.epsilon,
-  delta: r.delta,
-  hash: r.hash,
-  classes: r.classes,
-  features: r.features,
-  paramCount: r.param_count,
-});
-
 const paramsToBytes = (p: Float32Array): Buffer => {
   const out = Buffer.alloc(p.length * 4);
   for (let i = 0; i < p.length; i++) out.writeFloatLE(p[i]!, i * 4);
@@ -171,7 +98,8 @@ const aggregationNote = (c: FederatedConfig, n: number): string =>
  * events, the privacy budget, and stored model versions a deploy can ship.
  */
 export function createFederatedService(deps: FederatedDeps): FederatedService {
-  const { db, bus, log, now } = deps;
+  const { bus, log, now } = deps;
+  const sql = federatedStatements(deps.db);
   const rng = createRng(deps.seed);
   const linkHealth = (id: string): number => deps.linkHealth?.(id) ?? 1;
   const available = (id: string): boolean => deps.available?.(id) ?? true;
@@ -179,22 +107,19 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
   const defer = deps.defer ?? (() => new Promise<void>((r) => setImmediate(r)));
 
   const loadConfig = (): FederatedConfig => {
-    const row = db.prepare('SELECT value FROM federated_config WHERE id = 1').get() as { value: string } | undefined;
-    if (row) {
-      const parsed = federatedConfigSchema.safeParse({ ...federatedConfigDefaults, ...(JSON.parse(row.value) as object) });
+    const stored = sql.config();
+    if (stored !== undefined) {
+      // Fields added since the row was written take their defaults.
+      const parsed = jsonText(z.looseObject({})).pipe(z.transform((v) => ({ ...federatedConfigDefaults, ...v }))).pipe(federatedConfigSchema).safeParse(stored);
       if (parsed.success) return parsed.data;
-      log.warn('stored federated configuration is invalid; using the defaults');
+      log.warn({ why: parsed.error.issues[0]?.message }, 'stored federated configuration is invalid; using the defaults');
     }
     return federatedConfig();
   };
   let config = loadConfig();
 
-  const currentLineage = (): number => {
-    const row = db.prepare('SELECT max(id) AS id FROM federated_lineages').get() as { id: number | null };
-    return row.id ?? (db.prepare('INSERT INTO federated_lineages (started_at) VALUES (?) RETURNING id').get(now()) as { id: number }).id;
-  };
-  let lineage = currentLineage();
-  const lastRound = (): number => (db.prepare('SELECT max(round) AS r FROM federated_rounds').get() as { r: number | null }).r ?? 0;
+  let lineage = sql.currentLineage(now());
+  const lastRound = (): number => sql.lastRound();
 
   let federation: Federation | undefined;
   let federationKey = '';
@@ -209,10 +134,8 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     if (previous) federation.params = previous;
     else {
       // Continue the current lineage from its newest stored model after a restart.
-      const row = db
-        .prepare('SELECT b.data FROM federated_models m JOIN federated_blobs b ON b.hash = m.hash WHERE m.lineage = ? ORDER BY m.version DESC LIMIT 1')
-        .get(lineage) as { data: Buffer } | undefined;
-      if (row && row.data.length === federation.paramCount * 4) federation.params = bytesToParams(row.data);
+      const data = sql.latestParameters(lineage);
+      if (data && data.length === federation.paramCount * 4) federation.params = bytesToParams(data);
     }
     return federation;
   };
@@ -234,14 +157,11 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
 
   /** Worst camera's ε over the lineage, null when some camera took part in a round without noise. */
   const privacy = (): FederatedPrivacy => {
-    const rows = db.prepare("SELECT participants, sigma FROM federated_rounds WHERE lineage = ? AND status = 'completed'").all(lineage) as {
-      participants: string;
-      sigma: number | null;
-    }[];
+    const rows = sql.completedRounds(lineage);
     const budget = new Map<string, number>();
     let unprotected = false;
     for (const r of rows) {
-      const ids = JSON.parse(r.participants) as string[];
+      const ids = r.participants;
       if (r.sigma === null) {
         if (ids.length) unprotected = true;
         continue;
@@ -269,15 +189,6 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     };
   };
 
-  const insertBlob = db.prepare('INSERT OR IGNORE INTO federated_blobs (hash, data, created_at) VALUES (?, ?, ?)');
-  const insertModel = db.prepare(
-    `INSERT INTO federated_models (lineage, round, created_at, aggregation, algorithm, participants, accuracy, loss, epsilon, delta, hash, classes, features, param_count)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING version`,
-  );
-  const insertRound = db.prepare(
-    `INSERT INTO federated_rounds (round, lineage, started_at, finished_at, status, aggregation, algorithm, selected, participants, dropped, accuracy, loss, epsilon, delta, sigma, reason, model_version)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
 
   let running: Promise<void> | undefined;
   let stopRequested = false;
@@ -297,27 +208,25 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     log.info({ round, status: out.status, selected: out.selected.length, simulatedDrops: simulated }, 'federated round finished');
     if (simulated.length || out.status === 'aborted') log.debug({ round, drops: out.drops }, 'federated round: link health, measured loss and simulated dropouts');
     let version: number | null = null;
-    db.transaction(() => {
-      insertRound.run(
-        round, lineage, startedAt, finishedAt, out.status, cfg.aggregation, cfg.algorithm,
-        JSON.stringify(out.selected), JSON.stringify(out.participants), JSON.stringify(out.dropped),
-        out.accuracy, out.loss, null, cfg.dpDelta, out.sigma, out.reason, null,
-      );
+    sql.transaction(() => {
+      sql.insertRound({
+        round, lineage, startedAt, finishedAt, status: out.status, aggregation: cfg.aggregation, algorithm: cfg.algorithm,
+        selected: out.selected, participants: out.participants, dropped: out.dropped,
+        accuracy: out.accuracy, loss: out.loss, delta: cfg.dpDelta, sigma: out.sigma, reason: out.reason,
+      });
       const eps = privacy().epsilon;
-      db.prepare('UPDATE federated_rounds SET epsilon = ? WHERE round = ?').run(eps, round);
+      sql.setEpsilon(round, eps);
       if (out.status === 'completed') {
         const bytes = paramsToBytes(fed.params);
         const hash = createHash('sha256').update(bytes).digest('hex');
-        insertBlob.run(hash, bytes, finishedAt);
-        version = (
-          insertModel.get(
-            lineage, round, finishedAt, cfg.aggregation, cfg.algorithm, JSON.stringify(out.participants),
-            out.accuracy, out.loss, eps, cfg.dpDelta, hash, fed.shape.classes, fed.shape.features, fed.paramCount,
-          ) as { version: number }
-        ).version;
-        db.prepare('UPDATE federated_rounds SET model_version = ? WHERE round = ?').run(version, round);
+        sql.insertBlob(hash, bytes, finishedAt);
+        version = sql.insertModel({
+          lineage, round, createdAt: finishedAt, aggregation: cfg.aggregation, algorithm: cfg.algorithm, participants: out.participants,
+          accuracy: out.accuracy!, loss: out.loss!, epsilon: eps, delta: cfg.dpDelta, hash, classes: fed.shape.classes, features: fed.shape.features, paramCount: fed.paramCount,
+        });
+        sql.setModelVersion(round, version);
       }
-    })();
+    });
     const epsilon = privacy().epsilon;
     bus.publish('federated.round', {
       round,
@@ -387,9 +296,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       } catch (err) {
         asPlanError(err);
       }
-      db.prepare(
-        'INSERT INTO federated_config (id, value, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
-      ).run(JSON.stringify(next), now());
+      sql.saveConfig(JSON.stringify(next), now());
       config = next;
       return config;
     },
@@ -418,38 +325,32 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     },
     'federated.reset': () => {
       if (running) throw new AppError('conflict', 'Stop the running rounds before starting a new model.');
-      lineage = (db.prepare('INSERT INTO federated_lineages (started_at) VALUES (?) RETURNING id').get(now()) as { id: number }).id;
+      lineage = sql.newLineage(now());
       federation?.reset();
       return { lineage };
     },
     'federated.rounds': ({ limit, beforeRound }) => {
-      const rows = (
-        beforeRound
-          ? db.prepare('SELECT * FROM federated_rounds WHERE round < ? ORDER BY round DESC LIMIT ?').all(beforeRound, limit)
-          : db.prepare('SELECT * FROM federated_rounds ORDER BY round DESC LIMIT ?').all(limit)
-      ) as RoundRow[];
-      return { rounds: rows.map(toRound) };
+      return { rounds: sql.rounds(limit, beforeRound) };
     },
-    'federated.models': ({ limit }) => ({
-      models: (db.prepare('SELECT * FROM federated_models ORDER BY version DESC LIMIT ?').all(limit) as ModelRow[]).map(toModel),
-    }),
+    'federated.models': ({ limit }) => ({ models: sql.models(limit) }),
     'federated.model': ({ version, withParameters }) => {
-      const row = db.prepare('SELECT * FROM federated_models WHERE version = ?').get(version) as ModelRow | undefined;
-      if (!row) throw notFound(`Model version ${version}`);
-      if (!withParameters) return toModel(row);
-      const blob = db.prepare('SELECT data FROM federated_blobs WHERE hash = ?').get(row.hash) as { data: Buffer };
-      return { ...toModel(row), parameters: blob.data.toString('base64') };
+      const model = sql.model(version);
+      if (!model) throw notFound(`Model version ${version}`);
+      if (!withParameters) return model;
+      const data = sql.blob(model.hash);
+      if (!data) throw new AppError('internal', `The parameters of model version ${version} are missing from the database.`);
+      return { ...model, parameters: data.toString('base64') };
     },
   };
 
   return {
     handlers,
     modelArtifact(version) {
-      const row = db.prepare('SELECT * FROM federated_models WHERE version = ?').get(version) as ModelRow | undefined;
+      const row = sql.model(version);
       if (!row) return undefined;
-      const blob = db.prepare('SELECT data FROM federated_blobs WHERE hash = ?').get(row.hash) as { data: Buffer } | undefined;
-      if (!blob) return undefined;
-      return { version: row.version, round: row.round, aggregation: row.aggregation, classes: row.classes, features: row.features, parameters: Buffer.from(blob.data) };
+      const data = sql.blob(row.hash);
+      if (!data) return undefined;
+      return { version: row.version, round: row.round, aggregation: row.aggregation, classes: row.classes, features: row.features, parameters: Buffer.from(data) };
     },
     idle: async () => {
       await running;

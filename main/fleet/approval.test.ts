@@ -14,7 +14,7 @@ import { createDispatcher } from '../kernel/dispatcher';
 import { silentLogger } from '../kernel/logger';
 import { buildEap } from '../packaging';
 import { createRoomsService, type RoomsService } from '../rooms';
-import { type Db } from '../store';
+import { openDatabase, type Db } from '../store';
 import { createDeployApproval, type DeployApproval } from './approval';
 import { createDeployService, type DeployService } from './deploy';
 import type { FleetService } from './index';
@@ -41,6 +41,8 @@ describe('deploys approved by a room decision', () => {
   let buildSha = '';
   let buildName = '';
   const ids: string[] = [];
+  /** The rooms' clock runs ahead by this much: deadlines pass without waiting. */
+  let skew = 0;
   const deploys = (): number => (db.prepare('SELECT COUNT(*) AS n FROM deploys').get() as { n: number }).n;
 
   beforeAll(async () => {
@@ -56,7 +58,7 @@ describe('deploys approved by a room decision', () => {
       reconnectTimeoutMs: 5000,
       pollMs: 100,
     });
-    rooms = createRoomsService({ db, bus, now: Date.now, dataDir: dir, log });
+    rooms = createRoomsService({ db, bus, now: () => Date.now() + skew, dataDir: dir, log });
     approval = createDeployApproval({ db, bus, log, now: Date.now, rooms, deploy });
     const dispatcher = createDispatcher({ log });
     dispatcher.register(fleet.handlers);
@@ -124,7 +126,7 @@ describe('deploys approved by a room decision', () => {
     });
     rooms.vote({ proposalId: p.id, voter: 'alice', choice: 'yes' });
     rooms.vote({ proposalId: p.id, voter: 'bob', choice: 'yes' });
-    expect(deploys()).toBe(before); // 2 of 4 (owner, agent, Alice, Bob): not yet
+    expect(deploys()).toBe(before); // 2 of 3 (the owner, Alice, Bob; the agent has no vote): the rule is met, but not the owner's approval
     const passed = rooms.vote({ proposalId: p.id, voter: OWNER, choice: 'yes' });
     expect(passed.status).toBe('passed');
     expect(deploys()).toBe(before + 1);
@@ -182,6 +184,60 @@ describe('deploys approved by a room decision', () => {
     await deploy.idle();
   }, 60_000);
 
+  it('agents cannot start a deploy without the owner: several tokens, every rule, with and without deadlines', async () => {
+    const agents: BridgeClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = bridge.tokens.create({ name: `attacker-${i}`, scopes: ['rooms:read', 'rooms:write', 'actions:propose'], ratePerMinute: 10_000, burst: 1000 });
+      agents.push(await connectBridge({ url, token: t.token }));
+    }
+    try {
+      const before = deploys();
+      const voteAll = async (proposalId: number): Promise<BridgeCallError[]> => {
+        const refused: BridgeCallError[] = [];
+        for (const a of agents) await a.call('rooms.vote', { proposalId, choice: 'yes' }).catch((e: BridgeCallError) => refused.push(e));
+        return refused;
+      };
+      for (const rule of ['majority', 'two-thirds', 'weighted', 'unanimous'] as const)
+        for (const deadlineMs of [undefined, 1000]) {
+          const label = `${rule}, ${deadlineMs ? 'deadline' : 'no deadline'}`;
+          const r = rooms.createRoom({ name: `Attack ${label}` });
+          // 1. Agents as they join: members without a vote.
+          const p = await agents[0]!.call<{ id: number }>('deploy.propose', { roomId: r.id, build: buildSha, cameraIds: [ids[0]], reason: 'trust me', rule, deadlineMs });
+          const refused = await voteAll(p.id);
+          expect(refused.map((e) => e.code), label).toEqual(['forbidden', 'forbidden', 'forbidden']);
+          expect(refused[0]!.message).toMatch(/without a vote/);
+          // 2. The owner gives every agent a vote and a heavy weight: the rule is met without the owner, who stays silent.
+          for (const a of agents) rooms.updateMember({ roomId: r.id, memberId: a.welcome.memberId, canVote: true, weight: 50, by: OWNER });
+          const q = await agents[1]!.call<{ id: number }>('deploy.propose', { roomId: r.id, build: buildSha, cameraIds: [ids[1]], reason: 'we agree', rule, deadlineMs });
+          expect(await voteAll(q.id), label).toEqual([]);
+          expect(rooms.getProposal(q.id).status, label).toBe('open');
+          if (deadlineMs) {
+            skew += deadlineMs + 1; // the deadline passes in silence
+            rooms.closeDueVotes();
+            expect(rooms.getProposal(p.id).status, label).toBe('expired');
+            expect(rooms.getProposal(q.id).status, label).toBe('expired');
+          }
+          expect(deploys(), label).toBe(before);
+          expect(db.prepare("SELECT count(*) AS n FROM deploy_approvals WHERE proposal_id IN (?, ?) AND status = 'started'").get(p.id, q.id), label).toEqual({ n: 0 });
+        }
+    } finally {
+      for (const a of agents) await a.close();
+    }
+  }, 60_000);
+
+  it("a deploy decision without a person's approval is not run, and the room is told why", async () => {
+    const r = room('Forged');
+    const p = await agent.call<{ id: number }>('deploy.propose', { roomId: r.id, build: buildSha, cameraIds: [ids[0]], reason: 'forged' });
+    // As if another path had closed it as passed without the owner (the rooms service never does).
+    db.prepare("UPDATE room_proposals SET status = 'passed' WHERE id = ?").run(p.id);
+    const before = deploys();
+    const pr = rooms.getProposal(p.id);
+    bus.publish('rooms.decision', { id: 9999, proposalId: p.id, roomId: r.id, title: pr.title, subject: pr.subject, outcome: pr.outcome, rule: pr.rule, votes: [], tally: pr.tally, contradicts: [], warning: null, decidedAt: Date.now() });
+    expect(deploys()).toBe(before);
+    const last = rooms.listMessages({ roomId: r.id, limit: 1 }).messages[0]!;
+    expect(last).toMatchObject({ author: { id: 'omnisight:deploy' }, text: expect.stringMatching(/not started: a deploy needs a yes from the room's owner/) });
+  });
+
   it('no operation an agent token can reach starts a deploy', async () => {
     const all = bridge.tokens.create({ name: 'everything', scopes: ['rooms:read', 'rooms:write', 'actions:propose', 'fleet:read'], ratePerMinute: 10_000, burst: 1000 });
     const c = await connectBridge({ url, token: all.token });
@@ -202,6 +258,123 @@ describe('deploys approved by a room decision', () => {
       expect(deploys()).toBe(before);
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe('a kill right after the deciding vote', () => {
+  const modules = {
+    store: path.resolve(__dirname, '../store'),
+    rooms: path.resolve(__dirname, '../rooms'),
+    bus: path.resolve(__dirname, '../kernel/bus'),
+    logger: path.resolve(__dirname, '../kernel/logger'),
+    approval: path.resolve(__dirname, './approval'),
+  };
+  /** A deploy service that only records what it was asked to start (the cameras are not the subject here). */
+  const recorder = () => {
+    const started: { proposalId: number; cameraIds: string[] }[] = [];
+    return {
+      started,
+      service: {
+        resolve: (_b: string, cameraIds: readonly string[]) => ({
+          build: { sha256: 'a'.repeat(64), fileName: 'omnisight-2.0.0.eap', version: '2.0.0', appName: 'omnisight' },
+          cameras: cameraIds.map((id) => ({ id, name: id })),
+        }),
+        startApproved: (i: { cameraIds: string[]; approval: { proposalId: number } }) => {
+          started.push({ proposalId: i.approval.proposalId, cameraIds: i.cameraIds });
+          return `dep-${started.length}-0000`;
+        },
+        get: () => ({ status: 'running' }) as Deploy,
+      } as unknown as Pick<DeployService, 'resolve' | 'startApproved' | 'get'>,
+    };
+  };
+
+  it('ends with a deploy at the next start, never with a claim and no deploy (SIGKILL inside the start)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omni-approve-kill-'));
+    try {
+      // The child proposes, the owner's yes passes it, and the process is killed inside startApproved:
+      // after the claim, before the deploy exists.
+      const script = `
+        const { openDatabase } = require(${JSON.stringify(modules.store)});
+        const { createRoomsService } = require(${JSON.stringify(modules.rooms)});
+        const { createEventBus } = require(${JSON.stringify(modules.bus)});
+        const { silentLogger } = require(${JSON.stringify(modules.logger)});
+        const { createDeployApproval } = require(${JSON.stringify(modules.approval)});
+        const { db } = openDatabase({ dir: ${JSON.stringify(dir)} });
+        const bus = createEventBus();
+        const log = silentLogger();
+        const rooms = createRoomsService({ db, bus, now: Date.now, dataDir: ${JSON.stringify(dir)}, log });
+        const deploy = {
+          resolve: (_b, ids) => ({ build: { sha256: 'a'.repeat(64), fileName: 'omnisight-2.0.0.eap', version: '2.0.0', appName: 'omnisight' }, cameras: ids.map((id) => ({ id, name: id })) }),
+          startApproved: () => { process.kill(process.pid, 'SIGKILL'); for (;;) {} },
+          get: () => { throw new Error('unused'); },
+        };
+        const approval = createDeployApproval({ db, bus, log, now: Date.now, rooms, deploy });
+        const room = rooms.createRoom({ name: 'Kill' });
+        const p = approval.propose({ roomId: room.id, by: { kind: 'agent', id: 'agent:k', name: 'k' }, build: 'omnisight-2.0.0.eap', cameraIds: ['cam-1'], reason: 'r' });
+        process.stdout.write(JSON.stringify({ roomId: room.id, proposalId: p.id }) + '\\n');
+        rooms.vote({ proposalId: p.id, voter: 'user', choice: 'yes' });
+        process.stdout.write('not killed\\n');
+      `;
+      const { spawn } = await import('node:child_process');
+      const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const signal = await new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, sig) => r(sig)));
+      expect(signal).toBe('SIGKILL');
+      expect(out).not.toContain('not killed');
+      const { roomId, proposalId } = JSON.parse(out.split('\n')[0]!) as { roomId: string; proposalId: number };
+
+      // The next start: the passed decision ends with a deploy, and the room is told.
+      const { db } = openDatabase({ dir });
+      const bus = createEventBus();
+      const rooms = createRoomsService({ db, bus, now: Date.now, dataDir: dir, log });
+      expect(rooms.getProposal(proposalId).status).toBe('passed');
+      const { started, service } = recorder();
+      const approval = createDeployApproval({ db, bus, log, now: Date.now, rooms, deploy: service });
+      expect(started).toEqual([{ proposalId, cameraIds: ['cam-1'] }]);
+      expect(db.prepare('SELECT status, deploy_id FROM deploy_approvals WHERE proposal_id = ?').get(proposalId)).toEqual({ status: 'started', deploy_id: 'dep-1-0000' });
+      expect(rooms.listMessages({ roomId, limit: 1 }).messages[0]!.text).toMatch(/deploy dep-1-00 started/);
+      // And never twice.
+      createDeployApproval({ db, bus: createEventBus(), log, now: Date.now, rooms, deploy: service }).close();
+      expect(started).toHaveLength(1);
+      approval.close();
+      rooms.close();
+      db.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('a claim left without a deploy (by an earlier version) is reconciled at start: the room is told nothing was deployed', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omni-approve-orphan-'));
+    try {
+      const { db } = openDatabase({ dir });
+      const bus = createEventBus();
+      const rooms = createRoomsService({ db, bus, now: Date.now, dataDir: dir, log });
+      const { started, service } = recorder();
+      const first = createDeployApproval({ db, bus, log, now: Date.now, rooms, deploy: service });
+      const room = rooms.createRoom({ name: 'Orphan' });
+      const p = first.propose({ roomId: room.id, by: { kind: 'agent', id: 'agent:o', name: 'o' }, build: 'x', cameraIds: ['cam-2'], reason: 'r' });
+      first.close();
+      rooms.vote({ proposalId: p.id, voter: OWNER, choice: 'yes' });
+      const decision = rooms.listDecisions(room.id)[0]!;
+      // What a kill between the claim and the deploy left behind before claim and start shared a transaction.
+      db.prepare("UPDATE deploy_approvals SET status = 'started', decision_id = ? WHERE proposal_id = ?").run(decision.id, p.id);
+      const again = createDeployApproval({ db, bus, log, now: Date.now, rooms, deploy: service });
+      expect(started).toEqual([]); // not deployed long after the fact
+      const last = rooms.listMessages({ roomId: room.id, limit: 1 }).messages[0]!;
+      expect(last).toMatchObject({ author: { id: 'omnisight:deploy' }, replyTo: p.messageId });
+      expect(last.text).toMatch(new RegExp(`Decision #${decision.id} passed, but OmniSight stopped before its deploy started: nothing was sent to the cameras`));
+      expect(db.prepare('SELECT reported FROM deploy_approvals WHERE proposal_id = ?').get(p.id)).toEqual({ reported: 1 });
+      // Told once.
+      createDeployApproval({ db, bus: createEventBus(), log, now: Date.now, rooms, deploy: service }).close();
+      expect(rooms.listMessages({ roomId: room.id, limit: 50 }).messages.filter((m) => m.author.id === 'omnisight:deploy')).toHaveLength(1);
+      again.close();
+      rooms.close();
+      db.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

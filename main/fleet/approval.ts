@@ -1,9 +1,11 @@
 // Deploys that only a room decision can approve. An agent proposes a deploy with a structured
 // payload (build, cameras), checked at once; the rooms service closes the vote and publishes the
-// decision; a PASSED decision starts that deploy exactly once (the row moves pending → started in
-// one UPDATE, so a repeated event or an app restart cannot run it again); when the deploy ends the
-// outcome per camera is posted back into the room. Rejected, vetoed and expired proposals start
-// nothing. This is the only path from an agent to a deploy.
+// decision (a deploy passes only with a person's yes: the owner or the approver role); a PASSED
+// decision starts that deploy exactly once (the row moves pending → started in the same
+// transaction that creates the deploy, so a repeated event, a kill or an app restart cannot run it
+// twice or leave it claimed without a deploy); when the deploy ends the outcome per camera is
+// posted back into the room, and a decision that could not deploy says why there. Rejected, vetoed
+// and expired proposals start nothing. This is the only path from an agent to a deploy.
 import type { Decision, Proposal } from '../../preload/contract';
 import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
@@ -85,26 +87,46 @@ export function createDeployApproval(deps: DeployApprovalDeps): DeployApproval {
 
   const execute = (d: Pick<Decision, 'id' | 'proposalId' | 'roomId'>): void => {
     const r = row(d.proposalId);
-    if (!r) return; // not a deploy proposal
-    // Claim it: only one caller ever sees changes === 1.
-    const claimed = db.prepare("UPDATE deploy_approvals SET status = 'started', decision_id = ? WHERE proposal_id = ? AND status = 'pending'").run(d.id, d.proposalId).changes === 1;
-    if (!claimed) return;
+    if (!r || r.status !== 'pending') return; // not a deploy proposal, or already spent
     const room = rooms.getRoom(r.room_id);
     const who = `room ${room.name}, decision #${d.id}`;
-    try {
-      const deployId = deploy.startApproved({
-        buildSha: r.build_sha,
-        cameraIds: JSON.parse(r.camera_ids) as string[],
-        who,
-        approval: { roomId: room.id, roomName: room.name, proposalId: d.proposalId, decisionId: d.id },
-      });
-      db.prepare('UPDATE deploy_approvals SET deploy_id = ? WHERE proposal_id = ?').run(deployId, d.proposalId);
-      say(room.id, `Decision #${d.id} passed: deploy ${deployId.slice(0, 8)} started.`, rooms.getProposal(d.proposalId).messageId);
-    } catch (err) {
-      // Still "started": the decision is spent; the user can deploy by hand from the Deploy view.
-      db.prepare("UPDATE deploy_approvals SET reported = 1 WHERE proposal_id = ?").run(d.proposalId);
-      say(room.id, `Decision #${d.id} passed, but the deploy could not start: ${(err as Error).message}`);
+    // The rooms service passes an action on cameras only with a person's yes; check it again here,
+    // where the cameras are moved: no path from agents alone to a deploy.
+    const approvedBy = rooms.getProposal(d.proposalId).approvedBy;
+    if (!approvedBy) {
+      if (!spend(d, 'a deploy decision without an approval by a person was not run')) return;
+      say(room.id, `Decision #${d.id} passed, but the deploy was not started: a deploy needs a yes from the room's owner${room.approverRole ? ` or a person with the role ${room.approverRole}` : ''}, and none was given.`);
+      return;
     }
+    let deployId: string | undefined;
+    try {
+      // Claim and start in one transaction: a kill leaves both (the deploy row exists; the deploy
+      // service reports it interrupted at the next start) or neither (still pending: it starts at the
+      // next start). Only one caller ever sees changes === 1.
+      deployId = db.transaction(() => {
+        const claimed = db.prepare("UPDATE deploy_approvals SET status = 'started', decision_id = ? WHERE proposal_id = ? AND status = 'pending'").run(d.id, d.proposalId).changes === 1;
+        if (!claimed) return undefined;
+        const id = deploy.startApproved({
+          buildSha: r.build_sha,
+          cameraIds: JSON.parse(r.camera_ids) as string[],
+          who,
+          approval: { roomId: room.id, roomName: room.name, proposalId: d.proposalId, decisionId: d.id },
+        });
+        db.prepare('UPDATE deploy_approvals SET deploy_id = ? WHERE proposal_id = ?').run(id, d.proposalId);
+        return id;
+      })();
+    } catch (err) {
+      // Refused (the build or a camera is gone): the decision is spent; the user can deploy by hand from the Deploy view.
+      if (spend(d, 'an approved deploy could not start')) say(room.id, `Decision #${d.id} passed, but the deploy could not start: ${(err as Error).message}`);
+      return;
+    }
+    if (deployId) say(room.id, `Decision #${d.id} passed: deploy ${deployId.slice(0, 8)} started.`, rooms.getProposal(d.proposalId).messageId);
+  };
+
+  /** Marks a passed decision as handled without a deploy (the caller says why in the room); false if someone else handled it. */
+  const spend = (d: Pick<Decision, 'id' | 'proposalId'>, why: string): boolean => {
+    log.warn({ proposal: d.proposalId, decision: d.id }, why);
+    return db.prepare("UPDATE deploy_approvals SET status = 'started', decision_id = ?, reported = 1 WHERE proposal_id = ? AND status = 'pending'").run(d.id, d.proposalId).changes === 1;
   };
 
   const report = (deployId: string): void => {
@@ -139,6 +161,25 @@ export function createDeployApproval(deps: DeployApprovalDeps): DeployApproval {
       } else if (p.status !== 'open') db.prepare("UPDATE deploy_approvals SET status = 'closed' WHERE proposal_id = ?").run(r.proposal_id);
     } catch (err) {
       log.warn({ err: (err as Error).message, proposal: r.proposal_id }, 'a pending deploy proposal could not be checked');
+    }
+  }
+  // A claim without a deploy (left by a kill between the two before they shared a transaction):
+  // link the deploy if it exists, else tell the room that nothing was sent to the cameras.
+  for (const r of db.prepare("SELECT * FROM deploy_approvals WHERE status = 'started' AND reported = 0 AND deploy_id IS NULL").all() as ApprovalRow[]) {
+    try {
+      const found = db.prepare("SELECT id FROM deploys WHERE approval IS NOT NULL AND json_extract(approval, '$.proposalId') = ? ORDER BY created_at LIMIT 1").get(r.proposal_id) as { id: string } | undefined;
+      if (found) {
+        db.prepare('UPDATE deploy_approvals SET deploy_id = ? WHERE proposal_id = ?').run(found.id, r.proposal_id);
+        continue; // reported below
+      }
+      if (db.prepare('UPDATE deploy_approvals SET reported = 1 WHERE proposal_id = ? AND reported = 0').run(r.proposal_id).changes !== 1) continue;
+      say(
+        r.room_id,
+        `Decision #${r.decision_id ?? '?'} passed, but OmniSight stopped before its deploy started: nothing was sent to the cameras. Propose the deploy again if it is still wanted.`,
+        rooms.getProposal(r.proposal_id).messageId,
+      );
+    } catch (err) {
+      log.warn({ err: (err as Error).message, proposal: r.proposal_id }, 'a claimed deploy proposal could not be reconciled');
     }
   }
   for (const r of db.prepare("SELECT deploy_id FROM deploy_approvals WHERE status = 'started' AND reported = 0 AND deploy_id IS NOT NULL").all() as { deploy_id: string }[]) {

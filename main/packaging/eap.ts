@@ -109,9 +109,9 @@ export async function buildEap(input: BuildEapInput): Promise<BuiltEap> {
   const appName = manifest.acapPackageConf.setup.appName;
   const files = new Map<string, { data: Buffer; mode: number }>();
   files.set(appName, { data: input.executable, mode: 0o755 });
-  // Files acap-build would be handed with -a (model/…) are listed in OTHERFILES; lib/ and html/ it finds itself.
-  const otherFiles = (input.extraFiles ?? []).map((f) => f.name).filter((n) => n.startsWith('model/')).sort();
-  files.set('package.conf', { data: Buffer.from(packageConf(manifest, arch, otherFiles)), mode: 0o644 });
+  // OTHERFILES stays empty: a deploy adds model/ files to a built package without rewriting its
+  // package.conf (main/fleet/model-package.ts), and the firmware installs every packaged file anyway.
+  files.set('package.conf', { data: Buffer.from(packageConf(manifest, arch)), mode: 0o644 });
   files.set('param.conf', { data: Buffer.from(paramConf(manifest)), mode: 0o644 });
   files.set('LICENSE', { data: Buffer.from(input.license), mode: 0o644 });
   // The manifest travels as given (validated), with a trailing newline: byte-stable for a given input.

@@ -59,8 +59,9 @@ afterEach(() => {
 
 const team = (rule?: 'majority' | 'two-thirds' | 'unanimous' | 'weighted', vetoRoles?: string[]) => {
   const room = rooms.createRoom({ name: 'Design', roles: ['architect'], vetoRoles, defaultRule: rule });
-  rooms.addMember({ roomId: room.id, member: alice, roles: ['coder'] });
-  rooms.addMember({ roomId: room.id, member: bob, roles: ['reviewer', 'architect'] });
+  // Alice and Bob are agents: they vote because the owner gives them a vote.
+  rooms.addMember({ roomId: room.id, member: alice, roles: ['coder'], canVote: true });
+  rooms.addMember({ roomId: room.id, member: bob, roles: ['reviewer', 'architect'], canVote: true });
   rooms.addMember({ roomId: room.id, member: carol, roles: ['tester'] });
   return room; // 4 voters: the owner ("user", coordinator), alice, bob, carol
 };
@@ -146,20 +147,25 @@ describe('votes and decisions', () => {
     expect(judge('majority', t(2, 0, 0, 4), false)).toBeNull(); // 2 of 4 is not more than half
     expect(judge('majority', t(3, 0, 0, 4), false)?.status).toBe('passed');
     expect(judge('majority', t(0, 2, 0, 4), false)?.status).toBe('rejected');
-    expect(judge('majority', t(1, 0, 1, 4), true)?.status).toBe('passed');
-    expect(judge('majority', t(1, 1, 0, 4), true)?.status).toBe('rejected');
+    // A deadline never turns silence into consent: what has not passed by then expires.
+    expect(judge('majority', t(1, 0, 1, 4), true)?.status).toBe('expired');
+    expect(judge('majority', t(1, 0, 0, 4), true)?.status).toBe('expired');
+    expect(judge('majority', t(1, 1, 0, 4), true)?.status).toBe('expired');
     expect(judge('majority', t(0, 0, 2, 4), true)?.status).toBe('expired');
+    expect(judge('majority', t(3, 0, 0, 4), true)?.status).toBe('passed');
     expect(judge('two-thirds', t(2, 0, 0, 3), false)?.status).toBe('passed');
     expect(judge('two-thirds', t(2, 0, 0, 4), false)).toBeNull();
     expect(judge('two-thirds', t(0, 2, 0, 4), false)?.status).toBe('rejected');
-    expect(judge('two-thirds', t(2, 1, 0, 6), true)?.status).toBe('passed');
-    expect(judge('two-thirds', t(3, 2, 0, 6), true)?.status).toBe('rejected');
+    expect(judge('two-thirds', t(2, 1, 0, 6), true)?.status).toBe('expired');
+    expect(judge('two-thirds', t(2, 0, 0, 6), true)?.status).toBe('expired');
+    expect(judge('two-thirds', t(4, 0, 0, 6), true)?.status).toBe('passed');
     expect(judge('unanimous', t(3, 0, 0, 4), false)).toBeNull();
     expect(judge('unanimous', t(3, 0, 1, 4), false)?.status).toBe('passed');
     expect(judge('unanimous', t(3, 1, 0, 4), false)?.status).toBe('rejected');
     expect(judge('unanimous', t(3, 0, 0, 4), true)?.status).toBe('expired');
     expect(judge('weighted', t(5, 1, 0, 8), false)?.status).toBe('passed');
     expect(judge('weighted', t(4, 1, 0, 8), false)).toBeNull();
+    expect(judge('weighted', t(4, 1, 0, 8), true)?.status).toBe('expired');
   });
 
   it('majority passes once more than half said yes, and records a decision with its votes', () => {
@@ -200,7 +206,7 @@ describe('votes and decisions', () => {
 
   it('observers cannot vote; only a veto role can veto, and a veto closes the proposal', () => {
     const room = team('majority', ['architect']);
-    rooms.addMember({ roomId: room.id, member: { kind: 'agent', id: 'agent:obs', name: 'Obs' }, roles: ['observer'] });
+    rooms.addMember({ roomId: room.id, member: { kind: 'agent', id: 'agent:obs', name: 'Obs' }, roles: ['observer'], canVote: true });
     const p = propose(room.id);
     expect(() => rooms.vote({ proposalId: p.id, voter: 'agent:obs', choice: 'yes' })).toThrow(/observer/);
     expect(() => rooms.vote({ proposalId: p.id, voter: alice.id, choice: 'no', veto: true })).toThrow(/architect/);
@@ -211,7 +217,7 @@ describe('votes and decisions', () => {
     expect(rooms.listDecisions(room.id)).toHaveLength(0);
   });
 
-  it('the deadline timer closes votes with the votes cast', () => {
+  it('the deadline timer ends a vote; silence is not consent (1 yes of 4 expires)', () => {
     const room = team('majority');
     const p = propose(room.id, { deadlineMs: 60_000 });
     rooms.vote({ proposalId: p.id, voter: alice.id, choice: 'yes' });
@@ -220,11 +226,67 @@ describe('votes and decisions', () => {
     expect(rooms.closeDueVotes()).toHaveLength(0);
     clock += 1_000;
     timers.at(-1)!.fn();
-    expect(rooms.getProposal(p.id)).toMatchObject({ status: 'passed', closedAt: clock });
-    expect(rooms.listDecisions(room.id)).toHaveLength(1);
+    expect(rooms.getProposal(p.id)).toMatchObject({ status: 'expired', closedAt: clock });
+    expect(rooms.getProposal(p.id).reason).toMatch(/1 yes, 0 no of 4/);
+    expect(rooms.listDecisions(room.id)).toHaveLength(0);
     const q = propose(room.id, { deadlineMs: 1000, subject: 'x' });
     clock += 1000;
     expect(() => rooms.vote({ proposalId: q.id, voter: alice.id, choice: 'yes' })).toThrow(/deadline/);
+  });
+
+  it('agents join without a vote until the owner gives one; only the owner gives or takes it', () => {
+    const room = rooms.createRoom({ name: 'Votes' });
+    const agent: Author = { kind: 'agent', id: 'agent:x', name: 'X' };
+    const desk: Author = { kind: 'desktop', id: 'desktop:y', name: 'Y' };
+    expect(rooms.ensureMember(room.id, agent, ['coder'])).toMatchObject({ roles: ['coder'], canVote: false });
+    expect(rooms.ensureMember(room.id, desk, ['coder']).canVote).toBe(false);
+    expect(rooms.ensureMember(room.id, carol, ['tester']).canVote).toBe(true);
+    expect(rooms.addMember({ roomId: room.id, member: alice, roles: ['coder'] }).canVote).toBe(false);
+    const p = propose(room.id);
+    expect(p.tally.eligible).toBe(2); // the owner and Carol
+    expect(() => rooms.vote({ proposalId: p.id, voter: agent.id, choice: 'yes' })).toThrow(/without a vote/);
+    expect(() => rooms.updateMember({ roomId: room.id, memberId: agent.id, canVote: true, by: agent.id })).toThrow(/Only the room's owner/);
+    expect(rooms.updateMember({ roomId: room.id, memberId: agent.id, canVote: true, by: 'user' }).canVote).toBe(true);
+    expect(rooms.vote({ proposalId: p.id, voter: agent.id, choice: 'yes' }).tally).toMatchObject({ yes: 1, eligible: 3 });
+    rooms.updateMember({ roomId: room.id, memberId: agent.id, canVote: false, by: 'user' });
+    expect(rooms.getProposal(p.id).tally).toMatchObject({ yes: 0, eligible: 2 }); // a vote taken away no longer counts
+  });
+
+  it('a proposal that acts on cameras passes only with a yes from the owner (or the approver role), whatever the rule', () => {
+    for (const rule of ['majority', 'two-thirds', 'weighted', 'unanimous'] as const) {
+      const room = rooms.createRoom({ name: `Fleet ${rule}`, roles: ['operator'], approverRole: 'operator', defaultRule: rule });
+      const agents = [0, 1, 2].map((i): Author => ({ kind: 'agent', id: `agent:${rule}-${i}`, name: `A${i}` }));
+      // The owner gives the agents votes and heavy weights, and one of them even the approver role: still not enough.
+      for (const a of agents) rooms.addMember({ roomId: room.id, member: a, roles: ['operator'], canVote: true, weight: 50 });
+      rooms.addMember({ roomId: room.id, member: carol, roles: ['operator'] });
+      const deploy = propose(room.id, { kind: 'deploy', subject: 'cams', deadlineMs: 60_000 });
+      expect(deploy).toMatchObject({ needsApproval: true, approvedBy: null });
+      for (const a of agents) expect(rooms.vote({ proposalId: deploy.id, voter: a.id, choice: 'yes' }).status).toBe('open');
+      clock += 60_000;
+      rooms.closeDueVotes();
+      const expired = rooms.getProposal(deploy.id);
+      expect(expired.status).toBe('expired');
+      // Majority and weighted rules are met by the agents alone (3 of 5, 150 of 152): the missing approval is the reason.
+      if (rule === 'majority' || rule === 'weighted') expect(expired.reason).toMatch(/owner or a person with the role operator/);
+
+      // The same with a person who holds the approver role: it passes once the rule is met too.
+      const again = propose(room.id, { kind: 'deploy', subject: 'cams' });
+      for (const a of agents) rooms.vote({ proposalId: again.id, voter: a.id, choice: 'yes' });
+      const passed = rooms.vote({ proposalId: again.id, voter: carol.id, choice: 'yes' });
+      if (rule === 'unanimous') expect(rooms.vote({ proposalId: again.id, voter: 'user', choice: 'yes' }).status).toBe('passed');
+      else expect(passed).toMatchObject({ status: 'passed', approvedBy: carol.id });
+
+      // An approver's no rejects it, whatever the others say.
+      const refused = propose(room.id, { kind: 'deploy', subject: 'cams' });
+      for (const a of agents) rooms.vote({ proposalId: refused.id, voter: a.id, choice: 'yes' });
+      expect(rooms.vote({ proposalId: refused.id, voter: 'user', choice: 'no' })).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/You voted no/) });
+    }
+    // A general proposal is not held back: the agents given votes may pass it alone.
+    const room = rooms.createRoom({ name: 'Words' });
+    for (const a of [alice, bob]) rooms.addMember({ roomId: room.id, member: a, roles: ['coder'], canVote: true });
+    const words = propose(room.id);
+    rooms.vote({ proposalId: words.id, voter: alice.id, choice: 'yes' });
+    expect(rooms.vote({ proposalId: words.id, voter: bob.id, choice: 'yes' })).toMatchObject({ status: 'passed', needsApproval: false });
   });
 
   it('warns when a decision contradicts an earlier one on the same subject', () => {
@@ -258,6 +320,16 @@ describe('files and search', () => {
     expect(rooms.listFiles(room.id).usedBytes).toBe(800);
     expect(sanitiseFileName('C:\\Users\\x\\..\\report<1>.pdf')).toBe('report_1_.pdf');
     expect(sanitiseFileName('..hidden\u0000\u202e.txt')).toBe('hidden.txt');
+    // Long names are cut by whole characters: no lone surrogate, no half of an emoji sequence.
+    const wellFormed = (s: string): boolean => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+    const cams = sanitiseFileName('🎥'.repeat(70));
+    expect(wellFormed(cams)).toBe(true);
+    expect(cams).toBe('🎥'.repeat(63)); // 252 bytes
+    const clip = sanitiseFileName(`${'🎥'.repeat(70)}.mp4`);
+    expect(clip).toBe(`${'🎥'.repeat(62)}.mp4`);
+    expect(sanitiseFileName('🇸🇪'.repeat(40))).toBe('🇸🇪'.repeat(31)); // 8 bytes a flag: whole flags only
+    expect(sanitiseFileName('👍🏽'.repeat(40))).toBe('👍🏽'.repeat(31));
+    expect(Buffer.byteLength(sanitiseFileName('é'.repeat(300)))).toBeLessThanOrEqual(255);
     expect(sanitiseFileName('CON.txt')).toBe('_CON.txt');
     expect(sanitiseFileName('...')).toBe('file');
     expect(Buffer.byteLength(sanitiseFileName(`${'é'.repeat(300)}.md`))).toBeLessThanOrEqual(255);
@@ -298,8 +370,8 @@ describe('restart', () => {
     expect(rooms.getRoom(room.id).name).toBe('Design');
     expect(rooms.listMembers(room.id)).toHaveLength(4);
     expect(rooms.getMessage(m.id)!.text).toBe('persist me');
-    expect(rooms.listDecisions(room.id)).toHaveLength(2);
-    expect(rooms.getProposal(open2.id).status).toBe('passed'); // settled at start
+    expect(rooms.listDecisions(room.id)).toHaveLength(1);
+    expect(rooms.getProposal(open2.id).status).toBe('expired'); // settled at start: 1 yes of 4 is not consent
     expect(rooms.listTasks(room.id)).toHaveLength(1);
     expect(rooms.readFile(f.id).data.toString()).toBe('abc');
     expect(rooms.deliveries(m.id)).toEqual([{ memberId: bob.id, at: expect.any(Number) }]);

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { builtinRoles, LOCAL_USER_ID, type Author } from '../../preload/contract';
+import { builtinRoles, fleetActionKinds, LOCAL_USER_ID, type Author } from '../../preload/contract';
 import type { EventBus } from '../kernel/bus';
 import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
@@ -22,7 +22,7 @@ import type {
   RoomListItem,
   SearchHit,
   Task,
-} from './index';
+} from './types';
 
 export interface RoomsDeps {
   db: Db;
@@ -72,6 +72,7 @@ export function normaliseSubject(s: string): string {
 }
 const normaliseOutcome = (s: string): string => s.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 /**
  * A name that is safe to show and to save anywhere: no folders, no control or reserved characters,
@@ -87,9 +88,14 @@ export function sanitiseFileName(name: string): string {
     .replace(/[\s.]+$/, '')
     .trim();
   if (WINDOWS_RESERVED.test(base)) base = `_${base}`;
-  while (Buffer.byteLength(base) > 255) {
-    const ext = path.extname(base);
-    base = ext && ext.length < 20 ? base.slice(0, base.length - ext.length - 1) + ext : base.slice(0, -1);
+  if (Buffer.byteLength(base) > 255) {
+    // Cut whole characters (grapheme clusters), never inside one: a cut between the halves of a
+    // surrogate pair leaves an invalid name (70 × 🎥 once ended in a lone surrogate).
+    const raw = path.extname(base);
+    const ext = raw && raw.length < 20 ? raw : '';
+    const stem = [...graphemes.segment(base.slice(0, base.length - ext.length))].map((g) => g.segment);
+    while (stem.length && Buffer.byteLength(stem.join('') + ext) > 255) stem.pop();
+    base = (stem.join('') + ext).replace(/[\s.]+$/, '');
   }
   return base || 'file';
 }
@@ -121,6 +127,7 @@ interface RoomRow {
   owner: string;
   roles: string;
   veto_roles: string;
+  approver_role: string | null;
   default_rule: QuorumRule;
   max_file_bytes: number;
   quota_bytes: number;
@@ -133,6 +140,7 @@ interface MemberRow {
   name: string;
   roles: string;
   weight: number;
+  can_vote: number;
   last_read_id: number;
   joined_at: number;
 }
@@ -218,6 +226,7 @@ const toRoom = (r: RoomRow): Room => ({
   owner: r.owner,
   roles: JSON.parse(r.roles) as string[],
   vetoRoles: JSON.parse(r.veto_roles) as string[],
+  approverRole: r.approver_role,
   defaultRule: r.default_rule,
   maxFileBytes: r.max_file_bytes,
   quotaBytes: r.quota_bytes,
@@ -264,9 +273,10 @@ type Tally = Proposal['tally'];
 type Verdict = { status: Proposal['status']; reason: string } | null;
 
 /**
- * Decides a proposal from its votes. Before the deadline it closes only when the result can no
- * longer change (an absolute majority of everyone allowed to vote); at the deadline it counts the
- * votes cast. Abstentions count as having voted but never for or against.
+ * Decides a proposal from its votes. Every threshold is over everyone allowed to vote (the eligible
+ * members or their weight), never over the votes cast: a proposal passes once enough of the room
+ * said yes. A deadline ends the vote but never turns silence into consent: what has not passed by
+ * then expires. Abstentions count as having voted but never for or against.
  */
 export function judge(rule: QuorumRule, t: Tally, final: boolean): Verdict {
   const { yes: Y, no: N, eligible: E } = t;
@@ -278,19 +288,13 @@ export function judge(rule: QuorumRule, t: Tally, final: boolean): Verdict {
       if (2 * Y > E) return { status: 'passed', reason: `yes from more than half ${unit}` };
       if (2 * N >= E) return { status: 'rejected', reason: `no from at least half ${unit}` };
       if (!final) return null;
-      if (Y + N === 0) return { status: 'expired', reason: 'the deadline passed with no yes or no vote' };
-      return Y > N
-        ? { status: 'passed', reason: `more yes than no when the deadline passed (${Y} to ${N})` }
-        : { status: 'rejected', reason: `not more yes than no when the deadline passed (${Y} to ${N})` };
+      return { status: 'expired', reason: `the deadline passed without yes from more than half ${unit} (${Y} yes, ${N} no of ${E})` };
     }
     case 'two-thirds': {
       if (3 * Y >= 2 * E) return { status: 'passed', reason: 'yes from at least two thirds of the members' };
       if (3 * N > E) return { status: 'rejected', reason: 'no from more than a third of the members' };
       if (!final) return null;
-      if (Y + N === 0) return { status: 'expired', reason: 'the deadline passed with no yes or no vote' };
-      return 3 * Y >= 2 * (Y + N)
-        ? { status: 'passed', reason: `at least two thirds of the votes cast were yes (${Y} of ${Y + N})` }
-        : { status: 'rejected', reason: `fewer than two thirds of the votes cast were yes (${Y} of ${Y + N})` };
+      return { status: 'expired', reason: `the deadline passed without yes from two thirds of the members (${Y} yes, ${N} no of ${E})` };
     }
     case 'unanimous': {
       if (N > 0) return { status: 'rejected', reason: 'a member voted no' };
@@ -316,14 +320,14 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
   const q = {
     room: db.prepare('SELECT * FROM rooms WHERE id = ?'),
     insertRoom: db.prepare(
-      'INSERT INTO rooms (id, name, owner, roles, veto_roles, default_rule, max_file_bytes, quota_bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO rooms (id, name, owner, roles, veto_roles, approver_role, default_rule, max_file_bytes, quota_bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     member: db.prepare('SELECT * FROM room_members WHERE room_id = ? AND member_id = ?'),
     members: db.prepare('SELECT * FROM room_members WHERE room_id = ? ORDER BY joined_at, rowid'),
     insertMember: db.prepare(
-      'INSERT INTO room_members (room_id, member_id, kind, name, roles, weight, last_read_id, joined_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)',
+      'INSERT INTO room_members (room_id, member_id, kind, name, roles, weight, can_vote, last_read_id, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)',
     ),
-    updateMember: db.prepare('UPDATE room_members SET roles = ?, weight = ? WHERE room_id = ? AND member_id = ?'),
+    updateMember: db.prepare('UPDATE room_members SET roles = ?, weight = ?, can_vote = ? WHERE room_id = ? AND member_id = ?'),
     insertChannel: db.prepare('INSERT OR IGNORE INTO room_channels (room_id, name, created_at) VALUES (?, ?, ?)'),
     channels: db.prepare('SELECT name FROM room_channels WHERE room_id = ? ORDER BY name'),
     insertMessage: db.prepare(
@@ -404,6 +408,7 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     name: r.name,
     roles: JSON.parse(r.roles) as string[],
     weight: r.weight,
+    canVote: r.can_vote === 1,
     presence: presenceOf(r.member_id),
     joinedAt: r.joined_at,
   });
@@ -435,14 +440,16 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
         owner.id,
         JSON.stringify(custom),
         JSON.stringify([...new Set(input.vetoRoles ?? [])]),
+        input.approverRole ?? null,
         input.defaultRule ?? 'majority',
         input.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
         input.quotaBytes ?? DEFAULT_QUOTA_BYTES,
         t,
       );
       const row = roomRow(id);
-      checkRoles(row, input.vetoRoles ?? []);
-      q.insertMember.run(id, owner.id, owner.kind, owner.name, JSON.stringify(['coordinator']), 1, t);
+      checkRoles(row, [...(input.vetoRoles ?? []), ...(input.approverRole ? [input.approverRole] : [])]);
+      // The owner votes whoever they are: they made the room.
+      q.insertMember.run(id, owner.id, owner.kind, owner.name, JSON.stringify(['coordinator']), 1, 1, t);
       q.insertChannel.run(id, 'general', t);
     };
     try {
@@ -460,7 +467,8 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     const roles = checkRoles(room, input.roles ?? []);
     if (q.member.get(room.id, input.member.id))
       throw new AppError('conflict', `${input.member.name} is already a member of "${room.name}". Change their roles instead.`);
-    tx(() => q.insertMember.run(room.id, input.member.id, input.member.kind, input.member.name, JSON.stringify(roles), input.weight ?? 1, now()));
+    const canVote = input.canVote ?? input.member.kind === 'human';
+    tx(() => q.insertMember.run(room.id, input.member.id, input.member.kind, input.member.name, JSON.stringify(roles), input.weight ?? 1, canVote ? 1 : 0, now()));
     return toMember(q.member.get(room.id, input.member.id) as MemberRow);
   };
 
@@ -474,7 +482,8 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     if (existing) return existing;
     const room = roomRow(roomId);
     const ok = checkRoles(room, roles.filter((r) => (builtinRoles as readonly string[]).includes(r) || (JSON.parse(room.roles) as string[]).includes(r)));
-    tx(() => q.insertMember.run(roomId, author.id, author.kind, author.name, JSON.stringify(ok), 1, now()));
+    // Joining by oneself gives a vote to people only: an agent votes once the owner gives it one.
+    tx(() => q.insertMember.run(roomId, author.id, author.kind, author.name, JSON.stringify(ok), 1, author.kind === 'human' ? 1 : 0, now()));
     return getMember(roomId, author.id)!;
   };
 
@@ -484,7 +493,8 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     const cur = q.member.get(room.id, input.memberId) as MemberRow | undefined;
     if (!cur) throw notFound(`Member ${input.memberId} of "${room.name}"`);
     const roles = input.roles ? checkRoles(room, input.roles) : (JSON.parse(cur.roles) as string[]);
-    tx(() => q.updateMember.run(JSON.stringify(roles), input.weight ?? cur.weight, room.id, input.memberId));
+    const canVote = input.canVote ?? cur.can_vote === 1;
+    tx(() => q.updateMember.run(JSON.stringify(roles), input.weight ?? cur.weight, canVote ? 1 : 0, room.id, input.memberId));
     return getMember(room.id, input.memberId)!;
   };
 
@@ -891,8 +901,38 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
 
   // --- proposals, votes, decisions ------------------------------------------------------------
 
-  const eligibleMembers = (roomId: string): MemberRow[] =>
-    (q.members.all(roomId) as MemberRow[]).filter((m) => (JSON.parse(m.roles) as string[]).some((r) => r !== 'observer'));
+  const mayVote = (m: MemberRow): boolean => m.can_vote === 1 && (JSON.parse(m.roles) as string[]).some((r) => r !== 'observer');
+  const eligibleMembers = (roomId: string): MemberRow[] => (q.members.all(roomId) as MemberRow[]).filter(mayVote);
+
+  /** A person who may approve an action on cameras in this room: the owner, or a holder of the approver role. */
+  const isApprover = (room: RoomRow, m: MemberRow): boolean =>
+    m.kind === 'human' && mayVote(m) && (m.member_id === room.owner || (room.approver_role !== null && (JSON.parse(m.roles) as string[]).includes(room.approver_role)));
+  const approverText = (room: RoomRow): string => (room.approver_role ? `the room's owner or a person with the role ${room.approver_role}` : "the room's owner");
+
+  /** For proposals that act on cameras: who approved (a yes) or refused (a no) among the approvers. */
+  const approvalOf = (p: ProposalRow, votes: VoteRow[]): { needed: boolean; by: string | null; refusedBy: string | null } => {
+    if (!fleetActionKinds.includes(p.kind)) return { needed: false, by: null, refusedBy: null };
+    const room = roomRow(p.room_id);
+    let by: string | null = null;
+    let refusedBy: string | null = null;
+    for (const v of votes) {
+      const m = q.member.get(p.room_id, v.member_id) as MemberRow | undefined;
+      if (!m || !isApprover(room, m)) continue;
+      if (v.choice === 'yes') by ??= m.member_id;
+      else if (v.choice === 'no') refusedBy ??= m.name;
+    }
+    return { needed: true, by, refusedBy };
+  };
+
+  /** judge() plus the rule for actions on cameras: no pass without a person's approval, a no from an approver rejects. */
+  const decide = (p: ProposalRow, votes: VoteRow[], final: boolean): Verdict => {
+    const approval = approvalOf(p, votes);
+    if (approval.refusedBy) return { status: 'rejected', reason: `${approval.refusedBy} voted no, and this acts on cameras: it needs their approval` };
+    const verdict = judge(p.rule, tallyOf(p, votes), final);
+    if (!approval.needed || verdict?.status !== 'passed' || approval.by) return verdict;
+    const who = approverText(roomRow(p.room_id));
+    return final ? { status: 'expired', reason: `the deadline passed without a yes from ${who}; an action on cameras needs it` } : null;
+  };
 
   const tallyOf = (p: ProposalRow, votes: VoteRow[]): Proposal['tally'] => {
     const weighted = p.rule === 'weighted';
@@ -934,6 +974,8 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
       closedAt: p.closed_at,
       reason: p.reason,
       kind: p.kind,
+      needsApproval: fleetActionKinds.includes(p.kind),
+      approvedBy: approvalOf(p, votes).by,
       tally: tallyOf(p, votes),
       votes: votes.map(toVote),
     };
@@ -1052,6 +1094,8 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
       const m = q.member.get(room.id, input.voter) as MemberRow | undefined;
       if (!m) throw new AppError('forbidden', `${input.voter} is not a member of "${room.name}"; ask the owner to add them before they vote.`);
       const roles = JSON.parse(m.roles) as string[];
+      if (m.can_vote !== 1)
+        throw new AppError('forbidden', `${m.name} joined "${room.name}" without a vote (agents do); only the room's owner can give them one.`);
       if (!roles.some((r) => r !== 'observer'))
         throw new AppError('forbidden', `${m.name} is an observer in "${room.name}" and cannot vote; the owner can give them a voting role.`);
       if (input.veto) {
@@ -1069,7 +1113,7 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
       let decision: Decision | undefined;
       if (input.veto) close(p, { status: 'vetoed', reason: `vetoed by ${m.name} (${roles.join(', ')})` }, t);
       else {
-        const verdict = judge(p.rule, tallyOf(p, q.votes.all(p.id) as VoteRow[]), false);
+        const verdict = decide(p, q.votes.all(p.id) as VoteRow[], false);
         if (verdict) decision = close(p, verdict, t);
       }
       return { proposal: toProposal(proposalRow(p.id)), decision };
@@ -1084,7 +1128,7 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     const out: { proposal: Proposal; decision: Decision | undefined }[] = tx(() =>
       (q.dueProposals.all(t) as { id: number }[]).map(({ id }) => {
         const p = proposalRow(id);
-        const verdict = judge(p.rule, tallyOf(p, q.votes.all(p.id) as VoteRow[]), true)!;
+        const verdict = decide(p, q.votes.all(p.id) as VoteRow[], true)!;
         const decision = close(p, verdict, t);
         return { proposal: toProposal(proposalRow(id)), decision };
       }),

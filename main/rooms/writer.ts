@@ -25,7 +25,7 @@ export interface RoomsWriter {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.sqlite);
-const db = new Database(workerData.file);
+const db = new Database(workerData.file, process.env.OMNISIGHT_SQLITE_BINDING ? { nativeBinding: process.env.OMNISIGHT_SQLITE_BINDING } : {}); // see store/database.ts sqliteOptions
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL'); // durability is a product promise: a commit returns after fsync
 db.pragma('foreign_keys = ON');

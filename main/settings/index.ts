@@ -2,7 +2,8 @@ import { settingsSchema, type SettingKey, type Settings, type SettingsPatch } fr
 import type { EventBus } from '../kernel/bus';
 import type { Handlers } from '../kernel/dispatcher';
 import type { Logger } from '../kernel/logger';
-import type { Db } from '../store';
+import { jsonText, type Db } from '../store';
+import { settingsStatements } from './statements';
 
 export interface SettingsService {
   get(): Settings;
@@ -20,24 +21,18 @@ const defaults = (): Settings => settingsSchema.parse({});
 export function createSettingsService(deps: { db: Db; bus: EventBus; log: Logger; now: () => number }): SettingsService {
   const { db, bus, log, now } = deps;
   const shape = settingsSchema.shape;
-  const upsert = db.prepare(
-    'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
-  );
-  const remove = db.prepare('DELETE FROM settings WHERE key = ?');
+  const isKey = (k: string): k is SettingKey => Object.hasOwn(shape, k);
+  const sql = settingsStatements(db);
 
   const load = (): Settings => {
     const current: Record<string, unknown> = { ...defaults() };
-    for (const row of db.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[]) {
-      if (!(row.key in shape)) continue; // a setting from a newer or older build: kept, not used
-      try {
-        const parsed = shape[row.key as SettingKey].safeParse(JSON.parse(row.value));
-        if (parsed.success) current[row.key] = parsed.data;
-        else log.warn({ key: row.key }, 'stored setting is invalid; using its default');
-      } catch {
-        log.warn({ key: row.key }, 'stored setting is not JSON; using its default');
-      }
+    for (const row of sql.rows()) {
+      if (!isKey(row.key)) continue; // a setting from a newer or older build: kept, not used
+      const parsed = jsonText(shape[row.key]).safeParse(row.value);
+      if (parsed.success) current[row.key] = parsed.data;
+      else log.warn({ key: row.key, why: parsed.error.issues[0]?.message }, 'stored setting is invalid; using its default');
     }
-    return current as Settings;
+    return settingsSchema.parse(current);
   };
 
   let cache = load();
@@ -45,19 +40,14 @@ export function createSettingsService(deps: { db: Db; bus: EventBus; log: Logger
   const set = (patch: SettingsPatch): Settings => {
     const next = settingsSchema.parse({ ...cache, ...patch });
     const ts = now();
-    db.transaction(() => {
-      for (const key of Object.keys(patch) as SettingKey[]) upsert.run(key, JSON.stringify(next[key]), ts);
-    })();
+    sql.save(Object.keys(patch).filter(isKey).map((key) => [key, JSON.stringify(next[key])] as const), ts);
     cache = next;
     bus.publish('settings.changed', cache);
     return cache;
   };
 
   const reset = (keys?: SettingKey[]): Settings => {
-    const list = keys ?? (Object.keys(shape) as SettingKey[]);
-    db.transaction(() => {
-      for (const key of list) remove.run(key);
-    })();
+    sql.remove(keys ?? Object.keys(shape));
     cache = load();
     bus.publish('settings.changed', cache);
     return cache;

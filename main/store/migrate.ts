@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import { z } from 'zod';
+import { query } from './rows';
 
 export interface Migration {
   version: number;
@@ -29,9 +31,7 @@ export function migrate(db: Database.Database, all: readonly Migration[], file: 
   const latest = sorted.at(-1)?.version ?? 0;
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
-  const applied = new Set(
-    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
-  );
+  const applied = new Set(query(db, 'SELECT version FROM schema_migrations', z.object({ version: z.number().int() })).all().map((r) => r.version));
   const highest = Math.max(0, ...applied);
   if (highest > latest) throw new NewerDatabaseError(highest, latest, file);
 

@@ -87,6 +87,8 @@ export interface TimelineService {
    * Throws AppError('invalid_input') for degenerate points.
    */
   calibrate(cameraId: string, points: PointPair[], source: CalibrationSource): void;
+  /** A camera's saved image → ground mapping (by camera id, or the serial it resolves to), if any. */
+  homographyOf(cameraId: string): Mat3 | undefined;
   /** Futures of the current tracks in one camera's normalised image. */
   futuresForCamera(cameraId: string): { cameraId: string; at: number; calibrated: boolean; paths: TimelineFeedPath[] };
   tracks(confirmedOnly?: boolean): { at: number; tracks: TimelineTrack[] };
@@ -439,6 +441,10 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   return {
     ingest,
     calibrate,
+    homographyOf: (cameraId) => {
+      const c = calibrations.get(resolve(cameraId));
+      return c ? ([...c.h] as Mat3) : undefined;
+    },
     futuresForCamera,
     setHomography(cameraId, h) {
       calibrations.set(cameraId, { points: [], h, rmsErrorM: 0, source: 'simulator' });

@@ -9,6 +9,9 @@ export const authorKinds = ['human', 'agent', 'desktop'] as const;
 export const quorumRules = ['majority', 'two-thirds', 'unanimous', 'weighted'] as const;
 export const voteChoices = ['yes', 'no', 'abstain'] as const;
 export const proposalStatuses = ['open', 'passed', 'rejected', 'vetoed', 'expired'] as const;
+export const proposalKinds = ['general', 'deploy'] as const;
+/** Proposals that act on the fleet: they need a person's approval (the owner or the approver role). */
+export const fleetActionKinds: readonly (typeof proposalKinds)[number][] = ['deploy'];
 export const presenceStates = ['online', 'idle', 'offline'] as const;
 
 export const MAX_MESSAGE_CHARS = 10_000;
@@ -73,6 +76,11 @@ export const roomSchema = z.object({
   roles: z.array(z.string()),
   /** Members holding one of these roles may veto a proposal. */
   vetoRoles: z.array(z.string()),
+  /**
+   * Besides the owner, people holding this role may approve a proposal that acts on cameras (a
+   * deploy); null: the owner alone. Such a proposal never passes without that approval.
+   */
+  approverRole: z.string().nullable(),
   defaultRule: z.enum(quorumRules),
   maxFileBytes: z.number().int(),
   quotaBytes: z.number().int(),
@@ -95,6 +103,8 @@ export const memberSchema = z.object({
   roles: z.array(z.string()),
   /** Set by the room's owner; used by the weighted quorum rule. */
   weight: z.number(),
+  /** May vote. People may; agents and Claude Desktop join without a vote until the owner gives one. */
+  canVote: z.boolean(),
   presence: z.enum(presenceStates),
   joinedAt: z.number(),
 });
@@ -148,7 +158,11 @@ export const proposalSchema = z.object({
   /** Why it closed the way it did, in words. */
   reason: z.string().nullable(),
   /** Deploy proposals carry what to deploy; approving one never deploys by itself. */
-  kind: z.enum(['general', 'deploy']),
+  kind: z.enum(proposalKinds),
+  /** It acts on cameras: it passes only with a yes from the room's owner (or the approver role). */
+  needsApproval: z.boolean(),
+  /** The person whose yes approved it (member id), or null. */
+  approvedBy: z.string().nullable(),
   tally: tallySchema,
   votes: z.array(voteRecordSchema),
 });
@@ -207,6 +221,7 @@ export const createRoomInputSchema = z
     name: displayNameSchema,
     roles: z.array(roleNameSchema).max(20).optional(),
     vetoRoles: z.array(roleNameSchema).max(20).optional(),
+    approverRole: roleNameSchema.optional(),
     defaultRule: z.enum(quorumRules).optional(),
     maxFileBytes: z.number().int().min(1).max(100 * 1024 * 1024).optional(),
     quotaBytes: z.number().int().min(1).max(10 * 1024 * 1024 * 1024).optional(),
@@ -281,18 +296,22 @@ export const roomsMethods = {
         member: authorSchema,
         roles: z.array(roleNameSchema).max(10).default([]),
         weight: z.number().min(0).max(100).optional(),
+        /** People vote unless told otherwise; agents only when given a vote here. */
+        canVote: z.boolean().optional(),
       })
       .strict(),
     memberSchema,
   ),
   'rooms.updateMember': method(
-    "Change a member's roles or voting weight (the room's owner only; a voter never sets their own weight).",
+    "Change a member's roles, voting weight or vote (the room's owner only; a voter never sets their own weight).",
     z
       .object({
         roomId: roomIdSchema,
         memberId: memberIdSchema,
         roles: z.array(roleNameSchema).max(10).optional(),
         weight: z.number().min(0).max(100).optional(),
+        /** Give or take the member's vote (agents join without one). */
+        canVote: z.boolean().optional(),
       })
       .strict(),
     memberSchema,

@@ -316,7 +316,7 @@ export function RoomsView() {
                     <DecisionsPanel decisions={decisions} />
                   </Tabs.Content>
                   <Tabs.Content value="members" className="tab-body">
-                    <MembersPanel members={members} />
+                    <MembersPanel members={members} room={room} onChanged={(m) => setMembers((list) => list.map((x) => (x.id === m.id ? m : x)))} />
                   </Tabs.Content>
                   <Tabs.Content value="tasks" className="tab-body">
                     <TasksPanel roomId={room.id} members={members} />

@@ -98,7 +98,7 @@ describe('list updates', () => {
   });
 
   it('applies presence to the named member only, leaving the list alone when nothing changes', () => {
-    const m = (id: string): Member => ({ roomId: 'r', id, kind: 'agent', name: id, roles: [], weight: 1, presence: 'offline', joinedAt: 0 });
+    const m = (id: string): Member => ({ roomId: 'r', id, kind: 'agent', name: id, roles: [], weight: 1, canVote: false, presence: 'offline', joinedAt: 0 });
     const list = [m('a'), m('b')];
     const out = applyPresence(list, { memberId: 'b', name: 'b', state: 'online', at: 1 });
     expect(out.map((x) => x.presence)).toEqual(['offline', 'online']);
