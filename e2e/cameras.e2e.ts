@@ -61,12 +61,16 @@ describe('cameras in browser mode', () => {
     await dialog.getByLabel('User name').fill(cam.username);
     await dialog.getByLabel('Password').fill('not-the-password');
     await dialog.getByRole('textbox', { name: /^Display name/ }).fill('Added by hand');
-    await dialog.getByRole('button', { name: 'Add camera' }).click();
+    await dialog.getByRole('textbox', { name: /^HTTPS port/ }).fill(String(cam.httpsPort));
+    // The camera's certificate is shown first; its fingerprint is what gets pinned.
+    await dialog.getByRole('button', { name: 'Next: show its certificate' }).click();
+    await expect.poll(() => dialog.locator('.fingerprint').textContent(), { timeout: 15_000 }).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    await dialog.getByRole('button', { name: 'Trust this certificate and add' }).click();
     await expect.poll(() => dialog.getByRole('alert').textContent(), { timeout: 15_000 }).toMatch(/refused user/i);
     await page.screenshot({ path: artifactPath('cameras-add-error.png') });
 
     await dialog.getByLabel('Password').fill(cam.password);
-    await dialog.getByRole('button', { name: 'Add camera' }).click();
+    await dialog.getByRole('button', { name: 'Trust this certificate and add' }).click();
     await expect.poll(() => page.getByRole('dialog').count(), { timeout: 15_000 }).toBe(0);
     await expect.poll(() => tile('Added by hand').count()).toBe(1);
   });

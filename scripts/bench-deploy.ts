@@ -1,7 +1,14 @@
 // npm run bench:deploy — a ~5 MB .eap (the real native build padded with 5 MB of incompressible
-// data under lib/) deployed to 50 simulated cameras with verification (list.cgi Running with the
-// new version AND a heartbeat reporting it), against Axis's documented method in the same run: a
-// sequential loop of `curl --digest` upload + start per camera. Writes bench-results/deploy.json.
+// data under lib/) deployed to 50 simulated cameras with the swarm's verification (the coordinator
+// accepts signed reports from the new version under the enrolled key and a fresh epoch), against
+// Axis's documented method in the same run: a sequential loop of `curl --digest` upload + start per
+// camera. Writes bench-results/deploy.json.
+//
+// A camera's install is the camera's own time, not this machine's: each simulated camera sits behind
+// a small proxy (in its simulator process) that holds upload.cgi's answer for the camera's install
+// time, the same for both methods. That time comes from BENCH_INSTALL_MS (per camera, spread ±20%
+// by a fixed seed); Axis publishes no install time, so the default (4000 ms for the 5 MB package)
+// is an assumption stated in the JSON: measure one on your camera (time curl's upload.cgi) and set it.
 //
 // The simulated fleet runs in several child processes (BENCH_SIM_PROCS, default 4): 50 cameras are
 // 50 machines, and one simulator event loop would serialise every camera's install for both
@@ -21,9 +28,46 @@ const CAMERAS = Number(process.env.BENCH_CAMERAS ?? 50);
 const PAD_BYTES = 5 * 1024 * 1024;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const SIM_PROCS = Math.max(1, Math.min(CAMERAS, Number(process.env.BENCH_SIM_PROCS ?? 4)));
+const INSTALL_MS = Number(process.env.BENCH_INSTALL_MS ?? 4000);
+const INSTALL_SOURCE = process.env.BENCH_INSTALL_MS
+  ? `BENCH_INSTALL_MS=${INSTALL_MS} (given for this run)`
+  : 'assumed 4000 ms: Axis publishes no install time for a 5 MB package; measure upload.cgi on a camera and set BENCH_INSTALL_MS';
+const CANARY = Number(process.env.BENCH_CANARY ?? 1);
+/** The camera's install time: INSTALL_MS spread ±20% per camera (mulberry32 on the camera's index). */
+const installMsOf = (i: number): number => {
+  let t = (i + 0x9e3779b9) >>> 0;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  const u = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  return Math.round(INSTALL_MS * (0.8 + 0.4 * u));
+};
+
+/**
+ * Forwards one camera's HTTP port; holds upload.cgi's reply for the camera's install time after the
+ * simulator answered, so the install takes the camera's time, not this machine's.
+ */
+async function installDelayProxy(target: string, delayMs: number): Promise<string> {
+  const http = await import('node:http');
+  const up = new URL(target);
+  const server = http.createServer((req, res) => {
+    const fwd = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      const send = (): void => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      };
+      if (req.method === 'POST' && req.url?.startsWith('/axis-cgi/applications/upload.cgi') && r.statusCode === 200) setTimeout(send, delayMs);
+      else send();
+    });
+    fwd.on('error', () => res.destroy());
+    req.pipe(fwd);
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
 
 // ---- child mode: the simulated fleet ----
-async function simChild(n: number, seed: number): Promise<void> {
+async function simChild(n: number, seed: number, first: number): Promise<void> {
   const { startSimulatedFleet } = await import('../main/camsim');
   // Each camera writes its installs to the "flash" of its own machine. Here the 50 share one
   // host disk, so the installs go to tmpfs when there is one: ext4 block allocation on the host
@@ -31,7 +75,11 @@ async function simChild(n: number, seed: number): Promise<void> {
   const base = process.env.BENCH_SIM_DIR ?? (fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
   const dataDir = fs.mkdtempSync(path.join(base, 'bench-deploy-sim-'));
   const fleet = await startSimulatedFleet({ cameras: n, seed, apps: 'agent', dataDir });
-  for (const c of fleet.cameras) process.stdout.write(`${JSON.stringify({ url: c.url, username: c.username, password: c.password, serial: c.serial })}\n`);
+  for (const [i, c] of fleet.cameras.entries()) {
+    const installMs = installMsOf(first + i);
+    const url = await installDelayProxy(c.url, installMs);
+    process.stdout.write(`${JSON.stringify({ url, httpsPort: c.httpsPort, username: c.username, password: c.password, serial: c.serial, installMs })}\n`);
+  }
   process.stdout.write('ready\n');
   const stop = (): void =>
     void fleet.stop().finally(() => {
@@ -46,6 +94,29 @@ async function simChild(n: number, seed: number): Promise<void> {
 function pad(bytes: number): Buffer {
   const out = Buffer.alloc(bytes);
   for (let off = 0, i = 0; off < bytes; i++, off += 32) createHash('sha256').update(`omnisight-bench-${i}`).digest().copy(out, off);
+  return out;
+}
+
+/** Regular files of an .eap whose names pass `keep` (tar-stream over the gzip stream). */
+async function eapFiles(eap: Buffer, keep: (name: string) => boolean): Promise<{ name: string; data: Buffer; mode: number }[]> {
+  const tar = (await import('tar-stream')).default;
+  const zlib = await import('node:zlib');
+  const out: { name: string; data: Buffer; mode: number }[] = [];
+  const ex = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (h, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (d: unknown) => void chunks.push(d as Buffer));
+      stream.on('end', () => {
+        if (h.type === 'file' && keep(h.name)) out.push({ name: h.name, data: Buffer.concat(chunks), mode: (h.mode ?? 0o644) & 0o7777 });
+        next();
+      });
+    });
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+  });
+  ex.end(zlib.gunzipSync(eap));
+  await done;
   return out;
 }
 
@@ -86,6 +157,7 @@ async function main(): Promise<void> {
   const { openDatabase } = await import('../main/store');
   const { createDeployService } = await import('../main/fleet/deploy');
   const { createFleetService } = await import('../main/fleet');
+  const { buildCoverage, createSwarmService } = await import('../main/swarm');
   const { createHelperSupervisor, forkHelperFromSource } = await import('../main/fleet/supervisor');
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-deploy-'));
@@ -99,20 +171,22 @@ async function main(): Promise<void> {
     const manifest = JSON.parse(fs.readFileSync(path.join(nativeDir, 'manifest.json'), 'utf8')) as { acapPackageConf: { setup: Record<string, unknown> } };
     manifest.acapPackageConf.setup.version = '1.4.0';
     const exe = fs.readFileSync(built.executable);
-    const eap = await buildEap({ manifest, executable: exe, license: fs.readFileSync(path.join(nativeDir, 'LICENSE')), extraFiles: [{ name: 'lib/pad.bin', data: pad(PAD_BYTES) }] });
+    // The camera package bundles its libraries under lib/ (AXIS OS lacks them): keep them, add the padding.
+    const libs = await eapFiles(fs.readFileSync(built.path), (n) => n.startsWith('lib/'));
+    const eap = await buildEap({ manifest, executable: exe, license: fs.readFileSync(path.join(nativeDir, 'LICENSE')), extraFiles: [...libs, { name: 'lib/pad.bin', data: pad(PAD_BYTES) }] });
     const eapPath = path.join(dir, eap.fileName);
     fs.writeFileSync(eapPath, eap.data);
     const buildS = (performance.now() - t0) / 1000;
     console.log(`build: ${eap.fileName} ${eap.data.length} bytes in ${buildS.toFixed(2)} s`);
 
     // ---- the simulated fleet: SIM_PROCS processes, cameras split evenly ----
-    type Cam = { url: string; username: string; password: string; serial: string };
+    type Cam = { url: string; httpsPort: number; username: string; password: string; serial: string; installMs: number };
     const groups = Array.from({ length: SIM_PROCS }, (_, g) => Math.floor(CAMERAS / SIM_PROCS) + (g < CAMERAS % SIM_PROCS ? 1 : 0));
     const perGroup = await Promise.all(
       groups.map(
         (n, g) =>
           new Promise<Cam[]>((resolve, reject) => {
-            const sim = spawn(process.execPath, [...(process.env.BENCH_SIM_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SIM_PROF}`] : []), '--import', 'tsx', __filename, '--sim', String(n), String(21 + g)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+            const sim = spawn(process.execPath, [...(process.env.BENCH_SIM_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SIM_PROF}`] : []), '--import', 'tsx', __filename, '--sim', String(n), String(21 + g), String(groups.slice(0, g).reduce((a, b) => a + b, 0))], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
             sims.push(sim);
             const got: Cam[] = [];
             const rl = readline.createInterface({ input: sim.stdout! });
@@ -169,7 +243,13 @@ async function main(): Promise<void> {
     swarm.onMessage((m) => ref.fleet?.onCameraMessage(m));
     swarm.onRefused((b) => ref.fleet?.onBadMessage(b));
     await mqtt.start();
-    const fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
+    const fleet = createFleetService({
+      db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true,
+      onKeyRecorded: (k) => {
+        const { calibrated: _c, ...coverage } = buildCoverage({ serial: k.serial }, []);
+        swarm.registerCamera({ id: k.serial, keyId: k.keyId, publicKey: k.publicKey, coverage });
+      },
+    });
     ref.fleet = fleet;
     // Wall time per helper op while the deploy runs (the deploy service sees the same helper).
     const ops = new Map<string, { n: number; ms: number; max: number }>();
@@ -202,7 +282,8 @@ async function main(): Promise<void> {
     });
     const deploy = createDeployService({
       db, bus, log, audit, now: Date.now, dataDir: dir, helper: timedHelper, registry: fleet.registry,
-      subscribeMessages: (l) => fleet.subscribeMessages(l),
+      enrolment: fleet.enrolment,
+      acceptanceOf: (serial) => swarm.acceptanceOf(serial),
       onHelperProgress: (l) => {
         progress.add(l);
         return () => void progress.delete(l);
@@ -217,7 +298,10 @@ async function main(): Promise<void> {
       return r.value as T;
     };
     const ids: string[] = [];
-    for (const c of cams) ids.push((await call<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password })).id);
+    for (const c of cams) ids.push((await call<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password, httpsPort: c.httpsPort })).id);
+    // Every camera's key enrolled (over its pinned certificate) and its reports accepted before timing.
+    const ready = Date.now() + 30_000;
+    while (cams.some((c) => swarm.acceptanceOf(c.serial).accepted < 2) && Date.now() < ready) await new Promise((r) => setTimeout(r, 100));
     const build = await call<{ sha256: string }>('deploy.addBuild', { path: eapPath });
     // Let every camera's MQTT client connect (configured by fleet.add) before timing.
     const end = Date.now() + 20_000;
@@ -231,9 +315,10 @@ async function main(): Promise<void> {
     const idle = { sim: (simCpu() - i0.sim) / idleS, helper: (cpuS(helper.pid) - i0.helper) / idleS, main: (idleMain.user + idleMain.system) / 1e6 / idleS };
 
     const d0 = performance.now();
+    const d0Wall = Date.now();
     const cpu0 = { sim: simCpu(), helper: cpuS(helper.pid), main: process.cpuUsage() };
     profiling = true;
-    const { deployId } = await call<{ deployId: string }>('deploy.start', { buildSha: build.sha256, cameraIds: ids, concurrency: CONCURRENCY });
+    const { deployId } = await call<{ deployId: string }>('deploy.start', { buildSha: build.sha256, cameraIds: ids, concurrency: CONCURRENCY, canary: CANARY, allowUnsigned: true });
     await deploy.idle();
     const deployS = (performance.now() - d0) / 1000;
     profiling = false;
@@ -256,6 +341,16 @@ async function main(): Promise<void> {
     console.log(`deploy: ${deployS.toFixed(2)} s, ${verified}/${ids.length} verified`);
     if (verified !== ids.length) console.log(result.targets.filter((t) => t.outcome !== 'verified').map((t) => t.message).slice(0, 5));
     const peakRss = process.resourceUsage().maxRSS / 1024 + vmHwmMb(helper.pid);
+    // Time until the swarm accepted the new version, per camera, from the deploy's start.
+    const acceptS = cams
+      .map((c) => swarm.acceptanceOf(c.serial))
+      .filter((a) => a.version === '1.4.0' && a.firstAcceptedAt !== undefined)
+      .map((a) => (a.firstAcceptedAt! - d0Wall) / 1000)
+      .sort((a, b) => a - b);
+    const pct = (q: number): number => (acceptS.length ? Math.round(acceptS[Math.min(acceptS.length - 1, Math.floor(q * acceptS.length))]! * 1000) / 1000 : NaN);
+    const desktopCpu = cpu.helper + cpu.main;
+    const desktopIdle = (idle.helper + idle.main) * deployS;
+    const installTotalS = cams.reduce((a, c) => a + c.installMs, 0) / 1000;
 
     const out = {
       cameras: ids.length,
@@ -264,14 +359,19 @@ async function main(): Promise<void> {
       deploy_s: Math.round(deployS * 1000) / 1000,
       sequential_s: Math.round(sequentialS * 1000) / 1000,
       ratio: Math.round((deployS / sequentialS) * 1000) / 1000,
+      desktop_cpu_s_per_camera: Math.round((desktopCpu / ids.length) * 1000) / 1000,
+      desktop_cpu_s_per_camera_above_idle: Math.round((Math.max(0, desktopCpu - desktopIdle) / ids.length) * 1000) / 1000,
+      swarm_accept_s: { median: pct(0.5), p95: pct(0.95), max: acceptS.length ? Math.round(acceptS.at(-1)! * 1000) / 1000 : NaN, cameras: acceptS.length },
+      install_ms_per_camera: { mean: Math.round((installTotalS * 1000) / cams.length), min: Math.min(...cams.map((c) => c.installMs)), max: Math.max(...cams.map((c) => c.installMs)), source: INSTALL_SOURCE },
       peak_rss_mb: Math.round(peakRss),
       verified,
       concurrency: CONCURRENCY,
+      canary: CANARY,
       load: fs.readFileSync('/proc/loadavg', 'utf8').trim(),
       notes:
         `The fleet ran as ${SIM_PROCS} simulator processes (node + tsx, ${groups.join('/')} cameras each, loopback HTTP on ephemeral ports, installs written under ${process.env.BENCH_SIM_DIR ?? (fs.existsSync('/dev/shm') ? '/dev/shm (tmpfs)' : os.tmpdir())}), started before timing; the sequential curl loop and the app deploy talk to the same ${ids.length} cameras. ` +
         `CPU during the deploy: simulators ${cpu.sim.toFixed(2)} s, helper ${cpu.helper.toFixed(2)} s, app ${cpu.main.toFixed(2)} s = ${(cpu.sim + cpu.helper + cpu.main).toFixed(2)} CPU-s, so on ${os.cpus().length} cores deploy_s cannot go below ${((cpu.sim + cpu.helper + cpu.main) / os.cpus().length).toFixed(2)} s (ratio ${((cpu.sim + cpu.helper + cpu.main) / os.cpus().length / sequentialS).toFixed(2)}); the sequential loop used ${seqSimCpu.toFixed(2)} simulator CPU-s plus curl. ` +
-        'Simulated cameras run the built-in agent path (apps: "agent"): 50 programs under qemu-aarch64-static would saturate 2 cores. deploy_s includes preflight bookkeeping, upload, start and verification (list.cgi Running with the new version and a heartbeat reporting it over MQTT); sequential_s is curl --digest upload + control.cgi restart per camera with no verification. build_s = incremental make of native/ + packaging the 5 MB padded .eap. peak_rss_mb = this process (app services) + the forked helper.',
+        'Simulated cameras run the built-in agent path (apps: "agent"): 50 programs under qemu-aarch64-static would saturate 2 cores. Each camera\'s install takes its own time (install_ms_per_camera, held at the camera\'s proxy) for both methods, so the sequential loop pays it once per camera and the app pays it concurrently. deploy_s includes preflight bookkeeping, upload, start and verification (list.cgi Running, identity.cgi over the pinned HTTPS certificate, and the swarm coordinator accepting signed reports from 1.4.0 under the enrolled key and a fresh epoch; swarm_accept_s is when that happened per camera, from the deploy\'s start); sequential_s is curl --digest upload + control.cgi restart per camera with no verification. desktop_cpu_s_per_camera = (app + helper CPU during the deploy) / cameras; _above_idle subtracts what the app used before the deploy for the same time (ingesting the fleet\'s reports). build_s = incremental make of native/ + packaging the 5 MB padded .eap. peak_rss_mb = this process (app services) + the forked helper.',
     };
     fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
     fs.writeFileSync(path.join(root, 'bench-results/deploy.json'), `${JSON.stringify(out, null, 2)}\n`);
@@ -288,7 +388,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--sim') void simChild(Number(process.argv[3]), Number(process.argv[4] ?? 21));
+if (process.argv[2] === '--sim') void simChild(Number(process.argv[3]), Number(process.argv[4] ?? 21), Number(process.argv[5] ?? 0));
 else
   main().then(
     () => process.exit(0),

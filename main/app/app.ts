@@ -116,7 +116,8 @@ export function createApp(opts: AppOptions): App {
 
   const rooms = closers.add('rooms', createRoomsService({ db, bus, now, dataDir: opts.dataDir, log }), (s) => s.close());
   // Camera fleet: helper, MQTT, registry (each added to the close list as it is built).
-  const fleet = createFleetRuntime({ db, bus, log, audit, secrets, settings, now, closers, launchHelper: opts.launchHelper, helperEntry: opts.helperEntry, noDemo: opts.noDemo });
+  // The demo cameras keep their certificates and app data under the data folder: a restart meets the same identities.
+  const fleet = createFleetRuntime({ db, bus, log, audit, secrets, settings, now, closers, launchHelper: opts.launchHelper, helperEntry: opts.helperEntry, noDemo: opts.noDemo, demoDataDir: path.join(opts.dataDir, 'demo-fleet') });
   // Fixed seed: the random source only draws the common samples for zone-entry probabilities.
   const timeline = closers.add(
     'timeline',
@@ -168,7 +169,9 @@ export function createApp(opts: AppOptions): App {
       db, bus, log: log.child({ cap: 'deploy' }), audit, now, dataDir: opts.dataDir,
       helper: fleet.helper,
       registry: fleet.fleet.registry,
-      subscribeMessages: (l) => fleet.fleet.subscribeMessages(l),
+      enrolment: fleet.fleet.enrolment,
+      // Verified = the swarm accepts the new version's signed reports under the enrolled key.
+      acceptanceOf: (serial) => swarm.acceptanceOf(serial),
       onHelperProgress: (l) => fleet.onHelperProgress(l),
       nativeDir: defaultNativeDir(),
       models: (v) => federated.modelArtifact(v),

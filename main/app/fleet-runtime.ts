@@ -53,6 +53,11 @@ export function createFleetRuntime(o: {
   launchHelper?: HelperLauncher;
   helperEntry?: string;
   noDemo?: boolean;
+  /**
+   * Where the simulated cameras keep their HTTPS certificate and installed apps (with the app's key
+   * and epoch in its local data), so a desktop restart meets the same identities; a temp folder when absent.
+   */
+  demoDataDir?: string;
   /** Size of the simulated fleet for this run, instead of the demoCameraCount setting. */
   demoCount?: number;
   /** Passed through to the fleet service (verified camera messages: MQTT hands raw payloads to the swarm, which the app links to the fleet). */
@@ -113,7 +118,7 @@ export function createFleetRuntime(o: {
       onCalibration: calibrations.emit,
       // OMNISIGHT_DEMO_CAMERAS overrides the setting for one run (e2e and benchmarks size the fleet).
       startDemo: async (count) => {
-        const sim = await startSimulatedFleet({ cameras: o.demoCount ?? demoCountFromEnv() ?? count, seed: 1 });
+        const sim = await startSimulatedFleet({ cameras: o.demoCount ?? demoCountFromEnv() ?? count, seed: 1, ...(o.demoDataDir ? { dataDir: o.demoDataDir } : {}) });
         demoFleet = sim;
         log.info({ cameras: sim.cameras.length, first: sim.cameras[0]?.url }, 'simulated ARTPEC fleet running (turn it off in Settings → Camera fleet)');
         return {

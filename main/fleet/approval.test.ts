@@ -19,6 +19,7 @@ import { createDeployApproval, type DeployApproval } from './approval';
 import { createDeployService, type DeployService } from './deploy';
 import type { FleetService } from './index';
 import { createFleetHarness } from './testing';
+import { curl } from '../camsim/testkit';
 
 const log = silentLogger();
 const OWNER = 'user'; // the room's owner (the local user) votes too
@@ -52,7 +53,7 @@ describe('deploys approved by a room decision', () => {
     const { audit, helper } = h;
     deploy = createDeployService({
       db, bus, log, audit, now: Date.now, dataDir: dir, helper, registry: fleet.registry,
-      subscribeMessages: (l) => fleet.subscribeMessages(l),
+      ...h.deployDeps,
       onHelperProgress: () => () => undefined,
       reconnectTimeoutMs: 5000,
       pollMs: 100,
@@ -69,7 +70,9 @@ describe('deploys approved by a room decision', () => {
       if (!r.ok) throw new Error(`${m}: ${r.error.message}`);
       return r.value as T;
     };
-    for (const c of sim.cameras) ids.push((await call<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password })).id);
+    for (const c of sim.cameras) ids.push((await call<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password, httpsPort: c.httpsPort })).id);
+    // A room's decision never switches AllowUnsigned on: the cameras' owner allowed unsigned apps on them beforehand.
+    for (const c of sim.cameras) await curl(`${c.url}/axis-cgi/applications/config.cgi?action=set&name=AllowUnsigned&value=true`, { user: c.username, pass: c.password });
     const manifest = JSON.parse(fs.readFileSync(path.join(nativeDir, 'manifest.json'), 'utf8')) as { acapPackageConf: { setup: Record<string, unknown> } };
     manifest.acapPackageConf.setup.version = '2.0.0';
     const eap = await buildEap({ manifest, executable: Buffer.from('simulated program'), license: 'test' });

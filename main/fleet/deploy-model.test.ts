@@ -85,7 +85,7 @@ describe('deploy with a federated model version', () => {
     });
     deploy = createDeployService({
       db, bus, log, audit, now: Date.now, dataDir: dir, helper, registry: fleet.registry,
-      subscribeMessages: (l) => fleet.subscribeMessages(l),
+      ...h.deployDeps,
       onHelperProgress: (l) => h.onHelperProgress(l),
       models: (v) => federated.modelArtifact(v),
       reconnectTimeoutMs: 10_000,
@@ -101,7 +101,7 @@ describe('deploy with a federated model version', () => {
       await federated.close();
       await h.close();
     };
-    for (const c of sim.cameras) ids.push((await ok<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password })).id);
+    for (const c of sim.cameras) ids.push((await ok<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password, httpsPort: c.httpsPort })).id);
     // The built-in agent stands in for the program, so any executable bytes do.
     const manifest = JSON.parse(fs.readFileSync(path.join(nativeDir, 'manifest.json'), 'utf8')) as { acapPackageConf: { setup: Record<string, unknown> } };
     manifest.acapPackageConf.setup.version = '2.0.0';
@@ -130,7 +130,13 @@ describe('deploy with a federated model version', () => {
     expect(info.problems).toEqual([]);
     const before = await files(base);
     const after = await files(a.data);
-    for (const [name, data] of before) if (name !== 'manifest.json') expect(after.get(name), name).toEqual(data);
+    // package.conf lists the extra files (OTHERFILES, as acap-build writes it): the model files join that list.
+    const otherFiles = (b: Buffer | undefined): string => b?.toString().replace(/^OTHERFILES=.*$/m, '') ?? '';
+    for (const [name, data] of before) {
+      if (name === 'manifest.json') continue;
+      if (name === 'package.conf') expect(otherFiles(after.get(name)), name).toBe(otherFiles(data));
+      else expect(after.get(name), name).toEqual(data);
+    }
     expect([...after.keys()].filter((n) => !before.has(n)).sort()).toEqual(['model/head-v1.bin', 'model/head-v1.json']);
     // A different model version gives a different package.
     expect((await addModelToEap(base, federated.modelArtifact(2)!)).sha256).not.toBe(a.sha256);
@@ -144,12 +150,12 @@ describe('deploy with a federated model version', () => {
     const withParams = await ok<FederatedModel & { parameters: string }>('federated.model', { version: n, withParameters: true });
     const params = Buffer.from(withParams.parameters, 'base64');
 
-    const { deployId } = await ok<{ deployId: string }>('deploy.start', { buildSha: baseSha, cameraIds: ids, verifyTimeoutMs: 10_000, modelVersion: n });
+    const { deployId } = await ok<{ deployId: string }>('deploy.start', { buildSha: baseSha, cameraIds: ids, allowUnsigned: true, verifyTimeoutMs: 10_000, modelVersion: n });
     await deploy.idle();
     const d = await ok<Deploy>('deploy.get', { deployId });
     expect(d.modelVersion).toBe(n);
     expect(d.buildSha).not.toBe(baseSha);
-    for (const t of d.targets) expect(t, t.message).toMatchObject({ outcome: 'verified', finalVersion: '2.0.0', modelVersion: n, message: expect.stringMatching(new RegExp(`^running 2\\.0\\.0 with model v${n} \\(verified\\)`)) });
+    for (const t of d.targets) expect(t, t.message).toMatchObject({ outcome: 'verified', finalVersion: '2.0.0', modelVersion: n, message: expect.stringMatching(new RegExp(`^running 2\\.0\\.0 with model v${n} \\(verified: the swarm accepts its reports`)) });
 
     // The stored package holds both entries; the .json names the .bin's hash and the model's facts.
     const pkg = await files(fs.readFileSync(path.join(dir, 'builds', `${d.buildSha}.eap`)));
@@ -177,12 +183,12 @@ describe('deploy with a federated model version', () => {
     // The history says which model; the derived build is reused, not made again.
     const { deploys } = await ok<{ deploys: Deploy[] }>('deploy.history', { limit: 5 });
     expect(deploys[0]).toMatchObject({ id: deployId, modelVersion: n });
-    const again = await ok<{ deployId: string }>('deploy.start', { buildSha: baseSha, cameraIds: ids.slice(0, 1), verifyTimeoutMs: 10_000, modelVersion: n });
+    const again = await ok<{ deployId: string }>('deploy.start', { buildSha: baseSha, cameraIds: ids.slice(0, 1), allowUnsigned: true, verifyTimeoutMs: 10_000, modelVersion: n });
     await deploy.idle();
     expect((await ok<Deploy>('deploy.get', { deployId: again.deployId })).buildSha).toBe(d.buildSha);
 
     // Without a model the deploy records none, and the camera's files no longer include it.
-    const plain = await ok<{ deployId: string }>('deploy.start', { buildSha: baseSha, cameraIds: ids.slice(0, 1), verifyTimeoutMs: 10_000 });
+    const plain = await ok<{ deployId: string }>('deploy.start', { buildSha: baseSha, cameraIds: ids.slice(0, 1), allowUnsigned: true, verifyTimeoutMs: 10_000 });
     await deploy.idle();
     const p = await ok<Deploy>('deploy.get', { deployId: plain.deployId });
     expect(p.modelVersion).toBeNull();

@@ -1,13 +1,17 @@
-// One-click deploy, driving the helper: builds kept by content hash, a preflight per camera, then
-// with bounded concurrency upload (byte progress) → start → verify (list.cgi Running with the new
-// version AND a heartbeat from the new program reporting it) → on any failure re-send and start
-// what ran before and verify that. Every step is written to SQLite before it is taken, so a deploy
-// cut short by an app restart is reported as interrupted and can be resumed.
+// One-click deploy, driving the helper: builds kept by content hash, a preflight per camera, then a
+// staged rollout (a canary set first, verified, then the rest; the first failure stops it) with
+// bounded concurrency: upload (byte progress) → start → verify → on any failure re-send and start
+// what ran before and verify that the same way. Verified means what the product relies on: list.cgi
+// Running, identity.cgi over the pinned HTTPS channel still naming the enrolled key, and the swarm
+// coordinator accepting signed reports from the new version under that key and a fresh epoch
+// (verdict.ts). Every step is written to SQLite before it is taken, so a deploy cut short by an
+// app restart is reported as interrupted and can be resumed.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Deploy, DeployApproval, DeployBuild, DeployOutcome, DeployPhase, DeployTarget, PreflightRow } from '../../preload/contract/deploy';
+import { z } from 'zod';
+import { deploySchema, type Deploy, type DeployApproval, type DeployBuild, type DeployTarget, type PreflightRow } from '../../preload/contract/deploy';
 import type { Camera } from '../../preload/contract/fleet';
 import type { AuditLog } from '../audit';
 import type { EventBus } from '../kernel/bus';
@@ -17,9 +21,12 @@ import type { Logger } from '../kernel/logger';
 import type { HelperTarget } from '../helper';
 import type { CameraMessage } from '../swarm';
 import { readEap } from '../packaging';
+import type { Enrolment } from './enrolment';
+import { acceptanceVerdict, compareVersions, stageSizes, type CameraAcceptance } from './verdict';
 import { addModelToEap, type ModelArtifact } from './model-package';
 import type { Db } from '../store';
 import type { Registry } from './registry';
+import { deployStatements, type BuildRow, type DeployRow, type TargetRow } from './statements';
 import type { HelperSupervisor } from './supervisor';
 
 export interface DeployDeps {
@@ -30,8 +37,11 @@ export interface DeployDeps {
   now: () => number;
   dataDir: string;
   helper: Pick<HelperSupervisor, 'call'>;
-  registry: Pick<Registry, 'get' | 'list' | 'password' | 'update'>;
-  subscribeMessages: (l: (m: CameraMessage) => void) => () => void;
+  registry: Pick<Registry, 'get' | 'list' | 'password' | 'update' | 'keyOf'>;
+  /** The pinned HTTPS channel: identity.cgi after a start, and the key of a first install. */
+  enrolment: Pick<Enrolment, 'read' | 'enrol'>;
+  /** The swarm coordinator's view of a camera (SwarmService.acceptanceOf): what "verified" rests on. */
+  acceptanceOf: (serial: string) => CameraAcceptance | undefined;
   onHelperProgress: (l: (ev: { id: string; sent?: number; total?: number; line?: string }) => void) => () => void;
   /** The native/ folder whose dist/ holds builds; undefined when the app ships without it. */
   nativeDir?: string;
@@ -71,51 +81,18 @@ const UPLOAD_CODES: Record<number, string> = {
 const CONTROL_CODES: Record<number, string> = { 1: 'invalid package', 4: 'not found', 6: 'already running', 7: 'not running', 9: 'too many apps running', 10: 'unspecified error', 15: 'timeout' };
 const AARCH64_SOCS = /artpec-(8|9)|cv25|ambarella|i\.mx8|s5l/i;
 
-interface BuildRow {
-  sha256: string;
-  file_name: string;
-  app_name: string;
-  version: string;
-  architecture: string;
-  bytes: number;
-  source: DeployBuild['source'];
-  problems: string;
-  added_at: number;
-  base_sha: string | null;
-  model_version: number | null;
-}
-interface DeployRow {
-  id: string;
-  created_at: number;
-  finished_at: number | null;
-  user: string;
-  build_sha: string;
-  status: Deploy['status'];
-  options: string;
-  retry_of: string | null;
-  approval: string | null;
-  model_version: number | null;
-}
-interface TargetRow {
-  deploy_id: string;
-  camera_id: string;
-  camera_name: string;
-  phase: DeployPhase;
-  outcome: DeployOutcome;
-  bytes_sent: number;
-  bytes_total: number;
-  message: string;
-  previous_version: string | null;
-  previous_sha: string | null;
-  final_version: string | null;
-  model_version: number | null;
-  updated_at: number;
-}
-interface Options {
-  allowUnsigned: boolean;
-  concurrency: number;
-  verifyTimeoutMs: number;
-}
+// The JSON columns, decoded by schema too (options written by older versions lack the newer fields).
+const optionsSchema = z.object({
+  allowUnsigned: z.boolean(),
+  allowDowngrade: z.boolean().optional(),
+  canary: z.number().int().optional(),
+  concurrency: z.number().int(),
+  verifyTimeoutMs: z.number().int(),
+});
+type Options = z.infer<typeof optionsSchema>;
+const problemsSchema = z.array(z.string());
+const approvalSchema = deploySchema.shape.approval.unwrap();
+const parseJson = <T,>(schema: z.ZodType<T>, text: string): T => schema.parse(JSON.parse(text));
 
 const toBuild = (r: BuildRow): DeployBuild => ({
   sha256: r.sha256,
@@ -126,7 +103,7 @@ const toBuild = (r: BuildRow): DeployBuild => ({
   bytes: r.bytes,
   source: r.source,
   addedAt: r.added_at,
-  problems: JSON.parse(r.problems) as string[],
+  problems: parseJson(problemsSchema, r.problems),
 });
 const toTarget = (r: TargetRow): DeployTarget => ({
   cameraId: r.camera_id,
@@ -139,10 +116,13 @@ const toTarget = (r: TargetRow): DeployTarget => ({
   previousVersion: r.previous_version,
   finalVersion: r.final_version,
   modelVersion: r.model_version,
+  stage: r.stage,
   updatedAt: r.updated_at,
 });
 
 class StepError extends Error {}
+/** Not tried: a guardrail refused the camera before anything was sent. */
+class Refused extends Error {}
 
 /** native/ beside the app (OMNISIGHT_NATIVE_DIR overrides); undefined when there is none. */
 export function defaultNativeDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -163,7 +143,8 @@ export function createDeployService(deps: DeployDeps): DeployService {
 
   // ---- builds ----
   const buildPath = (sha: string): string => path.join(buildsDir, `${sha}.eap`);
-  const getBuild = (sha: string): BuildRow | undefined => db.prepare('SELECT * FROM deploy_builds WHERE sha256 = ?').get(sha) as BuildRow | undefined;
+  const q = deployStatements(db);
+  const getBuild = (sha: string): BuildRow | undefined => q.build.get(sha);
 
   /** Inspects an .eap with main/packaging's reader and keeps it by content hash. */
   const addBuildBytes = async (data: Buffer, fileName: string, source: DeployBuild['source']): Promise<DeployBuild> => {
@@ -179,10 +160,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
       fs.writeFileSync(`${file}.tmp`, data);
       fs.renameSync(`${file}.tmp`, file);
     }
-    db.prepare(
-      `INSERT INTO deploy_builds (sha256, file_name, app_name, version, architecture, bytes, source, problems, added_at) VALUES (?,?,?,?,?,?,?,?,?)
-       ON CONFLICT (sha256) DO UPDATE SET problems = excluded.problems`,
-    ).run(info.sha256, fileName, info.appName, info.version, info.architecture ?? 'all', data.length, source, JSON.stringify(info.problems), now());
+    q.upsertBuild(info.sha256, fileName, info.appName, info.version, info.architecture ?? 'all', data.length, source, JSON.stringify(info.problems), now());
     return toBuild(getBuild(info.sha256)!);
   };
 
@@ -216,8 +194,9 @@ export function createDeployService(deps: DeployDeps): DeployService {
     return c;
   };
   const target = (c: Camera): HelperTarget => ({ host: c.host, port: c.port, username: c.username, password: registry.password(c.id) });
+  const enrolledKey = (c: Camera): string | undefined => registry.keyOf(c.id)?.keyId;
 
-  const preflightOne = async (c: Camera, build: BuildRow, allowUnsigned: boolean): Promise<PreflightRow> => {
+  const preflightOne = async (c: Camera, build: BuildRow, allowUnsigned: boolean, allowDowngrade: boolean): Promise<PreflightRow> => {
     const row: PreflightRow = {
       cameraId: c.id,
       name: c.name,
@@ -233,6 +212,8 @@ export function createDeployService(deps: DeployDeps): DeployService {
       installedVersion: null,
       installedStatus: null,
       freeBytes: null,
+      downgrade: false,
+      refusesUnsigned: null,
       blockers: [],
       notes: [],
       ok: false,
@@ -266,78 +247,136 @@ export function createDeployService(deps: DeployDeps): DeployService {
         row.blockers.push(`User "${c.username}" is not an administrator on this camera. Enter an administrator account in the camera's settings.`);
       } else row.blockers.push(msg);
     }
-    // Our builds are unsigned: the camera must accept unsigned apps, or the user must allow switching it on.
+    // Builds made here are not signed by Axis: AXIS OS 12+ refuses them unless AllowUnsigned is on,
+    // which is switched only when the user asks for it in this deploy.
     if (row.allowUnsigned === false) {
-      if (allowUnsigned) row.notes.push('AllowUnsigned is off: the deploy will switch it on (config.cgi).');
-      else row.blockers.push('The camera only accepts signed apps (AllowUnsigned is off). Allow switching it on, or deploy a signed build.');
+      row.refusesUnsigned = `AXIS OS ${row.firmware || '12+'} refuses unsigned apps: its AllowUnsigned setting is off (the default since AXIS OS 12.0; AXIS OS 13 removes it and requires apps signed by Axis)`;
+      if (allowUnsigned) row.notes.push(`${row.refusesUnsigned}. This deploy switches AllowUnsigned on (config.cgi), as you asked.`);
+      else if (build.source === 'native')
+        row.blockers.push(`${row.refusesUnsigned}. ${build.file_name} is built here and not signed by Axis: tick "Switch AllowUnsigned on" for this deploy, or deploy an Axis-signed build.`);
+      else row.notes.push(`${row.refusesUnsigned}. Unless ${build.file_name} is signed by Axis the camera will refuse it (Error 2); tick "Switch AllowUnsigned on" to allow an unsigned one.`);
+    } else if (row.allowUnsigned === true) row.notes.push('Accepts unsigned apps (AllowUnsigned is on).');
+    if (row.installedVersion && compareVersions(build.version, row.installedVersion) < 0) {
+      row.downgrade = true;
+      if (allowDowngrade) row.notes.push(`Downgrade from ${row.installedVersion} to ${build.version}, as you chose.`);
+      else row.blockers.push(`Runs ${row.installedVersion}, newer than ${build.version}: this is a downgrade. Choose "Allow downgrade" to install the older version.`);
     }
+    if (!enrolledKey(c)) row.notes.push('No signing key is enrolled yet: it is read over the pinned HTTPS certificate after the install.');
     if (row.installedVersion === build.version && row.installedStatus === 'Running') row.notes.push(`Already runs ${build.version}; it will be reinstalled and verified.`);
     row.ok = row.blockers.length === 0;
     return row;
   };
 
   // ---- persistence ----
-  const targetRow = (deployId: string, cameraId: string): TargetRow => db.prepare('SELECT * FROM deploy_targets WHERE deploy_id = ? AND camera_id = ?').get(deployId, cameraId) as TargetRow;
+  const targetRow = (deployId: string, cameraId: string): TargetRow => {
+    const r = q.target.get(deployId, cameraId);
+    if (!r) throw new Error(`no target row for camera ${cameraId} in deploy ${deployId}`);
+    return r;
+  };
   const setTarget = (deployId: string, cameraId: string, patch: Partial<Omit<TargetRow, 'deploy_id' | 'camera_id'>>, persist = true): DeployTarget => {
     const r = { ...targetRow(deployId, cameraId), ...patch, updated_at: now() };
-    if (persist)
-      db.prepare(
-        `UPDATE deploy_targets SET phase=@phase, outcome=@outcome, bytes_sent=@bytes_sent, bytes_total=@bytes_total, message=@message,
-         previous_version=@previous_version, previous_sha=@previous_sha, final_version=@final_version, model_version=@model_version, updated_at=@updated_at WHERE deploy_id=@deploy_id AND camera_id=@camera_id`,
-      ).run(r);
+    if (persist) q.updateTarget(r);
     const t = toTarget(r);
     bus.publish('deploy.progress', { deployId, target: t });
     return t;
   };
   const deployOf = (id: string): Deploy => {
-    const d = db.prepare('SELECT * FROM deploys WHERE id = ?').get(id) as DeployRow | undefined;
+    const d: DeployRow | undefined = q.deploy.get(id);
     if (!d) throw notFound(`Deploy ${id}`);
     const b = getBuild(d.build_sha)!;
-    const targets = (db.prepare('SELECT * FROM deploy_targets WHERE deploy_id = ? ORDER BY camera_name, camera_id').all(id) as TargetRow[]).map(toTarget);
-    return { id: d.id, createdAt: d.created_at, finishedAt: d.finished_at, user: d.user, buildSha: d.build_sha, appName: b.app_name, version: b.version, fileName: b.file_name, status: d.status, retryOf: d.retry_of, modelVersion: d.model_version, approval: d.approval ? (JSON.parse(d.approval) as DeployApproval) : null, targets };
+    const targets = q.targets.all(id).map(toTarget);
+    const opts = parseJson(optionsSchema.partial(), d.options);
+    const stages = [0, 1].map((s) => targets.filter((t) => t.stage === s).length).filter((n) => n > 0);
+    return { stages, stopped: d.stopped_reason, allowUnsigned: opts.allowUnsigned ?? false, allowDowngrade: opts.allowDowngrade ?? false, id: d.id, createdAt: d.created_at, finishedAt: d.finished_at, user: d.user, buildSha: d.build_sha, appName: b.app_name, version: b.version, fileName: b.file_name, status: d.status, retryOf: d.retry_of, modelVersion: d.model_version, approval: d.approval ? parseJson(approvalSchema, d.approval) : null, targets };
   };
   const step = (deployId: string, c: Camera, message: string, detail: Record<string, string | number | boolean | null> = {}): void => {
     audit.record({ kind: 'deploy.step', severity: 'info', source: c.id, message: `${c.name}: ${message}`, detail: { deployId, ...detail } });
   };
 
   // ---- one camera ----
-  const heartbeatWaiter = (serial: string, version: string, since: number): { seen: () => boolean; stop: () => void } => {
-    let hit = false;
-    const stop = deps.subscribeMessages((m) => {
-      if (m.kind === 'heartbeat' && m.serial === serial && m.body.version === version && m.receivedAt >= since) hit = true;
-    });
-    return { seen: () => hit, stop };
-  };
-
-  /** Starts `appName` and waits for list.cgi Running + version and a heartbeat with that version. */
-  const startAndVerify = async (c: Camera, appName: string, version: string, timeoutMs: number, hb: { seen: () => boolean }, start = true): Promise<void> => {
+  /** Starts `appName` (unless `start` is false) and polls list.cgi until it runs `version`; a stopped app fails with its log. */
+  const startAndList = async (c: Camera, appName: string, version: string, end: number, start = true): Promise<void> => {
     const t = target(c);
     if (start) {
       let r = await helper.call({ op: 'appControl', target: t, action: 'start', package: appName }, 20_000);
       if (!r.ok && r.code === 6) r = await helper.call({ op: 'appControl', target: t, action: 'restart', package: appName }, 20_000);
       if (!r.ok) throw new StepError(`control.cgi start refused: Error ${r.code ?? '?'} (${CONTROL_CODES[r.code ?? 0] ?? r.text})`);
     }
-    const end = now() + timeoutMs;
-    let listed = false;
     let lastStatus = '';
     while (now() < end) {
       const apps = (await helper.call({ op: 'listApps', target: t }, 10_000)).apps;
       const a = apps.find((x) => x.name === appName);
       lastStatus = a ? `${a.status} ${a.version}` : 'not installed';
-      listed = !!a && a.status === 'Running' && a.version === version;
       if (a && a.status !== 'Running') {
         const logText = await helper.call({ op: 'appLog', target: t, app: appName }, 10_000).then((l) => l.text.trim().split('\n').slice(-3).join(' | '), () => '');
         throw new StepError(`the app stopped right after start (list.cgi: ${a.status})${logText ? `; its log: ${logText}` : ''}`);
       }
-      if (listed && hb.seen()) return;
-      // Between list.cgi polls, watch for the heartbeat closely: it usually follows within milliseconds.
-      const next = Math.min(end, now() + pollMs);
-      while (now() < next && !(listed && hb.seen())) await sleep(20);
-      if (listed && hb.seen()) return;
+      if (a?.version === version) return;
+      await sleep(Math.min(pollMs, 200));
     }
-    if (!listed) throw new StepError(`list.cgi did not report ${appName} ${version} Running within ${Math.round(timeoutMs / 1000)} s (it shows ${lastStatus})`);
-    throw new StepError(`no heartbeat reporting version ${version} arrived over MQTT within ${Math.round(timeoutMs / 1000)} s (list.cgi says Running): check the app's broker setting and the camera's MQTT client`);
+    throw new StepError(`list.cgi did not report ${appName} ${version} Running in time (it shows ${lastStatus})`);
   };
+
+  /**
+   * identity.cgi over the pinned HTTPS channel: the running app reports `version` and signs with the
+   * enrolled key. A camera without an enrolled key (first install) has it enrolled here; a different
+   * key is a failed check, never silently re-enrolled (a rotation is an explicit step).
+   */
+  const checkIdentity = async (c: Camera, appName: string, version: string, end: number): Promise<number | null> => {
+    let last = 'no answer';
+    while (now() < end) {
+      try {
+        const id = await deps.enrolment.read(c, { timeoutMs: Math.max(1000, Math.min(8000, end - now())) });
+        if (id.version === version) {
+          const key = enrolledKey(c);
+          if (!key) {
+            deps.enrolment.enrol(c, id, 'first install');
+            step(runningDeploy.get(c.id) ?? '', c, `signing key ${id.key} enrolled over the pinned HTTPS certificate (first install)`);
+          } else if (id.key !== key)
+            throw new StepError(`the app signs with key ${id.key}, not the enrolled key ${key}, so the swarm refuses its reports (identity.cgi over the pinned HTTPS certificate)`);
+          return id.epoch;
+        }
+        last = `it reports version ${id.version}`;
+      } catch (e) {
+        if (e instanceof StepError) throw e;
+        // A changed certificate stops the deploy on this camera: nothing more is read from it.
+        if (e instanceof AppError && e.code === 'conflict') throw new StepError(e.message);
+        last = errText(e);
+        // No answer: an app that stopped says why in its log.
+        await startAndList(c, appName, version, now() + 1, false).catch((err: unknown) => {
+          if (err instanceof StepError && /stopped right after start/.test(err.message)) throw err;
+        });
+      }
+      await sleep(Math.min(pollMs, 200));
+    }
+    throw new StepError(`identity.cgi over HTTPS did not confirm version ${version} in time (${last})`);
+  };
+
+  /** Polls the swarm's acceptance until the verdict holds; otherwise says which check failed. */
+  const awaitAcceptance = async (c: Camera, version: string, since: number, before: Pick<CameraAcceptance, 'accepted' | 'epoch'>, epoch: number | null, end: number, restarted: boolean): Promise<void> => {
+    for (;;) {
+      const v = acceptanceVerdict(deps.acceptanceOf(c.serial), { version, key: enrolledKey(c), since, before, epoch, restarted });
+      if (v.ok) return;
+      if (now() >= end) throw new StepError(`not accepted by the swarm (${v.check} check): ${v.reason}`);
+      await sleep(Math.min(pollMs, 100));
+    }
+  };
+
+  /**
+   * The whole verification of `version` on a camera, within `timeoutMs`: list.cgi Running, the pinned
+   * identity, and the swarm accepting its signed reports under the enrolled key and a fresh epoch
+   * (when the app was (re)started; `beforeEpoch` is the swarm's epoch before the upload).
+   */
+  const verify = async (c: Camera, appName: string, version: string, timeoutMs: number, o: { start: boolean; beforeEpoch: number | undefined }): Promise<void> => {
+    const end = now() + timeoutMs;
+    const snapshot = deps.acceptanceOf(c.serial);
+    const before = { accepted: snapshot?.accepted ?? 0, epoch: o.start ? o.beforeEpoch : undefined };
+    const since = now();
+    await startAndList(c, appName, version, end, o.start);
+    const epoch = await checkIdentity(c, appName, version, end);
+    await awaitAcceptance(c, version, since, before, epoch, end, o.start);
+  };
+  const runningDeploy = new Map<string, string>(); // camera id → deploy id, for audit lines
 
   const waitReachable = async (c: Camera, deadline: number): Promise<void> => {
     for (;;) {
@@ -377,19 +416,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
   };
 
   const recordInstalled = (c: Camera, appName: string, version: string, sha: string | null): void => {
-    db.prepare(
-      `INSERT INTO deploy_installed (camera_id, app_name, version, build_sha, recorded_at) VALUES (?,?,?,?,?)
-       ON CONFLICT (camera_id) DO UPDATE SET app_name=excluded.app_name, version=excluded.version, build_sha=excluded.build_sha, recorded_at=excluded.recorded_at`,
-    ).run(c.id, appName, version, sha, now());
-  };
-
-  const refreshKey = async (c: Camera): Promise<void> => {
-    try {
-      const id = await helper.call({ op: 'identity', target: target(c) }, 10_000);
-      registry.update(c.id, { publicKey: id.publicKey, keyId: id.key });
-    } catch (e) {
-      log.warn({ camera: c.id, err: errText(e) }, 'deployed, but the new signing key could not be read');
-    }
+    q.recordInstalled(c.id, appName, version, sha, now());
   };
 
   const agentNote = async (c: Camera, appName: string): Promise<string> => {
@@ -417,40 +444,51 @@ export function createDeployService(deps: DeployDeps): DeployService {
       if (listed) {
         const apps = listed.apps;
         const cur = apps.find((a) => a.name === appName);
-        const known = db.prepare('SELECT * FROM deploy_installed WHERE camera_id = ?').get(c.id) as { version: string; build_sha: string | null } | undefined;
+        const known = q.installed.get(c.id);
         const prevSha = cur && known && known.version === cur.version && known.build_sha && fs.existsSync(buildPath(known.build_sha)) ? known.build_sha : null;
         row = { ...row, previous_version: cur?.version ?? null, previous_sha: prevSha };
         setTarget(deployId, c.id, { previous_version: row.previous_version, previous_sha: prevSha });
         step(deployId, c, `runs ${cur ? `${appName} ${cur.version} (${cur.status})` : `no ${appName}`} before the deploy`, { previousVersion: cur?.version ?? null, previousSha: prevSha });
       }
+      // Guardrails, before anything is sent.
+      if (row.previous_version && compareVersions(build.version, row.previous_version) < 0 && !opts.allowDowngrade)
+        throw new Refused(`not sent: it runs ${row.previous_version}, newer than ${build.version}, and a downgrade was not allowed for this deploy`);
       if (allow === false) {
-        if (!opts.allowUnsigned) throw new StepError('the camera only accepts signed apps (AllowUnsigned is off) and switching it on was not allowed');
-        await helper.call({ op: 'allowUnsigned', target: t, set: true }, 10_000);
-        step(deployId, c, 'switched AllowUnsigned on');
+        if (!opts.allowUnsigned && build.source === 'native')
+          throw new Refused(`not sent: the camera refuses unsigned apps (AllowUnsigned is off) and ${build.file_name} is not signed by Axis; switching AllowUnsigned on was not asked for in this deploy`);
+        if (opts.allowUnsigned) {
+          await helper.call({ op: 'allowUnsigned', target: t, set: true }, 10_000);
+          step(deployId, c, 'switched AllowUnsigned on, as this deploy asked');
+          audit.record({ kind: 'deploy.allow_unsigned', severity: 'warning', source: c.id, message: `${c.name}: AllowUnsigned switched on for the deploy of ${build.file_name}, as the user asked`, detail: { deployId } });
+        }
       }
+      const beforeEpoch = deps.acceptanceOf(c.serial)?.epoch;
       // 2. Upload with byte progress.
       setTarget(deployId, c.id, { phase: 'upload', message: `uploading ${build.file_name}`, bytes_sent: 0, bytes_total: build.bytes });
       step(deployId, c, `uploading ${build.file_name} (${build.bytes} bytes)`);
       await upload(deployId, c, build.sha256, ctl);
-      // 3. Start and 4. verify.
+      // 3. Start and 4. verify: the swarm must accept the new version's signed reports.
       setTarget(deployId, c.id, { phase: 'start', message: `starting ${appName} ${build.version}` });
       step(deployId, c, `installed ${appName} ${build.version}; starting it`);
-      const hb = heartbeatWaiter(c.serial, build.version, now());
-      try {
-        setTarget(deployId, c.id, { phase: 'verify', message: `waiting for list.cgi Running ${build.version} and a heartbeat reporting it` });
-        await startAndVerify(c, appName, build.version, opts.verifyTimeoutMs, hb);
-      } finally {
-        hb.stop();
-      }
+      setTarget(deployId, c.id, { phase: 'verify', message: `waiting for the swarm to accept signed reports from ${build.version} (key ${enrolledKey(c) ?? 'to be enrolled'}, fresh epoch)` });
+      runningDeploy.set(c.id, deployId);
+      await verify(c, appName, build.version, opts.verifyTimeoutMs, { start: true, beforeEpoch });
       recordInstalled(c, appName, build.version, build.sha256);
-      const [, note] = await Promise.all([refreshKey(c), agentNote(c, appName)]);
+      const note = await agentNote(c, appName);
       // The model travels inside the package, so a verified install means the camera has it.
       const modelV = build.model_version;
       const what = `${build.version}${modelV !== null ? ` with model v${modelV}` : ''}`;
-      setTarget(deployId, c.id, { phase: 'done', outcome: 'verified', final_version: build.version, model_version: modelV, message: `running ${what} (verified)${note}` });
-      step(deployId, c, `running ${what} (verified)${note}`, { version: build.version, modelVersion: modelV });
+      const acc = deps.acceptanceOf(c.serial);
+      const proof = `the swarm accepts its reports: key ${acc?.key ?? '?'}, epoch ${acc?.epoch ?? '?'}`;
+      setTarget(deployId, c.id, { phase: 'done', outcome: 'verified', final_version: build.version, model_version: modelV, message: `running ${what} (verified: ${proof})${note}` });
+      step(deployId, c, `running ${what} (verified: ${proof})${note}`, { version: build.version, modelVersion: modelV });
     } catch (e) {
       const reason = errText(e);
+      if (e instanceof Refused) {
+        setTarget(deployId, c.id, { phase: 'done', outcome: 'skipped', final_version: targetRow(deployId, c.id).previous_version, message: reason });
+        step(deployId, c, reason);
+        return;
+      }
       row = targetRow(deployId, c.id);
       await rollback(deployId, c, build, row, reason, opts);
     }
@@ -476,27 +514,23 @@ export function createDeployService(deps: DeployDeps): DeployService {
         step(deployId, c, `rolled back: removed ${appName}; reason: ${reason}`);
         return;
       }
-      const hb = heartbeatWaiter(c.serial, prevV, now());
-      try {
-        let start = true;
-        if (cur?.version === prevV) {
-          // The previous app is still installed (upload refused, dropped, or never sent): keep or restart it.
-          start = cur.status !== 'Running';
-        } else if (row.previous_sha) {
-          setTarget(deployId, c.id, { message: `re-sending ${prevV}`, bytes_sent: 0 });
-          const r = await helper.call({ op: 'uploadApp', target: t, uploadId: `${deployId}:${c.id}:rollback`, file: buildPath(row.previous_sha) }, 10 * 60_000);
-          if (!r.ok) throw new StepError(`the camera refused the previous package: Error ${r.code ?? '?'} (${UPLOAD_CODES[r.code ?? 0] ?? r.text})`);
-          step(deployId, c, `re-sent ${prevV}`);
-        } else {
-          throw new StepError(`${prevV} was not installed by this app, so its package is not kept here and cannot be re-sent; the camera has ${cur ? `${cur.version} (${cur.status})` : `no ${appName}`}`);
-        }
-        await startAndVerify(c, appName, prevV, opts.verifyTimeoutMs, hb, start);
-      } finally {
-        hb.stop();
+      let start = true;
+      const beforeEpoch = deps.acceptanceOf(c.serial)?.epoch;
+      if (cur?.version === prevV) {
+        // The previous app is still installed (upload refused, dropped, or never sent): keep or restart it.
+        start = cur.status !== 'Running';
+      } else if (row.previous_sha) {
+        setTarget(deployId, c.id, { message: `re-sending ${prevV}`, bytes_sent: 0 });
+        const r = await helper.call({ op: 'uploadApp', target: t, uploadId: `${deployId}:${c.id}:rollback`, file: buildPath(row.previous_sha) }, 10 * 60_000);
+        if (!r.ok) throw new StepError(`the camera refused the previous package: Error ${r.code ?? '?'} (${UPLOAD_CODES[r.code ?? 0] ?? r.text})`);
+        step(deployId, c, `re-sent ${prevV}`);
+      } else {
+        throw new StepError(`${prevV} was not installed by this app, so its package is not kept here and cannot be re-sent; the camera has ${cur ? `${cur.version} (${cur.status})` : `no ${appName}`}`);
       }
+      // Verified the same way as a deploy: the swarm accepts the previous version's reports again.
+      await verify(c, appName, prevV, opts.verifyTimeoutMs, { start, beforeEpoch });
       recordInstalled(c, appName, prevV, row.previous_sha);
-      await refreshKey(c);
-      setTarget(deployId, c.id, { phase: 'done', outcome: 'rolled_back', final_version: prevV, message: `rolled back to ${prevV} (verified): ${reason}` });
+      setTarget(deployId, c.id, { phase: 'done', outcome: 'rolled_back', final_version: prevV, message: `rolled back to ${prevV} (verified: the swarm accepts its reports again): ${reason}` });
       step(deployId, c, `rolled back to ${prevV} (verified); reason: ${reason}`, { version: prevV });
     } catch (e) {
       const why = errText(e);
@@ -506,23 +540,56 @@ export function createDeployService(deps: DeployDeps): DeployService {
   };
 
   // ---- a deploy ----
+  /**
+   * A staged rollout: the canary stage first, every camera of it verified, then the rest. The first
+   * camera that does not end verified stops the rollout: cameras not started yet are skipped.
+   */
   const run = (deployId: string, build: BuildRow, cameras: Camera[], opts: Options): void => {
     const ctl = { cancelled: false, uploads: new Set<string>(), done: Promise.resolve() };
-    const queue = [...cameras];
-    const worker = async (): Promise<void> => {
-      for (let c = queue.shift(); c; c = queue.shift()) {
-        try {
-          await runTarget(deployId, c, build, opts, ctl);
-        } catch (e) {
-          log.error({ err: errText(e), camera: c.id }, 'deploy step failed unexpectedly');
-          setTarget(deployId, c.id, { phase: 'done', outcome: 'failed', message: `internal error: ${errText(e)}` });
-        }
-      }
+    const sizes = stageSizes(cameras.length, opts.canary ?? 0);
+    const stages = sizes.map((n, i) => cameras.slice(i === 0 ? 0 : sizes[0], i === 0 ? n : undefined));
+    let stopped: string | null = null;
+    const skip = (c: Camera): void => {
+      const r = targetRow(deployId, c.id);
+      setTarget(deployId, c.id, { phase: 'done', outcome: 'skipped', final_version: r.previous_version, message: `not tried: the rollout stopped at the first failure (${stopped})` });
     };
-    ctl.done = Promise.all(Array.from({ length: Math.min(opts.concurrency, cameras.length) }, worker)).then(() => {
+    const runStage = async (list: Camera[]): Promise<void> => {
+      const queue = [...list];
+      const worker = async (): Promise<void> => {
+        for (let c = queue.shift(); c; c = queue.shift()) {
+          if (stopped && !ctl.cancelled) {
+            skip(c);
+            continue;
+          }
+          try {
+            await runTarget(deployId, c, build, opts, ctl);
+          } catch (e) {
+            log.error({ err: errText(e), camera: c.id }, 'deploy step failed unexpectedly');
+            setTarget(deployId, c.id, { phase: 'done', outcome: 'failed', message: `internal error: ${errText(e)}` });
+          }
+          const t = targetRow(deployId, c.id);
+          if (!stopped && t.outcome !== 'verified' && t.outcome !== 'cancelled') {
+            stopped = `${c.name}: ${t.message}`;
+            q.stopDeploy(stopped, deployId);
+            audit.record({ kind: 'deploy.stopped', severity: 'warning', source: 'deploy', message: `Deploy of ${build.version} stopped at its first failure (${stopped}); cameras not started yet are skipped`, detail: { deployId, camera: c.id } });
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(opts.concurrency, list.length) }, worker));
+    };
+    ctl.done = (async () => {
+      for (const [i, stage] of stages.entries()) {
+        if (stopped && !ctl.cancelled) {
+          for (const c of stage) skip(c);
+          continue;
+        }
+        if (stages.length > 1) step(deployId, stage[0]!, `${i === 0 ? 'canary' : 'second'} stage: ${stage.length} camera(s)`);
+        await runStage(stage);
+      }
+    })().then(() => {
       if (closed) return;
       const status = ctl.cancelled ? 'cancelled' : 'done';
-      db.prepare('UPDATE deploys SET status = ?, finished_at = ? WHERE id = ?').run(status, now(), deployId);
+      q.finishDeploy(status, now(), deployId);
       running.delete(deployId);
       const d = deployOf(deployId);
       const counts = d.targets.reduce<Record<string, number>>((a, t) => ((a[t.outcome] = (a[t.outcome] ?? 0) + 1), a), {});
@@ -542,7 +609,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
   ): string => {
     const build = getBuild(buildSha);
     if (!build) throw notFound(`Build ${buildSha.slice(0, 12)}`);
-    const problems = JSON.parse(build.problems) as string[];
+    const problems = parseJson(problemsSchema, build.problems);
     if (problems.length) throw new AppError('invalid_input', `${build.file_name} cannot be deployed: ${problems.join('; ')}. Fix the manifest and rebuild.`);
     if (!fs.existsSync(buildPath(buildSha))) throw new AppError('not_found', `The package file for ${build.file_name} is missing from ${buildsDir}. Add the build again.`);
     const cams = [...new Set(cameraIds)].map(camera);
@@ -550,14 +617,13 @@ export function createDeployService(deps: DeployDeps): DeployService {
     const approval = 'approval' in ctx ? ctx.approval : null;
     const user = 'who' in ctx ? ctx.who : `${os.userInfo().username} via ${ctx.transport}`;
     db.transaction(() => {
-      db.prepare('INSERT INTO deploys (id, created_at, user, build_sha, status, options, retry_of, approval, model_version) VALUES (?,?,?,?,?,?,?,?,?)').run(
+      q.insertDeploy(
         id, now(), user, buildSha, 'running', JSON.stringify(opts), retryOf, approval ? JSON.stringify(approval) : null, build.model_version,
       );
-      const ins = db.prepare(
-        'INSERT INTO deploy_targets (deploy_id, camera_id, camera_name, phase, outcome, bytes_total, message, previous_version, previous_sha, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)',
-      );
+      const [first = 0] = stageSizes(cams.length, opts.canary ?? 0);
       // A resumed camera keeps what it ran before the interrupted deploy, so the rollback still knows it.
-      for (const c of cams) ins.run(id, c.id, c.name, 'queued', 'pending', build.bytes, 'queued', previous?.get(c.id)?.previous_version ?? null, previous?.get(c.id)?.previous_sha ?? null, now());
+      for (const [i, c] of cams.entries())
+        q.insertTarget(id, c.id, c.name, 'queued', 'pending', build.bytes, 'queued', previous?.get(c.id)?.previous_version ?? null, previous?.get(c.id)?.previous_sha ?? null, i < first ? 0 : 1, now());
     })();
     if (approval)
       audit.record({
@@ -572,17 +638,17 @@ export function createDeployService(deps: DeployDeps): DeployService {
   };
 
   // An app restart cut these short: say so, truthfully, and offer to resume.
-  const interrupted = db.prepare("SELECT id FROM deploys WHERE status = 'running'").all() as { id: string }[];
+  const interrupted = q.runningIds.all();
   for (const { id } of interrupted) {
-    db.prepare("UPDATE deploy_targets SET outcome = 'interrupted', message = 'the app stopped during ' || phase || '; the camera may run either version — retry to resume and verify', updated_at = ? WHERE deploy_id = ? AND outcome = 'pending'").run(now(), id);
-    db.prepare("UPDATE deploys SET status = 'interrupted', finished_at = ? WHERE id = ?").run(now(), id);
+    q.interruptTargets(now(), id);
+    q.interruptDeploy(now(), id);
     audit.record({ kind: 'deploy.failed', severity: 'warning', source: 'deploy', message: `A deploy was interrupted by an app restart; open Deploy → History to resume it`, detail: { deployId: id } });
   }
 
   const handlers: Handlers = {
     'deploy.builds': async () => {
       await importNative();
-      const builds = (db.prepare('SELECT * FROM deploy_builds ORDER BY added_at DESC, file_name').all() as BuildRow[]).map(toBuild);
+      const builds = q.builds.all().map(toBuild);
       return { builds, nativeDir: deps.nativeDir ?? null };
     },
     'deploy.addBuild': async ({ path: file }) => {
@@ -628,7 +694,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
       );
       return { cameras: out.sort((a, b) => a.cameraId.localeCompare(b.cameraId)) };
     },
-    'deploy.preflight': async ({ buildSha, cameraIds, allowUnsigned }) => {
+    'deploy.preflight': async ({ buildSha, cameraIds, allowUnsigned, allowDowngrade }) => {
       const build = getBuild(buildSha);
       if (!build) throw notFound(`Build ${buildSha.slice(0, 12)}`);
       const cams = [...new Set(cameraIds)].map(camera);
@@ -638,15 +704,15 @@ export function createDeployService(deps: DeployDeps): DeployService {
         Array.from({ length: Math.min(8, cams.length) }, async () => {
           while (next < cams.length) {
             const i = next++;
-            rows[i] = await preflightOne(cams[i]!, build, allowUnsigned);
+            rows[i] = await preflightOne(cams[i]!, build, allowUnsigned, allowDowngrade);
           }
         }),
       );
       return { rows };
     },
-    'deploy.start': async ({ buildSha, cameraIds, allowUnsigned, concurrency, verifyTimeoutMs, modelVersion }, ctx) => {
+    'deploy.start': async ({ buildSha, cameraIds, allowUnsigned, allowDowngrade, canary, concurrency, verifyTimeoutMs, modelVersion }, ctx) => {
       const sha = modelVersion === undefined ? buildSha : (await withModel(buildSha, modelVersion)).sha256;
-      return { deployId: create(sha, cameraIds, { allowUnsigned, concurrency, verifyTimeoutMs }, ctx, null) };
+      return { deployId: create(sha, cameraIds, { allowUnsigned, allowDowngrade, canary, concurrency, verifyTimeoutMs }, ctx, null) };
     },
     'deploy.cancel': ({ deployId }) => {
       const ctl = running.get(deployId);
@@ -657,17 +723,17 @@ export function createDeployService(deps: DeployDeps): DeployService {
       return { cancelled: true };
     },
     'deploy.retry': ({ deployId }, ctx) => {
-      const d = db.prepare('SELECT * FROM deploys WHERE id = ?').get(deployId) as DeployRow | undefined;
+      const d = q.deploy.get(deployId);
       if (!d) throw notFound(`Deploy ${deployId}`);
       if (d.status === 'running') throw new AppError('conflict', 'This deploy is still running. Wait for it to finish, or cancel it first.');
-      const rows = (db.prepare("SELECT * FROM deploy_targets WHERE deploy_id = ? AND outcome != 'verified'").all(deployId) as TargetRow[]).filter((r) => registry.get(r.camera_id));
+      const rows = q.unverifiedTargets.all(deployId).filter((r) => registry.get(r.camera_id));
       if (rows.length === 0) throw new AppError('conflict', 'Every camera of this deploy already runs the new version (verified). Nothing to retry.');
-      const opts = JSON.parse(d.options) as Options;
+      const opts = parseJson(optionsSchema, d.options);
       const prev = new Map(rows.filter((r) => r.outcome === 'interrupted').map((r) => [r.camera_id, r]));
       return { deployId: create(d.build_sha, rows.map((r) => r.camera_id), opts, ctx, deployId, prev), cameras: rows.length };
     },
     'deploy.history': ({ limit }) => ({
-      deploys: (db.prepare('SELECT id FROM deploys ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as { id: string }[]).map((r) => deployOf(r.id)),
+      deploys: q.recentIds.all(limit).map((r) => deployOf(r.id)),
     }),
     'deploy.get': ({ deployId }) => deployOf(deployId),
   };
@@ -677,7 +743,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
     const base = getBuild(baseSha);
     if (!base) throw notFound(`Build ${baseSha.slice(0, 12)}`);
     if (base.model_version !== null) throw new AppError('invalid_input', `${base.file_name} already carries model v${base.model_version}. Choose the plain build to ship another model.`);
-    const made = db.prepare('SELECT * FROM deploy_builds WHERE base_sha = ? AND model_version = ? ORDER BY added_at DESC').get(baseSha, version) as BuildRow | undefined;
+    const made = q.buildWithModel.get(baseSha, version);
     if (made && fs.existsSync(buildPath(made.sha256))) return made;
     if (!deps.models) throw new AppError('unavailable', 'Federated models are not available in this installation. Deploy without a model.');
     const model = deps.models(version);
@@ -691,18 +757,18 @@ export function createDeployService(deps: DeployDeps): DeployService {
     }
     const fileName = `${base.file_name.replace(/\.eap$/, '')}+model-v${version}.eap`;
     const b = await addBuildBytes(built.data, fileName, base.source);
-    db.prepare('UPDATE deploy_builds SET base_sha = ?, model_version = ? WHERE sha256 = ?').run(baseSha, version, b.sha256);
+    q.setBuildModel(baseSha, version, b.sha256);
     audit.record({ kind: 'deploy.step', severity: 'info', source: 'deploy', message: `Model v${version} added to ${base.file_name} as ${fileName}`, detail: { base: baseSha, build: b.sha256, modelVersion: version, modelSha256: built.model.sha256 } });
     return getBuild(b.sha256)!;
   };
 
   const resolveBuild = (ref: string): BuildRow => {
     const bySha = /^[0-9a-f]{64}$/.test(ref) ? getBuild(ref) : undefined;
-    const rows = bySha ? [bySha] : (db.prepare('SELECT * FROM deploy_builds WHERE file_name = ? ORDER BY added_at DESC').all(ref) as BuildRow[]);
+    const rows = bySha ? [bySha] : q.buildsNamed.all(ref);
     if (rows.length === 0) throw new AppError('not_found', `No build "${ref}" is known to the app. Name one from the Deploy view's builds by its sha256 or file name.`);
     if (rows.length > 1) throw new AppError('conflict', `${rows.length} builds are named "${ref}". Name the one you mean by its sha256: ${rows.map((r) => r.sha256.slice(0, 12)).join(', ')}.`);
     const b = rows[0]!;
-    const problems = JSON.parse(b.problems) as string[];
+    const problems = parseJson(problemsSchema, b.problems);
     if (problems.length) throw new AppError('invalid_input', `${b.file_name} cannot be deployed: ${problems.join('; ')}.`);
     return b;
   };
@@ -716,7 +782,10 @@ export function createDeployService(deps: DeployDeps): DeployService {
       if (cameraIds.length === 0) throw new AppError('invalid_input', 'Name at least one camera to deploy to.');
       return { build: toBuild(b), cameras: [...new Set(cameraIds)].map((c) => ({ id: c, name: registry.get(c)!.name })) };
     },
-    startApproved: ({ buildSha, cameraIds, who, approval }) => create(buildSha, cameraIds, { allowUnsigned: true, concurrency: 8, verifyTimeoutMs: 20_000 }, { who, approval }, null),
+    // A room's decision approves the build and the cameras; it does not switch AllowUnsigned on or
+    // allow a downgrade (those stay the user's explicit choices in the Deploy view). One canary first.
+    startApproved: ({ buildSha, cameraIds, who, approval }) =>
+      create(buildSha, cameraIds, { allowUnsigned: false, allowDowngrade: false, canary: 1, concurrency: 8, verifyTimeoutMs: 20_000 }, { who, approval }, null),
     get: (deployId) => deployOf(deployId),
     async idle() {
       while (running.size) await Promise.all([...running.values()].map((r) => r.done));

@@ -97,7 +97,7 @@ describe('fleet registry over the wire', () => {
       const gone = await app.call('fleet.add', { address: '127.0.0.1:1', username: 'root', password: 'x' });
       expect(gone).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringMatching(/Nothing answers at 127\.0\.0\.1:1/) } });
 
-      const added = await app.call('fleet.add', { address: addr(0), username: cam.username, password: cam.password, name: 'Gate' });
+      const added = await app.call('fleet.add', { address: addr(0), username: cam.username, password: cam.password, name: 'Gate', httpsPort: cam.httpsPort });
       expect(added.ok).toBe(true);
       const c = (added as { value: { id: string; model: string; architecture: string; serial: string; soc: string } }).value;
       expect(c).toMatchObject({ serial: cam.serial, architecture: 'aarch64' });

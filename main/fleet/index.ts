@@ -15,6 +15,7 @@ import type { BadMessage, CameraMessage } from '../swarm';
 import type { SettingsService } from '../settings';
 import type { Db } from '../store';
 import { createFrameMux, type FrameMux, type FrameSink } from './frames';
+import { createEnrolment, caInfo, type Enrolment } from './enrolment';
 import { createRegistry, type Registry } from './registry';
 import { toAppError, type HelperSupervisor } from './supervisor';
 
@@ -24,10 +25,13 @@ export { createDeployService, defaultNativeDir, type DeployDeps, type DeployServ
 export { encodeFrame, decodeFrame, encodeDetections, FRAME_HEADER_BYTES, FRAME_KIND_JPEG, FRAME_KIND_DETECTIONS, type FrameDetections } from './frames';
 export { createWindowFrameSinks, type FramePort, type FrameSinkTarget, type WindowFrameSinks } from './frames';
 export { createRegistry } from './registry';
+export { acceptanceVerdict, stageSizes, compareVersions, type CameraAcceptance, type Verdict } from './verdict';
+export type { Enrolment, CameraIdentity } from './enrolment';
 
 /** What the fleet needs from a simulated fleet (main/camsim's startSimulatedFleet). */
 export interface DemoFleet {
-  cameras: { id: string; url: string; username: string; password: string; serial: string; model: string }[];
+  /** `httpsPort`: where the simulated camera serves the same routes over HTTPS (identity.cgi is read only there). */
+  cameras: { id: string; url: string; httpsPort?: number; username: string; password: string; serial: string; model: string }[];
   stop(): Promise<void>;
 }
 
@@ -56,6 +60,8 @@ export interface FleetDeps {
 export interface FleetService {
   handlers: Handlers;
   registry: Registry;
+  /** The pinned HTTPS channel to each camera: reads and enrols its signing key (deploy uses it). */
+  enrolment: Enrolment;
   mux: FrameMux;
   /** Starts the demo fleet when the settings ask for it. */
   start(): Promise<void>;
@@ -270,28 +276,31 @@ export function createFleetService(deps: FleetDeps): FleetService {
     }
   };
 
+  const enrolment = createEnrolment({ registry, helper, audit, now, target, changed, onKeyRecorded: deps.onKeyRecorded });
+
   /**
-   * Reads the app's signing key over VAPIX and keeps it with the camera. A camera without the
-   * OmniSight app yet (404) is fine: the key is recorded again when it is deployed or re-added.
+   * Reads the app's signing key over the camera's pinned HTTPS channel and enrols it. A camera
+   * without a pin yet is pinned first (trust on first use; the add dialog has the user confirm the
+   * fingerprint before). A camera without the OmniSight app yet (404) is fine: the key is enrolled
+   * when the app is first deployed. A changed certificate stops here until the user decides.
    */
-  const recordIdentity = async (c: Camera): Promise<Camera> => {
+  const recordIdentity = async (c: Camera, why: 'added' | 'reconnected' | 'trusted certificate'): Promise<Camera> => {
     try {
-      const id = await helper.call({ op: 'identity', target: target(c) });
-      if (c.serial && id.camera !== c.serial) {
-        log.warn({ camera: c.id, serial: c.serial, claimed: id.camera }, 'identity.cgi names another serial; key not recorded');
-        return c;
-      }
-      const updated = registry.update(c.id, { publicKey: id.publicKey, keyId: id.key });
-      deps.onKeyRecorded?.({ cameraId: c.id, serial: c.serial, keyId: id.key, publicKey: id.publicKey });
+      if (!registry.pinOf(c.id)?.fingerprint) c = await enrolment.pin(c);
+      const id = await enrolment.read(c);
+      c = enrolment.enrol(registry.get(c.id)!, id, why);
       if (deps.onCalibration)
         void helper.call({ op: 'calibration', target: target(c) }).then(
           (cal) => deps.onCalibration?.({ cameraId: c.id, serial: c.serial, source: cal.source, points: cal.points }),
           (err: unknown) => log.info({ camera: c.id, err: (err as Error).message }, 'no ground calibration from this camera; set reference points in the Timeline view'),
         );
-      return updated;
-    } catch (err) {
-      log.info({ camera: c.id, err: (err as Error).message }, 'no OmniSight signing key on this camera yet');
+      liveOf(c.id).lastError = null;
       return c;
+    } catch (err) {
+      const msg = (err as Error).message;
+      log.info({ camera: c.id, err: msg }, 'no signing key enrolled from this camera');
+      if (err instanceof AppError && err.code === 'conflict') liveOf(c.id).lastError = msg;
+      return registry.get(c.id) ?? c;
     }
   };
 
@@ -315,12 +324,12 @@ export function createFleetService(deps: FleetDeps): FleetService {
       if (existing) {
         const other = registry.byAddress(host, port);
         if (other && other.id !== existing.id) registry.remove(other.id); // a stale row on a reused port
-        touched.push(registry.update(existing.id, { host, port, username: sc.username, password: sc.password, demoActive: true }));
+        touched.push(registry.update(existing.id, { host, port, ...(sc.httpsPort ? { httpsPort: sc.httpsPort } : {}), username: sc.username, password: sc.password, demoActive: true }));
       } else if (firstRun && !registry.byAddress(host, port)) {
         try {
           const info = await probe({ host, port, username: sc.username, password: sc.password });
           touched.push(
-            registry.insert({ name: `Demo ${i + 1} (${info.model || sc.model})`, host, port, username: sc.username, password: sc.password, ...info, demo: true }),
+            registry.insert({ name: `Demo ${i + 1} (${info.model || sc.model})`, host, port, httpsPort: sc.httpsPort, username: sc.username, password: sc.password, ...info, demo: true }),
           );
         } catch (err) {
           log.warn({ err: (err as Error).message, url: sc.url }, 'could not register a demo camera');
@@ -328,8 +337,9 @@ export function createFleetService(deps: FleetDeps): FleetService {
       }
     }
     registry.setState('demo.registered', '1');
-    // The simulated cameras make a new key each run: record it every time they come up.
-    for (const [i, c] of touched.entries()) touched[i] = await recordIdentity(c);
+    // Read each camera's key over its pinned certificate every time the fleet comes up: the app keeps
+    // its key in its local data, so this normally confirms the enrolled one.
+    for (const [i, c] of touched.entries()) touched[i] = await recordIdentity(c, 'reconnected');
     changed();
     await Promise.all(touched.map((c) => configureMqtt(c)));
     reconcile();
@@ -372,20 +382,53 @@ export function createFleetService(deps: FleetDeps): FleetService {
       const cameras = registry.list();
       return { cameras, statuses: cameras.map(statusOf) };
     },
-    'fleet.add': async ({ address, username, password, name }) => {
+    'fleet.certificate': async ({ address, httpsPort }) => {
+      const { host } = parseAddress(address);
+      return enrolment.peek(host, httpsPort ?? 443);
+    },
+    'fleet.add': async ({ address, username, password, name, httpsPort, fingerprint }) => {
       const { host, port } = parseAddress(address);
       const dup = registry.byAddress(host, port);
       if (dup) throw new AppError('conflict', `${host}:${port} is already registered as "${dup.name}". Edit that camera instead.`);
       const info = await probe({ host, port, username, password });
       const same = registry.bySerial(info.serial).find((c) => !c.demo || c.demoActive);
       if (same) throw new AppError('conflict', `This camera (serial ${info.serial}) is already registered as "${same.name}" at ${same.host}:${same.port}. Edit that one instead.`);
-      const cam = await recordIdentity(registry.insert({ name: name ?? `${info.model || 'Axis camera'} ${info.serial.slice(-4)}`, host, port, username, password, ...info }));
+      // The fingerprint the user confirmed must still be what the camera presents, before anything is stored.
+      if (fingerprint) {
+        const cert = await enrolment.peek(host, httpsPort ?? 443, info.serial);
+        if (cert.fingerprint !== fingerprint)
+          throw new AppError('conflict', `${host}:${httpsPort ?? 443} now presents certificate ${cert.fingerprint}, not the ${fingerprint} you confirmed. Nothing was added; check the camera and try again.`);
+      }
+      let cam = registry.insert({ name: name ?? `${info.model || 'Axis camera'} ${info.serial.slice(-4)}`, host, port, httpsPort, username, password, ...info });
+      if (fingerprint) cam = await enrolment.pin(cam, fingerprint).catch(() => cam);
+      cam = await recordIdentity(cam, 'added');
       audit.record({ kind: 'camera.added', severity: 'info', source: cam.id, message: `Camera ${cam.name} (${info.model}, ${info.serial}) added at ${host}:${port}`, detail: { serial: info.serial } });
       changed();
       void configureMqtt(cam).then(() => publishStatus(cam));
       return cam;
     },
-    'fleet.update': async ({ id, name, address, username, password, fov }) => {
+    'fleet.trustCertificate': async ({ id, fingerprint }) => {
+      const c = registry.get(id);
+      if (!c) throw notFound(`Camera ${id}`);
+      const pinned = await enrolment.pin(c, fingerprint);
+      const updated = await recordIdentity(pinned, 'trusted certificate');
+      reconcile();
+      return updated;
+    },
+    'fleet.rotateKey': async ({ id }) => {
+      const c = registry.get(id);
+      if (!c) throw notFound(`Camera ${id}`);
+      const before = registry.keyOf(id)?.keyId ?? null;
+      const next = await enrolment.read(c, { rotate: true });
+      const updated = enrolment.enrol(c, next, 'rotation');
+      audit.record({ kind: 'camera.key_rotated', severity: 'info', source: id, message: `${c.name}: signing key rotated from ${before ?? 'none'} to ${next.key}; the old key is retired`, detail: { previous: before, keyId: next.key } });
+      return updated;
+    },
+    'fleet.trustedCas': ({ pems }) => {
+      if (pems) enrolment.setTrustedCas(pems);
+      return { cas: enrolment.trustedCas().map((pem) => ({ ...caInfo(pem), pem })) };
+    },
+    'fleet.update': async ({ id, name, address, username, password, fov, httpsPort }) => {
       const c = registry.get(id);
       if (!c) throw notFound(`Camera ${id}`);
       const addr = address ? parseAddress(address) : { host: c.host, port: c.port };
@@ -398,8 +441,8 @@ export function createFleetService(deps: FleetDeps): FleetService {
       }
       const creds = { username: username ?? c.username, password: password ?? registry.password(id) };
       if (reauth) info = await probe({ ...addr, ...creds });
-      let updated = registry.update(id, { name, fov, ...(reauth ? { ...addr, ...creds, ...info } : {}) });
-      if (reauth) updated = await recordIdentity(updated);
+      let updated = registry.update(id, { name, fov, httpsPort, ...(reauth ? { ...addr, ...creds, ...info } : {}) });
+      if (reauth || httpsPort !== undefined) updated = await recordIdentity(updated, 'reconnected');
       if (reauth) {
         stopCameraStreams(id); // restarted with the new target by reconcile
         reconcile();
@@ -442,6 +485,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
   return {
     handlers,
     registry,
+    enrolment,
     mux,
     start: () => applyDemoSetting(),
     subscribeMessages(l) {

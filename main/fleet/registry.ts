@@ -1,34 +1,14 @@
-// Cameras in SQLite. Passwords never touch this table: they go through the SecretStore under
-// camera.<id>.password.
+// Cameras in SQLite (SQL and row schemas in statements.ts). Passwords never touch this table: they
+// go through the SecretStore under camera.<id>.password.
 import crypto from 'node:crypto';
 import { fovSchema, type Camera, type CameraState } from '../../preload/contract/fleet';
 import type { SecretStore } from '../kernel/ports';
 import type { Db } from '../store';
-
-interface Row {
-  id: string;
-  name: string;
-  host: string;
-  port: number;
-  username: string;
-  model: string;
-  serial: string;
-  architecture: string;
-  soc: string;
-  firmware: string;
-  status: string;
-  fov: string;
-  public_key: string | null;
-  key_id: string | null;
-  demo: number;
-  demo_active: number;
-  created_at: number;
-  updated_at: number;
-}
+import { cameraStatements, type CameraColumn, type CameraRow } from './statements';
 
 const states = new Set<CameraState>(['online', 'offline', 'stalled', 'connecting', 'unknown']);
 
-const toCamera = (r: Row): Camera => {
+const toCamera = (r: CameraRow): Camera => {
   let fov: Camera['fov'] = {};
   try {
     const parsed = fovSchema.safeParse(JSON.parse(r.fov));
@@ -50,6 +30,10 @@ const toCamera = (r: Row): Camera => {
     status: states.has(r.status as CameraState) ? (r.status as CameraState) : 'unknown',
     fov,
     publicKey: r.public_key,
+    keyId: r.key_id,
+    httpsPort: r.https_port,
+    certificate: r.cert_fingerprint && r.cert_trust ? { fingerprint: r.cert_fingerprint, trust: r.cert_trust, since: r.cert_pinned_at ?? r.created_at } : null,
+    certificateChanged: r.cert_seen ? { fingerprint: r.cert_seen, seenAt: r.cert_seen_at ?? 0 } : null,
     demo: r.demo === 1,
     demoActive: r.demo_active === 1,
     createdAt: r.created_at,
@@ -63,6 +47,7 @@ export interface NewCamera {
   name: string;
   host: string;
   port: number;
+  httpsPort?: number;
   username: string;
   password: string;
   model: string;
@@ -73,18 +58,37 @@ export interface NewCamera {
   demo?: boolean;
 }
 
+export type CameraPatch = Partial<Omit<NewCamera, 'demo'>> & {
+  fov?: Camera['fov'];
+  status?: CameraState;
+  demoActive?: boolean;
+  publicKey?: string | null;
+  keyId?: string | null;
+  keyEnrolledAt?: number | null;
+  certFingerprint?: string | null;
+  certTrust?: 'pin' | 'ca' | null;
+  certPinnedAt?: number | null;
+  certSeen?: string | null;
+  certSeenAt?: number | null;
+};
+
+/** The TLS pin kept for a camera (main/helper/tls.ts). */
+export interface CameraPin {
+  httpsPort: number;
+  fingerprint: string | null;
+  trust: 'pin' | 'ca' | null;
+}
+
 export interface Registry {
   list(): Camera[];
   get(id: string): Camera | undefined;
   byAddress(host: string, port: number): Camera | undefined;
   bySerial(serial: string): Camera[];
   insert(c: NewCamera): Camera;
-  update(
-    id: string,
-    patch: Partial<Omit<NewCamera, 'demo'>> & { fov?: Camera['fov']; status?: CameraState; demoActive?: boolean; publicKey?: string | null; keyId?: string | null },
-  ): Camera;
+  update(id: string, patch: CameraPatch): Camera;
   /** The signing key recorded from the camera's identity.cgi (docs/protocol.md, Keys). */
   keyOf(id: string): { keyId: string; publicKey: string } | undefined;
+  pinOf(id: string): CameraPin | undefined;
   remove(id: string): boolean;
   password(id: string): string;
   state(key: string): string | undefined;
@@ -94,63 +98,40 @@ export interface Registry {
 export function createRegistry(deps: { db: Db; secrets: SecretStore; now: () => number; newId?: () => string }): Registry {
   const { db, secrets, now } = deps;
   const newId = deps.newId ?? (() => `cam_${crypto.randomBytes(6).toString('hex')}`);
+  const q = cameraStatements(db);
+  const row = (id: string): CameraRow | undefined => q.byId.get(id);
   const get = (id: string): Camera | undefined => {
-    const r = db.prepare('SELECT * FROM cameras WHERE id = ?').get(id) as Row | undefined;
+    const r = row(id);
     return r && toCamera(r);
-  };
-  const columns: Record<string, string> = {
-    name: 'name',
-    host: 'host',
-    port: 'port',
-    username: 'username',
-    model: 'model',
-    serial: 'serial',
-    architecture: 'architecture',
-    soc: 'soc',
-    firmware: 'firmware',
-    status: 'status',
-    publicKey: 'public_key',
-    keyId: 'key_id',
   };
 
   return {
-    list: () => (db.prepare('SELECT * FROM cameras ORDER BY name COLLATE NOCASE, id').all() as Row[]).map(toCamera),
+    list: () => q.list.all().map(toCamera),
     get,
     byAddress: (host, port) => {
-      const r = db.prepare('SELECT * FROM cameras WHERE host = ? COLLATE NOCASE AND port = ?').get(host, port) as Row | undefined;
+      const r = q.byAddress.get(host, port);
       return r && toCamera(r);
     },
-    bySerial: (serial) => (db.prepare('SELECT * FROM cameras WHERE serial = ?').all(serial) as Row[]).map(toCamera),
+    bySerial: (serial) => q.bySerial.all(serial).map(toCamera),
     insert(c) {
       const id = newId();
       const ts = now();
       db.transaction(() => {
-        db.prepare(
-          `INSERT INTO cameras (id, name, host, port, username, model, serial, architecture, soc, firmware, demo, demo_active, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(id, c.name, c.host, c.port, c.username, c.model, c.serial, c.architecture, c.soc, c.firmware, c.demo ? 1 : 0, c.demo ? 1 : 0, ts, ts);
+        q.insert(id, c.name, c.host, c.port, c.httpsPort ?? 443, c.username, c.model, c.serial, c.architecture, c.soc, c.firmware, c.demo ? 1 : 0, c.demo ? 1 : 0, ts, ts);
         secrets.set(passwordSecret(id), c.password);
       })();
       return get(id)!;
     },
     update(id, patch) {
-      const sets: string[] = [];
+      const cols: CameraColumn[] = [];
       const values: unknown[] = [];
-      for (const [k, v] of Object.entries(patch)) {
+      for (const [k, v] of Object.entries(patch) as [keyof CameraPatch, unknown][]) {
         if (v === undefined || k === 'password') continue;
-        if (k === 'fov') {
-          sets.push('fov = ?');
-          values.push(JSON.stringify(v));
-        } else if (k === 'demoActive') {
-          sets.push('demo_active = ?');
-          values.push(v ? 1 : 0);
-        } else if (columns[k]) {
-          sets.push(`${columns[k]} = ?`);
-          values.push(v);
-        }
+        cols.push(k);
+        values.push(k === 'fov' ? JSON.stringify(v) : k === 'demoActive' ? (v ? 1 : 0) : v);
       }
       db.transaction(() => {
-        if (sets.length) db.prepare(`UPDATE cameras SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`).run(...values, now(), id);
+        if (cols.length) q.update(cols, values, now(), id);
         if (patch.password !== undefined) secrets.set(passwordSecret(id), patch.password);
       })();
       return get(id)!;
@@ -158,19 +139,21 @@ export function createRegistry(deps: { db: Db; secrets: SecretStore; now: () => 
     remove(id) {
       let removed = false;
       db.transaction(() => {
-        removed = db.prepare('DELETE FROM cameras WHERE id = ?').run(id).changes > 0;
+        removed = q.remove(id) > 0;
         secrets.delete(passwordSecret(id));
       })();
       return removed;
     },
     keyOf: (id) => {
-      const r = db.prepare('SELECT key_id, public_key FROM cameras WHERE id = ?').get(id) as Pick<Row, 'key_id' | 'public_key'> | undefined;
+      const r = row(id);
       return r?.key_id && r.public_key ? { keyId: r.key_id, publicKey: r.public_key } : undefined;
     },
-    password: (id) => secrets.get(passwordSecret(id)) ?? '',
-    state: (key) => (db.prepare('SELECT value FROM fleet_state WHERE key = ?').get(key) as { value: string } | undefined)?.value,
-    setState: (key, value) => {
-      db.prepare('INSERT INTO fleet_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    pinOf: (id) => {
+      const r = row(id);
+      return r && { httpsPort: r.https_port, fingerprint: r.cert_fingerprint, trust: r.cert_trust };
     },
+    password: (id) => secrets.get(passwordSecret(id)) ?? '',
+    state: (key) => q.stateGet.get(key)?.value,
+    setState: (key, value) => void q.stateSet(key, value),
   };
 }

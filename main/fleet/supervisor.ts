@@ -211,6 +211,9 @@ export function toAppError(err: unknown): AppError {
         return new AppError('too_large', err.message);
       case 'invalid_request':
         return new AppError('invalid_input', err.message);
+      case 'cert_changed':
+      case 'cert_untrusted':
+        return new AppError('conflict', err.message);
       default:
         return new AppError('failed', err.message);
     }

@@ -1,4 +1,5 @@
-// Test harness: the real fleet stack (in-process helper, embedded MQTT broker, registry) on a
+// Test harness: the real fleet stack (in-process helper, embedded MQTT broker, registry) and the
+// real swarm coordinator fed with every raw camera message (as main/app wires them), on a
 // temporary database, for tests that talk to the simulated cameras over the wire.
 import type { AuditLog } from '../audit';
 import { createAuditLog } from '../audit';
@@ -10,6 +11,7 @@ import { createMqttService, type MqttService } from '../mqtt';
 import { createSettingsService } from '../settings';
 import { createSwarmService } from '../swarm';
 import { openDatabase, type Db } from '../store';
+import { buildCoverage, createSwarmService, type SwarmService } from '../swarm';
 import { createFleetService, type FleetService } from './index';
 import { createHelperSupervisor, inProcessHelper, type HelperSupervisor } from './supervisor';
 
@@ -23,6 +25,10 @@ export interface FleetHarness {
   helper: HelperSupervisor;
   mqtt: MqttService;
   fleet: FleetService;
+  /** The swarm coordinator: enrolled keys are registered with it, every camera message is ingested. */
+  swarm: SwarmService;
+  /** Pass as a deploy service's deps: the pinned enrolment channel and the swarm's acceptance. */
+  deployDeps: { enrolment: FleetService['enrolment']; acceptanceOf: SwarmService['acceptanceOf'] };
   /** Pass as a deploy service's onHelperProgress. */
   onHelperProgress(l: ProgressListener): () => void;
   /** Closes the fleet, helper, broker and database (close the services built on top first). */
@@ -46,11 +52,17 @@ export async function createFleetHarness(dir: string, log: Logger, bus: EventBus
   const mqtt = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets, log });
   // The one trust path, as in the app: raw payloads → the swarm (keys as the fleet recorded them) → the fleet.
   const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, keys: { get: (serial) => ref.fleet?.keyFor(serial) }, every: () => () => {} });
-  mqtt.onRaw((topic, payload, at) => swarm.ingest(payload, at, topic));
+  const offRaw = mqtt.onRaw((topic, payload, at) => swarm.ingest(payload, at, topic));
   swarm.onMessage((m) => ref.fleet?.onCameraMessage(m));
   swarm.onRefused((b) => ref.fleet?.onBadMessage(b));
   await mqtt.start();
-  const fleet = createFleetService({ db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true });
+  const fleet = createFleetService({
+    db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true,
+    onKeyRecorded: (k) => {
+      const { calibrated: _c, ...coverage } = buildCoverage({ serial: k.serial }, []);
+      swarm.registerCamera({ id: k.serial, keyId: k.keyId, publicKey: k.publicKey, coverage });
+    },
+  });
   ref.fleet = fleet;
   return {
     db,
@@ -60,6 +72,8 @@ export async function createFleetHarness(dir: string, log: Logger, bus: EventBus
     helper,
     mqtt,
     fleet,
+    swarm,
+    deployDeps: { enrolment: fleet.enrolment, acceptanceOf: (serial) => swarm.acceptanceOf(serial) },
     onHelperProgress(l) {
       progress.add(l);
       return () => void progress.delete(l);
@@ -67,6 +81,7 @@ export async function createFleetHarness(dir: string, log: Logger, bus: EventBus
     async close() {
       await fleet.close();
       helper.close();
+      offRaw();
       await mqtt.close();
       swarm.close();
       db.close();

@@ -5,6 +5,8 @@ import { fromHelperSchema, helperRequestSchema, toHelperSchema, type FromHelper,
 import { startStream, type StreamReader, type StreamTuning, type Timers } from './stream';
 import { missingApis, readDeviceFacts } from './device-facts';
 import { VapixClient } from './vapix';
+import { readIdentity, VapixClient } from './vapix';
+import { peekCertificate } from './tls';
 import { AppClient, uploadApp } from './apps';
 import { runNativeBuild } from './build';
 
@@ -75,7 +77,10 @@ export function createHelperCore(o: HelperCoreOptions): HelperCore {
           value = { ok: true };
           break;
         case 'identity':
-          value = await new VapixClient(req.target).identity();
+          value = await readIdentity(req.target, req.tls, { rotate: req.rotate });
+          break;
+        case 'certificate':
+          value = await peekCertificate(req.host, req.tls);
           break;
         case 'calibration':
           value = await new VapixClient(req.target).calibration();

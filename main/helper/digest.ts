@@ -2,6 +2,7 @@
 // that response sizes, timeouts and streaming bodies stay under our control.
 import crypto from 'node:crypto';
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export interface Target {
   host: string;
@@ -20,7 +21,9 @@ export type VapixErrorKind =
   | 'bad_reply'
   | 'too_large'
   | 'http'
-  | 'unsupported';
+  | 'unsupported'
+  | 'cert_changed'
+  | 'cert_untrusted';
 
 /** A failure talking to a camera, with a message meant for the person who typed the address. */
 export class VapixError extends Error {
@@ -201,7 +204,14 @@ export class DigestSession {
   private challenge: Challenge | undefined;
   private nc = 0;
 
-  constructor(readonly target: Target) {}
+  /**
+   * `connect`, when given, supplies each request's connection (a verified TLS socket for the pinned
+   * HTTPS channel, see tls.ts); otherwise requests go over plain HTTP to the target's port.
+   */
+  constructor(
+    readonly target: Target,
+    private readonly connect?: (timeoutMs: number) => Promise<Duplex>,
+  ) {}
 
   /**
    * Sends one request and resolves with the response once its status is not 401. The body is
@@ -223,7 +233,13 @@ export class DigestSession {
     throw new VapixError('unauthorized', `The camera at ${where(this.target)} refused user "${this.target.username}" and its password. Check both and try again.`);
   }
 
-  private send(o: RequestOptions): Promise<http.IncomingMessage> {
+  private async send(o: RequestOptions): Promise<http.IncomingMessage> {
+    // The TLS session is verified before any header (and so any Digest answer) is written on it.
+    const socket = this.connect ? await this.connect(o.timeoutMs ?? 8000) : undefined;
+    return this.sendOn(o, socket);
+  }
+
+  private sendOn(o: RequestOptions, socket: Duplex | undefined): Promise<http.IncomingMessage> {
     const t = this.target;
     const method = o.method ?? 'GET';
     const timeoutMs = o.timeoutMs ?? 8000;
@@ -237,7 +253,7 @@ export class DigestSession {
       headers['Content-Length'] = Buffer.byteLength(o.body);
     }
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: t.host, port: t.port, method, path: o.path, headers, agent: false }, (res) => {
+      const req = http.request({ host: t.host, port: t.port, method, path: o.path, headers, ...(socket ? { createConnection: () => socket as never } : { agent: false }) }, (res) => {
         clearTimeout(timer);
         resolve(res);
       });

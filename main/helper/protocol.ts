@@ -13,6 +13,18 @@ const target = z
   .strict();
 export type HelperTarget = z.infer<typeof target>;
 
+const fingerprint = z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'SHA-256 fingerprint, colon-separated upper-case hex');
+/** How the camera's HTTPS endpoint is verified (main/helper/tls.ts). */
+const tlsPolicy = z
+  .object({
+    port: z.number().int().min(1).max(65535),
+    pin: fingerprint.nullable(),
+    ca: z.array(z.string().max(16_384)).max(32).optional(),
+    serial: z.string().max(64).optional(),
+  })
+  .strict();
+export type HelperTlsPolicy = z.infer<typeof tlsPolicy>;
+
 export const helperRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('ping') }).strict(),
   z.object({ op: z.literal('probe'), target, requireAdmin: z.boolean().default(true) }).strict(),
@@ -32,7 +44,10 @@ export const helperRequestSchema = z.discriminatedUnion('op', [
         .strict(),
     })
     .strict(),
-  z.object({ op: z.literal('identity'), target }).strict(),
+  // Identity only over HTTPS with the certificate pinned or CA-verified; rotate asks the app for a new key.
+  z.object({ op: z.literal('identity'), target, tls: tlsPolicy, rotate: z.boolean().optional() }).strict(),
+  // The certificate a camera presents over HTTPS (nothing is sent): for the add dialog and a changed pin.
+  z.object({ op: z.literal('certificate'), host: z.string().min(1).max(253), tls: tlsPolicy.omit({ pin: true }) }).strict(),
   z.object({ op: z.literal('calibration'), target }).strict(),
   z.object({ op: z.literal('snapshot'), target, width: z.number().int().min(16).max(3840).default(640), height: z.number().int().min(16).max(2160).default(360) }).strict(),
   z
@@ -70,12 +85,30 @@ export const deviceInfoSchema = z.object({
   firmware: z.string(),
 });
 
+export const peerCertificateSchema = z.object({
+  fingerprint: z.string(),
+  subject: z.string(),
+  issuer: z.string(),
+  validFrom: z.string(),
+  validTo: z.string(),
+  caTrusted: z.boolean(),
+  caError: z.string().nullable(),
+});
+
 /** What each request resolves to. */
 export const helperResultSchemas = {
   ping: z.object({ pid: z.number() }),
   probe: deviceInfoSchema,
   configureMqtt: z.object({ ok: z.literal(true) }),
-  identity: z.object({ camera: z.string(), key: z.string(), publicKey: z.string(), version: z.string() }),
+  identity: z.object({
+    camera: z.string(),
+    key: z.string(),
+    publicKey: z.string(),
+    version: z.string(),
+    epoch: z.number().nullable(),
+    certificate: peerCertificateSchema.extend({ trust: z.enum(['pin', 'ca']) }),
+  }),
+  certificate: peerCertificateSchema,
   calibration: z.object({
     camera: z.string(),
     source: z.string(),
@@ -107,6 +140,9 @@ export const helperErrorKinds = [
   'unsupported',
   'invalid_request',
   'internal',
+  // The pinned certificate differs (stop and ask the user), or none is pinned and no trusted CA signed it.
+  'cert_changed',
+  'cert_untrusted',
 ] as const;
 export type HelperErrorKind = (typeof helperErrorKinds)[number];
 

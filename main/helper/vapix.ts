@@ -1,8 +1,10 @@
 // VAPIX calls the desktop needs: device probe, parameters, the camera's MQTT client, and the
 // OmniSight identity endpoint. Replies are bounded and parsed strictly; anything odd becomes a
 // VapixError whose message says what to check.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DigestSession, readBody, VapixError, type Target } from './digest';
+import { pinnedSocket, type PeerCertificate, type TlsPolicy, type TlsTrust } from './tls';
 
 const MAX_JSON_BYTES = 256 * 1024;
 const MAX_TEXT_BYTES = 512 * 1024;
@@ -157,23 +159,6 @@ export class VapixClient {
     return body;
   }
 
-  /** The OmniSight app's signing key (docs/protocol.md, Keys). */
-  async identity(): Promise<{ camera: string; key: string; publicKey: string; version: string }> {
-    const res = await this.session.open({ path: '/local/omnisight/identity.cgi', timeoutMs: this.timeoutMs });
-    if (res.statusCode !== 200) {
-      res.resume();
-      if (res.statusCode === 404) throw new VapixError('not_axis', `The OmniSight app is not running on ${where(this.target)} (identity.cgi not found). Deploy it first.`);
-      statusCheck(res.statusCode, this.target, 'identity.cgi');
-    }
-    const raw = parseJson(await readBody(res, 16 * 1024, this.target, this.timeoutMs), this.target, 'identity.cgi');
-    const parsed = z
-      .object({ camera: z.string().max(64), key: z.string().max(64), publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/), version: z.string().max(64) })
-      .loose()
-      .safeParse(raw);
-    if (!parsed.success) throw new VapixError('bad_reply', `${where(this.target)} sent an identity.cgi reply without a valid public key. Redeploy the OmniSight app.`);
-    return { camera: parsed.data.camera, key: parsed.data.key, publicKey: parsed.data.publicKey, version: parsed.data.version };
-  }
-
   /**
    * The camera's ground calibration as image↔ground reference pairs, from the OmniSight app's
    * `GET /local/omnisight/calibration.cgi` (Viewer role; the simulator supplies its true one).
@@ -205,4 +190,53 @@ export class VapixClient {
       points: parsed.data.points.map((p) => ({ image: { u: p.image.u, v: p.image.v }, ground: { x: p.ground.x, y: p.ground.y } })),
     };
   }
+}
+
+export interface CameraIdentity {
+  camera: string;
+  key: string;
+  publicKey: string;
+  version: string;
+  /** The app's boot epoch (SHARED-SPECS identity endpoint); absent from older apps. */
+  epoch: number | null;
+  /** The certificate the reply came over, and how it was trusted. */
+  certificate: PeerCertificate & { trust: TlsTrust };
+}
+
+const identityReply = z
+  .object({
+    camera: z.string().min(1).max(64),
+    key: z.string().regex(/^[0-9a-f]{16}$/, 'key id: 16 lowercase hex'),
+    publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/),
+    version: z.string().max(64),
+    // 0: the app has not signed anything yet (the simulator answers before its first start).
+    epoch: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+  })
+  .loose();
+
+/**
+ * The OmniSight app's signing identity (SHARED-SPECS "Identity endpoint"), read only over HTTPS with
+ * the camera's certificate pinned (or CA-verified): never from a plain-HTTP reply. `rotate` asks the
+ * app for a new key (administrator), answered the same way.
+ */
+export async function readIdentity(target: Target, policy: TlsPolicy, o: { rotate?: boolean; timeoutMs?: number } = {}): Promise<CameraIdentity> {
+  const timeoutMs = o.timeoutMs ?? 8000;
+  let cert: CameraIdentity['certificate'] | undefined;
+  const session = new DigestSession(target, (ms) => pinnedSocket(target.host, policy, ms, (c, trust) => (cert = { ...c, trust })));
+  const where = `${target.host}:${policy.port}`;
+  // Rotation needs an administrator: the app's reverse proxy grants that per path, so it lives under admin/.
+  const res = await session.open({ method: o.rotate ? 'POST' : 'GET', path: o.rotate ? '/local/omnisight/admin/identity.cgi?action=rotate' : '/local/omnisight/identity.cgi', timeoutMs });
+  if (res.statusCode !== 200) {
+    res.resume();
+    if (res.statusCode === 404) throw new VapixError('not_axis', `The OmniSight app is not running on ${where} (identity.cgi not found). Deploy it first.`);
+    statusCheck(res.statusCode, { ...target, port: policy.port }, 'identity.cgi');
+  }
+  const raw = parseJson(await readBody(res, 16 * 1024, target, timeoutMs), target, 'identity.cgi');
+  const parsed = identityReply.safeParse(raw);
+  if (!parsed.success) throw new VapixError('bad_reply', `${where} sent an identity.cgi reply without a valid key id and public key. Redeploy the OmniSight app.`);
+  const p = parsed.data;
+  // The key id is derived from the public key (SHARED-SPECS): a reply where they disagree is not trusted.
+  const derived = createHash('sha256').update(Buffer.from(p.publicKey, 'base64')).digest('hex').slice(0, 16);
+  if (derived !== p.key) throw new VapixError('bad_reply', `${where} names key ${p.key} but its public key has id ${derived}. Redeploy the OmniSight app.`);
+  return { camera: p.camera, key: p.key, publicKey: p.publicKey, version: p.version, epoch: p.epoch ?? null, certificate: cert! };
 }

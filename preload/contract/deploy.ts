@@ -37,6 +37,10 @@ export const preflightRowSchema = z.object({
   installedStatus: z.string().nullable(),
   /** Bytes free for apps, when the camera reports it (the VAPIX app API does not). */
   freeBytes: z.number().nullable(),
+  /** The build's version is lower than the installed one: it needs the explicit "allow downgrade" choice. */
+  downgrade: z.boolean().optional(),
+  /** Why this camera refuses an unsigned package, null when it accepts one. */
+  refusesUnsigned: z.string().nullable().optional(),
   /** What stops this camera from being deployed to, in words that say what to do. */
   blockers: z.array(z.string()),
   /** Notes that do not block (e.g. AllowUnsigned will be switched on). */
@@ -46,7 +50,8 @@ export const preflightRowSchema = z.object({
 export type PreflightRow = z.infer<typeof preflightRowSchema>;
 
 export const deployPhaseSchema = z.enum(['queued', 'preflight', 'upload', 'start', 'verify', 'rollback', 'done']);
-export const deployOutcomeSchema = z.enum(['pending', 'verified', 'rolled_back', 'failed', 'cancelled', 'interrupted']);
+/** skipped: never tried, because a guardrail refused it (a downgrade not allowed) or an earlier failure stopped the rollout. */
+export const deployOutcomeSchema = z.enum(['pending', 'verified', 'rolled_back', 'failed', 'cancelled', 'interrupted', 'skipped']);
 export type DeployPhase = z.infer<typeof deployPhaseSchema>;
 export type DeployOutcome = z.infer<typeof deployOutcomeSchema>;
 
@@ -63,6 +68,8 @@ export const deployTargetSchema = z.object({
   finalVersion: z.string().nullable(),
   /** The federated model version this camera received (verified with the new build), null when none. */
   modelVersion: z.number().int().nullable(),
+  /** 0: the canary stage, 1: the rest. */
+  stage: z.number().int().optional(),
   updatedAt: z.number(),
 });
 export type DeployTarget = z.infer<typeof deployTargetSchema>;
@@ -83,6 +90,13 @@ export const deploySchema = z.object({
   modelVersion: z.number().int().nullable(),
   /** Set when a room decision started this deploy (an agent's proposal that passed). */
   approval: z.object({ roomId: z.string(), roomName: z.string(), proposalId: z.number(), decisionId: z.number() }).nullable(),
+  /** Cameras per stage: the canary set first, then the rest. */
+  stages: z.array(z.number().int()).optional(),
+  /** Why the rollout stopped before every camera was tried (the first failure), null when it did not. */
+  stopped: z.string().nullable().optional(),
+  /** What the user allowed for this deploy. */
+  allowUnsigned: z.boolean().optional(),
+  allowDowngrade: z.boolean().optional(),
   targets: z.array(deployTargetSchema),
 });
 export type DeployApproval = NonNullable<Deploy['approval']>;
@@ -101,15 +115,23 @@ export const deployMethods = {
     z.object({ cameraIds: z.array(id).max(256).optional() }).strict(),
     z.object({ cameras: z.array(z.object({ cameraId: z.string(), version: z.string().nullable(), status: z.string().nullable(), error: z.string().nullable() })) }),
   ),
-  'deploy.preflight': method('Check each camera before anything is sent', z.object({ buildSha: sha, cameraIds: z.array(id).min(1).max(256), allowUnsigned: z.boolean().default(true) }).strict(), z.object({ rows: z.array(preflightRowSchema) })),
+  'deploy.preflight': method(
+    'Check each camera before anything is sent: reachability, role, architecture, whether it refuses unsigned apps, a downgrade',
+    z.object({ buildSha: sha, cameraIds: z.array(id).min(1).max(256), allowUnsigned: z.boolean().default(false), allowDowngrade: z.boolean().default(false) }).strict(),
+    z.object({ rows: z.array(preflightRowSchema) }),
+  ),
   'deploy.start': method(
     'Deploy a build to cameras: upload, start, verify, roll back on failure',
     z
       .object({
         buildSha: sha,
         cameraIds: z.array(id).min(1).max(256),
-        /** Switch AllowUnsigned on where the camera refuses unsigned apps (our builds are unsigned). */
-        allowUnsigned: z.boolean().default(true),
+        /** Switch AllowUnsigned on where the camera refuses unsigned apps (our builds are unsigned); only when the user asks. */
+        allowUnsigned: z.boolean().default(false),
+        /** Install a lower version than a camera runs. */
+        allowDowngrade: z.boolean().default(false),
+        /** Cameras in the canary stage, verified before the rest start (0: one stage). */
+        canary: z.number().int().min(0).max(256).default(1),
         concurrency: z.number().int().min(1).max(64).default(8),
         verifyTimeoutMs: z.number().int().min(1000).max(300_000).default(20_000),
         /** Ship this federated model version with the build (added as model/head-v<N>.bin and .json). */

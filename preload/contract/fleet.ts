@@ -38,6 +38,14 @@ export const cameraSchema = z.object({
   status: cameraStateSchema,
   fov: fovSchema,
   publicKey: z.string().nullable(),
+  /** Id of the enrolled signing key (SHARED-SPECS: first 8 bytes of SHA-256 of the public key, hex). */
+  keyId: z.string().nullable().optional(),
+  /** The HTTPS port identity.cgi is read on (443 on Axis cameras). */
+  httpsPort: z.number().int().optional(),
+  /** The certificate accepted at enrolment: pinned by its fingerprint, or chaining to a CA the user trusts. */
+  certificate: z.object({ fingerprint: z.string(), trust: z.enum(['pin', 'ca']), since: z.number() }).nullable().optional(),
+  /** The camera now presents another certificate: nothing is read from it until the user trusts it or fixes the camera. */
+  certificateChanged: z.object({ fingerprint: z.string(), seenAt: z.number() }).nullable().optional(),
   /** Registered by the app for the simulated fleet; `demoActive` false once the demo is off. */
   demo: z.boolean(),
   demoActive: z.boolean(),
@@ -71,6 +79,22 @@ export const cameraStatusSchema = z.object({
 });
 export type CameraStatus = z.infer<typeof cameraStatusSchema>;
 
+const fingerprint = z.string().trim().toUpperCase().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'a SHA-256 fingerprint: 32 hex bytes separated by colons');
+const httpsPort = z.number().int().min(1).max(65535);
+
+export const peerCertificateSchema = z.object({
+  fingerprint: z.string(),
+  subject: z.string(),
+  issuer: z.string(),
+  validFrom: z.string(),
+  validTo: z.string(),
+  /** Chains to a CA the user trusts and names this camera: accepted without asking. */
+  caTrusted: z.boolean(),
+  caError: z.string().nullable(),
+});
+
+export type PeerCertificate = z.infer<typeof peerCertificateSchema>;
+
 export const observationOutSchema = z.object({
   box: z.object({ left: z.number(), top: z.number(), right: z.number(), bottom: z.number() }),
   cls: z.string(),
@@ -92,9 +116,33 @@ export const fleetMethods = {
         username: z.string().min(1, 'Enter the camera user name').max(128),
         password: z.string().max(256),
         name: z.string().trim().min(1).max(100).optional(),
+        /** The camera's HTTPS port (default 443): its signing key is read only over HTTPS. */
+        httpsPort: httpsPort.optional(),
+        /** The certificate fingerprint the user saw and trusts (fleet.certificate); it must still match. */
+        fingerprint: fingerprint.optional(),
       })
       .strict(),
     cameraSchema,
+  ),
+  'fleet.certificate': method(
+    'The certificate a camera presents over HTTPS, before adding it (nothing but a TLS handshake is sent). Show its fingerprint to the user to compare with the camera.',
+    z.object({ address, httpsPort: httpsPort.optional() }).strict(),
+    peerCertificateSchema,
+  ),
+  'fleet.trustCertificate': method(
+    'Trust the certificate a camera presents now (after it changed, or when none was pinned), then read its signing key over it. The fingerprint must be the one the camera presents.',
+    z.object({ id: cameraId, fingerprint }).strict(),
+    cameraSchema,
+  ),
+  'fleet.rotateKey': method(
+    'Ask the camera app for a new signing key over the pinned HTTPS channel and enrol it; the old key is retired once the new one is enrolled.',
+    z.object({ id: cameraId }).strict(),
+    cameraSchema,
+  ),
+  'fleet.trustedCas': method(
+    'CA certificates the user trusts: a camera certificate that chains to one of them and names the camera is accepted without asking.',
+    z.object({ pems: z.array(z.string().max(16_384)).max(32).optional() }).strict(),
+    z.object({ cas: z.array(z.object({ subject: z.string(), fingerprint: z.string(), pem: z.string() })) }),
   ),
   'fleet.update': method(
     'Rename, move or re-authenticate a camera (a new address or credentials are probed first), or set its field of view.',
@@ -106,6 +154,7 @@ export const fleetMethods = {
         username: z.string().min(1).max(128).optional(),
         password: z.string().max(256).optional(),
         fov: fovSchema.optional(),
+        httpsPort: httpsPort.optional(),
       })
       .strict(),
     cameraSchema,

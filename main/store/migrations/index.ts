@@ -4,6 +4,8 @@ import { m0100_fleet } from './0100_fleet';
 import { m0150_deploy } from './0150_deploy';
 import { m0160_deploy_approvals } from './0160_deploy_approvals';
 import { m0170_deploy_model } from './0170_deploy_model';
+import { m0180_fleet_tls } from './0180_fleet_tls';
+import { m0181_deploy_stages } from './0181_deploy_stages';
 import { m0200_rooms } from './0200_rooms';
 import { m0250_assist } from './0250_assist';
 import { m0260_rooms_votes } from './0260_rooms_votes';
@@ -21,4 +23,4 @@ import { m0450_review } from './0450_review';
  * 1–99 core, 100–199 fleet and deploy, 200–299 rooms and agents, 300–399 swarm and perf,
  * 400–499 timeline and federated.
  */
-export const migrations: readonly Migration[] = [m0001_core, m0100_fleet, m0150_deploy, m0160_deploy_approvals, m0170_deploy_model, m0200_rooms, m0250_assist, m0260_rooms_votes, m0261_agent_nonces, m0300_swarm, m0310_swarm_replay, m0400_timeline, m0401_timeline_calibration_source, m0430_federated, m0450_review];
+export const migrations: readonly Migration[] = [m0001_core, m0100_fleet, m0150_deploy, m0160_deploy_approvals, m0170_deploy_model, m0180_fleet_tls, m0181_deploy_stages, m0200_rooms, m0250_assist, m0260_rooms_votes, m0261_agent_nonces, m0300_swarm, m0310_swarm_replay, m0400_timeline, m0401_timeline_calibration_source, m0430_federated, m0450_review];

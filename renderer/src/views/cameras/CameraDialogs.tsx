@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { Camera } from '../../../../preload/contract';
+import type { Camera, PeerCertificate } from '../../../../preload/contract';
 import { ErrorLine } from '../../components/ErrorLine';
 import { ConfirmDialog, DialogActions, Modal } from '../../components/Modal';
 import { useAction } from '../../data/useAction';
@@ -14,6 +14,9 @@ export function CameraFormDialog({ open, onOpenChange, camera }: { open: boolean
   const [username, setUsername] = useState(camera?.username ?? 'root');
   const [password, setPassword] = useState('');
   const [name, setName] = useState(camera?.name ?? '');
+  // Adding: the HTTPS certificate is shown first, and the fingerprint the user saw is what gets pinned.
+  const [httpsPort, setHttpsPort] = useState(String(camera?.httpsPort ?? 443));
+  const [cert, setCert] = useState<PeerCertificate>();
   const save = useAction(async () => {
     if (camera) {
       await transport().call('fleet.update', {
@@ -23,8 +26,11 @@ export function CameraFormDialog({ open, onOpenChange, camera }: { open: boolean
         ...(username !== camera.username ? { username } : {}),
         ...(password ? { password } : {}),
       });
+    } else if (!cert) {
+      setCert(await transport().call('fleet.certificate', { address: address.trim(), httpsPort: Number(httpsPort) || 443 }));
+      return;
     } else {
-      await transport().call('fleet.add', { address: address.trim(), username, password, ...(name.trim() ? { name: name.trim() } : {}) });
+      await transport().call('fleet.add', { address: address.trim(), username, password, httpsPort: Number(httpsPort) || 443, fingerprint: cert.fingerprint, ...(name.trim() ? { name: name.trim() } : {}) });
     }
     setPassword('');
     onOpenChange(false);
@@ -50,8 +56,25 @@ export function CameraFormDialog({ open, onOpenChange, camera }: { open: boolean
       <form onSubmit={submit} className="camera-form-fields">
         <label>
           Address
-          <input value={address} onChange={(e) => setAddress(e.target.value)} placeholder="192.168.0.90 or cam1.local:8080" required autoFocus />
+          <input value={address} onChange={(e) => (setAddress(e.target.value), setCert(undefined))} placeholder="192.168.0.90 or cam1.local:8080" required autoFocus />
         </label>
+        {!editing && (
+          <label>
+            HTTPS port <small className="muted">(its signing key is read only over HTTPS)</small>
+            <input inputMode="numeric" value={httpsPort} onChange={(e) => (setHttpsPort(e.target.value), setCert(undefined))} pattern="[0-9]{1,5}" required />
+          </label>
+        )}
+        {cert && (
+          <div className="camera-cert" role="group" aria-label="Camera certificate">
+            <p className="small">
+              {cert.caTrusted ? 'Signed by a CA you trust: ' : 'Compare this SHA-256 fingerprint with the one the camera shows (System → Security → Certificates) before you trust it: '}
+              <code className="fingerprint">{cert.fingerprint}</code>
+            </p>
+            <p className="small muted">
+              {cert.subject} · issued by {cert.issuer} · valid until {cert.validTo}
+            </p>
+          </div>
+        )}
         <label>
           User name
           <input value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" required />
@@ -67,7 +90,7 @@ export function CameraFormDialog({ open, onOpenChange, camera }: { open: boolean
         <ErrorLine error={save.error} className="error camera-form-error" />
         <DialogActions>
           <button type="submit" className="primary" disabled={save.pending}>
-            {save.pending ? 'Checking the camera…' : editing ? 'Save' : 'Add camera'}
+            {save.pending ? 'Checking the camera…' : editing ? 'Save' : cert ? (cert.caTrusted ? 'Add camera' : 'Trust this certificate and add') : 'Next: show its certificate'}
           </button>
         </DialogActions>
       </form>

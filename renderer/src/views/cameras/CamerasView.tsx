@@ -7,6 +7,7 @@ import { transport } from '../../transport';
 import { useApp } from '../../stores/app';
 import { useNav } from '../../stores/nav';
 import { CameraFormDialog, RemoveCameraDialog } from './CameraDialogs';
+import { CameraCertificate } from './CameraCertificate';
 import { clock, feedSizeFor, LAYOUTS, pageOf, type FeedSize, type Layout } from './feedCore';
 import { FeedEngine } from './feedEngine';
 import { subscribeFleet, useFleet } from './fleetStore';
@@ -187,7 +188,7 @@ function ManagePanel({ cameras, onEdit, onRemove }: { cameras: Camera[]; onEdit:
           <th>Model</th>
           <th>Serial</th>
           <th>Firmware</th>
-          <th>Signing key</th>
+          <th>Signing key / certificate</th>
           <th>
             <span className="sr-only">Actions</span>
           </th>
@@ -209,7 +210,9 @@ function ManagePanel({ cameras, onEdit, onRemove }: { cameras: Camera[]; onEdit:
               <code>{c.serial}</code>
             </td>
             <td>{c.firmware}</td>
-            <td>{c.publicKey ? <code title={c.publicKey}>{c.publicKey.slice(0, 10)}…</code> : <span className="muted">not deployed</span>}</td>
+            <td>
+              <CameraCertificate camera={c} />
+            </td>
             <td className="nowrap">
               <button type="button" className="ghost" aria-label={`Edit ${c.name}`} onClick={() => onEdit(c)}>
                 <Pencil size={14} aria-hidden="true" />

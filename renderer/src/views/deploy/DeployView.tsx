@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Camera, Deploy, DeployBuild, DeployTarget, FederatedModel, PreflightRow } from '../../../../preload/contract';
 import { errorText, transport } from '../../transport';
+import { ConfirmDialog } from '../../components/Modal';
+import { deployPlan, stagesText } from './plan';
 import { filterCameras, zoneOptions, type ZoneOption } from './zoneFilter';
 import './deploy.css';
 
@@ -10,7 +12,8 @@ const time = (ts: number): string => new Date(ts).toLocaleString(undefined, { da
 
 /** What a person reads at the end of a camera's row. */
 function outcomeText(t: DeployTarget): string {
-  if (t.outcome === 'verified') return `running ${t.finalVersion}${t.modelVersion !== null ? ` with model v${t.modelVersion}` : ''} (verified)`;
+  if (t.outcome === 'verified') return t.message.startsWith('running ') ? t.message : `running ${t.finalVersion} (verified)`;
+  if (t.outcome === 'skipped') return `skipped: ${t.message}`;
   if (t.outcome === 'rolled_back') return t.finalVersion ? `rolled back to ${t.finalVersion}: ${t.message.replace(/^rolled back to \S+ \(verified\): /, '')}` : t.message;
   if (t.outcome === 'pending') return t.message;
   return `${t.outcome.replace('_', ' ')}: ${t.message}`;
@@ -29,7 +32,11 @@ export function DeployView() {
   const [filter, setFilter] = useState('');
   const [zone, setZone] = useState('');
   const [zones, setZones] = useState<ZoneOption[]>([]);
-  const [allowUnsigned, setAllowUnsigned] = useState(true);
+  // Both off by default: AllowUnsigned is switched, and a downgrade made, only when asked for in this deploy.
+  const [allowUnsigned, setAllowUnsigned] = useState(false);
+  const [allowDowngrade, setAllowDowngrade] = useState(false);
+  const [canary, setCanary] = useState(1);
+  const [confirming, setConfirming] = useState(false);
   // Federated model versions that can ship with the build; '' = none.
   const [models, setModels] = useState<FederatedModel[]>([]);
   const [modelVersion, setModelVersion] = useState('');
@@ -80,6 +87,11 @@ export function DeployView() {
       transport().on('deploy.changed', ({ deployId, status }) => {
         setCurrent((d) => (d && d.id === deployId ? { ...d, status } : d));
         if (status !== 'running') {
+          // The finished deploy as stored: why it stopped, and every camera's last word.
+          transport()
+            .call('deploy.get', { deployId })
+            .then((full) => setCurrent((d) => (d && d.id === deployId ? full : d)))
+            .catch((e: unknown) => setError(errorText(e)));
           void loadHistory();
           void loadCameras().catch(() => undefined);
         }
@@ -143,7 +155,7 @@ export function DeployView() {
     setChecking(true);
     setStepError(undefined);
     try {
-      setPreflight((await transport().call('deploy.preflight', { buildSha: build.sha256, cameraIds: [...selected], allowUnsigned })).rows);
+      setPreflight((await transport().call('deploy.preflight', { buildSha: build.sha256, cameraIds: [...selected], allowUnsigned, allowDowngrade })).rows);
     } catch (e) {
       setStepError(errorText(e));
     } finally {
@@ -156,13 +168,16 @@ export function DeployView() {
     const ids = preflight.filter((r) => r.ok).map((r) => r.cameraId);
     try {
       const model = modelVersion ? { modelVersion: Number(modelVersion) } : {};
-      const { deployId } = await transport().call('deploy.start', { buildSha: build.sha256, cameraIds: ids, allowUnsigned, ...model });
+      const { deployId } = await transport().call('deploy.start', { buildSha: build.sha256, cameraIds: ids, allowUnsigned, allowDowngrade, canary, ...model });
+      setConfirming(false);
       setCurrent(await transport().call('deploy.get', { deployId }));
       setPreflight(undefined);
     } catch (e) {
       setStepError(errorText(e));
+      setConfirming(false);
     }
   };
+  const plan = build && preflight ? deployPlan(build, preflight, { allowUnsigned, allowDowngrade, canary, modelVersion: modelVersion ? Number(modelVersion) : null }) : undefined;
 
   const retry = async (deployId: string): Promise<void> => {
     try {
@@ -275,8 +290,15 @@ export function DeployView() {
       <section className="panel" aria-labelledby="deploy-preflight">
         <h2 id="deploy-preflight">3. Preflight</h2>
         <div className="row">
+          <label className="check" title="AXIS OS 12 refuses apps not signed by Axis unless AllowUnsigned is on; AXIS OS 13 removes the setting. Builds made here are not signed.">
+            <input type="checkbox" checked={allowUnsigned} onChange={(e) => (setAllowUnsigned(e.target.checked), setPreflight(undefined))} /> Switch AllowUnsigned on for this deploy (builds made here are not signed by Axis)
+          </label>
           <label className="check">
-            <input type="checkbox" checked={allowUnsigned} onChange={(e) => (setAllowUnsigned(e.target.checked), setPreflight(undefined))} /> Switch AllowUnsigned on where needed (our builds are unsigned)
+            <input type="checkbox" checked={allowDowngrade} onChange={(e) => (setAllowDowngrade(e.target.checked), setPreflight(undefined))} /> Allow downgrade
+          </label>
+          <label>
+            Canary cameras{' '}
+            <input type="number" className="canary" aria-label="Canary cameras" min={0} max={256} value={canary} onChange={(e) => setCanary(Math.max(0, Math.min(256, Math.floor(Number(e.target.value) || 0))))} />
           </label>
           <label>
             Federated model{' '}
@@ -292,10 +314,39 @@ export function DeployView() {
           <button type="button" onClick={() => void check()} disabled={!build || selected.size === 0 || checking}>
             {checking ? 'Checking…' : `Check ${selected.size} camera(s)`}
           </button>
-          <button type="button" className="primary" onClick={() => void start()} disabled={!preflight || preflight.every((r) => !r.ok) || current?.status === 'running'}>
+          <button type="button" className="primary" onClick={() => setConfirming(true)} disabled={!preflight || preflight.every((r) => !r.ok) || current?.status === 'running'}>
             Deploy{preflight ? ` to ${preflight.length - blocked}` : ''}
           </button>
         </div>
+        {plan && (
+          <p className="muted" aria-label="Stages">
+            {stagesText(plan.stages)}
+          </p>
+        )}
+        {plan && (
+          <ConfirmDialog
+            open={confirming}
+            onOpenChange={setConfirming}
+            wide
+            title={`Deploy ${plan.build} to ${plan.cameras.length} camera(s)?`}
+            description={plan.summary}
+            confirmLabel={`Deploy to ${plan.cameras.length}`}
+            onConfirm={() => void start()}
+            error={stepError}
+          >
+            <ul className="deploy-plan" aria-label="What changes">
+              {plan.cameras.map((c) => (
+                <li key={c.cameraId} className={c.downgrade ? 'bad' : ''}>
+                  {c.text}
+                </li>
+              ))}
+            </ul>
+            <p className="small">{stagesText(plan.stages)}</p>
+            {plan.unsigned.length > 0 && <p className="small warn">AllowUnsigned is switched on, as you asked, on: {plan.unsigned.join(', ')}.</p>}
+            {plan.skipped.length > 0 && <p className="small muted">Not deployed (blocked in the preflight): {plan.skipped.join(', ')}.</p>}
+            <p className="small muted">A camera counts as verified only when the swarm accepts signed reports from {plan.version} under its enrolled key and a fresh epoch; otherwise it is rolled back and that is checked the same way.</p>
+          </ConfirmDialog>
+        )}
         {stepError && (
           <p className="deploy-error" role="alert">
             {stepError}
@@ -309,7 +360,7 @@ export function DeployView() {
                 <th scope="col">Reachable</th>
                 <th scope="col">Role</th>
                 <th scope="col">Arch / SoC</th>
-                <th scope="col">AllowUnsigned</th>
+                <th scope="col">Unsigned apps</th>
                 <th scope="col">Installed</th>
                 <th scope="col">Free</th>
                 <th scope="col">Verdict</th>
@@ -324,8 +375,11 @@ export function DeployView() {
                   <td className={r.archOk && r.socOk ? '' : 'bad'}>
                     {r.architecture || '?'} / {r.soc || '?'}
                   </td>
-                  <td>{r.allowUnsigned === null ? 'n/a' : r.allowUnsigned ? 'on' : 'off'}</td>
-                  <td>{r.installedVersion ? `${r.installedVersion} (${r.installedStatus})` : 'none'}</td>
+                  <td title={r.refusesUnsigned ?? undefined}>{r.allowUnsigned === null ? 'accepted (no AllowUnsigned setting)' : r.allowUnsigned ? 'accepted (AllowUnsigned on)' : 'refused (AllowUnsigned off)'}</td>
+                  <td className={r.downgrade ? 'bad' : ''}>
+                    {r.installedVersion ? `${r.installedVersion} (${r.installedStatus})` : 'none'}
+                    {r.downgrade ? ' — downgrade' : ''}
+                  </td>
                   <td>{r.freeBytes === null ? 'unknown' : kb(r.freeBytes)}</td>
                   <td>{r.ok ? ['ready', ...r.notes].join(' · ') : r.blockers.join(' · ')}</td>
                 </tr>
@@ -340,6 +394,12 @@ export function DeployView() {
           <h2 id="deploy-progress">
             4. Deploying {current.fileName} ({current.version}){current.modelVersion !== null ? ` with model v${current.modelVersion}` : ''} — {current.status}
           </h2>
+          {current.stages && <p className="muted">{stagesText(current.stages)}</p>}
+          {current.stopped && (
+            <p className="deploy-error" role="status">
+              Stopped at the first failure: {current.stopped}
+            </p>
+          )}
           <div className="row">
             <button type="button" onClick={() => void transport().call('deploy.cancel', { deployId: current.id })} disabled={current.status !== 'running'}>
               Cancel
@@ -351,7 +411,10 @@ export function DeployView() {
           <ul className="deploy-progress">
             {current.targets.map((t) => (
               <li key={t.cameraId} className={`outcome-${t.outcome}`} aria-label={`${t.cameraName} progress`}>
-                <span className="cam">{t.cameraName}</span>
+                <span className="cam">
+                  {t.cameraName}
+                  {current.stages && current.stages.length > 1 && t.stage === 0 ? ' (canary)' : ''}
+                </span>
                 <span className="phase">{t.phase}</span>
                 <progress
                   aria-label={`${t.cameraName} upload`}
@@ -377,7 +440,7 @@ export function DeployView() {
             return (
               <li key={d.id}>
                 <button type="button" className="link" aria-expanded={detail === d.id} onClick={() => setDetail(detail === d.id ? undefined : d.id)}>
-                  {time(d.createdAt)} · {d.fileName} ({d.version}){d.modelVersion !== null ? ` · model v${d.modelVersion}` : ''} · {d.status} · {n('verified')} verified, {n('rolled_back')} rolled back{n('failed') ? `, ${n('failed')} failed` : ''} · by {d.user}
+                  {time(d.createdAt)} · {d.fileName} ({d.version}){d.modelVersion !== null ? ` · model v${d.modelVersion}` : ''} · {d.status} · {n('verified')} verified, {n('rolled_back')} rolled back{n('failed') ? `, ${n('failed')} failed` : ''}{n('skipped') ? `, ${n('skipped')} skipped` : ''}{d.stopped ? ' · stopped at the first failure' : ''} · by {d.user}
                 </button>
                 {d.approval && (
                   <span className="deploy-approval" title={`Started by decision #${d.approval.decisionId} on proposal #${d.approval.proposalId}`}>
