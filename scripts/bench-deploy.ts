@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   const { openDatabase } = await import('../main/store');
   const { createDeployService } = await import('../main/fleet/deploy');
   const { createFleetService } = await import('../main/fleet');
-  const { buildCoverage, createSwarmService } = await import('../main/swarm');
+  const { buildCoverage } = await import('../main/swarm');
   const { createHelperSupervisor, forkHelperFromSource } = await import('../main/fleet/supervisor');
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-deploy-'));

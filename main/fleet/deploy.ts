@@ -19,7 +19,6 @@ import type { CallContext, Handlers } from '../kernel/dispatcher';
 import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import type { HelperTarget } from '../helper';
-import type { CameraMessage } from '../swarm';
 import { readEap } from '../packaging';
 import type { Enrolment } from './enrolment';
 import { acceptanceVerdict, compareVersions, stageSizes, type CameraAcceptance } from './verdict';

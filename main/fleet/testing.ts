@@ -9,7 +9,6 @@ import type { SecretStore } from '../kernel/ports';
 import { createFileKeySecretStore } from '../app';
 import { createMqttService, type MqttService } from '../mqtt';
 import { createSettingsService } from '../settings';
-import { createSwarmService } from '../swarm';
 import { openDatabase, type Db } from '../store';
 import { buildCoverage, createSwarmService, type SwarmService } from '../swarm';
 import { createFleetService, type FleetService } from './index';

@@ -4,7 +4,6 @@ import { VapixError } from './digest';
 import { fromHelperSchema, helperRequestSchema, toHelperSchema, type FromHelper, type HelperErrorKind } from './protocol';
 import { startStream, type StreamReader, type StreamTuning, type Timers } from './stream';
 import { missingApis, readDeviceFacts } from './device-facts';
-import { VapixClient } from './vapix';
 import { readIdentity, VapixClient } from './vapix';
 import { peekCertificate } from './tls';
 import { AppClient, uploadApp } from './apps';
