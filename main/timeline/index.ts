@@ -27,6 +27,7 @@ import { Tracker, type Observation, type Track, type TrackerConfig } from './tra
 import { entryProbabilities, interventionPoint, normalSamples, pointInPolygon, type Intervention, type Zone } from './zones';
 
 export type { Observation } from './tracker';
+export { createTimelineHistory, type TimelineHistory, type HistorySegment } from './history';
 
 export interface TimelineConfig {
   /** Prediction step and horizon: 12 steps of 0.4 s. */
