@@ -18,6 +18,7 @@ import { reviewEvents, reviewMethods } from './contract/review';
 
 export * from './contract/define';
 export * from './contract/agents';
+export * from './contract/bridge';
 export * from './contract/app';
 export * from './contract/rooms';
 export * from './contract/assist';

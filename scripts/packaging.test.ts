@@ -3,6 +3,7 @@ import path from 'node:path';
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { APP_ID } from '../main/electron/policy';
 
 const root = path.resolve(__dirname, '..');
 const schema = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/app-builder-lib/scheme.json'), 'utf8'));
@@ -35,6 +36,8 @@ describe('electron-builder.yml', () => {
     expect(config.mac.hardenedRuntime).toBe(true);
     expect(config.linux.target).toEqual(['AppImage', 'deb']);
     expect(config.npmRebuild).toBe(false);
+    // Windows notifications and taskbar grouping: the AUMID main sets is the installer's appId.
+    expect(config.appId).toBe(APP_ID);
     expect(config.extraResources[0]).toMatchObject({ to: 'electron-native' });
   });
 });
@@ -67,5 +70,19 @@ describe('icons', () => {
       expect(opaque).toBeLessThan(size * size); // and not a filled one
     }
     expect(png('tray.png').width).toBe(32);
+  });
+});
+
+describe('engines', () => {
+  const minOf = (range: string): number[] => (/>=\s*(\d+)\.(\d+)(?:\.(\d+))?/.exec(range) ?? []).slice(1, 4).map((n) => Number(n ?? 0));
+  const cmp = (a: number[], b: number[]) => a.reduce((r, v, i) => r || v - (b[i] ?? 0), 0);
+  it("declares at least the Node that Electron's tooling requires", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const ours = minOf(pkg.engines.node);
+    expect(ours).toHaveLength(3);
+    for (const tool of ['electron', '@electron/rebuild', '@electron/get']) {
+      const range = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', tool, 'package.json'), 'utf8')).engines?.node as string;
+      expect(cmp(ours, minOf(range)), `${tool} wants node ${range}, package.json says ${pkg.engines.node}`).toBeGreaterThanOrEqual(0);
+    }
   });
 });
