@@ -91,6 +91,26 @@ describe('the Timeline view', () => {
     await page.screenshot({ path: artifactPath('timeline.png') });
   }, 60_000);
 
+  it('is a history: leaving the view and coming back keeps the lanes from before', async () => {
+    const segs = page.locator('svg.timeline-axis rect.seg.track');
+    await expect.poll(() => segs.count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    // Wait until the history has been written (every 2 s) for what is on the strip now.
+    await page.waitForTimeout(3000);
+    const span = async (): Promise<number> => {
+      const xs = await segs.evaluateAll((els) => els.map((e) => Number(e.getAttribute('x'))));
+      return Math.min(...xs);
+    };
+    const earliestBefore = await span();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Cameras', exact: true }).click();
+    await page.waitForTimeout(3000);
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Timeline', exact: true }).click();
+    await expect.poll(() => segs.count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    // The strip still starts where it started before (to the left: what was seen before leaving).
+    await expect.poll(span, { timeout: 10_000 }).toBeLessThanOrEqual(earliestBefore + 5);
+    // And it says the time now, not the time of a stale frame.
+    expect(await page.locator('.timeline-map-bar .muted').first().textContent()).toMatch(/^Live · /);
+  });
+
   it('draws a restricted zone across a path, saves it, and shows an intervention point', async () => {
     const items = page.locator('.intervention-item');
     for (let attempt = 0; attempt < 7; attempt++) {

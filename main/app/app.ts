@@ -19,7 +19,7 @@ import { createFleetRuntime, type FleetRuntime } from './fleet-runtime';
 import { createRoomsService, type RoomsService } from '../rooms';
 import { createSettingsService, type SettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
-import { createTimelineService, type TimelineService } from '../timeline';
+import { createTimelineHistory, createTimelineService, type TimelineService } from '../timeline';
 import { createPerfService, type PerfService } from '../perf';
 import { createSwarmService, createVerifyPool, type SwarmService } from '../swarm';
 import { linkSwarm } from './wiring-swarm';
@@ -243,6 +243,14 @@ export function createApp(opts: AppOptions): App {
   closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: (serial) => timeline.homographyOf(serial), pool }), (l) => l.close());
   // Only reports the swarm accepted reach the timeline; its quarantines show in fleet status.
   closers.add('verified timeline link', linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => fleet.fleet.keyFor(serial) !== undefined }), (off) => off());
+  // The Timeline's history: segments and interventions as they are published, kept for a day.
+  const HISTORY_MS = 24 * 3_600_000;
+  const history = closers.add('timeline history', createTimelineHistory(db, { retentionMs: HISTORY_MS, now }), (h) => h.close());
+  closers.add('timeline history link', bus.subscribe('timeline.tracks', (p) => history.recordTracks(p.at, p.tracks)), (off) => off());
+  closers.add('timeline intervention history', bus.subscribe('timeline.intervention', (iv) => history.recordIntervention(iv)), (off) => off());
+  dispatcher.register({
+    'timeline.history': ({ from, to, limit }) => ({ from, to, keptSince: now() - HISTORY_MS, ...history.range(from, to, limit) }),
+  });
   closers.add('review link', bus.subscribe('swarm.event', (e) => review.onSwarmEvent(e)), (off) => off());
   closers.add('quarantine link', linkQuarantineToFleet({ swarm, fleet: fleet.fleet, bus }), (off) => off());
   // The fleet hears of camera messages only through the swarm (the one trust path).

@@ -28,6 +28,7 @@ import { entryProbabilities, interventionPoint, normalSamples, pointInPolygon, t
 import { timelineStatements, type CalibrationSource } from './statements';
 
 export type { Observation } from './tracker';
+export { createTimelineHistory, type TimelineHistory, type HistorySegment } from './history';
 
 export interface TimelineConfig {
   /** Prediction step and horizon: 12 steps of 0.4 s. */

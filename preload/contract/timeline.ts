@@ -115,6 +115,18 @@ export const timelineMethods = {
     z.object({ cameraId: z.string().min(1).max(64) }).strict(),
     z.object({ cameraId: z.string(), at: z.number(), calibrated: z.boolean(), paths: z.array(timelineFeedPathSchema) }),
   ),
+  'timeline.history': method(
+    'What the timeline kept between two times (ms): per camera, when it saw which track; and the intervention points raised. Kept for the retention period.',
+    z.object({ from: z.number().int().nonnegative(), to: z.number().int().nonnegative(), limit: z.number().int().min(1).max(50_000).default(20_000) }).strict(),
+    z.object({
+      from: z.number(),
+      to: z.number(),
+      /** The oldest moment still kept (older history was dropped by the retention). */
+      keptSince: z.number(),
+      segments: z.array(z.object({ trackId: z.string(), camera: z.string(), cls: z.string(), from: z.number(), to: z.number() })),
+      interventions: z.array(timelineInterventionSchema),
+    }),
+  ),
   'timeline.stats': method('Prediction quality: ADE/FDE per camera and overall, Brier score, learned switch matrix.', noInput, timelineStatsSchema),
 } as const;
 

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useNow } from '../data/clock';
 import { useApp } from '../stores/app';
 import { RelayIndicator } from '../views/agents/RelayIndicator';
 
@@ -7,13 +7,9 @@ const labels = { connecting: 'Connecting…', open: 'Connected', reconnecting: '
 export function StatusBar() {
   const connection = useApp((s) => s.connection);
   const info = useApp((s) => s.info);
-  const [, tick] = useState(0);
-  useEffect(() => {
-    if (connection.status === 'open') return;
-    const t = setInterval(() => tick((n) => n + 1), 1000);
-    return () => clearInterval(t);
-  }, [connection.status]);
-  const seconds = Math.round((Date.now() - connection.since) / 1000);
+  // Ticks only while it is not connected (the seconds since it was lost are shown).
+  const now = useNow(1000, connection.status !== 'open');
+  const seconds = Math.max(0, Math.round((now - connection.since) / 1000));
 
   return (
     <footer className="statusbar" aria-label="Status">

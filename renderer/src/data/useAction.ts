@@ -23,10 +23,15 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
     runner.current = r;
     return () => r.dispose();
   }, []);
-  const stable = useRef({
-    run: (...args: A) => runner.current!.run(() => fnRef.current(...args)),
-    fail: (m: string) => runner.current!.fail(m),
-    clear: () => runner.current!.clear(),
-  });
-  return useMemo(() => ({ ...state, ...stable.current }), [state]);
+  // run, fail and clear keep their identity across renders: a callback or effect that depends on
+  // `run` must not fire again each time the action's state changes (RoomsView reloaded a room forever).
+  const stable = useMemo(
+    () => ({
+      run: (...args: A) => runner.current!.run(() => fnRef.current(...args)),
+      fail: (m: string) => runner.current!.fail(m),
+      clear: () => runner.current!.clear(),
+    }),
+    [],
+  );
+  return useMemo(() => ({ ...state, ...stable }), [state, stable]);
 }

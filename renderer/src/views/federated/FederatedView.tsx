@@ -1,7 +1,9 @@
 import * as Switch from '@radix-ui/react-switch';
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import type { EventPayload, FederatedConfig, FederatedConfigPatch, FederatedModel, FederatedRound, MethodOutput } from '../../../../preload/contract';
+import { useAction } from '../../data/useAction';
+import { useFetch } from '../../data/useQuery';
 import { errorText, transport } from '../../transport';
 import './federated.css';
 
@@ -58,48 +60,38 @@ function NumberField(props: { id: string; label: string; value: number; step: nu
 }
 
 export function FederatedView() {
-  const [status, setStatus] = useState<Status>();
-  const [rounds, setRounds] = useState<FederatedRound[]>([]);
-  const [models, setModels] = useState<FederatedModel[]>([]);
   const [progress, setProgress] = useState<Progress>();
   const [run, setRun] = useState<{ from: number; count: number }>();
   const [count, setCount] = useState(10);
   const [refused, setRefused] = useState<{ field: Field; message: string }>();
-  const [error, setError] = useState<string>();
   const busy = useRef(false);
-
-  const refresh = useCallback(async () => {
-    try {
+  // Read again when a round ends and when cameras come, go, or change state (how many are online).
+  const data = useFetch(
+    async () => {
       const [st, r, m] = await Promise.all([
         transport().call('federated.status', {}),
         transport().call('federated.rounds', { limit: 200 }),
         transport().call('federated.models', { limit: 50 }),
       ]);
-      setStatus(st);
-      setRounds(r.rounds);
-      setModels(m.models);
-      setError(undefined);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void refresh();
-    const offs = [
-      transport().on('federated.round', (p) => {
-        setProgress(p);
-        if (p.phase === 'completed' || p.phase === 'aborted' || p.phase === 'stopped') void refresh();
-      }),
-      transport().on('fleet.changed', () => void refresh()),
-    ];
-    // Cameras come and go online without a fleet.changed; the count of online cameras follows this.
-    const timer = setInterval(() => void refresh(), 5000);
-    return () => {
-      offs.forEach((off) => off());
-      clearInterval(timer);
-    };
-  }, [refresh]);
+      return { status: st, rounds: r.rounds, models: m.models };
+    },
+    'federated',
+    {
+      refreshOn: { 'federated.round': (p) => p.phase === 'completed' || p.phase === 'aborted' || p.phase === 'stopped', 'fleet.changed': () => true, 'fleet.cameraStatus': () => true },
+      minIntervalMs: 2000,
+    },
+  );
+  const status: Status | undefined = data.data?.status;
+  const rounds: FederatedRound[] = data.data?.rounds ?? [];
+  const models: FederatedModel[] = data.data?.models ?? [];
+  const { refresh } = data;
+  useEffect(() => transport().on('federated.round', (p) => setProgress(p)), []);
+  const stopping = useAction(() => transport().call('federated.stop', {}));
+  const resetting = useAction(async () => {
+    await transport().call('federated.reset', {});
+    refresh();
+  });
+  const error = data.error ?? stopping.error ?? resetting.error;
 
   const set = async (patch: FederatedConfigPatch, field: Field): Promise<void> => {
     if (busy.current) return;
@@ -107,7 +99,7 @@ export function FederatedView() {
     try {
       await transport().call('federated.config.set', patch);
       setRefused(undefined);
-      await refresh();
+      refresh();
     } catch (err) {
       setRefused({ field, message: errorText(err) });
     } finally {
@@ -121,18 +113,12 @@ export function FederatedView() {
       setRun({ from: r.fromRound, count: r.rounds });
       setRefused(undefined);
       setProgress(undefined);
-      await refresh();
+      refresh();
     } catch (err) {
       setRefused({ field: 'start', message: errorText(err) });
     }
   };
-  const stop = async (): Promise<void> => {
-    try {
-      await transport().call('federated.stop', {});
-    } catch (err) {
-      setError(errorText(err));
-    }
-  };
+  const stop = (): Promise<unknown> => stopping.run();
 
   if (!status) return <p className="empty">{error ?? 'Loading federated learning…'}</p>;
   const c = status.config;
@@ -263,7 +249,7 @@ export function FederatedView() {
                 Start
               </button>
             )}
-            <button type="button" disabled={running} onClick={() => void transport().call('federated.reset', {}).then(refresh, (err: unknown) => setError(errorText(err)))}>
+            <button type="button" disabled={running} onClick={() => void resetting.run()}>
               New model
             </button>
           </div>

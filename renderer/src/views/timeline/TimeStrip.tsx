@@ -6,12 +6,15 @@ import { clock } from './format';
 import { laneSegments, type Snapshot } from './model';
 import type { LoggedIntervention, SwarmEventLite } from './types';
 
-export const WINDOWS = [1, 5, 10] as const;
+export const WINDOWS = [1, 5, 10, 60, 360] as const;
+const windowLabel = (m: number): string => (m < 60 ? `${m} min` : `${m / 60} h`);
 
 export function TimeStrip(p: {
   snaps: Snapshot[];
   cameras: string[];
   names: CameraNames;
+  /** Segments kept by the server (timeline.history), per camera, merged with the live ones. */
+  history?: Map<string, { trackId: string; from: number; to: number }[]>;
   ivLog: LoggedIntervention[];
   events: SwarmEventLite[] | undefined;
   start: number;
@@ -23,7 +26,13 @@ export function TimeStrip(p: {
 }) {
   const W = 1000;
   const LANE = 18;
-  const segs = useMemo(() => laneSegments(p.snaps), [p.snaps]);
+  const segs = useMemo(() => {
+    const live = laneSegments(p.snaps);
+    if (!p.history) return live;
+    const merged = new Map(p.history);
+    for (const [cam, list] of live) merged.set(cam, [...(merged.get(cam) ?? []), ...list]);
+    return merged;
+  }, [p.snaps, p.history]);
   const laneIds = useMemo(() => [...new Set([...p.cameras, ...segs.keys()])].sort(), [p.cameras, segs]);
   const lanes = [...(p.events ? ['Events'] : []), ...laneIds, 'Interventions'];
   const H = lanes.length * LANE + 18;
@@ -58,7 +67,7 @@ export function TimeStrip(p: {
         <span className="muted">Last</span>
         {WINDOWS.map((m) => (
           <button key={m} type="button" className={m === p.windowMin ? 'active' : ''} aria-pressed={m === p.windowMin} onClick={() => p.onWindow(m)}>
-            {m} min
+            {windowLabel(m)}
           </button>
         ))}
         <button type="button" onClick={() => p.onCursor(null)} disabled={p.cursor === null} aria-label="Follow live">

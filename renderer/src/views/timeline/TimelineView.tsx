@@ -15,11 +15,13 @@ import { GroundMap } from './GroundMap';
 import { Interventions } from './Interventions';
 import { liveCaption, pushSnapshot, snapshotAt, type Snapshot } from './model';
 import { Quality } from './Quality';
-import { TimeStrip } from './TimeStrip';
+import { TimeStrip, WINDOWS } from './TimeStrip';
 import type { LoggedIntervention } from './types';
 import './timeline.css';
 
 const KEEP_MS = 10 * 60_000;
+/** History is read once per visit for the widest window (live data covers the rest). */
+const WINDOW_MAX_MS = 6 * 3_600_000;
 const SLOW_MS = 5000;
 
 export function TimelineView() {
@@ -36,6 +38,9 @@ export function TimelineView() {
   const siteZones = useQuery('swarm.zones', {}, { enabled: hasSiteZones, apply: { 'swarm.zones': (_prev, z) => z } });
   const events = useQuery('swarm.events', { limit: 200 }, { enabled: hasEvents, refreshOn: ['swarm.event'], minIntervalMs: 1000 });
   const names = useCameraNames();
+  // What the server kept before this view was opened (or while it was closed), for the window shown.
+  const [historyFrom] = useState(() => Date.now());
+  const history = useQuery('timeline.history', { from: Math.floor(historyFrom - WINDOW_MAX_MS), to: historyFrom, limit: 20_000 });
   const fleet = useFleet((s) => s.cameras);
   const [snaps, setSnaps] = useState<Snapshot[]>([]);
   const [ivLog, setIvLog] = useState<LoggedIntervention[]>([]);
@@ -48,15 +53,13 @@ export function TimelineView() {
   useEffect(() => {
     if (timelineAt === undefined) return;
     useNav.setState({ timelineAt: undefined });
-    const oldest = snaps[0]?.at;
-    if (oldest !== undefined && timelineAt >= oldest && Date.now() - timelineAt <= 10 * 60_000) {
-      setWindowMin(Date.now() - timelineAt > 5 * 60_000 ? 10 : Date.now() - timelineAt > 60_000 ? 5 : 1);
+    const ago = Date.now() - timelineAt;
+    const fits = WINDOWS.find((m) => m * 60_000 > ago * 1.05);
+    if (fits !== undefined) {
+      setWindowMin(fits);
       setCursor(timelineAt);
       setAsked(undefined);
-    } else
-      setAsked(
-        `The event at ${clock(timelineAt)} is older than the tracks this view holds (${oldest !== undefined ? `since ${clock(oldest)}` : 'none yet'}): the Timeline keeps the last 10 minutes it has seen while open. Its snapshots are in Review.`,
-      );
+    } else setAsked(`The event at ${clock(timelineAt)} is older than the ${WINDOWS[WINDOWS.length - 1]! / 60} hours the Timeline shows. Its snapshots are in Review.`);
     // Only when asked; snapshots at that moment are what they are.
   }, [timelineAt]);
 
@@ -75,6 +78,19 @@ export function TimelineView() {
     });
   }, [ivs.data]);
 
+  const historyLanes = useMemo(() => {
+    const m = new Map<string, { trackId: string; from: number; to: number }[]>();
+    for (const sg of history.data?.segments ?? []) {
+      const lane = m.get(sg.camera) ?? [];
+      lane.push({ trackId: sg.trackId, from: sg.from, to: sg.to });
+      m.set(sg.camera, lane);
+    }
+    return m;
+  }, [history.data]);
+  const ivShown = useMemo(() => {
+    const known = new Set(ivLog.map((x) => `${x.trackId}|${x.zoneId}|${x.at}`));
+    return [...(history.data?.interventions ?? []).filter((x) => !known.has(`${x.trackId}|${x.zoneId}|${x.at}`)).map((x) => ({ ...x, seenAt: x.at })), ...ivLog];
+  }, [history.data, ivLog]);
   const latest = snaps[snaps.length - 1];
   const end = Math.max(now, latest?.at ?? 0);
   const start = end - windowMin * 60_000;
@@ -82,7 +98,9 @@ export function TimelineView() {
   const shown = live ? latest : snapshotAt(snaps, cursor);
   const current = ivs.data ?? [];
   const shownIvs = live ? current : ivLog.filter((x) => Math.abs(x.seenAt - (cursor ?? 0)) < 2000);
-  const caption = live ? liveCaption(latest?.at, now, tracks.updatedAt) : `Scrubbed to ${clock(cursor ?? 0)}`;
+  const caption = live
+    ? liveCaption(latest?.at, now, tracks.updatedAt)
+    : `Scrubbed to ${clock(cursor ?? 0)}${shown ? '' : ' · positions are kept for the last 10 minutes this view was open; the lanes show the history'}`;
   const eventsShown = hasEvents && !events.error ? events.data?.events : undefined;
   const error = tracks.error ?? ivs.error ?? zones.error ?? stats.error ?? cameras.error;
 
@@ -107,7 +125,8 @@ export function TimelineView() {
         snaps={snaps}
         cameras={(cameras.data ?? []).map((c) => c.cameraId)}
         names={names}
-        ivLog={ivLog}
+        ivLog={ivShown}
+        history={historyLanes}
         events={eventsShown}
         start={start}
         end={end}
