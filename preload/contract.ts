@@ -17,6 +17,7 @@ import { timelineEvents, timelineMethods } from './contract/timeline';
 
 export * from './contract/define';
 export * from './contract/agents';
+export * from './contract/bridge';
 export * from './contract/app';
 export * from './contract/rooms';
 export * from './contract/assist';

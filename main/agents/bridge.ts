@@ -5,21 +5,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { z } from 'zod';
 import {
-  channelNameSchema,
-  fileIdSchema,
-  isMethodName,
-  memberIdSchema,
-  MAX_MESSAGE_CHARS,
-  messageTextSchema,
-  proposeInputSchema,
-  quorumRules,
-  roomIdSchema,
-  speechActs,
-  voteChoices,
-  type AgentScope,
-  type Author,
+  bridgeOperations,
+  isBridgeOperation,
   type ConnectedAgent,
   type ErrorCode,
   type Proposal,
@@ -32,13 +20,13 @@ import type { Logger } from '../kernel/logger';
 import { describeZodError } from '../kernel/validation';
 import type { ProposeDeployInput } from '../fleet';
 import type { RoomsService } from '../rooms';
-import { createRateLimiter, createReplayGuard, REPLAY_WINDOW_MS, refusalText, signingInput, verifyEd25519, type NonceStore, type TokenRecord, type TokenStore } from './tokens';
+import { createOperations, fastPost, isPlainObject, type Caller, type Session } from './operations';
+import { createRateLimiter, createReplayGuard, REPLAY_WINDOW_MS, refusalText, type NonceStore, type TokenStore } from './tokens';
 
 export const AGENT_WS_PROTOCOL = 'omnisight.agent.v1';
 export const MAX_FRAME_BYTES = 256 * 1024;
 const PONG = Buffer.from('{"type":"pong"}');
 export const BRIDGE_FILE = 'bridge.json';
-const MAX_WAIT_MS = 120_000;
 
 export interface BridgeDeps {
   tokens: TokenStore;
@@ -69,23 +57,6 @@ export interface BridgeServer {
   close(): Promise<void>;
 }
 
-interface Caller {
-  token: TokenRecord;
-  author: Author;
-  peer: string;
-}
-
-type OpSpec = {
-  scope: AgentScope | null;
-  input: z.ZodType;
-  /**
-   * The common, plainly valid input checked by hand (what the zod schema would return), or
-   * undefined to let the schema decide and word the refusal. Must accept nothing the schema refuses.
-   */
-  fast?: (input: unknown) => unknown;
-  run: (c: Caller, input: never, conn?: Conn) => unknown;
-};
-
 interface Conn {
   ws: WebSocket;
   caller: Caller;
@@ -115,23 +86,9 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   unknown_method: 404,
 };
 
-export const postSchema = z
-  .object({
-    roomId: roomIdSchema,
-    text: messageTextSchema,
-    act: z.enum(speechActs).default('inform'),
-    replyTo: z.number().int().positive().optional(),
-    mentions: z.array(z.string().max(80)).max(50).optional(),
-    channel: channelNameSchema.optional(),
-    attachments: z.array(fileIdSchema).max(20).optional(),
-    /** Ed25519 signature (base64) over signingInput(); needs a public key registered with the token. */
-    sig: z.string().max(200).optional(),
-    /** With sig: fresh per message (8–64 characters of A–Z a–z 0–9 _ -); a nonce is accepted once. */
-    nonce: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, { message: 'nonce must be 8–64 characters of A–Z, a–z, 0–9, _ or -' }).optional(),
-    /** With sig: when it was signed, ms since the epoch; accepted for a couple of minutes. */
-    ts: z.number().int().nonnegative().optional(),
-  })
-  .strict();
+/** rooms.post's input as the contract defines it (the fast path must agree with it). */
+export { bridgePostInputSchema as postSchema } from '../../preload/contract';
+export { fastPost };
 
 /** A rate-limit refusal that knows when a retry can succeed (HTTP answers it with Retry-After). */
 class RateLimited extends AppError {
@@ -143,22 +100,8 @@ class RateLimited extends AppError {
   }
 }
 
-const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
-const ACTS: ReadonlySet<unknown> = new Set(speechActs);
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** rooms.post as agents nearly always send it ({roomId, text, act?}); anything else goes to postSchema. */
-export function fastPost(v: unknown): z.infer<typeof postSchema> | undefined {
-  if (!isPlainObject(v)) return undefined;
-  for (const k in v) if (hasOwn(v, k) && k !== 'roomId' && k !== 'text' && k !== 'act') return undefined;
-  const { roomId, text, act } = v;
-  if (typeof roomId !== 'string' || !ROOM_ID_RE.test(roomId)) return undefined;
-  if (typeof text !== 'string' || text.length < 1 || text.length > MAX_MESSAGE_CHARS) return undefined;
-  if (act !== undefined && !ACTS.has(act)) return undefined;
-  return { roomId, text, act: (act ?? 'inform') as (typeof speechActs)[number] };
-}
-
+const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 type Frame = { type: 'call'; id: number; op: string; input?: unknown } | { type: 'ack'; roomId: string; upTo: number } | { type: 'ping' };
 
 /**
@@ -258,15 +201,6 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
   };
   const sendText = (c: Conn, frame: string): void => sendTo(c, Buffer.from(frame));
 
-  const joined = new Set<string>();
-  const join = (roomId: string, c: Caller): void => {
-    const key = `${roomId}\u0000${c.author.id}`;
-    if (joined.has(key)) return;
-    rooms.ensureMember(roomId, c.author, c.token.roles);
-    if (joined.size > 100_000) joined.clear();
-    joined.add(key);
-  };
-
   const refuse = (source: string, reason: string, message: string, detail: Record<string, string | number> = {}): void => {
     log.warn({ source, reason, ...detail }, 'agent request refused');
     audit.record({ kind: 'agents.refused', severity: 'warning', source, message, detail: { reason, ...detail } });
@@ -291,260 +225,54 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
   // Acknowledgements ride on the next group commit of the rooms writer: no commit of their own.
   const markDelivered = (memberId: string, roomId: string, upTo: number): void => rooms.recordDeliveryLater(memberId, [{ roomId, upTo }]);
 
-  const requireFleetMethod = async (c: Caller, method: string, input: unknown): Promise<unknown> => {
-    if (!deps.dispatcher || !isMethodName(method))
-      return { available: false, message: 'The fleet is not available in this build of OmniSight yet (no swarm capability).' };
-    const r = await deps.dispatcher.dispatch(method, input, { transport: 'agent', peer: c.author.name });
-    if (!r.ok) throw new AppError(r.error.code, r.error.message);
-    return { available: true, value: r.value };
-  };
-
-  const summaryOfRoom = (r: ReturnType<RoomsService['listRooms']>[number]) => ({
-    id: r.id,
-    name: r.name,
-    unread: r.unread,
-    members: r.members,
-    lastMessageAt: r.lastMessageAt,
+  /** rooms.subscribe on a socket: the backlog and the subscription in the same turn, so nothing committed in between is missed. */
+  const sessionOf = (conn: Conn): Session => ({
+    subscribe(roomId, after) {
+      const c = conn.caller;
+      let cursor = after ?? Number.MAX_SAFE_INTEGER;
+      let sent = 0;
+      if (after !== undefined) {
+        // Resuming after X says "I have everything up to X": that is an acknowledgement too.
+        const upTo = Math.min(after, rooms.listMessages({ roomId, limit: 1 }).messages[0]?.id ?? 0);
+        if (upTo > 0) {
+          conn.sentUpTo.set(roomId, Math.max(conn.sentUpTo.get(roomId) ?? 0, upTo));
+          markDelivered(c.author.id, roomId, upTo);
+        }
+        for (;;) {
+          const page = rooms.listMessages({ roomId, after: cursor, limit: 500 });
+          for (const m of page.messages) {
+            if (m.author.id !== c.author.id) {
+              sendText(conn, `{"type":"message","message":${jsonOfMessage(m)}}`);
+              conn.sentUpTo.set(m.roomId, m.id);
+              sent++;
+            }
+            cursor = m.id;
+          }
+          if (!page.hasMore) break;
+        }
+      }
+      if (after === undefined) cursor = rooms.listMessages({ roomId, limit: 1 }).messages[0]?.id ?? 0;
+      conn.rooms.add(roomId);
+      conn.floor.set(roomId, cursor);
+      let set = byRoom.get(roomId);
+      if (!set) byRoom.set(roomId, (set = new Set()));
+      set.add(conn);
+      announceConnected();
+      return { roomId, backlog: sent, lastId: cursor };
+    },
   });
 
-  const ops: Record<string, OpSpec> = {
-    'rooms.list': {
-      scope: 'rooms:read',
-      input: z.object({}).strict(),
-      run: (c) => ({ rooms: rooms.listRooms(c.author.id).map(summaryOfRoom) }),
-    },
-    'rooms.read': {
-      scope: 'rooms:read',
-      input: z
-        .object({
-          roomId: roomIdSchema,
-          after: z.number().int().nonnegative().optional(),
-          thread: z.number().int().positive().optional(),
-          limit: z.number().int().min(1).max(500).default(50),
-        })
-        .strict(),
-      run: (_c, i: { roomId: string; after?: number; thread?: number; limit: number }) => rooms.listMessages(i),
-    },
-    'rooms.post': {
-      scope: 'rooms:write',
-      input: postSchema,
-      fast: fastPost,
-      run: (c, i: z.infer<typeof postSchema>) => {
-        let signed = false;
-        let verified = false;
-        if (i.sig === undefined && c.token.publicKey) {
-          refuse(`agent:${c.token.id}`, 'unsigned', 'Refused an unsigned message from a token with a registered signing key', { room: i.roomId });
-          throw new AppError(
-            'unauthorized',
-            'This token has a registered signing key, so every message it posts must be signed ("sig", "nonce", "ts"). Sign it, or ask the user for a token without a key.',
-          );
-        }
-        if (i.sig !== undefined) {
-          if (!c.token.publicKey) throw new AppError('invalid_input', 'This message is signed but no public key is registered with the token. Register one (agent.registerKey) or leave "sig" out.');
-          if (i.nonce === undefined || i.ts === undefined)
-            throw new AppError('invalid_input', 'A signed message needs "nonce" (fresh for each message) and "ts" (now, in ms since the epoch), both covered by the signature.');
-          signed = true;
-          const input = signingInput({ tokenId: c.token.id, roomId: i.roomId, act: i.act, replyTo: i.replyTo, ts: i.ts, nonce: i.nonce, text: i.text });
-          verified = verifyEd25519(c.token.publicKey, input, i.sig);
-          if (!verified) {
-            refuse(`agent:${c.token.id}`, 'bad signature', 'Refused an agent message: its Ed25519 signature does not match the registered key', { room: i.roomId });
-            throw new AppError('unauthorized', 'The signature does not match the key registered with this token. Sign the exact text with that key, or leave "sig" out.');
-          }
-          // Only after the signature holds: a forged nonce must not burn a genuine one.
-          const fresh = replay.check(`${c.token.id}:${c.token.publicKey}`, i.nonce, i.ts);
-          if (!fresh.ok) {
-            refuse(`agent:${c.token.id}`, `signature ${fresh.reason}`, `Refused a signed agent message: ${fresh.reason === 'replayed' ? 'its nonce was used before (a replay)' : `its timestamp is ${fresh.reason}`}`, {
-              room: i.roomId,
-            });
-            throw new AppError(
-              'unauthorized',
-              fresh.reason === 'replayed'
-                ? 'This signed message was already received (same nonce). Sign each message with a new nonce.'
-                : fresh.reason === 'full'
-                  ? 'Too many signed messages from this key within two minutes. Slow down and retry.'
-                  : `The signature's "ts" is ${fresh.reason === 'stale' ? 'too old' : 'in the future'}: sign with the current time (accepted for ${REPLAY_WINDOW_MS / 1000} s, and not from before OmniSight started).`,
-            );
-          }
-        }
-        join(i.roomId, c);
-        // Resolves after the writer's commit: the acknowledgement (the result frame) means "on disk".
-        return rooms.postQueued({
-          roomId: i.roomId,
-          text: i.text,
-          act: i.act,
-          replyTo: i.replyTo,
-          mentions: i.mentions,
-          channel: i.channel,
-          attachments: i.attachments,
-          author: c.author,
-          signed,
-          verified,
-        });
-      },
-    },
-    'rooms.wait': {
-      scope: 'rooms:read',
-      input: z
-        .object({
-          roomId: roomIdSchema,
-          after: z.number().int().nonnegative(),
-          timeoutMs: z.number().int().min(0).max(MAX_WAIT_MS).default(30_000),
-          includeOwn: z.boolean().default(false),
-        })
-        .strict(),
-      run: async (c, i: { roomId: string; after: number; timeoutMs: number; includeOwn: boolean }) => ({
-        messages: await rooms.waitForMessages({ roomId: i.roomId, after: i.after, timeoutMs: i.timeoutMs, excludeAuthor: i.includeOwn ? undefined : c.author.id }),
-      }),
-    },
-    'rooms.subscribe': {
-      scope: 'rooms:read',
-      input: z.object({ roomId: roomIdSchema, after: z.number().int().nonnegative().optional() }).strict(),
-      run: (c, i: { roomId: string; after?: number }, conn?: Conn) => {
-        if (!conn) throw new AppError('invalid_input', 'rooms.subscribe needs the WebSocket; over HTTP use rooms.wait.');
-        rooms.getRoom(i.roomId);
-        // Backlog and subscription in the same turn: nothing committed in between can be missed.
-        let cursor = i.after ?? Number.MAX_SAFE_INTEGER;
-        let sent = 0;
-        if (i.after !== undefined) {
-          // Resuming after X says "I have everything up to X": that is an acknowledgement too.
-          const upTo = Math.min(i.after, rooms.listMessages({ roomId: i.roomId, limit: 1 }).messages[0]?.id ?? 0);
-          if (upTo > 0) {
-            conn.sentUpTo.set(i.roomId, Math.max(conn.sentUpTo.get(i.roomId) ?? 0, upTo));
-            markDelivered(c.author.id, i.roomId, upTo);
-          }
-          for (;;) {
-            const page = rooms.listMessages({ roomId: i.roomId, after: cursor, limit: 500 });
-            for (const m of page.messages) {
-              if (m.author.id !== c.author.id) {
-                sendText(conn, `{"type":"message","message":${jsonOfMessage(m)}}`);
-                conn.sentUpTo.set(m.roomId, m.id);
-                sent++;
-              }
-              cursor = m.id;
-            }
-            if (!page.hasMore) break;
-          }
-        }
-        if (i.after === undefined) cursor = rooms.listMessages({ roomId: i.roomId, limit: 1 }).messages[0]?.id ?? 0;
-        conn.rooms.add(i.roomId);
-        conn.floor.set(i.roomId, cursor);
-        let set = byRoom.get(i.roomId);
-        if (!set) byRoom.set(i.roomId, (set = new Set()));
-        set.add(conn);
-        announceConnected();
-        return { roomId: i.roomId, backlog: sent, lastId: cursor };
-      },
-    },
-    'rooms.members': {
-      scope: 'rooms:read',
-      input: z.object({ roomId: roomIdSchema }).strict(),
-      run: (_c, i: { roomId: string }) => ({ members: rooms.listMembers(i.roomId) }),
-    },
-    'rooms.propose': {
-      scope: 'actions:propose',
-      input: proposeInputSchema,
-      run: (c, i: z.infer<typeof proposeInputSchema>) => {
-        join(i.roomId, c);
-        return rooms.propose({ ...i, by: c.author });
-      },
-    },
-    'rooms.vote': {
-      scope: 'rooms:write',
-      // No weight field: weights come from the room's owner, and .strict() refuses one.
-      input: z.object({ proposalId: z.number().int().positive(), choice: z.enum(voteChoices), veto: z.boolean().optional() }).strict(),
-      run: (c, i: { proposalId: number; choice: (typeof voteChoices)[number]; veto?: boolean }) => {
-        const p = rooms.getProposal(i.proposalId);
-        join(p.roomId, c);
-        return rooms.vote({ ...i, voter: c.author.id });
-      },
-    },
-    'rooms.proposals': {
-      scope: 'rooms:read',
-      input: z.object({ roomId: roomIdSchema, open: z.boolean().default(false) }).strict(),
-      run: (_c, i: { roomId: string; open: boolean }) => ({ proposals: rooms.listProposals(i.roomId, i.open ? 'open' : undefined) }),
-    },
-    'rooms.decisions': {
-      scope: 'rooms:read',
-      input: z.object({ roomId: roomIdSchema }).strict(),
-      run: (_c, i: { roomId: string }) => ({ decisions: rooms.listDecisions(i.roomId) }),
-    },
-    'tasks.list': {
-      scope: 'rooms:read',
-      input: z.object({ roomId: roomIdSchema }).strict(),
-      run: (_c, i: { roomId: string }) => ({ tasks: rooms.listTasks(i.roomId) }),
-    },
-    'tasks.create': {
-      scope: 'rooms:write',
-      input: z.object({ roomId: roomIdSchema, title: z.string().trim().min(1).max(300), assignee: memberIdSchema.optional() }).strict(),
-      run: (c, i: { roomId: string; title: string; assignee?: string }) => rooms.createTask({ ...i, by: c.author.id }),
-    },
-    'tasks.update': {
-      scope: 'rooms:write',
-      input: z
-        .object({
-          roomId: roomIdSchema,
-          taskId: z.number().int().positive(),
-          assignee: memberIdSchema.nullable().optional(),
-          progress: z.number().int().min(0).max(100).optional(),
-          done: z.boolean().optional(),
-        })
-        .strict(),
-      run: (c, i: { roomId: string; taskId: number; assignee?: string | null; progress?: number; done?: boolean }) => rooms.updateTask({ ...i, by: c.author.id }),
-    },
-    'deploy.propose': {
-      scope: 'actions:propose',
-      input: z
-        .object({
-          roomId: roomIdSchema,
-          /** sha256 or file name of a build the app knows (Deploy view → builds). */
-          build: z.string().trim().min(1).max(200),
-          cameraIds: z.array(z.string().min(1).max(64)).min(1).max(256),
-          reason: z.string().trim().min(1).max(2000),
-          rule: z.enum(quorumRules).optional(),
-          deadlineMs: z.number().int().min(1000).max(7 * 86_400_000).optional(),
-        })
-        .strict(),
-      // Only a proposal: the deploy starts when the room's decision on it passes, never from here.
-      run: (c, i: { roomId: string; build: string; cameraIds: string[]; reason: string; rule?: (typeof quorumRules)[number]; deadlineMs?: number }) => {
-        if (!deps.proposeDeploy) throw new AppError('unavailable', 'Deploys are not available in this build of OmniSight; propose in words with the propose tool instead.');
-        join(i.roomId, c);
-        return deps.proposeDeploy({ ...i, by: c.author });
-      },
-    },
-    'fleet.status': { scope: 'fleet:read', input: z.object({}).strict(), run: (c) => requireFleetMethod(c, 'fleet.list', {}) },
-    'fleet.events': {
-      scope: 'fleet:read',
-      input: z.object({ limit: z.number().int().min(1).max(500).default(50) }).strict(),
-      run: (c, i: { limit: number }) => requireFleetMethod(c, 'swarm.events', { limit: i.limit }),
-    },
-    'agent.whoami': {
-      scope: null,
-      input: z.object({}).strict(),
-      run: (c) => ({ tokenId: c.token.id, memberId: c.author.id, name: c.token.name, scopes: c.token.scopes, roles: c.token.roles, hasPublicKey: !!c.token.publicKey }),
-    },
-    'agent.registerKey': {
-      // A key makes messages "verified": only a token that may write gets one.
-      scope: 'rooms:write',
-      input: z.object({ publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, { message: 'Send the raw 32-byte Ed25519 public key in standard base64' }) }).strict(),
-      run: (c, i: { publicKey: string }) => {
-        // First registration only; replacing a key is the user's decision (new token in the Agents view).
-        if (c.token.publicKey && c.token.publicKey !== i.publicKey)
-          throw new AppError('conflict', 'A different public key is already registered with this token. Ask the user for a new token to use another key.');
-        tokens.setPublicKey(c.token.id, i.publicKey);
-        c.token.publicKey = i.publicKey;
-        return { registered: true };
-      },
-    },
-  };
+  const ops = createOperations({ rooms, tokens, replay, dispatcher: deps.dispatcher, proposeDeploy: deps.proposeDeploy, refuse });
+  const sessions = new WeakMap<Conn, Session>();
 
-  /** Validation, scope and rate limit for one call; throws AppError for refusals. */
+  /** Scope, rate limit and validation (against the contract) for one call; throws AppError for refusals. */
   const runOp = async (c: Caller, op: string, input: unknown, conn?: Conn): Promise<unknown> => {
     const src = `agent:${c.token.id}`;
-    const spec = Object.prototype.hasOwnProperty.call(ops, op) ? ops[op] : undefined;
-    if (!spec) {
+    if (!isBridgeOperation(op)) {
       refuse(src, 'unknown op', `Refused an agent call to an unknown operation`, { op: op.slice(0, 80) });
-      throw new AppError('unknown_method', `Unknown operation "${op.slice(0, 80)}". Operations: ${Object.keys(ops).join(', ')}.`);
+      throw new AppError('unknown_method', `Unknown operation "${op.slice(0, 80)}". Operations: ${Object.keys(bridgeOperations).join(', ')}.`);
     }
+    const spec = bridgeOperations[op];
     if (c.token.expiresAt !== null && c.token.expiresAt <= now()) {
       refuse(src, 'expired token', 'Refused an agent call: the token expired while connected', { op });
       throw new AppError('unauthorized', refusalText.expired);
@@ -558,15 +286,18 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
       refuse(src, 'scope', `Refused an agent call: ${op} needs the ${spec.scope} scope`, { op, scope: spec.scope });
       throw new AppError('forbidden', `${op} needs the "${spec.scope}" scope, which this token does not have. Ask the user for a token with it.`);
     }
-    const quick = spec.fast?.(input);
-    if (quick !== undefined) return spec.run(c, quick as never, conn);
+    let session: Session | undefined;
+    if (conn && !(session = sessions.get(conn))) sessions.set(conn, (session = sessionOf(conn)));
+    // The common post, plainly valid, skips the schema pass (fastPost accepts nothing the schema refuses).
+    const quick = op === 'rooms.post' ? fastPost(input) : undefined;
+    if (quick !== undefined) return ops['rooms.post'](c, quick, session);
     const parsed = spec.input.safeParse(input ?? {});
     if (!parsed.success) {
       const { message, issues } = describeZodError(parsed.error);
       refuse(src, 'invalid input', `Refused an agent call to ${op}: ${message}`, { op });
       throw new AppError('invalid_input', `${op}: ${message}`, issues);
     }
-    return spec.run(c, parsed.data as never, conn);
+    return (ops[op] as (c: Caller, i: unknown, s?: Session) => unknown)(c, parsed.data, session);
   };
 
   const asError = (err: unknown): { code: ErrorCode; message: string; issues?: { path: string; message: string }[] } => {

@@ -10,7 +10,9 @@ import type { Logger } from '../kernel/logger';
 import type { Clipboard, Notifier } from '../kernel/ports';
 import type { RoomsService } from '../rooms';
 import type { Db } from '../store';
+import { z } from 'zod';
 import { detectSecret, prepareSecretDetection, type SecretKind } from './clipboard-secrets';
+import { preference } from './statements';
 
 /** The Clipboard port, plus what an adapter can tell or do beyond plain text. */
 export interface RelayClipboard extends Clipboard {
@@ -114,15 +116,12 @@ export function createClipboardRelay(deps: RelayDeps): ClipboardRelay {
       return () => clearTimeout(t);
     });
 
-  const getPref = db.prepare("SELECT value FROM assist_prefs WHERE key = 'relay.roomId'");
-  const putPref = db.prepare(
-    "INSERT INTO assist_prefs (key, value, updated_at) VALUES ('relay.roomId', ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-  );
-  const stored = getPref.get() as { value: string } | undefined;
+  const pref = preference(db, 'relay.roomId', z.string());
+  const stored = pref.get();
 
   // Off at every start: nothing leaves the clipboard until the user turns it on in this session.
   let enabled = false;
-  let roomId: string | null = stored ? (JSON.parse(stored.value) as string) : null;
+  let roomId: string | null = stored.ok ? stored.value : null;
   let lastSeen: string | null = null;
   let lastRelayedAt: number | null = null;
   let relayed = 0;
@@ -276,7 +275,7 @@ export function createClipboardRelay(deps: RelayDeps): ClipboardRelay {
   const set = async ({ enabled: on, roomId: room }: { enabled: boolean; roomId?: string }): Promise<RelayState> => {
     if (room !== undefined && room !== roomId) {
       roomId = room;
-      putPref.run(JSON.stringify(room), now());
+      pref.put(room, now());
     }
     if (on && !roomId) throw new AppError('invalid_input', 'Choose the room the clipboard relay should post into, then turn it on.');
     if (on && !enabled) {

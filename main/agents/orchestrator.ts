@@ -7,6 +7,7 @@ import { priceTableSchema, type AgentScope, type PriceTable, type SizeHints, typ
 import type { Handlers } from '../kernel/dispatcher';
 import { AppError } from '../kernel/errors';
 import type { Db } from '../store';
+import { preference } from './statements';
 
 export type Role = (typeof teamRoles)[number];
 export type Tier = (typeof modelTiers)[number];
@@ -194,7 +195,8 @@ const shippedSchema = z.object({
   tiers: z.object({ opus: z.string(), sonnet: z.string(), haiku: z.string() }),
   models: z.record(z.string(), z.object({ inputPerMTok: z.number(), outputPerMTok: z.number(), label: z.string().optional() })),
 });
-type Overrides = Record<string, { inputPerMTok: number; outputPerMTok: number }>;
+const overridesSchema = z.record(z.string(), z.object({ inputPerMTok: z.number(), outputPerMTok: z.number() }));
+type Overrides = z.output<typeof overridesSchema>;
 
 export interface OrchestratorDeps {
   db: Db;
@@ -220,17 +222,10 @@ export interface Orchestrator {
 export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const { db, now } = deps;
   const shipped = shippedSchema.parse(deps.prices ?? shippedPrices);
-  const getPref = db.prepare("SELECT value FROM assist_prefs WHERE key = 'orchestrator.prices'");
-  const putPref = db.prepare(
-    "INSERT INTO assist_prefs (key, value, updated_at) VALUES ('orchestrator.prices', ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-  );
+  const pref = preference(db, 'orchestrator.prices', overridesSchema);
   const overrides = (): Overrides => {
-    const row = getPref.get() as { value: string } | undefined;
-    try {
-      return row ? (JSON.parse(row.value) as Overrides) : {};
-    } catch {
-      return {};
-    }
+    const stored = pref.get();
+    return stored.ok ? stored.value : {};
   };
   const prices = (): PriceTable => {
     const o = overrides();
@@ -257,7 +252,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
             throw new AppError('invalid_input', `${model} is not in the price table yet: give both its input and output price.`);
           o[model] = { inputPerMTok: input, outputPerMTok: output };
         }
-        putPref.run(JSON.stringify(o), now());
+        pref.put(o, now());
         return prices();
       },
       'assist.orchestrator.apply': async ({ description, hints, roomName }) => {

@@ -2,7 +2,8 @@
 // summary and it is streamed to the room's summary panel as it is written; without a key, or when
 // the API fails, an extractive summary (decisions, action items, open questions) is made locally.
 import Anthropic, { APIConnectionError, APIError } from '@anthropic-ai/sdk';
-import type { RoomSummary, SummaryConfig } from '../../preload/contract';
+import { summaryConfigSchema, type RoomSummary, type SummaryConfig } from '../../preload/contract';
+import { preference, summaryStatements, type SummaryRow } from './statements';
 import type { EventBus } from '../kernel/bus';
 import type { Handlers } from '../kernel/dispatcher';
 import { AppError } from '../kernel/errors';
@@ -146,25 +147,9 @@ export function describeApiError(err: unknown): string {
 
 export function createSummaryService(deps: SummaryDeps): SummaryService {
   const { db, bus, log, now, secrets, rooms } = deps;
-  const insert = db.prepare(
-    'INSERT INTO assist_summaries (room_id, created_at, source, model, text, message_count, note) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
-  );
-  const latestRow = db.prepare('SELECT * FROM assist_summaries WHERE room_id = ? ORDER BY id DESC LIMIT 1');
-  const getPref = db.prepare("SELECT value FROM assist_prefs WHERE key = 'summary.config'");
-  const putPref = db.prepare(
-    "INSERT INTO assist_prefs (key, value, updated_at) VALUES ('summary.config', ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-  );
-  interface Row {
-    id: number;
-    room_id: string;
-    created_at: number;
-    source: 'model' | 'extractive';
-    model: string | null;
-    text: string;
-    message_count: number;
-    note: string | null;
-  }
-  const toSummary = (r: Row): RoomSummary => ({
+  const st = summaryStatements(db);
+  const pref = preference(db, 'summary.config', summaryConfigSchema.partial());
+  const toSummary = (r: SummaryRow): RoomSummary => ({
     id: r.id,
     roomId: r.room_id,
     createdAt: r.created_at,
@@ -176,14 +161,9 @@ export function createSummaryService(deps: SummaryDeps): SummaryService {
   });
 
   let cfg: SummaryConfig = { ...DEFAULT_CONFIG };
-  const stored = getPref.get() as { value: string } | undefined;
-  if (stored) {
-    try {
-      cfg = { ...cfg, ...(JSON.parse(stored.value) as Partial<SummaryConfig>) };
-    } catch {
-      log.warn('stored summary settings are not JSON; using the defaults');
-    }
-  }
+  const stored = pref.get();
+  if (stored.ok) cfg = { ...cfg, ...stored.value };
+  else if (stored.stored) log.warn('the stored summary settings are not valid; using the defaults');
 
   const readAll = async (roomId: string): Promise<SummaryMessage[]> => {
     const all: SummaryMessage[] = [];
@@ -257,7 +237,7 @@ export function createSummaryService(deps: SummaryDeps): SummaryService {
         bus.publish('assist.summary.delta', { roomId, runId, index: 0, delta: text, text });
       }
       const summary = toSummary(
-        insert.get(roomId, now(), source, source === 'model' ? cfg.model : null, text, messages.length, note) as Row,
+        st.insert.one(roomId, now(), source, source === 'model' ? cfg.model : null, text, messages.length, note),
       );
       sinceLast.set(roomId, 0);
       bus.publish('assist.summary.done', { roomId, runId, summary });
@@ -285,13 +265,13 @@ export function createSummaryService(deps: SummaryDeps): SummaryService {
   const config = (patch: Partial<SummaryConfig> = {}): SummaryConfig => {
     if (Object.keys(patch).length) {
       cfg = { ...cfg, ...patch };
-      putPref.run(JSON.stringify(cfg), now());
+      pref.put(cfg, now());
     }
     return cfg;
   };
 
   const latest = (roomId: string): RoomSummary | null => {
-    const r = latestRow.get(roomId) as Row | undefined;
+    const r = st.latest.get(roomId);
     return r ? toSummary(r) : null;
   };
 

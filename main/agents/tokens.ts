@@ -8,6 +8,7 @@ import {
 } from '../../preload/contract';
 import { notFound } from '../kernel/errors';
 import type { Db } from '../store';
+import { nonceStatements, tokenStatements, type TokenRow } from './statements';
 
 /** omni_<12 hex id>_<32 random bytes, base64url>. The id is for lookup; only the hash is stored. */
 const TOKEN_RE = /^omni_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
@@ -26,21 +27,6 @@ export interface TokenRecord {
 export type TokenCheck =
   | { ok: true; token: TokenRecord }
   | { ok: false; reason: 'missing' | 'malformed' | 'unknown' | 'wrong' | 'expired' | 'revoked'; tokenId?: string };
-
-interface Row {
-  id: string;
-  name: string;
-  hash: Buffer;
-  scopes: string;
-  roles: string;
-  rate_per_minute: number;
-  burst: number;
-  public_key: string | null;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  last_used_at: number | null;
-}
 
 const sha256 = (s: string): Buffer => crypto.createHash('sha256').update(s).digest();
 
@@ -66,12 +52,12 @@ export interface TokenStore {
 export function createTokenStore(deps: { db: Db; now: () => number; randomBytes?: (n: number) => Buffer }): TokenStore {
   const { db, now } = deps;
   const rand = deps.randomBytes ?? crypto.randomBytes;
-  const byId = db.prepare('SELECT * FROM agent_tokens WHERE id = ?');
-  const toInfo = (r: Row): TokenInfo => ({
+  const st = tokenStatements(db);
+  const toInfo = (r: TokenRow): TokenInfo => ({
     id: r.id,
     name: r.name,
-    scopes: JSON.parse(r.scopes) as AgentScope[],
-    roles: JSON.parse(r.roles) as string[],
+    scopes: r.scopes,
+    roles: r.roles,
     ratePerMinute: r.rate_per_minute,
     burst: r.burst,
     hasPublicKey: r.public_key !== null,
@@ -92,12 +78,7 @@ export function createTokenStore(deps: { db: Db; now: () => number; randomBytes?
       // Writers join rooms ready to vote; read-only agents only watch.
       const roles = input.roles ?? (scopes.includes('rooms:write') ? ['coder'] : ['observer']);
       db.transaction(() =>
-        db
-          .prepare(
-            `INSERT INTO agent_tokens (id, name, hash, scopes, roles, rate_per_minute, burst, public_key, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
+        st.insert.run(
             id,
             input.name,
             sha256(token),
@@ -110,21 +91,21 @@ export function createTokenStore(deps: { db: Db; now: () => number; randomBytes?
             input.expiresInDays ? t + input.expiresInDays * 86_400_000 : null,
           ),
       ).immediate();
-      return { token, info: toInfo(byId.get(id) as Row) };
+      return { token, info: toInfo(st.byId.one(id)) };
     },
-    list: () => (db.prepare('SELECT * FROM agent_tokens ORDER BY created_at DESC, id').all() as Row[]).map(toInfo),
+    list: () => st.list.all().map(toInfo),
     revoke(id) {
-      const r = byId.get(id) as Row | undefined;
+      const r = st.byId.get(id);
       if (!r) throw notFound(`Token ${id}`);
-      if (r.revoked_at === null) db.prepare('UPDATE agent_tokens SET revoked_at = ? WHERE id = ?').run(now(), id);
-      return toInfo(byId.get(id) as Row);
+      if (r.revoked_at === null) st.revoke.run(now(), id);
+      return toInfo(st.byId.one(id));
     },
     check(token) {
       if (!token) return { ok: false, reason: 'missing' };
       const m = TOKEN_RE.exec(token);
       if (!m) return { ok: false, reason: 'malformed' };
       const id = m[1]!;
-      const r = byId.get(id) as Row | undefined;
+      const r = st.byId.get(id);
       if (!r) return { ok: false, reason: 'unknown', tokenId: id };
       if (!crypto.timingSafeEqual(sha256(token), r.hash)) return { ok: false, reason: 'wrong', tokenId: id };
       if (r.revoked_at !== null) return { ok: false, reason: 'revoked', tokenId: id };
@@ -134,8 +115,8 @@ export function createTokenStore(deps: { db: Db; now: () => number; randomBytes?
         token: {
           id,
           name: r.name,
-          scopes: JSON.parse(r.scopes) as AgentScope[],
-          roles: JSON.parse(r.roles) as string[],
+          scopes: r.scopes,
+          roles: r.roles,
           ratePerMinute: r.rate_per_minute,
           burst: r.burst,
           publicKey: r.public_key,
@@ -144,14 +125,14 @@ export function createTokenStore(deps: { db: Db; now: () => number; randomBytes?
       };
     },
     setPublicKey(id, publicKey) {
-      db.prepare('UPDATE agent_tokens SET public_key = ? WHERE id = ?').run(publicKey, id);
+      st.setPublicKey.run(publicKey, id);
     },
     touch(id) {
       // At most once a minute per token: a busy agent should not turn every call into a write.
       const t = now();
       if ((lastTouched.get(id) ?? 0) + 60_000 > t) return;
       lastTouched.set(id, t);
-      db.prepare('UPDATE agent_tokens SET last_used_at = ? WHERE id = ?').run(t, id);
+      st.touch.run(t, id);
     },
   };
 }
@@ -203,11 +184,10 @@ export interface NonceStore {
 }
 
 export function createNonceStore(db: Db): NonceStore {
-  const insert = db.prepare('INSERT OR IGNORE INTO agent_nonces (key, nonce, ts) VALUES (?, ?, ?)');
-  const prune = db.prepare('DELETE FROM agent_nonces WHERE ts < ?');
+  const st = nonceStatements(db);
   return {
-    add: (key, nonce, ts) => insert.run(key, nonce, ts).changes === 1,
-    prune: (before) => void prune.run(before),
+    add: (key, nonce, ts) => st.insert.run(key, nonce, ts).changes === 1,
+    prune: (before) => void st.prune.run(before),
   };
 }
 
@@ -263,3 +243,5 @@ export function verifyEd25519(publicKeyB64: string, data: Buffer, sigB64: string
     return false;
   }
 }
+
+export type ReplayGuard = ReturnType<typeof createReplayGuard>;
