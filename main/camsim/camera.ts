@@ -27,6 +27,17 @@ import { videoEndpoints } from './vapix-video';
 
 export { parseBrokerUrl } from './vapix-mqtt';
 
+/** a < b for dotted AXIS OS versions (12.0.91 vs 9.80). */
+export function versionBelow(a: string, b: string): boolean {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d < 0;
+  }
+  return false;
+}
+
 export function createSimCamera(opts: {
   identity: CameraIdentity;
   port: number;
@@ -68,10 +79,30 @@ export function createSimCamera(opts: {
   // ---- the device's own events (published by the MQTT event bridge, listed by the event service) --
   let motion = false;
   const motionEvent = (): DeviceEvent => ({ topic: 'onvif:VideoSource/MotionAlarm', source: { VideoSourceConfigurationToken: '1' }, data: { State: motion ? '1' : '0' }, property: true });
+  // The installed app's own event (declared by it, like AXIS Object Analytics scenarios): someone in view.
+  let presence: string | undefined;
+  const presenceEvent = (): DeviceEvent => ({ topic: 'onvif:CameraApplicationPlatform/axis:OmniSight/Presence', source: { device: '1' }, data: { active: presence ? '1' : '0', classTypes: presence ?? '' }, property: true });
+  const appSaw = (payload: string): void => {
+    let classes: string | undefined;
+    try {
+      const env = JSON.parse(payload) as { kind?: string; body?: string };
+      if (env.kind !== 'detections' || typeof env.body !== 'string') return;
+      const obs = (JSON.parse(env.body) as { frame?: { observations?: { class?: { type?: string } }[] } }).frame?.observations ?? [];
+      const types = [...new Set(obs.map((x) => x.class?.type?.toLowerCase()).filter((x): x is string => !!x))].sort();
+      classes = types.length ? types.join(',') : undefined;
+    } catch {
+      return;
+    }
+    if (classes !== presence) {
+      presence = classes;
+      mq.event(presenceEvent());
+    }
+  };
   const properties = (): DeviceEvent[] => [
     { topic: 'onvif:Device/axis:Status/SystemReady', source: {}, data: { ready: crashed ? '0' : '1' }, property: true },
     { topic: 'onvif:Device/axis:IO/Port', source: { port: '1' }, data: { state: '0' }, property: true },
     motionEvent(),
+    ...(apps.get('omnisight')?.status === 'Running' ? [presenceEvent()] : []),
   ];
   const mq = mqttEndpoints({ serial: id.serial, broker: opts.broker, auth, now, fault, crashed: isCrashed, onChange: () => syncAgent(), properties });
   const video = videoEndpoints({ scene, cam, now, params, fault, crashed: isCrashed });
@@ -111,6 +142,7 @@ export function createSimCamera(opts: {
       const c = mq.client();
       if (!c || !c.connected) return false;
       c.publish(topic, payload, { qos });
+      appSaw(payload);
       return true;
     },
     phantomBox: () => {
@@ -194,6 +226,8 @@ export function createSimCamera(opts: {
     ...localAppRoutes({ id, cam, apps, agent, runtime, omnisightRunning }),
   ]) {
     if (routes.has(r.path)) throw new Error(`two handlers for ${r.path}`);
+    // Older firmware than the API's first release does not serve it at all.
+    if (r.since && versionBelow(id.firmware, r.since)) continue;
     routes.set(r.path, r);
   }
 

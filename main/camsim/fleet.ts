@@ -19,7 +19,7 @@ const AXIS_OUIS = ['B8A44F', 'ACCC8E', 'E82725'];
 
 const password = (): string => randomBytes(12).toString('base64url');
 
-function identityFor(i: number, rng: Rng, ops: { operator: string; viewer: string }, taken: Set<string>): CameraIdentity {
+function identityFor(i: number, rng: Rng, ops: { operator: string; viewer: string }, taken: Set<string>, firmwareOverride?: string): CameraIdentity {
   const model = MODELS[i % MODELS.length]!;
   let serial: string;
   do {
@@ -27,7 +27,7 @@ function identityFor(i: number, rng: Rng, ops: { operator: string; viewer: strin
   } while (taken.has(serial));
   taken.add(serial);
   // Older ARTPEC-8 units still run AXIS OS 11 (unsigned apps allowed by default).
-  const firmware = model.soc === 'Axis Artpec-9' ? '12.2.62' : i % 4 === 2 ? '11.11.73' : '12.0.91';
+  const firmware = firmwareOverride ?? (model.soc === 'Axis Artpec-9' ? '12.2.62' : i % 4 === 2 ? '11.11.73' : '12.0.91');
   const users: SimUser[] = [
     { username: 'root', password: password(), role: 'administrator' },
     { username: 'operator', password: ops.operator, role: 'operator' },
@@ -48,6 +48,7 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
   if (!(n >= 1 && n <= 256)) throw new Error('cameras must be between 1 and 256');
   const seed = opts.seed ?? randomBytes(4).readUInt32LE(0);
   const now = opts.now ?? Date.now;
+  if (opts.firmware !== undefined && !/^\d{1,2}\.\d{1,3}(\.\d{1,4})?$/.test(opts.firmware)) throw new Error(`firmware must be an AXIS OS version such as 12.0.91, not ${opts.firmware}`);
   if (opts.broker !== undefined && !parseBrokerUrl(opts.broker, 'check')) throw new Error(`broker must be a URL such as mqtt://127.0.0.1:1883, not ${opts.broker}`);
   const rng = createRng(seed);
   const scene = createScene({ seed, cameras: n, origin: now() });
@@ -60,7 +61,7 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
   const emulator = opts.apps === 'agent' ? null : (findEmulator() ?? undefined);
   const runtimes: EapRuntime[] = [];
   for (let i = 0; i < n; i++) {
-    const identity = identityFor(i, rng.fork(100 + i), ops, taken);
+    const identity = identityFor(i, rng.fork(100 + i), ops, taken, opts.firmware);
     const model: ModelName = i % 4 === 3 ? 'yolov5n' : 'ssd_mobilenet_v2';
     cams.push(
       createSimCamera({

@@ -135,6 +135,8 @@ export interface Route {
    */
   need: Role | 'by-method';
   handle(req: Req, res: Res, url: URL, user: SimUser | undefined): void | Promise<void>;
+  /** The first AXIS OS version that serves this path (older firmware answers 404). */
+  since?: string;
   /** How API discovery lists this path, when it is a listed API. */
   api?: { id: string; version: string; name: string; docLink: string; status?: string };
 }

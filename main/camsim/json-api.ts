@@ -45,6 +45,8 @@ export interface JsonApiSpec {
   need: Role | 'by-method';
   /** The role per method (only asked for 'by-method' APIs; getSupportedVersions is always allowed once the path is). */
   methodNeed?: (method: string) => Role;
+  /** The first AXIS OS version with this API. */
+  since?: string;
   /** The API's error codes (the common set when absent). */
   codes?: ErrorCodes;
   handle(method: string, params: Record<string, unknown>, user: SimUser | undefined, apiVersion: string): unknown;
@@ -55,6 +57,7 @@ export function jsonRoute(auth: Auth, spec: JsonApiSpec): Route {
   return {
     path: spec.path,
     need: spec.need,
+    ...(spec.since ? { since: spec.since } : {}),
     api: { id: spec.id, version: current, name: spec.name, docLink: DOC_LINK },
     handle: (req, res, _url, user) => serveJsonApi(req, res, auth, user, spec),
   };

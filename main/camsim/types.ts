@@ -37,6 +37,8 @@ export interface SimFleetOptions {
    * when it is on PATH, else the built-in agent; 'agent' always uses the built-in agent.
    */
   apps?: 'auto' | 'agent';
+  /** Every camera runs this AXIS OS version instead of its model's (e.g. '8.40.3' for a camera from before API discovery). */
+  firmware?: string;
   /** Where cameras keep installed apps and their HTTPS certificate (a temp folder by default; removed on stop). */
   dataDir?: string;
 }

@@ -40,6 +40,7 @@ export function deviceRoutes(o: { id: CameraIdentity; auth: Auth; now: () => num
       id: 'basic-device-info',
       name: 'Basic Device Information',
       versions: ['1.0', '1.1', '1.2', '1.3'],
+      since: '8.40',
       need: 'by-method',
       methodNeed: (m) => (m === 'getAllUnrestrictedProperties' ? 'anonymous' : 'viewer'),
       handle: (method, p) => {
@@ -64,6 +65,7 @@ export function deviceRoutes(o: { id: CameraIdentity; auth: Auth; now: () => num
       id: 'api-discovery',
       name: 'API Discovery Service',
       versions: ['1.0'],
+      since: '8.50',
       codes: DISCOVERY_ERR,
       // Discovery needs no authentication: a client asks it before it knows what to log in to.
       need: 'by-method',

@@ -314,6 +314,7 @@ export function mqttEndpoints(o: {
         id: 'mqtt-client',
         name: 'MQTT Client API',
         versions: ['1.0'],
+        since: '9.80',
         need: 'administrator',
         handle: (method, p) => {
           switch (method) {
@@ -341,6 +342,7 @@ export function mqttEndpoints(o: {
         id: 'event-mqtt-bridge',
         name: 'MQTT Event Bridge',
         versions: ['1.0'],
+        since: '9.80',
         need: 'administrator',
         handle: (method, p) => {
           if (method === 'configureEventPublication') {

@@ -38,14 +38,23 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
   const backgrounds = new Map<string, Buffer>();
 
   const videoParams = (url: URL): { width: number; height: number; fps: number; compression: number } => {
-    const res = url.searchParams.get('resolution') ?? o.params.get('root.Image.I0.Appearance.Resolution') ?? '640x360';
+    // A stream profile (streamprofile=<name>) supplies defaults; arguments in the URL override them.
+    const profileName = url.searchParams.get('streamprofile');
+    let profile = new URLSearchParams();
+    if (profileName !== null) {
+      const slot = o.params.all().find(([k, v]) => /^root\.StreamProfile\.S\d+\.Name$/.test(k) && v === profileName);
+      if (!slot) throw new HttpFail(400, `Error: Invalid value '${profileName}' for parameter streamprofile`);
+      profile = new URLSearchParams(o.params.get(slot[0].replace(/Name$/, 'Parameters')) ?? '');
+    }
+    const arg = (k: string): string | null => url.searchParams.get(k) ?? profile.get(k);
+    const res = arg('resolution') ?? o.params.get('root.Image.I0.Appearance.Resolution') ?? '640x360';
     // Only the sizes the camera lists in Properties.Image.Resolution: any other is refused, as firmware does.
     if (!RESOLUTIONS.includes(res)) throw new HttpFail(400, `Error: Invalid value '${res}' for parameter resolution`);
     const [width, height] = res.split('x').map(Number) as [number, number];
-    const fpsRaw = url.searchParams.get('fps') ?? '0';
+    const fpsRaw = arg('fps') ?? o.params.get('root.Image.I0.Stream.FPS') ?? '0';
     const fps = Number(fpsRaw);
     if (!/^\d+$/.test(fpsRaw) || fps > 60) throw new HttpFail(400, `Error: Invalid value '${fpsRaw}' for parameter fps`);
-    const compRaw = url.searchParams.get('compression') ?? o.params.get('root.Image.I0.Appearance.Compression') ?? '30';
+    const compRaw = arg('compression') ?? o.params.get('root.Image.I0.Appearance.Compression') ?? '30';
     const compression = Number(compRaw);
     if (!/^\d+$/.test(compRaw) || compression > 100) throw new HttpFail(400, `Error: Invalid value '${compRaw}' for parameter compression`);
     const camera = url.searchParams.get('camera') ?? '1';

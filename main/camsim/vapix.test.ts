@@ -140,6 +140,15 @@ describe('VAPIX surface like AXIS OS 12', () => {
     }
   });
 
+  it('streams with the arguments of a stream profile, URL arguments overriding them', async () => {
+    const img = await curl(`${cam.url}/axis-cgi/jpg/image.cgi?streamprofile=Quality`, viewer);
+    expect(img.status).toBe(200);
+    expect((await sharp(img.body).metadata()).width).toBe(1280);
+    const small = await curl(`${cam.url}/axis-cgi/jpg/image.cgi?streamprofile=Quality&resolution=320x180`, viewer);
+    expect((await sharp(small.body).metadata()).width).toBe(320);
+    expect((await curl(`${cam.url}/axis-cgi/jpg/image.cgi?streamprofile=NoSuch`, viewer)).status).toBe(400);
+  });
+
   it('answers the SOAP event service after authentication', async () => {
     const soap = '<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetEventInstances xmlns="http://www.axis.com/vapix/ws/event1"/></s:Body></s:Envelope>';
     expect((await curl(`${cam.url}/vapix/services`, { data: soap })).status).toBe(401);
@@ -208,6 +217,16 @@ describe('MQTT client and event bridge like a fresh device', () => {
       expect(got[0]!.payload).toEqual({ timestamp: expect.any(Number), topic: 'onvif:Device/axis:Status/SystemReady', message: { source: {}, key: {}, data: { ready: '1' } }, serialNumber: cam.serial });
       // A filter the topic does not match publishes nothing of it.
       expect(got.every((g) => g.topic.includes('/axis:Status/'))).toBe(true);
+      // The device's motion alarm and the installed app's own event, without namespaces when asked.
+      got.length = 0;
+      expect((await call('/axis-cgi/mqtt/event.cgi', 'configureEventPublication', { eventFilterList: [{ topicFilter: 'onvif:VideoSource//.' }, { topicFilter: 'onvif:CameraApplicationPlatform//.' }], includeTopicNamespaces: false })).error).toBeUndefined();
+      for (let i = 0; i < 30 && got.length < 2; i++) await sleep(100);
+      const topics = got.map((g) => g.topic);
+      expect(topics).toContain(`axis/${cam.serial}/event/VideoSource/MotionAlarm`);
+      expect(topics).toContain(`axis/${cam.serial}/event/CameraApplicationPlatform/OmniSight/Presence`);
+      const motion = got.find((g) => g.topic.endsWith('/MotionAlarm'))!.payload;
+      expect(motion.message).toEqual({ source: { VideoSourceConfigurationToken: '1' }, key: {}, data: { State: expect.stringMatching(/^[01]$/) } });
+      expect(motion.serialNumber).toBe(cam.serial);
     } finally {
       await sub.endAsync();
     }

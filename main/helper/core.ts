@@ -3,6 +3,7 @@
 import { VapixError } from './digest';
 import { fromHelperSchema, helperRequestSchema, toHelperSchema, type FromHelper, type HelperErrorKind } from './protocol';
 import { startStream, type StreamReader, type StreamTuning, type Timers } from './stream';
+import { missingApis, readDeviceFacts } from './device-facts';
 import { VapixClient } from './vapix';
 import { AppClient, uploadApp } from './apps';
 import { runNativeBuild } from './build';
@@ -57,9 +58,15 @@ export function createHelperCore(o: HelperCoreOptions): HelperCore {
           break;
         case 'probe': {
           const client = new VapixClient(req.target);
-          value = await client.probe();
-          // Adding a camera means configuring it later (MQTT, apps): prove the role now.
-          if (req.requireAdmin) await client.mqttStatus();
+          // API discovery first, the APIs it lists, param.cgi on old firmware (device-facts.ts).
+          const { via: _via, apis: _apis, ...info } = await readDeviceFacts(client);
+          // Adding a camera means configuring it later (MQTT, apps): prove the role now, and that it has what the product needs.
+          if (req.requireAdmin) {
+            const missing = missingApis({ ...info, via: _via, apis: _apis });
+            if (missing.length > 0) throw new VapixError('unsupported', missing.join(' '));
+            await client.mqttStatus();
+          }
+          value = info;
           break;
         }
         case 'configureMqtt':

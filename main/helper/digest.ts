@@ -19,7 +19,8 @@ export type VapixErrorKind =
   | 'not_axis'
   | 'bad_reply'
   | 'too_large'
-  | 'http';
+  | 'http'
+  | 'unsupported';
 
 /** A failure talking to a camera, with a message meant for the person who typed the address. */
 export class VapixError extends Error {

@@ -102,6 +102,7 @@ export const helperErrorKinds = [
   'bad_reply',
   'too_large',
   'http',
+  'unsupported',
   'invalid_request',
   'internal',
 ] as const;

@@ -25,6 +25,7 @@ describe('VAPIX conformance of the simulated camera', () => {
       'param-cgi',
       'usergroup',
       'jpg-image',
+      'mjpg-video',
       'applications',
     ]);
   };

@@ -57,7 +57,7 @@ class Check {
 const errorShape = z.object({ code: z.number().int(), message: z.string() });
 const envelope = <T extends z.ZodType>(data: T) =>
   z.object({ apiVersion: z.string().regex(/^\d+\.\d+$/), context: z.string().optional(), method: z.string(), data: data.optional(), error: errorShape.optional() });
-const supportedVersions = envelope(z.object({ apiVersions: z.array(z.string().regex(/^\d+\.\d+$/)).min(1) }));
+const supportedVersions = envelope(z.object({ apiVersions: z.array(z.string().regex(/^\d+\.\d+$/)).min(1) })).refine((x) => !!x.data && !x.error, 'data with apiVersions, not an error');
 const apiList = envelope(z.object({ apiList: z.array(z.object({ id: z.string().min(1), version: z.string().regex(/^\d+\.\d+$/), name: z.string(), docLink: z.string(), status: z.string().optional() })) }));
 const properties = envelope(z.object({ propertyList: z.object({ SerialNumber: z.string().regex(/^[0-9A-Fa-f]{12}$/), ProdNbr: z.string().min(1), ProdFullName: z.string().min(1), Version: z.string().regex(/^\d+\.\d+/), Brand: z.string() }).loose() }));
 const mqttMessage = z.object({ useDefault: z.boolean(), topic: z.string().optional(), message: z.string().optional(), retain: z.boolean().optional(), qos: z.number().int().optional() });
@@ -171,7 +171,7 @@ export async function runConformance(t: Target, timeoutMs = 10_000): Promise<Api
         for (const a of v.data?.apiList ?? []) listed.set(a.id, a.version);
       }
       const sv = await json('/axis-cgi/apidiscovery.cgi', { context: 'conformance', method: 'getSupportedVersions' });
-      c.shape(supportedVersions.refine((x) => !!x.data, 'data'), sv.value, 'getSupportedVersions without apiVersion');
+      c.shape(supportedVersions, sv.value, 'getSupportedVersions without apiVersion');
       record('api-discovery', c, listed.get('api-discovery') ?? '1.0');
     }
   }
@@ -253,6 +253,56 @@ export async function runConformance(t: Target, timeoutMs = 10_000): Promise<Api
       const odd = await call('/axis-cgi/jpg/image.cgi?resolution=999x999');
       c.ok(odd.status !== 200 || !String(odd.headers['content-type']).startsWith('image/'), 'an unlisted resolution (999x999) refused');
       record('jpg-image', c);
+    }
+  }
+
+  // MJPEG: multipart/x-mixed-replace, boundary from the header, parts framed with Content-Type and Content-Length.
+  {
+    const c = new Check();
+    const res = resolutions.includes('320x180') ? '320x180' : resolutions[resolutions.length - 1];
+    if (!res) {
+      c.ok(false, 'a resolution list to test against (param-cgi)');
+      record('mjpg-video', c);
+    } else {
+      const r = await client.request(`${base}/axis-cgi/mjpg/video.cgi?resolution=${res}&fps=5`, { digestAuth: `${t.user}:${t.password}`, dataType: 'stream', timeout: timeoutMs });
+      const type = String(r.headers['content-type'] ?? '');
+      const boundary = /boundary=("?)([^";]+)\1/.exec(type)?.[2];
+      c.ok(r.status === 200 && type.startsWith('multipart/x-mixed-replace') && !!boundary, `200 multipart/x-mixed-replace with a boundary (got ${r.status} ${type})`);
+      const stream = r.res as unknown as NodeJS.ReadableStream & { destroy(): void };
+      let buf = Buffer.alloc(0);
+      const parts: { head: string; body: Buffer }[] = [];
+      if (boundary) {
+        const delim = Buffer.from(`--${boundary}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          stream.on('data', (chunk: Buffer) => {
+            buf = Buffer.concat([buf, chunk]);
+            for (;;) {
+              const at = buf.indexOf(delim);
+              const headEnd = at < 0 ? -1 : buf.indexOf('\r\n\r\n', at);
+              if (headEnd < 0) break;
+              const head = buf.subarray(at + delim.length, headEnd).toString('latin1');
+              const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? NaN);
+              if (!Number.isFinite(len) || buf.length < headEnd + 4 + len) break;
+              parts.push({ head, body: buf.subarray(headEnd + 4, headEnd + 4 + len) });
+              buf = buf.subarray(headEnd + 4 + len);
+            }
+            if (parts.length >= 2) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          stream.on('end', () => resolve());
+          stream.on('error', () => resolve());
+        });
+      }
+      stream.destroy();
+      c.ok(parts.length >= 2, `two parts within ${timeoutMs} ms (got ${parts.length})`);
+      for (const p of parts) {
+        c.ok(/content-type:\s*image\/jpeg/i.test(p.head), 'each part to say Content-Type: image/jpeg');
+        c.ok(p.body[0] === 0xff && p.body[1] === 0xd8 && p.body[p.body.length - 2] === 0xff && p.body[p.body.length - 1] === 0xd9, 'each part to be a whole JPEG (SOI … EOI)');
+      }
+      record('mjpg-video', c);
     }
   }
 
