@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs what `npm run build:camera-app` and native/native.test.ts need on a fresh Debian machine:
 # the aarch64 cross compiler, qemu user-mode emulation, a local mosquitto broker for the test, and
-# the arm64 builds of libsodium (Ed25519) and libmosquitto (MQTT client).
+# the arm64 builds of libsodium (Ed25519) and libmosquitto (MQTT client) — the camera package bundles
+# them under lib/ — and the arm64 glib headers, against which `make check-hal-axis` compiles the
+# real-camera HAL with the SDK declarations in native/sdk-decl/.
 # Idempotent: packages already present are skipped, and a second run changes nothing.
 # Run as root (or with sudo available). Exit status 0 means the build and the qemu test can run.
 set -eu
@@ -14,8 +16,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 
-HOST_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static mosquitto make pkg-config"
-ARM64_PKGS="libsodium-dev:arm64 libmosquitto-dev:arm64"
+HOST_PKGS="gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static mosquitto make pkg-config"
+# libc6:arm64 (pulled in by these) provides /lib/ld-linux-aarch64.so.1, the loader path AXIS OS has,
+# which the simulator hands to qemu for the camera package.
+ARM64_PKGS="libsodium-dev:arm64 libmosquitto-dev:arm64 libglib2.0-dev:arm64"
 
 missing() {
   out=""
@@ -50,16 +54,16 @@ else
     echo "setup-cross: installing$TODO_ARM"
     # shellcheck disable=SC2086
     if ! $SUDO apt-get install -y -q --no-install-recommends $TODO_ARM; then
-      # Fallback: the C app speaks MQTT 3.1.1 itself (native/src/mqtt.c), so only libsodium is required.
-      echo "setup-cross: the arm64 -dev libraries could not all be installed; trying libsodium alone" >&2
-      $SUDO apt-get install -y -q --no-install-recommends libsodium-dev:arm64
+      echo "setup-cross: the arm64 -dev libraries could not all be installed (see above)" >&2
+      exit 1
     fi
   fi
 fi
 
 # Report what the build will find.
-for f in /usr/bin/aarch64-linux-gnu-gcc /usr/bin/qemu-aarch64-static /usr/sbin/mosquitto \
-         /usr/include/sodium.h /usr/lib/aarch64-linux-gnu/libsodium.so; do
+for f in /usr/bin/aarch64-linux-gnu-gcc /usr/bin/aarch64-linux-gnu-readelf /usr/bin/qemu-aarch64-static /usr/sbin/mosquitto \
+         /usr/include/sodium.h /usr/lib/aarch64-linux-gnu/libsodium.so /usr/lib/aarch64-linux-gnu/libmosquitto.so \
+         /lib/aarch64-linux-gnu/ld-linux-aarch64.so.1 /usr/lib/aarch64-linux-gnu/pkgconfig/glib-2.0.pc; do
   if [ -e "$f" ]; then echo "setup-cross: ok      $f"; else echo "setup-cross: MISSING $f" >&2; fi
 done
 [ -e /usr/lib/aarch64-linux-gnu/libsodium.so ] || { echo "setup-cross: libsodium for arm64 is required" >&2; exit 1; }

@@ -1,16 +1,29 @@
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Detector, ModelName } from './detector';
 import type { SceneEngine } from './scene';
 import { SENSOR_FPS } from './scene';
 
-/** The simulator's built-in OmniSight agent: signed detections and heartbeats per docs/protocol.md. */
+/**
+ * The simulator's built-in OmniSight agent: it stands for an already installed "omnisight" app and
+ * behaves as the C app in native/ does (SHARED-SPECS.md): its Ed25519 key and boot epoch live in
+ * that app's local data folder (created on first start, kept across restarts and upgrades, so a
+ * deploy of the C app keeps the identity), a new epoch is written at every app start before the
+ * first message, seq starts at 1 in each epoch, envelopes are v2, and it answers the same
+ * reverse-proxied routes (identity, calibration, admin rotation and calibration).
+ */
 export interface Agent {
-  identity(): { camera: string; key: string; publicKey: string; version: string };
+  identity(): { camera: string; key: string; publicKey: string; version: string; epoch: number };
+  /** The app process starts: next boot epoch persisted (fsync) before anything is signed, seq from 1. */
+  boot(): void;
   /** Publish only while the app runs and MQTT is connected. */
   setRunning(on: boolean): void;
   running(): boolean;
-  /** A redeploy provisions a new key; seq starts again at 1. */
-  rotateKey(version: string): void;
+  /** The installed version it reports (an upgrade keeps the key). */
+  setVersion(version: string): void;
+  /** The app's HTTP routes behind the camera's reverse proxy (paths as the proxy forwards them). */
+  serveHttp(req: { method: string; path: string; query: string; body: Buffer }): { status: number; body: string };
   /** Decide for one sensor frame whether it is processed or skipped (exposed for tests). */
   processFrame(tick: number): { skipped: true } | { skipped: false; inferenceMs: number; payload: string };
   stats(): { fps_camera: number; fps_processed: number; fps_skipped: number; inference_ms: number };
@@ -39,6 +52,13 @@ export function conflictingTwin(body: string): string | undefined {
 }
 
 export const APP_VERSION = '1.2.0';
+
+/** The reverse proxy the omnisight app's manifest declares (native/manifest.json), which the preinstalled app has too. */
+export const OMNISIGHT_REVERSE_PROXY: { apiPath: string; target: string; access: 'viewer' | 'admin' }[] = [
+  { apiPath: 'identity.cgi', target: 'http://localhost:2001/identity.cgi', access: 'viewer' },
+  { apiPath: 'calibration.cgi', target: 'http://localhost:2001/calibration.cgi', access: 'viewer' },
+  { apiPath: 'admin', target: 'http://localhost:2001/admin', access: 'admin' },
+];
 
 /**
  * The camera's true ground calibration as image↔ground reference pairs (GET
@@ -71,8 +91,114 @@ export function calibrationPairs(groundToImage: readonly number[], maxRangeM: nu
 }
 const MAX_PAYLOAD = 64 * 1024;
 
-export function signingInput(camera: string, seq: number, sent: number, kind: string, key: string, body: string): string {
-  return ['omnisight.v1', camera, String(seq), String(sent), kind, key, body].join('\n');
+export function signingInput(camera: string, epoch: number, seq: number, sent: number, kind: string, key: string, body: string): string {
+  return ['omnisight.v2', camera, String(epoch), String(seq), String(sent), kind, key, body].join('\n');
+}
+
+/** Key id: lowercase hex of the first 8 bytes of SHA-256(raw 32-byte public key). */
+export const keyIdOf = (publicRaw: Buffer): string => createHash('sha256').update(publicRaw).digest('hex').slice(0, 16);
+
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+interface Identity {
+  id: string;
+  priv: KeyObject;
+  pubRaw: Buffer;
+}
+
+const identityFrom = (seed: Buffer): Identity => {
+  const priv = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+  const pubRaw = createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(-32);
+  return { id: keyIdOf(pubRaw), priv, pubRaw };
+};
+
+const newSeed = (): Buffer => generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
+
+/** Writes through a temporary file, fsync, rename and a directory fsync (as the C app does). */
+function durableWrite(dir: string, name: string, data: Buffer | string): void {
+  const tmp = path.join(dir, `.${name}.${process.pid}.tmp`);
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, path.join(dir, name));
+  const d = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(d);
+  } finally {
+    fs.closeSync(d);
+  }
+}
+
+/**
+ * The app's identity in its local data folder (signing.key: 32-byte seed ‖ 32-byte public key,
+ * libsodium's layout, mode 0600; epoch: decimal). The same files the C app reads and writes, so
+ * either can take over from the other. Without a folder (a bare test runtime) it lives in memory.
+ */
+export function createIdentityStore(dir: string | undefined): { key(): Identity; nextEpoch(): number; epoch(): number; rotate(): Identity } {
+  let key: Identity | undefined;
+  let epoch = 0;
+  const load = (): Identity => {
+    if (key) return key;
+    if (!dir) return (key = identityFrom(newSeed()));
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = path.join(dir, 'signing.key');
+    try {
+      const raw = fs.readFileSync(file);
+      if (raw.length !== 64) throw new Error(`${file} holds ${raw.length} bytes, not 64: remove it to create a new identity`);
+      const k = identityFrom(raw.subarray(0, 32));
+      if (!k.pubRaw.equals(raw.subarray(32))) throw new Error(`${file} is inconsistent: remove it to create a new identity`);
+      return (key = k);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    // First start: create exclusively (the flag 'wx' fails if another start won the race).
+    const seed = newSeed();
+    const k = identityFrom(seed);
+    try {
+      const tmp = path.join(dir, `.signing.key.${process.pid}.tmp`);
+      fs.writeFileSync(tmp, Buffer.concat([seed, k.pubRaw]), { mode: 0o600 });
+      fs.linkSync(tmp, file);
+      fs.rmSync(tmp, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return load();
+      throw e;
+    }
+    return (key = k);
+  };
+  return {
+    key: load,
+    epoch: () => epoch,
+    nextEpoch() {
+      // A start reads the key from flash again: the C app may have rotated it while it ran.
+      if (dir) key = undefined;
+      load();
+      let prev = epoch;
+      if (dir) {
+        try {
+          const text = fs.readFileSync(path.join(dir, 'epoch'), 'utf8');
+          if (!/^\d+\n?$/.test(text)) throw new Error(`${path.join(dir, 'epoch')} is damaged: refusing to guess an epoch`);
+          prev = Number(text.trim());
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          prev = 0;
+        }
+      }
+      if (prev >= 0xffffffff) throw new Error('boot epoch exhausted: rotate the key');
+      epoch = prev + 1;
+      if (dir) durableWrite(dir, 'epoch', `${epoch}\n`);
+      return epoch;
+    },
+    rotate() {
+      const seed = newSeed();
+      const k = identityFrom(seed);
+      if (dir) durableWrite(dir, 'signing.key', Buffer.concat([seed, k.pubRaw]));
+      return (key = k);
+    },
+  };
 }
 
 export function createAgent(deps: {
@@ -83,13 +209,14 @@ export function createAgent(deps: {
   model: ModelName;
   fpsCamera: number;
   publish: (topic: string, payload: string, qos: 0 | 1) => boolean;
+  /** The omnisight app's local data folder (kept across restarts and upgrades); absent = in memory. */
+  localData?: string;
   /** Where a lying camera claims a person stands (normalised box); absent = the image centre. */
   phantomBox?: () => { left: number; top: number; right: number; bottom: number };
 }): Agent {
   const { serial, now, scene, detector } = deps;
   const stride = Math.max(1, Math.round(SENSOR_FPS / deps.fpsCamera));
-  let keyNo = 1;
-  let key: { id: string; priv: KeyObject; pubRaw: string } = newKey(keyNo);
+  const store = createIdentityStore(deps.localData);
   let seq = 0;
   let version = APP_VERSION;
   let started = now();
@@ -104,24 +231,84 @@ export function createAgent(deps: {
   let lying = false;
   let equivocating = false;
 
-  function newKey(n: number): { id: string; priv: KeyObject; pubRaw: string } {
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const spki = publicKey.export({ format: 'der', type: 'spki' });
-    return { id: `k${n}`, priv: privateKey, pubRaw: spki.subarray(spki.length - 32).toString('base64') };
-  }
-
   const envelope = (kind: 'detections' | 'heartbeat', body: string): string => {
     const sent = now();
+    const key = store.key();
+    const epoch = store.epoch();
     const s = seq + 1;
-    const sig = sign(null, Buffer.from(signingInput(serial, s, sent, kind, key.id, body), 'utf8'), key.priv).toString('base64');
-    return JSON.stringify({ v: 1, camera: serial, seq: s, sent, kind, key: key.id, body, sig });
+    const sig = sign(null, Buffer.from(signingInput(serial, epoch, s, sent, kind, key.id, body), 'utf8'), key.priv).toString('base64');
+    return JSON.stringify({ v: 2, camera: serial, epoch, seq: s, sent, kind, key: key.id, body, sig });
   };
 
   const send = (kind: 'detections' | 'heartbeat', body: string): void => {
-    if (!on) return;
-    const payload = envelope(kind, body);
-    if (Buffer.byteLength(payload) > MAX_PAYLOAD) return;
-    if (deps.publish(`axis/${serial}/omnisight/${kind}`, payload, kind === 'heartbeat' ? 1 : 0)) seq++;
+    if (!on || store.epoch() === 0) return;
+    if (Buffer.byteLength(body) > MAX_PAYLOAD) return;
+    // A seq that never left (no connection) can be used again: nobody saw it.
+    if (deps.publish(`axis/${serial}/omnisight/${kind}`, envelope(kind, body), kind === 'heartbeat' ? 1 : 0)) seq++;
+  };
+
+  const identity = (): ReturnType<Agent['identity']> => {
+    const k = store.key();
+    return { camera: serial, key: k.id, publicKey: k.pubRaw.toString('base64'), version, epoch: store.epoch() };
+  };
+
+  const json = (status: number, value: unknown): { status: number; body: string } => ({ status, body: JSON.stringify(value) });
+  const calibrationFile = deps.localData ? path.join(deps.localData, 'calibration.json') : undefined;
+  let calibrationMem: string | undefined;
+  const setCalibration = (raw: Buffer): { status: number; body: string } => {
+    let v: unknown;
+    try {
+      v = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return json(400, { error: 'the body must be a JSON object {"points":[…]}' });
+    }
+    const o = v as { points?: unknown; source?: unknown };
+    const num = (x: unknown, lo: number, hi: number): x is number => typeof x === 'number' && Number.isFinite(x) && x >= lo && x <= hi;
+    if (!o || typeof o !== 'object' || !Array.isArray(o.points) || o.points.length < 4 || o.points.length > 32) return json(400, { error: 'points must be an array of 4 to 32 image/ground pairs' });
+    if (o.source !== undefined && (typeof o.source !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(o.source))) return json(400, { error: 'source must be 1-32 letters, digits, _ or -' });
+    const points = [];
+    for (const p of o.points as { image?: { u?: unknown; v?: unknown }; ground?: { x?: unknown; y?: unknown } }[]) {
+      if (!p || !num(p.image?.u, 0, 1) || !num(p.image?.v, 0, 1) || !num(p.ground?.x, -1e6, 1e6) || !num(p.ground?.y, -1e6, 1e6))
+        return json(400, { error: 'every point needs image.u and image.v in 0..1 and ground.x and ground.y in metres' });
+      const r6 = (n: number): number => Math.round(n * 1e6) / 1e6;
+      points.push({ image: { u: r6(p.image!.u as number), v: r6(p.image!.v as number) }, ground: { x: r6(p.ground!.x as number), y: r6(p.ground!.y as number) } });
+    }
+    const text = `${JSON.stringify({ camera: serial, source: (o.source as string | undefined) ?? 'camera', points })}\n`;
+    if (deps.localData && calibrationFile) {
+      fs.mkdirSync(deps.localData, { recursive: true, mode: 0o700 });
+      durableWrite(deps.localData, 'calibration.json', text);
+    } else calibrationMem = text;
+    return { status: 200, body: text };
+  };
+  const getCalibration = (): { status: number; body: string } => {
+    const text = calibrationFile ? (fs.existsSync(calibrationFile) ? fs.readFileSync(calibrationFile, 'utf8') : undefined) : calibrationMem;
+    return text ? { status: 200, body: text } : json(404, { error: 'no ground calibration on this camera: set it with POST /local/omnisight/admin/calibration.cgi, or set four reference points in the Timeline view' });
+  };
+
+  /** The same routes, paths and refusals as native/src/main.c's handle_http. */
+  const serveHttp: Agent['serveHttp'] = (req) => {
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    const post = req.method === 'POST';
+    switch (req.path) {
+      case '/identity.cgi':
+        if (get) return json(200, identity());
+        return post ? json(403, { error: 'rotation needs an administrator: POST /local/omnisight/admin/identity.cgi?action=rotate' }) : json(405, { error: 'GET identity.cgi' });
+      case '/calibration.cgi':
+        if (get) return getCalibration();
+        return post ? json(403, { error: 'setting the calibration needs an administrator: POST /local/omnisight/admin/calibration.cgi' }) : json(405, { error: 'GET calibration.cgi' });
+      case '/admin/identity.cgi':
+        if (get) return json(200, identity());
+        if (!post) return json(405, { error: 'POST admin/identity.cgi?action=rotate' });
+        if (req.query !== 'action=rotate') return json(400, { error: 'the only action is rotate: POST admin/identity.cgi?action=rotate' });
+        store.rotate();
+        return json(200, identity());
+      case '/admin/calibration.cgi':
+        if (post) return setCalibration(req.body);
+        if (get) return getCalibration();
+        return json(405, { error: 'POST admin/calibration.cgi' });
+      default:
+        return json(404, { error: 'not found: try /local/omnisight/identity.cgi' });
+    }
   };
 
   const trim = (list: number[], t: number): number => {
@@ -201,7 +388,15 @@ export function createAgent(deps: {
   };
 
   return {
-    identity: () => ({ camera: serial, key: key.id, publicKey: key.pubRaw, version }),
+    identity,
+    boot() {
+      store.nextEpoch();
+      seq = 0;
+    },
+    setVersion(v) {
+      version = v;
+    },
+    serveHttp,
     setRunning(next) {
       if (next === on) return;
       on = next;
@@ -214,12 +409,6 @@ export function createAgent(deps: {
       }
     },
     running: () => on,
-    rotateKey(v) {
-      keyNo++;
-      key = newKey(keyNo);
-      seq = 0;
-      version = v;
-    },
     processFrame,
     stats,
     setLie: (v) => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,16 +101,53 @@ describe('application API', () => {
     fs.rmSync(big);
   });
 
-  it('keeps the agent key until the agent is redeployed, then rotates it', async () => {
+  it('keeps the agent key across an upgrade (local data), a new epoch at each start; rotation only as admin', async () => {
     const viewer = cam.users!.find((u) => u.role === 'viewer')!;
-    const id1 = JSON.parse((await curl(`${cam.url}/local/omnisight/identity.cgi`, { user: viewer.username, pass: viewer.password })).body.toString());
-    expect(id1).toMatchObject({ camera: cam.serial, key: 'k1', version: '1.2.0' });
+    const v = { user: viewer.username, pass: viewer.password };
+    const id1 = JSON.parse((await curl(`${cam.url}/local/omnisight/identity.cgi`, v)).body.toString());
+    expect(id1).toMatchObject({ camera: cam.serial, version: '1.2.0' });
     expect(Buffer.from(id1.publicKey, 'base64')).toHaveLength(32);
-    expect(await upload(file('agent.eap', await eap({ 'manifest.json': manifest('omnisight', '1.3.0') })))).toBe('OK\n');
+    expect(id1.key).toBe(createHash('sha256').update(Buffer.from(id1.publicKey, 'base64')).digest('hex').slice(0, 16));
+    // The upgrade's manifest declares the same reverse proxy as native/manifest.json.
+    const proxy = JSON.parse(fs.readFileSync(path.join(__dirname, '../../native/manifest.json'), 'utf8')).acapPackageConf.configuration.reverseProxy;
+    const up = await eap({ 'manifest.json': JSON.stringify({ schemaVersion: '1.7.0', acapPackageConf: { setup: { appName: 'omnisight', vendor: 'OmniSight', version: '1.3.0', runMode: 'respawn', architecture: 'aarch64' }, configuration: { reverseProxy: proxy } } }) });
+    expect(await upload(file('agent.eap', up))).toBe('OK\n');
     expect((await curl(`${cam.url}/local/omnisight/identity.cgi`, auth)).status).toBe(503);
     expect(await control('start', 'omnisight')).toBe('OK\n');
     const id2 = JSON.parse((await curl(`${cam.url}/local/omnisight/identity.cgi`, auth)).body.toString());
-    expect(id2).toMatchObject({ key: 'k2', version: '1.3.0' });
-    expect(id2.publicKey).not.toBe(id1.publicKey);
+    expect(id2).toMatchObject({ key: id1.key, publicKey: id1.publicKey, version: '1.3.0' });
+    expect(id2.epoch).toBeGreaterThan(id1.epoch);
+    expect(await control('restart', 'omnisight')).toBe('OK\n');
+    const id3 = JSON.parse((await curl(`${cam.url}/local/omnisight/identity.cgi`, auth)).body.toString());
+    expect(id3).toMatchObject({ key: id1.key });
+    expect(id3.epoch).toBe(id2.epoch + 1);
+    // Rotation: refused on the viewer path (even for an administrator), refused for a viewer on the admin path.
+    expect((await curl(`${cam.url}/local/omnisight/identity.cgi?action=rotate`, { ...auth, method: 'POST' })).status).toBe(403);
+    expect((await curl(`${cam.url}/local/omnisight/admin/identity.cgi?action=rotate`, { ...v, method: 'POST' })).status).toBe(403);
+    const rotated = JSON.parse((await curl(`${cam.url}/local/omnisight/admin/identity.cgi?action=rotate`, { ...auth, method: 'POST' })).body.toString());
+    expect(rotated.key).not.toBe(id1.key);
+    expect(JSON.parse((await curl(`${cam.url}/local/omnisight/identity.cgi`, v)).body.toString()).key).toBe(rotated.key);
+    // Removing the app removes its local data: a reinstall is a new identity.
+    expect(await control('remove', 'omnisight')).toBe('OK\n');
+    expect((await curl(`${cam.url}/local/omnisight/identity.cgi`, v)).status).toBe(404);
+    expect(await upload(file('agent2.eap', up))).toBe('OK\n');
+    expect(await control('start', 'omnisight')).toBe('OK\n');
+    const id4 = JSON.parse((await curl(`${cam.url}/local/omnisight/identity.cgi`, v)).body.toString());
+    expect(id4.key).not.toBe(rotated.key);
+    expect(id4.epoch).toBe(1);
+  });
+
+  it('serves calibration.cgi from the app\'s local data, only where the manifest declares it', async () => {
+    const v = cam.users!.find((u) => u.role === 'viewer')!;
+    const got = await curl(`${cam.url}/local/omnisight/calibration.cgi`, { user: v.username, pass: v.password });
+    // The reinstall above started with empty local data: no calibration until an administrator sets one.
+    expect(got.status).toBe(404);
+    const points = [0.1, 0.5, 0.9, 0.5].map((u, i) => ({ image: { u, v: i < 3 ? 0.9 : 0.6 }, ground: { x: 10 + i, y: 3 * i } }));
+    const set = await curl(`${cam.url}/local/omnisight/admin/calibration.cgi`, { ...auth, data: JSON.stringify({ points, source: 'installer' }) });
+    expect(set.status).toBe(200);
+    const again = JSON.parse((await curl(`${cam.url}/local/omnisight/calibration.cgi`, { user: v.username, pass: v.password })).body.toString());
+    expect(again).toEqual({ camera: cam.serial, source: 'installer', points });
+    // An app whose manifest declares no reverse proxy has no routes.
+    expect((await curl(`${cam.url}/local/other/identity.cgi`, auth)).status).toBe(404);
   });
 });

@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
+import type { ReverseProxyEntry } from './eap';
 
 /** One installed ACAP application as list.cgi shows it. */
 export interface InstalledApp {
@@ -17,6 +18,8 @@ export interface InstalledApp {
    * real cameras have no such attribute.
    */
   files?: string[];
+  /** The manifest's reverseProxy entries: what the camera's web server forwards to the app, and to whom. */
+  reverseProxy?: ReverseProxyEntry[];
 }
 
 export type InstallResult = { ok: true; app: Omit<InstalledApp, 'status'> } | { ok: false; code: number };
@@ -30,6 +33,8 @@ export interface AppRuntime {
   /** undefined on success, otherwise an Axis control.cgi error code. */
   start(app: InstalledApp): Promise<number | undefined>;
   stop(app: InstalledApp): Promise<number | undefined>;
+  /** control.cgi remove: the app's files and its local data go (a reinstall then starts a new identity). */
+  remove?(app: InstalledApp): Promise<void>;
   /** A program that ended by itself (exit at start, crash): the store marks it Stopped. */
   onExit?(listener: (name: string, code: number | null) => void): void;
   /** Power loss: every program dies without an exit report. */
@@ -244,6 +249,7 @@ export function createAppStore(opts: {
         case 'remove': {
           if (app.status === 'Running') await opts.runtime.stop(app);
           app.status = 'Stopped';
+          await opts.runtime.remove?.(app);
           apps.splice(idx, 1);
           break;
         }

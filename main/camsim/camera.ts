@@ -4,7 +4,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { createAgent, type Agent } from './agent';
+import fs from 'node:fs';
+import path from 'node:path';
+import { calibrationPairs, createAgent, OMNISIGHT_REVERSE_PROXY, type Agent } from './agent';
 import { createAppStore, type AppRuntime, type AppStore, type InstalledApp } from './apps';
 import { createDetector, type ModelName } from './detector';
 import { createDigestServer, type DigestServer } from './digest';
@@ -131,33 +133,6 @@ export function createSimCamera(opts: {
     if (appLog.length > 200) appLog.shift();
   };
 
-  const agent: Agent = createAgent({
-    serial: id.serial,
-    now,
-    scene,
-    detector: createDetector({ cam, rng: opts.rng.fork(7), model: opts.model, soc: id.soc }),
-    model: opts.model,
-    fpsCamera: opts.fpsCamera,
-    publish: (topic, payload, qos) => {
-      const c = mq.client();
-      if (!c || !c.connected) return false;
-      c.publish(topic, payload, { qos });
-      appSaw(payload);
-      return true;
-    },
-    phantomBox: () => {
-      // A standing person at the middle of the first zone this camera sees: a lie that lands in a zone.
-      const z = scene.zones.find((x) => x.id === cam.zones[0]);
-      if (!z) return { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 };
-      const c = zoneCentroid(z);
-      const b = projectActorBox(cam, { id: 'phantom', kind: 'Human', x: c.x, y: c.y, heading: 0, speed: 0, length: 0.45, width: 0.5, height: 1.75 });
-      const clamp = (v: number): number => Math.min(1, Math.max(0, v));
-      return b && clamp(b.right) - clamp(b.left) > 0.002 && clamp(b.bottom) - clamp(b.top) > 0.002
-        ? { left: clamp(b.left), top: clamp(b.top), right: clamp(b.right), bottom: clamp(b.bottom) }
-        : { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 };
-    },
-  });
-
   // The hardware layer a deployed program gets: raw detections in pixels (native/README.md), the broker, the serial.
   const hardware: SimHardware = {
     serial: id.serial,
@@ -192,16 +167,54 @@ export function createSimCamera(opts: {
     },
   };
   const runtime: AppRuntime = typeof opts.runtime === 'function' ? opts.runtime(hardware) : opts.runtime;
+  // The built-in agent is the preinstalled omnisight app: its identity lives in that app's local data.
+  const agentData = (runtime as Partial<EapRuntime>).localData?.('omnisight');
+  if (agentData && !fs.existsSync(path.join(agentData, 'calibration.json'))) {
+    // Whoever mounted the camera calibrated it (POST /local/omnisight/admin/calibration.cgi); the
+    // simulator knows the true ground mapping. A real camera has this file only if someone set it.
+    const points = calibrationPairs(cam.homography, cam.maxRangeM, cam.position);
+    if (points.length >= 4) fs.writeFileSync(path.join(agentData, 'calibration.json'), `${JSON.stringify({ camera: id.serial, source: 'simulator', points })}\n`, { mode: 0o600 });
+  }
+  const agent: Agent = createAgent({
+    localData: agentData,
+    serial: id.serial,
+    now,
+    scene,
+    detector: createDetector({ cam, rng: opts.rng.fork(7), model: opts.model, soc: id.soc }),
+    model: opts.model,
+    fpsCamera: opts.fpsCamera,
+    publish: (topic, payload, qos) => {
+      const c = mq.client();
+      if (!c || !c.connected) return false;
+      c.publish(topic, payload, { qos });
+      appSaw(payload);
+      return true;
+    },
+    phantomBox: () => {
+      // A standing person at the middle of the first zone this camera sees: a lie that lands in a zone.
+      const z = scene.zones.find((x) => x.id === cam.zones[0]);
+      if (!z) return { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 };
+      const c = zoneCentroid(z);
+      const b = projectActorBox(cam, { id: 'phantom', kind: 'Human', x: c.x, y: c.y, heading: 0, speed: 0, length: 0.45, width: 0.5, height: 1.75 });
+      const clamp = (v: number): number => Math.min(1, Math.max(0, v));
+      return b && clamp(b.right) - clamp(b.left) > 0.002 && clamp(b.bottom) - clamp(b.top) > 0.002
+        ? { left: clamp(b.left), top: clamp(b.top), right: clamp(b.right), bottom: clamp(b.bottom) }
+        : { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 };
+    },
+  });
+
   const nativeRunning = (name: string): boolean => (runtime as Partial<EapRuntime>).isNative?.(name) ?? false;
 
   const apps: AppStore = createAppStore({
     runtime,
     architecture: 'aarch64',
     firmware: id.firmware,
-    preinstalled: [{ name: 'omnisight', niceName: 'OmniSight', vendor: 'OmniSight', version: '1.2.0', applicationId: '', status: 'Running' }],
+    preinstalled: [{ name: 'omnisight', niceName: 'OmniSight', vendor: 'OmniSight', version: '1.2.0', applicationId: '', status: 'Running', reverseProxy: OMNISIGHT_REVERSE_PROXY }],
     onStatus: (app: InstalledApp, installedNow: boolean) => {
       if (app.name !== 'omnisight') return;
-      if (installedNow) agent.rotateKey(app.version);
+      // An upgrade keeps the key (it lives in local data); every start of the app is a new boot epoch.
+      if (installedNow) agent.setVersion(app.version);
+      if (app.status === 'Running') agentProcess = false;
       logApp(`${installedNow ? 'installed' : app.status.toLowerCase()} version ${app.version}`);
       syncAgent();
     },
@@ -209,7 +222,19 @@ export function createSimCamera(opts: {
 
   const omnisightRunning = (): boolean => apps.get('omnisight')?.status === 'Running';
   // A deployed program that really runs publishes for itself; the built-in agent stands in otherwise.
-  syncAgent = (): void => agent.setRunning(!crashed && omnisightRunning() && !nativeRunning('omnisight') && !!mq.client()?.connected);
+  // agentProcess: the agent's "process" is up; when it comes up it writes its next boot epoch first.
+  let agentProcess = false;
+  syncAgent = (): void => {
+    const up = !crashed && omnisightRunning() && !nativeRunning('omnisight');
+    if (up && !agentProcess) {
+      agentProcess = true;
+      agent.boot();
+    }
+    if (!up) agentProcess = false;
+    agent.setRunning(up && !!mq.client()?.connected);
+  };
+
+  const local = localAppRoutes({ apps, agent, runtime, nativeRunning, auth });
 
   // ---- the route table ------------------------------------------------------------------------
   const routes = new Map<string, Route>();
@@ -223,7 +248,6 @@ export function createSimCamera(opts: {
     ...video.routes,
     ...appRoutes({ apps, fault, crashed: isCrashed, goDown: () => goDown(), appLog: () => appLog }),
     ...mq.routes,
-    ...localAppRoutes({ id, cam, apps, agent, runtime, omnisightRunning }),
   ]) {
     if (routes.has(r.path)) throw new Error(`two handlers for ${r.path}`);
     // Older firmware than the API's first release does not serve it at all.
@@ -236,6 +260,9 @@ export function createSimCamera(opts: {
     if (res.destroyed) return;
     const url = new URL(req.url ?? '/', 'http://camera');
     const r = routes.get(url.pathname);
+    // Installed apps' routes (/local/<app>/…) go through the reverse proxy their manifest declares,
+    // which applies the entry's access level (one Digest verification per request, done there).
+    if (!r && url.pathname.startsWith('/local/')) return local(req, res, url);
     // Authentication comes before anything else: an unknown path is 404 only for a caller who logged in.
     const user = gate(auth, req, res, r ? (r.need === 'by-method' ? 'anonymous' : r.need) : 'viewer');
     if (user === false) return void req.resume();
@@ -357,6 +384,8 @@ export function createSimCamera(opts: {
     start: async () => {
       crashed = false;
       await listen();
+      // The preinstalled app starts with the camera (its boot epoch is written now, not at the first MQTT connection).
+      syncAgent();
     },
     stop: async () => {
       await goDown();

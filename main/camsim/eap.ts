@@ -14,8 +14,15 @@ export interface EapEntry {
 }
 
 export type EapCheck =
-  | { ok: true; appName: string; friendlyName: string; vendor: string; vendorId?: string; version: string; appId: string; architecture: string; runMode: string; entries: EapEntry[] }
+  | { ok: true; appName: string; friendlyName: string; vendor: string; vendorId?: string; version: string; appId: string; architecture: string; runMode: string; reverseProxy: ReverseProxyEntry[]; entries: EapEntry[] }
   | { ok: false; code: number; reason: string };
+
+/** configuration.reverseProxy: /local/<appName>/<apiPath> is forwarded to target with the access level given. */
+export interface ReverseProxyEntry {
+  apiPath: string;
+  target: string;
+  access: 'admin' | 'operator' | 'viewer' | 'anonymous';
+}
 
 const BLOCK = 512;
 const MAX_UNPACKED = 256 * 1024 * 1024;
@@ -107,6 +114,7 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
   const conf = get('package.conf') ? parsePackageConf(get('package.conf')!.toString('utf8')) : undefined;
   const mtext = get('manifest.json');
   let setup: Record<string, unknown>;
+  const reverseProxy: ReverseProxyEntry[] = [];
   if (mtext) {
     let m: unknown;
     try {
@@ -136,6 +144,18 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
       if (s.embeddedSdkVersion !== undefined) return fail(29, 'setup.embeddedSdkVersion is not allowed in schema 2');
     }
     setup = s;
+    const rp = (apc.configuration as { reverseProxy?: unknown } | undefined)?.reverseProxy;
+    if (rp !== undefined) {
+      if (!Array.isArray(rp)) return fail(29, 'configuration.reverseProxy must be an array');
+      for (const r of rp as Record<string, unknown>[]) {
+        const ok =
+          r && typeof r.apiPath === 'string' && /^[A-Za-z0-9_.-][A-Za-z0-9_./-]*$/.test(r.apiPath) &&
+          typeof r.target === 'string' && /^http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?(\/\S*)?$/.test(r.target) &&
+          ['admin', 'operator', 'viewer', 'anonymous'].includes(r.access as string);
+        if (!ok) return fail(29, 'configuration.reverseProxy entries need apiPath, an http://localhost target and an access level');
+        reverseProxy.push({ apiPath: r.apiPath as string, target: r.target as string, access: r.access as ReverseProxyEntry['access'] });
+      }
+    }
   } else if (conf) {
     if (!conf.APPNAME || !conf.VENDOR || !conf.APPMAJORVERSION) return fail(29, 'package.conf lacks APPNAME, VENDOR or version');
     setup = {
@@ -167,6 +187,117 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
     appId: typeof setup.appId === 'string' ? setup.appId : '',
     architecture: archs[0] ?? 'all',
     runMode: typeof setup.runMode === 'string' ? setup.runMode : 'never',
+    reverseProxy,
     entries,
   };
+}
+
+// ---- What AXIS OS can load ---------------------------------------------------------------------
+// The simulated camera's own ELF reader (64-bit little-endian, as aarch64 programs are): the loader
+// a program asks for (PT_INTERP), the libraries it needs (DT_NEEDED) and where it looks for them
+// (DT_RPATH / DT_RUNPATH). Independent of main/packaging (which asks binutils' readelf).
+
+/** The loader path this simulated AXIS OS has (the aarch64 ABI's, as Yocto installs it). */
+export const SIM_LOADERS: ReadonlySet<string> = new Set(['/lib/ld-linux-aarch64.so.1']);
+
+/** Shared libraries the simulated firmware provides: glibc, the compiler runtime, the ACAP SDK's APIs and open-source libraries. */
+export const SIM_SYSTEM_LIBRARIES: ReadonlySet<string> = new Set([
+  'ld-linux-aarch64.so.1', 'libc.so.6', 'libm.so.6', 'libpthread.so.0', 'libdl.so.2', 'librt.so.1', 'libresolv.so.2', 'libgcc_s.so.1', 'libstdc++.so.6',
+  'libaxevent.so.1', 'libaxparameter.so.1', 'liblarod.so.1', 'libvdostream.so.1', 'libaxoverlay.so.1', 'libbbox.so.1', 'libaxstorage.so.1', 'liblicensekey.so.1', 'libaxserialport.so.1', 'libmdb.so.0',
+  'libcairo.so.2', 'libcurl.so.4', 'libfcgi.so.0', 'libjansson.so.4', 'libOpenCL.so.1', 'libssl.so.3', 'libcrypto.so.3',
+  'libglib-2.0.so.0', 'libgio-2.0.so.0', 'libgobject-2.0.so.0', 'libgmodule-2.0.so.0', 'libgthread-2.0.so.0',
+]);
+
+export interface ElfInfo {
+  machine: number;
+  interpreter?: string;
+  needed: string[];
+  rpath?: string;
+  runpath?: string;
+}
+
+/** Reads an ELF64 LE file's loader, needed libraries and search paths; undefined when it is not one. Throws on a damaged header. */
+export function readElf(b: Buffer): ElfInfo | undefined {
+  if (b.length < 64 || b.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  if (b[4] !== 2 || b[5] !== 1) throw new Error('not a 64-bit little-endian ELF');
+  const machine = b.readUInt16LE(18);
+  const phoff = Number(b.readBigUInt64LE(32));
+  const phentsize = b.readUInt16LE(54);
+  const phnum = b.readUInt16LE(56);
+  if (phoff + phnum * phentsize > b.length || phentsize < 56) throw new Error('program headers run past the end');
+  const loads: { vaddr: number; off: number; filesz: number }[] = [];
+  let interpreter: string | undefined;
+  let dyn: { off: number; size: number } | undefined;
+  for (let i = 0; i < phnum; i++) {
+    const p = phoff + i * phentsize;
+    const type = b.readUInt32LE(p);
+    const off = Number(b.readBigUInt64LE(p + 8));
+    const vaddr = Number(b.readBigUInt64LE(p + 16));
+    const filesz = Number(b.readBigUInt64LE(p + 32));
+    if (off + filesz > b.length) throw new Error('a segment runs past the end');
+    if (type === 1) loads.push({ vaddr, off, filesz });
+    else if (type === 3) interpreter = cstr(b, off, filesz);
+    else if (type === 2) dyn = { off, size: filesz };
+  }
+  const info: ElfInfo = { machine, interpreter, needed: [] };
+  if (!dyn) return info;
+  // Dynamic entries point into the string table by virtual address: map it through PT_LOAD.
+  const entries: [number, number][] = [];
+  let strtab: number | undefined;
+  for (let p = dyn.off; p + 16 <= dyn.off + dyn.size; p += 16) {
+    const tag = Number(b.readBigInt64LE(p));
+    const val = Number(b.readBigUInt64LE(p + 8));
+    if (tag === 0) break;
+    if (tag === 5) strtab = val;
+    entries.push([tag, val]);
+  }
+  const seg = loads.find((l) => strtab !== undefined && strtab >= l.vaddr && strtab < l.vaddr + l.filesz);
+  if (strtab === undefined || !seg) throw new Error('no string table for the dynamic section');
+  const str = (o: number): string => cstr(b, seg.off + (strtab! - seg.vaddr) + o, 4096);
+  for (const [tag, val] of entries) {
+    if (tag === 1) info.needed.push(str(val));
+    else if (tag === 15) info.rpath = str(val);
+    else if (tag === 29) info.runpath = str(val);
+  }
+  return info;
+}
+
+/**
+ * Whether the firmware could start the package's program: the loader it asks for exists, and every
+ * library it (or a bundled library) needs is part of the firmware or in the package's lib/ with an
+ * RPATH/RUNPATH of $ORIGIN/lib. Programs that are not ELF (shell scripts) are not checked here.
+ */
+export function checkLoadable(entries: readonly EapEntry[], appName: string): { ok: true } | { ok: false; reason: string } {
+  const exe = entries.find((e) => e.name === appName);
+  let info: ElfInfo | undefined;
+  try {
+    info = exe ? readElf(exe.data) : undefined;
+  } catch (e) {
+    return { ok: false, reason: `${appName} is a damaged ELF file (${(e as Error).message})` };
+  }
+  if (!info) return { ok: true };
+  if (info.machine !== 183) return { ok: false, reason: `${appName} is not an aarch64 program (ELF machine ${info.machine})` };
+  if (!info.interpreter) return { ok: true }; // static
+  if (!SIM_LOADERS.has(info.interpreter)) return { ok: false, reason: `${appName} asks for the loader ${info.interpreter}, which AXIS OS does not have (it has ${[...SIM_LOADERS].join(', ')})` };
+  const paths = `${info.rpath ?? ''}:${info.runpath ?? ''}`.split(':');
+  const libDir = paths.includes('$ORIGIN/lib') || paths.includes('${ORIGIN}/lib');
+  const bundled = new Map(entries.filter((e) => /^lib\/[^/]+$/.test(e.name)).map((e) => [e.name.slice(4), e]));
+  const queue = info.needed.map((n) => ({ lib: n, by: appName }));
+  const seen = new Set<string>();
+  while (queue.length) {
+    const { lib, by } = queue.shift()!;
+    if (seen.has(lib) || SIM_SYSTEM_LIBRARIES.has(lib)) continue;
+    seen.add(lib);
+    const e = libDir ? bundled.get(lib) : undefined;
+    if (!e) return { ok: false, reason: `${by} needs ${lib}, which is neither part of AXIS OS nor in the package's lib/${libDir ? '' : ' (the program has no RPATH $ORIGIN/lib)'}` };
+    let li: ElfInfo | undefined;
+    try {
+      li = readElf(e.data);
+    } catch (err) {
+      return { ok: false, reason: `lib/${lib} is a damaged ELF file (${(err as Error).message})` };
+    }
+    if (!li || li.machine !== 183) return { ok: false, reason: `lib/${lib} is not an aarch64 shared library` };
+    for (const n of li.needed) queue.push({ lib: n, by: `lib/${lib}` });
+  }
+  return { ok: true };
 }

@@ -6,7 +6,7 @@ import { createSimCamera, parseBrokerUrl } from './camera';
 import type { ModelName } from './detector';
 import type { CameraIdentity, SimCamera, SimCameraInfo, SimFleet, SimFleetOptions, SimUser } from './types';
 import { createRng, type Rng } from './rng';
-import { createEapRuntime, findEmulator, type EapRuntime } from './runner';
+import { claimFleetDir, createEapRuntime, findEmulator, sweepStaleFleetDirs, type EapRuntime } from './runner';
 import { createScene } from './scene';
 
 const MODELS: { soc: CameraIdentity['soc']; prodNbr: string; prodFullName: string; prodType: string }[] = [
@@ -57,7 +57,10 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
   const cams: SimCamera[] = [];
   // Each camera installs into its own folder; a temp folder unless the caller keeps one.
   const ownDir = !opts.dataDir;
+  // Runs that were killed left their temp folders: sweep those whose process is gone.
+  if (ownDir) sweepStaleFleetDirs(os.tmpdir());
   const baseDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'camsim-apps-'));
+  if (ownDir) claimFleetDir(baseDir);
   const emulator = opts.apps === 'agent' ? null : (findEmulator() ?? undefined);
   const runtimes: EapRuntime[] = [];
   for (let i = 0; i < n; i++) {

@@ -11,7 +11,7 @@ import { curl, freePort, MjpegReader, sleep } from './testkit';
 
 interface Received {
   topic: string;
-  env: { v: number; camera: string; seq: number; sent: number; kind: string; key: string; body: string; sig: string };
+  env: { v: number; camera: string; epoch: number; seq: number; sent: number; kind: string; key: string; body: string; sig: string };
   at: number;
 }
 
@@ -90,14 +90,15 @@ describe('MQTT against Debian mosquitto', () => {
     const pub = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(identity.publicKey, 'base64')]), format: 'der', type: 'spki' });
     for (const m of mine) {
       expect(m.topic).toBe(`axis/${cam.serial}/omnisight/${m.env.kind}`);
-      expect(m.env.v).toBe(1);
+      expect(m.env.v).toBe(2);
       expect(m.env.key).toBe(identity.key);
-      const input = `omnisight.v1\n${m.env.camera}\n${m.env.seq}\n${m.env.sent}\n${m.env.kind}\n${m.env.key}\n${m.env.body}`;
+      expect(m.env.epoch).toBe(identity.epoch);
+      const input = `omnisight.v2\n${m.env.camera}\n${m.env.epoch}\n${m.env.seq}\n${m.env.sent}\n${m.env.kind}\n${m.env.key}\n${m.env.body}`;
       expect(verify(null, Buffer.from(input, 'utf8'), pub, Buffer.from(m.env.sig, 'base64'))).toBe(true);
     }
     // A tampered body fails.
     const t = dets[0]!.env;
-    expect(verify(null, Buffer.from(`omnisight.v1\n${t.camera}\n${t.seq}\n${t.sent}\n${t.kind}\n${t.key}\n${t.body} `), pub, Buffer.from(t.sig, 'base64'))).toBe(false);
+    expect(verify(null, Buffer.from(`omnisight.v2\n${t.camera}\n${t.epoch}\n${t.seq}\n${t.sent}\n${t.kind}\n${t.key}\n${t.body} `), pub, Buffer.from(t.sig, 'base64'))).toBe(false);
 
     const seqs = mine.map((m) => m.env.seq).sort((a, b) => a - b);
     expect(seqs[0]).toBe(1);

@@ -45,18 +45,32 @@ describe('eap reader', () => {
 });
 
 const emulator = findEmulator();
-const binary = path.resolve(__dirname, '../../native/build/aarch64-sim-1.0.0/omnisight');
-const canRun = !!emulator && fs.existsSync(binary);
-if (!canRun) console.warn(`camsim runner: skipping the qemu cases: ${emulator ? `no native build at ${binary} (run make in native/)` : 'qemu-aarch64-static is not on PATH'}`);
+const toolchain = fs.existsSync('/usr/bin/aarch64-linux-gnu-gcc') && fs.existsSync('/usr/lib/aarch64-linux-gnu/libsodium.so') && fs.existsSync('/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1');
+const canRun = !!emulator && toolchain;
+if (!canRun) console.warn(`camsim runner: skipping the qemu cases: ${emulator ? 'no aarch64 cross toolchain / arm64 libraries (run scripts/setup-cross.sh)' : 'qemu-aarch64-static is not on PATH'}`);
 
-describe.skipIf(!canRun)('a deployed aarch64 program under qemu', () => {
+/** Unpacks an .eap into name → data (and modes), so a test can take a file out and pack it again. */
+async function unpack(pkg: Buffer): Promise<{ files: Record<string, Buffer>; modes: Record<string, number> }> {
+  const { gunzipSync } = await import('node:zlib');
+  const files: Record<string, Buffer> = {};
+  const modes: Record<string, number> = {};
+  for (const e of readTar(gunzipSync(pkg))) {
+    files[e.name] = e.data;
+    modes[e.name] = e.mode;
+  }
+  return { files, modes };
+}
+
+describe.skipIf(!canRun)('a deployed aarch64 program under qemu (the camera package, as AXIS OS gets it)', () => {
   let broker: EmbeddedBroker;
   let fleet: SimFleet;
   let cam: SimCameraInfo;
   let auth: { user: string; pass: string };
   let sub: MqttClient;
   let dir: string;
-  const beats: { key: string; body: { version: string }; sig: string; raw: Record<string, unknown> }[] = [];
+  let cameraEap: Buffer;
+  let simEap: Buffer;
+  const msgs: { key: string; epoch: number; seq: number; body: { version?: string }; raw: Record<string, unknown> }[] = [];
   const control = async (action: string): Promise<string> => (await curl(`${cam.url}/axis-cgi/applications/control.cgi?action=${action}&package=omnisight`, auth)).body.toString();
   const list = async (): Promise<string> => (await curl(`${cam.url}/axis-cgi/applications/list.cgi`, { ...auth, method: 'POST' })).body.toString();
   const upload = async (pkg: Buffer): Promise<string> => {
@@ -64,16 +78,32 @@ describe.skipIf(!canRun)('a deployed aarch64 program under qemu', () => {
     fs.writeFileSync(p, pkg);
     return (await curl(`${cam.url}/axis-cgi/applications/upload.cgi`, { ...auth, form: [`file=@${p}`] })).body.toString();
   };
+  const identity = async (): Promise<{ camera: string; key: string; publicKey: string; version: string; epoch: number }> => {
+    const r = await curl(`${cam.url}/local/omnisight/identity.cgi`, auth);
+    if (r.status !== 200) throw new Error(`identity.cgi answered ${r.status}: ${r.body.toString()}`);
+    return JSON.parse(r.body.toString());
+  };
+  const log = async (): Promise<string> => (await curl(`${cam.url}/axis-cgi/admin/systemlog.cgi?appname=omnisight`, auth)).body.toString();
   const waitFor = async (what: string, cond: () => boolean | Promise<boolean>, ms = 8000): Promise<void> => {
     const end = Date.now() + ms;
     while (!(await cond())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; app log:\n${await log()}`);
       await sleep(100);
     }
+  };
+  const verifies = (m: (typeof msgs)[number], publicKey: string): boolean => {
+    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(publicKey, 'base64')]);
+    const r = m.raw;
+    const input = ['omnisight.v2', r.camera, r.epoch, r.seq, r.sent, r.kind, r.key, r.body].join('\n');
+    return verify(null, Buffer.from(input), createPublicKey({ key: spki, format: 'der', type: 'spki' }), Buffer.from(r.sig as string, 'base64'));
   };
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'camsim-runner-'));
+    const { buildNativeApp } = await import('../packaging');
+    const nativeDir = path.resolve(__dirname, '../../native');
+    cameraEap = fs.readFileSync((await buildNativeApp({ nativeDir, outDir: path.join(dir, 'camera'), version: '1.0.0' })).path);
+    simEap = fs.readFileSync((await buildNativeApp({ nativeDir, outDir: path.join(dir, 'sim'), version: '1.0.0', target: 'sim' })).path);
     broker = await startEmbeddedBroker();
     fleet = await startSimulatedFleet({ cameras: 1, seed: 5 });
     cam = fleet.cameras[0]!;
@@ -81,65 +111,137 @@ describe.skipIf(!canRun)('a deployed aarch64 program under qemu', () => {
     const mq = await curl(`${cam.url}/axis-cgi/mqtt/client.cgi`, { ...auth, data: JSON.stringify({ apiVersion: '1.0', method: 'configureClient', params: { server: { protocol: 'tcp', host: '127.0.0.1', port: broker.port } } }) });
     expect(mq.status).toBe(200);
     await curl(`${cam.url}/axis-cgi/mqtt/client.cgi`, { ...auth, data: JSON.stringify({ apiVersion: '1.0', method: 'activateClient' }) });
-    await curl(`${cam.url}/axis-cgi/applications/config.cgi?action=set&name=AllowUnsigned&value=true`, auth);
     sub = mqtt.connect(broker.url);
     await new Promise<void>((r) => sub.on('connect', () => r()));
-    await sub.subscribeAsync(`axis/${cam.serial}/omnisight/heartbeat`);
+    await sub.subscribeAsync(`axis/${cam.serial}/omnisight/+`, { qos: 1 });
     sub.on('message', (_t, payload) => {
       const env = JSON.parse(payload.toString()) as Record<string, unknown>;
-      beats.push({ key: env.key as string, body: JSON.parse(env.body as string) as { version: string }, sig: env.sig as string, raw: env });
+      msgs.push({ key: env.key as string, epoch: env.epoch as number, seq: env.seq as number, body: JSON.parse(env.body as string) as { version?: string }, raw: env });
     });
-  });
+  }, 120_000);
   afterAll(async () => {
     sub?.end(true);
     await fleet?.stop();
     await broker?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('installs, runs the real program, reports its key and signed heartbeats, and stops it', async () => {
-    expect(fleet.appMode).toBe('native');
-    const pkg = await eap({ 'manifest.json': manifest('1.0.0'), omnisight: fs.readFileSync(binary) }, { omnisight: 0o755 });
-    expect(await upload(pkg)).toBe('OK\n');
-    expect(await list()).toMatch(/Name="omnisight"[^>]*Version="1\.0\.0"[^>]*Status="Stopped"/);
-    beats.length = 0;
+  it('refuses an unsigned package while AllowUnsigned is false (the AXIS OS 12 default), until it is set over VAPIX', async () => {
+    expect((await curl(`${cam.url}/axis-cgi/applications/config.cgi?action=get&name=AllowUnsigned`, auth)).body.toString()).toContain('value="false"');
+    expect(await upload(cameraEap)).toBe('Error: 2\n');
+    expect(await log()).toContain('not signed and AllowUnsigned is false');
+    await curl(`${cam.url}/axis-cgi/applications/config.cgi?action=set&name=AllowUnsigned&value=true`, auth);
+  });
+
+  it('refuses what AXIS OS cannot load: the multiarch loader, a library neither in the firmware nor in lib/', async () => {
+    expect(await upload(simEap)).toBe('Error: 5\n');
+    expect(await log()).toContain('asks for the loader /lib/aarch64-linux-gnu/ld-linux-aarch64.so.1, which AXIS OS does not have');
+    const { files, modes } = await unpack(cameraEap);
+    delete files['lib/libsodium.so.23'];
+    expect(await upload(await eap(files, modes))).toBe('Error: 5\n');
+    expect(await log()).toContain("needs libsodium.so.23, which is neither part of AXIS OS nor in the package's lib/");
+    // Nothing of the refused installs is left on the camera.
+    expect(await list()).toMatch(/Name="omnisight"[^>]*Version="1\.2\.0"/);
+  });
+
+  it('a deploy of the C app keeps the identity the installed app had; the program signs v2 with it and serves identity.cgi itself', async () => {
+    const before = await identity(); // the preinstalled app (the built-in agent)
+    expect(await upload(cameraEap)).toBe('OK\n');
+    expect(await list()).toMatch(/Name="omnisight"[^>]*Version="1\.0\.0"[^>]*Status="Stopped"[^>]*Files="[^"]*lib\/libsodium\.so\.23/);
+    msgs.length = 0;
     expect(await control('start')).toBe('OK\n');
-    await waitFor('a heartbeat from the program', () => beats.some((b) => b.body.version === '1.0.0'), 15_000).catch(async (e: Error) => {
-      throw new Error(`${e.message}; app log:\n${(await curl(`${cam.url}/axis-cgi/admin/systemlog.cgi?appname=omnisight`, auth)).body.toString()}`);
-    });
-    const id = JSON.parse((await curl(`${cam.url}/local/omnisight/identity.cgi`, auth)).body.toString()) as { key: string; publicKey: string; version: string };
-    expect(id.version).toBe('1.0.0');
-    const hb = beats.find((b) => b.body.version === '1.0.0')!;
-    expect(hb.key).toBe(id.key);
-    // The heartbeat verifies against the key identity.cgi reports: the program signs, not the built-in agent.
-    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(id.publicKey, 'base64')]);
-    const r = hb.raw;
-    const input = ['omnisight.v1', r.camera, r.seq, r.sent, r.kind, r.key, r.body].join('\n');
-    expect(verify(null, Buffer.from(input), createPublicKey({ key: spki, format: 'der', type: 'spki' }), Buffer.from(hb.sig, 'base64'))).toBe(true);
-    expect(await list()).toMatch(/Name="omnisight"[^>]*Status="Running"/);
+    await waitFor('a heartbeat from the program', () => msgs.some((b) => b.body.version === '1.0.0'), 20_000);
+    const id = await identity();
+    expect(id).toMatchObject({ camera: cam.serial, key: before.key, publicKey: before.publicKey, version: '1.0.0' });
+    expect(id.epoch).toBe(before.epoch + 1);
+    const hb = msgs.find((b) => b.body.version === '1.0.0')!;
+    expect(hb).toMatchObject({ key: id.key, epoch: id.epoch });
+    expect(verifies(hb, id.publicKey)).toBe(true);
+    // Heartbeats and detections share the counter: the epoch's messages start at seq 1.
+    expect(Math.min(...msgs.filter((b) => b.epoch === id.epoch).map((b) => b.seq))).toBe(1);
+    expect(await log()).toContain(`boot epoch ${id.epoch}`);
+  }, 40_000);
+
+  it('after an app restart and a camera restart: the same key, a higher epoch, seq from 1 again', async () => {
+    const first = await identity();
+    msgs.length = 0;
+    expect(await control('restart')).toBe('OK\n');
+    await waitFor('a heartbeat after the app restart', () => msgs.some((b) => b.epoch === first.epoch + 1), 20_000);
+    const afterApp = await identity();
+    expect(afterApp).toMatchObject({ key: first.key, epoch: first.epoch + 1 });
+    expect(Math.min(...msgs.filter((b) => b.epoch === afterApp.epoch).map((b) => b.seq))).toBe(1);
+    await fleet.faults(cam.id).crash();
+    await fleet.faults(cam.id).restart();
+    expect(await list()).toMatch(/Name="omnisight"[^>]*Version="1\.0\.0"[^>]*Status="Running"/);
+    msgs.length = 0;
+    await waitFor('a heartbeat after the camera restart', () => msgs.some((b) => b.epoch > afterApp.epoch), 20_000);
+    const afterCam = await identity();
+    expect(afterCam.key).toBe(first.key);
+    expect(afterCam.epoch).toBeGreaterThan(afterApp.epoch);
+    const fresh = msgs.filter((b) => b.epoch === afterCam.epoch);
+    expect(Math.min(...fresh.map((b) => b.seq))).toBe(1);
+    expect(fresh.every((b) => verifies(b, first.publicKey))).toBe(true);
+    // No (epoch, seq) pair was ever seen twice.
+    const pairs = msgs.map((b) => `${b.epoch}/${b.seq}`);
+    expect(new Set(pairs).size).toBe(pairs.length);
+  }, 60_000);
+
+  it('stops the program on control.cgi stop, and shows a program that exits at start as Stopped', async () => {
     const t0 = Date.now();
     expect(await control('stop')).toBe('OK\n');
     expect(Date.now() - t0).toBeLessThan(3500);
     expect(await list()).toMatch(/Name="omnisight"[^>]*Status="Stopped"/);
+    // A truncated ELF is still an aarch64 ELF with the right loader and libraries: it installs, then dies at start.
+    const { files, modes } = await unpack(cameraEap);
+    const m = JSON.parse(files['manifest.json']!.toString());
+    m.acapPackageConf.setup.version = '1.0.1';
+    files['manifest.json'] = Buffer.from(JSON.stringify(m));
+    files.omnisight = Buffer.from(files.omnisight!.subarray(0, 4096));
+    const r = await upload(await eap(files, modes));
+    // The truncated program's dynamic section is cut off: refused as damaged, or installed and dead at start.
+    if (r === 'OK\n') {
+      expect(await control('start')).toBe('OK\n');
+      await waitFor('the program to be reported stopped', async () => /Name="omnisight"[^>]*Status="Stopped"/.test(await list()));
+    } else expect(r).toBe('Error: 5\n');
+  }, 30_000);
+});
+
+describe('stale folders', () => {
+  it('sweeps camsim-apps-* folders whose process is gone (and old unmarked ones), keeps live ones', async () => {
+    const { claimFleetDir, sweepStaleFleetDirs } = await import('./runner');
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'camsim-sweep-'));
+    const mk = (n: string): string => {
+      const d = path.join(parent, n);
+      fs.mkdirSync(path.join(d, 'apps', 'x'), { recursive: true });
+      return d;
+    };
+    const dead = mk('camsim-apps-dead');
+    claimFleetDir(dead, 2 ** 22 + 12345); // above pid_max's default: no such process
+    const live = mk('camsim-apps-live');
+    claimFleetDir(live);
+    const unmarkedOld = mk('camsim-apps-old');
+    const unmarkedNew = mk('camsim-apps-new');
+    fs.utimesSync(unmarkedOld, new Date(0), new Date(0));
+    const other = mk('something-else');
+    const removed = sweepStaleFleetDirs(parent);
+    expect(removed.sort()).toEqual([dead, unmarkedOld].sort());
+    for (const d of [live, unmarkedNew, other]) expect(fs.existsSync(d)).toBe(true);
+    fs.rmSync(parent, { recursive: true, force: true });
   });
 
-  it('shows a program that exits at start as Stopped', async () => {
-    // A shell script is not an aarch64 program; a truncated ELF is, and it dies at once.
-    const broken = Buffer.from(fs.readFileSync(binary).subarray(0, 4096));
-    expect(await upload(await eap({ 'manifest.json': manifest('1.0.1'), omnisight: broken }, { omnisight: 0o755 }))).toBe('OK\n');
-    expect(await control('start')).toBe('OK\n');
-    await waitFor('the program to be reported stopped', async () => /Name="omnisight"[^>]*Status="Stopped"/.test(await list()));
-    expect(await list()).toMatch(/Version="1\.0\.1"/);
-  });
-
-  it('keeps installed programs across a camera crash and restarts what ran', async () => {
-    const pkg = await eap({ 'manifest.json': manifest('1.0.0'), omnisight: fs.readFileSync(binary) }, { omnisight: 0o755 });
-    expect(await upload(pkg)).toBe('OK\n');
-    expect(await control('start')).toBe('OK\n');
-    await fleet.faults(cam.id).crash();
-    await fleet.faults(cam.id).restart();
-    expect(await list()).toMatch(/Name="omnisight"[^>]*Version="1\.0\.0"[^>]*Status="Running"/);
-    beats.length = 0;
-    await waitFor('a heartbeat after the restart', () => beats.some((b) => b.body.version === '1.0.0'), 15_000);
+  it('a failed install leaves no staging folder; one left by a power loss is swept when the camera starts', async () => {
+    const { createEapRuntime } = await import('./runner');
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'camsim-staging-'));
+    fs.mkdirSync(path.join(base, 'apps', 'omnisight.new', 'lib'), { recursive: true });
+    const hw = { serial: 'B8A44F000001', broker: () => undefined, detectionLine: () => undefined, fpsCamera: 10, log: () => undefined };
+    const rt = createEapRuntime({ dir: base, hw, emulator: null });
+    expect(fs.existsSync(path.join(base, 'apps', 'omnisight.new'))).toBe(false);
+    // A package whose file collides with a folder of another entry cannot be written: the install fails.
+    const pkg = await eap({ 'manifest.json': manifest('1.0.0'), omnisight: '#!/bin/sh\n', 'html/a': 'x', 'html/a/b': 'y' });
+    const r = await rt.install(pkg, { allowUnsigned: true, installed: [], architecture: 'aarch64', firmware: '12.0.91' });
+    expect(r.ok).toBe(false);
+    expect(fs.readdirSync(path.join(base, 'apps')).filter((n) => n.endsWith('.new'))).toEqual([]);
+    await rt.close();
+    fs.rmSync(base, { recursive: true, force: true });
   });
 });

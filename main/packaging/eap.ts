@@ -109,6 +109,8 @@ export async function buildEap(input: BuildEapInput): Promise<BuiltEap> {
   const appName = manifest.acapPackageConf.setup.appName;
   const files = new Map<string, { data: Buffer; mode: number }>();
   files.set(appName, { data: input.executable, mode: 0o755 });
+  // OTHERFILES stays empty: a deploy adds model/ files to a built package without rewriting its
+  // package.conf (main/fleet/model-package.ts), and the firmware installs every packaged file anyway.
   files.set('package.conf', { data: Buffer.from(packageConf(manifest, arch)), mode: 0o644 });
   files.set('param.conf', { data: Buffer.from(paramConf(manifest)), mode: 0o644 });
   files.set('LICENSE', { data: Buffer.from(input.license), mode: 0o644 });

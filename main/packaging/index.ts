@@ -7,3 +7,6 @@ export { buildEap, readEap, eapFileName, EapError, DEFAULT_SOURCE_DATE_EPOCH } f
 export type { BuildEapInput, BuiltEap, EapEntry, EapExtraFile, EapInfo, ReadEapOptions } from './eap';
 export { buildNativeApp } from './native-build';
 export type { NativeBuildOptions, NativeBuildResult } from './native-build';
+export { checkCameraBuild, parseReadelf, elfFacts, CameraBuildError } from './camera-check';
+export type { CameraCheckResult, ElfFacts, Readelf } from './camera-check';
+export { AXIS_OS_LOADER, AXIS_OS_LIBRARIES, glibcCeiling, oldestClaimedOs, compareVersions } from './axis-os';

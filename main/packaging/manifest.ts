@@ -63,14 +63,19 @@ const setupV1 = z.strictObject({
   embeddedSdkVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'must be a version such as 3.0').optional(),
 });
 
-const osVersion = z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'must be an AXIS OS version such as 12.0 or 12.0.0');
+// Axis's current examples write two-part or one-part versions ("12.11", "13"); three parts are accepted too.
+const osVersion = z.string().regex(/^\d+(\.\d+){0,2}$/, 'must be an AXIS OS version such as 13, 12.11 or 12.0.0');
 
 const setupV2 = z.strictObject({
   ...setupCommon,
   architecture,
   vendorId: z.string().regex(/^[0-9a-fA-F]{10}$/, 'must be 10 hexadecimal characters'),
   compatibleOsVersions: z
-    .array(z.strictObject({ min: osVersion, max: osVersion.optional() }))
+    .array(
+      z
+        .strictObject({ min: osVersion.optional(), max: osVersion.optional() })
+        .refine((r) => r.min !== undefined || r.max !== undefined, 'needs min, max or both (Axis\'s examples write {"max": "13"})'),
+    )
     .min(1, 'must list at least one {min, max} range')
     .max(16, 'must have at most 16 entries'),
 });

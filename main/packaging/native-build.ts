@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildEap } from './eap';
+import { checkCameraBuild, type Readelf } from './camera-check';
+import { buildEap, type EapExtraFile } from './eap';
 import { assertManifest } from './manifest';
 
 export interface NativeBuildOptions {
@@ -13,6 +14,19 @@ export interface NativeBuildOptions {
   /** Overrides setup.version (and the version compiled into the program). */
   version?: string;
   crashAtStart?: boolean;
+  /**
+   * 'camera' (default): the AXIS OS package (loader /lib/ld-linux-aarch64.so.1, libsodium and
+   * libmosquitto bundled under lib/ behind RPATH $ORIGIN/lib, glibc versions checked against the
+   * oldest AXIS OS the manifest claims). 'sim': Debian's multiarch build for qemu only; AXIS OS
+   * (and the simulated camera) refuse it.
+   */
+  target?: 'camera' | 'sim';
+  /** Extra package files (html/, model/ …) added after the build. */
+  extraFiles?: EapExtraFile[];
+  /** readelf for the camera checks; replaceable in tests. */
+  readelf?: Readelf;
+  /** Where libraries that AXIS OS lacks are taken from for lib/ (default Debian's arm64 folders). */
+  libDirs?: string[];
   /** Where the .eap goes; default <nativeDir>/dist (crash builds in dist/crash-at-start). */
   outDir?: string;
   sourceDateEpoch?: number;
@@ -29,7 +43,12 @@ export interface NativeBuildResult {
   version: string;
   schemaMajor: 1 | 2;
   crashAtStart: boolean;
+  target: 'camera' | 'sim';
   executable: string;
+  /** Libraries bundled under lib/ (camera target). */
+  bundled: string[];
+  /** Camera target: the newest GLIBC version needed and the ceiling it was checked against. */
+  glibc?: { needed: string; ceiling: string; oldestOs: string };
   buildMs: number;
 }
 
@@ -58,17 +77,22 @@ export async function buildNativeApp(opts: NativeBuildOptions): Promise<NativeBu
   const version = manifest.acapPackageConf.setup.version;
   if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`version ${version}: the program embeds X.Y.Z only; drop the pre-release/build suffix`);
   const crash = opts.crashAtStart ?? false;
-  const variant = `aarch64-sim-${version}${crash ? '-crash' : ''}`;
+  const target = opts.target ?? 'camera';
+  const variant = `aarch64-${target}-${version}${crash ? '-crash' : ''}`;
   const outRel = join('build', variant);
-  await (opts.runMake ?? defaultRunMake)(['-j2', `VERSION=${version}`, `CRASH_AT_START=${crash ? 1 : 0}`, `OUT=${outRel}`], opts.nativeDir);
+  await (opts.runMake ?? defaultRunMake)(['-j2', `TARGET=${target}`, `VERSION=${version}`, `CRASH_AT_START=${crash ? 1 : 0}`, `OUT=${outRel}`], opts.nativeDir);
   const executable = join(opts.nativeDir, outRel, 'omnisight');
+  // The camera package is checked before it is written: a package AXIS OS cannot load is an error
+  // that says why, not a file in dist/.
+  const check = target === 'camera' ? await checkCameraBuild(executable, manifest, { readelf: opts.readelf, libDirs: opts.libDirs }) : undefined;
   const built = await buildEap({
     manifest: manifestJson,
     executable: await readFile(executable),
     license: await readFile(join(opts.nativeDir, 'LICENSE')),
     sourceDateEpoch: opts.sourceDateEpoch,
+    extraFiles: [...(check?.bundle ?? []), ...(opts.extraFiles ?? [])],
   });
-  const outDir = opts.outDir ?? join(opts.nativeDir, 'dist', crash ? 'crash-at-start' : '');
+  const outDir = opts.outDir ?? join(opts.nativeDir, 'dist', target === 'sim' ? 'sim' : '', crash ? 'crash-at-start' : '');
   await mkdir(outDir, { recursive: true });
   const path = join(outDir, built.fileName);
   await writeFile(path, built.data);
@@ -80,7 +104,10 @@ export async function buildNativeApp(opts: NativeBuildOptions): Promise<NativeBu
     version,
     schemaMajor: built.schemaMajor,
     crashAtStart: crash,
+    target,
     executable,
+    bundled: (check?.bundle ?? []).map((f) => f.name),
+    glibc: check ? { needed: check.glibcNeeded, ceiling: check.glibcCeiling, oldestOs: check.oldestOs } : undefined,
     buildMs: now() - started,
   };
 }

@@ -109,7 +109,13 @@ describe('package.conf and param.conf', () => {
     expect(text).toContain('STARTMODE="respawn"\n');
     expect(text).toContain('LICENSEPAGE="none"\n');
     expect(text).toContain('APPUSR="sdk"\n');
-    expect(text.split('\n').filter(Boolean).every((l) => /^[A-Z]+="[^"]*"$/.test(l))).toBe(true);
+    expect(text.split('\n').filter(Boolean).every((l) => /^[A-Z]+=("[^"]*"|'[^']*')$/.test(l))).toBe(true);
+    // acap-build's defaults: REQEMBDEVVERSION 2.0 without embeddedSdkVersion, every key present in its order.
+    expect(text).toContain('REQEMBDEVVERSION="2.0"\n');
+    expect(text.split('\n').filter(Boolean).map((l) => l.split('=')[0])).toEqual([
+      'PACKAGENAME', 'APPTYPE', 'APPNAME', 'APPID', 'LICENSENAME', 'LICENSEPAGE', 'VENDOR', 'REQEMBDEVVERSION', 'APPMAJORVERSION', 'APPMINORVERSION', 'APPMICROVERSION',
+      'APPGRP', 'APPUSR', 'APPOPTS', 'OTHERFILES', 'SETTINGSPAGEFILE', 'SETTINGSPAGETEXT', 'VENDORHOMEPAGELINK', 'PREUPGRADESCRIPT', 'POSTINSTALLSCRIPT', 'STARTMODE', 'HTTPCGIPATHS',
+    ]);
     expect(parsePackageConf(text).values.VENDOR).toBe('OmniSight Developers');
     expect(paramConf(r.manifest)).toBe('MqttHost="127.0.0.1" type="string"\n');
   });
@@ -122,6 +128,38 @@ describe('package.conf and param.conf', () => {
     const line = packageConf(r.manifest).split('\n').find((l) => l.startsWith('APPOPTS='))!;
     expect(line).toBe('APPOPTS="--name \\"\\$HOME\\" \\`x\\`"');
     expect(parsePackageConf(line).values.APPOPTS).toBe('--name "$HOME" `x`');
+  });
+});
+
+describe('shipped manifests', () => {
+  it('native/manifest.json (1.x) and manifest.v2.json (2.x, as Axis\'s current examples) validate; v2 has no setup.user, two-part OS versions and the video group', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const read = (f: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '../../native', f), 'utf8')) as Record<string, never>;
+    const m1 = read('manifest.json');
+    const m2 = read('manifest.v2.json') as unknown as { schemaVersion: string; acapPackageConf: { setup: Record<string, unknown> }; resources: { linux: { user: { groups: string[] } } } };
+    expect(validateManifest(m1)).toMatchObject({ ok: true, schemaMajor: 1 });
+    expect(validateManifest(m2)).toMatchObject({ ok: true, schemaMajor: 2 });
+    expect(m2.acapPackageConf.setup.user).toBeUndefined();
+    for (const r of m2.acapPackageConf.setup.compatibleOsVersions as { min?: string; max?: string }[]) for (const v of Object.values(r)) expect(v).toMatch(/^\d+(\.\d+)?$/);
+    expect(m2.resources.linux.user.groups).toContain('video');
+    // Reads for viewers, rotation and calibration changes only through the admin path.
+    expect((m2.acapPackageConf as unknown as { configuration: { reverseProxy: unknown[] } }).configuration.reverseProxy).toEqual([
+      { apiPath: 'identity.cgi', target: 'http://localhost:2001/identity.cgi', access: 'viewer' },
+      { apiPath: 'calibration.cgi', target: 'http://localhost:2001/calibration.cgi', access: 'viewer' },
+      { apiPath: 'admin', target: 'http://localhost:2001/admin', access: 'admin' },
+    ]);
+    const conf = packageConf((validateManifest(m2) as { manifest: Manifest }).manifest);
+    expect(conf).toContain('REQEMBDEVVERSION="2.0"\n');
+    expect(conf).toContain('APPUSR="sdk"\n');
+  });
+
+  it('accepts {"max": "13"} alone as Axis\'s examples write it, refuses an empty range', () => {
+    const m = v2() as unknown as { acapPackageConf: { setup: Record<string, unknown> } };
+    m.acapPackageConf.setup.compatibleOsVersions = [{ max: '13' }];
+    expect(problemsOf(m)).toEqual([]);
+    m.acapPackageConf.setup.compatibleOsVersions = [{}];
+    expect(problemsOf(m).join()).toMatch(/needs min, max or both/);
   });
 });
 

@@ -10,9 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A respawned process must never reuse a seq under the same key (the coordinator would take it
- * for a replay), so seq numbers are reserved in blocks in a small state file. */
-#define SEQ_BLOCK 1000
+#define KEY_FILE "signing.key"
+#define EPOCH_FILE "epoch"
 
 static int valid_serial(const char *s) {
   if (strlen(s) != 12) return 0;
@@ -21,121 +20,231 @@ static int valid_serial(const char *s) {
   return 1;
 }
 
-static int valid_key_id(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > KEY_ID_MAX) return 0;
-  for (const char *p = s; *p; p++)
-    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_' || *p == '.')) return 0;
-  return 1;
+static int fsync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int r = fsync(fd);
+  close(fd);
+  return r;
 }
 
-static void pk_hex(const signer *s, char out[65]) { sodium_bin2hex(out, 65, s->pk, sizeof s->pk); }
-
-static int write_state(signer *s, uint64_t upto) {
-  char tmp[600], hex[65];
-  snprintf(tmp, sizeof tmp, "%s.tmp", s->state_path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) return -1;
-  pk_hex(s, hex);
-  int ok = fprintf(f, "%s %" PRIu64 "\n", hex, upto) > 0;
-  ok = (fflush(f) == 0) && ok;
-  ok = (fsync(fileno(f)) == 0) && ok;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, s->state_path) != 0) { unlink(tmp); return -1; }
-  s->reserved_upto = upto;
+static int write_all(int fd, const void *p, size_t n) {
+  const char *c = p;
+  while (n > 0) {
+    ssize_t w = write(fd, c, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    c += w;
+    n -= (size_t)w;
+  }
   return 0;
 }
 
-int signer_init(signer *s, const char *key_file, const char *key_id, const char *serial,
-                const char *state_dir, char *err, size_t errlen) {
-  memset(s, 0, sizeof *s);
-  if (!serial || !valid_serial(serial)) {
-    snprintf(err, errlen, "camera serial '%s' is not 12 upper-case hex digits: set OMNISIGHT_CAMERA_SERIAL as basicdeviceinfo.cgi reports it", serial ? serial : "");
+/* Writes a complete, fsynced temporary file next to the target; returns its path in tmp. */
+static int write_tmp(const char *dir, const char *name, const void *data, size_t len, char *tmp, size_t tmplen) {
+  snprintf(tmp, tmplen, "%s/.%s.%d.tmp", dir, name, (int)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return -1;
+  if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    int e = errno;
+    close(fd);
+    unlink(tmp);
+    errno = e;
     return -1;
   }
-  if (!valid_key_id(key_id)) {
-    snprintf(err, errlen, "key id '%s' must be 1-%d characters of A-Z a-z 0-9 . _ -: fix OMNISIGHT_KEY_ID", key_id, KEY_ID_MAX);
+  return close(fd);
+}
+
+int durable_write(const char *dir, const char *name, const void *data, size_t len, char *err, size_t errlen) {
+  char tmp[600], path[600];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  if (write_tmp(dir, name, data, len, tmp, sizeof tmp) < 0 || rename(tmp, path) < 0 || fsync_dir(dir) < 0) {
+    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    unlink(tmp);
     return -1;
   }
-  if (!key_file || !*key_file) {
-    snprintf(err, errlen, "no signing key: set OMNISIGHT_KEY_FILE to the 64-byte Ed25519 secret key provisioned at deploy");
-    return -1;
-  }
-  int fd = open(key_file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) { snprintf(err, errlen, "cannot read the key file %s: %s", key_file, strerror(errno)); return -1; }
+  return 0;
+}
+
+static void derive_key_id(const unsigned char pk[crypto_sign_PUBLICKEYBYTES], char out[KEY_ID_LEN + 1]) {
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, pk, crypto_sign_PUBLICKEYBYTES);
+  sodium_bin2hex(out, KEY_ID_LEN + 1, h, KEY_ID_LEN / 2);
+}
+
+/* Reads and checks the 64-byte key file: the public half must derive from the seed. */
+static int read_key(const char *path, unsigned char sk[crypto_sign_SECRETKEYBYTES], unsigned char pk[crypto_sign_PUBLICKEYBYTES], char *err, size_t errlen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -1; /* errno tells the caller (ENOENT = first start) */
   unsigned char buf[crypto_sign_SECRETKEYBYTES + 1];
   ssize_t n = read(fd, buf, sizeof buf);
   close(fd);
   if (n != crypto_sign_SECRETKEYBYTES) {
     sodium_memzero(buf, sizeof buf);
-    snprintf(err, errlen, "key file %s holds %zd bytes; it must be exactly 64 (Ed25519 seed followed by the public key)", key_file, n);
-    return -1;
+    snprintf(err, errlen, "key file %s holds %zd bytes, not 64: it is damaged. Rotate the key (POST identity.cgi?action=rotate on the admin path) or remove the file to create a new identity, then enrol the camera again", path, n);
+    errno = EINVAL;
+    return -2;
   }
-  unsigned char derived_pk[crypto_sign_PUBLICKEYBYTES], derived_sk[crypto_sign_SECRETKEYBYTES];
-  crypto_sign_seed_keypair(derived_pk, derived_sk, buf);
-  int mismatch = sodium_memcmp(derived_pk, buf + 32, 32) != 0;
+  unsigned char derived_sk[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_seed_keypair(pk, derived_sk, buf);
+  int mismatch = sodium_memcmp(pk, buf + 32, 32) != 0;
   sodium_memzero(derived_sk, sizeof derived_sk);
   if (mismatch) {
     sodium_memzero(buf, sizeof buf);
-    snprintf(err, errlen, "key file %s is inconsistent: its last 32 bytes are not the public key of its first 32; provision the key again", key_file);
-    return -1;
+    snprintf(err, errlen, "key file %s is inconsistent (its public half does not derive from its seed): remove it to create a new identity and enrol the camera again", path);
+    errno = EINVAL;
+    return -2;
   }
-  memcpy(s->sk, buf, sizeof s->sk);
-  memcpy(s->pk, derived_pk, sizeof s->pk);
+  memcpy(sk, buf, crypto_sign_SECRETKEYBYTES);
   sodium_memzero(buf, sizeof buf);
-  snprintf(s->key_id, sizeof s->key_id, "%s", key_id);
-  snprintf(s->serial, sizeof s->serial, "%s", serial);
-  s->next_seq = 1;
-
-  if (state_dir && *state_dir) {
-    snprintf(s->state_path, sizeof s->state_path, "%s/seq.state", state_dir);
-    FILE *f = fopen(s->state_path, "r");
-    if (f) {
-      char hex[65], want[65];
-      uint64_t upto = 0;
-      pk_hex(s, want);
-      if (fscanf(f, "%64s %" SCNu64, hex, &upto) == 2 && strcmp(hex, want) == 0) s->next_seq = upto + 1;
-      fclose(f);
-    }
-    if (write_state(s, s->next_seq - 1 + SEQ_BLOCK) != 0) {
-      LOGW("cannot write %s (%s); seq numbers restart at 1 after a respawn", s->state_path, strerror(errno));
-      s->state_path[0] = '\0';
-    }
-  }
   return 0;
 }
 
-static uint64_t take_seq(signer *s) {
-  uint64_t seq = s->next_seq++;
-  if (s->state_path[0] && seq > s->reserved_upto && write_state(s, seq - 1 + SEQ_BLOCK) != 0)
-    LOGW("cannot extend the seq reservation in %s", s->state_path);
-  return seq;
+/* First start: a new key, published under its final name with link(), which fails if the name
+ * exists (the same guarantee as O_EXCL) and never exposes a half-written file after a power cut. */
+static int create_key(const char *dir, const char *path, unsigned char sk[crypto_sign_SECRETKEYBYTES], unsigned char pk[crypto_sign_PUBLICKEYBYTES], char *err, size_t errlen) {
+  crypto_sign_keypair(pk, sk);
+  char tmp[600];
+  if (write_tmp(dir, KEY_FILE, sk, crypto_sign_SECRETKEYBYTES, tmp, sizeof tmp) < 0) {
+    snprintf(err, errlen, "cannot create the key in %s: %s (the app's local data folder must be writable)", dir, strerror(errno));
+    return -1;
+  }
+  int r = link(tmp, path);
+  int e = errno;
+  unlink(tmp);
+  if (r < 0 && e == EEXIST) return read_key(path, sk, pk, err, errlen) == 0 ? 0 : -1; /* another start won the race */
+  if (r < 0 || fsync_dir(dir) < 0) {
+    snprintf(err, errlen, "cannot create %s: %s", path, strerror(r < 0 ? e : errno));
+    return -1;
+  }
+  LOGI("created a new signing key in %s (first start, or after the key was removed)", path);
+  return 0;
+}
+
+static int next_epoch(const char *dir, uint32_t *out, char *err, size_t errlen) {
+  char path[600], text[32];
+  snprintf(path, sizeof path, "%s/%s", dir, EPOCH_FILE);
+  uint64_t prev = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd >= 0) {
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    text[n > 0 ? n : 0] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (n <= 0 || end == text || (*end && *end != '\n') || errno || v > UINT32_MAX) {
+      /* Guessing would risk reusing an (epoch, seq) pair the coordinator has seen. */
+      snprintf(err, errlen, "%s is damaged (\"%.20s\"): rotate the key to start a fresh epoch series, or write the last epoch the coordinator saw into it", path, text);
+      return -1;
+    }
+    prev = v;
+  } else if (errno != ENOENT) {
+    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    return -1;
+  }
+  if (prev >= UINT32_MAX) {
+    snprintf(err, errlen, "the boot epoch in %s is exhausted (2^32-1 starts): rotate the key", path);
+    return -1;
+  }
+  uint32_t epoch = (uint32_t)prev + 1;
+  int len = snprintf(text, sizeof text, "%" PRIu32 "\n", epoch);
+  if (durable_write(dir, EPOCH_FILE, text, (size_t)len, err, errlen) < 0) return -1;
+  *out = epoch;
+  return 0;
+}
+
+int signer_init(signer *s, const char *dir, const char *serial, char *err, size_t errlen) {
+  memset(s, 0, sizeof *s);
+  pthread_mutex_init(&s->mu, NULL);
+  if (!serial || !valid_serial(serial)) {
+    snprintf(err, errlen, "camera serial '%s' is not 12 upper-case hex digits: set OMNISIGHT_CAMERA_SERIAL as basicdeviceinfo.cgi reports it", serial ? serial : "");
+    return -1;
+  }
+  if (!dir || dir[0] != '/' || strlen(dir) >= sizeof s->dir) {
+    snprintf(err, errlen, "the local data folder '%s' must be an absolute path: fix OMNISIGHT_LOCALDATA", dir ? dir : "");
+    return -1;
+  }
+  snprintf(s->dir, sizeof s->dir, "%s", dir);
+  snprintf(s->serial, sizeof s->serial, "%s", serial);
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+    snprintf(err, errlen, "cannot create the local data folder %s: %s", dir, strerror(errno));
+    return -1;
+  }
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s", dir, KEY_FILE);
+  int r = read_key(path, s->sk, s->pk, err, errlen);
+  if (r == -1 && errno == ENOENT) r = create_key(dir, path, s->sk, s->pk, err, errlen);
+  else if (r == -1) snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+  if (r != 0) return -1;
+  derive_key_id(s->pk, s->key_id);
+  /* The epoch is on flash before the first message is signed: a crash can never reuse it. */
+  if (next_epoch(dir, &s->epoch, err, errlen) < 0) return -1;
+  s->next_seq = 1;
+  return 0;
+}
+
+int signer_rotate(signer *s, char *err, size_t errlen) {
+  unsigned char sk[crypto_sign_SECRETKEYBYTES], pk[crypto_sign_PUBLICKEYBYTES];
+  crypto_sign_keypair(pk, sk);
+  int r = durable_write(s->dir, KEY_FILE, sk, sizeof sk, err, errlen);
+  if (r == 0) {
+    pthread_mutex_lock(&s->mu);
+    memcpy(s->sk, sk, sizeof sk);
+    memcpy(s->pk, pk, sizeof pk);
+    derive_key_id(pk, s->key_id);
+    pthread_mutex_unlock(&s->mu);
+    LOGI("signing key rotated: new key %s", s->key_id);
+  }
+  sodium_memzero(sk, sizeof sk);
+  return r;
 }
 
 int envelope_build(signer *s, const char *kind, int64_t sent_ms, const char *body, size_t body_len, jbuf *out) {
   static char input[ENVELOPE_MAX_BYTES + 256];
-  uint64_t seq = take_seq(s);
-  /* Signing input: omnisight.v1\n<camera>\n<seq>\n<sent>\n<kind>\n<key>\n<body> (no trailing newline). */
-  int head = snprintf(input, sizeof input, "omnisight.v1\n%s\n%" PRIu64 "\n%" PRId64 "\n%s\n%s\n",
-                      s->serial, seq, sent_ms, kind, s->key_id);
-  if (head < 0 || (size_t)head + body_len > sizeof input) return -1;
+  pthread_mutex_lock(&s->mu);
+  uint64_t seq = s->next_seq;
+  /* Signing input: omnisight.v2\n<camera>\n<epoch>\n<seq>\n<sent>\n<kind>\n<key>\n<body> (no trailing newline). */
+  int head = snprintf(input, sizeof input, "omnisight.v2\n%s\n%" PRIu32 "\n%" PRIu64 "\n%" PRId64 "\n%s\n%s\n",
+                      s->serial, s->epoch, seq, sent_ms, kind, s->key_id);
+  if (head < 0 || (size_t)head + body_len > sizeof input) {
+    pthread_mutex_unlock(&s->mu);
+    return -1;
+  }
   memcpy(input + head, body, body_len);
   unsigned char sig[crypto_sign_BYTES];
   crypto_sign_detached(sig, NULL, (const unsigned char *)input, (unsigned long long)head + body_len, s->sk);
   char sig_b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(sig_b64, sizeof sig_b64, sig, sizeof sig, sodium_base64_VARIANT_ORIGINAL);
-
-  jb_fmt(out, "{\"v\":1,\"camera\":\"%s\",\"seq\":%" PRIu64 ",\"sent\":%" PRId64 ",\"kind\":\"%s\",\"key\":",
-         s->serial, seq, sent_ms, kind);
-  jb_str(out, s->key_id, strlen(s->key_id));
-  jb_raw(out, ",\"body\":");
+  jb_fmt(out, "{\"v\":2,\"camera\":\"%s\",\"epoch\":%" PRIu32 ",\"seq\":%" PRIu64 ",\"sent\":%" PRId64 ",\"kind\":\"%s\",\"key\":\"%s\",\"body\":",
+         s->serial, s->epoch, seq, sent_ms, kind, s->key_id);
   jb_str(out, body, body_len);
   jb_fmt(out, ",\"sig\":\"%s\"}", sig_b64);
+  /* A seq is spent once signed, even when the message is then dropped: never sign it twice. */
+  s->next_seq++;
+  pthread_mutex_unlock(&s->mu);
   return out->overflow ? -1 : 0;
 }
 
-void signer_public_b64(const signer *s, char *out, size_t cap) {
-  sodium_bin2base64(out, cap, s->pk, sizeof s->pk, sodium_base64_VARIANT_ORIGINAL);
+void signer_identity_json(signer *s, const char *version, jbuf *out) {
+  char pkb64[sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES, sodium_base64_VARIANT_ORIGINAL)];
+  pthread_mutex_lock(&s->mu);
+  sodium_bin2base64(pkb64, sizeof pkb64, s->pk, sizeof s->pk, sodium_base64_VARIANT_ORIGINAL);
+  jb_fmt(out, "{\"camera\":\"%s\",\"key\":\"%s\",\"publicKey\":\"%s\",\"version\":", s->serial, s->key_id, pkb64);
+  jb_str(out, version, strlen(version));
+  jb_fmt(out, ",\"epoch\":%" PRIu32 "}", s->epoch);
+  pthread_mutex_unlock(&s->mu);
 }
 
-void signer_wipe(signer *s) { sodium_memzero(s, sizeof *s); }
+void signer_key_id(signer *s, char out[KEY_ID_LEN + 1]) {
+  pthread_mutex_lock(&s->mu);
+  memcpy(out, s->key_id, KEY_ID_LEN + 1);
+  pthread_mutex_unlock(&s->mu);
+}
+
+void signer_wipe(signer *s) {
+  pthread_mutex_destroy(&s->mu);
+  sodium_memzero(s, sizeof *s);
+}

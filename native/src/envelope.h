@@ -1,7 +1,9 @@
-/* The signed message envelope of docs/protocol.md ("OmniSight on the wire"). */
+/* The camera's identity (Ed25519 key and boot epoch in the app's local data) and the signed
+ * message envelope v2 of docs/protocol.md / SHARED-SPECS.md. */
 #ifndef OMNISIGHT_ENVELOPE_H
 #define OMNISIGHT_ENVELOPE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sodium.h>
@@ -9,26 +11,35 @@
 #include "json.h"
 
 #define ENVELOPE_MAX_BYTES (64 * 1024)
-#define KEY_ID_MAX 32
+#define KEY_ID_LEN 16 /* lowercase hex of the first 8 bytes of SHA-256(public key) */
 
 typedef struct {
+  pthread_mutex_t mu; /* the identity thread rotates while the main thread signs */
   unsigned char sk[crypto_sign_SECRETKEYBYTES]; /* libsodium layout: seed (32) || public key (32) */
   unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-  char key_id[KEY_ID_MAX + 1];
+  char key_id[KEY_ID_LEN + 1];
   char serial[13];
-  uint64_t next_seq;
-  uint64_t reserved_upto;  /* highest seq written to the state file (0 = no state file) */
-  char state_path[512];
+  uint32_t epoch;     /* boot epoch: persisted and incremented once per start */
+  uint64_t next_seq;  /* 1 at each start (per epoch), shared by both kinds */
+  char dir[448];      /* the app's local data folder (absolute) */
 } signer;
 
-/* Loads the 64-byte Ed25519 secret key and checks it is consistent (the public half must derive
- * from the seed). Returns 0, or -1 with a message that says what to fix. */
-int signer_init(signer *s, const char *key_file, const char *key_id, const char *serial,
-                const char *state_dir, char *err, size_t errlen);
+/* Opens the identity kept in `dir` (the app's persistent local data): creates the key on first start
+ * (mode 0600, created exclusively so two starts cannot race), then increments the boot epoch and
+ * writes + fsyncs it before anything is signed. Returns 0, or -1 with a message that says what to fix. */
+int signer_init(signer *s, const char *dir, const char *serial, char *err, size_t errlen);
+/* Explicit rotation: a new key replaces the old one on flash (atomically) and in memory. */
+int signer_rotate(signer *s, char *err, size_t errlen);
 /* Builds one envelope into out. Returns 0, or -1 when it would exceed 64 KiB. */
 int envelope_build(signer *s, const char *kind, int64_t sent_ms, const char *body, size_t body_len, jbuf *out);
-/* The public key in standard base64 (for identity.cgi). */
-void signer_public_b64(const signer *s, char *out, size_t cap);
+/* {"camera","key","publicKey","version","epoch"} as identity.cgi returns it. */
+void signer_identity_json(signer *s, const char *version, jbuf *out);
+/* The key id (copied under the lock). */
+void signer_key_id(signer *s, char out[KEY_ID_LEN + 1]);
 void signer_wipe(signer *s);
+
+/* Small durable-file helpers shared with the calibration store. */
+/* Writes data to dir/name through a temporary file, fsync, rename and a directory fsync. */
+int durable_write(const char *dir, const char *name, const void *data, size_t len, char *err, size_t errlen);
 
 #endif

@@ -50,6 +50,8 @@ struct hal {
   float *out_map[4];
   size_t out_size[4];
   char device[40];
+  unsigned pitch;   /* bytes per row of the VDO buffer (>= FRAME_W: rows may be padded) */
+  size_t frame_bytes; /* NV12 with that pitch: pitch * height * 3 / 2 */
 };
 
 static int64_t ns_to_ms(const struct timespec *t) { return (int64_t)t->tv_sec * 1000 + t->tv_nsec / 1000000; }
@@ -88,6 +90,18 @@ static int open_vdo(hal_t *h, char *err, size_t errlen) {
   if (!vdo_stream_start(h->stream, &ge)) return fail(err, errlen, "vdo_stream_start", NULL, ge);
   h->vdo_fd = vdo_stream_get_fd(h->stream, &ge);
   if (h->vdo_fd < 0) return fail(err, errlen, "vdo_stream_get_fd", NULL, ge);
+  /* VDO may pad every row (the "pitch" of the stream's info map): the preprocessing must be told,
+   * or every row after the first is read from the wrong offset. */
+  VdoMap *info = vdo_stream_get_info(h->stream, &ge);
+  if (!info) return fail(err, errlen, "vdo_stream_get_info", NULL, ge);
+  h->pitch = vdo_map_get_uint32(info, "pitch", FRAME_W);
+  unsigned height = vdo_map_get_uint32(info, "height", FRAME_H);
+  g_object_unref(info);
+  if (h->pitch < FRAME_W || height != FRAME_H) {
+    snprintf(err, errlen, "VDO gave %u rows with a pitch of %u bytes; %dx%d NV12 was asked for", height, h->pitch, FRAME_W, FRAME_H);
+    return -1;
+  }
+  h->frame_bytes = (size_t)h->pitch * FRAME_H * 3 / 2;
   return 0;
 }
 
@@ -114,6 +128,7 @@ static int open_larod(hal_t *h, char *err, size_t errlen) {
   if (!pm) return fail(err, errlen, "larodCreateMap", e, NULL);
   larodMapSetStr(pm, "image.input.format", "nv12", &e);
   larodMapSetIntArr2(pm, "image.input.size", FRAME_W, FRAME_H, &e);
+  larodMapSetInt(pm, "image.input.row-pitch", h->pitch, &e);
   larodMapSetStr(pm, "image.output.format", "rgb-interleaved", &e);
   larodMapSetIntArr2(pm, "image.output.size", MODEL_W, MODEL_H, &e);
   larodClearError(&e);
@@ -129,6 +144,7 @@ static int open_larod(hal_t *h, char *err, size_t errlen) {
     return fail(err, errlen, "larod tensor allocation", e, NULL);
   if (h->n_out < 4) { snprintf(err, errlen, "the model has %zu outputs; an SSD model with 4 (boxes, classes, scores, count) is expected", h->n_out); return -1; }
   if (!(h->pp_in_map = map_tensor(h->pp_in[0], &h->pp_in_size, PROT_READ | PROT_WRITE))) { snprintf(err, errlen, "cannot map the preprocessing input"); return -1; }
+  if (h->pp_in_size < h->frame_bytes) { snprintf(err, errlen, "the preprocessing input holds %zu bytes, a padded NV12 frame needs %zu", h->pp_in_size, h->frame_bytes); return -1; }
   for (int i = 0; i < 4; i++)
     if (!(h->out_map[i] = map_tensor(h->out[i], &h->out_size[i], PROT_READ))) { snprintf(err, errlen, "cannot map model output %d", i); return -1; }
   /* The preprocessing output tensors are the inference inputs: no copy between the two jobs. */
@@ -189,7 +205,14 @@ int hal_next(hal_t *h, hal_frame *f, int timeout_ms) {
   clock_gettime(CLOCK_REALTIME, &wall);
   int64_t age_ms = ns_to_ms(&mono) - (int64_t)(vdo_frame_get_timestamp(frame) / 1000);
   size_t n = vdo_frame_get_size(frame);
-  memcpy(h->pp_in_map, vdo_buffer_get_data(buf), n < h->pp_in_size ? n : h->pp_in_size);
+  if (n < h->frame_bytes) {
+    /* A short frame would leave stale rows in the input: skip it rather than infer on garbage. */
+    LOGW("VDO frame of %zu bytes, %zu expected (pitch %u); skipped", n, h->frame_bytes, h->pitch);
+    vdo_stream_buffer_unref(h->stream, &buf, NULL);
+    return 0;
+  }
+  /* The whole padded frame, rows at the stream's pitch, as the preprocessing was configured. */
+  memcpy(h->pp_in_map, vdo_buffer_get_data(buf), h->frame_bytes);
   vdo_stream_buffer_unref(h->stream, &buf, NULL);
 
   larodError *e = NULL;

@@ -6,20 +6,23 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
-#define REQ_MAX 8192
+#define HEAD_MAX 8192
+#define BODY_MAX (16 * 1024)
+#define REPLY_MAX (32 * 1024)
 
 struct identity_server {
   int fd, port;
-  char *body;
+  http_handler handler;
+  void *ctx;
   pthread_t thread;
   atomic_int stop;
 };
@@ -33,50 +36,73 @@ static void send_all(int fd, const char *p, size_t n) {
   }
 }
 
-static void reply(int fd, const char *status, const char *ctype, const char *body, int head_only) {
+static const char *reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    default: return "Internal Server Error";
+  }
+}
+
+static void reply(int fd, int status, const char *ctype, const char *body, size_t blen, int head_only) {
   char hdr[256];
-  size_t blen = strlen(body);
   int n = snprintf(hdr, sizeof hdr,
-                   "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-                   status, ctype, blen);
+                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                   status, reason(status), ctype, blen);
   send_all(fd, hdr, (size_t)n);
   if (!head_only) send_all(fd, body, blen);
 }
 
 static void serve_one(identity_server *s, int c) {
-  /* Bounded read with a timeout, so one stuck client cannot hold the responder. */
+  /* Bounded reads with a timeout, so one stuck client cannot hold the responder. */
   struct timeval tv = { 2, 0 };
   setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  char req[REQ_MAX + 1];
+  static char req[HEAD_MAX + BODY_MAX + 1];
   size_t len = 0;
-  while (len < REQ_MAX) {
-    ssize_t r = recv(c, req + len, REQ_MAX - len, 0);
+  char *body = NULL;
+  while (len < HEAD_MAX) {
+    ssize_t r = recv(c, req + len, HEAD_MAX - len, 0);
     if (r <= 0) break;
     len += (size_t)r;
     req[len] = '\0';
-    if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n")) break;
+    if ((body = strstr(req, "\r\n\r\n"))) { body += 4; break; }
   }
   req[len] = '\0';
   if (len == 0) return;
-  char method[8], target[256];
-  if (sscanf(req, "%7s %255s", method, target) != 2) {
-    reply(c, "400 Bad Request", "text/plain", "bad request\n", 0);
-    return;
+  if (!body) { reply(c, 400, "text/plain", "bad request\n", 12, 0); return; }
+  char method[8], target[512];
+  if (sscanf(req, "%7s %511s", method, target) != 2) { reply(c, 400, "text/plain", "bad request\n", 12, 0); return; }
+  /* Content-Length (case-insensitive header name); no chunked bodies. */
+  size_t clen = 0;
+  for (char *h = strstr(req, "\r\n"); h && h + 2 < body; h = strstr(h + 2, "\r\n")) {
+    if (strncasecmp(h + 2, "Content-Length:", 15) == 0) clen = strtoul(h + 17, NULL, 10);
+    if (strncasecmp(h + 2, "Transfer-Encoding:", 18) == 0) { reply(c, 400, "text/plain", "send a Content-Length body\n", 27, 0); return; }
   }
-  int head = strcmp(method, "HEAD") == 0;
-  if (!head && strcmp(method, "GET") != 0) {
-    reply(c, "405 Method Not Allowed", "text/plain", "only GET\n", 0);
-    return;
+  if (clen > BODY_MAX) { reply(c, 413, "text/plain", "body too large (16 KiB at most)\n", 32, 0); return; }
+  size_t have = len - (size_t)(body - req);
+  while (have < clen) {
+    ssize_t r = recv(c, body + have, clen - have, 0);
+    if (r <= 0) break;
+    have += (size_t)r;
   }
+  if (have < clen) { reply(c, 400, "text/plain", "body shorter than Content-Length\n", 33, 0); return; }
+  body[clen] = '\0';
   char *q = strchr(target, '?');
-  if (q) *q = '\0';
-  /* The camera's proxy may forward the full /local/omnisight/identity.cgi path or just the tail. */
-  size_t tl = strlen(target);
-  static const char tail[] = "/identity.cgi";
-  int ok = strcmp(target, "/") == 0 || (tl >= sizeof tail - 1 && strcmp(target + tl - (sizeof tail - 1), tail) == 0);
-  if (ok) reply(c, "200 OK", "application/json", s->body, head);
-  else reply(c, "404 Not Found", "text/plain", "not found: try /local/omnisight/identity.cgi\n", head);
+  const char *query = "";
+  if (q) { *q = '\0'; query = q + 1; }
+  http_request hr = { method, target, query, body, clen };
+  static char out_mem[REPLY_MAX];
+  jbuf out;
+  jb_init(&out, out_mem, sizeof out_mem);
+  const char *ctype = "application/json";
+  int status = s->handler(s->ctx, &hr, &out, &ctype);
+  if (out.overflow) { status = 500; out.len = 0; }
+  reply(c, status, ctype, out.buf, out.len, strcmp(method, "HEAD") == 0);
 }
 
 static void *run(void *arg) {
@@ -93,9 +119,11 @@ static void *run(void *arg) {
   return NULL;
 }
 
-identity_server *identity_start(int port, const char *body, char *err, unsigned long errlen) {
+identity_server *identity_start(int port, http_handler handler, void *ctx, char *err, unsigned long errlen) {
   identity_server *s = calloc(1, sizeof *s);
-  if (!s || !(s->body = strdup(body))) { free(s); snprintf(err, errlen, "out of memory"); return NULL; }
+  if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
+  s->handler = handler;
+  s->ctx = ctx;
   s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -109,7 +137,6 @@ identity_server *identity_start(int port, const char *body, char *err, unsigned 
       getsockname(s->fd, (struct sockaddr *)&a, &al) < 0) {
     snprintf(err, errlen, "cannot listen on 127.0.0.1:%d for identity.cgi: %s; set OMNISIGHT_HTTP_PORT to a free port (0 = any)", port, strerror(errno));
     if (s->fd >= 0) close(s->fd);
-    free(s->body);
     free(s);
     return NULL;
   }
@@ -117,7 +144,6 @@ identity_server *identity_start(int port, const char *body, char *err, unsigned 
   if (pthread_create(&s->thread, NULL, run, s) != 0) {
     snprintf(err, errlen, "cannot start the identity thread");
     close(s->fd);
-    free(s->body);
     free(s);
     return NULL;
   }
@@ -131,6 +157,5 @@ void identity_stop(identity_server *s) {
   atomic_store(&s->stop, 1);
   pthread_join(s->thread, NULL);
   close(s->fd);
-  free(s->body);
   free(s);
 }

@@ -208,6 +208,108 @@ static void publish(publisher *p, const char *kind, const char *body, size_t len
     LOGW("publish failed (%s); %lu messages dropped so far", mosquitto_strerror(rc), p->dropped);
 }
 
+/* ---- HTTP routes behind the camera's reverse proxy (see identity.h) ------------------------ */
+#define CALIBRATION_FILE "calibration.json"
+#define CALIBRATION_MAX (16 * 1024)
+
+static int json_error(jbuf *out, int status, const char *msg) {
+  jb_raw(out, "{\"error\":");
+  jb_str(out, msg, strlen(msg));
+  jb_raw(out, "}");
+  return status;
+}
+
+static int is_finite_num(const json_value *v, double lo, double hi) {
+  return v && v->type == JSON_NUMBER && isfinite(v->u.number) && v->u.number >= lo && v->u.number <= hi;
+}
+
+/* Validates {"points":[{"image":{"u","v"},"ground":{"x","y"}}, …4..32], "source"?} and writes the
+ * canonical form to localdata, so the camera answers calibration.cgi as the simulator does. */
+static int set_calibration(signer *sg, const http_request *req, jbuf *out) {
+  static char arena_mem[64 * 1024];
+  json_arena arena = { arena_mem, sizeof arena_mem, 0 };
+  char err[128];
+  json_value *root = json_parse(&arena, req->body, req->body_len, err, sizeof err);
+  if (!root || root->type != JSON_OBJECT) return json_error(out, 400, "the body must be a JSON object {\"points\":[{\"image\":{\"u\":…,\"v\":…},\"ground\":{\"x\":…,\"y\":…}}, …]}");
+  const json_value *pts = json_get(root, "points");
+  if (!pts || pts->type != JSON_ARRAY || pts->u.kids.count < 4 || pts->u.kids.count > 32) return json_error(out, 400, "points must be an array of 4 to 32 image/ground pairs");
+  const char *source = json_get_string(root, "source");
+  if (source && (strlen(source) == 0 || strlen(source) > 32 || strspn(source, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(source)))
+    return json_error(out, 400, "source must be 1-32 letters, digits, _ or -");
+  static char text[CALIBRATION_MAX];
+  jbuf f;
+  jb_init(&f, text, sizeof text);
+  jb_fmt(&f, "{\"camera\":\"%s\",\"source\":", sg->serial);
+  jb_str(&f, source ? source : "camera", strlen(source ? source : "camera"));
+  jb_raw(&f, ",\"points\":[");
+  int i = 0;
+  for (const json_value *p = pts->u.kids.first; p; p = p->next, i++) {
+    const json_value *im = p->type == JSON_OBJECT ? json_get(p, "image") : NULL;
+    const json_value *gr = p->type == JSON_OBJECT ? json_get(p, "ground") : NULL;
+    if (!im || !gr || im->type != JSON_OBJECT || gr->type != JSON_OBJECT || !is_finite_num(json_get(im, "u"), 0, 1) || !is_finite_num(json_get(im, "v"), 0, 1) ||
+        !is_finite_num(json_get(gr, "x"), -1e6, 1e6) || !is_finite_num(json_get(gr, "y"), -1e6, 1e6))
+      return json_error(out, 400, "every point needs image.u and image.v in 0..1 and ground.x and ground.y in metres");
+    if (i) jb_raw(&f, ",");
+    jb_raw(&f, "{\"image\":{\"u\":"); jb_num(&f, json_get(im, "u")->u.number, 6);
+    jb_raw(&f, ",\"v\":"); jb_num(&f, json_get(im, "v")->u.number, 6);
+    jb_raw(&f, "},\"ground\":{\"x\":"); jb_num(&f, json_get(gr, "x")->u.number, 6);
+    jb_raw(&f, ",\"y\":"); jb_num(&f, json_get(gr, "y")->u.number, 6);
+    jb_raw(&f, "}}");
+  }
+  jb_raw(&f, "]}\n");
+  if (f.overflow) return json_error(out, 400, "calibration too large");
+  if (durable_write(sg->dir, CALIBRATION_FILE, f.buf, f.len, err, sizeof err) < 0) { LOGW("%s", err); return json_error(out, 500, err); }
+  LOGI("ground calibration stored (%d points)", i);
+  jb_rawn(out, f.buf, f.len);
+  return 200;
+}
+
+static int get_calibration(signer *sg, jbuf *out) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s", sg->dir, CALIBRATION_FILE);
+  FILE *f = fopen(path, "r");
+  if (!f) return json_error(out, 404, "no ground calibration on this camera: set it with POST /local/omnisight/admin/calibration.cgi, or set four reference points in the Timeline view");
+  static char text[CALIBRATION_MAX];
+  size_t n = fread(text, 1, sizeof text, f);
+  fclose(f);
+  jb_rawn(out, text, n);
+  return 200;
+}
+
+static int handle_http(void *ctx, const http_request *req, jbuf *out, const char **ctype) {
+  signer *sg = ctx;
+  (void)ctype;
+  int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+  int post = strcmp(req->method, "POST") == 0;
+  /* Exact paths only: the proxy maps /local/omnisight/<apiPath>/rest to <target>/rest, so a suffix
+   * match would let a viewer path reach an admin action. */
+  if (strcmp(req->path, "/identity.cgi") == 0) {
+    if (get) { signer_identity_json(sg, OMNISIGHT_VERSION, out); return 200; }
+    if (post) return json_error(out, 403, "rotation needs an administrator: POST /local/omnisight/admin/identity.cgi?action=rotate");
+    return json_error(out, 405, "GET identity.cgi");
+  }
+  if (strcmp(req->path, "/calibration.cgi") == 0) {
+    if (get) return get_calibration(sg, out);
+    if (post) return json_error(out, 403, "setting the calibration needs an administrator: POST /local/omnisight/admin/calibration.cgi");
+    return json_error(out, 405, "GET calibration.cgi");
+  }
+  if (strcmp(req->path, "/admin/identity.cgi") == 0) {
+    if (get) { signer_identity_json(sg, OMNISIGHT_VERSION, out); return 200; }
+    if (!post) return json_error(out, 405, "POST admin/identity.cgi?action=rotate");
+    if (strcmp(req->query, "action=rotate") != 0) return json_error(out, 400, "the only action is rotate: POST admin/identity.cgi?action=rotate");
+    char err[256];
+    if (signer_rotate(sg, err, sizeof err) < 0) { LOGE("%s", err); return json_error(out, 500, err); }
+    signer_identity_json(sg, OMNISIGHT_VERSION, out);
+    return 200;
+  }
+  if (strcmp(req->path, "/admin/calibration.cgi") == 0) {
+    if (post) return set_calibration(sg, req, out);
+    if (get) return get_calibration(sg, out);
+    return json_error(out, 405, "POST admin/calibration.cgi");
+  }
+  return json_error(out, 404, "not found: try /local/omnisight/identity.cgi");
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   LOGI("OmniSight Agent %s starting (pid %d)", OMNISIGHT_VERSION, (int)getpid());
@@ -244,9 +346,9 @@ int main(void) {
   const char *serial = cfg(hal, "OMNISIGHT_CAMERA_SERIAL", "CameraSerial", NULL);
   const char *host = cfg(hal, "OMNISIGHT_MQTT_HOST", "MqttHost", "127.0.0.1");
   const char *port_s = cfg(hal, "OMNISIGHT_MQTT_PORT", "MqttPort", "1883");
-  const char *key_file = cfg(hal, "OMNISIGHT_KEY_FILE", "KeyFile", "/usr/local/packages/omnisight/localdata/signing.key");
-  const char *key_id = cfg(hal, "OMNISIGHT_KEY_ID", "KeyId", "k1");
-  const char *state_dir = cfg(hal, "OMNISIGHT_STATE_DIR", "StateDir", "");
+  /* The app's persistent local data (kept across restarts and upgrades): key, epoch, calibration.
+   * An absolute path: the working directory is not guaranteed to be the package folder. */
+  const char *data_dir = cfg(NULL, "OMNISIGHT_LOCALDATA", NULL, "/usr/local/packages/" APP_NAME "/localdata");
   const char *http_s = cfg(hal, "OMNISIGHT_HTTP_PORT", "HttpPort", "2001");
   const char *score_s = cfg(hal, "OMNISIGHT_MIN_SCORE", "MinScore", "0.25");
   char *end;
@@ -256,17 +358,13 @@ int main(void) {
   if (*end || !(min_score >= 0 && min_score <= 1)) { LOGE("minimum score '%s' must be 0..1: fix OMNISIGHT_MIN_SCORE", score_s); hal_close(hal); return 1; }
 
   static signer sg;
-  if (signer_init(&sg, key_file, key_id, serial, state_dir, err, sizeof err) < 0) { LOGE("%s", err); hal_close(hal); return 1; }
+  if (signer_init(&sg, data_dir, serial, err, sizeof err) < 0) { LOGE("%s", err); hal_close(hal); return 1; }
 
   identity_server *ids = NULL;
   if (strcmp(http_s, "off") != 0) {
     long hp = strtol(http_s, &end, 10);
     if (*end || hp < 0 || hp > 65535) { LOGE("HTTP port '%s' is not 0-65535 or off: fix OMNISIGHT_HTTP_PORT", http_s); hal_close(hal); return 1; }
-    char pkb64[64], ident[256];
-    signer_public_b64(&sg, pkb64, sizeof pkb64);
-    snprintf(ident, sizeof ident, "{\"camera\":\"%s\",\"key\":\"%s\",\"publicKey\":\"%s\",\"version\":\"%s\"}",
-             sg.serial, sg.key_id, pkb64, OMNISIGHT_VERSION);
-    if (!(ids = identity_start((int)hp, ident, err, sizeof err))) { LOGE("%s", err); hal_close(hal); return 1; }
+    if (!(ids = identity_start((int)hp, handle_http, &sg, err, sizeof err))) { LOGE("%s", err); hal_close(hal); return 1; }
     /* On stdout so a launcher that asked for port 0 can learn the port. */
     printf("omnisight: identity endpoint http://127.0.0.1:%d/identity.cgi\n", identity_port(ids));
   }
@@ -295,7 +393,7 @@ int main(void) {
   int64_t next_hb = st.start_ms;
   int64_t last_reconnect = st.start_ms;
   int exit_code = 0;
-  LOGI("running as camera %s, key %s, broker %s:%ld", sg.serial, sg.key_id, host, port);
+  LOGI("running as camera %s, key %s, boot epoch %" PRIu32 ", broker %s:%ld", sg.serial, sg.key_id, sg.epoch, host, port);
 
   while (!g_stop) {
     int64_t now = mono_ms();
