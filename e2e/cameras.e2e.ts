@@ -117,10 +117,33 @@ describe('cameras in browser mode', () => {
     await expect.poll(() => page.getByRole('button', { name: 'Back to grid' }).count()).toBe(1);
     const id = (await tile('Added by hand').getAttribute('data-camera'))!;
     await expect.poll(async () => (await stats()).find((s) => s.cameraId === id)?.size, { timeout: 10_000 }).toBe('1280x720@10');
+    // The focused tile fills the view (it once collapsed to a few pixels).
+    const box = await tile('Added by hand').boundingBox();
+    expect(box!.width).toBeGreaterThan(600);
+    expect(box!.height).toBeGreaterThan(300);
+    await page.screenshot({ path: artifactPath('cameras-focus.png') });
     await page.keyboard.press('Escape');
     await expect.poll(() => tiles().count()).toBe(16);
     await page.reload();
     await expect.poll(() => page.getByRole('button', { name: '16 cameras per page' }).getAttribute('aria-pressed'), { timeout: 15_000 }).toBe('true');
+  });
+
+  it('switches the boxes off for one camera only, and remembers it', async () => {
+    const canvasOf = (name: string) => tile(name).locator('canvas');
+    await expect.poll(async () => Number(await canvasOf('Added by hand').getAttribute('data-boxes')), { timeout: 20_000 }).toBeGreaterThan(0);
+    await tile('Added by hand').getByRole('button', { name: 'Overlay on Added by hand' }).click();
+    await page.getByRole('menuitemcheckbox', { name: 'Boxes' }).click();
+    await page.keyboard.press('Escape');
+    await expect.poll(async () => canvasOf('Added by hand').getAttribute('data-boxes'), { timeout: 10_000 }).toBe('0');
+    // Still 0 a while later, on new frames.
+    const ts = await canvasOf('Added by hand').getAttribute('data-ts');
+    await expect.poll(async () => canvasOf('Added by hand').getAttribute('data-ts'), { timeout: 10_000 }).not.toBe(ts);
+    expect(await canvasOf('Added by hand').getAttribute('data-boxes')).toBe('0');
+    await page.reload();
+    await tile('Added by hand').getByRole('button', { name: 'Overlay on Added by hand' }).click();
+    expect(await page.getByRole('menuitemcheckbox', { name: 'Boxes' }).getAttribute('aria-checked')).toBe('false');
+    await page.getByRole('menuitemcheckbox', { name: 'Boxes' }).click();
+    await page.keyboard.press('Escape');
   });
 
   it('removes a camera after confirmation', async () => {

@@ -42,7 +42,25 @@ describe('the shell in browser mode', () => {
     const count = page.getByLabel('Simulated cameras');
     await count.fill('500');
     await count.blur();
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/demoCameraCount/);
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('Simulated cameras: at most 64.');
+    expect(await count.getAttribute('aria-invalid')).toBe('true');
+  });
+
+  it('does not save an external broker without an address, and says what is wrong with a bad one', async () => {
+    await page.getByRole('combobox', { name: /^Broker/ }).selectOption('external');
+    // Choosing it saves nothing yet: the address comes first.
+    expect(await page.getByRole('status').filter({ hasText: 'saved' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Use this broker' }).click();
+    const urlError = page.getByRole('alert').filter({ hasText: /^Broker URL:/ });
+    await expect.poll(() => urlError.textContent()).toMatch(/^Broker URL: an external broker needs its address/);
+    await page.getByRole('textbox', { name: /^Broker URL/ }).fill('not a url');
+    await page.getByRole('button', { name: 'Use this broker' }).click();
+    await expect.poll(() => urlError.textContent()).toMatch(/^Broker URL: Use a broker URL such as mqtt:/);
+    // Leaving the view and coming back: still the embedded broker, nothing was saved.
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Security', exact: true }).click();
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Security');
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Settings', exact: true }).click();
+    await expect.poll(() => page.getByRole('combobox', { name: /^Broker/ }).inputValue()).toBe('embedded');
   });
 
   it('lists a refused connection in the Security view and lets the user resolve it', async () => {
@@ -58,6 +76,25 @@ describe('the shell in browser mode', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Mark resolved' }).click();
     await expect.poll(() => page.getByRole('row').filter({ hasText: 'wrong token' }).count()).toBe(0);
     await page.screenshot({ path: artifactPath('security.png') });
+  });
+
+  it('shows a flood of refused connections as one row with a count, resolved at once', async () => {
+    const refuse = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/ws`, ['omnisight.v1', 'token.wrong']);
+        ws.on('error', () => resolve());
+        ws.on('unexpected-response', () => resolve());
+      });
+    for (let i = 0; i < 12; i++) await refuse();
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Security', exact: true }).click();
+    const table = page.getByRole('table', { name: 'Audit events' });
+    // Twelve connections from twelve ports of one address: one row, not twelve.
+    await expect.poll(() => table.getByRole('row').filter({ hasText: 'transport.refused' }).count(), { timeout: 10_000 }).toBe(1);
+    const bulk = table.getByRole('button', { name: /^Resolve all \d+ open transport\.refused events$/ });
+    await expect.poll(() => bulk.getAttribute('aria-label'), { timeout: 10_000 }).toMatch(/Resolve all 12 open/);
+    await bulk.click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Resolve them' }).click();
+    await expect.poll(() => table.getByRole('row').filter({ hasText: 'transport.refused' }).count(), { timeout: 10_000 }).toBe(0);
   });
 
   it('switches views with the keyboard, using the shortcut each view announces', async () => {
@@ -84,5 +121,34 @@ describe('the shell in browser mode', () => {
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Connected' }).count(), { timeout: 15_000 }).toBe(1);
     await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Settings', exact: true }).click();
     await expect.poll(() => page.getByLabel('Theme').inputValue()).toBe('light');
+  });
+
+  it('restarted with a new token: says so, and a pasted new address reconnects without a reload', async () => {
+    const port = new URL(server.origin).port;
+    await server.stop();
+    server = await serve({ dataDir: server.dataDir, args: ['--no-demo', '--port', port] });
+    const banner = page.getByRole('region', { name: 'Connection problem' });
+    await expect.poll(() => banner.textContent(), { timeout: 20_000 }).toMatch(/does not take this page’s token/);
+    const marker = await page.evaluate(() => ((window as unknown as { __mark?: number }).__mark = Math.random()));
+    await banner.getByRole('textbox', { name: 'OmniSight address' }).fill(server.url);
+    await banner.getByRole('button', { name: 'Connect' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Connected' }).count(), { timeout: 15_000 }).toBe(1);
+    // The same page (no reload), now working.
+    expect(await page.evaluate(() => (window as unknown as { __mark?: number }).__mark)).toBe(marker);
+    expect(await banner.count()).toBe(0);
+  });
+
+  it('opened without a token: says what to do instead of retrying forever', async () => {
+    const fresh = await browser.newPage({ viewport: { width: 1024, height: 700 } });
+    await fresh.goto(server.origin + '/');
+    const banner = fresh.getByRole('region', { name: 'Connection problem' });
+    await expect.poll(() => banner.textContent(), { timeout: 10_000 }).toMatch(/This address has no token/);
+    await banner.getByRole('textbox', { name: 'OmniSight address' }).fill('not an address');
+    await banner.getByRole('button', { name: 'Connect' }).click();
+    await expect.poll(() => banner.getByRole('alert').textContent()).toMatch(/not an address/);
+    await banner.getByRole('textbox', { name: 'OmniSight address' }).fill(server.url);
+    await banner.getByRole('button', { name: 'Connect' }).click();
+    await expect.poll(() => fresh.getByRole('status').filter({ hasText: 'Connected' }).count(), { timeout: 15_000 }).toBe(1);
+    await fresh.close();
   });
 });

@@ -28,6 +28,31 @@ describe('audit log', () => {
     expect(open.ok && (open.value as { total: number }).total).toBe(1);
   });
 
+  it('groups repeats by kind and source, and resolves a group up to the event the operator saw', async () => {
+    let t = 1000;
+    app = createTestApp({ now: () => t++ });
+    // One client, a new port per attempt: one group.
+    for (let i = 0; i < 15; i++) app.audit.record({ kind: 'transport.refused', severity: i === 7 ? 'critical' : 'warning', source: `127.0.0.1:${40000 + i}`, message: `bad token ${i}` });
+    app.audit.record({ kind: 'transport.refused', severity: 'warning', source: '127.0.0.2:1', message: 'other peer' });
+    app.audit.record({ kind: 'camera.quarantined', severity: 'critical', source: 'cam-1', message: 'equivocation' });
+    const g = await app.dispatcher.dispatch('audit.groups', {}, ctx);
+    expect(g.ok).toBe(true);
+    const { groups, total } = (g as { value: { groups: { kind: string; source: string; count: number; open: number; severity: string; message: string; latestId: number }[]; total: number } }).value;
+    expect(total).toBe(3);
+    expect(groups[0]).toMatchObject({ kind: 'camera.quarantined', count: 1 });
+    const flood = groups.find((x) => x.source === '127.0.0.1')!;
+    expect(flood).toMatchObject({ count: 15, open: 15, severity: 'critical', message: 'bad token 14' });
+
+    // One more arrives after the operator looked: it stays open.
+    app.audit.record({ kind: 'transport.refused', severity: 'warning', source: '127.0.0.1:50000', message: 'late' });
+    const r = await app.dispatcher.dispatch('audit.resolveMany', { kind: 'transport.refused', source: '127.0.0.1', upToId: flood.latestId, note: 'tests' }, ctx);
+    expect(r).toMatchObject({ ok: true, value: { resolved: 15 } });
+    const left = await app.dispatcher.dispatch('audit.list', { status: 'open', kind: 'transport.refused' }, ctx);
+    expect((left as { value: { events: { message: string }[] } }).value.events.map((e) => e.message).sort()).toEqual(['late', 'other peer']);
+    const bySource = await app.dispatcher.dispatch('audit.list', { source: 'cam-1' }, ctx);
+    expect((bySource as { value: { total: number } }).value.total).toBe(1);
+  });
+
   it('treats % and _ in a search as plain characters', async () => {
     app = createTestApp();
     app.audit.record({ kind: 'k', severity: 'info', source: 's', message: '100% sure' });

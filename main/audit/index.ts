@@ -102,6 +102,14 @@ export function createAuditLog(deps: { db: Db; bus: EventBus; now: () => number 
     handlers: {
       'audit.list': (q) => sql.list(q, { beforeId: q.beforeId, limit: q.limit }),
       'audit.counts': () => sql.counts(),
+      'audit.groups': (q) => sql.groups(q, q.limit),
+      'audit.resolveMany': ({ kind, source, upToId, note }) => {
+        const resolved = sql.resolveMany({ kind, upToId, ...(source !== undefined ? { source } : {}) }, now(), note ?? null);
+        // One event for the batch (the newest): views read the list again, not thousands of pushes.
+        const newest = resolved.reduce<AuditEvent | undefined>((a, r) => (!a || r.id > a.id ? r : a), undefined);
+        if (newest) bus.publish('audit.resolved', newest);
+        return { resolved: resolved.length };
+      },
       'audit.resolve': ({ id, note }) => {
         const ev = sql.resolve(id, now(), note ?? null);
         if (!ev) throw notFound(`Audit event ${id}`);

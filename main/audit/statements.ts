@@ -34,7 +34,25 @@ export interface AuditFilter {
   status?: 'open' | 'resolved' | 'all';
   /** Matched as plain text (LIKE wildcards escaped) in the message, source and detail. */
   text?: string;
+  /** Only events from this source, a peer's address matching without its port. */
+  source?: string;
 }
+
+// A peer's address without its port, in SQL: one client's flood of refused connections comes from
+// a new port each time and is still one thing happening (peerAddress does the same in JS).
+const SRC = `(CASE WHEN source GLOB '[0-9]*.[0-9]*.[0-9]*.[0-9]*:[0-9]*' THEN substr(source, 1, instr(source, ':') - 1)
+  WHEN source GLOB '[[]*]:[0-9]*' THEN substr(source, 2, instr(source, ']') - 2) ELSE source END)`;
+
+const groupRow = z.object({
+  kind: z.string(),
+  source: z.string(),
+  count: z.number().int(),
+  open: z.number().int(),
+  firstTs: z.number(),
+  lastTs: z.number(),
+  latestId: z.number().int(),
+  rank: z.number().int(),
+});
 
 export function auditStatements(db: Db) {
   const insert = query(db, 'INSERT INTO audit_events (ts, kind, severity, source, message, detail) VALUES (?, ?, ?, ?, ?, ?) RETURNING *', auditRow);
@@ -62,6 +80,10 @@ export function auditStatements(db: Db) {
       const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       args.push(like, like, like);
     }
+    if (f.source !== undefined) {
+      clauses.push(`${SRC} = ?`);
+      args.push(f.source);
+    }
     return { clauses, args };
   };
   const sqlWhere = (clauses: string[]): string => (clauses.length ? `WHERE ${clauses.join(' AND ')}` : '');
@@ -84,6 +106,37 @@ export function auditStatements(db: Db) {
       }
       const rows = query(db, `SELECT * FROM audit_events ${sqlWhere(clauses)} ORDER BY id DESC LIMIT ?`, auditRow).all(...args, page.limit);
       return { events: rows.map(toEvent), total };
+    },
+    /** Events grouped by kind and source (port folded), newest group first. */
+    groups(f: AuditFilter, limit: number) {
+      const { clauses, args } = where(f);
+      const total = query(db, `SELECT count(*) AS n FROM (SELECT 1 FROM audit_events ${sqlWhere(clauses)} GROUP BY kind, ${SRC})`, z.object({ n: z.number().int() })).get(...args)!.n;
+      const rows = query(
+        db,
+        `SELECT kind, ${SRC} AS source, count(*) AS count, sum(resolved_at IS NULL) AS open, min(ts) AS firstTs, max(ts) AS lastTs, max(id) AS latestId,
+           max(CASE severity WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END) AS rank
+         FROM audit_events ${sqlWhere(clauses)} GROUP BY kind, ${SRC} ORDER BY latestId DESC LIMIT ?`,
+        groupRow,
+      ).all(...args, limit);
+      const groups = rows.map((r) => ({
+        kind: r.kind,
+        source: r.source,
+        severity: auditSeverities[r.rank] ?? 'info',
+        count: r.count,
+        open: r.open,
+        firstTs: r.firstTs,
+        lastTs: r.lastTs,
+        latestId: r.latestId,
+        message: byId.get(r.latestId)?.message ?? '',
+      }));
+      return { groups, total };
+    },
+    /** Resolves the open events of one kind (and source) up to an id; returns them. */
+    resolveMany(m: { kind: string; source?: string; upToId: number }, at: number, note: string | null): AuditEvent[] {
+      const bySource = m.source !== undefined;
+      return query(db, `UPDATE audit_events SET resolved_at = ?, resolved_note = ? WHERE resolved_at IS NULL AND kind = ? AND id <= ?${bySource ? ` AND ${SRC} = ?` : ''} RETURNING *`, auditRow)
+        .all(at, note, m.kind, m.upToId, ...(bySource ? [m.source!] : []))
+        .map(toEvent);
     },
     counts(): { total: number; open: number; bySeverity: Record<AuditEvent['severity'], number>; byKind: Record<string, number> } {
       const sev = Object.fromEntries(auditSeverities.map((s) => [s, 0])) as Record<AuditEvent['severity'], number>;

@@ -25,12 +25,54 @@ export const auditListInputSchema = z
     kind: z.string().max(100).optional(),
     status: z.enum(['open', 'resolved', 'all']).default('all'),
     text: z.string().max(200).optional(),
+    /** Only events from this source (a peer address, a camera id, an agent name). */
+    source: z.string().max(200).optional(),
     limit: z.number().int().min(1).max(500).default(100),
     beforeId: z.number().int().positive().optional(),
   })
   .strict();
 
+export const auditGroupSchema = z.object({
+  kind: z.string(),
+  source: z.string(),
+  /** The most severe of the group's events. */
+  severity: auditSeveritySchema,
+  count: z.number().int(),
+  open: z.number().int(),
+  firstTs: z.number(),
+  lastTs: z.number(),
+  /** The newest event's id and message (the group's repeats say much the same). */
+  latestId: z.number().int(),
+  message: z.string(),
+});
+export type AuditGroup = z.infer<typeof auditGroupSchema>;
+
 export const auditMethods = {
+  'audit.groups': method(
+    'Events grouped by kind and source (repeats of one thing become one row), newest group first, filtered as audit.list.',
+    z
+      .object({
+        severity: auditSeveritySchema.optional(),
+        kind: z.string().max(100).optional(),
+        status: z.enum(['open', 'resolved', 'all']).default('open'),
+        text: z.string().max(200).optional(),
+        limit: z.number().int().min(1).max(500).default(200),
+      })
+      .strict(),
+    z.object({ groups: z.array(auditGroupSchema), total: z.number().int() }),
+  ),
+  'audit.resolveMany': method(
+    'Mark every open event of one kind (and source) resolved, up to and including `upToId` so that what arrived after the operator looked stays open.',
+    z
+      .object({
+        kind: z.string().min(1).max(100),
+        source: z.string().max(200).optional(),
+        upToId: z.number().int().positive(),
+        note: z.string().max(1000).optional(),
+      })
+      .strict(),
+    z.object({ resolved: z.number().int() }),
+  ),
   'audit.list': method(
     'Security-relevant events, newest first, filtered.',
     auditListInputSchema,

@@ -1,6 +1,7 @@
 import * as Tooltip from '@radix-ui/react-tooltip';
 import { Suspense, useEffect } from 'react';
 import { Eye } from 'lucide-react';
+import { ConnectionBanner } from './components/ConnectionBanner';
 import { StatusBar } from './components/StatusBar';
 import { Toasts } from './components/Toasts';
 import { useApp } from './stores/app';
@@ -62,6 +63,7 @@ export function App() {
           ))}
         </nav>
         <main className="content" aria-label={current.label}>
+          <ConnectionBanner />
           <Suspense fallback={<p className="empty">Loading {current.label}…</p>}>
             <current.component />
           </Suspense>

@@ -1,7 +1,7 @@
 // The one dialog shell (Radix Dialog: focus trap, Escape, focus returned to what opened it) and the
 // confirmation built on it. Every dialog in the app is one of these two.
 import * as Dialog from '@radix-ui/react-dialog';
-import { useId, type ReactNode } from 'react';
+import { useId, useRef, type ReactNode } from 'react';
 import { ErrorLine } from './ErrorLine';
 
 export function Modal(p: {
@@ -16,11 +16,27 @@ export function Modal(p: {
   children?: ReactNode;
 }) {
   const descId = useId();
+  // Radix returns focus to a Dialog.Trigger; these dialogs are opened from state (a row's button,
+  // a menu), so the element that had focus when it opened is remembered and focused again.
+  const opener = useRef<HTMLElement | null>(null);
+  const wasOpen = useRef(false);
+  if (p.open && !wasOpen.current && typeof document !== 'undefined') opener.current = document.activeElement as HTMLElement | null;
+  wasOpen.current = p.open;
   return (
     <Dialog.Root open={p.open} onOpenChange={p.onOpenChange}>
       <Dialog.Portal>
         <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className={`dialog${p.wide ? ' wide' : ''}${p.className ? ` ${p.className}` : ''}`} aria-describedby={p.description ? descId : undefined}>
+        <Dialog.Content
+          className={`dialog${p.wide ? ' wide' : ''}${p.className ? ` ${p.className}` : ''}`}
+          aria-describedby={p.description ? descId : undefined}
+          onCloseAutoFocus={(e) => {
+            const el = opener.current;
+            if (el && el.isConnected && el !== document.body) {
+              e.preventDefault();
+              el.focus();
+            }
+          }}
+        >
           <Dialog.Title>{p.title}</Dialog.Title>
           {p.description && (
             <div id={descId} className={p.descriptionClass ?? 'muted small'}>

@@ -1,16 +1,18 @@
 import { create } from 'zustand';
-import type { AppInfo, AppNotification, Settings, SettingsPatch } from '../../../preload/contract';
+import type { AppInfo, AppNotification, Settings } from '../../../preload/contract';
 import { errorText, transport, type ConnectionState } from '../transport';
-import { expireToasts, pushToast, type Toast } from './toasts';
+import { dismissToast, expireWithQuiet, receiveToast, type Quiet, type Toast } from './toasts';
 
 interface AppState {
   connection: ConnectionState;
   info?: AppInfo;
   settings?: Settings;
-  settingsError?: string;
+  /** Why the app's info or settings could not be read (shown by the views that need them). */
+  loadError?: string;
   toasts: Toast[];
+  /** Toasts that went away recently, so their repeats do not pop up again at once. */
+  quiet: Quiet;
   load(): Promise<void>;
-  updateSettings(patch: SettingsPatch): Promise<boolean>;
   toast(n: AppNotification): void;
   dismiss(id: number): void;
 }
@@ -21,22 +23,18 @@ let sweep: ReturnType<typeof setTimeout> | undefined;
 export const useApp = create<AppState>((set, get) => ({
   connection: transport().state(),
   toasts: [],
+  quiet: {},
   async load() {
-    const [info, settings] = await Promise.all([transport().call('app.info', {}), transport().call('settings.get', {})]);
-    set({ info, settings });
-  },
-  async updateSettings(patch) {
     try {
-      const settings = await transport().call('settings.set', patch);
-      set({ settings, settingsError: undefined });
-      return true;
+      const [info, settings] = await Promise.all([transport().call('app.info', {}), transport().call('settings.get', {})]);
+      set({ info, settings, loadError: undefined });
     } catch (err) {
-      set({ settingsError: errorText(err) });
-      return false;
+      set({ loadError: errorText(err) });
     }
   },
   toast(n) {
-    set({ toasts: pushToast(get().toasts, n, toastId++, Date.now()) });
+    const r = receiveToast(get().toasts, get().quiet, n, toastId++, Date.now());
+    set({ toasts: r.stack, quiet: r.quiet });
     // One timer for the stack, set for the next toast to expire (repeats push theirs back).
     const schedule = (): void => {
       if (sweep) clearTimeout(sweep);
@@ -44,14 +42,16 @@ export const useApp = create<AppState>((set, get) => ({
       const next = Math.min(...get().toasts.map((t) => t.expiresAt));
       if (!Number.isFinite(next)) return;
       sweep = setTimeout(() => {
-        set({ toasts: expireToasts(get().toasts, Date.now()) });
+        const r = expireWithQuiet(get().toasts, get().quiet, Date.now());
+        set({ toasts: r.stack, quiet: r.quiet });
         schedule();
       }, Math.max(50, next - Date.now()));
     };
     schedule();
   },
   dismiss(id) {
-    set({ toasts: get().toasts.filter((t) => t.id !== id) });
+    const r = dismissToast(get().toasts, get().quiet, id, Date.now());
+    set({ toasts: r.stack, quiet: r.quiet });
   },
 }));
 
@@ -61,9 +61,9 @@ export function startAppStore(): void {
   t.onState((connection) => {
     useApp.setState({ connection });
     // After a reconnect, anything may have changed while we were away.
-    if (connection.status === 'open') void useApp.getState().load().catch(() => {});
+    if (connection.status === 'open') void useApp.getState().load();
   });
   t.on('settings.changed', (settings) => useApp.setState({ settings }));
   t.on('app.notification', (n) => useApp.getState().toast(n));
-  void useApp.getState().load().catch(() => {});
+  void useApp.getState().load();
 }

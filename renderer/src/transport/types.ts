@@ -7,6 +7,8 @@ export interface ConnectionState {
   attempt: number;
   since: number;
   detail?: string;
+  /** Why it cannot connect, when known: no token in the address, or the server refused the token. */
+  problem?: 'no-token' | 'token-refused' | 'unreachable';
 }
 
 /** A call that came back with a structured error; its message is meant for the user. */
@@ -29,6 +31,8 @@ export interface Transport {
   onState(listener: (s: ConnectionState) => void): () => void;
   /** The underlying socket for binary channels (browser mode only). */
   socket?(): WebSocket | undefined;
+  /** Browser mode: use this token from now on and connect again at once (a pasted new address). */
+  useToken?(token: string): void;
   /** Binary messages (camera frames, docs/protocol.md); absent where no binary channel exists yet. */
   onBinary?(handler: (data: ArrayBuffer) => void): () => void;
 }

@@ -2,6 +2,16 @@ import type { ContractError } from '../../../preload/contract';
 import { CallError, type ConnectionState, type Transport } from './types';
 
 const PROTOCOL = 'omnisight.v1';
+
+/** Whether the page's server answers plain HTTP (it serves this page, so `/` is always there). */
+async function serverAnswers(): Promise<boolean> {
+  try {
+    const r = await fetch(`${window.location.origin}/`, { method: 'HEAD', cache: 'no-store' });
+    return r.ok || r.status < 500;
+  } catch {
+    return false;
+  }
+}
 const CALL_TIMEOUT_MS = 30_000;
 
 interface Pending {
@@ -14,8 +24,11 @@ interface Pending {
  * Browser mode: one WebSocket to the loopback server, the token offered as a subprotocol. It
  * reconnects by itself with capped exponential backoff and says so through its state.
  */
-export function createWsTransport(url: string, token: string): Transport {
+export function createWsTransport(url: string, initialToken: string, probe: () => Promise<boolean> = serverAnswers): Transport {
+  let token = initialToken;
   let ws: WebSocket | undefined;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let everOpen = false;
   let nextId = 1;
   const pending = new Map<number, Pending>();
   const handlers = new Map<string, Set<(p: unknown) => void>>();
@@ -38,11 +51,23 @@ export function createWsTransport(url: string, token: string): Transport {
   };
 
   const connect = (): void => {
+    retry = undefined;
+    if (!token) {
+      // Nothing to offer: retrying cannot help. Say what to do instead.
+      setState({
+        status: 'closed',
+        attempt: 0,
+        problem: 'no-token',
+        detail: 'This address has no token. Open the address OmniSight printed when it started (it ends in #token=…), or paste it here.',
+      });
+      return;
+    }
     const socket = new WebSocket(url, [PROTOCOL, `token.${token}`]);
     // Frames arrive as binary messages; ArrayBuffer avoids a Blob round trip per frame.
     socket.binaryType = 'arraybuffer';
     ws = socket;
     socket.onopen = () => {
+      everOpen = true;
       setState({ status: 'open', attempt: 0 });
       for (const m of queue.splice(0)) socket.send(m);
     };
@@ -64,18 +89,27 @@ export function createWsTransport(url: string, token: string): Transport {
       }
     };
     socket.onclose = () => {
+      if (ws !== socket) return; // replaced by a connection with a new token
       failPending('The connection to OmniSight was lost; it is reconnecting. Try again in a moment.');
       const attempt = state.attempt + 1;
       const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
-      setState({
-        status: 'reconnecting',
-        attempt,
-        detail:
-          attempt > 8
-            ? 'Still cannot reach OmniSight. If it was restarted, open the new address it printed (the old token no longer works).'
-            : `Reconnecting (attempt ${attempt})…`,
+      setState({ status: 'reconnecting', attempt, detail: state.problem ? state.detail : `Reconnecting (attempt ${attempt})…`, problem: state.problem });
+      // A socket refused at the handshake looks like any other close: ask the server over HTTP
+      // whether it is there at all. If it is, it is the token it does not take.
+      void probe().then((up) => {
+        if (ws !== socket || state.status === 'open') return;
+        if (up)
+          setState({
+            status: 'reconnecting',
+            attempt,
+            problem: 'token-refused',
+            detail: everOpen
+              ? 'OmniSight is running again but does not take this page’s token (it was restarted). Paste the new address it printed.'
+              : 'OmniSight does not take the token in this address. Paste the address it printed when it started.',
+          });
+        else if (attempt > 3) setState({ status: 'reconnecting', attempt, problem: 'unreachable', detail: 'Cannot reach OmniSight: is it running? It reconnects by itself when it is back.' });
       });
-      setTimeout(connect, delay);
+      retry = setTimeout(connect, delay);
     };
   };
   connect();
@@ -107,6 +141,15 @@ export function createWsTransport(url: string, token: string): Transport {
       return () => stateListeners.delete(l);
     },
     socket: () => ws,
+    useToken(next) {
+      token = next;
+      if (retry) clearTimeout(retry);
+      const old = ws;
+      ws = undefined;
+      if (old && old.readyState !== WebSocket.CLOSED) old.close();
+      setState({ status: 'connecting', attempt: 0, detail: 'Connecting with the new token…' });
+      connect();
+    },
     onBinary(handler) {
       binaryHandlers.add(handler);
       return () => binaryHandlers.delete(handler);

@@ -1,6 +1,8 @@
-import * as Dialog from '@radix-ui/react-dialog';
 import { useState, type FormEvent } from 'react';
 import type { Camera } from '../../../../preload/contract';
+import { ErrorLine } from '../../components/ErrorLine';
+import { ConfirmDialog, DialogActions, Modal } from '../../components/Modal';
+import { useAction } from '../../data/useAction';
 import { transport } from '../../transport';
 
 const addressOf = (c: Camera): string => (c.port === 80 ? c.host : `${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`);
@@ -12,117 +14,83 @@ export function CameraFormDialog({ open, onOpenChange, camera }: { open: boolean
   const [username, setUsername] = useState(camera?.username ?? 'root');
   const [password, setPassword] = useState('');
   const [name, setName] = useState(camera?.name ?? '');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (e: FormEvent): Promise<void> => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      if (camera) {
-        await transport().call('fleet.update', {
-          id: camera.id,
-          ...(name.trim() && name.trim() !== camera.name ? { name: name.trim() } : {}),
-          ...(address.trim() !== addressOf(camera) ? { address: address.trim() } : {}),
-          ...(username !== camera.username ? { username } : {}),
-          ...(password ? { password } : {}),
-        });
-      } else {
-        await transport().call('fleet.add', { address: address.trim(), username, password, ...(name.trim() ? { name: name.trim() } : {}) });
-      }
-      setPassword('');
-      onOpenChange(false);
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
+  const save = useAction(async () => {
+    if (camera) {
+      await transport().call('fleet.update', {
+        id: camera.id,
+        ...(name.trim() && name.trim() !== camera.name ? { name: name.trim() } : {}),
+        ...(address.trim() !== addressOf(camera) ? { address: address.trim() } : {}),
+        ...(username !== camera.username ? { username } : {}),
+        ...(password ? { password } : {}),
+      });
+    } else {
+      await transport().call('fleet.add', { address: address.trim(), username, password, ...(name.trim() ? { name: name.trim() } : {}) });
     }
+    setPassword('');
+    onOpenChange(false);
+  });
+  const submit = (e: FormEvent): void => {
+    e.preventDefault();
+    void save.run();
   };
 
   return (
-    <Dialog.Root open={open} onOpenChange={onOpenChange}>
-      <Dialog.Portal>
-        <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog camera-form" aria-describedby="camera-form-hint">
-          <Dialog.Title>{editing ? `Edit ${camera.name}` : 'Add a camera'}</Dialog.Title>
-          <p id="camera-form-hint" className="muted">
-            {editing
-              ? 'A new address, user or password is checked with the camera before it is saved. Leave the password empty to keep it.'
-              : 'The camera is probed over VAPIX with an administrator account; its model and serial fill in by themselves.'}
-          </p>
-          <form onSubmit={(e) => void submit(e)} className="camera-form-fields">
-            <label>
-              Address
-              <input value={address} onChange={(e) => setAddress(e.target.value)} placeholder="192.168.0.90 or cam1.local:8080" required autoFocus />
-            </label>
-            <label>
-              User name
-              <input value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" required />
-            </label>
-            <label>
-              Password
-              <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
-            </label>
-            <label>
-              Display name <small className="muted">(optional)</small>
-              <input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
-            </label>
-            {error && (
-              <p role="alert" className="error camera-form-error">
-                {error}
-              </p>
-            )}
-            <div className="dialog-actions">
-              <Dialog.Close asChild>
-                <button type="button">Cancel</button>
-              </Dialog.Close>
-              <button type="submit" className="primary" disabled={busy}>
-                {busy ? 'Checking the camera…' : editing ? 'Save' : 'Add camera'}
-              </button>
-            </div>
-          </form>
-        </Dialog.Content>
-      </Dialog.Portal>
-    </Dialog.Root>
+    <Modal
+      open={open}
+      onOpenChange={onOpenChange}
+      className="camera-form"
+      title={editing ? `Edit ${camera.name}` : 'Add a camera'}
+      descriptionClass="muted"
+      description={
+        editing
+          ? 'A new address, user or password is checked with the camera before it is saved. Leave the password empty to keep it.'
+          : 'The camera is probed over VAPIX with an administrator account; its model and serial fill in by themselves.'
+      }
+    >
+      <form onSubmit={submit} className="camera-form-fields">
+        <label>
+          Address
+          <input value={address} onChange={(e) => setAddress(e.target.value)} placeholder="192.168.0.90 or cam1.local:8080" required autoFocus />
+        </label>
+        <label>
+          User name
+          <input value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" required />
+        </label>
+        <label>
+          Password
+          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
+        </label>
+        <label>
+          Display name <small className="muted">(optional)</small>
+          <input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
+        </label>
+        <ErrorLine error={save.error} className="error camera-form-error" />
+        <DialogActions>
+          <button type="submit" className="primary" disabled={save.pending}>
+            {save.pending ? 'Checking the camera…' : editing ? 'Save' : 'Add camera'}
+          </button>
+        </DialogActions>
+      </form>
+    </Modal>
   );
 }
 
 export function RemoveCameraDialog({ camera, onOpenChange }: { camera: Camera | undefined; onOpenChange: (o: boolean) => void }) {
-  const [error, setError] = useState<string>();
-  const remove = async (): Promise<void> => {
-    if (!camera) return;
-    try {
-      await transport().call('fleet.remove', { id: camera.id });
-      onOpenChange(false);
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
+  const remove = useAction(async (c: Camera) => {
+    await transport().call('fleet.remove', { id: c.id });
+    onOpenChange(false);
+  });
   return (
-    <Dialog.Root open={!!camera} onOpenChange={onOpenChange}>
-      <Dialog.Portal>
-        <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog" aria-describedby="remove-camera-hint">
-          <Dialog.Title>Remove {camera?.name}?</Dialog.Title>
-          <p id="remove-camera-hint">
-            OmniSight forgets this camera and deletes its stored password. The camera itself is not changed; you can add it again later.
-          </p>
-          {error && (
-            <p role="alert" className="error">
-              {error}
-            </p>
-          )}
-          <div className="dialog-actions">
-            <Dialog.Close asChild>
-              <button type="button">Cancel</button>
-            </Dialog.Close>
-            <button type="button" className="danger" onClick={() => void remove()}>
-              Remove camera
-            </button>
-          </div>
-        </Dialog.Content>
-      </Dialog.Portal>
-    </Dialog.Root>
+    <ConfirmDialog
+      open={!!camera}
+      onOpenChange={onOpenChange}
+      title={`Remove ${camera?.name ?? ''}?`}
+      description="OmniSight forgets this camera and deletes its stored password. The camera itself is not changed; you can add it again later."
+      confirmLabel="Remove camera"
+      danger
+      pending={remove.pending}
+      error={remove.error}
+      onConfirm={() => camera && void remove.run(camera)}
+    />
   );
 }

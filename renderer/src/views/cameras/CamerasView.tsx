@@ -1,20 +1,25 @@
+import * as Menu from '@radix-ui/react-dropdown-menu';
 import * as Tooltip from '@radix-ui/react-tooltip';
-import { ArrowLeft, Pencil, Plus, Trash2 } from 'lucide-react';
+import { ArrowLeft, Layers, Pencil, Plus, Trash2 } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import type { Camera, CameraStatus } from '../../../../preload/contract';
 import { transport } from '../../transport';
+import { useApp } from '../../stores/app';
 import { useNav } from '../../stores/nav';
 import { CameraFormDialog, RemoveCameraDialog } from './CameraDialogs';
 import { clock, feedSizeFor, LAYOUTS, pageOf, type FeedSize, type Layout } from './feedCore';
 import { FeedEngine } from './feedEngine';
 import { subscribeFleet, useFleet } from './fleetStore';
+import { DEFAULT_OVERLAY, OVERLAY_NAMES, type Overlay } from './overlayCore';
 import './cameras.css';
 
 // "Demo 2" before "Demo 10".
 const byName = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 const STATE_LABEL: Record<CameraStatus['state'], string> = { online: 'Online', stalled: 'Stalled', offline: 'Offline', connecting: 'Connecting', unknown: 'Waiting' };
 
-function placeholder(s: CameraStatus | undefined, camera: Camera): string | undefined {
+function placeholder(s: CameraStatus | undefined, camera: Camera, connected: boolean): string | undefined {
+  // The page cannot know a camera's state while the server is gone: say that, not "Online".
+  if (!connected) return 'No connection to OmniSight: the last frame is kept until it is back';
   if (camera.demo && !camera.demoActive) return 'Simulated fleet is off (turn it on in Settings)';
   if (!s) return 'Waiting for the camera…';
   if (s.state === 'stalled') return `Stalled since ${clock(s.since)}: the camera stopped sending frames`;
@@ -62,6 +67,36 @@ function BadInput({ s }: { s: CameraStatus | undefined }) {
   );
 }
 
+/** The switches for what is drawn over one camera's feed. */
+function OverlayMenu({ camera }: { camera: Camera }) {
+  const overlay = useFleet((s) => s.prefs.overlays[camera.id]) ?? DEFAULT_OVERLAY;
+  const setPrefs = useFleet((s) => s.setPrefs);
+  const set = (k: keyof Overlay, v: boolean): void => {
+    const all = useFleet.getState().prefs.overlays;
+    setPrefs({ overlays: { ...all, [camera.id]: { ...overlay, [k]: v } } });
+  };
+  return (
+    <Menu.Root>
+      <Menu.Trigger asChild>
+        <button type="button" className="tile-overlay-btn" aria-label={`Overlay on ${camera.name}`}>
+          <Layers size={12} aria-hidden="true" />
+        </button>
+      </Menu.Trigger>
+      <Menu.Portal>
+        <Menu.Content className="menu" sideOffset={4} align="end">
+          <Menu.Label className="menu-label">Draw over {camera.name}</Menu.Label>
+          {(Object.keys(OVERLAY_NAMES) as (keyof Overlay)[]).map((k) => (
+            <Menu.CheckboxItem key={k} className="menu-item" checked={overlay[k]} onCheckedChange={(v) => set(k, v)} onSelect={(e) => e.preventDefault()}>
+              <Menu.ItemIndicator className="menu-check">✓</Menu.ItemIndicator>
+              {OVERLAY_NAMES[k]}
+            </Menu.CheckboxItem>
+          ))}
+        </Menu.Content>
+      </Menu.Portal>
+    </Menu.Root>
+  );
+}
+
 function Tile({ camera, status, engine, size, onOpen, large }: { camera: Camera; status: CameraStatus | undefined; engine: FeedEngine; size: FeedSize; onOpen: () => void; large?: boolean }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const fps = useRef<HTMLSpanElement>(null);
@@ -84,23 +119,28 @@ function Tile({ camera, status, engine, size, onOpen, large }: { camera: Camera;
   }, [engine, camera.id, sizeKey]);
 
   useEffect(() => engine.setCameraFps(camera.id, status?.fpsCamera ?? null), [engine, camera.id, status?.fpsCamera]);
+  const overlay = useFleet((s) => s.prefs.overlays[camera.id]) ?? DEFAULT_OVERLAY;
+  useEffect(() => engine.setOverlay(camera.id, overlay), [engine, camera.id, overlay]);
 
   const go = useNav((s) => s.go);
-  const state = camera.demo && !camera.demoActive ? 'offline' : (status?.state ?? 'unknown');
-  const cover = placeholder(status, camera);
+  const connected = useApp((s) => s.connection.status === 'open');
+  const state = !connected ? 'unknown' : camera.demo && !camera.demoActive ? 'offline' : (status?.state ?? 'unknown');
+  const cover = placeholder(status, camera, connected);
   const q = status?.quarantined;
   return (
     <article ref={box} className={`tile ${large ? 'tile-large' : ''}`} data-state={state} data-quarantined={q ? 'true' : undefined} aria-label={camera.name} data-camera={camera.id}>
       <button type="button" className="tile-view" aria-label={large ? `${camera.name} (focused)` : `Focus ${camera.name}`} onClick={onOpen}>
         <canvas ref={canvas} className="tile-canvas" aria-hidden="true" />
         {cover && (
-          <span className="tile-cover" role="status">
+          <span className={`tile-cover${connected ? '' : ' tile-cover-banner'}`} role="status">
             {cover}
           </span>
         )}
       </button>
       <header className="tile-top media-overlay">
-        <span className="tile-name">{camera.name}</span>
+        <span className="tile-name" title={camera.name}>
+          {camera.name}
+        </span>
         {camera.demo && <span className="badge tile-demo">Simulated</span>}
         {q && (
           <button
@@ -113,7 +153,7 @@ function Tile({ camera, status, engine, size, onOpen, large }: { camera: Camera;
             Quarantined
           </button>
         )}
-        <span className={`badge tile-state state-${state}`}>{STATE_LABEL[state]}</span>
+        <span className={`badge tile-state state-${state}`}>{connected ? STATE_LABEL[state] : 'No connection'}</span>
       </header>
       <footer className="tile-bottom media-overlay">
         <span ref={fps} className="tile-fps" aria-label="Painted frames per second">
@@ -123,6 +163,7 @@ function Tile({ camera, status, engine, size, onOpen, large }: { camera: Camera;
           {status?.inferenceMs != null ? `inference ${status.inferenceMs.toFixed(1)} ms` : 'inference –'}
         </span>
         <BadInput s={status} />
+        <OverlayMenu camera={camera} />
       </footer>
     </article>
   );

@@ -5,6 +5,7 @@
 import type { Transport } from '../../transport';
 import { drawFuturesOnFeed, type FeedPath } from '../timeline/overlay';
 import { DetectionBuffer, FpsMeter, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
+import { boxLabelSpots, DEFAULT_OVERLAY, type Overlay } from './overlayCore';
 
 interface Tile {
   cameraId: string;
@@ -54,6 +55,8 @@ export class FeedEngine {
   private readonly tiles = new Map<string, Tile>();
   private readonly byChannel = new Map<number, Tile>();
   private readonly detections = new Map<string, DetectionBuffer>();
+  /** What is drawn over each camera's feed (switched per camera in the Cameras view). */
+  private readonly overlays = new Map<string, Overlay>();
   private readonly offs: (() => void)[] = [];
   private raf = 0;
   private reconcileTimer: ReturnType<typeof setTimeout> | undefined;
@@ -151,6 +154,13 @@ export class FeedEngine {
     if (!tile || tile.visible === visible) return;
     tile.visible = visible;
     this.scheduleReconcile();
+  }
+
+  /** What to draw over a camera's frames; the next paint uses it. */
+  setOverlay(cameraId: string, overlay: Overlay): void {
+    this.overlays.set(cameraId, overlay);
+    const tile = this.tiles.get(cameraId);
+    if (tile) tile.dirty = true;
   }
 
   /** Camera frame period from its heartbeat, for the half-period matching tolerance. */
@@ -325,10 +335,11 @@ export class FeedEngine {
       if (!ctx) continue;
       ctx.drawImage(bmp, 0, 0);
       const hit = this.detections.get(tile.cameraId)?.match(tile.bitmapTs, tile.halfPeriodMs);
-      const paths = this.futures.get(tile.cameraId);
-      if (paths?.length) drawFuturesOnFeed(ctx, paths, c.width, c.height);
-      if (hit) {
-        drawBoxes(ctx, c.width, c.height, hit.d);
+      const ov = this.overlays.get(tile.cameraId) ?? DEFAULT_OVERLAY;
+      const paths = ov.futures ? this.futures.get(tile.cameraId) : undefined;
+      if (paths?.length) drawFuturesOnFeed(ctx, paths, c.width, c.height, ov.labels);
+      if (hit && ov.boxes) {
+        drawBoxes(ctx, c.width, c.height, hit.d, ov.labels);
         tile.boxesDrawn += hit.d.observations.length;
       }
       // A repaint of the same frame (its boxes came late) is not a new frame.
@@ -341,7 +352,7 @@ export class FeedEngine {
         if (tile.latencies.length > 10_000) tile.latencies.shift();
       }
       c.dataset.ts = String(tile.bitmapTs);
-      c.dataset.boxes = String(hit ? hit.d.observations.length : 0);
+      c.dataset.boxes = String(hit && ov.boxes ? hit.d.observations.length : 0);
     }
   }
 
@@ -351,26 +362,34 @@ export class FeedEngine {
   }
 }
 
-function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: FrameDetections): void {
+function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: FrameDetections, labels = true): void {
   const line = Math.max(1, Math.round(w / 320));
-  const font = Math.max(9, Math.round(w / 40));
+  const font = Math.max(10, Math.round(w / 64));
   ctx.lineWidth = line * 1.5;
   ctx.font = `600 ${font}px system-ui, sans-serif`;
   ctx.textBaseline = 'bottom';
-  for (const o of d.observations) {
-    const x = o.box.left * w;
-    const y = o.box.top * h;
-    const bw = (o.box.right - o.box.left) * w;
-    const bh = (o.box.bottom - o.box.top) * h;
+  const texts = d.observations.map((o) => `${o.cls} ${Math.round(o.score * 100)}% #${o.trackId}`);
+  const boxes = d.observations.map((o, i) => ({
+    x: o.box.left * w,
+    y: o.box.top * h,
+    w: (o.box.right - o.box.left) * w,
+    h: (o.box.bottom - o.box.top) * h,
+    tw: labels ? ctx.measureText(texts[i]!).width + 6 : 0,
+    th: font + 2,
+    score: o.score,
+  }));
+  // Labels that would print over each other move aside, or are left out (the box stays).
+  const spots = labels ? boxLabelSpots(boxes, w, h) : [];
+  d.observations.forEach((o, i) => {
+    const b = boxes[i]!;
     const color = COLORS[o.cls] ?? COLORS.Other!;
     ctx.strokeStyle = color;
-    ctx.strokeRect(x, y, bw, bh);
-    const label = `${o.cls} ${Math.round(o.score * 100)}% #${o.trackId}`;
-    const tw = ctx.measureText(label).width + 6;
-    const ly = y > font + 2 ? y : y + bh + font + 2;
+    ctx.strokeRect(b.x, b.y, b.w, b.h);
+    const at = spots[i];
+    if (!at) return;
     ctx.fillStyle = color;
-    ctx.fillRect(x, ly - font - 2, tw, font + 2);
+    ctx.fillRect(at.x, at.y, b.tw, b.th);
     ctx.fillStyle = '#000';
-    ctx.fillText(label, x + 3, ly - 1);
-  }
+    ctx.fillText(texts[i]!, at.x + 3, at.y + b.th - 1);
+  });
 }

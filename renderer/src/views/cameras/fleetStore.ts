@@ -4,6 +4,7 @@ import { create } from 'zustand';
 import type { Camera, CameraStatus } from '../../../../preload/contract';
 import { transport } from '../../transport';
 import { LAYOUTS, type Layout } from './feedCore';
+import { readOverlays, type Overlay } from './overlayCore';
 
 const PREFS_KEY = 'omnisight.cameras';
 
@@ -12,9 +13,11 @@ export interface CameraPrefs {
   page: number;
   focus: string | null;
   quality: 'auto' | 'high';
+  /** Per camera: what is drawn over its feed. */
+  overlays: Record<string, Overlay>;
 }
 
-const defaults: CameraPrefs = { layout: 4, page: 0, focus: null, quality: 'auto' };
+const defaults: CameraPrefs = { layout: 4, page: 0, focus: null, quality: 'auto', overlays: {} };
 
 /** Remembered per user profile (localStorage is per browser profile / per app user data). */
 export function loadPrefs(): CameraPrefs {
@@ -25,6 +28,7 @@ export function loadPrefs(): CameraPrefs {
       page: Number.isInteger(raw.page) && (raw.page as number) >= 0 ? (raw.page as number) : 0,
       focus: typeof raw.focus === 'string' ? raw.focus : null,
       quality: raw.quality === 'high' ? 'high' : 'auto',
+      overlays: readOverlays(raw.overlays),
     };
   } catch {
     return { ...defaults };

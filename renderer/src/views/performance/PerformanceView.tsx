@@ -1,83 +1,48 @@
-import { useCallback, useEffect, useState } from 'react';
-import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+// The Performance view: the health score and why, what limits the fleet, and charts per camera
+// (named, in the same colour everywhere, lines switched from the legend) over a chosen range.
+import { useState } from 'react';
 import type { MethodOutput, PerfAlert } from '../../../../preload/contract';
-import { errorText, transport } from '../../transport';
-import { fleetTotal, rows, timeTick } from './series';
+import { ErrorLine } from '../../components/ErrorLine';
+import { useFetch, useQuery } from '../../data/useQuery';
+import { useCameraNames } from '../../stores/cameraNames';
+import { cameraColour, cameraLabel, nameCameras } from '../../stores/cameraNamesCore';
+import { transport } from '../../transport';
+import { Chart, type ChartLine } from './Chart';
+import { bottleneckSummary, fleetTotal, RANGES, rows, scoreReasons } from './series';
 import './performance.css';
 
-type Health = MethodOutput<'perf.health'>;
 type Bottlenecks = MethodOutput<'perf.bottlenecks'>['bottlenecks'];
 type Series = MethodOutput<'perf.series'>;
 type Metric = Series['metric'];
 
-const WINDOW_MS = 15 * 60_000;
+// The metrics are sampled every 5 s and no event says a sample was taken: read them that often.
 const REFRESH_MS = 5_000;
-// Theme tokens, so lines keep their contrast on the light background too.
-const COLOURS = Array.from({ length: 8 }, (_, i) => `var(--chart-${i + 1})`);
 const CHARTED: Metric[] = ['inference_ms', 'fps_camera', 'fps_processed', 'fps_skipped', 'bandwidth_bytes_per_s', 'fusion_latency_us', 'event_loop_delay_ms'];
 const levers: Record<Bottlenecks[number]['lever'], string> = { lower_fps: 'Lower the frame rate', smaller_model: 'Use a smaller model', fewer_streams: 'Watch fewer streams' };
-
-function Chart({ title, unit, data, keys, refs, domain }: { title: string; unit: string; data: Record<string, number>[]; keys: string[]; refs?: { y: number; label: string; colour: string }[]; domain?: [number, number | 'auto'] }) {
-  const span = data.length > 1 ? data.at(-1)!.t! - data[0]!.t! : 0;
-  // With only a point or two a line is too short to see: draw the points themselves.
-  const dots = data.length < 3;
-  return (
-    <figure className="perf-chart" aria-label={title}>
-      <figcaption>
-        {title} <span className="muted">({unit})</span>
-      </figcaption>
-      {data.length === 0 ? (
-        <p className="perf-nodata muted">Waiting for the first samples (one every 5 s)…</p>
-      ) : (
-        <ResponsiveContainer width="100%" height={200}>
-          <LineChart data={data} margin={{ top: 6, right: 12, bottom: 0, left: 0 }}>
-            <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
-            <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(t: number) => timeTick(t, span)} stroke="var(--text-muted)" fontSize={11} />
-            <YAxis stroke="var(--text-muted)" fontSize={11} width={48} domain={domain ?? [0, 'auto']} />
-            <Tooltip labelFormatter={(t) => new Date(Number(t)).toLocaleTimeString()} contentStyle={{ background: 'var(--bg-raised)', border: '1px solid var(--border)' }} />
-            {keys.length > 1 && <Legend wrapperStyle={{ fontSize: 11 }} />}
-            {refs?.map((r) => <ReferenceLine key={r.label} y={r.y} stroke={r.colour} strokeDasharray="4 3" label={{ value: r.label, fill: r.colour, fontSize: 10, position: 'insideTopRight' }} />)}
-            {keys.map((k, i) => (
-              <Line key={k} dataKey={k} stroke={COLOURS[i % COLOURS.length]} dot={dots ? { r: 3 } : false} isAnimationActive={false} strokeWidth={1.5} connectNulls />
-            ))}
-          </LineChart>
-        </ResponsiveContainer>
-      )}
-    </figure>
-  );
-}
+const FIXED = Array.from({ length: 8 }, (_, i) => `var(--chart-${i + 1})`);
 
 export function PerformanceView() {
-  const [health, setHealth] = useState<Health>();
-  const [bottlenecks, setBottlenecks] = useState<Bottlenecks>([]);
-  const [series, setSeries] = useState<Partial<Record<Metric, Series>>>({});
-  const [error, setError] = useState<string>();
+  const [rangeMs, setRangeMs] = useState<number>(15 * 60_000);
+  const healthQ = useQuery('perf.health', {}, {
+    pollMs: REFRESH_MS,
+    apply: { 'perf.alert': (h, a: PerfAlert) => (h && !h.alerts.some((x) => x.id === a.id) ? { ...h, alerts: [a, ...h.alerts] } : h) },
+  });
+  const bottlenecksQ = useQuery('perf.bottlenecks', {}, { pollMs: REFRESH_MS });
+  const seriesQ = useFetch(
+    async () => Object.fromEntries((await Promise.all(CHARTED.map((metric) => transport().call('perf.series', { metric, sinceMs: rangeMs })))).map((x) => [x.metric, x])) as Partial<Record<Metric, Series>>,
+    `series ${rangeMs}`,
+    { pollMs: REFRESH_MS },
+  );
+  const names = useCameraNames();
+  const health = healthQ.data;
+  const bottlenecks = bottlenecksQ.data?.bottlenecks ?? [];
+  const series = seriesQ.data ?? {};
+  const error = healthQ.error ?? bottlenecksQ.error ?? seriesQ.error;
 
-  const refresh = useCallback(async () => {
-    try {
-      const [h, b, ...s] = await Promise.all([
-        transport().call('perf.health', {}),
-        transport().call('perf.bottlenecks', {}),
-        ...CHARTED.map((metric) => transport().call('perf.series', { metric, sinceMs: WINDOW_MS })),
-      ]);
-      setHealth(h as Health);
-      setBottlenecks((b as { bottlenecks: Bottlenecks }).bottlenecks);
-      setSeries(Object.fromEntries((s as Series[]).map((x) => [x.metric, x])));
-      setError(undefined);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void refresh();
-    const t = setInterval(() => void refresh(), REFRESH_MS);
-    const off = transport().on('perf.alert', (a: PerfAlert) => setHealth((h) => (h && !h.alerts.some((x) => x.id === a.id) ? { ...h, alerts: [a, ...h.alerts] } : h)));
-    return () => {
-      clearInterval(t);
-      off();
-    };
-  }, [refresh]);
+  // Every camera any chart knows, so a camera has one colour across the charts.
+  const allCams = [...new Set(CHARTED.flatMap((m) => series[m]?.lines.map((l) => l.label) ?? []))];
+  const camLines = (keys: string[]): ChartLine[] => keys.map((k) => ({ key: k, label: cameraLabel(k, names), colour: cameraColour(k, allCams) }));
+  const fixedLines = (keys: string[]): ChartLine[] => keys.map((k, i) => ({ key: k, label: k, colour: FIXED[i % FIXED.length]! }));
 
   const inference = rows(series.inference_ms?.lines);
   const fpsData = (() => {
@@ -92,10 +57,12 @@ export function PerformanceView() {
   })();
   const bandwidth = rows(series.bandwidth_bytes_per_s?.lines);
   const bwKb = bandwidth.data.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k === 't' ? v : Math.round(v / 10.24) / 100])));
-  const fusion = rows(series.fusion_latency_us?.lines, false);
-  const loop = rows(series.event_loop_delay_ms?.lines, false);
+  const fusion = rows(series.fusion_latency_us?.lines);
+  const loop = rows(series.event_loop_delay_ms?.lines);
   const score = health ? Math.round(health.score) : undefined;
   const scoreClass = score === undefined ? '' : score >= 90 ? 'ok' : score >= 70 ? 'warn' : 'bad';
+  const reasons = scoreReasons(health?.budgets ?? []);
+  const summary = bottleneckSummary(bottlenecks, health?.budgets ?? [], score);
 
   return (
     <section className="view performance">
@@ -103,16 +70,23 @@ export function PerformanceView() {
         <h1>Performance</h1>
         <p className="muted">How healthy the fleet is, what limits it, and what to change. Updated every 5 s.</p>
       </header>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} className="error" />
 
       <div className="perf-top">
         <div className={`perf-score ${scoreClass}`} role="meter" aria-label="Health score" aria-valuemin={0} aria-valuemax={100} aria-valuenow={score ?? 0}>
           <span className="perf-score-value">{score ?? '—'}</span>
           <span className="muted">health score / 100</span>
+        </div>
+        <div className="perf-why" aria-label="Why this score">
+          {reasons.length ? (
+            <ul>
+              {reasons.map((r) => (
+                <li key={r}>{r}</li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">{health ? 'Every objective is within its error budget.' : ''}</p>
+          )}
         </div>
         <table className="table perf-budgets" aria-label="Error budgets">
           <thead>
@@ -156,7 +130,7 @@ export function PerformanceView() {
             <ul className="perf-alerts" aria-label="Alerts">
               {health.alerts.map((a) => (
                 <li key={a.id}>
-                  <span className={`badge sev-${a.severity}`}>{a.kind.replace('_', ' ')}</span> {a.message}
+                  <span className={`badge sev-${a.severity}`}>{a.kind.replace('_', ' ')}</span> {nameCameras(a.message, names)}
                 </li>
               ))}
             </ul>
@@ -164,15 +138,14 @@ export function PerformanceView() {
         </section>
         <section aria-labelledby="perf-bottlenecks-h">
           <h2 id="perf-bottlenecks-h">Bottlenecks</h2>
-          {bottlenecks.length === 0 ? (
-            <p className="muted">No stage is near saturation with a growing queue.</p>
-          ) : (
+          <p className={bottlenecks.length ? '' : 'muted'}>{summary}</p>
+          {bottlenecks.length > 0 && (
             <ul className="perf-alerts" aria-label="Bottlenecks">
               {bottlenecks.map((b) => (
                 <li key={`${b.stage}:${b.subject}`}>
-                  <strong>{b.subject}</strong> ({b.stage.replace('_', ' ')}, {(b.utilisation * 100).toFixed(0)} % busy, queue {b.queueGrowthPerMin >= 0 ? '+' : ''}
+                  <strong>{nameCameras(b.subject, names)}</strong> ({b.stage.replace('_', ' ')}, {(b.utilisation * 100).toFixed(0)} % busy, queue {b.queueGrowthPerMin >= 0 ? '+' : ''}
                   {b.queueGrowthPerMin.toFixed(1)}/min) — <span className="perf-lever">{levers[b.lever]}</span>
-                  <div className="muted">{b.message}</div>
+                  <div className="muted">{nameCameras(b.message, names)}</div>
                 </li>
               ))}
             </ul>
@@ -180,21 +153,30 @@ export function PerformanceView() {
         </section>
       </div>
 
+      <div className="perf-range" role="group" aria-label="Time range">
+        <span className="muted">Charts over the last</span>
+        {RANGES.map((r) => (
+          <button key={r.ms} type="button" aria-pressed={rangeMs === r.ms} onClick={() => setRangeMs(r.ms)}>
+            {r.label}
+          </button>
+        ))}
+      </div>
       <div className="perf-charts">
         <Chart
           title="Inference per camera"
           unit="ms"
           data={inference.data}
-          keys={inference.keys}
+          lines={camLines(inference.keys)}
+          rangeMs={rangeMs}
           refs={[
             { y: 50, label: 'warn 50 ms', colour: 'var(--warn)' },
             { y: 100, label: 'error 100 ms', colour: 'var(--danger)' },
           ]}
         />
-        <Chart title="Frames, whole fleet" unit="fps" data={fpsData} keys={['camera', 'processed', 'skipped']} />
-        <Chart title="Bandwidth per camera" unit="KiB/s" data={bwKb} keys={bandwidth.keys} />
-        <Chart title="Fusion latency" unit="µs per report" data={fusion.data} keys={fusion.keys} refs={[{ y: 1000, label: '1 ms objective', colour: 'var(--warn)' }]} />
-        <Chart title="Event-loop delay" unit="ms, p99" data={loop.data} keys={loop.keys} refs={[{ y: 100, label: '100 ms', colour: 'var(--warn)' }]} />
+        <Chart title="Frames, whole fleet" unit="fps" data={fpsData} lines={fixedLines(['camera', 'processed', 'skipped'])} rangeMs={rangeMs} />
+        <Chart title="Bandwidth per camera" unit="KiB/s" data={bwKb} lines={camLines(bandwidth.keys)} rangeMs={rangeMs} />
+        <Chart title="Fusion latency" unit="µs per report" data={fusion.data} lines={fixedLines(fusion.keys)} rangeMs={rangeMs} refs={[{ y: 1000, label: '1 ms objective', colour: 'var(--warn)' }]} />
+        <Chart title="Event-loop delay" unit="ms, p99" data={loop.data} lines={fixedLines(loop.keys)} rangeMs={rangeMs} refs={[{ y: 100, label: '100 ms', colour: 'var(--warn)' }]} />
       </div>
     </section>
   );

@@ -58,3 +58,25 @@ describe('drawFuturesOnFeed', () => {
     expect(segmentStyle(0, 3, 4).alpha).toBeGreaterThan(0);
   });
 });
+
+describe('future labels', () => {
+  it('labels only the most likely future of each track, never two on one spot', () => {
+    const texts: { text: string; x: number; y: number }[] = [];
+    const ctx = new Proxy({ fillText: (text: string, x: number, y: number) => void texts.push({ text, x, y }) } as Record<string, unknown>, {
+      get: (t, k) => (k in t ? t[k as string] : () => undefined),
+      set: () => true,
+    }) as unknown as CanvasRenderingContext2D;
+    drawFuturesOnFeed(
+      ctx,
+      [
+        { trackId: 'a', points: [[0.5, 0.5], [0.6, 0.5]], weight: 0.5 },
+        { trackId: 'a', points: [[0.5, 0.5], [0.6, 0.51]], weight: 0.3 },
+        { trackId: 'b', points: [[0.5, 0.5], [0.6, 0.5]], weight: 0.4 },
+      ],
+      640,
+      360,
+    );
+    expect(texts.map((t) => t.text).sort()).toEqual(['40%', '50%']);
+    expect(Math.abs(texts[0]!.x - texts[1]!.x) >= 30 || Math.abs(texts[0]!.y - texts[1]!.y) >= 12).toBe(true);
+  });
+});

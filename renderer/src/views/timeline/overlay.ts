@@ -1,3 +1,5 @@
+import { placeLabels } from '../../components/labelPlacement';
+
 /**
  * Futures on a camera feed: each path is a track's probable future in normalised image
  * coordinates (from `timeline.futuresForCamera`), drawn as a polyline that fades along its length
@@ -6,6 +8,8 @@
 export interface FeedPath {
   points: [number, number][];
   weight: number;
+  /** When given, only each track's most likely future is labelled (the others are drawn, unlabelled). */
+  trackId?: string;
 }
 
 /** Width and alpha per segment: probable futures are thick and strong, improbable ones faint. */
@@ -19,13 +23,25 @@ export function segmentStyle(weight: number, index: number, segments: number): {
  * Draws the paths onto a canvas of `width` × `height` pixels (the size the feed is drawn at).
  * Pure with respect to its inputs: it only touches `ctx`, and restores its state afterwards.
  */
-export function drawFuturesOnFeed(ctx: CanvasRenderingContext2D, paths: FeedPath[], width: number, height: number): void {
+export function drawFuturesOnFeed(ctx: CanvasRenderingContext2D, paths: FeedPath[], width: number, height: number, labels = true): void {
   ctx.save();
   ctx.lineCap = 'round';
   ctx.lineJoin = 'round';
   // Least probable first, so the most probable future is drawn on top.
   const order = [...paths].sort((a, b) => a.weight - b.weight);
-  for (const p of order) {
+  // Percentages placed so that none prints over another; the least probable give way.
+  const ends = order.map((p) => p.points[p.points.length - 1]);
+  const best = new Map<string, number>();
+  for (const p of order) if (p.trackId !== undefined) best.set(p.trackId, Math.max(best.get(p.trackId) ?? 0, p.weight));
+  const labelled = (p: FeedPath): boolean => p.weight >= 0.15 && p.points.length > 1 && (p.trackId === undefined || best.get(p.trackId) === p.weight);
+  const spots = labels
+    ? placeLabels(
+        order.map((p, i) => ({ x: (ends[i]?.[0] ?? 0) * width, y: (ends[i]?.[1] ?? 0) * height, w: 30, h: 12, priority: labelled(p) ? p.weight : -1 })),
+        { gap: 4 },
+      ).filter((q) => labelled(order[q.index]!))
+    : [];
+  const spotOf = new Map(spots.map((q) => [q.index, q]));
+  for (const [k, p] of order.entries()) {
     const n = p.points.length - 1;
     for (let i = 0; i < n; i++) {
       const [u0, v0] = p.points[i]!;
@@ -38,11 +54,11 @@ export function drawFuturesOnFeed(ctx: CanvasRenderingContext2D, paths: FeedPath
       ctx.lineTo(u1 * width, v1 * height);
       ctx.stroke();
     }
-    const end = p.points[n];
-    if (end && n > 0 && p.weight >= 0.15) {
+    const spot = spotOf.get(k);
+    if (spot) {
       ctx.fillStyle = 'rgba(255, 196, 64, 0.9)';
       ctx.font = '11px system-ui, sans-serif';
-      ctx.fillText(`${Math.round(p.weight * 100)}%`, end[0] * width + 4, end[1] * height - 4);
+      ctx.fillText(`${Math.round(p.weight * 100)}%`, spot.x, spot.y + 12);
     }
   }
   ctx.restore();
