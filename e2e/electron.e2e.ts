@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { _electron as electron } from 'playwright-core';
+import { _electron as electron, type ElectronApplication } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { electronBinary } from '../scripts/lib/electron-binary.mjs';
 import { artifactPath } from './lib/browser';
@@ -13,7 +13,15 @@ const binary = electronBinary();
 // On Linux without a display the spec brings its own X server (Xvfb), as CI machines have none.
 const needsXvfb = process.platform === 'linux' && !process.env.DISPLAY;
 const haveXvfb = spawnSync('sh', ['-c', 'command -v Xvfb']).status === 0;
-const skipReason = !binary.path ? binary.reason : needsXvfb && !haveXvfb ? 'no display and no Xvfb (apt-get install xvfb)' : undefined;
+// App mode loads better-sqlite3 built for Electron's ABI (README, "Two runtimes").
+const sqliteBinding = path.join(root, 'build/electron-native', `${process.platform}-${process.arch}`, 'better_sqlite3.node');
+const skipReason = !binary.path
+  ? binary.reason
+  : !fs.existsSync(sqliteBinding)
+    ? `better-sqlite3 has no Electron build (${path.relative(root, sqliteBinding)}): run npm run rebuild:electron`
+    : needsXvfb && !haveXvfb
+      ? 'no display and no Xvfb (apt-get install xvfb)'
+      : undefined;
 if (skipReason) console.log(`Electron e2e skipped: ${skipReason}.`);
 
 let xvfb: ChildProcess | undefined;
@@ -33,11 +41,22 @@ afterAll(() => {
   xvfb?.kill();
 });
 
+// Chromium's sandbox refuses to run as root; CI runners that are not root keep it on.
+const sandboxArgs = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
+const newUserData = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-electron-'));
+const launch = (userData: string, env: Record<string, string> = {}): Promise<ElectronApplication> =>
+  electron.launch({
+    executablePath: binary.path,
+    args: [...sandboxArgs, root, `--user-data-dir=${userData}`],
+    env: { ...process.env, OMNISIGHT_DEMO_CAMERAS: '1', ...env } as Record<string, string>,
+  });
+const leftovers = (dir: string): string[] => fs.readdirSync(dir).filter((f) => /-(wal|shm)$|^bridge\.json$/.test(f));
+
 describe.skipIf(!!skipReason)('the desktop app (Electron)', () => {
-  it('opens the window from app://, isolated and sandboxed, and keeps a setting', async () => {
-    const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-electron-'));
-    const app = await electron.launch({ executablePath: binary.path, args: [root, `--user-data-dir=${userData}`] });
-    const win = await app.firstWindow();
+  it('opens the window from app://, isolated and sandboxed, keeps a setting across a relaunch and quits cleanly', async () => {
+    const userData = newUserData();
+    let app = await launch(userData);
+    let win = await app.firstWindow();
     expect(win.url()).toMatch(/^app:\/\/omnisight\//);
     expect(await win.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined');
     expect(await win.evaluate(() => typeof (window as unknown as { omnisight?: unknown }).omnisight)).toBe('object');
@@ -45,16 +64,56 @@ describe.skipIf(!!skipReason)('the desktop app (Electron)', () => {
     await win.getByLabel('Theme').selectOption('light');
     await expect.poll(() => win.getByText('Theme saved').count()).toBe(1);
     await win.screenshot({ path: artifactPath('electron-settings.png') });
+    // While running: the WAL and bridge.json exist. A clean quit leaves neither.
+    expect(leftovers(userData)).toContain('bridge.json');
     await app.close();
+    expect(leftovers(userData)).toEqual([]);
+
+    app = await launch(userData);
+    try {
+      win = await app.firstWindow();
+      await win.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Settings', exact: true }).click();
+      await expect.poll(() => win.getByLabel('Theme').inputValue()).toBe('light');
+    } finally {
+      await app.close();
+    }
   });
 
-  it('plays camera frames over the window\'s MessagePort (no WebSocket in app mode)', async () => {
-    const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-electron-'));
-    const app = await electron.launch({
-      executablePath: binary.path,
-      args: [root, `--user-data-dir=${userData}`],
-      env: { ...process.env, OMNISIGHT_DEMO_CAMERAS: '2' } as Record<string, string>,
-    });
+  it('refuses IPC from a frame that is not the app, and blocks navigation and new windows', async () => {
+    const userData = newUserData();
+    const app = await launch(userData);
+    try {
+      const win = await app.firstWindow();
+      await expect.poll(() => win.evaluate(() => typeof (window as unknown as { omnisight?: unknown }).omnisight)).toBe('object');
+      // A window of another origin that still has the app's preload: its calls must be refused in main.
+      const preload = path.join(root, 'out/preload/index.js');
+      const foreign = await app.evaluate(async ({ BrowserWindow }, p) => {
+        const w = new BrowserWindow({ show: false, webPreferences: { preload: p, sandbox: true, contextIsolation: true } });
+        await w.loadURL('data:text/html,<p>not the app</p>');
+        const r: unknown = await w.webContents.executeJavaScript("window.omnisight.call('settings.get', {})");
+        w.destroy();
+        return r;
+      }, preload);
+      expect(foreign).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+      const ownCall = await win.evaluate(() => (window as unknown as { omnisight: { call(m: string, i: unknown): Promise<unknown> } }).omnisight.call('settings.get', {}));
+      expect(ownCall).toMatchObject({ ok: true });
+
+      // Navigation away (to a loopback address nothing listens on) and window.open stay in the app.
+      const before = win.url();
+      await win.evaluate(() => {
+        window.location.href = 'http://127.0.0.1:9/phish';
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(win.url()).toBe(before);
+      expect(await win.evaluate(() => window.open('http://127.0.0.1:9/popup') === null)).toBe(true);
+      expect(app.windows()).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("plays camera frames over the window's MessagePort (no WebSocket in app mode)", async () => {
+    const app = await launch(newUserData(), { OMNISIGHT_DEMO_CAMERAS: '2' });
     try {
       const win = await app.firstWindow();
       win.setDefaultTimeout(15_000);

@@ -17,10 +17,12 @@ import { ensureBuilt } from './lib/build.mjs';
 import { checkNativeAbi, electronAbi } from './lib/native-abi.mjs';
 
 /**
- * The asar carries the bundled main/preload/renderer and main's runtime dependencies (it was 71 MB
- * with renderer-only packages and urllib; about 20 MB without them and without type declarations).
+ * The asar carries the bundled main/preload/renderer and main's runtime dependencies. It was 71 MB
+ * with renderer-only packages, urllib and type declarations; 19.9 MB without them, 24.1 MB once the
+ * secret scanner (secretlint) and TLS certificates (selfsigned) came in. The budget leaves room for
+ * one more dependency of that size; past it, look at what grew before raising it.
  */
-export const ASAR_BUDGET_BYTES = 24 * 1024 * 1024;
+export const ASAR_BUDGET_BYTES = 28 * 1024 * 1024;
 /** Bundled into out/renderer by Vite: shipping them again in node_modules only adds weight. */
 export const RENDERER_ONLY = ['react', 'react-dom', 'recharts', 'lucide-react', 'zustand', 'd3-force', '@radix-ui', 'urllib'];
 

@@ -69,3 +69,17 @@ describe('icons', () => {
     expect(png('tray.png').width).toBe(32);
   });
 });
+
+describe('engines', () => {
+  const minOf = (range: string): number[] => (/>=\s*(\d+)\.(\d+)(?:\.(\d+))?/.exec(range) ?? []).slice(1, 4).map((n) => Number(n ?? 0));
+  const cmp = (a: number[], b: number[]) => a.reduce((r, v, i) => r || v - (b[i] ?? 0), 0);
+  it("declares at least the Node that Electron's tooling requires", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const ours = minOf(pkg.engines.node);
+    expect(ours).toHaveLength(3);
+    for (const tool of ['electron', '@electron/rebuild', '@electron/get']) {
+      const range = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', tool, 'package.json'), 'utf8')).engines?.node as string;
+      expect(cmp(ours, minOf(range)), `${tool} wants node ${range}, package.json says ${pkg.engines.node}`).toBeGreaterThanOrEqual(0);
+    }
+  });
+});

@@ -1,15 +1,21 @@
 // App mode: Electron opens the window and wires IPC to the same dispatcher browser mode uses.
 // This folder is the only one that imports 'electron', and it holds no business logic.
 import path from 'node:path';
-import { app, BrowserWindow, dialog, Menu, Notification, nativeImage, session, Tray, type WebContents } from 'electron';
+import { app, BrowserWindow, crashReporter, dialog, Menu, Notification, nativeImage, screen, session, shell, Tray, type WebContents } from 'electron';
 import type { App } from '../app';
 import { createLogger } from '../kernel/logger';
 import { PRODUCT_NAME } from '../kernel/paths';
 import { createElectronClipboard } from './clipboard';
+import { createRestartBudget, goneMessage, rendererGoneAction } from './crash';
+import { menuTemplate } from './menu';
+import { externalUrlAllowed } from './policy';
+import { electronUpdater } from './updater-electron';
+import { createUpdateController, type UpdateController } from './updates';
+import { loadWindowState, MIN_SIZE, restoreBounds, saveWindowState } from './window-state';
 import { createQuitGuard, startCore } from './lifecycle';
 import { prepareNativeSources } from './native-sources';
 import { electronSqliteBinding } from './sqlite-binding';
-import { utilityHelper } from './helper';
+import { HELPER_SERVICE_NAME, utilityHelper } from './helper';
 import { wireFramePorts } from './frames';
 import { wireIpc } from './ipc';
 import { registerAppScheme, serveRenderer } from './protocol';
@@ -23,6 +29,9 @@ app.setName(PRODUCT_NAME);
 if (process.platform === 'win32') app.setAppUserModelId(APP_ID);
 app.enableSandbox();
 registerAppScheme();
+// Crash dumps of every process stay on this machine (app.getPath('crashDumps'), Help → Show Crash
+// Reports); nothing is uploaded.
+crashReporter.start({ uploadToServer: false, compress: true });
 
 // `OmniSight mcp --token …`: Claude Code / Claude Desktop start the packaged app as their MCP stdio
 // server. No window, no single-instance lock (the app itself is usually running): the CLI's mcp
@@ -46,15 +55,21 @@ if (cliArgs[0] === 'mcp') {
   const { log, close: closeLog } = createLogger({ dir: logDir });
   hardenWebContents(log);
 
+  const userData = app.getPath('userData');
+  let updates: UpdateController | null = null;
+  const rendererRestarts = createRestartBudget();
+
   const createWindow = (): void => {
-    window = new BrowserWindow({
-      width: 1440,
-      height: 900,
-      minWidth: 960,
-      minHeight: 600,
+    const saved = loadWindowState(userData);
+    const bounds = restoreBounds(saved, [screen.getPrimaryDisplay(), ...screen.getAllDisplays()].map((d) => d.workArea));
+    const win = new BrowserWindow({
+      ...bounds,
+      minWidth: MIN_SIZE.width,
+      minHeight: MIN_SIZE.height,
       show: false,
       backgroundColor: '#0f1115',
       title: PRODUCT_NAME,
+      icon: path.join(__dirname, '../../resources/icon.png'),
       webPreferences: {
         preload: path.join(__dirname, '../preload/index.js'),
         contextIsolation: true,
@@ -66,21 +81,105 @@ if (cliArgs[0] === 'mcp') {
         experimentalFeatures: false,
         webviewTag: false,
         spellcheck: false,
+        // Release builds cannot open developer tools at all (the menu has no entry either).
+        devTools: !app.isPackaged,
       },
     });
-    window.once('ready-to-show', () => window?.show());
-    window.on('closed', () => (window = null));
-    void window.loadURL(`${APP_ORIGIN}/index.html`);
+    window = win;
+    if (saved?.maximized) win.maximize();
+    if (saved?.fullScreen) win.setFullScreen(true);
+    win.once('ready-to-show', () => win.show());
+    // Saved when the window closes (normal bounds, so a maximised window restores to its old size).
+    win.on('close', () => {
+      const b = win.getNormalBounds();
+      saveWindowState(userData, { ...b, maximized: win.isMaximized(), fullScreen: win.isFullScreen() });
+    });
+    win.on('closed', () => {
+      if (window === win) window = null;
+    });
+    // Renderer crash: reload while the budget lasts (3 a minute), then ask.
+    win.webContents.on('render-process-gone', (_e, details) => {
+      const text = goneMessage('The window', details);
+      const action = rendererGoneAction(details.reason, rendererRestarts);
+      log.error({ reason: details.reason, exitCode: details.exitCode, action }, 'renderer process gone');
+      if (action === 'reload') win.webContents.reload();
+      else if (action === 'ask') {
+        const choice = dialog.showMessageBoxSync(win, {
+          type: 'error',
+          message: `${text} It has stopped several times in the last minute.`,
+          detail: `Crash reports are kept in ${app.getPath('crashDumps')}.`,
+          buttons: ['Reload', 'Quit'],
+          defaultId: 0,
+        });
+        if (choice === 0) win.webContents.reload();
+        else app.quit();
+      }
+    });
+    win.webContents.on('unresponsive', () => log.warn('the window is not responding'));
+    void win.loadURL(`${APP_ORIGIN}/index.html`);
   };
 
+  const showWindow = (): void => {
+    if (!window) return createWindow();
+    if (window.isMinimized()) window.restore();
+    window.show();
+    window.focus();
+  };
+
+  const setMenu = (): void => {
+    const settings = core?.settings.get();
+    Menu.setApplicationMenu(
+      Menu.buildFromTemplate(
+        menuTemplate({
+          appName: PRODUCT_NAME,
+          platform: process.platform,
+          release: app.isPackaged,
+          autoUpdate: { enabled: settings?.autoUpdate ?? false, available: app.isPackaged && !!core },
+          actions: {
+            openExternal: (url) => {
+              if (externalUrlAllowed(url)) void shell.openExternal(url);
+            },
+            openLogs: () => void shell.openPath(logDir),
+            openCrashReports: () => void shell.openPath(app.getPath('crashDumps')),
+            openDataFolder: () => void shell.openPath(userData),
+            setAutoUpdate: (on) => core?.settings.set({ autoUpdate: on }),
+            checkForUpdates: () =>
+              void updates?.checkNow().then((st) => {
+                const text =
+                  st.state === 'idle' ? `${PRODUCT_NAME} ${app.getVersion()} is the latest version.`
+                  : st.state === 'downloading' ? `Version ${st.version} is being downloaded; it installs when you quit.`
+                  : st.state === 'ready' ? `Version ${st.version} is downloaded; it installs when you quit.`
+                  : st.state === 'error' ? st.message
+                  : st.state === 'off' ? st.reason
+                  : 'Checking…';
+                void dialog.showMessageBox({ type: st.state === 'error' ? 'error' : 'info', message: 'Software update', detail: text });
+              }),
+          },
+        }),
+      ),
+    );
+  };
+  app.setAboutPanelOptions({
+    applicationName: PRODUCT_NAME,
+    applicationVersion: app.getVersion(),
+    copyright: 'Copyright © 2026 OmniSight Developers',
+    iconPath: path.join(__dirname, '../../resources/icon.png'),
+  });
+  // A second launch brings this window forward (or opens it again when it was closed on macOS).
   app.on('second-instance', () => {
-    if (window) {
-      if (window.isMinimized()) window.restore();
-      window.focus();
-    }
+    if (app.isReady() && core) showWindow();
+  });
+
+  // The helper is restarted by its supervisor (main/fleet); here its death is explained in the log.
+  app.on('child-process-gone', (_e, details) => {
+    if (details.type !== 'Utility' || details.serviceName !== HELPER_SERVICE_NAME) return;
+    const level = details.reason === 'clean-exit' ? 'info' : 'error';
+    log[level]({ reason: details.reason, exitCode: details.exitCode }, `${goneMessage('The camera helper', details)} It is restarted automatically; crash reports are in ${app.getPath('crashDumps')}.`);
   });
 
   void app.whenReady().then(async () => {
+    // Electron's default menu (Reload, Toggle Developer Tools, an empty Help) never shows.
+    setMenu();
     hardenSession(session.defaultSession, log);
     serveRenderer(path.join(__dirname, '../renderer'));
     // The composition root is imported here, not at the top: a module that fails to load (a native
@@ -140,7 +239,7 @@ if (cliArgs[0] === 'mcp') {
       tray?.setContextMenu(
         Menu.buildFromTemplate([
           { label: status, enabled: false },
-          { label: 'Show window', click: () => (window ? window.show() : createWindow()) },
+          { label: 'Show window', click: showWindow },
           { type: 'separator' },
           { label: 'Quit', click: () => app.quit() },
         ]),
@@ -149,6 +248,22 @@ if (cliArgs[0] === 'mcp') {
     core.bus.subscribe('audit.recorded', () => void refreshTray());
     core.bus.subscribe('audit.resolved', () => void refreshTray());
     void refreshTray();
+    // Auto-update: off until the user opts in; the feed is a setting (main/electron/updates.ts).
+    updates = createUpdateController({
+      port: electronUpdater(log),
+      log,
+      installed: app.isPackaged,
+      notify: (title, body) => {
+        if (Notification.isSupported()) new Notification({ title, body }).show();
+      },
+    });
+    const applySettings = (): void => {
+      const st = core!.settings.get();
+      updates?.apply({ autoUpdate: st.autoUpdate, updateFeedUrl: st.updateFeedUrl });
+      setMenu();
+    };
+    core.bus.subscribe('settings.changed', applySettings);
+    applySettings();
     createWindow();
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) createWindow();
@@ -167,6 +282,7 @@ if (cliArgs[0] === 'mcp') {
       quit: () => app.quit(),
       shutdown: async () => {
         unwireFrames?.();
+        updates?.close();
         tray?.destroy();
         try {
           await core?.close();

@@ -8,6 +8,14 @@ const mqttUrl = z
     message: 'Use a broker URL such as mqtt://broker.example:1883 or mqtts://broker.example:8883',
   });
 
+/** An electron-updater "generic" feed: https, or plain http on this machine only (a local mirror, tests). */
+const updateFeedUrl = z
+  .string()
+  .max(2048)
+  .refine((v) => v === '' || /^https:\/\/[^\s/]+(\/\S*)?$/.test(v) || /^http:\/\/(127\.0\.0\.1|localhost)(:\d{1,5})?(\/\S*)?$/.test(v), {
+    message: 'Use an https:// address of an update feed (the folder holding latest.yml), or leave it empty',
+  });
+
 /** Every setting and its type. Flat keys keep one row per setting and make a partial update obvious. */
 const settingFields = {
   theme: z.enum(['system', 'light', 'dark']),
@@ -19,6 +27,9 @@ const settingFields = {
   mqttUsername: z.string().max(256),
   notifications: z.boolean(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']),
+  /** App mode, installed builds: off until the user opts in. */
+  autoUpdate: z.boolean(),
+  updateFeedUrl,
 };
 
 export const settingsDefaults = {
@@ -30,6 +41,8 @@ export const settingsDefaults = {
   mqttUsername: '',
   notifications: true,
   logLevel: 'info',
+  autoUpdate: false,
+  updateFeedUrl: '',
 } as const satisfies { [K in keyof typeof settingFields]: z.input<(typeof settingFields)[K]> };
 
 export const settingsSchema = z
@@ -42,6 +55,8 @@ export const settingsSchema = z
     mqttUsername: settingFields.mqttUsername.default(settingsDefaults.mqttUsername),
     notifications: settingFields.notifications.default(settingsDefaults.notifications),
     logLevel: settingFields.logLevel.default(settingsDefaults.logLevel),
+    autoUpdate: settingFields.autoUpdate.default(settingsDefaults.autoUpdate),
+    updateFeedUrl: settingFields.updateFeedUrl.default(settingsDefaults.updateFeedUrl),
   })
   .strict();
 export type Settings = z.infer<typeof settingsSchema>;

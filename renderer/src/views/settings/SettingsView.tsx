@@ -44,6 +44,7 @@ export function SettingsView() {
   // The broker as chosen on the form: "external" is saved only together with a valid address.
   const [mode, setMode] = useState<Settings['mqttMode']>();
   const [brokerUrl, setBrokerUrl] = useState<string>();
+  const [feedUrl, setFeedUrl] = useState<string>();
 
   if (!settings) return loadError ? <ErrorLine error={`The settings could not be read: ${loadError}`} className="error" /> : <p className="empty">Loading settings…</p>;
   const shownMode = mode ?? settings.mqttMode;
@@ -188,6 +189,25 @@ export function SettingsView() {
             <option value="warn">Warnings</option>
             <option value="error">Errors only</option>
           </select>
+        </Row>
+      </fieldset>
+
+      <fieldset>
+        <legend>Software updates</legend>
+        <Row label="Check for updates automatically" hint="Installed desktop app only. Off until you turn it on; updates install when you quit." htmlFor="autoUpdate">
+          <Toggle id="autoUpdate" checked={settings.autoUpdate} onChange={pick('autoUpdate', 'Automatic updates')} />
+        </Row>
+        <Row label="Update feed" hint="The https address of the folder that holds latest.yml." htmlFor="updateFeedUrl">
+          <form
+            className="inline"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void save({ updateFeedUrl: feedUrl ?? settings.updateFeedUrl }, 'Update feed');
+            }}
+          >
+            <input id="updateFeedUrl" type="url" defaultValue={settings.updateFeedUrl} onChange={(e) => setFeedUrl(e.target.value)} placeholder="https://updates.example/omnisight/" />
+            <button type="submit">Save</button>
+          </form>
         </Row>
       </fieldset>
     </section>
