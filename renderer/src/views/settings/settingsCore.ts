@@ -11,6 +11,8 @@ export const fieldLabels: Record<keyof Settings, string> = {
   mqttUsername: 'Broker user name',
   notifications: 'Desktop notifications',
   logLevel: 'Log level',
+  autoUpdate: 'Automatic updates',
+  updateFeedUrl: 'Update feed URL',
 };
 
 export type FieldErrors = Partial<Record<keyof Settings, string>>;
