@@ -14,6 +14,7 @@ import { fleetEvents, fleetMethods } from './contract/fleet';
 import { deployEvents, deployMethods } from './contract/deploy';
 import { settingsEvents, settingsMethods } from './contract/settings';
 import { timelineEvents, timelineMethods } from './contract/timeline';
+import { reviewEvents, reviewMethods } from './contract/review';
 
 export * from './contract/define';
 export * from './contract/agents';
@@ -29,6 +30,7 @@ export * from './contract/fleet';
 export * from './contract/deploy';
 export * from './contract/settings';
 export * from './contract/timeline';
+export * from './contract/review';
 
 export const methods = {
   ...timelineMethods,
@@ -43,6 +45,7 @@ export const methods = {
   ...assistMethods,
   ...roomsMethods,
   ...agentsMethods,
+  ...reviewMethods,
 } as const;
 
 export const events = {
@@ -58,6 +61,7 @@ export const events = {
   ...assistEvents,
   ...roomsEvents,
   ...agentsEvents,
+  ...reviewEvents,
 } as const;
 
 export type Methods = typeof methods;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { APP_ID } from '../main/electron/policy';
 
 const root = path.resolve(__dirname, '..');
 const schema = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/app-builder-lib/scheme.json'), 'utf8'));
@@ -35,6 +36,8 @@ describe('electron-builder.yml', () => {
     expect(config.mac.hardenedRuntime).toBe(true);
     expect(config.linux.target).toEqual(['AppImage', 'deb']);
     expect(config.npmRebuild).toBe(false);
+    // Windows notifications and taskbar grouping: the AUMID main sets is the installer's appId.
+    expect(config.appId).toBe(APP_ID);
     expect(config.extraResources[0]).toMatchObject({ to: 'electron-native' });
   });
 });

@@ -9,6 +9,7 @@ import type { AppInfo } from '../../preload/contract';
 import { createAgentBridge, type AgentBridge } from '../agents';
 import { createClipboardRelay, createOrchestrator, createSummaryService, relayRoomsFrom, summaryRoomsFrom, type RelayClipboard } from '../agents';
 import { createAuditLog, type AuditLog } from '../audit';
+import { createReviewService } from '../review';
 import { createFederatedService, liveCameras } from '../federated';
 import { createDeployApproval, createDeployService, defaultNativeDir } from '../fleet';
 import { createFleetRuntime, type FleetRuntime } from './fleet-runtime';
@@ -135,6 +136,12 @@ export function createApp(opts: AppOptions): App {
     }),
     (s) => s.close(),
   );
+  // Event review: a snapshot from each confirming camera, over VAPIX through the fleet.
+  const review = closers.add(
+    'review',
+    createReviewService({ db, bus, log: log.child({ cap: 'review' }), now, dataDir: opts.dataDir, snapshot: (camera) => fleet.fleet.snapshot(camera) }),
+    (s) => s.close(),
+  );
   // Federated rounds over the registered cameras (one in-process client each); offline cameras are
   // skipped, link health comes from the swarm's measurements, with the fleet's connection state as
   // the fallback for cameras it does not know.
@@ -207,7 +214,7 @@ export function createApp(opts: AppOptions): App {
     'app.info': info,
     'app.ping': ({ sentAt }) => ({ sentAt, receivedAt: now() }),
   });
-  for (const handlers of [settings.handlers, audit.handlers, rooms.handlers, agents.handlers, fleet.fleet.handlers, deploy.handlers, orchestrator.handlers, summaries.handlers, relay.handlers, timeline.handlers, federated.handlers, perf.handlers, swarm.handlers])
+  for (const handlers of [settings.handlers, audit.handlers, rooms.handlers, agents.handlers, fleet.fleet.handlers, deploy.handlers, orchestrator.handlers, summaries.handlers, relay.handlers, timeline.handlers, federated.handlers, perf.handlers, swarm.handlers, review.handlers])
     dispatcher.register(handlers);
   // Timeline: the calibration a camera supplies (its detections arrive verified, from the swarm).
   closers.add(
@@ -224,6 +231,7 @@ export function createApp(opts: AppOptions): App {
   closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: timelineCalibration(timeline) }), (l) => l.close());
   // Only reports the swarm accepted reach the timeline; its quarantines show in fleet status.
   closers.add('verified timeline link', linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => fleet.fleet.keyFor(serial) !== undefined }), (off) => off());
+  closers.add('review link', bus.subscribe('swarm.event', (e) => review.onSwarmEvent(e)), (off) => off());
   closers.add('quarantine link', linkQuarantineToFleet({ swarm, fleet: fleet.fleet, bus }), (off) => off());
   closers.add(
     'notifications',

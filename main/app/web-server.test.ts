@@ -112,6 +112,43 @@ describe('browser-mode server', () => {
     ws!.close();
   });
 
+  it('carries a 3 MB room file over the socket in chunks, never a frame over the limit (the socket stays up)', async () => {
+    const { ws } = await handshake({ protocols: ['omnisight.v1', `token.${TOKEN}`] });
+    let next = 1;
+    const pending = new Map<number, (m: { ok: boolean; value?: unknown; error?: unknown }) => void>();
+    let largest = 0;
+    let closedWith: number | undefined;
+    ws!.on('close', (code) => (closedWith = code));
+    ws!.on('message', (d) => {
+      const m = JSON.parse(String(d)) as { type: string; id: number; ok: boolean };
+      if (m.type === 'result') pending.get(m.id)?.(m);
+    });
+    const call = <T,>(method: string, input: unknown): Promise<T> =>
+      new Promise((resolve, reject) => {
+        const id = next++;
+        const frame = JSON.stringify({ type: 'call', id, method, input });
+        largest = Math.max(largest, Buffer.byteLength(frame));
+        pending.set(id, (m) => (m.ok ? resolve(m.value as T) : reject(new Error(JSON.stringify(m.error)))));
+        ws!.send(frame);
+      });
+    const room = await call<{ id: string }>('rooms.create', { name: 'Big files', maxFileBytes: 8 * 1024 * 1024 });
+    const data = Buffer.alloc(3 * 1024 * 1024 + 123);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
+    const { uploadId, chunkBytes } = await call<{ uploadId: string; chunkBytes: number }>('rooms.files.begin', { roomId: room.id, name: 'clip.bin', size: data.length });
+    const progress: number[] = [];
+    for (let i = 0, at = 0; at < data.length; i++, at += chunkBytes)
+      progress.push((await call<{ received: number }>('rooms.files.chunk', { uploadId, index: i, dataBase64: data.subarray(at, at + chunkBytes).toString('base64') })).received);
+    const file = await call<{ id: string; size: number; sha256: string }>('rooms.files.finish', { uploadId });
+    expect(progress.at(-1)).toBe(data.length);
+    expect(progress).toHaveLength(7);
+    expect(file.size).toBe(data.length);
+    const back = await call<{ dataBase64: string }>('rooms.files.download', { fileId: file.id });
+    expect(Buffer.from(back.dataBase64, 'base64').equals(data)).toBe(true);
+    expect(largest).toBeLessThan(1024 * 1024); // every frame fits the socket's limit
+    expect(closedWith).toBeUndefined();
+    ws!.close();
+  });
+
   it('pushes bus events to connected clients', async () => {
     const { ws } = await handshake({ protocols: ['omnisight.v1', `token.${TOKEN}`] });
     const got = new Promise<Record<string, unknown>>((resolve) => ws!.on('message', (d) => resolve(JSON.parse(String(d)))));

@@ -8,7 +8,7 @@ import { PRODUCT_NAME } from '../kernel/paths';
 import { createElectronClipboard } from './clipboard';
 import { createRestartBudget, goneMessage, rendererGoneAction } from './crash';
 import { menuTemplate } from './menu';
-import { externalUrlAllowed } from './policy';
+import { APP_ID, externalUrlAllowed } from './policy';
 import { electronUpdater } from './updater-electron';
 import { createUpdateController, type UpdateController } from './updates';
 import { loadWindowState, MIN_SIZE, restoreBounds, saveWindowState } from './window-state';
@@ -22,9 +22,6 @@ import { registerAppScheme, serveRenderer } from './protocol';
 import { createSafeStorageSecretStore } from './secret-store';
 import { APP_ORIGIN, hardenSession, hardenWebContents } from './security';
 
-/** electron-builder.yml's appId: Windows groups the taskbar and shows notifications under it (AUMID). */
-export const APP_ID = 'com.omnisight.controlcenter';
-
 app.setName(PRODUCT_NAME);
 if (process.platform === 'win32') app.setAppUserModelId(APP_ID);
 app.enableSandbox();
@@ -33,12 +30,28 @@ registerAppScheme();
 // Reports); nothing is uploaded.
 crashReporter.start({ uploadToServer: false, compress: true });
 
+const sqliteBindingPlace = () => ({
+  packaged: app.isPackaged,
+  resourcesPath: process.resourcesPath,
+  appPath: app.getAppPath(),
+  platform: process.platform,
+  arch: process.arch,
+  electronVersion: process.versions.electron,
+  abi: process.versions.modules,
+});
+
 // `OmniSight mcp --token …`: Claude Code / Claude Desktop start the packaged app as their MCP stdio
 // server. No window, no single-instance lock (the app itself is usually running): the CLI's mcp
 // command talks to the running app's agent bridge and exits when its client closes stdin.
 const cliArgs = process.argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('--inspect'));
 if (cliArgs[0] === 'mcp') {
   app.dock?.hide();
+  try {
+    // Commands that open the database need Electron's better-sqlite3 build here too.
+    process.env.OMNISIGHT_SQLITE_BINDING ??= electronSqliteBinding(sqliteBindingPlace());
+  } catch {
+    // the bridge-only commands (mcp itself) do not open the database
+  }
   void import('../agents').then(({ runCli }) =>
     runCli(cliArgs).then((code) => {
       if (code >= 0) app.exit(code);
@@ -198,15 +211,7 @@ if (cliArgs[0] === 'mcp') {
             if (dir) process.env.OMNISIGHT_NATIVE_DIR = dir;
           }
           // better-sqlite3 for Electron's ABI, kept apart from node_modules' Node build (README).
-          process.env.OMNISIGHT_SQLITE_BINDING ??= electronSqliteBinding({
-            packaged: app.isPackaged,
-            resourcesPath: process.resourcesPath,
-            appPath: app.getAppPath(),
-            platform: process.platform,
-            arch: process.arch,
-            electronVersion: process.versions.electron,
-            abi: process.versions.modules,
-          });
+          process.env.OMNISIGHT_SQLITE_BINDING ??= electronSqliteBinding(sqliteBindingPlace());
           const { createApp } = await import('../app');
           return createApp({
             mode: 'electron',

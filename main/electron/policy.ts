@@ -3,6 +3,9 @@
 
 export const APP_ORIGIN = 'app://omnisight';
 
+/** electron-builder.yml's appId: Windows groups the taskbar and shows notifications under it (AUMID). */
+export const APP_ID = 'com.omnisight.controlcenter';
+
 /** A page of the app itself: app://omnisight/… and nothing that merely starts the same way. */
 export function isAppUrl(url: string): boolean {
   try {

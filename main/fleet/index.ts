@@ -71,6 +71,8 @@ export interface FleetService {
   status(id: string): CameraStatus | undefined;
   /** The swarm quarantined (or, with null, released) the camera with this serial; shown in its status. */
   setQuarantine(serial: string, q: { since: number; reason: string } | null): void;
+  /** One JPEG from the camera known by this id or serial, over VAPIX (image.cgi); for the event review. */
+  snapshot(idOrSerial: string, size?: { width: number; height: number }): Promise<Buffer>;
   /** The signing key recorded for the active camera with this serial, for verifying its messages. */
   keyFor(serial: string): { cameraId: string; keyId: string; publicKey: string } | undefined;
   /** Frames and stream status from the helper (wire as the supervisor's onEvent). */
@@ -491,6 +493,16 @@ export function createFleetService(deps: FleetDeps): FleetService {
       if (q) quarantines.set(serial, { since: q.since, reason: q.reason });
       else if (!quarantines.delete(serial)) return;
       for (const c of registry.bySerial(serial)) publishStatus(c);
+    },
+    async snapshot(idOrSerial, size = { width: 640, height: 360 }) {
+      const c = registry.list().find((x) => x.id === idOrSerial) ?? cameraForSerial(idOrSerial);
+      if (!c) throw new AppError('not_found', `No camera ${idOrSerial} is registered.`);
+      try {
+        const r = await helper.call({ op: 'snapshot', target: target(c), width: size.width, height: size.height });
+        return Buffer.from(r.jpegBase64, 'base64');
+      } catch (err) {
+        throw toAppError(err);
+      }
     },
     keyFor(serial) {
       const c = cameraForSerial(serial);

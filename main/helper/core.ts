@@ -59,10 +59,11 @@ export function createHelperCore(o: HelperCoreOptions): HelperCore {
         case 'probe': {
           const client = new VapixClient(req.target);
           // API discovery first, the APIs it lists, param.cgi on old firmware (device-facts.ts).
-          const { via: _via, apis: _apis, ...info } = await readDeviceFacts(client);
+          const facts = await readDeviceFacts(client);
+          const { via: _via, apis: _apis, ...info } = facts;
           // Adding a camera means configuring it later (MQTT, apps): prove the role now, and that it has what the product needs.
           if (req.requireAdmin) {
-            const missing = missingApis({ ...info, via: _via, apis: _apis });
+            const missing = await missingApis(client, facts);
             if (missing.length > 0) throw new VapixError('unsupported', missing.join(' '));
             await client.mqttStatus();
           }
@@ -79,6 +80,11 @@ export function createHelperCore(o: HelperCoreOptions): HelperCore {
         case 'calibration':
           value = await new VapixClient(req.target).calibration();
           break;
+        case 'snapshot': {
+          const jpeg = await new VapixClient(req.target).snapshot(req.width, req.height);
+          value = { jpegBase64: jpeg.toString('base64'), bytes: jpeg.length };
+          break;
+        }
         case 'watch': {
           streams.get(req.streamId)?.close();
           streams.set(

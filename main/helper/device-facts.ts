@@ -15,7 +15,7 @@ export interface DeviceFacts extends DeviceInfo {
 }
 
 /** APIs the product needs, with what they are for and since when AXIS OS has them. */
-export const REQUIRED_APIS = [{ id: 'mqtt-client', purpose: 'send its detections and heartbeats to OmniSight', since: 'AXIS OS 9.80' }] as const;
+export const REQUIRED_APIS = [{ id: 'mqtt-client', path: '/axis-cgi/mqtt/client.cgi', purpose: 'send its detections and heartbeats to OmniSight', since: 'AXIS OS 9.80' }] as const;
 
 const apiListReply = z
   .object({
@@ -74,11 +74,36 @@ export async function readDeviceFacts(client: VapixClient, timeoutMs = 8000): Pr
   return { ...(await factsFromParams(client)), via: 'param-cgi', apis: apis ?? {} };
 }
 
-/** The product's needs the camera does not meet, each as a sentence that says what to do. */
-export function missingApis(facts: DeviceFacts): string[] {
+/** Whether a JSON API answers getSupportedVersions (for an API discovery did not list, or when there is none). */
+async function answers(client: VapixClient, path: string, timeoutMs: number): Promise<boolean> {
+  const t = client.target;
+  const res = await client.digest.open({ method: 'POST', path, body: JSON.stringify({ context: 'omnisight', method: 'getSupportedVersions' }), timeoutMs });
+  if (res.statusCode === 403) {
+    res.resume();
+    throw new VapixError('forbidden', `User "${t.username}" may log in to ${where(t)} but its role is too low: this needs an administrator account. Enter an administrator account for this camera.`);
+  }
+  if (res.statusCode !== 200) {
+    res.resume();
+    return false;
+  }
+  try {
+    const v = z.object({ data: z.object({ apiVersions: z.array(z.string()).min(1) }).loose() }).loose().safeParse(JSON.parse((await readBody(res, MAX_JSON_BYTES, t, timeoutMs)).toString('utf8')));
+    return v.success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The product's needs the camera does not meet, each as a sentence that says what to do. An API
+ * discovery did not list is asked directly once, so a discovery hiccup never refuses a good camera.
+ */
+export async function missingApis(client: VapixClient, facts: DeviceFacts, timeoutMs = 8000): Promise<string[]> {
   const name = `${facts.productName || facts.model || 'This camera'} (serial ${facts.serial}${facts.firmware ? `, AXIS OS ${facts.firmware}` : ''})`;
-  return REQUIRED_APIS.filter((a) => !(a.id in facts.apis)).map(
-    (a) =>
-      `${name} has no ${a.id === 'mqtt-client' ? 'MQTT client' : a.id} API, which it needs to ${a.purpose}. ${a.since} and later have it: update the camera's firmware, then add it again.`,
-  );
+  const out: string[] = [];
+  for (const a of REQUIRED_APIS) {
+    if (a.id in facts.apis || (await answers(client, a.path, timeoutMs))) continue;
+    out.push(`${name} has no ${a.id === 'mqtt-client' ? 'MQTT client' : a.id} API, which it needs to ${a.purpose}. ${a.since} and later have it: update the camera's firmware, then add it again.`);
+  }
+  return out;
 }

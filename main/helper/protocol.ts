@@ -34,6 +34,7 @@ export const helperRequestSchema = z.discriminatedUnion('op', [
     .strict(),
   z.object({ op: z.literal('identity'), target }).strict(),
   z.object({ op: z.literal('calibration'), target }).strict(),
+  z.object({ op: z.literal('snapshot'), target, width: z.number().int().min(16).max(3840).default(640), height: z.number().int().min(16).max(2160).default(360) }).strict(),
   z
     .object({
       op: z.literal('watch'),
@@ -80,6 +81,7 @@ export const helperResultSchemas = {
     source: z.string(),
     points: z.array(z.object({ image: z.object({ u: z.number(), v: z.number() }), ground: z.object({ x: z.number(), y: z.number() }) })),
   }),
+  snapshot: z.object({ jpegBase64: z.string(), bytes: z.number().int() }),
   watch: z.object({ ok: z.literal(true) }),
   unwatch: z.object({ ok: z.literal(true) }),
   uploadApp: z.object({ ok: z.boolean(), code: z.number().nullable(), text: z.string(), sent: z.number(), total: z.number() }),

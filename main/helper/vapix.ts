@@ -142,6 +142,21 @@ export class VapixClient {
     return this.mqttCall('getClientStatus');
   }
 
+  /**
+   * One JPEG snapshot (`GET /axis-cgi/jpg/image.cgi`, Viewer role), for the event review: bounded,
+   * and refused unless it is a JPEG (SOI marker).
+   */
+  async snapshot(width: number, height: number): Promise<Buffer> {
+    const res = await this.session.open({ path: `/axis-cgi/jpg/image.cgi?resolution=${width}x${height}&camera=1`, timeoutMs: this.timeoutMs });
+    if (res.statusCode !== 200) {
+      res.resume();
+      statusCheck(res.statusCode, this.target, 'image.cgi');
+    }
+    const body = await readBody(res, 4 * 1024 * 1024, this.target, this.timeoutMs);
+    if (body.length < 4 || body[0] !== 0xff || body[1] !== 0xd8) throw new VapixError('bad_reply', `${where(this.target)} sent an image.cgi reply that is not a JPEG.`);
+    return body;
+  }
+
   /** The OmniSight app's signing key (docs/protocol.md, Keys). */
   async identity(): Promise<{ camera: string; key: string; publicKey: string; version: string }> {
     const res = await this.session.open({ path: '/local/omnisight/identity.cgi', timeoutMs: this.timeoutMs });

@@ -336,6 +336,33 @@ describe('files and search', () => {
     expect(sanitiseFileName(`${'é'.repeat(300)}.md`).endsWith('.md')).toBe(true);
   });
 
+  it('takes a large file in ordered chunks within the room limits, and refuses what does not fit', () => {
+    const room = rooms.createRoom({ name: 'Chunks', maxFileBytes: 2 * 1024 * 1024, quotaBytes: 3 * 1024 * 1024 });
+    const data = crypto.randomBytes(1024 * 1024 + 5);
+    const h = rooms.handlers;
+    const ctx = { transport: 'internal' as const, peer: 't' };
+    const { uploadId, chunkBytes } = h['rooms.files.begin']!({ roomId: room.id, name: 'a.bin', size: data.length }, ctx) as { uploadId: string; chunkBytes: number };
+    expect(chunkBytes).toBe(512 * 1024);
+    const chunk = (index: number) => ({ uploadId, index, dataBase64: data.subarray(index * chunkBytes, (index + 1) * chunkBytes).toString('base64') });
+    expect(() => h['rooms.files.chunk']!(chunk(1), ctx)).toThrow(/chunk 0 comes next/);
+    expect(h['rooms.files.chunk']!(chunk(0), ctx)).toEqual({ received: chunkBytes, size: data.length });
+    expect(() => h['rooms.files.finish']!({ uploadId }, ctx)).toThrow(/send the missing chunks/);
+    h['rooms.files.chunk']!(chunk(1), ctx);
+    h['rooms.files.chunk']!(chunk(2), ctx);
+    const file = h['rooms.files.finish']!({ uploadId }, ctx) as { id: string; size: number };
+    expect(file.size).toBe(data.length);
+    expect(rooms.readFile(file.id).data.equals(data)).toBe(true);
+    expect(() => h['rooms.files.finish']!({ uploadId }, ctx)).toThrow(/not under way/);
+    // Announced sizes are checked at once: over the file limit, over what is left of the quota.
+    expect(() => h['rooms.files.begin']!({ roomId: room.id, name: 'b.bin', size: 2 * 1024 * 1024 + 1 }, ctx)).toThrow(/limited to 2.0 MB/);
+    expect(() => h['rooms.files.begin']!({ roomId: room.id, name: 'c.bin', size: 2 * 1024 * 1024 }, ctx)).toThrow(/quota/);
+    // A chunk beyond the announced size is refused; a cancelled upload leaves no temporary file.
+    const small = h['rooms.files.begin']!({ roomId: room.id, name: 'd.bin', size: 10 }, ctx) as { uploadId: string };
+    expect(() => h['rooms.files.chunk']!({ uploadId: small.uploadId, index: 0, dataBase64: Buffer.alloc(11).toString('base64') }, ctx)).toThrow(/announced as 10 bytes/);
+    expect(h['rooms.files.cancel']!({ uploadId: small.uploadId }, ctx)).toEqual({ cancelled: true });
+    expect(fs.readdirSync(path.join(dir, 'files')).filter((f) => f.startsWith('.upload-'))).toEqual([]);
+  });
+
   it('finds messages and decisions with FTS5, tolerating query syntax in user text', () => {
     const room = team('majority');
     rooms.postMessage({ roomId: room.id, author: alice, text: 'The camera firmware upgrade is scheduled' });

@@ -217,6 +217,10 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
   const { postMessage, listMessages, markRead } = messages;
   const { propose, vote } = votes;
   const { uploadFile, listFiles, readFile } = files;
+  const base64 = (b64: string): Buffer => {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new AppError('invalid_input', 'dataBase64 is not standard base64.');
+    return Buffer.from(b64, 'base64');
+  };
 
   const listRooms: RoomsService['listRooms'] = (member = LOCAL_USER_ID) =>
     q.rooms.all(member, member).map((r): RoomListItem => ({ ...toRoom(r), unread: r.unread, members: r.members, lastMessageAt: r.last_at }));
@@ -300,12 +304,17 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
     uploadFile,
     listFiles,
     readFile,
+    beginUpload: files.beginUpload,
+    uploadChunk: files.uploadChunk,
+    finishUpload: files.finishUpload,
+    cancelUpload: files.cancelUpload,
     search,
     setPresence,
     presenceOf,
     close() {
       votes.close();
       messages.close();
+      files.close();
     },
     handlers: {
       'rooms.list': ({ member }) => ({ rooms: listRooms(member) }),
@@ -332,10 +341,11 @@ export function createRoomsService(deps: RoomsDeps): RoomsService {
       'rooms.vote': (input) => vote({ ...input, voter: me.id }),
       'rooms.proposals': ({ roomId, status }) => ({ proposals: service.listProposals(roomId, status) }),
       'rooms.decisions': ({ roomId }) => ({ decisions: service.listDecisions(roomId) }),
-      'rooms.files.upload': ({ roomId, name, dataBase64, mime }) => {
-        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(dataBase64)) throw new AppError('invalid_input', 'dataBase64 is not standard base64.');
-        return uploadFile({ roomId, name, data: Buffer.from(dataBase64, 'base64'), mime, by: me.id });
-      },
+      'rooms.files.upload': ({ roomId, name, dataBase64, mime }) => uploadFile({ roomId, name, data: base64(dataBase64), mime, by: me.id }),
+      'rooms.files.begin': (input) => files.beginUpload({ ...input, by: me.id }),
+      'rooms.files.chunk': ({ uploadId, index, dataBase64 }) => files.uploadChunk({ uploadId, index, data: base64(dataBase64), by: me.id }),
+      'rooms.files.finish': ({ uploadId }) => files.finishUpload({ uploadId, by: me.id }),
+      'rooms.files.cancel': ({ uploadId }) => ({ cancelled: files.cancelUpload({ uploadId, by: me.id }) }),
       'rooms.files.list': ({ roomId }) => listFiles(roomId),
       'rooms.files.download': ({ fileId }) => {
         const { file, data } = readFile(fileId);

@@ -151,6 +151,11 @@ export interface RoomsService {
   listDecisions(roomId: string): Decision[];
 
   uploadFile(input: { roomId: string; name: string; data: Buffer; mime?: string; by: string }): FileInfo;
+  /** A chunked upload: announced with its size (checked against the room's limits), chunks in order, then finished. */
+  beginUpload(input: { roomId: string; name: string; size: number; mime?: string; by: string }): { uploadId: string; chunkBytes: number };
+  uploadChunk(input: { uploadId: string; index: number; data: Buffer; by: string }): { received: number; size: number };
+  finishUpload(input: { uploadId: string; by: string }): FileInfo;
+  cancelUpload(input: { uploadId: string; by: string }): boolean;
   listFiles(roomId: string): { files: FileInfo[]; usedBytes: number; quotaBytes: number };
   readFile(fileId: string): { file: FileInfo; data: Buffer };
 

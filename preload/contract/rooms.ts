@@ -15,6 +15,15 @@ export const fleetActionKinds: readonly (typeof proposalKinds)[number][] = ['dep
 export const presenceStates = ['online', 'idle', 'offline'] as const;
 
 export const MAX_MESSAGE_CHARS = 10_000;
+
+// File limits, stated once. A call travels as one WebSocket message in browser mode (at most 1 MiB),
+// so a file goes in one call only up to FILE_CHUNK_BYTES; larger ones travel as numbered chunks of
+// that size (rooms.files.begin / chunk / finish), with progress. A room's own limit may be lower.
+/** Bytes of file data per call (base64 makes it about 700 kB on the wire). */
+export const FILE_CHUNK_BYTES = 512 * 1024;
+/** The largest file any room accepts (a room's maxFileBytes is at most this). */
+export const MAX_FILE_BYTES = 100 * 1024 * 1024;
+const MAX_CHUNK_BASE64 = Math.ceil(FILE_CHUNK_BYTES / 3) * 4;
 /** The local person at the keyboard; the owner of the rooms they create. */
 export const LOCAL_USER_ID = 'user';
 
@@ -223,7 +232,7 @@ export const createRoomInputSchema = z
     vetoRoles: z.array(roleNameSchema).max(20).optional(),
     approverRole: roleNameSchema.optional(),
     defaultRule: z.enum(quorumRules).optional(),
-    maxFileBytes: z.number().int().min(1).max(100 * 1024 * 1024).optional(),
+    maxFileBytes: z.number().int().min(1).max(MAX_FILE_BYTES).optional(),
     quotaBytes: z.number().int().min(1).max(10 * 1024 * 1024 * 1024).optional(),
   })
   .strict();
@@ -347,17 +356,39 @@ export const roomsMethods = {
   ),
   'rooms.decisions': method('Decisions with their vote records, newest first.', roomRef, z.object({ decisions: z.array(decisionSchema) })),
   'rooms.files.upload': method(
-    'Attach a file (base64) to a room; limited per file and per room.',
+    `Attach a small file (base64, at most ${FILE_CHUNK_BYTES / 1024} KiB) to a room in one call; larger files go through rooms.files.begin.`,
     z
       .object({
         roomId: roomIdSchema,
         name: fileNameSchema,
-        dataBase64: z.string().max(Math.ceil((100 * 1024 * 1024 * 4) / 3) + 4),
+        dataBase64: z.string().max(MAX_CHUNK_BASE64, { message: `A file sent in one call is at most ${FILE_CHUNK_BYTES / 1024} KiB; send larger ones in chunks (rooms.files.begin)` }),
         mime: z.string().max(100).optional(),
       })
       .strict(),
     fileInfoSchema,
   ),
+  'rooms.files.begin': method(
+    'Start a chunked upload of a file of `size` bytes (checked against the room\'s limits now); send its chunks in order with rooms.files.chunk, then rooms.files.finish.',
+    z.object({ roomId: roomIdSchema, name: fileNameSchema, size: z.number().int().min(0).max(MAX_FILE_BYTES), mime: z.string().max(100).optional() }).strict(),
+    z.object({ uploadId: z.string(), chunkBytes: z.number().int() }),
+  ),
+  'rooms.files.chunk': method(
+    `The next chunk of an upload (base64, at most ${FILE_CHUNK_BYTES / 1024} KiB, index counting from 0); answers the bytes received so far.`,
+    z
+      .object({
+        uploadId: z.string().regex(/^u_[0-9a-f]{16}$/),
+        index: z.number().int().min(0),
+        dataBase64: z.string().max(MAX_CHUNK_BASE64, { message: `A chunk is at most ${FILE_CHUNK_BYTES / 1024} KiB` }),
+      })
+      .strict(),
+    z.object({ received: z.number().int(), size: z.number().int() }),
+  ),
+  'rooms.files.finish': method(
+    'Complete an upload once every byte arrived: the file is stored and listed in the room.',
+    z.object({ uploadId: z.string().regex(/^u_[0-9a-f]{16}$/) }).strict(),
+    fileInfoSchema,
+  ),
+  'rooms.files.cancel': method('Abandon an upload (its chunks are deleted).', z.object({ uploadId: z.string().regex(/^u_[0-9a-f]{16}$/) }).strict(), z.object({ cancelled: z.boolean() })),
   'rooms.files.list': method('Files in a room.', roomRef, z.object({ files: z.array(fileInfoSchema), usedBytes: z.number().int(), quotaBytes: z.number().int() })),
   'rooms.files.download': method(
     'One file, as base64.',

@@ -12,6 +12,7 @@ import { m0300_swarm } from './0300_swarm';
 import { m0400_timeline } from './0400_timeline';
 import { m0401_timeline_calibration_source } from './0401_timeline_calibration_source';
 import { m0430_federated } from './0430_federated';
+import { m0450_review } from './0450_review';
 
 /**
  * Every migration, in order. Numbers are never reused or changed once released; a capability that
@@ -19,4 +20,4 @@ import { m0430_federated } from './0430_federated';
  * 1–99 core, 100–199 fleet and deploy, 200–299 rooms and agents, 300–399 swarm and perf,
  * 400–499 timeline and federated.
  */
-export const migrations: readonly Migration[] = [m0001_core, m0100_fleet, m0150_deploy, m0160_deploy_approvals, m0170_deploy_model, m0200_rooms, m0250_assist, m0260_rooms_votes, m0261_agent_nonces, m0300_swarm, m0400_timeline, m0401_timeline_calibration_source, m0430_federated];
+export const migrations: readonly Migration[] = [m0001_core, m0100_fleet, m0150_deploy, m0160_deploy_approvals, m0170_deploy_model, m0200_rooms, m0250_assist, m0260_rooms_votes, m0261_agent_nonces, m0300_swarm, m0400_timeline, m0401_timeline_calibration_source, m0430_federated, m0450_review];

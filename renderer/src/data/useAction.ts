@@ -20,13 +20,15 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
     const r = runner.current;
     return () => r?.dispose();
   }, []);
-  return useMemo(
+  // run, fail and clear keep their identity across renders: a callback or effect that depends on
+  // `run` must not fire again each time the action's state changes (RoomsView reloaded a room forever).
+  const stable = useMemo(
     () => ({
-      ...state,
       run: (...args: A) => runner.current!.run(() => fnRef.current(...args)),
       fail: (m: string) => runner.current!.fail(m),
       clear: () => runner.current!.clear(),
     }),
-    [state],
+    [],
   );
+  return useMemo(() => ({ ...state, ...stable }), [state, stable]);
 }

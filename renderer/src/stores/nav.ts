@@ -4,7 +4,10 @@ const KEY = 'omnisight.view';
 
 interface NavState {
   view: string;
+  /** A moment the Timeline should show when it opens (from the event review); taken once. */
+  timelineAt?: number;
   go(view: string): void;
+  showTimelineAt(ts: number): void;
 }
 
 export const useNav = create<NavState>((set) => ({
@@ -12,5 +15,9 @@ export const useNav = create<NavState>((set) => ({
   go(view) {
     localStorage.setItem(KEY, view);
     set({ view });
+  },
+  showTimelineAt(ts) {
+    localStorage.setItem(KEY, 'timeline');
+    set({ view: 'timeline', timelineAt: ts });
   },
 }));

@@ -1,5 +1,5 @@
 import { lazy, type ComponentType } from 'react';
-import { Activity, Bot, BrainCircuit, ChartGantt, MessagesSquare, Rocket, Settings, Share2, ShieldAlert, Video, type LucideIcon } from 'lucide-react';
+import { Activity, Bot, BrainCircuit, ChartGantt, GalleryThumbnails, MessagesSquare, Rocket, Settings, Share2, ShieldAlert, Video, type LucideIcon } from 'lucide-react';
 
 export interface ViewSpec {
   id: string;
@@ -24,5 +24,7 @@ export const views: ViewSpec[] = [
   { id: 'rooms', label: 'Rooms', icon: MessagesSquare, component: lazy(() => import('./rooms/RoomsView').then((m) => ({ default: m.RoomsView }))) },
   { id: 'agents', label: 'Agents', icon: Bot, component: lazy(() => import('./agents/AgentsView').then((m) => ({ default: m.AgentsView }))) },
   { id: 'security', label: 'Security', icon: ShieldAlert, component: lazy(() => import('./security/SecurityView').then((m) => ({ default: m.SecurityView }))) },
+  // After the ten with a shortcut: moving it up would take Settings' Alt+0.
   { id: 'settings', label: 'Settings', icon: Settings, component: lazy(() => import('./settings/SettingsView').then((m) => ({ default: m.SettingsView }))) },
+  { id: 'review', label: 'Review', icon: GalleryThumbnails, component: lazy(() => import('./review/ReviewView').then((m) => ({ default: m.ReviewView }))) },
 ];

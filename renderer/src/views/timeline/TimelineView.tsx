@@ -8,6 +8,7 @@ import { ErrorLine } from '../../components/ErrorLine';
 import { useNow } from '../../data/clock';
 import { useQuery } from '../../data/useQuery';
 import { useCameraNames } from '../../stores/cameraNames';
+import { useNav } from '../../stores/nav';
 import { useFleet } from '../cameras/fleetStore';
 import { clock } from './format';
 import { GroundMap } from './GroundMap';
@@ -41,6 +42,23 @@ export function TimelineView() {
   const [windowMin, setWindowMin] = useState<number>(5);
   const [cursor, setCursor] = useState<number | null>(null); // null = live
   const now = useNow();
+  const [asked, setAsked] = useState<string>();
+  // Opened from the event review at a moment: scrub there when it is within what is kept.
+  const timelineAt = useNav((s) => s.timelineAt);
+  useEffect(() => {
+    if (timelineAt === undefined) return;
+    useNav.setState({ timelineAt: undefined });
+    const oldest = snaps[0]?.at;
+    if (oldest !== undefined && timelineAt >= oldest && Date.now() - timelineAt <= 10 * 60_000) {
+      setWindowMin(Date.now() - timelineAt > 5 * 60_000 ? 10 : Date.now() - timelineAt > 60_000 ? 5 : 1);
+      setCursor(timelineAt);
+      setAsked(undefined);
+    } else
+      setAsked(
+        `The event at ${clock(timelineAt)} is older than the tracks this view holds (${oldest !== undefined ? `since ${clock(oldest)}` : 'none yet'}): the Timeline keeps the last 10 minutes it has seen while open. Its snapshots are in Review.`,
+      );
+    // Only when asked; snapshots at that moment are what they are.
+  }, [timelineAt]);
 
   useEffect(() => {
     const t = tracks.data;
@@ -80,6 +98,11 @@ export function TimelineView() {
         </p>
       </header>
       <ErrorLine error={error} className="error" />
+      {asked && (
+        <p className="warn" role="status">
+          {asked}
+        </p>
+      )}
       <TimeStrip
         snaps={snaps}
         cameras={(cameras.data ?? []).map((c) => c.cameraId)}

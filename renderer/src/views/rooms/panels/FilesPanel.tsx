@@ -1,5 +1,5 @@
 import { Download, Paperclip } from 'lucide-react';
-import { useRef } from 'react';
+import { useRef, useState } from 'react';
 import type { Room } from '../../../../../preload/contract';
 import { ErrorLine } from '../../../components/ErrorLine';
 import { useAction } from '../../../data/useAction';
@@ -14,11 +14,14 @@ export function FilesPanel({ room }: { room: Room }) {
   const files = q.data?.files ?? [];
   const used = q.data?.usedBytes ?? 0;
   const input = useRef<HTMLInputElement>(null);
+  const [progress, setProgress] = useState<number>();
   const upload = useAction(async (f: File) => {
     try {
-      await uploadTo(room, f, used);
+      setProgress(0);
+      await uploadTo(room, f, used, setProgress);
       q.refresh();
     } finally {
+      setProgress(undefined);
       if (input.current) input.current.value = '';
     }
   });
@@ -31,7 +34,7 @@ export function FilesPanel({ room }: { room: Room }) {
           {formatBytes(used)} of {formatBytes(room.quotaBytes)} used · at most {formatBytes(room.maxFileBytes)} per file
         </span>
         <button type="button" disabled={upload.pending} onClick={() => input.current?.click()}>
-          <Paperclip size={13} aria-hidden="true" /> {upload.pending ? 'Uploading…' : 'Upload'}
+          <Paperclip size={13} aria-hidden="true" /> {upload.pending ? `Uploading… ${progress ? `${Math.floor(progress * 100)} %` : ''}` : 'Upload'}
         </button>
         <input
           ref={input}

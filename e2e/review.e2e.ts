@@ -1,0 +1,80 @@
+// The event review with the demo fleet: confirmed events arrive with a snapshot from each confirming
+// camera (taken over VAPIX by the app at confirmation), are reviewed with the keyboard, and lead to
+// the Timeline.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { artifactPath, launchBrowser } from './lib/browser';
+import { serve, type Served } from './lib/serve';
+
+let server: Served;
+let browser: Browser;
+let page: Page;
+
+/** One contract call over the same authenticated WebSocket the renderer uses. */
+async function call<T>(method: string, input: unknown): Promise<T> {
+  const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/ws`, ['omnisight.v1', `token.${server.token}`], { origin: server.origin });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return await new Promise<T>((resolve, reject) => {
+      ws.on('message', (data, binary) => {
+        if (binary) return;
+        const msg = JSON.parse(String(data)) as { type: string; id?: number; ok?: boolean; value?: T; error?: { message: string } };
+        if (msg.type !== 'result' || msg.id !== 1) return;
+        if (msg.ok) resolve(msg.value as T);
+        else reject(new Error(msg.error?.message ?? 'call failed'));
+      });
+      ws.send(JSON.stringify({ type: 'call', id: 1, method, input }));
+    });
+  } finally {
+    ws.close();
+  }
+}
+
+type Listed = { items: { id: number; reviewedAt: number | null; snapshots: { camera: string; sha256: string | null }[] }[]; unreviewed: number };
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([serve({ env: { OMNISIGHT_DEMO_CAMERAS: '6' } }), launchBrowser()]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('event review in browser mode', () => {
+  it('lists confirmed events with the snapshots their cameras took, and reviews them with the keyboard', async () => {
+    // The app took the pictures itself, over VAPIX, when the swarm confirmed an event.
+    await expect
+      .poll(async () => (await call<Listed>('review.list', { reviewed: 'all', limit: 20 })).items.some((i) => i.snapshots.some((s) => s.sha256)), { timeout: 90_000, interval: 1000 })
+      .toBe(true);
+    await page.goto(server.url);
+    await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Review', exact: true }).click();
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Review');
+    const list = page.getByRole('list', { name: 'Events to review' });
+    const img = list.getByRole('img', { name: /^Snapshot from / }).first();
+    await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth), { timeout: 15_000 }).toBeGreaterThan(100);
+    // Named, not by serial.
+    expect(await img.getAttribute('alt')).toMatch(/^Snapshot from Demo/);
+    await page.screenshot({ path: artifactPath('review.png') });
+
+    const before = (await call<Listed>('review.list', { reviewed: 'unreviewed', limit: 500 })).unreviewed;
+    await list.focus();
+    await page.keyboard.press('ArrowDown');
+    const chosen = Number(await list.locator('[aria-selected="true"]').getAttribute('data-id'));
+    await page.keyboard.press('r');
+    await expect.poll(async () => (await call<Listed>('review.list', { reviewed: 'reviewed', limit: 500 })).items.map((i) => i.id), { timeout: 10_000 }).toContain(chosen);
+    expect((await call<Listed>('review.list', { reviewed: 'unreviewed', limit: 500 })).unreviewed).toBeLessThanOrEqual(before);
+    // Reviewed ones leave the "Not reviewed" list.
+    await expect.poll(() => list.locator(`[data-id="${chosen}"]`).count(), { timeout: 10_000 }).toBe(0);
+
+    // T opens the Timeline at that moment.
+    await list.focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('t');
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Timeline');
+  });
+});
