@@ -1,4 +1,4 @@
-// npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,site] [--json]
+// npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site] [--json]
 //
 // Scores prediction on plain-text scene files ("frame id x y", metres, one frame per 0.4 s) with
 // the protocol of the published constant-velocity evaluation (see main/timeline/evaluation.ts):
@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { evaluateScenes, METHOD_NAMES, parseTrajectories, TrajectoryParseError, type Scene } from '../main/timeline/evaluation';
 
 const usage =
-  'Usage: npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,site] [--json]\n' +
+  'Usage: npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site] [--json]\n' +
   '  scene files: plain-text lines "frame id x y" (metres, 0.4 s between frames), one file per scene';
 
 const Args = z
