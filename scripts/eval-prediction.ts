@@ -73,6 +73,12 @@ try {
     for (const r of rows)
       for (const [m, s] of Object.entries(r.m))
         console.log(`${r.name.padEnd(18)} ${m.padEnd(7)} ${String(s.k).padStart(3)} ${f(s.ade)} ${f(s.fde)} ${f(s.minAde)} ${f(s.minFde)} ${f(s.nll)}  ${r.w}`);
+    for (const s of report.scenes)
+      if (s.history)
+        console.log(
+          `${s.scene}: site-online (learning from this scene's past) ADE by quarter of the scene, vs CV: ` +
+            s.history.map((q) => `${q.ade.toFixed(3)}/${q.cvAde.toFixed(3)} (${q.historyWindows} windows seen)`).join('  '),
+        );
     for (const s of report.scenes) if (!s.methods.site) console.log(`(${s.scene}: no other scene to train the site predictor on — give several scenes or --train)`);
   }
 } catch (err) {

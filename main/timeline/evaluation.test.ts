@@ -102,6 +102,32 @@ describe('prediction evaluation protocol (Schöller et al. CV evaluation)', () =
     expect(alone.scenes[0]!.methods.site).toBeUndefined(); // nothing to train on but itself
   });
 
+  it('learns online from the scene’s own past, causally, and gets better as it watches', () => {
+    // Elsewhere people walk straight; here every walker curves left at 0.25 rad/s, arriving one
+    // after another. Only windows whose future is already past may be learned from.
+    const walker = (id: number, t0: number, curve: number, v: number): string[] =>
+      Array.from({ length: 30 }, (_, k) => {
+        const h = curve * 0.4 * k;
+        const x = curve ? (v / curve) * Math.sin(h) : v * 0.4 * k;
+        const y = curve ? (v / curve) * (1 - Math.cos(h)) : 0;
+        return `${(t0 + k) * 10} ${id} ${x + id} ${y}`;
+      });
+    const straight = Array.from({ length: 12 }, (_, i) => walker(i, 40 * i, 0, 0.8 + 0.05 * i)).flat().join('\n');
+    const curving = Array.from({ length: 12 }, (_, i) => walker(100 + i, 40 * i, 0.25, 0.8 + 0.05 * i)).flat().join('\n');
+    const r = evaluateScenes(
+      [
+        { name: 'here', rows: parseTrajectories(curving) },
+        { name: 'elsewhere', rows: parseTrajectories(straight) },
+      ],
+      { seed: 1, methods: ['cv', 'site', 'site-online'] },
+    );
+    const h = r.scenes[0]!.history!;
+    expect(h[0]!.historyWindows).toBe(0); // the first walker is predicted with nothing of this site seen
+    expect(h[3]!.historyWindows).toBeGreaterThan(h[1]!.historyWindows);
+    expect(h[3]!.ade).toBeLessThan(0.5 * h[0]!.ade);
+    expect(r.scenes[0]!.methods['site-online']!.ade).toBeLessThan(r.scenes[0]!.methods.site!.ade);
+  });
+
   it('reports malformed lines with their line numbers', () => {
     const bad = '0 1 0 0\n\n10 1 x 0\n20 1 2\n# fine\n30 1 3 4 5\n';
     try {

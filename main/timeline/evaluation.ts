@@ -259,6 +259,59 @@ export function score(ws: readonly Window[], predict: Predictor): Scores {
   return { ade: ade / n, fde: fde / n, minAde: minAde / n, minFde: minFde / n, k, nll: nll / n, windows: ws.length };
 }
 
+/**
+ * Scores the site predictor while it watches the scene: before each prediction it adds the scene's
+ * windows whose whole future is already in the past (end frame ≤ the prediction's frame), weighted
+ * `weight`, and refits its regression every `refitEvery` new windows. Causal: nothing later than
+ * the moment of prediction is used. Also returns ADE of it and of CV by quarter of the scene's
+ * windows (in time order), to show the gain as a function of history seen.
+ */
+export function scoreOnline(
+  ws: readonly Window[],
+  site: SitePredictor,
+  weight = 5,
+  refitEvery = 20,
+): Scores & { quarters: { ade: number; cvAde: number; historyWindows: number }[] } {
+  const ordered = [...ws].sort((a, b) => a.frame - b.frame);
+  const memory = ordered.filter((w) => w.future.length === HORIZON).sort((a, b) => a.endFrame - b.endFrame);
+  let next = 0;
+  let added = 0;
+  let refitAt = 0;
+  const quarters = Array.from({ length: 4 }, () => ({ ade: 0, cvAde: 0, n: 0, historyWindows: 0 }));
+  let idx = 0;
+  const predictor: Predictor = (observed, horizon) => site.predict(observed, horizon);
+  const scores = score(ordered, (observed, horizon) => {
+    const w = ordered[idx]!;
+    const batch: Window[] = [];
+    while (next < memory.length && memory[next]!.endFrame <= w.frame) batch.push(memory[next++]!);
+    if (batch.length) {
+      site.add(batch, weight);
+      added += batch.length;
+      if (added - refitAt >= refitEvery) {
+        site.refit();
+        refitAt = added;
+      }
+    }
+    const modes = predictor(observed, horizon);
+    const q = quarters[Math.min(3, Math.floor((idx * 4) / ordered.length))]!;
+    const best = modes[0]!.points;
+    const cv = predictCv(observed, horizon);
+    let e = 0;
+    let ec = 0;
+    for (let k = 0; k < horizon; k++) {
+      e += dist(best[k]!, w.future[k]!);
+      ec += dist(cv[k]!, w.future[k]!);
+    }
+    q.ade += e / horizon;
+    q.cvAde += ec / horizon;
+    if (q.n === 0) q.historyWindows = refitAt; // history the quarter starts with
+    q.n++;
+    idx++;
+    return modes;
+  });
+  return { ...scores, quarters: quarters.map((q) => ({ ade: q.ade / Math.max(1, q.n), cvAde: q.cvAde / Math.max(1, q.n), historyWindows: q.historyWindows })) };
+}
+
 export interface Scene {
   name: string;
   rows: Row[];
@@ -271,6 +324,8 @@ export interface SceneReport {
   /** Training windows of the learned predictor (other scenes only). */
   trainWindows: number;
   methods: Record<string, Scores>;
+  /** Site predictor learning online from this scene's past: ADE by quarter of the scene, with CV's. */
+  history?: { ade: number; cvAde: number; historyWindows: number }[];
 }
 
 export interface EvalReport {
@@ -295,7 +350,7 @@ export interface EvalOptions {
  */
 export const wideImmModels: readonly MotionModel[] = defaultModels.map((m) => ({ ...m, q: 16 * m.q }));
 
-export const METHOD_NAMES = ['cv', 'cv-s20', 'imm', 'imm-q16', 'site'] as const;
+export const METHOD_NAMES = ['cv', 'cv-s20', 'imm', 'imm-q16', 'site', 'site-online'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 /**
@@ -311,6 +366,7 @@ export function evaluateScenes(scenes: readonly Scene[], opts: EvalOptions = { s
     const train = [...extra, ...wins.filter((_, j) => j !== i).flat()];
     const variance = fitCvVariance(train);
     const out: Record<string, Scores> = {};
+    let history: SceneReport['history'];
     const trainFull = fullExamples(train);
     for (const m of methods) {
       if (m === 'cv') out[m] = score(wins[i]!, cvPredictor(variance));
@@ -318,8 +374,13 @@ export function evaluateScenes(scenes: readonly Scene[], opts: EvalOptions = { s
       else if (m === 'imm') out[m] = score(wins[i]!, immPredictor());
       else if (m === 'imm-q16') out[m] = score(wins[i]!, immPredictor({ models: wideImmModels }));
       else if (m === 'site' && trainFull.length > 0) out[m] = score(wins[i]!, new SitePredictor().fit(trainFull, seededRandom(opts.seed)).asPredictor());
+      else if (m === 'site-online' && trainFull.length > 0) {
+        const { quarters, ...s } = scoreOnline(wins[i]!, new SitePredictor().fit(trainFull, seededRandom(opts.seed)));
+        out[m] = s;
+        history = quarters;
+      }
     }
-    return { scene: scene.name, tracks: new Set(scene.rows.map((r) => r.id)).size, windows: wins[i]!.length, trainWindows: trainFull.length, methods: out };
+    return { scene: scene.name, tracks: new Set(scene.rows.map((r) => r.id)).size, windows: wins[i]!.length, trainWindows: trainFull.length, methods: out, ...(history ? { history } : {}) };
   });
   const average: EvalReport['average'] = {};
   for (const m of methods) {
