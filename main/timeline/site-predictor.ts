@@ -6,7 +6,8 @@
  * position, x along the last displacement), so one linear map serves every direction of walking.
  * The mean future is a ridge regression from the 7 observed displacements to the 12 future
  * positions; the regression's residuals (divided by the walker's speed, so a turn of a fast walker
- * and of a slow one share a mode) are clustered with k-means into K modes, each with its share of
+ * and of a slow one share a mode) are clustered with k-means into K modes, one held at zero (the
+ * regression mean itself), each with its share of
  * the training windows as weight and its per-step residual covariance. The normal equations are
  * kept as sufficient statistics, so windows seen later (the site's own history) can be added and
  * the regression refitted without the earlier data.
@@ -212,8 +213,9 @@ export class SitePredictor {
       for (let i = 0; i < NY; i++) s += (a[i]! - b[i]!) ** 2;
       return s;
     };
-    // k-means++ seeding.
-    const cents: Float64Array[] = [Float64Array.from(res[Math.floor(random() * res.length)]!)];
+    // k-means++ seeding, with the first centre held at zero residual: one mode is always the
+    // regression's mean (the least-squares future), the others model what it misses.
+    const cents: Float64Array[] = [new Float64Array(NY)];
     const best = res.map((r) => d2(r, cents[0]!));
     while (cents.length < K) {
       const total = best.reduce((s, v) => s + v, 0);
@@ -252,7 +254,7 @@ export class SitePredictor {
         counts[j]!++;
         for (let k = 0; k < NY; k++) sums[j]![k] = sums[j]![k]! + res[i]![k]!;
       }
-      for (let j = 0; j < K; j++) if (counts[j]! > 0) for (let k = 0; k < NY; k++) cents[j]![k] = sums[j]![k]! / counts[j]!;
+      for (let j = 1; j < K; j++) if (counts[j]! > 0) for (let k = 0; k < NY; k++) cents[j]![k] = sums[j]![k]! / counts[j]!;
       if (moved === 0) break;
     }
     const counts = new Float64Array(K);
