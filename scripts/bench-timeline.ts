@@ -3,12 +3,12 @@
 //                      overlapping views) carrying 100 walking people, i.e. 16 tracker.ingest calls
 //                      (detections generated before the clock starts; stated again in "notes")
 //   predict_ms_1000x5  time to compute 5 futures (12 × 0.4 s) for each of 1,000 IMM tracks (median of 7)
-//   ade, fde, cv_*     evaluation of the IMM (weighted mean of futures) and the constant-velocity
-//                      baseline on resources/datasets/generated-pedestrians.txt
+//   ade, fde, cv_*     most probable IMM future and the constant-velocity baseline on
+//                      resources/datasets/generated-pedestrians.txt (protocol: main/timeline/evaluation.ts)
 import fs from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { evaluate, parseTrajectories } from '../main/timeline/evaluation';
+import { evaluateScenes, parseTrajectories } from '../main/timeline/evaluation';
 import type { Mat3 } from '../main/timeline/homography';
 import { Imm, defaultModels, defaultSwitchMatrix, predictFutures } from '../main/timeline/imm';
 import { initialState } from '../main/timeline/kalman';
@@ -98,7 +98,18 @@ function predictMs(): { wall: number; cpu: number } {
 
 const tr = trackerFps();
 const predict = predictMs();
-const evalResult = evaluate(parseTrajectories(fs.readFileSync('resources/datasets/generated-pedestrians.txt', 'utf8')));
+const evalReport = evaluateScenes([{ name: 'generated', rows: parseTrajectories(fs.readFileSync('resources/datasets/generated-pedestrians.txt', 'utf8')) }], {
+  seed: 1,
+  methods: ['cv', 'imm'],
+});
+const r4 = (v: number): number => Math.round(v * 1e4) / 1e4;
+const evalResult = {
+  ade: r4(evalReport.average.imm!.ade),
+  fde: r4(evalReport.average.imm!.fde),
+  cv_ade: r4(evalReport.average.cv!.ade),
+  cv_fde: r4(evalReport.average.cv!.fde),
+  windows: evalReport.scenes[0]!.windows,
+};
 const out = {
   tracker_fps: Math.round(tr.fps),
   predict_ms_1000x5: Math.round(predict.wall * 100) / 100,

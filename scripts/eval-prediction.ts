@@ -1,23 +1,88 @@
-// npm run eval:prediction -- <file>: ADE/FDE of the IMM predictor (probability-weighted mean of its
-// futures) and of the constant-velocity baseline, 8 observed → 12 predicted steps of 0.4 s.
+// npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site] [--json]
+//
+// Scores prediction on plain-text scene files ("frame id x y", metres, one frame per 0.4 s) with
+// the protocol of the published constant-velocity evaluation (see main/timeline/evaluation.ts):
+// per scene and averaged over scenes, ADE/FDE of the most probable future, minADE/minFDE best of K,
+// and the NLL of the truth under the predicted mixture, for CV, CV with angular noise (best of 20),
+// the IMM and the learned site predictor. Learned parts are fitted leave-one-scene-out over the
+// files given (plus --train files, which are never scored).
 import fs from 'node:fs';
-import { evaluate, parseTrajectories, TrajectoryParseError } from '../main/timeline/evaluation';
+import path from 'node:path';
+import { z } from 'zod';
+import { evaluateScenes, METHOD_NAMES, parseTrajectories, TrajectoryParseError, type Scene } from '../main/timeline/evaluation';
 
-const file = process.argv[2];
-if (!file) {
-  console.error('Usage: npm run eval:prediction -- <file>  (plain-text lines "frame id x y", metres, 0.4 s steps)');
-  process.exit(2);
+const usage =
+  'Usage: npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site] [--json]\n' +
+  '  scene files: plain-text lines "frame id x y" (metres, 0.4 s between frames), one file per scene';
+
+const Args = z
+  .object({
+    scenes: z.array(z.string()).min(1, 'give at least one scene file'),
+    train: z.array(z.string()),
+    seed: z.number().int().nonnegative(),
+    methods: z.array(z.enum(METHOD_NAMES)).min(1),
+    json: z.boolean(),
+  })
+  .strict();
+
+function parseArgs(argv: string[]): z.infer<typeof Args> {
+  const a = { scenes: [] as string[], train: [] as string[], seed: 1, methods: [...METHOD_NAMES] as string[], json: false };
+  let mode: 'scenes' | 'train' = 'scenes';
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i]!;
+    if (v === '--train') mode = 'train';
+    else if (v === '--seed') a.seed = Number(argv[++i]);
+    else if (v === '--methods') a.methods = (argv[++i] ?? '').split(',');
+    else if (v === '--json') a.json = true;
+    else if (v === '--help' || v === '-h') {
+      console.log(usage);
+      process.exit(0);
+    } else if (v.startsWith('--')) throw new Error(`unknown option ${v}`);
+    else a[mode].push(v);
+  }
+  const r = Args.safeParse(a);
+  if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return r.data;
 }
+
+function load(file: string): Scene {
+  try {
+    return { name: path.basename(file).replace(/\.txt$/, ''), rows: parseTrajectories(fs.readFileSync(file, 'utf8')) };
+  } catch (err) {
+    if (err instanceof TrajectoryParseError) throw new Error(`${file}:\n${err.message}`, { cause: err });
+    throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 try {
-  const rows = parseTrajectories(fs.readFileSync(file, 'utf8'));
-  const result = evaluate(rows);
-  if (result.windows === 0) {
-    console.error(`${file}: no pedestrian has 20 consecutive frames (8 observed + 12 predicted); nothing to evaluate.`);
+  const args = parseArgs(process.argv.slice(2));
+  const scenes = args.scenes.map(load);
+  const train = args.train.map(load);
+  const report = evaluateScenes(scenes, { seed: args.seed, train, methods: args.methods });
+  const empty = report.scenes.filter((s) => s.windows === 0).map((s) => s.scene);
+  if (empty.length === report.scenes.length) {
+    console.error(`no pedestrian has 10 positions (8 observed + 2 future) in ${empty.join(', ')}; nothing to evaluate.`);
     process.exit(1);
   }
-  console.log(JSON.stringify(result));
+  if (args.json) console.log(JSON.stringify(report, null, 2));
+  else {
+    const f = (v: number | undefined): string => (v === undefined ? '   -  ' : v.toFixed(3).padStart(6));
+    console.log(`protocol: ${report.protocol}`);
+    console.log(`${'scene'.padEnd(18)} ${'method'.padEnd(7)} ${'K'.padStart(3)}    ADE    FDE minADE minFDE    NLL  windows`);
+    const rows = [...report.scenes.map((s) => ({ name: s.scene, m: s.methods, w: String(s.windows) })), { name: 'AVERAGE', m: report.average, w: '' }];
+    for (const r of rows)
+      for (const [m, s] of Object.entries(r.m))
+        console.log(`${r.name.padEnd(18)} ${m.padEnd(7)} ${String(s.k).padStart(3)} ${f(s.ade)} ${f(s.fde)} ${f(s.minAde)} ${f(s.minFde)} ${f(s.nll)}  ${r.w}`);
+    for (const s of report.scenes)
+      if (s.history)
+        console.log(
+          `${s.scene}: site-online (learning from this scene's past) ADE by quarter of the scene, vs CV: ` +
+            s.history.map((q) => `${q.ade.toFixed(3)}/${q.cvAde.toFixed(3)} (${q.historyWindows} windows seen)`).join('  '),
+        );
+    for (const s of report.scenes) if (!s.methods.site) console.log(`(${s.scene}: no other scene to train the site predictor on — give several scenes or --train)`);
+  }
 } catch (err) {
-  if (err instanceof TrajectoryParseError) console.error(`${file}:\n${err.message}`);
-  else console.error(`${file}: ${(err as Error).message}`);
+  console.error((err as Error).message);
+  console.error(usage);
   process.exit(1);
 }

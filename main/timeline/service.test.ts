@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +6,6 @@ import type { AppNotification, TimelineIntervention } from '../../preload/contra
 import { createEventBus } from '../kernel/bus';
 import { silentLogger } from '../kernel/logger';
 import { openDatabase, type Db } from '../store';
-import { evaluate, parseTrajectories, TrajectoryParseError } from './evaluation';
 import type { Mat3 } from './homography';
 import { createTimelineService } from './index';
 import { seededRandom } from './rng';
@@ -195,53 +193,5 @@ describe('timeline service', () => {
     const b = await svc.handlers['timeline.futuresForCamera']!({ cameraId: 'B' }, ctx);
     expect(b.paths[0]!.points[0]![0]).toBeCloseTo((track.x - 8) / 12, 3);
     expect(await svc.handlers['timeline.futuresForCamera']!({ cameraId: 'nope' }, ctx)).toMatchObject({ calibrated: false, paths: [] });
-  });
-});
-
-describe('prediction evaluation', () => {
-  // Track 1 walks 1 m per step along x, then continues 1 m to the side: CV is off by exactly 1 m at
-  // every step (ADE 1, FDE 1). Track 2 stands at (5,5) for 8 steps, then walks 0.5 m per step: CV
-  // predicts standing still, off by 0.5k at step k (ADE 0.5·6.5 = 3.25, FDE 6).
-  // Overall: cv_ade = (1 + 3.25)/2 = 2.125, cv_fde = (1 + 6)/2 = 3.5.
-  const fixture = [
-    '# frame id x y',
-    ...Array.from({ length: 20 }, (_, k) => `${k * 10} 1 ${k}.0 ${k < 8 ? 0 : 1}`),
-    '',
-    ...Array.from({ length: 20 }, (_, k) => `${k * 10}\t2\t${k < 8 ? 5 : 5 + 0.5 * (k - 7)}\t5`),
-  ].join('\n');
-
-  it('computes the constant-velocity baseline exactly as by hand', () => {
-    const r = evaluate(parseTrajectories(fixture));
-    expect(r.tracks).toBe(2);
-    expect(r.windows).toBe(2);
-    expect(r.cv_ade).toBeCloseTo(2.125, 6);
-    expect(r.cv_fde).toBeCloseTo(3.5, 6);
-    expect(r.ade).toBeGreaterThan(0);
-  });
-
-  it('reports malformed lines with their line numbers', () => {
-    const bad = '0 1 0 0\n\n10 1 x 0\n20 1 2\n# fine\n30 1 3 4 5\n';
-    try {
-      parseTrajectories(bad);
-      expect.unreachable();
-    } catch (err) {
-      expect(err).toBeInstanceOf(TrajectoryParseError);
-      const msg = (err as Error).message;
-      expect(msg).toContain('line 3: x "x" is not a number');
-      expect(msg).toContain('line 4: expected 4 fields');
-      expect(msg).toContain('line 6: expected 4 fields');
-      expect(msg).not.toContain('line 5');
-    }
-  });
-
-  it('runs as a command and prints the JSON figures', () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-eval-')), 'fixture.txt');
-    fs.writeFileSync(file, fixture);
-    const tsx = path.resolve('node_modules/.bin/tsx');
-    const out = JSON.parse(execFileSync(tsx, ['scripts/eval-prediction.ts', file], { encoding: 'utf8' })) as Record<string, number>;
-    expect(Object.keys(out)).toEqual(expect.arrayContaining(['ade', 'fde', 'cv_ade', 'cv_fde', 'tracks']));
-    expect(out.cv_ade).toBeCloseTo(2.125, 6);
-    fs.writeFileSync(file, '0 1 0 0\n10 1 zero 0\n');
-    expect(() => execFileSync(tsx, ['scripts/eval-prediction.ts', file], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/line 2/);
   });
 });
