@@ -40,6 +40,19 @@ export function versionBelow(a: string, b: string): boolean {
   return false;
 }
 
+/** A random port under the kernel's ephemeral range (where listen(0) and outgoing connections live). */
+function listenPortBelowEphemeral(): number {
+  let low = 32768;
+  try {
+    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the usual default range starts at 32768 (49152 on Windows and macOS: still above)
+  }
+  const from = 10_000;
+  const to = Math.max(from + 1000, low) - 1;
+  return from + Math.floor(Math.random() * (to - from));
+}
+
 export function createSimCamera(opts: {
   identity: CameraIdentity;
   port: number;
@@ -293,14 +306,28 @@ export function createSimCamera(opts: {
       if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else sock.destroy();
     });
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(at, '127.0.0.1', () => {
-        s.off('error', reject);
-        resolve();
+    const tryListen = (p: number): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(p, '127.0.0.1', () => {
+          s.off('error', reject);
+          resolve();
+        });
       });
-    });
-    return (s.address() as AddressInfo).port;
+    // A camera keeps its port across restarts. A port from the ephemeral range can meanwhile be the
+    // source port of some outgoing connection on this machine, and the restart would fail: so the
+    // first start picks a port below that range, and a restart retries briefly.
+    const first = at === 0;
+    for (let attempt = 0; ; attempt++) {
+      const p = first ? listenPortBelowEphemeral() : at;
+      try {
+        await tryListen(p);
+        return (s.address() as AddressInfo).port;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 40) throw err;
+        if (!first) await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   };
 
   const listen = async (): Promise<void> => {
