@@ -69,9 +69,11 @@ describe('swarm in browser mode', () => {
 
   it('quarantines a lying, equivocating camera, marks it on the graph and lists it in the audit log', async () => {
     const cam = sim.cameras[0]!;
-    const added = await call<{ id: string; serial: string; publicKey: string | null }>('fleet.add', { address: new URL(cam.url).host, username: cam.username, password: cam.password, name: 'Liar' });
+    // Added as a person would: the certificate is shown, then pinned; the key is read over it.
+    const cert = await call<{ fingerprint: string }>('fleet.certificate', { address: new URL(cam.url).host, httpsPort: cam.httpsPort });
+    const added = await call<{ id: string; serial: string; publicKey: string | null }>('fleet.add', { address: new URL(cam.url).host, username: cam.username, password: cam.password, name: 'Liar', httpsPort: cam.httpsPort, fingerprint: cert.fingerprint });
     expect(added.serial).toBe(cam.serial);
-    expect(added.publicKey).toBeTruthy(); // recorded from identity.cgi: its signed reports verify
+    expect(added.publicKey).toBeTruthy(); // read from identity.cgi over the pinned channel: its signed reports verify
     const canvas = page.getByRole('img', { name: /Swarm topology/ });
     await expect.poll(() => canvas.getAttribute('aria-label'), { timeout: 30_000 }).toMatch(/7 cameras/);
 

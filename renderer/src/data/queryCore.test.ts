@@ -136,3 +136,26 @@ describe('createQuery with a minimum interval', () => {
     expect(q.state().data).toBe(2);
   });
 });
+
+describe('an immediate refresh', () => {
+  it('skips the minimum interval after the user\'s own action; a plain one waits for it', async () => {
+    let clock = 0;
+    let calls = 0;
+    const timers: (() => void)[] = [];
+    const q = createQuery(
+      async () => ++calls,
+      () => {},
+      { now: () => clock, minIntervalMs: 2000, setTimeout: (fn) => timers.push(fn), clearTimeout: () => {} },
+    );
+    q.refresh();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(calls).toBe(1);
+    clock = 100;
+    q.refresh();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(calls).toBe(1); // waits for the interval
+    q.refresh({ immediate: true });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(calls).toBe(2);
+  });
+});

@@ -15,8 +15,11 @@ export interface QueryState<T> {
 }
 
 export interface QueryController<T> {
-  /** Fetch now, or once more after the fetch in flight settles. */
-  refresh(): void;
+  /**
+   * Fetch now, or once more after the fetch in flight settles. `immediate` skips the minimum
+   * interval: after the user's own action the answer should not wait behind event traffic.
+   */
+  refresh(opts?: { immediate?: boolean }): void;
   /**
    * Change the data in place from an event; returning `prev` unchanged means "not for me". With
    * `patch`, the event changes a part only: a fetch in flight is still taken when it lands (it is
@@ -83,8 +86,13 @@ export function createQuery<T>(fetch: () => Promise<T>, notify: (s: QueryState<T
   };
 
   return {
-    refresh() {
+    refresh(opts) {
       if (disposed) return;
+      if (opts?.immediate) {
+        if (waiting !== undefined) t.clearTimeout?.(waiting);
+        waiting = undefined;
+        lastStart = -Infinity;
+      }
       if (inFlight) again = true;
       else if (waiting === undefined) run();
     },

@@ -26,7 +26,7 @@ export interface FetchOptions<O> {
 }
 
 export interface Query<O> extends QueryState<O> {
-  refresh(): void;
+  refresh(opts?: { immediate?: boolean }): void;
   /** Change the kept answer in place (after an action whose result is known). */
   apply(fn: (prev: O | undefined) => O | undefined): void;
 }
@@ -95,7 +95,7 @@ export function useFetch<O>(fetcher: () => Promise<O>, key: string, opts: FetchO
 
   // Stable for the component's life, so they can sit in effect dependencies.
   const stable = useRef({
-    refresh: () => ctl.current?.refresh(),
+    refresh: (opts?: { immediate?: boolean }) => ctl.current?.refresh(opts),
     apply: (fn: (prev: O | undefined) => O | undefined) => ctl.current?.apply(fn),
   });
   return useMemo(() => ({ ...state, ...stable.current }), [state]);

@@ -89,7 +89,7 @@ export function FederatedView() {
   const stopping = useAction(() => transport().call('federated.stop', {}));
   const resetting = useAction(async () => {
     await transport().call('federated.reset', {});
-    refresh();
+    refresh({ immediate: true });
   });
   const error = data.error ?? stopping.error ?? resetting.error;
 
@@ -99,7 +99,7 @@ export function FederatedView() {
     try {
       await transport().call('federated.config.set', patch);
       setRefused(undefined);
-      refresh();
+      refresh({ immediate: true });
     } catch (err) {
       setRefused({ field, message: errorText(err) });
     } finally {
