@@ -3,18 +3,10 @@
 // fresh epoch, after the install finished. list.cgi "Running" only proves that a process started.
 // Pure functions: the deploy service polls, these say whether it is done and, if not, what failed.
 
-/** The swarm's view of one camera (SHARED-SPECS "Swarm acceptance API"). */
-export interface CameraAcceptance {
-  serial: string;
-  key?: string;
-  epoch?: number;
-  version?: string;
-  firstAcceptedAt?: number;
-  lastAcceptedAt?: number;
-  accepted: number;
-  refused: number;
-  lastRefusal?: { reason: string; at: number };
-}
+import type { CameraAcceptance } from '../swarm';
+
+/** The swarm's view of one camera: its type, one definition (main/swarm). */
+export type { CameraAcceptance };
 
 export interface AcceptanceExpectation {
   version: string;
