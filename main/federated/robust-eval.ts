@@ -259,3 +259,73 @@ export function runRobust(run: RobustRun): RobustResult {
   }
   return result(null);
 }
+
+/**
+ * The stated margin: a rule "holds" under attack when its test accuracy is at most 5 points below
+ * the clean FedAvg run's and its log-loss at most 0.1 nats above (the head's probabilities are used:
+ * detections under dropBelow are dropped, so a boosted, overconfident head is a failure even when
+ * its accuracy survives).
+ */
+export const MARGIN = { accuracy: 0.05, loss: 0.1 } as const;
+
+export function withinMargin(r: RobustResult, clean: RobustResult, margin: { accuracy: number; loss: number } = MARGIN): boolean {
+  if (r.accuracy === null || r.loss === null || clean.accuracy === null || clean.loss === null) return false;
+  return r.accuracy >= clean.accuracy - margin.accuracy && r.loss <= clean.loss + margin.loss;
+}
+
+/** The experiment's fixed settings (one place, so the tests and `npm run eval:robust` run the same thing). */
+export const SETTINGS = {
+  samplesPerClient: 100,
+  testSamples: 4000,
+  alpha: 0.5,
+  rounds: 20,
+  training: { epochs: 1, lr: 0.5, batchSize: 16 },
+} as const;
+
+/** The attacks of the grid, each at the strength named in its label. */
+export const ATTACKS: readonly Attack[] = [
+  { kind: 'scale', lambda: 1000 },
+  { kind: 'sign-flip', lambda: 10 },
+  { kind: 'gaussian', sigma: 10 },
+  { kind: 'alie' },
+  { kind: 'ipm', epsilon: 0.5 },
+  { kind: 'ipm', epsilon: 30 },
+];
+
+/** Poisoned counts for m cameras: one, and 10 %, 20 %, 30 % of m (deduplicated, at least 1). */
+export const poisonedCounts = (m: number): number[] => [...new Set([1, ...[0.1, 0.2, 0.3].map((s) => Math.max(1, Math.round(s * m)))])];
+
+/** The app's three robust rules as the grid runs them, set for up to 30 % poisoned cameras. */
+export const appRules = (m: number): RuleSpec[] => [{ rule: 'trimmed-mean', trim: 0.3 }, { rule: 'median' }, { rule: 'krum', f: Math.floor(0.3 * m) }];
+
+/** The extra rules measured beside them (not offered in the app). */
+export const extraRules = (m: number): RuleSpec[] => [{ rule: 'multi-krum', f: Math.floor(0.3 * m) }, { rule: 'norm-bound' }, { rule: 'centered-clip' }];
+
+export interface GridCell extends RobustResult {
+  withinMargin: boolean;
+}
+
+export interface Grid {
+  clients: number;
+  seed: string;
+  versionZeroAccuracy: number;
+  /** FedAvg without an attack: the reference of the margin. */
+  reference: GridCell;
+  /** Every rule without an attack. */
+  clean: GridCell[];
+  cells: GridCell[];
+}
+
+/** Every attack × poisoned count × rule on one task, each cell judged against clean FedAvg. */
+export function runGrid(opts: { clients: number; seed: string; rules: Aggregator[]; attacks?: readonly Attack[]; poisoned?: number[] }): Grid {
+  const task = generateConfirmTask({ clients: opts.clients, samplesPerClient: SETTINGS.samplesPerClient, testSamples: SETTINGS.testSamples, alpha: SETTINGS.alpha }, createRng(`${opts.seed}/task`));
+  const run = (agg: Aggregator, attack: Attack, poisoned: number): RobustResult =>
+    runRobust({ task, rounds: SETTINGS.rounds, training: SETTINGS.training, attack, poisoned, aggregator: agg, seed: opts.seed });
+  const reference = run(aggregator({ rule: 'fedavg' }), { kind: 'none' }, 0);
+  const judge = (r: RobustResult): GridCell => ({ ...r, withinMargin: withinMargin(r, reference) });
+  const clean = opts.rules.map((a) => judge(run(a, { kind: 'none' }, 0)));
+  const cells: GridCell[] = [];
+  for (const attack of opts.attacks ?? ATTACKS)
+    for (const k of opts.poisoned ?? poisonedCounts(opts.clients)) for (const a of opts.rules) cells.push(judge(run(a, attack, k)));
+  return { clients: opts.clients, seed: opts.seed, versionZeroAccuracy: accuracy(initialHead(), task.test), reference: judge(reference), clean, cells };
+}
