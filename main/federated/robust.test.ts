@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { centeredClip, krum, krumScores, median, multiKrum, normBoundedMean, tolerance, trimCount, trimmedMean, weightedMean } from './robust';
+import { centeredClip, krum, krumScores, median, multiKrum, normBoundedMean, tolerance, toleranceNote, trimCount, trimmedMean, weightedMean } from './robust';
 
 const v = (...xs: number[]): Float64Array => Float64Array.from(xs);
 
@@ -86,5 +86,13 @@ describe('robust aggregators on hand-computed inputs', () => {
     const ten = Array.from({ length: 10 }, (_, i) => v(i));
     expect(() => krum(ten, capped.faulty)).not.toThrow();
     expect(() => krum(ten, capped.faulty + 1)).toThrow();
+  });
+
+  it('the view’s note states each rule’s condition and the count for the round size', () => {
+    expect(toleranceNote({ rule: 'median' }, 9)).toMatch(/fewer than half .* \(f < m\/2\); with 9 cameras per round it tolerates up to 4 poisoned/);
+    expect(toleranceNote({ rule: 'trimmed-mean', trim: 0.1 }, 20)).toMatch(/trim fraction is at least the poisoned share; with 20 cameras per round it tolerates up to 2 poisoned/);
+    expect(toleranceNote({ rule: 'krum', f: 1 }, 20)).toMatch(/m > 2f \+ 2; with 20 cameras per round it tolerates up to 1 poisoned\. Set f/);
+    expect(toleranceNote({ rule: 'krum', f: 4 }, 7)).toMatch(/up to 2 poisoned \(fewer than the 4 configured: Krum needs m > 2f \+ 2\)/);
+    expect(toleranceNote({ rule: 'median' }, 0)).toMatch(/needs at least 3 cameras per round/);
   });
 });

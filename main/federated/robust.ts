@@ -170,3 +170,16 @@ export function tolerance(mode: RobustMode, m: number): { faulty: number; condit
   const f = Math.max(0, Math.min(mode.f, Math.floor((m - 3) / 2)));
   return { faulty: f, condition: `m > 2f + 2 (${m} cameras: up to ${Math.max(0, Math.floor((m - 3) / 2))} faulty${f < mode.f ? `, fewer than the ${mode.f} configured` : ''})` };
 }
+
+/**
+ * One sentence for the Federated view: what the mode tolerates with n cameras per round (the
+ * conditions tested in robust-eval.test.ts and measured by `npm run eval:robust`).
+ */
+export function toleranceNote(mode: RobustMode, n: number): string {
+  const t = tolerance(mode, n);
+  const per = n >= 3 ? `with ${n} cameras per round it tolerates up to ${t.faulty} poisoned` : 'it needs at least 3 cameras per round';
+  if (mode.rule === 'median') return `The median holds while fewer than half the cameras are poisoned (f < m/2); ${per}.`;
+  if (mode.rule === 'trimmed-mean') return `The trimmed mean holds while the trim fraction is at least the poisoned share; ${per}.`;
+  const capped = n >= 3 && t.faulty < mode.f ? ` (fewer than the ${mode.f} configured: Krum needs m > 2f + 2)` : '';
+  return `Krum holds up to f poisoned cameras when m > 2f + 2; ${per}${capped}. Set f to at least the number you expect.`;
+}
