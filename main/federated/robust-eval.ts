@@ -322,17 +322,20 @@ export const extraRules = (m: number): RuleSpec[] => [{ rule: 'multi-krum', f: M
  *   more than 10 % of the cameras: a coordinate-wise median or trimmed mean then sits at the honest
  *   values' shifted quantile, a bias that grows with k/m and with how non-IID the cameras are; here it
  *   passes 5 points between 20 % and 30 %.
- * - IPM with a small ε and more than 10 %: the colluders' identical vector lies inside the honest
- *   cluster, so Krum selects it (the attack Xie et al. 2020 built against Krum and median).
+ * - IPM with a small ε and 10 % or more against Krum: the colluders' identical vector lies inside
+ *   the honest cluster, so Krum selects it (the attack Xie et al. 2020 built against Krum and
+ *   median); Krum also starts about 3 points below FedAvg on these non-IID cameras, since it keeps
+ *   one camera's update (measured with 100 cameras: outside the margin from 10 %).
  */
 export function statedLimit(mode: RobustMode, attack: Attack, k: number, m: number): string | null {
   const t = tolerance(mode, m);
   if (mode.rule === 'krum' && m <= 2 * mode.f + 2) return `Krum needs m > 2f + 2 (m = ${m}, f = ${mode.f})`;
   if (k > t.faulty) return `${k} poisoned is beyond the rule's tolerance: ${t.condition}`;
-  if (k <= 0.1 * m) return null;
-  if (mode.rule !== 'krum' && (attack.kind === 'sign-flip' || attack.kind === 'ipm'))
-    return `${attack.kind} with ${Math.round((100 * k) / m)} % poisoned shifts the coordinate-wise ${mode.rule} by a quantile of the honest spread`;
-  if (mode.rule === 'krum' && attack.kind === 'ipm' && attack.epsilon < 1) return `IPM with ε < 1 and ${Math.round((100 * k) / m)} % colluders lies inside the honest cluster, and Krum selects it`;
+  const share = k / m;
+  if (mode.rule === 'krum' && attack.kind === 'ipm' && attack.epsilon < 1 && share >= 0.1)
+    return `IPM with ε < 1 and ${Math.round(100 * share)} % colluders lies inside the honest cluster, and Krum selects it`;
+  if (mode.rule !== 'krum' && (attack.kind === 'sign-flip' || attack.kind === 'ipm') && share > 0.1)
+    return `${attack.kind} with ${Math.round(100 * share)} % poisoned shifts the coordinate-wise ${mode.rule} by a quantile of the honest spread`;
   return null;
 }
 
