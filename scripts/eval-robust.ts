@@ -3,11 +3,12 @@
 // Robust aggregation under poisoned cameras: the fl1 confirmation head learned over federated
 // rounds (main/federated/robust-eval.ts) with k poisoned cameras (1, 10 %, 20 %, 30 % of m) for
 // each attack (scaled, sign-flipped, Gaussian, and the colluding ALIE and IPM), aggregated by plain
-// FedAvg, the app's three robust rules (trimmed mean 30 %, median, Krum f = 30 %) and three measured
-// extras (multi-Krum, norm bounding, centered clipping). Each cell: test accuracy and log-loss after
-// the rounds, whether it stays within the stated margin of clean FedAvg, and for the app's rules the
-// stated limit it falls under, if any. The exit code is 1 when an app rule leaves the margin in a
-// cell it is claimed for.
+// FedAvg, the app's three robust rules (trimmed mean 30 %, median, Krum f = 30 %) and four measured
+// extras (multi-Krum, norm bounding, centered clipping, and FedAvg over updates clamped as the
+// secure mode's quantizer clamps them). Each cell: test accuracy and log-loss after the rounds,
+// whether it stays within the stated margin of clean FedAvg, and for the app's rules the stated
+// limit it falls under, if any. The exit code is 1 when an app rule leaves the margin in a cell it
+// is claimed for.
 // Writes bench-results/robust.json and prints one table per m.
 import fs from 'node:fs';
 import path from 'node:path';

@@ -174,6 +174,8 @@ export type RuleSpec =
   | { rule: 'krum'; f: number }
   | { rule: 'multi-krum'; f: number }
   | { rule: 'norm-bound' }
+  /** FedAvg over updates clamped per coordinate to ±range, what secure aggregation's quantizer does before masking. */
+  | { rule: 'clamped-mean'; range: number }
   | { rule: 'centered-clip' };
 
 const equal = (us: Float64Array[]): number[] => us.map(() => 1);
@@ -198,6 +200,11 @@ function ruleAggregator(spec: RuleSpec): Aggregator {
       return { name: `multi-krum f=${spec.f}`, aggregate: (us) => multiKrum(us, spec.f).vector };
     case 'norm-bound':
       return { name: 'norm-bound (median norm)', aggregate: (us) => normBoundedMean(us, equal(us)) };
+    case 'clamped-mean':
+      return {
+        name: `fedavg clamped ±${spec.range}`,
+        aggregate: (us) => weightedMean(us.map((u) => u.map((x) => (Number.isNaN(x) ? 0 : Math.min(spec.range, Math.max(-spec.range, x))))), equal(us)),
+      };
     case 'centered-clip':
       return { name: 'centered-clip', aggregate: (us, prev) => centeredClip(us, { center: prev }) };
   }
@@ -311,7 +318,13 @@ export const poisonedCounts = (m: number): number[] => [...new Set([1, ...[0.1, 
 export const appRules = (m: number): RuleSpec[] => [{ rule: 'trimmed-mean', trim: 0.3 }, { rule: 'median' }, { rule: 'krum', f: Math.floor(0.3 * m) }];
 
 /** The extra rules measured beside them (not offered in the app). */
-export const extraRules = (m: number): RuleSpec[] => [{ rule: 'multi-krum', f: Math.floor(0.3 * m) }, { rule: 'norm-bound' }, { rule: 'centered-clip' }];
+export const extraRules = (m: number): RuleSpec[] => [
+  { rule: 'multi-krum', f: Math.floor(0.3 * m) },
+  { rule: 'norm-bound' },
+  { rule: 'centered-clip' },
+  // The secure mode's only defence: its quantizer clamps each coordinate (the engine's range is 4).
+  { rule: 'clamped-mean', range: 4 },
+];
 
 /**
  * Where the app's robust rules are not claimed to hold the margin, and why. Everything else is
