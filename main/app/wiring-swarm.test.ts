@@ -56,6 +56,7 @@ function setup(pool?: Parameters<typeof linkSwarm>[0]['pool']) {
     log,
     defer: (fn) => pending.push(fn),
     pool,
+    now,
   });
   const seqs = new Map<string, number>();
   const detection = (serial: string, box: { left: number; top: number; right: number; bottom: number }, ts = clock) => {
