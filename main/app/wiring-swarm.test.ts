@@ -175,7 +175,7 @@ describe('linkSwarm', () => {
     s.close();
   });
 
-  it('sheds messages that waited longer than MAX_QUEUE_AGE_MS, oldest first, and says so in swarm.status', () => {
+  it('sheds messages that waited longer than MAX_QUEUE_AGE_MS, oldest first, and says so in swarm.status', async () => {
     const s = setup();
     const stale = serials.slice(0, 3).map((serial) => s.detection(serial, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }));
     for (const [i, buf] of stale.entries()) s.raw()!(`axis/${serials[i]}/omnisight/detections`, buf, s.now());
@@ -184,7 +184,7 @@ describe('linkSwarm', () => {
     s.drainAll();
     expect(s.link.dropped()).toBe(3);
     expect(s.swarm.coordinator.verifier.counts().accepted).toBe(1);
-    const status = s.swarm.handlers['swarm.status']!({}) as { backlog: { shed: number; queued: number } };
+    const status = (await s.swarm.handlers['swarm.status']!({}, {} as never)) as { backlog: { shed: number; queued: number } };
     expect(status.backlog).toMatchObject({ shed: 3, queued: 0 });
     s.close();
   });

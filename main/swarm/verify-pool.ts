@@ -29,6 +29,10 @@ export interface VerifyPool {
   verify(items: { payload: Uint8Array; topic?: string; receivedAt?: number }[], skewMs?: number): Promise<WorkerVerdict[]>;
   /** Batches sent and not answered yet. */
   inFlight(): number;
+  /** Time each worker has spent working (not waiting for a batch) since it started, ms (wall clock). */
+  activeMs(): number[];
+  /** CPU time each worker thread has used since it started, ms (null where the OS does not say: Linux only). */
+  cpuMs(): Promise<(number | null)[]>;
   close(): Promise<void>;
 }
 
@@ -37,10 +41,16 @@ export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
   const pending = new Map<number, { resolve: (v: WorkerVerdict[]) => void; reject: (e: Error) => void; worker: number }>();
   const load = workers.map(() => 0);
   let nextId = 1;
+  const cpuAsks = new Map<number, (ms: number | null) => void>();
   let broken: Error | undefined;
   let closing = false;
   workers.forEach((w, i) => {
     w.on('message', (m: FromWorker) => {
+      if (m.type === 'cpu') {
+        cpuAsks.get(m.id)?.(m.ms);
+        cpuAsks.delete(m.id);
+        return;
+      }
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);
@@ -82,6 +92,19 @@ export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
       });
     },
     inFlight: () => pending.size,
+    activeMs: () => workers.map((w) => w.performance.eventLoopUtilization().active),
+    cpuMs: () =>
+      Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<number | null>((resolve) => {
+              if (broken) return resolve(null);
+              const id = nextId++;
+              cpuAsks.set(id, resolve);
+              w.postMessage({ type: 'cpu', id } satisfies ToWorker);
+            }),
+        ),
+      ),
     async close() {
       closing = true;
       await Promise.all(workers.map((w) => w.terminate()));

@@ -4,6 +4,7 @@
 // on the main thread (verify.ts `admit`), which trusts a signature verdict only for the public key
 // it was made with.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { ed25519PublicKey, parseMessage, signatureValid, type WorkerVerdict } from './verify';
 
@@ -21,8 +22,22 @@ export interface PackedBatch {
   /** The verifier's clock tolerance: a message outside it is refused before its signature matters. */
   skewMs: number;
 }
-export type ToWorker = { type: 'keys'; keys: [serial: string, keyId: string, publicKey: string][] } | ({ type: 'batch'; id: number } & PackedBatch);
-export type FromWorker = { type: 'verdicts'; id: number; verdicts: WorkerVerdict[] };
+export type ToWorker =
+  | { type: 'keys'; keys: [serial: string, keyId: string, publicKey: string][] }
+  | ({ type: 'batch'; id: number } & PackedBatch)
+  | { type: 'cpu'; id: number };
+export type FromWorker = { type: 'verdicts'; id: number; verdicts: WorkerVerdict[] } | { type: 'cpu'; id: number; ms: number | null };
+
+/** This thread's CPU time (user + system) so far, ms: Linux's /proc/thread-self; null elsewhere. */
+function threadCpuMs(): number | null {
+  try {
+    const stat = fs.readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in USER_HZ (100) ticks
+  } catch {
+    return null;
+  }
+}
 
 const keys = new Map<string, { keyId: string; publicKey: string; obj: crypto.KeyObject }>();
 
@@ -60,6 +75,10 @@ parentPort?.on('message', (m: ToWorker) => {
         keys.delete(serial); // unusable key: the main thread refuses with the reason
       }
     }
+    return;
+  }
+  if (m.type === 'cpu') {
+    parentPort!.postMessage({ type: 'cpu', id: m.id, ms: threadCpuMs() } satisfies FromWorker);
     return;
   }
   const out: FromWorker = { type: 'verdicts', id: m.id, verdicts: verifyPacked(m) };
