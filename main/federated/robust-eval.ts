@@ -4,7 +4,7 @@ import { createRng, shuffle, type Rng } from './random';
 import { centeredClip, krum, median, multiKrum, normBoundedMean, tolerance, trimmedMean, weightedMean, type RobustMode } from './robust';
 
 /**
- * The evaluation kit for robust aggregation: the fl1 confirmation head (docs: FL spec,
+ * The evaluation kit for robust aggregation: the fl1 confirmation head (docs/protocol.md, fl1;
  * "omnisight.head.confirm.v1": logistic regression over 13 detection features, θ = [w_0 … w_12, b],
  * version 0 = w_0 = 4, b = −2) learned by federated rounds on generated per-camera detections, with
  * k poisoned cameras (poison.ts) and any aggregator. Used by robust-eval.test.ts and
