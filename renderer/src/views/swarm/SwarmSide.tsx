@@ -48,6 +48,11 @@ export function SwarmSide(p: {
           <li className={quarantined.length ? 'sev-critical' : ''}>
             <span className="stat-value">{quarantined.length}</span> quarantined
           </li>
+          {status.backlog.shed > 0 && (
+            <li className="sev-warning" title="The desktop fell behind its cameras and dropped the oldest reports (waited over 1 s). For a large fleet use an external MQTT broker (Settings) and check the CPU.">
+              <span className="stat-value">{status.backlog.shed}</span> dropped (behind)
+            </li>
+          )}
         </ul>
       )}
       <label className="stack">
