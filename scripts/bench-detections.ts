@@ -62,6 +62,28 @@ type ToParent =
   | { type: 'done'; published: [serial: string, frameTs: number, at: number][]; cpuMs: number };
 
 // ---------------- publishers (child process) ----------------
+
+/**
+ * An MQTT 3.1.1 PUBLISH packet at QoS 0 (spec §3.3): fixed header 0x30, the remaining length as a
+ * variable-length integer, the topic as a length-prefixed UTF-8 string, then the payload; no packet
+ * id at QoS 0, so a connected client's socket can take it as it is. Encoded before the run so the
+ * load generator spends its CPU on the wire, not on packet building (mqtt.js' publish costs about as
+ * much as verifying the report).
+ */
+function publishPacket(topic: string, payload: string): Buffer {
+  const t = Buffer.from(topic, 'utf8');
+  const p = Buffer.from(payload, 'utf8');
+  let rest = 2 + t.length + p.length;
+  const len: number[] = [];
+  do {
+    let b = rest % 128;
+    rest = Math.floor(rest / 128);
+    if (rest > 0) b |= 0x80;
+    len.push(b);
+  } while (rest > 0);
+  const head = Buffer.from([0x30, ...len, t.length >> 8, t.length & 0xff]);
+  return Buffer.concat([head, t, p]);
+}
 async function publishers(port: number): Promise<void> {
   // The messages go out at their due time from one event loop; `sent` is that due time, `frame.timestamp` too.
   const send = (m: ToParent): Promise<void> => new Promise((r) => process.send!(m, () => r()));
@@ -84,7 +106,7 @@ async function publishers(port: number): Promise<void> {
   const total = CAMERAS * RATE_HZ * (WARMUP_S + SECONDS);
   const start = Date.now() + Math.ceil(total * perSign * 1.5) + 1000;
   const period = 1000 / RATE_HZ;
-  const plan: { due: number; cam: number; topic: string; payload: string }[] = [];
+  const plan: { due: number; cam: number; packet: Buffer }[] = [];
   for (const [i, c] of cams.entries()) {
     for (let due = start + (i * period) / CAMERAS; due < start + (WARMUP_S + SECONDS) * 1000; due += period) {
       const t = Math.round(due);
@@ -106,7 +128,7 @@ async function publishers(port: number): Promise<void> {
       const input = ['omnisight.v2', c.serial, String(epoch), String(c.seq), String(t), 'detections', c.keyId, body].join('\n');
       const sig = crypto.sign(null, Buffer.from(input, 'utf8'), c.privateKey).toString('base64');
       const payload = JSON.stringify({ v: 2, camera: c.serial, epoch, seq: c.seq, sent: t, kind: 'detections', key: c.keyId, body, sig });
-      plan.push({ due: t, cam: i, topic: `axis/${c.serial}/omnisight/detections`, payload });
+      plan.push({ due: t, cam: i, packet: publishPacket(`axis/${c.serial}/omnisight/detections`, payload) });
     }
   }
   plan.sort((a, b) => a.due - b.due);
@@ -121,7 +143,8 @@ async function publishers(port: number): Promise<void> {
       const now = Date.now();
       while (next < plan.length && plan[next]!.due <= now) {
         const m = plan[next++]!;
-        clients[m.cam]!.publish(m.topic, m.payload, { qos: 0 });
+        // The PUBLISH packet was encoded with the signature: at its due time only the write is left.
+        (clients[m.cam]!.stream as net.Socket).write(m.packet);
         published.push([cams[m.cam]!.serial, m.due, nowHr()]);
       }
       if (next >= plan.length) return resolve();
@@ -289,6 +312,10 @@ async function run(broker: 'mosquitto' | 'embedded'): Promise<Record<string, unk
       if (f !== undefined) lat.push(f - at);
     }
     lat.sort((a, b) => a - b);
+    // How late the load generator published against the schedule (its `sent`): if it cannot keep up
+    // on this machine, reports arrive late or stale through no fault of the desktop.
+    const lag = published.filter(([, , at]) => at >= measureFrom).map(([, due, at]) => at - due).sort((a, b) => a - b);
+    const lagPct = (p: number): number | null => (lag.length ? round(lag[Math.min(lag.length - 1, Math.floor(p * lag.length))]!, 1) : null);
     const pct = (p: number): number | null => (lat.length ? round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!, 2) : null);
     const counts = swarm.coordinator.verifier.counts();
     const refused = Object.entries(counts.byReason).filter(([, v]) => v > 0);
@@ -312,6 +339,8 @@ async function run(broker: 'mosquitto' | 'embedded'): Promise<Record<string, unk
       latency_p95_ms: pct(0.95),
       latency_p99_ms: pct(0.99),
       latency_max_ms: lat.length ? round(lat[lat.length - 1]!, 2) : null,
+      publisher_lag_p50_ms: lagPct(0.5),
+      publisher_lag_p99_ms: lagPct(0.99),
       shed_by_desktop: link.dropped(),
       dropped_by_broker: brokerDropped,
       refused: Object.fromEntries(refused),
