@@ -246,13 +246,15 @@ export function createApp(opts: AppOptions): App {
   closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: (serial) => timeline.homographyOf(serial), pool, poolSize }), (l) => l.close());
   // Only reports the swarm accepted reach the timeline; its quarantines show in fleet status.
   closers.add('verified timeline link', linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => fleet.fleet.keyFor(serial) !== undefined }), (off) => off());
-  // The Timeline's history: segments and interventions as they are published, kept for a day.
-  const HISTORY_MS = 24 * 3_600_000;
-  const history = closers.add('timeline history', createTimelineHistory(db, { retentionMs: HISTORY_MS, now }), (h) => h.close());
+  // The Timeline's history: segments and interventions as they are published, kept for the
+  // retention the Settings give (a shorter one prunes at once, a longer one keeps from now on).
+  const HOUR_MS = 3_600_000;
+  const history = closers.add('timeline history', createTimelineHistory(db, { retentionMs: settings.get().timelineRetentionHours * HOUR_MS, now }), (h) => h.close());
+  closers.add('timeline history retention', bus.subscribe('settings.changed', (s) => history.setRetentionMs(s.timelineRetentionHours * HOUR_MS)), (off) => off());
   closers.add('timeline history link', bus.subscribe('timeline.tracks', (p) => history.recordTracks(p.at, p.tracks)), (off) => off());
   closers.add('timeline intervention history', bus.subscribe('timeline.intervention', (iv) => history.recordIntervention(iv)), (off) => off());
   dispatcher.register({
-    'timeline.history': ({ from, to, limit }) => ({ from, to, keptSince: now() - HISTORY_MS, ...history.range(from, to, limit) }),
+    'timeline.history': ({ from, to, limit }) => ({ from, to, keptSince: history.keptSince(now()), ...history.range(from, to, limit) }),
   });
   closers.add('review link', bus.subscribe('swarm.event', (e) => review.onSwarmEvent(e)), (off) => off());
   closers.add('quarantine link', linkQuarantineToFleet({ swarm, fleet: fleet.fleet, bus }), (off) => off());

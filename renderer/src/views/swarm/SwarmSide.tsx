@@ -86,7 +86,7 @@ export function SwarmSide(p: {
             <dt>Status</dt>
             <dd className={`swarm-status st-${node.status}`}>{node.status}</dd>
             <dt>Role</dt>
-            <dd>{node.head ? 'cluster head' : node.cluster ? `member of ${node.cluster}` : 'mesh peer'}</dd>
+            <dd>{node.cluster ? `${node.head ? 'reference camera' : 'member'} of the ${zoneName(node.cluster.replace(/^cluster:/, ''))} group` : 'in the single group'}</dd>
             <dt>Zones</dt>
             <dd>{node.zones.map(zoneName).join(', ') || 'none'}</dd>
             <dt>Latency</dt>
