@@ -21,7 +21,9 @@
 // publisher published it (both this machine's clock, high resolution). Share handled = reports that
 // reached the timeline / reports published after the warm-up. CPU per stage over the measured
 // window: publishers (child process), broker (mosquitto process, or inside the desktop), the
-// desktop's main thread (of which the swarm commit and the timeline), the verification workers.
+// desktop's main thread (of which the swarm commit and the timeline), the verification workers; and
+// per report (cpu_us_per_report), with the rate the cores would sustain at those costs
+// (ceiling_estimate_per_s: cores × 10⁶ / µs per report — an upper bound, for the arithmetic).
 import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -330,6 +332,16 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
     const mainMs = cpu1.main - cpu0.main;
     const per = (ms: number): number => round((ms / windowS / 1000) * 100);
     const brokerDropped = service.counts().brokerDropped;
+    // Reports the desktop received in the measured window ≈ received in all × the measured share of the run.
+    const receivedInWindow = Math.max(1, service.counts().received * (measured / Math.max(1, published.length)));
+    const us = (ms: number): number => round((ms * 1000) / receivedInWindow, 1);
+    const perReport = {
+      publishers: round((publisherCpuMs * 1000) / Math.max(1, published.length), 1),
+      broker: mosq ? us(cpu1.broker - cpu0.broker) : 0,
+      desktop_main_thread: us(mainMs),
+      verification: us(verifyMs),
+    };
+    const ceiling = (usPer: number): number => (usPer > 0 ? Math.round((os.availableParallelism() * 1e6) / usPer) : 0);
     const measuredS = (endPublish - measureFrom) / 1000;
     return {
       broker: broker === 'mosquitto' ? 'mosquitto (external, Debian)' : 'embedded aedes',
@@ -362,7 +374,14 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
         verification_workers: per(verifyMs),
         desktop_process_all_threads: per(cpu1.proc - cpu0.proc),
       },
-      verify_us_per_report: counts.accepted ? round((verifyMs * 1000) / (counts.accepted + (counts.byReason.bad_signature ?? 0)), 1) : null,
+      // CPU per report by stage over the measured window, and what the cores would sustain at those
+      // costs if every stage scaled perfectly (an upper bound, arithmetic on the measured figures).
+      cpu_us_per_report: perReport,
+      ceiling_estimate_per_s: {
+        all_stages_on_this_machine: ceiling(perReport.verification + perReport.desktop_main_thread + perReport.broker + perReport.publishers),
+        desktop_only_broker_and_cameras_elsewhere: ceiling(perReport.verification + perReport.desktop_main_thread),
+        verification_alone: ceiling(perReport.verification),
+      },
       note:
         `publish -> verified, fused and on the timeline through the app's wiring (${broker === 'mosquitto' ? 'Debian mosquitto as the external broker' : 'the embedded aedes broker in the desktop process'}; ${WORKERS} verification worker thread(s)). ` +
         `${published.length} detections published, ${measured} after the ${WARMUP_S} s warm-up, ${lat.length} of those reached the timeline; ${counts.accepted} accepted in all; ` +
