@@ -326,6 +326,18 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   };
 
   let backlog: IngestBacklog = { queued: 0, oldestMs: 0, shed: 0, inFlight: 0 };
+  // Median (receipt − sent) of the last batch's accepted reports: how late reports reach the desktop
+  // at all. A queue in front of the desktop (the broker's queue for it, its socket) is invisible to
+  // the ingest queue's age; with cameras on NTP, the median over a batch shows it (one camera's skew
+  // does not move a median).
+  let transitMs: number | null = null;
+  const noteTransit = (results: readonly IngestResult[]): void => {
+    const d: number[] = [];
+    for (const r of results) if (r.accepted) d.push(r.message.receivedAt - r.message.envelope.sent);
+    if (!d.length) return;
+    d.sort((a, b) => a - b);
+    transitMs = d[Math.floor(d.length / 2)]!;
+  };
 
   const messageListeners = new Set<(m: CameraMessage) => void>();
   const refusedListeners = new Set<(b: BadMessage) => void>();
@@ -370,6 +382,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     // confirmed or closed an event. The replay state was committed before this (verify above), with
     // a full fsync; this commit is written behind (durable against a power loss from the next full
     // commit on), except when the batch quarantines a camera: that proof is on disk before it counts.
+    noteTransit(results);
     const quarantines = results.some((r) => r.outputs.some((o) => o.type === 'equivocation'));
     try {
       (quarantines ? sql.transaction : sql.writtenBehind)(() => act(meta, results));
@@ -447,7 +460,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         quarantined: coordinator.fusion.quarantined().map((p) => quarantineDto(p, null)),
         rejected: { total: Object.values(counts.byReason).reduce((a, b) => a + b, 0), byReason: counts.byReason },
         accepted: counts.accepted,
-        backlog: { ...backlog },
+        backlog: { ...backlog, transitMs },
       };
     },
     'swarm.events': ({ limit, beforeId, zone }) => {
