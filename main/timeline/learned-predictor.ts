@@ -143,7 +143,13 @@ function encode(obs: readonly P[], neighbours: readonly Neighbour[] | undefined,
   return out;
 }
 
-/** Target of the network: the future minus CV, in the walker's frame, divided by the scale. */
+/**
+ * The network's output k is the correction at step k divided by (k + 1): corrections grow with the
+ * horizon, and this keeps every output near unit size, so a few hundred Adam steps can learn them.
+ */
+const stepGain = (k: number): number => k + 1;
+
+/** Target of the network: the future minus CV, in the walker's frame, divided by the scale and the step gain. */
 function residualTarget(obs: readonly P[], future: readonly P[], f: Frame, flip: boolean, out: Float64Array): number {
   const h = Math.min(future.length, HORIZON);
   const sy = flip ? -1 : 1;
@@ -152,8 +158,8 @@ function residualTarget(obs: readonly P[], future: readonly P[], f: Frame, flip:
   const [vx, vy] = toLocal(f, last.x - prev.x, last.y - prev.y);
   for (let k = 0; k < h; k++) {
     const [lx, ly] = toLocal(f, future[k]!.x - f.ox, future[k]!.y - f.oy);
-    out[2 * k] = (lx - vx * (k + 1)) / f.scale;
-    out[2 * k + 1] = (sy * (ly - vy * (k + 1))) / f.scale;
+    out[2 * k] = (lx - vx * (k + 1)) / f.scale / stepGain(k);
+    out[2 * k + 1] = (sy * (ly - vy * (k + 1))) / f.scale / stepGain(k);
   }
   return h;
 }
@@ -211,7 +217,7 @@ export class LearnedPredictor {
     const data = scenes.flatMap((s) => sample(usable(s), o.perScene, random));
     this.net = new Mlp({ layers: [inputSize(o), ...o.hidden, 2 * HORIZON] }, random);
     this.prior = sample(data, o.perScene, random);
-    const loss = this.train(data, o.epochs, o.learningRate, random);
+    const loss = this.train(data, o.epochs, o.learningRate, random, true);
     this.fitModes(data, random);
     return { examples: data.length, loss };
   }
@@ -221,7 +227,7 @@ export class LearnedPredictor {
    * mixed with as many of the windows it was first trained on, so it adapts without forgetting),
    * with its modes refitted on the site's windows. This predictor is left unchanged.
    */
-  adapt(site: readonly LearnedExample[], random: Random, epochs = 3): { predictor: LearnedPredictor; report: FitReport } {
+  adapt(site: readonly LearnedExample[], random: Random, epochs = 4): { predictor: LearnedPredictor; report: FitReport } {
     const o = this.options;
     const copy = new LearnedPredictor(o);
     copy.net = Mlp.fromJSON(this.net.toJSON());
@@ -232,12 +238,14 @@ export class LearnedPredictor {
     const own = sample(usable(site), o.perScene, random);
     if (own.length === 0) return { predictor: copy, report: { examples: 0, loss: [] } };
     const data = [...own, ...sample(this.prior, own.length, random)];
-    const loss = copy.train(data, epochs, o.learningRate / 3, random);
+    // Not mirrored: which way people turn here is what the site can teach.
+    const loss = copy.train(data, epochs, o.learningRate, random, false);
     if (own.filter((e) => e.future.length >= HORIZON).length >= 50 * o.modes) copy.fitModes(own, random);
     return { predictor: copy, report: { examples: data.length, loss } };
   }
 
-  private train(data: readonly LearnedExample[], epochs: number, learningRate: number, random: Random): number[] {
+  /** `mirror`: each window is mirrored left–right at random (across scenes, no side is preferred). */
+  private train(data: readonly LearnedExample[], epochs: number, learningRate: number, random: Random, mirror: boolean): number[] {
     const o = this.options;
     const net = this.net;
     const adam = new Adam(net, { learningRate });
@@ -259,7 +267,7 @@ export class LearnedPredictor {
         const e = data[idx]!;
         const f = frames[idx]!;
         const obs = e.observed.slice(-OBSERVED);
-        const flip = random() < 0.5;
+        const flip = mirror && random() < 0.5;
         encode(obs, e.neighbours, f, o, flip, x);
         const h = residualTarget(obs, e.future, f, flip, y);
         const out = net.forward(x, act);
@@ -269,7 +277,7 @@ export class LearnedPredictor {
           const ex = out[2 * k]! - y[2 * k]!;
           const ey = out[2 * k + 1]! - y[2 * k + 1]!;
           const d = Math.sqrt(ex * ex + ey * ey + 1e-6);
-          const wk = f.scale * (1 / h + (k === h - 1 ? o.fdeWeight : 0));
+          const wk = f.scale * stepGain(k) * (1 / h + (k === h - 1 ? o.fdeWeight : 0));
           total += wk * d;
           dOut[2 * k] = (wk * ex) / d;
           dOut[2 * k + 1] = (wk * ey) / d;
@@ -376,8 +384,8 @@ export class LearnedPredictor {
     const [vx, vy] = toLocal(f, last.x - prev.x, last.y - prev.y);
     const out = new Float64Array(2 * HORIZON);
     for (let k = 0; k < HORIZON; k++) {
-      out[2 * k] = vx * (k + 1) + f.scale * corr[2 * k]!;
-      out[2 * k + 1] = vy * (k + 1) + f.scale * corr[2 * k + 1]!;
+      out[2 * k] = vx * (k + 1) + f.scale * stepGain(k) * corr[2 * k]!;
+      out[2 * k + 1] = vy * (k + 1) + f.scale * stepGain(k) * corr[2 * k + 1]!;
     }
     return out;
   }
