@@ -11,9 +11,15 @@
  * what "most likely future" is scored by. The output layer starts at zero, so an untrained or
  * unsure network gives CV itself.
  *
- * Modes for best-of-K and the likelihood are k-means clusters of what the network gets wrong on
- * its training windows (in the same speed-normalised frame), one cluster held at zero (the
- * network's own point), each with its share of the windows as weight and a per-step covariance.
+ * Modes for best-of-K and the likelihood are the network's point and variants of it turned and
+ * stretched about the last position (a fan chosen greedily on the training windows to minimise
+ * best-of-K ADE), each weighted by its share of the windows it fits best, with their per-step
+ * covariance. The point comes first whatever its weight: it is the estimate scored as "most likely"
+ * because it minimises the expected ADE, which the densest mode does not.
+ *
+ * Trained on other sites, every window is also mirrored left–right at random (no side preferred);
+ * adapted to a site's own past (`adapt`), it is not, since the side people turn to there is part of
+ * what the site teaches.
  */
 import type { Cov2 } from './kalman';
 import { Adam, Mlp } from './mlp';
@@ -47,6 +53,14 @@ export interface LearnedPredictorOptions {
   modes: number;
   /** Weight of the final step's error in the loss (ADE + fdeWeight·FDE). */
   fdeWeight: number;
+  /**
+   * Output k is the correction divided by (k + 1) when true: large corrections (a site where
+   * everyone turns) are learnt in few steps, but the net also strays from CV more readily.
+   */
+  stepScaled: boolean;
+  /** Epochs and step size of `adapt` (the site's own past). */
+  adaptEpochs: number;
+  adaptLearningRate: number;
 }
 
 export const defaultLearnedOptions: LearnedPredictorOptions = {
@@ -60,6 +74,9 @@ export const defaultLearnedOptions: LearnedPredictorOptions = {
   perScene: 5000,
   modes: 5,
   fdeWeight: 1,
+  stepScaled: false,
+  adaptEpochs: 4,
+  adaptLearningRate: 3e-3,
 };
 
 interface Frame {
@@ -143,14 +160,9 @@ function encode(obs: readonly P[], neighbours: readonly Neighbour[] | undefined,
   return out;
 }
 
-/**
- * The network's output k is the correction at step k divided by (k + 1): corrections grow with the
- * horizon, and this keeps every output near unit size, so a few hundred Adam steps can learn them.
- */
-const stepGain = (k: number): number => k + 1;
 
 /** Target of the network: the future minus CV, in the walker's frame, divided by the scale and the step gain. */
-function residualTarget(obs: readonly P[], future: readonly P[], f: Frame, flip: boolean, out: Float64Array): number {
+function residualTarget(obs: readonly P[], future: readonly P[], f: Frame, flip: boolean, stepGain: (k: number) => number, out: Float64Array): number {
   const h = Math.min(future.length, HORIZON);
   const sy = flip ? -1 : 1;
   const last = obs[OBSERVED - 1]!;
@@ -200,9 +212,11 @@ export class LearnedPredictor {
   private readonly input: Float64Array;
   /** A sample of the windows first trained on, mixed into adaptation so the site does not erase them. */
   private prior: LearnedExample[] = [];
+  private readonly stepGain: (k: number) => number;
 
   constructor(opts: Partial<LearnedPredictorOptions> = {}) {
     this.options = { ...defaultLearnedOptions, ...opts };
+    this.stepGain = this.options.stepScaled ? (k) => k + 1 : () => 1;
     this.net = new Mlp({ layers: [inputSize(this.options), ...this.options.hidden, 2 * HORIZON] });
     this.act = this.net.newActivations();
     this.input = new Float64Array(this.net.inputSize);
@@ -227,7 +241,7 @@ export class LearnedPredictor {
    * mixed with as many of the windows it was first trained on, so it adapts without forgetting),
    * with its modes refitted on the site's windows. This predictor is left unchanged.
    */
-  adapt(site: readonly LearnedExample[], random: Random, epochs = 4): { predictor: LearnedPredictor; report: FitReport } {
+  adapt(site: readonly LearnedExample[], random: Random, epochs = this.options.adaptEpochs): { predictor: LearnedPredictor; report: FitReport } {
     const o = this.options;
     const copy = new LearnedPredictor(o);
     copy.net = Mlp.fromJSON(this.net.toJSON());
@@ -239,7 +253,7 @@ export class LearnedPredictor {
     if (own.length === 0) return { predictor: copy, report: { examples: 0, loss: [] } };
     const data = [...own, ...sample(this.prior, own.length, random)];
     // Not mirrored: which way people turn here is what the site can teach.
-    const loss = copy.train(data, epochs, o.learningRate, random, false);
+    const loss = copy.train(data, epochs, o.adaptLearningRate, random, false);
     if (own.filter((e) => e.future.length >= HORIZON).length >= 50 * o.modes) copy.fitModes(own, random);
     return { predictor: copy, report: { examples: data.length, loss } };
   }
@@ -269,7 +283,7 @@ export class LearnedPredictor {
         const obs = e.observed.slice(-OBSERVED);
         const flip = mirror && random() < 0.5;
         encode(obs, e.neighbours, f, o, flip, x);
-        const h = residualTarget(obs, e.future, f, flip, y);
+        const h = residualTarget(obs, e.future, f, flip, this.stepGain, y);
         const out = net.forward(x, act);
         dOut.fill(0);
         // Loss in metres: scale · (mean over steps of the distance + fdeWeight · last distance).
@@ -277,7 +291,7 @@ export class LearnedPredictor {
           const ex = out[2 * k]! - y[2 * k]!;
           const ey = out[2 * k + 1]! - y[2 * k + 1]!;
           const d = Math.sqrt(ex * ex + ey * ey + 1e-6);
-          const wk = f.scale * stepGain(k) * (1 / h + (k === h - 1 ? o.fdeWeight : 0));
+          const wk = f.scale * this.stepGain(k) * (1 / h + (k === h - 1 ? o.fdeWeight : 0));
           total += wk * d;
           dOut[2 * k] = (wk * ex) / d;
           dOut[2 * k + 1] = (wk * ey) / d;
@@ -384,8 +398,8 @@ export class LearnedPredictor {
     const [vx, vy] = toLocal(f, last.x - prev.x, last.y - prev.y);
     const out = new Float64Array(2 * HORIZON);
     for (let k = 0; k < HORIZON; k++) {
-      out[2 * k] = vx * (k + 1) + f.scale * stepGain(k) * corr[2 * k]!;
-      out[2 * k + 1] = vy * (k + 1) + f.scale * stepGain(k) * corr[2 * k + 1]!;
+      out[2 * k] = vx * (k + 1) + f.scale * this.stepGain(k) * corr[2 * k]!;
+      out[2 * k + 1] = vy * (k + 1) + f.scale * this.stepGain(k) * corr[2 * k + 1]!;
     }
     return out;
   }
