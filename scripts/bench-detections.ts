@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import mqtt from 'mqtt';
+import { parseCameraId, type CameraId } from '../preload/contract/camera-id';
 import { createAuditLog } from '../main/audit';
 import { createEventBus } from '../main/kernel/bus';
 import { silentLogger } from '../main/kernel/logger';
@@ -135,9 +136,12 @@ async function main(): Promise<void> {
   // As linkVerifiedTimeline does in the app: only verified detections reach the timeline.
   let tracked = 0;
   const stageMs = { swarm: 0, timeline: 0 };
+  // Serial → camera id, as the fleet maps it in the app (here each camera's id is made from its serial).
+  const idOf = new Map<string, CameraId>();
   swarm.onVerifiedDetections((serial, frameTs, observations) => {
     const t0 = performance.now();
-    if (timeline.ingest(serial, frameTs, observations).accepted) tracked++;
+    const id = idOf.get(serial);
+    if (id && timeline.ingest(id, frameTs, observations).accepted) tracked++;
     stageMs.timeline += performance.now() - t0;
   });
   let confirmed = 0;
@@ -245,7 +249,9 @@ async function main(): Promise<void> {
             const x0 = c.zone * ZONE_M;
             swarm.registerCamera({ id: c.serial, keyId: c.keyId, publicKey: c.publicKey, coverage: { zones: [`z${c.zone}`], toGround: (b) => ({ x: x0 + ZONE_M * ((b.left + b.right) / 2), y: ZONE_M * b.bottom }) } });
             // Image (normalised) → ground: this camera looks straight down at its zone.
-            timeline.setHomography(c.serial, [ZONE_M, 0, x0, 0, ZONE_M, 0, 0, 0, 1]);
+            const id = parseCameraId(`cam_${c.serial.toLowerCase()}`);
+            idOf.set(c.serial, id);
+            timeline.setHomography(id, [ZONE_M, 0, x0, 0, ZONE_M, 0, 0, 0, 1]);
           }
           pool.setKeys(m.cameras.map((c) => [c.serial, { keyId: c.keyId, publicKey: c.publicKey }] as [string, { keyId: string; publicKey: string }]));
         } else if (m.type === 'ready') {
