@@ -33,8 +33,8 @@ export interface MqttService {
   /** The broker cameras should be pointed at; undefined before start() or when it failed. */
   endpoint(): BrokerEndpoint | undefined;
   connected(): boolean;
-  /** Messages received on the camera topics. */
-  counts(): { received: number };
+  /** Messages received on the camera topics; publishes the embedded broker dropped because it was full (0 with an external broker). */
+  counts(): { received: number; brokerDropped: number };
   /** Every payload on axis/+/omnisight/# exactly as it arrived, before parsing (the swarm verifies the signed bytes). */
   onRaw(listener: (topic: string, payload: Buffer, receivedAt: number) => void): () => void;
   close(): Promise<void>;
@@ -122,7 +122,7 @@ export function createMqttService(deps: MqttDeps): MqttService {
     },
     endpoint: () => ep,
     connected: () => client?.connected ?? false,
-    counts: () => ({ received }),
+    counts: () => ({ received, brokerDropped: broker?.dropped() ?? 0 }),
     onRaw(listener) {
       rawListeners.add(listener);
       return () => rawListeners.delete(listener);
