@@ -17,6 +17,7 @@ import { timelineEvents, timelineMethods } from './contract/timeline';
 import { reviewEvents, reviewMethods } from './contract/review';
 
 export * from './contract/define';
+export * from './contract/camera-id';
 export * from './contract/agents';
 export * from './contract/bridge';
 export * from './contract/app';

@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import type { CameraId } from '../preload/contract/camera-id';
 
 const root = path.resolve(__dirname, '..');
 const CAMERAS = Number(process.env.BENCH_CAMERAS ?? 50);
@@ -297,8 +298,8 @@ async function main(): Promise<void> {
       if (!r.ok) throw new Error(`${m}: ${r.error?.message}`);
       return r.value as T;
     };
-    const ids: string[] = [];
-    for (const c of cams) ids.push((await call<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password, httpsPort: c.httpsPort })).id);
+    const ids: CameraId[] = [];
+    for (const c of cams) ids.push((await call<{ id: CameraId }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password, httpsPort: c.httpsPort })).id);
     // Every camera's key enrolled (over its pinned certificate) and its reports accepted before timing.
     const ready = Date.now() + 30_000;
     while (cams.some((c) => swarm.acceptanceOf(c.serial).accepted < 2) && Date.now() < ready) await new Promise((r) => setTimeout(r, 100));

@@ -33,6 +33,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import mqtt from 'mqtt';
+import { parseCameraId, type CameraId } from '../preload/contract/camera-id';
 import { createAuditLog } from '../main/audit';
 import { createEventBus } from '../main/kernel/bus';
 import { silentLogger } from '../main/kernel/logger';
@@ -239,16 +240,18 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
   timeline.ingest = timed(timeline.ingest.bind(timeline), (ms) => (stageMs.timeline += ms));
 
   // The fleet as the link sees it: the registry (serial, recorded key) and the subscriber.
-  const cameras: { id: string; serial: string }[] = [];
-  const keys = new Map<string, { keyId: string; publicKey: string }>();
+  // Each camera's id is made from its serial here, but unlike it (the app never relies on them being equal).
+  const cameras: { id: CameraId; serial: string }[] = [];
+  const keys = new Map<CameraId, { keyId: string; publicKey: string }>();
+  const idOf = new Map<string, CameraId>(); // serial → camera id, as the fleet maps it in the app
   const fleet = {
-    fleet: { registry: { list: () => cameras, keyOf: (id: string) => keys.get(id) } },
+    fleet: { registry: { list: () => cameras, keyOf: (id: CameraId) => keys.get(id) } },
     mqtt: service,
     demo: () => undefined,
     ready: Promise.resolve(),
   };
-  const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, calibrationOf: (serial) => timeline.homographyOf(serial), pool, poolSize: WORKERS });
-  const offTimeline = linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => keys.has(serial) });
+  const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, calibrationOf: (id) => timeline.homographyOf(id), pool, poolSize: WORKERS });
+  const offTimeline = linkVerifiedTimeline({ swarm, timeline, cameraOf: (serial) => idOf.get(serial) });
   const fusedAt = new Map<string, number>();
   swarm.onVerifiedDetections((serial, frameTs) => fusedAt.set(`${serial}|${frameTs}`, nowHr()));
   let confirmed = 0;
@@ -283,10 +286,12 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
             cameras: serials,
           }));
           for (const c of m.cameras) {
-            cameras.push({ id: c.serial, serial: c.serial });
-            keys.set(c.serial, { keyId: c.keyId, publicKey: c.publicKey });
+            const id = parseCameraId(`cam_${c.serial.toLowerCase()}`);
+            cameras.push({ id, serial: c.serial });
+            keys.set(id, { keyId: c.keyId, publicKey: c.publicKey });
+            idOf.set(c.serial, id);
             // Image (normalised) → ground: this camera looks straight down at the inner 8 m × 8 m of its zone.
-            timeline.setHomography(c.serial, [ZONE_M - 2, 0, c.zone * ZONE_M + 1, 0, ZONE_M - 2, 1, 0, 0, 1]);
+            timeline.setHomography(id, [ZONE_M - 2, 0, c.zone * ZONE_M + 1, 0, ZONE_M - 2, 1, 0, 0, 1]);
           }
           swarm.setZoneConfig(zones, 'user'); // the link re-registers every camera (key, coverage) and gives the workers the keys
           link.sync();

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { federatedConfig } from '../preload/contract';
+import { federatedConfig, parseCameraId } from '../preload/contract';
 import { generateTask, paramCount, type TaskSpec } from '../main/federated/data';
 import { Federation, trainCentralised } from '../main/federated/engine';
 import { createRng } from '../main/federated/random';
@@ -20,7 +20,7 @@ const GRAPH = process.env.BENCH_FED_GRAPH === 'full' ? 'full' : 'secagg+';
 // 100 classes × (999 features + 1) = 100,000 parameters.
 const spec: TaskSpec = { classes: 100, features: 999, clients: CLIENTS, samplesPerClient: 100, testSamples: 2000, alpha: 0.5, separation: 5 };
 const params = paramCount(spec);
-const cameras = Array.from({ length: CLIENTS }, (_, i) => `SIM-${String(i + 1).padStart(3, '0')}`);
+const cameras = Array.from({ length: CLIENTS }, (_, i) => parseCameraId(`SIM-${String(i + 1).padStart(3, '0')}`));
 const task = generateTask(spec, createRng('bench-federated'));
 const base = { clientsPerRound: CLIENTS, localEpochs: 1, learningRate: 0.1, batchSize: 16, secureGraph: GRAPH } as const;
 

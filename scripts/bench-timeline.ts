@@ -6,6 +6,7 @@
 //   ade, fde, cv_*     most probable IMM future and the constant-velocity baseline on
 //                      resources/datasets/generated-pedestrians.txt (protocol: main/timeline/evaluation.ts)
 import fs from 'node:fs';
+import { parseCameraId, type CameraId } from '../preload/contract/camera-id';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { evaluateScenes, parseTrajectories } from '../main/timeline/evaluation';
@@ -20,12 +21,13 @@ const rnd = seededRandom(2024);
 function trackerFps(): { fps: number; cpuFps: number; tracks: number } {
   const tracker = new Tracker();
   // Camera (i, j) sees ground x ∈ [10i, 10i+12], y ∈ [10j, 10j+12]: 2 m overlap with its neighbours.
-  const cams: { id: string; h: Mat3; x0: number; y0: number }[] = [];
+  const cams: { id: CameraId; h: Mat3; x0: number; y0: number }[] = [];
   for (let i = 0; i < 4; i++)
     for (let j = 0; j < 4; j++) {
       const h: Mat3 = [12, 0, 10 * i, 0, 12, 10 * j, 0, 0, 1];
-      cams.push({ id: `cam${i}${j}`, h, x0: 10 * i, y0: 10 * j });
-      tracker.setCamera(`cam${i}${j}`, h);
+      const id = parseCameraId(`cam${i}${j}`);
+      cams.push({ id, h, x0: 10 * i, y0: 10 * j });
+      tracker.setCamera(id, h);
     }
   const people = Array.from({ length: 100 }, () => ({ x: 1 + 40 * rnd(), y: 1 + 40 * rnd(), h: 2 * Math.PI * rnd(), s: 1 + 0.5 * rnd() }));
   // The walk and the detections are generated before timing, so the figure is the tracker's alone.

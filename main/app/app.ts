@@ -23,7 +23,7 @@ import { createTimelineHistory, createTimelineService, type TimelineService } fr
 import { createPerfService, type PerfService } from '../perf';
 import { createSwarmService, createVerifyPool, type SwarmService } from '../swarm';
 import { linkSwarm } from './wiring-swarm';
-import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline } from './wiring-glue';
+import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
 import { mulberry32 } from '../kernel/random';
 import { createEventBus, type EventBus } from '../kernel/bus';
 import { createDispatcher, type Dispatcher, type RejectedCall } from '../kernel/dispatcher';
@@ -121,7 +121,7 @@ export function createApp(opts: AppOptions): App {
   // Fixed seed: the random source only draws the common samples for zone-entry probabilities.
   const timeline = closers.add(
     'timeline',
-    createTimelineService({ db, bus, log, now, random: mulberry32(0x7e11), resolveCamera: (id) => fleet.fleet.registry.get(id)?.serial }),
+    createTimelineService({ db, bus, log, now, random: mulberry32(0x7e11) }),
     (s) => s.close(),
   );
   const perf = closers.add('perf', createPerfService({ bus, log, now, dataDir: opts.dataDir }), (s) => s.close());
@@ -143,7 +143,7 @@ export function createApp(opts: AppOptions): App {
   // Event review: a snapshot from each confirming camera, over VAPIX through the fleet.
   const review = closers.add(
     'review',
-    createReviewService({ db, bus, log: log.child({ cap: 'review' }), now, dataDir: opts.dataDir, snapshot: (camera) => fleet.fleet.snapshot(camera) }),
+    createReviewService({ db, bus, log: log.child({ cap: 'review' }), now, dataDir: opts.dataDir, snapshot: snapshotBySerial(fleet.fleet) }),
     (s) => s.close(),
   );
   // Federated rounds over the registered cameras (one in-process client each); offline cameras are
@@ -227,7 +227,7 @@ export function createApp(opts: AppOptions): App {
     'calibration link',
     fleet.onCalibration((c) => {
       try {
-        timeline.calibrate(c.serial, c.points, c.source === 'simulator' ? 'simulator' : 'camera');
+        timeline.calibrate(c.cameraId, c.points, c.source === 'simulator' ? 'simulator' : 'camera');
       } catch (err) {
         log.warn({ camera: c.cameraId, err: (err as Error).message }, 'the calibration this camera supplies is unusable; set reference points in the Timeline view');
       }
@@ -243,9 +243,9 @@ export function createApp(opts: AppOptions): App {
   const pool = fs.existsSync(verifyWorker)
     ? closers.add('verification workers', createVerifyPool({ size: poolSize, entry: verifyWorker }), (p) => p.close())
     : undefined;
-  closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: (serial) => timeline.homographyOf(serial), pool, poolSize }), (l) => l.close());
+  closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: (id) => timeline.homographyOf(id), pool, poolSize }), (l) => l.close());
   // Only reports the swarm accepted reach the timeline; its quarantines show in fleet status.
-  closers.add('verified timeline link', linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => fleet.fleet.keyFor(serial) !== undefined }), (off) => off());
+  closers.add('verified timeline link', linkVerifiedTimeline({ swarm, timeline, cameraOf: (serial) => fleet.fleet.keyFor(serial)?.cameraId }), (off) => off());
   // The Timeline's history: segments and interventions as they are published, kept for the
   // retention the Settings give (a shorter one prunes at once, a longer one keeps from now on).
   const HOUR_MS = 3_600_000;

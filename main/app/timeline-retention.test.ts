@@ -2,11 +2,11 @@
 // to what timeline.history says it keeps, at start and on every change.
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TimelineTrack } from '../../preload/contract';
+import { parseCameraId, type TimelineTrack } from '../../preload/contract';
 import { createTestApp, type TestApp } from './testkit';
 
 const HOUR = 3_600_000;
-const track = (id: string): TimelineTrack => ({ id, cls: 'Human', confirmed: true, x: 0, y: 0, vx: 0, vy: 0, cov: [1, 0, 1], cameras: ['CAM1'], lastCamera: 'CAM1', updatedAt: 0, modes: {}, futures: [] });
+const track = (id: string): TimelineTrack => ({ id, cls: 'Human', confirmed: true, x: 0, y: 0, vx: 0, vy: 0, cov: [1, 0, 1], cameras: [parseCameraId('CAM1')], lastCamera: parseCameraId('CAM1'), updatedAt: 0, modes: {}, futures: [] });
 const ctx = { transport: 'internal' as const, peer: 'test' };
 
 const apps: TestApp[] = [];

@@ -7,10 +7,12 @@ import { createAuditLog } from '../audit';
 import { openDatabase } from '../store';
 import { createSwarmService } from '../swarm';
 import { sealEnvelope, simKey } from '../swarm/testkit';
+import { parseCameraId, type CameraId } from '../../preload/contract/camera-id';
 import { createEventBus } from '../kernel/bus';
 import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline } from './wiring-glue';
 
 const cams = ['B8A44F0000A1', 'B8A44F0000A2', 'B8A44F0000A3'];
+const idOf = (i: number): CameraId => parseCameraId(`cam_00000000000${i + 1}`);
 const zone = { id: 'gate', polygon: [{ x: 0, y: 0 }, { x: 1, y: 0 }, { x: 1, y: 1 }, { x: 0, y: 1 }] };
 const dirs: string[] = [];
 afterEach(() => {
@@ -26,15 +28,16 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glue-'))) {
   const audit = createAuditLog({ db, bus, now });
   const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit, zones: [zone], every: () => () => {} });
   for (const id of cams) swarm.registerCamera({ id, keyId: simKey(id).keyId, publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
-  const ingested: { serial: string; ts: number; cls: string[] }[] = [];
+  const ingested: { camera: CameraId; ts: number; cls: string[] }[] = [];
   const timeline = {
-    ingest: (serial: string, ts: number, obs: readonly { class: { type: string } }[]) => {
-      ingested.push({ serial, ts, cls: obs.map((o) => o.class.type) });
+    ingest: (camera: CameraId, ts: number, obs: readonly { class: { type: string } }[]) => {
+      ingested.push({ camera, ts, cls: obs.map((o) => o.class.type) });
       return { accepted: true, tracks: 0 };
     },
   };
-  const registered = new Set(cams);
-  const offTimeline = linkVerifiedTimeline({ swarm, timeline, isRegistered: (s) => registered.has(s) });
+  // The fleet's serial → camera id (ids unlike the serials, so a mix-up shows).
+  const registered = new Map(cams.map((serial, i) => [serial, idOf(i)]));
+  const offTimeline = linkVerifiedTimeline({ swarm, timeline, cameraOf: (s) => registered.get(s) });
   const quarantine = new Map<string, { since: number; reason: string }>();
   const fleet = { setQuarantine: (serial: string, q: { since: number; reason: string } | null) => void (q ? quarantine.set(serial, q) : quarantine.delete(serial)) };
   const offFleet = linkQuarantineToFleet({ swarm, fleet, bus });
@@ -65,7 +68,7 @@ describe('verified detections → timeline', () => {
   it('passes a validly signed report and never a forged one (strict mode)', () => {
     const s = setup();
     expect(s.send(cams[0]!, 'Human').accepted).toBe(true);
-    expect(s.ingested).toEqual([{ serial: cams[0], ts: expect.any(Number), cls: ['Human'] }]);
+    expect(s.ingested).toEqual([{ camera: idOf(0), ts: expect.any(Number), cls: ['Human'] }]);
     s.advance(50);
     const forged = s.send(cams[1]!, 'Car', { signer: cams[2] });
     expect(forged.accepted).toBe(false);
@@ -118,7 +121,7 @@ describe('verified detections → timeline', () => {
     s.registered.delete(cams[0]!);
     s.send(cams[0]!, 'Human');
     s.send(cams[1]!, 'Human');
-    expect(s.ingested.map((i) => i.serial)).toEqual([cams[1]]);
+    expect(s.ingested.map((i) => i.camera)).toEqual([idOf(1)]);
     s.close();
     expect(s.ingested).toHaveLength(1);
   });

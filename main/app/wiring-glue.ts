@@ -5,8 +5,12 @@
 //  - the fleet's live status, tile boxes and the deploy's heartbeats come from the swarm's verified
 //    messages; in permissive mode a well-formed report that failed a check is shown on its tile,
 //    marked as unverified, and nothing else; malformed messages count as the camera's bad input;
-//  - the fleet shows a camera the swarm quarantines as quarantined until it is released.
+//  - the fleet shows a camera the swarm quarantines as quarantined until it is released;
+//  - the event review's snapshots: a confirmer (a serial, as the swarm names cameras) is taken from
+//    the camera the fleet maps it to.
+import type { CameraId } from '../../preload/contract/camera-id';
 import type { EventBus } from '../kernel/bus';
+import { AppError } from '../kernel/errors';
 import type { FleetService } from '../fleet';
 import type { SwarmService } from '../swarm';
 import type { TimelineService } from '../timeline';
@@ -14,14 +18,18 @@ import type { TimelineService } from '../timeline';
 export interface VerifiedTimelineDeps {
   swarm: Pick<SwarmService, 'onVerifiedDetections'>;
   timeline: Pick<TimelineService, 'ingest'>;
-  /** Only cameras the fleet has registered (by serial) feed the timeline, as before. */
-  isRegistered: (serial: string) => boolean;
+  /**
+   * The registered camera (with a recorded key) that signs with this serial, from the fleet (the one
+   * place a serial becomes a camera id); only those feed the timeline, under their camera id.
+   */
+  cameraOf: (serial: string) => CameraId | undefined;
 }
 
 /** Feeds the timeline from the swarm's verified detections; returns the unsubscribe. */
 export function linkVerifiedTimeline(deps: VerifiedTimelineDeps): () => void {
   return deps.swarm.onVerifiedDetections((serial, frameTs, observations) => {
-    if (deps.isRegistered(serial)) deps.timeline.ingest(serial, frameTs, observations);
+    const id = deps.cameraOf(serial);
+    if (id) deps.timeline.ingest(id, frameTs, observations);
   });
 }
 
@@ -48,4 +56,16 @@ export function linkQuarantineToFleet(deps: QuarantineFleetDeps): () => void {
   return deps.bus.subscribe('swarm.quarantine', (q) => {
     deps.fleet.setQuarantine(q.camera, q.releasedAt === null ? { since: q.detectedAt, reason: q.reason } : null);
   });
+}
+
+/**
+ * One JPEG from the camera the swarm names by this serial (an event's confirmer), for the event
+ * review: the fleet maps the serial to the camera id, then takes the snapshot over VAPIX.
+ */
+export function snapshotBySerial(fleet: Pick<FleetService, 'cameraIdOf' | 'snapshot'>): (serial: string) => Promise<Buffer> {
+  return async (serial) => {
+    const id = fleet.cameraIdOf(serial);
+    if (!id) throw new AppError('not_found', `No camera ${serial} is registered.`);
+    return fleet.snapshot(id);
+  };
 }

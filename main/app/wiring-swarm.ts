@@ -5,6 +5,7 @@
 //    coverage built from the camera's ground calibration (timeline's store, else the demo scene's
 //    public calibration) or, failing that, the zones the user listed it under;
 //  - the site zones are seeded once from the demo fleet's public scene description.
+import type { CameraId } from '../../preload/contract/camera-id';
 import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { FleetRuntime } from './fleet-runtime';
@@ -36,8 +37,8 @@ export interface SwarmLinkDeps {
   fleet: Pick<FleetRuntime, 'fleet' | 'mqtt' | 'demo' | 'ready'>;
   bus: EventBus;
   log: Logger;
-  /** A camera's image → ground homography from the timeline's calibration store, by serial. */
-  calibrationOf?: (serial: string) => Mat3 | undefined;
+  /** A camera's image → ground homography from the timeline's calibration store. */
+  calibrationOf?: (id: CameraId) => Mat3 | undefined;
   /** Schedules the queue drain (setImmediate); injectable so tests drain synchronously. */
   defer?: (fn: () => void) => void;
   /** Verification worker threads (main/swarm createVerifyPool); without it, verification runs here. */
@@ -212,8 +213,10 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
 
   // ---- cameras → coordinator ------------------------------------------------------------------
   const registered = new Map<string, string>(); // serial → fingerprint of key + coverage
-  const coverageInput = (serial: string): CoverageInput => {
-    const fromTimeline = deps.calibrationOf?.(serial);
+  // The swarm names cameras by serial (what they sign with): coverage is given under the serial,
+  // the calibration looked up under the camera's id.
+  const coverageInput = ({ id, serial }: { id: CameraId; serial: string }): CoverageInput => {
+    const fromTimeline = deps.calibrationOf?.(id);
     if (fromTimeline) return { serial, imageToGround: fromTimeline };
     const demo = fleet.demo();
     const simId = demo?.cameras.find((c) => c.serial === serial)?.id;
@@ -248,7 +251,7 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
         if (!key) continue; // no recorded key yet: its messages are refused as unknown_camera
         want.add(c.serial);
         workerKeys.push([c.serial, key]);
-        const input = coverageInput(c.serial);
+        const input = coverageInput(c);
         const fp = `${key.keyId}|${key.publicKey}|${coverageKey(input, zones)}|${zonesSig}`;
         if (registered.get(c.serial) === fp) continue;
         const { calibrated, ...coverage } = buildCoverage(input, zones);

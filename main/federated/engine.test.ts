@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { federatedConfig } from '../../preload/contract';
+import { federatedConfig, parseCameraId } from '../../preload/contract';
 import { generateTask, type TaskSpec } from './data';
 import { checkPlan, Federation, planFor, trainCentralised } from './engine';
 import { createRng } from './random';
 import type { ClientMessage } from './secagg';
 
 const spec: TaskSpec = { classes: 5, features: 20, clients: 12, samplesPerClient: 150, testSamples: 3000, alpha: 0.5, separation: 3 };
-const cameras = Array.from({ length: 12 }, (_, i) => `CAM${String(i).padStart(2, '0')}`);
+const cameras = Array.from({ length: 12 }, (_, i) => parseCameraId(`CAM${String(i).padStart(2, '0')}`));
 
 describe('federation', () => {
   it('reaches the accuracy of centralised training within one point (secure aggregation, no noise)', () => {
@@ -37,7 +37,7 @@ describe('federation', () => {
   });
 
   it('SecAgg+ and the full graph release the same exact sum, so the same model; offline cameras are never picked', () => {
-    const many = Array.from({ length: 24 }, (_, i) => `CAM${String(i).padStart(2, '0')}`);
+    const many = Array.from({ length: 24 }, (_, i) => parseCameraId(`CAM${String(i).padStart(2, '0')}`));
     const task = generateTask({ ...spec, clients: 24, samplesPerClient: 40 }, createRng('t5'));
     const models = (['secagg+', 'full'] as const).map((secureGraph) => {
       const fed = new Federation(task, many, createRng('f5'));

@@ -1,4 +1,5 @@
 import type { FederatedConfig } from '../../preload/contract';
+import type { CameraId } from '../../preload/contract/camera-id';
 import { paramCount, pool, type Task } from './data';
 import { evaluate, newParams, train, type HeadShape } from './model';
 import { addGaussian, clipL2 } from './privacy';
@@ -44,16 +45,16 @@ export function checkPlan(plan: RoundPlan): void {
 export interface RoundContext {
   round: number;
   config: FederatedConfig;
-  linkHealth: (cameraId: string) => number;
+  linkHealth: (cameraId: CameraId) => number;
   /** Whether a camera can take part now (offline cameras are never selected); all by default. */
-  available?: (cameraId: string) => boolean;
+  available?: (cameraId: CameraId) => boolean;
   /**
    * Measured message loss 0..1 per camera (the swarm's sequence gaps); null when unmeasured. The
    * default simulated dropouts are drawn from it (see lossDropout); without it nobody drops.
    */
-  linkLoss?: (cameraId: string) => number | null;
+  linkLoss?: (cameraId: CameraId) => number | null;
   /** Overrides the simulated dropouts: after which protocol message a camera goes silent, if at all. */
-  dropout?: (cameraId: string, health: number, rng: Rng) => Phase | undefined;
+  dropout?: (cameraId: CameraId, health: number, rng: Rng) => Phase | undefined;
   /** Sees every message the coordinator receives during secure aggregation. */
   tap?: (m: ClientMessage) => void;
   /** Sees and may rewrite, in place, the cameras' updates before aggregation (poisoned-camera tests, see poison.ts). */
@@ -109,7 +110,7 @@ export class Federation {
 
   constructor(
     readonly task: Task,
-    readonly cameraIds: readonly string[],
+    readonly cameraIds: readonly CameraId[],
     private readonly rng: Rng,
   ) {
     if (task.clients.length < cameraIds.length) throw new Error('the task has fewer client data sets than cameras');

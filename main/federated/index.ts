@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { CameraId } from '../../preload/contract/camera-id';
 import {
   federatedConfig,
   federatedConfigDefaults,
@@ -34,11 +35,11 @@ export interface FederatedDeps {
   /** Seed of the random source (32 secret bytes in the app; a fixed string in tests). */
   seed: Uint8Array | string;
   /** The registered cameras: the federation's members, each with its own local data. */
-  cameras: () => string[];
+  cameras: () => CameraId[];
   /** Whether a camera can take part now; offline cameras are never selected. All by default. */
-  available?: (cameraId: string) => boolean;
+  available?: (cameraId: CameraId) => boolean;
   /** Link health 0..1 per camera (from the swarm's link measurements); unknown cameras count as healthy. */
-  linkHealth?: (cameraId: string) => number;
+  linkHealth?: (cameraId: CameraId) => number;
   audit?: { record(input: AuditInput): unknown };
   /** Shape of the generated local data sets. */
   task?: Partial<TaskSpec>;
@@ -46,7 +47,7 @@ export interface FederatedDeps {
    * Measured message loss 0..1 per camera (the swarm's sequence gaps), null when unmeasured. The
    * simulated dropouts are drawn from it (engine's lossDropout); without it nobody drops out.
    */
-  linkLoss?: (cameraId: string) => number | null;
+  linkLoss?: (cameraId: CameraId) => number | null;
   /** Overrides the simulated dropouts (tests). */
   dropout?: RoundContext['dropout'];
   /** Yields between rounds so other calls are served; tests may pass an immediate one. */
@@ -102,9 +103,9 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
   const { bus, log, now } = deps;
   const sql = federatedStatements(deps.db);
   const rng = createRng(deps.seed);
-  const linkHealth = (id: string): number => deps.linkHealth?.(id) ?? 1;
-  const available = (id: string): boolean => deps.available?.(id) ?? true;
-  const onlineCount = (cams: readonly string[]): number => cams.filter(available).length;
+  const linkHealth = (id: CameraId): number => deps.linkHealth?.(id) ?? 1;
+  const available = (id: CameraId): boolean => deps.available?.(id) ?? true;
+  const onlineCount = (cams: readonly CameraId[]): number => cams.filter(available).length;
   const defer = deps.defer ?? (() => new Promise<void>((r) => setImmediate(r)));
 
   const loadConfig = (): FederatedConfig => {

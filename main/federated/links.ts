@@ -1,16 +1,17 @@
 import type { CameraState } from '../../preload/contract/fleet';
+import type { CameraId } from '../../preload/contract/camera-id';
 import type { FleetService } from '../fleet';
 
 /** What the federated rounds need to know about the cameras, from the live fleet and swarm. */
 export interface LiveCameras {
   /** Registered cameras: the federation's members (each keeps its local data while registered). */
-  cameras(): string[];
+  cameras(): CameraId[];
   /** Offline cameras (and ones the swarm has marked down or quarantined) are never selected. */
-  available(cameraId: string): boolean;
+  available(cameraId: CameraId): boolean;
   /** 0..1; selection prefers healthy links. */
-  linkHealth(cameraId: string): number;
+  linkHealth(cameraId: CameraId): number;
   /** Measured message loss 0..1 from the swarm; null when nothing has been measured for the camera. */
-  linkLoss(cameraId: string): number | null;
+  linkLoss(cameraId: CameraId): number | null;
 }
 
 /** The swarm topology's view of one camera's link (main/swarm's TopoNode, structurally). */
@@ -45,13 +46,13 @@ export function liveCameras(deps: {
   /** The swarm topology's nodes (swarm.coordinator.topology.graph().nodes); omit when there is no swarm. */
   swarmLinks?: () => readonly SwarmLink[];
 }): LiveCameras {
-  // The swarm knows a camera by its serial (what it signs its messages with), the fleet and the
-  // federation by the registry id: look links up by serial, or the measurements are never found.
-  const linkOf = (id: string): SwarmLink | undefined => {
-    const serial = deps.fleet.registry.get(id)?.serial || id;
-    return (deps.swarmLinks?.() ?? []).find((l) => l.id === serial);
+  // The swarm's topology names a camera by its serial (what it signs its messages with), the fleet
+  // and the federation by its id: a link is found by the camera's serial attribute.
+  const linkOf = (id: CameraId): SwarmLink | undefined => {
+    const serial = deps.fleet.registry.get(id)?.serial;
+    return serial ? (deps.swarmLinks?.() ?? []).find((l) => l.id === serial) : undefined;
   };
-  const state = (id: string): CameraState => deps.fleet.status(id)?.state ?? 'offline';
+  const state = (id: CameraId): CameraState => deps.fleet.status(id)?.state ?? 'offline';
   return {
     cameras: () => deps.fleet.registry.list().map((c) => c.id),
     available: (id) => {

@@ -5,13 +5,13 @@ import type { Rng } from './random';
  * (Efraimidis & Spirakis 2006, key = u^(1/w)) with w = max(floor, health). The floor keeps every
  * camera's chance above zero, so a camera with a poor link still takes part now and then.
  */
-export function selectParticipants(
-  cameras: readonly string[],
+export function selectParticipants<Id extends string>(
+  cameras: readonly Id[],
   count: number,
-  linkHealth: (cameraId: string) => number,
+  linkHealth: (cameraId: Id) => number,
   rng: Rng,
   floor = 0.05,
-): string[] {
+): Id[] {
   const keyed = cameras.map((id) => {
     const h = linkHealth(id);
     const w = Math.max(floor, Number.isFinite(h) ? Math.min(1, h) : 0);

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventPayload, MethodInput, MethodName, MethodOutput } from '../../preload/contract';
+import { parseCameraId } from '../../preload/contract/camera-id';
 import { createEventBus } from '../kernel/bus';
 import type { Handler } from '../kernel/dispatcher';
 import { AppError } from '../kernel/errors';
@@ -35,7 +36,7 @@ function setup(over: Partial<FederatedDeps> = {}, dir = fs.mkdtempSync(path.join
     log: silentLogger(),
     now: () => ++t,
     seed: 'svc',
-    cameras: () => Array.from({ length: 9 }, (_, i) => `SIM-${i + 1}`),
+    cameras: () => Array.from({ length: 9 }, (_, i) => parseCameraId(`SIM-${i + 1}`)),
     task: { classes: 4, features: 8, samplesPerClient: 60, testSamples: 400 },
     audit: { record: (a) => audits.push(a.message) },
     dropout: () => undefined,

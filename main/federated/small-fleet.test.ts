@@ -2,7 +2,7 @@
 // graph there; the thresholds must be satisfiable, healthy cameras must never be dropped, and a
 // third of the cameras dropping must still give the exact sum.
 import { describe, expect, it } from 'vitest';
-import { federatedConfig } from '../../preload/contract';
+import { federatedConfig, parseCameraId } from '../../preload/contract';
 import { generateTask } from './data';
 import { Federation, lossDropout } from './engine';
 import { liveCameras } from './links';
@@ -95,7 +95,7 @@ describe('secure aggregation on small fleets', () => {
 
 describe('federated secure rounds on small fleets', () => {
   const fleet = (n: number) => {
-    const cams = Array.from({ length: n }, (_, i) => `CAM${i}`);
+    const cams = Array.from({ length: n }, (_, i) => parseCameraId(`CAM${i}`));
     const task = generateTask({ classes: 3, features: 6, clients: n, samplesPerClient: 30, testSamples: 200, alpha: 0.5, separation: 3 }, createRng(`task-${n}`));
     return { cams, fed: new Federation(task, cams, createRng(`fed-${n}`)) };
   };
@@ -176,11 +176,11 @@ describe('link measurements reach the federation', () => {
         { id: 'ACCC8E000002', status: 'down', loss: 0, latencyMs: null, lastSeen: null },
       ],
     });
-    expect(live.linkHealth('cam_1')).toBeCloseTo(0.98, 12); // measured, not the 0.3 "connecting" guess
-    expect(live.linkLoss('cam_1')).toBe(0.02);
-    expect(live.available('cam_2')).toBe(false); // the swarm's "down" applies
-    expect(live.linkLoss('cam_2')).toBeNull(); // nothing received yet: no loss figure
-    expect(live.linkLoss('cam_3')).toBeNull();
-    expect(live.linkHealth('cam_3')).toBe(0.3);
+    expect(live.linkHealth(parseCameraId('cam_1'))).toBeCloseTo(0.98, 12); // measured, not the 0.3 "connecting" guess
+    expect(live.linkLoss(parseCameraId('cam_1'))).toBe(0.02);
+    expect(live.available(parseCameraId('cam_2'))).toBe(false); // the swarm's "down" applies
+    expect(live.linkLoss(parseCameraId('cam_2'))).toBeNull(); // nothing received yet: no loss figure
+    expect(live.linkLoss(parseCameraId('cam_3'))).toBeNull();
+    expect(live.linkHealth(parseCameraId('cam_3'))).toBe(0.3);
   });
 });

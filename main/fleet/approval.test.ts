@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCameraId, type CameraId } from '../../preload/contract/camera-id';
 import type { Deploy } from '../../preload/contract/deploy';
 import { connectBridge, type BridgeCallError, type BridgeClient } from '../agents';
 import { createAgentBridge, type AgentBridge } from '../agents';
@@ -40,7 +41,7 @@ describe('deploys approved by a room decision', () => {
   let closeAll: () => Promise<void>;
   let buildSha = '';
   let buildName = '';
-  const ids: string[] = [];
+  const ids: CameraId[] = [];
   /** The rooms' clock runs ahead by this much: deadlines pass without waiting. */
   let skew = 0;
   const deploys = (): number => (db.prepare('SELECT COUNT(*) AS n FROM deploys').get() as { n: number }).n;
@@ -70,7 +71,7 @@ describe('deploys approved by a room decision', () => {
       if (!r.ok) throw new Error(`${m}: ${r.error.message}`);
       return r.value as T;
     };
-    for (const c of sim.cameras) ids.push((await call<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password, httpsPort: c.httpsPort })).id);
+    for (const c of sim.cameras) ids.push((await call<{ id: CameraId }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password, httpsPort: c.httpsPort })).id);
     // A room's decision never switches AllowUnsigned on: the cameras' owner allowed unsigned apps on them beforehand.
     for (const c of sim.cameras) await curl(`${c.url}/axis-cgi/applications/config.cgi?action=set&name=AllowUnsigned&value=true`, { user: c.username, pass: c.password });
     const manifest = JSON.parse(fs.readFileSync(path.join(nativeDir, 'manifest.json'), 'utf8')) as { acapPackageConf: { setup: Record<string, unknown> } };
@@ -355,7 +356,7 @@ describe('a kill right after the deciding vote', () => {
       const { started, service } = recorder();
       const first = createDeployApproval({ db, bus, log, now: Date.now, rooms, deploy: service });
       const room = rooms.createRoom({ name: 'Orphan' });
-      const p = first.propose({ roomId: room.id, by: { kind: 'agent', id: 'agent:o', name: 'o' }, build: 'x', cameraIds: ['cam-2'], reason: 'r' });
+      const p = first.propose({ roomId: room.id, by: { kind: 'agent', id: 'agent:o', name: 'o' }, build: 'x', cameraIds: [parseCameraId('cam-2')], reason: 'r' });
       first.close();
       rooms.vote({ proposalId: p.id, voter: OWNER, choice: 'yes' });
       const decision = rooms.listDecisions(room.id)[0]!;

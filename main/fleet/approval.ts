@@ -8,6 +8,7 @@
 // and expired proposals start nothing. This is the only path from an agent to a deploy.
 import { z } from 'zod';
 import type { Decision, Proposal } from '../../preload/contract';
+import { cameraIdSchema, type CameraId } from '../../preload/contract/camera-id';
 import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { Author, QuorumRule, RoomsService } from '../rooms';
@@ -28,7 +29,7 @@ export interface ProposeDeployInput {
   by: Author;
   /** sha256 or file name of a build the app knows. */
   build: string;
-  cameraIds: string[];
+  cameraIds: CameraId[];
   reason: string;
   rule?: QuorumRule;
   deadlineMs?: number;
@@ -43,7 +44,7 @@ const approvalRowSchema = z.object({
   proposal_id: z.number(),
   room_id: z.string(),
   build_sha: z.string(),
-  camera_ids: jsonText(z.array(z.string())),
+  camera_ids: jsonText(z.array(cameraIdSchema)),
   status: z.enum(['pending', 'started', 'closed']),
   decision_id: z.number().nullable(),
   deploy_id: z.string().nullable(),

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCameraId, type CameraId } from '../../preload/contract/camera-id';
 import type { Deploy, DeployBuild } from '../../preload/contract/deploy';
 import type { FederatedModel } from '../../preload/contract/federated';
 import { startSimulatedFleet, type SimFleet } from '../camsim';
@@ -58,7 +59,7 @@ describe('deploy with a federated model version', () => {
   let call: (method: string, input: unknown) => Promise<unknown>;
   let closeAll: () => Promise<void>;
   let baseSha = '';
-  const ids: string[] = [];
+  const ids: CameraId[] = [];
 
   const ok = async <T,>(method: string, input: unknown): Promise<T> => {
     const r = (await call(method, input)) as { ok: boolean; value?: T; error?: { message: string } };
@@ -79,7 +80,7 @@ describe('deploy with a federated model version', () => {
     // A small deterministic federation (its own simulated clients) produces the model versions.
     federated = createFederatedService({
       db, bus, log, now: Date.now, seed: 'deploy-model',
-      cameras: () => Array.from({ length: 6 }, (_, i) => `SIM-${i + 1}`),
+      cameras: () => Array.from({ length: 6 }, (_, i) => parseCameraId(`SIM-${i + 1}`)),
       task: { classes: 3, features: 5, samplesPerClient: 40, testSamples: 200 },
       dropout: () => undefined,
     });
@@ -101,7 +102,7 @@ describe('deploy with a federated model version', () => {
       await federated.close();
       await h.close();
     };
-    for (const c of sim.cameras) ids.push((await ok<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password, httpsPort: c.httpsPort })).id);
+    for (const c of sim.cameras) ids.push((await ok<{ id: CameraId }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password, httpsPort: c.httpsPort })).id);
     // The built-in agent stands in for the program, so any executable bytes do.
     const manifest = JSON.parse(fs.readFileSync(path.join(nativeDir, 'manifest.json'), 'utf8')) as { acapPackageConf: { setup: Record<string, unknown> } };
     manifest.acapPackageConf.setup.version = '2.0.0';

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CameraId } from '../../preload/contract/camera-id';
 import type { Deploy, DeployTarget, PreflightRow } from '../../preload/contract/deploy';
 import { createAuditLog } from '../audit';
 import { startSimulatedFleet, type SimFleet } from '../camsim';
@@ -36,7 +37,7 @@ describe.skipIf(!canBuild)('deploy against the simulated fleet', () => {
   const progress: { deployId: string; target: DeployTarget }[] = [];
   const progressHooks: ((p: { deployId: string; target: DeployTarget }) => void)[] = [];
   const builds: Record<string, string> = {};
-  const ids: string[] = [];
+  const ids: CameraId[] = [];
   const native = () => sim.appMode === 'native';
 
   const ok = async <T,>(method: string, input: unknown): Promise<T> => {
@@ -111,7 +112,7 @@ describe.skipIf(!canBuild)('deploy against the simulated fleet', () => {
       await h.close();
     };
     for (const c of sim.cameras) {
-      const cam = await ok<{ id: string }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password, httpsPort: c.httpsPort });
+      const cam = await ok<{ id: CameraId }>('fleet.add', { address: new URL(c.url).host, username: c.username, password: c.password, httpsPort: c.httpsPort });
       ids.push(cam.id);
     }
     // Real builds from native/ (each version compiled in), plus a foreign-architecture package.

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { deploySchema, type Deploy, type DeployApproval, type DeployBuild, type DeployTarget, type PreflightRow } from '../../preload/contract/deploy';
+import type { CameraId } from '../../preload/contract/camera-id';
 import type { Camera } from '../../preload/contract/fleet';
 import type { AuditLog } from '../audit';
 import type { EventBus } from '../kernel/bus';
@@ -54,9 +55,9 @@ export interface DeployDeps {
 export interface DeployService {
   handlers: Handlers;
   /** Resolves a build (sha256 or file name) and camera ids for a proposal; AppError when unknown. */
-  resolve(build: string, cameraIds: readonly string[]): { build: DeployBuild; cameras: { id: string; name: string }[] };
+  resolve(build: string, cameraIds: readonly CameraId[]): { build: DeployBuild; cameras: { id: CameraId; name: string }[] };
   /** Starts a deploy a room decision approved; `who` goes into the history and the audit. */
-  startApproved(input: { buildSha: string; cameraIds: string[]; who: string; approval: DeployApproval }): string;
+  startApproved(input: { buildSha: string; cameraIds: CameraId[]; who: string; approval: DeployApproval }): string;
   get(deployId: string): Deploy;
   /** Resolves when every running deploy has finished (tests, shutdown). */
   idle(): Promise<void>;
@@ -187,7 +188,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
   };
 
   // ---- cameras ----
-  const camera = (id: string): Camera => {
+  const camera = (id: CameraId): Camera => {
     const c = registry.get(id);
     if (!c) throw notFound(`Camera ${id}`);
     return c;
@@ -267,12 +268,12 @@ export function createDeployService(deps: DeployDeps): DeployService {
   };
 
   // ---- persistence ----
-  const targetRow = (deployId: string, cameraId: string): TargetRow => {
+  const targetRow = (deployId: string, cameraId: CameraId): TargetRow => {
     const r = q.target.get(deployId, cameraId);
     if (!r) throw new Error(`no target row for camera ${cameraId} in deploy ${deployId}`);
     return r;
   };
-  const setTarget = (deployId: string, cameraId: string, patch: Partial<Omit<TargetRow, 'deploy_id' | 'camera_id'>>, persist = true): DeployTarget => {
+  const setTarget = (deployId: string, cameraId: CameraId, patch: Partial<Omit<TargetRow, 'deploy_id' | 'camera_id'>>, persist = true): DeployTarget => {
     const r = { ...targetRow(deployId, cameraId), ...patch, updated_at: now() };
     if (persist) q.updateTarget(r);
     const t = toTarget(r);
@@ -600,11 +601,11 @@ export function createDeployService(deps: DeployDeps): DeployService {
 
   const create = (
     buildSha: string,
-    cameraIds: string[],
+    cameraIds: CameraId[],
     opts: Options,
     ctx: CallContext | { who: string; approval: DeployApproval },
     retryOf: string | null,
-    previous?: Map<string, TargetRow>,
+    previous?: Map<CameraId, TargetRow>,
   ): string => {
     const build = getBuild(buildSha);
     if (!build) throw notFound(`Build ${buildSha.slice(0, 12)}`);
@@ -677,7 +678,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
     },
     'deploy.installed': async ({ cameraIds }) => {
       const cams = cameraIds ? cameraIds.map(camera) : registry.list().filter((c) => !c.demo || c.demoActive);
-      const out: { cameraId: string; version: string | null; status: string | null; error: string | null }[] = [];
+      const out: { cameraId: CameraId; version: string | null; status: string | null; error: string | null }[] = [];
       const q = [...cams];
       await Promise.all(
         Array.from({ length: Math.min(8, q.length) }, async () => {

@@ -3,6 +3,7 @@
 // because it chains to a CA the user trusts and names the camera. identity.cgi is read only over
 // that channel; a changed certificate stops everything and waits for the user's decision.
 import crypto from 'node:crypto';
+import type { CameraId } from '../../preload/contract/camera-id';
 import type { Camera } from '../../preload/contract/fleet';
 import type { AuditLog } from '../audit';
 import { AppError } from '../kernel/errors';
@@ -44,7 +45,7 @@ export function createEnrolment(deps: {
   target: (c: Camera) => HelperTarget;
   /** The camera list changed (a pin, a changed certificate, a key). */
   changed: () => void;
-  onKeyRecorded?: (k: { cameraId: string; serial: string; keyId: string; publicKey: string }) => void;
+  onKeyRecorded?: (k: { cameraId: CameraId; serial: string; keyId: string; publicKey: string }) => void;
 }): Enrolment {
   const { registry, helper, audit, now } = deps;
 

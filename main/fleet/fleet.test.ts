@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCameraId, type CameraId } from '../../preload/contract/camera-id';
 import { createAuditLog } from '../audit';
 import { startSimulatedFleet } from '../camsim';
 import { createEventBus } from '../kernel/bus';
@@ -99,7 +100,7 @@ describe('fleet registry over the wire', () => {
 
       const added = await app.call('fleet.add', { address: addr(0), username: cam.username, password: cam.password, name: 'Gate', httpsPort: cam.httpsPort });
       expect(added.ok).toBe(true);
-      const c = (added as { value: { id: string; model: string; architecture: string; serial: string; soc: string } }).value;
+      const c = (added as { value: { id: CameraId; model: string; architecture: string; serial: string; soc: string } }).value;
       expect(c).toMatchObject({ serial: cam.serial, architecture: 'aarch64' });
       expect(cam.model).toContain(c.model);
       expect(await app.call('fleet.add', { address: addr(0), username: cam.username, password: cam.password })).toMatchObject({ ok: false, error: { code: 'conflict' } });
@@ -156,7 +157,7 @@ describe('fleet registry over the wire', () => {
     await app.mqtt.start();
     try {
       const cam = sim.cameras[1]!;
-      const added = (await app.call('fleet.add', { address: addr(1), username: cam.username, password: cam.password })) as { ok: true; value: { id: string } };
+      const added = (await app.call('fleet.add', { address: addr(1), username: cam.username, password: cam.password })) as { ok: true; value: { id: CameraId } };
       const mqtt = await import('mqtt');
       const ep = app.mqtt.endpoint()!;
       const pub = await mqtt.default.connectAsync(`mqtt://${ep.host}:${ep.port}`);
@@ -176,7 +177,7 @@ describe('swarm quarantine in fleet status', () => {
     const app = build(path.join(dir, 'q'));
     try {
       const cam = sim.cameras[0]!;
-      const added = (await app.call('fleet.add', { address: addr(0), username: cam.username, password: cam.password })) as { ok: true; value: { id: string } };
+      const added = (await app.call('fleet.add', { address: addr(0), username: cam.username, password: cam.password })) as { ok: true; value: { id: CameraId } };
       const pushed: { cameraId: string; quarantined?: unknown }[] = [];
       app.bus.subscribe('fleet.cameraStatus', (st) => pushed.push(st));
       expect(app.fleet.status(added.value.id)?.quarantined).toBeUndefined();
@@ -199,7 +200,7 @@ describe('camera messages come only through the swarm', () => {
     const app = build(path.join(dir, 'u'));
     try {
       const cam = sim.cameras[1]!;
-      const added = (await app.call('fleet.add', { address: addr(1), username: cam.username, password: cam.password })) as { ok: true; value: { id: string } };
+      const added = (await app.call('fleet.add', { address: addr(1), username: cam.username, password: cam.password })) as { ok: true; value: { id: CameraId } };
       const id = added.value.id;
       const heard: boolean[] = [];
       app.fleet.subscribeMessages((m) => heard.push(m.verified));
@@ -247,8 +248,8 @@ describe('frame channel', () => {
     let slowBuffered = 0;
     mux.attach('fast', { send: (d) => fast.push(d), bufferedAmount: () => 0, isOpen: () => true });
     mux.attach('slow', { send: (d) => (slow.push(d), (slowBuffered += d.length)), bufferedAmount: () => slowBuffered, isOpen: () => true });
-    const [a] = mux.watch('fast', ['c1'], 64, 36, 10);
-    mux.watch('slow', ['c1'], 64, 36, 10);
+    const [a] = mux.watch('fast', [parseCameraId('c1')], 64, 36, 10);
+    mux.watch('slow', [parseCameraId('c1')], 64, 36, 10);
     expect(mux.wanted().size).toBe(1); // same size and rate share one camera stream
     const jpeg = new Uint8Array(400 * 1024).fill(1);
     for (let i = 0; i < 10; i++) mux.deliver('c1@64x36@10', { ts: 1000 + i, width: 64, height: 36, jpeg });
@@ -264,13 +265,13 @@ describe('frame channel', () => {
     const b: Buffer[] = [];
     mux.attach('a', { send: (d) => a.push(d), bufferedAmount: () => 0, isOpen: () => true });
     mux.attach('b', { send: (d) => b.push(d), bufferedAmount: () => 0, isOpen: () => true });
-    const [small] = mux.watch('a', ['c1'], 320, 180, 10);
-    const [big] = mux.watch('a', ['c1'], 1280, 720, 10);
-    mux.watch('b', ['c2'], 320, 180, 10);
-    expect(mux.watching('c1')).toBe(true);
-    expect(mux.watching('c3')).toBe(false);
+    const [small] = mux.watch('a', [parseCameraId('c1')], 320, 180, 10);
+    const [big] = mux.watch('a', [parseCameraId('c1')], 1280, 720, 10);
+    mux.watch('b', [parseCameraId('c2')], 320, 180, 10);
+    expect(mux.watching(parseCameraId('c1'))).toBe(true);
+    expect(mux.watching(parseCameraId('c3'))).toBe(false);
     const obs = [{ box: { left: 0.1, top: 0.2, right: 0.3, bottom: 0.4 }, cls: 'Human', score: 0.9, trackId: '7' }];
-    mux.deliverDetections('c1', 1795222210400, { observations: obs, inferenceMs: 17 });
+    mux.deliverDetections(parseCameraId('c1'), 1795222210400, { observations: obs, inferenceMs: 17 });
     expect(b).toHaveLength(0);
     expect(a.map((m) => [m[1], m.readUInt16BE(2), m.readDoubleBE(4)])).toEqual([
       [FRAME_KIND_DETECTIONS, small!.channel, 1795222210400],

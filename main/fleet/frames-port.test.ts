@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MessageChannel, type MessagePort as NodeMessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseCameraId } from '../../preload/contract/camera-id';
 import { createIpcTransport, FRAMES_MESSAGE, type FrameWindow } from '../../renderer/src/transport/ipc';
 import { createAuditLog } from '../audit';
 import { createEventBus } from '../kernel/bus';
@@ -71,15 +72,15 @@ describe('window frame sinks (app mode)', () => {
   it('sends a window\'s channels as exact ArrayBuffers once its port is open, watched before or after', () => {
     const mux = createFrameMux({ onChange: () => {} });
     const sinks = createWindowFrameSinks(muxTarget(mux));
-    const [early] = mux.watch('window:1', ['c1'], 320, 180, 10); // the page may watch before the port is bound
+    const [early] = mux.watch('window:1', [parseCameraId('c1')], 320, 180, 10); // the page may watch before the port is bound
     mux.deliver('c1@320x180@10', { ts: 1, width: 320, height: 180, jpeg: jpeg(100) });
     const port = new FakePortMain();
     sinks.open('window:1', port);
     expect(port.started).toBe(true);
-    const [late] = mux.watch('window:1', ['c2'], 640, 360, 5);
+    const [late] = mux.watch('window:1', [parseCameraId('c2')], 640, 360, 5);
     mux.deliver('c1@320x180@10', { ts: 2, width: 320, height: 180, jpeg: jpeg(100) });
     mux.deliver('c2@640x360@5', { ts: 3, width: 640, height: 360, jpeg: jpeg(5000) });
-    mux.deliverDetections('c1', 2, { observations: [], inferenceMs: 12 });
+    mux.deliverDetections(parseCameraId('c1'), 2, { observations: [], inferenceMs: 12 });
     expect(port.posted.every((m) => m instanceof ArrayBuffer)).toBe(true);
     // Small messages come from Node's shared Buffer pool: only their own bytes may travel.
     expect(port.posted.map((m) => (m as ArrayBuffer).byteLength)).toEqual([FRAME_HEADER_BYTES + 100, FRAME_HEADER_BYTES + 5000, FRAME_HEADER_BYTES + JSON.stringify({ observations: [], inferenceMs: 12 }).length]);
@@ -97,7 +98,7 @@ describe('window frame sinks (app mode)', () => {
     const sinks = createWindowFrameSinks(muxTarget(mux));
     const port = new FakePortMain();
     sinks.open('window:1', port);
-    mux.watch('window:1', ['c1'], 64, 36, 10);
+    mux.watch('window:1', [parseCameraId('c1')], 64, 36, 10);
     const big = jpeg(400 * 1024);
     for (let i = 0; i < 10; i++) mux.deliver('c1@64x36@10', { ts: 1000 + i, width: 64, height: 36, jpeg: big });
     // Same rule as a socket: 0, 400 KiB and 800 KiB pending are below the mark, 1.2 MiB is not.
@@ -117,7 +118,7 @@ describe('window frame sinks (app mode)', () => {
     const sinks = createWindowFrameSinks(muxTarget(mux));
     const port = new FakePortMain();
     sinks.open('window:1', port);
-    mux.watch('window:1', ['c1'], 64, 36, 10);
+    mux.watch('window:1', [parseCameraId('c1')], 64, 36, 10);
     for (let i = 0; i < 3; i++) mux.deliver('c1@64x36@10', { ts: i, width: 64, height: 36, jpeg: jpeg(400 * 1024) });
     const sent = port.bytes();
     port.fromRenderer({ ack: sent + 1 }); // more than was ever sent
@@ -139,7 +140,7 @@ describe('window frame sinks (app mode)', () => {
     const sinks = createWindowFrameSinks(muxTarget(mux));
     const first = new FakePortMain();
     sinks.open('window:1', first);
-    mux.watch('window:1', ['c1'], 320, 180, 10);
+    mux.watch('window:1', [parseCameraId('c1')], 320, 180, 10);
     expect([...mux.wanted().keys()]).toEqual(['c1@320x180@10']);
     const before = changes;
 
@@ -149,7 +150,7 @@ describe('window frame sinks (app mode)', () => {
     expect(mux.wanted().size).toBe(0);
     expect(changes).toBe(before + 1); // the fleet stops the camera stream nobody watches now
     first.remoteClosed(); // a late close of the old port must not unbind the new one
-    mux.watch('window:1', ['c2'], 320, 180, 10);
+    mux.watch('window:1', [parseCameraId('c2')], 320, 180, 10);
     mux.deliver('c1@320x180@10', { ts: 1, width: 320, height: 180, jpeg: jpeg(64) });
     mux.deliver('c2@320x180@10', { ts: 2, width: 320, height: 180, jpeg: jpeg(64) });
     expect(first.posted).toHaveLength(0);
@@ -162,11 +163,11 @@ describe('window frame sinks (app mode)', () => {
     const socketGot: Buffer[] = [];
     const socket: FrameSink = { send: (d) => socketGot.push(d), bufferedAmount: () => 0, isOpen: () => true };
     mux.attach('127.0.0.1:5000', socket);
-    mux.watch('127.0.0.1:5000', ['c1'], 320, 180, 10);
+    mux.watch('127.0.0.1:5000', [parseCameraId('c1')], 320, 180, 10);
 
     const a = new FakePortMain();
     sinks.open('window:1', a);
-    mux.watch('window:1', ['c1'], 320, 180, 10);
+    mux.watch('window:1', [parseCameraId('c1')], 320, 180, 10);
     a.remoteClosed();
     expect(sinks.stats('window:1')).toBeUndefined();
     mux.deliver('c1@320x180@10', { ts: 1, width: 320, height: 180, jpeg: jpeg(64) });
@@ -175,7 +176,7 @@ describe('window frame sinks (app mode)', () => {
 
     const b = new FakePortMain();
     sinks.open('window:2', b);
-    mux.watch('window:2', ['c3'], 320, 180, 10);
+    mux.watch('window:2', [parseCameraId('c3')], 320, 180, 10);
     sinks.close('window:2');
     expect(b.closed).toBe(true);
     sinks.close('window:2'); // twice is harmless
@@ -286,7 +287,7 @@ describe('main ↔ renderer over a real MessageChannel', () => {
     t.onBinary!((b) => got.push(b));
     sinks.open('window:1', asPortMain(port1));
     win.deliver({ type: FRAMES_MESSAGE }, [port2]);
-    const [ch] = mux.watch('window:1', ['c1'], 320, 180, 10);
+    const [ch] = mux.watch('window:1', [parseCameraId('c1')], 320, 180, 10);
     for (let i = 0; i < 5; i++) mux.deliver('c1@320x180@10', { ts: 100 + i, width: 320, height: 180, jpeg: jpeg(2000 + i) });
     const end = Date.now() + 5000;
     while ((got.length < 5 || sinks.stats('window:1')!.unacked > 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));

@@ -2,6 +2,8 @@
 // (format in docs/protocol.md, "Camera frames to the renderer"). A client whose socket is backed up
 // loses frames instead of queueing them, so a slow tab never grows main's memory or its latency.
 
+import type { CameraId } from '../../preload/contract/camera-id';
+
 export const FRAME_VERSION = 1;
 export const FRAME_KIND_JPEG = 1;
 /** Detections for one frame: the header's timestamp is `frame.timestamp`, width/height are 0, the payload is JSON. */
@@ -56,13 +58,13 @@ export interface FrameSink {
 
 export interface StreamSpec {
   key: string;
-  cameraId: string;
+  cameraId: CameraId;
   width: number;
   height: number;
   fps: number;
 }
 
-export const streamKey = (cameraId: string, width: number, height: number, fps: number): string => `${cameraId}@${width}x${height}@${fps}`;
+export const streamKey = (cameraId: CameraId, width: number, height: number, fps: number): string => `${cameraId}@${width}x${height}@${fps}`;
 
 interface Client {
   sink: FrameSink | undefined;
@@ -76,15 +78,15 @@ export interface FrameMux {
   /** Binds a client's sink (on connect); frames for its channels start flowing. */
   attach(peer: string, sink: FrameSink): void;
   detach(peer: string): void;
-  watch(peer: string, cameraIds: string[], width: number, height: number, fps: number): { cameraId: string; channel: number }[];
+  watch(peer: string, cameraIds: readonly CameraId[], width: number, height: number, fps: number): { cameraId: CameraId; channel: number }[];
   unwatch(peer: string, channels?: number[]): number;
   /** Drops every channel of a camera (it was removed). */
-  forgetCamera(cameraId: string): void;
+  forgetCamera(cameraId: CameraId): void;
   deliver(streamKey: string, f: { ts: number; width: number; height: number; jpeg: Uint8Array }): void;
   /** Detections of one camera's frame to every channel that shows that camera (any size). */
-  deliverDetections(cameraId: string, frameTs: number, d: FrameDetections): void;
+  deliverDetections(cameraId: CameraId, frameTs: number, d: FrameDetections): void;
   /** Whether some client watches this camera. */
-  watching(cameraId: string): boolean;
+  watching(cameraId: CameraId): boolean;
   /** The streams some client currently wants. */
   wanted(): Map<string, StreamSpec>;
   stats(peer: string): { sent: number; dropped: number } | undefined;

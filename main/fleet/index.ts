@@ -1,6 +1,7 @@
 // The fleet capability: camera registry, live status, MQTT ingest bookkeeping, the demo fleet and
 // the frame channel. Camera I/O happens in the helper process (driven through the supervisor).
 import type { WebSocket } from 'ws';
+import type { CameraId } from '../../preload/contract/camera-id';
 import type { Camera, CameraState, CameraStatus } from '../../preload/contract/fleet';
 import type { AuditLog } from '../audit';
 import type { EventBus } from '../kernel/bus';
@@ -52,9 +53,9 @@ export interface FleetDeps {
   /** A heartbeat older than this no longer counts as "online". */
   heartbeatTimeoutMs?: number;
   /** A camera's signing key was recorded from identity.cgi (the swarm capability listens here). */
-  onKeyRecorded?: (k: { cameraId: string; serial: string; keyId: string; publicKey: string }) => void;
+  onKeyRecorded?: (k: { cameraId: CameraId; serial: string; keyId: string; publicKey: string }) => void;
   /** The app's ground calibration (calibration.cgi), read right after the key; the timeline listens here. */
-  onCalibration?: (c: { cameraId: string; serial: string; source: string; points: { image: { u: number; v: number }; ground: { x: number; y: number } }[] }) => void;
+  onCalibration?: (c: { cameraId: CameraId; serial: string; source: string; points: { image: { u: number; v: number }; ground: { x: number; y: number } }[] }) => void;
 }
 
 export interface FleetService {
@@ -80,13 +81,19 @@ export interface FleetService {
   attachSink(peer: string, sink: FrameSink): void;
   /** Unbinds a sink and stops every channel its peer watched. */
   detachSink(peer: string): void;
-  status(id: string): CameraStatus | undefined;
+  status(id: CameraId): CameraStatus | undefined;
   /** The swarm quarantined (or, with null, released) the camera with this serial; shown in its status. */
   setQuarantine(serial: string, q: { since: number; reason: string } | null): void;
-  /** One JPEG from the camera known by this id or serial, over VAPIX (image.cgi); for the event review. */
-  snapshot(idOrSerial: string, size?: { width: number; height: number }): Promise<Buffer>;
+  /** One JPEG from this camera, over VAPIX (image.cgi); for the event review. */
+  snapshot(id: CameraId, size?: { width: number; height: number }): Promise<Buffer>;
+  /**
+   * The camera a serial names (the swarm and a camera's own messages name it so): the one place a
+   * serial becomes a camera id. Of several records with the serial (a demo camera left behind by a
+   * real one), the active one.
+   */
+  cameraIdOf(serial: string): CameraId | undefined;
   /** The signing key recorded for the active camera with this serial, for verifying its messages. */
-  keyFor(serial: string): { cameraId: string; keyId: string; publicKey: string } | undefined;
+  keyFor(serial: string): { cameraId: CameraId; keyId: string; publicKey: string } | undefined;
   /** Frames and stream status from the helper (wire as the supervisor's onEvent). */
   onHelperEvent(ev: HelperEvent): void;
   /** Wire as the supervisor's onReady: after a restart, streams are started again. */
@@ -128,8 +135,8 @@ export function createFleetService(deps: FleetDeps): FleetService {
   const { db, bus, log, audit, secrets, settings, helper, now } = deps;
   const hbTimeout = deps.heartbeatTimeoutMs ?? 5000;
   const registry = createRegistry({ db, secrets, now });
-  const live = new Map<string, Live>();
-  const active = new Map<string, { cameraId: string }>(); // streams the helper runs, by key
+  const live = new Map<CameraId, Live>();
+  const active = new Map<string, { cameraId: CameraId }>(); // streams the helper runs, by key
   let demo: DemoFleet | undefined;
   let demoBusy: Promise<void> = Promise.resolve();
   let closed = false;
@@ -137,7 +144,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
   const messageListeners = new Set<(m: CameraMessage) => void>();
   // By serial, as the swarm knows cameras; kept for serials not (yet) registered too.
   const quarantines = new Map<string, { since: number; reason: string }>();
-  const liveOf = (id: string): Live => {
+  const liveOf = (id: CameraId): Live => {
     let l = live.get(id);
     if (!l) {
       l = { streams: new Map(), state: 'unknown', since: now(), fpsCamera: null, inferenceMs: null, lastHeartbeat: null, badMqtt: 0, badVapix: 0, lastError: null, detections: { frameTs: null, observations: [] }, published: '' };
@@ -233,7 +240,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
   };
   const mux = createFrameMux({ onChange: () => reconcile() });
 
-  const stopCameraStreams = (cameraId: string): void => {
+  const stopCameraStreams = (cameraId: CameraId): void => {
     for (const [key, a] of [...active]) {
       if (a.cameraId !== cameraId) continue;
       active.delete(key);
@@ -555,9 +562,9 @@ export function createFleetService(deps: FleetDeps): FleetService {
       else if (!quarantines.delete(serial)) return;
       for (const c of registry.bySerial(serial)) publishStatus(c);
     },
-    async snapshot(idOrSerial, size = { width: 640, height: 360 }) {
-      const c = registry.list().find((x) => x.id === idOrSerial) ?? cameraForSerial(idOrSerial);
-      if (!c) throw new AppError('not_found', `No camera ${idOrSerial} is registered.`);
+    async snapshot(id, size = { width: 640, height: 360 }) {
+      const c = registry.get(id);
+      if (!c) throw new AppError('not_found', `No camera ${id} is registered.`);
       try {
         const r = await helper.call({ op: 'snapshot', target: target(c), width: size.width, height: size.height });
         return Buffer.from(r.jpegBase64, 'base64');
@@ -565,6 +572,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
         throw toAppError(err);
       }
     },
+    cameraIdOf: (serial) => cameraForSerial(serial)?.id,
     keyFor(serial) {
       const c = cameraForSerial(serial);
       const k = c && registry.keyOf(c.id);

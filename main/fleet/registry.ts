@@ -1,6 +1,7 @@
 // Cameras in SQLite (SQL and row schemas in statements.ts). Passwords never touch this table: they
 // go through the SecretStore under camera.<id>.password.
 import crypto from 'node:crypto';
+import { parseCameraId, type CameraId } from '../../preload/contract/camera-id';
 import { fovSchema, type Camera, type CameraState } from '../../preload/contract/fleet';
 import type { SecretStore } from '../kernel/ports';
 import type { Db } from '../store';
@@ -41,7 +42,7 @@ const toCamera = (r: CameraRow): Camera => {
   };
 };
 
-export const passwordSecret = (id: string): string => `camera.${id}.password`;
+export const passwordSecret = (id: CameraId): string => `camera.${id}.password`;
 
 export interface NewCamera {
   name: string;
@@ -81,16 +82,16 @@ export interface CameraPin {
 
 export interface Registry {
   list(): Camera[];
-  get(id: string): Camera | undefined;
+  get(id: CameraId): Camera | undefined;
   byAddress(host: string, port: number): Camera | undefined;
   bySerial(serial: string): Camera[];
   insert(c: NewCamera): Camera;
-  update(id: string, patch: CameraPatch): Camera;
+  update(id: CameraId, patch: CameraPatch): Camera;
   /** The signing key recorded from the camera's identity.cgi (docs/protocol.md, Keys). */
-  keyOf(id: string): { keyId: string; publicKey: string } | undefined;
-  pinOf(id: string): CameraPin | undefined;
-  remove(id: string): boolean;
-  password(id: string): string;
+  keyOf(id: CameraId): { keyId: string; publicKey: string } | undefined;
+  pinOf(id: CameraId): CameraPin | undefined;
+  remove(id: CameraId): boolean;
+  password(id: CameraId): string;
   state(key: string): string | undefined;
   setState(key: string, value: string): void;
 }
@@ -99,8 +100,8 @@ export function createRegistry(deps: { db: Db; secrets: SecretStore; now: () => 
   const { db, secrets, now } = deps;
   const newId = deps.newId ?? (() => `cam_${crypto.randomBytes(6).toString('hex')}`);
   const q = cameraStatements(db);
-  const row = (id: string): CameraRow | undefined => q.byId.get(id);
-  const get = (id: string): Camera | undefined => {
+  const row = (id: CameraId): CameraRow | undefined => q.byId.get(id);
+  const get = (id: CameraId): Camera | undefined => {
     const r = row(id);
     return r && toCamera(r);
   };
@@ -114,7 +115,7 @@ export function createRegistry(deps: { db: Db; secrets: SecretStore; now: () => 
     },
     bySerial: (serial) => q.bySerial.all(serial).map(toCamera),
     insert(c) {
-      const id = newId();
+      const id = parseCameraId(newId());
       const ts = now();
       db.transaction(() => {
         q.insert(id, c.name, c.host, c.port, c.httpsPort ?? 443, c.username, c.model, c.serial, c.architecture, c.soc, c.firmware, c.demo ? 1 : 0, c.demo ? 1 : 0, ts, ts);

@@ -1,6 +1,7 @@
 // The fleet's SQL, in one place, with each row shape decoded by a schema instead of cast: a column
 // that drifts from what the code expects fails loudly here rather than deep in a view.
 import { z } from 'zod';
+import { cameraIdSchema } from '../../preload/contract/camera-id';
 import type { Db } from '../store';
 
 /** Prepares `sql` once and decodes every row it returns with `schema`. */
@@ -26,7 +27,7 @@ const text = z.string();
 
 export const cameraRowSchema = z
   .object({
-    id: text,
+    id: cameraIdSchema,
     name: text,
     host: text,
     port: int,
@@ -150,7 +151,7 @@ export type DeployRow = z.infer<typeof deployRowSchema>;
 export const targetRowSchema = z
   .object({
     deploy_id: text,
-    camera_id: text,
+    camera_id: cameraIdSchema,
     camera_name: text,
     phase: z.enum(['queued', 'preflight', 'upload', 'start', 'verify', 'rollback', 'done']),
     outcome: z.enum(['pending', 'verified', 'rolled_back', 'failed', 'cancelled', 'interrupted', 'skipped']),
@@ -167,7 +168,7 @@ export const targetRowSchema = z
   .strict();
 export type TargetRow = z.infer<typeof targetRowSchema>;
 
-const installedRowSchema = z.object({ camera_id: text, app_name: text, version: text, build_sha: text.nullable(), recorded_at: int }).strict();
+const installedRowSchema = z.object({ camera_id: cameraIdSchema, app_name: text, version: text, build_sha: text.nullable(), recorded_at: int }).strict();
 const idRow = z.object({ id: text }).strict();
 
 export function deployStatements(db: Db) {

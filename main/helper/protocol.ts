@@ -2,6 +2,7 @@
 // receive with these schemas; frames carry their JPEG as a Uint8Array (structured clone with
 // serialization:'advanced', or a MessagePort postMessage in app mode).
 import { z } from 'zod';
+import { cameraIdSchema } from '../../preload/contract/camera-id';
 
 const target = z
   .object({
@@ -54,7 +55,7 @@ export const helperRequestSchema = z.discriminatedUnion('op', [
     .object({
       op: z.literal('watch'),
       streamId: z.string().min(1).max(200),
-      cameraId: z.string().min(1).max(64),
+      cameraId: cameraIdSchema,
       target,
       width: z.number().int().min(16).max(7680),
       height: z.number().int().min(16).max(4320),
@@ -151,7 +152,7 @@ export type StreamState = z.infer<typeof streamStateSchema>;
 
 export const streamStatusSchema = z.object({
   streamId: z.string(),
-  cameraId: z.string(),
+  cameraId: cameraIdSchema,
   state: streamStateSchema,
   since: z.number(),
   fps: z.number(),
@@ -184,7 +185,7 @@ export const fromHelperSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('frame'),
     streamId: z.string(),
-    cameraId: z.string(),
+    cameraId: cameraIdSchema,
     ts: z.number(),
     width: z.number().int(),
     height: z.number().int(),

@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseCameraId } from '../../preload/contract/camera-id';
 import type { StreamStatus } from './protocol';
 import { startStream, type StreamReader } from './stream';
 
@@ -51,7 +52,7 @@ describe('stream budget', () => {
     let last: StreamStatus | undefined;
     const started = Date.now();
     reader = startStream(
-      { streamId: 's1', cameraId: 'c1', target: { host: '127.0.0.1', port: cam.port, username: 'u', password: 'p' }, width: 640, height: 360, fps: 1 },
+      { streamId: 's1', cameraId: parseCameraId('c1'), target: { host: '127.0.0.1', port: cam.port, username: 'u', password: 'p' }, width: 640, height: 360, fps: 1 },
       { onFrame: (f) => forwarded.push(f.jpeg.length), onStatus: (s) => (last = s), now: Date.now, random: () => 0.5 },
     );
     await new Promise((r) => setTimeout(r, 3200));
@@ -78,7 +79,7 @@ describe('stream budget', () => {
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const forwarded: number[] = [];
     reader = startStream(
-      { streamId: 's2', cameraId: 'c2', target: { host: '127.0.0.1', port: (server.address() as AddressInfo).port, username: 'u', password: 'p' }, width: 640, height: 360, fps: 10 },
+      { streamId: 's2', cameraId: parseCameraId('c2'), target: { host: '127.0.0.1', port: (server.address() as AddressInfo).port, username: 'u', password: 'p' }, width: 640, height: 360, fps: 10 },
       { onFrame: (f) => forwarded.push(f.jpeg.length), onStatus: () => {}, now: Date.now, random: () => 0.5 },
     );
     await new Promise((r) => setTimeout(r, 2200));

@@ -2,6 +2,7 @@
 // exponential backoff, a per-stream circuit breaker (open after N consecutive failures, one
 // half-open probe later), stall detection, and counts of everything that was wrong on the wire.
 import type http from 'node:http';
+import type { CameraId } from '../../preload/contract/camera-id';
 import { DigestSession, VapixError, type Target } from './digest';
 import { boundaryFrom, MjpegParser, type BadFrameReason, type ParsedFrame } from './mjpeg';
 import type { StreamState, StreamStatus } from './protocol';
@@ -50,7 +51,7 @@ export const defaultTuning: StreamTuning = {
 
 export interface StreamSpec {
   streamId: string;
-  cameraId: string;
+  cameraId: CameraId;
   target: Target;
   width: number;
   height: number;

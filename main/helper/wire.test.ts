@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCameraId } from '../../preload/contract/camera-id';
 import { startSimulatedFleet } from '../camsim';
 import { VapixError, type Target } from './digest';
 import type { StreamStatus } from './protocol';
@@ -114,7 +115,7 @@ describe('MJPEG reader against the simulator', () => {
     let last: StreamStatus | undefined;
     const states: string[] = [];
     const reader = startStream(
-      { streamId: 's1', cameraId: cam.id, target: targetOf(0), width: 320, height: 180, fps: 10 },
+      { streamId: 's1', cameraId: parseCameraId(cam.id), target: targetOf(0), width: 320, height: 180, fps: 10 },
       {
         now: Date.now,
         random: () => 0.5,
@@ -157,7 +158,7 @@ describe('MJPEG reader against the simulator', () => {
     const cam = fleet.cameras[1]!;
     fleet.faults(cam.id).refuseConnections(true);
     const reader = startStream(
-      { streamId: 's2', cameraId: cam.id, target: targetOf(1), width: 160, height: 90, fps: 5 },
+      { streamId: 's2', cameraId: parseCameraId(cam.id), target: targetOf(1), width: 160, height: 90, fps: 5 },
       { now: Date.now, random: () => 0.5, tuning: { backoffBaseMs: 20, backoffMaxMs: 40, breakerThreshold: 3, breakerOpenMs: 400 }, onFrame: () => {}, onStatus: () => {} },
     );
     try {

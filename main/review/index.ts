@@ -18,8 +18,8 @@ export interface ReviewDeps {
   log: Logger;
   now: () => number;
   dataDir: string;
-  /** One JPEG from the camera with this id or serial (the fleet's VAPIX snapshot). */
-  snapshot: (camera: string) => Promise<Buffer>;
+  /** One JPEG from the camera an event names as a confirmer (its serial, as the swarm names it; the glue maps it to the camera). */
+  snapshot: (serial: string) => Promise<Buffer>;
   /** Snapshot files are kept under this many bytes in all (default 256 MiB). */
   budgetBytes?: number;
   /** At most this many snapshots are taken at once (a burst of events must not flood the cameras). */

@@ -2,6 +2,7 @@
 // futures with shared prefixes equal futures propagated one by one, grid gating finds every
 // measurement a full scan would, and the camera footprint and homography sign are right.
 import { describe, expect, it } from 'vitest';
+import { parseCameraId, type CameraId } from '../../preload/contract/camera-id';
 import { apply, estimateHomography, type Mat3 } from './homography';
 import { Imm, ModelSet, defaultModels, defaultSwitchMatrix, predictFutures } from './imm';
 import { initialState, predictBlockInPlace, predictInPlace } from './kalman';
@@ -96,11 +97,12 @@ describe('grid gating', () => {
   it('tracks 100 walkers across 16 overlapping cameras without losing or duplicating them', () => {
     const rnd = seededRandom(2024);
     const tracker = new Tracker();
-    const cams: { id: string; x0: number; y0: number }[] = [];
+    const cams: { id: CameraId; x0: number; y0: number }[] = [];
     for (let i = 0; i < 4; i++)
       for (let j = 0; j < 4; j++) {
-        cams.push({ id: `c${i}${j}`, x0: 10 * i, y0: 10 * j });
-        tracker.setCamera(`c${i}${j}`, [12, 0, 10 * i, 0, 12, 10 * j, 0, 0, 1]);
+        const id = parseCameraId(`c${i}${j}`);
+        cams.push({ id, x0: 10 * i, y0: 10 * j });
+        tracker.setCamera(id, [12, 0, 10 * i, 0, 12, 10 * j, 0, 0, 1]);
       }
     const people = Array.from({ length: 100 }, () => ({ x: 2 + 38 * rnd(), y: 2 + 38 * rnd(), h: 2 * Math.PI * rnd() }));
     for (let k = 0; k < 80; k++) {
@@ -144,8 +146,9 @@ describe('camera geometry', () => {
     expect(rmsErrorM).toBeLessThan(1e-6);
     expect(apply(h, 0.5, 0.8)).toBeDefined();
     const t = new Tracker();
-    t.setCamera('A', h);
+    const a = parseCameraId('A');
+    t.setCamera(a, h);
     const g = apply(h, 0.5, 0.8)!;
-    expect(t.covers(t.cameras.get('A')!, g.x, g.y)).toBe(true);
+    expect(t.covers(t.cameras.get(a)!, g.x, g.y)).toBe(true);
   });
 });

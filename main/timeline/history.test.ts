@@ -2,11 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TimelineTrack } from '../../preload/contract';
+import { parseCameraId, type TimelineTrack } from '../../preload/contract';
 import { openDatabase } from '../store';
 import { createTimelineHistory } from './history';
 
-const track = (id: string, camera: string): TimelineTrack => ({ id, cls: 'Human', confirmed: true, x: 0, y: 0, vx: 0, vy: 0, cov: [1, 0, 1], cameras: [camera], lastCamera: camera, updatedAt: 0, modes: {}, futures: [] });
+const track = (id: string, name: string): TimelineTrack => {
+  const camera = parseCameraId(name);
+  return { id, cls: 'Human', confirmed: true, x: 0, y: 0, vx: 0, vy: 0, cov: [1, 0, 1], cameras: [camera], lastCamera: camera, updatedAt: 0, modes: {}, futures: [] };
+};
 
 let dir: string | undefined;
 afterEach(() => {

@@ -4,7 +4,8 @@
  *
  * ## Ingest seam (wired in app/wiring-glue.ts from the swarm's verified detections only)
  * `service.ingest(cameraId, frameTimestamp, observations)` takes one `detections` message of a
- * registered camera: `cameraId` is the camera serial, `frameTimestamp` is `body.frame.timestamp`
+ * registered camera: `cameraId` is its registry id (the glue maps the envelope's serial to it
+ * through the fleet), `frameTimestamp` is `body.frame.timestamp`
  * (capture time, ms) and `observations` is `body.frame.observations` as it arrived (normalised
  * boxes, class, score). Call it once per frame, in arrival order per camera; frames of different
  * cameras may interleave. A camera without a ground calibration is skipped (the result says so)
@@ -13,6 +14,7 @@
  * four reference points, or `setHomography` (tests). The tracker runs on frame time; `now` only
  * throttles the `timeline.tracks` event (5 Hz).
  */
+import { cameraIdSchema, type CameraId } from '../../preload/contract/camera-id';
 import type { TimelineFeedPath, TimelineIntervention, TimelineStats, TimelineTrack, TimelineZone } from '../../preload/contract';
 import type { EventBus } from '../kernel/bus';
 import type { Handlers } from '../kernel/dispatcher';
@@ -63,11 +65,6 @@ export interface TimelineDeps {
   now: () => number;
   random: Random;
   config?: Partial<TimelineConfig>;
-  /**
-   * Maps an id the UI uses for a camera (the fleet registry id) to the id its detections arrive
-   * under (the serial); identity when absent or unknown.
-   */
-  resolveCamera?: (id: string) => string | undefined;
 }
 
 export type { CalibrationSource };
@@ -80,19 +77,19 @@ interface Calibration {
 }
 
 export interface TimelineService {
-  ingest(cameraId: string, frameTimestamp: number, observations: readonly Observation[]): { accepted: boolean; reason?: string; tracks: number };
+  ingest(cameraId: CameraId, frameTimestamp: number, observations: readonly Observation[]): { accepted: boolean; reason?: string; tracks: number };
   /** The simulator's true calibration (image → ground), kept in memory only. */
-  setHomography(cameraId: string, h: Mat3): void;
+  setHomography(cameraId: CameraId, h: Mat3): void;
   /**
    * Estimates and saves a camera's mapping from image↔ground reference pairs: the user's four
    * points (`reference-points`) or what the camera supplies over VAPIX (`simulator` / `camera`).
    * Throws AppError('invalid_input') for degenerate points.
    */
-  calibrate(cameraId: string, points: PointPair[], source: CalibrationSource): void;
-  /** A camera's saved image → ground mapping (by camera id, or the serial it resolves to), if any. */
-  homographyOf(cameraId: string): Mat3 | undefined;
+  calibrate(cameraId: CameraId, points: PointPair[], source: CalibrationSource): void;
+  /** A camera's saved image → ground mapping, if any. */
+  homographyOf(cameraId: CameraId): Mat3 | undefined;
   /** Futures of the current tracks in one camera's normalised image. */
-  futuresForCamera(cameraId: string): { cameraId: string; at: number; calibrated: boolean; paths: TimelineFeedPath[] };
+  futuresForCamera(cameraId: CameraId): { cameraId: CameraId; at: number; calibrated: boolean; paths: TimelineFeedPath[] };
   tracks(confirmedOnly?: boolean): { at: number; tracks: TimelineTrack[] };
   interventions(): TimelineIntervention[];
   zones(): TimelineZone[];
@@ -144,7 +141,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
 
   let zones: Zone[] = sql.zones();
 
-  const calibrations = new Map<string, Calibration>();
+  const calibrations = new Map<CameraId, Calibration>();
   for (const { cameraId, ...c } of sql.calibrations()) {
     calibrations.set(cameraId, c);
     tracker.setCamera(cameraId, c.h, cfg.sigmaImage);
@@ -273,7 +270,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   };
 
   let lastPublish = -Infinity;
-  const warnedUncalibrated = new Set<string>();
+  const warnedUncalibrated = new Set<CameraId>();
 
   const ingest: TimelineService['ingest'] = (cameraId, frameTimestamp, observations) => {
     if (!tracker.cameras.has(cameraId)) {
@@ -315,7 +312,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     return zones as TimelineZone[];
   };
 
-  const calibrate = (cameraId: string, points: PointPair[], source: CalibrationSource): void => {
+  const calibrate = (cameraId: CameraId, points: PointPair[], source: CalibrationSource): void => {
     let est: { h: Mat3; rmsErrorM: number };
     try {
       est = estimateHomography(points);
@@ -329,14 +326,11 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     warnedUncalibrated.delete(cameraId);
   };
 
-  const resolve = (id: string): string => (calibrations.has(id) ? id : (deps.resolveCamera?.(id) ?? id));
-
-  const calibration = (cameraId: string, points?: PointPair[]) => {
-    const id = resolve(cameraId);
-    if (points) calibrate(id, points, 'reference-points');
-    const c = calibrations.get(id);
+  const calibration = (cameraId: CameraId, points?: PointPair[]) => {
+    if (points) calibrate(cameraId, points, 'reference-points');
+    const c = calibrations.get(cameraId);
     return {
-      cameraId: id,
+      cameraId,
       homography: c ? [...c.h] : null,
       rmsErrorM: c ? c.rmsErrorM : null,
       source: c?.source ?? ('none' as const),
@@ -362,9 +356,8 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
    * Ground → image through the inverse homography. A path is cut where it passes behind the
    * camera (the mapping's scale changes sign), so nothing is drawn mirrored.
    */
-  const futuresForCamera = (cameraId: string) => {
-    const id = resolve(cameraId);
-    const cam = tracker.cameras.get(id);
+  const futuresForCamera = (cameraId: CameraId) => {
+    const cam = tracker.cameras.get(cameraId);
     const s = refresh();
     if (!cam) return { cameraId, at: s.at, calibrated: false, paths: [] };
     const hi = cam.hInv;
@@ -394,8 +387,12 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     const avg = (s: { ade: number; fde: number; n: number }) => ({ ade: s.n ? round(s.ade / s.n, 4) : null, fde: s.n ? round(s.fde / s.n, 4) : null, n: s.n });
     return {
       overall: { ...avg(outcomes.overall), brier: outcomes.brierN ? round(outcomes.brierSum / outcomes.brierN, 4) : null, brierN: outcomes.brierN },
+      // Stored as JSON, so keyed by plain strings: each key is read back through the CameraId schema.
       perCamera: Object.entries(outcomes.perCamera)
-        .map(([cameraId, s]) => ({ cameraId, ...avg(s) }))
+        .flatMap(([key, s]) => {
+          const id = cameraIdSchema.safeParse(key);
+          return id.success ? [{ cameraId: id.data, ...avg(s) }] : [];
+        })
         .sort((a, b) => a.cameraId.localeCompare(b.cameraId)),
       modes: models.map((m) => m.name),
       switchMatrix: Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => round(switching.pi[i * n + j]!, 4))),
@@ -408,7 +405,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     ingest,
     calibrate,
     homographyOf: (cameraId) => {
-      const c = calibrations.get(resolve(cameraId));
+      const c = calibrations.get(cameraId);
       return c ? ([...c.h] as Mat3) : undefined;
     },
     futuresForCamera,

@@ -52,17 +52,19 @@ describe('timeline fed by the simulated fleet over MQTT', () => {
         if (!r.ok) throw new Error(`${method}: ${r.error.message}`);
         return r.value as T;
       };
-      // Every camera's calibration arrives over VAPIX and is stored with its source.
-      await until(() => cams.every((c) => app.timeline.tracker.cameras.has(c.serial)), 15_000);
+      // Every camera's calibration arrives over VAPIX and is stored with its source, under the
+      // camera's id (its detections, signed under its serial, are mapped to that id by the fleet).
+      expect(cams.every((c) => c.id !== c.serial)).toBe(true);
+      await until(() => cams.every((c) => app.timeline.tracker.cameras.has(c.id)), 15_000);
       const listed = await call<{ cameraId: string; source: string; rmsErrorM: number }[]>('timeline.cameras', {});
-      expect(listed.map((c) => c.cameraId).sort()).toEqual(cams.map((c) => c.serial).sort());
+      expect(listed.map((c) => c.cameraId).sort()).toEqual(cams.map((c) => c.id).sort());
       for (const c of listed) {
         expect(c.source).toBe('simulator');
         expect(c.rmsErrorM).toBeLessThan(1e-3); // exact pairs from the true homography
       }
-      // Asking by registry id resolves to the serial the detections use.
+      // Asked by the camera id, answered under the same id.
       const byId = await call<{ cameraId: string; source: string }>('timeline.calibration', { cameraId: cams[0]!.id });
-      expect(byId).toMatchObject({ cameraId: cams[0]!.serial, source: 'simulator' });
+      expect(byId).toMatchObject({ cameraId: cams[0]!.id, source: 'simulator' });
 
       const scene = app.fleet.demo()!.scene;
       await until(() => app.timeline.tracks().tracks.length > 0, 20_000);

@@ -3,12 +3,13 @@
  * the track's filtered positions. Keeps ADE/FDE (per camera and overall) and the Brier score of the
  * zone-entry probabilities.
  */
+import type { CameraId } from '../../preload/contract/camera-id';
 import type { Zone } from './zones';
 import { pointInPolygon } from './zones';
 
 export interface PendingPrediction {
   trackId: string;
-  cameraId: string;
+  cameraId: CameraId;
   t0: number; // s, frame clock
   dt: number;
   path: { x: number; y: number }[];

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppNotification, TimelineIntervention } from '../../preload/contract';
+import { parseCameraId, type AppNotification, type TimelineIntervention } from '../../preload/contract';
 import { createEventBus } from '../kernel/bus';
 import { silentLogger } from '../kernel/logger';
 import { openDatabase, type Db } from '../store';
@@ -20,18 +20,19 @@ const box = (h: Mat3, x: number, y: number): Observation => {
   return { bounding_box: { left: u - 0.01, top: v - 0.1, right: u + 0.01, bottom: v }, class: { type: 'Human', score: 0.9 } };
 };
 const inView = (h: Mat3, x: number): boolean => x >= h[2] && x <= h[2] + 12;
+const [A, B] = [parseCameraId('A'), parseCameraId('B')];
 
 describe('multi-camera tracker', () => {
   it('keeps one id through a camera hand-over and through missed detections', () => {
     const tracker = new Tracker();
-    tracker.setCamera('A', camA);
-    tracker.setCamera('B', camB);
+    tracker.setCamera(A, camA);
+    tracker.setCamera(B, camB);
     const ids = new Set<string>();
     for (let k = 0; k < 160; k++) {
       const t = k * 0.1;
       const x = 1 + 1.2 * t; // walks from x=1 to x≈20
       const missed = k >= 60 && k < 63; // both cameras lose it for 0.3 s in the overlap
-      for (const [id, h, off] of [['A', camA, 0], ['B', camB, 0.05]] as const) {
+      for (const [id, h, off] of [[A, camA, 0], [B, camB, 0.05]] as const) {
         const xt = 1 + 1.2 * (t + off);
         tracker.ingest(id, t + off, !missed && inView(h, xt) && xt < 19.9 ? [box(h, xt, 5)] : []);
       }
@@ -47,18 +48,18 @@ describe('multi-camera tracker', () => {
 
   it('gates out a far outlier: it starts a tentative track instead of pulling the real one', () => {
     const tracker = new Tracker();
-    tracker.setCamera('A', camA);
-    for (let k = 0; k < 20; k++) tracker.ingest('A', k * 0.1, [box(camA, 2 + 0.12 * k, 5)]);
+    tracker.setCamera(A, camA);
+    for (let k = 0; k < 20; k++) tracker.ingest(A, k * 0.1, [box(camA, 2 + 0.12 * k, 5)]);
     const before = tracker.tracks.get('t1')!;
     const y0 = before.kf.x[1]!;
-    tracker.ingest('A', 2.0, [box(camA, 2 + 0.12 * 20, 5), box(camA, 2 + 0.12 * 20, 9)]);
+    tracker.ingest(A, 2.0, [box(camA, 2 + 0.12 * 20, 5), box(camA, 2 + 0.12 * 20, 9)]);
     expect(Math.abs(tracker.tracks.get('t1')!.kf.x[1]! - y0)).toBeLessThan(0.05);
     const others = [...tracker.tracks.values()].filter((t) => t.id !== 't1');
     expect(others).toHaveLength(1);
     expect(others[0]!.confirmed).toBe(false);
     // Tentative tracks die quickly when they are not seen again (hysteresis: 2 misses).
-    tracker.ingest('A', 2.1, [box(camA, 2 + 0.12 * 21, 5)]);
-    tracker.ingest('A', 2.2, [box(camA, 2 + 0.12 * 22, 5)]);
+    tracker.ingest(A, 2.1, [box(camA, 2 + 0.12 * 21, 5)]);
+    tracker.ingest(A, 2.2, [box(camA, 2 + 0.12 * 22, 5)]);
     expect([...tracker.tracks.keys()]).toEqual(['t1']);
   });
 });
@@ -86,13 +87,13 @@ describe('timeline service', () => {
 
   it('raises an intervention point with the right lead time for a track heading into a zone, not for one walking away', () => {
     const { svc, notes, ivs, advance } = setup();
-    svc.setHomography('A', camA);
+    svc.setHomography(A, camA);
     svc.setZones([zone]);
     // Track 1 walks east toward the gate at 1.5 m/s along y=5; track 2 walks west, away from it, along y=2.
     for (let k = 0; k <= 30; k++) {
       const t = k * 0.1;
       advance(100);
-      svc.ingest('A', 1000 * t, [box(camA, 1 + 1.5 * t, 5), box(camA, 7 - 1.0 * t, 1)]);
+      svc.ingest(A, 1000 * t, [box(camA, 1 + 1.5 * t, 5), box(camA, 7 - 1.0 * t, 1)]);
     }
     const found = svc.interventions();
     expect(found).toHaveLength(1);
@@ -118,11 +119,11 @@ describe('timeline service', () => {
 
   it('scores predictions once their horizon passes: ADE/FDE per camera and a Brier score', () => {
     const { svc, advance, trackEvents } = setup();
-    svc.setHomography('A', camA);
+    svc.setHomography(A, camA);
     svc.setZones([zone]);
     for (let k = 0; k <= 100; k++) {
       advance(50); // 20 Hz wall clock against 10 Hz frames: the 5 Hz throttle must drop some events
-      svc.ingest('A', 100 * k, [box(camA, 0.5 + 0.1 * k, 5)]);
+      svc.ingest(A, 100 * k, [box(camA, 0.5 + 0.1 * k, 5)]);
     }
     const s = svc.stats();
     expect(s.overall.n).toBeGreaterThan(0);
@@ -142,41 +143,42 @@ describe('timeline service', () => {
       { image: { u: 0.7, v: 0.4 }, ground: { x: 8, y: 12 } },
       { image: { u: 0.3, v: 0.4 }, ground: { x: 0, y: 12 } },
     ];
-    const ok = await svc.handlers['timeline.calibration']!({ cameraId: 'B8A44F7D507D', points: pts }, { transport: 'internal', peer: 't' });
+    const ok = await svc.handlers['timeline.calibration']!({ cameraId: parseCameraId('B8A44F7D507D'), points: pts }, { transport: 'internal', peer: 't' });
     expect(ok.source).toBe('reference-points');
     expect(ok.rmsErrorM!).toBeLessThan(1e-6);
     const line = pts.map((p, i) => ({ ...p, image: { u: 0.1 + 0.2 * i, v: 0.5 } }));
-    expect(() => svc.handlers['timeline.calibration']!({ cameraId: 'X', points: line }, { transport: 'internal', peer: 't' })).toThrow(/one line/);
-    expect(svc.ingest('unknown', 0, []).accepted).toBe(false);
+    expect(() => svc.handlers['timeline.calibration']!({ cameraId: parseCameraId('X'), points: line }, { transport: 'internal', peer: 't' })).toThrow(/one line/);
+    expect(svc.ingest(parseCameraId('unknown'), 0, []).accepted).toBe(false);
   });
 
-  it('keeps a camera-supplied calibration with its source across a restart and resolves registry ids', async () => {
+  it('keeps a camera-supplied calibration with its source across a restart, under the camera id', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-timeline-'));
     const open = () => {
       db?.close();
       db = openDatabase({ dir }).db;
-      return createTimelineService({ db, bus: createEventBus(), log: silentLogger(), now: () => 0, random: seededRandom(1), resolveCamera: (id) => (id === 'cam_1' ? 'SERIAL1' : undefined) });
+      return createTimelineService({ db, bus: createEventBus(), log: silentLogger(), now: () => 0, random: seededRandom(1) });
     };
+    const cam1 = parseCameraId('cam_1');
     const pairs = [[0.1, 0.2], [0.9, 0.2], [0.9, 0.9], [0.1, 0.9], [0.5, 0.5]].map(([u, v]) => ({ image: { u: u!, v: v! }, ground: { x: 12 * u!, y: 10 * v! } }));
-    open().calibrate('SERIAL1', pairs, 'simulator');
+    open().calibrate(cam1, pairs, 'simulator');
     const again = open();
     const ctx = { transport: 'internal' as const, peer: 't' };
-    expect(await again.handlers['timeline.calibration']!({ cameraId: 'cam_1' }, ctx)).toMatchObject({ cameraId: 'SERIAL1', source: 'simulator' });
+    expect(await again.handlers['timeline.calibration']!({ cameraId: cam1 }, ctx)).toMatchObject({ cameraId: 'cam_1', source: 'simulator' });
     const cams = await again.handlers['timeline.cameras']!({}, ctx);
-    expect(cams).toEqual([{ cameraId: 'SERIAL1', source: 'simulator', rmsErrorM: 0, footprint: { minX: 0, minY: 0, maxX: 12, maxY: 10 } }]);
-    expect(again.ingest('SERIAL1', 0, []).accepted).toBe(true);
+    expect(cams).toEqual([{ cameraId: 'cam_1', source: 'simulator', rmsErrorM: 0, footprint: { minX: 0, minY: 0, maxX: 12, maxY: 10 } }]);
+    expect(again.ingest(cam1, 0, []).accepted).toBe(true);
   });
 
   it('projects futures into a camera image through the inverse of its calibration', async () => {
     const { svc, advance } = setup();
-    svc.setHomography('A', camA);
-    svc.setHomography('B', camB);
+    svc.setHomography(A, camA);
+    svc.setHomography(B, camB);
     for (let k = 0; k <= 20; k++) {
       advance(100);
-      svc.ingest('A', 100 * k, [box(camA, 1 + 1.0 * 0.1 * k, 5)]);
+      svc.ingest(A, 100 * k, [box(camA, 1 + 1.0 * 0.1 * k, 5)]);
     }
     const ctx = { transport: 'internal' as const, peer: 't' };
-    const a = await svc.handlers['timeline.futuresForCamera']!({ cameraId: 'A' }, ctx);
+    const a = await svc.handlers['timeline.futuresForCamera']!({ cameraId: A }, ctx);
     const track = svc.tracks().tracks[0]!;
     expect(a.calibrated).toBe(true);
     expect(a.paths).toHaveLength(track.futures.length);
@@ -190,8 +192,8 @@ describe('timeline service', () => {
       expect(p.points[12]![1]).toBeCloseTo(f.points[11]!.y / 10, 3);
     }
     // Camera B (x from 8 m) sees the same track left of its frame; an unknown camera has nothing.
-    const b = await svc.handlers['timeline.futuresForCamera']!({ cameraId: 'B' }, ctx);
+    const b = await svc.handlers['timeline.futuresForCamera']!({ cameraId: B }, ctx);
     expect(b.paths[0]!.points[0]![0]).toBeCloseTo((track.x - 8) / 12, 3);
-    expect(await svc.handlers['timeline.futuresForCamera']!({ cameraId: 'nope' }, ctx)).toMatchObject({ calibrated: false, paths: [] });
+    expect(await svc.handlers['timeline.futuresForCamera']!({ cameraId: parseCameraId('nope') }, ctx)).toMatchObject({ calibrated: false, paths: [] });
   });
 });

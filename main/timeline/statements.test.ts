@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseCameraId } from '../../preload/contract/camera-id';
 import { openDatabase } from '../store';
 import { timelineStatements } from './statements';
 
@@ -23,7 +24,7 @@ describe('timeline statements', () => {
     const zone = { id: 'z1', name: 'Gate', polygon: [{ x: 0, y: 0 }, { x: 1, y: 0 }, { x: 1, y: 1 }], threshold: 0.5, reactionS: 3 };
     sql.replaceZones([zone], 1);
     expect(sql.zones()).toEqual([zone]);
-    const cal = { cameraId: 'B8A44F000001', points: [{ image: { u: 0.1, v: 0.2 }, ground: { x: 1, y: 2 } }], h: [1, 0, 0, 0, 1, 0, 0, 0, 1] as [number, number, number, number, number, number, number, number, number], rmsErrorM: 0.01, source: 'camera' as const };
+    const cal = { cameraId: parseCameraId('cam_b8a44f000001'), points: [{ image: { u: 0.1, v: 0.2 }, ground: { x: 1, y: 2 } }], h: [1, 0, 0, 0, 1, 0, 0, 0, 1] as [number, number, number, number, number, number, number, number, number], rmsErrorM: 0.01, source: 'camera' as const };
     sql.saveCalibration(cal, 2);
     expect(sql.calibrations()).toEqual([cal]);
     sql.saveLearning({ switch_counts: [1, 2], outcomes: { overall: { ade: 1, fde: 2, n: 3 }, perCamera: {}, brierSum: 0, brierN: 0, unresolved: 0 }, process_noise: 0.5 }, 3);

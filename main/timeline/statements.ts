@@ -1,6 +1,7 @@
 // Every SQL statement of the timeline capability, in one place, with rows decoded by schema rather
 // than cast: a stored value of the wrong shape is reported (and skipped) here, not used further on.
 import { z } from 'zod';
+import { cameraIdSchema, type CameraId } from '../../preload/contract/camera-id';
 import type { Db } from '../store';
 import type { Mat3, PointPair } from './homography';
 import type { OutcomeState } from './outcomes';
@@ -33,7 +34,7 @@ const pointPair = z.object({ image: z.object({ u: z.number(), v: z.number() }), 
 const n = z.number();
 const mat3 = z.tuple([n, n, n, n, n, n, n, n, n]);
 const calibrationRow = z.object({
-  camera_id: z.string(),
+  camera_id: cameraIdSchema,
   points: json(z.array(pointPair)),
   homography: json(mat3),
   rms_error_m: z.number(),
@@ -45,7 +46,7 @@ const learning = { switch_counts: z.array(z.number()), outcomes: outcomeState.pa
 export type LearningKey = keyof typeof learning;
 
 export interface StoredCalibration {
-  cameraId: string;
+  cameraId: CameraId;
   points: PointPair[];
   h: Mat3;
   rmsErrorM: number;

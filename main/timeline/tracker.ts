@@ -4,6 +4,7 @@
  * next). Constant-velocity Kalman filter per track, Mahalanobis gating, Hungarian association,
  * birth after N hits and death after M misses. Each track also runs an IMM for its futures.
  */
+import type { CameraId } from '../../preload/contract/camera-id';
 import { apply, invert3, jacobian, footPoint, type Mat3 } from './homography';
 import { FORBIDDEN, hungarian } from './hungarian';
 import { CHI2_2DOF_95, CvKalman, initialState, type Cov2 } from './kalman';
@@ -151,10 +152,10 @@ export interface Track {
    * Consecutive frames, per covering camera, without any camera updating the track. Counting per
    * camera keeps two overlapping cameras from ending a track twice as fast as one.
    */
-  missesBy: Map<string, number>;
+  missesBy: Map<CameraId, number>;
   confirmed: boolean;
-  lastCamera: string;
-  cameras: Set<string>;
+  lastCamera: CameraId;
+  cameras: Set<CameraId>;
   /** Filtered positions after each update (for outcome checks). */
   history: { t: number; x: number; y: number }[];
 }
@@ -171,7 +172,7 @@ export interface TrackerEvents {
 }
 
 export class Tracker {
-  readonly cameras = new Map<string, Camera>();
+  readonly cameras = new Map<CameraId, Camera>();
   readonly tracks = new Map<string, Track>();
   readonly switching: Switching;
   readonly config: TrackerConfig;
@@ -192,7 +193,7 @@ export class Tracker {
     this.modelSet = new ModelSet(models);
   }
 
-  setCamera(id: string, h: Mat3, sigmaImage = 0.004): void {
+  setCamera(id: CameraId, h: Mat3, sigmaImage = 0.004): void {
     // A homography is defined up to scale, sign included: scale both directions so that points the
     // camera sees map with a positive w (apply() refuses w ≤ 0 as beyond the horizon).
     const hs = h[6] * 0.5 + h[7] * 1 + h[8] < 0 ? (h.map((v) => -v) as Mat3) : h;
@@ -231,7 +232,7 @@ export class Tracker {
    * may interleave; a frame older than a track's last update is applied at the track's time
    * (dt clamped to 0), which costs a little accuracy but never runs a filter backwards.
    */
-  ingest(cameraId: string, t: number, observations: readonly Observation[]): { measurements: number; assigned: number; born: number } {
+  ingest(cameraId: CameraId, t: number, observations: readonly Observation[]): { measurements: number; assigned: number; born: number } {
     const cam = this.cameras.get(cameraId);
     if (!cam) return { measurements: 0, assigned: 0, born: 0 };
     const ms = this.measurements(cam, observations);
@@ -338,7 +339,7 @@ export class Tracker {
   /** Scratch for grid queries (indices of measurements near a track). */
   private candidates = new Int32Array(64);
 
-  private birth(z: Measurement, t: number, cameraId: string): Track {
+  private birth(z: Measurement, t: number, cameraId: CameraId): Track {
     const { x, p } = initialState(z.x, z.y, z.r, this.config.speedSigma);
     const tr: Track = {
       id: `t${this.nextId++}`,

@@ -3,6 +3,7 @@
 // what it answers, and the frames the bridge sends. The bridge validates every call against these
 // schemas; docs/protocol.md describes the wire; the contract snapshot lists all of it.
 import { z } from 'zod';
+import { cameraIdSchema } from './camera-id';
 import { agentScopes, ed25519PublicKeySchema, type AgentScope } from './agents';
 import { contractErrorSchema, event, noInput, type EventSpec } from './define';
 import {
@@ -141,7 +142,7 @@ export const bridgeOperations = {
         roomId: roomIdSchema,
         /** sha256 or file name of a build the app knows (Deploy view → builds). */
         build: z.string().trim().min(1).max(200),
-        cameraIds: z.array(z.string().min(1).max(64)).min(1).max(256),
+        cameraIds: z.array(cameraIdSchema).min(1).max(256),
         reason: z.string().trim().min(1).max(2000),
         rule: z.enum(quorumRules).optional(),
         deadlineMs: z.number().int().min(1000).max(7 * 86_400_000).optional(),

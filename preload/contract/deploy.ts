@@ -1,6 +1,7 @@
 // One-click deploy: builds (.eap), a preflight per camera, the deploy itself with per-camera
 // progress, verification and rollback, and the history.
 import { z } from 'zod';
+import { cameraIdSchema } from './camera-id';
 import { event, method, noInput } from './define';
 
 const id = z.string().min(1).max(64);
@@ -21,7 +22,7 @@ export const deployBuildSchema = z.object({
 export type DeployBuild = z.infer<typeof deployBuildSchema>;
 
 export const preflightRowSchema = z.object({
-  cameraId: z.string(),
+  cameraId: cameraIdSchema,
   name: z.string(),
   model: z.string(),
   firmware: z.string(),
@@ -56,7 +57,7 @@ export type DeployPhase = z.infer<typeof deployPhaseSchema>;
 export type DeployOutcome = z.infer<typeof deployOutcomeSchema>;
 
 export const deployTargetSchema = z.object({
-  cameraId: z.string(),
+  cameraId: cameraIdSchema,
   cameraName: z.string(),
   phase: deployPhaseSchema,
   outcome: deployOutcomeSchema,
@@ -112,12 +113,12 @@ export const deployMethods = {
   ),
   'deploy.installed': method(
     'What each camera runs now (list.cgi), for the camera table',
-    z.object({ cameraIds: z.array(id).max(256).optional() }).strict(),
-    z.object({ cameras: z.array(z.object({ cameraId: z.string(), version: z.string().nullable(), status: z.string().nullable(), error: z.string().nullable() })) }),
+    z.object({ cameraIds: z.array(cameraIdSchema).max(256).optional() }).strict(),
+    z.object({ cameras: z.array(z.object({ cameraId: cameraIdSchema, version: z.string().nullable(), status: z.string().nullable(), error: z.string().nullable() })) }),
   ),
   'deploy.preflight': method(
     'Check each camera before anything is sent: reachability, role, architecture, whether it refuses unsigned apps, a downgrade',
-    z.object({ buildSha: sha, cameraIds: z.array(id).min(1).max(256), allowUnsigned: z.boolean().default(false), allowDowngrade: z.boolean().default(false) }).strict(),
+    z.object({ buildSha: sha, cameraIds: z.array(cameraIdSchema).min(1).max(256), allowUnsigned: z.boolean().default(false), allowDowngrade: z.boolean().default(false) }).strict(),
     z.object({ rows: z.array(preflightRowSchema) }),
   ),
   'deploy.start': method(
@@ -125,7 +126,7 @@ export const deployMethods = {
     z
       .object({
         buildSha: sha,
-        cameraIds: z.array(id).min(1).max(256),
+        cameraIds: z.array(cameraIdSchema).min(1).max(256),
         /** Switch AllowUnsigned on where the camera refuses unsigned apps (our builds are unsigned); only when the user asks. */
         allowUnsigned: z.boolean().default(false),
         /** Install a lower version than a camera runs. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cameraIdSchema } from './camera-id';
 import { event, method, noInput } from './define';
 
 /** `host` or `host:port` (IPv6 in brackets); the port defaults to 80. */
@@ -9,7 +10,7 @@ const address = z
   .max(260)
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'Use host or host:port, e.g. 192.168.0.90 or cam1.local:8080');
 
-const cameraId = z.string().min(1).max(64);
+const cameraId = cameraIdSchema;
 
 export const cameraStateSchema = z.enum(['online', 'offline', 'stalled', 'connecting', 'unknown']);
 export type CameraState = z.infer<typeof cameraStateSchema>;
@@ -25,7 +26,8 @@ export const fovSchema = z
   .strict();
 
 export const cameraSchema = z.object({
-  id: z.string(),
+  id: cameraIdSchema,
+  /** The device serial (what it signs its messages with, how the swarm names it): an attribute, not its identity. */
   name: z.string(),
   host: z.string(),
   port: z.number().int(),
@@ -55,7 +57,7 @@ export const cameraSchema = z.object({
 export type Camera = z.infer<typeof cameraSchema>;
 
 export const cameraStatusSchema = z.object({
-  cameraId: z.string(),
+  cameraId: cameraIdSchema,
   state: cameraStateSchema,
   /** When the camera entered this state (ms since epoch). */
   since: z.number(),
@@ -180,7 +182,7 @@ export const fleetMethods = {
         fps: z.number().min(0.5).max(30).default(10),
       })
       .strict(),
-    z.object({ channels: z.array(z.object({ cameraId: z.string(), channel: z.number().int() })) }),
+    z.object({ channels: z.array(z.object({ cameraId: cameraIdSchema, channel: z.number().int() })) }),
   ),
   'fleet.unwatch': method(
     'Stop feeds by channel id (all of this client\'s feeds when none are given).',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cameraIdSchema } from './camera-id';
 import { event, method, noInput } from './define';
 
 const coord = z.number().finite().min(-1e5).max(1e5);
@@ -35,8 +36,8 @@ export const timelineTrackSchema = z.object({
   vx: z.number(),
   vy: z.number(),
   cov,
-  cameras: z.array(z.string()),
-  lastCamera: z.string(),
+  cameras: z.array(cameraIdSchema),
+  lastCamera: cameraIdSchema,
   /** Frame time of the last update, ms. */
   updatedAt: z.number(),
   modes: z.record(z.string(), z.number()),
@@ -57,7 +58,7 @@ export type TimelineIntervention = z.infer<typeof timelineInterventionSchema>;
 
 const calibrationPoint = z.object({ image: z.object({ u: unit, v: unit }).strict(), ground: groundPoint }).strict();
 export const timelineCalibrationSchema = z.object({
-  cameraId: z.string(),
+  cameraId: cameraIdSchema,
   homography: z.array(z.number()).length(9).nullable(),
   rmsErrorM: z.number().nullable(),
   source: z.enum(['reference-points', 'simulator', 'camera', 'none']),
@@ -67,7 +68,7 @@ export const timelineCalibrationSchema = z.object({
 const errorStats = z.object({ ade: z.number().nullable(), fde: z.number().nullable(), n: z.number() });
 export const timelineStatsSchema = z.object({
   overall: errorStats.extend({ brier: z.number().nullable(), brierN: z.number() }),
-  perCamera: z.array(errorStats.extend({ cameraId: z.string() })),
+  perCamera: z.array(errorStats.extend({ cameraId: cameraIdSchema })),
   modes: z.array(z.string()),
   switchMatrix: z.array(z.array(z.number())),
   processNoise: z.number(),
@@ -85,7 +86,7 @@ export const timelineFeedPathSchema = z.object({
 export type TimelineFeedPath = z.infer<typeof timelineFeedPathSchema>;
 
 export const timelineCameraSchema = z.object({
-  cameraId: z.string(),
+  cameraId: cameraIdSchema,
   source: z.enum(['reference-points', 'simulator', 'camera']),
   rmsErrorM: z.number(),
   /** Ground bounding box the image covers (null sides when the horizon is in view). */
@@ -106,14 +107,14 @@ export const timelineMethods = {
   'timeline.interventions': method('Current intervention points, earliest first.', noInput, z.array(timelineInterventionSchema)),
   'timeline.calibration': method(
     "A camera's ground mapping. With `points` (4–32 image↔ground pairs) it is estimated and saved first.",
-    z.object({ cameraId: z.string().min(1).max(64), points: z.array(calibrationPoint).min(4).max(32).optional() }).strict(),
+    z.object({ cameraId: cameraIdSchema, points: z.array(calibrationPoint).min(4).max(32).optional() }).strict(),
     timelineCalibrationSchema,
   ),
   'timeline.cameras': method('Calibrated cameras: where each calibration came from, its error and the ground it covers.', noInput, z.array(timelineCameraSchema)),
   'timeline.futuresForCamera': method(
     "Current tracks' probable futures projected into one camera's image (ground → image through its calibration), to draw on its feed.",
-    z.object({ cameraId: z.string().min(1).max(64) }).strict(),
-    z.object({ cameraId: z.string(), at: z.number(), calibrated: z.boolean(), paths: z.array(timelineFeedPathSchema) }),
+    z.object({ cameraId: cameraIdSchema }).strict(),
+    z.object({ cameraId: cameraIdSchema, at: z.number(), calibrated: z.boolean(), paths: z.array(timelineFeedPathSchema) }),
   ),
   'timeline.history': method(
     'What the timeline kept between two times (ms): per camera, when it saw which track; and the intervention points raised. Kept for the retention period.',

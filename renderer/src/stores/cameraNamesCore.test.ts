@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { parseCameraId } from '../../../preload/contract';
 import { cameraColour, cameraLabel, nameCameras, namesFrom } from './cameraNamesCore';
 
 const cams = [
-  { id: 'cam-1', serial: 'E8272530C15B', name: 'Loading dock' },
-  { id: 'cam-2', serial: 'E8272530C15C', name: 'Gate' },
+  { id: parseCameraId('cam-1'), serial: 'E8272530C15B', name: 'Loading dock' },
+  { id: parseCameraId('cam-2'), serial: 'E8272530C15C', name: 'Gate' },
 ];
 
 describe('camera names', () => {

@@ -2,6 +2,7 @@
 // for tiles on screen, unwatch when a tile leaves the screen or changes size, and every feed asked
 // for again after the socket reconnects (channels belong to a socket).
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseCameraId } from '../../../../preload/contract';
 import type { ConnectionState, Transport } from '../../transport/types';
 import { FeedEngine } from './feedEngine';
 
@@ -47,25 +48,25 @@ describe('FeedEngine channels', () => {
   it('watches visible tiles in one call per size and stops what leaves the screen', async () => {
     const f = fakeTransport();
     engine = new FeedEngine(f.t);
-    const cs = ['a', 'b', 'c'].map((id) => {
+    const cs = ['a', 'b', 'c'].map(parseCameraId).map((id) => {
       const c = canvas();
       engine!.attach(id, c, small);
       return c;
     });
-    engine.setVisible('a', true);
-    engine.setVisible('b', true);
+    engine.setVisible(parseCameraId('a'), true);
+    engine.setVisible(parseCameraId('b'), true);
     await settle();
     expect(f.calls).toEqual([{ method: 'fleet.watch', input: { cameraIds: ['a', 'b'], ...small } }]);
     const chA = engine.stats().find((s) => s.cameraId === 'a')!.channel!;
 
     // Scrolled off screen: its channel is given back.
-    engine.setVisible('a', false);
+    engine.setVisible(parseCameraId('a'), false);
     await settle();
     expect(f.calls[1]).toEqual({ method: 'fleet.unwatch', input: { channels: [chA] } });
 
     // Focused: the same camera at full size replaces the small feed.
     f.calls.length = 0;
-    engine.attach('b', cs[1]!, big);
+    engine.attach(parseCameraId('b'), cs[1]!, big);
     await settle();
     expect(f.calls.map((c) => c.method)).toEqual(['fleet.unwatch', 'fleet.watch']);
     expect(f.calls[1]!.input).toEqual({ cameraIds: ['b'], ...big });
@@ -75,13 +76,13 @@ describe('FeedEngine channels', () => {
   it('asks for every visible feed again after a reconnect, and nothing while disconnected', async () => {
     const f = fakeTransport();
     engine = new FeedEngine(f.t);
-    engine.attach('a', canvas(), small);
-    engine.setVisible('a', true);
+    engine.attach(parseCameraId('a'), canvas(), small);
+    engine.setVisible(parseCameraId('a'), true);
     await settle();
     f.setState('reconnecting');
     f.calls.length = 0;
-    engine.attach('b', canvas(), small);
-    engine.setVisible('b', true);
+    engine.attach(parseCameraId('b'), canvas(), small);
+    engine.setVisible(parseCameraId('b'), true);
     await settle();
     expect(f.calls).toEqual([]);
     f.setState('open');
@@ -92,10 +93,10 @@ describe('FeedEngine channels', () => {
   it('gives every channel back when the view closes', async () => {
     const f = fakeTransport();
     engine = new FeedEngine(f.t);
-    engine.attach('a', canvas(), small);
-    engine.attach('b', canvas(), small);
-    engine.setVisible('a', true);
-    engine.setVisible('b', true);
+    engine.attach(parseCameraId('a'), canvas(), small);
+    engine.attach(parseCameraId('b'), canvas(), small);
+    engine.setVisible(parseCameraId('a'), true);
+    engine.setVisible(parseCameraId('b'), true);
     await settle();
     engine.close();
     engine = undefined;

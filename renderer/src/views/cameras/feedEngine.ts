@@ -2,13 +2,14 @@
 // fleet.unwatch on the shared socket), decodes JPEGs with createImageBitmap, keeps a short
 // detection buffer per camera, and paints every dirty tile in ONE requestAnimationFrame loop.
 // React only tells it which canvases exist, what size they show and whether they are on screen.
+import type { CameraId } from '../../../../preload/contract';
 import type { Transport } from '../../transport';
 import { drawFuturesOnFeed, type FeedPath } from '../timeline/overlay';
 import { DetectionBuffer, FpsMeter, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
 import { boxLabelSpots, DEFAULT_OVERLAY, projectZones, type GroundZone, type ImageZone, type Overlay } from './overlayCore';
 
 interface Tile {
-  cameraId: string;
+  cameraId: CameraId;
   canvas: HTMLCanvasElement;
   /** Where the engine writes "9.8 fps" once a second (outside React state). */
   fpsLabel?: HTMLElement;
@@ -34,7 +35,7 @@ interface Tile {
 }
 
 export interface TileStats {
-  cameraId: string;
+  cameraId: CameraId;
   painted: number;
   received: number;
   fps: number;
@@ -145,7 +146,7 @@ export class FeedEngine {
     return !!this.t.onBinary;
   }
 
-  attach(cameraId: string, canvas: HTMLCanvasElement, size: FeedSize, fpsLabel?: HTMLElement): void {
+  attach(cameraId: CameraId, canvas: HTMLCanvasElement, size: FeedSize, fpsLabel?: HTMLElement): void {
     const prev = this.tiles.get(cameraId);
     if (prev) {
       prev.canvas = canvas;
@@ -174,7 +175,7 @@ export class FeedEngine {
     this.scheduleReconcile();
   }
 
-  detach(cameraId: string, canvas: HTMLCanvasElement): void {
+  detach(cameraId: CameraId, canvas: HTMLCanvasElement): void {
     const tile = this.tiles.get(cameraId);
     if (!tile || tile.canvas !== canvas) return; // a newer tile for the same camera took over
     tile.visible = false;
@@ -185,7 +186,7 @@ export class FeedEngine {
     this.scheduleReconcile();
   }
 
-  setVisible(cameraId: string, visible: boolean): void {
+  setVisible(cameraId: CameraId, visible: boolean): void {
     const tile = this.tiles.get(cameraId);
     if (!tile || tile.visible === visible) return;
     tile.visible = visible;
@@ -193,7 +194,7 @@ export class FeedEngine {
   }
 
   /** What to draw over a camera's frames; the next paint uses it. */
-  setOverlay(cameraId: string, overlay: Overlay): void {
+  setOverlay(cameraId: CameraId, overlay: Overlay): void {
     const was = this.overlays.get(cameraId);
     this.overlays.set(cameraId, overlay);
     if (overlay.zones && !was?.zones) void this.refreshZones();
@@ -202,7 +203,7 @@ export class FeedEngine {
   }
 
   /** Camera frame period from its heartbeat, for the half-period matching tolerance. */
-  setCameraFps(cameraId: string, fps: number | null): void {
+  setCameraFps(cameraId: CameraId, fps: number | null): void {
     const tile = this.tiles.get(cameraId);
     if (tile && fps && fps > 0) tile.halfPeriodMs = 500 / fps;
   }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { Camera, Deploy, DeployBuild, DeployTarget, FederatedModel, PreflightRow } from '../../../../preload/contract';
+import type { Camera, CameraId, Deploy, DeployBuild, DeployTarget, FederatedModel, PreflightRow } from '../../../../preload/contract';
 import { errorText, transport } from '../../transport';
 import { ConfirmDialog } from '../../components/Modal';
 import { deployPlan, stagesText } from './plan';
@@ -28,7 +28,7 @@ export function DeployView() {
   const [buildLog, setBuildLog] = useState<string[]>([]);
   const [cameras, setCameras] = useState<Camera[]>([]);
   const [installed, setInstalled] = useState<Record<string, Installed>>({});
-  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [selected, setSelected] = useState<Set<CameraId>>(new Set());
   const [filter, setFilter] = useState('');
   const [zone, setZone] = useState('');
   const [zones, setZones] = useState<ZoneOption[]>([]);
@@ -124,7 +124,7 @@ export function DeployView() {
   const build = builds.find((b) => b.sha256 === buildSha);
   const shown = useMemo(() => filterCameras(cameras, filter, zone, zones), [cameras, filter, zone, zones]);
 
-  const toggle = (id: string): void => {
+  const toggle = (id: CameraId): void => {
     setPreflight(undefined);
     setSelected((s) => {
       const n = new Set(s);

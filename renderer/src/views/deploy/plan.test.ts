@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { DeployBuild, PreflightRow } from '../../../../preload/contract';
+import { parseCameraId, type DeployBuild, type PreflightRow } from '../../../../preload/contract';
 import { deployPlan, planStages, stagesText } from './plan';
 
 const build: DeployBuild = { sha256: 'a'.repeat(64), fileName: 'OmniSight_1_3_0_aarch64.eap', appName: 'omnisight', version: '1.3.0', architecture: 'aarch64', bytes: 1, source: 'native', addedAt: 0, problems: [] };
 const row = (name: string, o: Partial<PreflightRow>): PreflightRow => ({
-  cameraId: name, name, model: 'Q1656', firmware: '12.0.91', reachable: true, role: 'administrator', architecture: 'aarch64', soc: 'Axis Artpec-8',
+  cameraId: parseCameraId(name), name, model: 'Q1656', firmware: '12.0.91', reachable: true, role: 'administrator', architecture: 'aarch64', soc: 'Axis Artpec-8',
   archOk: true, socOk: true, allowUnsigned: true, installedVersion: '1.2.0', installedStatus: 'Running', freeBytes: null, blockers: [], notes: [], ok: true, ...o,
 });
 

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import type { CameraId } from '../../../../preload/contract';
 import { ErrorLine } from '../../components/ErrorLine';
 import { useAction } from '../../data/useAction';
 import { useQuery } from '../../data/useQuery';
@@ -7,7 +8,7 @@ import { calibrationPoints, type PointRow } from './model';
 
 
 /** Four (or more) image↔ground reference points for a real camera: image in 0..1 of the frame, ground in metres. */
-export function CalibrationForm(p: { cameraId: string; name: string; onDone: () => void }) {
+export function CalibrationForm(p: { cameraId: CameraId; name: string; onDone: () => void }) {
   const [rows, setRows] = useState<PointRow[]>(() => Array.from({ length: 4 }, () => ({ u: '', v: '', x: '', y: '' })));
   const current = useQuery('timeline.calibration', { cameraId: p.cameraId });
   useEffect(() => {

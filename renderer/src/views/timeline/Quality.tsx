@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { MethodOutput } from '../../../../preload/contract';
+import type { CameraId, MethodOutput } from '../../../../preload/contract';
 import { cameraLabel, type CameraNames } from '../../stores/cameraNamesCore';
 import { CalibrationForm } from './CalibrationForm';
 import { fmt } from './format';
@@ -7,11 +7,11 @@ import { fmt } from './format';
 type Stats = MethodOutput<'timeline.stats'>;
 type Cameras = MethodOutput<'timeline.cameras'>;
 
-export function Quality(p: { stats: Stats | undefined; cameras: Cameras; names: CameraNames; fleetSerials: readonly string[]; onCalibrated: () => void }) {
+export function Quality(p: { stats: Stats | undefined; cameras: Cameras; names: CameraNames; fleetIds: readonly CameraId[]; onCalibrated: () => void }) {
   const per = new Map(p.stats?.perCamera.map((c) => [c.cameraId, c]) ?? []);
-  const ids = [...new Set([...p.cameras.map((c) => c.cameraId), ...per.keys(), ...p.fleetSerials])].sort();
+  const ids = [...new Set([...p.cameras.map((c) => c.cameraId), ...per.keys(), ...p.fleetIds])].sort();
   const cal = new Map(p.cameras.map((c) => [c.cameraId, c]));
-  const [editing, setEditing] = useState<string>();
+  const [editing, setEditing] = useState<CameraId>();
   const label = (id: string): string => cameraLabel(id, p.names);
   return (
     <section aria-label="Prediction quality" className="timeline-card">

@@ -152,7 +152,7 @@ export function TimelineView() {
             stats={stats.data}
             cameras={cameras.data ?? []}
             names={names}
-            fleetSerials={(fleet ?? []).map((c) => c.serial).filter(Boolean)}
+            fleetIds={(fleet ?? []).map((c) => c.id)}
             onCalibrated={() => {
               cameras.refresh();
               stats.refresh();

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { TimelineTrack } from '../../../../preload/contract';
+import { parseCameraId, type TimelineTrack } from '../../../../preload/contract';
 import { growBounds, laneSegments, pointAhead, pushSnapshot, scaleBar, snapshotAt, validateZone, zoneId, type Snapshot } from './model';
 
-const track = (id: string, cam: string, x = 0): TimelineTrack => ({
+const track = (id: string, name: string, x = 0, cam = parseCameraId(name)): TimelineTrack => ({
   id, cls: 'Human', confirmed: true, x, y: 0, vx: 1, vy: 0, cov: [0.1, 0, 0.1], cameras: [cam], lastCamera: cam, updatedAt: 0, modes: {}, futures: [],
 });
 
