@@ -135,7 +135,8 @@ describe.skipIf(!canBuild)('deploy against the simulated fleet', () => {
     await closeAll?.();
     await sim?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
-  });
+    // Stopping a dozen simulated cameras and the helper takes seconds, more on a loaded machine.
+  }, 90_000);
 
   it('says in the preflight which cameras refuse unsigned packages and why, and switches nothing unless asked', async () => {
     const { rows } = await ok<{ rows: PreflightRow[] }>('deploy.preflight', { buildSha: builds.v130, cameraIds: ids });
