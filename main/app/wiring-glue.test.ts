@@ -27,7 +27,7 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glue-'))) {
   const bus = createEventBus();
   const audit = createAuditLog({ db, bus, now });
   const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit, zones: [zone], every: () => () => {} });
-  for (const id of cams) swarm.registerCamera({ id, keyId: simKey(id).keyId, publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
+  for (const id of cams) swarm.registerCamera({ serial: id, keyId: simKey(id).keyId, publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
   const ingested: { camera: CameraId; ts: number; cls: string[] }[] = [];
   const timeline = {
     ingest: (camera: CameraId, ts: number, obs: readonly { class: { type: string } }[]) => {
