@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { federatedConfig, type FederatedConfig } from '../../preload/contract';
+import { federatedConfig, parseCameraId, type FederatedConfig } from '../../preload/contract';
 import { generateTask } from './data';
 import { Federation } from './engine';
 import { pickByzantine, poisonUpdates, type Attack } from './poison';
@@ -9,7 +9,7 @@ import { createRng } from './random';
 // the same adversary model as robust-eval.test.ts, applied through the engine's tamper seam to the
 // updates the coordinator is about to aggregate. Task: the app's default head (10 classes, 32
 // features, Dirichlet 0.5 split), 20 cameras all taking part, 8 rounds.
-const CAMERAS = Array.from({ length: 20 }, (_, i) => `CAM-${String(i + 1).padStart(2, '0')}`);
+const CAMERAS = Array.from({ length: 20 }, (_, i) => parseCameraId(`CAM-${String(i + 1).padStart(2, '0')}`));
 const task = generateTask({ classes: 10, features: 32, clients: CAMERAS.length, samplesPerClient: 200, testSamples: 2000, alpha: 0.5, separation: 3 }, createRng('robust-engine/task'));
 const ROUNDS = 8;
 const MARGIN = 0.05;
