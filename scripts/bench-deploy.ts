@@ -248,7 +248,7 @@ async function main(): Promise<void> {
       db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true,
       onKeyRecorded: (k) => {
         const { calibrated: _c, ...coverage } = buildCoverage({ serial: k.serial }, []);
-        swarm.registerCamera({ id: k.serial, keyId: k.keyId, publicKey: k.publicKey, coverage });
+        swarm.registerCamera({ serial: k.serial, keyId: k.keyId, publicKey: k.publicKey, coverage });
       },
     });
     ref.fleet = fleet;

@@ -9,7 +9,7 @@ import { createSwarmService } from '../swarm';
 import { sealEnvelope, simKey } from '../swarm/testkit';
 import { parseCameraId, type CameraId } from '../../preload/contract/camera-id';
 import { createEventBus } from '../kernel/bus';
-import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline } from './wiring-glue';
+import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
 
 const cams = ['B8A44F0000A1', 'B8A44F0000A2', 'B8A44F0000A3'];
 const idOf = (i: number): CameraId => parseCameraId(`cam_00000000000${i + 1}`);
@@ -27,7 +27,7 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glue-'))) {
   const bus = createEventBus();
   const audit = createAuditLog({ db, bus, now });
   const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit, zones: [zone], every: () => () => {} });
-  for (const id of cams) swarm.registerCamera({ id, keyId: simKey(id).keyId, publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
+  for (const id of cams) swarm.registerCamera({ serial: id, keyId: simKey(id).keyId, publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
   const ingested: { camera: CameraId; ts: number; cls: string[] }[] = [];
   const timeline = {
     ingest: (camera: CameraId, ts: number, obs: readonly { class: { type: string } }[]) => {
@@ -144,5 +144,20 @@ describe('swarm quarantine → fleet status', () => {
     again.call('swarm.release', { camera: cams[1] });
     expect(again.quarantine.size).toBe(0);
     again.close();
+  });
+});
+
+describe('event review snapshots', () => {
+  it('takes a confirmer (a serial, as the swarm names it) from the camera the fleet maps it to', async () => {
+    const asked: CameraId[] = [];
+    const fleet = {
+      cameraIdOf: (serial: string) => (serial === cams[0] ? idOf(0) : undefined),
+      snapshot: async (id: CameraId) => (asked.push(id), Buffer.from([0xff, 0xd8])),
+    };
+    const take = snapshotBySerial(fleet);
+    expect(await take(cams[0]!)).toEqual(Buffer.from([0xff, 0xd8]));
+    expect(asked).toEqual([idOf(0)]);
+    await expect(take(cams[1]!)).rejects.toMatchObject({ code: 'not_found', message: `No camera ${cams[1]} is registered.` });
+    expect(asked).toHaveLength(1);
   });
 });

@@ -255,7 +255,7 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
         const fp = `${key.keyId}|${key.publicKey}|${coverageKey(input, zones)}|${zonesSig}`;
         if (registered.get(c.serial) === fp) continue;
         const { calibrated, ...coverage } = buildCoverage(input, zones);
-        swarm.registerCamera({ id: c.serial, keyId: key.keyId, publicKey: key.publicKey, coverage });
+        swarm.registerCamera({ serial: c.serial, keyId: key.keyId, publicKey: key.publicKey, coverage });
         registered.set(c.serial, fp);
         log.debug({ serial: c.serial, zones: coverage.zones, calibrated }, 'swarm camera registered');
       }

@@ -20,7 +20,7 @@ interface Acceptance { serial: string; key?: string; epoch?: number; version?: s
 interface SwarmLike {
   ingest(message: unknown, receivedAt: number, topic?: string): { accepted: boolean; reason?: string };
   acceptanceOf?(serial: string): Acceptance;
-  registerCamera(cam: { id: string; keyId: string; publicKey: string; coverage: { zones: string[]; toGround: (b: unknown) => { x: number; y: number } } }): void;
+  registerCamera(cam: { serial: string; keyId: string; publicKey: string; coverage: { zones: string[]; toGround: (b: unknown) => { x: number; y: number } } }): void;
   close(): void;
 }
 // Typed loosely on purpose: the coordinator's acceptance API (SHARED-SPECS.md) arrives with the
@@ -60,7 +60,7 @@ describe.skipIf(!canRun)('identity across restarts, checked by the coordinator',
     const s = createSwarm({ db, bus, log: pino({ level: 'silent' }), now, audit: createAuditLog({ db, bus, now }), zones: [], every: () => () => undefined });
     const id = await identity();
     enrolled = id;
-    s.registerCamera({ id: cam.serial, keyId: id.key, publicKey: id.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+    s.registerCamera({ serial: cam.serial, keyId: id.key, publicKey: id.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
     closeDb = () => {
       s.close();
       db.close();

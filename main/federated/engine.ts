@@ -58,7 +58,7 @@ export interface RoundContext {
   /** Sees every message the coordinator receives during secure aggregation. */
   tap?: (m: ClientMessage) => void;
   /** Sees and may rewrite, in place, the cameras' updates before aggregation (poisoned-camera tests, see poison.ts). */
-  tamper?: (updates: ReadonlyMap<string, Float32Array>) => void;
+  tamper?: (updates: ReadonlyMap<CameraId, Float32Array>) => void;
   /** Override of the configuration's plan (tests use it to try combinations the config cannot express). */
   plan?: RoundPlan;
   onPhase?: (phase: 'selected' | 'training' | 'aggregating', info: { selected: string[] }) => void;
@@ -167,7 +167,7 @@ export class Federation {
     // Local training, only on cameras that get as far as sending an update.
     ctx.onPhase?.('training', { selected });
     const mu = config.algorithm === 'fedprox' ? config.mu : 0;
-    const updates = new Map<string, { delta: Float32Array; n: number }>();
+    const updates = new Map<CameraId, { delta: Float32Array; n: number }>();
     for (const id of selected) {
       const phase = drops.get(id);
       if (!delivers(phase)) continue;
@@ -184,7 +184,7 @@ export class Federation {
     const sigma = plan.privacy ? config.dpNoiseMultiplier : null;
     if (plan.privacy) for (const u of updates.values()) clipL2(u.delta, config.dpClip);
     let step: Float64Array;
-    let participants: string[];
+    let participants: CameraId[];
 
     if (plan.secure) {
       // Without privacy, FedAvg weights travel inside the masked vector (last slot), scaled by the

@@ -59,7 +59,7 @@ export async function createFleetHarness(dir: string, log: Logger, bus: EventBus
     db, bus, log, audit, secrets, settings, helper, broker: () => mqtt.endpoint(), now: Date.now, noDemo: true,
     onKeyRecorded: (k) => {
       const { calibrated: _c, ...coverage } = buildCoverage({ serial: k.serial }, []);
-      swarm.registerCamera({ id: k.serial, keyId: k.keyId, publicKey: k.publicKey, coverage });
+      swarm.registerCamera({ serial: k.serial, keyId: k.keyId, publicKey: k.publicKey, coverage });
     },
   });
   ref.fleet = fleet;

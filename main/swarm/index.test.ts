@@ -27,7 +27,7 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-'))) {
   bus.subscribeAll((e) => events.push(e));
   const audit = createAuditLog({ db, bus, now });
   const svc = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit, zones: [zone], every: () => () => {} });
-  for (const id of cams) svc.registerCamera({ id, keyId: simKey(id).keyId, publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
+  for (const id of cams) svc.registerCamera({ serial: id, keyId: simKey(id).keyId, publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
   const seqs = new Map<string, number>();
   /** A detections report from `cam`; signed by `signer`'s key instead of its own when given (a forgery). */
   const send = (cam: string, cls: string, trackId = '1', ts = clock, signer = cam) => {

@@ -8,7 +8,9 @@
 // `onVerifiedDetections` (the timeline), fusion (confirmed events). Nothing else parses these
 // messages. It is synchronous and never throws: bad messages are counted, audited and refused.
 // Register each camera's recorded key and coverage with `swarm.registerCamera(...)` when it is
-// registered or redeployed, and `swarm.removeCamera(id)` when it is removed.
+// registered or redeployed, and `swarm.removeCamera(serial)` when it is removed. The swarm knows a
+// camera by its serial, the name it signs its messages with (the envelope's `camera`); the app's
+// camera id (CameraId) is the fleet's, which alone maps a serial to it (FleetService.cameraIdOf).
 import type { SwarmEvent, SwarmQuarantine } from '../../preload/contract';
 import type { DetectionsBody, Envelope, HeartbeatBody } from './envelope';
 import type { AuditLog } from '../audit';
@@ -61,7 +63,8 @@ export { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, typ
 export type ZoneSource = 'none' | 'demo' | 'user';
 
 export interface SwarmCamera extends RecordedKey {
-  id: string;
+  /** The camera's serial: what it signs its messages with (not the fleet's camera id). */
+  serial: string;
   coverage: CameraCoverage;
 }
 
@@ -138,7 +141,7 @@ export interface SwarmService {
   /** What the swarm accepted from this camera (see CameraAcceptance). */
   acceptanceOf(serial: string): CameraAcceptance;
   registerCamera(cam: SwarmCamera): void;
-  removeCamera(id: string): void;
+  removeCamera(serial: string): void;
   tick(): void;
   /** The site zones and where they came from (none yet, seeded from the demo scene, or set by the user). */
   zoneConfig(): { zones: ZoneConfig[]; source: ZoneSource };
@@ -505,14 +508,14 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
       const a = acceptance.get(serial);
       return a ? { ...a, ...(a.lastRefusal ? { lastRefusal: { ...a.lastRefusal } } : {}) } : { serial, accepted: 0, refused: 0 };
     },
-    registerCamera(cam) {
-      recorded.set(cam.id, { keyId: cam.keyId, publicKey: cam.publicKey });
-      coordinator.addCamera(cam.id, cam.coverage);
-      if (coordinator.fusion.isQuarantined(cam.id)) coordinator.topology.setQuarantined(cam.id, true);
+    registerCamera({ serial, keyId, publicKey, coverage }) {
+      recorded.set(serial, { keyId, publicKey });
+      coordinator.addCamera(serial, coverage);
+      if (coordinator.fusion.isQuarantined(serial)) coordinator.topology.setQuarantined(serial, true);
     },
-    removeCamera(id) {
-      recorded.delete(id);
-      coordinator.removeCamera(id);
+    removeCamera(serial) {
+      recorded.delete(serial);
+      coordinator.removeCamera(serial);
     },
     tick,
     zoneConfig: () => zoneState,

@@ -24,7 +24,7 @@ describe('verification in worker threads', () => {
     const bus = createEventBus();
     const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now: () => T, audit: createAuditLog({ db, bus, now: () => T }), every: () => () => {} });
     const k = simKey(CAM);
-    swarm.registerCamera({ id: CAM, keyId: k.keyId, publicKey: k.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+    swarm.registerCamera({ serial: CAM, keyId: k.keyId, publicKey: k.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
     const pool = createVerifyPool({ size: 2, entry: path.join(__dirname, 'verify-worker.ts') });
     try {
       pool.setKeys([[CAM, { keyId: k.keyId, publicKey: k.publicKey }]]);
@@ -38,7 +38,7 @@ describe('verification in worker threads', () => {
       expect(rs.map((r) => (r.accepted ? 'ok' : r.label))).toEqual(['ok', 'bad signature', 'malformed', 'replay (duplicate)', 'ok']);
       // A worker verdict made with a key the desktop no longer holds is not trusted: checked again here.
       const k2 = simKey('rotated');
-      swarm.registerCamera({ id: CAM, keyId: k.keyId, publicKey: k2.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+      swarm.registerCamera({ serial: CAM, keyId: k.keyId, publicKey: k2.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
       const [stale] = await pool.verify([{ payload: msg(4), topic }]);
       expect(stale!.sig?.valid).toBe(true);
       const [r] = swarm.ingestChecked([{ verdict: stale!, receivedAt: T, topic, bytes: 1 }]);

@@ -34,9 +34,9 @@ export interface RecordedKey {
   /** Raw 32-byte Ed25519 public key, standard base64 (as identity.cgi returns it). */
   publicKey: string;
 }
-/** Where verification looks up the key the desktop recorded for a camera (the fleet fills it). */
+/** Where verification looks up the key the desktop recorded for a camera, by the serial it signs with (the fleet fills it). */
 export interface KeyRegistry {
-  get(cameraId: string): RecordedKey | undefined;
+  get(serial: string): RecordedKey | undefined;
 }
 
 export type VerifiedBody = { kind: 'detections'; body: DetectionsBody } | { kind: 'heartbeat'; body: HeartbeatBody };
@@ -114,14 +114,14 @@ export interface Verifier {
   skewToleranceMs(): number;
   counts(): { byReason: Record<RejectReason, number>; byCamera: Record<string, Partial<Record<RejectReason, number>>>; accepted: number };
   /** Drops a camera's cached public key (it was removed). Its replay state is kept: a replay stays a replay. */
-  forget(cameraId: string): void;
+  forget(serial: string): void;
   /**
    * Persists the replay state changed since the last flush (one write for all of it). Call before
    * acting on the messages verified since then; throws when the store fails (they must not count).
    */
   flush(): void;
   /** The replay state of a camera's key (for tests and diagnostics). */
-  replayOf(cameraId: string, keyId: string): Readonly<ReplayEntry> | undefined;
+  replayOf(serial: string, keyId: string): Readonly<ReplayEntry> | undefined;
 }
 
 /** Raw 32-byte Ed25519 public key → KeyObject (through JWK, which node accepts for raw OKP keys). */

@@ -3,12 +3,12 @@
 // the view was opened. Fed from the published tracks (the composition root wires it); persistence
 // only, the tracker does not know it exists.
 import { z } from 'zod';
-import type { TimelineIntervention, TimelineTrack } from '../../preload/contract';
+import { cameraIdSchema, type CameraId, type TimelineIntervention, type TimelineTrack } from '../../preload/contract';
 import { command, query, type Db } from '../store';
 
 export interface HistorySegment {
   trackId: string;
-  camera: string;
+  camera: CameraId;
   cls: string;
   from: number;
   to: number;
@@ -45,7 +45,7 @@ export function createTimelineHistory(db: Db, opts: { retentionMs: number; flush
   const segs = query(
     db,
     'SELECT track_id, camera, cls, from_ts, to_ts FROM timeline_segments WHERE to_ts >= ? AND from_ts <= ? ORDER BY from_ts LIMIT ?',
-    z.object({ track_id: z.string(), camera: z.string(), cls: z.string(), from_ts: z.number(), to_ts: z.number() }),
+    z.object({ track_id: z.string(), camera: cameraIdSchema, cls: z.string(), from_ts: z.number(), to_ts: z.number() }),
   );
   const ivs = query(
     db,

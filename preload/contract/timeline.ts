@@ -124,7 +124,7 @@ export const timelineMethods = {
       to: z.number(),
       /** The oldest moment still kept (older history was dropped by the retention). */
       keptSince: z.number(),
-      segments: z.array(z.object({ trackId: z.string(), camera: z.string(), cls: z.string(), from: z.number(), to: z.number() })),
+      segments: z.array(z.object({ trackId: z.string(), camera: cameraIdSchema, cls: z.string(), from: z.number(), to: z.number() })),
       interventions: z.array(timelineInterventionSchema),
     }),
   ),
