@@ -416,6 +416,8 @@ export interface EvalOptions {
   methods?: readonly MethodName[];
   /** Options of the learned predictor (defaults: defaultLearnedOptions). */
   learned?: Partial<LearnedPredictorOptions>;
+  /** learned-online: parts the scene is cut into, adapting before each (default 4). */
+  onlineParts?: number;
 }
 
 /**
@@ -468,7 +470,7 @@ export function evaluateScenes(scenes: readonly Scene[], opts: EvalOptions = { s
         const p = trainLearned();
         out[m] = score(wins[i]!, (o, h, n) => p.predict(o, h, n));
       } else if (m === 'learned-online' && others.some((w) => w.length > 0)) {
-        const { history: h, ...s } = scoreLearnedOnline(wins[i]!, trainLearned(), seededRandom(opts.seed + 100 * i + 1));
+        const { history: h, ...s } = scoreLearnedOnline(wins[i]!, trainLearned(), seededRandom(opts.seed + 100 * i + 1), opts.onlineParts);
         out[m] = s;
         learnedHistory = h;
       }
