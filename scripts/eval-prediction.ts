@@ -70,11 +70,11 @@ try {
   else {
     const f = (v: number | undefined): string => (v === undefined ? '   -  ' : v.toFixed(3).padStart(6));
     console.log(`protocol: ${report.protocol}`);
-    console.log(`${'scene'.padEnd(18)} ${'method'.padEnd(7)} ${'K'.padStart(3)}    ADE    FDE minADE minFDE    NLL  windows`);
+    console.log(`${'scene'.padEnd(18)} ${'method'.padEnd(14)} ${'K'.padStart(3)}    ADE    FDE minADE minFDE    NLL  windows`);
     const rows = [...report.scenes.map((s) => ({ name: s.scene, m: s.methods, w: String(s.windows) })), { name: 'AVERAGE', m: report.average, w: '' }];
     for (const r of rows)
       for (const [m, s] of Object.entries(r.m))
-        console.log(`${r.name.padEnd(18)} ${m.padEnd(7)} ${String(s.k).padStart(3)} ${f(s.ade)} ${f(s.fde)} ${f(s.minAde)} ${f(s.minFde)} ${f(s.nll)}  ${r.w}`);
+        console.log(`${r.name.padEnd(18)} ${m.padEnd(14)} ${String(s.k).padStart(3)} ${f(s.ade)} ${f(s.fde)} ${f(s.minAde)} ${f(s.minFde)} ${f(s.nll)}  ${r.w}`);
     for (const s of report.scenes)
       if (s.history)
         console.log(

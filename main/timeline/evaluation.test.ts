@@ -194,5 +194,5 @@ describe('prediction evaluation protocol (Schöller et al. CV evaluation)', () =
     expect(out.average['cv-s20']!.k).toBe(20);
     fs.writeFileSync(f1, '0 1 0 0\n10 1 zero 0\n');
     expect(() => execFileSync(tsx, ['scripts/eval-prediction.ts', f1], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/line 2/);
-  });
+  }, 40_000); // two tsx processes: about 12 s on an idle machine, over 20 s on a loaded one
 });

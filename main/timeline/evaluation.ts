@@ -10,8 +10,9 @@
  * - ADE averages the error over the window's valid future steps, FDE takes its last valid step;
  *   figures are averaged over the windows of a scene, then over scenes.
  *
- * Every predictor returns weighted futures with per-step covariances; the evaluation reports the
- * most probable future's ADE/FDE, the best of its K futures (minADE/minFDE, K stated), and the
+ * Every predictor returns weighted futures with per-step covariances, its best guess first (the
+ * densest mode for CV and the IMM, the ADE-optimal point for the learned predictor); the evaluation
+ * reports that "most likely" future's ADE/FDE, the best of its K futures (minADE/minFDE, K stated), and the
  * negative log-likelihood of the true positions under the predicted Gaussian mixture (nats per
  * valid future step, the mixture taken per step). Anything learned is fitted leave-one-scene-out.
  */
@@ -220,7 +221,7 @@ export function immPredictor(opts: Partial<ImmPredictorOptions> = {}): Predictor
 }
 
 export interface Scores {
-  /** Most probable future. */
+  /** The predictor's best guess (its first future). */
   ade: number;
   fde: number;
   /** Best of the K futures (ADE and FDE minimised separately, as in the field). */
@@ -415,6 +416,8 @@ export interface EvalOptions {
   methods?: readonly MethodName[];
   /** Options of the learned predictor (defaults: defaultLearnedOptions). */
   learned?: Partial<LearnedPredictorOptions>;
+  /** learned-online: parts the scene is cut into, adapting before each (default 4). */
+  onlineParts?: number;
 }
 
 /**
@@ -467,7 +470,7 @@ export function evaluateScenes(scenes: readonly Scene[], opts: EvalOptions = { s
         const p = trainLearned();
         out[m] = score(wins[i]!, (o, h, n) => p.predict(o, h, n));
       } else if (m === 'learned-online' && others.some((w) => w.length > 0)) {
-        const { history: h, ...s } = scoreLearnedOnline(wins[i]!, trainLearned(), seededRandom(opts.seed + 100 * i + 1));
+        const { history: h, ...s } = scoreLearnedOnline(wins[i]!, trainLearned(), seededRandom(opts.seed + 100 * i + 1), opts.onlineParts);
         out[m] = s;
         learnedHistory = h;
       }
