@@ -168,8 +168,9 @@ async function main(): Promise<void> {
       await page.evaluate(`localStorage.setItem('omnisight.cameras', JSON.stringify({ layout: 16, page: 0, focus: null, quality: 'auto' })); localStorage.setItem('omnisight.view', 'cameras')`);
       await page.reload();
     } else if (demoIds.length) await watch(demoIds);
-    const paintedOf = async (id: string): Promise<number> =>
-      ((await page!.evaluate('window.__omnisightFeeds ? window.__omnisightFeeds.stats() : []')) as { cameraId: string; painted: number }[]).find((x) => x.cameraId === id)?.painted ?? 0;
+    type TileStat = { cameraId: string; painted: number; received: number; channel?: number };
+    const tileOf = async (id: string): Promise<TileStat | undefined> =>
+      ((await page!.evaluate('window.__omnisightFeeds ? window.__omnisightFeeds.stats() : []')) as TileStat[]).find((x) => x.cameraId === id);
     for (const [i, cam] of sim.cams.entries()) {
       const address = new URL(cam.url).host;
       const t0 = performance.now();
@@ -193,8 +194,16 @@ async function main(): Promise<void> {
       const t3 = performance.now();
       // The tile asks for its feed once the camera is listed; its first picture is when the user sees it.
       let t4: number | null = null;
+      // In the page: when the tile got its channel (fleet.watch answered), its first frame arrived, it painted.
+      let split: { channel_ms: number | null; received_ms: number | null } | undefined;
       if (BROWSER) {
-        while ((await paintedOf(added.id)) === 0) {
+        split = { channel_ms: null, received_ms: null };
+        for (;;) {
+          const t = await tileOf(added.id);
+          const at = r0(performance.now() - t3);
+          if (t?.channel !== undefined) split.channel_ms ??= at;
+          if (t && t.received > 0) split.received_ms ??= at;
+          if (t && t.painted > 0) break;
           if (performance.now() - t3 > ONLINE_TIMEOUT_MS) throw new Error(`Extra ${i + 1}: its tile painted nothing ${ONLINE_TIMEOUT_MS} ms after it was online`);
           await sleep(20);
         }
@@ -212,6 +221,7 @@ async function main(): Promise<void> {
         add_ms: r0(t2 - t1),
         online_ms: r0(t3 - t2),
         first_frame_ms: t4 === null ? null : r0(t4 - t3),
+        ...(split ? { tile_channel_ms: split.channel_ms, tile_received_ms: split.received_ms } : {}),
         total_ms: r0((t4 ?? t3) - t0),
         key_enrolled: !!added.publicKey,
       };

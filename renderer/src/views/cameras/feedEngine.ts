@@ -32,6 +32,8 @@ interface Tile {
   paintedTs: number[];
   latencies: number[];
   halfPeriodMs: number;
+  /** Zones and futures drawn once into their own layer, redrawn only when they change (see paint). */
+  layer?: { canvas: HTMLCanvasElement; key: readonly unknown[] };
 }
 
 export interface TileStats {
@@ -50,6 +52,7 @@ export interface TileStats {
 
 const COLORS: Record<string, string> = { Human: '#4ade80', Car: '#60a5fa', Truck: '#a78bfa', Bus: '#f472b6', Bike: '#facc15', Animal: '#fb923c', Other: '#e5e7eb' };
 const MAX_DECODES_PER_TILE = 3;
+const NONE: readonly never[] = [];
 const sizeKey = (s: FeedSize): string => `${s.width}x${s.height}@${s.fps}`;
 
 export class FeedEngine {
@@ -183,6 +186,7 @@ export class FeedEngine {
     tile.bitmap?.close();
     tile.bitmap = undefined;
     tile.bitmapTs = 0;
+    tile.layer = undefined;
     this.scheduleReconcile();
   }
 
@@ -376,10 +380,10 @@ export class FeedEngine {
       ctx.drawImage(bmp, 0, 0);
       const hit = this.detections.get(tile.cameraId)?.match(tile.bitmapTs, tile.halfPeriodMs);
       const ov = this.overlays.get(tile.cameraId) ?? DEFAULT_OVERLAY;
-      const zones = ov.zones ? (this.zones.get(tile.cameraId) ?? []) : [];
-      if (zones.length) drawZones(ctx, zones, c.width, c.height, ov.labels);
-      const paths = ov.futures ? this.futures.get(tile.cameraId) : undefined;
-      if (paths?.length) drawFuturesOnFeed(ctx, paths, c.width, c.height, ov.labels);
+      // NONE (one shared empty list) keeps the layer's key equal from frame to frame.
+      const zones: readonly ImageZone[] = ov.zones ? (this.zones.get(tile.cameraId) ?? NONE) : NONE;
+      const paths: readonly FeedPath[] = ov.futures ? (this.futures.get(tile.cameraId) ?? NONE) : NONE;
+      if (zones.length || paths.length) ctx.drawImage(overlayLayer(tile, zones, paths, c.width, c.height, ov.labels), 0, 0);
       if (hit && ov.boxes) {
         drawBoxes(ctx, c.width, c.height, hit.d, ov.labels);
         tile.boxesDrawn += hit.d.observations.length;
@@ -439,6 +443,28 @@ function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: Frame
     ctx.fillStyle = '#000';
     ctx.fillText(texts[i]!, at.x + 3, at.y + b.th - 1);
   });
+}
+
+/**
+ * Zones and futures change a few times a second at most (futures are fetched every 500 ms) while
+ * frames are painted 10 times a second per tile: drawing every future's fading segments on every
+ * frame was a fifth of the page's CPU with 16 tiles (profiled). They are drawn into one layer per
+ * tile when their inputs change, and each frame only copies that layer.
+ */
+function overlayLayer(tile: Tile, zones: readonly ImageZone[], paths: readonly FeedPath[], w: number, h: number, labels: boolean): HTMLCanvasElement {
+  const key = [zones, paths, w, h, labels];
+  const l = tile.layer;
+  if (l && l.key.length === key.length && l.key.every((v, i) => v === key[i])) return l.canvas;
+  const canvas = l?.canvas ?? document.createElement('canvas');
+  canvas.width = w; // also clears it
+  canvas.height = h;
+  const ctx = canvas.getContext('2d');
+  if (ctx) {
+    if (zones.length) drawZones(ctx, zones, w, h, labels);
+    if (paths.length) drawFuturesOnFeed(ctx, [...paths], w, h, labels);
+  }
+  tile.layer = { canvas, key };
+  return canvas;
 }
 
 /** Zone outlines under everything else: site zones in grey, restricted zones in red, names inside. */
