@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFlServer, headV0, HEAD_PARAMS, quantizerScale, threshold, type RoundSpec } from './fl-server';
-import { createTestClient, type SilentAfter, type TestClient } from './fl-testkit';
+import { createTestClient, type SilentAfter, type TestClient } from './testkit';
 import { createRng } from './random';
 
 /** In-process wiring, asynchronous like MQTT: server and clients only exchange JSON texts. */
@@ -49,7 +49,7 @@ function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>
     selected: serials,
     train: { epochs: 1, lr: 0.1, batchSize: 32 },
     range: 4,
-    deadlines: { advertise: 300, shares: 300, masked: 300, unmask: 300 },
+    deadlines: { advertise: 1_000, shares: 1_000, masked: 1_000, unmask: 1_000 },
     minSamples: 20,
   });
   return { server, clients, published, received, spec };

@@ -48,6 +48,8 @@ export interface FlClock {
 export interface RoundSpec {
   round: string;
   model: { version: number; params: Float32Array };
+  /** The version the result gets (greater than model.version; the desktop numbers versions across lineages). Default version + 1. */
+  nextVersion?: number;
   selected: readonly string[];
   train: { epochs: number; lr: number; batchSize: number };
   /** Clip range r of each update coordinate. */
@@ -400,7 +402,7 @@ export function createFlServer(deps: { transport: FlTransport; clock: FlClock; l
       publish(topics.result(spec.round), {
         round: spec.round,
         ok: true,
-        model: { name: HEAD_NAME, version: spec.model.version + 1, params: float32ToBytes(params).toString('base64') },
+        model: { name: HEAD_NAME, version: spec.nextVersion ?? spec.model.version + 1, params: float32ToBytes(params).toString('base64') },
         survivors: u3.length,
       });
     } catch (err) {

@@ -4,8 +4,9 @@ import { fleetStateFallbackHealth, liveCameras, swarmLinkHealth, type SwarmLink 
 
 function fakeFleet(states: Record<string, CameraState>) {
   return {
-    registry: { list: () => Object.keys(states).map((id) => ({ id })), get: (id: string) => (id in states ? { id, serial: id } : undefined) } as never,
-    status: (id: string) => (id in states ? ({ cameraId: id, state: states[id]! } as never) : undefined),
+    // Registry ids differ from serials: the federation speaks serials, the fleet's status ids.
+    registry: { list: () => Object.keys(states).map((serial) => ({ id: `id-${serial}`, serial, demo: false, demoActive: false })) } as never,
+    status: (id: string) => (id.slice(3) in states ? ({ cameraId: id, state: states[id.slice(3)]! } as never) : undefined),
   };
 }
 

@@ -1,16 +1,19 @@
 import type { CameraState } from '../../preload/contract/fleet';
 import type { FleetService } from '../fleet';
 
-/** What the federated rounds need to know about the cameras, from the live fleet and swarm. */
+/**
+ * What the federated rounds need to know about the cameras, from the live fleet and swarm. Cameras
+ * are named by serial, as fl1 names them on the wire and the swarm verifies them.
+ */
 export interface LiveCameras {
-  /** Registered cameras: the federation's members (each keeps its local data while registered). */
+  /** Serials of the registered cameras: the federation's members (each keeps its local data). */
   cameras(): string[];
   /** Offline cameras (and ones the swarm has marked down or quarantined) are never selected. */
-  available(cameraId: string): boolean;
+  available(serial: string): boolean;
   /** 0..1; selection prefers healthy links. */
-  linkHealth(cameraId: string): number;
+  linkHealth(serial: string): number;
   /** Measured message loss 0..1 from the swarm; null when nothing has been measured for the camera. */
-  linkLoss(cameraId: string): number | null;
+  linkLoss(serial: string): number | null;
 }
 
 /** The swarm topology's view of one camera's link (main/swarm's TopoNode, structurally). */
@@ -41,19 +44,21 @@ export function fleetStateFallbackHealth(state: CameraState): number {
 }
 
 export function liveCameras(deps: {
-  fleet: Pick<FleetService, 'registry' | 'status'>;
+  fleet: { registry: Pick<FleetService['registry'], 'list'>; status: FleetService['status'] };
   /** The swarm topology's nodes (swarm.coordinator.topology.graph().nodes); omit when there is no swarm. */
   swarmLinks?: () => readonly SwarmLink[];
 }): LiveCameras {
-  // The swarm knows a camera by its serial (what it signs its messages with), the fleet and the
-  // federation by the registry id: look links up by serial, or the measurements are never found.
-  const linkOf = (id: string): SwarmLink | undefined => {
-    const serial = deps.fleet.registry.get(id)?.serial || id;
-    return (deps.swarmLinks?.() ?? []).find((l) => l.id === serial);
+  // The swarm and fl1 know a camera by its serial (what it signs its messages with), the fleet's
+  // status by its registry id.
+  const members = () => deps.fleet.registry.list().filter((c) => c.serial && !(c.demo && !c.demoActive));
+  const idOf = (serial: string): string | undefined => members().find((c) => c.serial === serial)?.id;
+  const linkOf = (serial: string): SwarmLink | undefined => (deps.swarmLinks?.() ?? []).find((l) => l.id === serial);
+  const state = (serial: string): CameraState => {
+    const id = idOf(serial);
+    return (id && deps.fleet.status(id)?.state) || 'offline';
   };
-  const state = (id: string): CameraState => deps.fleet.status(id)?.state ?? 'offline';
   return {
-    cameras: () => deps.fleet.registry.list().map((c) => c.id),
+    cameras: () => [...new Set(members().map((c) => c.serial))],
     available: (id) => {
       if (state(id) === 'offline') return false;
       const l = linkOf(id);
