@@ -107,6 +107,7 @@ export const heartbeatBodySchema = z.object({
   fps_skipped: z.number().nonnegative(),
   inference_ms: z.number().nonnegative(),
   mem_bytes: z.number().nonnegative().optional(),
-  model: z.string().max(128).optional(),
+  // FL-SPEC: the confirmation head in use {name, version}; apps from before fl1 sent the detector's name here.
+  model: z.union([z.string().max(128), z.object({ name: z.string().max(128), version: z.number().int().nonnegative() })]).optional(),
 });
 export type HeartbeatBody = z.infer<typeof heartbeatBodySchema>;

@@ -60,7 +60,6 @@ export function createLocalData(o: { dir?: string; now: () => number; capacity?:
 
   // Read back what an earlier run kept. A torn last line (power loss mid-append) is skipped.
   if (file && fs.existsSync(file)) {
-    const now = o.now();
     for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
       if (!line) continue;
       lines++;
@@ -75,7 +74,7 @@ export function createLocalData(o: { dir?: string; now: () => number; capacity?:
       if (Array.isArray(r.d) && r.d.length === 4 + FEATURES && ints(r.d, 4)) {
         const [e, s, i, at] = r.d as number[];
         const x = r.d.slice(4);
-        if (validX(x) && now - at! <= PENDING_TTL_MS) pending.set(key(e!, s!, i!), { x, at: at! });
+        if (validX(x)) pending.set(key(e!, s!, i!), { x, at: at! });
       } else if (Array.isArray(r.o) && r.o.length === 4 && ints(r.o, 3) && (r.o[3] === 0 || r.o[3] === 1)) {
         const [e, s, i, y] = r.o as number[];
         const k = key(e!, s!, i!);
@@ -90,6 +89,9 @@ export function createLocalData(o: { dir?: string; now: () => number; capacity?:
         if (validX(x)) addLabelled({ e: e!, s: s!, i: i!, y: y as 0 | 1, x, held: isHeldOut(e!, s!, i!) });
       }
     }
+    // Detections whose outcome can no longer come go now (the log replays in time order).
+    const now = o.now();
+    for (const [k, p] of pending) if (now - p.at > PENDING_TTL_MS) pending.delete(k);
   }
 
   const compact = (): void => {
