@@ -335,6 +335,10 @@ export function createAgent(deps: {
     reportCache = { at: t, report };
     return report;
   };
+  const headMetric = (): { head?: { version: number; heldOut: number; logLoss: number; accuracy: number } } => {
+    const m = model().heldOut?.inUse;
+    return m && m.n > 0 ? { head: { version: head.version, heldOut: m.n, logLoss: m.logLoss, accuracy: m.accuracy } } : {};
+  };
   const deliver = (topic: string, payload: Buffer): void => {
     if (!on) return;
     if (topic === `omnisight/desktop/outcomes/${serial}`) {
@@ -525,6 +529,8 @@ export function createAgent(deps: {
         mem_bytes: 31_457_280 + Math.round(process.memoryUsage().heapUsed % 4_194_304),
         // FL-SPEC: the head in use; the detector's network travels as "detector".
         model: { name: head.name, version: head.version },
+        // docs/protocol.md: the head's metric on held-out local samples (aggregates only).
+        ...headMetric(),
         detector: deps.model,
       }),
     );

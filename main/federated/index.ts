@@ -24,6 +24,7 @@ import { effectiveMaskGraph } from './secagg';
 export { Federation, checkPlan, planFor, trainCentralised } from './engine';
 export { liveCameras, swarmLinkHealth, fleetStateFallbackHealth, type LiveCameras, type SwarmLink } from './links';
 export { generateTask, type TaskSpec } from './data';
+export { createFlServer, headV0, type FlServer, type RoundReport, type RoundSpec } from './fl-server';
 
 export interface FederatedDeps {
   db: Db;

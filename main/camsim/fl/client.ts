@@ -62,6 +62,7 @@ interface RoundState {
   roster?: Roster;
   myIndex?: number;
   shares?: Map<string, { bShare: bigint; sShare: bigint }>;
+  ownBShare?: bigint;
   u2?: Set<string>;
   masked: boolean;
   unmasked: boolean;
@@ -87,6 +88,8 @@ export function createFlClient(deps: {
   const clearTimer = deps.clearTimer ?? clearTimeout;
   let st: RoundState | undefined;
   let silentFrom: FlPhase | null = null;
+  /** Rounds this camera advertised in, newest last: their results may be adopted. */
+  const joined: string[] = [];
   const ev = (round: string, what: FlClientEvent['what'], detail?: string): void => deps.onEvent?.({ round, what, detail });
 
   const silent = (phase: FlPhase): boolean => silentFrom !== null && FL_PHASES.indexOf(phase) >= FL_PHASES.indexOf(silentFrom);
@@ -116,7 +119,7 @@ export function createFlClient(deps: {
     if (st) end('aborted', `round ${a.round} announced`);
     const decline = (reason: string): void => {
       if (silent('advertise')) return;
-      deps.send(JSON.stringify({ round: a.round, phase: 'decline', reason }));
+      deps.send(JSON.stringify({ round: a.round, phase: 'decline', reason: reason.slice(0, 200) }));
       ev(a.round, 'declined', reason);
     };
     if (a.model.name !== HEAD_NAME) return decline(`this camera trains ${HEAD_NAME}, not ${a.model.name.slice(0, 64)}`);
@@ -132,6 +135,8 @@ export function createFlClient(deps: {
     // Forget the round when it cannot be alive any more (every phase's deadline plus slack).
     const timer = setTimer(() => end('expired'), d.advertise + d.shares + d.masked + d.unmask + 10_000);
     st = { a, theta, c, s, b, masked: false, unmasked: false, timer };
+    joined.push(a.round);
+    if (joined.length > 4) joined.shift();
     if (reply('advertise', { cPk: c.publicKey.toString('base64'), sPk: s.publicKey.toString('base64') })) ev(a.round, 'advertised');
   };
 
@@ -147,11 +152,15 @@ export function createFlClient(deps: {
     if (r.peers.some((x) => !st!.a.selected.includes(x.serial))) return end('aborted', 'the roster names a camera that was not selected');
     if (r.threshold !== st.a.threshold || r.peers.length < r.threshold) return end('aborted', 'fewer peers than the threshold');
     if (new Set(r.peers.map((x) => x.cPk)).size !== r.peers.length || new Set(r.peers.map((x) => x.sPk)).size !== r.peers.length) return end('aborted', 'two peers share a key');
+    // docs/protocol.md: peers sorted by serial, index = 1..n' in that order.
+    if (r.peers.some((x, i) => x.index !== i + 1 || (i > 0 && r.peers[i - 1]!.serial >= x.serial))) return end('aborted', 'roster indexes are not 1..n in serial order');
     st.roster = r;
     st.myIndex = me.index;
     const others = r.peers.filter((x) => x.serial !== serial);
     const xs = others.map((x) => x.index);
-    const bShares = shamirSplit(st.b, r.threshold, xs, deps.random);
+    // b is also shared at this camera's own index: at unmasking it sends its own b share too.
+    const bShares = shamirSplit(st.b, r.threshold, [...xs, me.index], deps.random);
+    st.ownBShare = bShares.get(me.index)!;
     const sShares = shamirSplit(leToBig(st.s.secret), r.threshold, xs, deps.random);
     const boxes = others.map((peer) => {
       const key = boxKey(st!.c.secret, Buffer.from(peer.cPk, 'base64'), r.round);
@@ -209,7 +218,8 @@ export function createFlClient(deps: {
     if (survivors.some((x) => dr.has(x)) || [...sv, ...dr].some((x) => !u2.has(x))) return end('aborted', 'unmask request asks for a camera both ways or outside the round');
     if ([...u2].some((x) => !sv.has(x) && !dr.has(x))) return end('aborted', 'unmask request leaves a camera of the round unaccounted for');
     const enc = (v: bigint): string => bigToLe(v).toString('base64');
-    const selfShares = survivors.filter((x) => x !== serial).map((x) => ({ of: x, y: enc(st!.shares!.get(x)!.bShare) }));
+    // For every survivor, this camera included, the share of its b (docs/protocol.md step 8).
+    const selfShares = survivors.map((x) => ({ of: x, y: enc(x === serial ? st!.ownBShare! : st!.shares!.get(x)!.bShare) }));
     const keyShares = dropped.map((x) => ({ of: x, y: enc(st!.shares!.get(x)!.sShare) }));
     st.unmasked = true;
     if (reply('unmask', { selfShares, keyShares })) ev(st.a.round, 'unmasked');
@@ -217,13 +227,17 @@ export function createFlClient(deps: {
 
   const onResult = (raw: unknown): void => {
     const p = resultSchema.safeParse(raw);
-    if (!p.success || !st || p.data.round !== st.a.round) return;
+    // The result of a round this camera joined, also one it dropped out of (its update is not in it, the model is).
+    if (!p.success || !joined.includes(p.data.round)) return;
     const r = p.data;
+    joined.splice(joined.indexOf(r.round), 1);
     if (r.ok) {
       const params = f32FromBytes(Buffer.from(r.model.params, 'base64'));
       if (params && r.model.name === HEAD_NAME) deps.onResult({ name: HEAD_NAME, version: r.model.version, params, dropBelow: 0.05, source: 'round', round: r.round });
     }
-    end('result', r.ok ? `version ${r.model.version} from ${r.survivors} cameras` : r.reason);
+    const detail = r.ok ? `version ${r.model.version} from ${r.survivors} cameras` : r.reason.slice(0, 200);
+    if (st?.a.round === r.round) end('result', detail);
+    else ev(r.round, 'result', detail);
   };
 
   // A phase's answer is due within its deadline from the moment its trigger arrives.
@@ -235,12 +249,12 @@ export function createFlClient(deps: {
       if (raw === undefined) return;
       const round = parts[3];
       if (parts.length === 4 && round === 'announce') return onAnnounce(raw);
+      if (parts.length === 5 && parts[4] === 'result') return onResult(raw);
       if (!st || round !== st.a.round) return;
       const started = deps.now();
       if (parts.length === 5 && parts[4] === 'roster') return onRoster(raw);
       if (parts.length === 6 && parts[4] === 'deliver' && parts[5] === serial) return onDeliver(raw, started);
       if (parts.length === 5 && parts[4] === 'unmask') return onUnmask(raw);
-      if (parts.length === 5 && parts[4] === 'result') return onResult(raw);
     },
     silenceFrom(phase) {
       silentFrom = phase;
