@@ -428,6 +428,10 @@ export function createSimCamera(opts: {
     httpsPort: () => tlsPort,
     tlsFingerprint: () => fingerprint,
     faults,
+    agentKey: () => {
+      const i = agent.identity();
+      return { key: i.key, publicKey: i.publicKey };
+    },
     start: async () => {
       crashed = false;
       await listen();

@@ -123,6 +123,11 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
     scene,
     appMode: runtimes[0]?.mode ?? 'agent',
     appNote: runtimes[0]?.note ?? '',
+    agentKey: (id) => {
+      const c = byId.get(id);
+      if (!c) throw new Error(`No simulated camera ${id}`);
+      return c.agentKey();
+    },
     faults: (id) => {
       const c = byId.get(id);
       if (!c) throw new Error(`No simulated camera ${id}; the fleet has ${[...byId.keys()].join(', ')}`);

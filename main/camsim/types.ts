@@ -137,6 +137,8 @@ export interface SimFleet {
   appMode: 'native' | 'agent';
   /** The same in words, for logs and the UI. */
   appNote: string;
+  /** The built-in agent's signing key (what identity.cgi shows): bench fleets print it instead of each bench enrolling over VAPIX. */
+  agentKey(id: string): { key: string; publicKey: string };
   stop(): Promise<void>;
 }
 
@@ -163,6 +165,7 @@ export interface SimCamera {
   /** SHA-256 fingerprint of the camera's certificate (after start), for the fleet's own logs and tests. */
   tlsFingerprint(): string;
   faults: SimFaults;
+  agentKey(): { key: string; publicKey: string };
   start(): Promise<void>;
   stop(): Promise<void>;
 }
