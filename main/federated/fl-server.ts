@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { addPrg, bytesToInt32, float32ToBytes, maskKey, x25519, x25519PrivateKey, x25519PublicKey, x25519PublicOf } from './fl1';
-import { bytesToField, combine, FIELD_PRIME, fieldToBytes, type Share } from './shamir';
+import { bytesToField, combine, FIELD_PRIME, fieldToBytes, lagrangeAtZero, type Share } from './shamir';
 
 /**
  * The desktop's side of fl1 (docs/protocol.md, "Federated learning (fl1)"): the aggregation server.
@@ -349,6 +349,8 @@ export function createFlServer(deps: { transport: FlTransport; clock: FlClock; l
       quorum('unmask', report.unmasked.length);
 
       // Rebuild every secret first: a missing share fails the round before any unmasking work.
+      // Most secrets are rebuilt from the same t holders: their Lagrange weights are computed once.
+      const weights = new Map<string, bigint[]>();
       const rebuild = (owner: string, pick: 'selfShares' | 'keyShares'): bigint => {
         const shares: Share[] = [];
         for (const holder of report.unmasked) {
@@ -363,7 +365,10 @@ export function createFlServer(deps: { transport: FlTransport; clock: FlClock; l
             'unmask',
             `The round stopped at the unmask step: ${shares.length} of the ${t} shares needed to remove camera ${owner}’s mask arrived. Nothing partial was used.`,
           );
-        return combine(shares);
+        const key = shares.map((x) => x.x).join(',');
+        let w = weights.get(key);
+        if (!w) weights.set(key, (w = lagrangeAtZero(shares.map((x) => x.x))));
+        return combine(shares, w);
       };
       const selfSeeds = u3.map((p) => fieldToBytes(rebuild(p.serial, 'selfShares')));
       const droppedKeys = dropped.map((p) => {
