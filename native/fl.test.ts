@@ -309,11 +309,15 @@ describe.skipIf(skipReason !== null)('fl1 primitives in C (fltool under qemu)', 
       writeFileSync(join(models, `head-v${n}.json`), JSON.stringify(meta));
     };
     put(1, theta0, { name: HEAD, version: 1, features: 13, round: 1, dropBelow: 0.05 });
-    put(3, want, { name: HEAD, version: 3, features: 13, round: 7, dropBelow: 0.2 });
+    const bin3 = Buffer.from(new Float32Array(want).buffer);
+    put(3, want, { name: HEAD, version: 3, features: 13, round: 7, dropBelow: 0.2, sha256: createHash('sha256').update(bin3).digest('hex') });
     const loaded = await tool.ok(`load ${models}`);
     expect(loaded.slice(0, 3).map(Number)).toEqual([1, 3, 0.2]);
     expect(loaded.slice(3).map(Number)).toEqual([...new Float32Array(want)].map((f) => Number(f.toPrecision(9))));
-    // The highest present is damaged (wrong size, then wrong name): refused with the reason.
+    // The highest present is damaged (sha256, wrong size, wrong name): refused with the reason.
+    writeFileSync(join(models, 'head-v4.bin'), Buffer.alloc(56));
+    writeFileSync(join(models, 'head-v4.json'), JSON.stringify({ name: HEAD, version: 4, features: 13, round: 8, dropBelow: 0.05, sha256: 'ab'.repeat(32) }));
+    expect(await tool.run(`load ${models}`)).toMatch(/^ERR .*sha256 does not match/);
     writeFileSync(join(models, 'head-v4.bin'), Buffer.alloc(52));
     writeFileSync(join(models, 'head-v4.json'), JSON.stringify({ name: HEAD, version: 4, features: 13, round: 8, dropBelow: 0.05 }));
     expect(await tool.run(`load ${models}`)).toMatch(/^ERR .*head-v4\.bin: wrong size/);
@@ -664,5 +668,19 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     expect(body.model.version).toBe(3);
     expect(body.head.heldOut).toBe(taught.get(c.serial)!.filter((s) => s.held).length);
     expect(c.err).toMatch(/confirmation head omnisight\.head\.confirm\.v1 v3 \(round\)/);
+  }, 30_000);
+
+  it('declines a round it lacks the samples for (with the reason), and a camera not selected stays silent', async () => {
+    const before = received.length;
+    await server!.publishAsync('omnisight/desktop/fl/announce', JSON.stringify({
+      v: 1, round: 'r2-native', model: { name: HEAD, version: 3, params: f32b64(theta2) }, train: { epochs: 1, lr: 0.1, batchSize: 8 }, quantizer: { range: 4, scale: 1000 },
+      selected: [serials[0]], threshold: 1, deadlines: { advertise: 5000, shares: 5000, masked: 5000, unmask: 5000 }, minSamples: 1000,
+    }), { qos: 1 });
+    const dec = await until('a decline', () => received.slice(before).find((m) => m.env.kind === 'fl'));
+    expect(dec.env.camera).toBe(serials[0]);
+    expect(JSON.parse(dec.env.body)).toEqual({ round: 'r2-native', phase: 'decline', reason: `${taught.get(serials[0]!)!.filter((s) => !s.held).length} labelled training samples, the round asks for 1000` });
+    // Cameras 2 and 3 are alive and heartbeating, but not selected: nothing from them for this round.
+    await until('heartbeats from cameras 2 and 3', () => (serials.slice(1, 3).every((s) => received.slice(before).some((m) => m.env.camera === s && m.env.kind === 'heartbeat')) ? true : undefined));
+    expect(received.slice(before).filter((m) => m.env.kind === 'fl')).toHaveLength(1);
   }, 30_000);
 });

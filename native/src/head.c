@@ -2,6 +2,7 @@
 #include "json.h"
 
 #include <dirent.h>
+#include <sodium.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -112,6 +113,14 @@ int head_load_files(head_model *m, const char *bin_path, const char *json_path, 
   double drop = json_get_number(root, "dropBelow", HEAD_DROP_BELOW_DEFAULT);
   if (!(drop >= 0 && drop < 1)) { snprintf(err, errlen, "%s: dropBelow must be in [0, 1)", json_path); return -1; }
   double round = json_get_number(root, "round", 0);
+  const char *sha = json_get_string(root, "sha256");
+  if (sha) { /* optional: the deploy's record of the .bin it shipped */
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char hexd[2 * crypto_hash_sha256_BYTES + 1];
+    crypto_hash_sha256(h, bin, sizeof bin);
+    sodium_bin2hex(hexd, sizeof hexd, h, sizeof h);
+    if (strcmp(sha, hexd) != 0) { snprintf(err, errlen, "%s: sha256 does not match %s", json_path, bin_path); return -1; }
+  }
   head_model out;
   memset(&out, 0, sizeof out);
   for (int i = 0; i < FL_DIM; i++) {
