@@ -47,6 +47,7 @@ typedef struct {
   int32_t q[FL_DIM];
   uint32_t threshold;
   unsigned char c_sk[32], c_pk[32], s_sk[32], s_pk[32], b[32];
+  unsigned char own_b_share[32]; /* f_b(own index): sent at unmask with the peers' shares of b */
   peer_t peers[FL_MAX_PEERS];
   size_t n_peers;
   uint32_t my_index;
@@ -465,6 +466,10 @@ static void on_roster(fl_client *c, const json_value *root) {
   fe_from_bytes(&fb[0], r->b);
   fe_from_bytes(&fs[0], r->s_sk);
   for (uint32_t k = 1; k < r->threshold; k++) { fe_random(&fb[k]); fe_random(&fs[k]); }
+  fe25519 own;
+  fe_poly_eval(&own, fb, (int)r->threshold, r->my_index);
+  fe_to_bytes(r->own_b_share, &own);
+  sodium_memzero(&own, sizeof own);
   jbuf b;
   jb_init(&b, out_mem, sizeof out_mem);
   jb_fmt(&b, "{\"round\":\"%s\",\"phase\":\"shares\",\"boxes\":[", r->id);
@@ -582,14 +587,18 @@ static void on_unmask(fl_client *c, const json_value *root) {
   jbuf b;
   jb_init(&b, out_mem, sizeof out_mem);
   jb_fmt(&b, "{\"round\":\"%s\",\"phase\":\"unmask\",\"selfShares\":[", r->id);
+  /* selfShares: the share of b of every survivor, this camera's own included (docs/protocol.md:
+   * with peers' shares only, exactly t survivors could not rebuild anyone's b); keyShares: the
+   * share of s of every dropped peer. Never both for one camera (the lists are disjoint). */
   for (int pass = 1; pass <= 2; pass++) {
     int first = 1;
     if (pass == 2) jb_raw(&b, "],\"keyShares\":[");
     for (size_t k = 0; k < r->n_peers; k++) {
       peer_t *v = &r->peers[k];
-      if (mark[k] != pass || v->index == r->my_index) continue;
+      if (mark[k] != pass) continue;
+      int self = v->index == r->my_index;
       jb_fmt(&b, "%s{\"of\":\"%s\",\"y\":", first ? "" : ",", v->serial);
-      jb_b64(&b, pass == 1 ? v->b_share : v->s_share, 32);
+      jb_b64(&b, pass == 1 ? (self ? r->own_b_share : v->b_share) : v->s_share, 32);
       jb_raw(&b, "}");
       first = 0;
     }
