@@ -13,6 +13,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
+import { createFlServer } from '../main/federated/fl-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const NATIVE = __dirname;
@@ -682,4 +683,43 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     await until('heartbeats from cameras 2 and 3', () => (serials.slice(1, 3).every((s) => received.slice(before).some((m) => m.env.camera === s && m.env.kind === 'heartbeat')) ? true : undefined));
     expect(received.slice(before).filter((m) => m.env.kind === 'fl')).toHaveLength(1);
   }, 30_000);
+
+  it("takes part in a round run by the desktop's own fl1 server (main/federated/fl-server.ts) over the broker; a selected camera that never answers is left out", async () => {
+    // The transport as the desktop wires it: server messages out through its MQTT client; camera
+    // bodies in only after their signature verifies (here as the swarm does it, with the key read
+    // from identity.cgi).
+    const fl = createFlServer({
+      transport: { publish: (topic, payload) => void server!.publish(topic, payload, { qos: 1 }) },
+      clock: { now: () => Date.now(), after: (ms, fn) => { const t = setTimeout(fn, ms); return () => clearTimeout(t); } },
+    });
+    const keys = new Map(cams.map((c) => [c.serial, edPub(c.publicKey)]));
+    const onMessage = (topic: string, payload: Buffer): void => {
+      const env = JSON.parse(payload.toString('utf8')) as Envelope;
+      if (env.kind === 'fl' && topic === `axis/${env.camera}/omnisight/fl` && signedBy(env, keys.get(env.camera)!)) fl.receive(env.camera, JSON.parse(env.body));
+    };
+    server!.on('message', onMessage);
+    try {
+      // Camera 4 is still off: selected, it never advertises.
+      const thetaNow = new Float32Array(new Uint8Array(readFileSync(join(cams[0]!.localdata, 'head-v3.bin'))).buffer);
+      const report = await fl.run({
+        round: 'r3-desktop', model: { version: 3, params: thetaNow }, selected: serials, train: { epochs: 3, lr: 0.5, batchSize: 16 }, range: 4,
+        deadlines: { advertise: 4000, shares: 8000, masked: 8000, unmask: 8000 }, minSamples: 20,
+      });
+      expect(report.reason).toBeNull();
+      expect(report.ok).toBe(true);
+      expect(report.refused).toEqual([]);
+      expect(report.advertised.sort()).toEqual(serials.slice(0, 3));
+      expect(report.masked.sort()).toEqual(serials.slice(0, 3));
+      expect(report.dropped).toEqual([]);
+      expect([...report.params!].every(Number.isFinite)).toBe(true);
+      for (const c of cams.slice(0, 3)) {
+        const hb = await until(`${c.serial} reporting head v4`, () => fromCam(c, 'heartbeat').map((e) => JSON.parse(e.body) as { model: { version: number } }).find((b) => b.model.version === 4));
+        expect(hb.model).toEqual({ name: HEAD, version: 4 });
+        expect(readFileSync(join(c.localdata, 'head-v4.bin'))).toEqual(Buffer.from(report.params!.buffer, report.params!.byteOffset, report.params!.byteLength));
+        expect(existsSync(join(c.localdata, 'head-v3.bin'))).toBe(false); // only the newest adopted head is kept
+      }
+    } finally {
+      server!.off('message', onMessage);
+    }
+  }, 60_000);
 });
