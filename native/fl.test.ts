@@ -528,10 +528,13 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     };
     // t = ⌈2n/3⌉ = 3 as docs/protocol.md sets it: after the dropout each survivor's b has three live
     // holders (itself and two peers), the dropped camera's s three.
-    await server!.publishAsync('omnisight/desktop/fl/announce', JSON.stringify({
+    const announce = JSON.stringify({
       v: 1, round, model: { name: HEAD, version: 2, params: f32b64(theta2) }, train, quantizer: { range, scale }, selected: serials, threshold: 3,
       deadlines: { advertise: 20000, shares: 20000, masked: 5000, unmask: 20000 }, minSamples: 20,
-    }), { qos: 1 });
+    });
+    await server!.publishAsync('omnisight/desktop/fl/announce', announce, { qos: 1 });
+    // Delivered twice (QoS 1 may): one advertise per camera all the same (counted in the next test).
+    await server!.publishAsync('omnisight/desktop/fl/announce', announce, { qos: 1 });
     const adv = await waitFor<{ cPk: string; sPk: string }>('advertise', serials, 20_000);
     expect([...adv.keys()].sort()).toEqual(serials);
     const peers = serials.map((serial, i) => ({ serial, index: i + 1, cPk: adv.get(serial)!.cPk, sPk: adv.get(serial)!.sPk }));
@@ -661,6 +664,9 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
   it('after a restart: the adopted head (v3, from local data) and the labelled samples are still there', async () => {
     const c = cams[0]!;
     await c.stop();
+    // A power cut in the middle of an append leaves a torn record: it is dropped, the rest kept.
+    const file = join(c.localdata, 'fl-samples.bin');
+    writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.alloc(30, 7)]));
     const before = received.length;
     await c.start({ mqttPort, modelDir });
     const hb = await until('a heartbeat after the restart', () => received.slice(before).find((m) => m.env.camera === c.serial && m.env.kind === 'heartbeat'));
@@ -668,6 +674,7 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     expect(body.model.version).toBe(3);
     expect(body.head.heldOut).toBe(taught.get(c.serial)!.filter((s) => s.held).length);
     expect(c.err).toMatch(/confirmation head omnisight\.head\.confirm\.v1 v3 \(round\)/);
+    expect(readFileSync(file).length).toBe(96 * 72);
   }, 30_000);
 
   it('declines a round it lacks the samples for (with the reason), and a camera not selected stays silent', async () => {

@@ -71,6 +71,7 @@ struct fl_client {
   size_t p_head, p_count;
   unsigned long labelled_total, outcomes_unmatched;
   round_t r; /* MQTT thread only */
+  char last_round[65]; /* the last round taken part in: a redelivered announce (QoS 1) is not a new round */
 };
 
 /* ---- small helpers --------------------------------------------------------------------------- */
@@ -169,15 +170,16 @@ static void load_samples(fl_client *c) {
   char path[600];
   snprintf(path, sizeof path, "%s/%s", c->sg->dir, SAMPLES_FILE);
   FILE *f = fopen(path, "rb");
-  size_t bad = 0;
+  size_t bad = 0, got;
   if (f) {
     unsigned char r[REC_BYTES];
     stored_sample s;
-    while (fread(r, 1, REC_BYTES, f) == REC_BYTES) {
+    while ((got = fread(r, 1, REC_BYTES, f)) == REC_BYTES) {
       c->file_records++;
       if (decode_rec(&s, r) == 0) ring_push(c, &s);
       else bad++;
     }
+    if (got) bad++; /* a torn last record (power cut mid-append): appending after it would misalign the rest */
     fclose(f);
   }
   if (bad || c->file_records > c->s_count) compact(c); /* drop damaged or surplus records (and a torn tail) */
@@ -340,7 +342,9 @@ static void send_body(fl_client *c, jbuf *b) {
   c->publish(c->ctx, b->buf, b->len);
 }
 
-static char out_mem[ENVELOPE_MAX_BYTES / 2];
+/* Bodies this camera sends: 200 boxes of ~170 characters fit, and stay below 64 KiB once the
+ * envelope escapes them. */
+static char out_mem[48 * 1024];
 
 static void decline(fl_client *c, const char *round, const char *reason) {
   jbuf b;
@@ -362,6 +366,7 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
     if (s->type == JSON_STRING && strcmp(s->u.str.s, c->sg->serial) == 0) selected = 1;
   if (!selected) return;
   round_t *r = &c->r;
+  if (strcmp(c->last_round, id) == 0) return; /* a duplicate: answering again would advertise other keys */
   if (r->phase != R_IDLE) LOGI("fl1: round %s abandoned for the new round %s", r->id, id);
   round_wipe(r);
   const json_value *model = json_get(root, "model"), *train = json_get(root, "train"), *quant = json_get(root, "quantizer"), *dl = json_get(root, "deadlines");
@@ -396,6 +401,7 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
   if (n < (size_t)ms->u.number) {
     char why[96];
     snprintf(why, sizeof why, "%zu labelled training samples, the round asks for %.0f", n, ms->u.number);
+    snprintf(c->last_round, sizeof c->last_round, "%s", id);
     decline(c, id, why);
     return;
   }
@@ -416,6 +422,7 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
   } while (fe_from_bytes(&bv, r->b) < 0);
   r->expires_ms = now_ms + (int64_t)total + 60000;
   r->phase = R_ADVERTISED;
+  snprintf(c->last_round, sizeof c->last_round, "%s", id);
   jbuf b;
   jb_init(&b, out_mem, sizeof out_mem);
   jb_fmt(&b, "{\"round\":\"%s\",\"phase\":\"advertise\",\"cPk\":", id);
