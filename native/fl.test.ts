@@ -17,7 +17,7 @@ import { createFlServer } from '../main/federated/fl-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const NATIVE = __dirname;
-const OUT = 'build/test-fl';
+const OUT = 'build/test-cam';
 const VERSION = '1.2.3';
 const MULTIARCH_LOADER = '/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1';
 const P = (1n << 255n) - 19n;
@@ -116,8 +116,11 @@ function sgd(theta: number[], xs: Float32Array[], ys: number[], epochs: number, 
 }
 
 // ---- the C side -----------------------------------------------------------------------------
+// The same variant and folder as native.test.ts (camera target, version 1.2.3), under the same lock:
+// one build serves both files.
 function make(targets: string[], extra: string[]): void {
-  const r = spawnSync('make', ['-s', '-j2', `VERSION=${VERSION}`, `OUT=${OUT}`, ...extra, ...targets], { cwd: NATIVE, encoding: 'utf8' });
+  mkdirSync(join(NATIVE, 'build'), { recursive: true });
+  const r = spawnSync('flock', [join(NATIVE, 'build', '.make.lock'), 'make', '-s', '-j2', `VERSION=${VERSION}`, `OUT=${OUT}`, ...extra, ...targets], { cwd: NATIVE, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`make failed: ${r.stdout}${r.stderr}`);
 }
 

@@ -43,8 +43,11 @@ function freePort(): Promise<number> {
   });
 }
 
+// fl.test.ts builds the same camera variant into the same folder: make runs under a lock, so
+// whichever test file comes second finds it built.
 function make(out: string, extra: string[]): void {
-  const r = spawnSync('make', ['-s', '-j2', `VERSION=${VERSION}`, `OUT=${out}`, ...extra], { cwd: NATIVE, encoding: 'utf8' });
+  mkdirSync(join(NATIVE, 'build'), { recursive: true });
+  const r = spawnSync('flock', [join(NATIVE, 'build', '.make.lock'), 'make', '-s', '-j2', `VERSION=${VERSION}`, `OUT=${out}`, ...extra], { cwd: NATIVE, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`make failed: ${r.stdout}${r.stderr}`);
 }
 
