@@ -345,7 +345,7 @@ function freePort(): Promise<number> {
     s.on('error', reject);
   });
 }
-async function until<T>(what: string, get: () => T | undefined, ms = 15_000): Promise<T> {
+async function until<T>(what: string, get: () => T | undefined, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = get();
@@ -471,6 +471,8 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
   const taught = new Map<string, { x: Float32Array; y: number; held: boolean }[]>();
 
   it('labels its own detections from the outcomes topic into a bounded local file, and drops detections the shipped head scores below dropBelow', async () => {
+    // Detections are published only while connected: wait for each camera's first heartbeat.
+    for (const c of cams) await until(`${c.serial}'s first heartbeat`, () => (fromCam(c, 'heartbeat').length ? true : undefined), 30_000);
     let seed = 42;
     const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     for (const c of cams) {
@@ -554,7 +556,8 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
       const boxes = [...shares].flatMap(([from, b]) => b.boxes.filter((x) => x.to === to).map((x) => ({ from, box: x.box })));
       await server!.publishAsync(`omnisight/desktop/fl/${round}/deliver/${to}`, JSON.stringify({ round, boxes }), { qos: 1 });
     }
-    const masked = await waitFor<{ y: string }>('masked', serials, 5000); // the deadline passes for camera 4
+    // This server knows camera 4's process is gone, so it does not sit out the masked deadline.
+    const masked = await waitFor<{ y: string }>('masked', serials.slice(0, 3), 30_000);
     const survivors = serials.filter((s) => masked.has(s));
     expect(survivors).toEqual(serials.slice(0, 3));
     const dropped = ['ACCC8E0000A4'];
@@ -713,7 +716,7 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
       const thetaNow = new Float32Array(new Uint8Array(readFileSync(join(cams[0]!.localdata, 'head-v3.bin'))).buffer);
       const report = await fl.run({
         round: 'r3-desktop', model: { version: 3, params: thetaNow }, selected: serials, train: { epochs: 3, lr: 0.5, batchSize: 16 }, range: 4,
-        deadlines: { advertise: 4000, shares: 8000, masked: 8000, unmask: 8000 }, minSamples: 20,
+        deadlines: { advertise: 6000, shares: 15000, masked: 15000, unmask: 15000 }, minSamples: 20,
       });
       expect(report.reason).toBeNull();
       expect(report.ok).toBe(true);
@@ -731,5 +734,49 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     } finally {
       server!.off('message', onMessage);
     }
+  }, 60_000);
+
+  it('stays silent when the server misbehaves: a box that does not open (no masked input), survivors that overlap dropped (no shares at all)', async () => {
+    const round = 'r4-hostile';
+    const live = serials.slice(0, 3);
+    const since = received.length;
+    const bodies = (phase: string): Map<string, Record<string, unknown>> => {
+      const out = new Map<string, Record<string, unknown>>();
+      for (const m of received.slice(since)) if (m.env.kind === 'fl') {
+        const b = JSON.parse(m.env.body) as Record<string, unknown>;
+        if (b.round === round && b.phase === phase) out.set(m.env.camera, b);
+      }
+      return out;
+    };
+    const wait = async (phase: string, n: number, ms: number): Promise<Map<string, Record<string, unknown>>> => {
+      const end = Date.now() + ms;
+      while (bodies(phase).size < n && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+      return bodies(phase);
+    };
+    await server!.publishAsync('omnisight/desktop/fl/announce', JSON.stringify({
+      v: 1, round, model: { name: HEAD, version: 4, params: f32b64(theta2) }, train: { epochs: 1, lr: 0.1, batchSize: 16 }, quantizer: { range: 4, scale: 1000 },
+      selected: live, threshold: 2, deadlines: { advertise: 5000, shares: 5000, masked: 5000, unmask: 5000 }, minSamples: 20,
+    }), { qos: 1 });
+    const adv = await wait('advertise', 3, 15_000);
+    const peers = live.map((serial, i) => ({ serial, index: i + 1, cPk: adv.get(serial)!.cPk, sPk: adv.get(serial)!.sPk }));
+    await server!.publishAsync(`omnisight/desktop/fl/${round}/roster`, JSON.stringify({ round, threshold: 2, peers }), { qos: 1 });
+    const shares = await wait('shares', 3, 15_000);
+    expect(shares.size).toBe(3);
+    for (const to of live) {
+      const boxes = [...shares].flatMap(([from, b]) => (b.boxes as { to: string; box: string }[]).filter((x) => x.to === to).map((x) => ({ from, box: x.box })));
+      if (to === live[1]) {
+        const bad = Buffer.from(boxes[0]!.box, 'base64');
+        bad[40]! ^= 0x01; // one bit of the ciphertext
+        boxes[0]!.box = bad.toString('base64');
+      }
+      await server!.publishAsync(`omnisight/desktop/fl/${round}/deliver/${to}`, JSON.stringify({ round, boxes }), { qos: 1 });
+    }
+    await until('camera 2 refusing the tampered box', () => (/does not open or is not for this camera; staying silent/.test(cams[1]!.err) ? true : undefined));
+    const masked = await wait('masked', 2, 30_000);
+    expect([...masked.keys()].sort()).toEqual([live[0], live[2]]);
+    // A server that lists a camera as survivor and dropped asks for its b and its s: refused by all.
+    await server!.publishAsync(`omnisight/desktop/fl/${round}/unmask`, JSON.stringify({ round, survivors: [live[0], live[2]], dropped: [live[2]] }), { qos: 1 });
+    await until('both cameras refusing the unmask', () => (cams[0]!.err.includes('twice (survivor and dropped?)') && cams[2]!.err.includes('twice (survivor and dropped?)') ? true : undefined));
+    expect(bodies('unmask').size).toBe(0);
   }, 60_000);
 });
