@@ -315,19 +315,34 @@ describe.skipIf(skipReason !== null)('fl1 primitives in C (fltool under qemu)', 
     put(1, theta0, { name: HEAD, version: 1, features: 13, round: 1, dropBelow: 0.05 });
     const bin3 = Buffer.from(new Float32Array(want).buffer);
     put(3, want, { name: HEAD, version: 3, features: 13, round: 7, dropBelow: 0.2, sha256: createHash('sha256').update(bin3).digest('hex') });
-    const loaded = await tool.ok(`load ${models}`);
-    expect(loaded.slice(0, 3).map(Number)).toEqual([1, 3, 0.2]);
-    expect(loaded.slice(3).map(Number)).toEqual([...new Float32Array(want)].map((f) => Number(f.toPrecision(9))));
-    // The highest present is damaged (sha256, wrong size, wrong name): refused with the reason.
-    writeFileSync(join(models, 'head-v4.bin'), Buffer.alloc(56));
-    writeFileSync(join(models, 'head-v4.json'), JSON.stringify({ name: HEAD, version: 4, features: 13, round: 8, dropBelow: 0.05, sha256: 'ab'.repeat(32) }));
-    expect(await tool.run(`load ${models}`)).toMatch(/^ERR .*sha256 does not match/);
-    writeFileSync(join(models, 'head-v4.bin'), Buffer.alloc(52));
-    writeFileSync(join(models, 'head-v4.json'), JSON.stringify({ name: HEAD, version: 4, features: 13, round: 8, dropBelow: 0.05 }));
-    expect(await tool.run(`load ${models}`)).toMatch(/^ERR .*head-v4\.bin: wrong size/);
-    writeFileSync(join(models, 'head-v4.bin'), Buffer.alloc(56));
-    writeFileSync(join(models, 'head-v4.json'), JSON.stringify({ name: 'other.head', version: 4, features: 13 }));
-    expect(await tool.run(`load ${models}`)).toMatch(/^ERR .*name is not/);
+    const load = async (): Promise<{ v: number[]; theta: number[]; skipped: string }> => {
+      const [head, skipped] = (await tool.run(`load ${models}`)).split(' # ');
+      const f = head!.split(' ');
+      expect(f[0]).toBe('OK');
+      return { v: f.slice(1, 4).map(Number), theta: f.slice(4).map(Number), skipped: skipped ?? '' };
+    };
+    let got = await load();
+    expect(got.v).toEqual([1, 3, 0.2]);
+    expect(got.theta).toEqual([...new Float32Array(want)].map((f) => Number(f.toPrecision(9))));
+    expect(got.skipped).toBe('');
+    // Newer pairs that are damaged (sha256, size, name) are skipped with the reason; v3 stays in use.
+    const bad = (n: number, bin: Buffer, meta: object): void => {
+      writeFileSync(join(models, `head-v${n}.bin`), bin);
+      writeFileSync(join(models, `head-v${n}.json`), JSON.stringify(meta));
+    };
+    bad(4, Buffer.alloc(56), { name: HEAD, version: 4, features: 13, round: 8, dropBelow: 0.05, sha256: 'ab'.repeat(32) });
+    bad(5, Buffer.alloc(52), { name: HEAD, version: 5, features: 13, round: 9, dropBelow: 0.05 });
+    bad(6, Buffer.alloc(56), { name: 'other.head', version: 6, features: 13 });
+    bad(7, Buffer.alloc(56), { name: HEAD, version: 8, features: 13 });
+    got = await load();
+    expect(got.v).toEqual([1, 3, 0.2]);
+    expect(got.skipped).toMatch(/head-v7\.json: version 8 does not match.*head-v6\.json: name is not.*head-v5\.bin: wrong size.*head-v4\.json: sha256 does not match/);
+    // Without any valid pair: none loaded (the app keeps the built-in head).
+    rmSync(models, { recursive: true });
+    mkdirSync(models);
+    bad(2, Buffer.alloc(10), { name: HEAD, version: 2, features: 13 });
+    got = await load();
+    expect(got.v.slice(0, 2)).toEqual([0, 0]);
   });
 });
 

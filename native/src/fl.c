@@ -221,12 +221,12 @@ fl_client *fl_open(signer *sg, const char *model_dir, fl_publish_fn publish, voi
   c->topics[2] = NULL;
   head_builtin(&c->cur);
   head_model m;
-  char e[300];
+  char e[1024];
   int r = model_dir ? head_load_dir(&m, model_dir, e, sizeof e) : 0;
-  if (r < 0) LOGW("the package's head is not usable (%s); using the built-in head", e);
+  if (model_dir && e[0]) LOGW("package model skipped: %s", e);
   if (r > 0) { c->cur = m; snprintf(c->cur.source, sizeof c->cur.source, "package"); }
   r = head_load_dir(&m, sg->dir, e, sizeof e); /* a round's result adopted earlier */
-  if (r < 0) LOGW("the adopted head in local data is not usable (%s)", e);
+  if (e[0]) LOGW("adopted model in local data skipped: %s", e);
   if (r > 0 && m.version > c->cur.version) { c->cur = m; snprintf(c->cur.source, sizeof c->cur.source, "round"); }
   head_builtin(&c->before);
   load_samples(c);

@@ -169,13 +169,12 @@ static void run(int argc, char **argv) {
     printf(" %.9g %.9g\n", m.logloss, m.accuracy);
   } else if (strcmp(cmd, "load") == 0 && argc == 2) {
     head_model m;
-    char err[300];
+    char err[2048];
     head_builtin(&m);
     int r = head_load_dir(&m, argv[1], err, sizeof err);
-    if (r < 0) { printf("ERR %s\n", err); return; }
     printf("OK %d %u %.6g", r, m.version, m.drop_below);
     for (int i = 0; i < FL_DIM; i++) printf(" %.9g", m.theta[i]);
-    puts("");
+    printf(" # %s\n", err); /* the pairs skipped, if any */
   } else {
     printf("ERR unknown command or wrong argument count: %s (%d args)\n", cmd, argc - 1);
   }

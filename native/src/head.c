@@ -136,19 +136,30 @@ int head_load_files(head_model *m, const char *bin_path, const char *json_path, 
 }
 
 int head_load_dir(head_model *m, const char *dir, char *err, size_t errlen) {
+  if (errlen) err[0] = '\0';
   DIR *d = opendir(dir);
   if (!d) return 0;
-  long best = -1;
+  uint32_t versions[64];
+  size_t n = 0;
   struct dirent *e;
-  while ((e = readdir(d))) {
+  while ((e = readdir(d)) && n < sizeof versions / sizeof versions[0]) {
     unsigned v;
     int used = 0;
-    if (sscanf(e->d_name, "head-v%u.bin%n", &v, &used) == 1 && e->d_name[used] == '\0' && (long)v > best) best = (long)v;
+    if (sscanf(e->d_name, "head-v%9u.bin%n", &v, &used) == 1 && e->d_name[used] == '\0' && e->d_name[6] >= '0' && e->d_name[6] <= '9') versions[n++] = v;
   }
   closedir(d);
-  if (best < 0) return 0;
-  char bin[600], json[600];
-  snprintf(bin, sizeof bin, "%s/head-v%ld.bin", dir, best);
-  snprintf(json, sizeof json, "%s/head-v%ld.json", dir, best);
-  return head_load_files(m, bin, json, (uint32_t)best, err, errlen) < 0 ? -1 : 1;
+  /* The highest valid version wins; a damaged newer pair is reported and skipped, not fatal. */
+  for (;;) {
+    size_t best = n;
+    for (size_t i = 0; i < n; i++)
+      if (best == n || versions[i] > versions[best]) best = i;
+    if (best == n) return 0;
+    char bin[600], json[600], why[300];
+    snprintf(bin, sizeof bin, "%s/head-v%u.bin", dir, versions[best]);
+    snprintf(json, sizeof json, "%s/head-v%u.json", dir, versions[best]);
+    if (head_load_files(m, bin, json, versions[best], why, sizeof why) == 0) return 1;
+    size_t used = strlen(err);
+    if (used + 1 < errlen) snprintf(err + used, errlen - used, "%s%s", used ? "; " : "", why);
+    versions[best] = versions[--n];
+  }
 }

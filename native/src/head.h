@@ -34,9 +34,9 @@ double head_predict(const float theta[FL_DIM], const float x[HEAD_FEATURES]);
 void head_train(double theta[FL_DIM], const head_sample *s, size_t n, int epochs, double lr, int batch);
 typedef struct { size_t n; double logloss, accuracy; } head_metric;
 head_metric head_eval(const float theta[FL_DIM], const head_sample *s, size_t n);
-/* Loads the highest model/head-v<N>.bin + .json in dir (validated: 14 float32 LE, name, version,
- * features, dropBelow). Returns 1 when one was loaded, 0 when none is there, -1 when the highest
- * present is invalid (err says why; m untouched). */
+/* Loads the highest valid head-v<N>.bin + .json in dir (checked: 14 finite float32 LE, name,
+ * version = N, features 13, dropBelow in [0, 1), sha256 when given). Returns 1 when one was loaded,
+ * 0 when none; err names every newer pair skipped as invalid ("" when none was). */
 int head_load_dir(head_model *m, const char *dir, char *err, size_t errlen);
 /* Reads one .bin/.json pair (expected version N). */
 int head_load_files(head_model *m, const char *bin_path, const char *json_path, uint32_t version, char *err, size_t errlen);
