@@ -390,6 +390,7 @@ class Camera {
   feed?: Socket;
   source?: Server;
   publicKey = '';
+  httpPort = 0;
   readonly localdata: string;
   constructor(readonly serial: string, readonly root: string) {
     this.localdata = join(root, `localdata-${serial}`);
@@ -418,6 +419,7 @@ class Camera {
     this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     this.proc.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
     const port = await until(`${this.serial}'s identity port`, () => /127\.0\.0\.1:(\d+)\//.exec(this.out)?.[1]);
+    this.httpPort = Number(port);
     const id = (await (await fetch(`http://127.0.0.1:${port}/identity.cgi`)).json()) as { publicKey: string };
     this.publicKey = id.publicKey;
     await until(`${this.serial}'s detection source connection`, () => this.feed);
@@ -647,6 +649,19 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
       expect(after.logLoss).toBeLessThan(before.logLoss);
       expect(c.err).toMatch(new RegExp(`round result adopted: head v2 → v3 on ${held.length} held-out local detections: log-loss ${before.logLoss.toFixed(4)} → ${after.logLoss.toFixed(4)}`));
       expect(readFileSync(join(c.localdata, 'head-v3.bin')).toString('base64')).toBe(f32b64(thetaNew));
+      // identity.cgi: the head in use, the local data counts, the built-in head against it on held-out data.
+      const id = (await (await fetch(`http://127.0.0.1:${c.httpPort}/identity.cgi`)).json()) as { camera: string; model: Record<string, unknown> };
+      expect(id.camera).toBe(c.serial);
+      expect(id.model).toMatchObject({
+        name: HEAD, version: 3, source: 'round', dropBelow: 0.3,
+        samples: { pending: expect.any(Number) as number, labelled: 96, train: 96 - held.length, heldOut: held.length },
+        rounds: { joined: 1, masked: 1, lastRound: round, last: 'result adopted: v3' },
+      });
+      const h = id.model.heldOut as { builtin: { n: number; logLoss: number }; inUse: { n: number; logLoss: number; accuracy: number } };
+      expect(h.builtin.n).toBe(held.length);
+      expect(h.builtin.logLoss).toBeCloseTo(before.logLoss, 3);
+      expect(h.inUse.logLoss).toBeCloseTo(after.logLoss, 3);
+      expect(h.inUse.accuracy).toBeCloseTo(after.accuracy, 3);
     }
   }, 120_000);
 

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,8 @@ struct fl_client {
   pending_det pending[FL_PENDING_CAP]; /* ring, in publish order */
   size_t p_head, p_count;
   unsigned long labelled_total, outcomes_unmatched;
+  unsigned long rounds_joined, rounds_masked; /* under mu: identity.cgi reads them */
+  char round_status[128];
   round_t r; /* MQTT thread only */
   char last_round[65]; /* the last round taken part in: a redelivered announce (QoS 1) is not a new round */
 };
@@ -202,7 +205,7 @@ static size_t collect(const fl_client *c, int heldout, head_sample *out) {
 static void log_eval(fl_client *c, const char *why) {
   static head_sample held[FL_LOCAL_CAP];
   size_t n = collect(c, 1, held);
-  head_metric b = head_eval(c->before.theta, held, n), a = head_eval(c->cur.theta, held, n);
+  head_metric b = head_eval(c->before.theta, held, n, c->before.drop_below), a = head_eval(c->cur.theta, held, n, c->cur.drop_below);
   if (n) LOGI("%s: head v%" PRIu32 " → v%" PRIu32 " on %zu held-out local detections: log-loss %.4f → %.4f, accuracy %.3f → %.3f",
               why, c->before.version, c->cur.version, n, b.logloss, a.logloss, b.accuracy, a.accuracy);
   else LOGI("%s: head v%" PRIu32 " → v%" PRIu32 " (no held-out local detections yet to measure it on)", why, c->before.version, c->cur.version);
@@ -280,7 +283,7 @@ void fl_heartbeat_json(fl_client *c, jbuf *b) {
   static head_sample held[FL_LOCAL_CAP];
   pthread_mutex_lock(&c->mu);
   size_t n = collect(c, 1, held);
-  head_metric m = head_eval(c->cur.theta, held, n);
+  head_metric m = head_eval(c->cur.theta, held, n, c->cur.drop_below);
   jb_fmt(b, ",\"model\":{\"name\":\"%s\",\"version\":%" PRIu32 "}", HEAD_NAME, c->cur.version);
   /* docs/protocol.md: only aggregates of the held-out set leave the camera (none before it has any). */
   if (n) jb_fmt(b, ",\"head\":{\"version\":%" PRIu32 ",\"heldOut\":%zu,\"logLoss\":", c->cur.version, n);
@@ -291,6 +294,61 @@ void fl_heartbeat_json(fl_client *c, jbuf *b) {
     jb_raw(b, "}");
   }
   pthread_mutex_unlock(&c->mu);
+}
+
+static void jb_metric(jbuf *b, const head_metric *m) {
+  jb_fmt(b, "{\"n\":%zu,\"logLoss\":", m->n);
+  jb_num(b, m->logloss, 4);
+  jb_raw(b, ",\"accuracy\":");
+  jb_num(b, m->accuracy, 4);
+  jb_raw(b, ",\"falsePublished\":");
+  jb_num(b, m->false_published, 4);
+  jb_raw(b, ",\"trueKept\":");
+  jb_num(b, m->true_kept, 4);
+  jb_raw(b, "}");
+}
+
+void fl_model_json(fl_client *c, jbuf *b) {
+  static head_sample held[FL_LOCAL_CAP];
+  head_model v0;
+  head_builtin(&v0);
+  pthread_mutex_lock(&c->mu);
+  size_t n = collect(c, 1, held);
+  jb_fmt(b, "{\"name\":\"%s\",\"version\":%" PRIu32 ",\"source\":\"%s\",\"dropBelow\":", HEAD_NAME, c->cur.version, c->cur.source);
+  jb_num(b, c->cur.drop_below, 4);
+  jb_fmt(b, ",\"samples\":{\"pending\":%zu,\"labelled\":%zu,\"train\":%zu,\"heldOut\":%zu},\"heldOut\":", c->p_count, c->s_count, c->s_count - n, n);
+  if (n) {
+    head_metric a = head_eval(v0.theta, held, n, v0.drop_below), u = head_eval(c->cur.theta, held, n, c->cur.drop_below);
+    jb_raw(b, "{\"builtin\":");
+    jb_metric(b, &a);
+    jb_raw(b, ",\"inUse\":");
+    jb_metric(b, &u);
+    jb_raw(b, "}");
+  } else {
+    jb_raw(b, "null");
+  }
+  jb_fmt(b, ",\"rounds\":{\"joined\":%lu,\"masked\":%lu", c->rounds_joined, c->rounds_masked);
+  if (c->last_round[0]) {
+    jb_raw(b, ",\"lastRound\":");
+    jb_str(b, c->last_round, strlen(c->last_round));
+  }
+  if (c->round_status[0]) {
+    jb_raw(b, ",\"last\":");
+    jb_str(b, c->round_status, strlen(c->round_status));
+  }
+  jb_raw(b, "}}");
+  pthread_mutex_unlock(&c->mu);
+}
+
+/* What the last round came to, for identity.cgi (set on the MQTT thread). */
+static void set_status(fl_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_status(fl_client *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  pthread_mutex_lock(&c->mu);
+  vsnprintf(c->round_status, sizeof c->round_status, fmt, ap);
+  pthread_mutex_unlock(&c->mu);
+  va_end(ap);
 }
 
 /* ---- outcomes: the labels ------------------------------------------------------------------ */
@@ -353,6 +411,7 @@ static void decline(fl_client *c, const char *round, const char *reason) {
   jb_str(&b, reason, strlen(reason));
   jb_raw(&b, "}");
   LOGI("fl1 round %s: declined (%s)", round, reason);
+  set_status(c, "declined: %s", reason);
   send_body(c, &b);
 }
 
@@ -423,6 +482,10 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
   r->expires_ms = now_ms + (int64_t)total + 60000;
   r->phase = R_ADVERTISED;
   snprintf(c->last_round, sizeof c->last_round, "%s", id);
+  pthread_mutex_lock(&c->mu);
+  c->rounds_joined++;
+  pthread_mutex_unlock(&c->mu);
+  set_status(c, "advertised");
   jbuf b;
   jb_init(&b, out_mem, sizeof out_mem);
   jb_fmt(&b, "{\"round\":\"%s\",\"phase\":\"advertise\",\"cPk\":", id);
@@ -442,6 +505,7 @@ static peer_t *find_peer(round_t *r, const char *serial) {
 
 static void abandon(fl_client *c, const char *why) {
   LOGW("fl1 round %s: %s; staying silent for the rest of the round", c->r.id, why);
+  set_status(c, "silent: %s", why);
   round_wipe(&c->r);
 }
 
@@ -561,6 +625,10 @@ static void on_deliver(fl_client *c, const json_value *root) {
   jb_b64(&b, yb, sizeof yb);
   jb_raw(&b, "}");
   r->phase = R_MASKED;
+  pthread_mutex_lock(&c->mu);
+  c->rounds_masked++;
+  pthread_mutex_unlock(&c->mu);
+  set_status(c, "masked update sent");
   LOGI("fl1 round %s: masked update sent (index %" PRIu32 ", %zu peers in U2)", r->id, r->my_index, n);
   send_body(c, &b);
 }
@@ -612,6 +680,7 @@ static void on_unmask(fl_client *c, const json_value *root) {
   }
   jb_raw(&b, "]}");
   r->phase = R_UNMASKED;
+  set_status(c, "unmasking shares sent");
   send_body(c, &b);
 }
 
@@ -645,7 +714,11 @@ static void on_result(fl_client *c, const json_value *root, const char *round) {
   if (mine) round_wipe(r);
   if (!ok || ok->type != JSON_BOOL) return;
   if (!ok->u.boolean) {
-    if (mine) LOGI("fl1 round %s failed: %s", round, json_get_string(root, "reason") ? json_get_string(root, "reason") : "(no reason)");
+    if (mine) {
+      const char *why = json_get_string(root, "reason") ? json_get_string(root, "reason") : "(no reason)";
+      LOGI("fl1 round %s failed: %s", round, why);
+      set_status(c, "round failed: %.100s", why);
+    }
     return;
   }
   const json_value *model = json_get(root, "model");
@@ -672,6 +745,7 @@ static void on_result(fl_client *c, const json_value *root, const char *round) {
   m.round = (uint32_t)strtoul(digits, NULL, 10);
   snprintf(m.source, sizeof m.source, "round");
   adopt(c, &m, params);
+  set_status(c, "result adopted: v%" PRIu32, m.version);
 }
 
 void fl_on_message(fl_client *c, const char *topic, const void *payload, size_t len, int64_t now_ms) {

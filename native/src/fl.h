@@ -41,5 +41,8 @@ void fl_record(fl_client *c, uint32_t epoch, uint64_t seq, const float (*x)[HEAD
 void fl_tick(fl_client *c, int64_t now_ms);
 /* ,"model":{"name":…,"version":N},"head":{"version","heldOut","logLoss","accuracy"} for the heartbeat body. */
 void fl_heartbeat_json(fl_client *c, jbuf *b);
+/* The "model" object of identity.cgi (the simulator's agent reports the same shape): the head in use,
+ * the local data counts, the built-in head against the one in use on the held-out samples, rounds. */
+void fl_model_json(fl_client *c, jbuf *b);
 
 #endif

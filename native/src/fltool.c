@@ -163,7 +163,7 @@ static void run(int argc, char **argv) {
     }
     head_train(t, s, n, atoi(argv[1]), strtod(argv[2], NULL), atoi(argv[3]));
     for (int i = 0; i < FL_DIM; i++) tf[i] = (float)t[i];
-    head_metric m = head_eval(tf, s, n);
+    head_metric m = head_eval(tf, s, n, 0.05);
     printf("OK");
     for (int i = 0; i < FL_DIM; i++) printf(" %.17g", t[i]);
     printf(" %.9g %.9g\n", m.logloss, m.accuracy);

@@ -64,19 +64,23 @@ void head_train(double theta[FL_DIM], const head_sample *s, size_t n, int epochs
   }
 }
 
-head_metric head_eval(const float theta[FL_DIM], const head_sample *s, size_t n) {
-  head_metric r = { n, 0, 0 };
+head_metric head_eval(const float theta[FL_DIM], const head_sample *s, size_t n, double drop_below) {
+  head_metric r = { n, 0, 0, 0, 0 };
   if (!n) return r;
   double loss = 0;
-  size_t right = 0;
+  size_t right = 0, pos = 0, kept = 0, neg = 0, published = 0;
   for (size_t k = 0; k < n; k++) {
     double p = head_predict(theta, s[k].x);
     double pc = p < 1e-7 ? 1e-7 : p > 1 - 1e-7 ? 1 - 1e-7 : p;
     loss += s[k].label ? -log(pc) : -log(1 - pc);
     if ((p >= 0.5) == (s[k].label == 1)) right++;
+    if (s[k].label) { pos++; kept += p >= drop_below; }
+    else { neg++; published += p >= drop_below; }
   }
   r.logloss = loss / (double)n;
   r.accuracy = (double)right / (double)n;
+  r.false_published = neg ? (double)published / (double)neg : 0;
+  r.true_kept = pos ? (double)kept / (double)pos : 0;
   return r;
 }
 

@@ -32,8 +32,10 @@ void head_features(float x[HEAD_FEATURES], double left, double top, double right
 double head_predict(const float theta[FL_DIM], const float x[HEAD_FEATURES]);
 /* Mini-batch SGD on the mean log-loss, starting from theta (updated in place, in double). */
 void head_train(double theta[FL_DIM], const head_sample *s, size_t n, int epochs, double lr, int batch);
-typedef struct { size_t n; double logloss, accuracy; } head_metric;
-head_metric head_eval(const float theta[FL_DIM], const head_sample *s, size_t n);
+/* log-loss (natural log, p clipped to [1e-7, 1 − 1e-7]), accuracy at 0.5, and at dropBelow: the share
+ * of negatives still published and of positives kept. */
+typedef struct { size_t n; double logloss, accuracy, false_published, true_kept; } head_metric;
+head_metric head_eval(const float theta[FL_DIM], const head_sample *s, size_t n, double drop_below);
 /* Loads the highest valid head-v<N>.bin + .json in dir (checked: 14 finite float32 LE, name,
  * version = N, features 13, dropBelow in [0, 1), sha256 when given). Returns 1 when one was loaded,
  * 0 when none; err names every newer pair skipped as invalid ("" when none was). */

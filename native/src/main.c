@@ -31,6 +31,7 @@
 #define FPS_WINDOW 256
 
 static volatile sig_atomic_t g_stop;
+static fl_client *_Atomic g_fl; /* for identity.cgi's "model" (the HTTP thread), set once it exists */
 static atomic_int g_connected;
 static atomic_int g_announce; /* publish a heartbeat right away (set on every (re)connect) */
 
@@ -341,7 +342,17 @@ static int handle_http(void *ctx, const http_request *req, jbuf *out, const char
   /* Exact paths only: the proxy maps /local/omnisight/<apiPath>/rest to <target>/rest, so a suffix
    * match would let a viewer path reach an admin action. */
   if (strcmp(req->path, "/identity.cgi") == 0) {
-    if (get) { signer_identity_json(sg, OMNISIGHT_VERSION, out); return 200; }
+    if (get) {
+      signer_identity_json(sg, OMNISIGHT_VERSION, out);
+      fl_client *fl = atomic_load(&g_fl);
+      if (fl && !out->overflow && out->len && out->buf[out->len - 1] == '}') {
+        out->buf[--out->len] = '\0'; /* reopen the object: the head in use and its held-out effect */
+        jb_raw(out, ",\"model\":");
+        fl_model_json(fl, out);
+        jb_raw(out, "}");
+      }
+      return 200;
+    }
     if (post) return json_error(out, 403, "rotation needs an administrator: POST /local/omnisight/admin/identity.cgi?action=rotate");
     return json_error(out, 405, "GET identity.cgi");
   }
@@ -435,6 +446,7 @@ int main(void) {
   fl_client *fl = fl_open(&sg, mdir, publish_fl, &pub, err, sizeof err);
   if (!fl) { LOGE("%s", err); return 1; }
   pub.fl = fl;
+  atomic_store(&g_fl, fl);
   snprintf(pub.topic_det, sizeof pub.topic_det, "axis/%s/omnisight/detections", sg.serial);
   snprintf(pub.topic_hb, sizeof pub.topic_hb, "axis/%s/omnisight/heartbeat", sg.serial);
   snprintf(pub.topic_fl, sizeof pub.topic_fl, "axis/%s/omnisight/fl", sg.serial);
@@ -502,6 +514,7 @@ int main(void) {
   mosquitto_destroy(pub.mq);
   mosquitto_lib_cleanup();
   identity_stop(ids);
+  atomic_store(&g_fl, NULL);
   fl_close(fl);
   hal_close(hal);
   signer_wipe(&sg);
