@@ -8,7 +8,7 @@
 //     server received inspected for anything but keys, boxes, masked vectors and shares.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes, verify, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -809,4 +809,33 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     await until('both cameras refusing the unmask', () => (cams[0]!.err.includes('twice (survivor and dropped?)') && cams[2]!.err.includes('twice (survivor and dropped?)') ? true : undefined));
     expect(bodies('unmask').size).toBe(0);
   }, 60_000);
+
+  it('keeps its local file private and bounded: 0600, the newest 5,000 labelled samples, damaged records dropped', async () => {
+    const c = cams[1]!;
+    await c.stop();
+    const file = join(c.localdata, 'fl-samples.bin');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const mine = readFileSync(file);
+    expect(mine.length).toBe(96 * 72);
+    const extra = Buffer.alloc(5000 * 72);
+    for (let k = 0; k < 5000; k++) {
+      const r = extra.subarray(k * 72, (k + 1) * 72);
+      r.writeUInt32LE(9, 0);
+      r.writeUInt32LE(0, 4);
+      r.writeBigUInt64LE(BigInt(k + 1), 8);
+      r[16] = k === 100 ? 7 : k % 2; // record 100 is damaged (label 7)
+      r.writeFloatLE(0.5, 20);
+    }
+    writeFileSync(file, Buffer.concat([mine, extra]));
+    await c.start({ mqttPort, modelDir });
+    // 96 + 4,999 valid records: the newest 5,000 are kept, so the oldest 95 of the camera's own go.
+    const after = readFileSync(file);
+    expect(after.length).toBe(5000 * 72);
+    expect(after.subarray(0, 72)).toEqual(mine.subarray(95 * 72, 96 * 72));
+    expect(after.subarray(72 + 100 * 72, 72 + 101 * 72)).toEqual(extra.subarray(101 * 72, 102 * 72));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(c.err).toMatch(/local data: 5000 labelled detections .*damaged records dropped/);
+    const id = (await (await fetch(`http://127.0.0.1:${c.httpPort}/identity.cgi`)).json()) as { model: { samples: { labelled: number } } };
+    expect(id.model.samples.labelled).toBe(5000);
+  }, 30_000);
 });

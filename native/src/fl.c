@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -154,7 +155,10 @@ static void ring_push(fl_client *c, const stored_sample *s) {
 static void open_append(fl_client *c) {
   char path[600];
   snprintf(path, sizeof path, "%s/%s", c->sg->dir, SAMPLES_FILE);
-  c->file = fopen(path, "ab");
+  /* Private like the key: the camera's own data never leaves it, not even to other local users. */
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  c->file = fd >= 0 ? fdopen(fd, "ab") : NULL;
+  if (!c->file && fd >= 0) close(fd);
   if (!c->file) LOGW("cannot open %s for appending (%s): labelled samples are kept in memory only", path, strerror(errno));
 }
 
