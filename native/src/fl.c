@@ -75,7 +75,7 @@ struct fl_client {
   unsigned long rounds_joined, rounds_masked; /* under mu: identity.cgi reads them */
   char round_status[128];
   round_t r; /* MQTT thread only */
-  char last_round[65]; /* the last round taken part in: a redelivered announce (QoS 1) is not a new round */
+  char last_round[65]; /* the last round answered (under mu): a redelivered announce (QoS 1) is not a new round */
 };
 
 /* ---- small helpers --------------------------------------------------------------------------- */
@@ -419,6 +419,13 @@ static void decline(fl_client *c, const char *round, const char *reason) {
   send_body(c, &b);
 }
 
+/* Written on the MQTT thread, read by identity.cgi's thread: under the mutex. */
+static void set_last_round(fl_client *c, const char *id) {
+  pthread_mutex_lock(&c->mu);
+  snprintf(c->last_round, sizeof c->last_round, "%s", id);
+  pthread_mutex_unlock(&c->mu);
+}
+
 static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
   const char *id = json_get_string(root, "round");
   if (!valid_round_id(id)) { LOGW("fl1 announce refused: round id must be 1-64 of [A-Za-z0-9_-]"); return; }
@@ -464,7 +471,7 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
   if (n < (size_t)ms->u.number) {
     char why[96];
     snprintf(why, sizeof why, "%zu labelled training samples, the round asks for %.0f", n, ms->u.number);
-    snprintf(c->last_round, sizeof c->last_round, "%s", id);
+    set_last_round(c, id);
     decline(c, id, why);
     return;
   }
@@ -483,9 +490,10 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
     randombytes_buf(r->b, 32);
     r->b[31] &= 0x7f;
   } while (fe_from_bytes(&bv, r->b) < 0);
+  sodium_memzero(&bv, sizeof bv);
   r->expires_ms = now_ms + (int64_t)total + 60000;
   r->phase = R_ADVERTISED;
-  snprintf(c->last_round, sizeof c->last_round, "%s", id);
+  set_last_round(c, id);
   pthread_mutex_lock(&c->mu);
   c->rounds_joined++;
   pthread_mutex_unlock(&c->mu);
