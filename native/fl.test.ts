@@ -518,6 +518,9 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
         });
       }
       taught.set(c.serial, list);
+      // A message of another version, and one over 500 items, are refused whole (nothing labelled).
+      await server!.publishAsync(`omnisight/desktop/outcomes/${c.serial}`, JSON.stringify({ v: 2, epoch: dets[0]!.epoch, items: items.slice(0, 5) }), { qos: 1 });
+      await server!.publishAsync(`omnisight/desktop/outcomes/${c.serial}`, JSON.stringify({ v: 1, epoch: dets[0]!.epoch, items: Array.from({ length: 501 }, () => items[0]!) }), { qos: 1 });
       // Two messages, and an unknown seq that must not become a sample.
       await server!.publishAsync(`omnisight/desktop/outcomes/${c.serial}`, JSON.stringify({ v: 1, epoch: dets[0]!.epoch, items: items.slice(0, 50) }), { qos: 1 });
       await server!.publishAsync(`omnisight/desktop/outcomes/${c.serial}`, JSON.stringify({ v: 1, epoch: dets[0]!.epoch, items: [...items.slice(50), { seq: 99999, index: 0, confirmed: true }] }), { qos: 1 });
@@ -528,6 +531,7 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
       await until(`${c.serial}'s local file`, () => (existsSync(file) && readFileSync(file).length === 96 * 72 ? true : undefined));
       const rec = readFileSync(file);
       const list = taught.get(c.serial)!;
+      expect(c.err.match(/outcomes message refused/g)).toHaveLength(2);
       for (let k = 0; k < 96; k++) {
         const r = rec.subarray(k * 72, (k + 1) * 72);
         expect(r[16]).toBe(list[k]!.y);
