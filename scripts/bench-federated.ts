@@ -54,7 +54,9 @@ const federated = createFederatedService({
   db, bus, log, now: Date.now,
   publish: (t, p) => mqttSvc.publish(t, p),
   cameras: () => serials,
-  deadlines: { advertise: 60_000, shares: 60_000, masked: 60_000, unmask: 60_000 },
+  // Generous: every camera answers, so a round ends as soon as the last one does; the deadline only
+  // keeps a busy machine's slow cameras from being counted as dropouts.
+  deadlines: { advertise: 600_000, shares: 600_000, masked: 600_000, unmask: 600_000 },
   minSamples: 20,
 });
 // Batched like the app's swarm link (main/app/wiring-swarm.ts): one replay-state write per drain, not per message.
