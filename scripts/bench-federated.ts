@@ -120,14 +120,17 @@ async function timePlain(): Promise<number> {
   if (!mean.every(Number.isFinite)) throw new Error('plain round gave a non-finite model');
   return (performance.now() - t0) / 1000;
 }
+/** Per timed secure round: how long each phase took (from the announce to the last answer of each). */
+const phaseMs: Record<string, number>[] = [];
 async function timeSecure(): Promise<number> {
   await call('federated.reset', {}); // every timed round starts from v0, like the plain one
   const t0 = performance.now();
   await call('federated.start', { rounds: 1 });
   await federated.idle();
   const t = (performance.now() - t0) / 1000;
-  const [r] = (await call<{ rounds: { status: string; reason: string | null }[] }>('federated.rounds', { limit: 1 })).rounds;
+  const [r] = (await call<{ rounds: { status: string; reason: string | null; detail: { phaseMs: Record<string, number> } | null }[] }>('federated.rounds', { limit: 1 })).rounds;
   if (r!.status !== 'completed') throw new Error(`secure round did not complete: ${r!.reason}`);
+  phaseMs.push(r!.detail?.phaseMs ?? {});
   return t;
 }
 const median = (xs: number[]): number => {
@@ -186,6 +189,7 @@ const result = {
   accuracy: r4(fedAccuracy),
   central_accuracy: r4(centralSame),
   central_accuracy_converged: r4(centralLong),
+  secure_phase_ms: phaseMs.at(-1),
   rounds,
   settled,
   accuracy_by_round: history.map(r4),
