@@ -43,8 +43,11 @@ function freePort(): Promise<number> {
   });
 }
 
+// fl.test.ts builds the same camera variant into the same folder: make runs under a lock, so
+// whichever test file comes second finds it built.
 function make(out: string, extra: string[]): void {
-  const r = spawnSync('make', ['-s', '-j2', `VERSION=${VERSION}`, `OUT=${out}`, ...extra], { cwd: NATIVE, encoding: 'utf8' });
+  mkdirSync(join(NATIVE, 'build'), { recursive: true });
+  const r = spawnSync('flock', [join(NATIVE, 'build', '.make.lock'), 'make', '-s', '-j2', `VERSION=${VERSION}`, `OUT=${out}`, ...extra], { cwd: NATIVE, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`make failed: ${r.stdout}${r.stderr}`);
 }
 
@@ -162,7 +165,8 @@ describe.skipIf(skipReason !== null)('on-camera app under qemu (aarch64), camera
     expect(hb.env).toMatchObject({ v: 2, camera: SERIAL, epoch: 1, key: id.key });
     expect(verified(hb.env, pub)).toBe(true);
     const body = JSON.parse(hb.env.body) as Record<string, unknown>;
-    expect(body).toMatchObject({ app: 'omnisight', version: VERSION, model: 'ssd_mobilenet_v2' });
+    // "model" is the confirmation head in use (docs/protocol.md, fl1): the built-in version 0 here.
+    expect(body).toMatchObject({ app: 'omnisight', version: VERSION, model: { name: 'omnisight.head.confirm.v1', version: 0 } });
     expect(body.mem_bytes as number).toBeGreaterThan(0);
 
     await until('the detection source connection', () => feed);

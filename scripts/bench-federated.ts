@@ -1,109 +1,221 @@
-// One federated round with 100 cameras and a 100,000-parameter head: secure aggregation versus
-// plain FedAvg in the same process, alternating plain/secure runs from the same starting model and
-// seeds (so local training is the same work, draw for draw), medians reported. Then a short
-// separate run for federated versus centralised accuracy on the same task.
-// Writes bench-results/federated.json. BENCH_FED_PAIRS (default 3) sets the number of pairs,
-// BENCH_FED_GRAPH=full measures Bonawitz's full masking graph instead of SecAgg+.
+// bench:federated — fl1 with the cameras as clients. 100 simulated cameras (default) in several
+// camera processes (scripts/bench-federated-camera.ts, the simulator's own fl1 client), each with
+// its own MQTT connection, key and local data, against the desktop's real path: the embedded broker,
+// the swarm's verification of every signed message, the federated service.
+//  - secure round time (fl1: keys, share boxes, masked inputs, unmasking) vs a plain FedAvg round
+//    over the same broker and processes (each camera trains the same way and sends its parameters
+//    in the clear, signed; the desktop verifies and averages), medians of alternating pairs;
+//  - accuracy of the federated head vs centralised training on the same cameras' pooled data,
+//    rounds run until the held-out accuracy settles (or BENCH_FED_ROUNDS).
+// Writes bench-results/federated.json. Env: BENCH_FED_CLIENTS (100), BENCH_FED_PROCS (4),
+// BENCH_FED_PAIRS (3), BENCH_FED_ROUNDS (max rounds for accuracy, 40), BENCH_FED_SAMPLES (per camera, 150).
+import { fork, type ChildProcess } from 'node:child_process';
+import { createPublicKey, verify } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { federatedConfig, parseCameraId } from '../preload/contract';
-import { generateTask, paramCount, type TaskSpec } from '../main/federated/data';
-import { Federation, trainCentralised } from '../main/federated/engine';
-import { createRng } from '../main/federated/random';
-import { secaggPlusParameters } from '../main/federated/secagg';
+import mqtt from 'mqtt';
+import { createAuditLog } from '../main/audit';
+import { evaluate, train, type Sample } from '../main/camsim/fl/head';
+import { createFederatedService } from '../main/federated';
+import { createEventBus } from '../main/kernel/bus';
+import { silentLogger } from '../main/kernel/logger';
+import { createMqttService } from '../main/mqtt';
+import { openDatabase } from '../main/store';
+import { createSwarmService, keyIdOf } from '../main/swarm';
+import { simKey } from '../main/swarm/testkit';
+import { linkFederated } from '../main/app/wiring-federated';
+import { cameraData } from './bench-federated-data';
 
-const CLIENTS = 100;
-const ROUNDS = Number(process.env.BENCH_FED_ROUNDS ?? 5);
+const CLIENTS = Number(process.env.BENCH_FED_CLIENTS ?? 100);
+const PROCS = Number(process.env.BENCH_FED_PROCS ?? 4);
 const PAIRS = Number(process.env.BENCH_FED_PAIRS ?? 3);
-const GRAPH = process.env.BENCH_FED_GRAPH === 'full' ? 'full' : 'secagg+';
-// 100 classes × (999 features + 1) = 100,000 parameters.
-const spec: TaskSpec = { classes: 100, features: 999, clients: CLIENTS, samplesPerClient: 100, testSamples: 2000, alpha: 0.5, separation: 5 };
-const params = paramCount(spec);
-const cameras = Array.from({ length: CLIENTS }, (_, i) => parseCameraId(`SIM-${String(i + 1).padStart(3, '0')}`));
-const task = generateTask(spec, createRng('bench-federated'));
-const base = { clientsPerRound: CLIENTS, localEpochs: 1, learningRate: 0.1, batchSize: 16, secureGraph: GRAPH } as const;
+const MAX_ROUNDS = Number(process.env.BENCH_FED_ROUNDS ?? 40);
+const SAMPLES = Number(process.env.BENCH_FED_SAMPLES ?? 150);
+const TRAIN = { epochs: 2, lr: 0.3, batchSize: 16 };
+const v0 = [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -2];
 
-interface Timing {
-  total: number;
-  training: number;
-  aggregation: number;
-}
+const serials = Array.from({ length: CLIENTS }, (_, i) => `ACCC8E${(0x100000 + i).toString(16).toUpperCase()}`);
+const data = serials.map((_, i) => cameraData(i, SAMPLES));
+const heldOut: Sample[] = data.flatMap((d) => d.heldOut);
+const pooled: Sample[] = data.flatMap((d) => d.train);
 
-function timeRound(aggregation: 'secure' | 'plain'): Timing {
-  const fed = new Federation(task, cameras, createRng('bench-round'));
-  const marks: Record<string, number> = {};
+async function main(): Promise<void> {
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-bench-fed-'));
+const log = silentLogger();
+const { db } = openDatabase({ dir });
+const bus = createEventBus();
+const audit = createAuditLog({ db, bus, now: Date.now });
+const mqttSvc = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets: { protection: 'file-key', get: () => undefined, set: () => {}, delete: () => {} }, log });
+await mqttSvc.start();
+const url = `mqtt://${mqttSvc.endpoint()!.host}:${mqttSvc.endpoint()!.port}`;
+const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, every: () => () => {} });
+const federated = createFederatedService({
+  db, bus, log, now: Date.now,
+  publish: (t, p) => mqttSvc.publish(t, p),
+  cameras: () => serials,
+  // Generous: every camera answers, so a round ends as soon as the last one does; the deadline only
+  // keeps a busy machine's slow cameras from being counted as dropouts.
+  deadlines: { advertise: 600_000, shares: 600_000, masked: 600_000, unmask: 600_000 },
+  minSamples: 20,
+});
+// Batched like the app's swarm link (main/app/wiring-swarm.ts): one replay-state write per drain, not per message.
+let batch: { topic: string; payload: Buffer; receivedAt: number }[] = [];
+mqttSvc.onRaw((topic, payload, receivedAt) => {
+  if (!batch.length)
+    setImmediate(() => {
+      const b = batch;
+      batch = [];
+      swarm.ingestBatch(b);
+    });
+  batch.push({ topic, payload, receivedAt });
+});
+linkFederated({ swarm, federated, isRegistered: () => true });
+for (const s of serials) swarm.registerCamera({ serial: s, keyId: keyIdOf(simKey(s).publicKey), publicKey: simKey(s).publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+const call = async <T,>(m: string, input: unknown): Promise<T> => ((federated.handlers as Record<string, unknown>)[m] as (i: unknown, c: unknown) => T)(input, { transport: 'internal', peer: 'bench' });
+await call('federated.config.set', { clientsPerRound: CLIENTS, localEpochs: TRAIN.epochs, learningRate: TRAIN.lr, batchSize: TRAIN.batchSize });
+
+// Camera processes.
+const children: ChildProcess[] = [];
+const perProc = Math.ceil(CLIENTS / PROCS);
+await Promise.all(
+  Array.from({ length: PROCS }, (_, p) => {
+    const cams = serials.slice(p * perProc, (p + 1) * perProc).map((serial) => ({ serial, index: serials.indexOf(serial) }));
+    if (!cams.length) return Promise.resolve();
+    const child = fork(path.join(import.meta.dirname, 'bench-federated-camera.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    children.push(child);
+    return new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new Error(`camera process exited with ${code}`)));
+      child.send({ url, cameras: cams, samples: SAMPLES });
+    });
+  }),
+);
+console.error(`${CLIENTS} cameras in ${children.length} processes, ${SAMPLES} detections each (80 % for training)`);
+
+// Plain FedAvg over the same broker: signed parameters in the clear, verified and averaged here.
+const pubKeys = new Map(serials.map((s) => [s, createPublicKey(simKey(s).privateKey)]));
+const plainConn = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+await plainConn.subscribeAsync('bench/plain/+', { qos: 1 });
+let plainRound: { id: string; got: Map<string, number[]>; done: () => void } | undefined;
+plainConn.on('message', (_t, payload) => {
+  const m = JSON.parse(payload.toString()) as { body: string; sig: string };
+  const body = JSON.parse(m.body) as { round: string; camera: string; params: number[] };
+  const key = pubKeys.get(body.camera);
+  if (!plainRound || body.round !== plainRound.id || !key || !verify(null, Buffer.from(m.body), key, Buffer.from(m.sig, 'base64'))) return;
+  plainRound.got.set(body.camera, body.params);
+  if (plainRound.got.size === CLIENTS) plainRound.done();
+});
+let plainSeq = 0;
+async function timePlain(): Promise<number> {
   const t0 = performance.now();
-  const out = fed.runRound({
-    round: 1,
-    config: federatedConfig({ ...base, aggregation }),
-    linkHealth: () => 1,
-    dropout: () => undefined,
-    onPhase: (phase) => (marks[phase] = performance.now()),
+  const id = `plain-${++plainSeq}`;
+  const got = new Map<string, number[]>();
+  await new Promise<void>((resolve) => {
+    plainRound = { id, got, done: resolve };
+    mqttSvc.publish('omnisight/desktop/bench/plain', JSON.stringify({ round: id, params: v0, train: TRAIN }));
   });
-  const t1 = performance.now();
-  if (out.status !== 'completed') throw new Error(`${aggregation} round did not complete: ${out.reason}`);
-  const t: Timing = { total: (t1 - t0) / 1000, training: (marks.aggregating! - marks.training!) / 1000, aggregation: (t1 - marks.aggregating!) / 1000 };
-  console.error(
-    `${aggregation.padEnd(6)} round ${t.total.toFixed(2)} s (training ${t.training.toFixed(2)} s, aggregation+evaluation ${t.aggregation.toFixed(2)} s), accuracy ${(out.accuracy! * 100).toFixed(1)}%`,
-  );
+  // FedAvg, every camera weighted equally (as fl1's result); part of the timed round.
+  const mean = v0.map((_, k) => [...got.values()].reduce((a, p) => a + p[k]!, 0) / got.size);
+  if (!mean.every(Number.isFinite)) throw new Error('plain round gave a non-finite model');
+  return (performance.now() - t0) / 1000;
+}
+/** Per timed secure round: how long each phase took (from the announce to the last answer of each). */
+const phaseMs: Record<string, number>[] = [];
+async function timeSecure(): Promise<number> {
+  await call('federated.reset', {}); // every timed round starts from v0, like the plain one
+  const t0 = performance.now();
+  await call('federated.start', { rounds: 1 });
+  await federated.idle();
+  const t = (performance.now() - t0) / 1000;
+  const [r] = (await call<{ rounds: { status: string; reason: string | null; detail: { phaseMs: Record<string, number> } | null }[] }>('federated.rounds', { limit: 1 })).rounds;
+  if (r!.status !== 'completed') throw new Error(`secure round did not complete: ${r!.reason}`);
+  phaseMs.push(r!.detail?.phaseMs ?? {});
   return t;
 }
-
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
 const loadBefore = os.loadavg()[0]!;
-timeRound('plain'); // warm-up (JIT), not counted
-const plain: Timing[] = [];
-const secure: Timing[] = [];
+await timePlain(); // warm-up
+await timeSecure();
+const plain: number[] = [];
+const secure: number[] = [];
 for (let i = 0; i < PAIRS; i++) {
-  // Alternate the order so drift in the machine's load falls on both sides.
   if (i % 2 === 0) {
-    plain.push(timeRound('plain'));
-    secure.push(timeRound('secure'));
+    plain.push(await timePlain());
+    secure.push(await timeSecure());
   } else {
-    secure.push(timeRound('secure'));
-    plain.push(timeRound('plain'));
+    secure.push(await timeSecure());
+    plain.push(await timePlain());
   }
+  console.error(`pair ${i + 1}/${PAIRS}: plain ${plain.at(-1)!.toFixed(2)} s, secure ${secure.at(-1)!.toFixed(2)} s`);
 }
 const loadAfter = os.loadavg()[0]!;
 
-const fed = new Federation(task, cameras, createRng('bench-accuracy'));
-let accuracy = 0;
-for (let round = 1; round <= ROUNDS; round++) {
-  accuracy = fed.runRound({ round, config: federatedConfig({ ...base, aggregation: 'plain' }), linkHealth: () => 1, dropout: () => undefined }).accuracy!;
-  console.error(`accuracy run: round ${round}/${ROUNDS} ${(accuracy * 100).toFixed(1)}%`);
+// Accuracy: secure rounds from v0 until the held-out accuracy settles.
+await call('federated.reset', {});
+const history: number[] = [];
+let rounds = 0;
+let settled = false;
+for (; rounds < MAX_ROUNDS && !settled; ) {
+  await call('federated.start', { rounds: 1 });
+  await federated.idle();
+  rounds++;
+  const [m] = (await call<{ models: { version: number }[] }>('federated.models', { limit: 1 })).models;
+  const p = await call<{ parameters: string }>('federated.model', { version: m!.version, withParameters: true });
+  const params = Array.from(new Float32Array(Uint8Array.from(Buffer.from(p.parameters, 'base64')).buffer));
+  history.push(evaluate(params, heldOut, 0.05).accuracy);
+  console.error(`accuracy run: round ${rounds} ${(history.at(-1)! * 100).toFixed(2)}%`);
+  // Settled: the last five rounds within 0.2 points of each other.
+  settled = history.length >= 5 && Math.max(...history.slice(-5)) - Math.min(...history.slice(-5)) < 0.002;
 }
-const central = trainCentralised(task, { epochs: ROUNDS, batchSize: base.batchSize, lr: base.learningRate }, createRng('bench-central'));
+const fedAccuracy = history.at(-1)!;
+// Centralised on the same data: the same SGD for as many epochs as the federation's local epochs add up to, and to convergence.
+const centralSame = evaluate(train(v0, pooled, { ...TRAIN, epochs: rounds * TRAIN.epochs, seed: 1 }), heldOut, 0.05).accuracy;
+const centralLong = evaluate(train(v0, pooled, { ...TRAIN, epochs: 200, seed: 1 }), heldOut, 0.05).accuracy;
 
 const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
-const secureS = median(secure.map((t) => t.total));
-const plainS = median(plain.map((t) => t.total));
-// Each pair runs back to back, so its ratio sees one load level; the median of those ratios is
-// steadier on a shared machine than a ratio of medians taken minutes apart.
-const ratio = median(secure.map((t, i) => t.total / plain[i]!.total));
-// Training is the same work in both; this ratio swaps the measured training for the plain one.
-const overheadRatio = (plainS + median(secure.map((t) => t.aggregation)) - median(plain.map((t) => t.aggregation))) / plainS;
-const kt = GRAPH === 'secagg+' ? secaggPlusParameters(CLIENTS) : null;
+const ratio = median(secure.map((s, i) => s / plain[i]!));
 const result = {
   clients: CLIENTS,
-  params,
-  secure_round_s: r4(secureS),
-  plain_round_s: r4(plainS),
+  camera_processes: children.length,
+  params: 14,
+  secure_round_s: r4(median(secure)),
+  plain_round_s: r4(median(plain)),
   ratio: r4(ratio),
-  accuracy: r4(accuracy),
-  central_accuracy: r4(central.accuracy),
+  accuracy: r4(fedAccuracy),
+  central_accuracy: r4(centralSame),
+  central_accuracy_converged: r4(centralLong),
+  secure_phase_ms: phaseMs.at(-1),
+  rounds,
+  settled,
+  accuracy_by_round: history.map(r4),
   notes:
-    `secure = ${kt ? `SecAgg+ (Bell et al. 2020), k = ${kt.k} neighbours, per-neighbourhood threshold t = ${kt.t}` : 'Bonawitz et al. 2017 full graph'}, ` +
-    `phase quorum ${Math.ceil((2 * CLIENTS) / 3)}; round times are medians of ${PAIRS} alternating plain/secure pairs in one process after one warm-up round, ratio is the median of the per-pair ratios ` +
-    `(ratio of medians ${(secureS / plainS).toFixed(2)}; with the secure round's training replaced by the plain median, ${overheadRatio.toFixed(2)}); ` +
-    `median training ${median(plain.map((t) => t.training)).toFixed(2)} s (plain) / ${median(secure.map((t) => t.training)).toFixed(2)} s (secure), ` +
-    `aggregation+evaluation ${median(plain.map((t) => t.aggregation)).toFixed(2)} s (plain) / ${median(secure.map((t) => t.aggregation)).toFixed(2)} s (secure); ` +
-    `clients run sequentially in one process; load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${os.cpus().length} cores; accuracy after ${ROUNDS} plain rounds vs ${ROUNDS} epochs centralised`,
+    `fl1 secure rounds (full masking graph, quorum ${Math.ceil((2 * CLIENTS) / 3)}) through the embedded broker, swarm verification (batched, one replay-state write per drain as in the app) and the federated service; ` +
+    `plain = every camera sends its trained parameters signed in the clear and the desktop verifies and averages them, same broker, processes and training (${TRAIN.epochs} local epochs, lr ${TRAIN.lr}, batch ${TRAIN.batchSize}); ` +
+    `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios; ` +
+    `accuracy at 0.5 on the ${heldOut.length} pooled held-out detections after ${rounds} secure rounds (${settled ? 'settled: last five within 0.2 points' : 'stopped at BENCH_FED_ROUNDS before settling'}); ` +
+    `centralised = the same SGD on the ${pooled.length} pooled training detections for ${rounds * TRAIN.epochs} epochs (and 200 epochs: converged); ` +
+    `load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after the timing, on ${os.cpus().length} cores`,
 };
 fs.mkdirSync('bench-results', { recursive: true });
 fs.writeFileSync(path.join('bench-results', 'federated.json'), `${JSON.stringify(result, null, 2)}\n`);
 console.log(JSON.stringify(result));
+
+for (const c of children) c.kill();
+await plainConn.endAsync(true);
+await federated.close();
+swarm.close();
+await mqttSvc.close();
+db.close();
+fs.rmSync(dir, { recursive: true, force: true });
+process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

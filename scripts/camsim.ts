@@ -1,5 +1,8 @@
-// npm run camsim -- --cameras N [--base-port P] [--broker mqtt://127.0.0.1:1883] [--seed S] [--data-dir DIR]
+// npm run camsim -- --cameras N [--base-port P] [--broker mqtt://127.0.0.1:1883] [--seed S] [--data-dir DIR] [--lite] [--fps F]
 // Prints one JSON line per simulated camera, then serves until SIGINT/SIGTERM (exit 0).
+// --lite (bench fleets, needs --broker): every camera connects to the broker at start without VAPIX
+// configuration, keeps its fl1 training data in memory, and its line adds the agent's signing key
+// (key id and raw public key, as identity.cgi gives them) so a bench can verify its messages.
 import { startSimulatedFleet } from '../main/camsim';
 
 interface Args {
@@ -8,6 +11,8 @@ interface Args {
   broker?: string;
   seed?: number;
   dataDir?: string;
+  lite?: boolean;
+  fpsCamera?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -41,17 +46,26 @@ function parseArgs(argv: string[]): Args {
         // Kept between runs (with the same --seed): installed apps and each camera's HTTPS certificate survive.
         out.dataDir = value();
         break;
+      case '--lite':
+        out.lite = true;
+        break;
+      case '--fps':
+        out.fpsCamera = int(1, 30);
+        break;
       default:
-        throw new Error(`unknown option ${flag}; usage: camsim --cameras N [--base-port P] [--broker mqtt://…] [--seed S] [--data-dir DIR]`);
+        throw new Error(`unknown option ${flag}; usage: camsim --cameras N [--base-port P] [--broker mqtt://…] [--seed S] [--data-dir DIR] [--lite] [--fps F]`);
     }
   }
   return out;
 }
 
 async function main(): Promise<void> {
-  const fleet = await startSimulatedFleet(parseArgs(process.argv.slice(2)));
+  const args = parseArgs(process.argv.slice(2));
+  const fleet = await startSimulatedFleet(args);
   for (const c of fleet.cameras) {
-    process.stdout.write(`${JSON.stringify({ id: c.id, url: c.url, httpsPort: c.httpsPort, username: c.username, password: c.password, serial: c.serial, model: c.model })}\n`);
+    const line: Record<string, unknown> = { id: c.id, url: c.url, httpsPort: c.httpsPort, username: c.username, password: c.password, serial: c.serial, model: c.model };
+    if (args.lite) Object.assign(line, fleet.agentKey(c.id));
+    process.stdout.write(`${JSON.stringify(line)}\n`);
   }
   let stopping = false;
   const shutdown = (): void => {

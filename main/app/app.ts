@@ -14,6 +14,7 @@ import { createClipboardRelay, createOrchestrator, createSummaryService, relayRo
 import { createAuditLog, type AuditLog } from '../audit';
 import { createReviewService } from '../review';
 import { createFederatedService, liveCameras } from '../federated';
+import { linkFederated } from './wiring-federated';
 import { createDeployApproval, createDeployService, defaultNativeDir } from '../fleet';
 import { createFleetRuntime, type FleetRuntime } from './fleet-runtime';
 import { createRoomsService, type RoomsService } from '../rooms';
@@ -146,22 +147,24 @@ export function createApp(opts: AppOptions): App {
     createReviewService({ db, bus, log: log.child({ cap: 'review' }), now, dataDir: opts.dataDir, snapshot: snapshotBySerial(fleet.fleet) }),
     (s) => s.close(),
   );
-  // Federated rounds over the registered cameras (one in-process client each); offline cameras are
-  // skipped, link health comes from the swarm's measurements, with the fleet's connection state as
-  // the fallback for cameras it does not know.
+  // Federated learning with the cameras as clients (fl1 over MQTT): the desktop only aggregates.
+  // Offline cameras are not selected; link health comes from the swarm's measurements, with the
+  // fleet's connection state as the fallback for cameras it does not know.
   const fedCameras = liveCameras({ fleet: fleet.fleet, swarmLinks: () => swarm.coordinator.topology.graph().nodes });
   const federated = closers.add(
     'federated',
     createFederatedService({
       db, bus, log, now, audit,
       seed: randomBytes(32),
+      publish: (topic, payload) => fleet.mqtt?.publish(topic, payload) ?? false,
       cameras: fedCameras.cameras,
       available: fedCameras.available,
       linkHealth: fedCameras.linkHealth,
-      linkLoss: fedCameras.linkLoss,
     }),
     (s) => s.close(),
   );
+  // Camera fl messages reach the server only through the swarm's verification; outcomes go back as labels.
+  closers.add('federated link', linkFederated({ swarm, federated, isRegistered: (serial) => fleet.fleet.keyFor(serial) !== undefined }), (off) => off());
   // One-click deploy drives the helper; heartbeats reach it through the fleet's message feed.
   const deploy = closers.add(
     'deploy',

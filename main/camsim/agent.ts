@@ -1,7 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Detector, ModelName } from './detector';
+import { createFlClient, flTopics, type FlClient, type FlClientEvent, type FlPhase } from './fl/client';
+import { builtinHead, evaluate, features, predict, type Head, type Metrics } from './fl/head';
+import { createLocalData, type LocalData } from './fl/localdata';
+import { loadHead, saveHead } from './fl/model-files';
+import { outcomesSchema, parseJson } from './fl/messages';
 import type { SceneEngine } from './scene';
 import { SENSOR_FPS } from './scene';
 
@@ -14,7 +19,7 @@ import { SENSOR_FPS } from './scene';
  * reverse-proxied routes (identity, calibration, admin rotation and calibration).
  */
 export interface Agent {
-  identity(): { camera: string; key: string; publicKey: string; version: string; epoch: number };
+  identity(): { camera: string; key: string; publicKey: string; version: string; epoch: number; model: ModelReport };
   /** The app process starts: next boot epoch persisted (fsync) before anything is signed, seq from 1. */
   boot(): void;
   /** Publish only while the app runs and MQTT is connected. */
@@ -25,13 +30,34 @@ export interface Agent {
   /** The app's HTTP routes behind the camera's reverse proxy (paths as the proxy forwards them). */
   serveHttp(req: { method: string; path: string; query: string; body: Buffer }): { status: number; body: string };
   /** Decide for one sensor frame whether it is processed or skipped (exposed for tests). */
-  processFrame(tick: number): { skipped: true } | { skipped: false; inferenceMs: number; payload: string };
+  processFrame(tick: number): { skipped: true } | { skipped: false; inferenceMs: number; payload: string; truth?: readonly boolean[] };
   stats(): { fps_camera: number; fps_processed: number; fps_skipped: number; inference_ms: number };
   /** Fault: report, confidently, an object that is not there (a lying camera). */
   setLie(on: boolean): void;
   /** Fault: after each detections message, publish a second, conflicting signed one for the same track and frame. */
   setEquivocate(on: boolean): void;
+  /** Fault: from this fl1 phase on the agent does not answer rounds (a real dropout); null answers again. */
+  setFlSilence(phase: FlPhase | null): void;
+  /** The topics the app listens to (its fl1 rounds and its detections' outcomes). */
+  subscriptions(): string[];
+  /** One message from the broker on a subscribed topic. */
+  deliver(topic: string, payload: Buffer): void;
+  /** The confirmation head in use and its measured effect on held-out local data (also on identity.cgi as "model"). */
+  model(): ModelReport;
+  /** Simulator-only (ground truth): detections published and dropped by the head, and how many of each were false positives. */
+  liveCounts(): { published: number; publishedFalse: number; dropped: number; droppedFalse: number };
   close(): void;
+}
+
+/** What identity.cgi's "model" says: the head in use and, on this camera's held-out labelled detections, the built-in head's metrics against it. */
+export interface ModelReport {
+  name: string;
+  version: number;
+  source: Head['source'];
+  dropBelow: number;
+  samples: { pending: number; labelled: number; train: number; heldOut: number };
+  heldOut: { builtin: Metrics; inUse: Metrics } | null;
+  rounds: { joined: number; masked: number; lastRound?: string; last?: string };
 }
 
 /** Observation shape the agent publishes (the detector's). */
@@ -90,6 +116,7 @@ export function calibrationPairs(groundToImage: readonly number[], maxRangeM: nu
   return out;
 }
 const MAX_PAYLOAD = 64 * 1024;
+type Kind = 'detections' | 'heartbeat' | 'fl';
 
 export function signingInput(camera: string, epoch: number, seq: number, sent: number, kind: string, key: string, body: string): string {
   return ['omnisight.v2', camera, String(epoch), String(seq), String(sent), kind, key, body].join('\n');
@@ -213,6 +240,14 @@ export function createAgent(deps: {
   localData?: string;
   /** Where a lying camera claims a person stands (normalised box); absent = the image centre. */
   phantomBox?: () => { left: number; top: number; right: number; bottom: number };
+  /** fl1 key and mask randomness (crypto.randomBytes unless a test fixes it). */
+  random?: (n: number) => Buffer;
+  /** Adopt a successful round's model (default true). */
+  adoptRoundResults?: boolean;
+  /** Keep the training data in memory only (bench fleets of many cameras). */
+  memoryOnly?: boolean;
+  onFlEvent?: (e: FlClientEvent) => void;
+  log?: (line: string) => void;
 }): Agent {
   const { serial, now, scene, detector } = deps;
   const stride = Math.max(1, Math.round(SENSOR_FPS / deps.fpsCamera));
@@ -231,7 +266,7 @@ export function createAgent(deps: {
   let lying = false;
   let equivocating = false;
 
-  const envelope = (kind: 'detections' | 'heartbeat', body: string): string => {
+  const envelope = (kind: Kind, body: string): string => {
     const sent = now();
     const key = store.key();
     const epoch = store.epoch();
@@ -240,16 +275,84 @@ export function createAgent(deps: {
     return JSON.stringify({ v: 2, camera: serial, epoch, seq: s, sent, kind, key: key.id, body, sig });
   };
 
-  const send = (kind: 'detections' | 'heartbeat', body: string): void => {
-    if (!on || store.epoch() === 0) return;
-    if (Buffer.byteLength(body) > MAX_PAYLOAD) return;
+  /** The seq the message went out with, or 0 when it did not leave. */
+  const send = (kind: Kind, body: string): number => {
+    if (!on || store.epoch() === 0) return 0;
+    if (Buffer.byteLength(body) > MAX_PAYLOAD) return 0;
     // A seq that never left (no connection) can be used again: nobody saw it.
-    if (deps.publish(`axis/${serial}/omnisight/${kind}`, envelope(kind, body), kind === 'heartbeat' ? 1 : 0)) seq++;
+    if (deps.publish(`axis/${serial}/omnisight/${kind}`, envelope(kind, body), kind === 'detections' ? 0 : 1)) return ++seq;
+    return 0;
+  };
+
+  // ---- the confirmation head and the camera's own training data (FL-SPEC) ----------------------
+  const appDir = deps.localData ? path.dirname(deps.localData) : undefined;
+  let head: Head = builtinHead();
+  const data: LocalData = createLocalData({ dir: deps.localData && !deps.memoryOnly ? path.join(deps.localData, 'fl') : undefined, now });
+  const rounds = { joined: 0, masked: 0, lastRound: undefined as string | undefined, last: undefined as string | undefined };
+  const loadModel = (): void => {
+    const r = loadHead({ packageDir: appDir && path.join(appDir, 'model'), adoptedDir: deps.localData && path.join(deps.localData, 'model') });
+    head = r.head;
+    for (const w of r.warnings) deps.log?.(w);
+  };
+  const adopt = (h: Head): void => {
+    if (h.version <= head.version) return;
+    if (deps.localData && !deps.memoryOnly) saveHead(path.join(deps.localData, 'model'), h);
+    head = h;
+    deps.log?.(`adopted ${h.name} v${h.version} from round ${String(h.round)}`);
+  };
+  const fl: FlClient = createFlClient({
+    serial,
+    send: (body) => send('fl', body) > 0,
+    trainingData: () => data.train(),
+    random: deps.random ?? randomBytes,
+    now,
+    onResult: (h) => {
+      if (deps.adoptRoundResults !== false) adopt(h);
+    },
+    onEvent: (e: FlClientEvent) => {
+      rounds.lastRound = e.round;
+      rounds.last = e.what + (e.detail ? `: ${e.detail}` : '');
+      if (e.what === 'advertised') rounds.joined++;
+      if (e.what === 'masked') rounds.masked++;
+      deps.onFlEvent?.(e);
+    },
+  });
+  let reportCache: { at: number; report: ModelReport } | undefined;
+  const model = (): ModelReport => {
+    const t = now();
+    if (reportCache && t - reportCache.at < 2000 && reportCache.report.version === head.version) return reportCache.report;
+    const held = data.heldOut();
+    const c = data.counts();
+    const report: ModelReport = {
+      name: head.name,
+      version: head.version,
+      source: head.source,
+      dropBelow: head.dropBelow,
+      samples: { pending: c.pending, labelled: c.labelled, train: c.train, heldOut: c.heldOut },
+      heldOut: held.length ? { builtin: evaluate(builtinHead().params, held, builtinHead().dropBelow), inUse: evaluate(head.params, held, head.dropBelow) } : null,
+      rounds: { ...rounds },
+    };
+    reportCache = { at: t, report };
+    return report;
+  };
+  const headMetric = (): { head?: { version: number; heldOut: number; logLoss: number; accuracy: number } } => {
+    const m = model().heldOut?.inUse;
+    return m && m.n > 0 ? { head: { version: head.version, heldOut: m.n, logLoss: m.logLoss, accuracy: m.accuracy } } : {};
+  };
+  const deliver = (topic: string, payload: Buffer): void => {
+    if (!on) return;
+    if (topic === `omnisight/desktop/outcomes/${serial}`) {
+      const p = outcomesSchema.safeParse(parseJson(payload));
+      if (!p.success) return;
+      for (const it of p.data.items) data.label(p.data.epoch, it.seq, it.index, it.confirmed);
+      return;
+    }
+    fl.handle(topic, payload);
   };
 
   const identity = (): ReturnType<Agent['identity']> => {
     const k = store.key();
-    return { camera: serial, key: k.id, publicKey: k.pubRaw.toString('base64'), version, epoch: store.epoch() };
+    return { camera: serial, key: k.id, publicKey: k.pubRaw.toString('base64'), version, epoch: store.epoch(), model: model() };
   };
 
   const json = (status: number, value: unknown): { status: number; body: string } => ({ status, body: JSON.stringify(value) });
@@ -340,7 +443,53 @@ export function createAgent(deps: {
       (frame.observations as Obs[]).push({ bounding_box: deps.phantomBox?.() ?? { left: 0.45, top: 0.4, right: 0.55, bottom: 0.7 }, class: { type: 'Human', score: 0.97 }, track_id: 'phantom-1', timestamp: ts });
     const s = stats();
     const body = JSON.stringify({ frame, stats: { ...s, width: 640, height: 360 } });
-    return { skipped: false, inferenceMs, payload: body };
+    const truth = detector.lastTruth?.();
+    return { skipped: false, inferenceMs, payload: body, ...(truth ? { truth: lying ? [...truth, false] : truth } : {}) };
+  };
+
+  // Simulator-only bookkeeping against the detector's ground truth (a real camera cannot know it): for tests and the bench.
+  const published = { total: 0, falseTotal: 0 };
+  const dropped = { total: 0, falseTotal: 0 };
+  /**
+   * The app scores every detection with the head in use, drops those below its dropBelow, publishes
+   * the rest and keeps each published detection's features (never sent) until its outcome arrives.
+   */
+  const publishFrame = (payload: string, truth: readonly boolean[] | undefined): void => {
+    const b = JSON.parse(payload) as { frame: { observations: Obs[] }; stats: unknown };
+    const all = b.frame.observations;
+    const kept: Obs[] = [];
+    const feats: number[][] = [];
+    for (let i = 0; i < all.length; i++) {
+      const o = all[i]!;
+      // The lie is not the detector's: a lying camera does not filter its lies, nor learn from them.
+      if (o.track_id === 'phantom-1') {
+        kept.push(o);
+        feats.push([]);
+        continue;
+      }
+      const x = features(o);
+      const p = predict(head.params, x);
+      if (p < head.dropBelow) {
+        dropped.total++;
+        if (truth?.[i] === false) dropped.falseTotal++;
+        continue;
+      }
+      kept.push(o);
+      feats.push(x);
+      published.total++;
+      if (truth?.[i] === false) published.falseTotal++;
+    }
+    b.frame.observations = kept;
+    const body = kept.length === all.length ? payload : JSON.stringify(b);
+    const s = send('detections', body);
+    if (s > 0) {
+      const t = now();
+      feats.forEach((x, i) => {
+        if (x.length) data.record(store.epoch(), s, i, x, t);
+      });
+    }
+    const twin = equivocating ? conflictingTwin(body) : undefined;
+    if (twin) send('detections', twin);
   };
 
   let lastTick = -1;
@@ -360,9 +509,7 @@ export function createAgent(deps: {
         // The result leaves when inference finishes.
         const t = setTimeout(() => {
           pending.delete(t);
-          send('detections', r.payload);
-          const twin = equivocating ? conflictingTwin(r.payload) : undefined;
-          if (twin) send('detections', twin);
+          publishFrame(r.payload, r.truth);
         }, r.inferenceMs);
         pending.add(t);
       }
@@ -374,8 +521,21 @@ export function createAgent(deps: {
     const s = stats();
     send(
       'heartbeat',
-      JSON.stringify({ app: 'omnisight', version, uptime_s: Math.floor((now() - started) / 1000), ...s, mem_bytes: 31_457_280 + Math.round(process.memoryUsage().heapUsed % 4_194_304), model: deps.model }),
+      JSON.stringify({
+        app: 'omnisight',
+        version,
+        uptime_s: Math.floor((now() - started) / 1000),
+        ...s,
+        mem_bytes: 31_457_280 + Math.round(process.memoryUsage().heapUsed % 4_194_304),
+        // FL-SPEC: the head in use; the detector's network travels as "detector".
+        model: { name: head.name, version: head.version },
+        // docs/protocol.md: the head's metric on held-out local samples (aggregates only).
+        ...headMetric(),
+        detector: deps.model,
+      }),
     );
+    data.expire(now());
+    data.flush();
   };
 
   const stopTimers = (): void => {
@@ -392,6 +552,8 @@ export function createAgent(deps: {
     boot() {
       store.nextEpoch();
       seq = 0;
+      // A start loads the highest head version present (the deployed package's, or one adopted from a round).
+      loadModel();
     },
     setVersion(v) {
       version = v;
@@ -417,9 +579,16 @@ export function createAgent(deps: {
     setEquivocate: (v) => {
       equivocating = v;
     },
+    setFlSilence: (phase) => fl.silenceFrom(phase),
+    subscriptions: () => [...flTopics(serial), `omnisight/desktop/outcomes/${serial}`],
+    deliver,
+    model,
+    liveCounts: () => ({ published: published.total, publishedFalse: published.falseTotal, dropped: dropped.total, droppedFalse: dropped.falseTotal }),
     close: () => {
       on = false;
       stopTimers();
+      fl.close();
+      data.close();
     },
   };
 }

@@ -71,6 +71,10 @@ export function createSimCamera(opts: {
   fpsCamera: number;
   /** A shared runtime, or a factory that gets this camera's hardware layer (programs run per camera). */
   runtime: AppRuntime | ((hw: SimHardware) => AppRuntime);
+  /** The MQTT client starts active with the preset broker (bench fleets: no VAPIX configuration round trip). */
+  mqttActive?: boolean;
+  /** The built-in app keeps its fl1 training data in memory only (bench fleets). */
+  flMemoryOnly?: boolean;
 }): SimCamera {
   const { identity: id, scene, cam, now } = opts;
   const realm = `AXIS_${id.mac.replace(/:/g, '').toUpperCase()}`;
@@ -119,7 +123,20 @@ export function createSimCamera(opts: {
     motionEvent(),
     ...(apps.get('omnisight')?.status === 'Running' ? [presenceEvent()] : []),
   ];
-  const mq = mqttEndpoints({ serial: id.serial, broker: opts.broker, auth, now, fault, crashed: isCrashed, onChange: () => syncAgent(), properties });
+  const mq = mqttEndpoints({
+    serial: id.serial,
+    broker: opts.broker,
+    auth,
+    now,
+    fault,
+    crashed: isCrashed,
+    onChange: () => syncAgent(),
+    properties,
+    // The built-in app hears its fl1 rounds and its detections' outcomes over the camera's connection.
+    subscriptions: () => agent.subscriptions(),
+    onMessage: (topic, payload) => agent.deliver(topic, payload),
+    activate: opts.mqttActive,
+  });
   const video = videoEndpoints({ scene, cam, now, params, fault, crashed: isCrashed });
   // Motion: something moving inside this camera's view and range, checked a few times a second while the client is connected.
   let motionTimer: NodeJS.Timeout | undefined;
@@ -196,6 +213,8 @@ export function createSimCamera(opts: {
     detector: createDetector({ cam, rng: opts.rng.fork(7), model: opts.model, soc: id.soc }),
     model: opts.model,
     fpsCamera: opts.fpsCamera,
+    memoryOnly: opts.flMemoryOnly,
+    log: (line) => logApp(line),
     publish: (topic, payload, qos) => {
       const c = mq.client();
       if (!c || !c.connected) return false;
@@ -400,6 +419,7 @@ export function createSimCamera(opts: {
     },
     lie: (on) => agent.setLie(on),
     equivocate: (on) => agent.setEquivocate(on),
+    flSilence: (phase) => agent.setFlSilence(phase),
   };
 
   return {
@@ -408,11 +428,17 @@ export function createSimCamera(opts: {
     httpsPort: () => tlsPort,
     tlsFingerprint: () => fingerprint,
     faults,
+    agentKey: () => {
+      const i = agent.identity();
+      return { key: i.key, publicKey: i.publicKey };
+    },
     start: async () => {
       crashed = false;
       await listen();
       // The preinstalled app starts with the camera (its boot epoch is written now, not at the first MQTT connection).
       syncAgent();
+      // Only a client that is already active (a bench fleet's) connects here; a fresh device waits for VAPIX.
+      mq.connect();
     },
     stop: async () => {
       await goDown();

@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { createPublicKey, verify } from 'node:crypto';
+import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
+import { startEmbeddedBroker } from '../mqtt';
 import { curl } from './testkit';
 
 const root = path.resolve(__dirname, '../..');
@@ -46,4 +49,40 @@ describe('npm run camsim', () => {
     expect(code).toBe(2);
     expect(err).toContain('unknown option --cams');
   });
+
+  it('--lite: cameras connect to the broker at start and print the key their messages verify under (bench fleets)', async () => {
+    const broker = await startEmbeddedBroker();
+    const sub = mqtt.connect(broker.url);
+    await new Promise<void>((r) => sub.once('connect', () => r()));
+    await sub.subscribeAsync('axis/+/omnisight/heartbeat');
+    const beats = new Map<string, { env: Record<string, string | number> }>();
+    sub.on('message', (_t, p) => {
+      const env = JSON.parse(p.toString()) as Record<string, string | number>;
+      beats.set(env.camera as string, { env });
+    });
+    const child = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/camsim.ts', '--cameras', '3', '--seed', '5', '--lite', '--fps', '5', '--broker', broker.url], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      const deadline = Date.now() + 20_000;
+      while ((out.split('\n').filter((x) => x.startsWith('{')).length < 3 || beats.size < 3) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const cams = out.split('\n').filter((x) => x.startsWith('{')).map((l) => JSON.parse(l) as { serial: string; key: string; publicKey: string });
+      expect(cams).toHaveLength(3);
+      for (const c of cams) {
+        const { env } = beats.get(c.serial)!;
+        expect(env.key).toBe(c.key);
+        const pub = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(c.publicKey, 'base64')]), format: 'der', type: 'spki' });
+        const input = ['omnisight.v2', env.camera, env.epoch, env.seq, env.sent, env.kind, env.key, env.body].join('\n');
+        expect(verify(null, Buffer.from(input), pub, Buffer.from(env.sig as string, 'base64'))).toBe(true);
+        expect(JSON.parse(env.body as string)).toMatchObject({ fps_camera: 5, model: { name: 'omnisight.head.confirm.v1', version: 0 } });
+      }
+    } finally {
+      await new Promise<void>((resolve) => {
+        child.on('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+      await sub.endAsync();
+      await broker.close();
+    }
+  }, 30_000);
 });

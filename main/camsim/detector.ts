@@ -40,20 +40,92 @@ export interface Detector {
   /** One inference time sample (ms): the model-zoo mean with ~8 % jitter and a rare slow outlier. */
   sampleInferenceMs(): number;
   detect(actors: readonly SimActor[], ts: number): DetectionFrame;
+  /** Ground truth for the last detect(): per observation, true when a real object caused it (tests and the bench only; never published). */
+  lastTruth?(): readonly boolean[];
+  /** This camera's clutter (where its false positives come from). */
+  clutter?: Clutter;
+}
+
+/**
+ * What makes one camera's false positives: a region of its view with glare or foliage where most
+ * of them appear (mostly as one class: leaves moving read as an animal, a reflection on glass as a
+ * person), small boxes cut by the image's left and right edges, and a rest scattered anywhere. Rates
+ * and places differ per camera, so what a camera learns about its own false positives is its own.
+ */
+export interface Clutter {
+  /** Chance per processed frame of one false positive. */
+  rate: number;
+  region: { left: number; top: number; right: number; bottom: number };
+  regionClass: DetClass;
+  /** Shares of false positives in the region and at the edges (the rest fall anywhere). */
+  inRegion: number;
+  atEdges: number;
+}
+
+export function clutterFor(rng: Rng): Clutter {
+  const w = rng.range(0.15, 0.3);
+  const h = rng.range(0.12, 0.25);
+  const left = rng.range(0, 1 - w);
+  const top = rng.range(0.05, 0.6);
+  return {
+    rate: rng.range(0.06, 0.12),
+    region: { left: r4(left), top: r4(top), right: r4(left + w), bottom: r4(top + h) },
+    regionClass: rng.chance(0.7) ? 'Animal' : 'Other',
+    inRegion: rng.range(0.5, 0.7),
+    atEdges: rng.range(0.15, 0.3),
+  };
 }
 
 const r4 = (v: number): number => Math.round(v * 10000) / 10000;
 
 /**
  * A per-camera detector model: recall ≈ 0.93 near the camera falling off with distance, small
- * size and image edges; a few false positives per 100 frames; box jitter; class confusion;
+ * size and image edges; false positives from the camera's own clutter (one per 8-16 frames); box jitter; class confusion;
  * scores that track how visible the object is; track ids that fragment after a gap.
  */
-export function createDetector(opts: { cam: CameraModel; rng: Rng; model: ModelName; soc: Soc }): Detector {
+export function createDetector(opts: { cam: CameraModel; rng: Rng; model: ModelName; soc: Soc; clutter?: Clutter }): Detector {
   const { cam, rng } = opts;
   const tracks = new Map<string, { id: string; last: number }>();
   let nextTrack = 1;
   const mean = INFERENCE_MEAN_MS[opts.model][opts.soc];
+  // False positives draw from their own stream, so they do not shift the true detections' draws.
+  const fpRng = rng.fork(0xf9);
+  const clutter = opts.clutter ?? clutterFor(rng.fork(0xc1));
+  let lastTruth: boolean[] = [];
+
+  const falsePositive = (ts: number): Observation => {
+    const u = fpRng.next();
+    let left: number;
+    let top: number;
+    let w: number;
+    let h: number;
+    let type: DetClass;
+    if (u < clutter.inRegion) {
+      // Leaves or glare: blobs as wide as they are tall or wider (people are tall, vehicles long and low).
+      const g = clutter.region;
+      w = fpRng.range(0.025, Math.min(0.09, g.right - g.left));
+      h = Math.min(g.bottom - g.top, w * fpRng.range(0.5, 1.2));
+      left = fpRng.range(g.left, g.right - w);
+      top = fpRng.range(g.top, g.bottom - h);
+      type = fpRng.chance(0.85) ? clutter.regionClass : fpRng.pick(['Human', 'Other', 'Animal', 'Car'] as const);
+    } else if (u < clutter.inRegion + clutter.atEdges) {
+      // Cut by the left or right border: narrow and small.
+      w = fpRng.range(0.008, 0.03);
+      h = fpRng.range(0.02, 0.08);
+      left = fpRng.chance(0.5) ? 0 : 1 - w;
+      top = fpRng.range(0.2, 1 - h);
+      type = fpRng.pick(['Human', 'Other', 'Animal', 'Bike'] as const);
+    } else {
+      w = fpRng.range(0.02, 0.08);
+      h = fpRng.range(0.04, 0.16);
+      left = fpRng.range(0, 1 - w);
+      top = fpRng.range(0.3, 1 - h);
+      type = fpRng.pick(['Human', 'Other', 'Animal', 'Car'] as const);
+    }
+    // Scores overlap the true detections' (about 0.6-0.95): a score threshold alone cannot separate them.
+    const score = Math.min(0.8, Math.max(0.3, fpRng.normal(0.5, 0.08)));
+    return { bounding_box: { left: r4(left), top: r4(top), right: r4(left + w), bottom: r4(top + h) }, class: { type, score: r4(score) }, track_id: String(nextTrack++), timestamp: ts };
+  };
 
   const sampleInferenceMs = (): number => {
     const slow = rng.chance(0.01) ? rng.range(1.3, 1.8) : 1;
@@ -116,19 +188,14 @@ export function createDetector(opts: { cam: CameraModel; rng: Rng; model: ModelN
       track.last = ts;
       observations.push({ bounding_box: { left: r4(left), top: r4(top), right: r4(right), bottom: r4(bottom) }, class: { type, score: r4(score) }, track_id: track.id, timestamp: ts });
     }
-    // False positives: a few per 100 frames, low scores, short-lived tracks.
-    if (rng.chance(0.03)) {
-      const w = rng.range(0.02, 0.08);
-      const hh = rng.range(0.04, 0.16);
-      const left = rng.range(0, 1 - w);
-      const top = rng.range(0.3, 1 - hh);
-      observations.push({
-        bounding_box: { left: r4(left), top: r4(top), right: r4(left + w), bottom: r4(top + hh) },
-        class: { type: rng.pick(['Human', 'Other', 'Animal', 'Car'] as const), score: r4(rng.range(0.3, 0.55)) },
-        track_id: String(nextTrack++),
-        timestamp: ts,
-      });
+    // False positives, from this camera's own clutter (see Clutter): learnable from where, how
+    // large and of which class they are, with scores that overlap the true detections'.
+    const truth = observations.map(() => true);
+    if (fpRng.chance(clutter.rate)) {
+      observations.push(falsePositive(ts));
+      truth.push(false);
     }
+    lastTruth = truth;
     const operations: DetectionFrame['operations'] = [];
     for (const [actorId, tr] of tracks) {
       if (ts - tr.last > TRACK_TIMEOUT_MS) {
@@ -139,5 +206,5 @@ export function createDetector(opts: { cam: CameraModel; rng: Rng; model: ModelN
     return { timestamp: ts, observations, operations };
   };
 
-  return { sampleInferenceMs, detect };
+  return { sampleInferenceMs, detect, lastTruth: () => lastTruth, clutter };
 }

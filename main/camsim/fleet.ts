@@ -50,6 +50,8 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
   const now = opts.now ?? Date.now;
   if (opts.firmware !== undefined && !/^\d{1,2}\.\d{1,3}(\.\d{1,4})?$/.test(opts.firmware)) throw new Error(`firmware must be an AXIS OS version such as 12.0.91, not ${opts.firmware}`);
   if (opts.broker !== undefined && !parseBrokerUrl(opts.broker, 'check')) throw new Error(`broker must be a URL such as mqtt://127.0.0.1:1883, not ${opts.broker}`);
+  if (opts.lite && !opts.broker) throw new Error('lite fleets connect to their broker at start: give broker too');
+  if (opts.fpsCamera !== undefined && !(Number.isInteger(opts.fpsCamera) && opts.fpsCamera >= 1 && opts.fpsCamera <= 30)) throw new Error('fpsCamera must be an integer from 1 to 30');
   const rng = createRng(seed);
   const scene = createScene({ seed, cameras: n, origin: now() });
   const ops = { operator: password(), viewer: password() };
@@ -81,7 +83,9 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
         frameWidth: opts.frameWidth ?? 640,
         frameHeight: opts.frameHeight ?? 360,
         model,
-        fpsCamera: 10,
+        fpsCamera: opts.fpsCamera ?? 10,
+        mqttActive: opts.lite === true,
+        flMemoryOnly: opts.lite === true,
         runtime: (hw) => {
           const r = createEapRuntime({ dir: path.join(baseDir, identity.serial), hw, emulator });
           runtimes.push(r);
@@ -119,6 +123,11 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
     scene,
     appMode: runtimes[0]?.mode ?? 'agent',
     appNote: runtimes[0]?.note ?? '',
+    agentKey: (id) => {
+      const c = byId.get(id);
+      if (!c) throw new Error(`No simulated camera ${id}`);
+      return c.agentKey();
+    },
     faults: (id) => {
       const c = byId.get(id);
       if (!c) throw new Error(`No simulated camera ${id}; the fleet has ${[...byId.keys()].join(', ')}`);

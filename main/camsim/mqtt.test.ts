@@ -110,7 +110,7 @@ describe('MQTT against Debian mosquitto', () => {
     expect(body.stats.inference_ms).toBeGreaterThan(10);
     expect(body.stats.inference_ms).toBeLessThan(40);
     const hb = JSON.parse(beats.at(-1)!.env.body);
-    expect(hb).toMatchObject({ app: 'omnisight', version: '1.2.0', model: 'ssd_mobilenet_v2', fps_camera: 10 });
+    expect(hb).toMatchObject({ app: 'omnisight', version: '1.2.0', model: { name: 'omnisight.head.confirm.v1', version: 0 }, detector: 'ssd_mobilenet_v2', fps_camera: 10 });
     expect(hb.fps_processed).toBeGreaterThanOrEqual(8);
 
     const frames = dets.map((m) => JSON.parse(m.env.body).frame as { timestamp: number; observations: { bounding_box: { left: number; top: number; right: number; bottom: number }; class: { type: string; score: number }; track_id: string; timestamp: number }[] });

@@ -41,6 +41,14 @@ export interface SimFleetOptions {
   firmware?: string;
   /** Where cameras keep installed apps and their HTTPS certificate (a temp folder by default; removed on stop). */
   dataDir?: string;
+  /** Sensor frames the detector processes per second (default 10). */
+  fpsCamera?: number;
+  /**
+   * Bench fleets: every camera's MQTT client starts active with `broker` (no VAPIX configuration
+   * needed) and its built-in app keeps fl1 training data in memory only. Video costs nothing
+   * unless a client asks for a stream.
+   */
+  lite?: boolean;
 }
 
 export interface SimFaults {
@@ -57,6 +65,11 @@ export interface SimFaults {
   lie(on: boolean): void;
   /** The built-in agent follows each detections message with a conflicting signed one for the same track and frame. */
   equivocate(on: boolean): void;
+  /**
+   * The built-in agent stops answering federated rounds from this fl1 phase on ('advertise',
+   * 'shares', 'masked', 'unmask'): a real dropout mid-round. null answers again.
+   */
+  flSilence(phase: 'advertise' | 'shares' | 'masked' | 'unmask' | null): void;
 }
 
 export type SimActorClass = 'Human' | 'Car' | 'Truck' | 'Bike';
@@ -124,6 +137,8 @@ export interface SimFleet {
   appMode: 'native' | 'agent';
   /** The same in words, for logs and the UI. */
   appNote: string;
+  /** The built-in agent's signing key (what identity.cgi shows): bench fleets print it instead of each bench enrolling over VAPIX. */
+  agentKey(id: string): { key: string; publicKey: string };
   stop(): Promise<void>;
 }
 
@@ -150,6 +165,7 @@ export interface SimCamera {
   /** SHA-256 fingerprint of the camera's certificate (after start), for the fleet's own logs and tests. */
   tlsFingerprint(): string;
   faults: SimFaults;
+  agentKey(): { key: string; publicKey: string };
   start(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -155,10 +155,15 @@ export function mqttEndpoints(o: {
   onChange: () => void;
   /** The device's property events with their current values (published when publication starts). */
   properties: () => DeviceEvent[];
+  /** What the built-in app listens to over the camera's connection (subscribed at every connect), and where those messages go. */
+  subscriptions?: () => string[];
+  onMessage?: (topic: string, payload: Buffer) => void;
+  activate?: boolean;
 }): MqttEndpoints {
   const preset = o.broker ? parseBrokerUrl(o.broker, `omnisight-${o.serial}`) : undefined;
   let config: MqttConfig = { ...freshConfig(o.serial), ...(preset ?? {}) };
-  let active = false;
+  // A bench fleet's camera starts with its client active on the preset broker; a fresh device starts inactive.
+  let active = !!(o.activate && preset);
   let client: MqttClient | undefined;
   let publication: EventPublication = { topicPrefix: 'default', customTopicPrefix: '', appendEventTopic: true, includeTopicNamespaces: true, includeSerialNumberInPayload: false, eventFilterList: [] };
 
@@ -184,9 +189,12 @@ export function mqttEndpoints(o: {
       ...(config.server.protocol === 'ssl' || config.server.protocol === 'wss' ? { rejectUnauthorized: config.ssl.validateServerCert } : {}),
     });
     c.on('connect', () => {
+      const subs = o.subscriptions?.() ?? [];
+      if (subs.length) c.subscribe(subs, { qos: 1 });
       o.onChange();
       publishProperties();
     });
+    if (o.onMessage) c.on('message', (topic, payload) => o.onMessage!(topic, payload));
     c.on('close', o.onChange);
     c.on('error', () => undefined); // reconnects by itself; the status shows it
     client = c;

@@ -1,3 +1,6 @@
+// An in-process simulation of federated rounds on generated data (every "camera" trained here).
+// NOT the product path any more: the app's rounds run fl1 with the cameras as clients (index.ts,
+// fl-server.ts). Kept as the test bed of the robust-aggregation evaluation (robust-engine.test.ts).
 import type { FederatedConfig } from '../../preload/contract';
 import type { CameraId } from '../../preload/contract/camera-id';
 import { paramCount, pool, type Task } from './data';

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import type { CameraId } from '../../preload/contract/camera-id';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   federatedConfig,
   federatedConfigDefaults,
   federatedConfigSchema,
   type FederatedConfig,
   type FederatedPrivacy,
+  type FederatedRoundDetail,
   type MethodOutput,
 } from '../../preload/contract';
 import type { AuditInput } from '../audit';
@@ -15,103 +15,97 @@ import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import { z } from 'zod';
 import { jsonText, type Db } from '../store';
-import { federatedStatements } from './statements';
-import { generateTask, type TaskSpec } from './data';
-import { checkPlan, Federation, planFor, PlanError, trainCentralised, type RoundContext } from './engine';
-import { epsilonFromBudget, privacyLevel } from './privacy';
+import { bytesToFloat32, float32ToBytes } from './fl1';
+import { createFlServer, HEAD_FEATURES, HEAD_NAME, HEAD_PARAMS, headV0, threshold, type FlClock, type FlPhase, type FlProgress, type RoundReport } from './fl-server';
+import { createOutcomePublisher, type Outcome } from './outcomes';
 import { createRng } from './random';
-import { toleranceNote } from './robust';
-import { effectiveMaskGraph } from './secagg';
+import { selectParticipants } from './selection';
+import { federatedStatements } from './statements';
 
-export { Federation, checkPlan, planFor, trainCentralised } from './engine';
 export { liveCameras, swarmLinkHealth, fleetStateFallbackHealth, type LiveCameras, type SwarmLink } from './links';
-export { generateTask, type TaskSpec } from './data';
+export { createFlServer, HEAD_NAME, HEAD_PARAMS, headV0, type FlServer, type RoundReport, type RoundSpec } from './fl-server';
 
+/**
+ * Federated learning where the cameras are the clients (docs/protocol.md, "Federated learning
+ * (fl1)"). The desktop is only the aggregation server: it selects online cameras, runs fl1 rounds
+ * over MQTT, stores each round's result as a model version a deploy can ship, and sends every camera
+ * the outcomes of its detections (its labels). It holds no training data and trains nothing.
+ */
 export interface FederatedDeps {
   db: Db;
   bus: EventBus;
   log: Logger;
   now: () => number;
-  /** Seed of the random source (32 secret bytes in the app; a fixed string in tests). */
-  seed: Uint8Array | string;
-  /** The registered cameras: the federation's members, each with its own local data. */
-  cameras: () => CameraId[];
-  /** Whether a camera can take part now; offline cameras are never selected. All by default. */
-  available?: (cameraId: CameraId) => boolean;
-  /** Link health 0..1 per camera (from the swarm's link measurements); unknown cameras count as healthy. */
-  linkHealth?: (cameraId: CameraId) => number;
+  /** Publishes a desktop message (QoS 1) from the desktop's own MQTT client; false when not connected. Absent: no rounds. */
+  publish?: (topic: string, payload: string) => boolean;
+  /** Serials of the registered cameras: the federation's members. */
+  cameras: () => string[];
+  /** Whether a camera can take part now (online, not down or quarantined). All by default. */
+  available?: (serial: string) => boolean;
+  /** Link health 0..1 (the swarm's measurements); selection prefers healthy links. */
+  linkHealth?: (serial: string) => number;
   audit?: { record(input: AuditInput): unknown };
-  /** Shape of the generated local data sets. */
-  task?: Partial<TaskSpec>;
-  /**
-   * Measured message loss 0..1 per camera (the swarm's sequence gaps), null when unmeasured. The
-   * simulated dropouts are drawn from it (engine's lossDropout); without it nobody drops out.
-   */
-  linkLoss?: (cameraId: CameraId) => number | null;
-  /** Overrides the simulated dropouts (tests). */
-  dropout?: RoundContext['dropout'];
-  /** Yields between rounds so other calls are served; tests may pass an immediate one. */
+  /** Timers (phase deadlines, the outcome flush); real ones by default. */
+  clock?: FlClock;
+  /** Seed of the selection draw (32 random bytes by default). */
+  seed?: Uint8Array | string;
+  /** Per-phase deadlines in ms (defaults: 10 s to advertise and share, 60 s to train and mask, 10 s to unmask). */
+  deadlines?: Partial<Record<FlPhase, number>>;
+  /** Labelled training samples a camera needs to take part (announce.minSamples). */
+  minSamples?: number;
+  /** Yields between rounds so other calls are served. */
   defer?: () => Promise<void>;
 }
 
 export interface FederatedService {
   handlers: Handlers;
-  /** A stored model version with its parameters (Float32 LE), for shipping with a deploy; undefined when unknown. */
-  modelArtifact(version: number): { version: number; round: number; aggregation: string; classes: number; features: number; parameters: Buffer } | undefined;
+  /** A verified fl body from a camera (the swarm's onVerifiedFl). */
+  receive(serial: string, body: unknown): void;
+  /** A verified heartbeat's head fields: which head version the camera runs and its held-out metric. */
+  heartbeat(serial: string, body: { model?: unknown; head?: { version: number; heldOut: number; logLoss: number; accuracy: number } }): void;
+  /** Detection outcomes from fusion (the swarm's onOutcomes): sent to each camera as its labels. */
+  outcomes(items: readonly Outcome[]): void;
+  /** A stored model version with its parameters (float32 LE), for shipping with a deploy; undefined when unknown. */
+  modelArtifact(version: number): { version: number; round: number; aggregation: string; classes: number; features: number; parameters: Buffer; name?: string } | undefined;
   /** Resolves when the rounds in progress have finished. */
   idle(): Promise<void>;
   close(): Promise<void>;
 }
 
-const DEFAULT_TASK: TaskSpec = { classes: 10, features: 32, clients: 0, samplesPerClient: 200, testSamples: 2000, alpha: 0.5, separation: 3 };
-const ACCOUNTANT = 'Rényi DP of the Gaussian mechanism (Mironov 2017), composed over the rounds each camera took part in; no subsampling amplification';
-
-const paramsToBytes = (p: Float32Array): Buffer => {
-  const out = Buffer.alloc(p.length * 4);
-  for (let i = 0; i < p.length; i++) out.writeFloatLE(p[i]!, i * 4);
-  return out;
-};
-const bytesToParams = (b: Buffer): Float32Array => {
-  const out = new Float32Array(b.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = b.readFloatLE(i * 4);
-  return out;
+const DEFAULT_DEADLINES: Record<FlPhase, number> = { advertise: 10_000, shares: 10_000, masked: 60_000, unmask: 10_000 };
+/** Clip range of each coordinate of a camera's update (θ_local − θ_global) before quantisation. */
+const UPDATE_RANGE = 4;
+const realClock: FlClock = {
+  now: () => Date.now(),
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return () => clearTimeout(t);
+  },
 };
 
-/** The masking graph in words, for the n cameras a round would select now (the one the protocol will use). */
-const maskGraphNote = (c: FederatedConfig, n: number): string => {
-  const g = effectiveMaskGraph(c.secureGraph, n);
-  const quorumText = `${g.quorum} of ${n} must answer at every step`;
-  if (g.kind === 'secagg+') return `SecAgg+, each of ${n} cameras masks with ${g.k} neighbours and ${g.t} of them can unmask it; ${quorumText}`;
-  if (g.fallback) return `SecAgg+ is chosen but the full graph is used: ${g.fallback}; each camera masks with every other, ${quorumText}`;
-  return `full graph, each camera masks with every other; ${quorumText}`;
-};
+const roundPhase = (p: FlProgress['phase']): 'selected' | 'training' | 'aggregating' | null =>
+  p === 'announce' ? 'selected' : p === 'advertise' || p === 'shares' ? 'training' : p === 'masked' || p === 'unmask' ? 'aggregating' : null;
 
-const aggregationNote = (c: FederatedConfig, n: number): string =>
-  ({
-    secure: `Secure aggregation is on (${n >= 3 ? maskGraphNote(c, n) : c.secureGraph === 'secagg+' ? 'SecAgg+ for large rounds, the full graph up to 23 cameras' : 'full graph, each camera masks with every other'}): the coordinator sees only the sum of the cameras’ updates. Robust aggregation is off.`,
-    plain: 'Plain FedAvg: the coordinator sees each camera’s update. Neither secure nor robust aggregation is on.',
-    'robust-trimmed': `Robust aggregation (coordinate-wise trimmed mean, ${Math.round(c.trimFraction * 100)}% each end) is on; secure aggregation is off, so the coordinator sees each update. ${toleranceNote({ rule: 'trimmed-mean', trim: c.trimFraction }, n)}`,
-    'robust-median': `Robust aggregation (coordinate-wise median) is on; secure aggregation is off, so the coordinator sees each update. ${toleranceNote({ rule: 'median' }, n)}`,
-    krum: `Robust aggregation (Krum, up to ${c.krumFaulty} faulty) is on; secure aggregation is off, so the coordinator sees each update. ${toleranceNote({ rule: 'krum', f: c.krumFaulty }, n)}`,
-  })[c.aggregation];
+const modelSchema = z.object({ name: z.string(), version: z.number().int().nonnegative() });
 
-/**
- * Federated learning across the cameras: configuration, rounds in the background with progress
- * events, the privacy budget, and stored model versions a deploy can ship.
- */
 export function createFederatedService(deps: FederatedDeps): FederatedService {
   const { bus, log, now } = deps;
+  const clock = deps.clock ?? realClock;
   const sql = federatedStatements(deps.db);
-  const rng = createRng(deps.seed);
-  const linkHealth = (id: CameraId): number => deps.linkHealth?.(id) ?? 1;
-  const available = (id: CameraId): boolean => deps.available?.(id) ?? true;
-  const onlineCount = (cams: readonly CameraId[]): number => cams.filter(available).length;
+  const rng = createRng(deps.seed ?? randomBytes(32));
+  const available = (s: string): boolean => deps.available?.(s) ?? true;
+  const linkHealth = (s: string): number => deps.linkHealth?.(s) ?? 1;
+  const onlineCount = (cams: readonly string[]): number => cams.filter(available).length;
   const defer = deps.defer ?? (() => new Promise<void>((r) => setImmediate(r)));
+  const deadlines = { ...DEFAULT_DEADLINES, ...deps.deadlines };
+  const publish = (topic: string, payload: string): boolean => deps.publish?.(topic, payload) ?? false;
+  const server = createFlServer({ transport: { publish: (t, p) => void publish(t, p) }, clock, log });
+  const outcomePublisher = createOutcomePublisher({ publish, clock });
 
   const loadConfig = (): FederatedConfig => {
     const stored = sql.config();
     if (stored !== undefined) {
-      // Fields added since the row was written take their defaults.
       const parsed = jsonText(z.looseObject({})).pipe(z.transform((v) => ({ ...federatedConfigDefaults, ...v }))).pipe(federatedConfigSchema).safeParse(stored);
       if (parsed.success) return parsed.data;
       log.warn({ why: parsed.error.issues[0]?.message }, 'stored federated configuration is invalid; using the defaults');
@@ -119,146 +113,139 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     return federatedConfig();
   };
   let config = loadConfig();
-
   let lineage = sql.currentLineage(now());
   const lastRound = (): number => sql.lastRound();
 
-  let federation: Federation | undefined;
-  let federationKey = '';
-  const getFederation = (): Federation => {
-    const cams = [...deps.cameras()].sort();
-    const key = cams.join(',');
-    if (federation && key === federationKey) return federation;
-    const spec: TaskSpec = { ...DEFAULT_TASK, ...deps.task, clients: cams.length };
-    const previous = federation?.params;
-    federation = new Federation(generateTask(spec, rng.fork(`task/${key}`)), cams, rng.fork(`federation/${key}`));
-    federationKey = key;
-    if (previous) federation.params = previous;
-    else {
-      // Continue the current lineage from its newest stored model after a restart.
-      const data = sql.latestParameters(lineage);
-      if (data && data.length === federation.paramCount * 4) federation.params = bytesToParams(data);
-    }
-    return federation;
+  /** The model the next round starts from: the lineage's newest version, else the built-in v0. */
+  const currentModel = (): { version: number; params: Float32Array } => {
+    const m = sql.latestModel(lineage);
+    const data = m && sql.blob(m.hash);
+    if (m && data && data.length === HEAD_PARAMS * 4 && m.name === HEAD_NAME) return { version: m.version, params: bytesToFloat32(data) };
+    return { version: 0, params: headV0() };
   };
 
-  // Centralised training on the same cameras' data pooled: the reference line of the charts. One
-  // epoch per round the UI is likely to show is overkill; 20 epochs is where this head levels off.
-  const REFERENCE_EPOCHS = 20;
-  let reference: { key: string; accuracy: number; loss: number } | undefined;
-  const centralReference = (): { accuracy: number; loss: number; epochs: number } | null => {
-    if (deps.cameras().length < 3) return null;
-    const fed = getFederation();
-    const key = `${federationKey}|${config.learningRate}|${config.batchSize}`;
-    if (reference?.key !== key) {
-      const r = trainCentralised(fed.task, { epochs: REFERENCE_EPOCHS, batchSize: config.batchSize, lr: config.learningRate }, rng.fork(`central/${key}`));
-      reference = { key, accuracy: r.accuracy, loss: r.loss };
+  // ---- which head each camera runs, and its held-out metric (from verified heartbeats) --------
+  const running = new Map<string, { version: number; heldOut: number; logLoss: number; accuracy: number } | { version: number }>();
+  const metricOf = (version: number): { accuracy: number; loss: number; cameras: number; samples: number } | null => {
+    let n = 0;
+    let acc = 0;
+    let loss = 0;
+    let cams = 0;
+    for (const r of running.values()) {
+      if (r.version !== version || !('heldOut' in r) || r.heldOut <= 0) continue;
+      cams++;
+      n += r.heldOut;
+      acc += r.accuracy * r.heldOut;
+      loss += r.logLoss * r.heldOut;
     }
-    return { accuracy: reference.accuracy, loss: reference.loss, epochs: REFERENCE_EPOCHS };
+    return n > 0 ? { accuracy: acc / n, loss: loss / n, cameras: cams, samples: n } : null;
+  };
+  const heartbeat: FederatedService['heartbeat'] = (serial, body) => {
+    const m = modelSchema.safeParse(body.model);
+    if (!m.success || m.data.name !== HEAD_NAME) return;
+    const h = body.head && body.head.version === m.data.version ? body.head : undefined;
+    const prev = running.get(serial);
+    running.set(serial, h ? { ...h } : { version: m.data.version });
+    // Keep the stored model's metric current (cheap: one row, only when this camera's figures changed).
+    if (h && m.data.version > 0 && JSON.stringify(prev) !== JSON.stringify(h)) {
+      const metric = metricOf(m.data.version);
+      if (metric && sql.model(m.data.version)) sql.setMetric(m.data.version, metric);
+    }
   };
 
-  /** Worst camera's ε over the lineage, null when some camera took part in a round without noise. */
-  const privacy = (): FederatedPrivacy => {
-    const rows = sql.completedRounds(lineage);
-    const budget = new Map<string, number>();
-    let unprotected = false;
-    for (const r of rows) {
-      const ids = r.participants;
-      if (r.sigma === null) {
-        if (ids.length) unprotected = true;
-        continue;
-      }
-      for (const id of ids) budget.set(id, (budget.get(id) ?? 0) + 1 / (r.sigma * r.sigma));
-    }
-    const worst = Math.max(0, ...budget.values());
-    const epsilon = unprotected || (!config.dpEnabled && rows.length === 0) ? null : epsilonFromBudget(worst, config.dpDelta);
-    const enabled = config.dpEnabled && !unprotected;
-    const secure = config.aggregation === 'secure';
-    return {
-      enabled: config.dpEnabled,
-      epsilon,
-      delta: config.dpDelta,
-      level: privacyLevel(enabled, epsilon ?? Infinity),
-      perCamera: true,
-      accountant: ACCOUNTANT,
-      note: unprotected
-        ? 'A round of this model ran without privacy noise, so no finite ε holds. Reset the model (a new lineage) with privacy on to get a guarantee.'
-        : !config.dpEnabled
-          ? 'Differential privacy is off: updates are not clipped or noised.'
-          : secure
-            ? 'Each camera clips its update and adds its share of the Gaussian noise before masking; ε is for the worst camera. With few cameras, a camera-level ε ≤ 10 costs a lot of accuracy.'
-            : 'The coordinator clips each update and adds Gaussian noise to the sum; it sees each update (secure aggregation is off). ε is for the worst camera.',
-    };
-  };
+  /** What is protected now, stated plainly: secure aggregation of updates; no differential privacy in fl1. */
+  const privacy = (): FederatedPrivacy => ({
+    enabled: false,
+    epsilon: null,
+    delta: config.dpDelta,
+    level: 'off',
+    perCamera: true,
+    accountant: 'none: fl1 adds no differential-privacy noise, so no ε is claimed',
+    note:
+      'Protected: each camera’s update. The desktop receives only masked vectors and learns the sum of at least ⌈2n/3⌉ cameras’ updates (secure aggregation); ' +
+      'the detections and labels a camera trains on never leave it. Not protected: the sum itself, and through it the new model (no noise is added), so no ε holds.',
+  });
 
+  const aggregationNote = (n: number): string =>
+    `Secure aggregation (fl1, full masking graph: each camera masks with every other${n >= 3 ? `; ${threshold(n)} of ${n} must answer at every step` : ''}): ` +
+    'the desktop sees only the sum of the cameras’ updates. The cameras train on their own detections; robust aggregation would need each update and is not used on the wire.' +
+    (config.secureGraph === 'secagg+' ? ' SecAgg+ is not part of fl1; the full graph is used (14 numbers per camera, so masking with everyone is cheap).' : '');
 
-  let running: Promise<void> | undefined;
+  let loop: Promise<void> | undefined;
   let stopRequested = false;
   let remaining = 0;
 
-  const runOne = (): void => {
-    const fed = getFederation();
-    const round = lastRound() + 1;
-    const cfg = config;
-    const startedAt = now();
-    const publish = (phase: 'selected' | 'training' | 'aggregating', selected: number): void =>
-      bus.publish('federated.round', { round, phase, selected, participants: 0, dropped: 0, accuracy: null, loss: null, epsilon: null, message: null });
-    const out = fed.runRound({ round, config: cfg, linkHealth, linkLoss: deps.linkLoss, available, dropout: deps.dropout, onPhase: (phase, info) => publish(phase, info.selected.length) });
-    const finishedAt = now();
-    // Which cameras were simulated to drop and from what measurement: the evidence when rounds abort.
-    const simulated = (out.drops ?? []).filter((d) => d.dropAfter !== null);
-    log.info({ round, status: out.status, selected: out.selected.length, simulatedDrops: simulated }, 'federated round finished');
-    if (simulated.length || out.status === 'aborted') log.debug({ round, drops: out.drops }, 'federated round: link health, measured loss and simulated dropouts');
+  const store = (round: number, r: RoundReport, fromVersion: number, nextVersion: number, cfg: FederatedConfig): number | null => {
+    const detail: FederatedRoundDetail = {
+      id: r.round, threshold: r.threshold, advertised: r.advertised, declined: r.declined, shared: r.shared, masked: r.masked,
+      unmasked: r.unmasked, failedAt: r.failedAt, refused: r.refused.slice(0, 50), phaseMs: r.phaseMs, fromVersion,
+    };
     let version: number | null = null;
     sql.transaction(() => {
       sql.insertRound({
-        round, lineage, startedAt, finishedAt, status: out.status, aggregation: cfg.aggregation, algorithm: cfg.algorithm,
-        selected: out.selected, participants: out.participants, dropped: out.dropped,
-        accuracy: out.accuracy, loss: out.loss, delta: cfg.dpDelta, sigma: out.sigma, reason: out.reason,
+        round, lineage, startedAt: r.startedAt, finishedAt: r.finishedAt, status: r.ok ? 'completed' : 'aborted', aggregation: 'secure', algorithm: 'fedavg',
+        selected: r.selected, participants: r.masked, dropped: r.dropped, accuracy: null, loss: null, delta: cfg.dpDelta, sigma: null, reason: r.reason, detail,
       });
-      const eps = privacy().epsilon;
-      sql.setEpsilon(round, eps);
-      if (out.status === 'completed') {
-        const bytes = paramsToBytes(fed.params);
+      if (r.ok && r.params) {
+        const bytes = float32ToBytes(r.params);
         const hash = createHash('sha256').update(bytes).digest('hex');
-        sql.insertBlob(hash, bytes, finishedAt);
+        sql.insertBlob(hash, bytes, r.finishedAt);
         version = sql.insertModel({
-          lineage, round, createdAt: finishedAt, aggregation: cfg.aggregation, algorithm: cfg.algorithm, participants: out.participants,
-          accuracy: out.accuracy!, loss: out.loss!, epsilon: eps, delta: cfg.dpDelta, hash, classes: fed.shape.classes, features: fed.shape.features, paramCount: fed.paramCount,
+          version: nextVersion, lineage, round, createdAt: r.finishedAt, aggregation: 'secure', algorithm: 'fedavg', participants: r.masked,
+          accuracy: null, loss: null, epsilon: null, delta: cfg.dpDelta, hash, classes: 1, features: HEAD_FEATURES, paramCount: HEAD_PARAMS, name: HEAD_NAME,
         });
         sql.setModelVersion(round, version);
       }
     });
-    const epsilon = privacy().epsilon;
-    bus.publish('federated.round', {
-      round,
-      phase: out.status,
-      selected: out.selected.length,
-      participants: out.participants.length,
-      dropped: out.dropped.length,
-      accuracy: out.accuracy,
-      loss: out.loss,
-      epsilon,
-      message: out.reason,
-    });
-    if (out.status === 'aborted') {
-      log.warn({ round, reason: out.reason }, 'federated round aborted');
+    return version;
+  };
+
+  const runOne = async (): Promise<void> => {
+    const round = lastRound() + 1;
+    const cfg = config;
+    const online = deps.cameras().filter(available);
+    const selected = selectParticipants(online, cfg.clientsPerRound, linkHealth, rng.fork(`select/${round}`));
+    const from = currentModel();
+    const nextVersion = sql.nextVersion();
+    const id = `r${round}-${rng.bytes(4).toString('hex')}`;
+    const event = (phase: 'selected' | 'training' | 'aggregating' | 'completed' | 'aborted', r: RoundReport, message: string | null = null): void =>
+      bus.publish('federated.round', { round, phase, selected: r.selected.length, participants: r.masked.length, dropped: r.dropped.length, accuracy: null, loss: null, epsilon: null, message });
+    const report = await server.run(
+      {
+        round: id,
+        model: from,
+        nextVersion,
+        selected,
+        train: { epochs: cfg.localEpochs, lr: cfg.learningRate, batchSize: cfg.batchSize },
+        range: UPDATE_RANGE,
+        deadlines,
+        minSamples: deps.minSamples ?? 50,
+      },
+      (p) => {
+        const phase = roundPhase(p.phase);
+        if (phase) event(phase, p.report, `${p.phase}: ${p.phase === 'announce' ? p.report.selected.length : p.phase === 'advertise' ? p.report.advertised.length : p.phase === 'shares' ? p.report.shared.length : p.phase === 'masked' ? p.report.masked.length : p.report.unmasked.length} cameras`);
+      },
+    );
+    const version = store(round, report, from.version, nextVersion, cfg);
+    log.info({ round, id, ok: report.ok, selected: report.selected.length, masked: report.masked.length, dropped: report.dropped, version }, 'federated round finished');
+    event(report.ok ? 'completed' : 'aborted', report, report.reason);
+    if (!report.ok) {
       deps.audit?.record({
         kind: 'federated.round.aborted',
         severity: 'warning',
         source: 'federated',
-        message: out.reason ?? 'round aborted',
-        detail: { round, selected: out.selected.length, participants: out.participants.length },
+        message: report.reason ?? 'round aborted',
+        detail: { round, id, selected: report.selected.length, advertised: report.advertised.length, shared: report.shared.length, masked: report.masked.length },
       });
     }
   };
 
-  const loop = async (count: number): Promise<void> => {
+  const runLoop = async (count: number): Promise<void> => {
     try {
       for (remaining = count; remaining > 0 && !stopRequested; remaining--) {
         await defer();
         if (stopRequested) break;
-        runOne();
+        await runOne();
       }
     } catch (err) {
       log.error({ err }, 'federated rounds stopped by an error');
@@ -267,17 +254,22 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       if (stopRequested)
         bus.publish('federated.round', { round: lastRound(), phase: 'stopped', selected: 0, participants: 0, dropped: 0, accuracy: null, loss: null, epsilon: null, message: 'Stopped on request.' });
       remaining = 0;
-      running = undefined;
+      loop = undefined;
     }
   };
 
-  const asPlanError = (err: unknown): never => {
-    if (err instanceof PlanError) throw new AppError('invalid_input', err.message);
-    throw err;
+  const refuseUnsupported = (c: FederatedConfig): void => {
+    if (c.aggregation !== 'secure')
+      throw new AppError(
+        'invalid_input',
+        `Rounds with the cameras use secure aggregation only (fl1): the desktop never receives a single camera’s update, which ${c.aggregation} aggregation would need. Choose secure aggregation.`,
+      );
+    if (c.dpEnabled)
+      throw new AppError('invalid_input', 'Differential privacy is not part of fl1 yet (the cameras add no noise), so no ε could be honoured. Turn differential privacy off to run rounds.');
   };
 
   const status = (): MethodOutput<'federated.status'> => ({
-    running: running !== undefined,
+    running: loop !== undefined,
     remaining,
     lastRound: lastRound(),
     lineage,
@@ -285,55 +277,45 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     camerasOnline: onlineCount(deps.cameras()),
     config,
     privacy: privacy(),
-    aggregationNote: aggregationNote(config, Math.min(config.clientsPerRound, onlineCount(deps.cameras()))),
-    reference: centralReference(),
+    aggregationNote: aggregationNote(Math.min(config.clientsPerRound, onlineCount(deps.cameras()))),
+    // The desktop holds no training data, so it has no centralised reference to draw (bench:federated measures one).
+    reference: null,
   });
 
   const handlers: Handlers = {
     'federated.config.get': () => config,
     'federated.config.set': (patch) => {
       const next = federatedConfig({ ...config, ...patch });
-      try {
-        checkPlan(planFor(next));
-      } catch (err) {
-        asPlanError(err);
-      }
+      refuseUnsupported(next);
       sql.saveConfig(JSON.stringify(next), now());
       config = next;
       return config;
     },
     'federated.status': status,
     'federated.start': ({ rounds }) => {
-      if (running) throw new AppError('conflict', `Federated rounds are already running (${remaining} to go). Stop them first, or wait for them to finish.`);
+      if (loop) throw new AppError('conflict', `Federated rounds are already running (${remaining} to go). Stop them first, or wait for them to finish.`);
+      if (!deps.publish) throw new AppError('unavailable', 'Federated rounds need the MQTT broker, which is not running. Check the broker in Settings.');
       const cams = deps.cameras();
-      if (cams.length < 3) throw new AppError('unavailable', `Federated learning needs at least 3 cameras; ${cams.length} are registered. Add cameras or turn on the simulated fleet.`);
       const online = onlineCount(cams);
       if (online < 3) throw new AppError('unavailable', `Federated learning needs at least 3 online cameras; ${online} of ${cams.length} are online. Bring cameras back online, then start again.`);
-      try {
-        checkPlan(planFor(config));
-      } catch (err) {
-        asPlanError(err);
-      }
+      refuseUnsupported(config);
       stopRequested = false;
       const fromRound = lastRound() + 1;
       remaining = rounds;
-      running = loop(rounds);
+      loop = runLoop(rounds);
       return { started: true, fromRound, rounds };
     },
     'federated.stop': () => {
-      const was = running !== undefined;
+      const was = loop !== undefined;
       if (was) stopRequested = true;
       return { stopped: was };
     },
     'federated.reset': () => {
-      if (running) throw new AppError('conflict', 'Stop the running rounds before starting a new model.');
+      if (loop) throw new AppError('conflict', 'Stop the running rounds before starting a new model.');
       lineage = sql.newLineage(now());
-      federation?.reset();
       return { lineage };
     },
-    'federated.rounds': ({ limit, beforeRound }) => {
-      return { rounds: sql.rounds(limit, beforeRound) };
-    },
+    'federated.rounds': ({ limit, beforeRound }) => ({ rounds: sql.rounds(limit, beforeRound) }),
     'federated.models': ({ limit }) => ({ models: sql.models(limit) }),
     'federated.model': ({ version, withParameters }) => {
       const model = sql.model(version);
@@ -347,19 +329,24 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
 
   return {
     handlers,
+    receive: (serial, body) => server.receive(serial, body),
+    heartbeat,
+    outcomes: (items) => outcomePublisher.add(items),
     modelArtifact(version) {
       const row = sql.model(version);
       if (!row) return undefined;
       const data = sql.blob(row.hash);
       if (!data) return undefined;
-      return { version: row.version, round: row.round, aggregation: row.aggregation, classes: row.classes, features: row.features, parameters: Buffer.from(data) };
+      return { version: row.version, round: row.round, aggregation: row.aggregation, classes: row.classes, features: row.features, parameters: Buffer.from(data), ...(row.name ? { name: row.name } : {}) };
     },
     idle: async () => {
-      await running;
+      await loop;
     },
     async close() {
       stopRequested = true;
-      await running;
+      server.abort('The desktop is shutting down.');
+      await loop;
+      outcomePublisher.close();
     },
   };
 }

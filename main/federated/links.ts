@@ -2,16 +2,19 @@ import type { CameraState } from '../../preload/contract/fleet';
 import type { CameraId } from '../../preload/contract/camera-id';
 import type { FleetService } from '../fleet';
 
-/** What the federated rounds need to know about the cameras, from the live fleet and swarm. */
+/**
+ * What the federated rounds need to know about the cameras, from the live fleet and swarm. Cameras
+ * are named by serial, as fl1 names them on the wire and the swarm verifies them.
+ */
 export interface LiveCameras {
-  /** Registered cameras: the federation's members (each keeps its local data while registered). */
-  cameras(): CameraId[];
+  /** Serials of the registered cameras: the federation's members (each keeps its local data). */
+  cameras(): string[];
   /** Offline cameras (and ones the swarm has marked down or quarantined) are never selected. */
-  available(cameraId: CameraId): boolean;
+  available(serial: string): boolean;
   /** 0..1; selection prefers healthy links. */
-  linkHealth(cameraId: CameraId): number;
+  linkHealth(serial: string): number;
   /** Measured message loss 0..1 from the swarm; null when nothing has been measured for the camera. */
-  linkLoss(cameraId: CameraId): number | null;
+  linkLoss(serial: string): number | null;
 }
 
 /** The swarm topology's view of one camera's link (main/swarm's TopoNode, structurally). */
@@ -42,19 +45,21 @@ export function fleetStateFallbackHealth(state: CameraState): number {
 }
 
 export function liveCameras(deps: {
-  fleet: Pick<FleetService, 'registry' | 'status'>;
+  fleet: { registry: Pick<FleetService['registry'], 'list'>; status: FleetService['status'] };
   /** The swarm topology's nodes (swarm.coordinator.topology.graph().nodes); omit when there is no swarm. */
   swarmLinks?: () => readonly SwarmLink[];
 }): LiveCameras {
-  // The swarm's topology names a camera by its serial (what it signs its messages with), the fleet
-  // and the federation by its id: a link is found by the camera's serial attribute.
-  const linkOf = (id: CameraId): SwarmLink | undefined => {
-    const serial = deps.fleet.registry.get(id)?.serial;
-    return serial ? (deps.swarmLinks?.() ?? []).find((l) => l.id === serial) : undefined;
+  // The swarm and fl1 know a camera by its serial (what it signs its messages with), the fleet's
+  // status by its registry id.
+  const members = () => deps.fleet.registry.list().filter((c) => c.serial && !(c.demo && !c.demoActive));
+  const idOf = (serial: string): CameraId | undefined => members().find((c) => c.serial === serial)?.id;
+  const linkOf = (serial: string): SwarmLink | undefined => (deps.swarmLinks?.() ?? []).find((l) => l.id === serial);
+  const state = (serial: string): CameraState => {
+    const id = idOf(serial);
+    return (id && deps.fleet.status(id)?.state) || 'offline';
   };
-  const state = (id: CameraId): CameraState => deps.fleet.status(id)?.state ?? 'offline';
   return {
-    cameras: () => deps.fleet.registry.list().map((c) => c.id),
+    cameras: () => [...new Set(members().map((c) => c.serial))],
     available: (id) => {
       if (state(id) === 'offline') return false;
       const l = linkOf(id);

@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
+import { addPrg, boxAad, boxKey, clampSecret, decodeBoxPlaintext, encodeBoxPlaintext, maskKey, openBox, sealBox, x25519, x25519PrivateKey, x25519PublicKey, x25519PublicOf } from './fl1';
 import { createRng, type Rng } from './random';
-import { bytesToField, combine, FIELD_PRIME, fieldToBytes, lagrangeAtZero, randomField, splitAt, type Share } from './shamir';
+import { bytesToField, combine, fieldToBytes, lagrangeAtZero, randomField, splitAt, type Share } from './shamir';
 
 /**
  * Secure aggregation, honest-but-curious server: the coordinator learns the sum of the survivors'
@@ -213,59 +214,28 @@ const splitSurvivors = (): SecAggAbort =>
       'No partial result was used. Start again (a new round draws a new graph), or use the full masking graph.',
   );
 
-// Raw 32-byte X25519 keys to KeyObjects. Public keys go through JWK, which OpenSSL imports about
-// eight times faster than DER (no decoder probing); a private JWK needs the public half, so private
-// keys use the PKCS#8 DER wrapper of RFC 8410.
-const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const privateKeyOf = (raw: Buffer): KeyObject => createPrivateKey({ key: Buffer.concat([PKCS8_X25519, raw]), format: 'der', type: 'pkcs8' });
-const publicKeyOf = (raw: Buffer): KeyObject => createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') }, format: 'jwk' });
-const rawPublic = (priv: KeyObject): Buffer => Buffer.from(createPublicKey(priv).export({ format: 'jwk' }).x!, 'base64url');
-
 interface KeyPair {
   raw: Buffer;
   priv: KeyObject;
   pub: Buffer;
 }
 
-/** An X25519 key from the injected random source, clamped as X25519 would and kept below the Shamir prime. */
+/** An fl1 secret key from the injected random source: clamped, and redrawn unless below the Shamir prime. */
 function generateKeyPair(rng: Rng): KeyPair {
   for (;;) {
-    const raw = rng.bytes(32);
-    raw[0]! &= 248;
-    raw[31]! &= 127;
-    raw[31]! |= 64;
-    if (bytesToField(raw) >= FIELD_PRIME) continue;
-    const priv = privateKeyOf(raw);
-    return { raw, priv, pub: rawPublic(priv) };
+    const raw = clampSecret(rng.bytes(32));
+    if (!raw) continue;
+    const priv = x25519PrivateKey(raw);
+    return { raw, priv, pub: x25519PublicOf(priv) };
   }
 }
 
-const kdf = (ikm: Buffer, round: string, info: string): Buffer => Buffer.from(hkdfSync('sha256', ikm, Buffer.from(round), info, 32));
+/** acc += sign · PRG(key), the fl1 mask expansion (ChaCha20-IETF keystream as LE uint32 words). */
+export const addMask = (acc: Int32Array, key: Buffer, sign: 1 | -1): void => addPrg(acc, key, sign);
 
-const IV0 = Buffer.alloc(16);
-// The keystream comes in 64 KiB pieces added straight into the vector while still in cache; the
-// zero input is one shared buffer (Node's cipher API cannot write into a caller's buffer).
-const CHUNK_WORDS = 1 << 14;
-const ZEROES = Buffer.alloc(CHUNK_WORDS * 4);
-
-/** acc += sign · AES-256-CTR keystream(key), word by word in Z_2^32 (unsigned adds in place). */
-export function addMask(acc: Int32Array, key: Buffer, sign: 1 | -1): void {
-  const out = new Uint32Array(acc.buffer, acc.byteOffset, acc.length);
-  const cipher = createCipheriv('aes-256-ctr', key, IV0);
-  for (let from = 0; from < out.length; from += CHUNK_WORDS) {
-    const len = Math.min(CHUNK_WORDS, out.length - from);
-    const ks = cipher.update(len === CHUNK_WORDS ? ZEROES : ZEROES.subarray(0, len * 4));
-    const m = ks.byteOffset % 4 === 0 ? new Uint32Array(ks.buffer, ks.byteOffset, len) : new Uint32Array(Uint8Array.from(ks).buffer);
-    if (sign > 0) for (let i = 0; i < len; i++) out[from + i]! += m[i]!;
-    else for (let i = 0; i < len; i++) out[from + i]! -= m[i]!;
-  }
-}
-
-const pairKey = (priv: KeyObject, peerPub: KeyObject, round: string): Buffer =>
-  kdf(diffieHellman({ privateKey: priv, publicKey: peerPub }), round, 'omnisight.secagg.mask');
-const selfKey = (b: bigint, round: string): Buffer => kdf(fieldToBytes(b), round, 'omnisight.secagg.self');
-
-const boxAad = (round: string, from: number, to: number): Buffer => Buffer.from(`${round}|${from}|${to}`);
+const pairKey = (priv: KeyObject, peerPub: KeyObject, round: string): Buffer => maskKey(x25519(priv, peerPub), round);
+/** fl1: the self mask is PRG keyed directly by the 32-byte LE encoding of b. */
+const selfKey = (b: bigint): Buffer => fieldToBytes(b);
 
 /** One camera's side of the protocol. In this build it runs in-process; only messages cross. */
 export class SecAggClient {
@@ -309,8 +279,8 @@ export class SecAggClient {
         .map((p) => [
           p.id,
           {
-            sPk: publicKeyOf(p.sPk),
-            boxKey: kdf(diffieHellman({ privateKey: this.c!.priv, publicKey: publicKeyOf(p.cPk) }), this.round, 'omnisight.secagg.share'),
+            sPk: x25519PublicKey(p.sPk),
+            boxKey: boxKey(x25519(this.c!.priv, x25519PublicKey(p.cPk)), this.round),
           },
         ]),
     );
@@ -323,12 +293,9 @@ export class SecAggClient {
     const at = (shares: Share[], x: number): Buffer => fieldToBytes(shares.find((s) => s.x === x)!.y);
     this.held.set(this.id, { key: at(keyShares, this.id), self: at(selfShares, this.id) });
     const boxes: { to: number; box: Buffer }[] = [];
-    for (const [peer, { boxKey }] of this.roster) {
-      const nonce = this.rng.bytes(12);
-      const gcm = createCipheriv('aes-256-gcm', boxKey, nonce);
-      gcm.setAAD(boxAad(this.round, this.id, peer));
-      const body = Buffer.concat([gcm.update(Buffer.concat([at(keyShares, peer), at(selfShares, peer)])), gcm.final()]);
-      boxes.push({ to: peer, box: Buffer.concat([nonce, body, gcm.getAuthTag()]) });
+    for (const [peer, { boxKey: key }] of this.roster) {
+      const plain = encodeBoxPlaintext({ fromIndex: this.id, toIndex: peer, bShare: at(selfShares, peer), sShare: at(keyShares, peer) });
+      boxes.push({ to: peer, box: sealBox(key, this.rng.bytes(12), plain, boxAad(this.round, String(this.id), String(peer))) });
     }
     return { kind: 'shares', round: this.round, from: this.id, boxes };
   }
@@ -342,15 +309,14 @@ export class SecAggClient {
     for (const { from, box } of delivery.boxes) {
       const peer = this.roster.get(from);
       if (!peer) throw new Error(`box from ${from}, who is not a neighbour on the roster`);
-      const gcm = createDecipheriv('aes-256-gcm', peer.boxKey, box.subarray(0, 12));
-      gcm.setAAD(boxAad(this.round, from, this.id));
-      gcm.setAuthTag(box.subarray(box.length - 16));
-      const plain = Buffer.concat([gcm.update(box.subarray(12, box.length - 16)), gcm.final()]);
-      this.held.set(from, { key: plain.subarray(0, 32), self: plain.subarray(32, 64) });
+      const opened = openBox(peer.boxKey, box, boxAad(this.round, String(from), String(this.id)));
+      const plain = opened && decodeBoxPlaintext(opened);
+      if (!plain || plain.fromIndex !== from || plain.toIndex !== this.id) throw new Error(`box from ${from} does not open for this client`);
+      this.held.set(from, { key: plain.sShare, self: plain.bShare });
       this.maskPeers.push(from);
     }
     const y = x.slice();
-    addMask(y, selfKey(this.b, this.round), 1);
+    addMask(y, selfKey(this.b), 1);
     for (const v of this.maskPeers) addMask(y, pairKey(this.s!.priv, this.roster.get(v)!.sPk, this.round), v > this.id ? 1 : -1);
     return { kind: 'masked', round: this.round, from: this.id, y };
   }
@@ -400,7 +366,7 @@ export class SecAggServer {
 
   receiveAdvertise(msgs: AdvertiseMsg[]): RosterMsg {
     const ok = this.take('advertise', msgs, 'advertise');
-    this.peers = new Map(ok.map((m) => [m.from, { sPk: publicKeyOf(m.sPk) }]));
+    this.peers = new Map(ok.map((m) => [m.from, { sPk: x25519PublicKey(m.sPk) }]));
     const roster: RosterMsg = {
       kind: 'roster',
       round: this.opts.round,
@@ -458,14 +424,14 @@ export class SecAggServer {
     const dropped = this.sharers.filter((u) => !this.masked.has(u));
     // Rebuild every secret first, so a missing share aborts before any unmasking work.
     const selfSeeds = included.map((u) => rebuild(u, (m) => m.selfShares));
-    const droppedKeys = dropped.map((u) => privateKeyOf(fieldToBytes(rebuild(u, (m) => m.keyShares))));
+    const droppedKeys = dropped.map((u) => x25519PrivateKey(fieldToBytes(rebuild(u, (m) => m.keyShares))));
     const sum = new Int32Array(this.opts.vectorLength);
     const acc = new Uint32Array(sum.buffer);
     for (const y of this.masked.values()) {
       const w = new Uint32Array(y.buffer, y.byteOffset, y.length);
       for (let i = 0; i < acc.length; i++) acc[i]! += w[i]!;
     }
-    for (const b of selfSeeds) addMask(sum, selfKey(b, this.opts.round), -1);
+    for (const b of selfSeeds) addMask(sum, selfKey(b), -1);
     const alive = new Set(included);
     dropped.forEach((u, k) => {
       // Survivor v added +PRG(s_uv) if u > v and −PRG otherwise; take exactly that back out.

@@ -1,18 +1,19 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventPayload, MethodInput, MethodName, MethodOutput } from '../../preload/contract';
-import { parseCameraId } from '../../preload/contract/camera-id';
+import { federatedMethods } from '../../preload/contract/federated';
 import { createEventBus } from '../kernel/bus';
 import type { Handler } from '../kernel/dispatcher';
 import { AppError } from '../kernel/errors';
 import { silentLogger } from '../kernel/logger';
 import { openDatabase, type Db } from '../store';
+import { bytesToFloat32 } from './fl1';
+import { HEAD_PARAMS, headV0, quantizerScale } from './fl-server';
+import { createTestClient, type SilentAfter, type TestClient } from './testkit';
 import { createFederatedService, type FederatedDeps } from './index';
-import { epsilonFromBudget } from './privacy';
-import { federatedMethods } from '../../preload/contract/federated';
+import { createRng } from './random';
 
 const dirs: string[] = [];
 const dbs: Db[] = [];
@@ -21,7 +22,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function setup(over: Partial<FederatedDeps> = {}, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-fed-'))) {
+const SERIALS = Array.from({ length: 6 }, (_, i) => `ACCC8E0000${String(i + 10)}`);
+/** Each camera's "training": a fixed step per coordinate, different per camera. */
+const step = (i: number) => (g: Float32Array) => Float32Array.from(g, (v, k) => v + ((i + 1) * ((k % 5) - 2)) / 200);
+
+function setup(over: Partial<FederatedDeps> & { silent?: Record<string, SilentAfter> } = {}, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-fed-'))) {
   dirs.push(dir);
   const { db } = openDatabase({ dir, now: () => 1000 });
   dbs.push(db);
@@ -29,6 +34,9 @@ function setup(over: Partial<FederatedDeps> = {}, dir = fs.mkdtempSync(path.join
   const events: EventPayload<'federated.round'>[] = [];
   bus.subscribe('federated.round', (e) => events.push(e));
   const audits: string[] = [];
+  const published: { topic: string; payload: string }[] = [];
+  const clients = new Map<string, TestClient>();
+  const rng = createRng('svc-clients');
   let t = 0;
   const svc = createFederatedService({
     db,
@@ -36,122 +44,134 @@ function setup(over: Partial<FederatedDeps> = {}, dir = fs.mkdtempSync(path.join
     log: silentLogger(),
     now: () => ++t,
     seed: 'svc',
-    cameras: () => Array.from({ length: 9 }, (_, i) => parseCameraId(`SIM-${i + 1}`)),
-    task: { classes: 4, features: 8, samplesPerClient: 60, testSamples: 400 },
+    cameras: () => SERIALS,
     audit: { record: (a) => audits.push(a.message) },
-    dropout: () => undefined,
+    deadlines: { advertise: 1_500, shares: 1_500, masked: 1_500, unmask: 1_500 },
+    publish: (topic, payload) => {
+      published.push({ topic, payload });
+      setImmediate(() => {
+        for (const c of clients.values()) c.onMessage(topic, payload);
+      });
+      return true;
+    },
     ...over,
   });
+  SERIALS.forEach((serial, i) =>
+    clients.set(
+      serial,
+      createTestClient({ serial, rng: rng.fork(serial), train: step(i), silentAfter: over.silent?.[serial], send: (body) => setImmediate(() => svc.receive(serial, JSON.parse(body))) }),
+    ),
+  );
   const call = async <M extends MethodName>(m: M, input: MethodInput<M>): Promise<MethodOutput<M>> => {
     const spec = (federatedMethods as Record<string, { input: { parse(v: unknown): unknown } }>)[m]!;
     return (svc.handlers[m] as Handler<M>)(spec.input.parse(input) as never, { transport: 'internal', peer: 'test' });
   };
-  return { svc, call, events, audits, dir };
+  return { svc, call, events, audits, published, clients, dir };
 }
 
-describe('federated service', () => {
-  it('refuses robust aggregation together with differential privacy, with a message that says what to do', async () => {
-    const { call } = setup();
-    expect((await call('federated.config.get', {})).aggregation).toBe('secure');
-    await call('federated.config.set', { dpEnabled: true });
-    await expect(call('federated.config.set', { aggregation: 'krum' })).rejects.toThrow(/Switch aggregation to secure or plain/);
-    await expect(call('federated.config.set', { aggregation: 'krum' })).rejects.toBeInstanceOf(AppError);
-    expect((await call('federated.config.get', {})).aggregation).toBe('secure');
-    const st = await call('federated.status', {});
-    expect(st.aggregationNote).toMatch(/Secure aggregation is on/);
-  });
-
-  it('runs rounds in the background, stores models by hash and accounts ε per camera', async () => {
-    const { svc, call, events } = setup();
-    await call('federated.config.set', { dpEnabled: true, dpNoiseMultiplier: 2, dpClip: 1, clientsPerRound: 6 });
-    const started = await call('federated.start', { rounds: 3 });
-    expect(started).toEqual({ started: true, fromRound: 1, rounds: 3 });
-    await expect(call('federated.start', { rounds: 1 })).rejects.toThrow(/already running/);
+describe('federated service (the desktop as the aggregation server)', () => {
+  it('runs real rounds with the cameras, stores each result as a model version and continues from it', async () => {
+    const { svc, call, events, published, clients } = setup();
+    await call('federated.config.set', { clientsPerRound: 6 });
+    expect(await call('federated.start', { rounds: 2 })).toMatchObject({ started: true, fromRound: 1, rounds: 2 });
     await svc.idle();
-
     const { rounds } = await call('federated.rounds', {});
-    expect(rounds.map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
-    expect(rounds[0]!.participants).toHaveLength(6);
-    expect(events.filter((e) => e.phase === 'completed')).toHaveLength(3);
-    expect(events.some((e) => e.phase === 'training')).toBe(true);
-
-    // ε for the camera that took part most often, from the RDP budget k/σ².
-    const counts = new Map<string, number>();
-    for (const r of rounds) for (const id of r.participants) counts.set(id, (counts.get(id) ?? 0) + 1);
-    const k = Math.max(...counts.values());
-    const st = await call('federated.status', {});
-    expect(st.privacy.epsilon).toBeCloseTo(epsilonFromBudget(k / 4, 1e-5), 9);
-    expect(st.privacy.perCamera).toBe(true);
-    expect(st.privacy.level).toBe(st.privacy.epsilon! <= 10 ? 'moderate' : 'weak');
+    expect(rounds.map((r) => r.status)).toEqual(['completed', 'completed']);
+    const [second, first] = rounds as [(typeof rounds)[0], (typeof rounds)[0]];
+    expect(first.detail).toMatchObject({ fromVersion: 0, threshold: 4, advertised: SERIALS, shared: SERIALS, masked: SERIALS, unmasked: SERIALS, failedAt: null });
+    expect(second.detail!.fromVersion).toBe(first.modelVersion);
+    expect(first.participants).toEqual(SERIALS);
 
     const { models } = await call('federated.models', {});
-    expect(models).toHaveLength(3);
-    const m = await call('federated.model', { version: models[0]!.version, withParameters: true });
-    const bytes = Buffer.from(m.parameters!, 'base64');
-    expect(bytes.length).toBe(m.paramCount * 4);
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe(m.hash);
-    await expect(call('federated.model', { version: 999 })).rejects.toThrow(/not found/);
+    expect(models.map((m) => m.version)).toEqual([second.modelVersion, first.modelVersion]);
+    expect(models[0]).toMatchObject({ name: 'omnisight.head.confirm.v1', classes: 1, features: 13, paramCount: 14, accuracy: null, loss: null, aggregation: 'secure' });
+    // v1 = v0 + mean of the cameras' quantised steps; the announce of round 2 carries exactly v1.
+    const v1 = bytesToFloat32(Buffer.from((await call('federated.model', { version: first.modelVersion!, withParameters: true })).parameters!, 'base64'));
+    const scale = quantizerScale(4, 6);
+    const v0 = headV0();
+    for (let k = 0; k < HEAD_PARAMS; k++) {
+      const mean = SERIALS.reduce((a, _, i) => a + Math.round((((i + 1) * ((k % 5) - 2)) / 200) * scale), 0) / scale / 6;
+      expect(v1[k]).toBeCloseTo(v0[k]! + mean, 5);
+    }
+    const announces = published.filter((p) => p.topic === 'omnisight/desktop/fl/announce').map((p) => JSON.parse(p.payload));
+    expect(announces).toHaveLength(2);
+    expect(announces[1].model.version).toBe(first.modelVersion);
+    expect(Buffer.from(announces[1].model.params, 'base64')).toEqual(Buffer.from(v1.buffer));
+    const result = JSON.parse(published.find((p) => p.topic.endsWith('/result'))!.payload);
+    expect(result.model.version).toBe(first.modelVersion);
+    // The artifact a deploy ships is the head: 14 float32, named.
+    expect(svc.modelArtifact(second.modelVersion!)).toMatchObject({ name: 'omnisight.head.confirm.v1', classes: 1, features: 13 });
+    expect(svc.modelArtifact(second.modelVersion!)!.parameters.length).toBe(56);
+    expect(events.map((e) => e.phase)).toEqual(expect.arrayContaining(['selected', 'training', 'aggregating', 'completed']));
+    expect(clients.size).toBe(6);
+
+    // The cameras report the new head's held-out metric: it becomes the model's metric.
+    svc.heartbeat(SERIALS[0]!, { model: { name: 'omnisight.head.confirm.v1', version: second.modelVersion! }, head: { version: second.modelVersion!, heldOut: 100, logLoss: 0.4, accuracy: 0.8 } });
+    svc.heartbeat(SERIALS[1]!, { model: { name: 'omnisight.head.confirm.v1', version: second.modelVersion! }, head: { version: second.modelVersion!, heldOut: 300, logLoss: 0.2, accuracy: 0.9 } });
+    const m = await call('federated.model', { version: second.modelVersion!, withParameters: false });
+    expect(m).toMatchObject({ metricCameras: 2, metricSamples: 400 });
+    expect(m.accuracy).toBeCloseTo(0.875, 10);
+    expect(m.loss).toBeCloseTo(0.25, 10);
   });
 
-  it('says which masking graph a round really uses: the full graph on a small fleet, with the reason', async () => {
-    // No dropout override: the service draws dropouts from measured loss, and these links have none.
-    let online = 9;
-    const { svc, call } = setup({ dropout: undefined, available: (id) => Number(id.slice(4)) <= online, linkHealth: () => 0.3, linkLoss: () => 0 });
-    let note = (await call('federated.status', {})).aggregationNote;
-    expect(note).toMatch(/^Secure aggregation is on \(SecAgg\+ is chosen but the full graph is used: with 9 cameras per round SecAgg\+ would give each camera 4·⌈log2 9⌉ \+ 2 = 18 neighbours, not fewer than the 8 other cameras/);
-    expect(note).toMatch(/6 of 9 must answer at every step/);
-    online = 5; // the round size follows the cameras online
-    note = (await call('federated.status', {})).aggregationNote;
-    expect(note).toMatch(/with 5 cameras per round .* = 14 neighbours, not fewer than the 4 other cameras.*4 of 5 must answer/);
-    await call('federated.config.set', { secureGraph: 'full' });
-    expect((await call('federated.status', {})).aggregationNote).toMatch(/^Secure aggregation is on \(full graph, each camera masks with every other; 4 of 5 must answer/);
-    await call('federated.config.set', { secureGraph: 'secagg+' });
-    online = 9;
-    await call('federated.start', { rounds: 3 });
-    await svc.idle();
-    const { rounds } = await call('federated.rounds', {});
-    expect(rounds.map((r) => [r.status, r.dropped.length])).toEqual([['completed', 0], ['completed', 0], ['completed', 0]]);
-  });
-
-  it('records an aborted round below quorum and audits it', async () => {
-    const { svc, call, audits, events } = setup({ dropout: (id) => (['SIM-1', 'SIM-2', 'SIM-3', 'SIM-4'].includes(id) ? 'share' : undefined) });
-    await call('federated.config.set', { clientsPerRound: 9 });
+  it('records a round that failed closed, with the phase and who answered, and audits it', async () => {
+    const silent = Object.fromEntries(SERIALS.slice(0, 3).map((s) => [s, 'advertise' as SilentAfter]));
+    const { svc, call, audits } = setup({ silent });
+    await call('federated.config.set', { clientsPerRound: 6 });
     await call('federated.start', { rounds: 1 });
     await svc.idle();
-    const { rounds } = await call('federated.rounds', {});
-    expect(rounds[0]!.status).toBe('aborted');
-    expect(rounds[0]!.reason).toMatch(/5 of the cameras answered and at least 6 are needed/);
-    expect(rounds[0]!.modelVersion).toBeNull();
-    expect(audits).toHaveLength(1);
-    expect(events.at(-1)!.phase).toBe('aborted');
-    expect((await call('federated.models', {})).models).toHaveLength(0);
+    const [r] = (await call('federated.rounds', {})).rounds;
+    expect(r).toMatchObject({ status: 'aborted', modelVersion: null, reason: expect.stringMatching(/shares step: 3 of the 6 selected cameras/) });
+    expect(r!.detail).toMatchObject({ failedAt: 'shares', advertised: SERIALS, shared: SERIALS.slice(3) });
+    expect((await call('federated.models', {})).models).toEqual([]);
+    expect(audits[0]).toMatch(/shares step/);
   });
 
-  it('stops on request and continues the same model after a restart', async () => {
-    const first = setup();
-    await first.call('federated.start', { rounds: 50 });
-    expect(await first.call('federated.stop', {})).toEqual({ stopped: true });
-    await first.svc.idle();
-    const done = (await first.call('federated.rounds', {})).rounds.length;
-    expect(done).toBeLessThan(50);
-    expect(first.events.at(-1)!.phase).toBe('stopped');
-    await first.call('federated.start', { rounds: 2 });
-    await first.svc.idle();
-    const before = (await first.call('federated.models', {})).models[0]!;
-    await first.svc.close();
-    dbs.pop()!.close();
+  it('refuses what fl1 cannot honour, with what to do', async () => {
+    const { call } = setup();
+    await expect(call('federated.config.set', { aggregation: 'krum' })).rejects.toThrow(/secure aggregation only/);
+    await expect(call('federated.config.set', { dpEnabled: true })).rejects.toBeInstanceOf(AppError);
+    const st = await call('federated.status', {});
+    expect(st.privacy).toMatchObject({ enabled: false, epsilon: null, level: 'off' });
+    expect(st.privacy.note).toMatch(/never leave/);
+    expect(st.reference).toBeNull();
+    expect(st.aggregationNote).toMatch(/only the sum/);
+    const offline = setup({ available: (s) => s === SERIALS[0] });
+    await expect(offline.call('federated.start', { rounds: 1 })).rejects.toThrow(/at least 3 online cameras; 1 of 6/);
+    const noBroker = setup({ publish: undefined });
+    await expect(noBroker.call('federated.start', { rounds: 1 })).rejects.toThrow(/MQTT broker/);
+  });
 
-    dirs.pop();
-    const second = setup({}, first.dir);
-    const st = await second.call('federated.status', {});
-    expect(st.lastRound).toBe(done + 2);
-    expect(st.lineage).toBe(before.lineage);
-    await second.call('federated.start', { rounds: 1 });
-    await second.svc.idle();
-    const after = (await second.call('federated.models', {})).models[0]!;
-    expect(after.round).toBe(done + 3);
-    expect(after.accuracy).toBeGreaterThan(0.25);
-    const reset = await second.call('federated.reset', {});
-    expect(reset.lineage).toBe(before.lineage + 1);
+  it('sends each camera the outcomes of its detections, at most 500 per message and one epoch each', async () => {
+    let fire: (() => void) | undefined;
+    const { svc, published } = setup({ clock: { now: () => 0, after: (_ms, fn) => ((fire = fn), () => (fire = undefined)) } });
+    const items = Array.from({ length: 700 }, (_, i) => ({ camera: SERIALS[0]!, epoch: 3, seq: 10 + i, index: i % 2, confirmed: i % 3 === 0 }));
+    svc.outcomes([...items, { camera: SERIALS[1]!, epoch: 4, seq: 1, index: 0, confirmed: true }, { camera: SERIALS[1]!, epoch: 5, seq: 1, index: 0, confirmed: false }]);
+    expect(published).toEqual([]); // batched: about once a second
+    fire!();
+    const sent = published.map((p) => ({ topic: p.topic, body: JSON.parse(p.payload) }));
+    expect(sent.map((s) => [s.topic, s.body.epoch, s.body.items.length])).toEqual([
+      [`omnisight/desktop/outcomes/${SERIALS[0]}`, 3, 500],
+      [`omnisight/desktop/outcomes/${SERIALS[0]}`, 3, 200],
+      [`omnisight/desktop/outcomes/${SERIALS[1]}`, 4, 1],
+      [`omnisight/desktop/outcomes/${SERIALS[1]}`, 5, 1],
+    ]);
+    expect(sent[0]!.body).toMatchObject({ v: 1, items: expect.arrayContaining([{ seq: 10, index: 0, confirmed: true }]) });
+    expect(Object.keys(sent[0]!.body.items[1])).toEqual(['seq', 'index', 'confirmed']);
+  });
+
+  it('continues the same model after a restart', async () => {
+    const a = setup();
+    await a.call('federated.config.set', { clientsPerRound: 6 });
+    await a.call('federated.start', { rounds: 1 });
+    await a.svc.idle();
+    const v = (await a.call('federated.models', {})).models[0]!.version;
+    await a.svc.close();
+    const b = setup({}, a.dir);
+    await b.call('federated.start', { rounds: 1 });
+    await b.svc.idle();
+    const [r2] = (await b.call('federated.rounds', {})).rounds;
+    expect(r2).toMatchObject({ round: 2, status: 'completed' });
+    expect(r2!.detail!.fromVersion).toBe(v);
   });
 });

@@ -1,7 +1,7 @@
 // Every SQL statement of federated learning (config, lineages, rounds, models, parameter blobs),
 // with the zod schemas its rows are decoded by; rows come out as the contract's types.
 import { z } from 'zod';
-import { federatedAggregations, type FederatedModel, type FederatedRound } from '../../preload/contract';
+import { federatedAggregations, federatedRoundDetailSchema, type FederatedModel, type FederatedRound, type FederatedRoundDetail } from '../../preload/contract';
 import { command, jsonText, query, type Db } from '../store';
 
 const ids = jsonText(z.array(z.string()));
@@ -26,6 +26,7 @@ const roundRow = z
     sigma: z.number().nullable(),
     reason: z.string().nullable(),
     model_version: z.number().int().nullable(),
+    detail: jsonText(federatedRoundDetailSchema).nullable(),
   })
   .transform(
     (r): FederatedRound => ({
@@ -45,6 +46,7 @@ const roundRow = z
       delta: r.delta,
       reason: r.reason,
       modelVersion: r.model_version,
+      detail: r.detail,
     }),
   );
 
@@ -57,14 +59,17 @@ const modelRow = z
     aggregation: z.enum(federatedAggregations),
     algorithm,
     participants: ids,
-    accuracy: z.number(),
-    loss: z.number(),
+    accuracy: z.number().nullable(),
+    loss: z.number().nullable(),
     epsilon: z.number().nullable(),
     delta: z.number(),
     hash: z.string(),
     classes: z.number().int(),
     features: z.number().int(),
     param_count: z.number().int(),
+    name: z.string().nullable(),
+    metric_cameras: z.number().int(),
+    metric_samples: z.number().int(),
   })
   .transform(
     (r): FederatedModel => ({
@@ -83,6 +88,9 @@ const modelRow = z
       classes: r.classes,
       features: r.features,
       paramCount: r.param_count,
+      name: r.name,
+      metricCameras: r.metric_cameras,
+      metricSamples: r.metric_samples,
     }),
   );
 
@@ -105,9 +113,10 @@ export interface RoundInsert {
   delta: number;
   sigma: number | null;
   reason: string | null;
+  detail?: FederatedRoundDetail | null;
 }
 
-export type ModelInsert = Omit<FederatedModel, 'version' | 'paramCount'> & { paramCount: number };
+export type ModelInsert = Omit<FederatedModel, 'version' | 'paramCount' | 'metricCameras' | 'metricSamples'> & { paramCount: number; version?: number };
 
 export function federatedStatements(db: Db) {
   const configGet = query(db, 'SELECT value FROM federated_config WHERE id = 1', z.object({ value: z.string() }));
@@ -127,17 +136,20 @@ export function federatedStatements(db: Db) {
   const insertBlob = command(db, 'INSERT OR IGNORE INTO federated_blobs (hash, data, created_at) VALUES (?, ?, ?)');
   const insertModel = query(
     db,
-    `INSERT INTO federated_models (lineage, round, created_at, aggregation, algorithm, participants, accuracy, loss, epsilon, delta, hash, classes, features, param_count)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING version`,
+    `INSERT INTO federated_models (version, lineage, round, created_at, aggregation, algorithm, participants, accuracy, loss, epsilon, delta, hash, classes, features, param_count, name)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING version`,
     z.object({ version: z.number().int() }),
   );
   const insertRound = command(
     db,
-    `INSERT INTO federated_rounds (round, lineage, started_at, finished_at, status, aggregation, algorithm, selected, participants, dropped, accuracy, loss, epsilon, delta, sigma, reason, model_version)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO federated_rounds (round, lineage, started_at, finished_at, status, aggregation, algorithm, selected, participants, dropped, accuracy, loss, epsilon, delta, sigma, reason, model_version, detail)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const setEpsilon = command(db, 'UPDATE federated_rounds SET epsilon = ? WHERE round = ?');
   const setModelVersion = command(db, 'UPDATE federated_rounds SET model_version = ? WHERE round = ?');
+  const nextVersion = query(db, 'SELECT coalesce(max(version), 0) + 1 AS v FROM federated_models', z.object({ v: z.number().int() }));
+  const latestModel = query(db, 'SELECT * FROM federated_models WHERE lineage = ? ORDER BY version DESC LIMIT 1', modelRow);
+  const setMetric = command(db, 'UPDATE federated_models SET accuracy = ?, loss = ?, metric_cameras = ?, metric_samples = ? WHERE version = ?');
   const roundsBefore = query(db, 'SELECT * FROM federated_rounds WHERE round < ? ORDER BY round DESC LIMIT ?', roundRow);
   const rounds = query(db, 'SELECT * FROM federated_rounds ORDER BY round DESC LIMIT ?', roundRow);
   const models = query(db, 'SELECT * FROM federated_models ORDER BY version DESC LIMIT ?', modelRow);
@@ -158,7 +170,7 @@ export function federatedStatements(db: Db) {
       void insertRound.run(
         r.round, r.lineage, r.startedAt, r.finishedAt, r.status, r.aggregation, r.algorithm,
         JSON.stringify(r.selected), JSON.stringify(r.participants), JSON.stringify(r.dropped),
-        r.accuracy, r.loss, null, r.delta, r.sigma, r.reason, null,
+        r.accuracy, r.loss, null, r.delta, r.sigma, r.reason, null, r.detail ? JSON.stringify(r.detail) : null,
       ),
     setEpsilon: (round: number, epsilon: number | null): void => void setEpsilon.run(epsilon, round),
     setModelVersion: (round: number, version: number): void => void setModelVersion.run(version, round),
@@ -166,9 +178,15 @@ export function federatedStatements(db: Db) {
     /** Returns the new model's version. */
     insertModel: (m: ModelInsert): number =>
       insertModel.get(
-        m.lineage, m.round, m.createdAt, m.aggregation, m.algorithm, JSON.stringify(m.participants),
-        m.accuracy, m.loss, m.epsilon, m.delta, m.hash, m.classes, m.features, m.paramCount,
+        m.version ?? null, m.lineage, m.round, m.createdAt, m.aggregation, m.algorithm, JSON.stringify(m.participants),
+        m.accuracy, m.loss, m.epsilon, m.delta, m.hash, m.classes, m.features, m.paramCount, m.name ?? null,
       )!.version,
+    /** The version the next stored model will get (versions are never reused). */
+    nextVersion: (): number => nextVersion.get()!.v,
+    latestModel: (lineage: number): FederatedModel | undefined => latestModel.get(lineage),
+    /** The cameras' held-out metric of a model version, once they run it. */
+    setMetric: (version: number, m: { accuracy: number; loss: number; cameras: number; samples: number }): void =>
+      void setMetric.run(m.accuracy, m.loss, m.cameras, m.samples, version),
     rounds: (limit: number, beforeRound?: number): FederatedRound[] => (beforeRound ? roundsBefore.all(beforeRound, limit) : rounds.all(limit)),
     models: (limit: number): FederatedModel[] => models.all(limit),
     model: (version: number): FederatedModel | undefined => model.get(version),

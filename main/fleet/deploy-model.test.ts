@@ -10,14 +10,15 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCameraId, type CameraId } from '../../preload/contract/camera-id';
 import type { Deploy, DeployBuild } from '../../preload/contract/deploy';
 import type { FederatedModel } from '../../preload/contract/federated';
+import type { CameraId } from '../../preload/contract/camera-id';
 import { startSimulatedFleet, type SimFleet } from '../camsim';
 import { curl } from '../camsim/testkit';
 import { createDispatcher } from '../kernel/dispatcher';
 import { silentLogger } from '../kernel/logger';
 import { createFederatedService, type FederatedService } from '../federated';
+import { createTestClient, type TestClient } from '../federated/testkit';
 import { buildEap, readEap } from '../packaging';
 import { openDatabase } from '../store';
 import { createDeployService, type DeployService } from './deploy';
@@ -77,13 +78,21 @@ describe('deploy with a federated model version', () => {
     const h = await createFleetHarness(dir, log);
     ({ db, fleet } = h);
     const { bus, audit, helper } = h;
-    // A small deterministic federation (its own simulated clients) produces the model versions.
+    // Real fl1 rounds with six in-process test clients produce the model versions (the desktop only aggregates).
+    const serials = Array.from({ length: 6 }, (_, i) => `ACCC8E0000${i + 10}`);
+    const clients: TestClient[] = [];
     federated = createFederatedService({
       db, bus, log, now: Date.now, seed: 'deploy-model',
-      cameras: () => Array.from({ length: 6 }, (_, i) => parseCameraId(`SIM-${i + 1}`)),
-      task: { classes: 3, features: 5, samplesPerClient: 40, testSamples: 200 },
-      dropout: () => undefined,
+      cameras: () => serials,
+      deadlines: { advertise: 2_000, shares: 2_000, masked: 2_000, unmask: 2_000 },
+      publish: (topic, payload) => {
+        setImmediate(() => clients.forEach((c) => c.onMessage(topic, payload)));
+        return true;
+      },
     });
+    serials.forEach((serial, i) =>
+      clients.push(createTestClient({ serial, train: (g) => g.map((v, k) => v + ((i + 1) * (k - 6)) / 500), send: (body) => setImmediate(() => federated.receive(serial, JSON.parse(body))) })),
+    );
     deploy = createDeployService({
       db, bus, log, audit, now: Date.now, dataDir: dir, helper, registry: fleet.registry,
       ...h.deployDeps,
@@ -163,15 +172,10 @@ describe('deploy with a federated model version', () => {
     const bin = pkg.get(`model/head-v${n}.bin`)!;
     expect(bin).toEqual(params);
     const meta = JSON.parse(pkg.get(`model/head-v${n}.json`)!.toString()) as Record<string, unknown>;
-    expect(meta).toEqual({
-      version: n,
-      sha256: createHash('sha256').update(bin).digest('hex'),
-      dtype: 'float32le',
-      shape: [withParams.classes, withParams.features + 1],
-      round: withParams.round,
-      aggregation: withParams.aggregation,
-    });
-    expect(bin.length).toBe(withParams.classes * (withParams.features + 1) * 4);
+    // The fl1 head's file, as the camera apps read it (docs/protocol.md).
+    expect(meta).toEqual({ name: 'omnisight.head.confirm.v1', version: n, features: 13, round: withParams.round, dropBelow: 0.05 });
+    expect(bin.length).toBe(14 * 4);
+    expect(createHash('sha256').update(bin).digest('hex')).toBe(withParams.hash);
 
     // Each camera's installer reports the unpacked model files.
     for (let i = 0; i < 2; i++) {

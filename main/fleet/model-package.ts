@@ -17,7 +17,13 @@ export interface ModelArtifact {
   features: number;
   /** Float32 little-endian, classes × (features + 1): each class's weights, then its bias. */
   parameters: Buffer;
+  /** The fl1 head (omnisight.head.confirm.v1) travels with the JSON the camera app reads (docs/protocol.md). */
+  name?: string;
 }
+
+const FL1_HEAD = 'omnisight.head.confirm.v1';
+/** Detections the head scores below this are dropped by the camera app (fl1 model file). */
+const FL1_DROP_BELOW = 0.05;
 
 export interface ModelFileMeta {
   version: number;
@@ -43,7 +49,9 @@ export function modelFiles(m: ModelArtifact): { bin: Buffer; json: Buffer; meta:
     round: m.round,
     aggregation: m.aggregation,
   };
-  return { bin: m.parameters, json: Buffer.from(JSON.stringify(meta, null, 2) + '\n'), meta };
+  // The fl1 head's .json is exactly what the camera apps parse (docs/protocol.md, fl1).
+  const body = m.name === FL1_HEAD ? { name: FL1_HEAD, version: m.version, features: m.features, round: m.round, dropBelow: FL1_DROP_BELOW } : meta;
+  return { bin: m.parameters, json: Buffer.from(JSON.stringify(body, null, 2) + '\n'), meta };
 }
 
 /** Every regular file of a package with its mode and mtime (seconds). */

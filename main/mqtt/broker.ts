@@ -10,9 +10,14 @@
 // so memory stays bounded while the desktop is behind; (2) a catch-all listener completes every delivery in a microtask, so the emitter's drain
 // never recurses on the stack, whatever the queue. A large fleet belongs on an external broker
 // (Settings → MQTT; Debian's mosquitto is one): the embedded one shares the desktop's event loop.
+import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
+
+/** Topics only the desktop publishes (fl1 server messages, outcomes): docs/protocol.md. */
+export const DESKTOP_TOPIC_PREFIX = 'omnisight/desktop/';
+export const DESKTOP_USERNAME = 'omnisight-desktop';
 
 /** Publishes waiting in the broker (for a slow subscriber) before new ones are dropped. */
 export const MAX_QUEUED = 5_000;
@@ -58,8 +63,28 @@ export function boundEmitter(inner: Emitter, maxQueued: number, onDrop: () => vo
   };
 }
 
-export async function startEmbeddedBroker(opts: { port?: number; maxQueued?: number } = {}): Promise<EmbeddedBroker> {
-  const aedes = await Aedes.createBroker();
+/**
+ * desktopPassword: the secret the desktop's own client logs in with (user DESKTOP_USERNAME). Only a
+ * client that logged in with it may publish under omnisight/desktop/; anyone else who tries is
+ * disconnected (MQTT 3.1.1 cannot refuse a single publish). Without it, nobody may publish there.
+ */
+export async function startEmbeddedBroker(opts: { port?: number; maxQueued?: number; desktopPassword?: string } = {}): Promise<EmbeddedBroker> {
+  const desktops = new WeakSet<Client>();
+  const secret = opts.desktopPassword ? Buffer.from(opts.desktopPassword) : undefined;
+  const aedes = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      if (username !== DESKTOP_USERNAME) return done(null, true); // cameras: anonymous on loopback
+      const ok = !!secret && !!password && password.length === secret.length && timingSafeEqual(password, secret);
+      if (ok) desktops.add(client);
+      done(ok ? null : Object.assign(new Error('bad desktop credentials'), { returnCode: 4 }), ok);
+    },
+    authorizePublish(client, packet, done) {
+      if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved'));
+      const desktopOnly = packet.topic.startsWith(DESKTOP_TOPIC_PREFIX) || packet.topic === DESKTOP_TOPIC_PREFIX.slice(0, -1);
+      if (desktopOnly && !(client && desktops.has(client))) return done(new Error(`only the desktop publishes under ${DESKTOP_TOPIC_PREFIX}`));
+      done(null);
+    },
+  });
   let dropped = 0;
   const broker = aedes as unknown as { mq: Emitter };
   broker.mq = boundEmitter(broker.mq, opts.maxQueued ?? MAX_QUEUED, () => void dropped++);

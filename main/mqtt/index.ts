@@ -3,12 +3,13 @@
 // arrived to its raw listeners. It parses nothing: the swarm capability is the one parser and the
 // one judge of a camera message (main/swarm, "the ingest seam"), and everything else hears of a
 // message only once the swarm has verified it.
+import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../kernel/logger';
 import type { SecretStore } from '../kernel/ports';
-import { startEmbeddedBroker, type EmbeddedBroker } from './broker';
+import { DESKTOP_USERNAME, startEmbeddedBroker, type EmbeddedBroker } from './broker';
 
-export { startEmbeddedBroker, type EmbeddedBroker } from './broker';
+export { DESKTOP_TOPIC_PREFIX, DESKTOP_USERNAME, startEmbeddedBroker, type EmbeddedBroker } from './broker';
 
 export const MQTT_PASSWORD_SECRET = 'mqtt.password';
 export const CAMERA_TOPIC_FILTER = 'axis/+/omnisight/#';
@@ -37,6 +38,11 @@ export interface MqttService {
   counts(): { received: number; brokerDropped: number };
   /** Every payload on axis/+/omnisight/# exactly as it arrived, before parsing (the swarm verifies the signed bytes). */
   onRaw(listener: (topic: string, payload: Buffer, receivedAt: number) => void): () => void;
+  /**
+   * Publishes a desktop message (omnisight/desktop/…: fl1 rounds, outcomes) with QoS 1. False when
+   * not connected (the message is dropped: fl1 phases have deadlines, outcomes are best effort).
+   */
+  publish(topic: string, payload: string): boolean;
   close(): Promise<void>;
 }
 
@@ -88,7 +94,10 @@ export function createMqttService(deps: MqttDeps): MqttService {
         password = deps.secrets.get(MQTT_PASSWORD_SECRET);
         ep = { ...parseBrokerUrl(url), ...(username ? { username, password: password ?? '' } : {}) };
       } else {
-        broker = await startEmbeddedBroker({ port: deps.embeddedPort });
+        // A fresh secret per start: only this client may publish under omnisight/desktop/.
+        password = randomBytes(24).toString('base64url');
+        username = DESKTOP_USERNAME;
+        broker = await startEmbeddedBroker({ port: deps.embeddedPort, desktopPassword: password });
         url = broker.url;
         ep = { host: broker.host, port: broker.port, protocol: 'tcp' };
       }
@@ -123,6 +132,13 @@ export function createMqttService(deps: MqttDeps): MqttService {
     endpoint: () => ep,
     connected: () => client?.connected ?? false,
     counts: () => ({ received, brokerDropped: broker?.dropped() ?? 0 }),
+    publish(topic, payload) {
+      if (!client?.connected) return false;
+      client.publish(topic, payload, { qos: 1 }, (err) => {
+        if (err) deps.log.warn({ err: err.message, topic: topic.slice(0, 200) }, 'MQTT publish failed');
+      });
+      return true;
+    },
     onRaw(listener) {
       rawListeners.add(listener);
       return () => rawListeners.delete(listener);

@@ -132,3 +132,40 @@ describe('MQTT ingest over real brokers', () => {
     }
   });
 });
+
+describe('embedded broker: only the desktop publishes under omnisight/desktop/', () => {
+  it('delivers the desktop’s messages and disconnects a camera that tries to impersonate it', async () => {
+    const svc = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets: noSecrets, log: silentLogger() });
+    await svc.start();
+    const url = `mqtt://${svc.endpoint()!.host}:${svc.endpoint()!.port}`;
+    const camera = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    const listener = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    const heard: string[] = [];
+    listener.on('message', (_t, p) => heard.push(p.toString()));
+    await listener.subscribeAsync('omnisight/desktop/#', { qos: 1 });
+    try {
+      expect(svc.publish('omnisight/desktop/fl/announce', 'from the desktop')).toBe(true);
+      await waitFor(() => heard.length === 1);
+      const closed = new Promise<void>((r) => camera.once('close', () => r()));
+      camera.publish('omnisight/desktop/fl/announce', 'forged', { qos: 0 });
+      await closed;
+      // Guessing the desktop's login does not help either.
+      await expect(mqtt.connectAsync(url, { username: 'omnisight-desktop', password: 'guess', reconnectPeriod: 0 })).rejects.toThrow();
+      expect(svc.publish('omnisight/desktop/outcomes/B8A44F7D507D', 'second')).toBe(true);
+      await waitFor(() => heard.length === 2);
+      expect(heard).toEqual(['from the desktop', 'second']);
+    } finally {
+      await camera.endAsync(true).catch(() => undefined);
+      await listener.endAsync(true);
+      await svc.close();
+    }
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -31,7 +31,7 @@ export type IngestResult =
   | {
       accepted: true;
       camera: string;
-      kind: 'detections' | 'heartbeat';
+      kind: 'detections' | 'heartbeat' | 'fl';
       /** Signing key id and boot epoch of the message; `version` is the app version a heartbeat names. */
       key: string;
       epoch: number;
@@ -103,6 +103,7 @@ export const toReport = (m: VerifiedMessage): Report | undefined => {
   const frame = m.data.body.frame;
   return {
     camera: m.envelope.camera,
+    epoch: m.envelope.epoch,
     seq: m.envelope.seq,
     frameTs: frame.timestamp,
     receivedAt: m.receivedAt,
@@ -138,7 +139,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     if (m.data.kind === 'heartbeat') topology.heartbeat(cam, receivedAt);
     const report = toReport(m);
     const outputs = report ? ingestReport(report) : [];
-    const st = m.data.kind === 'heartbeat' ? m.data.body : m.data.body.stats;
+    const st = m.data.kind === 'heartbeat' ? m.data.body : m.data.kind === 'detections' ? m.data.body.stats : undefined;
     const stats = st ? { inferenceMs: st.inference_ms, fpsCamera: st.fps_camera, fpsProcessed: st.fps_processed, fpsSkipped: st.fps_skipped } : undefined;
     // Checked after fusion: an equivocating report quarantines its camera and must not count downstream either.
     const verified: VerifiedDetections | undefined =

@@ -11,7 +11,7 @@ export const SIGNING_DOMAIN = 'omnisight.v2';
 export const MAX_EPOCH = 0xffff_ffff;
 export const objectClasses = ['Human', 'Car', 'Truck', 'Bus', 'Bike', 'Animal', 'Other'] as const;
 export type ObjectClass = (typeof objectClasses)[number];
-export type MessageKind = 'detections' | 'heartbeat';
+export type MessageKind = 'detections' | 'heartbeat' | 'fl';
 
 export interface Envelope {
   v: 2;
@@ -55,7 +55,7 @@ export function checkEnvelope(x: unknown): Envelope | string {
   if (typeof o.epoch !== 'number' || !Number.isSafeInteger(o.epoch) || o.epoch < 1 || o.epoch > MAX_EPOCH) return 'epoch must be an integer 1..2^32-1';
   if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 1) return 'seq must be a positive integer';
   if (typeof o.sent !== 'number' || !Number.isSafeInteger(o.sent) || o.sent < 0) return 'sent must be a millisecond timestamp';
-  if (o.kind !== 'detections' && o.kind !== 'heartbeat') return 'kind must be detections or heartbeat';
+  if (o.kind !== 'detections' && o.kind !== 'heartbeat' && o.kind !== 'fl') return 'kind must be detections, heartbeat or fl';
   if (typeof o.key !== 'string' || !KEY_ID.test(o.key)) return 'key must be the key id: 16 lower-case hex digits';
   if (typeof o.body !== 'string') return 'body must be a JSON text';
   if (typeof o.sig !== 'string' || !SIG_B64.test(o.sig)) return 'sig must be 64 bytes of standard base64';
@@ -107,6 +107,19 @@ export const heartbeatBodySchema = z.object({
   fps_skipped: z.number().nonnegative(),
   inference_ms: z.number().nonnegative(),
   mem_bytes: z.number().nonnegative().optional(),
-  model: z.string().max(128).optional(),
+  /** The loaded head (docs/protocol.md, fl1); older apps send a model name. */
+  model: z.union([z.string().max(128), z.object({ name: z.string().max(128), version: z.number().int().nonnegative() })]).optional(),
+  /** The loaded head's metric on the camera's held-out samples (fl1), aggregates only. */
+  head: z
+    .object({ version: z.number().int().nonnegative(), heldOut: z.number().int().nonnegative(), logLoss: z.number().nonnegative(), accuracy: z.number().min(0).max(1) })
+    .optional(),
 });
 export type HeartbeatBody = z.infer<typeof heartbeatBodySchema>;
+
+/**
+ * A federated-learning message (docs/protocol.md, fl1). The swarm checks only that it names a round
+ * and a phase; the federated server validates the rest strictly, after the swarm verified the
+ * signature: one trust path, one judge per layer.
+ */
+export const flBodySchema = z.looseObject({ round: z.string().max(64), phase: z.string().max(16) });
+export type FlBody = z.infer<typeof flBodySchema>;

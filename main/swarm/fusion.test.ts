@@ -161,3 +161,40 @@ describe('fusion', () => {
     expect(f.zones().find((z) => z.zone === 'C')!.covering).toEqual(['C0', 'C1']);
   });
 });
+
+describe('fusion outcomes (the cameras’ labels for federated learning)', () => {
+  it('labels each detection by (camera, epoch, seq, index): confirmed when it was part of a confirmed event, else not, once its window closes', () => {
+    let clock = 0;
+    const got: { camera: string; epoch: number; seq: number; index: number; confirmed: boolean }[] = [];
+    const f = createFusion({ zones, windowMs: 1_000, graceMs: 1_000, now: () => clock, onOutcomes: (items) => got.push(...items) });
+    for (const c of ['C0', 'C1', 'C2', 'C3']) f.setCamera(c, both); // f = 1: two cameras confirm
+    const rep = (camera: string, seq: number, ts: number, boxes: ReturnType<typeof boxAt>[]): Report => ({
+      camera, epoch: 3, seq, frameTs: ts, receivedAt: ts, raw: `${camera}/${seq}`,
+      observations: boxes.map((box, i) => ({ box, cls: 'Human', trackId: `${camera}-${i}`, ts })),
+    });
+    // C0: index 0 a real person (zone A), index 1 a lone false alarm in zone B, index 2 outside every zone.
+    f.ingest(rep('C0', 10, 1_000, [boxAt(0.5), boxAt(1.5), boxAt(1.9, 1.5)]));
+    expect(got).toEqual([{ camera: 'C0', epoch: 3, seq: 10, index: 2, confirmed: false }]);
+    // C1 confirms the person: C0's and C1's detections are labelled at once.
+    f.ingest(rep('C1', 4, 1_100, [boxAt(0.52)]));
+    expect(got.slice(1)).toEqual([
+      { camera: 'C0', epoch: 3, seq: 10, index: 0, confirmed: true },
+      { camera: 'C1', epoch: 3, seq: 4, index: 0, confirmed: true },
+    ]);
+    // A later detection joining the confirmed event is labelled at once too.
+    f.ingest(rep('C2', 7, 1_200, [boxAt(0.51)]));
+    expect(got.at(-1)).toEqual({ camera: 'C2', epoch: 3, seq: 7, index: 0, confirmed: true });
+    const before = got.length;
+    // The false alarm is labelled only when its candidate closes unconfirmed.
+    clock = 1_000 + 1_000 + 999;
+    f.tick();
+    expect(got.length).toBe(before);
+    clock = 10_000;
+    f.tick();
+    expect(got.slice(before)).toEqual([{ camera: 'C0', epoch: 3, seq: 10, index: 1, confirmed: false }]);
+    // Without an epoch (an unsigned simulation) there are no outcomes.
+    got.length = 0;
+    f.ingest({ ...rep('C3', 1, 20_000, [boxAt(0.5)]), epoch: undefined });
+    expect(got).toEqual([]);
+  });
+});

@@ -31,6 +31,8 @@ export interface Observation {
 }
 export interface Report {
   camera: string;
+  /** The envelope's boot epoch; with seq and an observation's index it names one detection (outcomes). */
+  epoch?: number;
   seq: number;
   /** Capture time of the frame, ms. */
   frameTs: number;
@@ -76,6 +78,19 @@ export type FusionOutput =
   | { type: 'unconfirmed'; zone: string; cls: ObjectClass; startTs: number; endTs: number; reporters: string[]; silent: string[]; f: number; n: number; overruled: boolean }
   | { type: 'equivocation'; proof: EquivocationProof };
 
+/**
+ * What became of one detection (the camera's label for federated learning, docs/protocol.md fl1):
+ * confirmed = it was one of the reports of an event the swarm confirmed.
+ */
+export interface DetectionOutcome {
+  camera: string;
+  epoch: number;
+  seq: number;
+  /** Position of the observation in the report's observations array. */
+  index: number;
+  confirmed: boolean;
+}
+
 export interface FusionOptions {
   zones: readonly Zone[];
   /** Reports of one event must fall within this window of each other, ms. */
@@ -95,6 +110,12 @@ export interface FusionOptions {
   /** How long a camera's observations are remembered for equivocation checks, ms. */
   equivocationHorizonMs?: number;
   reputationHalfLifeMs?: number;
+  /**
+   * Called with the outcome of detections as soon as it is known: at once for a detection joining a
+   * confirmed event or falling outside every zone, when its candidate closes otherwise. Reports
+   * without an epoch (unsigned simulations) have none.
+   */
+  onOutcomes?: (items: DetectionOutcome[]) => void;
   now: () => number;
 }
 
@@ -145,7 +166,11 @@ interface Candidate {
   x: number;
   y: number;
   event?: ConfirmedEvent;
+  /** Detections waiting for this candidate's outcome (until it is confirmed or closes). */
+  members: { camera: string; epoch: number; seq: number; index: number }[];
 }
+/** Bound on the detections one unconfirmed candidate remembers for outcomes; later ones get none. */
+const MAX_MEMBERS = 4096;
 
 interface Seen {
   cls: ObjectClass;
@@ -260,17 +285,31 @@ export function createFusion(opts: FusionOptions): Fusion {
     return [{ type: 'equivocation', proof }];
   };
 
+  const emitOutcomes = (items: DetectionOutcome[]): void => {
+    if (items.length && opts.onOutcomes) opts.onOutcomes(items);
+  };
+
   const ingest = (r: Report): FusionOutput[] => {
+    const outcomes: DetectionOutcome[] = [];
+    try {
+      return ingestReport(r, outcomes);
+    } finally {
+      emitOutcomes(outcomes);
+    }
+  };
+
+  const ingestReport = (r: Report, outcomes: DetectionOutcome[]): FusionOutput[] => {
     const cov = cameras.get(r.camera);
     if (!cov || quarantine.has(r.camera)) return [];
     const out: FusionOutput[] = [];
+    const epoch = r.epoch;
     const lf = lastFrame.get(r.camera);
     if (lf === undefined || r.frameTs > lf) lastFrame.set(r.camera, r.frameTs);
     for (const o of r.observations) {
       const proof = checkEquivocation(r, o);
       if (proof) return [...out, ...doQuarantine(proof)];
     }
-    for (const o of r.observations) {
+    for (const [index, o] of r.observations.entries()) {
       const g = cov.toGround(o.box);
       let zone: string | undefined;
       for (const z of cov.zones) {
@@ -280,7 +319,11 @@ export function createFusion(opts: FusionOptions): Fusion {
           break;
         }
       }
-      if (zone === undefined) continue; // outside every zone this camera covers
+      if (zone === undefined) {
+        // Outside every zone this camera covers: it cannot contribute to any event.
+        if (epoch !== undefined) outcomes.push({ camera: r.camera, epoch, seq: r.seq, index, confirmed: false });
+        continue;
+      }
       const key = `${zone}|${o.cls}`;
       let list = open.get(key);
       if (!list) open.set(key, (list = []));
@@ -296,7 +339,7 @@ export function createFusion(opts: FusionOptions): Fusion {
         }
       }
       if (!cand) {
-        cand = { zone, cls: o.cls, startTs: o.ts, lastTs: o.ts, cams: new Map(), pts: new Map(), x: g.x, y: g.y };
+        cand = { zone, cls: o.cls, startTs: o.ts, lastTs: o.ts, cams: new Map(), pts: new Map(), x: g.x, y: g.y, members: [] };
         list.push(cand);
         openCount++;
       }
@@ -311,12 +354,14 @@ export function createFusion(opts: FusionOptions): Fusion {
       const n = nOf(zone);
       const f = faultBound(n, opts.maxF);
       if (cand.event) {
+        if (epoch !== undefined) outcomes.push({ camera: r.camera, epoch, seq: r.seq, index, confirmed: true });
         if (!cand.event.confirmers.includes(r.camera)) cand.event.confirmers.push(r.camera);
         cand.event.endTs = cand.lastTs;
         cand.event.x = cand.x;
         cand.event.y = cand.y;
         continue;
       }
+      if (epoch !== undefined && cand.members.length < MAX_MEMBERS) cand.members.push({ camera: r.camera, epoch, seq: r.seq, index });
       // Distinct cameras with a report within the window of this one.
       let agreeing = 0;
       for (const ts of cand.cams.values()) if (Math.abs(ts - o.ts) <= W) agreeing++;
@@ -338,6 +383,8 @@ export function createFusion(opts: FusionOptions): Fusion {
           closed: false,
         };
         out.push({ type: 'confirmed', event: cand.event });
+        for (const m of cand.members) if (!quarantine.has(m.camera)) outcomes.push({ ...m, confirmed: true });
+        cand.members = [];
       }
     }
     return out;
@@ -346,6 +393,7 @@ export function createFusion(opts: FusionOptions): Fusion {
   const tick = (): FusionOutput[] => {
     const t = now();
     const out: FusionOutput[] = [];
+    const outcomes: DetectionOutcome[] = [];
     for (const [key, list] of open) {
       for (let i = list.length - 1; i >= 0; i--) {
         const c = list[i]!;
@@ -368,6 +416,7 @@ export function createFusion(opts: FusionOptions): Fusion {
           for (const cam of silent) rep.disagree(cam, t);
           out.push({ type: 'closed', event: c.event });
         } else {
+          for (const m of c.members) if (!quarantine.has(m.camera)) outcomes.push({ ...m, confirmed: false });
           // Not confirmed. Its reporters were overruled only if a quorum (f+1) was looking and silent.
           const overruled = silent.length >= f + 1;
           if (overruled) for (const cam of c.cams.keys()) rep.disagree(cam, t);
@@ -376,6 +425,7 @@ export function createFusion(opts: FusionOptions): Fusion {
       }
       if (!list.length) open.delete(key);
     }
+    emitOutcomes(outcomes);
     return out;
   };
 

@@ -224,3 +224,26 @@ describe('swarm service', () => {
     again.close();
   });
 });
+
+describe('federated-learning messages (envelope kind "fl")', () => {
+  it('hands only verified fl bodies to onVerifiedFl, never to onMessage, and refuses forgeries and replays', () => {
+    const s = setup();
+    const fl: unknown[] = [];
+    const other: unknown[] = [];
+    s.svc.onVerifiedFl((m) => fl.push([m.serial, m.body]));
+    s.svc.onMessage((m) => other.push(m));
+    const cam = cams[0]!;
+    const body = JSON.stringify({ round: 'r1', phase: 'advertise', cPk: 'x', sPk: 'y' });
+    const msg = (seq: number, signer = cam, kind: 'fl' | 'heartbeat' = 'fl') =>
+      sealEnvelope({ camera: cam, epoch: 2, seq, sent: s.now(), kind, key: simKey(cam).keyId, body }, simKey(signer).privateKey);
+    expect(s.svc.ingest(msg(1), s.now(), `axis/${cam}/omnisight/fl`)).toMatchObject({ accepted: true, kind: 'fl' });
+    expect(fl).toEqual([[cam, { round: 'r1', phase: 'advertise', cPk: 'x', sPk: 'y' }]]);
+    expect(other).toEqual([]);
+    // A replay, a forgery, a topic of another kind: refused, nothing handed on.
+    expect(s.svc.ingest(msg(1), s.now(), `axis/${cam}/omnisight/fl`)).toMatchObject({ accepted: false, reason: expect.stringMatching(/replay/) });
+    expect(s.svc.ingest(msg(2, cams[1]), s.now(), `axis/${cam}/omnisight/fl`)).toMatchObject({ accepted: false, reason: 'bad_signature' });
+    expect(s.svc.ingest(msg(3), s.now(), `axis/${cam}/omnisight/heartbeat`)).toMatchObject({ accepted: false, reason: 'topic_mismatch' });
+    expect(fl).toHaveLength(1);
+    s.close();
+  });
+});

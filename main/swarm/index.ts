@@ -12,7 +12,7 @@
 // camera by its serial, the name it signs its messages with (the envelope's `camera`); the app's
 // camera id (CameraId) is the fleet's, which alone maps a serial to it (FleetService.cameraIdOf).
 import type { SwarmEvent, SwarmQuarantine } from '../../preload/contract';
-import type { DetectionsBody, Envelope, HeartbeatBody } from './envelope';
+import type { DetectionsBody, Envelope, FlBody, HeartbeatBody } from './envelope';
 import type { AuditLog } from '../audit';
 import type { EventBus } from '../kernel/bus';
 import type { Handlers } from '../kernel/dispatcher';
@@ -21,12 +21,12 @@ import type { Logger } from '../kernel/logger';
 import type { Db } from '../store';
 import { createCoordinator, type Coordinator, type IngestResult, type RawMessage, type VerifiedDetections } from './coordinator';
 import type { ZoneConfig } from './coverage';
-import type { CameraCoverage, ConfirmedEvent, EquivocationProof, FusionOutput, Zone } from './fusion';
+import type { CameraCoverage, ConfirmedEvent, DetectionOutcome, EquivocationProof, FusionOutput, Zone } from './fusion';
 import { createInsights, type Decision, type Insights } from './insights';
 import { swarmStatements, type StoredEvent } from './statements';
 import { formReasons, type KeyRegistry, type RecordedKey, type RejectReason, type VerifyMode, type WorkerVerdict } from './verify';
 
-export type { CameraCoverage, Zone } from './fusion';
+export type { CameraCoverage, DetectionOutcome, Zone } from './fusion';
 export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
 export type { IngestResult, RawMessage, VerifiedDetections } from './coordinator';
 export { createVerifyPool, type VerifyPool, type VerifyPoolOptions } from './verify-pool';
@@ -49,6 +49,14 @@ export type { RejectReason } from './verify';
 export type CameraMessage =
   | { kind: 'detections'; serial: string; envelope: Envelope; body: DetectionsBody; receivedAt: number; verified: boolean }
   | { kind: 'heartbeat'; serial: string; envelope: Envelope; body: HeartbeatBody; receivedAt: number; verified: boolean };
+
+/** A verified federated-learning message (envelope kind "fl"): only these reach the federated server. */
+export interface VerifiedFlMessage {
+  serial: string;
+  envelope: Envelope;
+  body: FlBody;
+  receivedAt: number;
+}
 
 /** A message refused because it is not well-formed (size, JSON, envelope, topic, body). */
 export interface BadMessage {
@@ -158,6 +166,13 @@ export interface SwarmService {
   onMessage(listener: (m: CameraMessage) => void): () => void;
   /** Messages refused as not well-formed (the fleet counts them as bad input on the camera). */
   onRefused(listener: (b: BadMessage) => void): () => void;
+  /**
+   * Federated-learning messages that passed every check (signature, recorded key, epoch, replay),
+   * in every mode; never an unverified one. The federated server's only input from cameras.
+   */
+  onVerifiedFl(listener: (m: VerifiedFlMessage) => void): () => void;
+  /** What became of verified detections, by (camera, epoch, seq, index): the cameras' labels (fl1 outcomes). */
+  onOutcomes(listener: (items: DetectionOutcome[]) => void): () => void;
   coordinator: Coordinator;
   insights: Insights;
   handlers: Handlers;
@@ -216,6 +231,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   };
   let zoneState = readZones();
   const zoneListeners = new Set<() => void>();
+  const outcomeListeners = new Set<(items: DetectionOutcome[]) => void>();
   const detectionListeners = new Set<Parameters<SwarmService['onVerifiedDetections']>[0]>();
 
   // Replay state (envelope v2): loaded at start, written back once per ingest batch before the batch
@@ -235,7 +251,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     mode,
     replayStore: { load: () => sql.loadReplay(), save: (entries) => sql.saveReplay(entries, now()) },
     skewToleranceMs: deps.skewToleranceMs,
-    fusion: { zones: zoneState.zones, windowMs: deps.windowMs, maxF: deps.maxF },
+    fusion: { zones: zoneState.zones, windowMs: deps.windowMs, maxF: deps.maxF, onOutcomes: (items) => emit(outcomeListeners, items) },
     topology: { heartbeatIntervalMs, missedHeartbeats: deps.missedHeartbeats },
     onFusionLatency: (s) => deps.onFusionLatency?.(s, coordinator.fusion.openCandidates()),
     transaction: (fn) => sql.transaction(fn),
@@ -344,6 +360,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
 
   const messageListeners = new Set<(m: CameraMessage) => void>();
   const refusedListeners = new Set<(b: BadMessage) => void>();
+  const flListeners = new Set<(m: VerifiedFlMessage) => void>();
   const guard = (fn: () => void): void => {
     try {
       fn();
@@ -407,11 +424,14 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         log.error({ err }, 'swarm: recording an ingested message failed');
       }
       // Listeners run after the swarm's own bookkeeping; a failing one changes nothing of the verdict.
-      if (r.accepted) {
+      if (r.accepted && r.message.data.kind === 'fl') {
+        const v = r.message;
+        emit(flListeners, { serial: r.camera, envelope: v.envelope, body: v.data.body as FlBody, receivedAt: v.receivedAt });
+      } else if (r.accepted) {
         const v = r.message;
         emit(messageListeners, { kind: v.data.kind, serial: r.camera, envelope: v.envelope, body: v.data.body, receivedAt: v.receivedAt, verified: true } as CameraMessage);
         if (r.verified) for (const l of detectionListeners) guard(() => l(r.camera, r.verified!.frameTs, r.verified!.observations));
-      } else if (r.unverified) {
+      } else if (r.unverified && r.unverified.data.kind !== 'fl') {
         const u = r.unverified;
         emit(messageListeners, { kind: u.data.kind, serial: u.envelope.camera, envelope: u.envelope, body: u.data.body, receivedAt: m.receivedAt, verified: false } as CameraMessage);
       } else if (formReasons.has(r.reason)) {
@@ -535,6 +555,14 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     onRefused(listener) {
       refusedListeners.add(listener);
       return () => refusedListeners.delete(listener);
+    },
+    onOutcomes(listener) {
+      outcomeListeners.add(listener);
+      return () => outcomeListeners.delete(listener);
+    },
+    onVerifiedFl(listener) {
+      flListeners.add(listener);
+      return () => flListeners.delete(listener);
     },
     coordinator,
     insights,

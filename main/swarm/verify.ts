@@ -6,6 +6,8 @@ import {
   checkEnvelope,
   detectionsBodySchema,
   heartbeatBodySchema,
+  flBodySchema,
+  type FlBody,
   MAX_ENVELOPE_BYTES,
   signingInput,
   type DetectionsBody,
@@ -39,7 +41,7 @@ export interface KeyRegistry {
   get(serial: string): RecordedKey | undefined;
 }
 
-export type VerifiedBody = { kind: 'detections'; body: DetectionsBody } | { kind: 'heartbeat'; body: HeartbeatBody };
+export type VerifiedBody = { kind: 'detections'; body: DetectionsBody } | { kind: 'heartbeat'; body: HeartbeatBody } | { kind: 'fl'; body: FlBody };
 export interface VerifiedMessage {
   envelope: Envelope;
   /** The exact payload text, kept as proof (it carries the signature). */
@@ -133,7 +135,7 @@ export function ed25519PublicKey(rawBase64: string): crypto.KeyObject {
 
 const MAX_TRACKED_CAMERAS = 10_000;
 const AUDIT_FOLD_MS = 10_000;
-const TOPIC = /^axis\/([^/]+)\/omnisight\/(detections|heartbeat)$/;
+const TOPIC = /^axis\/([^/]+)\/omnisight\/(detections|heartbeat|fl)$/;
 
 /** A message that is well-formed: envelope and body parsed, nothing about trust checked yet. */
 export interface ParsedMessage {
@@ -174,6 +176,11 @@ export function parseMessage(payload: string | Uint8Array, topic: string | undef
     const b = detectionsBodySchema.safeParse(body);
     if (!b.success) return { ok: false, reason: 'bad_body', camera: cam, detail: `detections body: ${issue(b.error)}` };
     return { ok: true, parsed: { envelope: env, raw, data: { kind: 'detections', body: b.data } } };
+  }
+  if (env.kind === 'fl') {
+    const f = flBodySchema.safeParse(body);
+    if (!f.success) return { ok: false, reason: 'bad_body', camera: cam, detail: `fl body: ${issue(f.error)}` };
+    return { ok: true, parsed: { envelope: env, raw, data: { kind: 'fl', body: f.data } } };
   }
   const b = heartbeatBodySchema.safeParse(body);
   if (!b.success) return { ok: false, reason: 'bad_body', camera: cam, detail: `heartbeat body: ${issue(b.error)}` };

@@ -203,9 +203,14 @@ int signer_rotate(signer *s, char *err, size_t errlen) {
 }
 
 int envelope_build(signer *s, const char *kind, int64_t sent_ms, const char *body, size_t body_len, jbuf *out) {
+  return envelope_build_seq(s, kind, sent_ms, body, body_len, out, NULL);
+}
+
+int envelope_build_seq(signer *s, const char *kind, int64_t sent_ms, const char *body, size_t body_len, jbuf *out, uint64_t *seq_out) {
   static char input[ENVELOPE_MAX_BYTES + 256];
   pthread_mutex_lock(&s->mu);
   uint64_t seq = s->next_seq;
+  if (seq_out) *seq_out = seq;
   /* Signing input: omnisight.v2\n<camera>\n<epoch>\n<seq>\n<sent>\n<kind>\n<key>\n<body> (no trailing newline). */
   int head = snprintf(input, sizeof input, "omnisight.v2\n%s\n%" PRIu32 "\n%" PRIu64 "\n%" PRId64 "\n%s\n%s\n",
                       s->serial, s->epoch, seq, sent_ms, kind, s->key_id);

@@ -32,6 +32,8 @@ int signer_init(signer *s, const char *dir, const char *serial, char *err, size_
 int signer_rotate(signer *s, char *err, size_t errlen);
 /* Builds one envelope into out. Returns 0, or -1 when it would exceed 64 KiB. */
 int envelope_build(signer *s, const char *kind, int64_t sent_ms, const char *body, size_t body_len, jbuf *out);
+/* The same, telling the caller the seq it signed (the detections' outcomes refer to it). */
+int envelope_build_seq(signer *s, const char *kind, int64_t sent_ms, const char *body, size_t body_len, jbuf *out, uint64_t *seq_out);
 /* {"camera","key","publicKey","version","epoch"} as identity.cgi returns it. */
 void signer_identity_json(signer *s, const char *version, jbuf *out);
 /* The key id (copied under the lock). */

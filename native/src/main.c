@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "fl.h"
 #include "hal.h"
 #include "identity.h"
 #include "json.h"
@@ -30,6 +31,7 @@
 #define FPS_WINDOW 256
 
 static volatile sig_atomic_t g_stop;
+static fl_client *_Atomic g_fl; /* for identity.cgi's "model" (the HTTP thread), set once it exists */
 static atomic_int g_connected;
 static atomic_int g_announce; /* publish a heartbeat right away (set on every (re)connect) */
 
@@ -103,7 +105,10 @@ static void stats_window(const stats_t *st, int64_t now, int *fps, double *infer
   *infer = n ? sum / n : 0;
 }
 
-static void build_detections(jbuf *b, const hal_frame *f, stats_t *st, double min_score, int64_t now) {
+/* Builds the detections body; the observations kept (score >= min_score, p >= the head's dropBelow)
+ * have their head features in feats[0..*n_kept), by their index in `observations`. */
+static void build_detections(jbuf *b, const hal_frame *f, stats_t *st, double min_score, int64_t now, fl_client *fl,
+                             float (*feats)[HEAD_FEATURES], size_t *n_kept) {
   int fps;
   double infer;
   stats_window(st, now, &fps, &infer);
@@ -118,13 +123,22 @@ static void build_detections(jbuf *b, const hal_frame *f, stats_t *st, double mi
     double t = clamp01(fmin(d->y1, d->y2) / f->height), btm = clamp01(fmax(d->y1, d->y2) / f->height);
     l = round(l * 1e4) / 1e4; r = round(r * 1e4) / 1e4; t = round(t * 1e4) / 1e4; btm = round(btm * 1e4) / 1e4;
     if (!(l < r) || !(t < btm)) continue; /* degenerate after clamping: nothing visible */
+    /* The confirmation head sees what the desktop will see: the rounded box, class and score. */
+    const char *cls = scene_class(d->cls);
+    double score = round(clamp01(d->score) * 1e3) / 1e3;
+    float *x = feats[*n_kept];
+    head_features(x, l, t, r, btm, cls, score);
+    int keep;
+    fl_score(fl, x, &keep);
+    if (!keep) continue;
+    (*n_kept)++;
     if (!first) jb_raw(b, ",");
     first = 0;
     jb_raw(b, "{\"bounding_box\":{\"left\":");
     jb_num(b, l, 4); jb_raw(b, ",\"top\":"); jb_num(b, t, 4);
     jb_raw(b, ",\"right\":"); jb_num(b, r, 4); jb_raw(b, ",\"bottom\":"); jb_num(b, btm, 4);
-    jb_fmt(b, "},\"class\":{\"type\":\"%s\",\"score\":", scene_class(d->cls));
-    jb_num(b, clamp01(d->score), 3);
+    jb_fmt(b, "},\"class\":{\"type\":\"%s\",\"score\":", cls);
+    jb_num(b, score, 3);
     jb_raw(b, "},\"track_id\":");
     char synth[HAL_TRACK_LEN];
     const char *tid = d->track_id;
@@ -157,7 +171,7 @@ static long resident_bytes(void) {
   return rss * sysconf(_SC_PAGESIZE);
 }
 
-static void build_heartbeat(jbuf *b, stats_t *st, const char *model, int64_t now) {
+static void build_heartbeat(jbuf *b, stats_t *st, fl_client *fl, int64_t now) {
   int fps;
   double infer;
   stats_window(st, now, &fps, &infer);
@@ -165,17 +179,30 @@ static void build_heartbeat(jbuf *b, stats_t *st, const char *model, int64_t now
   jb_fmt(b, "{\"app\":\"%s\",\"version\":\"%s\",\"uptime_s\":%" PRId64 ",\"fps_camera\":%d,\"fps_processed\":%d,\"fps_skipped\":%d,\"inference_ms\":",
          APP_NAME, OMNISIGHT_VERSION, (now - st->start_ms) / 1000, fps_cam, fps, fps_cam > fps ? fps_cam - fps : 0);
   jb_num(b, infer, 1);
-  jb_fmt(b, ",\"mem_bytes\":%ld,\"model\":", resident_bytes());
-  jb_str(b, model, strlen(model));
+  jb_fmt(b, ",\"mem_bytes\":%ld", resident_bytes());
+  fl_heartbeat_json(fl, b); /* "model": the confirmation head in use (docs/protocol.md, fl1) */
   jb_raw(b, "}");
 }
 
+typedef struct {
+  struct mosquitto *mq;
+  signer *sg;
+  fl_client *fl;
+  char topic_det[96], topic_hb[96], topic_fl[96];
+  unsigned long dropped;
+} publisher;
+
 static void on_connect(struct mosquitto *m, void *ud, int rc) {
-  (void)m; (void)ud;
+  publisher *p = ud;
   if (rc == 0) {
     atomic_store(&g_connected, 1);
     atomic_store(&g_announce, 1);
     LOGI("connected to the MQTT broker");
+    /* A clean session: subscribe again on every (re)connect. */
+    for (const char *const *t = fl_topics(p->fl); *t; t++) {
+      int r = mosquitto_subscribe(m, NULL, *t, 1);
+      if (r != MOSQ_ERR_SUCCESS) LOGW("cannot subscribe to %s: %s", *t, mosquitto_strerror(r));
+    }
   } else {
     LOGW("MQTT broker refused the connection: %s", mosquitto_connack_string(rc));
   }
@@ -187,18 +214,20 @@ static void on_disconnect(struct mosquitto *m, void *ud, int rc) {
   if (rc != 0) LOGW("lost the MQTT connection; reconnecting");
 }
 
-typedef struct {
-  struct mosquitto *mq;
-  signer *sg;
-  char topic_det[96], topic_hb[96];
-  unsigned long dropped;
-} publisher;
+/* The desktop's messages (fl1 rounds, outcomes): handled on the MQTT thread. */
+static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg) {
+  (void)m;
+  publisher *p = ud;
+  if (msg->payloadlen > 0) fl_on_message(p->fl, msg->topic, msg->payload, (size_t)msg->payloadlen, mono_ms());
+}
 
-static void publish(publisher *p, const char *kind, const char *body, size_t len) {
+/* Main thread only (detections and heartbeats). */
+static void publish(publisher *p, const char *kind, const char *body, size_t len, uint64_t *seq) {
   static char env[ENVELOPE_MAX_BYTES + 1];
   jbuf out;
   jb_init(&out, env, sizeof env);
-  if (envelope_build(p->sg, kind, wall_ms(), body, len, &out) < 0) {
+  if (envelope_build_seq(p->sg, kind, wall_ms(), body, len, &out, seq) < 0) {
+    if (seq) *seq = 0;
     LOGW("a %s message would exceed 64 KiB; dropped", kind);
     return;
   }
@@ -206,6 +235,35 @@ static void publish(publisher *p, const char *kind, const char *body, size_t len
   int rc = mosquitto_publish(p->mq, NULL, hb ? p->topic_hb : p->topic_det, (int)out.len, out.buf, hb ? 1 : 0, false);
   if (rc != MOSQ_ERR_SUCCESS && p->dropped++ % 100 == 0)
     LOGW("publish failed (%s); %lu messages dropped so far", mosquitto_strerror(rc), p->dropped);
+}
+
+/* fl1 messages: signed envelopes of kind "fl" (same key, epoch and seq counter), QoS 1. Called on
+ * the MQTT thread only, hence a buffer of its own. */
+static void publish_fl(void *ctx, const char *body, size_t len) {
+  publisher *p = ctx;
+  static char env[ENVELOPE_MAX_BYTES + 1];
+  jbuf out;
+  jb_init(&out, env, sizeof env);
+  if (envelope_build(p->sg, "fl", wall_ms(), body, len, &out) < 0) {
+    LOGW("an fl message would exceed 64 KiB; dropped");
+    return;
+  }
+  int rc = mosquitto_publish(p->mq, NULL, p->topic_fl, (int)out.len, out.buf, 1, false);
+  if (rc != MOSQ_ERR_SUCCESS) LOGW("fl publish failed (%s)", mosquitto_strerror(rc));
+}
+
+/* The package's model/ folder: next to the executable (AXIS OS runs the app from its package
+ * folder; the simulator runs the installed executable), unless OMNISIGHT_MODEL_DIR says otherwise. */
+static void model_dir(char *out, size_t cap) {
+  const char *env = getenv("OMNISIGHT_MODEL_DIR");
+  if (env && *env) { snprintf(out, cap, "%s", env); return; }
+  char exe[512];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) { snprintf(out, cap, "/usr/local/packages/" APP_NAME "/model"); return; }
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash) *slash = '\0';
+  snprintf(out, cap, "%s/model", exe);
 }
 
 /* ---- HTTP routes behind the camera's reverse proxy (see identity.h) ------------------------ */
@@ -284,7 +342,17 @@ static int handle_http(void *ctx, const http_request *req, jbuf *out, const char
   /* Exact paths only: the proxy maps /local/omnisight/<apiPath>/rest to <target>/rest, so a suffix
    * match would let a viewer path reach an admin action. */
   if (strcmp(req->path, "/identity.cgi") == 0) {
-    if (get) { signer_identity_json(sg, OMNISIGHT_VERSION, out); return 200; }
+    if (get) {
+      signer_identity_json(sg, OMNISIGHT_VERSION, out);
+      fl_client *fl = atomic_load(&g_fl);
+      if (fl && !out->overflow && out->len && out->buf[out->len - 1] == '}') {
+        out->buf[--out->len] = '\0'; /* reopen the object: the head in use and its held-out effect */
+        jb_raw(out, ",\"model\":");
+        fl_model_json(fl, out);
+        jb_raw(out, "}");
+      }
+      return 200;
+    }
     if (post) return json_error(out, 403, "rotation needs an administrator: POST /local/omnisight/admin/identity.cgi?action=rotate");
     return json_error(out, 405, "GET identity.cgi");
   }
@@ -372,14 +440,22 @@ int main(void) {
   mosquitto_lib_init();
   char client_id[64];
   snprintf(client_id, sizeof client_id, "omnisight-%s", sg.serial);
+  char mdir[600];
+  model_dir(mdir, sizeof mdir);
   publisher pub = { .sg = &sg };
+  fl_client *fl = fl_open(&sg, mdir, publish_fl, &pub, err, sizeof err);
+  if (!fl) { LOGE("%s", err); return 1; }
+  pub.fl = fl;
+  atomic_store(&g_fl, fl);
   snprintf(pub.topic_det, sizeof pub.topic_det, "axis/%s/omnisight/detections", sg.serial);
   snprintf(pub.topic_hb, sizeof pub.topic_hb, "axis/%s/omnisight/heartbeat", sg.serial);
-  pub.mq = mosquitto_new(client_id, true, NULL);
+  snprintf(pub.topic_fl, sizeof pub.topic_fl, "axis/%s/omnisight/fl", sg.serial);
+  pub.mq = mosquitto_new(client_id, true, &pub);
   if (!pub.mq) { LOGE("cannot create the MQTT client"); return 1; }
   mosquitto_int_option(pub.mq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
   mosquitto_connect_callback_set(pub.mq, on_connect);
   mosquitto_disconnect_callback_set(pub.mq, on_disconnect);
+  mosquitto_message_callback_set(pub.mq, on_message);
   mosquitto_reconnect_delay_set(pub.mq, 1, 10, true);
   int rc = mosquitto_connect_async(pub.mq, host, (int)port, 30);
   if (rc != MOSQ_ERR_SUCCESS) LOGW("MQTT broker %s:%ld not reachable yet (%s); retrying", host, port, mosquitto_strerror(rc));
@@ -406,10 +482,11 @@ int main(void) {
       if (atomic_load(&g_connected)) {
         jbuf b;
         jb_init(&b, body, sizeof body);
-        build_heartbeat(&b, &st, hal_model(hal), now);
-        publish(&pub, "heartbeat", b.buf, b.len);
+        build_heartbeat(&b, &st, fl, now);
+        publish(&pub, "heartbeat", b.buf, b.len, NULL);
       }
       next_hb = now + 1000;
+      fl_tick(fl, now);
     }
     int wait = (int)(next_hb - mono_ms());
     int r = hal_next(hal, &frame, wait < 0 ? 0 : wait);
@@ -419,9 +496,16 @@ int main(void) {
     stats_add(&st, now, frame.inference_ms, frame.fps_camera);
     jbuf b;
     jb_init(&b, body, sizeof body);
-    build_detections(&b, &frame, &st, min_score, now);
+    static float feats[HAL_MAX_OBS][HEAD_FEATURES];
+    size_t kept = 0;
+    build_detections(&b, &frame, &st, min_score, now, fl, feats, &kept);
     if (b.overflow) { LOGW("a detections body would exceed the limit; frame dropped"); continue; }
-    if (atomic_load(&g_connected)) publish(&pub, "detections", b.buf, b.len);
+    if (atomic_load(&g_connected)) {
+      uint64_t seq = 0;
+      publish(&pub, "detections", b.buf, b.len, &seq);
+      /* Awaiting the desktop's outcomes, which become this camera's labels (never sent anywhere). */
+      if (seq && kept) fl_record(fl, sg.epoch, seq, (const float (*)[HEAD_FEATURES])feats, kept, now);
+    }
   }
 
   LOGI("stopping");
@@ -430,6 +514,8 @@ int main(void) {
   mosquitto_destroy(pub.mq);
   mosquitto_lib_cleanup();
   identity_stop(ids);
+  atomic_store(&g_fl, NULL);
+  fl_close(fl);
   hal_close(hal);
   signer_wipe(&sg);
   LOGI("stopped");

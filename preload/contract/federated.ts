@@ -75,6 +75,28 @@ export const federatedPrivacySchema = z.object({
 });
 export type FederatedPrivacy = z.infer<typeof federatedPrivacySchema>;
 
+/** Who took part at each phase of an fl1 round (docs/protocol.md); null for rounds before fl1. */
+export const federatedRoundDetailSchema = z.object({
+  /** The fl1 round id on the wire. */
+  id: z.string(),
+  threshold: z.number().int(),
+  advertised: z.array(z.string()),
+  declined: z.array(z.object({ serial: z.string(), reason: z.string() })),
+  /** Their share boxes arrived in time (U2). */
+  shared: z.array(z.string()),
+  /** Their masked input arrived in time (U3). */
+  masked: z.array(z.string()),
+  /** Sent their unmasking shares. */
+  unmasked: z.array(z.string()),
+  failedAt: z.enum(['advertise', 'shares', 'masked', 'unmask']).nullable(),
+  /** Camera messages refused (shape or content), with why. */
+  refused: z.array(z.object({ serial: z.string(), phase: z.string(), why: z.string() })),
+  phaseMs: z.record(z.string(), z.number()),
+  /** The model version the cameras trained from. */
+  fromVersion: z.number().int(),
+});
+export type FederatedRoundDetail = z.infer<typeof federatedRoundDetailSchema>;
+
 export const federatedRoundSchema = z.object({
   round: z.number().int(),
   lineage: z.number().int(),
@@ -92,6 +114,7 @@ export const federatedRoundSchema = z.object({
   delta: z.number(),
   reason: z.string().nullable(),
   modelVersion: z.number().int().nullable(),
+  detail: federatedRoundDetailSchema.nullable(),
 });
 export type FederatedRound = z.infer<typeof federatedRoundSchema>;
 
@@ -103,8 +126,9 @@ export const federatedModelSchema = z.object({
   aggregation: z.enum(federatedAggregations),
   algorithm: z.enum(['fedavg', 'fedprox']),
   participants: z.array(z.string()),
-  accuracy: z.number(),
-  loss: z.number(),
+  /** For an fl1 head: the cameras' held-out accuracy/log-loss once they run it (null until reported). */
+  accuracy: z.number().nullable(),
+  loss: z.number().nullable(),
   epsilon: z.number().nullable(),
   delta: z.number(),
   /** SHA-256 of the float32 little-endian parameters: what a deploy ships and a camera checks. */
@@ -112,6 +136,11 @@ export const federatedModelSchema = z.object({
   classes: z.number().int(),
   features: z.number().int(),
   paramCount: z.number().int(),
+  /** The model's name (fl1: omnisight.head.confirm.v1); null for models before fl1. */
+  name: z.string().nullable(),
+  /** How many cameras reported the metric, over how many held-out samples. */
+  metricCameras: z.number().int(),
+  metricSamples: z.number().int(),
 });
 export type FederatedModel = z.infer<typeof federatedModelSchema>;
 

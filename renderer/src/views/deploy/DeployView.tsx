@@ -319,7 +319,7 @@ export function DeployView() {
               <option value="">none</option>
               {models.map((m) => (
                 <option key={m.version} value={String(m.version)}>
-                  v{m.version} · round {m.round} · {m.aggregation} · accuracy {(m.accuracy * 100).toFixed(1)}%
+                  v{m.version} · round {m.round} · {m.aggregation} · {m.accuracy === null ? 'accuracy not reported yet' : `accuracy ${(m.accuracy * 100).toFixed(1)}%`}
                 </option>
               ))}
             </select>

@@ -125,7 +125,11 @@ export function FederatedView() {
   const dp = status.privacy;
   const running = status.running;
   const lineageRounds = rounds.filter((r) => r.lineage === status.lineage).reverse();
-  const chart = lineageRounds.filter((r) => r.status === 'completed').map((r) => ({ round: r.round, accuracy: r.accuracy, loss: r.loss }));
+  // The desktop holds no data: a model's accuracy and loss are what the cameras report on their own held-out detections once they run it.
+  const chart = models
+    .filter((m) => m.lineage === status.lineage && m.accuracy !== null)
+    .sort((a, b) => a.round - b.round)
+    .map((m) => ({ round: m.round, accuracy: m.accuracy, loss: m.loss }));
   const done = run ? Math.max(0, Math.min(run.count, status.lastRound - run.from + 1)) : 0;
 
   return (
@@ -133,7 +137,7 @@ export function FederatedView() {
       <header className="view-header">
         <h1>Federated</h1>
         <p className="muted">
-          Cameras improve a shared detector head together; {status.camerasOnline} of {status.cameras} registered cameras are online and can be selected.
+          Cameras train a shared confirmation head on their own detections and the desktop only adds up their masked updates; {status.camerasOnline} of {status.cameras} registered cameras are online and can be selected.
         </p>
       </header>
 
@@ -276,7 +280,7 @@ export function FederatedView() {
         <>
           <div className="fed-charts">
             <figure className="fed-card" aria-label="Accuracy chart">
-              <figcaption>Accuracy per round{status.reference ? ` — dashed: centralised training on the same data (${pct(status.reference.accuracy)})` : ''}</figcaption>
+              <figcaption>Accuracy of each round’s model on the cameras’ held-out detections (reported by the cameras running it){status.reference ? ` — dashed: centralised training on the same data (${pct(status.reference.accuracy)})` : ''}</figcaption>
               <LineChart width={520} height={220} data={chart} margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
                 <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
                 <XAxis dataKey="round" stroke="var(--text-muted)" />
@@ -288,7 +292,7 @@ export function FederatedView() {
               </LineChart>
             </figure>
             <figure className="fed-card" aria-label="Loss chart">
-              <figcaption>Test loss per round{status.reference ? ` — dashed: centralised (${num(status.reference.loss)})` : ''}</figcaption>
+              <figcaption>Held-out log-loss the cameras report{status.reference ? ` — dashed: centralised (${num(status.reference.loss)})` : ''}</figcaption>
               <LineChart width={520} height={220} data={chart} margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
                 <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
                 <XAxis dataKey="round" stroke="var(--text-muted)" />
@@ -306,28 +310,29 @@ export function FederatedView() {
             <thead>
               <tr>
                 <th scope="col">Round</th>
-                <th scope="col">Mode</th>
-                <th scope="col">Participants</th>
-                <th scope="col">Dropped</th>
+                <th scope="col">Selected</th>
+                <th scope="col">Advertised keys</th>
+                <th scope="col">Shared</th>
+                <th scope="col">Masked input</th>
+                <th scope="col">Unmasked</th>
+                <th scope="col">Dropped out</th>
                 <th scope="col">Result</th>
-                <th scope="col">Accuracy</th>
-                <th scope="col">Loss</th>
-                <th scope="col">ε</th>
               </tr>
             </thead>
             <tbody>
               {[...lineageRounds].reverse().map((r) => (
                 <tr key={r.round}>
-                  <td>{r.round}</td>
-                  <td>{modeLabel(r.aggregation)}</td>
+                  <td title={r.detail?.id}>{r.round}</td>
+                  <td title={r.selected.join(', ')}>{r.selected.length}</td>
+                  <Who list={r.detail?.advertised} of={r.selected.length} extra={r.detail?.declined.length ? `${r.detail.declined.length} declined: ${r.detail.declined.map((d) => `${d.serial} (${d.reason})`).join(', ')}` : undefined} />
+                  <Who list={r.detail?.shared} of={r.selected.length} />
+                  <Who list={r.detail?.masked ?? r.participants} of={r.selected.length} />
+                  <Who list={r.detail?.unmasked} of={r.selected.length} />
+                  <td title={r.dropped.join(', ')}>{r.dropped.length ? r.dropped.join(', ') : '—'}</td>
                   <td>
-                    {r.participants.length} of {r.selected.length}
+                    {r.status === 'completed' ? <span className="badge fed-on">v{r.modelVersion}</span> : <span className="badge sev-warning" title={r.reason ?? undefined}>failed{r.detail?.failedAt ? ` at ${r.detail.failedAt}` : ''}</span>}
+                    {r.reason && <div className="detail">{r.reason}</div>}
                   </td>
-                  <td>{r.dropped.length}</td>
-                  <td>{r.status === 'completed' ? <span className="badge fed-on">completed</span> : <span className="badge sev-warning" title={r.reason ?? undefined}>aborted</span>}{r.reason && <div className="detail">{r.reason}</div>}</td>
-                  <td>{pct(r.accuracy)}</td>
-                  <td>{num(r.loss)}</td>
-                  <td>{eps(r.epsilon)}</td>
                 </tr>
               ))}
             </tbody>
@@ -345,8 +350,9 @@ export function FederatedView() {
               <th scope="col">Version</th>
               <th scope="col">Round</th>
               <th scope="col">Mode</th>
-              <th scope="col">Accuracy</th>
-              <th scope="col">ε</th>
+              <th scope="col">Accuracy (cameras’ held-out data)</th>
+              <th scope="col">Log-loss</th>
+              <th scope="col">Reported by</th>
               <th scope="col">Hash (SHA-256)</th>
             </tr>
           </thead>
@@ -356,8 +362,9 @@ export function FederatedView() {
                 <td>v{m.version}</td>
                 <td>{m.round}</td>
                 <td>{modeLabel(m.aggregation)}</td>
-                <td>{pct(m.accuracy)}</td>
-                <td>{eps(m.epsilon)}</td>
+                <td>{m.accuracy === null ? 'not reported yet' : pct(m.accuracy)}</td>
+                <td>{num(m.loss)}</td>
+                <td>{m.metricCameras ? `${m.metricCameras} cameras, ${m.metricSamples} detections` : '—'}</td>
                 <td>
                   <code title={m.hash}>{m.hash.slice(0, 16)}…</code>
                 </td>
@@ -367,5 +374,15 @@ export function FederatedView() {
         </table>
       )}
     </section>
+  );
+}
+
+/** How many cameras answered a phase, with their serials on hover. */
+function Who({ list, of, extra }: { list: readonly string[] | undefined; of: number; extra?: string }) {
+  if (!list) return <td>—</td>;
+  return (
+    <td title={[list.join(', '), extra].filter(Boolean).join(' · ')}>
+      {list.length} of {of}
+    </td>
   );
 }

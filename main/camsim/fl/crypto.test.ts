@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { bigToLe, boxAad, boxKey, leToBig, maskKey, maskUpdate, open, P, prg, quantize, seal, shamirCombine, shamirSplit, sharePlaintext, parseSharePlaintext, x25519, x25519FromSecret, x25519Generate } from './crypto';
+
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+describe('fl1 primitives against the RFC vectors', () => {
+  it('X25519 (RFC 7748 §6.1): public keys and the shared secret', () => {
+    const a = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
+    const b = hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
+    expect(x25519FromSecret(a).publicKey.toString('hex')).toBe('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
+    expect(x25519FromSecret(b).publicKey.toString('hex')).toBe('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
+    const k = '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
+    expect(x25519(a, x25519FromSecret(b).publicKey).toString('hex')).toBe(k);
+    expect(x25519(b, x25519FromSecret(a).publicKey).toString('hex')).toBe(k);
+  });
+
+  it('PRG = ChaCha20 keystream with counter 0 and a zero nonce (RFC 8439 A.1 test vector #1)', () => {
+    const words = prg(Buffer.alloc(32), 16);
+    const bytes = Buffer.alloc(64);
+    words.forEach((w, i) => bytes.writeUInt32LE(w, i * 4));
+    expect(bytes.toString('hex')).toBe('76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7da41597c5157488d7724e03fb8d84a376a43b8f41518a11cc387b669b2ee6586');
+  });
+
+  it('ChaCha20-Poly1305 IETF (RFC 8439 §2.8.2): ciphertext and tag, and a tampered box does not open', () => {
+    const key = hex('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f');
+    const nonce = hex('070000004041424344454647');
+    const aad = hex('50515253c0c1c2c3c4c5c6c7');
+    const pt = Buffer.from("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.");
+    const box = seal(key, nonce, pt, aad);
+    expect(box.subarray(12, 28).toString('hex')).toBe('d31a8d34648e60db7b86afbc53ef7ec2');
+    expect(box.subarray(box.length - 16).toString('hex')).toBe('1ae10b594f09e26a7e902ecbd0600691');
+    expect(open(key, box, aad)?.equals(pt)).toBe(true);
+    const bad = Buffer.from(box);
+    bad[20]! ^= 1;
+    expect(open(key, bad, aad)).toBeUndefined();
+    expect(open(key, box, Buffer.from('other aad'))).toBeUndefined();
+  });
+});
+
+describe('fl1 camera-side constructions', () => {
+  it('clamped secrets below p, and both ends of a pair derive the same box and mask keys', () => {
+    const u = x25519Generate(randomBytes);
+    const v = x25519Generate(randomBytes);
+    for (const k of [u.secret, v.secret]) {
+      expect(k[0]! & 7).toBe(0);
+      expect(k[31]! & 0xc0).toBe(0x40);
+      expect(leToBig(k) < P).toBe(true);
+    }
+    expect(boxKey(u.secret, v.publicKey, 'r1').equals(boxKey(v.secret, u.publicKey, 'r1'))).toBe(true);
+    expect(maskKey(u.secret, v.publicKey, 'r1').equals(maskKey(v.secret, u.publicKey, 'r1'))).toBe(true);
+    expect(maskKey(u.secret, v.publicKey, 'r1').equals(boxKey(u.secret, v.publicKey, 'r1'))).toBe(false);
+    expect(maskKey(u.secret, v.publicKey, 'r1').equals(maskKey(u.secret, v.publicKey, 'r2'))).toBe(false);
+  });
+
+  it('a share box opens only for its pair and AAD, and carries indexes and both shares', () => {
+    const u = x25519Generate(randomBytes);
+    const v = x25519Generate(randomBytes);
+    const plain = sharePlaintext(3, 7, P - 1n, 12345n);
+    const box = seal(boxKey(u.secret, v.publicKey, 'r'), randomBytes(12), plain, boxAad('r', 'ACCC8E000001', 'ACCC8E000002'));
+    expect(box.length).toBe(12 + 72 + 16);
+    const got = open(boxKey(v.secret, u.publicKey, 'r'), box, boxAad('r', 'ACCC8E000001', 'ACCC8E000002'));
+    expect(parseSharePlaintext(got!)).toEqual({ from: 3, to: 7, bShare: P - 1n, sShare: 12345n });
+    expect(open(boxKey(v.secret, u.publicKey, 'r'), box, boxAad('r', 'ACCC8E000002', 'ACCC8E000001'))).toBeUndefined();
+  });
+
+  it('Shamir over GF(2^255 − 19): any t shares give the secret back, t − 1 do not', () => {
+    const secret = leToBig(x25519Generate(randomBytes).secret);
+    const shares = shamirSplit(secret, 4, [1, 2, 3, 4, 5, 6, 7], randomBytes);
+    const pick = (xs: number[]) => xs.map((x) => ({ x, y: shares.get(x)! }));
+    expect(shamirCombine(pick([1, 2, 3, 4]))).toBe(secret);
+    expect(shamirCombine(pick([7, 2, 5, 3]))).toBe(secret);
+    expect(shamirCombine(pick([1, 2, 3]))).not.toBe(secret);
+    for (const y of shares.values()) expect(y < P && y >= 0n).toBe(true);
+    expect(leToBig(bigToLe(secret))).toBe(secret);
+  });
+
+  it('masks cancel in the sum: Σ y − Σ PRG(b) = Σ q (mod 2^32), and one y alone looks nothing like its q', () => {
+    const n = 5;
+    const cams = Array.from({ length: n }, (_, i) => ({ index: i + 1, s: x25519Generate(randomBytes), b: randomBytes(32) }));
+    cams.forEach((c) => (c.b[31]! &= 0x7f));
+    const qs = cams.map((_, i) => quantize(Array.from({ length: 14 }, (_, j) => (i - 2) * 0.01 + j * 0.001), 1, 1 << 16));
+    const ys = cams.map((c, i) => maskUpdate(qs[i]!, c.b, c.index, cams.filter((o) => o !== c).map((o) => ({ index: o.index, key: maskKey(c.s.secret, o.s.publicKey, 'r') }))));
+    for (let j = 0; j < 14; j++) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum = (sum + ys[i]![j]! - prg(cams[i]!.b)[j]!) >>> 0;
+      const want = qs.reduce((acc, q) => acc + q[j]!, 0);
+      expect(sum | 0).toBe(want);
+    }
+    expect(Math.abs(ys[0]![0]! | 0)).toBeGreaterThan(1 << 20);
+  });
+
+  it('quantize clamps to ±range and rounds half away from zero', () => {
+    expect([...quantize([0.5, -0.5, 2, -2, 1.5 / 4, -1.5 / 4], 1, 4)]).toEqual([2, -2, 4, -4, 2, -2]);
+  });
+});
