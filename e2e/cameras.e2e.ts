@@ -150,6 +150,31 @@ describe('cameras in browser mode', () => {
     await page.keyboard.press('Escape');
   });
 
+  it('draws the zones on a calibrated demo camera when switched on, and remembers it', async () => {
+    const first = tiles().first();
+    const name = (await first.getAttribute('aria-label'))!;
+    const canvas = tile(name).locator('canvas');
+    await expect.poll(async () => canvas.getAttribute('data-ts'), { timeout: 15_000 }).toBeTruthy();
+    // Off by default: no zone drawn.
+    expect(await canvas.getAttribute('data-zones')).toBe('0');
+    await tile(name).getByRole('button', { name: `Overlay on ${name}` }).click();
+    expect(await page.getByRole('menuitemcheckbox', { name: 'Zones' }).getAttribute('aria-checked')).toBe('false');
+    await page.getByRole('menuitemcheckbox', { name: 'Zones' }).click();
+    await page.keyboard.press('Escape');
+    // The demo scene's zones, projected through the camera's calibration.
+    await expect.poll(async () => Number(await canvas.getAttribute('data-zones')), { timeout: 15_000 }).toBeGreaterThan(0);
+    await page.screenshot({ path: artifactPath('cameras-zones.png') });
+    // Only this camera: its neighbour still draws none.
+    expect(await tiles().nth(1).locator('canvas').getAttribute('data-zones')).toBe('0');
+    await page.reload();
+    await expect.poll(async () => Number(await tile(name).locator('canvas').getAttribute('data-zones')), { timeout: 20_000 }).toBeGreaterThan(0);
+    await tile(name).getByRole('button', { name: `Overlay on ${name}` }).click();
+    expect(await page.getByRole('menuitemcheckbox', { name: 'Zones' }).getAttribute('aria-checked')).toBe('true');
+    await page.getByRole('menuitemcheckbox', { name: 'Zones' }).click();
+    await page.keyboard.press('Escape');
+    await expect.poll(async () => tile(name).locator('canvas').getAttribute('data-zones'), { timeout: 10_000 }).toBe('0');
+  });
+
   it('removes a camera after confirmation', async () => {
     await page.getByRole('button', { name: 'Manage cameras' }).click();
     await page.getByRole('button', { name: 'Remove Added by hand' }).click();

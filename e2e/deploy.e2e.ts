@@ -96,6 +96,19 @@ async function expectSwarmLive(cameras: number, label: string): Promise<void> {
   await expect.poll(() => page.getByRole('img', { name: /Swarm topology/ }).getAttribute('aria-label'), { timeout: 20_000 }).toMatch(new RegExp(`${cameras} cameras`));
 }
 
+/** Whether the element is on screen without scrolling: inside the window and not hidden by a scrolled container. */
+const inViewport = (selector: string): Promise<boolean> =>
+  page.evaluate((sel) => {
+    const el = document.querySelector(sel);
+    if (!el) return false;
+    const r = el.getBoundingClientRect();
+    const x = r.left + Math.min(r.width / 2, 20);
+    const y = r.top + r.height / 2;
+    if (r.height === 0 || y < 0 || y > window.innerHeight || x < 0 || x > window.innerWidth) return false;
+    const top = document.elementFromPoint(x, y);
+    return !!top && (top === el || el.contains(top) || top.contains(el));
+  }, selector);
+
 /** Picks a build in the Deploy view, selects every camera, asks for AllowUnsigned, checks and confirms. */
 async function deployFromUi(fileName: string, cameras: number, firstTime: boolean): Promise<void> {
   await nav('Deploy');
@@ -152,9 +165,15 @@ describe.skipIf(!eap)('deploy in browser mode: the swarm relies on what was depl
   it('deploys to every camera from the UI, canary first, and afterwards the swarm accepts them all and stays live', async () => {
     await expectSwarmLive(CAMERAS, 'before the deploy');
     const version = VERSION;
+    // On a small window (1024×700) the progress starts far below the steps: it must come into view.
+    await page.setViewportSize({ width: 1024, height: 700 });
     await deployFromUi(eap!, CAMERAS, true);
     const rows = page.locator('.deploy-progress li');
     await expect.poll(() => rows.count()).toBe(CAMERAS);
+    await expect.poll(() => inViewport('#deploy-progress'), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => inViewport('.deploy-progress li:first-child progress'), { timeout: 10_000 }).toBe(true);
+    await page.screenshot({ path: artifactPath('deploy-1024x700.png') });
+    await page.setViewportSize({ width: 1400, height: 1000 });
     await expect
       .poll(async () => (await rows.allTextContents()).filter((t) => t.includes(`running ${version} (verified: the swarm accepts its reports`)).length, { timeout: 180_000, interval: 1000 })
       .toBe(CAMERAS);

@@ -46,6 +46,22 @@ describe('the shell in browser mode', () => {
     expect(await count.getAttribute('aria-invalid')).toBe('true');
   });
 
+  it('keeps the Timeline history for the hours set, refusing a value out of range next to the field', async () => {
+    const hours = page.getByLabel('Keep history for');
+    expect(await hours.inputValue()).toBe('24');
+    await hours.fill('5000');
+    await hours.blur();
+    const err = page.getByRole('alert').filter({ hasText: /^Timeline history:/ });
+    await expect.poll(() => err.textContent()).toBe('Timeline history: at most 2160 hours.');
+    expect(await hours.getAttribute('aria-invalid')).toBe('true');
+    await hours.fill('72');
+    await hours.blur();
+    await expect.poll(() => page.getByText('Timeline history saved').count()).toBe(1);
+    expect(await err.count()).toBe(0);
+    await page.reload();
+    await expect.poll(() => page.getByLabel('Keep history for').inputValue(), { timeout: 15_000 }).toBe('72');
+  });
+
   it('does not save an external broker without an address, and says what is wrong with a bad one', async () => {
     await page.getByRole('combobox', { name: /^Broker/ }).selectOption('external');
     // Choosing it saves nothing yet: the address comes first.

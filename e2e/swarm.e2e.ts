@@ -51,13 +51,16 @@ afterAll(async () => {
 });
 
 describe('swarm in browser mode', () => {
-  it('draws the demo fleet as clusters with heads and seeds the zones from the demo scene', async () => {
+  it('draws the demo fleet as coverage groups and seeds the zones from the demo scene', async () => {
     await page.goto(server.url);
     await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Swarm', exact: true }).click();
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Swarm');
     const canvas = page.getByRole('img', { name: /Swarm topology/ });
-    // 6 cameras: above the mesh limit of 5, so clusters by zone with heads.
-    await expect.poll(() => canvas.getAttribute('aria-label'), { timeout: 30_000 }).toMatch(/Clusters with heads: 6 cameras/);
+    // 6 cameras: above the one-group limit of 5, so one coverage group per zone.
+    await expect.poll(() => canvas.getAttribute('aria-label'), { timeout: 30_000 }).toMatch(/Coverage and link health: 6 cameras, \d+ coverage groups/);
+    // The header says what the picture is, not a message path it does not have.
+    await expect.poll(() => page.locator('.view.swarm .view-header p').textContent()).toMatch(/6 cameras in \d+ coverage groups.*coverage and link health; every report goes straight to the coordinator/);
+    expect(await page.locator('.view.swarm .view-header p').textContent()).not.toMatch(/backbone|cluster/i);
     expect(await canvas.getAttribute('data-mode')).toBe('clustered');
     await expect.poll(() => page.getByRole('table', { name: 'Zones' }).getByRole('row').count(), { timeout: 15_000 }).toBeGreaterThan(1);
     await expect.poll(() => page.getByText('from the demo scene').count(), { timeout: 15_000 }).toBe(1);

@@ -1,26 +1,34 @@
 // npm run bench:detections — camera detections through the desktop's whole path, at fleet scale:
-// 1,000 cameras × 10 Hz by default (BENCH_CAMERAS, BENCH_RATE_HZ, BENCH_SECONDS, BENCH_WORKERS).
-// Writes bench-results/detections.json.
+// 1,000 cameras × 10 Hz by default (BENCH_CAMERAS, BENCH_RATE_HZ, BENCH_SECONDS, BENCH_WORKERS,
+// BENCH_BROKERS = "mosquitto,embedded"). Writes bench-results/detections.json: one run per broker,
+// Debian's mosquitto first (the product's answer to a large fleet: Settings → MQTT → external), then
+// the embedded aedes broker, which shares the desktop's event loop.
 //
-// The path measured, as in the app: the embedded MQTT broker and main's subscriber (main/mqtt) →
-// a bounded ingest queue → verification in worker threads (main/swarm/verify-pool: parse + Ed25519,
-// batches of up to BATCH messages) → the swarm's stateful checks (recorded key, clock, replay
-// window in SQLite, one transaction per batch) → fusion (f+1 per zone) → the timeline (tracking on
-// the ground plane, through the swarm's verified-detections listener). The publishers run in a
+// The path measured is the app's own (main/app/app.ts wiring, not a copy): main's MQTT subscriber
+// (main/mqtt) → the swarm link (main/app/wiring-swarm: bounded ingest queue that sheds what waited
+// more than 1 s, batches to the verification workers as one transferred buffer, every ready batch
+// handed to the swarm in one commit) → verification workers (main/swarm/verify-pool: parse +
+// Ed25519, one per core) → the swarm's stateful checks (recorded key, clock, replay window in
+// SQLite, one transaction per commit, before acting) → fusion (f+1 per zone, events persisted) →
+// the timeline (tracking on the ground plane, through linkVerifiedTimeline). The publishers run in a
 // child process, one MQTT connection and one Ed25519 key per camera, signing envelope v2 exactly as
 // docs/protocol.md describes (built here from the document, not from the simulator's code); they
 // sign every message before the run (so their CPU does not compete while publishing) with `sent` =
 // the time it is due, and report the time each one was actually published.
 //
-// Latency = the moment the swarm has fused the report and handed it to the timeline − the moment
-// the publisher published it (both from this machine's clock, high resolution). Share handled =
-// detections fused / detections published after the warm-up.
+// Latency = the moment the swarm hands the verified, fused report to the timeline − the moment the
+// publisher published it (both this machine's clock, high resolution). Share handled = reports that
+// reached the timeline / reports published after the warm-up. CPU per stage over the measured
+// window: publishers (child process), broker (mosquitto process, or inside the desktop), the
+// desktop's main thread (of which the swarm commit and the timeline), the verification workers.
 import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import mqtt from 'mqtt';
 import { createAuditLog } from '../main/audit';
 import { createEventBus } from '../main/kernel/bus';
@@ -28,20 +36,19 @@ import { silentLogger } from '../main/kernel/logger';
 import { mulberry32 } from '../main/kernel/random';
 import { createMqttService } from '../main/mqtt';
 import { openDatabase } from '../main/store';
-import { createSwarmService, createVerifyPool, type CheckedMessage, type ZoneConfig } from '../main/swarm';
+import { createSwarmService, createVerifyPool, type ZoneConfig } from '../main/swarm';
+import { linkSwarm } from '../main/app/wiring-swarm';
+import { linkVerifiedTimeline } from '../main/app/wiring-glue';
 import { createTimelineService } from '../main/timeline';
 
 const CAMERAS = Number(process.env.BENCH_CAMERAS ?? 1000);
 const RATE_HZ = Number(process.env.BENCH_RATE_HZ ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.max(1, os.availableParallelism() - 1));
+/** As the app does (main/app/app.ts): one verification worker per core. */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.max(1, Math.min(4, os.availableParallelism())));
+const BROKERS = (process.env.BENCH_BROKERS ?? 'mosquitto,embedded').split(',').map((b) => b.trim()) as ('mosquitto' | 'embedded')[];
 /** Connections, JIT and the broker's first subscriptions settle here; not measured. */
 const WARMUP_S = 2;
-/** Messages per worker batch: one postMessage each way per batch. */
-const BATCH = 200;
-const QUEUE_LIMIT = 50_000;
-/** How long a partial batch waits for more messages before it goes to a worker. */
-const BATCH_WAIT_MS = 5;
 const PER_ZONE = 5;
 const ZONE_M = 10;
 const CLASSES = ['Human', 'Car', 'Truck', 'Bus', 'Bike', 'Animal', 'Other'] as const;
@@ -49,10 +56,14 @@ const root = path.resolve(__dirname, '..');
 const nowHr = (): number => performance.timeOrigin + performance.now();
 
 type CamKey = { serial: string; zone: number; publicKey: string; keyId: string };
-type ToParent = { type: 'keys'; cameras: CamKey[] } | { type: 'ready'; start: number } | { type: 'done'; published: [serial: string, seq: number, at: number][] };
+type ToParent =
+  | { type: 'keys'; cameras: CamKey[] }
+  | { type: 'ready'; start: number }
+  | { type: 'done'; published: [serial: string, frameTs: number, at: number][]; cpuMs: number };
 
 // ---------------- publishers (child process) ----------------
 async function publishers(port: number): Promise<void> {
+  // The messages go out at their due time from one event loop; `sent` is that due time, `frame.timestamp` too.
   const send = (m: ToParent): Promise<void> => new Promise((r) => process.send!(m, () => r()));
   const epoch = Math.floor(Date.now() / 1000) % 0xffff_ffff || 1; // a new boot epoch per run
   const cams = Array.from({ length: CAMERAS }, (_, i) => {
@@ -73,7 +84,7 @@ async function publishers(port: number): Promise<void> {
   const total = CAMERAS * RATE_HZ * (WARMUP_S + SECONDS);
   const start = Date.now() + Math.ceil(total * perSign * 1.5) + 1000;
   const period = 1000 / RATE_HZ;
-  const plan: { due: number; cam: number; seq: number; topic: string; payload: string }[] = [];
+  const plan: { due: number; cam: number; topic: string; payload: string }[] = [];
   for (const [i, c] of cams.entries()) {
     for (let due = start + (i * period) / CAMERAS; due < start + (WARMUP_S + SECONDS) * 1000; due += period) {
       const t = Math.round(due);
@@ -95,7 +106,7 @@ async function publishers(port: number): Promise<void> {
       const input = ['omnisight.v2', c.serial, String(epoch), String(c.seq), String(t), 'detections', c.keyId, body].join('\n');
       const sig = crypto.sign(null, Buffer.from(input, 'utf8'), c.privateKey).toString('base64');
       const payload = JSON.stringify({ v: 2, camera: c.serial, epoch, seq: c.seq, sent: t, kind: 'detections', key: c.keyId, body, sig });
-      plan.push({ due: t, cam: i, seq: c.seq, topic: `axis/${c.serial}/omnisight/detections`, payload });
+      plan.push({ due: t, cam: i, topic: `axis/${c.serial}/omnisight/detections`, payload });
     }
   }
   plan.sort((a, b) => a.due - b.due);
@@ -104,26 +115,69 @@ async function publishers(port: number): Promise<void> {
 
   const published: [string, number, number][] = [];
   let next = 0;
+  const cpu0 = process.cpuUsage();
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const now = Date.now();
       while (next < plan.length && plan[next]!.due <= now) {
         const m = plan[next++]!;
         clients[m.cam]!.publish(m.topic, m.payload, { qos: 0 });
-        published.push([cams[m.cam]!.serial, m.seq, nowHr()]);
+        published.push([cams[m.cam]!.serial, m.due, nowHr()]);
       }
       if (next >= plan.length) return resolve();
       setTimeout(tick, Math.max(0, Math.min(5, plan[next]!.due - Date.now())));
     };
     setTimeout(tick, Math.max(0, start - Date.now()));
   });
+  const cpu = process.cpuUsage(cpu0);
   await Promise.all(clients.map((c) => c.endAsync()));
-  await send({ type: 'done', published });
+  await send({ type: 'done', published, cpuMs: (cpu.user + cpu.system) / 1000 });
   process.disconnect();
 }
 
 // ---------------- the desktop's side (this process) ----------------
-async function main(): Promise<void> {
+
+/** CPU time (user + system) of a process or thread from /proc, ms (Linux; undefined elsewhere). */
+function procCpuMs(statPath: string): number | undefined {
+  try {
+    const stat = fs.readFileSync(statPath, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function startMosquitto(dir: string): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const conf = path.join(dir, 'mosquitto.conf');
+  // QoS 0 camera messages; the desktop subscribes at QoS 1 (delivered at 0). Nothing persisted.
+  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\n`);
+  const proc = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+  const end = Date.now() + 5000;
+  for (;;) {
+    const ok = await new Promise<boolean>((r) => {
+      const sock = net.connect(port, '127.0.0.1', () => (sock.end(), r(true)));
+      sock.on('error', () => r(false));
+    });
+    if (ok) break;
+    if (Date.now() > end) throw new Error('mosquitto did not start (apt-get install mosquitto)');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `mqtt://127.0.0.1:${port}`, proc };
+}
+
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+
+async function run(broker: 'mosquitto' | 'embedded'): Promise<Record<string, unknown>> {
   const load0 = fs.readFileSync('/proc/loadavg', 'utf8').trim();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-detections-'));
   const log = silentLogger();
@@ -132,180 +186,183 @@ async function main(): Promise<void> {
   const audit = createAuditLog({ db, bus, now: Date.now });
   const swarm = createSwarmService({ db, bus, log, now: Date.now, audit });
   const timeline = createTimelineService({ db, bus, log, now: Date.now, random: mulberry32(1) });
-  // As linkVerifiedTimeline does in the app: only verified detections reach the timeline.
-  let tracked = 0;
-  const stageMs = { swarm: 0, timeline: 0 };
-  swarm.onVerifiedDetections((serial, frameTs, observations) => {
-    const t0 = performance.now();
-    if (timeline.ingest(serial, frameTs, observations).accepted) tracked++;
-    stageMs.timeline += performance.now() - t0;
-  });
-  let confirmed = 0;
-  bus.subscribe('swarm.event', (e) => {
-    if (!e.closed) confirmed++;
-  });
+  const mosq = broker === 'mosquitto' ? await startMosquitto(dir) : undefined;
   const service = createMqttService({
-    config: () => ({ mode: 'embedded', url: '', username: '' }),
+    config: () => (mosq ? { mode: 'external', url: mosq.url, username: '' } : { mode: 'embedded', url: '', username: '' }),
     secrets: { protection: 'os', get: () => undefined, set: () => undefined, delete: () => undefined } as never,
     log,
   });
   await service.start();
   const pool = createVerifyPool({ size: WORKERS, entry: path.join(root, 'main/swarm/verify-worker.ts') });
 
-  // MQTT → bounded queue → worker batches → the swarm, consumed in the order the batches were sent.
-  const fusedAt = new Map<string, number>();
-  const queue: { topic: string; payload: Buffer; receivedAt: number }[] = [];
-  let head = 0;
-  let dropped = 0;
-  let maxQueue = 0;
-  let inFlight = 0;
-  let flushes = 0;
-  // Batches in the order they were sent; verdicts are handed to the swarm in that order, every batch
-  // that is ready at once in one call (one replay write — one fsync — for all of them).
-  const slots: { batch: typeof queue; verdicts?: Awaited<ReturnType<typeof pool.verify>> }[] = [];
-  let draining = false;
-  const drainReady = (): void => {
-    draining = false;
-    const items: CheckedMessage[] = [];
-    while (slots.length && slots[0]!.verdicts) {
-      const { batch, verdicts } = slots.shift()!;
-      verdicts!.forEach((verdict, i) => items.push({ verdict, receivedAt: batch[i]!.receivedAt, topic: batch[i]!.topic, bytes: batch[i]!.payload.length }));
-    }
-    if (!items.length) return;
-    flushes++;
+  // Stage clocks on the main thread: the swarm's commits (stateful checks, replay write, fusion,
+  // events, listeners — the timeline among them) and the timeline alone.
+  const stageMs = { swarm: 0, timeline: 0, commits: 0 };
+  const timed = <A extends unknown[], R>(fn: (...a: A) => R, add: (ms: number) => void) => (...a: A): R => {
     const t0 = performance.now();
-    const rs = swarm.ingestChecked(items);
-    stageMs.swarm += performance.now() - t0;
-    const at = nowHr();
-    for (const r of rs) if (r.accepted && r.kind === 'detections') fusedAt.set(`${r.camera}|${r.message.envelope.seq}`, at);
-    pump();
-  };
-  let waitTimer: NodeJS.Timeout | undefined;
-  const pump = (): void => {
-    while (inFlight < 2 * WORKERS && head < queue.length) {
-      // A short wait for a fuller batch: fewer messages between threads, fewer replay writes.
-      if (queue.length - head < BATCH && !waitTimer) {
-        waitTimer = setTimeout(() => {
-          waitTimer = undefined;
-          send();
-        }, BATCH_WAIT_MS);
-        return;
-      }
-      if (waitTimer) return;
-      send();
+    try {
+      return fn(...a);
+    } finally {
+      add(performance.now() - t0);
     }
   };
-  const send = (): void => {
-    if (head >= queue.length) return;
-    const batch = queue.slice(head, head + BATCH);
-    head += batch.length;
-    if (head > 10_000) {
-      queue.splice(0, head);
-      head = 0;
-    }
-    inFlight++;
-    const slot: (typeof slots)[number] = { batch };
-    slots.push(slot);
-    void pool.verify(batch.map((m) => ({ payload: m.payload, topic: m.topic }))).then((v) => {
-      inFlight--;
-      slot.verdicts = v;
-      if (!draining) {
-        draining = true;
-        setImmediate(drainReady);
-      }
-    });
-    pump();
+  swarm.ingestChecked = timed(swarm.ingestChecked.bind(swarm), (ms) => ((stageMs.swarm += ms), stageMs.commits++));
+  swarm.ingestBatch = timed(swarm.ingestBatch.bind(swarm), (ms) => ((stageMs.swarm += ms), stageMs.commits++));
+  timeline.ingest = timed(timeline.ingest.bind(timeline), (ms) => (stageMs.timeline += ms));
+
+  // The fleet as the link sees it: the registry (serial, recorded key) and the subscriber.
+  const cameras: { id: string; serial: string }[] = [];
+  const keys = new Map<string, { keyId: string; publicKey: string }>();
+  const fleet = {
+    fleet: { registry: { list: () => cameras, keyOf: (id: string) => keys.get(id) } },
+    mqtt: service,
+    demo: () => undefined,
+    ready: Promise.resolve(),
   };
-  service.onRaw((topic, payload, receivedAt) => {
-    if (queue.length - head >= QUEUE_LIMIT) {
-      head++; // shed the oldest, as the app's ingest queue does
-      dropped++;
-    }
-    queue.push({ topic, payload, receivedAt });
-    maxQueue = Math.max(maxQueue, queue.length - head);
-    pump();
+  const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, calibrationOf: (serial) => timeline.homographyOf(serial), pool, poolSize: WORKERS });
+  const offTimeline = linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => keys.has(serial) });
+  const fusedAt = new Map<string, number>();
+  swarm.onVerifiedDetections((serial, frameTs) => fusedAt.set(`${serial}|${frameTs}`, nowHr()));
+  let confirmed = 0;
+  bus.subscribe('swarm.event', (e) => {
+    if (!e.closed) confirmed++;
   });
 
   const ep = service.endpoint()!;
   const child = fork(__filename, ['--publishers', String(ep.port)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const loop = monitorEventLoopDelay({ resolution: 10 });
+  const mainTask = `/proc/self/task/${process.pid}/stat`;
+  let cpu0 = { main: 0, proc: 0, broker: 0, workers: [] as number[] };
+  const cpuNow = async () => ({
+    main: procCpuMs(mainTask) ?? 0,
+    proc: procCpuMs('/proc/self/stat') ?? 0,
+    broker: mosq?.proc.pid ? (procCpuMs(`/proc/${mosq.proc.pid}/stat`) ?? 0) : 0,
+    workers: (await pool.cpuMs()).map((ms) => ms ?? 0),
+  });
   try {
-    const { published, start } = await new Promise<{ published: [string, number, number][]; start: number }>((resolve, reject) => {
+    const { published, start, publisherCpuMs } = await new Promise<{ published: [string, number, number][]; start: number; publisherCpuMs: number }>((resolve, reject) => {
       let start = 0;
       child.on('message', (m: ToParent) => {
         if (m.type === 'keys') {
-          const zones: ZoneConfig[] = [...new Set(m.cameras.map((c) => c.zone))].map((z) => ({
+          const byZone = new Map<number, string[]>();
+          for (const c of m.cameras) byZone.set(c.zone, [...(byZone.get(c.zone) ?? []), c.serial]);
+          const zones: ZoneConfig[] = [...byZone].map(([z, serials]) => ({
             id: `z${z}`,
             name: `Zone ${z}`,
             polygon: [{ x: z * ZONE_M, y: 0 }, { x: (z + 1) * ZONE_M, y: 0 }, { x: (z + 1) * ZONE_M, y: ZONE_M }, { x: z * ZONE_M, y: ZONE_M }],
-            cameras: [],
+            cameras: serials,
           }));
-          swarm.setZoneConfig(zones, 'user');
           for (const c of m.cameras) {
-            const x0 = c.zone * ZONE_M;
-            swarm.registerCamera({ id: c.serial, keyId: c.keyId, publicKey: c.publicKey, coverage: { zones: [`z${c.zone}`], toGround: (b) => ({ x: x0 + ZONE_M * ((b.left + b.right) / 2), y: ZONE_M * b.bottom }) } });
-            // Image (normalised) → ground: this camera looks straight down at its zone.
-            timeline.setHomography(c.serial, [ZONE_M, 0, x0, 0, ZONE_M, 0, 0, 0, 1]);
+            cameras.push({ id: c.serial, serial: c.serial });
+            keys.set(c.serial, { keyId: c.keyId, publicKey: c.publicKey });
+            // Image (normalised) → ground: this camera looks straight down at the inner 8 m × 8 m of its zone.
+            timeline.setHomography(c.serial, [ZONE_M - 2, 0, c.zone * ZONE_M + 1, 0, ZONE_M - 2, 1, 0, 0, 1]);
           }
-          pool.setKeys(m.cameras.map((c) => [c.serial, { keyId: c.keyId, publicKey: c.publicKey }] as [string, { keyId: string; publicKey: string }]));
+          swarm.setZoneConfig(zones, 'user'); // the link re-registers every camera (key, coverage) and gives the workers the keys
+          link.sync();
         } else if (m.type === 'ready') {
           start = m.start;
           loop.enable();
+          const wait = Math.max(0, start + WARMUP_S * 1000 - Date.now());
+          setTimeout(() => void cpuNow().then((c) => (cpu0 = c)), wait); // CPU counted from the end of the warm-up
           child.send('go');
-        } else resolve({ published: m.published, start });
+        } else resolve({ published: m.published, start, publisherCpuMs: m.cpuMs });
       });
       child.once('exit', (code) => code !== 0 && reject(new Error(`publishers exited with ${code}`)));
     });
+    const endPublish = Date.now();
     // What is still queued or in flight gets a moment to land before anything counts as unhandled.
-    const settle = Date.now() + 5000;
-    while ((head < queue.length || inFlight > 0 || slots.length > 0) && Date.now() < settle) await new Promise((r) => setTimeout(r, 50));
+    const settle = Date.now() + 3000;
+    while ((link.queueDepth() > 0 || pool.inFlight() > 0) && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    const cpu1 = await cpuNow();
+    const windowS = (Date.now() - (start + WARMUP_S * 1000)) / 1000;
     loop.disable();
 
     const measureFrom = start + WARMUP_S * 1000;
     const lat: number[] = [];
     let measured = 0;
-    for (const [serial, seq, at] of published) {
+    for (const [serial, frameTs, at] of published) {
       if (at < measureFrom) continue; // both epoch milliseconds
       measured++;
-      const f = fusedAt.get(`${serial}|${seq}`);
+      const f = fusedAt.get(`${serial}|${frameTs}`);
       if (f !== undefined) lat.push(f - at);
     }
     lat.sort((a, b) => a - b);
-    const pct = (p: number): number => Math.round((lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? Number.NaN) * 100) / 100;
+    const pct = (p: number): number | null => (lat.length ? round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!, 2) : null);
     const counts = swarm.coordinator.verifier.counts();
     const refused = Object.entries(counts.byReason).filter(([, v]) => v > 0);
-    const result = {
+    const workerMs = cpu1.workers.map((w, i) => w - (cpu0.workers[i] ?? 0));
+    const verifyMs = workerMs.reduce((a, b) => a + b, 0);
+    const mainMs = cpu1.main - cpu0.main;
+    const per = (ms: number): number => round((ms / windowS / 1000) * 100);
+    const brokerDropped = service.counts().brokerDropped;
+    const measuredS = (endPublish - measureFrom) / 1000;
+    return {
+      broker: broker === 'mosquitto' ? 'mosquitto (external, Debian)' : 'embedded aedes',
       cameras: CAMERAS,
       rate_hz: RATE_HZ,
       seconds: SECONDS,
       workers: WORKERS,
       offered_per_s: CAMERAS * RATE_HZ,
-      handled_share: measured ? Math.round((lat.length / measured) * 10_000) / 10_000 : 0,
-      handled_per_s: Math.round((lat.length / SECONDS) * 10) / 10,
+      published_per_s: round(measured / measuredS),
+      handled_share: measured ? round(lat.length / measured, 4) : 0,
+      handled_per_s: round(lat.length / measuredS),
       latency_p50_ms: pct(0.5),
+      latency_p95_ms: pct(0.95),
       latency_p99_ms: pct(0.99),
-      latency_max_ms: lat.length ? Math.round(lat[lat.length - 1]! * 100) / 100 : null,
-      dropped,
+      latency_max_ms: lat.length ? round(lat[lat.length - 1]!, 2) : null,
+      shed_by_desktop: link.dropped(),
+      dropped_by_broker: brokerDropped,
+      refused: Object.fromEntries(refused),
+      // Share of one core over the measured window (warm-up end → settled), per stage.
+      cpu_percent_of_a_core: {
+        publishers_process: round((publisherCpuMs / ((WARMUP_S + SECONDS) * 1000)) * 100), // over its whole publishing phase
+        broker: mosq ? per(cpu1.broker - cpu0.broker) : 'inside the desktop main thread',
+        desktop_main_thread: per(mainMs),
+        // Wall time on the main thread (equal to its CPU on an idle machine):
+        of_which_swarm_commits_wall: per(stageMs.swarm - stageMs.timeline),
+        of_which_timeline_wall: per(stageMs.timeline),
+        verification_workers: per(verifyMs),
+        desktop_process_all_threads: per(cpu1.proc - cpu0.proc),
+      },
+      verify_us_per_report: counts.accepted ? round((verifyMs * 1000) / (counts.accepted + (counts.byReason.bad_signature ?? 0)), 1) : null,
       note:
-        `publish -> fused (MQTT via the embedded aedes broker, ${WORKERS} verification worker thread(s) in batches of up to ${BATCH} (a partial batch waits ${BATCH_WAIT_MS} ms), stateful checks + replay state in SQLite per batch, fusion, timeline). ` +
-        `${published.length} detections published, ${measured} after the ${WARMUP_S} s warm-up, ${lat.length} of those fused; ${counts.accepted} accepted in all; ` +
-        `refused: ${refused.length ? refused.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'} (clock_skew means a message waited > 5 s); ` +
-        `queue max ${maxQueue}, shed ${dropped}; ${confirmed} events confirmed, ${tracked} reports tracked by the timeline; ` +
-        `${flushes} swarm batches (replay writes); main-thread time in the swarm's stateful checks + replay write + fusion + listeners ${Math.round(stageMs.swarm - stageMs.timeline)} ms, in the timeline ${Math.round(stageMs.timeline)} ms; ` +
-        `this process's event-loop delay p99 ${Math.round(loop.percentile(99) / 1e4) / 100} ms; loadavg before ${load0}, after ${fs.readFileSync('/proc/loadavg', 'utf8').trim()} (${os.availableParallelism()} cores).`,
+        `publish -> verified, fused and on the timeline through the app's wiring (${broker === 'mosquitto' ? 'Debian mosquitto as the external broker' : 'the embedded aedes broker in the desktop process'}; ${WORKERS} verification worker thread(s)). ` +
+        `${published.length} detections published, ${measured} after the ${WARMUP_S} s warm-up, ${lat.length} of those reached the timeline; ${counts.accepted} accepted in all; ` +
+        `refused: ${refused.length ? refused.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}; shed by the desktop (waited > 1 s or queue full) ${link.dropped()}, dropped by the embedded broker ${brokerDropped}; ` +
+        `${confirmed} events confirmed; ${stageMs.commits} swarm commits; main-thread time in the swarm's commits ${Math.round(stageMs.swarm)} ms (the timeline's share ${Math.round(stageMs.timeline)} ms); ` +
+        `publishers' process CPU ${Math.round(publisherCpuMs)} ms over the whole publishing phase; event-loop delay p99 ${round(loop.percentile(99) / 1e6, 2)} ms; loadavg before ${load0}, after ${fs.readFileSync('/proc/loadavg', 'utf8').trim()} (${os.availableParallelism()} cores).`,
     };
-    fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'bench-results/detections.json'), `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     if (child.exitCode === null) child.kill();
+    link.close();
+    offTimeline();
     await pool.close();
     await service.close();
+    mosq?.proc.kill();
     timeline.close();
     swarm.close();
     db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  const runs: Record<string, unknown>[] = [];
+  for (const b of BROKERS) {
+    const r = await run(b);
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    runs.push(r);
+  }
+  const first = runs[0] ?? {};
+  const result = {
+    // The first run (mosquitto by default) as the headline; every run in `runs`.
+    ...first,
+    runs,
+  };
+  fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'bench-results/detections.json'), `${JSON.stringify(result, null, 2)}\n`);
 }
 
 const i = process.argv.indexOf('--publishers');

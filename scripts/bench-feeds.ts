@@ -1,6 +1,11 @@
 // npm run bench:feeds — 16 simulated cameras at 640×360, 10 fps, shown in browser mode in Chromium
-// for 30 s; then the same 16 feeds as plain <img src=…mjpg> tags (the naive peer) in the same run.
-// Writes bench-results/feeds.json.
+// for 30 s; then the same 16 feeds as plain <img src=…mjpg> tags (the naive peer) in the same run,
+// one origin per camera (as real cameras are) and, as a second line, all through one origin; then
+// the second case, 16 cameras at 1280×720 ("Full" feed quality). Writes bench-results/feeds.json.
+//
+// Knobs: BENCH_SECONDS (app, per case), BENCH_NAIVE_SECONDS, BENCH_CASES (e.g. "640x360" for the
+// first case only), BENCH_NAIVE_ORIGINS=per-camera|shared|both|none (default both),
+// BENCH_APP_OUT=<dir with main/serve.js> to measure another build (before/after on the same load).
 //
 // The cameras run in this process (startSimulatedFleet) so that cpu_percent and rss_mb are the
 // app's alone: the serve process plus its helper, from /proc/<pid>/stat and /proc/<pid>/status.
@@ -23,9 +28,19 @@ const root = path.resolve(__dirname, '..');
 const CAMERAS = 16;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const NAIVE_SECONDS = Number(process.env.BENCH_NAIVE_SECONDS ?? 20);
-const WIDTH = 640;
-const HEIGHT = 360;
 const FPS = 10;
+const CASES = (process.env.BENCH_CASES ?? '640x360,1280x720').split(',').map((c) => {
+  const m = /^(\d+)x(\d+)$/.exec(c.trim());
+  if (!m) throw new Error(`BENCH_CASES: "${c}" is not WIDTHxHEIGHT`);
+  return { width: Number(m[1]), height: Number(m[2]) };
+});
+const NAIVE_ORIGINS = process.env.BENCH_NAIVE_ORIGINS ?? 'both';
+/** Targets per size (issue 17): 640×360 every tile ≥ 9.5 fps painted with p95 < 150 ms; 1280×720 ≥ 9 fps. */
+const TARGETS: Record<string, { painted_fps_min: number; latency_p95_ms?: number }> = {
+  '640x360': { painted_fps_min: 9.5, latency_p95_ms: 150 },
+  '1280x720': { painted_fps_min: 9 },
+};
+const APP_OUT = path.resolve(process.env.BENCH_APP_OUT ?? path.join(root, 'out'));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const r1 = (v: number): number => Math.round(v * 10) / 10;
@@ -70,7 +85,7 @@ const childrenOf = (pid: number): number[] =>
 
 // ---- the app ----
 async function startServe(dataDir: string): Promise<{ proc: ChildProcess; url: string; origin: string; token: string }> {
-  const proc = spawn(process.execPath, [path.join(root, 'out/main/serve.js'), '--port', '0', '--data-dir', dataDir, '--no-demo'], {
+  const proc = spawn(process.execPath, [path.join(APP_OUT, 'main/serve.js'), '--port', '0', '--data-dir', dataDir, '--no-demo'], {
     cwd: root,
     env: { ...process.env, OMNISIGHT_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,10 +145,10 @@ async function launch(): Promise<Browser> {
 }
 
 // ---- the naive peer: <img> tags through a local proxy that adds Digest ----
-// By default all 16 feeds come from ONE origin, as a web page showing cameras through its own
-// server would (Chromium then opens 6 connections to it). BENCH_NAIVE_ORIGINS=per-camera gives each
-// camera its own port (= its own origin, like pointing <img> at each camera directly).
-async function naiveProxy(cams: { host: string; port: number; username: string; password: string }[], perCamera: boolean): Promise<{ url: string; close(): void }> {
+// Per camera (the fair default): each camera its own port = its own origin, as real cameras are
+// when <img> points at each directly. Shared: all 16 feeds through ONE origin, as a page showing
+// cameras through its own server would (Chromium then opens only 6 connections to it).
+async function naiveProxy(cams: { host: string; port: number; username: string; password: string }[], perCamera: boolean, width: number, height: number): Promise<{ url: string; close(): void }> {
   const servers: http.Server[] = [];
   const listen = (handler: http.RequestListener): Promise<number> =>
     new Promise((r) => {
@@ -143,7 +158,7 @@ async function naiveProxy(cams: { host: string; port: number; username: string; 
     });
   const proxy = (cam: (typeof cams)[number], res: http.ServerResponse): void => {
     new DigestSession(cam)
-      .open({ path: `/axis-cgi/mjpg/video.cgi?resolution=${WIDTH}x${HEIGHT}&fps=${FPS}&compression=30`, timeoutMs: 10_000 })
+      .open({ path: `/axis-cgi/mjpg/video.cgi?resolution=${width}x${height}&fps=${FPS}&compression=30`, timeoutMs: 10_000 })
       .then((up) => {
         res.writeHead(up.statusCode ?? 502, { 'Content-Type': up.headers['content-type'] ?? 'application/octet-stream', 'Cache-Control': 'no-cache', 'Access-Control-Allow-Origin': '*' });
         up.pipe(res);
@@ -191,14 +206,12 @@ const NAIVE_COUNTER = `(() => {
   window.__naive = { reset: () => counts.fill(0), counts: () => [...counts] };
 })()`;
 
-async function main(): Promise<void> {
-  await ensureBuilt();
-  const load0 = fs.readFileSync('/proc/loadavg', 'utf8').trim();
-  const fleet = await startSimulatedFleet({ cameras: CAMERAS, seed: 11, frameWidth: WIDTH, frameHeight: HEIGHT });
+type Fleet = Awaited<ReturnType<typeof startSimulatedFleet>>;
+
+/** One case: 16 cameras at width×height in the app's Cameras view (16-grid), measured for SECONDS. */
+async function appCase(browser: Browser, fleet: Fleet, width: number, height: number) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-bench-feeds-'));
   const app = await startServe(dataDir);
-  let browser: Browser | undefined;
-  let proxy: { url: string; close(): void } | undefined;
   try {
     const client = await contractClient(app.origin, app.token);
     for (const [i, c] of fleet.cameras.entries()) {
@@ -211,20 +224,20 @@ async function main(): Promise<void> {
     const arrival: number[] = [];
     if (process.env.BENCH_DIAG) {
       const cams = ((await client.call('fleet.list', {})) as { cameras: { id: string }[] }).cameras.map((c) => c.id);
-      await client.call('fleet.watch', { cameraIds: cams, width: WIDTH, height: HEIGHT, fps: FPS });
+      await client.call('fleet.watch', { cameraIds: cams, width: width, height: height, fps: FPS });
       client.onBinary((b) => b[1] === 1 && arrival.push(performance.timeOrigin + performance.now() - b.readDoubleBE(4)));
     }
 
-    browser = await launch();
+    const quality = width >= 1280 ? 'full' : 'high';
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     await page.goto(app.url);
-    await page.evaluate(`localStorage.setItem('omnisight.cameras', JSON.stringify({ layout: 16, page: 0, focus: null, quality: 'high' })); localStorage.setItem('omnisight.view', 'cameras')`);
+    await page.evaluate(`localStorage.setItem('omnisight.cameras', JSON.stringify({ layout: 16, page: 0, focus: null, quality: '${quality}' })); localStorage.setItem('omnisight.view', 'cameras')`);
     await page.reload();
     const stats = (): Promise<{ cameraId: string; painted: number; received: number; latencies: number[]; size?: string }[]> =>
       page.evaluate('window.__omnisightFeeds ? window.__omnisightFeeds.stats() : []');
-    const deadline = Date.now() + 30_000;
-    while ((await stats()).filter((s) => s.painted >= 5 && s.size === `${WIDTH}x${HEIGHT}@${FPS}`).length < CAMERAS) {
-      if (Date.now() > deadline) throw new Error('the 16 feeds did not start painting within 30 s');
+    const deadline = Date.now() + 60_000;
+    while ((await stats()).filter((s) => s.painted >= 5 && s.size === `${width}x${height}@${FPS}`).length < CAMERAS) {
+      if (Date.now() > deadline) throw new Error(`the 16 feeds at ${width}x${height} did not start painting within 60 s`);
       await sleep(250);
     }
     await sleep(2000); // warm-up
@@ -238,18 +251,52 @@ async function main(): Promise<void> {
     const ticks1 = pids.reduce((sum, p) => sum + cpuTicks(p), 0);
     const rss = pids.reduce((sum, p) => sum + rssMb(p), 0);
     const fps = s.map((x) => x.painted / elapsed);
-    // Where frames are lost: received by main (helper stream fps) vs painted in the page.
+    // Where frames are lost: received by main (helper stream fps) vs sent, reached the page, painted.
     const received = ((await client.call('fleet.status', {})) as { statuses: { fps: number }[] }).statuses.map((x) => x.fps);
     client.close();
     const lat = s.flatMap((x) => x.latencies);
     await page.close();
-
-    // Naive peer, same cameras, same browser.
-    const perCamera = process.env.BENCH_NAIVE_ORIGINS === 'per-camera';
-    proxy = await naiveProxy(
-      fleet.cameras.map((c) => ({ host: '127.0.0.1', port: Number(new URL(c.url).port), username: c.username, password: c.password })),
-      perCamera,
+    const target = TARGETS[`${width}x${height}`];
+    const result = {
+      size: `${width}x${height}`,
+      painted_fps_min: r1(Math.min(...fps)),
+      painted_fps_median: r1(median(fps)),
+      latency_p50_ms: r1(pct(lat, 50)),
+      latency_p95_ms: r1(pct(lat, 95)),
+      cpu_percent: r1((((ticks1 - ticks0) / CLK_TCK) / elapsed) * 100),
+      rss_mb: r1(rss),
+      // Per camera per second along the path: main received → reached the page → painted.
+      path_fps: {
+        received_by_main: r1(median(received)),
+        reached_page: r1(median(s.map((x) => x.received / elapsed))),
+        painted: r1(median(fps)),
+      },
+      // The issue's targets for this size, and whether this run met them (null: no target set).
+      target: target ?? null,
+      meets_target: target ? Math.min(...fps) >= target.painted_fps_min && (target.latency_p95_ms === undefined || pct(lat, 95) < target.latency_p95_ms) : null,
+    };
+    process.stderr.write(
+      `${width}x${height}: ${r1(elapsed)} s, ${lat.length} latency samples` +
+        (arrival.length ? `; socket arrival latency p50 ${r1(pct(arrival, 50))} p95 ${r1(pct(arrival, 95))} ms` : '') +
+        `; per-tile painted fps: ${fps.map(r1).join(' ')}\n`,
     );
+    return result;
+  } finally {
+    app.proc.kill('SIGTERM');
+    await new Promise((r) => (app.proc.exitCode !== null ? r(null) : app.proc.once('exit', r)));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The naive peer on the same cameras and browser: one <img> per camera. */
+async function naiveCase(browser: Browser, fleet: Fleet, perCamera: boolean, width: number, height: number) {
+  const proxy = await naiveProxy(
+    fleet.cameras.map((c) => ({ host: '127.0.0.1', port: Number(new URL(c.url).port), username: c.username, password: c.password })),
+    perCamera,
+    width,
+    height,
+  );
+  try {
     const naivePage = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     await naivePage.goto(proxy.url, { waitUntil: 'commit' });
     await naivePage.evaluate(NAIVE_COUNTER);
@@ -261,34 +308,41 @@ async function main(): Promise<void> {
     const nElapsed = (performance.now() - n0) / 1000;
     const naiveFps = counts.map((c) => c / nElapsed);
     await naivePage.close();
-
-    const result = {
-      painted_fps_min: r1(Math.min(...fps)),
-      painted_fps_median: r1(median(fps)),
-      latency_p50_ms: r1(pct(lat, 50)),
-      latency_p95_ms: r1(pct(lat, 95)),
-      cpu_percent: r1((((ticks1 - ticks0) / CLK_TCK) / elapsed) * 100),
-      rss_mb: r1(rss),
-      naive: { painted_fps_min: r1(Math.min(...naiveFps)), painted_fps_median: r1(median(naiveFps)) },
-    };
-    fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'bench-results/feeds.json'), `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    process.stderr.write(
-      `cameras ${CAMERAS} at ${WIDTH}x${HEIGHT}@${FPS}, ${r1(elapsed)} s (naive ${r1(nElapsed)} s), ${lat.length} latency samples; ` +
-        `received by main fps median ${r1(median(received))} min ${r1(Math.min(...received))}; ` +
-        (arrival.length ? `socket arrival latency p50 ${r1(pct(arrival, 50))} p95 ${r1(pct(arrival, 95))} ms; ` : '') +
-        `reached the page fps median ${r1(median(s.map((x) => x.received / elapsed)))}; ` +
-        `naive (${perCamera ? 'one origin per camera' : 'one origin'}) per tile: ${naiveFps.map(r1).join(' ')}; loadavg before: ${load0}, after: ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}\n`,
-    );
+    process.stderr.write(`naive (${perCamera ? 'one origin per camera' : 'one shared origin'}) per tile: ${naiveFps.map(r1).join(' ')}\n`);
+    return { origins: perCamera ? 'per-camera' : 'shared', painted_fps_min: r1(Math.min(...naiveFps)), painted_fps_median: r1(median(naiveFps)) };
   } finally {
-    await browser?.close();
-    proxy?.close();
-    app.proc.kill('SIGTERM');
-    await new Promise((r) => (app.proc.exitCode !== null ? r(null) : app.proc.once('exit', r)));
-    await fleet.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    proxy.close();
   }
+}
+
+async function main(): Promise<void> {
+  if (!process.env.BENCH_APP_OUT) await ensureBuilt();
+  const load0 = fs.readFileSync('/proc/loadavg', 'utf8').trim();
+  const browser = await launch();
+  const cases: Record<string, unknown>[] = [];
+  try {
+    for (const [i, { width, height }] of CASES.entries()) {
+      const fleet = await startSimulatedFleet({ cameras: CAMERAS, seed: 11, frameWidth: width, frameHeight: height });
+      try {
+        const r: Record<string, unknown> = await appCase(browser, fleet, width, height);
+        if (i === 0) {
+          // The naive baseline on the first case: one origin per camera first (the fair figure), then shared.
+          if (NAIVE_ORIGINS === 'both' || NAIVE_ORIGINS === 'per-camera') r.naive = await naiveCase(browser, fleet, true, width, height);
+          if (NAIVE_ORIGINS === 'both' || NAIVE_ORIGINS === 'shared') r.naive_shared_origin = await naiveCase(browser, fleet, false, width, height);
+        }
+        cases.push(r);
+      } finally {
+        await fleet.stop();
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  const [first, ...rest] = cases;
+  const result = { ...first, cases: rest, build: path.relative(root, APP_OUT) || '.', loadavg_before: load0, loadavg_after: fs.readFileSync('/proc/loadavg', 'utf8').trim() };
+  fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'bench-results/feeds.json'), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
 main().then(

@@ -237,19 +237,24 @@ export function createApp(opts: AppOptions): App {
   // Signature checks in worker threads when the built worker is there (app and browser mode); unit
   // tests run from source and verify on this thread. Closed after the link that feeds it.
   const verifyWorker = path.join(__dirname, 'verify-worker.js');
+  // One worker per core: Ed25519 is most of the work per report, and a worker only runs while there
+  // are batches (the link keeps 2 per worker in flight), so the main thread keeps its share.
+  const poolSize = Math.max(1, Math.min(4, os.availableParallelism()));
   const pool = fs.existsSync(verifyWorker)
-    ? closers.add('verification workers', createVerifyPool({ size: Math.max(1, Math.min(2, os.availableParallelism() - 1)), entry: verifyWorker }), (p) => p.close())
+    ? closers.add('verification workers', createVerifyPool({ size: poolSize, entry: verifyWorker }), (p) => p.close())
     : undefined;
-  closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: (serial) => timeline.homographyOf(serial), pool }), (l) => l.close());
+  closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: (serial) => timeline.homographyOf(serial), pool, poolSize }), (l) => l.close());
   // Only reports the swarm accepted reach the timeline; its quarantines show in fleet status.
   closers.add('verified timeline link', linkVerifiedTimeline({ swarm, timeline, isRegistered: (serial) => fleet.fleet.keyFor(serial) !== undefined }), (off) => off());
-  // The Timeline's history: segments and interventions as they are published, kept for a day.
-  const HISTORY_MS = 24 * 3_600_000;
-  const history = closers.add('timeline history', createTimelineHistory(db, { retentionMs: HISTORY_MS, now }), (h) => h.close());
+  // The Timeline's history: segments and interventions as they are published, kept for the
+  // retention the Settings give (a shorter one prunes at once, a longer one keeps from now on).
+  const HOUR_MS = 3_600_000;
+  const history = closers.add('timeline history', createTimelineHistory(db, { retentionMs: settings.get().timelineRetentionHours * HOUR_MS, now }), (h) => h.close());
+  closers.add('timeline history retention', bus.subscribe('settings.changed', (s) => history.setRetentionMs(s.timelineRetentionHours * HOUR_MS)), (off) => off());
   closers.add('timeline history link', bus.subscribe('timeline.tracks', (p) => history.recordTracks(p.at, p.tracks)), (off) => off());
   closers.add('timeline intervention history', bus.subscribe('timeline.intervention', (iv) => history.recordIntervention(iv)), (off) => off());
   dispatcher.register({
-    'timeline.history': ({ from, to, limit }) => ({ from, to, keptSince: now() - HISTORY_MS, ...history.range(from, to, limit) }),
+    'timeline.history': ({ from, to, limit }) => ({ from, to, keptSince: history.keptSince(now()), ...history.range(from, to, limit) }),
   });
   closers.add('review link', bus.subscribe('swarm.event', (e) => review.onSwarmEvent(e)), (off) => off());
   closers.add('quarantine link', linkQuarantineToFleet({ swarm, fleet: fleet.fleet, bus }), (off) => off());

@@ -9,7 +9,7 @@ import { createSwarmService } from '../swarm';
 import { buildCoverage, invert3, type Mat3 } from '../swarm';
 import { ed25519PublicKey, parseMessage, sealEnvelope, signatureValid, simKey } from '../swarm/testkit';
 import { createEventBus } from '../kernel/bus';
-import { linkSwarm, INGEST_QUEUE_LIMIT } from './wiring-swarm';
+import { linkSwarm, INGEST_QUEUE_LIMIT, MAX_QUEUE_AGE_MS } from './wiring-swarm';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -56,6 +56,7 @@ function setup(pool?: Parameters<typeof linkSwarm>[0]['pool']) {
     log,
     defer: (fn) => pending.push(fn),
     pool,
+    now,
   });
   const seqs = new Map<string, number>();
   const detection = (serial: string, box: { left: number; top: number; right: number; bottom: number }, ts = clock) => {
@@ -171,6 +172,62 @@ describe('linkSwarm', () => {
     s.drainAll();
     await new Promise((r) => setTimeout(r, 20));
     expect(s.swarm.coordinator.verifier.counts().accepted).toBe(5); // verified here instead
+    s.close();
+  });
+
+  it('sheds messages that waited longer than MAX_QUEUE_AGE_MS, oldest first, and says so in swarm.status', async () => {
+    const s = setup();
+    const stale = serials.slice(0, 3).map((serial) => s.detection(serial, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }));
+    for (const [i, buf] of stale.entries()) s.raw()!(`axis/${serials[i]}/omnisight/detections`, buf, s.now());
+    s.advance(MAX_QUEUE_AGE_MS + 1); // the desktop was busy: they waited too long
+    s.raw()!(`axis/${serials[3]}/omnisight/detections`, s.detection(serials[3]!, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
+    s.drainAll();
+    expect(s.link.dropped()).toBe(3);
+    expect(s.swarm.coordinator.verifier.counts().accepted).toBe(1);
+    const status = (await s.swarm.handlers['swarm.status']!({}, {} as never)) as { backlog: { shed: number; queued: number } };
+    expect(status.backlog).toMatchObject({ shed: 3, queued: 0 });
+    s.close();
+  });
+
+  it('with verification workers: every batch that is ready goes to the swarm in one commit, in the order taken', async () => {
+    const resolvers: (() => void)[] = [];
+    const pool = {
+      setKeys: () => {},
+      verify: (items: { payload: Uint8Array; topic?: string; receivedAt?: number }[], skewMs?: number) =>
+        new Promise<ReturnType<typeof parseMessage> extends infer P ? { parse: P; sig?: { valid: boolean; publicKey: string } }[] : never>((resolve) => {
+          expect(skewMs).toBe(5_000); // the verifier's tolerance travels with the batch
+          expect(items.every((it) => typeof it.receivedAt === 'number')).toBe(true);
+          resolvers.push(() =>
+            resolve(
+              items.map((it) => {
+                const parse = parseMessage(it.payload, it.topic);
+                if (!parse.ok) return { parse };
+                const k = simKey(parse.parsed.envelope.camera);
+                return { parse, sig: { valid: signatureValid(parse.parsed.envelope, ed25519PublicKey(k.publicKey)), publicKey: k.publicKey } };
+              }),
+            ),
+          );
+        }),
+    };
+    const s = setup(pool as never);
+    const calls: string[][] = [];
+    const ingestChecked = s.swarm.ingestChecked.bind(s.swarm);
+    s.swarm.ingestChecked = (items) => {
+      calls.push(items.map((x) => (x.verdict.parse.ok ? x.verdict.parse.parsed.envelope.camera : '?')));
+      return ingestChecked(items);
+    };
+    for (const serial of serials.slice(0, 2)) {
+      s.raw()!(`axis/${serial}/omnisight/detections`, s.detection(serial, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
+      s.drainAll(); // one batch each
+    }
+    expect(resolvers).toHaveLength(2);
+    resolvers[1]!(); // the later batch is ready first: it waits for the earlier one
+    await new Promise((r) => setTimeout(r, 30));
+    expect(calls).toEqual([]);
+    resolvers[0]!();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(calls).toEqual([[serials[0], serials[1]]]);
+    expect(s.swarm.coordinator.verifier.counts().accepted).toBe(2);
     s.close();
   });
 

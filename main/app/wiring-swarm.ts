@@ -12,10 +12,23 @@ import type { PerfService } from '../perf';
 import { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type SwarmService, type VerifyPool, type ZoneConfig } from '../swarm';
 
 export const INGEST_QUEUE_LIMIT = 20_000;
-/** Messages handled per drain before yielding, so a burst cannot starve the event loop. */
+/**
+ * A message that has waited this long for verification is shed, oldest first: when the desktop is
+ * behind, a fresh report is worth more to fusion than a stale one, and a queue that grows into
+ * seconds only ends in clock-skew refusals (a report is refused 5 s after it was sent) while every
+ * report in it is late. Shed messages are counted (swarm.status `backlog.shed`).
+ */
+export const MAX_QUEUE_AGE_MS = 1_000;
+/** Messages taken per drain (one worker batch, or one main-thread batch without workers). */
 const DRAIN_BATCH = 500;
-/** Batches at the verification workers at once: enough to keep them busy, few enough to stay fresh. */
-const MAX_POOL_BATCHES = 4;
+/** Batches at each verification worker at once: one being verified, one waiting, so none idles. */
+const BATCHES_PER_WORKER = 2;
+/**
+ * At least this long between two commits of verified batches (each is a SQLite commit — an fsync —
+ * for the replay state and one for what the batch produced, on this thread). Verdicts that arrive
+ * meanwhile join the next commit: group commit, whatever the message rate.
+ */
+const COMMIT_SPACING_MS = 10;
 
 export interface SwarmLinkDeps {
   swarm: SwarmService;
@@ -29,6 +42,10 @@ export interface SwarmLinkDeps {
   defer?: (fn: () => void) => void;
   /** Verification worker threads (main/swarm createVerifyPool); without it, verification runs here. */
   pool?: Pick<VerifyPool, 'verify' | 'setKeys'>;
+  /** Worker threads in the pool (batches in flight = 2 per worker). */
+  poolSize?: number;
+  /** Clock for the age of a queued message (receivedAt is on it). */
+  now?: () => number;
 }
 
 export interface SwarmLink {
@@ -37,6 +54,7 @@ export interface SwarmLink {
   /** Re-reads the registry and zones and (re-)registers cameras with the coordinator. */
   sync(): void;
   queueDepth(): number;
+  /** Messages shed since start (queue full, or waited longer than MAX_QUEUE_AGE_MS). */
   dropped(): number;
   close(): void;
 }
@@ -54,6 +72,7 @@ export function demoZones(scene: { zones: readonly { id: string; name: string; p
 export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
   const { swarm, perf, fleet, bus, log } = deps;
   const defer = deps.defer ?? ((fn) => void setImmediate(fn));
+  const now = deps.now ?? Date.now;
   // A ring would avoid the shift cost, but head-index + periodic compaction is as cheap and simpler.
   let queue: Msg[] = [];
   let head = 0;
@@ -61,44 +80,107 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
   let dropped = 0;
   let closed = false;
   const depth = (): number => queue.length - head;
+  const report = (): void => {
+    const d = depth();
+    perf.setIngestQueue(d);
+    swarm.reportBacklog({ queued: d, oldestMs: d ? Math.max(0, now() - queue[head]!.receivedAt) : 0, shed: dropped, inFlight });
+  };
+  const shed = (n: number): void => {
+    const first = dropped === 0;
+    dropped += n;
+    if (first || Math.floor(dropped / 1000) !== Math.floor((dropped - n) / 1000))
+      log.warn({ dropped, limit: INGEST_QUEUE_LIMIT, maxAgeMs: MAX_QUEUE_AGE_MS }, 'the swarm is behind the camera messages; dropping the oldest (for a large fleet use an external MQTT broker and check the CPU)');
+  };
 
-  // With a verification pool, parsing and signatures run in worker threads; batches go back to the
-  // swarm in the order they were taken. Should the pool fail, verification falls back to this thread.
+  // With a verification pool, parsing and signatures run in worker threads. Verdicts go back to the
+  // swarm in the order the batches were taken; every batch that is ready at a commit goes in one
+  // ingestChecked call (one replay commit for all of them). Should the pool fail, verification falls
+  // back to this thread.
   let pool = deps.pool;
+  const maxInFlight = BATCHES_PER_WORKER * Math.max(1, deps.poolSize ?? 2);
   let inFlight = 0;
-  let chain: Promise<void> = Promise.resolve();
+  type Slot = { batch: Msg[]; payloads: Uint8Array[]; verdicts?: Awaited<ReturnType<NonNullable<SwarmLinkDeps['pool']>['verify']>>; failed?: unknown };
+  const slots: Slot[] = [];
+  let commitScheduled = false;
+  let lastCommit = -Infinity;
+  const scheduleCommit = (): void => {
+    if (commitScheduled || closed) return;
+    commitScheduled = true;
+    const wait = lastCommit + COMMIT_SPACING_MS - performance.now();
+    if (wait > 0) setTimeout(commit, wait);
+    else setImmediate(commit);
+  };
+  const commit = (): void => {
+    commitScheduled = false;
+    if (closed) return;
+    const ready: Slot[] = [];
+    while (slots.length && (slots[0]!.verdicts || slots[0]!.failed !== undefined)) ready.push(slots.shift()!);
+    if (!ready.length) return;
+    const checked: Parameters<SwarmService['ingestChecked']>[0][number][] = [];
+    const flushChecked = (): void => {
+      if (checked.length) swarm.ingestChecked(checked.splice(0));
+    };
+    for (const slot of ready) {
+      if (slot.verdicts) {
+        slot.verdicts.forEach((verdict, i) => checked.push({ verdict, receivedAt: slot.batch[i]!.receivedAt, topic: slot.batch[i]!.topic, bytes: slot.payloads[i]!.byteLength }));
+        continue;
+      }
+      flushChecked(); // in order: what came before this batch first
+      if (pool) log.error({ err: slot.failed }, 'the verification workers failed; verifying on the main thread from now on');
+      pool = undefined;
+      swarm.ingestBatch(slot.batch);
+    }
+    flushChecked();
+    lastCommit = performance.now();
+    report();
+    schedule();
+  };
   const viaPool = (batch: Msg[], p: NonNullable<SwarmLinkDeps['pool']>): void => {
     inFlight++;
     const payloads = batch.map((m) => (typeof m.payload === 'string' ? Buffer.from(m.payload) : m.payload));
-    const verdicts = p.verify(payloads.map((payload, i) => ({ payload, topic: batch[i]!.topic })));
-    chain = chain.then(async () => {
-      try {
-        const vs = await verdicts;
-        if (!closed) swarm.ingestChecked(vs.map((verdict, i) => ({ verdict, receivedAt: batch[i]!.receivedAt, topic: batch[i]!.topic, bytes: payloads[i]!.byteLength })));
-      } catch (err) {
-        log.error({ err }, 'the verification workers failed; verifying on the main thread from now on');
-        pool = undefined;
-        if (!closed) swarm.ingestBatch(batch);
-      } finally {
-        inFlight--;
-        schedule();
-      }
+    const slot: Slot = { batch, payloads };
+    slots.push(slot);
+    p.verify(
+      payloads.map((payload, i) => ({ payload, topic: batch[i]!.topic, receivedAt: batch[i]!.receivedAt })),
+      swarm.coordinator.verifier.skewToleranceMs(),
+    ).then(
+      (v) => {
+        slot.verdicts = v;
+      },
+      (err: unknown) => {
+        slot.failed = err ?? new Error('verification failed');
+      },
+    ).finally(() => {
+      inFlight--;
+      scheduleCommit();
     });
   };
 
   const drain = (): void => {
     scheduled = false;
     if (closed) return;
-    if (pool && inFlight >= MAX_POOL_BATCHES) return; // a finishing batch schedules the next drain
-    const end = Math.min(queue.length, head + DRAIN_BATCH);
-    const batch: Msg[] = [];
-    while (head < end) {
-      batch.push(queue[head]!);
+    // Stale messages go first, oldest first (see MAX_QUEUE_AGE_MS).
+    const cutoff = now() - MAX_QUEUE_AGE_MS;
+    let stale = 0;
+    while (head < queue.length && queue[head]!.receivedAt < cutoff) {
       queue[head++] = undefined as unknown as Msg;
+      stale++;
     }
-    // One batch: the swarm writes the replay state it changed in one transaction (group commit).
-    if (batch.length && pool) viaPool(batch, pool);
-    else if (batch.length) swarm.ingestBatch(batch);
+    if (stale) shed(stale);
+    while (depth() > 0 && !(pool && inFlight >= maxInFlight)) {
+      const end = Math.min(queue.length, head + DRAIN_BATCH);
+      const batch: Msg[] = [];
+      while (head < end) {
+        batch.push(queue[head]!);
+        queue[head++] = undefined as unknown as Msg;
+      }
+      // One batch: the swarm writes the replay state it changed in one transaction (group commit).
+      if (pool) viaPool(batch, pool);
+      else {
+        swarm.ingestBatch(batch);
+        break; // yield: a burst must not starve the event loop
+      }
+    }
     if (head === queue.length) {
       queue = [];
       head = 0;
@@ -106,8 +188,9 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
       queue = queue.slice(head);
       head = 0;
     }
-    perf.setIngestQueue(depth());
-    if (depth() > 0) schedule();
+    report();
+    // With the pool full, a finishing batch schedules the next drain (commit → schedule).
+    if (depth() > 0 && !(pool && inFlight >= maxInFlight)) schedule();
   };
   const schedule = (): void => {
     if (scheduled || closed) return;
@@ -120,8 +203,7 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
     if (depth() >= INGEST_QUEUE_LIMIT) {
       // Shed the oldest: a fresh report is worth more to fusion than one already stale.
       head++;
-      dropped++;
-      if (dropped === 1 || dropped % 1000 === 0) log.warn({ dropped, limit: INGEST_QUEUE_LIMIT }, 'swarm ingest queue full; dropping the oldest camera messages');
+      shed(1);
     }
     queue.push({ topic, payload, receivedAt });
     perf.setIngestQueue(depth());

@@ -19,6 +19,7 @@ import { generateTask, type TaskSpec } from './data';
 import { checkPlan, Federation, planFor, PlanError, trainCentralised, type RoundContext } from './engine';
 import { epsilonFromBudget, privacyLevel } from './privacy';
 import { createRng } from './random';
+import { toleranceNote } from './robust';
 import { effectiveMaskGraph } from './secagg';
 
 export { Federation, checkPlan, planFor, trainCentralised } from './engine';
@@ -89,9 +90,9 @@ const aggregationNote = (c: FederatedConfig, n: number): string =>
   ({
     secure: `Secure aggregation is on (${n >= 3 ? maskGraphNote(c, n) : c.secureGraph === 'secagg+' ? 'SecAgg+ for large rounds, the full graph up to 23 cameras' : 'full graph, each camera masks with every other'}): the coordinator sees only the sum of the cameras’ updates. Robust aggregation is off.`,
     plain: 'Plain FedAvg: the coordinator sees each camera’s update. Neither secure nor robust aggregation is on.',
-    'robust-trimmed': `Robust aggregation (coordinate-wise trimmed mean, ${Math.round(c.trimFraction * 100)}% each end) is on; secure aggregation is off, so the coordinator sees each update.`,
-    'robust-median': 'Robust aggregation (coordinate-wise median) is on; secure aggregation is off, so the coordinator sees each update.',
-    krum: `Robust aggregation (Krum, up to ${c.krumFaulty} faulty) is on; secure aggregation is off, so the coordinator sees each update.`,
+    'robust-trimmed': `Robust aggregation (coordinate-wise trimmed mean, ${Math.round(c.trimFraction * 100)}% each end) is on; secure aggregation is off, so the coordinator sees each update. ${toleranceNote({ rule: 'trimmed-mean', trim: c.trimFraction }, n)}`,
+    'robust-median': `Robust aggregation (coordinate-wise median) is on; secure aggregation is off, so the coordinator sees each update. ${toleranceNote({ rule: 'median' }, n)}`,
+    krum: `Robust aggregation (Krum, up to ${c.krumFaulty} faulty) is on; secure aggregation is off, so the coordinator sees each update. ${toleranceNote({ rule: 'krum', f: c.krumFaulty }, n)}`,
   })[c.aggregation];
 
 /**

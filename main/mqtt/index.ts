@@ -34,8 +34,8 @@ export interface MqttService {
   /** The broker cameras should be pointed at; undefined before start() or when it failed. */
   endpoint(): BrokerEndpoint | undefined;
   connected(): boolean;
-  /** Messages received on the camera topics. */
-  counts(): { received: number };
+  /** Messages received on the camera topics; publishes the embedded broker dropped because it was full (0 with an external broker). */
+  counts(): { received: number; brokerDropped: number };
   /** Every payload on axis/+/omnisight/# exactly as it arrived, before parsing (the swarm verifies the signed bytes). */
   onRaw(listener: (topic: string, payload: Buffer, receivedAt: number) => void): () => void;
   /**
@@ -131,7 +131,7 @@ export function createMqttService(deps: MqttDeps): MqttService {
     },
     endpoint: () => ep,
     connected: () => client?.connected ?? false,
-    counts: () => ({ received }),
+    counts: () => ({ received, brokerDropped: broker?.dropped() ?? 0 }),
     publish(topic, payload) {
       if (!client?.connected) return false;
       client.publish(topic, payload, { qos: 1 }, (err) => {

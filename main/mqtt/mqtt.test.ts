@@ -45,7 +45,7 @@ async function exercise(url: string, config: () => { mode: 'embedded' | 'externa
     await new Promise((r) => setTimeout(r, 50));
     expect(got.map((g) => g.topic)).toEqual(sent.map((m) => m.topic));
     for (const [i, g] of got.entries()) expect(g.payload.equals(sent[i]!.payload)).toBe(true);
-    expect(svc.counts()).toEqual({ received: sent.length });
+    expect(svc.counts()).toEqual({ received: sent.length, brokerDropped: 0 });
   } finally {
     await pub.endAsync();
     await svc.close();
@@ -85,6 +85,43 @@ describe('MQTT ingest over real brokers', () => {
   it('delivers camera payloads through the embedded aedes broker byte for byte', async () => {
     await exercise('', () => ({ mode: 'embedded', url: '', username: '' }));
   });
+
+  it('the embedded broker refuses load instead of crashing: bounded queue behind a stalled subscriber, no stack overflow when it leaves', async () => {
+    // Without the bound and the asynchronous catch-all listener, aedes' emitter drained a queue of
+    // this size recursively once the subscriber was gone: "Maximum call stack size exceeded".
+    const b = await startEmbeddedBroker({ maxQueued: 2_000 });
+    const sub = await mqtt.connectAsync(b.url, { clientId: 'stalled-desktop', reconnectPeriod: 0 });
+    const pubs: mqtt.MqttClient[] = [];
+    try {
+      await sub.subscribeAsync('axis/+/omnisight/#', { qos: 1 });
+      (sub.stream as net.Socket).pause(); // a desktop too busy to read
+      for (let i = 0; i < 50; i++) pubs.push(await mqtt.connectAsync(b.url, { clientId: `cam-${i}`, reconnectPeriod: 0 }));
+      const payload = Buffer.alloc(700, 0x41);
+      for (let k = 0; k < 40_000; k++) {
+        pubs[k % pubs.length]!.publish(`axis/${SERIAL}/omnisight/detections`, payload, { qos: 0 });
+        if (k % 5_000 === 0) await new Promise((r) => setImmediate(r));
+      }
+      const end = Date.now() + 10_000;
+      while (b.dropped() === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(b.dropped()).toBeGreaterThan(0);
+      (sub.stream as net.Socket).destroy(); // the subscriber leaves behind a full queue
+      await new Promise((r) => setTimeout(r, 300));
+      // Still a broker: a new subscriber gets what is published now.
+      const again = await mqtt.connectAsync(b.url, { clientId: 'desktop-again', reconnectPeriod: 0 });
+      try {
+        await again.subscribeAsync('axis/+/omnisight/#', { qos: 1 });
+        const got = new Promise<string>((r) => again.once('message', (_t, p) => r(String(p))));
+        await pubs[0]!.publishAsync(`axis/${SERIAL}/omnisight/heartbeat`, 'still here', { qos: 1 });
+        expect(await got).toBe('still here');
+      } finally {
+        await again.endAsync(true);
+      }
+    } finally {
+      await Promise.all(pubs.map((p) => p.endAsync(true)));
+      sub.end(true);
+      await b.close();
+    }
+  }, 30_000);
 
   it('binds the embedded broker to loopback only', async () => {
     const b: EmbeddedBroker = await startEmbeddedBroker();

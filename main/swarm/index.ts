@@ -114,6 +114,18 @@ export interface CameraAcceptance {
   lastRefusal?: { reason: string; at: number };
 }
 
+/** The ingest queue in front of the swarm, as last reported. */
+export interface IngestBacklog {
+  /** Messages waiting for verification. */
+  queued: number;
+  /** How long the oldest of them has waited, ms. */
+  oldestMs: number;
+  /** Messages dropped since start because the desktop was behind (oldest first). */
+  shed: number;
+  /** Batches at the verification workers. */
+  inFlight: number;
+}
+
 export interface SwarmService {
   ingest(message: unknown, receivedAt: number, topic?: string): IngestResult;
   /**
@@ -126,6 +138,11 @@ export interface SwarmService {
    * (createVerifyPool): the stateful checks, the replay write and fusion happen here.
    */
   ingestChecked(items: readonly CheckedMessage[]): IngestResult[];
+  /**
+   * What the ingest in front of the swarm (main/app wiring-swarm) is holding: shown in swarm.status,
+   * so a desktop that falls behind its fleet says so instead of only getting slower.
+   */
+  reportBacklog(b: IngestBacklog): void;
   /** What the swarm accepted from this camera (see CameraAcceptance). */
   acceptanceOf(serial: string): CameraAcceptance;
   registerCamera(cam: SwarmCamera): void;
@@ -232,6 +249,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     fusion: { zones: zoneState.zones, windowMs: deps.windowMs, maxF: deps.maxF, onOutcomes: (items) => emit(outcomeListeners, items) },
     topology: { heartbeatIntervalMs, missedHeartbeats: deps.missedHeartbeats },
     onFusionLatency: (s) => deps.onFusionLatency?.(s, coordinator.fusion.openCandidates()),
+    transaction: (fn) => sql.transaction(fn),
   });
   const insights = createInsights({ now });
 
@@ -321,6 +339,8 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     a.lastAcceptedAt = at;
   };
 
+  let backlog: IngestBacklog = { queued: 0, oldestMs: 0, shed: 0, inFlight: 0 };
+
   const messageListeners = new Set<(m: CameraMessage) => void>();
   const refusedListeners = new Set<(b: BadMessage) => void>();
   const flListeners = new Set<(m: VerifiedFlMessage) => void>();
@@ -360,6 +380,18 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
       log.error({ err, messages: meta.length }, 'swarm ingest failed');
       return meta.map(internalError);
     }
+    // Acting on the batch: the events, quarantines and decision counts it produced (and whatever the
+    // listeners write) in one transaction — one commit for the batch instead of one per report that
+    // confirmed or closed an event. The replay state was committed before this (verify above).
+    try {
+      sql.transaction(() => act(meta, results));
+    } catch (err) {
+      log.error({ err, messages: meta.length }, 'swarm: committing what a batch produced failed');
+    }
+    return results;
+  };
+
+  const act = (meta: readonly { receivedAt: number; topic?: string; bytes: number }[], results: readonly IngestResult[]): void => {
     for (const [i, r] of results.entries()) {
       const m = meta[i]!;
       const bytes = m.bytes;
@@ -386,7 +418,6 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         emit(refusedListeners, { serial, topic: (m.topic ?? '').slice(0, 200), reason: r.reason, message: r.detail, bytes });
       }
     }
-    return results;
   };
 
   const ingest = (message: unknown, receivedAt: number, topic?: string): IngestResult => {
@@ -431,6 +462,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         quarantined: coordinator.fusion.quarantined().map((p) => quarantineDto(p, null)),
         rejected: { total: Object.values(counts.byReason).reduce((a, b) => a + b, 0), byReason: counts.byReason },
         accepted: counts.accepted,
+        backlog: { ...backlog },
       };
     },
     'swarm.events': ({ limit, beforeId, zone }) => {
@@ -468,6 +500,9 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     ingest,
     ingestBatch,
     ingestChecked,
+    reportBacklog: (b) => {
+      backlog = b;
+    },
     acceptanceOf: (serial) => {
       const a = acceptance.get(serial);
       return a ? { ...a, ...(a.lastRefusal ? { lastRefusal: { ...a.lastRefusal } } : {}) } : { serial, accepted: 0, refused: 0 };

@@ -50,6 +50,39 @@ describe('verification in worker threads', () => {
     }
   });
 
+  it('takes a batch as one transferred buffer (payloads sliced out of a larger chunk intact) and skips the signature outside the clock tolerance', async () => {
+    const k = simKey(CAM);
+    const pool = createVerifyPool({ size: 1, entry: path.join(__dirname, 'verify-worker.ts') });
+    try {
+      pool.setKeys([[CAM, { keyId: k.keyId, publicKey: k.publicKey }]]);
+      const body = JSON.stringify({ frame: { timestamp: T, observations: [] } });
+      const a = sealEnvelope({ camera: CAM, seq: 1, sent: T, kind: 'detections', key: k.keyId, body }, k.privateKey);
+      const b = sealEnvelope({ camera: CAM, seq: 2, sent: T, kind: 'detections', key: k.keyId, body }, k.privateKey);
+      // As mqtt.js hands them over: views into one socket chunk, with bytes before, between and after.
+      const chunk = Buffer.from(`xx${a}yyy${b}zz`);
+      const pa = chunk.subarray(2, 2 + Buffer.byteLength(a));
+      const pb = chunk.subarray(2 + Buffer.byteLength(a) + 3, chunk.length - 2);
+      const topic = `axis/${CAM}/omnisight/detections`;
+      const verdicts = await pool.verify(
+        [
+          { payload: pa, topic, receivedAt: T + 1_000 },
+          { payload: pb, topic, receivedAt: T + 6_000 }, // 6 s late: refused for the clock, no signature work
+          { payload: pb, topic }, // no receipt time: checked
+        ],
+        5_000,
+      );
+      expect(verdicts.map((v) => [v.parse.ok, v.sig?.valid])).toEqual([
+        [true, true],
+        [true, undefined],
+        [true, true],
+      ]);
+      expect(chunk.toString()).toBe(`xx${a}yyy${b}zz`); // the caller's buffers are not detached
+      if (process.platform === 'linux') expect((await pool.cpuMs())[0]).toBeGreaterThan(0); // the worker's own thread CPU
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('a worker that cannot start fails every call at once instead of leaving it waiting', async () => {
     const pool = createVerifyPool({ size: 1, entry: path.join(__dirname, 'no-such-worker.js') });
     try {

@@ -5,7 +5,7 @@
 // the caller hands them to `swarm.ingestChecked`, which does the stateful checks and fusion.
 import { Worker } from 'node:worker_threads';
 import type { RecordedKey, WorkerVerdict } from './verify';
-import type { FromWorker, ToWorker } from './verify-worker';
+import type { FromWorker, PackedBatch, ToWorker } from './verify-worker';
 
 export interface VerifyPoolOptions {
   size: number;
@@ -22,9 +22,17 @@ const spawn = (entry: string): Worker =>
 export interface VerifyPool {
   /** Tells every worker the recorded keys (serial → key); call again after a key changes. */
   setKeys(keys: Iterable<[string, RecordedKey]>): void;
-  verify(items: { payload: Uint8Array; topic?: string }[]): Promise<WorkerVerdict[]>;
+  /**
+   * Parses and signature-checks a batch in the least loaded worker. `receivedAt` (with the
+   * verifier's `skewMs`) lets the worker skip the signature of a message the clock check refuses.
+   */
+  verify(items: { payload: Uint8Array; topic?: string; receivedAt?: number }[], skewMs?: number): Promise<WorkerVerdict[]>;
   /** Batches sent and not answered yet. */
   inFlight(): number;
+  /** Time each worker has spent working (not waiting for a batch) since it started, ms (wall clock). */
+  activeMs(): number[];
+  /** CPU time each worker thread has used since it started, ms (null where the OS does not say: Linux only). */
+  cpuMs(): Promise<(number | null)[]>;
   close(): Promise<void>;
 }
 
@@ -33,10 +41,16 @@ export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
   const pending = new Map<number, { resolve: (v: WorkerVerdict[]) => void; reject: (e: Error) => void; worker: number }>();
   const load = workers.map(() => 0);
   let nextId = 1;
+  const cpuAsks = new Map<number, (ms: number | null) => void>();
   let broken: Error | undefined;
   let closing = false;
   workers.forEach((w, i) => {
     w.on('message', (m: FromWorker) => {
+      if (m.type === 'cpu') {
+        cpuAsks.get(m.id)?.(m.ms);
+        cpuAsks.delete(m.id);
+        return;
+      }
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);
@@ -63,8 +77,9 @@ export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
       const msg: ToWorker = { type: 'keys', keys: [...keys].map(([serial, k]) => [serial, k.keyId, k.publicKey]) };
       for (const w of workers) w.postMessage(msg);
     },
-    verify(items) {
+    verify(items, skewMs = Number.POSITIVE_INFINITY) {
       if (broken) return Promise.reject(broken);
+      const packed = pack(items, skewMs);
       // The least loaded worker takes the batch.
       let best = 0;
       for (let i = 1; i < workers.length; i++) if (load[i]! < load[best]!) best = i;
@@ -72,14 +87,45 @@ export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
       load[best]!++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject, worker: best });
-        const msg: ToWorker = { type: 'batch', id, items };
-        workers[best]!.postMessage(msg);
+        const msg: ToWorker = { type: 'batch', id, ...packed };
+        workers[best]!.postMessage(msg, [packed.bytes]);
       });
     },
     inFlight: () => pending.size,
+    activeMs: () => workers.map((w) => w.performance.eventLoopUtilization().active),
+    cpuMs: () =>
+      Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<number | null>((resolve) => {
+              if (broken) return resolve(null);
+              const id = nextId++;
+              cpuAsks.set(id, resolve);
+              w.postMessage({ type: 'cpu', id } satisfies ToWorker);
+            }),
+        ),
+      ),
     async close() {
       closing = true;
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };
+}
+
+/** One buffer for the batch, handed over to the worker (transferred, not copied). */
+export function pack(items: readonly { payload: Uint8Array; topic?: string; receivedAt?: number }[], skewMs: number): PackedBatch {
+  let total = 0;
+  for (const it of items) total += it.payload.byteLength;
+  const bytes = new ArrayBuffer(total);
+  const view = new Uint8Array(bytes);
+  const ends = new Uint32Array(items.length);
+  const receivedAt = new Float64Array(items.length);
+  let at = 0;
+  items.forEach((it, i) => {
+    view.set(it.payload, at);
+    at += it.payload.byteLength;
+    ends[i] = at;
+    receivedAt[i] = it.receivedAt ?? Number.NaN;
+  });
+  return { bytes, ends, topics: items.map((it) => it.topic), receivedAt, skewMs };
 }

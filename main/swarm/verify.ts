@@ -112,6 +112,8 @@ export interface Verifier {
   parseFailed(r: Extract<ParseResult, { ok: false }>): VerifyResult;
   mode(): VerifyMode;
   setMode(m: VerifyMode): void;
+  /** The accepted |sent − receivedAt|, ms (verification workers skip the signature outside it). */
+  skewToleranceMs(): number;
   counts(): { byReason: Record<RejectReason, number>; byCamera: Record<string, Partial<Record<RejectReason, number>>>; accepted: number };
   /** Drops a camera's cached public key (it was removed). Its replay state is kept: a replay stays a replay. */
   forget(cameraId: string): void;
@@ -317,6 +319,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     admit,
     parseFailed: (r) => fail(r.reason, r.camera, r.detail),
     mode: () => mode,
+    skewToleranceMs: () => skew,
     setMode: (m) => {
       mode = m;
     },

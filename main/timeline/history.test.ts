@@ -63,4 +63,36 @@ describe('timeline history', () => {
     h.close();
     db.close();
   });
+
+  it('applies a changed retention: a shorter one drops at once, a longer one keeps from then on', () => {
+    const now = { t: 0 };
+    const db = open(now);
+    const h = createTimelineHistory(db, { retentionMs: 10 * 3_600_000, now: () => now.t });
+    const at = (hours: number) => hours * 3_600_000;
+    for (const hour of [1, 3, 5]) {
+      now.t = at(hour);
+      h.recordTracks(now.t, [track(`t${hour}`, 'CAM1')]);
+      h.recordIntervention({ trackId: `t${hour}`, zoneId: 'z', probability: 0.5, at: now.t, leadTimeS: 1, actBy: now.t + 1000, suggestedAction: '' });
+      h.recordTracks(now.t + 5000, []); // ends the segment
+    }
+    now.t = at(6);
+    h.flush(now.t);
+    expect(h.range(0, at(7)).segments.map((s) => s.trackId)).toEqual(['t1', 't3', 't5']);
+    expect(h.keptSince(now.t)).toBe(at(-4));
+    // Two hours: what ended before 4 h is gone without waiting for the next flush.
+    h.setRetentionMs(at(2));
+    expect(h.keptSince(now.t)).toBe(at(4));
+    const r = h.range(0, at(7));
+    expect(r.segments.map((s) => s.trackId)).toEqual(['t5']);
+    expect(r.interventions.map((i) => i.trackId)).toEqual(['t5']);
+    // Longer again: nothing comes back, and the next flushes keep the longer span.
+    h.setRetentionMs(at(48));
+    now.t = at(20);
+    h.recordTracks(now.t, [track('t20', 'CAM1')]);
+    h.flush(now.t);
+    expect(h.range(0, at(21)).segments.map((s) => s.trackId)).toEqual(['t5', 't20']);
+    expect(() => h.setRetentionMs(0)).toThrow(/positive/);
+    h.close();
+    db.close();
+  });
 });

@@ -22,6 +22,10 @@ export interface TimelineHistory {
   range(from: number, to: number, limit?: number): { segments: HistorySegment[]; interventions: TimelineIntervention[] };
   /** Writes open segments now and drops what is older than the retention. */
   flush(now: number): void;
+  /** Changes the retention (the Settings value); a shorter one drops what it no longer keeps at once. */
+  setRetentionMs(ms: number): void;
+  /** The oldest moment still kept at `now`. */
+  keptSince(now: number): number;
   close(): void;
 }
 
@@ -56,6 +60,11 @@ export function createTimelineHistory(db: Db, opts: { retentionMs: number; flush
   const dirty = new Set<string>();
   let lastFlush = opts.now();
   const every = opts.flushEveryMs ?? 2000;
+  const checkRetention = (ms: number): number => {
+    if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`Timeline history retention must be a positive number of ms, got ${ms}`);
+    return ms;
+  };
+  let retentionMs = checkRetention(opts.retentionMs);
   const write = (s: HistorySegment): void => void upsert.run(s.trackId, s.camera, s.cls, s.from, s.to);
 
   const flush = (now: number): void => {
@@ -65,8 +74,8 @@ export function createTimelineHistory(db: Db, opts: { retentionMs: number; flush
         if (s) write(s);
       }
       dirty.clear();
-      dropSegs.run(now - opts.retentionMs);
-      dropIvs.run(now - opts.retentionMs);
+      dropSegs.run(now - retentionMs);
+      dropIvs.run(now - retentionMs);
     })();
     lastFlush = now;
   };
@@ -104,6 +113,12 @@ export function createTimelineHistory(db: Db, opts: { retentionMs: number; flush
       };
     },
     flush,
+    setRetentionMs(ms) {
+      const shorter = checkRetention(ms) < retentionMs;
+      retentionMs = ms;
+      if (shorter) flush(opts.now());
+    },
+    keptSince: (now) => now - retentionMs,
     close() {
       flush(opts.now());
     },

@@ -30,6 +30,8 @@ const settingFields = {
   /** App mode, installed builds: off until the user opts in. */
   autoUpdate: z.boolean(),
   updateFeedUrl,
+  /** How long the Timeline keeps its history (track segments, interventions), in hours: 1 h to 90 days. */
+  timelineRetentionHours: z.number().int().min(1).max(2160),
 };
 
 export const settingsDefaults = {
@@ -43,6 +45,7 @@ export const settingsDefaults = {
   logLevel: 'info',
   autoUpdate: false,
   updateFeedUrl: '',
+  timelineRetentionHours: 24,
 } as const satisfies { [K in keyof typeof settingFields]: z.input<(typeof settingFields)[K]> };
 
 export const settingsSchema = z
@@ -57,6 +60,7 @@ export const settingsSchema = z
     logLevel: settingFields.logLevel.default(settingsDefaults.logLevel),
     autoUpdate: settingFields.autoUpdate.default(settingsDefaults.autoUpdate),
     updateFeedUrl: settingFields.updateFeedUrl.default(settingsDefaults.updateFeedUrl),
+    timelineRetentionHours: settingFields.timelineRetentionHours.default(settingsDefaults.timelineRetentionHours),
   })
   .strict();
 export type Settings = z.infer<typeof settingsSchema>;

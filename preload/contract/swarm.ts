@@ -112,6 +112,8 @@ export const swarmMethods = {
       quarantined: z.array(swarmQuarantineSchema),
       rejected: z.object({ total: z.number().int(), byReason: z.record(z.string(), z.number().int()) }),
       accepted: z.number().int(),
+      /** The ingest queue in front of the coordinator: when `shed` grows, the desktop is behind its fleet and drops the oldest reports. */
+      backlog: z.object({ queued: z.number().int(), oldestMs: z.number(), shed: z.number().int(), inFlight: z.number().int() }),
     }),
   ),
   'swarm.events': method(

@@ -271,9 +271,10 @@ export function CamerasView() {
       )}
       <label className="quality">
         Feed quality
-        <select value={prefs.quality} onChange={(e) => setPrefs({ quality: e.target.value === 'high' ? 'high' : 'auto' })}>
+        <select value={prefs.quality} onChange={(e) => setPrefs({ quality: e.target.value === 'high' || e.target.value === 'full' ? e.target.value : 'auto' })}>
           <option value="auto">Auto (fits the tile)</option>
           <option value="high">High (640×360 or more)</option>
+          <option value="full">Full (1280×720)</option>
         </select>
       </label>
       <span className="spacer" />

@@ -83,6 +83,8 @@ describe('feed size per layout', () => {
     expect(feedSizeFor(16, true)).toEqual({ width: 1280, height: 720, fps: 10 });
     expect(feedSizeFor(1, false)).toEqual(feedSizeFor(4, true));
     expect(feedSizeFor(16, false, 'high')).toEqual({ width: 640, height: 360, fps: 10 });
+    // Full: 1280×720 in every layout (large screens; the feed benchmark's second case).
+    for (const layout of [4, 9, 16] as const) expect(feedSizeFor(layout, false, 'full')).toEqual({ width: 1280, height: 720, fps: 10 });
   });
 
   it('pages cameras by layout and clamps the page', () => {

@@ -108,10 +108,12 @@ export interface FeedSize {
 /**
  * What to ask the camera for: no more pixels than the tile shows (a 16-grid tile is about 320 px
  * wide on a desktop screen). "high" keeps 640×360 as the floor for grids (operators who zoom in, and
- * the feed benchmark).
+ * the feed benchmark); "full" asks for 1280×720 in every layout (large screens, the feed benchmark's
+ * second case).
  */
-export function feedSizeFor(layout: Layout, focused: boolean, quality: 'auto' | 'high' = 'auto'): FeedSize {
-  if (focused || layout === 1) return { width: 1280, height: 720, fps: 10 };
+export type FeedQuality = 'auto' | 'high' | 'full';
+export function feedSizeFor(layout: Layout, focused: boolean, quality: FeedQuality = 'auto'): FeedSize {
+  if (focused || layout === 1 || quality === 'full') return { width: 1280, height: 720, fps: 10 };
   const auto: Record<Exclude<Layout, 1>, FeedSize> = {
     4: { width: 640, height: 360, fps: 10 },
     9: { width: 480, height: 270, fps: 10 },

@@ -5,7 +5,7 @@
 import type { Transport } from '../../transport';
 import { drawFuturesOnFeed, type FeedPath } from '../timeline/overlay';
 import { DetectionBuffer, FpsMeter, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
-import { boxLabelSpots, DEFAULT_OVERLAY, type Overlay } from './overlayCore';
+import { boxLabelSpots, DEFAULT_OVERLAY, projectZones, type GroundZone, type ImageZone, type Overlay } from './overlayCore';
 
 interface Tile {
   cameraId: string;
@@ -69,6 +69,10 @@ export class FeedEngine {
   /** Each visible camera's tracks' probable futures in image coordinates, refreshed twice a second. */
   private readonly futures = new Map<string, FeedPath[]>();
   private readonly futuresTimer: ReturnType<typeof setInterval>;
+  /** Zones in each camera's image, for cameras whose zones overlay is on (refreshed every few seconds). */
+  private readonly zones = new Map<string, ImageZone[]>();
+  private readonly zonesTimer: ReturnType<typeof setInterval>;
+  private zonesBusy = false;
 
   constructor(private readonly t: Transport) {
     if (t.onBinary) this.offs.push(t.onBinary((buf) => this.onMessage(buf)));
@@ -87,6 +91,38 @@ export class FeedEngine {
     );
     this.labelTimer = setInterval(() => this.updateLabels(), 1000);
     this.futuresTimer = setInterval(() => void this.refreshFutures(), 500);
+    // Zones and calibrations change when someone edits them, not per frame.
+    this.zonesTimer = setInterval(() => void this.refreshZones(), 5000);
+  }
+
+  /** Site and restricted zones projected through each calibrated camera whose zones overlay is on. */
+  private async refreshZones(): Promise<void> {
+    const want = [...this.tiles.values()].filter((t) => t.visible && this.overlays.get(t.cameraId)?.zones);
+    if (!want.length || this.zonesBusy) return;
+    this.zonesBusy = true;
+    try {
+      const [site, restricted] = await Promise.all([
+        this.t.call('swarm.zones', {}).catch(() => ({ zones: [] })),
+        this.t.call('timeline.zones', {}).catch(() => []),
+      ]);
+      const ground: GroundZone[] = [
+        ...site.zones.map((z) => ({ id: z.id, name: z.name, kind: 'site' as const, polygon: z.polygon })),
+        ...restricted.map((z) => ({ id: z.id, name: z.name, kind: 'restricted' as const, polygon: z.polygon })),
+      ];
+      await Promise.all(
+        want.map(async (tile) => {
+          try {
+            const c = await this.t.call('timeline.calibration', { cameraId: tile.cameraId });
+            this.zones.set(tile.cameraId, c.homography ? projectZones(c.homography, ground) : []);
+          } catch {
+            this.zones.set(tile.cameraId, []); // no timeline: nothing to project through
+          }
+          this.markDirty(tile);
+        }),
+      );
+    } finally {
+      this.zonesBusy = false;
+    }
   }
 
   /** Futures drawn on the feeds as fading paths (from the timeline's tracks, through each camera's calibration). */
@@ -158,7 +194,9 @@ export class FeedEngine {
 
   /** What to draw over a camera's frames; the next paint uses it. */
   setOverlay(cameraId: string, overlay: Overlay): void {
+    const was = this.overlays.get(cameraId);
     this.overlays.set(cameraId, overlay);
+    if (overlay.zones && !was?.zones) void this.refreshZones();
     const tile = this.tiles.get(cameraId);
     if (tile) tile.dirty = true;
   }
@@ -199,6 +237,7 @@ export class FeedEngine {
     clearTimeout(this.reconcileTimer);
     clearInterval(this.labelTimer);
     clearInterval(this.futuresTimer);
+    clearInterval(this.zonesTimer);
     for (const off of this.offs) off();
     const channels = [...this.byChannel.keys()];
     if (channels.length) this.t.call('fleet.unwatch', { channels }).catch(() => undefined);
@@ -336,6 +375,8 @@ export class FeedEngine {
       ctx.drawImage(bmp, 0, 0);
       const hit = this.detections.get(tile.cameraId)?.match(tile.bitmapTs, tile.halfPeriodMs);
       const ov = this.overlays.get(tile.cameraId) ?? DEFAULT_OVERLAY;
+      const zones = ov.zones ? (this.zones.get(tile.cameraId) ?? []) : [];
+      if (zones.length) drawZones(ctx, zones, c.width, c.height, ov.labels);
       const paths = ov.futures ? this.futures.get(tile.cameraId) : undefined;
       if (paths?.length) drawFuturesOnFeed(ctx, paths, c.width, c.height, ov.labels);
       if (hit && ov.boxes) {
@@ -353,6 +394,7 @@ export class FeedEngine {
       }
       c.dataset.ts = String(tile.bitmapTs);
       c.dataset.boxes = String(hit && ov.boxes ? hit.d.observations.length : 0);
+      c.dataset.zones = String(zones.length);
       c.dataset.unverified = hit?.d.unverified ? 'true' : 'false';
     }
   }
@@ -396,4 +438,35 @@ function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: Frame
     ctx.fillStyle = '#000';
     ctx.fillText(texts[i]!, at.x + 3, at.y + b.th - 1);
   });
+}
+
+/** Zone outlines under everything else: site zones in grey, restricted zones in red, names inside. */
+function drawZones(ctx: CanvasRenderingContext2D, zones: readonly ImageZone[], w: number, h: number, labels: boolean): void {
+  const line = Math.max(1, Math.round(w / 400));
+  const font = Math.max(10, Math.round(w / 70));
+  ctx.save();
+  ctx.lineWidth = line;
+  ctx.font = `500 ${font}px system-ui, sans-serif`;
+  ctx.textBaseline = 'top';
+  for (const z of zones) {
+    const color = z.kind === 'restricted' ? '248, 113, 113' : '203, 213, 225';
+    ctx.beginPath();
+    z.points.forEach(([u, v], i) => (i ? ctx.lineTo(u * w, v * h) : ctx.moveTo(u * w, v * h)));
+    ctx.closePath();
+    ctx.fillStyle = `rgba(${color}, 0.12)`;
+    ctx.fill();
+    ctx.setLineDash([line * 5, line * 3]);
+    ctx.strokeStyle = `rgba(${color}, 0.9)`;
+    ctx.stroke();
+    ctx.setLineDash([]);
+    if (!labels) continue;
+    // The name at the zone's topmost visible corner, kept inside the frame.
+    const top = z.points.filter(([u, v]) => u >= 0 && u <= 1 && v >= 0 && v <= 1).sort((a, b) => a[1] - b[1])[0];
+    if (!top) continue;
+    const text = z.kind === 'restricted' ? `⚠ ${z.name}` : z.name;
+    const x = Math.min(Math.max(top[0] * w + 4, 2), w - ctx.measureText(text).width - 2);
+    ctx.fillStyle = `rgba(${color}, 0.95)`;
+    ctx.fillText(text, x, Math.min(top[1] * h + 3, h - font - 2));
+  }
+  ctx.restore();
 }

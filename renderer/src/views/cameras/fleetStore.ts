@@ -3,7 +3,7 @@
 import { create } from 'zustand';
 import type { Camera, CameraStatus } from '../../../../preload/contract';
 import { transport } from '../../transport';
-import { LAYOUTS, type Layout } from './feedCore';
+import { LAYOUTS, type FeedQuality, type Layout } from './feedCore';
 import { readOverlays, type Overlay } from './overlayCore';
 
 const PREFS_KEY = 'omnisight.cameras';
@@ -12,7 +12,7 @@ export interface CameraPrefs {
   layout: Layout;
   page: number;
   focus: string | null;
-  quality: 'auto' | 'high';
+  quality: FeedQuality;
   /** Per camera: what is drawn over its feed. */
   overlays: Record<string, Overlay>;
 }
@@ -27,7 +27,7 @@ export function loadPrefs(): CameraPrefs {
       layout: LAYOUTS.includes(raw.layout as Layout) ? (raw.layout as Layout) : defaults.layout,
       page: Number.isInteger(raw.page) && (raw.page as number) >= 0 ? (raw.page as number) : 0,
       focus: typeof raw.focus === 'string' ? raw.focus : null,
-      quality: raw.quality === 'high' ? 'high' : 'auto',
+      quality: raw.quality === 'high' || raw.quality === 'full' ? raw.quality : 'auto',
       overlays: readOverlays(raw.overlays),
     };
   } catch {

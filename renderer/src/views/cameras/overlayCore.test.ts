@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { boxLabelSpots, readOverlays } from './overlayCore';
+import { boxLabelSpots, invert3, projectZones, readOverlays } from './overlayCore';
 
 describe('overlay switches', () => {
   it('keeps what is known and defaults the rest to on', () => {
-    expect(readOverlays({ a: { boxes: false }, b: 'junk' })).toEqual({ a: { boxes: false, labels: true, futures: true } });
+    expect(readOverlays({ a: { boxes: false }, b: 'junk' })).toEqual({ a: { boxes: false, labels: true, futures: true, zones: false } });
+    // Zones are off unless switched on, and a switched-on zones overlay is remembered.
+    expect(readOverlays({ a: { zones: true } }).a!.zones).toBe(true);
+    expect(readOverlays({ a: { zones: 'yes' } }).a!.zones).toBe(false);
     expect(readOverlays(null)).toEqual({});
   });
 });
@@ -28,5 +31,45 @@ describe('boxLabelSpots', () => {
   it('moves a label below its box at the top of the frame', () => {
     const [s] = boxLabelSpots([{ x: 10, y: 2, w: 50, h: 100, tw: 60, th: 12, score: 1 }], 640, 360);
     expect(s!.y).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('projectZones', () => {
+  // A camera looking along +y over flat ground, horizon at v = 0.3: x = (u − 0.5)/(v − 0.3), y = 1/(v − 0.3).
+  const h = [1, 0, -0.5, 0, 0, 1, 0, 1, -0.3];
+  const toImage = (x: number, y: number): [number, number] => [0.5 + x / y, 0.3 + 1 / y];
+
+  it('inverts a 3×3 matrix', () => {
+    const inv = invert3(h)!;
+    const prod = [0, 1, 2].map((r) => [0, 1, 2].map((c) => [0, 1, 2].reduce((s, k) => s + h[r * 3 + k]! * inv[k * 3 + c]!, 0)));
+    prod.forEach((row, r) => row.forEach((v, c) => expect(v).toBeCloseTo(r === c ? 1 : 0, 12)));
+    expect(invert3([1, 2, 3, 2, 4, 6, 0, 0, 1])).toBeUndefined();
+  });
+
+  it('maps a zone in front of the camera onto the image points that see it', () => {
+    const square = [{ x: -1, y: 2 }, { x: 1, y: 2 }, { x: 1, y: 4 }, { x: -1, y: 4 }];
+    const [z] = projectZones(h, [{ id: 'door', name: 'Door', kind: 'restricted', polygon: square }]);
+    expect(z!.kind).toBe('restricted');
+    z!.points.forEach((p, i) => {
+      const want = toImage(square[i]!.x, square[i]!.y);
+      expect(p[0]).toBeCloseTo(want[0], 9);
+      expect(p[1]).toBeCloseTo(want[1], 9);
+    });
+    // The same answer whatever overall sign the calibration came with.
+    const [neg] = projectZones(h.map((v) => -v), [{ id: 'door', name: 'Door', kind: 'restricted', polygon: square }]);
+    expect(neg!.points).toEqual(z!.points);
+  });
+
+  it('cuts a zone at the horizon where it reaches behind the camera, never mirroring it', () => {
+    const across = [{ x: -1, y: -5 }, { x: 1, y: -5 }, { x: 1, y: 3 }, { x: -1, y: 3 }];
+    const [z] = projectZones(h, [{ id: 'long', name: 'Long', kind: 'site', polygon: across }]);
+    expect(z).toBeDefined();
+    // Every point is below the horizon (v > 0.3): the part behind the camera is gone, not folded up.
+    for (const [, v] of z!.points) expect(v).toBeGreaterThan(0.3);
+    // The near edge (y = 3) is kept exactly.
+    expect(z!.points.some(([u, v]) => Math.abs(u - toImage(1, 3)[0]) < 1e-9 && Math.abs(v - toImage(1, 3)[1]) < 1e-9)).toBe(true);
+    // A zone wholly behind the camera, or wholly outside the frame, is not drawn.
+    expect(projectZones(h, [{ id: 'b', name: 'Behind', kind: 'site', polygon: [{ x: -1, y: -2 }, { x: 1, y: -2 }, { x: 0, y: -4 }] }])).toEqual([]);
+    expect(projectZones(h, [{ id: 'o', name: 'Aside', kind: 'site', polygon: [{ x: 50, y: 2 }, { x: 60, y: 2 }, { x: 55, y: 4 }] }])).toEqual([]);
   });
 });

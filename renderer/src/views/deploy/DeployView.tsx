@@ -43,6 +43,7 @@ export function DeployView() {
   const [preflight, setPreflight] = useState<PreflightRow[]>();
   const [checking, setChecking] = useState(false);
   const [current, setCurrent] = useState<Deploy>();
+  const progressHeading = useRef<HTMLHeadingElement>(null);
   const [history, setHistory] = useState<Deploy[]>([]);
   const [detail, setDetail] = useState<string>();
   const [error, setError] = useState<string>();
@@ -107,6 +108,18 @@ export function DeployView() {
     ];
     return () => offs.forEach((off) => off());
   }, [loadBuilds, loadHistory, loadCameras, loadZones, loadModels]);
+
+  // A deploy just started (or retried): its progress is far below the build and camera steps on a
+  // small window, so bring it into view and put the focus there (after the dialog has given focus back).
+  const currentId = current?.id;
+  useEffect(() => {
+    if (!currentId) return;
+    const h = progressHeading.current;
+    if (!h) return;
+    const reduce = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+    h.focus({ preventScroll: true });
+    h.scrollIntoView({ block: 'start', behavior: reduce ? 'auto' : 'smooth' });
+  }, [currentId]);
 
   const build = builds.find((b) => b.sha256 === buildSha);
   const shown = useMemo(() => filterCameras(cameras, filter, zone, zones), [cameras, filter, zone, zones]);
@@ -391,7 +404,7 @@ export function DeployView() {
 
       {current && (
         <section className="panel" aria-labelledby="deploy-progress">
-          <h2 id="deploy-progress">
+          <h2 id="deploy-progress" ref={progressHeading} tabIndex={-1}>
             4. Deploying {current.fileName} ({current.version}){current.modelVersion !== null ? ` with model v${current.modelVersion}` : ''} — {current.status}
           </h2>
           {current.stages && <p className="muted">{stagesText(current.stages)}</p>}

@@ -134,6 +134,31 @@ export function SettingsView() {
       </fieldset>
 
       <fieldset>
+        <legend>Timeline</legend>
+        <Row
+          label="Keep history for"
+          hint="Hours, 1 to 2160 (90 days). Tracks and interventions older than this are deleted; a shorter period deletes at once."
+          htmlFor="timelineRetentionHours"
+          error={errors.timelineRetentionHours}
+        >
+          <input
+            id="timelineRetentionHours"
+            type="number"
+            min={1}
+            max={2160}
+            step={1}
+            defaultValue={settings.timelineRetentionHours}
+            key={settings.timelineRetentionHours}
+            {...invalid('timelineRetentionHours')}
+            onBlur={(e) => {
+              const n = e.target.value.trim() === '' ? Number.NaN : Number(e.target.value);
+              if (n !== settings.timelineRetentionHours) void save({ timelineRetentionHours: n }, 'Timeline history');
+            }}
+          />
+        </Row>
+      </fieldset>
+
+      <fieldset>
         <legend>MQTT broker</legend>
         <Row label="Broker" hint="The embedded broker serves one desktop and a handful of cameras." htmlFor="mqttMode" error={errors.mqttMode}>
           <select id="mqttMode" value={shownMode} onChange={(e) => chooseMode(e.target.value as Settings['mqttMode'])}>

@@ -9,6 +9,10 @@ describe('checkPatch', () => {
     expect(checkPatch({ demoCameraCount: 100 }, current)).toEqual({ demoCameraCount: 'Simulated cameras: at most 64.' });
     expect(checkPatch({ demoCameraCount: 0 }, current)).toEqual({ demoCameraCount: 'Simulated cameras: at least 1.' });
     expect(checkPatch({ demoCameraCount: 2.5 }, current)).toEqual({ demoCameraCount: 'Simulated cameras: a whole number.' });
+    expect(checkPatch({ timelineRetentionHours: 0 }, current)).toEqual({ timelineRetentionHours: 'Timeline history: at least 1 hour.' });
+    expect(checkPatch({ timelineRetentionHours: 3000 }, current)).toEqual({ timelineRetentionHours: 'Timeline history: at most 2160 hours.' });
+    expect(checkPatch({ timelineRetentionHours: Number.NaN }, current).timelineRetentionHours).toBe('Timeline history: a number.');
+    expect(checkPatch({ timelineRetentionHours: 72 }, current)).toEqual({});
     expect(checkPatch({ mqttUrl: 'not a url' }, current).mqttUrl).toMatch(/^Broker URL: Use a broker URL such as mqtt:\/\//);
   });
 

@@ -13,7 +13,11 @@ export const fieldLabels: Record<keyof Settings, string> = {
   logLevel: 'Log level',
   autoUpdate: 'Automatic updates',
   updateFeedUrl: 'Update feed URL',
+  timelineRetentionHours: 'Timeline history',
 };
+
+/** The unit a number field is entered in, said with its limits ("at most 2160 hours"). */
+const units: Partial<Record<keyof Settings, string>> = { timelineRetentionHours: 'hours' };
 
 export type FieldErrors = Partial<Record<keyof Settings, string>>;
 
@@ -26,9 +30,10 @@ interface Issue {
   expected?: string;
 }
 
-function sentence(i: Issue): string {
-  if (i.code === 'too_big' && i.maximum !== undefined) return `at most ${String(i.maximum)}.`;
-  if (i.code === 'too_small' && i.minimum !== undefined) return `at least ${String(i.minimum)}.`;
+function sentence(i: Issue, unit?: string): string {
+  const u = (n: number | bigint): string => (!unit ? '' : Number(n) === 1 ? ` ${unit.replace(/s$/, '')}` : ` ${unit}`);
+  if (i.code === 'too_big' && i.maximum !== undefined) return `at most ${String(i.maximum)}${u(i.maximum)}.`;
+  if (i.code === 'too_small' && i.minimum !== undefined) return `at least ${String(i.minimum)}${u(i.minimum)}.`;
   if (i.code === 'invalid_type' && i.expected === 'int') return 'a whole number.';
   if (i.code === 'invalid_type' && i.expected === 'number') return 'a number.';
   return i.message.endsWith('.') ? i.message : `${i.message}.`;
@@ -41,7 +46,7 @@ export function checkPatch(patch: SettingsPatch, current: Settings): FieldErrors
   if (!r.success)
     for (const i of r.error.issues as Issue[]) {
       const key = i.path[0] as keyof Settings;
-      errors[key] ??= `${fieldLabels[key] ?? String(key)}: ${sentence(i)}`;
+      errors[key] ??= `${fieldLabels[key] ?? String(key)}: ${sentence(i, units[key])}`;
     }
   const mode = patch.mqttMode ?? current.mqttMode;
   const url = patch.mqttUrl ?? current.mqttUrl;

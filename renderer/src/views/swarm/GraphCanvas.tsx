@@ -156,7 +156,7 @@ export function GraphCanvas({
 
   const quarantined = graph?.nodes.filter((n) => n.status === 'quarantined').map((n) => n.id) ?? [];
   const summary = graph
-    ? `${graph.mode === 'mesh' ? 'Mesh' : 'Clusters with heads'}: ${graph.nodes.length} cameras, ${graph.clusters.length} clusters, ${quarantined.length} quarantined`
+    ? `Coverage and link health: ${graph.nodes.length} cameras, ${graph.mode === 'mesh' ? 'one group' : `${graph.clusters.length} coverage groups`}, ${quarantined.length} quarantined`
     : 'No topology yet';
 
   return (
@@ -191,7 +191,7 @@ export function GraphCanvas({
         <div className="swarm-hover" style={{ left: hover.x + 14, top: hover.y + 14 }} role="tooltip">
           <strong>{cameraLabel(hover.node.id, names)}</strong> <span className="mono muted">{hover.node.id}</span> <span className={`swarm-status st-${hover.node.status}`}>{hover.node.status}</span>
           <div>
-            {hover.node.head ? 'cluster head · ' : ''}
+            {hover.node.head ? 'reference camera · ' : ''}
             {hover.node.zones.join(', ') || 'no zone'}
           </div>
           <div>
@@ -204,7 +204,7 @@ export function GraphCanvas({
         <li><span className="dot st-degraded" /> degraded</li>
         <li><span className="dot st-down" /> down</li>
         <li><span className="dot st-quarantined" /> quarantined ✕</li>
-        <li><span className="ring" /> cluster head</li>
+        <li><span className="ring" /> reference camera of a zone group</li>
       </ul>
     </div>
   );

@@ -48,6 +48,11 @@ export function SwarmSide(p: {
           <li className={quarantined.length ? 'sev-critical' : ''}>
             <span className="stat-value">{quarantined.length}</span> quarantined
           </li>
+          {status.backlog.shed > 0 && (
+            <li className="sev-warning" title="The desktop fell behind its cameras and dropped the oldest reports (waited over 1 s). For a large fleet use an external MQTT broker (Settings) and check the CPU.">
+              <span className="stat-value">{status.backlog.shed}</span> dropped (behind)
+            </li>
+          )}
         </ul>
       )}
       <label className="stack">
@@ -81,7 +86,7 @@ export function SwarmSide(p: {
             <dt>Status</dt>
             <dd className={`swarm-status st-${node.status}`}>{node.status}</dd>
             <dt>Role</dt>
-            <dd>{node.head ? 'cluster head' : node.cluster ? `member of ${node.cluster}` : 'mesh peer'}</dd>
+            <dd>{node.cluster ? `${node.head ? 'reference camera' : 'member'} of the ${zoneName(node.cluster.replace(/^cluster:/, ''))} group` : 'in the single group'}</dd>
             <dt>Zones</dt>
             <dd>{node.zones.map(zoneName).join(', ') || 'none'}</dd>
             <dt>Latency</dt>

@@ -78,7 +78,9 @@ export function SwarmView() {
       <header className="view-header">
         <h1>Swarm</h1>
         <p className="muted">
-          {graph ? (graph.mode === 'mesh' ? `Mesh of ${graph.nodes.length} cameras, each cross-checked with every other.` : `${graph.nodes.length} cameras in ${graph.clusters.length} clusters, heads joined by a backbone.`) : 'Waiting for the coordinator.'}
+          {graph
+            ? `${graph.mode === 'mesh' ? `${graph.nodes.length} cameras in one group.` : `${graph.nodes.length} cameras in ${graph.clusters.length} coverage groups, one per zone, each with a reference camera.`} The picture shows coverage and link health; every report goes straight to the coordinator and is cross-checked there.`
+            : 'Waiting for the coordinator.'}
           {bench && ' (benchmark: synthetic topology)'}
         </p>
       </header>

@@ -1,0 +1,197 @@
+// npm run bench:camera-add — adds simulated cameras one after another to a running app, as a person
+// does with the Add camera dialog (certificate shown, then added with its fingerprint), and measures
+// each add: the certificate call, fleet.add, and until the camera is online in fleet.status. The app
+// runs its demo fleet as a user's does (BENCH_DEMO_CAMERAS, default 8); the extra cameras come
+// from `npm run camsim` in its own process (BENCH_ADD_CAMERAS, default 8), as in the report "adding
+// the 8th extra camera took 13.6 s (the first 3 s)". The figure that matters is the slope: the time
+// per added camera should stay flat. Writes bench-results/camera-add.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import WebSocket from 'ws';
+import { ensureBuilt } from './lib/build.mjs';
+
+const root = path.resolve(__dirname, '..');
+const ADD = Number(process.env.BENCH_ADD_CAMERAS ?? 8);
+const DEMO = Number(process.env.BENCH_DEMO_CAMERAS ?? 8);
+const ONLINE_TIMEOUT_MS = 60_000;
+
+const r0 = (v: number): number => Math.round(v);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Least-squares slope of y over x (ms per added camera). */
+const slope = (ys: number[]): number => {
+  const n = ys.length;
+  const mx = (n - 1) / 2;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  ys.forEach((y, x) => {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  });
+  return den ? num / den : 0;
+};
+
+function lines(proc: ChildProcess, stream: 'stdout' | 'stderr', on: (l: string) => void): void {
+  readline.createInterface({ input: proc[stream]! }).on('line', on);
+}
+
+async function startServe(dataDir: string): Promise<{ proc: ChildProcess; origin: string; token: string }> {
+  const args = [path.join(root, 'out/main/serve.js'), '--port', '0', '--data-dir', dataDir, ...(DEMO === 0 ? ['--no-demo'] : [])];
+  const proc = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, OMNISIGHT_LOG_LEVEL: 'warn', ...(DEMO > 0 ? { OMNISIGHT_DEMO_CAMERAS: String(DEMO) } : {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const err: string[] = [];
+  lines(proc, 'stderr', (l) => err.push(l));
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`serve did not start:\n${err.join('\n')}`)), 60_000);
+    lines(proc, 'stdout', (l) => {
+      if (l.startsWith('OMNISIGHT_URL=')) {
+        clearTimeout(t);
+        resolve(l.slice('OMNISIGHT_URL='.length));
+      }
+    });
+    proc.once('exit', (c) => reject(new Error(`serve exited with ${c}:\n${err.join('\n')}`)));
+  });
+  const u = new URL(url);
+  return { proc, origin: u.origin, token: new URLSearchParams(u.hash.slice(1)).get('token')! };
+}
+
+interface SimCam {
+  url: string;
+  httpsPort: number;
+  username: string;
+  password: string;
+  serial: string;
+}
+
+async function startCamsim(n: number): Promise<{ proc: ChildProcess; cams: SimCam[] }> {
+  const proc = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/camsim.ts', '--cameras', String(n), '--seed', '4242'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const err: string[] = [];
+  lines(proc, 'stderr', (l) => err.push(l));
+  const cams: SimCam[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`camsim did not start ${n} cameras:\n${err.join('\n')}`)), 120_000);
+    lines(proc, 'stdout', (l) => {
+      if (!l.startsWith('{')) return;
+      cams.push(JSON.parse(l) as SimCam);
+      if (cams.length === n) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    proc.once('exit', (c) => reject(new Error(`camsim exited with ${c}:\n${err.join('\n')}`)));
+  });
+  return { proc, cams };
+}
+
+async function contractClient(origin: string, token: string) {
+  const ws = new WebSocket(`${origin.replace('http', 'ws')}/ws`, ['omnisight.v1', `token.${token}`], { origin });
+  await new Promise<void>((res, rej) => {
+    ws.once('open', () => res());
+    ws.once('error', rej);
+  });
+  let next = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  ws.on('message', (data, binary) => {
+    if (binary) return;
+    const m = JSON.parse(data.toString()) as { type: string; id?: number; ok?: boolean; value?: unknown; error?: { message: string } };
+    if (m.type !== 'result' || m.id === undefined) return;
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (m.ok) p?.resolve(m.value);
+    else p?.reject(new Error(m.error?.message));
+  });
+  return {
+    call: <T>(method: string, input: unknown): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        const id = next++;
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        ws.send(JSON.stringify({ type: 'call', id, method, input }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+async function main(): Promise<void> {
+  await ensureBuilt();
+  const load0 = fs.readFileSync('/proc/loadavg', 'utf8').trim();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-bench-add-'));
+  const [app, sim] = await Promise.all([startServe(dataDir), startCamsim(ADD)]);
+  const rows: { certificate_ms: number; add_ms: number; online_ms: number; total_ms: number; key_enrolled: boolean }[] = [];
+  try {
+    const client = await contractClient(app.origin, app.token);
+    type Status = { statuses: { cameraId: string; state: string }[] };
+    // The demo fleet first comes up, as it has when a user starts adding cameras.
+    if (DEMO > 0) {
+      const until = Date.now() + 120_000;
+      while ((await client.call<Status>('fleet.status', {})).statuses.filter((s) => s.state === 'online').length < DEMO) {
+        if (Date.now() > until) throw new Error(`the ${DEMO} demo cameras did not come online within 120 s`);
+        await sleep(250);
+      }
+    }
+    for (const [i, cam] of sim.cams.entries()) {
+      const address = new URL(cam.url).host;
+      const t0 = performance.now();
+      const cert = await client.call<{ fingerprint: string }>('fleet.certificate', { address, httpsPort: cam.httpsPort });
+      const t1 = performance.now();
+      const added = await client.call<{ id: string; publicKey: string | null }>('fleet.add', {
+        address,
+        username: cam.username,
+        password: cam.password,
+        name: `Extra ${i + 1}`,
+        httpsPort: cam.httpsPort,
+        fingerprint: cert.fingerprint,
+      });
+      const t2 = performance.now();
+      for (;;) {
+        const s = await client.call<Status>('fleet.status', {});
+        if (s.statuses.find((x) => x.cameraId === added.id)?.state === 'online') break;
+        if (performance.now() - t2 > ONLINE_TIMEOUT_MS) throw new Error(`Extra ${i + 1} was not online ${ONLINE_TIMEOUT_MS} ms after it was added`);
+        await sleep(50);
+      }
+      const t3 = performance.now();
+      const row = { certificate_ms: r0(t1 - t0), add_ms: r0(t2 - t1), online_ms: r0(t3 - t2), total_ms: r0(t3 - t0), key_enrolled: !!added.publicKey };
+      rows.push(row);
+      process.stderr.write(`camera ${i + 1}: ${JSON.stringify(row)}\n`);
+    }
+    client.close();
+  } finally {
+    app.proc.kill('SIGTERM');
+    sim.proc.kill('SIGTERM');
+    await Promise.all([app.proc, sim.proc].map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  const totals = rows.map((r) => r.total_ms);
+  const result = {
+    demo_cameras: DEMO,
+    added_cameras: ADD,
+    per_camera: rows,
+    first_total_ms: totals[0],
+    last_total_ms: totals[totals.length - 1],
+    median_total_ms: [...totals].sort((a, b) => a - b)[Math.floor(totals.length / 2)],
+    // Flat means this stays near 0: how much longer each further camera takes to add, ms.
+    slope_ms_per_camera: r0(slope(totals)),
+    loadavg_before: load0,
+    loadavg_after: fs.readFileSync('/proc/loadavg', 'utf8').trim(),
+  };
+  fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'bench-results/camera-add.json'), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench-camera-add failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
