@@ -49,7 +49,12 @@ export interface Agent {
   close(): void;
 }
 
-/** What identity.cgi's "model" says: the head in use and, on this camera's held-out labelled detections, the built-in head's metrics against it. */
+/**
+ * What identity.cgi's "model" says: the head in use and, on this camera's held-out labelled
+ * detections, the built-in head's metrics against it. Only published detections get outcomes, so
+ * once a head drops some, the held-out set lacks exactly those: the comparison then understates
+ * what the head in use gains (its correct drops are not counted), never overstates it.
+ */
 export interface ModelReport {
   name: string;
   version: number;
