@@ -1,6 +1,12 @@
 // npm run bench:camera-add — adds simulated cameras one after another to a running app, as a person
 // does with the Add camera dialog (certificate shown, then added with its fingerprint), and measures
-// each add: the certificate call, fleet.add, and until the camera is online in fleet.status. The app
+// each add: the certificate call, fleet.add, until the camera is online in fleet.status, and until
+// its first frame is painted. By default the Cameras view (16 per page, 1440×900) is open in
+// Chromium and the new tile's first painted frame is timed: the user's own measure, with the page's
+// work competing for the same cores (this is where the time per camera grew: every camera's status
+// re-rendered every tile). BENCH_BROWSER=0 leaves the browser out: the bench's own socket watches
+// every camera instead (BENCH_WATCH=WxH, default 320x180, the 16-grid size; "none": nothing) and
+// times the new camera's first frame on it. The app
 // runs its demo fleet as a user's does (BENCH_DEMO_CAMERAS, default 8); the extra cameras come
 // from `npm run camsim` in its own process (BENCH_ADD_CAMERAS, default 8), as in the report "adding
 // the 8th extra camera took 13.6 s (the first 3 s)". The figure that matters is the slope: the time
@@ -10,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { ensureBuilt } from './lib/build.mjs';
 
@@ -17,6 +24,9 @@ const root = path.resolve(__dirname, '..');
 const ADD = Number(process.env.BENCH_ADD_CAMERAS ?? 8);
 const DEMO = Number(process.env.BENCH_DEMO_CAMERAS ?? 8);
 const ONLINE_TIMEOUT_MS = 60_000;
+const WATCH = process.env.BENCH_WATCH === 'none' ? null : (/^(\d+)x(\d+)$/.exec(process.env.BENCH_WATCH ?? '320x180') ?? undefined);
+if (WATCH === undefined) throw new Error('BENCH_WATCH must be WIDTHxHEIGHT or none');
+const BROWSER = process.env.BENCH_BROWSER !== '0';
 
 const r0 = (v: number): number => Math.round(v);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +49,7 @@ function lines(proc: ChildProcess, stream: 'stdout' | 'stderr', on: (l: string) 
   readline.createInterface({ input: proc[stream]! }).on('line', on);
 }
 
-async function startServe(dataDir: string): Promise<{ proc: ChildProcess; origin: string; token: string }> {
+async function startServe(dataDir: string): Promise<{ proc: ChildProcess; url: string; origin: string; token: string }> {
   const args = [path.join(root, 'out/main/serve.js'), '--port', '0', '--data-dir', dataDir, ...(DEMO === 0 ? ['--no-demo'] : [])];
   const proc = spawn(process.execPath, args, {
     cwd: root,
@@ -59,7 +69,7 @@ async function startServe(dataDir: string): Promise<{ proc: ChildProcess; origin
     proc.once('exit', (c) => reject(new Error(`serve exited with ${c}:\n${err.join('\n')}`)));
   });
   const u = new URL(url);
-  return { proc, origin: u.origin, token: new URLSearchParams(u.hash.slice(1)).get('token')! };
+  return { proc, url, origin: u.origin, token: new URLSearchParams(u.hash.slice(1)).get('token')! };
 }
 
 interface SimCam {
@@ -111,6 +121,7 @@ async function contractClient(origin: string, token: string) {
     else p?.reject(new Error(m.error?.message));
   });
   return {
+    onBinary: (l: (b: Buffer) => void) => ws.on('message', (data, binary) => binary && l(data as Buffer)),
     call: <T>(method: string, input: unknown): Promise<T> =>
       new Promise<T>((resolve, reject) => {
         const id = next++;
@@ -126,7 +137,9 @@ async function main(): Promise<void> {
   const load0 = fs.readFileSync('/proc/loadavg', 'utf8').trim();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-bench-add-'));
   const [app, sim] = await Promise.all([startServe(dataDir), startCamsim(ADD)]);
-  const rows: { certificate_ms: number; add_ms: number; online_ms: number; total_ms: number; key_enrolled: boolean }[] = [];
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  const rows: { certificate_ms: number; add_ms: number; online_ms: number; first_frame_ms: number | null; total_ms: number; key_enrolled: boolean }[] = [];
   try {
     const client = await contractClient(app.origin, app.token);
     type Status = { statuses: { cameraId: string; state: string }[] };
@@ -138,6 +151,25 @@ async function main(): Promise<void> {
         await sleep(250);
       }
     }
+    // Frames per channel (byte 1 = 1: a JPEG; channel at bytes 2–3), as the renderer reads them.
+    const firstFrame = new Map<number, number>();
+    client.onBinary((b) => {
+      if (b[0] !== 1 || b[1] !== 1) return;
+      const ch = b.readUInt16BE(2);
+      if (!firstFrame.has(ch)) firstFrame.set(ch, performance.now());
+    });
+    const watch = async (ids: string[]): Promise<number[]> =>
+      WATCH ? (await client.call<{ channels: { channel: number }[] }>('fleet.watch', { cameraIds: ids, width: Number(WATCH[1]), height: Number(WATCH[2]), fps: 10 })).channels.map((c) => c.channel) : [];
+    const demoIds = (await client.call<{ statuses: { cameraId: string }[] }>('fleet.status', {})).statuses.map((x) => x.cameraId);
+    if (BROWSER) {
+      browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage'] });
+      page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+      await page.goto(app.url);
+      await page.evaluate(`localStorage.setItem('omnisight.cameras', JSON.stringify({ layout: 16, page: 0, focus: null, quality: 'auto' })); localStorage.setItem('omnisight.view', 'cameras')`);
+      await page.reload();
+    } else if (demoIds.length) await watch(demoIds);
+    const paintedOf = async (id: string): Promise<number> =>
+      ((await page!.evaluate('window.__omnisightFeeds ? window.__omnisightFeeds.stats() : []')) as { cameraId: string; painted: number }[]).find((x) => x.cameraId === id)?.painted ?? 0;
     for (const [i, cam] of sim.cams.entries()) {
       const address = new URL(cam.url).host;
       const t0 = performance.now();
@@ -159,12 +191,36 @@ async function main(): Promise<void> {
         await sleep(50);
       }
       const t3 = performance.now();
-      const row = { certificate_ms: r0(t1 - t0), add_ms: r0(t2 - t1), online_ms: r0(t3 - t2), total_ms: r0(t3 - t0), key_enrolled: !!added.publicKey };
+      // The tile asks for its feed once the camera is listed; its first picture is when the user sees it.
+      let t4: number | null = null;
+      if (BROWSER) {
+        while ((await paintedOf(added.id)) === 0) {
+          if (performance.now() - t3 > ONLINE_TIMEOUT_MS) throw new Error(`Extra ${i + 1}: its tile painted nothing ${ONLINE_TIMEOUT_MS} ms after it was online`);
+          await sleep(20);
+        }
+        t4 = performance.now();
+      } else if (WATCH) {
+        const [ch] = await watch([added.id]);
+        while (!firstFrame.has(ch!)) {
+          if (performance.now() - t3 > ONLINE_TIMEOUT_MS) throw new Error(`Extra ${i + 1}: no frame ${ONLINE_TIMEOUT_MS} ms after watching it`);
+          await sleep(20);
+        }
+        t4 = firstFrame.get(ch!)!;
+      }
+      const row = {
+        certificate_ms: r0(t1 - t0),
+        add_ms: r0(t2 - t1),
+        online_ms: r0(t3 - t2),
+        first_frame_ms: t4 === null ? null : r0(t4 - t3),
+        total_ms: r0((t4 ?? t3) - t0),
+        key_enrolled: !!added.publicKey,
+      };
       rows.push(row);
       process.stderr.write(`camera ${i + 1}: ${JSON.stringify(row)}\n`);
     }
     client.close();
   } finally {
+    await browser?.close();
     app.proc.kill('SIGTERM');
     sim.proc.kill('SIGTERM');
     await Promise.all([app.proc, sim.proc].map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))));
@@ -173,6 +229,7 @@ async function main(): Promise<void> {
   const totals = rows.map((r) => r.total_ms);
   const result = {
     demo_cameras: DEMO,
+    watched: BROWSER ? 'Cameras view in Chromium, 16 per page' : WATCH ? WATCH[0] : 'none',
     added_cameras: ADD,
     per_camera: rows,
     first_total_ms: totals[0],

@@ -1,6 +1,7 @@
 // npm run bench:detections — camera detections through the desktop's whole path, at fleet scale:
 // 1,000 cameras × 10 Hz by default (BENCH_CAMERAS, BENCH_RATE_HZ, BENCH_SECONDS, BENCH_WORKERS,
-// BENCH_BROKERS = "mosquitto,embedded"). Writes bench-results/detections.json: one run per broker,
+// BENCH_BROKERS = "mosquitto,embedded", BENCH_SWEEP = "2000,4000,..." reports/s to find the ceiling).
+// Writes bench-results/detections.json: one run per broker,
 // Debian's mosquitto first (the product's answer to a large fleet: Settings → MQTT → external), then
 // the embedded aedes broker, which shares the desktop's event loop.
 //
@@ -20,7 +21,9 @@
 // publisher published it (both this machine's clock, high resolution). Share handled = reports that
 // reached the timeline / reports published after the warm-up. CPU per stage over the measured
 // window: publishers (child process), broker (mosquitto process, or inside the desktop), the
-// desktop's main thread (of which the swarm commit and the timeline), the verification workers.
+// desktop's main thread (of which the swarm commit and the timeline), the verification workers; and
+// per report (cpu_us_per_report), with the rate the cores would sustain at those costs
+// (ceiling_estimate_per_s: cores × 10⁶ / µs per report — an upper bound, for the arithmetic).
 import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -62,7 +65,29 @@ type ToParent =
   | { type: 'done'; published: [serial: string, frameTs: number, at: number][]; cpuMs: number };
 
 // ---------------- publishers (child process) ----------------
-async function publishers(port: number): Promise<void> {
+
+/**
+ * An MQTT 3.1.1 PUBLISH packet at QoS 0 (spec §3.3): fixed header 0x30, the remaining length as a
+ * variable-length integer, the topic as a length-prefixed UTF-8 string, then the payload; no packet
+ * id at QoS 0, so a connected client's socket can take it as it is. Encoded before the run so the
+ * load generator spends its CPU on the wire, not on packet building (mqtt.js' publish costs about as
+ * much as verifying the report).
+ */
+function publishPacket(topic: string, payload: string): Buffer {
+  const t = Buffer.from(topic, 'utf8');
+  const p = Buffer.from(payload, 'utf8');
+  let rest = 2 + t.length + p.length;
+  const len: number[] = [];
+  do {
+    let b = rest % 128;
+    rest = Math.floor(rest / 128);
+    if (rest > 0) b |= 0x80;
+    len.push(b);
+  } while (rest > 0);
+  const head = Buffer.from([0x30, ...len, t.length >> 8, t.length & 0xff]);
+  return Buffer.concat([head, t, p]);
+}
+async function publishers(port: number, CAMERAS: number): Promise<void> {
   // The messages go out at their due time from one event loop; `sent` is that due time, `frame.timestamp` too.
   const send = (m: ToParent): Promise<void> => new Promise((r) => process.send!(m, () => r()));
   const epoch = Math.floor(Date.now() / 1000) % 0xffff_ffff || 1; // a new boot epoch per run
@@ -82,9 +107,11 @@ async function publishers(port: number): Promise<void> {
   for (let k = 0; k < 200; k++) crypto.sign(null, Buffer.alloc(600, k), cams[0]!.privateKey);
   const perSign = (Date.now() - sample) / 200;
   const total = CAMERAS * RATE_HZ * (WARMUP_S + SECONDS);
-  const start = Date.now() + Math.ceil(total * perSign * 1.5) + 1000;
+  // Generous: on a busy machine the sample underestimates, and a plan that starts before its
+  // signing is done publishes everything late (the run's publisher_lag then says so).
+  const start = Date.now() + Math.ceil(total * perSign * 3) + 2000;
   const period = 1000 / RATE_HZ;
-  const plan: { due: number; cam: number; topic: string; payload: string }[] = [];
+  const plan: { due: number; cam: number; packet: Buffer }[] = [];
   for (const [i, c] of cams.entries()) {
     for (let due = start + (i * period) / CAMERAS; due < start + (WARMUP_S + SECONDS) * 1000; due += period) {
       const t = Math.round(due);
@@ -106,7 +133,7 @@ async function publishers(port: number): Promise<void> {
       const input = ['omnisight.v2', c.serial, String(epoch), String(c.seq), String(t), 'detections', c.keyId, body].join('\n');
       const sig = crypto.sign(null, Buffer.from(input, 'utf8'), c.privateKey).toString('base64');
       const payload = JSON.stringify({ v: 2, camera: c.serial, epoch, seq: c.seq, sent: t, kind: 'detections', key: c.keyId, body, sig });
-      plan.push({ due: t, cam: i, topic: `axis/${c.serial}/omnisight/detections`, payload });
+      plan.push({ due: t, cam: i, packet: publishPacket(`axis/${c.serial}/omnisight/detections`, payload) });
     }
   }
   plan.sort((a, b) => a.due - b.due);
@@ -121,7 +148,8 @@ async function publishers(port: number): Promise<void> {
       const now = Date.now();
       while (next < plan.length && plan[next]!.due <= now) {
         const m = plan[next++]!;
-        clients[m.cam]!.publish(m.topic, m.payload, { qos: 0 });
+        // The PUBLISH packet was encoded with the signature: at its due time only the write is left.
+        (clients[m.cam]!.stream as net.Socket).write(m.packet);
         published.push([cams[m.cam]!.serial, m.due, nowHr()]);
       }
       if (next >= plan.length) return resolve();
@@ -177,7 +205,7 @@ async function startMosquitto(dir: string): Promise<{ url: string; proc: ChildPr
 
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
-async function run(broker: 'mosquitto' | 'embedded'): Promise<Record<string, unknown>> {
+async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<Record<string, unknown>> {
   const load0 = fs.readFileSync('/proc/loadavg', 'utf8').trim();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-detections-'));
   const log = silentLogger();
@@ -229,10 +257,12 @@ async function run(broker: 'mosquitto' | 'embedded'): Promise<Record<string, unk
   });
 
   const ep = service.endpoint()!;
-  const child = fork(__filename, ['--publishers', String(ep.port)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(__filename, ['--publishers', String(ep.port), String(CAMERAS)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const loop = monitorEventLoopDelay({ resolution: 10 });
   const mainTask = `/proc/self/task/${process.pid}/stat`;
   let cpu0 = { main: 0, proc: 0, broker: 0, workers: [] as number[] };
+  /** How long before its start the publishers had signed every message (negative: they started late). */
+  let readyAhead = 0;
   const cpuNow = async () => ({
     main: procCpuMs(mainTask) ?? 0,
     proc: procCpuMs('/proc/self/stat') ?? 0,
@@ -262,6 +292,7 @@ async function run(broker: 'mosquitto' | 'embedded'): Promise<Record<string, unk
           link.sync();
         } else if (m.type === 'ready') {
           start = m.start;
+          readyAhead = m.start - Date.now();
           loop.enable();
           const wait = Math.max(0, start + WARMUP_S * 1000 - Date.now());
           setTimeout(() => void cpuNow().then((c) => (cpu0 = c)), wait); // CPU counted from the end of the warm-up
@@ -289,6 +320,10 @@ async function run(broker: 'mosquitto' | 'embedded'): Promise<Record<string, unk
       if (f !== undefined) lat.push(f - at);
     }
     lat.sort((a, b) => a - b);
+    // How late the load generator published against the schedule (its `sent`): if it cannot keep up
+    // on this machine, reports arrive late or stale through no fault of the desktop.
+    const lag = published.filter(([, , at]) => at >= measureFrom).map(([, due, at]) => at - due).sort((a, b) => a - b);
+    const lagPct = (p: number): number | null => (lag.length ? round(lag[Math.min(lag.length - 1, Math.floor(p * lag.length))]!, 1) : null);
     const pct = (p: number): number | null => (lat.length ? round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!, 2) : null);
     const counts = swarm.coordinator.verifier.counts();
     const refused = Object.entries(counts.byReason).filter(([, v]) => v > 0);
@@ -297,6 +332,16 @@ async function run(broker: 'mosquitto' | 'embedded'): Promise<Record<string, unk
     const mainMs = cpu1.main - cpu0.main;
     const per = (ms: number): number => round((ms / windowS / 1000) * 100);
     const brokerDropped = service.counts().brokerDropped;
+    // Reports the desktop received in the measured window ≈ received in all × the measured share of the run.
+    const receivedInWindow = Math.max(1, service.counts().received * (measured / Math.max(1, published.length)));
+    const us = (ms: number): number => round((ms * 1000) / receivedInWindow, 1);
+    const perReport = {
+      publishers: round((publisherCpuMs * 1000) / Math.max(1, published.length), 1),
+      broker: mosq ? us(cpu1.broker - cpu0.broker) : 0,
+      desktop_main_thread: us(mainMs),
+      verification: us(verifyMs),
+    };
+    const ceiling = (usPer: number): number => (usPer > 0 ? Math.round((os.availableParallelism() * 1e6) / usPer) : 0);
     const measuredS = (endPublish - measureFrom) / 1000;
     return {
       broker: broker === 'mosquitto' ? 'mosquitto (external, Debian)' : 'embedded aedes',
@@ -312,6 +357,9 @@ async function run(broker: 'mosquitto' | 'embedded'): Promise<Record<string, unk
       latency_p95_ms: pct(0.95),
       latency_p99_ms: pct(0.99),
       latency_max_ms: lat.length ? round(lat[lat.length - 1]!, 2) : null,
+      publisher_signed_ahead_of_start_ms: Math.round(readyAhead),
+      publisher_lag_p50_ms: lagPct(0.5),
+      publisher_lag_p99_ms: lagPct(0.99),
       shed_by_desktop: link.dropped(),
       dropped_by_broker: brokerDropped,
       refused: Object.fromEntries(refused),
@@ -326,7 +374,14 @@ async function run(broker: 'mosquitto' | 'embedded'): Promise<Record<string, unk
         verification_workers: per(verifyMs),
         desktop_process_all_threads: per(cpu1.proc - cpu0.proc),
       },
-      verify_us_per_report: counts.accepted ? round((verifyMs * 1000) / (counts.accepted + (counts.byReason.bad_signature ?? 0)), 1) : null,
+      // CPU per report by stage over the measured window, and what the cores would sustain at those
+      // costs if every stage scaled perfectly (an upper bound, arithmetic on the measured figures).
+      cpu_us_per_report: perReport,
+      ceiling_estimate_per_s: {
+        all_stages_on_this_machine: ceiling(perReport.verification + perReport.desktop_main_thread + perReport.broker + perReport.publishers),
+        desktop_only_broker_and_cameras_elsewhere: ceiling(perReport.verification + perReport.desktop_main_thread),
+        verification_alone: ceiling(perReport.verification),
+      },
       note:
         `publish -> verified, fused and on the timeline through the app's wiring (${broker === 'mosquitto' ? 'Debian mosquitto as the external broker' : 'the embedded aedes broker in the desktop process'}; ${WORKERS} verification worker thread(s)). ` +
         `${published.length} detections published, ${measured} after the ${WARMUP_S} s warm-up, ${lat.length} of those reached the timeline; ${counts.accepted} accepted in all; ` +
@@ -351,22 +406,34 @@ async function run(broker: 'mosquitto' | 'embedded'): Promise<Record<string, unk
 async function main(): Promise<void> {
   const runs: Record<string, unknown>[] = [];
   for (const b of BROKERS) {
-    const r = await run(b);
+    const r = await run(b, CAMERAS);
     process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     runs.push(r);
   }
+  // The ceiling: the highest offered rate (through the first broker) that is still handled whole
+  // (≥ 99 % reach the timeline) with p99 < 50 ms. BENCH_SWEEP = reports/s to try, e.g. "2000,4000,6000,8000".
+  const sweep: Record<string, unknown>[] = [];
+  for (const perS of (process.env.BENCH_SWEEP ?? '').split(',').map(Number).filter((x) => x > 0)) {
+    const r = await run(BROKERS[0] ?? 'mosquitto', Math.max(1, Math.round(perS / RATE_HZ)));
+    const { note: _note, ...short } = r;
+    process.stdout.write(`${JSON.stringify(short)}\n`);
+    sweep.push(short);
+  }
+  const meets = (r: Record<string, unknown>): boolean => (r.handled_share as number) >= 0.99 && typeof r.latency_p99_ms === 'number' && r.latency_p99_ms < 50;
+  const ok = sweep.filter(meets).map((r) => r.offered_per_s as number);
   const first = runs[0] ?? {};
   const result = {
     // The first run (mosquitto by default) as the headline; every run in `runs`.
     ...first,
     runs,
+    ...(sweep.length ? { sweep, ceiling_per_s: ok.length ? Math.max(...ok) : 0, ceiling_rule: 'highest offered reports/s with >= 99 % handled and p99 < 50 ms' } : {}),
   };
   fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench-results/detections.json'), `${JSON.stringify(result, null, 2)}\n`);
 }
 
 const i = process.argv.indexOf('--publishers');
-(i >= 0 ? publishers(Number(process.argv[i + 1])) : main()).then(
+(i >= 0 ? publishers(Number(process.argv[i + 1]), Number(process.argv[i + 2])) : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench-detections failed: ${(err as Error).stack ?? String(err)}\n`);

@@ -1,18 +1,20 @@
-// npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site] [--json]
+// npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site,site-online,learned,learned-online] [--json]
 //
 // Scores prediction on plain-text scene files ("frame id x y", metres, one frame per 0.4 s) with
 // the protocol of the published constant-velocity evaluation (see main/timeline/evaluation.ts):
 // per scene and averaged over scenes, ADE/FDE of the most probable future, minADE/minFDE best of K,
 // and the NLL of the truth under the predicted mixture, for CV, CV with angular noise (best of 20),
-// the IMM and the learned site predictor. Learned parts are fitted leave-one-scene-out over the
-// files given (plus --train files, which are never scored).
+// the IMM, the ridge site predictor and the learned (MLP) correction of CV. Learned parts are fitted
+// leave-one-scene-out over the files given (plus --train files, which are never scored); the
+// *-online methods also learn from the scored scene's own past, causally, and print their error
+// as a function of the history they had seen.
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { evaluateScenes, METHOD_NAMES, parseTrajectories, TrajectoryParseError, type Scene } from '../main/timeline/evaluation';
 
 const usage =
-  'Usage: npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site] [--json]\n' +
+  'Usage: npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site,site-online,learned,learned-online] [--json]\n' +
   '  scene files: plain-text lines "frame id x y" (metres, 0.4 s between frames), one file per scene';
 
 const Args = z
@@ -79,7 +81,15 @@ try {
           `${s.scene}: site-online (learning from this scene's past) ADE by quarter of the scene, vs CV: ` +
             s.history.map((q) => `${q.ade.toFixed(3)}/${q.cvAde.toFixed(3)} (${q.historyWindows} windows seen)`).join('  '),
         );
-    for (const s of report.scenes) if (!s.methods.site) console.log(`(${s.scene}: no other scene to train the site predictor on — give several scenes or --train)`);
+    for (const s of report.scenes)
+      if (s.learnedHistory)
+        console.log(
+          `${s.scene}: learned-online (adapted to this scene's past) ADE/FDE by quarter of the scene, vs CV: ` +
+            s.learnedHistory.map((q) => `${q.ade.toFixed(3)}/${q.fde.toFixed(3)} vs ${q.cvAde.toFixed(3)}/${q.cvFde.toFixed(3)} (${q.historyWindows} windows seen)`).join('  '),
+        );
+    const learnedAsked = args.methods.filter((m) => m === 'site' || m === 'site-online' || m === 'learned' || m === 'learned-online');
+    for (const s of report.scenes)
+      for (const m of learnedAsked) if (!s.methods[m]) console.log(`(${s.scene}: no other scene to train ${m} on — give several scenes or --train)`);
   }
 } catch (err) {
   console.error((err as Error).message);

@@ -184,8 +184,17 @@ describe('linkSwarm', () => {
     s.drainAll();
     expect(s.link.dropped()).toBe(3);
     expect(s.swarm.coordinator.verifier.counts().accepted).toBe(1);
-    const status = (await s.swarm.handlers['swarm.status']!({}, {} as never)) as { backlog: { shed: number; queued: number } };
-    expect(status.backlog).toMatchObject({ shed: 3, queued: 0 });
+    const status = (await s.swarm.handlers['swarm.status']!({}, {} as never)) as { backlog: { shed: number; queued: number; transitMs: number | null } };
+    expect(status.backlog).toMatchObject({ shed: 3, queued: 0, transitMs: 0 });
+    // A report that reaches the desktop 2 s after it was sent (a queue in front of it): not shed
+    // (it did not wait here), accepted, and the lateness is shown.
+    const late = s.detection(serials[0]!, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 });
+    s.advance(2_000);
+    s.raw()!(`axis/${serials[0]}/omnisight/detections`, late, s.now());
+    s.drainAll();
+    expect(s.swarm.coordinator.verifier.counts().accepted).toBe(2);
+    const after = (await s.swarm.handlers['swarm.status']!({}, {} as never)) as { backlog: { transitMs: number | null } };
+    expect(after.backlog.transitMs).toBe(2_000);
     s.close();
   });
 

@@ -56,6 +56,8 @@ export interface RoundContext {
   dropout?: (cameraId: string, health: number, rng: Rng) => Phase | undefined;
   /** Sees every message the coordinator receives during secure aggregation. */
   tap?: (m: ClientMessage) => void;
+  /** Sees and may rewrite, in place, the cameras' updates before aggregation (poisoned-camera tests, see poison.ts). */
+  tamper?: (updates: ReadonlyMap<string, Float32Array>) => void;
   /** Override of the configuration's plan (tests use it to try combinations the config cannot express). */
   plan?: RoundPlan;
   onPhase?: (phase: 'selected' | 'training' | 'aggregating', info: { selected: string[] }) => void;
@@ -175,6 +177,7 @@ export class Federation {
       updates.set(id, { delta: params, n: data.n });
     }
 
+    ctx.tamper?.(new Map([...updates].map(([id, u]) => [id, u.delta])));
     ctx.onPhase?.('aggregating', { selected });
     const P = this.paramCount;
     const sigma = plan.privacy ? config.dpNoiseMultiplier : null;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attackName, type Attack } from './poison';
 import { krumScores, type RobustMode } from './robust';
-import { aggregator, appRules, ATTACKS, generateConfirmTask, MARGIN, runGrid, runRobust, SETTINGS, withinMargin, type Aggregator, type Grid, type GridCell } from './robust-eval';
+import { aggregator, appRules, ATTACKS, generateConfirmTask, MARGIN, runGrid, runRobust, SETTINGS, statedLimit, withinMargin, type Aggregator, type Grid, type GridCell } from './robust-eval';
 import { createRng } from './random';
 
 // The claim under test, stated once: on the fl1 confirmation head, 20 federated rounds, the app's
@@ -59,6 +59,23 @@ describe('robust aggregation against poisoned cameras, 20 cameras (fl1 confirmat
     const limited = grid.cells.filter((c) => isApp(c) && c.limit !== null);
     expect(limited.filter((c) => !c.withinMargin).length).toBeGreaterThan(0);
     for (const c of limited) expect(c.accuracy!, show(c)).toBeGreaterThan(grid.versionZeroAccuracy);
+  });
+});
+
+describe('the stated limits', () => {
+  const flip: Attack = { kind: 'sign-flip', lambda: 10 };
+  it('claim the margin up to 10 % for every attack, and beyond it except for one-sided attacks on coordinate-wise rules and small-ε IPM on Krum', () => {
+    for (const mode of [{ rule: 'median' as const }, { rule: 'trimmed-mean' as const, trim: 0.3 }, { rule: 'krum' as const, f: 6 }])
+      for (const attack of ATTACKS) expect(statedLimit(mode, attack, 1, 20), `${mode.rule} ${attackName(attack)}`).toBeNull();
+    expect(statedLimit({ rule: 'median' }, flip, 6, 20)).toMatch(/shifts the coordinate-wise median/);
+    expect(statedLimit({ rule: 'median' }, { kind: 'gaussian', sigma: 10 }, 6, 20)).toBeNull();
+    expect(statedLimit({ rule: 'krum', f: 6 }, flip, 6, 20)).toBeNull();
+    expect(statedLimit({ rule: 'krum', f: 6 }, { kind: 'ipm', epsilon: 0.5 }, 2, 20)).toMatch(/Krum selects it/);
+  });
+  it('name the tolerance when k exceeds it, and Krum’s m > 2f + 2', () => {
+    expect(statedLimit({ rule: 'trimmed-mean', trim: 0.1 }, flip, 6, 20)).toMatch(/beyond the rule's tolerance: a trim fraction at least the poisoned share/);
+    expect(statedLimit({ rule: 'median' }, { kind: 'gaussian', sigma: 10 }, 10, 20)).toMatch(/f < m\/2/);
+    expect(statedLimit({ rule: 'krum', f: 9 }, flip, 1, 20)).toMatch(/Krum needs m > 2f \+ 2 \(m = 20, f = 9\)/);
   });
 });
 

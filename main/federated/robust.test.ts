@@ -58,10 +58,14 @@ describe('robust aggregators on hand-computed inputs', () => {
 
   it('norm bounding scales updates above the median norm down to it and drops non-finite ones', () => {
     const updates = [v(3, 4), v(0, 5), v(6, 8), v(300, 400), v(NaN, 1)];
-    // Norms 5, 5, 10, 500, NaN → sorted [5, 5, 10, 500, NaN]… median of the finite-or-not list: 10.
+    // An explicit bound of 5: (6, 8) and (300, 400) become (3, 4); the NaN update counts as zero.
     const out = normBoundedMean(updates, [1, 1, 1, 1, 1], 5);
     expect(out[0]).toBeCloseTo((3 + 0 + 3 + 3 + 0) / 5, 12);
     expect(out[1]).toBeCloseTo((4 + 5 + 4 + 4 + 0) / 5, 12);
+    // The default bound is the median norm: norms 5, 5, 10, 500, ∞ → 10, so only (300, 400) shrinks, to (6, 8).
+    const auto = normBoundedMean(updates, [1, 1, 1, 1, 1]);
+    expect(auto[0]).toBeCloseTo((3 + 0 + 6 + 6 + 0) / 5, 12);
+    expect(auto[1]).toBeCloseTo((4 + 5 + 8 + 8 + 0) / 5, 12);
   });
 
   it('centered clipping moves at most τ per update from the centre', () => {

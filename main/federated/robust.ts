@@ -181,5 +181,5 @@ export function toleranceNote(mode: RobustMode, n: number): string {
   if (mode.rule === 'median') return `The median holds while fewer than half the cameras are poisoned (f < m/2); ${per}.`;
   if (mode.rule === 'trimmed-mean') return `The trimmed mean holds while the trim fraction is at least the poisoned share; ${per}.`;
   const capped = n >= 3 && t.faulty < mode.f ? ` (fewer than the ${mode.f} configured: Krum needs m > 2f + 2)` : '';
-  return `Krum holds up to f poisoned cameras when m > 2f + 2; ${per}${capped}. Set f to at least the number you expect.`;
+  return `Krum holds up to f poisoned cameras when m > 2f + 2; ${per}${capped}. Set f to at least the number you expect. It keeps one camera’s update, so cameras that see different scenes make it learn slowly.`;
 }

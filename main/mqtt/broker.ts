@@ -5,8 +5,9 @@
 // recursively when a message matches no subscriber: a desktop subscriber that disconnects behind a
 // queue of some thousand messages overflowed the stack and took the process down (seen at 1,000
 // cameras × 10 Hz). Here (1) the emitter's queue is bounded: beyond MAX_QUEUED messages a publish is
-// dropped and counted (`dropped()`), QoS 0 semantics, so memory stays bounded while the desktop is
-// behind; (2) a catch-all listener completes every delivery in a microtask, so the emitter's drain
+// dropped and counted (`dropped()`) — as mosquitto drops for a subscriber whose queue is full
+// (max_queued_messages): the publisher's PUBACK says the broker took it, not that it was delivered —
+// so memory stays bounded while the desktop is behind; (2) a catch-all listener completes every delivery in a microtask, so the emitter's drain
 // never recurses on the stack, whatever the queue. A large fleet belongs on an external broker
 // (Settings → MQTT; Debian's mosquitto is one): the embedded one shares the desktop's event loop.
 import { timingSafeEqual } from 'node:crypto';

@@ -232,13 +232,15 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const detectionListeners = new Set<Parameters<SwarmService['onVerifiedDetections']>[0]>();
 
   // Replay state (envelope v2): loaded at start, written back once per ingest batch before the batch
-  // has any effect (group commit in coordinator.ingestBatch). What it costs: one SQLite transaction
-  // — one WAL fsync with synchronous=FULL, about 1–5 ms on an SSD — per batch, with one upsert per
-  // (camera, key) the batch touched (a camera sending 10 messages in a batch is written once).
-  // MQTT messages are drained in batches of up to 500 (wiring-swarm), so at 10,000 messages/s the
-  // cost is a few dozen fsyncs a second, not 10,000. Writing per message instead would cap ingest
-  // at the disk's fsync rate; writing behind (after acting) would let a message accepted just before
-  // a crash be replayed once after it.
+  // has any effect (group commit in coordinator.ingestBatch / ingestChecked), in the same transaction
+  // as the audit rows of the batch's refusals. What it costs: one SQLite commit — one WAL fsync with
+  // synchronous=FULL, about 2–5 ms on an idle SSD, 10–20 ms on a busy disk — per batch, with one
+  // upsert per (camera, key) the batch touched. The MQTT link hands over every batch the workers
+  // have finished at once, at most one commit per 10 ms (wiring-swarm), so the fsync rate stays
+  // bounded whatever the message rate; what the batch produced is then committed written behind
+  // (statements.writtenBehind): one fsync per cycle. Writing per message instead would cap ingest at
+  // the disk's fsync rate; writing the replay state behind (after acting) would let a message
+  // accepted just before a crash be replayed once after it.
   const coordinator = createCoordinator({
     now,
     keys,
@@ -340,6 +342,18 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   };
 
   let backlog: IngestBacklog = { queued: 0, oldestMs: 0, shed: 0, inFlight: 0 };
+  // Median (receipt − sent) of the last batch's accepted reports: how late reports reach the desktop
+  // at all. A queue in front of the desktop (the broker's queue for it, its socket) is invisible to
+  // the ingest queue's age; with cameras on NTP, the median over a batch shows it (one camera's skew
+  // does not move a median).
+  let transitMs: number | null = null;
+  const noteTransit = (results: readonly IngestResult[]): void => {
+    const d: number[] = [];
+    for (const r of results) if (r.accepted) d.push(r.message.receivedAt - r.message.envelope.sent);
+    if (!d.length) return;
+    d.sort((a, b) => a - b);
+    transitMs = d[Math.floor(d.length / 2)]!;
+  };
 
   const messageListeners = new Set<(m: CameraMessage) => void>();
   const refusedListeners = new Set<(b: BadMessage) => void>();
@@ -382,9 +396,13 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     }
     // Acting on the batch: the events, quarantines and decision counts it produced (and whatever the
     // listeners write) in one transaction — one commit for the batch instead of one per report that
-    // confirmed or closed an event. The replay state was committed before this (verify above).
+    // confirmed or closed an event. The replay state was committed before this (verify above), with
+    // a full fsync; this commit is written behind (durable against a power loss from the next full
+    // commit on), except when the batch quarantines a camera: that proof is on disk before it counts.
+    noteTransit(results);
+    const quarantines = results.some((r) => r.outputs.some((o) => o.type === 'equivocation'));
     try {
-      sql.transaction(() => act(meta, results));
+      (quarantines ? sql.transaction : sql.writtenBehind)(() => act(meta, results));
     } catch (err) {
       log.error({ err, messages: meta.length }, 'swarm: committing what a batch produced failed');
     }
@@ -462,7 +480,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         quarantined: coordinator.fusion.quarantined().map((p) => quarantineDto(p, null)),
         rejected: { total: Object.values(counts.byReason).reduce((a, b) => a + b, 0), byReason: counts.byReason },
         accepted: counts.accepted,
-        backlog: { ...backlog },
+        backlog: { ...backlog, transitMs },
       };
     },
     'swarm.events': ({ limit, beforeId, zone }) => {

@@ -17,6 +17,29 @@ const open = () => {
 const event = { id: 'ev1', zone: 'gate', cls: 'Human' as const, startTs: 1, endTs: 2, confirmedAt: 3, x: 4, y: 5, confirmers: ['A', 'B'], disagreed: [], f: 1, n: 4, closed: false };
 
 describe('swarm statements', () => {
+  it('writtenBehind commits without waiting for the disk and leaves the connection at synchronous=FULL; a throw rolls back', () => {
+    const db = open();
+    const sql = swarmStatements(db);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL, as the store opens it
+    const seen = sql.writtenBehind(() => {
+      sql.insertEvent(event);
+      return db.pragma('synchronous', { simple: true });
+    });
+    expect(seen).toBe(1); // NORMAL for this commit only
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(() =>
+      sql.writtenBehind(() => {
+        sql.insertEvent(event);
+        throw new Error('listener bug');
+      }),
+    ).toThrow('listener bug');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(sql.events({ limit: 10 }).total).toBe(1);
+    // Nested in an outer transaction it is part of it (the outer commit decides).
+    sql.transaction(() => sql.writtenBehind(() => sql.insertEvent(event)));
+    expect(sql.events({ limit: 10 }).total).toBe(2);
+  });
+
   it('stores and pages events, by zone too, decoding each row', () => {
     const db = open();
     const sql = swarmStatements(db);

@@ -128,6 +128,38 @@ describe('prediction evaluation protocol (Schöller et al. CV evaluation)', () =
     expect(r.scenes[0]!.methods['site-online']!.ade).toBeLessThan(r.scenes[0]!.methods.site!.ade);
   });
 
+  it('learned and learned-online: trained on the other scenes only, adapted to this one by its past', () => {
+    // Elsewhere people walk straight; here every walker curves left. learned (trained elsewhere)
+    // cannot know it; learned-online adapts on the walkers who have already left.
+    const walker = (id: number, t0: number, curve: number, v: number): string[] =>
+      Array.from({ length: 24 }, (_, k) => {
+        const h = curve * 0.4 * Math.max(0, k - 7);
+        const x = curve && k > 7 ? 7 * 0.4 * v + (v / curve) * Math.sin(h) : v * 0.4 * k;
+        const y = curve && k > 7 ? (v / curve) * (1 - Math.cos(h)) : 0;
+        return `${(t0 + k) * 10} ${id} ${x + 3 * id} ${y}`;
+      });
+    const straight = Array.from({ length: 60 }, (_, i) => walker(i, 5 * i, 0, 0.8 + 0.01 * i)).flat().join('\n');
+    const curving = Array.from({ length: 60 }, (_, i) => walker(1000 + i, 30 * i, 0.4, 0.8 + 0.01 * i)).flat().join('\n');
+    const learned = { hidden: [8], epochs: 4, perScene: 600, stepScaled: true };
+    const r = evaluateScenes(
+      [
+        { name: 'here', rows: parseTrajectories(curving) },
+        { name: 'elsewhere', rows: parseTrajectories(straight) },
+      ],
+      { seed: 1, methods: ['cv', 'learned', 'learned-online'], learned },
+    );
+    const here = r.scenes[0]!;
+    expect(here.methods.learned!.k).toBe(5);
+    const h = here.learnedHistory!;
+    expect(h).toHaveLength(4);
+    expect(h[0]!.historyWindows).toBe(0);
+    expect(h[3]!.historyWindows).toBeGreaterThan(h[1]!.historyWindows);
+    expect(h[3]!.ade).toBeLessThan(0.7 * h[3]!.cvAde);
+    expect(here.methods['learned-online']!.ade).toBeLessThan(here.methods.learned!.ade);
+    const alone = evaluateScenes([{ name: 'here', rows: parseTrajectories(curving) }], { seed: 1, methods: ['cv', 'learned'], learned });
+    expect(alone.scenes[0]!.methods.learned).toBeUndefined(); // nothing to train on but itself
+  });
+
   it('reports malformed lines with their line numbers', () => {
     const bad = '0 1 0 0\n\n10 1 x 0\n20 1 2\n# fine\n30 1 3 4 5\n';
     try {

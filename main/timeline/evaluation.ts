@@ -18,7 +18,8 @@
 import { Imm, ModelSet, defaultModels, defaultSwitchMatrix, predictFutures, type MotionModel } from './imm';
 import { initialState, type Cov2 } from './kalman';
 import { gaussian, seededRandom, type Random } from './rng';
-import { HORIZON, OBSERVED, SitePredictor, type Example, type Mode, type P, type Predictor } from './site-predictor';
+import { LearnedPredictor, type LearnedPredictorOptions } from './learned-predictor';
+import { HORIZON, OBSERVED, SitePredictor, type Example, type Mode, type Neighbour, type P, type Predictor } from './site-predictor';
 
 export interface Row {
   frame: number;
@@ -64,6 +65,8 @@ export function parseTrajectories(text: string): Row[] {
 
 export interface Window {
   id: string;
+  /** Frame of the first observed position. */
+  startFrame: number;
   /** Frame of the last observed position (the moment of prediction). */
   frame: number;
   /** Frame of the last valid future position. */
@@ -71,6 +74,8 @@ export interface Window {
   observed: P[];
   /** 2 to 12 true future positions (shorter at the end of a track). */
   future: P[];
+  /** Everyone else seen at the last observed frame, with their position one observed step earlier. */
+  neighbours: Neighbour[];
 }
 
 export interface WindowOptions {
@@ -89,17 +94,34 @@ export function protocolWindows(rows: readonly Row[], opts: WindowOptions = prot
     list.push(r);
     byId.set(r.id, list);
   }
+  const byFrame = new Map<number, Row[]>();
+  for (const r of rows) {
+    const list = byFrame.get(r.frame) ?? [];
+    list.push(r);
+    byFrame.set(r.frame, list);
+  }
   const out: Window[] = [];
   for (const [id, list] of byId) {
     list.sort((a, b) => a.frame - b.frame || a.line - b.line);
     for (let s = 0; s + opts.minSequence <= list.length; s++) {
       const w = list.slice(s, s + opts.sequence);
+      const frame = w[opts.observed - 1]!.frame;
+      const before = w[opts.observed - 2]!.frame;
+      const prevOf = new Map((byFrame.get(before) ?? []).map((r) => [r.id, r] as const));
+      const neighbours = (byFrame.get(frame) ?? [])
+        .filter((r) => r.id !== id)
+        .map((r): Neighbour => {
+          const p = prevOf.get(r.id);
+          return p ? { at: { x: r.x, y: r.y }, prev: { x: p.x, y: p.y } } : { at: { x: r.x, y: r.y } };
+        });
       out.push({
         id,
-        frame: w[opts.observed - 1]!.frame,
+        startFrame: w[0]!.frame,
+        frame,
         endFrame: w[w.length - 1]!.frame,
         observed: w.slice(0, opts.observed).map((r) => ({ x: r.x, y: r.y })),
         future: w.slice(opts.observed).map((r) => ({ x: r.x, y: r.y })),
+        neighbours,
       });
     }
   }
@@ -237,10 +259,9 @@ export function score(ws: readonly Window[], predict: Predictor): Scores {
   let k = 0;
   for (const w of ws) {
     const h = w.future.length;
-    const modes = predict(w.observed, h);
+    const modes = predict(w.observed, h, w.neighbours);
     k = Math.max(k, modes.length);
-    let best = modes[0]!;
-    for (const m of modes) if (m.weight > best.weight) best = m;
+    const best = modes[0]!; // the predictor's best guess comes first (see Predictor)
     const errs = modes.map((m) => {
       let s = 0;
       for (let i = 0; i < h; i++) s += dist(m.points[i]!, w.future[i]!);
@@ -312,6 +333,56 @@ export function scoreOnline(
   return { ...scores, quarters: quarters.map((q) => ({ ade: q.ade / Math.max(1, q.n), cvAde: q.cvAde / Math.max(1, q.n), historyWindows: q.historyWindows })) };
 }
 
+export interface HistoryPoint {
+  /** ADE (most likely future) over this part of the scene, and CV's on the same windows. */
+  ade: number;
+  cvAde: number;
+  fde: number;
+  cvFde: number;
+  /** Windows of the site's own past the predictor had learned from when this part began. */
+  historyWindows: number;
+  windows: number;
+}
+
+/**
+ * Scores the learned predictor while it watches the scene. The scene's windows, in order of their
+ * first observed frame, are cut into `parts`; before each part the predictor (trained on other
+ * scenes) is adapted on the windows of every pedestrian whose whole track ended before that part's
+ * first observed frame, so no prediction uses anything from its own time or later (strictly
+ * causal: a pedestrian still walking is not learned from). Returns the overall scores and, per
+ * part, ADE/FDE against CV with the amount of history learned from.
+ */
+export function scoreLearnedOnline(ws: readonly Window[], base: LearnedPredictor, random: Random, parts = 4): Scores & { history: HistoryPoint[] } {
+  const ordered = [...ws].sort((a, b) => a.startFrame - b.startFrame || a.frame - b.frame);
+  const trackEnd = new Map<string, number>();
+  for (const w of ws) trackEnd.set(w.id, Math.max(trackEnd.get(w.id) ?? -Infinity, w.endFrame));
+  const history: HistoryPoint[] = [];
+  const all: Scores[] = [];
+  for (let q = 0; q < parts; q++) {
+    const part = ordered.slice(Math.floor((q * ordered.length) / parts), Math.floor(((q + 1) * ordered.length) / parts));
+    if (part.length === 0) continue;
+    const t0 = part[0]!.startFrame;
+    const past = ordered.filter((w) => trackEnd.get(w.id)! < t0);
+    const p = q === 0 || past.length === 0 ? base : base.adapt(past, random).predictor;
+    const s = score(part, (o, h, n) => p.predict(o, h, n));
+    const c = score(part, cvPredictor(Array.from({ length: HORIZON }, () => 1)));
+    all.push(s);
+    history.push({ ade: s.ade, cvAde: c.ade, fde: s.fde, cvFde: c.fde, historyWindows: q === 0 ? 0 : past.length, windows: part.length });
+  }
+  const n = all.reduce((a, s) => a + s.windows, 0);
+  const mean = (f: (s: Scores) => number): number => all.reduce((a, s) => a + f(s) * s.windows, 0) / Math.max(1, n);
+  return {
+    ade: mean((s) => s.ade),
+    fde: mean((s) => s.fde),
+    minAde: mean((s) => s.minAde),
+    minFde: mean((s) => s.minFde),
+    nll: mean((s) => s.nll),
+    k: Math.max(...all.map((s) => s.k)),
+    windows: n,
+    history,
+  };
+}
+
 export interface Scene {
   name: string;
   rows: Row[];
@@ -326,6 +397,8 @@ export interface SceneReport {
   methods: Record<string, Scores>;
   /** Site predictor learning online from this scene's past: ADE by quarter of the scene, with CV's. */
   history?: { ade: number; cvAde: number; historyWindows: number }[];
+  /** Learned predictor adapting to this scene's past (learned-online), by part of the scene. */
+  learnedHistory?: HistoryPoint[];
 }
 
 export interface EvalReport {
@@ -340,6 +413,8 @@ export interface EvalOptions {
   /** Extra training scenes (never scored); by default every scene is trained on the others. */
   train?: Scene[];
   methods?: readonly MethodName[];
+  /** Options of the learned predictor (defaults: defaultLearnedOptions). */
+  learned?: Partial<LearnedPredictorOptions>;
 }
 
 /**
@@ -350,7 +425,7 @@ export interface EvalOptions {
  */
 export const wideImmModels: readonly MotionModel[] = defaultModels.map((m) => ({ ...m, q: 16 * m.q }));
 
-export const METHOD_NAMES = ['cv', 'cv-s20', 'imm', 'imm-q16', 'site', 'site-online'] as const;
+export const METHOD_NAMES = ['cv', 'cv-s20', 'imm', 'imm-q16', 'site', 'site-online', 'learned', 'learned-online'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 /**
@@ -367,7 +442,17 @@ export function evaluateScenes(scenes: readonly Scene[], opts: EvalOptions = { s
     const variance = fitCvVariance(train);
     const out: Record<string, Scores> = {};
     let history: SceneReport['history'];
+    let learnedHistory: SceneReport['learnedHistory'];
     const trainFull = fullExamples(train);
+    const others = [...(extra.length ? [extra] : []), ...wins.filter((_, j) => j !== i)];
+    let learned: LearnedPredictor | undefined;
+    const trainLearned = (): LearnedPredictor => {
+      if (!learned) {
+        learned = new LearnedPredictor(opts.learned);
+        learned.fit(others, seededRandom(opts.seed + 100 * i));
+      }
+      return learned;
+    };
     for (const m of methods) {
       if (m === 'cv') out[m] = score(wins[i]!, cvPredictor(variance));
       else if (m === 'cv-s20') out[m] = score(wins[i]!, cvSampledPredictor(variance, seededRandom(opts.seed + i)));
@@ -378,9 +463,24 @@ export function evaluateScenes(scenes: readonly Scene[], opts: EvalOptions = { s
         const { quarters, ...s } = scoreOnline(wins[i]!, new SitePredictor().fit(trainFull, seededRandom(opts.seed)));
         out[m] = s;
         history = quarters;
+      } else if (m === 'learned' && others.some((w) => w.length > 0)) {
+        const p = trainLearned();
+        out[m] = score(wins[i]!, (o, h, n) => p.predict(o, h, n));
+      } else if (m === 'learned-online' && others.some((w) => w.length > 0)) {
+        const { history: h, ...s } = scoreLearnedOnline(wins[i]!, trainLearned(), seededRandom(opts.seed + 100 * i + 1));
+        out[m] = s;
+        learnedHistory = h;
       }
     }
-    return { scene: scene.name, tracks: new Set(scene.rows.map((r) => r.id)).size, windows: wins[i]!.length, trainWindows: trainFull.length, methods: out, ...(history ? { history } : {}) };
+    return {
+      scene: scene.name,
+      tracks: new Set(scene.rows.map((r) => r.id)).size,
+      windows: wins[i]!.length,
+      trainWindows: trainFull.length,
+      methods: out,
+      ...(history ? { history } : {}),
+      ...(learnedHistory ? { learnedHistory } : {}),
+    };
   });
   const average: EvalReport['average'] = {};
   for (const m of methods) {

@@ -30,8 +30,19 @@ export interface Mode {
   cov: Cov2[];
 }
 
-/** A predictor returns weighted futures, most probable first, weights summing to 1. */
-export type Predictor = (observed: readonly P[], horizon: number) => Mode[];
+/** Someone else seen at the moment of prediction: position then, and one observed step earlier. */
+export interface Neighbour {
+  at: P;
+  /** Undefined when the neighbour was not seen the step before (velocity unknown, taken as zero). */
+  prev?: P;
+}
+
+/**
+ * A predictor returns weighted futures, weights summing to 1, its single best guess first (the
+ * future scored as "most likely": the densest mode for the IMM, the ADE-optimal point for the
+ * learned predictor). `neighbours` (everyone else at the last observed frame) is optional context.
+ */
+export type Predictor = (observed: readonly P[], horizon: number, neighbours?: readonly Neighbour[]) => Mode[];
 
 export const OBSERVED = 8;
 export const HORIZON = 12;

@@ -113,7 +113,14 @@ export const swarmMethods = {
       rejected: z.object({ total: z.number().int(), byReason: z.record(z.string(), z.number().int()) }),
       accepted: z.number().int(),
       /** The ingest queue in front of the coordinator: when `shed` grows, the desktop is behind its fleet and drops the oldest reports. */
-      backlog: z.object({ queued: z.number().int(), oldestMs: z.number(), shed: z.number().int(), inFlight: z.number().int() }),
+      backlog: z.object({
+        queued: z.number().int(),
+        oldestMs: z.number(),
+        shed: z.number().int(),
+        inFlight: z.number().int(),
+        /** Median (received − sent) of the last batch of accepted reports, ms; null before any. Large = a queue in front of the desktop (broker, socket). */
+        transitMs: z.number().nullable(),
+      }),
     }),
   ),
   'swarm.events': method(

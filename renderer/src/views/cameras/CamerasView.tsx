@@ -1,7 +1,7 @@
 import * as Menu from '@radix-ui/react-dropdown-menu';
 import * as Tooltip from '@radix-ui/react-tooltip';
 import { ArrowLeft, Layers, Pencil, Plus, Trash2 } from 'lucide-react';
-import { useEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Camera, CameraStatus } from '../../../../preload/contract';
 import { transport } from '../../transport';
 import { useApp } from '../../stores/app';
@@ -98,7 +98,23 @@ function OverlayMenu({ camera }: { camera: Camera }) {
   );
 }
 
-function Tile({ camera, status, engine, size, onOpen, large }: { camera: Camera; status: CameraStatus | undefined; engine: FeedEngine; size: FeedSize; onOpen: () => void; large?: boolean }) {
+// Memoised: a status batch re-renders only the tiles whose camera changed (props are kept stable:
+// the size object per layout, onOpen taking the camera id).
+const Tile = memo(function Tile({
+  camera,
+  status,
+  engine,
+  size,
+  onOpen,
+  large,
+}: {
+  camera: Camera;
+  status: CameraStatus | undefined;
+  engine: FeedEngine;
+  size: FeedSize;
+  onOpen: (cameraId: string) => void;
+  large?: boolean;
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const fps = useRef<HTMLSpanElement>(null);
   const box = useRef<HTMLElement>(null);
@@ -130,7 +146,7 @@ function Tile({ camera, status, engine, size, onOpen, large }: { camera: Camera;
   const q = status?.quarantined;
   return (
     <article ref={box} className={`tile ${large ? 'tile-large' : ''}`} data-state={state} data-quarantined={q ? 'true' : undefined} aria-label={camera.name} data-camera={camera.id}>
-      <button type="button" className="tile-view" aria-label={large ? `${camera.name} (focused)` : `Focus ${camera.name}`} onClick={onOpen}>
+      <button type="button" className="tile-view" aria-label={large ? `${camera.name} (focused)` : `Focus ${camera.name}`} onClick={() => onOpen(camera.id)}>
         <canvas ref={canvas} className="tile-canvas" aria-hidden="true" />
         {cover && (
           <span className={`tile-cover${connected ? '' : ' tile-cover-banner'}`} role="status">
@@ -168,7 +184,7 @@ function Tile({ camera, status, engine, size, onOpen, large }: { camera: Camera;
       </footer>
     </article>
   );
-}
+});
 
 function ManagePanel({ cameras, onEdit, onRemove }: { cameras: Camera[]; onEdit: (c: Camera) => void; onRemove: (c: Camera) => void }) {
   // The table sits under the grid, below the fold: bring it into view when it opens, or the
@@ -248,6 +264,11 @@ export function CamerasView() {
   }, [engine]);
 
   const focused = prefs.focus ? cameras?.find((c) => c.id === prefs.focus) : undefined;
+  // Stable across renders, so memoised tiles are not re-rendered by a new object or closure.
+  const gridSize = useMemo(() => feedSizeFor(prefs.layout, false, prefs.quality), [prefs.layout, prefs.quality]);
+  const focusSize = useMemo(() => feedSizeFor(1, true), []);
+  const focusOn = useCallback((id: string) => setPrefs({ focus: id }), [setPrefs]);
+  const unfocus = useCallback(() => setPrefs({ focus: null }), [setPrefs]);
   useEffect(() => {
     if (!focused) return;
     const onKey = (e: KeyboardEvent): void => {
@@ -326,13 +347,12 @@ export function CamerasView() {
         <button type="button" className="back" onClick={() => setPrefs({ focus: null })}>
           <ArrowLeft size={14} aria-hidden="true" /> Back to grid <kbd>Esc</kbd>
         </button>
-        <Tile large camera={focused} status={statuses[focused.id]} engine={engine} size={feedSizeFor(1, true)} onOpen={() => setPrefs({ focus: null })} />
+        <Tile large camera={focused} status={statuses[focused.id]} engine={engine} size={focusSize} onOpen={unfocus} />
       </div>
     );
   } else {
     const layout: Layout = prefs.layout;
     const pg = pageOf([...cameras].sort((a, b) => byName.compare(a.name, b.name)), layout, prefs.page);
-    const size = feedSizeFor(layout, false, prefs.quality);
     body = (
       <>
         {pg.pages > 1 && (
@@ -350,7 +370,7 @@ export function CamerasView() {
         )}
         <div className={`grid grid-${layout}`}>
           {pg.items.map((c) => (
-            <Tile key={c.id} camera={c} status={statuses[c.id]} engine={engine} size={size} onOpen={() => setPrefs({ focus: c.id })} />
+            <Tile key={c.id} camera={c} status={statuses[c.id]} engine={engine} size={gridSize} onOpen={focusOn} />
           ))}
         </div>
       </>

@@ -5,6 +5,7 @@ import type { Camera, CameraStatus } from '../../../../preload/contract';
 import { transport } from '../../transport';
 import { LAYOUTS, type FeedQuality, type Layout } from './feedCore';
 import { readOverlays, type Overlay } from './overlayCore';
+import { createBatcher } from './statusBatchCore';
 
 const PREFS_KEY = 'omnisight.cameras';
 
@@ -71,7 +72,10 @@ export function subscribeFleet(): void {
   subscribed = true;
   const t = transport();
   t.on('fleet.changed', ({ cameras }) => useFleet.setState({ cameras }));
-  t.on('fleet.cameraStatus', (s) => useFleet.setState((st) => ({ statuses: { ...st.statuses, [s.cameraId]: s } })));
+  // Statuses come one camera at a time; they are applied together a few times a second so the grid
+  // re-renders once per batch, not once per camera (statusBatchCore.ts says why).
+  const statuses = createBatcher<CameraStatus>((batch) => useFleet.setState((st) => ({ statuses: { ...st.statuses, ...batch } })), 250);
+  t.on('fleet.cameraStatus', (s) => statuses.push(s.cameraId, s));
   // After a reconnect, events may have been missed: read the list again.
   let wasOpen = t.state().status === 'open';
   t.onState((s) => {
