@@ -105,7 +105,7 @@ describe('fl1 aggregation server', () => {
     const r = await h.server.run(h.spec('fail-1'));
     expect(r.ok).toBe(false);
     expect(r.failedAt).toBe('shares');
-    expect(r.reason).toMatch(/shares step: 3 of the 6 selected cameras answered in time and at least 4 are needed/);
+    expect(r.reason).toMatch(/shares step: 3 of the 6 selected cameras took part in time and at least 4 are needed/);
     expect(r.params).toBeNull();
     expect(r.sum).toBeNull();
     const result = JSON.parse(h.published.at(-1)!.payload);

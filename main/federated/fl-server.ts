@@ -234,12 +234,17 @@ export function createFlServer(deps: { transport: FlTransport; clock: FlClock; l
       }
     };
     const quorum = (phase: FlPhase, got: number): void => {
-      if (got < t)
-        throw new RoundFailed(
-          phase,
-          `The round stopped at the ${phase} step: ${got} of the ${n} selected cameras answered in time and at least ${t} are needed. ` +
-            'Nothing partial was used. Check that the cameras run an app with federated learning and are online, or give the phase more time.',
-        );
+      if (got >= t) return;
+      const declined = phase === 'advertise' ? report.declined : [];
+      // Cameras that said why they stay out (too few labelled detections yet) are named as such:
+      // "did not answer" would send the user looking for a network fault.
+      const why = declined.length
+        ? ` ${declined.length} declined (${declined[0]!.serial}: ${declined[0]!.reason}). Cameras learn from the outcomes of their own detections: let them run longer, then start again.`
+        : ' Check that the cameras run an app with federated learning and are online, or give the phase more time.';
+      throw new RoundFailed(
+        phase,
+        `The round stopped at the ${phase} step: ${got} of the ${n} selected cameras took part in time and at least ${t} are needed. Nothing partial was used.${why}`,
+      );
     };
     let phaseStart = clock.now();
     const endPhase = (p: FlPhase): void => {
