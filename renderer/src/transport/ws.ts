@@ -66,6 +66,10 @@ export function createWsTransport(url: string, initialToken: string, probe: () =
     // Frames arrive as binary messages; ArrayBuffer avoids a Blob round trip per frame.
     socket.binaryType = 'arraybuffer';
     ws = socket;
+    // Binary bytes taken off this socket, acknowledged after each frame: main then counts what is
+    // still queued between it and this page (kernel buffers, the browser's queue) and drops frames
+    // beyond 1 MiB instead of queueing seconds of them (docs/protocol.md, "Browser mode").
+    let received = 0;
     socket.onopen = () => {
       everOpen = true;
       setState({ status: 'open', attempt: 0 });
@@ -73,7 +77,11 @@ export function createWsTransport(url: string, initialToken: string, probe: () =
     };
     socket.onmessage = (ev) => {
       if (typeof ev.data !== 'string') {
-        if (ev.data instanceof ArrayBuffer) for (const h of binaryHandlers) h(ev.data);
+        if (ev.data instanceof ArrayBuffer) {
+          for (const h of binaryHandlers) h(ev.data);
+          received += ev.data.byteLength;
+          if (socket.readyState === WebSocket.OPEN) socket.send(`{"type":"ack","bytes":${received}}`);
+        }
         return;
       }
       const msg = JSON.parse(ev.data) as { type: string; id?: number; topic?: string; payload?: unknown; ok?: boolean; value?: unknown; error?: ContractError };
