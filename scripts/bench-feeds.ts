@@ -6,7 +6,7 @@
 //
 // Knobs: BENCH_SECONDS (app, per case), BENCH_NAIVE_SECONDS, BENCH_CASES (e.g. "640x360" for the
 // first case only), BENCH_NAIVE_ORIGINS=per-camera|shared|both|none (default both),
-// BENCH_SIM_PROCS (simulator processes, default 2), BENCH_APP_OUT=<dir with main/serve.js> to
+// BENCH_SIM_PROCS (simulator processes, default 2), BENCH_PROFILE=<dir> (page CPU profile), BENCH_APP_OUT=<dir with main/serve.js> to
 // measure another build (before/after on the same load).
 //
 // Three parties, three CPU lines: the simulated cameras run in BENCH_SIM_PROCS child processes of
@@ -328,11 +328,22 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
     await sleep(2000); // warm-up
     const appPids = treeOf(app.proc.pid!);
     const browserPids = chromiumPids(fleet, app.proc.pid!);
+    // BENCH_PROFILE=<dir>: a CPU profile of the page's main thread over the window (open in DevTools).
+    const cdp = process.env.BENCH_PROFILE ? await page.context().newCDPSession(page) : undefined;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+    }
     await page.evaluate('window.__omnisightFeeds.resetStats()');
     const cpu0 = { app: cpuSeconds(appPids), cameras: cpuSeconds(fleet.pids), browser: cpuSeconds(browserPids) };
     const w0 = Date.now();
     await sleep(SECONDS * 1000);
     const s = await stats();
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop');
+      fs.mkdirSync(process.env.BENCH_PROFILE!, { recursive: true });
+      fs.writeFileSync(path.join(process.env.BENCH_PROFILE!, `page-${width}x${height}.cpuprofile`), JSON.stringify(profile));
+    }
     // The window as the wall clock saw it: painted/received counts are divided by this, not by SECONDS.
     const elapsed = (Date.now() - w0) / 1000;
     const cpu = { app: cpuSeconds(appPids) - cpu0.app, cameras: cpuSeconds(fleet.pids) - cpu0.cameras, browser: cpuSeconds(browserPids) - cpu0.browser };
