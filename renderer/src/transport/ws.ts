@@ -24,6 +24,8 @@ interface Pending {
  * Browser mode: one WebSocket to the loopback server, the token offered as a subprotocol. It
  * reconnects by itself with capped exponential backoff and says so through its state.
  */
+const ACK_STEP_BYTES = 64 * 1024;
+
 export function createWsTransport(url: string, initialToken: string, probe: () => Promise<boolean> = serverAnswers): Transport {
   let token = initialToken;
   let ws: WebSocket | undefined;
@@ -69,7 +71,10 @@ export function createWsTransport(url: string, initialToken: string, probe: () =
     // Binary bytes taken off this socket, acknowledged after each frame: main then counts what is
     // still queued between it and this page (kernel buffers, the browser's queue) and drops frames
     // beyond 1 MiB instead of queueing seconds of them (docs/protocol.md, "Browser mode").
+    // Acknowledged in steps of 64 KiB (each send is a few % of the page's thread with 16 HD feeds):
+    // main then overestimates what is queued by less than that, far under its 1 MiB mark.
     let received = 0;
+    let acked = 0;
     socket.onopen = () => {
       everOpen = true;
       setState({ status: 'open', attempt: 0 });
@@ -80,7 +85,10 @@ export function createWsTransport(url: string, initialToken: string, probe: () =
         if (ev.data instanceof ArrayBuffer) {
           for (const h of binaryHandlers) h(ev.data);
           received += ev.data.byteLength;
-          if (socket.readyState === WebSocket.OPEN) socket.send(`{"type":"ack","bytes":${received}}`);
+          if (received - acked >= ACK_STEP_BYTES && socket.readyState === WebSocket.OPEN) {
+            socket.send(`{"type":"ack","bytes":${received}}`);
+            acked = received;
+          }
         }
         return;
       }
