@@ -353,6 +353,8 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
     const received = ((await client.call('fleet.status', {})) as { statuses: { fps: number }[] }).statuses.map((x) => x.fps);
     client.close();
     const lat = s.flatMap((x) => x.latencies);
+    // The tiles' canvas sizes: frames are decoded at the size the tile shows, not the stream's.
+    const canvases = (await page.evaluate(`[...document.querySelectorAll('canvas')].filter((c) => c.width > 1).map((c) => c.width + 'x' + c.height)`)) as string[];
     await page.close();
     const target = TARGETS[`${width}x${height}`];
     const result = {
@@ -369,6 +371,7 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
       cameras_cpu_percent: r1((cpu.cameras / elapsed) * 100),
       chromium_cpu_percent: r1((cpu.browser / elapsed) * 100),
       rss_mb: r1(rss),
+      canvas_px_median: median(canvases.map((c) => Number(c.split('x')[0]))),
       // Per camera per second along the path: main received → reached the page → painted.
       path_fps: {
         received_by_main: r1(median(received)),
