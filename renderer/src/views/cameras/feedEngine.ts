@@ -73,7 +73,7 @@ async function decodeJpeg(jpeg: Uint8Array, shown: { width: number; height: numb
 }
 
 /** The frame's on-screen size in device pixels (the canvas is object-fit: contain in its box), within the frame's size; undefined without layout. */
-function shownSize(c: HTMLCanvasElement, frame: { width: number; height: number }): { width: number; height: number } | undefined {
+export function shownSize(c: HTMLCanvasElement, frame: { width: number; height: number }): { width: number; height: number } | undefined {
   const dpr = globalThis.devicePixelRatio || 1;
   const scale = Math.min((c.clientWidth * dpr) / frame.width, (c.clientHeight * dpr) / frame.height);
   if (!(scale > 0) || scale >= 1) return undefined;
