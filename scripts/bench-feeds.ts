@@ -1,16 +1,22 @@
 // npm run bench:feeds — 16 simulated cameras at 640×360, 10 fps, shown in browser mode in Chromium
 // for 30 s; then the same 16 feeds as plain <img src=…mjpg> tags (the naive peer) in the same run,
-// one origin per camera (as real cameras are) and, as a second line, all through one origin; then
-// the second case, 16 cameras at 1280×720 ("Full" feed quality). Writes bench-results/feeds.json.
+// one origin per camera (as real cameras are, the default) and, as a second line, all through one
+// origin; then the second case, 16 cameras at 1280×720 ("Full" feed quality). Writes
+// bench-results/feeds.json.
 //
 // Knobs: BENCH_SECONDS (app, per case), BENCH_NAIVE_SECONDS, BENCH_CASES (e.g. "640x360" for the
 // first case only), BENCH_NAIVE_ORIGINS=per-camera|shared|both|none (default both),
-// BENCH_APP_OUT=<dir with main/serve.js> to measure another build (before/after on the same load).
+// BENCH_SIM_PROCS (simulator processes, default 2), BENCH_PROFILE=<dir> (page CPU profile), BENCH_APP_OUT=<dir with main/serve.js> to
+// measure another build (before/after on the same load).
 //
-// The cameras run in this process (startSimulatedFleet) so that cpu_percent and rss_mb are the
-// app's alone: the serve process plus its helper, from /proc/<pid>/stat and /proc/<pid>/status.
-// Latency is capture timestamp → paint, both on this machine's clock (the page records
-// performance.timeOrigin + performance.now() when it draws a frame).
+// Three parties, three CPU lines: the simulated cameras run in BENCH_SIM_PROCS child processes of
+// this script (`--sim` mode below, as bench:deploy does; their rendering and JPEG encoding must
+// not stall the process that keeps the measuring window); the app is the serve process plus its
+// helper; Chromium is the browser's process tree. All from /proc/<pid>/stat and /proc/<pid>/status.
+// Each window is timed by the wall clock and reported with its real length (window_s): a loaded
+// machine shows up there instead of silently stretching the figures.
+// Latency is capture timestamp (the camera's clock, in the frame) → paint (the page records
+// performance.timeOrigin + performance.now() when it draws a frame): one machine, one clock.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -20,7 +26,6 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { chromium, type Browser } from 'playwright-core';
 import WebSocket from 'ws';
-import { startSimulatedFleet } from '../main/camsim';
 import { DigestSession } from '../main/helper/digest';
 import { ensureBuilt } from './lib/build.mjs';
 
@@ -35,6 +40,7 @@ const CASES = (process.env.BENCH_CASES ?? '640x360,1280x720').split(',').map((c)
   return { width: Number(m[1]), height: Number(m[2]) };
 });
 const NAIVE_ORIGINS = process.env.BENCH_NAIVE_ORIGINS ?? 'both';
+const SIM_PROCS = Math.max(1, Math.min(CAMERAS, Number(process.env.BENCH_SIM_PROCS ?? 2)));
 /** Targets per size (issue 17): 640×360 every tile ≥ 9.5 fps painted with p95 < 150 ms; 1280×720 ≥ 9 fps. */
 const TARGETS: Record<string, { painted_fps_min: number; latency_p95_ms?: number }> = {
   '640x360': { painted_fps_min: 9.5, latency_p95_ms: 150 },
@@ -82,6 +88,81 @@ const childrenOf = (pid: number): number[] =>
       }
     })
     .map(Number);
+/** pid and every process below it (Chromium's renderer and GPU processes, the app's helper). */
+const treeOf = (pid: number): number[] => [pid, ...childrenOf(pid).flatMap(treeOf)];
+/** CPU seconds of a set of processes; one that has exited counts 0 from then on (the caller diffs). */
+const cpuSeconds = (pids: number[]): number =>
+  pids.reduce((s, p) => {
+    try {
+      return s + cpuTicks(p) / CLK_TCK;
+    } catch {
+      return s;
+    }
+  }, 0);
+
+// ---- child mode: a group of simulated cameras in its own process ----
+async function simChild(n: number, seed: number, width: number, height: number): Promise<void> {
+  const { startSimulatedFleet } = await import('../main/camsim');
+  const fleet = await startSimulatedFleet({ cameras: n, seed, frameWidth: width, frameHeight: height, apps: 'agent' });
+  for (const c of fleet.cameras) process.stdout.write(`${JSON.stringify({ url: c.url, username: c.username, password: c.password, serial: c.serial })}\n`);
+  process.stdout.write('ready\n');
+  const stop = (): void => void fleet.stop().finally(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('disconnect', stop);
+}
+
+interface SimCam {
+  url: string;
+  username: string;
+  password: string;
+  serial: string;
+}
+interface Fleet {
+  cameras: SimCam[];
+  /** The simulator processes' pids (their CPU is reported apart from the app's). */
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+/** CAMERAS simulated cameras split over SIM_PROCS child processes; resolves when all serve. */
+async function startSimProcesses(width: number, height: number): Promise<Fleet> {
+  const groups = Array.from({ length: SIM_PROCS }, (_, g) => Math.floor(CAMERAS / SIM_PROCS) + (g < CAMERAS % SIM_PROCS ? 1 : 0));
+  const procs: ChildProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<void>((r) => {
+            if (p.exitCode !== null || p.signalCode !== null) return r();
+            p.once('exit', () => r());
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+  try {
+    const perGroup = await Promise.all(
+      groups.map(
+        (n, g) =>
+          new Promise<SimCam[]>((resolve, reject) => {
+            const sim = spawn(process.execPath, ['--import', 'tsx', __filename, '--sim', String(n), String(11 + g), String(width), String(height)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+            procs.push(sim);
+            const got: SimCam[] = [];
+            readline.createInterface({ input: sim.stdout! }).on('line', (l) => (l === 'ready' ? resolve(got) : l.startsWith('{') && got.push(JSON.parse(l) as SimCam)));
+            sim.once('exit', (c) => reject(new Error(`simulator process ${g} exited (${c}) before it was ready`)));
+            setTimeout(() => reject(new Error(`simulator process ${g} not ready within 60 s`)), 60_000).unref();
+          }),
+      ),
+    );
+    const cameras = perGroup.flat();
+    // Different seeds per process; a serial collision would make the app refuse the second camera.
+    if (new Set(cameras.map((c) => c.serial)).size !== cameras.length) throw new Error('two simulator processes drew the same camera serial; change the seeds');
+    return { cameras, pids: procs.map((p) => p.pid!), stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
 
 // ---- the app ----
 async function startServe(dataDir: string): Promise<{ proc: ChildProcess; url: string; origin: string; token: string }> {
@@ -206,7 +287,11 @@ const NAIVE_COUNTER = `(() => {
   window.__naive = { reset: () => counts.fill(0), counts: () => [...counts] };
 })()`;
 
-type Fleet = Awaited<ReturnType<typeof startSimulatedFleet>>;
+/** Chromium's process tree: this script's children that are neither simulators nor the app. */
+const chromiumPids = (fleet: Fleet, appPid?: number): number[] =>
+  childrenOf(process.pid)
+    .filter((p) => !fleet.pids.includes(p) && p !== appPid)
+    .flatMap(treeOf);
 
 /** One case: 16 cameras at width×height in the app's Cameras view (16-grid), measured for SECONDS. */
 async function appCase(browser: Browser, fleet: Fleet, width: number, height: number) {
@@ -241,20 +326,35 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
       await sleep(250);
     }
     await sleep(2000); // warm-up
-    const pids = [app.proc.pid!, ...childrenOf(app.proc.pid!)];
+    const appPids = treeOf(app.proc.pid!);
+    const browserPids = chromiumPids(fleet, app.proc.pid!);
+    // BENCH_PROFILE=<dir>: a CPU profile of the page's main thread over the window (open in DevTools).
+    const cdp = process.env.BENCH_PROFILE ? await page.context().newCDPSession(page) : undefined;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+    }
     await page.evaluate('window.__omnisightFeeds.resetStats()');
-    const ticks0 = pids.reduce((s, p) => s + cpuTicks(p), 0);
-    const t0 = performance.now();
+    const cpu0 = { app: cpuSeconds(appPids), cameras: cpuSeconds(fleet.pids), browser: cpuSeconds(browserPids) };
+    const w0 = Date.now();
     await sleep(SECONDS * 1000);
     const s = await stats();
-    const elapsed = (performance.now() - t0) / 1000;
-    const ticks1 = pids.reduce((sum, p) => sum + cpuTicks(p), 0);
-    const rss = pids.reduce((sum, p) => sum + rssMb(p), 0);
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop');
+      fs.mkdirSync(process.env.BENCH_PROFILE!, { recursive: true });
+      fs.writeFileSync(path.join(process.env.BENCH_PROFILE!, `page-${width}x${height}.cpuprofile`), JSON.stringify(profile));
+    }
+    // The window as the wall clock saw it: painted/received counts are divided by this, not by SECONDS.
+    const elapsed = (Date.now() - w0) / 1000;
+    const cpu = { app: cpuSeconds(appPids) - cpu0.app, cameras: cpuSeconds(fleet.pids) - cpu0.cameras, browser: cpuSeconds(browserPids) - cpu0.browser };
+    const rss = appPids.reduce((sum, p) => sum + rssMb(p), 0);
     const fps = s.map((x) => x.painted / elapsed);
     // Where frames are lost: received by main (helper stream fps) vs sent, reached the page, painted.
     const received = ((await client.call('fleet.status', {})) as { statuses: { fps: number }[] }).statuses.map((x) => x.fps);
     client.close();
     const lat = s.flatMap((x) => x.latencies);
+    // The tiles' canvas sizes: frames are decoded at the size the tile shows, not the stream's.
+    const canvases = (await page.evaluate(`[...document.querySelectorAll('canvas')].filter((c) => c.width > 1).map((c) => c.width + 'x' + c.height)`)) as string[];
     await page.close();
     const target = TARGETS[`${width}x${height}`];
     const result = {
@@ -263,8 +363,15 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
       painted_fps_median: r1(median(fps)),
       latency_p50_ms: r1(pct(lat, 50)),
       latency_p95_ms: r1(pct(lat, 95)),
-      cpu_percent: r1((((ticks1 - ticks0) / CLK_TCK) / elapsed) * 100),
+      // The measuring window's real length (asked: window_requested_s).
+      window_s: r1(elapsed),
+      window_requested_s: SECONDS,
+      // The app alone (serve + helper); the simulated cameras and Chromium on their own lines. 100 = one core.
+      cpu_percent: r1((cpu.app / elapsed) * 100),
+      cameras_cpu_percent: r1((cpu.cameras / elapsed) * 100),
+      chromium_cpu_percent: r1((cpu.browser / elapsed) * 100),
       rss_mb: r1(rss),
+      canvas_px_median: median(canvases.map((c) => Number(c.split('x')[0]))),
       // Per camera per second along the path: main received → reached the page → painted.
       path_fps: {
         received_by_main: r1(median(received)),
@@ -276,7 +383,7 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
       meets_target: target ? Math.min(...fps) >= target.painted_fps_min && (target.latency_p95_ms === undefined || pct(lat, 95) < target.latency_p95_ms) : null,
     };
     process.stderr.write(
-      `${width}x${height}: ${r1(elapsed)} s, ${lat.length} latency samples` +
+      `${width}x${height}: ${r1(elapsed)} s (asked ${SECONDS} s), app CPU ${r1((cpu.app / elapsed) * 100)} %, cameras ${r1((cpu.cameras / elapsed) * 100)} %, Chromium ${r1((cpu.browser / elapsed) * 100)} %, ${lat.length} latency samples` +
         (arrival.length ? `; socket arrival latency p50 ${r1(pct(arrival, 50))} p95 ${r1(pct(arrival, 95))} ms` : '') +
         `; per-tile painted fps: ${fps.map(r1).join(' ')}\n`,
     );
@@ -301,15 +408,27 @@ async function naiveCase(browser: Browser, fleet: Fleet, perCamera: boolean, wid
     await naivePage.goto(proxy.url, { waitUntil: 'commit' });
     await naivePage.evaluate(NAIVE_COUNTER);
     await sleep(2000);
+    // The proxy runs in this process (it only pipes bytes); the cameras and Chromium are counted apart.
+    const browserPids = chromiumPids(fleet);
     await naivePage.evaluate('window.__naive.reset()');
-    const n0 = performance.now();
+    const cpu0 = { cameras: cpuSeconds(fleet.pids), browser: cpuSeconds(browserPids) };
+    const n0 = Date.now();
     await sleep(NAIVE_SECONDS * 1000);
     const counts = (await naivePage.evaluate('window.__naive.counts()')) as number[];
-    const nElapsed = (performance.now() - n0) / 1000;
+    const nElapsed = (Date.now() - n0) / 1000;
+    const cpu = { cameras: cpuSeconds(fleet.pids) - cpu0.cameras, browser: cpuSeconds(browserPids) - cpu0.browser };
     const naiveFps = counts.map((c) => c / nElapsed);
     await naivePage.close();
-    process.stderr.write(`naive (${perCamera ? 'one origin per camera' : 'one shared origin'}) per tile: ${naiveFps.map(r1).join(' ')}\n`);
-    return { origins: perCamera ? 'per-camera' : 'shared', painted_fps_min: r1(Math.min(...naiveFps)), painted_fps_median: r1(median(naiveFps)) };
+    process.stderr.write(`naive (${perCamera ? 'one origin per camera' : 'one shared origin'}): ${r1(nElapsed)} s; per tile: ${naiveFps.map(r1).join(' ')}\n`);
+    return {
+      origins: perCamera ? 'per-camera' : 'shared',
+      painted_fps_min: r1(Math.min(...naiveFps)),
+      painted_fps_median: r1(median(naiveFps)),
+      window_s: r1(nElapsed),
+      window_requested_s: NAIVE_SECONDS,
+      cameras_cpu_percent: r1((cpu.cameras / nElapsed) * 100),
+      chromium_cpu_percent: r1((cpu.browser / nElapsed) * 100),
+    };
   } finally {
     proxy.close();
   }
@@ -322,7 +441,7 @@ async function main(): Promise<void> {
   const cases: Record<string, unknown>[] = [];
   try {
     for (const [i, { width, height }] of CASES.entries()) {
-      const fleet = await startSimulatedFleet({ cameras: CAMERAS, seed: 11, frameWidth: width, frameHeight: height });
+      const fleet = await startSimProcesses(width, height);
       try {
         const r: Record<string, unknown> = await appCase(browser, fleet, width, height);
         if (i === 0) {
@@ -339,14 +458,15 @@ async function main(): Promise<void> {
     await browser.close();
   }
   const [first, ...rest] = cases;
-  const result = { ...first, cases: rest, build: path.relative(root, APP_OUT) || '.', loadavg_before: load0, loadavg_after: fs.readFileSync('/proc/loadavg', 'utf8').trim() };
+  const result = { ...first, cases: rest, build: path.relative(root, APP_OUT) || '.', simulator_processes: SIM_PROCS, cpus: os.cpus().length, loadavg_before: load0, loadavg_after: fs.readFileSync('/proc/loadavg', 'utf8').trim() };
   fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench-results/feeds.json'), `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
-main().then(
-  () => process.exit(0),
+const simIdx = process.argv.indexOf('--sim');
+(simIdx >= 0 ? simChild(...(process.argv.slice(simIdx + 1, simIdx + 5).map(Number) as [number, number, number, number])) : main()).then(
+  () => simIdx < 0 && process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench-feeds failed: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);

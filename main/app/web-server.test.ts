@@ -102,6 +102,21 @@ describe('browser-mode server', () => {
     ws!.close();
   });
 
+  it("takes a page's frame acknowledgement quietly (the frame channel reads it) but answers an ack with extra fields as malformed", async () => {
+    const { ws } = await handshake({ protocols: ['omnisight.v1', `token.${TOKEN}`] });
+    const msgs: Record<string, unknown>[] = [];
+    ws!.on('message', (d) => msgs.push(JSON.parse(String(d))));
+    ws!.send('{"type":"ack","bytes":0}');
+    ws!.send(JSON.stringify({ type: 'call', id: 3, method: 'app.ping', input: { sentAt: 1 } }));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(msgs.filter((m) => m.type === 'error')).toEqual([]);
+    expect(msgs.find((m) => m.type === 'result')).toMatchObject({ id: 3, ok: true });
+    ws!.send('{"type":"ack","bytes":-1}');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(msgs.find((m) => m.type === 'error')).toMatchObject({ message: expect.stringMatching(/Malformed/) });
+    ws!.close();
+  });
+
   it('answers a malformed call whose id can be read as that call, so it fails at once instead of hanging', async () => {
     const { ws } = await handshake({ protocols: ['omnisight.v1', `token.${TOKEN}`] });
     const msgs: Record<string, unknown>[] = [];

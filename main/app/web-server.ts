@@ -21,6 +21,8 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 const clientMessage = z
   .object({ type: z.literal('call'), id: z.number().int().nonnegative(), method: z.string().max(200), input: z.unknown() })
   .strict();
+/** A page's acknowledgement of the frame bytes it has taken (read by the frame channel, main/fleet/frames.ts). */
+const frameAck = z.object({ type: z.literal('ack'), bytes: z.number().int().nonnegative() }).strict();
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
@@ -240,6 +242,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       let raw: unknown;
       try {
         const parsed = clientMessage.safeParse((raw = JSON.parse(data.toString())));
+        if (!parsed.success && frameAck.safeParse(raw).success) return;
         if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'bad envelope');
         msg = parsed.data;
       } catch (err) {

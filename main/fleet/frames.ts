@@ -189,6 +189,60 @@ export function createFrameMux(opts: { onChange: () => void; highWaterBytes?: nu
   };
 }
 
+// ---- Browser mode: the WebSocket ----
+// ws.bufferedAmount counts only the bytes not yet handed to the kernel. On loopback the kernel's
+// send and receive buffers and Chromium's own receive queue hold megabytes more: seconds of 16 HD
+// feeds queued behind a page that cannot keep up, while bufferedAmount stays under the high-water
+// mark. A page that acknowledges what its handlers took (a text message {"type":"ack","bytes":n},
+// n the total binary bytes received on this socket) has everything it has not taken counted, so
+// the mux drops frames instead of letting that queue grow. A client that never acknowledges (a
+// script, an older page) is held to bufferedAmount alone, as before.
+
+/** What the sink uses of a `ws` WebSocket (tests pass a fake with the same shape). */
+export interface AckingSocket {
+  send(data: Buffer, opts: { binary: true }): void;
+  readonly bufferedAmount: number;
+  readonly readyState: number;
+  readonly OPEN: number;
+  on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown;
+}
+
+/** Reads {"type":"ack","bytes":n} and nothing else; undefined for any other text message. */
+export function socketAckOf(text: string): number | undefined {
+  // Contract calls are the other text messages: skip them without parsing.
+  if (text.length > 64 || !text.startsWith('{"type":"ack"')) return undefined;
+  try {
+    const m = JSON.parse(text) as Record<string, unknown>;
+    const keys = Object.keys(m);
+    return keys.length === 2 && m.type === 'ack' && Number.isSafeInteger(m.bytes) && (m.bytes as number) >= 0 ? (m.bytes as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createSocketFrameSink(ws: AckingSocket): FrameSink & { stats(): { sent: number; acked: number | undefined; badAcks: number } } {
+  let sent = 0;
+  let acked: number | undefined; // undefined until the client's first acknowledgement
+  let badAcks = 0;
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    const n = socketAckOf(String(data));
+    if (n === undefined) return;
+    // An acknowledgement can only grow and never exceed what was sent.
+    if (n < (acked ?? 0) || n > sent) badAcks++;
+    else acked = n;
+  });
+  return {
+    send(d) {
+      ws.send(d, { binary: true });
+      sent += d.byteLength;
+    },
+    bufferedAmount: () => (acked === undefined ? ws.bufferedAmount : sent - acked),
+    isOpen: () => ws.readyState === ws.OPEN,
+    stats: () => ({ sent, acked, badAcks }),
+  };
+}
+
 // ---- App mode: one MessagePort per window ----
 // Electron's MessagePortMain has no bufferedAmount, so the renderer acknowledges what it has
 // taken off the port: after each message it posts `{ack: <total bytes received so far>}`. The

@@ -15,7 +15,7 @@ import { MQTT_PASSWORD_SECRET } from '../mqtt';
 import type { BadMessage, CameraMessage } from '../swarm';
 import type { SettingsService } from '../settings';
 import type { Db } from '../store';
-import { createFrameMux, type FrameMux, type FrameSink } from './frames';
+import { createFrameMux, createSocketFrameSink, type FrameMux, type FrameSink } from './frames';
 import { createEnrolment, caInfo, type Enrolment } from './enrolment';
 import { createRegistry, type Registry } from './registry';
 import { toAppError, type HelperSupervisor } from './supervisor';
@@ -548,7 +548,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
     attachSocket(ws) {
       const peer = socketPeer(ws);
       if (!peer) return;
-      mux.attach(peer, { send: (d) => ws.send(d, { binary: true }), bufferedAmount: () => ws.bufferedAmount, isOpen: () => ws.readyState === ws.OPEN });
+      mux.attach(peer, createSocketFrameSink(ws));
       ws.on('close', () => mux.detach(peer));
     },
     attachSink: (peer, sink) => mux.attach(peer, sink),

@@ -24,6 +24,8 @@ interface Pending {
  * Browser mode: one WebSocket to the loopback server, the token offered as a subprotocol. It
  * reconnects by itself with capped exponential backoff and says so through its state.
  */
+const ACK_STEP_BYTES = 64 * 1024;
+
 export function createWsTransport(url: string, initialToken: string, probe: () => Promise<boolean> = serverAnswers): Transport {
   let token = initialToken;
   let ws: WebSocket | undefined;
@@ -66,6 +68,13 @@ export function createWsTransport(url: string, initialToken: string, probe: () =
     // Frames arrive as binary messages; ArrayBuffer avoids a Blob round trip per frame.
     socket.binaryType = 'arraybuffer';
     ws = socket;
+    // Binary bytes taken off this socket, acknowledged after each frame: main then counts what is
+    // still queued between it and this page (kernel buffers, the browser's queue) and drops frames
+    // beyond 1 MiB instead of queueing seconds of them (docs/protocol.md, "Browser mode").
+    // Acknowledged in steps of 64 KiB (each send is a few % of the page's thread with 16 HD feeds):
+    // main then overestimates what is queued by less than that, far under its 1 MiB mark.
+    let received = 0;
+    let acked = 0;
     socket.onopen = () => {
       everOpen = true;
       setState({ status: 'open', attempt: 0 });
@@ -73,7 +82,14 @@ export function createWsTransport(url: string, initialToken: string, probe: () =
     };
     socket.onmessage = (ev) => {
       if (typeof ev.data !== 'string') {
-        if (ev.data instanceof ArrayBuffer) for (const h of binaryHandlers) h(ev.data);
+        if (ev.data instanceof ArrayBuffer) {
+          for (const h of binaryHandlers) h(ev.data);
+          received += ev.data.byteLength;
+          if (received - acked >= ACK_STEP_BYTES && socket.readyState === WebSocket.OPEN) {
+            socket.send(`{"type":"ack","bytes":${received}}`);
+            acked = received;
+          }
+        }
         return;
       }
       const msg = JSON.parse(ev.data) as { type: string; id?: number; topic?: string; payload?: unknown; ok?: boolean; value?: unknown; error?: ContractError };

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCameraId } from '../../../../preload/contract';
 import type { ConnectionState, Transport } from '../../transport/types';
-import { FeedEngine } from './feedEngine';
+import { FeedEngine, shownSize } from './feedEngine';
 
 function fakeTransport() {
   const calls: { method: string; input: Record<string, unknown> }[] = [];
@@ -101,5 +101,23 @@ describe('FeedEngine channels', () => {
     engine.close();
     engine = undefined;
     expect(f.calls.at(-1)).toEqual({ method: 'fleet.unwatch', input: { channels: [1, 2] } });
+  });
+});
+
+describe('shownSize (the size frames are decoded at)', () => {
+  const canvas = (clientWidth: number, clientHeight: number): HTMLCanvasElement => ({ clientWidth, clientHeight }) as HTMLCanvasElement;
+  const hd = { width: 1280, height: 720 };
+
+  it('is the contained size of the frame in the tile, in device pixels', () => {
+    expect(shownSize(canvas(320, 180), hd)).toEqual({ width: 320, height: 180 });
+    // A tall box: the frame is letterboxed, its width sets the scale.
+    expect(shownSize(canvas(320, 400), hd)).toEqual({ width: 320, height: 180 });
+    // A wide box: the height sets it.
+    expect(shownSize(canvas(800, 180), hd)).toEqual({ width: 320, height: 180 });
+  });
+
+  it('never asks for more than the frame, nor for a tile without layout', () => {
+    expect(shownSize(canvas(1600, 900), hd)).toBeUndefined();
+    expect(shownSize(canvas(0, 0), hd)).toBeUndefined();
   });
 });
