@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createFrameMux, createSocketFrameSink, socketAckOf, streamKey, type AckingSocket } from './frames';
+import { parseCameraId } from '../../preload/contract/camera-id';
+
+const CAM = parseCameraId('cam-01');
 
 class FakeSocket implements AckingSocket {
   readonly OPEN = 1;
@@ -80,7 +83,7 @@ describe('over a real WebSocket', () => {
     };
     const ws = await serverSide;
     mux.attach('page', createSocketFrameSink(ws));
-    mux.watch('page', ['cam-01'], 640, 360, 10);
+    mux.watch('page', [CAM], 640, 360, 10);
     // The page acknowledges its first frame, then its main thread is busy: nothing more is taken.
     let got = 0;
     let received = 0;
@@ -95,10 +98,10 @@ describe('over a real WebSocket', () => {
       }),
     );
     const frame = { ts: 1, width: 640, height: 360, jpeg: Buffer.alloc(16 * 1024, 1) };
-    mux.deliver(streamKey('cam-01', 640, 360, 10), frame);
+    mux.deliver(streamKey(CAM, 640, 360, 10), frame);
     await firstAck;
     await new Promise((r) => setTimeout(r, 50));
-    for (let i = 0; i < 100; i++) mux.deliver(streamKey('cam-01', 640, 360, 10), { ...frame, ts: 2 + i });
+    for (let i = 0; i < 100; i++) mux.deliver(streamKey(CAM, 640, 360, 10), { ...frame, ts: 2 + i });
     const stats = mux.stats('page')!;
     // 1.6 MB offered; loopback would have absorbed all of it. Only ~64 KiB worth goes out unacknowledged.
     expect(stats.sent).toBeLessThanOrEqual(1 + 5);
