@@ -15,6 +15,9 @@ interface Start {
   samples: number;
 }
 
+// A clean exit on the bench's kill, so that --cpu-prof (BENCH_FED_CPU_PROF) writes its profile.
+process.on('SIGTERM', () => process.exit(0));
+
 process.on('message', (m: Start) => {
   void start(m).then(
     () => process.send!({ ready: true }),

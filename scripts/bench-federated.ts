@@ -32,6 +32,9 @@ const PROCS = Number(process.env.BENCH_FED_PROCS ?? 4);
 const PAIRS = Number(process.env.BENCH_FED_PAIRS ?? 3);
 const MAX_ROUNDS = Number(process.env.BENCH_FED_ROUNDS ?? 40);
 const SAMPLES = Number(process.env.BENCH_FED_SAMPLES ?? 150);
+// BENCH_FED_CPU_PROF=<dir>: the camera processes write V8 CPU profiles there (run the desktop side
+// with `node --cpu-prof --import tsx` for its own).
+const PROF_ARGS = process.env.BENCH_FED_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_FED_CPU_PROF}`] : [];
 const TRAIN = { epochs: 2, lr: 0.3, batchSize: 16 };
 const v0 = [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -2];
 
@@ -82,7 +85,7 @@ await Promise.all(
   Array.from({ length: PROCS }, (_, p) => {
     const cams = serials.slice(p * perProc, (p + 1) * perProc).map((serial) => ({ serial, index: serials.indexOf(serial) }));
     if (!cams.length) return Promise.resolve();
-    const child = fork(path.join(import.meta.dirname, 'bench-federated-camera.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const child = fork(path.join(import.meta.dirname, 'bench-federated-camera.ts'), [], { execArgv: ['--import', 'tsx', ...PROF_ARGS], stdio: 'inherit' });
     children.push(child);
     return new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { bigToLe, boxAad, boxKey, leToBig, maskKey, maskUpdate, open, P, prg, quantize, seal, shamirCombine, shamirSplit, sharePlaintext, parseSharePlaintext, x25519, x25519FromSecret, x25519Generate } from './crypto';
 
@@ -13,6 +13,24 @@ describe('fl1 primitives against the RFC vectors', () => {
     const k = '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
     expect(x25519(a, x25519FromSecret(b).publicKey).toString('hex')).toBe(k);
     expect(x25519(b, x25519FromSecret(a).publicKey).toString('hex')).toBe(k);
+  });
+
+  it('X25519 by JWK import (the fast path) equals the DER (PKCS#8/SPKI) import it replaced, on random keys', () => {
+    // The former implementation, kept here as the reference.
+    const derPriv = (k: Buffer) => createPrivateKey({ key: Buffer.concat([hex('302e020100300506032b656e04220420'), k]), format: 'der', type: 'pkcs8' });
+    const derPub = (k: Buffer): Buffer => Buffer.from(createPublicKey(derPriv(k)).export({ format: 'der', type: 'spki' }).subarray(-32));
+    const derDh = (k: Buffer, pub: Buffer): Buffer => diffieHellman({ privateKey: derPriv(k), publicKey: createPublicKey({ key: Buffer.concat([hex('302a300506032b656e032100'), pub]), format: 'der', type: 'spki' }) });
+    for (let i = 0; i < 40; i++) {
+      // Unclamped secrets too: both paths clamp inside X25519.
+      const a = i % 2 ? x25519Generate(randomBytes) : x25519FromSecret(randomBytes(32));
+      const b = randomBytes(32);
+      expect(a.publicKey.equals(derPub(a.secret))).toBe(true);
+      const bPub = derPub(b);
+      const ref = derDh(a.secret, bPub);
+      expect(x25519(a.secret, bPub).equals(ref)).toBe(true);
+      expect(x25519(a.key, bPub).equals(ref)).toBe(true);
+      expect(boxKey(a.key, bPub, 'r1').equals(boxKey(a.secret, bPub, 'r1'))).toBe(true);
+    }
   });
 
   it('PRG = ChaCha20 keystream with counter 0 and a zero nonce (RFC 8439 A.1 test vector #1)', () => {
