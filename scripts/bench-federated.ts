@@ -62,15 +62,24 @@ const federated = createFederatedService({
   deadlines: { advertise: 600_000, shares: 600_000, masked: 600_000, unmask: 600_000 },
   minSamples: 20,
 });
-// Batched like the app's swarm link (main/app/wiring-swarm.ts): one replay-state write per drain, not per message.
+// Batched like the app's swarm link (main/app/wiring-swarm.ts): one replay-state write per drain, not
+// per message, and at least COMMIT_SPACING_MS between two commits (each is an fsync) so that
+// messages arriving meanwhile join the next one (group commit).
+const COMMIT_SPACING_MS = 10;
 let batch: { topic: string; payload: Buffer; receivedAt: number }[] = [];
+let lastCommit = -Infinity;
+const drain = (): void => {
+  const b = batch;
+  batch = [];
+  swarm.ingestBatch(b);
+  lastCommit = performance.now();
+};
 mqttSvc.onRaw((topic, payload, receivedAt) => {
-  if (!batch.length)
-    setImmediate(() => {
-      const b = batch;
-      batch = [];
-      swarm.ingestBatch(b);
-    });
+  if (!batch.length) {
+    const wait = lastCommit + COMMIT_SPACING_MS - performance.now();
+    if (wait > 0) setTimeout(drain, wait);
+    else setImmediate(drain);
+  }
   batch.push({ topic, payload, receivedAt });
 });
 linkFederated({ swarm, federated, isRegistered: () => true });

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { bigToLe, boxAad, boxKey, leToBig, maskKey, maskUpdate, open, P, prg, quantize, seal, shamirCombine, shamirSplit, sharePlaintext, parseSharePlaintext, x25519, x25519FromSecret, x25519Generate } from './crypto';
+import { polyAt, randomFieldElement, bigToLe, boxAad, boxKey, leToBig, maskKey, maskUpdate, open, P, prg, quantize, seal, shamirCombine, shamirSplit, sharePlaintext, parseSharePlaintext, x25519, x25519FromSecret, x25519Generate } from './crypto';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -30,6 +30,24 @@ describe('fl1 primitives against the RFC vectors', () => {
       expect(x25519(a.secret, bPub).equals(ref)).toBe(true);
       expect(x25519(a.key, bPub).equals(ref)).toBe(true);
       expect(boxKey(a.key, bPub, 'r1').equals(boxKey(a.secret, bPub, 'r1'))).toBe(true);
+    }
+  });
+
+  it('Shamir evaluation by pseudo-Mersenne folding equals Horner with % p each step (the former code), on random polynomials', () => {
+    const horner = (coeffs: bigint[], x: number): bigint => {
+      let acc = 0n;
+      for (let i = coeffs.length - 1; i >= 0; i--) acc = (((acc * BigInt(x) + coeffs[i]!) % P) + P) % P;
+      return acc;
+    };
+    const extremes = [0n, 1n, P - 1n, P - 2n, (1n << 254n) + 5n];
+    for (let trial = 0; trial < 60; trial++) {
+      const t = 1 + (trial % 90);
+      const coeffs = Array.from({ length: t }, (_, i) => (trial % 3 === 0 ? extremes[(i + trial) % extremes.length]! : randomFieldElement(randomBytes)));
+      for (const x of [1, 2, 67, 100, 101, 1000, 65_535, 2 ** 32 - 1, 1 + randomBytes(2).readUInt16LE(0)]) {
+        const v = polyAt(coeffs, x);
+        expect(v).toBe(horner(coeffs, x));
+        expect(v >= 0n && v < P).toBe(true);
+      }
     }
   });
 
