@@ -51,6 +51,33 @@ describe('fl1 primitives against the RFC vectors', () => {
     }
   });
 
+  it('leToBig / bigToLe by hex equal the byte loops they replaced, on random values', () => {
+    const oldLe = (b: Uint8Array): bigint => {
+      let v = 0n;
+      for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+      return v;
+    };
+    const oldBig = (v: bigint, n: number): Buffer => {
+      const out = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) {
+        out[i] = Number(v & 0xffn);
+        v >>= 8n;
+      }
+      return out;
+    };
+    for (let len = 0; len <= 40; len++) {
+      const b = randomBytes(len);
+      expect(leToBig(b)).toBe(oldLe(b));
+      expect(leToBig(Buffer.alloc(len, 0xff))).toBe(oldLe(Buffer.alloc(len, 0xff)));
+    }
+    for (const n of [4, 32]) {
+      const top = 1n << BigInt(8 * n);
+      for (const v of [0n, 1n, top - 1n, ...Array.from({ length: 40 }, () => leToBig(randomBytes(n)))]) expect(bigToLe(v, n).equals(oldBig(v, n))).toBe(true);
+      expect(() => bigToLe(top, n)).toThrow(RangeError);
+      expect(() => bigToLe(-1n, n)).toThrow(RangeError);
+    }
+  });
+
   it('PRG = ChaCha20 keystream with counter 0 and a zero nonce (RFC 8439 A.1 test vector #1)', () => {
     const words = prg(Buffer.alloc(32), 16);
     const bytes = Buffer.alloc(64);

@@ -19,21 +19,16 @@ const NO_X = b64u(Buffer.alloc(32));
 export type RandomBytes = (n: number) => Buffer;
 
 /** 32 bytes little-endian → integer. */
+// Through one hex string rather than a byte-at-a-time bigint loop (32 bigint allocations a value,
+// and a camera converts a few hundred per round).
 export function leToBig(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-  return v;
+  return b.length ? BigInt(`0x${Buffer.from(b).reverse().toString('hex')}`) : 0n;
 }
 
 /** integer in [0, 2^256) → 32 bytes little-endian. */
 export function bigToLe(v: bigint, n = 32): Buffer {
   if (v < 0n || v >= 1n << BigInt(8 * n)) throw new RangeError('value does not fit');
-  const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
+  return Buffer.from(v.toString(16).padStart(2 * n, '0'), 'hex').reverse();
 }
 
 const mod = (a: bigint): bigint => ((a % P) + P) % P;
