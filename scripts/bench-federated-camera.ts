@@ -15,7 +15,12 @@ interface Start {
   samples: number;
 }
 
-process.on('message', (m: Start) => {
+// A clean exit on the bench's kill, so that --cpu-prof (BENCH_FED_CPU_PROF) writes its profile.
+process.on('SIGTERM', () => process.exit(0));
+
+process.on('message', (m: Start | { cpu: true }) => {
+  // The bench asks for this process's CPU time around each timed round (per-camera CPU figure).
+  if ('cpu' in m) return void process.send!({ cpu: process.cpuUsage() });
   void start(m).then(
     () => process.send!({ ready: true }),
     (err: unknown) => {

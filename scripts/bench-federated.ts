@@ -32,6 +32,9 @@ const PROCS = Number(process.env.BENCH_FED_PROCS ?? 4);
 const PAIRS = Number(process.env.BENCH_FED_PAIRS ?? 3);
 const MAX_ROUNDS = Number(process.env.BENCH_FED_ROUNDS ?? 40);
 const SAMPLES = Number(process.env.BENCH_FED_SAMPLES ?? 150);
+// BENCH_FED_CPU_PROF=<dir>: the camera processes write V8 CPU profiles there (run the desktop side
+// with `node --cpu-prof --import tsx` for its own).
+const PROF_ARGS = process.env.BENCH_FED_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_FED_CPU_PROF}`] : [];
 const TRAIN = { epochs: 2, lr: 0.3, batchSize: 16 };
 const v0 = [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -2];
 
@@ -59,15 +62,24 @@ const federated = createFederatedService({
   deadlines: { advertise: 600_000, shares: 600_000, masked: 600_000, unmask: 600_000 },
   minSamples: 20,
 });
-// Batched like the app's swarm link (main/app/wiring-swarm.ts): one replay-state write per drain, not per message.
+// Batched like the app's swarm link (main/app/wiring-swarm.ts): one replay-state write per drain, not
+// per message, and at least COMMIT_SPACING_MS between two commits (each is an fsync) so that
+// messages arriving meanwhile join the next one (group commit).
+const COMMIT_SPACING_MS = 10;
 let batch: { topic: string; payload: Buffer; receivedAt: number }[] = [];
+let lastCommit = -Infinity;
+const drain = (): void => {
+  const b = batch;
+  batch = [];
+  swarm.ingestBatch(b);
+  lastCommit = performance.now();
+};
 mqttSvc.onRaw((topic, payload, receivedAt) => {
-  if (!batch.length)
-    setImmediate(() => {
-      const b = batch;
-      batch = [];
-      swarm.ingestBatch(b);
-    });
+  if (!batch.length) {
+    const wait = lastCommit + COMMIT_SPACING_MS - performance.now();
+    if (wait > 0) setTimeout(drain, wait);
+    else setImmediate(drain);
+  }
   batch.push({ topic, payload, receivedAt });
 });
 linkFederated({ swarm, federated, isRegistered: () => true });
@@ -82,7 +94,7 @@ await Promise.all(
   Array.from({ length: PROCS }, (_, p) => {
     const cams = serials.slice(p * perProc, (p + 1) * perProc).map((serial) => ({ serial, index: serials.indexOf(serial) }));
     if (!cams.length) return Promise.resolve();
-    const child = fork(path.join(import.meta.dirname, 'bench-federated-camera.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const child = fork(path.join(import.meta.dirname, 'bench-federated-camera.ts'), [], { execArgv: ['--import', 'tsx', ...PROF_ARGS], stdio: 'inherit' });
     children.push(child);
     return new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
@@ -92,6 +104,37 @@ await Promise.all(
   }),
 );
 console.error(`${CLIENTS} cameras in ${children.length} processes, ${SAMPLES} detections each (80 % for training)`);
+
+// CPU time (user + system, seconds): the desktop process's own (broker, swarm verification and the
+// federated service all run in it), and the camera processes' summed. On one machine all cameras
+// share its cores, so wall time overstates a real fleet; CPU per camera is the per-device figure.
+const cpuOf = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1e6;
+const camerasCpu = async (): Promise<number> =>
+  (
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<number>((resolve) => {
+            const on = (m: { cpu?: NodeJS.CpuUsage }): void => {
+              if (!m.cpu) return;
+              c.off('message', on);
+              resolve(cpuOf(m.cpu));
+            };
+            c.on('message', on);
+            c.send({ cpu: true });
+          }),
+      ),
+    )
+  ).reduce((a, b) => a + b, 0);
+const cpu = { plain: { desktop: [] as number[], cameras: [] as number[] }, secure: { desktop: [] as number[], cameras: [] as number[] } };
+async function withCpu(kind: 'plain' | 'secure', fn: () => Promise<number>): Promise<number> {
+  const d0 = process.cpuUsage();
+  const c0 = await camerasCpu();
+  const t = await fn();
+  cpu[kind].desktop.push(cpuOf(process.cpuUsage(d0)));
+  cpu[kind].cameras.push(((await camerasCpu()) - c0) / CLIENTS);
+  return t;
+}
 
 // Plain FedAvg over the same broker: signed parameters in the clear, verified and averaged here.
 const pubKeys = new Map(serials.map((s) => [s, createPublicKey(simKey(s).privateKey)]));
@@ -145,13 +188,13 @@ const plain: number[] = [];
 const secure: number[] = [];
 for (let i = 0; i < PAIRS; i++) {
   if (i % 2 === 0) {
-    plain.push(await timePlain());
-    secure.push(await timeSecure());
+    plain.push(await withCpu('plain', timePlain));
+    secure.push(await withCpu('secure', timeSecure));
   } else {
-    secure.push(await timeSecure());
-    plain.push(await timePlain());
+    secure.push(await withCpu('secure', timeSecure));
+    plain.push(await withCpu('plain', timePlain));
   }
-  console.error(`pair ${i + 1}/${PAIRS}: plain ${plain.at(-1)!.toFixed(2)} s, secure ${secure.at(-1)!.toFixed(2)} s`);
+  console.error(`pair ${i + 1}/${PAIRS}: plain ${plain.at(-1)!.toFixed(2)} s, secure ${secure.at(-1)!.toFixed(2)} s; desktop CPU plain ${cpu.plain.desktop.at(-1)!.toFixed(2)} s, secure ${cpu.secure.desktop.at(-1)!.toFixed(2)} s; camera CPU per camera plain ${(cpu.plain.cameras.at(-1)! * 1000).toFixed(1)} ms, secure ${(cpu.secure.cameras.at(-1)! * 1000).toFixed(1)} ms`);
 }
 const loadAfter = os.loadavg()[0]!;
 
@@ -190,6 +233,9 @@ const result = {
   central_accuracy: r4(centralSame),
   central_accuracy_converged: r4(centralLong),
   secure_phase_ms: phaseMs.at(-1),
+  // Medians over the timed pairs, CPU seconds per round.
+  desktop_cpu_s: { secure: r4(median(cpu.secure.desktop)), plain: r4(median(cpu.plain.desktop)) },
+  camera_cpu_per_camera_s: { secure: r4(median(cpu.secure.cameras)), plain: r4(median(cpu.plain.cameras)) },
   rounds,
   settled,
   accuracy_by_round: history.map(r4),
@@ -199,6 +245,7 @@ const result = {
     `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios; ` +
     `accuracy at 0.5 on the ${heldOut.length} pooled held-out detections after ${rounds} secure rounds (${settled ? 'settled: last five within 0.2 points' : 'stopped at BENCH_FED_ROUNDS before settling'}); ` +
     `centralised = the same SGD on the ${pooled.length} pooled training detections for ${rounds * TRAIN.epochs} epochs (and 200 epochs: converged); ` +
+    `CPU: desktop_cpu_s = the desktop process's CPU per round (broker, verification, server), camera_cpu_per_camera_s = the camera processes' CPU per round divided by the cameras; ` +
     `load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after the timing, on ${os.cpus().length} cores`,
 };
 fs.mkdirSync('bench-results', { recursive: true });

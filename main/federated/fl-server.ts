@@ -356,13 +356,20 @@ export function createFlServer(deps: { transport: FlTransport; clock: FlClock; l
       // Rebuild every secret first: a missing share fails the round before any unmasking work.
       // Most secrets are rebuilt from the same t holders: their Lagrange weights are computed once.
       const weights = new Map<string, bigint[]>();
+      // Each holder's shares by owner, indexed once (a linear search per owner and holder was O(n³)).
+      const sharesOf = (pick: 'selfShares' | 'keyShares'): Map<string, Map<string, Buffer>> =>
+        new Map(
+          report.unmasked.map((holder) => {
+            const m = unmaskMsgs.get(holder)!;
+            return [holder, new Map(m.phase === 'unmask' ? m[pick].map((e) => [e.of, e.y] as const) : [])];
+          }),
+        );
+      const byPick = { selfShares: sharesOf('selfShares'), keyShares: sharesOf('keyShares') };
       const rebuild = (owner: string, pick: 'selfShares' | 'keyShares'): bigint => {
         const shares: Share[] = [];
         for (const holder of report.unmasked) {
-          const m = unmaskMsgs.get(holder)!;
-          if (m.phase !== 'unmask') continue;
-          const s = m[pick].find((e) => e.of === owner);
-          if (s) shares.push({ x: bySerial.get(holder)!.index, y: bytesToField(s.y) });
+          const y = byPick[pick].get(holder)!.get(owner);
+          if (y) shares.push({ x: bySerial.get(holder)!.index, y: bytesToField(y) });
           if (shares.length === t) break;
         }
         if (shares.length < t)

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createRng } from './random';
-import { combine, FIELD_PRIME, randomField, split } from './shamir';
+import { bytesToField, combine, FIELD_PRIME, fieldToBytes, randomField, split } from './shamir';
 
 describe('Shamir secret sharing over GF(2^255 − 19)', () => {
   const rng = createRng('shamir-test');
@@ -64,3 +65,33 @@ function combineAt(points: { x: number; y: bigint }[], x: number): bigint {
   }
   return ((acc % P) + P) % P;
 }
+
+describe('field element encoding', () => {
+  it('bytes ↔ field by hex equals the byte loops it replaced, on random values of every length', () => {
+    const oldFrom = (b: Uint8Array): bigint => {
+      let v = 0n;
+      for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+      return v;
+    };
+    const oldTo = (v: bigint): Buffer => {
+      const out = Buffer.alloc(32);
+      let x = v;
+      for (let i = 0; i < 32; i++) {
+        out[i] = Number(x & 0xffn);
+        x >>= 8n;
+      }
+      return out;
+    };
+    for (let len = 0; len <= 40; len++)
+      for (let k = 0; k < 5; k++) {
+        const b = randomBytes(len);
+        if (k === 1) b.fill(0);
+        if (k === 2) b.fill(0xff);
+        expect(bytesToField(b)).toBe(oldFrom(b));
+      }
+    for (const v of [0n, 1n, FIELD_PRIME - 1n, FIELD_PRIME, (1n << 256n) - 1n, 1n << 256n, -1n, -(1n << 300n) + 7n, ...Array.from({ length: 50 }, () => bytesToField(randomBytes(32 + (randomBytes(1)[0]! % 8))))]) {
+      expect(fieldToBytes(v).equals(oldTo(v))).toBe(true);
+      expect(fieldToBytes(v)).toHaveLength(32);
+    }
+  });
+});

@@ -32,21 +32,13 @@ function inverse(a: bigint): bigint {
   return mod(s0);
 }
 
-export const bytesToField = (b: Uint8Array): bigint => {
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-  return v;
-};
+// Little-endian bytes ↔ bigint through one hex string: a byte-at-a-time shift loop is 32 bigint
+// allocations per value, and the server converts every share of a round (n² of them) at unmasking.
+/** Little-endian bytes → integer. */
+export const bytesToField = (b: Uint8Array): bigint => (b.length ? BigInt(`0x${Buffer.from(b).reverse().toString('hex')}`) : 0n);
 
-export const fieldToBytes = (v: bigint): Buffer => {
-  const out = Buffer.alloc(32);
-  let x = v;
-  for (let i = 0; i < 32; i++) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return out;
-};
+/** Integer → 32 bytes little-endian (its low 256 bits, as the former byte loop did). */
+export const fieldToBytes = (v: bigint): Buffer => Buffer.from(BigInt.asUintN(256, v).toString(16).padStart(64, '0'), 'hex').reverse();
 
 /** A uniformly random field element, by rejection from 255-bit draws. */
 export function randomField(rng: Rng): bigint {

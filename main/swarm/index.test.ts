@@ -7,6 +7,7 @@ import { createAuditLog } from '../audit';
 import { createEventBus, type AnyEvent } from '../kernel/bus';
 import { openDatabase } from '../store';
 import type { Zone } from './fusion';
+import { createCoordinator } from './coordinator';
 import { createSwarmService } from './index';
 import { sealEnvelope, simKey } from './sim/keys';
 
@@ -245,5 +246,33 @@ describe('federated-learning messages (envelope kind "fl")', () => {
     expect(s.svc.ingest(msg(3), s.now(), `axis/${cam}/omnisight/heartbeat`)).toMatchObject({ accepted: false, reason: 'topic_mismatch' });
     expect(fl).toHaveLength(1);
     s.close();
+  });
+
+  it('writes the replay state of an fl-only batch behind (no fsync), and of any batch with another kind or a forged fl claim durably', () => {
+    const t0 = 1_795_000_000_000;
+    const durable: boolean[] = [];
+    const coord = createCoordinator({
+      now: () => t0,
+      keys: { get: (id) => ({ keyId: simKey(id).keyId, publicKey: simKey(id).publicKey }) },
+      fusion: { zones: [zone], windowMs: 1_500 },
+      transaction: (fn, d) => {
+        durable.push(d);
+        return fn();
+      },
+    });
+    const body = JSON.stringify({ round: 'r1', phase: 'advertise', cPk: 'x', sPk: 'y' });
+    const hb = JSON.stringify({ app: 'omnisight', version: '1', uptime_s: 1, fps_camera: 10, fps_processed: 10, fps_skipped: 0, inference_ms: 9 });
+    let seq = 0;
+    const fl = (cam: string) => ({ payload: sealEnvelope({ camera: cam, epoch: 1, seq: ++seq, sent: t0, kind: 'fl', key: simKey(cam).keyId, body }, simKey(cam).privateKey), receivedAt: t0, topic: `axis/${cam}/omnisight/fl` });
+    const heartbeat = (cam: string) => ({ payload: sealEnvelope({ camera: cam, epoch: 1, seq: ++seq, sent: t0, kind: 'heartbeat', key: simKey(cam).keyId, body: hb }, simKey(cam).privateKey), receivedAt: t0, topic: `axis/${cam}/omnisight/heartbeat` });
+    expect(coord.ingestBatch([fl(cams[0]!), fl(cams[1]!)]).map((r) => r.accepted)).toEqual([true, true]);
+    expect(coord.ingestBatch([fl(cams[0]!), heartbeat(cams[1]!)]).map((r) => r.accepted)).toEqual([true, true]);
+    // A heartbeat envelope published on an fl topic claims no fl kind: durable (and refused).
+    const hbOnFlTopic = { ...heartbeat(cams[2]!), topic: `axis/${cams[2]!}/omnisight/fl` };
+    expect(coord.ingestBatch([fl(cams[0]!), hbOnFlTopic]).map((r) => r.accepted)).toEqual([true, false]);
+    // A forged fl message (another camera's key) passes the claim but is refused: it advances nothing.
+    const forged = { ...fl(cams[3]!), payload: sealEnvelope({ camera: cams[3]!, epoch: 1, seq: ++seq, sent: t0, kind: 'fl', key: simKey(cams[3]!).keyId, body }, simKey(cams[0]!).privateKey) };
+    expect(coord.ingestBatch([forged]).map((r) => r.accepted)).toEqual([false]);
+    expect(durable).toEqual([false, true, true, false]);
   });
 });

@@ -254,7 +254,8 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     fusion: { zones: zoneState.zones, windowMs: deps.windowMs, maxF: deps.maxF, onOutcomes: (items) => emit(outcomeListeners, items) },
     topology: { heartbeatIntervalMs, missedHeartbeats: deps.missedHeartbeats },
     onFusionLatency: (s) => deps.onFusionLatency?.(s, coordinator.fusion.openCandidates()),
-    transaction: (fn) => sql.transaction(fn),
+    // A batch of fl messages only is written behind (coordinator: flOnly); every other batch is on disk before it counts.
+    transaction: (fn, durable) => (durable ? sql.transaction(fn) : sql.writtenBehind(fn)),
   });
   const insights = createInsights({ now });
 

@@ -62,6 +62,8 @@ interface RoundState {
   roster?: Roster;
   myIndex?: number;
   shares?: Map<string, { bShare: bigint; sShare: bigint }>;
+  /** k_box with each peer, derived once at the roster and reused to open its box at delivery. */
+  boxKeys?: Map<string, Buffer>;
   ownBShare?: bigint;
   u2?: Set<string>;
   masked: boolean;
@@ -162,8 +164,11 @@ export function createFlClient(deps: {
     const bShares = shamirSplit(st.b, r.threshold, [...xs, me.index], deps.random);
     st.ownBShare = bShares.get(me.index)!;
     const sShares = shamirSplit(leToBig(st.s.secret), r.threshold, xs, deps.random);
+    const boxKeys = new Map<string, Buffer>();
+    st.boxKeys = boxKeys;
     const boxes = others.map((peer) => {
-      const key = boxKey(st!.c.secret, Buffer.from(peer.cPk, 'base64'), r.round);
+      const key = boxKey(st!.c.key, Buffer.from(peer.cPk, 'base64'), r.round);
+      boxKeys.set(peer.serial, key);
       const box = seal(key, deps.random(12), sharePlaintext(me.index, peer.index, bShares.get(peer.index)!, sShares.get(peer.index)!), boxAad(r.round, serial, peer.serial));
       return { to: peer.serial, box: box.toString('base64') };
     });
@@ -178,7 +183,7 @@ export function createFlClient(deps: {
     for (const { from, box } of p.data.boxes) {
       const peer = roster.peers.find((x) => x.serial === from);
       if (!peer || from === serial || shares.has(from)) return end('aborted', `deliver names ${from}, not another peer of the roster`);
-      const key = boxKey(st.c.secret, Buffer.from(peer.cPk, 'base64'), roster.round);
+      const key = st.boxKeys?.get(from) ?? boxKey(st.c.key, Buffer.from(peer.cPk, 'base64'), roster.round);
       const plain = open(key, Buffer.from(box, 'base64'), boxAad(roster.round, from, serial));
       const sh = plain && parseSharePlaintext(plain);
       if (!sh || sh.from !== peer.index || sh.to !== myIndex) return end('aborted', `the share box from ${from} does not open`);
@@ -197,7 +202,7 @@ export function createFlClient(deps: {
       quantizer.range,
       quantizer.scale,
     );
-    const pairs = roster.peers.filter((x) => x.serial !== serial && u2.has(x.serial)).map((x) => ({ index: x.index, key: maskKey(st!.s.secret, Buffer.from(x.sPk, 'base64'), round) }));
+    const pairs = roster.peers.filter((x) => x.serial !== serial && u2.has(x.serial)).map((x) => ({ index: x.index, key: maskKey(st!.s.key, Buffer.from(x.sPk, 'base64'), round) }));
     const y = maskUpdate(q, bigToLe(st.b), myIndex!, pairs);
     // An answer after the phase's deadline would be refused: say nothing rather than something late.
     if (deps.now() - started > st.a.deadlines.masked) return end('aborted', 'training overran the masked-input deadline');

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { bigToLe, boxAad, boxKey, leToBig, maskKey, maskUpdate, open, P, prg, quantize, seal, shamirCombine, shamirSplit, sharePlaintext, parseSharePlaintext, x25519, x25519FromSecret, x25519Generate } from './crypto';
+import { polyAt, randomFieldElement, bigToLe, boxAad, boxKey, leToBig, maskKey, maskUpdate, open, P, prg, quantize, seal, shamirCombine, shamirSplit, sharePlaintext, parseSharePlaintext, x25519, x25519FromSecret, x25519Generate } from './crypto';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -13,6 +13,69 @@ describe('fl1 primitives against the RFC vectors', () => {
     const k = '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
     expect(x25519(a, x25519FromSecret(b).publicKey).toString('hex')).toBe(k);
     expect(x25519(b, x25519FromSecret(a).publicKey).toString('hex')).toBe(k);
+  });
+
+  it('X25519 by JWK import (the fast path) equals the DER (PKCS#8/SPKI) import it replaced, on random keys', () => {
+    // The former implementation, kept here as the reference.
+    const derPriv = (k: Buffer) => createPrivateKey({ key: Buffer.concat([hex('302e020100300506032b656e04220420'), k]), format: 'der', type: 'pkcs8' });
+    const derPub = (k: Buffer): Buffer => Buffer.from(createPublicKey(derPriv(k)).export({ format: 'der', type: 'spki' }).subarray(-32));
+    const derDh = (k: Buffer, pub: Buffer): Buffer => diffieHellman({ privateKey: derPriv(k), publicKey: createPublicKey({ key: Buffer.concat([hex('302a300506032b656e032100'), pub]), format: 'der', type: 'spki' }) });
+    for (let i = 0; i < 40; i++) {
+      // Unclamped secrets too: both paths clamp inside X25519.
+      const a = i % 2 ? x25519Generate(randomBytes) : x25519FromSecret(randomBytes(32));
+      const b = randomBytes(32);
+      expect(a.publicKey.equals(derPub(a.secret))).toBe(true);
+      const bPub = derPub(b);
+      const ref = derDh(a.secret, bPub);
+      expect(x25519(a.secret, bPub).equals(ref)).toBe(true);
+      expect(x25519(a.key, bPub).equals(ref)).toBe(true);
+      expect(boxKey(a.key, bPub, 'r1').equals(boxKey(a.secret, bPub, 'r1'))).toBe(true);
+    }
+  });
+
+  it('Shamir evaluation by pseudo-Mersenne folding equals Horner with % p each step (the former code), on random polynomials', () => {
+    const horner = (coeffs: bigint[], x: number): bigint => {
+      let acc = 0n;
+      for (let i = coeffs.length - 1; i >= 0; i--) acc = (((acc * BigInt(x) + coeffs[i]!) % P) + P) % P;
+      return acc;
+    };
+    const extremes = [0n, 1n, P - 1n, P - 2n, (1n << 254n) + 5n];
+    for (let trial = 0; trial < 60; trial++) {
+      const t = 1 + (trial % 90);
+      const coeffs = Array.from({ length: t }, (_, i) => (trial % 3 === 0 ? extremes[(i + trial) % extremes.length]! : randomFieldElement(randomBytes)));
+      for (const x of [1, 2, 67, 100, 101, 1000, 65_535, 2 ** 32 - 1, 1 + randomBytes(2).readUInt16LE(0)]) {
+        const v = polyAt(coeffs, x);
+        expect(v).toBe(horner(coeffs, x));
+        expect(v >= 0n && v < P).toBe(true);
+      }
+    }
+  });
+
+  it('leToBig / bigToLe by hex equal the byte loops they replaced, on random values', () => {
+    const oldLe = (b: Uint8Array): bigint => {
+      let v = 0n;
+      for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+      return v;
+    };
+    const oldBig = (v: bigint, n: number): Buffer => {
+      const out = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) {
+        out[i] = Number(v & 0xffn);
+        v >>= 8n;
+      }
+      return out;
+    };
+    for (let len = 0; len <= 40; len++) {
+      const b = randomBytes(len);
+      expect(leToBig(b)).toBe(oldLe(b));
+      expect(leToBig(Buffer.alloc(len, 0xff))).toBe(oldLe(Buffer.alloc(len, 0xff)));
+    }
+    for (const n of [4, 32]) {
+      const top = 1n << BigInt(8 * n);
+      for (const v of [0n, 1n, top - 1n, ...Array.from({ length: 40 }, () => leToBig(randomBytes(n)))]) expect(bigToLe(v, n).equals(oldBig(v, n))).toBe(true);
+      expect(() => bigToLe(top, n)).toThrow(RangeError);
+      expect(() => bigToLe(-1n, n)).toThrow(RangeError);
+    }
   });
 
   it('PRG = ChaCha20 keystream with counter 0 and a zero nonce (RFC 8439 A.1 test vector #1)', () => {

@@ -10,27 +10,25 @@ export const P = (1n << 255n) - 19n;
 /** Parameter vector length of the confirmation head: 13 weights and a bias. */
 export const L = 14;
 
-const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
+// Keys are imported as JWK, not DER: OpenSSL 3's DER decoder costs ~1 ms per private key (it tries
+// every decoder), the raw JWK import ~0.05 ms — and a camera does 2(n − 1) X25519 per round.
+const b64u = (b: Buffer): string => b.toString('base64url');
+/** JWK import wants an `x`; OpenSSL derives the public key from `d` and ignores it (tests check). */
+const NO_X = b64u(Buffer.alloc(32));
 
 export type RandomBytes = (n: number) => Buffer;
 
 /** 32 bytes little-endian → integer. */
+// Through one hex string rather than a byte-at-a-time bigint loop (32 bigint allocations a value,
+// and a camera converts a few hundred per round).
 export function leToBig(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-  return v;
+  return b.length ? BigInt(`0x${Buffer.from(b).reverse().toString('hex')}`) : 0n;
 }
 
 /** integer in [0, 2^256) → 32 bytes little-endian. */
 export function bigToLe(v: bigint, n = 32): Buffer {
   if (v < 0n || v >= 1n << BigInt(8 * n)) throw new RangeError('value does not fit');
-  const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
+  return Buffer.from(v.toString(16).padStart(2 * n, '0'), 'hex').reverse();
 }
 
 const mod = (a: bigint): bigint => ((a % P) + P) % P;
@@ -44,9 +42,9 @@ export interface X25519Pair {
 
 export function x25519FromSecret(secret: Buffer): X25519Pair {
   if (secret.length !== 32) throw new RangeError('an X25519 secret is 32 bytes');
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, secret]), format: 'der', type: 'pkcs8' });
-  const publicKey = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32);
-  return { secret, publicKey: Buffer.from(publicKey), key };
+  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64u(secret), x: NO_X }, format: 'jwk' });
+  const { x } = createPublicKey(key).export({ format: 'jwk' });
+  return { secret, publicKey: Buffer.from(x!, 'base64url'), key };
 }
 
 /** A fresh key pair whose secret is clamped and below p, as FL-SPEC asks (so it can be Shamir-shared). */
@@ -60,18 +58,19 @@ export function x25519Generate(random: RandomBytes): X25519Pair {
   }
 }
 
-export function x25519(secret: Buffer, peerPublic: Buffer): Buffer {
+/** X25519(secret, peerPublic); pass the pair's KeyObject to skip re-importing the secret per peer. */
+export function x25519(secret: Buffer | KeyObject, peerPublic: Buffer): Buffer {
   if (peerPublic.length !== 32) throw new RangeError('an X25519 public key is 32 bytes');
-  const pub = createPublicKey({ key: Buffer.concat([SPKI_X25519, peerPublic]), format: 'der', type: 'spki' });
-  return diffieHellman({ privateKey: x25519FromSecret(secret).key, publicKey: pub });
+  const pub = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64u(peerPublic) }, format: 'jwk' });
+  return diffieHellman({ privateKey: Buffer.isBuffer(secret) ? x25519FromSecret(secret).key : secret, publicKey: pub });
 }
 
 export const hkdf = (ikm: Buffer, round: string, info: string): Buffer => Buffer.from(hkdfSync('sha256', ikm, Buffer.from(round, 'utf8'), Buffer.from(info, 'utf8'), 32));
 
 /** k_box(u,v): both sides derive the same key from their own c secret and the other's cPk. */
-export const boxKey = (cSecret: Buffer, peerCPk: Buffer, round: string): Buffer => hkdf(x25519(cSecret, peerCPk), round, 'omnisight.fl1.box');
+export const boxKey = (cSecret: Buffer | KeyObject, peerCPk: Buffer, round: string): Buffer => hkdf(x25519(cSecret, peerCPk), round, 'omnisight.fl1.box');
 /** k_uv: the pairwise mask key. */
-export const maskKey = (sSecret: Buffer, peerSPk: Buffer, round: string): Buffer => hkdf(x25519(sSecret, peerSPk), round, 'omnisight.fl1.mask');
+export const maskKey = (sSecret: Buffer | KeyObject, peerSPk: Buffer, round: string): Buffer => hkdf(x25519(sSecret, peerSPk), round, 'omnisight.fl1.mask');
 
 export const boxAad = (round: string, from: string, to: string): Buffer => Buffer.from(`${round}\n${from}\n${to}`, 'utf8');
 
@@ -146,13 +145,28 @@ export function shamirSplit(secret: bigint, t: number, xs: readonly number[], ra
   for (let i = 1; i < t; i++) coeffs.push(randomFieldElement(random));
   const out = new Map<number, bigint>();
   for (const x of xs) {
-    if (!(Number.isInteger(x) && x >= 1)) throw new RangeError('evaluation points are positive integers');
-    const bx = BigInt(x);
-    let acc = 0n;
-    for (let i = coeffs.length - 1; i >= 0; i--) acc = mod(acc * bx + coeffs[i]!);
-    out.set(x, acc);
+    if (!(Number.isInteger(x) && x >= 1 && x < 2 ** 32)) throw new RangeError('evaluation points are positive 32-bit integers');
+    out.set(x, polyAt(coeffs, x));
   }
   return out;
+}
+
+const LOW255 = (1n << 255n) - 1n;
+/**
+ * f(x) mod p by Horner's rule, reduced each step by the shape of p instead of `%` (a long division
+ * of a 290-bit number, twice, was most of a camera's Shamir time): 2^255 ≡ 19 (mod p), so
+ * v ≡ (v mod 2^255) + 19·⌊v / 2^255⌋. With acc < 2^256, x < 2^32 and coefficients < p, acc·x + c <
+ * 2^289 and the fold brings it back below 2^255 + 19·2^34 < 2^256: one final subtraction or two.
+ */
+export function polyAt(coeffs: readonly bigint[], x: number): bigint {
+  const bx = BigInt(x);
+  let acc = 0n;
+  for (let i = coeffs.length - 1; i >= 0; i--) {
+    acc = acc * bx + coeffs[i]!;
+    acc = (acc & LOW255) + 19n * (acc >> 255n);
+  }
+  while (acc >= P) acc -= P;
+  return acc;
 }
 
 const inv = (a: bigint): bigint => {
