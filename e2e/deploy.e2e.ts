@@ -219,10 +219,15 @@ describe.skipIf(!eap)('deploy in browser mode: the swarm relies on what was depl
     expect((await status()).rejected.total).toBe(0);
 
     // The report accepted before the restart is refused after it.
+    // On a loaded machine a message that waited over a second in the desktop's queue is shed
+    // unread (counted in swarm.status backlog.shed, never accepted): send the replay again then.
     const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`);
-    await pub.publishAsync(report.topic, report.payload);
+    for (let attempt = 0; attempt < 5 && (await status()).rejected.total === 0; attempt++) {
+      await pub.publishAsync(report.topic, report.payload);
+      for (const end = Date.now() + 5_000; Date.now() < end && (await status()).rejected.total === 0; ) await new Promise((r) => setTimeout(r, 250));
+    }
     await pub.endAsync();
-    await expect.poll(async () => (await status()).rejected.total, { timeout: 15_000 }).toBe(1);
+    expect((await status()).rejected.total).toBeGreaterThanOrEqual(1);
     expect(Object.keys((await status()).rejected.byReason).join()).toMatch(/replay/);
   }, 300_000);
 });
