@@ -13,9 +13,9 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import WebSocket from 'ws';
 import { startSimulatedFleet, type SimFleet } from '../main/camsim';
 import { artifactPath, launchBrowser } from './lib/browser';
+import { callApp } from './lib/call';
 import { root, serve, type Served } from './lib/serve';
 
 const CAMERAS = 6;
@@ -52,28 +52,8 @@ const freePort = (): Promise<number> =>
     });
   });
 
-/** One contract call over the same authenticated WebSocket the renderer uses. */
-async function call<T>(method: string, input: unknown): Promise<T> {
-  const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/ws`, ['omnisight.v1', `token.${server.token}`], { origin: server.origin });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return await new Promise<T>((resolve, reject) => {
-      ws.on('message', (data, binary) => {
-        if (binary) return;
-        const msg = JSON.parse(String(data)) as { type: string; id?: number; ok?: boolean; value?: T; error?: { message: string } };
-        if (msg.type !== 'result' || msg.id !== 1) return;
-        if (msg.ok) resolve(msg.value as T);
-        else reject(new Error(msg.error?.message ?? 'call failed'));
-      });
-      ws.send(JSON.stringify({ type: 'call', id: 1, method, input }));
-    });
-  } finally {
-    ws.close();
-  }
-}
+/** One contract call to the app under test (e2e/lib/call.ts). */
+const call = <T,>(method: string, input: unknown): Promise<T> => callApp<T>(server, method, input);
 
 type Status = { accepted: number; rejected: { total: number; byReason: Record<string, number> }; graph: { nodes: { id: string; status: string }[] } };
 const status = () => call<Status>('swarm.status', {});

@@ -3,36 +3,16 @@
 // the Timeline.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import WebSocket from 'ws';
 import { artifactPath, launchBrowser } from './lib/browser';
+import { callApp } from './lib/call';
 import { serve, type Served } from './lib/serve';
 
 let server: Served;
 let browser: Browser;
 let page: Page;
 
-/** One contract call over the same authenticated WebSocket the renderer uses. */
-async function call<T>(method: string, input: unknown): Promise<T> {
-  const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/ws`, ['omnisight.v1', `token.${server.token}`], { origin: server.origin });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return await new Promise<T>((resolve, reject) => {
-      ws.on('message', (data, binary) => {
-        if (binary) return;
-        const msg = JSON.parse(String(data)) as { type: string; id?: number; ok?: boolean; value?: T; error?: { message: string } };
-        if (msg.type !== 'result' || msg.id !== 1) return;
-        if (msg.ok) resolve(msg.value as T);
-        else reject(new Error(msg.error?.message ?? 'call failed'));
-      });
-      ws.send(JSON.stringify({ type: 'call', id: 1, method, input }));
-    });
-  } finally {
-    ws.close();
-  }
-}
+/** One contract call to the app under test (e2e/lib/call.ts). */
+const call = <T,>(method: string, input: unknown): Promise<T> => callApp<T>(server, method, input);
 
 type Listed = { items: { id: number; reviewedAt: number | null; snapshots: { camera: string; sha256: string | null }[] }[]; unreviewed: number };
 

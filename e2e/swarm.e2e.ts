@@ -3,9 +3,9 @@
 // switches (lie, equivocate) are in the test's hands; the app knows it only over the wire.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import WebSocket from 'ws';
 import { startSimulatedFleet, type SimFleet } from '../main/camsim';
 import { artifactPath, launchBrowser } from './lib/browser';
+import { callApp } from './lib/call';
 import { serve, type Served } from './lib/serve';
 
 let sim: SimFleet;
@@ -13,28 +13,8 @@ let server: Served;
 let browser: Browser;
 let page: Page;
 
-/** One contract call over the same authenticated WebSocket the renderer uses. */
-async function call<T>(method: string, input: unknown): Promise<T> {
-  const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/ws`, ['omnisight.v1', `token.${server.token}`], { origin: server.origin });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return await new Promise<T>((resolve, reject) => {
-      ws.on('message', (data, binary) => {
-        if (binary) return;
-        const msg = JSON.parse(String(data)) as { type: string; id?: number; ok?: boolean; value?: T; error?: { message: string } };
-        if (msg.type !== 'result' || msg.id !== 1) return;
-        if (msg.ok) resolve(msg.value as T);
-        else reject(new Error(msg.error?.message ?? 'call failed'));
-      });
-      ws.send(JSON.stringify({ type: 'call', id: 1, method, input }));
-    });
-  } finally {
-    ws.close();
-  }
-}
+/** One contract call to the app under test (e2e/lib/call.ts). */
+const call = <T,>(method: string, input: unknown): Promise<T> => callApp<T>(server, method, input);
 
 beforeAll(async () => {
   [sim, server, browser] = await Promise.all([

@@ -25,8 +25,8 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { chromium, type Browser } from 'playwright-core';
-import WebSocket from 'ws';
 import { DigestSession } from '../main/helper/digest';
+import { contractClient } from './lib/contract-client';
 import { ensureBuilt } from './lib/build.mjs';
 
 const root = path.resolve(__dirname, '..');
@@ -187,35 +187,6 @@ async function startServe(dataDir: string): Promise<{ proc: ChildProcess; url: s
   return { proc, url, origin: u.origin, token: new URLSearchParams(u.hash.slice(1)).get('token')! };
 }
 
-/** A contract client over the same WebSocket the renderer uses. */
-async function contractClient(origin: string, token: string) {
-  const ws = new WebSocket(`${origin.replace('http', 'ws')}/ws`, ['omnisight.v1', `token.${token}`]);
-  await new Promise<void>((res, rej) => {
-    ws.once('open', () => res());
-    ws.once('error', rej);
-  });
-  let next = 1;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  ws.on('message', (data, binary) => {
-    if (binary) return;
-    const m = JSON.parse(data.toString()) as { type: string; id?: number; ok?: boolean; value?: unknown; error?: { message: string } };
-    if (m.type !== 'result' || m.id === undefined) return;
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    if (m.ok) p?.resolve(m.value);
-    else p?.reject(new Error(m.error?.message));
-  });
-  return {
-    onBinary: (l: (b: Buffer) => void) => ws.on('message', (data, binary) => binary && l(data as Buffer)),
-    call: (method: string, input: unknown): Promise<unknown> =>
-      new Promise((resolve, reject) => {
-        const id = next++;
-        pending.set(id, { resolve, reject });
-        ws.send(JSON.stringify({ type: 'call', id, method, input }));
-      }),
-    close: () => ws.close(),
-  };
-}
 
 async function launch(): Promise<Browser> {
   return chromium.launch({
