@@ -1,7 +1,16 @@
-import { dirichlet } from './data';
 import { attackName, pickByzantine, poisonUpdates, type Attack } from './poison';
 import { createRng, shuffle, type Rng } from './random';
 import { centeredClip, krum, median, multiKrum, normBoundedMean, tolerance, trimmedMean, weightedMean, type RobustMode } from './robust';
+
+/** Draws from Dirichlet(alpha, …, alpha) by normalising independent Gamma(alpha) draws. */
+function dirichlet(k: number, alpha: number, rng: Rng): Float64Array {
+  const out = new Float64Array(k);
+  let sum = 0;
+  for (let i = 0; i < k; i++) sum += out[i] = rng.gamma(alpha);
+  if (sum === 0) out[rng.int(k)] = 1;
+  else for (let i = 0; i < k; i++) out[i]! /= sum;
+  return out;
+}
 
 /**
  * The evaluation kit for robust aggregation: the fl1 confirmation head (docs/protocol.md, fl1;
