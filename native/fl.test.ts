@@ -6,32 +6,21 @@
 //     training, masked updates, one camera killed mid-round (its masks rebuilt from its s shares),
 //     the exact FedAvg sum, the result adopted and reported in the heartbeat, and every message the
 //     server received inspected for anything but keys, boxes, masked vectors and shares.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { createFlServer } from '../main/federated/fl-server';
+import { createFlServer } from '../main/federated';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeUnderLock, missingTool, MULTIARCH_LOADER, NATIVE } from './testkit';
 
-const NATIVE = __dirname;
 const OUT = 'build/test-cam';
-const VERSION = '1.2.3';
-const MULTIARCH_LOADER = '/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1';
 const P = (1n << 255n) - 19n;
 const HEAD = 'omnisight.head.confirm.v1';
 
-function missingTool(): string | null {
-  if (!existsSync('/usr/bin/aarch64-linux-gnu-gcc')) return 'aarch64-linux-gnu-gcc is not installed (run scripts/setup-cross.sh)';
-  if (!existsSync('/usr/bin/qemu-aarch64-static')) return 'qemu-aarch64-static is not installed (run scripts/setup-cross.sh)';
-  if (!existsSync('/usr/sbin/mosquitto')) return 'mosquitto is not installed (run scripts/setup-cross.sh)';
-  if (!existsSync('/usr/lib/aarch64-linux-gnu/libsodium.so') || !existsSync('/usr/lib/aarch64-linux-gnu/libmosquitto.so'))
-    return 'the arm64 libsodium/libmosquitto are not installed (run scripts/setup-cross.sh)';
-  if (!existsSync(MULTIARCH_LOADER)) return `${MULTIARCH_LOADER} (libc6:arm64) is missing (run scripts/setup-cross.sh)`;
-  return null;
-}
 const skipReason = missingTool();
 if (skipReason) console.log(`native/fl.test.ts skipped: ${skipReason}`);
 
@@ -116,13 +105,8 @@ function sgd(theta: number[], xs: Float32Array[], ys: number[], epochs: number, 
 }
 
 // ---- the C side -----------------------------------------------------------------------------
-// The same variant and folder as native.test.ts (camera target, version 1.2.3), under the same lock:
-// one build serves both files.
-function make(targets: string[], extra: string[]): void {
-  mkdirSync(join(NATIVE, 'build'), { recursive: true });
-  const r = spawnSync('flock', [join(NATIVE, 'build', '.make.lock'), 'make', '-s', '-j2', `VERSION=${VERSION}`, `OUT=${OUT}`, ...extra, ...targets], { cwd: NATIVE, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`make failed: ${r.stdout}${r.stderr}`);
-}
+// The same variant and folder as native.test.ts (camera target, test version): one build serves both.
+const make = (targets: string[], extra: string[]): void => makeUnderLock(OUT, extra, targets);
 
 class Tool {
   private proc: ChildProcess;

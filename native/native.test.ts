@@ -11,21 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeUnderLock, missingTool, MULTIARCH_LOADER, NATIVE, TEST_VERSION } from './testkit';
 
-const NATIVE = __dirname;
-const VERSION = '1.2.3';
+const VERSION = TEST_VERSION;
 const SERIAL = 'B8A44F7D507D';
-const MULTIARCH_LOADER = '/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1';
 
-function missingTool(): string | null {
-  if (!existsSync('/usr/bin/aarch64-linux-gnu-gcc')) return 'aarch64-linux-gnu-gcc is not installed (run scripts/setup-cross.sh)';
-  if (!existsSync('/usr/bin/qemu-aarch64-static')) return 'qemu-aarch64-static is not installed (run scripts/setup-cross.sh)';
-  if (!existsSync('/usr/sbin/mosquitto')) return 'mosquitto is not installed (run scripts/setup-cross.sh)';
-  if (!existsSync('/usr/lib/aarch64-linux-gnu/libsodium.so') || !existsSync('/usr/lib/aarch64-linux-gnu/libmosquitto.so'))
-    return 'the arm64 libsodium/libmosquitto are not installed (run scripts/setup-cross.sh)';
-  if (!existsSync(MULTIARCH_LOADER)) return `${MULTIARCH_LOADER} (libc6:arm64) is missing (run scripts/setup-cross.sh)`;
-  return null;
-}
 const skipReason = missingTool();
 if (skipReason) console.log(`native/native.test.ts skipped: ${skipReason}`);
 
@@ -43,13 +33,7 @@ function freePort(): Promise<number> {
   });
 }
 
-// fl.test.ts builds the same camera variant into the same folder: make runs under a lock, so
-// whichever test file comes second finds it built.
-function make(out: string, extra: string[]): void {
-  mkdirSync(join(NATIVE, 'build'), { recursive: true });
-  const r = spawnSync('flock', [join(NATIVE, 'build', '.make.lock'), 'make', '-s', '-j2', `VERSION=${VERSION}`, `OUT=${out}`, ...extra], { cwd: NATIVE, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`make failed: ${r.stdout}${r.stderr}`);
-}
+const make = (out: string, extra: string[]): void => makeUnderLock(out, extra);
 
 async function until<T>(what: string, get: () => T | undefined, ms = 8000): Promise<T> {
   const end = Date.now() + ms;
