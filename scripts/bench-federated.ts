@@ -57,7 +57,10 @@ const url = `mqtt://${mqttSvc.endpoint()!.host}:${mqttSvc.endpoint()!.port}`;
 const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, every: () => () => {} });
 const federated = createFederatedService({
   db, bus, log, now: Date.now,
-  publish: (t, p) => mqttSvc.publish(t, p),
+  publish: (t, p) => {
+    trace?.out.push({ at: performance.now(), what: t.split('/').slice(4).join('/').replace(/^deliver\/.*/, 'deliver') || t.split('/').at(-1)! });
+    return mqttSvc.publish(t, p);
+  },
   cameras: () => serials,
   // Generous: every camera answers, so a round ends as soon as the last one does; the deadline only
   // keeps a busy machine's slow cameras from being counted as dropouts.
@@ -68,6 +71,12 @@ const federated = createFederatedService({
 // per message, and at least COMMIT_SPACING_MS between two commits (each is an fsync) so that
 // messages arriving meanwhile join the next one (group commit).
 const COMMIT_SPACING_MS = 10;
+// BENCH_FED_TRACE=1: when each desktop message went out and when the cameras' answers arrived
+// (MQTT receipt, and handed on verified by the swarm), per timed round: where the critical path's
+// milliseconds go.
+let trace: { out: { at: number; what: string }[]; got: { phase: string; receivedAt: number; verifiedAt: number }[] } | undefined;
+const TRACE = process.env.BENCH_FED_TRACE === '1';
+const EPOCH_TO_PERF = Date.now() - performance.now();
 let batch: { topic: string; payload: Buffer; receivedAt: number }[] = [];
 let lastCommit = -Infinity;
 const drain = (): void => {
@@ -85,6 +94,23 @@ mqttSvc.onRaw((topic, payload, receivedAt) => {
   batch.push({ topic, payload, receivedAt });
 });
 linkFederated({ swarm, federated, isRegistered: () => true });
+swarm.onVerifiedFl((m) => {
+  trace?.got.push({ phase: String((m.body as { phase?: unknown }).phase), receivedAt: m.receivedAt - EPOCH_TO_PERF, verifiedAt: performance.now() });
+});
+/** The trace of one timed round, as offsets (ms) from its first message out. */
+function traceSummary(t: NonNullable<typeof trace>): Record<string, number> {
+  const t0 = t.out[0]?.at ?? 0;
+  const out: Record<string, number> = {};
+  const ms = (x: number): number => Math.round((x - t0) * 10) / 10;
+  for (const o of t.out) if (!((`out.${o.what}`) in out)) out[`out.${o.what}`] = ms(o.at);
+  for (const phase of new Set(t.got.map((g) => g.phase))) {
+    const g = t.got.filter((x) => x.phase === phase);
+    out[`in.${phase}.first`] = ms(Math.min(...g.map((x) => x.verifiedAt)));
+    out[`in.${phase}.lastReceived`] = ms(Math.max(...g.map((x) => x.receivedAt)));
+    out[`in.${phase}.lastVerified`] = ms(Math.max(...g.map((x) => x.verifiedAt)));
+  }
+  return out;
+}
 for (const s of serials) swarm.registerCamera({ serial: s, keyId: keyIdOf(simKey(s).publicKey), publicKey: simKey(s).publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
 const call = async <T,>(m: string, input: unknown): Promise<T> => ((federated.handlers as Record<string, unknown>)[m] as (i: unknown, c: unknown) => T)(input, { transport: 'internal', peer: 'bench' });
 await call('federated.config.set', { clientsPerRound: CLIENTS, localEpochs: TRAIN.epochs, learningRate: TRAIN.lr, batchSize: TRAIN.batchSize });
@@ -173,13 +199,19 @@ swarm.onVerifiedFl((m) => {
 });
 let plainSeq = 0;
 async function timePlain(): Promise<number> {
+  if (TRACE) trace = { out: [], got: [] };
   const t0 = performance.now();
   const id = `plain-${++plainSeq}`;
   const got = new Map<string, number[]>();
   await new Promise<void>((resolve) => {
     plainRound = { id, got, done: resolve };
+    trace?.out.push({ at: performance.now(), what: 'plain' });
     mqttSvc.publish('omnisight/desktop/bench/plain', JSON.stringify({ round: id, params: v0, train: TRAIN }));
   });
+  if (trace) {
+    console.error(`trace plain: ${JSON.stringify(traceSummary(trace))}`);
+    trace = undefined;
+  }
   // FedAvg, every camera weighted equally (as fl2's result); part of the timed round.
   const mean = v0.map((_, k) => [...got.values()].reduce((a, p) => a + p[k]!, 0) / got.size);
   if (!mean.every(Number.isFinite)) throw new Error('plain round gave a non-finite model');
@@ -212,10 +244,17 @@ async function timeSecure(measureCpu = false): Promise<number> {
   // their masks. In the product that happens long before go; here the timed round starts once every
   // camera reports it is set up, so the critical path does not queue behind setup work.
   await camerasSetUp(st.setup.round!);
+  if (TRACE) trace = { out: [], got: [] };
   const t0 = performance.now();
   await call('federated.start', { rounds: 1 });
   await federated.idle();
   const t = (performance.now() - t0) / 1000;
+  if (trace) {
+    trace.out.unshift({ at: t0, what: 'start' });
+    trace.out.push({ at: t0 + t * 1000, what: 'stored' });
+    console.error(`trace secure: ${JSON.stringify(traceSummary(trace))}`);
+    trace = undefined;
+  }
   const [r] = (await call<{ rounds: { status: string; reason: string | null; detail: Detail | null }[] }>('federated.rounds', { limit: 1 })).rounds;
   if (r!.status !== 'completed') throw new Error(`secure round did not complete: ${r!.reason}`);
   details.push(r!.detail ?? { phaseMs: {} });
