@@ -287,7 +287,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
   };
   swarm.ingestChecked = timed(swarm.ingestChecked.bind(swarm), (ms) => ((stageMs.swarm += ms), stageMs.commits++));
   swarm.ingestBatch = timed(swarm.ingestBatch.bind(swarm), (ms) => ((stageMs.swarm += ms), stageMs.commits++));
-  timeline.ingest = timed(timeline.ingest.bind(timeline), (ms) => (stageMs.timeline += ms));
+  timeline.ingestBatch = timed(timeline.ingestBatch.bind(timeline), (ms) => (stageMs.timeline += ms));
 
   // The fleet as the link sees it: the registry (serial, recorded key) and the subscriber.
   // Each camera's id is made from its serial here, but unlike it (the app never relies on them being equal).
