@@ -42,7 +42,7 @@ export interface SwarmLinkDeps {
   /** Schedules the queue drain (setImmediate); injectable so tests drain synchronously. */
   defer?: (fn: () => void) => void;
   /** Verification worker threads (main/swarm createVerifyPool); without it, verification runs here. */
-  pool?: Pick<VerifyPool, 'verify' | 'setKeys'>;
+  pool?: Pick<VerifyPool, 'verify' | 'setKeys'> & Partial<Pick<VerifyPool, 'setSessions'>>;
   /** Worker threads in the pool (batches in flight = 2 per worker). */
   poolSize?: number;
   /** Clock for the age of a queued message (receivedAt is on it). */
@@ -273,7 +273,18 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
   };
 
   const offRaw = fleet.mqtt?.onRaw((topic, payload, receivedAt) => enqueue(topic, payload, receivedAt));
+  // Envelope v3: the workers check MACs with the sessions the swarm established (gathered per tick).
+  let sessionShares: Parameters<NonNullable<VerifyPool['setSessions']>>[0][number][] = [];
   const offs = [
+    swarm.coordinator.verifier.onSession((s) => {
+      if (!pool?.setSessions) return;
+      if (!sessionShares.length)
+        queueMicrotask(() => {
+          pool?.setSessions?.(sessionShares);
+          sessionShares = [];
+        });
+      sessionShares.push(s);
+    }),
     bus.subscribe('fleet.changed', () => sync()),
     swarm.onZonesChanged(() => sync()),
   ];

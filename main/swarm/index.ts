@@ -22,6 +22,7 @@ import type { Db } from '../store';
 import { createCoordinator, type Coordinator, type IngestResult, type RawMessage, type VerifiedDetections } from './coordinator';
 import type { ZoneConfig } from './coverage';
 import type { CameraCoverage, ConfirmedEvent, DetectionOutcome, EquivocationProof, FusionOutput, Zone } from './fusion';
+import type { DesktopSessionKey } from './session';
 import { createInsights, type Decision, type Insights } from './insights';
 import { swarmStatements, type StoredEvent } from './statements';
 import { formReasons, type KeyRegistry, type RecordedKey, type RejectReason, type VerifyMode, type WorkerVerdict } from './verify';
@@ -29,6 +30,7 @@ import { formReasons, type KeyRegistry, type RecordedKey, type RejectReason, typ
 export type { CameraCoverage, DetectionOutcome, Zone } from './fusion';
 export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
 export type { IngestResult, RawMessage, VerifiedDetections } from './coordinator';
+export { loadDesktopSessionKey, SESSION_KEY_TOPIC, type DesktopSessionKey } from './session';
 export { createVerifyPool, type VerifyPool, type VerifyPoolOptions } from './verify-pool';
 export type { WorkerVerdict } from './verify';
 /** A message a verification worker checked, with what the service needs to account for it. */
@@ -70,6 +72,11 @@ export interface BadMessage {
 export { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type ZoneConfig } from './coverage';
 export type ZoneSource = 'none' | 'demo' | 'user';
 
+/** A verified detections report of one camera (onVerifiedDetectionsBatch). */
+export interface VerifiedDetectionsOf extends VerifiedDetections {
+  serial: string;
+}
+
 export interface SwarmCamera extends RecordedKey {
   /** The camera's serial: what it signs its messages with (not the fleet's camera id). */
   serial: string;
@@ -95,6 +102,8 @@ export interface SwarmServiceDeps {
   /** Per-report fusion compute, for the performance monitor. */
   onFusionLatency?: (seconds: number, openCandidates: number) => void;
   onIngest?: (r: IngestResult, bytes: number) => void;
+  /** The desktop's X25519 session key (envelope v3, loadDesktopSessionKey); without it cameras stay on v2. */
+  sessionKey?: DesktopSessionKey;
 }
 
 /**
@@ -162,6 +171,8 @@ export interface SwarmService {
    * are not quarantined; the timeline feeds from here. Returns the unsubscribe.
    */
   onVerifiedDetections(listener: (serial: string, frameTs: number, observations: VerifiedDetections['observations']) => void): () => void;
+  /** The same detections, once per ingested batch (in order): what the timeline takes in one call. */
+  onVerifiedDetectionsBatch(listener: (items: readonly VerifiedDetectionsOf[]) => void): () => void;
   /** Every verified message, and in permissive mode unverified reports to show marked (see CameraMessage). */
   onMessage(listener: (m: CameraMessage) => void): () => void;
   /** Messages refused as not well-formed (the fleet counts them as bad input on the camera). */
@@ -233,6 +244,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const zoneListeners = new Set<() => void>();
   const outcomeListeners = new Set<(items: DetectionOutcome[]) => void>();
   const detectionListeners = new Set<Parameters<SwarmService['onVerifiedDetections']>[0]>();
+  const detectionBatchListeners = new Set<Parameters<SwarmService['onVerifiedDetectionsBatch']>[0]>();
 
   // Replay state (envelope v2): loaded at start, written back once per ingest batch before the batch
   // has any effect (group commit in coordinator.ingestBatch / ingestChecked), in the same transaction
@@ -251,6 +263,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     mode,
     replayStore: { load: () => sql.loadReplay(), save: (entries) => sql.saveReplay(entries, now()) },
     skewToleranceMs: deps.skewToleranceMs,
+    sessionKey: deps.sessionKey,
     fusion: { zones: zoneState.zones, windowMs: deps.windowMs, maxF: deps.maxF, onOutcomes: (items) => emit(outcomeListeners, items) },
     topology: { heartbeatIntervalMs, missedHeartbeats: deps.missedHeartbeats },
     onFusionLatency: (s) => deps.onFusionLatency?.(s, coordinator.fusion.openCandidates()),
@@ -414,6 +427,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   };
 
   const act = (meta: readonly { receivedAt: number; topic?: string; bytes: number }[], results: readonly IngestResult[]): void => {
+    const detections: VerifiedDetectionsOf[] = [];
     for (const [i, r] of results.entries()) {
       const m = meta[i]!;
       const bytes = m.bytes;
@@ -430,9 +444,13 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         emit(flListeners, { serial: r.camera, envelope: v.envelope, body: v.data.body as FlBody, receivedAt: v.receivedAt });
       } else if (r.accepted) {
         const v = r.message;
+        if (v.data.kind === 'session') continue; // a session announcement: the verifier keeps its key, nothing else to show
         emit(messageListeners, { kind: v.data.kind, serial: r.camera, envelope: v.envelope, body: v.data.body, receivedAt: v.receivedAt, verified: true } as CameraMessage);
-        if (r.verified) for (const l of detectionListeners) guard(() => l(r.camera, r.verified!.frameTs, r.verified!.observations));
-      } else if (r.unverified && r.unverified.data.kind !== 'fl') {
+        if (r.verified) {
+          for (const l of detectionListeners) guard(() => l(r.camera, r.verified!.frameTs, r.verified!.observations));
+          if (detectionBatchListeners.size) detections.push({ serial: r.camera, frameTs: r.verified.frameTs, observations: r.verified.observations });
+        }
+      } else if (r.unverified && r.unverified.data.kind !== 'fl' && r.unverified.data.kind !== 'session') {
         const u = r.unverified;
         emit(messageListeners, { kind: u.data.kind, serial: u.envelope.camera, envelope: u.envelope, body: u.data.body, receivedAt: m.receivedAt, verified: false } as CameraMessage);
       } else if (formReasons.has(r.reason)) {
@@ -440,6 +458,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         emit(refusedListeners, { serial, topic: (m.topic ?? '').slice(0, 200), reason: r.reason, message: r.detail, bytes });
       }
     }
+    if (detections.length) emit(detectionBatchListeners, detections as readonly VerifiedDetectionsOf[]);
   };
 
   const ingest = (message: unknown, receivedAt: number, topic?: string): IngestResult => {
@@ -548,6 +567,10 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     onVerifiedDetections(listener) {
       detectionListeners.add(listener);
       return () => detectionListeners.delete(listener);
+    },
+    onVerifiedDetectionsBatch(listener) {
+      detectionBatchListeners.add(listener);
+      return () => detectionBatchListeners.delete(listener);
     },
     onMessage(listener) {
       messageListeners.add(listener);
