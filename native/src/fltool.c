@@ -175,6 +175,25 @@ static void run(int argc, char **argv) {
     printf("OK %d %u %.6g", r, m.version, m.drop_below);
     for (int i = 0; i < FL_DIM; i++) printf(" %.9g", m.theta[i]);
     printf(" # %s\n", err); /* the pairs skipped, if any */
+  } else if (strcmp(cmd, "ring") == 0 && argc >= 5 && argc - 4 <= FL_RING_MAX) {
+    /* ring <seed hex> <k> <me> <serial…>: "OK <serials in ring order, comma-joined> <neighbours of me, input order, comma-joined or ->" */
+    unsigned char seed[32];
+    size_t n = (size_t)argc - 4, me = n, order[FL_RING_MAX];
+    unsigned char nb[FL_RING_MAX];
+    if (hex(seed, 32, argv[1]) < 0) { puts("ERR bad seed"); return; }
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(argv[4 + i], argv[3]) == 0) me = i;
+    if (me == n) { puts("ERR me is not in the list"); return; }
+    fl_ring(seed, (const char *const *)(argv + 4), n, (unsigned)atoi(argv[2]), me, order, nb);
+    printf("OK ");
+    for (size_t i = 0; i < n; i++) printf("%s%s", i ? "," : "", argv[4 + order[i]]);
+    int first = 1;
+    printf(" ");
+    for (size_t i = 0; i < n; i++)
+      if (nb[i]) { printf("%s%s", first ? "" : ",", argv[4 + i]); first = 0; }
+    puts(first ? "-" : "");
+  } else if (strcmp(cmd, "tkok") == 0 && argc == 3) {
+    printf("OK %d\n", fl_tk_ok((unsigned)atoi(argv[1]), (size_t)atoi(argv[2])));
   } else {
     printf("ERR unknown command or wrong argument count: %s (%d args)\n", cmd, argc - 1);
   }
