@@ -8,14 +8,13 @@
 //     server received inspected for anything but keys, boxes, masked vectors and shares.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes, verify, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { createFlServer } from '../main/federated';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeUnderLock, missingTool, MULTIARCH_LOADER, NATIVE } from './testkit';
+import { Camera, makeUnderLock, missingTool, NATIVE, startBroker, sysrootIn, until } from './testkit';
 
 const OUT = 'build/test-cam';
 const P = (1n << 255n) - 19n;
@@ -168,13 +167,6 @@ interface Vectors {
   masked: { quantizer: { range: number; scale: number }; thetaGlobal: number[]; thetaLocalF32: number[]; q: number[]; y: number[]; everyCameraSameQ: { ys: string[] } };
 }
 const esc = (s: string): string => s.replace(/\n/g, '%0a');
-
-function sysrootIn(dir: string): string {
-  const sysroot = join(dir, 'sysroot');
-  mkdirSync(join(sysroot, 'lib'), { recursive: true });
-  symlinkSync(MULTIARCH_LOADER, join(sysroot, 'lib', 'ld-linux-aarch64.so.1'));
-  return sysroot;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'omnisight-fl-'));
 let sysroot = '';
@@ -380,25 +372,6 @@ describe.skipIf(skipReason !== null)('fl1 primitives in C (fltool under qemu)', 
 interface Envelope { v: number; camera: string; epoch: number; seq: number; sent: number; kind: string; key: string; body: string; sig: string }
 interface Obs { bounding_box: { left: number; top: number; right: number; bottom: number }; class: { type: string; score: number } }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-async function until<T>(what: string, get: () => T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 const edPub = (publicKey: string): KeyObject => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey, 'base64').toString('base64url') }, format: 'jwk' });
 const signedBy = (e: Envelope, key: KeyObject): boolean =>
   verify(null, Buffer.from(['omnisight.v2', e.camera, String(e.epoch), String(e.seq), String(e.sent), e.kind, e.key, e.body].join('\n'), 'utf8'), key, Buffer.from(e.sig, 'base64'));
@@ -412,56 +385,6 @@ function heldOut(epoch: number, seq: number, index: number): boolean {
 }
 const confirmedRule = (o: Obs): boolean => (o.bounding_box.top + o.bounding_box.bottom) / 2 > 0.5; // lower half of the image
 const f32b64 = (v: ArrayLike<number>): string => Buffer.from(new Float32Array(Array.from(v)).buffer).toString('base64');
-
-class Camera {
-  proc?: ChildProcess;
-  out = '';
-  err = '';
-  feed?: Socket;
-  source?: Server;
-  publicKey = '';
-  httpPort = 0;
-  readonly localdata: string;
-  constructor(readonly serial: string, readonly root: string) {
-    this.localdata = join(root, `localdata-${serial}`);
-  }
-  async start(env: { mqttPort: number; modelDir: string }): Promise<void> {
-    if (!this.source) {
-      this.source = createServer((s) => (this.feed = s));
-      await new Promise<void>((r) => this.source!.listen(0, '127.0.0.1', r));
-    }
-    this.out = '';
-    this.err = '';
-    this.feed = undefined;
-    this.proc = spawn('/usr/bin/qemu-aarch64-static', ['-L', sysroot, join(NATIVE, OUT, 'omnisight')], {
-      env: {
-        PATH: process.env.PATH,
-        OMNISIGHT_SIM_DETECTIONS: `tcp:127.0.0.1:${(this.source.address() as { port: number }).port}`,
-        OMNISIGHT_MQTT_HOST: '127.0.0.1',
-        OMNISIGHT_MQTT_PORT: String(env.mqttPort),
-        OMNISIGHT_CAMERA_SERIAL: this.serial,
-        OMNISIGHT_LOCALDATA: this.localdata,
-        OMNISIGHT_HTTP_PORT: '0',
-        OMNISIGHT_MODEL_DIR: env.modelDir,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
-    this.proc.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
-    const port = await until(`${this.serial}'s identity port`, () => /127\.0\.0\.1:(\d+)\//.exec(this.out)?.[1]);
-    this.httpPort = Number(port);
-    const id = (await (await fetch(`http://127.0.0.1:${port}/identity.cgi`)).json()) as { publicKey: string };
-    this.publicKey = id.publicKey;
-    await until(`${this.serial}'s detection source connection`, () => this.feed);
-  }
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const done = new Promise<void>((r) => p.once('exit', () => r()));
-    p.kill(signal);
-    await done;
-  }
-}
 
 describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server written from docs/protocol.md and FL2-SPEC.md (mosquitto on 127.0.0.1)', () => {
   const serials = ['ACCC8E0000A1', 'ACCC8E0000A2', 'ACCC8E0000A3', 'ACCC8E0000A4'];
@@ -478,19 +401,10 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
     mkdirSync(modelDir, { recursive: true });
     writeFileSync(join(modelDir, 'head-v2.bin'), Buffer.from(new Float32Array(theta2).buffer));
     writeFileSync(join(modelDir, 'head-v2.json'), JSON.stringify({ name: HEAD, version: 2, features: 13, round: 0, dropBelow: 0.3 }));
-    mqttPort = await freePort();
-    writeFileSync(join(dir, 'mosquitto.conf'), `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    broker = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
-    for (let i = 0; i < 40 && !server; i++) {
-      server = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0, connectTimeout: 1000 }).catch(async () => {
-        await new Promise((r) => setTimeout(r, 50));
-        return undefined;
-      });
-    }
-    if (!server) throw new Error('mosquitto did not start');
+    ({ port: mqttPort, broker, client: server } = await startBroker(dir));
     server.on('message', (topic, payload) => received.push({ topic, env: JSON.parse(payload.toString('utf8')) as Envelope }));
     await server.subscribeAsync('axis/+/omnisight/#', { qos: 1 });
-    for (const s of serials) cams.push(new Camera(s, dir));
+    for (const s of serials) cams.push(new Camera(s, dir, sysroot, join(NATIVE, OUT, 'omnisight')));
     await Promise.all(cams.map((c) => c.start({ mqttPort, modelDir })));
   }, 90_000);
 
