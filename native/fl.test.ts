@@ -166,6 +166,8 @@ interface Vectors {
   shamir: { threshold: number; b: { coefficients: string[]; shares: { x: number; y: string }[] }; s: { coefficients: string[]; shares: { x: number; y: string }[] } };
   masked: { quantizer: { range: number; scale: number }; thetaGlobal: number[]; thetaLocalF32: number[]; q: number[]; y: number[]; everyCameraSameQ: { ys: string[] } };
 }
+interface Fl2Case { k: number; serials: string[]; hashes: string[]; ringOrder: string[]; neighbours: Record<string, string[]>; shareThreshold: number }
+interface Fl2Vectors { seed: string; sparse: Fl2Case; sparseK6: Fl2Case; edge: Fl2Case; full: Fl2Case; shareThresholds: { k: number; n: number; tk: number }[] }
 const esc = (s: string): string => s.replace(/\n/g, '%0a');
 
 const dir = mkdtempSync(join(tmpdir(), 'omnisight-fl-'));
@@ -283,6 +285,23 @@ describe.skipIf(skipReason !== null)('fl1 primitives in C (fltool under qemu)', 
     expect(lagrange0([shares[1]!, shares[3]!])).not.toBe(coeff[0]);
   });
 
+  it('fl2 ring order, neighbours and tk match docs/fl1-vectors.json (sparse, edge n\' = K + 2, full)', async () => {
+    const f = (v as unknown as { fl2: Fl2Vectors }).fl2;
+    const cases = [f.sparse, f.sparseK6, f.edge, f.full];
+    for (const c of cases) {
+      for (const me of c.serials) {
+        const [order, nb] = await tool.ok(`ring ${f.seed} ${c.k} ${me} ${c.serials.join(' ')}`);
+        expect(order!.split(',')).toEqual(c.ringOrder);
+        expect(nb === '-' ? [] : nb!.split(',').sort()).toEqual(c.neighbours[me]);
+      }
+      const m = Math.min(c.k, c.serials.length - 1);
+      expect(await tool.ok(`tk ${m}`)).toEqual([String(c.shareThreshold)]);
+      c.serials.forEach((s, i) => expect(createHash('sha256').update(Buffer.from(f.seed, 'hex')).update(s).digest('hex')).toBe(c.hashes[i]));
+    }
+    expect(cases.some((c) => c.serials.length - 1 > c.k) && cases.some((c) => c.serials.length - 1 <= c.k)).toBe(true);
+    for (const t of f.shareThresholds) expect(await tool.ok(`tk ${Math.min(t.k, t.n - 1)}`)).toEqual([String(t.tk)]);
+  });
+
   it('fl2 ring: order by SHA-256(seed ‖ serial) and K/2 neighbours either side, as an independent reference computes them (n − 1 ≤ K and n − 1 > K), and the camera\'s tk rule', async () => {
     const serialsAll = Array.from({ length: 14 }, (_, i) => `ACCC8E${(0x10 + i * 7).toString(16).toUpperCase().padStart(6, '0')}`);
     let sparse = 0;
@@ -306,10 +325,13 @@ describe.skipIf(skipReason !== null)('fl1 primitives in C (fltool under qemu)', 
     const a = await tool.ok(`ring ${'00'.repeat(32)} 2 ${serialsAll[0]} ${serialsAll.slice(0, 8).join(' ')}`);
     const b = await tool.ok(`ring ${'01'.repeat(32)} 2 ${serialsAll[0]} ${serialsAll.slice(0, 8).join(' ')}`);
     expect(a[0]).not.toBe(b[0]);
-    // tk: 2·tk > |N| + 1 and tk ≤ |N| + 1; the server's ⌈2(m+1)/3⌉ always passes.
-    for (let nNb = 1; nNb <= 20; nNb++)
-      for (let tk = 1; tk <= 22; tk++) expect(await tool.ok(`tkok ${tk} ${nNb}`)).toEqual([2 * tk > nNb + 1 && tk <= nNb + 1 ? '1' : '0']);
-    for (let m = 1; m <= 20; m++) expect(await tool.ok(`tkok ${Math.ceil((2 * (m + 1)) / 3)} ${m}`)).toEqual(['1']);
+    // tk: exactly ⌈2(m+1)/3⌉ (docs/protocol.md), which satisfies 2·tk > m + 1 and tk ≤ m + 1; nothing else is accepted.
+    for (let m = 1; m <= 30; m++) {
+      const want = Math.ceil((2 * (m + 1)) / 3);
+      expect(2 * want > m + 1 && want <= m + 1).toBe(true);
+      expect(await tool.ok(`tk ${m}`)).toEqual([String(want)]);
+      for (let tk = 1; tk <= 32; tk++) expect(await tool.ok(`tkok ${tk} ${m}`)).toEqual([tk === want ? '1' : '0']);
+    }
   });
 
   it('the head: features as the spec defines them, SGD identical to a reference, the highest valid model file loaded', async () => {

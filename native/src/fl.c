@@ -457,6 +457,13 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
   if (strcmp(c->last_round, id) == 0) return; /* a duplicate: answering again would advertise other keys */
   const json_value *model = json_get(root, "model"), *train = json_get(root, "train"), *quant = json_get(root, "quantizer"), *dl = json_get(root, "deadlines");
   const char *name = json_get_string(model, "name");
+  static const char *const announce_keys[] = { "v", "round", "model", "train", "quantizer", "selected", "threshold", "deadlines", "minSamples", "graph", "setupTtl", NULL };
+  static const char *const model_keys[] = { "name", "version", "params", NULL }, *const train_keys[] = { "epochs", "lr", "batchSize", NULL };
+  static const char *const quant_keys[] = { "range", "scale", NULL }, *const dl_keys[] = { "advertise", "shares", "masked", "unmask", NULL };
+  if (is_int_in(json_get(root, "v"), 2, 2) && (!only_keys(root, announce_keys) || !only_keys(model, model_keys) || !only_keys(train, train_keys) || !only_keys(quant, quant_keys) || !only_keys(dl, dl_keys))) {
+    decline(c, id, "the announce has unknown fields (or a part that is not an object)");
+    return;
+  }
   if (!is_int_in(json_get(root, "v"), 2, 2) || !name || strcmp(name, HEAD_NAME) != 0) { decline(c, id, "unsupported message version or model (this camera speaks fl2 and learns " HEAD_NAME ")"); return; }
   unsigned char params[FL_DIM * 4];
   if (b64_exact(params, sizeof params, json_get_string(model, "params")) < 0) { decline(c, id, "model.params is not 14 float32 in base64"); return; }
@@ -475,7 +482,7 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
   static const char *const graph_keys[] = { "k", NULL };
   const json_value *gk = json_get(graph, "k");
   if (!only_keys(graph, graph_keys) || !is_int_in(gk, 2, 254) || ((int)gk->u.number & 1)) { decline(c, id, "graph needs exactly {\"k\":K}, K even, 2-254"); return; }
-  if (!is_int_in(ttl, 1, 86400000)) { decline(c, id, "setupTtl needs 1-86400000 ms"); return; }
+  if (!is_int_in(ttl, 1000, 3600000)) { decline(c, id, "setupTtl needs 1000-3600000 ms"); return; }
   double d[4];
   static const char *const phases[] = { "advertise", "shares", "masked", "unmask" };
   for (int i = 0; i < 4; i++) {
@@ -552,6 +559,10 @@ static void on_roster(fl_client *c, const json_value *root) {
   unsigned char seed[32];
   if (!only_keys(graph, graph_keys) || !is_int_in(json_get(graph, "k"), r->k, r->k) || b64_exact(seed, 32, json_get_string(graph, "seed")) < 0) { abandon(c, "roster refused (graph needs the announced k and a seed of 32 bytes)"); return; }
   if (!is_int_in(tkv, 1, FL_MAX_PEERS)) { abandon(c, "roster refused (no shareThreshold)"); return; }
+  static const char *const roster_keys[] = { "round", "threshold", "shareThreshold", "graph", "peers", NULL }, *const peer_keys[] = { "serial", "index", "cPk", "sPk", NULL };
+  if (!only_keys(root, roster_keys)) { abandon(c, "roster refused (unknown fields)"); return; }
+  for (const json_value *p = peers->u.kids.first; p; p = p->next)
+    if (!only_keys(p, peer_keys)) { abandon(c, "roster refused (a peer with unknown fields)"); return; }
   r->n_peers = 0;
   r->my_index = 0;
   for (const json_value *p = peers->u.kids.first; p; p = p->next) {
@@ -580,7 +591,7 @@ static void on_roster(fl_client *c, const json_value *root) {
   r->tk = (uint32_t)tkv->u.number;
   if (!fl_tk_ok(r->tk, n_nb)) {
     char why[120];
-    snprintf(why, sizeof why, "roster refused (shareThreshold %" PRIu32 " with %zu neighbours: needs 2·tk > |N|+1 and tk ≤ |N|+1)", r->tk, n_nb);
+    snprintf(why, sizeof why, "roster refused (shareThreshold %" PRIu32 " with %zu neighbours: needs ⌈2(m+1)/3⌉)", r->tk, n_nb);
     abandon(c, why);
     return;
   }
@@ -635,7 +646,10 @@ static void on_deliver(fl_client *c, const json_value *root) {
   round_t *r = &c->r;
   if (r->phase != R_SHARED) return;
   const json_value *boxes = json_get(root, "boxes");
-  if (!boxes || boxes->type != JSON_ARRAY) { abandon(c, "deliver refused (no boxes list)"); return; }
+  static const char *const deliver_keys[] = { "round", "boxes", NULL }, *const box_keys[] = { "from", "box", NULL };
+  if (!boxes || boxes->type != JSON_ARRAY || !only_keys(root, deliver_keys)) { abandon(c, "deliver refused (no boxes list, or unknown fields)"); return; }
+  for (const json_value *e = boxes->u.kids.first; e; e = e->next)
+    if (!only_keys(e, box_keys)) { abandon(c, "deliver refused (a box with unknown fields)"); return; }
   if (boxes->u.kids.count + 1 < r->tk) { abandon(c, "deliver carries fewer boxes than the share threshold needs"); return; }
   size_t n = 0;
   for (const json_value *e = boxes->u.kids.first; e; e = e->next) {
@@ -713,7 +727,8 @@ static void on_unmask(fl_client *c, const json_value *root) {
   round_t *r = &c->r;
   if (r->phase != R_MASKED) return;
   const json_value *surv = json_get(root, "survivors"), *drop = json_get(root, "dropped");
-  if (!surv || surv->type != JSON_ARRAY || !drop || drop->type != JSON_ARRAY) { abandon(c, "unmask refused (survivors and dropped lists needed)"); return; }
+  static const char *const unmask_keys[] = { "round", "survivors", "dropped", NULL };
+  if (!surv || surv->type != JSON_ARRAY || !drop || drop->type != JSON_ARRAY || !only_keys(root, unmask_keys)) { abandon(c, "unmask refused (survivors and dropped lists needed, nothing else)"); return; }
   /* Mark each listed peer: 1 = survivor, 2 = dropped. A camera on both lists, one not in the
    * roster, this camera missing from survivors, or too few survivors: silence (the server could
    * otherwise learn both b and s of one camera and unmask its update). */
@@ -735,6 +750,8 @@ static void on_unmask(fl_client *c, const json_value *root) {
     }
   }
   if (!me_survives || n_surv < r->threshold) { abandon(c, "not a survivor, or fewer survivors than the threshold"); return; }
+  for (size_t k = 0; k < r->n_peers; k++)
+    if (r->peers[k].has_share && !mark[k]) { abandon(c, "unmask leaves out a peer this camera masked with"); return; }
   jbuf b;
   jb_init(&b, out_mem, sizeof out_mem);
   jb_fmt(&b, "{\"round\":\"%s\",\"phase\":\"unmask\",\"selfShares\":[", r->id);
@@ -785,6 +802,9 @@ static void adopt(fl_client *c, const head_model *m, const unsigned char params[
 static void on_result(fl_client *c, const json_value *root, const char *round) {
   round_t *r = &c->r;
   const json_value *ok = json_get(root, "ok");
+  static const char *const result_keys[] = { "round", "ok", "model", "survivors", "reason", NULL }, *const model_keys[] = { "name", "version", "params", NULL };
+  const json_value *rm = json_get(root, "model");
+  if (!only_keys(root, result_keys) || (rm && !only_keys(rm, model_keys))) { LOGW("fl2 round %s: result refused (unknown fields)", round); return; }
   int mine = r->phase != R_IDLE && strcmp(r->id, round) == 0;
   if (mine) round_wipe(r);
   if (!ok || ok->type != JSON_BOOL) return;

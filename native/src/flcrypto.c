@@ -132,4 +132,6 @@ size_t fl_ring(const unsigned char seed[32], const char *const *serials, size_t 
   return count;
 }
 
-int fl_tk_ok(unsigned tk, size_t n_nb) { return 2 * (size_t)tk > n_nb + 1 && (size_t)tk <= n_nb + 1; }
+unsigned fl_tk(size_t m) { return (unsigned)((2 * (m + 1) + 2) / 3); }
+
+int fl_tk_ok(unsigned tk, size_t m) { return tk == fl_tk(m) && 2 * (size_t)tk > m + 1 && (size_t)tk <= m + 1; }

@@ -45,7 +45,9 @@ int fl_masked_input(uint32_t y[FL_DIM], const int32_t q[FL_DIM], const unsigned 
 #define FL_RING_MAX 256
 size_t fl_ring(const unsigned char seed[32], const char *const *serials, size_t n, unsigned k, size_t me,
                size_t *order, unsigned char *nb);
-/* The share threshold tk a camera accepts for |N(u)| = n_nb neighbours: 2·tk > n_nb + 1 and tk ≤ n_nb + 1. */
-int fl_tk_ok(unsigned tk, size_t n_nb);
+/* The share threshold for |N(u)| = m neighbours: tk = ⌈2(m+1)/3⌉ (docs/protocol.md). */
+unsigned fl_tk(size_t m);
+/* The roster's tk is accepted when it is fl_tk(m), and 2·tk > m + 1 and tk ≤ m + 1 (FL2-SPEC.md). */
+int fl_tk_ok(unsigned tk, size_t m);
 
 #endif

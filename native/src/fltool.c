@@ -193,6 +193,8 @@ static void run(int argc, char **argv) {
     for (size_t i = 0; i < n; i++)
       if (nb[i]) { printf("%s%s", first ? "" : ",", argv[4 + i]); first = 0; }
     puts(first ? "-" : "");
+  } else if (strcmp(cmd, "tk") == 0 && argc == 2) {
+    printf("OK %u\n", fl_tk((size_t)atoi(argv[1])));
   } else if (strcmp(cmd, "tkok") == 0 && argc == 3) {
     printf("OK %d\n", fl_tk_ok((unsigned)atoi(argv[1]), (size_t)atoi(argv[2])));
   } else if (strcmp(cmd, "v3derive") == 0 && argc == 6) {
