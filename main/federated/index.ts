@@ -16,7 +16,8 @@ import type { Logger } from '../kernel/logger';
 import { z } from 'zod';
 import { jsonText, type Db } from '../store';
 import { bytesToFloat32, float32ToBytes } from './fl1';
-import { createFlServer, HEAD_FEATURES, HEAD_NAME, HEAD_PARAMS, headV0, threshold, type FlClock, type FlPhase, type FlProgress, type RoundReport } from './fl-server';
+import { createFlServer, DEFAULT_SETUP_TTL, HEAD_FEATURES, HEAD_NAME, HEAD_PARAMS, headV0, threshold, type FlClock, type FlPhase, type FlProgress, type RoundReport, type RoundSpec, type SetUpRound } from './fl-server';
+import { chooseK, shareThreshold } from './fl2';
 import { createOutcomePublisher, type Outcome } from './outcomes';
 import { createRng } from './random';
 import { selectParticipants } from './selection';
@@ -27,8 +28,9 @@ export { createFlServer, HEAD_NAME, HEAD_PARAMS, headV0, type FlServer, type Rou
 
 /**
  * Federated learning where the cameras are the clients (docs/protocol.md, "Federated learning
- * (fl1)"). The desktop is only the aggregation server: it selects online cameras, runs fl1 rounds
- * over MQTT, stores each round's result as a model version a deploy can ship, and sends every camera
+ * (fl2)"). The desktop is only the aggregation server: it selects online cameras, runs fl2 rounds
+ * over MQTT (each round's setup ahead of time: right after the previous result and when rounds are
+ * started with none set up, so a started round runs only its critical path), stores each round's result as a model version a deploy can ship, and sends every camera
  * the outcomes of its detections (its labels). It holds no training data and trains nothing.
  */
 export interface FederatedDeps {
@@ -55,6 +57,8 @@ export interface FederatedDeps {
   minSamples?: number;
   /** Yields between rounds so other calls are served. */
   defer?: () => Promise<void>;
+  /** How long cameras keep a set-up round waiting for go (announce.setupTtl, ms; default 600,000). */
+  setupTtl?: number;
 }
 
 export interface FederatedService {
@@ -69,6 +73,8 @@ export interface FederatedService {
   modelArtifact(version: number): { version: number; round: number; aggregation: string; classes: number; features: number; parameters: Buffer; name?: string } | undefined;
   /** Resolves when the rounds in progress have finished. */
   idle(): Promise<void>;
+  /** Sets the next round up now unless one is set up and still valid; resolves when done (set up or failed: see status.setup). */
+  prepare(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,8 +90,8 @@ const realClock: FlClock = {
   },
 };
 
-const roundPhase = (p: FlProgress['phase']): 'selected' | 'training' | 'aggregating' | null =>
-  p === 'announce' ? 'selected' : p === 'advertise' || p === 'shares' ? 'training' : p === 'masked' || p === 'unmask' ? 'aggregating' : null;
+// Critical-path progress only (the setup runs ahead, unannounced to the user's round view).
+const roundPhase = (p: FlProgress['phase']): 'training' | 'aggregating' | null => (p === 'go' ? 'training' : p === 'masked' || p === 'unmask' ? 'aggregating' : null);
 
 const modelSchema = z.object({ name: z.string(), version: z.number().int().nonnegative() });
 
@@ -166,10 +172,18 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       'the detections and labels a camera trains on never leave it. Not protected: the sum itself, and through it the new model (no noise is added), so no ε holds.',
   });
 
-  const aggregationNote = (n: number): string =>
-    `Secure aggregation (fl1, full masking graph: each camera masks with every other${n >= 3 ? `; ${threshold(n)} of ${n} must answer at every step` : ''}): ` +
-    'the desktop sees only the sum of the cameras’ updates. The cameras train on their own detections; robust aggregation would need each update and is not used on the wire.' +
-    (config.secureGraph === 'secagg+' ? ' SecAgg+ is not part of fl1; the full graph is used (14 numbers per camera, so masking with everyone is cheap).' : '');
+  const aggregationNote = (n: number): string => {
+    const k = chooseK(n);
+    const graph =
+      n - 1 <= k
+        ? `each camera masks with every other (${n} cameras, K = ${k})`
+        : `SecAgg+: each camera masks with K = ${k} ring neighbours and ${shareThreshold(k, n)} of its K + 1 share holders rebuild its secrets`;
+    return (
+      `Secure aggregation (fl2, ${graph}${n >= 3 ? `; ${threshold(n)} of ${n} must answer at every step` : ''}): ` +
+      'the desktop sees only the sum of the cameras’ updates. Keys and share boxes are exchanged ahead of each round, so a started round only trains, masks and unmasks. ' +
+      'The cameras train on their own detections; FedAvg, every camera weighted equally.'
+    );
+  };
 
   let loop: Promise<void> | undefined;
   let stopRequested = false;
@@ -179,6 +193,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     const detail: FederatedRoundDetail = {
       id: r.round, threshold: r.threshold, advertised: r.advertised, declined: r.declined, shared: r.shared, masked: r.masked,
       unmasked: r.unmasked, failedAt: r.failedAt, refused: r.refused.slice(0, 50), phaseMs: r.phaseMs, fromVersion,
+      graph: r.graph, setupMs: r.setupMs, roundMs: r.roundMs,
     };
     let version: number | null = null;
     sql.transaction(() => {
@@ -200,19 +215,54 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     return version;
   };
 
-  const runOne = async (): Promise<void> => {
-    const round = lastRound() + 1;
-    const cfg = config;
+  // ---- setup ahead (fl2): the next round's keys and share boxes, waiting for go -------------
+  interface Prepared {
+    round: number;
+    held: SetUpRound;
+    from: { version: number; params: Float32Array };
+    nextVersion: number;
+    lineage: number;
+    train: string;
+    cancelExpiry: () => void;
+  }
+  type SetupStatus = MethodOutput<'federated.status'>['setup'];
+  let prepared: Prepared | undefined;
+  let preparing: Promise<Prepared | RoundReport | undefined> | undefined;
+  let setupStatus: SetupStatus = { state: 'none', round: null, k: 0, tk: 0, cameras: 0, setupMs: null, goBy: null, reason: null };
+  let closed = false;
+  const trainKey = (c: FederatedConfig): string => JSON.stringify([c.localEpochs, c.learningRate, c.batchSize, c.clientsPerRound]);
+
+  /** Why a set-up round may not run now, or null when it may. */
+  const stale = (p: Prepared): string | null => {
+    if (clock.now() > p.held.goBy) return 'its setup time ran out before it was started';
+    if (p.lineage !== lineage || p.from.version !== currentModel().version) return 'the model it was set up with is no longer the current one';
+    if (p.train !== trainKey(config)) return 'the training settings changed';
+    if (p.round !== lastRound() + 1 || p.nextVersion !== sql.nextVersion()) return 'another round ran in between';
+    return null;
+  };
+  const discardPrepared = (why: string): void => {
+    const p = prepared;
+    if (!p) return;
+    prepared = undefined;
+    p.cancelExpiry();
+    p.held.discard(`The set-up round was discarded: ${why}. Nothing was used.`);
+    log.info({ round: p.round, id: p.held.round, why }, 'federated set-up round discarded');
+    setupStatus = { ...setupStatus, state: 'none', round: null, goBy: null, reason: why };
+  };
+
+  /** Sets one round up; the report when it failed, undefined when it could not start (broker, cameras). */
+  const setUpOne = (): Promise<Prepared | RoundReport | undefined> => {
+    if (preparing) return preparing;
     const online = deps.cameras().filter(available);
-    const selected = selectParticipants(online, cfg.clientsPerRound, linkHealth, rng.fork(`select/${round}`));
-    const from = currentModel();
-    const nextVersion = sql.nextVersion();
-    const id = `r${round}-${rng.bytes(4).toString('hex')}`;
-    const event = (phase: 'selected' | 'training' | 'aggregating' | 'completed' | 'aborted', r: RoundReport, message: string | null = null): void =>
-      bus.publish('federated.round', { round, phase, selected: r.selected.length, participants: r.masked.length, dropped: r.dropped.length, accuracy: null, loss: null, epsilon: null, message });
-    const report = await server.run(
-      {
-        round: id,
+    if (!deps.publish || closed || online.length < 3 || server.busy()) return Promise.resolve(undefined);
+    preparing = (async () => {
+      const round = lastRound() + 1;
+      const cfg = config;
+      const selected = selectParticipants(online, cfg.clientsPerRound, linkHealth, rng.fork(`select/${round}`));
+      const from = currentModel();
+      const nextVersion = sql.nextVersion();
+      const spec: RoundSpec = {
+        round: `r${round}-${rng.bytes(4).toString('hex')}`,
         model: from,
         nextVersion,
         selected,
@@ -220,22 +270,93 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
         range: UPDATE_RANGE,
         deadlines,
         minSamples: deps.minSamples ?? 50,
-      },
-      (p) => {
-        const phase = roundPhase(p.phase);
-        if (phase) event(phase, p.report, `${p.phase}: ${p.phase === 'announce' ? p.report.selected.length : p.phase === 'advertise' ? p.report.advertised.length : p.phase === 'shares' ? p.report.shared.length : p.phase === 'masked' ? p.report.masked.length : p.report.unmasked.length} cameras`);
-      },
-    );
-    const version = store(round, report, from.version, nextVersion, cfg);
-    log.info({ round, id, ok: report.ok, selected: report.selected.length, masked: report.masked.length, dropped: report.dropped, version }, 'federated round finished');
-    event(report.ok ? 'completed' : 'aborted', report, report.reason);
+        setupTtl: deps.setupTtl ?? DEFAULT_SETUP_TTL,
+      };
+      const k = chooseK(selected.length);
+      setupStatus = { state: 'setting-up', round: spec.round, k, tk: 0, cameras: selected.length, setupMs: null, goBy: null, reason: null };
+      const out = await server.setup(spec);
+      if (!out.ok) {
+        setupStatus = { ...setupStatus, state: 'failed', reason: out.report.reason };
+        log.info({ round, id: spec.round, failedAt: out.report.failedAt }, 'federated setup failed');
+        return Object.assign(out.report, { storeAs: { round, from, nextVersion, cfg } });
+      }
+      const held = out.round;
+      const p: Prepared = { round, held, from, nextVersion, lineage, train: trainKey(cfg), cancelExpiry: () => undefined };
+      // When its setup time runs out unused, set it up again (cheap: keys and boxes, no training).
+      p.cancelExpiry = clock.after(Math.max(0, held.goBy - clock.now()), () => {
+        if (prepared !== p) return;
+        discardPrepared('its setup time ran out before it was started');
+        if (!closed) void setUpOne().then(keep);
+      });
+      setupStatus = { ...setupStatus, state: 'ready', k: held.report.graph.k, tk: held.report.graph.tk, cameras: held.report.shared.length, setupMs: held.report.setupMs, goBy: held.goBy };
+      return p;
+    })().finally(() => {
+      preparing = undefined;
+    });
+    return preparing;
+  };
+  /** A background setup's outcome: a set-up round is kept for the next go; a failure stays in status only. */
+  const keep = (r: Prepared | RoundReport | undefined): void => {
+    if (r && 'held' in r) prepared = r;
+  };
+  const prepare = async (): Promise<void> => {
+    if (preparing) await preparing;
+    if (prepared) {
+      const why = stale(prepared);
+      if (!why) return;
+      discardPrepared(why);
+    }
+    keep(await setUpOne());
+  };
+
+  const runOne = async (): Promise<void> => {
+    if (preparing) keep(await preparing);
+    if (prepared) {
+      const why = stale(prepared);
+      if (why) discardPrepared(why);
+    }
+    let p = prepared;
+    prepared = undefined;
+    if (!p) {
+      const r = await setUpOne();
+      if (!r) throw new Error('a round could not be set up: the broker is not connected or fewer than 3 cameras are online');
+      if (!('held' in r)) {
+        // The user asked for this round: its failed setup is recorded like any failed round.
+        const s = (r as RoundReport & { storeAs: { round: number; from: { version: number }; nextVersion: number; cfg: FederatedConfig } }).storeAs;
+        finishRound(s.round, r, s.from.version, s.nextVersion, s.cfg);
+        return;
+      }
+      p = r;
+    }
+    p.cancelExpiry();
+    setupStatus = { ...setupStatus, state: 'none', round: null, goBy: null };
+    const { round } = p;
+    const event = (phase: 'selected' | 'training' | 'aggregating' | 'completed' | 'aborted', r: RoundReport, message: string | null = null): void =>
+      bus.publish('federated.round', { round, phase, selected: r.selected.length, participants: r.masked.length, dropped: r.dropped.length, accuracy: null, loss: null, epsilon: null, message });
+    event('selected', p.held.report, `set up: ${p.held.report.shared.length} cameras, K = ${p.held.report.graph.k}`);
+    const report = await p.held.go((g) => {
+      const phase = roundPhase(g.phase);
+      if (phase) event(phase, g.report, `${g.phase}: ${g.phase === 'go' ? g.report.shared.length : g.phase === 'masked' ? g.report.masked.length : g.report.unmasked.length} cameras`);
+    });
+    finishRound(round, report, p.from.version, p.nextVersion, config);
+    // Set the next round up right away, so that it too runs only its critical path.
+    if (!closed) void setUpOne().then(keep);
+  };
+
+  const finishRound = (round: number, report: RoundReport, fromVersion: number, nextVersion: number, cfg: FederatedConfig): void => {
+    const version = store(round, report, fromVersion, nextVersion, cfg);
+    log.info({ round, id: report.round, ok: report.ok, selected: report.selected.length, masked: report.masked.length, dropped: report.dropped, version, setupMs: report.setupMs, roundMs: report.roundMs }, 'federated round finished');
+    bus.publish('federated.round', {
+      round, phase: report.ok ? 'completed' : 'aborted', selected: report.selected.length, participants: report.masked.length, dropped: report.dropped.length,
+      accuracy: null, loss: null, epsilon: null, message: report.reason,
+    });
     if (!report.ok) {
       deps.audit?.record({
         kind: 'federated.round.aborted',
         severity: 'warning',
         source: 'federated',
         message: report.reason ?? 'round aborted',
-        detail: { round, id, selected: report.selected.length, advertised: report.advertised.length, shared: report.shared.length, masked: report.masked.length },
+        detail: { round, id: report.round, selected: report.selected.length, advertised: report.advertised.length, shared: report.shared.length, masked: report.masked.length },
       });
     }
   };
@@ -278,6 +399,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     config,
     privacy: privacy(),
     aggregationNote: aggregationNote(Math.min(config.clientsPerRound, onlineCount(deps.cameras()))),
+    setup: setupStatus,
     // The desktop holds no training data, so it has no centralised reference to draw (bench:federated measures one).
     reference: null,
   });
@@ -289,6 +411,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       refuseUnsupported(next);
       sql.saveConfig(JSON.stringify(next), now());
       config = next;
+      if (prepared && stale(prepared)) discardPrepared(stale(prepared)!);
       return config;
     },
     'federated.status': status,
@@ -300,6 +423,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       if (online < 3) throw new AppError('unavailable', `Federated learning needs at least 3 online cameras; ${online} of ${cams.length} are online. Bring cameras back online, then start again.`);
       refuseUnsupported(config);
       stopRequested = false;
+      // A set-up round made with other settings or another model is not used (runOne discards it).
       const fromRound = lastRound() + 1;
       remaining = rounds;
       loop = runLoop(rounds);
@@ -313,6 +437,11 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     'federated.reset': () => {
       if (loop) throw new AppError('conflict', 'Stop the running rounds before starting a new model.');
       lineage = sql.newLineage(now());
+      // The set-up round trains from the old model: discard it now and set one up from the new one.
+      if (prepared) {
+        discardPrepared('a new model was started');
+        void setUpOne().then(keep);
+      }
       return { lineage };
     },
     'federated.rounds': ({ limit, beforeRound }) => ({ rounds: sql.rounds(limit, beforeRound) }),
@@ -342,10 +471,16 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     idle: async () => {
       await loop;
     },
+    prepare,
     async close() {
       stopRequested = true;
+      closed = true;
+      prepared?.cancelExpiry();
+      prepared = undefined;
       server.abort('The desktop is shutting down.');
       await loop;
+      await preparing?.catch(() => undefined);
+      server.abort('The desktop is shutting down.');
       outcomePublisher.close();
     },
   };

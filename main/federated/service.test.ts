@@ -93,9 +93,13 @@ describe('federated service (the desktop as the aggregation server)', () => {
       const mean = SERIALS.reduce((a, _, i) => a + Math.round((((i + 1) * ((k % 5) - 2)) / 200) * scale), 0) / scale / 6;
       expect(v1[k]).toBeCloseTo(v0[k]! + mean, 5);
     }
+    await svc.prepare();
     const announces = published.filter((p) => p.topic === 'omnisight/desktop/fl/announce').map((p) => JSON.parse(p.payload));
-    expect(announces).toHaveLength(2);
+    // Two rounds, and the third set up right after the second's result (from the second's model).
+    expect(announces).toHaveLength(3);
     expect(announces[1].model.version).toBe(first.modelVersion);
+    expect(announces[2].model.version).toBe(second.modelVersion);
+    expect((await call('federated.status', {})).setup).toMatchObject({ state: 'ready', round: announces[2].round, cameras: 6 });
     expect(Buffer.from(announces[1].model.params, 'base64')).toEqual(Buffer.from(v1.buffer));
     const result = JSON.parse(published.find((p) => p.topic.endsWith('/result'))!.payload);
     expect(result.model.version).toBe(first.modelVersion);
@@ -112,6 +116,44 @@ describe('federated service (the desktop as the aggregation server)', () => {
     expect(m).toMatchObject({ metricCameras: 2, metricSamples: 400 });
     expect(m.accuracy).toBeCloseTo(0.875, 10);
     expect(m.loss).toBeCloseTo(0.25, 10);
+  });
+
+  it('a started round with one set up ahead runs only its critical path; a stale one is discarded and set up again', async () => {
+    const { svc, call, published } = setup();
+    await call('federated.config.set', { clientsPerRound: 6 });
+    await svc.prepare();
+    const st = await call('federated.status', {});
+    expect(st.setup).toMatchObject({ state: 'ready', cameras: 6, k: 12, tk: 4 });
+    expect(st.setup.setupMs).not.toBeNull();
+    const heldId = st.setup.round!;
+    const before = published.length;
+    await call('federated.start', { rounds: 1 });
+    await svc.idle();
+    const after = published.slice(before).map((p) => p.topic.split('/').slice(4).join('/').replace(/^deliver\/.*/, 'deliver'));
+    // go, unmask, result of the held round, then the next round's setup.
+    expect(after.slice(0, 3)).toEqual(['go', 'unmask', 'result']);
+    expect(published[before]!.topic).toBe(`omnisight/desktop/fl/${heldId}/go`);
+    const [r] = (await call('federated.rounds', {})).rounds;
+    expect(r).toMatchObject({ status: 'completed', detail: { id: heldId, graph: { k: 12, tk: 4 } } });
+    expect(r!.detail!.roundMs).toBeGreaterThanOrEqual(0);
+    expect(r!.detail!.setupMs).toBeGreaterThanOrEqual(0);
+
+    // A new model makes the set-up round stale: it is discarded (result ok:false) and set up again from v0.
+    await svc.prepare();
+    const stale = (await call('federated.status', {})).setup.round!;
+    await call('federated.reset', {});
+    await svc.prepare();
+    const discarded = published.find((p) => p.topic === `omnisight/desktop/fl/${stale}/result`);
+    expect(JSON.parse(discarded!.payload)).toMatchObject({ ok: false, reason: expect.stringMatching(/new model/) });
+    const fresh = (await call('federated.status', {})).setup;
+    expect(fresh.state).toBe('ready');
+    expect(fresh.round).not.toBe(stale);
+    const lastAnnounce = JSON.parse(published.filter((p) => p.topic.endsWith('/announce')).at(-1)!.payload);
+    expect(lastAnnounce).toMatchObject({ round: fresh.round, model: { version: 0 } });
+    // Changed training settings too.
+    await call('federated.config.set', { localEpochs: 3 });
+    expect((await call('federated.status', {})).setup.state).toBe('none');
+    await svc.close();
   });
 
   it('records a round that failed closed, with the phase and who answered, and audits it', async () => {

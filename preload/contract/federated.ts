@@ -75,7 +75,7 @@ export const federatedPrivacySchema = z.object({
 });
 export type FederatedPrivacy = z.infer<typeof federatedPrivacySchema>;
 
-/** Who took part at each phase of an fl1 round (docs/protocol.md); null for rounds before fl1. */
+/** Who took part at each phase of an fl1/fl2 round (docs/protocol.md); null for rounds before fl1. */
 export const federatedRoundDetailSchema = z.object({
   /** The fl1 round id on the wire. */
   id: z.string(),
@@ -88,12 +88,19 @@ export const federatedRoundDetailSchema = z.object({
   masked: z.array(z.string()),
   /** Sent their unmasking shares. */
   unmasked: z.array(z.string()),
-  failedAt: z.enum(['advertise', 'shares', 'masked', 'unmask']).nullable(),
+  /** 'setup': a set-up round discarded before go (fl2). */
+  failedAt: z.enum(['advertise', 'shares', 'masked', 'unmask', 'setup']).nullable(),
   /** Camera messages refused (shape or content), with why. */
   refused: z.array(z.object({ serial: z.string(), phase: z.string(), why: z.string() })),
   phaseMs: z.record(z.string(), z.number()),
   /** The model version the cameras trained from. */
   fromVersion: z.number().int(),
+  /** fl2: masking-graph degree K and share threshold tk (absent for fl1 rounds). */
+  graph: z.object({ k: z.number().int(), tk: z.number().int() }).optional(),
+  /** fl2: announce → deliver published (ran ahead of the round); null when the setup failed. */
+  setupMs: z.number().nullable().optional(),
+  /** fl2: go → result, the round's critical path; null when it never started. */
+  roundMs: z.number().nullable().optional(),
 });
 export type FederatedRoundDetail = z.infer<typeof federatedRoundDetailSchema>;
 
@@ -157,6 +164,23 @@ export const federatedStatusSchema = z.object({
   privacy: federatedPrivacySchema,
   /** Which aggregation is on, in words for the UI. */
   aggregationNote: z.string(),
+  /**
+   * fl2 runs a round's setup (keys, share boxes) ahead: 'ready' = the next round is set up and runs
+   * only its critical path when started; 'setting-up'; 'none' (nothing set up: the next start sets
+   * one up first); 'failed' (the last setup failed: reason).
+   */
+  setup: z.object({
+    state: z.enum(['none', 'setting-up', 'ready', 'failed']),
+    round: z.string().nullable(),
+    /** K and tk of the set-up round (0 while unknown). */
+    k: z.number().int(),
+    tk: z.number().int(),
+    cameras: z.number().int(),
+    setupMs: z.number().nullable(),
+    /** Until when the set-up round can be started (ms since the epoch). */
+    goBy: z.number().nullable(),
+    reason: z.string().nullable(),
+  }),
   /** Centralised training on all cameras' data pooled (the charts' reference line); null below 3 cameras. */
   reference: z.object({ accuracy: z.number(), loss: z.number(), epochs: z.number().int() }).nullable(),
 });
