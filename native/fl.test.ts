@@ -713,8 +713,11 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
     expect(received.slice(before).filter((m) => m.env.kind === 'fl')).toHaveLength(1);
   }, 30_000);
 
-  // Until main/federated's server speaks fl2 (s4-fl2ts) the C app, fl2 only, declines its v1 announces.
-  it.skip("takes part in a round run by the desktop's own fl1 server (main/federated/fl-server.ts) over the broker; a selected camera that never answers is left out", async () => {
+  it("takes part in an fl2 round run by the desktop's own server (main/federated/fl-server.ts) over the broker: setup ahead, nothing until go, a sparse ring; a selected camera that never answers is left out", async () => {
+    // Camera 4 comes back (its local data kept); a fifth selected serial has no camera at all.
+    const since = received.length;
+    await cams[3]!.start({ mqttPort, modelDir });
+    await until('camera 4 connected again', () => (received.slice(since).some((m) => m.env.camera === serials[3] && m.env.kind === 'heartbeat') ? true : undefined));
     // The transport as the desktop wires it: server messages out through its MQTT client; camera
     // bodies in only after their signature verifies (here as the swarm does it, with the key read
     // from identity.cgi).
@@ -729,20 +732,34 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
     };
     server!.on('message', onMessage);
     try {
-      // Camera 4 is still off: selected, it never advertises.
       const thetaNow = new Float32Array(new Uint8Array(readFileSync(join(cams[0]!.localdata, 'head-v3.bin'))).buffer);
-      const report = await fl.run({
-        round: 'r3-desktop', model: { version: 3, params: thetaNow }, selected: serials, train: { epochs: 3, lr: 0.5, batchSize: 16 }, range: 4,
+      const selected = [...serials, 'ACCC8E0000A5'];
+      // K = 2 over the four that advertise: each camera has two of the three others as neighbours.
+      const setup = await fl.setup({
+        round: 'r3-desktop', model: { version: 3, params: thetaNow }, selected, train: { epochs: 3, lr: 0.5, batchSize: 16 }, range: 4, k: 2, setupTtl: 60000,
         deadlines: { advertise: 6000, shares: 15000, masked: 15000, unmask: 15000 }, minSamples: 20,
       });
+      if (!setup.ok) throw new Error(`setup failed: ${setup.report.reason}`);
+      expect(setup.round.report.graph).toEqual({ k: 2, tk: 2 });
+      expect(setup.round.report.advertised.sort()).toEqual(serials);
+      expect(setup.round.report.shared.sort()).toEqual(serials);
+      for (const c of cams) await until(`${c.serial} set up`, () => (c.err.includes('fl2 round r3-desktop: set up') ? true : undefined));
+      // Every camera sent boxes to exactly two peers.
+      for (const m of received.slice(since)) if (m.env.kind === 'fl') {
+        const b = JSON.parse(m.env.body) as { round: string; phase: string; boxes?: unknown[] };
+        if (b.round === 'r3-desktop' && b.phase === 'shares') expect(b.boxes).toHaveLength(2);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      expect(received.slice(since).filter((m) => m.env.kind === 'fl' && (JSON.parse(m.env.body) as { phase: string }).phase === 'masked')).toEqual([]);
+      const report = await setup.round.go();
       expect(report.reason).toBeNull();
       expect(report.ok).toBe(true);
       expect(report.refused).toEqual([]);
-      expect(report.advertised.sort()).toEqual(serials.slice(0, 3));
-      expect(report.masked.sort()).toEqual(serials.slice(0, 3));
+      expect(report.masked.sort()).toEqual(serials);
       expect(report.dropped).toEqual([]);
+      expect(report.roundMs).toBeGreaterThan(0);
       expect([...report.params!].every(Number.isFinite)).toBe(true);
-      for (const c of cams.slice(0, 3)) {
+      for (const c of cams) {
         const hb = await until(`${c.serial} reporting head v4`, () => fromCam(c, 'heartbeat').map((e) => JSON.parse(e.body) as { model: { version: number } }).find((b) => b.model.version === 4));
         expect(hb.model).toEqual({ name: HEAD, version: 4 });
         expect(readFileSync(join(c.localdata, 'head-v4.bin'))).toEqual(Buffer.from(report.params!.buffer, report.params!.byteOffset, report.params!.byteLength));
