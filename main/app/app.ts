@@ -22,7 +22,7 @@ import { createSettingsService, type SettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
 import { createTimelineHistory, createTimelineService, type TimelineService } from '../timeline';
 import { createPerfService, type PerfService } from '../perf';
-import { createSwarmService, createVerifyPool, type SwarmService } from '../swarm';
+import { createSwarmService, createVerifyPool, loadDesktopSessionKey, SESSION_KEY_TOPIC, type SwarmService } from '../swarm';
 import { linkSwarm } from './wiring-swarm';
 import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
 import { mulberry32 } from '../kernel/random';
@@ -126,10 +126,14 @@ export function createApp(opts: AppOptions): App {
     (s) => s.close(),
   );
   const perf = closers.add('perf', createPerfService({ bus, log, now, dataDir: opts.dataDir }), (s) => s.close());
+  // Envelope v3: the desktop's X25519 key (D_sk in the secret store), published retained on every
+  // MQTT connect; cameras derive per-session MAC keys from it (docs/protocol.md, "Envelope v3").
+  const sessionKey = loadDesktopSessionKey(secrets);
+  fleet.mqtt?.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
   const swarm = closers.add(
     'swarm',
     createSwarmService({
-      db, bus, log, now, audit,
+      db, bus, log, now, audit, sessionKey,
       onFusionLatency: (s, open) => perf.recordFusion(s, open),
       onIngest: (r, bytes) => {
         perf.recordReport(r.accepted ? 'accepted' : r.reason);

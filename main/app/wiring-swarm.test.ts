@@ -152,7 +152,7 @@ describe('linkSwarm', () => {
         if (fail) throw new Error('worker died');
         return items.map((it) => {
           const parse = parseMessage(it.payload, it.topic);
-          if (!parse.ok) return { parse };
+          if (!parse.ok || parse.parsed.envelope.v !== 2) return { parse };
           const k = simKey(parse.parsed.envelope.camera);
           return { parse, sig: { valid: signatureValid(parse.parsed.envelope, ed25519PublicKey(k.publicKey)), publicKey: k.publicKey } };
         });
@@ -210,7 +210,7 @@ describe('linkSwarm', () => {
             resolve(
               items.map((it) => {
                 const parse = parseMessage(it.payload, it.topic);
-                if (!parse.ok) return { parse };
+                if (!parse.ok || parse.parsed.envelope.v !== 2) return { parse };
                 const k = simKey(parse.parsed.envelope.camera);
                 return { parse, sig: { valid: signatureValid(parse.parsed.envelope, ed25519PublicKey(k.publicKey)), publicKey: k.publicKey } };
               }),

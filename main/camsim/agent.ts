@@ -8,6 +8,7 @@ import { createLocalData, type LocalData } from './fl/localdata';
 import { loadHead, saveHead } from './fl/model-files';
 import { outcomesSchema, parseJson } from './fl/messages';
 import type { SceneEngine } from './scene';
+import { DESKTOP_SESSION_KEY_TOPIC, macV3, openSession, parseDesktopKey, type DesktopKey } from './session-v3';
 import { SENSOR_FPS } from './scene';
 
 /**
@@ -121,7 +122,9 @@ export function calibrationPairs(groundToImage: readonly number[], maxRangeM: nu
   return out;
 }
 const MAX_PAYLOAD = 64 * 1024;
-type Kind = 'detections' | 'heartbeat' | 'fl';
+type Kind = 'detections' | 'heartbeat' | 'fl' | 'session';
+/** docs/protocol.md: a session is announced again this often while it lasts. */
+export const SESSION_REPEAT_MS = 30_000;
 
 export function signingInput(camera: string, epoch: number, seq: number, sent: number, kind: string, key: string, body: string): string {
   return ['omnisight.v2', camera, String(epoch), String(seq), String(sent), kind, key, body].join('\n');
@@ -271,11 +274,40 @@ export function createAgent(deps: {
   let lying = false;
   let equivocating = false;
 
+  // ---- envelope v3 (docs/protocol.md): the desktop's key, this epoch's session counter, the session
+  // in use once announced. Detections and heartbeats are MACed under K; fl and session stay signed.
+  let desktop: DesktopKey | undefined;
+  let sessionNo = 0;
+  let session: { n: number; k: Buffer; body: string; announced: boolean } | undefined;
+  let announceTimer: NodeJS.Timeout | undefined;
+  const announce = (): void => {
+    if (session && send('session', session.body) > 0) session.announced = true;
+  };
+  const newSession = (): void => {
+    if (!on || !desktop || store.epoch() === 0) return;
+    const n = ++sessionNo;
+    const { k, ephemeralPublic } = openSession(desktop, serial, store.epoch(), n, deps.random ?? randomBytes);
+    session = { n, k, body: JSON.stringify({ session: n, desktopKey: desktop.id, ephemeral: ephemeralPublic.toString('base64') }), announced: false };
+    announce();
+    if (announceTimer) clearInterval(announceTimer);
+    announceTimer = setInterval(announce, SESSION_REPEAT_MS);
+    announceTimer.unref?.();
+  };
+  const endSession = (): void => {
+    session = undefined;
+    if (announceTimer) clearInterval(announceTimer);
+    announceTimer = undefined;
+  };
+
   const envelope = (kind: Kind, body: string): string => {
     const sent = now();
     const key = store.key();
     const epoch = store.epoch();
     const s = seq + 1;
+    if (session?.announced && (kind === 'detections' || kind === 'heartbeat')) {
+      const mac = macV3(session.k, { camera: serial, epoch, seq: s, sent, kind, key: key.id, session: session.n, body });
+      return JSON.stringify({ v: 3, camera: serial, epoch, seq: s, sent, kind, key: key.id, session: session.n, body, mac });
+    }
     const sig = sign(null, Buffer.from(signingInput(serial, epoch, s, sent, kind, key.id, body), 'utf8'), key.priv).toString('base64');
     return JSON.stringify({ v: 2, camera: serial, epoch, seq: s, sent, kind, key: key.id, body, sig });
   };
@@ -345,6 +377,15 @@ export function createAgent(deps: {
     return m && m.n > 0 ? { head: { version: head.version, heldOut: m.n, logLoss: m.logLoss, accuracy: m.accuracy } } : {};
   };
   const deliver = (topic: string, payload: Buffer): void => {
+    if (topic === DESKTOP_SESSION_KEY_TOPIC) {
+      // Kept while the app is stopped: it stands for the retained message the app's own
+      // subscription receives when it starts (setRunning opens the session then).
+      const d = parseDesktopKey(payload);
+      if (!d) return;
+      desktop = d;
+      newSession(); // every receipt, also of the same key: the desktop restarted and lost its sessions
+      return;
+    }
     if (!on) return;
     if (topic === `omnisight/desktop/outcomes/${serial}`) {
       const p = outcomesSchema.safeParse(parseJson(payload));
@@ -409,6 +450,7 @@ export function createAgent(deps: {
         if (!post) return json(405, { error: 'POST admin/identity.cgi?action=rotate' });
         if (req.query !== 'action=rotate') return json(400, { error: 'the only action is rotate: POST admin/identity.cgi?action=rotate' });
         store.rotate();
+        newSession(); // the session belonged to the old key
         return json(200, identity());
       case '/admin/calibration.cgi':
         if (post) return setCalibration(req.body);
@@ -557,6 +599,8 @@ export function createAgent(deps: {
     boot() {
       store.nextEpoch();
       seq = 0;
+      sessionNo = 0;
+      endSession();
       // A start loads the highest head version present (the deployed package's, or one adopted from a round).
       loadModel();
     },
@@ -568,8 +612,10 @@ export function createAgent(deps: {
       if (next === on) return;
       on = next;
       stopTimers();
+      endSession();
       if (on) {
         started = now();
+        newSession(); // the app's subscription at start gets the retained desktop key
         scheduleFrame();
         beat();
         beatTimer = setInterval(beat, 1000);
@@ -585,13 +631,14 @@ export function createAgent(deps: {
       equivocating = v;
     },
     setFlSilence: (phase) => fl.silenceFrom(phase),
-    subscriptions: () => [...flTopics(serial), `omnisight/desktop/outcomes/${serial}`],
+    subscriptions: () => [...flTopics(serial), `omnisight/desktop/outcomes/${serial}`, DESKTOP_SESSION_KEY_TOPIC],
     deliver,
     model,
     liveCounts: () => ({ published: published.total, publishedFalse: published.falseTotal, dropped: dropped.total, droppedFalse: dropped.falseTotal }),
     close: () => {
       on = false;
       stopTimers();
+      endSession();
       fl.close();
       data.close();
     },

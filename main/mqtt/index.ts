@@ -43,6 +43,13 @@ export interface MqttService {
    * not connected (the message is dropped: fl1 phases have deadlines, outcomes are best effort).
    */
   publish(topic: string, payload: string): boolean;
+  /**
+   * A desktop message published RETAINED with QoS 1 now (when connected) and again on every connect
+   * of the desktop's client, to the embedded broker or an external one: the desktop's envelope-v3
+   * session key (docs/protocol.md), which a camera must find whenever it subscribes, and whose
+   * re-publication after a desktop restart tells cameras to open new sessions.
+   */
+  retainOnConnect(topic: string, payload: string): void;
   close(): Promise<void>;
 }
 
@@ -68,6 +75,12 @@ export function createMqttService(deps: MqttDeps): MqttService {
   let ep: BrokerEndpoint | undefined;
   let received = 0;
   const rawListeners = new Set<(topic: string, payload: Buffer, receivedAt: number) => void>();
+  const retained = new Map<string, string>();
+  const publishRetained = (c: MqttClient, topic: string, payload: string): void => {
+    c.publish(topic, payload, { qos: 1, retain: true }, (err) => {
+      if (err) deps.log.warn({ err: err.message, topic }, 'MQTT retained publish failed');
+    });
+  };
 
   const ingest = (topic: string, payload: Buffer): void => {
     received++;
@@ -114,6 +127,7 @@ export function createMqttService(deps: MqttDeps): MqttService {
       c.on('error', (err) => deps.log.warn({ err: err.message, url }, 'MQTT client error'));
       c.on('connect', () => {
         deps.log.info({ url }, 'MQTT connected');
+        for (const [topic, payload] of retained) publishRetained(c, topic, payload);
         c.subscribe(CAMERA_TOPIC_FILTER, { qos: 1 }, (err) => {
           if (err) deps.log.error({ err: err.message }, 'MQTT subscribe failed');
         });
@@ -138,6 +152,10 @@ export function createMqttService(deps: MqttDeps): MqttService {
         if (err) deps.log.warn({ err: err.message, topic: topic.slice(0, 200) }, 'MQTT publish failed');
       });
       return true;
+    },
+    retainOnConnect(topic, payload) {
+      retained.set(topic, payload);
+      if (client?.connected) publishRetained(client, topic, payload);
     },
     onRaw(listener) {
       rawListeners.add(listener);

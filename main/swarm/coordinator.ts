@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { DetectionsBody, Envelope, ObjectClass } from './envelope';
 import { createFusion, type CameraCoverage, type Fusion, type FusionOptions, type FusionOutput, type Report } from './fusion';
+import type { DesktopSessionKey } from './session';
 import { createTopology, type Topology, type TopologyChange, type TopologyOptions } from './topology';
 import { createVerifier, parseMessage, type AuditSink, type KeyRegistry, type RejectReason, type ReplayStore, type Verifier, type VerifiedBody, type VerifiedMessage, type VerifyMode, type VerifyResult, type WorkerVerdict } from './verify';
 
@@ -19,6 +20,8 @@ export interface CoordinatorOptions {
   /** Wall-clock timer for the fusion-latency metric; injectable so tests stay deterministic. */
   hrtime?: () => number;
   onFusionLatency?: (seconds: number) => void;
+  /** The desktop's X25519 session key (envelope v3). */
+  sessionKey?: DesktopSessionKey;
   /**
    * Runs a batch's verification and its replay flush as one unit (a SQLite transaction in the
    * service): the audit rows of the batch's refusals and its replay state cost one commit — one
@@ -32,7 +35,7 @@ export type IngestResult =
   | {
       accepted: true;
       camera: string;
-      kind: 'detections' | 'heartbeat' | 'fl';
+      kind: 'detections' | 'heartbeat' | 'fl' | 'session';
       /** Signing key id and boot epoch of the message; `version` is the app version a heartbeat names. */
       key: string;
       epoch: number;
@@ -116,7 +119,7 @@ export const toReport = (m: VerifiedMessage): Report | undefined => {
 export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   const { now } = opts;
   const hr = opts.hrtime ?? (() => performance.now());
-  const verifier = createVerifier({ keys: opts.keys, audit: opts.audit, mode: opts.mode, skewToleranceMs: opts.skewToleranceMs, replayStore: opts.replayStore, now });
+  const verifier = createVerifier({ keys: opts.keys, audit: opts.audit, mode: opts.mode, skewToleranceMs: opts.skewToleranceMs, replayStore: opts.replayStore, now, sessionKey: opts.sessionKey });
   const fusion = createFusion({ ...opts.fusion, now });
   const topology = createTopology({ ...opts.topology, now, reputation: (id) => fusion.reputation(id).score });
 

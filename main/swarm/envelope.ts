@@ -11,10 +11,9 @@ export const SIGNING_DOMAIN = 'omnisight.v2';
 export const MAX_EPOCH = 0xffff_ffff;
 export const objectClasses = ['Human', 'Car', 'Truck', 'Bus', 'Bike', 'Animal', 'Other'] as const;
 export type ObjectClass = (typeof objectClasses)[number];
-export type MessageKind = 'detections' | 'heartbeat' | 'fl';
+export type MessageKind = 'detections' | 'heartbeat' | 'fl' | 'session';
 
-export interface Envelope {
-  v: 2;
+interface EnvelopeBase {
   camera: string;
   /** The camera's boot epoch: seq restarts at 1 in each epoch. */
   epoch: number;
@@ -23,8 +22,20 @@ export interface Envelope {
   kind: MessageKind;
   key: string;
   body: string;
+}
+/** Envelope v2: Ed25519-signed (every kind; `fl` and `session` are always v2). */
+export interface EnvelopeV2 extends EnvelopeBase {
+  v: 2;
   sig: string;
 }
+/** Envelope v3: HMAC-SHA256 under the session key K of `session` (docs/protocol.md, "Envelope v3"). */
+export interface EnvelopeV3 extends EnvelopeBase {
+  v: 3;
+  kind: 'detections' | 'heartbeat';
+  session: number;
+  mac: string;
+}
+export type Envelope = EnvelopeV2 | EnvelopeV3;
 
 /** The exact bytes the camera signs: fields joined by "\n", no trailing newline. */
 export const signingInput = (e: Pick<Envelope, 'camera' | 'epoch' | 'seq' | 'sent' | 'kind' | 'key' | 'body'>): string =>
@@ -39,6 +50,7 @@ export function keyIdOf(publicKeyBase64: string): string {
   return crypto.createHash('sha256').update(Buffer.from(publicKeyBase64, 'base64')).digest('hex').slice(0, 16);
 }
 const SIG_B64 = /^[A-Za-z0-9+/]{86}==$/; // 64 bytes in standard base64
+const MAC_B64 = /^[A-Za-z0-9+/]{43}=$/; // 32 bytes in standard base64
 
 /**
  * Shape check by hand: this runs for every message, and a few typeof tests are cheaper than a
@@ -47,21 +59,29 @@ const SIG_B64 = /^[A-Za-z0-9+/]{86}==$/; // 64 bytes in standard base64
 export function checkEnvelope(x: unknown): Envelope | string {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return 'not a JSON object';
   const o = x as Record<string, unknown>;
+  const v3 = o.v === 3;
+  const fields = v3 ? envelopeV3Fields : envelopeFields;
   for (const k of Object.keys(o)) {
-    if (!envelopeFields.has(k)) return `unknown field "${k.slice(0, 40)}"`;
+    if (!fields.has(k)) return `unknown field "${k.slice(0, 40)}"`;
   }
-  if (o.v !== ENVELOPE_VERSION) return o.v === 1 ? 'envelope v1 is no longer accepted: update the camera app (v2 adds the boot epoch)' : 'v must be 2';
+  if (o.v !== ENVELOPE_VERSION && !v3) return o.v === 1 ? 'envelope v1 is no longer accepted: update the camera app (v2 adds the boot epoch)' : 'v must be 2 or 3';
   if (typeof o.camera !== 'string' || !SERIAL.test(o.camera)) return 'camera must be a 12-digit upper-case hex serial';
   if (typeof o.epoch !== 'number' || !Number.isSafeInteger(o.epoch) || o.epoch < 1 || o.epoch > MAX_EPOCH) return 'epoch must be an integer 1..2^32-1';
   if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 1) return 'seq must be a positive integer';
   if (typeof o.sent !== 'number' || !Number.isSafeInteger(o.sent) || o.sent < 0) return 'sent must be a millisecond timestamp';
-  if (o.kind !== 'detections' && o.kind !== 'heartbeat' && o.kind !== 'fl') return 'kind must be detections, heartbeat or fl';
+  if (v3) {
+    if (o.kind !== 'detections' && o.kind !== 'heartbeat') return 'kind of a v3 envelope must be detections or heartbeat (fl and session are always v2)';
+  } else if (o.kind !== 'detections' && o.kind !== 'heartbeat' && o.kind !== 'fl' && o.kind !== 'session') return 'kind must be detections, heartbeat, fl or session';
   if (typeof o.key !== 'string' || !KEY_ID.test(o.key)) return 'key must be the key id: 16 lower-case hex digits';
   if (typeof o.body !== 'string') return 'body must be a JSON text';
-  if (typeof o.sig !== 'string' || !SIG_B64.test(o.sig)) return 'sig must be 64 bytes of standard base64';
+  if (v3) {
+    if (typeof o.session !== 'number' || !Number.isSafeInteger(o.session) || o.session < 1) return 'session must be a positive integer';
+    if (typeof o.mac !== 'string' || !MAC_B64.test(o.mac)) return 'mac must be 32 bytes of standard base64';
+  } else if (typeof o.sig !== 'string' || !SIG_B64.test(o.sig)) return 'sig must be 64 bytes of standard base64';
   return o as unknown as Envelope;
 }
 const envelopeFields = new Set(['v', 'camera', 'epoch', 'seq', 'sent', 'kind', 'key', 'body', 'sig']);
+const envelopeV3Fields = new Set(['v', 'camera', 'epoch', 'seq', 'sent', 'kind', 'key', 'session', 'body', 'mac']);
 
 const unit = z.number().min(0).max(1);
 export const boxSchema = z

@@ -22,6 +22,7 @@ import type { Db } from '../store';
 import { createCoordinator, type Coordinator, type IngestResult, type RawMessage, type VerifiedDetections } from './coordinator';
 import type { ZoneConfig } from './coverage';
 import type { CameraCoverage, ConfirmedEvent, DetectionOutcome, EquivocationProof, FusionOutput, Zone } from './fusion';
+import type { DesktopSessionKey } from './session';
 import { createInsights, type Decision, type Insights } from './insights';
 import { swarmStatements, type StoredEvent } from './statements';
 import { formReasons, type KeyRegistry, type RecordedKey, type RejectReason, type VerifyMode, type WorkerVerdict } from './verify';
@@ -29,6 +30,7 @@ import { formReasons, type KeyRegistry, type RecordedKey, type RejectReason, typ
 export type { CameraCoverage, DetectionOutcome, Zone } from './fusion';
 export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
 export type { IngestResult, RawMessage, VerifiedDetections } from './coordinator';
+export { loadDesktopSessionKey, SESSION_KEY_TOPIC, type DesktopSessionKey } from './session';
 export { createVerifyPool, type VerifyPool, type VerifyPoolOptions } from './verify-pool';
 export type { WorkerVerdict } from './verify';
 /** A message a verification worker checked, with what the service needs to account for it. */
@@ -95,6 +97,8 @@ export interface SwarmServiceDeps {
   /** Per-report fusion compute, for the performance monitor. */
   onFusionLatency?: (seconds: number, openCandidates: number) => void;
   onIngest?: (r: IngestResult, bytes: number) => void;
+  /** The desktop's X25519 session key (envelope v3, loadDesktopSessionKey); without it cameras stay on v2. */
+  sessionKey?: DesktopSessionKey;
 }
 
 /**
@@ -251,6 +255,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     mode,
     replayStore: { load: () => sql.loadReplay(), save: (entries) => sql.saveReplay(entries, now()) },
     skewToleranceMs: deps.skewToleranceMs,
+    sessionKey: deps.sessionKey,
     fusion: { zones: zoneState.zones, windowMs: deps.windowMs, maxF: deps.maxF, onOutcomes: (items) => emit(outcomeListeners, items) },
     topology: { heartbeatIntervalMs, missedHeartbeats: deps.missedHeartbeats },
     onFusionLatency: (s) => deps.onFusionLatency?.(s, coordinator.fusion.openCandidates()),
@@ -430,9 +435,10 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         emit(flListeners, { serial: r.camera, envelope: v.envelope, body: v.data.body as FlBody, receivedAt: v.receivedAt });
       } else if (r.accepted) {
         const v = r.message;
+        if (v.data.kind === 'session') continue; // a session announcement: the verifier keeps its key, nothing else to show
         emit(messageListeners, { kind: v.data.kind, serial: r.camera, envelope: v.envelope, body: v.data.body, receivedAt: v.receivedAt, verified: true } as CameraMessage);
         if (r.verified) for (const l of detectionListeners) guard(() => l(r.camera, r.verified!.frameTs, r.verified!.observations));
-      } else if (r.unverified && r.unverified.data.kind !== 'fl') {
+      } else if (r.unverified && r.unverified.data.kind !== 'fl' && r.unverified.data.kind !== 'session') {
         const u = r.unverified;
         emit(messageListeners, { kind: u.data.kind, serial: u.envelope.camera, envelope: u.envelope, body: u.data.body, receivedAt: m.receivedAt, verified: false } as CameraMessage);
       } else if (formReasons.has(r.reason)) {

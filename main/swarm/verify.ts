@@ -1,6 +1,7 @@
 // Report verification: shape, known camera and recorded key, Ed25519 signature, replay window,
 // clock skew and size. The cheap checks run first so a flood of junk costs little.
 import crypto from 'node:crypto';
+import { macValid, sessionBodySchema, type DesktopSessionKey, type SessionBody } from './session';
 import { ReplayState, replayText, type ReplayEntry } from './replay';
 import {
   checkEnvelope,
@@ -12,6 +13,7 @@ import {
   signingInput,
   type DetectionsBody,
   type Envelope,
+  type EnvelopeV2,
   type HeartbeatBody,
 } from './envelope';
 
@@ -27,6 +29,10 @@ export const rejectReasons = [
   'replay',
   'clock_skew',
   'bad_body',
+  'unknown_session',
+  'bad_mac',
+  'foreign_session',
+  'bad_session_key',
 ] as const;
 export type RejectReason = (typeof rejectReasons)[number];
 
@@ -41,7 +47,11 @@ export interface KeyRegistry {
   get(serial: string): RecordedKey | undefined;
 }
 
-export type VerifiedBody = { kind: 'detections'; body: DetectionsBody } | { kind: 'heartbeat'; body: HeartbeatBody } | { kind: 'fl'; body: FlBody };
+export type VerifiedBody =
+  | { kind: 'detections'; body: DetectionsBody }
+  | { kind: 'heartbeat'; body: HeartbeatBody }
+  | { kind: 'fl'; body: FlBody }
+  | { kind: 'session'; body: SessionBody };
 export interface VerifiedMessage {
   envelope: Envelope;
   /** The exact payload text, kept as proof (it carries the signature). */
@@ -72,6 +82,10 @@ export const reasonLabel: Record<RejectReason, string> = {
   replay: 'replay',
   clock_skew: 'clock skew',
   bad_body: 'bad body',
+  unknown_session: 'unknown session',
+  bad_mac: 'bad mac',
+  foreign_session: 'session for another desktop',
+  bad_session_key: 'bad session key',
 };
 
 /** Where the replay state is kept between runs (SQLite in the service; absent in the simulation). */
@@ -101,6 +115,16 @@ export interface VerifierOptions {
   replayStore?: ReplayStore;
   /** Clock for folding repeated refusals in the audit log. */
   now?: () => number;
+  /** The desktop's X25519 session key (envelope v3); without it every session is refused as another desktop's. */
+  sessionKey?: DesktopSessionKey;
+}
+
+/** A camera's current envelope-v3 session (memory only: a restarted desktop has none). */
+export interface CameraSession {
+  key: string;
+  epoch: number;
+  session: number;
+  k: Buffer;
 }
 
 export interface Verifier {
@@ -124,6 +148,8 @@ export interface Verifier {
   flush(): void;
   /** The replay state of a camera's key (for tests and diagnostics). */
   replayOf(serial: string, keyId: string): Readonly<ReplayEntry> | undefined;
+  /** The camera's current v3 session (key id, epoch, S; never K), for tests and diagnostics. */
+  sessionOf(serial: string): { key: string; epoch: number; session: number } | undefined;
 }
 
 /** Raw 32-byte Ed25519 public key → KeyObject (through JWK, which node accepts for raw OKP keys). */
@@ -135,7 +161,7 @@ export function ed25519PublicKey(rawBase64: string): crypto.KeyObject {
 
 const MAX_TRACKED_CAMERAS = 10_000;
 const AUDIT_FOLD_MS = 10_000;
-const TOPIC = /^axis\/([^/]+)\/omnisight\/(detections|heartbeat|fl)$/;
+const TOPIC = /^axis\/([^/]+)\/omnisight\/(detections|heartbeat|fl|session)$/;
 
 /** A message that is well-formed: envelope and body parsed, nothing about trust checked yet. */
 export interface ParsedMessage {
@@ -177,6 +203,11 @@ export function parseMessage(payload: string | Uint8Array, topic: string | undef
     if (!b.success) return { ok: false, reason: 'bad_body', camera: cam, detail: `detections body: ${issue(b.error)}` };
     return { ok: true, parsed: { envelope: env, raw, data: { kind: 'detections', body: b.data } } };
   }
+  if (env.kind === 'session') {
+    const b = sessionBodySchema.safeParse(body);
+    if (!b.success) return { ok: false, reason: 'bad_body', camera: cam, detail: `session body: ${issue(b.error)}` };
+    return { ok: true, parsed: { envelope: env, raw, data: { kind: 'session', body: b.data } } };
+  }
   if (env.kind === 'fl') {
     const f = flBodySchema.safeParse(body);
     if (!f.success) return { ok: false, reason: 'bad_body', camera: cam, detail: `fl body: ${issue(f.error)}` };
@@ -198,7 +229,7 @@ export interface WorkerVerdict {
 }
 
 /** Ed25519 over the signing input: the one expensive step (≈60 µs), done here or in a worker. */
-export function signatureValid(env: Envelope, key: crypto.KeyObject): boolean {
+export function signatureValid(env: EnvelopeV2, key: crypto.KeyObject): boolean {
   return crypto.verify(null, Buffer.from(signingInput(env)), key, Buffer.from(env.sig, 'base64'));
 }
 
@@ -215,6 +246,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const byReason = Object.fromEntries(rejectReasons.map((r) => [r, 0])) as Record<RejectReason, number>;
   const byCamera = new Map<string, Partial<Record<RejectReason, number>>>();
   let accepted = 0;
+  const sessions = new Map<string, CameraSession>();
 
   const keyFor = (camera: string): { keyId: string; publicKey: string; obj: crypto.KeyObject } | undefined => {
     const rec = opts.keys.get(camera);
@@ -268,7 +300,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const audit = (reason: RejectReason, camera: string | undefined, detail: string, parsed: ParsedMessage | undefined, label: string, env: Envelope | undefined, skipped: number): void => {
     opts.audit?.record({
       kind: 'swarm.rejected',
-      severity: reason === 'bad_signature' || reason === 'wrong_key' ? 'critical' : 'warning',
+      severity: reason === 'bad_signature' || reason === 'wrong_key' || reason === 'bad_mac' ? 'critical' : 'warning',
       source: camera ? `camera:${camera}` : 'camera:unknown',
       message: `Camera report refused (${label}): ${detail}${skipped ? ` (and ${skipped} more refused for the same reason in the ${AUDIT_FOLD_MS / 1000} s before)` : ''}`,
       detail: {
@@ -294,14 +326,38 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     if (!key) return fail('unknown_camera', cam, `no key is recorded for camera ${cam}; register or redeploy the camera`, p);
     if (key.keyId !== env.key) return fail('wrong_key', cam, `signed with key "${env.key}" but the recorded key is "${key.keyId}"; redeploy to record the new key`, p);
     if (Math.abs(env.sent - receivedAt) > skew) return fail('clock_skew', cam, `sent ${env.sent - receivedAt} ms from the desktop clock (tolerance ±${skew} ms); check the camera's NTP`, p);
+    // v3: the session must be the camera's current one before the replay rule and the MAC matter.
+    const sess = env.v === 3 ? sessions.get(cam) : undefined;
+    if (env.v === 3 && (!sess || sess.key !== env.key || sess.epoch !== env.epoch || sess.session !== env.session))
+      return fail('unknown_session', cam, `session ${env.session} (epoch ${env.epoch}) is not one this desktop holds${sess ? ` (current: session ${sess.session}, epoch ${sess.epoch})` : ''}; the camera announces a new one when it receives the desktop's key`, p);
     const verdict = replay.check(cam, env.key, env.epoch, env.seq);
     if (verdict !== 'fresh') {
       const st = replay.get(cam, env.key);
       const where = st ? `epoch ${st.epoch}, highest seq ${st.highest}` : 'nothing';
       return fail('replay', cam, `${replayText[verdict]}: epoch ${env.epoch} seq ${env.seq} (accepted so far: ${where})`, p, replayText[verdict]);
     }
-    const authentic = worker && worker.publicKey === key.publicKey ? worker.valid : signatureValid(env, key.obj);
-    if (!authentic) return fail('bad_signature', cam, `the signature does not match key "${env.key}"`, p);
+    if (env.v === 3) {
+      if (!macValid(sess!.k, env)) return fail('bad_mac', cam, `the MAC does not match session ${env.session} of key "${env.key}"`, p);
+    } else {
+      const authentic = worker && worker.publicKey === key.publicKey ? worker.valid : signatureValid(env, key.obj);
+      if (!authentic) return fail('bad_signature', cam, `the signature does not match key "${env.key}"`, p);
+    }
+    if (p.data.kind === 'session') {
+      const b = p.data.body;
+      const own = opts.sessionKey;
+      if (!own || b.desktopKey !== own.id) return fail('foreign_session', cam, `session ${b.session} is for desktop key ${b.desktopKey}, this desktop's is ${own?.id ?? '(none)'}`, p);
+      const cur = sessions.get(cam);
+      // A repeat of the current session (or an older one) changes nothing; a newer S or epoch, or another key, replaces it.
+      if (!cur || cur.key !== env.key || env.epoch > cur.epoch || (env.epoch === cur.epoch && b.session > cur.session)) {
+        let k: Buffer;
+        try {
+          k = own.derive(Buffer.from(b.ephemeral, 'base64'), cam, env.epoch, b.session);
+        } catch (err) {
+          return fail('bad_session_key', cam, `session ${b.session}: ${(err as Error).message}`, p);
+        }
+        sessions.set(cam, { key: env.key, epoch: env.epoch, session: b.session, k });
+      }
+    }
     // Only an authentic, fresh message moves the window; otherwise a forger could burn future numbers.
     replay.accept(cam, env.key, env.epoch, env.seq);
     accepted++;
@@ -326,6 +382,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     counts: () => ({ byReason: { ...byReason }, byCamera: Object.fromEntries(byCamera), accepted }),
     forget: (id) => {
       keyCache.delete(id);
+      sessions.delete(id);
     },
     flush: () => {
       const dirty = replay.takeDirty();
@@ -338,5 +395,9 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       }
     },
     replayOf: (id, keyId) => replay.get(id, keyId),
+    sessionOf: (id) => {
+      const x = sessions.get(id);
+      return x && { key: x.key, epoch: x.epoch, session: x.session };
+    },
   };
 }
