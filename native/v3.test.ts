@@ -8,7 +8,7 @@
 //     all kinds; a re-publication (desktop restart), an app restart and a key rotation each open a
 //     new session that verifies again.
 import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,6 +34,11 @@ const macOf = (k: Buffer, e: { camera: string; epoch: number; seq: number; sent:
   createHmac('sha256', k).update(['omnisight.v3', e.camera, e.epoch, e.seq, e.sent, e.kind, e.key, e.session, e.body].join('\n'), 'utf8').digest();
 const hex = (b: Buffer): string => b.toString('hex');
 
+interface V3Vectors {
+  desktop: { secret: string; publicB64: string; id: string };
+  sessions: { serial: string; epoch: number; session: number; ephemeralSecret: string; ephemeralPublicB64: string; salt: string; shared: string; K: string;
+    mac: { camera: string; epoch: number; seq: number; sent: number; kind: string; key: string; session: number; body: string; macB64: string } }[];
+}
 interface Envelope { v: number; camera: string; epoch: number; seq: number; sent: number; kind: string; key: string; body: string; sig?: string; session?: number; mac?: string }
 const edPub = (publicKey: string): KeyObject => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey, 'base64').toString('base64url') }, format: 'jwk' });
 const signedBy = (e: Envelope, key: KeyObject): boolean =>
@@ -106,6 +111,22 @@ describe.skipIf(skipReason !== null)('v3 primitives in C (fltool under qemu)', (
     tool = new Tool(sysroot);
   });
   afterAll(() => tool?.close());
+
+  it('K, the MAC and id(D) match docs/v3-vectors.json (the coordinator side\'s known answers)', async () => {
+    const v = JSON.parse(readFileSync(join(NATIVE, '..', 'docs', 'v3-vectors.json'), 'utf8')) as V3Vectors;
+    const dPub = hex(Buffer.from(v.desktop.publicB64, 'base64'));
+    expect(await tool.ok(`pk ${v.desktop.secret}`)).toEqual([dPub]);
+    expect(await tool.ok(`v3id ${dPub}`)).toEqual([v.desktop.id]);
+    expect(v.sessions.length).toBeGreaterThanOrEqual(3);
+    for (const c of v.sessions) {
+      expect(await tool.ok(`pk ${c.ephemeralSecret}`)).toEqual([hex(Buffer.from(c.ephemeralPublicB64, 'base64'))]);
+      expect(await tool.ok(`x25519 ${c.ephemeralSecret} ${dPub}`)).toEqual([c.shared]);
+      expect(c.salt).toBe(`${c.serial}\n${c.epoch}\n${c.session}`);
+      expect(await tool.ok(`v3derive ${c.ephemeralSecret} ${dPub} ${c.serial} ${c.epoch} ${c.session}`)).toEqual([c.K]);
+      const m = c.mac;
+      expect(await tool.ok(`v3mac ${c.K} ${m.camera} ${m.epoch} ${m.seq} ${m.sent} ${m.kind} ${m.key} ${m.session} ${hex(Buffer.from(m.body, 'utf8'))}`)).toEqual([hex(Buffer.from(m.macB64, 'base64'))]);
+    }
+  });
 
   it('K and the MAC match a known answer (computed once with node:crypto from the spec) and Node on random inputs', async () => {
     // e_sk = 0x11…, D_sk = 0x22…, camera B8A44F7D507D, epoch 7, session 2; detections seq 43.
