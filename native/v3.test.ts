@@ -8,11 +8,17 @@
 //     all kinds; a re-publication (desktop restart), an app restart and a key rotation each open a
 //     new session that verifies again.
 import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type mqtt from 'mqtt';
+import pino from 'pino';
+import { createAuditLog } from '../main/audit';
+import { createEventBus } from '../main/kernel/bus';
+import { openDatabase } from '../main/store';
+import { createSwarmService, loadDesktopSessionKey, type SwarmService } from '../main/swarm';
+import type { IngestResult } from '../main/swarm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Camera, makeUnderLock, missingTool, NATIVE, startBroker, sysrootIn, until } from './testkit';
 
@@ -297,4 +303,87 @@ describe.skipIf(skipReason !== null)('the C app with a desktop session key (v3),
     // Between the rotation and the new announcement nothing went out as v3 under the old session with the new key.
     expect(reports(rot).filter((e) => e.key === newKey && e.v === 3).every((e) => e.session === 2)).toBe(true);
   }, 45_000);
+});
+
+describe.skipIf(skipReason !== null)('the C app against the coordinator (main/swarm with the desktop session key), over mosquitto', () => {
+  const SERIAL = 'ACCC8E0000B2';
+  let broker: ChildProcess | undefined;
+  let desk: mqtt.MqttClient | undefined;
+  let mqttPort = 0;
+  let cam: Camera;
+  // The desktop's secret store (in memory here): the session key survives a desktop restart.
+  const secrets = new Map<string, string>();
+  const store = { get: (n: string) => secrets.get(n), set: (n: string, v: string) => void secrets.set(n, v) };
+  const D = loadDesktopSessionKey(store);
+  let swarm: SwarmService | undefined;
+  let closeSwarm = (): void => undefined;
+  const results: { raw: Envelope; r: IngestResult }[] = [];
+
+  /** A desktop start: the coordinator on its database, the camera's key enrolled from identity.cgi. */
+  const openSwarm = async (): Promise<void> => {
+    const now = Date.now;
+    const { db } = openDatabase({ dir: join(dir, 'desktop'), now });
+    const bus = createEventBus();
+    const s = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit: createAuditLog({ db, bus, now }), zones: [], every: () => () => undefined, sessionKey: loadDesktopSessionKey(store) });
+    const id = (await (await fetch(`http://127.0.0.1:${cam.httpPort}/identity.cgi`)).json()) as { key: string; publicKey: string };
+    s.registerCamera({ serial: SERIAL, keyId: id.key, publicKey: id.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+    closeSwarm = () => {
+      s.close();
+      db.close();
+    };
+    swarm = s;
+  };
+  const v3 = (since: number): { raw: Envelope; r: IngestResult }[] => results.slice(since).filter((x) => x.raw.v === 3);
+
+  beforeAll(async () => {
+    mkdirSync(join(dir, 'coord'), { recursive: true }); // a broker of its own (its config beside it)
+    ({ port: mqttPort, broker, client: desk } = await startBroker(join(dir, 'coord')));
+    cam = new Camera(SERIAL, dir, sysroot, join(NATIVE, OUT, 'omnisight'));
+    await cam.start({ mqttPort });
+    await openSwarm();
+    desk.on('message', (topic, payload) => {
+      if (swarm) results.push({ raw: JSON.parse(payload.toString('utf8')) as Envelope, r: swarm.ingest(payload, Date.now(), topic) });
+    });
+    await desk.subscribeAsync(`axis/${SERIAL}/omnisight/+`, { qos: 1 });
+  }, 90_000);
+
+  afterAll(async () => {
+    if (cam?.proc && cam.proc.exitCode === null) cam.proc.kill('SIGKILL');
+    cam?.feed?.destroy();
+    cam?.source?.close();
+    closeSwarm();
+    await desk?.endAsync(true);
+    broker?.kill('SIGTERM');
+  });
+
+  it('v2 is accepted before the key; after the retained key the session and the v3 reports are accepted; after a desktop restart v3 is refused (unknown session) until the re-published key gives a new session, then accepted again', async () => {
+    await until('an accepted v2 heartbeat', () => results.find((x) => x.raw.v === 2 && x.raw.kind === 'heartbeat' && x.r.accepted));
+    let since = results.length;
+    await desk!.publishAsync('omnisight/desktop/session-key', D.announcement(), { qos: 1, retain: true });
+    const session = await until('the session announcement ingested', () => results.slice(since).find((x) => x.raw.kind === 'session'), 10_000);
+    expect(session.r.accepted).toBe(true);
+    cam.feed!.write(JSON.stringify({ timestamp: Date.now(), width: 640, height: 360, inference_ms: 20, fps_camera: 10, detections: [{ box: [100, 200, 200, 340], label: 'person', score: 0.9 }] }) + '\n');
+    await until('v3 detections and heartbeats ingested', () => (['detections', 'heartbeat'].every((k) => v3(since).some((x) => x.raw.kind === k)) ? true : undefined), 10_000);
+    const refused = results.slice(since).filter((x) => !x.r.accepted).map((x) => (x.r as { label: string }).label);
+    expect(refused).toEqual([]);
+    expect(v3(since).every((x) => x.r.accepted)).toBe(true);
+    expect(swarm!.acceptanceOf(SERIAL).refused).toBe(0);
+
+    // The desktop restarts: its sessions are gone (memory only), the camera still sends v3 under session 1.
+    closeSwarm();
+    swarm = undefined;
+    await openSwarm();
+    since = results.length;
+    const unknown = await until('a v3 report refused after the restart', () => v3(since).find((x) => !x.r.accepted), 10_000);
+    expect((unknown.r as { label: string }).label).toBe('unknown session');
+    // On its MQTT connect the desktop publishes its key again (retained): the camera opens session 2.
+    const again = results.length;
+    await desk!.publishAsync('omnisight/desktop/session-key', D.announcement(), { qos: 1, retain: true });
+    const s2 = await until('session 2 ingested', () => results.slice(again).find((x) => x.raw.kind === 'session'), 10_000);
+    expect(s2.r.accepted).toBe(true);
+    expect((JSON.parse(s2.raw.body) as { session: number }).session).toBe(2);
+    const ok = await until('a v3 report under session 2 accepted', () => v3(again).find((x) => x.raw.session === 2 && x.r.accepted), 10_000);
+    expect(ok.raw.kind).toBe('heartbeat');
+    expect(v3(again).filter((x) => x.raw.session === 2).every((x) => x.r.accepted)).toBe(true);
+  }, 60_000);
 });
