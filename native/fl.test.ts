@@ -884,10 +884,10 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
     }), { qos: 1 });
     for (const c of cams.slice(0, 3)) await until(`${c.serial} discarding r5-held`, () => (c.err.includes('fl2: round r5-held discarded for the new round r5-next') ? true : undefined));
     await server!.publishAsync('omnisight/desktop/fl/r5-held/go', JSON.stringify({ round: 'r5-held' }), { qos: 1 });
-    // A set-up round whose setupTtl (1.5 s from the announce) has passed when go comes: forgotten.
+    // A set-up round whose setupTtl (1 s from the announce, the least allowed) has passed when go comes: forgotten.
     const t0 = Date.now();
-    await setUp('r6-stale', 1500);
-    await new Promise((r) => setTimeout(r, Math.max(0, 1700 - (Date.now() - t0))));
+    await setUp('r6-stale', 1000);
+    await new Promise((r) => setTimeout(r, Math.max(0, 1150 - (Date.now() - t0))));
     await server!.publishAsync('omnisight/desktop/fl/r6-stale/go', JSON.stringify({ round: 'r6-stale' }), { qos: 1 });
     for (const c of cams.slice(0, 3)) await until(`${c.serial} forgetting r6-stale`, () => (c.err.includes('fl2 round r6-stale: no go before setupTtl passed; forgotten') ? true : undefined));
     // Each camera handled r5-held's go before r6's messages (one connection, in order): no masked input for either round.
