@@ -14,14 +14,62 @@ import { forceCollide, forceLink, forceManyBody, forceSimulation, forceX, forceY
 import type { SwarmGraph } from '../../../../preload/contract';
 
 type GNode = SwarmGraph['nodes'][number];
-type EdgeKind = SwarmGraph['edges'][number]['kind'];
+
+/**
+ * What a drawn line means; the legend states each one. The coordinator's edge list also joins
+ * every pair of reference cameras ("backbone") and, in a small fleet, every pair of cameras
+ * ("mesh") whatever they cover: no message travels along those, so they are not drawn. Lines are
+ * derived from what the view is about, coverage:
+ * - `group`: a camera and the reference camera of the zone group it belongs to;
+ * - `overlap`: two cameras that cover a common zone (small fleet, one group), or two reference
+ *   cameras whose groups' zones are covered by a common camera (a member of one also sees the
+ *   other's zone).
+ */
+export type LineKind = 'group' | 'overlap';
+export interface Line {
+  a: string;
+  b: string;
+  kind: LineKind;
+}
+
+/** The lines the Swarm graph draws for a topology (see LineKind), each pair once. */
+export function coverageLines(g: SwarmGraph): Line[] {
+  const lines: Line[] = [];
+  const ids = new Set(g.nodes.map((n) => n.id));
+  if (g.mode === 'mesh' || g.clusters.length === 0) {
+    for (let i = 0; i < g.nodes.length; i++) {
+      const zi = new Set(g.nodes[i]!.zones);
+      for (let j = i + 1; j < g.nodes.length; j++) if (g.nodes[j]!.zones.some((z) => zi.has(z))) lines.push({ a: g.nodes[i]!.id, b: g.nodes[j]!.id, kind: 'overlap' });
+    }
+    return lines;
+  }
+  const zoneNodes = new Map(g.nodes.map((n) => [n.id, n.zones]));
+  const headOfZone = new Map(g.clusters.map((c) => [c.zone, c.head]));
+  const pairs = new Set<string>();
+  for (const c of g.clusters) {
+    if (!ids.has(c.head)) continue;
+    for (const m of c.members) {
+      if (m !== c.head && ids.has(m)) lines.push({ a: m, b: c.head, kind: 'group' });
+      // A member that also covers another group's zone ties the two groups' coverage together.
+      for (const z of zoneNodes.get(m) ?? []) {
+        const other = headOfZone.get(z);
+        if (!other || other === c.head || !ids.has(other)) continue;
+        const key = c.head < other ? `${c.head}\n${other}` : `${other}\n${c.head}`;
+        if (pairs.has(key)) continue;
+        pairs.add(key);
+        lines.push({ a: c.head, b: other, kind: 'overlap' });
+      }
+    }
+  }
+  return lines;
+}
 
 export interface LayoutNode extends SimulationNodeDatum {
   id: string;
   data: GNode;
 }
 interface LayoutLink extends SimulationLinkDatum<LayoutNode> {
-  kind: EdgeKind;
+  kind: LineKind;
 }
 
 export interface Palette {
@@ -29,9 +77,8 @@ export interface Palette {
   degraded: string;
   down: string;
   quarantined: string;
-  mesh: string;
-  member: string;
-  backbone: string;
+  group: string;
+  overlap: string;
   text: string;
   selected: string;
   bg: string;
@@ -45,9 +92,8 @@ export function readPalette(el: Element): Palette {
     degraded: v('--warn', '#d29922'),
     down: v('--text-muted', '#8b93a3'),
     quarantined: v('--danger', '#f85149'),
-    mesh: v('--accent', '#4c9dff'),
-    member: v('--text-muted', '#8b93a3'),
-    backbone: v('--accent', '#4c9dff'),
+    group: v('--text-muted', '#8b93a3'),
+    overlap: v('--accent', '#4c9dff'),
     text: v('--text', '#d9dee7'),
     selected: v('--focus', '#79b8ff'),
     bg: v('--bg-raised', '#161920'),
@@ -102,14 +148,15 @@ export class GraphLayout {
     for (const id of [...this.nodes.keys()]) if (!seen.has(id)) this.nodes.delete(id);
     if (!structural) return false;
     this.version = g.version;
-    this.links = g.edges.filter((e) => this.nodes.has(e.a) && this.nodes.has(e.b)).map((e) => ({ source: e.a, target: e.b, kind: e.kind }));
+    // The layout pulls along the lines it draws, so what is close on screen is what the lines say.
+    this.links = coverageLines(g).map((l) => ({ source: l.a, target: l.b, kind: l.kind }));
     this.sim.nodes([...this.nodes.values()]);
     this.sim.force(
       'link',
       forceLink<LayoutNode, LayoutLink>(this.links)
         .id((d) => d.id)
-        .distance((l) => (l.kind === 'backbone' ? 120 : l.kind === 'mesh' ? 90 : 26))
-        .strength((l) => (l.kind === 'member' ? 0.7 : l.kind === 'backbone' ? 0.25 : 0.4)),
+        .distance((l) => (l.kind === 'group' ? 26 : g.mode === 'mesh' ? 90 : 120))
+        .strength((l) => (l.kind === 'group' ? 0.7 : g.mode === 'mesh' ? 0.4 : 0.25)),
     );
     // A re-form that keeps most cameras needs only a nudge; a new fleet needs a full settle.
     const kept = g.nodes.length ? (g.nodes.length - fresh.length) / g.nodes.length : 0;
@@ -168,8 +215,8 @@ export function draw(ctx: CanvasRenderingContext2D, layout: GraphLayout, view: V
   const { scale, ox, oy } = view;
   const X = (n: LayoutNode): number => ox + (n.x ?? 0) * scale;
   const Y = (n: LayoutNode): number => oy + (n.y ?? 0) * scale;
-  // Edges: one path per kind.
-  for (const kind of ['member', 'mesh', 'backbone'] as const) {
+  // Lines: one path per kind; overlaps dashed, so the two read apart without colour too.
+  for (const kind of ['group', 'overlap'] as const) {
     ctx.beginPath();
     for (const l of layout.links) {
       if (l.kind !== kind) continue;
@@ -179,10 +226,12 @@ export function draw(ctx: CanvasRenderingContext2D, layout: GraphLayout, view: V
       ctx.lineTo(X(b), Y(b));
     }
     ctx.strokeStyle = p[kind];
-    ctx.lineWidth = kind === 'backbone' ? 2 : 1;
-    ctx.globalAlpha = kind === 'member' ? 0.55 : 0.85;
+    ctx.lineWidth = kind === 'overlap' ? 1.5 : 1;
+    ctx.setLineDash(kind === 'overlap' ? [5, 4] : []);
+    ctx.globalAlpha = kind === 'group' ? 0.55 : 0.85;
     ctx.stroke();
   }
+  ctx.setLineDash([]);
   ctx.globalAlpha = 1;
   // Nodes: one path per status colour; heads are larger.
   const r = Math.max(2.5, Math.min(7, 5 * Math.sqrt(scale)));
@@ -287,7 +336,9 @@ export function syntheticGraph(n: number, seed: number, version = 1): SwarmGraph
     const head = members[0]!;
     clusters.push({ id: `c${clusters.length + 1}`, zone, head, members });
     for (const m of members) {
-      nodes.push({ id: m, zones: [zone], status: m === head ? 'healthy' : statusOf(), cluster: `c${clusters.length}`, head: m === head, reputation: 0.5 + rnd() / 2, latencyMs: 5 + rnd() * 40, loss: rnd() * 0.05, lastSeen: 0 });
+      // About one camera in six also sees the next zone (overlapping coverage, as placed cameras do).
+      const zones = rnd() < 0.16 && i + size < n ? [zone, `zone-${clusters.length + 1}`] : [zone];
+      nodes.push({ id: m, zones, status: m === head ? 'healthy' : statusOf(), cluster: `c${clusters.length}`, head: m === head, reputation: 0.5 + rnd() / 2, latencyMs: 5 + rnd() * 40, loss: rnd() * 0.05, lastSeen: 0 });
       if (m !== head) edges.push({ a: head, b: m, kind: 'member' });
     }
     i += size;
