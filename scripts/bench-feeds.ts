@@ -29,6 +29,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { DigestSession } from '../main/helper/digest';
 import { contractClient } from './lib/contract-client';
 import { ensureBuilt } from './lib/build.mjs';
+import { waitForQuiet } from './lib/settle.mjs';
 
 const root = path.resolve(__dirname, '..');
 const CAMERAS = 16;
@@ -415,9 +416,11 @@ async function main(): Promise<void> {
   const cases: Record<string, unknown>[] = [];
   try {
     for (const [i, { width, height }] of CASES.entries()) {
+      // The previous case's simulators and app are still exiting: let the machine settle (at most 30 s) and say how busy it was.
+      const machine = await waitForQuiet({ threshold: Number(process.env.BENCH_SETTLE_BUSY ?? 20) / 100, maxMs: 30_000 });
       const fleet = await startSimProcesses(width, height);
       try {
-        const r: Record<string, unknown> = await appCase(browser, fleet, width, height);
+        const r: Record<string, unknown> = { ...(await appCase(browser, fleet, width, height)), machine_before: machine };
         if (i === 0) {
           // The naive baseline on the first case: one origin per camera first (the fair figure), then shared.
           if (NAIVE_ORIGINS === 'both' || NAIVE_ORIGINS === 'per-camera') r.naive = await naiveCase(browser, fleet, true, width, height);
