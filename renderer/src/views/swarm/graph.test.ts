@@ -112,3 +112,27 @@ describe('coverageLines (every drawn line means what the legend says)', () => {
     }
   });
 });
+
+describe('syntheticGraph feeds', () => {
+  it('changes health without re-forming: same structure seed, same groups and heads', () => {
+    const a = syntheticGraph(200, 4, 4, 10);
+    const b = syntheticGraph(200, 4, 4, 11);
+    expect(b.clusters).toEqual(a.clusters);
+    expect(b.nodes.filter((n) => n.head).map((n) => n.id)).toEqual(a.heads);
+    expect(b.nodes.map((n) => n.status)).not.toEqual(a.nodes.map((n) => n.status));
+    expect(syntheticGraph(200, 5, 5, 11).clusters).not.toEqual(a.clusters);
+  });
+});
+
+describe('GraphLayout lines', () => {
+  it('re-forms its lines when the groups change even if a feed kept the version', () => {
+    const layout = new GraphLayout();
+    layout.update(syntheticGraph(120, 1, 1));
+    const before = layout.links.map((l) => `${(l.source as { id: string }).id}-${(l.target as { id: string }).id}`);
+    expect(layout.update(syntheticGraph(120, 2, 1))).toBe(true);
+    const after = layout.links.map((l) => `${(l.source as { id: string }).id}-${(l.target as { id: string }).id}`);
+    expect(after).not.toEqual(before);
+    // Every group line ends at a node flagged as its group's reference camera: rings and lines agree.
+    for (const l of layout.links.filter((x) => x.kind === 'group')) expect((l.target as { data: { head: boolean } }).data.head).toBe(true);
+  });
+});

@@ -108,6 +108,7 @@ export class GraphLayout {
   graph: SwarmGraph | undefined;
   private readonly sim: Simulation<LayoutNode, LayoutLink>;
   private version = -1;
+  private heads = '';
 
   constructor() {
     this.sim = forceSimulation<LayoutNode, LayoutLink>([])
@@ -123,7 +124,9 @@ export class GraphLayout {
   /** Applies a new graph. Returns true when the structure changed (the layout re-heats). */
   update(g: SwarmGraph): boolean {
     this.graph = g;
-    const structural = g.version !== this.version || g.nodes.length !== this.nodes.size || g.nodes.some((n) => !this.nodes.has(n.id));
+    // Lines are drawn from the groups: a feed that moved a head without a new version still re-forms them.
+    const heads = g.clusters.map((c) => `${c.head}:${c.members.length}`).join(',');
+    const structural = g.version !== this.version || heads !== this.heads || g.nodes.length !== this.nodes.size || g.nodes.some((n) => !this.nodes.has(n.id));
     const seen = new Set<string>();
     const fresh: string[] = [];
     const headOf = new Map<string, string>();
@@ -148,6 +151,7 @@ export class GraphLayout {
     for (const id of [...this.nodes.keys()]) if (!seen.has(id)) this.nodes.delete(id);
     if (!structural) return false;
     this.version = g.version;
+    this.heads = heads;
     // The layout pulls along the lines it draws, so what is close on screen is what the lines say.
     this.links = coverageLines(g).map((l) => ({ source: l.a, target: l.b, kind: l.kind }));
     this.sim.nodes([...this.nodes.values()]);
@@ -306,39 +310,46 @@ export function hitTest(layout: GraphLayout, view: View, x: number, y: number, r
 /**
  * A synthetic fleet for the graph benchmark and the empty-state preview: `n` cameras in zones of
  * 5–12, clustered with heads above 5 cameras (the coordinator's rule), deterministic from a seed.
+ * The structure (groups, heads, zones) comes from `seed`; status and link health from
+ * `healthSeed`, so a feed can change health without re-forming, as the coordinator's does (its
+ * version changes exactly when the structure does).
  */
-export function syntheticGraph(n: number, seed: number, version = 1): SwarmGraph {
-  let s = seed >>> 0 || 1;
-  const rnd = (): number => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
+export function syntheticGraph(n: number, seed: number, version = 1, healthSeed = seed): SwarmGraph {
+  const xorshift = (s0: number): (() => number) => {
+    let s = s0 >>> 0 || 1;
+    return () => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return (s >>> 0) / 4294967296;
+    };
   };
+  const structure = xorshift(seed);
+  const health = xorshift(healthSeed ^ 0x5bd1e995);
   const ids = Array.from({ length: n }, (_, i) => `B8A44F${(i + 1).toString(16).toUpperCase().padStart(6, '0')}`);
   const statusOf = (): GNode['status'] => {
-    const r = rnd();
+    const r = health();
     return r < 0.9 ? 'healthy' : r < 0.96 ? 'degraded' : r < 0.99 ? 'down' : 'quarantined';
   };
   if (n <= 5) {
     const edges: SwarmGraph['edges'] = [];
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) edges.push({ a: ids[i]!, b: ids[j]!, kind: 'mesh' });
-    return { mode: 'mesh', nodes: ids.map((id) => ({ id, zones: ['z1'], status: statusOf(), cluster: null, head: false, reputation: 0.5 + rnd() / 2, latencyMs: 5 + rnd() * 40, loss: rnd() * 0.05, lastSeen: 0 })), edges, clusters: [], heads: [], version, formedAt: 0 };
+    return { mode: 'mesh', nodes: ids.map((id) => ({ id, zones: ['z1'], status: statusOf(), cluster: null, head: false, reputation: 0.5 + health() / 2, latencyMs: 5 + health() * 40, loss: health() * 0.05, lastSeen: 0 })), edges, clusters: [], heads: [], version, formedAt: 0 };
   }
   const clusters: SwarmGraph['clusters'] = [];
   const nodes: SwarmGraph['nodes'] = [];
   const edges: SwarmGraph['edges'] = [];
   let i = 0;
   while (i < n) {
-    const size = Math.min(n - i, 5 + Math.floor(rnd() * 8));
+    const size = Math.min(n - i, 5 + Math.floor(structure() * 8));
     const members = ids.slice(i, i + size);
     const zone = `zone-${clusters.length + 1}`;
     const head = members[0]!;
     clusters.push({ id: `c${clusters.length + 1}`, zone, head, members });
     for (const m of members) {
       // About one camera in six also sees the next zone (overlapping coverage, as placed cameras do).
-      const zones = rnd() < 0.16 && i + size < n ? [zone, `zone-${clusters.length + 1}`] : [zone];
-      nodes.push({ id: m, zones, status: m === head ? 'healthy' : statusOf(), cluster: `c${clusters.length}`, head: m === head, reputation: 0.5 + rnd() / 2, latencyMs: 5 + rnd() * 40, loss: rnd() * 0.05, lastSeen: 0 });
+      const zones = structure() < 0.16 && i + size < n ? [zone, `zone-${clusters.length + 1}`] : [zone];
+      nodes.push({ id: m, zones, status: m === head ? 'healthy' : statusOf(), cluster: `c${clusters.length}`, head: m === head, reputation: 0.5 + health() / 2, latencyMs: 5 + health() * 40, loss: health() * 0.05, lastSeen: 0 });
       if (m !== head) edges.push({ a: head, b: m, kind: 'member' });
     }
     i += size;
