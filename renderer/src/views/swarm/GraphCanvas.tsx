@@ -204,7 +204,16 @@ export function GraphCanvas({
         <li><span className="dot st-degraded" /> degraded</li>
         <li><span className="dot st-down" /> down</li>
         <li><span className="dot st-quarantined" /> quarantined ✕</li>
-        <li><span className="ring" /> reference camera of a zone group</li>
+        {graph?.mode === 'clustered' && (
+          <>
+            <li><span className="ring" /> reference camera of a zone group</li>
+            <li><span className="line line-group" /> in that camera's zone group</li>
+            <li><span className="line line-overlap" /> groups whose zones a common camera covers</li>
+          </>
+        )}
+        {graph?.mode === 'mesh' && (
+          <li><span className="line line-overlap" /> both cover a common zone</li>
+        )}
       </ul>
     </div>
   );
