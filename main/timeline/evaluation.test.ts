@@ -158,6 +158,11 @@ describe('prediction evaluation protocol (Schöller et al. CV evaluation)', () =
     expect(here.methods['learned-online']!.ade).toBeLessThan(here.methods.learned!.ade);
     const alone = evaluateScenes([{ name: 'here', rows: parseTrajectories(curving) }], { seed: 1, methods: ['cv', 'learned'], learned });
     expect(alone.scenes[0]!.methods.learned).toBeUndefined(); // nothing to train on but itself
+    // The in-sample diagnostic trains on the scene scored (so it has a figure alone) and says so.
+    const diag = evaluateScenes([{ name: 'here', rows: parseTrajectories(curving) }], { seed: 1, methods: ['cv', 'learned'], learned, inSample: true });
+    expect(diag.scenes[0]!.methods.learned!.ade).toBeLessThan(diag.scenes[0]!.methods.cv!.ade);
+    expect(diag.protocol).toMatch(/IN-SAMPLE DIAGNOSTIC/);
+    expect(r.protocol).not.toMatch(/IN-SAMPLE/);
   });
 
   it('reports malformed lines with their line numbers', () => {

@@ -19,7 +19,7 @@
 import { Imm, ModelSet, defaultModels, defaultSwitchMatrix, predictFutures, type MotionModel } from './imm';
 import { initialState, type Cov2 } from './kalman';
 import { gaussian, seededRandom, type Random } from './rng';
-import { LearnedPredictor, type LearnedPredictorOptions } from './learned-predictor';
+import { LearnedEnsemble, type AdaptivePredictor, type LearnedPredictorOptions } from './learned-predictor';
 import { HORIZON, OBSERVED, SitePredictor, type Example, type Mode, type Neighbour, type P, type Predictor } from './site-predictor';
 
 export interface Row {
@@ -353,7 +353,7 @@ export interface HistoryPoint {
  * causal: a pedestrian still walking is not learned from). Returns the overall scores and, per
  * part, ADE/FDE against CV with the amount of history learned from.
  */
-export function scoreLearnedOnline(ws: readonly Window[], base: LearnedPredictor, random: Random, parts = 4): Scores & { history: HistoryPoint[] } {
+export function scoreLearnedOnline(ws: readonly Window[], base: AdaptivePredictor, random: Random, parts = 4): Scores & { history: HistoryPoint[] } {
   const ordered = [...ws].sort((a, b) => a.startFrame - b.startFrame || a.frame - b.frame);
   const trackEnd = new Map<string, number>();
   for (const w of ws) trackEnd.set(w.id, Math.max(trackEnd.get(w.id) ?? -Infinity, w.endFrame));
@@ -418,6 +418,13 @@ export interface EvalOptions {
   learned?: Partial<LearnedPredictorOptions>;
   /** learned-online: parts the scene is cut into, adapting before each (default 4). */
   onlineParts?: number;
+  /** learned, learned-online: predictors trained from different seeds whose points are averaged (default 1). */
+  ensemble?: number;
+  /**
+   * DIAGNOSTIC ONLY, never a result: the learned parts are also trained on the scene they score
+   * (an upper bound of what the model and its inputs can fit on these scenes, not a prediction).
+   */
+  inSample?: boolean;
 }
 
 /**
@@ -447,13 +454,10 @@ export function evaluateScenes(scenes: readonly Scene[], opts: EvalOptions = { s
     let history: SceneReport['history'];
     let learnedHistory: SceneReport['learnedHistory'];
     const trainFull = fullExamples(train);
-    const others = [...(extra.length ? [extra] : []), ...wins.filter((_, j) => j !== i)];
-    let learned: LearnedPredictor | undefined;
-    const trainLearned = (): LearnedPredictor => {
-      if (!learned) {
-        learned = new LearnedPredictor(opts.learned);
-        learned.fit(others, seededRandom(opts.seed + 100 * i));
-      }
+    const others = [...(extra.length ? [extra] : []), ...wins.filter((_, j) => j !== i || opts.inSample === true)];
+    let learned: AdaptivePredictor | undefined;
+    const trainLearned = (): AdaptivePredictor => {
+      learned ??= LearnedEnsemble.fit(others, opts.ensemble ?? 1, seededRandom(opts.seed + 100 * i), opts.learned);
       return learned;
     };
     for (const m of methods) {
@@ -496,7 +500,8 @@ export function evaluateScenes(scenes: readonly Scene[], opts: EvalOptions = { s
     protocol:
       '8 observed / 12 predicted steps (0.4 s); per-pedestrian sliding windows of 20, step 1, truncated windows kept down to 10 with masked future ' +
       '(Schöller et al. CV evaluation); ADE/FDE of the most probable future; minADE/minFDE best-of-K; NLL in nats per future step; scenes averaged unweighted; ' +
-      'learned parts fitted leave-one-scene-out',
+      (opts.inSample ? 'IN-SAMPLE DIAGNOSTIC: learned parts also trained on the scene scored (an upper bound, not a result)' : 'learned parts fitted leave-one-scene-out') +
+      (opts.ensemble && opts.ensemble > 1 ? `; learned: mean of ${opts.ensemble} nets from different seeds` : ''),
     scenes: reports,
     average,
   };
