@@ -171,16 +171,12 @@ const camerasSetUp = (round: string): Promise<void> =>
     ),
   ).then(() => undefined);
 const cpu = { plain: { desktop: [] as number[], cameras: [] as number[] }, secure: { desktop: [] as number[], cameras: [] as number[] } };
-async function withCpu(kind: 'plain' | 'secure', fn: () => Promise<number>): Promise<number> {
+async function withCpu(kind: 'plain', fn: () => Promise<number>): Promise<number> {
   const d0 = process.cpuUsage();
   const c0 = await camerasCpu();
-  const setups = setupCpu.desktop.length;
   const t = await fn();
-  // For secure rounds the setup's own CPU (measured inside timeSecure) is reported apart.
-  const sd = setupCpu.desktop.length > setups ? setupCpu.desktop.at(-1)! : 0;
-  const sc = setupCpu.cameras.length > setups ? setupCpu.cameras.at(-1)! : 0;
-  cpu[kind].desktop.push(cpuOf(process.cpuUsage(d0)) - sd);
-  cpu[kind].cameras.push(((await camerasCpu()) - c0) / CLIENTS - sc);
+  cpu[kind].desktop.push(cpuOf(process.cpuUsage(d0)));
+  cpu[kind].cameras.push(((await camerasCpu()) - c0) / CLIENTS);
   return t;
 }
 
@@ -245,10 +241,25 @@ async function timeSecure(measureCpu = false): Promise<number> {
   // camera reports it is set up, so the critical path does not queue behind setup work.
   await camerasSetUp(st.setup.round!);
   if (TRACE) trace = { out: [], got: [] };
+  // CPU of the critical path: read when the result is stored, before the product starts setting
+  // up the next round (which it does right after, in the background).
+  const dc0 = process.cpuUsage();
+  const cc0 = measureCpu ? await camerasCpu() : 0;
+  let atResult: Promise<void> | undefined;
+  const off = bus.subscribe('federated.round', (e) => {
+    if (!measureCpu || atResult || (e.phase !== 'completed' && e.phase !== 'aborted')) return;
+    const desktop = cpuOf(process.cpuUsage(dc0));
+    atResult = camerasCpu().then((c) => {
+      cpu.secure.desktop.push(desktop);
+      cpu.secure.cameras.push((c - cc0) / CLIENTS);
+    });
+  });
   const t0 = performance.now();
   await call('federated.start', { rounds: 1 });
   await federated.idle();
   const t = (performance.now() - t0) / 1000;
+  off();
+  await atResult;
   if (trace) {
     trace.out.unshift({ at: t0, what: 'start' });
     trace.out.push({ at: t0 + t * 1000, what: 'stored' });
@@ -286,9 +297,9 @@ for (let i = 0; i < PAIRS; i++) {
   if (i % 2 === 0) {
     await quiet();
     plain.push(await withCpu('plain', timePlain));
-    secure.push(await withCpu('secure', () => timeSecure(true)));
+    secure.push(await timeSecure(true));
   } else {
-    secure.push(await withCpu('secure', () => timeSecure(true)));
+    secure.push(await timeSecure(true));
     await quiet();
     plain.push(await withCpu('plain', timePlain));
   }
