@@ -396,7 +396,7 @@ const result = {
   settled,
   accuracy_by_round: history.map(r4),
   notes:
-    `fl2 secure rounds (SecAgg+ ring, K = ${details.at(-1)?.graph?.k}, tk = ${details.at(-1)?.graph?.tk}, phase quorum ${Math.ceil((2 * CLIENTS) / 3)}) through the embedded broker, swarm verification (batched, one replay-state write per drain as in the app) and the federated service; ` +
+    `fl2 secure rounds (SecAgg+ ring, K = ${details.at(-1)?.graph?.k}, tk = ${details.at(-1)?.graph?.tk}, phase quorum ${Math.ceil((2 * CLIENTS) / 3)}) through the embedded broker, swarm verification (batched, one replay-state write per drain as in the app; fl-only batches committed at once, without the 10 ms group-commit spacing, as in the app) and the federated service; ` +
     `the setup (keys, share boxes, each camera's mask) runs ahead of a round in the product (right after the previous result), so the ratio is the critical path (go → masked → unmask → result, timed from federated.start to the stored result) over plain; ratio_total adds the setup; ` +
     `plain = every camera sends its trained parameters in the clear in the same signed envelope v2 kind "fl" on the same topic, verified by the same swarm path (signature, replay window and its database write) before the desktop averages them (before fl2 the plain baseline bypassed the swarm: its own MQTT topic, a bare signature check, no replay state), same broker, processes and training (${TRAIN.epochs} local epochs, lr ${TRAIN.lr}, batch ${TRAIN.batchSize}); ` +
     `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios; ` +
