@@ -156,6 +156,48 @@ describe('federated service (the desktop as the aggregation server)', () => {
     await svc.close();
   });
 
+  it('a set-up round whose setupTtl runs out unused is discarded and set up again; one that expired is never started', async () => {
+    let t = 10_000;
+    const timers: { at: number; fn: () => void }[] = [];
+    const clock = {
+      now: () => t,
+      after(ms: number, fn: () => void) {
+        const timer = { at: t + ms, fn };
+        timers.push(timer);
+        return () => {
+          const i = timers.indexOf(timer);
+          if (i >= 0) timers.splice(i, 1);
+        };
+      },
+    };
+    const advance = (ms: number): void => {
+      t += ms;
+      for (const due of timers.filter((x) => x.at <= t)) {
+        timers.splice(timers.indexOf(due), 1);
+        due.fn();
+      }
+    };
+    const { svc, call, published } = setup({ clock, setupTtl: 20_000 });
+    await call('federated.config.set', { clientsPerRound: 6 });
+    await svc.prepare();
+    const first = (await call('federated.status', {})).setup;
+    expect(first).toMatchObject({ state: 'ready', goBy: 10_000 + 20_000 - 5_000 });
+    // The ttl passes unused: discarded (result ok:false to the cameras) and set up again.
+    advance(15_001);
+    await svc.prepare();
+    const second = (await call('federated.status', {})).setup;
+    expect(second.state).toBe('ready');
+    expect(second.round).not.toBe(first.round);
+    expect(JSON.parse(published.find((p) => p.topic === `omnisight/desktop/fl/${first.round}/result`)!.payload)).toMatchObject({ ok: false, reason: expect.stringMatching(/setup time ran out/) });
+    // A start runs the fresh one: no announce between start and its go.
+    const before = published.length;
+    await call('federated.start', { rounds: 1 });
+    await svc.idle();
+    expect(published[before]!.topic).toBe(`omnisight/desktop/fl/${second.round}/go`);
+    expect((await call('federated.rounds', {})).rounds[0]).toMatchObject({ status: 'completed', detail: { id: second.round } });
+    await svc.close();
+  });
+
   it('records a round that failed closed, with the phase and who answered, and audits it', async () => {
     const silent = Object.fromEntries(SERIALS.slice(0, 3).map((s) => [s, 'advertise' as SilentAfter]));
     const { svc, call, audits } = setup({ silent });
