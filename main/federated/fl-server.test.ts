@@ -204,6 +204,24 @@ describe('fl2 aggregation server', () => {
     expect(JSON.parse(h.published.at(-1)!.payload)).toMatchObject({ ok: false });
   });
 
+  it('fails closed before unmasking when the dropouts split the survivors into groups on the ring (each group’s sum would show)', async () => {
+    const cams = serials(9);
+    const seed = Buffer.alloc(32, 11);
+    const order = ringOrder(seed, cams);
+    // K = 2: a plain ring. Two cameras four apart drop after sending their shares: two arcs remain.
+    const h = harness(cams, { seed, silent: { [order[0]!]: 'shares', [order[4]!]: 'shares' } });
+    const r = await h.server.run({ ...h.spec('split-1'), k: 2 });
+    expect(r).toMatchObject({ ok: false, failedAt: 'masked', sum: null });
+    expect(r.masked).toHaveLength(7);
+    expect(r.reason).toMatch(/split the others into groups/);
+    expect(h.published.some((p) => p.topic.endsWith('/unmask'))).toBe(false);
+    // One dropout leaves one arc: the round completes with the exact sum.
+    const h2 = harness(cams, { seed, silent: { [order[0]!]: 'shares' } });
+    const r2 = await h2.server.run({ ...h2.spec('split-2'), k: 2 });
+    expect(r2.ok).toBe(true);
+    expect(Array.from(r2.sum!)).toEqual(sumOf(r2.masked.map((c) => h2.clients.get(c)!.lastQ()!)));
+  });
+
   it('a set-up round whose setupTtl passed is not started: result ok:false, nothing else goes out', async () => {
     const cams = serials(6);
     const h = harness(cams);

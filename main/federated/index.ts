@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   federatedConfig,
   federatedConfigDefaults,
+  federatedConfigKeys,
   federatedConfigSchema,
   type FederatedConfig,
   type FederatedPrivacy,
@@ -112,7 +113,9 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
   const loadConfig = (): FederatedConfig => {
     const stored = sql.config();
     if (stored !== undefined) {
-      const parsed = jsonText(z.looseObject({})).pipe(z.transform((v) => ({ ...federatedConfigDefaults, ...v }))).pipe(federatedConfigSchema).safeParse(stored);
+      // Settings from before fl2 (aggregation mode, masking graph, DP) did nothing on the wire: dropped.
+      const known = (v: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(v).filter(([k]) => (federatedConfigKeys as string[]).includes(k)));
+      const parsed = jsonText(z.looseObject({})).pipe(z.transform((v) => ({ ...federatedConfigDefaults, ...known(v) }))).pipe(federatedConfigSchema).safeParse(stored);
       if (parsed.success) return parsed.data;
       log.warn({ why: parsed.error.issues[0]?.message }, 'stored federated configuration is invalid; using the defaults');
     }
@@ -163,10 +166,10 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
   const privacy = (): FederatedPrivacy => ({
     enabled: false,
     epsilon: null,
-    delta: config.dpDelta,
+    delta: 0,
     level: 'off',
     perCamera: true,
-    accountant: 'none: fl1 adds no differential-privacy noise, so no ε is claimed',
+    accountant: 'none: fl2 adds no differential-privacy noise, so no ε is claimed',
     note:
       'Protected: each camera’s update. The desktop receives only masked vectors and learns the sum of at least ⌈2n/3⌉ cameras’ updates (secure aggregation); ' +
       'the detections and labels a camera trains on never leave it. Not protected: the sum itself, and through it the new model (no noise is added), so no ε holds.',
@@ -189,7 +192,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
   let stopRequested = false;
   let remaining = 0;
 
-  const store = (round: number, r: RoundReport, fromVersion: number, nextVersion: number, cfg: FederatedConfig): number | null => {
+  const store = (round: number, r: RoundReport, fromVersion: number, nextVersion: number): number | null => {
     const detail: FederatedRoundDetail = {
       id: r.round, threshold: r.threshold, advertised: r.advertised, declined: r.declined, shared: r.shared, masked: r.masked,
       unmasked: r.unmasked, failedAt: r.failedAt, refused: r.refused.slice(0, 50), phaseMs: r.phaseMs, fromVersion,
@@ -199,7 +202,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     sql.transaction(() => {
       sql.insertRound({
         round, lineage, startedAt: r.startedAt, finishedAt: r.finishedAt, status: r.ok ? 'completed' : 'aborted', aggregation: 'secure', algorithm: 'fedavg',
-        selected: r.selected, participants: r.masked, dropped: r.dropped, accuracy: null, loss: null, delta: cfg.dpDelta, sigma: null, reason: r.reason, detail,
+        selected: r.selected, participants: r.masked, dropped: r.dropped, accuracy: null, loss: null, delta: 0, sigma: null, reason: r.reason, detail,
       });
       if (r.ok && r.params) {
         const bytes = float32ToBytes(r.params);
@@ -207,7 +210,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
         sql.insertBlob(hash, bytes, r.finishedAt);
         version = sql.insertModel({
           version: nextVersion, lineage, round, createdAt: r.finishedAt, aggregation: 'secure', algorithm: 'fedavg', participants: r.masked,
-          accuracy: null, loss: null, epsilon: null, delta: cfg.dpDelta, hash, classes: 1, features: HEAD_FEATURES, paramCount: HEAD_PARAMS, name: HEAD_NAME,
+          accuracy: null, loss: null, epsilon: null, delta: 0, hash, classes: 1, features: HEAD_FEATURES, paramCount: HEAD_PARAMS, name: HEAD_NAME,
         });
         sql.setModelVersion(round, version);
       }
@@ -278,7 +281,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       if (!out.ok) {
         setupStatus = { ...setupStatus, state: 'failed', reason: out.report.reason };
         log.info({ round, id: spec.round, failedAt: out.report.failedAt }, 'federated setup failed');
-        return Object.assign(out.report, { storeAs: { round, from, nextVersion, cfg } });
+        return Object.assign(out.report, { storeAs: { round, from, nextVersion } });
       }
       const held = out.round;
       const p: Prepared = { round, held, from, nextVersion, lineage, train: trainKey(cfg), cancelExpiry: () => undefined };
@@ -322,8 +325,8 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       if (!r) throw new Error('a round could not be set up: the broker is not connected or fewer than 3 cameras are online');
       if (!('held' in r)) {
         // The user asked for this round: its failed setup is recorded like any failed round.
-        const s = (r as RoundReport & { storeAs: { round: number; from: { version: number }; nextVersion: number; cfg: FederatedConfig } }).storeAs;
-        finishRound(s.round, r, s.from.version, s.nextVersion, s.cfg);
+        const s = (r as RoundReport & { storeAs: { round: number; from: { version: number }; nextVersion: number } }).storeAs;
+        finishRound(s.round, r, s.from.version, s.nextVersion);
         return;
       }
       p = r;
@@ -338,13 +341,13 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       const phase = roundPhase(g.phase);
       if (phase) event(phase, g.report, `${g.phase}: ${g.phase === 'go' ? g.report.shared.length : g.phase === 'masked' ? g.report.masked.length : g.report.unmasked.length} cameras`);
     });
-    finishRound(round, report, p.from.version, p.nextVersion, config);
+    finishRound(round, report, p.from.version, p.nextVersion);
     // Set the next round up right away, so that it too runs only its critical path.
     if (!closed) void setUpOne().then(keep);
   };
 
-  const finishRound = (round: number, report: RoundReport, fromVersion: number, nextVersion: number, cfg: FederatedConfig): void => {
-    const version = store(round, report, fromVersion, nextVersion, cfg);
+  const finishRound = (round: number, report: RoundReport, fromVersion: number, nextVersion: number): void => {
+    const version = store(round, report, fromVersion, nextVersion);
     log.info({ round, id: report.round, ok: report.ok, selected: report.selected.length, masked: report.masked.length, dropped: report.dropped, version, setupMs: report.setupMs, roundMs: report.roundMs }, 'federated round finished');
     bus.publish('federated.round', {
       round, phase: report.ok ? 'completed' : 'aborted', selected: report.selected.length, participants: report.masked.length, dropped: report.dropped.length,
@@ -379,16 +382,6 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     }
   };
 
-  const refuseUnsupported = (c: FederatedConfig): void => {
-    if (c.aggregation !== 'secure')
-      throw new AppError(
-        'invalid_input',
-        `Rounds with the cameras use secure aggregation only (fl1): the desktop never receives a single camera’s update, which ${c.aggregation} aggregation would need. Choose secure aggregation.`,
-      );
-    if (c.dpEnabled)
-      throw new AppError('invalid_input', 'Differential privacy is not part of fl1 yet (the cameras add no noise), so no ε could be honoured. Turn differential privacy off to run rounds.');
-  };
-
   const status = (): MethodOutput<'federated.status'> => ({
     running: loop !== undefined,
     remaining,
@@ -408,7 +401,6 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     'federated.config.get': () => config,
     'federated.config.set': (patch) => {
       const next = federatedConfig({ ...config, ...patch });
-      refuseUnsupported(next);
       sql.saveConfig(JSON.stringify(next), now());
       config = next;
       if (prepared && stale(prepared)) discardPrepared(stale(prepared)!);
@@ -421,7 +413,6 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       const cams = deps.cameras();
       const online = onlineCount(cams);
       if (online < 3) throw new AppError('unavailable', `Federated learning needs at least 3 online cameras; ${online} of ${cams.length} are online. Bring cameras back online, then start again.`);
-      refuseUnsupported(config);
       stopRequested = false;
       // A set-up round made with other settings or another model is not used (runOne discards it).
       const fromRound = lastRound() + 1;
