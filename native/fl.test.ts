@@ -850,7 +850,7 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
     expect(id.model.samples.labelled).toBe(5000);
   }, 30_000);
 
-  it('holds a set-up round only until go: a new announce discards it (selected or not), and one whose setupTtl passed is forgotten', async () => {
+  it('holds a set-up round only until go: a new announce discards it (selected or not), one whose setupTtl passed is forgotten; an unmask that leaves out a masking peer is refused', async () => {
     const live = serials.slice(0, 3);
     const since = received.length;
     const phaseOf = (round: string, phase: string): string[] =>
@@ -894,5 +894,13 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
     expect(phaseOf('r5-held', 'masked')).toEqual([]);
     expect(phaseOf('r6-stale', 'masked')).toEqual([]);
     expect(phaseOf('r5-next', 'decline')).toEqual([live[0]]);
+    // An unmask request that leaves out a peer a camera masked with (neither survivor nor dropped)
+    // would leave its mask in the sum: refused (docs/protocol.md, step 9).
+    await setUp('r7-partial', 600000);
+    await server!.publishAsync('omnisight/desktop/fl/r7-partial/go', JSON.stringify({ round: 'r7-partial' }), { qos: 1 });
+    await until('r7 masked', () => (phaseOf('r7-partial', 'masked').length === 3 ? true : undefined));
+    await server!.publishAsync('omnisight/desktop/fl/r7-partial/unmask', JSON.stringify({ round: 'r7-partial', survivors: [live[0], live[1]], dropped: [] }), { qos: 1 });
+    for (const c of cams.slice(0, 2)) await until(`${c.serial} refusing the partial unmask`, () => (c.err.includes('fl2 round r7-partial: unmask leaves out a peer this camera masked with') ? true : undefined));
+    expect(phaseOf('r7-partial', 'unmask')).toEqual([]);
   }, 60_000);
 });
