@@ -467,6 +467,32 @@ export function createFlServer(deps: {
         // 8–9. unmask
         const isDropped = new Set(report.dropped);
         publish(topics.unmask(spec.round), { round: spec.round, survivors: report.masked, dropped: report.dropped });
+        // Each accepted answer's shares as field elements, by holder then owner (converted once, as they arrive).
+        const fieldShares = new Map<string, { self: Map<string, bigint>; key: Map<string, bigint> }>();
+        // While the answers come in, the Lagrange weights for the holder sets expected if every
+        // survivor answers are computed in slices between messages: on the ring every camera's
+        // secret has its own holder set, and computing 100 sets after the last answer was most of
+        // the time from that answer to the result.
+        const weights = new Map<string, bigint[]>();
+        /** The first tk holders of owner's secret among `alive`: itself (for b) and its ring neighbours, in ring-set order. */
+        const holdersOf = (owner: string, pick: 'self' | 'key', alive: ReadonlySet<string>): string[] => {
+          const out: string[] = [];
+          for (const h of pick === 'self' ? [owner, ...graph.get(owner)!] : graph.get(owner)!) {
+            if (alive.has(h)) out.push(h);
+            if (out.length === tk) break;
+          }
+          return out;
+        };
+        const xsKey = (holders: readonly string[]): string => holders.map((h) => bySerial.get(h)!.index).join(',');
+        const expected = [...u3.map((p) => holdersOf(p.serial, 'self', inU3)), ...dropped.map((p) => holdersOf(p.serial, 'key', inU3))].filter((h) => h.length === tk);
+        let precompute: (() => void) | undefined = () => {
+          for (let i = 0; i < 8 && expected.length; i++) {
+            const k = xsKey(expected.pop()!);
+            if (!weights.has(k)) weights.set(k, lagrangeAtZero(k.split(',').map(Number)));
+          }
+          if (expected.length && precompute) setImmediate(precompute);
+        };
+        setImmediate(precompute);
         const unmaskMsgs = await collect('unmask', inU3, spec.deadlines.unmask, (serial, b) => {
           if (b.phase !== 'unmask') return 'not an unmask message';
           const near = graph.get(serial)!;
@@ -477,9 +503,17 @@ export function createFlServer(deps: {
           for (const s of self) if (!inU3.has(s)) return `selfShares may only name survivors (${s} is not one)`;
           for (const s of key) if (!isDropped.has(s)) return `keyShares may only name dropped cameras (${s} did not drop)`;
           for (const s of [...self, ...key]) if (s !== serial && !near.has(s)) return `${s} is not a neighbour of ${serial} on the ring: it holds none of its shares`;
-          for (const s of [...b.selfShares, ...b.keyShares]) if (bytesToField(s.y) >= FIELD_PRIME) return 'a share is not below p';
+          const f = { self: new Map<string, bigint>(), key: new Map<string, bigint>() };
+          for (const [list, into] of [[b.selfShares, f.self], [b.keyShares, f.key]] as const)
+            for (const e of list) {
+              const y = bytesToField(e.y);
+              if (y >= FIELD_PRIME) return 'a share is not below p';
+              into.set(e.of, y);
+            }
+          fieldShares.set(serial, f);
           return null;
         });
+        precompute = undefined;
         endPhase('unmask');
         report.unmasked = u3.filter((p) => unmaskMsgs.has(p.serial)).map((p) => p.serial);
         progress('unmask');
@@ -487,25 +521,23 @@ export function createFlServer(deps: {
 
         // Rebuild every secret first: a missing share fails the round before any unmasking work.
         const answered = new Set(report.unmasked);
-        const sharesOf = (pick: 'selfShares' | 'keyShares'): Map<string, Map<string, Buffer>> =>
-          new Map(
-            report.unmasked.map((holder) => {
-              const m = unmaskMsgs.get(holder)!;
-              return [holder, new Map(m.phase === 'unmask' ? m[pick].map((e) => [e.of, e.y] as const) : [])];
-            }),
-          );
-        const byPick = { selfShares: sharesOf('selfShares'), keyShares: sharesOf('keyShares') };
-        // Lagrange weights per holder set: neighbourhoods differ, but a full graph shares one set.
-        const weights = new Map<string, bigint[]>();
-        const rebuild = (owner: Peer, pick: 'selfShares' | 'keyShares'): bigint => {
+        const rebuild = (owner: Peer, pick: 'self' | 'key'): bigint => {
           const shares: Share[] = [];
-          // The holders of owner's shares: its neighbours, and (for b) itself.
-          for (const holder of [owner.serial, ...graph.get(owner.serial)!]) {
-            if (!answered.has(holder)) continue;
-            const y = byPick[pick].get(holder)!.get(owner.serial);
-            if (y) shares.push({ x: bySerial.get(holder)!.index, y: bytesToField(y) });
-            if (shares.length === tk) break;
+          const holders: string[] = [];
+          for (const holder of holdersOf(owner.serial, pick, answered)) {
+            const y = fieldShares.get(holder)![pick].get(owner.serial);
+            if (y === undefined) continue;
+            shares.push({ x: bySerial.get(holder)!.index, y });
+            holders.push(holder);
           }
+          // A holder that answered without this share: look further along the ring.
+          if (shares.length < tk)
+            for (const holder of pick === 'self' ? [owner.serial, ...graph.get(owner.serial)!] : graph.get(owner.serial)!) {
+              if (shares.length === tk) break;
+              if (!answered.has(holder) || holders.includes(holder)) continue;
+              const y = fieldShares.get(holder)![pick].get(owner.serial);
+              if (y !== undefined) shares.push({ x: bySerial.get(holder)!.index, y });
+            }
           if (shares.length < tk)
             throw new RoundFailed(
               'unmask',
@@ -516,9 +548,9 @@ export function createFlServer(deps: {
           if (!w) weights.set(key, (w = lagrangeAtZero(shares.map((x) => x.x))));
           return combine(shares, w);
         };
-        const selfSeeds = u3.map((p) => fieldToBytes(rebuild(p, 'selfShares')));
+        const selfSeeds = u3.map((p) => fieldToBytes(rebuild(p, 'self')));
         const droppedKeys = dropped.map((p) => {
-          const raw = fieldToBytes(rebuild(p, 'keyShares'));
+          const raw = fieldToBytes(rebuild(p, 'key'));
           const priv = x25519PrivateKey(raw);
           // The rebuilt s must be the one whose public key the camera advertised; otherwise a share
           // was wrong and the sum would be garbage.
