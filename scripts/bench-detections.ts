@@ -1,6 +1,7 @@
 // npm run bench:detections — camera detections through the desktop's whole path, at fleet scale:
 // 1,000 cameras × 10 Hz by default (BENCH_CAMERAS, BENCH_RATE_HZ, BENCH_SECONDS, BENCH_WORKERS,
-// BENCH_BROKERS = "mosquitto,embedded", BENCH_SWEEP = "2000,4000,..." reports/s to find the ceiling).
+// BENCH_BROKERS = "mosquitto,embedded", BENCH_SWEEP = "2000,4000,..." reports/s to find the ceiling,
+// BENCH_ENVELOPE = "v3" (default) or "v2": every report Ed25519-signed, for comparison).
 // Writes bench-results/detections.json: one run per broker,
 // Debian's mosquitto first (the product's answer to a large fleet: Settings → MQTT → external), then
 // the embedded aedes broker, which shares the desktop's event loop.
@@ -12,10 +13,13 @@
 // Ed25519, one per core) → the swarm's stateful checks (recorded key, clock, replay window in
 // SQLite, one transaction per commit, before acting) → fusion (f+1 per zone, events persisted) →
 // the timeline (tracking on the ground plane, through linkVerifiedTimeline). The publishers run in a
-// child process, one MQTT connection and one Ed25519 key per camera, signing envelope v2 exactly as
-// docs/protocol.md describes (built here from the document, not from the simulator's code); they
-// sign every message before the run (so their CPU does not compete while publishing) with `sent` =
-// the time it is due, and report the time each one was actually published.
+// child process, one MQTT connection and one Ed25519 key per camera, speaking envelope v3 exactly as
+// docs/protocol.md describes (built here from the document, not from the simulator's or the
+// coordinator's code): each camera receives the desktop's retained session key, opens a session
+// (ephemeral X25519, HKDF), announces it in a signed v2 `session` message (again every 30 s), then
+// sends its detections as v3 with HMAC-SHA256. They build every message before the run (so their
+// CPU does not compete while publishing) with `sent` = the time it is due, and report the time each
+// one was actually published.
 //
 // Latency = the moment the swarm hands the verified, fused report to the timeline − the moment the
 // publisher published it (both this machine's clock, high resolution). Share handled = reports that
@@ -40,7 +44,7 @@ import { silentLogger } from '../main/kernel/logger';
 import { mulberry32 } from '../main/kernel/random';
 import { createMqttService } from '../main/mqtt';
 import { openDatabase } from '../main/store';
-import { createSwarmService, createVerifyPool, type ZoneConfig } from '../main/swarm';
+import { createSwarmService, createVerifyPool, loadDesktopSessionKey, SESSION_KEY_TOPIC, type ZoneConfig } from '../main/swarm';
 import { linkSwarm } from '../main/app/wiring-swarm';
 import { linkVerifiedTimeline } from '../main/app/wiring-glue';
 import { createTimelineService } from '../main/timeline';
@@ -50,6 +54,7 @@ const RATE_HZ = Number(process.env.BENCH_RATE_HZ ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** As the app does (main/app/app.ts): one verification worker per core. */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.max(1, Math.min(4, os.availableParallelism())));
+const ENVELOPE = process.env.BENCH_ENVELOPE === 'v2' ? 'v2' : 'v3';
 const BROKERS = (process.env.BENCH_BROKERS ?? 'mosquitto,embedded').split(',').map((b) => b.trim()) as ('mosquitto' | 'embedded')[];
 /** Connections, JIT and the broker's first subscriptions settle here; not measured. */
 const WARMUP_S = 2;
@@ -58,6 +63,10 @@ const ZONE_M = 10;
 const CLASSES = ['Human', 'Car', 'Truck', 'Bus', 'Bike', 'Animal', 'Other'] as const;
 const root = path.resolve(__dirname, '..');
 const nowHr = (): number => performance.timeOrigin + performance.now();
+/** docs/protocol.md: a camera announces its session again this often. */
+const SESSION_REPEAT_MS = 30_000;
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
 
 type CamKey = { serial: string; zone: number; publicKey: string; keyId: string };
 type ToParent =
@@ -99,23 +108,65 @@ async function publishers(port: number, CAMERAS: number): Promise<void> {
     const keyId = crypto.createHash('sha256').update(raw).digest('hex').slice(0, 16);
     return { serial: `B8A44F${(0x100000 + i).toString(16).toUpperCase().padStart(6, '0')}`, zone: Math.floor(i / PER_ZONE), privateKey, publicKey: raw.toString('base64'), keyId, seq: 0 };
   });
+  const registered = new Promise<void>((r) => process.once('message', () => r()));
   await send({ type: 'keys', cameras: cams.map((c) => ({ serial: c.serial, zone: c.zone, publicKey: c.publicKey, keyId: c.keyId })) });
+  await registered; // the desktop has the keys: the session announcements below are not refused as unknown cameras
   const clients = await Promise.all(cams.map((c) => mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `bench-${c.serial}`, clean: true, reconnectPeriod: 0 })));
+  const sign = (c: (typeof cams)[number], seq: number, sent: number, kind: string, body: string): string => {
+    const input = ['omnisight.v2', c.serial, String(epoch), String(seq), String(sent), kind, c.keyId, body].join('\n');
+    const sig = crypto.sign(null, Buffer.from(input, 'utf8'), c.privateKey).toString('base64');
+    return JSON.stringify({ v: 2, camera: c.serial, epoch, seq, sent, kind, key: c.keyId, body, sig });
+  };
 
-  // Every message of the run, signed up front, in the order it is due. `sent` is signed, so the
-  // start must be known first: far enough ahead for the signing (timed on a sample) to finish.
-  const sample = Date.now();
-  for (let k = 0; k < 200; k++) crypto.sign(null, Buffer.alloc(600, k), cams[0]!.privateKey);
-  const perSign = (Date.now() - sample) / 200;
+  // Envelope v3: every camera subscribes to the desktop's retained key, opens session 1 on receipt
+  // and announces it (signed v2, QoS 1) before the run.
+  const sessions = await Promise.all(
+    cams.map(
+      (c, i) =>
+        new Promise<{ k: Buffer; body: string }>((resolve, reject) => {
+          const cl = clients[i]!;
+          cl.once('message', (_topic, payload) => {
+            try {
+              const d = JSON.parse(payload.toString()) as { v: number; key: string; id: string };
+              const eSk = crypto.createPrivateKey({ key: Buffer.concat([X25519_PKCS8, crypto.randomBytes(32)]), format: 'der', type: 'pkcs8' });
+              const ePk = crypto.createPublicKey(eSk).export({ format: 'der', type: 'spki' }).subarray(-32);
+              const shared = crypto.diffieHellman({ privateKey: eSk, publicKey: crypto.createPublicKey({ key: Buffer.concat([X25519_SPKI, Buffer.from(d.key, 'base64')]), format: 'der', type: 'spki' }) });
+              const k = Buffer.from(crypto.hkdfSync('sha256', shared, `${c.serial}\n${epoch}\n1`, 'omnisight.v3.session', 32));
+              const body = JSON.stringify({ session: 1, desktopKey: d.id, ephemeral: ePk.toString('base64') });
+              c.seq += 1;
+              cl.publish(`axis/${c.serial}/omnisight/session`, sign(c, c.seq, Date.now(), 'session', body), { qos: 1 }, (err) => (err ? reject(err) : resolve({ k, body })));
+            } catch (err) {
+              reject(err as Error);
+            }
+          });
+          cl.subscribe('omnisight/desktop/session-key', { qos: 1 });
+        }),
+    ),
+  );
+
+  // Every message of the run, built (MAC'd) up front, in the order it is due. `sent` is under the
+  // MAC, so the start must be known first: far enough ahead for the building (timed on a sample) to finish.
+  const sample = performance.now();
+  for (let k = 0; k < 500; k++)
+    if (ENVELOPE === 'v2') crypto.sign(null, Buffer.alloc(600, k), cams[0]!.privateKey);
+    else crypto.createHmac('sha256', sessions[0]!.k).update(Buffer.alloc(600, k)).digest('base64');
+  const perSign = (performance.now() - sample) / 500 + 0.02; // + JSON and packet building
   const total = CAMERAS * RATE_HZ * (WARMUP_S + SECONDS);
   // Generous: on a busy machine the sample underestimates, and a plan that starts before its
   // signing is done publishes everything late (the run's publisher_lag then says so).
   const start = Date.now() + Math.ceil(total * perSign * 3) + 2000;
   const period = 1000 / RATE_HZ;
-  const plan: { due: number; cam: number; packet: Buffer }[] = [];
+  const plan: { due: number; cam: number; packet: Buffer; report: boolean }[] = [];
   for (const [i, c] of cams.entries()) {
+    let nextAnnounce = start + SESSION_REPEAT_MS;
     for (let due = start + (i * period) / CAMERAS; due < start + (WARMUP_S + SECONDS) * 1000; due += period) {
       const t = Math.round(due);
+      if (t >= nextAnnounce) {
+        // The same session announced again (same S and e_pk, new seq), signed: a desktop that missed it recovers.
+        nextAnnounce += SESSION_REPEAT_MS;
+        c.seq += 1;
+        plan.push({ due: t, cam: i, packet: publishPacket(`axis/${c.serial}/omnisight/session`, sign(c, c.seq, t, 'session', sessions[i]!.body)), report: false });
+      }
       const since = t - start;
       const k = Math.floor(since / 1000);
       // The zone's object is visible for the first 300 ms of each second (offset per zone).
@@ -131,10 +182,14 @@ async function publishers(port: number, CAMERAS: number): Promise<void> {
         stats: { inference_ms: 17.9, fps_camera: RATE_HZ, fps_processed: RATE_HZ, fps_skipped: 0, width: 640, height: 360 },
       });
       c.seq += 1;
-      const input = ['omnisight.v2', c.serial, String(epoch), String(c.seq), String(t), 'detections', c.keyId, body].join('\n');
-      const sig = crypto.sign(null, Buffer.from(input, 'utf8'), c.privateKey).toString('base64');
-      const payload = JSON.stringify({ v: 2, camera: c.serial, epoch, seq: c.seq, sent: t, kind: 'detections', key: c.keyId, body, sig });
-      plan.push({ due: t, cam: i, packet: publishPacket(`axis/${c.serial}/omnisight/detections`, payload) });
+      if (ENVELOPE === 'v2') {
+        plan.push({ due: t, cam: i, packet: publishPacket(`axis/${c.serial}/omnisight/detections`, sign(c, c.seq, t, 'detections', body)), report: true });
+        continue;
+      }
+      const input = ['omnisight.v3', c.serial, String(epoch), String(c.seq), String(t), 'detections', c.keyId, '1', body].join('\n');
+      const mac = crypto.createHmac('sha256', sessions[i]!.k).update(input, 'utf8').digest('base64');
+      const payload = JSON.stringify({ v: 3, camera: c.serial, epoch, seq: c.seq, sent: t, kind: 'detections', key: c.keyId, session: 1, body, mac });
+      plan.push({ due: t, cam: i, packet: publishPacket(`axis/${c.serial}/omnisight/detections`, payload), report: true });
     }
   }
   plan.sort((a, b) => a.due - b.due);
@@ -151,7 +206,7 @@ async function publishers(port: number, CAMERAS: number): Promise<void> {
         const m = plan[next++]!;
         // The PUBLISH packet was encoded with the signature: at its due time only the write is left.
         (clients[m.cam]!.stream as net.Socket).write(m.packet);
-        published.push([cams[m.cam]!.serial, m.due, nowHr()]);
+        if (m.report) published.push([cams[m.cam]!.serial, m.due, nowHr()]);
       }
       if (next >= plan.length) return resolve();
       setTimeout(tick, Math.max(0, Math.min(5, plan[next]!.due - Date.now())));
@@ -213,7 +268,9 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
   const { db } = openDatabase({ dir });
   const bus = createEventBus();
   const audit = createAuditLog({ db, bus, now: Date.now });
-  const swarm = createSwarmService({ db, bus, log, now: Date.now, audit });
+  const store = new Map<string, string>();
+  const sessionKey = loadDesktopSessionKey({ get: (n) => store.get(n), set: (n, v) => void store.set(n, v) });
+  const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, sessionKey });
   const timeline = createTimelineService({ db, bus, log, now: Date.now, random: mulberry32(1) });
   const mosq = broker === 'mosquitto' ? await startMosquitto(dir) : undefined;
   const service = createMqttService({
@@ -221,6 +278,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
     secrets: { protection: 'os', get: () => undefined, set: () => undefined, delete: () => undefined } as never,
     log,
   });
+  service.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
   await service.start();
   const pool = createVerifyPool({ size: WORKERS, entry: path.join(root, 'main/swarm/verify-worker.ts') });
 
@@ -237,7 +295,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
   };
   swarm.ingestChecked = timed(swarm.ingestChecked.bind(swarm), (ms) => ((stageMs.swarm += ms), stageMs.commits++));
   swarm.ingestBatch = timed(swarm.ingestBatch.bind(swarm), (ms) => ((stageMs.swarm += ms), stageMs.commits++));
-  timeline.ingest = timed(timeline.ingest.bind(timeline), (ms) => (stageMs.timeline += ms));
+  timeline.ingestBatch = timed(timeline.ingestBatch.bind(timeline), (ms) => (stageMs.timeline += ms));
 
   // The fleet as the link sees it: the registry (serial, recorded key) and the subscriber.
   // Each camera's id is made from its serial here, but unlike it (the app never relies on them being equal).
@@ -295,6 +353,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
           }
           swarm.setZoneConfig(zones, 'user'); // the link re-registers every camera (key, coverage) and gives the workers the keys
           link.sync();
+          child.send('registered');
         } else if (m.type === 'ready') {
           start = m.start;
           readyAhead = m.start - Date.now();
@@ -350,6 +409,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
     const measuredS = (endPublish - measureFrom) / 1000;
     return {
       broker: broker === 'mosquitto' ? 'mosquitto (external, Debian)' : 'embedded aedes',
+      envelope: ENVELOPE,
       cameras: CAMERAS,
       rate_hz: RATE_HZ,
       seconds: SECONDS,

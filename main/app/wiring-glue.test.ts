@@ -29,10 +29,12 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glue-'))) {
   const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit, zones: [zone], every: () => () => {} });
   for (const id of cams) swarm.registerCamera({ serial: id, keyId: simKey(id).keyId, publicKey: simKey(id).publicKey, coverage: { zones: ['gate'], toGround: (b) => ({ x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 }) } });
   const ingested: { camera: CameraId; ts: number; cls: string[] }[] = [];
+  const batches: number[] = [];
   const timeline = {
-    ingest: (camera: CameraId, ts: number, obs: readonly { class: { type: string } }[]) => {
-      ingested.push({ camera, ts, cls: obs.map((o) => o.class.type) });
-      return { accepted: true, tracks: 0 };
+    ingestBatch: (frames: readonly { cameraId: CameraId; frameTimestamp: number; observations: readonly { class: { type: string } }[] }[]) => {
+      batches.push(frames.length);
+      for (const f of frames) ingested.push({ camera: f.cameraId, ts: f.frameTimestamp, cls: f.observations.map((o) => o.class.type) });
+      return { accepted: frames.length, tracks: 0 };
     },
   };
   // The fleet's serial → camera id (ids unlike the serials, so a mix-up shows).
@@ -53,7 +55,7 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glue-'))) {
   };
   const call = (name: keyof typeof swarm.handlers, input: unknown): unknown => swarm.handlers[name]!(input as never, { transport: 'internal', peer: 'test' });
   return {
-    swarm, bus, ingested, quarantine, registered, send, call, dir,
+    swarm, bus, ingested, batches, quarantine, registered, send, call, dir,
     advance: (ms: number) => (clock += ms),
     close: () => {
       offTimeline();
@@ -124,6 +126,23 @@ describe('verified detections → timeline', () => {
     expect(s.ingested.map((i) => i.camera)).toEqual([idOf(1)]);
     s.close();
     expect(s.ingested).toHaveLength(1);
+  });
+
+  it('hands a verified batch to the timeline in one call, in order, without the refused reports', () => {
+    const s = setup();
+    const payload = (cam: string, seq: number, signer = cam) =>
+      Buffer.from(sealEnvelope({ camera: cam, seq, sent: 1_000_000, kind: 'detections', key: simKey(cam).keyId, body: JSON.stringify({ frame: { timestamp: 1_000_000 + seq, observations: [] } }) }, simKey(signer).privateKey));
+    const topic = (cam: string) => `axis/${cam}/omnisight/detections`;
+    const r = s.swarm.ingestBatch([
+      { payload: payload(cams[0]!, 1), receivedAt: 1_000_000, topic: topic(cams[0]!) },
+      { payload: payload(cams[1]!, 1, cams[2]), receivedAt: 1_000_000, topic: topic(cams[1]!) }, // forged
+      { payload: payload(cams[2]!, 1), receivedAt: 1_000_000, topic: topic(cams[2]!) },
+      { payload: payload(cams[0]!, 2), receivedAt: 1_000_000, topic: topic(cams[0]!) },
+    ]);
+    expect(r.map((x) => x.accepted)).toEqual([true, false, true, true]);
+    expect(s.batches).toEqual([3]);
+    expect(s.ingested.map((i) => [i.camera, i.ts])).toEqual([[idOf(0), 1_000_001], [idOf(2), 1_000_001], [idOf(0), 1_000_002]]);
+    s.close();
   });
 });
 

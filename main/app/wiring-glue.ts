@@ -16,8 +16,8 @@ import type { SwarmService } from '../swarm';
 import type { TimelineService } from '../timeline';
 
 export interface VerifiedTimelineDeps {
-  swarm: Pick<SwarmService, 'onVerifiedDetections'>;
-  timeline: Pick<TimelineService, 'ingest'>;
+  swarm: Pick<SwarmService, 'onVerifiedDetectionsBatch'>;
+  timeline: Pick<TimelineService, 'ingestBatch'>;
   /**
    * The registered camera (with a recorded key) that signs with this serial, from the fleet (the one
    * place a serial becomes a camera id); only those feed the timeline, under their camera id.
@@ -27,9 +27,14 @@ export interface VerifiedTimelineDeps {
 
 /** Feeds the timeline from the swarm's verified detections; returns the unsubscribe. */
 export function linkVerifiedTimeline(deps: VerifiedTimelineDeps): () => void {
-  return deps.swarm.onVerifiedDetections((serial, frameTs, observations) => {
-    const id = deps.cameraOf(serial);
-    if (id) deps.timeline.ingest(id, frameTs, observations);
+  // One timeline call per verified batch (the swarm's commit), not one per report.
+  return deps.swarm.onVerifiedDetectionsBatch((items) => {
+    const frames: Parameters<TimelineService['ingestBatch']>[0][number][] = [];
+    for (const it of items) {
+      const id = deps.cameraOf(it.serial);
+      if (id) frames.push({ cameraId: id, frameTimestamp: it.frameTs, observations: it.observations });
+    }
+    if (frames.length) deps.timeline.ingestBatch(frames);
   });
 }
 

@@ -180,7 +180,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
 
   const ingestChecked = (items: readonly { verdict: WorkerVerdict; receivedAt: number }[]): IngestResult[] => {
     const verdicts = inTransaction(() => {
-      const vs = items.map(({ verdict, receivedAt }) => (verdict.parse.ok ? verifier.admit(verdict.parse.parsed, receivedAt, verdict.sig) : verifier.parseFailed(verdict.parse)));
+      const vs = items.map(({ verdict, receivedAt }) => (verdict.parse.ok ? verifier.admit(verdict.parse.parsed, receivedAt, verdict.sig, verdict.mac) : verifier.parseFailed(verdict.parse)));
       verifier.flush();
       return vs;
     }, !(items.length > 0 && items.every(({ verdict }) => verdict.parse.ok && verdict.parse.parsed.envelope.kind === 'fl')));

@@ -72,6 +72,11 @@ export interface BadMessage {
 export { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type ZoneConfig } from './coverage';
 export type ZoneSource = 'none' | 'demo' | 'user';
 
+/** A verified detections report of one camera (onVerifiedDetectionsBatch). */
+export interface VerifiedDetectionsOf extends VerifiedDetections {
+  serial: string;
+}
+
 export interface SwarmCamera extends RecordedKey {
   /** The camera's serial: what it signs its messages with (not the fleet's camera id). */
   serial: string;
@@ -166,6 +171,8 @@ export interface SwarmService {
    * are not quarantined; the timeline feeds from here. Returns the unsubscribe.
    */
   onVerifiedDetections(listener: (serial: string, frameTs: number, observations: VerifiedDetections['observations']) => void): () => void;
+  /** The same detections, once per ingested batch (in order): what the timeline takes in one call. */
+  onVerifiedDetectionsBatch(listener: (items: readonly VerifiedDetectionsOf[]) => void): () => void;
   /** Every verified message, and in permissive mode unverified reports to show marked (see CameraMessage). */
   onMessage(listener: (m: CameraMessage) => void): () => void;
   /** Messages refused as not well-formed (the fleet counts them as bad input on the camera). */
@@ -237,6 +244,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const zoneListeners = new Set<() => void>();
   const outcomeListeners = new Set<(items: DetectionOutcome[]) => void>();
   const detectionListeners = new Set<Parameters<SwarmService['onVerifiedDetections']>[0]>();
+  const detectionBatchListeners = new Set<Parameters<SwarmService['onVerifiedDetectionsBatch']>[0]>();
 
   // Replay state (envelope v2): loaded at start, written back once per ingest batch before the batch
   // has any effect (group commit in coordinator.ingestBatch / ingestChecked), in the same transaction
@@ -419,6 +427,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   };
 
   const act = (meta: readonly { receivedAt: number; topic?: string; bytes: number }[], results: readonly IngestResult[]): void => {
+    const detections: VerifiedDetectionsOf[] = [];
     for (const [i, r] of results.entries()) {
       const m = meta[i]!;
       const bytes = m.bytes;
@@ -437,7 +446,10 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         const v = r.message;
         if (v.data.kind === 'session') continue; // a session announcement: the verifier keeps its key, nothing else to show
         emit(messageListeners, { kind: v.data.kind, serial: r.camera, envelope: v.envelope, body: v.data.body, receivedAt: v.receivedAt, verified: true } as CameraMessage);
-        if (r.verified) for (const l of detectionListeners) guard(() => l(r.camera, r.verified!.frameTs, r.verified!.observations));
+        if (r.verified) {
+          for (const l of detectionListeners) guard(() => l(r.camera, r.verified!.frameTs, r.verified!.observations));
+          if (detectionBatchListeners.size) detections.push({ serial: r.camera, frameTs: r.verified.frameTs, observations: r.verified.observations });
+        }
       } else if (r.unverified && r.unverified.data.kind !== 'fl' && r.unverified.data.kind !== 'session') {
         const u = r.unverified;
         emit(messageListeners, { kind: u.data.kind, serial: u.envelope.camera, envelope: u.envelope, body: u.data.body, receivedAt: m.receivedAt, verified: false } as CameraMessage);
@@ -446,6 +458,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         emit(refusedListeners, { serial, topic: (m.topic ?? '').slice(0, 200), reason: r.reason, message: r.detail, bytes });
       }
     }
+    if (detections.length) emit(detectionBatchListeners, detections as readonly VerifiedDetectionsOf[]);
   };
 
   const ingest = (message: unknown, receivedAt: number, topic?: string): IngestResult => {
@@ -554,6 +567,10 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     onVerifiedDetections(listener) {
       detectionListeners.add(listener);
       return () => detectionListeners.delete(listener);
+    },
+    onVerifiedDetectionsBatch(listener) {
+      detectionBatchListeners.add(listener);
+      return () => detectionBatchListeners.delete(listener);
     },
     onMessage(listener) {
       messageListeners.add(listener);

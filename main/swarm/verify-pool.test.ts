@@ -7,7 +7,9 @@ import { createAuditLog } from '../audit';
 import { createEventBus } from '../kernel/bus';
 import { openDatabase } from '../store';
 import { createSwarmService, createVerifyPool } from './index';
+import crypto from 'node:crypto';
 import { sealEnvelope, simKey } from './sim/keys';
+import { deriveSessionKey, desktopSessionKey, macInput, x25519Private, x25519PublicRaw } from './session';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -17,6 +19,59 @@ const CAM = 'B8A44F000001';
 const T = 1_795_000_000_000;
 
 describe('verification in worker threads', () => {
+  it('checks v3 MACs in the workers with the sessions the swarm shared; a verdict for an older session is checked again here', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-v3-'));
+    dirs.push(dir);
+    const { db } = openDatabase({ dir });
+    const bus = createEventBus();
+    const d = desktopSessionKey(crypto.createHash('sha256').update('pool-v3').digest());
+    const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now: () => T, audit: createAuditLog({ db, bus, now: () => T }), every: () => () => {}, sessionKey: d });
+    const k = simKey(CAM);
+    swarm.registerCamera({ serial: CAM, keyId: k.keyId, publicKey: k.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+    const pool = createVerifyPool({ size: 1, entry: path.join(__dirname, 'verify-worker.ts') });
+    const shared: number[] = [];
+    swarm.coordinator.verifier.onSession((sh) => {
+      shared.push(sh.gen);
+      pool.setSessions([sh]);
+    });
+    try {
+      pool.setKeys([[CAM, { keyId: k.keyId, publicKey: k.publicKey }]]);
+      const body = JSON.stringify({ frame: { timestamp: T, observations: [] } });
+      let seq = 0;
+      const open = (n: number) => {
+        const e = x25519Private(crypto.randomBytes(32));
+        const payload = Buffer.from(sealEnvelope({ camera: CAM, seq: ++seq, sent: T, kind: 'session', key: k.keyId, body: JSON.stringify({ session: n, desktopKey: d.id, ephemeral: x25519PublicRaw(e).toString('base64') }) }, k.privateKey));
+        return { payload, topic: `axis/${CAM}/omnisight/session`, k: deriveSessionKey(e, d.publicRaw, CAM, 1, n) };
+      };
+      const v3 = (n: number, key: Buffer) => {
+        const f = { camera: CAM, epoch: 1, seq: ++seq, sent: T, kind: 'detections' as const, key: k.keyId, session: n, body };
+        return { payload: Buffer.from(JSON.stringify({ v: 3, ...f, mac: crypto.createHmac('sha256', key).update(macInput(f)).digest('base64') })), topic: `axis/${CAM}/omnisight/detections` };
+      };
+      const ingest = async (items: { payload: Buffer; topic: string }[]) => {
+        const verdicts = await pool.verify(items.map(({ payload, topic }) => ({ payload, topic })));
+        return { verdicts, results: swarm.ingestChecked(verdicts.map((verdict, i) => ({ verdict, receivedAt: T, topic: items[i]!.topic, bytes: 1 }))) };
+      };
+      const s1 = open(1);
+      const first = await ingest([s1, v3(1, s1.k)]); // the worker has no session yet: the MAC is checked on this thread
+      expect(first.verdicts[1]!.mac).toBeUndefined();
+      expect(first.results.map((r) => (r.accepted ? 'ok' : r.label))).toEqual(['ok', 'ok']);
+      const second = await ingest([v3(1, s1.k), v3(1, crypto.randomBytes(32))]);
+      expect(second.verdicts.map((v) => v.mac)).toEqual([{ valid: true, gen: shared[0] }, { valid: false, gen: shared[0] }]);
+      expect(second.results.map((r) => (r.accepted ? 'ok' : r.label))).toEqual(['ok', 'bad mac']);
+      // A worker's verdict for session generation 1 does not count once session 2 replaced it.
+      const s2 = open(2);
+      const stale = (await pool.verify([v3(2, crypto.randomBytes(32))].map(({ payload, topic }) => ({ payload, topic }))))[0]!;
+      swarm.ingestChecked([{ verdict: (await pool.verify([{ payload: s2.payload, topic: s2.topic }]))[0]!, receivedAt: T, topic: s2.topic, bytes: 1 }]);
+      const forgedTrue = { ...stale, mac: { valid: true, gen: shared[0]! } };
+      const [r] = swarm.ingestChecked([{ verdict: forgedTrue, receivedAt: T, topic: `axis/${CAM}/omnisight/detections`, bytes: 1 }]);
+      expect(r!.accepted ? 'ok' : r!.label).toBe('bad mac');
+    } finally {
+      await pool.close();
+      swarm.close();
+      db.close();
+    }
+  });
+
   it('parses and checks signatures off the main thread; the swarm does the rest with the same verdicts as inline', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-'));
     dirs.push(dir);

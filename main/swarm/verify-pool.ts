@@ -4,7 +4,7 @@
 // structured-clone and wake-up cost is paid once per batch). Verdicts come back in order per batch;
 // the caller hands them to `swarm.ingestChecked`, which does the stateful checks and fusion.
 import { Worker } from 'node:worker_threads';
-import type { RecordedKey, WorkerVerdict } from './verify';
+import type { RecordedKey, SessionShare, WorkerVerdict } from './verify';
 import type { FromWorker, PackedBatch, ToWorker } from './verify-worker';
 
 export interface VerifyPoolOptions {
@@ -22,6 +22,8 @@ const spawn = (entry: string): Worker =>
 export interface VerifyPool {
   /** Tells every worker the recorded keys (serial → key); call again after a key changes. */
   setKeys(keys: Iterable<[string, RecordedKey]>): void;
+  /** Shares cameras' v3 sessions (Verifier.onSession) so workers check MACs too. */
+  setSessions(sessions: readonly SessionShare[]): void;
   /**
    * Parses and signature-checks a batch in the least loaded worker. `receivedAt` (with the
    * verifier's `skewMs`) lets the worker skip the signature of a message the clock check refuses.
@@ -75,6 +77,11 @@ export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
   return {
     setKeys(keys) {
       const msg: ToWorker = { type: 'keys', keys: [...keys].map(([serial, k]) => [serial, k.keyId, k.publicKey]) };
+      for (const w of workers) w.postMessage(msg);
+    },
+    setSessions(sessions) {
+      if (!sessions.length) return;
+      const msg: ToWorker = { type: 'sessions', sessions: sessions.map((s) => ({ ...s })) };
       for (const w of workers) w.postMessage(msg);
     },
     verify(items, skewMs = Number.POSITIVE_INFINITY) {

@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { macValid } from './session';
 import { ed25519PublicKey, parseMessage, signatureValid, type WorkerVerdict } from './verify';
 
 /**
@@ -25,7 +26,8 @@ export interface PackedBatch {
 export type ToWorker =
   | { type: 'keys'; keys: [serial: string, keyId: string, publicKey: string][] }
   | ({ type: 'batch'; id: number } & PackedBatch)
-  | { type: 'cpu'; id: number };
+  | { type: 'cpu'; id: number }
+  | { type: 'sessions'; sessions: { serial: string; key: string; epoch: number; session: number; gen: number; k: Uint8Array }[] };
 export type FromWorker = { type: 'verdicts'; id: number; verdicts: WorkerVerdict[] } | { type: 'cpu'; id: number; ms: number | null };
 
 /** This thread's CPU time (user + system) so far, ms: Linux's /proc/thread-self; null elsewhere. */
@@ -40,6 +42,8 @@ function threadCpuMs(): number | null {
 }
 
 const keys = new Map<string, { keyId: string; publicKey: string; obj: crypto.KeyObject }>();
+/** Each camera's current v3 session as the main thread last shared it (memory only). */
+const sessions = new Map<string, { key: string; epoch: number; session: number; gen: number; k: Buffer }>();
 
 export function verifyPacked(b: PackedBatch): WorkerVerdict[] {
   const all = new Uint8Array(b.bytes);
@@ -58,8 +62,16 @@ export function verifyPacked(b: PackedBatch): WorkerVerdict[] {
     // Unknown camera or key: the main thread refuses it with the reason. Outside the clock tolerance:
     // it refuses it for the clock before the signature counts, so the ≈140 µs are not spent.
     const at = b.receivedAt[i]!;
-    // A v3 message carries a MAC, checked on the main thread with the session key (a few µs).
-    if (env.v !== 2 || !k || k.keyId !== env.key || (!Number.isNaN(at) && Math.abs(env.sent - at) > b.skewMs)) out.push({ parse });
+    if (env.v === 3) {
+      // The MAC under the session the main thread shared; it trusts the verdict only for that
+      // session's generation, and checks the MAC itself when this worker had no such session yet.
+      const s = sessions.get(env.camera);
+      const inClock = Number.isNaN(at) || Math.abs(env.sent - at) <= b.skewMs;
+      if (s && inClock && s.key === env.key && s.epoch === env.epoch && s.session === env.session) out.push({ parse, mac: { valid: macValid(s.k, env), gen: s.gen } });
+      else out.push({ parse });
+      continue;
+    }
+    if (!k || k.keyId !== env.key || (!Number.isNaN(at) && Math.abs(env.sent - at) > b.skewMs)) out.push({ parse });
     else out.push({ parse, sig: { valid: signatureValid(env, k.obj), publicKey: k.publicKey } });
   }
   return out;
@@ -76,6 +88,10 @@ parentPort?.on('message', (m: ToWorker) => {
         keys.delete(serial); // unusable key: the main thread refuses with the reason
       }
     }
+    return;
+  }
+  if (m.type === 'sessions') {
+    for (const s of m.sessions) sessions.set(s.serial, { key: s.key, epoch: s.epoch, session: s.session, gen: s.gen, k: Buffer.from(s.k) });
     return;
   }
   if (m.type === 'cpu') {

@@ -125,13 +125,30 @@ export interface CameraSession {
   epoch: number;
   session: number;
   k: Buffer;
+  /** Unique per session in this verifier (worker MAC verdicts name it). */
+  gen: number;
+}
+/** A session as verification workers get it (memory only, within this process). */
+export interface SessionShare {
+  serial: string;
+  key: string;
+  epoch: number;
+  session: number;
+  gen: number;
+  k: Uint8Array;
 }
 
 export interface Verifier {
   /** payload: the raw MQTT payload; topic: when known, its serial and kind must match the envelope. */
   verify(payload: string | Uint8Array, receivedAt: number, topic?: string): VerifyResult;
   /** The trust checks of a message parsed elsewhere (a worker), with that worker's signature verdict. */
-  admit(parsed: ParsedMessage, receivedAt: number, worker?: { valid: boolean; publicKey: string }): VerifyResult;
+  admit(parsed: ParsedMessage, receivedAt: number, worker?: { valid: boolean; publicKey: string }, workerMac?: { valid: boolean; gen: number }): VerifyResult;
+  /**
+   * Called whenever a camera's session (and so K) changes: verification workers keep a copy to check
+   * v3 MACs off this thread. `gen` is unique per session, so a worker's MAC verdict counts only for
+   * the session it was made with. Returns the unsubscribe.
+   */
+  onSession(listener: (s: SessionShare) => void): () => void;
   /** Counts and audits a message the parser refused elsewhere (a worker). */
   parseFailed(r: Extract<ParseResult, { ok: false }>): VerifyResult;
   mode(): VerifyMode;
@@ -226,6 +243,8 @@ const issue = (e: { issues: readonly { path: readonly PropertyKey[]; message: st
 export interface WorkerVerdict {
   parse: ParseResult;
   sig?: { valid: boolean; publicKey: string };
+  /** A v3 MAC checked with the K of session generation `gen` (see Verifier.onSession). */
+  mac?: { valid: boolean; gen: number };
 }
 
 /** Ed25519 over the signing input: the one expensive step (≈60 µs), done here or in a worker. */
@@ -247,6 +266,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const byCamera = new Map<string, Partial<Record<RejectReason, number>>>();
   let accepted = 0;
   const sessions = new Map<string, CameraSession>();
+  const sessionListeners = new Set<(s: SessionShare) => void>();
+  let sessionGen = 0;
 
   const keyFor = (camera: string): { keyId: string; publicKey: string; obj: crypto.KeyObject } | undefined => {
     const rec = opts.keys.get(camera);
@@ -319,7 +340,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
    * is the verdict of a worker that checked it with `checkedKey` (the recorded public key it was
    * given); when absent, or when the recorded key changed since, it is checked here.
    */
-  const admit = (p: ParsedMessage, receivedAt: number, worker?: { valid: boolean; publicKey: string }): VerifyResult => {
+  const admit = (p: ParsedMessage, receivedAt: number, worker?: { valid: boolean; publicKey: string }, workerMac?: { valid: boolean; gen: number }): VerifyResult => {
     const env = p.envelope;
     const cam = env.camera;
     const key = keyFor(cam);
@@ -337,7 +358,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       return fail('replay', cam, `${replayText[verdict]}: epoch ${env.epoch} seq ${env.seq} (accepted so far: ${where})`, p, replayText[verdict]);
     }
     if (env.v === 3) {
-      if (!macValid(sess!.k, env)) return fail('bad_mac', cam, `the MAC does not match session ${env.session} of key "${env.key}"`, p);
+      const authentic = workerMac && workerMac.gen === sess!.gen ? workerMac.valid : macValid(sess!.k, env);
+      if (!authentic) return fail('bad_mac', cam, `the MAC does not match session ${env.session} of key "${env.key}"`, p);
     } else {
       const authentic = worker && worker.publicKey === key.publicKey ? worker.valid : signatureValid(env, key.obj);
       if (!authentic) return fail('bad_signature', cam, `the signature does not match key "${env.key}"`, p);
@@ -355,7 +377,9 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         } catch (err) {
           return fail('bad_session_key', cam, `session ${b.session}: ${(err as Error).message}`, p);
         }
-        sessions.set(cam, { key: env.key, epoch: env.epoch, session: b.session, k });
+        const s = { key: env.key, epoch: env.epoch, session: b.session, k, gen: ++sessionGen };
+        sessions.set(cam, s);
+        for (const l of sessionListeners) l({ serial: cam, key: s.key, epoch: s.epoch, session: s.session, gen: s.gen, k: new Uint8Array(k) });
       }
     }
     // Only an authentic, fresh message moves the window; otherwise a forger could burn future numbers.
@@ -374,6 +398,10 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     verify,
     admit,
     parseFailed: (r) => fail(r.reason, r.camera, r.detail),
+    onSession: (l) => {
+      sessionListeners.add(l);
+      return () => sessionListeners.delete(l);
+    },
     mode: () => mode,
     skewToleranceMs: () => skew,
     setMode: (m) => {
