@@ -713,7 +713,7 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
     expect(received.slice(before).filter((m) => m.env.kind === 'fl')).toHaveLength(1);
   }, 30_000);
 
-  it("takes part in an fl2 round run by the desktop's own server (main/federated/fl-server.ts) over the broker: setup ahead, nothing until go, a sparse ring; a selected camera that never answers is left out", async () => {
+  it("takes part in an fl2 round run by the desktop's own server (main/federated/fl-server.ts) over the broker: setup ahead, nothing until go, a sparse ring; a selected camera that never answers is left out; a discarded set-up round is dropped", async () => {
     // Camera 4 comes back (its local data kept); a fifth selected serial has no camera at all.
     const since = received.length;
     await cams[3]!.start({ mqttPort, modelDir });
@@ -765,6 +765,21 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
         expect(readFileSync(join(c.localdata, 'head-v4.bin'))).toEqual(Buffer.from(report.params!.buffer, report.params!.byteOffset, report.params!.byteLength));
         expect(existsSync(join(c.localdata, 'head-v3.bin'))).toBe(false); // only the newest adopted head is kept
       }
+      // A set-up round the desktop discards (result ok:false): the cameras drop it, a later go finds nothing.
+      const params4 = new Float32Array(new Uint8Array(readFileSync(join(cams[0]!.localdata, 'head-v4.bin'))).buffer);
+      const held = await fl.setup({
+        round: 'r3-discarded', model: { version: 4, params: params4 }, selected: serials, train: { epochs: 1, lr: 0.1, batchSize: 16 }, range: 4, k: 2, setupTtl: 60000,
+        deadlines: { advertise: 6000, shares: 15000, masked: 15000, unmask: 15000 }, minSamples: 20,
+      });
+      if (!held.ok) throw new Error(`setup failed: ${held.report.reason}`);
+      held.round.discard('the model is no longer the current one');
+      for (const c of cams) await until(`${c.serial} dropping r3-discarded`, () => (c.err.includes('fl2 round r3-discarded failed: the model is no longer the current one') ? true : undefined));
+      const before = received.length;
+      await server!.publishAsync('omnisight/desktop/fl/r3-discarded/go', JSON.stringify({ round: 'r3-discarded' }), { qos: 1 });
+      const goAt = Date.now();
+      // A heartbeat signed well after the go: the camera has handled it (a masked input takes milliseconds).
+      await until('a later heartbeat from every camera', () => (cams.every((c) => received.slice(before).some((m) => m.env.camera === c.serial && m.env.kind === 'heartbeat' && m.env.sent > goAt + 200)) ? true : undefined));
+      expect(received.slice(before).filter((m) => m.env.kind === 'fl')).toEqual([]);
     } finally {
       server!.off('message', onMessage);
     }
