@@ -713,7 +713,7 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
     expect(received.slice(before).filter((m) => m.env.kind === 'fl')).toHaveLength(1);
   }, 30_000);
 
-  it("takes part in an fl2 round run by the desktop's own server (main/federated/fl-server.ts) over the broker: setup ahead, nothing until go, a sparse ring; a selected camera that never answers is left out", async () => {
+  it("takes part in an fl2 round run by the desktop's own server (main/federated/fl-server.ts) over the broker: setup ahead, nothing until go, a sparse ring; a selected camera that never answers is left out; a discarded set-up round is dropped", async () => {
     // Camera 4 comes back (its local data kept); a fifth selected serial has no camera at all.
     const since = received.length;
     await cams[3]!.start({ mqttPort, modelDir });
@@ -765,6 +765,21 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
         expect(readFileSync(join(c.localdata, 'head-v4.bin'))).toEqual(Buffer.from(report.params!.buffer, report.params!.byteOffset, report.params!.byteLength));
         expect(existsSync(join(c.localdata, 'head-v3.bin'))).toBe(false); // only the newest adopted head is kept
       }
+      // A set-up round the desktop discards (result ok:false): the cameras drop it, a later go finds nothing.
+      const params4 = new Float32Array(new Uint8Array(readFileSync(join(cams[0]!.localdata, 'head-v4.bin'))).buffer);
+      const held = await fl.setup({
+        round: 'r3-discarded', model: { version: 4, params: params4 }, selected: serials, train: { epochs: 1, lr: 0.1, batchSize: 16 }, range: 4, k: 2, setupTtl: 60000,
+        deadlines: { advertise: 6000, shares: 15000, masked: 15000, unmask: 15000 }, minSamples: 20,
+      });
+      if (!held.ok) throw new Error(`setup failed: ${held.report.reason}`);
+      held.round.discard('the model is no longer the current one');
+      for (const c of cams) await until(`${c.serial} dropping r3-discarded`, () => (c.err.includes('fl2 round r3-discarded failed: the model is no longer the current one') ? true : undefined));
+      const before = received.length;
+      await server!.publishAsync('omnisight/desktop/fl/r3-discarded/go', JSON.stringify({ round: 'r3-discarded' }), { qos: 1 });
+      const goAt = Date.now();
+      // A heartbeat signed well after the go: the camera has handled it (a masked input takes milliseconds).
+      await until('a later heartbeat from every camera', () => (cams.every((c) => received.slice(before).some((m) => m.env.camera === c.serial && m.env.kind === 'heartbeat' && m.env.sent > goAt + 200)) ? true : undefined));
+      expect(received.slice(before).filter((m) => m.env.kind === 'fl')).toEqual([]);
     } finally {
       server!.off('message', onMessage);
     }
@@ -850,7 +865,7 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
     expect(id.model.samples.labelled).toBe(5000);
   }, 30_000);
 
-  it('holds a set-up round only until go: a new announce discards it (selected or not), and one whose setupTtl passed is forgotten', async () => {
+  it('holds a set-up round only until go: a new announce discards it (selected or not), one whose setupTtl passed is forgotten; an unmask that leaves out a masking peer is refused', async () => {
     const live = serials.slice(0, 3);
     const since = received.length;
     const phaseOf = (round: string, phase: string): string[] =>
@@ -894,5 +909,13 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
     expect(phaseOf('r5-held', 'masked')).toEqual([]);
     expect(phaseOf('r6-stale', 'masked')).toEqual([]);
     expect(phaseOf('r5-next', 'decline')).toEqual([live[0]]);
+    // An unmask request that leaves out a peer a camera masked with (neither survivor nor dropped)
+    // would leave its mask in the sum: refused (docs/protocol.md, step 9).
+    await setUp('r7-partial', 600000);
+    await server!.publishAsync('omnisight/desktop/fl/r7-partial/go', JSON.stringify({ round: 'r7-partial' }), { qos: 1 });
+    await until('r7 masked', () => (phaseOf('r7-partial', 'masked').length === 3 ? true : undefined));
+    await server!.publishAsync('omnisight/desktop/fl/r7-partial/unmask', JSON.stringify({ round: 'r7-partial', survivors: [live[0], live[1]], dropped: [] }), { qos: 1 });
+    for (const c of cams.slice(0, 2)) await until(`${c.serial} refusing the partial unmask`, () => (c.err.includes('fl2 round r7-partial: unmask leaves out a peer this camera masked with') ? true : undefined));
+    expect(phaseOf('r7-partial', 'unmask')).toEqual([]);
   }, 60_000);
 });

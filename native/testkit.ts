@@ -1,6 +1,6 @@
 // What the camera app's test files share: the tools they need (with the reason when one is
-// missing, so the tests skip saying why) and one build of the test variant under a lock, so
-// whichever file comes second finds it built.
+// missing, so the tests skip saying why), one build of the test variant (the Makefile serialises
+// builds under a lock), and the qemu/mosquitto harness of the app tests.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -22,10 +22,11 @@ export function missingTool(): string | null {
   return null;
 }
 
-/** `make` of the test version into `out` (relative to native/), under the shared lock. */
+/** `make` of the test version into `out` (relative to native/); the Makefile itself builds under
+ * build/.make.lock, so whichever test file (or packager) comes second finds it built. */
 export function makeUnderLock(out: string, extra: readonly string[], targets: readonly string[] = []): void {
   mkdirSync(join(NATIVE, 'build'), { recursive: true });
-  const r = spawnSync('flock', [join(NATIVE, 'build', '.make.lock'), 'make', '-s', '-j2', `VERSION=${TEST_VERSION}`, `OUT=${out}`, ...extra, ...targets], { cwd: NATIVE, encoding: 'utf8' });
+  const r = spawnSync('make', ['-s', '-j2', `VERSION=${TEST_VERSION}`, `OUT=${out}`, ...extra, ...targets], { cwd: NATIVE, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`make failed: ${r.stdout}${r.stderr}`);
 }
 

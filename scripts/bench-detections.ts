@@ -1,6 +1,7 @@
 // npm run bench:detections — camera detections through the desktop's whole path, at fleet scale:
 // 1,000 cameras × 10 Hz by default (BENCH_CAMERAS, BENCH_RATE_HZ, BENCH_SECONDS, BENCH_WORKERS,
-// BENCH_BROKERS = "mosquitto,embedded", BENCH_SWEEP = "2000,4000,..." reports/s to find the ceiling).
+// BENCH_BROKERS = "mosquitto,embedded", BENCH_SWEEP = "2000,4000,..." reports/s to find the ceiling,
+// BENCH_ENVELOPE = "v3" (default) or "v2": every report Ed25519-signed, for comparison).
 // Writes bench-results/detections.json: one run per broker,
 // Debian's mosquitto first (the product's answer to a large fleet: Settings → MQTT → external), then
 // the embedded aedes broker, which shares the desktop's event loop.
@@ -53,6 +54,7 @@ const RATE_HZ = Number(process.env.BENCH_RATE_HZ ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** As the app does (main/app/app.ts): one verification worker per core. */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.max(1, Math.min(4, os.availableParallelism())));
+const ENVELOPE = process.env.BENCH_ENVELOPE === 'v2' ? 'v2' : 'v3';
 const BROKERS = (process.env.BENCH_BROKERS ?? 'mosquitto,embedded').split(',').map((b) => b.trim()) as ('mosquitto' | 'embedded')[];
 /** Connections, JIT and the broker's first subscriptions settle here; not measured. */
 const WARMUP_S = 2;
@@ -145,8 +147,10 @@ async function publishers(port: number, CAMERAS: number): Promise<void> {
   // Every message of the run, built (MAC'd) up front, in the order it is due. `sent` is under the
   // MAC, so the start must be known first: far enough ahead for the building (timed on a sample) to finish.
   const sample = performance.now();
-  for (let k = 0; k < 2000; k++) crypto.createHmac('sha256', sessions[0]!.k).update(Buffer.alloc(600, k)).digest('base64');
-  const perSign = (performance.now() - sample) / 2000 + 0.02; // + JSON and packet building
+  for (let k = 0; k < 500; k++)
+    if (ENVELOPE === 'v2') crypto.sign(null, Buffer.alloc(600, k), cams[0]!.privateKey);
+    else crypto.createHmac('sha256', sessions[0]!.k).update(Buffer.alloc(600, k)).digest('base64');
+  const perSign = (performance.now() - sample) / 500 + 0.02; // + JSON and packet building
   const total = CAMERAS * RATE_HZ * (WARMUP_S + SECONDS);
   // Generous: on a busy machine the sample underestimates, and a plan that starts before its
   // signing is done publishes everything late (the run's publisher_lag then says so).
@@ -178,6 +182,10 @@ async function publishers(port: number, CAMERAS: number): Promise<void> {
         stats: { inference_ms: 17.9, fps_camera: RATE_HZ, fps_processed: RATE_HZ, fps_skipped: 0, width: 640, height: 360 },
       });
       c.seq += 1;
+      if (ENVELOPE === 'v2') {
+        plan.push({ due: t, cam: i, packet: publishPacket(`axis/${c.serial}/omnisight/detections`, sign(c, c.seq, t, 'detections', body)), report: true });
+        continue;
+      }
       const input = ['omnisight.v3', c.serial, String(epoch), String(c.seq), String(t), 'detections', c.keyId, '1', body].join('\n');
       const mac = crypto.createHmac('sha256', sessions[i]!.k).update(input, 'utf8').digest('base64');
       const payload = JSON.stringify({ v: 3, camera: c.serial, epoch, seq: c.seq, sent: t, kind: 'detections', key: c.keyId, session: 1, body, mac });
@@ -401,6 +409,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
     const measuredS = (endPublish - measureFrom) / 1000;
     return {
       broker: broker === 'mosquitto' ? 'mosquitto (external, Debian)' : 'embedded aedes',
+      envelope: ENVELOPE,
       cameras: CAMERAS,
       rate_hz: RATE_HZ,
       seconds: SECONDS,

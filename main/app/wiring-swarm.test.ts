@@ -27,7 +27,7 @@ const scene = {
 };
 const serials = ['ACCC8E000001', 'ACCC8E000002', 'ACCC8E000003', 'ACCC8E000004'];
 
-function setup(pool?: Parameters<typeof linkSwarm>[0]['pool']) {
+function setup(pool?: Parameters<typeof linkSwarm>[0]['pool'], extra: Partial<Parameters<typeof linkSwarm>[0]> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-link-'));
   dirs.push(dir);
   let clock = 1_795_000_000_000;
@@ -57,6 +57,8 @@ function setup(pool?: Parameters<typeof linkSwarm>[0]['pool']) {
     defer: (fn) => pending.push(fn),
     pool,
     now,
+    poolBatchWaitMs: 0, // every drain goes to the pool at once (the gathering has its own test)
+    ...extra,
   });
   const seqs = new Map<string, number>();
   const detection = (serial: string, box: { left: number; top: number; right: number; bottom: number }, ts = clock) => {
@@ -172,6 +174,33 @@ describe('linkSwarm', () => {
     s.drainAll();
     await new Promise((r) => setTimeout(r, 20));
     expect(s.swarm.coordinator.verifier.counts().accepted).toBe(5); // verified here instead
+    s.close();
+  });
+
+  it('with verification workers, a small batch waits up to 2 ms for more before it goes (one postMessage instead of many)', async () => {
+    const sizes: number[] = [];
+    const pool = {
+      setKeys: () => undefined,
+      verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
+        sizes.push(items.length);
+        return items.map((it) => ({ parse: parseMessage(it.payload, it.topic) }));
+      },
+    };
+    const timers: { fn: () => void; ms: number }[] = [];
+    const s = setup(pool, { poolBatchWaitMs: 2, later: (fn, ms) => void timers.push({ fn, ms }) });
+    const send = (serial: string) => s.raw()!(`axis/${serial}/omnisight/detections`, s.detection(serial, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
+    send(serials[0]!);
+    send(serials[1]!);
+    s.drainAll();
+    expect(sizes).toEqual([]); // waiting for more
+    expect(timers.map((t) => t.ms)).toEqual([2]);
+    send(serials[2]!);
+    s.drainAll();
+    expect(timers).toHaveLength(1); // one wait, not one per drain
+    s.advance(2);
+    timers.shift()!.fn();
+    s.drainAll();
+    expect(sizes).toEqual([3]);
     s.close();
   });
 
