@@ -16,6 +16,8 @@
 // helper; Chromium is the browser's process tree. All from /proc/<pid>/stat and /proc/<pid>/status.
 // Each window is timed by the wall clock and reported with its real length (window_s): a loaded
 // machine shows up there instead of silently stretching the figures.
+// Before each case the machine is given up to 30 s to settle (scripts/lib/settle.mjs); what it
+// found is the case's machine_before (a busy share near 100 % means the figures are the load's).
 // Latency is capture timestamp (the camera's clock, in the frame) → paint (the page records
 // performance.timeOrigin + performance.now() when it draws a frame): one machine, one clock.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';

@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { createFrameMux, createSocketFrameSink, HIGH_WATER_SECONDS, socketAckOf, streamKey, type AckingSocket, type FrameSink } from './frames';
+import { createFrameMux, createSocketFrameSink, socketAckOf, streamKey, type AckingSocket } from './frames';
 import { parseCameraId } from '../../preload/contract/camera-id';
 
 const CAM = parseCameraId('cam-01');
@@ -61,44 +61,6 @@ describe('createSocketFrameSink', () => {
     ws.text('{"type":"ack","bytes":50}');
     expect(sink.stats()).toEqual({ sent: 100, acked: 60, badAcks: 2 });
     expect(sink.bufferedAmount()).toBe(40);
-  });
-});
-
-describe('the high-water mark', () => {
-  /** A sink whose unsent bytes the test sets. */
-  const sinkWith = (): FrameSink & { unsent: number; got: number } => {
-    const sink = { unsent: 0, got: 0, send: () => void sink.got++, bufferedAmount: () => sink.unsent, isOpen: () => true };
-    return sink;
-  };
-  const cams = Array.from({ length: 16 }, (_, i) => parseCameraId(`cam-${String(i + 1).padStart(2, '0')}`));
-
-  it('lets a quarter of a second of what the client watches be in flight, at least the fixed mark', () => {
-    const mux = createFrameMux({ onChange: () => undefined, highWaterBytes: 1024 * 1024 });
-    const sink = sinkWith();
-    mux.attach('page', sink);
-    mux.watch('page', cams, 1280, 720, 10);
-    const hd = { ts: 1, width: 1280, height: 720, jpeg: Buffer.alloc(50_000) };
-    // Every stream's frame size becomes known (nothing unsent yet: all go out).
-    for (const c of cams) mux.deliver(streamKey(c, 1280, 720, 10), hd);
-    expect(sink.got).toBe(16);
-    // 16 × 10 fps × 50 kB = 8 MB/s: the mark is 2 MB, not 1 MiB.
-    const mark = 16 * 10 * 50_000 * HIGH_WATER_SECONDS;
-    expect(mark).toBe(2_000_000);
-    sink.unsent = mark - 1;
-    mux.deliver(streamKey(cams[0]!, 1280, 720, 10), hd);
-    expect(sink.got).toBe(17);
-    sink.unsent = mark + 1;
-    mux.deliver(streamKey(cams[0]!, 1280, 720, 10), hd);
-    expect(sink.got).toBe(17);
-    expect(mux.stats('page')).toEqual({ sent: 17, dropped: 1 });
-    // Fewer streams watched: the mark falls back to the fixed floor.
-    mux.unwatch('page', [...Array.from({ length: 15 }, (_, i) => i + 2)]);
-    sink.unsent = 1024 * 1024 + 1;
-    mux.deliver(streamKey(cams[0]!, 1280, 720, 10), hd);
-    expect(mux.stats('page')).toEqual({ sent: 17, dropped: 2 });
-    sink.unsent = 1024 * 1024 - 1;
-    mux.deliver(streamKey(cams[0]!, 1280, 720, 10), hd);
-    expect(mux.stats('page')).toEqual({ sent: 18, dropped: 2 });
   });
 });
 

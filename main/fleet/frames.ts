@@ -9,17 +9,8 @@ export const FRAME_KIND_JPEG = 1;
 /** Detections for one frame: the header's timestamp is `frame.timestamp`, width/height are 0, the payload is JSON. */
 export const FRAME_KIND_DETECTIONS = 2;
 export const FRAME_HEADER_BYTES = 16;
-/** Above this many unsent bytes on a client's socket, new frames for it are dropped (but see HIGH_WATER_SECONDS). */
+/** Above this many unsent bytes on a client's socket, new frames for it are dropped. */
 export const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024;
-/**
- * The mark also lets this much time of what a client watches be in flight (Σ fps × latest frame
- * size over its channels): 1 MiB is a third of a second of 16 feeds at 640×360 but only an eighth
- * of 16 at 1280×720 (8 MB/s), less than a loaded 2-core machine takes to hand frames from the
- * kernel to the page and the page's acknowledgement back; there it dropped 40–60 % of HD frames
- * that the page would have painted. A quarter of a second keeps the latency bound; the floor keeps
- * small streams' mark where it was.
- */
-export const HIGH_WATER_SECONDS = 0.25;
 
 export interface FrameHeader {
   channel: number;
@@ -104,19 +95,6 @@ export interface FrameMux {
 export function createFrameMux(opts: { onChange: () => void; highWaterBytes?: number }): FrameMux {
   const high = opts.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
   const clients = new Map<string, Client>();
-  /** The latest frame's size per stream, for each client's time-based mark. */
-  const frameBytes = new Map<string, number>();
-  const highFor = (c: Client): number => {
-    let perSecond = 0;
-    for (const s of c.channels.values()) perSecond += s.fps * (frameBytes.get(s.key) ?? 0);
-    return Math.max(high, perSecond * HIGH_WATER_SECONDS);
-  };
-  const changed = (): void => {
-    const wanted = new Set<string>();
-    for (const c of clients.values()) for (const s of c.channels.values()) wanted.add(s.key);
-    for (const k of [...frameBytes.keys()]) if (!wanted.has(k)) frameBytes.delete(k);
-    opts.onChange();
-  };
   const client = (peer: string): Client => {
     let c = clients.get(peer);
     if (!c) {
@@ -133,7 +111,7 @@ export function createFrameMux(opts: { onChange: () => void; highWaterBytes?: nu
     detach(peer) {
       const had = clients.get(peer)?.channels.size ?? 0;
       clients.delete(peer);
-      if (had) changed();
+      if (had) opts.onChange();
     },
     watch(peer, cameraIds, width, height, fps) {
       const c = client(peer);
@@ -153,7 +131,7 @@ export function createFrameMux(opts: { onChange: () => void; highWaterBytes?: nu
       if (!c) return 0;
       let n = 0;
       for (const ch of channels ?? [...c.channels.keys()]) if (c.channels.delete(ch)) n++;
-      if (n) changed();
+      if (n) opts.onChange();
       return n;
     },
     forgetCamera(cameraId) {
@@ -164,16 +142,14 @@ export function createFrameMux(opts: { onChange: () => void; highWaterBytes?: nu
             c.channels.delete(ch);
             n++;
           }
-      if (n) changed();
+      if (n) opts.onChange();
     },
     deliver(key, f) {
-      frameBytes.set(key, f.jpeg.length);
       for (const c of clients.values()) {
         if (!c.sink?.isOpen()) continue;
-        let mark: number | undefined;
         for (const [channel, s] of c.channels) {
           if (s.key !== key) continue;
-          if (c.sink.bufferedAmount() > (mark ??= highFor(c))) {
+          if (c.sink.bufferedAmount() > high) {
             c.dropped++;
             continue;
           }
