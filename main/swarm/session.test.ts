@@ -59,5 +59,12 @@ describe('envelope v3 session keys', () => {
     expect(store.size).toBe(1);
     expect(desktopSessionKey(Buffer.from(store.get(SESSION_SECRET_NAME)!, 'base64')).id).toBe(a.id);
     expect(JSON.parse(a.announcement())).toEqual({ v: 1, key: a.publicRaw.toString('base64'), id: a.id });
+    // Unreadable in this mode (another scheme) or corrupt: a new key, stored, instead of a failed start.
+    const unreadable = { get: () => { throw new Error('stored by app mode'); }, set: (n: string, v: string) => void store.set(n, v) };
+    const c = loadDesktopSessionKey(unreadable);
+    expect(c.id).not.toBe(a.id);
+    expect(loadDesktopSessionKey(secrets).id).toBe(c.id);
+    store.set(SESSION_SECRET_NAME, 'c2hvcnQ=');
+    expect(loadDesktopSessionKey(secrets).id).not.toBe(c.id);
   });
 });

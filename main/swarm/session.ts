@@ -55,7 +55,14 @@ export function desktopSessionKey(privateRaw: Buffer): DesktopSessionKey {
  * restart (cameras keep the same id(D)), while the sessions derived from it live in memory only.
  */
 export function loadDesktopSessionKey(secrets: { get(name: string): string | undefined; set(name: string, value: string): void }, random: (n: number) => Buffer = crypto.randomBytes): DesktopSessionKey {
-  const stored = secrets.get(SESSION_SECRET_NAME);
+  // A key this mode cannot read (stored by the desktop app, opened in browser mode) is replaced: the
+  // cost is only that cameras open new sessions under the new key, as after any desktop restart.
+  let stored: string | undefined;
+  try {
+    stored = secrets.get(SESSION_SECRET_NAME);
+  } catch {
+    stored = undefined;
+  }
   if (stored) {
     const raw = Buffer.from(stored, 'base64');
     if (raw.length === 32) return desktopSessionKey(raw);

@@ -89,6 +89,8 @@ describe('verification in worker threads', () => {
       const items = [msg(1), msg(2, simKey('forger')), Buffer.from('{"v":2'), msg(1), msg(3)].map((payload) => ({ payload, topic }));
       const verdicts = await pool.verify(items);
       expect(verdicts.map((v) => (v.parse.ok ? (v.sig?.valid ? 'signed' : 'forged') : v.parse.reason))).toEqual(['signed', 'forged', 'malformed', 'signed', 'signed']);
+      // The payload text (kept as proof) is exactly what arrived, though the worker does not send it back.
+      expect(verdicts.map((v) => (v.parse.ok ? v.parse.parsed.raw : null))).toEqual(items.map((it, i) => (i === 2 ? null : it.payload.toString())));
       const rs = swarm.ingestChecked(verdicts.map((verdict, i) => ({ verdict, receivedAt: T, topic, bytes: items[i]!.payload.length })));
       expect(rs.map((r) => (r.accepted ? 'ok' : r.label))).toEqual(['ok', 'bad signature', 'malformed', 'replay (duplicate)', 'ok']);
       // A worker verdict made with a key the desktop no longer holds is not trusted: checked again here.

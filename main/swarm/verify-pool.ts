@@ -92,10 +92,16 @@ export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
       for (let i = 1; i < workers.length; i++) if (load[i]! < load[best]!) best = i;
       const id = nextId++;
       load[best]!++;
-      return new Promise((resolve, reject) => {
+      return new Promise<WorkerVerdict[]>((resolve, reject) => {
         pending.set(id, { resolve, reject, worker: best });
         const msg: ToWorker = { type: 'batch', id, ...packed };
         workers[best]!.postMessage(msg, [packed.bytes]);
+      }).then((verdicts) => {
+        // The worker sends the payload text back empty (verify-worker.ts): restored from our bytes.
+        verdicts.forEach((v, i) => {
+          if (v.parse.ok && !v.parse.parsed.raw) v.parse.parsed.raw = Buffer.from(items[i]!.payload.buffer, items[i]!.payload.byteOffset, items[i]!.payload.byteLength).toString('utf8');
+        });
+        return verdicts;
       });
     },
     inFlight: () => pending.size,
