@@ -1,5 +1,5 @@
 // npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site,site-online,learned,learned-online]
-//   [--learned-hidden 64,64] [--learned-epochs N] [--ensemble N] [--in-sample] [--json]
+//   [--learned-hidden 64,64] [--learned-epochs N] [--ensemble N] [--in-sample] [--hindsight] [--json]
 //
 // Scores prediction on plain-text scene files ("frame id x y", metres, one frame per 0.4 s) with
 // the protocol of the published constant-velocity evaluation (see main/timeline/evaluation.ts):
@@ -16,11 +16,12 @@ import { evaluateScenes, METHOD_NAMES, parseTrajectories, TrajectoryParseError, 
 
 const usage =
   'Usage: npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site,site-online,learned,learned-online]\n' +
-  '         [--learned-hidden 64,64] [--learned-epochs N] [--ensemble N] [--in-sample] [--json]\n' +
+  '         [--learned-hidden 64,64] [--learned-epochs N] [--ensemble N] [--in-sample] [--hindsight] [--json]\n' +
   '  scene files: plain-text lines "frame id x y" (metres, 0.4 s between frames), one file per scene\n' +
   '  --learned-hidden, --learned-epochs: hidden layer sizes and epochs of the learned MLP (default 32, 8)\n' +
   '  --ensemble N: learned and learned-online average the points of N nets trained from different seeds\n' +
-  '  --in-sample: DIAGNOSTIC, not a result: the learned MLP is also trained on the scene it scores (an upper bound)';
+  '  --in-sample: DIAGNOSTIC, not a result: the learned MLP is also trained on the scene it scores (an upper bound)\n' +
+  '  --hindsight: DIAGNOSTIC: CV\'s straight line with its pace, its turn or both chosen knowing the future (how much of CV\'s error they are)';
 
 const Args = z
   .object({
@@ -32,6 +33,7 @@ const Args = z
     epochs: z.number().int().min(1).max(500).optional(),
     ensemble: z.number().int().min(1).max(32),
     inSample: z.boolean(),
+    hindsight: z.boolean(),
     json: z.boolean(),
   })
   .strict();
@@ -46,6 +48,7 @@ function parseArgs(argv: string[]): z.infer<typeof Args> {
     epochs: undefined as number | undefined,
     ensemble: 1,
     inSample: false,
+    hindsight: false,
     json: false,
   };
   let mode: 'scenes' | 'train' = 'scenes';
@@ -58,6 +61,7 @@ function parseArgs(argv: string[]): z.infer<typeof Args> {
     else if (v === '--learned-epochs') a.epochs = Number(argv[++i]);
     else if (v === '--ensemble') a.ensemble = Number(argv[++i]);
     else if (v === '--in-sample') a.inSample = true;
+    else if (v === '--hindsight') a.hindsight = true;
     else if (v === '--json') a.json = true;
     else if (v === '--help' || v === '-h') {
       console.log(usage);
@@ -84,7 +88,7 @@ try {
   const scenes = args.scenes.map(load);
   const train = args.train.map(load);
   const learned = { ...(args.hidden ? { hidden: args.hidden } : {}), ...(args.epochs ? { epochs: args.epochs } : {}) };
-  const report = evaluateScenes(scenes, { seed: args.seed, train, methods: args.methods, learned, ensemble: args.ensemble, inSample: args.inSample });
+  const report = evaluateScenes(scenes, { seed: args.seed, train, methods: args.methods, learned, ensemble: args.ensemble, inSample: args.inSample, hindsight: args.hindsight });
   const empty = report.scenes.filter((s) => s.windows === 0).map((s) => s.scene);
   if (empty.length === report.scenes.length) {
     console.error(`no pedestrian has 10 positions (8 observed + 2 future) in ${empty.join(', ')}; nothing to evaluate.`);
@@ -112,6 +116,20 @@ try {
           `${s.scene}: learned-online (adapted to this scene's past) ADE/FDE by quarter of the scene, vs CV: ` +
             s.learnedHistory.map((q) => `${q.ade.toFixed(3)}/${q.fde.toFixed(3)} vs ${q.cvAde.toFixed(3)}/${q.cvFde.toFixed(3)} (${q.historyWindows} windows seen)`).join('  '),
         );
+    // Each method's most likely future against CV on the scene average: the bar of issue 16 is 10 % below CV in both.
+    const cvAvg = report.average.cv;
+    if (cvAvg)
+      for (const [m, a] of Object.entries(report.average))
+        if (m !== 'cv') {
+          const pct = (v: number, c: number): string => `${v >= c ? '+' : ''}${(((v - c) / c) * 100).toFixed(1)} %`;
+          console.log(`${m}: most likely future vs CV (scene average): ADE ${pct(a.ade, cvAvg.ade)}, FDE ${pct(a.fde, cvAvg.fde)}`);
+        }
+    const hs = [...report.scenes.filter((s) => s.hindsight).map((s) => ({ name: s.scene, h: s.hindsight! })), ...(report.hindsight ? [{ name: 'AVERAGE', h: report.hindsight }] : [])];
+    for (const { name, h } of hs)
+      console.log(
+        `${name}: HINDSIGHT DIAGNOSTIC (CV's line, chosen knowing the future) ADE/FDE: best pace ${h.pace.ade.toFixed(3)}/${h.pace.fde.toFixed(3)}, ` +
+          `best turn ${h.turn.ade.toFixed(3)}/${h.turn.fde.toFixed(3)}, best straight line ${h.line.ade.toFixed(3)}/${h.line.fde.toFixed(3)}`,
+      );
     const learnedAsked = args.methods.filter((m) => m === 'site' || m === 'site-online' || m === 'learned' || m === 'learned-online');
     for (const s of report.scenes)
       for (const m of learnedAsked) if (!s.methods[m]) console.log(`(${s.scene}: no other scene to train ${m} on — give several scenes or --train)`);
