@@ -207,15 +207,18 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   let snapshot: { at: number; tracks: TimelineTrack[]; all: TimelineTrack[]; interventions: Intervention[] } | undefined;
   let snapshotClock = NaN;
 
-  const toContract = (tr: Track, futures: Future[]): TimelineTrack => ({
+  // The tracker predicts a track only when a frame can touch it, so each track's filter is at its
+  // own time: what is shown is its state predicted to the newest frame (as before, when every
+  // frame moved every track), without changing the track.
+  const toContract = (tr: Track, futures: Future[], at = tracker.stateAt(tr, frameClock)): TimelineTrack => ({
     id: tr.id,
     cls: tr.cls,
     confirmed: tr.confirmed,
-    x: round(tr.kf.x[0]!),
-    y: round(tr.kf.x[1]!),
-    vx: round(tr.kf.x[2]!),
-    vy: round(tr.kf.x[3]!),
-    cov: [round(tr.kf.p[0]!, 5), round(tr.kf.p[1]!, 5), round(tr.kf.p[5]!, 5)],
+    x: round(at.x),
+    y: round(at.y),
+    vx: round(at.vx),
+    vy: round(at.vy),
+    cov: [round(at.cov[0], 5), round(at.cov[1], 5), round(at.cov[2], 5)],
     cameras: [...tr.cameras],
     lastCamera: tr.lastCamera,
     updatedAt: Math.round(tr.lastUpdate * 1000),
@@ -232,8 +235,9 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     const all: TimelineTrack[] = [];
     const found: Intervention[] = [];
     for (const tr of tracker.tracks.values()) {
+      const at = tracker.stateAt(tr, frameClock);
       if (!tr.confirmed) {
-        all.push(toContract(tr, []));
+        all.push(toContract(tr, [], at));
         continue;
       }
       const { futures } = predictFutures(tr.imm, { dt: cfg.dt, horizon: cfg.horizon, count: cfg.futures });
@@ -241,7 +245,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
       for (const z of zones) {
         const curve = entryProbabilities(futures, z, samples);
         zoneProbs[z.id] = curve[curve.length - 1] ?? 0;
-        if (pointInPolygon(tr.kf.x[0]!, tr.kf.x[1]!, z.polygon)) continue; // already inside: an incursion, not a prediction
+        if (pointInPolygon(at.x, at.y, z.polygon)) continue; // already inside: an incursion, not a prediction
         const iv = interventionPoint(curve, cfg.dt, z, tr.id, Math.round(tr.imm.t * 1000), Math.max(0, frameClock - tr.imm.t));
         if (iv) found.push(iv);
       }
@@ -249,7 +253,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
         lastPredictionAt.set(tr.id, frameClock);
         pending.push({ trackId: tr.id, cameraId: tr.lastCamera, t0: tr.imm.t, dt: cfg.dt, path: weightedMeanPath(futures), zoneProbs });
       }
-      all.push(toContract(tr, futures));
+      all.push(toContract(tr, futures, at));
     }
     for (const id of lastPredictionAt.keys()) if (!tracker.tracks.has(id)) lastPredictionAt.delete(id);
     resolveOutcomes();
