@@ -134,11 +134,13 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   const storedQ = sql.learning('process_noise');
 
   const pending: PendingPrediction[] = [];
+  /** Pending predictions per track, so ending a track does not scan them all (tracks end hundreds of times a second at fleet scale). */
+  const pendingOf = new Map<string, number>();
   const endedHistories = new Map<string, Track['history']>();
   const tracker = new Tracker({ ...cfg.tracker, ...(storedQ ? { q: storedQ } : {}) }, models, {
     onEnded: (tr) => {
       // Keep the history of an ended track until its pending predictions are scored.
-      if (pending.some((p) => p.trackId === tr.id)) endedHistories.set(tr.id, tr.history);
+      if (pendingOf.has(tr.id)) endedHistories.set(tr.id, tr.history);
       harvest(tr);
     },
   }, switching);
@@ -181,6 +183,8 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   let lastSaved = -Infinity;
   const resolveOutcomes = (): void => {
     let changed = false;
+    // Scored newest first (as before); the kept ones are compacted in place afterwards.
+    const done = new Set<PendingPrediction>();
     for (let i = pending.length - 1; i >= 0; i--) {
       const p = pending[i]!;
       if (p.t0 + p.path.length * p.dt > frameClock) continue;
@@ -189,10 +193,18 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
       if (history) scorePrediction(outcomes, p, history, zones);
       else outcomes.unresolved++;
       if (live) harvest(live);
-      pending.splice(i, 1);
+      const left = (pendingOf.get(p.trackId) ?? 1) - 1;
+      if (left > 0) pendingOf.set(p.trackId, left);
+      else pendingOf.delete(p.trackId);
+      done.add(p);
       changed = true;
     }
-    for (const id of endedHistories.keys()) if (!pending.some((p) => p.trackId === id)) endedHistories.delete(id);
+    if (done.size > 0) {
+      let k = 0;
+      for (const p of pending) if (!done.has(p)) pending[k++] = p;
+      pending.length = k;
+    }
+    for (const id of endedHistories.keys()) if (!pendingOf.has(id)) endedHistories.delete(id);
     if (changed) {
       adaptProcessNoise();
       if (frameClock - lastSaved > 30) {
@@ -301,6 +313,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
       });
       if (frameClock - (lastPredictionAt.get(tr.id) ?? -Infinity) >= cfg.predictionEveryS) {
         lastPredictionAt.set(tr.id, frameClock);
+        pendingOf.set(tr.id, (pendingOf.get(tr.id) ?? 0) + 1);
         pending.push({ trackId: tr.id, cameraId: tr.lastCamera, t0: tr.imm.t, dt: cfg.dt, path: weightedMeanPath(fc.futures), zoneProbs: fc.zoneProbs });
       }
       all.push(toContract(tr, fc.shown, at));

@@ -180,6 +180,11 @@ interface Reach {
   minY: number;
   maxX: number;
   maxY: number;
+  /** The range of cells it is filed under (empty when cells is). */
+  cx0: number;
+  cx1: number;
+  cy0: number;
+  cy1: number;
   cells: number[];
   /** Last query (frame) that took it, to take it once. */
   query: number;
@@ -413,7 +418,7 @@ export class Tracker {
   private reachOf(tr: Track): Reach {
     let r = this.reach.get(tr);
     if (!r) {
-      r = { minX: 0, minY: 0, maxX: 0, maxY: 0, cells: [], query: 0, updated: 0, scheduled: NaN };
+      r = { minX: 0, minY: 0, maxX: 0, maxY: 0, cx0: 0, cx1: -1, cy0: 0, cy1: -1, cells: [], query: 0, updated: 0, scheduled: NaN };
       this.reach.set(tr, r);
     }
     return r;
@@ -433,7 +438,6 @@ export class Tracker {
     const deadline = tr.lastUpdate + this.config.maxCoastS;
     const cellM = this.config.indexCellM;
     if (!(cellM > 0)) return;
-    this.unfile(tr, r);
     const q = this.config.q;
     this.indexedQ = Math.max(this.indexedQ, q);
     const x = tr.kf.x;
@@ -453,9 +457,17 @@ export class Tracker {
     const cx0 = Math.floor(r.minX / cellM), cx1 = Math.floor(r.maxX / cellM);
     const cy0 = Math.floor(r.minY / cellM), cy1 = Math.floor(r.maxY / cellM);
     if (!Number.isFinite(rad) || (cx1 - cx0 + 1) * (cy1 - cy0 + 1) > MAX_CELLS_PER_TRACK) {
+      this.unfile(tr, r);
       this.wide.add(tr);
       return;
     }
+    // Same cells as before (the usual case for an update): nothing to move.
+    if (r.cells.length > 0 && r.cx0 === cx0 && r.cx1 === cx1 && r.cy0 === cy0 && r.cy1 === cy1) return;
+    this.unfile(tr, r);
+    r.cx0 = cx0;
+    r.cx1 = cx1;
+    r.cy0 = cy0;
+    r.cy1 = cy1;
     for (let cx = cx0; cx <= cx1; cx++)
       for (let cy = cy0; cy <= cy1; cy++) {
         const key = this.cellKey(cx, cy);
@@ -485,30 +497,13 @@ export class Tracker {
     const f = cam.footprint;
     if (!(cellM > 0) || !Number.isFinite(f.minX) || !Number.isFinite(f.minY) || !Number.isFinite(f.maxX) || !Number.isFinite(f.maxY)) {
       for (const tr of this.tracks.values()) out.push(tr);
+      this.expiredScratch.length = 0;
+      this.expired(t, this.expiredScratch); // every track is a candidate; this keeps the heap drained
       return out;
     }
     if (this.config.q > this.indexedQ) for (const tr of this.tracks.values()) this.place(tr);
     const stamp = ++this.queryStamp;
-    const take = (tr: Track): void => {
-      const r = this.reachOf(tr);
-      if (r.query === stamp) return;
-      r.query = stamp;
-      out.push(tr);
-    };
-    const query = (minX: number, minY: number, maxX: number, maxY: number): void => {
-      const cx0 = Math.floor(minX / cellM), cx1 = Math.floor(maxX / cellM);
-      const cy0 = Math.floor(minY / cellM), cy1 = Math.floor(maxY / cellM);
-      for (let cx = cx0; cx <= cx1; cx++)
-        for (let cy = cy0; cy <= cy1; cy++) {
-          const set = this.cells.get(this.cellKey(cx, cy));
-          if (!set) continue;
-          for (const tr of set) {
-            const r = this.reachOf(tr);
-            if (r.query !== stamp && r.maxX >= minX && r.minX <= maxX && r.maxY >= minY && r.minY <= maxY) take(tr);
-          }
-        }
-    };
-    query(f.minX, f.minY, f.maxX, f.maxY);
+    this.queryCells(out, stamp, f.minX, f.minY, f.maxX, f.maxY);
     if (ms.length > 0) {
       let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
       for (const z of ms) {
@@ -518,15 +513,44 @@ export class Tracker {
         maxY = Math.max(maxY, z.y);
       }
       const rr = Math.sqrt(this.config.gate * maxTraceR);
-      minX -= rr; minY -= rr; maxX += rr; maxY += rr;
+      minX -= rr;
+      minY -= rr;
+      maxX += rr;
+      maxY += rr;
       // Measurements outside the footprint (a box's foot below the image edge) need their own query.
-      if (minX < f.minX || minY < f.minY || maxX > f.maxX || maxY > f.maxY) query(minX, minY, maxX, maxY);
+      if (minX < f.minX || minY < f.minY || maxX > f.maxX || maxY > f.maxY) this.queryCells(out, stamp, minX, minY, maxX, maxY);
     }
-    for (const tr of this.wide) take(tr);
+    for (const tr of this.wide) this.take(out, stamp, tr);
     // Tracks past their coasting time: checked (and ended unless this frame updates them).
     this.expiredScratch.length = 0;
-    for (const tr of this.expired(t, this.expiredScratch)) take(tr);
+    for (const tr of this.expired(t, this.expiredScratch)) this.take(out, stamp, tr);
     return out;
+  }
+
+  private take(out: Track[], stamp: number, tr: Track): void {
+    const r = this.reachOf(tr);
+    if (r.query === stamp) return;
+    r.query = stamp;
+    out.push(tr);
+  }
+
+  /** Tracks whose reach overlaps the box, each once per stamp, into out. */
+  private queryCells(out: Track[], stamp: number, minX: number, minY: number, maxX: number, maxY: number): void {
+    const cellM = this.config.indexCellM;
+    const cx0 = Math.floor(minX / cellM), cx1 = Math.floor(maxX / cellM);
+    const cy0 = Math.floor(minY / cellM), cy1 = Math.floor(maxY / cellM);
+    for (let cx = cx0; cx <= cx1; cx++)
+      for (let cy = cy0; cy <= cy1; cy++) {
+        const set = this.cells.get(this.cellKey(cx, cy));
+        if (!set) continue;
+        for (const tr of set) {
+          const r = this.reachOf(tr);
+          if (r.query !== stamp && r.maxX >= minX && r.minX <= maxX && r.maxY >= minY && r.minY <= maxY) {
+            r.query = stamp;
+            out.push(tr);
+          }
+        }
+      }
   }
 
   private pushDeadline(d: number, tr: Track): void {
