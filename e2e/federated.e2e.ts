@@ -24,7 +24,7 @@ describe('federated learning in browser mode', () => {
   it('runs real rounds with the demo cameras: who took part at each phase, and stored model versions', async () => {
     await page.goto(server.url);
     await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Federated', exact: true }).click();
-    await expect.poll(() => page.getByRole('status', { name: 'Aggregation in use' }).textContent()).toMatch(/Secure aggregation \(fl1, full masking graph/);
+    await expect.poll(() => page.getByRole('status', { name: 'Aggregation in use' }).textContent()).toMatch(/Secure aggregation \(fl2, /);
     // The demo cameras register in the background; at least 3 must be online before a round.
     await expect.poll(async () => Number(/(\d+) of \d+ registered cameras are online/.exec((await page.locator('.view-header').textContent()) ?? '')?.[1] ?? 0), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
     await expect.poll(() => page.getByText(/No rounds yet for this model/).count()).toBe(1);
@@ -57,11 +57,14 @@ describe('federated learning in browser mode', () => {
     await page.screenshot({ path: artifactPath('federated.png'), fullPage: true });
   }, 420_000);
 
-  it('refuses a robust mode and differential privacy on the wire, with what to do', async () => {
-    await page.getByRole('radio', { name: /Robust: trimmed mean/ }).click();
-    await expect.poll(() => page.locator('#fed-refusal-aggregation').textContent()).toMatch(/secure aggregation only/);
-    await page.getByRole('switch', { name: 'Differential privacy' }).click();
-    await expect.poll(() => page.locator('#fed-refusal-dp').textContent()).toMatch(/Differential privacy is not part of fl1/);
-    expect(await page.getByRole('switch', { name: 'Differential privacy' }).getAttribute('aria-checked')).toBe('false');
-  }, 60_000);
+  it('shows only what fl2 does: no robust mode or DP control, and the next round set up ahead after the rounds ran', async () => {
+    // Robust aggregation and differential privacy are not on the wire: no control offers them.
+    expect(await page.getByRole('radio', { name: /Robust/ }).count()).toBe(0);
+    expect(await page.getByRole('switch', { name: 'Differential privacy' }).count()).toBe(0);
+    expect(await page.getByLabel('Cameras per round').count()).toBe(1);
+    // After a round the desktop sets the next one up (keys and share boxes), so Start runs only its critical path.
+    await expect.poll(() => page.getByRole('status', { name: 'Next round setup' }).textContent(), { timeout: 60_000 }).toMatch(/Next round set up: \d+ cameras, K = \d+/);
+    const row = page.getByRole('table', { name: 'Rounds' }).locator('tbody tr').filter({ has: page.locator('.badge.fed-on') }).first();
+    expect(await row.textContent()).toMatch(/\d+ ms|\d+\.\d s/);
+  }, 90_000);
 });

@@ -1,21 +1,20 @@
-// The on-camera fl1 client in C, run under qemu-aarch64-static:
+// The on-camera fl2 client (SecAgg+ ring, setup held until go) in C, run under qemu-aarch64-static:
 //  1. its primitives (fltool, one process fed many lines) against docs/fl1-vectors.json, RFC vectors,
 //     and Node's own crypto / BigInt on random inputs;
-//  2. four camera apps take part in a round run by a server written here from docs/protocol.md
+//  2. four camera apps take part in rounds run by a server written here from docs/protocol.md + FL2-SPEC.md
 //     (node:crypto + BigInt, nothing from native/ or main/): labels from the outcomes topic, local
-//     training, masked updates, one camera killed mid-round (its masks rebuilt from its s shares),
+//     training, shares to ring neighbours only, go, masked updates, one camera killed mid-round (its masks rebuilt from its s shares),
 //     the exact FedAvg sum, the result adopted and reported in the heartbeat, and every message the
 //     server received inspected for anything but keys, boxes, masked vectors and shares.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes, verify, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { createFlServer } from '../main/federated';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeUnderLock, missingTool, MULTIARCH_LOADER, NATIVE } from './testkit';
+import { Camera, makeUnderLock, missingTool, NATIVE, startBroker, sysrootIn, until } from './testkit';
 
 const OUT = 'build/test-cam';
 const P = (1n << 255n) - 19n;
@@ -75,6 +74,23 @@ const sealBox = (key: Uint8Array, nonce: Uint8Array, plain: Uint8Array, aad: str
   c.setAAD(Buffer.from(aad));
   return Buffer.concat([nonce, c.update(plain), c.final(), c.getAuthTag()]);
 };
+/** fl2's SecAgg+ ring (FL2-SPEC.md): order by SHA-256(seed ‖ serial), neighbours K/2 either side. */
+function ringOf(seed: Buffer, serials: string[], k: number): { order: string[]; nb: (u: string) => string[] } {
+  const h = (s: string): Buffer => createHash('sha256').update(seed).update(s, 'utf8').digest();
+  const order = [...serials].sort((a, b) => Buffer.compare(h(a), h(b)));
+  const n = order.length;
+  const nb = (u: string): string[] => {
+    if (n - 1 <= k) return serials.filter((s) => s !== u).sort();
+    const p = order.indexOf(u);
+    const out = new Set<string>();
+    for (let d = 1; d <= k / 2; d++) {
+      out.add(order[(p + d) % n]!);
+      out.add(order[(p - d + n) % n]!);
+    }
+    return [...out].sort();
+  };
+  return { order, nb };
+}
 const CLASSES = ['Human', 'Car', 'Truck', 'Bus', 'Bike', 'Animal', 'Other'];
 function features(l: number, t: number, r: number, b: number, cls: string, score: number): Float32Array {
   const w = r - l, h = b - t;
@@ -150,14 +166,9 @@ interface Vectors {
   shamir: { threshold: number; b: { coefficients: string[]; shares: { x: number; y: string }[] }; s: { coefficients: string[]; shares: { x: number; y: string }[] } };
   masked: { quantizer: { range: number; scale: number }; thetaGlobal: number[]; thetaLocalF32: number[]; q: number[]; y: number[]; everyCameraSameQ: { ys: string[] } };
 }
+interface Fl2Case { k: number; serials: string[]; hashes: string[]; ringOrder: string[]; neighbours: Record<string, string[]>; shareThreshold: number }
+interface Fl2Vectors { seed: string; sparse: Fl2Case; sparseK6: Fl2Case; edge: Fl2Case; full: Fl2Case; shareThresholds: { k: number; n: number; tk: number }[] }
 const esc = (s: string): string => s.replace(/\n/g, '%0a');
-
-function sysrootIn(dir: string): string {
-  const sysroot = join(dir, 'sysroot');
-  mkdirSync(join(sysroot, 'lib'), { recursive: true });
-  symlinkSync(MULTIARCH_LOADER, join(sysroot, 'lib', 'ld-linux-aarch64.so.1'));
-  return sysroot;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'omnisight-fl-'));
 let sysroot = '';
@@ -274,6 +285,55 @@ describe.skipIf(skipReason !== null)('fl1 primitives in C (fltool under qemu)', 
     expect(lagrange0([shares[1]!, shares[3]!])).not.toBe(coeff[0]);
   });
 
+  it('fl2 ring order, neighbours and tk match docs/fl1-vectors.json (sparse, edge n\' = K + 2, full)', async () => {
+    const f = (v as unknown as { fl2: Fl2Vectors }).fl2;
+    const cases = [f.sparse, f.sparseK6, f.edge, f.full];
+    for (const c of cases) {
+      for (const me of c.serials) {
+        const [order, nb] = await tool.ok(`ring ${f.seed} ${c.k} ${me} ${c.serials.join(' ')}`);
+        expect(order!.split(',')).toEqual(c.ringOrder);
+        expect(nb === '-' ? [] : nb!.split(',').sort()).toEqual(c.neighbours[me]);
+      }
+      const m = Math.min(c.k, c.serials.length - 1);
+      expect(await tool.ok(`tk ${m}`)).toEqual([String(c.shareThreshold)]);
+      c.serials.forEach((s, i) => expect(createHash('sha256').update(Buffer.from(f.seed, 'hex')).update(s).digest('hex')).toBe(c.hashes[i]));
+    }
+    expect(cases.some((c) => c.serials.length - 1 > c.k) && cases.some((c) => c.serials.length - 1 <= c.k)).toBe(true);
+    for (const t of f.shareThresholds) expect(await tool.ok(`tk ${Math.min(t.k, t.n - 1)}`)).toEqual([String(t.tk)]);
+  });
+
+  it('fl2 ring: order by SHA-256(seed ‖ serial) and K/2 neighbours either side, as an independent reference computes them (n − 1 ≤ K and n − 1 > K), and the camera\'s tk rule', async () => {
+    const serialsAll = Array.from({ length: 14 }, (_, i) => `ACCC8E${(0x10 + i * 7).toString(16).toUpperCase().padStart(6, '0')}`);
+    let sparse = 0;
+    for (const [n, k] of [[1, 2], [2, 2], [3, 2], [4, 2], [5, 2], [5, 4], [6, 4], [9, 4], [10, 6], [14, 6], [14, 2]] as const) {
+      const seed = randomBytes(32);
+      const serials = serialsAll.slice(0, n);
+      const ref = ringOf(seed, serials, k);
+      for (const me of serials) {
+        const [order, nb] = await tool.ok(`ring ${hex(seed)} ${k} ${me} ${serials.join(' ')}`);
+        expect(order!.split(',')).toEqual(ref.order);
+        const got = nb === '-' ? [] : nb!.split(',').sort();
+        expect(got).toEqual(ref.nb(me));
+        expect(got).toHaveLength(Math.min(k, n - 1));
+        if (n - 1 > k) sparse++;
+      }
+      // N is symmetric.
+      for (const u of serials) for (const v of ref.nb(u)) expect(ref.nb(v)).toContain(u);
+    }
+    expect(sparse).toBeGreaterThan(0);
+    // The order depends on the seed, not on the serials' own order.
+    const a = await tool.ok(`ring ${'00'.repeat(32)} 2 ${serialsAll[0]} ${serialsAll.slice(0, 8).join(' ')}`);
+    const b = await tool.ok(`ring ${'01'.repeat(32)} 2 ${serialsAll[0]} ${serialsAll.slice(0, 8).join(' ')}`);
+    expect(a[0]).not.toBe(b[0]);
+    // tk: exactly ⌈2(m+1)/3⌉ (docs/protocol.md), which satisfies 2·tk > m + 1 and tk ≤ m + 1; nothing else is accepted.
+    for (let m = 1; m <= 30; m++) {
+      const want = Math.ceil((2 * (m + 1)) / 3);
+      expect(2 * want > m + 1 && want <= m + 1).toBe(true);
+      expect(await tool.ok(`tk ${m}`)).toEqual([String(want)]);
+      for (let tk = 1; tk <= 32; tk++) expect(await tool.ok(`tkok ${tk} ${m}`)).toEqual([tk === want ? '1' : '0']);
+    }
+  });
+
   it('the head: features as the spec defines them, SGD identical to a reference, the highest valid model file loaded', async () => {
     const cases: [number, number, number, number, string, number][] = [[0.1, 0.2, 0.5, 0.6, 'Human', 0.87], [0, 0, 1, 0.001, 'Bus', 0.3], [0.3, 0.1, 0.31, 0.9, 'Zebra', 0.5]];
     for (const c of cases) {
@@ -334,25 +394,6 @@ describe.skipIf(skipReason !== null)('fl1 primitives in C (fltool under qemu)', 
 interface Envelope { v: number; camera: string; epoch: number; seq: number; sent: number; kind: string; key: string; body: string; sig: string }
 interface Obs { bounding_box: { left: number; top: number; right: number; bottom: number }; class: { type: string; score: number } }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-async function until<T>(what: string, get: () => T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 const edPub = (publicKey: string): KeyObject => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey, 'base64').toString('base64url') }, format: 'jwk' });
 const signedBy = (e: Envelope, key: KeyObject): boolean =>
   verify(null, Buffer.from(['omnisight.v2', e.camera, String(e.epoch), String(e.seq), String(e.sent), e.kind, e.key, e.body].join('\n'), 'utf8'), key, Buffer.from(e.sig, 'base64'));
@@ -367,57 +408,7 @@ function heldOut(epoch: number, seq: number, index: number): boolean {
 const confirmedRule = (o: Obs): boolean => (o.bounding_box.top + o.bounding_box.bottom) / 2 > 0.5; // lower half of the image
 const f32b64 = (v: ArrayLike<number>): string => Buffer.from(new Float32Array(Array.from(v)).buffer).toString('base64');
 
-class Camera {
-  proc?: ChildProcess;
-  out = '';
-  err = '';
-  feed?: Socket;
-  source?: Server;
-  publicKey = '';
-  httpPort = 0;
-  readonly localdata: string;
-  constructor(readonly serial: string, readonly root: string) {
-    this.localdata = join(root, `localdata-${serial}`);
-  }
-  async start(env: { mqttPort: number; modelDir: string }): Promise<void> {
-    if (!this.source) {
-      this.source = createServer((s) => (this.feed = s));
-      await new Promise<void>((r) => this.source!.listen(0, '127.0.0.1', r));
-    }
-    this.out = '';
-    this.err = '';
-    this.feed = undefined;
-    this.proc = spawn('/usr/bin/qemu-aarch64-static', ['-L', sysroot, join(NATIVE, OUT, 'omnisight')], {
-      env: {
-        PATH: process.env.PATH,
-        OMNISIGHT_SIM_DETECTIONS: `tcp:127.0.0.1:${(this.source.address() as { port: number }).port}`,
-        OMNISIGHT_MQTT_HOST: '127.0.0.1',
-        OMNISIGHT_MQTT_PORT: String(env.mqttPort),
-        OMNISIGHT_CAMERA_SERIAL: this.serial,
-        OMNISIGHT_LOCALDATA: this.localdata,
-        OMNISIGHT_HTTP_PORT: '0',
-        OMNISIGHT_MODEL_DIR: env.modelDir,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
-    this.proc.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
-    const port = await until(`${this.serial}'s identity port`, () => /127\.0\.0\.1:(\d+)\//.exec(this.out)?.[1]);
-    this.httpPort = Number(port);
-    const id = (await (await fetch(`http://127.0.0.1:${port}/identity.cgi`)).json()) as { publicKey: string };
-    this.publicKey = id.publicKey;
-    await until(`${this.serial}'s detection source connection`, () => this.feed);
-  }
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const done = new Promise<void>((r) => p.once('exit', () => r()));
-    p.kill(signal);
-    await done;
-  }
-}
-
-describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server written from docs/protocol.md (mosquitto on 127.0.0.1)', () => {
+describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server written from docs/protocol.md and FL2-SPEC.md (mosquitto on 127.0.0.1)', () => {
   const serials = ['ACCC8E0000A1', 'ACCC8E0000A2', 'ACCC8E0000A3', 'ACCC8E0000A4'];
   let broker: ChildProcess | undefined;
   let server: mqtt.MqttClient | undefined;
@@ -432,19 +423,10 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     mkdirSync(modelDir, { recursive: true });
     writeFileSync(join(modelDir, 'head-v2.bin'), Buffer.from(new Float32Array(theta2).buffer));
     writeFileSync(join(modelDir, 'head-v2.json'), JSON.stringify({ name: HEAD, version: 2, features: 13, round: 0, dropBelow: 0.3 }));
-    mqttPort = await freePort();
-    writeFileSync(join(dir, 'mosquitto.conf'), `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    broker = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
-    for (let i = 0; i < 40 && !server; i++) {
-      server = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0, connectTimeout: 1000 }).catch(async () => {
-        await new Promise((r) => setTimeout(r, 50));
-        return undefined;
-      });
-    }
-    if (!server) throw new Error('mosquitto did not start');
+    ({ port: mqttPort, broker, client: server } = await startBroker(dir));
     server.on('message', (topic, payload) => received.push({ topic, env: JSON.parse(payload.toString('utf8')) as Envelope }));
     await server.subscribeAsync('axis/+/omnisight/#', { qos: 1 });
-    for (const s of serials) cams.push(new Camera(s, dir));
+    for (const s of serials) cams.push(new Camera(s, dir, sysroot, join(NATIVE, OUT, 'omnisight')));
     await Promise.all(cams.map((c) => c.start({ mqttPort, modelDir })));
   }, 90_000);
 
@@ -524,7 +506,7 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     }
   }, 60_000);
 
-  it('takes part in a round: advertise, shares, masked update, unmask; one camera dies after its shares and its masks are rebuilt; the sum is exactly the cameras\' own updates', async () => {
+  it('takes part in an fl2 round: advertise, shares to its ring neighbours only, set up until go, masked update, unmask; one camera dies after its shares and its masks are rebuilt; the sum is exactly the cameras\' own updates', async () => {
     const round = 'r1-native';
     const range = 4, scale = Math.floor((2 ** 31 - 1) / (range * serials.length));
     const train = { epochs: 5, lr: 0.5, batchSize: 16 };
@@ -536,11 +518,13 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
         await new Promise((r) => setTimeout(r, 25));
       }
     };
-    // t = ⌈2n/3⌉ = 3 as docs/protocol.md sets it: after the dropout each survivor's b has three live
-    // holders (itself and two peers), the dropped camera's s three.
+    // t = ⌈2n/3⌉ = 3; K = 2 over 4 cameras: a ring where each camera has 2 of the 3 others as
+    // neighbours, tk = ⌈2(2+1)/3⌉ = 2. After the dropout each survivor's b has at least two live
+    // holders (itself and a neighbour), the dropped camera's s two (its two neighbours).
+    const K = 2, tk = 2;
     const announce = JSON.stringify({
-      v: 1, round, model: { name: HEAD, version: 2, params: f32b64(theta2) }, train, quantizer: { range, scale }, selected: serials, threshold: 3,
-      deadlines: { advertise: 20000, shares: 20000, masked: 5000, unmask: 20000 }, minSamples: 20,
+      v: 2, round, model: { name: HEAD, version: 2, params: f32b64(theta2) }, train, quantizer: { range, scale }, selected: serials, threshold: 3,
+      graph: { k: K }, setupTtl: 600000, deadlines: { advertise: 20000, shares: 20000, masked: 5000, unmask: 20000 }, minSamples: 20,
     });
     await server!.publishAsync('omnisight/desktop/fl/announce', announce, { qos: 1 });
     // Delivered twice (QoS 1 may): one advertise per camera all the same (counted in the next test).
@@ -548,11 +532,15 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     const adv = await waitFor<{ cPk: string; sPk: string }>('advertise', serials, 20_000);
     expect([...adv.keys()].sort()).toEqual(serials);
     const peers = serials.map((serial, i) => ({ serial, index: i + 1, cPk: adv.get(serial)!.cPk, sPk: adv.get(serial)!.sPk }));
-    await server!.publishAsync(`omnisight/desktop/fl/${round}/roster`, JSON.stringify({ round, threshold: 3, peers }), { qos: 1 });
+    const seed = randomBytes(32);
+    const ring = ringOf(seed, serials, K);
+    await server!.publishAsync(`omnisight/desktop/fl/${round}/roster`, JSON.stringify({ round, threshold: 3, shareThreshold: tk, graph: { k: K, seed: seed.toString('base64') }, peers }), { qos: 1 });
     const shares = await waitFor<{ boxes: { to: string; box: string }[] }>('shares', serials, 20_000);
     expect(shares.size).toBe(4);
     for (const [from, b] of shares) {
-      expect(b.boxes.map((x) => x.to).sort()).toEqual(serials.filter((s) => s !== from));
+      // Exactly the ring neighbours: two of the three others.
+      expect(b.boxes.map((x) => x.to).sort()).toEqual(ring.nb(from));
+      expect(b.boxes).toHaveLength(2);
       for (const x of b.boxes) expect(Buffer.from(x.box, 'base64')).toHaveLength(100);
     }
     // Camera 4 goes silent now (power cut): its shares are out, its masked input never comes.
@@ -561,6 +549,11 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
       const boxes = [...shares].flatMap(([from, b]) => b.boxes.filter((x) => x.to === to).map((x) => ({ from, box: x.box })));
       await server!.publishAsync(`omnisight/desktop/fl/${round}/deliver/${to}`, JSON.stringify({ round, boxes }), { qos: 1 });
     }
+    // Set up: the cameras hold the round and send nothing until go.
+    for (const c of cams.slice(0, 3)) await until(`${c.serial} set up`, () => (c.err.includes(`fl2 round ${round}: set up`) ? true : undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(flBodies('masked').size).toBe(0);
+    await server!.publishAsync(`omnisight/desktop/fl/${round}/go`, JSON.stringify({ round }), { qos: 1 });
     // This server knows camera 4's process is gone, so it does not sit out the masked deadline.
     const masked = await waitFor<{ y: string }>('masked', serials.slice(0, 3), 30_000);
     const survivors = serials.filter((s) => masked.has(s));
@@ -570,23 +563,28 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     const unmask = await waitFor<{ selfShares: { of: string; y: string }[]; keyShares: { of: string; y: string }[] }>('unmask', survivors, 20_000);
     expect([...unmask.keys()].sort()).toEqual(survivors);
     const idx = (s: string): number => serials.indexOf(s) + 1;
-    for (const u of unmask.values()) {
-      // For every survivor (itself included) the share of its b, for the dropped camera the share of its s, never both.
-      expect(u.selfShares.map((x) => x.of).sort()).toEqual(survivors);
-      expect(u.keyShares.map((x) => x.of)).toEqual(dropped);
+    for (const [holder, u] of unmask) {
+      // The share of b of every survivor among its neighbours and its own, the share of s of the
+      // dropped camera if it is a neighbour; never both for one camera.
+      const nb = ring.nb(holder);
+      expect(u.selfShares.map((x) => x.of).sort()).toEqual(survivors.filter((s) => s === holder || nb.includes(s)).sort());
+      expect(u.keyShares.map((x) => x.of)).toEqual(dropped.filter((s) => nb.includes(s)));
     }
     const sharesOf = (of: string, kind: 'selfShares' | 'keyShares'): { x: number; y: bigint }[] =>
       [...unmask].flatMap(([holder, u]) => u[kind].filter((x) => x.of === of).map((x) => ({ x: idx(holder), y: leToBig(Buffer.from(x.y, 'base64')) })));
     // The dropped camera's s, rebuilt from its shares, is the secret of the sPk it advertised.
+    expect(sharesOf(dropped[0]!, 'keyShares')).toHaveLength(2);
     const s4 = bigToLe(lagrange0(sharesOf(dropped[0]!, 'keyShares')));
     expect(x25519(s4, Buffer.from(peers[3]!.sPk, 'base64'), Buffer.from(new Uint8Array(32).fill(0).map((_, i) => (i === 0 ? 9 : 0)))).toString('base64')).toBe(peers[3]!.sPk);
     const sum = new Uint32Array(14);
     for (const u of survivors) {
       const y = Buffer.from(masked.get(u)!.y, 'base64');
       expect(y).toHaveLength(56);
+      expect(sharesOf(u, 'selfShares').length).toBeGreaterThanOrEqual(tk);
       const self = prg(bigToLe(lagrange0(sharesOf(u, 'selfShares'))));
       for (let i = 0; i < 14; i++) sum[i] = sum[i]! + y.readUInt32LE(4 * i) - self[i]!;
-      // y_u holds +PRG(k_ud) if x_d > x_u, −PRG(k_ud) otherwise: take it out.
+      // y_u holds +PRG(k_ud) if x_d > x_u, −PRG(k_ud) otherwise, if d is its neighbour: take it out.
+      if (!ring.nb(dropped[0]!).includes(u)) continue;
       const k = hkdf32(x25519(s4, Buffer.from(peers[3]!.sPk, 'base64'), Buffer.from(peers[idx(u) - 1]!.sPk, 'base64')), round, 'omnisight.fl1.mask');
       const m = prg(k);
       for (let i = 0; i < 14; i++) sum[i] = 4 > idx(u) ? sum[i]! - m[i]! : sum[i]! + m[i]!;
@@ -704,8 +702,8 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
   it('declines a round it lacks the samples for (with the reason), and a camera not selected stays silent', async () => {
     const before = received.length;
     await server!.publishAsync('omnisight/desktop/fl/announce', JSON.stringify({
-      v: 1, round: 'r2-native', model: { name: HEAD, version: 3, params: f32b64(theta2) }, train: { epochs: 1, lr: 0.1, batchSize: 8 }, quantizer: { range: 4, scale: 1000 },
-      selected: [serials[0]], threshold: 1, deadlines: { advertise: 5000, shares: 5000, masked: 5000, unmask: 5000 }, minSamples: 1000,
+      v: 2, round: 'r2-native', model: { name: HEAD, version: 3, params: f32b64(theta2) }, train: { epochs: 1, lr: 0.1, batchSize: 8 }, quantizer: { range: 4, scale: 1000 },
+      selected: [serials[0]], threshold: 1, graph: { k: 2 }, setupTtl: 600000, deadlines: { advertise: 5000, shares: 5000, masked: 5000, unmask: 5000 }, minSamples: 1000,
     }), { qos: 1 });
     const dec = await until('a decline', () => received.slice(before).find((m) => m.env.kind === 'fl'));
     expect(dec.env.camera).toBe(serials[0]);
@@ -715,7 +713,11 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     expect(received.slice(before).filter((m) => m.env.kind === 'fl')).toHaveLength(1);
   }, 30_000);
 
-  it("takes part in a round run by the desktop's own fl1 server (main/federated/fl-server.ts) over the broker; a selected camera that never answers is left out", async () => {
+  it("takes part in an fl2 round run by the desktop's own server (main/federated/fl-server.ts) over the broker: setup ahead, nothing until go, a sparse ring; a selected camera that never answers is left out; a discarded set-up round is dropped", async () => {
+    // Camera 4 comes back (its local data kept); a fifth selected serial has no camera at all.
+    const since = received.length;
+    await cams[3]!.start({ mqttPort, modelDir });
+    await until('camera 4 connected again', () => (received.slice(since).some((m) => m.env.camera === serials[3] && m.env.kind === 'heartbeat') ? true : undefined));
     // The transport as the desktop wires it: server messages out through its MQTT client; camera
     // bodies in only after their signature verifies (here as the swarm does it, with the key read
     // from identity.cgi).
@@ -730,25 +732,54 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     };
     server!.on('message', onMessage);
     try {
-      // Camera 4 is still off: selected, it never advertises.
       const thetaNow = new Float32Array(new Uint8Array(readFileSync(join(cams[0]!.localdata, 'head-v3.bin'))).buffer);
-      const report = await fl.run({
-        round: 'r3-desktop', model: { version: 3, params: thetaNow }, selected: serials, train: { epochs: 3, lr: 0.5, batchSize: 16 }, range: 4,
+      const selected = [...serials, 'ACCC8E0000A5'];
+      // K = 2 over the four that advertise: each camera has two of the three others as neighbours.
+      const setup = await fl.setup({
+        round: 'r3-desktop', model: { version: 3, params: thetaNow }, selected, train: { epochs: 3, lr: 0.5, batchSize: 16 }, range: 4, k: 2, setupTtl: 60000,
         deadlines: { advertise: 6000, shares: 15000, masked: 15000, unmask: 15000 }, minSamples: 20,
       });
+      if (!setup.ok) throw new Error(`setup failed: ${setup.report.reason}`);
+      expect(setup.round.report.graph).toEqual({ k: 2, tk: 2 });
+      expect(setup.round.report.advertised.sort()).toEqual(serials);
+      expect(setup.round.report.shared.sort()).toEqual(serials);
+      for (const c of cams) await until(`${c.serial} set up`, () => (c.err.includes('fl2 round r3-desktop: set up') ? true : undefined));
+      // Every camera sent boxes to exactly two peers.
+      for (const m of received.slice(since)) if (m.env.kind === 'fl') {
+        const b = JSON.parse(m.env.body) as { round: string; phase: string; boxes?: unknown[] };
+        if (b.round === 'r3-desktop' && b.phase === 'shares') expect(b.boxes).toHaveLength(2);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      expect(received.slice(since).filter((m) => m.env.kind === 'fl' && (JSON.parse(m.env.body) as { phase: string }).phase === 'masked')).toEqual([]);
+      const report = await setup.round.go();
       expect(report.reason).toBeNull();
       expect(report.ok).toBe(true);
       expect(report.refused).toEqual([]);
-      expect(report.advertised.sort()).toEqual(serials.slice(0, 3));
-      expect(report.masked.sort()).toEqual(serials.slice(0, 3));
+      expect(report.masked.sort()).toEqual(serials);
       expect(report.dropped).toEqual([]);
+      expect(report.roundMs).toBeGreaterThan(0);
       expect([...report.params!].every(Number.isFinite)).toBe(true);
-      for (const c of cams.slice(0, 3)) {
+      for (const c of cams) {
         const hb = await until(`${c.serial} reporting head v4`, () => fromCam(c, 'heartbeat').map((e) => JSON.parse(e.body) as { model: { version: number } }).find((b) => b.model.version === 4));
         expect(hb.model).toEqual({ name: HEAD, version: 4 });
         expect(readFileSync(join(c.localdata, 'head-v4.bin'))).toEqual(Buffer.from(report.params!.buffer, report.params!.byteOffset, report.params!.byteLength));
         expect(existsSync(join(c.localdata, 'head-v3.bin'))).toBe(false); // only the newest adopted head is kept
       }
+      // A set-up round the desktop discards (result ok:false): the cameras drop it, a later go finds nothing.
+      const params4 = new Float32Array(new Uint8Array(readFileSync(join(cams[0]!.localdata, 'head-v4.bin'))).buffer);
+      const held = await fl.setup({
+        round: 'r3-discarded', model: { version: 4, params: params4 }, selected: serials, train: { epochs: 1, lr: 0.1, batchSize: 16 }, range: 4, k: 2, setupTtl: 60000,
+        deadlines: { advertise: 6000, shares: 15000, masked: 15000, unmask: 15000 }, minSamples: 20,
+      });
+      if (!held.ok) throw new Error(`setup failed: ${held.report.reason}`);
+      held.round.discard('the model is no longer the current one');
+      for (const c of cams) await until(`${c.serial} dropping r3-discarded`, () => (c.err.includes('fl2 round r3-discarded failed: the model is no longer the current one') ? true : undefined));
+      const before = received.length;
+      await server!.publishAsync('omnisight/desktop/fl/r3-discarded/go', JSON.stringify({ round: 'r3-discarded' }), { qos: 1 });
+      const goAt = Date.now();
+      // A heartbeat signed well after the go: the camera has handled it (a masked input takes milliseconds).
+      await until('a later heartbeat from every camera', () => (cams.every((c) => received.slice(before).some((m) => m.env.camera === c.serial && m.env.kind === 'heartbeat' && m.env.sent > goAt + 200)) ? true : undefined));
+      expect(received.slice(before).filter((m) => m.env.kind === 'fl')).toEqual([]);
     } finally {
       server!.off('message', onMessage);
     }
@@ -772,12 +803,13 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
       return bodies(phase);
     };
     await server!.publishAsync('omnisight/desktop/fl/announce', JSON.stringify({
-      v: 1, round, model: { name: HEAD, version: 4, params: f32b64(theta2) }, train: { epochs: 1, lr: 0.1, batchSize: 16 }, quantizer: { range: 4, scale: 1000 },
-      selected: live, threshold: 2, deadlines: { advertise: 5000, shares: 5000, masked: 5000, unmask: 5000 }, minSamples: 20,
+      v: 2, round, model: { name: HEAD, version: 4, params: f32b64(theta2) }, train: { epochs: 1, lr: 0.1, batchSize: 16 }, quantizer: { range: 4, scale: 1000 },
+      selected: live, threshold: 2, graph: { k: 2 }, setupTtl: 600000, deadlines: { advertise: 5000, shares: 5000, masked: 5000, unmask: 5000 }, minSamples: 20,
     }), { qos: 1 });
     const adv = await wait('advertise', 3, 15_000);
     const peers = live.map((serial, i) => ({ serial, index: i + 1, cPk: adv.get(serial)!.cPk, sPk: adv.get(serial)!.sPk }));
-    await server!.publishAsync(`omnisight/desktop/fl/${round}/roster`, JSON.stringify({ round, threshold: 2, peers }), { qos: 1 });
+    // n' − 1 = 2 ≤ K: every other camera is a neighbour; tk = 2.
+    await server!.publishAsync(`omnisight/desktop/fl/${round}/roster`, JSON.stringify({ round, threshold: 2, shareThreshold: 2, graph: { k: 2, seed: randomBytes(32).toString('base64') }, peers }), { qos: 1 });
     const shares = await wait('shares', 3, 15_000);
     expect(shares.size).toBe(3);
     for (const to of live) {
@@ -790,6 +822,12 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
       await server!.publishAsync(`omnisight/desktop/fl/${round}/deliver/${to}`, JSON.stringify({ round, boxes }), { qos: 1 });
     }
     await until('camera 2 refusing the tampered box', () => (/does not open or is not for this camera; staying silent/.test(cams[1]!.err) ? true : undefined));
+    for (const c of [cams[0]!, cams[2]!]) await until(`${c.serial} set up`, () => (c.err.includes(`fl2 round ${round}: set up`) ? true : undefined));
+    // A go with an unknown field is refused; the plain one starts the round.
+    await server!.publishAsync(`omnisight/desktop/fl/${round}/go`, JSON.stringify({ round, extra: 1 }), { qos: 1 });
+    await until('the go with an unknown field refused', () => (cams[0]!.err.includes(`fl2 round ${round}: go refused (unknown fields)`) ? true : undefined));
+    expect(bodies('masked').size).toBe(0);
+    await server!.publishAsync(`omnisight/desktop/fl/${round}/go`, JSON.stringify({ round }), { qos: 1 });
     const masked = await wait('masked', 2, 30_000);
     expect([...masked.keys()].sort()).toEqual([live[0], live[2]]);
     // A server that lists a camera as survivor and dropped asks for its b and its s: refused by all.
@@ -826,4 +864,58 @@ describe.skipIf(skipReason !== null)('the C app in an fl1 round against a server
     const id = (await (await fetch(`http://127.0.0.1:${c.httpPort}/identity.cgi`)).json()) as { model: { samples: { labelled: number } } };
     expect(id.model.samples.labelled).toBe(5000);
   }, 30_000);
+
+  it('holds a set-up round only until go: a new announce discards it (selected or not), one whose setupTtl passed is forgotten; an unmask that leaves out a masking peer is refused', async () => {
+    const live = serials.slice(0, 3);
+    const since = received.length;
+    const phaseOf = (round: string, phase: string): string[] =>
+      received.slice(since).filter((m) => m.env.kind === 'fl').map((m) => ({ c: m.env.camera, b: JSON.parse(m.env.body) as Record<string, unknown> }))
+        .filter((x) => x.b.round === round && x.b.phase === phase).map((x) => x.c).sort();
+    const setUp = async (round: string, setupTtl: number): Promise<void> => {
+      await server!.publishAsync('omnisight/desktop/fl/announce', JSON.stringify({
+        v: 2, round, model: { name: HEAD, version: 4, params: f32b64(theta2) }, train: { epochs: 1, lr: 0.1, batchSize: 16 }, quantizer: { range: 4, scale: 1000 },
+        selected: live, threshold: 2, graph: { k: 2 }, setupTtl, deadlines: { advertise: 5000, shares: 5000, masked: 5000, unmask: 5000 }, minSamples: 20,
+      }), { qos: 1 });
+      await until(`${round} advertised`, () => (phaseOf(round, 'advertise').length === 3 ? true : undefined));
+      const flOf = (phase: string): { from: string; b: Record<string, unknown> }[] =>
+        received.slice(since).filter((m) => m.env.kind === 'fl').map((m) => ({ from: m.env.camera, b: JSON.parse(m.env.body) as Record<string, unknown> })).filter((x) => x.b.round === round && x.b.phase === phase);
+      const advBy = new Map(flOf('advertise').map((x) => [x.from, x.b as { cPk: string; sPk: string }]));
+      expect(advBy.size).toBe(3);
+      const peers = live.map((serial, i) => ({ serial, index: i + 1, cPk: advBy.get(serial)!.cPk, sPk: advBy.get(serial)!.sPk }));
+      await server!.publishAsync(`omnisight/desktop/fl/${round}/roster`, JSON.stringify({ round, threshold: 2, shareThreshold: 2, graph: { k: 2, seed: randomBytes(32).toString('base64') }, peers }), { qos: 1 });
+      await until(`${round} shares`, () => (phaseOf(round, 'shares').length === 3 ? true : undefined));
+      const shares = flOf('shares');
+      for (const to of live) {
+        const boxes = shares.flatMap(({ from, b }) => (b.boxes as { to: string; box: string }[]).filter((x) => x.to === to).map((x) => ({ from, box: x.box })));
+        await server!.publishAsync(`omnisight/desktop/fl/${round}/deliver/${to}`, JSON.stringify({ round, boxes }), { qos: 1 });
+      }
+      for (const c of cams.slice(0, 3)) await until(`${c.serial} set up for ${round}`, () => (c.err.includes(`fl2 round ${round}: set up`) ? true : undefined));
+    };
+    // A set-up round, then a new announce that selects only camera 1 (which declines it): all three drop the set-up round.
+    await setUp('r5-held', 600000);
+    await server!.publishAsync('omnisight/desktop/fl/announce', JSON.stringify({
+      v: 2, round: 'r5-next', model: { name: HEAD, version: 4, params: f32b64(theta2) }, train: { epochs: 1, lr: 0.1, batchSize: 16 }, quantizer: { range: 4, scale: 1000 },
+      selected: [live[0]], threshold: 1, graph: { k: 2 }, setupTtl: 600000, deadlines: { advertise: 5000, shares: 5000, masked: 5000, unmask: 5000 }, minSamples: 1000000,
+    }), { qos: 1 });
+    for (const c of cams.slice(0, 3)) await until(`${c.serial} discarding r5-held`, () => (c.err.includes('fl2: round r5-held discarded for the new round r5-next') ? true : undefined));
+    await server!.publishAsync('omnisight/desktop/fl/r5-held/go', JSON.stringify({ round: 'r5-held' }), { qos: 1 });
+    // A set-up round whose setupTtl (1 s from the announce, the least allowed) has passed when go comes: forgotten.
+    const t0 = Date.now();
+    await setUp('r6-stale', 1000);
+    await new Promise((r) => setTimeout(r, Math.max(0, 1150 - (Date.now() - t0))));
+    await server!.publishAsync('omnisight/desktop/fl/r6-stale/go', JSON.stringify({ round: 'r6-stale' }), { qos: 1 });
+    for (const c of cams.slice(0, 3)) await until(`${c.serial} forgetting r6-stale`, () => (c.err.includes('fl2 round r6-stale: no go before setupTtl passed; forgotten') ? true : undefined));
+    // Each camera handled r5-held's go before r6's messages (one connection, in order): no masked input for either round.
+    expect(phaseOf('r5-held', 'masked')).toEqual([]);
+    expect(phaseOf('r6-stale', 'masked')).toEqual([]);
+    expect(phaseOf('r5-next', 'decline')).toEqual([live[0]]);
+    // An unmask request that leaves out a peer a camera masked with (neither survivor nor dropped)
+    // would leave its mask in the sum: refused (docs/protocol.md, step 9).
+    await setUp('r7-partial', 600000);
+    await server!.publishAsync('omnisight/desktop/fl/r7-partial/go', JSON.stringify({ round: 'r7-partial' }), { qos: 1 });
+    await until('r7 masked', () => (phaseOf('r7-partial', 'masked').length === 3 ? true : undefined));
+    await server!.publishAsync('omnisight/desktop/fl/r7-partial/unmask', JSON.stringify({ round: 'r7-partial', survivors: [live[0], live[1]], dropped: [] }), { qos: 1 });
+    for (const c of cams.slice(0, 2)) await until(`${c.serial} refusing the partial unmask`, () => (c.err.includes('fl2 round r7-partial: unmask leaves out a peer this camera masked with') ? true : undefined));
+    expect(phaseOf('r7-partial', 'unmask')).toEqual([]);
+  }, 60_000);
 });

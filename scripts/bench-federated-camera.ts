@@ -1,8 +1,11 @@
 // One camera process of bench:federated: hosts several simulated cameras, each with its own MQTT
-// connection, its own signing key and its own local data, running the simulator's fl1 client
+// connection, its own signing key and its own local data, running the simulator's fl2 client
 // (main/camsim/fl/client.ts) for secure rounds. For the plain baseline each camera trains the same
-// way and publishes its parameters in the clear, signed (what FedAvg without secure aggregation sends).
-import { randomBytes, sign } from 'node:crypto';
+// way and publishes its parameters in the clear (what FedAvg without secure aggregation sends), in
+// the same signed envelope v2 kind "fl" on the same topic as its secure messages, so the desktop
+// gives each plain message exactly the work it gives a secure one (the swarm's verification,
+// replay window and its database write).
+import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import { createFlClient, flTopics } from '../main/camsim/fl/client';
 import { train } from '../main/camsim/fl/head';
@@ -18,9 +21,37 @@ interface Start {
 // A clean exit on the bench's kill, so that --cpu-prof (BENCH_FED_CPU_PROF) writes its profile.
 process.on('SIGTERM', () => process.exit(0));
 
-process.on('message', (m: Start | { cpu: true }) => {
+/** Per round: the cameras of this process that are set up (deliver opened, mask made). */
+const setUp = new Map<string, number>();
+let cameraCount = 0;
+const waiting: { round: string; resolve: () => void }[] = [];
+const noteSetUp = (round: string): void => {
+  setUp.set(round, (setUp.get(round) ?? 0) + 1);
+  for (const w of waiting.filter((x) => x.round === round && setUp.get(round)! >= cameraCount)) {
+    waiting.splice(waiting.indexOf(w), 1);
+    w.resolve();
+  }
+};
+
+process.on('message', (m: Start | { cpu: true } | { setupOf: string }) => {
   // The bench asks for this process's CPU time around each timed round (per-camera CPU figure).
   if ('cpu' in m) return void process.send!({ cpu: process.cpuUsage() });
+  // ...and waits until every camera here is set up for a round (at most 60 s).
+  if ('setupOf' in m) {
+    const round = m.setupOf;
+    const answer = (): void => void process.send!({ setUp: round, missing: Math.max(0, cameraCount - (setUp.get(round) ?? 0)) });
+    if ((setUp.get(round) ?? 0) >= cameraCount) return answer();
+    const timer = setTimeout(() => {
+      waiting.splice(waiting.findIndex((w) => w.resolve === done), 1);
+      answer();
+    }, 60_000);
+    const done = (): void => {
+      clearTimeout(timer);
+      answer();
+    };
+    waiting.push({ round, resolve: done });
+    return;
+  }
   void start(m).then(
     () => process.send!({ ready: true }),
     (err: unknown) => {
@@ -31,28 +62,32 @@ process.on('message', (m: Start | { cpu: true }) => {
 });
 
 async function start(m: Start): Promise<void> {
+  cameraCount = m.cameras.length;
   for (const cam of m.cameras) {
     const key = simKey(cam.serial);
     const { train: data } = cameraData(cam.index, m.samples);
     const conn = await mqtt.connectAsync(m.url, { reconnectPeriod: 0, clientId: `bench-${cam.serial}` });
     let seq = 0;
+    const send = (body: string): boolean => {
+      conn.publish(`axis/${cam.serial}/omnisight/fl`, sealEnvelope({ camera: cam.serial, epoch: 1, seq: ++seq, sent: Date.now(), kind: 'fl', key: key.keyId, body }, key.privateKey), { qos: 1 });
+      return true;
+    };
     const client = createFlClient({
       serial: cam.serial,
-      send: (body) => {
-        conn.publish(`axis/${cam.serial}/omnisight/fl`, sealEnvelope({ camera: cam.serial, epoch: 1, seq: ++seq, sent: Date.now(), kind: 'fl', key: key.keyId, body }, key.privateKey), { qos: 1 });
-        return true;
-      },
+      send,
       trainingData: () => data,
       random: (n) => randomBytes(n),
       now: Date.now,
       onResult: () => undefined,
+      onEvent: (e) => {
+        if (e.what === 'setup') noteSetUp(e.round);
+      },
     });
     conn.on('message', (topic, payload) => {
       if (topic === 'omnisight/desktop/bench/plain') {
         const a = JSON.parse(payload.toString()) as { round: string; params: number[]; train: { epochs: number; lr: number; batchSize: number } };
         const local = train(a.params, data, { ...a.train, seed: seq });
-        const body = JSON.stringify({ round: a.round, camera: cam.serial, params: local });
-        conn.publish(`bench/plain/${cam.serial}`, JSON.stringify({ body, sig: sign(null, Buffer.from(body), key.privateKey).toString('base64') }), { qos: 1 });
+        send(JSON.stringify({ round: a.round, phase: 'plain', params: local }));
         return;
       }
       client.handle(topic, payload);

@@ -6,7 +6,8 @@
 //
 // Knobs: BENCH_SECONDS (app, per case), BENCH_NAIVE_SECONDS, BENCH_CASES (e.g. "640x360" for the
 // first case only), BENCH_NAIVE_ORIGINS=per-camera|shared|both|none (default both),
-// BENCH_SIM_PROCS (simulator processes, default 2), BENCH_PROFILE=<dir> (page CPU profile), BENCH_APP_OUT=<dir with main/serve.js> to
+// BENCH_SIM_PROCS (simulator processes, default 2), BENCH_PROFILE=<dir> (page CPU profile),
+// BENCH_SIM_PROFILE=<dir> (simulator processes' CPU profiles), BENCH_APP_OUT=<dir with main/serve.js> to
 // measure another build (before/after on the same load).
 //
 // Three parties, three CPU lines: the simulated cameras run in BENCH_SIM_PROCS child processes of
@@ -15,6 +16,8 @@
 // helper; Chromium is the browser's process tree. All from /proc/<pid>/stat and /proc/<pid>/status.
 // Each window is timed by the wall clock and reported with its real length (window_s): a loaded
 // machine shows up there instead of silently stretching the figures.
+// Before each case the machine is given up to 30 s to settle (scripts/lib/settle.mjs); what it
+// found is the case's machine_before (a busy share near 100 % means the figures are the load's).
 // Latency is capture timestamp (the camera's clock, in the frame) → paint (the page records
 // performance.timeOrigin + performance.now() when it draws a frame): one machine, one clock.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -28,6 +31,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { DigestSession } from '../main/helper/digest';
 import { contractClient } from './lib/contract-client';
 import { ensureBuilt } from './lib/build.mjs';
+import { waitForQuiet } from './lib/settle.mjs';
 
 const root = path.resolve(__dirname, '..');
 const CAMERAS = 16;
@@ -145,7 +149,9 @@ async function startSimProcesses(width: number, height: number): Promise<Fleet> 
       groups.map(
         (n, g) =>
           new Promise<SimCam[]>((resolve, reject) => {
-            const sim = spawn(process.execPath, ['--import', 'tsx', __filename, '--sim', String(n), String(11 + g), String(width), String(height)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+            // BENCH_SIM_PROFILE=<dir>: a V8 CPU profile of each simulator process, written when it stops.
+            const prof = process.env.BENCH_SIM_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_SIM_PROFILE)] : [];
+            const sim = spawn(process.execPath, [...prof, '--import', 'tsx', __filename, '--sim', String(n), String(11 + g), String(width), String(height)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
             procs.push(sim);
             const got: SimCam[] = [];
             readline.createInterface({ input: sim.stdout! }).on('line', (l) => (l === 'ready' ? resolve(got) : l.startsWith('{') && got.push(JSON.parse(l) as SimCam)));
@@ -412,9 +418,11 @@ async function main(): Promise<void> {
   const cases: Record<string, unknown>[] = [];
   try {
     for (const [i, { width, height }] of CASES.entries()) {
+      // The previous case's simulators and app are still exiting: let the machine settle (at most 30 s) and say how busy it was.
+      const machine = await waitForQuiet({ threshold: Number(process.env.BENCH_SETTLE_BUSY ?? 20) / 100, maxMs: 30_000 });
       const fleet = await startSimProcesses(width, height);
       try {
-        const r: Record<string, unknown> = await appCase(browser, fleet, width, height);
+        const r: Record<string, unknown> = { ...(await appCase(browser, fleet, width, height)), machine_before: machine };
         if (i === 0) {
           // The naive baseline on the first case: one origin per camera first (the fair figure), then shared.
           if (NAIVE_ORIGINS === 'both' || NAIVE_ORIGINS === 'per-camera') r.naive = await naiveCase(browser, fleet, true, width, height);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { graphFps, mqttEndToEnd } from './lib/swarm-e2e';
+import { waitForQuiet, type Quiet } from './lib/settle.mjs';
 import { createFusion, type Zone } from '../main/swarm/fusion';
 import { mulberry32, randInt } from '../main/swarm/prng';
 import { sealEnvelope, simKey } from '../main/swarm/sim/keys';
@@ -124,7 +125,11 @@ async function main(): Promise<void> {
     notes.reconfigure_ms = `worst over 8 trials at 500 cameras of (tick that publishes the re-formed topology view - heartbeat timeout expiry) + that tick's compute (${reconf.computeMs} ms); ticks run every ${reconf.tickMs} ms (heartbeat ${reconf.intervalMs} ms, timeout 3 intervals); target < interval + 100 ms. The topology is a view of coverage and link health (no report is routed through a head), so this is how fast the view follows a failure.`;
   }
   // A figure that cannot be measured is written as null with the reason; the run still fails.
+  const quiet: Record<string, Quiet> = {};
   const attempt = async (key: string, run: () => Promise<{ value: number; note: string }>): Promise<void> => {
+    // The in-process figures above leave garbage and warm threads behind; an end-to-end figure
+    // measured on their tail measures them. Wait for a quiet machine (at most 30 s) and keep what was found.
+    quiet[key] = await waitForQuiet({ threshold: Number(process.env.BENCH_SETTLE_BUSY ?? 20) / 100, maxMs: 30_000 });
     try {
       const r = await run();
       result[key] = r.value;
@@ -148,6 +153,7 @@ async function main(): Promise<void> {
     });
   delete result.notes;
   result.notes_by_figure = notes;
+  if (Object.keys(quiet).length) result.machine_before_figure = { ...((prev.machine_before_figure ?? {}) as Record<string, Quiet>), ...quiet };
   result.load = `loadavg at the end: ${fs.readFileSync('/proc/loadavg', 'utf8').trim()} (2 cores, shared)`;
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);

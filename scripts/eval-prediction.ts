@@ -1,4 +1,5 @@
-// npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site,site-online,learned,learned-online] [--json]
+// npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site,site-online,learned,learned-online]
+//   [--learned-hidden 64,64] [--learned-epochs N] [--ensemble N] [--in-sample] [--hindsight] [--json]
 //
 // Scores prediction on plain-text scene files ("frame id x y", metres, one frame per 0.4 s) with
 // the protocol of the published constant-velocity evaluation (see main/timeline/evaluation.ts):
@@ -14,8 +15,13 @@ import { z } from 'zod';
 import { evaluateScenes, METHOD_NAMES, parseTrajectories, TrajectoryParseError, type Scene } from '../main/timeline/evaluation';
 
 const usage =
-  'Usage: npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site,site-online,learned,learned-online] [--json]\n' +
-  '  scene files: plain-text lines "frame id x y" (metres, 0.4 s between frames), one file per scene';
+  'Usage: npm run eval:prediction -- <scene.txt>... [--train <scene.txt>...] [--seed N] [--methods cv,cv-s20,imm,imm-q16,site,site-online,learned,learned-online]\n' +
+  '         [--learned-hidden 64,64] [--learned-epochs N] [--ensemble N] [--in-sample] [--hindsight] [--json]\n' +
+  '  scene files: plain-text lines "frame id x y" (metres, 0.4 s between frames), one file per scene\n' +
+  '  --learned-hidden, --learned-epochs: hidden layer sizes and epochs of the learned MLP (default 32, 8)\n' +
+  '  --ensemble N: learned and learned-online average the points of N nets trained from different seeds\n' +
+  '  --in-sample: DIAGNOSTIC, not a result: the learned MLP is also trained on the scene it scores (an upper bound)\n' +
+  '  --hindsight: DIAGNOSTIC: CV\'s straight line with its pace, its turn or both chosen knowing the future (how much of CV\'s error they are)';
 
 const Args = z
   .object({
@@ -23,18 +29,39 @@ const Args = z
     train: z.array(z.string()),
     seed: z.number().int().nonnegative(),
     methods: z.array(z.enum(METHOD_NAMES)).min(1),
+    hidden: z.array(z.number().int().min(1).max(512)).min(1).max(4).optional(),
+    epochs: z.number().int().min(1).max(500).optional(),
+    ensemble: z.number().int().min(1).max(32),
+    inSample: z.boolean(),
+    hindsight: z.boolean(),
     json: z.boolean(),
   })
   .strict();
 
 function parseArgs(argv: string[]): z.infer<typeof Args> {
-  const a = { scenes: [] as string[], train: [] as string[], seed: 1, methods: [...METHOD_NAMES] as string[], json: false };
+  const a = {
+    scenes: [] as string[],
+    train: [] as string[],
+    seed: 1,
+    methods: [...METHOD_NAMES] as string[],
+    hidden: undefined as number[] | undefined,
+    epochs: undefined as number | undefined,
+    ensemble: 1,
+    inSample: false,
+    hindsight: false,
+    json: false,
+  };
   let mode: 'scenes' | 'train' = 'scenes';
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i]!;
     if (v === '--train') mode = 'train';
     else if (v === '--seed') a.seed = Number(argv[++i]);
     else if (v === '--methods') a.methods = (argv[++i] ?? '').split(',');
+    else if (v === '--learned-hidden') a.hidden = (argv[++i] ?? '').split(',').map(Number);
+    else if (v === '--learned-epochs') a.epochs = Number(argv[++i]);
+    else if (v === '--ensemble') a.ensemble = Number(argv[++i]);
+    else if (v === '--in-sample') a.inSample = true;
+    else if (v === '--hindsight') a.hindsight = true;
     else if (v === '--json') a.json = true;
     else if (v === '--help' || v === '-h') {
       console.log(usage);
@@ -60,7 +87,8 @@ try {
   const args = parseArgs(process.argv.slice(2));
   const scenes = args.scenes.map(load);
   const train = args.train.map(load);
-  const report = evaluateScenes(scenes, { seed: args.seed, train, methods: args.methods });
+  const learned = { ...(args.hidden ? { hidden: args.hidden } : {}), ...(args.epochs ? { epochs: args.epochs } : {}) };
+  const report = evaluateScenes(scenes, { seed: args.seed, train, methods: args.methods, learned, ensemble: args.ensemble, inSample: args.inSample, hindsight: args.hindsight });
   const empty = report.scenes.filter((s) => s.windows === 0).map((s) => s.scene);
   if (empty.length === report.scenes.length) {
     console.error(`no pedestrian has 10 positions (8 observed + 2 future) in ${empty.join(', ')}; nothing to evaluate.`);
@@ -70,6 +98,7 @@ try {
   else {
     const f = (v: number | undefined): string => (v === undefined ? '   -  ' : v.toFixed(3).padStart(6));
     console.log(`protocol: ${report.protocol}`);
+    if (args.inSample) console.log('IN-SAMPLE DIAGNOSTIC: learned/learned-online were trained on the scenes they score; these figures bound what the model can fit, they are not predictions.');
     console.log(`${'scene'.padEnd(18)} ${'method'.padEnd(14)} ${'K'.padStart(3)}    ADE    FDE minADE minFDE    NLL  windows`);
     const rows = [...report.scenes.map((s) => ({ name: s.scene, m: s.methods, w: String(s.windows) })), { name: 'AVERAGE', m: report.average, w: '' }];
     for (const r of rows)
@@ -87,6 +116,20 @@ try {
           `${s.scene}: learned-online (adapted to this scene's past) ADE/FDE by quarter of the scene, vs CV: ` +
             s.learnedHistory.map((q) => `${q.ade.toFixed(3)}/${q.fde.toFixed(3)} vs ${q.cvAde.toFixed(3)}/${q.cvFde.toFixed(3)} (${q.historyWindows} windows seen)`).join('  '),
         );
+    // Each method's most likely future against CV on the scene average: the bar of issue 16 is 10 % below CV in both.
+    const cvAvg = report.average.cv;
+    if (cvAvg)
+      for (const [m, a] of Object.entries(report.average))
+        if (m !== 'cv') {
+          const pct = (v: number, c: number): string => `${v >= c ? '+' : ''}${(((v - c) / c) * 100).toFixed(1)} %`;
+          console.log(`${m}: most likely future vs CV (scene average): ADE ${pct(a.ade, cvAvg.ade)}, FDE ${pct(a.fde, cvAvg.fde)}`);
+        }
+    const hs = [...report.scenes.filter((s) => s.hindsight).map((s) => ({ name: s.scene, h: s.hindsight! })), ...(report.hindsight ? [{ name: 'AVERAGE', h: report.hindsight }] : [])];
+    for (const { name, h } of hs)
+      console.log(
+        `${name}: HINDSIGHT DIAGNOSTIC (CV's line, chosen knowing the future) ADE/FDE: best pace ${h.pace.ade.toFixed(3)}/${h.pace.fde.toFixed(3)}, ` +
+          `best turn ${h.turn.ade.toFixed(3)}/${h.turn.fde.toFixed(3)}, best straight line ${h.line.ade.toFixed(3)}/${h.line.fde.toFixed(3)}`,
+      );
     const learnedAsked = args.methods.filter((m) => m === 'site' || m === 'site-online' || m === 'learned' || m === 'learned-online');
     for (const s of report.scenes)
       for (const m of learnedAsked) if (!s.methods[m]) console.log(`(${s.scene}: no other scene to train ${m} on — give several scenes or --train)`);

@@ -1,4 +1,4 @@
-// fl1 over a real broker on 127.0.0.1, through the product path: the desktop's MQTT service (the
+// fl2 over a real broker on 127.0.0.1, through the product path: the desktop's MQTT service (the
 // embedded broker, the desktop's own login), the swarm's verification of every camera envelope,
 // the federated service and the composition root's link. Cameras are separate MQTT clients that
 // sign their messages (envelope v2, kind "fl"). Every payload the desktop's client received from
@@ -101,7 +101,7 @@ function inspect(raw: { topic: string; payload: Buffer }[]): { phase: string; ca
   return fl;
 }
 
-describe('fl1 over MQTT through the product path', () => {
+describe('fl2 over MQTT through the product path', () => {
   it('runs a round with signed camera clients, keeps the sum exact with dropouts after shares and after masking, and the desktop receives nothing but masked data', async () => {
     const d = await desktop();
     const serials = Array.from({ length: 7 }, (_, i) => `ACCC8E0001${String(i + 10)}`);
@@ -124,7 +124,7 @@ describe('fl1 over MQTT through the product path', () => {
       });
       clients.set(serial, client);
       conn.on('message', (topic, payload) => client.onMessage(topic, payload.toString('utf8')));
-      await conn.subscribeAsync(['omnisight/desktop/fl/announce', 'omnisight/desktop/fl/+/roster', `omnisight/desktop/fl/+/deliver/${serial}`, 'omnisight/desktop/fl/+/unmask', 'omnisight/desktop/fl/+/result'], { qos: 1 });
+      await conn.subscribeAsync(['omnisight/desktop/fl/announce', 'omnisight/desktop/fl/+/roster', `omnisight/desktop/fl/+/deliver/${serial}`, 'omnisight/desktop/fl/+/go', 'omnisight/desktop/fl/+/unmask', 'omnisight/desktop/fl/+/result'], { qos: 1 });
     }
     // A forger (no key recorded) and a camera posing as another are refused by the swarm: they change nothing.
     const forger = await mqtt.connectAsync(d.url, { reconnectPeriod: 0 });
@@ -176,7 +176,7 @@ describe('fl1 over MQTT through the product path', () => {
     expect(d.raw.some((r) => r.payload.toString().includes('forged'))).toBe(true); // it did arrive, and was refused
   }, 60_000);
 
-  it('interop: the simulator’s own fl1 client (simulated cameras, their own data) completes a round through the product path', async () => {
+  it('interop: the simulator’s own fl2 client (simulated cameras, their own data) completes a round through the product path', async () => {
     const d = await desktop();
     const sim = await startSimulatedFleet({ cameras: 4, seed: 31, broker: d.url, lite: true, apps: 'agent' });
     cleanups.push(() => sim.stop());

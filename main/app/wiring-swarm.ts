@@ -30,6 +30,7 @@ const BATCHES_PER_WORKER = 2;
  * meanwhile join the next commit: group commit, whatever the message rate.
  */
 const COMMIT_SPACING_MS = 10;
+const FL_TOPIC_SUFFIX = '/omnisight/fl';
 /**
  * With workers, a batch smaller than this waits up to POOL_BATCH_WAIT_MS for more messages: each
  * postMessage to a worker and each verdict back has a fixed cost (tens of µs on a busy machine),
@@ -119,7 +120,10 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
     if (commitScheduled || closed) return;
     commitScheduled = true;
     const wait = lastCommit + COMMIT_SPACING_MS - performance.now();
-    if (wait > 0) setTimeout(commit, wait);
+    // Federated-learning batches are committed at once: the swarm writes their replay state without
+    // an fsync (coordinator.ts), so spacing them buys no group commit, only latency on every phase
+    // of a round (each phase waits for the last camera's message).
+    if (wait > 0 && !slots.every((slot) => slot.batch.every((m) => m.topic.endsWith(FL_TOPIC_SUFFIX)))) setTimeout(commit, wait);
     else setImmediate(commit);
   };
   const commit = (): void => {

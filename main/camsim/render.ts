@@ -112,24 +112,37 @@ function actorColour(a: SimActor): RGB {
 
 const clamp8 = (v: number): number => Math.max(0, Math.min(255, Math.round(v)));
 
-function fillRect(buf: Buffer, width: number, height: number, x0: number, y0: number, x1: number, y1: number, c: RGB): void {
+/** One filled rectangle in pixels (end-exclusive), clipped to the frame. */
+interface PixelRect {
+  xa: number;
+  xb: number;
+  ya: number;
+  yb: number;
+  c: RGB;
+}
+
+function clipRect(width: number, height: number, x0: number, y0: number, x1: number, y1: number, c: RGB): PixelRect | undefined {
   const xa = Math.max(0, Math.floor(x0));
   const xb = Math.min(width, Math.ceil(x1));
   const ya = Math.max(0, Math.floor(y0));
   const yb = Math.min(height, Math.ceil(y1));
-  for (let y = ya; y < yb; y++) {
-    let o = (y * width + xa) * 3;
-    for (let x = xa; x < xb; x++) {
-      buf[o++] = c[0];
-      buf[o++] = c[1];
-      buf[o++] = c[2];
+  return xa < xb && ya < yb ? { xa, xb, ya, yb, c } : undefined;
+}
+
+function fillRect(buf: Buffer, width: number, r: PixelRect): void {
+  const [c0, c1, c2] = r.c;
+  for (let y = r.ya; y < r.yb; y++) {
+    let o = (y * width + r.xa) * 3;
+    for (let x = r.xa; x < r.xb; x++) {
+      buf[o++] = c0;
+      buf[o++] = c1;
+      buf[o++] = c2;
     }
   }
 }
 
-/** Draw the actors over a copy of the background, farthest first, as simple shaded shapes. */
-export function renderFrame(background: Buffer, cam: CameraModel, actors: readonly SimActor[], width: number, height: number): Buffer {
-  const buf = Buffer.from(background);
+/** The shapes of the actors in view, farthest first, as rectangles in pixels (what a frame draws over the background). */
+export function actorRects(cam: CameraModel, actors: readonly SimActor[], width: number, height: number): PixelRect[] {
   const drawn: { box: NonNullable<ReturnType<typeof projectActorBox>>; a: SimActor }[] = [];
   for (const a of actors) {
     const box = projectActorBox(cam, a);
@@ -137,6 +150,11 @@ export function renderFrame(background: Buffer, cam: CameraModel, actors: readon
     drawn.push({ box, a });
   }
   drawn.sort((p, q) => q.box.depth - p.box.depth);
+  const rects: PixelRect[] = [];
+  const add = (x0: number, y0: number, x1: number, y1: number, c: RGB): void => {
+    const r = clipRect(width, height, x0, y0, x1, y1, c);
+    if (r) rects.push(r);
+  };
   for (const { box, a } of drawn) {
     const c = actorColour(a);
     const x0 = box.left * width;
@@ -145,17 +163,57 @@ export function renderFrame(background: Buffer, cam: CameraModel, actors: readon
     const y1 = box.bottom * height;
     const h = y1 - y0;
     // A dark shadow under the object anchors it on the ground.
-    fillRect(buf, width, height, x0 - 1, y1 - Math.max(1, h * 0.04), x1 + 1, y1 + Math.max(1, h * 0.03), [40, 40, 44]);
+    add(x0 - 1, y1 - Math.max(1, h * 0.04), x1 + 1, y1 + Math.max(1, h * 0.03), [40, 40, 44]);
     if (a.kind === 'Human' || a.kind === 'Bike') {
       const w = x1 - x0;
-      fillRect(buf, width, height, x0 + w * 0.15, y0 + h * 0.16, x1 - w * 0.15, y1 - h * 0.02, c);
-      fillRect(buf, width, height, x0 + w * 0.3, y0, x1 - w * 0.3, y0 + h * 0.16, [226, 190, 160]);
+      add(x0 + w * 0.15, y0 + h * 0.16, x1 - w * 0.15, y1 - h * 0.02, c);
+      add(x0 + w * 0.3, y0, x1 - w * 0.3, y0 + h * 0.16, [226, 190, 160]);
     } else {
-      fillRect(buf, width, height, x0, y0 + h * 0.3, x1, y1 - h * 0.02, c);
-      fillRect(buf, width, height, x0 + (x1 - x0) * 0.08, y0, x1 - (x1 - x0) * 0.08, y0 + h * 0.32, [clamp8(c[0] * 0.55), clamp8(c[1] * 0.55), clamp8(c[2] * 0.6)]);
+      add(x0, y0 + h * 0.3, x1, y1 - h * 0.02, c);
+      add(x0 + (x1 - x0) * 0.08, y0, x1 - (x1 - x0) * 0.08, y0 + h * 0.32, [clamp8(c[0] * 0.55), clamp8(c[1] * 0.55), clamp8(c[2] * 0.6)]);
     }
   }
+  return rects;
+}
+
+/** Draw the actors over a copy of the background, farthest first, as simple shaded shapes. */
+export function renderFrame(background: Buffer, cam: CameraModel, actors: readonly SimActor[], width: number, height: number): Buffer {
+  const buf = Buffer.from(background);
+  for (const r of actorRects(cam, actors, width, height)) fillRect(buf, width, r);
   return buf;
+}
+
+const rectsKey = (rects: readonly PixelRect[]): string => rects.map((r) => `${r.xa},${r.xb},${r.ya},${r.yb},${r.c.join(',')}`).join(';');
+
+/**
+ * One stream's frame buffer. A frame is the background with the actors drawn over it; instead of
+ * copying 2.7 MB of background per 1280×720 frame (and leaving the garbage collector a 2.7 MB
+ * buffer per frame), the painter keeps one buffer and puts back only the background under last
+ * frame's shapes. `key` names the drawn pixels exactly: two frames with the same key are the same
+ * picture (a scene where nothing in view moved), so the caller may reuse the previous encoding.
+ * The buffer is overwritten by the next paint: encode it before painting again.
+ */
+export interface FramePainter {
+  paint(actors: readonly SimActor[]): { rgb: Buffer; key: string };
+}
+
+export function framePainter(background: Buffer, cam: CameraModel, width: number, height: number): FramePainter {
+  if (background.length !== width * height * 3) throw new Error(`background is ${background.length} bytes, not ${width}×${height}×3`);
+  const buf = Buffer.from(background);
+  let drawn: PixelRect[] = [];
+  return {
+    paint(actors) {
+      for (const r of drawn) {
+        for (let y = r.ya; y < r.yb; y++) {
+          const o = (y * width + r.xa) * 3;
+          background.copy(buf, o, o, (y * width + r.xb) * 3);
+        }
+      }
+      drawn = actorRects(cam, actors, width, height);
+      for (const r of drawn) fillRect(buf, width, r);
+      return { rgb: buf, key: rectsKey(drawn) };
+    },
+  };
 }
 
 /** Axis compression 0..100 (higher = smaller files) mapped onto libjpeg quality. */
@@ -172,9 +230,13 @@ const loadSharp = (): Promise<typeof SharpModule> => (sharpModule ??= import('sh
  * bytes but double the encode time, which a 1080p stream at 30 fps cannot afford.
  */
 export async function encodeJpeg(rgb: Buffer, width: number, height: number, compression: number, ts: number): Promise<Buffer> {
+  return withTimestampComment(await encodeRaw(rgb, width, height, compression), ts);
+}
+
+/** The JPEG of raw RGB, without the timestamp segment (see encodeJpeg). */
+export async function encodeRaw(rgb: Buffer, width: number, height: number, compression: number): Promise<Buffer> {
   const sharp = await loadSharp();
-  const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: qualityFor(compression), chromaSubsampling: '4:2:0', optimiseCoding: false }).toBuffer();
-  return withTimestampComment(jpeg, ts);
+  return sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: qualityFor(compression), chromaSubsampling: '4:2:0', optimiseCoding: false }).toBuffer();
 }
 
 export function withTimestampComment(jpeg: Buffer, ts: number): Buffer {

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { HttpFail, send, type Req, type Res, type Route } from './http-kit';
-import { encodeJpeg, renderBackground, renderFrame } from './render';
+import { encodeJpeg, encodeRaw, framePainter, renderBackground, renderFrame, withTimestampComment, type FramePainter } from './render';
 import { SENSOR_FPS, type CameraModel, type SceneEngine } from './scene';
 import type { FaultState } from './types';
 import { RESOLUTIONS, type ParamStore } from './vapix-params';
@@ -24,6 +24,10 @@ interface Hub {
   /** A loop is rendering or waiting for this hub. */
   running?: boolean;
   last?: { tick: number; ts: number; jpeg: Buffer };
+  /** This stream's frame buffer (one per hub: its loop renders and encodes one frame at a time). */
+  painter?: FramePainter;
+  /** The last encoding, by the drawn pixels' key: a frame where nothing in view moved is the same picture. */
+  encoded?: { key: string; jpeg: Buffer };
 }
 
 export interface VideoEndpoints {
@@ -79,6 +83,15 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
     return { ts, jpeg: await encodeJpeg(rgb, width, height, compression, ts) };
   };
 
+  /** The hub's next frame: painted in its own buffer, encoded once (or the same picture's last encoding) for every viewer. */
+  const renderForHub = async (hub: Hub, tick: number): Promise<{ ts: number; jpeg: Buffer }> => {
+    const ts = scene.timeOfTick(tick);
+    hub.painter ??= framePainter(background(hub.width, hub.height), cam, hub.width, hub.height);
+    const { rgb, key } = hub.painter.paint(scene.snapshot(tick));
+    if (hub.encoded?.key !== key) hub.encoded = { key, jpeg: await encodeRaw(rgb, hub.width, hub.height, hub.compression) };
+    return { ts, jpeg: withTimestampComment(hub.encoded.jpeg, ts) };
+  };
+
   const partHeader = (len: number, ts: number): string => `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${len}\r\nX-Frame-Timestamp: ${ts}\r\n\r\n`;
 
   /** Write one part to one viewer, or a corrupted one while the corrupt switch has parts left. */
@@ -132,7 +145,7 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
     const next = hub.last && hub.last.tick + stride >= k - 2 * stride ? hub.last.tick + stride : Math.max(fresh, (hub.last?.tick ?? -1) + 1);
     void (async () => {
       // Render once for every viewer of this size and compression.
-      const frame = await renderAt(next, hub.width, hub.height, hub.compression);
+      const frame = await renderForHub(hub, next);
       hub.timer = setTimeout(
         () => {
           hub.timer = undefined;

@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { createFlServer, headV0, HEAD_PARAMS, quantizerScale, threshold, type RoundSpec } from './fl-server';
 import { createTestClient, type SilentAfter, type TestClient } from './testkit';
+import { neighbourSets, ringOrder } from './fl2';
 import { createRng } from './random';
 
 /** In-process wiring, asynchronous like MQTT: server and clients only exchange JSON texts. */
-function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>; decline?: string[]; deltas?: (i: number) => number[] } = {}) {
+function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>; decline?: string[]; deltas?: (i: number) => number[]; seed?: Buffer } = {}) {
   const rng = createRng('fl-server-test');
+  const clockOffset = { ms: 0 };
   const published: { topic: string; payload: string }[] = [];
   const received: { serial: string; body: string }[] = [];
   const clients = new Map<string, TestClient>();
   const server = createFlServer({
+    ...(opts.seed ? { randomBytes: () => Buffer.from(opts.seed!) } : {}),
     transport: {
       publish(topic, payload) {
         published.push({ topic, payload });
@@ -19,7 +22,7 @@ function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>
       },
     },
     clock: {
-      now: () => Date.now(),
+      now: () => Date.now() + clockOffset.ms,
       after(ms, fn) {
         const t = setTimeout(fn, ms);
         return () => clearTimeout(t);
@@ -52,13 +55,14 @@ function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>
     deadlines: { advertise: 1_000, shares: 1_000, masked: 1_000, unmask: 1_000 },
     minSamples: 20,
   });
-  return { server, clients, published, received, spec };
+  return { server, clients, published, received, spec, clockOffset };
 }
 
 const serials = (n: number): string[] => Array.from({ length: n }, (_, i) => `ACCC8E${String(i + 1).padStart(6, '0')}`);
+const topicsOf = (published: { topic: string }[]): string[] => published.map((p) => p.topic.replace(/^omnisight\/desktop\/fl\/([^/]+\/)?/, '').replace(/^deliver\/.*/, 'deliver'));
 const sumOf = (qs: Int32Array[]): number[] => Array.from({ length: HEAD_PARAMS }, (_, k) => qs.reduce((a, q) => (a + q[k]!) | 0, 0));
 
-describe('fl1 aggregation server', () => {
+describe('fl2 aggregation server', () => {
   it('learns exactly the sum of the quantised updates and publishes θ + mean', async () => {
     const cams = serials(6);
     const h = harness(cams);
@@ -131,5 +135,110 @@ describe('fl1 aggregation server', () => {
     expect(r.ok).toBe(true);
     expect(r.refused.length).toBeGreaterThanOrEqual(2);
     expect(r.refused[0]).toMatchObject({ serial: cams[0], phase: 'advertise' });
+  });
+
+  it('sets a round up ahead: nothing of the critical path goes out before go, and go runs masked → unmask → result', async () => {
+    const cams = serials(12);
+    const h = harness(cams);
+    const s = await h.server.setup({ ...h.spec('ahead-1'), k: 4 });
+    expect(s.ok).toBe(true);
+    if (!s.ok) return;
+    expect(h.server.held()).toBe(s.round);
+    expect(s.round.report).toMatchObject({ graph: { k: 4, tk: 4 }, shared: cams, goAt: null });
+    expect(s.round.report.setupMs).not.toBeNull();
+    const before = h.published.length;
+    expect([...new Set(topicsOf(h.published))].sort()).toEqual(['announce', 'deliver', 'roster']);
+    const announce = JSON.parse(h.published[0]!.payload);
+    expect(announce).toMatchObject({ v: 2, graph: { k: 4 }, setupTtl: 600_000 });
+    const roster = JSON.parse(h.published.find((p) => p.topic.endsWith('/roster'))!.payload);
+    expect(roster).toMatchObject({ shareThreshold: 4, graph: { k: 4 } });
+    expect(Buffer.from(roster.graph.seed, 'base64')).toHaveLength(32);
+    // Each camera sent exactly its 4 ring neighbours a box, not the 11 others.
+    for (const r of h.received.filter((x) => JSON.parse(x.body).phase === 'shares')) expect(JSON.parse(r.body).boxes).toHaveLength(4);
+    // Held: the cameras wait, no masked input arrives before go.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.received.some((x) => JSON.parse(x.body).phase === 'masked')).toBe(false);
+    const r = await s.round.go();
+    expect(r.ok).toBe(true);
+    expect(topicsOf(h.published.slice(before))).toEqual(['go', 'unmask', 'result']);
+    expect(Array.from(r.sum!)).toEqual(sumOf(cams.map((c) => h.clients.get(c)!.lastQ()!)));
+    expect(r.roundMs).toBe(r.finishedAt - r.goAt!);
+    expect(h.server.busy()).toBe(false);
+  });
+
+  it('on the ring (K = 8 of 12): the sum stays exact with cameras dropping after shares, after setup and after masked', async () => {
+    const cams = serials(12);
+    // Three losses leave every secret at least tk = 6 of its 9 holders, wherever they sit on the ring.
+    const silent: Record<string, SilentAfter> = { [cams[1]!]: 'shares', [cams[7]!]: 'setup', [cams[4]!]: 'masked' };
+    const h = harness(cams, { silent });
+    const r = await h.server.run({ ...h.spec('ring-drop-1'), k: 8 });
+    expect(r.ok).toBe(true);
+    expect(r.graph).toEqual({ k: 8, tk: 6 });
+    expect(r.dropped).toEqual([cams[1], cams[7]]);
+    expect(r.masked).toHaveLength(10);
+    expect(r.unmasked).toHaveLength(9);
+    expect(Array.from(r.sum!)).toEqual(sumOf(r.masked.map((c) => h.clients.get(c)!.lastQ()!)));
+    // Each unmask answer named only the camera itself and its ring neighbours.
+    const roster = JSON.parse(h.published.find((p) => p.topic.endsWith('/roster'))!.payload);
+    const graph = neighbourSets(ringOrder(Buffer.from(roster.graph.seed, 'base64'), cams), 8);
+    for (const x of h.received.map((m) => ({ serial: m.serial, body: JSON.parse(m.body) })).filter((m) => m.body.phase === 'unmask'))
+      for (const e of [...x.body.selfShares, ...x.body.keyShares]) expect(e.of === x.serial || graph.get(x.serial)!.has(e.of)).toBe(true);
+  });
+
+  it('a camera with too few neighbour boxes stays silent, and the round fails closed when its secret has too few holders', async () => {
+    const cams = serials(9);
+    const seed = Buffer.alloc(32, 7);
+    const graph = neighbourSets(ringOrder(seed, cams), 4);
+    const victim = cams[0]!;
+    const [n1, n2] = [...graph.get(victim)!];
+    // Two of the victim's four ring neighbours go silent after advertising: it receives 2 boxes, 2 + 1 < tk = 4.
+    const h = harness(cams, { seed, silent: { [n1!]: 'advertise', [n2!]: 'advertise' } });
+    const r = await h.server.run({ ...h.spec('few-boxes-1'), k: 4 });
+    expect(h.received.filter((x) => x.serial === victim).map((x) => JSON.parse(x.body).phase)).toEqual(['advertise', 'shares']);
+    expect(r.shared).not.toContain(n1);
+    expect(r.dropped).toContain(victim);
+    // Its s has only its two remaining neighbours as holders: its masks cannot be removed.
+    expect(r).toMatchObject({ ok: false, failedAt: 'unmask', sum: null, params: null });
+    expect(r.reason).toMatch(/of the 4 shares needed to remove camera/);
+    expect(r.reason).toMatch(new RegExp(`camera (${[victim, ...graph.get(victim)!].join('|')})`));
+    expect(JSON.parse(h.published.at(-1)!.payload)).toMatchObject({ ok: false });
+  });
+
+  it('fails closed before unmasking when the dropouts split the survivors into groups on the ring (each group’s sum would show)', async () => {
+    const cams = serials(9);
+    const seed = Buffer.alloc(32, 11);
+    const order = ringOrder(seed, cams);
+    // K = 2: a plain ring. Two cameras four apart drop after sending their shares: two arcs remain.
+    const h = harness(cams, { seed, silent: { [order[0]!]: 'shares', [order[4]!]: 'shares' } });
+    const r = await h.server.run({ ...h.spec('split-1'), k: 2 });
+    expect(r).toMatchObject({ ok: false, failedAt: 'masked', sum: null });
+    expect(r.masked).toHaveLength(7);
+    expect(r.reason).toMatch(/split the others into groups/);
+    expect(h.published.some((p) => p.topic.endsWith('/unmask'))).toBe(false);
+    // One dropout leaves one arc: the round completes with the exact sum.
+    const h2 = harness(cams, { seed, silent: { [order[0]!]: 'shares' } });
+    const r2 = await h2.server.run({ ...h2.spec('split-2'), k: 2 });
+    expect(r2.ok).toBe(true);
+    expect(Array.from(r2.sum!)).toEqual(sumOf(r2.masked.map((c) => h2.clients.get(c)!.lastQ()!)));
+  });
+
+  it('a set-up round whose setupTtl passed is not started: result ok:false, nothing else goes out', async () => {
+    const cams = serials(6);
+    const h = harness(cams);
+    const s = await h.server.setup({ ...h.spec('ttl-1'), setupTtl: 2_000 });
+    if (!s.ok) throw new Error('setup failed');
+    expect(s.round.goBy).toBe(s.round.report.startedAt + 1_500);
+    h.clockOffset.ms = 1_600;
+    const r = await s.round.go();
+    expect(r).toMatchObject({ ok: false, failedAt: 'setup' });
+    expect(r.reason).toMatch(/expired/);
+    expect(topicsOf(h.published).filter((t) => t === 'go' || t === 'unmask')).toEqual([]);
+    expect(JSON.parse(h.published.at(-1)!.payload)).toMatchObject({ round: 'ttl-1', ok: false });
+    expect(h.server.busy()).toBe(false);
+    // A discarded round frees the server for the next setup, and discarding twice changes nothing.
+    const s2 = await h.server.setup(h.spec('ttl-2'));
+    expect(s2.ok).toBe(true);
+    if (s2.ok) expect(s2.round.discard('test').reason).toBe('test');
+    await expect(s.round.go()).rejects.toThrow(/discarded/);
   });
 });

@@ -1,19 +1,22 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { addPrg, bytesToInt32, float32ToBytes, maskKey, x25519, x25519PrivateKey, x25519PublicKey, x25519PublicOf } from './fl1';
+import { chooseK, neighbourSets, ringOrder, shareThreshold } from './fl2';
 import { bytesToField, combine, FIELD_PRIME, fieldToBytes, lagrangeAtZero, type Share } from './shamir';
 
 /**
- * The desktop's side of fl1 (docs/protocol.md, "Federated learning (fl1)"): the aggregation server.
- * It announces a round, routes the cameras' encrypted share boxes, collects masked inputs and, once
- * enough cameras help unmask, learns the SUM of the survivors' quantised updates and nothing about
- * any single one. Every camera message reaches it only through `receive`, which the composition
- * root calls with bodies the swarm verified (signed envelope v2, kind "fl"); it never sees a
- * camera's data, and its own messages go out through the injected transport (MQTT).
+ * The desktop's side of fl2 (docs/protocol.md, "Federated learning (fl2)"): the aggregation server.
+ * It sets a round up ahead (announce, key advertisement, routing the cameras' encrypted share boxes)
+ * and, on go, collects masked inputs and, once enough cameras help unmask, learns the SUM of the
+ * survivors' quantised updates and nothing about any single one. Every camera message reaches it
+ * only through `receive`, which the composition root calls with bodies the swarm verified (signed
+ * envelope v2, kind "fl"); it never sees a camera's data, and its own messages go out through the
+ * injected transport (MQTT).
  *
- * Honest-but-curious server model (Bonawitz et al. 2017, semi-honest variant, full masking graph):
- * the server is trusted to follow the protocol but not to see individual updates. Every phase needs
- * t = ⌈2n/3⌉ answers of the n selected cameras, else the round fails closed and publishes only the
- * reason.
+ * Honest-but-curious server model, SecAgg+ (Bell et al. 2020) over Bonawitz et al. 2017: each
+ * camera masks with and shares its secrets among its K ring neighbours (main/federated/fl2.ts).
+ * Every phase needs t = ⌈2n/3⌉ answers of the n selected cameras and every secret tk shares, else
+ * the round fails closed and publishes only the reason.
  */
 
 export const HEAD_NAME = 'omnisight.head.confirm.v1';
@@ -56,15 +59,22 @@ export interface RoundSpec {
   range: number;
   deadlines: Record<FlPhase, number>;
   minSamples: number;
+  /** Masking-graph degree K (even, 2..254); default chooseK(n). */
+  k?: number;
+  /** How long a camera keeps a set-up round waiting for `go` (ms, 1,000..3,600,000); default 600,000. */
+  setupTtl?: number;
 }
 
 export interface RoundReport {
   round: string;
   ok: boolean;
   reason: string | null;
-  /** Phase where a failed round stopped. */
-  failedAt: FlPhase | null;
+  /** Phase where a failed round stopped ('setup' when a set-up round was discarded before go). */
+  failedAt: FlPhase | 'setup' | null;
+  /** Phase quorum t = ⌈2n/3⌉. */
   threshold: number;
+  /** The masking graph: degree K, share threshold tk (0 until the roster). */
+  graph: { k: number; tk: number };
   selected: string[];
   advertised: string[];
   declined: { serial: string; reason: string }[];
@@ -83,27 +93,60 @@ export interface RoundReport {
   /** Exact Σ q_u in Z_2^32 (ok only): what the server learns. */
   sum: Int32Array | null;
   scale: number;
+  /** When the announce went out. */
   startedAt: number;
+  /** When every deliver was published (the setup's end); null while setting up or when it failed. */
+  setUpAt: number | null;
+  /** When `go` went out; null before. */
+  goAt: number | null;
   finishedAt: number;
-  /** Milliseconds each completed phase took. */
+  /** Announce → deliver published (runs ahead of the round). */
+  setupMs: number | null;
+  /** go → result: the round's critical path. */
+  roundMs: number | null;
+  /** Milliseconds each completed phase took (masked counts from go). */
   phaseMs: Partial<Record<FlPhase, number>>;
 }
 
 export interface FlProgress {
   round: string;
-  phase: FlPhase | 'announce' | 'done';
+  phase: FlPhase | 'announce' | 'setup' | 'go' | 'done';
   report: RoundReport;
 }
+
+/** A round whose setup is complete (deliver published): it waits for go, or is discarded. */
+export interface SetUpRound {
+  readonly round: string;
+  readonly spec: RoundSpec;
+  readonly report: RoundReport;
+  /** The server's deadline for go: the announce's time + setupTtl − goMargin(setupTtl). */
+  readonly goBy: number;
+  /** Starts the critical path: go → masked → unmask → result. */
+  go(onProgress?: (p: FlProgress) => void): Promise<RoundReport>;
+  /** Ends it unrun: publishes result ok:false with the reason (cameras drop the round). */
+  discard(reason: string): RoundReport;
+}
+
+export type SetupOutcome = { ok: true; round: SetUpRound } | { ok: false; report: RoundReport };
 
 export interface FlServer {
   /** A verified fl body from a camera (the swarm checked signature, key, epoch and replay). */
   receive(serial: string, body: unknown): void;
-  /** Runs one round to its end (ok or failed closed). One round at a time. */
+  /** Runs a round's setup (announce → advertise → roster → shares → deliver). One round at a time. */
+  setup(spec: RoundSpec, onProgress?: (p: FlProgress) => void): Promise<SetupOutcome>;
+  /** Setup then go at once: one round to its end (ok or failed closed). */
   run(spec: RoundSpec, onProgress?: (p: FlProgress) => void): Promise<RoundReport>;
+  /** A round is being set up, held set up, or running. */
   busy(): boolean;
-  /** Ends the round in progress as failed (e.g. on shutdown). */
+  /** The set-up round waiting for go, if any. */
+  held(): SetUpRound | undefined;
+  /** Ends the round in progress as failed (e.g. on shutdown); a held round is discarded. */
   abort(reason: string): void;
 }
+
+export const DEFAULT_SETUP_TTL = 600_000;
+/** go must leave this long before a camera's setupTtl can have run out (it counts from its own receipt of the announce): 5 s, or a quarter of a short setupTtl. */
+export const goMargin = (setupTtl: number): number => Math.min(5_000, Math.floor(setupTtl / 4));
 
 // ---- camera message bodies (strict: unknown fields are refused) ------------------------------
 const SERIAL = z.string().regex(/^[0-9A-F]{12}$/);
@@ -136,6 +179,7 @@ const topics = {
   announce: 'omnisight/desktop/fl/announce',
   roster: (r: string) => `omnisight/desktop/fl/${r}/roster`,
   deliver: (r: string, serial: string) => `omnisight/desktop/fl/${r}/deliver/${serial}`,
+  go: (r: string) => `omnisight/desktop/fl/${r}/go`,
   unmask: (r: string) => `omnisight/desktop/fl/${r}/unmask`,
   result: (r: string) => `omnisight/desktop/fl/${r}/result`,
 };
@@ -159,9 +203,38 @@ interface Collector {
   done: () => void;
 }
 
-export function createFlServer(deps: { transport: FlTransport; clock: FlClock; log?: { debug: (o: object, m: string) => void; warn: (o: object, m: string) => void } }): FlServer {
+interface Peer {
+  serial: string;
+  index: number;
+  cPk: Buffer;
+  sPk: Buffer;
+}
+
+/** Whether `members` form one connected group on the graph (else unmasking would reveal each group's sum). */
+function connected(members: readonly string[], graph: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  if (members.length === 0) return true;
+  const alive = new Set(members);
+  const seen = new Set([members[0]!]);
+  const stack = [members[0]!];
+  while (stack.length)
+    for (const v of graph.get(stack.pop()!) ?? [])
+      if (alive.has(v) && !seen.has(v)) {
+        seen.add(v);
+        stack.push(v);
+      }
+  return seen.size === alive.size;
+}
+
+export function createFlServer(deps: {
+  transport: FlTransport;
+  clock: FlClock;
+  log?: { debug: (o: object, m: string) => void; warn: (o: object, m: string) => void };
+  /** The roster's graph seed (32 bytes); crypto random by default. */
+  randomBytes?: (n: number) => Buffer;
+}): FlServer {
   const { transport, clock } = deps;
-  let current: { round: string; collector?: Collector; refused: RoundReport['refused']; abort?: (why: string) => void } | undefined;
+  const random = deps.randomBytes ?? randomBytes;
+  let current: { round: string; collector?: Collector; refused: RoundReport['refused']; abort?: (why: string) => void; held?: SetUpRound } | undefined;
 
   const publish = (topic: string, msg: unknown): void => transport.publish(topic, JSON.stringify(msg));
 
@@ -211,24 +284,29 @@ export function createFlServer(deps: { transport: FlTransport; clock: FlClock; l
       cancel = clock.after(deadline, finish);
     });
 
-  const run = async (spec: RoundSpec, onProgress?: (p: FlProgress) => void): Promise<RoundReport> => {
-    if (current) throw new Error(`round ${current.round} is still running`);
+  const setup = async (spec: RoundSpec, onProgress?: (p: FlProgress) => void): Promise<SetupOutcome> => {
+    if (current) throw new Error(`round ${current.round} is still ${current.held ? 'set up, waiting for go' : 'running'}`);
     if (!ROUND.safeParse(spec.round).success) throw new Error('round id must be 1..64 of [A-Za-z0-9_-]');
     if (spec.model.params.length !== HEAD_PARAMS) throw new Error(`the head has ${HEAD_PARAMS} parameters`);
     const selected = [...new Set(spec.selected)].sort();
     const n = selected.length;
     const t = threshold(n);
+    const k = spec.k ?? chooseK(n);
+    if (!(Number.isInteger(k) && k >= 2 && k <= 254 && k % 2 === 0)) throw new Error('K must be even, 2..254');
+    const setupTtl = spec.setupTtl ?? DEFAULT_SETUP_TTL;
+    if (!(Number.isInteger(setupTtl) && setupTtl >= 1_000 && setupTtl <= 3_600_000)) throw new Error('setupTtl must be 1,000..3,600,000 ms');
     const scale = quantizerScale(spec.range, n);
     const refused: RoundReport['refused'] = [];
     current = { round: spec.round, refused };
     const report: RoundReport = {
-      round: spec.round, ok: false, reason: null, failedAt: null, threshold: t, selected,
+      round: spec.round, ok: false, reason: null, failedAt: null, threshold: t, graph: { k, tk: 0 }, selected,
       advertised: [], declined: [], shared: [], masked: [], unmasked: [], dropped: [], refused,
-      params: null, sum: null, scale, startedAt: clock.now(), finishedAt: 0, phaseMs: {},
+      params: null, sum: null, scale, startedAt: clock.now(), setUpAt: null, goAt: null, finishedAt: 0, setupMs: null, roundMs: null, phaseMs: {},
     };
+    let listener = onProgress;
     const progress = (phase: FlProgress['phase']): void => {
       try {
-        onProgress?.({ round: spec.round, phase, report });
+        listener?.({ round: spec.round, phase, report });
       } catch {
         // A listener's error changes nothing of the round.
       }
@@ -240,7 +318,7 @@ export function createFlServer(deps: { transport: FlTransport; clock: FlClock; l
       // "did not answer" would send the user looking for a network fault.
       const why = declined.length
         ? ` ${declined.length} declined (${declined[0]!.serial}: ${declined[0]!.reason}). Cameras learn from the outcomes of their own detections: let them run longer, then start again.`
-        : ' Check that the cameras run an app with federated learning and are online, or give the phase more time.';
+        : ' Check that the cameras run an app with federated learning (fl2) and are online, or give the phase more time.';
       throw new RoundFailed(
         phase,
         `The round stopped at the ${phase} step: ${got} of the ${n} selected cameras took part in time and at least ${t} are needed. Nothing partial was used.${why}`,
@@ -252,177 +330,7 @@ export function createFlServer(deps: { transport: FlTransport; clock: FlClock; l
       report.phaseMs[p] = at - phaseStart;
       phaseStart = at;
     };
-
-    try {
-      publish(topics.announce, {
-        v: 1,
-        round: spec.round,
-        model: { name: HEAD_NAME, version: spec.model.version, params: float32ToBytes(spec.model.params).toString('base64') },
-        train: spec.train,
-        quantizer: { range: spec.range, scale },
-        selected,
-        threshold: t,
-        deadlines: spec.deadlines,
-        minSamples: spec.minSamples,
-      });
-      progress('announce');
-      if (n < 3) throw new RoundFailed('advertise', `A round needs at least 3 selected cameras; ${n} were selected.`);
-
-      // 1–2. advertise
-      const keysSeen = new Set<string>();
-      const adv = await collect('advertise', new Set(selected), spec.deadlines.advertise, (_serial, b) => {
-        if (b.phase !== 'advertise') return null;
-        const k = [b.cPk.toString('hex'), b.sPk.toString('hex')];
-        // A repeated key would make two cameras' masks cancel against the server: refuse it.
-        if (b.cPk.equals(b.sPk) || k.some((x) => keysSeen.has(x))) return 'a public key repeats one already advertised';
-        try {
-          x25519PublicKey(b.sPk);
-          x25519PublicKey(b.cPk);
-        } catch {
-          return 'not an X25519 public key';
-        }
-        k.forEach((x) => keysSeen.add(x));
-        return null;
-      });
-      endPhase('advertise');
-      const peers: { serial: string; index: number; cPk: Buffer; sPk: Buffer }[] = [];
-      for (const serial of selected) {
-        const b = adv.get(serial);
-        if (b?.phase === 'advertise') peers.push({ serial, index: peers.length + 1, cPk: b.cPk, sPk: b.sPk });
-        else if (b?.phase === 'decline') report.declined.push({ serial, reason: b.reason });
-      }
-      report.advertised = peers.map((p) => p.serial);
-      progress('advertise');
-      quorum('advertise', peers.length);
-      const bySerial = new Map(peers.map((p) => [p.serial, p]));
-
-      // 3–4. roster, shares
-      publish(topics.roster(spec.round), {
-        round: spec.round,
-        threshold: t,
-        peers: peers.map((p) => ({ serial: p.serial, index: p.index, cPk: p.cPk.toString('base64'), sPk: p.sPk.toString('base64') })),
-      });
-      const sharesMsgs = await collect('shares', new Set(bySerial.keys()), spec.deadlines.shares, (serial, b) => {
-        if (b.phase !== 'shares') return 'not a shares message';
-        const to = new Set(b.boxes.map((x) => x.to));
-        if (to.size !== b.boxes.length || to.size !== peers.length - 1 || to.has(serial) || [...to].some((x) => !bySerial.has(x)))
-          return 'shares must hold exactly one box for every other camera on the roster';
-        return null;
-      });
-      endPhase('shares');
-      const u2 = peers.filter((p) => sharesMsgs.has(p.serial));
-      report.shared = u2.map((p) => p.serial);
-      progress('shares');
-      quorum('shares', u2.length);
-
-      // 5–6. deliver, masked
-      const inU2 = new Set(report.shared);
-      const inbox = new Map<string, { from: string; box: string }[]>(report.shared.map((s) => [s, []]));
-      for (const from of report.shared) {
-        const m = sharesMsgs.get(from)!;
-        if (m.phase !== 'shares') continue;
-        for (const b of m.boxes) if (inU2.has(b.to)) inbox.get(b.to)!.push({ from, box: b.box.toString('base64') });
-      }
-      for (const [to, boxes] of inbox) publish(topics.deliver(spec.round, to), { round: spec.round, boxes });
-      const maskedMsgs = await collect('masked', inU2, spec.deadlines.masked, (_s, b) => (b.phase === 'masked' ? null : 'not a masked message'));
-      endPhase('masked');
-      const u3 = u2.filter((p) => maskedMsgs.has(p.serial));
-      report.masked = u3.map((p) => p.serial);
-      const inU3 = new Set(report.masked);
-      const dropped = u2.filter((p) => !inU3.has(p.serial));
-      report.dropped = dropped.map((p) => p.serial);
-      progress('masked');
-      quorum('masked', u3.length);
-
-      // 7–8. unmask
-      const isDropped = new Set(report.dropped);
-      publish(topics.unmask(spec.round), { round: spec.round, survivors: report.masked, dropped: report.dropped });
-      const unmaskMsgs = await collect('unmask', inU3, spec.deadlines.unmask, (serial, b) => {
-        if (b.phase !== 'unmask') return 'not an unmask message';
-        const self = new Set(b.selfShares.map((s) => s.of));
-        const key = new Set(b.keyShares.map((s) => s.of));
-        if (self.size !== b.selfShares.length || key.size !== b.keyShares.length) return 'a camera appears twice';
-        // Never both shares for one camera: that would unmask its individual input.
-        for (const s of self) if (!inU3.has(s)) return `selfShares may only name survivors (${s} is not one)`;
-        for (const s of key) if (!isDropped.has(s)) return `keyShares may only name dropped cameras (${s} did not drop)`;
-        for (const s of [...b.selfShares, ...b.keyShares]) if (bytesToField(s.y) >= FIELD_PRIME) return 'a share is not below p';
-        return null;
-      });
-      endPhase('unmask');
-      report.unmasked = u3.filter((p) => unmaskMsgs.has(p.serial)).map((p) => p.serial);
-      progress('unmask');
-      quorum('unmask', report.unmasked.length);
-
-      // Rebuild every secret first: a missing share fails the round before any unmasking work.
-      // Most secrets are rebuilt from the same t holders: their Lagrange weights are computed once.
-      const weights = new Map<string, bigint[]>();
-      // Each holder's shares by owner, indexed once (a linear search per owner and holder was O(n³)).
-      const sharesOf = (pick: 'selfShares' | 'keyShares'): Map<string, Map<string, Buffer>> =>
-        new Map(
-          report.unmasked.map((holder) => {
-            const m = unmaskMsgs.get(holder)!;
-            return [holder, new Map(m.phase === 'unmask' ? m[pick].map((e) => [e.of, e.y] as const) : [])];
-          }),
-        );
-      const byPick = { selfShares: sharesOf('selfShares'), keyShares: sharesOf('keyShares') };
-      const rebuild = (owner: string, pick: 'selfShares' | 'keyShares'): bigint => {
-        const shares: Share[] = [];
-        for (const holder of report.unmasked) {
-          const y = byPick[pick].get(holder)!.get(owner);
-          if (y) shares.push({ x: bySerial.get(holder)!.index, y: bytesToField(y) });
-          if (shares.length === t) break;
-        }
-        if (shares.length < t)
-          throw new RoundFailed(
-            'unmask',
-            `The round stopped at the unmask step: ${shares.length} of the ${t} shares needed to remove camera ${owner}’s mask arrived. Nothing partial was used.`,
-          );
-        const key = shares.map((x) => x.x).join(',');
-        let w = weights.get(key);
-        if (!w) weights.set(key, (w = lagrangeAtZero(shares.map((x) => x.x))));
-        return combine(shares, w);
-      };
-      const selfSeeds = u3.map((p) => fieldToBytes(rebuild(p.serial, 'selfShares')));
-      const droppedKeys = dropped.map((p) => {
-        const raw = fieldToBytes(rebuild(p.serial, 'keyShares'));
-        const priv = x25519PrivateKey(raw);
-        // The rebuilt s must be the one whose public key the camera advertised; otherwise a share
-        // was wrong and the sum would be garbage.
-        if (!x25519PublicOf(priv).equals(p.sPk))
-          throw new RoundFailed('unmask', `The round stopped at the unmask step: the shares of camera ${p.serial}’s key do not rebuild the key it advertised. Nothing partial was used.`);
-        return priv;
-      });
-
-      const sum = new Int32Array(HEAD_PARAMS);
-      const acc = new Uint32Array(sum.buffer);
-      for (const p of u3) {
-        const m = maskedMsgs.get(p.serial)!;
-        if (m.phase !== 'masked') continue;
-        const y = new Uint32Array(bytesToInt32(m.y).buffer);
-        for (let i = 0; i < HEAD_PARAMS; i++) acc[i]! += y[i]!;
-      }
-      for (const b of selfSeeds) addPrg(sum, b, -1);
-      dropped.forEach((d, k) => {
-        for (const v of u3) {
-          // Survivor v added +PRG(k_vd) when x_d > x_v and −PRG(k_vd) otherwise; take exactly that out.
-          const key = maskKey(x25519(droppedKeys[k]!, x25519PublicKey(v.sPk)), spec.round);
-          addPrg(sum, key, d.index > v.index ? -1 : 1);
-        }
-      });
-      const params = new Float32Array(HEAD_PARAMS);
-      for (let i = 0; i < HEAD_PARAMS; i++) params[i] = spec.model.params[i]! + sum[i]! / scale / u3.length;
-      for (const v of params)
-        if (!Number.isFinite(v)) throw new RoundFailed('unmask', 'The round stopped: the aggregated head is not finite. Nothing was released.');
-      report.ok = true;
-      report.sum = sum;
-      report.params = params;
-      publish(topics.result(spec.round), {
-        round: spec.round,
-        ok: true,
-        model: { name: HEAD_NAME, version: spec.nextVersion ?? spec.model.version + 1, params: float32ToBytes(params).toString('base64') },
-        survivors: u3.length,
-      });
-    } catch (err) {
+    const finish = (err: unknown): RoundReport => {
       if (!(err instanceof RoundFailed)) {
         current = undefined;
         throw err;
@@ -431,17 +339,316 @@ export function createFlServer(deps: { transport: FlTransport; clock: FlClock; l
       report.reason = err.message;
       report.failedAt = err.phase;
       publish(topics.result(spec.round), { round: spec.round, ok: false, reason: err.message.slice(0, 500) });
+      report.finishedAt = clock.now();
+      current = undefined;
+      progress('done');
+      return report;
+    };
+
+    // ---- setup: announce, advertise, roster, shares, deliver ----
+    let peers: Peer[];
+    let bySerial: Map<string, Peer>;
+    let graph: Map<string, Set<string>>;
+    let tk: number;
+    let u2: Peer[];
+    try {
+      publish(topics.announce, {
+        v: 2,
+        round: spec.round,
+        model: { name: HEAD_NAME, version: spec.model.version, params: float32ToBytes(spec.model.params).toString('base64') },
+        train: spec.train,
+        quantizer: { range: spec.range, scale },
+        selected,
+        threshold: t,
+        deadlines: spec.deadlines,
+        minSamples: spec.minSamples,
+        graph: { k },
+        setupTtl,
+      });
+      progress('announce');
+      if (n < 3) throw new RoundFailed('advertise', `A round needs at least 3 selected cameras; ${n} were selected.`);
+
+      // 1–2. advertise
+      const keysSeen = new Set<string>();
+      const adv = await collect('advertise', new Set(selected), spec.deadlines.advertise, (_serial, b) => {
+        if (b.phase !== 'advertise') return null;
+        const keys = [b.cPk.toString('hex'), b.sPk.toString('hex')];
+        // A repeated key would make two cameras' masks cancel against the server: refuse it.
+        if (b.cPk.equals(b.sPk) || keys.some((x) => keysSeen.has(x))) return 'a public key repeats one already advertised';
+        try {
+          x25519PublicKey(b.sPk);
+          x25519PublicKey(b.cPk);
+        } catch {
+          return 'not an X25519 public key';
+        }
+        keys.forEach((x) => keysSeen.add(x));
+        return null;
+      });
+      endPhase('advertise');
+      peers = [];
+      for (const serial of selected) {
+        const b = adv.get(serial);
+        if (b?.phase === 'advertise') peers.push({ serial, index: peers.length + 1, cPk: b.cPk, sPk: b.sPk });
+        else if (b?.phase === 'decline') report.declined.push({ serial, reason: b.reason });
+      }
+      report.advertised = peers.map((p) => p.serial);
+      progress('advertise');
+      quorum('advertise', peers.length);
+      bySerial = new Map(peers.map((p) => [p.serial, p]));
+
+      // 3–4. roster (with the graph seed, drawn only now that the keys are fixed), shares
+      const seed = random(32);
+      graph = neighbourSets(ringOrder(seed, report.advertised), k);
+      tk = shareThreshold(k, peers.length);
+      report.graph = { k, tk };
+      publish(topics.roster(spec.round), {
+        round: spec.round,
+        threshold: t,
+        shareThreshold: tk,
+        graph: { k, seed: seed.toString('base64') },
+        peers: peers.map((p) => ({ serial: p.serial, index: p.index, cPk: p.cPk.toString('base64'), sPk: p.sPk.toString('base64') })),
+      });
+      const sharesMsgs = await collect('shares', new Set(bySerial.keys()), spec.deadlines.shares, (serial, b) => {
+        if (b.phase !== 'shares') return 'not a shares message';
+        const near = graph.get(serial)!;
+        const to = new Set(b.boxes.map((x) => x.to));
+        if (to.size !== b.boxes.length || to.size !== near.size || [...to].some((x) => !near.has(x)))
+          return 'shares must hold exactly one box for every neighbour on the ring, and no other';
+        return null;
+      });
+      endPhase('shares');
+      u2 = peers.filter((p) => sharesMsgs.has(p.serial));
+      report.shared = u2.map((p) => p.serial);
+      progress('shares');
+      quorum('shares', u2.length);
+
+      // 5. deliver: each U2 camera gets the boxes its U2 neighbours addressed to it.
+      const inU2 = new Set(report.shared);
+      const inbox = new Map<string, { from: string; box: string }[]>(report.shared.map((s) => [s, []]));
+      for (const from of report.shared) {
+        const m = sharesMsgs.get(from)!;
+        if (m.phase !== 'shares') continue;
+        for (const b of m.boxes) if (inU2.has(b.to)) inbox.get(b.to)!.push({ from, box: b.box.toString('base64') });
+      }
+      for (const [to, boxes] of inbox) publish(topics.deliver(spec.round, to), { round: spec.round, boxes });
+      report.setUpAt = clock.now();
+      report.setupMs = report.setUpAt - report.startedAt;
+    } catch (err) {
+      return { ok: false, report: finish(err) };
     }
-    report.finishedAt = clock.now();
-    current = undefined;
-    progress('done');
-    return report;
+
+    // ---- held: waits for go ----
+    let state: 'held' | 'going' | 'ended' = 'held';
+    const goBy = report.startedAt + setupTtl - goMargin(setupTtl);
+    const critical = async (): Promise<RoundReport> => {
+      try {
+        publish(topics.go(spec.round), { round: spec.round });
+        report.goAt = phaseStart = clock.now();
+        progress('go');
+        const inU2 = new Set(report.shared);
+
+        // 6–7. go, masked
+        const maskedMsgs = await collect('masked', inU2, spec.deadlines.masked, (_s, b) => (b.phase === 'masked' ? null : 'not a masked message'));
+        endPhase('masked');
+        const u3 = u2.filter((p) => maskedMsgs.has(p.serial));
+        report.masked = u3.map((p) => p.serial);
+        const inU3 = new Set(report.masked);
+        const dropped = u2.filter((p) => !inU3.has(p.serial));
+        report.dropped = dropped.map((p) => p.serial);
+        progress('masked');
+        quorum('masked', u3.length);
+        // Survivors split into groups on the ring would each have their own sum revealed by unmasking.
+        if (!connected(report.masked, graph))
+          throw new RoundFailed(
+            'masked',
+            'The round stopped at the masked step: the cameras that dropped out split the others into groups on the masking ring, so unmasking would reveal each group’s sum. Nothing partial was used; the next round draws a new ring.',
+          );
+
+        // 8–9. unmask
+        const isDropped = new Set(report.dropped);
+        publish(topics.unmask(spec.round), { round: spec.round, survivors: report.masked, dropped: report.dropped });
+        // Each accepted answer's shares as field elements, by holder then owner (converted once, as they arrive).
+        const fieldShares = new Map<string, { self: Map<string, bigint>; key: Map<string, bigint> }>();
+        // While the answers come in, the Lagrange weights for the holder sets expected if every
+        // survivor answers are computed in slices between messages: on the ring every camera's
+        // secret has its own holder set, and computing 100 sets after the last answer was most of
+        // the time from that answer to the result.
+        const weights = new Map<string, bigint[]>();
+        /** The first tk holders of owner's secret among `alive`: itself (for b) and its ring neighbours, in ring-set order. */
+        const holdersOf = (owner: string, pick: 'self' | 'key', alive: ReadonlySet<string>): string[] => {
+          const out: string[] = [];
+          for (const h of pick === 'self' ? [owner, ...graph.get(owner)!] : graph.get(owner)!) {
+            if (alive.has(h)) out.push(h);
+            if (out.length === tk) break;
+          }
+          return out;
+        };
+        const xsKey = (holders: readonly string[]): string => holders.map((h) => bySerial.get(h)!.index).join(',');
+        const expected = [...u3.map((p) => holdersOf(p.serial, 'self', inU3)), ...dropped.map((p) => holdersOf(p.serial, 'key', inU3))].filter((h) => h.length === tk);
+        let precompute: (() => void) | undefined = () => {
+          for (let i = 0; i < 8 && expected.length; i++) {
+            const k = xsKey(expected.pop()!);
+            if (!weights.has(k)) weights.set(k, lagrangeAtZero(k.split(',').map(Number)));
+          }
+          if (expected.length && precompute) setImmediate(precompute);
+        };
+        setImmediate(precompute);
+        const unmaskMsgs = await collect('unmask', inU3, spec.deadlines.unmask, (serial, b) => {
+          if (b.phase !== 'unmask') return 'not an unmask message';
+          const near = graph.get(serial)!;
+          const self = new Set(b.selfShares.map((s) => s.of));
+          const key = new Set(b.keyShares.map((s) => s.of));
+          if (self.size !== b.selfShares.length || key.size !== b.keyShares.length) return 'a camera appears twice';
+          // Never both shares for one camera: that would unmask its individual input.
+          for (const s of self) if (!inU3.has(s)) return `selfShares may only name survivors (${s} is not one)`;
+          for (const s of key) if (!isDropped.has(s)) return `keyShares may only name dropped cameras (${s} did not drop)`;
+          for (const s of [...self, ...key]) if (s !== serial && !near.has(s)) return `${s} is not a neighbour of ${serial} on the ring: it holds none of its shares`;
+          const f = { self: new Map<string, bigint>(), key: new Map<string, bigint>() };
+          for (const [list, into] of [[b.selfShares, f.self], [b.keyShares, f.key]] as const)
+            for (const e of list) {
+              const y = bytesToField(e.y);
+              if (y >= FIELD_PRIME) return 'a share is not below p';
+              into.set(e.of, y);
+            }
+          fieldShares.set(serial, f);
+          return null;
+        });
+        precompute = undefined;
+        endPhase('unmask');
+        report.unmasked = u3.filter((p) => unmaskMsgs.has(p.serial)).map((p) => p.serial);
+        progress('unmask');
+        quorum('unmask', report.unmasked.length);
+
+        // Rebuild every secret first: a missing share fails the round before any unmasking work.
+        const answered = new Set(report.unmasked);
+        const rebuild = (owner: Peer, pick: 'self' | 'key'): bigint => {
+          const shares: Share[] = [];
+          const holders: string[] = [];
+          for (const holder of holdersOf(owner.serial, pick, answered)) {
+            const y = fieldShares.get(holder)![pick].get(owner.serial);
+            if (y === undefined) continue;
+            shares.push({ x: bySerial.get(holder)!.index, y });
+            holders.push(holder);
+          }
+          // A holder that answered without this share: look further along the ring.
+          if (shares.length < tk)
+            for (const holder of pick === 'self' ? [owner.serial, ...graph.get(owner.serial)!] : graph.get(owner.serial)!) {
+              if (shares.length === tk) break;
+              if (!answered.has(holder) || holders.includes(holder)) continue;
+              const y = fieldShares.get(holder)![pick].get(owner.serial);
+              if (y !== undefined) shares.push({ x: bySerial.get(holder)!.index, y });
+            }
+          if (shares.length < tk)
+            throw new RoundFailed(
+              'unmask',
+              `The round stopped at the unmask step: ${shares.length} of the ${tk} shares needed to remove camera ${owner.serial}’s mask arrived (too many of its ring neighbours dropped out). Nothing partial was used.`,
+            );
+          const key = shares.map((x) => x.x).join(',');
+          let w = weights.get(key);
+          if (!w) weights.set(key, (w = lagrangeAtZero(shares.map((x) => x.x))));
+          return combine(shares, w);
+        };
+        const selfSeeds = u3.map((p) => fieldToBytes(rebuild(p, 'self')));
+        const droppedKeys = dropped.map((p) => {
+          const raw = fieldToBytes(rebuild(p, 'key'));
+          const priv = x25519PrivateKey(raw);
+          // The rebuilt s must be the one whose public key the camera advertised; otherwise a share
+          // was wrong and the sum would be garbage.
+          if (!x25519PublicOf(priv).equals(p.sPk))
+            throw new RoundFailed('unmask', `The round stopped at the unmask step: the shares of camera ${p.serial}’s key do not rebuild the key it advertised. Nothing partial was used.`);
+          return priv;
+        });
+
+        const sum = new Int32Array(HEAD_PARAMS);
+        const acc = new Uint32Array(sum.buffer);
+        for (const p of u3) {
+          const m = maskedMsgs.get(p.serial)!;
+          if (m.phase !== 'masked') continue;
+          const y = new Uint32Array(bytesToInt32(m.y).buffer);
+          for (let i = 0; i < HEAD_PARAMS; i++) acc[i]! += y[i]!;
+        }
+        for (const b of selfSeeds) addPrg(sum, b, -1);
+        dropped.forEach((d, i) => {
+          for (const v of graph.get(d.serial)!) {
+            if (!inU3.has(v)) continue;
+            const vp = bySerial.get(v)!;
+            // Survivor v added +PRG(k_vd) when x_d > x_v and −PRG(k_vd) otherwise; take exactly that out.
+            const key = maskKey(x25519(droppedKeys[i]!, x25519PublicKey(vp.sPk)), spec.round);
+            addPrg(sum, key, d.index > vp.index ? -1 : 1);
+          }
+        });
+        const params = new Float32Array(HEAD_PARAMS);
+        for (let i = 0; i < HEAD_PARAMS; i++) params[i] = spec.model.params[i]! + sum[i]! / scale / u3.length;
+        for (const v of params)
+          if (!Number.isFinite(v)) throw new RoundFailed('unmask', 'The round stopped: the aggregated head is not finite. Nothing was released.');
+        report.ok = true;
+        report.sum = sum;
+        report.params = params;
+        publish(topics.result(spec.round), {
+          round: spec.round,
+          ok: true,
+          model: { name: HEAD_NAME, version: spec.nextVersion ?? spec.model.version + 1, params: float32ToBytes(params).toString('base64') },
+          survivors: u3.length,
+        });
+      } catch (err) {
+        finish(err);
+        report.roundMs = report.finishedAt - report.goAt!;
+        return report;
+      }
+      report.finishedAt = clock.now();
+      report.roundMs = report.finishedAt - report.goAt!;
+      current = undefined;
+      progress('done');
+      return report;
+    };
+    const held: SetUpRound = {
+      round: spec.round,
+      spec,
+      report,
+      goBy,
+      go(onGoProgress) {
+        if (state !== 'held') return Promise.reject(new Error(`round ${spec.round} was ${state === 'going' ? 'already started' : 'discarded'}`));
+        state = 'going';
+        if (current) current.held = undefined;
+        if (onGoProgress) listener = onGoProgress;
+        if (clock.now() > goBy) {
+          // Too late: a camera may already have forgotten the round.
+          state = 'ended';
+          return Promise.resolve(finishDiscard(`The set-up round expired (its setup time of ${Math.round(setupTtl / 1000)} s ran out before it was started). Nothing was used.`));
+        }
+        return critical();
+      },
+      discard(reason) {
+        if (state !== 'held') return report;
+        state = 'ended';
+        return finishDiscard(reason);
+      },
+    };
+    const finishDiscard = (reason: string): RoundReport => {
+      report.ok = false;
+      report.reason = reason;
+      report.failedAt = 'setup';
+      publish(topics.result(spec.round), { round: spec.round, ok: false, reason: reason.slice(0, 500) });
+      report.finishedAt = clock.now();
+      current = undefined;
+      progress('done');
+      return report;
+    };
+    current.held = held;
+    current.abort = (why) => held.discard(why);
+    progress('setup');
+    return { ok: true, round: held };
   };
 
   return {
     receive,
-    run,
+    setup,
+    async run(spec, onProgress) {
+      const s = await setup(spec, onProgress);
+      return s.ok ? s.round.go(onProgress) : s.report;
+    },
     busy: () => current !== undefined,
+    held: () => current?.held,
     abort(reason) {
       current?.abort?.(reason);
     },

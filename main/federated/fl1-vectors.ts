@@ -17,6 +17,7 @@ import {
   x25519PublicKey,
   x25519PublicOf,
 } from './fl1';
+import { neighbourSets, ringOrder, shareThreshold } from './fl2';
 import { bytesToField, FIELD_PRIME, fieldToBytes } from './shamir';
 
 /**
@@ -93,8 +94,38 @@ export function buildFl1Vectors(): Record<string, unknown> {
   for (const y of ys) for (let i = 0; i < L; i++) sum[i] = (sum[i]! + y[i]!) | 0;
   for (const u of cams) addPrg(sum, u.b, -1);
 
+  // fl2: ring order, neighbour sets and tk (docs/protocol.md, "Federated learning (fl2)").
+  const graphSeed = fixed('fl2/graph-seed');
+  const graphCase = (serialsOf: string[], k: number, note: string) => {
+    const order = ringOrder(graphSeed, serialsOf);
+    const sets = neighbourSets(order, k);
+    return {
+      note,
+      k,
+      serials: serialsOf,
+      hashes: serialsOf.map((s) => hex(createHash('sha256').update(graphSeed).update(s, 'utf8').digest())),
+      ringOrder: order,
+      neighbours: Object.fromEntries(serialsOf.map((s) => [s, [...sets.get(s)!].sort()])),
+      shareThreshold: shareThreshold(k, serialsOf.length),
+    };
+  };
+  const ring = Array.from({ length: 12 }, (_, i) => `ACCC8E0000${(0x10 + i).toString(16).toUpperCase()}`);
+  const fl2 = {
+    note: 'ring order = serials sorted by SHA-256(seed ‖ UTF-8 serial) ascending (hashes[i] belongs to serials[i]); neighbours sorted by serial; tk = ⌈2(min(K, n′−1)+1)/3⌉',
+    seed: hex(graphSeed),
+    seedB64: graphSeed.toString('base64'),
+    sparse: graphCase(ring, 4, "n′ = 12 > K + 1: K/2 = 2 peers each side on the ring"),
+    sparseK6: graphCase(ring, 6, "n′ = 12 > K + 1: K/2 = 3 peers each side"),
+    edge: graphCase(ring.slice(0, 6), 4, "n′ = 6 = K + 2: still the ring (every camera misses exactly one peer)"),
+    full: graphCase(ring.slice(0, 5), 4, "n′ = 5 ≤ K + 1: every other peer"),
+    shareThresholds: [
+      [2, 3], [4, 5], [4, 12], [6, 12], [14, 100], [16, 100], [28, 100], [28, 20], [254, 1000],
+    ].map(([k, n]) => ({ k: k!, n: n!, tk: shareThreshold(k!, n!) })),
+  };
+
   return {
     protocol: 'fl1',
+    fl2,
     note: 'Built by scripts/fl1-vectors.ts from fixed bytes (SHA-256 of "omnisight.fl1.vectors/<label>"); binary values are lower-case hex unless the field name ends in B64. Integers in words/q/y arrays are the LE words read as unsigned (prg) or signed (q, y).',
     round,
     fieldPrime: P.toString(),

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { boxAad, boxKey, bytesToInt32, openBox, prgWords, quantizeDelta, sealBox, x25519, x25519PrivateKey, x25519PublicKey, x25519PublicOf } from './fl1';
 import { buildFl1Vectors } from './fl1-vectors';
+import { neighbourSets, ringOrder, shareThreshold } from './fl2';
 import { bytesToField, combine, fieldToBytes } from './shamir';
+import { createHash } from 'node:crypto';
 
 const file = path.join(import.meta.dirname, '..', '..', 'docs', 'fl1-vectors.json');
 const h = (s: string): Buffer => Buffer.from(s, 'hex');
@@ -64,5 +66,25 @@ describe('docs/fl1-vectors.json', () => {
     expect(Array.from(bytesToInt32(Buffer.from(v.masked.yB64, 'base64')))).toEqual(v.masked.y);
     // y is not q: the masks are in it.
     expect(v.masked.y.filter((x: number, i: number) => x === v.masked.q[i]).length).toBe(0);
+  });
+
+  it('fl2: the ring is sorted by SHA-256(seed ‖ serial), neighbourhoods are symmetric and K wide, tk is a 2/3 majority of the holders', () => {
+    const seed = h(v.fl2.seed);
+    for (const c of [v.fl2.sparse, v.fl2.sparseK6, v.fl2.edge, v.fl2.full]) {
+      c.serials.forEach((s: string, i: number) => expect(createHash('sha256').update(seed).update(s).digest('hex')).toBe(c.hashes[i]));
+      const byHash = [...c.serials].sort((a: string, b: string) => (c.hashes[c.serials.indexOf(a)] < c.hashes[c.serials.indexOf(b)] ? -1 : 1));
+      expect(c.ringOrder).toEqual(byHash);
+      const m = Math.min(c.k, c.serials.length - 1);
+      for (const s of c.serials) {
+        expect(c.neighbours[s]).toHaveLength(m);
+        for (const x of c.neighbours[s]) expect(c.neighbours[x]).toContain(s);
+      }
+      expect(2 * c.shareThreshold).toBeGreaterThan(m + 1);
+      expect(c.shareThreshold).toBeLessThanOrEqual(m + 1);
+    }
+    // Not the identity permutation, and neighbours are ring neighbours, not serial neighbours.
+    expect(v.fl2.sparse.ringOrder).not.toEqual(v.fl2.sparse.serials);
+    expect(neighbourSets(ringOrder(seed, v.fl2.sparse.serials), 4).get(v.fl2.sparse.serials[0])!.size).toBe(4);
+    expect(shareThreshold(28, 100)).toBe(20);
   });
 });

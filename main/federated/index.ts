@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   federatedConfig,
   federatedConfigDefaults,
+  federatedConfigKeys,
   federatedConfigSchema,
   type FederatedConfig,
   type FederatedPrivacy,
@@ -16,7 +17,8 @@ import type { Logger } from '../kernel/logger';
 import { z } from 'zod';
 import { jsonText, type Db } from '../store';
 import { bytesToFloat32, float32ToBytes } from './fl1';
-import { createFlServer, HEAD_FEATURES, HEAD_NAME, HEAD_PARAMS, headV0, threshold, type FlClock, type FlPhase, type FlProgress, type RoundReport } from './fl-server';
+import { createFlServer, DEFAULT_SETUP_TTL, HEAD_FEATURES, HEAD_NAME, HEAD_PARAMS, headV0, threshold, type FlClock, type FlPhase, type FlProgress, type RoundReport, type RoundSpec, type SetUpRound } from './fl-server';
+import { chooseK, shareThreshold } from './fl2';
 import { createOutcomePublisher, type Outcome } from './outcomes';
 import { createRng } from './random';
 import { selectParticipants } from './selection';
@@ -27,8 +29,9 @@ export { createFlServer, HEAD_NAME, HEAD_PARAMS, headV0, type FlServer, type Rou
 
 /**
  * Federated learning where the cameras are the clients (docs/protocol.md, "Federated learning
- * (fl1)"). The desktop is only the aggregation server: it selects online cameras, runs fl1 rounds
- * over MQTT, stores each round's result as a model version a deploy can ship, and sends every camera
+ * (fl2)"). The desktop is only the aggregation server: it selects online cameras, runs fl2 rounds
+ * over MQTT (each round's setup ahead of time: right after the previous result and when rounds are
+ * started with none set up, so a started round runs only its critical path), stores each round's result as a model version a deploy can ship, and sends every camera
  * the outcomes of its detections (its labels). It holds no training data and trains nothing.
  */
 export interface FederatedDeps {
@@ -55,6 +58,8 @@ export interface FederatedDeps {
   minSamples?: number;
   /** Yields between rounds so other calls are served. */
   defer?: () => Promise<void>;
+  /** How long cameras keep a set-up round waiting for go (announce.setupTtl, ms; default 600,000). */
+  setupTtl?: number;
 }
 
 export interface FederatedService {
@@ -69,6 +74,8 @@ export interface FederatedService {
   modelArtifact(version: number): { version: number; round: number; aggregation: string; classes: number; features: number; parameters: Buffer; name?: string } | undefined;
   /** Resolves when the rounds in progress have finished. */
   idle(): Promise<void>;
+  /** Sets the next round up now unless one is set up and still valid; resolves when done (set up or failed: see status.setup). */
+  prepare(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,8 +91,8 @@ const realClock: FlClock = {
   },
 };
 
-const roundPhase = (p: FlProgress['phase']): 'selected' | 'training' | 'aggregating' | null =>
-  p === 'announce' ? 'selected' : p === 'advertise' || p === 'shares' ? 'training' : p === 'masked' || p === 'unmask' ? 'aggregating' : null;
+// Critical-path progress only (the setup runs ahead, unannounced to the user's round view).
+const roundPhase = (p: FlProgress['phase']): 'training' | 'aggregating' | null => (p === 'go' ? 'training' : p === 'masked' || p === 'unmask' ? 'aggregating' : null);
 
 const modelSchema = z.object({ name: z.string(), version: z.number().int().nonnegative() });
 
@@ -106,7 +113,9 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
   const loadConfig = (): FederatedConfig => {
     const stored = sql.config();
     if (stored !== undefined) {
-      const parsed = jsonText(z.looseObject({})).pipe(z.transform((v) => ({ ...federatedConfigDefaults, ...v }))).pipe(federatedConfigSchema).safeParse(stored);
+      // Settings from before fl2 (aggregation mode, masking graph, DP) did nothing on the wire: dropped.
+      const known = (v: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(v).filter(([k]) => (federatedConfigKeys as string[]).includes(k)));
+      const parsed = jsonText(z.looseObject({})).pipe(z.transform((v) => ({ ...federatedConfigDefaults, ...known(v) }))).pipe(federatedConfigSchema).safeParse(stored);
       if (parsed.success) return parsed.data;
       log.warn({ why: parsed.error.issues[0]?.message }, 'stored federated configuration is invalid; using the defaults');
     }
@@ -157,34 +166,43 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
   const privacy = (): FederatedPrivacy => ({
     enabled: false,
     epsilon: null,
-    delta: config.dpDelta,
+    delta: 0,
     level: 'off',
     perCamera: true,
-    accountant: 'none: fl1 adds no differential-privacy noise, so no ε is claimed',
+    accountant: 'none: fl2 adds no differential-privacy noise, so no ε is claimed',
     note:
       'Protected: each camera’s update. The desktop receives only masked vectors and learns the sum of at least ⌈2n/3⌉ cameras’ updates (secure aggregation); ' +
       'the detections and labels a camera trains on never leave it. Not protected: the sum itself, and through it the new model (no noise is added), so no ε holds.',
   });
 
-  const aggregationNote = (n: number): string =>
-    `Secure aggregation (fl1, full masking graph: each camera masks with every other${n >= 3 ? `; ${threshold(n)} of ${n} must answer at every step` : ''}): ` +
-    'the desktop sees only the sum of the cameras’ updates. The cameras train on their own detections; robust aggregation would need each update and is not used on the wire.' +
-    (config.secureGraph === 'secagg+' ? ' SecAgg+ is not part of fl1; the full graph is used (14 numbers per camera, so masking with everyone is cheap).' : '');
+  const aggregationNote = (n: number): string => {
+    const k = chooseK(n);
+    const graph =
+      n - 1 <= k
+        ? `each camera masks with every other (${n} cameras, K = ${k})`
+        : `SecAgg+: each camera masks with K = ${k} ring neighbours and ${shareThreshold(k, n)} of its K + 1 share holders rebuild its secrets`;
+    return (
+      `Secure aggregation (fl2, ${graph}${n >= 3 ? `; ${threshold(n)} of ${n} must answer at every step` : ''}): ` +
+      'the desktop sees only the sum of the cameras’ updates. Keys and share boxes are exchanged ahead of each round, so a started round only trains, masks and unmasks. ' +
+      'The cameras train on their own detections; FedAvg, every camera weighted equally.'
+    );
+  };
 
   let loop: Promise<void> | undefined;
   let stopRequested = false;
   let remaining = 0;
 
-  const store = (round: number, r: RoundReport, fromVersion: number, nextVersion: number, cfg: FederatedConfig): number | null => {
+  const store = (round: number, r: RoundReport, fromVersion: number, nextVersion: number): number | null => {
     const detail: FederatedRoundDetail = {
       id: r.round, threshold: r.threshold, advertised: r.advertised, declined: r.declined, shared: r.shared, masked: r.masked,
       unmasked: r.unmasked, failedAt: r.failedAt, refused: r.refused.slice(0, 50), phaseMs: r.phaseMs, fromVersion,
+      graph: r.graph, setupMs: r.setupMs, roundMs: r.roundMs,
     };
     let version: number | null = null;
     sql.transaction(() => {
       sql.insertRound({
         round, lineage, startedAt: r.startedAt, finishedAt: r.finishedAt, status: r.ok ? 'completed' : 'aborted', aggregation: 'secure', algorithm: 'fedavg',
-        selected: r.selected, participants: r.masked, dropped: r.dropped, accuracy: null, loss: null, delta: cfg.dpDelta, sigma: null, reason: r.reason, detail,
+        selected: r.selected, participants: r.masked, dropped: r.dropped, accuracy: null, loss: null, delta: 0, sigma: null, reason: r.reason, detail,
       });
       if (r.ok && r.params) {
         const bytes = float32ToBytes(r.params);
@@ -192,7 +210,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
         sql.insertBlob(hash, bytes, r.finishedAt);
         version = sql.insertModel({
           version: nextVersion, lineage, round, createdAt: r.finishedAt, aggregation: 'secure', algorithm: 'fedavg', participants: r.masked,
-          accuracy: null, loss: null, epsilon: null, delta: cfg.dpDelta, hash, classes: 1, features: HEAD_FEATURES, paramCount: HEAD_PARAMS, name: HEAD_NAME,
+          accuracy: null, loss: null, epsilon: null, delta: 0, hash, classes: 1, features: HEAD_FEATURES, paramCount: HEAD_PARAMS, name: HEAD_NAME,
         });
         sql.setModelVersion(round, version);
       }
@@ -200,19 +218,54 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     return version;
   };
 
-  const runOne = async (): Promise<void> => {
-    const round = lastRound() + 1;
-    const cfg = config;
+  // ---- setup ahead (fl2): the next round's keys and share boxes, waiting for go -------------
+  interface Prepared {
+    round: number;
+    held: SetUpRound;
+    from: { version: number; params: Float32Array };
+    nextVersion: number;
+    lineage: number;
+    train: string;
+    cancelExpiry: () => void;
+  }
+  type SetupStatus = MethodOutput<'federated.status'>['setup'];
+  let prepared: Prepared | undefined;
+  let preparing: Promise<Prepared | RoundReport | undefined> | undefined;
+  let setupStatus: SetupStatus = { state: 'none', round: null, k: 0, tk: 0, cameras: 0, setupMs: null, goBy: null, reason: null };
+  let closed = false;
+  const trainKey = (c: FederatedConfig): string => JSON.stringify([c.localEpochs, c.learningRate, c.batchSize, c.clientsPerRound]);
+
+  /** Why a set-up round may not run now, or null when it may. */
+  const stale = (p: Prepared): string | null => {
+    if (clock.now() > p.held.goBy) return 'its setup time ran out before it was started';
+    if (p.lineage !== lineage || p.from.version !== currentModel().version) return 'the model it was set up with is no longer the current one';
+    if (p.train !== trainKey(config)) return 'the training settings changed';
+    if (p.round !== lastRound() + 1 || p.nextVersion !== sql.nextVersion()) return 'another round ran in between';
+    return null;
+  };
+  const discardPrepared = (why: string): void => {
+    const p = prepared;
+    if (!p) return;
+    prepared = undefined;
+    p.cancelExpiry();
+    p.held.discard(`The set-up round was discarded: ${why}. Nothing was used.`);
+    log.info({ round: p.round, id: p.held.round, why }, 'federated set-up round discarded');
+    setupStatus = { ...setupStatus, state: 'none', round: null, goBy: null, reason: why };
+  };
+
+  /** Sets one round up; the report when it failed, undefined when it could not start (broker, cameras). */
+  const setUpOne = (): Promise<Prepared | RoundReport | undefined> => {
+    if (preparing) return preparing;
     const online = deps.cameras().filter(available);
-    const selected = selectParticipants(online, cfg.clientsPerRound, linkHealth, rng.fork(`select/${round}`));
-    const from = currentModel();
-    const nextVersion = sql.nextVersion();
-    const id = `r${round}-${rng.bytes(4).toString('hex')}`;
-    const event = (phase: 'selected' | 'training' | 'aggregating' | 'completed' | 'aborted', r: RoundReport, message: string | null = null): void =>
-      bus.publish('federated.round', { round, phase, selected: r.selected.length, participants: r.masked.length, dropped: r.dropped.length, accuracy: null, loss: null, epsilon: null, message });
-    const report = await server.run(
-      {
-        round: id,
+    if (!deps.publish || closed || online.length < 3 || server.busy()) return Promise.resolve(undefined);
+    preparing = (async () => {
+      const round = lastRound() + 1;
+      const cfg = config;
+      const selected = selectParticipants(online, cfg.clientsPerRound, linkHealth, rng.fork(`select/${round}`));
+      const from = currentModel();
+      const nextVersion = sql.nextVersion();
+      const spec: RoundSpec = {
+        round: `r${round}-${rng.bytes(4).toString('hex')}`,
         model: from,
         nextVersion,
         selected,
@@ -220,22 +273,93 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
         range: UPDATE_RANGE,
         deadlines,
         minSamples: deps.minSamples ?? 50,
-      },
-      (p) => {
-        const phase = roundPhase(p.phase);
-        if (phase) event(phase, p.report, `${p.phase}: ${p.phase === 'announce' ? p.report.selected.length : p.phase === 'advertise' ? p.report.advertised.length : p.phase === 'shares' ? p.report.shared.length : p.phase === 'masked' ? p.report.masked.length : p.report.unmasked.length} cameras`);
-      },
-    );
-    const version = store(round, report, from.version, nextVersion, cfg);
-    log.info({ round, id, ok: report.ok, selected: report.selected.length, masked: report.masked.length, dropped: report.dropped, version }, 'federated round finished');
-    event(report.ok ? 'completed' : 'aborted', report, report.reason);
+        setupTtl: deps.setupTtl ?? DEFAULT_SETUP_TTL,
+      };
+      const k = chooseK(selected.length);
+      setupStatus = { state: 'setting-up', round: spec.round, k, tk: 0, cameras: selected.length, setupMs: null, goBy: null, reason: null };
+      const out = await server.setup(spec);
+      if (!out.ok) {
+        setupStatus = { ...setupStatus, state: 'failed', reason: out.report.reason };
+        log.info({ round, id: spec.round, failedAt: out.report.failedAt }, 'federated setup failed');
+        return Object.assign(out.report, { storeAs: { round, from, nextVersion } });
+      }
+      const held = out.round;
+      const p: Prepared = { round, held, from, nextVersion, lineage, train: trainKey(cfg), cancelExpiry: () => undefined };
+      // When its setup time runs out unused, set it up again (cheap: keys and boxes, no training).
+      p.cancelExpiry = clock.after(Math.max(0, held.goBy - clock.now()), () => {
+        if (prepared !== p) return;
+        discardPrepared('its setup time ran out before it was started');
+        if (!closed) void setUpOne().then(keep);
+      });
+      setupStatus = { ...setupStatus, state: 'ready', k: held.report.graph.k, tk: held.report.graph.tk, cameras: held.report.shared.length, setupMs: held.report.setupMs, goBy: held.goBy };
+      return p;
+    })().finally(() => {
+      preparing = undefined;
+    });
+    return preparing;
+  };
+  /** A background setup's outcome: a set-up round is kept for the next go; a failure stays in status only. */
+  const keep = (r: Prepared | RoundReport | undefined): void => {
+    if (r && 'held' in r) prepared = r;
+  };
+  const prepare = async (): Promise<void> => {
+    if (preparing) await preparing;
+    if (prepared) {
+      const why = stale(prepared);
+      if (!why) return;
+      discardPrepared(why);
+    }
+    keep(await setUpOne());
+  };
+
+  const runOne = async (): Promise<void> => {
+    if (preparing) keep(await preparing);
+    if (prepared) {
+      const why = stale(prepared);
+      if (why) discardPrepared(why);
+    }
+    let p = prepared;
+    prepared = undefined;
+    if (!p) {
+      const r = await setUpOne();
+      if (!r) throw new Error('a round could not be set up: the broker is not connected or fewer than 3 cameras are online');
+      if (!('held' in r)) {
+        // The user asked for this round: its failed setup is recorded like any failed round.
+        const s = (r as RoundReport & { storeAs: { round: number; from: { version: number }; nextVersion: number } }).storeAs;
+        finishRound(s.round, r, s.from.version, s.nextVersion);
+        return;
+      }
+      p = r;
+    }
+    p.cancelExpiry();
+    setupStatus = { ...setupStatus, state: 'none', round: null, goBy: null };
+    const { round } = p;
+    const event = (phase: 'selected' | 'training' | 'aggregating' | 'completed' | 'aborted', r: RoundReport, message: string | null = null): void =>
+      bus.publish('federated.round', { round, phase, selected: r.selected.length, participants: r.masked.length, dropped: r.dropped.length, accuracy: null, loss: null, epsilon: null, message });
+    event('selected', p.held.report, `set up: ${p.held.report.shared.length} cameras, K = ${p.held.report.graph.k}`);
+    const report = await p.held.go((g) => {
+      const phase = roundPhase(g.phase);
+      if (phase) event(phase, g.report, `${g.phase}: ${g.phase === 'go' ? g.report.shared.length : g.phase === 'masked' ? g.report.masked.length : g.report.unmasked.length} cameras`);
+    });
+    finishRound(round, report, p.from.version, p.nextVersion);
+    // Set the next round up right away, so that it too runs only its critical path.
+    if (!closed) void setUpOne().then(keep);
+  };
+
+  const finishRound = (round: number, report: RoundReport, fromVersion: number, nextVersion: number): void => {
+    const version = store(round, report, fromVersion, nextVersion);
+    log.info({ round, id: report.round, ok: report.ok, selected: report.selected.length, masked: report.masked.length, dropped: report.dropped, version, setupMs: report.setupMs, roundMs: report.roundMs }, 'federated round finished');
+    bus.publish('federated.round', {
+      round, phase: report.ok ? 'completed' : 'aborted', selected: report.selected.length, participants: report.masked.length, dropped: report.dropped.length,
+      accuracy: null, loss: null, epsilon: null, message: report.reason,
+    });
     if (!report.ok) {
       deps.audit?.record({
         kind: 'federated.round.aborted',
         severity: 'warning',
         source: 'federated',
         message: report.reason ?? 'round aborted',
-        detail: { round, id, selected: report.selected.length, advertised: report.advertised.length, shared: report.shared.length, masked: report.masked.length },
+        detail: { round, id: report.round, selected: report.selected.length, advertised: report.advertised.length, shared: report.shared.length, masked: report.masked.length },
       });
     }
   };
@@ -258,16 +382,6 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     }
   };
 
-  const refuseUnsupported = (c: FederatedConfig): void => {
-    if (c.aggregation !== 'secure')
-      throw new AppError(
-        'invalid_input',
-        `Rounds with the cameras use secure aggregation only (fl1): the desktop never receives a single camera’s update, which ${c.aggregation} aggregation would need. Choose secure aggregation.`,
-      );
-    if (c.dpEnabled)
-      throw new AppError('invalid_input', 'Differential privacy is not part of fl1 yet (the cameras add no noise), so no ε could be honoured. Turn differential privacy off to run rounds.');
-  };
-
   const status = (): MethodOutput<'federated.status'> => ({
     running: loop !== undefined,
     remaining,
@@ -278,6 +392,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     config,
     privacy: privacy(),
     aggregationNote: aggregationNote(Math.min(config.clientsPerRound, onlineCount(deps.cameras()))),
+    setup: setupStatus,
     // The desktop holds no training data, so it has no centralised reference to draw (bench:federated measures one).
     reference: null,
   });
@@ -286,9 +401,9 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     'federated.config.get': () => config,
     'federated.config.set': (patch) => {
       const next = federatedConfig({ ...config, ...patch });
-      refuseUnsupported(next);
       sql.saveConfig(JSON.stringify(next), now());
       config = next;
+      if (prepared && stale(prepared)) discardPrepared(stale(prepared)!);
       return config;
     },
     'federated.status': status,
@@ -298,8 +413,8 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       const cams = deps.cameras();
       const online = onlineCount(cams);
       if (online < 3) throw new AppError('unavailable', `Federated learning needs at least 3 online cameras; ${online} of ${cams.length} are online. Bring cameras back online, then start again.`);
-      refuseUnsupported(config);
       stopRequested = false;
+      // A set-up round made with other settings or another model is not used (runOne discards it).
       const fromRound = lastRound() + 1;
       remaining = rounds;
       loop = runLoop(rounds);
@@ -313,6 +428,11 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     'federated.reset': () => {
       if (loop) throw new AppError('conflict', 'Stop the running rounds before starting a new model.');
       lineage = sql.newLineage(now());
+      // The set-up round trains from the old model: discard it now and set one up from the new one.
+      if (prepared) {
+        discardPrepared('a new model was started');
+        void setUpOne().then(keep);
+      }
       return { lineage };
     },
     'federated.rounds': ({ limit, beforeRound }) => ({ rounds: sql.rounds(limit, beforeRound) }),
@@ -342,10 +462,16 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     idle: async () => {
       await loop;
     },
+    prepare,
     async close() {
       stopRequested = true;
+      closed = true;
+      prepared?.cancelExpiry();
+      prepared = undefined;
       server.abort('The desktop is shutting down.');
       await loop;
+      await preparing?.catch(() => undefined);
+      server.abort('The desktop is shutting down.');
       outcomePublisher.close();
     },
   };

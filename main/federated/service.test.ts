@@ -6,7 +6,6 @@ import type { EventPayload, MethodInput, MethodName, MethodOutput } from '../../
 import { federatedMethods } from '../../preload/contract/federated';
 import { createEventBus } from '../kernel/bus';
 import type { Handler } from '../kernel/dispatcher';
-import { AppError } from '../kernel/errors';
 import { silentLogger } from '../kernel/logger';
 import { openDatabase, type Db } from '../store';
 import { bytesToFloat32 } from './fl1';
@@ -14,6 +13,7 @@ import { HEAD_PARAMS, headV0, quantizerScale } from './fl-server';
 import { createTestClient, type SilentAfter, type TestClient } from './testkit';
 import { createFederatedService, type FederatedDeps } from './index';
 import { createRng } from './random';
+import { federatedStatements } from './statements';
 
 const dirs: string[] = [];
 const dbs: Db[] = [];
@@ -93,9 +93,13 @@ describe('federated service (the desktop as the aggregation server)', () => {
       const mean = SERIALS.reduce((a, _, i) => a + Math.round((((i + 1) * ((k % 5) - 2)) / 200) * scale), 0) / scale / 6;
       expect(v1[k]).toBeCloseTo(v0[k]! + mean, 5);
     }
+    await svc.prepare();
     const announces = published.filter((p) => p.topic === 'omnisight/desktop/fl/announce').map((p) => JSON.parse(p.payload));
-    expect(announces).toHaveLength(2);
+    // Two rounds, and the third set up right after the second's result (from the second's model).
+    expect(announces).toHaveLength(3);
     expect(announces[1].model.version).toBe(first.modelVersion);
+    expect(announces[2].model.version).toBe(second.modelVersion);
+    expect((await call('federated.status', {})).setup).toMatchObject({ state: 'ready', round: announces[2].round, cameras: 6 });
     expect(Buffer.from(announces[1].model.params, 'base64')).toEqual(Buffer.from(v1.buffer));
     const result = JSON.parse(published.find((p) => p.topic.endsWith('/result'))!.payload);
     expect(result.model.version).toBe(first.modelVersion);
@@ -114,6 +118,86 @@ describe('federated service (the desktop as the aggregation server)', () => {
     expect(m.loss).toBeCloseTo(0.25, 10);
   });
 
+  it('a started round with one set up ahead runs only its critical path; a stale one is discarded and set up again', async () => {
+    const { svc, call, published } = setup();
+    await call('federated.config.set', { clientsPerRound: 6 });
+    await svc.prepare();
+    const st = await call('federated.status', {});
+    expect(st.setup).toMatchObject({ state: 'ready', cameras: 6, k: 12, tk: 4 });
+    expect(st.setup.setupMs).not.toBeNull();
+    const heldId = st.setup.round!;
+    const before = published.length;
+    await call('federated.start', { rounds: 1 });
+    await svc.idle();
+    const after = published.slice(before).map((p) => p.topic.split('/').slice(4).join('/').replace(/^deliver\/.*/, 'deliver'));
+    // go, unmask, result of the held round, then the next round's setup.
+    expect(after.slice(0, 3)).toEqual(['go', 'unmask', 'result']);
+    expect(published[before]!.topic).toBe(`omnisight/desktop/fl/${heldId}/go`);
+    const [r] = (await call('federated.rounds', {})).rounds;
+    expect(r).toMatchObject({ status: 'completed', detail: { id: heldId, graph: { k: 12, tk: 4 } } });
+    expect(r!.detail!.roundMs).toBeGreaterThanOrEqual(0);
+    expect(r!.detail!.setupMs).toBeGreaterThanOrEqual(0);
+
+    // A new model makes the set-up round stale: it is discarded (result ok:false) and set up again from v0.
+    await svc.prepare();
+    const stale = (await call('federated.status', {})).setup.round!;
+    await call('federated.reset', {});
+    await svc.prepare();
+    const discarded = published.find((p) => p.topic === `omnisight/desktop/fl/${stale}/result`);
+    expect(JSON.parse(discarded!.payload)).toMatchObject({ ok: false, reason: expect.stringMatching(/new model/) });
+    const fresh = (await call('federated.status', {})).setup;
+    expect(fresh.state).toBe('ready');
+    expect(fresh.round).not.toBe(stale);
+    const lastAnnounce = JSON.parse(published.filter((p) => p.topic.endsWith('/announce')).at(-1)!.payload);
+    expect(lastAnnounce).toMatchObject({ round: fresh.round, model: { version: 0 } });
+    // Changed training settings too.
+    await call('federated.config.set', { localEpochs: 3 });
+    expect((await call('federated.status', {})).setup.state).toBe('none');
+    await svc.close();
+  });
+
+  it('a set-up round whose setupTtl runs out unused is discarded and set up again; one that expired is never started', async () => {
+    let t = 10_000;
+    const timers: { at: number; fn: () => void }[] = [];
+    const clock = {
+      now: () => t,
+      after(ms: number, fn: () => void) {
+        const timer = { at: t + ms, fn };
+        timers.push(timer);
+        return () => {
+          const i = timers.indexOf(timer);
+          if (i >= 0) timers.splice(i, 1);
+        };
+      },
+    };
+    const advance = (ms: number): void => {
+      t += ms;
+      for (const due of timers.filter((x) => x.at <= t)) {
+        timers.splice(timers.indexOf(due), 1);
+        due.fn();
+      }
+    };
+    const { svc, call, published } = setup({ clock, setupTtl: 20_000 });
+    await call('federated.config.set', { clientsPerRound: 6 });
+    await svc.prepare();
+    const first = (await call('federated.status', {})).setup;
+    expect(first).toMatchObject({ state: 'ready', goBy: 10_000 + 20_000 - 5_000 });
+    // The ttl passes unused: discarded (result ok:false to the cameras) and set up again.
+    advance(15_001);
+    await svc.prepare();
+    const second = (await call('federated.status', {})).setup;
+    expect(second.state).toBe('ready');
+    expect(second.round).not.toBe(first.round);
+    expect(JSON.parse(published.find((p) => p.topic === `omnisight/desktop/fl/${first.round}/result`)!.payload)).toMatchObject({ ok: false, reason: expect.stringMatching(/setup time ran out/) });
+    // A start runs the fresh one: no announce between start and its go.
+    const before = published.length;
+    await call('federated.start', { rounds: 1 });
+    await svc.idle();
+    expect(published[before]!.topic).toBe(`omnisight/desktop/fl/${second.round}/go`);
+    expect((await call('federated.rounds', {})).rounds[0]).toMatchObject({ status: 'completed', detail: { id: second.round } });
+    await svc.close();
+  });
+
   it('records a round that failed closed, with the phase and who answered, and audits it', async () => {
     const silent = Object.fromEntries(SERIALS.slice(0, 3).map((s) => [s, 'advertise' as SilentAfter]));
     const { svc, call, audits } = setup({ silent });
@@ -127,15 +211,22 @@ describe('federated service (the desktop as the aggregation server)', () => {
     expect(audits[0]).toMatch(/shares step/);
   });
 
-  it('refuses what fl1 cannot honour, with what to do', async () => {
-    const { call } = setup();
-    await expect(call('federated.config.set', { aggregation: 'krum' })).rejects.toThrow(/secure aggregation only/);
-    await expect(call('federated.config.set', { dpEnabled: true })).rejects.toBeInstanceOf(AppError);
+  it('offers only what fl2 does: no aggregation mode or DP setting exists, and a stored pre-fl2 configuration keeps its cameras per round', async () => {
+    const { call, dir } = setup();
+    // Robust modes and differential privacy are not settings any more: the contract refuses the fields.
+    await expect(call('federated.config.set', { aggregation: 'krum' } as never)).rejects.toThrow(/aggregation|Unrecognized/i);
+    await expect(call('federated.config.set', { dpEnabled: true } as never)).rejects.toThrow(/dpEnabled|Unrecognized/i);
     const st = await call('federated.status', {});
+    expect(Object.keys(st.config).sort()).toEqual(['batchSize', 'clientsPerRound', 'learningRate', 'localEpochs']);
     expect(st.privacy).toMatchObject({ enabled: false, epsilon: null, level: 'off' });
     expect(st.privacy.note).toMatch(/never leave/);
     expect(st.reference).toBeNull();
-    expect(st.aggregationNote).toMatch(/only the sum/);
+    expect(st.aggregationNote).toMatch(/fl2.*only the sum/);
+    expect(st.setup).toMatchObject({ state: 'none', round: null });
+    // A configuration stored before fl2, with the old fields.
+    federatedStatements(dbs.at(-1)!).saveConfig(JSON.stringify({ aggregation: 'krum', secureGraph: 'full', dpEnabled: true, clientsPerRound: 7, localEpochs: 2 }), 1);
+    const again = setup({}, dir);
+    expect((await again.call('federated.status', {})).config).toMatchObject({ clientsPerRound: 7, localEpochs: 2 });
     const offline = setup({ available: (s) => s === SERIALS[0] });
     await expect(offline.call('federated.start', { rounds: 1 })).rejects.toThrow(/at least 3 online cameras; 1 of 6/);
     const noBroker = setup({ publish: undefined });

@@ -1,4 +1,4 @@
-// A minimal fl1 camera client for the server's tests: it follows docs/protocol.md with the fl1
+// A minimal fl2 camera client for the server's tests: it follows docs/protocol.md with the fl1
 // primitives, trains nothing (the test hands it θ_local), and can go silent after any phase to
 // make a real dropout. The simulator's and the C app's clients are the independent ones; this one
 // lets the server's tests run before (and besides) them. Test code only.
@@ -22,10 +22,12 @@ import {
   x25519PublicKey,
   x25519PublicOf,
 } from './fl1';
+import { neighbourSets, ringOrder, shareThreshold } from './fl2';
 import { bytesToField, fieldToBytes, splitAt } from './shamir';
 import type { Rng } from './random';
 
-export type SilentAfter = 'announce' | 'advertise' | 'shares' | 'masked';
+/** Goes silent after this phase: 'shares' = after sending its boxes (also ignores deliver), 'setup' = set up but ignores go. */
+export type SilentAfter = 'announce' | 'advertise' | 'shares' | 'setup' | 'masked';
 
 export interface TestClientOptions {
   serial: string;
@@ -61,13 +63,16 @@ export function createTestClient(o: TestClientOptions): TestClient {
         range: number;
         scale: number;
         t: number;
+        tk: number;
+        k: number;
+        pairs: { index: number; key: Buffer }[];
         c: Buffer;
         s: Buffer;
         b: Buffer;
         index: number;
         peers: Map<string, { index: number; cPk: Buffer; sPk: Buffer }>;
         held: Map<string, { b: Buffer; s: Buffer }>;
-        phase: 'advertised' | 'shared' | 'masked' | 'done';
+        phase: 'advertised' | 'shared' | 'setup' | 'masked' | 'done';
       }
     | undefined;
   let q: Int32Array | undefined;
@@ -87,6 +92,9 @@ export function createTestClient(o: TestClientOptions): TestClient {
       range: m.quantizer.range,
       scale: m.quantizer.scale,
       t: m.threshold,
+      tk: 0,
+      k: m.graph.k,
+      pairs: [],
       c,
       s,
       b: draw(seedFrom),
@@ -101,12 +109,15 @@ export function createTestClient(o: TestClientOptions): TestClient {
   const onRoster = (m: Record<string, any>): void => { // eslint-disable-line @typescript-eslint/no-explicit-any
     if (!st || st.phase !== 'advertised' || m.round !== st.round || silent('advertise')) return;
     const me = m.peers.find((p: { serial: string }) => p.serial === o.serial);
-    if (!me || m.threshold !== st.t || m.peers.length < st.t) return;
+    if (!me || m.threshold !== st.t || m.peers.length < st.t || m.graph.k !== st.k) return;
+    const near = neighbourSets(ringOrder(Buffer.from(m.graph.seed, 'base64'), m.peers.map((p: { serial: string }) => p.serial)), st.k).get(o.serial)!;
+    st.tk = shareThreshold(st.k, m.peers.length);
+    if (m.shareThreshold !== st.tk) return;
     st.index = me.index;
-    for (const p of m.peers) st.peers.set(p.serial, { index: p.index, cPk: Buffer.from(p.cPk, 'base64'), sPk: Buffer.from(p.sPk, 'base64') });
+    for (const p of m.peers) if (p.serial === o.serial || near.has(p.serial)) st.peers.set(p.serial, { index: p.index, cPk: Buffer.from(p.cPk, 'base64'), sPk: Buffer.from(p.sPk, 'base64') });
     const xs = [...st.peers.values()].map((p) => p.index);
-    const bShares = splitAt(bytesToField(st.b), xs, st.t, { bytes } as unknown as Rng);
-    const sShares = splitAt(bytesToField(st.s), xs, st.t, { bytes } as unknown as Rng);
+    const bShares = splitAt(bytesToField(st.b), xs, st.tk, { bytes } as unknown as Rng);
+    const sShares = splitAt(bytesToField(st.s), xs, st.tk, { bytes } as unknown as Rng);
     // Its own shares stay with it: it reveals its own b share at unmasking, like every survivor's.
     st.held.set(o.serial, { b: fieldToBytes(bShares.find((x) => x.x === st!.index)!.y), s: fieldToBytes(sShares.find((x) => x.x === st!.index)!.y) });
     const cPriv = x25519PrivateKey(st.c);
@@ -140,11 +151,17 @@ export function createTestClient(o: TestClientOptions): TestClient {
       st.held.set(from, { b: plain.bShare, s: plain.sShare });
       pairs.push({ index: p.index, key: maskKey(x25519(sPriv, x25519PublicKey(p.sPk)), st.round) });
     }
-    if (m.boxes.length + 1 < st.t) return;
+    if (m.boxes.length + 1 < st.tk) return;
+    st.pairs = pairs;
+    st.phase = 'setup';
+  };
+
+  const onGo = (m: Record<string, any>): void => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (!st || st.phase !== 'setup' || m.round !== st.round || silent('setup')) return;
     const local = o.train(st.theta);
     const delta = Array.from(local, (v, i) => v - st!.theta[i]!);
     q = quantizeDelta(delta, st.range, st.scale);
-    y = maskInput(q, st.b, st.index, pairs);
+    y = maskInput(q, st.b, st.index, st.pairs);
     st.phase = 'masked';
     send({ round: st.round, phase: 'masked', y: int32ToBytes(y).toString('base64') });
   };
@@ -175,6 +192,7 @@ export function createTestClient(o: TestClientOptions): TestClient {
       if (topic === 'omnisight/desktop/fl/announce') onAnnounce(m);
       else if (topic.endsWith('/roster')) onRoster(m);
       else if (topic.endsWith(`/deliver/${o.serial}`)) onDeliver(m);
+      else if (topic.endsWith('/go')) onGo(m);
       else if (topic.endsWith('/unmask')) onUnmask(m);
     },
     lastQ: () => q,

@@ -7,6 +7,7 @@ import {
   cvPredictor,
   cvSampledPredictor,
   evaluateScenes,
+  hindsightBounds,
   parseTrajectories,
   protocolWindows,
   score,
@@ -158,6 +159,39 @@ describe('prediction evaluation protocol (Schöller et al. CV evaluation)', () =
     expect(here.methods['learned-online']!.ade).toBeLessThan(here.methods.learned!.ade);
     const alone = evaluateScenes([{ name: 'here', rows: parseTrajectories(curving) }], { seed: 1, methods: ['cv', 'learned'], learned });
     expect(alone.scenes[0]!.methods.learned).toBeUndefined(); // nothing to train on but itself
+    // The in-sample diagnostic trains on the scene scored (so it has a figure alone) and says so.
+    const diag = evaluateScenes([{ name: 'here', rows: parseTrajectories(curving) }], { seed: 1, methods: ['cv', 'learned'], learned, inSample: true });
+    expect(diag.scenes[0]!.methods.learned!.ade).toBeLessThan(diag.scenes[0]!.methods.cv!.ade);
+    expect(diag.protocol).toMatch(/IN-SAMPLE DIAGNOSTIC/);
+    expect(r.protocol).not.toMatch(/IN-SAMPLE/);
+  });
+
+  it('hindsight bounds: a straight line chosen knowing the future removes a turn or a stop, not a curve', () => {
+    const win = (future: [number, number][]) => ({
+      id: '1',
+      startFrame: 0,
+      frame: 7,
+      endFrame: 7 + future.length,
+      observed: Array.from({ length: 8 }, (_, k) => ({ x: 0.5 * k, y: 0 })),
+      future: future.map(([x, y]) => ({ x, y })),
+      neighbours: [],
+    });
+    const turned = win(Array.from({ length: 12 }, (_, k): [number, number] => [3.5, 0.5 * (k + 1)])); // a right angle to the left
+    const stopped = win(Array.from({ length: 12 }, (): [number, number] => [3.5, 0]));
+    const curved = win(Array.from({ length: 12 }, (_, k): [number, number] => [3.5 + 2 * Math.sin(0.25 * (k + 1)), 2 - 2 * Math.cos(0.25 * (k + 1))]));
+    const t = hindsightBounds([turned]);
+    expect(t.turn.ade).toBeLessThan(1e-9);
+    expect(t.line.ade).toBeLessThan(1e-9);
+    expect(t.pace.ade).toBeGreaterThan(1);
+    const st = hindsightBounds([stopped]);
+    expect(st.pace.ade).toBeLessThan(1e-9);
+    expect(st.pace.fde).toBeLessThan(1e-9);
+    expect(st.turn.ade).toBeGreaterThan(1);
+    const cv = score([curved], cvPredictor(Array.from({ length: 12 }, () => 1)));
+    const c = hindsightBounds([curved]);
+    expect(c.line.ade).toBeLessThan(c.turn.ade + 1e-12);
+    expect(c.line.ade).toBeLessThan(cv.ade);
+    expect(c.line.ade).toBeGreaterThan(0.05); // no straight line follows a curve
   });
 
   it('reports malformed lines with their line numbers', () => {

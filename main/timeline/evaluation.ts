@@ -19,7 +19,7 @@
 import { Imm, ModelSet, defaultModels, defaultSwitchMatrix, predictFutures, type MotionModel } from './imm';
 import { initialState, type Cov2 } from './kalman';
 import { gaussian, seededRandom, type Random } from './rng';
-import { LearnedPredictor, type LearnedPredictorOptions } from './learned-predictor';
+import { LearnedEnsemble, type AdaptivePredictor, type LearnedPredictorOptions } from './learned-predictor';
 import { HORIZON, OBSERVED, SitePredictor, type Example, type Mode, type Neighbour, type P, type Predictor } from './site-predictor';
 
 export interface Row {
@@ -353,7 +353,7 @@ export interface HistoryPoint {
  * causal: a pedestrian still walking is not learned from). Returns the overall scores and, per
  * part, ADE/FDE against CV with the amount of history learned from.
  */
-export function scoreLearnedOnline(ws: readonly Window[], base: LearnedPredictor, random: Random, parts = 4): Scores & { history: HistoryPoint[] } {
+export function scoreLearnedOnline(ws: readonly Window[], base: AdaptivePredictor, random: Random, parts = 4): Scores & { history: HistoryPoint[] } {
   const ordered = [...ws].sort((a, b) => a.startFrame - b.startFrame || a.frame - b.frame);
   const trackEnd = new Map<string, number>();
   for (const w of ws) trackEnd.set(w.id, Math.max(trackEnd.get(w.id) ?? -Infinity, w.endFrame));
@@ -384,6 +384,71 @@ export function scoreLearnedOnline(ws: readonly Window[], base: LearnedPredictor
   };
 }
 
+/** ADE / FDE of a diagnostic bound, metres. */
+export interface Bound {
+  ade: number;
+  fde: number;
+}
+
+export interface HindsightBounds {
+  /** CV's line with the best pace for each window, chosen knowing its future (a factor 0–2 on its speed). */
+  pace: Bound;
+  /** CV's line turned by the best angle for each window (±90°), at CV's speed. */
+  turn: Bound;
+  /** The best straight line from the last position: turn and pace both chosen in hindsight. */
+  line: Bound;
+}
+
+/**
+ * DIAGNOSTIC, not a predictor: how much of CV's error is the heading and pace of its straight
+ * line. Each window gets the pace factor, the turn, or both that minimise its ADE knowing its
+ * future (grids of 0.05 in pace, 2° in turn; 0.1 in pace when both), and the resulting ADE / FDE
+ * are averaged. What remains at `line` is the part of the error no straight line can remove.
+ */
+export function hindsightBounds(ws: readonly Window[]): HindsightBounds {
+  const paces = Array.from({ length: 41 }, (_, i) => i * 0.05);
+  const turns = Array.from({ length: 91 }, (_, i) => ((-90 + 2 * i) * Math.PI) / 180);
+  const acc = { pace: { ade: 0, fde: 0 }, turn: { ade: 0, fde: 0 }, line: { ade: 0, fde: 0 } };
+  for (const w of ws) {
+    const h = w.future.length;
+    const b = w.observed[w.observed.length - 1]!;
+    const a = w.observed[w.observed.length - 2]!;
+    const vx = b.x - a.x;
+    const vy = b.y - a.y;
+    const errs = (th: number, pace: number): [number, number] => {
+      const c = pace * Math.cos(th);
+      const sn = pace * Math.sin(th);
+      const rx = c * vx - sn * vy;
+      const ry = sn * vx + c * vy;
+      let s = 0;
+      let last = 0;
+      for (let k = 0; k < h; k++) {
+        last = Math.hypot(b.x + rx * (k + 1) - w.future[k]!.x, b.y + ry * (k + 1) - w.future[k]!.y);
+        s += last;
+      }
+      return [s / h, last];
+    };
+    const best = (cands: [number, number][]): [number, number] => {
+      let out: [number, number] = [Infinity, Infinity];
+      for (const [th, pace] of cands) {
+        const e = errs(th, pace);
+        if (e[0] < out[0]) out = e;
+      }
+      return out;
+    };
+    const add = (t: Bound, [ade, fde]: [number, number]): void => {
+      t.ade += ade;
+      t.fde += fde;
+    };
+    add(acc.pace, best(paces.map((p) => [0, p])));
+    add(acc.turn, best(turns.map((t) => [t, 1])));
+    add(acc.line, best(turns.flatMap((t) => paces.filter((_, i) => i % 2 === 0).map((p): [number, number] => [t, p]))));
+  }
+  const n = Math.max(1, ws.length);
+  const avg = (t: Bound): Bound => ({ ade: t.ade / n, fde: t.fde / n });
+  return { pace: avg(acc.pace), turn: avg(acc.turn), line: avg(acc.line) };
+}
+
 export interface Scene {
   name: string;
   rows: Row[];
@@ -400,6 +465,8 @@ export interface SceneReport {
   history?: { ade: number; cvAde: number; historyWindows: number }[];
   /** Learned predictor adapting to this scene's past (learned-online), by part of the scene. */
   learnedHistory?: HistoryPoint[];
+  /** With `hindsight`: CV's straight line with its pace and/or turn chosen knowing the future (diagnostic). */
+  hindsight?: HindsightBounds;
 }
 
 export interface EvalReport {
@@ -407,6 +474,8 @@ export interface EvalReport {
   scenes: SceneReport[];
   /** Unweighted mean over scenes (the field's convention). */
   average: Record<string, Omit<Scores, 'windows' | 'k'> & { k: number }>;
+  /** Mean over scenes of the hindsight bounds, when asked. */
+  hindsight?: HindsightBounds;
 }
 
 export interface EvalOptions {
@@ -418,6 +487,15 @@ export interface EvalOptions {
   learned?: Partial<LearnedPredictorOptions>;
   /** learned-online: parts the scene is cut into, adapting before each (default 4). */
   onlineParts?: number;
+  /** learned, learned-online: predictors trained from different seeds whose points are averaged (default 1). */
+  ensemble?: number;
+  /**
+   * DIAGNOSTIC ONLY, never a result: the learned parts are also trained on the scene they score
+   * (an upper bound of what the model and its inputs can fit on these scenes, not a prediction).
+   */
+  inSample?: boolean;
+  /** Also compute the hindsight bounds of CV's straight line (`hindsightBounds`), a diagnostic. */
+  hindsight?: boolean;
 }
 
 /**
@@ -447,13 +525,10 @@ export function evaluateScenes(scenes: readonly Scene[], opts: EvalOptions = { s
     let history: SceneReport['history'];
     let learnedHistory: SceneReport['learnedHistory'];
     const trainFull = fullExamples(train);
-    const others = [...(extra.length ? [extra] : []), ...wins.filter((_, j) => j !== i)];
-    let learned: LearnedPredictor | undefined;
-    const trainLearned = (): LearnedPredictor => {
-      if (!learned) {
-        learned = new LearnedPredictor(opts.learned);
-        learned.fit(others, seededRandom(opts.seed + 100 * i));
-      }
+    const others = [...(extra.length ? [extra] : []), ...wins.filter((_, j) => j !== i || opts.inSample === true)];
+    let learned: AdaptivePredictor | undefined;
+    const trainLearned = (): AdaptivePredictor => {
+      learned ??= LearnedEnsemble.fit(others, opts.ensemble ?? 1, seededRandom(opts.seed + 100 * i), opts.learned);
       return learned;
     };
     for (const m of methods) {
@@ -483,6 +558,7 @@ export function evaluateScenes(scenes: readonly Scene[], opts: EvalOptions = { s
       methods: out,
       ...(history ? { history } : {}),
       ...(learnedHistory ? { learnedHistory } : {}),
+      ...(opts.hindsight ? { hindsight: hindsightBounds(wins[i]!) } : {}),
     };
   });
   const average: EvalReport['average'] = {};
@@ -496,8 +572,15 @@ export function evaluateScenes(scenes: readonly Scene[], opts: EvalOptions = { s
     protocol:
       '8 observed / 12 predicted steps (0.4 s); per-pedestrian sliding windows of 20, step 1, truncated windows kept down to 10 with masked future ' +
       '(Schöller et al. CV evaluation); ADE/FDE of the most probable future; minADE/minFDE best-of-K; NLL in nats per future step; scenes averaged unweighted; ' +
-      'learned parts fitted leave-one-scene-out',
+      (opts.inSample ? 'IN-SAMPLE DIAGNOSTIC: learned parts also trained on the scene scored (an upper bound, not a result)' : 'learned parts fitted leave-one-scene-out') +
+      (opts.ensemble && opts.ensemble > 1 ? `; learned: mean of ${opts.ensemble} nets from different seeds` : ''),
     scenes: reports,
     average,
+    ...(opts.hindsight ? { hindsight: meanBounds(reports.map((r) => r.hindsight!)) } : {}),
   };
+}
+
+function meanBounds(bs: readonly HindsightBounds[]): HindsightBounds {
+  const m = (k: keyof HindsightBounds): Bound => ({ ade: bs.reduce((a, b) => a + b[k].ade, 0) / bs.length, fde: bs.reduce((a, b) => a + b[k].fde, 0) / bs.length });
+  return { pace: m('pace'), turn: m('turn'), line: m('line') };
 }

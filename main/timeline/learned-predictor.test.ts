@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cvPredictor, parseTrajectories, predictCv, protocolWindows, score, scoreLearnedOnline, type Window } from './evaluation';
-import { LearnedPredictor, type LearnedExample } from './learned-predictor';
+import { LearnedEnsemble, LearnedPredictor, type LearnedExample } from './learned-predictor';
 import { gaussian, seededRandom } from './rng';
 import type { P } from './site-predictor';
 
@@ -156,5 +156,33 @@ describe('learned predictor on the generated pedestrians (resources/datasets/gen
       expect(history[q]!.historyWindows).toBe(odd.filter((w) => end.get(w.id)! < t0).length);
       expect(history[q]!.historyWindows).toBeGreaterThanOrEqual(history[q - 1]!.historyWindows);
     }
+  });
+});
+
+describe('LearnedEnsemble', () => {
+  it('predicts the mean of its members\' points, the first member\'s other modes moved with it', () => {
+    const train = [decelerating(400, 12), decelerating(400, 13)];
+    const tiny = { ...fast, epochs: 2, perScene: 400 };
+    const ens = LearnedEnsemble.fit(train, 3, seededRandom(14), tiny);
+    expect(ens.members).toHaveLength(3);
+    const [e] = decelerating(1, 15);
+    const each = ens.members.map((m) => m.predict(e!.observed, 12));
+    // Members trained from different seeds differ, so the mean is not any one of them.
+    expect(each[1]![0]!.points[11]!.x).not.toBeCloseTo(each[0]![0]!.points[11]!.x, 6);
+    const out = ens.predict(e!.observed, 12);
+    expect(out).toHaveLength(each[0]!.length);
+    for (let k = 0; k < 12; k++) {
+      const mx = each.reduce((a, m) => a + m[0]!.points[k]!.x, 0) / 3;
+      const my = each.reduce((a, m) => a + m[0]!.points[k]!.y, 0) / 3;
+      expect(out[0]!.points[k]!.x).toBeCloseTo(mx, 12);
+      expect(out[0]!.points[k]!.y).toBeCloseTo(my, 12);
+      const dx = mx - each[0]![0]!.points[k]!.x;
+      expect(out[1]!.points[k]!.x).toBeCloseTo(each[0]![1]!.points[k]!.x + dx, 12);
+    }
+    expect(out.map((m) => m.weight)).toEqual(each[0]!.map((m) => m.weight));
+    // One member is that member, unchanged; adapting adapts every member.
+    expect(new LearnedEnsemble([ens.members[0]!]).predict(e!.observed, 12)).toEqual(each[0]);
+    expect(ens.adapt(decelerating(200, 16, 0.8), seededRandom(17)).predictor.members).toHaveLength(3);
+    expect(() => new LearnedEnsemble([])).toThrow(/at least one/);
   });
 });

@@ -442,3 +442,53 @@ export class LearnedPredictor {
     });
   }
 }
+
+/** What the evaluation needs of a learned predictor: its futures, and a copy adapted to a site's past. */
+export interface AdaptivePredictor {
+  predict(observed: readonly P[], horizon?: number, neighbours?: readonly Neighbour[]): Mode[];
+  adapt(site: readonly LearnedExample[], random: Random): { predictor: AdaptivePredictor };
+}
+
+/**
+ * Several learned predictors trained alike from different seeds. Its best guess is the mean of the
+ * members' points (averaging nets trained from different starts lowers the variance of the
+ * estimate, not its bias); the other modes are the first member's, moved by the same per-step
+ * offset, with its weights and covariances.
+ */
+export class LearnedEnsemble implements AdaptivePredictor {
+  constructor(readonly members: readonly LearnedPredictor[]) {
+    if (members.length === 0) throw new Error('an ensemble needs at least one predictor');
+  }
+
+  /** Trains `count` predictors with options `opts` on the same scenes, each from its own seed drawn from `random`. */
+  static fit(scenes: readonly (readonly LearnedExample[])[], count: number, random: Random, opts: Partial<LearnedPredictorOptions> = {}): LearnedEnsemble {
+    return new LearnedEnsemble(
+      Array.from({ length: count }, () => {
+        const p = new LearnedPredictor(opts);
+        p.fit(scenes, random);
+        return p;
+      }),
+    );
+  }
+
+  adapt(site: readonly LearnedExample[], random: Random): { predictor: LearnedEnsemble } {
+    return { predictor: new LearnedEnsemble(this.members.map((m) => m.adapt(site, random).predictor)) };
+  }
+
+  predict(observed: readonly P[], horizon = HORIZON, neighbours?: readonly Neighbour[]): Mode[] {
+    const all = this.members.map((m) => m.predict(observed, horizon, neighbours));
+    const first = all[0]!;
+    if (all.length === 1) return first;
+    const h = first[0]!.points.length;
+    const shift = Array.from({ length: h }, (_, k) => {
+      let x = 0;
+      let y = 0;
+      for (const modes of all) {
+        x += modes[0]!.points[k]!.x;
+        y += modes[0]!.points[k]!.y;
+      }
+      return { dx: x / all.length - first[0]!.points[k]!.x, dy: y / all.length - first[0]!.points[k]!.y };
+    });
+    return first.map((m) => ({ ...m, points: m.points.map((q, k) => ({ x: q.x + shift[k]!.dx, y: q.y + shift[k]!.dy })) }));
+  }
+}

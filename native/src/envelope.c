@@ -1,4 +1,5 @@
 #include "envelope.h"
+#include "v3.h"
 #include "log.h"
 
 #include <errno.h>
@@ -211,6 +212,21 @@ int envelope_build_seq(signer *s, const char *kind, int64_t sent_ms, const char 
   pthread_mutex_lock(&s->mu);
   uint64_t seq = s->next_seq;
   if (seq_out) *seq_out = seq;
+  /* fl and session are always v2; detections and heartbeats are v3 once a session of this key is announced. */
+  int v3 = (strcmp(kind, "detections") == 0 || strcmp(kind, "heartbeat") == 0) && s->v3.active && strcmp(s->v3.key_id, s->key_id) == 0;
+  if (v3) {
+    unsigned char mac[V3_MAC];
+    v3_mac(mac, s->v3.k, s->serial, s->epoch, seq, sent_ms, kind, s->key_id, s->v3.s, body, body_len);
+    char mac_b64[sodium_base64_ENCODED_LEN(V3_MAC, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(mac_b64, sizeof mac_b64, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
+    jb_fmt(out, "{\"v\":3,\"camera\":\"%s\",\"epoch\":%" PRIu32 ",\"seq\":%" PRIu64 ",\"sent\":%" PRId64 ",\"kind\":\"%s\",\"key\":\"%s\",\"session\":%" PRIu32 ",\"body\":",
+           s->serial, s->epoch, seq, sent_ms, kind, s->key_id, s->v3.s);
+    jb_str(out, body, body_len);
+    jb_fmt(out, ",\"mac\":\"%s\"}", mac_b64);
+    s->next_seq++;
+    pthread_mutex_unlock(&s->mu);
+    return out->overflow ? -1 : 0;
+  }
   /* Signing input: omnisight.v2\n<camera>\n<epoch>\n<seq>\n<sent>\n<kind>\n<key>\n<body> (no trailing newline). */
   int head = snprintf(input, sizeof input, "omnisight.v2\n%s\n%" PRIu32 "\n%" PRIu64 "\n%" PRId64 "\n%s\n%s\n",
                       s->serial, s->epoch, seq, sent_ms, kind, s->key_id);
@@ -231,6 +247,67 @@ int envelope_build_seq(signer *s, const char *kind, int64_t sent_ms, const char 
   s->next_seq++;
   pthread_mutex_unlock(&s->mu);
   return out->overflow ? -1 : 0;
+}
+
+uint32_t session_open(signer *s, const unsigned char desktop_pk[32]) {
+  unsigned char e_sk[32], e_pk[32], k[V3_KEY];
+  randombytes_buf(e_sk, sizeof e_sk);
+  crypto_scalarmult_base(e_pk, e_sk);
+  pthread_mutex_lock(&s->mu);
+  uint32_t next = s->v3.s + 1;
+  int r = v3_derive(k, e_sk, desktop_pk, s->serial, s->epoch, next);
+  sodium_memzero(e_sk, sizeof e_sk); /* K is all the session needs */
+  if (r == 0) {
+    s->v3.s = next;
+    s->v3.active = 0;
+    memcpy(s->v3.k, k, sizeof k);
+    memcpy(s->v3.e_pk, e_pk, sizeof e_pk);
+    memcpy(s->v3.key_id, s->key_id, sizeof s->v3.key_id);
+    memcpy(s->v3.desktop_pk, desktop_pk, 32);
+    v3_desktop_id(s->v3.desktop_id, desktop_pk);
+    s->v3.have_desktop = 1;
+    s->v3.next_announce_ms = 0;
+  }
+  pthread_mutex_unlock(&s->mu);
+  sodium_memzero(k, sizeof k);
+  return r == 0 ? next : 0;
+}
+
+int session_announcement(signer *s, int64_t sent_ms, jbuf *out, uint32_t *s_out) {
+  char body[160];
+  pthread_mutex_lock(&s->mu);
+  uint32_t S = s->v3.s;
+  char e_b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+  sodium_bin2base64(e_b64, sizeof e_b64, s->v3.e_pk, 32, sodium_base64_VARIANT_ORIGINAL);
+  int n = snprintf(body, sizeof body, "{\"session\":%" PRIu32 ",\"desktopKey\":\"%s\",\"ephemeral\":\"%s\"}", S, s->v3.desktop_id, e_b64);
+  pthread_mutex_unlock(&s->mu);
+  if (!S) return -1;
+  *s_out = S;
+  return envelope_build_seq(s, "session", sent_ms, body, (size_t)n, out, NULL);
+}
+
+void session_announced(signer *s, uint32_t session, int64_t next_ms) {
+  pthread_mutex_lock(&s->mu);
+  if (s->v3.s == session) {
+    s->v3.active = 1;
+    s->v3.next_announce_ms = next_ms;
+  }
+  pthread_mutex_unlock(&s->mu);
+}
+
+int session_due(signer *s, int64_t now_ms) {
+  pthread_mutex_lock(&s->mu);
+  int due = s->v3.s && strcmp(s->v3.key_id, s->key_id) == 0 && now_ms >= s->v3.next_announce_ms;
+  pthread_mutex_unlock(&s->mu);
+  return due;
+}
+
+int session_stale(signer *s, unsigned char desktop_pk[32]) {
+  pthread_mutex_lock(&s->mu);
+  int stale = s->v3.have_desktop && strcmp(s->v3.key_id, s->key_id) != 0;
+  if (stale) memcpy(desktop_pk, s->v3.desktop_pk, 32);
+  pthread_mutex_unlock(&s->mu);
+  return stale;
 }
 
 void signer_identity_json(signer *s, const char *version, jbuf *out) {

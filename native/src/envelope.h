@@ -13,6 +13,19 @@
 #define ENVELOPE_MAX_BYTES (64 * 1024)
 #define KEY_ID_LEN 16 /* lowercase hex of the first 8 bytes of SHA-256(public key) */
 
+/* The v3 session with the desktop (V3-SPEC.md), under the signer's lock: the MAC key K lives only
+ * here, in memory; the ephemeral secret is erased as soon as K is derived. */
+typedef struct {
+  uint32_t s;                  /* the current session S (0: none yet); counts from 1 in each boot epoch */
+  int active;                  /* announced: detections and heartbeats go out as v3 */
+  unsigned char k[32], e_pk[32];
+  char desktop_id[17];
+  char key_id[KEY_ID_LEN + 1]; /* the identity the session belongs to (a rotation leaves it behind) */
+  int have_desktop;
+  unsigned char desktop_pk[32];
+  int64_t next_announce_ms;    /* monotonic */
+} v3_state;
+
 typedef struct {
   pthread_mutex_t mu; /* the identity thread rotates while the main thread signs */
   unsigned char sk[crypto_sign_SECRETKEYBYTES]; /* libsodium layout: seed (32) || public key (32) */
@@ -22,6 +35,7 @@ typedef struct {
   uint32_t epoch;     /* boot epoch: persisted and incremented once per start */
   uint64_t next_seq;  /* 1 at each start (per epoch), shared by both kinds */
   char dir[448];      /* the app's local data folder (absolute) */
+  v3_state v3;
 } signer;
 
 /* Opens the identity kept in `dir` (the app's persistent local data): creates the key on first start
@@ -30,10 +44,25 @@ typedef struct {
 int signer_init(signer *s, const char *dir, const char *serial, char *err, size_t errlen);
 /* Explicit rotation: a new key replaces the old one on flash (atomically) and in memory. */
 int signer_rotate(signer *s, char *err, size_t errlen);
-/* Builds one envelope into out. Returns 0, or -1 when it would exceed 64 KiB. */
+/* Builds one envelope into out: v3 (HMAC under the session key) for detections and heartbeats once a
+ * session of the current key has been announced, else v2 (Ed25519). Returns 0, or -1 when it would
+ * exceed 64 KiB. */
 int envelope_build(signer *s, const char *kind, int64_t sent_ms, const char *body, size_t body_len, jbuf *out);
 /* The same, telling the caller the seq it signed (the detections' outcomes refer to it). */
 int envelope_build_seq(signer *s, const char *kind, int64_t sent_ms, const char *body, size_t body_len, jbuf *out, uint64_t *seq_out);
+/* Opens a new session with the desktop key D_pk (S = previous S + 1, ephemeral X25519, K derived,
+ * e_sk erased). It is used for v3 only once announced. Returns S, or 0 for a small-order D_pk. */
+uint32_t session_open(signer *s, const unsigned char desktop_pk[32]);
+/* The signed v2 "session" envelope of the current session (same S and e_pk, a new seq); *s_out = S.
+ * Returns -1 when there is no session or it would not fit. */
+int session_announcement(signer *s, int64_t sent_ms, jbuf *out, uint32_t *s_out);
+/* The announcement of session S went out: v3 from now on, the next one due at next_ms. */
+void session_announced(signer *s, uint32_t session, int64_t next_ms);
+/* 1 when the current session's announcement is due (now_ms ≥ its time). */
+int session_due(signer *s, int64_t now_ms);
+/* 1 when a desktop key is known but the session belongs to a key rotated away (or there is none):
+ * copies the desktop key so the caller can open a new session. */
+int session_stale(signer *s, unsigned char desktop_pk[32]);
 /* {"camera","key","publicKey","version","epoch"} as identity.cgi returns it. */
 void signer_identity_json(signer *s, const char *version, jbuf *out);
 /* The key id (copied under the lock). */

@@ -36,18 +36,22 @@ typedef struct {
   char serial[13];
   uint32_t index;
   unsigned char cpk[32], spk[32];
-  int has_share;
+  int nb;        /* in N(u), the ring neighbours this camera shares with */
+  int has_share; /* in D(u): its box reached this camera at deliver */
   unsigned char b_share[32], s_share[32];
 } peer_t;
 
-enum { R_IDLE, R_ADVERTISED, R_SHARED, R_MASKED, R_UNMASKED };
+/* fl2: SET_UP = deliver done, waiting for go (or setupTtl, or a new announce). */
+enum { R_IDLE, R_ADVERTISED, R_SHARED, R_SET_UP, R_MASKED, R_UNMASKED };
 
 typedef struct {
   int phase;
   char id[65];
   float theta[FL_DIM];
   int32_t q[FL_DIM];
-  uint32_t threshold;
+  uint32_t threshold, tk, k;
+  int epochs, batch;
+  double lr, range, scale, d_masked, d_unmask;
   unsigned char c_sk[32], c_pk[32], s_sk[32], s_pk[32], b[32];
   unsigned char own_b_share[32]; /* f_b(own index): sent at unmask with the peers' shares of b */
   peer_t peers[FL_MAX_PEERS];
@@ -395,12 +399,12 @@ static void on_outcomes(fl_client *c, const json_value *root) {
   pthread_mutex_unlock(&c->mu);
 }
 
-/* ---- the fl1 rounds ------------------------------------------------------------------------ */
+/* ---- the fl2 rounds ------------------------------------------------------------------------ */
 
 static void round_wipe(round_t *r) { sodium_memzero(r, sizeof *r); }
 
 static void send_body(fl_client *c, jbuf *b) {
-  if (b->overflow) { LOGW("fl1: a %zu-byte message would not fit; not sent", b->len); return; }
+  if (b->overflow) { LOGW("fl2: a %zu-byte message would not fit; not sent", b->len); return; }
   c->publish(c->ctx, b->buf, b->len);
 }
 
@@ -414,7 +418,7 @@ static void decline(fl_client *c, const char *round, const char *reason) {
   jb_fmt(&b, "{\"round\":\"%s\",\"phase\":\"decline\",\"reason\":", round);
   jb_str(&b, reason, strlen(reason));
   jb_raw(&b, "}");
-  LOGI("fl1 round %s: declined (%s)", round, reason);
+  LOGI("fl2 round %s: declined (%s)", round, reason);
   set_status(c, "declined: %s", reason);
   send_body(c, &b);
 }
@@ -426,22 +430,41 @@ static void set_last_round(fl_client *c, const char *id) {
   pthread_mutex_unlock(&c->mu);
 }
 
+static int only_keys(const json_value *obj, const char *const *keys) {
+  if (!obj || obj->type != JSON_OBJECT) return 0;
+  for (const json_value *m = obj->u.kids.first; m; m = m->next) {
+    int known = 0;
+    for (const char *const *k = keys; *k && !known; k++) known = strcmp(m->key, *k) == 0;
+    if (!known) return 0;
+  }
+  return 1;
+}
+
 static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
   const char *id = json_get_string(root, "round");
-  if (!valid_round_id(id)) { LOGW("fl1 announce refused: round id must be 1-64 of [A-Za-z0-9_-]"); return; }
+  if (!valid_round_id(id)) { LOGW("fl2 announce refused: round id must be 1-64 of [A-Za-z0-9_-]"); return; }
+  round_t *r = &c->r;
+  if (r->phase != R_IDLE && strcmp(r->id, id) == 0) return; /* QoS 1 may deliver it twice */
+  /* A new announce supersedes the round this camera holds (set up or not), selected or not. */
+  if (r->phase != R_IDLE) { LOGI("fl2: round %s discarded for the new round %s", r->id, id); set_status(c, "discarded for round %.64s", id); }
+  round_wipe(r);
   const json_value *sel = json_get(root, "selected");
-  if (!sel || sel->type != JSON_ARRAY) { LOGW("fl1 announce %s refused: no selected list", id); return; }
+  if (!sel || sel->type != JSON_ARRAY) { LOGW("fl2 announce %s refused: no selected list", id); return; }
   int selected = 0;
   for (const json_value *s = sel->u.kids.first; s; s = s->next)
     if (s->type == JSON_STRING && strcmp(s->u.str.s, c->sg->serial) == 0) selected = 1;
   if (!selected) return;
-  round_t *r = &c->r;
   if (strcmp(c->last_round, id) == 0) return; /* a duplicate: answering again would advertise other keys */
-  if (r->phase != R_IDLE) LOGI("fl1: round %s abandoned for the new round %s", r->id, id);
-  round_wipe(r);
   const json_value *model = json_get(root, "model"), *train = json_get(root, "train"), *quant = json_get(root, "quantizer"), *dl = json_get(root, "deadlines");
   const char *name = json_get_string(model, "name");
-  if (!is_int_in(json_get(root, "v"), 1, 1) || !name || strcmp(name, HEAD_NAME) != 0) { decline(c, id, "unsupported message version or model (this camera learns " HEAD_NAME ")"); return; }
+  static const char *const announce_keys[] = { "v", "round", "model", "train", "quantizer", "selected", "threshold", "deadlines", "minSamples", "graph", "setupTtl", NULL };
+  static const char *const model_keys[] = { "name", "version", "params", NULL }, *const train_keys[] = { "epochs", "lr", "batchSize", NULL };
+  static const char *const quant_keys[] = { "range", "scale", NULL }, *const dl_keys[] = { "advertise", "shares", "masked", "unmask", NULL };
+  if (is_int_in(json_get(root, "v"), 2, 2) && (!only_keys(root, announce_keys) || !only_keys(model, model_keys) || !only_keys(train, train_keys) || !only_keys(quant, quant_keys) || !only_keys(dl, dl_keys))) {
+    decline(c, id, "the announce has unknown fields (or a part that is not an object)");
+    return;
+  }
+  if (!is_int_in(json_get(root, "v"), 2, 2) || !name || strcmp(name, HEAD_NAME) != 0) { decline(c, id, "unsupported message version or model (this camera speaks fl2 and learns " HEAD_NAME ")"); return; }
   unsigned char params[FL_DIM * 4];
   if (b64_exact(params, sizeof params, json_get_string(model, "params")) < 0) { decline(c, id, "model.params is not 14 float32 in base64"); return; }
   float theta[FL_DIM];
@@ -454,19 +477,21 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
   double lr = json_get_number(train, "lr", -1), range = json_get_number(quant, "range", -1), scale = json_get_number(quant, "scale", -1);
   if (!is_int_in(ep, 1, 100) || !is_int_in(bs, 1, 100000) || !(lr > 0 && lr <= 10)) { decline(c, id, "train needs epochs 1-100, batchSize 1-100000, lr in (0, 10]"); return; }
   if (!(range > 0 && range <= 1e6 && scale > 0 && range * scale <= 2147483647.0)) { decline(c, id, "quantizer needs range > 0, scale > 0, range·scale < 2^31"); return; }
-  const json_value *th = json_get(root, "threshold"), *ms = json_get(root, "minSamples");
+  const json_value *th = json_get(root, "threshold"), *ms = json_get(root, "minSamples"), *graph = json_get(root, "graph"), *ttl = json_get(root, "setupTtl");
   if (!is_int_in(th, 1, FL_MAX_PEERS) || !is_int_in(ms, 0, 1e9)) { decline(c, id, "threshold (1-200) and minSamples are required"); return; }
-  double total = 0;
+  static const char *const graph_keys[] = { "k", NULL };
+  const json_value *gk = json_get(graph, "k");
+  if (!only_keys(graph, graph_keys) || !is_int_in(gk, 2, 254) || ((int)gk->u.number & 1)) { decline(c, id, "graph needs exactly {\"k\":K}, K even, 2-254"); return; }
+  if (!is_int_in(ttl, 1000, 3600000)) { decline(c, id, "setupTtl needs 1000-3600000 ms"); return; }
+  double d[4];
   static const char *const phases[] = { "advertise", "shares", "masked", "unmask" };
   for (int i = 0; i < 4; i++) {
-    double d = json_get_number(dl, phases[i], -1);
-    if (!(d > 0 && d <= 600000)) { decline(c, id, "deadlines needs advertise, shares, masked and unmask in ms (≤ 10 min)"); return; }
-    total += d;
+    d[i] = json_get_number(dl, phases[i], -1);
+    if (!(d[i] > 0 && d[i] <= 600000)) { decline(c, id, "deadlines needs advertise, shares, masked and unmask in ms (≤ 10 min)"); return; }
   }
-  /* Train now, on a snapshot of the local data (the update does not depend on the roster). */
-  static head_sample train_set[FL_LOCAL_CAP];
   pthread_mutex_lock(&c->mu);
-  size_t n = collect(c, 0, train_set);
+  size_t n = 0;
+  for (size_t k = 0; k < c->s_count; k++) n += !c->samples[(c->s_head + k) % FL_LOCAL_CAP].heldout;
   pthread_mutex_unlock(&c->mu);
   if (n < (size_t)ms->u.number) {
     char why[96];
@@ -475,14 +500,18 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
     decline(c, id, why);
     return;
   }
-  double t[FL_DIM], delta[FL_DIM];
-  for (int i = 0; i < FL_DIM; i++) t[i] = theta[i];
-  head_train(t, train_set, n, (int)ep->u.number, lr, (int)bs->u.number);
-  for (int i = 0; i < FL_DIM; i++) delta[i] = (double)(float)t[i] - (double)theta[i]; /* float32 values, as the spec says */
-  fl_quantize(r->q, delta, range, scale);
+  /* Training waits for go (fl2): the setup does not depend on the update. */
   snprintf(r->id, sizeof r->id, "%s", id);
   memcpy(r->theta, theta, sizeof theta);
   r->threshold = (uint32_t)th->u.number;
+  r->k = (uint32_t)gk->u.number;
+  r->epochs = (int)ep->u.number;
+  r->batch = (int)bs->u.number;
+  r->lr = lr;
+  r->range = range;
+  r->scale = scale;
+  r->d_masked = d[2];
+  r->d_unmask = d[3];
   fl_keypair(r->c_sk, r->c_pk);
   fl_keypair(r->s_sk, r->s_pk);
   fe25519 bv;
@@ -491,7 +520,7 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
     r->b[31] &= 0x7f;
   } while (fe_from_bytes(&bv, r->b) < 0);
   sodium_memzero(&bv, sizeof bv);
-  r->expires_ms = now_ms + (int64_t)total + 60000;
+  r->expires_ms = now_ms + (int64_t)ttl->u.number; /* setupTtl counts from the announce */
   r->phase = R_ADVERTISED;
   set_last_round(c, id);
   pthread_mutex_lock(&c->mu);
@@ -505,7 +534,7 @@ static void on_announce(fl_client *c, const json_value *root, int64_t now_ms) {
   jb_raw(&b, ",\"sPk\":");
   jb_b64(&b, r->s_pk, 32);
   jb_raw(&b, "}");
-  LOGI("fl1 round %s: taking part with %zu local training samples (model v%.0f)", id, n, json_get_number(model, "version", 0));
+  LOGI("fl2 round %s: taking part with %zu local training samples (model v%.0f, K = %" PRIu32 ")", id, n, json_get_number(model, "version", 0), r->k);
   send_body(c, &b);
 }
 
@@ -516,7 +545,7 @@ static peer_t *find_peer(round_t *r, const char *serial) {
 }
 
 static void abandon(fl_client *c, const char *why) {
-  LOGW("fl1 round %s: %s; staying silent for the rest of the round", c->r.id, why);
+  LOGW("fl2 round %s: %s; staying silent for the rest of the round", c->r.id, why);
   set_status(c, "silent: %s", why);
   round_wipe(&c->r);
 }
@@ -524,8 +553,16 @@ static void abandon(fl_client *c, const char *why) {
 static void on_roster(fl_client *c, const json_value *root) {
   round_t *r = &c->r;
   if (r->phase != R_ADVERTISED) return;
-  const json_value *peers = json_get(root, "peers");
+  const json_value *peers = json_get(root, "peers"), *graph = json_get(root, "graph"), *tkv = json_get(root, "shareThreshold");
   if (!is_int_in(json_get(root, "threshold"), r->threshold, r->threshold) || !peers || peers->type != JSON_ARRAY || peers->u.kids.count > FL_MAX_PEERS) { abandon(c, "roster refused (threshold differs from the announce, or no peers list of at most 200)"); return; }
+  static const char *const graph_keys[] = { "k", "seed", NULL };
+  unsigned char seed[32];
+  if (!only_keys(graph, graph_keys) || !is_int_in(json_get(graph, "k"), r->k, r->k) || b64_exact(seed, 32, json_get_string(graph, "seed")) < 0) { abandon(c, "roster refused (graph needs the announced k and a seed of 32 bytes)"); return; }
+  if (!is_int_in(tkv, 1, FL_MAX_PEERS)) { abandon(c, "roster refused (no shareThreshold)"); return; }
+  static const char *const roster_keys[] = { "round", "threshold", "shareThreshold", "graph", "peers", NULL }, *const peer_keys[] = { "serial", "index", "cPk", "sPk", NULL };
+  if (!only_keys(root, roster_keys)) { abandon(c, "roster refused (unknown fields)"); return; }
+  for (const json_value *p = peers->u.kids.first; p; p = p->next)
+    if (!only_keys(p, peer_keys)) { abandon(c, "roster refused (a peer with unknown fields)"); return; }
   r->n_peers = 0;
   r->my_index = 0;
   for (const json_value *p = peers->u.kids.first; p; p = p->next) {
@@ -544,13 +581,27 @@ static void on_roster(fl_client *c, const json_value *root) {
   if (sodium_memcmp(me->cpk, r->c_pk, 32) != 0 || sodium_memcmp(me->spk, r->s_pk, 32) != 0) { abandon(c, "the roster carries other keys for this camera"); return; }
   if (r->n_peers < r->threshold) { abandon(c, "fewer peers than the threshold"); return; }
   r->my_index = me->index;
-  /* Shamir over GF(2^255 - 19): f(0) = the secret, t - 1 uniform coefficients. */
+  /* N(u): the ring neighbours under the roster's seed (SecAgg+). */
+  const char *serials[FL_MAX_PEERS];
+  size_t order[FL_MAX_PEERS];
+  unsigned char nb[FL_MAX_PEERS];
+  for (size_t k = 0; k < r->n_peers; k++) serials[k] = r->peers[k].serial;
+  size_t n_nb = fl_ring(seed, serials, r->n_peers, r->k, (size_t)(me - r->peers), order, nb);
+  for (size_t k = 0; k < r->n_peers; k++) r->peers[k].nb = nb[k];
+  r->tk = (uint32_t)tkv->u.number;
+  if (!fl_tk_ok(r->tk, n_nb)) {
+    char why[120];
+    snprintf(why, sizeof why, "roster refused (shareThreshold %" PRIu32 " with %zu neighbours: needs ⌈2(m+1)/3⌉)", r->tk, n_nb);
+    abandon(c, why);
+    return;
+  }
+  /* Shamir over GF(2^255 - 19): f(0) = the secret, tk - 1 uniform coefficients; x = the roster index. */
   fe25519 fb[FL_MAX_PEERS], fs[FL_MAX_PEERS];
   fe_from_bytes(&fb[0], r->b);
   fe_from_bytes(&fs[0], r->s_sk);
-  for (uint32_t k = 1; k < r->threshold; k++) { fe_random(&fb[k]); fe_random(&fs[k]); }
+  for (uint32_t k = 1; k < r->tk; k++) { fe_random(&fb[k]); fe_random(&fs[k]); }
   fe25519 own;
-  fe_poly_eval(&own, fb, (int)r->threshold, r->my_index);
+  fe_poly_eval(&own, fb, (int)r->tk, r->my_index);
   fe_to_bytes(r->own_b_share, &own);
   sodium_memzero(&own, sizeof own);
   jbuf b;
@@ -559,14 +610,14 @@ static void on_roster(fl_client *c, const json_value *root) {
   int first = 1, failed = 0;
   for (size_t k = 0; k < r->n_peers; k++) {
     peer_t *v = &r->peers[k];
-    if (v == me) continue;
+    if (!v->nb) continue; /* boxes to exactly N(u) */
     unsigned char plain[FL_BOX_PLAIN], key[FL_KEY], box[FL_BOX_BYTES];
     fe25519 sh;
     put32(plain, r->my_index);
     put32(plain + 4, v->index);
-    fe_poly_eval(&sh, fb, (int)r->threshold, v->index);
+    fe_poly_eval(&sh, fb, (int)r->tk, v->index);
     fe_to_bytes(plain + 8, &sh);
-    fe_poly_eval(&sh, fs, (int)r->threshold, v->index);
+    fe_poly_eval(&sh, fs, (int)r->tk, v->index);
     fe_to_bytes(plain + 40, &sh);
     char aad[64 + 2 * 13 + 3];
     snprintf(aad, sizeof aad, "%s\n%s\n%s", r->id, c->sg->serial, v->serial);
@@ -587,6 +638,7 @@ static void on_roster(fl_client *c, const json_value *root) {
   if (failed) { abandon(c, "a peer's cPk is a small-order point"); return; }
   jb_raw(&b, "]}");
   r->phase = R_SHARED;
+  LOGI("fl2 round %s: shares sent to %zu ring neighbours of %zu peers (tk = %" PRIu32 ")", r->id, n_nb, r->n_peers, r->tk);
   send_body(c, &b);
 }
 
@@ -594,14 +646,16 @@ static void on_deliver(fl_client *c, const json_value *root) {
   round_t *r = &c->r;
   if (r->phase != R_SHARED) return;
   const json_value *boxes = json_get(root, "boxes");
-  if (!boxes || boxes->type != JSON_ARRAY) { abandon(c, "deliver refused (no boxes list)"); return; }
-  fl_mask_peer u2[FL_MAX_PEERS];
+  static const char *const deliver_keys[] = { "round", "boxes", NULL }, *const box_keys[] = { "from", "box", NULL };
+  if (!boxes || boxes->type != JSON_ARRAY || !only_keys(root, deliver_keys)) { abandon(c, "deliver refused (no boxes list, or unknown fields)"); return; }
+  for (const json_value *e = boxes->u.kids.first; e; e = e->next)
+    if (!only_keys(e, box_keys)) { abandon(c, "deliver refused (a box with unknown fields)"); return; }
+  if (boxes->u.kids.count + 1 < r->tk) { abandon(c, "deliver carries fewer boxes than the share threshold needs"); return; }
   size_t n = 0;
-  if (boxes->u.kids.count + 1 < r->threshold) { abandon(c, "deliver carries fewer boxes than the threshold needs"); return; }
   for (const json_value *e = boxes->u.kids.first; e; e = e->next) {
     const char *from = json_get_string(e, "from"), *b64 = json_get_string(e, "box");
     peer_t *v = from ? find_peer(r, from) : NULL;
-    if (!v || v->index == r->my_index || v->has_share) { abandon(c, "deliver refused (a box from an unknown peer, this camera, or twice)"); return; }
+    if (!v || v->index == r->my_index || v->has_share || !v->nb) { abandon(c, "deliver refused (a box from an unknown peer, this camera, a non-neighbour, or twice)"); return; }
     unsigned char box[FL_BOX_BYTES], key[FL_KEY], plain[FL_BOX_PLAIN];
     char aad[64 + 2 * 13 + 3];
     snprintf(aad, sizeof aad, "%s\n%s\n%s", r->id, v->serial, c->sg->serial);
@@ -611,7 +665,7 @@ static void on_deliver(fl_client *c, const json_value *root) {
              fe_from_bytes(&chk, plain + 8) == 0 && fe_from_bytes(&chk, plain + 40) == 0;
     sodium_memzero(key, sizeof key);
     if (!ok) {
-      /* A box that does not open means this camera and the server disagree about U2: masking now
+      /* A box that does not open means this camera and the server disagree about D(u): masking
        * would spoil the sum, so this camera drops out (the server rebuilds its masks). */
       char why[80];
       snprintf(why, sizeof why, "the box from %s does not open or is not for this camera", v->serial);
@@ -623,12 +677,34 @@ static void on_deliver(fl_client *c, const json_value *root) {
     memcpy(v->s_share, plain + 40, 32);
     v->has_share = 1;
     sodium_memzero(plain, sizeof plain);
-    u2[n].index = v->index;
-    memcpy(u2[n].spk, v->spk, 32);
     n++;
   }
+  r->phase = R_SET_UP;
+  set_status(c, "set up, waiting for go");
+  LOGI("fl2 round %s: set up (index %" PRIu32 ", %zu neighbours in D(u)); waiting for go", r->id, r->my_index, n);
+}
+
+static void on_go(fl_client *c, const json_value *root, int64_t now_ms) {
+  round_t *r = &c->r;
+  static const char *const go_keys[] = { "round", NULL };
+  if (!only_keys(root, go_keys)) { LOGW("fl2 round %s: go refused (unknown fields)", r->id); return; }
+  if (r->phase != R_SET_UP) return;
+  /* Train now, on a snapshot of the local data, from the announced θ. */
+  static head_sample train_set[FL_LOCAL_CAP];
+  pthread_mutex_lock(&c->mu);
+  size_t n = collect(c, 0, train_set);
+  pthread_mutex_unlock(&c->mu);
+  double t[FL_DIM], delta[FL_DIM];
+  for (int i = 0; i < FL_DIM; i++) t[i] = r->theta[i];
+  head_train(t, train_set, n, r->epochs, r->lr, r->batch);
+  for (int i = 0; i < FL_DIM; i++) delta[i] = (double)(float)t[i] - (double)r->theta[i]; /* float32 values, as the spec says */
+  fl_quantize(r->q, delta, r->range, r->scale);
+  fl_mask_peer d[FL_MAX_PEERS];
+  size_t nd = 0;
+  for (size_t k = 0; k < r->n_peers; k++)
+    if (r->peers[k].has_share) { d[nd].index = r->peers[k].index; memcpy(d[nd].spk, r->peers[k].spk, 32); nd++; }
   uint32_t y[FL_DIM];
-  if (fl_masked_input(y, r->q, r->b, r->s_sk, r->my_index, u2, n, r->id) < 0) { abandon(c, "a peer's sPk is a small-order point"); return; }
+  if (fl_masked_input(y, r->q, r->b, r->s_sk, r->my_index, d, nd, r->id) < 0) { abandon(c, "a peer's sPk is a small-order point"); return; }
   unsigned char yb[FL_DIM * 4];
   for (int i = 0; i < FL_DIM; i++) put32(yb + 4 * i, y[i]);
   jbuf b;
@@ -637,11 +713,13 @@ static void on_deliver(fl_client *c, const json_value *root) {
   jb_b64(&b, yb, sizeof yb);
   jb_raw(&b, "}");
   r->phase = R_MASKED;
+  /* From go on the round lives by its own deadlines (masked and unmask count from go). */
+  r->expires_ms = now_ms + (int64_t)(r->d_masked + r->d_unmask) + 60000;
   pthread_mutex_lock(&c->mu);
   c->rounds_masked++;
   pthread_mutex_unlock(&c->mu);
   set_status(c, "masked update sent");
-  LOGI("fl1 round %s: masked update sent (index %" PRIu32 ", %zu peers in U2)", r->id, r->my_index, n);
+  LOGI("fl2 round %s: masked update sent (%zu training samples, index %" PRIu32 ", %zu peers in D(u))", r->id, n, r->my_index, nd);
   send_body(c, &b);
 }
 
@@ -649,10 +727,11 @@ static void on_unmask(fl_client *c, const json_value *root) {
   round_t *r = &c->r;
   if (r->phase != R_MASKED) return;
   const json_value *surv = json_get(root, "survivors"), *drop = json_get(root, "dropped");
-  if (!surv || surv->type != JSON_ARRAY || !drop || drop->type != JSON_ARRAY) { abandon(c, "unmask refused (survivors and dropped lists needed)"); return; }
-  /* Mark each listed peer: 1 = survivor, 2 = dropped. A peer on both lists, a list naming a peer
-   * without shares here, this camera missing from survivors, or too few survivors: silence (the
-   * server could otherwise learn both b and s of one camera and unmask its update). */
+  static const char *const unmask_keys[] = { "round", "survivors", "dropped", NULL };
+  if (!surv || surv->type != JSON_ARRAY || !drop || drop->type != JSON_ARRAY || !only_keys(root, unmask_keys)) { abandon(c, "unmask refused (survivors and dropped lists needed, nothing else)"); return; }
+  /* Mark each listed peer: 1 = survivor, 2 = dropped. A camera on both lists, one not in the
+   * roster, this camera missing from survivors, or too few survivors: silence (the server could
+   * otherwise learn both b and s of one camera and unmask its update). */
   unsigned char mark[FL_MAX_PEERS] = { 0 };
   int me_survives = 0;
   size_t n_surv = 0;
@@ -666,24 +745,25 @@ static void on_unmask(fl_client *c, const json_value *root) {
       if (v->index == r->my_index) {
         if (pass == 2) { abandon(c, "unmask lists this camera as dropped"); return; }
         me_survives = 1;
-      } else if (!v->has_share) { abandon(c, "unmask names a peer whose shares never reached this camera"); return; }
+      }
       if (pass == 1) n_surv++;
     }
   }
   if (!me_survives || n_surv < r->threshold) { abandon(c, "not a survivor, or fewer survivors than the threshold"); return; }
+  for (size_t k = 0; k < r->n_peers; k++)
+    if (r->peers[k].has_share && !mark[k]) { abandon(c, "unmask leaves out a peer this camera masked with"); return; }
   jbuf b;
   jb_init(&b, out_mem, sizeof out_mem);
   jb_fmt(&b, "{\"round\":\"%s\",\"phase\":\"unmask\",\"selfShares\":[", r->id);
-  /* selfShares: the share of b of every survivor, this camera's own included (docs/protocol.md:
-   * with peers' shares only, exactly t survivors could not rebuild anyone's b); keyShares: the
-   * share of s of every dropped peer. Never both for one camera (the lists are disjoint). */
+  /* selfShares: the share of b of every survivor in D(u) and this camera's own; keyShares: the
+   * share of s of every dropped peer in D(u). Never both for one camera (the lists are disjoint). */
   for (int pass = 1; pass <= 2; pass++) {
     int first = 1;
     if (pass == 2) jb_raw(&b, "],\"keyShares\":[");
     for (size_t k = 0; k < r->n_peers; k++) {
       peer_t *v = &r->peers[k];
-      if (mark[k] != pass) continue;
       int self = v->index == r->my_index;
+      if (mark[k] != pass || !(self || v->has_share)) continue;
       jb_fmt(&b, "%s{\"of\":\"%s\",\"y\":", first ? "" : ",", v->serial);
       jb_b64(&b, pass == 1 ? (self ? r->own_b_share : v->b_share) : v->s_share, 32);
       jb_raw(&b, "}");
@@ -722,13 +802,16 @@ static void adopt(fl_client *c, const head_model *m, const unsigned char params[
 static void on_result(fl_client *c, const json_value *root, const char *round) {
   round_t *r = &c->r;
   const json_value *ok = json_get(root, "ok");
+  static const char *const result_keys[] = { "round", "ok", "model", "survivors", "reason", NULL }, *const model_keys[] = { "name", "version", "params", NULL };
+  const json_value *rm = json_get(root, "model");
+  if (!only_keys(root, result_keys) || (rm && !only_keys(rm, model_keys))) { LOGW("fl2 round %s: result refused (unknown fields)", round); return; }
   int mine = r->phase != R_IDLE && strcmp(r->id, round) == 0;
   if (mine) round_wipe(r);
   if (!ok || ok->type != JSON_BOOL) return;
   if (!ok->u.boolean) {
     if (mine) {
       const char *why = json_get_string(root, "reason") ? json_get_string(root, "reason") : "(no reason)";
-      LOGI("fl1 round %s failed: %s", round, why);
+      LOGI("fl2 round %s failed: %s", round, why);
       set_status(c, "round failed: %.100s", why);
     }
     return;
@@ -737,7 +820,7 @@ static void on_result(fl_client *c, const json_value *root, const char *round) {
   const char *name = json_get_string(model, "name");
   unsigned char params[FL_DIM * 4];
   if (!name || strcmp(name, HEAD_NAME) != 0 || !is_int_in(json_get(model, "version"), 1, 4294967295.0) || b64_exact(params, sizeof params, json_get_string(model, "params")) < 0) {
-    LOGW("fl1 round %s: result refused (model needs name %s, version ≥ 1, params of 14 float32)", round, HEAD_NAME);
+    LOGW("fl2 round %s: result refused (model needs name %s, version ≥ 1, params of 14 float32)", round, HEAD_NAME);
     return;
   }
   head_model m;
@@ -751,7 +834,7 @@ static void on_result(fl_client *c, const json_value *root, const char *round) {
   for (int i = 0; i < FL_DIM; i++) {
     uint32_t w = get32(params + 4 * i);
     memcpy(&m.theta[i], &w, 4);
-    if (!isfinite(m.theta[i]) || fabsf(m.theta[i]) > 1e6f) { LOGW("fl1 round %s: result refused (parameter %d not finite)", round, i); return; }
+    if (!isfinite(m.theta[i]) || fabsf(m.theta[i]) > 1e6f) { LOGW("fl2 round %s: result refused (parameter %d not finite)", round, i); return; }
   }
   const char *digits = round + strcspn(round, "0123456789");
   m.round = (uint32_t)strtoul(digits, NULL, 10);
@@ -763,7 +846,11 @@ static void on_result(fl_client *c, const json_value *root, const char *round) {
 void fl_on_message(fl_client *c, const char *topic, const void *payload, size_t len, int64_t now_ms) {
   static char arena_mem[2 * 1024 * 1024];
   /* The round state lives on this (the MQTT) thread only, so it expires here, not in fl_tick. */
-  if (c->r.phase != R_IDLE && now_ms > c->r.expires_ms) { LOGW("fl1 round %s: no result before its deadlines passed; forgotten", c->r.id); round_wipe(&c->r); }
+  if (c->r.phase != R_IDLE && now_ms > c->r.expires_ms) {
+    LOGW("fl2 round %s: %s; forgotten", c->r.id, c->r.phase < R_MASKED ? "no go before setupTtl passed" : "no result before its deadlines passed");
+    set_status(c, "%s", c->r.phase < R_MASKED ? "forgotten: setupTtl passed" : "forgotten: no result");
+    round_wipe(&c->r);
+  }
   if (len > MAX_PAYLOAD) { LOGW("%s: %zu-byte message ignored (limit %d)", topic, len, MAX_PAYLOAD); return; }
   json_arena arena = { arena_mem, sizeof arena_mem, 0 };
   char err[128];
@@ -786,6 +873,7 @@ void fl_on_message(fl_client *c, const char *topic, const void *payload, size_t 
   if (strcmp(what, "result") == 0) { on_result(c, root, round); return; }
   if (c->r.phase == R_IDLE || strcmp(c->r.id, round) != 0) return; /* a round this camera is not in */
   if (strcmp(what, "roster") == 0) on_roster(c, root);
+  else if (strcmp(what, "go") == 0) on_go(c, root, now_ms);
   else if (strncmp(what, "deliver/", 8) == 0) { if (strcmp(what + 8, c->sg->serial) == 0) on_deliver(c, root); }
   else if (strcmp(what, "unmask") == 0) on_unmask(c, root);
 }

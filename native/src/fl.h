@@ -1,9 +1,10 @@
-/* The on-camera side of federated learning, fl1 (FL-SPEC.md; docs/protocol.md "Federated learning (fl1)"):
+/* The on-camera side of federated learning, fl2 (FL2-SPEC.md over FL-SPEC.md; docs/protocol.md "Federated learning"):
  *  - the confirmation head in use (loaded from the package's model/ folder or a round's result),
  *    which scores every detection and drops those below dropBelow;
  *  - the camera's own labelled data: detections it published, labelled by the desktop's outcomes,
  *    kept in a bounded file in the app's local data (never sent anywhere), 20 % held out;
- *  - the fl1 client: advertise, Shamir shares in boxes, local training + quantised, double-masked
+ *  - the fl2 client (SecAgg+): advertise, Shamir shares in boxes to the ring neighbours, held set up
+ *    until go, then local training + quantised, double-masked
  *    update, unmasking; only masked vectors and shares sealed to peers leave the camera.
  * Thread use: fl_on_message runs on the MQTT thread, fl_score/fl_record/fl_tick on the main thread;
  * one mutex guards the shared state. */

@@ -98,3 +98,40 @@ int fl_masked_input(uint32_t y[FL_DIM], const int32_t q[FL_DIM], const unsigned 
   sodium_memzero(m, sizeof m);
   return 0;
 }
+
+/* Written here rather than with qsort: qsort's comparator has no context argument in C11, and the
+ * hashes must travel with the indices. An insertion sort of at most FL_RING_MAX items is cheap. */
+size_t fl_ring(const unsigned char seed[32], const char *const *serials, size_t n, unsigned k, size_t me,
+               size_t *order, unsigned char *nb) {
+  static unsigned char h[FL_RING_MAX][crypto_hash_sha256_BYTES];
+  if (n > FL_RING_MAX) n = FL_RING_MAX;
+  for (size_t i = 0; i < n; i++) {
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, seed, 32);
+    crypto_hash_sha256_update(&st, (const unsigned char *)serials[i], strlen(serials[i]));
+    crypto_hash_sha256_final(&st, h[i]);
+    size_t j = i;
+    while (j > 0 && memcmp(h[order[j - 1]], h[i], crypto_hash_sha256_BYTES) > 0) { order[j] = order[j - 1]; j--; }
+    order[j] = i;
+  }
+  memset(nb, 0, n);
+  size_t count = 0, pos = 0;
+  for (size_t i = 0; i < n; i++)
+    if (order[i] == me) pos = i;
+  if (n - 1 <= k) {
+    for (size_t j = 0; j < n; j++)
+      if (j != me) { nb[j] = 1; count++; }
+    return count;
+  }
+  for (size_t d = 1; d <= k / 2; d++) {
+    size_t a = order[(pos + d) % n], b = order[(pos + n - d) % n];
+    if (!nb[a]) { nb[a] = 1; count++; }
+    if (!nb[b]) { nb[b] = 1; count++; }
+  }
+  return count;
+}
+
+unsigned fl_tk(size_t m) { return (unsigned)((2 * (m + 1) + 2) / 3); }
+
+int fl_tk_ok(unsigned tk, size_t m) { return tk == fl_tk(m) && 2 * (size_t)tk > m + 1 && (size_t)tk <= m + 1; }

@@ -38,4 +38,16 @@ typedef struct {
 int fl_masked_input(uint32_t y[FL_DIM], const int32_t q[FL_DIM], const unsigned char b[32], const unsigned char s_sk[32],
                     uint32_t my_index, const fl_mask_peer *peers, size_t n, const char *round);
 
+/* fl2 (SecAgg+ ring): peers sorted ascending by the bytes of SHA-256(seed ‖ UTF-8 serial); with
+ * n − 1 ≤ k every other peer is a neighbour, else the k/2 ring positions on either side (mod n).
+ * order[i] = the input index of the peer at ring position i; nb[j] = 1 when input j is a neighbour
+ * of input `me` (nb[me] = 0). Returns the number of neighbours. k is even, n ≤ FL_RING_MAX. */
+#define FL_RING_MAX 256
+size_t fl_ring(const unsigned char seed[32], const char *const *serials, size_t n, unsigned k, size_t me,
+               size_t *order, unsigned char *nb);
+/* The share threshold for |N(u)| = m neighbours: tk = ⌈2(m+1)/3⌉ (docs/protocol.md). */
+unsigned fl_tk(size_t m);
+/* The roster's tk is accepted when it is fl_tk(m), and 2·tk > m + 1 and tk ≤ m + 1 (FL2-SPEC.md). */
+int fl_tk_ok(unsigned tk, size_t m);
+
 #endif

@@ -10,6 +10,7 @@
 #include "field25519.h"
 #include "flcrypto.h"
 #include "head.h"
+#include "v3.h"
 
 #define MAX_TOK 256
 
@@ -175,6 +176,48 @@ static void run(int argc, char **argv) {
     printf("OK %d %u %.6g", r, m.version, m.drop_below);
     for (int i = 0; i < FL_DIM; i++) printf(" %.9g", m.theta[i]);
     printf(" # %s\n", err); /* the pairs skipped, if any */
+  } else if (strcmp(cmd, "ring") == 0 && argc >= 5 && argc - 4 <= FL_RING_MAX) {
+    /* ring <seed hex> <k> <me> <serial…>: "OK <serials in ring order, comma-joined> <neighbours of me, input order, comma-joined or ->" */
+    unsigned char seed[32];
+    size_t n = (size_t)argc - 4, me = n, order[FL_RING_MAX];
+    unsigned char nb[FL_RING_MAX];
+    if (hex(seed, 32, argv[1]) < 0) { puts("ERR bad seed"); return; }
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(argv[4 + i], argv[3]) == 0) me = i;
+    if (me == n) { puts("ERR me is not in the list"); return; }
+    fl_ring(seed, (const char *const *)(argv + 4), n, (unsigned)atoi(argv[2]), me, order, nb);
+    printf("OK ");
+    for (size_t i = 0; i < n; i++) printf("%s%s", i ? "," : "", argv[4 + order[i]]);
+    int first = 1;
+    printf(" ");
+    for (size_t i = 0; i < n; i++)
+      if (nb[i]) { printf("%s%s", first ? "" : ",", argv[4 + i]); first = 0; }
+    puts(first ? "-" : "");
+  } else if (strcmp(cmd, "tk") == 0 && argc == 2) {
+    printf("OK %u\n", fl_tk((size_t)atoi(argv[1])));
+  } else if (strcmp(cmd, "tkok") == 0 && argc == 3) {
+    printf("OK %d\n", fl_tk_ok((unsigned)atoi(argv[1]), (size_t)atoi(argv[2])));
+  } else if (strcmp(cmd, "v3derive") == 0 && argc == 6) {
+    /* v3derive <e_sk> <desktop pk> <serial> <epoch> <S> → K */
+    unsigned char esk[32], dpk[32], k[V3_KEY];
+    if (hex(esk, 32, argv[1]) < 0 || hex(dpk, 32, argv[2]) < 0) { puts("ERR bad key"); return; }
+    if (v3_derive(k, esk, dpk, argv[3], (uint32_t)strtoul(argv[4], NULL, 10), (uint32_t)strtoul(argv[5], NULL, 10)) < 0) { puts("ERR small-order point"); return; }
+    printf("OK "); put_hex(k, sizeof k); puts("");
+  } else if (strcmp(cmd, "v3mac") == 0 && argc == 10) {
+    /* v3mac <K> <camera> <epoch> <seq> <sent> <kind> <key id> <session> <body hex> → mac */
+    static unsigned char body[1 << 19];
+    unsigned char k[V3_KEY], mac[V3_MAC];
+    size_t bl = hexlen(argv[9]);
+    if (hex(k, sizeof k, argv[1]) < 0 || bl > sizeof body || hex(body, bl, argv[9]) < 0) { puts("ERR bad args"); return; }
+    v3_mac(mac, k, argv[2], (uint32_t)strtoul(argv[3], NULL, 10), strtoull(argv[4], NULL, 10), strtoll(argv[5], NULL, 10), argv[6], argv[7],
+           (uint32_t)strtoul(argv[8], NULL, 10), (const char *)body, bl);
+    printf("OK "); put_hex(mac, sizeof mac); puts("");
+  } else if (strcmp(cmd, "v3id") == 0 && argc == 2) {
+    unsigned char dpk[32];
+    char id[17];
+    if (hex(dpk, 32, argv[1]) < 0) { puts("ERR bad key"); return; }
+    v3_desktop_id(id, dpk);
+    printf("OK %s\n", id);
   } else {
     printf("ERR unknown command or wrong argument count: %s (%d args)\n", cmd, argc - 1);
   }

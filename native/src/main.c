@@ -23,6 +23,7 @@
 #include "identity.h"
 #include "json.h"
 #include "log.h"
+#include "v3.h"
 
 #ifndef OMNISIGHT_VERSION
 #define OMNISIGHT_VERSION "0.0.0"
@@ -188,9 +189,56 @@ typedef struct {
   struct mosquitto *mq;
   signer *sg;
   fl_client *fl;
-  char topic_det[96], topic_hb[96], topic_fl[96];
+  char topic_det[96], topic_hb[96], topic_fl[96], topic_session[96];
   unsigned long dropped;
+  int64_t session_repeat_ms;
 } publisher;
+
+#define SESSION_KEY_TOPIC "omnisight/desktop/session-key"
+
+/* Publishes the signed v2 announcement of the current session (QoS 1); from then on detections and
+ * heartbeats are v3. Called from the MQTT thread (a new desktop key) and the main thread (the
+ * repetition), hence the buffer on the stack. */
+static void publish_session(publisher *p) {
+  char env[1024];
+  jbuf out;
+  jb_init(&out, env, sizeof env);
+  uint32_t S;
+  if (session_announcement(p->sg, wall_ms(), &out, &S) < 0) return;
+  int rc = mosquitto_publish(p->mq, NULL, p->topic_session, (int)out.len, out.buf, 1, false);
+  if (rc != MOSQ_ERR_SUCCESS) { LOGW("session announcement not sent (%s); reports stay v2 until it is", mosquitto_strerror(rc)); return; }
+  session_announced(p->sg, S, mono_ms() + p->session_repeat_ms);
+}
+
+/* {"v":1,"key":"<b64 raw 32>","id":"<16 hex>"} (retained): every valid receipt opens a new session,
+ * also a re-publication of the same key (the desktop restarted and lost its sessions). */
+static void on_session_key(publisher *p, const char *payload, size_t len) {
+  char arena_mem[4096], err[96];
+  json_arena arena = { arena_mem, sizeof arena_mem, 0 };
+  json_value *root = len <= 1024 ? json_parse(&arena, payload, len, err, sizeof err) : NULL;
+  const json_value *v = json_get(root, "v");
+  const char *key = json_get_string(root, "key"), *id = json_get_string(root, "id");
+  int fields = 0, known = 0;
+  if (root && root->type == JSON_OBJECT)
+    for (const json_value *m = root->u.kids.first; m; m = m->next) {
+      fields++;
+      known += strcmp(m->key, "v") == 0 || strcmp(m->key, "key") == 0 || strcmp(m->key, "id") == 0;
+    }
+  unsigned char pk[32];
+  size_t got = 0;
+  char want[17];
+  int ok = root && fields == 3 && known == 3 && v && v->type == JSON_NUMBER && v->u.number == 1 && key && id &&
+           sodium_base642bin(pk, sizeof pk, key, strlen(key), NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 && got == 32;
+  if (ok) v3_desktop_id(want, pk);
+  if (!ok || strcmp(id, want) != 0) {
+    LOGW("desktop session key refused: expected exactly {\"v\":1,\"key\":<32 bytes b64>,\"id\":<hex of SHA-256(key)[0..8]>}; reports stay as they are");
+    return;
+  }
+  uint32_t S = session_open(p->sg, pk);
+  if (!S) { LOGW("desktop session key %s refused: a small-order point", id); return; }
+  LOGI("session %" PRIu32 " opened with desktop key %s", S, id);
+  publish_session(p);
+}
 
 static void on_connect(struct mosquitto *m, void *ud, int rc) {
   publisher *p = ud;
@@ -203,6 +251,8 @@ static void on_connect(struct mosquitto *m, void *ud, int rc) {
       int r = mosquitto_subscribe(m, NULL, *t, 1);
       if (r != MOSQ_ERR_SUCCESS) LOGW("cannot subscribe to %s: %s", *t, mosquitto_strerror(r));
     }
+    int r = mosquitto_subscribe(m, NULL, SESSION_KEY_TOPIC, 1);
+    if (r != MOSQ_ERR_SUCCESS) LOGW("cannot subscribe to %s: %s", SESSION_KEY_TOPIC, mosquitto_strerror(r));
   } else {
     LOGW("MQTT broker refused the connection: %s", mosquitto_connack_string(rc));
   }
@@ -214,11 +264,12 @@ static void on_disconnect(struct mosquitto *m, void *ud, int rc) {
   if (rc != 0) LOGW("lost the MQTT connection; reconnecting");
 }
 
-/* The desktop's messages (fl1 rounds, outcomes): handled on the MQTT thread. */
+/* The desktop's messages (session key, fl rounds, outcomes): handled on the MQTT thread. */
 static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg) {
   (void)m;
   publisher *p = ud;
-  if (msg->payloadlen > 0) fl_on_message(p->fl, msg->topic, msg->payload, (size_t)msg->payloadlen, mono_ms());
+  if (msg->payloadlen > 0 && strcmp(msg->topic, SESSION_KEY_TOPIC) == 0) on_session_key(p, msg->payload, (size_t)msg->payloadlen);
+  else if (msg->payloadlen > 0) fl_on_message(p->fl, msg->topic, msg->payload, (size_t)msg->payloadlen, mono_ms());
 }
 
 /* Main thread only (detections and heartbeats). */
@@ -422,6 +473,9 @@ int main(void) {
   char *end;
   long port = strtol(port_s, &end, 10);
   if (*end || port <= 0 || port > 65535) { LOGE("MQTT port '%s' is not 1-65535: fix OMNISIGHT_MQTT_PORT", port_s); hal_close(hal); return 1; }
+  const char *repeat_s = getenv("OMNISIGHT_SESSION_REPEAT_S");
+  long session_repeat = repeat_s && *repeat_s ? strtol(repeat_s, &end, 10) : 30;
+  if ((repeat_s && *repeat_s && *end) || session_repeat < 1 || session_repeat > 3600) { LOGE("session repeat '%s' must be 1-3600 s: fix OMNISIGHT_SESSION_REPEAT_S", repeat_s); hal_close(hal); return 1; }
   double min_score = strtod(score_s, &end);
   if (*end || !(min_score >= 0 && min_score <= 1)) { LOGE("minimum score '%s' must be 0..1: fix OMNISIGHT_MIN_SCORE", score_s); hal_close(hal); return 1; }
 
@@ -450,6 +504,8 @@ int main(void) {
   snprintf(pub.topic_det, sizeof pub.topic_det, "axis/%s/omnisight/detections", sg.serial);
   snprintf(pub.topic_hb, sizeof pub.topic_hb, "axis/%s/omnisight/heartbeat", sg.serial);
   snprintf(pub.topic_fl, sizeof pub.topic_fl, "axis/%s/omnisight/fl", sg.serial);
+  snprintf(pub.topic_session, sizeof pub.topic_session, "axis/%s/omnisight/session", sg.serial);
+  pub.session_repeat_ms = session_repeat * 1000;
   pub.mq = mosquitto_new(client_id, true, &pub);
   if (!pub.mq) { LOGE("cannot create the MQTT client"); return 1; }
   mosquitto_int_option(pub.mq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
@@ -487,6 +543,15 @@ int main(void) {
       }
       next_hb = now + 1000;
       fl_tick(fl, now);
+      if (atomic_load(&g_connected)) {
+        /* A rotated key leaves its session behind: open one for the new key with the same desktop. */
+        unsigned char dpk[32];
+        if (session_stale(&sg, dpk)) {
+          uint32_t S = session_open(&sg, dpk);
+          if (S) LOGI("session %" PRIu32 " opened for the rotated key", S);
+        }
+        if (session_due(&sg, now)) publish_session(&pub); /* every 30 s, so a desktop that missed it recovers */
+      }
     }
     int wait = (int)(next_hb - mono_ms());
     int r = hal_next(hal, &frame, wait < 0 ? 0 : wait);

@@ -4,58 +4,31 @@ import { event, method, noInput } from './define';
 export const federatedAggregations = ['secure', 'plain', 'robust-trimmed', 'robust-median', 'krum'] as const;
 
 /**
- * How federated rounds run. One aggregation mode per deployment: secure aggregation hides each
- * camera's update from the coordinator, robust aggregation (trimmed mean, median, Krum) needs to see
- * each update to discard outliers, so the two cannot be on together.
+ * How federated rounds run (fl2, docs/protocol.md): always secure aggregation (SecAgg+ ring, FedAvg
+ * with every camera weighted equally, no differential-privacy noise), so the only settings are how
+ * many cameras a round selects and how each trains. Robust aggregation needs each camera's update
+ * and differential privacy needs noise the cameras do not add: neither is offered on the wire.
  */
 const federatedConfigFields = {
-  aggregation: z.enum(federatedAggregations),
-  /** Masking graph of secure aggregation: SecAgg+ (k ≈ 4·log2 n neighbours each) or Bonawitz's full graph. */
-  secureGraph: z.enum(['secagg+', 'full']),
-  algorithm: z.enum(['fedavg', 'fedprox']),
-  /** FedProx proximal weight μ (used when algorithm is fedprox). */
-  mu: z.number().min(0).max(10),
-  /** Differential privacy: clip each camera's update to dpClip (L2) and add Gaussian noise. */
-  dpEnabled: z.boolean(),
-  dpClip: z.number().positive().max(1000),
-  dpNoiseMultiplier: z.number().min(0.1).max(1000),
-  dpDelta: z.number().gt(0).max(0.01),
   clientsPerRound: z.number().int().min(3).max(1000),
   localEpochs: z.number().int().min(1).max(50),
   learningRate: z.number().positive().max(10),
   batchSize: z.number().int().min(1).max(4096),
-  /** Fraction trimmed at each end per coordinate (robust-trimmed). */
-  trimFraction: z.number().min(0).max(0.45),
-  /** Faulty updates Krum tolerates; it needs more than 2f + 2 participants. */
-  krumFaulty: z.number().int().min(0).max(100),
 };
 
-/**
- * How federated rounds run. One aggregation mode per deployment: secure aggregation hides each
- * camera's update from the coordinator, robust aggregation (trimmed mean, median, Krum) needs to see
- * each update to discard outliers, so the two cannot be on together.
- */
 export const federatedConfigSchema = z.object(federatedConfigFields).strict();
 export type FederatedConfig = z.infer<typeof federatedConfigSchema>;
+/** The configuration's keys: a stored configuration from before fl2 keeps these and drops the rest. */
+export const federatedConfigKeys = Object.keys(federatedConfigFields) as (keyof FederatedConfig)[];
 // No defaults in the patch: zod 4 would fill them in and a one-field change would reset the rest.
 export const federatedConfigPatchSchema = z.object(federatedConfigFields).partial().strict();
 export type FederatedConfigPatch = z.infer<typeof federatedConfigPatchSchema>;
 
 export const federatedConfigDefaults: FederatedConfig = {
-  aggregation: 'secure',
-  secureGraph: 'secagg+',
-  algorithm: 'fedavg',
-  mu: 0.01,
-  dpEnabled: false,
-  dpClip: 1,
-  dpNoiseMultiplier: 1,
-  dpDelta: 1e-5,
   clientsPerRound: 10,
   localEpochs: 1,
   learningRate: 0.1,
   batchSize: 16,
-  trimFraction: 0.1,
-  krumFaulty: 1,
 };
 
 /** A full configuration: the defaults with a patch applied, validated. */
@@ -75,7 +48,7 @@ export const federatedPrivacySchema = z.object({
 });
 export type FederatedPrivacy = z.infer<typeof federatedPrivacySchema>;
 
-/** Who took part at each phase of an fl1 round (docs/protocol.md); null for rounds before fl1. */
+/** Who took part at each phase of an fl1/fl2 round (docs/protocol.md); null for rounds before fl1. */
 export const federatedRoundDetailSchema = z.object({
   /** The fl1 round id on the wire. */
   id: z.string(),
@@ -88,12 +61,19 @@ export const federatedRoundDetailSchema = z.object({
   masked: z.array(z.string()),
   /** Sent their unmasking shares. */
   unmasked: z.array(z.string()),
-  failedAt: z.enum(['advertise', 'shares', 'masked', 'unmask']).nullable(),
+  /** 'setup': a set-up round discarded before go (fl2). */
+  failedAt: z.enum(['advertise', 'shares', 'masked', 'unmask', 'setup']).nullable(),
   /** Camera messages refused (shape or content), with why. */
   refused: z.array(z.object({ serial: z.string(), phase: z.string(), why: z.string() })),
   phaseMs: z.record(z.string(), z.number()),
   /** The model version the cameras trained from. */
   fromVersion: z.number().int(),
+  /** fl2: masking-graph degree K and share threshold tk (absent for fl1 rounds). */
+  graph: z.object({ k: z.number().int(), tk: z.number().int() }).optional(),
+  /** fl2: announce → deliver published (ran ahead of the round); null when the setup failed. */
+  setupMs: z.number().nullable().optional(),
+  /** fl2: go → result, the round's critical path; null when it never started. */
+  roundMs: z.number().nullable().optional(),
 });
 export type FederatedRoundDetail = z.infer<typeof federatedRoundDetailSchema>;
 
@@ -157,6 +137,23 @@ export const federatedStatusSchema = z.object({
   privacy: federatedPrivacySchema,
   /** Which aggregation is on, in words for the UI. */
   aggregationNote: z.string(),
+  /**
+   * fl2 runs a round's setup (keys, share boxes) ahead: 'ready' = the next round is set up and runs
+   * only its critical path when started; 'setting-up'; 'none' (nothing set up: the next start sets
+   * one up first); 'failed' (the last setup failed: reason).
+   */
+  setup: z.object({
+    state: z.enum(['none', 'setting-up', 'ready', 'failed']),
+    round: z.string().nullable(),
+    /** K and tk of the set-up round (0 while unknown). */
+    k: z.number().int(),
+    tk: z.number().int(),
+    cameras: z.number().int(),
+    setupMs: z.number().nullable(),
+    /** Until when the set-up round can be started (ms since the epoch). */
+    goBy: z.number().nullable(),
+    reason: z.string().nullable(),
+  }),
   /** Centralised training on all cameras' data pooled (the charts' reference line); null below 3 cameras. */
   reference: z.object({ accuracy: z.number(), loss: z.number(), epochs: z.number().int() }).nullable(),
 });

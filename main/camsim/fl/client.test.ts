@@ -25,7 +25,7 @@ function setup(samples = 50): { client: FlClient; sent: Record<string, unknown>[
 
 const announce = (over: Record<string, unknown> = {}): string =>
   JSON.stringify({
-    v: 1,
+    v: 2,
     round: 'r1',
     model: { name: 'omnisight.head.confirm.v1', version: 0, params: f32ToB64(builtinHead().params) },
     train: { epochs: 1, lr: 0.1, batchSize: 8 },
@@ -34,14 +34,19 @@ const announce = (over: Record<string, unknown> = {}): string =>
     threshold: 2,
     deadlines: { advertise: 1000, shares: 1000, masked: 1000, unmask: 1000 },
     minSamples: 20,
+    graph: { k: 2 },
+    setupTtl: 60_000,
     ...over,
   });
 
+const SEED = Buffer.alloc(32, 3).toString('base64');
 const others = PEERS.filter((s) => s !== ME).map((serial) => ({ serial, c: x25519Generate(randomBytes), s: x25519Generate(randomBytes) }));
 const roster = (mine: { cPk: string; sPk: string }, over: Record<string, unknown> = {}): string =>
   JSON.stringify({
     round: 'r1',
     threshold: 2,
+    shareThreshold: 2,
+    graph: { k: 2, seed: SEED },
     peers: PEERS.map((serial, i) => {
       const o = others.find((x) => x.serial === serial);
       return { serial, index: i + 1, ...(o ? { cPk: o.c.publicKey.toString('base64'), sPk: o.s.publicKey.toString('base64') } : { cPk: mine.cPk, sPk: mine.sPk }) };
@@ -49,7 +54,7 @@ const roster = (mine: { cPk: string; sPk: string }, over: Record<string, unknown
     ...over,
   });
 
-describe('fl1 client refusals', () => {
+describe('fl2 client refusals', () => {
   it('answers an announce with its keys only when selected, declines without enough samples, ignores malformed announces', () => {
     const a = setup();
     a.client.handle('omnisight/desktop/fl/announce', announce({ selected: ['ACCC8E000001', 'ACCC8E000003'] }));
@@ -107,6 +112,11 @@ describe('fl1 client refusals', () => {
         box: seal(boxKey(o.c.secret, Buffer.from(adv.cPk, 'base64'), 'r1'), randomBytes(12), sharePlaintext(PEERS.indexOf(o.serial) + 1, 2, 11n, 22n), boxAad('r1', o.serial, ME)).toString('base64'),
       }));
       c.client.handle(`omnisight/desktop/fl/r1/deliver/${ME}`, JSON.stringify({ round: 'r1', boxes }));
+      // Set up: nothing is sent until go.
+      expect(c.sent).toHaveLength(2);
+      c.client.handle('omnisight/desktop/fl/r1/go', JSON.stringify({ round: 'r1', extra: 1 }));
+      expect(c.sent).toHaveLength(2);
+      c.client.handle('omnisight/desktop/fl/r1/go', JSON.stringify({ round: 'r1' }));
       expect(c.sent[2]).toMatchObject({ phase: 'masked' });
       return c;
     };
@@ -132,5 +142,59 @@ describe('fl1 client refusals', () => {
     // A result for a round it never joined is not adopted.
     a.client.handle('omnisight/desktop/fl/r9/result', JSON.stringify({ round: 'r9', ok: true, model: { name: 'omnisight.head.confirm.v1', version: 7, params: f32ToB64(builtinHead().params) }, survivors: 2 }));
     expect(a.adopted).toEqual([1]);
+  });
+
+  it('on a ring (K = 2 of 5) it shares with its two neighbours only, refuses a wrong tk or a box from a non-neighbour', async () => {
+    const { neighboursOf, ring } = await import('./ring');
+    const five = ['ACCC8E000001', ME, 'ACCC8E000003', 'ACCC8E000004', 'ACCC8E000005'];
+    const keys = five.map((serial) => ({ serial, c: x25519Generate(randomBytes), s: x25519Generate(randomBytes) }));
+    const near = neighboursOf(ring(Buffer.from(SEED, 'base64'), five), ME, 2);
+    expect(near.size).toBe(2);
+    const rosterOf = (adv: { cPk: string; sPk: string }, over: Record<string, unknown> = {}): string =>
+      JSON.stringify({
+        round: 'r1',
+        threshold: 4,
+        shareThreshold: 2,
+        graph: { k: 2, seed: SEED },
+        peers: keys.map((k, i) => ({ serial: k.serial, index: i + 1, ...(k.serial === ME ? { cPk: adv.cPk, sPk: adv.sPk } : { cPk: k.c.publicKey.toString('base64'), sPk: k.s.publicKey.toString('base64') }) })),
+        ...over,
+      });
+    const go = (over: Record<string, unknown> = {}): ReturnType<typeof setup> => {
+      const c = setup();
+      c.client.handle('omnisight/desktop/fl/announce', announce({ selected: five, threshold: 4 }));
+      c.client.handle('omnisight/desktop/fl/r1/roster', rosterOf(c.sent[0] as { cPk: string; sPk: string }, over));
+      return c;
+    };
+    // tk = ⌈2·3/3⌉ = 2; a roster saying 3, or another K, gets no shares.
+    expect(go({ shareThreshold: 3 }).sent).toHaveLength(1);
+    expect(go({ graph: { k: 4, seed: SEED } }).sent).toHaveLength(1);
+    const c = go();
+    const shares = c.sent[1] as { boxes: { to: string }[] };
+    expect(new Set(shares.boxes.map((b) => b.to))).toEqual(near);
+    // A deliver with a box from a camera that is not its neighbour: silent for the rest of the round.
+    const stranger = keys.find((k) => k.serial !== ME && !near.has(k.serial))!;
+    const adv = c.sent[0] as { cPk: string };
+    const boxFrom = (k: (typeof keys)[0]) => ({
+      from: k.serial,
+      box: seal(boxKey(k.c.secret, Buffer.from(adv.cPk, 'base64'), 'r1'), randomBytes(12), sharePlaintext(five.indexOf(k.serial) + 1, 2, 5n, 6n), boxAad('r1', k.serial, ME)).toString('base64'),
+    });
+    c.client.handle(`omnisight/desktop/fl/r1/deliver/${ME}`, JSON.stringify({ round: 'r1', boxes: [boxFrom(stranger)] }));
+    c.client.handle('omnisight/desktop/fl/r1/go', JSON.stringify({ round: 'r1' }));
+    expect(c.sent).toHaveLength(2);
+    expect(c.client.current()).toBeUndefined();
+    // Honest: one neighbour's box (1 + 1 ≥ tk = 2) sets it up; unmask names only it and itself.
+    const d = go();
+    const advD = d.sent[0] as { cPk: string };
+    const n1 = keys.find((k) => near.has(k.serial))!;
+    d.client.handle(
+      `omnisight/desktop/fl/r1/deliver/${ME}`,
+      JSON.stringify({ round: 'r1', boxes: [{ from: n1.serial, box: seal(boxKey(n1.c.secret, Buffer.from(advD.cPk, 'base64'), 'r1'), randomBytes(12), sharePlaintext(five.indexOf(n1.serial) + 1, 2, 5n, 6n), boxAad('r1', n1.serial, ME)).toString('base64') }] }),
+    );
+    d.client.handle('omnisight/desktop/fl/r1/go', JSON.stringify({ round: 'r1' }));
+    expect(d.sent[2]).toMatchObject({ phase: 'masked' });
+    d.client.handle('omnisight/desktop/fl/r1/unmask', JSON.stringify({ round: 'r1', survivors: five.filter((x) => x !== stranger.serial), dropped: [stranger.serial] }));
+    const u = d.sent[3] as { selfShares: { of: string }[]; keyShares: unknown[] };
+    expect(u.selfShares.map((x) => x.of)).toEqual([ME, n1.serial]);
+    expect(u.keyShares).toEqual([]);
   });
 });

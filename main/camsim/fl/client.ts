@@ -1,15 +1,17 @@
-// The simulated camera's fl1 client (FL-SPEC "Rounds"): it answers the desktop's announce, roster,
-// deliver and unmask with signed bodies, trains on its own labelled detections, and sends only the
-// masked, quantized update. It never sends features, labels or counts of its data. Clock, timers,
+// The simulated camera's fl2 client (docs/protocol.md, "Federated learning (fl2)"): it answers the
+// desktop's announce, roster, deliver, go and unmask with signed bodies, trains on its own labelled
+// detections, and sends only the masked, quantized update. Keys, share boxes and the mask itself are
+// made during the setup, ahead of the round; after `go` it only trains and adds its update. It never sends features, labels or counts of its data. Clock, timers,
 // randomness and the signed send are parameters; the camera agent wires them.
 import { createHash } from 'node:crypto';
 import {
+  addMask,
   boxAad,
   boxKey,
   f32FromBytes,
   leToBig,
   maskKey,
-  maskUpdate,
+  maskVector,
   open,
   parseSharePlaintext,
   quantize,
@@ -24,7 +26,8 @@ import {
   type X25519Pair,
 } from './crypto';
 import { HEAD_NAME, train, type Head, type Sample } from './head';
-import { announceSchema, deliverSchema, parseJson, resultSchema, rosterSchema, unmaskSchema, type Announce, type Roster } from './messages';
+import { announceSchema, deliverSchema, goSchema, parseJson, resultSchema, rosterSchema, unmaskSchema, type Announce, type Roster } from './messages';
+import { neighboursOf, ring, shareThresholdFor } from './ring';
 
 export const FL_PHASES = ['advertise', 'shares', 'masked', 'unmask'] as const;
 export type FlPhase = (typeof FL_PHASES)[number];
@@ -33,18 +36,19 @@ export const flTopics = (serial: string): string[] => [
   'omnisight/desktop/fl/announce',
   'omnisight/desktop/fl/+/roster',
   `omnisight/desktop/fl/+/deliver/${serial}`,
+  'omnisight/desktop/fl/+/go',
   'omnisight/desktop/fl/+/unmask',
   'omnisight/desktop/fl/+/result',
 ];
 
 export interface FlClientEvent {
   round: string;
-  what: 'declined' | 'advertised' | 'shares' | 'masked' | 'unmasked' | 'aborted' | 'silent' | 'result' | 'expired';
+  what: 'declined' | 'advertised' | 'shares' | 'setup' | 'masked' | 'unmasked' | 'aborted' | 'silent' | 'result' | 'expired';
   detail?: string;
 }
 
 export interface FlClient {
-  /** One message from the broker (any topic; those not fl1's are ignored). */
+  /** One message from the broker (any topic; those not fl2's are ignored). */
   handle(topic: string, payload: Buffer | string): void;
   /** Fault: from this phase on the camera does not answer (a real dropout), or null to answer again. */
   silenceFrom(phase: FlPhase | null): void;
@@ -61,11 +65,17 @@ interface RoundState {
   b: bigint;
   roster?: Roster;
   myIndex?: number;
+  /** N(u): this camera's ring neighbours. */
+  near?: Set<string>;
+  tk?: number;
+  /** Shares received, by sender: D(u) = its keys. */
   shares?: Map<string, { bShare: bigint; sShare: bigint }>;
-  /** k_box with each peer, derived once at the roster and reused to open its box at delivery. */
+  /** k_box with each neighbour, derived once at the roster and reused to open its box at delivery. */
   boxKeys?: Map<string, Buffer>;
   ownBShare?: bigint;
-  u2?: Set<string>;
+  /** PRG(b) ± the pairwise masks with D(u): made at delivery, added to q after go. */
+  mask?: Uint32Array;
+  setUp: boolean;
   masked: boolean;
   unmasked: boolean;
   timer: NodeJS.Timeout;
@@ -133,10 +143,9 @@ export function createFlClient(deps: {
     const c = x25519Generate(deps.random);
     const s = x25519Generate(deps.random);
     const b = randomFieldElement(deps.random);
-    const d = a.deadlines;
-    // Forget the round when it cannot be alive any more (every phase's deadline plus slack).
-    const timer = setTimer(() => end('expired'), d.advertise + d.shares + d.masked + d.unmask + 10_000);
-    st = { a, theta, c, s, b, masked: false, unmasked: false, timer };
+    // A set-up round is kept until go, a new announce, its result, or setupTtl after this announce.
+    const timer = setTimer(() => end('expired'), a.setupTtl);
+    st = { a, theta, c, s, b, setUp: false, masked: false, unmasked: false, timer };
     joined.push(a.round);
     if (joined.length > 4) joined.shift();
     if (reply('advertise', { cPk: c.publicKey.toString('base64'), sPk: s.publicKey.toString('base64') })) ev(a.round, 'advertised');
@@ -156,14 +165,23 @@ export function createFlClient(deps: {
     if (new Set(r.peers.map((x) => x.cPk)).size !== r.peers.length || new Set(r.peers.map((x) => x.sPk)).size !== r.peers.length) return end('aborted', 'two peers share a key');
     // docs/protocol.md: peers sorted by serial, index = 1..n' in that order.
     if (r.peers.some((x, i) => x.index !== i + 1 || (i > 0 && r.peers[i - 1]!.serial >= x.serial))) return end('aborted', 'roster indexes are not 1..n in serial order');
+    // The ring: this camera derives its own neighbours from the public seed.
+    const k = st.a.graph.k;
+    if (r.graph.k !== k) return end('aborted', 'the roster names another K than the announce');
+    const near = neighboursOf(ring(Buffer.from(r.graph.seed, 'base64'), r.peers.map((x) => x.serial)), serial, k);
+    const tk = shareThresholdFor(k, r.peers.length);
+    if (r.shareThreshold !== tk) return end('aborted', `the roster's share threshold ${r.shareThreshold} is not ${tk}`);
+    if (!(2 * tk > near.size + 1 && tk <= near.size + 1)) return end('aborted', 'the share threshold does not fit the neighbourhood');
     st.roster = r;
     st.myIndex = me.index;
-    const others = r.peers.filter((x) => x.serial !== serial);
+    st.near = near;
+    st.tk = tk;
+    const others = r.peers.filter((x) => near.has(x.serial));
     const xs = others.map((x) => x.index);
     // b is also shared at this camera's own index: at unmasking it sends its own b share too.
-    const bShares = shamirSplit(st.b, r.threshold, [...xs, me.index], deps.random);
+    const bShares = shamirSplit(st.b, tk, [...xs, me.index], deps.random);
     st.ownBShare = bShares.get(me.index)!;
-    const sShares = shamirSplit(leToBig(st.s.secret), r.threshold, xs, deps.random);
+    const sShares = shamirSplit(leToBig(st.s.secret), tk, xs, deps.random);
     const boxKeys = new Map<string, Buffer>();
     st.boxKeys = boxKeys;
     const boxes = others.map((peer) => {
@@ -175,24 +193,36 @@ export function createFlClient(deps: {
     if (reply('shares', { boxes })) ev(r.round, 'shares');
   };
 
-  const onDeliver = (raw: unknown, started: number): void => {
+  const onDeliver = (raw: unknown): void => {
     const p = deliverSchema.safeParse(raw);
-    if (!p.success || !st?.roster || st.u2 || p.data.round !== st.a.round) return;
-    const { roster, myIndex } = st;
+    if (!p.success || !st?.roster || st.shares || p.data.round !== st.a.round) return;
+    const { roster, myIndex, near } = st;
     const shares = new Map<string, { bShare: bigint; sShare: bigint }>();
     for (const { from, box } of p.data.boxes) {
       const peer = roster.peers.find((x) => x.serial === from);
-      if (!peer || from === serial || shares.has(from)) return end('aborted', `deliver names ${from}, not another peer of the roster`);
+      if (!peer || !near!.has(from) || shares.has(from)) return end('aborted', `deliver names ${from}, not a ring neighbour of this camera`);
       const key = st.boxKeys?.get(from) ?? boxKey(st.c.key, Buffer.from(peer.cPk, 'base64'), roster.round);
       const plain = open(key, Buffer.from(box, 'base64'), boxAad(roster.round, from, serial));
       const sh = plain && parseSharePlaintext(plain);
       if (!sh || sh.from !== peer.index || sh.to !== myIndex) return end('aborted', `the share box from ${from} does not open`);
       shares.set(from, { bShare: sh.bShare, sShare: sh.sShare });
     }
-    const u2 = new Set([serial, ...shares.keys()]);
-    if (u2.size < roster.threshold) return end('aborted', `only ${u2.size} cameras sent shares; the threshold is ${roster.threshold}`);
+    if (shares.size + 1 < st.tk!) return end('aborted', `only ${shares.size} neighbours sent shares; ${st.tk! - 1} are needed`);
     st.shares = shares;
-    st.u2 = u2;
+    // Set up: the whole mask is known now (D(u) = the senders), so after go only q is added.
+    const pairs = roster.peers.filter((x) => shares.has(x.serial)).map((x) => ({ index: x.index, key: maskKey(st!.s.key, Buffer.from(x.sPk, 'base64'), roster.round) }));
+    st.mask = maskVector(bigToLe(st.b), myIndex!, pairs);
+    st.setUp = true;
+    ev(roster.round, 'setup', `${shares.size} neighbours`);
+  };
+
+  const onGo = (raw: unknown, started: number): void => {
+    const p = goSchema.safeParse(raw);
+    if (!p.success || !st?.setUp || st.masked || p.data.round !== st.a.round) return;
+    // Past go the round is short-lived: forget it once its last deadlines have passed.
+    clearTimer(st.timer);
+    const d = st.a.deadlines;
+    st.timer = setTimer(() => end('expired'), d.masked + d.unmask + 10_000);
     // Local training from the announced θ on this camera's own labelled data.
     const { train: t, quantizer, round } = st.a;
     const seed = createHash('sha256').update(`${round}\n${serial}`).digest().readUInt32LE(0);
@@ -202,8 +232,7 @@ export function createFlClient(deps: {
       quantizer.range,
       quantizer.scale,
     );
-    const pairs = roster.peers.filter((x) => x.serial !== serial && u2.has(x.serial)).map((x) => ({ index: x.index, key: maskKey(st!.s.key, Buffer.from(x.sPk, 'base64'), round) }));
-    const y = maskUpdate(q, bigToLe(st.b), myIndex!, pairs);
+    const y = addMask(q, st.mask!);
     // An answer after the phase's deadline would be refused: say nothing rather than something late.
     if (deps.now() - started > st.a.deadlines.masked) return end('aborted', 'training overran the masked-input deadline');
     st.masked = true;
@@ -212,20 +241,21 @@ export function createFlClient(deps: {
 
   const onUnmask = (raw: unknown): void => {
     const p = unmaskSchema.safeParse(raw);
-    if (!p.success || !st?.u2 || !st.masked || st.unmasked || p.data.round !== st.a.round) return;
+    if (!p.success || !st?.shares || !st.masked || st.unmasked || p.data.round !== st.a.round) return;
     const { survivors, dropped } = p.data;
-    const u2 = st.u2;
+    const held = st.shares;
+    const peers = new Set(st.roster!.peers.map((x) => x.serial));
     const sv = new Set(survivors);
     const dr = new Set(dropped);
-    // FL-SPEC step 8: answer only when in survivors, |survivors| ≥ t and the two sets are disjoint.
-    // Also refuse names outside U2 or repeated names: the server asks for nothing it may not have.
+    // Answer only when in survivors, |survivors| ≥ t, the two sets disjoint, no repeats, only roster
+    // peers, and every peer this camera holds shares of accounted for.
     if (!sv.has(serial) || sv.size < st.a.threshold || sv.size !== survivors.length || dr.size !== dropped.length) return end('aborted', 'unmask request refused');
-    if (survivors.some((x) => dr.has(x)) || [...sv, ...dr].some((x) => !u2.has(x))) return end('aborted', 'unmask request asks for a camera both ways or outside the round');
-    if ([...u2].some((x) => !sv.has(x) && !dr.has(x))) return end('aborted', 'unmask request leaves a camera of the round unaccounted for');
+    if (survivors.some((x) => dr.has(x)) || [...sv, ...dr].some((x) => !peers.has(x))) return end('aborted', 'unmask request asks for a camera both ways or outside the round');
+    if ([...held.keys()].some((x) => !sv.has(x) && !dr.has(x))) return end('aborted', 'unmask request leaves a neighbour of this camera unaccounted for');
     const enc = (v: bigint): string => bigToLe(v).toString('base64');
-    // For every survivor, this camera included, the share of its b (docs/protocol.md step 8).
-    const selfShares = survivors.map((x) => ({ of: x, y: enc(x === serial ? st!.ownBShare! : st!.shares!.get(x)!.bShare) }));
-    const keyShares = dropped.map((x) => ({ of: x, y: enc(st!.shares!.get(x)!.sShare) }));
+    // b shares for the survivors it holds shares of, itself included; s shares for its dropped neighbours.
+    const selfShares = [{ of: serial, y: enc(st.ownBShare!) }, ...[...held].filter(([x]) => sv.has(x)).map(([x, h]) => ({ of: x, y: enc(h.bShare) }))];
+    const keyShares = [...held].filter(([x]) => dr.has(x)).map(([x, h]) => ({ of: x, y: enc(h.sShare) }));
     st.unmasked = true;
     if (reply('unmask', { selfShares, keyShares })) ev(st.a.round, 'unmasked');
   };
@@ -258,7 +288,8 @@ export function createFlClient(deps: {
       if (!st || round !== st.a.round) return;
       const started = deps.now();
       if (parts.length === 5 && parts[4] === 'roster') return onRoster(raw);
-      if (parts.length === 6 && parts[4] === 'deliver' && parts[5] === serial) return onDeliver(raw, started);
+      if (parts.length === 6 && parts[4] === 'deliver' && parts[5] === serial) return onDeliver(raw);
+      if (parts.length === 5 && parts[4] === 'go') return onGo(raw, started);
       if (parts.length === 5 && parts[4] === 'unmask') return onUnmask(raw);
     },
     silenceFrom(phase) {

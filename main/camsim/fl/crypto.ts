@@ -225,6 +225,23 @@ export function maskUpdate(q: Int32Array, selfSeed: Buffer, myIndex: number, pai
   return y;
 }
 
+/**
+ * The mask part of y_u, known once the boxes are delivered: PRG(b_u) + Σ_{x_v > x_u} PRG(k_uv) −
+ * Σ_{x_v < x_u} PRG(k_uv) (mod 2^32). A camera computes it during the setup, so that after `go` it
+ * only trains and adds q.
+ */
+export function maskVector(selfSeed: Buffer, myIndex: number, pairs: readonly { index: number; key: Buffer }[], length = L): Uint32Array {
+  return maskUpdate(new Int32Array(length), selfSeed, myIndex, pairs);
+}
+
+/** y = q + m (mod 2^32). */
+export function addMask(q: Int32Array, mask: Uint32Array): Uint32Array {
+  if (q.length !== mask.length) throw new RangeError('update and mask differ in length');
+  const y = new Uint32Array(q.length);
+  for (let i = 0; i < q.length; i++) y[i] = (q[i]! + mask[i]!) >>> 0;
+  return y;
+}
+
 export const u32ToB64 = (v: Uint32Array): string => {
   const b = Buffer.alloc(v.length * 4);
   for (let i = 0; i < v.length; i++) b.writeUInt32LE(v[i]!, i * 4);

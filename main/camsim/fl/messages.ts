@@ -1,4 +1,4 @@
-// The desktop's fl1 messages as the camera accepts them (FL-SPEC "Rounds", "Outcomes"): every
+// The desktop's fl2 messages as the camera accepts them (FL-SPEC "Rounds", "Outcomes"): every
 // field checked, unknown fields refused, sizes bounded. Anything else is dropped unread.
 import { z } from 'zod';
 
@@ -16,7 +16,7 @@ const MAX_PEERS = 1000;
 
 export const announceSchema = z
   .object({
-    v: z.literal(1),
+    v: z.literal(2),
     round,
     model: z.object({ name: z.string().max(128), version: z.number().int().min(0), params: z.string().regex(B64_56) }).strict(),
     train: z.object({ epochs: z.number().int().min(1).max(100), lr: z.number().positive().max(100), batchSize: z.number().int().min(1).max(100_000) }).strict(),
@@ -25,6 +25,8 @@ export const announceSchema = z
     threshold: z.number().int().min(1).max(MAX_PEERS),
     deadlines: z.object({ advertise: ms, shares: ms, masked: ms, unmask: ms }).strict(),
     minSamples: z.number().int().min(0).max(1_000_000),
+    graph: z.object({ k: z.number().int().min(2).max(254).multipleOf(2) }).strict(),
+    setupTtl: z.number().int().min(1_000).max(3_600_000),
   })
   .strict();
 export type Announce = z.infer<typeof announceSchema>;
@@ -33,6 +35,8 @@ export const rosterSchema = z
   .object({
     round,
     threshold: z.number().int().min(1).max(MAX_PEERS),
+    shareThreshold: z.number().int().min(1).max(MAX_PEERS),
+    graph: z.object({ k: z.number().int().min(2).max(254), seed: z.string().regex(B64_32) }).strict(),
     peers: z
       .array(z.object({ serial, index: z.number().int().min(1).max(1_000_000), cPk: z.string().regex(B64_32), sPk: z.string().regex(B64_32) }).strict())
       .min(1)
@@ -47,6 +51,8 @@ export const deliverSchema = z
     boxes: z.array(z.object({ from: serial, box: z.string().regex(B64).max(1024) }).strict()).max(MAX_PEERS),
   })
   .strict();
+
+export const goSchema = z.object({ round }).strict();
 
 export const unmaskSchema = z.object({ round, survivors: z.array(serial).max(MAX_PEERS), dropped: z.array(serial).max(MAX_PEERS) }).strict();
 

@@ -104,3 +104,28 @@ describe('fl1 known answers (docs/fl1-vectors.json)', () => {
     void c3;
   });
 });
+
+// fl2: the ring the camera derives from the roster's seed must be the one the vectors hold.
+const graphCase = z.object({ k: z.number(), serials: z.array(z.string()), hashes: z.array(hexS), ringOrder: z.array(z.string()), neighbours: z.record(z.string(), z.array(z.string())), shareThreshold: z.number() });
+const fl2Schema = z.object({
+  fl2: z.object({ seed: hexS, seedB64: z.string(), sparse: graphCase, sparseK6: graphCase, edge: graphCase, full: graphCase, shareThresholds: z.array(z.object({ k: z.number(), n: z.number(), tk: z.number() })) }),
+});
+const G = fl2Schema.parse(JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../docs/fl1-vectors.json'), 'utf8'))).fl2;
+
+describe('fl2 known answers (docs/fl1-vectors.json "fl2")', () => {
+  it('ring order, neighbour sets and tk, for the sparse ring, the K + 2 edge and the full graph', async () => {
+    const { neighboursOf, ring, shareThresholdFor } = await import('./ring');
+    const seed = Buffer.from(G.seedB64, 'base64');
+    expect(seed.toString('hex')).toBe(G.seed);
+    for (const c of [G.sparse, G.sparseK6, G.edge, G.full]) {
+      expect(ring(seed, c.serials)).toEqual(c.ringOrder);
+      // The order does not depend on the order the roster lists the peers in.
+      expect(ring(seed, [...c.serials].reverse())).toEqual(c.ringOrder);
+      for (const s of c.serials) expect([...neighboursOf(c.ringOrder, s, c.k)].sort()).toEqual(c.neighbours[s]);
+      expect(shareThresholdFor(c.k, c.serials.length)).toBe(c.shareThreshold);
+    }
+    expect(G.full.neighbours[G.full.serials[0]!]).toHaveLength(G.full.serials.length - 1);
+    expect(G.sparse.neighbours[G.sparse.serials[0]!]).toHaveLength(4);
+    for (const t of G.shareThresholds) expect(shareThresholdFor(t.k, t.n)).toBe(t.tk);
+  });
+});

@@ -1,4 +1,3 @@
-import * as Switch from '@radix-ui/react-switch';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import type { EventPayload, FederatedConfig, FederatedConfigPatch, FederatedModel, FederatedRound, MethodOutput } from '../../../../preload/contract';
@@ -10,19 +9,30 @@ import './federated.css';
 type Status = MethodOutput<'federated.status'>;
 type Progress = EventPayload<'federated.round'>;
 /** The control a refusal belongs to, so its message shows where the user clicked. */
-type Field = 'aggregation' | 'secureGraph' | 'algorithm' | 'mu' | 'dp' | 'dpClip' | 'dpNoiseMultiplier' | 'dpDelta' | 'clientsPerRound' | 'start';
+type Field = keyof FederatedConfig | 'start';
 
-const modes: { value: FederatedConfig['aggregation']; label: string; hint: string }[] = [
-  { value: 'secure', label: 'Secure aggregation', hint: 'the coordinator sees only the sum' },
-  { value: 'robust-trimmed', label: 'Robust: trimmed mean', hint: 'sees each update, drops outliers per coordinate' },
-  { value: 'robust-median', label: 'Robust: median', hint: 'sees each update, coordinate-wise median' },
-  { value: 'krum', label: 'Robust: Krum', hint: 'sees each update, keeps the most central one' },
-  { value: 'plain', label: 'Plain FedAvg', hint: 'sees each update, no protection' },
-];
-const modeLabel = (m: FederatedConfig['aggregation']): string => modes.find((x) => x.value === m)?.label ?? m;
+/** How a stored round or model was aggregated (rows from before fl2 may name other modes). */
+const modeLabels: Record<FederatedModel['aggregation'], string> = {
+  secure: 'Secure aggregation',
+  'robust-trimmed': 'Robust: trimmed mean',
+  'robust-median': 'Robust: median',
+  krum: 'Robust: Krum',
+  plain: 'Plain FedAvg',
+};
+const modeLabel = (m: FederatedModel['aggregation']): string => modeLabels[m] ?? m;
+const secs = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '—' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+const clock = (at: number): string => new Date(at).toLocaleTimeString();
+
+/** Where the next round stands: fl2 exchanges keys and share boxes ahead, so a started round only trains, masks and unmasks. */
+function setupText(s: Status['setup']): string {
+  if (s.state === 'ready')
+    return `Next round set up: ${s.cameras} cameras, K = ${s.k} ring neighbours each, ${s.tk} shares rebuild a camera’s secret; setup took ${secs(s.setupMs)}${s.goBy ? `; usable until ${clock(s.goBy)}` : ''}.`;
+  if (s.state === 'setting-up') return `Setting up the next round (keys and share boxes)${s.cameras ? ` with ${s.cameras} cameras, K = ${s.k}` : ''}…`;
+  if (s.state === 'failed') return `The last setup failed: ${s.reason ?? 'unknown reason'} Start sets one up again.`;
+  return `No round set up${s.reason ? ` (${s.reason})` : ''}: Start sets one up first, then runs it.`;
+}
 const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
 const num = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
-const eps = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v === Infinity ? '∞' : v.toFixed(2));
 
 function Refusal({ field, refused }: { field: Field; refused?: { field: Field; message: string } }) {
   if (refused?.field !== field) return null;
@@ -86,6 +96,13 @@ export function FederatedView() {
   const models: FederatedModel[] = data.data?.models ?? [];
   const { refresh } = data;
   useEffect(() => transport().on('federated.round', (p) => setProgress(p)), []);
+  // A setup runs in the background after each round (no event marks its end): read again until it is done.
+  const settingUp = status?.setup.state === 'setting-up';
+  useEffect(() => {
+    if (!settingUp) return;
+    const t = setTimeout(() => refresh({ immediate: true }), 1500);
+    return () => clearTimeout(t);
+  }, [settingUp, data.data, refresh]);
   const stopping = useAction(() => transport().call('federated.stop', {}));
   const resetting = useAction(async () => {
     await transport().call('federated.reset', {});
@@ -122,7 +139,6 @@ export function FederatedView() {
 
   if (!status) return <p className="empty">{error ?? 'Loading federated learning…'}</p>;
   const c = status.config;
-  const dp = status.privacy;
   const running = status.running;
   const lineageRounds = rounds.filter((r) => r.lineage === status.lineage).reverse();
   // The desktop holds no data: a model's accuracy and loss are what the cameras report on their own held-out detections once they run it.
@@ -142,7 +158,7 @@ export function FederatedView() {
       </header>
 
       <p className="fed-mode" role="status" aria-label="Aggregation in use">
-        <span className={`badge ${c.aggregation === 'secure' ? 'fed-on' : 'fed-warn'}`}>{modeLabel(c.aggregation)}</span> {status.aggregationNote}
+        <span className="badge fed-on">Secure aggregation (fl2)</span> {status.aggregationNote}
       </p>
 
       {error && (
@@ -153,89 +169,28 @@ export function FederatedView() {
 
       <div className="fed-grid">
         <fieldset className="fed-card" disabled={running}>
-          <legend>Aggregation</legend>
-          <div role="radiogroup" aria-label="Aggregation mode" className="fed-modes">
-            {modes.map((m) => (
-              <label key={m.value} className="fed-radio">
-                <input type="radio" name="fed-aggregation" value={m.value} checked={c.aggregation === m.value} onChange={() => void set({ aggregation: m.value }, 'aggregation')} />
-                <span>
-                  {m.label} <small className="muted">— {m.hint}</small>
-                </span>
-              </label>
-            ))}
-          </div>
-          <Refusal field="aggregation" refused={refused} />
-          {c.aggregation === 'secure' && (
-            <label className="fed-field" htmlFor="fed-graph">
-              <span>Masking graph</span>
-              <select id="fed-graph" value={c.secureGraph} onChange={(e) => void set({ secureGraph: e.target.value as FederatedConfig['secureGraph'] }, 'secureGraph')}>
-                <option value="secagg+">SecAgg+ (about 4·log2 n neighbours each; the full graph up to 23 cameras)</option>
-                <option value="full">Full graph (Bonawitz et al.)</option>
-              </select>
-            </label>
-          )}
-          <label className="fed-field" htmlFor="fed-algorithm">
-            <span>Algorithm</span>
-            <select id="fed-algorithm" value={c.algorithm} onChange={(e) => void set({ algorithm: e.target.value as FederatedConfig['algorithm'] }, 'algorithm')}>
-              <option value="fedavg">FedAvg</option>
-              <option value="fedprox">FedProx</option>
-            </select>
-          </label>
-          {c.algorithm === 'fedprox' && <NumberField id="fed-mu" label="FedProx μ" value={c.mu} step={0.01} min={0} max={10} onCommit={(v) => void set({ mu: v }, 'mu')} />}
-          <Refusal field="mu" refused={refused} />
-          <NumberField id="fed-clients" label="Cameras per round" value={c.clientsPerRound} step={1} min={3} onCommit={(v) => void set({ clientsPerRound: v }, 'clientsPerRound')} />
+          <legend>Each round</legend>
+          <NumberField id="fed-clients" label="Cameras per round" value={c.clientsPerRound} step={1} min={3} max={1000} onCommit={(v) => void set({ clientsPerRound: v }, 'clientsPerRound')} />
           <Refusal field="clientsPerRound" refused={refused} />
+          <div className="fed-row">
+            <NumberField id="fed-epochs" label="Local epochs" value={c.localEpochs} step={1} min={1} max={50} onCommit={(v) => void set({ localEpochs: v }, 'localEpochs')} />
+            <NumberField id="fed-lr" label="Learning rate" value={c.learningRate} step={0.01} min={0.001} max={10} onCommit={(v) => void set({ learningRate: v }, 'learningRate')} />
+            <NumberField id="fed-batch" label="Batch size" value={c.batchSize} step={1} min={1} max={4096} onCommit={(v) => void set({ batchSize: v }, 'batchSize')} />
+          </div>
+          <Refusal field="localEpochs" refused={refused} />
+          <Refusal field="learningRate" refused={refused} />
+          <Refusal field="batchSize" refused={refused} />
+          <p className="muted">Each selected camera trains this many passes over its own labelled detections, from the announced model; the desktop averages the updates (FedAvg, every camera weighted equally).</p>
         </fieldset>
 
-        <fieldset className="fed-card" disabled={running}>
-          <legend>Differential privacy</legend>
-          <div className="fed-switch-row">
-            <label htmlFor="fed-dp">Differential privacy</label>
-            <Switch.Root
-              id="fed-dp"
-              className="switch"
-              checked={c.dpEnabled}
-              aria-describedby={refused?.field === 'dp' ? 'fed-refusal-dp' : undefined}
-              onCheckedChange={(v) => void set({ dpEnabled: v }, 'dp')}
-            >
-              <Switch.Thumb className="switch-thumb" />
-            </Switch.Root>
-            <span className="muted">{c.dpEnabled ? 'On' : 'Off'}</span>
-          </div>
-          <Refusal field="dp" refused={refused} />
-          {c.dpEnabled && (
-            <>
-              <div className="fed-row">
-                <NumberField id="fed-clip" label="Clip (L2)" value={c.dpClip} step={0.1} min={0.001} onCommit={(v) => void set({ dpClip: v }, 'dpClip')} />
-                <NumberField id="fed-noise" label="Noise multiplier σ" value={c.dpNoiseMultiplier} step={0.1} min={0.1} onCommit={(v) => void set({ dpNoiseMultiplier: v }, 'dpNoiseMultiplier')} />
-                <NumberField id="fed-delta" label="δ" value={c.dpDelta} step={0.000001} min={0} max={0.01} onCommit={(v) => void set({ dpDelta: v }, 'dpDelta')} />
-              </div>
-              <Refusal field="dpClip" refused={refused} />
-              <Refusal field="dpNoiseMultiplier" refused={refused} />
-              <Refusal field="dpDelta" refused={refused} />
-              <dl className="fed-budget" aria-label="Privacy budget">
-                <div>
-                  <dt>ε</dt>
-                  <dd>{eps(dp.epsilon)}</dd>
-                </div>
-                <div>
-                  <dt>δ</dt>
-                  <dd>{dp.delta}</dd>
-                </div>
-                <div>
-                  <dt>Level</dt>
-                  <dd>per camera ({dp.level})</dd>
-                </div>
-              </dl>
-              <p className="muted">{dp.note}</p>
-              <p className="warn fed-dp-warning">
-                With 5–100 cameras, a camera-level ε ≤ 10 costs a lot of noise: each camera’s whole contribution is protected, not one image, so expect lower accuracy than
-                without privacy.
-              </p>
-            </>
-          )}
-          {!c.dpEnabled && <p className="muted">{dp.note}</p>}
-        </fieldset>
+        <div className="fed-card">
+          <h2>Protocol and privacy</h2>
+          <p role="status" aria-label="Next round setup" className={status.setup.state === 'failed' ? 'warn' : undefined}>
+            {setupText(status.setup)}
+          </p>
+          <p className="muted">{status.privacy.note}</p>
+          <p className="muted">No differential-privacy noise is added (no ε is claimed), and robust aggregation is not used: it would need each camera’s update, which the desktop never receives.</p>
+        </div>
 
         <div className="fed-card">
           <h2>Rounds</h2>
@@ -273,7 +228,7 @@ export function FederatedView() {
 
       {lineageRounds.length === 0 ? (
         <p className="empty">
-          No rounds yet for this model. Choose the aggregation and privacy above, then press Start. At least 3 online cameras are needed ({status.camerasOnline} now); add cameras or turn
+          No rounds yet for this model. Choose the cameras per round and their training above, then press Start. At least 3 online cameras are needed ({status.camerasOnline} now); add cameras or turn
           on the simulated fleet in Settings.
         </p>
       ) : (
@@ -316,6 +271,8 @@ export function FederatedView() {
                 <th scope="col">Masked input</th>
                 <th scope="col">Unmasked</th>
                 <th scope="col">Dropped out</th>
+                <th scope="col">Setup (ahead)</th>
+                <th scope="col">Round (go → result)</th>
                 <th scope="col">Result</th>
               </tr>
             </thead>
@@ -329,6 +286,8 @@ export function FederatedView() {
                   <Who list={r.detail?.masked ?? r.participants} of={r.selected.length} />
                   <Who list={r.detail?.unmasked} of={r.selected.length} />
                   <td title={r.dropped.join(', ')}>{r.dropped.length ? r.dropped.join(', ') : '—'}</td>
+                  <td title={r.detail?.graph ? `K = ${r.detail.graph.k}, tk = ${r.detail.graph.tk}` : undefined}>{secs(r.detail?.setupMs)}</td>
+                  <td title={r.detail?.phaseMs ? Object.entries(r.detail.phaseMs).map(([k, v]) => `${k} ${secs(v)}`).join(', ') : undefined}>{secs(r.detail?.roundMs)}</td>
                   <td>
                     {r.status === 'completed' ? <span className="badge fed-on">v{r.modelVersion}</span> : <span className="badge sev-warning" title={r.reason ?? undefined}>failed{r.detail?.failedAt ? ` at ${r.detail.failedAt}` : ''}</span>}
                     {r.reason && <div className="detail">{r.reason}</div>}

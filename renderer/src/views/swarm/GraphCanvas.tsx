@@ -47,6 +47,7 @@ export function GraphCanvas({
   namesRef.current = names;
   const wrap = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
+  const legend = useRef<HTMLUListElement>(null);
   const layout = useRef(new GraphLayout());
   const dirty = useRef(true);
   const view = useRef<View | undefined>(undefined);
@@ -123,7 +124,8 @@ export function GraphCanvas({
       const td = performance.now();
       dirty.current = false;
       const prev = view.current;
-      view.current = fitView(prev, layout.current, size.w, size.h);
+      // The legend sits over the bottom of the canvas: fit the graph in the space above it.
+      view.current = fitView(prev, layout.current, size.w, Math.max(size.h / 2, size.h - (legend.current?.offsetHeight ?? 0)));
       // Keep easing the fit until it has converged, so the picture never stops half-way.
       if (prev && (Math.abs(prev.ox - view.current.ox) > 0.3 || Math.abs(prev.oy - view.current.oy) > 0.3 || Math.abs(prev.scale - view.current.scale) > 1e-3)) dirty.current = true;
       draw(ctx, layout.current, view.current, palette, size.w, size.h, hoverRef.current, selectedRef.current, (id) => shortName(cameraLabel(id, namesRef.current)));
@@ -199,12 +201,21 @@ export function GraphCanvas({
           </div>
         </div>
       )}
-      <ul className="swarm-legend" aria-label="Legend">
+      <ul className="swarm-legend" aria-label="Legend" ref={legend}>
         <li><span className="dot st-healthy" /> healthy</li>
         <li><span className="dot st-degraded" /> degraded</li>
         <li><span className="dot st-down" /> down</li>
         <li><span className="dot st-quarantined" /> quarantined ✕</li>
-        <li><span className="ring" /> reference camera of a zone group</li>
+        {graph?.mode === 'clustered' && (
+          <>
+            <li><span className="ring" /> reference camera of a zone group</li>
+            <li><span className="line line-group" /> in that camera's zone group</li>
+            <li><span className="line line-overlap" /> groups whose zones a common camera covers</li>
+          </>
+        )}
+        {graph?.mode === 'mesh' && (
+          <li><span className="line line-overlap" /> both cover a common zone</li>
+        )}
       </ul>
     </div>
   );

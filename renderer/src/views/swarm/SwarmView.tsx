@@ -29,10 +29,11 @@ function useBenchGraph(n: number | undefined): SwarmGraph | undefined {
     if (!n) return;
     let k = 0;
     setG(syntheticGraph(n, 1, 1));
-    // Status and link health change every second; the structure re-forms every fifth second.
+    // Status and link health change every second; the structure re-forms every fifth second (and only then).
     const t = setInterval(() => {
       k++;
-      setG(syntheticGraph(n, 1 + k, 1 + Math.floor(k / 5)));
+      const version = 1 + Math.floor(k / 5);
+      setG(syntheticGraph(n, version, version, 1 + k));
     }, 1000);
     return () => clearInterval(t);
   }, [n]);

@@ -14,14 +14,62 @@ import { forceCollide, forceLink, forceManyBody, forceSimulation, forceX, forceY
 import type { SwarmGraph } from '../../../../preload/contract';
 
 type GNode = SwarmGraph['nodes'][number];
-type EdgeKind = SwarmGraph['edges'][number]['kind'];
+
+/**
+ * What a drawn line means; the legend states each one. The coordinator's edge list also joins
+ * every pair of reference cameras ("backbone") and, in a small fleet, every pair of cameras
+ * ("mesh") whatever they cover: no message travels along those, so they are not drawn. Lines are
+ * derived from what the view is about, coverage:
+ * - `group`: a camera and the reference camera of the zone group it belongs to;
+ * - `overlap`: two cameras that cover a common zone (small fleet, one group), or two reference
+ *   cameras whose groups' zones are covered by a common camera (a member of one also sees the
+ *   other's zone).
+ */
+export type LineKind = 'group' | 'overlap';
+export interface Line {
+  a: string;
+  b: string;
+  kind: LineKind;
+}
+
+/** The lines the Swarm graph draws for a topology (see LineKind), each pair once. */
+export function coverageLines(g: SwarmGraph): Line[] {
+  const lines: Line[] = [];
+  const ids = new Set(g.nodes.map((n) => n.id));
+  if (g.mode === 'mesh' || g.clusters.length === 0) {
+    for (let i = 0; i < g.nodes.length; i++) {
+      const zi = new Set(g.nodes[i]!.zones);
+      for (let j = i + 1; j < g.nodes.length; j++) if (g.nodes[j]!.zones.some((z) => zi.has(z))) lines.push({ a: g.nodes[i]!.id, b: g.nodes[j]!.id, kind: 'overlap' });
+    }
+    return lines;
+  }
+  const zoneNodes = new Map(g.nodes.map((n) => [n.id, n.zones]));
+  const headOfZone = new Map(g.clusters.map((c) => [c.zone, c.head]));
+  const pairs = new Set<string>();
+  for (const c of g.clusters) {
+    if (!ids.has(c.head)) continue;
+    for (const m of c.members) {
+      if (m !== c.head && ids.has(m)) lines.push({ a: m, b: c.head, kind: 'group' });
+      // A member that also covers another group's zone ties the two groups' coverage together.
+      for (const z of zoneNodes.get(m) ?? []) {
+        const other = headOfZone.get(z);
+        if (!other || other === c.head || !ids.has(other)) continue;
+        const key = c.head < other ? `${c.head}\n${other}` : `${other}\n${c.head}`;
+        if (pairs.has(key)) continue;
+        pairs.add(key);
+        lines.push({ a: c.head, b: other, kind: 'overlap' });
+      }
+    }
+  }
+  return lines;
+}
 
 export interface LayoutNode extends SimulationNodeDatum {
   id: string;
   data: GNode;
 }
 interface LayoutLink extends SimulationLinkDatum<LayoutNode> {
-  kind: EdgeKind;
+  kind: LineKind;
 }
 
 export interface Palette {
@@ -29,9 +77,8 @@ export interface Palette {
   degraded: string;
   down: string;
   quarantined: string;
-  mesh: string;
-  member: string;
-  backbone: string;
+  group: string;
+  overlap: string;
   text: string;
   selected: string;
   bg: string;
@@ -45,9 +92,8 @@ export function readPalette(el: Element): Palette {
     degraded: v('--warn', '#d29922'),
     down: v('--text-muted', '#8b93a3'),
     quarantined: v('--danger', '#f85149'),
-    mesh: v('--accent', '#4c9dff'),
-    member: v('--text-muted', '#8b93a3'),
-    backbone: v('--accent', '#4c9dff'),
+    group: v('--text-muted', '#8b93a3'),
+    overlap: v('--accent', '#4c9dff'),
     text: v('--text', '#d9dee7'),
     selected: v('--focus', '#79b8ff'),
     bg: v('--bg-raised', '#161920'),
@@ -62,6 +108,7 @@ export class GraphLayout {
   graph: SwarmGraph | undefined;
   private readonly sim: Simulation<LayoutNode, LayoutLink>;
   private version = -1;
+  private heads = '';
 
   constructor() {
     this.sim = forceSimulation<LayoutNode, LayoutLink>([])
@@ -77,7 +124,9 @@ export class GraphLayout {
   /** Applies a new graph. Returns true when the structure changed (the layout re-heats). */
   update(g: SwarmGraph): boolean {
     this.graph = g;
-    const structural = g.version !== this.version || g.nodes.length !== this.nodes.size || g.nodes.some((n) => !this.nodes.has(n.id));
+    // Lines are drawn from the groups: a feed that moved a head without a new version still re-forms them.
+    const heads = g.clusters.map((c) => `${c.head}:${c.members.length}`).join(',');
+    const structural = g.version !== this.version || heads !== this.heads || g.nodes.length !== this.nodes.size || g.nodes.some((n) => !this.nodes.has(n.id));
     const seen = new Set<string>();
     const fresh: string[] = [];
     const headOf = new Map<string, string>();
@@ -102,14 +151,16 @@ export class GraphLayout {
     for (const id of [...this.nodes.keys()]) if (!seen.has(id)) this.nodes.delete(id);
     if (!structural) return false;
     this.version = g.version;
-    this.links = g.edges.filter((e) => this.nodes.has(e.a) && this.nodes.has(e.b)).map((e) => ({ source: e.a, target: e.b, kind: e.kind }));
+    this.heads = heads;
+    // The layout pulls along the lines it draws, so what is close on screen is what the lines say.
+    this.links = coverageLines(g).map((l) => ({ source: l.a, target: l.b, kind: l.kind }));
     this.sim.nodes([...this.nodes.values()]);
     this.sim.force(
       'link',
       forceLink<LayoutNode, LayoutLink>(this.links)
         .id((d) => d.id)
-        .distance((l) => (l.kind === 'backbone' ? 120 : l.kind === 'mesh' ? 90 : 26))
-        .strength((l) => (l.kind === 'member' ? 0.7 : l.kind === 'backbone' ? 0.25 : 0.4)),
+        .distance((l) => (l.kind === 'group' ? 26 : g.mode === 'mesh' ? 90 : 120))
+        .strength((l) => (l.kind === 'group' ? 0.7 : g.mode === 'mesh' ? 0.4 : 0.25)),
     );
     // A re-form that keeps most cameras needs only a nudge; a new fleet needs a full settle.
     const kept = g.nodes.length ? (g.nodes.length - fresh.length) / g.nodes.length : 0;
@@ -168,8 +219,8 @@ export function draw(ctx: CanvasRenderingContext2D, layout: GraphLayout, view: V
   const { scale, ox, oy } = view;
   const X = (n: LayoutNode): number => ox + (n.x ?? 0) * scale;
   const Y = (n: LayoutNode): number => oy + (n.y ?? 0) * scale;
-  // Edges: one path per kind.
-  for (const kind of ['member', 'mesh', 'backbone'] as const) {
+  // Lines: one path per kind; overlaps dashed, so the two read apart without colour too.
+  for (const kind of ['group', 'overlap'] as const) {
     ctx.beginPath();
     for (const l of layout.links) {
       if (l.kind !== kind) continue;
@@ -179,10 +230,12 @@ export function draw(ctx: CanvasRenderingContext2D, layout: GraphLayout, view: V
       ctx.lineTo(X(b), Y(b));
     }
     ctx.strokeStyle = p[kind];
-    ctx.lineWidth = kind === 'backbone' ? 2 : 1;
-    ctx.globalAlpha = kind === 'member' ? 0.55 : 0.85;
+    ctx.lineWidth = kind === 'overlap' ? 1.5 : 1;
+    ctx.setLineDash(kind === 'overlap' ? [5, 4] : []);
+    ctx.globalAlpha = kind === 'group' ? 0.55 : 0.85;
     ctx.stroke();
   }
+  ctx.setLineDash([]);
   ctx.globalAlpha = 1;
   // Nodes: one path per status colour; heads are larger.
   const r = Math.max(2.5, Math.min(7, 5 * Math.sqrt(scale)));
@@ -257,37 +310,46 @@ export function hitTest(layout: GraphLayout, view: View, x: number, y: number, r
 /**
  * A synthetic fleet for the graph benchmark and the empty-state preview: `n` cameras in zones of
  * 5–12, clustered with heads above 5 cameras (the coordinator's rule), deterministic from a seed.
+ * The structure (groups, heads, zones) comes from `seed`; status and link health from
+ * `healthSeed`, so a feed can change health without re-forming, as the coordinator's does (its
+ * version changes exactly when the structure does).
  */
-export function syntheticGraph(n: number, seed: number, version = 1): SwarmGraph {
-  let s = seed >>> 0 || 1;
-  const rnd = (): number => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
+export function syntheticGraph(n: number, seed: number, version = 1, healthSeed = seed): SwarmGraph {
+  const xorshift = (s0: number): (() => number) => {
+    let s = s0 >>> 0 || 1;
+    return () => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return (s >>> 0) / 4294967296;
+    };
   };
+  const structure = xorshift(seed);
+  const health = xorshift(healthSeed ^ 0x5bd1e995);
   const ids = Array.from({ length: n }, (_, i) => `B8A44F${(i + 1).toString(16).toUpperCase().padStart(6, '0')}`);
   const statusOf = (): GNode['status'] => {
-    const r = rnd();
+    const r = health();
     return r < 0.9 ? 'healthy' : r < 0.96 ? 'degraded' : r < 0.99 ? 'down' : 'quarantined';
   };
   if (n <= 5) {
     const edges: SwarmGraph['edges'] = [];
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) edges.push({ a: ids[i]!, b: ids[j]!, kind: 'mesh' });
-    return { mode: 'mesh', nodes: ids.map((id) => ({ id, zones: ['z1'], status: statusOf(), cluster: null, head: false, reputation: 0.5 + rnd() / 2, latencyMs: 5 + rnd() * 40, loss: rnd() * 0.05, lastSeen: 0 })), edges, clusters: [], heads: [], version, formedAt: 0 };
+    return { mode: 'mesh', nodes: ids.map((id) => ({ id, zones: ['z1'], status: statusOf(), cluster: null, head: false, reputation: 0.5 + health() / 2, latencyMs: 5 + health() * 40, loss: health() * 0.05, lastSeen: 0 })), edges, clusters: [], heads: [], version, formedAt: 0 };
   }
   const clusters: SwarmGraph['clusters'] = [];
   const nodes: SwarmGraph['nodes'] = [];
   const edges: SwarmGraph['edges'] = [];
   let i = 0;
   while (i < n) {
-    const size = Math.min(n - i, 5 + Math.floor(rnd() * 8));
+    const size = Math.min(n - i, 5 + Math.floor(structure() * 8));
     const members = ids.slice(i, i + size);
     const zone = `zone-${clusters.length + 1}`;
     const head = members[0]!;
     clusters.push({ id: `c${clusters.length + 1}`, zone, head, members });
     for (const m of members) {
-      nodes.push({ id: m, zones: [zone], status: m === head ? 'healthy' : statusOf(), cluster: `c${clusters.length}`, head: m === head, reputation: 0.5 + rnd() / 2, latencyMs: 5 + rnd() * 40, loss: rnd() * 0.05, lastSeen: 0 });
+      // About one camera in six also sees the next zone (overlapping coverage, as placed cameras do).
+      const zones = structure() < 0.16 && i + size < n ? [zone, `zone-${clusters.length + 1}`] : [zone];
+      nodes.push({ id: m, zones, status: m === head ? 'healthy' : statusOf(), cluster: `c${clusters.length}`, head: m === head, reputation: 0.5 + health() / 2, latencyMs: 5 + health() * 40, loss: health() * 0.05, lastSeen: 0 });
       if (m !== head) edges.push({ a: head, b: m, kind: 'member' });
     }
     i += size;
