@@ -102,6 +102,8 @@ export interface TimelineService {
   setZones(zones: TimelineZone[]): TimelineZone[];
   stats(): TimelineStats;
   readonly tracker: Tracker;
+  /** Futures the refreshes computed and reused (a track's futures are recomputed only after it changed). */
+  readonly futureWork: { readonly computed: number; readonly reused: number };
   handlers: Handlers;
   close(): void;
 }
@@ -132,11 +134,13 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   const storedQ = sql.learning('process_noise');
 
   const pending: PendingPrediction[] = [];
+  /** Pending predictions per track, so ending a track does not scan them all (tracks end hundreds of times a second at fleet scale). */
+  const pendingOf = new Map<string, number>();
   const endedHistories = new Map<string, Track['history']>();
   const tracker = new Tracker({ ...cfg.tracker, ...(storedQ ? { q: storedQ } : {}) }, models, {
     onEnded: (tr) => {
       // Keep the history of an ended track until its pending predictions are scored.
-      if (pending.some((p) => p.trackId === tr.id)) endedHistories.set(tr.id, tr.history);
+      if (pendingOf.has(tr.id)) endedHistories.set(tr.id, tr.history);
       harvest(tr);
     },
   }, switching);
@@ -179,6 +183,8 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   let lastSaved = -Infinity;
   const resolveOutcomes = (): void => {
     let changed = false;
+    // Scored newest first (as before); the kept ones are compacted in place afterwards.
+    const done = new Set<PendingPrediction>();
     for (let i = pending.length - 1; i >= 0; i--) {
       const p = pending[i]!;
       if (p.t0 + p.path.length * p.dt > frameClock) continue;
@@ -187,10 +193,18 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
       if (history) scorePrediction(outcomes, p, history, zones);
       else outcomes.unresolved++;
       if (live) harvest(live);
-      pending.splice(i, 1);
+      const left = (pendingOf.get(p.trackId) ?? 1) - 1;
+      if (left > 0) pendingOf.set(p.trackId, left);
+      else pendingOf.delete(p.trackId);
+      done.add(p);
       changed = true;
     }
-    for (const id of endedHistories.keys()) if (!pending.some((p) => p.trackId === id)) endedHistories.delete(id);
+    if (done.size > 0) {
+      let k = 0;
+      for (const p of pending) if (!done.has(p)) pending[k++] = p;
+      pending.length = k;
+    }
+    for (const id of endedHistories.keys()) if (!pendingOf.has(id)) endedHistories.delete(id);
     if (changed) {
       adaptProcessNoise();
       if (frameClock - lastSaved > 30) {
@@ -207,50 +221,104 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
   let snapshot: { at: number; tracks: TimelineTrack[]; all: TimelineTrack[]; interventions: Intervention[] } | undefined;
   let snapshotClock = NaN;
 
-  const toContract = (tr: Track, futures: Future[]): TimelineTrack => ({
+  // The tracker predicts a track only when a frame can touch it, so each track's filter is at its
+  // own time: what is shown is its state predicted to the newest frame (as before, when every
+  // frame moved every track), without changing the track.
+  const toContract = (tr: Track, futures: TimelineTrack['futures'], at = tracker.stateAt(tr, frameClock)): TimelineTrack => ({
     id: tr.id,
     cls: tr.cls,
     confirmed: tr.confirmed,
-    x: round(tr.kf.x[0]!),
-    y: round(tr.kf.x[1]!),
-    vx: round(tr.kf.x[2]!),
-    vy: round(tr.kf.x[3]!),
-    cov: [round(tr.kf.p[0]!, 5), round(tr.kf.p[1]!, 5), round(tr.kf.p[5]!, 5)],
+    x: round(at.x),
+    y: round(at.y),
+    vx: round(at.vx),
+    vy: round(at.vy),
+    cov: [round(at.cov[0], 5), round(at.cov[1], 5), round(at.cov[2], 5)],
     cameras: [...tr.cameras],
     lastCamera: tr.lastCamera,
     updatedAt: Math.round(tr.lastUpdate * 1000),
     modes: Object.fromEntries(models.map((m, j) => [m.id, round(tr.imm.mu[j]!, 4)])),
-    futures: futures.map((f) => ({
+    futures,
+  });
+
+  // ---- futures cache ---------------------------------------------------------------------------
+  // A track's futures (and zone-entry curves) depend only on its IMM state, the zones and the switch
+  // matrix; the IMM changes only when a frame updates the track (its hit count grows). So the 5 Hz
+  // refresh recomputes them for tracks updated since the last refresh and reuses the rest — the
+  // same figures a viewer would get from a fresh computation. The learned switch matrix moves a
+  // little with every harvested track; cached futures are dropped when it has moved by more than
+  // SWITCH_TOLERANCE in any entry since they were computed, or when the zones change.
+  interface FutureCache {
+    hits: number;
+    epoch: number;
+    futures: Future[];
+    curves: Float64Array[];
+    shown: TimelineTrack['futures'];
+    zoneProbs: Record<string, number>;
+  }
+  const SWITCH_TOLERANCE = 1e-3;
+  const futureCache = new Map<string, FutureCache>();
+  let epoch = 0;
+  const cachedPi = Float64Array.from(switching.pi);
+  /** Counts of futures computed and reused by refreshes (for tests). */
+  const futureWork = { computed: 0, reused: 0 };
+  const checkEpoch = (): void => {
+    let moved = 0;
+    for (let k = 0; k < cachedPi.length; k++) moved = Math.max(moved, Math.abs(cachedPi[k]! - switching.pi[k]!));
+    if (moved > SWITCH_TOLERANCE) {
+      cachedPi.set(switching.pi);
+      epoch++;
+    }
+  };
+  const futuresOf = (tr: Track): FutureCache => {
+    const c = futureCache.get(tr.id);
+    if (c && c.hits === tr.hits && c.epoch === epoch) {
+      futureWork.reused++;
+      return c;
+    }
+    futureWork.computed++;
+    const { futures } = predictFutures(tr.imm, { dt: cfg.dt, horizon: cfg.horizon, count: cfg.futures });
+    const curves: Float64Array[] = [];
+    const zoneProbs: Record<string, number> = {};
+    for (const z of zones) {
+      const curve = entryProbabilities(futures, z, samples);
+      curves.push(curve);
+      zoneProbs[z.id] = curve[curve.length - 1] ?? 0;
+    }
+    const shown = futures.map((f) => ({
       label: f.label,
       weight: round(f.weight, 4),
-      points: f.points.map((p) => ({ dt: round(p.dt, 2), x: round(p.x), y: round(p.y), cov: [round(p.cov[0], 5), round(p.cov[1], 5), round(p.cov[2], 5)] })),
-    })),
-  });
+      points: f.points.map((p) => ({ dt: round(p.dt, 2), x: round(p.x), y: round(p.y), cov: [round(p.cov[0], 5), round(p.cov[1], 5), round(p.cov[2], 5)] as [number, number, number] })),
+    }));
+    const fresh = { hits: tr.hits, epoch, futures, curves, shown, zoneProbs };
+    futureCache.set(tr.id, fresh);
+    return fresh;
+  };
 
   const refresh = (): NonNullable<typeof snapshot> => {
     if (snapshot && snapshotClock === frameClock) return snapshot;
     const all: TimelineTrack[] = [];
     const found: Intervention[] = [];
+    checkEpoch();
     for (const tr of tracker.tracks.values()) {
+      const at = tracker.stateAt(tr, frameClock);
       if (!tr.confirmed) {
-        all.push(toContract(tr, []));
+        all.push(toContract(tr, [], at));
         continue;
       }
-      const { futures } = predictFutures(tr.imm, { dt: cfg.dt, horizon: cfg.horizon, count: cfg.futures });
-      const zoneProbs: Record<string, number> = {};
-      for (const z of zones) {
-        const curve = entryProbabilities(futures, z, samples);
-        zoneProbs[z.id] = curve[curve.length - 1] ?? 0;
-        if (pointInPolygon(tr.kf.x[0]!, tr.kf.x[1]!, z.polygon)) continue; // already inside: an incursion, not a prediction
-        const iv = interventionPoint(curve, cfg.dt, z, tr.id, Math.round(tr.imm.t * 1000), Math.max(0, frameClock - tr.imm.t));
+      const fc = futuresOf(tr);
+      zones.forEach((z, i) => {
+        if (pointInPolygon(at.x, at.y, z.polygon)) return; // already inside: an incursion, not a prediction
+        const iv = interventionPoint(fc.curves[i]!, cfg.dt, z, tr.id, Math.round(tr.imm.t * 1000), Math.max(0, frameClock - tr.imm.t));
         if (iv) found.push(iv);
-      }
+      });
       if (frameClock - (lastPredictionAt.get(tr.id) ?? -Infinity) >= cfg.predictionEveryS) {
         lastPredictionAt.set(tr.id, frameClock);
-        pending.push({ trackId: tr.id, cameraId: tr.lastCamera, t0: tr.imm.t, dt: cfg.dt, path: weightedMeanPath(futures), zoneProbs });
+        pendingOf.set(tr.id, (pendingOf.get(tr.id) ?? 0) + 1);
+        pending.push({ trackId: tr.id, cameraId: tr.lastCamera, t0: tr.imm.t, dt: cfg.dt, path: weightedMeanPath(fc.futures), zoneProbs: fc.zoneProbs });
       }
-      all.push(toContract(tr, futures));
+      all.push(toContract(tr, fc.shown, at));
     }
+    for (const id of futureCache.keys()) if (!tracker.tracks.has(id)) futureCache.delete(id);
     for (const id of lastPredictionAt.keys()) if (!tracker.tracks.has(id)) lastPredictionAt.delete(id);
     resolveOutcomes();
     found.sort((a, b) => a.at - b.at);
@@ -332,6 +400,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     sql.replaceZones(list, now());
     zones = sql.zones();
     snapshot = undefined;
+    epoch++; // cached zone-entry curves are per zone
     return zones as TimelineZone[];
   };
 
@@ -446,6 +515,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     setZones,
     stats,
     tracker,
+    futureWork,
     handlers: {
       'timeline.tracks': ({ confirmedOnly }) => {
         const s = refresh();

@@ -33,6 +33,12 @@ export interface TrackerConfig {
   /** Smallest measurement σ on the ground, m (annotation and foot-point error). */
   floorSigmaM: number;
   historyS: number;
+  /**
+   * Side of the cells of the spatial index over tracks, m. A frame predicts and miss-checks only
+   * the tracks whose reach overlaps its camera's view or its measurements; 0 turns the index off
+   * (every track is predicted and checked on every frame, the reference behaviour).
+   */
+  indexCellM: number;
 }
 
 export const defaultTrackerConfig: TrackerConfig = {
@@ -45,6 +51,7 @@ export const defaultTrackerConfig: TrackerConfig = {
   speedSigma: 2,
   floorSigmaM: 0.05,
   historyS: 12,
+  indexCellM: 16,
 };
 
 export interface Camera {
@@ -167,6 +174,30 @@ export interface Measurement {
   cls: string;
 }
 
+/** Where a track can be until it must end (see the spatial index in Tracker). */
+interface Reach {
+  minX: number;
+  minY: number;
+  maxX: number;
+  maxY: number;
+  /** The range of cells it is filed under (empty when cells is). */
+  cx0: number;
+  cx1: number;
+  cy0: number;
+  cy1: number;
+  cells: number[];
+  /** Last query (frame) that took it, to take it once. */
+  query: number;
+  /** Last frame that updated it. */
+  updated: number;
+  /** The lastUpdate its entry in the coasting heap is keyed by (NaN once popped). */
+  scheduled: number;
+}
+
+const CELL_OFFSET = 2 ** 20;
+const CELL_SPAN = 2 ** 21;
+const MAX_CELLS_PER_TRACK = 64;
+
 export interface TrackerEvents {
   onEnded?: (t: Track) => void;
 }
@@ -237,20 +268,18 @@ export class Tracker {
     if (!cam) return { measurements: 0, assigned: 0, born: 0 };
     const ms = this.measurements(cam, observations);
     const cfg = this.config;
-    const tracks = [...this.tracks.values()];
-    for (const tr of tracks) {
-      if (t > tr.t) {
-        tr.kf.predict(t - tr.t, cfg.q);
-        tr.t = t;
-      }
-    }
+    let maxTraceR = 0;
+    for (const z of ms) maxTraceR = Math.max(maxTraceR, z.r[0] + z.r[2]);
+    // Only the tracks this frame can touch: those its camera may see (missed-detection checks) and
+    // those a measurement may gate with. The rest keep their state at their own time and are
+    // predicted when next needed (CV predictions compose: one long step equals several short ones).
+    const tracks = this.candidatesFor(cam, ms, maxTraceR, t);
+    for (const tr of tracks) this.predictTo(tr, t);
     const m = ms.length;
     const grid = MeasurementGrid.build(ms);
     // Gating through the grid: a measurement can pass the Mahalanobis gate only within
     // √(gate·λmax(S)) metres of the prediction, and λmax(S) ≤ trace(S) ≤ trace(P) + max trace(R),
     // so only grid cells within that radius are visited (no all-pairs scan).
-    let maxTraceR = 0;
-    for (const z of ms) maxTraceR = Math.max(maxTraceR, z.r[0] + z.r[2]);
     const cols: number[] = [];
     const costs: number[] = []; // per gated track: m cells, Infinity where out of gate
     let minCost = 0;
@@ -297,7 +326,8 @@ export class Tracker {
         cost[i * n + k] = Number.isFinite(c) ? c - minCost : FORBIDDEN;
       }
     const assign = n > 0 ? hungarian(cost, m, n) : new Int32Array(m).fill(-1);
-    const updated = new Set<Track>();
+    const stamp = ++this.frameStamp;
+    let assigned = 0;
     let born = 0;
     for (let i = 0; i < m; i++) {
       const z = ms[i]!;
@@ -317,14 +347,16 @@ export class Tracker {
         if (!tr.confirmed && tr.hits >= cfg.birthHits) tr.confirmed = true;
         tr.history.push({ t, x: tr.kf.x[0]!, y: tr.kf.x[1]! });
         while (tr.history.length > 2 && tr.history[0]!.t < t - cfg.historyS) tr.history.shift();
-        updated.add(tr);
+        this.reachOf(tr).updated = stamp;
+        this.place(tr);
+        assigned++;
       } else {
         this.birth(z, t, cameraId);
         born++;
       }
     }
     for (const tr of tracks) {
-      if (updated.has(tr)) continue;
+      if (!this.tracks.has(tr.id) || this.reachOf(tr).updated === stamp) continue;
       let misses = 0;
       if (this.covers(cam, tr.kf.x[0]!, tr.kf.x[1]!)) {
         misses = (tr.missesBy.get(cameraId) ?? 0) + 1;
@@ -333,7 +365,249 @@ export class Tracker {
       const limit = tr.confirmed ? cfg.deathMisses : cfg.tentativeMisses;
       if (misses >= limit || t - tr.lastUpdate > cfg.maxCoastS) this.end(tr);
     }
-    return { measurements: m, assigned: updated.size, born };
+    return { measurements: m, assigned, born };
+  }
+
+  /** Kalman predictions run so far (tracks × frames that moved a track's clock); for tests of the work per frame. */
+  predictions = 0;
+
+  /** Predicts a track's filter forward to t (never backwards). */
+  predictTo(tr: Track, t: number): void {
+    if (t > tr.t) {
+      tr.kf.predict(t - tr.t, this.config.q);
+      tr.t = t;
+      this.predictions++;
+    }
+  }
+
+  /**
+   * A track's filter state at time t without changing the track (for display): position,
+   * velocity and position covariance.
+   */
+  stateAt(tr: Track, t: number): { x: number; y: number; vx: number; vy: number; cov: Cov2 } {
+    const x = tr.kf.x;
+    const p = tr.kf.p;
+    const d = Math.max(0, t - tr.t);
+    if (d === 0) return { x: x[0]!, y: x[1]!, vx: x[2]!, vy: x[3]!, cov: [p[0]!, p[1]!, p[5]!] };
+    const kf = new CvKalman(Float64Array.from(x), Float64Array.from(p));
+    kf.predict(d, this.config.q);
+    return { x: kf.x[0]!, y: kf.x[1]!, vx: kf.x[2]!, vy: kf.x[3]!, cov: [kf.p[0]!, kf.p[1]!, kf.p[5]!] };
+  }
+
+  // ---- spatial index over tracks ---------------------------------------------------------------
+  // A track is filed under the grid cells its "reach" overlaps: the box its predicted mean can be
+  // in until it must end (lastUpdate + maxCoastS), widened by the largest gate radius its predicted
+  // covariance can give over that time. A frame queries the cells of its camera's footprint and of
+  // its measurements (widened by the measurement part of the gate radius) and predicts only those
+  // tracks. Since √(a + b) ≤ √a + √b, a track outside that query can neither gate with a
+  // measurement nor lie in the camera's view. Tracks past their coasting time are found through a
+  // heap of deadlines, so they end on the first frame after it as before.
+  private readonly cells = new Map<number, Set<Track>>();
+  /** Tracks whose reach is unbounded or spans too many cells: candidates of every frame. */
+  private readonly wide = new Set<Track>();
+  private readonly reach = new Map<Track, Reach>();
+  private frameStamp = 0;
+  private queryStamp = 0;
+  private readonly scratch: Track[] = [];
+  private readonly expiredScratch: Track[] = [];
+  /** q the reaches were computed with; a larger q (online adaptation) widens them all again. */
+  private indexedQ = 0;
+  private readonly deadlineT: number[] = [];
+  private readonly deadlineTrack: Track[] = [];
+
+  private reachOf(tr: Track): Reach {
+    let r = this.reach.get(tr);
+    if (!r) {
+      r = { minX: 0, minY: 0, maxX: 0, maxY: 0, cx0: 0, cx1: -1, cy0: 0, cy1: -1, cells: [], query: 0, updated: 0, scheduled: NaN };
+      this.reach.set(tr, r);
+    }
+    return r;
+  }
+
+  private cellKey(ix: number, iy: number): number {
+    return (ix + CELL_OFFSET) * CELL_SPAN + (iy + CELL_OFFSET);
+  }
+
+  /** (Re)files a track after birth or update, and schedules its coasting deadline. */
+  private place(tr: Track): void {
+    const r = this.reachOf(tr);
+    if (tr.lastUpdate !== r.scheduled) {
+      r.scheduled = tr.lastUpdate;
+      this.pushDeadline(tr.lastUpdate, tr);
+    }
+    const deadline = tr.lastUpdate + this.config.maxCoastS;
+    const cellM = this.config.indexCellM;
+    if (!(cellM > 0)) return;
+    const q = this.config.q;
+    this.indexedQ = Math.max(this.indexedQ, q);
+    const x = tr.kf.x;
+    const p = tr.kf.p;
+    const d = Math.max(0, deadline - tr.t);
+    // Largest position variance over [0, d]: each term of p(τ) = p + 2τ·pxv + τ²·pvv + qτ³/3 at its largest.
+    const qd = (this.indexedQ * d ** 3) / 3;
+    const v0 = p[0]! + 2 * d * Math.abs(p[2]!) + d * d * p[10]! + qd;
+    const v1 = p[5]! + 2 * d * Math.abs(p[7]!) + d * d * p[15]! + qd;
+    const rad = Math.sqrt(this.config.gate * (v0 + v1));
+    const ex = x[0]! + x[2]! * d;
+    const ey = x[1]! + x[3]! * d;
+    r.minX = Math.min(x[0]!, ex) - rad;
+    r.maxX = Math.max(x[0]!, ex) + rad;
+    r.minY = Math.min(x[1]!, ey) - rad;
+    r.maxY = Math.max(x[1]!, ey) + rad;
+    const cx0 = Math.floor(r.minX / cellM), cx1 = Math.floor(r.maxX / cellM);
+    const cy0 = Math.floor(r.minY / cellM), cy1 = Math.floor(r.maxY / cellM);
+    if (!Number.isFinite(rad) || (cx1 - cx0 + 1) * (cy1 - cy0 + 1) > MAX_CELLS_PER_TRACK) {
+      this.unfile(tr, r);
+      this.wide.add(tr);
+      return;
+    }
+    // Same cells as before (the usual case for an update): nothing to move.
+    if (r.cells.length > 0 && r.cx0 === cx0 && r.cx1 === cx1 && r.cy0 === cy0 && r.cy1 === cy1) return;
+    this.unfile(tr, r);
+    r.cx0 = cx0;
+    r.cx1 = cx1;
+    r.cy0 = cy0;
+    r.cy1 = cy1;
+    for (let cx = cx0; cx <= cx1; cx++)
+      for (let cy = cy0; cy <= cy1; cy++) {
+        const key = this.cellKey(cx, cy);
+        let set = this.cells.get(key);
+        if (!set) this.cells.set(key, (set = new Set()));
+        set.add(tr);
+        r.cells.push(key);
+      }
+  }
+
+  private unfile(tr: Track, r: Reach): void {
+    for (const key of r.cells) {
+      const set = this.cells.get(key);
+      if (!set) continue;
+      set.delete(tr);
+      if (set.size === 0) this.cells.delete(key);
+    }
+    r.cells.length = 0;
+    this.wide.delete(tr);
+  }
+
+  /** The tracks a frame of this camera can touch (a reused array). */
+  private candidatesFor(cam: Camera, ms: readonly Measurement[], maxTraceR: number, t: number): Track[] {
+    const out = this.scratch;
+    out.length = 0;
+    const cellM = this.config.indexCellM;
+    const f = cam.footprint;
+    if (!(cellM > 0) || !Number.isFinite(f.minX) || !Number.isFinite(f.minY) || !Number.isFinite(f.maxX) || !Number.isFinite(f.maxY)) {
+      for (const tr of this.tracks.values()) out.push(tr);
+      this.expiredScratch.length = 0;
+      this.expired(t, this.expiredScratch); // every track is a candidate; this keeps the heap drained
+      return out;
+    }
+    if (this.config.q > this.indexedQ) for (const tr of this.tracks.values()) this.place(tr);
+    const stamp = ++this.queryStamp;
+    this.queryCells(out, stamp, f.minX, f.minY, f.maxX, f.maxY);
+    if (ms.length > 0) {
+      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      for (const z of ms) {
+        minX = Math.min(minX, z.x);
+        minY = Math.min(minY, z.y);
+        maxX = Math.max(maxX, z.x);
+        maxY = Math.max(maxY, z.y);
+      }
+      const rr = Math.sqrt(this.config.gate * maxTraceR);
+      minX -= rr;
+      minY -= rr;
+      maxX += rr;
+      maxY += rr;
+      // Measurements outside the footprint (a box's foot below the image edge) need their own query.
+      if (minX < f.minX || minY < f.minY || maxX > f.maxX || maxY > f.maxY) this.queryCells(out, stamp, minX, minY, maxX, maxY);
+    }
+    for (const tr of this.wide) this.take(out, stamp, tr);
+    // Tracks past their coasting time: checked (and ended unless this frame updates them).
+    this.expiredScratch.length = 0;
+    for (const tr of this.expired(t, this.expiredScratch)) this.take(out, stamp, tr);
+    return out;
+  }
+
+  private take(out: Track[], stamp: number, tr: Track): void {
+    const r = this.reachOf(tr);
+    if (r.query === stamp) return;
+    r.query = stamp;
+    out.push(tr);
+  }
+
+  /** Tracks whose reach overlaps the box, each once per stamp, into out. */
+  private queryCells(out: Track[], stamp: number, minX: number, minY: number, maxX: number, maxY: number): void {
+    const cellM = this.config.indexCellM;
+    const cx0 = Math.floor(minX / cellM), cx1 = Math.floor(maxX / cellM);
+    const cy0 = Math.floor(minY / cellM), cy1 = Math.floor(maxY / cellM);
+    for (let cx = cx0; cx <= cx1; cx++)
+      for (let cy = cy0; cy <= cy1; cy++) {
+        const set = this.cells.get(this.cellKey(cx, cy));
+        if (!set) continue;
+        for (const tr of set) {
+          const r = this.reachOf(tr);
+          if (r.query !== stamp && r.maxX >= minX && r.minX <= maxX && r.maxY >= minY && r.minY <= maxY) {
+            r.query = stamp;
+            out.push(tr);
+          }
+        }
+      }
+  }
+
+  private pushDeadline(d: number, tr: Track): void {
+    const ts = this.deadlineT;
+    const trs = this.deadlineTrack;
+    let i = ts.length;
+    ts.push(d);
+    trs.push(tr);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (ts[parent]! <= d) break;
+      ts[i] = ts[parent]!;
+      trs[i] = trs[parent]!;
+      i = parent;
+    }
+    ts[i] = d;
+    trs[i] = tr;
+  }
+
+  private popDeadline(): void {
+    const ts = this.deadlineT;
+    const trs = this.deadlineTrack;
+    const lastT = ts.pop()!;
+    const lastTr = trs.pop()!;
+    const n = ts.length;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && ts[c + 1]! < ts[c]!) c++;
+      if (ts[c]! >= lastT) break;
+      ts[i] = ts[c]!;
+      trs[i] = trs[c]!;
+      i = c;
+    }
+    ts[i] = lastT;
+    trs[i] = lastTr;
+  }
+
+  /**
+   * Live tracks not updated for more than maxCoastS before t, into out (each returned once per
+   * update; the heap is keyed by lastUpdate, so the test is the same expression as before).
+   */
+  private expired(t: number, out: Track[]): Track[] {
+    const coast = this.config.maxCoastS;
+    while (this.deadlineT.length > 0 && t - this.deadlineT[0]! > coast) {
+      const lu = this.deadlineT[0]!;
+      const tr = this.deadlineTrack[0]!;
+      this.popDeadline();
+      const r = this.reach.get(tr);
+      if (r && r.scheduled === lu && this.tracks.has(tr.id)) {
+        r.scheduled = NaN; // popped; an update schedules it again
+        out.push(tr);
+      }
+    }
+    return out;
   }
 
   /** Scratch for grid queries (indices of measurements near a track). */
@@ -357,16 +631,20 @@ export class Tracker {
       history: [{ t, x: z.x, y: z.y }],
     };
     this.tracks.set(tr.id, tr);
+    this.place(tr);
     return tr;
   }
 
   private end(tr: Track): void {
     this.tracks.delete(tr.id);
+    const r = this.reach.get(tr);
+    if (r) this.unfile(tr, r);
+    this.reach.delete(tr);
     this.events.onEnded?.(tr);
   }
 
   /** Ends tracks nobody has updated for maxCoastS (no camera covers them any more). */
   sweep(t: number): void {
-    for (const tr of [...this.tracks.values()]) if (t - tr.lastUpdate > this.config.maxCoastS) this.end(tr);
+    for (const tr of this.expired(t, [])) if (t - tr.lastUpdate > this.config.maxCoastS) this.end(tr);
   }
 }
