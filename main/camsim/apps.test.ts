@@ -45,6 +45,26 @@ describe('application API', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('keeps serving when its app cannot write its local data: the app fails to start, nothing throws', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camsim-apps-ro-'));
+    const own = await startSimulatedFleet({ cameras: 1, seed: 5, dataDir });
+    try {
+      const c = own.cameras[0]!;
+      const a = { user: c.username, pass: c.password };
+      const ctl = (action: string) => curl(`${c.url}/axis-cgi/applications/control.cgi?action=${action}&package=omnisight`, a);
+      expect((await ctl('stop')).status).toBe(200);
+      const local = path.join(dataDir, c.serial, 'apps', 'omnisight', 'localdata');
+      fs.rmSync(local, { recursive: true, force: true });
+      fs.writeFileSync(local, 'not a directory');
+      expect((await ctl('start')).status).toBe(200);
+      const after = await curl(`${c.url}/axis-cgi/applications/list.cgi`, a);
+      expect(after.status).toBe(200);
+    } finally {
+      await own.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('lists the built-in agent as running', async () => {
     const r = await curl(`${cam.url}/axis-cgi/applications/list.cgi`, auth);
     expect(r.headers['content-type']).toMatch(/^text\/xml/);

@@ -259,8 +259,16 @@ export function createSimCamera(opts: {
   syncAgent = (): void => {
     const up = !crashed && omnisightRunning() && !nativeRunning('omnisight');
     if (up && !agentProcess) {
+      // An app that cannot write its boot epoch to its local data does not start (a real app's
+      // start fails the same way); this runs from broker and VAPIX events, so it must not throw.
+      try {
+        agent.boot();
+      } catch (err) {
+        logApp(`omnisight failed to start: ${err instanceof Error ? err.message : String(err)}`);
+        agent.setRunning(false);
+        return;
+      }
       agentProcess = true;
-      agent.boot();
     }
     if (!up) agentProcess = false;
     agent.setRunning(up && !!mq.client()?.connected);
