@@ -6,7 +6,7 @@
 //     training, shares to ring neighbours only, go, masked updates, one camera killed mid-round (its masks rebuilt from its s shares),
 //     the exact FedAvg sum, the result adopted and reported in the heartbeat, and every message the
 //     server received inspected for anything but keys, boxes, masked vectors and shares.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { createFlServer } from '../main/federated';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Camera, makeUnderLock, missingTool, NATIVE, startBroker, sysrootIn, until } from './testkit';
+import { Camera, FlTool, makeUnderLock, missingTool, NATIVE, startBroker, sysrootIn, until } from './testkit';
 
 const OUT = 'build/test-cam';
 const P = (1n << 255n) - 19n;
@@ -124,37 +124,6 @@ function sgd(theta: number[], xs: Float32Array[], ys: number[], epochs: number, 
 // The same variant and folder as native.test.ts (camera target, test version): one build serves both.
 const make = (targets: string[], extra: string[]): void => makeUnderLock(OUT, extra, targets);
 
-class Tool {
-  private proc: ChildProcess;
-  private buf = '';
-  private waiting: ((line: string) => void)[] = [];
-  constructor(sysroot: string) {
-    this.proc = spawn('/usr/bin/qemu-aarch64-static', ['-L', sysroot, join(NATIVE, OUT, 'fltool')], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.proc.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let nl;
-      while ((nl = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        this.waiting.shift()?.(line);
-      }
-    });
-  }
-  run(cmd: string): Promise<string> {
-    return new Promise((resolve) => {
-      this.waiting.push(resolve);
-      this.proc.stdin!.write(cmd + '\n');
-    });
-  }
-  async ok(cmd: string): Promise<string[]> {
-    const line = await this.run(cmd);
-    if (!line.startsWith('OK')) throw new Error(`${cmd.slice(0, 60)} → ${line}`);
-    return line.split(' ').slice(1);
-  }
-  close(): void {
-    this.proc.stdin!.end();
-  }
-}
 
 interface Vectors {
   round: string;
@@ -181,10 +150,10 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(skipReason !== null)('fl1 primitives in C (fltool under qemu)', () => {
-  let tool: Tool;
+  let tool: FlTool;
   const v = JSON.parse(readFileSync(join(NATIVE, '..', 'docs', 'fl1-vectors.json'), 'utf8')) as Vectors;
   beforeAll(() => {
-    tool = new Tool(sysroot);
+    tool = new FlTool(sysroot, OUT);
   });
   afterAll(() => tool?.close());
 

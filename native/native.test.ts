@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeUnderLock, missingTool, MULTIARCH_LOADER, NATIVE, TEST_VERSION } from './testkit';
+import { freePort, makeUnderLock, missingTool, MULTIARCH_LOADER, NATIVE, TEST_VERSION } from './testkit';
 
 const VERSION = TEST_VERSION;
 const SERIAL = 'B8A44F7D507D';
@@ -21,17 +21,6 @@ if (skipReason) console.log(`native/native.test.ts skipped: ${skipReason}`);
 
 interface Envelope { v: number; camera: string; epoch: number; seq: number; sent: number; kind: string; key: string; body: string; sig: string }
 interface Identity { camera: string; key: string; publicKey: string; version: string; epoch: number }
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 const make = (out: string, extra: string[]): void => makeUnderLock(out, extra);
 

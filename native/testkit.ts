@@ -129,3 +129,36 @@ export class Camera {
     await done;
   }
 }
+
+/** The C primitives' test driver (`fltool`) under qemu: one command per line in, one answer line out. */
+export class FlTool {
+  private proc: ChildProcess;
+  private buf = '';
+  private waiting: ((line: string) => void)[] = [];
+  constructor(sysroot: string, out: string) {
+    this.proc = spawn('/usr/bin/qemu-aarch64-static', ['-L', sysroot, join(NATIVE, out, 'fltool')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.proc.stdout!.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      let nl;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        this.waiting.shift()?.(line);
+      }
+    });
+  }
+  run(cmd: string): Promise<string> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.proc.stdin!.write(cmd + '\n');
+    });
+  }
+  async ok(cmd: string): Promise<string[]> {
+    const line = await this.run(cmd);
+    if (!line.startsWith('OK')) throw new Error(`${cmd.slice(0, 60)} → ${line}`);
+    return line.split(' ').slice(1);
+  }
+  close(): void {
+    this.proc.stdin!.end();
+  }
+}

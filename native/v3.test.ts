@@ -11,7 +11,7 @@ import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellma
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type mqtt from 'mqtt';
 import pino from 'pino';
 import { createAuditLog } from '../main/audit';
@@ -20,7 +20,7 @@ import { openDatabase } from '../main/store';
 import { createSwarmService, loadDesktopSessionKey, type SwarmService } from '../main/swarm';
 import type { IngestResult } from '../main/swarm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Camera, makeUnderLock, missingTool, NATIVE, startBroker, sysrootIn, until } from './testkit';
+import { Camera, FlTool, makeUnderLock, missingTool, NATIVE, startBroker, sysrootIn, until } from './testkit';
 
 const OUT = 'build/test-cam';
 const skipReason = missingTool();
@@ -72,35 +72,6 @@ class Verifier {
   }
 }
 
-// ---- fltool ------------------------------------------------------------------------------------
-class Tool {
-  private proc: ChildProcess;
-  private buf = '';
-  private waiting: ((line: string) => void)[] = [];
-  constructor(sysroot: string) {
-    this.proc = spawn('/usr/bin/qemu-aarch64-static', ['-L', sysroot, join(NATIVE, OUT, 'fltool')], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.proc.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let nl;
-      while ((nl = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        this.waiting.shift()?.(line);
-      }
-    });
-  }
-  async ok(cmd: string): Promise<string[]> {
-    const line = await new Promise<string>((resolve) => {
-      this.waiting.push(resolve);
-      this.proc.stdin!.write(cmd + '\n');
-    });
-    if (!line.startsWith('OK')) throw new Error(`${cmd.slice(0, 60)} → ${line}`);
-    return line.split(' ').slice(1);
-  }
-  close(): void {
-    this.proc.stdin!.end();
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'omnisight-v3-'));
 let sysroot = '';
@@ -112,9 +83,9 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(skipReason !== null)('v3 primitives in C (fltool under qemu)', () => {
-  let tool: Tool;
+  let tool: FlTool;
   beforeAll(() => {
-    tool = new Tool(sysroot);
+    tool = new FlTool(sysroot, OUT);
   });
   afterAll(() => tool?.close());
 

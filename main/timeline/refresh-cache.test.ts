@@ -8,19 +8,13 @@ import { parseCameraId } from '../../preload/contract';
 import { createEventBus } from '../kernel/bus';
 import { silentLogger } from '../kernel/logger';
 import { openDatabase, type Db } from '../store';
-import type { Mat3 } from './homography';
 import { predictFutures } from './imm';
 import { createTimelineService } from './index';
 import { seededRandom } from './rng';
-import type { Observation } from './tracker';
+import { affineCamera, box } from './testkit';
 
-const camA: Mat3 = [12, 0, 0, 0, 10, 0, 0, 0, 1];
-const camF: Mat3 = [12, 0, 100, 0, 10, 0, 0, 0, 1];
-const box = (h: Mat3, x: number, y: number): Observation => {
-  const u = (x - h[2]) / h[0];
-  const v = y / h[4];
-  return { bounding_box: { left: u - 0.01, top: v - 0.1, right: u + 0.01, bottom: v }, class: { type: 'Human', score: 0.9 } };
-};
+const camA = affineCamera(0);
+const camF = affineCamera(100);
 const [A, F] = [parseCameraId('A'), parseCameraId('F')];
 
 describe('timeline refresh', () => {

@@ -9,16 +9,12 @@ import { openDatabase, type Db } from '../store';
 import type { Mat3 } from './homography';
 import { createTimelineService } from './index';
 import { seededRandom } from './rng';
-import { Tracker, type Observation } from './tracker';
+import { affineCamera, box } from './testkit';
+import { Tracker } from './tracker';
 
 // Camera A sees ground x ∈ [0, 12], camera B x ∈ [8, 20]; both y ∈ [0, 10] (affine, u → x, v → y).
-const camA: Mat3 = [12, 0, 0, 0, 10, 0, 0, 0, 1];
-const camB: Mat3 = [12, 0, 8, 0, 10, 0, 0, 0, 1];
-const box = (h: Mat3, x: number, y: number): Observation => {
-  const u = (x - h[2]) / h[0];
-  const v = y / h[4];
-  return { bounding_box: { left: u - 0.01, top: v - 0.1, right: u + 0.01, bottom: v }, class: { type: 'Human', score: 0.9 } };
-};
+const camA = affineCamera(0);
+const camB = affineCamera(8);
 const inView = (h: Mat3, x: number): boolean => x >= h[2] && x <= h[2] + 12;
 const [A, B] = [parseCameraId('A'), parseCameraId('B')];
 

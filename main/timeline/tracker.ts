@@ -85,6 +85,18 @@ export function groundFootprint(h: Mat3): Camera['footprint'] {
   return box;
 }
 
+/** The bounding box of a frame's ground measurements (Infinity/-Infinity when there are none). */
+function boundsOf(ms: readonly Measurement[]): { minX: number; minY: number; maxX: number; maxY: number } {
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  for (const z of ms) {
+    minX = Math.min(minX, z.x);
+    minY = Math.min(minY, z.y);
+    maxX = Math.max(maxX, z.x);
+    maxY = Math.max(maxY, z.y);
+  }
+  return { minX, minY, maxX, maxY };
+}
+
 /**
  * Uniform grid over one frame's measurements (bucketed by counting sort into typed arrays), so a
  * track's gate visits only the cells within its radius.
@@ -102,14 +114,8 @@ export class MeasurementGrid {
   ) {}
 
   static build(ms: readonly Measurement[]): MeasurementGrid {
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    for (const z of ms) {
-      minX = Math.min(minX, z.x);
-      minY = Math.min(minY, z.y);
-      maxX = Math.max(maxX, z.x);
-      maxY = Math.max(maxY, z.y);
-    }
     if (ms.length === 0) return new MeasurementGrid(ms, 0, 0, 1, 1, 1, new Int32Array(2), new Int32Array(0));
+    const { minX, minY, maxX, maxY } = boundsOf(ms);
     // About one measurement per cell, at most 64 × 64 cells, never finer than 0.5 m.
     const side = Math.max(maxX - minX, maxY - minY, 1e-3);
     const cell = Math.max(0.5, side / Math.min(64, Math.ceil(Math.sqrt(ms.length)) + 1));
@@ -505,18 +511,9 @@ export class Tracker {
     const stamp = ++this.queryStamp;
     this.queryCells(out, stamp, f.minX, f.minY, f.maxX, f.maxY);
     if (ms.length > 0) {
-      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-      for (const z of ms) {
-        minX = Math.min(minX, z.x);
-        minY = Math.min(minY, z.y);
-        maxX = Math.max(maxX, z.x);
-        maxY = Math.max(maxY, z.y);
-      }
+      const b = boundsOf(ms);
       const rr = Math.sqrt(this.config.gate * maxTraceR);
-      minX -= rr;
-      minY -= rr;
-      maxX += rr;
-      maxY += rr;
+      const minX = b.minX - rr, minY = b.minY - rr, maxX = b.maxX + rr, maxY = b.maxY + rr;
       // Measurements outside the footprint (a box's foot below the image edge) need their own query.
       if (minX < f.minX || minY < f.minY || maxX > f.maxX || maxY > f.maxY) this.queryCells(out, stamp, minX, minY, maxX, maxY);
     }
