@@ -1,7 +1,8 @@
-// The Federated view in browser mode with the demo fleet: the simulated cameras are the fl1
+// The Federated view in browser mode with the demo fleet: the simulated cameras are the fl2
 // clients (they label their own detections from the desktop's outcomes and train on them); the
-// desktop only aggregates. Rounds show who took part at each phase and store model versions; a
-// robust mode or differential privacy, which fl1 cannot honour, is refused with its message.
+// desktop only aggregates. Rounds show who took part at each phase and store model versions; the
+// view offers no robust mode or differential privacy (fl2 cannot honour them) and shows the next
+// round set up ahead.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { artifactPath, launchBrowser } from './lib/browser';

@@ -151,7 +151,7 @@ export function createApp(opts: AppOptions): App {
     createReviewService({ db, bus, log: log.child({ cap: 'review' }), now, dataDir: opts.dataDir, snapshot: snapshotBySerial(fleet.fleet) }),
     (s) => s.close(),
   );
-  // Federated learning with the cameras as clients (fl1 over MQTT): the desktop only aggregates.
+  // Federated learning with the cameras as clients (fl2 over MQTT): the desktop only aggregates.
   // Offline cameras are not selected; link health comes from the swarm's measurements, with the
   // fleet's connection state as the fallback for cameras it does not know.
   const fedCameras = liveCameras({ fleet: fleet.fleet, swarmLinks: () => swarm.coordinator.topology.graph().nodes });

@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 const ENVELOPE_KEYS = ['body', 'camera', 'epoch', 'key', 'kind', 'sent', 'seq', 'sig', 'v'];
-/** Exactly what each fl1 camera message may carry, and the byte size of each binary value. */
+/** Exactly what each fl2 camera message may carry, and the byte size of each binary value. */
 const FL_FIELDS: Record<string, string[]> = {
   advertise: ['cPk', 'phase', 'round', 'sPk'],
   decline: ['phase', 'reason', 'round'],

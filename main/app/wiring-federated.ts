@@ -1,4 +1,4 @@
-// Glue between the swarm and federated learning (docs/protocol.md, fl1), on the one trust path:
+// Glue between the swarm and federated learning (docs/protocol.md, fl2), on the one trust path:
 //  - a camera's fl message reaches the aggregation server only after the swarm verified it
 //    (signature under the recorded key, epoch, replay window), never from MQTT directly;
 //  - the swarm's detection outcomes go to the cameras as their labels;

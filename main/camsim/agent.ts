@@ -37,9 +37,9 @@ export interface Agent {
   setLie(on: boolean): void;
   /** Fault: after each detections message, publish a second, conflicting signed one for the same track and frame. */
   setEquivocate(on: boolean): void;
-  /** Fault: from this fl1 phase on the agent does not answer rounds (a real dropout); null answers again. */
+  /** Fault: from this fl2 phase on the agent does not answer rounds (a real dropout); null answers again. */
   setFlSilence(phase: FlPhase | null): void;
-  /** The topics the app listens to (its fl1 rounds and its detections' outcomes). */
+  /** The topics the app listens to (its fl2 rounds and its detections' outcomes). */
   subscriptions(): string[];
   /** One message from the broker on a subscribed topic. */
   deliver(topic: string, payload: Buffer): void;
@@ -248,7 +248,7 @@ export function createAgent(deps: {
   localData?: string;
   /** Where a lying camera claims a person stands (normalised box); absent = the image centre. */
   phantomBox?: () => { left: number; top: number; right: number; bottom: number };
-  /** fl1 key and mask randomness (crypto.randomBytes unless a test fixes it). */
+  /** fl2 key and mask randomness (crypto.randomBytes unless a test fixes it). */
   random?: (n: number) => Buffer;
   /** Adopt a successful round's model (default true). */
   adoptRoundResults?: boolean;

@@ -73,7 +73,7 @@ export function createSimCamera(opts: {
   runtime: AppRuntime | ((hw: SimHardware) => AppRuntime);
   /** The MQTT client starts active with the preset broker (bench fleets: no VAPIX configuration round trip). */
   mqttActive?: boolean;
-  /** The built-in app keeps its fl1 training data in memory only (bench fleets). */
+  /** The built-in app keeps its fl2 training data in memory only (bench fleets). */
   flMemoryOnly?: boolean;
 }): SimCamera {
   const { identity: id, scene, cam, now } = opts;
@@ -132,7 +132,7 @@ export function createSimCamera(opts: {
     crashed: isCrashed,
     onChange: () => syncAgent(),
     properties,
-    // The built-in app hears its fl1 rounds and its detections' outcomes over the camera's connection.
+    // The built-in app hears its fl2 rounds and its detections' outcomes over the camera's connection.
     subscriptions: () => agent.subscriptions(),
     onMessage: (topic, payload) => agent.deliver(topic, payload),
     activate: opts.mqttActive,

@@ -45,7 +45,7 @@ export interface SimFleetOptions {
   fpsCamera?: number;
   /**
    * Bench fleets: every camera's MQTT client starts active with `broker` (no VAPIX configuration
-   * needed) and its built-in app keeps fl1 training data in memory only. Video costs nothing
+   * needed) and its built-in app keeps fl2 training data in memory only. Video costs nothing
    * unless a client asks for a stream.
    */
   lite?: boolean;
@@ -66,7 +66,7 @@ export interface SimFaults {
   /** The built-in agent follows each detections message with a conflicting signed one for the same track and frame. */
   equivocate(on: boolean): void;
   /**
-   * The built-in agent stops answering federated rounds from this fl1 phase on ('advertise',
+   * The built-in agent stops answering federated rounds from this fl2 phase on ('advertise',
    * 'shares', 'masked', 'unmask'): a real dropout mid-round. null answers again.
    */
   flSilence(phase: 'advertise' | 'shares' | 'masked' | 'unmask' | null): void;

@@ -162,7 +162,7 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
     }
   };
 
-  /** What is protected now, stated plainly: secure aggregation of updates; no differential privacy in fl1. */
+  /** What is protected now, stated plainly: secure aggregation of updates; no differential privacy in fl2. */
   const privacy = (): FederatedPrivacy => ({
     enabled: false,
     epsilon: null,

@@ -4,7 +4,7 @@ import type { FleetService } from '../fleet';
 
 /**
  * What the federated rounds need to know about the cameras, from the live fleet and swarm. Cameras
- * are named by serial, as fl1 names them on the wire and the swarm verifies them.
+ * are named by serial, as fl2 names them on the wire and the swarm verifies them.
  */
 export interface LiveCameras {
   /** Serials of the registered cameras: the federation's members (each keeps its local data). */
@@ -49,7 +49,7 @@ export function liveCameras(deps: {
   /** The swarm topology's nodes (swarm.coordinator.topology.graph().nodes); omit when there is no swarm. */
   swarmLinks?: () => readonly SwarmLink[];
 }): LiveCameras {
-  // The swarm and fl1 know a camera by its serial (what it signs its messages with), the fleet's
+  // The swarm and fl2 know a camera by its serial (what it signs its messages with), the fleet's
   // status by its registry id.
   const members = () => deps.fleet.registry.list().filter((c) => c.serial && !(c.demo && !c.demoActive));
   const idOf = (serial: string): CameraId | undefined => members().find((c) => c.serial === serial)?.id;

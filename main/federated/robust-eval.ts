@@ -13,7 +13,7 @@ function dirichlet(k: number, alpha: number, rng: Rng): Float64Array {
 }
 
 /**
- * The evaluation kit for robust aggregation: the fl1 confirmation head (docs/protocol.md, fl1;
+ * The evaluation kit for robust aggregation: the fl2 confirmation head (docs/protocol.md, fl2;
  * "omnisight.head.confirm.v1": logistic regression over 13 detection features, θ = [w_0 … w_12, b],
  * version 0 = w_0 = 4, b = −2) learned by federated rounds on generated per-camera detections, with
  * k poisoned cameras (poison.ts) and any aggregator. Used by robust-eval.test.ts and
@@ -189,7 +189,7 @@ export type RuleSpec =
 
 const equal = (us: Float64Array[]): number[] => us.map(() => 1);
 
-/** The aggregators under test (fl1 weighs every camera equally, so FedAvg here is the plain mean). */
+/** The aggregators under test (fl2 weighs every camera equally, so FedAvg here is the plain mean). */
 export function aggregator(spec: RuleSpec): Aggregator {
   const mode = modeOf(spec) ?? undefined;
   return { ...ruleAggregator(spec), ...(mode ? { mode } : {}) };

@@ -15,7 +15,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 
-/** Topics only the desktop publishes (fl1 server messages, outcomes): docs/protocol.md. */
+/** Topics only the desktop publishes (fl2 server messages, outcomes): docs/protocol.md. */
 export const DESKTOP_TOPIC_PREFIX = 'omnisight/desktop/';
 export const DESKTOP_USERNAME = 'omnisight-desktop';
 

@@ -39,8 +39,8 @@ export interface MqttService {
   /** Every payload on axis/+/omnisight/# exactly as it arrived, before parsing (the swarm verifies the signed bytes). */
   onRaw(listener: (topic: string, payload: Buffer, receivedAt: number) => void): () => void;
   /**
-   * Publishes a desktop message (omnisight/desktop/…: fl1 rounds, outcomes) with QoS 1. False when
-   * not connected (the message is dropped: fl1 phases have deadlines, outcomes are best effort).
+   * Publishes a desktop message (omnisight/desktop/…: fl2 rounds, outcomes) with QoS 1. False when
+   * not connected (the message is dropped: fl2 phases have deadlines, outcomes are best effort).
    */
   publish(topic: string, payload: string): boolean;
   /**

@@ -155,7 +155,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   const inTransaction = opts.transaction ?? (<T>(fn: () => T, _durable: boolean): T => fn());
   // Group commit: every check of the batch, then one write of the replay state it changed (with the
   // refusals' audit rows, in the same transaction), committed before any message of it is acted on.
-  // Why an fl1 batch needs no fsync of its replay state before it is acted on: acting on an fl
+  // Why an fl2 batch needs no fsync of its replay state before it is acted on: acting on an fl
   // message only feeds the federated server's round in memory, which a crash ends; its round id
   // carries random bytes, so a message replayed after a power loss (within the clock-skew window)
   // names a round that no longer exists and is ignored. The state is still written (behind: durable

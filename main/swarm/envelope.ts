@@ -127,9 +127,9 @@ export const heartbeatBodySchema = z.object({
   fps_skipped: z.number().nonnegative(),
   inference_ms: z.number().nonnegative(),
   mem_bytes: z.number().nonnegative().optional(),
-  /** The loaded head (docs/protocol.md, fl1); older apps send a model name. */
+  /** The loaded head (docs/protocol.md, fl2); older apps send a model name. */
   model: z.union([z.string().max(128), z.object({ name: z.string().max(128), version: z.number().int().nonnegative() })]).optional(),
-  /** The loaded head's metric on the camera's held-out samples (fl1), aggregates only. */
+  /** The loaded head's metric on the camera's held-out samples (fl2), aggregates only. */
   head: z
     .object({ version: z.number().int().nonnegative(), heldOut: z.number().int().nonnegative(), logLoss: z.number().nonnegative(), accuracy: z.number().min(0).max(1) })
     .optional(),
@@ -137,7 +137,7 @@ export const heartbeatBodySchema = z.object({
 export type HeartbeatBody = z.infer<typeof heartbeatBodySchema>;
 
 /**
- * A federated-learning message (docs/protocol.md, fl1). The swarm checks only that it names a round
+ * A federated-learning message (docs/protocol.md, fl2). The swarm checks only that it names a round
  * and a phase; the federated server validates the rest strictly, after the swarm verified the
  * signature: one trust path, one judge per layer.
  */

@@ -79,7 +79,7 @@ export type FusionOutput =
   | { type: 'equivocation'; proof: EquivocationProof };
 
 /**
- * What became of one detection (the camera's label for federated learning, docs/protocol.md fl1):
+ * What became of one detection (the camera's label for federated learning, docs/protocol.md fl2):
  * confirmed = it was one of the reports of an event the swarm confirmed.
  */
 export interface DetectionOutcome {

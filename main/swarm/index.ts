@@ -182,7 +182,7 @@ export interface SwarmService {
    * in every mode; never an unverified one. The federated server's only input from cameras.
    */
   onVerifiedFl(listener: (m: VerifiedFlMessage) => void): () => void;
-  /** What became of verified detections, by (camera, epoch, seq, index): the cameras' labels (fl1 outcomes). */
+  /** What became of verified detections, by (camera, epoch, seq, index): the cameras' labels (fl2 outcomes). */
   onOutcomes(listener: (items: DetectionOutcome[]) => void): () => void;
   coordinator: Coordinator;
   insights: Insights;

@@ -1,4 +1,4 @@
-// Interop: simulated cameras (their own fl1 client) against the desktop's aggregation server
+// Interop: simulated cameras (their own fl2 client) against the desktop's aggregation server
 // (main/federated, written independently) over the embedded MQTT broker on 127.0.0.1. The test
 // plays the desktop's glue: it verifies every camera envelope with the key the camera shows on
 // identity.cgi, labels detections on the outcomes topic, and hands verified fl bodies to the server.
@@ -35,7 +35,7 @@ const until = async (what: string, ok: () => boolean | Promise<boolean>, ms: num
   }
 };
 
-describe('fl1 round: simulated cameras against the desktop server over MQTT', () => {
+describe('fl2 round: simulated cameras against the desktop server over MQTT', () => {
   let broker: EmbeddedBroker;
   let fleet: SimFleet;
   let desktop: mqtt.MqttClient;
