@@ -10,7 +10,7 @@ import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { FleetRuntime } from './fleet-runtime';
 import type { PerfService } from '../perf';
-import { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type SwarmService, type VerifyPool, type ZoneConfig } from '../swarm';
+import { buildCoverage, coverageKey, invert3, isFlOnlyBatch, type CoverageInput, type Mat3, type SwarmService, type VerifyPool, type ZoneConfig } from '../swarm';
 
 export const INGEST_QUEUE_LIMIT = 20_000;
 /**
@@ -30,7 +30,6 @@ const BATCHES_PER_WORKER = 2;
  * meanwhile join the next commit: group commit, whatever the message rate.
  */
 const COMMIT_SPACING_MS = 10;
-const FL_TOPIC_SUFFIX = '/omnisight/fl';
 /**
  * With workers, a batch smaller than this waits up to POOL_BATCH_WAIT_MS for more messages: each
  * postMessage to a worker and each verdict back has a fixed cost (tens of µs on a busy machine),
@@ -121,9 +120,9 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
     commitScheduled = true;
     const wait = lastCommit + COMMIT_SPACING_MS - performance.now();
     // Federated-learning batches are committed at once: the swarm writes their replay state without
-    // an fsync (coordinator.ts), so spacing them buys no group commit, only latency on every phase
+    // an fsync (coordinator.ts; one rule for both, swarm's isFlOnlyBatch), so spacing them buys no group commit, only latency on every phase
     // of a round (each phase waits for the last camera's message).
-    if (wait > 0 && !slots.every((slot) => slot.batch.every((m) => m.topic.endsWith(FL_TOPIC_SUFFIX)))) setTimeout(commit, wait);
+    if (wait > 0 && !slots.every((slot) => isFlOnlyBatch(slot.batch))) setTimeout(commit, wait);
     else setImmediate(commit);
   };
   const commit = (): void => {

@@ -2,6 +2,7 @@
 // deterministic simulation (sim/) both drive this one object, so the simulation tests what ships.
 import { performance } from 'node:perf_hooks';
 import type { DetectionsBody, Envelope, ObjectClass } from './envelope';
+import { claimsFl, isFlOnlyBatch } from './fl-batch';
 import { createFusion, type CameraCoverage, type Fusion, type FusionOptions, type FusionOutput, type Report } from './fusion';
 import type { DesktopSessionKey } from './session';
 import { createTopology, type Topology, type TopologyChange, type TopologyOptions } from './topology';
@@ -163,12 +164,16 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   // disk (10–20 ms) made the desktop's disk, not the arithmetic, the round's bottleneck.
   // Main-thread path: decided on what each message claims; a message whose signature then fails is
   // refused and advances nothing, so every message this lets through is a signed fl message.
-  const claimsFl = (x: RawMessage): boolean => {
-    if (x.topic !== undefined && !x.topic.endsWith('/omnisight/fl')) return false;
-    const p = parseMessage(x.payload, x.topic);
-    return p.ok && p.parsed.envelope.kind === 'fl';
-  };
-  const flOnly = (messages: readonly RawMessage[]): boolean => messages.length > 0 && messages.every(claimsFl);
+  // The rule itself lives in fl-batch.ts (the ingest link applies it too); the topic is checked
+  // first so a non-fl topic costs no parse.
+  const flOnly = (messages: readonly RawMessage[]): boolean =>
+    isFlOnlyBatch(
+      messages.map((x) => {
+        if (x.topic !== undefined && !claimsFl({ topic: x.topic })) return { topic: x.topic };
+        const p = parseMessage(x.payload, x.topic);
+        return { topic: x.topic, kind: p.ok ? p.parsed.envelope.kind : null };
+      }),
+    );
   const ingestBatch = (messages: readonly RawMessage[]): IngestResult[] => {
     const verdicts = inTransaction(() => {
       const vs = messages.map((x) => verifier.verify(x.payload, x.receivedAt, x.topic));
@@ -183,7 +188,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
       const vs = items.map(({ verdict, receivedAt }) => (verdict.parse.ok ? verifier.admit(verdict.parse.parsed, receivedAt, verdict.sig, verdict.mac) : verifier.parseFailed(verdict.parse)));
       verifier.flush();
       return vs;
-    }, !(items.length > 0 && items.every(({ verdict }) => verdict.parse.ok && verdict.parse.parsed.envelope.kind === 'fl')));
+    }, !isFlOnlyBatch(items.map(({ verdict }) => ({ kind: verdict.parse.ok ? verdict.parse.parsed.envelope.kind : null }))));
     return verdicts.map(apply);
   };
 

@@ -32,6 +32,7 @@ export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
 export type { IngestResult, RawMessage, VerifiedDetections } from './coordinator';
 export { loadDesktopSessionKey, SESSION_KEY_TOPIC, type DesktopSessionKey } from './session';
 export { createVerifyPool, type VerifyPool, type VerifyPoolOptions } from './verify-pool';
+export { claimsFl, FL_TOPIC_SUFFIX, isFlOnlyBatch, type FlEvidence } from './fl-batch';
 export type { WorkerVerdict } from './verify';
 /** A message a verification worker checked, with what the service needs to account for it. */
 export interface CheckedMessage {
