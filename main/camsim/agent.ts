@@ -243,7 +243,12 @@ export function createAgent(deps: {
   detector: Detector;
   model: ModelName;
   fpsCamera: number;
-  publish: (topic: string, payload: string, qos: 0 | 1) => boolean;
+  /**
+   * Hands a message to the MQTT client: false when it cannot go out (not connected). `onAck` is
+   * called once the broker acknowledged a QoS 1 message (PUBACK), or with an error when it never
+   * will be (the connection closed first).
+   */
+  publish: (topic: string, payload: string, qos: 0 | 1, onAck?: (err?: Error) => void) => boolean;
   /** The omnisight app's local data folder (kept across restarts and upgrades); absent = in memory. */
   localData?: string;
   /** Where a lying camera claims a person stands (normalised box); absent = the image centre. */
@@ -275,19 +280,29 @@ export function createAgent(deps: {
   let equivocating = false;
 
   // ---- envelope v3 (docs/protocol.md): the desktop's key, this epoch's session counter, the session
-  // in use once announced. Detections and heartbeats are MACed under K; fl and session stay signed.
+  // in use once the broker acknowledged its announcement. Detections and heartbeats are MACed under
+  // K; fl and session stay signed.
   let desktop: DesktopKey | undefined;
   let sessionNo = 0;
-  let session: { n: number; k: Buffer; body: string; announced: boolean } | undefined;
+  let session: { n: number; k: Buffer; body: string; acked: boolean } | undefined;
   let announceTimer: NodeJS.Timeout | undefined;
+  // MQTT orders messages within a topic, not across topics or QoS levels: a QoS 0 report published
+  // after the QoS 1 announcement may reach the desktop first (a broker that stores QoS 1 messages
+  // before forwarding them does this) and be refused as "unknown session". So reports stay v2 until
+  // the broker acknowledged an announcement of this session (PUBACK: it has taken the message on,
+  // and forwards it ahead of anything it receives from us afterwards).
   const announce = (): void => {
-    if (session && send('session', session.body) > 0) session.announced = true;
+    const s = session;
+    if (!s) return;
+    send('session', s.body, (err) => {
+      if (!err && session === s) s.acked = true;
+    });
   };
   const newSession = (): void => {
     if (!on || !desktop || store.epoch() === 0) return;
     const n = ++sessionNo;
     const { k, ephemeralPublic } = openSession(desktop, serial, store.epoch(), n, deps.random ?? randomBytes);
-    session = { n, k, body: JSON.stringify({ session: n, desktopKey: desktop.id, ephemeral: ephemeralPublic.toString('base64') }), announced: false };
+    session = { n, k, body: JSON.stringify({ session: n, desktopKey: desktop.id, ephemeral: ephemeralPublic.toString('base64') }), acked: false };
     announce();
     if (announceTimer) clearInterval(announceTimer);
     announceTimer = setInterval(announce, SESSION_REPEAT_MS);
@@ -304,7 +319,7 @@ export function createAgent(deps: {
     const key = store.key();
     const epoch = store.epoch();
     const s = seq + 1;
-    if (session?.announced && (kind === 'detections' || kind === 'heartbeat')) {
+    if (session?.acked && (kind === 'detections' || kind === 'heartbeat')) {
       const mac = macV3(session.k, { camera: serial, epoch, seq: s, sent, kind, key: key.id, session: session.n, body });
       return JSON.stringify({ v: 3, camera: serial, epoch, seq: s, sent, kind, key: key.id, session: session.n, body, mac });
     }
@@ -313,11 +328,11 @@ export function createAgent(deps: {
   };
 
   /** The seq the message went out with, or 0 when it did not leave. */
-  const send = (kind: Kind, body: string): number => {
+  const send = (kind: Kind, body: string, onAck?: (err?: Error) => void): number => {
     if (!on || store.epoch() === 0) return 0;
     if (Buffer.byteLength(body) > MAX_PAYLOAD) return 0;
     // A seq that never left (no connection) can be used again: nobody saw it.
-    if (deps.publish(`axis/${serial}/omnisight/${kind}`, envelope(kind, body), kind === 'detections' ? 0 : 1)) return ++seq;
+    if (deps.publish(`axis/${serial}/omnisight/${kind}`, envelope(kind, body), kind === 'detections' ? 0 : 1, onAck)) return ++seq;
     return 0;
   };
 

@@ -215,10 +215,11 @@ export function createSimCamera(opts: {
     fpsCamera: opts.fpsCamera,
     memoryOnly: opts.flMemoryOnly,
     log: (line) => logApp(line),
-    publish: (topic, payload, qos) => {
+    publish: (topic, payload, qos, onAck) => {
       const c = mq.client();
       if (!c || !c.connected) return false;
-      c.publish(topic, payload, { qos });
+      // mqtt.js calls back on PUBACK for QoS 1 (with an error if the connection ends first).
+      c.publish(topic, payload, { qos }, onAck ? (err) => onAck(err ?? undefined) : undefined);
       appSaw(payload);
       return true;
     },

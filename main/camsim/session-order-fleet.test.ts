@@ -1,0 +1,175 @@
+// A fresh fleet against real brokers (the desktop's embedded aedes, as `npm start` runs it, and
+// Debian's mosquitto) and the real coordinator: no report is refused as "unknown session", counted
+// from the swarm's refusal counters over several fresh fleets. The same fleet behind a proxy that
+// delivers QoS 1 messages late (MQTT orders messages per topic only, so a broker may forward a QoS 1
+// announcement after a QoS 0 report published behind it) shows the rule the agent follows: v3 only
+// once the broker acknowledged the announcement (docs/protocol.md, "Envelope v3").
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../audit';
+import { createEventBus } from '../kernel/bus';
+import type { SecretStore } from '../kernel/ports';
+import { createMqttService, type BrokerConfig } from '../mqtt';
+import { openDatabase } from '../store';
+import { createSwarmService, loadDesktopSessionKey, SESSION_KEY_TOPIC } from '../swarm';
+import { startSimulatedFleet } from './index';
+import { curl, freePort } from './testkit';
+
+const CAMERAS = 6;
+const FLEETS = 3;
+
+function secretsInMemory(): SecretStore {
+  const m = new Map<string, string>();
+  return { protection: 'file-key', get: (n) => m.get(n), set: (n, v) => void m.set(n, v), delete: (n) => void m.delete(n) };
+}
+
+/**
+ * A TCP proxy in front of an MQTT broker that holds every QoS 1 PUBLISH from a client for `holdMs`
+ * (in order) while everything else passes at once: a broker that takes QoS 1 messages through a slow
+ * store before forwarding them. The broker's PUBACK then also comes late, as it would.
+ */
+function delayQos1(target: number, holdMs: number): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const up = net.connect(target, '127.0.0.1');
+    sockets.add(client).add(up);
+    up.on('data', (d) => client.write(d));
+    let buf = Buffer.alloc(0);
+    let lastRelease = 0; // keeps QoS 1 packets in order among themselves
+    client.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        // Fixed header: type/flags byte, remaining length (1-4 bytes, 7 bits each).
+        let len = 0;
+        let mul = 1;
+        let i = 1;
+        for (; i < buf.length && i <= 4; i++) {
+          len += (buf[i]! & 0x7f) * mul;
+          mul *= 128;
+          if ((buf[i]! & 0x80) === 0) break;
+        }
+        if (i >= buf.length || buf.length < i + 1 + len) return;
+        const packet = buf.subarray(0, i + 1 + len);
+        buf = buf.subarray(i + 1 + len);
+        const qos1Publish = packet[0]! >> 4 === 3 && ((packet[0]! >> 1) & 3) === 1;
+        if (!qos1Publish) up.write(packet);
+        else {
+          const at = Math.max(Date.now() + holdMs, lastRelease);
+          lastRelease = at;
+          setTimeout(() => up.writable && up.write(packet), at - Date.now());
+        }
+      }
+    });
+    const end = (): void => {
+      client.destroy();
+      up.destroy();
+    };
+    client.on('close', end).on('error', end);
+    up.on('close', end).on('error', end);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: (server.address() as net.AddressInfo).port,
+        close: () => {
+          for (const s of sockets) s.destroy();
+          server.close();
+        },
+      }),
+    ),
+  );
+}
+
+/**
+ * One fresh fleet of CAMERAS against a fresh desktop (its MQTT client publishes the session key
+ * retained on connect; the coordinator has every camera enrolled before it connects). Returns the
+ * coordinator's refusals by reason once every camera had `v3` accepted v3 reports.
+ */
+async function freshFleet(o: { config: BrokerConfig; dir: string; seed: number; via?: (brokerPort: number) => Promise<{ port: number; close(): void }> }): Promise<{ byReason: Record<string, number>; v3: number; v2: number }> {
+  const now = Date.now;
+  const { db } = openDatabase({ dir: o.dir, now });
+  const bus = createEventBus();
+  const sessionKey = loadDesktopSessionKey(secretsInMemory());
+  const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit: createAuditLog({ db, bus, now }), zones: [], every: () => () => undefined, sessionKey });
+  const svc = createMqttService({ config: () => o.config, secrets: secretsInMemory(), log: pino({ level: 'silent' }) });
+  svc.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
+  const v3By = new Map<string, number>();
+  let v2 = 0;
+  svc.onRaw((topic, payload, at) => {
+    const r = swarm.ingest(payload, at, topic);
+    if (!r.accepted || (r.kind !== 'detections' && r.kind !== 'heartbeat')) return;
+    if ((JSON.parse(payload.toString()) as { v: number }).v === 3) v3By.set(r.camera, (v3By.get(r.camera) ?? 0) + 1);
+    else v2++;
+  });
+  await svc.start();
+  const brokerPort = svc.endpoint()!.port;
+  const proxy = o.via ? await o.via(brokerPort) : undefined;
+  const fleet = await startSimulatedFleet({ cameras: CAMERAS, seed: o.seed, apps: 'agent', broker: `mqtt://127.0.0.1:${proxy?.port ?? brokerPort}` });
+  try {
+    const ids = await Promise.all(
+      fleet.cameras.map(async (c) => JSON.parse((await curl(`${c.url}/local/omnisight/identity.cgi`, { user: c.username, pass: c.password })).body.toString()) as { camera: string; key: string; publicKey: string }),
+    );
+    for (const id of ids) swarm.registerCamera({ serial: id.camera, keyId: id.key, publicKey: id.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+    await Promise.all(
+      fleet.cameras.map((c) => curl(`${c.url}/axis-cgi/mqtt/client.cgi`, { user: c.username, pass: c.password, data: JSON.stringify({ apiVersion: '1.0', method: 'activateClient' }) })),
+    );
+    // Wait on the reports themselves (no fixed sleep): every camera has sent v3 the coordinator took.
+    await new Promise<void>((resolve, reject) => {
+      const end = Date.now() + 30_000;
+      const check = (): void => {
+        if (ids.every((id) => (v3By.get(id.camera) ?? 0) >= 5)) resolve();
+        else if (Date.now() > end) reject(new Error(`v3 accepted per camera: ${JSON.stringify([...v3By])}, refusals ${JSON.stringify(swarm.coordinator.verifier.counts().byReason)}`));
+        else setTimeout(check, 50);
+      };
+      check();
+    });
+    return { byReason: { ...swarm.coordinator.verifier.counts().byReason }, v3: [...v3By.values()].reduce((a, b) => a + b, 0), v2 };
+  } finally {
+    await fleet.stop();
+    proxy?.close();
+    await svc.close();
+    swarm.close();
+    db.close();
+  }
+}
+
+describe('a fresh fleet is never refused as "unknown session"', () => {
+  let dir = '';
+  let mosquitto: ChildProcess | undefined;
+  let mosquittoPort = 0;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'camsim-session-order-'));
+    mosquittoPort = await freePort();
+    fs.writeFileSync(path.join(dir, 'm.conf'), `listener ${mosquittoPort} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+    mosquitto = spawn('/usr/sbin/mosquitto', ['-c', path.join(dir, 'm.conf')], { stdio: 'ignore' });
+  });
+  afterAll(() => {
+    mosquitto?.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const broker of ['embedded', 'mosquitto'] as const)
+    it(`${broker}: ${FLEETS} fresh fleets of ${CAMERAS} cameras, zero unknown-session refusals`, async () => {
+      const config: BrokerConfig = broker === 'mosquitto' ? { mode: 'external', url: `mqtt://127.0.0.1:${mosquittoPort}`, username: '' } : { mode: 'embedded', url: '', username: '' };
+      const unknown: number[] = [];
+      for (let i = 0; i < FLEETS; i++) {
+        const r = await freshFleet({ config, dir: path.join(dir, `${broker}-${i}`), seed: 40 + i });
+        expect(r.v3).toBeGreaterThanOrEqual(5 * CAMERAS);
+        unknown.push(r.byReason.unknown_session ?? -1);
+      }
+      expect(unknown).toEqual(unknown.map(() => 0));
+    }, 120_000);
+
+  it('behind a broker that forwards QoS 1 messages 300 ms late: reports stay v2 until the PUBACK, none refused', async () => {
+    const r = await freshFleet({ config: { mode: 'embedded', url: '', username: '' }, dir: path.join(dir, 'late'), seed: 50, via: (port) => delayQos1(port, 300) });
+    // Every camera went through v2 (the announcement was not yet acknowledged) to v3, and no v3
+    // report reached the desktop before the session it names.
+    expect(r.v2).toBeGreaterThanOrEqual(CAMERAS);
+    expect(r.byReason.unknown_session).toBe(0);
+  }, 60_000);
+});
