@@ -8,7 +8,7 @@
 //     heartbeats; one seq counter for all kinds; a desktop restart (unknown session until the key is
 //     published again), an app restart and a key rotation each lead to a new session that verifies.
 import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -20,6 +20,7 @@ import { openDatabase } from '../main/store';
 import { createSwarmService, loadDesktopSessionKey, type SwarmService } from '../main/swarm';
 import type { IngestResult } from '../main/swarm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { delayQos1 } from '../main/camsim/testkit';
 import { Camera, FlTool, makeUnderLock, missingTool, NATIVE, startBroker, sysrootIn, until } from './testkit';
 
 const OUT = 'build/test-cam';
@@ -314,4 +315,61 @@ describe.skipIf(skipReason !== null)('the C app with a desktop session key (v3),
     // Under the new key only session 2 is used (v2 in between, never the old key's session).
     expect(reports(rot).filter((e) => e.key === newKey && e.v === 3).every((e) => e.session === 2)).toBe(true);
   }, 45_000);
+});
+
+describe.skipIf(skipReason !== null)('the C app behind a broker that forwards QoS 1 messages late: reports stay v2 until the announcement\'s PUBACK, none refused as unknown session', () => {
+  const SERIAL = 'ACCC8E0000B2';
+  const d2 = join(dir, 'late');
+  let broker: ChildProcess | undefined;
+  let desk: mqtt.MqttClient | undefined;
+  let proxy: Awaited<ReturnType<typeof delayQos1>> | undefined;
+  let cam: Camera | undefined;
+  let closeSwarm = (): void => undefined;
+  afterAll(async () => {
+    if (cam?.proc && cam.proc.exitCode === null) cam.proc.kill('SIGKILL');
+    cam?.feed?.destroy();
+    cam?.source?.close();
+    proxy?.close();
+    closeSwarm();
+    await desk?.endAsync(true);
+    broker?.kill('SIGTERM');
+  });
+
+  it('MQTT orders per topic only: a QoS 0 report sent behind the QoS 1 announcement must not be v3 before the broker has the announcement', async () => {
+    mkdirSync(d2, { recursive: true });
+    const started = await startBroker(d2);
+    ({ broker, client: desk } = started);
+    const mqttPort = started.port;
+    proxy = await delayQos1(mqttPort, 1500);
+    const secrets = new Map<string, string>();
+    const D = loadDesktopSessionKey({ get: (n) => secrets.get(n), set: (n, v) => void secrets.set(n, v) });
+    const { db } = openDatabase({ dir: join(d2, 'desktop'), now: Date.now });
+    const bus = createEventBus();
+    const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now: Date.now, audit: createAuditLog({ db, bus, now: Date.now }), zones: [], every: () => () => undefined, sessionKey: D });
+    closeSwarm = () => {
+      swarm.close();
+      db.close();
+    };
+    cam = new Camera(SERIAL, d2, sysroot, join(NATIVE, OUT, 'omnisight'));
+    await cam.start({ mqttPort: proxy.port });
+    const id = (await (await fetch(`http://127.0.0.1:${cam.httpPort}/identity.cgi`)).json()) as { key: string; publicKey: string };
+    swarm.registerCamera({ serial: SERIAL, keyId: id.key, publicKey: id.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+    const got: { env: Envelope; r: IngestResult }[] = [];
+    desk!.on('message', (topic, payload) => got.push({ env: JSON.parse(payload.toString('utf8')) as Envelope, r: swarm.ingest(payload, Date.now(), topic) }));
+    await desk!.subscribeAsync(`axis/${SERIAL}/omnisight/#`, { qos: 1 });
+    const frames = setInterval(() => cam?.feed?.write(JSON.stringify({ timestamp: Date.now(), width: 640, height: 360, inference_ms: 20, fps_camera: 10, detections: [{ box: [100, 200, 200, 340], label: 'person', score: 0.9 }] }) + '\n'), 100);
+    try {
+      await desk!.publishAsync('omnisight/desktop/session-key', D.announcement(), { qos: 1, retain: true });
+      await until('accepted v3 detections', () => (got.filter((m) => m.env.v === 3 && m.env.kind === 'detections' && m.r.accepted).length >= 5 ? true : undefined), 20_000);
+    } finally {
+      clearInterval(frames);
+    }
+    const announced = got.findIndex((m) => m.env.kind === 'session');
+    expect(announced).toBeGreaterThanOrEqual(0);
+    // While the announcement was held, detections went on as v2 (and were accepted).
+    expect(got.slice(0, announced).filter((m) => m.env.kind === 'detections' && m.env.v === 2 && m.r.accepted).length).toBeGreaterThan(3);
+    expect(got.slice(0, announced).filter((m) => m.env.v === 3)).toEqual([]);
+    expect(swarm.coordinator.verifier.counts().byReason.unknown_session).toBe(0);
+    expect(got.flatMap((m) => (m.r.accepted ? [] : [m.r.label]))).toEqual([]);
+  }, 60_000);
 });

@@ -157,3 +157,60 @@ export function comTimestamp(jpeg: Buffer): number | undefined {
 }
 
 export const isCompleteJpeg = (b: Buffer): boolean => b.length > 4 && b[0] === 0xff && b[1] === 0xd8 && b[b.length - 2] === 0xff && b[b.length - 1] === 0xd9;
+
+/**
+ * A TCP proxy in front of an MQTT broker that holds every QoS 1 PUBLISH from a client for `holdMs`
+ * (in order) while everything else passes at once: a broker that takes QoS 1 messages through a slow
+ * store before forwarding them. The broker's PUBACK then also comes late, as it would.
+ */
+export function delayQos1(target: number, holdMs: number): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const up = net.connect(target, '127.0.0.1');
+    sockets.add(client).add(up);
+    up.on('data', (d) => client.write(d));
+    let buf = Buffer.alloc(0);
+    let lastRelease = 0; // keeps QoS 1 packets in order among themselves
+    client.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        // Fixed header: type/flags byte, remaining length (1-4 bytes, 7 bits each).
+        let len = 0;
+        let mul = 1;
+        let i = 1;
+        for (; i < buf.length && i <= 4; i++) {
+          len += (buf[i]! & 0x7f) * mul;
+          mul *= 128;
+          if ((buf[i]! & 0x80) === 0) break;
+        }
+        if (i >= buf.length || buf.length < i + 1 + len) return;
+        const packet = buf.subarray(0, i + 1 + len);
+        buf = buf.subarray(i + 1 + len);
+        const qos1Publish = packet[0]! >> 4 === 3 && ((packet[0]! >> 1) & 3) === 1;
+        if (!qos1Publish) up.write(packet);
+        else {
+          const at = Math.max(Date.now() + holdMs, lastRelease);
+          lastRelease = at;
+          setTimeout(() => up.writable && up.write(packet), at - Date.now());
+        }
+      }
+    });
+    const end = (): void => {
+      client.destroy();
+      up.destroy();
+    };
+    client.on('close', end).on('error', end);
+    up.on('close', end).on('error', end);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: (server.address() as net.AddressInfo).port,
+        close: () => {
+          for (const s of sockets) s.destroy();
+          server.close();
+        },
+      }),
+    ),
+  );
+}

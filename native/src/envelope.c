@@ -288,10 +288,13 @@ int session_announcement(signer *s, int64_t sent_ms, jbuf *out, uint32_t *s_out)
 
 void session_announced(signer *s, uint32_t session, int64_t next_ms) {
   pthread_mutex_lock(&s->mu);
-  if (s->v3.s == session) {
-    s->v3.active = 1;
-    s->v3.next_announce_ms = next_ms;
-  }
+  if (s->v3.s == session) s->v3.next_announce_ms = next_ms;
+  pthread_mutex_unlock(&s->mu);
+}
+
+void session_acked(signer *s, uint32_t session) {
+  pthread_mutex_lock(&s->mu);
+  if (s->v3.s == session) s->v3.active = 1;
   pthread_mutex_unlock(&s->mu);
 }
 

@@ -17,7 +17,7 @@
  * here, in memory; the ephemeral secret is erased as soon as K is derived. */
 typedef struct {
   uint32_t s;                  /* the current session S (0: none yet); counts from 1 in each boot epoch */
-  int active;                  /* announced: detections and heartbeats go out as v3 */
+  int active;                  /* announcement acknowledged by the broker: detections and heartbeats go out as v3 */
   unsigned char k[32], e_pk[32];
   char desktop_id[17];
   char key_id[KEY_ID_LEN + 1]; /* the identity the session belongs to (a rotation leaves it behind) */
@@ -56,8 +56,11 @@ uint32_t session_open(signer *s, const unsigned char desktop_pk[32]);
 /* The signed v2 "session" envelope of the current session (same S and e_pk, a new seq); *s_out = S.
  * Returns -1 when there is no session or it would not fit. */
 int session_announcement(signer *s, int64_t sent_ms, jbuf *out, uint32_t *s_out);
-/* The announcement of session S went out: v3 from now on, the next one due at next_ms. */
+/* The announcement of session S went out: the next one is due at next_ms. v3 waits for the broker's
+ * acknowledgement (session_acked): MQTT does not order a QoS 0 report on another topic behind it. */
 void session_announced(signer *s, uint32_t session, int64_t next_ms);
+/* The broker acknowledged (PUBACK) an announcement of session S: v3 from now on, if S is still current. */
+void session_acked(signer *s, uint32_t session);
 /* 1 when the current session's announcement is due (now_ms ≥ its time). */
 int session_due(signer *s, int64_t now_ms);
 /* 1 when a desktop key is known but the session belongs to a key rotated away (or there is none):

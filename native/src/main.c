@@ -192,22 +192,63 @@ typedef struct {
   char topic_det[96], topic_hb[96], topic_fl[96], topic_session[96];
   unsigned long dropped;
   int64_t session_repeat_ms;
+  /* Session announcements awaiting their PUBACK (mid → S), and the mids acknowledged most recently:
+   * a PUBACK can be handled on the MQTT thread before mosquitto_publish has returned the mid to the
+   * main thread, so whichever side comes second matches them. Under ack_mu. */
+  pthread_mutex_t ack_mu;
+  struct { int mid; uint32_t s; } awaiting[4];
+  int acked[32];
+  unsigned acked_next;
 } publisher;
 
 #define SESSION_KEY_TOPIC "omnisight/desktop/session-key"
 
-/* Publishes the signed v2 announcement of the current session (QoS 1); from then on detections and
- * heartbeats are v3. Called from the MQTT thread (a new desktop key) and the main thread (the
- * repetition), hence the buffer on the stack. */
+/* The broker acknowledged message `mid` (on_publish: PUBACK for QoS 1, sent for QoS 0). MQTT thread. */
+static void on_publish(struct mosquitto *m, void *ud, int mid) {
+  (void)m;
+  publisher *p = ud;
+  uint32_t S = 0;
+  pthread_mutex_lock(&p->ack_mu);
+  for (size_t i = 0; i < sizeof p->awaiting / sizeof p->awaiting[0]; i++)
+    if (p->awaiting[i].s && p->awaiting[i].mid == mid) { S = p->awaiting[i].s; p->awaiting[i].s = 0; }
+  if (!S) p->acked[p->acked_next++ % (sizeof p->acked / sizeof p->acked[0])] = mid;
+  pthread_mutex_unlock(&p->ack_mu);
+  if (S) session_acked(p->sg, S);
+}
+
+/* The announcement of S went out as `mid`: v3 once its PUBACK is in (maybe already). */
+static void await_ack(publisher *p, int mid, uint32_t S) {
+  int done = 0;
+  pthread_mutex_lock(&p->ack_mu);
+  for (size_t i = 0; i < sizeof p->acked / sizeof p->acked[0]; i++)
+    if (p->acked[i] == mid) { done = 1; p->acked[i] = 0; }
+  if (!done) {
+    size_t slot = 0; /* a free slot, else the oldest session's (a newer one replaces it anyway) */
+    for (size_t i = 0; i < sizeof p->awaiting / sizeof p->awaiting[0]; i++)
+      if (!p->awaiting[i].s || p->awaiting[i].s < p->awaiting[slot].s) slot = i;
+    p->awaiting[slot].mid = mid;
+    p->awaiting[slot].s = S;
+  }
+  pthread_mutex_unlock(&p->ack_mu);
+  if (done) session_acked(p->sg, S);
+}
+
+/* Publishes the signed v2 announcement of the current session (QoS 1); detections and heartbeats
+ * are v3 once the broker acknowledged it (docs/protocol.md: MQTT does not order a QoS 0 report on
+ * another topic behind it; the PUBACK says the broker has it, ahead of what we send next). Called
+ * from the MQTT thread (a new desktop key) and the main thread (the repetition), hence the buffer on
+ * the stack. */
 static void publish_session(publisher *p) {
   char env[1024];
   jbuf out;
   jb_init(&out, env, sizeof env);
   uint32_t S;
   if (session_announcement(p->sg, wall_ms(), &out, &S) < 0) return;
-  int rc = mosquitto_publish(p->mq, NULL, p->topic_session, (int)out.len, out.buf, 1, false);
+  int mid = 0;
+  int rc = mosquitto_publish(p->mq, &mid, p->topic_session, (int)out.len, out.buf, 1, false);
   if (rc != MOSQ_ERR_SUCCESS) { LOGW("session announcement not sent (%s); reports stay v2 until it is", mosquitto_strerror(rc)); return; }
   session_announced(p->sg, S, mono_ms() + p->session_repeat_ms);
+  await_ack(p, mid, S);
 }
 
 /* {"v":1,"key":"<b64 raw 32>","id":"<16 hex>"} (retained): every valid receipt opens a new session,
@@ -496,7 +537,7 @@ int main(void) {
   snprintf(client_id, sizeof client_id, "omnisight-%s", sg.serial);
   char mdir[600];
   model_dir(mdir, sizeof mdir);
-  publisher pub = { .sg = &sg };
+  publisher pub = { .sg = &sg, .ack_mu = PTHREAD_MUTEX_INITIALIZER };
   fl_client *fl = fl_open(&sg, mdir, publish_fl, &pub, err, sizeof err);
   if (!fl) { LOGE("%s", err); return 1; }
   pub.fl = fl;
@@ -512,6 +553,7 @@ int main(void) {
   mosquitto_connect_callback_set(pub.mq, on_connect);
   mosquitto_disconnect_callback_set(pub.mq, on_disconnect);
   mosquitto_message_callback_set(pub.mq, on_message);
+  mosquitto_publish_callback_set(pub.mq, on_publish);
   mosquitto_reconnect_delay_set(pub.mq, 1, 10, true);
   int rc = mosquitto_connect_async(pub.mq, host, (int)port, 30);
   if (rc != MOSQ_ERR_SUCCESS) LOGW("MQTT broker %s:%ld not reachable yet (%s); retrying", host, port, mosquitto_strerror(rc));
