@@ -4,6 +4,7 @@ import type { EventPayload, FederatedConfig, FederatedConfigPatch, FederatedMode
 import { useAction } from '../../data/useAction';
 import { useFetch } from '../../data/useQuery';
 import { errorText, transport } from '../../transport';
+import { graphTitle, secs, setupText } from './federatedCore';
 import './federated.css';
 
 type Status = MethodOutput<'federated.status'>;
@@ -20,17 +21,7 @@ const modeLabels: Record<FederatedModel['aggregation'], string> = {
   plain: 'Plain FedAvg',
 };
 const modeLabel = (m: FederatedModel['aggregation']): string => modeLabels[m] ?? m;
-const secs = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '—' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 const clock = (at: number): string => new Date(at).toLocaleTimeString();
-
-/** Where the next round stands: fl2 exchanges keys and share boxes ahead, so a started round only trains, masks and unmasks. */
-function setupText(s: Status['setup']): string {
-  if (s.state === 'ready')
-    return `Next round set up: ${s.cameras} cameras, K = ${s.k} ring neighbours each, ${s.tk} shares rebuild a camera’s secret; setup took ${secs(s.setupMs)}${s.goBy ? `; usable until ${clock(s.goBy)}` : ''}.`;
-  if (s.state === 'setting-up') return `Setting up the next round (keys and share boxes)${s.cameras ? ` with ${s.cameras} cameras, K = ${s.k}` : ''}…`;
-  if (s.state === 'failed') return `The last setup failed: ${s.reason ?? 'unknown reason'} Start sets one up again.`;
-  return `No round set up${s.reason ? ` (${s.reason})` : ''}: Start sets one up first, then runs it.`;
-}
 const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
 const num = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
 
@@ -186,7 +177,7 @@ export function FederatedView() {
         <div className="fed-card">
           <h2>Protocol and privacy</h2>
           <p role="status" aria-label="Next round setup" className={status.setup.state === 'failed' ? 'warn' : undefined}>
-            {setupText(status.setup)}
+            {setupText(status.setup, clock)}
           </p>
           <p className="muted">{status.privacy.note}</p>
           <p className="muted">No differential-privacy noise is added (no ε is claimed), and robust aggregation is not used: it would need each camera’s update, which the desktop never receives.</p>
@@ -286,7 +277,7 @@ export function FederatedView() {
                   <Who list={r.detail?.masked ?? r.participants} of={r.selected.length} />
                   <Who list={r.detail?.unmasked} of={r.selected.length} />
                   <td title={r.dropped.join(', ')}>{r.dropped.length ? r.dropped.join(', ') : '—'}</td>
-                  <td title={r.detail?.graph ? `K = ${r.detail.graph.k}, tk = ${r.detail.graph.tk}` : undefined}>{secs(r.detail?.setupMs)}</td>
+                  <td title={r.detail?.graph ? graphTitle(r.detail.graph, r.selected.length) : undefined}>{secs(r.detail?.setupMs)}</td>
                   <td title={r.detail?.phaseMs ? Object.entries(r.detail.phaseMs).map(([k, v]) => `${k} ${secs(v)}`).join(', ') : undefined}>{secs(r.detail?.roundMs)}</td>
                   <td>
                     {r.status === 'completed' ? <span className="badge fed-on">v{r.modelVersion}</span> : <span className="badge sev-warning" title={r.reason ?? undefined}>failed{r.detail?.failedAt ? ` at ${r.detail.failedAt}` : ''}</span>}
