@@ -554,32 +554,41 @@ export function createAgent(deps: {
     if (twin) send('detections', twin);
   };
 
-  let lastTick = -1;
+  // The sensor runs on the camera's clock, not on the host's timers: a timer that fires late (a busy
+  // test machine) must not lose the frames in between, or the camera's frame rate, its heartbeat's
+  // fps_processed and every count a test makes would depend on the host's load. So every tick due
+  // since the last one taken is taken now, at most one second of them (a longer stall loses the
+  // rest, as a full frame queue would); a frame's result leaves when its inference would finish.
+  let lastTick = -1; // the last sensor tick taken (processed or skipped)
+  const aligned = (tick: number): number => Math.floor(tick / stride) * stride;
+  const takeDue = (): void => {
+    if (!on) return;
+    const due = aligned(scene.tickAt(now()));
+    for (let tick = Math.max(lastTick + stride, due - stride * (deps.fpsCamera - 1)); tick <= due; tick += stride) {
+      const r = processFrame(tick);
+      if (r.skipped) continue;
+      const t = setTimeout(() => {
+        pending.delete(t);
+        publishFrame(r.payload, r.truth);
+      }, Math.max(0, scene.timeOfTick(tick) + r.inferenceMs - now()));
+      pending.add(t);
+    }
+    lastTick = Math.max(lastTick, due);
+  };
   const scheduleFrame = (): void => {
     if (!on) return;
     // A timer can fire a little before its tick by Date.now() (Node measures timeouts from the
-    // event loop's cached clock), and tick arithmetic can round down; either way tickAt(now())
-    // can still name the tick just processed, which would process it again and count a skip.
-    // Never go back to a tick already taken.
-    const k = Math.max(scene.tickAt(now()), lastTick);
-    const next = (Math.floor(k / stride) + 1) * stride;
-    lastTick = next;
-    const delay = Math.max(2, scene.timeOfTick(next) - now());
+    // event loop's cached clock), and tick arithmetic can round down; takeDue then finds nothing
+    // due and the next timer is a few ms away. A tick already taken is never taken again.
+    const next = lastTick + stride;
     frameTimer = setTimeout(() => {
-      const r = processFrame(next);
-      if (!r.skipped) {
-        // The result leaves when inference finishes.
-        const t = setTimeout(() => {
-          pending.delete(t);
-          publishFrame(r.payload, r.truth);
-        }, r.inferenceMs);
-        pending.add(t);
-      }
+      takeDue();
       scheduleFrame();
-    }, delay);
+    }, Math.max(2, scene.timeOfTick(next) - now()));
   };
 
   const beat = (): void => {
+    takeDue(); // the rates count every frame due by now, whichever timer fired first
     const s = stats();
     send(
       'heartbeat',
@@ -631,6 +640,7 @@ export function createAgent(deps: {
       if (on) {
         started = now();
         newSession(); // the app's subscription at start gets the retained desktop key
+        lastTick = Math.max(lastTick, aligned(scene.tickAt(now()))); // frames from now on
         scheduleFrame();
         beat();
         beatTimer = setInterval(beat, 1000);
