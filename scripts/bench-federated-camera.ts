@@ -21,6 +21,27 @@ interface Start {
 // A clean exit on the bench's kill, so that --cpu-prof (BENCH_FED_CPU_PROF) writes its profile.
 process.on('SIGTERM', () => process.exit(0));
 
+// BENCH_FED_TRACE=1: when this process's cameras got each desktop message and sent each answer
+// (wall clock, ms), so the bench can show per camera process where a round's milliseconds go (a
+// publish that reached the cameras late, cameras queued behind each other, the desktop behind them).
+const TRACE = process.env.BENCH_FED_TRACE === '1';
+const trace: { at: number; what: string }[] = [];
+const wall = (): number => performance.timeOrigin + performance.now();
+/** The trace between two wall-clock times, as first–last (ms after `from`) and count per event. */
+const traceSpan = (from: number, to: number): Record<string, [number, number, number]> => {
+  const out: Record<string, [number, number, number]> = {};
+  for (const e of trace) {
+    if (e.at < from || e.at > to) continue;
+    const t = Math.round((e.at - from) * 10) / 10;
+    const o = (out[e.what] ??= [t, t, 0]);
+    o[0] = Math.min(o[0], t);
+    o[1] = Math.max(o[1], t);
+    o[2]++;
+  }
+  trace.splice(0, trace.length); // one round at a time
+  return out;
+};
+
 /** Per round: the cameras of this process that are set up (deliver opened, mask made). */
 const setUp = new Map<string, number>();
 let cameraCount = 0;
@@ -33,7 +54,8 @@ const noteSetUp = (round: string): void => {
   }
 };
 
-process.on('message', (m: Start | { cpu: true } | { setupOf: string }) => {
+process.on('message', (m: Start | { cpu: true } | { setupOf: string } | { traceOf: { from: number; to: number } }) => {
+  if ('traceOf' in m) return void process.send!({ trace: traceSpan(m.traceOf.from, m.traceOf.to) });
   // The bench asks for this process's CPU time around each timed round (per-camera CPU figure).
   if ('cpu' in m) return void process.send!({ cpu: process.cpuUsage() });
   // ...and waits until every camera here is set up for a round (at most 60 s).
@@ -69,6 +91,7 @@ async function start(m: Start): Promise<void> {
     const conn = await mqtt.connectAsync(m.url, { reconnectPeriod: 0, clientId: `bench-${cam.serial}` });
     let seq = 0;
     const send = (body: string): boolean => {
+      if (TRACE) trace.push({ at: wall(), what: `sent ${/"phase":"([a-z]+)"/.exec(body)?.[1]}` });
       conn.publish(`axis/${cam.serial}/omnisight/fl`, sealEnvelope({ camera: cam.serial, epoch: 1, seq: ++seq, sent: Date.now(), kind: 'fl', key: key.keyId, body }, key.privateKey), { qos: 1 });
       return true;
     };
@@ -84,6 +107,7 @@ async function start(m: Start): Promise<void> {
       },
     });
     conn.on('message', (topic, payload) => {
+      if (TRACE) trace.push({ at: wall(), what: `got ${topic.split('/')[4] ?? topic.split('/').at(-1)}` });
       if (topic === 'omnisight/desktop/bench/plain') {
         const a = JSON.parse(payload.toString()) as { round: string; params: number[]; train: { epochs: number; lr: number; batchSize: number } };
         const local = train(a.params, data, { ...a.train, seed: seq });

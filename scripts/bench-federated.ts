@@ -10,7 +10,7 @@
 //  - accuracy of the federated head vs centralised training on the same cameras' pooled data,
 //    rounds run until the model has converged (see the settle rule below) or BENCH_FED_ROUNDS.
 // Writes bench-results/federated.json. Env: BENCH_FED_CLIENTS (100), BENCH_FED_PROCS (4),
-// BENCH_FED_PAIRS (3), BENCH_FED_ROUNDS (max rounds for accuracy, 80), BENCH_FED_MIN_ROUNDS (20),
+// BENCH_FED_PAIRS (9), BENCH_FED_ROUNDS (max rounds for accuracy, 80), BENCH_FED_MIN_ROUNDS (20),
 // BENCH_FED_SAMPLES (per camera, 150).
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,7 +30,9 @@ import { cameraData } from './bench-federated-data';
 
 const CLIENTS = Number(process.env.BENCH_FED_CLIENTS ?? 100);
 const PROCS = Number(process.env.BENCH_FED_PROCS ?? 4);
-const PAIRS = Number(process.env.BENCH_FED_PAIRS ?? 3);
+// Nine pairs (about 15 s): on a shared 2-core machine one pair can be off by a factor of two either
+// way; the median of nine per-pair ratios and their spread (ratio_min / ratio_max) say how stable it is.
+const PAIRS = Number(process.env.BENCH_FED_PAIRS ?? 9);
 const MAX_ROUNDS = Number(process.env.BENCH_FED_ROUNDS ?? 80);
 const MIN_ROUNDS = Number(process.env.BENCH_FED_MIN_ROUNDS ?? 20);
 const SAMPLES = Number(process.env.BENCH_FED_SAMPLES ?? 150);
@@ -157,6 +159,28 @@ const camerasCpu = async (): Promise<number> =>
       ),
     )
   ).reduce((a, b) => a + b, 0);
+/** BENCH_FED_TRACE: each camera process's events between two wall-clock times (ms after `from`). */
+const camerasTrace = (from: number, to: number): Promise<Record<string, [number, number, number]>[]> =>
+  Promise.all(
+    children.map(
+      (c) =>
+        new Promise<Record<string, [number, number, number]>>((resolve) => {
+          const on = (m: { trace?: Record<string, [number, number, number]> }): void => {
+            if (!m.trace) return;
+            c.off('message', on);
+            resolve(m.trace);
+          };
+          c.on('message', on);
+          c.send({ traceOf: { from, to } });
+        }),
+    ),
+  );
+const printCameraTrace = async (kind: string, from: number, to: number): Promise<void> => {
+  const per = await camerasTrace(from, to);
+  per.forEach((t, i) =>
+    console.error(`trace ${kind} cameras p${i + 1}: ${Object.entries(t).sort((a, b) => a[1][0] - b[1][0]).map(([k, [a, b, n]]) => `${k} ${a}–${b} (${n})`).join(', ')}`),
+  );
+};
 const camerasSetUp = (round: string): Promise<void> =>
   Promise.all(
     children.map(
@@ -200,6 +224,7 @@ let plainSeq = 0;
 async function timePlain(): Promise<number> {
   if (TRACE) trace = { out: [], got: [] };
   const t0 = performance.now();
+  const wall0 = Date.now();
   const id = `plain-${++plainSeq}`;
   const got = new Map<string, number[]>();
   await new Promise<void>((resolve) => {
@@ -207,14 +232,16 @@ async function timePlain(): Promise<number> {
     trace?.out.push({ at: performance.now(), what: 'plain' });
     mqttSvc.publish('omnisight/desktop/bench/plain', JSON.stringify({ round: id, params: v0, train: TRAIN }));
   });
-  if (trace) {
-    console.error(`trace plain: ${JSON.stringify(traceSummary(trace))}`);
-    trace = undefined;
-  }
   // FedAvg, every camera weighted equally (as fl2's result); part of the timed round.
   const mean = v0.map((_, k) => [...got.values()].reduce((a, p) => a + p[k]!, 0) / got.size);
   if (!mean.every(Number.isFinite)) throw new Error('plain round gave a non-finite model');
-  return (performance.now() - t0) / 1000;
+  const t = (performance.now() - t0) / 1000;
+  if (trace) {
+    console.error(`trace plain: ${JSON.stringify(traceSummary(trace))}`);
+    await printCameraTrace('plain', wall0, wall0 + t * 1000);
+    trace = undefined;
+  }
+  return t;
 }
 type Detail = { phaseMs: Record<string, number>; setupMs?: number | null; roundMs?: number | null; graph?: { k: number; tk: number } };
 /** Per timed secure round: the server's own timings (setup, critical path, its phases). */
@@ -258,6 +285,7 @@ async function timeSecure(measureCpu = false): Promise<number> {
     });
   });
   const t0 = performance.now();
+  const wall0 = Date.now();
   await call('federated.start', { rounds: 1 });
   await federated.idle();
   const t = (performance.now() - t0) / 1000;
@@ -267,6 +295,7 @@ async function timeSecure(measureCpu = false): Promise<number> {
     trace.out.unshift({ at: t0, what: 'start' });
     trace.out.push({ at: t0 + t * 1000, what: 'stored' });
     console.error(`trace secure: ${JSON.stringify(traceSummary(trace))}`);
+    await printCameraTrace('secure', wall0, wall0 + t * 1000);
     trace = undefined;
   }
   const [r] = (await call<{ rounds: { status: string; reason: string | null; detail: Detail | null }[] }>('federated.rounds', { limit: 1 })).rounds;
@@ -353,7 +382,8 @@ const central200 = central(200);
 const centralLong = central(400);
 
 const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
-const ratio = median(secure.map((s, i) => s / plain[i]!));
+const ratios = secure.map((s, i) => s / plain[i]!);
+const ratio = median(ratios);
 const totals = secure.map((s, i) => s + setupWall[i]!);
 const ratioTotal = median(totals.map((s, i) => s / plain[i]!));
 const perPhase = (k: string): number => median(details.map((d) => d.phaseMs[k] ?? 0));
@@ -370,6 +400,10 @@ const result = {
   secure_total_s: r4(median(totals)),
   plain_round_s: r4(median(plain)),
   ratio: r4(ratio),
+  // The spread of the per-pair ratios (critical path / plain), and each of them in the order run.
+  ratio_min: r4(Math.min(...ratios)),
+  ratio_max: r4(Math.max(...ratios)),
+  ratios: ratios.map(r4),
   ratio_total: r4(ratioTotal),
   // The server's own clock, medians: setup (announce → deliver published), the critical path and its parts.
   secure_server_ms: {
@@ -397,9 +431,9 @@ const result = {
   accuracy_by_round: history.map(r4),
   notes:
     `fl2 secure rounds (SecAgg+ ring, K = ${details.at(-1)?.graph?.k}, tk = ${details.at(-1)?.graph?.tk}, phase quorum ${Math.ceil((2 * CLIENTS) / 3)}) through the embedded broker, swarm verification (batched, one replay-state write per drain as in the app; fl-only batches committed at once, without the 10 ms group-commit spacing, as in the app) and the federated service; ` +
-    `the setup (keys, share boxes, each camera's mask) runs ahead of a round in the product (right after the previous result), so the ratio is the critical path (go → masked → unmask → result, timed from federated.start to the stored result) over plain; ratio_total adds the setup; ` +
+    `the setup (keys, share boxes, each camera's mask, the server's Lagrange weights for the case that every set-up camera survives) runs ahead of a round in the product (right after the previous result, once it is stored), so the ratio is the critical path (go → masked → unmask → result, timed from federated.start to the stored result) over plain; ratio_total adds the setup; ` +
     `plain = every camera sends its trained parameters in the clear in the same signed envelope v2 kind "fl" on the same topic, verified by the same swarm path (signature, replay window and its database write) before the desktop averages them (before fl2 the plain baseline bypassed the swarm: its own MQTT topic, a bare signature check, no replay state), same broker, processes and training (${TRAIN.epochs} local epochs, lr ${TRAIN.lr}, batch ${TRAIN.batchSize}); ` +
-    `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios; ` +
+    `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios (ratio_min / ratio_max: their spread); ` +
     `accuracy at 0.5 on the ${heldOut.length} pooled held-out detections after ${rounds} secure rounds (${settled ? `settled: at least ${MIN_ROUNDS} rounds, last ${WINDOW} within 0.2 % log-loss and 0.3 points accuracy` : 'stopped at BENCH_FED_ROUNDS before settling'}); ` +
     `centralised = the same SGD on the ${pooled.length} pooled training detections for ${rounds * TRAIN.epochs} epochs (as many as the federation's local epochs add up to), 200 and 400 epochs (converged; the gap is against 400); ` +
     `CPU: desktop_cpu_s = the desktop process's CPU per round (broker, verification, server), camera_cpu_per_camera_s = the camera processes' CPU per round divided by the cameras; ` +

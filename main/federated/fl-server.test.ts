@@ -5,7 +5,7 @@ import { neighbourSets, ringOrder } from './fl2';
 import { createRng } from './random';
 
 /** In-process wiring, asynchronous like MQTT: server and clients only exchange JSON texts. */
-function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>; decline?: string[]; deltas?: (i: number) => number[]; seed?: Buffer } = {}) {
+function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>; decline?: string[]; deltas?: (i: number) => number[]; seed?: Buffer; tamper?: (serial: string, body: Record<string, unknown>) => Record<string, unknown> } = {}) {
   const rng = createRng('fl-server-test');
   const clockOffset = { ms: 0 };
   const published: { topic: string; payload: string }[] = [];
@@ -41,7 +41,8 @@ function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>
         train: (g) => Float32Array.from(g, (v, k) => v + delta[k]!),
         send(body) {
           received.push({ serial, body });
-          setImmediate(() => server.receive(serial, JSON.parse(body)));
+          const parsed = JSON.parse(body) as Record<string, unknown>;
+          setImmediate(() => server.receive(serial, opts.tamper ? opts.tamper(serial, parsed) : parsed));
         },
       }),
     );
@@ -135,6 +136,37 @@ describe('fl2 aggregation server', () => {
     expect(r.ok).toBe(true);
     expect(r.refused.length).toBeGreaterThanOrEqual(2);
     expect(r.refused[0]).toMatchObject({ serial: cams[0], phase: 'advertise' });
+  });
+
+  it('refuses an unmask answer whose share is not below p or not canonical base64 of 32 bytes (that camera counts as silent; the sum stays exact)', async () => {
+    const cams = serials(6);
+    // p = 2^255 − 19 little-endian: ed ff … ff 7f (not below p); and a 32-byte value whose last
+    // base64 character carries nonzero unused bits (decodes, but is not the canonical encoding).
+    const p = Buffer.alloc(32, 0xff);
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    const nonCanonical = `${Buffer.alloc(32, 1).toString('base64').slice(0, 42)}B=`;
+    expect(Buffer.from(nonCanonical, 'base64')).toHaveLength(32);
+    const bad: Record<string, string> = { [cams[1]!]: p.toString('base64'), [cams[4]!]: nonCanonical };
+    const h = harness(cams, {
+      tamper: (serial, body) => {
+        if (body.phase !== 'unmask' || !bad[serial]) return body;
+        const [first, ...rest] = body.selfShares as { of: string; y: string }[];
+        return { ...body, selfShares: [{ of: first!.of, y: bad[serial] }, ...rest] };
+      },
+    });
+    const r = await h.server.run(h.spec('bad-share'));
+    expect(r.ok).toBe(true);
+    expect(r.unmasked).not.toContain(cams[1]);
+    expect(r.unmasked).not.toContain(cams[4]);
+    expect(r.refused).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ serial: cams[1], phase: 'unmask', why: 'a share is not below p' }),
+        expect.objectContaining({ serial: cams[4], phase: 'unmask', why: expect.stringMatching(/32 bytes of standard base64/) }),
+      ]),
+    );
+    const qs = cams.map((c) => h.clients.get(c)!.lastQ()!);
+    expect(Array.from(r.sum!)).toEqual(sumOf(qs));
   });
 
   it('sets a round up ahead: nothing of the critical path goes out before go, and go runs masked → unmask → result', async () => {

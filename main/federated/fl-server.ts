@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { addPrg, bytesToInt32, float32ToBytes, maskKey, x25519, x25519PrivateKey, x25519PublicKey, x25519PublicOf } from './fl1';
 import { chooseK, neighbourSets, ringOrder, shareThreshold } from './fl2';
-import { bytesToField, combine, FIELD_PRIME, fieldToBytes, lagrangeAtZero, type Share } from './shamir';
+import { belowFieldPrime, bytesToField, combine, fieldToBytes, lagrangeAtZero, type Share } from './shamir';
 
 /**
  * The desktop's side of fl2 (docs/protocol.md, "Federated learning (fl2)"): the aggregation server.
@@ -165,7 +165,14 @@ const b64 = (bytes: number) =>
       return b;
     });
 const BOX_B64 = b64(100);
-const share = z.object({ of: SERIAL, y: b64(32) }).strict();
+/**
+ * A share y: 32 bytes in canonical standard base64, checked by one regular expression (44 characters,
+ * the last data character's two unused bits zero, one "=") and decoded only when used: an unmask
+ * answer carries K + 1 of them and 100 answers arrive between the masked inputs and the result, where
+ * the transform of b64() (decode, re-encode, compare) was most of the server's parsing time.
+ */
+const SHARE_Y = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be 32 bytes of standard base64');
+const share = z.object({ of: SERIAL, y: SHARE_Y }).strict();
 export const flCameraBodySchema = z.discriminatedUnion('phase', [
   z.object({ round: ROUND, phase: z.literal('advertise'), cPk: b64(32), sPk: b64(32) }).strict(),
   z.object({ round: ROUND, phase: z.literal('decline'), reason: z.string().max(200) }).strict(),
@@ -351,6 +358,25 @@ export function createFlServer(deps: {
     let graph: Map<string, Set<string>>;
     let tk: number;
     let u2: Peer[];
+    // Lagrange weights at 0 by holder set (their x's joined by ","). On the ring every camera's
+    // secret has its own holder set; the sets used when every set-up camera survives are known once
+    // the shares are in, so they are computed during the setup (ahead of the round), not between
+    // the last unmask answer and the result.
+    const weights = new Map<string, bigint[]>();
+    /** The first tk holders of owner's secret among `alive`: itself (for b) and its ring neighbours, in ring-set order. */
+    const holdersOf = (owner: string, pick: 'self' | 'key', alive: ReadonlySet<string>): string[] => {
+      const out: string[] = [];
+      for (const h of pick === 'self' ? [owner, ...graph.get(owner)!] : graph.get(owner)!) {
+        if (alive.has(h)) out.push(h);
+        if (out.length === tk) break;
+      }
+      return out;
+    };
+    const xsKey = (holders: readonly string[]): string => holders.map((h) => bySerial.get(h)!.index).join(',');
+    const weightsFor = (holders: readonly string[]): void => {
+      const key = xsKey(holders);
+      if (!weights.has(key)) weights.set(key, lagrangeAtZero(key.split(',').map(Number)));
+    };
     try {
       publish(topics.announce, {
         v: 2,
@@ -431,6 +457,11 @@ export function createFlServer(deps: {
         for (const b of m.boxes) if (inU2.has(b.to)) inbox.get(b.to)!.push({ from, box: b.box.toString('base64') });
       }
       for (const [to, boxes] of inbox) publish(topics.deliver(spec.round, to), { round: spec.round, boxes });
+      // The weights for "every set-up camera survives" (the cameras open their boxes meanwhile).
+      for (const p of u2) {
+        const h = holdersOf(p.serial, 'self', inU2);
+        if (h.length === tk) weightsFor(h);
+      }
       report.setUpAt = clock.now();
       report.setupMs = report.setUpAt - report.startedAt;
     } catch (err) {
@@ -468,31 +499,18 @@ export function createFlServer(deps: {
         const isDropped = new Set(report.dropped);
         publish(topics.unmask(spec.round), { round: spec.round, survivors: report.masked, dropped: report.dropped });
         // Each accepted answer's shares as field elements, by holder then owner (converted once, as they arrive).
-        const fieldShares = new Map<string, { self: Map<string, bigint>; key: Map<string, bigint> }>();
-        // While the answers come in, the Lagrange weights for the holder sets expected if every
-        // survivor answers are computed in slices between messages: on the ring every camera's
-        // secret has its own holder set, and computing 100 sets after the last answer was most of
-        // the time from that answer to the result.
-        const weights = new Map<string, bigint[]>();
-        /** The first tk holders of owner's secret among `alive`: itself (for b) and its ring neighbours, in ring-set order. */
-        const holdersOf = (owner: string, pick: 'self' | 'key', alive: ReadonlySet<string>): string[] => {
-          const out: string[] = [];
-          for (const h of pick === 'self' ? [owner, ...graph.get(owner)!] : graph.get(owner)!) {
-            if (alive.has(h)) out.push(h);
-            if (out.length === tk) break;
-          }
-          return out;
-        };
-        const xsKey = (holders: readonly string[]): string => holders.map((h) => bySerial.get(h)!.index).join(',');
-        const expected = [...u3.map((p) => holdersOf(p.serial, 'self', inU3)), ...dropped.map((p) => holdersOf(p.serial, 'key', inU3))].filter((h) => h.length === tk);
+        const fieldShares = new Map<string, { self: Map<string, Buffer>; key: Map<string, Buffer> }>();
+        // With dropouts the holder sets differ from those prepared at setup: while the answers come
+        // in, the weights for the sets expected if every survivor answers are computed in slices
+        // between messages (none when nobody dropped: the setup prepared them all).
+        const expected = dropped.length
+          ? [...u3.map((p) => holdersOf(p.serial, 'self', inU3)), ...dropped.map((p) => holdersOf(p.serial, 'key', inU3))].filter((h) => h.length === tk)
+          : [];
         let precompute: (() => void) | undefined = () => {
-          for (let i = 0; i < 8 && expected.length; i++) {
-            const k = xsKey(expected.pop()!);
-            if (!weights.has(k)) weights.set(k, lagrangeAtZero(k.split(',').map(Number)));
-          }
+          for (let i = 0; i < 8 && expected.length; i++) weightsFor(expected.pop()!);
           if (expected.length && precompute) setImmediate(precompute);
         };
-        setImmediate(precompute);
+        if (expected.length) setImmediate(precompute);
         const unmaskMsgs = await collect('unmask', inU3, spec.deadlines.unmask, (serial, b) => {
           if (b.phase !== 'unmask') return 'not an unmask message';
           const near = graph.get(serial)!;
@@ -503,11 +521,11 @@ export function createFlServer(deps: {
           for (const s of self) if (!inU3.has(s)) return `selfShares may only name survivors (${s} is not one)`;
           for (const s of key) if (!isDropped.has(s)) return `keyShares may only name dropped cameras (${s} did not drop)`;
           for (const s of [...self, ...key]) if (s !== serial && !near.has(s)) return `${s} is not a neighbour of ${serial} on the ring: it holds none of its shares`;
-          const f = { self: new Map<string, bigint>(), key: new Map<string, bigint>() };
+          const f = { self: new Map<string, Buffer>(), key: new Map<string, Buffer>() };
           for (const [list, into] of [[b.selfShares, f.self], [b.keyShares, f.key]] as const)
             for (const e of list) {
-              const y = bytesToField(e.y);
-              if (y >= FIELD_PRIME) return 'a share is not below p';
+              const y = Buffer.from(e.y, 'base64');
+              if (!belowFieldPrime(y)) return 'a share is not below p';
               into.set(e.of, y);
             }
           fieldShares.set(serial, f);
@@ -527,7 +545,7 @@ export function createFlServer(deps: {
           for (const holder of holdersOf(owner.serial, pick, answered)) {
             const y = fieldShares.get(holder)![pick].get(owner.serial);
             if (y === undefined) continue;
-            shares.push({ x: bySerial.get(holder)!.index, y });
+            shares.push({ x: bySerial.get(holder)!.index, y: bytesToField(y) });
             holders.push(holder);
           }
           // A holder that answered without this share: look further along the ring.
@@ -536,7 +554,7 @@ export function createFlServer(deps: {
               if (shares.length === tk) break;
               if (!answered.has(holder) || holders.includes(holder)) continue;
               const y = fieldShares.get(holder)![pick].get(owner.serial);
-              if (y !== undefined) shares.push({ x: bySerial.get(holder)!.index, y });
+              if (y !== undefined) shares.push({ x: bySerial.get(holder)!.index, y: bytesToField(y) });
             }
           if (shares.length < tk)
             throw new RoundFailed(

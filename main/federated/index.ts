@@ -342,8 +342,12 @@ export function createFederatedService(deps: FederatedDeps): FederatedService {
       if (phase) event(phase, g.report, `${g.phase}: ${g.phase === 'go' ? g.report.shared.length : g.phase === 'masked' ? g.report.masked.length : g.report.unmasked.length} cameras`);
     });
     finishRound(round, report, p.from.version, p.nextVersion);
-    // Set the next round up right away, so that it too runs only its critical path.
-    if (!closed) void setUpOne().then(keep);
+    // Set the next round up right away, so that it too runs only its critical path: on the next turn
+    // of the event loop, once this round's result is out and stored (its announce is not part of this round).
+    if (!closed)
+      void defer()
+        .then(() => (closed ? undefined : setUpOne().then(keep)))
+        .catch((err: unknown) => log.warn({ err }, 'the next federated round could not be set up'));
   };
 
   const finishRound = (round: number, report: RoundReport, fromVersion: number, nextVersion: number): void => {

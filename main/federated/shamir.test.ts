@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createRng } from './random';
-import { bytesToField, combine, FIELD_PRIME, fieldToBytes, randomField, split } from './shamir';
+import { belowFieldPrime, bytesToField, combine, FIELD_PRIME, fieldToBytes, lagrangeAtZero, randomField, split, splitAt } from './shamir';
 
 describe('Shamir secret sharing over GF(2^255 − 19)', () => {
   const rng = createRng('shamir-test');
@@ -92,6 +92,53 @@ describe('field element encoding', () => {
     for (const v of [0n, 1n, FIELD_PRIME - 1n, FIELD_PRIME, (1n << 256n) - 1n, 1n << 256n, -1n, -(1n << 300n) + 7n, ...Array.from({ length: 50 }, () => bytesToField(randomBytes(32 + (randomBytes(1)[0]! % 8))))]) {
       expect(fieldToBytes(v).equals(oldTo(v))).toBe(true);
       expect(fieldToBytes(v)).toHaveLength(32);
+    }
+  });
+});
+
+describe('fast paths against bigint references (fixed seed)', () => {
+  const rng = createRng('shamir-fast-paths');
+  const hexRef = (b: Uint8Array): bigint => BigInt(`0x${Buffer.from(b).reverse().toString('hex') || '0'}`);
+
+  it('bytesToField on 32 bytes (four 64-bit words) equals the hex conversion, also inside a larger buffer', () => {
+    const pool = Buffer.alloc(64 * 40);
+    for (let k = 0; k < 500; k++) {
+      const b = rng.bytes(32);
+      if (k === 0) b.fill(0);
+      if (k === 1) b.fill(0xff);
+      expect(bytesToField(b)).toBe(hexRef(b));
+      // At an odd offset of a shared buffer (as Buffer.from(base64) slices of Node's pool are).
+      const at = 1 + (k % 37) * 64 + (k % 7);
+      b.copy(pool, at);
+      expect(bytesToField(pool.subarray(at, at + 32))).toBe(hexRef(b));
+    }
+  });
+
+  it('belowFieldPrime says exactly whether the value is below 2^255 − 19', () => {
+    const edges = [0n, 1n, FIELD_PRIME - 2n, FIELD_PRIME - 1n, FIELD_PRIME, FIELD_PRIME + 1n, (1n << 255n) - 1n, 1n << 255n, (1n << 256n) - 1n, 0x7fn << 248n, (0x7fn << 248n) - 1n, (0x80n << 248n)];
+    const near = Array.from({ length: 64 }, (_, i) => FIELD_PRIME - 32n + BigInt(i));
+    const random = Array.from({ length: 300 }, (_, i) => {
+      const b = rng.bytes(32);
+      // Half of them with a top byte of 0x7f (and some with all-0xff middles), where the answer turns.
+      if (i % 2) b[31] = 0x7f;
+      if (i % 6 === 1) b.fill(0xff, 1, 31);
+      return hexRef(b);
+    });
+    for (const v of [...edges, ...near, ...random]) expect(belowFieldPrime(fieldToBytes(v))).toBe(v < FIELD_PRIME);
+    expect(belowFieldPrime(Buffer.alloc(31))).toBe(false);
+  });
+
+  it('combine with precomputed weights (one reduction at the end) equals a term-by-term reduction', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const t = 2 + (trial % 20);
+      const xs = Array.from({ length: t + 5 }, (_, i) => i + 1 + trial).filter((_, i) => i % 3 !== 1 || t > 10).slice(0, t);
+      const secret = randomField(rng);
+      const shares = splitAt(secret, xs, t, rng);
+      const w = lagrangeAtZero(xs);
+      let ref = 0n;
+      for (let i = 0; i < t; i++) ref = (ref + shares[i]!.y * w[i]!) % FIELD_PRIME;
+      expect(combine(shares, w)).toBe(ref);
+      expect(combine(shares, w)).toBe(secret);
     }
   });
 });

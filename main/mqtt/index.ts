@@ -126,6 +126,10 @@ export function createMqttService(deps: MqttDeps): MqttService {
       c.on('message', (topic, payload) => ingest(topic, payload));
       c.on('error', (err) => deps.log.warn({ err: err.message, url }, 'MQTT client error'));
       c.on('connect', () => {
+        // No Nagle: the desktop acknowledges every camera message (QoS 1) and then publishes (an fl2
+        // phase request after the last answer of the previous one); with Nagle that publish waited
+        // for the broker's delayed ACK of the last PUBACK, 40 ms on Linux, on every such hop.
+        (c.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
         deps.log.info({ url }, 'MQTT connected');
         for (const [topic, payload] of retained) publishRetained(c, topic, payload);
         c.subscribe(CAMERA_TOPIC_FILTER, { qos: 1 }, (err) => {

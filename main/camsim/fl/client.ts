@@ -68,11 +68,13 @@ interface RoundState {
   /** N(u): this camera's ring neighbours. */
   near?: Set<string>;
   tk?: number;
-  /** Shares received, by sender: D(u) = its keys. */
-  shares?: Map<string, { bShare: bigint; sShare: bigint }>;
+  /** Shares received, by sender: D(u) = its keys; with their wire encodings (made at delivery, so the unmask answer only picks them). */
+  shares?: Map<string, { bShare: bigint; sShare: bigint; b64: { b: string; s: string } }>;
   /** k_box with each neighbour, derived once at the roster and reused to open its box at delivery. */
   boxKeys?: Map<string, Buffer>;
   ownBShare?: bigint;
+  /** ownBShare as sent at unmasking (32 bytes little-endian, base64). */
+  ownBShareB64?: string;
   /** PRG(b) ± the pairwise masks with D(u): made at delivery, added to q after go. */
   mask?: Uint32Array;
   setUp: boolean;
@@ -104,6 +106,7 @@ export function createFlClient(deps: {
   const joined: string[] = [];
   const ev = (round: string, what: FlClientEvent['what'], detail?: string): void => deps.onEvent?.({ round, what, detail });
 
+  const enc = (v: bigint): string => bigToLe(v).toString('base64');
   const silent = (phase: FlPhase): boolean => silentFrom !== null && FL_PHASES.indexOf(phase) >= FL_PHASES.indexOf(silentFrom);
 
   const end = (why: FlClientEvent['what'], detail?: string): void => {
@@ -197,7 +200,7 @@ export function createFlClient(deps: {
     const p = deliverSchema.safeParse(raw);
     if (!p.success || !st?.roster || st.shares || p.data.round !== st.a.round) return;
     const { roster, myIndex, near } = st;
-    const shares = new Map<string, { bShare: bigint; sShare: bigint }>();
+    const shares = new Map<string, { bShare: bigint; sShare: bigint; b64: { b: string; s: string } }>();
     for (const { from, box } of p.data.boxes) {
       const peer = roster.peers.find((x) => x.serial === from);
       if (!peer || !near!.has(from) || shares.has(from)) return end('aborted', `deliver names ${from}, not a ring neighbour of this camera`);
@@ -205,10 +208,11 @@ export function createFlClient(deps: {
       const plain = open(key, Buffer.from(box, 'base64'), boxAad(roster.round, from, serial));
       const sh = plain && parseSharePlaintext(plain);
       if (!sh || sh.from !== peer.index || sh.to !== myIndex) return end('aborted', `the share box from ${from} does not open`);
-      shares.set(from, { bShare: sh.bShare, sShare: sh.sShare });
+      shares.set(from, { bShare: sh.bShare, sShare: sh.sShare, b64: { b: enc(sh.bShare), s: enc(sh.sShare) } });
     }
     if (shares.size + 1 < st.tk!) return end('aborted', `only ${shares.size} neighbours sent shares; ${st.tk! - 1} are needed`);
     st.shares = shares;
+    st.ownBShareB64 = enc(st.ownBShare!);
     // Set up: the whole mask is known now (D(u) = the senders), so after go only q is added.
     const pairs = roster.peers.filter((x) => shares.has(x.serial)).map((x) => ({ index: x.index, key: maskKey(st!.s.key, Buffer.from(x.sPk, 'base64'), roster.round) }));
     st.mask = maskVector(bigToLe(st.b), myIndex!, pairs);
@@ -252,10 +256,9 @@ export function createFlClient(deps: {
     if (!sv.has(serial) || sv.size < st.a.threshold || sv.size !== survivors.length || dr.size !== dropped.length) return end('aborted', 'unmask request refused');
     if (survivors.some((x) => dr.has(x)) || [...sv, ...dr].some((x) => !peers.has(x))) return end('aborted', 'unmask request asks for a camera both ways or outside the round');
     if ([...held.keys()].some((x) => !sv.has(x) && !dr.has(x))) return end('aborted', 'unmask request leaves a neighbour of this camera unaccounted for');
-    const enc = (v: bigint): string => bigToLe(v).toString('base64');
     // b shares for the survivors it holds shares of, itself included; s shares for its dropped neighbours.
-    const selfShares = [{ of: serial, y: enc(st.ownBShare!) }, ...[...held].filter(([x]) => sv.has(x)).map(([x, h]) => ({ of: x, y: enc(h.bShare) }))];
-    const keyShares = [...held].filter(([x]) => dr.has(x)).map(([x, h]) => ({ of: x, y: enc(h.sShare) }));
+    const selfShares = [{ of: serial, y: st.ownBShareB64! }, ...[...held].filter(([x]) => sv.has(x)).map(([x, h]) => ({ of: x, y: h.b64.b }))];
+    const keyShares = [...held].filter(([x]) => dr.has(x)).map(([x, h]) => ({ of: x, y: h.b64.s }));
     st.unmasked = true;
     if (reply('unmask', { selfShares, keyShares })) ev(st.a.round, 'unmasked');
   };
