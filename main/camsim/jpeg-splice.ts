@@ -182,16 +182,39 @@ class BitWriter {
       this.acc &= (1 << this.n) - 1;
     }
   }
-  /** Append bits [from, to) of an unstuffed bit string. */
+  /** Append bits [from, to) of an unstuffed bit string (whole bytes at a time: rows are mostly copied). */
   copy(src: Uint8Array, from: number, to: number): void {
     let i = from;
     while (i < to && i & 7) {
       this.put((src[i >> 3]! >> (7 - (i & 7))) & 1, 1);
       i++;
     }
-    while (i + 8 <= to) {
-      this.put(src[i >> 3]!, 8);
-      i += 8;
+    const whole = (to - i) >> 3;
+    if (whole > 0) {
+      if (this.len + whole + 4 > this.buf.length) {
+        const b = new Uint8Array(Math.max(this.buf.length * 2, this.len + whole + 4));
+        b.set(this.buf.subarray(0, this.len));
+        this.buf = b;
+      }
+      const first = i >> 3;
+      if (this.n === 0) {
+        this.buf.set(src.subarray(first, first + whole), this.len);
+        this.len += whole;
+      } else {
+        // Each source byte lands across two output bytes: keep the n pending bits in front.
+        const n = this.n;
+        let acc = this.acc;
+        const buf = this.buf;
+        let len = this.len;
+        for (let j = first; j < first + whole; j++) {
+          const v = src[j]!;
+          buf[len++] = ((acc << (8 - n)) | (v >> n)) & 0xff;
+          acc = v & ((1 << n) - 1);
+        }
+        this.acc = acc;
+        this.len = len;
+      }
+      i += whole * 8;
     }
     if (i < to) this.put(src[i >> 3]! >> (8 - (to - i)), to - i);
   }
