@@ -383,25 +383,35 @@ export function splicedJpegEncoder(background: Uint8Array, width: number, height
     bgRows.push({ bytes: writer.stuffed(), bits, at });
   }
 
+  const dirtyMcu = new Uint8Array(mcuRows * mcusPerRow);
   /**
-   * A touched row: the background's bits up to the first touched MCU, then MCUs coded again up to
-   * one past the last touched one (its DC difference refers to a new neighbour), then the rest of
-   * the background's bits (from there on every DC predictor is the background's again).
+   * A touched row: MCUs that are neither touched nor right of a touched one are the background's
+   * bits, copied; touched MCUs and the MCU after each (its DC difference refers to a new
+   * neighbour) are coded again. Past that MCU every DC predictor is the background's again.
    */
-  const codeTouchedRow = (my: number, coefs: Int16Array, m0: number, m1: number): Uint8Array => {
+  const codeTouchedRow = (my: number, coefs: Int16Array): Uint8Array => {
     const bgRow = bgRows[my]!;
-    const end = Math.min(mcusPerRow, m1 + 2);
+    const d = my * mcusPerRow;
     writer.reset();
-    writer.copy(bgRow.bits, 0, bgRow.at[m0]!);
-    const p = (m0 - 1) * MCU_COEFS;
-    codeMcus(coefs, m0, end, m0 ? coefs[p + 192]! : 0, m0 ? coefs[p + 256]! : 0, m0 ? coefs[p + 320]! : 0);
-    writer.copy(bgRow.bits, bgRow.at[end]!, bgRow.at[mcusPerRow]!);
+    let m = 0;
+    while (m < mcusPerRow) {
+      let e = m;
+      while (e < mcusPerRow && !dirtyMcu[d + e] && !(e > 0 && dirtyMcu[d + e - 1])) e++;
+      if (e > m) {
+        writer.copy(bgRow.bits, bgRow.at[m]!, bgRow.at[e]!);
+        m = e;
+        continue;
+      }
+      while (e < mcusPerRow && (dirtyMcu[d + e] || (e > 0 && dirtyMcu[d + e - 1]))) e++;
+      const p = (m - 1) * MCU_COEFS; // MCU m-1 is the background's (or m is the row's first)
+      codeMcus(coefs, m, e, m ? coefs[p + 192]! : 0, m ? coefs[p + 256]! : 0, m ? coefs[p + 320]! : 0);
+      m = e;
+    }
     writer.flush();
     return writer.stuffed();
   };
 
   const rowCoefs = new Int16Array(rowCoefsLen);
-  const dirtyMcu = new Uint8Array(mcuRows * mcusPerRow);
   const rows: Uint8Array[] = new Array<Uint8Array>(mcuRows);
   const last = { rows: 0, mcus: 0 };
 
@@ -427,20 +437,16 @@ export function splicedJpegEncoder(background: Uint8Array, width: number, height
       last.mcus = 0;
       let total = header.length + 2;
       for (let my = 0; my < mcuRows; my++) {
-        let m0 = -1;
-        let m1 = -1;
+        let touched = false;
         for (let mx = 0; mx < mcusPerRow; mx++) {
           if (!dirtyMcu[my * mcusPerRow + mx]) continue;
-          if (m0 < 0) {
-            m0 = mx;
-            rowCoefs.set(bgCoefs.subarray(my * rowCoefsLen, (my + 1) * rowCoefsLen));
-          }
-          m1 = mx;
+          if (!touched) rowCoefs.set(bgCoefs.subarray(my * rowCoefsLen, (my + 1) * rowCoefsLen));
+          touched = true;
           mcuCoefs(rgb, mx, my, rowCoefs, mx * MCU_COEFS);
           last.mcus++;
         }
-        if (m0 >= 0) last.rows++;
-        rows[my] = m0 >= 0 ? codeTouchedRow(my, rowCoefs, m0, m1) : bgRows[my]!.bytes;
+        if (touched) last.rows++;
+        rows[my] = touched ? codeTouchedRow(my, rowCoefs) : bgRows[my]!.bytes;
         total += rows[my]!.length + (my < mcuRows - 1 ? 2 : 0);
       }
       const out = Buffer.allocUnsafe(total);
