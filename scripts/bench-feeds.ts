@@ -7,7 +7,7 @@
 // Knobs: BENCH_SECONDS (app, per case), BENCH_NAIVE_SECONDS, BENCH_CASES (e.g. "640x360" for the
 // first case only), BENCH_NAIVE_ORIGINS=per-camera|shared|both|none (default both),
 // BENCH_SIM_PROCS (simulator processes, default 2), BENCH_PROFILE=<dir> (page CPU profile),
-// BENCH_SIM_PROFILE=<dir> (simulator processes' CPU profiles), BENCH_APP_OUT=<dir with main/serve.js> to
+// BENCH_SIM_PROFILE=<dir> (simulator processes' CPU profiles), BENCH_TRACE=<dir> (a 5 s Chromium trace), BENCH_APP_OUT=<dir with main/serve.js> to
 // measure another build (before/after on the same load).
 //
 // Three parties, three CPU lines: the simulated cameras run in BENCH_SIM_PROCS child processes of
@@ -311,10 +311,20 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.start');
     }
+    // BENCH_TRACE=<dir>: a Chromium trace of the first 5 s of the window (every thread: decode, raster, compositor).
+    const tracing = process.env.BENCH_TRACE ? path.join(path.resolve(process.env.BENCH_TRACE), `trace-${width}x${height}.json`) : undefined;
+    if (tracing) {
+      fs.mkdirSync(path.dirname(tracing), { recursive: true });
+      await browser.startTracing(page, { path: tracing, categories: ['toplevel', 'blink', 'cc', 'gpu', 'viz', 'media', 'disabled-by-default-devtools.timeline', 'v8'] });
+    }
     await page.evaluate('window.__omnisightFeeds.resetStats()');
     const cpu0 = { app: cpuSeconds(appPids), cameras: cpuSeconds(fleet.pids), browser: cpuSeconds(browserPids) };
     const w0 = Date.now();
-    await sleep(SECONDS * 1000);
+    if (tracing) {
+      await sleep(Math.min(5, SECONDS) * 1000);
+      await browser.stopTracing();
+    }
+    await sleep(Math.max(0, SECONDS * 1000 - (Date.now() - w0)));
     const s = await stats();
     if (cdp) {
       const { profile } = await cdp.send('Profiler.stop');
