@@ -447,7 +447,11 @@ async function main(): Promise<void> {
     await browser.close();
   }
   const [first, ...rest] = cases;
-  const result = { ...first, cases: rest, build: path.relative(root, APP_OUT) || '.', simulator_processes: SIM_PROCS, cpus: os.cpus().length, loadavg_before: load0, loadavg_after: fs.readFileSync('/proc/loadavg', 'utf8').trim() };
+  const notes =
+    "Every case measures frames painted from the streams the simulated cameras send at the case's size (the page decodes each JPEG at the size its tile shows, WebCodecs ImageDecoder). " +
+    "The simulated cameras encode their streams with the simulator's row-splicing baseline JPEG encoder (main/camsim/jpeg-splice.ts, standing in for a camera's hardware encoder): standard tables, a restart marker after every MCU row, the static background's rows encoded once per camera and size, and per frame only the MCU rows the moving actors touch encoded again; every frame is a complete JPEG of the current scene. " +
+    'The page paints the dirty tiles together at most 30 times a second.';
+  const result = { ...first, cases: rest, notes, build: path.relative(root, APP_OUT) || '.', simulator_processes: SIM_PROCS, cpus: os.cpus().length, loadavg_before: load0, loadavg_after: fs.readFileSync('/proc/loadavg', 'utf8').trim() };
   fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench-results/feeds.json'), `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
