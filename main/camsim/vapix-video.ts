@@ -141,9 +141,12 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
       }
       return;
     }
+    // One writev for the part's three pieces (the stream's CPU at 16 × 10 fps showed a write each).
+    v.res.cork();
     v.res.write(partHeader(jpeg.length, ts));
     v.res.write(jpeg);
     v.res.write('\r\n');
+    v.res.uncork();
   };
 
   /**
