@@ -7,7 +7,8 @@
 // Knobs: BENCH_SECONDS (app, per case), BENCH_NAIVE_SECONDS, BENCH_CASES (e.g. "640x360" for the
 // first case only), BENCH_NAIVE_ORIGINS=per-camera|shared|both|none (default both),
 // BENCH_SIM_PROCS (simulator processes, default 2), BENCH_PROFILE=<dir> (page CPU profile),
-// BENCH_SIM_PROFILE=<dir> (simulator processes' CPU profiles), BENCH_TRACE=<dir> (a 5 s Chromium trace), BENCH_APP_OUT=<dir with main/serve.js> to
+// BENCH_SIM_PROFILE=<dir> (simulator processes' CPU profiles), BENCH_TRACE=<dir> (a 5 s Chromium trace),
+// BENCH_APP_PROFILE=<dir> (the app's serve process CPU profile), BENCH_APP_OUT=<dir with main/serve.js> to
 // measure another build (before/after on the same load).
 //
 // Three parties, three CPU lines: the simulated cameras run in BENCH_SIM_PROCS child processes of
@@ -172,7 +173,9 @@ async function startSimProcesses(width: number, height: number): Promise<Fleet> 
 
 // ---- the app ----
 async function startServe(dataDir: string): Promise<{ proc: ChildProcess; url: string; origin: string; token: string }> {
-  const proc = spawn(process.execPath, [path.join(APP_OUT, 'main/serve.js'), '--port', '0', '--data-dir', dataDir, '--no-demo'], {
+  // BENCH_APP_PROFILE=<dir>: a V8 CPU profile of the app's serve process, written when it stops.
+  const prof = process.env.BENCH_APP_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_APP_PROFILE)] : [];
+  const proc = spawn(process.execPath, [...prof, path.join(APP_OUT, 'main/serve.js'), '--port', '0', '--data-dir', dataDir, '--no-demo'], {
     cwd: root,
     env: { ...process.env, OMNISIGHT_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
