@@ -38,6 +38,8 @@ const ZIGZAG = [
   39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
+const ZIGZAG_I32 = Int32Array.from(ZIGZAG);
+
 // Annex K.3 Huffman tables: code counts per length 1..16, then the symbols.
 interface HuffSpec {
   bits: number[];
@@ -115,18 +117,18 @@ function aanDivisors(quant: readonly number[]): Float64Array {
   return r;
 }
 
-/** One 8-point AAN pass over d[at], d[at+step], … d[at+7·step], in place. */
-function aan8(d: Float64Array, at: number, step: number): void {
-  const d0 = d[at]!, d1 = d[at + step]!, d2 = d[at + 2 * step]!, d3 = d[at + 3 * step]!;
-  const d4 = d[at + 4 * step]!, d5 = d[at + 5 * step]!, d6 = d[at + 6 * step]!, d7 = d[at + 7 * step]!;
+/** One 8-point AAN pass over d[at], d[at+S], … d[at+7·S], in place (S = 1 for rows, 8 for columns). */
+function aan8(d: Float64Array, at: number, S: 1 | 8): void {
+  const i1 = at + S, i2 = at + 2 * S, i3 = at + 3 * S, i4 = at + 4 * S, i5 = at + 5 * S, i6 = at + 6 * S, i7 = at + 7 * S;
+  const d0 = d[at]!, d1 = d[i1]!, d2 = d[i2]!, d3 = d[i3]!, d4 = d[i4]!, d5 = d[i5]!, d6 = d[i6]!, d7 = d[i7]!;
   const t0 = d0 + d7, t7 = d0 - d7, t1 = d1 + d6, t6 = d1 - d6, t2 = d2 + d5, t5 = d2 - d5, t3 = d3 + d4, t4 = d3 - d4;
   // Even part.
   const e10 = t0 + t3, e13 = t0 - t3, e11 = t1 + t2, e12 = t1 - t2;
   d[at] = e10 + e11;
-  d[at + 4 * step] = e10 - e11;
+  d[i4] = e10 - e11;
   const z1 = (e12 + e13) * 0.707106781;
-  d[at + 2 * step] = e13 + z1;
-  d[at + 6 * step] = e13 - z1;
+  d[i2] = e13 + z1;
+  d[i6] = e13 - z1;
   // Odd part.
   const o10 = t4 + t5, o11 = t5 + t6, o12 = t6 + t7;
   const z5 = (o10 - o12) * 0.382683433;
@@ -134,10 +136,10 @@ function aan8(d: Float64Array, at: number, step: number): void {
   const z4 = 1.306562965 * o12 + z5;
   const z3 = o11 * 0.707106781;
   const z11 = t7 + z3, z13 = t7 - z3;
-  d[at + 5 * step] = z13 + z2;
-  d[at + 3 * step] = z13 - z2;
-  d[at + step] = z11 + z4;
-  d[at + 7 * step] = z11 - z4;
+  d[i5] = z13 + z2;
+  d[i3] = z13 - z2;
+  d[i1] = z11 + z4;
+  d[i7] = z11 - z4;
 }
 
 /** Forward DCT of 64 level-shifted samples (row-major), quantised, written in zigzag order to out[at..at+64). */
@@ -145,8 +147,9 @@ function fdctQuant(block: Float64Array, divisors: Float64Array, out: Int16Array,
   for (let y = 0; y < 64; y += 8) aan8(block, y, 1);
   for (let x = 0; x < 8; x++) aan8(block, x, 8);
   for (let z = 0; z < 64; z++) {
-    const f = block[ZIGZAG[z]!]! * divisors[z]!;
-    out[at + z] = f < 0 ? -Math.round(-f) : Math.round(f);
+    // Round half away from zero, as libjpeg's quantiser does (the +0.5 then truncation toward zero).
+    const f = block[ZIGZAG_I32[z]!]! * divisors[z]!;
+    out[at + z] = f < 0 ? -((0.5 - f) | 0) : (f + 0.5) | 0;
   }
 }
 
@@ -319,22 +322,30 @@ export function splicedJpegEncoder(background: Uint8Array, width: number, height
   const ys = new Float64Array(256);
   /** DCT + quantisation of MCU (mx, my) of `rgb` into out[at..at+384). Edge MCUs repeat the last column/row. */
   const mcuCoefs = (rgb: Uint8Array, mx: number, my: number, out: Int16Array, at: number): void => {
-    cb.fill(0);
-    cr.fill(0);
     const x0 = mx * 16;
     const inside = x0 + 16 <= width;
-    for (let y = 0; y < 16; y++) {
-      const row = Math.min(height - 1, my * 16 + y) * width;
-      const ci = (y >> 1) * 8;
-      for (let x = 0; x < 16; x++) {
-        const o = (row + (inside ? x0 + x : Math.min(width - 1, x0 + x))) * 3;
-        const r = rgb[o]!;
-        const g = rgb[o + 1]!;
-        const b = rgb[o + 2]!;
-        ys[y * 16 + x] = 0.299 * r + 0.587 * g + 0.114 * b - 128;
-        const c = ci + (x >> 1);
-        cb[c] = cb[c]! - 0.042184 * r - 0.082816 * g + 0.125 * b; // ¼ of Cb − 128: the 2×2 average
-        cr[c] = cr[c]! + 0.125 * r - 0.104672 * g - 0.020328 * b;
+    // Per 2×2 pixels: four Y samples, and Cb/Cr of their summed RGB (the colour transform is linear, so this is the 2×2 average).
+    for (let cy = 0; cy < 8; cy++) {
+      const rowA = Math.min(height - 1, my * 16 + 2 * cy) * width;
+      const rowB = Math.min(height - 1, my * 16 + 2 * cy + 1) * width;
+      for (let cx = 0; cx < 8; cx++) {
+        const xa = inside ? x0 + 2 * cx : Math.min(width - 1, x0 + 2 * cx);
+        const xb = inside ? xa + 1 : Math.min(width - 1, x0 + 2 * cx + 1);
+        const o00 = (rowA + xa) * 3, o01 = (rowA + xb) * 3, o10 = (rowB + xa) * 3, o11 = (rowB + xb) * 3;
+        const r00 = rgb[o00]!, g00 = rgb[o00 + 1]!, b00 = rgb[o00 + 2]!;
+        const r01 = rgb[o01]!, g01 = rgb[o01 + 1]!, b01 = rgb[o01 + 2]!;
+        const r10 = rgb[o10]!, g10 = rgb[o10 + 1]!, b10 = rgb[o10 + 2]!;
+        const r11 = rgb[o11]!, g11 = rgb[o11 + 1]!, b11 = rgb[o11 + 2]!;
+        const yi = 32 * cy + 2 * cx;
+        ys[yi] = 0.299 * r00 + 0.587 * g00 + 0.114 * b00 - 128;
+        ys[yi + 1] = 0.299 * r01 + 0.587 * g01 + 0.114 * b01 - 128;
+        ys[yi + 16] = 0.299 * r10 + 0.587 * g10 + 0.114 * b10 - 128;
+        ys[yi + 17] = 0.299 * r11 + 0.587 * g11 + 0.114 * b11 - 128;
+        const r = r00 + r01 + r10 + r11;
+        const g = g00 + g01 + g10 + g11;
+        const b = b00 + b01 + b10 + b11;
+        cb[cy * 8 + cx] = -0.042184 * r - 0.082816 * g + 0.125 * b; // ¼ of the sums' Cb − 128
+        cr[cy * 8 + cx] = 0.125 * r - 0.104672 * g - 0.020328 * b;
       }
     }
     for (let q = 0; q < 4; q++) {
