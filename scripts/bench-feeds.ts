@@ -7,7 +7,8 @@
 // Knobs: BENCH_SECONDS (app, per case), BENCH_NAIVE_SECONDS, BENCH_CASES (e.g. "640x360" for the
 // first case only), BENCH_NAIVE_ORIGINS=per-camera|shared|both|none (default both),
 // BENCH_SIM_PROCS (simulator processes, default 2), BENCH_PROFILE=<dir> (page CPU profile),
-// BENCH_SIM_PROFILE=<dir> (simulator processes' CPU profiles), BENCH_APP_OUT=<dir with main/serve.js> to
+// BENCH_SIM_PROFILE=<dir> (simulator processes' CPU profiles), BENCH_TRACE=<dir> (a 5 s Chromium trace),
+// BENCH_APP_PROFILE=<dir> (the app's serve process CPU profile), BENCH_APP_OUT=<dir with main/serve.js> to
 // measure another build (before/after on the same load).
 //
 // Three parties, three CPU lines: the simulated cameras run in BENCH_SIM_PROCS child processes of
@@ -172,7 +173,9 @@ async function startSimProcesses(width: number, height: number): Promise<Fleet> 
 
 // ---- the app ----
 async function startServe(dataDir: string): Promise<{ proc: ChildProcess; url: string; origin: string; token: string }> {
-  const proc = spawn(process.execPath, [path.join(APP_OUT, 'main/serve.js'), '--port', '0', '--data-dir', dataDir, '--no-demo'], {
+  // BENCH_APP_PROFILE=<dir>: a V8 CPU profile of the app's serve process, written when it stops.
+  const prof = process.env.BENCH_APP_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_APP_PROFILE)] : [];
+  const proc = spawn(process.execPath, [...prof, path.join(APP_OUT, 'main/serve.js'), '--port', '0', '--data-dir', dataDir, '--no-demo'], {
     cwd: root,
     env: { ...process.env, OMNISIGHT_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -311,10 +314,20 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.start');
     }
+    // BENCH_TRACE=<dir>: a Chromium trace of the first 5 s of the window (every thread: decode, raster, compositor).
+    const tracing = process.env.BENCH_TRACE ? path.join(path.resolve(process.env.BENCH_TRACE), `trace-${width}x${height}.json`) : undefined;
+    if (tracing) {
+      fs.mkdirSync(path.dirname(tracing), { recursive: true });
+      await browser.startTracing(page, { path: tracing, categories: ['toplevel', 'blink', 'cc', 'gpu', 'viz', 'media', 'disabled-by-default-devtools.timeline', 'v8'] });
+    }
     await page.evaluate('window.__omnisightFeeds.resetStats()');
     const cpu0 = { app: cpuSeconds(appPids), cameras: cpuSeconds(fleet.pids), browser: cpuSeconds(browserPids) };
     const w0 = Date.now();
-    await sleep(SECONDS * 1000);
+    if (tracing) {
+      await sleep(Math.min(5, SECONDS) * 1000);
+      await browser.stopTracing();
+    }
+    await sleep(Math.max(0, SECONDS * 1000 - (Date.now() - w0)));
     const s = await stats();
     if (cdp) {
       const { profile } = await cdp.send('Profiler.stop');
@@ -437,7 +450,11 @@ async function main(): Promise<void> {
     await browser.close();
   }
   const [first, ...rest] = cases;
-  const result = { ...first, cases: rest, build: path.relative(root, APP_OUT) || '.', simulator_processes: SIM_PROCS, cpus: os.cpus().length, loadavg_before: load0, loadavg_after: fs.readFileSync('/proc/loadavg', 'utf8').trim() };
+  const notes =
+    "Every case measures frames painted from the streams the simulated cameras send at the case's size (the page decodes each JPEG at the size its tile shows, WebCodecs ImageDecoder). " +
+    "The simulated cameras encode their streams with the simulator's row-splicing baseline JPEG encoder (main/camsim/jpeg-splice.ts, standing in for a camera's hardware encoder): standard tables, a restart marker after every MCU row, the static background's rows encoded once per camera and size, and per frame only the MCU rows the moving actors touch encoded again; every frame is a complete JPEG of the current scene. " +
+    'The page paints the dirty tiles together at most 30 times a second.';
+  const result = { ...first, cases: rest, notes, build: path.relative(root, APP_OUT) || '.', simulator_processes: SIM_PROCS, cpus: os.cpus().length, loadavg_before: load0, loadavg_after: fs.readFileSync('/proc/loadavg', 'utf8').trim() };
   fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench-results/feeds.json'), `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

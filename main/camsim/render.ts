@@ -113,7 +113,7 @@ function actorColour(a: SimActor): RGB {
 const clamp8 = (v: number): number => Math.max(0, Math.min(255, Math.round(v)));
 
 /** One filled rectangle in pixels (end-exclusive), clipped to the frame. */
-interface PixelRect {
+export interface PixelRect {
   xa: number;
   xb: number;
   ya: number;
@@ -194,7 +194,8 @@ const rectsKey = (rects: readonly PixelRect[]): string => rects.map((r) => `${r.
  * The buffer is overwritten by the next paint: encode it before painting again.
  */
 export interface FramePainter {
-  paint(actors: readonly SimActor[]): { rgb: Buffer; key: string };
+  /** `rects` are the regions drawn over the background (everywhere else `rgb` is the background). */
+  paint(actors: readonly SimActor[]): { rgb: Buffer; key: string; rects: readonly PixelRect[] };
 }
 
 export function framePainter(background: Buffer, cam: CameraModel, width: number, height: number): FramePainter {
@@ -211,7 +212,7 @@ export function framePainter(background: Buffer, cam: CameraModel, width: number
       }
       drawn = actorRects(cam, actors, width, height);
       for (const r of drawn) fillRect(buf, width, r);
-      return { rgb: buf, key: rectsKey(drawn) };
+      return { rgb: buf, key: rectsKey(drawn), rects: drawn };
     },
   };
 }

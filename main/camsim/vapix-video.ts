@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { HttpFail, send, type Req, type Res, type Route } from './http-kit';
-import { encodeJpeg, encodeRaw, framePainter, renderBackground, renderFrame, withTimestampComment, type FramePainter } from './render';
+import { splicedJpegEncoder, type SplicedJpegEncoder } from './jpeg-splice';
+import { encodeJpeg, framePainter, qualityFor, renderBackground, renderFrame, withTimestampComment, type FramePainter } from './render';
 import { SENSOR_FPS, type CameraModel, type SceneEngine } from './scene';
 import type { FaultState } from './types';
 import { RESOLUTIONS, type ParamStore } from './vapix-params';
@@ -26,6 +27,8 @@ interface Hub {
   last?: { tick: number; ts: number; jpeg: Buffer };
   /** This stream's frame buffer (one per hub: its loop renders and encodes one frame at a time). */
   painter?: FramePainter;
+  /** This stream's encoder: the background's MCU rows encoded once, the rows the actors touch encoded per frame. */
+  encoder?: SplicedJpegEncoder;
   /** The last encoding, by the drawn pixels' key: a frame where nothing in view moved is the same picture. */
   encoded?: { key: string; jpeg: Buffer };
 }
@@ -77,18 +80,38 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
     return bg;
   };
 
+  // Encoders by size and quality: building one encodes the whole background (a full frame's cost),
+  // so a stream that stops and starts again (a viewer reconnecting) keeps it.
+  const encoders = new Map<string, SplicedJpegEncoder>();
+  const encoderFor = (width: number, height: number, compression: number): SplicedJpegEncoder => {
+    const key = `${width}x${height}@${qualityFor(compression)}`;
+    let enc = encoders.get(key);
+    if (!enc) {
+      enc = splicedJpegEncoder(background(width, height), width, height, qualityFor(compression));
+      encoders.set(key, enc);
+      if (encoders.size > 4) encoders.delete(encoders.keys().next().value!);
+    }
+    return enc;
+  };
+
   const renderAt = async (tick: number, width: number, height: number, compression: number): Promise<{ ts: number; jpeg: Buffer }> => {
     const ts = scene.timeOfTick(tick);
     const rgb = renderFrame(background(width, height), cam, scene.snapshot(tick), width, height);
     return { ts, jpeg: await encodeJpeg(rgb, width, height, compression, ts) };
   };
 
-  /** The hub's next frame: painted in its own buffer, encoded once (or the same picture's last encoding) for every viewer. */
+  /**
+   * The hub's next frame: painted in its own buffer, encoded once (or the same picture's last
+   * encoding) for every viewer. Streams use the row-splicing encoder (jpeg-splice.ts): only the MCU
+   * rows the actors touch are encoded again, the rest are the background's rows, as a camera's
+   * hardware encoder would spare the host CPU; every frame is a complete baseline JPEG.
+   */
   const renderForHub = async (hub: Hub, tick: number): Promise<{ ts: number; jpeg: Buffer }> => {
     const ts = scene.timeOfTick(tick);
     hub.painter ??= framePainter(background(hub.width, hub.height), cam, hub.width, hub.height);
-    const { rgb, key } = hub.painter.paint(scene.snapshot(tick));
-    if (hub.encoded?.key !== key) hub.encoded = { key, jpeg: await encodeRaw(rgb, hub.width, hub.height, hub.compression) };
+    hub.encoder ??= encoderFor(hub.width, hub.height, hub.compression);
+    const { rgb, key, rects } = hub.painter.paint(scene.snapshot(tick));
+    if (hub.encoded?.key !== key) hub.encoded = { key, jpeg: hub.encoder.encode(rgb, rects) };
     return { ts, jpeg: withTimestampComment(hub.encoded.jpeg, ts) };
   };
 
@@ -118,9 +141,12 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
       }
       return;
     }
+    // One writev for the part's three pieces (the stream's CPU at 16 × 10 fps showed a write each).
+    v.res.cork();
     v.res.write(partHeader(jpeg.length, ts));
     v.res.write(jpeg);
     v.res.write('\r\n');
+    v.res.uncork();
   };
 
   /**

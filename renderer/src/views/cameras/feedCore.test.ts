@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DetectionBuffer, feedSizeFor, FpsMeter, pageOf, parseChannelMessage, type FrameDetections } from './feedCore';
+import { DetectionBuffer, feedSizeFor, FpsMeter, MIN_PAINT_INTERVAL_MS, pageOf, paintDelay, parseChannelMessage, type FrameDetections } from './feedCore';
 
 // Messages built from docs/protocol.md ("Camera frames to the renderer"), not from main's encoder.
 function message(kind: number, channel: number, ts: number, width: number, height: number, payload: Uint8Array): ArrayBuffer {
@@ -100,4 +100,49 @@ describe('feed size per layout', () => {
     expect(m.fps(1950)).toBe(10);
     expect(m.fps(3000)).toBe(0);
   });
+
+  it('spaces paints by the paint interval, asking for the animation frame half a vsync early', () => {
+    expect(paintDelay(0, -Infinity)).toBeLessThan(0); // the first frame paints at once
+    expect(paintDelay(1010, 1000)).toBeGreaterThan(0);
+    expect(paintDelay(1000 + MIN_PAINT_INTERVAL_MS - 8, 1000)).toBeCloseTo(0);
+    // 16 tiles at 10 fps on independent phases, a 60 Hz display: at most 30 paints a second, and
+    // every frame is painted (a tile's next frame comes 100 ms later, after the next paint).
+    let last = -Infinity;
+    let timerAt: number | undefined;
+    let rafPending = false;
+    let paints = 0;
+    const dirty = new Set<number>();
+    let painted = 0;
+    let superseded = 0;
+    const arrivals = Array.from({ length: 16 }, (_, i) => (i * 37) % 100);
+    for (let t = 0; t < 1000; t++) {
+      for (const [i, phase] of arrivals.entries()) {
+        if (t % 100 !== phase) continue;
+        if (dirty.has(i)) superseded++;
+        dirty.add(i);
+        if (!rafPending && timerAt === undefined) {
+          const wait = paintDelay(t, last);
+          if (wait <= 0) rafPending = true;
+          else timerAt = t + wait;
+        }
+      }
+      if (timerAt !== undefined && t >= timerAt) {
+        timerAt = undefined;
+        rafPending = true;
+      }
+      const vsync = Math.floor((t * 60) / 1000) !== Math.floor(((t - 1) * 60) / 1000);
+      if (rafPending && vsync) {
+        rafPending = false;
+        last = t;
+        paints++;
+        painted += dirty.size;
+        dirty.clear();
+      }
+    }
+    expect(paints).toBeLessThanOrEqual(31);
+    expect(paints).toBeGreaterThan(20);
+    expect(superseded).toBe(0);
+    expect(painted + dirty.size).toBe(160);
+  });
 });
+

@@ -1,11 +1,12 @@
 // Live feeds without React in the loop: one engine per view owns the channels (fleet.watch /
-// fleet.unwatch on the shared socket), decodes JPEGs with createImageBitmap, keeps a short
-// detection buffer per camera, and paints every dirty tile in ONE requestAnimationFrame loop.
+// fleet.unwatch on the shared socket), decodes JPEGs (WebCodecs ImageDecoder), keeps a short
+// detection buffer per camera, and paints every dirty tile in ONE requestAnimationFrame loop, at
+// most 30 times a second (see MIN_PAINT_INTERVAL_MS).
 // React only tells it which canvases exist, what size they show and whether they are on screen.
 import type { CameraId } from '../../../../preload/contract';
 import type { Transport } from '../../transport';
 import { drawFuturesOnFeed, type FeedPath } from '../timeline/overlay';
-import { DetectionBuffer, FpsMeter, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
+import { DetectionBuffer, FpsMeter, paintDelay, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
 import { boxLabelSpots, DEFAULT_OVERLAY, projectZones, type GroundZone, type ImageZone, type Overlay } from './overlayCore';
 
 interface Tile {
@@ -94,6 +95,9 @@ export class FeedEngine {
   private readonly overlays = new Map<string, Overlay>();
   private readonly offs: (() => void)[] = [];
   private raf = 0;
+  /** Waiting out the paint interval before asking for an animation frame (see paintDelay). */
+  private paintTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastPaint = -Infinity;
   private reconcileTimer: ReturnType<typeof setTimeout> | undefined;
   private labelTimer: ReturnType<typeof setInterval> | undefined;
   private busy = false;
@@ -270,6 +274,7 @@ export class FeedEngine {
   close(): void {
     this.closed = true;
     if (this.raf) cancelAnimationFrame(this.raf);
+    clearTimeout(this.paintTimer);
     clearTimeout(this.reconcileTimer);
     clearInterval(this.labelTimer);
     clearInterval(this.futuresTimer);
@@ -391,11 +396,19 @@ export class FeedEngine {
 
   private markDirty(tile: Tile): void {
     tile.dirty = true;
-    if (!this.raf && !this.closed) this.raf = requestAnimationFrame(() => this.paint());
+    if (this.raf || this.paintTimer !== undefined || this.closed) return;
+    const wait = paintDelay(performance.now(), this.lastPaint);
+    if (wait <= 0) this.raf = requestAnimationFrame(() => this.paint());
+    else
+      this.paintTimer = setTimeout(() => {
+        this.paintTimer = undefined;
+        if (!this.closed) this.raf = requestAnimationFrame(() => this.paint());
+      }, wait);
   }
 
   private paint(): void {
     this.raf = 0;
+    this.lastPaint = performance.now();
     const paintedAt = performance.timeOrigin + performance.now();
     for (const tile of this.tiles.values()) {
       if (!tile.dirty || !tile.bitmap) continue;
