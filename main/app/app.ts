@@ -22,7 +22,7 @@ import { createSettingsService, type SettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
 import { createTimelineHistory, createTimelineService, type TimelineService } from '../timeline';
 import { createPerfService, type PerfService } from '../perf';
-import { createSwarmService, createVerifyPool, loadDesktopSessionKey, SESSION_KEY_TOPIC, type SwarmService } from '../swarm';
+import { createReplayWriter, createSwarmService, createVerifyPool, loadDesktopSessionKey, REPLAY_FILE, SESSION_KEY_TOPIC, type SwarmService } from '../swarm';
 import { linkSwarm } from './wiring-swarm';
 import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
 import { mulberry32 } from '../kernel/random';
@@ -130,10 +130,16 @@ export function createApp(opts: AppOptions): App {
   // MQTT connect; cameras derive per-session MAC keys from it (docs/protocol.md, "Envelope v3").
   const sessionKey = loadDesktopSessionKey(secrets);
   fleet.mqtt?.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
+  // The swarm's replay state is committed on a writer thread (main/swarm/replay-writer.ts) when the
+  // built worker is there (app and browser mode); unit tests run from source and commit on this thread.
+  const replayWorker = path.join(__dirname, 'replay-writer-worker.js');
+  const replayWriter = fs.existsSync(replayWorker)
+    ? closers.add('swarm replay writer', createReplayWriter({ file: path.join(opts.dataDir, REPLAY_FILE), entry: replayWorker }), (w) => w.close())
+    : undefined;
   const swarm = closers.add(
     'swarm',
     createSwarmService({
-      db, bus, log, now, audit, sessionKey,
+      db, bus, log, now, audit, sessionKey, replayWriter,
       onFusionLatency: (s, open) => perf.recordFusion(s, open),
       onIngest: (r, bytes) => {
         perf.recordReport(r.accepted ? 'accepted' : r.reason);

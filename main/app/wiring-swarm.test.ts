@@ -249,10 +249,10 @@ describe('linkSwarm', () => {
     };
     const s = setup(pool as never);
     const calls: string[][] = [];
-    const ingestChecked = s.swarm.ingestChecked.bind(s.swarm);
-    s.swarm.ingestChecked = (items) => {
+    const submitChecked = s.swarm.submitChecked.bind(s.swarm);
+    s.swarm.submitChecked = (items) => {
       calls.push(items.map((x) => (x.verdict.parse.ok ? x.verdict.parse.parsed.envelope.camera : '?')));
-      return ingestChecked(items);
+      return submitChecked(items);
     };
     for (const serial of serials.slice(0, 2)) {
       s.raw()!(`axis/${serial}/omnisight/detections`, s.detection(serial, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());

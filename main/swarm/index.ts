@@ -19,7 +19,10 @@ import type { Handlers } from '../kernel/dispatcher';
 import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import type { Db } from '../store';
-import { createCoordinator, type Coordinator, type IngestResult, type RawMessage, type VerifiedDetections } from './coordinator';
+import { performance } from 'node:perf_hooks';
+import { createCoordinator, type Coordinator, type IngestResult, type RawMessage, type StagedBatch, type VerifiedDetections } from './coordinator';
+import type { ReplayEntry } from './replay';
+import type { ReplayWriter } from './replay-writer';
 import type { ZoneConfig } from './coverage';
 import type { CameraCoverage, ConfirmedEvent, DetectionOutcome, EquivocationProof, FusionOutput, Zone } from './fusion';
 import type { DesktopSessionKey } from './session';
@@ -32,6 +35,7 @@ export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
 export type { IngestResult, RawMessage, VerifiedDetections } from './coordinator';
 export { loadDesktopSessionKey, SESSION_KEY_TOPIC, type DesktopSessionKey } from './session';
 export { createVerifyPool, type VerifyPool, type VerifyPoolOptions } from './verify-pool';
+export { createReplayWriter, REPLAY_FILE, type ReplayWriter, type ReplayWriterOptions } from './replay-writer';
 export type { WorkerVerdict } from './verify';
 /** A message a verification worker checked, with what the service needs to account for it. */
 export interface CheckedMessage {
@@ -104,6 +108,22 @@ export interface SwarmServiceDeps {
   onIngest?: (r: IngestResult, bytes: number) => void;
   /** The desktop's X25519 session key (envelope v3, loadDesktopSessionKey); without it cameras stay on v2. */
   sessionKey?: DesktopSessionKey;
+  /**
+   * Where the replay state is made durable off this thread (createReplayWriter; the app passes
+   * one). Without it the replay state is committed in the main database on this thread.
+   */
+  replayWriter?: ReplayWriter;
+  /** Per pipelined batch (submitBatch / submitChecked): where its time went, ms. For the benchmark and the perf view. */
+  onBatchTiming?: (t: BatchTiming) => void;
+}
+
+/** One pipelined batch: checks on this thread, the wait for its replay commit, acting on it. */
+export interface BatchTiming {
+  messages: number;
+  stageMs: number;
+  /** From the end of the checks until the batch could be acted on (its commit, and the batches before it). */
+  commitWaitMs: number;
+  applyMs: number;
 }
 
 /**
@@ -150,6 +170,18 @@ export interface SwarmService {
    * (createVerifyPool): the stateful checks, the replay write and fusion happen here.
    */
   ingestChecked(items: readonly CheckedMessage[]): IngestResult[];
+  /**
+   * The pipelined forms of ingestBatch / ingestChecked (what the MQTT link calls): the checks run
+   * now; with a replay writer the batch's replay state is committed on the writer's thread while
+   * this thread goes on, and the batch is acted on (fused, shown, persisted) once that commit is
+   * done, after every batch submitted before it. A failed commit acts on nothing of the batch (every
+   * result is an internal-error refusal). Without a writer, the same as the synchronous forms.
+   * Do not mix with the synchronous forms while submitted batches are pending: those act at once.
+   */
+  submitBatch(messages: readonly RawMessage[]): Promise<IngestResult[]>;
+  submitChecked(items: readonly CheckedMessage[]): Promise<IngestResult[]>;
+  /** Submitted batches not acted on yet. */
+  pendingBatches(): number;
   /**
    * What the ingest in front of the swarm (main/app wiring-swarm) is holding: shown in swarm.status,
    * so a desktop that falls behind its fleet says so instead of only getting slower.
@@ -215,6 +247,20 @@ const quarantineDto = (p: EquivocationProof, releasedAt: number | null): SwarmQu
   releasedAt,
 });
 
+/**
+ * The replay state from before the writer's file existed (the main database's table) merged with
+ * the file's: per (camera, key) the later state wins (higher epoch, else higher seq).
+ */
+export function mergeReplay(older: readonly ReplayEntry[], newer: readonly ReplayEntry[]): ReplayEntry[] {
+  const out = new Map<string, ReplayEntry>();
+  for (const e of [...older, ...newer]) {
+    const k = `${e.camera}|${e.key}`;
+    const cur = out.get(k);
+    if (!cur || e.epoch > cur.epoch || (e.epoch === cur.epoch && e.highest >= cur.highest)) out.set(k, e);
+  }
+  return [...out.values()];
+}
+
 const defaultEvery = (ms: number, fn: () => void): (() => void) => {
   const t = setInterval(fn, ms);
   t.unref();
@@ -223,6 +269,7 @@ const defaultEvery = (ms: number, fn: () => void): (() => void) => {
 
 export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const { db, bus, log, now } = deps;
+  const writer = deps.replayWriter;
   const recorded = new Map<string, RecordedKey>();
   const keys: KeyRegistry = deps.keys ?? { get: (id) => recorded.get(id) };
   const sql = swarmStatements(db);
@@ -261,14 +308,17 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     keys,
     audit: deps.audit,
     mode,
-    replayStore: { load: () => sql.loadReplay(), save: (entries) => sql.saveReplay(entries, now()) },
+    replayStore: writer
+      ? { load: () => mergeReplay(sql.loadReplay(), writer.load()), save: (entries) => writer.commitSync(entries, true, now()) }
+      : { load: () => sql.loadReplay(), save: (entries) => sql.saveReplay(entries, now()) },
     skewToleranceMs: deps.skewToleranceMs,
     sessionKey: deps.sessionKey,
     fusion: { zones: zoneState.zones, windowMs: deps.windowMs, maxF: deps.maxF, onOutcomes: (items) => emit(outcomeListeners, items) },
     topology: { heartbeatIntervalMs, missedHeartbeats: deps.missedHeartbeats },
     onFusionLatency: (s) => deps.onFusionLatency?.(s, coordinator.fusion.openCandidates()),
     // A batch of fl messages only is written behind (coordinator: flOnly); every other batch is on disk before it counts.
-    transaction: (fn, durable) => (durable ? sql.transaction(fn) : sql.writtenBehind(fn)),
+    // With a writer, the main database holds only the refusals' audit rows of a batch: written behind.
+    transaction: (fn, durable) => (durable && !writer ? sql.transaction(fn) : sql.writtenBehind(fn)),
   });
   const insights = createInsights({ now });
 
@@ -399,6 +449,59 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
       items.map((x) => ({ receivedAt: x.receivedAt, topic: x.topic, bytes: x.bytes })),
       () => coordinator.ingestChecked(items),
     );
+
+  // ---- pipelined group commit (with a replay writer) ----
+  let tail: Promise<unknown> = Promise.resolve();
+  let pending = 0;
+  const submit = (meta: readonly { receivedAt: number; topic?: string; bytes: number }[], stageFn: () => StagedBatch): Promise<IngestResult[]> => {
+    const w = writer!;
+    const t0 = performance.now();
+    let staged: StagedBatch;
+    try {
+      staged = stageFn();
+    } catch (err) {
+      log.error({ err, messages: meta.length }, 'swarm ingest failed');
+      return Promise.resolve(meta.map(internalError));
+    }
+    const t1 = performance.now();
+    const written = staged.delta.length ? w.commit(staged.delta, staged.durable, now()) : Promise.resolve();
+    written.catch(() => undefined); // handled below, in turn; this only keeps an early failure from counting as unhandled
+    pending++;
+    const done = tail
+      .then(() => written)
+      .then(
+        () => {
+          const t2 = performance.now();
+          const results = run(meta, () => coordinator.applyStaged(staged));
+          deps.onBatchTiming?.({ messages: meta.length, stageMs: t1 - t0, commitWaitMs: t2 - t1, applyMs: performance.now() - t2 });
+          return results;
+        },
+        (err: unknown) => {
+          // Not on disk: nothing of this batch is acted on. Its entries are written again with the next batch.
+          coordinator.verifier.markDirty(staged.delta);
+          log.error({ err, messages: meta.length }, 'swarm: the replay state of a batch could not be committed; its messages are refused');
+          return meta.map(internalError);
+        },
+      )
+      .finally(() => {
+        pending--;
+      });
+    tail = done;
+    return done;
+  };
+  const submitBatch = (messages: readonly RawMessage[]): Promise<IngestResult[]> => {
+    if (!writer) return Promise.resolve(ingestBatch(messages));
+    const texts = messages.map((m) => toText(m.payload));
+    const meta = messages.map((m, i) => ({ receivedAt: m.receivedAt, topic: m.topic, bytes: byteLength(texts[i]!) }));
+    return submit(meta, () => coordinator.stageBatch(messages.map((m, i) => ({ payload: texts[i]!, receivedAt: m.receivedAt, topic: m.topic }))));
+  };
+  const submitChecked = (items: readonly CheckedMessage[]): Promise<IngestResult[]> => {
+    if (!writer) return Promise.resolve(ingestChecked(items));
+    return submit(
+      items.map((x) => ({ receivedAt: x.receivedAt, topic: x.topic, bytes: x.bytes })),
+      () => coordinator.stageChecked(items),
+    );
+  };
 
   const byteLength = (t: string | Uint8Array): number => (typeof t === 'string' ? t.length : t.byteLength);
 
@@ -541,6 +644,9 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     ingest,
     ingestBatch,
     ingestChecked,
+    submitBatch,
+    submitChecked,
+    pendingBatches: () => pending,
     reportBacklog: (b) => {
       backlog = b;
     },
