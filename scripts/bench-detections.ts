@@ -9,9 +9,10 @@
 // The path measured is the app's own (main/app/app.ts wiring, not a copy): main's MQTT subscriber
 // (main/mqtt) → the swarm link (main/app/wiring-swarm: bounded ingest queue that sheds what waited
 // more than 1 s, batches to the verification workers as one transferred buffer, every ready batch
-// handed to the swarm in one commit) → verification workers (main/swarm/verify-pool: parse +
-// Ed25519, one per core) → the swarm's stateful checks (recorded key, clock, replay window in
-// SQLite, one transaction per commit, before acting) → fusion (f+1 per zone, events persisted) →
+// handed to the swarm at once) → verification workers (main/swarm/verify-pool: parse +
+// Ed25519, one per core) → the swarm's stateful checks (recorded key, clock, replay window) → the
+// replay state committed by the swarm's writer thread (main/swarm/replay-writer: its own SQLite
+// file, group commit, an fsync per commit) before acting → fusion (f+1 per zone, events persisted) →
 // the timeline (tracking on the ground plane, through linkVerifiedTimeline). The publishers run in a
 // child process, one MQTT connection and one Ed25519 key per camera, speaking envelope v3 exactly as
 // docs/protocol.md describes (built here from the document, not from the simulator's or the
