@@ -274,7 +274,8 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
   const store = new Map<string, string>();
   const sessionKey = loadDesktopSessionKey({ get: (n) => store.get(n), set: (n, v) => void store.set(n, v) });
   // As the app wires it (main/app/app.ts): the replay state committed on the writer thread.
-  const replayWriter = createReplayWriter({ file: path.join(dir, REPLAY_FILE), entry: path.join(root, 'main/swarm/replay-writer-worker.ts') });
+  const writerCommits: { ms: number; rows: number }[] = [];
+  const replayWriter = createReplayWriter({ file: path.join(dir, REPLAY_FILE), entry: path.join(root, 'main/swarm/replay-writer-worker.ts'), onCommit: (ms, rows) => void writerCommits.push({ ms, rows }) });
   const batches: BatchTiming[] = [];
   const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, sessionKey, replayWriter, onBatchTiming: (t) => void batches.push(t) });
   const timeline = createTimelineService({ db, bus, log, now: Date.now, random: mulberry32(1) });
@@ -316,12 +317,18 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
   const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, calibrationOf: (id) => timeline.homographyOf(id), pool, poolSize: WORKERS, ...(COMMIT_SPACING !== undefined ? { commitSpacingMs: COMMIT_SPACING } : {}) });
   const offTimeline = linkVerifiedTimeline({ swarm, timeline, cameraOf: (serial) => idOf.get(serial) });
   const fusedAt = new Map<string, number>();
-  swarm.onVerifiedDetections((serial, frameTs) => fusedAt.set(`${serial}|${frameTs}`, nowHr()));
-  // When the desktop received each report (the MQTT client's clock at receipt): splits a latency
-  // into transit (publisher → broker → desktop socket) and the desktop's part.
+  // When the desktop received each report (the MQTT client's clock at receipt) splits a latency into
+  // transit (publisher → broker → desktop socket) and the desktop's part. The swarm tells its
+  // message listeners of a report just before its detection listeners: one map entry per report.
   const receivedAt = new Map<string, number>();
+  let lastReceived = Number.NaN;
   swarm.onMessage((m) => {
-    if (m.kind === 'detections' && m.verified) receivedAt.set(`${m.serial}|${m.body.frame.timestamp}`, m.receivedAt);
+    if (m.kind === 'detections') lastReceived = m.receivedAt;
+  });
+  swarm.onVerifiedDetections((serial, frameTs) => {
+    const k = `${serial}|${frameTs}`;
+    fusedAt.set(k, nowHr());
+    receivedAt.set(k, lastReceived);
   });
   // Garbage collection on this thread: total pause and the longest one in the measured window.
   const gc = { ms: 0, max: 0, count: 0, on: false };
@@ -385,6 +392,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
             void cpuNow().then((c) => (cpu0 = c)); // CPU counted from the end of the warm-up
             gc.on = true;
             batches.length = 0;
+            writerCommits.length = 0;
             stageMs.swarm = 0;
             stageMs.timeline = 0;
             stageMs.commits = 0;
@@ -421,7 +429,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
       if (f === undefined) continue;
       lat.push(f - at);
       const r = receivedAt.get(`${serial}|${frameTs}`);
-      if (r !== undefined) split.push({ total: f - at, transit: r - at });
+      if (r !== undefined && !Number.isNaN(r)) split.push({ total: f - at, transit: r - at });
     }
     lat.sort((a, b) => a - b);
     // Where the slowest 1 % spent their time (median over them): transit to the desktop's socket vs.
@@ -481,6 +489,14 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
         commit_wait_ms_p99: bq(batches.map((b) => b.commitWaitMs), 0.99),
         apply_ms_p50: bq(batches.map((b) => b.applyMs), 0.5),
         apply_ms_p99: bq(batches.map((b) => b.applyMs), 0.99),
+      },
+      // The writer thread's commits (transaction + fsync of swarm-replay.db), in the measured window.
+      replay_commits: {
+        count: writerCommits.length,
+        rows_mean: writerCommits.length ? round(writerCommits.reduce((a, c) => a + c.rows, 0) / writerCommits.length) : 0,
+        ms_p50: bq(writerCommits.map((c) => c.ms), 0.5),
+        ms_p99: bq(writerCommits.map((c) => c.ms), 0.99),
+        ms_max: bq(writerCommits.map((c) => c.ms), 1),
       },
       event_loop_delay_ms: { p50: round(loop.percentile(50) / 1e6, 2), p99: round(loop.percentile(99) / 1e6, 2), max: round(loop.max / 1e6, 2) },
       gc_main_thread: { pause_ms_total: round(gc.ms), pause_ms_max: round(gc.max, 2), pauses: gc.count },

@@ -11,6 +11,8 @@ export type ToWriter =
 export interface WriterAnswer {
   id: number;
   error?: string;
+  /** How long the commit took on the writer's thread (transaction and fsync), ms. */
+  ms?: number;
 }
 
 const row = z.object({ camera: z.string(), key: z.string(), epoch: z.bigint(), highest: z.bigint(), window: z.bigint() });

@@ -3,6 +3,7 @@
 // the main one. Requests are handled one at a time in the order they were posted (FIFO), so the
 // answers come back in that order too.
 import Database from 'better-sqlite3';
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 import { prepareReplayFile, type ReplayRow, type ToWriter, type WriterAnswer } from './replay-writer-file';
@@ -30,8 +31,9 @@ const commit = (m: Extract<ToWriter, { type: 'commit' }>): WriterAnswer => {
       db.pragma(`synchronous = ${want}`);
       synchronous = want;
     }
+    const t0 = performance.now();
     write(m.rows, m.at);
-    return { id: m.id };
+    return { id: m.id, ms: performance.now() - t0 };
   } catch (err) {
     return { id: m.id, error: (err as Error).message || String(err) };
   }

@@ -49,6 +49,8 @@ export interface ReplayWriterOptions {
   syncTimeoutMs?: number;
   /** How long the writer waits for another connection's lock on the file before the commit fails (ms). */
   busyTimeoutMs?: number;
+  /** Each commit done: its time on the writer's thread (transaction and fsync, ms) and its rows. For the benchmark. */
+  onCommit?: (ms: number, rows: number) => void;
 }
 
 export const REPLAY_FILE = 'swarm-replay.db';
@@ -67,7 +69,7 @@ export function createReplayWriter(o: ReplayWriterOptions): ReplayWriter {
   const channel = new MessageChannel();
   const flag = new Int32Array(new SharedArrayBuffer(4));
   const worker = spawn(entry, { file: o.file, syncPort: channel.port2, syncFlag: flag.buffer, busyTimeoutMs: o.busyTimeoutMs ?? 5_000 }, [channel.port2]);
-  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void; rows?: number }>();
   let nextId = 1;
   let broken: Error | undefined;
   type Waiter = { resolve: () => void; reject: (e: Error) => void };
@@ -79,7 +81,10 @@ export function createReplayWriter(o: ReplayWriterOptions): ReplayWriter {
     if (!w) return;
     waiting.delete(a.id);
     if (a.error !== undefined) w.reject(new Error(`the replay state could not be written: ${a.error}`));
-    else w.resolve();
+    else {
+      if (a.ms !== undefined) o.onCommit?.(a.ms, w.rows ?? 0);
+      w.resolve();
+    }
   });
   const fail = (err: Error): void => {
     broken ??= err;
@@ -116,7 +121,7 @@ export function createReplayWriter(o: ReplayWriterOptions): ReplayWriter {
       }
       if (group && inFlight === 0 && !broken) send(false);
     };
-    waiting.set(id, { resolve: () => settle(), reject: (e) => settle(e) });
+    waiting.set(id, { resolve: () => settle(), reject: (e) => settle(e), rows: g.rows.length });
     post({ type: 'commit', id, rows: g.rows, durable: g.durable, at: g.at, sync });
     return id;
   };
