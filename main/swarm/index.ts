@@ -465,10 +465,18 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     }
     const t1 = performance.now();
     const written = staged.delta.length ? w.commit(staged.delta, staged.durable, now()) : Promise.resolve();
-    written.catch(() => undefined); // handled below, in turn; this only keeps an early failure from counting as unhandled
+    // An fl-only batch (durable false) is written behind, as before the writer thread: acted on once
+    // the batches before it are, without waiting for its own commit (why that is safe for fl:
+    // coordinator.ts, flOnly). Should that write fail, its entries go again with the next batch.
+    const gate = staged.durable ? written : Promise.resolve();
+    written.catch((err: unknown) => {
+      if (staged.durable) return; // handled below, in turn (this only keeps an early failure from counting as unhandled)
+      coordinator.verifier.markDirty(staged.delta);
+      log.error({ err, messages: meta.length }, 'swarm: writing the replay state of an fl batch behind failed; it goes with the next batch');
+    });
     pending++;
     const done = tail
-      .then(() => written)
+      .then(() => gate)
       .then(
         () => {
           const t2 = performance.now();

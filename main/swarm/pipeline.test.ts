@@ -124,6 +124,28 @@ describe('pipelined group commit', () => {
     s.close();
   });
 
+  it('an fl-only batch is written behind: acted on after the batches before it, without waiting for its own commit', async () => {
+    const { writer, asked } = handWriter();
+    const s = setup(writer);
+    const fl: string[] = [];
+    s.svc.onVerifiedFl((m) => fl.push(m.serial));
+    const body = JSON.stringify({ round: 'r1', phase: 'advertise', cPk: 'x', sPk: 'y' });
+    let seq = 100;
+    const flMsg = (cam: string) => ({ payload: sealEnvelope({ camera: cam, seq: ++seq, sent: T, kind: 'fl', key: simKey(cam).keyId, body }, simKey(cam).privateKey), receivedAt: T, topic: `axis/${cam}/omnisight/fl` });
+    const detections = s.svc.submitBatch([s.report(cams[0]!)]);
+    const flBatch = s.svc.submitBatch([flMsg(cams[1]!), flMsg(cams[2]!)]);
+    await tick();
+    expect(asked.map((a) => a.durable)).toEqual([true, false]);
+    await tick();
+    expect(fl).toEqual([]); // behind the detections batch, whose commit is pending
+    asked[0]!.resolve();
+    await detections;
+    expect((await flBatch).map((r) => r.accepted)).toEqual([true, true]); // its own commit still pending
+    expect(fl).toEqual([cams[1], cams[2]]);
+    asked[1]!.resolve();
+    s.close();
+  });
+
   it('with the real writer thread: every report is on disk when it is fused, and refused after a restart (also what the main database held from before)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-pipe-real-'));
     const file = path.join(dir, REPLAY_FILE);
