@@ -308,8 +308,11 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     keys,
     audit: deps.audit,
     mode,
+    // Should the writer's thread be gone, the replay state is committed here again, in the main
+    // database (whose rows are merged at the next start): slower, but nothing is acted on unwritten
+    // and the swarm keeps working, as verification falls back to this thread when its workers fail.
     replayStore: writer
-      ? { load: () => mergeReplay(sql.loadReplay(), writer.load()), save: (entries) => writer.commitSync(entries, true, now()) }
+      ? { load: () => mergeReplay(sql.loadReplay(), writer.load()), save: (entries) => (writer.broken() ? sql.saveReplay(entries, now()) : writer.commitSync(entries, true, now())) }
       : { load: () => sql.loadReplay(), save: (entries) => sql.saveReplay(entries, now()) },
     skewToleranceMs: deps.skewToleranceMs,
     sessionKey: deps.sessionKey,
@@ -453,6 +456,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   // ---- pipelined group commit (with a replay writer) ----
   let tail: Promise<unknown> = Promise.resolve();
   let pending = 0;
+  let writerGone = false;
   const submit = (meta: readonly { receivedAt: number; topic?: string; bytes: number }[], stageFn: () => StagedBatch): Promise<IngestResult[]> => {
     const w = writer!;
     const t0 = performance.now();
@@ -464,7 +468,16 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
       return Promise.resolve(meta.map(internalError));
     }
     const t1 = performance.now();
-    const written = staged.delta.length ? w.commit(staged.delta, staged.durable, now()) : Promise.resolve();
+    const gone = w.broken();
+    if (gone && !writerGone) {
+      writerGone = true;
+      log.error({ err: gone }, 'swarm: the replay writer thread is gone; committing the replay state on the main thread from now on');
+    }
+    const written = !staged.delta.length
+      ? Promise.resolve()
+      : gone
+        ? tail.then(() => sql.transaction(() => sql.saveReplay(staged.delta, now()))) // in turn, after the batches before it
+        : w.commit(staged.delta, staged.durable, now());
     // An fl-only batch (durable false) is written behind, as before the writer thread: acted on once
     // the batches before it are, without waiting for its own commit (why that is safe for fl:
     // coordinator.ts, flOnly). Should that write fail, its entries go again with the next batch.

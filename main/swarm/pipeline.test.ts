@@ -34,9 +34,11 @@ function handWriter() {
       throw new Error('not used here');
     },
     pending: () => asked.length,
+    broken: () => gone,
     close: async () => undefined,
   };
-  return { writer, asked };
+  let gone: Error | undefined;
+  return { writer, asked, kill: () => void (gone = new Error('the replay writer thread exited with code 1')) };
 }
 
 function setup(writer: ReplayWriter, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-pipe-'))) {
@@ -143,6 +145,21 @@ describe('pipelined group commit', () => {
     expect((await flBatch).map((r) => r.accepted)).toEqual([true, true]); // its own commit still pending
     expect(fl).toEqual([cams[1], cams[2]]);
     asked[1]!.resolve();
+    s.close();
+  });
+
+  it('when the writer thread is gone, commits the replay state in the main database on this thread and goes on', async () => {
+    const { writer, asked, kill } = handWriter();
+    const s = setup(writer);
+    kill();
+    const rs = await s.svc.submitBatch([s.report(cams[0]!), s.report(cams[1]!)]);
+    expect(rs.map((r) => r.accepted)).toEqual([true, true]);
+    expect(asked).toHaveLength(0);
+    expect(s.db.prepare('SELECT camera, highest FROM swarm_replay ORDER BY camera').all()).toEqual([{ camera: cams[0], highest: 1 }, { camera: cams[1], highest: 1 }]);
+    expect(s.events).toHaveLength(1);
+    const one = s.report(cams[2]!); // the synchronous form too
+    expect(s.svc.ingest(one.payload, one.receivedAt, one.topic).accepted).toBe(true);
+    expect(s.db.prepare('SELECT highest FROM swarm_replay WHERE camera = ?').get(cams[2])).toEqual({ highest: 1 });
     s.close();
   });
 

@@ -70,6 +70,17 @@ describe('replay writer thread', () => {
     }
   });
 
+  it('a thread that cannot start makes the writer broken(): every commit rejects', async () => {
+    const w = createReplayWriter({ file: fileIn(), entry: path.join(__dirname, 'no-such-replay-worker.js') });
+    try {
+      await expect(w.commit([e('A', 1, 1)], true, 1)).rejects.toThrow();
+      expect(w.broken()).toBeInstanceOf(Error);
+      await expect(w.commit([e('A', 1, 2)], true, 2)).rejects.toBe(w.broken());
+    } finally {
+      await w.close();
+    }
+  });
+
   it('a commit that cannot be written rejects (and commitSync throws); the writer goes on with the next', async () => {
     const file = fileIn();
     const w = createReplayWriter({ file, entry, busyTimeoutMs: 20 });
@@ -82,6 +93,7 @@ describe('replay writer thread', () => {
       blocker.exec('ROLLBACK');
       await w.commit([e('B', 1, 1)], true, 4);
       expect(onDisk(file)).toEqual({ A: [1, 1, 1n], B: [1, 1, 1n] });
+      expect(w.broken()).toBeUndefined(); // a failed commit is not a gone thread
     } finally {
       blocker.close();
       await w.close();

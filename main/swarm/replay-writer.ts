@@ -37,6 +37,8 @@ export interface ReplayWriter {
   commitSync(entries: readonly ReplayEntry[], durable: boolean, at: number): void;
   /** Commit calls whose promise has not settled yet. */
   pending(): number;
+  /** Why the writer's thread is gone (it failed or exited), or undefined while it runs. A failed commit does not count. */
+  broken(): Error | undefined;
   close(): Promise<void>;
 }
 
@@ -162,6 +164,7 @@ export function createReplayWriter(o: ReplayWriterOptions): ReplayWriter {
       w?.resolve();
     },
     pending: () => asked,
+    broken: () => broken,
     async close() {
       if (closing) return;
       closing = true;
