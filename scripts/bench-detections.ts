@@ -316,19 +316,34 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
   };
   const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, calibrationOf: (id) => timeline.homographyOf(id), pool, poolSize: WORKERS, ...(COMMIT_SPACING !== undefined ? { commitSpacingMs: COMMIT_SPACING } : {}) });
   const offTimeline = linkVerifiedTimeline({ swarm, timeline, cameraOf: (serial) => idOf.get(serial) });
-  const fusedAt = new Map<string, number>();
-  // When the desktop received each report (the MQTT client's clock at receipt) splits a latency into
-  // transit (publisher → broker → desktop socket) and the desktop's part. The swarm tells its
-  // message listeners of a report just before its detection listeners: one map entry per report.
-  const receivedAt = new Map<string, number>();
+  // When each report was fused, and when the desktop received it (the MQTT client's clock at
+  // receipt: splits a latency into transit — publisher → broker → desktop socket — and the
+  // desktop's part). Kept in typed arrays indexed by (camera, frame number), not in maps keyed by
+  // strings: a map of 120,000 entries grew the old generation and its collections paused this very
+  // thread for up to 100–300 ms, which the latencies then included. The swarm tells its message
+  // listeners of a report just before its detection listeners.
+  const camIndex = new Map<string, number>();
+  const framesPerCamera = RATE_HZ * (WARMUP_S + SECONDS) + 1;
+  const period = 1000 / RATE_HZ;
+  let planStart = Number.NaN;
+  let fusedAt = new Float64Array(0);
+  let receivedAt = new Float64Array(0);
+  /** The publisher's frame timestamps are Math.round(start + i·period/CAMERAS + k·period): k is recovered exactly. */
+  const slotOf = (serial: string, frameTs: number): number => {
+    const i = camIndex.get(serial);
+    if (i === undefined || Number.isNaN(planStart)) return -1;
+    const k = Math.round((frameTs - planStart - (i * period) / CAMERAS) / period);
+    return k >= 0 && k < framesPerCamera ? i * framesPerCamera + k : -1;
+  };
   let lastReceived = Number.NaN;
   swarm.onMessage((m) => {
     if (m.kind === 'detections') lastReceived = m.receivedAt;
   });
   swarm.onVerifiedDetections((serial, frameTs) => {
-    const k = `${serial}|${frameTs}`;
-    fusedAt.set(k, nowHr());
-    receivedAt.set(k, lastReceived);
+    const at = slotOf(serial, frameTs);
+    if (at < 0) return;
+    fusedAt[at] = nowHr();
+    receivedAt[at] = lastReceived;
   });
   // Garbage collection on this thread: total pause and the longest one in the measured window.
   const gc = { ms: 0, max: 0, count: 0, on: false };
@@ -372,6 +387,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
             polygon: [{ x: z * ZONE_M, y: 0 }, { x: (z + 1) * ZONE_M, y: 0 }, { x: (z + 1) * ZONE_M, y: ZONE_M }, { x: z * ZONE_M, y: ZONE_M }],
             cameras: serials,
           }));
+          for (const [i, c] of m.cameras.entries()) camIndex.set(c.serial, i);
           for (const c of m.cameras) {
             const id = parseCameraId(`cam_${c.serial.toLowerCase()}`);
             cameras.push({ id, serial: c.serial });
@@ -385,6 +401,9 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
           child.send('registered');
         } else if (m.type === 'ready') {
           start = m.start;
+          planStart = m.start;
+          fusedAt = new Float64Array(CAMERAS * framesPerCamera).fill(Number.NaN);
+          receivedAt = new Float64Array(CAMERAS * framesPerCamera).fill(Number.NaN);
           readyAhead = m.start - Date.now();
           loop.enable();
           const wait = Math.max(0, start + WARMUP_S * 1000 - Date.now());
@@ -425,11 +444,12 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
     for (const [serial, frameTs, at] of published) {
       if (at < measureFrom) continue; // both epoch milliseconds
       measured++;
-      const f = fusedAt.get(`${serial}|${frameTs}`);
-      if (f === undefined) continue;
+      const at0 = slotOf(serial, frameTs);
+      const f = at0 < 0 ? Number.NaN : fusedAt[at0]!;
+      if (Number.isNaN(f)) continue;
       lat.push(f - at);
-      const r = receivedAt.get(`${serial}|${frameTs}`);
-      if (r !== undefined && !Number.isNaN(r)) split.push({ total: f - at, transit: r - at });
+      const r = receivedAt[at0]!;
+      if (!Number.isNaN(r)) split.push({ total: f - at, transit: r - at });
     }
     lat.sort((a, b) => a - b);
     // Where the slowest 1 % spent their time (median over them): transit to the desktop's socket vs.
