@@ -294,15 +294,17 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const detectionBatchListeners = new Set<Parameters<SwarmService['onVerifiedDetectionsBatch']>[0]>();
 
   // Replay state (envelope v2): loaded at start, written back once per ingest batch before the batch
-  // has any effect (group commit in coordinator.ingestBatch / ingestChecked), in the same transaction
-  // as the audit rows of the batch's refusals. What it costs: one SQLite commit — one WAL fsync with
-  // synchronous=FULL, about 2–5 ms on an idle SSD, 10–20 ms on a busy disk — per batch, with one
-  // upsert per (camera, key) the batch touched. The MQTT link hands over every batch the workers
-  // have finished at once, at most one commit per 10 ms (wiring-swarm), so the fsync rate stays
-  // bounded whatever the message rate; what the batch produced is then committed written behind
-  // (statements.writtenBehind): one fsync per cycle. Writing per message instead would cap ingest at
-  // the disk's fsync rate; writing the replay state behind (after acting) would let a message
-  // accepted just before a crash be replayed once after it.
+  // has any effect (group commit), so a message accepted just before a crash is refused after it;
+  // writing it behind (after acting) would let such a message be replayed once. What it costs: one
+  // SQLite commit — one WAL fsync with synchronous=FULL, about 2–5 ms on an idle SSD, 10–40 ms on a
+  // busy disk — with one upsert per (camera, key) the batch touched.
+  //  - With a replay writer (the app): that commit runs on the writer's thread, in its own file
+  //    (replay-writer.ts says why), grouping whatever batches arrive during one fsync; the link
+  //    submits batches (submitChecked) and each is acted on when its commit answers, in order. The
+  //    refusals' audit rows go to the main database written behind.
+  //  - Without one (tests, scripts): the commit runs here, in the main database, with the refusals'
+  //    audit rows in the same transaction.
+  // What a batch produced (events, counters) is then committed written behind (statements.writtenBehind).
   const coordinator = createCoordinator({
     now,
     keys,
