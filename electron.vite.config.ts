@@ -14,6 +14,8 @@ export default defineConfig({
           helper: resolve(__dirname, 'main/helper/main.ts'),
           // Report verification in worker threads (main/swarm/verify-pool.ts loads it beside app.ts's bundle).
           'verify-worker': resolve(__dirname, 'main/swarm/verify-worker.ts'),
+          // The swarm's replay state is committed on this thread (main/swarm/replay-writer.ts).
+          'replay-writer-worker': resolve(__dirname, 'main/swarm/replay-writer-worker.ts'),
           // `npx omnisight …` uses out/main/cli.js when built (scripts/omnisight.mjs), tsx otherwise.
           cli: resolve(__dirname, 'scripts/omnisight.ts'),
         },

@@ -9,9 +9,10 @@
 // The path measured is the app's own (main/app/app.ts wiring, not a copy): main's MQTT subscriber
 // (main/mqtt) → the swarm link (main/app/wiring-swarm: bounded ingest queue that sheds what waited
 // more than 1 s, batches to the verification workers as one transferred buffer, every ready batch
-// handed to the swarm in one commit) → verification workers (main/swarm/verify-pool: parse +
-// Ed25519, one per core) → the swarm's stateful checks (recorded key, clock, replay window in
-// SQLite, one transaction per commit, before acting) → fusion (f+1 per zone, events persisted) →
+// handed to the swarm at once) → verification workers (main/swarm/verify-pool: parse +
+// Ed25519, one per core) → the swarm's stateful checks (recorded key, clock, replay window) → the
+// replay state committed by the swarm's writer thread (main/swarm/replay-writer: its own SQLite
+// file, group commit, an fsync per commit) before acting → fusion (f+1 per zone, events persisted) →
 // the timeline (tracking on the ground plane, through linkVerifiedTimeline). The publishers run in a
 // child process, one MQTT connection and one Ed25519 key per camera, speaking envelope v3 exactly as
 // docs/protocol.md describes (built here from the document, not from the simulator's or the
@@ -33,7 +34,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import mqtt from 'mqtt';
@@ -44,7 +45,7 @@ import { silentLogger } from '../main/kernel/logger';
 import { mulberry32 } from '../main/kernel/random';
 import { createMqttService } from '../main/mqtt';
 import { openDatabase } from '../main/store';
-import { createSwarmService, createVerifyPool, loadDesktopSessionKey, SESSION_KEY_TOPIC, type ZoneConfig } from '../main/swarm';
+import { createReplayWriter, createSwarmService, createVerifyPool, loadDesktopSessionKey, REPLAY_FILE, SESSION_KEY_TOPIC, type BatchTiming, type ZoneConfig } from '../main/swarm';
 import { linkSwarm } from '../main/app/wiring-swarm';
 import { linkVerifiedTimeline } from '../main/app/wiring-glue';
 import { createTimelineService } from '../main/timeline';
@@ -55,6 +56,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** As the app does (main/app/app.ts): one verification worker per core. */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.max(1, Math.min(4, os.availableParallelism())));
 const ENVELOPE = process.env.BENCH_ENVELOPE === 'v2' ? 'v2' : 'v3';
+/** Minimum ms between two hand-overs of verified batches to the swarm (the link's default unless set). */
+const COMMIT_SPACING = process.env.BENCH_COMMIT_SPACING_MS === undefined ? undefined : Number(process.env.BENCH_COMMIT_SPACING_MS);
 const BROKERS = (process.env.BENCH_BROKERS ?? 'mosquitto,embedded').split(',').map((b) => b.trim()) as ('mosquitto' | 'embedded')[];
 /** Connections, JIT and the broker's first subscriptions settle here; not measured. */
 const WARMUP_S = 2;
@@ -270,7 +273,11 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
   const audit = createAuditLog({ db, bus, now: Date.now });
   const store = new Map<string, string>();
   const sessionKey = loadDesktopSessionKey({ get: (n) => store.get(n), set: (n, v) => void store.set(n, v) });
-  const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, sessionKey });
+  // As the app wires it (main/app/app.ts): the replay state committed on the writer thread.
+  const writerCommits: { ms: number; rows: number }[] = [];
+  const replayWriter = createReplayWriter({ file: path.join(dir, REPLAY_FILE), entry: path.join(root, 'main/swarm/replay-writer-worker.ts'), onCommit: (ms, rows) => void writerCommits.push({ ms, rows }) });
+  const batches: BatchTiming[] = [];
+  const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, sessionKey, replayWriter, onBatchTiming: (t) => void batches.push(t) });
   const timeline = createTimelineService({ db, bus, log, now: Date.now, random: mulberry32(1) });
   const mosq = broker === 'mosquitto' ? await startMosquitto(dir) : undefined;
   const service = createMqttService({
@@ -282,8 +289,9 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
   await service.start();
   const pool = createVerifyPool({ size: WORKERS, entry: path.join(root, 'main/swarm/verify-worker.ts') });
 
-  // Stage clocks on the main thread: the swarm's commits (stateful checks, replay write, fusion,
-  // events, listeners — the timeline among them) and the timeline alone.
+  // Stage clocks on the main thread: the swarm's batches (stateful checks; then, once the writer
+  // thread committed their replay state, fusion, events, listeners — the timeline among them) and
+  // the timeline alone.
   const stageMs = { swarm: 0, timeline: 0, commits: 0 };
   const timed = <A extends unknown[], R>(fn: (...a: A) => R, add: (ms: number) => void) => (...a: A): R => {
     const t0 = performance.now();
@@ -293,8 +301,6 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
       add(performance.now() - t0);
     }
   };
-  swarm.ingestChecked = timed(swarm.ingestChecked.bind(swarm), (ms) => ((stageMs.swarm += ms), stageMs.commits++));
-  swarm.ingestBatch = timed(swarm.ingestBatch.bind(swarm), (ms) => ((stageMs.swarm += ms), stageMs.commits++));
   timeline.ingestBatch = timed(timeline.ingestBatch.bind(timeline), (ms) => (stageMs.timeline += ms));
 
   // The fleet as the link sees it: the registry (serial, recorded key) and the subscriber.
@@ -308,10 +314,48 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
     demo: () => undefined,
     ready: Promise.resolve(),
   };
-  const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, calibrationOf: (id) => timeline.homographyOf(id), pool, poolSize: WORKERS });
+  const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, calibrationOf: (id) => timeline.homographyOf(id), pool, poolSize: WORKERS, ...(COMMIT_SPACING !== undefined ? { commitSpacingMs: COMMIT_SPACING } : {}) });
   const offTimeline = linkVerifiedTimeline({ swarm, timeline, cameraOf: (serial) => idOf.get(serial) });
-  const fusedAt = new Map<string, number>();
-  swarm.onVerifiedDetections((serial, frameTs) => fusedAt.set(`${serial}|${frameTs}`, nowHr()));
+  // When each report was fused, and when the desktop received it (the MQTT client's clock at
+  // receipt: splits a latency into transit — publisher → broker → desktop socket — and the
+  // desktop's part). Kept in typed arrays indexed by (camera, frame number), not in maps keyed by
+  // strings: a map of 120,000 entries grew the old generation and its collections paused this very
+  // thread for up to 100–300 ms, which the latencies then included. The swarm tells its message
+  // listeners of a report just before its detection listeners.
+  const camIndex = new Map<string, number>();
+  const framesPerCamera = RATE_HZ * (WARMUP_S + SECONDS) + 1;
+  const period = 1000 / RATE_HZ;
+  let planStart = Number.NaN;
+  let fusedAt = new Float64Array(0);
+  let receivedAt = new Float64Array(0);
+  /** The publisher's frame timestamps are Math.round(start + i·period/CAMERAS + k·period): k is recovered exactly. */
+  const slotOf = (serial: string, frameTs: number): number => {
+    const i = camIndex.get(serial);
+    if (i === undefined || Number.isNaN(planStart)) return -1;
+    const k = Math.round((frameTs - planStart - (i * period) / CAMERAS) / period);
+    return k >= 0 && k < framesPerCamera ? i * framesPerCamera + k : -1;
+  };
+  let lastReceived = Number.NaN;
+  swarm.onMessage((m) => {
+    if (m.kind === 'detections') lastReceived = m.receivedAt;
+  });
+  swarm.onVerifiedDetections((serial, frameTs) => {
+    const at = slotOf(serial, frameTs);
+    if (at < 0) return;
+    fusedAt[at] = nowHr();
+    receivedAt[at] = lastReceived;
+  });
+  // Garbage collection on this thread: total pause and the longest one in the measured window.
+  const gc = { ms: 0, max: 0, count: 0, on: false };
+  const gcObs = new PerformanceObserver((list) => {
+    if (!gc.on) return;
+    for (const e of list.getEntries()) {
+      gc.ms += e.duration;
+      gc.max = Math.max(gc.max, e.duration);
+      gc.count++;
+    }
+  });
+  gcObs.observe({ entryTypes: ['gc'] });
   let confirmed = 0;
   bus.subscribe('swarm.event', (e) => {
     if (!e.closed) confirmed++;
@@ -343,6 +387,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
             polygon: [{ x: z * ZONE_M, y: 0 }, { x: (z + 1) * ZONE_M, y: 0 }, { x: (z + 1) * ZONE_M, y: ZONE_M }, { x: z * ZONE_M, y: ZONE_M }],
             cameras: serials,
           }));
+          for (const [i, c] of m.cameras.entries()) camIndex.set(c.serial, i);
           for (const c of m.cameras) {
             const id = parseCameraId(`cam_${c.serial.toLowerCase()}`);
             cameras.push({ id, serial: c.serial });
@@ -356,10 +401,22 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
           child.send('registered');
         } else if (m.type === 'ready') {
           start = m.start;
+          planStart = m.start;
+          fusedAt = new Float64Array(CAMERAS * framesPerCamera).fill(Number.NaN);
+          receivedAt = new Float64Array(CAMERAS * framesPerCamera).fill(Number.NaN);
           readyAhead = m.start - Date.now();
           loop.enable();
           const wait = Math.max(0, start + WARMUP_S * 1000 - Date.now());
-          setTimeout(() => void cpuNow().then((c) => (cpu0 = c)), wait); // CPU counted from the end of the warm-up
+          setTimeout(() => {
+            void cpuNow().then((c) => (cpu0 = c)); // CPU counted from the end of the warm-up
+            gc.on = true;
+            batches.length = 0;
+            writerCommits.length = 0;
+            stageMs.swarm = 0;
+            stageMs.timeline = 0;
+            stageMs.commits = 0;
+            loop.reset();
+          }, wait);
           child.send('go');
         } else resolve({ published: m.published, start, publisherCpuMs: m.cpuMs });
       });
@@ -371,19 +428,36 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
     while ((link.queueDepth() > 0 || pool.inFlight() > 0) && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 100));
     const cpu1 = await cpuNow();
+    gc.on = false;
+    gcObs.disconnect();
+    for (const b of batches) {
+      stageMs.swarm += b.stageMs + b.applyMs;
+      stageMs.commits++;
+    }
     const windowS = (Date.now() - (start + WARMUP_S * 1000)) / 1000;
     loop.disable();
 
     const measureFrom = start + WARMUP_S * 1000;
     const lat: number[] = [];
+    const split: { total: number; transit: number }[] = [];
     let measured = 0;
     for (const [serial, frameTs, at] of published) {
       if (at < measureFrom) continue; // both epoch milliseconds
       measured++;
-      const f = fusedAt.get(`${serial}|${frameTs}`);
-      if (f !== undefined) lat.push(f - at);
+      const at0 = slotOf(serial, frameTs);
+      const f = at0 < 0 ? Number.NaN : fusedAt[at0]!;
+      if (Number.isNaN(f)) continue;
+      lat.push(f - at);
+      const r = receivedAt[at0]!;
+      if (!Number.isNaN(r)) split.push({ total: f - at, transit: r - at });
     }
     lat.sort((a, b) => a - b);
+    // Where the slowest 1 % spent their time (median over them): transit to the desktop's socket vs.
+    // the desktop (queue, workers, checks, the wait for the replay commit, fusion, timeline).
+    split.sort((a, b) => a.total - b.total);
+    const slow = split.slice(Math.floor(split.length * 0.99));
+    const med = (xs: number[]): number | null => (xs.length ? round(xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!, 1) : null);
+    const bq = (xs: number[], p: number): number | null => (xs.length ? round(xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!, 2) : null);
     // How late the load generator published against the schedule (its `sent`): if it cannot keep up
     // on this machine, reports arrive late or stale through no fault of the desktop.
     const lag = published.filter(([, , at]) => at >= measureFrom).map(([, due, at]) => at - due).sort((a, b) => a - b);
@@ -422,6 +496,31 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
       latency_p95_ms: pct(0.95),
       latency_p99_ms: pct(0.99),
       latency_max_ms: lat.length ? round(lat[lat.length - 1]!, 2) : null,
+      // The slowest 1 % of reports: median transit (publish → the desktop's MQTT client) and desktop part (→ fused).
+      p99_tail_breakdown_ms: { reports: slow.length, transit_median: med(slow.map((x) => x.transit)), desktop_median: med(slow.map((x) => x.total - x.transit)) },
+      // Per batch handed to the swarm: main-thread checks, the wait for the writer thread's replay
+      // commit (and the batches before it), main-thread acting (fusion, events, timeline).
+      batches: {
+        count: batches.length,
+        messages_mean: batches.length ? round(batches.reduce((a, b) => a + b.messages, 0) / batches.length) : 0,
+        stage_ms_p50: bq(batches.map((b) => b.stageMs), 0.5),
+        stage_ms_p99: bq(batches.map((b) => b.stageMs), 0.99),
+        commit_wait_ms_p50: bq(batches.map((b) => b.commitWaitMs), 0.5),
+        commit_wait_ms_p99: bq(batches.map((b) => b.commitWaitMs), 0.99),
+        apply_ms_p50: bq(batches.map((b) => b.applyMs), 0.5),
+        apply_ms_p99: bq(batches.map((b) => b.applyMs), 0.99),
+      },
+      // The writer thread's commits (transaction + fsync of swarm-replay.db), in the measured window.
+      replay_commits: {
+        count: writerCommits.length,
+        rows_mean: writerCommits.length ? round(writerCommits.reduce((a, c) => a + c.rows, 0) / writerCommits.length) : 0,
+        ms_p50: bq(writerCommits.map((c) => c.ms), 0.5),
+        ms_p99: bq(writerCommits.map((c) => c.ms), 0.99),
+        ms_max: bq(writerCommits.map((c) => c.ms), 1),
+      },
+      event_loop_delay_ms: { p50: round(loop.percentile(50) / 1e6, 2), p99: round(loop.percentile(99) / 1e6, 2), max: round(loop.max / 1e6, 2) },
+      gc_main_thread: { pause_ms_total: round(gc.ms), pause_ms_max: round(gc.max, 2), pauses: gc.count },
+      commit_spacing_ms: COMMIT_SPACING ?? 'default',
       publisher_signed_ahead_of_start_ms: Math.round(readyAhead),
       publisher_lag_p50_ms: lagPct(0.5),
       publisher_lag_p99_ms: lagPct(0.99),
@@ -433,7 +532,8 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
         publishers_process: round((publisherCpuMs / ((WARMUP_S + SECONDS) * 1000)) * 100), // over its whole publishing phase
         broker: mosq ? per(cpu1.broker - cpu0.broker) : 'inside the desktop main thread',
         desktop_main_thread: per(mainMs),
-        // Wall time on the main thread (equal to its CPU on an idle machine):
+        // Wall time on the main thread (equal to its CPU on an idle machine); the swarm's part is its
+        // checks and acting on batches, not the replay commit (on the writer thread):
         of_which_swarm_commits_wall: per(stageMs.swarm - stageMs.timeline),
         of_which_timeline_wall: per(stageMs.timeline),
         verification_workers: per(verifyMs),
@@ -459,6 +559,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
     link.close();
     offTimeline();
     await pool.close();
+    await replayWriter.close();
     await service.close();
     mosq?.proc.kill();
     timeline.close();

@@ -22,7 +22,7 @@ import { createSettingsService, type SettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
 import { createTimelineHistory, createTimelineService, type TimelineService } from '../timeline';
 import { createPerfService, type PerfService } from '../perf';
-import { createSwarmService, createVerifyPool, loadDesktopSessionKey, SESSION_KEY_TOPIC, type SwarmService } from '../swarm';
+import { createReplayWriter, createSwarmService, createVerifyPool, loadDesktopSessionKey, REPLAY_FILE, SESSION_KEY_TOPIC, type SwarmService } from '../swarm';
 import { linkSwarm } from './wiring-swarm';
 import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
 import { mulberry32 } from '../kernel/random';
@@ -74,6 +74,16 @@ export interface App {
   perf: PerfService;
   info: () => AppInfo;
   close(): Promise<void>;
+}
+
+/**
+ * A worker entry the build wrote beside the bundle's entries (out/main). This module is bundled
+ * into a shared chunk (out/main/chunks), so `__dirname` is that folder, not out/main: looking only
+ * there found no worker, and the built app verified and committed everything on its main thread.
+ * Undefined when running from source (unit tests), where those run on this thread.
+ */
+function builtWorker(name: string): string | undefined {
+  return [path.join(__dirname, name), path.join(__dirname, '..', name)].find((p) => fs.existsSync(p));
 }
 
 export function createApp(opts: AppOptions): App {
@@ -130,10 +140,16 @@ export function createApp(opts: AppOptions): App {
   // MQTT connect; cameras derive per-session MAC keys from it (docs/protocol.md, "Envelope v3").
   const sessionKey = loadDesktopSessionKey(secrets);
   fleet.mqtt?.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
+  // The swarm's replay state is committed on a writer thread (main/swarm/replay-writer.ts) when the
+  // built worker is there (app and browser mode); unit tests run from source and commit on this thread.
+  const replayWorker = builtWorker('replay-writer-worker.js');
+  const replayWriter = replayWorker
+    ? closers.add('swarm replay writer', createReplayWriter({ file: path.join(opts.dataDir, REPLAY_FILE), entry: replayWorker }), (w) => w.close())
+    : undefined;
   const swarm = closers.add(
     'swarm',
     createSwarmService({
-      db, bus, log, now, audit, sessionKey,
+      db, bus, log, now, audit, sessionKey, replayWriter,
       onFusionLatency: (s, open) => perf.recordFusion(s, open),
       onIngest: (r, bytes) => {
         perf.recordReport(r.accepted ? 'accepted' : r.reason);
@@ -243,11 +259,11 @@ export function createApp(opts: AppOptions): App {
   );
   // Signature checks in worker threads when the built worker is there (app and browser mode); unit
   // tests run from source and verify on this thread. Closed after the link that feeds it.
-  const verifyWorker = path.join(__dirname, 'verify-worker.js');
+  const verifyWorker = builtWorker('verify-worker.js');
   // One worker per core: Ed25519 is most of the work per report, and a worker only runs while there
   // are batches (the link keeps 2 per worker in flight), so the main thread keeps its share.
   const poolSize = Math.max(1, Math.min(4, os.availableParallelism()));
-  const pool = fs.existsSync(verifyWorker)
+  const pool = verifyWorker
     ? closers.add('verification workers', createVerifyPool({ size: poolSize, entry: verifyWorker }), (p) => p.close())
     : undefined;
   closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: (id) => timeline.homographyOf(id), pool, poolSize }), (l) => l.close());

@@ -9,7 +9,7 @@ import { createSwarmService } from '../swarm';
 import { buildCoverage, invert3, type Mat3 } from '../swarm';
 import { ed25519PublicKey, parseMessage, sealEnvelope, signatureValid, simKey } from '../swarm/testkit';
 import { createEventBus } from '../kernel/bus';
-import { linkSwarm, INGEST_QUEUE_LIMIT, MAX_QUEUE_AGE_MS } from './wiring-swarm';
+import { linkSwarm, INGEST_QUEUE_LIMIT, MAX_PENDING_BATCHES, MAX_QUEUE_AGE_MS } from './wiring-swarm';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -249,10 +249,10 @@ describe('linkSwarm', () => {
     };
     const s = setup(pool as never);
     const calls: string[][] = [];
-    const ingestChecked = s.swarm.ingestChecked.bind(s.swarm);
-    s.swarm.ingestChecked = (items) => {
+    const submitChecked = s.swarm.submitChecked.bind(s.swarm);
+    s.swarm.submitChecked = (items) => {
       calls.push(items.map((x) => (x.verdict.parse.ok ? x.verdict.parse.parsed.envelope.camera : '?')));
-      return ingestChecked(items);
+      return submitChecked(items);
     };
     for (const serial of serials.slice(0, 2)) {
       s.raw()!(`axis/${serial}/omnisight/detections`, s.detection(serial, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
@@ -266,6 +266,23 @@ describe('linkSwarm', () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(calls).toEqual([[serials[0], serials[1]]]);
     expect(s.swarm.coordinator.verifier.counts().accepted).toBe(2);
+    s.close();
+  });
+
+  it('takes nothing from the queue while MAX_PENDING_BATCHES batches wait for their replay commit; the queue ages and sheds instead', () => {
+    const s = setup();
+    let pending = MAX_PENDING_BATCHES;
+    s.swarm.pendingBatches = () => pending;
+    s.raw()!(`axis/${serials[0]}/omnisight/detections`, s.detection(serials[0]!, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
+    s.drainAll();
+    expect(s.link.queueDepth()).toBe(1);
+    expect(s.swarm.coordinator.verifier.counts().accepted).toBe(0);
+    s.advance(MAX_QUEUE_AGE_MS + 1);
+    pending = MAX_PENDING_BATCHES - 1;
+    s.raw()!(`axis/${serials[1]}/omnisight/detections`, s.detection(serials[1]!, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
+    s.drainAll();
+    expect(s.link.dropped()).toBe(1); // the one that waited too long: shed, not handled
+    expect(s.swarm.coordinator.verifier.counts().accepted).toBe(1);
     s.close();
   });
 

@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { DetectionsBody, Envelope, ObjectClass } from './envelope';
 import { claimsFl, isFlOnlyBatch } from './fl-batch';
+import type { ReplayEntry } from './replay';
 import { createFusion, type CameraCoverage, type Fusion, type FusionOptions, type FusionOutput, type Report } from './fusion';
 import type { DesktopSessionKey } from './session';
 import { createTopology, type Topology, type TopologyChange, type TopologyOptions } from './topology';
@@ -97,10 +98,27 @@ export interface Coordinator {
   ingestBatch(messages: readonly RawMessage[]): IngestResult[];
   /** The same for messages a verification worker parsed and signature-checked (verify-pool.ts). */
   ingestChecked(items: readonly { verdict: WorkerVerdict; receivedAt: number }[]): IngestResult[];
+  /**
+   * Group commit in two halves, for a caller that writes the replay state elsewhere (the service's
+   * writer thread): `stage*` runs every check of the batch and hands back the replay state it
+   * changed, with no effect yet (refusals are counted and their audit rows written behind);
+   * `applyStaged` acts on it — fusion, topology — and must be called only once that state is
+   * committed, in the order the batches were staged. `durable` is false for an fl-only batch.
+   */
+  stageBatch(messages: readonly RawMessage[]): StagedBatch;
+  stageChecked(items: readonly { verdict: WorkerVerdict; receivedAt: number }[]): StagedBatch;
+  applyStaged(staged: StagedBatch): IngestResult[];
   /** For already-verified reports (the simulation's unsigned scenarios feed fusion through here). */
   ingestReport(report: Report): FusionOutput[];
   tick(): { outputs: FusionOutput[]; topology: TopologyChange };
   release(camera: string): boolean;
+}
+
+/** A verified batch whose replay state is not committed yet (Coordinator.stageBatch). */
+export interface StagedBatch {
+  verdicts: VerifyResult[];
+  delta: ReplayEntry[];
+  durable: boolean;
 }
 
 export const toReport = (m: VerifiedMessage): Report | undefined => {
@@ -183,14 +201,26 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     return verdicts.map(apply);
   };
 
+  const admitChecked = (items: readonly { verdict: WorkerVerdict; receivedAt: number }[]): VerifyResult[] =>
+    items.map(({ verdict, receivedAt }) => (verdict.parse.ok ? verifier.admit(verdict.parse.parsed, receivedAt, verdict.sig, verdict.mac) : verifier.parseFailed(verdict.parse)));
   const ingestChecked = (items: readonly { verdict: WorkerVerdict; receivedAt: number }[]): IngestResult[] => {
     const verdicts = inTransaction(() => {
-      const vs = items.map(({ verdict, receivedAt }) => (verdict.parse.ok ? verifier.admit(verdict.parse.parsed, receivedAt, verdict.sig, verdict.mac) : verifier.parseFailed(verdict.parse)));
+      const vs = admitChecked(items);
       verifier.flush();
       return vs;
     }, !isFlOnlyBatch(items.map(({ verdict }) => ({ kind: verdict.parse.ok ? verdict.parse.parsed.envelope.kind : null }))));
     return verdicts.map(apply);
   };
+  // The refusals' audit rows go in a transaction written behind (durable: false): nothing is acted
+  // on because of them, and the replay state they used to share a commit with is written elsewhere.
+  // Durable unless every message is an accepted fl message (see flOnly above; decided on the verdicts
+  // here, which costs no second parse).
+  const stage = (check: () => VerifyResult[]): StagedBatch =>
+    inTransaction(() => {
+      const verdicts = check();
+      const flOnlyBatch = isFlOnlyBatch(verdicts.map((v) => ({ kind: v.ok ? v.message.data.kind : null })));
+      return { verdicts, delta: verifier.takeDirty(), durable: !flOnlyBatch };
+    }, false);
 
   return {
     verifier,
@@ -210,6 +240,9 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
     },
     ingestBatch,
     ingestChecked,
+    stageBatch: (messages) => stage(() => messages.map((x) => verifier.verify(x.payload, x.receivedAt, x.topic))),
+    stageChecked: (items) => stage(() => admitChecked(items)),
+    applyStaged: (staged) => staged.verdicts.map(apply),
     ingestReport,
     tick() {
       const change = topology.tick();

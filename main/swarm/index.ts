@@ -19,7 +19,10 @@ import type { Handlers } from '../kernel/dispatcher';
 import { AppError, notFound } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import type { Db } from '../store';
-import { createCoordinator, type Coordinator, type IngestResult, type RawMessage, type VerifiedDetections } from './coordinator';
+import { performance } from 'node:perf_hooks';
+import { createCoordinator, type Coordinator, type IngestResult, type RawMessage, type StagedBatch, type VerifiedDetections } from './coordinator';
+import type { ReplayEntry } from './replay';
+import type { ReplayWriter } from './replay-writer';
 import type { ZoneConfig } from './coverage';
 import type { CameraCoverage, ConfirmedEvent, DetectionOutcome, EquivocationProof, FusionOutput, Zone } from './fusion';
 import type { DesktopSessionKey } from './session';
@@ -33,6 +36,7 @@ export type { IngestResult, RawMessage, VerifiedDetections } from './coordinator
 export { loadDesktopSessionKey, SESSION_KEY_TOPIC, type DesktopSessionKey } from './session';
 export { createVerifyPool, type VerifyPool, type VerifyPoolOptions } from './verify-pool';
 export { claimsFl, FL_TOPIC_SUFFIX, isFlOnlyBatch, type FlEvidence } from './fl-batch';
+export { createReplayWriter, REPLAY_FILE, type ReplayWriter, type ReplayWriterOptions } from './replay-writer';
 export type { WorkerVerdict } from './verify';
 /** A message a verification worker checked, with what the service needs to account for it. */
 export interface CheckedMessage {
@@ -105,6 +109,22 @@ export interface SwarmServiceDeps {
   onIngest?: (r: IngestResult, bytes: number) => void;
   /** The desktop's X25519 session key (envelope v3, loadDesktopSessionKey); without it cameras stay on v2. */
   sessionKey?: DesktopSessionKey;
+  /**
+   * Where the replay state is made durable off this thread (createReplayWriter; the app passes
+   * one). Without it the replay state is committed in the main database on this thread.
+   */
+  replayWriter?: ReplayWriter;
+  /** Per pipelined batch (submitBatch / submitChecked): where its time went, ms. For the benchmark and the perf view. */
+  onBatchTiming?: (t: BatchTiming) => void;
+}
+
+/** One pipelined batch: checks on this thread, the wait for its replay commit, acting on it. */
+export interface BatchTiming {
+  messages: number;
+  stageMs: number;
+  /** From the end of the checks until the batch could be acted on (its commit, and the batches before it). */
+  commitWaitMs: number;
+  applyMs: number;
 }
 
 /**
@@ -151,6 +171,18 @@ export interface SwarmService {
    * (createVerifyPool): the stateful checks, the replay write and fusion happen here.
    */
   ingestChecked(items: readonly CheckedMessage[]): IngestResult[];
+  /**
+   * The pipelined forms of ingestBatch / ingestChecked (what the MQTT link calls): the checks run
+   * now; with a replay writer the batch's replay state is committed on the writer's thread while
+   * this thread goes on, and the batch is acted on (fused, shown, persisted) once that commit is
+   * done, after every batch submitted before it. A failed commit acts on nothing of the batch (every
+   * result is an internal-error refusal). Without a writer, the same as the synchronous forms.
+   * Do not mix with the synchronous forms while submitted batches are pending: those act at once.
+   */
+  submitBatch(messages: readonly RawMessage[]): Promise<IngestResult[]>;
+  submitChecked(items: readonly CheckedMessage[]): Promise<IngestResult[]>;
+  /** Submitted batches not acted on yet. */
+  pendingBatches(): number;
   /**
    * What the ingest in front of the swarm (main/app wiring-swarm) is holding: shown in swarm.status,
    * so a desktop that falls behind its fleet says so instead of only getting slower.
@@ -216,6 +248,20 @@ const quarantineDto = (p: EquivocationProof, releasedAt: number | null): SwarmQu
   releasedAt,
 });
 
+/**
+ * The replay state from before the writer's file existed (the main database's table) merged with
+ * the file's: per (camera, key) the later state wins (higher epoch, else higher seq).
+ */
+export function mergeReplay(older: readonly ReplayEntry[], newer: readonly ReplayEntry[]): ReplayEntry[] {
+  const out = new Map<string, ReplayEntry>();
+  for (const e of [...older, ...newer]) {
+    const k = `${e.camera}|${e.key}`;
+    const cur = out.get(k);
+    if (!cur || e.epoch > cur.epoch || (e.epoch === cur.epoch && e.highest >= cur.highest)) out.set(k, e);
+  }
+  return [...out.values()];
+}
+
 const defaultEvery = (ms: number, fn: () => void): (() => void) => {
   const t = setInterval(fn, ms);
   t.unref();
@@ -224,6 +270,7 @@ const defaultEvery = (ms: number, fn: () => void): (() => void) => {
 
 export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const { db, bus, log, now } = deps;
+  const writer = deps.replayWriter;
   const recorded = new Map<string, RecordedKey>();
   const keys: KeyRegistry = deps.keys ?? { get: (id) => recorded.get(id) };
   const sql = swarmStatements(db);
@@ -248,28 +295,36 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const detectionBatchListeners = new Set<Parameters<SwarmService['onVerifiedDetectionsBatch']>[0]>();
 
   // Replay state (envelope v2): loaded at start, written back once per ingest batch before the batch
-  // has any effect (group commit in coordinator.ingestBatch / ingestChecked), in the same transaction
-  // as the audit rows of the batch's refusals. What it costs: one SQLite commit — one WAL fsync with
-  // synchronous=FULL, about 2–5 ms on an idle SSD, 10–20 ms on a busy disk — per batch, with one
-  // upsert per (camera, key) the batch touched. The MQTT link hands over every batch the workers
-  // have finished at once, at most one commit per 10 ms (wiring-swarm), so the fsync rate stays
-  // bounded whatever the message rate; what the batch produced is then committed written behind
-  // (statements.writtenBehind): one fsync per cycle. Writing per message instead would cap ingest at
-  // the disk's fsync rate; writing the replay state behind (after acting) would let a message
-  // accepted just before a crash be replayed once after it.
+  // has any effect (group commit), so a message accepted just before a crash is refused after it;
+  // writing it behind (after acting) would let such a message be replayed once. What it costs: one
+  // SQLite commit — one WAL fsync with synchronous=FULL, about 2–5 ms on an idle SSD, 10–40 ms on a
+  // busy disk — with one upsert per (camera, key) the batch touched.
+  //  - With a replay writer (the app): that commit runs on the writer's thread, in its own file
+  //    (replay-writer.ts says why), grouping whatever batches arrive during one fsync; the link
+  //    submits batches (submitChecked) and each is acted on when its commit answers, in order. The
+  //    refusals' audit rows go to the main database written behind.
+  //  - Without one (tests, scripts): the commit runs here, in the main database, with the refusals'
+  //    audit rows in the same transaction.
+  // What a batch produced (events, counters) is then committed written behind (statements.writtenBehind).
   const coordinator = createCoordinator({
     now,
     keys,
     audit: deps.audit,
     mode,
-    replayStore: { load: () => sql.loadReplay(), save: (entries) => sql.saveReplay(entries, now()) },
+    // Should the writer's thread be gone, the replay state is committed here again, in the main
+    // database (whose rows are merged at the next start): slower, but nothing is acted on unwritten
+    // and the swarm keeps working, as verification falls back to this thread when its workers fail.
+    replayStore: writer
+      ? { load: () => mergeReplay(sql.loadReplay(), writer.load()), save: (entries) => (writer.broken() ? sql.saveReplay(entries, now()) : writer.commitSync(entries, true, now())) }
+      : { load: () => sql.loadReplay(), save: (entries) => sql.saveReplay(entries, now()) },
     skewToleranceMs: deps.skewToleranceMs,
     sessionKey: deps.sessionKey,
     fusion: { zones: zoneState.zones, windowMs: deps.windowMs, maxF: deps.maxF, onOutcomes: (items) => emit(outcomeListeners, items) },
     topology: { heartbeatIntervalMs, missedHeartbeats: deps.missedHeartbeats },
     onFusionLatency: (s) => deps.onFusionLatency?.(s, coordinator.fusion.openCandidates()),
     // A batch of fl messages only is written behind (coordinator: flOnly); every other batch is on disk before it counts.
-    transaction: (fn, durable) => (durable ? sql.transaction(fn) : sql.writtenBehind(fn)),
+    // With a writer, the main database holds only the refusals' audit rows of a batch: written behind.
+    transaction: (fn, durable) => (durable && !writer ? sql.transaction(fn) : sql.writtenBehind(fn)),
   });
   const insights = createInsights({ now });
 
@@ -400,6 +455,77 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
       items.map((x) => ({ receivedAt: x.receivedAt, topic: x.topic, bytes: x.bytes })),
       () => coordinator.ingestChecked(items),
     );
+
+  // ---- pipelined group commit (with a replay writer) ----
+  let tail: Promise<unknown> = Promise.resolve();
+  let pending = 0;
+  let writerGone = false;
+  const submit = (meta: readonly { receivedAt: number; topic?: string; bytes: number }[], stageFn: () => StagedBatch): Promise<IngestResult[]> => {
+    const w = writer!;
+    const t0 = performance.now();
+    let staged: StagedBatch;
+    try {
+      staged = stageFn();
+    } catch (err) {
+      log.error({ err, messages: meta.length }, 'swarm ingest failed');
+      return Promise.resolve(meta.map(internalError));
+    }
+    const t1 = performance.now();
+    const gone = w.broken();
+    if (gone && !writerGone) {
+      writerGone = true;
+      log.error({ err: gone }, 'swarm: the replay writer thread is gone; committing the replay state on the main thread from now on');
+    }
+    const written = !staged.delta.length
+      ? Promise.resolve()
+      : gone
+        ? tail.then(() => sql.transaction(() => sql.saveReplay(staged.delta, now()))) // in turn, after the batches before it
+        : w.commit(staged.delta, staged.durable, now());
+    // An fl-only batch (durable false) is written behind, as before the writer thread: acted on once
+    // the batches before it are, without waiting for its own commit (why that is safe for fl:
+    // coordinator.ts, flOnly). Should that write fail, its entries go again with the next batch.
+    const gate = staged.durable ? written : Promise.resolve();
+    written.catch((err: unknown) => {
+      if (staged.durable) return; // handled below, in turn (this only keeps an early failure from counting as unhandled)
+      coordinator.verifier.markDirty(staged.delta);
+      log.error({ err, messages: meta.length }, 'swarm: writing the replay state of an fl batch behind failed; it goes with the next batch');
+    });
+    pending++;
+    const done = tail
+      .then(() => gate)
+      .then(
+        () => {
+          const t2 = performance.now();
+          const results = run(meta, () => coordinator.applyStaged(staged));
+          deps.onBatchTiming?.({ messages: meta.length, stageMs: t1 - t0, commitWaitMs: t2 - t1, applyMs: performance.now() - t2 });
+          return results;
+        },
+        (err: unknown) => {
+          // Not on disk: nothing of this batch is acted on. Its entries are written again with the next batch.
+          coordinator.verifier.markDirty(staged.delta);
+          log.error({ err, messages: meta.length }, 'swarm: the replay state of a batch could not be committed; its messages are refused');
+          return meta.map(internalError);
+        },
+      )
+      .finally(() => {
+        pending--;
+      });
+    tail = done;
+    return done;
+  };
+  const submitBatch = (messages: readonly RawMessage[]): Promise<IngestResult[]> => {
+    if (!writer) return Promise.resolve(ingestBatch(messages));
+    const texts = messages.map((m) => toText(m.payload));
+    const meta = messages.map((m, i) => ({ receivedAt: m.receivedAt, topic: m.topic, bytes: byteLength(texts[i]!) }));
+    return submit(meta, () => coordinator.stageBatch(messages.map((m, i) => ({ payload: texts[i]!, receivedAt: m.receivedAt, topic: m.topic }))));
+  };
+  const submitChecked = (items: readonly CheckedMessage[]): Promise<IngestResult[]> => {
+    if (!writer) return Promise.resolve(ingestChecked(items));
+    return submit(
+      items.map((x) => ({ receivedAt: x.receivedAt, topic: x.topic, bytes: x.bytes })),
+      () => coordinator.stageChecked(items),
+    );
+  };
 
   const byteLength = (t: string | Uint8Array): number => (typeof t === 'string' ? t.length : t.byteLength);
 
@@ -542,6 +668,9 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     ingest,
     ingestBatch,
     ingestChecked,
+    submitBatch,
+    submitChecked,
+    pendingBatches: () => pending,
     reportBacklog: (b) => {
       backlog = b;
     },

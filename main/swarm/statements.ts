@@ -119,6 +119,7 @@ export function swarmStatements(db: Db): SwarmStatements {
     for (const e of entries) replayUpsert.run(e.camera, e.key, e.epoch, e.highest, BigInt.asIntN(64, e.window), at);
   });
   const event = (row: unknown): StoredEvent => eventRow.parse(row);
+  let syncLevel: number | undefined;
 
   return {
     getState: (key) => {
@@ -158,12 +159,14 @@ export function swarmStatements(db: Db): SwarmStatements {
     transaction: (fn) => db.transaction(fn)(),
     writtenBehind: (fn) => {
       if (db.inTransaction) return db.transaction(fn)(); // part of an outer transaction: its commit decides
-      const was = Number(db.pragma('synchronous', { simple: true }));
+      // The level to return to is read once: only this function changes it, and always restores it
+      // (a pragma read on every call was three pragma statements per batch on the main thread).
+      syncLevel ??= Number(db.pragma('synchronous', { simple: true }));
       db.pragma('synchronous = NORMAL');
       try {
         return db.transaction(fn)();
       } finally {
-        db.pragma(`synchronous = ${Number.isInteger(was) ? was : 2}`);
+        db.pragma(`synchronous = ${Number.isInteger(syncLevel) ? syncLevel : 2}`);
       }
     },
   };

@@ -163,6 +163,13 @@ export interface Verifier {
    * acting on the messages verified since then; throws when the store fails (they must not count).
    */
   flush(): void;
+  /**
+   * The replay state changed since the last flush or take, for a caller that writes it elsewhere
+   * (the service's replay writer thread) and acts on the messages only once that write is done.
+   */
+  takeDirty(): ReplayEntry[];
+  /** Puts entries back to be written again (their write failed); the next take or flush includes them. */
+  markDirty(entries: readonly ReplayEntry[]): void;
   /** The replay state of a camera's key (for tests and diagnostics). */
   replayOf(serial: string, keyId: string): Readonly<ReplayEntry> | undefined;
   /** The camera's current v3 session (key id, epoch, S; never K), for tests and diagnostics. */
@@ -422,6 +429,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         throw err;
       }
     },
+    takeDirty: () => replay.takeDirty(),
+    markDirty: (entries) => replay.markDirty(entries),
     replayOf: (id, keyId) => replay.get(id, keyId),
     sessionOf: (id) => {
       const x = sessions.get(id);
