@@ -125,7 +125,7 @@ export function PerformanceView() {
         <section aria-labelledby="perf-alerts-h">
           <h2 id="perf-alerts-h">Alerts</h2>
           {!health || health.alerts.length === 0 ? (
-            <p className="muted">None firing. Fast burn pages at 14.4× over 1 h and 5 min; slow burn at 6× over 6 h and 30 min.</p>
+            <p className="muted">None firing. Fast burn pages at 14.4× over 1 h and 5 min, once 5 min have been measured; slow burn at 6× over 6 h and 30 min, once 30 min have.</p>
           ) : (
             <ul className="perf-alerts" aria-label="Alerts">
               {health.alerts.map((a) => (
