@@ -5,7 +5,7 @@ import type { MethodOutput, PerfAlert } from '../../../../preload/contract';
 import { ErrorLine } from '../../components/ErrorLine';
 import { useFetch, useQuery } from '../../data/useQuery';
 import { useCameraNames } from '../../stores/cameraNames';
-import { cameraColour, cameraLabel, nameCameras } from '../../stores/cameraNamesCore';
+import { byCameraName, cameraColour, cameraLabel, nameCameras } from '../../stores/cameraNamesCore';
 import { transport } from '../../transport';
 import { Chart, type ChartLine } from './Chart';
 import { bottleneckSummary, fleetTotal, RANGES, rows, scoreReasons } from './series';
@@ -41,7 +41,7 @@ export function PerformanceView() {
 
   // Every camera any chart knows, so a camera has one colour across the charts.
   const allCams = [...new Set(CHARTED.flatMap((m) => series[m]?.lines.map((l) => l.label) ?? []))];
-  const camLines = (keys: string[]): ChartLine[] => keys.map((k) => ({ key: k, label: cameraLabel(k, names), colour: cameraColour(k, allCams) }));
+  const camLines = (keys: string[]): ChartLine[] => byCameraName(keys, names).map((k) => ({ key: k, label: cameraLabel(k, names), colour: cameraColour(k, allCams) }));
   const fixedLines = (keys: string[]): ChartLine[] => keys.map((k, i) => ({ key: k, label: k, colour: FIXED[i % FIXED.length]! }));
 
   const inference = rows(series.inference_ms?.lines);
