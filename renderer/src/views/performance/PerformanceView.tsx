@@ -103,7 +103,7 @@ export function PerformanceView() {
                 <td>
                   {b.description} <span className="muted">({(b.objective * 100).toFixed(1)} %)</span>
                 </td>
-                <td>
+                <td className="num">
                   <span className="perf-bar" aria-hidden="true">
                     <span style={{ width: `${Math.max(0, Math.min(1, b.remaining)) * 100}%` }} className={b.remaining < 0.25 ? 'bad' : b.remaining < 0.6 ? 'warn' : 'ok'} />
                   </span>{' '}
