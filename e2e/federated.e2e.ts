@@ -64,7 +64,10 @@ describe('federated learning in browser mode', () => {
     expect(await page.getByRole('switch', { name: 'Differential privacy' }).count()).toBe(0);
     expect(await page.getByLabel('Cameras per round').count()).toBe(1);
     // After a round the desktop sets the next one up (keys and share boxes), so Start runs only its critical path.
-    await expect.poll(() => page.getByRole('status', { name: 'Next round setup' }).textContent(), { timeout: 60_000 }).toMatch(/Next round set up: \d+ cameras, K = \d+/);
+    await expect.poll(() => page.getByRole('status', { name: 'Next round setup' }).textContent(), { timeout: 60_000 }).toMatch(/Next round set up: \d+ cameras, \d+ (ring )?neighbours? each \(.*K = \d+\)/);
+    // The neighbours each camera has, not the degree K: min(K, n − 1).
+    const [, n, m, k] = /(\d+) cameras, (\d+) (?:ring )?neighbours? each \(.*K = (\d+)\)/.exec((await page.getByRole('status', { name: 'Next round setup' }).textContent()) ?? '')!;
+    expect(Number(m)).toBe(Math.min(Number(k), Number(n) - 1));
     const row = page.getByRole('table', { name: 'Rounds' }).locator('tbody tr').filter({ has: page.locator('.badge.fed-on') }).first();
     expect(await row.textContent()).toMatch(/\d+ ms|\d+\.\d s/);
   }, 90_000);

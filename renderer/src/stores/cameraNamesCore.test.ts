@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCameraId } from '../../../preload/contract';
-import { cameraColour, cameraLabel, nameCameras, namesFrom } from './cameraNamesCore';
+import { byCameraName, cameraColour, cameraLabel, nameCameras, namesFrom } from './cameraNamesCore';
 
 const cams = [
   { id: parseCameraId('cam-1'), serial: 'E8272530C15B', name: 'Loading dock' },
@@ -29,5 +29,18 @@ describe('camera names', () => {
     expect(cameraColour('a', ids)).toBe(cameraColour('a', ['b', 'c', 'a']));
     const all = Array.from({ length: 16 }, (_, i) => `cam-${String(i).padStart(2, '0')}`);
     expect(new Set(all.map((id) => cameraColour(id, all))).size).toBe(16);
+  });
+});
+
+describe('byCameraName', () => {
+  it('orders ids by the names people read, numbers as numbers, unknown ids after by their label', () => {
+    const names = new Map([
+      ['cam_83f2', 'Demo 7'],
+      ['cam_124f', 'Demo 10'],
+      ['cam_a001', 'Demo 2'],
+      ['cam_0b11', 'demo 1'],
+    ]);
+    expect(byCameraName(['cam_83f2', 'cam_124f', 'cam_a001', 'cam_0b11'], names)).toEqual(['cam_0b11', 'cam_a001', 'cam_83f2', 'cam_124f']);
+    expect(byCameraName(new Set(['cam_124f', 'B8A44F7D507D']), names)).toEqual(['cam_124f', 'B8A44F7D507D']);
   });
 });

@@ -23,6 +23,13 @@ export function cameraLabel(id: string, names: CameraNames): string {
   return names.get(id) ?? (id.length > 10 ? `…${id.slice(-6)}` : id);
 }
 
+/** Ids in the order a person looks for them: named cameras by name, numbers compared as numbers ("Demo 2" before "Demo 10"), then ids without a name. */
+export function byCameraName(ids: Iterable<string>, names: CameraNames): string[] {
+  const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+  const unnamed = (id: string): number => (names.has(id) ? 0 : 1);
+  return [...ids].sort((a, b) => unnamed(a) - unnamed(b) || collator.compare(cameraLabel(a, names), cameraLabel(b, names)) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
 /** `text` with every camera id or serial in it replaced by the camera's name (toasts, log lines). */
 export function nameCameras(text: string, names: CameraNames): string {
   if (!names.size) return text;

@@ -4,7 +4,7 @@ import type { EventPayload, FederatedConfig, FederatedConfigPatch, FederatedMode
 import { useAction } from '../../data/useAction';
 import { useFetch } from '../../data/useQuery';
 import { errorText, transport } from '../../transport';
-import { graphTitle, secs, setupText } from './federatedCore';
+import { graphTitle, reportedBy, secs, setupText } from './federatedCore';
 import './federated.css';
 
 type Status = MethodOutput<'federated.status'>;
@@ -314,7 +314,7 @@ export function FederatedView() {
                 <td>{modeLabel(m.aggregation)}</td>
                 <td>{m.accuracy === null ? 'not reported yet' : pct(m.accuracy)}</td>
                 <td>{num(m.loss)}</td>
-                <td>{m.metricCameras ? `${m.metricCameras} cameras, ${m.metricSamples} detections` : '—'}</td>
+                <td>{m.metricCameras ? reportedBy(m.metricCameras, m.metricSamples) : '—'}</td>
                 <td>
                   <code title={m.hash}>{m.hash.slice(0, 16)}…</code>
                 </td>

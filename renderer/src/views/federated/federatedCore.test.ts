@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveNeighbours, graphTitle, setupText } from './federatedCore';
+import { effectiveNeighbours, graphTitle, reportedBy, setupText } from './federatedCore';
 
 const ready = (k: number, cameras: number, tk: number) => ({ state: 'ready' as const, round: 'r1', k, tk, cameras, setupMs: 1200, goBy: null, reason: null });
 
@@ -17,5 +17,12 @@ describe('Federated view: neighbour counts', () => {
     expect(graphTitle({ k: 12, tk: 6 }, 8)).toBe('7 neighbours each (every other camera; K = 12), tk = 6');
     expect(effectiveNeighbours(12, 2)).toBe(1);
     expect(effectiveNeighbours(12, 0)).toBe(0);
+  });
+});
+
+describe('Federated view: model table', () => {
+  it('says "1 camera", not "1 cameras"', () => {
+    expect(reportedBy(1, 108)).toBe('1 camera, 108 detections');
+    expect(reportedBy(8, 1)).toBe('8 cameras, 1 detection');
   });
 });

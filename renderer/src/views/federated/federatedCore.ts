@@ -28,3 +28,7 @@ export function setupText(s: Setup, clock: (at: number) => string): string {
 
 /** The round table's setup-cell title: the degree, what it came to for this round's cameras, and tk. */
 export const graphTitle = (graph: { k: number; tk: number }, cameras: number): string => `${neighboursText(graph.k, cameras)}, tk = ${graph.tk}`;
+
+const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+/** The model table's "Reported by": "1 camera, 108 detections". */
+export const reportedBy = (cameras: number, detections: number): string => `${count(cameras, 'camera', 'cameras')}, ${count(detections, 'detection', 'detections')}`;

@@ -5,7 +5,7 @@ import type { MethodOutput, PerfAlert } from '../../../../preload/contract';
 import { ErrorLine } from '../../components/ErrorLine';
 import { useFetch, useQuery } from '../../data/useQuery';
 import { useCameraNames } from '../../stores/cameraNames';
-import { cameraColour, cameraLabel, nameCameras } from '../../stores/cameraNamesCore';
+import { byCameraName, cameraColour, cameraLabel, nameCameras } from '../../stores/cameraNamesCore';
 import { transport } from '../../transport';
 import { Chart, type ChartLine } from './Chart';
 import { bottleneckSummary, fleetTotal, RANGES, rows, scoreReasons } from './series';
@@ -41,7 +41,7 @@ export function PerformanceView() {
 
   // Every camera any chart knows, so a camera has one colour across the charts.
   const allCams = [...new Set(CHARTED.flatMap((m) => series[m]?.lines.map((l) => l.label) ?? []))];
-  const camLines = (keys: string[]): ChartLine[] => keys.map((k) => ({ key: k, label: cameraLabel(k, names), colour: cameraColour(k, allCams) }));
+  const camLines = (keys: string[]): ChartLine[] => byCameraName(keys, names).map((k) => ({ key: k, label: cameraLabel(k, names), colour: cameraColour(k, allCams) }));
   const fixedLines = (keys: string[]): ChartLine[] => keys.map((k, i) => ({ key: k, label: k, colour: FIXED[i % FIXED.length]! }));
 
   const inference = rows(series.inference_ms?.lines);
@@ -103,7 +103,7 @@ export function PerformanceView() {
                 <td>
                   {b.description} <span className="muted">({(b.objective * 100).toFixed(1)} %)</span>
                 </td>
-                <td>
+                <td className="num">
                   <span className="perf-bar" aria-hidden="true">
                     <span style={{ width: `${Math.max(0, Math.min(1, b.remaining)) * 100}%` }} className={b.remaining < 0.25 ? 'bad' : b.remaining < 0.6 ? 'warn' : 'ok'} />
                   </span>{' '}
@@ -125,7 +125,7 @@ export function PerformanceView() {
         <section aria-labelledby="perf-alerts-h">
           <h2 id="perf-alerts-h">Alerts</h2>
           {!health || health.alerts.length === 0 ? (
-            <p className="muted">None firing. Fast burn pages at 14.4× over 1 h and 5 min; slow burn at 6× over 6 h and 30 min.</p>
+            <p className="muted">None firing. Fast burn pages at 14.4× over 1 h and 5 min, once 5 min have been measured; slow burn at 6× over 6 h and 30 min, once 30 min have.</p>
           ) : (
             <ul className="perf-alerts" aria-label="Alerts">
               {health.alerts.map((a) => (

@@ -7,7 +7,7 @@ import { ErrorLine } from '../../components/ErrorLine';
 import { useAction } from '../../data/useAction';
 import { useQuery } from '../../data/useQuery';
 import { useCameraNames } from '../../stores/cameraNames';
-import { cameraLabel } from '../../stores/cameraNamesCore';
+import { byCameraName, cameraLabel } from '../../stores/cameraNamesCore';
 import { useNav } from '../../stores/nav';
 import { transport } from '../../transport';
 import { moveSelection, span } from './reviewCore';
@@ -114,7 +114,7 @@ export function ReviewView() {
           Camera
           <select value={camera} onChange={(e) => setCamera(e.target.value)}>
             <option value="">Any</option>
-            {q.data?.facets.cameras.map((c) => (
+            {byCameraName(q.data?.facets.cameras ?? [], names).map((c) => (
               <option key={c} value={c}>
                 {cameraLabel(c, names)}
               </option>

@@ -26,7 +26,7 @@ export function EventRow({ ev, names, onResolve }: { ev: AuditEvent; names: Came
       <td>
         <Source source={ev.source} names={names} />
       </td>
-      <td>
+      <td className="wrap-anywhere">
         {nameCameras(ev.message, names)}
         {Object.keys(ev.detail).length > 0 && (
           <div className="detail mono">

@@ -163,7 +163,7 @@ export function SecurityView() {
                     <td>
                       <Source source={g.source} names={names} />
                     </td>
-                    <td>
+                    <td className="wrap-anywhere">
                       {nameCameras(g.message, names)}
                       <div>
                         <button type="button" className="link" aria-expanded={open} onClick={() => setExpanded(open ? undefined : key)}>

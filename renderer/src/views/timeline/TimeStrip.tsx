@@ -1,7 +1,7 @@
 // The scrubbable strip: one lane per camera with its tracks, a lane of confirmed events and one of
 // intervention points; drag, or use the arrow keys, to look at a moment.
 import { useMemo, useRef, type KeyboardEvent, type PointerEvent } from 'react';
-import { cameraLabel, type CameraNames } from '../../stores/cameraNamesCore';
+import { byCameraName, cameraLabel, type CameraNames } from '../../stores/cameraNamesCore';
 import { clock } from './format';
 import { laneSegments, type Snapshot } from './model';
 import type { LoggedIntervention, SwarmEventLite } from './types';
@@ -33,7 +33,7 @@ export function TimeStrip(p: {
     for (const [cam, list] of live) merged.set(cam, [...(merged.get(cam) ?? []), ...list]);
     return merged;
   }, [p.snaps, p.history]);
-  const laneIds = useMemo(() => [...new Set([...p.cameras, ...segs.keys()])].sort(), [p.cameras, segs]);
+  const laneIds = useMemo(() => byCameraName(new Set([...p.cameras, ...segs.keys()]), p.names), [p.cameras, segs, p.names]);
   const lanes = [...(p.events ? ['Events'] : []), ...laneIds, 'Interventions'];
   const H = lanes.length * LANE + 18;
   const span = p.end - p.start;
