@@ -25,13 +25,23 @@ process.on('SIGTERM', () => process.exit(0));
 // (wall clock, ms), so the bench can show per camera process where a round's milliseconds go (a
 // publish that reached the cameras late, cameras queued behind each other, the desktop behind them).
 const TRACE = process.env.BENCH_FED_TRACE === '1';
-const trace: { at: number; what: string }[] = [];
+const trace: { at: number; what: string; cpuUs?: number }[] = [];
 const wall = (): number => performance.timeOrigin + performance.now();
-/** The trace between two wall-clock times, as first–last (ms after `from`) and count per event. */
+/**
+ * The trace between two wall-clock times, as first–last (ms after `from`) and count per event; for
+ * "cpu <message>" events (the handler's CPU per message, µs): min–max and count.
+ */
 const traceSpan = (from: number, to: number): Record<string, [number, number, number]> => {
   const out: Record<string, [number, number, number]> = {};
   for (const e of trace) {
     if (e.at < from || e.at > to) continue;
+    if (e.cpuUs !== undefined) {
+      const o = (out[e.what] ??= [e.cpuUs, e.cpuUs, 0]);
+      o[0] = Math.min(o[0], e.cpuUs);
+      o[1] = Math.max(o[1], e.cpuUs);
+      o[2]++;
+      continue;
+    }
     const t = Math.round((e.at - from) * 10) / 10;
     const o = (out[e.what] ??= [t, t, 0]);
     o[0] = Math.min(o[0], t);
@@ -110,11 +120,20 @@ async function start(m: Start): Promise<void> {
       if (TRACE) trace.push({ at: wall(), what: `got ${topic.split('/')[4] ?? topic.split('/').at(-1)}` });
       if (topic === 'omnisight/desktop/bench/plain') {
         const a = JSON.parse(payload.toString()) as { round: string; params: number[]; train: { epochs: number; lr: number; batchSize: number } };
+        const c0 = TRACE ? process.cpuUsage() : undefined;
         const local = train(a.params, data, { ...a.train, seed: seq });
         send(JSON.stringify({ round: a.round, phase: 'plain', params: local }));
+        if (c0) {
+          const c = process.cpuUsage(c0);
+          trace.push({ at: wall(), what: 'cpu plain', cpuUs: c.user + c.system });
+        }
         return;
       }
+      if (!TRACE) return client.handle(topic, payload);
+      const c0 = process.cpuUsage();
       client.handle(topic, payload);
+      const c = process.cpuUsage(c0);
+      trace.push({ at: wall(), what: `cpu ${topic.split('/')[4] ?? topic.split('/').at(-1)}`, cpuUs: c.user + c.system });
     });
     await conn.subscribeAsync([...flTopics(cam.serial), 'omnisight/desktop/bench/plain'], { qos: 1 });
   }
