@@ -41,11 +41,6 @@ export interface Agent {
   setFlSilence(phase: FlPhase | null): void;
   /** The topics the app listens to (its fl2 rounds and its detections' outcomes). */
   subscriptions(): string[];
-  /**
-   * The camera's MQTT client (re)connected: the desktop key arrives again as the retained message on
-   * this connection's subscription, and the one kept may belong to another broker's desktop.
-   */
-  connected(): void;
   /** One message from the broker on a subscribed topic. */
   deliver(topic: string, payload: Buffer): void;
   /** The confirmation head in use and its measured effect on held-out local data (also on identity.cgi as "model"). */
@@ -662,12 +657,6 @@ export function createAgent(deps: {
     },
     setFlSilence: (phase) => fl.silenceFrom(phase),
     subscriptions: () => [...flTopics(serial), `omnisight/desktop/outcomes/${serial}`, DESKTOP_SESSION_KEY_TOPIC],
-    connected: () => {
-      // No session with a key from before this connection: one for another desktop would be
-      // acknowledged by this broker and its reports refused there as "unknown session".
-      desktop = undefined;
-      endSession();
-    },
     deliver,
     model,
     liveCounts: () => ({ published: published.total, publishedFalse: published.falseTotal, dropped: dropped.total, droppedFalse: dropped.falseTotal }),

@@ -257,7 +257,6 @@ export function createSimCamera(opts: {
   // A deployed program that really runs publishes for itself; the built-in agent stands in otherwise.
   // agentProcess: the agent's "process" is up; when it comes up it writes its next boot epoch first.
   let agentProcess = false;
-  let wasConnected = false; // the MQTT client's state at the last sync (a new connection tells the agent)
   syncAgent = (): void => {
     const up = !crashed && omnisightRunning() && !nativeRunning('omnisight');
     if (up && !agentProcess) {
@@ -273,10 +272,7 @@ export function createSimCamera(opts: {
       agentProcess = true;
     }
     if (!up) agentProcess = false;
-    const connected = !!mq.client()?.connected;
-    if (connected && !wasConnected) agent.connected();
-    wasConnected = connected;
-    agent.setRunning(up && connected);
+    agent.setRunning(up && !!mq.client()?.connected);
   };
 
   const local = localAppRoutes({ apps, agent, runtime, nativeRunning, auth });

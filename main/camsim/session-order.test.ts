@@ -90,28 +90,4 @@ describe('agent: v3 only after the broker acknowledged the session announcement'
     expect(reports(at).every((r) => r.env.v === 2)).toBe(true);
     agent.close();
   });
-
-  it('a new connection (another broker, maybe another desktop): no session with the key kept from before it, v2 until this connection delivers a key and acknowledges its session', () => {
-    const { agent, sent, reports, sessions } = start();
-    agent.deliver(DESKTOP_SESSION_KEY_TOPIC, desktopKey());
-    sessions()[0]!.ack!();
-    vi.advanceTimersByTime(1_000);
-    expect(reports(0).some((r) => r.env.v === 3)).toBe(true);
-    // The camera's client reconnects (as camera.ts reports it): the app stops and starts on the new connection.
-    agent.setRunning(false);
-    agent.connected();
-    agent.setRunning(true);
-    let at = sent.length;
-    vi.advanceTimersByTime(1_500);
-    expect(sessions()).toHaveLength(1); // nothing announced for the old desktop's key
-    expect(reports(at).length).toBeGreaterThan(3);
-    expect(reports(at).every((r) => r.env.v === 2)).toBe(true);
-    agent.deliver(DESKTOP_SESSION_KEY_TOPIC, desktopKey()); // this broker's retained key
-    expect(sessions()).toHaveLength(2);
-    sessions()[1]!.ack!();
-    at = sent.length;
-    vi.advanceTimersByTime(1_000);
-    expect(reports(at).every((r) => r.env.v === 3 && r.env.session === 2)).toBe(true);
-    agent.close();
-  });
 });
