@@ -785,7 +785,7 @@ export function createDeployService(deps: DeployDeps): DeployService {
     // A room's decision approves the build and the cameras; it does not switch AllowUnsigned on or
     // allow a downgrade (those stay the user's explicit choices in the Deploy view). One canary first.
     startApproved: ({ buildSha, cameraIds, who, approval }) =>
-      create(buildSha, cameraIds, { allowUnsigned: false, allowDowngrade: false, canary: 1, concurrency: 8, verifyTimeoutMs: 20_000 }, { who, approval }, null),
+      create(buildSha, cameraIds, { allowUnsigned: false, allowDowngrade: false, canary: 1, concurrency: 8, verifyTimeoutMs: 60_000 }, { who, approval }, null),
     get: (deployId) => deployOf(deployId),
     async idle() {
       while (running.size) await Promise.all([...running.values()].map((r) => r.done));

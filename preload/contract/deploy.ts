@@ -134,7 +134,10 @@ export const deployMethods = {
         /** Cameras in the canary stage, verified before the rest start (0: one stage). */
         canary: z.number().int().min(0).max(256).default(1),
         concurrency: z.number().int().min(1).max(64).default(8),
-        verifyTimeoutMs: z.number().int().min(1000).max(300_000).default(20_000),
+        // 60 s: start, identity and the first accepted report of a new build; a camera busy with the
+        // install (or several emulated ones on one host) can take more than 20 s, and a timeout rolls a
+        // good build back, while a build that fails says so at once (crash, refused start).
+        verifyTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
         /** Ship this federated model version with the build (added as model/head-v<N>.bin and .json). */
         modelVersion: z.number().int().min(1).optional(),
       })
