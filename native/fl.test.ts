@@ -577,6 +577,10 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
     const thetaNew = theta2.map((t, i) => Math.fround(t + sumQ[i]! / scale / survivors.length));
     await server!.publishAsync(`omnisight/desktop/fl/${round}/result`, JSON.stringify({ round, ok: true, model: { name: HEAD, version: 3, params: f32b64(thetaNew) }, survivors: 3 }), { qos: 1 });
 
+    // Each camera's held-out set is what it happened to detect while the test taught it (a few dozen
+    // samples, timing-dependent), so one camera's loss can go up after one round; over the three
+    // cameras' held-out data together the round's model must do better.
+    const pooled = { before: 0, after: 0 };
     for (const c of cams.slice(0, 3)) {
       const hb = await until(`${c.serial} reporting head v3`, () => {
         const h = fromCam(c, 'heartbeat').map((e) => JSON.parse(e.body) as { model: { name: string; version: number }; head?: { version: number; heldOut: number; logLoss: number; accuracy: number } });
@@ -601,7 +605,8 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
       expect(hb.head!.heldOut).toBe(held.length);
       expect(hb.head!.logLoss).toBeCloseTo(after.logLoss, 3);
       expect(hb.head!.accuracy).toBeCloseTo(after.accuracy, 3);
-      expect(after.logLoss).toBeLessThan(before.logLoss);
+      pooled.before += before.logLoss * held.length;
+      pooled.after += after.logLoss * held.length;
       expect(c.err).toMatch(new RegExp(`round result adopted: head v2 → v3 on ${held.length} held-out local detections: log-loss ${before.logLoss.toFixed(4)} → ${after.logLoss.toFixed(4)}`));
       expect(readFileSync(join(c.localdata, 'head-v3.bin')).toString('base64')).toBe(f32b64(thetaNew));
       // identity.cgi: the head in use, the local data counts, the built-in head against it on held-out data.
@@ -618,6 +623,7 @@ describe.skipIf(skipReason !== null)('the C app in fl2 rounds against a server w
       expect(h.inUse.logLoss).toBeCloseTo(after.logLoss, 3);
       expect(h.inUse.accuracy).toBeCloseTo(after.accuracy, 3);
     }
+    expect(pooled.after).toBeLessThan(pooled.before);
   }, 120_000);
 
   it('every message the server received from a camera is a signed envelope; fl bodies hold only keys, boxes, a masked vector or shares', () => {
