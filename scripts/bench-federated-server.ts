@@ -9,9 +9,9 @@
 // Env: BENCH_FEDSRV_CLIENTS (100), BENCH_FEDSRV_REPS (7; the first is a warm-up and not counted).
 import fs from 'node:fs';
 import path from 'node:path';
-import { createFlServer, headV0, type FlServer } from '../main/federated/fl-server';
+import { createFlServer, type FlServer } from '../main/federated/fl-server';
 import { createRng } from '../main/federated/random';
-import { createTestClient, type TestClient } from '../main/federated/testkit';
+import { createTestClient, testRoundSpec, type TestClient } from '../main/federated/testkit';
 
 const N = Number(process.env.BENCH_FEDSRV_CLIENTS ?? 100);
 const REPS = Number(process.env.BENCH_FEDSRV_REPS ?? 7);
@@ -60,15 +60,7 @@ async function oneRound(rep: number): Promise<{ total: number; receive: number; 
       }),
     ),
   );
-  const s = await server.setup({
-    round: `bench-${rep}`,
-    model: { version: 0, params: headV0() },
-    selected: serials,
-    train: { epochs: 1, lr: 0.1, batchSize: 32 },
-    range: 4,
-    deadlines: { advertise: 120_000, shares: 120_000, masked: 120_000, unmask: 120_000 },
-    minSamples: 20,
-  });
+  const s = await server.setup(testRoundSpec(`bench-${rep}`, serials, 120_000));
   if (!s.ok) throw new Error(`setup failed: ${s.report.reason}`);
   // Let every camera open its boxes (deliver is published at the end of the setup).
   await new Promise((r) => setTimeout(r, 100));

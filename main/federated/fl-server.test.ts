@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFlServer, headV0, HEAD_PARAMS, quantizerScale, threshold, type RoundSpec } from './fl-server';
-import { createTestClient, type SilentAfter, type TestClient } from './testkit';
+import { createTestClient, testRoundSpec, type SilentAfter, type TestClient } from './testkit';
 import { neighbourSets, ringOrder } from './fl2';
 import { createRng } from './random';
 
@@ -47,15 +47,7 @@ function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>
       }),
     );
   });
-  const spec = (round: string): RoundSpec => ({
-    round,
-    model: { version: 0, params: headV0() },
-    selected: serials,
-    train: { epochs: 1, lr: 0.1, batchSize: 32 },
-    range: 4,
-    deadlines: { advertise: 1_000, shares: 1_000, masked: 1_000, unmask: 1_000 },
-    minSamples: 20,
-  });
+  const spec = (round: string): RoundSpec => testRoundSpec(round, serials, 1_000);
   return { server, clients, published, received, spec, clockOffset };
 }
 

@@ -22,6 +22,7 @@ import {
   x25519PublicKey,
   x25519PublicOf,
 } from './fl1';
+import { headV0, type RoundSpec } from './fl-server';
 import { neighbourSets, ringOrder, shareThreshold } from './fl2';
 import { bytesToField, fieldToBytes, splitAt } from './shamir';
 import type { Rng } from './random';
@@ -197,5 +198,18 @@ export function createTestClient(o: TestClientOptions): TestClient {
     },
     lastQ: () => q,
     lastY: () => y,
+  };
+}
+
+/** The round the server's tests and its bench run: the version-0 head, one local epoch, `deadlineMs` for every phase. */
+export function testRoundSpec(round: string, selected: string[], deadlineMs: number): RoundSpec {
+  return {
+    round,
+    model: { version: 0, params: headV0() },
+    selected,
+    train: { epochs: 1, lr: 0.1, batchSize: 32 },
+    range: 4,
+    deadlines: { advertise: deadlineMs, shares: deadlineMs, masked: deadlineMs, unmask: deadlineMs },
+    minSamples: 20,
   };
 }
