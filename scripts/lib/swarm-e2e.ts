@@ -17,7 +17,7 @@ import { createEventBus } from '../../main/kernel/bus';
 import { linkSwarm } from '../../main/app/wiring-swarm';
 import { startEmbeddedBroker } from '../../main/mqtt';
 import { openDatabase } from '../../main/store';
-import { createSwarmService, type SwarmService } from '../../main/swarm';
+import { createSwarmService, type IngestResult, type SwarmService } from '../../main/swarm';
 import { launchBrowser } from '../../e2e/lib/browser';
 import { serve } from '../../e2e/lib/serve';
 
@@ -39,20 +39,19 @@ export async function mqttEndToEnd(o: { cameras: number; seconds: number; report
 
   // Where each confirmation happened: the report that completed the quorum.
   const confirmations: { camera: string; seq: number; at: number }[] = [];
-  const seqOf = (payload: unknown): number => {
-    const m = /"seq":(\d+)/.exec(Buffer.isBuffer(payload) ? payload.toString('utf8', 0, 120) : String(payload).slice(0, 120));
-    return m ? Number(m[1]) : -1;
+  // The link submits batches (submitBatch / submitChecked: acted on once their replay commit is
+  // done), so the moment a confirmation exists is when those promises resolve; the synchronous form
+  // is wrapped too in case the link falls back to it.
+  const record = (rs: readonly IngestResult[]): readonly IngestResult[] => {
+    const at = nowHr();
+    for (const r of rs) if (r.accepted && r.outputs.some((x) => x.type === 'confirmed')) confirmations.push({ camera: r.camera, seq: r.message.envelope.seq, at });
+    return rs;
   };
   const swarm: SwarmService = {
     ...real,
-    ingestBatch(messages) {
-      const rs = real.ingestBatch(messages);
-      const at = nowHr();
-      rs.forEach((r, i) => {
-        if (r.accepted && r.outputs.some((x) => x.type === 'confirmed')) confirmations.push({ camera: r.camera, seq: seqOf(messages[i]!.payload), at });
-      });
-      return rs;
-    },
+    ingestBatch: (messages) => record(real.ingestBatch(messages)) as IngestResult[],
+    submitBatch: async (messages) => record(await real.submitBatch(messages)) as IngestResult[],
+    submitChecked: async (items) => record(await real.submitChecked(items)) as IngestResult[],
   };
 
   const child = fork(path.join(__dirname, 'swarm-cameras.ts'), [broker.url, String(o.cameras), String(o.seconds), String(o.reportsPerSecond)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
