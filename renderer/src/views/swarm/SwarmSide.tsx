@@ -5,6 +5,7 @@ import { ErrorLine } from '../../components/ErrorLine';
 import { useAction } from '../../data/useAction';
 import { cameraLabel, type CameraNames } from '../../stores/cameraNamesCore';
 import { transport } from '../../transport';
+import { backlogNotes } from './backlog';
 
 type Status = MethodOutput<'swarm.status'>;
 type Mode = Status['mode'];
@@ -48,16 +49,11 @@ export function SwarmSide(p: {
           <li className={quarantined.length ? 'sev-critical' : ''}>
             <span className="stat-value">{quarantined.length}</span> quarantined
           </li>
-          {status.backlog.transitMs !== null && status.backlog.transitMs > 1000 && (
-            <li className="sev-warning" title="Reports reach the desktop this long after the cameras sent them: a queue in front of it (the MQTT broker, the network) or camera clocks off NTP.">
-              <span className="stat-value">{(status.backlog.transitMs / 1000).toFixed(1)} s</span> late on arrival
+          {backlogNotes(status.backlog).map((n) => (
+            <li key={n.key} className="sev-warning" title={n.title} data-backlog={n.key}>
+              <span className="stat-value">{n.value}</span> {n.label}
             </li>
-          )}
-          {status.backlog.shed > 0 && (
-            <li className="sev-warning" title="The desktop fell behind its cameras and dropped the oldest reports (waited over 1 s). For a large fleet use an external MQTT broker (Settings) and check the CPU.">
-              <span className="stat-value">{status.backlog.shed}</span> dropped (behind)
-            </li>
-          )}
+          ))}
         </ul>
       )}
       <label className="stack">
