@@ -5,6 +5,7 @@ import { drawFuturesOnFeed, segmentStyle } from './overlay';
 function recorder() {
   const lines: { from: [number, number]; to: [number, number]; style: string; width: number }[] = [];
   const texts: { text: string; x: number; y: number }[] = [];
+  const outlines: { text: string; x: number; y: number; style: string }[] = [];
   let from: [number, number] = [0, 0];
   let to: [number, number] = [0, 0];
   let saved = 0;
@@ -24,8 +25,9 @@ function recorder() {
       lines.push({ from, to, style: ctx.strokeStyle, width: ctx.lineWidth });
     },
     fillText: (text: string, x: number, y: number) => void texts.push({ text, x, y }),
+    strokeText: (text: string, x: number, y: number) => void outlines.push({ text, x, y, style: ctx.strokeStyle }),
   };
-  return { ctx: ctx as unknown as CanvasRenderingContext2D, lines, texts, balanced: () => saved === 0 };
+  return { ctx: ctx as unknown as CanvasRenderingContext2D, lines, texts, outlines, balanced: () => saved === 0 };
 }
 
 describe('drawFuturesOnFeed', () => {
@@ -78,5 +80,14 @@ describe('future labels', () => {
     );
     expect(texts.map((t) => t.text).sort()).toEqual(['40%', '50%']);
     expect(Math.abs(texts[0]!.x - texts[1]!.x) >= 30 || Math.abs(texts[0]!.y - texts[1]!.y) >= 12).toBe(true);
+  });
+});
+
+describe('future labels on a bright scene', () => {
+  it('outlines each percentage in a dark stroke under the amber text, at the same spot', () => {
+    const r = recorder();
+    drawFuturesOnFeed(r.ctx, [{ trackId: 'a', points: [[0.2, 0.2], [0.4, 0.3]], weight: 0.6 }], 640, 360);
+    expect(r.texts).toHaveLength(1);
+    expect(r.outlines).toEqual([{ ...r.texts[0]!, style: 'rgba(0, 0, 0, 0.75)' }]);
   });
 });

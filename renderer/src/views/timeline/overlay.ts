@@ -56,8 +56,12 @@ export function drawFuturesOnFeed(ctx: CanvasRenderingContext2D, paths: FeedPath
     }
     const spot = spotOf.get(k);
     if (spot) {
-      ctx.fillStyle = 'rgba(255, 196, 64, 0.9)';
       ctx.font = '11px system-ui, sans-serif';
+      // A dark outline first: amber text alone is unreadable over sunlit ground and pale buildings.
+      ctx.strokeStyle = 'rgba(0, 0, 0, 0.75)';
+      ctx.lineWidth = 3;
+      ctx.strokeText(`${Math.round(p.weight * 100)}%`, spot.x, spot.y + 12);
+      ctx.fillStyle = 'rgba(255, 196, 64, 1)';
       ctx.fillText(`${Math.round(p.weight * 100)}%`, spot.x, spot.y + 12);
     }
   }
