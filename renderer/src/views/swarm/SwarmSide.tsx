@@ -18,6 +18,8 @@ const modes: { id: Mode; label: string; hint: string }[] = [
   { id: 'audit', label: 'Audit', hint: 'refuse them too, and keep each refused message in the audit log' },
 ];
 
+const sentence = (s: string): string => `${s.charAt(0).toUpperCase()}${s.slice(1)}.`;
+
 export function SwarmSide(p: {
   status: Status | undefined;
   node: GNode | undefined;
@@ -61,16 +63,18 @@ export function SwarmSide(p: {
         <select aria-label="Verification mode" value={status?.mode ?? 'strict'} disabled={!status || setMode.pending} onChange={(e) => void setMode.run(e.target.value as Mode)}>
           {modes.map((m) => (
             <option key={m.id} value={m.id}>
-              {m.label}: {m.hint}
+              {m.label}
             </option>
           ))}
         </select>
+        {/* The hint beside the choice, not in it: in the side panel's width the option text was cut mid-sentence. */}
+        <span className="muted swarm-mode-hint">{sentence(modes.find((m) => m.id === (status?.mode ?? 'strict'))!.hint)}</span>
       </label>
       <ErrorLine error={setMode.error} />
       <label className="stack">
         Camera
         <select aria-label="Camera to show" value={node?.id ?? ''} onChange={(e) => onSelect(e.target.value || undefined)}>
-          <option value="">{nodes.length ? 'Choose a camera (or click it on the graph)' : 'No camera yet'}</option>
+          <option value="">{nodes.length ? 'Choose a camera…' : 'No camera yet'}</option>
           {nodes.map((n) => (
             <option key={n.id} value={n.id}>
               {cameraLabel(n.id, names)}
