@@ -109,6 +109,12 @@ describe('FeedEngine channels', () => {
   });
 });
 
+/** Tiles showing a decoded frame (Node has no JPEG decoder: a stand-in bitmap). */
+function showingFrames(e: FeedEngine, ids: readonly string[]): void {
+  const tiles = (e as unknown as { tiles: Map<string, { bitmap?: { close(): void } }> }).tiles;
+  for (const id of ids) tiles.get(id)!.bitmap = { close: () => undefined };
+}
+
 describe('FeedEngine futures', () => {
   it('asks for the futures of all 16 tiles on screen in one call per refresh, not one per tile', async () => {
     const f = fakeTransport();
@@ -116,6 +122,7 @@ describe('FeedEngine futures', () => {
     const ids = Array.from({ length: 18 }, (_, i) => parseCameraId(`cam${i}`));
     for (const id of ids) engine.attach(id, canvas(), small);
     for (const id of ids.slice(0, 16)) engine.setVisible(id, true); // two scrolled off screen
+    showingFrames(engine, ids);
     engine.setOverlay(ids[3]!, { boxes: true, labels: true, futures: false, zones: false }); // one with futures off
     await settle();
     f.calls.length = 0;
@@ -137,6 +144,9 @@ describe('FeedEngine futures', () => {
     expect(f.calls.filter((c) => c.method.startsWith('timeline.'))).toHaveLength(0);
     engine.attach(parseCameraId('a'), canvas(), small);
     engine.setVisible(parseCameraId('a'), true);
+    await engine.refreshFutures(); // no frame shown yet: nothing to draw futures on
+    expect(f.calls.filter((c) => c.method.startsWith('timeline.'))).toHaveLength(0);
+    showingFrames(engine, [parseCameraId('a')]);
     const first = engine.refreshFutures();
     await engine.refreshFutures(); // the first has not answered: skipped
     release();
