@@ -17,9 +17,10 @@ Usage:
 `run` reads JSON commands on stdin, one a line, and writes JSON events on stdout, one a line:
   {"cmd":"send","kind":"detections"|"heartbeat","v":2|3}  one report (v3 needs an acknowledged session)
   {"cmd":"forge","what":"sig"|"mac"|"key"}                 one report the desktop must refuse
+  {"cmd":"reannounce"}                                     the session announcement again (same S and e_pk)
   {"cmd":"quit"}
-Events: ready, desktop-key, session, session-acked, sent, forged, fl (phases, with the round's q),
-result, error.
+Events: ready, desktop-key, session, session-acked, sent, forged, labelled, fl, fl-q (the round's q),
+result; and error / ignored / fl-silent for what it could not handle.
 """
 
 import argparse
@@ -323,6 +324,8 @@ class Camera:
         # Local labelled set: (features, label); pending detections wait for their outcome.
         self.samples = []
         self.pending = {}  # (epoch, seq, index) -> (features, time)
+        self.labelled = 0  # samples labelled by the desktop's outcomes
+        self.last_frame_ts = 0
         gen = Drbg(None if args.seed is None else args.seed + '/samples')
         for _ in range(args.samples):
             box, cls, score = synthetic_detection(gen)
@@ -409,7 +412,11 @@ class Camera:
         self.emit('forged' if forge else 'sent', kind=kind, v=version, seq=seq, what=forge)
 
     def detections_body(self):
-        now = int(time.time() * 1000)
+        # Every frame has its own capture time: (track_id, timestamp) names one observation, and two
+        # signed reports that disagree about one (class, or place) quarantine the camera.
+        with self.lock:
+            now = max(int(time.time() * 1000), self.last_frame_ts + 1)
+            self.last_frame_ts = now
         obs = []
         for i in range(2):
             box, cls, score = synthetic_detection(self.rng)
@@ -515,10 +522,12 @@ class Camera:
             got = self.pending.pop(key, None)
             if got is not None and isinstance(it['confirmed'], bool):
                 self.samples.append((got[0], 1.0 if it['confirmed'] else 0.0))
+                self.labelled += 1
         cutoff = time.time() - 30  # no outcome within 30 s: dropped
         for k in [k for k, v in self.pending.items() if v[1] < cutoff]:
             del self.pending[k]
         del self.samples[:-5000]
+        self.emit('labelled', labelled=self.labelled, items=len(data['items']))
 
     # ------------------------------------------------------------ fl2
     def fl_send(self, body):
@@ -792,6 +801,8 @@ class Camera:
                 break
             if c == 'send':
                 self.send_report(cmd.get('kind', 'detections'), cmd.get('v'))
+            elif c == 'reannounce':
+                self.announce_session()  # what the 30 s repeat sends, on demand
             elif c == 'forge':
                 what = cmd.get('what')
                 self.send_report('detections', 3 if what == 'mac' else 2, forge=what)

@@ -8,6 +8,7 @@
 // the reason when they are missing.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -56,6 +57,20 @@ async function waitFor(what: string, cond: () => boolean, ms = 15_000): Promise<
   }
 }
 
+async function waitForPort(port: number): Promise<void> {
+  const end = Date.now() + 5_000;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(port, '127.0.0.1');
+      sock.once('connect', () => (sock.destroy(), resolve(true)));
+      sock.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > end) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await sleep(20);
+  }
+}
+
 interface Seen {
   topic: string;
   camera: string;
@@ -65,13 +80,13 @@ interface Seen {
 }
 
 /** The desktop: its MQTT service (retained session key on connect), the swarm verifying every envelope, the federated server behind the composition root's link. */
-async function desktop(config: BrokerConfig) {
+async function desktop(config: BrokerConfig, secrets: SecretStore = secretsInMemory()) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-pycam-'));
   const log = silentLogger();
   const { db } = openDatabase({ dir });
   const bus = createEventBus();
   const audit = createAuditLog({ db, bus, now: Date.now });
-  const sessionKey = loadDesktopSessionKey(secretsInMemory());
+  const sessionKey = loadDesktopSessionKey(secrets);
   const mqttSvc = createMqttService({ config: () => config, secrets: secretsInMemory(), log });
   mqttSvc.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
   const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, every: () => () => {}, sessionKey });
@@ -101,7 +116,10 @@ async function desktop(config: BrokerConfig) {
     registered.add(serial);
   };
   const call = async <T,>(m: string, input: unknown): Promise<T> => ((federated.handlers as Record<string, unknown>)[m] as (i: unknown, c: unknown) => T)(input, { transport: 'internal', peer: 'test' });
-  cleanups.push(async () => {
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
     offRaw();
     offLink();
     await federated.close();
@@ -109,9 +127,10 @@ async function desktop(config: BrokerConfig) {
     await mqttSvc.close();
     db.close();
     fs.rmSync(dir, { recursive: true, force: true });
-  });
+  };
+  cleanups.push(stop);
   const ep = mqttSvc.endpoint()!;
-  return { broker: `127.0.0.1:${ep.port}`, url: `mqtt://127.0.0.1:${ep.port}`, seen, register, call, federated, swarm };
+  return { broker: `127.0.0.1:${ep.port}`, url: `mqtt://127.0.0.1:${ep.port}`, seen, register, call, federated, swarm, stop };
 }
 
 interface PyEvent {
@@ -131,18 +150,23 @@ function pythonCamera(o: { broker: string; seed: string; samples: number }) {
     readline.createInterface({ input: proc.stdout! }).on('line', (l) => events.push(JSON.parse(l) as PyEvent));
     proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   };
-  cleanups.push(async () => {
+  const stop = async (): Promise<void> => {
     if (proc && proc.exitCode === null) {
+      const exited = new Promise((r) => proc!.once('exit', r));
       proc.stdin!.end('{"cmd":"quit"}\n');
-      await Promise.race([new Promise((r) => proc!.once('exit', r)), sleep(2_000)]);
+      await Promise.race([exited, sleep(3_000)]);
       if (proc.exitCode === null) proc.kill();
     }
+  };
+  cleanups.push(async () => {
+    await stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
   return {
     identity,
     events,
     start,
+    stop,
     stderr: () => stderr,
     send: (cmd: object): void => void proc!.stdin!.write(`${JSON.stringify(cmd)}\n`),
     /** No `error` event: the client met nothing it could not handle. */
@@ -159,7 +183,7 @@ describe.skipIf(missing !== null)(`the Python camera written from docs/protocol.
 
   const brokers: ('embedded' | 'mosquitto')[] = fs.existsSync(MOSQUITTO) ? ['embedded', 'mosquitto'] : ['embedded'];
   for (const broker of brokers) {
-    it(`${broker} broker: its v2 and v3 reports are accepted with no refusal; forged ones are refused`, async () => {
+    it(`${broker} broker: its v2 and v3 reports are accepted with no refusal and labelled; forged ones are refused; restarts of the camera${broker === 'mosquitto' ? ' and of the desktop' : ''} are accepted`, async () => {
       let config: BrokerConfig = { mode: 'embedded', url: '', username: '' };
       if (broker === 'mosquitto') {
         const port = await freePort();
@@ -170,20 +194,22 @@ describe.skipIf(missing !== null)(`the Python camera written from docs/protocol.
           m.kill();
           fs.rmSync(dir, { recursive: true, force: true });
         });
-        await waitFor('mosquitto', () => spawnSync('ss', ['-ltn']).stdout?.toString().includes(`127.0.0.1:${port}`) ?? true, 5_000);
+        await waitForPort(port);
         config = { mode: 'external', url: `mqtt://127.0.0.1:${port}`, username: '' };
       }
-      const d = await desktop(config);
+      const secrets = secretsInMemory();
+      let d = await desktop(config, secrets);
       const cam = pythonCamera({ broker: d.broker, seed: `reports-${broker}`, samples: 0 });
       d.register(cam.identity.camera, cam.identity.publicKey);
       cam.start();
       const mine = () => d.seen.filter((s) => s.camera === PY_SERIAL);
+      const acked = () => cam.events.filter((e) => e.event === 'session-acked').length;
       await waitFor('the camera connected', () => cam.events.some((e) => e.event === 'ready'));
       // v2 reports, signed with Ed25519 (always accepted, also before a session).
       for (let i = 0; i < 3; i++) cam.send({ cmd: 'send', kind: 'detections', v: 2 });
       cam.send({ cmd: 'send', kind: 'heartbeat', v: 2 });
       // The desktop's retained key opens a session; after the broker acknowledged its announcement, v3.
-      await waitFor('the session acknowledged', () => cam.events.some((e) => e.event === 'session-acked'));
+      await waitFor('the session acknowledged', () => acked() === 1);
       for (let i = 0; i < 3; i++) cam.send({ cmd: 'send', kind: 'detections', v: 3 });
       cam.send({ cmd: 'send', kind: 'heartbeat', v: 3 });
       await waitFor('eight reports and the announcement', () => mine().length >= 9);
@@ -194,22 +220,53 @@ describe.skipIf(missing !== null)(`the Python camera written from docs/protocol.
       );
       expect(d.swarm.acceptanceOf(PY_SERIAL)).toMatchObject({ accepted: 9, refused: 0, key: cam.identity.key, epoch: 1, version: '1.2.0' });
       expect(d.swarm.coordinator.verifier.sessionOf(PY_SERIAL)?.session).toBe(1);
+      // The desktop labels every observation of its v2 and v3 detections (no zone covers it: "not
+      // confirmed", at once), by the (epoch, seq, index) the camera kept.
+      await waitFor('the outcomes of its 12 observations', () => cam.events.some((e) => e.event === 'labelled' && e.labelled === 12));
+
+      // The 30 s repeat of the announcement (same S and e_pk, new seq) changes nothing.
+      cam.send({ cmd: 'reannounce' });
+      cam.send({ cmd: 'send', kind: 'detections', v: 3 });
+      await waitFor('the repeat and a report', () => mine().length >= 11);
+      expect(mine().slice(9).map((s) => [s.kind, s.v, s.result]).sort()).toEqual([['detections', 3, 'ok'], ['session', 2, 'ok']]);
+      expect(d.swarm.coordinator.verifier.sessionOf(PY_SERIAL)?.session).toBe(1);
 
       // Forgeries: a body changed after signing, a bad MAC, an unrecorded key id.
-      const before = mine().length;
+      let before = mine().length;
       cam.send({ cmd: 'forge', what: 'sig' });
       cam.send({ cmd: 'forge', what: 'mac' });
       cam.send({ cmd: 'forge', what: 'key' });
       await waitFor('the forgeries', () => mine().length >= before + 3);
       expect(mine().slice(before).map((s) => s.result).sort()).toEqual(['bad mac', 'bad signature', 'unknown key']);
-      // And the camera goes on being accepted.
+      expect(d.swarm.acceptanceOf(PY_SERIAL)).toMatchObject({ accepted: 11, refused: 3 });
+
+      // The camera restarts: a new boot epoch from its local data, a new session, accepted at once.
+      await cam.stop();
+      before = mine().length;
+      cam.start();
+      await waitFor('the restarted camera’s session', () => acked() === 2);
+      cam.send({ cmd: 'send', kind: 'heartbeat', v: 2 });
       cam.send({ cmd: 'send', kind: 'detections', v: 3 });
-      await waitFor('one more report', () => mine().length >= before + 4);
-      expect(mine().at(-1)!.result).toBe('ok');
-      expect(d.swarm.acceptanceOf(PY_SERIAL)).toMatchObject({ accepted: 10, refused: 3 });
+      await waitFor('its announcement and two reports', () => mine().length >= before + 3);
+      expect(mine().slice(before).map((s) => s.result)).toEqual(['ok', 'ok', 'ok']);
+      expect(d.swarm.acceptanceOf(PY_SERIAL)).toMatchObject({ accepted: 14, refused: 3, epoch: 2 });
+      expect(d.swarm.coordinator.verifier.sessionOf(PY_SERIAL)).toMatchObject({ epoch: 2, session: 1 });
+
+      if (broker === 'mosquitto') {
+        // The desktop restarts (same secret store): it re-publishes the same key, retained; the
+        // camera opens a new session on it and its v3 reports are accepted by the new desktop.
+        await d.stop();
+        d = await desktop(config, secrets);
+        d.register(cam.identity.camera, cam.identity.publicKey);
+        await waitFor('a new session for the new desktop', () => acked() === 3);
+        cam.send({ cmd: 'send', kind: 'detections', v: 3 });
+        await waitFor('a report', () => mine().some((s) => s.kind === 'detections'));
+        expect(mine().map((s) => [s.kind, s.v, s.result])).toEqual([['session', 2, 'ok'], ['detections', 3, 'ok']]);
+        expect(d.swarm.coordinator.verifier.sessionOf(PY_SERIAL)).toMatchObject({ epoch: 2, session: 2 });
+      }
       expect(cam.errors()).toEqual([]);
       expect(cam.stderr()).toBe('');
-    }, 30_000);
+    }, 40_000);
   }
 
   it('a secure fl2 round with the Python camera among six others: completed, with the exact aggregate, through dropouts', async () => {
