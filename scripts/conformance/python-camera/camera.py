@@ -533,7 +533,8 @@ class Camera:
     def fl_send(self, body):
         env, _ = self.envelope_v2('fl', body)
         self.publish('fl', env, 1)
-        self.emit('fl', phase=body['phase'], round=body['round'])
+        counts = {k: len(v) for k, v in body.items() if isinstance(v, list)}  # boxes, selfShares, keyShares
+        self.emit('fl', phase=body['phase'], round=body['round'], **counts)
 
     def on_fl(self, rest, data):
         if rest == 'announce':

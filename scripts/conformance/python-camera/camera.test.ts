@@ -329,6 +329,11 @@ describe.skipIf(missing !== null)(`the Python camera written from docs/protocol.
 
     // It took every phase, sent the key share of the dropped camera, adopted the result, and met nothing it refused.
     expect(cam.events.filter((e) => e.event === 'fl').map((e) => e.phase)).toEqual(['advertise', 'shares', 'set-up', 'masked', 'unmask']);
+    // n' = 7 ≤ K + 1: every other camera is a neighbour. Six boxes out; five back (the dropped
+    // camera's box too: it sent its shares); b shares for the five survivors it holds one of and
+    // itself, the s share of the dropped one.
+    expect(cam.events.find((e) => e.phase === 'shares')).toMatchObject({ boxes: 6 });
+    expect(cam.events.find((e) => e.phase === 'unmask')).toMatchObject({ selfShares: 6, keyShares: 1 });
     const flAccepted = d.seen.filter((s) => s.camera === PY_SERIAL && s.kind === 'fl');
     expect(flAccepted.map((s) => s.result)).toEqual(['ok', 'ok', 'ok', 'ok']);
     await waitFor('the result at the camera', () => cam.events.some((e) => e.event === 'result'));
@@ -336,4 +341,38 @@ describe.skipIf(missing !== null)(`the Python camera written from docs/protocol.
     expect(cam.errors()).toEqual([]);
     expect(d.swarm.acceptanceOf(PY_SERIAL).refused).toBe(0);
   }, 40_000);
+
+  it('with too few labelled samples it declines, and the round completes with the others', async () => {
+    const d = await desktop({ mode: 'embedded', url: '', username: '' });
+    const cam = pythonCamera({ broker: d.broker, seed: 'fl2-decline', samples: 5 });
+    d.register(cam.identity.camera, cam.identity.publicKey);
+    cam.start();
+    await waitFor('the camera connected', () => cam.events.some((e) => e.event === 'ready'));
+    const others = Array.from({ length: 3 }, (_, i) => `ACCC8E0000${String(i + 20)}`);
+    const rng = createRng('pycam-decline');
+    for (const [i, serial] of others.entries()) {
+      const key = simKey(serial);
+      d.register(serial, key.publicKey);
+      const conn = await mqtt.connectAsync(d.url, { reconnectPeriod: 0 });
+      cleanups.push(() => conn.endAsync(true));
+      let seq = 0;
+      const client = createTestClient({
+        serial,
+        rng: rng.fork(serial),
+        train: (g) => Float32Array.from(g, (v, k) => v + ((i + 1) * (k - 6)) / 300),
+        send: (body) => conn.publish(`axis/${serial}/omnisight/fl`, sealEnvelope({ camera: serial, epoch: 1, seq: ++seq, sent: Date.now(), kind: 'fl', key: key.keyId, body }, key.privateKey), { qos: 1 }),
+      });
+      conn.on('message', (topic, payload) => client.onMessage(topic, payload.toString('utf8')));
+      await conn.subscribeAsync('omnisight/desktop/fl/#', { qos: 1 });
+    }
+    await d.call('federated.config.set', { clientsPerRound: 4 });
+    await d.call('federated.start', { rounds: 1 });
+    await d.federated.idle();
+    const [round] = (await d.call<{ rounds: { status: string; participants: string[]; detail: { refused: unknown[]; declined: { serial: string; reason: string }[] } }[] }>('federated.rounds', { limit: 1 })).rounds;
+    expect(round).toMatchObject({ status: 'completed', participants: others });
+    expect(round!.detail.refused).toEqual([]);
+    expect(round!.detail.declined).toEqual([expect.objectContaining({ serial: PY_SERIAL, reason: expect.stringMatching(/5 labelled samples/) })]);
+    expect(cam.events.filter((e) => e.event === 'fl').map((e) => e.phase)).toEqual(['decline']);
+    expect(cam.errors()).toEqual([]);
+  }, 30_000);
 });
