@@ -323,9 +323,14 @@ describe.skipIf(missing !== null)(`the Python camera written from docs/protocol.
     const params = new Float32Array(Uint8Array.from(Buffer.from(model.parameters, 'base64')).buffer);
     const scale = Math.floor((2 ** 31 - 1) / (4 * 7));
     const v0 = [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -2];
-    for (let k = 0; k < 14; k++) expect(params[k]).toBeCloseTo(Math.fround(v0[k]! + sum[k]! / scale / survivors.length), 6);
-    // Without the Python camera's q the aggregate would differ: its input counted.
-    expect(pyQ.some((q, k) => Math.abs(q / scale / survivors.length) > 1e-5 && Math.abs(params[k]! - Math.fround(v0[k]! + (sum[k]! - q) / scale / survivors.length)) > 1e-6)).toBe(true);
+    // Exactly: the server stores float32(θ0 + Σq/s/|U3|), computed in binary64 as the page says.
+    const expected = Array.from({ length: 14 }, (_, k) => Math.fround(v0[k]! + sum[k]! / scale / survivors.length));
+    expect(Array.from(params)).toEqual(expected);
+    // The comparison is fine enough to see one quantum more or less in every coordinate (checked:
+    // a Python camera adding 1 to its q fails this test).
+    const off = (d: number) => Array.from({ length: 14 }, (_, k) => Math.fround(v0[k]! + (sum[k]! + d) / scale / survivors.length));
+    expect(off(1)).not.toEqual(expected);
+    expect(off(-1)).not.toEqual(expected);
 
     // It took every phase, sent the key share of the dropped camera, adopted the result, and met nothing it refused.
     expect(cam.events.filter((e) => e.event === 'fl').map((e) => e.phase)).toEqual(['advertise', 'shares', 'set-up', 'masked', 'unmask']);
