@@ -425,9 +425,26 @@ class Camera:
                 'stats': {'inference_ms': 12.5, 'fps_camera': 10, 'fps_processed': 10, 'fps_skipped': 0, 'width': 640, 'height': 360}}
 
     def heartbeat_body(self):
-        return {'app': 'omnisight', 'version': '1.2.0', 'uptime_s': int(time.time() - self.started), 'fps_camera': 10,
+        body = {'app': 'omnisight', 'version': '1.2.0', 'uptime_s': int(time.time() - self.started), 'fps_camera': 10,
                 'fps_processed': 10, 'fps_skipped': 0, 'inference_ms': 12.5, 'mem_bytes': 20 * 1024 * 1024,
                 'model': {'name': MODEL_NAME, 'version': self.model_version}}
+        held = self.split()[1]
+        if held:
+            # The loaded head on the held-out samples: mean log-loss (natural log), accuracy at 0.5.
+            loss, right = 0.0, 0
+            for x, y in held:
+                p = min(max(sigmoid(sum(self.model[j] * x[j] for j in range(13)) + self.model[13]), 1e-7), 1 - 1e-7)
+                loss -= math.log(p) if y else math.log(1 - p)
+                right += (p >= 0.5) == (y == 1.0)
+            body['head'] = {'version': self.model_version, 'heldOut': len(held), 'logLoss': round(loss / len(held), 4), 'accuracy': round(right / len(held), 4)}
+        return body
+
+    def split(self):
+        """(training set, held-out set): 20 % held out, chosen by a hash of the sample's place."""
+        train_set, held = [], []
+        for i, smp in enumerate(self.samples):
+            (held if hashlib.sha256(b'%d' % i).digest()[0] % 5 == 0 else train_set).append(smp)
+        return train_set, held
 
     # ------------------------------------------------------------ MQTT
     def on_connect(self, client, userdata, flags, rc):
@@ -711,9 +728,7 @@ class Camera:
         except Bad as e:
             return self.fl_drop(st, 'go: %s' % e)
         a = st['announce']
-        data = self.samples[:]
-        if len(data) >= 5:  # 20 % held out, chosen by a hash of the sample (here: its position)
-            data = [x for i, x in enumerate(data) if hashlib.sha256(b'%d' % i).digest()[0] % 5 != 0]
+        data = self.split()[0]
         local = train(st['theta'], data, a['train']['epochs'], a['train']['lr'], a['train']['batchSize'], self.rng)
         r, s = a['quantizer']['range'], a['quantizer']['scale']
         q = [quantize(f32(local[i]) - f32(st['theta'][i]), r, s) for i in range(D)]

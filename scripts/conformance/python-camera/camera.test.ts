@@ -343,6 +343,14 @@ describe.skipIf(missing !== null)(`the Python camera written from docs/protocol.
     expect(flAccepted.map((s) => s.result)).toEqual(['ok', 'ok', 'ok', 'ok']);
     await waitFor('the result at the camera', () => cam.events.some((e) => e.event === 'result'));
     expect(cam.events.find((e) => e.event === 'result')).toMatchObject({ ok: true, version: round!.modelVersion, survivors: survivors.length });
+    // Its heartbeat reports the adopted head and its metric on the camera's held-out samples.
+    cam.send({ cmd: 'send', kind: 'heartbeat', v: 2 });
+    let m = { metricCameras: 0, metricSamples: 0 };
+    await waitFor('the head metric', () => {
+      void d.call<typeof m>('federated.model', { version: round!.modelVersion, withParameters: false }).then((x) => (m = x));
+      return m.metricCameras === 1;
+    });
+    expect(m.metricSamples).toBeGreaterThan(20);
     expect(cam.errors()).toEqual([]);
     expect(d.swarm.acceptanceOf(PY_SERIAL).refused).toBe(0);
   }, 40_000);
