@@ -614,8 +614,9 @@ class Camera:
         if self.serial not in sel:
             return
         rnd = a['round']
-        if len(self.samples) < a['minSamples']:
-            self.fl_send({'round': rnd, 'phase': 'decline', 'reason': 'only %d labelled samples' % len(self.samples)})
+        n_train = len(self.split()[0])  # the held-out fifth does not count
+        if n_train < a['minSamples']:
+            self.fl_send({'round': rnd, 'phase': 'decline', 'reason': 'only %d labelled training samples' % n_train})
             return
         c, s_ = draw_x25519_secret(self.rng), draw_x25519_secret(self.rng)
         st = {'round': rnd, 'announce': a, 'theta': theta, 'c': c, 's': s_, 'cPk': x25519_public(c), 'sPk': x25519_public(s_),
