@@ -509,6 +509,7 @@ class Camera:
             self.session_ephemeral = e_pk
             self.desktop = (dpk, did)
             self.session_acked = False  # v2 until the broker acknowledges this session's announcement
+            self.last_announce = time.time()  # the main loop's 30 s repeat counts from now
         self.emit('session', session=S)
         self.announce_session()
 
