@@ -311,6 +311,13 @@ describe.skipIf(missing !== null)(`the Python camera written from docs/protocol.
       await conn.subscribeAsync(['omnisight/desktop/fl/announce', 'omnisight/desktop/fl/+/roster', `omnisight/desktop/fl/+/deliver/${serial}`, 'omnisight/desktop/fl/+/go', 'omnisight/desktop/fl/+/unmask', 'omnisight/desktop/fl/+/result'], { qos: 1 });
     }
     await d.call('federated.config.set', { clientsPerRound: 7 });
+    // The setup runs ahead (announce, advertise, roster, shares, deliver); the round starts later
+    // and runs only its critical path (go, masked, unmask, result).
+    await d.federated.prepare();
+    expect((await d.call<{ setup: { state: string } }>('federated.status', {})).setup.state).toBe('ready');
+    // (The server's setup is complete once every deliver is published; the camera opens its boxes then.)
+    await waitFor('the Python camera set up', () => cam.events.some((e) => e.phase === 'set-up'));
+    expect(cam.events.filter((e) => e.event === 'fl').map((e) => e.phase)).toEqual(['advertise', 'shares', 'set-up']);
     await d.call('federated.start', { rounds: 1 });
     await d.federated.idle();
 
