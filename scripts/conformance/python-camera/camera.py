@@ -341,6 +341,7 @@ class Camera:
         self.client.on_connect = self.on_connect
         self.client.on_message = self.on_message
         self.client.on_publish = self.on_publish
+        self.client.on_subscribe = self.on_subscribe
 
     # ------------------------------------------------------------ output
     def emit(self, event, **kw):
@@ -451,8 +452,12 @@ class Camera:
         if rc != 0:
             self.emit('error', message='connect refused rc=%d' % rc)
             return
+        # QoS 1 subscriptions: the desktop publishes at QoS 1, and a QoS 0 subscription would downgrade it.
         client.subscribe([('omnisight/desktop/session-key', 1), ('omnisight/desktop/fl/#', 1),
                           ('omnisight/desktop/outcomes/' + self.serial, 1)])
+
+    def on_subscribe(self, client, userdata, mid, granted_qos):
+        # Ready once the broker has the subscriptions (SUBACK): from now on no announce is missed.
         self.emit('ready', **self.identity())
 
     def on_publish(self, client, userdata, mid):
