@@ -6,7 +6,8 @@ import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Message } from '../../preload/contract';
-import { AGENT_WS_PROTOCOL, connectBridge, type BridgeClient } from './index';
+import { AGENT_WS_PROTOCOL } from './bridge';
+import { connectBridge, type BridgeClient } from './index';
 import { startRig, type Rig } from './testkit';
 
 const LIMIT = 256 * 1024;
