@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { drawFuturesOnFeed, segmentStyle } from './overlay';
+import { LABEL_AREA, drawFuturesOnFeed, segmentStyle } from './overlay';
 
 /** A recording stand-in for the 2-D context: only what drawFuturesOnFeed uses. */
 function recorder() {
@@ -89,5 +89,21 @@ describe('future labels on a bright scene', () => {
     drawFuturesOnFeed(r.ctx, [{ trackId: 'a', points: [[0.2, 0.2], [0.4, 0.3]], weight: 0.6 }], 640, 360);
     expect(r.texts).toHaveLength(1);
     expect(r.outlines).toEqual([{ ...r.texts[0]!, style: 'rgba(0, 0, 0, 0.75)' }]);
+  });
+});
+
+describe('future labels on a small tile', () => {
+  it('labels only the most probable futures, one per LABEL_AREA of feed, wherever they are', () => {
+    const r = recorder();
+    // 30 tracks spread over a 440×248 tile, weights 0.20 … 0.49.
+    const paths = Array.from({ length: 30 }, (_, i) => ({ trackId: `t${i}`, points: [[(i % 6) / 6 + 0.05, Math.floor(i / 6) / 5 + 0.05], [(i % 6) / 6 + 0.1, Math.floor(i / 6) / 5 + 0.1]] as [number, number][], weight: 0.2 + i / 100 }));
+    drawFuturesOnFeed(r.ctx, paths, 440, 248);
+    const most = Math.floor((440 * 248) / LABEL_AREA);
+    expect(r.texts).toHaveLength(most);
+    expect(r.texts.map((t) => t.text).sort()).toEqual(['45%', '46%', '47%', '48%', '49%']);
+    // A full-size feed has room for all of them.
+    const big = recorder();
+    drawFuturesOnFeed(big.ctx, paths, 1280, 720);
+    expect(big.texts).toHaveLength(30);
   });
 });
