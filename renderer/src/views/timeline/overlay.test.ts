@@ -107,3 +107,12 @@ describe('future labels on a small tile', () => {
     expect(big.texts).toHaveLength(30);
   });
 });
+
+describe('future labels at the edge', () => {
+  it('puts a percentage whose path ends at the right edge inside the feed, not half outside', () => {
+    const r = recorder();
+    drawFuturesOnFeed(r.ctx, [{ trackId: 'a', points: [[0.9, 0.5], [1, 0.5]], weight: 0.6 }], 440, 248);
+    expect(r.texts).toHaveLength(1);
+    expect(r.texts[0]!.x + 30).toBeLessThanOrEqual(440);
+  });
+});

@@ -43,7 +43,7 @@ export function drawFuturesOnFeed(ctx: CanvasRenderingContext2D, paths: FeedPath
   const spots = labels
     ? placeLabels(
         order.map((p, i) => ({ x: (ends[i]?.[0] ?? 0) * width, y: (ends[i]?.[1] ?? 0) * height, w: 30, h: 12, priority: labelled(p) ? p.weight : -1 })),
-        { gap: 4 },
+        { gap: 4, bounds: { x: 0, y: 0, w: width, h: height } }, // none cut off at the tile's edge
       )
         .filter((q) => labelled(order[q.index]!))
         .sort((a, b) => order[b.index]!.weight - order[a.index]!.weight || a.index - b.index)
