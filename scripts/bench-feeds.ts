@@ -298,7 +298,9 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
     await page.goto(app.url);
     await page.evaluate(`localStorage.setItem('omnisight.cameras', JSON.stringify({ layout: 16, page: 0, focus: null, quality: '${quality}' })); localStorage.setItem('omnisight.view', 'cameras')`);
     await page.reload();
-    const stats = (): Promise<{ cameraId: string; painted: number; received: number; latencies: number[]; size?: string }[]> =>
+    const stats = (): Promise<
+      { cameraId: string; painted: number; received: number; latencies: number[]; size?: string; paintedWithDetections: number; paintedWithOwnBoxes: number; detectionLags: number[] }[]
+    > =>
       page.evaluate('window.__omnisightFeeds ? window.__omnisightFeeds.stats() : []');
     const deadline = Date.now() + 60_000;
     while ((await stats()).filter((s) => s.painted >= 5 && s.size === `${width}x${height}@${FPS}`).length < CAMERAS) {
@@ -347,12 +349,23 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
     const canvases = (await page.evaluate(`[...document.querySelectorAll('canvas')].filter((c) => c.width > 1).map((c) => c.width + 'x' + c.height)`)) as string[];
     await page.close();
     const target = TARGETS[`${width}x${height}`];
+    // Boxes on their own frames: of the painted frames whose camera reported detections with
+    // observations for that capture time, the share painted with those boxes (first paint or a
+    // repaint while still shown); and how long after its frame a frame's detections reached the page.
+    const withDet = s.reduce((n, x) => n + x.paintedWithDetections, 0);
+    const ownBoxes = s.reduce((n, x) => n + x.paintedWithOwnBoxes, 0);
+    const detLags = s.flatMap((x) => x.detectionLags);
     const result = {
       size: `${width}x${height}`,
       painted_fps_min: r1(Math.min(...fps)),
       painted_fps_median: r1(median(fps)),
       latency_p50_ms: r1(pct(lat, 50)),
       latency_p95_ms: r1(pct(lat, 95)),
+      own_boxes_share: withDet ? Math.round((ownBoxes / withDet) * 1000) / 1000 : null,
+      painted_frames_with_detections: withDet,
+      painted_frames_with_own_boxes: ownBoxes,
+      detection_lag_p50_ms: detLags.length ? r1(pct(detLags, 50)) : null,
+      detection_lag_p95_ms: detLags.length ? r1(pct(detLags, 95)) : null,
       // The measuring window's real length (asked: window_requested_s).
       window_s: r1(elapsed),
       window_requested_s: SECONDS,
@@ -375,6 +388,7 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
     process.stderr.write(
       `${width}x${height}: ${r1(elapsed)} s (asked ${SECONDS} s), app CPU ${r1((cpu.app / elapsed) * 100)} %, cameras ${r1((cpu.cameras / elapsed) * 100)} %, Chromium ${r1((cpu.browser / elapsed) * 100)} %, ${lat.length} latency samples` +
         (arrival.length ? `; socket arrival latency p50 ${r1(pct(arrival, 50))} p95 ${r1(pct(arrival, 95))} ms` : '') +
+        `; boxes on their own frames ${ownBoxes}/${withDet}, detection lag p50 ${r1(pct(detLags, 50))} p95 ${r1(pct(detLags, 95))} ms` +
         `; per-tile painted fps: ${fps.map(r1).join(' ')}\n`,
     );
     return result;

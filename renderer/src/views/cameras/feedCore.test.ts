@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DetectionBuffer, feedSizeFor, FpsMeter, MIN_PAINT_INTERVAL_MS, pageOf, paintDelay, parseChannelMessage, type FrameDetections } from './feedCore';
+import { DetectionBuffer, feedSizeFor, FpsMeter, FrameLedger, MIN_PAINT_INTERVAL_MS, pageOf, paintDelay, parseChannelMessage, type FrameDetections } from './feedCore';
 
 // Messages built from docs/protocol.md ("Camera frames to the renderer"), not from main's encoder.
 function message(kind: number, channel: number, ts: number, width: number, height: number, payload: Uint8Array): ArrayBuffer {
@@ -146,3 +146,46 @@ describe('feed size per layout', () => {
   });
 });
 
+
+describe('FrameLedger (boxes on their own frames, detection lag)', () => {
+  it('counts a painted frame as boxed only when its own detections were drawn on it', () => {
+    const l = new FrameLedger();
+    l.frameArrived(1000, 5000, 50);
+    l.painted(1000, false); // painted before its detections came
+    l.frameArrived(1100, 5100, 50);
+    l.detectionsArrived(1000, 5130, 2, 50); // too late: frame 1000 was replaced
+    l.painted(1100, false);
+    l.detectionsArrived(1100, 5160, 1, 50);
+    l.painted(1100, true); // repainted with its boxes while still shown
+    l.frameArrived(1200, 5200, 50); // never painted: not counted
+    l.detectionsArrived(1200, 5210, 1, 50);
+    const s = l.stats();
+    expect(s.paintedWithDetections).toBe(2);
+    expect(s.paintedWithOwnBoxes).toBe(1);
+    expect(s.lags).toEqual([130, 60, 10]);
+  });
+
+  it('pairs detections that came before their frame (negative lag) and ignores frames without observations', () => {
+    const l = new FrameLedger();
+    l.frameArrived(900, 4900, 50);
+    l.detectionsArrived(1002, 4990, 1, 50);
+    l.frameArrived(1000, 5000, 50);
+    l.painted(1000, true);
+    l.frameArrived(1100, 5100, 50);
+    l.detectionsArrived(1100, 5120, 0, 50); // the detector saw nothing: no boxes to carry
+    l.painted(1100, false);
+    expect(l.stats()).toEqual({ paintedWithDetections: 1, paintedWithOwnBoxes: 1, lags: [-10, 20] });
+  });
+
+  it('keeps counting frames that left its window, and forgets everything on reset', () => {
+    const l = new FrameLedger(3);
+    for (let i = 0; i < 10; i++) {
+      l.frameArrived(i * 100, i * 100, 50);
+      l.detectionsArrived(i * 100, i * 100 + 5, 1, 50);
+      l.painted(i * 100, i % 2 === 0);
+    }
+    expect(l.stats()).toMatchObject({ paintedWithDetections: 10, paintedWithOwnBoxes: 5 });
+    l.reset();
+    expect(l.stats()).toEqual({ paintedWithDetections: 0, paintedWithOwnBoxes: 0, lags: [] });
+  });
+});

@@ -164,3 +164,113 @@ const VSYNC_SLACK_MS = 8;
 export function paintDelay(now: number, lastPaint: number, interval = MIN_PAINT_INTERVAL_MS): number {
   return lastPaint + interval - VSYNC_SLACK_MS - now;
 }
+
+// ---- boxes on their own frames: measuring it, and a short playout buffer ----
+
+/** What happened to one frame that reached the page (for the box-share and detection-lag figures). */
+interface LedgerFrame {
+  ts: number;
+  /** When the frame's JPEG reached the page (page clock, ms). */
+  arrivedAt: number;
+  painted: boolean;
+  /** Its own detections' boxes were drawn on it (first paint or a repaint while it was shown). */
+  boxed: boolean;
+  /** Observations in its own detections (undefined: none reported yet). */
+  obs?: number;
+}
+
+export interface LedgerStats {
+  /** Painted frames whose camera reported detections with observations for their capture time. */
+  paintedWithDetections: number;
+  /** Of those, the frames painted with their own boxes. */
+  paintedWithOwnBoxes: number;
+  /** Detections' arrival minus their frame's arrival at the page (ms; negative: detections first). */
+  lags: number[];
+}
+
+/**
+ * A tile's recent frames and what became of them: was each painted, did its camera report
+ * detections for it, were those boxes drawn on it. Frames leave the window after `capacity`
+ * newer ones (seconds at 10 fps, far beyond the detection lags seen) and are counted then.
+ */
+export class FrameLedger {
+  private readonly frames: LedgerFrame[] = [];
+  /** Detections that came before their frame: capture ts → arrival. */
+  private readonly early: { ts: number; at: number; obs: number }[] = [];
+  private done = { withDet: 0, boxed: 0 };
+  private lags: number[] = [];
+  constructor(private readonly capacity = 100) {}
+
+  frameArrived(ts: number, at: number, toleranceMs: number): void {
+    const f: LedgerFrame = { ts, arrivedAt: at, painted: false, boxed: false };
+    const i = this.early.findIndex((e) => Math.abs(e.ts - ts) <= toleranceMs);
+    if (i >= 0) {
+      const e = this.early.splice(i, 1)[0]!;
+      f.obs = e.obs;
+      this.lag(e.at - at);
+    }
+    this.frames.push(f);
+    if (this.frames.length > this.capacity) this.settle(this.frames.shift()!);
+  }
+
+  detectionsArrived(ts: number, at: number, observations: number, toleranceMs: number): void {
+    const f = this.find(ts, toleranceMs);
+    if (f) {
+      if (f.obs === undefined) this.lag(at - f.arrivedAt);
+      f.obs = observations;
+      return;
+    }
+    // Older than every frame still kept: its frame is gone (or never came); nothing to pair.
+    if (this.frames.length && ts < this.frames[0]!.ts) return;
+    this.early.push({ ts, at, obs: observations });
+    if (this.early.length > 32) this.early.shift();
+  }
+
+  /** The frame `ts` was painted, with its own boxes or without. */
+  painted(ts: number, withOwnBoxes: boolean): void {
+    const f = this.find(ts, 0);
+    if (!f) return;
+    f.painted = true;
+    if (withOwnBoxes) f.boxed = true;
+  }
+
+  stats(): LedgerStats {
+    let withDet = this.done.withDet;
+    let boxed = this.done.boxed;
+    for (const f of this.frames)
+      if (f.painted && f.obs) {
+        withDet++;
+        if (f.boxed) boxed++;
+      }
+    return { paintedWithDetections: withDet, paintedWithOwnBoxes: boxed, lags: [...this.lags] };
+  }
+
+  reset(): void {
+    this.frames.length = 0;
+    this.early.length = 0;
+    this.done = { withDet: 0, boxed: 0 };
+    this.lags = [];
+  }
+
+  private lag(ms: number): void {
+    this.lags.push(ms);
+    if (this.lags.length > 10_000) this.lags.shift();
+  }
+
+  private settle(f: LedgerFrame): void {
+    if (!f.painted || !f.obs) return;
+    this.done.withDet++;
+    if (f.boxed) this.done.boxed++;
+  }
+
+  private find(ts: number, toleranceMs: number): LedgerFrame | undefined {
+    let best: LedgerFrame | undefined;
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      const f = this.frames[i]!;
+      const gap = Math.abs(f.ts - ts);
+      if (gap <= toleranceMs && (!best || gap < Math.abs(best.ts - ts))) best = f;
+      if (f.ts < ts - toleranceMs) break;
+    }
+    return best;
+  }
+}

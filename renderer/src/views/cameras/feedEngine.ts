@@ -6,7 +6,7 @@
 import type { CameraId } from '../../../../preload/contract';
 import type { Transport } from '../../transport';
 import { drawFuturesOnFeed, type FeedPath } from '../timeline/overlay';
-import { DetectionBuffer, FpsMeter, paintDelay, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
+import { DetectionBuffer, FpsMeter, FrameLedger, paintDelay, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
 import { boxLabelSpots, DEFAULT_OVERLAY, projectZones, type GroundZone, type ImageZone, type Overlay } from './overlayCore';
 
 interface Tile {
@@ -33,6 +33,8 @@ interface Tile {
   paintedTs: number[];
   latencies: number[];
   halfPeriodMs: number;
+  /** Which painted frames carried their own boxes, and how late detections come (see TileStats). */
+  ledger: FrameLedger;
   /** Zones and futures drawn once into their own layer, redrawn only when they change (see paint). */
   layer?: { canvas: HTMLCanvasElement; key: readonly unknown[] };
 }
@@ -49,6 +51,12 @@ export interface TileStats {
   latencies: number[];
   channel: number | undefined;
   size: string | undefined;
+  /** Painted frames whose camera reported detections with observations for their capture time (since the last reset). */
+  paintedWithDetections: number;
+  /** Of those, the frames painted with their own boxes (on the first paint or a repaint while shown). */
+  paintedWithOwnBoxes: number;
+  /** Detections' arrival at the page minus their frame's arrival (ms, negative: detections first). */
+  detectionLags: number[];
 }
 
 /** A decoded frame: a VideoFrame from WebCodecs' ImageDecoder where there is one, else an ImageBitmap. */
@@ -222,6 +230,7 @@ export class FeedEngine {
         paintedTs: [],
         latencies: [],
         halfPeriodMs: 50,
+        ledger: new FrameLedger(),
       });
     }
     this.scheduleReconcile();
@@ -263,17 +272,23 @@ export class FeedEngine {
 
   stats(): TileStats[] {
     const now = performance.now();
-    return [...this.tiles.values()].map((t) => ({
-      cameraId: t.cameraId,
-      painted: t.painted,
-      received: t.received,
-      fps: t.meter.fps(now),
-      boxesDrawn: t.boxesDrawn,
-      recentTs: [...t.paintedTs],
-      latencies: [...t.latencies],
-      channel: t.channel,
-      size: t.channelSize,
-    }));
+    return [...this.tiles.values()].map((t) => {
+      const l = t.ledger.stats();
+      return {
+        cameraId: t.cameraId,
+        painted: t.painted,
+        received: t.received,
+        fps: t.meter.fps(now),
+        boxesDrawn: t.boxesDrawn,
+        recentTs: [...t.paintedTs],
+        latencies: [...t.latencies],
+        channel: t.channel,
+        size: t.channelSize,
+        paintedWithDetections: l.paintedWithDetections,
+        paintedWithOwnBoxes: l.paintedWithOwnBoxes,
+        detectionLags: l.lags,
+      };
+    });
   }
 
   resetStats(): void {
@@ -282,6 +297,7 @@ export class FeedEngine {
       t.received = 0;
       t.boxesDrawn = 0;
       t.latencies = [];
+      t.ledger.reset();
     }
   }
 
@@ -369,11 +385,13 @@ export class FeedEngine {
       let b = this.detections.get(tile.cameraId);
       if (!b) this.detections.set(tile.cameraId, (b = new DetectionBuffer()));
       b.add(m.ts, m.detections);
+      tile.ledger.detectionsArrived(m.ts, performance.now(), m.detections.observations.length, tile.halfPeriodMs);
       // Boxes that arrive after their frame was painted: repaint that frame with them.
       if (Math.abs(m.ts - tile.bitmapTs) <= tile.halfPeriodMs) this.markDirty(tile);
       return;
     }
     tile.received++;
+    tile.ledger.frameArrived(m.ts, performance.now(), tile.halfPeriodMs);
     if (m.ts <= tile.bitmapTs) return; // older than what is shown
     tile.pending = { ts: m.ts, jpeg: m.jpeg, width: m.width, height: m.height }; // a newer frame replaces one still waiting: drop, never queue
     this.decode(tile);
@@ -456,6 +474,7 @@ export class FeedEngine {
         tile.latencies.push(paintedAt - tile.bitmapTs);
         if (tile.latencies.length > 10_000) tile.latencies.shift();
       }
+      tile.ledger.painted(tile.bitmapTs, !!hit && ov.boxes && hit.d.observations.length > 0);
       c.dataset.ts = String(tile.bitmapTs);
       c.dataset.boxes = String(hit && ov.boxes ? hit.d.observations.length : 0);
       c.dataset.zones = String(zones.length);
