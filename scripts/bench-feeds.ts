@@ -1,7 +1,8 @@
 // npm run bench:feeds — 16 simulated cameras at 640×360, 10 fps, shown in browser mode in Chromium
 // for 30 s; then the same 16 feeds as plain <img src=…mjpg> tags (the naive peer) in the same run,
 // one origin per camera (as real cameras are, the default) and, as a second line, all through one
-// origin; then the second case, 16 cameras at 1280×720 ("Full" feed quality). Writes
+// origin; then the second case, 16 cameras at 1280×720 ("Full" feed quality); then "demo", the app's own
+// 16 demo cameras with their detections (own_boxes_share, detection_lag_*). Writes
 // bench-results/feeds.json.
 //
 // Knobs: BENCH_SECONDS (app, per case), BENCH_NAIVE_SECONDS, BENCH_CASES (e.g. "640x360" for the
@@ -39,10 +40,14 @@ const CAMERAS = 16;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const NAIVE_SECONDS = Number(process.env.BENCH_NAIVE_SECONDS ?? 20);
 const FPS = 10;
-const CASES = (process.env.BENCH_CASES ?? '640x360,1280x720').split(',').map((c) => {
+// "demo": the app's own 16-camera demo fleet at 640×360 (its cameras run inside the app), the one
+// path that carries detections to the page (MQTT → swarm verification → frames socket): the case
+// for the share of frames painted with their own boxes. The cameras added by hand send none.
+const CASES = (process.env.BENCH_CASES ?? '640x360,1280x720,demo').split(',').map((c) => {
+  if (c.trim() === 'demo') return { width: 640, height: 360, demo: true };
   const m = /^(\d+)x(\d+)$/.exec(c.trim());
-  if (!m) throw new Error(`BENCH_CASES: "${c}" is not WIDTHxHEIGHT`);
-  return { width: Number(m[1]), height: Number(m[2]) };
+  if (!m) throw new Error(`BENCH_CASES: "${c}" is not WIDTHxHEIGHT or demo`);
+  return { width: Number(m[1]), height: Number(m[2]), demo: false };
 });
 const NAIVE_ORIGINS = process.env.BENCH_NAIVE_ORIGINS ?? 'both';
 const SIM_PROCS = Math.max(1, Math.min(CAMERAS, Number(process.env.BENCH_SIM_PROCS ?? 2)));
@@ -172,12 +177,12 @@ async function startSimProcesses(width: number, height: number): Promise<Fleet> 
 }
 
 // ---- the app ----
-async function startServe(dataDir: string): Promise<{ proc: ChildProcess; url: string; origin: string; token: string }> {
+async function startServe(dataDir: string, demo = false): Promise<{ proc: ChildProcess; url: string; origin: string; token: string }> {
   // BENCH_APP_PROFILE=<dir>: a V8 CPU profile of the app's serve process, written when it stops.
   const prof = process.env.BENCH_APP_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_APP_PROFILE)] : [];
-  const proc = spawn(process.execPath, [...prof, path.join(APP_OUT, 'main/serve.js'), '--port', '0', '--data-dir', dataDir, '--no-demo'], {
+  const proc = spawn(process.execPath, [...prof, path.join(APP_OUT, 'main/serve.js'), '--port', '0', '--data-dir', dataDir, ...(demo ? [] : ['--no-demo'])], {
     cwd: root,
-    env: { ...process.env, OMNISIGHT_LOG_LEVEL: 'warn' },
+    env: { ...process.env, OMNISIGHT_LOG_LEVEL: 'warn', ...(demo ? { OMNISIGHT_DEMO_CAMERAS: String(CAMERAS) } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];
@@ -274,12 +279,12 @@ const chromiumPids = (fleet: Fleet, appPid?: number): number[] =>
     .flatMap(treeOf);
 
 /** One case: 16 cameras at width×height in the app's Cameras view (16-grid), measured for SECONDS. */
-async function appCase(browser: Browser, fleet: Fleet, width: number, height: number) {
+async function appCase(browser: Browser, fleet: Fleet, width: number, height: number, demo = false) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-bench-feeds-'));
-  const app = await startServe(dataDir);
+  const app = await startServe(dataDir, demo);
   try {
     const client = await contractClient(app.origin, app.token);
-    for (const [i, c] of fleet.cameras.entries()) {
+    for (const [i, c] of demo ? [] : fleet.cameras.entries()) {
       const u = new URL(c.url);
       await client.call('fleet.add', { address: u.host, username: c.username, password: c.password, name: `Bench ${String(i + 1).padStart(2, '0')}` });
     }
@@ -357,6 +362,7 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
     const detLags = s.flatMap((x) => x.detectionLags);
     const result = {
       size: `${width}x${height}`,
+      cameras: demo ? 'demo fleet (in the app)' : 'simulator processes, added by hand',
       painted_fps_min: r1(Math.min(...fps)),
       painted_fps_median: r1(median(fps)),
       latency_p50_ms: r1(pct(lat, 50)),
@@ -386,7 +392,7 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
       meets_target: target ? Math.min(...fps) >= target.painted_fps_min && (target.latency_p95_ms === undefined || pct(lat, 95) < target.latency_p95_ms) : null,
     };
     process.stderr.write(
-      `${width}x${height}: ${r1(elapsed)} s (asked ${SECONDS} s), app CPU ${r1((cpu.app / elapsed) * 100)} %, cameras ${r1((cpu.cameras / elapsed) * 100)} %, Chromium ${r1((cpu.browser / elapsed) * 100)} %, ${lat.length} latency samples` +
+      `${demo ? "demo " : ""}${width}x${height}: ${r1(elapsed)} s (asked ${SECONDS} s), app CPU ${r1((cpu.app / elapsed) * 100)} %, cameras ${r1((cpu.cameras / elapsed) * 100)} %, Chromium ${r1((cpu.browser / elapsed) * 100)} %, ${lat.length} latency samples` +
         (arrival.length ? `; socket arrival latency p50 ${r1(pct(arrival, 50))} p95 ${r1(pct(arrival, 95))} ms` : '') +
         `; boxes on their own frames ${ownBoxes}/${withDet}, detection lag p50 ${r1(pct(detLags, 50))} p95 ${r1(pct(detLags, 95))} ms` +
         `; per-tile painted fps: ${fps.map(r1).join(' ')}\n`,
@@ -444,13 +450,13 @@ async function main(): Promise<void> {
   const browser = await launch();
   const cases: Record<string, unknown>[] = [];
   try {
-    for (const [i, { width, height }] of CASES.entries()) {
+    for (const [i, { width, height, demo }] of CASES.entries()) {
       // The previous case's simulators and app are still exiting: let the machine settle (at most 30 s) and say how busy it was.
       const machine = await waitForQuiet({ threshold: Number(process.env.BENCH_SETTLE_BUSY ?? 20) / 100, maxMs: 30_000 });
-      const fleet = await startSimProcesses(width, height);
+      const fleet: Fleet = demo ? { cameras: [], pids: [], stop: async () => undefined } : await startSimProcesses(width, height);
       try {
-        const r: Record<string, unknown> = { ...(await appCase(browser, fleet, width, height)), machine_before: machine };
-        if (i === 0) {
+        const r: Record<string, unknown> = { ...(await appCase(browser, fleet, width, height, demo)), machine_before: machine };
+        if (i === 0 && !demo) {
           // The naive baseline on the first case: one origin per camera first (the fair figure), then shared.
           if (NAIVE_ORIGINS === 'both' || NAIVE_ORIGINS === 'per-camera') r.naive = await naiveCase(browser, fleet, true, width, height);
           if (NAIVE_ORIGINS === 'both' || NAIVE_ORIGINS === 'shared') r.naive_shared_origin = await naiveCase(browser, fleet, false, width, height);

@@ -201,29 +201,35 @@ export class FrameLedger {
   private lags: number[] = [];
   constructor(private readonly capacity = 100) {}
 
-  frameArrived(ts: number, at: number, toleranceMs: number): void {
+  /** A frame reached the page; returns the detection lag when its detections were already here. */
+  frameArrived(ts: number, at: number, toleranceMs: number): number | undefined {
     const f: LedgerFrame = { ts, arrivedAt: at, painted: false, boxed: false };
     const i = this.early.findIndex((e) => Math.abs(e.ts - ts) <= toleranceMs);
+    let lag: number | undefined;
     if (i >= 0) {
       const e = this.early.splice(i, 1)[0]!;
       f.obs = e.obs;
-      this.lag(e.at - at);
+      this.lag((lag = e.at - at));
     }
     this.frames.push(f);
     if (this.frames.length > this.capacity) this.settle(this.frames.shift()!);
+    return lag;
   }
 
-  detectionsArrived(ts: number, at: number, observations: number, toleranceMs: number): void {
+  /** A frame's detections reached the page; returns their lag behind the frame when it came first. */
+  detectionsArrived(ts: number, at: number, observations: number, toleranceMs: number): number | undefined {
     const f = this.find(ts, toleranceMs);
     if (f) {
-      if (f.obs === undefined) this.lag(at - f.arrivedAt);
+      let lag: number | undefined;
+      if (f.obs === undefined) this.lag((lag = at - f.arrivedAt));
       f.obs = observations;
-      return;
+      return lag;
     }
     // Older than every frame still kept: its frame is gone (or never came); nothing to pair.
-    if (this.frames.length && ts < this.frames[0]!.ts) return;
+    if (this.frames.length && ts < this.frames[0]!.ts) return undefined;
     this.early.push({ ts, at, obs: observations });
     if (this.early.length > 32) this.early.shift();
+    return undefined;
   }
 
   /** The frame `ts` was painted, with its own boxes or without. */
@@ -273,4 +279,49 @@ export class FrameLedger {
     }
     return best;
   }
+}
+
+/**
+ * The playout buffer's bound: a decoded frame waits at most this long after it reached the page
+ * for its detections. Every millisecond of it is capture-to-paint latency (issue 17: p95 < 150 ms
+ * at 640×360), so it is well under a frame period and the latency target.
+ */
+export const MAX_HOLD_MS = 80;
+/** Detection lags looked at for the hold (the most recent ones: the load changes). */
+const LAG_WINDOW = 50;
+/** Fewer lags than this: no hold yet (nothing known about the camera's detections). */
+const MIN_LAG_SAMPLES = 5;
+
+/**
+ * How long a camera's frames wait for their detections, from the lags it showed lately: long
+ * enough for nine in ten detections (plus a little), never more than `maxMs`. When most
+ * detections come later than `maxMs` anyway (a loaded machine: seconds), waiting would add
+ * latency to every frame and buy almost no boxes, so it does not wait at all; those frames are
+ * painted at once and repainted with their boxes if still shown when they come.
+ */
+export class HoldEstimate {
+  private readonly lags: number[] = [];
+  add(lagMs: number): void {
+    this.lags.push(Math.max(0, lagMs));
+    if (this.lags.length > LAG_WINDOW) this.lags.shift();
+  }
+  holdMs(maxMs = MAX_HOLD_MS): number {
+    if (this.lags.length < MIN_LAG_SAMPLES || maxMs <= 0) return 0;
+    const sorted = [...this.lags].sort((a, b) => a - b);
+    const q90 = sorted[Math.min(sorted.length - 1, Math.floor(0.9 * sorted.length))]!;
+    if (q90 + HOLD_MARGIN_MS <= maxMs) return q90 + HOLD_MARGIN_MS;
+    const inTime = sorted.filter((l) => l <= maxMs).length / sorted.length;
+    return inTime >= 0.5 ? maxMs : 0;
+  }
+}
+const HOLD_MARGIN_MS = 10;
+
+/**
+ * Paint a decoded frame now, or hold it until `until` (page clock) for its detections. Never held:
+ * with boxes off, for a camera that sends no detections, or when its detections are already here.
+ */
+export function playout(o: { now: number; arrivedAt: number; holdMs: number; boxesOn: boolean; sendsDetections: boolean; hasDetections: boolean }): { hold: false } | { hold: true; until: number } {
+  if (!o.boxesOn || !o.sendsDetections || o.hasDetections || o.holdMs <= 0) return { hold: false };
+  const until = o.arrivedAt + o.holdMs;
+  return until > o.now ? { hold: true, until } : { hold: false };
 }
