@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DetectionBuffer, feedSizeFor, FpsMeter, FrameLedger, MIN_PAINT_INTERVAL_MS, pageOf, paintDelay, parseChannelMessage, type FrameDetections } from './feedCore';
+import { DetectionBuffer, feedSizeFor, FpsMeter, FrameLedger, HoldEstimate, MAX_HOLD_MS, MIN_PAINT_INTERVAL_MS, playout, pageOf, paintDelay, parseChannelMessage, type FrameDetections } from './feedCore';
 
 // Messages built from docs/protocol.md ("Camera frames to the renderer"), not from main's encoder.
 function message(kind: number, channel: number, ts: number, width: number, height: number, payload: Uint8Array): ArrayBuffer {
@@ -187,5 +187,51 @@ describe('FrameLedger (boxes on their own frames, detection lag)', () => {
     expect(l.stats()).toMatchObject({ paintedWithDetections: 10, paintedWithOwnBoxes: 5 });
     l.reset();
     expect(l.stats()).toEqual({ paintedWithDetections: 0, paintedWithOwnBoxes: 0, lags: [] });
+  });
+});
+
+describe('playout buffer (a frame waits briefly for its own detections)', () => {
+  const base = { now: 1000, arrivedAt: 990, holdMs: 60, boxesOn: true, sendsDetections: true, hasDetections: false };
+  it('holds a frame until its deadline from arrival, and not past it', () => {
+    expect(playout(base)).toEqual({ hold: true, until: 1050 });
+    expect(playout({ ...base, now: 1050 })).toEqual({ hold: false });
+  });
+
+  it('never holds with boxes off, for a camera sending no detections, or when they are already here', () => {
+    expect(playout({ ...base, boxesOn: false })).toEqual({ hold: false });
+    expect(playout({ ...base, sendsDetections: false })).toEqual({ hold: false });
+    expect(playout({ ...base, hasDetections: true })).toEqual({ hold: false });
+    expect(playout({ ...base, holdMs: 0 })).toEqual({ hold: false });
+  });
+
+  it('waits long enough for nine in ten detections, bounded, and not at all until it has seen a few', () => {
+    const h = new HoldEstimate();
+    for (const l of [20, 30, 25]) h.add(l);
+    expect(h.holdMs()).toBe(0);
+    for (const l of [35, 22, 28, 31, 26, 24, 40]) h.add(l);
+    expect(h.holdMs()).toBe(40 + 10);
+    expect(h.holdMs(30)).toBe(30); // most come within the bound: wait the bound
+    // Detections before their frame count as no wait.
+    const early = new HoldEstimate();
+    for (let i = 0; i < 10; i++) early.add(-5);
+    expect(early.holdMs()).toBe(10);
+  });
+
+  it('does not wait when most detections come later than the bound (a loaded machine)', () => {
+    const h = new HoldEstimate();
+    for (const l of [400, 900, 2400, 60, 1200, 700, 300, 1500, 50, 800]) h.add(l);
+    expect(h.holdMs(MAX_HOLD_MS)).toBe(0);
+    // Half within the bound: waiting the bound buys those boxes.
+    const half = new HoldEstimate();
+    for (const l of [40, 50, 60, 70, 30, 400, 900, 500, 300, 200]) half.add(l);
+    expect(half.holdMs(MAX_HOLD_MS)).toBe(MAX_HOLD_MS);
+  });
+
+  it('follows the recent lags, not the whole history', () => {
+    const h = new HoldEstimate();
+    for (let i = 0; i < 50; i++) h.add(2000);
+    expect(h.holdMs()).toBe(0);
+    for (let i = 0; i < 50; i++) h.add(20);
+    expect(h.holdMs()).toBe(30);
   });
 });

@@ -6,7 +6,7 @@
 import type { CameraId } from '../../../../preload/contract';
 import type { Transport } from '../../transport';
 import { drawFuturesOnFeed, type FeedPath } from '../timeline/overlay';
-import { DetectionBuffer, FpsMeter, FrameLedger, paintDelay, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
+import { DetectionBuffer, FpsMeter, FrameLedger, HoldEstimate, paintDelay, playout, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
 import { boxLabelSpots, DEFAULT_OVERLAY, projectZones, type GroundZone, type ImageZone, type Overlay } from './overlayCore';
 
 interface Tile {
@@ -23,7 +23,15 @@ interface Tile {
   bitmapTs: number;
   /** Decodes in flight. */
   decoding: number;
-  pending?: { ts: number; jpeg: Uint8Array; width: number; height: number };
+  pending?: { ts: number; jpeg: Uint8Array; width: number; height: number; arrivedAt: number };
+  /**
+   * Decoded frames waiting (briefly, see playout in feedCore) for their detections, oldest first,
+   * so that boxes are drawn on the frame they belong to rather than on a later one.
+   */
+  held: { bmp: DecodedFrame; ts: number; timer: ReturnType<typeof setTimeout> }[];
+  hold: HoldEstimate;
+  /** When this camera's detections last reached the page (page clock): none lately, no hold. */
+  lastDetectionsAt: number;
   dirty: boolean;
   meter: FpsMeter;
   painted: number;
@@ -231,6 +239,9 @@ export class FeedEngine {
         latencies: [],
         halfPeriodMs: 50,
         ledger: new FrameLedger(),
+        held: [],
+        hold: new HoldEstimate(),
+        lastDetectionsAt: -Infinity,
       });
     }
     this.scheduleReconcile();
@@ -244,6 +255,7 @@ export class FeedEngine {
     tile.bitmap?.close();
     tile.bitmap = undefined;
     tile.bitmapTs = 0;
+    dropHeld(tile);
     tile.layer = undefined;
     this.scheduleReconcile();
   }
@@ -312,7 +324,10 @@ export class FeedEngine {
     for (const off of this.offs) off();
     const channels = [...this.byChannel.keys()];
     if (channels.length) this.t.call('fleet.unwatch', { channels }).catch(() => undefined);
-    for (const t of this.tiles.values()) t.bitmap?.close();
+    for (const t of this.tiles.values()) {
+      t.bitmap?.close();
+      dropHeld(t);
+    }
     this.tiles.clear();
     this.byChannel.clear();
   }
@@ -385,15 +400,23 @@ export class FeedEngine {
       let b = this.detections.get(tile.cameraId);
       if (!b) this.detections.set(tile.cameraId, (b = new DetectionBuffer()));
       b.add(m.ts, m.detections);
-      tile.ledger.detectionsArrived(m.ts, performance.now(), m.detections.observations.length, tile.halfPeriodMs);
+      const now = performance.now();
+      tile.lastDetectionsAt = now;
+      const lag = tile.ledger.detectionsArrived(m.ts, now, m.detections.observations.length, tile.halfPeriodMs);
+      if (lag !== undefined) tile.hold.add(lag);
+      // A frame held for these detections: paint it now, with them.
+      const waiting = tile.held.find((h) => Math.abs(h.ts - m.ts) <= tile.halfPeriodMs);
+      if (waiting) return this.release(tile, waiting.ts);
       // Boxes that arrive after their frame was painted: repaint that frame with them.
       if (Math.abs(m.ts - tile.bitmapTs) <= tile.halfPeriodMs) this.markDirty(tile);
       return;
     }
     tile.received++;
-    tile.ledger.frameArrived(m.ts, performance.now(), tile.halfPeriodMs);
+    const arrivedAt = performance.now();
+    const lag = tile.ledger.frameArrived(m.ts, arrivedAt, tile.halfPeriodMs);
+    if (lag !== undefined) tile.hold.add(lag);
     if (m.ts <= tile.bitmapTs) return; // older than what is shown
-    tile.pending = { ts: m.ts, jpeg: m.jpeg, width: m.width, height: m.height }; // a newer frame replaces one still waiting: drop, never queue
+    tile.pending = { ts: m.ts, jpeg: m.jpeg, width: m.width, height: m.height, arrivedAt }; // a newer frame replaces one still waiting: drop, never queue
     this.decode(tile);
   }
 
@@ -404,17 +427,13 @@ export class FeedEngine {
    */
   private decode(tile: Tile): void {
     while (tile.pending && tile.decoding < MAX_DECODES_PER_TILE && !this.closed) {
-      const { ts, jpeg, width, height } = tile.pending;
+      const { ts, jpeg, width, height, arrivedAt } = tile.pending;
       tile.pending = undefined;
       tile.decoding++;
       decodeJpeg(jpeg, shownSize(tile.canvas, { width, height }))
         .then((bmp) => {
-          if (ts > tile.bitmapTs && !this.closed) {
-            tile.bitmap?.close();
-            tile.bitmap = bmp;
-            tile.bitmapTs = ts;
-            this.markDirty(tile);
-          } else bmp.close(); // a newer frame finished first
+          if (ts > tile.bitmapTs && !this.closed) this.present(tile, bmp, ts, arrivedAt);
+          else bmp.close(); // a newer frame finished first
         })
         .catch(() => {
           this.badMessages++; // a truncated JPEG that slipped through: skip it
@@ -424,6 +443,47 @@ export class FeedEngine {
           this.decode(tile);
         });
     }
+  }
+
+  /** A decoded frame: shown now, or held until its detections come or its deadline passes. */
+  private present(tile: Tile, bmp: DecodedFrame, ts: number, arrivedAt: number): void {
+    const now = performance.now();
+    const p = playout({
+      now,
+      arrivedAt,
+      holdMs: tile.hold.holdMs(),
+      boxesOn: (this.overlays.get(tile.cameraId) ?? DEFAULT_OVERLAY).boxes,
+      // Detections within the last few seconds: a camera that sends none is never waited for.
+      sendsDetections: now - tile.lastDetectionsAt < 3000,
+      hasDetections: !!this.detections.get(tile.cameraId)?.match(ts, tile.halfPeriodMs),
+    });
+    if (!p.hold) return this.show(tile, bmp, ts);
+    const timer = setTimeout(() => this.release(tile, ts), p.until - now);
+    tile.held.push({ bmp, ts, timer });
+    tile.held.sort((a, b) => a.ts - b.ts);
+  }
+
+  /** Show held frame `ts` (its detections came, or its deadline passed); older held frames are superseded. */
+  private release(tile: Tile, ts: number): void {
+    const i = tile.held.findIndex((h) => h.ts === ts);
+    if (i < 0) return;
+    const [older, [h]] = [tile.held.slice(0, i), tile.held.slice(i, i + 1)];
+    tile.held.splice(0, i + 1);
+    for (const o of older) {
+      clearTimeout(o.timer);
+      o.bmp.close();
+    }
+    clearTimeout(h!.timer);
+    if (this.closed) return h!.bmp.close();
+    this.show(tile, h!.bmp, h!.ts);
+  }
+
+  private show(tile: Tile, bmp: DecodedFrame, ts: number): void {
+    if (ts <= tile.bitmapTs) return bmp.close();
+    tile.bitmap?.close();
+    tile.bitmap = bmp;
+    tile.bitmapTs = ts;
+    this.markDirty(tile);
   }
 
   private markDirty(tile: Tile): void {
@@ -486,6 +546,14 @@ export class FeedEngine {
     const now = performance.now();
     for (const t of this.tiles.values()) if (t.fpsLabel) t.fpsLabel.textContent = `${t.meter.fps(now).toFixed(1)} fps`;
   }
+}
+
+function dropHeld(tile: Tile): void {
+  for (const h of tile.held) {
+    clearTimeout(h.timer);
+    h.bmp.close();
+  }
+  tile.held = [];
 }
 
 function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: FrameDetections, labels = true): void {
