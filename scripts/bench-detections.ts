@@ -347,10 +347,22 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
   });
   // Garbage collection on this thread: total pause and the longest one in the measured window.
   const gc = { ms: 0, max: 0, count: 0, on: false };
+  /** Each GC pause and each main-thread stall in the measured window, [start, end] on nowHr()'s clock: lined up with the slowest reports below. */
+  const gcPauses: [number, number][] = [];
+  const stalls: [number, number][] = [];
+  // A 5 ms ticker: a gap of ≥ 15 ms between two ticks is a stretch in which this thread ran something
+  // else (a long task or a GC pause) and read no socket. 200 wake-ups a second cost next to nothing.
+  let lastTick = nowHr();
+  const ticker = setInterval(() => {
+    const t = nowHr();
+    if (gc.on && t - lastTick >= 15) stalls.push([lastTick, t]);
+    lastTick = t;
+  }, 5);
   const gcObs = new PerformanceObserver((list) => {
     if (!gc.on) return;
     for (const e of list.getEntries()) {
       gc.ms += e.duration;
+      gcPauses.push([performance.timeOrigin + e.startTime, performance.timeOrigin + e.startTime + e.duration]);
       gc.max = Math.max(gc.max, e.duration);
       gc.count++;
     }
@@ -439,7 +451,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
 
     const measureFrom = start + WARMUP_S * 1000;
     const lat: number[] = [];
-    const split: { total: number; transit: number }[] = [];
+    const split: { total: number; transit: number; at: number }[] = [];
     let measured = 0;
     for (const [serial, frameTs, at] of published) {
       if (at < measureFrom) continue; // both epoch milliseconds
@@ -449,13 +461,27 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
       if (Number.isNaN(f)) continue;
       lat.push(f - at);
       const r = receivedAt[at0]!;
-      if (!Number.isNaN(r)) split.push({ total: f - at, transit: r - at });
+      if (!Number.isNaN(r)) split.push({ total: f - at, transit: r - at, at });
     }
     lat.sort((a, b) => a - b);
     // Where the slowest 1 % spent their time (median over them): transit to the desktop's socket vs.
     // the desktop (queue, workers, checks, the wait for the replay commit, fusion, timeline).
     split.sort((a, b) => a.total - b.total);
     const slow = split.slice(Math.floor(split.length * 0.99));
+    clearInterval(ticker);
+    // What the slowest 1 % lived through between publish and fused: GC pauses, main-thread stalls
+    // (gaps of the 5 ms ticker), and the batches acted on in that time (their apply, on this thread).
+    const toHr = (x: number): number => performance.timeOrigin + x;
+    const applies: [number, number][] = batches.filter((b) => b.endedAt !== undefined).map((b) => [toHr(b.endedAt! - b.applyMs), toHr(b.endedAt!)]);
+    const overlap = (spans: [number, number][], a: number, b: number): number => {
+      let ms = 0;
+      for (const [s0, s1] of spans) if (s1 > a && s0 < b) ms += Math.min(s1, b) - Math.max(s0, a);
+      return ms;
+    };
+    const tailCauses = slow.map((x) => ({ gc: overlap(gcPauses, x.at, x.at + x.total), stall: overlap(stalls, x.at, x.at + x.total), apply: overlap(applies, x.at, x.at + x.total), total: x.total }));
+    const share = (f: (c: (typeof tailCauses)[number]) => boolean): number => (tailCauses.length ? round(tailCauses.filter(f).length / tailCauses.length, 3) : 0);
+    const stallMs = stalls.map(([a, b]) => b - a);
+    const stallsWithGc = stalls.filter(([a, b]) => overlap(gcPauses, a, b) >= 5).length;
     const med = (xs: number[]): number | null => (xs.length ? round(xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!, 1) : null);
     const bq = (xs: number[], p: number): number | null => (xs.length ? round(xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!, 2) : null);
     // How late the load generator published against the schedule (its `sent`): if it cannot keep up
@@ -498,6 +524,20 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
       latency_max_ms: lat.length ? round(lat[lat.length - 1]!, 2) : null,
       // The slowest 1 % of reports: median transit (publish → the desktop's MQTT client) and desktop part (→ fused).
       p99_tail_breakdown_ms: { reports: slow.length, transit_median: med(slow.map((x) => x.transit)), desktop_median: med(slow.map((x) => x.total - x.transit)) },
+      // Per slow report (the slowest 1 %), medians of the main-thread time spent, while it was in
+      // flight, in GC pauses, in stalls (ticker gaps ≥ 15 ms, GC included) and in acting on batches
+      // (fusion, events, timeline; overlaps stalls); and the stalls themselves over the window.
+      p99_tail_causes_ms: {
+        gc_in_flight_median: med(tailCauses.map((c) => c.gc)),
+        stall_in_flight_median: med(tailCauses.map((c) => c.stall)),
+        apply_in_flight_median: med(tailCauses.map((c) => c.apply)),
+        share_with_a_gc_pause_over_5ms_in_flight: share((c) => c.gc >= 5),
+        share_with_stalls_over_half_their_latency: share((c) => c.stall >= c.total / 2),
+        stalls_over_15ms: stalls.length,
+        stall_ms_p50: bq(stallMs, 0.5),
+        stall_ms_max: bq(stallMs, 1),
+        stalls_with_5ms_of_gc_share: stalls.length ? round(stallsWithGc / stalls.length, 3) : 0,
+      },
       // Per batch handed to the swarm: main-thread checks, the wait for the writer thread's replay
       // commit (and the batches before it), main-thread acting (fusion, events, timeline).
       batches: {
@@ -555,6 +595,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
         `publishers' process CPU ${Math.round(publisherCpuMs)} ms over the whole publishing phase; event-loop delay p99 ${round(loop.percentile(99) / 1e6, 2)} ms; loadavg before ${load0}, after ${fs.readFileSync('/proc/loadavg', 'utf8').trim()} (${os.availableParallelism()} cores).`,
     };
   } finally {
+    clearInterval(ticker);
     if (child.exitCode === null) child.kill();
     link.close();
     offTimeline();

@@ -125,6 +125,9 @@ export interface BatchTiming {
   /** From the end of the checks until the batch could be acted on (its commit, and the batches before it). */
   commitWaitMs: number;
   applyMs: number;
+  /** When the checks started and when acting on it ended (performance.now(), ms): lets a benchmark line stalls up with reports. */
+  startedAt?: number;
+  endedAt?: number;
 }
 
 /**
@@ -497,7 +500,8 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         () => {
           const t2 = performance.now();
           const results = run(meta, () => coordinator.applyStaged(staged));
-          deps.onBatchTiming?.({ messages: meta.length, stageMs: t1 - t0, commitWaitMs: t2 - t1, applyMs: performance.now() - t2 });
+          const t3 = performance.now();
+          deps.onBatchTiming?.({ messages: meta.length, stageMs: t1 - t0, commitWaitMs: t2 - t1, applyMs: t3 - t2, startedAt: t0, endedAt: t3 });
           return results;
         },
         (err: unknown) => {
