@@ -301,7 +301,12 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
       add(performance.now() - t0);
     }
   };
-  timeline.ingestBatch = timed(timeline.ingestBatch.bind(timeline), (ms) => (stageMs.timeline += ms));
+  /** Each timeline call's duration (ms): its upkeep (track sweep, futures for the published snapshot) runs inside one call now and then. */
+  const timelineCalls: number[] = [];
+  timeline.ingestBatch = timed(timeline.ingestBatch.bind(timeline), (ms) => {
+    stageMs.timeline += ms;
+    if (gc.on) timelineCalls.push(ms);
+  });
 
   // The fleet as the link sees it: the registry (serial, recorded key) and the subscriber.
   // Each camera's id is made from its serial here, but unlike it (the app never relies on them being equal).
@@ -549,6 +554,10 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
         commit_wait_ms_p99: bq(batches.map((b) => b.commitWaitMs), 0.99),
         apply_ms_p50: bq(batches.map((b) => b.applyMs), 0.5),
         apply_ms_p99: bq(batches.map((b) => b.applyMs), 0.99),
+        timeline_call_ms_p50: bq(timelineCalls, 0.5),
+        timeline_call_ms_p99: bq(timelineCalls, 0.99),
+        timeline_call_ms_max: bq(timelineCalls, 1),
+        timeline_calls_over_5ms: timelineCalls.filter((ms) => ms > 5).length,
       },
       // The writer thread's commits (transaction + fsync of swarm-replay.db), in the measured window.
       replay_commits: {
