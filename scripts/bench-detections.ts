@@ -32,6 +32,7 @@
 import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -58,6 +59,14 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.max(1, Math.min(4, os.a
 const ENVELOPE = process.env.BENCH_ENVELOPE === 'v2' ? 'v2' : 'v3';
 /** Minimum ms between two hand-overs of verified batches to the swarm (the link's default unless set). */
 const COMMIT_SPACING = process.env.BENCH_COMMIT_SPACING_MS === undefined ? undefined : Number(process.env.BENCH_COMMIT_SPACING_MS);
+/**
+ * Diagnosis only: where this thread allocates in the measured window (V8's sampling heap profiler,
+ * objects a GC collected included), written to <path>.<broker>.heapprofile (Chrome DevTools' format).
+ * It costs the main thread a little; not for the figures.
+ */
+const HEAP_SAMPLE = process.env.BENCH_HEAP_SAMPLE;
+const heapSampling = new inspector.Session();
+if (HEAP_SAMPLE) heapSampling.connect();
 const BROKERS = (process.env.BENCH_BROKERS ?? 'mosquitto,embedded').split(',').map((b) => b.trim()) as ('mosquitto' | 'embedded')[];
 /** Connections, JIT and the broker's first subscriptions settle here; not measured. */
 const WARMUP_S = 2;
@@ -427,6 +436,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
           setTimeout(() => {
             void cpuNow().then((c) => (cpu0 = c)); // CPU counted from the end of the warm-up
             gc.on = true;
+            if (HEAP_SAMPLE) heapSampling.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
             batches.length = 0;
             writerCommits.length = 0;
             stageMs.swarm = 0;
@@ -446,6 +456,13 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
     await new Promise((r) => setTimeout(r, 100));
     const cpu1 = await cpuNow();
     gc.on = false;
+    if (HEAP_SAMPLE)
+      await new Promise<void>((resolve) =>
+        heapSampling.post('HeapProfiler.stopSampling', (err, r) => {
+          if (!err) fs.writeFileSync(`${HEAP_SAMPLE}.${broker}.heapprofile`, JSON.stringify(r.profile));
+          resolve();
+        }),
+      );
     gcObs.disconnect();
     for (const b of batches) {
       stageMs.swarm += b.stageMs + b.applyMs;
