@@ -29,6 +29,25 @@
 // desktop's main thread (of which the swarm commit and the timeline), the verification workers; and
 // per report (cpu_us_per_report), with the rate the cores would sustain at those costs
 // (ceiling_estimate_per_s: cores × 10⁶ / µs per report — an upper bound, for the arithmetic).
+//
+// What makes the p99 (measured 2026-12-03 on the shared 2-core machine, load 6–15, so the shares
+// matter more than the ms): the slowest 1 % are reports that arrived while the main thread was not
+// reading its socket; p99_tail_causes_ms lines each one up with GC pauses, ticker gaps and batch
+// applies (in the loaded runs every one had a GC pause ≥ 5 ms in flight, but each was in flight
+// for hundreds of ms, most of it with the thread preempted, so an idle run must say which stall
+// dominates). Found and cut: (1) an fsync on
+// the main thread every 250 ms — the swarm tick committed closing events durably (strace -f: 1–22
+// ms each); now written behind like a batch's effects. (2) The timeline's 5 Hz snapshot refresh
+// built every shown future point twice (refresh CPU −30 %, a third fewer GC pauses in a harness of
+// 300 changed tracks); timeline_call_ms_* shows the refresh as the calls over 5 ms. Where the main
+// thread allocates (BENCH_HEAP_SAMPLE, 1,000 cameras, ≈ 50 MB/s): the MQTT client's receive path
+// ≈ 37 % (mqtt-packet's parser alone ≈ 10 % in its debug() calls' argument arrays, which no option
+// turns off; its payload copies ≈ 9 %), worker verdicts and SQLite rows made by native code ≈ 12 %,
+// the timeline's tracker ≈ 11 %, the swarm's checks, fusion and results ≈ 9 %. Tried and dropped:
+// acting on batches in 4 ms slices between socket reads (a 300-camera run under load handled 94.9 %
+// instead of 100 %: deferred applies let batches pile into ten times larger ones); a larger V8 young
+// generation (v8.setFlagsFromString does not resize it after start, and Electron's main process
+// takes V8 flags only on its command line, so the app could not have it).
 import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
