@@ -44,10 +44,11 @@ const FPS = 10;
 // path that carries detections to the page (MQTT → swarm verification → frames socket): the case
 // for the share of frames painted with their own boxes. The cameras added by hand send none.
 const CASES = (process.env.BENCH_CASES ?? '640x360,1280x720,demo').split(',').map((c) => {
-  if (c.trim() === 'demo') return { width: 640, height: 360, demo: true };
+  // "demo-nohold": the same with the page's playout buffer off (before/after in one run).
+  if (c.trim() === 'demo' || c.trim() === 'demo-nohold') return { width: 640, height: 360, demo: true, hold: c.trim() === 'demo' };
   const m = /^(\d+)x(\d+)$/.exec(c.trim());
   if (!m) throw new Error(`BENCH_CASES: "${c}" is not WIDTHxHEIGHT or demo`);
-  return { width: Number(m[1]), height: Number(m[2]), demo: false };
+  return { width: Number(m[1]), height: Number(m[2]), demo: false, hold: true };
 });
 const NAIVE_ORIGINS = process.env.BENCH_NAIVE_ORIGINS ?? 'both';
 const SIM_PROCS = Math.max(1, Math.min(CAMERAS, Number(process.env.BENCH_SIM_PROCS ?? 2)));
@@ -279,7 +280,7 @@ const chromiumPids = (fleet: Fleet, appPid?: number): number[] =>
     .flatMap(treeOf);
 
 /** One case: 16 cameras at width×height in the app's Cameras view (16-grid), measured for SECONDS. */
-async function appCase(browser: Browser, fleet: Fleet, width: number, height: number, demo = false) {
+async function appCase(browser: Browser, fleet: Fleet, width: number, height: number, demo = false, hold = true) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-bench-feeds-'));
   const app = await startServe(dataDir, demo);
   try {
@@ -303,6 +304,10 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
     await page.goto(app.url);
     await page.evaluate(`localStorage.setItem('omnisight.cameras', JSON.stringify({ layout: 16, page: 0, focus: null, quality: '${quality}' })); localStorage.setItem('omnisight.view', 'cameras')`);
     await page.reload();
+    if (!hold) {
+      await page.waitForFunction(() => !!(globalThis as unknown as { __omnisightFeeds?: unknown }).__omnisightFeeds);
+      await page.evaluate('window.__omnisightFeeds.maxHoldMs = 0');
+    }
     const stats = (): Promise<
       { cameraId: string; painted: number; received: number; latencies: number[]; size?: string; paintedWithDetections: number; paintedWithOwnBoxes: number; detectionLags: number[] }[]
     > =>
@@ -363,6 +368,7 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
     const result = {
       size: `${width}x${height}`,
       cameras: demo ? 'demo fleet (in the app)' : 'simulator processes, added by hand',
+      playout_hold: hold,
       painted_fps_min: r1(Math.min(...fps)),
       painted_fps_median: r1(median(fps)),
       latency_p50_ms: r1(pct(lat, 50)),
@@ -392,7 +398,7 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
       meets_target: target ? Math.min(...fps) >= target.painted_fps_min && (target.latency_p95_ms === undefined || pct(lat, 95) < target.latency_p95_ms) : null,
     };
     process.stderr.write(
-      `${demo ? "demo " : ""}${width}x${height}: ${r1(elapsed)} s (asked ${SECONDS} s), app CPU ${r1((cpu.app / elapsed) * 100)} %, cameras ${r1((cpu.cameras / elapsed) * 100)} %, Chromium ${r1((cpu.browser / elapsed) * 100)} %, ${lat.length} latency samples` +
+      `${demo ? 'demo ' : ''}${hold ? '' : '(no hold) '}${width}x${height}: ${r1(elapsed)} s (asked ${SECONDS} s), app CPU ${r1((cpu.app / elapsed) * 100)} %, cameras ${r1((cpu.cameras / elapsed) * 100)} %, Chromium ${r1((cpu.browser / elapsed) * 100)} %, ${lat.length} latency samples` +
         (arrival.length ? `; socket arrival latency p50 ${r1(pct(arrival, 50))} p95 ${r1(pct(arrival, 95))} ms` : '') +
         `; boxes on their own frames ${ownBoxes}/${withDet}, detection lag p50 ${r1(pct(detLags, 50))} p95 ${r1(pct(detLags, 95))} ms` +
         `; per-tile painted fps: ${fps.map(r1).join(' ')}\n`,
@@ -450,12 +456,12 @@ async function main(): Promise<void> {
   const browser = await launch();
   const cases: Record<string, unknown>[] = [];
   try {
-    for (const [i, { width, height, demo }] of CASES.entries()) {
+    for (const [i, { width, height, demo, hold }] of CASES.entries()) {
       // The previous case's simulators and app are still exiting: let the machine settle (at most 30 s) and say how busy it was.
       const machine = await waitForQuiet({ threshold: Number(process.env.BENCH_SETTLE_BUSY ?? 20) / 100, maxMs: 30_000 });
       const fleet: Fleet = demo ? { cameras: [], pids: [], stop: async () => undefined } : await startSimProcesses(width, height);
       try {
-        const r: Record<string, unknown> = { ...(await appCase(browser, fleet, width, height, demo)), machine_before: machine };
+        const r: Record<string, unknown> = { ...(await appCase(browser, fleet, width, height, demo, hold)), machine_before: machine };
         if (i === 0 && !demo) {
           // The naive baseline on the first case: one origin per camera first (the fair figure), then shared.
           if (NAIVE_ORIGINS === 'both' || NAIVE_ORIGINS === 'per-camera') r.naive = await naiveCase(browser, fleet, true, width, height);

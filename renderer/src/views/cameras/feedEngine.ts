@@ -6,7 +6,7 @@
 import type { CameraId } from '../../../../preload/contract';
 import type { Transport } from '../../transport';
 import { drawFuturesOnFeed, type FeedPath } from '../timeline/overlay';
-import { DetectionBuffer, FpsMeter, FrameLedger, HoldEstimate, paintDelay, playout, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
+import { DetectionBuffer, FpsMeter, FrameLedger, HoldEstimate, MAX_HOLD_MS, paintDelay, playout, parseChannelMessage, type FeedSize, type FrameDetections } from './feedCore';
 import { boxLabelSpots, DEFAULT_OVERLAY, projectZones, type GroundZone, type ImageZone, type Overlay } from './overlayCore';
 
 interface Tile {
@@ -119,6 +119,8 @@ export class FeedEngine {
   private busy = false;
   private again = false;
   private closed = false;
+  /** The playout buffer's bound (feedCore MAX_HOLD_MS); 0 turns it off (the feed benchmark's before/after). */
+  maxHoldMs = MAX_HOLD_MS;
   /** Malformed binary messages (bad header, not a JPEG, invalid detections). */
   badMessages = 0;
   /** Each visible camera's tracks' probable futures in image coordinates, refreshed twice a second. */
@@ -451,7 +453,7 @@ export class FeedEngine {
     const p = playout({
       now,
       arrivedAt,
-      holdMs: tile.hold.holdMs(),
+      holdMs: tile.hold.holdMs(this.maxHoldMs),
       boxesOn: (this.overlays.get(tile.cameraId) ?? DEFAULT_OVERLAY).boxes,
       // Detections within the last few seconds: a camera that sends none is never waited for.
       sendsDetections: now - tile.lastDetectionsAt < 3000,
