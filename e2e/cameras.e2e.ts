@@ -13,6 +13,8 @@ interface Stat {
   painted: number;
   boxesDrawn: number;
   recentTs: number[];
+  paintedWithDetections: number;
+  paintedWithOwnBoxes: number;
   size: string | undefined;
 }
 
@@ -81,7 +83,8 @@ describe('cameras in browser mode', () => {
       .poll(
         async () => {
           const s = (await stats()).find((x) => x.cameraId === id);
-          return !!s && new Set(s.recentTs).size >= 2 && s.boxesDrawn > 0;
+          // Frames painted with the boxes of their own capture time (the page's ledger), not only "some boxes".
+          return !!s && new Set(s.recentTs).size >= 2 && s.boxesDrawn > 0 && s.paintedWithOwnBoxes > 0;
         },
         { timeout: 20_000 },
       )
