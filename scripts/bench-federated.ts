@@ -31,9 +31,10 @@ import { createEventBus } from '../main/kernel/bus';
 import { silentLogger } from '../main/kernel/logger';
 import { createMqttService } from '../main/mqtt';
 import { openDatabase } from '../main/store';
-import { createSwarmService, keyIdOf } from '../main/swarm';
+import { createReplayWriter, createSwarmService, createVerifyPool, keyIdOf, REPLAY_FILE } from '../main/swarm';
 import { simKey } from '../main/swarm/testkit';
 import { linkFederated } from '../main/app/wiring-federated';
+import { linkSwarm } from '../main/app/wiring-swarm';
 import { cameraData } from './bench-federated-data';
 
 const CLIENTS = Number(process.env.BENCH_FED_CLIENTS ?? 100);
@@ -64,7 +65,16 @@ const audit = createAuditLog({ db, bus, now: Date.now });
 const mqttSvc = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets: { protection: 'file-key', get: () => undefined, set: () => {}, delete: () => {} }, log });
 await mqttSvc.start();
 const url = `mqtt://${mqttSvc.endpoint()!.host}:${mqttSvc.endpoint()!.port}`;
-const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, every: () => () => {} });
+// The app's path (main/app/app.ts): the replay state committed on the swarm's writer thread, parsing
+// and Ed25519 in verification worker threads (one per core, at most 4), the swarm link
+// (main/app/wiring-swarm.ts) batching the MQTT messages to them and handing verdicts to the swarm.
+// BENCH_FED_MAIN_THREAD=1: verification on this thread instead (the path without built workers).
+const MAIN_THREAD = process.env.BENCH_FED_MAIN_THREAD === '1';
+const WORKERS = Math.max(1, Math.min(4, os.availableParallelism()));
+const root = path.join(import.meta.dirname, '..');
+const replayWriter = createReplayWriter({ file: path.join(dir, REPLAY_FILE), entry: path.join(root, 'main/swarm/replay-writer-worker.ts') });
+const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, every: () => () => {}, replayWriter });
+const pool = MAIN_THREAD ? undefined : createVerifyPool({ size: WORKERS, entry: path.join(root, 'main/swarm/verify-worker.ts') });
 const federated = createFederatedService({
   db, bus, log, now: Date.now,
   publish: (t, p) => {
@@ -77,35 +87,12 @@ const federated = createFederatedService({
   deadlines: { advertise: 600_000, shares: 600_000, masked: 600_000, unmask: 600_000 },
   minSamples: 20,
 });
-// Batched like the app's swarm link (main/app/wiring-swarm.ts): one replay-state write per drain, not
-// per message, and at least COMMIT_SPACING_MS between two commits (each is an fsync) so that
-// messages arriving meanwhile join the next one (group commit).
-const COMMIT_SPACING_MS = 10;
 // BENCH_FED_TRACE=1: when each desktop message went out and when the cameras' answers arrived
 // (MQTT receipt, and handed on verified by the swarm), per timed round: where the critical path's
 // milliseconds go.
 let trace: { out: { at: number; what: string }[]; got: { phase: string; receivedAt: number; verifiedAt: number }[] } | undefined;
 const TRACE = process.env.BENCH_FED_TRACE === '1';
 const EPOCH_TO_PERF = Date.now() - performance.now();
-let batch: { topic: string; payload: Buffer; receivedAt: number }[] = [];
-let lastCommit = -Infinity;
-const drain = (): void => {
-  const b = batch;
-  batch = [];
-  swarm.ingestBatch(b);
-  lastCommit = performance.now();
-};
-// As the app: a batch of federated-learning messages only (their replay state is written without an
-// fsync) is committed at once, without the spacing.
-// (Every message of this bench is an fl message.)
-mqttSvc.onRaw((topic, payload, receivedAt) => {
-  if (!batch.length) {
-    const wait = lastCommit + COMMIT_SPACING_MS - performance.now();
-    if (wait > 0 && !topic.endsWith('/omnisight/fl')) setTimeout(drain, wait);
-    else setImmediate(drain);
-  }
-  batch.push({ topic, payload, receivedAt });
-});
 linkFederated({ swarm, federated, isRegistered: () => true });
 swarm.onVerifiedFl((m) => {
   trace?.got.push({ phase: String((m.body as { phase?: unknown }).phase), receivedAt: m.receivedAt - EPOCH_TO_PERF, verifiedAt: performance.now() });
@@ -124,7 +111,16 @@ function traceSummary(t: NonNullable<typeof trace>): Record<string, number> {
   }
   return out;
 }
-for (const s of serials) swarm.registerCamera({ serial: s, keyId: keyIdOf(simKey(s).publicKey), publicKey: simKey(s).publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+// The registry as the app's fleet shows it to the swarm link, which registers every camera with the
+// swarm (and its key with the workers).
+const registry = serials.map((serial) => ({ id: serial, serial, key: { keyId: keyIdOf(simKey(serial).publicKey), publicKey: simKey(serial).publicKey } }));
+const fleet = {
+  fleet: { registry: { list: () => registry, keyOf: (id: string) => registry.find((c) => c.id === id)?.key } },
+  mqtt: mqttSvc,
+  demo: () => undefined,
+  ready: Promise.resolve(),
+};
+const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, pool, poolSize: WORKERS });
 const call = async <T,>(m: string, input: unknown): Promise<T> => ((federated.handlers as Record<string, unknown>)[m] as (i: unknown, c: unknown) => T)(input, { transport: 'internal', peer: 'bench' });
 await call('federated.config.set', { clientsPerRound: CLIENTS, localEpochs: TRAIN.epochs, learningRate: TRAIN.lr, batchSize: TRAIN.batchSize });
 
@@ -438,7 +434,7 @@ const result = {
   settled,
   accuracy_by_round: history.map(r4),
   notes:
-    `fl2 secure rounds (SecAgg+ ring, K = ${details.at(-1)?.graph?.k}, tk = ${details.at(-1)?.graph?.tk}, phase quorum ${Math.ceil((2 * CLIENTS) / 3)}) through the embedded broker, swarm verification (batched, one replay-state write per drain as in the app; fl-only batches committed at once, without the 10 ms group-commit spacing, as in the app) and the federated service; ` +
+    `fl2 secure rounds (SecAgg+ ring, K = ${details.at(-1)?.graph?.k}, tk = ${details.at(-1)?.graph?.tk}, phase quorum ${Math.ceil((2 * CLIENTS) / 3)}) through the app's own path: the embedded broker, the swarm link (main/app/wiring-swarm.ts) handing batches to ${pool ? `${WORKERS} verification worker threads (parse + Ed25519)` : 'verification on the main thread (BENCH_FED_MAIN_THREAD=1)'}, the swarm's stateful checks and its replay state committed on the writer thread (fl-only batches without an fsync, as in the app), then the federated service; ` +
     `the setup (keys, share boxes, each camera's mask, the server's Lagrange weights for the case that every set-up camera survives) runs ahead of a round in the product (right after the previous result, once it is stored), so the ratio is the critical path (go → masked → unmask → result, timed from federated.start to the stored result) over plain; ratio_total adds the setup; ` +
     `plain = every camera sends its trained parameters in the clear in the same signed envelope v2 kind "fl" on the same topic, verified by the same swarm path (signature, replay window and its database write) before the desktop averages them (before fl2 the plain baseline bypassed the swarm: its own MQTT topic, a bare signature check, no replay state), same broker, processes and training (${TRAIN.epochs} local epochs, lr ${TRAIN.lr}, batch ${TRAIN.batchSize}); ` +
     `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios (ratio_min / ratio_max: their spread); ` +
@@ -453,7 +449,10 @@ console.log(JSON.stringify(result));
 
 for (const c of children) c.kill();
 await federated.close();
+link.close();
+await pool?.close();
 swarm.close();
+await replayWriter.close();
 await mqttSvc.close();
 db.close();
 fs.rmSync(dir, { recursive: true, force: true });
