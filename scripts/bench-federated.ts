@@ -73,8 +73,23 @@ const MAIN_THREAD = process.env.BENCH_FED_MAIN_THREAD === '1';
 const WORKERS = Math.max(1, Math.min(4, os.availableParallelism()));
 const root = path.join(import.meta.dirname, '..');
 const replayWriter = createReplayWriter({ file: path.join(dir, REPLAY_FILE), entry: path.join(root, 'main/swarm/replay-writer-worker.ts') });
-const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, every: () => () => {}, replayWriter });
-const pool = MAIN_THREAD ? undefined : createVerifyPool({ size: WORKERS, entry: path.join(root, 'main/swarm/verify-worker.ts') });
+const swarm = createSwarmService({
+  db, bus, log, now: Date.now, audit, every: () => () => {}, replayWriter,
+  onBatchTiming: (b) => void trace?.batches.push({ at: performance.now(), ...b }),
+});
+const workers = MAIN_THREAD ? undefined : createVerifyPool({ size: WORKERS, entry: path.join(root, 'main/swarm/verify-worker.ts') });
+// Under BENCH_FED_TRACE, each batch's time at the workers too.
+const pool: typeof workers =
+  workers && {
+    ...workers,
+    verify: (items, skew) => {
+      const t0 = performance.now();
+      return workers.verify(items, skew).then((v) => {
+        trace?.pool.push({ at: t0, ms: performance.now() - t0, messages: items.length });
+        return v;
+      });
+    },
+  };
 const federated = createFederatedService({
   db, bus, log, now: Date.now,
   publish: (t, p) => {
@@ -90,7 +105,15 @@ const federated = createFederatedService({
 // BENCH_FED_TRACE=1: when each desktop message went out and when the cameras' answers arrived
 // (MQTT receipt, and handed on verified by the swarm), per timed round: where the critical path's
 // milliseconds go.
-let trace: { out: { at: number; what: string }[]; got: { phase: string; receivedAt: number; verifiedAt: number }[] } | undefined;
+let trace:
+  | {
+      out: { at: number; what: string }[];
+      got: { phase: string; receivedAt: number; verifiedAt: number }[];
+      /** The swarm's batches (checks, wait for the replay commit, acting) and the workers' (sent → verdicts back). */
+      batches: { at: number; messages: number; stageMs: number; commitWaitMs: number; applyMs: number }[];
+      pool: { at: number; ms: number; messages: number }[];
+    }
+  | undefined;
 const TRACE = process.env.BENCH_FED_TRACE === '1';
 const EPOCH_TO_PERF = Date.now() - performance.now();
 linkFederated({ swarm, federated, isRegistered: () => true });
@@ -109,6 +132,15 @@ function traceSummary(t: NonNullable<typeof trace>): Record<string, number> {
     out[`in.${phase}.lastReceived`] = ms(Math.max(...g.map((x) => x.receivedAt)));
     out[`in.${phase}.lastVerified`] = ms(Math.max(...g.map((x) => x.verifiedAt)));
   }
+  const r1 = (x: number): number => Math.round(x * 10) / 10;
+  out['batches'] = t.batches.length;
+  out['batches.maxMessages'] = Math.max(0, ...t.batches.map((b) => b.messages));
+  out['batches.maxCommitWaitMs'] = r1(Math.max(0, ...t.batches.map((b) => b.commitWaitMs)));
+  out['batches.sumStageMs'] = r1(t.batches.reduce((a, b) => a + b.stageMs, 0));
+  out['batches.sumApplyMs'] = r1(t.batches.reduce((a, b) => a + b.applyMs, 0));
+  out['pool.batches'] = t.pool.length;
+  out['pool.maxMs'] = r1(Math.max(0, ...t.pool.map((b) => b.ms)));
+  out['pool.maxMessages'] = Math.max(0, ...t.pool.map((b) => b.messages));
   return out;
 }
 // The registry as the app's fleet shows it to the swarm link, which registers every camera with the
@@ -226,7 +258,7 @@ swarm.onVerifiedFl((m) => {
 });
 let plainSeq = 0;
 async function timePlain(): Promise<number> {
-  if (TRACE) trace = { out: [], got: [] };
+  if (TRACE) trace = { out: [], got: [], batches: [], pool: [] };
   const t0 = performance.now();
   const wall0 = Date.now();
   const id = `plain-${++plainSeq}`;
@@ -274,7 +306,7 @@ async function timeSecure(measureCpu = false): Promise<number> {
   // their masks. In the product that happens long before go; here the timed round starts once every
   // camera reports it is set up, so the critical path does not queue behind setup work.
   await camerasSetUp(st.setup.round!);
-  if (TRACE) trace = { out: [], got: [] };
+  if (TRACE) trace = { out: [], got: [], batches: [], pool: [] };
   // CPU of the critical path: read when the result is stored, before the product starts setting
   // up the next round (which it does right after, in the background).
   const dc0 = process.cpuUsage();
@@ -299,6 +331,9 @@ async function timeSecure(measureCpu = false): Promise<number> {
     trace.out.unshift({ at: t0, what: 'start' });
     trace.out.push({ at: t0 + t * 1000, what: 'stored' });
     console.error(`trace secure: ${JSON.stringify(traceSummary(trace))}`);
+    const t0r = trace.out[0]!.at;
+    console.error(`trace secure workers (sent at ms: messages, ms back): ${trace.pool.map((b) => `${(b.at - t0r).toFixed(1)}: ${b.messages}, ${b.ms.toFixed(1)}`).join('; ')}`);
+    console.error(`trace secure swarm batches (acted at ms: messages, checks + commit wait + acting ms): ${trace.batches.map((b) => `${(b.at - t0r).toFixed(1)}: ${b.messages}, ${b.stageMs.toFixed(1)}+${b.commitWaitMs.toFixed(1)}+${b.applyMs.toFixed(1)}`).join('; ')}`);
     await printCameraTrace('secure', wall0, wall0 + t * 1000);
     trace = undefined;
   }
