@@ -171,14 +171,30 @@ const BOX_B64 = b64(100);
  * answer carries K + 1 of them and 100 answers arrive between the masked inputs and the result, where
  * the transform of b64() (decode, re-encode, compare) was most of the server's parsing time.
  */
-const SHARE_Y = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be 32 bytes of standard base64');
-const share = z.object({ of: SERIAL, y: SHARE_Y }).strict();
+const SHARE_Y = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+const SERIAL_RE = /^[0-9A-F]{12}$/;
+/**
+ * A list of shares, each exactly {"of": serial, "y": share}, checked in one pass and not copied: as
+ * z.array(z.object({...}).strict()) every answer's K + 1 share objects were rebuilt, garbage the
+ * desktop collected between the unmask request and the result.
+ */
+const shareList = z.custom<{ of: string; y: string }[]>(
+  (v) =>
+    Array.isArray(v) &&
+    v.length <= 1000 &&
+    v.every((e: unknown) => {
+      if (typeof e !== 'object' || e === null || Array.isArray(e)) return false;
+      const o = e as Record<string, unknown>;
+      return Object.keys(o).length === 2 && typeof o.of === 'string' && SERIAL_RE.test(o.of) && typeof o.y === 'string' && SHARE_Y.test(o.y);
+    }),
+  { message: 'shares must be at most 1000 {"of": serial, "y": 32 bytes of standard base64}, no other field' },
+);
 export const flCameraBodySchema = z.discriminatedUnion('phase', [
   z.object({ round: ROUND, phase: z.literal('advertise'), cPk: b64(32), sPk: b64(32) }).strict(),
   z.object({ round: ROUND, phase: z.literal('decline'), reason: z.string().max(200) }).strict(),
   z.object({ round: ROUND, phase: z.literal('shares'), boxes: z.array(z.object({ to: SERIAL, box: BOX_B64 }).strict()).max(1000) }).strict(),
   z.object({ round: ROUND, phase: z.literal('masked'), y: b64(HEAD_PARAMS * 4) }).strict(),
-  z.object({ round: ROUND, phase: z.literal('unmask'), selfShares: z.array(share).max(1000), keyShares: z.array(share).max(1000) }).strict(),
+  z.object({ round: ROUND, phase: z.literal('unmask'), selfShares: shareList, keyShares: shareList }).strict(),
 ]);
 export type FlCameraBody = z.infer<typeof flCameraBodySchema>;
 
@@ -526,29 +542,32 @@ export function createFlServer(deps: {
             for (const s of self) if (!inU3.has(s)) return `selfShares may only name survivors (${s} is not one)`;
             for (const s of key) if (!isDropped.has(s)) return `keyShares may only name dropped cameras (${s} did not drop)`;
             for (const s of [...self, ...key]) if (s !== serial && !near.has(s)) return `${s} is not a neighbour of ${serial} on the ring: it holds none of its shares`;
-            const ys: [Buffer, 'self' | 'key', string][] = [];
-            for (const [list, pick] of [[b.selfShares, 'self'], [b.keyShares, 'key']] as const)
+            const ys: Buffer[] = [];
+            for (const list of [b.selfShares, b.keyShares])
               for (const e of list) {
                 const y = Buffer.from(e.y, 'base64');
                 if (!belowFieldPrime(y)) return 'a share is not below p';
-                ys.push([y, pick, e.of]);
+                ys.push(y);
               }
             // Accepted: its shares count, and every secret that now has tk shares is rebuilt.
             const x = bySerial.get(serial)!.index;
-            for (const [y, pick, of] of ys) {
-              const have = got[pick].get(of) ?? [];
-              if (have.length >= tk || broken) continue;
-              have.push({ x, y: bytesToField(y) });
-              got[pick].set(of, have);
-              if (have.length < tk) continue;
-              try {
-                rebuilt(bySerial.get(of)!, pick);
-                pendingSecrets--;
-              } catch (err) {
-                if (!(err instanceof RoundFailed)) throw err;
-                broken = err;
+            let i = 0;
+            for (const [list, pick] of [[b.selfShares, 'self'], [b.keyShares, 'key']] as const)
+              for (const { of } of list) {
+                const y = ys[i++]!;
+                let have = got[pick].get(of);
+                if (!have) got[pick].set(of, (have = []));
+                if (have.length >= tk || broken) continue;
+                have.push({ x, y: bytesToField(y) });
+                if (have.length < tk) continue;
+                try {
+                  rebuilt(bySerial.get(of)!, pick);
+                  pendingSecrets--;
+                } catch (err) {
+                  if (!(err instanceof RoundFailed)) throw err;
+                  broken = err;
+                }
               }
-            }
             return null;
           },
           (answered) => broken !== undefined || (answered >= t && pendingSecrets === 0),
