@@ -17,6 +17,14 @@
 // 250 µs a message here), the Lagrange weights of 100 holder sets (~12 ms), decoding 29 shares per
 // answer into bigints through hex strings and zod's base64 transform, socket writes and GC; the
 // cameras spent more on the 2.3 KB unmask answer (JSON, signature, MQTT) than on go with training.
+// Since (flratio, BENCH_FED_TRACE=1 and --cpu-prof windows per timed round): a secure critical path
+// is two broadcast-and-answer round trips of 100 signed messages against plain's one, and on 2 cores
+// shared by the desktop (broker, swarm, server, the verification workers) and the 4 camera
+// processes its wall time follows the CPU all of them spend: desktop CPU per secure critical path
+// ~2.2–2.5× plain's (socket writes ~2.7×, the rest per message), cameras' ~2×. The server no longer
+// waits for the last unmask answers (each secret is rebuilt from the first tk shares of it, its
+// masks removed as they come; the phase ends once t survivors answered and every secret is rebuilt)
+// and its aggregate step went from ~5 ms to ~0.
 // Writes bench-results/federated.json. Env: BENCH_FED_CLIENTS (100), BENCH_FED_PROCS (4),
 // BENCH_FED_PAIRS (9), BENCH_FED_ROUNDS (max rounds for accuracy, 80), BENCH_FED_MIN_ROUNDS (20),
 // BENCH_FED_SAMPLES (per camera, 150).
@@ -279,7 +287,7 @@ async function timePlain(): Promise<number> {
   }
   return t;
 }
-type Detail = { phaseMs: Record<string, number>; setupMs?: number | null; roundMs?: number | null; graph?: { k: number; tk: number } };
+type Detail = { phaseMs: Record<string, number>; setupMs?: number | null; roundMs?: number | null; graph?: { k: number; tk: number }; masked?: string[]; unmasked?: string[] };
 /** Per timed secure round: the server's own timings (setup, critical path, its phases). */
 const details: Detail[] = [];
 const setupWall: number[] = [];
@@ -454,6 +462,9 @@ const result = {
     unmask: perPhase('unmask'),
     aggregate: median(details.map((d) => (d.roundMs ?? 0) - (d.phaseMs.masked ?? 0) - (d.phaseMs.unmask ?? 0))),
   },
+  // Unmask answers the server used per round (median): it ends the phase once t survivors answered
+  // and every secret had tk shares; the others arrive after the result and count for nothing.
+  unmask_answers_used: median(details.map((d) => d.unmasked?.length ?? 0)),
   accuracy: r4(fedAccuracy),
   accuracy_last10_mean: r4(fedAccuracyWindow),
   central_accuracy_same_epochs: r4(centralSame.accuracy),
@@ -470,9 +481,9 @@ const result = {
   accuracy_by_round: history.map(r4),
   notes:
     `fl2 secure rounds (SecAgg+ ring, K = ${details.at(-1)?.graph?.k}, tk = ${details.at(-1)?.graph?.tk}, phase quorum ${Math.ceil((2 * CLIENTS) / 3)}) through the app's own path: the embedded broker, the swarm link (main/app/wiring-swarm.ts) handing batches to ${pool ? `${WORKERS} verification worker threads (parse + Ed25519)` : 'verification on the main thread (BENCH_FED_MAIN_THREAD=1)'}, the swarm's stateful checks and its replay state committed on the writer thread (fl-only batches without an fsync, as in the app), then the federated service; ` +
-    `the setup (keys, share boxes, each camera's mask, the server's Lagrange weights for the case that every set-up camera survives) runs ahead of a round in the product (right after the previous result, once it is stored), so the ratio is the critical path (go → masked → unmask → result, timed from federated.start to the stored result) over plain; ratio_total adds the setup; ` +
+    `the setup (keys, share boxes, each camera's mask, the server's Lagrange weights for the case that every set-up camera survives) runs ahead of a round in the product (right after the previous result, once it is stored), so the ratio is the critical path (go → masked → unmask → result, timed from federated.start to the result stored in the database, one fsync'ed commit) over plain; the server rebuilds each secret as soon as tk of its shares are in and ends the unmask phase once t survivors answered and every secret is rebuilt (unmask_answers_used: median answers it took of ${CLIENTS}); every masked input is waited for, as plain waits for every camera; ratio_total adds the setup; ` +
     `plain = every camera sends its trained parameters in the clear in the same signed envelope v2 kind "fl" on the same topic, verified by the same swarm path (signature, replay window and its database write) before the desktop averages them (before fl2 the plain baseline bypassed the swarm: its own MQTT topic, a bare signature check, no replay state), same broker, processes and training (${TRAIN.epochs} local epochs, lr ${TRAIN.lr}, batch ${TRAIN.batchSize}); ` +
-    `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios (ratio_min / ratio_max: their spread); ` +
+    `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios (ratios: each, in the order run; ratio_min / ratio_max: their spread); wall times on a shared machine follow its load (below): compare the ratio within one run, and the CPU figures; ` +
     `accuracy at 0.5 on the ${heldOut.length} pooled held-out detections after ${rounds} secure rounds (${settled ? `settled: at least ${MIN_ROUNDS} rounds, last ${WINDOW} within 0.2 % log-loss and 0.3 points accuracy` : 'stopped at BENCH_FED_ROUNDS before settling'}); ` +
     `centralised = the same SGD on the ${pooled.length} pooled training detections for ${rounds * TRAIN.epochs} epochs (as many as the federation's local epochs add up to), 200 and 400 epochs (converged; the gap is against 400); ` +
     `CPU: desktop_cpu_s = the desktop process's CPU per round (broker, verification, server), camera_cpu_per_camera_s = the camera processes' CPU per round divided by the cameras; ` +
