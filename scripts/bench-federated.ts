@@ -29,6 +29,7 @@
 // BENCH_FED_PAIRS (9), BENCH_FED_ROUNDS (max rounds for accuracy, 80), BENCH_FED_MIN_ROUNDS (20),
 // BENCH_FED_SAMPLES (per camera, 150).
 import { fork, type ChildProcess } from 'node:child_process';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -120,8 +121,17 @@ let trace:
       /** The swarm's batches (checks, wait for the replay commit, acting) and the workers' (sent → verdicts back). */
       batches: { at: number; messages: number; stageMs: number; commitWaitMs: number; applyMs: number }[];
       pool: { at: number; ms: number; messages: number }[];
+      /** The desktop's garbage collections (this thread's heap), start and duration, ms. */
+      gc: { at: number; ms: number; major: boolean }[];
     }
   | undefined;
+if (process.env.BENCH_FED_TRACE === '1')
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      trace?.gc.push({ at: e.startTime, ms: e.duration, major: kind === constants.NODE_PERFORMANCE_GC_MAJOR });
+    }
+  }).observe({ entryTypes: ['gc'] });
 const TRACE = process.env.BENCH_FED_TRACE === '1';
 const EPOCH_TO_PERF = Date.now() - performance.now();
 linkFederated({ swarm, federated, isRegistered: () => true });
@@ -146,6 +156,9 @@ function traceSummary(t: NonNullable<typeof trace>): Record<string, number> {
   out['batches.maxCommitWaitMs'] = r1(Math.max(0, ...t.batches.map((b) => b.commitWaitMs)));
   out['batches.sumStageMs'] = r1(t.batches.reduce((a, b) => a + b.stageMs, 0));
   out['batches.sumApplyMs'] = r1(t.batches.reduce((a, b) => a + b.applyMs, 0));
+  out['gc.count'] = t.gc.length;
+  out['gc.ms'] = r1(t.gc.reduce((a, g) => a + g.ms, 0));
+  out['gc.majorMs'] = r1(t.gc.filter((g) => g.major).reduce((a, g) => a + g.ms, 0));
   out['pool.batches'] = t.pool.length;
   out['pool.maxMs'] = r1(Math.max(0, ...t.pool.map((b) => b.ms)));
   out['pool.maxMessages'] = Math.max(0, ...t.pool.map((b) => b.messages));
@@ -266,7 +279,7 @@ swarm.onVerifiedFl((m) => {
 });
 let plainSeq = 0;
 async function timePlain(): Promise<number> {
-  if (TRACE) trace = { out: [], got: [], batches: [], pool: [] };
+  if (TRACE) trace = { out: [], got: [], batches: [], pool: [], gc: [] };
   const t0 = performance.now();
   const wall0 = Date.now();
   const id = `plain-${++plainSeq}`;
@@ -314,7 +327,7 @@ async function timeSecure(measureCpu = false): Promise<number> {
   // their masks. In the product that happens long before go; here the timed round starts once every
   // camera reports it is set up, so the critical path does not queue behind setup work.
   await camerasSetUp(st.setup.round!);
-  if (TRACE) trace = { out: [], got: [], batches: [], pool: [] };
+  if (TRACE) trace = { out: [], got: [], batches: [], pool: [], gc: [] };
   // CPU of the critical path: read when the result is stored, before the product starts setting
   // up the next round (which it does right after, in the background).
   const dc0 = process.cpuUsage();
