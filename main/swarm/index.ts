@@ -635,7 +635,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
         quarantined: coordinator.fusion.quarantined().map((p) => quarantineDto(p, null)),
         rejected: { total: Object.values(counts.byReason).reduce((a, b) => a + b, 0), byReason: counts.byReason },
         accepted: counts.accepted,
-        backlog: { ...backlog, transitMs },
+        backlog: { ...backlog, transitMs, pendingCommits: pending },
       };
     },
     'swarm.events': ({ limit, beforeId, zone }) => {

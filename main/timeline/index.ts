@@ -527,6 +527,15 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
       'timeline.stats': () => stats(),
       'timeline.cameras': () => cameras(),
       'timeline.futuresForCamera': ({ cameraId }) => futuresForCamera(cameraId),
+      'timeline.futuresForCameras': ({ cameraIds }) => {
+        // refresh() is cached per moment, so every camera here projects the same tracks.
+        const cameras = [...new Set(cameraIds)].map((id) => {
+          const { cameraId, calibrated, paths } = futuresForCamera(id);
+          return { cameraId, calibrated, paths };
+        });
+        const at = refresh().at;
+        return { at: Number.isFinite(at) ? at : 0, cameras };
+      },
     },
     close() {
       saveLearning();
