@@ -99,6 +99,10 @@ async function start(m: Start): Promise<void> {
     const key = simKey(cam.serial);
     const { train: data } = cameraData(cam.index, m.samples);
     const conn = await mqtt.connectAsync(m.url, { reconnectPeriod: 0, clientId: `bench-${cam.serial}` });
+    // No Nagle, as the desktop's client and the embedded broker (main/mqtt): a camera answers a
+    // desktop message right after acknowledging it (QoS 1 PUBACK, then its own PUBLISH), and with
+    // Nagle the second small write waits for the broker's ACK of the first.
+    (conn.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     let seq = 0;
     const send = (body: string): boolean => {
       if (TRACE) trace.push({ at: wall(), what: `sent ${/"phase":"([a-z]+)"/.exec(body)?.[1]}` });
