@@ -277,6 +277,12 @@ swarm.onVerifiedFl((m) => {
   plainRound.got.set(m.serial, p as number[]);
   if (plainRound.got.size === CLIENTS) plainRound.done();
 });
+// A round ends the same way whether it is secure or plain: the new model goes out to every camera
+// (one QoS 1 publish, which they adopt) and is stored in one commit of the app's database
+// (synchronous=FULL, as the federated service stores its models) before the round counts as done.
+// Without this the plain baseline skipped the result broadcast and the fsync that the secure time includes.
+db.exec('CREATE TABLE IF NOT EXISTS bench_plain_models (round TEXT PRIMARY KEY, params BLOB NOT NULL)');
+const storePlain = db.prepare('INSERT INTO bench_plain_models (round, params) VALUES (?, ?)');
 let plainSeq = 0;
 async function timePlain(): Promise<number> {
   if (TRACE) trace = { out: [], got: [], batches: [], pool: [], gc: [] };
@@ -292,6 +298,9 @@ async function timePlain(): Promise<number> {
   // FedAvg, every camera weighted equally (as fl2's result); part of the timed round.
   const mean = v0.map((_, k) => [...got.values()].reduce((a, p) => a + p[k]!, 0) / got.size);
   if (!mean.every(Number.isFinite)) throw new Error('plain round gave a non-finite model');
+  const model = Buffer.from(new Float32Array(mean).buffer);
+  mqttSvc.publish('omnisight/desktop/bench/plain-result', JSON.stringify({ round: id, params: model.toString('base64') }));
+  db.transaction(() => storePlain.run(id, model))();
   const t = (performance.now() - t0) / 1000;
   if (trace) {
     console.error(`trace plain: ${JSON.stringify(traceSummary(trace))}`);
@@ -495,7 +504,7 @@ const result = {
   notes:
     `fl2 secure rounds (SecAgg+ ring, K = ${details.at(-1)?.graph?.k}, tk = ${details.at(-1)?.graph?.tk}, phase quorum ${Math.ceil((2 * CLIENTS) / 3)}) through the app's own path: the embedded broker, the swarm link (main/app/wiring-swarm.ts) handing batches to ${pool ? `${WORKERS} verification worker threads (parse + Ed25519)` : 'verification on the main thread (BENCH_FED_MAIN_THREAD=1)'}, the swarm's stateful checks and its replay state committed on the writer thread (fl-only batches without an fsync, as in the app), then the federated service; ` +
     `the setup (keys, share boxes, each camera's mask, the server's Lagrange weights for the case that every set-up camera survives) runs ahead of a round in the product (right after the previous result, once it is stored), so the ratio is the critical path (go → masked → unmask → result, timed from federated.start to the result stored in the database, one fsync'ed commit) over plain; the server rebuilds each secret as soon as tk of its shares are in and ends the unmask phase once t survivors answered and every secret is rebuilt (unmask_answers_used: median answers it took of ${CLIENTS}); every masked input is waited for, as plain waits for every camera; ratio_total adds the setup; ` +
-    `plain = every camera sends its trained parameters in the clear in the same signed envelope v2 kind "fl" on the same topic, verified by the same swarm path (signature, replay window and its database write) before the desktop averages them (before fl2 the plain baseline bypassed the swarm: its own MQTT topic, a bare signature check, no replay state), same broker, processes and training (${TRAIN.epochs} local epochs, lr ${TRAIN.lr}, batch ${TRAIN.batchSize}); ` +
+    `plain = every camera sends its trained parameters in the clear in the same signed envelope v2 kind "fl" on the same topic, verified by the same swarm path (signature, replay window and its database write) before the desktop averages them, then ends as a secure round does: the model published to every camera (which adopt it) and stored in one synchronous=FULL commit (before fl2 the plain baseline bypassed the swarm: its own MQTT topic, a bare signature check, no replay state), same broker, processes and training (${TRAIN.epochs} local epochs, lr ${TRAIN.lr}, batch ${TRAIN.batchSize}); ` +
     `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios (ratios: each, in the order run; ratio_min / ratio_max: their spread); wall times on a shared machine follow its load (below): compare the ratio within one run, and the CPU figures; ` +
     `accuracy at 0.5 on the ${heldOut.length} pooled held-out detections after ${rounds} secure rounds (${settled ? `settled: at least ${MIN_ROUNDS} rounds, last ${WINDOW} within 0.2 % log-loss and 0.3 points accuracy` : 'stopped at BENCH_FED_ROUNDS before settling'}); ` +
     `centralised = the same SGD on the ${pooled.length} pooled training detections for ${rounds * TRAIN.epochs} epochs (as many as the federation's local epochs add up to), 200 and 400 epochs (converged; the gap is against 400); ` +
