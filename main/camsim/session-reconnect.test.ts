@@ -153,9 +153,27 @@ describe('v3 sessions across reconnects: the simulator agent', () => {
       await pointCameraAt(desk.svc.endpoint()!.port);
       await v3Again(desk, 0);
       const before = desk.v3ok().at(-1)!.session!;
+      // What the camera sends while no desktop is there (mosquitto: another client listens).
+      const watcher = broker === 'mosquitto' ? await mqtt.connectAsync(mosquittoUrl, { reconnectPeriod: 0 }) : undefined;
+      const meanwhile: { v: number; at: number }[] = [];
+      watcher?.on('message', (_t, p) => meanwhile.push({ v: (JSON.parse(p.toString()) as { v: number }).v, at: Date.now() }));
+      await watcher?.subscribeAsync(`axis/${camera.serial}/omnisight/+`, { qos: 0 });
       await desk.stop();
-      await sleep(300); // the camera's reports go nowhere meanwhile (mosquitto) or it reconnects (embedded: the broker is gone)
+      const stoppedAt = Date.now();
+      // The camera's client reconnects too while the desktop is down (the deploy e2e's order); with
+      // mosquitto it finds no desktop key: the desktop cleared it when it left.
+      if (broker === 'mosquitto') {
+        await vapixMqtt('deactivateClient');
+        await vapixMqtt('activateClient');
+      }
+      await sleep(1_500);
       const restartedAt = Date.now();
+      await watcher?.endAsync();
+      if (watcher) {
+        // No v3 under a session no desktop holds: the camera went back to v2 when the desktop left.
+        expect(meanwhile.filter((m) => m.at > stoppedAt + 300).length).toBeGreaterThan(5);
+        expect(meanwhile.filter((m) => m.at > stoppedAt + 300 && m.v !== 2)).toEqual([]);
+      }
       desk = await startDesktop({ ...base, config, embeddedPort: port }); // same key, same database; the embedded broker on the same port
       await v3Again(desk, restartedAt);
       expect(desk.refused()).toEqual([]);
