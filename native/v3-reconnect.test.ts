@@ -37,13 +37,28 @@ function secretsInMemory(): SecretStore {
   return { protection: 'file-key', get: (n) => m.get(n), set: (n, v) => void m.set(n, v), delete: (n) => void m.delete(n) };
 }
 
-/** A TCP relay in front of the broker whose connections can be cut (the camera then reconnects). */
-async function cuttable(target: number): Promise<{ port: number; cut(): void; close(): void }> {
+/**
+ * A TCP relay in front of the broker whose connections can be cut (the camera then reconnects).
+ * `slowAfterConnack(ms)`: on the next connection, what the broker sends after its CONNACK (4 bytes)
+ * arrives ms later (a slow link): the camera is connected before its subscriptions deliver anything.
+ */
+async function cuttable(target: number): Promise<{ port: number; cut(): void; slowAfterConnack(ms: number): void; close(): void }> {
   const sockets = new Set<net.Socket>();
+  let slow = 0;
   const server = net.createServer((client) => {
     const up = net.connect(target, '127.0.0.1');
     sockets.add(client).add(up);
-    client.pipe(up).pipe(client);
+    client.pipe(up);
+    const holdMs = slow;
+    slow = 0;
+    let passed = 0;
+    up.on('data', (d: Buffer) => {
+      const head = holdMs ? d.subarray(0, Math.max(0, 4 - passed)) : d;
+      const rest = d.subarray(head.length);
+      passed += head.length;
+      if (head.length) client.write(head);
+      if (rest.length) setTimeout(() => client.writable && client.write(rest), holdMs);
+    });
     const drop = (): void => {
       client.destroy();
       up.destroy();
@@ -57,6 +72,7 @@ async function cuttable(target: number): Promise<{ port: number; cut(): void; cl
   return {
     port: (server.address() as net.AddressInfo).port,
     cut: () => sockets.forEach((s) => s.destroy()),
+    slowAfterConnack: (ms) => void (slow = ms),
     close: () => {
       sockets.forEach((s) => s.destroy());
       server.close();
@@ -177,6 +193,7 @@ describe.skipIf(skipReason !== null)('the C app\'s v3 sessions across reconnects
       await v3Again(desk, 0);
       const last = desk.v3ok().at(-1)!.session!;
       const cutAt = Date.now();
+      relay.slowAfterConnack(400); // the retained key reaches the camera 0.4 s after it is connected again
       relay.cut();
       await until('the camera back on the broker', () => (desk.seen.some((s) => s.at > cutAt + 200) ? true : undefined), 20_000);
       await v3Again(desk, cutAt);
