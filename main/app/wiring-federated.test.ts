@@ -151,13 +151,14 @@ describe('fl2 over MQTT through the product path', () => {
     const survivors = serials.filter((s) => s !== serials[1]);
     expect(round!.participants).toEqual(survivors);
     expect(round!.detail.unmasked).toEqual(survivors.filter((s) => s !== serials[4]));
-    // Exact: the stored model is v0 + Σq/s/|U3| with Σ over the survivors' own quantised updates.
+    // Exact: the stored model is float32(v0 + Σq/s/|U3|), Σ over the survivors' own quantised updates,
+    // computed in double as the server does: one quantum off in any client's update fails it.
     const model = await d.call<{ parameters: string }>('federated.model', { version: round!.modelVersion, withParameters: true });
     const params = new Float32Array(Uint8Array.from(Buffer.from(model.parameters, 'base64')).buffer);
     const scale = Math.floor((2 ** 31 - 1) / (4 * 7));
     const sum = Array.from({ length: 14 }, (_, k) => survivors.reduce((a, s) => (a + clients.get(s)!.lastQ()![k]!) | 0, 0));
     const v0 = [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -2];
-    for (let k = 0; k < 14; k++) expect(params[k]).toBeCloseTo(Math.fround(v0[k]! + sum[k]! / scale / survivors.length), 6);
+    for (let k = 0; k < 14; k++) expect(params[k]).toBe(Math.fround(v0[k]! + sum[k]! / scale / survivors.length));
 
     // Every message the desktop received: only the protocol's fields; no camera's quantised update
     // appears in any payload, in bytes or in base64; each masked y differs from its q everywhere.

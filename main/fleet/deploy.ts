@@ -357,7 +357,8 @@ export function createDeployService(deps: DeployDeps): DeployService {
     for (;;) {
       const v = acceptanceVerdict(deps.acceptanceOf(c.serial), { version, key: enrolledKey(c), since, before, epoch, restarted });
       if (v.ok) return;
-      if (now() >= end) throw new StepError(`not accepted by the swarm (${v.check} check): ${v.reason}`);
+      // A quarantine lasts until the user releases it: waiting cannot change this verdict.
+      if (now() >= end || v.check === 'quarantined') throw new StepError(`not accepted by the swarm (${v.check} check): ${v.reason}`);
       await sleep(Math.min(pollMs, 100));
     }
   };

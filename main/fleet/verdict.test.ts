@@ -30,6 +30,10 @@ describe('what verified means', () => {
     expect(fail({ lastRefusal: { reason: 'unknown key', at: since + 1000 } })).toBe('refused');
     // A refusal before the last acceptance does not count against it.
     expect(fail({ lastRefusal: { reason: 'replay', at: since + 50 } })).toBe('ok');
+    // Accepted and counted, but quarantined by the new app's own conflicting reports: ignored.
+    expect(fail({ quarantined: { reason: 'two classes for one track and time', at: since + 300 } })).toBe('quarantined');
+    // A quarantine from before the install is not the new version's doing (it may be the fix).
+    expect(fail({ quarantined: { reason: 'two classes for one track and time', at: since - 300 } })).toBe('ok');
   });
 
   it('does not ask for a fresh epoch when the app was not restarted (a rollback to the app still running)', () => {

@@ -24,7 +24,7 @@ export interface AcceptanceExpectation {
   restarted?: boolean;
 }
 
-export type Verdict = { ok: true } | { ok: false; check: 'key' | 'accepted' | 'refused' | 'version' | 'epoch'; reason: string };
+export type Verdict = { ok: true } | { ok: false; check: 'key' | 'accepted' | 'refused' | 'version' | 'epoch' | 'quarantined'; reason: string };
 
 /** Whether the swarm's acceptance proves the expectation; if not, which check fails, in words. */
 export function acceptanceVerdict(acc: CameraAcceptance | undefined, e: AcceptanceExpectation): Verdict {
@@ -45,6 +45,11 @@ export function acceptanceVerdict(acc: CameraAcceptance | undefined, e: Acceptan
     return { ok: false, check: 'accepted', reason: 'no report from the new app was accepted yet (only ones from before the install)' };
   // The camera is being refused right now (a later refusal than the last acceptance).
   if (refusedSince && refusedSince.at > after.lastAcceptedAt!) return { ok: false, check: 'refused', reason: `the swarm now refuses the camera's reports ("${refusedSince.reason}")` };
+  // Accepted but ignored: the new app signed two conflicting reports, so the swarm fuses none of its
+  // reports. A quarantine from before the install is the user's to release (the new version may be
+  // the fix), so only one since the install fails the deploy.
+  if (after.quarantined && after.quarantined.at >= e.since)
+    return { ok: false, check: 'quarantined', reason: `the swarm quarantined the camera since the install (${after.quarantined.reason}): its reports are accepted but not fused` };
   const gained = after.accepted - (e.before?.accepted ?? 0);
   if (gained < min) return { ok: false, check: 'accepted', reason: `the swarm accepted ${Math.max(0, gained)} report(s) from the new app, fewer than ${min}` };
   return { ok: true };

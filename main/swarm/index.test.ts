@@ -75,6 +75,9 @@ describe('swarm service', () => {
     expect(s.events.some((e) => e.topic === 'app.notification')).toBe(true);
     const insights = s.call<{ patterns: { kind: string }[] }>('swarm.insights', { recent: 10 });
     expect(insights.patterns.map((p) => p.kind)).toContain('camera_quarantined');
+    // Its reports were accepted, and what a deploy's verification reads says they count for nothing.
+    expect(s.svc.acceptanceOf(cams[2]!)).toMatchObject({ accepted: 2, quarantined: { reason: expect.any(String), at: expect.any(Number) } });
+    expect(s.svc.acceptanceOf(cams[0]!).quarantined).toBeUndefined();
     s.svc.close();
     s.db.close();
 
@@ -83,6 +86,7 @@ describe('swarm service', () => {
     again.svc.tick();
     expect(again.svc.coordinator.topology.graph().nodes.find((n) => n.id === cams[2])!.status).toBe('quarantined');
     expect(again.call<{ released: boolean }>('swarm.release', { camera: cams[2] }).released).toBe(true);
+    expect(again.svc.acceptanceOf(cams[2]!).quarantined).toBeUndefined();
     expect(() => again.call('swarm.release', { camera: cams[2] })).toThrow(/not quarantined/);
     again.close();
   });

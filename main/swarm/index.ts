@@ -146,6 +146,11 @@ export interface CameraAcceptance {
   refused: number;
   /** e.g. "replay (old epoch)", "bad signature", "unknown key". */
   lastRefusal?: { reason: string; at: number };
+  /**
+   * Set while the camera is quarantined (it signed two conflicting reports): its reports are still
+   * accepted (counted above) but count for nothing (no fusion, no timeline, no outcomes).
+   */
+  quarantined?: { reason: string; at: number };
 }
 
 /** The ingest queue in front of the swarm, as last reported. */
@@ -677,7 +682,11 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     },
     acceptanceOf: (serial) => {
       const a = acceptance.get(serial);
-      return a ? { ...a, ...(a.lastRefusal ? { lastRefusal: { ...a.lastRefusal } } : {}) } : { serial, accepted: 0, refused: 0 };
+      const proof = coordinator.fusion.isQuarantined(serial) ? coordinator.fusion.quarantined().find((p) => p.camera === serial) : undefined;
+      return {
+        ...(a ? { ...a, ...(a.lastRefusal ? { lastRefusal: { ...a.lastRefusal } } : {}) } : { serial, accepted: 0, refused: 0 }),
+        ...(proof ? { quarantined: { reason: proof.reason, at: proof.detectedAt } } : {}),
+      };
     },
     registerCamera({ serial, keyId, publicKey, coverage }) {
       recorded.set(serial, { keyId, publicKey });
