@@ -154,6 +154,7 @@ describe.skipIf(skipReason !== null)('the C app\'s v3 sessions across reconnects
     cam = new Camera(SERIAL, dir, sysroot, join(NATIVE, OUT, 'omnisight'));
     await cam.start({ mqttPort: relay.port }); // the default 30 s repetition of announcements
     identity = (await (await fetch(`http://127.0.0.1:${cam.httpPort}/identity.cgi`)).json()) as typeof identity;
+    expect(cam.err + cam.out).not.toMatch(/cannot disable Nagle/); // MOSQ_OPT_TCP_NODELAY took
     frames = setInterval(() => cam.feed?.write(JSON.stringify({ timestamp: Date.now(), width: 640, height: 360, inference_ms: 20, fps_camera: 10, detections: [{ box: [100, 200, 200, 340], label: 'person', score: 0.9 }] }) + '\n'), 100);
   }, 90_000);
   afterAll(async () => {

@@ -317,14 +317,15 @@ static void on_session_notice(publisher *p, const char *payload, size_t len) {
 static void on_connect(struct mosquitto *m, void *ud, int rc) {
   publisher *p = ud;
   if (rc == 0) {
-    atomic_store(&g_connected, 1);
-    atomic_store(&g_announce, 1);
     /* A session is bound to the connection its announcement was acknowledged on and to the desktop
      * key it was announced to: the broker may be another one (another desktop), or its desktop gone.
-     * The retained key on this connection's subscription says which desktop is there. */
+     * The retained key on this connection's subscription says which desktop is there. Reset before
+     * the main thread may publish on this connection. */
     pthread_mutex_lock(&p->send_mu);
     session_reset(p->sg);
     pthread_mutex_unlock(&p->send_mu);
+    atomic_store(&g_connected, 1);
+    atomic_store(&g_announce, 1);
     LOGI("connected to the MQTT broker");
     /* A clean session: subscribe again on every (re)connect. */
     for (const char *const *t = fl_topics(p->fl); *t; t++) {
