@@ -29,9 +29,29 @@
 // desktop's main thread (of which the swarm commit and the timeline), the verification workers; and
 // per report (cpu_us_per_report), with the rate the cores would sustain at those costs
 // (ceiling_estimate_per_s: cores × 10⁶ / µs per report — an upper bound, for the arithmetic).
+//
+// What makes the p99 (measured 2026-12-03 on the shared 2-core machine, load 6–15, so the shares
+// matter more than the ms): the slowest 1 % are reports that arrived while the main thread was not
+// reading its socket; p99_tail_causes_ms lines each one up with GC pauses, ticker gaps and batch
+// applies (in the loaded runs every one had a GC pause ≥ 5 ms in flight, but each was in flight
+// for hundreds of ms, most of it with the thread preempted, so an idle run must say which stall
+// dominates). Found and cut: (1) an fsync on
+// the main thread every 250 ms — the swarm tick committed closing events durably (strace -f: 1–22
+// ms each); now written behind like a batch's effects. (2) The timeline's 5 Hz snapshot refresh
+// built every shown future point twice (refresh CPU −30 %, a third fewer GC pauses in a harness of
+// 300 changed tracks); timeline_call_ms_* shows the refresh as the calls over 5 ms. Where the main
+// thread allocates (BENCH_HEAP_SAMPLE, 1,000 cameras, ≈ 50 MB/s): the MQTT client's receive path
+// ≈ 37 % (mqtt-packet's parser alone ≈ 10 % in its debug() calls' argument arrays, which no option
+// turns off; its payload copies ≈ 9 %), worker verdicts and SQLite rows made by native code ≈ 12 %,
+// the timeline's tracker ≈ 11 %, the swarm's checks, fusion and results ≈ 9 %. Tried and dropped:
+// acting on batches in 4 ms slices between socket reads (a 300-camera run under load handled 94.9 %
+// instead of 100 %: deferred applies let batches pile into ten times larger ones); a larger V8 young
+// generation (v8.setFlagsFromString does not resize it after start, and Electron's main process
+// takes V8 flags only on its command line, so the app could not have it).
 import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -58,6 +78,14 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.max(1, Math.min(4, os.a
 const ENVELOPE = process.env.BENCH_ENVELOPE === 'v2' ? 'v2' : 'v3';
 /** Minimum ms between two hand-overs of verified batches to the swarm (the link's default unless set). */
 const COMMIT_SPACING = process.env.BENCH_COMMIT_SPACING_MS === undefined ? undefined : Number(process.env.BENCH_COMMIT_SPACING_MS);
+/**
+ * Diagnosis only: where this thread allocates in the measured window (V8's sampling heap profiler,
+ * objects a GC collected included), written to <path>.<broker>.heapprofile (Chrome DevTools' format).
+ * It costs the main thread a little; not for the figures.
+ */
+const HEAP_SAMPLE = process.env.BENCH_HEAP_SAMPLE;
+const heapSampling = new inspector.Session();
+if (HEAP_SAMPLE) heapSampling.connect();
 const BROKERS = (process.env.BENCH_BROKERS ?? 'mosquitto,embedded').split(',').map((b) => b.trim()) as ('mosquitto' | 'embedded')[];
 /** Connections, JIT and the broker's first subscriptions settle here; not measured. */
 const WARMUP_S = 2;
@@ -301,7 +329,12 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
       add(performance.now() - t0);
     }
   };
-  timeline.ingestBatch = timed(timeline.ingestBatch.bind(timeline), (ms) => (stageMs.timeline += ms));
+  /** Each timeline call's duration (ms): its upkeep (track sweep, futures for the published snapshot) runs inside one call now and then. */
+  const timelineCalls: number[] = [];
+  timeline.ingestBatch = timed(timeline.ingestBatch.bind(timeline), (ms) => {
+    stageMs.timeline += ms;
+    if (gc.on) timelineCalls.push(ms);
+  });
 
   // The fleet as the link sees it: the registry (serial, recorded key) and the subscriber.
   // Each camera's id is made from its serial here, but unlike it (the app never relies on them being equal).
@@ -347,10 +380,22 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
   });
   // Garbage collection on this thread: total pause and the longest one in the measured window.
   const gc = { ms: 0, max: 0, count: 0, on: false };
+  /** Each GC pause and each main-thread stall in the measured window, [start, end] on nowHr()'s clock: lined up with the slowest reports below. */
+  const gcPauses: [number, number][] = [];
+  const stalls: [number, number][] = [];
+  // A 5 ms ticker: a gap of ≥ 15 ms between two ticks is a stretch in which this thread ran something
+  // else (a long task or a GC pause) and read no socket. 200 wake-ups a second cost next to nothing.
+  let lastTick = nowHr();
+  const ticker = setInterval(() => {
+    const t = nowHr();
+    if (gc.on && t - lastTick >= 15) stalls.push([lastTick, t]);
+    lastTick = t;
+  }, 5);
   const gcObs = new PerformanceObserver((list) => {
     if (!gc.on) return;
     for (const e of list.getEntries()) {
       gc.ms += e.duration;
+      gcPauses.push([performance.timeOrigin + e.startTime, performance.timeOrigin + e.startTime + e.duration]);
       gc.max = Math.max(gc.max, e.duration);
       gc.count++;
     }
@@ -410,6 +455,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
           setTimeout(() => {
             void cpuNow().then((c) => (cpu0 = c)); // CPU counted from the end of the warm-up
             gc.on = true;
+            if (HEAP_SAMPLE) heapSampling.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
             batches.length = 0;
             writerCommits.length = 0;
             stageMs.swarm = 0;
@@ -429,6 +475,13 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
     await new Promise((r) => setTimeout(r, 100));
     const cpu1 = await cpuNow();
     gc.on = false;
+    if (HEAP_SAMPLE)
+      await new Promise<void>((resolve) =>
+        heapSampling.post('HeapProfiler.stopSampling', (err, r) => {
+          if (!err) fs.writeFileSync(`${HEAP_SAMPLE}.${broker}.heapprofile`, JSON.stringify(r.profile));
+          resolve();
+        }),
+      );
     gcObs.disconnect();
     for (const b of batches) {
       stageMs.swarm += b.stageMs + b.applyMs;
@@ -439,7 +492,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
 
     const measureFrom = start + WARMUP_S * 1000;
     const lat: number[] = [];
-    const split: { total: number; transit: number }[] = [];
+    const split: { total: number; transit: number; at: number }[] = [];
     let measured = 0;
     for (const [serial, frameTs, at] of published) {
       if (at < measureFrom) continue; // both epoch milliseconds
@@ -449,13 +502,27 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
       if (Number.isNaN(f)) continue;
       lat.push(f - at);
       const r = receivedAt[at0]!;
-      if (!Number.isNaN(r)) split.push({ total: f - at, transit: r - at });
+      if (!Number.isNaN(r)) split.push({ total: f - at, transit: r - at, at });
     }
     lat.sort((a, b) => a - b);
     // Where the slowest 1 % spent their time (median over them): transit to the desktop's socket vs.
     // the desktop (queue, workers, checks, the wait for the replay commit, fusion, timeline).
     split.sort((a, b) => a.total - b.total);
     const slow = split.slice(Math.floor(split.length * 0.99));
+    clearInterval(ticker);
+    // What the slowest 1 % lived through between publish and fused: GC pauses, main-thread stalls
+    // (gaps of the 5 ms ticker), and the batches acted on in that time (their apply, on this thread).
+    const toHr = (x: number): number => performance.timeOrigin + x;
+    const applies: [number, number][] = batches.filter((b) => b.endedAt !== undefined).map((b) => [toHr(b.endedAt! - b.applyMs), toHr(b.endedAt!)]);
+    const overlap = (spans: [number, number][], a: number, b: number): number => {
+      let ms = 0;
+      for (const [s0, s1] of spans) if (s1 > a && s0 < b) ms += Math.min(s1, b) - Math.max(s0, a);
+      return ms;
+    };
+    const tailCauses = slow.map((x) => ({ gc: overlap(gcPauses, x.at, x.at + x.total), stall: overlap(stalls, x.at, x.at + x.total), apply: overlap(applies, x.at, x.at + x.total), total: x.total }));
+    const share = (f: (c: (typeof tailCauses)[number]) => boolean): number => (tailCauses.length ? round(tailCauses.filter(f).length / tailCauses.length, 3) : 0);
+    const stallMs = stalls.map(([a, b]) => b - a);
+    const stallsWithGc = stalls.filter(([a, b]) => overlap(gcPauses, a, b) >= 5).length;
     const med = (xs: number[]): number | null => (xs.length ? round(xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!, 1) : null);
     const bq = (xs: number[], p: number): number | null => (xs.length ? round(xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!, 2) : null);
     // How late the load generator published against the schedule (its `sent`): if it cannot keep up
@@ -498,6 +565,20 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
       latency_max_ms: lat.length ? round(lat[lat.length - 1]!, 2) : null,
       // The slowest 1 % of reports: median transit (publish → the desktop's MQTT client) and desktop part (→ fused).
       p99_tail_breakdown_ms: { reports: slow.length, transit_median: med(slow.map((x) => x.transit)), desktop_median: med(slow.map((x) => x.total - x.transit)) },
+      // Per slow report (the slowest 1 %), medians of the main-thread time spent, while it was in
+      // flight, in GC pauses, in stalls (ticker gaps ≥ 15 ms, GC included) and in acting on batches
+      // (fusion, events, timeline; overlaps stalls); and the stalls themselves over the window.
+      p99_tail_causes_ms: {
+        gc_in_flight_median: med(tailCauses.map((c) => c.gc)),
+        stall_in_flight_median: med(tailCauses.map((c) => c.stall)),
+        apply_in_flight_median: med(tailCauses.map((c) => c.apply)),
+        share_with_a_gc_pause_over_5ms_in_flight: share((c) => c.gc >= 5),
+        share_with_stalls_over_half_their_latency: share((c) => c.stall >= c.total / 2),
+        stalls_over_15ms: stalls.length,
+        stall_ms_p50: bq(stallMs, 0.5),
+        stall_ms_max: bq(stallMs, 1),
+        stalls_with_5ms_of_gc_share: stalls.length ? round(stallsWithGc / stalls.length, 3) : 0,
+      },
       // Per batch handed to the swarm: main-thread checks, the wait for the writer thread's replay
       // commit (and the batches before it), main-thread acting (fusion, events, timeline).
       batches: {
@@ -509,6 +590,10 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
         commit_wait_ms_p99: bq(batches.map((b) => b.commitWaitMs), 0.99),
         apply_ms_p50: bq(batches.map((b) => b.applyMs), 0.5),
         apply_ms_p99: bq(batches.map((b) => b.applyMs), 0.99),
+        timeline_call_ms_p50: bq(timelineCalls, 0.5),
+        timeline_call_ms_p99: bq(timelineCalls, 0.99),
+        timeline_call_ms_max: bq(timelineCalls, 1),
+        timeline_calls_over_5ms: timelineCalls.filter((ms) => ms > 5).length,
       },
       // The writer thread's commits (transaction + fsync of swarm-replay.db), in the measured window.
       replay_commits: {
@@ -555,6 +640,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
         `publishers' process CPU ${Math.round(publisherCpuMs)} ms over the whole publishing phase; event-loop delay p99 ${round(loop.percentile(99) / 1e6, 2)} ms; loadavg before ${load0}, after ${fs.readFileSync('/proc/loadavg', 'utf8').trim()} (${os.availableParallelism()} cores).`,
     };
   } finally {
+    clearInterval(ticker);
     if (child.exitCode === null) child.kill();
     link.close();
     offTimeline();

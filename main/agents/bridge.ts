@@ -25,6 +25,13 @@ import { createRateLimiter, createReplayGuard, REPLAY_WINDOW_MS, refusalText, ty
 
 export const AGENT_WS_PROTOCOL = 'omnisight.agent.v1';
 export const MAX_FRAME_BYTES = 256 * 1024;
+/**
+ * How far a connection may fall behind before the bridge drops it: room-message bytes sent and not
+ * acknowledged, or bytes Node still holds for the socket. See `behind` in startBridgeServer.
+ */
+export const MAX_BEHIND_BYTES = 8 * 1024 * 1024;
+/** Close code for a connection dropped for being too far behind (4000–4999: the application's). */
+export const CLOSE_TOO_FAR_BEHIND = 4008;
 const PONG = Buffer.from('{"type":"pong"}');
 export const BRIDGE_FILE = 'bridge.json';
 
@@ -43,6 +50,8 @@ export interface BridgeDeps {
   dispatcher?: Dispatcher;
   /** After this long without a frame a connected agent shows as idle. */
   idleMs?: number;
+  /** MAX_BEHIND_BYTES unless a test sets a smaller bound. */
+  maxBehindBytes?: number;
   /** Creates a checked deploy proposal (main/fleet/approval); absent when the app has no deploy. */
   proposeDeploy?: (input: ProposeDeployInput) => Proposal;
 }
@@ -72,6 +81,11 @@ interface Conn {
   floor: Map<string, number>;
   /** Frames waiting for this turn's write (see drain); reused, never reallocated. */
   out: Buffer[];
+  /** Per room, [message id, frame bytes] of each room message sent and not acknowledged yet, oldest first. */
+  unacked: Map<string, [number, number][]>;
+  unackedBytes: number;
+  /** Set by the first acknowledgement: from then on unacknowledged bytes bound the connection. */
+  acking: boolean;
 }
 
 const statusOf: Partial<Record<ErrorCode, number>> = {
@@ -155,6 +169,7 @@ const jsonOfMessage = (m: object): string => {
 export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<BridgeServer> {
   const { tokens, rooms, bus, audit, log, now } = deps;
   const idleMs = deps.idleMs ?? 60_000;
+  const maxBehind = deps.maxBehindBytes ?? MAX_BEHIND_BYTES;
   const limiter = createRateLimiter(now);
   const replay = createReplayGuard(now, REPLAY_WINDOW_MS, deps.nonces);
   const conns = new Set<Conn>();
@@ -186,6 +201,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
           BATCH_CLOSE.copy(buf, at);
           c.ws.send(buf, TEXT);
         }
+        if (behind(c)) dropBehind(c);
       }
       q.length = 0;
     }
@@ -200,6 +216,39 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
     c.out.push(frame);
   };
   const sendText = (c: Conn, frame: string): void => sendTo(c, Buffer.from(frame));
+
+  // A reader that stops reading (a hung agent, a stopped process) must not grow main's memory. Node's
+  // ws.bufferedAmount counts only the bytes not yet handed to the kernel; on loopback the kernel's
+  // send and receive buffers hold megabytes more, so a reader can be that far behind while
+  // bufferedAmount is 0. A client that acknowledges (the ack frame, which client.ts sends every
+  // 25 ms) is held to what it has not acknowledged, which counts every byte in between; one that
+  // never acknowledges (a script) is held to bufferedAmount alone, which still bounds main's memory:
+  // the kernel's part is the kernel's, limited by its socket buffer sizes. Dropping loses nothing:
+  // every message is in the database, and a reconnect that subscribes with `after` (client.ts does)
+  // gets the rest as its backlog.
+  const behind = (c: Conn): boolean => c.ws.bufferedAmount > maxBehind || (c.acking && c.unackedBytes > maxBehind);
+  const noteSent = (c: Conn, roomId: string, id: number, bytes: number): void => {
+    let list = c.unacked.get(roomId);
+    if (!list) c.unacked.set(roomId, (list = []));
+    list.push([id, bytes]);
+    c.unackedBytes += bytes;
+    if (c.acking && c.unackedBytes > maxBehind) dropBehind(c);
+  };
+  const noteAcked = (c: Conn, roomId: string, upTo: number): void => {
+    c.acking = true;
+    const list = c.unacked.get(roomId);
+    if (!list) return;
+    let n = 0;
+    while (n < list.length && list[n]![0] <= upTo) c.unackedBytes -= list[n++]![1];
+    list.splice(0, n);
+  };
+  const dropBehind = (c: Conn): void => {
+    if (c.ws.readyState !== c.ws.OPEN) return;
+    const detail = { unackedBytes: c.unackedBytes, bufferedBytes: c.ws.bufferedAmount, limit: maxBehind };
+    refuse(`agent:${c.caller.token.id}`, 'too far behind', `Dropped an agent connection that fell more than ${Math.round(maxBehind / 1048576)} MiB behind; it can reconnect and resume`, detail);
+    // A close frame would wait behind everything the reader has not read: end the socket now.
+    c.ws.terminate();
+  };
 
   const refuse = (source: string, reason: string, message: string, detail: Record<string, string | number> = {}): void => {
     log.warn({ source, reason, ...detail }, 'agent request refused');
@@ -242,8 +291,10 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
           const page = rooms.listMessages({ roomId, after: cursor, limit: 500 });
           for (const m of page.messages) {
             if (m.author.id !== c.author.id) {
-              sendText(conn, `{"type":"message","message":${jsonOfMessage(m)}}`);
+              const f = Buffer.from(`{"type":"message","message":${jsonOfMessage(m)}}`);
+              sendTo(conn, f);
               conn.sentUpTo.set(m.roomId, m.id);
+              noteSent(conn, m.roomId, m.id, f.length);
               sent++;
             }
             cursor = m.id;
@@ -351,6 +402,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
       if (c.caller.author.id !== author && c.ws.readyState === c.ws.OPEN && m.id > (c.floor.get(m.roomId) ?? 0)) {
         sendTo(c, (frame ??= Buffer.from(`{"type":"message","message":${jsonOfMessage(m)}}`)));
         c.sentUpTo.set(m.roomId, m.id);
+        noteSent(c, m.roomId, m.id, frame.length);
       }
   });
 
@@ -445,7 +497,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
 
   const onConnection = (ws: WebSocket, caller: Caller): void => {
     const t = now();
-    const conn: Conn = { ws, caller, connectedAt: t, lastSeenAt: t, rooms: new Set(), sentUpTo: new Map(), floor: new Map(), out: [] };
+    const conn: Conn = { ws, caller, connectedAt: t, lastSeenAt: t, rooms: new Set(), sentUpTo: new Map(), floor: new Map(), out: [], unacked: new Map(), unackedBytes: 0, acking: false };
     conns.add(conn);
     refreshPresence(caller.author.id, caller.author.name);
     announceConnected();
@@ -487,6 +539,7 @@ export async function startBridgeServer(deps: BridgeDeps, port = 0): Promise<Bri
           return;
         }
         markDelivered(caller.author.id, frame.roomId, frame.upTo);
+        noteAcked(conn, frame.roomId, frame.upTo);
         return;
       }
       const id = frame.id;

@@ -34,6 +34,8 @@ export interface AgentBridgeDeps {
   /** 0 (default) picks a free port. */
   port?: number;
   idleMs?: number;
+  /** Tests: a smaller bound than MAX_BEHIND_BYTES for a connection that falls behind. */
+  maxBehindBytes?: number;
   /** How to start the MCP server on this machine (for agents.mcpSetup); a checkout's launcher by default. */
   mcpLaunch?: McpLaunch;
   /** Claude Desktop's config file; injectable for tests. */
@@ -76,7 +78,7 @@ export function createAgentBridge(deps: AgentBridgeDeps): AgentBridge {
     stats: () => server?.stats() ?? { posts: 0, commits: 0 },
     start() {
       starting ??= startBridgeServer(
-        { tokens, nonces: createNonceStore(deps.db), rooms: deps.rooms, bus: deps.bus, audit: deps.audit, log: deps.log, now: deps.now, dataDir: deps.dataDir, dispatcher: deps.dispatcher, idleMs: deps.idleMs, proposeDeploy: deps.proposeDeploy },
+        { tokens, nonces: createNonceStore(deps.db), rooms: deps.rooms, bus: deps.bus, audit: deps.audit, log: deps.log, now: deps.now, dataDir: deps.dataDir, dispatcher: deps.dispatcher, idleMs: deps.idleMs, maxBehindBytes: deps.maxBehindBytes, proposeDeploy: deps.proposeDeploy },
         deps.port ?? 0,
       ).then((s) => {
         server = s;

@@ -22,7 +22,7 @@ export interface Rig {
   stop(removeDir?: boolean): Promise<void>;
 }
 
-export async function startRig(opts: { dir?: string; idleMs?: number; desktopConfigFile?: string; realClock?: boolean; clockStart?: number } = {}): Promise<Rig> {
+export async function startRig(opts: { dir?: string; idleMs?: number; maxBehindBytes?: number; desktopConfigFile?: string; realClock?: boolean; clockStart?: number } = {}): Promise<Rig> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-'));
   const clock = { t: opts.clockStart ?? 1_700_000_000_000 };
   const now = opts.realClock ? Date.now : () => clock.t;
@@ -31,7 +31,7 @@ export async function startRig(opts: { dir?: string; idleMs?: number; desktopCon
   const log = pino({ level: 'silent' });
   const audit = createAuditLog({ db, bus, now });
   const rooms = createRoomsService({ db, bus, now, dataDir: dir, log });
-  const bridge = createAgentBridge({ db, bus, audit, rooms, log, now, dataDir: dir, idleMs: opts.idleMs, desktopConfigFile: opts.desktopConfigFile, mcpLaunch: { command: 'node', args: ['/x/omnisight.mjs'] },
+  const bridge = createAgentBridge({ db, bus, audit, rooms, log, now, dataDir: dir, idleMs: opts.idleMs, maxBehindBytes: opts.maxBehindBytes, desktopConfigFile: opts.desktopConfigFile, mcpLaunch: { command: 'node', args: ['/x/omnisight.mjs'] },
     // A stand-in for main/fleet/approval (no fleet here): any build and camera ids are accepted.
     proposeDeploy: (i) => rooms.propose({ roomId: i.roomId, by: i.by, kind: 'deploy', title: `Deploy ${i.build}`, subject: `deploy ${i.cameraIds.join(' ')}`, outcome: `deploy ${i.build}`, rule: i.rule, deadlineMs: i.deadlineMs }),
   });

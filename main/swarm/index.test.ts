@@ -64,6 +64,28 @@ describe('swarm service', () => {
     s.close();
   });
 
+  it('a tick closes events written behind (no fsync on this thread), stored and pushed as before', () => {
+    const s = setup();
+    s.send(cams[0]!, 'Human');
+    s.advance(100);
+    s.send(cams[1]!, 'Human');
+    // Every pragma the service issues from here on: a durable commit keeps synchronous = FULL, a
+    // commit written behind lowers it to NORMAL for its transaction (statements.writtenBehind).
+    const pragmas: string[] = [];
+    const pragma = s.db.pragma.bind(s.db);
+    s.db.pragma = ((src: string, o?: { simple?: boolean }) => (pragmas.push(src), pragma(src, o))) as typeof s.db.pragma;
+    s.advance(60_000); // far past the fusion window: the open event closes on the next tick
+    s.svc.tick();
+    const closed = s.events.filter((e) => e.topic === 'swarm.event' && (e.payload as { closed: boolean }).closed);
+    expect(closed).toHaveLength(1);
+    expect(pragmas).toContain('synchronous = NORMAL');
+    s.db.pragma = pragma;
+    expect(s.db.pragma('synchronous', { simple: true })).toBe(2); // FULL again for everything else
+    const page = s.call<{ events: { closed: boolean }[] }>('swarm.events', { limit: 10 });
+    expect(page.events[0]!.closed).toBe(true);
+    s.close();
+  });
+
   it('quarantines an equivocating camera with proof, audits it, survives a restart, and releases on request', () => {
     const s = setup();
     s.send(cams[2]!, 'Human', '9');

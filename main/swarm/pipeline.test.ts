@@ -114,6 +114,9 @@ describe('pipelined group commit', () => {
     const b = s.svc.submitBatch([s.report(cams[0]!), s.report(cams[1]!)]).then(() => order.push(2));
     await tick();
     expect(s.svc.pendingBatches()).toBe(2);
+    // swarm.status says so (the Swarm view shows it next to the ingest queue).
+    const status = () => s.svc.handlers['swarm.status']!({}, { transport: 'internal', peer: 't' }) as { backlog: { pendingCommits: number } };
+    expect(status().backlog.pendingCommits).toBe(2);
     asked[1]!.resolve(); // the later commit is done first: it still waits for the earlier batch
     await tick();
     await tick();
@@ -123,6 +126,7 @@ describe('pipelined group commit', () => {
     expect(order).toEqual([1, 2]);
     expect(s.fused).toEqual([cams[0], cams[0], cams[1]]);
     expect(s.svc.pendingBatches()).toBe(0);
+    expect(status().backlog.pendingCommits).toBe(0);
     s.close();
   });
 

@@ -22,7 +22,7 @@ import { AppError } from '../kernel/errors';
 import type { Logger } from '../kernel/logger';
 import type { Db } from '../store';
 import { DegenerateCalibrationError, apply, estimateHomography, type Mat3, type PointPair } from './homography';
-import { defaultModels, defaultSwitchMatrix, predictFutures, weightedMeanPath, type Future } from './imm';
+import { defaultModels, defaultSwitchMatrix, FUTURE_STRIDE, predictFutures, weightedMeanPath, type Future } from './imm';
 import { emptyOutcomes, scorePrediction, type OutcomeState, type PendingPrediction } from './outcomes';
 import type { Random } from './rng';
 import { Tracker, type Observation, type Track, type TrackerConfig } from './tracker';
@@ -109,6 +109,21 @@ export interface TimelineService {
 }
 
 const round = (v: number, d = 3): number => Math.round(v * 10 ** d) / 10 ** d;
+/**
+ * A future's points as shown (rounded), read from its packed buffer: going through `Future.points`
+ * built every point twice (its objects, then the rounded ones), and at 5 Hz for hundreds of tracks
+ * those short-lived objects were most of the timeline's allocation and a long task each refresh
+ * (bench:detections, timeline_call_ms_max).
+ */
+const shownPoints = (f: Future): TimelineTrack['futures'][number]['points'] => {
+  const d = f.buf;
+  const out: TimelineTrack['futures'][number]['points'] = new Array(f.steps);
+  for (let k = 0; k < f.steps; k++) {
+    const o = f.offset + k * FUTURE_STRIDE;
+    out[k] = { dt: round((k + 1) * f.dt, 2), x: round(d[o]!), y: round(d[o + 1]!), cov: [round(d[o + 2]!, 5), round(d[o + 3]!, 5), round(d[o + 4]!, 5)] };
+  }
+  return out;
+};
 
 export function createTimelineService(deps: TimelineDeps): TimelineService {
   const { db, bus, log, now } = deps;
@@ -287,7 +302,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     const shown = futures.map((f) => ({
       label: f.label,
       weight: round(f.weight, 4),
-      points: f.points.map((p) => ({ dt: round(p.dt, 2), x: round(p.x), y: round(p.y), cov: [round(p.cov[0], 5), round(p.cov[1], 5), round(p.cov[2], 5)] as [number, number, number] })),
+      points: shownPoints(f),
     }));
     const fresh = { hits: tr.hits, epoch, futures, curves, shown, zoneProbs };
     futureCache.set(tr.id, fresh);
@@ -527,6 +542,15 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
       'timeline.stats': () => stats(),
       'timeline.cameras': () => cameras(),
       'timeline.futuresForCamera': ({ cameraId }) => futuresForCamera(cameraId),
+      'timeline.futuresForCameras': ({ cameraIds }) => {
+        // refresh() is cached per moment, so every camera here projects the same tracks.
+        const cameras = [...new Set(cameraIds)].map((id) => {
+          const { cameraId, calibrated, paths } = futuresForCamera(id);
+          return { cameraId, calibrated, paths };
+        });
+        const at = refresh().at;
+        return { at: Number.isFinite(at) ? at : 0, cameras };
+      },
     },
     close() {
       saveLearning();

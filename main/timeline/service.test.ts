@@ -191,5 +191,13 @@ describe('timeline service', () => {
     const b = await svc.handlers['timeline.futuresForCamera']!({ cameraId: B }, ctx);
     expect(b.paths[0]!.points[0]![0]).toBeCloseTo((track.x - 8) / 12, 3);
     expect(await svc.handlers['timeline.futuresForCamera']!({ cameraId: parseCameraId('nope') }, ctx)).toMatchObject({ calibrated: false, paths: [] });
+
+    // All three in one call (what the live grid asks): the same answers, once per camera asked.
+    const all = await svc.handlers['timeline.futuresForCameras']!({ cameraIds: [A, B, parseCameraId('nope'), A] }, ctx);
+    expect(all.cameras.map((c) => c.cameraId)).toEqual([A, B, 'nope']);
+    expect(all.cameras[0]!.paths).toEqual(a.paths);
+    expect(all.cameras[1]!.paths).toEqual(b.paths);
+    expect(all.cameras[2]).toMatchObject({ calibrated: false, paths: [] });
+    expect(all.at).toBe(a.at);
   });
 });

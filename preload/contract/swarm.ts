@@ -120,6 +120,12 @@ export const swarmMethods = {
         inFlight: z.number().int(),
         /** Median (received − sent) of the last batch of accepted reports, ms; null before any. Large = a queue in front of the desktop (broker, socket). */
         transitMs: z.number().nullable(),
+        /**
+         * Batches verified and waiting for their replay commit (swarm-replay.db) before they are
+         * fused. Normally 0–2; when it stays high the disk is what the desktop waits on, and past the
+         * ingest's limit no more reports are taken from the queue (queued and oldestMs grow, then shed).
+         */
+        pendingCommits: z.number().int(),
       }),
     }),
   ),

@@ -116,6 +116,14 @@ export const timelineMethods = {
     z.object({ cameraId: cameraIdSchema }).strict(),
     z.object({ cameraId: cameraIdSchema, at: z.number(), calibrated: z.boolean(), paths: z.array(timelineFeedPathSchema) }),
   ),
+  'timeline.futuresForCameras': method(
+    "timeline.futuresForCamera for several cameras in one call, from one snapshot of the tracks: what a live grid asks once per refresh for all the feeds it shows.",
+    z.object({ cameraIds: z.array(cameraIdSchema).min(1).max(64) }).strict(),
+    z.object({
+      at: z.number(),
+      cameras: z.array(z.object({ cameraId: cameraIdSchema, calibrated: z.boolean(), paths: z.array(timelineFeedPathSchema) })),
+    }),
+  ),
   'timeline.history': method(
     'What the timeline kept between two times (ms): per camera, when it saw which track; and the intervention points raised. Kept for the retention period.',
     z.object({ from: z.number().int().nonnegative(), to: z.number().int().nonnegative(), limit: z.number().int().min(1).max(50_000).default(20_000) }).strict(),

@@ -41,14 +41,24 @@ function candidates(r: LabelRequest, gap: number): Box[] {
  * Places labels; `obstacles` are boxes that labels must also avoid (e.g. the boxes drawn around
  * objects). Labels are returned in the order of their index; those left out are absent.
  */
-export function placeLabels(requests: readonly LabelRequest[], opts: { gap?: number; obstacles?: readonly Box[]; bounds?: Box } = {}): PlacedLabel[] {
+export function placeLabels(
+  requests: readonly LabelRequest[],
+  opts: {
+    gap?: number;
+    obstacles?: readonly Box[];
+    bounds?: Box;
+    /** Rings of positions: 2 also tries the six positions at three times the gap (a crowded map). */
+    rings?: 1 | 2;
+  } = {},
+): PlacedLabel[] {
   const gap = opts.gap ?? 2;
   const taken: Box[] = [...(opts.obstacles ?? [])];
   const order = requests.map((r, i) => ({ r, i })).sort((a, b) => b.r.priority - a.r.priority || a.i - b.i);
   const placed: PlacedLabel[] = [];
   const inside = (b: Box): boolean => !opts.bounds || (b.x >= opts.bounds.x && b.y >= opts.bounds.y && b.x + b.w <= opts.bounds.x + opts.bounds.w && b.y + b.h <= opts.bounds.y + opts.bounds.h);
   for (const { r, i } of order) {
-    const spot = candidates(r, gap).find((c) => inside(c) && !taken.some((t) => overlaps(c, t)));
+    const spots = opts.rings === 2 ? [...candidates(r, gap), ...candidates(r, gap * 3)] : candidates(r, gap);
+    const spot = spots.find((c) => inside(c) && !taken.some((t) => overlaps(c, t)));
     if (!spot) continue;
     taken.push(spot);
     placed.push({ index: i, x: spot.x, y: spot.y });

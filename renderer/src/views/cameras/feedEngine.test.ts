@@ -16,6 +16,11 @@ function fakeTransport() {
     call: ((method: string, input: Record<string, unknown>) => {
       calls.push({ method, input });
       if (method === 'fleet.watch') return Promise.resolve({ channels: (input.cameraIds as string[]).map((cameraId) => ({ cameraId, channel: nextChannel++ })) });
+      if (method === 'timeline.futuresForCameras')
+        return Promise.resolve({
+          at: 1,
+          cameras: (input.cameraIds as string[]).map((cameraId) => ({ cameraId, calibrated: cameraId !== 'p', paths: [] })),
+        });
       return Promise.resolve({ stopped: 1 });
     }) as Transport['call'],
     on: () => () => {},
@@ -101,6 +106,52 @@ describe('FeedEngine channels', () => {
     engine.close();
     engine = undefined;
     expect(f.calls.at(-1)).toEqual({ method: 'fleet.unwatch', input: { channels: [1, 2] } });
+  });
+});
+
+/** Tiles showing a decoded frame (Node has no JPEG decoder: a stand-in bitmap). */
+function showingFrames(e: FeedEngine, ids: readonly string[]): void {
+  const tiles = (e as unknown as { tiles: Map<string, { bitmap?: { close(): void } }> }).tiles;
+  for (const id of ids) tiles.get(id)!.bitmap = { close: () => undefined };
+}
+
+describe('FeedEngine futures', () => {
+  it('asks for the futures of all 16 tiles on screen in one call per refresh, not one per tile', async () => {
+    const f = fakeTransport();
+    engine = new FeedEngine(f.t);
+    const ids = Array.from({ length: 18 }, (_, i) => parseCameraId(`cam${i}`));
+    for (const id of ids) engine.attach(id, canvas(), small);
+    for (const id of ids.slice(0, 16)) engine.setVisible(id, true); // two scrolled off screen
+    showingFrames(engine, ids);
+    engine.setOverlay(ids[3]!, { boxes: true, labels: true, futures: false, zones: false }); // one with futures off
+    await settle();
+    f.calls.length = 0;
+    for (let i = 0; i < 4; i++) await engine.refreshFutures();
+    const asked = f.calls.filter((c) => c.method.startsWith('timeline.'));
+    expect(asked.map((c) => c.method)).toEqual(Array(4).fill('timeline.futuresForCameras'));
+    expect(asked[0]!.input).toEqual({ cameraIds: ids.slice(0, 16).filter((_, i) => i !== 3) });
+  });
+
+  it('does not pile up calls while one is still out, and asks nothing with no tile on screen', async () => {
+    const f = fakeTransport();
+    let release: () => void = () => {};
+    const slow = f.t.call;
+    f.t.call = ((method: string, input: Record<string, unknown>) =>
+      method === 'timeline.futuresForCameras' ? new Promise((r) => (release = () => r(slow(method as never, input as never))))
+        : slow(method as never, input as never)) as typeof f.t.call;
+    engine = new FeedEngine(f.t);
+    await engine.refreshFutures();
+    expect(f.calls.filter((c) => c.method.startsWith('timeline.'))).toHaveLength(0);
+    engine.attach(parseCameraId('a'), canvas(), small);
+    engine.setVisible(parseCameraId('a'), true);
+    await engine.refreshFutures(); // no frame shown yet: nothing to draw futures on
+    expect(f.calls.filter((c) => c.method.startsWith('timeline.'))).toHaveLength(0);
+    showingFrames(engine, [parseCameraId('a')]);
+    const first = engine.refreshFutures();
+    await engine.refreshFutures(); // the first has not answered: skipped
+    release();
+    await first;
+    expect(f.calls.filter((c) => c.method.startsWith('timeline.'))).toHaveLength(1);
   });
 });
 

@@ -253,7 +253,7 @@ export function DeployView() {
         <section className="panel" aria-labelledby="deploy-cameras">
           <h2 id="deploy-cameras">2. Cameras</h2>
           <div className="row">
-            <input aria-label="Filter cameras" placeholder="Filter by name, model, firmware, SoC" value={filter} onChange={(e) => setFilter(e.target.value)} />
+            <input aria-label="Filter cameras" placeholder="Filter cameras" title="Matches name, model, firmware and SoC" value={filter} onChange={(e) => setFilter(e.target.value)} />
             <select aria-label="Filter by zone" value={zone} onChange={(e) => setZone(e.target.value)}>
               <option value="">All zones</option>
               {zones.map((z) => (

@@ -127,7 +127,7 @@ export function SecurityView() {
         </label>
         <label>
           Search
-          <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="source, message, detail" />
+          <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="Search" title="Matches source, message and detail" />
         </label>
         <label className="check">
           <input type="checkbox" checked={grouped} onChange={(e) => setGrouped(e.target.checked)} /> Group repeats

@@ -2,12 +2,14 @@
 import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { MethodOutput, TimelineIntervention, TimelineTrack, TimelineZone } from '../../../../preload/contract';
 import { ErrorLine } from '../../components/ErrorLine';
-import { placeLabels } from '../../components/labelPlacement';
 import { useAction } from '../../data/useAction';
 import { cameraLabel, type CameraNames } from '../../stores/cameraNamesCore';
 import { transport } from '../../transport';
 import { growBounds, parseCorner, pointAhead, scaleBar, validateZone, zoneId, type Bounds, type ZoneDraft } from './model';
+import { LABEL_FONT, layoutMapLabels, type FixedText } from './mapLabels';
 import type { SiteZone } from './types';
+
+const interventionText = (iv: TimelineIntervention): string => `p ${iv.probability.toFixed(2)} · ${iv.leadTimeS.toFixed(1)} s`;
 
 type Cameras = MethodOutput<'timeline.cameras'>;
 
@@ -129,20 +131,31 @@ export function GroundMap(p: {
   // Futures: the chosen track's, or every track's most likely one (all of them at once is a smear).
   const futuresOf = (t: TimelineTrack): TimelineTrack['futures'] =>
     show.futures === 'off' ? [] : show.futures === 'all' || t.id === selected ? t.futures : t.futures.slice().sort((a, b) => b.weight - a.weight).slice(0, 1);
-  const labels = useMemo(() => {
-    if (!show.labels) return new Map<string, { x: number; y: number }>();
-    const req: { key: string; x: number; y: number; w: number; h: number; priority: number }[] = [];
-    const fs = unit * 1.8;
-    for (const t of p.tracks) {
-      req.push({ key: `t:${t.id}`, x: t.x, y: -t.y, w: fs * 0.6 * t.id.length, h: fs, priority: 10 });
-      for (const [i, f] of futuresOf(t).entries()) {
-        const end = f.points[f.points.length - 1];
-        if (f.weight >= 0.15 && end) req.push({ key: `f:${t.id}:${i}`, x: end.x, y: -end.y, w: fs * 0.6 * 4, h: fs, priority: f.weight });
-      }
+  // Zone names and intervention notes stay put; track ids and percentages go where they cover none
+  // of them, no dot and each other (mapLabels.ts). What does not fit is in the tooltips.
+  const fixedTexts = useMemo((): FixedText[] => {
+    const fixed: FixedText[] = [
+      ...p.siteZones.map((z) => ({ text: z.name, x: z.polygon[0]!.x + unit, y: -z.polygon[0]!.y - unit, fontSize: unit * 1.8 })),
+      ...p.zones.map((z) => ({ text: z.name, x: z.polygon[0]!.x, y: -z.polygon[0]!.y, fontSize: unit * 2.2 })),
+    ];
+    const tracks = new Map(p.tracks.map((t) => [t.id, t]));
+    for (const iv of p.interventions) {
+      const t = tracks.get(iv.trackId);
+      if (!t) continue;
+      const q = pointAhead(t, iv.leadTimeS);
+      fixed.push({ text: interventionText(iv), x: q.x + unit * 1.5, y: -q.y + unit * 2.5, fontSize: unit * 2 });
     }
-    const placed = placeLabels(req, { gap: unit * 0.6 });
-    return new Map(placed.map((q) => [req[q.index]!.key, { x: q.x, y: q.y + unit * 1.5 }]));
-  }, [p.tracks, show, selected, unit]);
+    return fixed;
+  }, [p.siteZones, p.zones, p.interventions, p.tracks, unit]);
+  const labels = useMemo(() => {
+    if (!show.labels) return { at: new Map<string, { x: number; y: number }>(), dropped: new Set<string>() };
+    return layoutMapLabels({
+      tracks: p.tracks.map((t) => ({ id: t.id, x: t.x, y: t.y, futures: futuresOf(t).map((f) => ({ weight: f.weight, end: f.points[f.points.length - 1] })) })),
+      fixed: fixedTexts,
+      unit,
+      bounds: { x: b.minX, y: -b.maxY, w, h },
+    });
+  }, [p.tracks, show, selected, unit, fixedTexts, b.minX, b.maxY, w, h]);
 
   return (
     <div className="timeline-map-panel">
@@ -260,29 +273,43 @@ export function GroundMap(p: {
               setSelected((s) => (s === t.id ? undefined : t.id));
             }}
           >
-            {futuresOf(t).map((f, i) => {
-              const at = labels.get(`f:${t.id}:${i}`);
-              return (
-                <g key={i} opacity={0.25 + 0.75 * f.weight}>
-                  <path d={pathOf([{ x: t.x, y: t.y }, ...f.points])} className="future" strokeWidth={unit * (0.2 + 0.6 * f.weight)} />
-                  {at && (
-                    <text x={at.x} y={at.y} fontSize={unit * 1.8} className="future-label">
-                      {`${Math.round(f.weight * 100)}%`}
-                    </text>
-                  )}
-                </g>
-              );
-            })}
+            {futuresOf(t).map((f, i) => (
+              <g key={i} opacity={0.25 + 0.75 * f.weight}>
+                <path d={pathOf([{ x: t.x, y: t.y }, ...f.points])} className="future" strokeWidth={unit * (0.2 + 0.6 * f.weight)}>
+                  <title>{`${t.id}: ${f.label}, ${Math.round(f.weight * 100)}%`}</title>
+                </path>
+              </g>
+            ))}
             <circle cx={t.x} cy={-t.y} r={unit * 0.9} className={`dot cls-${t.cls.toLowerCase()}`}>
               <title>{`${t.cls} ${t.id} · ${Math.hypot(t.vx, t.vy).toFixed(1)} m/s · cameras ${t.cameras.map((c) => cameraLabel(c, p.names)).join(', ')}`}</title>
             </circle>
-            {labels.get(`t:${t.id}`) && (
-              <text x={labels.get(`t:${t.id}`)!.x} y={labels.get(`t:${t.id}`)!.y} fontSize={unit * 1.8} className="track-label">
-                {t.id}
-              </text>
-            )}
           </g>
         ))}
+        {/* Labels above every dot and path (a later track's dot used to cover an earlier one's id). */}
+        <g className="map-labels" aria-hidden="true">
+          {p.tracks.map((t) => {
+            const at = labels.at.get(`t:${t.id}`);
+            return (
+              <g key={t.id}>
+                {at && (
+                  <text x={at.x} y={at.y} fontSize={unit * LABEL_FONT} className="track-label" data-label-for={t.id}>
+                    {t.id}
+                  </text>
+                )}
+                {futuresOf(t).map((f, i) => {
+                  const fa = labels.at.get(`f:${t.id}:${i}`);
+                  return (
+                    fa && (
+                      <text key={i} x={fa.x} y={fa.y} fontSize={unit * LABEL_FONT} className="future-label">
+                        {`${Math.round(f.weight * 100)}%`}
+                      </text>
+                    )
+                  );
+                })}
+              </g>
+            );
+          })}
+        </g>
         {p.interventions.map((iv) => {
           const t = byId.get(iv.trackId);
           if (!t) return null;
@@ -291,7 +318,7 @@ export function GroundMap(p: {
             <g key={`${iv.trackId}|${iv.zoneId}`} className="intervention">
               <path d={`M${q.x - unit},${-q.y - unit} L${q.x + unit},${-q.y + unit} M${q.x - unit},${-q.y + unit} L${q.x + unit},${-q.y - unit}`} strokeWidth={unit * 0.5} />
               <text x={q.x + unit * 1.5} y={-q.y + unit * 2.5} fontSize={unit * 2}>
-                {`p ${iv.probability.toFixed(2)} · ${iv.leadTimeS.toFixed(1)} s`}
+                {interventionText(iv)}
               </text>
             </g>
           );

@@ -3,7 +3,7 @@
 import { useMemo, useRef, type KeyboardEvent, type PointerEvent } from 'react';
 import { byCameraName, cameraLabel, type CameraNames } from '../../stores/cameraNamesCore';
 import { clock } from './format';
-import { laneSegments, type Snapshot } from './model';
+import { laneSegments, stripScale, type Snapshot } from './model';
 import type { LoggedIntervention, SwarmEventLite } from './types';
 
 export const WINDOWS = [1, 5, 10, 60, 360] as const;
@@ -26,6 +26,8 @@ export function TimeStrip(p: {
 }) {
   const W = 1000;
   const LANE = 18;
+  /** Room for a lane's name (19 monospace characters at 10 units), left of the bars. */
+  const GUTTER = 122;
   const segs = useMemo(() => {
     const live = laneSegments(p.snaps);
     if (!p.history) return live;
@@ -37,14 +39,15 @@ export function TimeStrip(p: {
   const lanes = [...(p.events ? ['Events'] : []), ...laneIds, 'Interventions'];
   const H = lanes.length * LANE + 18;
   const span = p.end - p.start;
-  const x = (t: number): number => ((t - p.start) / span) * W;
+  const scale = stripScale(p.start, p.end, W, GUTTER);
+  const x = scale.x;
   const ref = useRef<SVGSVGElement>(null);
   const dragging = useRef(false);
 
   const setFromPointer = (e: PointerEvent<SVGSVGElement>): void => {
     const r = ref.current?.getBoundingClientRect();
     if (!r) return;
-    const t = p.start + ((e.clientX - r.left) / r.width) * span;
+    const t = scale.toTime((e.clientX - r.left) / r.width);
     // The right edge follows live.
     p.onCursor(t >= p.end - span * 0.01 ? null : Math.max(p.start, t));
   };
@@ -96,32 +99,36 @@ export function TimeStrip(p: {
         onPointerMove={(e) => dragging.current && setFromPointer(e)}
         onPointerUp={() => (dragging.current = false)}
       >
-        {lanes.map((l, i) => (
-          <g key={l}>
-            <rect x={0} y={i * LANE} width={W} height={LANE} className={i % 2 ? 'lane odd' : 'lane'} />
-            <text x={4} y={i * LANE + 12} className="lane-label">
-              {l === 'Events' || l === 'Interventions' ? l : cameraLabel(l, p.names)}
-            </text>
-          </g>
-        ))}
+        {lanes.map((l, i) => {
+          const name = l === 'Events' || l === 'Interventions' ? l : cameraLabel(l, p.names);
+          return (
+            <g key={l}>
+              <rect x={0} y={i * LANE} width={W} height={LANE} className={i % 2 ? 'lane odd' : 'lane'} />
+              <text x={4} y={i * LANE + 12} className="lane-label">
+                {name.length > 19 ? `${name.slice(0, 18)}…` : name}
+                <title>{name}</title>
+              </text>
+            </g>
+          );
+        })}
         {p.events?.map((e) => {
-          const a = Math.max(0, x(e.startTs));
+          const a = Math.max(GUTTER, x(e.startTs));
           const b = Math.min(W, x(e.closed ? e.endTs : p.end));
-          return b > 0 && a < W ? <rect key={e.id} x={a} y={3} width={Math.max(2, b - a)} height={LANE - 6} className="seg event"><title>{`${e.cls} in ${e.zone}`}</title></rect> : null;
+          return b > GUTTER && a < W ? <rect key={e.id} x={a} y={3} width={Math.max(2, b - a)} height={LANE - 6} className="seg event"><title>{`${e.cls} in ${e.zone}`}</title></rect> : null;
         })}
         {laneIds.map((cam, i) =>
           (segs.get(cam) ?? []).map((s) => {
-            const a = Math.max(0, x(s.from));
+            const a = Math.max(GUTTER, x(s.from));
             const b = Math.min(W, x(s.to));
             const row = i + (p.events ? 1 : 0);
-            return b >= 0 && a <= W ? <rect key={`${cam}|${s.trackId}|${s.from}`} x={a} y={row * LANE + 5} width={Math.max(1.5, b - a)} height={LANE - 10} className="seg track" /> : null;
+            return b >= GUTTER && a <= W ? <rect key={`${cam}|${s.trackId}|${s.from}`} x={a} y={row * LANE + 5} width={Math.max(1.5, b - a)} height={LANE - 10} className="seg track" /> : null;
           }),
         )}
         {p.ivLog.map((iv) => {
           const row = lanes.length - 1;
           const a = x(iv.seenAt);
           const b = Math.min(W, x(iv.seenAt + iv.leadTimeS * 1000));
-          return a >= 0 && a <= W ? (
+          return a >= GUTTER && a <= W ? (
             <g key={`${iv.trackId}|${iv.zoneId}|${iv.at}`}>
               <line x1={a} x2={b} y1={row * LANE + 9} y2={row * LANE + 9} className="iv-lead" />
               <circle cx={a} cy={row * LANE + 9} r={4} className="iv-dot">

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCameraId, type TimelineTrack } from '../../../../preload/contract';
-import { growBounds, laneSegments, pointAhead, pushSnapshot, scaleBar, snapshotAt, validateZone, zoneId, type Snapshot } from './model';
+import { growBounds, laneSegments, stripScale, pointAhead, pushSnapshot, scaleBar, snapshotAt, validateZone, zoneId, type Snapshot } from './model';
 
 const track = (id: string, name: string, x = 0, cam = parseCameraId(name)): TimelineTrack => ({
   id, cls: 'Human', confirmed: true, x, y: 0, vx: 1, vy: 0, cov: [0.1, 0, 0.1], cameras: [cam], lastCamera: cam, updatedAt: 0, modes: {}, futures: [],
@@ -102,5 +102,15 @@ describe('liveCaption', () => {
     expect(liveCaption(now - 500, now)).not.toMatch(/no track update/);
     const quiet = liveCaption(now - 221_000, now);
     expect(quiet).toMatch(/no track update for 4 min/);
+  });
+
+  it('keeps the time strip clear of the lane names: time starts after the gutter, a pointer over the names is the start', () => {
+    const s = stripScale(10_000, 70_000, 1000, 130);
+    expect(s.x(10_000)).toBe(130);
+    expect(s.x(70_000)).toBe(1000);
+    expect(s.x(40_000)).toBe(565);
+    expect(s.toTime(0.05)).toBe(10_000); // over the names
+    expect(s.toTime(0.565)).toBeCloseTo(40_000, 6);
+    expect(s.toTime(1.2)).toBe(70_000);
   });
 });

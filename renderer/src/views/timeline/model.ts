@@ -172,3 +172,17 @@ export function liveCaption(latestAt: number | undefined, now: number, receivedA
   const ago = s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
   return `Live · ${time} · no track update for ${ago} (last ${new Date(latestAt).toLocaleTimeString(undefined, { hour12: false })})`;
 }
+
+/**
+ * The time strip's horizontal scale: lane names sit in a gutter of `gutter` units on the left and
+ * time runs over the rest (the bars used to run under the names and hide them once the window was
+ * full). `toTime` maps a fraction of the strip's width (a pointer) back to a time, clamped.
+ */
+export function stripScale(start: number, end: number, width: number, gutter: number): { x: (t: number) => number; toTime: (fraction: number) => number } {
+  const span = end - start;
+  const inner = width - gutter;
+  return {
+    x: (t) => gutter + ((t - start) / span) * inner,
+    toTime: (f) => start + Math.min(1, Math.max(0, (f * width - gutter) / inner)) * span,
+  };
+}

@@ -12,6 +12,9 @@ export interface FeedPath {
   trackId?: string;
 }
 
+/** Feed area (px²) per future percentage label: 5 on a 440×250 tile, 46 on 1280×720. */
+export const LABEL_AREA = 20_000;
+
 /** Width and alpha per segment: probable futures are thick and strong, improbable ones faint. */
 export function segmentStyle(weight: number, index: number, segments: number): { alpha: number; width: number } {
   const w = Math.min(1, Math.max(0, weight));
@@ -34,11 +37,17 @@ export function drawFuturesOnFeed(ctx: CanvasRenderingContext2D, paths: FeedPath
   const best = new Map<string, number>();
   for (const p of order) if (p.trackId !== undefined) best.set(p.trackId, Math.max(best.get(p.trackId) ?? 0, p.weight));
   const labelled = (p: FeedPath): boolean => p.weight >= 0.15 && p.points.length > 1 && (p.trackId === undefined || best.get(p.trackId) === p.weight);
+  // At most one percentage per LABEL_AREA px² of feed, the most probable first: a 4-grid tile of a
+  // busy scene carried twenty near-equal "3x%" over the people it is meant to show.
+  const most = Math.max(1, Math.floor((width * height) / LABEL_AREA));
   const spots = labels
     ? placeLabels(
         order.map((p, i) => ({ x: (ends[i]?.[0] ?? 0) * width, y: (ends[i]?.[1] ?? 0) * height, w: 30, h: 12, priority: labelled(p) ? p.weight : -1 })),
-        { gap: 4 },
-      ).filter((q) => labelled(order[q.index]!))
+        { gap: 4, bounds: { x: 0, y: 0, w: width, h: height } }, // none cut off at the tile's edge
+      )
+        .filter((q) => labelled(order[q.index]!))
+        .sort((a, b) => order[b.index]!.weight - order[a.index]!.weight || a.index - b.index)
+        .slice(0, most)
     : [];
   const spotOf = new Map(spots.map((q) => [q.index, q]));
   for (const [k, p] of order.entries()) {
@@ -56,8 +65,12 @@ export function drawFuturesOnFeed(ctx: CanvasRenderingContext2D, paths: FeedPath
     }
     const spot = spotOf.get(k);
     if (spot) {
-      ctx.fillStyle = 'rgba(255, 196, 64, 0.9)';
       ctx.font = '11px system-ui, sans-serif';
+      // A dark outline first: amber text alone is unreadable over sunlit ground and pale buildings.
+      ctx.strokeStyle = 'rgba(0, 0, 0, 0.75)';
+      ctx.lineWidth = 3;
+      ctx.strokeText(`${Math.round(p.weight * 100)}%`, spot.x, spot.y + 12);
+      ctx.fillStyle = 'rgba(255, 196, 64, 1)';
       ctx.fillText(`${Math.round(p.weight * 100)}%`, spot.x, spot.y + 12);
     }
   }
