@@ -99,7 +99,12 @@ async function start(m: Start): Promise<void> {
     const key = simKey(cam.serial);
     const { train: data } = cameraData(cam.index, m.samples);
     const conn = await mqtt.connectAsync(m.url, { reconnectPeriod: 0, clientId: `bench-${cam.serial}` });
+    // No Nagle, as the desktop's client and the embedded broker (main/mqtt): a camera answers a
+    // desktop message right after acknowledging it (QoS 1 PUBACK, then its own PUBLISH), and with
+    // Nagle the second small write waits for the broker's ACK of the first.
+    (conn.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     let seq = 0;
+    let plainModel: Float32Array | undefined;
     const send = (body: string): boolean => {
       if (TRACE) trace.push({ at: wall(), what: `sent ${/"phase":"([a-z]+)"/.exec(body)?.[1]}` });
       conn.publish(`axis/${cam.serial}/omnisight/fl`, sealEnvelope({ camera: cam.serial, epoch: 1, seq: ++seq, sent: Date.now(), kind: 'fl', key: key.keyId, body }, key.privateKey), { qos: 1 });
@@ -118,6 +123,14 @@ async function start(m: Start): Promise<void> {
     });
     conn.on('message', (topic, payload) => {
       if (TRACE) trace.push({ at: wall(), what: `got ${topic.split('/')[4] ?? topic.split('/').at(-1)}` });
+      if (topic === 'omnisight/desktop/bench/plain-result') {
+        // Adopt the averaged model, as a camera adopts a secure round's result.
+        const r = JSON.parse(payload.toString()) as { round: string; params: string };
+        const b = Buffer.from(r.params, 'base64');
+        plainModel = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+        if (plainModel.length !== 14 || !plainModel.every(Number.isFinite)) throw new Error(`plain round ${r.round}: a malformed model`);
+        return;
+      }
       if (topic === 'omnisight/desktop/bench/plain') {
         const a = JSON.parse(payload.toString()) as { round: string; params: number[]; train: { epochs: number; lr: number; batchSize: number } };
         const c0 = TRACE ? process.cpuUsage() : undefined;
@@ -135,6 +148,6 @@ async function start(m: Start): Promise<void> {
       const c = process.cpuUsage(c0);
       trace.push({ at: wall(), what: `cpu ${topic.split('/')[4] ?? topic.split('/').at(-1)}`, cpuUs: c.user + c.system });
     });
-    await conn.subscribeAsync([...flTopics(cam.serial), 'omnisight/desktop/bench/plain'], { qos: 1 });
+    await conn.subscribeAsync([...flTopics(cam.serial), 'omnisight/desktop/bench/plain', 'omnisight/desktop/bench/plain-result'], { qos: 1 });
   }
 }

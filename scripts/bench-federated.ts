@@ -17,10 +17,19 @@
 // 250 µs a message here), the Lagrange weights of 100 holder sets (~12 ms), decoding 29 shares per
 // answer into bigints through hex strings and zod's base64 transform, socket writes and GC; the
 // cameras spent more on the 2.3 KB unmask answer (JSON, signature, MQTT) than on go with training.
+// Since (flratio, BENCH_FED_TRACE=1 and --cpu-prof windows per timed round): a secure critical path
+// is two broadcast-and-answer round trips of 100 signed messages against plain's one, and on 2 cores
+// shared by the desktop (broker, swarm, server, the verification workers) and the 4 camera
+// processes its wall time follows the CPU all of them spend: desktop CPU per secure critical path
+// ~2.2–2.5× plain's (socket writes ~2.7×, the rest per message), cameras' ~2×. The server no longer
+// waits for the last unmask answers (each secret is rebuilt from the first tk shares of it, its
+// masks removed as they come; the phase ends once t survivors answered and every secret is rebuilt)
+// and its aggregate step went from ~5 ms to ~0.
 // Writes bench-results/federated.json. Env: BENCH_FED_CLIENTS (100), BENCH_FED_PROCS (4),
 // BENCH_FED_PAIRS (9), BENCH_FED_ROUNDS (max rounds for accuracy, 80), BENCH_FED_MIN_ROUNDS (20),
 // BENCH_FED_SAMPLES (per camera, 150).
 import { fork, type ChildProcess } from 'node:child_process';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,9 +40,10 @@ import { createEventBus } from '../main/kernel/bus';
 import { silentLogger } from '../main/kernel/logger';
 import { createMqttService } from '../main/mqtt';
 import { openDatabase } from '../main/store';
-import { createSwarmService, keyIdOf } from '../main/swarm';
+import { createReplayWriter, createSwarmService, createVerifyPool, keyIdOf, REPLAY_FILE } from '../main/swarm';
 import { simKey } from '../main/swarm/testkit';
 import { linkFederated } from '../main/app/wiring-federated';
+import { linkSwarm } from '../main/app/wiring-swarm';
 import { cameraData } from './bench-federated-data';
 
 const CLIENTS = Number(process.env.BENCH_FED_CLIENTS ?? 100);
@@ -64,7 +74,31 @@ const audit = createAuditLog({ db, bus, now: Date.now });
 const mqttSvc = createMqttService({ config: () => ({ mode: 'embedded', url: '', username: '' }), secrets: { protection: 'file-key', get: () => undefined, set: () => {}, delete: () => {} }, log });
 await mqttSvc.start();
 const url = `mqtt://${mqttSvc.endpoint()!.host}:${mqttSvc.endpoint()!.port}`;
-const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, every: () => () => {} });
+// The app's path (main/app/app.ts): the replay state committed on the swarm's writer thread, parsing
+// and Ed25519 in verification worker threads (one per core, at most 4), the swarm link
+// (main/app/wiring-swarm.ts) batching the MQTT messages to them and handing verdicts to the swarm.
+// BENCH_FED_MAIN_THREAD=1: verification on this thread instead (the path without built workers).
+const MAIN_THREAD = process.env.BENCH_FED_MAIN_THREAD === '1';
+const WORKERS = Math.max(1, Math.min(4, os.availableParallelism()));
+const root = path.join(import.meta.dirname, '..');
+const replayWriter = createReplayWriter({ file: path.join(dir, REPLAY_FILE), entry: path.join(root, 'main/swarm/replay-writer-worker.ts') });
+const swarm = createSwarmService({
+  db, bus, log, now: Date.now, audit, every: () => () => {}, replayWriter,
+  onBatchTiming: (b) => void trace?.batches.push({ at: performance.now(), ...b }),
+});
+const workers = MAIN_THREAD ? undefined : createVerifyPool({ size: WORKERS, entry: path.join(root, 'main/swarm/verify-worker.ts') });
+// Under BENCH_FED_TRACE, each batch's time at the workers too.
+const pool: typeof workers =
+  workers && {
+    ...workers,
+    verify: (items, skew) => {
+      const t0 = performance.now();
+      return workers.verify(items, skew).then((v) => {
+        trace?.pool.push({ at: t0, ms: performance.now() - t0, messages: items.length });
+        return v;
+      });
+    },
+  };
 const federated = createFederatedService({
   db, bus, log, now: Date.now,
   publish: (t, p) => {
@@ -77,35 +111,29 @@ const federated = createFederatedService({
   deadlines: { advertise: 600_000, shares: 600_000, masked: 600_000, unmask: 600_000 },
   minSamples: 20,
 });
-// Batched like the app's swarm link (main/app/wiring-swarm.ts): one replay-state write per drain, not
-// per message, and at least COMMIT_SPACING_MS between two commits (each is an fsync) so that
-// messages arriving meanwhile join the next one (group commit).
-const COMMIT_SPACING_MS = 10;
 // BENCH_FED_TRACE=1: when each desktop message went out and when the cameras' answers arrived
 // (MQTT receipt, and handed on verified by the swarm), per timed round: where the critical path's
 // milliseconds go.
-let trace: { out: { at: number; what: string }[]; got: { phase: string; receivedAt: number; verifiedAt: number }[] } | undefined;
+let trace:
+  | {
+      out: { at: number; what: string }[];
+      got: { phase: string; receivedAt: number; verifiedAt: number }[];
+      /** The swarm's batches (checks, wait for the replay commit, acting) and the workers' (sent → verdicts back). */
+      batches: { at: number; messages: number; stageMs: number; commitWaitMs: number; applyMs: number }[];
+      pool: { at: number; ms: number; messages: number }[];
+      /** The desktop's garbage collections (this thread's heap), start and duration, ms. */
+      gc: { at: number; ms: number; major: boolean }[];
+    }
+  | undefined;
+if (process.env.BENCH_FED_TRACE === '1')
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      trace?.gc.push({ at: e.startTime, ms: e.duration, major: kind === constants.NODE_PERFORMANCE_GC_MAJOR });
+    }
+  }).observe({ entryTypes: ['gc'] });
 const TRACE = process.env.BENCH_FED_TRACE === '1';
 const EPOCH_TO_PERF = Date.now() - performance.now();
-let batch: { topic: string; payload: Buffer; receivedAt: number }[] = [];
-let lastCommit = -Infinity;
-const drain = (): void => {
-  const b = batch;
-  batch = [];
-  swarm.ingestBatch(b);
-  lastCommit = performance.now();
-};
-// As the app: a batch of federated-learning messages only (their replay state is written without an
-// fsync) is committed at once, without the spacing.
-// (Every message of this bench is an fl message.)
-mqttSvc.onRaw((topic, payload, receivedAt) => {
-  if (!batch.length) {
-    const wait = lastCommit + COMMIT_SPACING_MS - performance.now();
-    if (wait > 0 && !topic.endsWith('/omnisight/fl')) setTimeout(drain, wait);
-    else setImmediate(drain);
-  }
-  batch.push({ topic, payload, receivedAt });
-});
 linkFederated({ swarm, federated, isRegistered: () => true });
 swarm.onVerifiedFl((m) => {
   trace?.got.push({ phase: String((m.body as { phase?: unknown }).phase), receivedAt: m.receivedAt - EPOCH_TO_PERF, verifiedAt: performance.now() });
@@ -122,9 +150,30 @@ function traceSummary(t: NonNullable<typeof trace>): Record<string, number> {
     out[`in.${phase}.lastReceived`] = ms(Math.max(...g.map((x) => x.receivedAt)));
     out[`in.${phase}.lastVerified`] = ms(Math.max(...g.map((x) => x.verifiedAt)));
   }
+  const r1 = (x: number): number => Math.round(x * 10) / 10;
+  out['batches'] = t.batches.length;
+  out['batches.maxMessages'] = Math.max(0, ...t.batches.map((b) => b.messages));
+  out['batches.maxCommitWaitMs'] = r1(Math.max(0, ...t.batches.map((b) => b.commitWaitMs)));
+  out['batches.sumStageMs'] = r1(t.batches.reduce((a, b) => a + b.stageMs, 0));
+  out['batches.sumApplyMs'] = r1(t.batches.reduce((a, b) => a + b.applyMs, 0));
+  out['gc.count'] = t.gc.length;
+  out['gc.ms'] = r1(t.gc.reduce((a, g) => a + g.ms, 0));
+  out['gc.majorMs'] = r1(t.gc.filter((g) => g.major).reduce((a, g) => a + g.ms, 0));
+  out['pool.batches'] = t.pool.length;
+  out['pool.maxMs'] = r1(Math.max(0, ...t.pool.map((b) => b.ms)));
+  out['pool.maxMessages'] = Math.max(0, ...t.pool.map((b) => b.messages));
   return out;
 }
-for (const s of serials) swarm.registerCamera({ serial: s, keyId: keyIdOf(simKey(s).publicKey), publicKey: simKey(s).publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
+// The registry as the app's fleet shows it to the swarm link, which registers every camera with the
+// swarm (and its key with the workers).
+const registry = serials.map((serial) => ({ id: serial, serial, key: { keyId: keyIdOf(simKey(serial).publicKey), publicKey: simKey(serial).publicKey } }));
+const fleet = {
+  fleet: { registry: { list: () => registry, keyOf: (id: string) => registry.find((c) => c.id === id)?.key } },
+  mqtt: mqttSvc,
+  demo: () => undefined,
+  ready: Promise.resolve(),
+};
+const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, pool, poolSize: WORKERS });
 const call = async <T,>(m: string, input: unknown): Promise<T> => ((federated.handlers as Record<string, unknown>)[m] as (i: unknown, c: unknown) => T)(input, { transport: 'internal', peer: 'bench' });
 await call('federated.config.set', { clientsPerRound: CLIENTS, localEpochs: TRAIN.epochs, learningRate: TRAIN.lr, batchSize: TRAIN.batchSize });
 
@@ -228,9 +277,15 @@ swarm.onVerifiedFl((m) => {
   plainRound.got.set(m.serial, p as number[]);
   if (plainRound.got.size === CLIENTS) plainRound.done();
 });
+// A round ends the same way whether it is secure or plain: the new model goes out to every camera
+// (one QoS 1 publish, which they adopt) and is stored in one commit of the app's database
+// (synchronous=FULL, as the federated service stores its models) before the round counts as done.
+// Without this the plain baseline skipped the result broadcast and the fsync that the secure time includes.
+db.exec('CREATE TABLE IF NOT EXISTS bench_plain_models (round TEXT PRIMARY KEY, params BLOB NOT NULL)');
+const storePlain = db.prepare('INSERT INTO bench_plain_models (round, params) VALUES (?, ?)');
 let plainSeq = 0;
 async function timePlain(): Promise<number> {
-  if (TRACE) trace = { out: [], got: [] };
+  if (TRACE) trace = { out: [], got: [], batches: [], pool: [], gc: [] };
   const t0 = performance.now();
   const wall0 = Date.now();
   const id = `plain-${++plainSeq}`;
@@ -243,6 +298,9 @@ async function timePlain(): Promise<number> {
   // FedAvg, every camera weighted equally (as fl2's result); part of the timed round.
   const mean = v0.map((_, k) => [...got.values()].reduce((a, p) => a + p[k]!, 0) / got.size);
   if (!mean.every(Number.isFinite)) throw new Error('plain round gave a non-finite model');
+  const model = Buffer.from(new Float32Array(mean).buffer);
+  mqttSvc.publish('omnisight/desktop/bench/plain-result', JSON.stringify({ round: id, params: model.toString('base64') }));
+  db.transaction(() => storePlain.run(id, model))();
   const t = (performance.now() - t0) / 1000;
   if (trace) {
     console.error(`trace plain: ${JSON.stringify(traceSummary(trace))}`);
@@ -251,7 +309,7 @@ async function timePlain(): Promise<number> {
   }
   return t;
 }
-type Detail = { phaseMs: Record<string, number>; setupMs?: number | null; roundMs?: number | null; graph?: { k: number; tk: number } };
+type Detail = { phaseMs: Record<string, number>; setupMs?: number | null; roundMs?: number | null; graph?: { k: number; tk: number }; masked?: string[]; unmasked?: string[] };
 /** Per timed secure round: the server's own timings (setup, critical path, its phases). */
 const details: Detail[] = [];
 const setupWall: number[] = [];
@@ -278,7 +336,7 @@ async function timeSecure(measureCpu = false): Promise<number> {
   // their masks. In the product that happens long before go; here the timed round starts once every
   // camera reports it is set up, so the critical path does not queue behind setup work.
   await camerasSetUp(st.setup.round!);
-  if (TRACE) trace = { out: [], got: [] };
+  if (TRACE) trace = { out: [], got: [], batches: [], pool: [], gc: [] };
   // CPU of the critical path: read when the result is stored, before the product starts setting
   // up the next round (which it does right after, in the background).
   const dc0 = process.cpuUsage();
@@ -303,6 +361,9 @@ async function timeSecure(measureCpu = false): Promise<number> {
     trace.out.unshift({ at: t0, what: 'start' });
     trace.out.push({ at: t0 + t * 1000, what: 'stored' });
     console.error(`trace secure: ${JSON.stringify(traceSummary(trace))}`);
+    const t0r = trace.out[0]!.at;
+    console.error(`trace secure workers (sent at ms: messages, ms back): ${trace.pool.map((b) => `${(b.at - t0r).toFixed(1)}: ${b.messages}, ${b.ms.toFixed(1)}`).join('; ')}`);
+    console.error(`trace secure swarm batches (acted at ms: messages, checks + commit wait + acting ms): ${trace.batches.map((b) => `${(b.at - t0r).toFixed(1)}: ${b.messages}, ${b.stageMs.toFixed(1)}+${b.commitWaitMs.toFixed(1)}+${b.applyMs.toFixed(1)}`).join('; ')}`);
     await printCameraTrace('secure', wall0, wall0 + t * 1000);
     trace = undefined;
   }
@@ -423,6 +484,9 @@ const result = {
     unmask: perPhase('unmask'),
     aggregate: median(details.map((d) => (d.roundMs ?? 0) - (d.phaseMs.masked ?? 0) - (d.phaseMs.unmask ?? 0))),
   },
+  // Unmask answers the server used per round (median): it ends the phase once t survivors answered
+  // and every secret had tk shares; the others arrive after the result and count for nothing.
+  unmask_answers_used: median(details.map((d) => d.unmasked?.length ?? 0)),
   accuracy: r4(fedAccuracy),
   accuracy_last10_mean: r4(fedAccuracyWindow),
   central_accuracy_same_epochs: r4(centralSame.accuracy),
@@ -438,10 +502,10 @@ const result = {
   settled,
   accuracy_by_round: history.map(r4),
   notes:
-    `fl2 secure rounds (SecAgg+ ring, K = ${details.at(-1)?.graph?.k}, tk = ${details.at(-1)?.graph?.tk}, phase quorum ${Math.ceil((2 * CLIENTS) / 3)}) through the embedded broker, swarm verification (batched, one replay-state write per drain as in the app; fl-only batches committed at once, without the 10 ms group-commit spacing, as in the app) and the federated service; ` +
-    `the setup (keys, share boxes, each camera's mask, the server's Lagrange weights for the case that every set-up camera survives) runs ahead of a round in the product (right after the previous result, once it is stored), so the ratio is the critical path (go → masked → unmask → result, timed from federated.start to the stored result) over plain; ratio_total adds the setup; ` +
-    `plain = every camera sends its trained parameters in the clear in the same signed envelope v2 kind "fl" on the same topic, verified by the same swarm path (signature, replay window and its database write) before the desktop averages them (before fl2 the plain baseline bypassed the swarm: its own MQTT topic, a bare signature check, no replay state), same broker, processes and training (${TRAIN.epochs} local epochs, lr ${TRAIN.lr}, batch ${TRAIN.batchSize}); ` +
-    `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios (ratio_min / ratio_max: their spread); ` +
+    `fl2 secure rounds (SecAgg+ ring, K = ${details.at(-1)?.graph?.k}, tk = ${details.at(-1)?.graph?.tk}, phase quorum ${Math.ceil((2 * CLIENTS) / 3)}) through the app's own path: the embedded broker, the swarm link (main/app/wiring-swarm.ts) handing batches to ${pool ? `${WORKERS} verification worker threads (parse + Ed25519)` : 'verification on the main thread (BENCH_FED_MAIN_THREAD=1)'}, the swarm's stateful checks and its replay state committed on the writer thread (fl-only batches without an fsync, as in the app), then the federated service; ` +
+    `the setup (keys, share boxes, each camera's mask, the server's Lagrange weights for the case that every set-up camera survives) runs ahead of a round in the product (right after the previous result, once it is stored), so the ratio is the critical path (go → masked → unmask → result, timed from federated.start to the result stored in the database, one fsync'ed commit) over plain; the server rebuilds each secret as soon as tk of its shares are in and ends the unmask phase once t survivors answered and every secret is rebuilt (unmask_answers_used: median answers it took of ${CLIENTS}); every masked input is waited for, as plain waits for every camera; ratio_total adds the setup; ` +
+    `plain = every camera sends its trained parameters in the clear in the same signed envelope v2 kind "fl" on the same topic, verified by the same swarm path (signature, replay window and its database write) before the desktop averages them, then ends as a secure round does: the model published to every camera (which adopt it) and stored in one synchronous=FULL commit (before fl2 the plain baseline bypassed the swarm: its own MQTT topic, a bare signature check, no replay state), same broker, processes and training (${TRAIN.epochs} local epochs, lr ${TRAIN.lr}, batch ${TRAIN.batchSize}); ` +
+    `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios (ratios: each, in the order run; ratio_min / ratio_max: their spread); wall times on a shared machine follow its load (below): compare the ratio within one run, and the CPU figures; ` +
     `accuracy at 0.5 on the ${heldOut.length} pooled held-out detections after ${rounds} secure rounds (${settled ? `settled: at least ${MIN_ROUNDS} rounds, last ${WINDOW} within 0.2 % log-loss and 0.3 points accuracy` : 'stopped at BENCH_FED_ROUNDS before settling'}); ` +
     `centralised = the same SGD on the ${pooled.length} pooled training detections for ${rounds * TRAIN.epochs} epochs (as many as the federation's local epochs add up to), 200 and 400 epochs (converged; the gap is against 400); ` +
     `CPU: desktop_cpu_s = the desktop process's CPU per round (broker, verification, server), camera_cpu_per_camera_s = the camera processes' CPU per round divided by the cameras; ` +
@@ -453,7 +517,10 @@ console.log(JSON.stringify(result));
 
 for (const c of children) c.kill();
 await federated.close();
+link.close();
+await pool?.close();
 swarm.close();
+await replayWriter.close();
 await mqttSvc.close();
 db.close();
 fs.rmSync(dir, { recursive: true, force: true });

@@ -22,7 +22,7 @@ import { createSettingsService, type SettingsService } from '../settings';
 import { openDatabase, type Db } from '../store';
 import { createTimelineHistory, createTimelineService, type TimelineService } from '../timeline';
 import { createPerfService, type PerfService } from '../perf';
-import { createReplayWriter, createSwarmService, createVerifyPool, loadDesktopSessionKey, REPLAY_FILE, SESSION_KEY_TOPIC, type SwarmService } from '../swarm';
+import { createReplayWriter, createSessionNotices, createSwarmService, createVerifyPool, loadDesktopSessionKey, REPLAY_FILE, SESSION_KEY_TOPIC, type SwarmService } from '../swarm';
 import { linkSwarm } from './wiring-swarm';
 import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
 import { mulberry32 } from '../kernel/random';
@@ -140,6 +140,7 @@ export function createApp(opts: AppOptions): App {
   // MQTT connect; cameras derive per-session MAC keys from it (docs/protocol.md, "Envelope v3").
   const sessionKey = loadDesktopSessionKey(secrets);
   fleet.mqtt?.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
+  const notices = createSessionNotices({ desktopKeyId: sessionKey.id, publish: (topic, payload) => fleet.mqtt?.publish(topic, payload) ?? false, now });
   // The swarm's replay state is committed on a writer thread (main/swarm/replay-writer.ts) when the
   // built worker is there (app and browser mode); unit tests run from source and commit on this thread.
   const replayWorker = builtWorker('replay-writer-worker.js');
@@ -152,6 +153,7 @@ export function createApp(opts: AppOptions): App {
       db, bus, log, now, audit, sessionKey, replayWriter,
       onFusionLatency: (s, open) => perf.recordFusion(s, open),
       onIngest: (r, bytes) => {
+        notices(r); // an "unknown session" refusal: the camera is told, and announces a new session
         perf.recordReport(r.accepted ? 'accepted' : r.reason);
         if (r.accepted) {
           perf.recordBytes(r.camera, bytes);

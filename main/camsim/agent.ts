@@ -8,7 +8,7 @@ import { createLocalData, type LocalData } from './fl/localdata';
 import { loadHead, saveHead } from './fl/model-files';
 import { outcomesSchema, parseJson } from './fl/messages';
 import type { SceneEngine } from './scene';
-import { DESKTOP_SESSION_KEY_TOPIC, macV3, openSession, parseDesktopKey, type DesktopKey } from './session-v3';
+import { DESKTOP_SESSION_KEY_TOPIC, macV3, openSession, parseDesktopKey, parseSessionNotice, sessionNoticeTopic, type DesktopKey } from './session-v3';
 import { SENSOR_FPS } from './scene';
 
 /**
@@ -41,6 +41,12 @@ export interface Agent {
   setFlSilence(phase: FlPhase | null): void;
   /** The topics the app listens to (its fl2 rounds and its detections' outcomes). */
   subscriptions(): string[];
+  /**
+   * The camera's MQTT client (re)connected: no session and no desktop key from before this
+   * connection (the broker may be another one, or its desktop gone); this connection's subscription
+   * delivers the retained key if a desktop is there.
+   */
+  connected(): void;
   /** One message from the broker on a subscribed topic. */
   deliver(topic: string, payload: Buffer): void;
   /** The confirmation head in use and its measured effect on held-out local data (also on identity.cgi as "model"). */
@@ -393,12 +399,32 @@ export function createAgent(deps: {
   };
   const deliver = (topic: string, payload: Buffer): void => {
     if (topic === DESKTOP_SESSION_KEY_TOPIC) {
-      // Kept while the app is stopped: it stands for the retained message the app's own
-      // subscription receives when it starts (setRunning opens the session then).
+      // Kept while the app is stopped (on this connection): it stands for the retained message the
+      // app's own subscription receives when it starts (setRunning opens the session then).
+      if (payload.length === 0) {
+        // The retained key cleared: the desktop left (its will, or its close). v2 until one is back.
+        desktop = undefined;
+        endSession();
+        return;
+      }
       const d = parseDesktopKey(payload);
       if (!d) return;
       desktop = d;
       newSession(); // every receipt, also of the same key: the desktop restarted and lost its sessions
+      return;
+    }
+    if (topic === sessionNoticeTopic(serial)) {
+      // The desktop refused a report of ours as "unknown session": if it names the session in use,
+      // open a new one (v2 until its PUBACK); if that desktop's key is not the one we hold, ours is
+      // stale: v2 until the desktop's key arrives.
+      const n = parseSessionNotice(payload);
+      const s = session;
+      if (!on || !n || !s || n.session !== s.n || n.epoch !== store.epoch() || n.key !== store.key().id) return;
+      if (desktop && n.desktopKey === desktop.id) newSession();
+      else {
+        desktop = undefined;
+        endSession();
+      }
       return;
     }
     if (!on) return;
@@ -656,7 +682,15 @@ export function createAgent(deps: {
       equivocating = v;
     },
     setFlSilence: (phase) => fl.silenceFrom(phase),
-    subscriptions: () => [...flTopics(serial), `omnisight/desktop/outcomes/${serial}`, DESKTOP_SESSION_KEY_TOPIC],
+    subscriptions: () => [...flTopics(serial), `omnisight/desktop/outcomes/${serial}`, DESKTOP_SESSION_KEY_TOPIC, sessionNoticeTopic(serial)],
+    connected: () => {
+      // A session is bound to the desktop key it was announced to and to the connection its
+      // announcement was acknowledged on. A key kept from the previous connection may be another
+      // broker's desktop's (its announcement would be acknowledged here and its reports refused as
+      // "unknown session") or a desktop that is gone; the retained message tells which, at once.
+      desktop = undefined;
+      endSession();
+    },
     deliver,
     model,
     liveCounts: () => ({ published: published.total, publishedFalse: published.falseTotal, dropped: dropped.total, droppedFalse: dropped.falseTotal }),

@@ -257,6 +257,7 @@ export function createSimCamera(opts: {
   // A deployed program that really runs publishes for itself; the built-in agent stands in otherwise.
   // agentProcess: the agent's "process" is up; when it comes up it writes its next boot epoch first.
   let agentProcess = false;
+  let lastConnection: unknown; // the MQTT client connection the agent last ran on (a new one tells the agent)
   syncAgent = (): void => {
     const up = !crashed && omnisightRunning() && !nativeRunning('omnisight');
     if (up && !agentProcess) {
@@ -272,7 +273,14 @@ export function createSimCamera(opts: {
       agentProcess = true;
     }
     if (!up) agentProcess = false;
-    agent.setRunning(up && !!mq.client()?.connected);
+    const c = mq.client();
+    const connection = c?.connected ? c.stream : undefined; // mqtt.js makes a new stream per (re)connect
+    if (connection && connection !== lastConnection) {
+      agent.setRunning(false);
+      agent.connected();
+    }
+    if (connection) lastConnection = connection;
+    agent.setRunning(up && !!connection);
   };
 
   const local = localAppRoutes({ apps, agent, runtime, nativeRunning, auth });

@@ -9,6 +9,9 @@ const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
 const B64_32 = /^[A-Za-z0-9+/]{43}=$/;
 
+/** Where the desktop tells this camera that a session of its is unknown there (docs/protocol.md). */
+export const sessionNoticeTopic = (serial: string): string => `omnisight/desktop/session/${serial}`;
+
 export interface DesktopKey {
   publicRaw: Buffer;
   id: string;
@@ -48,4 +51,22 @@ export function openSession(desktop: DesktopKey, serial: string, epoch: number, 
 export function macV3(k: Buffer, f: { camera: string; epoch: number; seq: number; sent: number; kind: string; key: string; session: number; body: string }): string {
   const input = ['omnisight.v3', f.camera, String(f.epoch), String(f.seq), String(f.sent), f.kind, f.key, String(f.session), f.body].join('\n');
   return createHmac('sha256', k).update(input, 'utf8').digest('base64');
+}
+
+/** The desktop's notice {"v":1,"key","epoch","session","desktopKey"}: undefined unless exactly that. */
+export function parseSessionNotice(payload: Buffer): { key: string; epoch: number; session: number; desktopKey: string } | undefined {
+  if (payload.length > 512) return undefined;
+  let o: unknown;
+  try {
+    o = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return undefined;
+  const r = o as Record<string, unknown>;
+  if (Object.keys(r).some((k) => !['v', 'key', 'epoch', 'session', 'desktopKey'].includes(k))) return undefined;
+  const hex16 = (x: unknown): x is string => typeof x === 'string' && /^[0-9a-f]{16}$/.test(x);
+  const int = (x: unknown, max: number): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= max;
+  if (r.v !== 1 || !hex16(r.key) || !hex16(r.desktopKey) || !int(r.epoch, 0xffffffff) || !int(r.session, 0xffffffff)) return undefined;
+  return { key: r.key, epoch: r.epoch, session: r.session, desktopKey: r.desktopKey };
 }

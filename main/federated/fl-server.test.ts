@@ -5,7 +5,7 @@ import { neighbourSets, ringOrder } from './fl2';
 import { createRng } from './random';
 
 /** In-process wiring, asynchronous like MQTT: server and clients only exchange JSON texts. */
-function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>; decline?: string[]; deltas?: (i: number) => number[]; seed?: Buffer; tamper?: (serial: string, body: Record<string, unknown>) => Record<string, unknown> } = {}) {
+function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>; decline?: string[]; deltas?: (i: number) => number[]; seed?: Buffer; tamper?: (serial: string, body: Record<string, unknown>) => Record<string, unknown>; delayMs?: (serial: string, phase: string) => number } = {}) {
   const rng = createRng('fl-server-test');
   const clockOffset = { ms: 0 };
   const published: { topic: string; payload: string }[] = [];
@@ -42,7 +42,10 @@ function harness(serials: string[], opts: { silent?: Record<string, SilentAfter>
         send(body) {
           received.push({ serial, body });
           const parsed = JSON.parse(body) as Record<string, unknown>;
-          setImmediate(() => server.receive(serial, opts.tamper ? opts.tamper(serial, parsed) : parsed));
+          const deliver = (): void => server.receive(serial, opts.tamper ? opts.tamper(serial, parsed) : parsed);
+          const delay = opts.delayMs?.(serial, String(parsed.phase)) ?? 0;
+          if (delay > 0) setTimeout(deliver, delay);
+          else setImmediate(deliver);
         },
       }),
     );
@@ -62,7 +65,10 @@ describe('fl2 aggregation server', () => {
     const r = await h.server.run(h.spec('exact-1'));
     expect(r.ok).toBe(true);
     expect(r.threshold).toBe(threshold(6));
-    expect([r.advertised, r.shared, r.masked, r.unmasked]).toEqual([cams, cams, cams, cams]);
+    expect([r.advertised, r.shared, r.masked]).toEqual([cams, cams, cams]);
+    // The unmask phase ends once t survivors answered and every secret had tk shares.
+    expect(r.unmasked.length).toBeGreaterThanOrEqual(threshold(6));
+    expect(cams).toEqual(expect.arrayContaining(r.unmasked));
     const qs = cams.map((c) => h.clients.get(c)!.lastQ()!);
     expect(Array.from(r.sum!)).toEqual(sumOf(qs));
     const scale = quantizerScale(4, 6);
@@ -77,6 +83,52 @@ describe('fl2 aggregation server', () => {
     const result = JSON.parse(h.published.find((p) => p.topic === 'omnisight/desktop/fl/exact-1/result')!.payload);
     expect(result).toMatchObject({ round: 'exact-1', ok: true, survivors: 6, model: { name: 'omnisight.head.confirm.v1', version: 1 } });
     expect(Buffer.from(result.model.params, 'base64').length).toBe(HEAD_PARAMS * 4);
+  });
+
+  it('rebuilds each secret once tk of its shares are in and ends the unmask phase without waiting for answers it does not need; the sum stays exact with dropouts', async () => {
+    const cams = serials(30);
+    const seed = Buffer.alloc(32, 7);
+    const k = 6;
+    const ring = neighbourSets(ringOrder(seed, cams), k);
+    // Two drop after their shares (their pairwise masks must come out through their rebuilt s), one
+    // after its masked input, and one survivor's unmask answer comes 300 ms late. With K = 6 a
+    // survivor's b has 7 holders (itself and its neighbours) and a dropped camera's s has 6; tk = 5.
+    // The late camera is one without which every secret still has tk answering holders.
+    const silent: Record<string, SilentAfter> = { [cams[3]!]: 'shares', [cams[20]!]: 'shares', [cams[7]!]: 'masked' };
+    const dropped = [cams[3]!, cams[20]!];
+    const rebuildable = (mute: Set<string>): boolean =>
+      cams.every((u) => {
+        if (u === cams[7]) return [u, ...ring.get(u)!].filter((h) => !mute.has(h)).length >= 5;
+        if (dropped.includes(u)) return [...ring.get(u)!].filter((h) => !mute.has(h)).length >= 5;
+        return [u, ...ring.get(u)!].filter((h) => !mute.has(h)).length >= 5;
+      });
+    const late = cams.find((c) => !(c in silent) && rebuildable(new Set([...dropped, cams[7]!, c])))!;
+    expect(late).toBeDefined();
+    const h = harness(cams, { silent, seed, delayMs: (serial, phase) => (serial === late && phase === 'unmask' ? 300 : 0) });
+    const r = await h.server.run({ ...h.spec('incr-1'), k });
+    expect(r.ok).toBe(true);
+    expect(r.graph).toEqual({ k, tk: 5 });
+    expect(r.dropped).toEqual([cams[3], cams[20]]);
+    expect(r.masked).toHaveLength(28);
+    // The exact sum of the survivors' quantised updates (what a rebuild of every secret from all
+    // its shares after the last answer gave), from the first tk shares of each secret.
+    const survivors = r.masked.map((c) => h.clients.get(c)!.lastQ()!);
+    expect(Array.from(r.sum!)).toEqual(sumOf(survivors));
+    // It did not wait for the late answer, nor for the camera that went silent.
+    expect(r.unmasked).not.toContain(late);
+    expect(r.unmasked).not.toContain(cams[7]);
+    expect(r.unmasked.length).toBeGreaterThanOrEqual(threshold(30));
+    expect(r.phaseMs.unmask!).toBeLessThan(300);
+    // The dropped cameras' neighbours sent key shares of them, and nobody sent both shares of one camera.
+    const answers = h.received.filter((x) => x.serial !== late && JSON.parse(x.body).phase === 'unmask').map((x) => JSON.parse(x.body) as { selfShares: { of: string }[]; keyShares: { of: string }[] });
+    for (const a of answers) {
+      const self = new Set(a.selfShares.map((s) => s.of));
+      for (const ks of a.keyShares) expect(self.has(ks.of)).toBe(false);
+    }
+    expect(answers.some((a) => a.keyShares.some((s) => s.of === cams[3]))).toBe(ring.get(cams[3]!)!.size > 0);
+    // Answers after the phase ended count for nothing (the round is over).
+    await new Promise((res) => setTimeout(res, 350));
+    expect(h.server.busy()).toBe(false);
   });
 
   it('keeps the sum exact when cameras go silent after sharing and after masking', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { addPrg, bytesToInt32, float32ToBytes, maskKey, x25519, x25519PrivateKey, x25519PublicKey, x25519PublicOf } from './fl1';
 import { chooseK, neighbourSets, ringOrder, shareThreshold } from './fl2';
-import { belowFieldPrime, bytesToField, combine, fieldToBytes, lagrangeAtZero, type Share } from './shamir';
+import { belowFieldPrime, bytesToField, fieldToBytes, interpolateAtZero, pointSets, type PointSet, type Share } from './shamir';
 
 /**
  * The desktop's side of fl2 (docs/protocol.md, "Federated learning (fl2)"): the aggregation server.
@@ -171,14 +171,30 @@ const BOX_B64 = b64(100);
  * answer carries K + 1 of them and 100 answers arrive between the masked inputs and the result, where
  * the transform of b64() (decode, re-encode, compare) was most of the server's parsing time.
  */
-const SHARE_Y = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be 32 bytes of standard base64');
-const share = z.object({ of: SERIAL, y: SHARE_Y }).strict();
+const SHARE_Y = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+const SERIAL_RE = /^[0-9A-F]{12}$/;
+/**
+ * A list of shares, each exactly {"of": serial, "y": share}, checked in one pass and not copied: as
+ * z.array(z.object({...}).strict()) every answer's K + 1 share objects were rebuilt, garbage the
+ * desktop collected between the unmask request and the result.
+ */
+const shareList = z.custom<{ of: string; y: string }[]>(
+  (v) =>
+    Array.isArray(v) &&
+    v.length <= 1000 &&
+    v.every((e: unknown) => {
+      if (typeof e !== 'object' || e === null || Array.isArray(e)) return false;
+      const o = e as Record<string, unknown>;
+      return Object.keys(o).length === 2 && typeof o.of === 'string' && SERIAL_RE.test(o.of) && typeof o.y === 'string' && SHARE_Y.test(o.y);
+    }),
+  { message: 'shares must be at most 1000 {"of": serial, "y": 32 bytes of standard base64}, no other field' },
+);
 export const flCameraBodySchema = z.discriminatedUnion('phase', [
   z.object({ round: ROUND, phase: z.literal('advertise'), cPk: b64(32), sPk: b64(32) }).strict(),
   z.object({ round: ROUND, phase: z.literal('decline'), reason: z.string().max(200) }).strict(),
   z.object({ round: ROUND, phase: z.literal('shares'), boxes: z.array(z.object({ to: SERIAL, box: BOX_B64 }).strict()).max(1000) }).strict(),
   z.object({ round: ROUND, phase: z.literal('masked'), y: b64(HEAD_PARAMS * 4) }).strict(),
-  z.object({ round: ROUND, phase: z.literal('unmask'), selfShares: z.array(share).max(1000), keyShares: z.array(share).max(1000) }).strict(),
+  z.object({ round: ROUND, phase: z.literal('unmask'), selfShares: shareList, keyShares: shareList }).strict(),
 ]);
 export type FlCameraBody = z.infer<typeof flCameraBodySchema>;
 
@@ -207,6 +223,8 @@ interface Collector {
   got: Map<string, FlCameraBody>;
   /** Validates a body of this phase from this camera; returns why it is refused, or null. */
   check: (serial: string, body: FlCameraBody) => string | null;
+  /** After an accepted answer (their count given): whether the phase has what it needs before every camera answered. */
+  enough?: (answered: number) => boolean;
   done: () => void;
 }
 
@@ -268,10 +286,10 @@ export function createFlServer(deps: {
       return;
     }
     c.got.set(serial, body);
-    if (c.got.size === c.expect.size) c.done();
+    if (c.got.size === c.expect.size || c.enough?.(c.got.size)) c.done();
   };
 
-  const collect = (phase: FlPhase, expect: ReadonlySet<string>, deadline: number, check: Collector['check']): Promise<Map<string, FlCameraBody>> =>
+  const collect = (phase: FlPhase, expect: ReadonlySet<string>, deadline: number, check: Collector['check'], enough?: Collector['enough']): Promise<Map<string, FlCameraBody>> =>
     new Promise((resolve, reject) => {
       const got = new Map<string, FlCameraBody>();
       let cancel = (): void => undefined;
@@ -280,7 +298,7 @@ export function createFlServer(deps: {
         if (current?.collector === collector) current.collector = undefined;
         resolve(got);
       };
-      const collector: Collector = { phase, expect, got, check, done: finish };
+      const collector: Collector = { phase, expect, got, check, ...(enough ? { enough } : {}), done: finish };
       current!.collector = collector;
       current!.abort = (why) => {
         cancel();
@@ -358,25 +376,11 @@ export function createFlServer(deps: {
     let graph: Map<string, Set<string>>;
     let tk: number;
     let u2: Peer[];
-    // Lagrange weights at 0 by holder set (their x's joined by ","). On the ring every camera's
-    // secret has its own holder set; the sets used when every set-up camera survives are known once
-    // the shares are in, so they are computed during the setup (ahead of the round), not between
-    // the last unmask answer and the result.
-    const weights = new Map<string, bigint[]>();
-    /** The first tk holders of owner's secret among `alive`: itself (for b) and its ring neighbours, in ring-set order. */
-    const holdersOf = (owner: string, pick: 'self' | 'key', alive: ReadonlySet<string>): string[] => {
-      const out: string[] = [];
-      for (const h of pick === 'self' ? [owner, ...graph.get(owner)!] : graph.get(owner)!) {
-        if (alive.has(h)) out.push(h);
-        if (out.length === tk) break;
-      }
-      return out;
-    };
-    const xsKey = (holders: readonly string[]): string => holders.map((h) => bySerial.get(h)!.index).join(',');
-    const weightsFor = (holders: readonly string[]): void => {
-      const key = xsKey(holders);
-      if (!weights.has(key)) weights.set(key, lagrangeAtZero(key.split(',').map(Number)));
-    };
+    // Each U2 camera's holder set (itself and its U2 ring neighbours: whoever holds a share of its b
+    // and, but for itself, of its s), prepared during the setup (ahead of the round) so that either
+    // secret is rebuilt from whichever tk holders answer first (shamir.ts pointSets), without a
+    // modular inverse between the unmask answers and the result.
+    let holderSets = new Map<string, PointSet>();
     try {
       publish(topics.announce, {
         v: 2,
@@ -457,11 +461,9 @@ export function createFlServer(deps: {
         for (const b of m.boxes) if (inU2.has(b.to)) inbox.get(b.to)!.push({ from, box: b.box.toString('base64') });
       }
       for (const [to, boxes] of inbox) publish(topics.deliver(spec.round, to), { round: spec.round, boxes });
-      // The weights for "every set-up camera survives" (the cameras open their boxes meanwhile).
-      for (const p of u2) {
-        const h = holdersOf(p.serial, 'self', inU2);
-        if (h.length === tk) weightsFor(h);
-      }
+      // The holder sets' weights (the cameras open their boxes meanwhile).
+      const sets = pointSets(u2.map((p) => [p.index, ...[...graph.get(p.serial)!].filter((v) => inU2.has(v)).map((v) => bySerial.get(v)!.index)]));
+      holderSets = new Map(u2.map((p, i) => [p.serial, sets[i]!]));
       report.setUpAt = clock.now();
       report.setupMs = report.setUpAt - report.startedAt;
     } catch (err) {
@@ -498,86 +500,94 @@ export function createFlServer(deps: {
         // 8–9. unmask
         const isDropped = new Set(report.dropped);
         publish(topics.unmask(spec.round), { round: spec.round, survivors: report.masked, dropped: report.dropped });
-        // Each accepted answer's shares as field elements, by holder then owner (converted once, as they arrive).
-        const fieldShares = new Map<string, { self: Map<string, Buffer>; key: Map<string, Buffer> }>();
-        // With dropouts the holder sets differ from those prepared at setup: while the answers come
-        // in, the weights for the sets expected if every survivor answers are computed in slices
-        // between messages (none when nobody dropped: the setup prepared them all).
-        const expected = dropped.length
-          ? [...u3.map((p) => holdersOf(p.serial, 'self', inU3)), ...dropped.map((p) => holdersOf(p.serial, 'key', inU3))].filter((h) => h.length === tk)
-          : [];
-        let precompute: (() => void) | undefined = () => {
-          for (let i = 0; i < 8 && expected.length; i++) weightsFor(expected.pop()!);
-          if (expected.length && precompute) setImmediate(precompute);
+        // Incremental reconstruction: each secret is rebuilt as soon as tk of its shares are in (from
+        // whichever holders answered first) and its masks are removed from the sum then, while the
+        // other answers are still on their way. The phase ends as soon as at least t survivors have
+        // answered and every secret is rebuilt: later answers would add nothing (any tk shares give
+        // the same secret), so the round does not wait for them. The server still only ever asks
+        // for, and accepts, b shares of survivors and s shares of dropped cameras, never both.
+        const sum = new Int32Array(HEAD_PARAMS);
+        const got = { self: new Map<string, Share[]>(), key: new Map<string, Share[]>() };
+        let pendingSecrets = u3.length + dropped.length;
+        let broken: RoundFailed | undefined;
+        const rebuilt = (owner: Peer, pick: 'self' | 'key'): void => {
+          const value = interpolateAtZero(holderSets.get(owner.serial)!, got[pick].get(owner.serial)!);
+          if (pick === 'self') {
+            addPrg(sum, fieldToBytes(value), -1);
+            return;
+          }
+          const priv = x25519PrivateKey(fieldToBytes(value));
+          // The rebuilt s must be the one whose public key the camera advertised; otherwise a share
+          // was wrong and the sum would be garbage.
+          if (!x25519PublicOf(priv).equals(owner.sPk))
+            throw new RoundFailed('unmask', `The round stopped at the unmask step: the shares of camera ${owner.serial}’s key do not rebuild the key it advertised. Nothing partial was used.`);
+          for (const v of graph.get(owner.serial)!) {
+            if (!inU3.has(v)) continue;
+            const vp = bySerial.get(v)!;
+            // Survivor v added +PRG(k_vd) when x_d > x_v and −PRG(k_vd) otherwise; take exactly that out.
+            addPrg(sum, maskKey(x25519(priv, x25519PublicKey(vp.sPk)), spec.round), owner.index > vp.index ? -1 : 1);
+          }
         };
-        if (expected.length) setImmediate(precompute);
-        const unmaskMsgs = await collect('unmask', inU3, spec.deadlines.unmask, (serial, b) => {
-          if (b.phase !== 'unmask') return 'not an unmask message';
-          const near = graph.get(serial)!;
-          const self = new Set(b.selfShares.map((s) => s.of));
-          const key = new Set(b.keyShares.map((s) => s.of));
-          if (self.size !== b.selfShares.length || key.size !== b.keyShares.length) return 'a camera appears twice';
-          // Never both shares for one camera: that would unmask its individual input.
-          for (const s of self) if (!inU3.has(s)) return `selfShares may only name survivors (${s} is not one)`;
-          for (const s of key) if (!isDropped.has(s)) return `keyShares may only name dropped cameras (${s} did not drop)`;
-          for (const s of [...self, ...key]) if (s !== serial && !near.has(s)) return `${s} is not a neighbour of ${serial} on the ring: it holds none of its shares`;
-          const f = { self: new Map<string, Buffer>(), key: new Map<string, Buffer>() };
-          for (const [list, into] of [[b.selfShares, f.self], [b.keyShares, f.key]] as const)
-            for (const e of list) {
-              const y = Buffer.from(e.y, 'base64');
-              if (!belowFieldPrime(y)) return 'a share is not below p';
-              into.set(e.of, y);
-            }
-          fieldShares.set(serial, f);
-          return null;
-        });
-        precompute = undefined;
+        const unmaskMsgs = await collect(
+          'unmask',
+          inU3,
+          spec.deadlines.unmask,
+          (serial, b) => {
+            if (b.phase !== 'unmask') return 'not an unmask message';
+            const near = graph.get(serial)!;
+            const self = new Set(b.selfShares.map((s) => s.of));
+            const key = new Set(b.keyShares.map((s) => s.of));
+            if (self.size !== b.selfShares.length || key.size !== b.keyShares.length) return 'a camera appears twice';
+            // Never both shares for one camera: that would unmask its individual input.
+            for (const s of self) if (!inU3.has(s)) return `selfShares may only name survivors (${s} is not one)`;
+            for (const s of key) if (!isDropped.has(s)) return `keyShares may only name dropped cameras (${s} did not drop)`;
+            for (const s of [...self, ...key]) if (s !== serial && !near.has(s)) return `${s} is not a neighbour of ${serial} on the ring: it holds none of its shares`;
+            const ys: Buffer[] = [];
+            for (const list of [b.selfShares, b.keyShares])
+              for (const e of list) {
+                const y = Buffer.from(e.y, 'base64');
+                if (!belowFieldPrime(y)) return 'a share is not below p';
+                ys.push(y);
+              }
+            // Accepted: its shares count, and every secret that now has tk shares is rebuilt.
+            const x = bySerial.get(serial)!.index;
+            let i = 0;
+            for (const [list, pick] of [[b.selfShares, 'self'], [b.keyShares, 'key']] as const)
+              for (const { of } of list) {
+                const y = ys[i++]!;
+                let have = got[pick].get(of);
+                if (!have) got[pick].set(of, (have = []));
+                if (have.length >= tk || broken) continue;
+                have.push({ x, y: bytesToField(y) });
+                if (have.length < tk) continue;
+                try {
+                  rebuilt(bySerial.get(of)!, pick);
+                  pendingSecrets--;
+                } catch (err) {
+                  if (!(err instanceof RoundFailed)) throw err;
+                  broken = err;
+                }
+              }
+            return null;
+          },
+          (answered) => broken !== undefined || (answered >= t && pendingSecrets === 0),
+        );
         endPhase('unmask');
         report.unmasked = u3.filter((p) => unmaskMsgs.has(p.serial)).map((p) => p.serial);
         progress('unmask');
+        if (broken) throw broken;
         quorum('unmask', report.unmasked.length);
-
-        // Rebuild every secret first: a missing share fails the round before any unmasking work.
-        const answered = new Set(report.unmasked);
-        const rebuild = (owner: Peer, pick: 'self' | 'key'): bigint => {
-          const shares: Share[] = [];
-          const holders: string[] = [];
-          for (const holder of holdersOf(owner.serial, pick, answered)) {
-            const y = fieldShares.get(holder)![pick].get(owner.serial);
-            if (y === undefined) continue;
-            shares.push({ x: bySerial.get(holder)!.index, y: bytesToField(y) });
-            holders.push(holder);
+        // A secret with fewer than tk shares by the deadline fails the round closed.
+        for (const [list, pick] of [[u3, 'self'], [dropped, 'key']] as const)
+          for (const owner of list) {
+            const have = got[pick].get(owner.serial)?.length ?? 0;
+            if (have < tk)
+              throw new RoundFailed(
+                'unmask',
+                `The round stopped at the unmask step: ${have} of the ${tk} shares needed to remove camera ${owner.serial}’s mask arrived (too many of its ring neighbours dropped out). Nothing partial was used.`,
+              );
           }
-          // A holder that answered without this share: look further along the ring.
-          if (shares.length < tk)
-            for (const holder of pick === 'self' ? [owner.serial, ...graph.get(owner.serial)!] : graph.get(owner.serial)!) {
-              if (shares.length === tk) break;
-              if (!answered.has(holder) || holders.includes(holder)) continue;
-              const y = fieldShares.get(holder)![pick].get(owner.serial);
-              if (y !== undefined) shares.push({ x: bySerial.get(holder)!.index, y: bytesToField(y) });
-            }
-          if (shares.length < tk)
-            throw new RoundFailed(
-              'unmask',
-              `The round stopped at the unmask step: ${shares.length} of the ${tk} shares needed to remove camera ${owner.serial}’s mask arrived (too many of its ring neighbours dropped out). Nothing partial was used.`,
-            );
-          const key = shares.map((x) => x.x).join(',');
-          let w = weights.get(key);
-          if (!w) weights.set(key, (w = lagrangeAtZero(shares.map((x) => x.x))));
-          return combine(shares, w);
-        };
-        const selfSeeds = u3.map((p) => fieldToBytes(rebuild(p, 'self')));
-        const droppedKeys = dropped.map((p) => {
-          const raw = fieldToBytes(rebuild(p, 'key'));
-          const priv = x25519PrivateKey(raw);
-          // The rebuilt s must be the one whose public key the camera advertised; otherwise a share
-          // was wrong and the sum would be garbage.
-          if (!x25519PublicOf(priv).equals(p.sPk))
-            throw new RoundFailed('unmask', `The round stopped at the unmask step: the shares of camera ${p.serial}’s key do not rebuild the key it advertised. Nothing partial was used.`);
-          return priv;
-        });
 
-        const sum = new Int32Array(HEAD_PARAMS);
         const acc = new Uint32Array(sum.buffer);
         for (const p of u3) {
           const m = maskedMsgs.get(p.serial)!;
@@ -585,16 +595,6 @@ export function createFlServer(deps: {
           const y = new Uint32Array(bytesToInt32(m.y).buffer);
           for (let i = 0; i < HEAD_PARAMS; i++) acc[i]! += y[i]!;
         }
-        for (const b of selfSeeds) addPrg(sum, b, -1);
-        dropped.forEach((d, i) => {
-          for (const v of graph.get(d.serial)!) {
-            if (!inU3.has(v)) continue;
-            const vp = bySerial.get(v)!;
-            // Survivor v added +PRG(k_vd) when x_d > x_v and −PRG(k_vd) otherwise; take exactly that out.
-            const key = maskKey(x25519(droppedKeys[i]!, x25519PublicKey(vp.sPk)), spec.round);
-            addPrg(sum, key, d.index > vp.index ? -1 : 1);
-          }
-        });
         const params = new Float32Array(HEAD_PARAMS);
         for (let i = 0; i < HEAD_PARAMS; i++) params[i] = spec.model.params[i]! + sum[i]! / scale / u3.length;
         for (const v of params)

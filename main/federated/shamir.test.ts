@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createRng } from './random';
-import { belowFieldPrime, bytesToField, combine, FIELD_PRIME, fieldToBytes, lagrangeAtZero, randomField, split, splitAt } from './shamir';
+import { belowFieldPrime, bytesToField, combine, FIELD_PRIME, fieldToBytes, interpolateAtZero, lagrangeAtZero, pointSets, randomField, split, splitAt } from './shamir';
 
 describe('Shamir secret sharing over GF(2^255 − 19)', () => {
   const rng = createRng('shamir-test');
@@ -30,6 +30,30 @@ describe('Shamir secret sharing over GF(2^255 − 19)', () => {
     const withCandidate = [...six, { x: 0, y: candidate }];
     // A seventh share taken from that polynomial, joined with the real six, rebuilds the candidate.
     expect(combine([...six, { x: 11, y: combineAt(withCandidate, 11) }])).toBe(candidate);
+  });
+
+  it('rebuilds from any t shares of a prepared holder set exactly as Lagrange does (what the fl2 server uses as answers arrive)', () => {
+    // Holder sets as on the fl2 ring: 29 of 100 roster indexes, t = 20; and a small one.
+    const sets = [Array.from({ length: 29 }, (_, i) => 1 + ((i * 37 + 5) % 100)), [3, 9, 4, 1, 7]];
+    const prepared = pointSets(sets);
+    sets.forEach((xs, s) => {
+      const t = s === 0 ? 20 : 3;
+      const secret = randomField(rng);
+      const shares = splitAt(secret, xs, t, rng);
+      for (let trial = 0; trial < 10; trial++) {
+        const pick = [...shares].sort(() => rng.float() - 0.5).slice(0, t + (trial % 3));
+        expect(interpolateAtZero(prepared[s]!, pick)).toBe(secret);
+        // Below t it is some other field element, the same one combine() finds.
+        const few = pick.slice(0, t - 1);
+        expect(interpolateAtZero(prepared[s]!, few)).toBe(combine(few, lagrangeAtZero(few.map((x) => x.x))));
+        expect(interpolateAtZero(prepared[s]!, few)).not.toBe(secret);
+      }
+    });
+    // Prepared together or one by one: the same weights.
+    expect(pointSets([sets[1]!])[0]!.beta).toEqual(prepared[1]!.beta);
+    expect(() => interpolateAtZero(prepared[1]!, [{ x: 2, y: 1n }])).toThrow(/not one of/);
+    expect(() => interpolateAtZero(prepared[1]!, [{ x: 3, y: 1n }, { x: 3, y: 2n }])).toThrow(/duplicate/);
+    expect(() => pointSets([[1, 2, 2]])).toThrow(/duplicate/);
   });
 
   it('refuses a threshold outside 1..n and a secret outside the field', () => {

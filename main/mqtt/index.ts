@@ -47,7 +47,10 @@ export interface MqttService {
    * A desktop message published RETAINED with QoS 1 now (when connected) and again on every connect
    * of the desktop's client, to the embedded broker or an external one: the desktop's envelope-v3
    * session key (docs/protocol.md), which a camera must find whenever it subscribes, and whose
-   * re-publication after a desktop restart tells cameras to open new sessions.
+   * re-publication after a desktop restart tells cameras to open new sessions. It is true only while
+   * this desktop is connected: it goes out after the client's subscription to the camera topics is
+   * acknowledged (a camera's answer must find the desktop listening), the client's will clears it
+   * (an empty retained message) when the connection dies, and close() clears it first.
    */
   retainOnConnect(topic: string, payload: string): void;
   close(): Promise<void>;
@@ -66,6 +69,12 @@ export function parseBrokerUrl(url: string): { host: string; port: number; proto
   const u = new URL(url);
   const tls = u.protocol === 'mqtts:' || u.protocol === 'wss:';
   return { host: u.hostname, port: u.port ? Number(u.port) : tls ? 8883 : 1883, protocol: tls ? 'ssl' : 'tcp' };
+}
+
+/** The client's will: the last retained message's topic cleared (empty, retained) if the connection dies. */
+function willFor(retained: ReadonlyMap<string, string>): { will?: { topic: string; payload: Buffer; qos: 1; retain: true } } {
+  const topic = [...retained.keys()].at(-1);
+  return topic ? { will: { topic, payload: Buffer.alloc(0), qos: 1, retain: true } } : {};
 }
 
 export function createMqttService(deps: MqttDeps): MqttService {
@@ -97,6 +106,10 @@ export function createMqttService(deps: MqttDeps): MqttService {
 
   return {
     async start() {
+      // Whoever builds this service registers its retained messages right after (retainOnConnect);
+      // the first CONNECT packet is written when the client is made, so let them in before: its will
+      // depends on them.
+      await Promise.resolve();
       const cfg = deps.config();
       let url: string;
       let username: string | undefined;
@@ -121,6 +134,7 @@ export function createMqttService(deps: MqttDeps): MqttService {
         reconnectPeriod: 2000,
         connectTimeout: 10_000,
         clean: true,
+        ...willFor(retained),
       });
       client = c;
       c.on('message', (topic, payload) => ingest(topic, payload));
@@ -131,9 +145,12 @@ export function createMqttService(deps: MqttDeps): MqttService {
         // for the broker's delayed ACK of the last PUBACK, 40 ms on Linux, on every such hop.
         (c.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
         deps.log.info({ url }, 'MQTT connected');
-        for (const [topic, payload] of retained) publishRetained(c, topic, payload);
+        // Subscribed first, published after the SUBACK: a camera answers the session key at once
+        // (its session announcement), and an answer the broker forwards before this client listens
+        // is lost while the camera, holding its PUBACK, goes on under a session nobody knows.
         c.subscribe(CAMERA_TOPIC_FILTER, { qos: 1 }, (err) => {
           if (err) deps.log.error({ err: err.message }, 'MQTT subscribe failed');
+          if (client === c && c.connected) for (const [topic, payload] of retained) publishRetained(c, topic, payload);
         });
       });
       await new Promise<void>((resolve, reject) => {
@@ -159,6 +176,7 @@ export function createMqttService(deps: MqttDeps): MqttService {
     },
     retainOnConnect(topic, payload) {
       retained.set(topic, payload);
+      if (client) Object.assign(client.options, willFor(retained)); // read again at every reconnect
       if (client?.connected) publishRetained(client, topic, payload);
     },
     onRaw(listener) {
@@ -166,6 +184,13 @@ export function createMqttService(deps: MqttDeps): MqttService {
       return () => rawListeners.delete(listener);
     },
     async close() {
+      // A graceful end discards the will, so the retained messages are cleared here: a camera that
+      // kept the key of a desktop that is gone would open a session no desktop can know.
+      const c = client;
+      if (c?.connected && retained.size) {
+        const cleared = [...retained.keys()].map((topic) => c.publishAsync(topic, '', { qos: 1, retain: true }).catch(() => undefined));
+        await Promise.race([Promise.all(cleared), new Promise((r) => setTimeout(r, 2000).unref())]);
+      }
       if (client) await client.endAsync(true).catch(() => undefined);
       client = undefined;
       await broker?.close();

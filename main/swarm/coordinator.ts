@@ -7,7 +7,7 @@ import type { ReplayEntry } from './replay';
 import { createFusion, type CameraCoverage, type Fusion, type FusionOptions, type FusionOutput, type Report } from './fusion';
 import type { DesktopSessionKey } from './session';
 import { createTopology, type Topology, type TopologyChange, type TopologyOptions } from './topology';
-import { createVerifier, parseMessage, type AuditSink, type KeyRegistry, type RejectReason, type ReplayStore, type Verifier, type VerifiedBody, type VerifiedMessage, type VerifyMode, type VerifyResult, type WorkerVerdict } from './verify';
+import { createVerifier, parseMessage, type AuditSink, type KeyRegistry, type RejectReason, type ReplayStore, type SessionRef, type Verifier, type VerifiedBody, type VerifiedMessage, type VerifyMode, type VerifyResult, type WorkerVerdict } from './verify';
 
 export interface CoordinatorOptions {
   now: () => number;
@@ -58,6 +58,8 @@ export type IngestResult =
       outputs: FusionOutput[];
       /** Permissive mode: a well-formed report that failed a trust check, to be shown marked (never fused). */
       unverified?: { envelope: Envelope; data: VerifiedBody };
+      /** unknown_session: the session the report named. */
+      session?: SessionRef;
     };
 
 /** One raw message as it arrived: the payload bytes, the desktop clock at receipt, the MQTT topic. */
@@ -154,7 +156,7 @@ export function createCoordinator(opts: CoordinatorOptions): Coordinator {
   };
 
   const apply = (v: VerifyResult): IngestResult => {
-    if (!v.ok) return { accepted: false, reason: v.reason, camera: v.camera, detail: v.detail, label: v.label, outputs: [], ...(v.unverified ? { unverified: v.unverified } : {}) };
+    if (!v.ok) return { accepted: false, reason: v.reason, camera: v.camera, detail: v.detail, label: v.label, outputs: [], ...(v.unverified ? { unverified: v.unverified } : {}), ...(v.session ? { session: v.session } : {}) };
     const m = v.message;
     const cam = m.envelope.camera;
     const receivedAt = m.receivedAt;

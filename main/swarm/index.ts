@@ -34,6 +34,7 @@ export type { CameraCoverage, DetectionOutcome, Zone } from './fusion';
 export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
 export type { IngestResult, RawMessage, VerifiedDetections } from './coordinator';
 export { loadDesktopSessionKey, SESSION_KEY_TOPIC, type DesktopSessionKey } from './session';
+export { createSessionNotices, sessionNotice, sessionNoticeTopic } from './session-notice';
 export { createVerifyPool, type VerifyPool, type VerifyPoolOptions } from './verify-pool';
 export { claimsFl, FL_TOPIC_SUFFIX, isFlOnlyBatch, type FlEvidence } from './fl-batch';
 export { createReplayWriter, REPLAY_FILE, type ReplayWriter, type ReplayWriterOptions } from './replay-writer';

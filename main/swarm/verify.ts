@@ -69,7 +69,15 @@ export type VerifyResult =
       label: string;
       /** Permissive mode only: what a well-formed but untrusted report says, to be shown marked as unverified. */
       unverified?: { envelope: Envelope; data: VerifiedBody };
+      /** unknown_session: the session the report named (the desktop tells the camera, docs/protocol.md). */
+      session?: SessionRef;
     };
+/** A camera's v3 session as a report names it. */
+export interface SessionRef {
+  key: string;
+  epoch: number;
+  session: number;
+}
 
 /** Short words for a refusal, as the deploy and the Swarm view show them. */
 export const reasonLabel: Record<RejectReason, string> = {
@@ -357,7 +365,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     // v3: the session must be the camera's current one before the replay rule and the MAC matter.
     const sess = env.v === 3 ? sessions.get(cam) : undefined;
     if (env.v === 3 && (!sess || sess.key !== env.key || sess.epoch !== env.epoch || sess.session !== env.session))
-      return fail('unknown_session', cam, `session ${env.session} (epoch ${env.epoch}) is not one this desktop holds${sess ? ` (current: session ${sess.session}, epoch ${sess.epoch})` : ''}; the camera announces a new one when it receives the desktop's key`, p);
+      return { ...fail('unknown_session', cam, `session ${env.session} (epoch ${env.epoch}) is not one this desktop holds${sess ? ` (current: session ${sess.session}, epoch ${sess.epoch})` : ''}; the desktop tells the camera, which announces a new one`, p), session: { key: env.key, epoch: env.epoch, session: env.session } } as VerifyResult;
     const verdict = replay.check(cam, env.key, env.epoch, env.seq);
     if (verdict !== 'fresh') {
       const st = replay.get(cam, env.key);

@@ -266,6 +266,7 @@ uint32_t session_open(signer *s, const unsigned char desktop_pk[32]) {
     memcpy(s->v3.desktop_pk, desktop_pk, 32);
     v3_desktop_id(s->v3.desktop_id, desktop_pk);
     s->v3.have_desktop = 1;
+    s->v3.live = 1;
     s->v3.next_announce_ms = 0;
   }
   pthread_mutex_unlock(&s->mu);
@@ -276,7 +277,7 @@ uint32_t session_open(signer *s, const unsigned char desktop_pk[32]) {
 int session_announcement(signer *s, int64_t sent_ms, jbuf *out, uint32_t *s_out) {
   char body[160];
   pthread_mutex_lock(&s->mu);
-  uint32_t S = s->v3.s;
+  uint32_t S = s->v3.live ? s->v3.s : 0;
   char e_b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(e_b64, sizeof e_b64, s->v3.e_pk, 32, sodium_base64_VARIANT_ORIGINAL);
   int n = snprintf(body, sizeof body, "{\"session\":%" PRIu32 ",\"desktopKey\":\"%s\",\"ephemeral\":\"%s\"}", S, s->v3.desktop_id, e_b64);
@@ -294,15 +295,43 @@ void session_announced(signer *s, uint32_t session, int64_t next_ms) {
 
 void session_acked(signer *s, uint32_t session) {
   pthread_mutex_lock(&s->mu);
-  if (s->v3.s == session) s->v3.active = 1;
+  if (s->v3.live && s->v3.s == session) s->v3.active = 1;
   pthread_mutex_unlock(&s->mu);
 }
 
 int session_due(signer *s, int64_t now_ms) {
   pthread_mutex_lock(&s->mu);
-  int due = s->v3.s && strcmp(s->v3.key_id, s->key_id) == 0 && now_ms >= s->v3.next_announce_ms;
+  int due = s->v3.live && s->v3.s && strcmp(s->v3.key_id, s->key_id) == 0 && now_ms >= s->v3.next_announce_ms;
   pthread_mutex_unlock(&s->mu);
   return due;
+}
+
+void session_reset(signer *s) {
+  pthread_mutex_lock(&s->mu);
+  s->v3.active = 0;
+  s->v3.live = 0;
+  s->v3.have_desktop = 0;
+  sodium_memzero(s->v3.k, sizeof s->v3.k);
+  pthread_mutex_unlock(&s->mu);
+}
+
+int session_notice(signer *s, const char *key_id, uint32_t epoch, uint32_t session, const char *desktop_id, unsigned char desktop_pk[32]) {
+  int r = 0;
+  pthread_mutex_lock(&s->mu);
+  if (s->v3.live && s->v3.s == session && s->epoch == epoch && strcmp(s->v3.key_id, key_id) == 0 && strcmp(s->key_id, key_id) == 0) {
+    if (s->v3.have_desktop && strcmp(s->v3.desktop_id, desktop_id) == 0) {
+      memcpy(desktop_pk, s->v3.desktop_pk, 32);
+      r = 1;
+    } else {
+      s->v3.active = 0;
+      s->v3.live = 0;
+      s->v3.have_desktop = 0;
+      sodium_memzero(s->v3.k, sizeof s->v3.k);
+      r = -1;
+    }
+  }
+  pthread_mutex_unlock(&s->mu);
+  return r;
 }
 
 int session_stale(signer *s, unsigned char desktop_pk[32]) {

@@ -22,6 +22,7 @@ typedef struct {
   char desktop_id[17];
   char key_id[KEY_ID_LEN + 1]; /* the identity the session belongs to (a rotation leaves it behind) */
   int have_desktop;
+  int live;                    /* a session is open on this MQTT connection (announced, repeated, maybe active) */
   unsigned char desktop_pk[32];
   int64_t next_announce_ms;    /* monotonic */
 } v3_state;
@@ -61,6 +62,16 @@ int session_announcement(signer *s, int64_t sent_ms, jbuf *out, uint32_t *s_out)
 void session_announced(signer *s, uint32_t session, int64_t next_ms);
 /* The broker acknowledged (PUBACK) an announcement of session S: v3 from now on, if S is still current. */
 void session_acked(signer *s, uint32_t session);
+/* No session and no desktop key (v2 from the next message): a new MQTT connection (the broker may be
+ * another one, its desktop another one), the retained key cleared (the desktop left), or a notice
+ * from a desktop whose key is not the one held. S keeps counting in this epoch. */
+void session_reset(signer *s);
+/* The desktop's notice that session `session` of (key_id, epoch) is unknown there, from the desktop
+ * whose key id is desktop_id. Returns 1 when it names the session in use and that desktop's key is
+ * the one held (copied to desktop_pk: open a new session with it), -1 when it names the session in
+ * use but another desktop key (the session was reset: v2 until that desktop's key arrives), 0 when
+ * it is about another session (ignored). */
+int session_notice(signer *s, const char *key_id, uint32_t epoch, uint32_t session, const char *desktop_id, unsigned char desktop_pk[32]);
 /* 1 when the current session's announcement is due (now_ms ≥ its time). */
 int session_due(signer *s, int64_t now_ms);
 /* 1 when a desktop key is known but the session belongs to a key rotated away (or there is none):

@@ -189,7 +189,11 @@ typedef struct {
   struct mosquitto *mq;
   signer *sg;
   fl_client *fl;
-  char topic_det[96], topic_hb[96], topic_fl[96], topic_session[96];
+  char topic_det[96], topic_hb[96], topic_fl[96], topic_session[96], topic_notice[96];
+  /* Held while a report is built and handed to libmosquitto, and while a session is opened or reset
+   * and announced (MQTT thread): a report MACed under the old session never goes out after the
+   * announcement of the new one (the desktop would have replaced its K: "unknown session"). */
+  pthread_mutex_t send_mu;
   unsigned long dropped;
   int64_t session_repeat_ms;
   /* Session announcements awaiting their PUBACK (mid → S), and the mids acknowledged most recently:
@@ -238,7 +242,7 @@ static void await_ack(publisher *p, int mid, uint32_t S) {
  * another topic behind it; the PUBACK says the broker has it, ahead of what we send next). Called
  * from the MQTT thread (a new desktop key) and the main thread (the repetition), hence the buffer on
  * the stack. */
-static void publish_session(publisher *p) {
+static void publish_session(publisher *p) { /* under send_mu */
   char env[1024];
   jbuf out;
   jb_init(&out, env, sizeof env);
@@ -275,15 +279,51 @@ static void on_session_key(publisher *p, const char *payload, size_t len) {
     LOGW("desktop session key refused: expected exactly {\"v\":1,\"key\":<32 bytes b64>,\"id\":<hex of SHA-256(key)[0..8]>}; reports stay as they are");
     return;
   }
+  pthread_mutex_lock(&p->send_mu);
   uint32_t S = session_open(p->sg, pk);
+  if (S) publish_session(p);
+  pthread_mutex_unlock(&p->send_mu);
   if (!S) { LOGW("desktop session key %s refused: a small-order point", id); return; }
   LOGI("session %" PRIu32 " opened with desktop key %s", S, id);
-  publish_session(p);
+}
+
+/* {"v":1,"key":"<our key id>","epoch":E,"session":S,"desktopKey":"<id(D)>"}: the desktop refused a
+ * report of session S as unknown. If S is the session in use: a new one for the same desktop key
+ * (v2 until its PUBACK), or none when that desktop's key is not ours (v2 until its key arrives). */
+static void on_session_notice(publisher *p, const char *payload, size_t len) {
+  char arena_mem[2048], err[96];
+  json_arena arena = { arena_mem, sizeof arena_mem, 0 };
+  json_value *root = len <= 512 ? json_parse(&arena, payload, len, err, sizeof err) : NULL;
+  const json_value *v = json_get(root, "v"), *e = json_get(root, "epoch"), *sn = json_get(root, "session");
+  const char *key = json_get_string(root, "key"), *dk = json_get_string(root, "desktopKey");
+  int fields = 0;
+  if (root && root->type == JSON_OBJECT)
+    for (const json_value *m = root->u.kids.first; m; m = m->next) fields++;
+  int hex16 = key && dk && strlen(key) == 16 && strlen(dk) == 16 && strspn(key, "0123456789abcdef") == 16 && strspn(dk, "0123456789abcdef") == 16;
+  int ok = root && fields == 5 && hex16 && v && v->type == JSON_NUMBER && v->u.number == 1 && e && e->type == JSON_NUMBER && sn && sn->type == JSON_NUMBER &&
+           e->u.number >= 1 && e->u.number <= 4294967295.0 && e->u.number == (double)(uint32_t)e->u.number &&
+           sn->u.number >= 1 && sn->u.number <= 4294967295.0 && sn->u.number == (double)(uint32_t)sn->u.number;
+  if (!ok) { LOGW("session notice refused: expected exactly {\"v\":1,\"key\",\"epoch\",\"session\",\"desktopKey\"}"); return; }
+  unsigned char dpk[32];
+  pthread_mutex_lock(&p->send_mu);
+  int r = session_notice(p->sg, key, (uint32_t)e->u.number, (uint32_t)sn->u.number, dk, dpk);
+  uint32_t S = r == 1 ? session_open(p->sg, dpk) : 0;
+  if (S) publish_session(p);
+  pthread_mutex_unlock(&p->send_mu);
+  if (S) LOGI("the desktop does not know session %" PRIu32 ": session %" PRIu32 " opened", (uint32_t)sn->u.number, S);
+  else if (r == -1) LOGI("desktop %s does not know our session nor hold our desktop key: v2 until its key arrives", dk);
 }
 
 static void on_connect(struct mosquitto *m, void *ud, int rc) {
   publisher *p = ud;
   if (rc == 0) {
+    /* A session is bound to the connection its announcement was acknowledged on and to the desktop
+     * key it was announced to: the broker may be another one (another desktop), or its desktop gone.
+     * The retained key on this connection's subscription says which desktop is there. Reset before
+     * the main thread may publish on this connection. */
+    pthread_mutex_lock(&p->send_mu);
+    session_reset(p->sg);
+    pthread_mutex_unlock(&p->send_mu);
     atomic_store(&g_connected, 1);
     atomic_store(&g_announce, 1);
     LOGI("connected to the MQTT broker");
@@ -294,6 +334,8 @@ static void on_connect(struct mosquitto *m, void *ud, int rc) {
     }
     int r = mosquitto_subscribe(m, NULL, SESSION_KEY_TOPIC, 1);
     if (r != MOSQ_ERR_SUCCESS) LOGW("cannot subscribe to %s: %s", SESSION_KEY_TOPIC, mosquitto_strerror(r));
+    r = mosquitto_subscribe(m, NULL, p->topic_notice, 1);
+    if (r != MOSQ_ERR_SUCCESS) LOGW("cannot subscribe to %s: %s", p->topic_notice, mosquitto_strerror(r));
   } else {
     LOGW("MQTT broker refused the connection: %s", mosquitto_connack_string(rc));
   }
@@ -309,7 +351,14 @@ static void on_disconnect(struct mosquitto *m, void *ud, int rc) {
 static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg) {
   (void)m;
   publisher *p = ud;
-  if (msg->payloadlen > 0 && strcmp(msg->topic, SESSION_KEY_TOPIC) == 0) on_session_key(p, msg->payload, (size_t)msg->payloadlen);
+  if (msg->payloadlen == 0 && strcmp(msg->topic, SESSION_KEY_TOPIC) == 0) {
+    /* The retained key cleared: the desktop left (its will, or its close). v2 until one is back. */
+    pthread_mutex_lock(&p->send_mu);
+    session_reset(p->sg);
+    pthread_mutex_unlock(&p->send_mu);
+    LOGI("the desktop's session key was withdrawn: v2 until a desktop publishes one");
+  } else if (msg->payloadlen > 0 && strcmp(msg->topic, SESSION_KEY_TOPIC) == 0) on_session_key(p, msg->payload, (size_t)msg->payloadlen);
+  else if (msg->payloadlen > 0 && strcmp(msg->topic, p->topic_notice) == 0) on_session_notice(p, msg->payload, (size_t)msg->payloadlen);
   else if (msg->payloadlen > 0) fl_on_message(p->fl, msg->topic, msg->payload, (size_t)msg->payloadlen, mono_ms());
 }
 
@@ -318,13 +367,16 @@ static void publish(publisher *p, const char *kind, const char *body, size_t len
   static char env[ENVELOPE_MAX_BYTES + 1];
   jbuf out;
   jb_init(&out, env, sizeof env);
+  pthread_mutex_lock(&p->send_mu);
   if (envelope_build_seq(p->sg, kind, wall_ms(), body, len, &out, seq) < 0) {
+    pthread_mutex_unlock(&p->send_mu);
     if (seq) *seq = 0;
     LOGW("a %s message would exceed 64 KiB; dropped", kind);
     return;
   }
   int hb = strcmp(kind, "heartbeat") == 0;
   int rc = mosquitto_publish(p->mq, NULL, hb ? p->topic_hb : p->topic_det, (int)out.len, out.buf, hb ? 1 : 0, false);
+  pthread_mutex_unlock(&p->send_mu);
   if (rc != MOSQ_ERR_SUCCESS && p->dropped++ % 100 == 0)
     LOGW("publish failed (%s); %lu messages dropped so far", mosquitto_strerror(rc), p->dropped);
 }
@@ -537,7 +589,7 @@ int main(void) {
   snprintf(client_id, sizeof client_id, "omnisight-%s", sg.serial);
   char mdir[600];
   model_dir(mdir, sizeof mdir);
-  publisher pub = { .sg = &sg, .ack_mu = PTHREAD_MUTEX_INITIALIZER };
+  publisher pub = { .sg = &sg, .ack_mu = PTHREAD_MUTEX_INITIALIZER, .send_mu = PTHREAD_MUTEX_INITIALIZER };
   fl_client *fl = fl_open(&sg, mdir, publish_fl, &pub, err, sizeof err);
   if (!fl) { LOGE("%s", err); return 1; }
   pub.fl = fl;
@@ -546,10 +598,14 @@ int main(void) {
   snprintf(pub.topic_hb, sizeof pub.topic_hb, "axis/%s/omnisight/heartbeat", sg.serial);
   snprintf(pub.topic_fl, sizeof pub.topic_fl, "axis/%s/omnisight/fl", sg.serial);
   snprintf(pub.topic_session, sizeof pub.topic_session, "axis/%s/omnisight/session", sg.serial);
+  snprintf(pub.topic_notice, sizeof pub.topic_notice, "omnisight/desktop/session/%s", sg.serial);
   pub.session_repeat_ms = session_repeat * 1000;
   pub.mq = mosquitto_new(client_id, true, &pub);
   if (!pub.mq) { LOGE("cannot create the MQTT client"); return 1; }
   mosquitto_int_option(pub.mq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  /* No Nagle: every QoS 1 exchange (a session announcement and its PUBACK, a heartbeat, an fl
+   * answer) would otherwise wait for the broker's delayed ACK of the previous segment (40 ms on Linux). */
+  if (mosquitto_int_option(pub.mq, MOSQ_OPT_TCP_NODELAY, 1) != MOSQ_ERR_SUCCESS) LOGW("cannot disable Nagle on the MQTT socket; QoS 1 exchanges may wait for delayed ACKs");
   mosquitto_connect_callback_set(pub.mq, on_connect);
   mosquitto_disconnect_callback_set(pub.mq, on_disconnect);
   mosquitto_message_callback_set(pub.mq, on_message);
@@ -588,11 +644,11 @@ int main(void) {
       if (atomic_load(&g_connected)) {
         /* A rotated key leaves its session behind: open one for the new key with the same desktop. */
         unsigned char dpk[32];
-        if (session_stale(&sg, dpk)) {
-          uint32_t S = session_open(&sg, dpk);
-          if (S) LOGI("session %" PRIu32 " opened for the rotated key", S);
-        }
+        pthread_mutex_lock(&pub.send_mu);
+        uint32_t S = session_stale(&sg, dpk) ? session_open(&sg, dpk) : 0;
         if (session_due(&sg, now)) publish_session(&pub); /* every 30 s, so a desktop that missed it recovers */
+        pthread_mutex_unlock(&pub.send_mu);
+        if (S) LOGI("session %" PRIu32 " opened for the rotated key", S);
       }
     }
     int wait = (int)(next_hb - mono_ms());

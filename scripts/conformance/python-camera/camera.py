@@ -452,9 +452,13 @@ class Camera:
         if rc != 0:
             self.emit('error', message='connect refused rc=%d' % rc)
             return
+        # "Sessions and reconnects": every new connection ends the session and forgets the desktop key;
+        # the retained key this subscription delivers opens the next one.
+        self.end_session()
         # QoS 1 subscriptions: the desktop publishes at QoS 1, and a QoS 0 subscription would downgrade it.
         client.subscribe([('omnisight/desktop/session-key', 1), ('omnisight/desktop/fl/#', 1),
-                          ('omnisight/desktop/outcomes/' + self.serial, 1)])
+                          ('omnisight/desktop/outcomes/' + self.serial, 1),
+                          ('omnisight/desktop/session/' + self.serial, 1)])
 
     def on_subscribe(self, client, userdata, mid, granted_qos):
         # Ready once the broker has the subscriptions (SUBACK): from now on no announce is missed.
@@ -472,6 +476,10 @@ class Camera:
             self.emit('session-acked', session=S)
 
     def on_message(self, client, userdata, msg):
+        if msg.topic == 'omnisight/desktop/session-key' and len(msg.payload) == 0:
+            self.end_session()  # the key cleared: the desktop left; v2 until one publishes a key
+            self.emit('desktop-key', id=None)
+            return
         try:
             data = json.loads(msg.payload.decode('utf-8'))
         except Exception:
@@ -479,6 +487,8 @@ class Camera:
         try:
             if msg.topic == 'omnisight/desktop/session-key':
                 self.on_desktop_key(data)
+            elif msg.topic == 'omnisight/desktop/session/' + self.serial:
+                self.on_session_notice(data)
             elif msg.topic == 'omnisight/desktop/outcomes/' + self.serial:
                 self.on_outcomes(data)
             elif msg.topic.startswith('omnisight/desktop/fl/'):
@@ -501,6 +511,29 @@ class Camera:
             raise Bad('desktop key id does not match its key')
         self.emit('desktop-key', id=data['id'])
         self.open_session(dpk, data['id'])
+
+    def end_session(self):
+        with self.lock:
+            self.desktop = None
+            self.session_key = None
+            self.session_ephemeral = None
+            self.session_acked = False
+
+    def on_session_notice(self, data):
+        # The desktop refused a report as "unknown session": act only on a notice naming the session in use.
+        fields(data, ['v', 'key', 'epoch', 'session', 'desktopKey'])
+        if data['v'] != 1 or not is_int(data['epoch']) or not is_int(data['session']) or not isinstance(data['desktopKey'], str):
+            raise Bad('session notice')
+        with self.lock:
+            current = data['key'] == self.kid and data['epoch'] == self.epoch and data['session'] == self.session
+            desktop = self.desktop
+        if not current:
+            return
+        self.emit('session-notice', session=data['session'])
+        if desktop is not None and desktop[1] == data['desktopKey']:
+            self.open_session(desktop[0], desktop[1])
+        else:
+            self.end_session()  # the key held is not that desktop's: v2 until its key arrives
 
     def open_session(self, dpk, did):
         e_sk = X25519PrivateKey.generate() if self.args.seed is None else X25519PrivateKey.from_private_bytes(self.rng.bytes(32))

@@ -264,6 +264,8 @@ describe.skipIf(missing !== null)(`the Python camera written from docs/protocol.
         // The desktop restarts (same secret store): it re-publishes the same key, retained; the
         // camera opens a new session on it and its v3 reports are accepted by the new desktop.
         await d.stop();
+        // The desktop that left cleared its retained key: the camera forgets it (v2 until a desktop is back).
+        await waitFor('the cleared desktop key', () => cam.events.some((e) => e.event === 'desktop-key' && e.id === null));
         d = await desktop(config, secrets);
         d.register(cam.identity.camera, cam.identity.publicKey);
         await waitFor('a new session for the new desktop', () => acked() === 3);
