@@ -128,7 +128,13 @@ export function createApp(opts: AppOptions): App {
   const rooms = closers.add('rooms', createRoomsService({ db, bus, now, dataDir: opts.dataDir, log }), (s) => s.close());
   // Camera fleet: helper, MQTT, registry (each added to the close list as it is built).
   // The demo cameras keep their certificates and app data under the data folder: a restart meets the same identities.
-  const fleet = createFleetRuntime({ db, bus, log, audit, secrets, settings, now, closers, launchHelper: opts.launchHelper, helperEntry: opts.helperEntry, noDemo: opts.noDemo, demoDataDir: path.join(opts.dataDir, 'demo-fleet') });
+  // Envelope v3: the desktop's X25519 key (D_sk in the secret store), published retained on every
+  // MQTT connect; cameras derive per-session MAC keys from it (docs/protocol.md, "Envelope v3").
+  const sessionKey = loadDesktopSessionKey(secrets);
+  const fleet = createFleetRuntime({
+    db, bus, log, audit, secrets, settings, now, closers, launchHelper: opts.launchHelper, helperEntry: opts.helperEntry, noDemo: opts.noDemo, demoDataDir: path.join(opts.dataDir, 'demo-fleet'),
+    mqttRetained: [[SESSION_KEY_TOPIC, sessionKey.announcement()]],
+  });
   // Fixed seed: the random source only draws the common samples for zone-entry probabilities.
   const timeline = closers.add(
     'timeline',
@@ -136,10 +142,6 @@ export function createApp(opts: AppOptions): App {
     (s) => s.close(),
   );
   const perf = closers.add('perf', createPerfService({ bus, log, now, dataDir: opts.dataDir }), (s) => s.close());
-  // Envelope v3: the desktop's X25519 key (D_sk in the secret store), published retained on every
-  // MQTT connect; cameras derive per-session MAC keys from it (docs/protocol.md, "Envelope v3").
-  const sessionKey = loadDesktopSessionKey(secrets);
-  fleet.mqtt?.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
   const notices = createSessionNotices({ desktopKeyId: sessionKey.id, publish: (topic, payload) => fleet.mqtt?.publish(topic, payload) ?? false, now });
   // The swarm's replay state is committed on a writer thread (main/swarm/replay-writer.ts) when the
   // built worker is there (app and browser mode); unit tests run from source and commit on this thread.

@@ -53,6 +53,8 @@ export function createFleetRuntime(o: {
   launchHelper?: HelperLauncher;
   helperEntry?: string;
   noDemo?: boolean;
+  /** The desktop's retained MQTT messages (its envelope-v3 session key), published on every connect and cleared by the client's will. */
+  mqttRetained?: ReadonlyArray<readonly [topic: string, payload: string]>;
   /**
    * Where the simulated cameras keep their HTTPS certificate and installed apps (with the app's key
    * and epoch in its local data), so a desktop restart meets the same identities; a temp folder when absent.
@@ -97,6 +99,7 @@ export function createFleetRuntime(o: {
           secrets: o.secrets,
           log,
           now: o.now,
+          retained: o.mqttRetained,
         }),
         (m) => m.close(),
       )

@@ -3,6 +3,8 @@
 // implementation: parse the desktop's retained key, open a session (ephemeral X25519, HKDF), MAC a
 // report.
 import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync } from 'node:crypto';
+import { z } from 'zod';
+import { parseJson } from './fl/messages';
 
 export const DESKTOP_SESSION_KEY_TOPIC = 'omnisight/desktop/session-key';
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
@@ -17,21 +19,15 @@ export interface DesktopKey {
   id: string;
 }
 
+const desktopKeySchema = z.object({ v: z.literal(1), key: z.string().regex(B64_32), id: z.string() }).strict();
+
 /** The desktop's announcement {"v":1,"key","id"}: undefined unless exactly that, with id = SHA-256(key)[0..8] in hex. */
 export function parseDesktopKey(payload: Buffer): DesktopKey | undefined {
-  let o: unknown;
-  try {
-    o = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return undefined;
-  const r = o as Record<string, unknown>;
-  if (Object.keys(r).some((k) => k !== 'v' && k !== 'key' && k !== 'id')) return undefined;
-  if (r.v !== 1 || typeof r.key !== 'string' || !B64_32.test(r.key) || typeof r.id !== 'string') return undefined;
-  const publicRaw = Buffer.from(r.key, 'base64');
+  const r = desktopKeySchema.safeParse(parseJson(payload));
+  if (!r.success) return undefined;
+  const publicRaw = Buffer.from(r.data.key, 'base64');
   const id = createHash('sha256').update(publicRaw).digest('hex').slice(0, 16);
-  return id === r.id ? { publicRaw, id } : undefined;
+  return id === r.data.id ? { publicRaw, id } : undefined;
 }
 
 /**
@@ -53,20 +49,14 @@ export function macV3(k: Buffer, f: { camera: string; epoch: number; seq: number
   return createHmac('sha256', k).update(input, 'utf8').digest('base64');
 }
 
+const KEY_ID = /^[0-9a-f]{16}$/;
+const u32 = z.number().int().min(1).max(0xffffffff);
+const sessionNoticeSchema = z.object({ v: z.literal(1), key: z.string().regex(KEY_ID), epoch: u32, session: u32, desktopKey: z.string().regex(KEY_ID) }).strict();
+
 /** The desktop's notice {"v":1,"key","epoch","session","desktopKey"}: undefined unless exactly that. */
 export function parseSessionNotice(payload: Buffer): { key: string; epoch: number; session: number; desktopKey: string } | undefined {
-  if (payload.length > 512) return undefined;
-  let o: unknown;
-  try {
-    o = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return undefined;
-  const r = o as Record<string, unknown>;
-  if (Object.keys(r).some((k) => !['v', 'key', 'epoch', 'session', 'desktopKey'].includes(k))) return undefined;
-  const hex16 = (x: unknown): x is string => typeof x === 'string' && /^[0-9a-f]{16}$/.test(x);
-  const int = (x: unknown, max: number): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= max;
-  if (r.v !== 1 || !hex16(r.key) || !hex16(r.desktopKey) || !int(r.epoch, 0xffffffff) || !int(r.session, 0xffffffff)) return undefined;
-  return { key: r.key, epoch: r.epoch, session: r.session, desktopKey: r.desktopKey };
+  const r = sessionNoticeSchema.safeParse(parseJson(payload));
+  if (!r.success) return undefined;
+  const { key, epoch, session, desktopKey } = r.data;
+  return { key, epoch, session, desktopKey };
 }

@@ -63,6 +63,11 @@ export interface MqttDeps {
   now?: () => number;
   /** Port for the embedded broker; 0 = any free port. */
   embeddedPort?: number;
+  /**
+   * Retained messages known when the service is made (retainOnConnect for them): in the client's
+   * will from its first connection. One registered later is in the will from the next reconnect.
+   */
+  retained?: ReadonlyArray<readonly [topic: string, payload: string]>;
 }
 
 export function parseBrokerUrl(url: string): { host: string; port: number; protocol: 'tcp' | 'ssl' } {
@@ -84,7 +89,7 @@ export function createMqttService(deps: MqttDeps): MqttService {
   let ep: BrokerEndpoint | undefined;
   let received = 0;
   const rawListeners = new Set<(topic: string, payload: Buffer, receivedAt: number) => void>();
-  const retained = new Map<string, string>();
+  const retained = new Map<string, string>(deps.retained);
   const publishRetained = (c: MqttClient, topic: string, payload: string): void => {
     c.publish(topic, payload, { qos: 1, retain: true }, (err) => {
       if (err) deps.log.warn({ err: err.message, topic }, 'MQTT retained publish failed');
@@ -106,10 +111,6 @@ export function createMqttService(deps: MqttDeps): MqttService {
 
   return {
     async start() {
-      // Whoever builds this service registers its retained messages right after (retainOnConnect);
-      // the first CONNECT packet is written when the client is made, so let them in before: its will
-      // depends on them.
-      await Promise.resolve();
       const cfg = deps.config();
       let url: string;
       let username: string | undefined;

@@ -123,6 +123,29 @@ describe('MQTT ingest over real brokers', () => {
     }
   }, 30_000);
 
+  it('publishes the retained messages it was made with on connect, and clears them when it closes', async () => {
+    const topic = 'omnisight/desktop/session-key';
+    const config = () => ({ mode: 'external' as const, url: `mqtt://127.0.0.1:${mosquittoPort}`, username: '' });
+    const svc = createMqttService({ config, secrets: noSecrets, log: silentLogger(), retained: [[topic, '{"v":1,"test":true}']] });
+    await svc.start();
+    const seen = async (): Promise<string> => {
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquittoPort}`);
+      try {
+        const got = new Promise<string>((r) => c.once('message', (_t, p) => r(p.toString())));
+        await c.subscribeAsync(topic, { qos: 1 });
+        return await Promise.race([got, new Promise<string>((r) => setTimeout(() => r('(nothing retained)'), 1000))]);
+      } finally {
+        await c.endAsync();
+      }
+    };
+    const end = Date.now() + 3000;
+    let first = await seen();
+    while (first === '(nothing retained)' && Date.now() < end) first = await seen(); // it goes out after the SUBACK
+    expect(first).toBe('{"v":1,"test":true}');
+    await svc.close();
+    expect(await seen()).toBe('(nothing retained)');
+  });
+
   it('binds the embedded broker to loopback only', async () => {
     const b: EmbeddedBroker = await startEmbeddedBroker();
     try {
