@@ -159,21 +159,6 @@ export interface PointSet {
   readonly at: ReadonlyMap<number, number>;
 }
 
-/** Π (x − v) over `from`, exact, as smallProduct. */
-function differenceProduct(x: number, from: readonly number[]): bigint {
-  let big = 1n;
-  let acc = 1;
-  for (const v of from) {
-    const d = x - v;
-    if (Math.abs(acc * d) >= 2 ** 53) {
-      big *= BigInt(acc);
-      acc = 1;
-    }
-    acc *= d;
-  }
-  return big * BigInt(acc);
-}
-
 /** Products of small integers (|v| < 2^26 each) kept in doubles while exact, then in one bigint. */
 function smallProduct(values: Iterable<number>): bigint {
   let big = 1n;
@@ -234,12 +219,12 @@ export function interpolateAtZero(set: PointSet, shares: readonly Share[]): bigi
   }
   const outside = set.xs.filter((x) => !inS.has(x));
   const all = smallProduct(inS);
-  const odd = shares.length % 2 === 0; // (−1)^{|S|−1}
+  const negative = shares.length % 2 === 0; // the sign (−1)^{|S|−1} of Π_{j∈S, j≠i} (−x_j)
   let acc = 0n;
   for (const s of shares) {
     // Π_{j∈S, j≠i} x_j · Π_{j∈H∖S} (x_i − x_j), exact.
-    const f = (all / BigInt(s.x)) * differenceProduct(s.x, outside);
+    const f = (all / BigInt(s.x)) * smallProduct(outside.map((x) => s.x - x));
     acc += ((s.y * set.beta[set.at.get(s.x)!]!) % P) * f;
   }
-  return mod(odd ? -acc : acc);
+  return mod(negative ? -acc : acc);
 }

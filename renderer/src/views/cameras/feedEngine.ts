@@ -469,15 +469,15 @@ export class FeedEngine {
   private release(tile: Tile, ts: number): void {
     const i = tile.held.findIndex((h) => h.ts === ts);
     if (i < 0) return;
-    const [older, [h]] = [tile.held.slice(0, i), tile.held.slice(i, i + 1)];
-    tile.held.splice(0, i + 1);
+    const older = tile.held.splice(0, i + 1);
+    const h = older.pop()!;
     for (const o of older) {
       clearTimeout(o.timer);
       o.bmp.close();
     }
-    clearTimeout(h!.timer);
-    if (this.closed) return h!.bmp.close();
-    this.show(tile, h!.bmp, h!.ts);
+    clearTimeout(h.timer);
+    if (this.closed) return h.bmp.close();
+    this.show(tile, h.bmp, h.ts);
   }
 
   private show(tile: Tile, bmp: DecodedFrame, ts: number): void {
