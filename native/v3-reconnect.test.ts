@@ -14,11 +14,11 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../main/audit';
 import { createEventBus } from '../main/kernel/bus';
-import type { SecretStore } from '../main/kernel/ports';
 import { createMqttService } from '../main/mqtt';
 import { openDatabase } from '../main/store';
 import { createSessionNotices, createSwarmService, loadDesktopSessionKey, SESSION_KEY_TOPIC } from '../main/swarm';
 import { Camera, makeUnderLock, missingTool, NATIVE, startBroker, sysrootIn, until } from './testkit';
+import { memorySecrets } from '../main/kernel/testkit';
 
 const OUT = 'build/test-cam';
 const skipReason = missingTool();
@@ -32,11 +32,6 @@ interface Seen {
   session?: number;
   result: string;
   at: number;
-}
-
-function secretsInMemory(): SecretStore {
-  const m = new Map<string, string>();
-  return { protection: 'file-key', get: (n) => m.get(n), set: (n, v) => void m.set(n, v), delete: (n) => void m.delete(n) };
 }
 
 /**
@@ -108,7 +103,7 @@ describe.skipIf(skipReason !== null)('the C app\'s v3 sessions across reconnects
   let cam: Camera;
   let identity: { key: string; publicKey: string };
   let frames: NodeJS.Timeout | undefined;
-  const secrets = secretsInMemory(); // the desktop's key store, kept across its restarts
+  const secrets = memorySecrets(); // the desktop's key store, kept across its restarts
   let n = 0;
   /** What the camera sends, seen by another client of the broker (whether a desktop listens or not). */
   const wire: { v: number; kind: string; at: number }[] = [];
@@ -120,7 +115,7 @@ describe.skipIf(skipReason !== null)('the C app\'s v3 sessions across reconnects
     const sessionKey = loadDesktopSessionKey(secrets);
     const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit: createAuditLog({ db, bus, now }), zones: [], every: () => () => undefined, sessionKey });
     swarm.registerCamera({ serial: SERIAL, keyId: identity.key, publicKey: identity.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
-    const svc = createMqttService({ config: () => ({ mode: 'external', url: `mqtt://127.0.0.1:${mqttPort}`, username: '' }), secrets: secretsInMemory(), log: pino({ level: 'silent' }) });
+    const svc = createMqttService({ config: () => ({ mode: 'external', url: `mqtt://127.0.0.1:${mqttPort}`, username: '' }), secrets: memorySecrets(), log: pino({ level: 'silent' }) });
     svc.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
     const notices = createSessionNotices({ desktopKeyId: sessionKey.id, publish: (t, p) => svc.publish(t, p), now });
     const seen: Seen[] = [];

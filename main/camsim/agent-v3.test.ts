@@ -18,7 +18,8 @@ import { createMqttService, type BrokerConfig } from '../mqtt';
 import { openDatabase } from '../store';
 import { createSwarmService, loadDesktopSessionKey, SESSION_KEY_TOPIC } from '../swarm';
 import { startSimulatedFleet, type SimCameraInfo, type SimFleet } from './index';
-import { curl, freePort, sleep } from './testkit';
+import { curl, freePort } from './testkit';
+import { memorySecrets, waitFor } from '../kernel/testkit';
 
 interface Seen {
   topic: string;
@@ -29,19 +30,6 @@ interface Seen {
   result: string;
 }
 
-function secretsInMemory(): SecretStore {
-  const m = new Map<string, string>();
-  return { protection: 'file-key', get: (n) => m.get(n), set: (n, v) => void m.set(n, v), delete: (n) => void m.delete(n) };
-}
-
-async function waitFor(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /** A desktop: its MQTT client (retained session key on connect) feeding a coordinator on SQLite. */
 async function startDesktop(o: { config: BrokerConfig; dbDir: string; secrets: SecretStore; camera: { serial: string; key: string; publicKey: string } }) {
   const now = Date.now;
@@ -50,7 +38,7 @@ async function startDesktop(o: { config: BrokerConfig; dbDir: string; secrets: S
   const sessionKey = loadDesktopSessionKey(o.secrets);
   const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit: createAuditLog({ db, bus, now }), zones: [], every: () => () => undefined, sessionKey });
   swarm.registerCamera({ serial: o.camera.serial, keyId: o.camera.key, publicKey: o.camera.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
-  const svc = createMqttService({ config: () => o.config, secrets: secretsInMemory(), log: pino({ level: 'silent' }) });
+  const svc = createMqttService({ config: () => o.config, secrets: memorySecrets(), log: pino({ level: 'silent' }) });
   svc.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
   const seen: Seen[] = [];
   svc.onRaw((topic, payload, at) => {
@@ -112,7 +100,7 @@ describe('envelope v3: the simulator agent against the coordinator over real bro
   for (const broker of ['mosquitto', 'embedded'] as const) {
     it(`${broker}: v3 accepted, forgeries and replays refused, accepted again after a desktop restart`, async () => {
       const config: BrokerConfig = broker === 'mosquitto' ? { mode: 'external', url: `mqtt://127.0.0.1:${mosquittoPort}`, username: '' } : { mode: 'embedded', url: '', username: '' };
-      const secrets = secretsInMemory();
+      const secrets = memorySecrets();
       const dbDir = path.join(dir, `desktop-${broker}`);
       const camera = { serial: identity.camera, key: identity.key, publicKey: identity.publicKey };
       let desk = await startDesktop({ config, dbDir, secrets, camera });

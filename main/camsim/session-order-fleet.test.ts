@@ -12,20 +12,15 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../audit';
 import { createEventBus } from '../kernel/bus';
-import type { SecretStore } from '../kernel/ports';
 import { createMqttService, type BrokerConfig } from '../mqtt';
 import { openDatabase } from '../store';
 import { createSwarmService, loadDesktopSessionKey, SESSION_KEY_TOPIC } from '../swarm';
 import { startSimulatedFleet } from './index';
 import { curl, delayQos1, freePort } from './testkit';
+import { memorySecrets } from '../kernel/testkit';
 
 const CAMERAS = 6;
 const FLEETS = 3;
-
-function secretsInMemory(): SecretStore {
-  const m = new Map<string, string>();
-  return { protection: 'file-key', get: (n) => m.get(n), set: (n, v) => void m.set(n, v), delete: (n) => void m.delete(n) };
-}
 
 /**
  * One fresh fleet of CAMERAS against a fresh desktop (its MQTT client publishes the session key
@@ -36,9 +31,9 @@ async function freshFleet(o: { config: BrokerConfig; dir: string; seed: number; 
   const now = Date.now;
   const { db } = openDatabase({ dir: o.dir, now });
   const bus = createEventBus();
-  const sessionKey = loadDesktopSessionKey(secretsInMemory());
+  const sessionKey = loadDesktopSessionKey(memorySecrets());
   const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit: createAuditLog({ db, bus, now }), zones: [], every: () => () => undefined, sessionKey });
-  const svc = createMqttService({ config: () => o.config, secrets: secretsInMemory(), log: pino({ level: 'silent' }) });
+  const svc = createMqttService({ config: () => o.config, secrets: memorySecrets(), log: pino({ level: 'silent' }) });
   svc.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
   const v3By = new Map<string, number>();
   let v2 = 0;

@@ -20,6 +20,7 @@ import { openDatabase } from '../store';
 import { createSessionNotices, createSwarmService, loadDesktopSessionKey, SESSION_KEY_TOPIC } from '../swarm';
 import { startSimulatedFleet, type SimCameraInfo, type SimFleet } from './index';
 import { curl, freePort, sleep } from './testkit';
+import { memorySecrets, waitFor } from '../kernel/testkit';
 
 interface Seen {
   v: number;
@@ -27,19 +28,6 @@ interface Seen {
   session?: number;
   result: string;
   at: number;
-}
-
-function secretsInMemory(init: Record<string, string> = {}): SecretStore {
-  const m = new Map<string, string>(Object.entries(init));
-  return { protection: 'file-key', get: (n) => m.get(n), set: (n, v) => void m.set(n, v), delete: (n) => void m.delete(n) };
-}
-
-async function waitFor(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 type Camera = { serial: string; key: string; publicKey: string };
@@ -57,7 +45,7 @@ async function startDesktop(o: { config: BrokerConfig; dbDir: string; secrets: S
   const sessionKey = loadDesktopSessionKey(o.secrets);
   const swarm = createSwarmService({ db, bus, log: pino({ level: 'silent' }), now, audit: createAuditLog({ db, bus, now }), zones: [], every: () => () => undefined, sessionKey });
   swarm.registerCamera({ serial: o.camera.serial, keyId: o.camera.key, publicKey: o.camera.publicKey, coverage: { zones: [], toGround: () => ({ x: 0, y: 0 }) } });
-  const svc = createMqttService({ config: () => o.config, secrets: o.mqttSecrets ?? secretsInMemory(), log: pino({ level: 'silent' }), ...(o.embeddedPort ? { embeddedPort: o.embeddedPort } : {}) });
+  const svc = createMqttService({ config: () => o.config, secrets: o.mqttSecrets ?? memorySecrets(), log: pino({ level: 'silent' }), ...(o.embeddedPort ? { embeddedPort: o.embeddedPort } : {}) });
   svc.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
   const notices = createSessionNotices({ desktopKeyId: sessionKey.id, publish: (t, p) => svc.publish(t, p), now });
   const seen: Seen[] = [];
@@ -112,7 +100,7 @@ describe('v3 sessions across reconnects: the simulator agent', () => {
     await vapixMqtt('activateClient');
   };
   const mosquittoConfig = (): BrokerConfig => ({ mode: 'external', url: mosquittoUrl, username: '' });
-  const fresh = () => ({ dbDir: path.join(dir, `desktop-${++n}`), secrets: secretsInMemory(), camera });
+  const fresh = () => ({ dbDir: path.join(dir, `desktop-${++n}`), secrets: memorySecrets(), camera });
   /** Reports after `since` accepted as v3 (at least `count`). */
   const v3Again = async (d: Desktop, since: number, count = 5): Promise<void> => {
     await waitFor(`${count} v3 reports accepted`, () => d.v3ok().filter((s) => s.at >= since).length >= count);
@@ -239,7 +227,7 @@ describe('v3 sessions across reconnects: the simulator agent', () => {
         const password = 'desktop-secret-for-this-test';
         aedes = await startEmbeddedBroker({ port: 0, desktopPassword: password });
         config = { mode: 'external', url: aedes.url, username: DESKTOP_USERNAME };
-        mqttSecrets = secretsInMemory({ [MQTT_PASSWORD_SECRET]: password });
+        mqttSecrets = memorySecrets({ [MQTT_PASSWORD_SECRET]: password });
         staleLogin = { username: DESKTOP_USERNAME, password };
       }
       const base = fresh();

@@ -27,6 +27,7 @@ import { createMqttService, type BrokerConfig } from '../../../main/mqtt';
 import { openDatabase } from '../../../main/store';
 import { createSwarmService, keyIdOf, loadDesktopSessionKey, SESSION_KEY_TOPIC } from '../../../main/swarm';
 import { sealEnvelope, simKey } from '../../../main/swarm/testkit';
+import { memorySecrets, waitFor } from '../../../main/kernel/testkit';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const CLIENT = path.join(HERE, 'camera.py');
@@ -43,20 +44,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function secretsInMemory(): SecretStore {
-  const m = new Map<string, string>();
-  return { protection: 'file-key', get: (n) => m.get(n), set: (n, v) => void m.set(n, v), delete: (n) => void m.delete(n) };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 async function waitForPort(port: number): Promise<void> {
   const end = Date.now() + 5_000;
   for (;;) {
@@ -80,14 +68,14 @@ interface Seen {
 }
 
 /** The desktop: its MQTT service (retained session key on connect), the swarm verifying every envelope, the federated server behind the composition root's link. */
-async function desktop(config: BrokerConfig, secrets: SecretStore = secretsInMemory()) {
+async function desktop(config: BrokerConfig, secrets: SecretStore = memorySecrets()) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-pycam-'));
   const log = silentLogger();
   const { db } = openDatabase({ dir });
   const bus = createEventBus();
   const audit = createAuditLog({ db, bus, now: Date.now });
   const sessionKey = loadDesktopSessionKey(secrets);
-  const mqttSvc = createMqttService({ config: () => config, secrets: secretsInMemory(), log });
+  const mqttSvc = createMqttService({ config: () => config, secrets: memorySecrets(), log });
   mqttSvc.retainOnConnect(SESSION_KEY_TOPIC, sessionKey.announcement());
   const swarm = createSwarmService({ db, bus, log, now: Date.now, audit, every: () => () => {}, sessionKey });
   const registered = new Set<string>();
@@ -197,7 +185,7 @@ describe.skipIf(missing !== null)(`the Python camera written from docs/protocol.
         await waitForPort(port);
         config = { mode: 'external', url: `mqtt://127.0.0.1:${port}`, username: '' };
       }
-      const secrets = secretsInMemory();
+      const secrets = memorySecrets();
       let d = await desktop(config, secrets);
       const cam = pythonCamera({ broker: d.broker, seed: `reports-${broker}`, samples: 0 });
       d.register(cam.identity.camera, cam.identity.publicKey);
