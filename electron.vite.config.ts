@@ -16,6 +16,8 @@ export default defineConfig({
           'verify-worker': resolve(__dirname, 'main/swarm/verify-worker.ts'),
           // The swarm's replay state is committed on this thread (main/swarm/replay-writer.ts).
           'replay-writer-worker': resolve(__dirname, 'main/swarm/replay-writer-worker.ts'),
+          // The embedded MQTT broker's thread (main/mqtt/broker.ts finds it beside the bundle).
+          'broker-worker': resolve(__dirname, 'main/mqtt/broker-worker.ts'),
           // `npx omnisight …` uses out/main/cli.js when built (scripts/omnisight.mjs), tsx otherwise.
           cli: resolve(__dirname, 'scripts/omnisight.ts'),
         },

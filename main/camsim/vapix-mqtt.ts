@@ -189,6 +189,10 @@ export function mqttEndpoints(o: {
       ...(config.server.protocol === 'ssl' || config.server.protocol === 'wss' ? { rejectUnauthorized: config.ssl.validateServerCert } : {}),
     });
     c.on('connect', () => {
+      // No Nagle, as a camera's own client sends: with it, a publish right after another waited for
+      // the broker's delayed ACK (≈ 40 ms on Linux). The mqtt package has no option for it, so the
+      // TCP socket is told once connected (a WebSocket stream has no such switch: left as it is).
+      (c.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       const subs = o.subscriptions?.() ?? [];
       if (subs.length) c.subscribe(subs, { qos: 1 });
       o.onChange();

@@ -1,26 +1,21 @@
-// The embedded broker: aedes on a loopback TCP port, for a desktop and the simulated fleet.
-//
-// Made to refuse load instead of falling over. aedes hands every publish to its emitter (mqemitter),
-// which queues messages without bound while a subscriber's socket is full, and drains that queue
-// recursively when a message matches no subscriber: a desktop subscriber that disconnects behind a
-// queue of some thousand messages overflowed the stack and took the process down (seen at 1,000
-// cameras × 10 Hz). Here (1) the emitter's queue is bounded: beyond MAX_QUEUED messages a publish is
-// dropped and counted (`dropped()`) — as mosquitto drops for a subscriber whose queue is full
-// (max_queued_messages): the publisher's PUBACK says the broker took it, not that it was delivered —
-// so memory stays bounded while the desktop is behind; (2) a catch-all listener completes every delivery in a microtask, so the emitter's drain
-// never recurses on the stack, whatever the queue. A large fleet belongs on an external broker
-// (Settings → MQTT; Debian's mosquitto is one): the embedded one shares the desktop's event loop.
-import { timingSafeEqual } from 'node:crypto';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { Aedes, type Client } from 'aedes';
+// The embedded broker: aedes on a loopback TCP port, for a desktop and the simulated fleet, run on a
+// worker thread (broker-worker.ts says why, and how it refuses load instead of falling over). This
+// side starts the thread, waits for it to listen, reads its drop counter and stops it; a thread that
+// fails or exits while it should be serving is reported to onError, never silently gone.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { fromBrokerSchema, type BrokerOptions, type ToBroker } from './broker-protocol';
 
-/** Topics only the desktop publishes (fl2 server messages, outcomes): docs/protocol.md. */
-export const DESKTOP_TOPIC_PREFIX = 'omnisight/desktop/';
-export const DESKTOP_USERNAME = 'omnisight-desktop';
+export { DESKTOP_TOPIC_PREFIX, DESKTOP_USERNAME } from './broker-protocol';
 
 /** Publishes waiting in the broker (for a slow subscriber) before new ones are dropped. */
 export const MAX_QUEUED = 5_000;
+
+/** How long the thread may take to load and listen (tsx compiles its .ts entry on the way, under load). */
+const START_TIMEOUT_MS = 30_000;
+/** How long close() waits for the thread to disconnect its clients before it ends the thread. */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 export interface EmbeddedBroker {
   readonly host: string;
@@ -31,85 +26,93 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-/** The part of mqemitter aedes uses. */
-interface Emitter {
-  readonly length: number;
-  on(topic: string, notify: (packet: { topic: string }, done: () => void) => void, done?: () => void): unknown;
-  removeListener(topic: string, notify: unknown, done?: () => void): unknown;
-  removeAllListeners?(topic: string, done?: () => void): unknown;
-  emit(packet: { topic: string }, cb?: (err?: Error) => void): unknown;
-  close(cb: () => void): unknown;
-}
-
-export function boundEmitter(inner: Emitter, maxQueued: number, onDrop: () => void): Emitter {
-  // Every message has at least this listener, which returns its turn asynchronously: see above.
-  inner.on('#', (_packet, done) => queueMicrotask(done));
-  return {
-    get length() {
-      return inner.length;
-    },
-    on: (topic, notify, done) => inner.on(topic, notify, done),
-    removeListener: (topic, notify, done) => inner.removeListener(topic, notify, done),
-    removeAllListeners: (topic, done) => inner.removeAllListeners?.(topic, done),
-    emit(packet, cb) {
-      if (inner.length >= maxQueued && !packet.topic.startsWith('$SYS')) {
-        onDrop();
-        cb?.();
-        return this;
-      }
-      return inner.emit(packet, cb);
-    },
-    close: (cb) => inner.close(cb),
-  };
+export interface EmbeddedBrokerOptions {
+  /** 0 or absent = any free port. */
+  port?: number;
+  maxQueued?: number;
+  /**
+   * The secret the desktop's own client logs in with (user DESKTOP_USERNAME). Only a client that
+   * logged in with it may publish under omnisight/desktop/. Without it, nobody may publish there.
+   */
+  desktopPassword?: string;
+  /**
+   * The broker's thread failed or exited after it started listening: cameras and the desktop's
+   * client lose their broker. Without it, a process warning is emitted.
+   */
+  onError?: (err: Error) => void;
+  /** The thread's entry: broker-worker.js beside the built bundle, or the .ts source (through tsx). Found when absent. */
+  entry?: string;
 }
 
 /**
- * desktopPassword: the secret the desktop's own client logs in with (user DESKTOP_USERNAME). Only a
- * client that logged in with it may publish under omnisight/desktop/; anyone else who tries is
- * disconnected (MQTT 3.1.1 cannot refuse a single publish). Without it, nobody may publish there.
+ * Where the thread's code is. Built (electron-vite: out/main/broker-worker.js, with this module in
+ * out/main or a chunk folder below it) or the source beside this file (tsx: tests and scripts).
  */
-export async function startEmbeddedBroker(opts: { port?: number; maxQueued?: number; desktopPassword?: string } = {}): Promise<EmbeddedBroker> {
-  const desktops = new WeakSet<Client>();
-  const secret = opts.desktopPassword ? Buffer.from(opts.desktopPassword) : undefined;
-  const aedes = await Aedes.createBroker({
-    authenticate(client, username, password, done) {
-      if (username !== DESKTOP_USERNAME) return done(null, true); // cameras: anonymous on loopback
-      const ok = !!secret && !!password && password.length === secret.length && timingSafeEqual(password, secret);
-      if (ok) desktops.add(client);
-      done(ok ? null : Object.assign(new Error('bad desktop credentials'), { returnCode: 4 }), ok);
-    },
-    authorizePublish(client, packet, done) {
-      if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved'));
-      const desktopOnly = packet.topic.startsWith(DESKTOP_TOPIC_PREFIX) || packet.topic === DESKTOP_TOPIC_PREFIX.slice(0, -1);
-      if (desktopOnly && !(client && desktops.has(client))) return done(new Error(`only the desktop publishes under ${DESKTOP_TOPIC_PREFIX}`));
-      done(null);
-    },
+export function brokerWorkerEntry(): string {
+  const candidates = [path.join(__dirname, 'broker-worker.js'), path.join(__dirname, '..', 'broker-worker.js'), path.join(__dirname, 'broker-worker.ts')];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`The embedded MQTT broker's code is missing (looked for ${candidates.join(', ')}). Reinstall the application.`);
+  return found;
+}
+
+/** A worker for the entry; a .ts entry is loaded through tsx's require hook (a dev dependency), as verify-pool.ts does. */
+const spawn = (entry: string, workerData: BrokerOptions): Worker =>
+  entry.endsWith('.ts')
+    ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`, { eval: true, workerData })
+    : new Worker(entry, { workerData });
+
+export function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
+  const dropped = new Int32Array(new SharedArrayBuffer(4));
+  const worker = spawn(opts.entry ?? brokerWorkerEntry(), {
+    port: opts.port ?? 0,
+    maxQueued: opts.maxQueued ?? MAX_QUEUED,
+    ...(opts.desktopPassword ? { desktopPassword: opts.desktopPassword } : {}),
+    dropped: dropped.buffer,
   });
-  let dropped = 0;
-  const broker = aedes as unknown as { mq: Emitter };
-  broker.mq = boundEmitter(broker.mq, opts.maxQueued ?? MAX_QUEUED, () => void dropped++);
-  // No Nagle: one socket carries every camera's messages to the subscriber, and coalescing small
-  // writes while waiting for delayed ACKs adds tens of milliseconds per detection.
-  const server = net.createServer({ noDelay: true }, aedes.handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  const report =
+    opts.onError ?? ((err: Error) => process.emitWarning(`embedded MQTT broker: ${err.message}`, { code: 'OMNISIGHT_BROKER_FAILED' }));
+  // starting → serving → (closing | failed) → gone. Only a failure while serving goes to onError:
+  // one while starting rejects the start, and an exit after close() is the point of close().
+  let state: 'starting' | 'serving' | 'closing' | 'failed' = 'starting';
+  const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+
+  return new Promise<EmbeddedBroker>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`The embedded MQTT broker did not start within ${START_TIMEOUT_MS / 1000} s.`)), START_TIMEOUT_MS);
+    const fail = (err: Error): void => {
+      const was = state;
+      if (was === 'closing' || was === 'failed') return;
+      state = 'failed';
+      clearTimeout(timer);
+      if (was === 'starting') {
+        reject(err);
+        void worker.terminate();
+      } else report(err);
+    };
+    worker.on('error', (err) => fail(err instanceof Error ? err : new Error(String(err))));
+    worker.on('exit', (code) => fail(new Error(`The embedded MQTT broker's thread exited (code ${code}); cameras cannot publish to it until the application restarts.`)));
+    worker.on('message', (raw: unknown) => {
+      const m = fromBrokerSchema.safeParse(raw);
+      if (!m.success) return fail(new Error(`The embedded MQTT broker's thread sent a message that is not in its protocol: ${m.error.message.slice(0, 300)}`));
+      if (m.data.type === 'error') return fail(new Error(m.data.message));
+      if (state !== 'starting') return;
+      state = 'serving';
+      clearTimeout(timer);
+      const port = m.data.port;
+      resolve({
+        host: '127.0.0.1',
+        port,
+        url: `mqtt://127.0.0.1:${port}`,
+        dropped: () => Atomics.load(dropped, 0),
+        async close() {
+          if (state === 'serving') {
+            state = 'closing';
+            worker.postMessage({ type: 'close' } satisfies ToBroker);
+            const t = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
+            await exited;
+            clearTimeout(t);
+          } else await worker.terminate().then(() => exited);
+        },
+      });
+    });
   });
-  const port = (server.address() as AddressInfo).port;
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  return {
-    host: '127.0.0.1',
-    port,
-    url: `mqtt://127.0.0.1:${port}`,
-    dropped: () => dropped,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => aedes.close(() => r()));
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
 }

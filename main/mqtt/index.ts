@@ -9,7 +9,7 @@ import type { Logger } from '../kernel/logger';
 import type { SecretStore } from '../kernel/ports';
 import { DESKTOP_USERNAME, startEmbeddedBroker, type EmbeddedBroker } from './broker';
 
-export { DESKTOP_TOPIC_PREFIX, DESKTOP_USERNAME, startEmbeddedBroker, type EmbeddedBroker } from './broker';
+export { DESKTOP_TOPIC_PREFIX, DESKTOP_USERNAME, startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from './broker';
 
 export const MQTT_PASSWORD_SECRET = 'mqtt.password';
 export const CAMERA_TOPIC_FILTER = 'axis/+/omnisight/#';
@@ -124,7 +124,12 @@ export function createMqttService(deps: MqttDeps): MqttService {
         // A fresh secret per start: only this client may publish under omnisight/desktop/.
         password = randomBytes(24).toString('base64url');
         username = DESKTOP_USERNAME;
-        broker = await startEmbeddedBroker({ port: deps.embeddedPort, desktopPassword: password });
+        broker = await startEmbeddedBroker({
+          port: deps.embeddedPort,
+          desktopPassword: password,
+          // The broker's thread is gone: the client's reconnects fail from now on, and this says why.
+          onError: (err) => deps.log.error({ err: err.message }, 'embedded MQTT broker failed; cameras cannot publish until the application restarts'),
+        });
         url = broker.url;
         ep = { host: broker.host, port: broker.port, protocol: 'tcp' };
       }
