@@ -4,7 +4,7 @@
 // BENCH_ENVELOPE = "v3" (default) or "v2": every report Ed25519-signed, for comparison).
 // Writes bench-results/detections.json: one run per broker,
 // Debian's mosquitto first (the product's answer to a large fleet: Settings → MQTT → external), then
-// the embedded aedes broker, which shares the desktop's event loop.
+// the embedded aedes broker, which runs on a thread of the desktop's process (main/mqtt/broker-worker.ts).
 //
 // The path measured is the app's own (main/app/app.ts wiring, not a copy): main's MQTT subscriber
 // (main/mqtt) → the swarm link (main/app/wiring-swarm: bounded ingest queue that sheds what waited
@@ -615,7 +615,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
       // Share of one core over the measured window (warm-up end → settled), per stage.
       cpu_percent_of_a_core: {
         publishers_process: round((publisherCpuMs / ((WARMUP_S + SECONDS) * 1000)) * 100), // over its whole publishing phase
-        broker: mosq ? per(cpu1.broker - cpu0.broker) : 'inside the desktop main thread',
+        broker: mosq ? per(cpu1.broker - cpu0.broker) : 'a thread of the desktop process (in desktop_other_threads)',
         desktop_main_thread: per(mainMs),
         // Wall time on the main thread (equal to its CPU on an idle machine); the swarm's part is its
         // checks and acting on batches, not the replay commit (on the writer thread):
@@ -623,6 +623,8 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
         of_which_timeline_wall: per(stageMs.timeline),
         verification_workers: per(verifyMs),
         desktop_process_all_threads: per(cpu1.proc - cpu0.proc),
+        // The rest of the process: the embedded broker's thread (when embedded), the replay writer, GC and libuv threads.
+        desktop_other_threads: per(cpu1.proc - cpu0.proc - mainMs - verifyMs),
       },
       // CPU per report by stage over the measured window, and what the cores would sustain at those
       // costs if every stage scaled perfectly (an upper bound, arithmetic on the measured figures).
@@ -633,7 +635,7 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
         verification_alone: ceiling(perReport.verification),
       },
       note:
-        `publish -> verified, fused and on the timeline through the app's wiring (${broker === 'mosquitto' ? 'Debian mosquitto as the external broker' : 'the embedded aedes broker in the desktop process'}; ${WORKERS} verification worker thread(s)). ` +
+        `publish -> verified, fused and on the timeline through the app's wiring (${broker === 'mosquitto' ? 'Debian mosquitto as the external broker' : 'the embedded aedes broker on its own thread in the desktop process'}; ${WORKERS} verification worker thread(s)). ` +
         `${published.length} detections published, ${measured} after the ${WARMUP_S} s warm-up, ${lat.length} of those reached the timeline; ${counts.accepted} accepted in all; ` +
         `refused: ${refused.length ? refused.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}; shed by the desktop (waited > 1 s or queue full) ${link.dropped()}, dropped by the embedded broker ${brokerDropped}; ` +
         `${confirmed} events confirmed; ${stageMs.commits} swarm commits; main-thread time in the swarm's commits ${Math.round(stageMs.swarm)} ms (the timeline's share ${Math.round(stageMs.timeline)} ms); ` +
