@@ -1,10 +1,11 @@
 // The embedded broker's thread: aedes on a loopback TCP port, started by broker.ts.
 //
 // Why a thread of its own: on the desktop's main thread every camera's socket read and every write
-// to the subscriber competed with signature verification, fusion and the UI (at 1,000 cameras ×
-// 10 Hz the broker was most of the main thread's time per report). Here aedes has an event loop to
-// itself; the desktop's client reaches it over 127.0.0.1 exactly as before, so the MQTT wire is the
-// same and only the scheduling changed.
+// to the subscriber competed with signature verification, fusion and the UI. Here aedes has an event
+// loop to itself; the desktop's client reaches it over 127.0.0.1 exactly as before, so the MQTT wire
+// is the same and only the scheduling changed. Measured (bench:detections, embedded broker, 1,000
+// cameras × 10 Hz, 2 shared cores at load 8–10, alternating runs): the desktop main thread's CPU per
+// report went from 74 and 134 µs to 27 and 30 µs, the share handled from 50 % and 1 % to 83 % and 47 %.
 //
 // Made to refuse load instead of falling over. aedes hands every publish to its emitter (mqemitter),
 // which queues messages without bound while a subscriber's socket is full, and drains that queue
