@@ -19,7 +19,8 @@ async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
   }
 }
 
-describe('embedded broker thread', () => {
+// Each start loads aedes and zod in a new thread (0.2–0.9 s at load 10–17 on 2 cores): room beyond vitest's 5 s.
+describe('embedded broker thread', { timeout: 20_000 }, () => {
   it('keeps acknowledging publishes while the owner’s thread is blocked', async () => {
     const b = await startEmbeddedBroker();
     // The camera runs on a thread of its own, so only the broker's placement decides whether its
@@ -46,7 +47,7 @@ describe('embedded broker thread', () => {
       await cam.terminate();
       await b.close();
     }
-  }, 20_000);
+  });
 
   it('lets only the desktop, with its password, publish under omnisight/desktop/', async () => {
     const b = await startEmbeddedBroker({ desktopPassword: 'correct horse' });
