@@ -411,6 +411,7 @@ def check_apps(cam, old):
     a = apps.get('vapixcheck', {})
     check('upload.cgi: installs, does not start (Stopped)', a.get('Status') == 'Stopped', a)
     check('list.cgi: Name, NiceName, Vendor, Version of the manifest', (a.get('NiceName'), a.get('Vendor'), a.get('Version')) == ('VAPIX check', 'Conformance', '1.0.0'), a)
+    check('list.cgi: an uploaded app shows only attributes a camera lists (no Files)', not set(a) - LIST_ATTRS, sorted(set(a) - LIST_ATTRS))
     check('list.cgi: ConfigurationPage from settingPage', a.get('ConfigurationPage') == 'local/vapixcheck/settings.html', a)
     check('list.cgi: VendorHomePage from vendorUrl', 'conformance.invalid' in a.get('VendorHomePage', ''), a)
     r = upload(cam, app_package(version='1.0.1'), field='packfil')
