@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedFleet, type SimCameraInfo, type SimFleet } from './index';
 import { comTimestamp, curl, isCompleteJpeg, MjpegReader, sleep } from './testkit';
+import { discoveryNeedsLogin } from './vapix-device';
 
 const bdi = (url: string, body: unknown, auth?: { user: string; pass: string }): ReturnType<typeof curl> =>
   curl(`${url}/axis-cgi/basicdeviceinfo.cgi`, { ...auth, data: typeof body === 'string' ? body : JSON.stringify(body), extra: ['-H', 'Content-Type: application/json'] });
@@ -25,6 +26,11 @@ describe('device information and parameters', () => {
     expect(j.data.propertyList).toMatchObject({ Brand: 'AXIS', ProdNbr: 'Q1656', ProdFullName: 'AXIS Q1656 Box Camera', SerialNumber: a8.serial });
     expect(j.data.propertyList.Soc).toBeUndefined();
     expect(a8.serial).toMatch(/^[0-9A-F]{12}$/);
+  });
+
+  it('asks for a login to API discovery on the 9.80 and 10.12 LTS tracks only', () => {
+    expect(['9.80.3', '9.80', '10.12.236'].map(discoveryNeedsLogin)).toEqual([true, true, true]);
+    expect(['9.8.1', '10.1.2', '10.120.1', '11.11.73', '12.0.91', '8.50.1'].map(discoveryNeedsLogin)).toEqual([false, false, false, false, false, false]);
   });
 
   it('gives all properties (architecture, SoC) to an operator, not to a viewer', async () => {
