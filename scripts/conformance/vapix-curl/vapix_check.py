@@ -386,6 +386,8 @@ def check_apps(cam, old):
     check('config.cgi: unknown name -> <reply result="error"><error type=…', re.search(r'<reply result="error">\s*<error type="\d+" message="[^"]*"/>', r.text()), r.text()[:200])
     r = old.request('GET', cfg, 'administrator')
     check(f'config.cgi: AXIS OS {old.conf["firmware"]} (before 11.2) has none -> 404', r.status == 404, r.status)
+    r = upload(old, app_package())
+    check(f'upload.cgi: AXIS OS {old.conf["firmware"]} installs an unsigned app', r.text().startswith('OK'), r.text()[:100])
 
     refusals = [
         ('not gzip -> Error: 1', b'this is not an eap', 1),
@@ -420,6 +422,11 @@ def check_apps(cam, old):
     r = upload(cam, app_package(app='VapixCheck'))
     check('upload.cgi: same name, other letter case -> Error: 14', r.text().strip() == 'Error: 14', r.text()[:100])
 
+    r = upload(cam, app_package(app='vendored', setup_extra={'vendorId': '0123456789'}))
+    r2 = upload(cam, app_package(app='vendored', version='1.1.0', setup_extra={'vendorId': 'abcdefabcd'}))
+    check('upload.cgi: an upgrade from another vendorId -> Error: 27', r.text().startswith('OK') and r2.text().strip() == 'Error: 27', (r.text()[:40], r2.text()[:40]))
+    check_upload_in_progress(cam)
+
     steps = [
         ('start', 'vapixcheck', 'OK', 'Running'),
         ('start', 'vapixcheck', 'Error: 6', 'Running'),
@@ -446,6 +453,32 @@ def check_apps(cam, old):
         control(cam, 'remove', name)
     r, apps = applications(cam)
     check('list.cgi: an empty list is <reply result="ok">\\n</reply>', not apps and r.text().strip() == '<reply result="ok">\n</reply>', r.text()[:100])
+
+
+def check_upload_in_progress(cam):
+    """Error: 12 while another upload is still being received."""
+    ctype, body = multipart('file', 'app.eap', app_package(app='slowapp'))
+    path = '/axis-cgi/applications/upload.cgi'
+    r = cam.raw('POST', path)
+    _, ch = parse_challenge(r.headers.get('www-authenticate', ''))
+    user, password = cam.conf['users']['administrator']
+    slow = http.client.HTTPConnection(cam.host, cam.port, timeout=10)
+    try:
+        slow.putrequest('POST', path)
+        slow.putheader('Authorization', cam.authorization(user, password, 'POST', path, ch, 1))
+        slow.putheader('Content-Type', ctype)
+        slow.putheader('Content-Length', str(len(body)))
+        slow.endheaders()
+        slow.send(body[:100])
+        time.sleep(0.2)  # the camera is now receiving the first upload
+        second = upload(cam, app_package(app='otherapp'))
+        slow.send(body[100:])
+        first = slow.getresponse().read().decode()
+    finally:
+        slow.close()
+    check('upload.cgi: a second upload while one is received -> Error: 12, the first -> OK',
+          second.text().strip() == 'Error: 12' and first.startswith('OK'), (second.text()[:40], first[:40]))
+    control(cam, 'remove', 'slowapp')
 
 
 def read_exact(resp, n):
