@@ -105,6 +105,20 @@ describe('application API', () => {
     expect(await upload(file('nomanifest.eap', await eap({ README: 'x' })))).toBe('Error: 29\n');
     expect(await upload(file('badjson.eap', await eap({ 'manifest.json': '{"acapPackageConf":' })))).toBe('Error: 29\n');
     expect(await upload(file('armv7.eap', await eap({ 'manifest.json': manifest('oldarch', '1.0.0', { architecture: 'armv7hf' }) })))).toBe('Error: 5\n');
+    // Every manifest schema requires schemaVersion and setup.runMode; an app may not ask for root.
+    const without = (key: 'schemaVersion' | 'runMode'): string => {
+      const m = JSON.parse(manifest('partial')) as { schemaVersion?: string; acapPackageConf: { setup: Record<string, unknown> } };
+      if (key === 'schemaVersion') delete m.schemaVersion;
+      else delete m.acapPackageConf.setup.runMode;
+      return JSON.stringify(m);
+    };
+    expect(await upload(file('nosv.eap', await eap({ 'manifest.json': without('schemaVersion') })))).toBe('Error: 29\n');
+    expect(await upload(file('norm.eap', await eap({ 'manifest.json': without('runMode') })))).toBe('Error: 29\n');
+    expect(await upload(file('root.eap', await eap({ 'manifest.json': manifest('rooted', '1.0.0', { user: { username: 'root', group: 'root' } }) })))).toBe('Error: 13\n');
+    expect(await upload(file('rootconf.eap', await eap({ 'package.conf': 'APPNAME="rooted"\nVENDOR="Acme"\nAPPMAJORVERSION="1"\nAPPUSR="root"\nAPPGRP="root"\n' })))).toBe('Error: 13\n');
+    expect(await upload(file('sdk.eap', await eap({ 'manifest.json': manifest('sdkuser', '1.0.0', { user: { username: 'sdk', group: 'sdk' } }) })))).toBe('OK\n');
+    expect(await list()).toMatch(/Name="sdkuser"[^>]*Status="Stopped"[^>]*ConfigurationPage=""[^>]*VendorHomePage=""/);
+    expect(await list()).not.toMatch(/Name="(partial|rooted)"/);
     const v1 = file('v1.eap', await eap({ 'manifest.json': manifest('vend', '1.0.0', { vendorId: '0123456789' }) }));
     const v2 = file('v2.eap', await eap({ 'manifest.json': manifest('vend', '2.0.0', { vendorId: 'abcdefabcd' }) }));
     expect(await upload(v1)).toBe('OK\n');

@@ -13,11 +13,15 @@ export interface InstalledApp {
   vendorId?: string;
   status: 'Running' | 'Stopped' | 'Idle';
   /**
-   * Simulator-only: the files the installer unpacked (package paths, sorted). list.cgi shows them
-   * as an extra Files="a,b" attribute after Status so tests can see what arrived (e.g. a model);
-   * real cameras have no such attribute.
+   * Simulator-only: the files the installer unpacked (package paths, sorted), for tests to see what
+   * arrived (e.g. a model) through SimFleet.installedFiles. list.cgi never shows them: a real camera
+   * has no such attribute.
    */
   files?: string[];
+  /** The manifest's configuration.settingPage: list.cgi's ConfigurationPage is local/<appName>/<page>. */
+  settingPage?: string;
+  /** The manifest's setup.vendorUrl: list.cgi's VendorHomePage is the link acap-build writes for it. */
+  vendorUrl?: string;
   /** The manifest's reverseProxy entries: what the camera's web server forwards to the app, and to whom. */
   reverseProxy?: ReverseProxyEntry[];
 }
@@ -41,7 +45,7 @@ export interface AppRuntime {
   halt?(): Promise<void>;
 }
 
-export const UPLOAD_ERR = { notEap: 1, verification: 2, tooLarge: 3, incompatible: 5, unspecified: 10, inProgress: 12, letterCase: 14, vendorIdDiffers: 27, badManifest: 29 } as const;
+export const UPLOAD_ERR = { notEap: 1, verification: 2, tooLarge: 3, incompatible: 5, unspecified: 10, inProgress: 12, userNotAllowed: 13, letterCase: 14, vendorIdDiffers: 27, badManifest: 29 } as const;
 export const CONTROL_ERR = { invalidPackage: 1, notFound: 4, alreadyRunning: 6, notRunning: 7, tooManyRunning: 9, unspecified: 10 } as const;
 
 const MAX_UNPACKED = 256 * 1024 * 1024;
@@ -99,12 +103,16 @@ export function createPackageCheckRuntime(): AppRuntime {
       const manifest = entries.get('manifest.json');
       if (manifest) {
         try {
-          const m = JSON.parse(manifest.toString('utf8')) as { acapPackageConf?: { setup?: Record<string, unknown> } };
+          const m = JSON.parse(manifest.toString('utf8')) as { schemaVersion?: unknown; acapPackageConf?: { setup?: Record<string, unknown> } };
           const s = m.acapPackageConf?.setup ?? {};
           const name = s.appName;
           const version = s.version;
           const vendor = s.vendor;
+          // schemaVersion and runMode are required by every manifest schema (eap.ts checks the rest).
+          if (typeof m.schemaVersion !== 'string' || typeof s.runMode !== 'string') return { ok: false, code: UPLOAD_ERR.badManifest };
           if (typeof name !== 'string' || typeof version !== 'string' || typeof vendor !== 'string') return { ok: false, code: UPLOAD_ERR.badManifest };
+          const user = s.user as { username?: unknown; group?: unknown } | undefined;
+          if (user && (user.username === 'root' || user.group === 'root')) return { ok: false, code: UPLOAD_ERR.userNotAllowed };
           app = {
             name,
             niceName: typeof s.friendlyName === 'string' ? s.friendlyName : name,
@@ -120,6 +128,7 @@ export function createPackageCheckRuntime(): AppRuntime {
       } else if (entries.has('package.conf')) {
         const c = parsePackageConf(entries.get('package.conf')!.toString('utf8'));
         if (!c.APPNAME || !c.VENDOR || !c.APPMAJORVERSION) return { ok: false, code: UPLOAD_ERR.badManifest };
+        if (c.APPUSR === 'root' || c.APPGRP === 'root') return { ok: false, code: UPLOAD_ERR.userNotAllowed };
         app = {
           name: c.APPNAME,
           niceName: c.PACKAGENAME ?? c.APPNAME,
@@ -143,6 +152,9 @@ export function createPackageCheckRuntime(): AppRuntime {
     stop: async () => undefined,
   };
 }
+
+/** The vendor link as acap-build writes it into package.conf (VENDORHOMEPAGELINK) and list.cgi shows it. */
+const vendorLink = (url: string): string => `<a href="${url}" target="_blank">${url.replace(/^https?:\/\//, '')}</a>`;
 
 const xmlAttr = (s: string): string => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -211,7 +223,7 @@ export function createAppStore(opts: {
     if (apps.length === 0) return '<reply result="ok">\n</reply>\n';
     const rows = apps.map(
       (a) =>
-        ` <application Name="${xmlAttr(a.name)}" NiceName="${xmlAttr(a.niceName)}" Vendor="${xmlAttr(a.vendor)}" Version="${xmlAttr(a.version)}" ApplicationID="${xmlAttr(a.applicationId)}" License="None" Status="${a.status}" ConfigurationPage="local_${xmlAttr(a.name)}" VendorHomePage="" LicenseName="Proprietary"${a.files ? ` Files="${xmlAttr(a.files.join(','))}"` : ''}/>`,
+        ` <application Name="${xmlAttr(a.name)}" NiceName="${xmlAttr(a.niceName)}" Vendor="${xmlAttr(a.vendor)}" Version="${xmlAttr(a.version)}" ApplicationID="${xmlAttr(a.applicationId)}" License="None" Status="${a.status}" ConfigurationPage="${a.settingPage ? xmlAttr(`local/${a.name}/${a.settingPage}`) : ''}" VendorHomePage="${a.vendorUrl ? xmlAttr(vendorLink(a.vendorUrl)) : ''}" LicenseName="Proprietary"/>`,
     );
     return `<reply result="ok">\n${rows.join('\n')}\n</reply>\n`;
   };

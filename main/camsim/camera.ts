@@ -242,7 +242,7 @@ export function createSimCamera(opts: {
     runtime,
     architecture: 'aarch64',
     firmware: id.firmware,
-    preinstalled: [{ name: 'omnisight', niceName: 'OmniSight', vendor: 'OmniSight', version: '1.2.0', applicationId: '', status: 'Running', reverseProxy: OMNISIGHT_REVERSE_PROXY }],
+    preinstalled: [{ name: 'omnisight', niceName: 'OmniSight', vendor: 'OmniSight', version: '1.2.0', applicationId: '', status: 'Running', reverseProxy: OMNISIGHT_REVERSE_PROXY, vendorUrl: 'https://omnisight.invalid' }],
     onStatus: (app: InstalledApp, installedNow: boolean) => {
       if (app.name !== 'omnisight') return;
       // An upgrade keeps the key (it lives in local data); every start of the app is a new boot epoch.
@@ -449,6 +449,7 @@ export function createSimCamera(opts: {
       const i = agent.identity();
       return { key: i.key, publicKey: i.publicKey };
     },
+    installedFiles: (name) => apps.get(name)?.files,
     start: async () => {
       crashed = false;
       await listen();

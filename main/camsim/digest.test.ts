@@ -50,7 +50,7 @@ describe('Digest against real curl', () => {
   });
 
   it('serves a JSON API through curl --digest (empty-body probe first)', async () => {
-    const r = await curl(`${cam.url}/axis-cgi/basicdeviceinfo.cgi`, { ...user('viewer'), data: '{"apiVersion":"1.0","method":"getAllProperties"}' });
+    const r = await curl(`${cam.url}/axis-cgi/basicdeviceinfo.cgi`, { ...user('operator'), data: '{"apiVersion":"1.0","method":"getAllProperties"}' });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body.toString()).data.propertyList.SerialNumber).toBe(cam.serial);
   });

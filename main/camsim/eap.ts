@@ -14,7 +14,24 @@ export interface EapEntry {
 }
 
 export type EapCheck =
-  | { ok: true; appName: string; friendlyName: string; vendor: string; vendorId?: string; version: string; appId: string; architecture: string; runMode: string; reverseProxy: ReverseProxyEntry[]; compatibleOsVersions?: { min?: string; max?: string }[]; entries: EapEntry[] }
+  | {
+      ok: true;
+      appName: string;
+      friendlyName: string;
+      vendor: string;
+      vendorId?: string;
+      version: string;
+      appId: string;
+      architecture: string;
+      runMode: string;
+      reverseProxy: ReverseProxyEntry[];
+      compatibleOsVersions?: { min?: string; max?: string }[];
+      /** configuration.settingPage (package.conf SETTINGSPAGEFILE): list.cgi's ConfigurationPage. */
+      settingPage?: string;
+      /** setup.vendorUrl (package.conf VENDORHOMEPAGELINK): list.cgi's VendorHomePage. */
+      vendorUrl?: string;
+      entries: EapEntry[];
+    }
   | { ok: false; code: number; reason: string };
 
 /** configuration.reverseProxy: /local/<appName>/<apiPath> is forwarded to target with the access level given. */
@@ -131,12 +148,22 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
     const s = apc.setup as Record<string, unknown> | undefined;
     if (!s || typeof s !== 'object') return fail(29, 'acapPackageConf.setup missing');
     for (const k of Object.keys(s)) if (!SETUP_KEYS.has(k)) return fail(29, `unknown key setup.${k}`);
-    // Older test packages carry no schemaVersion; treat them as 1.x.
-    const sv = typeof top.schemaVersion === 'string' ? top.schemaVersion : '1.0';
+    // Both schema generations require schemaVersion, and setup.runMode with appName, vendor and
+    // version: a manifest without them is not one the firmware installs (upload.cgi Error: 29).
+    if (typeof top.schemaVersion !== 'string') return fail(29, 'schemaVersion missing');
+    const sv = top.schemaVersion;
     const schemaMajor = Number(sv.split('.')[0]);
     if (!(schemaMajor === 1 || schemaMajor === 2)) return fail(29, `schemaVersion ${sv} unsupported`);
-    for (const f of ['appName', 'vendor', 'version'] as const) if (typeof s[f] !== 'string') return fail(29, `setup.${f} missing`);
-    if (s.runMode !== undefined && !['respawn', 'once', 'never'].includes(s.runMode as string)) return fail(29, 'setup.runMode invalid');
+    for (const f of ['appName', 'vendor', 'version', 'runMode'] as const) if (typeof s[f] !== 'string') return fail(29, `setup.${f} missing`);
+    if (!['respawn', 'once', 'never'].includes(s.runMode as string)) return fail(29, 'setup.runMode invalid');
+    // An app runs as the SDK's unprivileged user; asking for root is refused (Error: 13, user or
+    // group not allowed). Schema 2 still accepts setup.user, with the username sdk only.
+    if (s.user !== undefined) {
+      const u = s.user as { username?: unknown; group?: unknown } | null;
+      if (!u || typeof u !== 'object' || typeof u.username !== 'string' || typeof u.group !== 'string') return fail(29, 'setup.user needs username and group');
+      if (u.username === 'root' || u.group === 'root') return fail(13, 'setup.user asks for root');
+      if (schemaMajor === 2 && u.username !== 'sdk') return fail(13, `setup.user ${u.username} is not allowed in schema 2 (only sdk)`);
+    }
     if (schemaMajor === 2) {
       if (typeof s.vendorId !== 'string' || !/^[0-9a-fA-F]{10}$/.test(s.vendorId)) return fail(29, 'setup.vendorId must be 10 hex characters');
       if (!Array.isArray(s.compatibleOsVersions) || s.compatibleOsVersions.length === 0) return fail(29, 'setup.compatibleOsVersions missing');
@@ -144,6 +171,11 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
       if (s.embeddedSdkVersion !== undefined) return fail(29, 'setup.embeddedSdkVersion is not allowed in schema 2');
     }
     setup = s;
+    const sp = (apc.configuration as { settingPage?: unknown } | undefined)?.settingPage;
+    if (sp !== undefined) {
+      if (typeof sp !== 'string' || !/^[A-Za-z0-9_.-][A-Za-z0-9_./-]*$/.test(sp)) return fail(29, 'configuration.settingPage must be a file name under html/');
+      setup = { ...s, settingPage: sp };
+    }
     const rp = (apc.configuration as { reverseProxy?: unknown } | undefined)?.reverseProxy;
     if (rp !== undefined) {
       if (!Array.isArray(rp)) return fail(29, 'configuration.reverseProxy must be an array');
@@ -158,6 +190,8 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
     }
   } else if (conf) {
     if (!conf.APPNAME || !conf.VENDOR || !conf.APPMAJORVERSION) return fail(29, 'package.conf lacks APPNAME, VENDOR or version');
+    if (conf.APPUSR === 'root' || conf.APPGRP === 'root') return fail(13, 'package.conf asks for root (APPUSR/APPGRP)');
+    const link = /href="([^"]+)"/.exec(conf.VENDORHOMEPAGELINK ?? '')?.[1];
     setup = {
       appName: conf.APPNAME,
       friendlyName: conf.PACKAGENAME,
@@ -166,6 +200,8 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
       appId: conf.APPID,
       architecture: conf.APPTYPE,
       runMode: conf.STARTMODE,
+      settingPage: conf.SETTINGSPAGEFILE || undefined,
+      vendorUrl: link,
     };
   } else {
     return fail(29, 'neither manifest.json nor package.conf');
@@ -189,6 +225,8 @@ export async function checkEap(pkg: Buffer, cameraArch: string): Promise<EapChec
     runMode: typeof setup.runMode === 'string' ? setup.runMode : 'never',
     reverseProxy,
     compatibleOsVersions: Array.isArray(setup.compatibleOsVersions) ? (setup.compatibleOsVersions as { min?: string; max?: string }[]) : undefined,
+    settingPage: typeof setup.settingPage === 'string' ? setup.settingPage : undefined,
+    vendorUrl: typeof setup.vendorUrl === 'string' ? setup.vendorUrl : undefined,
     entries,
   };
 }

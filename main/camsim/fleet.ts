@@ -128,6 +128,11 @@ export async function startSimulatedFleet(opts: SimFleetOptions): Promise<SimFle
       if (!c) throw new Error(`No simulated camera ${id}`);
       return c.agentKey();
     },
+    installedFiles: (id, app) => {
+      const c = byId.get(id);
+      if (!c) throw new Error(`No simulated camera ${id}`);
+      return c.installedFiles(app);
+    },
     faults: (id) => {
       const c = byId.get(id);
       if (!c) throw new Error(`No simulated camera ${id}; the fleet has ${[...byId.keys()].join(', ')}`);

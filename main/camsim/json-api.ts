@@ -4,12 +4,17 @@
 import { methodNotAllowed, readBody, roleAllows, send, type Auth, type Req, type Res, type Role, type Route } from './http-kit';
 import type { SimUser } from './types';
 
-/** Error codes by meaning: the common set (basicdeviceinfo, MQTT, systemready) and the older sets some APIs keep. */
+/** Error codes by meaning: the common set (MQTT, systemready, …) and the older sets some APIs keep. */
 export const JSON_ERR = { internal: 1100, versionNotSupported: 2100, badJson: 2101, methodNotSupported: 2102, missingParam: 2103, badParam: 2104 } as const;
 export type ErrorKind = keyof typeof JSON_ERR;
 export type ErrorCodes = Record<ErrorKind, number>;
-/** api-discovery and io-port-management. */
+/**
+ * The older set: basic-device-info, api-discovery and io-port-management (1000 invalid parameter,
+ * 2001 access forbidden, 2002 only POST, 2003 version, 2004 method, 4000 JSON, 4002 missing, 8000 internal).
+ */
 export const DISCOVERY_ERR: ErrorCodes = { internal: 8000, versionNotSupported: 2003, badJson: 4000, methodNotSupported: 2004, missingParam: 4002, badParam: 1000 };
+/** The older set's answer to a request that is not a POST (as JSON, HTTP 200). */
+export const DISCOVERY_ONLY_POST = 2002;
 /** stream-profiles. */
 export const STREAM_PROFILE_ERR: ErrorCodes = { internal: 1100, versionNotSupported: 2000, badJson: 2001, methodNotSupported: 2005, missingParam: 2001, badParam: 1000 };
 const MAX_JSON = 64 * 1024;
@@ -49,6 +54,8 @@ export interface JsonApiSpec {
   since?: string;
   /** The API's error codes (the common set when absent). */
   codes?: ErrorCodes;
+  /** A JSON error code for a request that is not a POST; absent: HTTP 405. */
+  onlyPostCode?: number;
   handle(method: string, params: Record<string, unknown>, user: SimUser | undefined, apiVersion: string): unknown;
 }
 
@@ -64,8 +71,12 @@ export function jsonRoute(auth: Auth, spec: JsonApiSpec): Route {
 }
 
 async function serveJsonApi(req: Req, res: Res, auth: Auth, user: SimUser | undefined, spec: JsonApiSpec): Promise<void> {
-  if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
   const current = spec.versions[spec.versions.length - 1]!;
+  if (req.method !== 'POST') {
+    if (spec.onlyPostCode === undefined) return methodNotAllowed(res, 'POST');
+    req.resume();
+    return send(res, 200, 'application/json', JSON.stringify({ apiVersion: current, error: { code: spec.onlyPostCode, message: 'HTTP request type not supported. Only POST is supported' } }));
+  }
   const codes = spec.codes ?? JSON_ERR;
   const err = (kind: ErrorKind | number, message: string): { error: { code: number; message: string } } => ({ error: { code: typeof kind === 'number' ? kind : codes[kind], message } });
   const body = await readBody(req, MAX_JSON);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedFleet, type SimCameraInfo, type SimFleet } from './index';
-import { curl, freePort, MjpegReader, sleep } from './testkit';
+import { comTimestamp, curl, freePort, MjpegReader, sleep } from './testkit';
 
 interface Received {
   topic: string;
@@ -90,7 +90,7 @@ describe('MQTT against Debian mosquitto', () => {
     const reader = new MjpegReader(`${cam.url}/axis-cgi/mjpg/video.cgi?resolution=320x180&fps=10`, viewer.username, viewer.password);
     const kinds = (kind: string): Received[] => got.filter((m) => m.env.camera === cam.serial && m.env.kind === kind);
     const onStream = (): number => {
-      const streamed = new Set(reader.parts.map((p) => Number(p.headers['x-frame-timestamp'])));
+      const streamed = new Set(reader.parts.map((p) => comTimestamp(p.body)));
       return kinds('detections').filter((m) => streamed.has((JSON.parse(m.env.body) as { frame: { timestamp: number } }).frame.timestamp)).length;
     };
     // Two heartbeats after the first second: the last one's rates cover a full second of running.

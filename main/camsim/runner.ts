@@ -332,7 +332,7 @@ export function createEapRuntime(o: {
       }
       if (had) void fs.promises.rm(old, { recursive: true, force: true }).catch(() => undefined);
       const files = c.entries.map((e) => e.name).sort();
-      return { ok: true, app: { name: c.appName, niceName: c.friendlyName, vendor: c.vendor, version: c.version, applicationId: c.appId, vendorId: c.vendorId, files, reverseProxy: c.reverseProxy } };
+      return { ok: true, app: { name: c.appName, niceName: c.friendlyName, vendor: c.vendor, version: c.version, applicationId: c.appId, vendorId: c.vendorId, files, reverseProxy: c.reverseProxy, settingPage: c.settingPage, vendorUrl: c.vendorUrl } };
     },
     async start(app) {
       if (running.has(app.name)) return 6;

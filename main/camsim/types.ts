@@ -139,6 +139,8 @@ export interface SimFleet {
   appNote: string;
   /** The built-in agent's signing key (what identity.cgi shows): bench fleets print it instead of each bench enrolling over VAPIX. */
   agentKey(id: string): { key: string; publicKey: string };
+  /** Simulator-only test view: the files the camera's installer unpacked for an app (a real camera's list.cgi does not show them). */
+  installedFiles(id: string, app: string): readonly string[] | undefined;
   stop(): Promise<void>;
 }
 
@@ -166,6 +168,7 @@ export interface SimCamera {
   tlsFingerprint(): string;
   faults: SimFaults;
   agentKey(): { key: string; publicKey: string };
+  installedFiles(app: string): readonly string[] | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

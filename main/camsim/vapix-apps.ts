@@ -54,6 +54,8 @@ export function appRoutes(o: { apps: AppStore; fault: FaultState; crashed: () =>
     {
       path: '/axis-cgi/applications/config.cgi',
       need: 'administrator',
+      // The AllowUnsigned toggle came with AXIS OS 11.2 (ACAP SDK 3.2); older firmware has no config.cgi.
+      since: '11.2',
       handle: (_req, res, url) => send(res, 200, 'text/xml', o.apps.config(url.searchParams.get('action'), url.searchParams.get('name'), url.searchParams.get('value'))),
     },
     {

@@ -1,7 +1,7 @@
 // Device facts and state: basicdeviceinfo.cgi, apidiscovery.cgi, systemready.cgi (JSON APIs).
 import { randomBytes } from 'node:crypto';
 import type { Auth, Route } from './http-kit';
-import { DISCOVERY_ERR, JsonApiError, jsonRoute, unsupported, type ApiDescription } from './json-api';
+import { DISCOVERY_ERR, DISCOVERY_ONLY_POST, JsonApiError, jsonRoute, unsupported, type ApiDescription } from './json-api';
 import type { CameraIdentity } from './types';
 
 export const BUILD_DATE = 'Jun 12 2025 09:15';
@@ -29,6 +29,9 @@ export function deviceFacts(id: CameraIdentity): DeviceFacts {
   return { unrestricted, all };
 }
 
+/** The LTS tracks whose API discovery asks for credentials: 9.80.x and 10.12.x. */
+export const discoveryNeedsLogin = (firmware: string): boolean => /^(9\.80|10\.12)(\.|$)/.test(firmware);
+
 export function deviceRoutes(o: { id: CameraIdentity; auth: Auth; now: () => number; bootedAt: () => number; apiList: () => ApiDescription[] }): Route[] {
   const { id, auth } = o;
   const facts = deviceFacts(id);
@@ -41,8 +44,13 @@ export function deviceRoutes(o: { id: CameraIdentity; auth: Auth; now: () => num
       name: 'Basic Device Information',
       versions: ['1.0', '1.1', '1.2', '1.3'],
       since: '8.40',
+      codes: DISCOVERY_ERR,
+      onlyPostCode: DISCOVERY_ONLY_POST,
+      // The unrestricted subset is open to anyone (a client identifies the device before it logs
+      // in); the full property list (architecture, SoC, SoC serial) needs an operator: a viewer
+      // gets 403. (The reference names no role here; this follows the conformance task's finding.)
       need: 'by-method',
-      methodNeed: (m) => (m === 'getAllUnrestrictedProperties' ? 'anonymous' : 'viewer'),
+      methodNeed: (m) => (m === 'getAllUnrestrictedProperties' ? 'anonymous' : 'operator'),
       handle: (method, p) => {
         switch (method) {
           case 'getAllUnrestrictedProperties':
@@ -67,8 +75,10 @@ export function deviceRoutes(o: { id: CameraIdentity; auth: Auth; now: () => num
       versions: ['1.0'],
       since: '8.50',
       codes: DISCOVERY_ERR,
-      // Discovery needs no authentication: a client asks it before it knows what to log in to.
-      need: 'by-method',
+      onlyPostCode: DISCOVERY_ONLY_POST,
+      // Discovery needs no authentication (a client asks it before it knows what to log in to),
+      // except on the AXIS OS 9.80 and 10.12 LTS tracks, which ask any user to log in.
+      need: discoveryNeedsLogin(id.firmware) ? 'viewer' : 'by-method',
       methodNeed: () => 'anonymous',
       handle: (method, p) => {
         if (method !== 'getApiList') return unsupported(method);

@@ -1,6 +1,6 @@
 // I/O port management (io/portmanagement.cgi): one input and one output, as the parameters describe them.
 import type { Auth, Route } from './http-kit';
-import { DISCOVERY_ERR, JsonApiError, jsonRoute, unsupported } from './json-api';
+import { DISCOVERY_ERR, DISCOVERY_ONLY_POST, JsonApiError, jsonRoute, unsupported } from './json-api';
 import type { ParamStore } from './vapix-params';
 
 interface Port {
@@ -26,6 +26,7 @@ export function ioRoutes(o: { auth: Auth; params: ParamStore }): Route[] {
       name: 'IO Port Management',
       versions: ['1.0'],
       codes: DISCOVERY_ERR,
+      onlyPostCode: DISCOVERY_ONLY_POST,
       need: 'by-method',
       methodNeed: (m) => (m === 'getPorts' ? 'viewer' : 'operator'),
       handle: (method, p) => {

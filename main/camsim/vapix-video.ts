@@ -115,27 +115,29 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
     return { ts, jpeg: withTimestampComment(hub.encoded.jpeg, ts) };
   };
 
-  const partHeader = (len: number, ts: number): string => `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${len}\r\nX-Frame-Timestamp: ${ts}\r\n\r\n`;
+  // Exactly the part headers AXIS OS sends (Content-Type, Content-Length): a client that looks for
+  // more must not find it here. The capture time travels in the JPEG's COM segment instead.
+  const partHeader = (len: number): string => `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${len}\r\n\r\n`;
 
   /** Write one part to one viewer, or a corrupted one while the corrupt switch has parts left. */
-  const writePart = (v: Viewer, ts: number, jpeg: Buffer): void => {
+  const writePart = (v: Viewer, jpeg: Buffer): void => {
     if (o.fault.corrupt > 0) {
       o.fault.corrupt--;
       const variant = o.fault.corruptVariant++ % 3;
       if (variant === 0) {
         const junk = randomBytes(512 + (jpeg.length % 1024));
-        v.res.write(partHeader(junk.length, ts));
+        v.res.write(partHeader(junk.length));
         v.res.write(junk);
         v.res.write('\r\n');
       } else if (variant === 1) {
         const cut = jpeg.subarray(0, Math.floor(jpeg.length / 2));
-        v.res.write(partHeader(cut.length, ts));
+        v.res.write(partHeader(cut.length));
         v.res.write(cut);
         v.res.write('\r\n');
       } else {
         // Bytes outside any part: a reader must resynchronise on the next boundary.
         v.res.write(randomBytes(700));
-        v.res.write(partHeader(jpeg.length, ts));
+        v.res.write(partHeader(jpeg.length));
         v.res.write(jpeg);
         v.res.write('\r\n');
       }
@@ -143,7 +145,7 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
     }
     // One writev for the part's three pieces (the stream's CPU at 16 × 10 fps showed a write each).
     v.res.cork();
-    v.res.write(partHeader(jpeg.length, ts));
+    v.res.write(partHeader(jpeg.length));
     v.res.write(jpeg);
     v.res.write('\r\n');
     v.res.uncork();
@@ -184,7 +186,7 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
                 // A viewer that cannot keep up loses frames instead of queueing them.
                 if (v.res.writableLength > frame.jpeg.length * 2) continue;
                 v.lastTs = frame.ts;
-                writePart(v, frame.ts, frame.jpeg);
+                writePart(v, frame.jpeg);
               }
             }
           }
@@ -223,7 +225,7 @@ export function videoEndpoints(o: { scene: SceneEngine; cam: CameraModel; now: (
       o.fault.corrupt--;
       jpeg = jpeg.subarray(0, Math.floor(jpeg.length / 2));
     }
-    send(res, 200, 'image/jpeg', jpeg, { 'X-Frame-Timestamp': frame.ts, 'Cache-Control': 'no-cache' });
+    send(res, 200, 'image/jpeg', jpeg, { 'Cache-Control': 'no-cache' });
   };
 
   return {

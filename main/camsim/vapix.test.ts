@@ -62,8 +62,8 @@ describe('VAPIX surface like AXIS OS 12', () => {
     const { j } = await json('/axis-cgi/basicdeviceinfo.cgi', { apiVersion: '1.3', method: 'getAllUnrestrictedProperties' });
     expect(j.data.propertyList).toMatchObject({ SerialNumber: cam.serial, ProdNbr: 'Q1656', Version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
     // A newer minor than served is refused; an older one is fine.
-    expect((await json('/axis-cgi/basicdeviceinfo.cgi', { apiVersion: '1.9', method: 'getAllUnrestrictedProperties' })).j.error.code).toBe(2100);
-    expect((await json('/axis-cgi/basicdeviceinfo.cgi', { method: 'getAllUnrestrictedProperties' })).j.error.code).toBe(2103);
+    expect((await json('/axis-cgi/basicdeviceinfo.cgi', { apiVersion: '1.9', method: 'getAllUnrestrictedProperties' })).j.error.code).toBe(2003);
+    expect((await json('/axis-cgi/basicdeviceinfo.cgi', { method: 'getAllUnrestrictedProperties' })).j.error.code).toBe(4002);
   });
 
   it('lists and updates parameters by GET query and by POST form, with firmware reply shapes', async () => {

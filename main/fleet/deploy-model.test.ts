@@ -181,7 +181,8 @@ describe('deploy with a federated model version', () => {
     for (let i = 0; i < 2; i++) {
       const xml = await listed(i);
       expect(xml).toMatch(/Name="omnisight"[^>]*Version="2\.0\.0"[^>]*Status="Running"/);
-      const filesAttr = /Name="omnisight"[^>]*Files="([^"]*)"/.exec(xml)?.[1]?.split(',') ?? [];
+      expect(xml).not.toMatch(/Files=/); // a real camera lists no files
+      const filesAttr = sim.installedFiles(sim.cameras[i]!.id, 'omnisight') ?? [];
       expect(filesAttr).toEqual(expect.arrayContaining([`model/head-v${n}.bin`, `model/head-v${n}.json`, 'html/index.html', 'manifest.json']));
     }
 
@@ -198,7 +199,10 @@ describe('deploy with a federated model version', () => {
     const p = await ok<Deploy>('deploy.get', { deployId: plain.deployId });
     expect(p.modelVersion).toBeNull();
     expect(p.targets[0]).toMatchObject({ outcome: 'verified', modelVersion: null });
-    expect(await listed(ids.indexOf(p.targets[0]!.cameraId))).not.toMatch(/model\/head-v/);
+    const i = ids.indexOf(p.targets[0]!.cameraId);
+    expect(await listed(i)).toMatch(/Name="omnisight"[^>]*Status="Running"/);
+    expect((sim.installedFiles(sim.cameras[i]!.id, 'omnisight') ?? []).filter((f) => f.startsWith('model/'))).toEqual([]);
+    expect(sim.installedFiles(sim.cameras[i]!.id, 'omnisight')).toContain('manifest.json');
   }, 60_000);
 
   it('refuses an unknown model version with what to do', async () => {

@@ -84,12 +84,22 @@ export class AppClient {
 
   /** AllowUnsigned: read it, or set it and read it back. null = the firmware has no such setting. */
   async allowUnsigned(set?: boolean): Promise<boolean | null> {
+    // Firmware before AXIS OS 11.2 has no config.cgi (404): it installs unsigned apps, there is no toggle.
+    const config = async (query: string): Promise<string | null> => {
+      try {
+        return await getText(this.session, `/axis-cgi/applications/config.cgi?${query}`, 'GET', this.timeoutMs, 'config.cgi');
+      } catch (e) {
+        if (e instanceof VapixError && e.kind === 'not_axis') return null;
+        throw e;
+      }
+    };
     if (set !== undefined) {
-      const r = await getText(this.session, `/axis-cgi/applications/config.cgi?action=set&name=AllowUnsigned&value=${set}`, 'GET', this.timeoutMs, 'config.cgi');
+      const r = await config(`action=set&name=AllowUnsigned&value=${set}`);
+      if (r === null) return null;
       if (/result="error"/.test(r)) throw new VapixError('bad_reply', `${where(this.target)} refused to change AllowUnsigned: ${/message="([^"]*)"/.exec(r)?.[1] ?? r.slice(0, 200)}`);
     }
-    const r = await getText(this.session, '/axis-cgi/applications/config.cgi?action=get&name=AllowUnsigned', 'GET', this.timeoutMs, 'config.cgi');
-    const v = /name="AllowUnsigned"\s+value="(true|false)"/i.exec(r)?.[1];
+    const r = await config('action=get&name=AllowUnsigned');
+    const v = r === null ? undefined : /name="AllowUnsigned"\s+value="(true|false)"/i.exec(r)?.[1];
     return v === undefined ? null : v.toLowerCase() === 'true';
   }
 

@@ -52,6 +52,18 @@ describe('device facts as Axis clients read them', () => {
     expect(await missingApis(new VapixClient(targetOf(current)), { ...facts, apis: {} })).toEqual([]);
   });
 
+  it('logs in to API discovery on the 10.12 LTS track (which asks for it), and reads the same facts', async () => {
+    const lts = await startSimulatedFleet({ cameras: 1, seed: 53, apps: 'agent', firmware: '10.12.236' });
+    try {
+      const facts = await readDeviceFacts(new VapixClient(targetOf(lts)));
+      expect(facts.via).toBe('basic-device-info');
+      expect(facts.apis).toMatchObject({ 'basic-device-info': expect.any(String), 'mqtt-client': '1.0' });
+      expect(facts).toMatchObject({ serial: lts.cameras[0]!.serial, architecture: 'aarch64', firmware: '10.12.236' });
+    } finally {
+      await lts.stop();
+    }
+  });
+
   it('falls back to param.cgi on firmware without API discovery, with the same facts', async () => {
     const facts = await readDeviceFacts(new VapixClient(targetOf(legacy)));
     expect(facts.via).toBe('param-cgi');
