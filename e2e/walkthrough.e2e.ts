@@ -57,7 +57,7 @@ describe('a first look at 1024×700', () => {
     expect(cell.height).toBeLessThan(60); // it was one word per line (~170 px) in a 180 px column
   }, 30_000);
 
-  it('Security: long fingerprints wrap, Resolve stays on screen', async () => {
+  it('Security: Resolve stays on screen', async () => {
     await open('Security');
     const resolve = page.getByRole('button', { name: /^Mark event \d+ resolved$/ }).first();
     await expect.poll(() => resolve.count(), { timeout: 20_000 }).toBe(1);
