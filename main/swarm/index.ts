@@ -29,6 +29,7 @@ import type { DesktopSessionKey } from './session';
 import { createInsights, type Decision, type Insights } from './insights';
 import { swarmStatements, type StoredEvent } from './statements';
 import { formReasons, type KeyRegistry, type RecordedKey, type RejectReason, type VerifyMode, type WorkerVerdict } from './verify';
+import { readableReason } from './quarantine-text';
 
 export type { CameraCoverage, DetectionOutcome, Zone } from './fusion';
 export type { KeyRegistry, RecordedKey, VerifyMode } from './verify';
@@ -372,13 +373,13 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
             kind: 'swarm.quarantined',
             severity: 'critical',
             source: `camera:${p.camera}`,
-            message: `Camera ${p.camera} sent two conflicting signed reports (${p.reason}); it is quarantined until you release it.`,
+            message: `Camera ${p.camera} sent two conflicting signed reports (${readableReason(p)}); it is quarantined until you release it.`,
             detail: { trackId: p.trackId, ts: p.ts },
           });
           bus.publish('swarm.quarantine', quarantineDto(p, null));
           bus.publish('app.notification', {
             title: 'Camera quarantined',
-            body: `${p.camera} contradicted itself (${p.reason}). Its reports no longer count; look at the proof in the Swarm view.`,
+            body: `${p.camera} contradicted itself (${readableReason(p)}). Its reports no longer count; look at the proof in the Swarm view.`,
             severity: 'critical',
           });
         }

@@ -8,7 +8,7 @@ export function Toasts() {
   // Notifications from main name cameras by id or serial; people know them by name.
   const names = useCameraNames();
   return (
-    <div className="toasts" aria-live="polite" aria-label="Notifications">
+    <div className="toasts" role="region" aria-live="polite" aria-label="Notifications">
       {toasts.map((t) => (
         <div key={t.id} className={`toast toast-${t.severity}`} role={t.severity === 'critical' ? 'alert' : 'status'}>
           <strong>{nameCameras(t.title, names)}</strong>

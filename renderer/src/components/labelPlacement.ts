@@ -24,17 +24,22 @@ export interface PlacedLabel {
 type Box = { x: number; y: number; w: number; h: number };
 const overlaps = (a: Box, b: Box): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 
-/** Positions tried around the anchor: right-above, right-below, left-above, left-below, above, below. */
-function candidates(r: LabelRequest, gap: number): Box[] {
+/**
+ * Positions tried around the anchor: right-above, right-below, left-above, left-below, above, below
+ * (a point's label beside it); `above` first tries centred above and below, then beside at mid
+ * height, then the corners (a node's name, read as its caption).
+ */
+function candidates(r: LabelRequest, gap: number, prefer: 'corner' | 'above'): Box[] {
   const { x, y, w, h } = r;
-  return [
+  const corners = [
     { x: x + gap, y: y - h - gap, w, h },
     { x: x + gap, y: y + gap, w, h },
     { x: x - w - gap, y: y - h - gap, w, h },
     { x: x - w - gap, y: y + gap, w, h },
-    { x: x - w / 2, y: y - h - gap * 2, w, h },
-    { x: x - w / 2, y: y + gap * 2, w, h },
   ];
+  if (prefer === 'above')
+    return [{ x: x - w / 2, y: y - h - gap, w, h }, { x: x - w / 2, y: y + gap, w, h }, { x: x + gap, y: y - h / 2, w, h }, { x: x - w - gap, y: y - h / 2, w, h }, ...corners];
+  return [...corners, { x: x - w / 2, y: y - h - gap * 2, w, h }, { x: x - w / 2, y: y + gap * 2, w, h }];
 }
 
 /**
@@ -49,6 +54,8 @@ export function placeLabels(
     bounds?: Box;
     /** Rings of positions: 2 also tries the six positions at three times the gap (a crowded map). */
     rings?: 1 | 2;
+    /** Which positions come first (see candidates); `corner` unless told. */
+    prefer?: 'corner' | 'above';
   } = {},
 ): PlacedLabel[] {
   const gap = opts.gap ?? 2;
@@ -57,7 +64,8 @@ export function placeLabels(
   const placed: PlacedLabel[] = [];
   const inside = (b: Box): boolean => !opts.bounds || (b.x >= opts.bounds.x && b.y >= opts.bounds.y && b.x + b.w <= opts.bounds.x + opts.bounds.w && b.y + b.h <= opts.bounds.y + opts.bounds.h);
   for (const { r, i } of order) {
-    const spots = opts.rings === 2 ? [...candidates(r, gap), ...candidates(r, gap * 3)] : candidates(r, gap);
+    const prefer = opts.prefer ?? 'corner';
+    const spots = opts.rings === 2 ? [...candidates(r, gap, prefer), ...candidates(r, gap * 3, prefer)] : candidates(r, gap, prefer);
     const spot = spots.find((c) => inside(c) && !taken.some((t) => overlaps(c, t)));
     if (!spot) continue;
     taken.push(spot);

@@ -6,7 +6,7 @@ import { useAction } from '../../data/useAction';
 import { useDebounced } from '../../data/useDebounced';
 import { useQuery } from '../../data/useQuery';
 import { transport } from '../../transport';
-import { CopyButton } from './CopyButton';
+import { CopyButton } from '../../components/CopyButton';
 
 export function McpSection() {
   const [token, setToken] = useState('');

@@ -1,5 +1,5 @@
 import { DialogActions, Modal } from '../../components/Modal';
-import { CopyButton } from './CopyButton';
+import { CopyButton } from '../../components/CopyButton';
 
 export interface IssuedToken {
   name: string;

@@ -44,8 +44,11 @@ interface Tile {
   /** Which painted frames carried their own boxes, and how late detections come (see TileStats). */
   ledger: FrameLedger;
   /** Zones and futures drawn once into their own layer, redrawn only when they change (see paint). */
-  layer?: { canvas: HTMLCanvasElement; key: readonly unknown[] };
+  layer?: { canvas: HTMLCanvasElement; key: readonly unknown[]; texts: readonly LabelBox[] };
 }
+
+type LabelBox = { x: number; y: number; w: number; h: number };
+const NO_TEXT: readonly LabelBox[] = [];
 
 export interface TileStats {
   cameraId: CameraId;
@@ -522,9 +525,14 @@ export class FeedEngine {
       // NONE (one shared empty list) keeps the layer's key equal from frame to frame.
       const zones: readonly ImageZone[] = ov.zones ? (this.zones.get(tile.cameraId) ?? NONE) : NONE;
       const paths: readonly FeedPath[] = ov.futures ? (this.futures.get(tile.cameraId) ?? NONE) : NONE;
-      if (zones.length || paths.length) ctx.drawImage(overlayLayer(tile, zones, paths, c.width, c.height, ov.labels), 0, 0);
+      let texts = NO_TEXT;
+      if (zones.length || paths.length) {
+        const layer = overlayLayer(tile, zones, paths, c.width, c.height, ov.labels);
+        ctx.drawImage(layer.canvas, 0, 0);
+        texts = layer.texts;
+      }
       if (hit && ov.boxes) {
-        drawBoxes(ctx, c.width, c.height, hit.d, ov.labels);
+        drawBoxes(ctx, c.width, c.height, hit.d, ov.labels, texts);
         tile.boxesDrawn += hit.d.observations.length;
       }
       // A repaint of the same frame (its boxes came late) is not a new frame.
@@ -558,7 +566,8 @@ function dropHeld(tile: Tile): void {
   tile.held = [];
 }
 
-function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: FrameDetections, labels = true): void {
+/** `avoid`: the layer's text (futures' percentages) that box labels must not print over. */
+function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: FrameDetections, labels = true, avoid: readonly LabelBox[] = NO_TEXT): void {
   const line = Math.max(1, Math.round(w / 320));
   const font = Math.max(10, Math.round(w / 64));
   ctx.lineWidth = line * 1.5;
@@ -575,7 +584,7 @@ function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: Frame
     score: o.score,
   }));
   // Labels that would print over each other move aside, or are left out (the box stays).
-  const spots = labels ? boxLabelSpots(boxes, w, h) : [];
+  const spots = labels ? boxLabelSpots(boxes, w, h, avoid) : [];
   d.observations.forEach((o, i) => {
     const b = boxes[i]!;
     const color = COLORS[o.cls] ?? COLORS.Other!;
@@ -599,20 +608,21 @@ function drawBoxes(ctx: CanvasRenderingContext2D, w: number, h: number, d: Frame
  * frame was a fifth of the page's CPU with 16 tiles (profiled). They are drawn into one layer per
  * tile when their inputs change, and each frame only copies that layer.
  */
-function overlayLayer(tile: Tile, zones: readonly ImageZone[], paths: readonly FeedPath[], w: number, h: number, labels: boolean): HTMLCanvasElement {
+function overlayLayer(tile: Tile, zones: readonly ImageZone[], paths: readonly FeedPath[], w: number, h: number, labels: boolean): NonNullable<Tile['layer']> {
   const key = [zones, paths, w, h, labels];
   const l = tile.layer;
-  if (l && l.key.length === key.length && l.key.every((v, i) => v === key[i])) return l.canvas;
+  if (l && l.key.length === key.length && l.key.every((v, i) => v === key[i])) return l;
   const canvas = l?.canvas ?? document.createElement('canvas');
   canvas.width = w; // also clears it
   canvas.height = h;
   const ctx = canvas.getContext('2d');
+  let texts = NO_TEXT;
   if (ctx) {
     if (zones.length) drawZones(ctx, zones, w, h, labels);
-    if (paths.length) drawFuturesOnFeed(ctx, [...paths], w, h, labels);
+    if (paths.length) texts = drawFuturesOnFeed(ctx, [...paths], w, h, labels);
   }
-  tile.layer = { canvas, key };
-  return canvas;
+  tile.layer = { canvas, key, texts };
+  return tile.layer;
 }
 
 /** Zone outlines under everything else: site zones in grey, restricted zones in red, names inside. */

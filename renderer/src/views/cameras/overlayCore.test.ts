@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { drawFuturesOnFeed } from '../timeline/overlay';
 import { boxLabelSpots, invert3, projectZones, readOverlays } from './overlayCore';
 
 describe('overlay switches', () => {
@@ -71,5 +72,32 @@ describe('projectZones', () => {
     // A zone wholly behind the camera, or wholly outside the frame, is not drawn.
     expect(projectZones(h, [{ id: 'b', name: 'Behind', kind: 'site', polygon: [{ x: -1, y: -2 }, { x: 1, y: -2 }, { x: 0, y: -4 }] }])).toEqual([]);
     expect(projectZones(h, [{ id: 'o', name: 'Aside', kind: 'site', polygon: [{ x: 50, y: 2 }, { x: 60, y: 2 }, { x: 55, y: 4 }] }])).toEqual([]);
+  });
+});
+
+describe('box labels and the futures\' percentages', () => {
+  const hit = (a: { x: number; y: number; w: number; h: number }, b: { x: number; y: number; w: number; h: number }): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  it('a box label keeps off a percentage already written where it would go ("Car 6827%")', () => {
+    const pct = { x: 100, y: 88, w: 30, h: 12 };
+    const box = { x: 100, y: 100, w: 50, h: 40, tw: 90, th: 14, score: 0.7 };
+    const [free] = boxLabelSpots([box], 640, 360);
+    expect(hit({ ...free!, w: 90, h: 14 }, pct)).toBe(true); // where it went before
+    const [moved] = boxLabelSpots([box], 640, 360, [pct]);
+    expect(moved).toBeDefined();
+    expect(hit({ ...moved!, w: 90, h: 14 }, pct)).toBe(false);
+  });
+  it('drawFuturesOnFeed returns the percentages it wrote, and box labels placed against them never cover one', () => {
+    const ctx = { save() {}, restore() {}, beginPath() {}, moveTo() {}, lineTo() {}, stroke() {}, fillText() {}, strokeText() {} } as unknown as CanvasRenderingContext2D;
+    // Futures ending on the top edges of the boxes whose labels want that spot.
+    const paths = [0, 1, 2].map((i) => ({ points: [[0.1 + i * 0.2, 0.5], [0.16 + i * 0.2, 0.28]] as [number, number][], weight: 0.4 + i * 0.1, trackId: String(i) }));
+    const written = drawFuturesOnFeed(ctx, paths, 640, 360);
+    expect(written.length).toBe(3);
+    const boxes = [0, 1, 2].map((i) => ({ x: (0.16 + i * 0.2) * 640 - 10, y: 0.28 * 360 + 4, w: 60, h: 80, tw: 100, th: 14, score: 0.9 - i * 0.1 }));
+    const spots = boxLabelSpots(boxes, 640, 360, written);
+    spots.forEach((s, i) => {
+      if (!s) return;
+      for (const w of written) expect(hit({ x: s.x, y: s.y, w: boxes[i]!.tw, h: boxes[i]!.th }, w)).toBe(false);
+    });
+    expect(spots.filter(Boolean).length).toBeGreaterThan(0);
   });
 });

@@ -42,12 +42,13 @@ export interface BoxLabel {
  * The top-left corner of each box's label, or undefined where it cannot go without covering
  * another label. Higher scores choose first; labels prefer the box's top edge.
  */
-export function boxLabelSpots(boxes: readonly BoxLabel[], width: number, height: number): ({ x: number; y: number } | undefined)[] {
+export function boxLabelSpots(boxes: readonly BoxLabel[], width: number, height: number, avoid: readonly { x: number; y: number; w: number; h: number }[] = []): ({ x: number; y: number } | undefined)[] {
   // Anchor at the box's top-left corner; placeLabels tries above-right first, which is "on the
   // top edge, reading into the box" — then below, then to the left.
   const placed = placeLabels(
     boxes.map((b) => ({ x: b.x - 1, y: b.y + 1, w: b.tw, h: b.th, priority: b.score })),
-    { gap: 0, bounds: { x: 0, y: 0, w: width, h: height } },
+    // `avoid`: text already on the feed (the futures' percentages), which a label must not cover.
+    { gap: 0, bounds: { x: 0, y: 0, w: width, h: height }, obstacles: avoid },
   );
   const out: ({ x: number; y: number } | undefined)[] = boxes.map(() => undefined);
   for (const p of placed) out[p.index] = { x: p.x, y: p.y };

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Camera, CameraId, Deploy, DeployBuild, DeployTarget, FederatedModel, PreflightRow } from '../../../../preload/contract';
 import { errorText, transport } from '../../transport';
 import { ConfirmDialog } from '../../components/Modal';
-import { deployPlan, stagesText } from './plan';
+import { deployBlocker, deployPlan, stagesText } from './plan';
 import { filterCameras, zoneOptions, type ZoneOption } from './zoneFilter';
 import './deploy.css';
 
@@ -122,6 +122,7 @@ export function DeployView() {
   }, [currentId]);
 
   const build = builds.find((b) => b.sha256 === buildSha);
+  const blocker = deployBlocker({ build: !!build, selected: selected.size, checking, checked: preflight, running: current?.status === 'running' });
   const shown = useMemo(() => filterCameras(cameras, filter, zone, zones), [cameras, filter, zone, zones]);
 
   const toggle = (id: CameraId): void => {
@@ -327,9 +328,12 @@ export function DeployView() {
           <button type="button" onClick={() => void check()} disabled={!build || selected.size === 0 || checking}>
             {checking ? 'Checking…' : `Check ${selected.size} camera(s)`}
           </button>
-          <button type="button" className="primary" onClick={() => setConfirming(true)} disabled={!preflight || preflight.every((r) => !r.ok) || current?.status === 'running'}>
+          <button type="button" className="primary" onClick={() => setConfirming(true)} disabled={blocker !== undefined} aria-describedby="deploy-blocker">
             Deploy{preflight ? ` to ${preflight.length - blocked}` : ''}
           </button>
+          <span id="deploy-blocker" className="muted deploy-blocker" role="status">
+            {blocker}
+          </span>
         </div>
         {plan && (
           <p className="muted" aria-label="Stages">

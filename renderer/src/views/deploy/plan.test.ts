@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCameraId, type DeployBuild, type PreflightRow } from '../../../../preload/contract';
-import { deployPlan, planStages, stagesText } from './plan';
+import { deployBlocker, deployPlan, planStages, stagesText } from './plan';
 
 const build: DeployBuild = { sha256: 'a'.repeat(64), fileName: 'OmniSight_1_3_0_aarch64.eap', appName: 'omnisight', version: '1.3.0', architecture: 'aarch64', bytes: 1, source: 'native', addedAt: 0, problems: [] };
 const row = (name: string, o: Partial<PreflightRow>): PreflightRow => ({
@@ -25,5 +25,20 @@ describe('deploy confirmation', () => {
     expect(deployPlan(build, [row('A', { allowUnsigned: false })], { allowUnsigned: false, allowDowngrade: false, canary: 0, modelVersion: 2 }).unsigned).toEqual([]);
     expect(planStages(5, 0)).toEqual([5]);
     expect(stagesText([5])).toMatch(/One stage of 5/);
+  });
+});
+
+describe('why Deploy is disabled', () => {
+  const base = { build: true, selected: 2, checking: false, checked: [{ ok: true }], running: false };
+  it('says nothing when Deploy can be pressed', () => expect(deployBlocker(base)).toBeUndefined());
+  it('names each missing step, in order', () => {
+    expect(deployBlocker({ ...base, build: false, selected: 0, checked: undefined })).toBe('Deploy waits for a build (1. Build) and at least one camera (2. Cameras), then a check.');
+    expect(deployBlocker({ ...base, selected: 0, checked: undefined })).toBe('Deploy waits for at least one camera (2. Cameras), then a check.');
+    expect(deployBlocker({ ...base, checked: undefined })).toBe('Deploy waits for a check: press Check 2 camera(s).');
+    expect(deployBlocker({ ...base, checking: true, checked: undefined })).toBe('Deploy waits for the check to finish.');
+  });
+  it('a check that passed no camera, and a running deploy, say so', () => {
+    expect(deployBlocker({ ...base, checked: [{ ok: false }] })).toMatch(/^No checked camera can take this build/);
+    expect(deployBlocker({ ...base, running: true })).toMatch(/^A deploy is running/);
   });
 });

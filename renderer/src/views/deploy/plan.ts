@@ -55,3 +55,17 @@ export function deployPlan(build: DeployBuild, rows: readonly PreflightRow[], o:
     stages: planStages(ok.length, o.canary),
   };
 }
+
+/**
+ * Why Deploy cannot be pressed yet, in the order the steps are done (undefined: it can). A greyed
+ * button alone left people guessing which step was missing.
+ */
+export function deployBlocker(s: { build: boolean; selected: number; checking: boolean; checked: readonly Pick<PreflightRow, 'ok'>[] | undefined; running: boolean }): string | undefined {
+  if (s.running) return 'A deploy is running: wait for it to end or cancel it below.';
+  const missing = [!s.build && 'a build (1. Build)', s.selected === 0 && 'at least one camera (2. Cameras)'].filter(Boolean);
+  if (missing.length) return `Deploy waits for ${missing.join(' and ')}, then a check.`;
+  if (s.checking) return 'Deploy waits for the check to finish.';
+  if (!s.checked) return `Deploy waits for a check: press Check ${s.selected} camera(s).`;
+  if (s.checked.every((r) => !r.ok)) return 'No checked camera can take this build: see the reasons in the table, change the options and check again.';
+  return undefined;
+}

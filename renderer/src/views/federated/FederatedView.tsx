@@ -174,7 +174,7 @@ export function FederatedView() {
           <p className="muted">Each selected camera trains this many passes over its own labelled detections, from the announced model; the desktop averages the updates (FedAvg, every camera weighted equally).</p>
         </fieldset>
 
-        <div className="fed-card">
+        <div className="fed-card fed-card-tall">
           <h2>Protocol and privacy</h2>
           <p role="status" aria-label="Next round setup" className={status.setup.state === 'failed' ? 'warn' : undefined}>
             {setupText(status.setup, clock)}

@@ -101,7 +101,7 @@ export function PerformanceView() {
             {(health?.budgets ?? []).map((b) => (
               <tr key={b.slo}>
                 <td>
-                  {b.description} <span className="muted">({(b.objective * 100).toFixed(1)} %)</span>
+                  {b.description} <span className="muted nowrap">({(b.objective * 100).toFixed(1)} %)</span>
                 </td>
                 <td className="num">
                   <span className="perf-bar" aria-hidden="true">

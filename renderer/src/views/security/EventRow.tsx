@@ -1,6 +1,27 @@
 import type { AuditEvent } from '../../../../preload/contract';
 import { cameraLabel, nameCameras, type CameraNames } from '../../stores/cameraNamesCore';
-import { time } from './securityCore';
+import { CopyButton } from '../../components/CopyButton';
+import { shortFingerprint, splitFingerprints, time } from './securityCore';
+
+/** Text with each certificate fingerprint shortened; the whole one is in its title and copied by its button. */
+export function WithFingerprints({ text }: { text: string }) {
+  return (
+    <>
+      {splitFingerprints(text).map((p, i) =>
+        'text' in p ? (
+          p.text
+        ) : (
+          <span key={i} className="fingerprint-short">
+            <code title={p.fingerprint}>
+              {shortFingerprint(p.fingerprint)}
+            </code>
+            <CopyButton compact text={p.fingerprint} label={`Copy fingerprint ${shortFingerprint(p.fingerprint)}`} />
+          </span>
+        ),
+      )}
+    </>
+  );
+}
 
 export function Source({ source, names }: { source: string; names: CameraNames }) {
   const name = cameraLabel(source, names);
@@ -27,12 +48,14 @@ export function EventRow({ ev, names, onResolve }: { ev: AuditEvent; names: Came
         <Source source={ev.source} names={names} />
       </td>
       <td className="wrap-anywhere">
-        {nameCameras(ev.message, names)}
+        <WithFingerprints text={nameCameras(ev.message, names)} />
         {Object.keys(ev.detail).length > 0 && (
           <div className="detail mono">
-            {Object.entries(ev.detail)
-              .map(([k, v]) => `${k}=${String(v)}`)
-              .join('  ')}
+            <WithFingerprints
+              text={Object.entries(ev.detail)
+                .map(([k, v]) => `${k}=${String(v)}`)
+                .join('  ')}
+            />
           </div>
         )}
         {ev.resolvedAt && (

@@ -10,7 +10,7 @@ import { useQuery } from '../../data/useQuery';
 import { useCameraNames } from '../../stores/cameraNames';
 import { nameCameras } from '../../stores/cameraNamesCore';
 import { transport } from '../../transport';
-import { EventRow, Source } from './EventRow';
+import { EventRow, Source, WithFingerprints } from './EventRow';
 import { bulkLabel, groupSpan } from './securityCore';
 
 type Severity = AuditEvent['severity'];
@@ -164,7 +164,7 @@ export function SecurityView() {
                       <Source source={g.source} names={names} />
                     </td>
                     <td className="wrap-anywhere">
-                      {nameCameras(g.message, names)}
+                      <WithFingerprints text={nameCameras(g.message, names)} />
                       <div>
                         <button type="button" className="link" aria-expanded={open} onClick={() => setExpanded(open ? undefined : key)}>
                           {open ? 'Hide the events' : `Show the ${g.count} events`}

@@ -21,8 +21,6 @@ declare global {
   }
 }
 
-/** Canvas labels stay short: the name's first 14 characters. */
-const shortName = (s: string): string => (s.length > 14 ? `${s.slice(0, 13)}…` : s);
 const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
 
 /**
@@ -124,11 +122,18 @@ export function GraphCanvas({
       const td = performance.now();
       dirty.current = false;
       const prev = view.current;
-      // The legend sits over the bottom of the canvas: fit the graph in the space above it.
-      view.current = fitView(prev, layout.current, size.w, Math.max(size.h / 2, size.h - (legend.current?.offsetHeight ?? 0)));
+      // The legend sits over the bottom of the canvas: fit the graph in the space above it. Small
+      // fleets are named on the canvas: leave half a name's width at the sides for the names of the
+      // outermost cameras.
+      const above = Math.max(size.h / 2, size.h - (legend.current?.offsetHeight ?? 0) - 8);
+      view.current = fitView(prev, layout.current, size.w, above, layout.current.nodes.size <= 40 ? 70 : 28);
       // Keep easing the fit until it has converged, so the picture never stops half-way.
       if (prev && (Math.abs(prev.ox - view.current.ox) > 0.3 || Math.abs(prev.oy - view.current.oy) > 0.3 || Math.abs(prev.scale - view.current.scale) > 1e-3)) dirty.current = true;
-      draw(ctx, layout.current, view.current, palette, size.w, size.h, hoverRef.current, selectedRef.current, (id) => shortName(cameraLabel(id, namesRef.current)));
+      const labels = draw(ctx, layout.current, view.current, palette, size.w, size.h, hoverRef.current, selectedRef.current, (id) => cameraLabel(id, namesRef.current), above);
+      // Where the names went, for tests and tools (the canvas itself has no text to inspect); the
+      // attribute is written only when it changes. Floored: rounding could make boxes that touch overlap by a pixel.
+      const json = JSON.stringify(labels.map((l) => ({ id: l.id, text: l.text, x: Math.floor(l.x), y: Math.floor(l.y), w: Math.floor(l.w), h: Math.floor(l.h) })));
+      if (c.dataset.labels !== json) c.dataset.labels = json;
       if (continuous) {
         frames++;
         const t = performance.now();

@@ -12,6 +12,8 @@ type Mode = Status['mode'];
 type GNode = SwarmGraph['nodes'][number];
 
 const time = (ts: number): string => new Date(ts).toLocaleTimeString(undefined, { hour12: false });
+/** The proof's reason names the report by its epoch milliseconds (exact, for the proof); people read a clock time. */
+const readable = (q: { reason: string; ts: number }): string => q.reason.split(`at ${q.ts} `).join(`at ${time(q.ts)} `);
 const modes: { id: Mode; label: string; hint: string }[] = [
   { id: 'strict', label: 'Strict', hint: 'refuse reports that fail a check and record why' },
   { id: 'permissive', label: 'Permissive', hint: 'refuse them too, but draw their boxes on the tile marked unverified' },
@@ -105,7 +107,7 @@ export function SwarmSide(p: {
           </dl>
           {node.status === 'quarantined' && proofOf(node.id) && (
             <p>
-              <span className="sev-critical">{proofOf(node.id)!.reason}</span>{' '}
+              <span className="sev-critical">{readable(proofOf(node.id)!)}</span>{' '}
               <button type="button" onClick={() => setReleasing(node.id)} aria-label={`Release camera ${cameraLabel(node.id, names)} (selected)`}>
                 Release…
               </button>
@@ -124,7 +126,7 @@ export function SwarmSide(p: {
           {quarantined.map((q) => (
             <li key={q.camera}>
               <span className="badge sev-critical">quarantined</span> <strong>{cameraLabel(q.camera, names)}</strong> <span className="mono muted small">{q.camera}</span>
-              <div className="muted">{q.reason}</div>
+              <div className="muted">{readable(q)}</div>
               <details>
                 <summary>Equivocation proof</summary>
                 <p className="muted">Both messages are signed by the camera's recorded key; they cannot both be true.</p>

@@ -12,6 +12,7 @@
 //   whole layout run (no worker needed: 500 nodes with Barnes–Hut charge tick in ~1–3 ms).
 import { forceCollide, forceLink, forceManyBody, forceSimulation, forceX, forceY, type Simulation, type SimulationLinkDatum, type SimulationNodeDatum } from 'd3-force';
 import type { SwarmGraph } from '../../../../preload/contract';
+import { placeGraphLabels, type GraphLabel } from './graphLabels';
 
 type GNode = SwarmGraph['nodes'][number];
 
@@ -204,17 +205,22 @@ export interface View {
 }
 
 /** Fits the layout into the canvas, easing towards the target so the picture does not jump. */
-export function fitView(prev: View | undefined, layout: GraphLayout, w: number, h: number): View {
+export function fitView(prev: View | undefined, layout: GraphLayout, w: number, h: number, padX = 28): View {
   const b = layout.bounds();
   const pad = 28;
-  const scale = Math.min(3, (w - 2 * pad) / Math.max(1, b.maxX - b.minX), (h - 2 * pad) / Math.max(1, b.maxY - b.minY));
+  const scale = Math.min(3, (w - 2 * padX) / Math.max(1, b.maxX - b.minX), (h - 2 * pad) / Math.max(1, b.maxY - b.minY));
   const target = { scale, ox: w / 2 - ((b.minX + b.maxX) / 2) * scale, oy: h / 2 - ((b.minY + b.maxY) / 2) * scale };
   if (!prev) return target;
   const k = 0.2;
   return { scale: prev.scale + (target.scale - prev.scale) * k, ox: prev.ox + (target.ox - prev.ox) * k, oy: prev.oy + (target.oy - prev.oy) * k };
 }
 
-export function draw(ctx: CanvasRenderingContext2D, layout: GraphLayout, view: View, p: Palette, w: number, h: number, hover?: string, selected?: string, labelOf: (id: string) => string = (id) => id.slice(-4)): void {
+/**
+ * Draws the graph; returns the camera names it wrote and where (none above 40 cameras), so the view
+ * can expose them (data-labels) for a test to check. `labelsH` is the height labels may use (the
+ * legend covers the rest).
+ */
+export function draw(ctx: CanvasRenderingContext2D, layout: GraphLayout, view: View, p: Palette, w: number, h: number, hover?: string, selected?: string, labelOf: (id: string) => string = (id) => id.slice(-4), labelsH = h): GraphLabel[] {
   ctx.clearRect(0, 0, w, h);
   const { scale, ox, oy } = view;
   const X = (n: LayoutNode): number => ox + (n.x ?? 0) * scale;
@@ -283,13 +289,22 @@ export function draw(ctx: CanvasRenderingContext2D, layout: GraphLayout, view: V
     ctx.lineWidth = 2;
     ctx.stroke();
   }
-  // Labels only when they fit (small fleets or zoomed in).
-  if (layout.nodes.size <= 40) {
-    ctx.fillStyle = p.text;
-    ctx.font = '11px system-ui, sans-serif';
-    ctx.textAlign = 'center';
-    for (const n of layout.nodes.values()) ctx.fillText(labelOf(n.id), X(n), Y(n) - r - 6);
-  }
+  // Names only for a fleet small enough to read them; placed so none covers another (graphLabels).
+  if (layout.nodes.size > 40) return [];
+  ctx.font = '11px system-ui, sans-serif';
+  const labels = placeGraphLabels(
+    [...layout.nodes.values()].map((n) => {
+      const text = labelOf(n.id);
+      const ring = n.data.status === 'quarantined' ? r + 5 : n.data.head ? r * 1.7 + 2.5 : r;
+      return { id: n.id, text, x: X(n), y: Y(n), r: ring, w: Math.ceil(ctx.measureText(text).width) + 2, priority: n.id === selected || n.id === hover ? 2 : n.data.head ? 1 : 0 };
+    }),
+    { w, h: labelsH },
+  );
+  ctx.fillStyle = p.text;
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'middle';
+  for (const l of labels) ctx.fillText(l.text, l.x + 1, l.y + l.h / 2);
+  return labels;
 }
 
 export function hitTest(layout: GraphLayout, view: View, x: number, y: number, radius = 10): string | undefined {

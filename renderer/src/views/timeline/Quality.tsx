@@ -9,14 +9,15 @@ type Cameras = MethodOutput<'timeline.cameras'>;
 
 export function Quality(p: { stats: Stats | undefined; cameras: Cameras; names: CameraNames; fleetIds: readonly CameraId[]; onCalibrated: () => void }) {
   const per = new Map(p.stats?.perCamera.map((c) => [c.cameraId, c]) ?? []);
-  const ids = [...new Set([...p.cameras.map((c) => c.cameraId), ...per.keys(), ...p.fleetIds])].sort();
+  const label = (id: string): string => cameraLabel(id, p.names);
+  // By name, as the lanes above are (by id the rows read Demo 5, Demo 4, Demo 2…).
+  const ids = [...new Set([...p.cameras.map((c) => c.cameraId), ...per.keys(), ...p.fleetIds])].sort((a, b) => label(a).localeCompare(label(b), undefined, { numeric: true }) || (a < b ? -1 : 1));
   const cal = new Map(p.cameras.map((c) => [c.cameraId, c]));
   const [editing, setEditing] = useState<CameraId>();
-  const label = (id: string): string => cameraLabel(id, p.names);
   return (
     <section aria-label="Prediction quality" className="timeline-card">
       <h2>Calibration and prediction quality</h2>
-      <table className="table">
+      <table className="table quality-table">
         <thead>
           <tr>
             <th scope="col">Camera</th>

@@ -15,6 +15,10 @@ export interface FeedPath {
 /** Feed area (px²) per future percentage label: 5 on a 440×250 tile, 46 on 1280×720. */
 export const LABEL_AREA = 20_000;
 
+/** A percentage's box at 11 px ("100%" is ~27 px wide). */
+const LABEL_W = 30;
+const LABEL_H = 12;
+
 /** Width and alpha per segment: probable futures are thick and strong, improbable ones faint. */
 export function segmentStyle(weight: number, index: number, segments: number): { alpha: number; width: number } {
   const w = Math.min(1, Math.max(0, weight));
@@ -25,8 +29,10 @@ export function segmentStyle(weight: number, index: number, segments: number): {
 /**
  * Draws the paths onto a canvas of `width` × `height` pixels (the size the feed is drawn at).
  * Pure with respect to its inputs: it only touches `ctx`, and restores its state afterwards.
+ * Returns the boxes of the percentages it wrote, so the detection boxes' labels drawn over the
+ * feed afterwards can keep off them (they printed over each other: "Car 6827%").
  */
-export function drawFuturesOnFeed(ctx: CanvasRenderingContext2D, paths: FeedPath[], width: number, height: number, labels = true): void {
+export function drawFuturesOnFeed(ctx: CanvasRenderingContext2D, paths: FeedPath[], width: number, height: number, labels = true): { x: number; y: number; w: number; h: number }[] {
   ctx.save();
   ctx.lineCap = 'round';
   ctx.lineJoin = 'round';
@@ -42,7 +48,7 @@ export function drawFuturesOnFeed(ctx: CanvasRenderingContext2D, paths: FeedPath
   const most = Math.max(1, Math.floor((width * height) / LABEL_AREA));
   const spots = labels
     ? placeLabels(
-        order.map((p, i) => ({ x: (ends[i]?.[0] ?? 0) * width, y: (ends[i]?.[1] ?? 0) * height, w: 30, h: 12, priority: labelled(p) ? p.weight : -1 })),
+        order.map((p, i) => ({ x: (ends[i]?.[0] ?? 0) * width, y: (ends[i]?.[1] ?? 0) * height, w: LABEL_W, h: LABEL_H, priority: labelled(p) ? p.weight : -1 })),
         { gap: 4, bounds: { x: 0, y: 0, w: width, h: height } }, // none cut off at the tile's edge
       )
         .filter((q) => labelled(order[q.index]!))
@@ -75,4 +81,5 @@ export function drawFuturesOnFeed(ctx: CanvasRenderingContext2D, paths: FeedPath
     }
   }
   ctx.restore();
+  return spots.map((q) => ({ x: q.x, y: q.y, w: LABEL_W, h: LABEL_H }));
 }
