@@ -23,7 +23,7 @@ const ROUNDS = Number(process.env.BENCH_FEDPROF_ROUNDS ?? 10);
 const TOP = Number(process.env.BENCH_FEDPROF_TOP ?? 25);
 const serials = Array.from({ length: N }, (_, i) => `ACCC8E${(0x100000 + i).toString(16).toUpperCase()}`);
 
-interface CallFrame {
+export interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
@@ -33,7 +33,7 @@ interface ProfileNode {
   id: number;
   callFrame: CallFrame;
 }
-interface Profile {
+export interface Profile {
   nodes: ProfileNode[];
   samples?: number[];
   timeDeltas?: number[];
@@ -54,6 +54,27 @@ export function addSelfTimes(p: Profile, into: Map<string, { frame: CallFrame; u
     if (e) e.us += us;
     else into.set(key, { frame, us });
   }
+}
+
+/** A frame as "file:line", the TypeScript line when tsx's inline source map has it (else the compiled one). */
+export function whereOf(f: CallFrame): string {
+  const short = f.url.replace(/^.*\/(main|scripts|node_modules)\//, '$1/') || '(native)';
+  let line = f.lineNumber + 1;
+  try {
+    const e = findSourceMap(f.url)?.findEntry(f.lineNumber, f.columnNumber) as { originalLine?: number } | undefined;
+    if (e?.originalLine !== undefined) line = e.originalLine + 1;
+  } catch {
+    // no map: the compiled line
+  }
+  return `${short}:${line}`;
+}
+
+/** The `top` functions by self time of `self`, as lines "ms per round  name  file:line". */
+export function topLines(self: ReadonlyMap<string, { frame: CallFrame; us: number }>, rounds: number, top: number): string[] {
+  return [...self.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, top)
+    .map((e) => `${(e.us / 1000 / rounds).toFixed(2).padStart(7)}  ${e.frame.functionName || '(anonymous)'}  ${whereOf(e.frame)}`);
 }
 
 /** Which side a function belongs to, by its file. */
@@ -142,25 +163,13 @@ async function main(): Promise<void> {
   for (const e of self.values()) sides[sideOf(e.frame.url)] += e.us;
   console.log(`${N} cameras, ${ROUNDS} rounds profiled (go → result handled); CPU per round (process.cpuUsage, profiler on): ${cpu.map((x) => x.toFixed(1)).join(', ')} ms`);
   console.log(`self time per round, ms: total ${perRound(total)}, server ${perRound(sides.server)}, cameras ${perRound(sides.camera)}, other ${perRound(sides.other)}`);
-  const short = (url: string): string => url.replace(/^.*\/(main|scripts|node_modules)\//, '$1/') || '(native)';
-  // tsx compiles each file with an inline source map: name the TypeScript line, not the compiled one.
-  const where = (f: CallFrame): string => {
-    let line = f.lineNumber + 1;
-    try {
-      const e = findSourceMap(f.url)?.findEntry(f.lineNumber, f.columnNumber) as { originalLine?: number } | undefined;
-      if (e?.originalLine !== undefined) line = e.originalLine + 1;
-    } catch {
-      // no map: the compiled line
-    }
-    return `${short(f.url)}:${line}`;
-  };
   for (const side of ['server', 'camera', 'other'] as const) {
     console.log(`-- ${side}: top ${TOP} by self time (ms per round)`);
     [...self.values()]
       .filter((e) => sideOf(e.frame.url) === side)
       .sort((a, b) => b.us - a.us)
       .slice(0, TOP)
-      .forEach((e) => console.log(`${perRound(e.us)}  ${e.frame.functionName || '(anonymous)'}  ${where(e.frame)}`));
+      .forEach((e) => console.log(`${perRound(e.us)}  ${e.frame.functionName || '(anonymous)'}  ${whereOf(e.frame)}`));
   }
 }
 

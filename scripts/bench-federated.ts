@@ -45,6 +45,8 @@ import { simKey } from '../main/swarm/testkit';
 import { linkFederated } from '../main/app/wiring-federated';
 import { linkSwarm } from '../main/app/wiring-swarm';
 import { cameraData } from './bench-federated-data';
+import { addSelfTimes, topLines, type CallFrame, type Profile } from './bench-federated-profile';
+import { Session } from 'node:inspector/promises';
 
 const CLIENTS = Number(process.env.BENCH_FED_CLIENTS ?? 100);
 const PROCS = Number(process.env.BENCH_FED_PROCS ?? 4);
@@ -57,6 +59,10 @@ const SAMPLES = Number(process.env.BENCH_FED_SAMPLES ?? 150);
 // BENCH_FED_CPU_PROF=<dir>: the camera processes write V8 CPU profiles there (run the desktop side
 // with `node --cpu-prof --import tsx` for its own).
 const PROF_ARGS = process.env.BENCH_FED_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_FED_CPU_PROF}`] : [];
+// BENCH_FED_PROFILE=1: the V8 profiler on the desktop's main thread during each timed round (the
+// secure critical path, the plain round, the round trip), and at the end the functions with the most
+// self time per round of each kind (the verification workers' threads are not in it).
+const PROFILE = process.env.BENCH_FED_PROFILE === '1';
 const TRAIN = { epochs: 2, lr: 0.3, batchSize: 16 };
 const v0 = [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -2];
 
@@ -363,6 +369,25 @@ async function timeRoundtrip(): Promise<number> {
   cpu.roundtrip.cameras.push(((await camerasCpu()) - c0) / CLIENTS);
   return t;
 }
+const session = PROFILE ? new Session() : undefined;
+const selfTimes = { secure: new Map<string, { frame: CallFrame; us: number }>(), plain: new Map<string, { frame: CallFrame; us: number }>(), roundtrip: new Map<string, { frame: CallFrame; us: number }>() };
+const profiledRounds = { secure: 0, plain: 0, roundtrip: 0 };
+if (session) {
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+}
+/** fn under the profiler (BENCH_FED_PROFILE), its self times added to those of its kind. */
+async function profiled<T>(kind: keyof typeof selfTimes, fn: () => Promise<T>): Promise<T> {
+  if (!session) return fn();
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    addSelfTimes(((await session.post('Profiler.stop')) as { profile: Profile }).profile, selfTimes[kind]);
+    profiledRounds[kind]++;
+  }
+}
 type Detail = { phaseMs: Record<string, number>; setupMs?: number | null; roundMs?: number | null; graph?: { k: number; tk: number }; masked?: string[]; unmasked?: string[] };
 /** Per timed secure round: the server's own timings (setup, critical path, its phases). */
 const details: Detail[] = [];
@@ -408,8 +433,11 @@ async function timeSecure(measureCpu = false): Promise<number> {
   });
   const t0 = performance.now();
   const wall0 = Date.now();
-  await call('federated.start', { rounds: 1 });
-  await federated.idle();
+  const critical = async (): Promise<void> => {
+    await call('federated.start', { rounds: 1 });
+    await federated.idle();
+  };
+  await (measureCpu ? profiled('secure', critical) : critical());
   const t = (performance.now() - t0) / 1000;
   off();
   await atResult;
@@ -457,14 +485,14 @@ const roundtrip: number[] = [];
 for (let i = 0; i < PAIRS; i++) {
   if (i % 2 === 0) {
     await quiet();
-    plain.push(await withCpu('plain', timePlain));
-    roundtrip.push(await timeRoundtrip());
+    plain.push(await withCpu('plain', () => profiled('plain', timePlain)));
+    roundtrip.push(await profiled('roundtrip', timeRoundtrip));
     secure.push(await timeSecure(true));
   } else {
     secure.push(await timeSecure(true));
     await quiet();
-    plain.push(await withCpu('plain', timePlain));
-    roundtrip.push(await timeRoundtrip());
+    plain.push(await withCpu('plain', () => profiled('plain', timePlain)));
+    roundtrip.push(await profiled('roundtrip', timeRoundtrip));
   }
   const d = details.at(-1)!;
   console.error(
@@ -473,6 +501,14 @@ for (let i = 0; i < PAIRS; i++) {
   );
 }
 const loadAfter = os.loadavg()[0]!;
+if (session) {
+  for (const kind of ['secure', 'plain', 'roundtrip'] as const) {
+    const total = [...selfTimes[kind].values()].reduce((a, e) => a + e.us, 0) / 1000 / profiledRounds[kind];
+    console.error(`profile ${kind}: ${profiledRounds[kind]} rounds, desktop main thread ${total.toFixed(1)} ms per round; top 30 by self time (ms per round):`);
+    for (const line of topLines(selfTimes[kind], profiledRounds[kind], 30)) console.error(`  ${line}`);
+  }
+  session.disconnect();
+}
 
 // Accuracy: secure rounds from v0 until the model has converged. Settle rule (stricter than "five
 // rounds within 0.2 points", which stopped at a plateau): at least MIN_ROUNDS rounds, and over the
