@@ -25,6 +25,16 @@
 // waits for the last unmask answers (each secret is rebuilt from the first tk shares of it, its
 // masks removed as they come; the phase ends once t survivors answered and every secret is rebuilt)
 // and its aggregate step went from ~5 ms to ~0.
+// Since (flcpu, BENCH_FED_PROFILE=1, 100 cameras, load average ~7 on 2 cores): the desktop's main
+// thread was busy ~113 ms per secure critical path against ~55 ms per plain round and ~32 ms per empty
+// round trip (roundtrip_s); its largest items are the embedded broker's socket writes (writev ~22 ms
+// against ~9 ms plain: three broadcasts to 100 cameras and 200 PUBACKs against two and 100), handing
+// messages to the verification workers (~8 against ~5 ms) and GC; the aggregation server's own
+// functions ~9 ms. One empty round trip costs the desktop ~0.8× the CPU and ~0.5–0.9× the wall time
+// of a whole plain round (desktop_cpu_s.roundtrip, roundtrip_over_plain), and the critical path makes
+// two where plain makes one: of the desktop CPU a secure path costs over plain (~47 ms), that second
+// round trip is ~21 ms, the server's arithmetic and checks ~9 ms, the rest mostly the 2.3 KB unmask
+// answers through the broker, the workers and the garbage collector.
 // Writes bench-results/federated.json. Env: BENCH_FED_CLIENTS (100), BENCH_FED_PROCS (4),
 // BENCH_FED_PAIRS (9), BENCH_FED_ROUNDS (max rounds for accuracy, 80), BENCH_FED_MIN_ROUNDS (20),
 // BENCH_FED_SAMPLES (per camera, 150).
