@@ -64,8 +64,43 @@ const noteSetUp = (round: string): void => {
   }
 };
 
-process.on('message', (m: Start | { cpu: true } | { setupOf: string } | { traceOf: { from: number; to: number } }) => {
+/**
+ * Per round (secure or plain): the cameras of this process that have handled its result. The bench
+ * reads the cameras' CPU of a round only once each of them has (a result still in flight would be
+ * counted in the next round's figure, or in none).
+ */
+const resulted = new Map<string, number>();
+const waitingResult: { round: string; answer: () => void }[] = [];
+const noteResult = (round: string): void => {
+  resulted.set(round, (resulted.get(round) ?? 0) + 1);
+  for (const w of waitingResult.filter((x) => x.round === round && resulted.get(round)! >= cameraCount)) {
+    waitingResult.splice(waitingResult.indexOf(w), 1);
+    w.answer();
+  }
+};
+
+process.on('message', (m: Start | { cpu: true } | { cpuAfterResult: string } | { setupOf: string } | { traceOf: { from: number; to: number } }) => {
   if ('traceOf' in m) return void process.send!({ trace: traceSpan(m.traceOf.from, m.traceOf.to) });
+  // The CPU time once every camera here has handled the result of a round (at most 60 s).
+  if ('cpuAfterResult' in m) {
+    const round = m.cpuAfterResult;
+    const answer = (): void => {
+      resulted.delete(round);
+      process.send!({ cpu: process.cpuUsage(), round });
+    };
+    if ((resulted.get(round) ?? 0) >= cameraCount) return answer();
+    const timer = setTimeout(() => {
+      waitingResult.splice(waitingResult.findIndex((w) => w.answer === done), 1);
+      console.error(`camera process: not every camera handled the result of ${round} within 60 s`);
+      answer();
+    }, 60_000);
+    const done = (): void => {
+      clearTimeout(timer);
+      answer();
+    };
+    waitingResult.push({ round, answer: done });
+    return;
+  }
   // The bench asks for this process's CPU time around each timed round (per-camera CPU figure).
   if ('cpu' in m) return void process.send!({ cpu: process.cpuUsage() });
   // ...and waits until every camera here is set up for a round (at most 60 s).
@@ -119,6 +154,7 @@ async function start(m: Start): Promise<void> {
       onResult: () => undefined,
       onEvent: (e) => {
         if (e.what === 'setup') noteSetUp(e.round);
+        if (e.what === 'result') noteResult(e.round);
       },
     });
     conn.on('message', (topic, payload) => {
@@ -129,6 +165,13 @@ async function start(m: Start): Promise<void> {
         const b = Buffer.from(r.params, 'base64');
         plainModel = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
         if (plainModel.length !== 14 || !plainModel.every(Number.isFinite)) throw new Error(`plain round ${r.round}: a malformed model`);
+        noteResult(r.round);
+        return;
+      }
+      if (topic === 'omnisight/desktop/bench/ping') {
+        // An empty broadcast-and-answer round trip: a signed answer with nothing in it.
+        const a = JSON.parse(payload.toString()) as { round: string };
+        send(JSON.stringify({ round: a.round, phase: 'ping' }));
         return;
       }
       if (topic === 'omnisight/desktop/bench/plain') {
@@ -148,6 +191,6 @@ async function start(m: Start): Promise<void> {
       const c = process.cpuUsage(c0);
       trace.push({ at: wall(), what: `cpu ${topic.split('/')[4] ?? topic.split('/').at(-1)}`, cpuUs: c.user + c.system });
     });
-    await conn.subscribeAsync([...flTopics(cam.serial), 'omnisight/desktop/bench/plain', 'omnisight/desktop/bench/plain-result'], { qos: 1 });
+    await conn.subscribeAsync([...flTopics(cam.serial), 'omnisight/desktop/bench/plain', 'omnisight/desktop/bench/plain-result', 'omnisight/desktop/bench/ping'], { qos: 1 });
   }
 }

@@ -25,6 +25,16 @@
 // waits for the last unmask answers (each secret is rebuilt from the first tk shares of it, its
 // masks removed as they come; the phase ends once t survivors answered and every secret is rebuilt)
 // and its aggregate step went from ~5 ms to ~0.
+// Since (flcpu, BENCH_FED_PROFILE=1, 100 cameras, load average ~7 on 2 cores): the desktop's main
+// thread was busy ~113 ms per secure critical path against ~55 ms per plain round and ~32 ms per empty
+// round trip (roundtrip_s); its largest items are the embedded broker's socket writes (writev ~22 ms
+// against ~9 ms plain: three broadcasts to 100 cameras and 200 PUBACKs against two and 100), handing
+// messages to the verification workers (~8 against ~5 ms) and GC; the aggregation server's own
+// functions ~9 ms. One empty round trip costs the desktop ~0.8× the CPU and ~0.5–0.9× the wall time
+// of a whole plain round (desktop_cpu_s.roundtrip, roundtrip_over_plain), and the critical path makes
+// two where plain makes one: of the desktop CPU a secure path costs over plain (~47 ms), that second
+// round trip is ~21 ms, the server's arithmetic and checks ~9 ms, the rest mostly the 2.3 KB unmask
+// answers through the broker, the workers and the garbage collector.
 // Writes bench-results/federated.json. Env: BENCH_FED_CLIENTS (100), BENCH_FED_PROCS (4),
 // BENCH_FED_PAIRS (9), BENCH_FED_ROUNDS (max rounds for accuracy, 80), BENCH_FED_MIN_ROUNDS (20),
 // BENCH_FED_SAMPLES (per camera, 150).
@@ -45,6 +55,8 @@ import { simKey } from '../main/swarm/testkit';
 import { linkFederated } from '../main/app/wiring-federated';
 import { linkSwarm } from '../main/app/wiring-swarm';
 import { cameraData } from './bench-federated-data';
+import { addSelfTimes, topLines, type CallFrame, type Profile } from './bench-federated-profile';
+import { Session } from 'node:inspector/promises';
 
 const CLIENTS = Number(process.env.BENCH_FED_CLIENTS ?? 100);
 const PROCS = Number(process.env.BENCH_FED_PROCS ?? 4);
@@ -57,6 +69,10 @@ const SAMPLES = Number(process.env.BENCH_FED_SAMPLES ?? 150);
 // BENCH_FED_CPU_PROF=<dir>: the camera processes write V8 CPU profiles there (run the desktop side
 // with `node --cpu-prof --import tsx` for its own).
 const PROF_ARGS = process.env.BENCH_FED_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_FED_CPU_PROF}`] : [];
+// BENCH_FED_PROFILE=1: the V8 profiler on the desktop's main thread during each timed round (the
+// secure critical path, the plain round, the round trip), and at the end the functions with the most
+// self time per round of each kind (the verification workers' threads are not in it).
+const PROFILE = process.env.BENCH_FED_PROFILE === '1';
 const TRAIN = { epochs: 2, lr: 0.3, batchSize: 16 };
 const v0 = [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -2];
 
@@ -216,6 +232,28 @@ const camerasCpu = async (): Promise<number> =>
       ),
     )
   ).reduce((a, b) => a + b, 0);
+/**
+ * The camera processes' CPU time, summed, each process's read at the moment the last of its cameras
+ * handled the result of `round` (a secure round's fl2 id, or a plain round's): a camera's work on a
+ * round ends with adopting its model, and a result still in flight counted in no round's figure.
+ */
+const camerasCpuAfterResult = async (round: string): Promise<number> =>
+  (
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<number>((resolve) => {
+            const on = (m: { cpu?: NodeJS.CpuUsage; round?: string }): void => {
+              if (!m.cpu || m.round !== round) return;
+              c.off('message', on);
+              resolve(cpuOf(m.cpu));
+            };
+            c.on('message', on);
+            c.send({ cpuAfterResult: round });
+          }),
+      ),
+    )
+  ).reduce((a, b) => a + b, 0);
 /** BENCH_FED_TRACE: each camera process's events between two wall-clock times (ms after `from`). */
 const camerasTrace = (from: number, to: number): Promise<Record<string, [number, number, number]>[]> =>
   Promise.all(
@@ -254,13 +292,18 @@ const camerasSetUp = (round: string): Promise<void> =>
         }),
     ),
   ).then(() => undefined);
-const cpu = { plain: { desktop: [] as number[], cameras: [] as number[] }, secure: { desktop: [] as number[], cameras: [] as number[] } };
+const cpu = {
+  plain: { desktop: [] as number[], cameras: [] as number[] },
+  secure: { desktop: [] as number[], cameras: [] as number[] },
+  roundtrip: { desktop: [] as number[], cameras: [] as number[] },
+};
+/** A plain round with its CPU: the desktop's when the round is done, the cameras' once each has adopted its result. */
 async function withCpu(kind: 'plain', fn: () => Promise<number>): Promise<number> {
   const d0 = process.cpuUsage();
   const c0 = await camerasCpu();
   const t = await fn();
   cpu[kind].desktop.push(cpuOf(process.cpuUsage(d0)));
-  cpu[kind].cameras.push(((await camerasCpu()) - c0) / CLIENTS);
+  cpu[kind].cameras.push(((await camerasCpuAfterResult(`plain-${plainSeq}`)) - c0) / CLIENTS);
   return t;
 }
 
@@ -309,6 +352,52 @@ async function timePlain(): Promise<number> {
   }
   return t;
 }
+// The floor of the ratio: one empty broadcast-and-answer round trip over the same path (the desktop
+// publishes one QoS 1 message to every camera, each answers with a signed envelope v2 kind "fl" with
+// nothing in it, the swarm verifies every answer as any other). A secure critical path makes two
+// (go → masked, unmask → answers) where plain makes one, besides the training and the result both make.
+let pingRound: { id: string; got: Set<string>; done: () => void } | undefined;
+swarm.onVerifiedFl((m) => {
+  const body = m.body as { round?: unknown; phase?: unknown };
+  if (!pingRound || body.phase !== 'ping' || body.round !== pingRound.id) return;
+  pingRound.got.add(m.serial);
+  if (pingRound.got.size === CLIENTS) pingRound.done();
+});
+let pingSeq = 0;
+/** One round trip: wall time (s), and the desktop's and the cameras' CPU once every answer was handed over verified. */
+async function timeRoundtrip(): Promise<number> {
+  const id = `ping-${++pingSeq}`;
+  const d0 = process.cpuUsage();
+  const c0 = await camerasCpu();
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    pingRound = { id, got: new Set(), done: resolve };
+    mqttSvc.publish('omnisight/desktop/bench/ping', JSON.stringify({ round: id }));
+  });
+  const t = (performance.now() - t0) / 1000;
+  cpu.roundtrip.desktop.push(cpuOf(process.cpuUsage(d0)));
+  cpu.roundtrip.cameras.push(((await camerasCpu()) - c0) / CLIENTS);
+  return t;
+}
+const session = PROFILE ? new Session() : undefined;
+const selfTimes = { secure: new Map<string, { frame: CallFrame; us: number }>(), plain: new Map<string, { frame: CallFrame; us: number }>(), roundtrip: new Map<string, { frame: CallFrame; us: number }>() };
+const profiledRounds = { secure: 0, plain: 0, roundtrip: 0 };
+if (session) {
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+}
+/** fn under the profiler (BENCH_FED_PROFILE), its self times added to those of its kind. */
+async function profiled<T>(kind: keyof typeof selfTimes, fn: () => Promise<T>): Promise<T> {
+  if (!session) return fn();
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    addSelfTimes(((await session.post('Profiler.stop')) as { profile: Profile }).profile, selfTimes[kind]);
+    profiledRounds[kind]++;
+  }
+}
 type Detail = { phaseMs: Record<string, number>; setupMs?: number | null; roundMs?: number | null; graph?: { k: number; tk: number }; masked?: string[]; unmasked?: string[] };
 /** Per timed secure round: the server's own timings (setup, critical path, its phases). */
 const details: Detail[] = [];
@@ -332,28 +421,33 @@ async function timeSecure(measureCpu = false): Promise<number> {
   }
   const st = await call<{ setup: { state: string; round: string | null; reason: string | null } }>('federated.status', {});
   if (st.setup.state !== 'ready') throw new Error(`the round could not be set up: ${st.setup.reason}`);
+  const flRound = st.setup.round!;
   // The desktop's setup ends when the deliveries are out; the cameras then open their boxes and make
   // their masks. In the product that happens long before go; here the timed round starts once every
   // camera reports it is set up, so the critical path does not queue behind setup work.
   await camerasSetUp(st.setup.round!);
   if (TRACE) trace = { out: [], got: [], batches: [], pool: [], gc: [] };
-  // CPU of the critical path: read when the result is stored, before the product starts setting
-  // up the next round (which it does right after, in the background).
+  // CPU of the critical path: the desktop's read when the result is stored, before the product
+  // starts setting up the next round (which it does right after, in the background); the cameras'
+  // when each camera process's last camera has handled the result.
   const dc0 = process.cpuUsage();
   const cc0 = measureCpu ? await camerasCpu() : 0;
   let atResult: Promise<void> | undefined;
   const off = bus.subscribe('federated.round', (e) => {
     if (!measureCpu || atResult || (e.phase !== 'completed' && e.phase !== 'aborted')) return;
     const desktop = cpuOf(process.cpuUsage(dc0));
-    atResult = camerasCpu().then((c) => {
+    atResult = camerasCpuAfterResult(flRound).then((c) => {
       cpu.secure.desktop.push(desktop);
       cpu.secure.cameras.push((c - cc0) / CLIENTS);
     });
   });
   const t0 = performance.now();
   const wall0 = Date.now();
-  await call('federated.start', { rounds: 1 });
-  await federated.idle();
+  const critical = async (): Promise<void> => {
+    await call('federated.start', { rounds: 1 });
+    await federated.idle();
+  };
+  await (measureCpu ? profiled('secure', critical) : critical());
   const t = (performance.now() - t0) / 1000;
   off();
   await atResult;
@@ -388,29 +482,43 @@ const median = (xs: number[]): number => {
 
 const loadBefore = os.loadavg()[0]!;
 await timePlain(); // warm-up
+await timeRoundtrip();
 await timeSecure();
 await quiet();
 details.length = 0;
 setupWall.length = 0;
+cpu.roundtrip.desktop.length = 0;
+cpu.roundtrip.cameras.length = 0;
 const plain: number[] = [];
 const secure: number[] = [];
+const roundtrip: number[] = [];
 for (let i = 0; i < PAIRS; i++) {
   if (i % 2 === 0) {
     await quiet();
-    plain.push(await withCpu('plain', timePlain));
+    plain.push(await withCpu('plain', () => profiled('plain', timePlain)));
+    roundtrip.push(await profiled('roundtrip', timeRoundtrip));
     secure.push(await timeSecure(true));
   } else {
     secure.push(await timeSecure(true));
     await quiet();
-    plain.push(await withCpu('plain', timePlain));
+    plain.push(await withCpu('plain', () => profiled('plain', timePlain)));
+    roundtrip.push(await profiled('roundtrip', timeRoundtrip));
   }
   const d = details.at(-1)!;
   console.error(
     `pair ${i + 1}/${PAIRS}: plain ${plain.at(-1)!.toFixed(3)} s, secure critical path ${secure.at(-1)!.toFixed(3)} s (server: go→result ${d.roundMs} ms = masked ${d.phaseMs.masked} + unmask ${d.phaseMs.unmask} + aggregate ${(d.roundMs ?? 0) - (d.phaseMs.masked ?? 0) - (d.phaseMs.unmask ?? 0)}), setup ahead ${setupWall.at(-1)!.toFixed(3)} s; ` +
-      `desktop CPU plain ${cpu.plain.desktop.at(-1)!.toFixed(3)} s, secure ${cpu.secure.desktop.at(-1)!.toFixed(3)} s; camera CPU per camera plain ${(cpu.plain.cameras.at(-1)! * 1000).toFixed(2)} ms, secure ${(cpu.secure.cameras.at(-1)! * 1000).toFixed(2)} ms`,
+      `round trip ${roundtrip.at(-1)!.toFixed(3)} s; desktop CPU plain ${cpu.plain.desktop.at(-1)!.toFixed(3)} s, secure ${cpu.secure.desktop.at(-1)!.toFixed(3)} s, round trip ${cpu.roundtrip.desktop.at(-1)!.toFixed(3)} s; camera CPU per camera plain ${(cpu.plain.cameras.at(-1)! * 1000).toFixed(2)} ms, secure ${(cpu.secure.cameras.at(-1)! * 1000).toFixed(2)} ms`,
   );
 }
 const loadAfter = os.loadavg()[0]!;
+if (session) {
+  for (const kind of ['secure', 'plain', 'roundtrip'] as const) {
+    const total = [...selfTimes[kind].values()].reduce((a, e) => a + e.us, 0) / 1000 / profiledRounds[kind];
+    console.error(`profile ${kind}: ${profiledRounds[kind]} rounds, desktop main thread ${total.toFixed(1)} ms per round; top 30 by self time (ms per round):`);
+    for (const line of topLines(selfTimes[kind], profiledRounds[kind], 30)) console.error(`  ${line}`);
+  }
+  session.disconnect();
+}
 
 // Accuracy: secure rounds from v0 until the model has converged. Settle rule (stricter than "five
 // rounds within 0.2 points", which stopped at a plateau): at least MIN_ROUNDS rounds, and over the
@@ -451,6 +559,7 @@ const central200 = central(200);
 const centralLong = central(400);
 
 const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
+const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 const ratios = secure.map((s, i) => s / plain[i]!);
 const ratio = median(ratios);
 const totals = secure.map((s, i) => s + setupWall[i]!);
@@ -474,6 +583,10 @@ const result = {
   ratio_max: r4(Math.max(...ratios)),
   ratios: ratios.map(r4),
   ratio_total: r4(ratioTotal),
+  // One empty signed broadcast-and-answer round trip over the same path (median), and per pair over
+  // plain (median): the secure critical path makes two of them, plain one.
+  roundtrip_s: r4(median(roundtrip)),
+  roundtrip_over_plain: r4(median(roundtrip.map((x, i) => x / plain[i]!))),
   // The server's own clock, medians: setup (announce → deliver published), the critical path and its parts.
   secure_server_ms: {
     setup: median(details.map((d) => d.setupMs ?? 0)),
@@ -496,8 +609,9 @@ const result = {
   log_loss: r4(losses.at(-1)!),
   central_log_loss_converged: r4(centralLong.logLoss),
   // Medians over the timed pairs, CPU seconds per round (secure: critical path; setup apart).
-  desktop_cpu_s: { secure: r4(median(cpu.secure.desktop)), secure_setup: r4(median(setupCpu.desktop)), plain: r4(median(cpu.plain.desktop)) },
-  camera_cpu_per_camera_s: { secure: r4(median(cpu.secure.cameras)), secure_setup: r4(median(setupCpu.cameras)), plain: r4(median(cpu.plain.cameras)) },
+  desktop_cpu_s: { secure: r4(median(cpu.secure.desktop)), secure_setup: r4(median(setupCpu.desktop)), plain: r4(median(cpu.plain.desktop)), roundtrip: r4(median(cpu.roundtrip.desktop)) },
+  // Per camera a round costs well under a millisecond: to the microsecond (r4 of seconds kept 0.1 ms).
+  camera_cpu_per_camera_s: { secure: r6(median(cpu.secure.cameras)), secure_setup: r6(median(setupCpu.cameras)), plain: r6(median(cpu.plain.cameras)), roundtrip: r6(median(cpu.roundtrip.cameras)) },
   rounds,
   settled,
   accuracy_by_round: history.map(r4),
@@ -508,7 +622,8 @@ const result = {
     `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios (ratios: each, in the order run; ratio_min / ratio_max: their spread); wall times on a shared machine follow its load (below): compare the ratio within one run, and the CPU figures; ` +
     `accuracy at 0.5 on the ${heldOut.length} pooled held-out detections after ${rounds} secure rounds (${settled ? `settled: at least ${MIN_ROUNDS} rounds, last ${WINDOW} within 0.2 % log-loss and 0.3 points accuracy` : 'stopped at BENCH_FED_ROUNDS before settling'}); ` +
     `centralised = the same SGD on the ${pooled.length} pooled training detections for ${rounds * TRAIN.epochs} epochs (as many as the federation's local epochs add up to), 200 and 400 epochs (converged; the gap is against 400); ` +
-    `CPU: desktop_cpu_s = the desktop process's CPU per round (broker, verification, server), camera_cpu_per_camera_s = the camera processes' CPU per round divided by the cameras; ` +
+    `roundtrip_s = one empty broadcast-and-answer round trip (one QoS 1 message to every camera, an empty signed envelope back from each, verified by the swarm), timed in each pair after the plain round; a secure critical path makes two such round trips where plain makes one, so 2 × roundtrip_over_plain is where its ratio starts before any secure-aggregation work; ` +
+    `CPU: desktop_cpu_s = the desktop process's CPU per round (broker, verification, server), camera_cpu_per_camera_s = the camera processes' CPU per round divided by the cameras, read in each camera process when its last camera has handled the round's result (round trip: when the last answer was verified); ` +
     `load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after the timing, on ${os.cpus().length} cores`,
 };
 fs.mkdirSync('bench-results', { recursive: true });

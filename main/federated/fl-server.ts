@@ -507,6 +507,8 @@ export function createFlServer(deps: {
         // the same secret), so the round does not wait for them. The server still only ever asks
         // for, and accepts, b shares of survivors and s shares of dropped cameras, never both.
         const sum = new Int32Array(HEAD_PARAMS);
+        // SHARE_Y admits exactly 44 base64 characters, 32 bytes: each share is decoded into this.
+        const shareBytes = Buffer.alloc(32);
         const got = { self: new Map<string, Share[]>(), key: new Map<string, Share[]>() };
         let pendingSecrets = u3.length + dropped.length;
         let broken: RoundFailed | undefined;
@@ -542,23 +544,22 @@ export function createFlServer(deps: {
             for (const s of self) if (!inU3.has(s)) return `selfShares may only name survivors (${s} is not one)`;
             for (const s of key) if (!isDropped.has(s)) return `keyShares may only name dropped cameras (${s} did not drop)`;
             for (const s of [...self, ...key]) if (s !== serial && !near.has(s)) return `${s} is not a neighbour of ${serial} on the ring: it holds none of its shares`;
-            const ys: Buffer[] = [];
+            // Every share is checked (decoded into one reused buffer: no allocation per share)...
             for (const list of [b.selfShares, b.keyShares])
               for (const e of list) {
-                const y = Buffer.from(e.y, 'base64');
-                if (!belowFieldPrime(y)) return 'a share is not below p';
-                ys.push(y);
+                shareBytes.write(e.y, 'base64');
+                if (!belowFieldPrime(shareBytes)) return 'a share is not below p';
               }
-            // Accepted: its shares count, and every secret that now has tk shares is rebuilt.
+            // ...and, accepted, its shares count: decoded again, to a field element, only for a secret
+            // still short of tk, and every secret that now has tk shares is rebuilt.
             const x = bySerial.get(serial)!.index;
-            let i = 0;
             for (const [list, pick] of [[b.selfShares, 'self'], [b.keyShares, 'key']] as const)
-              for (const { of } of list) {
-                const y = ys[i++]!;
+              for (const { of, y } of list) {
                 let have = got[pick].get(of);
                 if (!have) got[pick].set(of, (have = []));
                 if (have.length >= tk || broken) continue;
-                have.push({ x, y: bytesToField(y) });
+                shareBytes.write(y, 'base64');
+                have.push({ x, y: bytesToField(shareBytes) });
                 if (have.length < tk) continue;
                 try {
                   rebuilt(bySerial.get(of)!, pick);

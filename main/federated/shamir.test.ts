@@ -49,6 +49,17 @@ describe('Shamir secret sharing over GF(2^255 − 19)', () => {
         expect(interpolateAtZero(prepared[s]!, few)).not.toBe(secret);
       }
     });
+    // Points near the 2^25 bound: the products of points and of their differences leave the doubles
+    // after two or three factors, so the exact bigint path is taken for both.
+    const big = [2 ** 25 - 1, 2 ** 24 + 3, 5, 2 ** 25 - 7, 2 ** 23, 2 ** 25 - 2, 11];
+    const [bigSet] = pointSets([big]);
+    const bigSecret = randomField(rng);
+    const bigShares = splitAt(bigSecret, big, 4, rng);
+    for (let trial = 0; trial < 6; trial++) {
+      const pick = [...bigShares].sort(() => rng.float() - 0.5).slice(0, 4 + (trial % 4));
+      expect(interpolateAtZero(bigSet!, pick)).toBe(bigSecret);
+      expect(interpolateAtZero(bigSet!, pick.slice(0, 3))).toBe(combine(pick.slice(0, 3), lagrangeAtZero(pick.slice(0, 3).map((x) => x.x))));
+    }
     // Prepared together or one by one: the same weights.
     expect(pointSets([sets[1]!])[0]!.beta).toEqual(prepared[1]!.beta);
     expect(() => interpolateAtZero(prepared[1]!, [{ x: 2, y: 1n }])).toThrow(/not one of/);

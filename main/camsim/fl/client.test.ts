@@ -1,7 +1,7 @@
 // The camera's refusals: what a server (or someone in its place) cannot get out of it.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createFlClient, type FlClient } from './client';
+import { createFlClient, unmaskAnswer, type FlClient } from './client';
 import { boxAad, boxKey, f32ToB64, seal, sharePlaintext, x25519Generate } from './crypto';
 import { builtinHead, type Sample } from './head';
 
@@ -54,6 +54,26 @@ const roster = (mine: { cPk: string; sPk: string }, over: Record<string, unknown
     ...over,
   });
 
+  /** A camera set up with honest boxes from both peers (b shares 11, s shares 22) that has sent its masked input. */
+const run = (): ReturnType<typeof setup> => {
+    const c = setup();
+    c.client.handle('omnisight/desktop/fl/announce', announce());
+    const adv = c.sent[0] as { cPk: string; sPk: string };
+    c.client.handle('omnisight/desktop/fl/r1/roster', roster(adv));
+    const boxes = others.map((o) => ({
+      from: o.serial,
+      box: seal(boxKey(o.c.secret, Buffer.from(adv.cPk, 'base64'), 'r1'), randomBytes(12), sharePlaintext(PEERS.indexOf(o.serial) + 1, 2, 11n, 22n), boxAad('r1', o.serial, ME)).toString('base64'),
+    }));
+    c.client.handle(`omnisight/desktop/fl/r1/deliver/${ME}`, JSON.stringify({ round: 'r1', boxes }));
+    // Set up: nothing is sent until go.
+    expect(c.sent).toHaveLength(2);
+    c.client.handle('omnisight/desktop/fl/r1/go', JSON.stringify({ round: 'r1', extra: 1 }));
+    expect(c.sent).toHaveLength(2);
+    c.client.handle('omnisight/desktop/fl/r1/go', JSON.stringify({ round: 'r1' }));
+    expect(c.sent[2]).toMatchObject({ phase: 'masked' });
+    return c;
+  };
+
 describe('fl2 client refusals', () => {
   it('answers an announce with its keys only when selected, declines without enough samples, ignores malformed announces', () => {
     const a = setup();
@@ -102,24 +122,6 @@ describe('fl2 client refusals', () => {
     expect(a.client.current()).toBeUndefined();
 
     // Honest boxes: it masks; an unmask naming a camera both as survivor and dropped gets nothing.
-    const run = (): ReturnType<typeof setup> => {
-      const c = setup();
-      c.client.handle('omnisight/desktop/fl/announce', announce());
-      const adv = c.sent[0] as { cPk: string; sPk: string };
-      c.client.handle('omnisight/desktop/fl/r1/roster', roster(adv));
-      const boxes = others.map((o) => ({
-        from: o.serial,
-        box: seal(boxKey(o.c.secret, Buffer.from(adv.cPk, 'base64'), 'r1'), randomBytes(12), sharePlaintext(PEERS.indexOf(o.serial) + 1, 2, 11n, 22n), boxAad('r1', o.serial, ME)).toString('base64'),
-      }));
-      c.client.handle(`omnisight/desktop/fl/r1/deliver/${ME}`, JSON.stringify({ round: 'r1', boxes }));
-      // Set up: nothing is sent until go.
-      expect(c.sent).toHaveLength(2);
-      c.client.handle('omnisight/desktop/fl/r1/go', JSON.stringify({ round: 'r1', extra: 1 }));
-      expect(c.sent).toHaveLength(2);
-      c.client.handle('omnisight/desktop/fl/r1/go', JSON.stringify({ round: 'r1' }));
-      expect(c.sent[2]).toMatchObject({ phase: 'masked' });
-      return c;
-    };
     const b = run();
     b.client.handle('omnisight/desktop/fl/r1/unmask', JSON.stringify({ round: 'r1', survivors: [ME, 'ACCC8E000001'], dropped: ['ACCC8E000001', 'ACCC8E000003'] }));
     expect(b.sent).toHaveLength(3);
@@ -142,6 +144,44 @@ describe('fl2 client refusals', () => {
     // A result for a round it never joined is not adopted.
     a.client.handle('omnisight/desktop/fl/r9/result', JSON.stringify({ round: 'r9', ok: true, model: { name: 'omnisight.head.confirm.v1', version: 7, params: f32ToB64(builtinHead().params) }, survivors: 2 }));
     expect(a.adopted).toEqual([1]);
+  });
+
+  it('answers an unmask request without dropouts with its own and every held b share, and still checks the request', () => {
+    const b11 = Buffer.concat([Buffer.from([11]), Buffer.alloc(31)]).toString('base64');
+    const c = run();
+    c.client.handle('omnisight/desktop/fl/r1/unmask', JSON.stringify({ round: 'r1', survivors: PEERS, dropped: [] }));
+    const u = c.sent[3] as { round: string; phase: string; selfShares: { of: string; y: string }[]; keyShares: unknown[] };
+    expect(Object.keys(u)).toEqual(['round', 'phase', 'selfShares', 'keyShares']);
+    expect(u).toMatchObject({ round: 'r1', phase: 'unmask', keyShares: [] });
+    expect(u.selfShares.map((x) => x.of)).toEqual([ME, 'ACCC8E000001', 'ACCC8E000003']);
+    expect(u.selfShares.slice(1).map((x) => x.y)).toEqual([b11, b11]);
+    // The same request once more: answered once only.
+    c.client.handle('omnisight/desktop/fl/r1/unmask', JSON.stringify({ round: 'r1', survivors: PEERS, dropped: [] }));
+    expect(c.sent).toHaveLength(4);
+    // Without dropouts it is still refused when it leaves a held neighbour out, repeats a survivor,
+    // names a camera outside the round or carries something that is not a serial.
+    for (const survivors of [[ME, 'ACCC8E000001'], [ME, 'ACCC8E000001', 'ACCC8E000003', ME], [...PEERS, 'ACCC8E000009'], [ME, 'ACCC8E000001', 'accc8e000003'], [ME, 'ACCC8E000001', 3]]) {
+      const d = run();
+      d.client.handle('omnisight/desktop/fl/r1/unmask', JSON.stringify({ round: 'r1', survivors, dropped: [] }));
+      expect(d.sent).toHaveLength(3);
+    }
+  });
+
+  it('unmaskAnswer: its own b share first, b shares of survivors and s shares of dropped neighbours, in the order held', () => {
+    const held = new Map([
+      ['A', { b64: { b: 'bA', s: 'sA' } }],
+      ['B', { b64: { b: 'bB', s: 'sB' } }],
+      ['C', { b64: { b: 'bC', s: 'sC' } }],
+    ]);
+    expect(unmaskAnswer({ of: 'ME', y: 'own' }, held, (x) => x !== 'B', (x) => x === 'B')).toEqual({
+      selfShares: [
+        { of: 'ME', y: 'own' },
+        { of: 'A', y: 'bA' },
+        { of: 'C', y: 'bC' },
+      ],
+      keyShares: [{ of: 'B', y: 'sB' }],
+    });
+    expect(unmaskAnswer({ of: 'ME', y: 'own' }, new Map(), () => true, () => false)).toEqual({ selfShares: [{ of: 'ME', y: 'own' }], keyShares: [] });
   });
 
   it('on a ring (K = 2 of 5) it shares with its two neighbours only, refuses a wrong tk or a box from a non-neighbour', async () => {

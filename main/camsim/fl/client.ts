@@ -75,6 +75,14 @@ interface RoundState {
   ownBShare?: bigint;
   /** ownBShare as sent at unmasking (32 bytes little-endian, base64). */
   ownBShareB64?: string;
+  /** The roster's serials (made at the roster; the unmask request is checked against them). */
+  peerSet?: Set<string>;
+  /**
+   * The unmask answer when nobody dropped out (every neighbour whose shares this camera holds is a
+   * survivor): then it is known at delivery, so it is made then, as JSON text, and on the critical
+   * path only the request is checked.
+   */
+  noDropoutAnswer?: string;
   /** PRG(b) ± the pairwise masks with D(u): made at delivery, added to q after go. */
   mask?: Uint32Array;
   setUp: boolean;
@@ -123,6 +131,16 @@ export function createFlClient(deps: {
       return false;
     }
     return deps.send(JSON.stringify({ round: st.a.round, phase, ...body }));
+  };
+
+  /** The body text as it is, for an answer made ahead (the same check of silence as reply). */
+  const replyText = (phase: FlPhase, text: string): boolean => {
+    if (!st) return false;
+    if (silent(phase)) {
+      ev(st.a.round, 'silent', phase);
+      return false;
+    }
+    return deps.send(text);
   };
 
   const onAnnounce = (raw: unknown): void => {
@@ -176,6 +194,7 @@ export function createFlClient(deps: {
     if (r.shareThreshold !== tk) return end('aborted', `the roster's share threshold ${r.shareThreshold} is not ${tk}`);
     if (!(2 * tk > near.size + 1 && tk <= near.size + 1)) return end('aborted', 'the share threshold does not fit the neighbourhood');
     st.roster = r;
+    st.peerSet = new Set(r.peers.map((x) => x.serial));
     st.myIndex = me.index;
     st.near = near;
     st.tk = tk;
@@ -213,6 +232,7 @@ export function createFlClient(deps: {
     if (shares.size + 1 < st.tk!) return end('aborted', `only ${shares.size} neighbours sent shares; ${st.tk! - 1} are needed`);
     st.shares = shares;
     st.ownBShareB64 = enc(st.ownBShare!);
+    st.noDropoutAnswer = JSON.stringify({ round: roster.round, phase: 'unmask', ...unmaskAnswer({ of: serial, y: st.ownBShareB64 }, shares, () => true, () => false) });
     // Set up: the whole mask is known now (D(u) = the senders), so after go only q is added.
     const pairs = roster.peers.filter((x) => shares.has(x.serial)).map((x) => ({ index: x.index, key: maskKey(st!.s.key, Buffer.from(x.sPk, 'base64'), roster.round) }));
     st.mask = maskVector(bigToLe(st.b), myIndex!, pairs);
@@ -248,19 +268,18 @@ export function createFlClient(deps: {
     if (!p.success || !st?.shares || !st.masked || st.unmasked || p.data.round !== st.a.round) return;
     const { survivors, dropped } = p.data;
     const held = st.shares;
-    const peers = new Set(st.roster!.peers.map((x) => x.serial));
+    const peers = st.peerSet!;
     const sv = new Set(survivors);
     const dr = new Set(dropped);
     // Answer only when in survivors, |survivors| ≥ t, the two sets disjoint, no repeats, only roster
     // peers, and every peer this camera holds shares of accounted for.
     if (!sv.has(serial) || sv.size < st.a.threshold || sv.size !== survivors.length || dr.size !== dropped.length) return end('aborted', 'unmask request refused');
-    if (survivors.some((x) => dr.has(x)) || [...sv, ...dr].some((x) => !peers.has(x))) return end('aborted', 'unmask request asks for a camera both ways or outside the round');
+    if (survivors.some((x) => dr.has(x) || !peers.has(x)) || dropped.some((x) => !peers.has(x))) return end('aborted', 'unmask request asks for a camera both ways or outside the round');
     if ([...held.keys()].some((x) => !sv.has(x) && !dr.has(x))) return end('aborted', 'unmask request leaves a neighbour of this camera unaccounted for');
-    // b shares for the survivors it holds shares of, itself included; s shares for its dropped neighbours.
-    const selfShares = [{ of: serial, y: st.ownBShareB64! }, ...[...held].filter(([x]) => sv.has(x)).map(([x, h]) => ({ of: x, y: h.b64.b }))];
-    const keyShares = [...held].filter(([x]) => dr.has(x)).map(([x, h]) => ({ of: x, y: h.b64.s }));
     st.unmasked = true;
-    if (reply('unmask', { selfShares, keyShares })) ev(st.a.round, 'unmasked');
+    // Nobody dropped: every held neighbour is a survivor (checked above), the answer made at delivery.
+    const sent = dr.size === 0 ? replyText('unmask', st.noDropoutAnswer!) : reply('unmask', unmaskAnswer({ of: serial, y: st.ownBShareB64! }, held, (x) => sv.has(x), (x) => dr.has(x)));
+    if (sent) ev(st.a.round, 'unmasked');
   };
 
   const onResult = (raw: unknown): void => {
@@ -304,4 +323,24 @@ export function createFlClient(deps: {
       st = undefined;
     },
   };
+}
+
+/**
+ * The unmask answer's shares: the b share of every survivor this camera holds shares of, its own b
+ * share (`own`) first, and the s share of every dropped neighbour; for a held neighbour that is
+ * neither, nothing (the caller refuses such a request before).
+ */
+export function unmaskAnswer(
+  own: { of: string; y: string },
+  held: ReadonlyMap<string, { b64: { b: string; s: string } }>,
+  survived: (serial: string) => boolean,
+  dropped: (serial: string) => boolean,
+): { selfShares: { of: string; y: string }[]; keyShares: { of: string; y: string }[] } {
+  const selfShares = [own];
+  const keyShares: { of: string; y: string }[] = [];
+  for (const [x, h] of held) {
+    if (survived(x)) selfShares.push({ of: x, y: h.b64.b });
+    else if (dropped(x)) keyShares.push({ of: x, y: h.b64.s });
+  }
+  return { selfShares, keyShares };
 }
