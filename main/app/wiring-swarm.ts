@@ -64,8 +64,17 @@ export const POOL_GATHER_MIN_RATE = 1_000;
  * still reach the swarm in the order they arrived.
  */
 export const DIRECT_VERIFY_MAX_RATE = 300;
-/** Time constant of the arrival rate estimate (ms): how fast the two rules above follow a change in load. */
-const RATE_TAU_MS = 1_000;
+/**
+ * ... and only while the queue holds at most this many: a burst (a federated round's phase, 100
+ * cameras answering at once) is spread over the workers even when the rate has not caught up yet.
+ */
+export const DIRECT_VERIFY_MAX_BATCH = 32;
+/**
+ * Time constant of the arrival rate estimate (ms): how fast the rules above follow a change in load.
+ * Short enough that a burst counts within tens of messages, long enough that the demo's ~180
+ * messages/s (Poisson-like, ~45 in a window) stay well under DIRECT_VERIFY_MAX_RATE.
+ */
+const RATE_TAU_MS = 250;
 
 export interface SwarmLinkDeps {
   swarm: SwarmService;
@@ -238,7 +247,7 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
     // Gather: a small batch for the workers waits (once, briefly) for more to join it.
     const r = rateNow();
     // With nothing at the workers and few messages arriving, this thread verifies (DIRECT_VERIFY_MAX_RATE).
-    const direct = !pool || (r < directMaxRate && inFlight === 0 && !slots.length);
+    const direct = !pool || (r < directMaxRate && depth() <= DIRECT_VERIFY_MAX_BATCH && inFlight === 0 && !slots.length);
     if (!direct && batchWait > 0 && r >= gatherMinRate && depth() > 0 && depth() < POOL_MIN_BATCH) {
       const age = now() - queue[head]!.receivedAt;
       if (age < batchWait) {
