@@ -4,7 +4,8 @@
 // `axis/+/omnisight/#` goes to `swarm.ingestBatch([{ payload, receivedAt, topic }])` (or `ingest`
 // for one) exactly as it arrived. The swarm is the only parser of a camera message (envelope and
 // body, verify.ts) and decides trust; what it verified then reaches the rest of the product through
-// it: `onMessage` (the fleet's live status, tile boxes and the deploy's heartbeats),
+// it: `onDetectionsShowable` (a report's tile boxes, once checked and before its replay commit),
+// `onMessage` (the fleet's live status, tile boxes and the deploy's heartbeats, after that commit),
 // `onVerifiedDetections` (the timeline), fusion (confirmed events). Nothing else parses these
 // messages. It is synchronous and never throws: bad messages are counted, audited and refused.
 // Register each camera's recorded key and coverage with `swarm.registerCamera(...)` when it is
