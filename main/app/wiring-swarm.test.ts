@@ -298,6 +298,28 @@ describe('linkSwarm', () => {
     s.close();
   });
 
+  it('federated-learning messages keep the workers and the gathering at any rate (the rate rules are for camera reports)', async () => {
+    const sizes: number[] = [];
+    const pool = {
+      setKeys: () => undefined,
+      verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
+        sizes.push(items.length);
+        return items.map((it) => ({ parse: parseMessage(it.payload, it.topic) }));
+      },
+    };
+    const timers: { fn: () => void; ms: number }[] = [];
+    const s = setup(pool, { poolBatchWaitMs: 2, gatherMinRate: POOL_GATHER_MIN_RATE, directVerifyMaxRate: DIRECT_VERIFY_MAX_RATE, later: (fn, ms) => void timers.push({ fn, ms }) });
+    // One message at a low rate: a detections report is verified here at once, an fl message waits to go to the workers.
+    s.raw()!(`axis/${serials[0]}/omnisight/fl`, Buffer.from('{}'), s.now());
+    s.drainAll();
+    expect(timers.map((t) => t.ms)).toEqual([2]);
+    s.advance(2);
+    timers.shift()!.fn();
+    s.drainAll();
+    expect(sizes).toEqual([1]);
+    s.close();
+  });
+
   it('a burst queued at once goes to the workers even before the rate has caught up (DIRECT_VERIFY_MAX_BATCH)', async () => {
     let pooled = 0;
     const pool = {

@@ -10,7 +10,7 @@ import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { FleetRuntime } from './fleet-runtime';
 import type { PerfService } from '../perf';
-import { buildCoverage, coverageKey, invert3, isFlOnlyBatch, type CoverageInput, type Mat3, type SwarmService, type VerifyPool, type ZoneConfig } from '../swarm';
+import { buildCoverage, claimsFl, coverageKey, invert3, isFlOnlyBatch, type CoverageInput, type Mat3, type SwarmService, type VerifyPool, type ZoneConfig } from '../swarm';
 
 export const INGEST_QUEUE_LIMIT = 20_000;
 /**
@@ -246,9 +246,13 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
     if (closed) return;
     // Gather: a small batch for the workers waits (once, briefly) for more to join it.
     const r = rateNow();
+    // The rate rules are for camera reports. A federated phase is a burst of signed messages (one
+    // per camera) whose last one sets the round's time: it keeps the workers and the gathering at
+    // any rate, as before the rules (measured with bench:federated, BENCH_LINK_RATE_RULES).
+    const rules = depth() > 0 && !claimsFl({ topic: queue[head]!.topic });
     // With nothing at the workers and few messages arriving, this thread verifies (DIRECT_VERIFY_MAX_RATE).
-    const direct = !pool || (r < directMaxRate && depth() <= DIRECT_VERIFY_MAX_BATCH && inFlight === 0 && !slots.length);
-    if (!direct && batchWait > 0 && r >= gatherMinRate && depth() > 0 && depth() < POOL_MIN_BATCH) {
+    const direct = !pool || (rules && r < directMaxRate && depth() <= DIRECT_VERIFY_MAX_BATCH && inFlight === 0 && !slots.length);
+    if (!direct && batchWait > 0 && (!rules || r >= gatherMinRate) && depth() > 0 && depth() < POOL_MIN_BATCH) {
       const age = now() - queue[head]!.receivedAt;
       if (age < batchWait) {
         if (!waiting) {
