@@ -347,7 +347,10 @@ async function run(broker: 'mosquitto' | 'embedded', CAMERAS: number): Promise<R
     demo: () => undefined,
     ready: Promise.resolve(),
   };
-  const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, calibrationOf: (id) => timeline.homographyOf(id), pool, poolSize: WORKERS, ...(COMMIT_SPACING !== undefined ? { commitSpacingMs: COMMIT_SPACING } : {}) });
+  // BENCH_LINK_RATE_RULES=off: the swarm link without its arrival-rate rules (small batches always
+  // gather for the workers, never verified on the main thread), for before/after in one session.
+  const LINK_RATE_RULES = process.env.BENCH_LINK_RATE_RULES === 'off' ? { gatherMinRate: 0, directVerifyMaxRate: 0 } : {};
+  const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, calibrationOf: (id) => timeline.homographyOf(id), pool, poolSize: WORKERS, ...LINK_RATE_RULES, ...(COMMIT_SPACING !== undefined ? { commitSpacingMs: COMMIT_SPACING } : {}) });
   const offTimeline = linkVerifiedTimeline({ swarm, timeline, cameraOf: (serial) => idOf.get(serial) });
   // When each report was fused, and when the desktop received it (the MQTT client's clock at
   // receipt: splits a latency into transit — publisher → broker → desktop socket — and the

@@ -189,7 +189,10 @@ const fleet = {
   demo: () => undefined,
   ready: Promise.resolve(),
 };
-const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, pool, poolSize: WORKERS });
+// BENCH_LINK_RATE_RULES=off: the swarm link without its arrival-rate rules (small batches always
+// gather for the workers, never verified on the main thread), for before/after in one session.
+const LINK_RATE_RULES = process.env.BENCH_LINK_RATE_RULES === 'off' ? { gatherMinRate: 0, directVerifyMaxRate: 0 } : {};
+const link = linkSwarm({ swarm, perf: { setIngestQueue: () => undefined }, fleet: fleet as never, bus, log, pool, poolSize: WORKERS, ...LINK_RATE_RULES });
 const call = async <T,>(m: string, input: unknown): Promise<T> => ((federated.handlers as Record<string, unknown>)[m] as (i: unknown, c: unknown) => T)(input, { transport: 'internal', peer: 'bench' });
 await call('federated.config.set', { clientsPerRound: CLIENTS, localEpochs: TRAIN.epochs, learningRate: TRAIN.lr, batchSize: TRAIN.batchSize });
 

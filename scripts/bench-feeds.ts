@@ -8,7 +8,8 @@
 // Knobs: BENCH_SECONDS (app, per case), BENCH_NAIVE_SECONDS, BENCH_CASES (e.g. "640x360" for the
 // first case only), BENCH_NAIVE_ORIGINS=per-camera|shared|both|none (default both),
 // BENCH_SIM_PROCS (simulator processes, default 2), BENCH_PROFILE=<dir> (page CPU profile),
-// BENCH_SIM_PROFILE=<dir> (simulator processes' CPU profiles), BENCH_TRACE=<dir> (a 5 s Chromium trace),
+// BENCH_DETLAG=1 (demo case: where each report's detection lag goes inside the app, stage by stage,
+// from the app's OMNISIGHT_DETLAG_TRACE file: detlag_stages_ms), BENCH_SIM_PROFILE=<dir> (simulator processes' CPU profiles), BENCH_TRACE=<dir> (a 5 s Chromium trace),
 // BENCH_APP_PROFILE=<dir> (the app's serve process CPU profile), BENCH_APP_OUT=<dir with main/serve.js> to
 // measure another build (before/after on the same load).
 //
@@ -178,12 +179,45 @@ async function startSimProcesses(width: number, height: number): Promise<Fleet> 
 }
 
 // ---- the app ----
+const DETLAG = process.env.BENCH_DETLAG === '1';
+/**
+ * BENCH_DETLAG=1: the app's trace (main/app/detlag-trace.ts, one line per committed report) over the
+ * window, as p50/p95 per stage (ms). The demo cameras share the app's clock, so camera-side stages
+ * (capture → sent) are comparable with the app's. null when the app wrote no trace (an older build).
+ */
+function detlagStages(dataDir: string, from: number, to: number): { reports: number; stages: Record<string, { p50: number; p95: number }> } | null {
+  const file = path.join(dataDir, 'detlag-trace.jsonl');
+  if (!fs.existsSync(file)) return null;
+  const rows = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { capture: number; sent: number; received: number; shown?: number; committed: number })
+    .filter((r) => r.received >= from && r.received <= to);
+  if (!rows.length) return null;
+  const stage = (f: (r: (typeof rows)[number]) => number | undefined) => {
+    const v = rows.map(f).filter((x): x is number => x !== undefined);
+    return v.length ? { p50: r1(pct(v, 50)), p95: r1(pct(v, 95)) } : { p50: NaN, p95: NaN };
+  };
+  return {
+    reports: rows.length,
+    stages: {
+    capture_to_sent: stage((r) => r.sent - r.capture),
+    sent_to_received: stage((r) => r.received - r.sent),
+    received_to_shown: stage((r) => (r.shown === undefined ? undefined : r.shown - r.received)),
+    shown_to_committed: stage((r) => (r.shown === undefined ? undefined : r.committed - r.shown)),
+    received_to_committed: stage((r) => r.committed - r.received),
+    capture_to_tile: stage((r) => (r.shown ?? r.committed) - r.capture),
+    },
+  };
+}
+
 async function startServe(dataDir: string, demo = false): Promise<{ proc: ChildProcess; url: string; origin: string; token: string }> {
   // BENCH_APP_PROFILE=<dir>: a V8 CPU profile of the app's serve process, written when it stops.
   const prof = process.env.BENCH_APP_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_APP_PROFILE)] : [];
   const proc = spawn(process.execPath, [...prof, path.join(APP_OUT, 'main/serve.js'), '--port', '0', '--data-dir', dataDir, ...(demo ? [] : ['--no-demo'])], {
     cwd: root,
-    env: { ...process.env, OMNISIGHT_LOG_LEVEL: 'warn', ...(demo ? { OMNISIGHT_DEMO_CAMERAS: String(CAMERAS) } : {}) },
+    env: { ...process.env, OMNISIGHT_LOG_LEVEL: 'warn', ...(demo ? { OMNISIGHT_DEMO_CAMERAS: String(CAMERAS) } : {}), ...(DETLAG ? { OMNISIGHT_DETLAG_TRACE: '1' } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];
@@ -365,6 +399,7 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
     const withDet = s.reduce((n, x) => n + x.paintedWithDetections, 0);
     const ownBoxes = s.reduce((n, x) => n + x.paintedWithOwnBoxes, 0);
     const detLags = s.flatMap((x) => x.detectionLags);
+    const stages = DETLAG ? detlagStages(dataDir, w0, w0 + elapsed * 1000) : undefined;
     const result = {
       size: `${width}x${height}`,
       cameras: demo ? 'demo fleet (in the app)' : 'simulator processes, added by hand',
@@ -378,6 +413,7 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
       painted_frames_with_own_boxes: ownBoxes,
       detection_lag_p50_ms: detLags.length ? r1(pct(detLags, 50)) : null,
       detection_lag_p95_ms: detLags.length ? r1(pct(detLags, 95)) : null,
+      ...(stages !== undefined ? { detlag_reports: stages?.reports ?? 0, detlag_stages_ms: stages?.stages ?? null } : {}),
       // The measuring window's real length (asked: window_requested_s).
       window_s: r1(elapsed),
       window_requested_s: SECONDS,
@@ -401,7 +437,8 @@ async function appCase(browser: Browser, fleet: Fleet, width: number, height: nu
       `${demo ? 'demo ' : ''}${hold ? '' : '(no hold) '}${width}x${height}: ${r1(elapsed)} s (asked ${SECONDS} s), app CPU ${r1((cpu.app / elapsed) * 100)} %, cameras ${r1((cpu.cameras / elapsed) * 100)} %, Chromium ${r1((cpu.browser / elapsed) * 100)} %, ${lat.length} latency samples` +
         (arrival.length ? `; socket arrival latency p50 ${r1(pct(arrival, 50))} p95 ${r1(pct(arrival, 95))} ms` : '') +
         `; boxes on their own frames ${ownBoxes}/${withDet}, detection lag p50 ${r1(pct(detLags, 50))} p95 ${r1(pct(detLags, 95))} ms` +
-        `; per-tile painted fps: ${fps.map(r1).join(' ')}\n`,
+        `; per-tile painted fps: ${fps.map(r1).join(' ')}\n` +
+        (stages ? `  detection stages in the app, ${stages.reports} reports (p50/p95 ms): ${Object.entries(stages.stages).map(([k, v]) => `${k} ${v.p50}/${v.p95}`).join(', ')}\n` : ''),
     );
     return result;
   } finally {

@@ -31,6 +31,7 @@ import { createDispatcher, type Dispatcher, type RejectedCall } from '../kernel/
 import type { Logger } from '../kernel/logger';
 import { createNodeClipboard } from './clipboard-node';
 import { createClosers } from './lifecycle';
+import { createDetlagTrace } from './detlag-trace';
 import { PRODUCT_NAME } from '../kernel/paths';
 import type { HelperLauncher, Notifier, SecretStore } from '../kernel/ports';
 
@@ -287,6 +288,8 @@ export function createApp(opts: AppOptions): App {
   closers.add('quarantine link', linkQuarantineToFleet({ swarm, fleet: fleet.fleet, bus }), (off) => off());
   // The fleet hears of camera messages only through the swarm (the one trust path).
   closers.add('swarm → fleet messages', linkSwarmMessagesToFleet({ swarm, fleet: fleet.fleet }), (off) => off());
+  // OMNISIGHT_DETLAG_TRACE=1: each detections report's stages to <dataDir>/detlag-trace.jsonl (bench:feeds BENCH_DETLAG=1).
+  if (process.env.OMNISIGHT_DETLAG_TRACE === '1') closers.add('detection lag trace', createDetlagTrace({ swarm, dataDir: opts.dataDir }), (t) => t.close());
   closers.add(
     'notifications',
     bus.subscribe('app.notification', (n) => {

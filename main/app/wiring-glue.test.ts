@@ -83,9 +83,10 @@ describe('verified detections → timeline', () => {
     s.call('swarm.setMode', { mode: 'permissive' });
     const toFleet: { serial: string; verified: boolean; kind: string }[] = [];
     const bad: string[] = [];
+    const shown: string[] = [];
     const off = linkSwarmMessagesToFleet({
       swarm: s.swarm,
-      fleet: { onCameraMessage: (m) => toFleet.push({ serial: m.serial, verified: m.verified, kind: m.kind }), onBadMessage: (b) => bad.push(b.reason) },
+      fleet: { onCameraMessage: (m) => toFleet.push({ serial: m.serial, verified: m.verified, kind: m.kind }), onBadMessage: (b) => bad.push(b.reason), showDetections: (m) => shown.push(m.serial) },
     });
     const forged = s.send(cams[1]!, 'Car', { signer: cams[2] });
     expect(forged.accepted).toBe(false);
@@ -95,6 +96,8 @@ describe('verified detections → timeline', () => {
       { serial: cams[1], verified: false, kind: 'detections' },
       { serial: cams[0], verified: true, kind: 'detections' },
     ]);
+    // Shown as checked: only the report that passed every check (the forged one only marked, above).
+    expect(shown).toEqual([cams[0]]);
     s.swarm.ingest('{"v":2', 1, `axis/${cams[0]}/omnisight/detections`);
     expect(bad).toEqual(['malformed']);
     off();

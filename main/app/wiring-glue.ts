@@ -3,7 +3,8 @@
 //  - the timeline tracks only detections the swarm verified (signature, key, replay and clock
 //    checks all passed, whatever the verification mode) from cameras that are not quarantined;
 //  - the fleet's live status, tile boxes and the deploy's heartbeats come from the swarm's verified
-//    messages; in permissive mode a well-formed report that failed a check is shown on its tile,
+//    messages; a report's boxes reach its tile as soon as the swarm checked it (onDetectionsShowable),
+//    before its replay commit, everything else about it after (onMessage); in permissive mode a well-formed report that failed a check is shown on its tile,
 //    marked as unverified, and nothing else; malformed messages count as the camera's bad input;
 //  - the fleet shows a camera the swarm quarantines as quarantined until it is released;
 //  - the event review's snapshots: a confirmer (a serial, as the swarm names cameras) is taken from
@@ -39,13 +40,17 @@ export function linkVerifiedTimeline(deps: VerifiedTimelineDeps): () => void {
 }
 
 export interface SwarmFleetDeps {
-  swarm: Pick<SwarmService, 'onMessage' | 'onRefused'>;
-  fleet: Pick<FleetService, 'onCameraMessage' | 'onBadMessage'>;
+  swarm: Pick<SwarmService, 'onMessage' | 'onRefused' | 'onDetectionsShowable'>;
+  fleet: Pick<FleetService, 'onCameraMessage' | 'onBadMessage' | 'showDetections'>;
 }
 
 /** The fleet hears of camera messages only through the swarm; returns the unsubscribe. */
 export function linkSwarmMessagesToFleet(deps: SwarmFleetDeps): () => void {
-  const offs = [deps.swarm.onMessage((m) => deps.fleet.onCameraMessage(m)), deps.swarm.onRefused((b) => deps.fleet.onBadMessage(b))];
+  const offs = [
+    deps.swarm.onDetectionsShowable((m) => deps.fleet.showDetections(m)),
+    deps.swarm.onMessage((m) => deps.fleet.onCameraMessage(m)),
+    deps.swarm.onRefused((b) => deps.fleet.onBadMessage(b)),
+  ];
   return () => offs.forEach((off) => off());
 }
 

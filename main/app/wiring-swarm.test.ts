@@ -9,7 +9,7 @@ import { createSwarmService } from '../swarm';
 import { buildCoverage, invert3, type Mat3 } from '../swarm';
 import { ed25519PublicKey, parseMessage, sealEnvelope, signatureValid, simKey } from '../swarm/testkit';
 import { createEventBus } from '../kernel/bus';
-import { linkSwarm, INGEST_QUEUE_LIMIT, MAX_PENDING_BATCHES, MAX_QUEUE_AGE_MS } from './wiring-swarm';
+import { linkSwarm, DIRECT_VERIFY_MAX_BATCH, DIRECT_VERIFY_MAX_RATE, INGEST_QUEUE_LIMIT, MAX_PENDING_BATCHES, MAX_QUEUE_AGE_MS, POOL_GATHER_MIN_RATE } from './wiring-swarm';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -58,6 +58,8 @@ function setup(pool?: Parameters<typeof linkSwarm>[0]['pool'], extra: Partial<Pa
     pool,
     now,
     poolBatchWaitMs: 0, // every drain goes to the pool at once (the gathering has its own test)
+    gatherMinRate: 0,
+    directVerifyMaxRate: 0, // with a pool, always the pool (the rate rules have their own tests)
     ...extra,
   });
   const seqs = new Map<string, number>();
@@ -201,6 +203,138 @@ describe('linkSwarm', () => {
     timers.shift()!.fn();
     s.drainAll();
     expect(sizes).toEqual([3]);
+    s.close();
+  });
+
+  it('gathers small batches for the workers only from POOL_GATHER_MIN_RATE messages/s on', async () => {
+    const sizes: number[] = [];
+    const pool = {
+      setKeys: () => undefined,
+      verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
+        sizes.push(items.length);
+        return items.map((it) => ({ parse: parseMessage(it.payload, it.topic) }));
+      },
+    };
+    const timers: { fn: () => void; ms: number }[] = [];
+    const s = setup(pool, { poolBatchWaitMs: 2, gatherMinRate: POOL_GATHER_MIN_RATE, later: (fn, ms) => void timers.push({ fn, ms }) });
+    const send = (serial: string) => s.raw()!(`axis/${serial}/omnisight/detections`, s.detection(serial, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
+    // A few messages a second: they go at once, nothing waits.
+    for (const serial of serials.slice(0, 2)) {
+      send(serial);
+      s.drainAll();
+      s.advance(50);
+    }
+    expect(sizes).toEqual([1, 1]);
+    expect(timers).toEqual([]);
+    await new Promise((r) => setTimeout(r, 10));
+    // A burst (junk is enough to count) puts the rate above the threshold; then a small batch waits.
+    for (let i = 0; i < POOL_GATHER_MIN_RATE + 100; i++) s.raw()!(`axis/${serials[0]}/omnisight/detections`, Buffer.from('x'), s.now());
+    s.drainAll();
+    await new Promise((r) => setTimeout(r, 10));
+    s.drainAll();
+    sizes.length = 0;
+    send(serials[2]!);
+    s.drainAll();
+    expect(sizes).toEqual([]);
+    expect(timers.map((t) => t.ms)).toEqual([2]);
+    s.close();
+  });
+
+  it('verifies on this thread below DIRECT_VERIFY_MAX_RATE messages/s and at the workers above it; both refuse a forged signature', async () => {
+    let pooled = 0;
+    const pooledPayloads: string[] = [];
+    const pool = {
+      setKeys: () => undefined,
+      verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
+        pooled += items.length;
+        pooledPayloads.push(...items.map((it) => Buffer.from(it.payload).toString()));
+        return items.map((it) => {
+          const parse = parseMessage(it.payload, it.topic);
+          if (!parse.ok || parse.parsed.envelope.v !== 2) return { parse };
+          const k = simKey(parse.parsed.envelope.camera);
+          return { parse, sig: { valid: signatureValid(parse.parsed.envelope, ed25519PublicKey(k.publicKey)), publicKey: k.publicKey } };
+        });
+      },
+    };
+    const s = setup(pool, { directVerifyMaxRate: DIRECT_VERIFY_MAX_RATE });
+    const refused = () => s.swarm.coordinator.verifier.counts().byReason;
+    // Signed by camera 2 in camera 1's name.
+    const forged = () => {
+      const real = s.detection(serials[1]!, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 });
+      const env = JSON.parse(real.toString()) as { sig: string };
+      const other = JSON.parse(s.detection(serials[2]!, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }).toString()) as { sig: string };
+      return Buffer.from(JSON.stringify({ ...env, sig: other.sig }));
+    };
+    const settle = async () => {
+      for (let i = 0; i < 3; i++) {
+        s.drainAll();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    s.raw()!(`axis/${serials[0]}/omnisight/detections`, s.detection(serials[0]!, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
+    s.raw()!(`axis/${serials[1]}/omnisight/detections`, forged(), s.now());
+    await settle();
+    await settle();
+    expect(pooled).toBe(0); // a few messages: verified here
+    expect(s.swarm.coordinator.verifier.counts().accepted).toBe(1);
+    const before = refused()['bad_signature'] ?? 0;
+    expect(before).toBe(1);
+    // The rate climbs above the threshold (junk counts as arrivals), one message per drain so the
+    // queue never holds more than one: the rate alone moves verification to the workers.
+    for (let i = 0; i < DIRECT_VERIFY_MAX_RATE; i++) {
+      s.raw()!(`axis/${serials[0]}/omnisight/detections`, Buffer.from('x'), s.now());
+      s.drainAll();
+    }
+    await settle();
+    expect(pooled).toBeGreaterThan(0);
+    expect(pooled).toBeLessThan(DIRECT_VERIFY_MAX_RATE); // the first ones, while the rate was low, here
+    const forgery = forged();
+    s.raw()!(`axis/${serials[1]}/omnisight/detections`, forgery, s.now());
+    s.raw()!(`axis/${serials[3]}/omnisight/detections`, s.detection(serials[3]!, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
+    await settle();
+    expect(pooledPayloads).toContain(forgery.toString()); // the same kind of forgery, now at the workers
+    expect(refused()['bad_signature']).toBe(2);
+    expect(s.swarm.coordinator.verifier.counts().accepted).toBe(2);
+    s.close();
+  });
+
+  it('federated-learning messages keep the workers and the gathering at any rate (the rate rules are for camera reports)', async () => {
+    const sizes: number[] = [];
+    const pool = {
+      setKeys: () => undefined,
+      verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
+        sizes.push(items.length);
+        return items.map((it) => ({ parse: parseMessage(it.payload, it.topic) }));
+      },
+    };
+    const timers: { fn: () => void; ms: number }[] = [];
+    const s = setup(pool, { poolBatchWaitMs: 2, gatherMinRate: POOL_GATHER_MIN_RATE, directVerifyMaxRate: DIRECT_VERIFY_MAX_RATE, later: (fn, ms) => void timers.push({ fn, ms }) });
+    // One message at a low rate: a detections report is verified here at once, an fl message waits to go to the workers.
+    s.raw()!(`axis/${serials[0]}/omnisight/fl`, Buffer.from('{}'), s.now());
+    s.drainAll();
+    expect(timers.map((t) => t.ms)).toEqual([2]);
+    s.advance(2);
+    timers.shift()!.fn();
+    s.drainAll();
+    expect(sizes).toEqual([1]);
+    s.close();
+  });
+
+  it('a burst queued at once goes to the workers even before the rate has caught up (DIRECT_VERIFY_MAX_BATCH)', async () => {
+    let pooled = 0;
+    const pool = {
+      setKeys: () => undefined,
+      verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
+        pooled += items.length;
+        return items.map((it) => ({ parse: parseMessage(it.payload, it.topic) }));
+      },
+    };
+    const s = setup(pool, { directVerifyMaxRate: DIRECT_VERIFY_MAX_RATE });
+    const n = DIRECT_VERIFY_MAX_BATCH + 1; // adds n·4 messages/s to the estimate: still under the rate
+    for (let i = 0; i < n; i++) s.raw()!(`axis/${serials[0]}/omnisight/detections`, Buffer.from('x'), s.now());
+    s.drainAll();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(pooled).toBe(n);
     s.close();
   });
 

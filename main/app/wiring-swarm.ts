@@ -10,7 +10,7 @@ import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { FleetRuntime } from './fleet-runtime';
 import type { PerfService } from '../perf';
-import { buildCoverage, coverageKey, invert3, isFlOnlyBatch, type CoverageInput, type Mat3, type SwarmService, type VerifyPool, type ZoneConfig } from '../swarm';
+import { buildCoverage, claimsFl, coverageKey, invert3, isFlOnlyBatch, type CoverageInput, type Mat3, type SwarmService, type VerifyPool, type ZoneConfig } from '../swarm';
 
 export const INGEST_QUEUE_LIMIT = 20_000;
 /**
@@ -49,6 +49,32 @@ export const MAX_PENDING_BATCHES = 64;
  */
 const POOL_MIN_BATCH = 64;
 const POOL_BATCH_WAIT_MS = 2;
+/**
+ * The gathering above only pays from this arrival rate (messages/s) on: below it the wait is mostly
+ * waiting (a 16-camera demo sends ~200 messages/s, a message every 5 ms, so a batch of a few
+ * messages waited the full 2 ms for a few more and saved two postMessages), and every report it
+ * holds is a tile whose boxes come later.
+ */
+export const POOL_GATHER_MIN_RATE = 1_000;
+/**
+ * Below this arrival rate (messages/s) a batch is verified on this thread instead of at the
+ * workers: one Ed25519 check is ~0.1 ms, so 300 messages/s cost this thread ~3 % — less than the
+ * thread hop it saves (two postMessages, a structured clone each way, and the wait for a worker's
+ * turn, a few ms per batch on a loaded machine). Only when no batch is at the workers, so verdicts
+ * still reach the swarm in the order they arrived.
+ */
+export const DIRECT_VERIFY_MAX_RATE = 300;
+/**
+ * ... and only while the queue holds at most this many: a burst (a federated round's phase, 100
+ * cameras answering at once) is spread over the workers even when the rate has not caught up yet.
+ */
+export const DIRECT_VERIFY_MAX_BATCH = 32;
+/**
+ * Time constant of the arrival rate estimate (ms): how fast the rules above follow a change in load.
+ * Short enough that a burst counts within tens of messages, long enough that the demo's ~180
+ * messages/s (Poisson-like, ~45 in a window) stay well under DIRECT_VERIFY_MAX_RATE.
+ */
+const RATE_TAU_MS = 250;
 
 export interface SwarmLinkDeps {
   swarm: SwarmService;
@@ -60,7 +86,7 @@ export interface SwarmLinkDeps {
   calibrationOf?: (id: CameraId) => Mat3 | undefined;
   /** Schedules the queue drain (setImmediate); injectable so tests drain synchronously. */
   defer?: (fn: () => void) => void;
-  /** Verification worker threads (main/swarm createVerifyPool); without it, verification runs here. */
+  /** Verification worker threads (main/swarm createVerifyPool); without it, or at low rates, verification runs here. */
   pool?: Pick<VerifyPool, 'verify' | 'setKeys'> & Partial<Pick<VerifyPool, 'setSessions'>>;
   /** Worker threads in the pool (batches in flight = 2 per worker). */
   poolSize?: number;
@@ -72,6 +98,10 @@ export interface SwarmLinkDeps {
   later?: (fn: () => void, ms: number) => void;
   /** Minimum time between two hand-overs of verified batches (ms; COMMIT_SPACING_MS by default). */
   commitSpacingMs?: number;
+  /** Arrival rate from which small batches gather (POOL_GATHER_MIN_RATE by default). */
+  gatherMinRate?: number;
+  /** Arrival rate below which verification stays on this thread (DIRECT_VERIFY_MAX_RATE by default). */
+  directVerifyMaxRate?: number;
 }
 
 export interface SwarmLink {
@@ -118,7 +148,8 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
       log.warn({ dropped, limit: INGEST_QUEUE_LIMIT, maxAgeMs: MAX_QUEUE_AGE_MS }, 'the swarm is behind the camera messages; dropping the oldest (for a large fleet use an external MQTT broker and check the CPU)');
   };
 
-  // With a verification pool, parsing and signatures run in worker threads. Verdicts go back to the
+  // With a verification pool, parsing and signatures run in worker threads (from
+  // DIRECT_VERIFY_MAX_RATE messages/s on; below it, here). Verdicts go back to the
   // swarm in the order the batches were taken; every batch that is ready at a commit goes in one
   // submitChecked call (one replay commit for all of them). Should the pool fail, verification falls
   // back to this thread.
@@ -195,6 +226,18 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
     });
   };
 
+  // Arrival rate, messages/s: an exponentially decaying count (time constant RATE_TAU_MS), which at
+  // a steady rate R settles on R and after a burst of n adds n·1000/RATE_TAU_MS at once.
+  let rate = 0;
+  let rateAt = now();
+  const arrived = (t: number): void => {
+    rate = rate * Math.exp(-Math.max(0, t - rateAt) / RATE_TAU_MS) + 1000 / RATE_TAU_MS;
+    rateAt = Math.max(rateAt, t);
+  };
+  const rateNow = (): number => rate * Math.exp(-Math.max(0, now() - rateAt) / RATE_TAU_MS);
+  const gatherMinRate = deps.gatherMinRate ?? POOL_GATHER_MIN_RATE;
+  const directMaxRate = deps.directVerifyMaxRate ?? DIRECT_VERIFY_MAX_RATE;
+
   const batchWait = deps.poolBatchWaitMs ?? POOL_BATCH_WAIT_MS;
   const later = deps.later ?? ((fn: () => void, ms: number) => void setTimeout(fn, ms));
   let waiting = false;
@@ -202,7 +245,14 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
     scheduled = false;
     if (closed) return;
     // Gather: a small batch for the workers waits (once, briefly) for more to join it.
-    if (pool && batchWait > 0 && depth() > 0 && depth() < POOL_MIN_BATCH) {
+    const r = rateNow();
+    // The rate rules are for camera reports. A federated phase is a burst of signed messages (one
+    // per camera) whose last one sets the round's time: it keeps the workers and the gathering at
+    // any rate, as before the rules (measured with bench:federated, BENCH_LINK_RATE_RULES).
+    const rules = depth() > 0 && !claimsFl({ topic: queue[head]!.topic });
+    // With nothing at the workers and few messages arriving, this thread verifies (DIRECT_VERIFY_MAX_RATE).
+    const direct = !pool || (rules && r < directMaxRate && depth() <= DIRECT_VERIFY_MAX_BATCH && inFlight === 0 && !slots.length);
+    if (!direct && batchWait > 0 && (!rules || r >= gatherMinRate) && depth() > 0 && depth() < POOL_MIN_BATCH) {
       const age = now() - queue[head]!.receivedAt;
       if (age < batchWait) {
         if (!waiting) {
@@ -223,7 +273,7 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
       stale++;
     }
     if (stale) shed(stale);
-    while (depth() > 0 && !(pool && inFlight >= maxInFlight) && !behind()) {
+    while (depth() > 0 && !(!direct && inFlight >= maxInFlight) && !behind()) {
       const end = Math.min(queue.length, head + DRAIN_BATCH);
       const batch: Msg[] = [];
       while (head < end) {
@@ -231,7 +281,7 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
         queue[head++] = undefined as unknown as Msg;
       }
       // One batch: the swarm writes the replay state it changed in one transaction (group commit).
-      if (pool) viaPool(batch, pool);
+      if (!direct && pool) viaPool(batch, pool);
       else {
         track(swarm.submitBatch(batch));
         break; // yield: a burst must not starve the event loop
@@ -262,6 +312,7 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
       shed(1);
     }
     queue.push({ topic, payload, receivedAt });
+    arrived(now());
     perf.setIngestQueue(depth());
     schedule();
   };

@@ -55,4 +55,26 @@ describe('agent frame clock', () => {
       vi.useRealTimers();
     }
   });
+
+  it('publishes a frame whose inference time has passed in the same turn it is taken, not a timer later', () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      let clock = 0;
+      // A 30 fps sensor, every third frame processed (10 fps): frames at 100 and 200 ms.
+      const scene = { timeOfTick: (k: number) => (k * 100) / 3, tickAt: (t: number) => Math.floor((t * 3) / 100 + 1e-9), snapshot: () => [] } as unknown as SceneEngine;
+      const kinds: string[] = [];
+      const a = createAgent({ serial: 'ACCC8E000003', now: () => clock, scene, detector, model: 'ssd_mobilenet_v2', fpsCamera: 10, publish: (t) => (kinds.push(t.split('/').pop()!), true) });
+      a.boot();
+      a.setRunning(true);
+      kinds.length = 0;
+      // The host was busy: the camera's clock is 250 ms on when its frame timer fires. Frames 1 and 2
+      // (at 100 and 200 ms, 20 ms of inference each) are long done; they go out while it runs.
+      clock = 250;
+      vi.advanceTimersToNextTimer();
+      expect(kinds.filter((k) => k === 'detections')).toHaveLength(2);
+      a.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

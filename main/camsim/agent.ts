@@ -593,10 +593,18 @@ export function createAgent(deps: {
     for (let tick = Math.max(lastTick + stride, due - stride * (deps.fpsCamera - 1)); tick <= due; tick += stride) {
       const r = processFrame(tick);
       if (r.skipped) continue;
+      const wait = scene.timeOfTick(tick) + r.inferenceMs - now();
+      // Its inference is over already (a timer that fired late, or frames taken together): it leaves
+      // now. A zero timeout would hold it for another turn of the event loop (≥ 1 ms, more on a
+      // loaded host) for nothing but lateness.
+      if (wait <= 0) {
+        publishFrame(r.payload, r.truth);
+        continue;
+      }
       const t = setTimeout(() => {
         pending.delete(t);
         publishFrame(r.payload, r.truth);
-      }, Math.max(0, scene.timeOfTick(tick) + r.inferenceMs - now()));
+      }, wait);
       pending.add(t);
     }
     lastTick = Math.max(lastTick, due);

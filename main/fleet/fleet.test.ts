@@ -221,6 +221,43 @@ describe('camera messages come only through the swarm', () => {
       await app.close();
     }
   });
+  it('a checked report is drawn at once (showDetections) and nothing else; its commit does not draw it, nor an older one, again', async () => {
+    const app = build(path.join(dir, 's'));
+    try {
+      const cam = sim.cameras[1]!;
+      const added = (await app.call('fleet.add', { address: addr(1), username: cam.username, password: cam.password })) as { ok: true; value: { id: CameraId } };
+      const id = added.value.id;
+      const heard: number[] = [];
+      app.fleet.subscribeMessages((m) => heard.push(m.envelope.seq));
+      const report = (seq: number, ts: number, track: string) => ({
+        kind: 'detections' as const,
+        serial: cam.serial,
+        envelope: { v: 2 as const, camera: cam.serial, epoch: 1, seq, sent: ts, kind: 'detections' as const, key: '0123456789abcdef', body: '', sig: '' },
+        body: { frame: { timestamp: ts, observations: [{ bounding_box: { left: 0.1, top: 0.1, right: 0.2, bottom: 0.3 }, class: { type: 'Human' as const, score: 0.9 }, track_id: track, timestamp: ts }] } },
+        receivedAt: ts,
+        verified: true as const,
+      });
+      const drawn = async () => ((await app.call('fleet.detections', { id })) as { ok: true; value: { frameTs: number; observations: { trackId: string }[] } }).value;
+      const before = app.fleet.status(id)!;
+      const first = report(1, 1795000000000, 'a');
+      const second = report(2, 1795000000100, 'b');
+      app.fleet.showDetections(first);
+      expect(await drawn()).toMatchObject({ frameTs: first.body.frame.timestamp, observations: [{ trackId: 'a' }] });
+      expect(heard).toEqual([]); // shown only: nobody else hears of it before its commit
+      expect(app.fleet.status(id)!.lastHeartbeat).toBe(before.lastHeartbeat);
+      app.fleet.showDetections(second); // checked before the first one's commit answered
+      app.fleet.onCameraMessage(first); // the first one's commit: bookkeeping, the newer boxes stay
+      expect(await drawn()).toMatchObject({ frameTs: second.body.frame.timestamp, observations: [{ trackId: 'b' }] });
+      app.fleet.onCameraMessage(second);
+      expect(heard).toEqual([1, 2]);
+      // Without showDetections (no early display wired), the commit draws as before.
+      const third = report(3, 1795000000200, 'c');
+      app.fleet.onCameraMessage(third);
+      expect(await drawn()).toMatchObject({ frameTs: third.body.frame.timestamp, observations: [{ trackId: 'c' }] });
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe('helper supervisor', () => {

@@ -12,7 +12,7 @@ import type { SecretStore } from '../kernel/ports';
 import type { FromHelper, HelperTarget, StreamStatus } from '../helper';
 import type { BrokerEndpoint } from '../mqtt';
 import { MQTT_PASSWORD_SECRET } from '../mqtt';
-import type { BadMessage, CameraMessage } from '../swarm';
+import type { BadMessage, CameraMessage, ShowableDetections } from '../swarm';
 import type { SettingsService } from '../settings';
 import type { Db } from '../store';
 import { createFrameMux, createSocketFrameSink, type FrameMux, type FrameSink } from './frames';
@@ -72,6 +72,12 @@ export interface FleetService {
    * only shows its boxes on the tile, marked as unverified.
    */
   onCameraMessage(m: CameraMessage): void;
+  /**
+   * A report's boxes as soon as the swarm checked it, before its commit (swarm.onDetectionsShowable):
+   * drawn on the camera's tile and nothing else. The same report's onCameraMessage then does the
+   * bookkeeping and does not draw it again (nor an older one over it).
+   */
+  showDetections(m: ShowableDetections): void;
   /** Every verified camera message (heartbeats, detections) after the fleet's bookkeeping; returns the unsubscribe. */
   subscribeMessages(listener: (m: CameraMessage) => void): () => void;
   onBadMessage(b: BadMessage): void;
@@ -114,6 +120,8 @@ interface Live {
   badVapix: number;
   lastError: string | null;
   detections: { frameTs: number | null; observations: { box: { left: number; top: number; right: number; bottom: number }; cls: string; score: number; trackId: string }[]; unverified?: true };
+  /** The frame time of the last report drawn by showDetections: its commit (onCameraMessage) draws nothing older or equal. */
+  shownTs: number;
   published: string;
 }
 
@@ -147,7 +155,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
   const liveOf = (id: CameraId): Live => {
     let l = live.get(id);
     if (!l) {
-      l = { streams: new Map(), state: 'unknown', since: now(), fpsCamera: null, inferenceMs: null, lastHeartbeat: null, badMqtt: 0, badVapix: 0, lastError: null, detections: { frameTs: null, observations: [] }, published: '' };
+      l = { streams: new Map(), state: 'unknown', since: now(), fpsCamera: null, inferenceMs: null, lastHeartbeat: null, badMqtt: 0, badVapix: 0, lastError: null, detections: { frameTs: null, observations: [] }, shownTs: -Infinity, published: '' };
       live.set(id, l);
     }
     return l;
@@ -489,6 +497,15 @@ export function createFleetService(deps: FleetDeps): FleetService {
     },
   };
 
+  /** A verified report's boxes become the tile's: viewers get them on the frame channel, tagged with the frame they belong to. */
+  const draw = (id: CameraId, l: Live, m: Extract<CameraMessage, { kind: 'detections' }>): void => {
+    l.detections = {
+      frameTs: m.body.frame.timestamp,
+      observations: m.body.frame.observations.map((o) => ({ box: o.bounding_box, cls: o.class.type, score: o.class.score, trackId: o.track_id })),
+    };
+    if (mux.watching(id)) mux.deliverDetections(id, m.body.frame.timestamp, { observations: l.detections.observations, inferenceMs: l.inferenceMs });
+  };
+
   return {
     handlers,
     registry,
@@ -498,6 +515,14 @@ export function createFleetService(deps: FleetDeps): FleetService {
     subscribeMessages(l) {
       messageListeners.add(l);
       return () => void messageListeners.delete(l);
+    },
+    showDetections(m) {
+      const c = cameraForSerial(m.serial);
+      if (!c) return;
+      const l = liveOf(c.id);
+      if (m.body.stats) l.inferenceMs = m.body.stats.inference_ms; // shown with the boxes; the rest of the stats wait for the commit
+      l.shownTs = m.body.frame.timestamp;
+      draw(c.id, l, m);
     },
     onCameraMessage(m) {
       const c = cameraForSerial(m.serial);
@@ -521,12 +546,8 @@ export function createFleetService(deps: FleetDeps): FleetService {
             l.inferenceMs = m.body.stats.inference_ms;
             l.fpsCamera = m.body.stats.fps_camera;
           }
-          l.detections = {
-            frameTs: m.body.frame.timestamp,
-            observations: m.body.frame.observations.map((o) => ({ box: o.bounding_box, cls: o.class.type, score: o.class.score, trackId: o.track_id })),
-          };
-          // Viewers get them on the frame channel, tagged with the frame they belong to.
-          if (mux.watching(c.id)) mux.deliverDetections(c.id, m.body.frame.timestamp, { observations: l.detections.observations, inferenceMs: l.inferenceMs });
+          // Drawn already when it was checked (showDetections), as was any later report since.
+          if (m.body.frame.timestamp > l.shownTs) draw(c.id, l, m);
         }
       }
       deps.consumer?.(m);

@@ -4,7 +4,8 @@
 // `axis/+/omnisight/#` goes to `swarm.ingestBatch([{ payload, receivedAt, topic }])` (or `ingest`
 // for one) exactly as it arrived. The swarm is the only parser of a camera message (envelope and
 // body, verify.ts) and decides trust; what it verified then reaches the rest of the product through
-// it: `onMessage` (the fleet's live status, tile boxes and the deploy's heartbeats),
+// it: `onDetectionsShowable` (a report's tile boxes, once checked and before its replay commit),
+// `onMessage` (the fleet's live status, tile boxes and the deploy's heartbeats, after that commit),
 // `onVerifiedDetections` (the timeline), fusion (confirmed events). Nothing else parses these
 // messages. It is synchronous and never throws: bad messages are counted, audited and refused.
 // Register each camera's recorded key and coverage with `swarm.registerCamera(...)` when it is
@@ -28,7 +29,7 @@ import type { CameraCoverage, ConfirmedEvent, DetectionOutcome, EquivocationProo
 import type { DesktopSessionKey } from './session';
 import { createInsights, type Decision, type Insights } from './insights';
 import { swarmStatements, type StoredEvent } from './statements';
-import { formReasons, type KeyRegistry, type RecordedKey, type RejectReason, type VerifyMode, type WorkerVerdict } from './verify';
+import { formReasons, type KeyRegistry, type RecordedKey, type RejectReason, type VerifyMode, type VerifyResult, type WorkerVerdict } from './verify';
 import { readableReason } from './quarantine-text';
 
 export type { CameraCoverage, DetectionOutcome, Zone } from './fusion';
@@ -58,6 +59,12 @@ export type { RejectReason } from './verify';
 export type CameraMessage =
   | { kind: 'detections'; serial: string; envelope: Envelope; body: DetectionsBody; receivedAt: number; verified: boolean }
   | { kind: 'heartbeat'; serial: string; envelope: Envelope; body: HeartbeatBody; receivedAt: number; verified: boolean };
+
+/**
+ * A detections report that passed every check (onDetectionsShowable), before its replay state is
+ * committed: what a tile may draw, and nothing else.
+ */
+export type ShowableDetections = Extract<CameraMessage, { kind: 'detections' }> & { verified: true };
 
 /** A verified federated-learning message (envelope kind "fl"): only these reach the federated server. */
 export interface VerifiedFlMessage {
@@ -216,6 +223,15 @@ export interface SwarmService {
   onVerifiedDetections(listener: (serial: string, frameTs: number, observations: VerifiedDetections['observations']) => void): () => void;
   /** The same detections, once per ingested batch (in order): what the timeline takes in one call. */
   onVerifiedDetectionsBatch(listener: (items: readonly VerifiedDetectionsOf[]) => void): () => void;
+  /**
+   * Every detections report that passed all the checks (signature or MAC, key, clock, replay
+   * window), as soon as it did: with a replay writer, before its replay state is committed and
+   * before anything acts on it (then onMessage follows for the same report, once committed; a failed
+   * commit refuses it after it was shown). For display only — the boxes on a tile: fusion, events,
+   * the timeline, reputation, liveness and acceptance wait for the commit (onMessage and the rest).
+   * Why that split is safe: docs/protocol.md, "Showing a report before its commit".
+   */
+  onDetectionsShowable(listener: (m: ShowableDetections) => void): () => void;
   /** Every verified message, and in permissive mode unverified reports to show marked (see CameraMessage). */
   onMessage(listener: (m: CameraMessage) => void): () => void;
   /** Messages refused as not well-formed (the fleet counts them as bad input on the camera). */
@@ -439,6 +455,7 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   };
 
   const messageListeners = new Set<(m: CameraMessage) => void>();
+  const showableListeners = new Set<(m: ShowableDetections) => void>();
   const refusedListeners = new Set<(b: BadMessage) => void>();
   const flListeners = new Set<(m: VerifiedFlMessage) => void>();
   const guard = (fn: () => void): void => {
@@ -457,14 +474,30 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
   const ingestBatch = (messages: readonly RawMessage[]): IngestResult[] => {
     const texts = messages.map((m) => toText(m.payload));
     const meta = messages.map((m, i) => ({ receivedAt: m.receivedAt, topic: m.topic, bytes: byteLength(texts[i]!) }));
-    return run(meta, () => coordinator.ingestBatch(messages.map((m, i) => ({ payload: texts[i]!, receivedAt: m.receivedAt, topic: m.topic }))));
+    return run(meta, () => showAccepted(coordinator.ingestBatch(messages.map((m, i) => ({ payload: texts[i]!, receivedAt: m.receivedAt, topic: m.topic })))));
   };
 
   const ingestChecked = (items: readonly CheckedMessage[]): IngestResult[] =>
     run(
       items.map((x) => ({ receivedAt: x.receivedAt, topic: x.topic, bytes: x.bytes })),
-      () => coordinator.ingestChecked(items),
+      () => showAccepted(coordinator.ingestChecked(items)),
     );
+
+  // Display before the commit (onDetectionsShowable). In the pipelined path the staged verdicts are
+  // shown as soon as the checks end; the synchronous path commits within the call, so it shows its
+  // accepted reports just before acting on them, for one rule in both.
+  const show = (m: VerifyResult): void => {
+    if (!m.ok || m.message.data.kind !== 'detections') return;
+    const v = m.message;
+    emit(showableListeners, { kind: 'detections', serial: v.envelope.camera, envelope: v.envelope, body: v.data.body as DetectionsBody, receivedAt: v.receivedAt, verified: true });
+  };
+  const showStaged = (staged: StagedBatch): void => {
+    if (showableListeners.size) for (const v of staged.verdicts) show(v);
+  };
+  const showAccepted = (results: IngestResult[]): IngestResult[] => {
+    if (showableListeners.size) for (const r of results) if (r.accepted) show({ ok: true, message: r.message });
+    return results;
+  };
 
   // ---- pipelined group commit (with a replay writer) ----
   let tail: Promise<unknown> = Promise.resolve();
@@ -481,6 +514,8 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
       return Promise.resolve(meta.map(internalError));
     }
     const t1 = performance.now();
+    // Its boxes may be drawn now; nothing else of it counts until its commit (applyStaged below).
+    showStaged(staged);
     const gone = w.broken();
     if (gone && !writerGone) {
       writerGone = true;
@@ -721,6 +756,10 @@ export function createSwarmService(deps: SwarmServiceDeps): SwarmService {
     onVerifiedDetectionsBatch(listener) {
       detectionBatchListeners.add(listener);
       return () => detectionBatchListeners.delete(listener);
+    },
+    onDetectionsShowable(listener) {
+      showableListeners.add(listener);
+      return () => showableListeners.delete(listener);
     },
     onMessage(listener) {
       messageListeners.add(listener);

@@ -85,6 +85,38 @@ describe('pipelined group commit', () => {
     s.close();
   });
 
+  it("shows a checked report's boxes before its commit (onDetectionsShowable), and nothing else of it until the commit", async () => {
+    const { writer, asked } = handWriter();
+    const s = setup(writer);
+    const shown: string[] = [];
+    const messages: string[] = [];
+    s.svc.onDetectionsShowable((m) => shown.push(`${m.serial}:${m.envelope.seq}:${m.verified}`));
+    s.svc.onMessage((m) => messages.push(m.serial));
+    const a = s.report(cams[0]!);
+    const b = s.report(cams[1]!);
+    // Signed with another camera's key: refused by the checks, so never shown.
+    const forged = { ...s.report(cams[2]!), payload: sealEnvelope({ camera: cams[2]!, seq: 9, sent: T, kind: 'detections', key: simKey(cams[2]!).keyId, body: '{"frame":{"timestamp":1,"observations":[]}}' }, simKey(cams[3]!).privateKey) };
+    const done = s.svc.submitBatch([a, b, forged]);
+    // At once, in the submitting call: the two authentic reports, not the forged one.
+    expect(shown).toEqual([`${cams[0]}:1:true`, `${cams[1]}:1:true`]);
+    // A replay of an authentic report while its commit is pending: the replay window has it already.
+    const again = s.svc.submitBatch([a]);
+    expect(shown).toHaveLength(2);
+    await tick();
+    // Nothing acted on: no fusion, no event, no message, no acceptance counted.
+    expect([s.fused, s.events, messages]).toEqual([[], [], []]);
+    expect(s.svc.coordinator.fusion.openCandidates()).toBe(0);
+    expect(s.svc.acceptanceOf(cams[0]!).accepted).toBe(0);
+    for (const c of asked) c.resolve();
+    expect((await done).map((r) => r.accepted)).toEqual([true, true, false]);
+    expect((await again).map((r) => (r.accepted ? 'ok' : r.reason))).toEqual(['replay']);
+    expect(s.fused).toEqual([cams[0], cams[1]]);
+    expect(s.events).toHaveLength(1);
+    expect(messages).toEqual([cams[0], cams[1]]);
+    expect(shown).toHaveLength(2);
+    s.close();
+  });
+
   it('a failed commit fuses nothing of its batch; its replay state is written again with the next batch', async () => {
     const { writer, asked } = handWriter();
     const s = setup(writer);
