@@ -27,6 +27,17 @@ const scene = {
 };
 const serials = ['ACCC8E000001', 'ACCC8E000002', 'ACCC8E000003', 'ACCC8E000004'];
 
+/** A pool that only parses (no signature check), and tells `onBatch` of each batch it is given. */
+function parsingPool(onBatch: (items: { payload: Uint8Array; topic?: string }[]) => void) {
+  return {
+    setKeys: () => undefined,
+    verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
+      onBatch(items);
+      return items.map((it) => ({ parse: parseMessage(it.payload, it.topic) }));
+    },
+  };
+}
+
 function setup(pool?: Parameters<typeof linkSwarm>[0]['pool'], extra: Partial<Parameters<typeof linkSwarm>[0]> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-link-'));
   dirs.push(dir);
@@ -181,13 +192,7 @@ describe('linkSwarm', () => {
 
   it('with verification workers, a small batch waits up to 2 ms for more before it goes (one postMessage instead of many)', async () => {
     const sizes: number[] = [];
-    const pool = {
-      setKeys: () => undefined,
-      verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
-        sizes.push(items.length);
-        return items.map((it) => ({ parse: parseMessage(it.payload, it.topic) }));
-      },
-    };
+    const pool = parsingPool((items) => sizes.push(items.length));
     const timers: { fn: () => void; ms: number }[] = [];
     const s = setup(pool, { poolBatchWaitMs: 2, later: (fn, ms) => void timers.push({ fn, ms }) });
     const send = (serial: string) => s.raw()!(`axis/${serial}/omnisight/detections`, s.detection(serial, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
@@ -208,13 +213,7 @@ describe('linkSwarm', () => {
 
   it('gathers small batches for the workers only from POOL_GATHER_MIN_RATE messages/s on', async () => {
     const sizes: number[] = [];
-    const pool = {
-      setKeys: () => undefined,
-      verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
-        sizes.push(items.length);
-        return items.map((it) => ({ parse: parseMessage(it.payload, it.topic) }));
-      },
-    };
+    const pool = parsingPool((items) => sizes.push(items.length));
     const timers: { fn: () => void; ms: number }[] = [];
     const s = setup(pool, { poolBatchWaitMs: 2, gatherMinRate: POOL_GATHER_MIN_RATE, later: (fn, ms) => void timers.push({ fn, ms }) });
     const send = (serial: string) => s.raw()!(`axis/${serial}/omnisight/detections`, s.detection(serial, { left: 0.65, top: 0.3, right: 0.75, bottom: 0.5 }), s.now());
@@ -300,13 +299,7 @@ describe('linkSwarm', () => {
 
   it('federated-learning messages keep the workers and the gathering at any rate (the rate rules are for camera reports)', async () => {
     const sizes: number[] = [];
-    const pool = {
-      setKeys: () => undefined,
-      verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
-        sizes.push(items.length);
-        return items.map((it) => ({ parse: parseMessage(it.payload, it.topic) }));
-      },
-    };
+    const pool = parsingPool((items) => sizes.push(items.length));
     const timers: { fn: () => void; ms: number }[] = [];
     const s = setup(pool, { poolBatchWaitMs: 2, gatherMinRate: POOL_GATHER_MIN_RATE, directVerifyMaxRate: DIRECT_VERIFY_MAX_RATE, later: (fn, ms) => void timers.push({ fn, ms }) });
     // One message at a low rate: a detections report is verified here at once, an fl message waits to go to the workers.
@@ -322,13 +315,7 @@ describe('linkSwarm', () => {
 
   it('a burst queued at once goes to the workers even before the rate has caught up (DIRECT_VERIFY_MAX_BATCH)', async () => {
     let pooled = 0;
-    const pool = {
-      setKeys: () => undefined,
-      verify: async (items: { payload: Uint8Array; topic?: string }[]) => {
-        pooled += items.length;
-        return items.map((it) => ({ parse: parseMessage(it.payload, it.topic) }));
-      },
-    };
+    const pool = parsingPool((items) => (pooled += items.length));
     const s = setup(pool, { directVerifyMaxRate: DIRECT_VERIFY_MAX_RATE });
     const n = DIRECT_VERIFY_MAX_BATCH + 1; // adds n·4 messages/s to the estimate: still under the rate
     for (let i = 0; i < n; i++) s.raw()!(`axis/${serials[0]}/omnisight/detections`, Buffer.from('x'), s.now());
