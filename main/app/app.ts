@@ -4,7 +4,6 @@
 // service method or a signal. Both front doors (Electron in main/electron/, browser mode in
 // main/serve.ts) call createApp and differ only in the adapters they pass in.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { version } from '../../package.json';
@@ -32,6 +31,7 @@ import type { Logger } from '../kernel/logger';
 import { createNodeClipboard } from './clipboard-node';
 import { createClosers } from './lifecycle';
 import { createDetlagTrace } from './detlag-trace';
+import { builtWorkerEntry } from '../kernel/workers';
 import { PRODUCT_NAME } from '../kernel/paths';
 import type { HelperLauncher, Notifier, SecretStore } from '../kernel/ports';
 
@@ -78,14 +78,11 @@ export interface App {
 }
 
 /**
- * A worker entry the build wrote beside the bundle's entries (out/main). This module is bundled
- * into a shared chunk (out/main/chunks), so `__dirname` is that folder, not out/main: looking only
- * there found no worker, and the built app verified and committed everything on its main thread.
- * Undefined when running from source (unit tests), where those run on this thread.
+ * A worker entry the build wrote (out/main). This module is bundled into a shared chunk
+ * (out/main/chunks): looking only beside it found no worker, and the built app verified and
+ * committed everything on its main thread. Undefined from source (unit tests): those run here.
  */
-function builtWorker(name: string): string | undefined {
-  return [path.join(__dirname, name), path.join(__dirname, '..', name)].find((p) => fs.existsSync(p));
-}
+const builtWorker = (name: string): string | undefined => builtWorkerEntry(__dirname, name);
 
 export function createApp(opts: AppOptions): App {
   const now = opts.now ?? Date.now;

@@ -273,7 +273,7 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
       stale++;
     }
     if (stale) shed(stale);
-    while (depth() > 0 && !(!direct && inFlight >= maxInFlight) && !behind()) {
+    while (depth() > 0 && (direct || inFlight < maxInFlight) && !behind()) {
       const end = Math.min(queue.length, head + DRAIN_BATCH);
       const batch: Msg[] = [];
       while (head < end) {

@@ -4,7 +4,7 @@
 // fails or exits while it should be serving is reported to onError, never silently gone.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { builtWorkerEntry, spawnWorker } from '../kernel/workers';
 import { fromBrokerSchema, type BrokerOptions, type ToBroker } from './broker-protocol';
 
 export { DESKTOP_TOPIC_PREFIX, DESKTOP_USERNAME } from './broker-protocol';
@@ -49,26 +49,21 @@ export interface EmbeddedBrokerOptions {
  * out/main or a chunk folder below it) or the source beside this file (tsx: tests and scripts).
  */
 export function brokerWorkerEntry(): string {
-  const candidates = [path.join(__dirname, 'broker-worker.js'), path.join(__dirname, '..', 'broker-worker.js'), path.join(__dirname, 'broker-worker.ts')];
-  const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`The embedded MQTT broker's code is missing (looked for ${candidates.join(', ')}). Reinstall the application.`);
+  const source = path.join(__dirname, 'broker-worker.ts');
+  const found = builtWorkerEntry(__dirname, 'broker-worker.js') ?? (fs.existsSync(source) ? source : undefined);
+  if (!found) throw new Error(`The embedded MQTT broker's code is missing (looked for broker-worker.js beside ${__dirname} and its parent, and ${source}). Reinstall the application.`);
   return found;
 }
 
-/** A worker for the entry; a .ts entry is loaded through tsx's require hook (a dev dependency), as verify-pool.ts does. */
-const spawn = (entry: string, workerData: BrokerOptions): Worker =>
-  entry.endsWith('.ts')
-    ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`, { eval: true, workerData })
-    : new Worker(entry, { workerData });
-
 export function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
   const dropped = new Int32Array(new SharedArrayBuffer(4));
-  const worker = spawn(opts.entry ?? brokerWorkerEntry(), {
+  const workerData: BrokerOptions = {
     port: opts.port ?? 0,
     maxQueued: opts.maxQueued ?? MAX_QUEUED,
     ...(opts.desktopPassword ? { desktopPassword: opts.desktopPassword } : {}),
     dropped: dropped.buffer,
-  });
+  };
+  const worker = spawnWorker(opts.entry ?? brokerWorkerEntry(), { workerData });
   const report =
     opts.onError ?? ((err: Error) => process.emitWarning(`embedded MQTT broker: ${err.message}`, { code: 'OMNISIGHT_BROKER_FAILED' }));
   // starting → serving → (closing | failed) → gone. Only a failure while serving goes to onError:

@@ -21,7 +21,8 @@
 // database connection and an fsync per batch, and move a stateful check into four places; one
 // writer keeps one commit (one fsync) per cycle for the whole fleet: group commit as before.
 import path from 'node:path';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { spawnWorker } from '../kernel/workers';
 import type { ReplayEntry } from './replay';
 import { readReplayFile, type ReplayRow, type ToWriter, type WriterAnswer } from './replay-writer-file';
 
@@ -57,11 +58,6 @@ export interface ReplayWriterOptions {
 
 export const REPLAY_FILE = 'swarm-replay.db';
 
-const spawn = (entry: string, workerData: unknown, transferList: MessagePort[]): Worker =>
-  entry.endsWith('.ts')
-    ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`, { eval: true, workerData, transferList })
-    : new Worker(entry, { workerData, transferList });
-
 const rowsOf = (entries: readonly ReplayEntry[]): ReplayRow[] => entries.map((e) => [e.camera, e.key, e.epoch, e.highest, e.window]);
 
 export function createReplayWriter(o: ReplayWriterOptions): ReplayWriter {
@@ -70,7 +66,7 @@ export function createReplayWriter(o: ReplayWriterOptions): ReplayWriter {
   const entry = o.entry ?? path.join(__dirname, 'replay-writer-worker.js');
   const channel = new MessageChannel();
   const flag = new Int32Array(new SharedArrayBuffer(4));
-  const worker = spawn(entry, { file: o.file, syncPort: channel.port2, syncFlag: flag.buffer, busyTimeoutMs: o.busyTimeoutMs ?? 5_000 }, [channel.port2]);
+  const worker = spawnWorker(entry, { workerData: { file: o.file, syncPort: channel.port2, syncFlag: flag.buffer, busyTimeoutMs: o.busyTimeoutMs ?? 5_000 }, transferList: [channel.port2] });
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void; rows?: number }>();
   let nextId = 1;
   let broken: Error | undefined;

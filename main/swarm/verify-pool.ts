@@ -3,7 +3,7 @@
 // signatures alone. Messages go in batches (one postMessage per batch, not per message: the
 // structured-clone and wake-up cost is paid once per batch). Verdicts come back in order per batch;
 // the caller hands them to `swarm.ingestChecked`, which does the stateful checks and fusion.
-import { Worker } from 'node:worker_threads';
+import { spawnWorker } from '../kernel/workers';
 import type { RecordedKey, SessionShare, WorkerVerdict } from './verify';
 import type { FromWorker, PackedBatch, ToWorker } from './verify-worker';
 
@@ -12,12 +12,6 @@ export interface VerifyPoolOptions {
   /** The worker entry: the built verify-worker.js, or verify-worker.ts (loaded through tsx, for scripts and tests). */
   entry: string;
 }
-
-/** A worker for the entry; a .ts entry is loaded through tsx's require hook (a dev dependency). */
-const spawn = (entry: string): Worker =>
-  entry.endsWith('.ts')
-    ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`, { eval: true })
-    : new Worker(entry);
 
 export interface VerifyPool {
   /** Tells every worker the recorded keys (serial → key); call again after a key changes. */
@@ -39,7 +33,7 @@ export interface VerifyPool {
 }
 
 export function createVerifyPool(o: VerifyPoolOptions): VerifyPool {
-  const workers = Array.from({ length: Math.max(1, o.size) }, () => spawn(o.entry));
+  const workers = Array.from({ length: Math.max(1, o.size) }, () => spawnWorker(o.entry));
   const pending = new Map<number, { resolve: (v: WorkerVerdict[]) => void; reject: (e: Error) => void; worker: number }>();
   const load = workers.map(() => 0);
   let nextId = 1;
