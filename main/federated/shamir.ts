@@ -159,11 +159,15 @@ export interface PointSet {
   readonly at: ReadonlyMap<number, number>;
 }
 
-/** Products of small integers (|v| < 2^26 each) kept in doubles while exact, then in one bigint. */
-function smallProduct(values: Iterable<number>): bigint {
+/**
+ * Products of small integers (|v| < 2^26 each) kept in doubles while exact, then in one bigint:
+ * Π v, or with `from`, Π (from − v) (without making the differences into an array first).
+ */
+function smallProduct(values: readonly number[], from?: number): bigint {
   let big = 1n;
   let acc = 1;
-  for (const v of values) {
+  for (const x of values) {
+    const v = from === undefined ? x : from - x;
     if (Math.abs(acc * v) >= 2 ** 53) {
       big *= BigInt(acc);
       acc = 1;
@@ -183,7 +187,7 @@ export function pointSets(sets: readonly (readonly number[])[]): PointSet[] {
     if (new Set(xs).size !== xs.length) throw new Error('duplicate share points');
     if (xs.some((x) => !(Number.isInteger(x) && x > 0 && x < 2 ** 25))) throw new Error('share points must be integers 1..2^25');
     for (const xi of xs) {
-      const d = mod(smallProduct(xs.filter((xj) => xj !== xi).map((xj) => xi - xj)));
+      const d = mod(smallProduct(xs.filter((xj) => xj !== xi), xi));
       dens.push(d);
     }
   }
@@ -212,38 +216,20 @@ export function pointSets(sets: readonly (readonly number[])[]): PointSet[] {
  */
 export function interpolateAtZero(set: PointSet, shares: readonly Share[]): bigint {
   const inS = new Uint8Array(set.xs.length);
-  let all = 1n;
-  let small = 1;
   for (const s of shares) {
     const at = set.at.get(s.x);
     if (at === undefined) throw new Error(`share point ${s.x} is not one of the set's`);
     if (inS[at]) throw new Error('duplicate share points');
     inS[at] = 1;
-    // Π_{j∈S} x_j, in doubles while exact (points are below 2^25).
-    if (small * s.x >= 2 ** 53) {
-      all *= BigInt(small);
-      small = 1;
-    }
-    small *= s.x;
   }
-  all *= BigInt(small);
+  const all = smallProduct(shares.map((s) => s.x)); // Π_{j∈S} x_j
   const outside: number[] = [];
   for (let j = 0; j < set.xs.length; j++) if (!inS[j]) outside.push(set.xs[j]!);
   const negative = shares.length % 2 === 0; // the sign (−1)^{|S|−1} of Π_{j∈S, j≠i} (−x_j)
   let acc = 0n;
   for (const s of shares) {
     // Π_{j∈S, j≠i} x_j · Π_{j∈H∖S} (x_i − x_j), exact.
-    let diff = 1n;
-    let d = 1;
-    for (const x of outside) {
-      const v = s.x - x;
-      if (Math.abs(d * v) >= 2 ** 53) {
-        diff *= BigInt(d);
-        d = 1;
-      }
-      d *= v;
-    }
-    const f = (all / BigInt(s.x)) * diff * BigInt(d);
+    const f = (all / BigInt(s.x)) * smallProduct(outside, s.x);
     // Not reduced per share: the sum of |S| products of two values below p and a small-integer f is
     // exact in a bigint, and one reduction at the end costs less than |S| divisions by p.
     acc += s.y * (set.beta[set.at.get(s.x)!]! * f);
