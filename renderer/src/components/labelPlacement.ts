@@ -22,7 +22,8 @@ export interface PlacedLabel {
 }
 
 type Box = { x: number; y: number; w: number; h: number };
-const overlaps = (a: Box, b: Box): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+/** True when two boxes share any area. */
+export const boxesOverlap = (a: Box, b: Box): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 
 /**
  * Positions tried around the anchor: right-above, right-below, left-above, left-below, above, below
@@ -66,7 +67,7 @@ export function placeLabels(
   for (const { r, i } of order) {
     const prefer = opts.prefer ?? 'corner';
     const spots = opts.rings === 2 ? [...candidates(r, gap, prefer), ...candidates(r, gap * 3, prefer)] : candidates(r, gap, prefer);
-    const spot = spots.find((c) => inside(c) && !taken.some((t) => overlaps(c, t)));
+    const spot = spots.find((c) => inside(c) && !taken.some((t) => boxesOverlap(c, t)));
     if (!spot) continue;
     taken.push(spot);
     placed.push({ index: i, x: spot.x, y: spot.y });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { labelsOverlap, placeGraphLabels, type GraphLabelNode } from './graphLabels';
+import { boxesOverlap } from '../../components/labelPlacement';
+import { placeGraphLabels, type GraphLabelNode } from './graphLabels';
 
 const node = (id: string, x: number, y: number, w = 110, priority = 0): GraphLabelNode => ({ id, text: `Demo ${id} (P3265-LVE)`, x, y, r: 6, w, priority });
 const inside = (l: { x: number; y: number; w: number; h: number }, b: { w: number; h: number }): boolean => l.x >= 0 && l.y >= 0 && l.x + l.w <= b.w && l.y + l.h <= b.h;
@@ -16,7 +17,7 @@ describe('placeGraphLabels', () => {
   it('two cameras side by side (the labels that printed over each other): both named, apart', () => {
     const labels = placeGraphLabels([node('7', 300, 150), node('1', 330, 160)], { w: 600, h: 400 });
     expect(labels).toHaveLength(2);
-    expect(labelsOverlap(labels[0]!, labels[1]!)).toBe(false);
+    expect(boxesOverlap(labels[0]!, labels[1]!)).toBe(false);
   });
 
   it('a camera at the edge gets its name inward, not cut by the edge', () => {
@@ -32,7 +33,7 @@ describe('placeGraphLabels', () => {
     const nodes = Array.from({ length: 12 }, (_, i) => node(String(i + 1), 180 + (i % 4) * 40, 90 + Math.floor(i / 4) * 40, 110, i === 5 ? 1 : 0));
     const labels = placeGraphLabels(nodes, bounds);
     expect(labels.length).toBeGreaterThan(3);
-    for (let i = 0; i < labels.length; i++) for (let j = i + 1; j < labels.length; j++) expect(labelsOverlap(labels[i]!, labels[j]!)).toBe(false);
+    for (let i = 0; i < labels.length; i++) for (let j = i + 1; j < labels.length; j++) expect(boxesOverlap(labels[i]!, labels[j]!)).toBe(false);
     for (const l of labels) {
       expect(inside(l, bounds)).toBe(true);
       for (const n of nodes) expect(coversDot(l, n)).toBe(false);

@@ -45,6 +45,3 @@ export function placeGraphLabels(nodes: readonly GraphLabelNode[], bounds: { w: 
   }
   return placed.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
-
-/** True when two placed labels share any area (what the walkthrough asserts never happens). */
-export const labelsOverlap = (a: GraphLabel, b: GraphLabel): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { layoutMapLabels, textBox, textWidth, LABEL_FONT, type Box, type FixedText } from './mapLabels';
+import { boxesOverlap } from '../../components/labelPlacement';
 
-const overlaps = (a: Box, b: Box): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 const unit = 0.5;
 const fs = unit * LABEL_FONT;
 
@@ -27,14 +27,14 @@ describe('layoutMapLabels (the timeline ground map)', () => {
     for (const t of tracks) expect(r.at.has(`t:${t.id}`), t.id).toBe(true); // every id fits; a percentage may not
     const zone = textBox(zoneName.text, zoneName.x, zoneName.y, zoneName.fontSize);
     for (const { key, box } of placed) {
-      expect(overlaps(box, zone), `${key} over the zone name`).toBe(false);
+      expect(boxesOverlap(box, zone), `${key} over the zone name`).toBe(false);
       for (const t of tracks) {
         const dot = { x: t.x - 0.9 * unit, y: -t.y - 0.9 * unit, w: 1.8 * unit, h: 1.8 * unit };
-        expect(overlaps(box, dot), `${key} over ${t.id}'s dot`).toBe(false);
+        expect(boxesOverlap(box, dot), `${key} over ${t.id}'s dot`).toBe(false);
       }
     }
     for (let i = 0; i < placed.length; i++)
-      for (let j = i + 1; j < placed.length; j++) expect(overlaps(placed[i]!.box, placed[j]!.box), `${placed[i]!.key} over ${placed[j]!.key}`).toBe(false);
+      for (let j = i + 1; j < placed.length; j++) expect(boxesOverlap(placed[i]!.box, placed[j]!.box), `${placed[i]!.key} over ${placed[j]!.key}`).toBe(false);
     // The faint future (5 %) gets no label at all; it is not "dropped", it never asked.
     expect(r.at.has('f:t2452:1')).toBe(false);
     expect(r.dropped.has('f:t2452:1')).toBe(false);
