@@ -79,8 +79,17 @@ const noteResult = (round: string): void => {
   }
 };
 
-process.on('message', (m: Start | { cpu: true } | { cpuAfterResult: string } | { setupOf: string } | { traceOf: { from: number; to: number } }) => {
+/** Per camera here: its index in the bench's fleet and its training set now (switched by { localSet }). */
+const cameras: { index: number; data: ReturnType<typeof cameraData>['train'] }[] = [];
+
+process.on('message', (m: Start | { cpu: true } | { cpuAfterResult: string } | { setupOf: string } | { traceOf: { from: number; to: number } } | { localSet: number }) => {
   if ('traceOf' in m) return void process.send!({ trace: traceSpan(m.traceOf.from, m.traceOf.to) });
+  // The bench times rounds at two local-set sizes: every camera here trains on its first n detections
+  // from now on (the same deterministic data as the desktop's centralised reference draws).
+  if ('localSet' in m) {
+    for (const cam of cameras) cam.data = cameraData(cam.index, m.localSet).train;
+    return void process.send!({ localSet: m.localSet });
+  }
   // The CPU time once every camera here has handled the result of a round (at most 60 s).
   if ('cpuAfterResult' in m) {
     const round = m.cpuAfterResult;
@@ -132,7 +141,8 @@ async function start(m: Start): Promise<void> {
   cameraCount = m.cameras.length;
   for (const cam of m.cameras) {
     const key = simKey(cam.serial);
-    const { train: data } = cameraData(cam.index, m.samples);
+    const local = { index: cam.index, data: cameraData(cam.index, m.samples).train };
+    cameras.push(local);
     const conn = await mqtt.connectAsync(m.url, { reconnectPeriod: 0, clientId: `bench-${cam.serial}` });
     // No Nagle, as the desktop's client and the embedded broker (main/mqtt): a camera answers a
     // desktop message right after acknowledging it (QoS 1 PUBACK, then its own PUBLISH), and with
@@ -148,7 +158,7 @@ async function start(m: Start): Promise<void> {
     const client = createFlClient({
       serial: cam.serial,
       send,
-      trainingData: () => data,
+      trainingData: () => local.data,
       random: (n) => randomBytes(n),
       now: Date.now,
       onResult: () => undefined,
@@ -177,8 +187,8 @@ async function start(m: Start): Promise<void> {
       if (topic === 'omnisight/desktop/bench/plain') {
         const a = JSON.parse(payload.toString()) as { round: string; params: number[]; train: { epochs: number; lr: number; batchSize: number } };
         const c0 = TRACE ? process.cpuUsage() : undefined;
-        const local = train(a.params, data, { ...a.train, seed: seq });
-        send(JSON.stringify({ round: a.round, phase: 'plain', params: local }));
+        const params = train(a.params, local.data, { ...a.train, seed: seq });
+        send(JSON.stringify({ round: a.round, phase: 'plain', params }));
         if (c0) {
           const c = process.cpuUsage(c0);
           trace.push({ at: wall(), what: 'cpu plain', cpuUs: c.user + c.system });

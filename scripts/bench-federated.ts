@@ -45,6 +45,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createAuditLog } from '../main/audit';
 import { evaluate, train, type Sample } from '../main/camsim/fl/head';
+import { DEFAULT_CAPACITY } from '../main/camsim/fl/localdata';
 import { createFederatedService } from '../main/federated';
 import { createEventBus } from '../main/kernel/bus';
 import { silentLogger } from '../main/kernel/logger';
@@ -66,6 +67,9 @@ const PAIRS = Number(process.env.BENCH_FED_PAIRS ?? 9);
 const MAX_ROUNDS = Number(process.env.BENCH_FED_ROUNDS ?? 80);
 const MIN_ROUNDS = Number(process.env.BENCH_FED_MIN_ROUNDS ?? 20);
 const SAMPLES = Number(process.env.BENCH_FED_SAMPLES ?? 150);
+// The second timing at a full local set (0 = skip it), and its pairs.
+const FULL_SAMPLES = Number(process.env.BENCH_FED_FULL_SAMPLES ?? DEFAULT_CAPACITY);
+const FULL_PAIRS = Number(process.env.BENCH_FED_FULL_PAIRS ?? 7);
 // BENCH_FED_CPU_PROF=<dir>: the camera processes write V8 CPU profiles there (run the desktop side
 // with `node --cpu-prof --import tsx` for its own).
 const PROF_ARGS = process.env.BENCH_FED_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_FED_CPU_PROF}`] : [];
@@ -483,11 +487,39 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** Every camera trains on its first n detections from now on (each camera process switches its own). */
+const setLocalSet = (n: number): Promise<void> =>
+  Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          const on = (m: { localSet?: number }): void => {
+            if (m.localSet !== n) return;
+            c.off('message', on);
+            resolve();
+          };
+          c.on('message', on);
+          c.send({ localSet: n });
+        }),
+    ),
+  ).then(() => undefined);
+/**
+ * Warm-up: two rounds of each kind. With one, the first timed plain round still ran up to twice as
+ * long as the later ones (the camera processes' code not yet optimised, or their first collection
+ * after a setup), which made the first pair's ratio the lowest of every run.
+ */
+async function warmUp(): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    await quiet();
+    await timePlain();
+    await timeRoundtrip();
+    await timeSecure();
+  }
+  await quiet();
+}
+
 const loadBefore = os.loadavg()[0]!;
-await timePlain(); // warm-up
-await timeRoundtrip();
-await timeSecure();
-await quiet();
+await warmUp();
 details.length = 0;
 setupWall.length = 0;
 cpu.roundtrip.desktop.length = 0;
@@ -521,6 +553,37 @@ if (session) {
     for (const line of topLines(selfTimes[kind], profiledRounds[kind], 30)) console.error(`  ${line}`);
   }
   session.disconnect();
+}
+
+// The same pairs with every camera training on a full local set: the simulator's camera keeps its
+// last DEFAULT_CAPACITY (5,000) labelled detections (main/camsim/fl/localdata.ts) and trains on the
+// 80 % not held out, so this is what a round costs a fleet that has run for a while. Secure
+// aggregation adds a fixed cost per round (one more broadcast-and-answer of 100 signed messages,
+// the unmasking), which weighs less against a round whose training is not trivial.
+const fullPlain: number[] = [];
+const fullSecure: number[] = [];
+if (FULL_SAMPLES > 0) {
+  // The figures above are the small set's: what these rounds add to them is taken back after.
+  const kept = { details: details.length, setupWall: setupWall.length, rtDesktop: cpu.roundtrip.desktop.length, rtCameras: cpu.roundtrip.cameras.length };
+  await setLocalSet(FULL_SAMPLES);
+  await warmUp();
+  for (let i = 0; i < FULL_PAIRS; i++) {
+    if (i % 2 === 0) {
+      await quiet();
+      fullPlain.push(await timePlain());
+      fullSecure.push(await timeSecure());
+    } else {
+      fullSecure.push(await timeSecure());
+      await quiet();
+      fullPlain.push(await timePlain());
+    }
+    console.error(`full local set (${FULL_SAMPLES} detections a camera) pair ${i + 1}/${FULL_PAIRS}: plain ${fullPlain.at(-1)!.toFixed(3)} s, secure critical path ${fullSecure.at(-1)!.toFixed(3)} s`);
+  }
+  await setLocalSet(SAMPLES);
+  details.length = kept.details;
+  setupWall.length = kept.setupWall;
+  cpu.roundtrip.desktop.length = kept.rtDesktop;
+  cpu.roundtrip.cameras.length = kept.rtCameras;
 }
 
 // Accuracy: secure rounds from v0 until the model has converged. Settle rule (stricter than "five
@@ -586,6 +649,24 @@ const result = {
   ratio_max: r4(Math.max(...ratios)),
   ratios: ratios.map(r4),
   ratio_total: r4(ratioTotal),
+  // What secure aggregation adds to a round, in seconds (median of the per-pair differences): a fixed
+  // cost, about the same whatever the cameras train on (compare full_local_set).
+  secure_minus_plain_s: r4(median(secure.map((s, i) => s - plain[i]!))),
+  // Detections per camera in the timing above and the accuracy run (80 % trained on).
+  local_set: SAMPLES,
+  // The same pairs with every camera training on a full local set (the simulator's capacity).
+  full_local_set:
+    fullPlain.length > 0
+      ? {
+          samples: FULL_SAMPLES,
+          pairs: fullPlain.length,
+          secure_round_s: r4(median(fullSecure)),
+          plain_round_s: r4(median(fullPlain)),
+          ratio: r4(median(fullSecure.map((s, i) => s / fullPlain[i]!))),
+          ratios: fullSecure.map((s, i) => r4(s / fullPlain[i]!)),
+          secure_minus_plain_s: r4(median(fullSecure.map((s, i) => s - fullPlain[i]!))),
+        }
+      : null,
   // One empty signed broadcast-and-answer round trip over the same path (median), and per pair over
   // plain (median): the secure critical path makes two of them, plain one.
   roundtrip_s: r4(median(roundtrip)),
@@ -622,7 +703,8 @@ const result = {
     `fl2 secure rounds (SecAgg+ ring, K = ${details.at(-1)?.graph?.k}, tk = ${details.at(-1)?.graph?.tk}, phase quorum ${Math.ceil((2 * CLIENTS) / 3)}) through the app's own path: the embedded broker, the swarm link (main/app/wiring-swarm.ts) handing batches to ${pool ? `${WORKERS} verification worker threads (parse + Ed25519)` : 'verification on the main thread (BENCH_FED_MAIN_THREAD=1)'}, the swarm's stateful checks and its replay state committed on the writer thread (fl-only batches without an fsync, as in the app), then the federated service; ` +
     `the setup (keys, share boxes, each camera's mask, the server's barycentric weights of every camera's holder set) runs ahead of a round in the product (right after the previous result, once it is stored), so the ratio is the critical path (go → masked → unmask → result, timed from federated.start to the result stored in the database, one fsync'ed commit) over plain; the server rebuilds each secret as soon as tk of its shares are in and ends the unmask phase once t survivors answered and every secret is rebuilt (unmask_answers_used: median answers it took of ${CLIENTS}); every masked input is waited for, as plain waits for every camera; ratio_total adds the setup; ` +
     `plain = every camera sends its trained parameters in the clear in the same signed envelope v2 kind "fl" on the same topic, verified by the same swarm path (signature, replay window and its database write) before the desktop averages them, then ends as a secure round does: the model published to every camera (which adopt it) and stored in one synchronous=FULL commit (before fl2 the plain baseline bypassed the swarm: its own MQTT topic, a bare signature check, no replay state), same broker, processes and training (${TRAIN.epochs} local epochs, lr ${TRAIN.lr}, batch ${TRAIN.batchSize}); ` +
-    `round times are medians of ${PAIRS} alternating pairs after a warm-up of each, ratio = median of per-pair ratios (ratios: each, in the order run; ratio_min / ratio_max: their spread); wall times on a shared machine follow its load (below): compare the ratio within one run, and the CPU figures; ` +
+    `round times are medians of ${PAIRS} alternating pairs after a warm-up of two of each, ratio = median of per-pair ratios (ratios: each, in the order run; ratio_min / ratio_max: their spread); wall times on a shared machine follow its load (below): compare the ratio within one run, and the CPU figures; ` +
+    `local_set = detections per camera in these pairs and in the accuracy run; full_local_set = ${FULL_PAIRS} more alternating pairs (after their own warm-up) with every camera training on ${FULL_SAMPLES} detections, the simulator camera's local-set capacity (main/camsim/fl/localdata.ts), secure_minus_plain_s = the median per-pair difference, what secure aggregation adds to a round; ` +
     `accuracy at 0.5 on the ${heldOut.length} pooled held-out detections after ${rounds} secure rounds (${settled ? `settled: at least ${MIN_ROUNDS} rounds, last ${WINDOW} within 0.2 % log-loss and 0.3 points accuracy` : 'stopped at BENCH_FED_ROUNDS before settling'}); ` +
     `centralised = the same SGD on the ${pooled.length} pooled training detections for ${rounds * TRAIN.epochs} epochs (as many as the federation's local epochs add up to), 200 and 400 epochs (converged; the gap is against 400); ` +
     `roundtrip_s = one empty broadcast-and-answer round trip (one QoS 1 message to every camera, an empty signed envelope back from each, verified by the swarm), timed in each pair after the plain round; a secure critical path makes two such round trips where plain makes one, so 2 × roundtrip_over_plain is where its ratio starts before any secure-aggregation work; ` +
