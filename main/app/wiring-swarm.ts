@@ -10,7 +10,7 @@ import type { EventBus } from '../kernel/bus';
 import type { Logger } from '../kernel/logger';
 import type { FleetRuntime } from './fleet-runtime';
 import type { PerfService } from '../perf';
-import { buildCoverage, claimsFl, coverageKey, invert3, isFlOnlyBatch, type CoverageInput, type Mat3, type SwarmService, type VerifyPool, type ZoneConfig } from '../swarm';
+import { buildCoverage, claimsFl, coverageKey, invert3, isFlOnlyBatch, type CoverageInput, type ImagePoint, type Mat3, type SwarmService, type VerifyPool, type ZoneConfig } from '../swarm';
 
 export const INGEST_QUEUE_LIMIT = 20_000;
 /**
@@ -84,6 +84,8 @@ export interface SwarmLinkDeps {
   log: Logger;
   /** A camera's image → ground homography from the timeline's calibration store. */
   calibrationOf?: (id: CameraId) => Mat3 | undefined;
+  /** Where in its image the camera detects (from its calibration); undefined = the whole frame. */
+  includeAreaOf?: (id: CameraId) => readonly ImagePoint[] | undefined;
   /** Schedules the queue drain (setImmediate); injectable so tests drain synchronously. */
   defer?: (fn: () => void) => void;
   /** Verification worker threads (main/swarm createVerifyPool); without it, or at low rates, verification runs here. */
@@ -323,7 +325,10 @@ export function linkSwarm(deps: SwarmLinkDeps): SwarmLink {
   // the calibration looked up under the camera's id.
   const coverageInput = ({ id, serial }: { id: CameraId; serial: string }): CoverageInput => {
     const fromTimeline = deps.calibrationOf?.(id);
-    if (fromTimeline) return { serial, imageToGround: fromTimeline };
+    if (fromTimeline) {
+      const includeArea = deps.includeAreaOf?.(id);
+      return { serial, imageToGround: fromTimeline, ...(includeArea ? { includeArea } : {}) };
+    }
     const demo = fleet.demo();
     const simId = demo?.cameras.find((c) => c.serial === serial)?.id;
     const cal = simId ? demo?.scene.cameras.find((c) => c.cameraId === simId) : undefined;

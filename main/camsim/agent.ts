@@ -98,6 +98,13 @@ export const OMNISIGHT_REVERSE_PROXY: { apiPath: string; target: string; access:
   { apiPath: 'admin', target: 'http://localhost:2001/admin', access: 'admin' },
 ];
 
+/** A homography's inverse by the adjugate (the scale does not matter for a homography). */
+const adjugate = (h: readonly number[]): number[] => [
+  h[4]! * h[8]! - h[5]! * h[7]!, h[2]! * h[7]! - h[1]! * h[8]!, h[1]! * h[5]! - h[2]! * h[4]!,
+  h[5]! * h[6]! - h[3]! * h[8]!, h[0]! * h[8]! - h[2]! * h[6]!, h[2]! * h[3]! - h[0]! * h[5]!,
+  h[3]! * h[7]! - h[4]! * h[6]!, h[1]! * h[6]! - h[0]! * h[7]!, h[0]! * h[4]! - h[1]! * h[3]!,
+];
+
 /**
  * The camera's true ground calibration as image↔ground reference pairs (GET
  * /local/omnisight/calibration.cgi, docs/protocol.md): a 3×3 grid of image points in the lower
@@ -106,12 +113,7 @@ export const OMNISIGHT_REVERSE_PROXY: { apiPath: string; target: string; access:
  */
 export function calibrationPairs(groundToImage: readonly number[], maxRangeM: number, position: { x: number; y: number }): { image: { u: number; v: number }; ground: { x: number; y: number } }[] {
   const h = groundToImage;
-  // Inverse by the adjugate (the scale does not matter for a homography).
-  const inv = [
-    h[4]! * h[8]! - h[5]! * h[7]!, h[2]! * h[7]! - h[1]! * h[8]!, h[1]! * h[5]! - h[2]! * h[4]!,
-    h[5]! * h[6]! - h[3]! * h[8]!, h[0]! * h[8]! - h[2]! * h[6]!, h[2]! * h[3]! - h[0]! * h[5]!,
-    h[3]! * h[7]! - h[4]! * h[6]!, h[1]! * h[6]! - h[0]! * h[7]!, h[0]! * h[4]! - h[1]! * h[3]!,
-  ];
+  const inv = adjugate(h);
   const out: { image: { u: number; v: number }; ground: { x: number; y: number } }[] = [];
   for (const v of [0.55, 0.75, 0.95])
     for (const u of [0.1, 0.5, 0.9]) {
@@ -126,6 +128,42 @@ export function calibrationPairs(groundToImage: readonly number[], maxRangeM: nu
       out.push({ image: { u, v }, ground: { x: r6(x), y: r6(y) } });
     }
   return out;
+}
+/**
+ * Where in its image the camera detects (calibration.cgi `includeArea`, docs/protocol.md): the part
+ * of the frame whose ground lies within its detection range (the detector reports nothing farther
+ * than `maxRangeM` from the camera's ground position). For each of 17 columns, the topmost image
+ * row whose ground point is in range (found by bisection: down a column the ground comes nearer),
+ * joined to the bottom corners. Undefined when no column reaches the range at the frame's bottom.
+ */
+export function includeAreaOf(groundToImage: readonly number[], maxRangeM: number, position: { x: number; y: number }): { u: number; v: number }[] | undefined {
+  const h = groundToImage;
+  const inv = adjugate(h);
+  const inRange = (u: number, v: number): boolean => {
+    const w = inv[6]! * u + inv[7]! * v + inv[8]!;
+    if (Math.abs(w) < 1e-12) return false;
+    const x = (inv[0]! * u + inv[1]! * v + inv[2]!) / w;
+    const y = (inv[3]! * u + inv[4]! * v + inv[5]!) / w;
+    // In front of the camera (the forward map's w > 0) and within range on the ground.
+    return h[6]! * x + h[7]! * y + h[8]! > 0 && Math.hypot(x - position.x, y - position.y) <= maxRangeM;
+  };
+  const top: { u: number; v: number }[] = [];
+  for (let i = 0; i <= 16; i++) {
+    const u = i / 16;
+    if (!inRange(u, 1)) continue;
+    let lo = 0; // out of range or in range: bisect towards the first row in range
+    let hi = 1;
+    if (inRange(u, 0)) hi = 0;
+    else
+      for (let k = 0; k < 30; k++) {
+        const mid = (lo + hi) / 2;
+        if (inRange(u, mid)) hi = mid;
+        else lo = mid;
+      }
+    top.push({ u, v: Math.round(hi * 1e6) / 1e6 });
+  }
+  if (top.length < 2) return undefined;
+  return [...top, { u: top.at(-1)!.u, v: 1 }, { u: top[0]!.u, v: 1 }];
 }
 const MAX_PAYLOAD = 64 * 1024;
 type Kind = 'detections' | 'heartbeat' | 'fl' | 'session';
@@ -456,14 +494,24 @@ export function createAgent(deps: {
     const num = (x: unknown, lo: number, hi: number): x is number => typeof x === 'number' && Number.isFinite(x) && x >= lo && x <= hi;
     if (!o || typeof o !== 'object' || !Array.isArray(o.points) || o.points.length < 4 || o.points.length > 32) return json(400, { error: 'points must be an array of 4 to 32 image/ground pairs' });
     if (o.source !== undefined && (typeof o.source !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(o.source))) return json(400, { error: 'source must be 1-32 letters, digits, _ or -' });
+    const r6 = (n: number): number => Math.round(n * 1e6) / 1e6;
     const points = [];
     for (const p of o.points as { image?: { u?: unknown; v?: unknown }; ground?: { x?: unknown; y?: unknown } }[]) {
       if (!p || !num(p.image?.u, 0, 1) || !num(p.image?.v, 0, 1) || !num(p.ground?.x, -1e6, 1e6) || !num(p.ground?.y, -1e6, 1e6))
         return json(400, { error: 'every point needs image.u and image.v in 0..1 and ground.x and ground.y in metres' });
-      const r6 = (n: number): number => Math.round(n * 1e6) / 1e6;
       points.push({ image: { u: r6(p.image!.u as number), v: r6(p.image!.v as number) }, ground: { x: r6(p.ground!.x as number), y: r6(p.ground!.y as number) } });
     }
-    const text = `${JSON.stringify({ camera: serial, source: (o.source as string | undefined) ?? 'camera', points })}\n`;
+    let includeArea: { u: number; v: number }[] | undefined;
+    const area = (o as { includeArea?: unknown }).includeArea;
+    if (area !== undefined) {
+      if (!Array.isArray(area) || area.length < 3 || area.length > 32) return json(400, { error: 'includeArea must be an array of 3 to 32 image points {"u","v"}' });
+      includeArea = [];
+      for (const p of area as { u?: unknown; v?: unknown }[]) {
+        if (!p || typeof p !== 'object' || !num(p.u, 0, 1) || !num(p.v, 0, 1)) return json(400, { error: 'every includeArea point needs u and v in 0..1' });
+        includeArea.push({ u: r6(p.u as number), v: r6(p.v as number) });
+      }
+    }
+    const text = `${JSON.stringify({ camera: serial, source: (o.source as string | undefined) ?? 'camera', points, ...(includeArea ? { includeArea } : {}) })}\n`;
     if (deps.localData && calibrationFile) {
       fs.mkdirSync(deps.localData, { recursive: true, mode: 0o700 });
       durableWrite(deps.localData, 'calibration.json', text);

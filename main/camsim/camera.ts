@@ -6,7 +6,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
-import { calibrationPairs, createAgent, OMNISIGHT_REVERSE_PROXY, type Agent } from './agent';
+import { calibrationPairs, createAgent, includeAreaOf, OMNISIGHT_REVERSE_PROXY, type Agent } from './agent';
 import { createAppStore, type AppRuntime, type AppStore, type InstalledApp } from './apps';
 import { createDetector, type ModelName } from './detector';
 import { createDigestServer, type DigestServer } from './digest';
@@ -203,7 +203,9 @@ export function createSimCamera(opts: {
     // Whoever mounted the camera calibrated it (POST /local/omnisight/admin/calibration.cgi); the
     // simulator knows the true ground mapping. A real camera has this file only if someone set it.
     const points = calibrationPairs(cam.homography, cam.maxRangeM, cam.position);
-    if (points.length >= 4) fs.writeFileSync(path.join(agentData, 'calibration.json'), `${JSON.stringify({ camera: id.serial, source: 'simulator', points })}\n`, { mode: 0o600 });
+    const includeArea = includeAreaOf(cam.homography, cam.maxRangeM, cam.position);
+    if (points.length >= 4)
+      fs.writeFileSync(path.join(agentData, 'calibration.json'), `${JSON.stringify({ camera: id.serial, source: 'simulator', points, ...(includeArea ? { includeArea } : {}) })}\n`, { mode: 0o600 });
   }
   const agent: Agent = createAgent({
     localData: agentData,

@@ -55,7 +55,14 @@ export interface FleetDeps {
   /** A camera's signing key was recorded from identity.cgi (the swarm capability listens here). */
   onKeyRecorded?: (k: { cameraId: CameraId; serial: string; keyId: string; publicKey: string }) => void;
   /** The app's ground calibration (calibration.cgi), read right after the key; the timeline listens here. */
-  onCalibration?: (c: { cameraId: CameraId; serial: string; source: string; points: { image: { u: number; v: number }; ground: { x: number; y: number } }[] }) => void;
+  onCalibration?: (c: {
+    cameraId: CameraId;
+    serial: string;
+    source: string;
+    points: { image: { u: number; v: number }; ground: { x: number; y: number } }[];
+    /** Where in its image the camera detects; undefined = the whole frame. */
+    includeArea?: { u: number; v: number }[];
+  }) => void;
 }
 
 export interface FleetService {
@@ -306,7 +313,7 @@ export function createFleetService(deps: FleetDeps): FleetService {
       c = enrolment.enrol(registry.get(c.id)!, id, why);
       if (deps.onCalibration)
         void helper.call({ op: 'calibration', target: target(c) }).then(
-          (cal) => deps.onCalibration?.({ cameraId: c.id, serial: c.serial, source: cal.source, points: cal.points }),
+          (cal) => deps.onCalibration?.({ cameraId: c.id, serial: c.serial, source: cal.source, points: cal.points, includeArea: cal.includeArea }),
           (err: unknown) => log.info({ camera: c.id, err: (err as Error).message }, 'no ground calibration from this camera; set reference points in the Timeline view'),
         );
       liveOf(c.id).lastError = null;

@@ -114,6 +114,7 @@ export const helperResultSchemas = {
     camera: z.string(),
     source: z.string(),
     points: z.array(z.object({ image: z.object({ u: z.number(), v: z.number() }), ground: z.object({ x: z.number(), y: z.number() }) })),
+    includeArea: z.array(z.object({ u: z.number(), v: z.number() })).optional(),
   }),
   snapshot: z.object({ jpegBase64: z.string(), bytes: z.number().int() }),
   watch: z.object({ ok: z.literal(true) }),

@@ -163,7 +163,7 @@ export class VapixClient {
    * The camera's ground calibration as image↔ground reference pairs, from the OmniSight app's
    * `GET /local/omnisight/calibration.cgi` (Viewer role; the simulator supplies its true one).
    */
-  async calibration(): Promise<{ camera: string; source: string; points: { image: { u: number; v: number }; ground: { x: number; y: number } }[] }> {
+  async calibration(): Promise<{ camera: string; source: string; points: { image: { u: number; v: number }; ground: { x: number; y: number } }[]; includeArea?: { u: number; v: number }[] }> {
     const res = await this.session.open({ path: '/local/omnisight/calibration.cgi', timeoutMs: this.timeoutMs });
     if (res.statusCode !== 200) {
       res.resume();
@@ -179,15 +179,20 @@ export class VapixClient {
         camera: z.string().max(64),
         source: z.string().max(64).default('camera'),
         points: z.array(z.object({ image: z.object({ u: unit, v: unit }).loose(), ground: z.object({ x: coord, y: coord }).loose() }).loose()).min(4).max(32),
+        includeArea: z.array(z.object({ u: unit, v: unit }).loose()).min(3).max(32).optional(),
       })
       .loose()
       .safeParse(raw);
     if (!parsed.success)
-      throw new VapixError('bad_reply', `${where(this.target)} sent a calibration.cgi reply without 4–32 valid reference points. Set four reference points for it in the Timeline view.`);
+      throw new VapixError(
+        'bad_reply',
+        `${where(this.target)} sent a calibration.cgi reply without 4–32 valid reference points (or with an includeArea that is not 3–32 image points in 0..1). Set four reference points for it in the Timeline view.`,
+      );
     return {
       camera: parsed.data.camera,
       source: parsed.data.source,
       points: parsed.data.points.map((p) => ({ image: { u: p.image.u, v: p.image.v }, ground: { x: p.ground.x, y: p.ground.y } })),
+      ...(parsed.data.includeArea ? { includeArea: parsed.data.includeArea.map((p) => ({ u: p.u, v: p.v })) } : {}),
     };
   }
 }

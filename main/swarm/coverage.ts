@@ -44,17 +44,56 @@ export function interiorPoint(poly: readonly Point[]): Point {
   return poly[0] ?? m;
 }
 
-/** Zones whose interior point projects into the image (in front of the camera, inside 0..1). */
-export function zonesInView(imageToGround: Mat3, zones: readonly Zone[]): string[] {
+/** A point in the normalised image (0..1, v down), the frame of the detection boxes. */
+export interface ImagePoint {
+  u: number;
+  v: number;
+}
+
+/**
+ * A camera covers a zone when at least this share of the zone's area lies where its detector reports
+ * objects. Coverage decides how many lying cameras a zone's fusion tolerates (f of its n covering
+ * cameras), so a camera counted for a zone it barely sees would make the swarm wait for reports
+ * that never come; a quarter is the simulator's own rule for the zones a camera is listed under.
+ */
+export const MIN_ZONE_SHARE = 0.25;
+/** Grid points sampled per zone (at most about this many inside its bounding box). */
+const ZONE_SAMPLES = 900;
+
+/**
+ * The share of a zone's area (sampled on a grid) whose ground points map, in front of the camera,
+ * into the image region where it detects: its include area when it reports one, else the whole
+ * frame. A homography alone is unbounded: a zone 200 m away near the horizon still maps into the
+ * frame, though nothing there is large enough to detect; the include area is what bounds it.
+ */
+export function zoneShareInView(groundToImage: Mat3, zone: Zone, includeArea?: readonly ImagePoint[]): number {
+  const xs = zone.polygon.map((p) => p.x);
+  const ys = zone.polygon.map((p) => p.y);
+  const x0 = Math.min(...xs);
+  const y0 = Math.min(...ys);
+  const w = Math.max(...xs) - x0;
+  const h = Math.max(...ys) - y0;
+  if (!(w > 0 && h > 0)) return 0;
+  const step = Math.sqrt((w * h) / ZONE_SAMPLES);
+  const area = includeArea?.map((p) => ({ x: p.u, y: p.v }));
+  let inside = 0;
+  let seen = 0;
+  for (let x = x0 + step / 2; x < x0 + w; x += step)
+    for (let y = y0 + step / 2; y < y0 + h; y += step) {
+      if (!pointInPolygon({ x, y }, zone.polygon)) continue;
+      inside++;
+      const uv = applyH(groundToImage, x, y);
+      if (!uv) continue;
+      if (area ? pointInPolygon(uv, area) : uv.x >= 0 && uv.x <= 1 && uv.y >= 0 && uv.y <= 1) seen++;
+    }
+  return inside ? seen / inside : 0;
+}
+
+/** Zones of which at least MIN_ZONE_SHARE of the area is where the camera detects (see zoneShareInView). */
+export function zonesInView(imageToGround: Mat3, zones: readonly Zone[], includeArea?: readonly ImagePoint[]): string[] {
   const groundToImage = invert3(imageToGround);
   if (!groundToImage) return [];
-  const out: string[] = [];
-  for (const z of zones) {
-    const p = interiorPoint(z.polygon);
-    const uv = applyH(groundToImage, p.x, p.y);
-    if (uv && uv.x >= 0 && uv.x <= 1 && uv.y >= 0 && uv.y <= 1) out.push(z.id);
-  }
-  return out;
+  return zones.filter((z) => zoneShareInView(groundToImage, z, includeArea) >= MIN_ZONE_SHARE).map((z) => z.id);
 }
 
 export interface CoverageInput {
@@ -63,6 +102,8 @@ export interface CoverageInput {
   imageToGround?: Mat3;
   /** Zones known to be in view (e.g. the simulator's scene lists them); otherwise derived from the homography. */
   zonesInView?: readonly string[];
+  /** Where in its image the camera reports objects (calibration.cgi `includeArea`); the whole frame when absent. */
+  includeArea?: readonly ImagePoint[];
 }
 
 /**
@@ -77,7 +118,7 @@ export function buildCoverage(input: CoverageInput, zones: readonly ZoneConfig[]
   const known = new Set(zones.map((z) => z.id));
   if (input.imageToGround) {
     const h = input.imageToGround;
-    const inView = (input.zonesInView ?? zonesInView(h, zones)).filter((z) => known.has(z));
+    const inView = (input.zonesInView ?? zonesInView(h, zones, input.includeArea)).filter((z) => known.has(z));
     const covered = [...new Set([...inView, ...listed])];
     const far = { x: Number.NaN, y: Number.NaN }; // beyond the horizon: inside no polygon
     return { zones: covered, calibrated: true, toGround: (b: Box) => applyH(h, (b.left + b.right) / 2, b.bottom) ?? far };
@@ -89,4 +130,4 @@ export function buildCoverage(input: CoverageInput, zones: readonly ZoneConfig[]
 
 /** A stable fingerprint, so re-registering is skipped when nothing changed. */
 export const coverageKey = (input: CoverageInput, zones: readonly ZoneConfig[]): string =>
-  JSON.stringify([input.imageToGround ?? null, input.zonesInView ?? null, zones.filter((z) => z.cameras.includes(input.serial)).map((z) => z.id)]);
+  JSON.stringify([input.imageToGround ?? null, input.zonesInView ?? null, input.includeArea ?? null, zones.filter((z) => z.cameras.includes(input.serial)).map((z) => z.id)]);

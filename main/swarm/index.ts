@@ -83,7 +83,7 @@ export interface BadMessage {
   message: string;
   bytes: number;
 }
-export { buildCoverage, coverageKey, invert3, type CoverageInput, type Mat3, type ZoneConfig } from './coverage';
+export { buildCoverage, coverageKey, invert3, zoneShareInView, MIN_ZONE_SHARE, type CoverageInput, type ImagePoint, type Mat3, type ZoneConfig } from './coverage';
 export type ZoneSource = 'none' | 'demo' | 'user';
 
 /** A verified detections report of one camera (onVerifiedDetectionsBatch). */

@@ -65,15 +65,24 @@ export interface TimelineDeps {
   now: () => number;
   random: Random;
   config?: Partial<TimelineConfig>;
+  /** After a camera's calibration changed (the swarm's coverage of it is built from it). */
+  onCalibrated?: (cameraId: CameraId) => void;
 }
 
 export type { CalibrationSource };
+/**
+ * What `calibrate` does with the include area: the camera's own (its calibration.cgi), `null` when
+ * it gave none (the whole frame), or `'keep'` (the default: the user's reference points change the
+ * mapping, not where the camera's detector works).
+ */
+export type IncludeArea = { u: number; v: number }[] | null | 'keep';
 
 interface Calibration {
   points: PointPair[];
   h: Mat3;
   rmsErrorM: number;
   source: CalibrationSource;
+  includeArea?: { u: number; v: number }[];
 }
 
 export interface TimelineService {
@@ -91,9 +100,11 @@ export interface TimelineService {
    * points (`reference-points`) or what the camera supplies over VAPIX (`simulator` / `camera`).
    * Throws AppError('invalid_input') for degenerate points.
    */
-  calibrate(cameraId: CameraId, points: PointPair[], source: CalibrationSource): void;
+  calibrate(cameraId: CameraId, points: PointPair[], source: CalibrationSource, includeArea?: IncludeArea): void;
   /** A camera's saved image → ground mapping, if any. */
   homographyOf(cameraId: CameraId): Mat3 | undefined;
+  /** Where in its image the camera detects, as it said with its calibration; undefined = the whole frame. */
+  includeAreaOf(cameraId: CameraId): { u: number; v: number }[] | undefined;
   /** Futures of the current tracks in one camera's normalised image. */
   futuresForCamera(cameraId: CameraId): { cameraId: CameraId; at: number; calibrated: boolean; paths: TimelineFeedPath[] };
   tracks(confirmedOnly?: boolean): { at: number; tracks: TimelineTrack[] };
@@ -419,7 +430,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     return zones as TimelineZone[];
   };
 
-  const calibrate = (cameraId: CameraId, points: PointPair[], source: CalibrationSource): void => {
+  const calibrate = (cameraId: CameraId, points: PointPair[], source: CalibrationSource, area: IncludeArea = 'keep'): void => {
     let est: { h: Mat3; rmsErrorM: number };
     try {
       est = estimateHomography(points);
@@ -427,10 +438,13 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
       if (err instanceof DegenerateCalibrationError) throw new AppError('invalid_input', err.message);
       throw err;
     }
-    sql.saveCalibration({ cameraId, points, h: est.h, rmsErrorM: est.rmsErrorM, source }, now());
-    calibrations.set(cameraId, { points, h: est.h, rmsErrorM: est.rmsErrorM, source });
+    const includeArea = area === 'keep' ? calibrations.get(cameraId)?.includeArea : (area ?? undefined);
+    const c: Calibration = { points, h: est.h, rmsErrorM: est.rmsErrorM, source, ...(includeArea ? { includeArea } : {}) };
+    sql.saveCalibration({ cameraId, ...c }, now());
+    calibrations.set(cameraId, c);
     tracker.setCamera(cameraId, est.h, cfg.sigmaImage);
     warnedUncalibrated.delete(cameraId);
+    deps.onCalibrated?.(cameraId);
   };
 
   const calibration = (cameraId: CameraId, points?: PointPair[]) => {
@@ -516,6 +530,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
       const c = calibrations.get(cameraId);
       return c ? ([...c.h] as Mat3) : undefined;
     },
+    includeAreaOf: (cameraId) => calibrations.get(cameraId)?.includeArea?.map((p) => ({ ...p })),
     futuresForCamera,
     setHomography(cameraId, h) {
       calibrations.set(cameraId, { points: [], h, rmsErrorM: 0, source: 'simulator' });

@@ -67,6 +67,46 @@ describe('timeline fed by the simulated fleet over MQTT', () => {
       expect(byId).toMatchObject({ cameraId: cams[0]!.id, source: 'simulator' });
 
       const scene = app.fleet.demo()!.scene;
+      // Each camera said where in its image it detects (its include area, over VAPIX with the
+      // calibration), so the swarm counts a camera for exactly the zones the simulator detects it in:
+      // not for every zone its homography reaches up to the horizon.
+      expect(cams.every((c) => (app.timeline.includeAreaOf(c.id)?.length ?? 0) >= 3)).toBe(true);
+      const demo = app.fleet.demo()!;
+      const serialOf = new Map(demo.cameras.map((c) => [c.id, c.serial]));
+      // The truth, from the simulator's own camera model on a 0.5 m grid: the share of each zone
+      // that is in a camera's frame and within its detection range (its detector's rule).
+      const inside = (x: number, y: number, poly: readonly (readonly [number, number])[]): boolean => {
+        let c = false;
+        for (let i = 0, j = poly.length - 1; i < poly.length; j = i++)
+          if (poly[i]![1] > y !== poly[j]![1] > y && x < ((poly[j]![0] - poly[i]![0]) * (y - poly[i]![1])) / (poly[j]![1] - poly[i]![1]) + poly[i]![0]) c = !c;
+        return c;
+      };
+      const share = (cal: (typeof scene.cameras)[number], poly: readonly (readonly [number, number])[]): number => {
+        let all = 0;
+        let seen = 0;
+        for (let x = 0; x <= scene.width; x += 0.5)
+          for (let y = 0; y <= scene.height; y += 0.5) {
+            if (!inside(x, y, poly)) continue;
+            all++;
+            const p = scene.project(cal.cameraId, x, y, 0);
+            if (p && p.u >= 0 && p.u <= 1 && p.v >= 0 && p.v <= 1 && Math.hypot(x - cal.position.x, y - cal.position.y) <= cal.maxRangeM) seen++;
+          }
+        return all ? seen / all : 0;
+      };
+      const status = await call<{ zones: { zone: string; covering: string[] }[] }>('swarm.status', {});
+      let claims = 0;
+      for (const z of scene.zones) {
+        const covering = status.zones.find((s) => s.zone === z.id)?.covering ?? [];
+        for (const cal of scene.cameras) {
+          const s = share(cal, z.polygon);
+          const serial = serialOf.get(cal.cameraId)!;
+          // Clear cases both ways (the rule is a quarter of the zone; near it, either answer is fair).
+          if (s >= 0.3) expect(covering, `${z.id}: ${cal.cameraId} sees ${(s * 100).toFixed(0)} % of it`).toContain(serial);
+          if (s < 0.15) expect(covering, `${z.id}: ${cal.cameraId} sees ${(s * 100).toFixed(0)} % of it`).not.toContain(serial);
+          if (covering.includes(serial)) claims++;
+        }
+      }
+      expect(claims).toBeGreaterThan(0);
       await until(() => app.timeline.tracks().tracks.length > 0, 20_000);
       // Sample for a while: each confirmed Human track lies near a true person, and the person it
       // lies near stays the same while the track's camera set grows (hand-over keeps the id).

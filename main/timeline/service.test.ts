@@ -165,6 +165,28 @@ describe('timeline service', () => {
     expect(again.ingest(cam1, 0, []).accepted).toBe(true);
   });
 
+  it('keeps the include area a camera gave across a restart and a recalibration by the user, and drops it when the camera gives none', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-timeline-'));
+    const open = () => {
+      db?.close();
+      db = openDatabase({ dir }).db;
+      return createTimelineService({ db, bus: createEventBus(), log: silentLogger(), now: () => 0, random: seededRandom(1) });
+    };
+    const cam = parseCameraId('cam_2');
+    const pairs = [[0.1, 0.2], [0.9, 0.2], [0.9, 0.9], [0.1, 0.9]].map(([u, v]) => ({ image: { u: u!, v: v! }, ground: { x: 12 * u!, y: 10 * v! } }));
+    const area = [{ u: 0, v: 0.4 }, { u: 1, v: 0.42 }, { u: 1, v: 1 }, { u: 0, v: 1 }];
+    open().calibrate(cam, pairs, 'camera', area);
+    const again = open();
+    expect(again.includeAreaOf(cam)).toEqual(area);
+    // The user's reference points change the mapping, not where the camera's detector works.
+    await again.handlers['timeline.calibration']!({ cameraId: cam, points: pairs.map((p) => ({ ...p, ground: { x: p.ground.x + 1, y: p.ground.y } })) }, { transport: 'internal', peer: 't' });
+    expect(open().includeAreaOf(cam)).toEqual(area);
+    const last = open();
+    last.calibrate(cam, pairs, 'camera', null);
+    expect(last.includeAreaOf(cam)).toBeUndefined();
+    expect(open().includeAreaOf(cam)).toBeUndefined();
+  });
+
   it('projects futures into a camera image through the inverse of its calibration', async () => {
     const { svc, advance } = setup();
     svc.setHomography(A, camA);

@@ -27,6 +27,9 @@ describe('timeline statements', () => {
     const cal = { cameraId: parseCameraId('cam_b8a44f000001'), points: [{ image: { u: 0.1, v: 0.2 }, ground: { x: 1, y: 2 } }], h: [1, 0, 0, 0, 1, 0, 0, 0, 1] as [number, number, number, number, number, number, number, number, number], rmsErrorM: 0.01, source: 'camera' as const };
     sql.saveCalibration(cal, 2);
     expect(sql.calibrations()).toEqual([cal]);
+    const withArea = { ...cal, includeArea: [{ u: 0, v: 0.4 }, { u: 1, v: 0.4 }, { u: 1, v: 1 }] };
+    sql.saveCalibration(withArea, 3);
+    expect(sql.calibrations()).toEqual([withArea]);
     sql.saveLearning({ switch_counts: [1, 2], outcomes: { overall: { ade: 1, fde: 2, n: 3 }, perCamera: {}, brierSum: 0, brierN: 0, unresolved: 0 }, process_noise: 0.5 }, 3);
     expect(sql.learning('process_noise')).toBe(0.5);
     expect(sql.learning('switch_counts')).toEqual([1, 2]);

@@ -39,6 +39,7 @@ const calibrationRow = z.object({
   homography: json(mat3),
   rms_error_m: z.number(),
   source: z.enum(['reference-points', 'simulator', 'camera']),
+  include_area: json(z.array(z.object({ u: z.number(), v: z.number() })).min(3).max(32)).nullable(),
 });
 const errorSums = z.object({ ade: z.number(), fde: z.number(), n: z.number() });
 const outcomeState = z.object({ overall: errorSums, perCamera: z.record(z.string(), errorSums), brierSum: z.number(), brierN: z.number(), unresolved: z.number() });
@@ -51,6 +52,8 @@ export interface StoredCalibration {
   h: Mat3;
   rmsErrorM: number;
   source: CalibrationSource;
+  /** Where in its image the camera detects (calibration.cgi `includeArea`); undefined = the whole frame. */
+  includeArea?: { u: number; v: number }[];
 }
 
 export interface TimelineStatements {
@@ -71,11 +74,11 @@ export function timelineStatements(db: Db, onBad: (what: string, err: string) =>
   const allZones = db.prepare('SELECT id, definition FROM timeline_zones ORDER BY id');
   const deleteZones = db.prepare('DELETE FROM timeline_zones');
   const insertZone = db.prepare('INSERT INTO timeline_zones (id, definition, updated_at) VALUES (?, ?, ?)');
-  const allCalibrations = db.prepare('SELECT camera_id, points, homography, rms_error_m, source FROM timeline_calibrations');
+  const allCalibrations = db.prepare('SELECT camera_id, points, homography, rms_error_m, source, include_area FROM timeline_calibrations');
   const upsertCalibration = db.prepare(
-    `INSERT INTO timeline_calibrations (camera_id, points, homography, rms_error_m, updated_at, source) VALUES (?, ?, ?, ?, ?, ?)
+    `INSERT INTO timeline_calibrations (camera_id, points, homography, rms_error_m, updated_at, source, include_area) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(camera_id) DO UPDATE SET points = excluded.points, homography = excluded.homography, rms_error_m = excluded.rms_error_m,
-       updated_at = excluded.updated_at, source = excluded.source`,
+       updated_at = excluded.updated_at, source = excluded.source, include_area = excluded.include_area`,
   );
   const zoneRow = z.object({ id: z.string(), definition: json(zoneSchema) });
 
@@ -115,10 +118,11 @@ export function timelineStatements(db: Db, onBad: (what: string, err: string) =>
           continue;
         }
         const c = r.data;
-        out.push({ cameraId: c.camera_id, points: c.points, h: c.homography, rmsErrorM: c.rms_error_m, source: c.source });
+        out.push({ cameraId: c.camera_id, points: c.points, h: c.homography, rmsErrorM: c.rms_error_m, source: c.source, ...(c.include_area ? { includeArea: c.include_area } : {}) });
       }
       return out;
     },
-    saveCalibration: (c, at) => void upsertCalibration.run(c.cameraId, JSON.stringify(c.points), JSON.stringify(c.h), c.rmsErrorM, at, c.source),
+    saveCalibration: (c, at) =>
+      void upsertCalibration.run(c.cameraId, JSON.stringify(c.points), JSON.stringify(c.h), c.rmsErrorM, at, c.source, c.includeArea ? JSON.stringify(c.includeArea) : null),
   };
 }
