@@ -199,9 +199,18 @@ export function createSimCamera(opts: {
   const runtime: AppRuntime = typeof opts.runtime === 'function' ? opts.runtime(hardware) : opts.runtime;
   // The built-in agent is the preinstalled omnisight app: its identity lives in that app's local data.
   const agentData = (runtime as Partial<EapRuntime>).localData?.('omnisight');
-  if (agentData && !fs.existsSync(path.join(agentData, 'calibration.json'))) {
-    // Whoever mounted the camera calibrated it (POST /local/omnisight/admin/calibration.cgi); the
-    // simulator knows the true ground mapping. A real camera has this file only if someone set it.
+  // Whoever mounted the camera calibrated it (POST /local/omnisight/admin/calibration.cgi); the
+  // simulator knows the true ground mapping. A real camera has this file only if someone set it.
+  // Its own earlier one (source "simulator") is written again when it predates the include area.
+  const ownOutdated = (file: string): boolean => {
+    try {
+      const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { source?: unknown; includeArea?: unknown };
+      return c.source === 'simulator' && c.includeArea === undefined;
+    } catch {
+      return false;
+    }
+  };
+  if (agentData && (!fs.existsSync(path.join(agentData, 'calibration.json')) || ownOutdated(path.join(agentData, 'calibration.json')))) {
     const points = calibrationPairs(cam.homography, cam.maxRangeM, cam.position);
     const includeArea = includeAreaOf(cam.homography, cam.maxRangeM, cam.position);
     if (points.length >= 4)
