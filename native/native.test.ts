@@ -239,6 +239,47 @@ describe.skipIf(skipReason !== null)('on-camera app under qemu (aarch64), camera
     expect(got).toEqual({ camera: SERIAL, source: 'installer', points });
   });
 
+  it('stores and serves the optional include area in canonical form, refuses a bad one and keeps the calibration it had', async () => {
+    const base = await httpBase();
+    const post = (body: unknown) => fetch(`${base}/admin/calibration.cgi`, { method: 'POST', body: JSON.stringify(body) });
+    const served = async () => (await fetch(`${base}/calibration.cgi`)).text();
+    const points = [0.1, 0.5, 0.9, 0.5].map((u, i) => ({ image: { u, v: i < 3 ? 0.9 : 0.6 }, ground: { x: 10 + i, y: 3 * i } }));
+    // More than 6 decimals and members in another order: the stored form rounds and reorders.
+    const sent = [{ v: 0.41, u: 0 }, { u: 0.50000049, v: 0.3812346 }, { u: 1, v: 0.43 }, { u: 1, v: 1 }, { u: 0, v: 1 }];
+    const canonical = [{ u: 0, v: 0.41 }, { u: 0.5, v: 0.381235 }, { u: 1, v: 0.43 }, { u: 1, v: 1 }, { u: 0, v: 1 }];
+    const ok = await post({ includeArea: sent, source: 'installer', points });
+    expect(ok.status).toBe(200);
+    const stored = await served();
+    expect(await ok.text()).toBe(stored);
+    // includeArea after points, key order as documented (a string compare, not only deep equality).
+    expect(stored).toBe(
+      `${JSON.stringify({ camera: SERIAL, source: 'installer', points, includeArea: canonical })}\n`,
+    );
+    const refusals: [string, unknown][] = [
+      ['2 vertices', canonical.slice(0, 2)],
+      ['33 vertices', Array.from({ length: 33 }, (_, i) => ({ u: i / 32, v: 0.5 + 0.5 * Math.sin(i) ** 2 }))],
+      ['u = 1.5', [{ u: 1.5, v: 0 }, ...canonical.slice(1)]],
+      ['v missing', [{ u: 0.2 }, ...canonical.slice(1)]],
+      ['v a string', [{ u: 0.2, v: '0.4' }, ...canonical.slice(1)]],
+      ['a vertex not an object', [[0, 0.4], ...canonical.slice(1)]],
+      ['not an array', { u: 0, v: 0 }],
+      ['null', null],
+    ];
+    for (const [what, includeArea] of refusals) {
+      const r = await post({ points: points.slice().reverse(), source: 'other', includeArea });
+      expect(r.status, what).toBe(400);
+      expect(((await r.json()) as { error: string }).error, what).toMatch(/includeArea/);
+      expect(await served(), what).toBe(stored);
+    }
+    // 32 vertices is the most allowed.
+    const area32 = Array.from({ length: 32 }, (_, i) => ({ u: i / 31, v: i % 2 ? 0.5 : 1 }));
+    expect((await post({ points, includeArea: area32 })).status).toBe(200);
+    expect(((await (await fetch(`${base}/calibration.cgi`)).json()) as { includeArea: unknown[] }).includeArea).toHaveLength(32);
+    // Absent means the whole frame: nothing stored. Unknown top-level members are ignored, not stored.
+    expect((await post({ points, source: 'installer', note: 'x' })).status).toBe(200);
+    expect(await served()).toBe(`${JSON.stringify({ camera: SERIAL, source: 'installer', points })}\n`);
+  });
+
   it('refuses to start with a damaged epoch file rather than guess (no epoch reused)', async () => {
     expect(await stopApp()).toBe(0);
     writeFileSync(join(localdata, 'epoch'), 'garbage');

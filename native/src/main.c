@@ -425,8 +425,25 @@ static int is_finite_num(const json_value *v, double lo, double hi) {
   return v && v->type == JSON_NUMBER && isfinite(v->u.number) && v->u.number >= lo && v->u.number <= hi;
 }
 
-/* Validates {"points":[{"image":{"u","v"},"ground":{"x","y"}}, …4..32], "source"?} and writes the
- * canonical form to localdata, so the camera answers calibration.cgi as the simulator does. */
+#define INCLUDE_AREA_MIN 3
+#define INCLUDE_AREA_MAX 32
+
+/* The optional include area: where in its image the camera reports objects, so the desktop does
+ * not count a far zone that the homography still projects into the frame as covered. A polygon of
+ * 3..32 vertices {"u","v"} (numbers in 0..1, the detection boxes' frame); simplicity is the
+ * sender's job. Returns NULL when it is valid, else the reason for the 400. */
+static const char *include_area_error(const json_value *area) {
+  if (area->type != JSON_ARRAY || area->u.kids.count < INCLUDE_AREA_MIN || area->u.kids.count > INCLUDE_AREA_MAX)
+    return "includeArea must be an array of 3 to 32 vertices {\"u\":…,\"v\":…} (omit it for the whole frame)";
+  for (const json_value *p = area->u.kids.first; p; p = p->next)
+    if (p->type != JSON_OBJECT || !is_finite_num(json_get(p, "u"), 0, 1) || !is_finite_num(json_get(p, "v"), 0, 1))
+      return "every includeArea vertex needs u and v, numbers in 0..1 (the normalised image, v down)";
+  return NULL;
+}
+
+/* Validates {"points":[{"image":{"u","v"},"ground":{"x","y"}}, …4..32], "source"?, "includeArea"?}
+ * and writes the canonical form to localdata, so the camera answers calibration.cgi as the
+ * simulator does. Other top-level members are ignored (not stored), as they always were. */
 static int set_calibration(signer *sg, const http_request *req, jbuf *out) {
   static char arena_mem[64 * 1024];
   json_arena arena = { arena_mem, sizeof arena_mem, 0 };
@@ -438,6 +455,10 @@ static int set_calibration(signer *sg, const http_request *req, jbuf *out) {
   const char *source = json_get_string(root, "source");
   if (source && (strlen(source) == 0 || strlen(source) > 32 || strspn(source, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(source)))
     return json_error(out, 400, "source must be 1-32 letters, digits, _ or -");
+  /* Checked before anything is written: a refused include area leaves the old calibration served. */
+  const json_value *area = json_get(root, "includeArea");
+  const char *area_err = area ? include_area_error(area) : NULL;
+  if (area_err) return json_error(out, 400, area_err);
   static char text[CALIBRATION_MAX];
   jbuf f;
   jb_init(&f, text, sizeof text);
@@ -458,10 +479,20 @@ static int set_calibration(signer *sg, const http_request *req, jbuf *out) {
     jb_raw(&f, ",\"y\":"); jb_num(&f, json_get(gr, "y")->u.number, 6);
     jb_raw(&f, "}}");
   }
-  jb_raw(&f, "]}\n");
+  jb_raw(&f, "]");
+  if (area) {
+    jb_raw(&f, ",\"includeArea\":[");
+    for (const json_value *p = area->u.kids.first; p; p = p->next) {
+      jb_raw(&f, p == area->u.kids.first ? "{\"u\":" : ",{\"u\":"); jb_num(&f, json_get(p, "u")->u.number, 6);
+      jb_raw(&f, ",\"v\":"); jb_num(&f, json_get(p, "v")->u.number, 6);
+      jb_raw(&f, "}");
+    }
+    jb_raw(&f, "]");
+  }
+  jb_raw(&f, "}\n");
   if (f.overflow) return json_error(out, 400, "calibration too large");
   if (durable_write(sg->dir, CALIBRATION_FILE, f.buf, f.len, err, sizeof err) < 0) { LOGW("%s", err); return json_error(out, 500, err); }
-  LOGI("ground calibration stored (%d points)", i);
+  LOGI("ground calibration stored (%d points, include area: %s)", i, area ? "set" : "whole frame");
   jb_rawn(out, f.buf, f.len);
   return 200;
 }
