@@ -121,6 +121,7 @@ export function createApp(opts: AppOptions): App {
     secretProtection: secrets.protection,
     warnings,
     startedAt,
+    broker: fleet.mqtt?.brokerState() ?? null, // fleet is built below; info() is only called once the app runs
   });
 
   const rooms = closers.add('rooms', createRoomsService({ db, bus, now, dataDir: opts.dataDir, log }), (s) => s.close());
@@ -287,6 +288,21 @@ export function createApp(opts: AppOptions): App {
   closers.add('swarm → fleet messages', linkSwarmMessagesToFleet({ swarm, fleet: fleet.fleet }), (off) => off());
   // OMNISIGHT_DETLAG_TRACE=1: each detections report's stages to <dataDir>/detlag-trace.jsonl (bench:feeds BENCH_DETLAG=1).
   if (process.env.OMNISIGHT_DETLAG_TRACE === '1') closers.add('detection lag trace', createDetlagTrace({ swarm, dataDir: opts.dataDir }), (t) => t.close());
+  // The embedded broker's health in the status bar, and a notice when it is back after its thread died.
+  if (fleet.mqtt)
+    closers.add(
+      'broker health',
+      fleet.mqtt.onBrokerState((health, before) => {
+        bus.publish('app.broker', health);
+        if (health.state === 'serving' && before?.state === 'restarting')
+          bus.publish('app.notification', {
+            title: 'Camera message broker is back',
+            body: `Restarted on the same port after ${Math.max(1, Math.round((now() - before.since) / 1000))} s; cameras publish to it again. Their reports sent while it was down are lost.`,
+            severity: 'info',
+          });
+      }),
+      (off) => off(),
+    );
   closers.add(
     'notifications',
     bus.subscribe('app.notification', (n) => {
