@@ -196,7 +196,7 @@ export function createMqttService(deps: MqttDeps): MqttService {
         (e: Error) => {
           if (closed) return;
           const why = /EADDRINUSE/.test(e.message)
-            ? `Another program took 127.0.0.1:${port}, the port the cameras publish to, while the broker was down. Stop that program (the broker keeps trying), or restart OmniSight to move the broker to a free port and configure the cameras again.`
+            ? `Another program took 127.0.0.1:${port}, the port the cameras publish to. Stop it (the broker keeps trying), or restart OmniSight to move the broker to a free port and configure the cameras again.`
             : e.message;
           deps.log.warn({ err: why, port, attempt }, 'embedded MQTT broker did not restart; trying again');
           waitThenRestart(attempt + 1, since, why, port, desktopPassword);

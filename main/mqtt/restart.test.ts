@@ -153,7 +153,7 @@ describe('the embedded broker comes back after its thread dies', { timeout: 40_0
       await waitFor(() => { const h = svc.brokerState(); return h?.state === 'restarting' && h.attempt >= 2; }, 15_000, 'a failed attempt'); // prettier-ignore
       expect(svc.brokerState()).toMatchObject({
         state: 'restarting',
-        lastError: `Another program took 127.0.0.1:${port}, the port the cameras publish to, while the broker was down. Stop that program (the broker keeps trying), or restart OmniSight to move the broker to a free port and configure the cameras again.`,
+        lastError: `Another program took 127.0.0.1:${port}, the port the cameras publish to. Stop it (the broker keeps trying), or restart OmniSight to move the broker to a free port and configure the cameras again.`,
       });
       await new Promise<void>((r) => holder.close(() => r()));
       await waitFor(() => svc.brokerState()?.state === 'serving', 20_000, 'serving again');
