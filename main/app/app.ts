@@ -23,7 +23,7 @@ import { createTimelineHistory, createTimelineService, type TimelineService } fr
 import { createPerfService, type PerfService } from '../perf';
 import { createReplayWriter, createSessionNotices, createSwarmService, createVerifyPool, loadDesktopSessionKey, REPLAY_FILE, SESSION_KEY_TOPIC, type SwarmService } from '../swarm';
 import { linkSwarm } from './wiring-swarm';
-import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
+import { linkBrokerHealth, linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
 import { mulberry32 } from '../kernel/random';
 import { createEventBus, type EventBus } from '../kernel/bus';
 import { createDispatcher, type Dispatcher, type RejectedCall } from '../kernel/dispatcher';
@@ -289,20 +289,7 @@ export function createApp(opts: AppOptions): App {
   // OMNISIGHT_DETLAG_TRACE=1: each detections report's stages to <dataDir>/detlag-trace.jsonl (bench:feeds BENCH_DETLAG=1).
   if (process.env.OMNISIGHT_DETLAG_TRACE === '1') closers.add('detection lag trace', createDetlagTrace({ swarm, dataDir: opts.dataDir }), (t) => t.close());
   // The embedded broker's health in the status bar, and a notice when it is back after its thread died.
-  if (fleet.mqtt)
-    closers.add(
-      'broker health',
-      fleet.mqtt.onBrokerState((health, before) => {
-        bus.publish('app.broker', health);
-        if (health.state === 'serving' && before?.state === 'restarting')
-          bus.publish('app.notification', {
-            title: 'Camera message broker is back',
-            body: `Restarted on the same port after ${Math.max(1, Math.round((now() - before.since) / 1000))} s; cameras publish to it again. Their reports sent while it was down are lost.`,
-            severity: 'info',
-          });
-      }),
-      (off) => off(),
-    );
+  if (fleet.mqtt) closers.add('broker health link', linkBrokerHealth({ mqtt: fleet.mqtt, bus, now }), (off) => off());
   closers.add(
     'notifications',
     bus.subscribe('app.notification', (n) => {
