@@ -23,7 +23,7 @@ import { createTimelineHistory, createTimelineService, type TimelineService } fr
 import { createPerfService, type PerfService } from '../perf';
 import { createReplayWriter, createSessionNotices, createSwarmService, createVerifyPool, loadDesktopSessionKey, REPLAY_FILE, SESSION_KEY_TOPIC, type SwarmService } from '../swarm';
 import { linkSwarm } from './wiring-swarm';
-import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
+import { linkBrokerHealth, linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
 import { mulberry32 } from '../kernel/random';
 import { createEventBus, type EventBus } from '../kernel/bus';
 import { createDispatcher, type Dispatcher, type RejectedCall } from '../kernel/dispatcher';
@@ -121,6 +121,7 @@ export function createApp(opts: AppOptions): App {
     secretProtection: secrets.protection,
     warnings,
     startedAt,
+    broker: fleet.mqtt?.brokerState() ?? null, // fleet is built below; info() is only called once the app runs
   });
 
   const rooms = closers.add('rooms', createRoomsService({ db, bus, now, dataDir: opts.dataDir, log }), (s) => s.close());
@@ -290,6 +291,8 @@ export function createApp(opts: AppOptions): App {
   closers.add('swarm → fleet messages', linkSwarmMessagesToFleet({ swarm, fleet: fleet.fleet }), (off) => off());
   // OMNISIGHT_DETLAG_TRACE=1: each detections report's stages to <dataDir>/detlag-trace.jsonl (bench:feeds BENCH_DETLAG=1).
   if (process.env.OMNISIGHT_DETLAG_TRACE === '1') closers.add('detection lag trace', createDetlagTrace({ swarm, dataDir: opts.dataDir }), (t) => t.close());
+  // The embedded broker's health in the status bar, and a notice when it is back after its thread died.
+  if (fleet.mqtt) closers.add('broker health link', linkBrokerHealth({ mqtt: fleet.mqtt, bus, now }), (off) => off());
   closers.add(
     'notifications',
     bus.subscribe('app.notification', (n) => {

@@ -9,7 +9,8 @@ import { createSwarmService } from '../swarm';
 import { sealEnvelope, simKey } from '../swarm/testkit';
 import { parseCameraId, type CameraId } from '../../preload/contract/camera-id';
 import { createEventBus } from '../kernel/bus';
-import { linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
+import type { BrokerHealth } from '../mqtt';
+import { linkBrokerHealth, linkQuarantineToFleet, linkSwarmMessagesToFleet, linkVerifiedTimeline, snapshotBySerial } from './wiring-glue';
 
 const cams = ['B8A44F0000A1', 'B8A44F0000A2', 'B8A44F0000A3'];
 const idOf = (i: number): CameraId => parseCameraId(`cam_00000000000${i + 1}`);
@@ -181,5 +182,43 @@ describe('event review snapshots', () => {
     expect(asked).toEqual([idOf(0)]);
     await expect(take(cams[1]!)).rejects.toMatchObject({ code: 'not_found', message: `No camera ${cams[1]} is registered.` });
     expect(asked).toHaveLength(1);
+  });
+});
+
+describe('embedded broker health', () => {
+  it('goes to the clients on every change, with a notice only when the broker is back after a restart', () => {
+    const listeners = new Set<(h: BrokerHealth, before: BrokerHealth | undefined) => void>();
+    let health: BrokerHealth | undefined;
+    const change = (h: BrokerHealth): void => {
+      const before = health;
+      health = h;
+      for (const l of listeners) l(h, before);
+    };
+    const mqtt = { onBrokerState: (l: (h: BrokerHealth, before: BrokerHealth | undefined) => void) => (listeners.add(l), () => listeners.delete(l)) };
+    const bus = createEventBus();
+    const events: { topic: string; payload: unknown }[] = [];
+    bus.subscribeAll((e) => events.push(e));
+    let clock = 10_000;
+    const off = linkBrokerHealth({ mqtt, bus, now: () => clock });
+
+    change({ state: 'serving', restarts: 0 }); // the first start: no notice
+    const down = { state: 'restarting', restarts: 0, attempt: 1, since: 20_000, lastError: 'thread exited (code 1)' } as const;
+    change(down);
+    change({ ...down, attempt: 2, lastError: 'port taken' });
+    clock = 24_400;
+    change({ state: 'serving', restarts: 1 });
+    expect(events).toEqual([
+      { topic: 'app.broker', payload: { state: 'serving', restarts: 0 } },
+      { topic: 'app.broker', payload: down },
+      { topic: 'app.broker', payload: { ...down, attempt: 2, lastError: 'port taken' } },
+      { topic: 'app.broker', payload: { state: 'serving', restarts: 1 } },
+      {
+        topic: 'app.notification',
+        payload: { title: 'Camera message broker is back', body: 'Restarted on the same port after 4 s; cameras publish to it again. Their reports sent while it was down are lost.', severity: 'info' },
+      },
+    ]);
+    off();
+    change(down);
+    expect(events).toHaveLength(5);
   });
 });

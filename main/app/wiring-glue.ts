@@ -8,11 +8,14 @@
 //    marked as unverified, and nothing else; malformed messages count as the camera's bad input;
 //  - the fleet shows a camera the swarm quarantines as quarantined until it is released;
 //  - the event review's snapshots: a confirmer (a serial, as the swarm names cameras) is taken from
-//    the camera the fleet maps it to.
+//    the camera the fleet maps it to;
+//  - the embedded MQTT broker's health goes to the clients (the status bar's line), and its return
+//    after its thread died is a notice.
 import type { CameraId } from '../../preload/contract/camera-id';
 import type { EventBus } from '../kernel/bus';
 import { AppError } from '../kernel/errors';
 import type { FleetService } from '../fleet';
+import type { MqttService } from '../mqtt';
 import type { SwarmService } from '../swarm';
 import type { TimelineService } from '../timeline';
 
@@ -78,4 +81,22 @@ export function snapshotBySerial(fleet: Pick<FleetService, 'cameraIdOf' | 'snaps
     if (!id) throw new AppError('not_found', `No camera ${serial} is registered.`);
     return fleet.snapshot(id);
   };
+}
+
+/**
+ * Every change of the embedded broker's health to the clients (app.broker: the status bar shows a line
+ * while it restarts), and a notice when it is back after a restart. Returns the unsubscribe.
+ */
+export function linkBrokerHealth(deps: { mqtt: Pick<MqttService, 'onBrokerState'>; bus: EventBus; now: () => number }): () => void {
+  return deps.mqtt.onBrokerState((health, before) => {
+    deps.bus.publish('app.broker', health);
+    if (health.state === 'serving' && before?.state === 'restarting') {
+      const seconds = Math.max(1, Math.round((deps.now() - before.since) / 1000));
+      deps.bus.publish('app.notification', {
+        title: 'Camera message broker is back',
+        body: `Restarted on the same port after ${seconds} s; cameras publish to it again. Their reports sent while it was down are lost.`,
+        severity: 'info',
+      });
+    }
+  });
 }

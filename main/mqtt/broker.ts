@@ -1,7 +1,8 @@
 // The embedded broker: aedes on a loopback TCP port, for a desktop and the simulated fleet, run on a
 // worker thread (broker-worker.ts says why, and how it refuses load instead of falling over). This
 // side starts the thread, waits for it to listen, reads its drop counter and stops it; a thread that
-// fails or exits while it should be serving is reported to onError, never silently gone.
+// fails or exits while it should be serving is reported to onError, never silently gone (the MQTT
+// service starts a new one on the same port: main/mqtt/index.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { builtWorkerEntry, spawnWorker } from '../kernel/workers';
@@ -84,7 +85,7 @@ export function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Promise<E
       } else report(err);
     };
     worker.on('error', (err) => fail(err instanceof Error ? err : new Error(String(err))));
-    worker.on('exit', (code) => fail(new Error(`The embedded MQTT broker's thread exited (code ${code}); cameras cannot publish to it until the application restarts.`)));
+    worker.on('exit', (code) => fail(new Error(`The embedded MQTT broker's thread exited (code ${code}); cameras cannot publish to it until it is started again.`)));
     worker.on('message', (raw: unknown) => {
       const m = fromBrokerSchema.safeParse(raw);
       if (!m.success) return fail(new Error(`The embedded MQTT broker's thread sent a message that is not in its protocol: ${m.error.message.slice(0, 300)}`));

@@ -3,15 +3,30 @@
 // arrived to its raw listeners. It parses nothing: the swarm capability is the one parser and the
 // one judge of a camera message (main/swarm, "the ingest seam"), and everything else hears of a
 // message only once the swarm has verified it.
+//
+// The embedded broker's thread may die while serving (a bug in aedes, an out-of-memory thread). The
+// service then starts a new one on the same port with the same desktop password, with back-off, for
+// as long as it is open: cameras were configured over VAPIX with that host:port and reconnect on
+// their own, and the desktop's client reconnects (every 2 s) with the password it has and publishes
+// its retained messages again on connect. Nothing else lives in the broker (cameras log in
+// anonymously; retained messages and sessions were in the dead thread's memory).
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import type { BrokerHealth } from '../../preload/contract';
 import type { Logger } from '../kernel/logger';
 import type { SecretStore } from '../kernel/ports';
 import { DESKTOP_USERNAME, startEmbeddedBroker, type EmbeddedBroker } from './broker';
 
 export { DESKTOP_TOPIC_PREFIX, DESKTOP_USERNAME, startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from './broker';
 
+export type { BrokerHealth } from '../../preload/contract';
+
 export const MQTT_PASSWORD_SECRET = 'mqtt.password';
+
+/** Waits before restart attempt n (1, 2, …) of a dead embedded broker: 0.5 s doubling, capped at 30 s. */
+export function restartDelayMs(attempt: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.min(Math.max(attempt - 1, 0), 16));
+}
 export const CAMERA_TOPIC_FILTER = 'axis/+/omnisight/#';
 
 export interface BrokerConfig {
@@ -53,6 +68,10 @@ export interface MqttService {
    * (an empty retained message) when the connection dies, and close() clears it first.
    */
   retainOnConnect(topic: string, payload: string): void;
+  /** The embedded broker's health; undefined with an external broker or before start(). */
+  brokerState(): BrokerHealth | undefined;
+  /** Called on every change of brokerState() (with the state before). Returns an unsubscribe function. */
+  onBrokerState(listener: (health: BrokerHealth, before: BrokerHealth | undefined) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -68,6 +87,11 @@ export interface MqttDeps {
    * will from its first connection. One registered later is in the will from the next reconnect.
    */
   retained?: ReadonlyArray<readonly [topic: string, payload: string]>;
+  /**
+   * The embedded broker thread's entry (startEmbeddedBroker's `entry`); found when absent. Tests pass
+   * a fixture that runs the real broker-worker.ts and can be made to die (testdata/killable-broker.ts).
+   */
+  brokerEntry?: string;
 }
 
 export function parseBrokerUrl(url: string): { host: string; port: number; protocol: 'tcp' | 'ssl' } {
@@ -85,6 +109,26 @@ function willFor(retained: ReadonlyMap<string, string>): { will?: { topic: strin
 export function createMqttService(deps: MqttDeps): MqttService {
   const now = deps.now ?? Date.now;
   let broker: EmbeddedBroker | undefined;
+  let closed = false;
+  // The embedded broker's life: which thread is current (a report from an older one is stale), its
+  // health, the restart waiting or under way, and what the dead ones dropped (counts() adds it up).
+  let generation = 0;
+  let health: BrokerHealth | undefined;
+  const healthListeners = new Set<(health: BrokerHealth, before: BrokerHealth | undefined) => void>();
+  let restartTimer: ReturnType<typeof setTimeout> | undefined;
+  let restarting: Promise<void> | undefined;
+  let droppedBefore = 0;
+  const setHealth = (h: BrokerHealth): void => {
+    const before = health;
+    health = h;
+    for (const l of healthListeners) {
+      try {
+        l(h, before);
+      } catch (err) {
+        deps.log.error({ err }, 'broker state listener failed');
+      }
+    }
+  };
   let client: MqttClient | undefined;
   let ep: BrokerEndpoint | undefined;
   let received = 0;
@@ -109,6 +153,59 @@ export function createMqttService(deps: MqttDeps): MqttService {
     }
   };
 
+  /** A broker thread whose death while serving starts the restarts; stale reports (an older thread's) are ignored. */
+  const startBroker = (port: number, desktopPassword: string): Promise<EmbeddedBroker> => {
+    const gen = ++generation;
+    return startEmbeddedBroker({
+      port,
+      desktopPassword,
+      ...(deps.brokerEntry ? { entry: deps.brokerEntry } : {}),
+      onError: (err) => {
+        if (gen === generation) died(err, desktopPassword);
+      },
+    });
+  };
+
+  const died = (err: Error, desktopPassword: string): void => {
+    const dead = broker;
+    broker = undefined;
+    if (!dead) return; // not yet handed out: cannot happen (onError follows the start), nothing to restart
+    // The port it got, not the one asked for (0 = any): the cameras were configured with this one.
+    const port = dead.port;
+    droppedBefore += dead.dropped();
+    void dead.close(); // ends what is left of the thread
+    if (closed) return;
+    deps.log.error({ err: err.message, port }, 'embedded MQTT broker stopped; restarting it on the same port (reports from cameras are lost until it is back)');
+    waitThenRestart(1, now(), err.message, port, desktopPassword);
+  };
+
+  const waitThenRestart = (attempt: number, since: number, lastError: string, port: number, desktopPassword: string): void => {
+    if (closed) return;
+    const restarts = health?.restarts ?? 0;
+    // The timer is set before the state is announced: a listener may call close(), which must find it.
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (closed) return;
+      restarting = startBroker(port, desktopPassword).then(
+        async (b) => {
+          if (closed) return b.close(); // close() came while it started: it waits for this
+          broker = b;
+          setHealth({ state: 'serving', restarts: restarts + 1 });
+          deps.log.info({ port, attempt, downMs: now() - since }, 'embedded MQTT broker restarted');
+        },
+        (e: Error) => {
+          if (closed) return;
+          const why = /EADDRINUSE/.test(e.message)
+            ? `Another program took 127.0.0.1:${port}, the port the cameras publish to. Stop it (the broker keeps trying), or restart OmniSight to move the broker to a free port and configure the cameras again.`
+            : e.message;
+          deps.log.warn({ err: why, port, attempt }, 'embedded MQTT broker did not restart; trying again');
+          waitThenRestart(attempt + 1, since, why, port, desktopPassword);
+        },
+      );
+    }, restartDelayMs(attempt));
+    setHealth({ state: 'restarting', restarts, attempt, since, lastError: lastError.slice(0, 2_000) });
+  };
+
   return {
     async start() {
       const cfg = deps.config();
@@ -124,12 +221,13 @@ export function createMqttService(deps: MqttDeps): MqttService {
         // A fresh secret per start: only this client may publish under omnisight/desktop/.
         password = randomBytes(24).toString('base64url');
         username = DESKTOP_USERNAME;
-        broker = await startEmbeddedBroker({
-          port: deps.embeddedPort,
-          desktopPassword: password,
-          // The broker's thread is gone: the client's reconnects fail from now on, and this says why.
-          onError: (err) => deps.log.error({ err: err.message }, 'embedded MQTT broker failed; cameras cannot publish until the application restarts'),
-        });
+        try {
+          broker = await startBroker(deps.embeddedPort ?? 0, password);
+        } catch (err) {
+          setHealth({ state: 'failed', restarts: 0, lastError: (err as Error).message.slice(0, 2_000) });
+          throw err;
+        }
+        setHealth({ state: 'serving', restarts: 0 });
         url = broker.url;
         ep = { host: broker.host, port: broker.port, protocol: 'tcp' };
       }
@@ -172,7 +270,7 @@ export function createMqttService(deps: MqttDeps): MqttService {
     },
     endpoint: () => ep,
     connected: () => client?.connected ?? false,
-    counts: () => ({ received, brokerDropped: broker?.dropped() ?? 0 }),
+    counts: () => ({ received, brokerDropped: droppedBefore + (broker?.dropped() ?? 0) }),
     publish(topic, payload) {
       if (!client?.connected) return false;
       client.publish(topic, payload, { qos: 1 }, (err) => {
@@ -189,7 +287,17 @@ export function createMqttService(deps: MqttDeps): MqttService {
       rawListeners.add(listener);
       return () => rawListeners.delete(listener);
     },
+    brokerState: () => health,
+    onBrokerState(listener) {
+      healthListeners.add(listener);
+      return () => healthListeners.delete(listener);
+    },
     async close() {
+      // No restart after this: a wait is cancelled, an attempt under way is waited for (it closes
+      // the broker it gets), so neither a thread nor a timer is left behind.
+      closed = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      restartTimer = undefined;
       // A graceful end discards the will, so the retained messages are cleared here: a camera that
       // kept the key of a desktop that is gone would open a session no desktop can know.
       const c = client;
@@ -199,6 +307,9 @@ export function createMqttService(deps: MqttDeps): MqttService {
       }
       if (client) await client.endAsync(true).catch(() => undefined);
       client = undefined;
+      await restarting;
+      restarting = undefined;
+      generation++; // the thread's exit after close() is not a death
       await broker?.close();
       broker = undefined;
     },

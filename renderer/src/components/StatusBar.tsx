@@ -1,6 +1,9 @@
 import { useNow } from '../data/clock';
 import { useApp } from '../stores/app';
 import { RelayIndicator } from '../views/agents/RelayIndicator';
+import { brokerStatusLine } from './brokerStatus';
+
+const clockTime = (ms: number): string => new Date(ms).toLocaleTimeString();
 
 const labels = { connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting', closed: 'Disconnected' } as const;
 
@@ -10,6 +13,7 @@ export function StatusBar() {
   // Ticks only while it is not connected (the seconds since it was lost are shown).
   const now = useNow(1000, connection.status !== 'open');
   const seconds = Math.max(0, Math.round((now - connection.since) / 1000));
+  const broker = brokerStatusLine(info?.broker, clockTime);
 
   return (
     <footer className="statusbar" aria-label="Status">
@@ -19,6 +23,11 @@ export function StatusBar() {
         {connection.status !== 'open' && connection.detail ? ` — ${connection.detail}` : ''}
         {connection.status === 'reconnecting' ? ` (${seconds} s)` : ''}
       </span>
+      {broker && (
+        <span role="status" aria-live="polite" className={broker.severity === 'critical' ? 'sev-critical' : 'warn'} title={broker.detail} data-testid="broker-status">
+          ⚠ {broker.text}
+        </span>
+      )}
       <RelayIndicator />
       {info && (
         <>

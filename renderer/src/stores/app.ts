@@ -65,5 +65,7 @@ export function startAppStore(): void {
   });
   t.on('settings.changed', (settings) => useApp.setState({ settings }));
   t.on('app.notification', (n) => useApp.getState().toast(n));
+  // The broker's health is part of the app's info (read at start and after a reconnect); this keeps it current.
+  t.on('app.broker', (broker) => useApp.setState((s) => (s.info ? { info: { ...s.info, broker } } : {})));
   void useApp.getState().load();
 }
