@@ -135,12 +135,12 @@ export function createApp(opts: AppOptions): App {
     mqttRetained: [[SESSION_KEY_TOPIC, sessionKey.announcement()]],
   });
   // Fixed seed: the random source only draws the common samples for zone-entry probabilities.
-  let swarmLink: ReturnType<typeof linkSwarm> | undefined;
+  const later: { swarmLink?: ReturnType<typeof linkSwarm> } = {};
   const timeline = closers.add(
     'timeline',
     // A calibration that arrives (over VAPIX after the key, or the user's reference points) changes
     // what the camera covers: the swarm link builds its coverage again (declared below).
-    createTimelineService({ db, bus, log, now, random: mulberry32(0x7e11), onCalibrated: () => swarmLink?.sync() }),
+    createTimelineService({ db, bus, log, now, random: mulberry32(0x7e11), onCalibrated: () => later.swarmLink?.sync() }),
     (s) => s.close(),
   );
   const perf = closers.add('perf', createPerfService({ bus, log, now, dataDir: opts.dataDir }), (s) => s.close());
@@ -272,7 +272,7 @@ export function createApp(opts: AppOptions): App {
   const pool = verifyWorker
     ? closers.add('verification workers', createVerifyPool({ size: poolSize, entry: verifyWorker }), (p) => p.close())
     : undefined;
-  swarmLink = closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: (id) => timeline.homographyOf(id), includeAreaOf: (id) => timeline.includeAreaOf(id), pool, poolSize }), (l) => l.close());
+  later.swarmLink = closers.add('swarm link', linkSwarm({ swarm, perf, fleet, bus, log, calibrationOf: (id) => timeline.homographyOf(id), includeAreaOf: (id) => timeline.includeAreaOf(id), pool, poolSize }), (l) => l.close());
   // Only reports the swarm accepted reach the timeline; its quarantines show in fleet status.
   closers.add('verified timeline link', linkVerifiedTimeline({ swarm, timeline, cameraOf: (serial) => fleet.fleet.keyFor(serial)?.cameraId }), (off) => off());
   // The Timeline's history: segments and interventions as they are published, kept for the
