@@ -35,6 +35,14 @@
 // two where plain makes one: of the desktop CPU a secure path costs over plain (~47 ms), that second
 // round trip is ~21 ms, the server's arithmetic and checks ~9 ms, the rest mostly the 2.3 KB unmask
 // answers through the broker, the workers and the garbage collector.
+// Since (s9, idle machine): with two warm-up rounds of each kind the plain round is ~32 ms and one
+// empty round trip ~26 ms (0.8 of it), so a secure critical path — a plain-sized go → masked leg plus
+// the unmask leg — cannot come under ~1.8× plain at 150 detections a camera even if unmasking cost
+// nothing; it measures 2.2–2.5×. A compact unmask answer (the 29 shares as one base64 string, ~1 KB
+// less per answer) was tried in this run's setting: ~5 ms off the unmask phase, ratio 2.2–2.3, not
+// kept (a second wire form for a figure still above 2). Secure aggregation's cost per round is fixed
+// (secure_minus_plain_s, ~25–50 ms for 100 cameras on 2 cores); with a full local set each camera's
+// training is most of the round and the ratio is ~1.15 (full_local_set).
 // Writes bench-results/federated.json. Env: BENCH_FED_CLIENTS (100), BENCH_FED_PROCS (4),
 // BENCH_FED_PAIRS (9), BENCH_FED_ROUNDS (max rounds for accuracy, 80), BENCH_FED_MIN_ROUNDS (20),
 // BENCH_FED_SAMPLES (per camera, 150).
