@@ -459,6 +459,18 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
     };
   };
 
+  // A homography maps straight lines to straight lines: the include area's vertices mapped to the
+  // ground are the ground polygon (it lies in front of the camera, short of the horizon).
+  const detectionArea = (c: Calibration): { x: number; y: number }[] | null => {
+    if (!c.includeArea) return null;
+    const out: { x: number; y: number }[] = [];
+    for (const q of c.includeArea) {
+      const g = apply(c.h, q.u, q.v);
+      if (!g || !Number.isFinite(g.x) || !Number.isFinite(g.y)) return null;
+      out.push({ x: round(g.x, 2) + 0, y: round(g.y, 2) + 0 });
+    }
+    return out;
+  };
   const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? round(v, 2) + 0 : null); // + 0 turns −0 into 0
   const cameras = () =>
     [...calibrations.entries()]
@@ -469,6 +481,7 @@ export function createTimelineService(deps: TimelineDeps): TimelineService {
           source: c.source,
           rmsErrorM: round(c.rmsErrorM, 4),
           footprint: { minX: finiteOrNull(f?.minX ?? NaN), minY: finiteOrNull(f?.minY ?? NaN), maxX: finiteOrNull(f?.maxX ?? NaN), maxY: finiteOrNull(f?.maxY ?? NaN) },
+          detectionArea: detectionArea(c),
         };
       })
       .sort((a, b) => a.cameraId.localeCompare(b.cameraId));

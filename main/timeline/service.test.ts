@@ -161,7 +161,7 @@ describe('timeline service', () => {
     const ctx = { transport: 'internal' as const, peer: 't' };
     expect(await again.handlers['timeline.calibration']!({ cameraId: cam1 }, ctx)).toMatchObject({ cameraId: 'cam_1', source: 'simulator' });
     const cams = await again.handlers['timeline.cameras']!({}, ctx);
-    expect(cams).toEqual([{ cameraId: 'cam_1', source: 'simulator', rmsErrorM: 0, footprint: { minX: 0, minY: 0, maxX: 12, maxY: 10 } }]);
+    expect(cams).toEqual([{ cameraId: 'cam_1', source: 'simulator', rmsErrorM: 0, footprint: { minX: 0, minY: 0, maxX: 12, maxY: 10 }, detectionArea: null }]);
     expect(again.ingest(cam1, 0, []).accepted).toBe(true);
   });
 
@@ -178,6 +178,9 @@ describe('timeline service', () => {
     open().calibrate(cam, pairs, 'camera', area);
     const again = open();
     expect(again.includeAreaOf(cam)).toEqual(area);
+    // On the ground (the map's "Detection areas"): the include area through the calibration (x = 12u, y = 10v).
+    const listed = await again.handlers['timeline.cameras']!({}, { transport: 'internal', peer: 't' });
+    expect(listed.find((c) => c.cameraId === cam)?.detectionArea).toEqual([{ x: 0, y: 4 }, { x: 12, y: 4.2 }, { x: 12, y: 10 }, { x: 0, y: 10 }]);
     // The user's reference points change the mapping, not where the camera's detector works.
     await again.handlers['timeline.calibration']!({ cameraId: cam, points: pairs.map((p) => ({ ...p, ground: { x: p.ground.x + 1, y: p.ground.y } })) }, { transport: 'internal', peer: 't' });
     expect(open().includeAreaOf(cam)).toEqual(area);

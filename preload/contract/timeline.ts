@@ -91,6 +91,11 @@ export const timelineCameraSchema = z.object({
   rmsErrorM: z.number(),
   /** Ground bounding box the image covers (null sides when the horizon is in view). */
   footprint: z.object({ minX: z.number().nullable(), minY: z.number().nullable(), maxX: z.number().nullable(), maxY: z.number().nullable() }),
+  /**
+   * Where on the ground the camera detects: its include area (calibration.cgi) mapped through its
+   * calibration, metres; null when it gave none (the whole frame, which reaches to the horizon).
+   */
+  detectionArea: z.array(z.object({ x: z.number(), y: z.number() })).nullable(),
 });
 
 export const timelineMethods = {

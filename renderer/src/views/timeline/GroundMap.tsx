@@ -16,14 +16,16 @@ type Cameras = MethodOutput<'timeline.cameras'>;
 interface MapLayers {
   labels: boolean;
   futures: 'likely' | 'all' | 'off';
+  /** Where each camera detects (its include area on the ground): what the swarm counts it for. */
+  areas: boolean;
 }
 const LAYERS_KEY = 'omnisight.timeline.layers';
 function loadLayers(): MapLayers {
   try {
     const raw = JSON.parse(localStorage.getItem(LAYERS_KEY) ?? '{}') as Partial<MapLayers>;
-    return { labels: raw.labels !== false, futures: raw.futures === 'all' || raw.futures === 'off' ? raw.futures : 'likely' };
+    return { labels: raw.labels !== false, futures: raw.futures === 'all' || raw.futures === 'off' ? raw.futures : 'likely', areas: raw.areas === true };
   } catch {
-    return { labels: true, futures: 'likely' };
+    return { labels: true, futures: 'likely', areas: false };
   }
 }
 const saveLayers = (l: MapLayers): void => localStorage.setItem(LAYERS_KEY, JSON.stringify(l));
@@ -216,6 +218,9 @@ export function GroundMap(p: {
         <label className="check">
           <input type="checkbox" checked={show.labels} onChange={(e) => toggle('labels', e.target.checked)} /> Labels
         </label>
+        <label className="check" title="Where each camera detects (the include area it reports, on the ground): the swarm counts a camera for a zone when a quarter of the zone lies in it">
+          <input type="checkbox" checked={show.areas} onChange={(e) => toggle('areas', e.target.checked)} /> Detection areas
+        </label>
         <label className="check">
           Futures
           <select value={show.futures} onChange={(e) => toggle('futures', e.target.value as MapLayers['futures'])} aria-label="Futures shown">
@@ -242,6 +247,15 @@ export function GroundMap(p: {
             </text>
           </g>
         ))}
+        {show.areas &&
+          p.cameras.map((c) =>
+            c.detectionArea ? (
+              <g key={`area:${c.cameraId}`} className="camera-area" data-camera-area={c.cameraId}>
+                <path d={`${pathOf(c.detectionArea)} Z`} strokeWidth={unit * 0.2} />
+                <title>{`${cameraLabel(c.cameraId, p.names)} detects here`}</title>
+              </g>
+            ) : null,
+          )}
         {p.zones.map((z) => (
           <g key={z.id} className="zone">
             <path d={`${pathOf(z.polygon)} Z`} strokeWidth={unit * 0.3} />
