@@ -71,6 +71,11 @@ async function expectSwarmLive(cameras: number, label: string): Promise<void> {
   expect((await status()).rejected.total, `${label}: ${JSON.stringify((await status()).rejected.byReason)}`).toBe(before.rejected.total);
   await expect.poll(async () => (await call<{ tracks: unknown[] }>('timeline.tracks', {})).tracks.length, { timeout: 30_000, message: `${label}: timeline tracks` }).toBeGreaterThan(0);
   await expect.poll(async () => (await call<{ camerasOnline: number }>('federated.status', {})).camerasOnline, { timeout: 20_000, message: `${label}: federated online` }).toBeGreaterThanOrEqual(cameras);
+  // Every camera still says where it detects (the include area of its calibration, read again from
+  // the app it now runs), so the swarm counts it for the zones it sees, not all up to the horizon.
+  await expect
+    .poll(async () => (await call<{ detectionArea: unknown[] | null }[]>('timeline.cameras', {})).filter((c) => c.detectionArea).length, { timeout: 20_000, message: `${label}: include areas` })
+    .toBe(cameras);
   // And the Swarm view shows it.
   await nav('Swarm');
   await expect.poll(() => page.getByRole('img', { name: /Swarm topology/ }).getAttribute('aria-label'), { timeout: 20_000 }).toMatch(new RegExp(`${cameras} cameras`));
