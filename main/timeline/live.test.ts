@@ -13,6 +13,7 @@ import { createFileKeySecretStore } from '../app';
 import { inProcessHelper } from '../fleet';
 import { createSettingsService } from '../settings';
 import { openDatabase } from '../store';
+import { pointInPolygon } from './zones';
 
 const log = silentLogger();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omni-timeline-live-'));
@@ -75,18 +76,13 @@ describe('timeline fed by the simulated fleet over MQTT', () => {
       const serialOf = new Map(demo.cameras.map((c) => [c.id, c.serial]));
       // The truth, from the simulator's own camera model on a 0.5 m grid: the share of each zone
       // that is in a camera's frame and within its detection range (its detector's rule).
-      const inside = (x: number, y: number, poly: readonly (readonly [number, number])[]): boolean => {
-        let c = false;
-        for (let i = 0, j = poly.length - 1; i < poly.length; j = i++)
-          if (poly[i]![1] > y !== poly[j]![1] > y && x < ((poly[j]![0] - poly[i]![0]) * (y - poly[i]![1])) / (poly[j]![1] - poly[i]![1]) + poly[i]![0]) c = !c;
-        return c;
-      };
-      const share = (cal: (typeof scene.cameras)[number], poly: readonly (readonly [number, number])[]): number => {
+      const share = (cal: (typeof scene.cameras)[number], polygon: readonly (readonly [number, number])[]): number => {
+        const poly = polygon.map(([x, y]) => ({ x, y }));
         let all = 0;
         let seen = 0;
         for (let x = 0; x <= scene.width; x += 0.5)
           for (let y = 0; y <= scene.height; y += 0.5) {
-            if (!inside(x, y, poly)) continue;
+            if (!pointInPolygon(x, y, poly)) continue;
             all++;
             const p = scene.project(cal.cameraId, x, y, 0);
             if (p && p.u >= 0 && p.u <= 1 && p.v >= 0 && p.v <= 1 && Math.hypot(x - cal.position.x, y - cal.position.y) <= cal.maxRangeM) seen++;

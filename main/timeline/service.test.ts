@@ -147,13 +147,18 @@ describe('timeline service', () => {
     expect(svc.ingest(parseCameraId('unknown'), 0, []).accepted).toBe(false);
   });
 
-  it('keeps a camera-supplied calibration with its source across a restart, under the camera id', async () => {
+  /** A service over one data directory, opened again (the previous database closed) at each call: a restart. */
+  const reopener = () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-timeline-'));
-    const open = () => {
+    return () => {
       db?.close();
       db = openDatabase({ dir }).db;
       return createTimelineService({ db, bus: createEventBus(), log: silentLogger(), now: () => 0, random: seededRandom(1) });
     };
+  };
+
+  it('keeps a camera-supplied calibration with its source across a restart, under the camera id', async () => {
+    const open = reopener();
     const cam1 = parseCameraId('cam_1');
     const pairs = [[0.1, 0.2], [0.9, 0.2], [0.9, 0.9], [0.1, 0.9], [0.5, 0.5]].map(([u, v]) => ({ image: { u: u!, v: v! }, ground: { x: 12 * u!, y: 10 * v! } }));
     open().calibrate(cam1, pairs, 'simulator');
@@ -166,12 +171,7 @@ describe('timeline service', () => {
   });
 
   it('keeps the include area a camera gave across a restart and a recalibration by the user, and drops it when the camera gives none', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnisight-timeline-'));
-    const open = () => {
-      db?.close();
-      db = openDatabase({ dir }).db;
-      return createTimelineService({ db, bus: createEventBus(), log: silentLogger(), now: () => 0, random: seededRandom(1) });
-    };
+    const open = reopener();
     const cam = parseCameraId('cam_2');
     const pairs = [[0.1, 0.2], [0.9, 0.2], [0.9, 0.9], [0.1, 0.9]].map(([u, v]) => ({ image: { u: u!, v: v! }, ground: { x: 12 * u!, y: 10 * v! } }));
     const area = [{ u: 0, v: 0.4 }, { u: 1, v: 0.42 }, { u: 1, v: 1 }, { u: 0, v: 1 }];
