@@ -98,12 +98,27 @@ export const OMNISIGHT_REVERSE_PROXY: { apiPath: string; target: string; access:
   { apiPath: 'admin', target: 'http://localhost:2001/admin', access: 'admin' },
 ];
 
-/** A homography's inverse by the adjugate (the scale does not matter for a homography). */
-const adjugate = (h: readonly number[]): number[] => [
-  h[4]! * h[8]! - h[5]! * h[7]!, h[2]! * h[7]! - h[1]! * h[8]!, h[1]! * h[5]! - h[2]! * h[4]!,
-  h[5]! * h[6]! - h[3]! * h[8]!, h[0]! * h[8]! - h[2]! * h[6]!, h[2]! * h[3]! - h[0]! * h[5]!,
-  h[3]! * h[7]! - h[4]! * h[6]!, h[1]! * h[6]! - h[0]! * h[7]!, h[0]! * h[4]! - h[1]! * h[3]!,
-];
+/**
+ * The ground point (metres) an image point (normalised) looks at, through the inverse of a ground →
+ * image homography (by the adjugate: the scale does not matter); undefined when it is not on the
+ * ground in front of the camera (at or beyond the horizon).
+ */
+function groundOf(groundToImage: readonly number[]): (u: number, v: number) => { x: number; y: number } | undefined {
+  const h = groundToImage;
+  const inv = [
+    h[4]! * h[8]! - h[5]! * h[7]!, h[2]! * h[7]! - h[1]! * h[8]!, h[1]! * h[5]! - h[2]! * h[4]!,
+    h[5]! * h[6]! - h[3]! * h[8]!, h[0]! * h[8]! - h[2]! * h[6]!, h[2]! * h[3]! - h[0]! * h[5]!,
+    h[3]! * h[7]! - h[4]! * h[6]!, h[1]! * h[6]! - h[0]! * h[7]!, h[0]! * h[4]! - h[1]! * h[3]!,
+  ];
+  return (u, v) => {
+    const w = inv[6]! * u + inv[7]! * v + inv[8]!;
+    if (Math.abs(w) < 1e-12) return undefined;
+    const x = (inv[0]! * u + inv[1]! * v + inv[2]!) / w;
+    const y = (inv[3]! * u + inv[4]! * v + inv[5]!) / w;
+    // It maps forward with a positive depth: in front of the camera.
+    return h[6]! * x + h[7]! * y + h[8]! > 0 ? { x, y } : undefined;
+  };
+}
 
 /**
  * The camera's true ground calibration as image↔ground reference pairs (GET
@@ -112,20 +127,14 @@ const adjugate = (h: readonly number[]): number[] => [
  * (ground → normalised image). Points beyond the horizon or behind the camera are left out.
  */
 export function calibrationPairs(groundToImage: readonly number[], maxRangeM: number, position: { x: number; y: number }): { image: { u: number; v: number }; ground: { x: number; y: number } }[] {
-  const h = groundToImage;
-  const inv = adjugate(h);
+  const ground = groundOf(groundToImage);
   const out: { image: { u: number; v: number }; ground: { x: number; y: number } }[] = [];
   for (const v of [0.55, 0.75, 0.95])
     for (const u of [0.1, 0.5, 0.9]) {
-      const w = inv[6]! * u + inv[7]! * v + inv[8]!;
-      if (Math.abs(w) < 1e-12) continue;
-      const x = (inv[0]! * u + inv[1]! * v + inv[2]!) / w;
-      const y = (inv[3]! * u + inv[4]! * v + inv[5]!) / w;
-      // Check it maps forward to the same image point with a positive depth (in front of the camera).
-      const wf = h[6]! * x + h[7]! * y + h[8]!;
-      if (!(wf > 0) || Math.hypot(x - position.x, y - position.y) > 2 * maxRangeM) continue;
+      const g = ground(u, v);
+      if (!g || Math.hypot(g.x - position.x, g.y - position.y) > 2 * maxRangeM) continue;
       const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
-      out.push({ image: { u, v }, ground: { x: r6(x), y: r6(y) } });
+      out.push({ image: { u, v }, ground: { x: r6(g.x), y: r6(g.y) } });
     }
   return out;
 }
@@ -137,15 +146,10 @@ export function calibrationPairs(groundToImage: readonly number[], maxRangeM: nu
  * joined to the bottom corners. Undefined when no column reaches the range at the frame's bottom.
  */
 export function includeAreaOf(groundToImage: readonly number[], maxRangeM: number, position: { x: number; y: number }): { u: number; v: number }[] | undefined {
-  const h = groundToImage;
-  const inv = adjugate(h);
+  const ground = groundOf(groundToImage);
   const inRange = (u: number, v: number): boolean => {
-    const w = inv[6]! * u + inv[7]! * v + inv[8]!;
-    if (Math.abs(w) < 1e-12) return false;
-    const x = (inv[0]! * u + inv[1]! * v + inv[2]!) / w;
-    const y = (inv[3]! * u + inv[4]! * v + inv[5]!) / w;
-    // In front of the camera (the forward map's w > 0) and within range on the ground.
-    return h[6]! * x + h[7]! * y + h[8]! > 0 && Math.hypot(x - position.x, y - position.y) <= maxRangeM;
+    const g = ground(u, v);
+    return !!g && Math.hypot(g.x - position.x, g.y - position.y) <= maxRangeM;
   };
   const top: { u: number; v: number }[] = [];
   for (let i = 0; i <= 16; i++) {

@@ -189,6 +189,14 @@ describe('application API', () => {
     expect(set.status).toBe(200);
     const again = JSON.parse((await curl(`${cam.url}/local/omnisight/calibration.cgi`, { user: v.username, pass: v.password })).body.toString());
     expect(again).toEqual({ camera: cam.serial, source: 'installer', points });
+    // With an include area (where the detector works): stored and served; a bad one is refused and
+    // the calibration before it still served.
+    const includeArea = [{ u: 0, v: 0.4 }, { u: 1, v: 0.45 }, { u: 1, v: 1 }, { u: 0, v: 1 }];
+    expect((await curl(`${cam.url}/local/omnisight/admin/calibration.cgi`, { ...auth, data: JSON.stringify({ points, includeArea }) })).status).toBe(200);
+    for (const bad of [includeArea.slice(0, 2), [...includeArea.slice(1), { u: 1.5, v: 0 }], [{ u: 0 }, ...includeArea.slice(1)], 'all'])
+      expect((await curl(`${cam.url}/local/omnisight/admin/calibration.cgi`, { ...auth, data: JSON.stringify({ points, includeArea: bad }) })).status).toBe(400);
+    const withArea = JSON.parse((await curl(`${cam.url}/local/omnisight/calibration.cgi`, { user: v.username, pass: v.password })).body.toString());
+    expect(withArea).toEqual({ camera: cam.serial, source: 'camera', points, includeArea });
     // An app whose manifest declares no reverse proxy has no routes.
     expect((await curl(`${cam.url}/local/other/identity.cgi`, auth)).status).toBe(404);
   });
